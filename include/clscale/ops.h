@@ -1,0 +1,126 @@
+/*
+ * clscale/ops.h — one C function per kernel.
+ *
+ * Conventions shared by every op:
+ *  - Matrices are row-major fp32. A matrix of `rows` x `cols` with leading
+ *    dimension `ld` keeps element (i, j) at offset + i*ld + j of its buffer.
+ *  - Operands are passed as cls_ref: a buffer and an offset (in floats) into
+ *    it, so that parameters and activations can live in one slab and be
+ *    addressed by a table of offsets. An optional operand is CLS_NOREF.
+ *  - Every op checks all its arguments before it enqueues anything. On a bad
+ *    argument it returns the documented status, sets cls_last_error(ctx), and
+ *    leaves every buffer untouched.
+ *  - Ops are asynchronous: they enqueue on the context's in-order queue and
+ *    return. Reading a buffer (cls_buffer_read) or cls_finish waits.
+ *  - Every op adds its floating-point operations and global-memory bytes to
+ *    the context's counters (cls_counters_get), under the op's name.
+ */
+#ifndef CLSCALE_OPS_H
+#define CLSCALE_OPS_H
+
+#include <stddef.h>
+
+#include "clscale/device.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cls_ref {
+  cls_buffer *buf;
+  size_t offset; /* in floats */
+} cls_ref;
+
+static inline cls_ref cls_ref_at(cls_buffer *buf, size_t offset) {
+  cls_ref r;
+  r.buf = buf;
+  r.offset = offset;
+  return r;
+}
+#define CLS_NOREF (cls_ref_at(NULL, 0))
+
+/* ----------------------------------------------------------------- matmul */
+
+typedef enum { CLS_NO_TRANS = 0, CLS_TRANS = 1 } cls_trans;
+
+typedef enum {
+  CLS_BACKEND_AUTO = 0, /* measure the candidates once per shape class, remember the fastest */
+  CLS_BACKEND_OWN = 1,  /* clscale's register-blocked OpenCL kernels */
+  CLS_BACKEND_CLBLAST = 2,
+  CLS_BACKEND_HOST = 3  /* host BLAS on mapped buffers; CPU devices only */
+} cls_backend;
+
+/* "auto", "own", "clblast", "host" -> backend; CLS_ERR_UNKNOWN_BACKEND otherwise. */
+cls_status cls_backend_parse(const char *name, cls_backend *out);
+const char *cls_backend_name(cls_backend backend);
+
+/* The backend plain cls_matmul uses on this context (default: from the
+ * context options). */
+cls_status cls_matmul_set_backend(cls_context *ctx, cls_backend backend);
+cls_backend cls_matmul_get_backend(const cls_context *ctx);
+
+/* C = alpha * op(A) * op(B) + beta * C, row-major.
+ *   op(A) is m x k: A is m x k (lda >= k) when ta = CLS_NO_TRANS,
+ *                   k x m (lda >= m) when ta = CLS_TRANS;
+ *   op(B) is k x n: B is k x n (ldb >= n) or n x k (ldb >= k);
+ *   C is m x n, ldc >= n.
+ * m, n, k >= 1. beta = 0 means C is not read (NaNs in it do not propagate).
+ * Errors: CLS_ERR_NULL_ARGUMENT, CLS_ERR_INVALID_SIZE, CLS_ERR_LEADING_DIM,
+ * CLS_ERR_BUFFER_TOO_SMALL, CLS_ERR_INVALID_VALUE (transpose not N/T). */
+cls_status cls_matmul(cls_context *ctx, cls_trans ta, cls_trans tb, size_t m, size_t n, size_t k, float alpha,
+                      cls_ref a, size_t lda, cls_ref b, size_t ldb, float beta, cls_ref c, size_t ldc);
+
+/* batch independent products; matrix i of A starts at a.offset + i*stride_a
+ * (likewise B and C). stride_a or stride_b may be 0 to reuse one matrix for
+ * the whole batch; C's matrices must not overlap (stride_c >= rows*ldc). */
+cls_status cls_matmul_batched(cls_context *ctx, cls_trans ta, cls_trans tb, size_t m, size_t n, size_t k,
+                              float alpha, cls_ref a, size_t lda, size_t stride_a, cls_ref b, size_t ldb,
+                              size_t stride_b, float beta, cls_ref c, size_t ldc, size_t stride_c, size_t batch);
+
+/* As cls_matmul_batched, on a given backend (CLS_BACKEND_AUTO allowed).
+ * CLS_ERR_BACKEND_UNAVAILABLE when it cannot run here (host on a GPU). */
+cls_status cls_matmul_batched_on(cls_context *ctx, cls_backend backend, cls_trans ta, cls_trans tb, size_t m,
+                                 size_t n, size_t k, float alpha, cls_ref a, size_t lda, size_t stride_a,
+                                 cls_ref b, size_t ldb, size_t stride_b, float beta, cls_ref c, size_t ldc,
+                                 size_t stride_c, size_t batch);
+
+/* ---------------------------------------------------------------- softmax */
+
+/* y = softmax(scale * x) along each row of a rows x cols contiguous matrix.
+ * causal: rows come in blocks of cols (the T x T score blocks of causal
+ * self-attention); row r attends to columns j <= r mod cols, and the others
+ * get probability exactly 0. y may equal x (in place). */
+cls_status cls_softmax_forward(cls_context *ctx, size_t rows, size_t cols, float scale, int causal, cls_ref x,
+                               cls_ref y);
+
+/* dx = scale * y * (dy - sum_j(y * dy)) per row, from the forward output y.
+ * dx may equal dy. Masked positions (y = 0) get dx = 0. */
+cls_status cls_softmax_backward(cls_context *ctx, size_t rows, size_t cols, float scale, cls_ref y, cls_ref dy,
+                                cls_ref dx);
+
+/* ------------------------------------------------------ layernorm/rmsnorm */
+
+/* LayerNorm over each row of a rows x cols contiguous matrix:
+ *   y = (x - mean) * rstd * gamma + beta,  rstd = 1/sqrt(var + eps)
+ * beta may be CLS_NOREF (no shift). mean and rstd (rows floats each) are
+ * saved for the backward pass unless CLS_NOREF. eps > 0 and finite. */
+cls_status cls_layernorm_forward(cls_context *ctx, size_t rows, size_t cols, float eps, cls_ref x, cls_ref gamma,
+                                 cls_ref beta, cls_ref y, cls_ref mean, cls_ref rstd);
+
+/* From the saved mean and rstd: dx, and dgamma/dbeta summed over rows.
+ * accumulate = 0 overwrites dgamma/dbeta, 1 adds to them (gradient
+ * accumulation). dbeta may be CLS_NOREF. */
+cls_status cls_layernorm_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref x, cls_ref gamma,
+                                  cls_ref mean, cls_ref rstd, cls_ref dy, cls_ref dx, cls_ref dgamma, cls_ref dbeta,
+                                  int accumulate);
+
+/* RMSNorm: y = x * rstd * gamma, rstd = 1/sqrt(mean(x^2) + eps). */
+cls_status cls_rmsnorm_forward(cls_context *ctx, size_t rows, size_t cols, float eps, cls_ref x, cls_ref gamma,
+                               cls_ref y, cls_ref rstd);
+cls_status cls_rmsnorm_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref x, cls_ref gamma, cls_ref rstd,
+                                cls_ref dy, cls_ref dx, cls_ref dgamma, int accumulate);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,154 @@
+/*
+ * src/device/context.c — creating a context on the chosen device.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device/context.h"
+
+void cls_context_options_init(cls_context_options *o) {
+  if (o) memset(o, 0, sizeof *o);
+}
+
+static const char *env(const char *name) {
+  const char *v = getenv(name);
+  return (v && *v) ? v : NULL;
+}
+
+static void resolve_cache_dir(cls_context *ctx, const cls_context_options *o) {
+  ctx->cache_dir[0] = 0;
+  const char *off = env("CLSCALE_NO_CACHE");
+  if (o->disable_cache || (off && strcmp(off, "0") != 0)) return;
+  const char *dir = o->cache_dir ? o->cache_dir : env("CLSCALE_CACHE_DIR");
+  if (dir) {
+    snprintf(ctx->cache_dir, sizeof ctx->cache_dir, "%s", dir);
+  } else if (env("XDG_CACHE_HOME")) {
+    snprintf(ctx->cache_dir, sizeof ctx->cache_dir, "%s/clscale", env("XDG_CACHE_HOME"));
+  } else if (env("HOME")) {
+    snprintf(ctx->cache_dir, sizeof ctx->cache_dir, "%s/.cache/clscale", env("HOME"));
+  }
+}
+
+/* Finds the cl ids of device info->platform_index:device_index. */
+static cl_int open_device(const cls_device_info *info, cl_platform_id *plat, cl_device_id *dev) {
+  cl_uint np = 0, nd = 0;
+  cl_int rc = clGetPlatformIDs(0, NULL, &np);
+  if (rc != CL_SUCCESS || (cl_uint)info->platform_index >= np) return rc != CL_SUCCESS ? rc : CL_INVALID_PLATFORM;
+  cl_platform_id *plats = calloc(np, sizeof *plats);
+  if (!plats) return CL_OUT_OF_HOST_MEMORY;
+  clGetPlatformIDs(np, plats, NULL);
+  *plat = plats[info->platform_index];
+  free(plats);
+  rc = clGetDeviceIDs(*plat, CL_DEVICE_TYPE_ALL, 0, NULL, &nd);
+  if (rc != CL_SUCCESS || (cl_uint)info->device_index >= nd) return rc != CL_SUCCESS ? rc : CL_INVALID_DEVICE;
+  cl_device_id *devs = calloc(nd, sizeof *devs);
+  if (!devs) return CL_OUT_OF_HOST_MEMORY;
+  clGetDeviceIDs(*plat, CL_DEVICE_TYPE_ALL, nd, devs, NULL);
+  *dev = devs[info->device_index];
+  free(devs);
+  return CL_SUCCESS;
+}
+
+cls_status cls_context_create(const cls_context_options *opts, cls_context **out, char *err, size_t err_len) {
+  if (err && err_len) err[0] = 0;
+  if (!out) return CLS_ERR_NULL_ARGUMENT;
+  *out = NULL;
+  cls_context_options defaults;
+  cls_context_options_init(&defaults);
+  const cls_context_options *o = opts ? opts : &defaults;
+
+  /* Validate the options that need no device first. */
+  const char *backend = o->matmul_backend ? o->matmul_backend : env("CLSCALE_MATMUL_BACKEND");
+  if (!backend) backend = "auto";
+  cls_backend parsed;
+  if (cls_backend_parse(backend, &parsed) != CLS_OK) {
+    if (err)
+      snprintf(err, err_len, "unknown matmul backend '%s' (from %s): use auto, own, clblast or host", backend,
+               o->matmul_backend ? "the options" : "CLSCALE_MATMUL_BACKEND");
+    return CLS_ERR_UNKNOWN_BACKEND;
+  }
+
+  cls_device_list *list;
+  cls_status s = cls_devices_list(&list, err, err_len);
+  if (s != CLS_OK) return s;
+  const char *sel = o->device ? o->device : env("CLSCALE_DEVICE");
+  size_t idx;
+  s = cls_device_select(list, sel, &idx, err, err_len);
+  if (s != CLS_OK) {
+    cls_device_list_free(list);
+    return s;
+  }
+  cls_context *ctx = calloc(1, sizeof *ctx);
+  if (!ctx) {
+    cls_device_list_free(list);
+    if (err) snprintf(err, err_len, "out of host memory creating a context");
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  ctx->info = list->devices[idx];
+  cls_device_list_free(list);
+  snprintf(ctx->matmul_backend, sizeof ctx->matmul_backend, "%s", backend);
+
+  cl_int rc = open_device(&ctx->info, &ctx->platform, &ctx->device);
+  if (rc == CL_SUCCESS) {
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->platform, 0};
+    ctx->cl = clCreateContext(props, 1, &ctx->device, NULL, NULL, &rc);
+  }
+  if (rc == CL_SUCCESS) ctx->queue = clCreateCommandQueue(ctx->cl, ctx->device, CL_QUEUE_PROFILING_ENABLE, &rc);
+  if (rc != CL_SUCCESS) {
+    if (err)
+      snprintf(err, err_len, "cannot open device %d:%d (%s): %s", ctx->info.platform_index, ctx->info.device_index,
+               ctx->info.name, cls_status_name(rc));
+    cls_context_destroy(ctx);
+    return rc;
+  }
+
+  resolve_cache_dir(ctx, o);
+  const char *kdir = o->kernel_dir ? o->kernel_dir : env("CLSCALE_KERNEL_DIR");
+  if (kdir) snprintf(ctx->kernel_dir, sizeof ctx->kernel_dir, "%s", kdir);
+  snprintf(ctx->params_set, sizeof ctx->params_set, "%s", ctx->info.params_name);
+  const char *ovr = o->params ? o->params : env("CLSCALE_PARAMS");
+  if (ovr) snprintf(ctx->params_override, sizeof ctx->params_override, "%s", ovr);
+  if (cls__params_build_defines(ctx->params_set, ctx->params_override, ctx->defines, sizeof ctx->defines) != CLS_OK) {
+    if (err)
+      snprintf(err, err_len, "malformed device parameters '%s' (from %s): write NAME=VALUE pairs separated by commas",
+               ctx->params_override, o->params ? "the options" : "CLSCALE_PARAMS");
+    cls_context_destroy(ctx);
+    return CLS_ERR_INVALID_VALUE;
+  }
+  ctx->trace_enabled = o->trace != 0;
+  *out = ctx;
+  return CLS_OK;
+}
+
+void cls_context_destroy(cls_context *ctx) {
+  if (!ctx) return;
+  if (ctx->queue) clFinish(ctx->queue);
+  for (size_t i = 0; i < ctx->pending_count; i++) clReleaseEvent(ctx->pending[i].event);
+  if (ctx->ops_state && ctx->ops_state_destroy) ctx->ops_state_destroy(ctx->ops_state);
+  cls__programs_release(ctx);
+  if (ctx->queue) clReleaseCommandQueue(ctx->queue);
+  if (ctx->cl) clReleaseContext(ctx->cl);
+  free(ctx->trace);
+  free(ctx);
+}
+
+const cls_device_info *cls_context_device(const cls_context *ctx) { return ctx ? &ctx->info : NULL; }
+
+cls_status cls_finish(cls_context *ctx) {
+  CLS_CHECK_CTX(ctx);
+  cl_int rc = clFinish(ctx->queue);
+  if (rc != CL_SUCCESS) return cls__cl_fail(ctx, rc, "clFinish");
+  return cls__resolve_pending(ctx);
+}
+
+cl_context cls__cl_context(const cls_context *ctx) { return ctx->cl; }
+cl_command_queue cls__queue(const cls_context *ctx) { return ctx->queue; }
+cl_device_id cls__device(const cls_context *ctx) { return ctx->device; }
+const char *cls__matmul_backend_option(const cls_context *ctx) { return ctx->matmul_backend; }
+const char *cls__cache_dir(const cls_context *ctx) { return ctx->cache_dir[0] ? ctx->cache_dir : NULL; }
+void *cls__ops_state(const cls_context *ctx) { return ctx->ops_state; }
+void cls__set_ops_state(cls_context *ctx, void *state, void (*destroy_fn)(void *)) {
+  ctx->ops_state = state;
+  ctx->ops_state_destroy = destroy_fn;
+}

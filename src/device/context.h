@@ -1,0 +1,96 @@
+/*
+ * src/device/context.h — the context structure, private to src/device/.
+ */
+#ifndef CLSCALE_DEVICE_CONTEXT_H
+#define CLSCALE_DEVICE_CONTEXT_H
+
+#include "device/internal.h"
+
+#define CLS__MAX_PROGRAMS 16
+#define CLS__MAX_KERNELS 96
+#define CLS__MAX_PENDING 256
+
+typedef struct cls__program {
+  char name[32];
+  cl_program program;
+} cls__program;
+
+typedef struct cls__kernel_entry {
+  char program[32];
+  char name[64];
+  cl_kernel kernel;
+} cls__kernel_entry;
+
+/* An enqueued command whose profiling times are not read yet. */
+typedef struct cls__pending {
+  int op; /* index into counters.ops */
+  cl_event event;
+} cls__pending;
+
+typedef struct cls__trace_event {
+  int op;
+  double start_us, dur_us;
+} cls__trace_event;
+
+struct cls_context {
+  cl_platform_id platform;
+  cl_device_id device;
+  cl_context cl;
+  cl_command_queue queue;
+  cls_device_info info;
+
+  char error[8192];
+
+  /* Program building. */
+  char cache_dir[1024]; /* empty: cache disabled */
+  char kernel_dir[1024]; /* empty: embedded sources */
+  char params_set[32];
+  char params_override[512];
+  char defines[1024]; /* the -D string every program is built with */
+  cls__program programs[CLS__MAX_PROGRAMS];
+  size_t program_count;
+  cls__kernel_entry kernels[CLS__MAX_KERNELS];
+  size_t kernel_count;
+  cls_cache_stats cache_stats;
+
+  /* Memory accounting. */
+  cls_memory_usage memory;
+
+  /* Counters and profiling. */
+  cls_counters counters;
+  cls__pending pending[CLS__MAX_PENDING];
+  size_t pending_count;
+  int trace_enabled;
+  double trace_origin_ns; /* device time of the first traced event */
+  cls__trace_event *trace;
+  size_t trace_count, trace_cap;
+
+  /* Options handed to the ops layer. */
+  char matmul_backend[16];
+  void *ops_state;
+  void (*ops_state_destroy)(void *);
+};
+
+/* Reads the profiling times of every pending event into the counters. */
+cls_status cls__resolve_pending(cls_context *ctx);
+
+/* Device parameters: which set applies to a device, and the -D string. */
+const char *cls__params_set_for(const cls_device_info *info);
+cls_status cls__params_build_defines(const char *set, const char *override, char *out, size_t out_len);
+
+/* Fills info from an OpenCL device (everything but the indices). */
+void cls__device_info_fill(cl_platform_id platform, cl_device_id device, cls_device_info *info);
+
+/* The cl/<name>.cl source (from kernel_dir or embedded); *owned is set
+ * when the caller must free it. */
+cls_status cls__program_source(cls_context *ctx, const char *name, const char **text, char **owned);
+
+/* Binary cache: load a built program for (source, options) or save one.
+ * load returns NULL on a miss or a rejected entry (stats updated). */
+cl_program cls__cache_load(cls_context *ctx, const char *name, const char *source, const char *options);
+void cls__cache_save(cls_context *ctx, const char *name, const char *source, const char *options, cl_program prog);
+
+/* Releases all programs and kernels (used when the context goes away). */
+void cls__programs_release(cls_context *ctx);
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * src/device/internal.h — what the device layer offers the layers above it
+ * inside the library (ops, nn, ...). Not installed; not a public API.
+ *
+ * An op is written as:
+ *
+ *   cls_status cls_foo(cls_context *ctx, ...) {
+ *     CLS_CHECK_CTX(ctx);
+ *     ... validate every argument: return cls__fail(ctx, CLS_ERR_..., "cls_foo: ...");
+ *     cl_kernel k;
+ *     cls_status s = cls__kernel(ctx, "foo", "foo_forward", &k);   // cl/foo.cl
+ *     if (s != CLS_OK) return s;
+ *     clSetKernelArg(...)                                         // via cls__arg_* helpers
+ *     return cls__launch(ctx, "foo_fwd", k, 1, global, local, flops, bytes);
+ *   }
+ */
+#ifndef CLSCALE_DEVICE_INTERNAL_H
+#define CLSCALE_DEVICE_INTERNAL_H
+
+#define CL_TARGET_OPENCL_VERSION 120
+#define CL_USE_DEPRECATED_OPENCL_1_2_APIS
+#include <CL/cl.h>
+#include <stdarg.h>
+
+#include "clscale/device.h"
+#include "clscale/ops.h"
+
+struct cls_buffer {
+  cls_context *ctx;
+  cl_mem mem;
+  size_t count; /* floats */
+};
+
+/* Sets the context's last-error message (printf-style) and returns status,
+ * so that a check reads: return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "...");
+ * The message should say which call, which argument, and what to do. */
+cls_status cls__fail(cls_context *ctx, cls_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Turns an OpenCL error from call `what` into a status with a message. */
+cls_status cls__cl_fail(cls_context *ctx, cl_int err, const char *what);
+
+/* Returns CLS_ERR_NULL_ARGUMENT from the calling function when ctx is NULL. */
+#define CLS_CHECK_CTX(ctx)                                                                                       \
+  do {                                                                                                           \
+    if ((ctx) == NULL) return CLS_ERR_NULL_ARGUMENT;                                                             \
+  } while (0)
+
+/* The kernel `kernel` of program `program` (cl/<program>.cl), built on first
+ * use with the device's -D parameters and cached (in memory and on disk).
+ * The cl_kernel stays owned by the context; it is shared, so set all its
+ * arguments right before each launch. */
+cls_status cls__kernel(cls_context *ctx, const char *program, const char *kernel, cl_kernel *out);
+
+/* Enqueues k and adds flops/bytes to op's counters; its profiling event
+ * is kept and resolved later into the op's time (and trace). local may be
+ * NULL. Global sizes must be multiples of local sizes (the caller rounds up
+ * and bounds-checks in the kernel). */
+cls_status cls__launch(cls_context *ctx, const char *op, cl_kernel k, cl_uint dims, const size_t *global,
+                       const size_t *local, double flops, double bytes);
+
+/* For work not launched by cls__launch (CLBlast calls, host BLAS): record an
+ * op with its event (ownership passes to the context; may be NULL) or with a
+ * host-measured duration when event is NULL. */
+cls_status cls__record(cls_context *ctx, const char *op, cl_event event, double host_seconds, double flops,
+                       double bytes);
+
+/* The effective value of a device parameter (table entry for this device,
+ * overridden by CLSCALE_PARAMS / options.params); fallback if unset. */
+long cls__param(const cls_context *ctx, const char *name, long fallback);
+
+cl_context cls__cl_context(const cls_context *ctx);
+cl_command_queue cls__queue(const cls_context *ctx);
+cl_device_id cls__device(const cls_context *ctx);
+
+/* The matmul backend named in the context options ("auto" by default). */
+const char *cls__matmul_backend_option(const cls_context *ctx);
+
+/* The on-disk cache folder of this context, or NULL when caching is off. */
+const char *cls__cache_dir(const cls_context *ctx);
+
+/* Per-context slot for the ops layer's own state (the matmul backend
+ * choice, auto-tuning memory); created on first use by the ops layer, freed
+ * by destroy_fn at context destruction. */
+void *cls__ops_state(const cls_context *ctx);
+void cls__set_ops_state(cls_context *ctx, void *state, void (*destroy_fn)(void *));
+
+/* Argument-checking helpers shared by ops: each returns CLS_OK or fails on
+ * ctx with a message naming fn and arg. */
+cls_status cls__check_ref(cls_context *ctx, const char *fn, const char *arg, cls_ref r, size_t needed_floats);
+/* A matrix view: rows x cols with leading dimension ld needs
+ * (rows-1)*ld + cols floats; with batch, (batch-1)*stride more. */
+cls_status cls__check_matrix(cls_context *ctx, const char *fn, const char *arg, cls_ref r, size_t rows,
+                             size_t cols, size_t ld, size_t stride, size_t batch);
+
+/* Kernel-argument helpers: they return the OpenCL error as a status. */
+cls_status cls__arg_mem(cls_context *ctx, cl_kernel k, cl_uint i, const cls_buffer *b);
+cls_status cls__arg_uint(cls_context *ctx, cl_kernel k, cl_uint i, size_t v); /* fails if v > UINT32_MAX */
+cls_status cls__arg_int(cls_context *ctx, cl_kernel k, cl_uint i, int v);
+cls_status cls__arg_float(cls_context *ctx, cl_kernel k, cl_uint i, float v);
+cls_status cls__arg_local(cls_context *ctx, cl_kernel k, cl_uint i, size_t bytes);
+
+static inline size_t cls__round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+#endif

@@ -1,0 +1,79 @@
+/* tests/support/test_util.c — see test_util.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test_util.h"
+
+cls_context *test_context(const char *params, const char *backend) {
+  cls_context_options o;
+  cls_context_options_init(&o);
+  o.params = params;
+  o.matmul_backend = backend;
+  cls_context *ctx = NULL;
+  char err[4096];
+  cls_status s = cls_context_create(&o, &ctx, err, sizeof err);
+  if (s != CLS_OK) fail_msg("cls_context_create: %s (%d)", err, s);
+  return ctx;
+}
+
+static uint64_t splitmix64(uint64_t *state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+void test_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi) {
+  uint64_t st = seed * 0x2545F4914F6CDD1DULL + 1;
+  for (size_t i = 0; i < n; i++) {
+    double u = (double)(splitmix64(&st) >> 11) * (1.0 / 9007199254740992.0);
+    x[i] = (float)(lo + (hi - lo) * u);
+  }
+}
+
+cls_buffer *test_upload(cls_context *ctx, const float *host, size_t n) {
+  cls_buffer *b = NULL;
+  TEST_OK(ctx, cls_buffer_alloc(ctx, n, &b));
+  TEST_OK(ctx, cls_buffer_write(ctx, b, 0, n, host));
+  return b;
+}
+
+float *test_download(cls_context *ctx, const cls_buffer *buf) {
+  size_t n = cls_buffer_count(buf);
+  float *x = malloc(n * sizeof *x);
+  assert_non_null(x);
+  TEST_OK(ctx, cls_buffer_read(ctx, buf, 0, n, x));
+  return x;
+}
+
+double test_max_rel_err(const float *got, const double *want, size_t n, double abs_floor, size_t *where) {
+  double worst = 0;
+  size_t at = 0;
+  for (size_t i = 0; i < n; i++) {
+    double e = fabs((double)got[i] - want[i]) / (fabs(want[i]) + abs_floor);
+    if (!(e <= worst)) { /* also catches NaN */
+      worst = isnan(e) ? INFINITY : e;
+      at = i;
+    }
+  }
+  if (where) *where = at;
+  return worst;
+}
+
+void test_tmpdir(const char *tag, char *out, size_t out_len) {
+  const char *base = getenv("CLSCALE_TEST_TMP");
+  if (!base || !*base) base = "/tmp";
+  mkdir(base, 0755);
+  snprintf(out, out_len, "%s/%s-XXXXXX", base, tag);
+  if (!mkdtemp(out)) fail_msg("cannot create a scratch folder under %s", base);
+}

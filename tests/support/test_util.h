@@ -1,0 +1,43 @@
+/*
+ * tests/support/test_util.h — helpers shared by the cmocka tests.
+ * Include after <setjmp.h>, <stdarg.h>, <stddef.h>, <cmocka.h>.
+ */
+#ifndef CLSCALE_TEST_UTIL_H
+#define CLSCALE_TEST_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clscale/device.h"
+#include "clscale/ops.h"
+
+/* A context on the default device (CLSCALE_DEVICE honoured) with the given
+ * parameter overrides ("ROW_VARIANT=1", or NULL) and matmul backend (NULL =
+ * auto). Fails the current test with the library's message on error. */
+cls_context *test_context(const char *params, const char *backend);
+
+/* Deterministic uniform values in [lo, hi) from a seed (splitmix64). */
+void test_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi);
+
+/* A buffer holding a copy of host[0..n). Fails the test on error. */
+cls_buffer *test_upload(cls_context *ctx, const float *host, size_t n);
+
+/* Reads a whole buffer into a new malloc'd array. Fails the test on error. */
+float *test_download(cls_context *ctx, const cls_buffer *buf);
+
+/* Largest |got - want| / (|want| + abs_floor) over n values; the index of
+ * the worst in *where when where is not NULL. */
+double test_max_rel_err(const float *got, const double *want, size_t n, double abs_floor, size_t *where);
+
+/* A fresh empty scratch folder under CLSCALE_TEST_TMP (or /tmp) whose name
+ * starts with tag; written into out. */
+void test_tmpdir(const char *tag, char *out, size_t out_len);
+
+/* Fails the test, printing the context's last error, when s != CLS_OK. */
+#define TEST_OK(ctx, call)                                                                                       \
+  do {                                                                                                           \
+    cls_status s_ = (call);                                                                                      \
+    if (s_ != CLS_OK) fail_msg("%s -> %d (%s): %s", #call, s_, cls_status_name(s_), cls_last_error(ctx));      \
+  } while (0)
+
+#endif

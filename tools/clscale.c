@@ -1,0 +1,48 @@
+/*
+ * tools/clscale.c — the `clscale` command: git-style subcommands.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+typedef struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+} command;
+
+static const command commands[] = {
+    {"devices", cls_cmd_devices, "list OpenCL platforms and devices, and the default choice"},
+    {"bench", cls_cmd_bench, "measure ops and backends on a device, as ratios to CLBlast and peak"},
+    {"plot", cls_cmd_plot, "render scaling-law figures (PNG) from a run directory"},
+};
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: clscale <command> [options]   (clscale <command> --help for its options)\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f, "\nenvironment: CLSCALE_DEVICE (device selector), CLSCALE_CACHE_DIR, CLSCALE_NO_CACHE=1,\n"
+             "  CLSCALE_KERNEL_DIR (load cl/*.cl from a folder), CLSCALE_MATMUL_BACKEND, CLSCALE_PARAMS\n"
+             "exit codes: 0 ok, 1 failure, 2 bad usage\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return CLS_EXIT_USAGE;
+  }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    usage(stdout);
+    return CLS_EXIT_OK;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    printf("clscale %s\n", CLSCALE_VERSION);
+    return CLS_EXIT_OK;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+  fprintf(stderr, "clscale: unknown command '%s'\n", argv[1]);
+  usage(stderr);
+  return CLS_EXIT_USAGE;
+}

@@ -1,0 +1,18 @@
+/*
+ * tools/commands.h — the subcommands of `clscale`.
+ *
+ * Each subcommand is one file tools/cmd_<name>.c with an entry point that
+ * takes the arguments after the subcommand name (argv[0] is the subcommand)
+ * and returns the process exit code:
+ *   0 success, 1 failure (the message went to stderr), 2 bad usage.
+ */
+#ifndef CLSCALE_TOOLS_COMMANDS_H
+#define CLSCALE_TOOLS_COMMANDS_H
+
+enum { CLS_EXIT_OK = 0, CLS_EXIT_FAIL = 1, CLS_EXIT_USAGE = 2 };
+
+int cls_cmd_devices(int argc, char **argv);
+int cls_cmd_bench(int argc, char **argv);
+int cls_cmd_plot(int argc, char **argv);
+
+#endif

@@ -1,0 +1,11 @@
+#!/bin/sh
+# tools/run-tests.sh — the whole test suite from a fresh checkout:
+# installs missing packages, builds, runs every test with ctest.
+set -eu
+cd "$(dirname "$0")/.."
+tools/setup.sh
+BUILD=${CLSCALE_BUILD_DIR:-build}
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release
+cmake --build "$BUILD" -j "$(nproc)"
+cd "$BUILD"
+ctest --output-on-failure -j "$(nproc)"
