@@ -200,6 +200,19 @@ void cls_cache_stats_get(const cls_context *ctx, cls_cache_stats *out);
  * device. Used by `clscale bench` to time cold compiles; ops build lazily. */
 cls_status cls_program_prepare(cls_context *ctx, const char *program, double *build_seconds, int *from_cache);
 
+/* ------------------------------------------------------- device peaks */
+
+/* What the device reaches at best, measured by its own small kernels
+ * (cl/peak.cl): a float4 copy for bandwidth (bytes read + written per
+ * second) and chains of independent float4 multiply-adds for arithmetic
+ * (an FMA counts 2 FLOPs). Medians of reps runs after a warm-up; reps >= 1.
+ * Every speed clscale reports is also given as a fraction of these. */
+typedef struct cls_peak {
+  double copy_gbps;
+  double fma_gflops;
+} cls_peak;
+cls_status cls_peak_measure(cls_context *ctx, int reps, cls_peak *out);
+
 #ifdef __cplusplus
 }
 #endif
