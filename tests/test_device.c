@@ -392,6 +392,13 @@ static void test_counters_and_trace(void **state) {
   TEST_OK(ctx, cls_buffer_read(ctx, dst, n - 8, 8, y));
   for (int i = 0; i < 8; i++) assert_true(y[i] == 3.0f);
 
+  char summary[4096];
+  cls_counters_summary(&cnt, summary, sizeof summary);
+  assert_non_null(strstr(summary, "copy_test"));
+  assert_non_null(strstr(summary, "total"));
+  cls_counters_summary(&cnt, summary, 10); /* truncation is safe */
+  assert_int_equal(strlen(summary), 9);
+
   char dir[1024], path[1200];
   test_tmpdir("trace", dir, sizeof dir);
   snprintf(path, sizeof path, "%s/trace.json", dir);

@@ -172,6 +172,10 @@ typedef struct cls_counters {
 cls_status cls_counters_get(cls_context *ctx, cls_counters *out);
 void cls_counters_reset(cls_context *ctx);
 
+/* A human-readable table of c, ops sorted by time: calls, time and its
+ * share, GFLOP/s, GB/s. Truncated to out_len (always NUL-terminated). */
+void cls_counters_summary(const cls_counters *c, char *out, size_t out_len);
+
 /* Writes every op recorded since trace was enabled as Chrome-trace JSON
  * (open in chrome://tracing or ui.perfetto.dev). Atomic: temp file + rename. */
 cls_status cls_trace_write(cls_context *ctx, const char *path);
@@ -195,6 +199,10 @@ typedef struct cls_cache_stats {
   unsigned write_errors; /* binaries that could not be saved (the build still succeeded) */
 } cls_cache_stats;
 void cls_cache_stats_get(const cls_context *ctx, cls_cache_stats *out);
+
+/* The programs of cl/ built into the library: names without ".cl". */
+size_t cls_program_count(void);
+const char *cls_program_name(size_t i);
 
 /* Builds (or loads from the cache) one program of cl/ on the context's
  * device. Used by `clscale bench` to time cold compiles; ops build lazily. */

@@ -167,3 +167,38 @@ cls_status cls_trace_write(cls_context *ctx, const char *path) {
   free(tmp);
   return ok ? CLS_OK : cls__fail(ctx, CLS_ERR_IO, "cls_trace_write: writing %s failed", path);
 }
+
+static int by_time_desc(const void *a, const void *b) {
+  double x = ((const cls_op_counter *)a)->seconds, y = ((const cls_op_counter *)b)->seconds;
+  return (x < y) - (x > y);
+}
+
+void cls_counters_summary(const cls_counters *c, char *out, size_t out_len) {
+  if (!out || !out_len) return;
+  out[0] = 0;
+  if (!c) return;
+  cls_op_counter ops[CLS_MAX_OP_COUNTERS];
+  size_t n = c->op_count < CLS_MAX_OP_COUNTERS ? c->op_count : CLS_MAX_OP_COUNTERS;
+  memcpy(ops, c->ops, n * sizeof ops[0]);
+  qsort(ops, n, sizeof ops[0], by_time_desc);
+  size_t used = 0;
+#define APPEND(...)                                                                                              \
+  do {                                                                                                           \
+    if (used < out_len) {                                                                                        \
+      int w_ = snprintf(out + used, out_len - used, __VA_ARGS__);                                                \
+      if (w_ > 0) used += (size_t)w_;                                                                            \
+    }                                                                                                            \
+  } while (0)
+  APPEND("%-24s %9s %10s %6s %10s %9s\n", "op", "calls", "seconds", "share", "GFLOP/s", "GB/s");
+  for (size_t i = 0; i < n; i++) {
+    const cls_op_counter *o = &ops[i];
+    double share = c->seconds > 0 ? 100.0 * o->seconds / c->seconds : 0;
+    double gf = o->seconds > 0 ? o->flops / o->seconds * 1e-9 : 0;
+    double gb = o->seconds > 0 ? o->bytes / o->seconds * 1e-9 : 0;
+    APPEND("%-24s %9llu %10.4f %5.1f%% %10.2f %9.2f\n", o->name, (unsigned long long)o->calls, o->seconds, share,
+           gf, gb);
+  }
+  APPEND("%-24s %9s %10.4f %6s %10.2f %9.2f\n", "total", "", c->seconds, "",
+         c->seconds > 0 ? c->flops / c->seconds * 1e-9 : 0, c->seconds > 0 ? c->bytes / c->seconds * 1e-9 : 0);
+#undef APPEND
+}

@@ -145,6 +145,14 @@ cls_status cls__kernel(cls_context *ctx, const char *program, const char *kernel
   return CLS_OK;
 }
 
+size_t cls_program_count(void) {
+  size_t n = 0;
+  while (cls__embedded_sources[n].name) n++;
+  return n;
+}
+
+const char *cls_program_name(size_t i) { return i < cls_program_count() ? cls__embedded_sources[i].name : NULL; }
+
 cls_status cls_program_prepare(cls_context *ctx, const char *program, double *build_seconds, int *from_cache) {
   CLS_CHECK_CTX(ctx);
   cl_program prog;
