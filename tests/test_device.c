@@ -2,10 +2,10 @@
  * tests/test_device.c — the device layer: selectors, contexts, the binary
  * cache, buffers, counters and traces.
  */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <cmocka.h>
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -440,10 +440,14 @@ static void test_status_names(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_selectors),       cmocka_unit_test(test_real_devices_and_contexts),
-      cmocka_unit_test(test_params_table),    cmocka_unit_test(test_cache),
-      cmocka_unit_test(test_kernel_dir_and_build_errors), cmocka_unit_test(test_buffers),
-      cmocka_unit_test(test_counters_and_trace), cmocka_unit_test(test_status_names),
+      cmocka_unit_test(test_selectors),
+      cmocka_unit_test(test_real_devices_and_contexts),
+      cmocka_unit_test(test_params_table),
+      cmocka_unit_test(test_cache),
+      cmocka_unit_test(test_kernel_dir_and_build_errors),
+      cmocka_unit_test(test_buffers),
+      cmocka_unit_test(test_counters_and_trace),
+      cmocka_unit_test(test_status_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

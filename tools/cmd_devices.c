@@ -20,7 +20,10 @@ static void usage(FILE *f) {
 }
 
 static const char *type_name(cls_device_type t) {
-  return t == CLS_DEVICE_GPU ? "gpu" : t == CLS_DEVICE_CPU ? "cpu" : t == CLS_DEVICE_ACCELERATOR ? "accel" : "other";
+  return t == CLS_DEVICE_GPU           ? "gpu"
+         : t == CLS_DEVICE_CPU         ? "cpu"
+         : t == CLS_DEVICE_ACCELERATOR ? "accel"
+                                       : "other";
 }
 
 static void print_params(void) {
@@ -69,7 +72,8 @@ int cls_cmd_devices(int argc, char **argv) {
       last_platform = d->platform_index;
     }
     int mark = sel_status == CLS_OK && i == chosen;
-    printf("%s %d:%d  %-5s %s\n", mark ? "*" : " ", d->platform_index, d->device_index, type_name(d->type), d->name);
+    printf("%s %d:%d  %-5s %s\n", mark ? "*" : " ", d->platform_index, d->device_index, type_name(d->type),
+           d->name);
     printf("        vendor %s, %u compute units at %u MHz\n", d->vendor, d->compute_units, d->clock_mhz);
     printf("        global memory %.0f MiB (largest buffer %.0f MiB), local memory %.0f KiB\n",
            d->global_mem_bytes / 1048576.0, d->max_alloc_bytes / 1048576.0, d->local_mem_bytes / 1024.0);

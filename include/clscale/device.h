@@ -38,7 +38,12 @@ extern "C" {
 
 /* ---------------------------------------------------------------- devices */
 
-typedef enum { CLS_DEVICE_CPU = 1, CLS_DEVICE_GPU = 2, CLS_DEVICE_ACCELERATOR = 4, CLS_DEVICE_OTHER = 8 } cls_device_type;
+typedef enum {
+  CLS_DEVICE_CPU = 1,
+  CLS_DEVICE_GPU = 2,
+  CLS_DEVICE_ACCELERATOR = 4,
+  CLS_DEVICE_OTHER = 8
+} cls_device_type;
 
 typedef struct cls_device_info {
   int platform_index; /* position of the platform in clGetPlatformIDs order */
@@ -48,7 +53,7 @@ typedef struct cls_device_info {
   char platform_version[128];
   char name[256];
   char vendor[128];
-  char version[128];       /* CL_DEVICE_VERSION */
+  char version[128]; /* CL_DEVICE_VERSION */
   char driver_version[128];
   char opencl_c_version[128];
   unsigned compute_units;
@@ -99,9 +104,10 @@ typedef struct cls_context_options {
   int disable_cache;      /* nonzero: never read or write cached binaries (also CLSCALE_NO_CACHE=1) */
   const char *kernel_dir; /* NULL reads CLSCALE_KERNEL_DIR; set: load cl/NAME.cl from this folder instead of
                              the copies embedded at build time (for kernel development) */
-  const char *matmul_backend; /* "auto", "own", "clblast", "host"; NULL reads CLSCALE_MATMUL_BACKEND, default auto */
-  const char *params;     /* extra/overriding -D parameters "NAME=V,NAME=V"; NULL reads CLSCALE_PARAMS */
-  int trace;              /* nonzero: keep every op's timing for cls_trace_write */
+  const char
+      *matmul_backend; /* "auto", "own", "clblast", "host"; NULL reads CLSCALE_MATMUL_BACKEND, default auto */
+  const char *params;  /* extra/overriding -D parameters "NAME=V,NAME=V"; NULL reads CLSCALE_PARAMS */
+  int trace;           /* nonzero: keep every op's timing for cls_trace_write */
 } cls_context_options;
 
 /* Fills opts with the defaults (everything from the environment). */
@@ -143,8 +149,8 @@ cls_status cls_buffer_copy(cls_context *ctx, const cls_buffer *src, size_t src_o
                            size_t dst_offset, size_t count);
 
 typedef struct cls_memory_usage {
-  uint64_t live_bytes;  /* allocated now */
-  uint64_t peak_bytes;  /* most ever allocated at once */
+  uint64_t live_bytes; /* allocated now */
+  uint64_t peak_bytes; /* most ever allocated at once */
   uint64_t live_buffers;
 } cls_memory_usage;
 void cls_memory_usage_get(const cls_context *ctx, cls_memory_usage *out);
@@ -154,11 +160,11 @@ void cls_memory_usage_get(const cls_context *ctx, cls_memory_usage *out);
 #define CLS_MAX_OP_COUNTERS 64
 
 typedef struct cls_op_counter {
-  char name[32];    /* op name, e.g. "matmul.own", "softmax_fwd" */
+  char name[32]; /* op name, e.g. "matmul.own", "softmax_fwd" */
   uint64_t calls;
-  double flops;     /* floating-point operations (an FMA counts 2) */
-  double bytes;     /* bytes read + written in global memory, counted from shapes */
-  double seconds;   /* device time from profiling events */
+  double flops;   /* floating-point operations (an FMA counts 2) */
+  double bytes;   /* bytes read + written in global memory, counted from shapes */
+  double seconds; /* device time from profiling events */
 } cls_op_counter;
 
 typedef struct cls_counters {

@@ -47,7 +47,7 @@ typedef enum {
   CLS_BACKEND_AUTO = 0, /* measure the candidates once per shape class, remember the fastest */
   CLS_BACKEND_OWN = 1,  /* clscale's register-blocked OpenCL kernels */
   CLS_BACKEND_CLBLAST = 2,
-  CLS_BACKEND_HOST = 3  /* host BLAS on mapped buffers; CPU devices only */
+  CLS_BACKEND_HOST = 3 /* host BLAS on mapped buffers; CPU devices only */
 } cls_backend;
 
 /* "auto", "own", "clblast", "host" -> backend; CLS_ERR_UNKNOWN_BACKEND otherwise. */
@@ -111,8 +111,8 @@ cls_status cls_layernorm_forward(cls_context *ctx, size_t rows, size_t cols, flo
  * accumulate = 0 overwrites dgamma/dbeta, 1 adds to them (gradient
  * accumulation). dbeta may be CLS_NOREF. */
 cls_status cls_layernorm_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref x, cls_ref gamma,
-                                  cls_ref mean, cls_ref rstd, cls_ref dy, cls_ref dx, cls_ref dgamma, cls_ref dbeta,
-                                  int accumulate);
+                                  cls_ref mean, cls_ref rstd, cls_ref dy, cls_ref dx, cls_ref dgamma,
+                                  cls_ref dbeta, int accumulate);
 
 /* RMSNorm: y = x * rstd * gamma, rstd = 1/sqrt(mean(x^2) + eps). */
 cls_status cls_rmsnorm_forward(cls_context *ctx, size_t rows, size_t cols, float eps, cls_ref x, cls_ref gamma,

@@ -13,30 +13,34 @@ cls_status cls_buffer_alloc(cls_context *ctx, size_t count, cls_buffer **out) {
   CLS_CHECK_CTX(ctx);
   if (!out) return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "cls_buffer_alloc: out is NULL");
   *out = NULL;
-  if (count == 0) return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "cls_buffer_alloc: count is 0; allocate at least 1 float");
+  if (count == 0)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "cls_buffer_alloc: count is 0; allocate at least 1 float");
   if (count > SIZE_MAX / sizeof(float))
     return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "cls_buffer_alloc: %zu floats overflow the address space", count);
   uint64_t bytes = (uint64_t)count * sizeof(float);
   /* Ask before the driver does: some drivers accept an oversized request
    * and fail later inside a kernel, far from the cause. */
   if (ctx->info.max_alloc_bytes && bytes > ctx->info.max_alloc_bytes)
-    return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY,
-                     "cls_buffer_alloc: %.1f MiB is more than the largest buffer %s allows (%.1f MiB); use smaller "
-                     "batches or models",
-                     bytes / 1048576.0, ctx->info.name, ctx->info.max_alloc_bytes / 1048576.0);
+    return cls__fail(
+        ctx, CLS_ERR_OUT_OF_MEMORY,
+        "cls_buffer_alloc: %.1f MiB is more than the largest buffer %s allows (%.1f MiB); use smaller "
+        "batches or models",
+        bytes / 1048576.0, ctx->info.name, ctx->info.max_alloc_bytes / 1048576.0);
   if (ctx->info.global_mem_bytes && ctx->memory.live_bytes + bytes > ctx->info.global_mem_bytes)
-    return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY,
-                     "cls_buffer_alloc: %.1f MiB more would exceed the %.1f MiB of %s (%.1f MiB in use); use smaller "
-                     "batches or models",
-                     bytes / 1048576.0, ctx->info.global_mem_bytes / 1048576.0, ctx->info.name,
-                     ctx->memory.live_bytes / 1048576.0);
+    return cls__fail(
+        ctx, CLS_ERR_OUT_OF_MEMORY,
+        "cls_buffer_alloc: %.1f MiB more would exceed the %.1f MiB of %s (%.1f MiB in use); use smaller "
+        "batches or models",
+        bytes / 1048576.0, ctx->info.global_mem_bytes / 1048576.0, ctx->info.name,
+        ctx->memory.live_bytes / 1048576.0);
   cls_buffer *b = calloc(1, sizeof *b);
   if (!b) return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_buffer_alloc: out of host memory");
   cl_int rc;
   b->mem = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, (size_t)bytes, NULL, &rc);
   if (!b->mem || rc != CL_SUCCESS) {
     free(b);
-    return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_buffer_alloc: the device refused %.1f MiB (%s); use smaller batches or models",
+    return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY,
+                     "cls_buffer_alloc: the device refused %.1f MiB (%s); use smaller batches or models",
                      bytes / 1048576.0, cls_status_name(rc));
   }
   b->ctx = ctx;
@@ -58,7 +62,9 @@ void cls_buffer_free(cls_buffer *b) {
   free(b);
 }
 
-size_t cls_buffer_count(const cls_buffer *b) { return b ? b->count : 0; }
+size_t cls_buffer_count(const cls_buffer *b) {
+  return b ? b->count : 0;
+}
 
 void cls_memory_usage_get(const cls_context *ctx, cls_memory_usage *out) {
   if (!out) return;
@@ -69,12 +75,13 @@ void cls_memory_usage_get(const cls_context *ctx, cls_memory_usage *out) {
 /* Checks a host copy's range; fn names the caller in the message. */
 static cls_status check_range(cls_context *ctx, const char *fn, const cls_buffer *b, size_t offset, size_t count,
                               const void *host) {
-  if (!b || !host) return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "%s: %s is NULL", fn, b ? "the host pointer" : "buffer");
+  if (!b || !host)
+    return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "%s: %s is NULL", fn, b ? "the host pointer" : "buffer");
   if (b->ctx != ctx) return cls__fail(ctx, CLS_ERR_WRONG_CONTEXT, "%s: the buffer belongs to another context", fn);
   if (count == 0) return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: count is 0", fn);
   if (offset > b->count || count > b->count - offset)
-    return cls__fail(ctx, CLS_ERR_BUFFER_TOO_SMALL, "%s: floats [%zu, %zu) are outside the buffer of %zu floats", fn,
-                     offset, offset + count, b->count);
+    return cls__fail(ctx, CLS_ERR_BUFFER_TOO_SMALL, "%s: floats [%zu, %zu) are outside the buffer of %zu floats",
+                     fn, offset, offset + count, b->count);
   return CLS_OK;
 }
 
@@ -91,8 +98,8 @@ cls_status cls_buffer_read(cls_context *ctx, const cls_buffer *b, size_t offset,
   CLS_CHECK_CTX(ctx);
   cls_status s = check_range(ctx, "cls_buffer_read", b, offset, count, dst);
   if (s != CLS_OK) return s;
-  cl_int rc = clEnqueueReadBuffer(ctx->queue, b->mem, CL_TRUE, offset * sizeof(float), count * sizeof(float), dst, 0,
-                                  NULL, NULL);
+  cl_int rc = clEnqueueReadBuffer(ctx->queue, b->mem, CL_TRUE, offset * sizeof(float), count * sizeof(float), dst,
+                                  0, NULL, NULL);
   return rc == CL_SUCCESS ? CLS_OK : cls__cl_fail(ctx, rc, "cls_buffer_read: clEnqueueReadBuffer");
 }
 
@@ -126,7 +133,8 @@ cls_status cls_buffer_copy(cls_context *ctx, const cls_buffer *src, size_t src_o
 
 cls_status cls__check_ref(cls_context *ctx, const char *fn, const char *arg, cls_ref r, size_t needed) {
   if (!r.buf) return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "%s: %s is NULL", fn, arg);
-  if (r.buf->ctx != ctx) return cls__fail(ctx, CLS_ERR_WRONG_CONTEXT, "%s: %s belongs to another context", fn, arg);
+  if (r.buf->ctx != ctx)
+    return cls__fail(ctx, CLS_ERR_WRONG_CONTEXT, "%s: %s belongs to another context", fn, arg);
   if (r.offset > r.buf->count || needed > r.buf->count - r.offset)
     return cls__fail(ctx, CLS_ERR_BUFFER_TOO_SMALL,
                      "%s: %s needs %zu floats from offset %zu but its buffer holds %zu; allocate more or fix the "
@@ -135,15 +143,15 @@ cls_status cls__check_ref(cls_context *ctx, const char *fn, const char *arg, cls
   return CLS_OK;
 }
 
-cls_status cls__check_matrix(cls_context *ctx, const char *fn, const char *arg, cls_ref r, size_t rows, size_t cols,
-                             size_t ld, size_t stride, size_t batch) {
+cls_status cls__check_matrix(cls_context *ctx, const char *fn, const char *arg, cls_ref r, size_t rows,
+                             size_t cols, size_t ld, size_t stride, size_t batch) {
   if (!r.buf) return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "%s: %s is NULL", fn, arg);
   if (rows == 0 || cols == 0 || batch == 0)
     return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: %s has an empty shape (%zu x %zu, batch %zu)", fn, arg, rows,
                      cols, batch);
   if (ld < cols)
-    return cls__fail(ctx, CLS_ERR_LEADING_DIM, "%s: leading dimension of %s is %zu but its rows hold %zu floats", fn,
-                     arg, ld, cols);
+    return cls__fail(ctx, CLS_ERR_LEADING_DIM, "%s: leading dimension of %s is %zu but its rows hold %zu floats",
+                     fn, arg, ld, cols);
   /* Sizes beyond 2^31 would overflow the kernels' 32-bit index arithmetic. */
   const double limit = 2147483647.0;
   double span = (double)(rows - 1) * (double)ld + (double)cols + (double)(batch - 1) * (double)stride;
@@ -168,7 +176,8 @@ cls_status cls__arg_mem(cls_context *ctx, cl_kernel k, cl_uint i, const cls_buff
   return arg(ctx, k, i, sizeof(cl_mem), &b->mem);
 }
 cls_status cls__arg_uint(cls_context *ctx, cl_kernel k, cl_uint i, size_t v) {
-  if (v > UINT32_MAX) return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "kernel argument %u is %zu, beyond 32 bits", i, v);
+  if (v > UINT32_MAX)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "kernel argument %u is %zu, beyond 32 bits", i, v);
   cl_uint u = (cl_uint)v;
   return arg(ctx, k, i, sizeof u, &u);
 }
@@ -176,5 +185,9 @@ cls_status cls__arg_int(cls_context *ctx, cl_kernel k, cl_uint i, int v) {
   cl_int x = v;
   return arg(ctx, k, i, sizeof x, &x);
 }
-cls_status cls__arg_float(cls_context *ctx, cl_kernel k, cl_uint i, float v) { return arg(ctx, k, i, sizeof v, &v); }
-cls_status cls__arg_local(cls_context *ctx, cl_kernel k, cl_uint i, size_t bytes) { return arg(ctx, k, i, bytes, NULL); }
+cls_status cls__arg_float(cls_context *ctx, cl_kernel k, cl_uint i, float v) {
+  return arg(ctx, k, i, sizeof v, &v);
+}
+cls_status cls__arg_local(cls_context *ctx, cl_kernel k, cl_uint i, size_t bytes) {
+  return arg(ctx, k, i, bytes, NULL);
+}

@@ -43,8 +43,8 @@ static char *make_key(const cls_context *ctx, const char *source, const char *op
   if (n < 0) return NULL;
   char *key = malloc((size_t)n + 1);
   if (!key) return NULL;
-  snprintf(key, (size_t)n + 1, fmt, d->platform_name, d->platform_version, d->name, d->version,
-           d->driver_version, options, source);
+  snprintf(key, (size_t)n + 1, fmt, d->platform_name, d->platform_version, d->name, d->version, d->driver_version,
+           options, source);
   *len = (size_t)n;
   return key;
 }
@@ -147,7 +147,8 @@ static int mkdir_p(const char *dir) {
   return 0;
 }
 
-void cls__cache_save(cls_context *ctx, const char *name, const char *source, const char *options, cl_program prog) {
+void cls__cache_save(cls_context *ctx, const char *name, const char *source, const char *options,
+                     cl_program prog) {
   if (!ctx->cache_dir[0]) return;
   size_t bin_len = 0;
   if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof bin_len, &bin_len, NULL) != CL_SUCCESS ||

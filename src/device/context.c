@@ -109,9 +109,11 @@ cls_status cls_context_create(const cls_context_options *opts, cls_context **out
   snprintf(ctx->params_set, sizeof ctx->params_set, "%s", ctx->info.params_name);
   const char *ovr = o->params ? o->params : env("CLSCALE_PARAMS");
   if (ovr) snprintf(ctx->params_override, sizeof ctx->params_override, "%s", ovr);
-  if (cls__params_build_defines(ctx->params_set, ctx->params_override, ctx->defines, sizeof ctx->defines) != CLS_OK) {
+  if (cls__params_build_defines(ctx->params_set, ctx->params_override, ctx->defines, sizeof ctx->defines) !=
+      CLS_OK) {
     if (err)
-      snprintf(err, err_len, "malformed device parameters '%s' (from %s): write NAME=VALUE pairs separated by commas",
+      snprintf(err, err_len,
+               "malformed device parameters '%s' (from %s): write NAME=VALUE pairs separated by commas",
                ctx->params_override, o->params ? "the options" : "CLSCALE_PARAMS");
     cls_context_destroy(ctx);
     return CLS_ERR_INVALID_VALUE;
@@ -133,7 +135,9 @@ void cls_context_destroy(cls_context *ctx) {
   free(ctx);
 }
 
-const cls_device_info *cls_context_device(const cls_context *ctx) { return ctx ? &ctx->info : NULL; }
+const cls_device_info *cls_context_device(const cls_context *ctx) {
+  return ctx ? &ctx->info : NULL;
+}
 
 cls_status cls_finish(cls_context *ctx) {
   CLS_CHECK_CTX(ctx);
@@ -142,12 +146,24 @@ cls_status cls_finish(cls_context *ctx) {
   return cls__resolve_pending(ctx);
 }
 
-cl_context cls__cl_context(const cls_context *ctx) { return ctx->cl; }
-cl_command_queue cls__queue(const cls_context *ctx) { return ctx->queue; }
-cl_device_id cls__device(const cls_context *ctx) { return ctx->device; }
-const char *cls__matmul_backend_option(const cls_context *ctx) { return ctx->matmul_backend; }
-const char *cls__cache_dir(const cls_context *ctx) { return ctx->cache_dir[0] ? ctx->cache_dir : NULL; }
-void *cls__ops_state(const cls_context *ctx) { return ctx->ops_state; }
+cl_context cls__cl_context(const cls_context *ctx) {
+  return ctx->cl;
+}
+cl_command_queue cls__queue(const cls_context *ctx) {
+  return ctx->queue;
+}
+cl_device_id cls__device(const cls_context *ctx) {
+  return ctx->device;
+}
+const char *cls__matmul_backend_option(const cls_context *ctx) {
+  return ctx->matmul_backend;
+}
+const char *cls__cache_dir(const cls_context *ctx) {
+  return ctx->cache_dir[0] ? ctx->cache_dir : NULL;
+}
+void *cls__ops_state(const cls_context *ctx) {
+  return ctx->ops_state;
+}
 void cls__set_ops_state(cls_context *ctx, void *state, void (*destroy_fn)(void *)) {
   ctx->ops_state = state;
   ctx->ops_state_destroy = destroy_fn;

@@ -7,8 +7,8 @@
 #include "device/internal.h"
 
 #define CLS__MAX_PROGRAMS 16
-#define CLS__MAX_KERNELS 96
-#define CLS__MAX_PENDING 256
+#define CLS__MAX_KERNELS  96
+#define CLS__MAX_PENDING  256
 
 typedef struct cls__program {
   char name[32];
@@ -42,7 +42,7 @@ struct cls_context {
   char error[8192];
 
   /* Program building. */
-  char cache_dir[1024]; /* empty: cache disabled */
+  char cache_dir[1024];  /* empty: cache disabled */
   char kernel_dir[1024]; /* empty: embedded sources */
   char params_set[32];
   char params_override[512];

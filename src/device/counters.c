@@ -63,7 +63,8 @@ static cls_status resolve(cls_context *ctx, int wait) {
     if (st < 0 && first_error == CL_SUCCESS) first_error = st;
     cl_ulong t0 = 0, t1 = 0;
     if (clGetEventProfilingInfo(p.event, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL) == CL_SUCCESS &&
-        clGetEventProfilingInfo(p.event, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL) == CL_SUCCESS && t1 >= t0) {
+        clGetEventProfilingInfo(p.event, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL) == CL_SUCCESS &&
+        t1 >= t0) {
       double s = (double)(t1 - t0) * 1e-9;
       ctx->counters.ops[p.op].seconds += s;
       ctx->counters.seconds += s;
@@ -76,7 +77,9 @@ static cls_status resolve(cls_context *ctx, int wait) {
   return CLS_OK;
 }
 
-cls_status cls__resolve_pending(cls_context *ctx) { return resolve(ctx, 1); }
+cls_status cls__resolve_pending(cls_context *ctx) {
+  return resolve(ctx, 1);
+}
 
 cls_status cls__record(cls_context *ctx, const char *op, cl_event ev, double host_seconds, double flops,
                        double bytes) {
@@ -140,7 +143,8 @@ cls_status cls_trace_write(cls_context *ctx, const char *path) {
   CLS_CHECK_CTX(ctx);
   if (!path) return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "cls_trace_write: path is NULL");
   if (!ctx->trace_enabled)
-    return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "cls_trace_write: tracing is off; create the context with trace = 1");
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
+                     "cls_trace_write: tracing is off; create the context with trace = 1");
   clFinish(ctx->queue);
   cls_status s = resolve(ctx, 1);
   if (s != CLS_OK) return s;
@@ -151,7 +155,8 @@ cls_status cls_trace_write(cls_context *ctx, const char *path) {
   FILE *f = fopen(tmp, "w");
   if (!f) {
     free(tmp);
-    return cls__fail(ctx, CLS_ERR_IO, "cls_trace_write: cannot write %s: check the folder exists and is writable", path);
+    return cls__fail(ctx, CLS_ERR_IO, "cls_trace_write: cannot write %s: check the folder exists and is writable",
+                     path);
   }
   fprintf(f, "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"device\":\"%s\"},\"traceEvents\":[", ctx->info.name);
   for (size_t i = 0; i < ctx->trace_count; i++) {
@@ -182,12 +187,12 @@ void cls_counters_summary(const cls_counters *c, char *out, size_t out_len) {
   memcpy(ops, c->ops, n * sizeof ops[0]);
   qsort(ops, n, sizeof ops[0], by_time_desc);
   size_t used = 0;
-#define APPEND(...)                                                                                              \
-  do {                                                                                                           \
-    if (used < out_len) {                                                                                        \
-      int w_ = snprintf(out + used, out_len - used, __VA_ARGS__);                                                \
-      if (w_ > 0) used += (size_t)w_;                                                                            \
-    }                                                                                                            \
+#define APPEND(...)                                                                                               \
+  do {                                                                                                            \
+    if (used < out_len) {                                                                                         \
+      int w_ = snprintf(out + used, out_len - used, __VA_ARGS__);                                                 \
+      if (w_ > 0) used += (size_t)w_;                                                                             \
+    }                                                                                                             \
   } while (0)
   APPEND("%-24s %9s %10s %6s %10s %9s\n", "op", "calls", "seconds", "share", "GFLOP/s", "GB/s");
   for (size_t i = 0; i < n; i++) {

@@ -160,7 +160,9 @@ void cls_device_list_free(cls_device_list *list) {
 }
 
 /* Peak-ish speed for ranking devices of one type: more units, faster clock. */
-static double device_score(const cls_device_info *d) { return (double)d->compute_units * (double)d->clock_mhz; }
+static double device_score(const cls_device_info *d) {
+  return (double)d->compute_units * (double)d->clock_mhz;
+}
 
 static int contains_ci(const char *hay, const char *needle) {
   size_t n = strlen(needle);
@@ -175,7 +177,8 @@ static int contains_ci(const char *hay, const char *needle) {
 static int best_of_type(const cls_device_list *list, cls_device_type type) {
   int best = -1;
   for (size_t i = 0; i < list->count; i++)
-    if (list->devices[i].type == type && (best < 0 || device_score(&list->devices[i]) > device_score(&list->devices[best])))
+    if (list->devices[i].type == type &&
+        (best < 0 || device_score(&list->devices[i]) > device_score(&list->devices[best])))
       best = (int)i;
   return best;
 }
@@ -185,8 +188,10 @@ static void list_devices_into(const cls_device_list *list, char *err, size_t err
     const cls_device_info *d = &list->devices[i];
     size_t used = strlen(err);
     snprintf(err + used, err_len - used, "\n  %d:%d  %s  %s  (%s)", d->platform_index, d->device_index,
-             d->type == CLS_DEVICE_GPU ? "gpu" : d->type == CLS_DEVICE_CPU ? "cpu" : "other", d->name,
-             d->platform_name);
+             d->type == CLS_DEVICE_GPU   ? "gpu"
+             : d->type == CLS_DEVICE_CPU ? "cpu"
+                                         : "other",
+             d->name, d->platform_name);
   }
 }
 
@@ -227,9 +232,12 @@ cls_status cls_device_select(const cls_device_list *list, const char *sel, size_
     return CLS_ERR_DEVICE_NOT_FOUND;
   }
   int i = -1;
-  if (!strcmp(sel, "gpu") || !strcmp(sel, "GPU")) i = best_of_type(list, CLS_DEVICE_GPU);
-  else if (!strcmp(sel, "cpu") || !strcmp(sel, "CPU")) i = best_of_type(list, CLS_DEVICE_CPU);
-  else if (!strcmp(sel, "accelerator")) i = best_of_type(list, CLS_DEVICE_ACCELERATOR);
+  if (!strcmp(sel, "gpu") || !strcmp(sel, "GPU"))
+    i = best_of_type(list, CLS_DEVICE_GPU);
+  else if (!strcmp(sel, "cpu") || !strcmp(sel, "CPU"))
+    i = best_of_type(list, CLS_DEVICE_CPU);
+  else if (!strcmp(sel, "accelerator"))
+    i = best_of_type(list, CLS_DEVICE_ACCELERATOR);
   else
     for (size_t j = 0; j < list->count && i < 0; j++) {
       const cls_device_info *d = &list->devices[j];

@@ -44,9 +44,9 @@ cls_status cls__fail(cls_context *ctx, cls_status status, const char *fmt, ...)
 cls_status cls__cl_fail(cls_context *ctx, cl_int err, const char *what);
 
 /* Returns CLS_ERR_NULL_ARGUMENT from the calling function when ctx is NULL. */
-#define CLS_CHECK_CTX(ctx)                                                                                       \
-  do {                                                                                                           \
-    if ((ctx) == NULL) return CLS_ERR_NULL_ARGUMENT;                                                             \
+#define CLS_CHECK_CTX(ctx)                                                                                        \
+  do {                                                                                                            \
+    if ((ctx) == NULL) return CLS_ERR_NULL_ARGUMENT;                                                              \
   } while (0)
 
 /* The kernel `kernel` of program `program` (cl/<program>.cl), built on first
@@ -103,6 +103,8 @@ cls_status cls__arg_int(cls_context *ctx, cl_kernel k, cl_uint i, int v);
 cls_status cls__arg_float(cls_context *ctx, cl_kernel k, cl_uint i, float v);
 cls_status cls__arg_local(cls_context *ctx, cl_kernel k, cl_uint i, size_t bytes);
 
-static inline size_t cls__round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+static inline size_t cls__round_up(size_t x, size_t m) {
+  return (x + m - 1) / m * m;
+}
 
 #endif

@@ -21,9 +21,15 @@ static const struct {
     [CLS__SET_GENERIC_GPU] = {"generic-gpu", "any other GPU or accelerator: small, safe tiles"},
 };
 
-size_t cls_params_count(void) { return CLS__SET_COUNT; }
-const char *cls_params_name(size_t i) { return i < CLS__SET_COUNT ? sets[i].name : NULL; }
-const char *cls_params_description(size_t i) { return i < CLS__SET_COUNT ? sets[i].description : NULL; }
+size_t cls_params_count(void) {
+  return CLS__SET_COUNT;
+}
+const char *cls_params_name(size_t i) {
+  return i < CLS__SET_COUNT ? sets[i].name : NULL;
+}
+const char *cls_params_description(size_t i) {
+  return i < CLS__SET_COUNT ? sets[i].description : NULL;
+}
 
 static int contains_ci(const char *hay, const char *needle) {
   size_t n = strlen(needle);
@@ -72,8 +78,10 @@ static int merge_defines(char *out, size_t out_len, const char *list) {
     while ((q = strstr(q, "-D")) != NULL) {
       if (!strncmp(q + 2, start, name_len) && q[2 + name_len] == '=' && (q == out || q[-1] == ' ')) {
         char *end = strchr(q, ' ');
-        if (end) memmove(q, end + 1, strlen(end + 1) + 1);
-        else *q = 0;
+        if (end)
+          memmove(q, end + 1, strlen(end + 1) + 1);
+        else
+          *q = 0;
       } else {
         q += 2;
       }

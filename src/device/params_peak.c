@@ -4,6 +4,6 @@
 #include "device/params.h"
 
 const char *const cls__params_peak[CLS__SET_COUNT] = {
-    [CLS__SET_CPU] = "PEAK_VW=16",       [CLS__SET_NVIDIA_GPU] = "PEAK_VW=4", [CLS__SET_AMD_GPU] = "PEAK_VW=4",
-    [CLS__SET_INTEL_GPU] = "PEAK_VW=8",  [CLS__SET_GENERIC_GPU] = "PEAK_VW=4",
+    [CLS__SET_CPU] = "PEAK_VW=16",      [CLS__SET_NVIDIA_GPU] = "PEAK_VW=4",  [CLS__SET_AMD_GPU] = "PEAK_VW=4",
+    [CLS__SET_INTEL_GPU] = "PEAK_VW=8", [CLS__SET_GENERIC_GPU] = "PEAK_VW=4",
 };

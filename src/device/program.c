@@ -25,7 +25,8 @@ static int valid_name(const char *name) {
 cls_status cls__program_source(cls_context *ctx, const char *name, const char **text, char **owned) {
   *text = NULL;
   *owned = NULL;
-  if (!valid_name(name)) return cls__fail(ctx, CLS_ERR_KERNEL_NOT_FOUND, "invalid program name '%s'", name ? name : "(null)");
+  if (!valid_name(name))
+    return cls__fail(ctx, CLS_ERR_KERNEL_NOT_FOUND, "invalid program name '%s'", name ? name : "(null)");
   if (ctx->kernel_dir[0]) {
     char path[1200];
     snprintf(path, sizeof path, "%s/%s.cl", ctx->kernel_dir, name);
@@ -77,8 +78,8 @@ static cls_status build_from_source(cls_context *ctx, const char *name, const ch
       clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, log_len, log, NULL);
       log[log_len] = 0;
     }
-    cls__fail(ctx, CLS_ERR_BUILD, "building cl/%s.cl for %s failed (%s) with options '%s'; compiler log:\n%s", name,
-              ctx->info.name, cls_status_name(rc), options, log ? log : "(no log)");
+    cls__fail(ctx, CLS_ERR_BUILD, "building cl/%s.cl for %s failed (%s) with options '%s'; compiler log:\n%s",
+              name, ctx->info.name, cls_status_name(rc), options, log ? log : "(no log)");
     free(log);
     clReleaseProgram(prog);
     return CLS_ERR_BUILD;
@@ -151,7 +152,9 @@ size_t cls_program_count(void) {
   return n;
 }
 
-const char *cls_program_name(size_t i) { return i < cls_program_count() ? cls__embedded_sources[i].name : NULL; }
+const char *cls_program_name(size_t i) {
+  return i < cls_program_count() ? cls__embedded_sources[i].name : NULL;
+}
 
 cls_status cls_program_prepare(cls_context *ctx, const char *program, double *build_seconds, int *from_cache) {
   CLS_CHECK_CTX(ctx);

@@ -34,10 +34,10 @@ double test_max_rel_err(const float *got, const double *want, size_t n, double a
 void test_tmpdir(const char *tag, char *out, size_t out_len);
 
 /* Fails the test, printing the context's last error, when s != CLS_OK. */
-#define TEST_OK(ctx, call)                                                                                       \
-  do {                                                                                                           \
-    cls_status s_ = (call);                                                                                      \
-    if (s_ != CLS_OK) fail_msg("%s -> %d (%s): %s", #call, s_, cls_status_name(s_), cls_last_error(ctx));      \
+#define TEST_OK(ctx, call)                                                                                        \
+  do {                                                                                                            \
+    cls_status s_ = (call);                                                                                       \
+    if (s_ != CLS_OK) fail_msg("%s -> %d (%s): %s", #call, s_, cls_status_name(s_), cls_last_error(ctx));         \
   } while (0)
 
 #endif
