@@ -2,10 +2,10 @@
  * tests/test_device.c — the device layer: selectors, contexts, the binary
  * cache, buffers, counters and traces.
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <cmocka.h>
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

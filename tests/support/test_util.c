@@ -1,8 +1,8 @@
 /* tests/support/test_util.c — see test_util.h. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <cmocka.h>
 
 #include <math.h>
 #include <stdio.h>
