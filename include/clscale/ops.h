@@ -123,4 +123,9 @@ cls_status cls_rmsnorm_backward(cls_context *ctx, size_t rows, size_t cols, cls_
 #ifdef __cplusplus
 }
 #endif
+
+/* The ops that training needs beyond these: elementwise, losses, embedding,
+ * optimiser, reductions, attention. */
+#include "clscale/ops_train.h"
+
 #endif
