@@ -1,0 +1,175 @@
+/*
+ * src/plot/csv.c — a small reader for the run directory's CSV files: a header
+ * of column names, then rows of fields. Values are kept as text and parsed on
+ * request, so a file can mix numeric and text columns (coord_check.csv).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plot/rundir.h"
+
+void cls_csv_destroy(cls_csv *t) {
+  if (!t) return;
+  free(t->text);
+  free(t->cells);
+  free(t->cols);
+  free(t);
+}
+
+/* Splits one line in place at commas, trimming blanks, and stores at most cap
+ * field pointers; returns the number of fields the line has. */
+static size_t split(char *line, char **out, size_t cap) {
+  size_t n = 0;
+  char *p = line;
+  for (;;) {
+    while (*p == ' ' || *p == '\t') p++;
+    if (n < cap) out[n] = p;
+    n++;
+    char *comma = strchr(p, ',');
+    char *end = comma ? comma : p + strlen(p);
+    char *q = end;
+    while (q > p && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\r')) q--;
+    *q = '\0';
+    if (!comma) break;
+    p = comma + 1;
+  }
+  return n;
+}
+
+cls_status cls_csv_load(const char *path, cls_csv **out, char *err, size_t err_len) {
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    cls__plot_err(err, err_len, "cannot open %s: %s", path, strerror(errno));
+    return CLS_ERR_IO;
+  }
+  cls_csv *t = calloc(1, sizeof *t);
+  size_t cap = 0, len = 0;
+  char buf[8192];
+  size_t got;
+  while (t && (got = fread(buf, 1, sizeof buf, f)) > 0) {
+    if (len + got + 1 > cap) {
+      cap = 2 * (len + got + 1);
+      char *p = realloc(t->text, cap);
+      if (!p) {
+        cls_csv_destroy(t);
+        t = NULL;
+        break;
+      }
+      t->text = p;
+    }
+    memcpy(t->text + len, buf, got);
+    len += got;
+  }
+  bool read_err = ferror(f);
+  fclose(f);
+  if (!t) {
+    cls__plot_err(err, err_len, "out of memory reading %s", path);
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  if (read_err) {
+    cls_csv_destroy(t);
+    cls__plot_err(err, err_len, "error reading %s", path);
+    return CLS_ERR_IO;
+  }
+  if (len == 0 || !t->text) {
+    cls_csv_destroy(t);
+    cls__plot_err(err, err_len,
+                  "%s is empty: it needs a header line and data rows; re-run the stage that writes it", path);
+    return CLS_ERR_FORMAT;
+  }
+  t->text[len] = '\0';
+  if (memchr(t->text, '\0', len)) {
+    cls_csv_destroy(t);
+    cls__plot_err(err, err_len, "%s is not a text file (it holds NUL bytes): it is corrupt; re-run the point",
+                  path);
+    return CLS_ERR_FORMAT;
+  }
+  bool ends_with_newline = t->text[len - 1] == '\n';
+  /* Count lines to size the cell table. */
+  size_t lines = 1;
+  for (size_t i = 0; i < len; i++) lines += t->text[i] == '\n';
+  char *save = NULL, *line = strtok_r(t->text, "\n", &save);
+  /* Header. */
+  while (line && line[strspn(line, " \t\r")] == '\0') line = strtok_r(NULL, "\n", &save);
+  if (!line) {
+    cls_csv_destroy(t);
+    cls__plot_err(err, err_len, "%s is empty: it needs a header line and data rows", path);
+    return CLS_ERR_FORMAT;
+  }
+  size_t ncol = 1;
+  for (const char *q = line; *q; q++) ncol += *q == ',';
+  t->cols = malloc(ncol * sizeof *t->cols);
+  t->cells = malloc(ncol * lines * sizeof *t->cells);
+  if (!t->cols || !t->cells) {
+    cls_csv_destroy(t);
+    cls__plot_err(err, err_len, "out of memory reading %s", path);
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  split(line, t->cols, ncol);
+  t->n_cols = ncol;
+  size_t lineno = 1;
+  while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+    lineno++;
+    if (line[strspn(line, " \t\r")] == '\0') continue;
+    char **row = t->cells + t->n_rows * ncol;
+    size_t n = split(line, row, ncol);
+    if (n != ncol) {
+      bool last = save == NULL || *save == '\0';
+      cls__plot_err(err, err_len, "%s line %zu has %zu fields but the header has %zu%s", path, lineno, n, ncol,
+                    last && !ends_with_newline ? ": the file is truncated; re-run the point that wrote it"
+                                               : ": the file is malformed");
+      cls_csv_destroy(t);
+      return CLS_ERR_FORMAT;
+    }
+    t->n_rows++;
+  }
+  *out = t;
+  return CLS_OK;
+}
+
+int cls_csv_column(const cls_csv *t, const char *name) {
+  for (size_t i = 0; i < t->n_cols; i++)
+    if (!strcmp(t->cols[i], name)) return (int)i;
+  return -1;
+}
+
+const char *cls_csv_cell(const cls_csv *t, size_t row, int col) {
+  if (col < 0 || (size_t)col >= t->n_cols || row >= t->n_rows) return "";
+  return t->cells[row * t->n_cols + (size_t)col];
+}
+
+cls_status cls_csv_numbers(const cls_csv *t, const char *path, const char *name, double **out, size_t *n_nonfinite,
+                           char *err, size_t err_len) {
+  *out = NULL;
+  if (n_nonfinite) *n_nonfinite = 0;
+  int col = cls_csv_column(t, name);
+  if (col < 0) {
+    cls__plot_err(err, err_len, "%s has no column '%s'", path, name);
+    return CLS_ERR_FORMAT;
+  }
+  double *v = malloc((t->n_rows ? t->n_rows : 1) * sizeof *v);
+  if (!v) return CLS_ERR_OUT_OF_MEMORY;
+  for (size_t r = 0; r < t->n_rows; r++) {
+    const char *s = cls_csv_cell(t, r, col);
+    char *end;
+    errno = 0;
+    double x = *s ? strtod(s, &end) : NAN;
+    if (*s && (end == s || *end != '\0')) {
+      cls__plot_err(err, err_len, "%s data row %zu, column '%s': '%s' is not a number", path, r + 1, name, s);
+      free(v);
+      return CLS_ERR_FORMAT;
+    }
+    if (!isfinite(x)) {
+      x = NAN; /* NaN and ±Inf are both "no value": skipped by the plots, never drawn at 0 */
+      if (n_nonfinite) (*n_nonfinite)++;
+    }
+    v[r] = x;
+  }
+  *out = v;
+  return CLS_OK;
+}

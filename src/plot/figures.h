@@ -1,0 +1,58 @@
+/*
+ * src/plot/figures.h — the scaling-law figures of `clscale plot`, built from a
+ * run directory, its fit.json and its µP coordinate check.
+ */
+#ifndef CLSCALE_PLOT_FIGURES_H
+#define CLSCALE_PLOT_FIGURES_H
+
+#include "plot/figure.h"
+#include "plot/rundir.h"
+
+typedef enum {
+  CLS_PLOT_LOSS_FLOPS = 0, /* loss vs FLOPs per model size, frontier and its fit */
+  CLS_PLOT_ISOFLOP,        /* loss vs N per budget, parabolas, optima */
+  CLS_PLOT_OPTIMAL,        /* N*(C) and D*(C) with fits and bootstrap bands */
+  CLS_PLOT_LOSS_N,         /* final loss vs N */
+  CLS_PLOT_LOSS_D,         /* final loss vs D */
+  CLS_PLOT_PARAMETRIC,     /* predicted vs observed loss of L(N,D) */
+  CLS_PLOT_COORD_CHECK,    /* µP coordinate check */
+  CLS_PLOT_KIND_COUNT
+} cls_plot_kind;
+
+/* "loss-flops", "isoflop", "optimal", "loss-n", "loss-d", "parametric",
+ * "coord-check": also the PNG's base name. */
+const char *cls_plot_kind_name(cls_plot_kind k);
+/* The kind named s, or -1. */
+int cls_plot_kind_parse(const char *s);
+
+typedef struct cls_plot_options {
+  double width_in, height_in, dpi; /* of a single-panel figure */
+  const char *title;               /* replaces the default title, or NULL */
+} cls_plot_options;
+
+/* Everything a figure may draw from; any pointer may be NULL when its file is
+ * absent, and the matching *_missing says which file that was. */
+typedef struct cls_plot_inputs {
+  const cls_rundir *rd;
+  const cls_fit *fit;
+  const cls_coord_check *cc;
+  const char *fit_missing; /* e.g. "fit.json not found (run clscale fit)" */
+  const char *cc_missing;
+} cls_plot_inputs;
+
+/* Builds one figure. When the data it needs are absent the figure is skipped:
+ * CLS_OK with *out NULL and why saying which file or column is needed. Parts
+ * drawn without a fit (data but no fitted curve) add a note to why too. */
+cls_status cls_plot_build(cls_plot_kind kind, const cls_plot_inputs *in, const cls_plot_options *opt,
+                          cls_figure **out, char *why, size_t why_len);
+
+/* How `clscale plot` reports progress: level 0 info, 1 warning. */
+typedef void (*cls_plot_report)(void *user, int level, const char *msg);
+
+/* Loads RUN_DIR, builds the kinds in mask (bit k = kind k; 0 = all) and writes
+ * OUT_DIR/<kind>.png (OUT_DIR is created if needed; NULL = RUN_DIR/plots).
+ * Skipped figures and data warnings go to report. *written counts the PNGs. */
+cls_status cls_plot_run(const char *run_dir, const char *out_dir, unsigned mask, const cls_plot_options *opt,
+                        cls_plot_report report, void *user, int *written, char *err, size_t err_len);
+
+#endif

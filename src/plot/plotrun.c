@@ -1,0 +1,146 @@
+/*
+ * src/plot/plotrun.c — `clscale plot` as a library call: load a run
+ * directory, build every figure its data supports, write the PNGs.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "plot/figures.h"
+
+static void say(cls_plot_report report, void *user, int level, const char *fmt, const char *a, const char *b) {
+  if (!report) return;
+  char msg[2400];
+  snprintf(msg, sizeof msg, fmt, a, b);
+  report(user, level, msg);
+}
+
+/* mkdir -p: creates dir and missing parents. */
+static cls_status make_dirs(const char *dir, char *err, size_t err_len) {
+  size_t n = strlen(dir);
+  char *p = malloc(n + 1);
+  if (!p) return CLS_ERR_OUT_OF_MEMORY;
+  memcpy(p, dir, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (p[i] != '/' && p[i] != '\0') continue;
+    char saved = p[i];
+    p[i] = '\0';
+    struct stat sb;
+    if (stat(p, &sb) != 0) {
+      if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+        cls__plot_err(err, err_len, "cannot create output directory %s: %s; choose a writable one with -o DIR", p,
+                      strerror(errno));
+        free(p);
+        return CLS_ERR_IO;
+      }
+    } else if (!S_ISDIR(sb.st_mode)) {
+      cls__plot_err(err, err_len, "output path %s exists and is not a directory; choose another with -o DIR", p);
+      free(p);
+      return CLS_ERR_IO;
+    }
+    p[i] = saved;
+  }
+  free(p);
+  return CLS_OK;
+}
+
+cls_status cls_plot_run(const char *run_dir, const char *out_dir, unsigned mask, const cls_plot_options *opt,
+                        cls_plot_report report, void *user, int *written, char *err, size_t err_len) {
+  if (!run_dir || !opt) return CLS_ERR_NULL_ARGUMENT;
+  if (written) *written = 0;
+  if (mask == 0) mask = (1u << CLS_PLOT_KIND_COUNT) - 1;
+  cls_rundir *rd = NULL;
+  cls_fit *fit = NULL;
+  cls_coord_check *cc = NULL;
+  cls_font *font = NULL;
+  char *path = NULL, *outd = NULL;
+  char fit_missing[600] = "", cc_missing[600] = "";
+  cls_status st = cls_rundir_load(run_dir, &rd, err, err_len);
+  size_t plen = strlen(run_dir) + 64 + (out_dir ? strlen(out_dir) : 0);
+  if (!st && !(path = malloc(plen))) st = CLS_ERR_OUT_OF_MEMORY;
+  if (!st) {
+    snprintf(path, plen, "%s/fit.json", run_dir);
+    st = cls_fit_load(path, &fit, err, err_len);
+    if (st == CLS_ERR_IO) { /* absent: the fitted parts are left out */
+      snprintf(fit_missing, sizeof fit_missing, "%s/fit.json does not exist (run clscale fit)", run_dir);
+      st = CLS_OK;
+    }
+  }
+  if (!st) {
+    snprintf(path, plen, "%s/coord_check.csv", run_dir);
+    size_t bad = 0;
+    st = cls_coord_check_load(path, &cc, &bad, err, err_len);
+    if (st == CLS_ERR_IO) {
+      snprintf(cc_missing, sizeof cc_missing, "needs %s/coord_check.csv (written by a µP coordinate check)",
+               run_dir);
+      st = CLS_OK;
+    } else if (!st && bad) {
+      char n[32];
+      snprintf(n, sizeof n, "%zu", bad);
+      say(report, user, 1, "coord_check.csv: %s non-finite value%s skipped", n, bad == 1 ? "" : "s");
+    }
+  }
+  if (!st && !rd->has_points_dir && !fit && !cc) {
+    cls__plot_err(err, err_len,
+                  "%s holds none of points/, fit.json or coord_check.csv: is it a run directory "
+                  "written by clscale sweep?",
+                  run_dir);
+    st = CLS_ERR_FORMAT;
+  }
+  if (!st) {
+    for (size_t i = 0; i < rd->n_warnings && i < 20; i++) say(report, user, 1, "%s%s", rd->warnings[i], "");
+    if (rd->n_warnings > 20) {
+      char n[32];
+      snprintf(n, sizeof n, "%zu", rd->n_warnings - 20);
+      say(report, user, 1, "... and %s more warnings%s", n, "");
+    }
+    if (!(outd = malloc(plen))) st = CLS_ERR_OUT_OF_MEMORY;
+  }
+  if (!st) {
+    if (out_dir)
+      snprintf(outd, plen, "%s", out_dir);
+    else
+      snprintf(outd, plen, "%s/plots", run_dir);
+    st = cls_font_create(&font, err, err_len);
+  }
+  bool dir_made = false;
+  cls_plot_inputs in = {rd, fit, cc, fit_missing[0] ? fit_missing : NULL, cc_missing[0] ? cc_missing : NULL};
+  for (int k = 0; k < CLS_PLOT_KIND_COUNT && !st; k++) {
+    if (!(mask & (1u << k))) continue;
+    cls_figure *f = NULL;
+    char why[1000];
+    const char *name = cls_plot_kind_name((cls_plot_kind)k);
+    st = cls_plot_build((cls_plot_kind)k, &in, opt, &f, why, sizeof why);
+    if (st) {
+      cls__plot_err(err, err_len, "building %s failed (%s)", name, cls_status_name(st));
+      break;
+    }
+    if (!f) {
+      say(report, user, 0, "skipped %s: %s", name, why);
+      continue;
+    }
+    if (!dir_made) {
+      st = make_dirs(outd, err, err_len);
+      dir_made = !st;
+    }
+    if (!st) {
+      snprintf(path, plen, "%s/%s.png", outd, name);
+      st = cls_figure_save_png(f, font, path, err, err_len);
+    }
+    cls_figure_destroy(f);
+    if (!st) {
+      if (written) (*written)++;
+      say(report, user, 0, "wrote %s%s", path, "");
+      if (why[0]) say(report, user, 1, "%s: %s", name, why);
+    }
+  }
+  cls_font_destroy(font);
+  cls_coord_check_destroy(cc);
+  cls_fit_destroy(fit);
+  cls_rundir_destroy(rd);
+  free(path);
+  free(outd);
+  return st;
+}

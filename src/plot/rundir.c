@@ -1,0 +1,220 @@
+/*
+ * src/plot/rundir.c — reads a run directory: manifest.json, points/<id>.json
+ * (one run's final summary) and points/<id>.csv (its loss curve).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "plot/json_util.h"
+#include "plot/rundir.h"
+
+void cls_rundir_warn(cls_rundir *rd, const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  char **w = realloc(rd->warnings, (rd->n_warnings + 1) * sizeof *w);
+  if (!w) return;
+  rd->warnings = w;
+  size_t n = strlen(buf) + 1;
+  char *copy = malloc(n);
+  if (!copy) return;
+  memcpy(copy, buf, n);
+  rd->warnings[rd->n_warnings++] = copy;
+}
+
+static void free_curve(cls_run_curve *c) {
+  free(c->step);
+  free(c->tokens);
+  free(c->flops);
+  free(c->eval_loss);
+  free(c->train_loss);
+  memset(c, 0, sizeof *c);
+}
+
+void cls_rundir_destroy(cls_rundir *rd) {
+  if (!rd) return;
+  for (size_t i = 0; i < rd->n_points; i++) free_curve(&rd->points[i].curve);
+  free(rd->points);
+  for (size_t i = 0; i < rd->n_warnings; i++) free(rd->warnings[i]);
+  free(rd->warnings);
+  free(rd->path);
+  free(rd->name);
+  free(rd);
+}
+
+static char *join(const char *a, const char *b) {
+  size_t n = strlen(a) + strlen(b) + 2;
+  char *p = malloc(n);
+  if (p) snprintf(p, n, "%s/%s", a, b);
+  return p;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads points/<id>.csv; columns the figures need are checked there, so a
+ * missing column only leaves that array NULL. */
+static cls_status load_curve(cls_rundir *rd, const char *path, const char *shown, cls_run_curve *c, char *err,
+                             size_t err_len) {
+  cls_csv *t;
+  cls_status st = cls_csv_load(path, &t, err, err_len);
+  if (st) return st;
+  if (t->n_rows == 0) {
+    cls_rundir_warn(rd, "%s has a header but no rows; its curve is not drawn", shown);
+    cls_csv_destroy(t);
+    return CLS_OK;
+  }
+  c->n = t->n_rows;
+  const char *names[5] = {"step", "tokens", "flops", "eval_loss", "train_loss"};
+  double **dst[5] = {&c->step, &c->tokens, &c->flops, &c->eval_loss, &c->train_loss};
+  for (int i = 0; i < 5 && !st; i++) {
+    if (cls_csv_column(t, names[i]) < 0) continue;
+    size_t bad = 0;
+    st = cls_csv_numbers(t, shown, names[i], dst[i], &bad, err, err_len);
+    if (!st && bad)
+      cls_rundir_warn(rd, "%s: %zu row%s with a non-finite %s skipped", shown, bad, bad == 1 ? "" : "s", names[i]);
+  }
+  cls_csv_destroy(t);
+  if (st) free_curve(c);
+  return st;
+}
+
+static cls_status load_point(cls_rundir *rd, const char *points_dir, const char *file, cls_run_point *p, char *err,
+                             size_t err_len) {
+  memset(p, 0, sizeof *p);
+  char *path = join(points_dir, file);
+  if (!path) return CLS_ERR_OUT_OF_MEMORY;
+  char shown[320];
+  snprintf(shown, sizeof shown, "points/%s", file);
+  cJSON *root;
+  cls_status st = cls__json_load(path, &root, err, err_len);
+  free(path);
+  if (st) return st;
+  size_t base = strlen(file) - 5; /* without ".json" */
+  const char *id = cls__json_str(root, "id");
+  snprintf(p->id, sizeof p->id, "%.*s", (int)base, file);
+  if (id && strcmp(id, p->id))
+    cls_rundir_warn(rd, "%s: id \"%s\" differs from the file name; the file name is used", shown, id);
+  const char *status = cls__json_str(root, "status");
+  snprintf(p->status, sizeof p->status, "%s", status ? status : "ok");
+  p->n_params = cls__json_num(root, "n_params");
+  p->n_params_embed = cls__json_num(root, "n_params_embed");
+  p->tokens = cls__json_num(root, "tokens");
+  p->flops = cls__json_num(root, "flops");
+  p->flops_6nd = cls__json_num(root, "flops_6nd");
+  p->budget_flops = cls__json_num(root, "budget_flops");
+  p->final_eval_loss = cls__json_num(root, "final_eval_loss");
+  p->final_train_loss = cls__json_num(root, "final_train_loss");
+  p->width = cls__json_num(root, "width");
+  p->depth = cls__json_num(root, "depth");
+  /* The summary must at least say which model it is; the rest may be null
+   * for a run that failed before its end. */
+  if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(root, "n_params"))) {
+    cJSON_Delete(root);
+    cls__plot_err(err, err_len, "%s has no numeric field \"n_params\" (docs/formats.md lists the fields)", shown);
+    return CLS_ERR_FORMAT;
+  }
+  cJSON_Delete(root);
+  if (!isfinite(p->flops) && isfinite(p->flops_6nd)) p->flops = p->flops_6nd;
+  p->usable = !strcmp(p->status, "ok");
+  if (!p->usable) {
+    cls_rundir_warn(rd, "%s: status \"%s\"; the point is left out of the figures", shown, p->status);
+  } else if (!(p->n_params > 0) || !(p->tokens > 0) || !(p->flops > 0) || !isfinite(p->final_eval_loss)) {
+    const char *what = !(p->n_params > 0) ? "n_params"
+                       : !(p->tokens > 0) ? "tokens"
+                       : !(p->flops > 0)  ? "flops"
+                                          : "final_eval_loss";
+    cls_rundir_warn(rd, "%s: %s is missing, null or not a positive finite number; the point is skipped", shown,
+                    what);
+    p->usable = false;
+  }
+  /* The loss curve beside it. */
+  char csv_name[300];
+  snprintf(csv_name, sizeof csv_name, "%.*s.csv", (int)base, file);
+  char *csv_path = join(points_dir, csv_name);
+  if (!csv_path) return CLS_ERR_OUT_OF_MEMORY;
+  struct stat sb;
+  if (stat(csv_path, &sb) == 0) {
+    snprintf(shown, sizeof shown, "points/%s", csv_name);
+    st = load_curve(rd, csv_path, shown, &p->curve, err, err_len);
+  }
+  free(csv_path);
+  return st;
+}
+
+cls_status cls_rundir_load(const char *dir, cls_rundir **out, char *err, size_t err_len) {
+  if (!dir || !out) return CLS_ERR_NULL_ARGUMENT;
+  *out = NULL;
+  struct stat sb;
+  if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+    cls__plot_err(err, err_len, "run directory %s: %s", dir,
+                  stat(dir, &sb) != 0 ? strerror(errno) : "not a directory");
+    return CLS_ERR_IO;
+  }
+  cls_rundir *rd = calloc(1, sizeof *rd);
+  if (!rd || !(rd->path = join(dir, ""))) {
+    free(rd);
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  rd->path[strlen(rd->path) - 1] = '\0';
+  cls_status st = CLS_OK;
+  /* manifest.json is optional for plotting; only its name is used. */
+  char *mpath = join(dir, "manifest.json");
+  if (mpath && stat(mpath, &sb) == 0) {
+    cJSON *m;
+    st = cls__json_load(mpath, &m, err, err_len);
+    if (!st) {
+      const char *name = cls__json_str(m, "name");
+      if (name) {
+        rd->name = malloc(strlen(name) + 1);
+        if (rd->name) strcpy(rd->name, name);
+      }
+      cJSON_Delete(m);
+    }
+  }
+  free(mpath);
+  char *pdir = join(dir, "points");
+  DIR *d = pdir && !st ? opendir(pdir) : NULL;
+  if (d) {
+    rd->has_points_dir = true;
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      size_t len = strlen(e->d_name);
+      if (len <= 5 || strcmp(e->d_name + len - 5, ".json") || e->d_name[0] == '.') continue;
+      char **p = realloc(names, (n + 1) * sizeof *names);
+      if (!p) break;
+      names = p;
+      names[n] = malloc(len + 1);
+      if (!names[n]) break;
+      memcpy(names[n++], e->d_name, len + 1);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_str); /* readdir order is arbitrary; figures must not be */
+    rd->points = calloc(n ? n : 1, sizeof *rd->points);
+    if (!rd->points) st = CLS_ERR_OUT_OF_MEMORY;
+    for (size_t i = 0; i < n && !st; i++) {
+      st = load_point(rd, pdir, names[i], &rd->points[rd->n_points], err, err_len);
+      if (!st) rd->n_points++;
+    }
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+  }
+  free(pdir);
+  if (st) {
+    cls_rundir_destroy(rd);
+    return st;
+  }
+  *out = rd;
+  return CLS_OK;
+}

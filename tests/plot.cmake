@@ -1,0 +1,12 @@
+# Command-line tests of `clscale plot` (the library is tested by test_plot_*).
+set(CLS_PLOT_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect.sh)
+function(cls_plot_cli name code pattern)
+  add_test(NAME cli_plot_${name} COMMAND ${CLS_PLOT_EXPECT} ${code} "${pattern}" $<TARGET_FILE:clscale> plot ${ARGN})
+  set_tests_properties(cli_plot_${name} PROPERTIES TIMEOUT 300)
+endfunction()
+cls_plot_cli(help 0 "usage: clscale plot" --help)
+cls_plot_cli(no_args 2 "usage: clscale plot")
+cls_plot_cli(no_dir 1 "run directory" /no/such/dir)
+cls_plot_cli(bad_kind 2 "unknown --kind" . --kind foo)
+cls_plot_cli(bad_dpi 2 "dpi" . --dpi -3)
+cls_plot_cli(empty_dir 1 "is it a run directory" ${CMAKE_CURRENT_SOURCE_DIR}/cli)
