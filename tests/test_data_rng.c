@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "data/rng.h"
+#include "core/rng.h"
 
 /* Philox4x32-10 known-answer vectors from Random123's kat_vectors. */
 static void test_known_answers(void **state) {

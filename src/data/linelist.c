@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "data/err.h"
-#include "data/rng.h"
+#include "core/rng.h"
 #include "data/spectra_internal.h"
 
 /* Asplund et al. (2009) solar abundances, NIST first ionisation potentials. */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "data/err.h"
-#include "data/rng.h"
+#include "core/rng.h"
 #include "data/spectra_internal.h"
 
 const double cls__label_valid_min[CLS_SPECTRA_N_LABELS] = {3000.0, -0.5, -4.0, -0.5};

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "data/err.h"
-#include "data/rng.h"
+#include "core/rng.h"
 #include "data/spectra_internal.h"
 
 static cls_status check_split(const cls_spectra *ds, const char *w, cls_split split, char *err, size_t err_len) {

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "data/err.h"
-#include "data/rng.h"
+#include "core/rng.h"
 #include "data/text.h"
 
 enum { STREAM_TEXT_BATCH = 0x7b00 }; /* + split */

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "data/err.h"
-#include "data/rng.h"
+#include "core/rng.h"
 #include "data/text.h"
 
 enum { STREAM_VOCAB = 0x7a00, STREAM_WORDS = 0x7a01, STREAM_LAYOUT = 0x7a02 };

@@ -1,5 +1,5 @@
 /*
- * src/data/rng.h — the project's counter-based random numbers (Philox4x32-10
+ * src/core/rng.h — the project's counter-based random numbers (Philox4x32-10
  * from Random123).
  *
  * Every number is a pure function of (seed, stream, i, j): no state is carried
@@ -11,8 +11,8 @@
  * The Philox counter is (i low, i high, j, stream) and the key is the 64-bit
  * seed, so distinct (stream, i, j) never share a counter.
  */
-#ifndef CLSCALE_DATA_RNG_H
-#define CLSCALE_DATA_RNG_H
+#ifndef CLSCALE_CORE_RNG_H
+#define CLSCALE_CORE_RNG_H
 
 #include <stdint.h>
 

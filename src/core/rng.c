@@ -1,7 +1,7 @@
 /*
- * src/data/rng.c — Philox4x32-10 draws; see rng.h.
+ * src/core/rng.c — Philox4x32-10 draws; see rng.h.
  */
-#include "data/rng.h"
+#include "core/rng.h"
 
 #include <math.h>
 
