@@ -15,6 +15,7 @@ typedef struct {
 static const command commands[] = {
     {"devices", cls_cmd_devices, "list OpenCL platforms and devices, and the default choice"},
     {"bench", cls_cmd_bench, "measure ops and backends on a device, as ratios to CLBlast and peak"},
+    {"train", cls_cmd_train, "train one model on one budget; log loss against measured FLOPs"},
     {"plot", cls_cmd_plot, "render scaling-law figures (PNG) from a run directory"},
 };
 

@@ -14,5 +14,6 @@ enum { CLS_EXIT_OK = 0, CLS_EXIT_FAIL = 1, CLS_EXIT_USAGE = 2 };
 int cls_cmd_devices(int argc, char **argv);
 int cls_cmd_bench(int argc, char **argv);
 int cls_cmd_plot(int argc, char **argv);
+int cls_cmd_train(int argc, char **argv);
 
 #endif
