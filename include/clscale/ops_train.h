@@ -1,13 +1,217 @@
 /*
  * clscale/ops_train.h — the ops training needs beyond matmul, softmax and
- * the norms. Included by clscale/ops.h; the conventions there apply.
+ * the norms: elementwise maps, bias, embedding, losses, reductions and the
+ * AdamW optimiser. Included by clscale/ops.h; the conventions there apply
+ * (cls_ref operands, sizes and offsets in floats, asynchronous, counters).
+ *
+ * Shared by every function below:
+ *  - Operands are contiguous: an operand of n floats occupies
+ *    [offset, offset + n) of its buffer. Sizes are at most 2^31 - 1 floats
+ *    and an operand must end below float 2^32 of its buffer (the kernels
+ *    index with 32-bit offsets).
+ *  - Optional operands are CLS_NOREF. Only the aliases a function lists are
+ *    allowed: an output that overlaps an input in any other way is refused
+ *    with CLS_ERR_INVALID_VALUE (work-items would race).
+ *  - accumulate flags: 0 overwrites the output, 1 adds to it (gradient
+ *    accumulation over micro-batches); anything else is CLS_ERR_INVALID_VALUE.
+ *  - Errors (all checked before anything is enqueued; outputs untouched):
+ *      CLS_ERR_NULL_ARGUMENT    ctx or a required operand NULL
+ *      CLS_ERR_INVALID_SIZE     a size 0 or beyond the limits above
+ *      CLS_ERR_WRONG_CONTEXT    an operand's buffer belongs to another context
+ *      CLS_ERR_BUFFER_TOO_SMALL an operand does not fit its buffer at its offset
+ *      CLS_ERR_INVALID_VALUE    a scalar out of range (NaN, a flag not 0/1),
+ *                               a forbidden overlap
+ *      CLS_ERR_OUT_OF_MEMORY    scratch for partial sums could not be allocated
+ *    plus OpenCL's own codes from the launch.
+ *  - Results are deterministic: every sum is taken in a fixed order that
+ *    depends only on the shape and the device parameters (no float atomics),
+ *    so the same inputs on the same device give bitwise the same outputs.
+ *
+ * Token ids (embedding tokens, cross-entropy targets) are stored as floats,
+ * which is exact for integers below 2^24; vocabularies larger than that are
+ * refused. A device-side id can only be checked when the kernel runs, so an
+ * invalid id (negative, >= vocab, not an integer, NaN) never faults or reads
+ * out of bounds: it poisons its results with NaN (embedding output row,
+ * cross-entropy loss and gradient row), which the training loop's NaN check
+ * turns into a "diverged" run instead of silently training on a clamped id;
+ * the embedding backward pass skips it. Check host data before uploading it
+ * with cls_tokens_check.
+ *
+ * Counter names (cls_counters_get): gelu_fwd, gelu_bwd, add_scaled, scale,
+ * bias_add, bias_bwd, embedding_fwd, embedding_bwd, cross_entropy_fwd,
+ * cross_entropy_fwd_bwd, mse, reduce_sum, reduce_sumsq, sumsq_ranges, adamw.
+ *
+ * The end of a training step, with no host sync until the loss is logged:
+ *
+ *   cls_cross_entropy(ctx, rows, V, logits, targets, losses, logits, 1.0f / rows);
+ *   cls_reduce(ctx, CLS_REDUCE_SUM, rows, losses, 1.0f / rows, mean_loss);
+ *   ... backward through the model into the gradient slab ...
+ *   cls_sumsq_ranges(ctx, 1, &grads, &n_params, sumsq);   (one slab: one range)
+ *   for each parameter group g:
+ *     hp.lr = lr * multiplier[g]; hp.weight_decay = wd[g]; hp.step = step;
+ *     hp.max_norm = 1.0f;
+ *     cls_adamw_step(ctx, n[g], &hp, param[g], grad[g], m[g], v[g], sumsq);
  */
 #ifndef CLSCALE_OPS_TRAIN_H
 #define CLSCALE_OPS_TRAIN_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ------------------------------------------------------------ elementwise */
+
+/* y = gelu(x) over n floats, the tanh approximation of GPT-2:
+ *   gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+ * (computed as x / (1 + exp(-2u)), the same function without cancellation
+ * for negative x; huge |x| give x or 0, NaN stays NaN).
+ * y may equal x (in place); no other overlap. */
+cls_status cls_gelu_forward(cls_context *ctx, size_t n, cls_ref x, cls_ref y);
+
+/* dx = dy * gelu'(x) over n floats, from the forward pass's input x.
+ * dx may equal dy (or x); no other overlap. */
+cls_status cls_gelu_backward(cls_context *ctx, size_t n, cls_ref x, cls_ref dy, cls_ref dx);
+
+/* y = alpha * a + beta * b over n floats (the residual add; alpha = beta = 1
+ * for a plain sum). y may equal a or b (or both equal); a and b may overlap
+ * each other freely. alpha and beta finite. Both inputs are always read: a
+ * NaN in a propagates even when alpha = 0. */
+cls_status cls_add_scaled(cls_context *ctx, size_t n, float alpha, cls_ref a, float beta, cls_ref b, cls_ref y);
+
+/* x *= alpha over n floats, in place. alpha finite. */
+cls_status cls_scale(cls_context *ctx, size_t n, float alpha, cls_ref x);
+
+/* y[r, :] += bias for each row r of the rows x cols matrix y; bias has cols
+ * floats and must not overlap y. */
+cls_status cls_bias_add(cls_context *ctx, size_t rows, size_t cols, cls_ref bias, cls_ref y);
+
+/* dbias = sum over the rows of dy (rows x cols), i.e. the bias gradient;
+ * accumulate = 1 adds it to dbias. dbias (cols floats) must not overlap dy.
+ * Columns are summed in parts of ROW_PART rows (a device parameter) whose
+ * partial sums are added in a second pass: deterministic, and the rounding
+ * error grows with ROW_PART + rows/ROW_PART, not with rows. */
+cls_status cls_bias_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref dy, cls_ref dbias,
+                             int accumulate);
+
+/* -------------------------------------------------------------- embedding */
+
+/* out[b*T + t, :] = wte[tok[b*T + t], :] + wpe[t, :]
+ *   tokens: batch*T floats holding integer ids in [0, vocab);
+ *   wte: vocab x dim; wpe: T x dim (at least the first T rows of a longer
+ *   position table), or CLS_NOREF for no positions; out: batch*T x dim.
+ * vocab <= 2^24. out must not overlap any input. An invalid id gives a row
+ * of NaN (see the top of this file). */
+cls_status cls_embedding_forward(cls_context *ctx, size_t batch, size_t T, size_t vocab, size_t dim,
+                                 cls_ref tokens, cls_ref wte, cls_ref wpe, cls_ref out);
+
+/* The gradients of cls_embedding_forward from dout (batch*T x dim):
+ *   dwte[v, :] = sum of dout[p, :] over the positions p whose token is v
+ *                (rows of tokens that never occur get 0, or are left as
+ *                they are with accumulate);
+ *   dwpe[t, :] = sum over b of dout[b*T + t, :]  (optional: CLS_NOREF).
+ * Deterministic without atomics: the positions are bucketed by token on the
+ * device (a counting sort in position order into a CSR list, O(batch*T +
+ * vocab), by a single work-item) and each (token, column) work-item sums
+ * its bucket in position order. Invalid ids are skipped. dwte and dwpe
+ * must not overlap each other or an input.
+ * Scratch: vocab + 1 + batch*T floats, allocated per call. */
+cls_status cls_embedding_backward(cls_context *ctx, size_t batch, size_t T, size_t vocab, size_t dim,
+                                  cls_ref tokens, cls_ref dout, cls_ref dwte, cls_ref dwpe, int accumulate);
+
+/* A host-side check of n >= 1 token ids about to be uploaded: each must be
+ * an integer in [0, vocab) (1 <= vocab <= 2^24). Returns CLS_OK, or
+ * CLS_ERR_INVALID_VALUE with the first bad index in *bad_index (when not
+ * NULL) and a message on ctx naming it. Enqueues nothing. */
+cls_status cls_tokens_check(cls_context *ctx, const float *tokens, size_t n, size_t vocab, size_t *bad_index);
+
+/* ----------------------------------------------------------------- losses */
+
+/* Cross-entropy of each row of logits (rows x vocab) against its target id
+ * (targets: rows floats):
+ *   losses[r]     = logsumexp(logits[r, :]) - logits[r, target[r]]
+ *   dlogits[r, j] = (softmax(logits[r, :])_j - [j == target[r]]) * grad_scale
+ * computed together in one pass over the row, with the maximum subtracted
+ * before exponentiating, so logits of magnitude 1e4 (or any finite value)
+ * neither overflow nor lose the loss. Pass grad_scale = 1/rows for the
+ * gradient of the mean loss. losses or dlogits may be CLS_NOREF (not both:
+ * CLS_ERR_NULL_ARGUMENT).
+ * dlogits may equal logits (the gradient overwrites the logits in place);
+ * losses must not overlap anything. vocab <= 2^24 (else
+ * CLS_ERR_INVALID_SIZE); grad_scale finite.
+ * An invalid target gives a NaN loss and a NaN gradient row. The mean loss
+ * is cls_reduce(CLS_REDUCE_SUM, scale 1/rows) of losses. */
+cls_status cls_cross_entropy(cls_context *ctx, size_t rows, size_t vocab, cls_ref logits, cls_ref targets,
+                             cls_ref losses, cls_ref dlogits, float grad_scale);
+
+/* Squared error over n floats:
+ *   err[i]   = (pred[i] - target[i])^2
+ *   dpred[i] = 2 (pred[i] - target[i]) * grad_scale
+ * err or dpred may be CLS_NOREF (not both: CLS_ERR_NULL_ARGUMENT); 2 *
+ * grad_scale must be finite. Each output may equal pred or
+ * target (in place); err and dpred must not overlap each other. Pass
+ * grad_scale = 1/n for the gradient of the mean; the mean itself is
+ * cls_reduce(CLS_REDUCE_SUM, scale 1/n) of err. */
+cls_status cls_mse(cls_context *ctx, size_t n, cls_ref pred, cls_ref target, cls_ref err, cls_ref dpred,
+                   float grad_scale);
+
+/* ------------------------------------------------------------- reductions */
+
+typedef enum {
+  CLS_REDUCE_SUM = 0,  /* sum of x */
+  CLS_REDUCE_SUMSQ = 1 /* sum of x^2 (squared L2 norm) */
+} cls_reduce_kind;
+
+/* out[0] = scale * (sum of x, or of x^2) over n floats, in two passes:
+ * work-groups sum contiguous chunks (each work-item a strided slice, then
+ * a tree in local memory) into partial sums, which one work-group adds the
+ * same way. The order depends only on n and the device parameters, so the
+ * result is bitwise reproducible, and its rounding error grows like
+ * log(n), not like n (on a million floats: 2e-8 relative, where a serial
+ * float sum is off by 1e-5). out (1 float) must not overlap x. scale
+ * finite. Scratch: one float per chunk (64 x 64 x 16 floats on CPUs),
+ * allocated per call. */
+cls_status cls_reduce(cls_context *ctx, cls_reduce_kind kind, size_t n, cls_ref x, float scale, cls_ref out);
+
+/* out[0] = the sum of squares of every float of count ranges (range i is
+ * lengths[i] floats at ranges[i]), e.g. all gradient tensors, for clipping
+ * by global norm without reading anything back to the host. The partial
+ * sums of all ranges are added in one fixed order (deterministic). Ranges
+ * may overlap each other (they are only read); out must not overlap any.
+ * count >= 1, every length >= 1. Errors name the bad range
+ * ("ranges[3]"). */
+cls_status cls_sumsq_ranges(cls_context *ctx, size_t count, const cls_ref *ranges, const size_t *lengths,
+                            cls_ref out);
+
+/* -------------------------------------------------------------- optimiser */
+
+typedef struct cls_adamw_params {
+  float lr;           /* learning rate of this group (its multiplier applied), finite, >= 0 */
+  float beta1, beta2; /* moment decay rates, each in [0, 1) */
+  float eps;          /* > 0, finite */
+  float weight_decay; /* decoupled: p -= lr * weight_decay * p; finite, >= 0 */
+  unsigned long step; /* 1 on the first update (bias correction); 0 is refused */
+  float max_norm;     /* clip by global norm when > 0 (then grad_sumsq is needed); <= 0: no clipping */
+} cls_adamw_params;
+
+/* Fills p with lr 1e-3, betas 0.9/0.999, eps 1e-8, weight decay 0.01,
+ * step 1, no clipping (PyTorch's AdamW defaults). */
+void cls_adamw_params_init(cls_adamw_params *p);
+
+/* One AdamW update of n parameters (one parameter group), PyTorch's order:
+ *   g  = grad * c,  c = min(1, max_norm / sqrt(grad_sumsq[0])) when clipping, else 1
+ *   param *= 1 - lr * weight_decay
+ *   m = beta1 m + (1 - beta1) g;   v = beta2 v + (1 - beta2) g^2
+ *   param -= lr / (1 - beta1^step) * m / (sqrt(v / (1 - beta2^step)) + eps)
+ * grad_sumsq is a one-float operand holding the sum of squares of ALL
+ * gradients of the model (cls_sumsq_ranges or cls_reduce), read by the
+ * kernel itself, so clipping needs no host sync; CLS_NOREF when max_norm
+ * <= 0. A NaN or infinite grad_sumsq makes c NaN, so the parameters turn
+ * NaN and the divergence shows. param, grad, m and v (n floats each) must
+ * not overlap each other; grad_sumsq must not overlap param, m or v. */
+cls_status cls_adamw_step(cls_context *ctx, size_t n, const cls_adamw_params *hp, cls_ref param, cls_ref grad,
+                          cls_ref m, cls_ref v, cls_ref grad_sumsq);
 
 #ifdef __cplusplus
 }

@@ -55,6 +55,9 @@ cls_status cls__cl_fail(cls_context *ctx, cl_int err, const char *what);
  * arguments right before each launch. */
 cls_status cls__kernel(cls_context *ctx, const char *program, const char *kernel, cl_kernel *out);
 
+/* The largest work-group the device runs k with (at least 1). */
+cls_status cls__kernel_max_group(cls_context *ctx, cl_kernel k, size_t *out);
+
 /* Enqueues k and adds flops/bytes to op's counters; its profiling event
  * is kept and resolved later into the op's time (and trace). local may be
  * NULL. Global sizes must be multiples of local sizes (the caller rounds up

@@ -99,7 +99,7 @@ cls_status cls__params_build_defines(const char *set, const char *override, char
   if (i < 0) return CLS_ERR_INVALID_VALUE;
   out[0] = 0;
   if (merge_defines(out, out_len, cls__params_matmul[i]) || merge_defines(out, out_len, cls__params_rows[i]) ||
-      merge_defines(out, out_len, cls__params_peak[i]))
+      merge_defines(out, out_len, cls__params_peak[i]) || merge_defines(out, out_len, cls__params_train[i]))
     return CLS_ERR_INTERNAL;
   if (override && *override && merge_defines(out, out_len, override)) return CLS_ERR_INVALID_VALUE;
   return CLS_OK;

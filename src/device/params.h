@@ -23,5 +23,6 @@ enum cls__param_set {
 extern const char *const cls__params_matmul[CLS__SET_COUNT];
 extern const char *const cls__params_rows[CLS__SET_COUNT];
 extern const char *const cls__params_peak[CLS__SET_COUNT];
+extern const char *const cls__params_train[CLS__SET_COUNT];
 
 #endif

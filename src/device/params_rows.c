@@ -1,13 +1,31 @@
-/* Device parameters of the row-wise kernels (softmax, layernorm, rmsnorm):
- * ROW_VARIANT 0 = one row per work-item (fast on CPUs), 1 = one work-group
- * per row with a local-memory reduction (what GPUs need); ROW_WG = the
- * work-group size of variant 1. See params.h. */
+/* Device parameters of the row-wise kernels (cl/softmax.cl, cl/norm.cl);
+ * see params.h.
+ *   ROW_VARIANT 0 = one row per work-item (fast on CPUs, whose runtimes run a
+ *               group's items one after the other: a row is a vector loop),
+ *               1 = one work-group per row with a local-memory reduction
+ *               (what GPUs need).
+ *   ROW_WG      work-group size of variant 1 (a power of two; smaller rows
+ *               get the next power of two above their length).
+ *   ROW_LOCAL   work-group size of variant 0 (rows per group): enough rows
+ *               to amortise the runtime's cost per group.
+ *   ROW_VEC     vector width (2, 4, 8, 16) of variant 0's row loops.
+ *   ROW_CVEC    columns per work-item (1, 2, 4, 8, 16) of the dgamma/dbeta
+ *               column pass, shared by both variants.
+ *   ROW_PART    rows per part of that column pass: parts are summed by a
+ *               second small kernel, which bounds the rounding error of long
+ *               sums and gives enough work-items when cols is small.
+ *   ROW_CLOCAL  work-group size of that column pass (and of its finish).
+ *   ROW_PAIR    variant 0 runs non-causal softmax rows of at most this many
+ *               columns two per work-item, in lockstep (0: never). */
 #include "device/params.h"
 
 const char *const cls__params_rows[CLS__SET_COUNT] = {
-    [CLS__SET_CPU] = "ROW_VARIANT=0 ROW_WG=64",
-    [CLS__SET_NVIDIA_GPU] = "ROW_VARIANT=1 ROW_WG=256",
-    [CLS__SET_AMD_GPU] = "ROW_VARIANT=1 ROW_WG=256",
-    [CLS__SET_INTEL_GPU] = "ROW_VARIANT=1 ROW_WG=128",
-    [CLS__SET_GENERIC_GPU] = "ROW_VARIANT=1 ROW_WG=128",
+    [CLS__SET_CPU] =
+        "ROW_VARIANT=0 ROW_WG=64 ROW_LOCAL=16 ROW_VEC=16 ROW_CVEC=16 ROW_PART=256 ROW_CLOCAL=16 ROW_PAIR=128",
+    [CLS__SET_NVIDIA_GPU] =
+        "ROW_VARIANT=1 ROW_WG=256 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 ROW_CLOCAL=64",
+    [CLS__SET_AMD_GPU] = "ROW_VARIANT=1 ROW_WG=256 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 ROW_CLOCAL=64",
+    [CLS__SET_INTEL_GPU] = "ROW_VARIANT=1 ROW_WG=128 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 ROW_CLOCAL=64",
+    [CLS__SET_GENERIC_GPU] =
+        "ROW_VARIANT=1 ROW_WG=128 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 ROW_CLOCAL=64",
 };

@@ -146,6 +146,14 @@ cls_status cls__kernel(cls_context *ctx, const char *program, const char *kernel
   return CLS_OK;
 }
 
+cls_status cls__kernel_max_group(cls_context *ctx, cl_kernel k, size_t *out) {
+  size_t kmax = 0;
+  cl_int rc = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax, NULL);
+  if (rc != CL_SUCCESS) return cls__cl_fail(ctx, rc, "clGetKernelWorkGroupInfo");
+  *out = kmax < 1 ? 1 : kmax;
+  return CLS_OK;
+}
+
 size_t cls_program_count(void) {
   size_t n = 0;
   while (cls__embedded_sources[n].name) n++;

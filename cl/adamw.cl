@@ -1,0 +1,67 @@
+/*
+ * cl/adamw.cl - one AdamW step over a contiguous range of parameters
+ * (src/ops/adamw.c launches it).
+ *
+ * The host folds the step's constants: decay = 1 - lr * weight_decay,
+ * step_size = lr / (1 - beta1^t), inv_bc2 = 1 / sqrt(1 - beta2^t).
+ * Clipping by global norm reads the sum of squares of all gradients from
+ * a one-float buffer that an earlier kernel on the same in-order queue
+ * wrote, so the host never waits for it; every work-item reads the same
+ * float (one cache line). A NaN or infinite norm gives a NaN scale, which
+ * turns the parameters NaN: a divergence the training loop sees.
+ *
+ * Each work-item updates ELT_VEC consecutive parameters as vectors (the
+ * same device parameter as the GELU kernels: explicit vectors for CPUs,
+ * 1 or 4 for GPUs); the last item may take a partial vector one by one.
+ */
+
+#ifndef ELT_VEC
+#define ELT_VEC 16
+#endif
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#if ELT_VEC == 1
+typedef float floatv;
+#define VLOAD(o, p) ((p)[o])
+#define VSTORE(v, o, p) ((p)[o] = (v))
+#else
+typedef CAT(float, ELT_VEC) floatv;
+#define VLOAD CAT(vload, ELT_VEC)
+#define VSTORE CAT(vstore, ELT_VEC)
+#endif
+
+#define ADAMW(T, pp, gp, mp, vp)                                                                                 \
+  do {                                                                                                           \
+    T gi = LOAD(gp) * c;                                                                                         \
+    T mi = mad(beta1, LOAD(mp), (1.0f - beta1) * gi);                                                            \
+    T vi = mad(beta2, LOAD(vp), (1.0f - beta2) * gi * gi);                                                       \
+    STORE(mi, mp);                                                                                               \
+    STORE(vi, vp);                                                                                               \
+    STORE(LOAD(pp) * decay - step_size * mi / mad(sqrt(vi), inv_bc2, eps), pp);                                  \
+  } while (0)
+
+__kernel void adamw_step(__global float *p, uint po, __global const float *g, uint go, __global float *m, uint mo,
+                         __global float *v, uint vo, uint n, float beta1, float beta2, float eps, float decay,
+                         float step_size, float inv_bc2, __global const float *sumsq, uint so, float max_norm) {
+  uint i = get_global_id(0) * ELT_VEC;
+  if (i >= n) return;
+  float c = 1.0f;
+  if (max_norm > 0.0f) {
+    float norm = sqrt(sumsq[so]);
+    c = isfinite(norm) ? (norm > max_norm ? max_norm / norm : 1.0f) : NAN;
+  }
+  if (n - i >= ELT_VEC) {
+#define LOAD(ptr) VLOAD(0, ptr)
+#define STORE(val, ptr) VSTORE(val, 0, ptr)
+    ADAMW(floatv, p + po + i, g + go + i, m + mo + i, v + vo + i);
+#undef LOAD
+#undef STORE
+  } else {
+#define LOAD(ptr) (*(ptr))
+#define STORE(val, ptr) (*(ptr) = (val))
+    for (; i < n; i++) ADAMW(float, p + po + i, g + go + i, m + mo + i, v + vo + i);
+#undef LOAD
+#undef STORE
+  }
+}

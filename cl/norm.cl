@@ -1,0 +1,409 @@
+/*
+ * cl/norm.cl - LayerNorm and RMSNorm over the rows of a contiguous matrix,
+ * forward and backward (src/ops/norm.c launches them).
+ *
+ * Kernels come in two shapes, chosen per device by ROW_VARIANT (see
+ * cl/softmax.cl for why):
+ *  - variant 0 (CPUs): norm_fwd_row, one row per work-item with explicit
+ *    ROW_VEC-wide vectors; norm_bwd_part, the whole backward pass in one
+ *    kernel, one work-item per part of the rows, which writes dx and sums
+ *    its rows' dgamma/dbeta contributions;
+ *  - variant 1 (GPUs): norm_fwd_wg and norm_bwd_wg, one work-group per row
+ *    with a local-memory tree reduction; dgamma/dbeta from a column pass,
+ *    norm_param_grad, whose work-items (c, p) sum ROW_CVEC adjacent
+ *    columns over part p of the rows (coalesced reads across work-items).
+ * With more than one part, norm_param_finish adds the parts up. No float
+ * atomics, and every sum runs over at most a part's rows (ROW_PART), which
+ * bounds the rounding error.
+ *
+ * Backward: dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) per row, with
+ * g = gamma * dy and xhat = (x - mean) * rstd (RMSNorm: mean = 0 and no
+ * mean(g) term); dgamma = sum over rows of dy * xhat, dbeta = sum of dy.
+ *
+ * The variance is two-pass (mean first, then the mean of squared
+ * deviations), never E[x^2] - E[x]^2, which cancels catastrophically in
+ * float. The row is re-read from cache, not from memory.
+ *
+ * Optional operands (beta, mean, rstd) come with a flag; their buffer
+ * argument is then any valid buffer and is not touched. No pointer is
+ * restrict: y may be x, and dx may be dy or x.
+ */
+
+#ifndef ROW_VEC
+#define ROW_VEC 8
+#endif
+#ifndef ROW_CVEC
+#define ROW_CVEC 1
+#endif
+#ifndef ROW_WG
+#define ROW_WG 64
+#endif
+
+#define CAT_(a, b) a##b
+#define CAT(a, b)  CAT_(a, b)
+typedef CAT(float, ROW_VEC) floatv;
+#define VLOAD  CAT(vload, ROW_VEC)
+#define VSTORE CAT(vstore, ROW_VEC)
+
+/* Row stores go through an aligned vector pointer pa when the row start
+ * allows (al): vstoreN only knows 4-byte alignment, and CPU compilers split
+ * it into several narrower stores. al is the same for the whole row. */
+#define STORE_V(v, j, al, pa, p)                                                                                  \
+  do {                                                                                                            \
+    if (al)                                                                                                       \
+      (pa)[(j) / ROW_VEC] = (v);                                                                                  \
+    else                                                                                                          \
+      VSTORE((v), 0, (p) + (j));                                                                                  \
+  } while (0)
+
+float hsum(floatv v) {
+#if ROW_VEC == 16
+  float8 a = v.lo + v.hi;
+  float4 b = a.lo + a.hi;
+#elif ROW_VEC == 8
+  float4 b = v.lo + v.hi;
+#elif ROW_VEC == 4
+  float4 b = v;
+#endif
+#if ROW_VEC >= 4
+  float2 c = b.lo + b.hi;
+#else
+  float2 c = v;
+#endif
+  return c.x + c.y;
+}
+
+/* rms = 1 selects RMSNorm (no mean, no shift). It is uniform over the
+ * launch; in the work-group kernels every reduction (and so every barrier)
+ * runs regardless of it, since conditional barriers trip some compilers.
+ *
+ * The mean is taken relative to the row's first element (mean = x0 + m,
+ * m = mean(x - x0)): x - x0 is exact for nearby values, so a large common
+ * offset (x ~ 1000 +- 1) costs no accuracy in x - mean. */
+
+/* ------------------------------------------------ variant 0: row per item */
+
+/* Saves mean (has_mean) and rstd (has_rstd) when asked. */
+__kernel void norm_fwd_row(__global const float *x, uint xo, __global const float *gamma, uint go,
+                           __global const float *beta, uint bo, int has_beta, __global float *y, uint yo,
+                           __global float *mean, uint mo, int has_mean, __global float *rstd, uint ro,
+                           int has_rstd, uint rows, uint cols, float eps, int rms) {
+  uint r = get_global_id(0);
+  if (r >= rows) return;
+  uint start = yo + r * cols;
+  __global const float *xr = x + xo + r * cols;
+  __global float *yr = y + start;
+  int al = start % ROW_VEC == 0;
+  __global floatv *ya = (__global floatv *)(y + (start - start % ROW_VEC));
+  __global const float *g = gamma + go;
+  __global const float *b = beta + bo;
+  float inv_n = 1.0f / (float)cols;
+  uint j;
+
+  float x0 = 0.0f, m = 0.0f; /* x - mean = (x - x0) - m */
+  if (!rms) {
+    x0 = xr[0];
+    /* Four running sums: one would chain every vector behind the latency of
+     * the one before. */
+    floatv vs = (floatv)(0.0f), vs1 = vs, vs2 = vs, vs3 = vs;
+    for (j = 0; j + 4 * ROW_VEC <= cols; j += 4 * ROW_VEC) {
+      vs += VLOAD(0, xr + j) - x0;
+      vs1 += VLOAD(0, xr + j + ROW_VEC) - x0;
+      vs2 += VLOAD(0, xr + j + 2 * ROW_VEC) - x0;
+      vs3 += VLOAD(0, xr + j + 3 * ROW_VEC) - x0;
+    }
+    for (; j + ROW_VEC <= cols; j += ROW_VEC) vs += VLOAD(0, xr + j) - x0;
+    float s = hsum((vs + vs1) + (vs2 + vs3));
+    for (; j < cols; j++) s += xr[j] - x0;
+    m = s * inv_n;
+  }
+  floatv vq = (floatv)(0.0f), vq1 = vq, vq2 = vq, vq3 = vq;
+  for (j = 0; j + 4 * ROW_VEC <= cols; j += 4 * ROW_VEC) {
+    floatv d = (VLOAD(0, xr + j) - x0) - m, d1 = (VLOAD(0, xr + j + ROW_VEC) - x0) - m;
+    floatv d2 = (VLOAD(0, xr + j + 2 * ROW_VEC) - x0) - m, d3 = (VLOAD(0, xr + j + 3 * ROW_VEC) - x0) - m;
+    vq = mad(d, d, vq);
+    vq1 = mad(d1, d1, vq1);
+    vq2 = mad(d2, d2, vq2);
+    vq3 = mad(d3, d3, vq3);
+  }
+  for (; j + ROW_VEC <= cols; j += ROW_VEC) {
+    floatv d = (VLOAD(0, xr + j) - x0) - m;
+    vq = mad(d, d, vq);
+  }
+  float q = hsum((vq + vq1) + (vq2 + vq3));
+  for (; j < cols; j++) {
+    float d = (xr[j] - x0) - m;
+    q = mad(d, d, q);
+  }
+  float rs = rsqrt(q * inv_n + eps);
+
+  if (has_beta) {
+    for (j = 0; j + ROW_VEC <= cols; j += ROW_VEC)
+      STORE_V(mad(((VLOAD(0, xr + j) - x0) - m) * rs, VLOAD(0, g + j), VLOAD(0, b + j)), j, al, ya, yr);
+    for (; j < cols; j++) yr[j] = mad(((xr[j] - x0) - m) * rs, g[j], b[j]);
+  } else {
+    for (j = 0; j + ROW_VEC <= cols; j += ROW_VEC)
+      STORE_V(((VLOAD(0, xr + j) - x0) - m) * rs * VLOAD(0, g + j), j, al, ya, yr);
+    for (; j < cols; j++) yr[j] = ((xr[j] - x0) - m) * rs * g[j];
+  }
+  if (has_mean) mean[mo + r] = x0 + m;
+  if (has_rstd) rstd[ro + r] = rs;
+}
+
+/* ---------------------------------------------- variant 1: row per group */
+
+/* Tree sums over the work-group (a power of two in size, at most ROW_WG);
+ * every item must call them. The last barrier frees red for reuse. */
+float wg_sum(float v, __local float *red) {
+  uint l = get_local_id(0);
+  red[l] = v;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (uint h = get_local_size(0) / 2; h > 0; h >>= 1) {
+    if (l < h) red[l] += red[l + h];
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  float out = red[0];
+  barrier(CLK_LOCAL_MEM_FENCE);
+  return out;
+}
+
+float2 wg_sum2(float2 v, __local float2 *red) {
+  uint l = get_local_id(0);
+  red[l] = v;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (uint h = get_local_size(0) / 2; h > 0; h >>= 1) {
+    if (l < h) red[l] += red[l + h];
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  float2 out = red[0];
+  barrier(CLK_LOCAL_MEM_FENCE);
+  return out;
+}
+
+/* As norm_fwd_row; the row is the group id, so the early return is
+ * uniform over the group. */
+__kernel void norm_fwd_wg(__global const float *x, uint xo, __global const float *gamma, uint go,
+                          __global const float *beta, uint bo, int has_beta, __global float *y, uint yo,
+                          __global float *mean, uint mo, int has_mean, __global float *rstd, uint ro, int has_rstd,
+                          uint rows, uint cols, float eps, int rms) {
+  __local float red[ROW_WG];
+  uint r = get_group_id(0);
+  if (r >= rows) return;
+  uint l = get_local_id(0), wg = get_local_size(0);
+  __global const float *xr = x + xo + r * cols;
+  __global float *yr = y + yo + r * cols;
+  __global const float *g = gamma + go;
+  __global const float *b = beta + bo;
+  float inv_n = 1.0f / (float)cols;
+
+  float x0 = rms ? 0.0f : xr[0];
+  float s = 0.0f;
+  if (!rms)
+    for (uint j = l; j < cols; j += wg) s += xr[j] - x0;
+  float m = wg_sum(s, red) * inv_n; /* 0 for RMSNorm */
+  float q = 0.0f;
+  for (uint j = l; j < cols; j += wg) {
+    float d = (xr[j] - x0) - m;
+    q = mad(d, d, q);
+  }
+  float rs = rsqrt(wg_sum(q, red) * inv_n + eps);
+
+  if (has_beta) {
+    for (uint j = l; j < cols; j += wg) yr[j] = mad(((xr[j] - x0) - m) * rs, g[j], b[j]);
+  } else {
+    for (uint j = l; j < cols; j += wg) yr[j] = ((xr[j] - x0) - m) * rs * g[j];
+  }
+  /* (Two flat conditions: PoCL 3.1 crashed on the nested form.) */
+  if (l == 0 && has_mean) mean[mo + r] = x0 + m;
+  if (l == 0 && has_rstd) rstd[ro + r] = rs;
+}
+
+/* Both row sums of the backward pass in one reduction. */
+__kernel void norm_bwd_wg(__global const float *x, uint xo, __global const float *gamma, uint go,
+                          __global const float *mean, uint mo, __global const float *rstd, uint ro,
+                          __global const float *dy, uint dyo, __global float *dx, uint dxo, uint rows, uint cols,
+                          int rms) {
+  __local float2 red[ROW_WG];
+  uint r = get_group_id(0);
+  if (r >= rows) return;
+  uint l = get_local_id(0), wg = get_local_size(0);
+  uint base = r * cols;
+  __global const float *xr = x + xo + base;
+  __global const float *gr = dy + dyo + base;
+  __global float *dr = dx + dxo + base;
+  __global const float *g = gamma + go;
+  float mu = rms ? 0.0f : mean[mo + r];
+  float rs = rstd[ro + r];
+  float inv_n = 1.0f / (float)cols;
+
+  float2 ab = (float2)(0.0f);
+  for (uint j = l; j < cols; j += wg) {
+    float gd = g[j] * gr[j];
+    ab.x += gd;
+    ab.y = mad(gd, (xr[j] - mu) * rs, ab.y);
+  }
+  ab = wg_sum2(ab, red) * inv_n;
+  float a = rms ? 0.0f : ab.x, b = ab.y;
+  for (uint j = l; j < cols; j += wg) {
+    float gd = g[j] * gr[j];
+    float xh = (xr[j] - mu) * rs;
+    dr[j] = rs * (gd - a - xh * b);
+  }
+}
+
+/* ---------------------------------------------- parameter gradients */
+
+/* Work-item (c, p): columns c*ROW_CVEC .. +ROW_CVEC-1, rows of part p
+ * (part_rows each). Writes dgamma to dg[dgo + p*cols + j] and, when
+ * want_dbeta, dbeta to db[dbo + p*cols + j]; accumulate adds to what is
+ * there (only used with one part, writing straight into the caller's
+ * dgamma/dbeta). has_mean = 0 for RMSNorm. */
+__kernel void norm_param_grad(__global const float *x, uint xo, __global const float *mean, uint mo, int has_mean,
+                              __global const float *rstd, uint ro, __global const float *dy, uint dyo, uint rows,
+                              uint cols, uint part_rows, __global float *dg, uint dgo, __global float *db,
+                              uint dbo, int want_dbeta, int accumulate) {
+  uint c = get_global_id(0) * ROW_CVEC;
+  uint p = get_global_id(1);
+  if (c >= cols) return;
+  uint r0 = p * part_rows;
+  uint r1 = min(rows, r0 + part_rows);
+  uint o = p * cols + c;
+#if ROW_CVEC > 1
+  if (c + ROW_CVEC <= cols) {
+    typedef CAT(float, ROW_CVEC) floatc;
+    floatc sg = (floatc)(0.0f), sb = (floatc)(0.0f);
+    for (uint r = r0; r < r1; r++) {
+      uint i = r * cols + c;
+      floatc d = CAT(vload, ROW_CVEC)(0, dy + dyo + i);
+      floatc xv = CAT(vload, ROW_CVEC)(0, x + xo + i);
+      float mu = has_mean ? mean[mo + r] : 0.0f;
+      sg = mad(d, (xv - mu) * rstd[ro + r], sg);
+      sb += d;
+    }
+    if (accumulate) {
+      sg += CAT(vload, ROW_CVEC)(0, dg + dgo + o);
+      if (want_dbeta) sb += CAT(vload, ROW_CVEC)(0, db + dbo + o);
+    }
+    CAT(vstore, ROW_CVEC)(sg, 0, dg + dgo + o);
+    if (want_dbeta) CAT(vstore, ROW_CVEC)(sb, 0, db + dbo + o);
+    return;
+  }
+#endif
+  for (uint k = c; k < min(cols, c + ROW_CVEC); k++, o++) {
+    float sg = 0.0f, sb = 0.0f;
+    for (uint r = r0; r < r1; r++) {
+      uint i = r * cols + k;
+      float d = dy[dyo + i];
+      float mu = has_mean ? mean[mo + r] : 0.0f;
+      sg = mad(d, (x[xo + i] - mu) * rstd[ro + r], sg);
+      sb += d;
+    }
+    if (accumulate) {
+      sg += dg[dgo + o];
+      if (want_dbeta) sb += db[dbo + o];
+    }
+    dg[dgo + o] = sg;
+    if (want_dbeta) db[dbo + o] = sb;
+  }
+}
+
+/* The whole backward pass for CPUs (variant 0), in one kernel: work-item
+ * p owns the rows of part p; for each row it finds the two row sums, then
+ * writes dx while adding dy * xhat and dy into its partial dgamma/dbeta
+ * rows (dg[dgo + p*cols ...], db[dbo + p*cols ...]; they stay in L1). x and
+ * dy stream through once, contiguously. (Walking columns, as
+ * norm_param_grad does for GPUs, strides through memory a row apart on a
+ * CPU and defeats its prefetchers.) accumulate: the partial rows start
+ * from what they hold (used with a single part, writing straight into the
+ * caller's dgamma/dbeta), else from 0. Element j of dx is written after
+ * x[j] and dy[j] were read for the last time, so dx may be x or dy. */
+__kernel void norm_bwd_part(__global const float *x, uint xo, __global const float *gamma, uint go,
+                            __global const float *mean, uint mo, __global const float *rstd, uint ro,
+                            __global const float *dy, uint dyo, __global float *dx, uint dxo, uint rows, uint cols,
+                            int rms, uint part_rows, __global float *dg, uint dgo, __global float *db, uint dbo,
+                            int want_dbeta, int accumulate) {
+  uint p = get_global_id(0);
+  uint r0 = p * part_rows;
+  if (r0 >= rows) return;
+  uint r1 = min(rows, r0 + part_rows);
+  __global const float *g = gamma + go;
+  __global float *pg = dg + dgo + p * cols;
+  __global float *pb = db + dbo + p * cols;
+  float inv_n = 1.0f / (float)cols;
+  uint j;
+  if (!accumulate) {
+    for (j = 0; j + ROW_VEC <= cols; j += ROW_VEC) VSTORE((floatv)(0.0f), 0, pg + j);
+    for (; j < cols; j++) pg[j] = 0.0f;
+    if (want_dbeta) {
+      for (j = 0; j + ROW_VEC <= cols; j += ROW_VEC) VSTORE((floatv)(0.0f), 0, pb + j);
+      for (; j < cols; j++) pb[j] = 0.0f;
+    }
+  }
+  for (uint r = r0; r < r1; r++) {
+    uint start = dxo + r * cols;
+    __global const float *xr = x + xo + r * cols;
+    __global const float *gr = dy + dyo + r * cols;
+    __global float *dr = dx + start;
+    int al = start % ROW_VEC == 0;
+    __global floatv *da = (__global floatv *)(dx + (start - start % ROW_VEC));
+    float mu = rms ? 0.0f : mean[mo + r];
+    float rs = rstd[ro + r];
+
+    floatv va = (floatv)(0.0f), vb = va, va1 = va, vb1 = va; /* two chains each */
+    for (j = 0; j + 2 * ROW_VEC <= cols; j += 2 * ROW_VEC) {
+      floatv gd = VLOAD(0, g + j) * VLOAD(0, gr + j);
+      floatv gd1 = VLOAD(0, g + j + ROW_VEC) * VLOAD(0, gr + j + ROW_VEC);
+      va += gd;
+      va1 += gd1;
+      vb = mad(gd, (VLOAD(0, xr + j) - mu) * rs, vb);
+      vb1 = mad(gd1, (VLOAD(0, xr + j + ROW_VEC) - mu) * rs, vb1);
+    }
+    for (; j + ROW_VEC <= cols; j += ROW_VEC) {
+      floatv gd = VLOAD(0, g + j) * VLOAD(0, gr + j);
+      va += gd;
+      vb = mad(gd, (VLOAD(0, xr + j) - mu) * rs, vb);
+    }
+    float a = hsum(va + va1), b = hsum(vb + vb1);
+    for (; j < cols; j++) {
+      float gd = g[j] * gr[j];
+      a += gd;
+      b = mad(gd, (xr[j] - mu) * rs, b);
+    }
+    a = rms ? 0.0f : a * inv_n;
+    b *= inv_n;
+
+    for (j = 0; j + ROW_VEC <= cols; j += ROW_VEC) {
+      floatv d = VLOAD(0, gr + j);
+      floatv xh = (VLOAD(0, xr + j) - mu) * rs;
+      VSTORE(mad(d, xh, VLOAD(0, pg + j)), 0, pg + j);
+      if (want_dbeta) VSTORE(VLOAD(0, pb + j) + d, 0, pb + j);
+      STORE_V(rs * (VLOAD(0, g + j) * d - a - xh * b), j, al, da, dr);
+    }
+    for (; j < cols; j++) {
+      float d = gr[j];
+      float xh = (xr[j] - mu) * rs;
+      pg[j] = mad(d, xh, pg[j]);
+      if (want_dbeta) pb[j] += d;
+      dr[j] = rs * (g[j] * d - a - xh * b);
+    }
+  }
+}
+
+/* Sums the parts written by norm_param_grad (dgamma parts at part[0..],
+ * dbeta parts at part[parts*cols..]) into the caller's dgamma/dbeta. */
+__kernel void norm_param_finish(__global const float *part, uint parts, uint cols, __global float *dg, uint dgo,
+                                __global float *db, uint dbo, int want_dbeta, int accumulate) {
+  uint j = get_global_id(0);
+  if (j >= cols) return;
+  float sg = 0.0f, sb = 0.0f;
+  for (uint p = 0; p < parts; p++) {
+    sg += part[p * cols + j];
+    if (want_dbeta) sb += part[(parts + p) * cols + j];
+  }
+  if (accumulate) {
+    sg += dg[dgo + j];
+    if (want_dbeta) sb += db[dbo + j];
+  }
+  dg[dgo + j] = sg;
+  if (want_dbeta) db[dbo + j] = sb;
+}

@@ -1,0 +1,102 @@
+/*
+ * cl/reduce.cl - deterministic sums and sums of squares of many floats
+ * (src/ops/reduce.c launches them), in two passes:
+ *   reduce_part:   work-group g sums the chunk of RED_ITEMS * lsz * ROW_VEC
+ *                  floats starting at g times that; item l takes the
+ *                  vectors l, l + lsz, l + 2 lsz, ... of the chunk
+ *                  (consecutive items read consecutive memory: coalesced on
+ *                  GPUs, one cache line per vector on CPUs), then the group
+ *                  adds its items' sums by a tree in local memory.
+ *   reduce_finish: one work-group adds the partial sums the same way.
+ * The order of every addition depends only on n, lsz and RED_ITEMS, never
+ * on timing, so results are bitwise reproducible; each float takes part in
+ * about RED_ITEMS + log2(ROW_VEC) + log2(lsz) + parts/lsz + log2(lsz)
+ * additions, not n. lsz is a power of two no larger than RED_WG (the host
+ * guarantees it); ROW_VEC is the device table's row-loop vector width.
+ */
+
+#ifndef RED_WG
+#define RED_WG 64
+#endif
+#ifndef RED_ITEMS
+#define RED_ITEMS 64
+#endif
+#ifndef ROW_VEC
+#define ROW_VEC 8
+#endif
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+typedef CAT(float, ROW_VEC) floatv;
+#define VLOAD CAT(vload, ROW_VEC)
+
+/* Horizontal sum of a vector, by halving (ROW_VEC is 2, 4, 8 or 16): a
+ * fixed order, so results stay reproducible. */
+float hsum(floatv v) {
+#if ROW_VEC == 16
+  float8 a = v.lo + v.hi;
+  float4 b = a.lo + a.hi;
+#elif ROW_VEC == 8
+  float4 b = v.lo + v.hi;
+#elif ROW_VEC == 4
+  float4 b = v;
+#endif
+#if ROW_VEC >= 4
+  float2 c = b.lo + b.hi;
+#else
+  float2 c = v;
+#endif
+  return c.x + c.y;
+}
+
+/* Adds acc[0..lsz) into acc[0]; every item of the group must call it. */
+void tree_sum(__local float *acc, uint l, uint lsz) {
+  for (uint h = lsz / 2; h > 0; h >>= 1) {
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (l < h) acc[l] += acc[l + h];
+  }
+  barrier(CLK_LOCAL_MEM_FENCE);
+}
+
+/* part[po + g] = sum over group g's chunk of x (sq = 1: of x^2). Item l
+ * reads ROW_VEC-wide vectors l, l + lsz, ... of the chunk (so consecutive
+ * items still read consecutive memory) and keeps ROW_VEC running sums, one
+ * per lane, which also shortens each serial chain ROW_VEC-fold. */
+__kernel void reduce_part(__global const float *x, uint xo, uint n, int sq, __global float *part, uint po) {
+  __local float acc[RED_WG];
+  uint l = get_local_id(0);
+  uint lsz = get_local_size(0);
+  uint g = get_group_id(0);
+  __global const float *xs = x + xo;
+  size_t base = ((size_t)g * RED_ITEMS * lsz + l) * ROW_VEC;
+  size_t stride = (size_t)lsz * ROW_VEC;
+  floatv s = (floatv)(0.0f);
+  for (uint k = 0; k < RED_ITEMS; k++) {
+    size_t i = base + (size_t)k * stride;
+    if (i >= n) break; /* the rest of this item's vectors lie beyond n too */
+    floatv v;
+    if (i + ROW_VEC <= n) {
+      v = VLOAD(0, xs + i);
+    } else {
+      float t[ROW_VEC];
+      for (uint j = 0; j < ROW_VEC; j++) t[j] = i + j < n ? xs[i + j] : 0.0f;
+      v = VLOAD(0, t);
+    }
+    s = sq ? mad(v, v, s) : s + v;
+  }
+  acc[l] = hsum(s);
+  tree_sum(acc, l, lsz);
+  if (l == 0) part[po + g] = acc[0];
+}
+
+/* out[oo] = scale * the sum of part[0 .. nparts). One work-group. */
+__kernel void reduce_finish(__global const float *part, uint nparts, __global float *out, uint oo, float scale) {
+  __local float acc[RED_WG];
+  uint l = get_local_id(0);
+  uint lsz = get_local_size(0);
+  float s = 0.0f;
+  for (uint i = l; i < nparts; i += lsz) s += part[i];
+  acc[l] = s;
+  tree_sum(acc, l, lsz);
+  if (l == 0) out[oo] = scale * acc[0];
+}

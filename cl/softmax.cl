@@ -1,0 +1,336 @@
+/*
+ * cl/softmax.cl - softmax over the rows of a contiguous matrix, forward and
+ * backward (src/ops/softmax.c launches them).
+ *
+ * Two shapes of kernel, chosen per device by ROW_VARIANT:
+ *  - *_row (variant 0): one row per work-item, walked with explicit
+ *    ROW_VEC-wide vectors. CPU runtimes (PoCL) run the work-items of a group
+ *    one after the other on a core, so a row becomes a tight vector loop over
+ *    contiguous memory that stays in L1 between passes, with no barriers.
+ *  - *_wg (variant 1): one work-group per row; work-item l takes columns
+ *    l, l + wg, ... (coalesced on GPUs) and the row's max and sum come from a
+ *    tree reduction in local memory.
+ *
+ * Operands are (buffer, offset in floats); x and y, or y/dy and dx, may be
+ * the same memory (in place), so no pointer is declared restrict. In place
+ * is safe because every element is read before it is written by the same
+ * work-item.
+ *
+ * Causal mask: rows come in blocks of cols; row r keeps the columns
+ * j <= r % cols and writes exactly 0 to the others.
+ */
+
+#ifndef ROW_VEC
+#define ROW_VEC 8
+#endif
+#ifndef ROW_WG
+#define ROW_WG 64
+#endif
+
+#define CAT_(a, b) a##b
+#define CAT(a, b)  CAT_(a, b)
+typedef CAT(float, ROW_VEC) floatv;
+#define VLOAD  CAT(vload, ROW_VEC)
+#define VSTORE CAT(vstore, ROW_VEC)
+
+/* Horizontal max and sum of a vector, by halving (ROW_VEC is 2, 4, 8 or 16). */
+float hmax(floatv v) {
+#if ROW_VEC == 16
+  float8 a = fmax(v.lo, v.hi);
+  float4 b = fmax(a.lo, a.hi);
+#elif ROW_VEC == 8
+  float4 b = fmax(v.lo, v.hi);
+#elif ROW_VEC == 4
+  float4 b = v;
+#endif
+#if ROW_VEC >= 4
+  float2 c = fmax(b.lo, b.hi);
+#else
+  float2 c = v;
+#endif
+  return fmax(c.x, c.y);
+}
+
+float hsum(floatv v) {
+#if ROW_VEC == 16
+  float8 a = v.lo + v.hi;
+  float4 b = a.lo + a.hi;
+#elif ROW_VEC == 8
+  float4 b = v.lo + v.hi;
+#elif ROW_VEC == 4
+  float4 b = v;
+#endif
+#if ROW_VEC >= 4
+  float2 c = b.lo + b.hi;
+#else
+  float2 c = v;
+#endif
+  return c.x + c.y;
+}
+
+/* ------------------------------------------------ variant 0: row per item */
+
+typedef CAT(int, ROW_VEC) intv;
+#if ROW_VEC == 16
+#define LANE_IDS ((intv)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+#elif ROW_VEC == 8
+#define LANE_IDS ((intv)(0, 1, 2, 3, 4, 5, 6, 7))
+#elif ROW_VEC == 4
+#define LANE_IDS ((intv)(0, 1, 2, 3))
+#else
+#define LANE_IDS ((intv)(0, 1))
+#endif
+
+/* Row stores go through an aligned vector pointer pa when the row start
+ * allows (al): vstoreN only knows 4-byte alignment, and CPU compilers split
+ * it into several narrower stores. al is the same for the whole row. */
+#define STORE_V(v, j, al, pa, p)                                                                                  \
+  do {                                                                                                            \
+    if (al)                                                                                                       \
+      (pa)[(j) / ROW_VEC] = (v);                                                                                  \
+    else                                                                                                          \
+      VSTORE((v), 0, (p) + (j));                                                                                  \
+  } while (0)
+#define STORE_ROW(v, j) STORE_V(v, j, al, ya, yr)
+
+/* y = softmax(scale * x) per row. Three passes over a row that stays in
+ * cache: the max, then e = exp(z - max) stored into y while summing, then
+ * y *= 1/sum. Storing e saves computing every exponential twice.
+ *
+ * A causal row keeps n <= cols columns. Whole vectors cover [0, nfull);
+ * the partial vector at nfull, when it fits inside the row, runs with its
+ * masked lanes set to -inf / 0, which are exactly the zeros those columns
+ * must receive. Only at the very end of a row whose length is not a
+ * multiple of ROW_VEC do columns go one by one. */
+void softmax_row(__global const float *x, uint xo, __global float *y, uint yo, uint r, uint cols, float scale,
+                 int causal) {
+  uint n = causal ? r % cols + 1 : cols;
+  uint start = yo + r * cols;
+  __global const float *xr = x + xo + r * cols;
+  __global float *yr = y + start;
+  int al = start % ROW_VEC == 0;
+  __global floatv *ya = (__global floatv *)(y + (start - start % ROW_VEC));
+
+  uint nfull = n / ROW_VEC * ROW_VEC;
+  int part = nfull < n && nfull + ROW_VEC <= cols;
+  intv keep = (LANE_IDS + (int)nfull) < (int)n;
+  uint tail = part ? n : nfull; /* columns [tail, n) go one by one */
+  uint j;
+
+  /* Four running maxima: one would chain every vector behind the latency
+   * of the one before. */
+  floatv vm = (floatv)(-INFINITY), vm1 = vm, vm2 = vm, vm3 = vm;
+  for (j = 0; j + 4 * ROW_VEC <= nfull; j += 4 * ROW_VEC) {
+    vm = max(vm, VLOAD(0, xr + j) * scale);
+    vm1 = max(vm1, VLOAD(0, xr + j + ROW_VEC) * scale);
+    vm2 = max(vm2, VLOAD(0, xr + j + 2 * ROW_VEC) * scale);
+    vm3 = max(vm3, VLOAD(0, xr + j + 3 * ROW_VEC) * scale);
+  }
+  for (; j < nfull; j += ROW_VEC) vm = max(vm, VLOAD(0, xr + j) * scale);
+  if (part) vm = max(vm, select((floatv)(-INFINITY), VLOAD(0, xr + nfull) * scale, keep));
+  vm = max(max(vm, vm1), max(vm2, vm3));
+  float m = hmax(vm);
+  for (j = tail; j < n; j++) m = fmax(m, xr[j] * scale);
+
+  floatv vs = (floatv)(0.0f);
+  for (j = 0; j < nfull; j += ROW_VEC) {
+    floatv e = exp(VLOAD(0, xr + j) * scale - m);
+    STORE_ROW(e, j);
+    vs += e;
+  }
+  if (part) {
+    floatv e = select((floatv)(0.0f), exp(VLOAD(0, xr + nfull) * scale - m), keep);
+    STORE_ROW(e, nfull);
+    vs += e;
+  }
+  float s = hsum(vs);
+  for (j = tail; j < n; j++) {
+    float e = exp(xr[j] * scale - m);
+    yr[j] = e;
+    s += e;
+  }
+
+  float inv = 1.0f / s;
+  uint nvec = part ? nfull + ROW_VEC : nfull;
+  for (j = 0; j < nvec; j += ROW_VEC) STORE_ROW(VLOAD(0, yr + j) * inv, j);
+  for (j = tail; j < n; j++) yr[j] *= inv;
+  /* Masked columns get probability exactly 0. When the partial vector ran,
+   * the rest starts on a vector boundary; otherwise (n = nfull, or the
+   * row's end is near) fewer than ROW_VEC columns may remain. */
+  j = part ? nvec : n;
+  if (j % ROW_VEC == 0)
+    for (; j + ROW_VEC <= cols; j += ROW_VEC) STORE_ROW((floatv)(0.0f), j);
+  for (; j < cols; j++) yr[j] = 0.0f;
+}
+
+/* Two rows of a non-causal softmax in lockstep, for short rows: a short
+ * row is a short chain of dependent steps (max, then exponentials, then
+ * sum, then scaling), and two independent chains keep the core busier. */
+void softmax_row_pair(__global const float *x, uint xo, __global float *y, uint yo, uint r, uint cols,
+                      float scale) {
+  uint start = yo + r * cols;
+  __global const float *xa = x + xo + r * cols, *xb = xa + cols;
+  __global float *ya = y + start, *yb = ya + cols;
+  int al = start % ROW_VEC == 0 && cols % ROW_VEC == 0; /* then both rows are aligned */
+  __global floatv *pa = (__global floatv *)(y + (start - start % ROW_VEC)), *pb = pa + cols / ROW_VEC;
+  uint nfull = cols / ROW_VEC * ROW_VEC, j;
+
+  floatv va = (floatv)(-INFINITY), vb = va;
+  for (j = 0; j < nfull; j += ROW_VEC) {
+    va = max(va, VLOAD(0, xa + j) * scale);
+    vb = max(vb, VLOAD(0, xb + j) * scale);
+  }
+  float ma = hmax(va), mb = hmax(vb);
+  for (j = nfull; j < cols; j++) {
+    ma = fmax(ma, xa[j] * scale);
+    mb = fmax(mb, xb[j] * scale);
+  }
+
+  va = (floatv)(0.0f);
+  vb = va;
+  for (j = 0; j < nfull; j += ROW_VEC) {
+    floatv ea = exp(VLOAD(0, xa + j) * scale - ma), eb = exp(VLOAD(0, xb + j) * scale - mb);
+    STORE_V(ea, j, al, pa, ya);
+    STORE_V(eb, j, al, pb, yb);
+    va += ea;
+    vb += eb;
+  }
+  float sa = hsum(va), sb = hsum(vb);
+  for (j = nfull; j < cols; j++) {
+    float ea = exp(xa[j] * scale - ma), eb = exp(xb[j] * scale - mb);
+    ya[j] = ea;
+    yb[j] = eb;
+    sa += ea;
+    sb += eb;
+  }
+
+  float ia = 1.0f / sa, ib = 1.0f / sb;
+  for (j = 0; j < nfull; j += ROW_VEC) {
+    STORE_V(VLOAD(0, ya + j) * ia, j, al, pa, ya);
+    STORE_V(VLOAD(0, yb + j) * ib, j, al, pb, yb);
+  }
+  for (j = nfull; j < cols; j++) {
+    ya[j] *= ia;
+    yb[j] *= ib;
+  }
+}
+
+/* pairs = 0: work-item w takes row w. pairs = 1 (non-causal, short rows;
+ * the host decides): rows 2w and 2w + 1, together. */
+__kernel void softmax_fwd_row(__global const float *x, uint xo, __global float *y, uint yo, uint rows, uint cols,
+                              float scale, int causal, int pairs) {
+  uint w = get_global_id(0);
+  if (!pairs) {
+    if (w < rows) softmax_row(x, xo, y, yo, w, cols, scale, causal);
+  } else if (2 * w + 1 < rows) {
+    softmax_row_pair(x, xo, y, yo, 2 * w, cols, scale);
+  } else if (2 * w < rows) {
+    softmax_row(x, xo, y, yo, 2 * w, cols, scale, causal);
+  }
+}
+
+/* dx = scale * y * (dy - sum(y * dy)) per row. dx may be dy (or y). */
+__kernel void softmax_bwd_row(__global const float *y, uint yo, __global const float *dy, uint dyo,
+                              __global float *dx, uint dxo, uint rows, uint cols, float scale) {
+  uint r = get_global_id(0);
+  if (r >= rows) return;
+  uint start = dxo + r * cols;
+  __global const float *yr = y + yo + r * cols;
+  __global const float *gr = dy + dyo + r * cols;
+  __global float *dr = dx + start;
+  int al = start % ROW_VEC == 0;
+  __global floatv *da = (__global floatv *)(dx + (start - start % ROW_VEC));
+
+  floatv vs = (floatv)(0.0f), vs1 = vs, vs2 = vs, vs3 = vs; /* four chains, as above */
+  uint j = 0;
+  for (; j + 4 * ROW_VEC <= cols; j += 4 * ROW_VEC) {
+    vs = mad(VLOAD(0, yr + j), VLOAD(0, gr + j), vs);
+    vs1 = mad(VLOAD(0, yr + j + ROW_VEC), VLOAD(0, gr + j + ROW_VEC), vs1);
+    vs2 = mad(VLOAD(0, yr + j + 2 * ROW_VEC), VLOAD(0, gr + j + 2 * ROW_VEC), vs2);
+    vs3 = mad(VLOAD(0, yr + j + 3 * ROW_VEC), VLOAD(0, gr + j + 3 * ROW_VEC), vs3);
+  }
+  for (; j + ROW_VEC <= cols; j += ROW_VEC) vs = mad(VLOAD(0, yr + j), VLOAD(0, gr + j), vs);
+  float s = hsum((vs + vs1) + (vs2 + vs3));
+  for (; j < cols; j++) s += yr[j] * gr[j];
+
+  for (j = 0; j + ROW_VEC <= cols; j += ROW_VEC)
+    STORE_V(scale * VLOAD(0, yr + j) * (VLOAD(0, gr + j) - s), j, al, da, dr);
+  for (; j < cols; j++) dr[j] = scale * yr[j] * (gr[j] - s);
+}
+
+/* ---------------------------------------------- variant 1: row per group */
+
+/* Tree reductions over the work-group (its size a power of two, at most
+ * ROW_WG). Every work-item must call them: they hold barriers. The last
+ * barrier lets the caller reuse red at once. */
+float wg_max(float v, __local float *red) {
+  uint l = get_local_id(0);
+  red[l] = v;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (uint h = get_local_size(0) / 2; h > 0; h >>= 1) {
+    if (l < h) red[l] = fmax(red[l], red[l + h]);
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  float out = red[0];
+  barrier(CLK_LOCAL_MEM_FENCE);
+  return out;
+}
+
+float wg_sum(float v, __local float *red) {
+  uint l = get_local_id(0);
+  red[l] = v;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (uint h = get_local_size(0) / 2; h > 0; h >>= 1) {
+    if (l < h) red[l] += red[l + h];
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  float out = red[0];
+  barrier(CLK_LOCAL_MEM_FENCE);
+  return out;
+}
+
+/* The row is the group id: the whole group returns together or not at all,
+ * so the barriers stay in uniform control flow. */
+__kernel void softmax_fwd_wg(__global const float *x, uint xo, __global float *y, uint yo, uint rows, uint cols,
+                             float scale, int causal) {
+  __local float red[ROW_WG];
+  uint r = get_group_id(0);
+  if (r >= rows) return;
+  uint l = get_local_id(0), wg = get_local_size(0);
+  uint n = causal ? r % cols + 1 : cols;
+  __global const float *xr = x + xo + r * cols;
+  __global float *yr = y + yo + r * cols;
+
+  float m = -INFINITY;
+  for (uint j = l; j < n; j += wg) m = fmax(m, xr[j] * scale);
+  m = wg_max(m, red);
+
+  float s = 0.0f;
+  for (uint j = l; j < n; j += wg) {
+    float e = exp(xr[j] * scale - m);
+    yr[j] = e;
+    s += e;
+  }
+  s = wg_sum(s, red);
+
+  float inv = 1.0f / s;
+  for (uint j = l; j < n; j += wg) yr[j] *= inv; /* the same item wrote yr[j] */
+  for (uint j = n + l; j < cols; j += wg) yr[j] = 0.0f;
+}
+
+__kernel void softmax_bwd_wg(__global const float *y, uint yo, __global const float *dy, uint dyo,
+                             __global float *dx, uint dxo, uint rows, uint cols, float scale) {
+  __local float red[ROW_WG];
+  uint r = get_group_id(0);
+  if (r >= rows) return;
+  uint l = get_local_id(0), wg = get_local_size(0);
+  uint base = r * cols;
+  __global const float *yr = y + yo + base;
+  __global const float *gr = dy + dyo + base;
+  __global float *dr = dx + dxo + base;
+
+  float s = 0.0f;
+  for (uint j = l; j < cols; j += wg) s += yr[j] * gr[j];
+  s = wg_sum(s, red);
+  for (uint j = l; j < cols; j += wg) dr[j] = scale * yr[j] * (gr[j] - s);
+}

@@ -1,0 +1,263 @@
+/*
+ * src/ops/elementwise.c — GELU, residual add and scale, bias add and bias
+ * gradient (kernels in cl/elementwise.cl), and the argument checks all the
+ * training ops share (declared in train_ref.h).
+ *
+ * Errors: as listed at the top of include/clscale/ops_train.h, all checked
+ * before anything is enqueued.
+ */
+#include <math.h>
+#include <stdint.h>
+
+#include "ops/train_ref.h"
+
+/* ------------------------------------------------- shared argument checks */
+
+#define TRAIN_MAX_N ((size_t)2147483647) /* the kernels' 32-bit index arithmetic */
+
+cls_status cls__train_check_size(cls_context *ctx, const char *fn, const char *arg, size_t n) {
+  if (n == 0) return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: %s is 0; pass at least 1", fn, arg);
+  if (n > TRAIN_MAX_N)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: %s is %zu; the limit is 2^31-1 (split the work)", fn, arg, n);
+  return CLS_OK;
+}
+
+cls_status cls__train_check(cls_context *ctx, const char *fn, const char *arg, cls_ref r, size_t n) {
+  if (!r.buf) return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "%s: %s is NULL", fn, arg);
+  if (n == 0 || n > TRAIN_MAX_N)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: %s would hold %zu floats; it must be 1 .. 2^31-1", fn, arg,
+                     n);
+  cls_status s = cls__check_ref(ctx, fn, arg, r, n);
+  if (s != CLS_OK) return s;
+  if (r.offset > UINT32_MAX - n)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
+                     "%s: %s ends beyond float 2^32 of its buffer; use a smaller offset", fn, arg);
+  return CLS_OK;
+}
+
+cls_status cls__train_check_alias(cls_context *ctx, const char *fn, const char *out_name, cls_ref out,
+                                  size_t n_out, const char *in_name, cls_ref in, size_t n_in, int alias_ok) {
+  if (!out.buf || out.buf != in.buf) return CLS_OK;
+  if (!(out.offset < in.offset + n_in && in.offset < out.offset + n_out)) return CLS_OK;
+  if (alias_ok && out.offset == in.offset && n_out == n_in) return CLS_OK;
+  return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
+                   "%s: %s (offset %zu) overlaps %s (offset %zu); give it separate memory%s", fn, out_name,
+                   out.offset, in_name, in.offset, alias_ok ? " or exactly the same offset" : "");
+}
+
+cls_status cls__train_check_finite(cls_context *ctx, const char *fn, const char *arg, float v) {
+  if (!isfinite(v))
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: %s is %g; pass a finite number", fn, arg, (double)v);
+  return CLS_OK;
+}
+
+cls_status cls__train_check_flag(cls_context *ctx, const char *fn, const char *arg, int v) {
+  if (v != 0 && v != 1)
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: %s is %d; pass 0 (overwrite) or 1 (add)", fn, arg, v);
+  return CLS_OK;
+}
+
+
+/* ------------------------------------------------------------ launches */
+
+/* A 1-D launch of `items` work-items: groups of ELT_LOCAL items (large groups
+ * amortise PoCL's per-group cost; 256 is a fine GPU size too). */
+static cls_status launch_map(cls_context *ctx, const char *op, cl_kernel k, size_t items, double flops,
+                             double bytes) {
+  size_t kmax, local;
+  cls_status s = cls__kernel_max_group(ctx, k, &kmax);
+  if (s != CLS_OK) return s;
+  long want = cls__param(ctx, "ELT_LOCAL", 256);
+  local = want < 1 ? 1 : (size_t)want;
+  if (local > kmax) local = kmax;
+  size_t global = cls__round_up(items, local);
+  return cls__launch(ctx, op, k, 1, &global, &local, flops, bytes);
+}
+
+/* A rows x cols launch with items along columns: groups of up to
+ * `param` (a device parameter, else fallback) column items of one row. */
+static cls_status launch_cols(cls_context *ctx, const char *op, cl_kernel k, const char *param, long fallback,
+                              size_t col_items, size_t rows, double flops, double bytes) {
+  size_t kmax;
+  cls_status s = cls__kernel_max_group(ctx, k, &kmax);
+  if (s != CLS_OK) return s;
+  long want = cls__param(ctx, param, fallback);
+  size_t l = want < 1 ? 1 : (size_t)want;
+  if (l > kmax) l = kmax;
+  if (l > col_items) l = col_items;
+  size_t global[2] = {cls__round_up(col_items, l), rows};
+  size_t local[2] = {l, 1};
+  return cls__launch(ctx, op, k, 2, global, local, flops, bytes);
+}
+
+/* Work-items of the GELU kernels: each takes ELT_VEC floats as one vector
+ * (the kernel's #ifndef default is the same 16: on PoCL it is 1.4x faster
+ * than 8; GPUs want 4 or 1 from the device table). */
+static size_t gelu_items(const cls_context *ctx, size_t n) {
+  long v = cls__param(ctx, "ELT_VEC", 16);
+  size_t w = v < 1 ? 1 : (size_t)v;
+  return (n + w - 1) / w;
+}
+
+cls_status cls_gelu_forward(cls_context *ctx, size_t n, cls_ref x, cls_ref y) {
+  static const char fn[] = "cls_gelu_forward";
+  CLS_CHECK_CTX(ctx);
+  cls_status s;
+  if ((s = cls__train_check_size(ctx, fn, "n", n)) || (s = cls__train_check(ctx, fn, "x", x, n)) ||
+      (s = cls__train_check(ctx, fn, "y", y, n)) || (s = cls__train_check_alias(ctx, fn, "y", y, n, "x", x, n, 1)))
+    return s;
+  cl_kernel k;
+  if ((s = cls__kernel(ctx, "elementwise", "gelu_fwd", &k)) != CLS_OK) return s;
+  cl_uint a = 0;
+  if ((s = cls__arg_mem(ctx, k, a++, x.buf)) || (s = cls__arg_uint(ctx, k, a++, x.offset)) ||
+      (s = cls__arg_mem(ctx, k, a++, y.buf)) || (s = cls__arg_uint(ctx, k, a++, y.offset)) ||
+      (s = cls__arg_uint(ctx, k, a++, n)))
+    return s;
+  /* Per element: the cubic polynomial (4), tanh (counted as one), 3 more. */
+  return launch_map(ctx, "gelu_fwd", k, gelu_items(ctx, n), 8.0 * (double)n, 2.0 * (double)n * sizeof(float));
+}
+
+cls_status cls_gelu_backward(cls_context *ctx, size_t n, cls_ref x, cls_ref dy, cls_ref dx) {
+  static const char fn[] = "cls_gelu_backward";
+  CLS_CHECK_CTX(ctx);
+  cls_status s;
+  if ((s = cls__train_check_size(ctx, fn, "n", n)) || (s = cls__train_check(ctx, fn, "x", x, n)) ||
+      (s = cls__train_check(ctx, fn, "dy", dy, n)) || (s = cls__train_check(ctx, fn, "dx", dx, n)) ||
+      (s = cls__train_check_alias(ctx, fn, "dx", dx, n, "dy", dy, n, 1)) ||
+      (s = cls__train_check_alias(ctx, fn, "dx", dx, n, "x", x, n, 1)))
+    return s;
+  cl_kernel k;
+  if ((s = cls__kernel(ctx, "elementwise", "gelu_bwd", &k)) != CLS_OK) return s;
+  cl_uint a = 0;
+  if ((s = cls__arg_mem(ctx, k, a++, x.buf)) || (s = cls__arg_uint(ctx, k, a++, x.offset)) ||
+      (s = cls__arg_mem(ctx, k, a++, dy.buf)) || (s = cls__arg_uint(ctx, k, a++, dy.offset)) ||
+      (s = cls__arg_mem(ctx, k, a++, dx.buf)) || (s = cls__arg_uint(ctx, k, a++, dx.offset)) ||
+      (s = cls__arg_uint(ctx, k, a++, n)))
+    return s;
+  return launch_map(ctx, "gelu_bwd", k, gelu_items(ctx, n), 16.0 * (double)n, 3.0 * (double)n * sizeof(float));
+}
+
+/* -------------------------------------------------- residual add, scale */
+
+cls_status cls_add_scaled(cls_context *ctx, size_t n, float alpha, cls_ref a, float beta, cls_ref b, cls_ref y) {
+  static const char fn[] = "cls_add_scaled";
+  CLS_CHECK_CTX(ctx);
+  cls_status s;
+  if ((s = cls__train_check_size(ctx, fn, "n", n)) || (s = cls__train_check(ctx, fn, "a", a, n)) ||
+      (s = cls__train_check(ctx, fn, "b", b, n)) || (s = cls__train_check(ctx, fn, "y", y, n)) ||
+      (s = cls__train_check_finite(ctx, fn, "alpha", alpha)) ||
+      (s = cls__train_check_finite(ctx, fn, "beta", beta)) ||
+      (s = cls__train_check_alias(ctx, fn, "y", y, n, "a", a, n, 1)) ||
+      (s = cls__train_check_alias(ctx, fn, "y", y, n, "b", b, n, 1)))
+    return s;
+  cl_kernel k;
+  if ((s = cls__kernel(ctx, "elementwise", "add_scaled", &k)) != CLS_OK) return s;
+  cl_uint i = 0;
+  if ((s = cls__arg_mem(ctx, k, i++, a.buf)) || (s = cls__arg_uint(ctx, k, i++, a.offset)) ||
+      (s = cls__arg_float(ctx, k, i++, alpha)) || (s = cls__arg_mem(ctx, k, i++, b.buf)) ||
+      (s = cls__arg_uint(ctx, k, i++, b.offset)) || (s = cls__arg_float(ctx, k, i++, beta)) ||
+      (s = cls__arg_mem(ctx, k, i++, y.buf)) || (s = cls__arg_uint(ctx, k, i++, y.offset)) ||
+      (s = cls__arg_uint(ctx, k, i++, n)))
+    return s;
+  return launch_map(ctx, "add_scaled", k, n, 3.0 * (double)n, 3.0 * (double)n * sizeof(float));
+}
+
+cls_status cls_scale(cls_context *ctx, size_t n, float alpha, cls_ref x) {
+  static const char fn[] = "cls_scale";
+  CLS_CHECK_CTX(ctx);
+  cls_status s;
+  if ((s = cls__train_check_size(ctx, fn, "n", n)) || (s = cls__train_check(ctx, fn, "x", x, n)) ||
+      (s = cls__train_check_finite(ctx, fn, "alpha", alpha)))
+    return s;
+  cl_kernel k;
+  if ((s = cls__kernel(ctx, "elementwise", "scale_inplace", &k)) != CLS_OK) return s;
+  if ((s = cls__arg_mem(ctx, k, 0, x.buf)) || (s = cls__arg_uint(ctx, k, 1, x.offset)) ||
+      (s = cls__arg_float(ctx, k, 2, alpha)) || (s = cls__arg_uint(ctx, k, 3, n)))
+    return s;
+  return launch_map(ctx, "scale", k, n, (double)n, 2.0 * (double)n * sizeof(float));
+}
+
+/* ------------------------------------------------------------------ bias */
+
+cls_status cls_bias_add(cls_context *ctx, size_t rows, size_t cols, cls_ref bias, cls_ref y) {
+  static const char fn[] = "cls_bias_add";
+  CLS_CHECK_CTX(ctx);
+  cls_status s;
+  if ((s = cls__train_check_size(ctx, fn, "rows", rows)) || (s = cls__train_check_size(ctx, fn, "cols", cols)))
+    return s;
+  if ((double)rows * (double)cols > (double)TRAIN_MAX_N)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: rows x cols = %zu x %zu exceeds 2^31-1 floats", fn, rows,
+                     cols);
+  size_t n = rows * cols;
+  if ((s = cls__train_check(ctx, fn, "bias", bias, cols)) || (s = cls__train_check(ctx, fn, "y", y, n)) ||
+      (s = cls__train_check_alias(ctx, fn, "y", y, n, "bias", bias, cols, 0)))
+    return s;
+  cl_kernel k;
+  if ((s = cls__kernel(ctx, "elementwise", "bias_add", &k)) != CLS_OK) return s;
+  cl_uint a = 0;
+  if ((s = cls__arg_mem(ctx, k, a++, bias.buf)) || (s = cls__arg_uint(ctx, k, a++, bias.offset)) ||
+      (s = cls__arg_mem(ctx, k, a++, y.buf)) || (s = cls__arg_uint(ctx, k, a++, y.offset)) ||
+      (s = cls__arg_uint(ctx, k, a++, rows)) || (s = cls__arg_uint(ctx, k, a++, cols)))
+    return s;
+  return launch_cols(ctx, "bias_add", k, "ELT_LOCAL", 256, cols, rows, (double)n,
+                     (2.0 * (double)n + (double)cols) * sizeof(float));
+}
+
+cls_status cls_bias_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref dy, cls_ref dbias,
+                             int accumulate) {
+  static const char fn[] = "cls_bias_backward";
+  CLS_CHECK_CTX(ctx);
+  cls_status s;
+  if ((s = cls__train_check_size(ctx, fn, "rows", rows)) || (s = cls__train_check_size(ctx, fn, "cols", cols)))
+    return s;
+  if ((double)rows * (double)cols > (double)TRAIN_MAX_N)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: rows x cols = %zu x %zu exceeds 2^31-1 floats", fn, rows,
+                     cols);
+  size_t n = rows * cols;
+  if ((s = cls__train_check(ctx, fn, "dy", dy, n)) || (s = cls__train_check(ctx, fn, "dbias", dbias, cols)) ||
+      (s = cls__train_check_flag(ctx, fn, "accumulate", accumulate)) ||
+      (s = cls__train_check_alias(ctx, fn, "dbias", dbias, cols, "dy", dy, n, 0)))
+    return s;
+
+  long part_param = cls__param(ctx, "ROW_PART", 256);
+  size_t part_rows = part_param < 1 ? rows : (size_t)part_param;
+  if (part_rows > rows) part_rows = rows;
+  size_t parts = (rows + part_rows - 1) / part_rows;
+  long cvec_param = cls__param(ctx, "ROW_CVEC", 1);
+  size_t cvec = cvec_param < 1 ? 1 : (size_t)cvec_param;
+  size_t col_items = (cols + cvec - 1) / cvec;
+
+  cl_kernel kp, kf = NULL;
+  if ((s = cls__kernel(ctx, "elementwise", "bias_grad_part", &kp)) != CLS_OK) return s;
+  if (parts > 1 && (s = cls__kernel(ctx, "elementwise", "bias_grad_finish", &kf)) != CLS_OK) return s;
+  cls_buffer *scratch = NULL;
+  /* On failure cls_buffer_alloc has said why (CLS_ERR_OUT_OF_MEMORY). */
+  if (parts > 1 && (s = cls_buffer_alloc(ctx, parts * cols, &scratch)) != CLS_OK) return s;
+  cls_ref out = parts > 1 ? cls_ref_at(scratch, 0) : dbias;
+  cl_uint a = 0;
+  if ((s = cls__arg_mem(ctx, kp, a++, dy.buf)) || (s = cls__arg_uint(ctx, kp, a++, dy.offset)) ||
+      (s = cls__arg_uint(ctx, kp, a++, rows)) || (s = cls__arg_uint(ctx, kp, a++, cols)) ||
+      (s = cls__arg_uint(ctx, kp, a++, part_rows)) || (s = cls__arg_mem(ctx, kp, a++, out.buf)) ||
+      (s = cls__arg_uint(ctx, kp, a++, out.offset)) ||
+      (s = cls__arg_int(ctx, kp, a++, parts > 1 ? 0 : accumulate)))
+    goto done;
+  if (parts > 1) {
+    a = 0;
+    if ((s = cls__arg_mem(ctx, kf, a++, scratch)) || (s = cls__arg_uint(ctx, kf, a++, parts)) ||
+        (s = cls__arg_uint(ctx, kf, a++, cols)) || (s = cls__arg_mem(ctx, kf, a++, dbias.buf)) ||
+        (s = cls__arg_uint(ctx, kf, a++, dbias.offset)) || (s = cls__arg_int(ctx, kf, a++, accumulate)))
+      goto done;
+  }
+  /* The caller's bytes: dy read once, dbias written (and read when
+   * accumulating); the partial sums are counted with the finish pass. */
+  double bytes = ((double)n + (double)cols * (1.0 + accumulate)) * sizeof(float);
+  if ((s = launch_cols(ctx, "bias_bwd", kp, "ROW_CLOCAL", 64, col_items, parts, (double)n, bytes)) != CLS_OK)
+    goto done;
+  if (parts > 1) {
+    double pbytes = (double)parts * (double)cols * sizeof(float);
+    s = launch_cols(ctx, "bias_bwd", kf, "ROW_CLOCAL", 64, cols, 1, (double)parts * (double)cols, pbytes);
+  }
+done:
+  cls_buffer_free(scratch); /* OpenCL keeps it alive until the kernels are done */
+  return s;
+}

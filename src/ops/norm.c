@@ -1,0 +1,344 @@
+/*
+ * src/ops/norm.c — LayerNorm and RMSNorm over rows, forward and backward
+ * (kernels in cl/norm.cl).
+ *
+ * Errors, all checked before anything is enqueued:
+ *   CLS_ERR_NULL_ARGUMENT    ctx or a required operand NULL (x, gamma, y;
+ *                            backward: x, gamma, mean (LayerNorm), rstd, dy,
+ *                            dx, dgamma). beta, and mean/rstd of the forward
+ *                            pass, may be CLS_NOREF; so may dbeta.
+ *   CLS_ERR_INVALID_SIZE     rows or cols 0; a matrix or offset beyond the
+ *                            kernels' 32-bit indexing
+ *   CLS_ERR_WRONG_CONTEXT    an operand's buffer belongs to another context
+ *   CLS_ERR_BUFFER_TOO_SMALL an operand's buffer cannot hold its shape at its
+ *                            offset (rows x cols; gamma/beta/dgamma/dbeta
+ *                            cols; mean/rstd rows)
+ *   CLS_ERR_INVALID_VALUE    eps <= 0, NaN or infinite; accumulate not 0 or
+ *                            1; an output overlapping another operand other
+ *                            than as an exact alias (y = x; dx = dy or x)
+ *   CLS_ERR_OUT_OF_MEMORY    the backward pass's scratch for the dgamma/dbeta
+ *                            partial sums could not be allocated (nothing is
+ *                            enqueued then either)
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "device/internal.h"
+
+/* An operand of n floats: present, big enough, addressable by the kernels'
+ * 32-bit offsets. rows x cols operands go through cls__check_matrix for its
+ * size messages. */
+static cls_status check_operand(cls_context *ctx, const char *fn, const char *arg, cls_ref r, size_t rows,
+                                size_t cols) {
+  cls_status s = cls__check_matrix(ctx, fn, arg, r, rows, cols, cols, 0, 1);
+  if (s != CLS_OK) return s;
+  if (r.offset > UINT32_MAX - rows * cols)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
+                     "%s: %s ends beyond float 2^32 of its buffer; use a smaller offset", fn, arg);
+  return CLS_OK;
+}
+
+static int present(cls_ref r) {
+  return r.buf != NULL;
+}
+
+static int overlap(cls_ref a, size_t na, cls_ref b, size_t nb) {
+  return a.buf && a.buf == b.buf && a.offset < b.offset + nb && b.offset < a.offset + na;
+}
+
+/* An output must not overlap another operand, except as an exact alias
+ * where alias_ok (same shape, element-wise: each element is read before the
+ * same work-item overwrites it). */
+static cls_status check_alias(cls_context *ctx, const char *fn, const char *out_name, cls_ref out, size_t n_out,
+                              const char *in_name, cls_ref in, size_t n_in, int alias_ok) {
+  if (!overlap(out, n_out, in, n_in)) return CLS_OK;
+  if (alias_ok && out.offset == in.offset && n_out == n_in) return CLS_OK;
+  return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
+                   "%s: %s (offset %zu) overlaps %s (offset %zu); give it separate memory%s", fn, out_name,
+                   out.offset, in_name, in.offset, alias_ok ? " or exactly the same offset" : "");
+}
+
+static cls_status check_eps(cls_context *ctx, const char *fn, float eps) {
+  if (!(eps > 0) || !isfinite(eps))
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: eps is %g; pass a small positive finite number such as 1e-5",
+                     fn, (double)eps);
+  return CLS_OK;
+}
+
+static int row_variant(const cls_context *ctx) {
+  return cls__param(ctx, "ROW_VARIANT", 0) == 1 ? 1 : 0;
+}
+
+/* As in softmax.c: ROW_LOCAL rows per group for variant 0; for variant 1 a
+ * group per row, a power of two no larger than ROW_WG, the kernel's limit,
+ * or the row length rounded up. */
+
+static cls_status geometry(cls_context *ctx, cl_kernel k, int variant, size_t rows, size_t cols, size_t *global,
+                           size_t *local) {
+  size_t kmax = 1;
+  cls_status s = cls__kernel_max_group(ctx, k, &kmax);
+  if (s != CLS_OK) return s;
+  if (variant == 0) {
+    long want = cls__param(ctx, "ROW_LOCAL", 16);
+    size_t l = want < 1 ? 1 : (size_t)want;
+    if (l > kmax) l = kmax; /* not clamped to rows: each new size costs PoCL a compile */
+    *local = l;
+    *global = cls__round_up(rows, l);
+  } else {
+    long want = cls__param(ctx, "ROW_WG", 64);
+    size_t cap = want < 1 ? 1 : (size_t)want;
+    if (cap > kmax) cap = kmax;
+    size_t wg = 1;
+    while (wg * 2 <= cap && wg < cols) wg *= 2;
+    *local = wg;
+    *global = rows * wg;
+  }
+  return CLS_OK;
+}
+
+/* Optional operands are bound to a stand-in buffer the kernel never touches
+ * (a flag says so): not every driver accepts NULL buffer arguments. */
+static cls_status arg_opt(cls_context *ctx, cl_kernel k, cl_uint *a, cls_ref r, const cls_buffer *stand_in) {
+  cls_status s = cls__arg_mem(ctx, k, (*a)++, r.buf ? r.buf : stand_in);
+  if (s == CLS_OK) s = cls__arg_uint(ctx, k, (*a)++, r.offset);
+  return s;
+}
+
+static cls_status forward(cls_context *ctx, const char *fn, const char *op, int rms, size_t rows, size_t cols,
+                          float eps, cls_ref x, cls_ref gamma, cls_ref beta, cls_ref y, cls_ref mean,
+                          cls_ref rstd) {
+  cls_status s;
+  if ((s = check_operand(ctx, fn, "x", x, rows, cols)) != CLS_OK) return s;
+  if ((s = check_operand(ctx, fn, "gamma", gamma, 1, cols)) != CLS_OK) return s;
+  if (present(beta) && (s = check_operand(ctx, fn, "beta", beta, 1, cols)) != CLS_OK) return s;
+  if ((s = check_operand(ctx, fn, "y", y, rows, cols)) != CLS_OK) return s;
+  if (present(mean) && (s = check_operand(ctx, fn, "mean", mean, 1, rows)) != CLS_OK) return s;
+  if (present(rstd) && (s = check_operand(ctx, fn, "rstd", rstd, 1, rows)) != CLS_OK) return s;
+  if ((s = check_eps(ctx, fn, eps)) != CLS_OK) return s;
+  size_t n = rows * cols;
+  if ((s = check_alias(ctx, fn, "y", y, n, "x", x, n, 1)) ||
+      (s = check_alias(ctx, fn, "y", y, n, "gamma", gamma, cols, 0)) ||
+      (s = check_alias(ctx, fn, "y", y, n, "beta", beta, cols, 0)) ||
+      (s = check_alias(ctx, fn, "mean", mean, rows, "x", x, n, 0)) ||
+      (s = check_alias(ctx, fn, "mean", mean, rows, "gamma", gamma, cols, 0)) ||
+      (s = check_alias(ctx, fn, "mean", mean, rows, "beta", beta, cols, 0)) ||
+      (s = check_alias(ctx, fn, "mean", mean, rows, "y", y, n, 0)) ||
+      (s = check_alias(ctx, fn, "rstd", rstd, rows, "x", x, n, 0)) ||
+      (s = check_alias(ctx, fn, "rstd", rstd, rows, "gamma", gamma, cols, 0)) ||
+      (s = check_alias(ctx, fn, "rstd", rstd, rows, "beta", beta, cols, 0)) ||
+      (s = check_alias(ctx, fn, "rstd", rstd, rows, "y", y, n, 0)) ||
+      (s = check_alias(ctx, fn, "rstd", rstd, rows, "mean", mean, rows, 0)))
+    return s;
+
+  int variant = row_variant(ctx);
+  cl_kernel k;
+  if ((s = cls__kernel(ctx, "norm", variant ? "norm_fwd_wg" : "norm_fwd_row", &k)) != CLS_OK) return s;
+  size_t global, local;
+  if ((s = geometry(ctx, k, variant, rows, cols, &global, &local)) != CLS_OK) return s;
+  cl_uint a = 0;
+  if ((s = cls__arg_mem(ctx, k, a++, x.buf)) || (s = cls__arg_uint(ctx, k, a++, x.offset)) ||
+      (s = cls__arg_mem(ctx, k, a++, gamma.buf)) || (s = cls__arg_uint(ctx, k, a++, gamma.offset)) ||
+      (s = arg_opt(ctx, k, &a, beta, x.buf)) || (s = cls__arg_int(ctx, k, a++, present(beta))) ||
+      (s = cls__arg_mem(ctx, k, a++, y.buf)) || (s = cls__arg_uint(ctx, k, a++, y.offset)) ||
+      (s = arg_opt(ctx, k, &a, mean, x.buf)) || (s = cls__arg_int(ctx, k, a++, present(mean))) ||
+      (s = arg_opt(ctx, k, &a, rstd, x.buf)) || (s = cls__arg_int(ctx, k, a++, present(rstd))) ||
+      (s = cls__arg_uint(ctx, k, a++, rows)) || (s = cls__arg_uint(ctx, k, a++, cols)) ||
+      (s = cls__arg_float(ctx, k, a++, eps)) || (s = cls__arg_int(ctx, k, a++, rms)))
+    return s;
+
+  /* Per entry: LayerNorm sums x (1), squares deviations (3), normalises
+   * and scales (3) and shifts (1 with beta); RMSNorm squares (2) and
+   * scales (2). Bytes: x read and y written once, gamma/beta read once,
+   * the statistics written once. */
+  double ne = (double)n;
+  double flops = rms ? 4.0 * ne : (present(beta) ? 8.0 : 7.0) * ne;
+  double bytes = 2.0 * ne + (double)cols * (present(beta) ? 2.0 : 1.0) +
+                 (double)rows * ((present(mean) ? 1.0 : 0.0) + (present(rstd) ? 1.0 : 0.0));
+  return cls__launch(ctx, op, k, 1, &global, &local, flops, bytes * sizeof(float));
+}
+
+cls_status cls_layernorm_forward(cls_context *ctx, size_t rows, size_t cols, float eps, cls_ref x, cls_ref gamma,
+                                 cls_ref beta, cls_ref y, cls_ref mean, cls_ref rstd) {
+  CLS_CHECK_CTX(ctx);
+  return forward(ctx, "cls_layernorm_forward", "layernorm_fwd", 0, rows, cols, eps, x, gamma, beta, y, mean, rstd);
+}
+
+cls_status cls_rmsnorm_forward(cls_context *ctx, size_t rows, size_t cols, float eps, cls_ref x, cls_ref gamma,
+                               cls_ref y, cls_ref rstd) {
+  CLS_CHECK_CTX(ctx);
+  return forward(ctx, "cls_rmsnorm_forward", "rmsnorm_fwd", 1, rows, cols, eps, x, gamma, CLS_NOREF, y, CLS_NOREF,
+                 rstd);
+}
+
+/* dgamma/dbeta first (they read x and dy, which dx may overwrite), then dx.
+ * The in-order queue keeps that order. */
+static cls_status backward(cls_context *ctx, const char *fn, const char *op, int rms, size_t rows, size_t cols,
+                           cls_ref x, cls_ref gamma, cls_ref mean, cls_ref rstd, cls_ref dy, cls_ref dx,
+                           cls_ref dgamma, cls_ref dbeta, int accumulate) {
+  cls_status s;
+  if ((s = check_operand(ctx, fn, "x", x, rows, cols)) != CLS_OK) return s;
+  if ((s = check_operand(ctx, fn, "gamma", gamma, 1, cols)) != CLS_OK) return s;
+  if (!rms && (s = check_operand(ctx, fn, "mean", mean, 1, rows)) != CLS_OK) return s;
+  if ((s = check_operand(ctx, fn, "rstd", rstd, 1, rows)) != CLS_OK) return s;
+  if ((s = check_operand(ctx, fn, "dy", dy, rows, cols)) != CLS_OK) return s;
+  if ((s = check_operand(ctx, fn, "dx", dx, rows, cols)) != CLS_OK) return s;
+  if ((s = check_operand(ctx, fn, "dgamma", dgamma, 1, cols)) != CLS_OK) return s;
+  if (present(dbeta) && (s = check_operand(ctx, fn, "dbeta", dbeta, 1, cols)) != CLS_OK) return s;
+  if (accumulate != 0 && accumulate != 1)
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: accumulate is %d; pass 0 (overwrite) or 1 (add)", fn,
+                     accumulate);
+  size_t n = rows * cols;
+  const char *in_names[] = {"x", "gamma", "mean", "rstd", "dy"};
+  cls_ref ins[] = {x, gamma, mean, rstd, dy};
+  size_t in_n[] = {n, cols, rows, rows, n};
+  const char *out_names[] = {"dx", "dgamma", "dbeta"};
+  cls_ref outs[] = {dx, dgamma, dbeta};
+  size_t out_n[] = {n, cols, cols};
+  for (int o = 0; o < 3; o++) {
+    for (int i = 0; i < 5; i++) {
+      int alias_ok = o == 0 && (i == 0 || i == 4); /* dx = x or dx = dy, element-wise */
+      if ((s = check_alias(ctx, fn, out_names[o], outs[o], out_n[o], in_names[i], ins[i], in_n[i], alias_ok)))
+        return s;
+    }
+    for (int p = 0; p < o; p++)
+      if ((s = check_alias(ctx, fn, out_names[o], outs[o], out_n[o], out_names[p], outs[p], out_n[p], 0)))
+        return s;
+  }
+
+  int variant = row_variant(ctx);
+  int want_dbeta = present(dbeta);
+  cl_kernel kd, kf, kg = NULL;
+  if ((s = cls__kernel(ctx, "norm", variant ? "norm_bwd_wg" : "norm_bwd_part", &kd)) ||
+      (s = cls__kernel(ctx, "norm", "norm_param_finish", &kf)) ||
+      (variant && (s = cls__kernel(ctx, "norm", "norm_param_grad", &kg))))
+    return s;
+
+  /* dgamma/dbeta are summed over parts of at most ROW_PART rows (which
+   * bounds the rounding error of long sums), the parts then added up by
+   * norm_param_finish. GPUs (variant 1) sum in a column pass over ROW_CVEC
+   * columns per item and then compute dx. CPUs (variant 0) do everything in
+   * one pass, one item per part, with about four parts per compute unit. */
+  long part_param = cls__param(ctx, "ROW_PART", 256);
+  size_t part_rows = part_param < 1 ? rows : (size_t)part_param;
+  if (!variant) {
+    const cls_device_info *info = cls_context_device(ctx);
+    size_t want_parts = 4 * (info && info->compute_units ? info->compute_units : 1);
+    size_t even = (rows + want_parts - 1) / want_parts;
+    if (even < part_rows) part_rows = even;
+  }
+  if (part_rows > rows) part_rows = rows;
+  if (part_rows < 1) part_rows = 1;
+  size_t parts = (rows + part_rows - 1) / part_rows;
+  long clocal_param = cls__param(ctx, "ROW_CLOCAL", 16);
+  size_t clocal = clocal_param < 1 ? 1 : (size_t)clocal_param, kmax = 1;
+  if ((s = cls__kernel_max_group(ctx, kf, &kmax))) return s;
+  if (clocal > kmax) clocal = kmax;
+  if (variant) {
+    if ((s = cls__kernel_max_group(ctx, kg, &kmax))) return s;
+    if (clocal > kmax) clocal = kmax;
+  }
+  cls_buffer *scratch = NULL;
+  if (parts > 1 && (s = cls_buffer_alloc(ctx, 2 * parts * cols, &scratch)) != CLS_OK) {
+    char why[512];
+    snprintf(why, sizeof why, "%s", cls_last_error(ctx));
+    return cls__fail(ctx, s, "%s: no room for %zu floats of partial sums for dgamma/dbeta: %s", fn,
+                     2 * parts * cols, why);
+  }
+  /* From here on a failure must free the scratch; OpenCL keeps it alive
+   * for the kernels already enqueued. With one part, the sums go straight
+   * into dgamma/dbeta (added to them when accumulating). */
+  cls_ref dg_out = parts > 1 ? cls_ref_at(scratch, 0) : dgamma;
+  cls_ref db_out = parts > 1 ? cls_ref_at(scratch, parts * cols) : (want_dbeta ? dbeta : dgamma);
+  int part_acc = parts > 1 ? 0 : accumulate;
+
+  /* dx and its row sums: the per-row kernels' arguments, shared by both
+   * variants (norm_bwd_part takes the part arguments after them). */
+  cl_uint a = 0;
+  if ((s = cls__arg_mem(ctx, kd, a++, x.buf)) || (s = cls__arg_uint(ctx, kd, a++, x.offset)) ||
+      (s = cls__arg_mem(ctx, kd, a++, gamma.buf)) || (s = cls__arg_uint(ctx, kd, a++, gamma.offset)) ||
+      (s = arg_opt(ctx, kd, &a, rms ? CLS_NOREF : mean, x.buf)) || (s = cls__arg_mem(ctx, kd, a++, rstd.buf)) ||
+      (s = cls__arg_uint(ctx, kd, a++, rstd.offset)) || (s = cls__arg_mem(ctx, kd, a++, dy.buf)) ||
+      (s = cls__arg_uint(ctx, kd, a++, dy.offset)) || (s = cls__arg_mem(ctx, kd, a++, dx.buf)) ||
+      (s = cls__arg_uint(ctx, kd, a++, dx.offset)) || (s = cls__arg_uint(ctx, kd, a++, rows)) ||
+      (s = cls__arg_uint(ctx, kd, a++, cols)) || (s = cls__arg_int(ctx, kd, a++, rms)))
+    goto done;
+  if (!variant &&
+      ((s = cls__arg_uint(ctx, kd, a++, part_rows)) || (s = cls__arg_mem(ctx, kd, a++, dg_out.buf)) ||
+       (s = cls__arg_uint(ctx, kd, a++, dg_out.offset)) || (s = cls__arg_mem(ctx, kd, a++, db_out.buf)) ||
+       (s = cls__arg_uint(ctx, kd, a++, db_out.offset)) || (s = cls__arg_int(ctx, kd, a++, want_dbeta)) ||
+       (s = cls__arg_int(ctx, kd, a++, part_acc))))
+    goto done;
+  a = 0;
+  if (variant &&
+      ((s = cls__arg_mem(ctx, kg, a++, x.buf)) || (s = cls__arg_uint(ctx, kg, a++, x.offset)) ||
+       (s = arg_opt(ctx, kg, &a, rms ? CLS_NOREF : mean, x.buf)) || (s = cls__arg_int(ctx, kg, a++, !rms)) ||
+       (s = cls__arg_mem(ctx, kg, a++, rstd.buf)) || (s = cls__arg_uint(ctx, kg, a++, rstd.offset)) ||
+       (s = cls__arg_mem(ctx, kg, a++, dy.buf)) || (s = cls__arg_uint(ctx, kg, a++, dy.offset)) ||
+       (s = cls__arg_uint(ctx, kg, a++, rows)) || (s = cls__arg_uint(ctx, kg, a++, cols)) ||
+       (s = cls__arg_uint(ctx, kg, a++, part_rows)) || (s = cls__arg_mem(ctx, kg, a++, dg_out.buf)) ||
+       (s = cls__arg_uint(ctx, kg, a++, dg_out.offset)) || (s = cls__arg_mem(ctx, kg, a++, db_out.buf)) ||
+       (s = cls__arg_uint(ctx, kg, a++, db_out.offset)) || (s = cls__arg_int(ctx, kg, a++, want_dbeta)) ||
+       (s = cls__arg_int(ctx, kg, a++, part_acc))))
+    goto done;
+  a = 0;
+  if (parts > 1 &&
+      ((s = cls__arg_mem(ctx, kf, a++, scratch)) || (s = cls__arg_uint(ctx, kf, a++, parts)) ||
+       (s = cls__arg_uint(ctx, kf, a++, cols)) || (s = cls__arg_mem(ctx, kf, a++, dgamma.buf)) ||
+       (s = cls__arg_uint(ctx, kf, a++, dgamma.offset)) || (s = arg_opt(ctx, kf, &a, dbeta, dgamma.buf)) ||
+       (s = cls__arg_int(ctx, kf, a++, want_dbeta)) || (s = cls__arg_int(ctx, kf, a++, accumulate))))
+    goto done;
+
+  /* FLOPs per entry: dx needs g = gamma*dy (1), two sums (1 + 3) and
+   * rstd*(g - a - xhat*b) (5); the parameter sums xhat (2), the dgamma fma
+   * (2) and the dbeta add (1). Bytes are the op's ideal traffic (x and dy
+   * read once, dx written once, the small vectors once each), recorded on
+   * the launch that writes dx; the other launches record 0 bytes.
+   * Explicit work-group sizes throughout: left to the runtime, PoCL picks
+   * a new one (and compiles the kernel anew) for almost every shape. */
+  double ne = (double)n;
+  double grad_flops = (rms ? 3.0 : 4.0 + (want_dbeta ? 1.0 : 0.0)) * ne;
+  double grads = want_dbeta ? 2.0 : 1.0;   /* dgamma (and dbeta) ... */
+  double grad_rw = accumulate ? 2.0 : 1.0; /* ... written, and read first when accumulating */
+  double small = (double)cols * (1.0 + grads * grad_rw) /* gamma read */ + (double)rows * (rms ? 1.0 : 2.0);
+  double bytes = (3.0 * ne + small) * sizeof(float);
+  double finish_flops = (want_dbeta ? 2.0 : 1.0) * (double)(parts * cols);
+  size_t fglobal = cls__round_up(cols, clocal);
+  if (variant) {
+    /* The column pass reads x and dy before dx (which may be either)
+     * overwrites them; the in-order queue keeps that order. */
+    size_t cl_local[2] = {clocal, 1};
+    long cvec_param = cls__param(ctx, "ROW_CVEC", 1);
+    size_t cvec = cvec_param < 1 ? 1 : (size_t)cvec_param;
+    size_t cl_global[2] = {cls__round_up((cols + cvec - 1) / cvec, clocal), parts};
+    size_t dglobal, dlocal;
+    if ((s = geometry(ctx, kd, variant, rows, cols, &dglobal, &dlocal)) ||
+        (s = cls__launch(ctx, op, kg, 2, cl_global, cl_local, grad_flops, 0)) ||
+        (parts > 1 && (s = cls__launch(ctx, op, kf, 1, &fglobal, &clocal, finish_flops, 0))) ||
+        (s = cls__launch(ctx, op, kd, 1, &dglobal, &dlocal, 10.0 * ne, bytes)))
+      goto done;
+  } else {
+    size_t one = 1;
+    if ((s = cls__launch(ctx, op, kd, 1, &parts, &one, 10.0 * ne + grad_flops, bytes)) ||
+        (parts > 1 && (s = cls__launch(ctx, op, kf, 1, &fglobal, &clocal, finish_flops, 0))))
+      goto done;
+  }
+done:
+  cls_buffer_free(scratch);
+  return s;
+}
+
+cls_status cls_layernorm_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref x, cls_ref gamma,
+                                  cls_ref mean, cls_ref rstd, cls_ref dy, cls_ref dx, cls_ref dgamma,
+                                  cls_ref dbeta, int accumulate) {
+  CLS_CHECK_CTX(ctx);
+  return backward(ctx, "cls_layernorm_backward", "layernorm_bwd", 0, rows, cols, x, gamma, mean, rstd, dy, dx,
+                  dgamma, dbeta, accumulate);
+}
+
+cls_status cls_rmsnorm_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref x, cls_ref gamma, cls_ref rstd,
+                                cls_ref dy, cls_ref dx, cls_ref dgamma, int accumulate) {
+  CLS_CHECK_CTX(ctx);
+  return backward(ctx, "cls_rmsnorm_backward", "rmsnorm_bwd", 1, rows, cols, x, gamma, CLS_NOREF, rstd, dy, dx,
+                  dgamma, CLS_NOREF, accumulate);
+}

@@ -1,0 +1,121 @@
+/*
+ * src/ops/reduce.c — deterministic two-pass sums and sums of squares
+ * (kernels in cl/reduce.cl): cls_reduce over one range and
+ * cls_sumsq_ranges over many (the global gradient norm).
+ *
+ * Errors: as listed at the top of include/clscale/ops_train.h, all checked
+ * before anything is enqueued; also CLS_ERR_INVALID_VALUE for an unknown
+ * kind, and CLS_ERR_NULL_ARGUMENT for NULL ranges/lengths arrays.
+ */
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ops/train_ref.h"
+
+/* The work-group size of both passes: the largest power of two within
+ * RED_WG (the kernels' local arrays) and the kernels' own limit. */
+static cls_status group_size(cls_context *ctx, cl_kernel kp, cl_kernel kf, size_t *out) {
+  size_t a, b;
+  cls_status s;
+  if ((s = cls__kernel_max_group(ctx, kp, &a)) || (s = cls__kernel_max_group(ctx, kf, &b))) return s;
+  long want = cls__param(ctx, "RED_WG", 64);
+  size_t cap = want < 1 ? 1 : (size_t)want;
+  if (cap > a) cap = a;
+  if (cap > b) cap = b;
+  size_t l = 1;
+  while (l * 2 <= cap) l *= 2;
+  *out = l;
+  return CLS_OK;
+}
+
+/* Floats per work-item of the first pass: RED_ITEMS vectors of ROW_VEC
+ * (the kernel's #ifndef defaults are the same 64 and 8). */
+static size_t chunk_items(const cls_context *ctx) {
+  long v = cls__param(ctx, "RED_ITEMS", 64), w = cls__param(ctx, "ROW_VEC", 8);
+  return (size_t)(v < 1 ? 1 : v) * (size_t)(w < 1 ? 1 : w);
+}
+
+/* The shared body: out[0] = scale * sum over all ranges of x (or x^2). */
+static cls_status reduce_ranges(cls_context *ctx, const char *fn, const char *op, int sq, size_t count,
+                                const cls_ref *ranges, const size_t *lengths, float scale, cls_ref out) {
+  cls_status s;
+  if ((s = cls__train_check(ctx, fn, "out", out, 1)) || (s = cls__train_check_finite(ctx, fn, "scale", scale)))
+    return s;
+  char name[48];
+  for (size_t i = 0; i < count; i++) {
+    if (count == 1)
+      snprintf(name, sizeof name, "x");
+    else
+      snprintf(name, sizeof name, "ranges[%zu]", i);
+    if ((s = cls__train_check(ctx, fn, name, ranges[i], lengths[i])) ||
+        (s = cls__train_check_alias(ctx, fn, "out", out, 1, name, ranges[i], lengths[i], 0)))
+      return s;
+  }
+
+  cl_kernel kp, kf;
+  if ((s = cls__kernel(ctx, "reduce", "reduce_part", &kp)) ||
+      (s = cls__kernel(ctx, "reduce", "reduce_finish", &kf)))
+    return s;
+  size_t lsz;
+  if ((s = group_size(ctx, kp, kf, &lsz)) != CLS_OK) return s;
+  size_t chunk = lsz * chunk_items(ctx);
+  size_t parts = 0;
+  for (size_t i = 0; i < count; i++) {
+    parts += (lengths[i] + chunk - 1) / chunk;
+  }
+  if (parts > UINT32_MAX)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: %zu partial sums exceed 32-bit indexing; pass fewer ranges",
+                     fn, parts);
+  cls_buffer *scratch = NULL;
+  if ((s = cls_buffer_alloc(ctx, parts, &scratch)) != CLS_OK) return s; /* it has said why */
+
+  size_t po = 0;
+  for (size_t i = 0; i < count && s == CLS_OK; i++) {
+    size_t groups = (lengths[i] + chunk - 1) / chunk;
+    cl_uint a = 0;
+    if ((s = cls__arg_mem(ctx, kp, a++, ranges[i].buf)) || (s = cls__arg_uint(ctx, kp, a++, ranges[i].offset)) ||
+        (s = cls__arg_uint(ctx, kp, a++, lengths[i])) || (s = cls__arg_int(ctx, kp, a++, sq)) ||
+        (s = cls__arg_mem(ctx, kp, a++, scratch)) || (s = cls__arg_uint(ctx, kp, a++, po)))
+      break;
+    size_t global = groups * lsz;
+    double n = (double)lengths[i];
+    s = cls__launch(ctx, op, kp, 1, &global, &lsz, (sq ? 2.0 : 1.0) * n, (n + (double)groups) * sizeof(float));
+    po += groups;
+  }
+  if (s == CLS_OK) {
+    cl_uint a = 0;
+    if (!(s = cls__arg_mem(ctx, kf, a++, scratch)) && !(s = cls__arg_uint(ctx, kf, a++, parts)) &&
+        !(s = cls__arg_mem(ctx, kf, a++, out.buf)) && !(s = cls__arg_uint(ctx, kf, a++, out.offset)) &&
+        !(s = cls__arg_float(ctx, kf, a++, scale)))
+      s = cls__launch(ctx, op, kf, 1, &lsz, &lsz, (double)parts + 1, ((double)parts + 1) * sizeof(float));
+  }
+  cls_buffer_free(scratch); /* released by OpenCL once the kernels are done */
+  return s;
+}
+
+cls_status cls_reduce(cls_context *ctx, cls_reduce_kind kind, size_t n, cls_ref x, float scale, cls_ref out) {
+  static const char fn[] = "cls_reduce";
+  CLS_CHECK_CTX(ctx);
+  if (kind != CLS_REDUCE_SUM && kind != CLS_REDUCE_SUMSQ)
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: kind is %d; pass CLS_REDUCE_SUM or CLS_REDUCE_SUMSQ", fn,
+                     (int)kind);
+  cls_status s = cls__train_check_size(ctx, fn, "n", n);
+  if (s != CLS_OK) return s;
+  int sq = kind == CLS_REDUCE_SUMSQ;
+  return reduce_ranges(ctx, fn, sq ? "reduce_sumsq" : "reduce_sum", sq, 1, &x, &n, scale, out);
+}
+
+cls_status cls_sumsq_ranges(cls_context *ctx, size_t count, const cls_ref *ranges, const size_t *lengths,
+                            cls_ref out) {
+  static const char fn[] = "cls_sumsq_ranges";
+  CLS_CHECK_CTX(ctx);
+  if (!ranges || !lengths)
+    return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "%s: %s is NULL; pass arrays of count entries", fn,
+                     ranges ? "lengths" : "ranges");
+  cls_status s = cls__train_check_size(ctx, fn, "count", count);
+  if (s != CLS_OK) return s;
+  for (size_t i = 0; i < count; i++)
+    if (lengths[i] == 0)
+      return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: lengths[%zu] is 0; leave empty ranges out", fn, i);
+  return reduce_ranges(ctx, fn, "sumsq_ranges", 1, count, ranges, lengths, 1.0f, out);
+}

@@ -1,0 +1,150 @@
+/*
+ * src/ops/softmax.c — softmax over rows, forward and backward
+ * (kernels in cl/softmax.cl).
+ *
+ * Errors, all checked before anything is enqueued:
+ *   CLS_ERR_NULL_ARGUMENT    ctx, x/y (forward) or y/dy/dx (backward) NULL
+ *   CLS_ERR_INVALID_SIZE     rows or cols 0; the matrix or an offset beyond
+ *                            the kernels' 32-bit indexing
+ *   CLS_ERR_WRONG_CONTEXT    an operand's buffer belongs to another context
+ *   CLS_ERR_BUFFER_TOO_SMALL an operand's buffer cannot hold rows x cols at
+ *                            its offset
+ *   CLS_ERR_INVALID_VALUE    scale NaN or infinite; causal not 0 or 1; an
+ *                            output partly overlapping another operand (only
+ *                            the exact aliases documented in ops.h are safe)
+ *   CLS_ERR_SHAPE_MISMATCH   causal with rows not a multiple of cols
+ */
+#include <math.h>
+#include <stdint.h>
+
+#include "device/internal.h"
+
+/* A rows x cols operand: present, big enough, and addressable by the
+ * kernels' 32-bit offsets. */
+static cls_status check_rows(cls_context *ctx, const char *fn, const char *arg, cls_ref r, size_t rows,
+                             size_t cols) {
+  cls_status s = cls__check_matrix(ctx, fn, arg, r, rows, cols, cols, 0, 1);
+  if (s != CLS_OK) return s;
+  if (r.offset > UINT32_MAX - rows * cols)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
+                     "%s: %s ends beyond float 2^32 of its buffer; use a smaller offset", fn, arg);
+  return CLS_OK;
+}
+
+/* An output may be exactly an input of the same shape (each element is
+ * read before the same work-item overwrites it) but must not otherwise
+ * overlap one: rows would race. */
+static cls_status check_alias(cls_context *ctx, const char *fn, const char *out_name, cls_ref out,
+                              const char *in_name, cls_ref in, size_t n) {
+  if (out.buf != in.buf || out.offset == in.offset) return CLS_OK;
+  if (out.offset < in.offset + n && in.offset < out.offset + n)
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
+                     "%s: %s (offset %zu) partly overlaps %s (offset %zu); use the same offset or separate memory",
+                     fn, out_name, out.offset, in_name, in.offset);
+  return CLS_OK;
+}
+
+/* Launch geometry. Variant 0: ROW_LOCAL rows per group. Variant 1: a group
+ * per row, of the largest power of two that is at most ROW_WG (the size of
+ * the kernel's local array), the kernel's limit, and the row length rounded
+ * up to a power of two (short rows would leave items idle). */
+static cls_status geometry(cls_context *ctx, cl_kernel k, int variant, size_t rows, size_t cols, size_t *global,
+                           size_t *local) {
+  size_t kmax = 1;
+  cls_status s = cls__kernel_max_group(ctx, k, &kmax);
+  if (s != CLS_OK) return s;
+  if (variant == 0) {
+    long want = cls__param(ctx, "ROW_LOCAL", 16);
+    size_t l = want < 1 ? 1 : (size_t)want;
+    if (l > kmax) l = kmax; /* not clamped to rows: each new size costs PoCL a compile */
+    *local = l;
+    *global = cls__round_up(rows, l);
+  } else {
+    long want = cls__param(ctx, "ROW_WG", 64);
+    size_t cap = want < 1 ? 1 : (size_t)want;
+    if (cap > kmax) cap = kmax;
+    size_t wg = 1;
+    while (wg * 2 <= cap && wg < cols) wg *= 2;
+    *local = wg;
+    *global = rows * wg;
+  }
+  return CLS_OK;
+}
+
+static int row_variant(const cls_context *ctx) {
+  return cls__param(ctx, "ROW_VARIANT", 0) == 1 ? 1 : 0;
+}
+
+cls_status cls_softmax_forward(cls_context *ctx, size_t rows, size_t cols, float scale, int causal, cls_ref x,
+                               cls_ref y) {
+  static const char fn[] = "cls_softmax_forward";
+  CLS_CHECK_CTX(ctx);
+  cls_status s;
+  if ((s = check_rows(ctx, fn, "x", x, rows, cols)) != CLS_OK) return s;
+  if ((s = check_rows(ctx, fn, "y", y, rows, cols)) != CLS_OK) return s;
+  if (!isfinite(scale))
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: scale is %g; pass a finite number (1 for plain softmax)", fn,
+                     (double)scale);
+  if (causal != 0 && causal != 1)
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: causal is %d; pass 0 or 1", fn, causal);
+  if (causal && rows % cols != 0)
+    return cls__fail(
+        ctx, CLS_ERR_SHAPE_MISMATCH,
+        "%s: causal masking needs rows in blocks of cols, but rows = %zu is not a multiple of cols = %zu", fn,
+        rows, cols);
+  if ((s = check_alias(ctx, fn, "y", y, "x", x, rows * cols)) != CLS_OK) return s;
+
+  int variant = row_variant(ctx);
+  cl_kernel k;
+  if ((s = cls__kernel(ctx, "softmax", variant ? "softmax_fwd_wg" : "softmax_fwd_row", &k)) != CLS_OK) return s;
+  /* Variant 0 runs short non-causal rows two per work-item (in lockstep:
+   * more independent work per step); ROW_PAIR is the longest such row. */
+  int pairs = variant == 0 && !causal && (long)cols <= cls__param(ctx, "ROW_PAIR", 0);
+  size_t global, local;
+  if ((s = geometry(ctx, k, variant, pairs ? (rows + 1) / 2 : rows, cols, &global, &local)) != CLS_OK) return s;
+  cl_uint a = 0;
+  if ((s = cls__arg_mem(ctx, k, a++, x.buf)) || (s = cls__arg_uint(ctx, k, a++, x.offset)) ||
+      (s = cls__arg_mem(ctx, k, a++, y.buf)) || (s = cls__arg_uint(ctx, k, a++, y.offset)) ||
+      (s = cls__arg_uint(ctx, k, a++, rows)) || (s = cls__arg_uint(ctx, k, a++, cols)) ||
+      (s = cls__arg_float(ctx, k, a++, scale)) || (s = cls__arg_int(ctx, k, a++, causal)) ||
+      (variant == 0 && (s = cls__arg_int(ctx, k, a++, pairs))))
+    return s;
+
+  /* Only the unmasked entries cost arithmetic: per entry a scale, a max, a
+   * subtraction, an exponential (counted as one), a sum and a multiply. */
+  double n = (double)rows * (double)cols;
+  double active = causal ? (double)(rows / cols) * (double)cols * ((double)cols + 1) / 2 : n;
+  return cls__launch(ctx, "softmax_fwd", k, 1, &global, &local, 6.0 * active, 2.0 * n * sizeof(float));
+}
+
+cls_status cls_softmax_backward(cls_context *ctx, size_t rows, size_t cols, float scale, cls_ref y, cls_ref dy,
+                                cls_ref dx) {
+  static const char fn[] = "cls_softmax_backward";
+  CLS_CHECK_CTX(ctx);
+  cls_status s;
+  if ((s = check_rows(ctx, fn, "y", y, rows, cols)) != CLS_OK) return s;
+  if ((s = check_rows(ctx, fn, "dy", dy, rows, cols)) != CLS_OK) return s;
+  if ((s = check_rows(ctx, fn, "dx", dx, rows, cols)) != CLS_OK) return s;
+  if (!isfinite(scale))
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: scale is %g; pass the forward pass's finite scale", fn,
+                     (double)scale);
+  if ((s = check_alias(ctx, fn, "dx", dx, "dy", dy, rows * cols)) != CLS_OK) return s;
+  if ((s = check_alias(ctx, fn, "dx", dx, "y", y, rows * cols)) != CLS_OK) return s;
+
+  int variant = row_variant(ctx);
+  cl_kernel k;
+  if ((s = cls__kernel(ctx, "softmax", variant ? "softmax_bwd_wg" : "softmax_bwd_row", &k)) != CLS_OK) return s;
+  size_t global, local;
+  if ((s = geometry(ctx, k, variant, rows, cols, &global, &local)) != CLS_OK) return s;
+  cl_uint a = 0;
+  if ((s = cls__arg_mem(ctx, k, a++, y.buf)) || (s = cls__arg_uint(ctx, k, a++, y.offset)) ||
+      (s = cls__arg_mem(ctx, k, a++, dy.buf)) || (s = cls__arg_uint(ctx, k, a++, dy.offset)) ||
+      (s = cls__arg_mem(ctx, k, a++, dx.buf)) || (s = cls__arg_uint(ctx, k, a++, dx.offset)) ||
+      (s = cls__arg_uint(ctx, k, a++, rows)) || (s = cls__arg_uint(ctx, k, a++, cols)) ||
+      (s = cls__arg_float(ctx, k, a++, scale)))
+    return s;
+
+  /* Per entry: y*dy summed (2), dy - s, times y, times scale (3). */
+  double n = (double)rows * (double)cols;
+  return cls__launch(ctx, "softmax_bwd", k, 1, &global, &local, 5.0 * n, 3.0 * n * sizeof(float));
+}

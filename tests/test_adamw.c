@@ -1,0 +1,234 @@
+/*
+ * tests/test_adamw.c — AdamW against the double reference over several
+ * steps, with and without weight decay and clipping by global norm (the
+ * norm computed on the device by cls_sumsq_ranges, never read back), on
+ * awkward sizes and offsets; a non-finite norm; every bad argument.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/train_ref.h"
+#include "test_util.h"
+
+static float *rand_floats(size_t n, uint64_t seed, float lo, float hi) {
+  float *x = malloc(n * sizeof *x);
+  assert_non_null(x);
+  test_fill_uniform(x, n, seed, lo, hi);
+  return x;
+}
+
+static float *read_at(cls_context *ctx, cls_buffer *buf, size_t offset, size_t n) {
+  float *x = malloc(n * sizeof *x);
+  assert_non_null(x);
+  TEST_OK(ctx, cls_buffer_read(ctx, buf, offset, n, x));
+  return x;
+}
+
+static void expect_close(const char *what, size_t n, const float *got, const double *want, double tol,
+                         double floor) {
+  size_t at;
+  double e = test_max_rel_err(got, want, n, floor, &at);
+  if (!(e <= tol))
+    fail_msg("%s: n=%zu rel err %.3g at %zu (got %.9g want %.9g)", what, n, e, at, got[at], want[at]);
+}
+
+/* Two parameter groups of sizes n1, n2 in one slab (param, grad, m, v each
+ * a slab with a gap), five steps with fresh gradients each step, one
+ * global norm over both groups' gradients. */
+static void run_case(cls_context *ctx, size_t n1, size_t n2, float wd, float max_norm, float beta1) {
+  size_t o1 = 2, o2 = 2 + n1 + 3, total = o2 + n2 + 1;
+  float *hp = rand_floats(total, n1 * 7 + n2, -1, 1);
+  cls_buffer *p = test_upload(ctx, hp, total), *g = NULL, *m = NULL, *v = NULL, *ss = NULL;
+  TEST_OK(ctx, cls_buffer_alloc(ctx, total, &g));
+  TEST_OK(ctx, cls_buffer_alloc(ctx, total, &m));
+  TEST_OK(ctx, cls_buffer_alloc(ctx, total, &v));
+  TEST_OK(ctx, cls_buffer_alloc(ctx, 3, &ss));
+  TEST_OK(ctx, cls_buffer_fill(ctx, m, 0, total, 0.0f));
+  TEST_OK(ctx, cls_buffer_fill(ctx, v, 0, total, 0.0f));
+  double *rp = malloc(total * sizeof *rp), *rm = calloc(total, sizeof *rm), *rv = calloc(total, sizeof *rv);
+  double *rg = malloc(total * sizeof *rg);
+  for (size_t i = 0; i < total; i++) rp[i] = hp[i];
+
+  cls_adamw_params hp1, hp2;
+  cls_adamw_params_init(&hp1);
+  hp1.lr = 0.01f;
+  hp1.beta1 = beta1;
+  hp1.weight_decay = wd;
+  hp1.max_norm = max_norm;
+  hp2 = hp1;
+  hp2.lr = 0.003f; /* another group's multiplier already applied */
+  hp2.weight_decay = 0.0f;
+  cls_ref rr[2] = {cls_ref_at(g, o1), cls_ref_at(g, o2)};
+  size_t len[2] = {n1, n2};
+  for (unsigned long step = 1; step <= 5; step++) {
+    float *hg = rand_floats(total, 1000 * step + n1, -2, 2);
+    TEST_OK(ctx, cls_buffer_write(ctx, g, 0, total, hg));
+    double sumsq = 0;
+    for (size_t i = 0; i < total; i++) rg[i] = hg[i];
+    for (size_t i = 0; i < n1; i++) sumsq += rg[o1 + i] * rg[o1 + i];
+    for (size_t i = 0; i < n2; i++) sumsq += rg[o2 + i] * rg[o2 + i];
+    TEST_OK(ctx, cls_sumsq_ranges(ctx, 2, rr, len, cls_ref_at(ss, 1)));
+    hp1.step = hp2.step = step;
+    TEST_OK(ctx, cls_adamw_step(ctx, n1, &hp1, cls_ref_at(p, o1), cls_ref_at(g, o1), cls_ref_at(m, o1),
+                                cls_ref_at(v, o1), max_norm > 0 ? cls_ref_at(ss, 1) : CLS_NOREF));
+    TEST_OK(ctx, cls_adamw_step(ctx, n2, &hp2, cls_ref_at(p, o2), cls_ref_at(g, o2), cls_ref_at(m, o2),
+                                cls_ref_at(v, o2), max_norm > 0 ? cls_ref_at(ss, 1) : CLS_NOREF));
+    cls__ref_adamw_step(n1, &hp1, rp + o1, rg + o1, rm + o1, rv + o1, sumsq);
+    cls__ref_adamw_step(n2, &hp2, rp + o2, rg + o2, rm + o2, rv + o2, sumsq);
+    free(hg);
+  }
+  float *gp = read_at(ctx, p, 0, total), *gm = read_at(ctx, m, 0, total), *gv = read_at(ctx, v, 0, total);
+  /* Parameters move by ~lr per step: compare relative to 1 (their scale). */
+  expect_close("adamw param", total, gp, rp, 2e-6, 1.0);
+  /* m sums gradients of either sign (cancellation): its error is relative
+   * to the size of the moments, not to each entry. */
+  double mmax = 0, vmax = 0;
+  for (size_t i = 0; i < total; i++) mmax = fmax(mmax, fabs(rm[i])), vmax = fmax(vmax, rv[i]);
+  expect_close("adamw m", total, gm, rm, 1e-5, 0.01 * mmax + 1e-30);
+  expect_close("adamw v", total, gv, rv, 1e-5, 0.01 * vmax + 1e-30);
+  /* The gaps between the groups are untouched. */
+  assert_true(gp[0] == hp[0] && gp[o1 + n1] == hp[o1 + n1] && gp[total - 1] == hp[total - 1]);
+  assert_true(gm[0] == 0.0f && gv[o2 - 1] == 0.0f);
+  free(gp), free(gm), free(gv), free(hp), free(rp), free(rm), free(rv), free(rg);
+  cls_buffer_free(p), cls_buffer_free(g), cls_buffer_free(m), cls_buffer_free(v), cls_buffer_free(ss);
+}
+
+static void test_steps(void **state) {
+  cls_context *ctx = *state;
+  static const size_t sizes[] = {1, 2, 3, 7, 31, 64, 127, 1000, 4099};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    size_t n1 = sizes[i], n2 = sizes[(i + 3) % 9];
+    run_case(ctx, n1, n2, 0.0f, 0.0f, 0.9f); /* plain Adam, no clipping */
+    run_case(ctx, n1, n2, 0.1f, 0.0f, 0.9f); /* weight decay */
+    run_case(ctx, n1, n2, 0.1f, 0.5f, 0.9f); /* clipping active (norms are ~1..70) */
+    run_case(ctx, n1, n2, 0.0f, 1e6f, 0.0f); /* clipping inactive, beta1 = 0 */
+  }
+}
+
+/* A NaN (or infinite) global norm turns every parameter NaN. */
+static void test_nonfinite_norm(void **state) {
+  cls_context *ctx = *state;
+  float one[8] = {1, 1, 1, 1, 1, 1, 1, 1}, bad[2] = {NAN, INFINITY};
+  for (int k = 0; k < 2; k++) {
+    cls_buffer *p = test_upload(ctx, one, 8), *g = test_upload(ctx, one, 8), *m = test_upload(ctx, one, 8);
+    cls_buffer *v = test_upload(ctx, one, 8), *ss = test_upload(ctx, bad + k, 1);
+    cls_adamw_params hp;
+    cls_adamw_params_init(&hp);
+    hp.max_norm = 1.0f;
+    TEST_OK(ctx, cls_adamw_step(ctx, 8, &hp, cls_ref_at(p, 0), cls_ref_at(g, 0), cls_ref_at(m, 0),
+                                cls_ref_at(v, 0), cls_ref_at(ss, 0)));
+    float *gp = test_download(ctx, p);
+    for (int i = 0; i < 8; i++) assert_true(isnan(gp[i]));
+    free(gp);
+    cls_buffer_free(p), cls_buffer_free(g), cls_buffer_free(m), cls_buffer_free(v), cls_buffer_free(ss);
+  }
+}
+
+#define EXPECT_REFUSED(ctx, call, want, out)                                                                      \
+  do {                                                                                                            \
+    float *before_ = test_download(ctx, out);                                                                     \
+    cls_status got_ = (call);                                                                                     \
+    if (got_ != (want)) fail_msg("%s -> %d, want %d (%s)", #call, got_, (int)(want), cls_last_error(ctx));        \
+    assert_true(strlen(cls_last_error(ctx)) > 0);                                                                 \
+    float *after_ = test_download(ctx, out);                                                                      \
+    assert_memory_equal(before_, after_, cls_buffer_count(out) * sizeof(float));                                  \
+    free(before_), free(after_);                                                                                  \
+  } while (0)
+
+static void test_bad_arguments(void **state) {
+  cls_context *ctx = *state;
+  float h[64];
+  test_fill_uniform(h, 64, 3, -1, 1);
+  cls_buffer *p = test_upload(ctx, h, 64), *g = test_upload(ctx, h, 64), *m = test_upload(ctx, h, 64);
+  cls_buffer *v = test_upload(ctx, h, 64), *ss = test_upload(ctx, h, 2);
+  cls_context *other = test_context(NULL, NULL);
+  cls_buffer *foreign = NULL;
+  TEST_OK(other, cls_buffer_alloc(other, 64, &foreign));
+  cls_ref P = cls_ref_at(p, 0), G = cls_ref_at(g, 0), M = cls_ref_at(m, 0), V = cls_ref_at(v, 0),
+          S = cls_ref_at(ss, 1);
+  cls_adamw_params ok, hp;
+  cls_adamw_params_init(&ok);
+  ok.max_norm = 1.0f;
+
+#define WITH(field, value, status)                                                                                \
+  do {                                                                                                            \
+    hp = ok;                                                                                                      \
+    hp.field = value;                                                                                             \
+    EXPECT_REFUSED(ctx, cls_adamw_step(ctx, 16, &hp, P, G, M, V, S), status, p);                                  \
+  } while (0)
+  WITH(lr, NAN, CLS_ERR_INVALID_VALUE);
+  WITH(lr, -1e-3f, CLS_ERR_INVALID_VALUE);
+  WITH(lr, INFINITY, CLS_ERR_INVALID_VALUE);
+  WITH(beta1, 1.0f, CLS_ERR_INVALID_VALUE);
+  WITH(beta1, -0.1f, CLS_ERR_INVALID_VALUE);
+  WITH(beta1, NAN, CLS_ERR_INVALID_VALUE);
+  WITH(beta2, 1.0f, CLS_ERR_INVALID_VALUE);
+  WITH(beta2, 1.5f, CLS_ERR_INVALID_VALUE);
+  WITH(beta2, NAN, CLS_ERR_INVALID_VALUE);
+  WITH(eps, 0.0f, CLS_ERR_INVALID_VALUE);
+  WITH(eps, -1e-8f, CLS_ERR_INVALID_VALUE);
+  WITH(eps, NAN, CLS_ERR_INVALID_VALUE);
+  WITH(eps, INFINITY, CLS_ERR_INVALID_VALUE);
+  WITH(weight_decay, -0.1f, CLS_ERR_INVALID_VALUE);
+  WITH(weight_decay, NAN, CLS_ERR_INVALID_VALUE);
+  WITH(weight_decay, 2000.0f, CLS_ERR_INVALID_VALUE); /* lr x wd > 1 */
+  WITH(step, 0, CLS_ERR_INVALID_VALUE);
+  WITH(max_norm, NAN, CLS_ERR_INVALID_VALUE);
+  WITH(max_norm, INFINITY, CLS_ERR_INVALID_VALUE);
+#undef WITH
+
+  assert_int_equal(cls_adamw_step(NULL, 16, &ok, P, G, M, V, S), CLS_ERR_NULL_ARGUMENT);
+  EXPECT_REFUSED(ctx, cls_adamw_step(ctx, 16, NULL, P, G, M, V, S), CLS_ERR_NULL_ARGUMENT, p);
+  EXPECT_REFUSED(ctx, cls_adamw_step(ctx, 0, &ok, P, G, M, V, S), CLS_ERR_INVALID_SIZE, p);
+  EXPECT_REFUSED(ctx, cls_adamw_step(ctx, 16, &ok, P, G, M, V, CLS_NOREF), CLS_ERR_NULL_ARGUMENT, p);
+  EXPECT_REFUSED(ctx, cls_adamw_step(ctx, 16, &ok, CLS_NOREF, G, M, V, S), CLS_ERR_NULL_ARGUMENT, m);
+  EXPECT_REFUSED(ctx, cls_adamw_step(ctx, 16, &ok, P, CLS_NOREF, M, V, S), CLS_ERR_NULL_ARGUMENT, p);
+  EXPECT_REFUSED(ctx, cls_adamw_step(ctx, 16, &ok, P, G, CLS_NOREF, V, S), CLS_ERR_NULL_ARGUMENT, p);
+  EXPECT_REFUSED(ctx, cls_adamw_step(ctx, 16, &ok, P, G, M, CLS_NOREF, S), CLS_ERR_NULL_ARGUMENT, p);
+  EXPECT_REFUSED(ctx, cls_adamw_step(ctx, 65, &ok, P, G, M, V, S), CLS_ERR_BUFFER_TOO_SMALL, p);
+  EXPECT_REFUSED(ctx, cls_adamw_step(ctx, 16, &ok, P, G, cls_ref_at(m, 49), V, S), CLS_ERR_BUFFER_TOO_SMALL, p);
+  EXPECT_REFUSED(ctx, cls_adamw_step(ctx, 16, &ok, P, G, M, V, cls_ref_at(ss, 2)), CLS_ERR_BUFFER_TOO_SMALL, p);
+  EXPECT_REFUSED(ctx, cls_adamw_step(ctx, 16, &ok, P, cls_ref_at(p, 8), M, V, S), CLS_ERR_INVALID_VALUE, p);
+  EXPECT_REFUSED(ctx, cls_adamw_step(ctx, 16, &ok, P, G, cls_ref_at(g, 15), V, S), CLS_ERR_INVALID_VALUE, g);
+  EXPECT_REFUSED(ctx, cls_adamw_step(ctx, 16, &ok, P, G, M, cls_ref_at(m, 0), S), CLS_ERR_INVALID_VALUE, m);
+  EXPECT_REFUSED(ctx, cls_adamw_step(ctx, 16, &ok, P, G, M, V, cls_ref_at(p, 3)), CLS_ERR_INVALID_VALUE, p);
+  EXPECT_REFUSED(ctx, cls_adamw_step(ctx, 16, &ok, P, G, M, V, cls_ref_at(v, 15)), CLS_ERR_INVALID_VALUE, v);
+  EXPECT_REFUSED(ctx, cls_adamw_step(ctx, 16, &ok, P, G, M, V, cls_ref_at(foreign, 0)), CLS_ERR_WRONG_CONTEXT, p);
+  EXPECT_REFUSED(ctx, cls_adamw_step(ctx, 16, &ok, cls_ref_at(foreign, 0), G, M, V, S), CLS_ERR_WRONG_CONTEXT, m);
+  /* Without clipping the norm is not needed (and not checked). */
+  hp = ok;
+  hp.max_norm = 0.0f;
+  TEST_OK(ctx, cls_adamw_step(ctx, 16, &hp, P, G, M, V, CLS_NOREF));
+  hp.max_norm = -1.0f;
+  TEST_OK(ctx, cls_adamw_step(ctx, 16, &hp, P, G, M, V, CLS_NOREF));
+  /* The gradient may overlap the norm buffer (both are only read). */
+  TEST_OK(ctx, cls_adamw_step(ctx, 16, &ok, P, G, M, V, cls_ref_at(g, 3)));
+
+  cls_buffer_free(p), cls_buffer_free(g), cls_buffer_free(m), cls_buffer_free(v), cls_buffer_free(ss);
+  cls_buffer_free(foreign);
+  cls_context_destroy(other);
+}
+
+static int setup(void **state) {
+  *state = test_context(NULL, NULL);
+  return 0;
+}
+static int teardown(void **state) {
+  cls_context_destroy(*state);
+  return 0;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_steps),
+      cmocka_unit_test(test_nonfinite_norm),
+      cmocka_unit_test(test_bad_arguments),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

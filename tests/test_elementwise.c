@@ -1,0 +1,422 @@
+/*
+ * tests/test_elementwise.c — GELU, residual add and scale, bias add and
+ * bias gradient against the double references of src/ops/train_ref.c, on
+ * awkward sizes, offsets into larger buffers and the documented aliases;
+ * backward passes by central finite differences of the double forward;
+ * every bad argument.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/train_ref.h"
+#include "test_util.h"
+
+static const size_t sizes[] = {1, 2, 3, 7, 31, 64, 127, 1000, 4099};
+#define NSIZES (sizeof sizes / sizeof sizes[0])
+
+static double *to_double(const float *x, size_t n) {
+  double *d = malloc(n * sizeof *d);
+  assert_non_null(d);
+  for (size_t i = 0; i < n; i++) d[i] = x[i];
+  return d;
+}
+
+static float *rand_floats(size_t n, uint64_t seed, float lo, float hi) {
+  float *x = malloc(n * sizeof *x);
+  assert_non_null(x);
+  test_fill_uniform(x, n, seed, lo, hi);
+  return x;
+}
+
+/* Reads n floats at offset of buf. */
+static float *read_at(cls_context *ctx, cls_buffer *buf, size_t offset, size_t n) {
+  float *x = malloc(n * sizeof *x);
+  assert_non_null(x);
+  TEST_OK(ctx, cls_buffer_read(ctx, buf, offset, n, x));
+  return x;
+}
+
+/* |got - want| <= tol * (|want| + floor) everywhere, or fail naming where. */
+static void expect_close(const char *what, size_t n, const float *got, const double *want, double tol,
+                         double floor) {
+  size_t at;
+  double e = test_max_rel_err(got, want, n, floor, &at);
+  if (!(e <= tol))
+    fail_msg("%s: n=%zu rel err %.3g at %zu (got %.9g want %.9g)", what, n, e, at, got[at], want[at]);
+}
+
+/* ------------------------------------------------------------------ GELU */
+
+static void test_gelu(void **state) {
+  cls_context *ctx = *state;
+  for (size_t si = 0; si < NSIZES; si++) {
+    size_t n = sizes[si], xo = 5, yo = 3;
+    float *hx = rand_floats(n + 9, 100 + si, -6.0f, 6.0f);
+    /* A few extremes: zero, far tails, values so large that x^3 overflows. */
+    if (n > 4) {
+      hx[xo] = 0.0f;
+      hx[xo + 1] = 1e20f;
+      hx[xo + 2] = -1e20f;
+      hx[xo + 3] = -30.0f;
+    }
+    float *hdy = rand_floats(n + 4, 200 + si, -2.0f, 2.0f);
+    cls_buffer *x = test_upload(ctx, hx, n + 9);
+    cls_buffer *dy = test_upload(ctx, hdy, n + 4);
+    cls_buffer *y = NULL;
+    TEST_OK(ctx, cls_buffer_alloc(ctx, n + 6, &y));
+    TEST_OK(ctx, cls_buffer_fill(ctx, y, 0, n + 6, -7.0f));
+
+    TEST_OK(ctx, cls_gelu_forward(ctx, n, cls_ref_at(x, xo), cls_ref_at(y, yo)));
+    double *dx_in = to_double(hx + xo, n);
+    double *want = malloc(n * sizeof *want);
+    cls__ref_gelu_forward(n, dx_in, want);
+    float *got = read_at(ctx, y, yo, n);
+    expect_close("gelu_forward", n, got, want, 1e-5, 1e-2);
+    /* Untouched around the output. */
+    float *all = test_download(ctx, y);
+    for (size_t i = 0; i < yo; i++) assert_true(all[i] == -7.0f);
+    for (size_t i = yo + n; i < n + 6; i++) assert_true(all[i] == -7.0f);
+
+    /* Backward into a separate buffer, then in place over dy. */
+    double *ddy = to_double(hdy + 4, n);
+    cls__ref_gelu_backward(n, dx_in, ddy, want);
+    TEST_OK(ctx, cls_gelu_backward(ctx, n, cls_ref_at(x, xo), cls_ref_at(dy, 4), cls_ref_at(y, yo)));
+    free(got);
+    got = read_at(ctx, y, yo, n);
+    expect_close("gelu_backward", n, got, want, 1e-5, 1e-2);
+    TEST_OK(ctx, cls_gelu_backward(ctx, n, cls_ref_at(x, xo), cls_ref_at(dy, 4), cls_ref_at(dy, 4)));
+    free(got);
+    got = read_at(ctx, dy, 4, n);
+    expect_close("gelu_backward in place", n, got, want, 1e-5, 1e-2);
+
+    /* Forward in place. */
+    cls__ref_gelu_forward(n, dx_in, want);
+    TEST_OK(ctx, cls_gelu_forward(ctx, n, cls_ref_at(x, xo), cls_ref_at(x, xo)));
+    free(got);
+    got = read_at(ctx, x, xo, n);
+    expect_close("gelu_forward in place", n, got, want, 1e-5, 1e-2);
+
+    free(hx), free(hdy), free(dx_in), free(ddy), free(want), free(got), free(all);
+    cls_buffer_free(x), cls_buffer_free(dy), cls_buffer_free(y);
+  }
+}
+
+/* Other vector widths of the GELU kernels (GPUs use 1 or 4). */
+static void test_gelu_widths(void **state) {
+  (void)state;
+  /* The first set is also test_bias_parts' (one compile serves both). */
+  const char *params[2] = {"ELT_VEC=1,ROW_PART=3,ROW_CVEC=4", "ELT_VEC=4,ELT_LOCAL=7"};
+  for (int p = 0; p < 2; p++) {
+    cls_context *ctx = test_context(params[p], NULL);
+    for (size_t n = 1; n < 40; n += 3) {
+      float *hx = rand_floats(n, n, -6.0f, 6.0f), *hd = rand_floats(n, n + 1, -1.0f, 1.0f);
+      cls_buffer *x = test_upload(ctx, hx, n), *d = test_upload(ctx, hd, n), *y = NULL;
+      TEST_OK(ctx, cls_buffer_alloc(ctx, n, &y));
+      double *dx = to_double(hx, n), *dd = to_double(hd, n), *want = malloc(n * sizeof *want);
+      TEST_OK(ctx, cls_gelu_forward(ctx, n, cls_ref_at(x, 0), cls_ref_at(y, 0)));
+      cls__ref_gelu_forward(n, dx, want);
+      float *got = test_download(ctx, y);
+      expect_close(params[p], n, got, want, 1e-5, 1e-2);
+      free(got);
+      TEST_OK(ctx, cls_gelu_backward(ctx, n, cls_ref_at(x, 0), cls_ref_at(d, 0), cls_ref_at(y, 0)));
+      cls__ref_gelu_backward(n, dx, dd, want);
+      got = test_download(ctx, y);
+      expect_close(params[p], n, got, want, 1e-5, 1e-2);
+      free(got), free(hx), free(hd), free(dx), free(dd), free(want);
+      cls_buffer_free(x), cls_buffer_free(d), cls_buffer_free(y);
+    }
+    cls_context_destroy(ctx);
+  }
+}
+
+/* The derivative the kernel implements against central differences of the
+ * double forward pass. */
+static void test_gelu_finite_differences(void **state) {
+  cls_context *ctx = *state;
+  const size_t n = 257;
+  float *hx = rand_floats(n, 7, -5.0f, 5.0f);
+  float *ones = malloc(n * sizeof *ones);
+  for (size_t i = 0; i < n; i++) ones[i] = 1.0f;
+  cls_buffer *x = test_upload(ctx, hx, n), *d = test_upload(ctx, ones, n);
+  TEST_OK(ctx, cls_gelu_backward(ctx, n, cls_ref_at(x, 0), cls_ref_at(d, 0), cls_ref_at(d, 0)));
+  float *got = test_download(ctx, d);
+  double *fd = malloc(n * sizeof *fd);
+  for (size_t i = 0; i < n; i++) {
+    double h = 1e-5;
+    fd[i] = (cls__ref_gelu(hx[i] + h) - cls__ref_gelu(hx[i] - h)) / (2 * h);
+  }
+  expect_close("gelu' vs finite differences", n, got, fd, 1e-5, 1e-2);
+  free(hx), free(ones), free(got), free(fd);
+  cls_buffer_free(x), cls_buffer_free(d);
+}
+
+/* ------------------------------------------------------ add and scale */
+
+static void test_add_scaled(void **state) {
+  cls_context *ctx = *state;
+  for (size_t si = 0; si < NSIZES; si++) {
+    size_t n = sizes[si];
+    /* a at 0, b at n + 1, y at 2n + 3 of one buffer. */
+    size_t total = 3 * n + 5;
+    float *h = rand_floats(total, 300 + si, -3.0f, 3.0f);
+    cls_buffer *buf = test_upload(ctx, h, total);
+    cls_ref a = cls_ref_at(buf, 0), b = cls_ref_at(buf, n + 1), y = cls_ref_at(buf, 2 * n + 3);
+    double *da = to_double(h, n), *db = to_double(h + n + 1, n), *want = malloc(n * sizeof *want);
+
+    TEST_OK(ctx, cls_add_scaled(ctx, n, 0.5f, a, -2.0f, b, y));
+    cls__ref_add_scaled(n, 0.5, da, -2.0, db, want);
+    float *got = read_at(ctx, buf, 2 * n + 3, n);
+    expect_close("add_scaled", n, got, want, 1e-6, 1.0);
+    free(got);
+
+    /* y = a (in place into a), then y = b. */
+    TEST_OK(ctx, cls_add_scaled(ctx, n, 1.0f, a, 1.0f, b, a));
+    cls__ref_add_scaled(n, 1.0, da, 1.0, db, want);
+    got = read_at(ctx, buf, 0, n);
+    expect_close("add_scaled y=a", n, got, want, 1e-6, 1.0);
+    free(got);
+    for (size_t i = 0; i < n; i++) da[i] = want[i];
+    TEST_OK(ctx, cls_add_scaled(ctx, n, 2.0f, a, 3.0f, b, b));
+    cls__ref_add_scaled(n, 2.0, da, 3.0, db, want);
+    got = read_at(ctx, buf, n + 1, n);
+    expect_close("add_scaled y=b", n, got, want, 1e-6, 1.0);
+    free(got);
+    for (size_t i = 0; i < n; i++) db[i] = want[i];
+    /* a = b = y: x = 1.5 x */
+    TEST_OK(ctx, cls_add_scaled(ctx, n, 1.0f, b, 0.5f, b, b));
+    cls__ref_add_scaled(n, 1.0, db, 0.5, db, want);
+    got = read_at(ctx, buf, n + 1, n);
+    expect_close("add_scaled y=a=b", n, got, want, 1e-6, 1.0);
+    free(got);
+    for (size_t i = 0; i < n; i++) db[i] = want[i];
+
+    TEST_OK(ctx, cls_scale(ctx, n, -0.25f, b));
+    for (size_t i = 0; i < n; i++) want[i] = -0.25 * db[i];
+    got = read_at(ctx, buf, n + 1, n);
+    expect_close("scale", n, got, want, 1e-6, 1.0);
+    free(got);
+    /* The gaps between the operands are untouched. */
+    float *all = test_download(ctx, buf);
+    assert_true(all[n] == h[n]);
+    assert_true(all[2 * n + 2] == h[2 * n + 2]);
+    assert_true(all[3 * n + 4] == h[3 * n + 4]);
+    free(all), free(h), free(da), free(db), free(want);
+    cls_buffer_free(buf);
+  }
+}
+
+/* ------------------------------------------------------------------ bias */
+
+static const size_t grid_rows[] = {1, 2, 7, 127, 1000};
+static const size_t grid_cols[] = {1, 3, 31, 64, 4099};
+
+static void bias_grid(cls_context *ctx) {
+  for (size_t ri = 0; ri < 5; ri++)
+    for (size_t ci = 0; ci < 5; ci++) {
+      size_t rows = grid_rows[ri], cols = grid_cols[ci], n = rows * cols;
+      if (n > 600000) continue; /* keeps the run short; 127 x 4099 covers the wide case */
+      float *hy = rand_floats(n + 2, ri * 10 + ci, -1.0f, 1.0f);
+      float *hb = rand_floats(cols + 1, 50 + ri * 10 + ci, -1.0f, 1.0f);
+      cls_buffer *y = test_upload(ctx, hy, n + 2), *b = test_upload(ctx, hb, cols + 1);
+      double *want = to_double(hy + 2, n), *db = to_double(hb + 1, cols);
+
+      TEST_OK(ctx, cls_bias_add(ctx, rows, cols, cls_ref_at(b, 1), cls_ref_at(y, 2)));
+      cls__ref_bias_add(rows, cols, db, want);
+      float *got = read_at(ctx, y, 2, n);
+      expect_close("bias_add", n, got, want, 1e-6, 1.0);
+      free(got);
+
+      /* dbias of the original y values as dy, overwrite then accumulate. */
+      double *dy = to_double(hy + 2, n), *wb = malloc(cols * sizeof *wb);
+      TEST_OK(ctx, cls_buffer_write(ctx, y, 2, n, hy + 2));
+      TEST_OK(ctx, cls_bias_backward(ctx, rows, cols, cls_ref_at(y, 2), cls_ref_at(b, 1), 0));
+      cls__ref_bias_backward(rows, cols, dy, wb, 0);
+      got = read_at(ctx, b, 1, cols);
+      /* Error relative to the sum of |dy| of a column (about rows / 2). */
+      expect_close("bias_backward", cols, got, wb, 2e-6 * (double)rows, 0.5 * (double)rows);
+      free(got);
+      TEST_OK(ctx, cls_bias_backward(ctx, rows, cols, cls_ref_at(y, 2), cls_ref_at(b, 1), 1));
+      cls__ref_bias_backward(rows, cols, dy, wb, 1);
+      got = read_at(ctx, b, 1, cols);
+      expect_close("bias_backward accumulate", cols, got, wb, 4e-6 * (double)rows, 0.5 * (double)rows);
+      /* Deterministic: bitwise the same twice. */
+      TEST_OK(ctx, cls_bias_backward(ctx, rows, cols, cls_ref_at(y, 2), cls_ref_at(b, 1), 0));
+      float *g1 = read_at(ctx, b, 1, cols);
+      TEST_OK(ctx, cls_bias_backward(ctx, rows, cols, cls_ref_at(y, 2), cls_ref_at(b, 1), 0));
+      float *g2 = read_at(ctx, b, 1, cols);
+      assert_memory_equal(g1, g2, cols * sizeof(float));
+      float first;
+      TEST_OK(ctx, cls_buffer_read(ctx, b, 0, 1, &first));
+      assert_true(first == hb[0]);
+      free(got), free(g1), free(g2), free(hy), free(hb), free(want), free(db), free(dy), free(wb);
+      cls_buffer_free(y), cls_buffer_free(b);
+    }
+}
+
+static void test_bias(void **state) {
+  bias_grid(*state);
+}
+
+/* The multi-part path and the scalar column path: parts of 3 rows, 4
+ * columns per item. */
+static void test_bias_parts(void **state) {
+  (void)state;
+  cls_context *ctx = test_context("ELT_VEC=1,ROW_PART=3,ROW_CVEC=4", NULL);
+  bias_grid(ctx);
+  cls_context_destroy(ctx);
+}
+
+/* dbias against central differences of L = sum(w * (y + bias)). */
+static void test_bias_finite_differences(void **state) {
+  cls_context *ctx = *state;
+  size_t rows = 13, cols = 5, n = rows * cols;
+  float *hw = rand_floats(n, 91, -1.0f, 1.0f);
+  double *y = calloc(n, sizeof *y), bias[5] = {0.1, -0.2, 0.3, 0.4, -0.5}, fd[5];
+  double *w = to_double(hw, n);
+  for (size_t c = 0; c < cols; c++) {
+    double h = 1e-4, l[2];
+    for (int sgn = 0; sgn < 2; sgn++) {
+      double *yy = malloc(n * sizeof *yy), bb[5];
+      memcpy(bb, bias, sizeof bb);
+      bb[c] += sgn ? -h : h;
+      memcpy(yy, y, n * sizeof *yy);
+      cls__ref_bias_add(rows, cols, bb, yy);
+      l[sgn] = 0;
+      for (size_t i = 0; i < n; i++) l[sgn] += w[i] * yy[i];
+      free(yy);
+    }
+    fd[c] = (l[0] - l[1]) / (2 * h);
+  }
+  cls_buffer *dy = test_upload(ctx, hw, n), *db = NULL;
+  TEST_OK(ctx, cls_buffer_alloc(ctx, cols, &db));
+  TEST_OK(ctx, cls_bias_backward(ctx, rows, cols, cls_ref_at(dy, 0), cls_ref_at(db, 0), 0));
+  float *got = test_download(ctx, db);
+  expect_close("dbias vs finite differences", cols, got, fd, 1e-6, 1.0);
+  free(hw), free(y), free(w), free(got);
+  cls_buffer_free(dy), cls_buffer_free(db);
+}
+
+/* ------------------------------------------------------- bad arguments */
+
+/* The call returns want and buffer out (count floats) is unchanged. */
+#define EXPECT_REFUSED(ctx, call, want, out)                                                                      \
+  do {                                                                                                            \
+    float *before_ = test_download(ctx, out);                                                                     \
+    cls_status got_ = (call);                                                                                     \
+    if (got_ != (want)) fail_msg("%s -> %d, want %d (%s)", #call, got_, (int)(want), cls_last_error(ctx));        \
+    assert_true(strlen(cls_last_error(ctx)) > 0);                                                                 \
+    float *after_ = test_download(ctx, out);                                                                      \
+    assert_memory_equal(before_, after_, cls_buffer_count(out) * sizeof(float));                                  \
+    free(before_), free(after_);                                                                                  \
+  } while (0)
+
+static void test_bad_arguments(void **state) {
+  cls_context *ctx = *state;
+  float h[64];
+  test_fill_uniform(h, 64, 5, -1, 1);
+  cls_buffer *x = test_upload(ctx, h, 64), *y = test_upload(ctx, h, 64), *z = test_upload(ctx, h, 64);
+  cls_context *other = test_context(NULL, NULL);
+  cls_buffer *foreign = NULL;
+  TEST_OK(other, cls_buffer_alloc(other, 64, &foreign));
+  cls_ref X = cls_ref_at(x, 0), Y = cls_ref_at(y, 0), Z = cls_ref_at(z, 0);
+
+  assert_int_equal(cls_gelu_forward(NULL, 4, X, Y), CLS_ERR_NULL_ARGUMENT);
+  EXPECT_REFUSED(ctx, cls_gelu_forward(ctx, 4, CLS_NOREF, Y), CLS_ERR_NULL_ARGUMENT, y);
+  EXPECT_REFUSED(ctx, cls_gelu_forward(ctx, 4, X, CLS_NOREF), CLS_ERR_NULL_ARGUMENT, x);
+  EXPECT_REFUSED(ctx, cls_gelu_forward(ctx, 0, X, Y), CLS_ERR_INVALID_SIZE, y);
+  EXPECT_REFUSED(ctx, cls_gelu_forward(ctx, 65, X, Y), CLS_ERR_BUFFER_TOO_SMALL, y);
+  EXPECT_REFUSED(ctx, cls_gelu_forward(ctx, 10, X, cls_ref_at(y, 60)), CLS_ERR_BUFFER_TOO_SMALL, y);
+  EXPECT_REFUSED(ctx, cls_gelu_forward(ctx, 10, X, cls_ref_at(y, 100)), CLS_ERR_BUFFER_TOO_SMALL, y);
+  EXPECT_REFUSED(ctx, cls_gelu_forward(ctx, 10, cls_ref_at(x, 0), cls_ref_at(x, 5)), CLS_ERR_INVALID_VALUE, x);
+  EXPECT_REFUSED(ctx, cls_gelu_forward(ctx, 10, cls_ref_at(foreign, 0), Y), CLS_ERR_WRONG_CONTEXT, y);
+  EXPECT_REFUSED(ctx, cls_gelu_forward(ctx, (size_t)1 << 31, X, Y), CLS_ERR_INVALID_SIZE, y);
+  EXPECT_REFUSED(ctx, cls_gelu_backward(ctx, 4, X, Y, CLS_NOREF), CLS_ERR_NULL_ARGUMENT, y);
+  EXPECT_REFUSED(ctx, cls_gelu_backward(ctx, 4, X, CLS_NOREF, Z), CLS_ERR_NULL_ARGUMENT, z);
+  EXPECT_REFUSED(ctx, cls_gelu_backward(ctx, 10, X, Y, cls_ref_at(y, 1)), CLS_ERR_INVALID_VALUE, y);
+  EXPECT_REFUSED(ctx, cls_gelu_backward(ctx, 10, X, Y, cls_ref_at(x, 3)), CLS_ERR_INVALID_VALUE, x);
+  EXPECT_REFUSED(ctx, cls_gelu_backward(ctx, 64, X, Y, cls_ref_at(z, 1)), CLS_ERR_BUFFER_TOO_SMALL, z);
+
+  EXPECT_REFUSED(ctx, cls_add_scaled(ctx, 4, NAN, X, 1, Y, Z), CLS_ERR_INVALID_VALUE, z);
+  EXPECT_REFUSED(ctx, cls_add_scaled(ctx, 4, 1, X, INFINITY, Y, Z), CLS_ERR_INVALID_VALUE, z);
+  EXPECT_REFUSED(ctx, cls_add_scaled(ctx, 4, 1, CLS_NOREF, 1, Y, Z), CLS_ERR_NULL_ARGUMENT, z);
+  EXPECT_REFUSED(ctx, cls_add_scaled(ctx, 4, 1, X, 1, Y, CLS_NOREF), CLS_ERR_NULL_ARGUMENT, z);
+  EXPECT_REFUSED(ctx, cls_add_scaled(ctx, 0, 1, X, 1, Y, Z), CLS_ERR_INVALID_SIZE, z);
+  EXPECT_REFUSED(ctx, cls_add_scaled(ctx, 10, 1, X, 1, Y, cls_ref_at(x, 2)), CLS_ERR_INVALID_VALUE, x);
+  EXPECT_REFUSED(ctx, cls_add_scaled(ctx, 10, 1, X, 1, Y, cls_ref_at(y, 9)), CLS_ERR_INVALID_VALUE, y);
+  EXPECT_REFUSED(ctx, cls_add_scaled(ctx, 10, 1, X, 1, cls_ref_at(y, 55), Z), CLS_ERR_BUFFER_TOO_SMALL, z);
+  EXPECT_REFUSED(ctx, cls_scale(ctx, 4, NAN, X), CLS_ERR_INVALID_VALUE, x);
+  EXPECT_REFUSED(ctx, cls_scale(ctx, 0, 2, X), CLS_ERR_INVALID_SIZE, x);
+  EXPECT_REFUSED(ctx, cls_scale(ctx, 4, 2, cls_ref_at(x, 61)), CLS_ERR_BUFFER_TOO_SMALL, x);
+  assert_int_equal(cls_scale(ctx, 4, 2, CLS_NOREF), CLS_ERR_NULL_ARGUMENT);
+
+  EXPECT_REFUSED(ctx, cls_bias_add(ctx, 0, 4, X, Y), CLS_ERR_INVALID_SIZE, y);
+  EXPECT_REFUSED(ctx, cls_bias_add(ctx, 4, 0, X, Y), CLS_ERR_INVALID_SIZE, y);
+  EXPECT_REFUSED(ctx, cls_bias_add(ctx, 4, 17, X, Y), CLS_ERR_BUFFER_TOO_SMALL, y);
+  EXPECT_REFUSED(ctx, cls_bias_add(ctx, 4, 4, cls_ref_at(x, 61), Y), CLS_ERR_BUFFER_TOO_SMALL, y);
+  EXPECT_REFUSED(ctx, cls_bias_add(ctx, 4, 4, CLS_NOREF, Y), CLS_ERR_NULL_ARGUMENT, y);
+  EXPECT_REFUSED(ctx, cls_bias_add(ctx, 4, 4, cls_ref_at(y, 10), Y), CLS_ERR_INVALID_VALUE, y);
+  EXPECT_REFUSED(ctx, cls_bias_add(ctx, (size_t)1 << 20, (size_t)1 << 12, X, Y), CLS_ERR_INVALID_SIZE, y);
+  EXPECT_REFUSED(ctx, cls_bias_backward(ctx, 4, 4, X, Y, 2), CLS_ERR_INVALID_VALUE, y);
+  EXPECT_REFUSED(ctx, cls_bias_backward(ctx, 4, 4, X, CLS_NOREF, 0), CLS_ERR_NULL_ARGUMENT, x);
+  EXPECT_REFUSED(ctx, cls_bias_backward(ctx, 4, 4, X, cls_ref_at(x, 15), 0), CLS_ERR_INVALID_VALUE, x);
+  EXPECT_REFUSED(ctx, cls_bias_backward(ctx, 4, 4, X, cls_ref_at(y, 61), 0), CLS_ERR_BUFFER_TOO_SMALL, y);
+  EXPECT_REFUSED(ctx, cls_bias_backward(ctx, 8, 9, X, Y, 0), CLS_ERR_BUFFER_TOO_SMALL, y);
+  EXPECT_REFUSED(ctx, cls_bias_backward(ctx, 4, 4, X, cls_ref_at(foreign, 0), 0), CLS_ERR_WRONG_CONTEXT, y);
+
+  cls_buffer_free(x), cls_buffer_free(y), cls_buffer_free(z), cls_buffer_free(foreign);
+  cls_context_destroy(other);
+}
+
+/* Every op adds to its counter. */
+static void test_counters(void **state) {
+  cls_context *ctx = *state;
+  float h[100];
+  test_fill_uniform(h, 100, 1, -1, 1);
+  cls_buffer *x = test_upload(ctx, h, 100);
+  cls_counters_reset(ctx);
+  TEST_OK(ctx, cls_gelu_forward(ctx, 100, cls_ref_at(x, 0), cls_ref_at(x, 0)));
+  TEST_OK(ctx, cls_bias_backward(ctx, 10, 10, cls_ref_at(x, 0), cls_ref_at(x, 0), 0) == CLS_ERR_INVALID_VALUE
+                   ? CLS_OK
+                   : CLS_ERR_INTERNAL);
+  cls_counters c;
+  TEST_OK(ctx, cls_counters_get(ctx, &c));
+  int found = 0;
+  for (size_t i = 0; i < c.op_count; i++)
+    if (strcmp(c.ops[i].name, "gelu_fwd") == 0) {
+      found = 1;
+      assert_int_equal(c.ops[i].calls, 1);
+      assert_true(c.ops[i].flops > 0 && c.ops[i].bytes == 800.0);
+    }
+  assert_true(found);
+  cls_buffer_free(x);
+}
+
+static int setup(void **state) {
+  *state = test_context(NULL, NULL);
+  return 0;
+}
+static int teardown(void **state) {
+  cls_context_destroy(*state);
+  return 0;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_gelu),
+      cmocka_unit_test(test_gelu_finite_differences),
+      cmocka_unit_test(test_gelu_widths),
+      cmocka_unit_test(test_add_scaled),
+      cmocka_unit_test(test_bias),
+      cmocka_unit_test(test_bias_parts),
+      cmocka_unit_test(test_bias_finite_differences),
+      cmocka_unit_test(test_bad_arguments),
+      cmocka_unit_test(test_counters),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,530 @@
+/*
+ * tests/test_norm.c — cls_layernorm_* and cls_rmsnorm_* against the double
+ * references of src/ops/rows_ref.c, for both kernel variants (ROW_VARIANT=0,
+ * a row per work-item; ROW_VARIANT=1, a work-group per row). The bad-argument
+ * checks live in test_norm_args.c.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/rows_ref.h"
+#include "test_util.h"
+
+#define SENTINEL 777.0f
+
+static int setup_v0(void **state) {
+  *state = test_context("ROW_VARIANT=0", NULL);
+  return 0;
+}
+static int setup_v1(void **state) {
+  *state = test_context("ROW_VARIANT=1", NULL);
+  return 0;
+}
+/* The GPU variant's dgamma/dbeta column pass with several columns per
+ * work-item (its vector path) and small parts (the two-stage sum on small
+ * shapes). */
+static int setup_v1_parts(void **state) {
+  *state = test_context("ROW_VARIANT=1,ROW_PART=3,ROW_CVEC=4", NULL);
+  return 0;
+}
+static int teardown(void **state) {
+  cls_context_destroy(*state);
+  return 0;
+}
+
+static double *to_double(const float *x, size_t n) {
+  double *d = malloc(n * sizeof *d);
+  assert_non_null(d);
+  for (size_t i = 0; i < n; i++) d[i] = x[i];
+  return d;
+}
+
+static float *random_floats(size_t n, uint64_t seed, float lo, float hi) {
+  float *x = malloc(n * sizeof *x);
+  assert_non_null(x);
+  test_fill_uniform(x, n, seed, lo, hi);
+  return x;
+}
+
+/* A buffer holding host[0..n) (or sentinels when host is NULL) at offset
+ * pad, with pad sentinels on each side. */
+static cls_buffer *upload_padded(cls_context *ctx, const float *host, size_t n, size_t pad) {
+  size_t total = n + 2 * pad;
+  float *tmp = malloc(total * sizeof *tmp);
+  assert_non_null(tmp);
+  for (size_t i = 0; i < total; i++) tmp[i] = SENTINEL;
+  if (host) memcpy(tmp + pad, host, n * sizeof *tmp);
+  cls_buffer *b = test_upload(ctx, tmp, total);
+  free(tmp);
+  return b;
+}
+
+static float *download_padded(cls_context *ctx, cls_buffer *b, size_t n, size_t pad) {
+  float *all = test_download(ctx, b);
+  for (size_t i = 0; i < pad; i++)
+    if (all[i] != SENTINEL || all[pad + n + i] != SENTINEL) fail_msg("a sentinel next to an operand changed");
+  float *x = malloc(n * sizeof *x);
+  assert_non_null(x);
+  memcpy(x, all + pad, n * sizeof *x);
+  free(all);
+  return x;
+}
+
+/* Largest |got - want| over the largest |want| (norm-wise), or over floor
+ * when that is larger. */
+static double normwise_err_floor(const float *got, const double *want, size_t n, double floor) {
+  double e = 0, m = floor > 1e-30 ? floor : 1e-30;
+  for (size_t i = 0; i < n; i++) {
+    double d = fabs((double)got[i] - want[i]);
+    if (!(d <= e)) e = isnan(d) ? INFINITY : d;
+    if (fabs(want[i]) > m) m = fabs(want[i]);
+  }
+  return e / m;
+}
+
+static double normwise_err(const float *got, const double *want, size_t n) {
+  return normwise_err_floor(got, want, n, 0);
+}
+
+/* dx is a difference of terms of size rstd * gamma * dy that can cancel
+ * (RMSNorm with one column: exactly): measure its error against that size. */
+static double dx_scale(size_t rows, size_t cols, const float *rstd, const float *gamma, const float *dy) {
+  double m = 0;
+  for (size_t r = 0; r < rows; r++)
+    for (size_t j = 0; j < cols; j++) m = fmax(m, fabs((double)rstd[r] * gamma[j] * dy[r * cols + j]));
+  return m;
+}
+
+static void expect_dx_close(const char *what, size_t rows, size_t cols, const float *got, const double *want,
+                            double floor, double tol) {
+  double err = normwise_err_floor(got, want, rows * cols, floor);
+  if (err > tol) fail_msg("%s %zu x %zu: dx error %g > %g (relative to %g)", what, rows, cols, err, tol, floor);
+}
+
+static void expect_close(const char *what, size_t rows, size_t cols, const float *got, const double *want,
+                         size_t n, double tol) {
+  double err = normwise_err(got, want, n);
+  if (err > tol) fail_msg("%s %zu x %zu: norm-wise error %g > %g", what, rows, cols, err, tol);
+}
+
+/* ------------------------------------------------------------- forward */
+
+/* One forward call at offsets inside padded buffers; rms selects RMSNorm;
+ * with_beta / with_stats select the optional operands. */
+static void check_forward(cls_context *ctx, int rms, size_t rows, size_t cols, int with_beta, int with_stats,
+                          float lo, float hi, uint64_t seed) {
+  size_t n = rows * cols;
+  float eps = 1e-5f;
+  float *x = random_floats(n, seed, lo, hi), *gamma = random_floats(cols, seed + 1, 0.5f, 1.5f);
+  float *beta = random_floats(cols, seed + 2, -1.0f, 1.0f);
+  cls_buffer *bx = upload_padded(ctx, x, n, 3), *bg = upload_padded(ctx, gamma, cols, 1);
+  /* y alternately on and off a 16-float boundary: the row kernels store
+   * through aligned vectors only when a row starts on one. */
+  size_t pady = seed % 2 ? 7 : 16;
+  cls_buffer *bb = upload_padded(ctx, beta, cols, 2), *by = upload_padded(ctx, NULL, n, pady);
+  cls_buffer *bm = upload_padded(ctx, NULL, rows, 4), *br = upload_padded(ctx, NULL, rows, 5);
+  cls_ref mean = with_stats ? cls_ref_at(bm, 4) : CLS_NOREF, rstd = with_stats ? cls_ref_at(br, 5) : CLS_NOREF;
+  if (rms)
+    TEST_OK(ctx, cls_rmsnorm_forward(ctx, rows, cols, eps, cls_ref_at(bx, 3), cls_ref_at(bg, 1),
+                                     cls_ref_at(by, pady), rstd));
+  else
+    TEST_OK(ctx,
+            cls_layernorm_forward(ctx, rows, cols, eps, cls_ref_at(bx, 3), cls_ref_at(bg, 1),
+                                  with_beta ? cls_ref_at(bb, 2) : CLS_NOREF, cls_ref_at(by, pady), mean, rstd));
+  double *xd = to_double(x, n), *gd = to_double(gamma, cols), *bd = to_double(beta, cols);
+  double *want = malloc(n * sizeof *want), *wm = malloc(rows * sizeof *wm), *wr = malloc(rows * sizeof *wr);
+  if (rms)
+    cls__ref_rmsnorm_forward(rows, cols, eps, xd, gd, want, wr);
+  else
+    cls__ref_layernorm_forward(rows, cols, eps, xd, gd, with_beta ? bd : NULL, want, wm, wr);
+  float *y = download_padded(ctx, by, n, pady);
+  float *m = download_padded(ctx, bm, rows, 4), *r = download_padded(ctx, br, rows, 5);
+  const char *what = rms ? "rmsnorm forward" : "layernorm forward";
+  expect_close(what, rows, cols, y, want, n, 2e-5);
+  if (with_stats) {
+    if (!rms) {
+      /* mean relative to the row's spread: offsets make it tiny or huge. */
+      for (size_t i = 0; i < rows; i++)
+        if (fabs(m[i] - wm[i]) > 1e-5 * (fabs(wm[i]) + 1.0 / wr[i]))
+          fail_msg("%s mean[%zu] %g != %g", what, i, (double)m[i], wm[i]);
+    }
+    size_t at;
+    if (test_max_rel_err(r, wr, rows, 0, &at) > 2e-5)
+      fail_msg("%s rstd[%zu] %g != %g", what, at, (double)r[at], wr[at]);
+  } else {
+    for (size_t i = 0; i < rows; i++) assert_true(m[i] == SENTINEL && r[i] == SENTINEL);
+  }
+  float *x_after = download_padded(ctx, bx, n, 3);
+  assert_memory_equal(x_after, x, n * sizeof *x);
+  free(x_after);
+  free(x);
+  free(gamma);
+  free(beta);
+  free(xd);
+  free(gd);
+  free(bd);
+  free(want);
+  free(wm);
+  free(wr);
+  free(y);
+  free(m);
+  free(r);
+  cls_buffer_free(bx);
+  cls_buffer_free(bg);
+  cls_buffer_free(bb);
+  cls_buffer_free(by);
+  cls_buffer_free(bm);
+  cls_buffer_free(br);
+}
+
+static const size_t grid_cols[] = {1, 2, 3, 7, 16, 31, 64, 65, 127, 257, 1000, 4099};
+static const size_t grid_rows[] = {1, 2, 3, 7, 31, 64, 65, 127, 300};
+
+static void forward_grid(void **state) {
+  cls_context *ctx = *state;
+  uint64_t seed = 1;
+  for (size_t c = 0; c < sizeof grid_cols / sizeof *grid_cols; c++)
+    for (size_t r = 0; r < sizeof grid_rows / sizeof *grid_rows; r++) {
+      size_t rows = grid_rows[r], cols = grid_cols[c];
+      if (rows * cols > 300000) continue;
+      check_forward(ctx, 0, rows, cols, (int)(seed % 2), (int)(seed % 3 != 0), -2.0f, 2.0f, seed);
+      check_forward(ctx, 1, rows, cols, 0, (int)(seed % 3 != 1), -2.0f, 2.0f, seed + 7);
+      seed++;
+    }
+}
+
+/* A large common offset must not hurt the variance (two-pass, not
+ * E[x^2] - E[x]^2); large magnitudes must not overflow. */
+static void forward_offset_and_scale(void **state) {
+  cls_context *ctx = *state;
+  check_forward(ctx, 0, 9, 300, 1, 1, 1000.0f, 1001.0f, 71);
+  check_forward(ctx, 0, 5, 129, 1, 1, -1e4f, 1e4f, 72);
+  check_forward(ctx, 1, 5, 129, 0, 1, -1e4f, 1e4f, 73);
+  check_forward(ctx, 1, 4, 77, 0, 1, 1e-3f, 2e-3f, 74);
+}
+
+/* Constant rows: variance 0, so y = beta exactly and rstd = 1/sqrt(eps). */
+static void forward_constant_rows(void **state) {
+  cls_context *ctx = *state;
+  size_t rows = 4, cols = 37, n = rows * cols;
+  float *x = malloc(n * sizeof *x), *gamma = random_floats(cols, 5, 0.5f, 1.5f),
+        *beta = random_floats(cols, 6, -1, 1);
+  for (size_t i = 0; i < n; i++) x[i] = (float)(i / cols) * 1000.0f + 3.0f;
+  cls_buffer *bx = test_upload(ctx, x, n), *bg = test_upload(ctx, gamma, cols), *bb = test_upload(ctx, beta, cols);
+  cls_buffer *by = NULL, *br = NULL;
+  TEST_OK(ctx, cls_buffer_alloc(ctx, n, &by));
+  TEST_OK(ctx, cls_buffer_alloc(ctx, rows, &br));
+  TEST_OK(ctx, cls_layernorm_forward(ctx, rows, cols, 1e-5f, cls_ref_at(bx, 0), cls_ref_at(bg, 0),
+                                     cls_ref_at(bb, 0), cls_ref_at(by, 0), CLS_NOREF, cls_ref_at(br, 0)));
+  float *y = test_download(ctx, by), *r = test_download(ctx, br);
+  for (size_t i = 0; i < n; i++) {
+    assert_true(isfinite(y[i]));
+    assert_true(fabsf(y[i] - beta[i % cols]) < 1e-6f);
+  }
+  for (size_t i = 0; i < rows; i++) assert_true(fabs(r[i] - 1.0 / sqrt(1e-5)) < 1e-2);
+  free(x);
+  free(gamma);
+  free(beta);
+  free(y);
+  free(r);
+  cls_buffer_free(bx);
+  cls_buffer_free(bg);
+  cls_buffer_free(bb);
+  cls_buffer_free(by);
+  cls_buffer_free(br);
+}
+
+static void forward_in_place(void **state) {
+  cls_context *ctx = *state;
+  size_t rows = 33, cols = 65, n = rows * cols;
+  for (int rms = 0; rms <= 1; rms++) {
+    float *x = random_floats(n, 80 + rms, -3, 3), *gamma = random_floats(cols, 82, 0.5f, 1.5f);
+    cls_buffer *bx = upload_padded(ctx, x, n, 2), *bg = test_upload(ctx, gamma, cols);
+    if (rms)
+      TEST_OK(ctx, cls_rmsnorm_forward(ctx, rows, cols, 1e-5f, cls_ref_at(bx, 2), cls_ref_at(bg, 0),
+                                       cls_ref_at(bx, 2), CLS_NOREF));
+    else
+      TEST_OK(ctx, cls_layernorm_forward(ctx, rows, cols, 1e-5f, cls_ref_at(bx, 2), cls_ref_at(bg, 0), CLS_NOREF,
+                                         cls_ref_at(bx, 2), CLS_NOREF, CLS_NOREF));
+    double *xd = to_double(x, n), *gd = to_double(gamma, cols), *want = malloc(n * sizeof *want);
+    if (rms)
+      cls__ref_rmsnorm_forward(rows, cols, 1e-5, xd, gd, want, NULL);
+    else
+      cls__ref_layernorm_forward(rows, cols, 1e-5, xd, gd, NULL, want, NULL, NULL);
+    float *y = download_padded(ctx, bx, n, 2);
+    expect_close("in-place forward", rows, cols, y, want, n, 2e-5);
+    free(x);
+    free(gamma);
+    free(xd);
+    free(gd);
+    free(want);
+    free(y);
+    cls_buffer_free(bx);
+    cls_buffer_free(bg);
+  }
+}
+
+/* ------------------------------------------------------------ backward */
+
+enum { DX_SEPARATE, DX_IS_DY, DX_IS_X };
+
+/* Backward on one shape: the statistics come from the device's forward
+ * pass, the reference backward uses those same (float) statistics. With
+ * accumulate, dgamma/dbeta start from known values; without, from NaN,
+ * which must not leak through. */
+static void check_backward(cls_context *ctx, int rms, size_t rows, size_t cols, int with_dbeta, int accumulate,
+                           int alias, uint64_t seed) {
+  size_t n = rows * cols;
+  float *x = random_floats(n, seed, -2, 2), *gamma = random_floats(cols, seed + 1, 0.5f, 1.5f);
+  float *dy = random_floats(n, seed + 2, -1, 1), *g0 = random_floats(cols, seed + 3, -1, 1);
+  float *b0 = random_floats(cols, seed + 4, -1, 1);
+  if (!accumulate)
+    for (size_t j = 0; j < cols; j++) g0[j] = b0[j] = NAN;
+  cls_buffer *bx = upload_padded(ctx, x, n, 3), *bg = upload_padded(ctx, gamma, cols, 1);
+  cls_buffer *bdy = upload_padded(ctx, dy, n, 2), *bm = NULL, *br = NULL, *by = NULL;
+  TEST_OK(ctx, cls_buffer_alloc(ctx, rows, &bm));
+  TEST_OK(ctx, cls_buffer_alloc(ctx, rows, &br));
+  TEST_OK(ctx, cls_buffer_alloc(ctx, n, &by));
+  size_t sep_pad = seed % 2 ? 6 : 16; /* dx on and off a 16-float boundary */
+  cls_buffer *bdx = alias == DX_IS_DY ? bdy : alias == DX_IS_X ? bx : upload_padded(ctx, NULL, n, sep_pad);
+  size_t dx_pad = alias == DX_IS_DY ? 2 : alias == DX_IS_X ? 3 : sep_pad;
+  cls_buffer *bdg = upload_padded(ctx, g0, cols, 4), *bdb = upload_padded(ctx, b0, cols, 5);
+  cls_ref X = cls_ref_at(bx, 3), G = cls_ref_at(bg, 1), DY = cls_ref_at(bdy, 2), DX = cls_ref_at(bdx, dx_pad);
+  cls_ref M = cls_ref_at(bm, 0), R = cls_ref_at(br, 0), Y = cls_ref_at(by, 0);
+  if (rms) {
+    TEST_OK(ctx, cls_rmsnorm_forward(ctx, rows, cols, 1e-5f, X, G, Y, R));
+    TEST_OK(ctx, cls_rmsnorm_backward(ctx, rows, cols, X, G, R, DY, DX, cls_ref_at(bdg, 4), accumulate));
+  } else {
+    TEST_OK(ctx, cls_layernorm_forward(ctx, rows, cols, 1e-5f, X, G, CLS_NOREF, Y, M, R));
+    TEST_OK(ctx, cls_layernorm_backward(ctx, rows, cols, X, G, M, R, DY, DX, cls_ref_at(bdg, 4),
+                                        with_dbeta ? cls_ref_at(bdb, 5) : CLS_NOREF, accumulate));
+  }
+  float *m = test_download(ctx, bm), *r = test_download(ctx, br);
+  double *xd = to_double(x, n), *gd = to_double(gamma, cols), *dyd = to_double(dy, n);
+  double *md = to_double(m, rows), *rd = to_double(r, rows);
+  double *dxw = malloc(n * sizeof *dxw), *dgw = to_double(g0, cols), *dbw = to_double(b0, cols);
+  if (rms)
+    cls__ref_rmsnorm_backward(rows, cols, xd, gd, rd, dyd, dxw, dgw, accumulate);
+  else
+    cls__ref_layernorm_backward(rows, cols, xd, gd, md, rd, dyd, dxw, dgw, dbw, accumulate);
+  float *dx = download_padded(ctx, bdx, n, dx_pad);
+  float *dg = download_padded(ctx, bdg, cols, 4), *db = download_padded(ctx, bdb, cols, 5);
+  const char *name = rms ? "rmsnorm backward" : "layernorm backward";
+  expect_dx_close(name, rows, cols, dx, dxw, dx_scale(rows, cols, r, gamma, dy), 5e-5);
+  expect_close(name, rows, cols, dg, dgw, cols, 5e-5);
+  if (with_dbeta && !rms) expect_close(name, rows, cols, db, dbw, cols, 5e-5);
+  if (!with_dbeta || rms)
+    for (size_t j = 0; j < cols; j++) assert_true(isnan(db[j]) || db[j] == b0[j]);
+  free(x);
+  free(gamma);
+  free(dy);
+  free(g0);
+  free(b0);
+  free(m);
+  free(r);
+  free(xd);
+  free(gd);
+  free(dyd);
+  free(md);
+  free(rd);
+  free(dxw);
+  free(dgw);
+  free(dbw);
+  free(dx);
+  free(dg);
+  free(db);
+  cls_buffer_free(bx);
+  cls_buffer_free(bg);
+  cls_buffer_free(bdy);
+  cls_buffer_free(bm);
+  cls_buffer_free(br);
+  cls_buffer_free(by);
+  if (alias == DX_SEPARATE) cls_buffer_free(bdx);
+  cls_buffer_free(bdg);
+  cls_buffer_free(bdb);
+}
+
+static void backward_grid(void **state) {
+  cls_context *ctx = *state;
+  uint64_t seed = 300;
+  for (size_t c = 0; c < sizeof grid_cols / sizeof *grid_cols; c++)
+    for (size_t r = 0; r < sizeof grid_rows / sizeof *grid_rows; r += 2) {
+      size_t rows = grid_rows[r], cols = grid_cols[c];
+      if (rows * cols > 300000) continue;
+      check_backward(ctx, 0, rows, cols, (int)(seed % 3 != 0), (int)(seed % 2), DX_SEPARATE, seed);
+      check_backward(ctx, 1, rows, cols, 0, (int)(seed % 2 == 0), DX_SEPARATE, seed + 11);
+      seed++;
+    }
+  /* Many rows: the dgamma/dbeta sums run in several parts. */
+  check_backward(ctx, 0, 4099, 64, 1, 1, DX_SEPARATE, seed++);
+  check_backward(ctx, 1, 1031, 33, 0, 0, DX_SEPARATE, seed++);
+}
+
+static void backward_aliases(void **state) {
+  cls_context *ctx = *state;
+  for (int rms = 0; rms <= 1; rms++) {
+    check_backward(ctx, rms, 67, 129, 1, 0, DX_IS_DY, 400 + rms);
+    check_backward(ctx, rms, 5, 1000, 1, 1, DX_IS_X, 410 + rms);
+  }
+}
+
+/* Central differences of L = sum(w * y) in double through the reference
+ * forward: dx, dgamma and dbeta of the device's backward pass must match
+ * them. */
+static void backward_finite_differences(void **state) {
+  cls_context *ctx = *state;
+  size_t shapes[][2] = {{1, 1}, {2, 2}, {3, 7}, {5, 17}, {2, 64}, {4, 65}};
+  const double eps = 1e-5, h = 1e-5;
+  for (size_t s = 0; s < 6; s++)
+    for (int rms = 0; rms <= 1; rms++) {
+      size_t rows = shapes[s][0], cols = shapes[s][1], n = rows * cols;
+      float *x = random_floats(n, 600 + s, -2, 2), *gamma = random_floats(cols, 610 + s, 0.5f, 1.5f);
+      float *beta = random_floats(cols, 620 + s, -1, 1), *w = random_floats(n, 630 + s, -1, 1);
+      double *xd = to_double(x, n), *gd = to_double(gamma, cols), *bd = to_double(beta, cols);
+      double *yd = malloc(n * sizeof *yd);
+      double *fdx = malloc(n * sizeof *fdx), *fdg = malloc(cols * sizeof *fdg), *fdb = malloc(cols * sizeof *fdb);
+      /* The loss as a function of one perturbed entry of v. */
+#define LOSS(v, i, delta, out)                                                                                    \
+  do {                                                                                                            \
+    double save_ = (v)[i];                                                                                        \
+    (v)[i] = save_ + (delta);                                                                                     \
+    if (rms)                                                                                                      \
+      cls__ref_rmsnorm_forward(rows, cols, eps, xd, gd, yd, NULL);                                                \
+    else                                                                                                          \
+      cls__ref_layernorm_forward(rows, cols, eps, xd, gd, bd, yd, NULL, NULL);                                    \
+    (v)[i] = save_;                                                                                               \
+    double l_ = 0;                                                                                                \
+    for (size_t k_ = 0; k_ < n; k_++) l_ += w[k_] * yd[k_];                                                       \
+    (out) = l_;                                                                                                   \
+  } while (0)
+      double lp, lm;
+      for (size_t i = 0; i < n; i++) {
+        LOSS(xd, i, h, lp);
+        LOSS(xd, i, -h, lm);
+        fdx[i] = (lp - lm) / (2 * h);
+      }
+      for (size_t j = 0; j < cols; j++) {
+        LOSS(gd, j, h, lp);
+        LOSS(gd, j, -h, lm);
+        fdg[j] = (lp - lm) / (2 * h);
+        LOSS(bd, j, h, lp);
+        LOSS(bd, j, -h, lm);
+        fdb[j] = (lp - lm) / (2 * h);
+      }
+#undef LOSS
+      cls_buffer *bx = test_upload(ctx, x, n), *bg = test_upload(ctx, gamma, cols),
+                 *bb = test_upload(ctx, beta, cols);
+      cls_buffer *bw = test_upload(ctx, w, n), *by = NULL, *bm = NULL, *br = NULL, *bdx = NULL, *bdg = NULL,
+                 *bdb = NULL;
+      TEST_OK(ctx, cls_buffer_alloc(ctx, n, &by));
+      TEST_OK(ctx, cls_buffer_alloc(ctx, rows, &bm));
+      TEST_OK(ctx, cls_buffer_alloc(ctx, rows, &br));
+      TEST_OK(ctx, cls_buffer_alloc(ctx, n, &bdx));
+      TEST_OK(ctx, cls_buffer_alloc(ctx, cols, &bdg));
+      TEST_OK(ctx, cls_buffer_alloc(ctx, cols, &bdb));
+      cls_ref X = cls_ref_at(bx, 0), G = cls_ref_at(bg, 0), B = cls_ref_at(bb, 0), Y = cls_ref_at(by, 0);
+      cls_ref M = cls_ref_at(bm, 0), R = cls_ref_at(br, 0), W = cls_ref_at(bw, 0), DX = cls_ref_at(bdx, 0);
+      if (rms) {
+        TEST_OK(ctx, cls_rmsnorm_forward(ctx, rows, cols, (float)eps, X, G, Y, R));
+        TEST_OK(ctx, cls_rmsnorm_backward(ctx, rows, cols, X, G, R, W, DX, cls_ref_at(bdg, 0), 0));
+      } else {
+        TEST_OK(ctx, cls_layernorm_forward(ctx, rows, cols, (float)eps, X, G, B, Y, M, R));
+        TEST_OK(ctx, cls_layernorm_backward(ctx, rows, cols, X, G, M, R, W, DX, cls_ref_at(bdg, 0),
+                                            cls_ref_at(bdb, 0), 0));
+      }
+      float *dx = test_download(ctx, bdx), *dg = test_download(ctx, bdg), *db = test_download(ctx, bdb);
+      const char *name = rms ? "rmsnorm vs finite differences" : "layernorm vs finite differences";
+      float *r = test_download(ctx, br);
+      expect_dx_close(name, rows, cols, dx, fdx, dx_scale(rows, cols, r, gamma, w), 2e-4);
+      free(r);
+      expect_close(name, rows, cols, dg, fdg, cols, 2e-4);
+      if (!rms) expect_close(name, rows, cols, db, fdb, cols, 2e-4);
+      free(x);
+      free(gamma);
+      free(beta);
+      free(w);
+      free(xd);
+      free(gd);
+      free(bd);
+      free(yd);
+      free(fdx);
+      free(fdg);
+      free(fdb);
+      free(dx);
+      free(dg);
+      free(db);
+      cls_buffer *all[] = {bx, bg, bb, bw, by, bm, br, bdx, bdg, bdb};
+      for (size_t i = 0; i < 10; i++) cls_buffer_free(all[i]);
+    }
+}
+
+/* ------------------------------------------------------------ counters */
+
+static void counters(void **state) {
+  cls_context *ctx = *state;
+  size_t rows = 20, cols = 10, n = rows * cols;
+  cls_buffer *b[8];
+  size_t count[8] = {n, cols, cols, n, rows, rows, n, n};
+  for (int i = 0; i < 8; i++) {
+    TEST_OK(ctx, cls_buffer_alloc(ctx, count[i], &b[i]));
+    TEST_OK(ctx, cls_buffer_fill(ctx, b[i], 0, count[i], 0.5f + (float)i));
+  }
+  cls_counters_reset(ctx);
+  TEST_OK(ctx, cls_layernorm_forward(ctx, rows, cols, 1e-5f, cls_ref_at(b[0], 0), cls_ref_at(b[1], 0),
+                                     cls_ref_at(b[2], 0), cls_ref_at(b[3], 0), cls_ref_at(b[4], 0),
+                                     cls_ref_at(b[5], 0)));
+  TEST_OK(ctx, cls_rmsnorm_forward(ctx, rows, cols, 1e-5f, cls_ref_at(b[0], 0), cls_ref_at(b[1], 0),
+                                   cls_ref_at(b[3], 0), CLS_NOREF));
+  cls_counters k;
+  TEST_OK(ctx, cls_counters_get(ctx, &k));
+  int seen = 0;
+  for (size_t i = 0; i < k.op_count; i++) {
+    if (!strcmp(k.ops[i].name, "layernorm_fwd")) {
+      assert_true(k.ops[i].bytes == (2.0 * n + 2.0 * cols + 2.0 * rows) * 4 && k.ops[i].flops > 0);
+      seen++;
+    }
+    if (!strcmp(k.ops[i].name, "rmsnorm_fwd")) {
+      assert_true(k.ops[i].bytes == (2.0 * n + cols) * 4 && k.ops[i].flops > 0);
+      seen++;
+    }
+  }
+  assert_int_equal(seen, 2);
+  cls_counters_reset(ctx);
+  TEST_OK(ctx, cls_layernorm_backward(ctx, rows, cols, cls_ref_at(b[0], 0), cls_ref_at(b[1], 0),
+                                      cls_ref_at(b[4], 0), cls_ref_at(b[5], 0), cls_ref_at(b[6], 0),
+                                      cls_ref_at(b[7], 0), cls_ref_at(b[2], 0), CLS_NOREF, 0));
+  TEST_OK(ctx, cls_counters_get(ctx, &k));
+  assert_int_equal(k.op_count, 1);
+  assert_string_equal(k.ops[0].name, "layernorm_bwd");
+  assert_true(k.ops[0].bytes == (3.0 * n + 2.0 * cols + 2.0 * rows) * 4 && k.ops[0].flops > 0);
+  for (int i = 0; i < 8; i++) cls_buffer_free(b[i]);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(forward_grid),
+      cmocka_unit_test(forward_offset_and_scale),
+      cmocka_unit_test(forward_constant_rows),
+      cmocka_unit_test(forward_in_place),
+      cmocka_unit_test(backward_grid),
+      cmocka_unit_test(backward_aliases),
+      cmocka_unit_test(backward_finite_differences),
+      cmocka_unit_test(counters),
+  };
+  const struct CMUnitTest parts_tests[] = {
+      cmocka_unit_test(backward_grid),
+      cmocka_unit_test(backward_finite_differences),
+  };
+  int failed = cmocka_run_group_tests_name("norm, ROW_VARIANT=0 (row per work-item)", tests, setup_v0, teardown);
+  failed += cmocka_run_group_tests_name("norm, ROW_VARIANT=1 (work-group per row)", tests, setup_v1, teardown);
+  failed += cmocka_run_group_tests_name("norm backward, ROW_VARIANT=1 ROW_PART=3 ROW_CVEC=4", parts_tests,
+                                        setup_v1_parts, teardown);
+  return failed;
+}
