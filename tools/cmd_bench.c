@@ -1,11 +1,392 @@
-/* Placeholder: replaced by the benchmark below in this work. */
+/*
+ * tools/cmd_bench.c — `clscale bench`: how fast each op and backend runs on
+ * one device, as ratios taken in one run: to CLBlast, and to the device's
+ * own measured peaks (FMA for matmul, copy bandwidth for the row ops).
+ *
+ * Ratios, not absolute numbers, are what carry between machines and stay
+ * meaningful on a shared, noisy one: everything here is measured in the same
+ * process minutes apart. Warm-up runs are excluded; figures are medians.
+ */
+#include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "clscale/device.h"
+#include "clscale/ops.h"
 #include "commands.h"
+#include "ops/matmul.h"
+#include "ops/rows_bench.h"
+
+typedef struct {
+  size_t m, n, k;
+  cls_trans ta, tb;
+  const char *label;
+} mm_shape;
+
+/* Square sizes, then the shapes one training step of a small transformer
+ * spends its time in (activations x weights, and the weight gradients). */
+static const mm_shape full_shapes[] = {
+    {256, 256, 256, CLS_NO_TRANS, CLS_NO_TRANS, "square"},
+    {512, 512, 512, CLS_NO_TRANS, CLS_NO_TRANS, "square"},
+    {1024, 1024, 1024, CLS_NO_TRANS, CLS_NO_TRANS, "square"},
+    {2048, 2048, 2048, CLS_NO_TRANS, CLS_NO_TRANS, "square"},
+    {4096, 384, 128, CLS_NO_TRANS, CLS_NO_TRANS, "training"},
+    {4096, 128, 384, CLS_NO_TRANS, CLS_TRANS, "training"},
+    {4096, 512, 128, CLS_NO_TRANS, CLS_NO_TRANS, "training"},
+    {4096, 128, 512, CLS_NO_TRANS, CLS_TRANS, "training"},
+    {128, 384, 4096, CLS_TRANS, CLS_NO_TRANS, "training"},
+};
+static const mm_shape quick_shapes[] = {
+    {64, 64, 64, CLS_NO_TRANS, CLS_NO_TRANS, "square"},
+    {512, 48, 16, CLS_NO_TRANS, CLS_NO_TRANS, "training"},
+    {512, 16, 48, CLS_NO_TRANS, CLS_TRANS, "training"},
+    {16, 48, 512, CLS_TRANS, CLS_NO_TRANS, "training"},
+};
+
+typedef struct {
+  size_t rows, cols;
+} row_shape;
+static const row_shape full_rows[] = {{8192, 256}, {4096, 1024}, {65536, 64}};
+static const row_shape quick_rows[] = {{256, 64}, {64, 257}};
+static const char *const row_ops[] = {"softmax_fwd",   "softmax_bwd", "layernorm_fwd",
+                                      "layernorm_bwd", "rmsnorm_fwd", "rmsnorm_bwd"};
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: clscale bench [--device SEL] [--json FILE] [--trace FILE] [--reps N] [--quick] [--only "
+             "matmul|rows]\n\n"
+             "Measures on one device, in one run: the copy bandwidth and FMA peak from the\n"
+             "device's own small kernels; the cold compile time of each kernel program;\n"
+             "matmul GFLOP/s of every backend (own, clblast, host on CPU devices, auto) on\n"
+             "square sizes 256..2048 and on transformer-training shapes; softmax, layernorm\n"
+             "and rmsnorm GB/s. Each figure is also given as a ratio to CLBlast and to the\n"
+             "measured peak. Medians of repetitions; warm-up excluded.\n\n"
+             "  --device SEL  P:D, gpu, cpu, or a name substring (default: CLSCALE_DEVICE, else fastest GPU)\n"
+             "  --json FILE   also write every figure as JSON (atomically)\n"
+             "  --trace FILE  write every kernel's device time as a Chrome trace (JSON)\n"
+             "  --reps N      repetitions per figure, at most (default 7; big shapes use fewer, at least 3)\n"
+             "  --quick       small shapes only (a smoke test of the whole benchmark)\n"
+             "  --only WHAT   only the matmul or only the row-op part (peaks are always measured)\n");
+}
+
+static const char *trans_name(cls_trans a, cls_trans b) {
+  static const char *names[] = {"NN", "NT", "TN", "TT"};
+  return names[(a == CLS_TRANS) * 2 + (b == CLS_TRANS)];
+}
+
+/* Repetitions for a figure that took `once` seconds: enough for a stable
+ * median, without letting a 2048^3 CLBlast run on a CPU take minutes. */
+static int reps_for(double once, int max_reps) {
+  int r = (int)(1.5 / (once > 1e-6 ? once : 1e-6));
+  if (r > max_reps) r = max_reps;
+  if (r < 3) r = 3;
+  return r;
+}
+
+static int write_json_atomic(const char *path, cJSON *root) {
+  char *text = cJSON_Print(root);
+  if (!text) return -1;
+  size_t len = strlen(path);
+  char *tmp = malloc(len + 8);
+  int ok = 0;
+  if (tmp) {
+    snprintf(tmp, len + 8, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (f) {
+      ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+      ok = (fclose(f) == 0) && ok;
+      if (ok) ok = rename(tmp, path) == 0;
+      if (!ok) remove(tmp);
+    }
+  }
+  free(tmp);
+  free(text);
+  return ok ? 0 : -1;
+}
+
+typedef struct {
+  cls_context *ctx;
+  int max_reps;
+  int failures;
+} bench;
+
+static double time_matmul(bench *b, cls_backend be, const mm_shape *s, char *why, size_t why_len) {
+  double once, med;
+  cls_status st = cls__matmul_time(b->ctx, be, s->ta, s->tb, s->m, s->n, s->k, 1, &once);
+  if (st == CLS_OK)
+    st = cls__matmul_time(b->ctx, be, s->ta, s->tb, s->m, s->n, s->k, reps_for(once, b->max_reps), &med);
+  if (st != CLS_OK) {
+    snprintf(why, why_len, "%s", cls_last_error(b->ctx));
+    return NAN;
+  }
+  return 2.0 * (double)s->m * (double)s->n * (double)s->k / med * 1e-9;
+}
+
+static void bench_matmul(bench *b, const mm_shape *shapes, size_t count, const cls_peak *peak, cJSON *out) {
+  int is_cpu = cls_context_device(b->ctx)->type == CLS_DEVICE_CPU;
+  const cls_backend backends[] = {CLS_BACKEND_OWN, CLS_BACKEND_CLBLAST, CLS_BACKEND_HOST, CLS_BACKEND_AUTO};
+  printf("\nmatmul GFLOP/s (C = A*B, row-major; ratios: x CLBlast, %% of FMA peak %.1f GFLOP/s)\n",
+         peak->fma_gflops);
+  printf("  %-22s %9s %9s %9s %9s   %8s %8s %8s\n", "m x n x k  op", "own", "clblast", "host", "auto", "own/clb",
+         "own/pk", "auto/pk");
+  for (size_t i = 0; i < count; i++) {
+    const mm_shape *s = &shapes[i];
+    double g[4];
+    for (int j = 0; j < 4; j++) {
+      char why[1024] = "";
+      if (backends[j] == CLS_BACKEND_HOST && !is_cpu) {
+        g[j] = NAN;
+        continue;
+      }
+      g[j] = time_matmul(b, backends[j], s, why, sizeof why);
+      if (isnan(g[j])) {
+        fprintf(stderr, "clscale bench: matmul %zux%zux%zu on %s failed: %s\n", s->m, s->n, s->k,
+                cls_backend_name(backends[j]), why);
+        b->failures++;
+      }
+    }
+    char label[64];
+    snprintf(label, sizeof label, "%zux%zux%zu %s", s->m, s->n, s->k, trans_name(s->ta, s->tb));
+    printf("  %-22s", label);
+    for (int j = 0; j < 4; j++) isnan(g[j]) ? printf(" %9s", "-") : printf(" %9.1f", g[j]);
+    printf("   %7.2fx %7.0f%% %7.0f%%\n", g[0] / g[1], 100 * g[0] / peak->fma_gflops,
+           100 * g[3] / peak->fma_gflops);
+    fflush(stdout);
+    for (int j = 0; j < 4; j++) {
+      if (isnan(g[j])) continue;
+      cJSON *e = cJSON_CreateObject();
+      cJSON_AddStringToObject(e, "kind", s->label);
+      cJSON_AddNumberToObject(e, "m", (double)s->m);
+      cJSON_AddNumberToObject(e, "n", (double)s->n);
+      cJSON_AddNumberToObject(e, "k", (double)s->k);
+      cJSON_AddStringToObject(e, "op", trans_name(s->ta, s->tb));
+      cJSON_AddStringToObject(e, "backend", cls_backend_name(backends[j]));
+      cJSON_AddNumberToObject(e, "gflops", g[j]);
+      if (!isnan(g[1])) cJSON_AddNumberToObject(e, "ratio_to_clblast", g[j] / g[1]);
+      cJSON_AddNumberToObject(e, "ratio_to_peak", g[j] / peak->fma_gflops);
+      cJSON_AddItemToArray(out, e);
+    }
+  }
+}
+
+/* Row ops are compared with a copy of the same working set, measured in
+ * the same run: on a CPU device a 8 MiB matrix lives in the last-level
+ * cache, and measuring it against a DRAM-sized copy would flatter it. */
+static void bench_rows(bench *b, const row_shape *shapes, size_t count, const cls_peak *peak, cJSON *out) {
+  double copy[8];
+  printf("\nrow ops GB/s (bytes an ideal kernel moves) and %% of a copy of the same size\n");
+  printf("  %-14s", "op");
+  for (size_t i = 0; i < count; i++) {
+    char label[32];
+    snprintf(label, sizeof label, "%zux%zu", shapes[i].rows, shapes[i].cols);
+    printf(" %16s", label);
+  }
+  printf("\n  %-14s", "copy");
+  for (size_t i = 0; i < count; i++) {
+    copy[i] = NAN;
+    if (cls_peak_copy(b->ctx, shapes[i].rows * shapes[i].cols, b->max_reps, &copy[i]) != CLS_OK) {
+      fprintf(stderr, "\nclscale bench: copy %zux%zu failed: %s\n", shapes[i].rows, shapes[i].cols,
+              cls_last_error(b->ctx));
+      b->failures++;
+    }
+    printf("  %6.1f (%4.0f%%)", copy[i], 100 * copy[i] / peak->copy_gbps);
+  }
+  printf("   <- %% of the DRAM-sized copy %.1f GB/s\n", peak->copy_gbps);
+  for (size_t o = 0; o < sizeof row_ops / sizeof row_ops[0]; o++) {
+    printf("  %-14s", row_ops[o]);
+    for (size_t i = 0; i < count; i++) {
+      double once, med, bytes;
+      cls_status st = cls__rows_time(b->ctx, row_ops[o], shapes[i].rows, shapes[i].cols, 1, &once, &bytes);
+      if (st == CLS_OK)
+        st = cls__rows_time(b->ctx, row_ops[o], shapes[i].rows, shapes[i].cols, reps_for(once, b->max_reps), &med,
+                            &bytes);
+      if (st != CLS_OK) {
+        printf(" %16s", "failed");
+        fprintf(stderr, "\nclscale bench: %s %zux%zu failed: %s\n", row_ops[o], shapes[i].rows, shapes[i].cols,
+                cls_last_error(b->ctx));
+        b->failures++;
+        continue;
+      }
+      double gbps = bytes / med * 1e-9;
+      printf("  %6.1f (%4.0f%%)", gbps, 100 * gbps / copy[i]);
+      cJSON *e = cJSON_CreateObject();
+      cJSON_AddStringToObject(e, "op", row_ops[o]);
+      cJSON_AddNumberToObject(e, "rows", (double)shapes[i].rows);
+      cJSON_AddNumberToObject(e, "cols", (double)shapes[i].cols);
+      cJSON_AddNumberToObject(e, "gbps", gbps);
+      cJSON_AddNumberToObject(e, "copy_gbps_same_size", copy[i]);
+      cJSON_AddNumberToObject(e, "ratio_to_copy", gbps / copy[i]);
+      cJSON_AddNumberToObject(e, "ratio_to_peak_copy", gbps / peak->copy_gbps);
+      cJSON_AddNumberToObject(e, "seconds", med);
+      cJSON_AddItemToArray(out, e);
+    }
+    printf("\n");
+    fflush(stdout);
+  }
+}
+
+/* Cold compile (cache off) and cached load of every program, each in a
+ * fresh context so that nothing is shared. */
+static int bench_compile(const char *device, cJSON *out) {
+  printf("\nkernel programs: build with clscale's cache off / load from it (seconds; a driver's own cache,\n"
+         "such as PoCL's, may still serve the first: POCL_KERNEL_CACHE=0 makes it truly cold)\n ");
+  for (size_t i = 0; i < cls_program_count(); i++) {
+    const char *name = cls_program_name(i);
+    double t[2] = {NAN, NAN};
+    for (int cached = 0; cached < 2; cached++) {
+      cls_context_options o;
+      cls_context_options_init(&o);
+      o.device = device;
+      o.disable_cache = !cached;
+      cls_context *ctx;
+      char err[4096];
+      if (cls_context_create(&o, &ctx, err, sizeof err) != CLS_OK) {
+        fprintf(stderr, "clscale bench: %s\n", err);
+        return -1;
+      }
+      int from_cache = 0;
+      if (cls_program_prepare(ctx, name, &t[cached], &from_cache) != CLS_OK) {
+        fprintf(stderr, "clscale bench: %s\n", cls_last_error(ctx));
+        cls_context_destroy(ctx);
+        return -1;
+      }
+      if (cached && !from_cache) { /* first use of the cache: load again */
+        cls_context_destroy(ctx);
+        cls_context_create(&o, &ctx, err, sizeof err);
+        if (!ctx || cls_program_prepare(ctx, name, &t[1], &from_cache) != CLS_OK) t[1] = NAN;
+      }
+      cls_context_destroy(ctx);
+    }
+    printf(" %s %.2f/%.3f", name, t[0], t[1]);
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "program", name);
+    cJSON_AddNumberToObject(e, "cold_seconds", t[0]);
+    if (!isnan(t[1])) cJSON_AddNumberToObject(e, "cached_seconds", t[1]);
+    cJSON_AddItemToArray(out, e);
+  }
+  printf("\n");
+  return 0;
+}
 
 int cls_cmd_bench(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  fprintf(stderr, "clscale bench: not built yet\n");
-  return CLS_EXIT_FAIL;
+  const char *device = NULL, *json = NULL, *only = NULL, *trace = NULL;
+  int quick = 0, max_reps = 7;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = (i + 1 < argc) ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage(stdout);
+      return CLS_EXIT_OK;
+    } else if (!strcmp(a, "--device") && v) {
+      device = v, i++;
+    } else if (!strcmp(a, "--json") && v) {
+      json = v, i++;
+    } else if (!strcmp(a, "--trace") && v) {
+      trace = v, i++;
+    } else if (!strcmp(a, "--only") && v && (!strcmp(v, "matmul") || !strcmp(v, "rows"))) {
+      only = v, i++;
+    } else if (!strcmp(a, "--reps") && v) {
+      char *end;
+      long r = strtol(v, &end, 10);
+      if (*end || r < 1 || r > 1000) {
+        fprintf(stderr, "clscale bench: --reps wants a whole number from 1 to 1000, not '%s'\n", v);
+        return CLS_EXIT_USAGE;
+      }
+      max_reps = (int)r, i++;
+    } else if (!strcmp(a, "--quick")) {
+      quick = 1;
+    } else {
+      fprintf(stderr, "clscale bench: unknown or incomplete argument '%s'\n", a);
+      usage(stderr);
+      return CLS_EXIT_USAGE;
+    }
+  }
+  /* Fail on an unwritable --json before spending minutes measuring. */
+  if (json) {
+    FILE *existing = fopen(json, "r");
+    if (existing) fclose(existing);
+    FILE *f = fopen(json, "a");
+    if (!f) {
+      fprintf(stderr, "clscale bench: cannot write %s: check the folder exists and is writable\n", json);
+      return CLS_EXIT_FAIL;
+    }
+    fclose(f);
+    if (!existing) remove(json); /* leave nothing behind if the run fails */
+  }
+
+  cls_context_options o;
+  cls_context_options_init(&o);
+  o.device = device;
+  o.trace = trace != NULL;
+  cls_context *ctx;
+  char err[4096];
+  if (cls_context_create(&o, &ctx, err, sizeof err) != CLS_OK) {
+    fprintf(stderr, "clscale bench: %s\n", err);
+    return CLS_EXIT_FAIL;
+  }
+  const cls_device_info *d = cls_context_device(ctx);
+  printf("device %d:%d %s (%s, %u units at %u MHz, parameters %s)\n", d->platform_index, d->device_index, d->name,
+         d->platform_name, d->compute_units, d->clock_mhz, d->params_name);
+
+  cJSON *root = cJSON_CreateObject();
+  cJSON *jd = cJSON_AddObjectToObject(root, "device");
+  cJSON_AddStringToObject(jd, "name", d->name);
+  cJSON_AddStringToObject(jd, "platform", d->platform_name);
+  cJSON_AddStringToObject(jd, "driver", d->driver_version);
+  cJSON_AddStringToObject(jd, "params", d->params_name);
+  cJSON_AddNumberToObject(jd, "compute_units", d->compute_units);
+  cJSON_AddStringToObject(root, "clscale_version", CLSCALE_VERSION);
+
+  int rc = CLS_EXIT_OK;
+  cls_peak peak;
+  if (cls_peak_measure(ctx, max_reps, &peak) != CLS_OK) {
+    fprintf(stderr, "clscale bench: measuring the peaks failed: %s\n", cls_last_error(ctx));
+    rc = CLS_EXIT_FAIL;
+    goto done;
+  }
+  printf("peak: copy %.1f GB/s, FMA %.1f GFLOP/s (medians of %d)\n", peak.copy_gbps, peak.fma_gflops, max_reps);
+  cJSON *jp = cJSON_AddObjectToObject(root, "peak");
+  cJSON_AddNumberToObject(jp, "copy_gbps", peak.copy_gbps);
+  cJSON_AddNumberToObject(jp, "fma_gflops", peak.fma_gflops);
+
+  if (bench_compile(device, cJSON_AddArrayToObject(root, "compile")) != 0) rc = CLS_EXIT_FAIL;
+
+  bench b = {ctx, max_reps, 0};
+  if (!only || !strcmp(only, "matmul"))
+    bench_matmul(&b, quick ? quick_shapes : full_shapes,
+                 quick ? sizeof quick_shapes / sizeof quick_shapes[0] : sizeof full_shapes / sizeof full_shapes[0],
+                 &peak, cJSON_AddArrayToObject(root, "matmul"));
+  if (!only || !strcmp(only, "rows"))
+    bench_rows(&b, quick ? quick_rows : full_rows,
+               quick ? sizeof quick_rows / sizeof quick_rows[0] : sizeof full_rows / sizeof full_rows[0], &peak,
+               cJSON_AddArrayToObject(root, "rows"));
+  if (b.failures) rc = CLS_EXIT_FAIL;
+
+  /* Where the device time went, op by op (warm-ups and repetitions included). */
+  cls_counters counters;
+  if (cls_counters_get(ctx, &counters) == CLS_OK) {
+    char table[8192];
+    cls_counters_summary(&counters, table, sizeof table);
+    printf("\ndevice time by op over the whole benchmark:\n%s", table);
+  }
+  if (trace) {
+    if (cls_trace_write(ctx, trace) == CLS_OK) {
+      printf("wrote the Chrome trace %s (open in ui.perfetto.dev)\n", trace);
+    } else {
+      fprintf(stderr, "clscale bench: %s\n", cls_last_error(ctx));
+      rc = CLS_EXIT_FAIL;
+    }
+  }
+
+done:
+  if (json && write_json_atomic(json, root) != 0) {
+    fprintf(stderr, "clscale bench: writing %s failed\n", json);
+    rc = CLS_EXIT_FAIL;
+  } else if (json) {
+    printf("\nwrote %s\n", json);
+  }
+  cJSON_Delete(root);
+  cls_context_destroy(ctx);
+  return rc;
 }

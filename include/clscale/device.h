@@ -227,6 +227,11 @@ typedef struct cls_peak {
 } cls_peak;
 cls_status cls_peak_measure(cls_context *ctx, int reps, cls_peak *out);
 
+/* The copy bandwidth on a working set of count floats each way (count >= 4):
+ * what an op that reads and writes that much data can hope for, caches
+ * included. cls_peak_measure uses 16M floats, beyond most caches. */
+cls_status cls_peak_copy(cls_context *ctx, size_t count, int reps, double *gbps);
+
 #ifdef __cplusplus
 }
 #endif

@@ -125,7 +125,8 @@ cls_status cls_rmsnorm_backward(cls_context *ctx, size_t rows, size_t cols, cls_
 #endif
 
 /* The ops that training needs beyond these: elementwise, losses, embedding,
- * optimiser, reductions, attention. */
+ * optimiser, reductions (ops_train.h) and attention (ops_attention.h). */
 #include "clscale/ops_train.h"
+#include "clscale/ops_attention.h"
 
 #endif

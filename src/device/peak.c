@@ -42,31 +42,43 @@ static cls_status time_kernel(cls_context *ctx, const char *op, cl_kernel k, siz
   return s;
 }
 
+cls_status cls_peak_copy(cls_context *ctx, size_t count, int reps, double *gbps) {
+  CLS_CHECK_CTX(ctx);
+  if (!gbps) return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "cls_peak_copy: gbps is NULL");
+  if (reps < 1) return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "cls_peak_copy: reps is %d; use 1 or more", reps);
+  if (count < 4)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "cls_peak_copy: count %zu; copy at least 4 floats", count);
+  size_t n = count & ~(size_t)3; /* whole float4s */
+  cls_buffer *src = NULL, *dst = NULL;
+  cl_kernel copy = NULL;
+  cls_status s = cls_buffer_alloc(ctx, n, &src);
+  if (s == CLS_OK) s = cls_buffer_alloc(ctx, n, &dst);
+  if (s == CLS_OK) s = cls_buffer_fill(ctx, src, 0, n, 1.0f);
+  if (s == CLS_OK) s = cls__kernel(ctx, "peak", "peak_copy", &copy);
+  if (s == CLS_OK) s = cls__arg_mem(ctx, copy, 0, src);
+  if (s == CLS_OK) s = cls__arg_mem(ctx, copy, 1, dst);
+  if (s == CLS_OK) s = cls__arg_uint(ctx, copy, 2, n / 4);
+  double t = 0, bytes = 2.0 * (double)n * sizeof(float);
+  if (s == CLS_OK) s = time_kernel(ctx, "peak_copy", copy, n / 4, reps, 0, bytes, &t);
+  cls_buffer_free(src);
+  cls_buffer_free(dst);
+  if (s == CLS_OK) *gbps = bytes / t * 1e-9;
+  return s;
+}
+
 cls_status cls_peak_measure(cls_context *ctx, int reps, cls_peak *out) {
   CLS_CHECK_CTX(ctx);
   if (!out) return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "cls_peak_measure: out is NULL");
   if (reps < 1) return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "cls_peak_measure: reps is %d; use 1 or more", reps);
 
-  /* Bandwidth: 64 MiB each way (or a quarter of the largest buffer), far
-   * beyond any cache. */
+  /* Bandwidth: 64 MiB each way (or a quarter of the largest buffer). */
   size_t n = (size_t)16 << 20;
   if (ctx->info.max_alloc_bytes && n * sizeof(float) > ctx->info.max_alloc_bytes / 4)
-    n = (size_t)(ctx->info.max_alloc_bytes / 4 / sizeof(float)) & ~(size_t)3;
-  cls_buffer *src = NULL, *dst = NULL;
-  cls_status s = cls_buffer_alloc(ctx, n, &src);
-  if (s == CLS_OK) s = cls_buffer_alloc(ctx, n, &dst);
-  if (s == CLS_OK) s = cls_buffer_fill(ctx, src, 0, n, 1.0f);
-  cl_kernel copy = NULL, fma = NULL;
-  if (s == CLS_OK) s = cls__kernel(ctx, "peak", "peak_copy", &copy);
-  if (s == CLS_OK) s = cls__arg_mem(ctx, copy, 0, src);
-  if (s == CLS_OK) s = cls__arg_mem(ctx, copy, 1, dst);
-  if (s == CLS_OK) s = cls__arg_uint(ctx, copy, 2, n / 4);
-  double t_copy = 0, t_fma = 0;
-  double bytes = 2.0 * (double)n * sizeof(float);
-  if (s == CLS_OK) s = time_kernel(ctx, "peak_copy", copy, n / 4, reps, 0, bytes, &t_copy);
-  cls_buffer_free(src);
-  cls_buffer_free(dst);
+    n = (size_t)(ctx->info.max_alloc_bytes / 4 / sizeof(float));
+  cls_status s = cls_peak_copy(ctx, n, reps, &out->copy_gbps);
   if (s != CLS_OK) return s;
+  cl_kernel fma = NULL;
+  double t_fma = 0;
 
   /* Arithmetic: enough work-items to fill every unit many times over, and
    * enough iterations that launch overhead is negligible. */
@@ -85,7 +97,6 @@ cls_status cls_peak_measure(cls_context *ctx, int reps, cls_peak *out) {
   if (s == CLS_OK) s = time_kernel(ctx, "peak_fma", fma, items, reps, flops, items * 4.0, &t_fma);
   cls_buffer_free(sink);
   if (s != CLS_OK) return s;
-  out->copy_gbps = bytes / t_copy * 1e-9;
   out->fma_gflops = flops / t_fma * 1e-9;
   return CLS_OK;
 }

@@ -1,0 +1,354 @@
+/*
+ * cl/matmul.cl - clscale's own matrix multiply, C = alpha*op(A)*op(B) + beta*C.
+ *
+ * The host (src/ops/matmul_own.c) copies op(A) and op(B) into packed
+ * panels (mm_pack_panel on CPUs, mm_pack on GPUs) where that pays, then one
+ * compute kernel multiplies them:
+ *
+ *   packed op(A): panels of PA rows of op(A); panel p holds, for each kk in
+ *                 [0, Kp), the PA values op(A)[p*PA + r][kk] side by side;
+ *   packed op(B): panels of PB columns of op(B), likewise [kk][PB].
+ *
+ * Packing does the transposition (so all four N/T combinations share one
+ * compute kernel and one compile), pads with zeros up to whole panels and
+ * to Kp (so loads need no bounds checks; only the store to C is checked),
+ * and makes every load of the inner loop contiguous.
+ *
+ * Two compute kernels, chosen per device by MM_LOCAL (src/device/params_matmul.c):
+ *  - mm_regs (MM_LOCAL=0, CPUs): no local memory, no barriers. Each
+ *    work-item computes an MM_MR x (MM_NV*MM_VW) tile of C in registers with
+ *    explicit vectors: per kk, MM_NV vector loads of B and MM_MR broadcasts
+ *    of A feed MM_MR*MM_NV vector FMAs (the outer-product micro-kernel of
+ *    BLAS libraries). PoCL runs the work-items of a group as a loop;
+ *    explicit vectors give it AVX code without relying on its
+ *    cross-work-item vectoriser, and the work-items of one group (along m)
+ *    share a B panel, which stays in cache. A row-major A, and a row-major
+ *    B, are read in place (packing costs as much as the multiply when the
+ *    other side is small); a long k is split by the host into launches
+ *    over chunks of MM_KC that add into C, so that a tile's slices of A
+ *    and B stay in cache. The tile loops are unrolled by pragma: PoCL keeps
+ *    a private array that is indexed in a loop in memory, one copy per
+ *    work-item, and its accumulators would then be loaded and stored at
+ *    every step (measured: 5x slower). fma(), not mad(): PoCL turns mad()
+ *    into a multiply and an add.
+ *  - mm_local (MM_LOCAL=1, GPUs): MM_TM x MM_TN tiles per work-group staged
+ *    through local memory MM_TK deep, MM_WM x MM_WN values per work-item,
+ *    work-items strided over the tile so that loads and stores coalesce.
+ *    Both operands packed.
+ *
+ * beta == 0 never reads C (so NaN in C does not propagate). Every index is
+ * 32-bit: the host refuses shapes whose (padded) spans reach 2^31 floats.
+ */
+
+#ifndef MM_VW
+#define MM_VW 8
+#endif
+#ifndef MM_MR
+#define MM_MR 4
+#endif
+#ifndef MM_NV
+#define MM_NV 2
+#endif
+#ifndef MM_VW2
+#define MM_VW2 MM_VW
+#endif
+#ifndef MM_MR2
+#define MM_MR2 MM_MR
+#endif
+#ifndef MM_NV2
+#define MM_NV2 MM_NV
+#endif
+#ifndef MM_NARROW
+#define MM_NARROW 0
+#endif
+#ifndef MM_TM
+#define MM_TM 64
+#endif
+#ifndef MM_TN
+#define MM_TN 64
+#endif
+#ifndef MM_TK
+#define MM_TK 16
+#endif
+#ifndef MM_WM
+#define MM_WM 4
+#endif
+#ifndef MM_WN
+#define MM_WN 4
+#endif
+
+/* The register tile of mm_regs. MM_MR x MM_NV vectors of MM_VW are sized
+ * for 32 registers of 512 bits (AVX-512); CPUs with narrower or fewer
+ * vector registers (x86 without AVX-512: 16 x 256 bits; ARM NEON) would
+ * spill them, so there the kernel is built with the narrow tile MM_MR2 x
+ * MM_NV2 x MM_VW2 instead (MM_NARROW=1 forces it). The compilers of CPU
+ * runtimes predefine these target macros; GPU compilers define none of
+ * them and get the wide tile (mm_regs is not used there). The host asks
+ * the built kernel which tile it got (mm_geometry), so the two always
+ * agree. */
+#if MM_NARROW || (defined(__x86_64__) && !defined(__AVX512F__)) || defined(__aarch64__) || defined(__arm__)
+#define MM_RMR MM_MR2
+#define MM_RNV MM_NV2
+#define MM_RVW MM_VW2
+#else
+#define MM_RMR MM_MR
+#define MM_RNV MM_NV
+#define MM_RVW MM_VW
+#endif
+
+#if MM_RVW == 16
+#define MM_VT     float16
+#define MM_VLOAD  vload16
+#define MM_VSTORE vstore16
+#elif MM_RVW == 8
+#define MM_VT     float8
+#define MM_VLOAD  vload8
+#define MM_VSTORE vstore8
+#elif MM_RVW == 4
+#define MM_VT     float4
+#define MM_VLOAD  vload4
+#define MM_VSTORE vstore4
+#elif MM_RVW == 2
+#define MM_VT     float2
+#define MM_VLOAD  vload2
+#define MM_VSTORE vstore2
+#else
+#error "MM_VW and MM_VW2 must be 2, 4, 8 or 16"
+#endif
+
+#define MM_RNR (MM_RNV * MM_RVW)
+
+/* Tells the host the tile mm_regs was built with: rows, columns. */
+__kernel void mm_geometry(__global float *out) {
+  if (get_global_id(0) == 0) {
+    out[0] = (float)MM_RMR;
+    out[1] = (float)MM_RNR;
+  }
+}
+
+/* Packing. The logical matrix X is R x K with
+ *   X[r][kk] = src[off + b*stride + (rmajor ? r*ld + kk : kk*ld + r)],
+ * which is op(A) (R = m) or op(B) transposed (R = n). Output, per batch
+ * entry b (dst_stride floats apart, from dst_off): panels of P rows, each
+ * Kp x P, zero beyond R and K. */
+#define MM_X(r, kk) src[base + ((rmajor) ? (r)*ld + (kk) : (kk)*ld + (r))]
+
+/* GPU packing: one element per work-item; dim 0 = r within the panel
+ * (coalesced writes, and coalesced reads when !rmajor), dim 1 = kk,
+ * dim 2 = panel + panels*b. */
+__kernel void mm_pack(__global const float *restrict src, uint off, uint ld, uint stride, uint rmajor, uint R,
+                      uint K, uint P, uint Kp, uint panels, uint dst_stride, __global float *restrict dst,
+                      uint dst_off) {
+  uint ri = get_global_id(0), kk = get_global_id(1), pb = get_global_id(2);
+  if (ri >= P || kk >= Kp) return;
+  uint b = pb / panels, p = pb - b * panels;
+  uint r = p * P + ri, base = off + b * stride;
+  dst[dst_off + b * dst_stride + p * P * Kp + kk * P + ri] = (r < R && kk < K) ? MM_X(r, kk) : 0.0f;
+}
+
+/* CPU packing: one work-item packs a whole panel (dim 0 = panel, dim 1 =
+ * batch entry), so that a runtime that runs work-groups one by one has few
+ * of them, in blocks of 16 kk so that the side read or written with a
+ * stride stays within a few cache lines; the inner loop runs along the
+ * contiguous side of the source. */
+#define MM_PACK_CHUNK 16
+__kernel void mm_pack_panel(__global const float *restrict src, uint off, uint ld, uint stride, uint rmajor,
+                            uint R, uint K, uint P, uint Kp, uint panels, uint dst_stride,
+                            __global float *restrict dst, uint dst_off) {
+  uint p = get_global_id(0), b = get_global_id(1);
+  if (p >= panels) return;
+  uint base = off + b * stride, r0 = p * P;
+  __global float *d = dst + dst_off + b * dst_stride + p * P * Kp;
+  uint rn = r0 + P <= R ? P : (r0 < R ? R - r0 : 0); /* rows of this panel inside X */
+  for (uint k0 = 0; k0 < Kp; k0 += MM_PACK_CHUNK) {
+    uint kn = min((uint)MM_PACK_CHUNK, Kp - k0), kin = k0 < K ? min(kn, K - k0) : 0;
+    if (rmajor) {
+      for (uint ri = 0; ri < rn; ri++) {
+        for (uint kk = 0; kk < kin; kk++) d[(k0 + kk) * P + ri] = src[base + (r0 + ri) * ld + k0 + kk];
+        for (uint kk = kin; kk < kn; kk++) d[(k0 + kk) * P + ri] = 0.0f;
+      }
+    } else {
+      for (uint kk = 0; kk < kn; kk++) {
+        uint rv = kk < kin ? rn : 0;
+        for (uint ri = 0; ri < rv; ri++) d[(k0 + kk) * P + ri] = src[base + (k0 + kk) * ld + r0 + ri];
+        for (uint ri = rv; ri < P; ri++) d[(k0 + kk) * P + ri] = 0.0f;
+      }
+    }
+    if (rmajor)
+      for (uint kk = 0; kk < kn; kk++)
+        for (uint ri = rn; ri < P; ri++) d[(k0 + kk) * P + ri] = 0.0f;
+  }
+}
+
+/* Writes alpha*acc (+ beta*C) for one row segment of nv valid columns. */
+#define MM_STORE_ROW(crow, vals, nvalid, alpha, beta)                                                             \
+  do {                                                                                                            \
+    if (beta == 0.0f) {                                                                                           \
+      for (uint j_ = 0; j_ < (nvalid); j_++) (crow)[j_] = (alpha) * (vals)[j_];                                   \
+    } else {                                                                                                      \
+      for (uint j_ = 0; j_ < (nvalid); j_++) (crow)[j_] = (alpha) * (vals)[j_] + (beta) * (crow)[j_];             \
+    }                                                                                                             \
+  } while (0)
+
+/* Register-blocked CPU kernel; see the file comment. Work-item (x, y, z) =
+ * (column panels, row panel, batch entry). B comes packed (element (kk,
+ * col0 + j) at B + b_off + b*b_bstride + col0*b_col + kk*b_ks + j with
+ * b_col = K, b_ks = MM_RNR) or in place when not transposed (b_in_place,
+ * b_col = 1, b_ks = ldb). A comes packed or straight from the caller's matrix: element
+ * (row0 + i, kk) of op(A) is at A + a_off + b*a_bstride + row0*a_row +
+ * i*a_rs + kk*a_ks, which describes a packed panel (a_row = K, a_rs = 1,
+ * a_ks = MM_RMR), a row-major A (lda, lda, 1) and a transposed A (1, 1,
+ * lda). Reading A in place saves packing it, which costs about as much as
+ * the multiply when n is small. Rows past M (only in place: panels are
+ * padded) re-read row M-1; their results are never stored. Strides of 0
+ * reuse one matrix for the whole batch. Panels past the end (from rounding
+ * the grid up to the work-group size) return at once. */
+__kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, uint a_rs, uint a_ks,
+                      uint a_bstride, __global const float *restrict B, uint b_off, uint b_col, uint b_ks,
+                      uint b_bstride, uint b_in_place, __global float *restrict C, uint c_off, uint ldc,
+                      uint c_stride, uint M, uint N, uint K, float alpha, float beta, uint npw) {
+  uint tm = get_global_id(1), b = get_global_id(2);
+  uint row0 = tm * MM_RMR;
+  if (row0 >= M) return;
+  uint rows = min((uint)MM_RMR, M - row0);
+  /* npw column panels per work-item, one after the other: the work-item's
+   * rows of A are then read from cache after the first panel. */
+  for (uint t = 0; t < npw; t++) {
+    uint col0 = (get_global_id(0) * npw + t) * MM_RNR;
+    if (col0 >= N) return;
+    /* In place, the last panel shifts left to end at column N (the host
+     * reads B in place only when N >= MM_RNR) and stores only its new
+     * columns, so no load leaves the matrix. */
+    uint shift = b_in_place && col0 + MM_RNR > N ? col0 + MM_RNR - N : 0;
+    __global const float *a = A + a_off + b * a_bstride + row0 * a_row;
+    __global const float *bp = B + b_off + b * b_bstride + (col0 - shift) * b_col;
+
+    /* The loops over MM_RMR and MM_RNV must be unrolled so that acc lives in
+     * registers: a runtime that keeps private arrays in memory (PoCL does,
+     * per work-item) would otherwise load and store every accumulator. */
+    MM_VT acc[MM_RMR][MM_RNV];
+#pragma unroll
+    for (int i = 0; i < MM_RMR; i++)
+#pragma unroll
+      for (int j = 0; j < MM_RNV; j++) acc[i][j] = (MM_VT)(0.0f);
+
+    if (a_rs == 1 && rows == MM_RMR) {
+      /* Packed or transposed A, whole tile: the rows of a step are adjacent,
+       * at offsets the compiler knows. */
+      for (uint kk = 0; kk < K; kk++) {
+        MM_VT bv[MM_RNV];
+#pragma unroll
+        for (int j = 0; j < MM_RNV; j++) bv[j] = MM_VLOAD(0, bp + j * MM_RVW);
+#pragma unroll
+        for (int i = 0; i < MM_RMR; i++) {
+          MM_VT av = (MM_VT)(a[i]);
+#pragma unroll
+          for (int j = 0; j < MM_RNV; j++) acc[i][j] = fma(av, bv[j], acc[i][j]);
+        }
+        a += a_ks;
+        bp += b_ks;
+      }
+    } else {
+      /* Row-major A, or the last rows: offsets computed once. */
+      uint off[MM_RMR];
+#pragma unroll
+      for (int i = 0; i < MM_RMR; i++) off[i] = min((uint)i, rows - 1) * a_rs;
+      for (uint kk = 0; kk < K; kk++) {
+        MM_VT bv[MM_RNV];
+#pragma unroll
+        for (int j = 0; j < MM_RNV; j++) bv[j] = MM_VLOAD(0, bp + j * MM_RVW);
+#pragma unroll
+        for (int i = 0; i < MM_RMR; i++) {
+          MM_VT av = (MM_VT)(a[off[i]]);
+#pragma unroll
+          for (int j = 0; j < MM_RNV; j++) acc[i][j] = fma(av, bv[j], acc[i][j]);
+        }
+        a += a_ks;
+        bp += b_ks;
+      }
+    }
+
+    __global float *c = C + c_off + b * c_stride + row0 * ldc + col0;
+    if (col0 + MM_RNR <= N) {
+      for (uint i = 0; i < rows; i++) {
+        __global float *crow = c + i * ldc;
+#pragma unroll
+        for (int j = 0; j < MM_RNV; j++) {
+          MM_VT v = (MM_VT)(alpha)*acc[i][j];
+          if (beta != 0.0f) v = mad((MM_VT)(beta), MM_VLOAD(0, crow + j * MM_RVW), v);
+          MM_VSTORE(v, 0, crow + j * MM_RVW);
+        }
+      }
+    } else {
+      /* Right edge: spill the row to private memory and store what fits. */
+      uint cols = N - col0;
+      for (uint i = 0; i < rows; i++) {
+        float vals[MM_RNR];
+#pragma unroll
+        for (int j = 0; j < MM_RNV; j++) MM_VSTORE(acc[i][j], 0, vals + j * MM_RVW);
+        MM_STORE_ROW(c + i * ldc, vals + shift, cols, alpha, beta);
+      }
+    }
+  }
+}
+
+/* Local-memory tiled GPU kernel; see the file comment. Work-group
+ * (MM_TN/MM_WN, MM_TM/MM_WM); group (x, y, z) = (column panel, row panel,
+ * batch entry). Panels are MM_TM (A) and MM_TN (B) wide; Kp is a multiple
+ * of MM_TK, so tile loads need no bounds checks. */
+#define MM_LX (MM_TN / MM_WN)
+#define MM_LY (MM_TM / MM_WM)
+__kernel __attribute__((reqd_work_group_size(MM_LX, MM_LY, 1))) void
+mm_local(__global const float *restrict Ap, uint a_bstride, __global const float *restrict Bp, uint b_off,
+         uint b_bstride, __global float *restrict C, uint c_off, uint ldc, uint c_stride, uint M, uint N, uint Kp,
+         float alpha, float beta) {
+  __local float As[MM_TK * MM_TM];
+  __local float Bs[MM_TK * MM_TN];
+  uint lx = get_local_id(0), ly = get_local_id(1);
+  uint tid = ly * MM_LX + lx;
+  uint row0 = get_group_id(1) * MM_TM, col0 = get_group_id(0) * MM_TN, b = get_group_id(2);
+  __global const float *a = Ap + b * a_bstride + row0 * Kp;
+  __global const float *bp = Bp + b_off + b * b_bstride + col0 * Kp;
+
+  float acc[MM_WM][MM_WN];
+  for (int i = 0; i < MM_WM; i++)
+    for (int j = 0; j < MM_WN; j++) acc[i][j] = 0.0f;
+
+  for (uint k0 = 0; k0 < Kp; k0 += MM_TK) {
+    /* A tile of a packed panel is MM_TK*MM_TM contiguous floats. */
+    for (uint t = tid; t < MM_TK * MM_TM; t += MM_LX * MM_LY) As[t] = a[k0 * MM_TM + t];
+    for (uint t = tid; t < MM_TK * MM_TN; t += MM_LX * MM_LY) Bs[t] = bp[k0 * MM_TN + t];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int kk = 0; kk < MM_TK; kk++) {
+      float av[MM_WM], bv[MM_WN];
+      for (int i = 0; i < MM_WM; i++) av[i] = As[kk * MM_TM + ly + i * MM_LY];
+      for (int j = 0; j < MM_WN; j++) bv[j] = Bs[kk * MM_TN + lx + j * MM_LX];
+      for (int i = 0; i < MM_WM; i++)
+        for (int j = 0; j < MM_WN; j++) acc[i][j] = mad(av[i], bv[j], acc[i][j]);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+
+  for (int i = 0; i < MM_WM; i++) {
+    uint r = row0 + ly + i * MM_LY;
+    if (r >= M) continue;
+    __global float *crow = C + c_off + b * c_stride + r * ldc;
+    for (int j = 0; j < MM_WN; j++) {
+      uint col = col0 + lx + j * MM_LX;
+      if (col >= N) continue;
+      float v = alpha * acc[i][j];
+      if (beta != 0.0f) v = mad(beta, crow[col], v);
+      crow[col] = v;
+    }
+  }
+}
+
+/* C = beta*C over an m x n (x batch) view without reading C when beta == 0;
+ * used before CLBlast calls when beta == 0, since CLBlast computes
+ * beta*C and would turn NaN in C into NaN in the result. */
+__kernel void mm_scale(__global float *C, uint c_off, uint ldc, uint c_stride, uint M, uint N, float beta) {
+  uint j = get_global_id(0), i = get_global_id(1), b = get_global_id(2);
+  if (i >= M || j >= N) return;
+  __global float *c = C + c_off + b * c_stride + i * ldc + j;
+  *c = beta == 0.0f ? 0.0f : beta * *c;
+}

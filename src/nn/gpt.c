@@ -1,0 +1,439 @@
+/*
+ * src/nn/gpt.c — the byte-level GPT on the dispatch layer (see gpt.h).
+ *
+ * One file, llm.c style: the parameter table, the activation table, the
+ * forward pass and the backward pass, each written as the sequence of ops
+ * it is. Weights are stored (in x out), so a linear layer is x W + b with
+ * a plain NN matmul; the head reuses the token embedding (V x C) as W^T.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device/internal.h"
+#include "nn/gpt.h"
+
+/* Indices of one block's tensors in the parameter table. */
+enum { LN1G, LN1B, QKVW, QKVB, PROJW, PROJB, LN2G, LN2B, FCW, FCB, FCPW, FCPB, PER_LAYER };
+
+/* Activations of one block, as offsets into the activation slab. */
+typedef struct {
+  size_t ln1, ln1_mean, ln1_rstd, qkv, probs, atty, res2, ln2, ln2_mean, ln2_rstd, fch, fch_gelu;
+} layer_acts;
+
+struct cls_gpt {
+  cls_context *ctx;
+  cls_gpt_config c;
+  size_t max_batch, max_seq;
+  cls_param_table pt;
+  cls_param_slabs slabs;
+  int wte, wpe, lnfg, lnfb, layer0; /* table indices; block l starts at layer0 + l * PER_LAYER */
+  float attn_scale, out_mult;
+
+  /* Activations: one slab, a table of offsets. */
+  cls_buffer *acts;
+  size_t *res; /* L + 1 residual streams */
+  layer_acts *layer;
+  size_t lnf, lnf_mean, lnf_rstd, logits, losses, loss, tokens, targets;
+  /* Backward scratch. */
+  size_t dres, dln, dtmp, dqkv, datty, dfch, dprobs;
+
+  size_t B, T; /* of the last forward */
+  int have_grad;
+  float *host_ids; /* staging for token ids as floats */
+};
+
+void cls_gpt_config_default(cls_gpt_config *c) {
+  c->vocab = 256;
+  c->context = 64;
+  c->width = 128;
+  c->depth = 4;
+  c->heads = 4;
+  c->param = CLS_PARAM_SP;
+  c->base_width = 128;
+  c->init_std = 0.02f;
+  c->weight_decay = 0.1f;
+}
+
+cls_status cls_gpt_config_check(const cls_gpt_config *c, char *err, size_t n) {
+  if (!c) return CLS_ERR_NULL_ARGUMENT;
+  if (c->vocab < 2 || c->vocab > (1u << 24)) {
+    snprintf(err, n, "vocab %zu: use 2 to 2^24 (256 for bytes)", c->vocab);
+    return CLS_ERR_INVALID_SIZE;
+  }
+  if (!c->context || !c->width || !c->depth || !c->heads) {
+    snprintf(err, n, "context, width, depth and heads must all be at least 1 (got %zu, %zu, %zu, %zu)", c->context,
+             c->width, c->depth, c->heads);
+    return CLS_ERR_INVALID_SIZE;
+  }
+  if (c->width % c->heads) {
+    snprintf(err, n, "width %zu is not divisible by heads %zu: choose a width that is a multiple of the heads",
+             c->width, c->heads);
+    return CLS_ERR_INVALID_VALUE;
+  }
+  if (c->param == CLS_PARAM_MUP && (!c->base_width || c->base_width % c->heads)) {
+    snprintf(err, n, "muP needs a base width that is a positive multiple of heads (got %zu)", c->base_width);
+    return CLS_ERR_INVALID_VALUE;
+  }
+  if (c->param != CLS_PARAM_SP && c->param != CLS_PARAM_MUP) {
+    snprintf(err, n, "unknown parametrisation %d: use sp or mup", (int)c->param);
+    return CLS_ERR_INVALID_VALUE;
+  }
+  if (!(c->init_std > 0) || !isfinite(c->init_std) || !(c->weight_decay >= 0) || !isfinite(c->weight_decay)) {
+    snprintf(err, n, "init_std must be positive and weight_decay non-negative, both finite");
+    return CLS_ERR_INVALID_VALUE;
+  }
+  return CLS_OK;
+}
+
+/* ------------------------------------------------------------ building */
+
+static int add(cls_gpt *g, const char *name, size_t rows, size_t cols, cls_param_class k, cls_init_kind init,
+               float std, int embedding, float lr_mult, float wd) {
+  int i = cls_param_add(&g->pt, name, rows, cols, k, init, std, embedding);
+  if (i >= 0) {
+    g->pt.t[i].lr_mult = lr_mult;
+    g->pt.t[i].weight_decay = wd;
+  }
+  return i;
+}
+
+static int build_params(cls_gpt *g) {
+  const cls_gpt_config *c = &g->c;
+  const size_t C = c->width;
+  const int mup = c->param == CLS_PARAM_MUP;
+  const float m = mup ? (float)C / (float)c->base_width : 1.0f; /* width multiplier */
+  const float hid_std = c->init_std / sqrtf(m), hid_lr = 1.0f / m;
+  const float res_std = hid_std / sqrtf(2.0f * (float)c->depth);
+  const float wd = c->weight_decay;
+  char name[48];
+  int ok = 1;
+  ok &= (g->wte = add(g, "wte", c->vocab, C, CLS_PARAM_INPUT, CLS_INIT_NORMAL, c->init_std, 1, 1, wd)) >= 0;
+  ok &= (g->wpe = add(g, "wpe", c->context, C, CLS_PARAM_INPUT, CLS_INIT_NORMAL, c->init_std, 1, 1, wd)) >= 0;
+  g->layer0 = (int)g->pt.count;
+  for (size_t l = 0; l < c->depth && ok; l++) {
+#define NAME(s) (snprintf(name, sizeof name, "h%zu.%s", l, s), name)
+    ok &= add(g, NAME("ln1.g"), 1, C, CLS_PARAM_INPUT, CLS_INIT_ONE, 0, 0, 1, 0) >= 0;
+    ok &= add(g, NAME("ln1.b"), 1, C, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
+    ok &= add(g, NAME("attn.qkv.w"), C, 3 * C, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, hid_std, 0, hid_lr, wd) >= 0;
+    ok &= add(g, NAME("attn.qkv.b"), 1, 3 * C, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
+    ok &= add(g, NAME("attn.proj.w"), C, C, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, res_std, 0, hid_lr, wd) >= 0;
+    ok &= add(g, NAME("attn.proj.b"), 1, C, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
+    ok &= add(g, NAME("ln2.g"), 1, C, CLS_PARAM_INPUT, CLS_INIT_ONE, 0, 0, 1, 0) >= 0;
+    ok &= add(g, NAME("ln2.b"), 1, C, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
+    ok &= add(g, NAME("mlp.fc.w"), C, 4 * C, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, hid_std, 0, hid_lr, wd) >= 0;
+    ok &= add(g, NAME("mlp.fc.b"), 1, 4 * C, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
+    /* fan-in 4C: variance 1/fan_in keeps the same 1/m dependence. */
+    ok &= add(g, NAME("mlp.proj.w"), 4 * C, C, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, res_std, 0, hid_lr, wd) >= 0;
+    ok &= add(g, NAME("mlp.proj.b"), 1, C, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
+#undef NAME
+  }
+  ok &= (g->lnfg = add(g, "lnf.g", 1, C, CLS_PARAM_INPUT, CLS_INIT_ONE, 0, 0, 1, 0)) >= 0;
+  ok &= (g->lnfb = add(g, "lnf.b", 1, C, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0)) >= 0;
+  const float dh = (float)(C / c->heads), base_dh = (float)(c->base_width / c->heads);
+  g->attn_scale = mup ? sqrtf(base_dh) / dh : 1.0f / sqrtf(dh);
+  g->out_mult = 1.0f / m;
+  return ok;
+}
+
+/* Lays out the activations for max_batch x max_seq. */
+static size_t build_acts(cls_gpt *g) {
+  const size_t BT = g->max_batch * g->max_seq, C = g->c.width, L = g->c.depth, H = g->c.heads;
+  const size_t probs = g->max_batch * H * g->max_seq * g->max_seq;
+  size_t at = 0;
+#define TAKE(field, n) (field = at, at += ((n) + 15) / 16 * 16)
+  for (size_t l = 0; l <= L; l++) TAKE(g->res[l], BT * C);
+  for (size_t l = 0; l < L; l++) {
+    layer_acts *a = &g->layer[l];
+    TAKE(a->ln1, BT * C);
+    TAKE(a->ln1_mean, BT);
+    TAKE(a->ln1_rstd, BT);
+    TAKE(a->qkv, BT * 3 * C);
+    TAKE(a->probs, probs);
+    TAKE(a->atty, BT * C);
+    TAKE(a->res2, BT * C);
+    TAKE(a->ln2, BT * C);
+    TAKE(a->ln2_mean, BT);
+    TAKE(a->ln2_rstd, BT);
+    TAKE(a->fch, BT * 4 * C);
+    TAKE(a->fch_gelu, BT * 4 * C);
+  }
+  TAKE(g->lnf, BT * C);
+  TAKE(g->lnf_mean, BT);
+  TAKE(g->lnf_rstd, BT);
+  TAKE(g->logits, BT * g->c.vocab);
+  TAKE(g->losses, BT);
+  TAKE(g->loss, 1);
+  TAKE(g->tokens, BT);
+  TAKE(g->targets, BT);
+  TAKE(g->dres, BT * C);
+  TAKE(g->dln, BT * C);
+  TAKE(g->dtmp, BT * C);
+  TAKE(g->dqkv, BT * 3 * C);
+  TAKE(g->datty, BT * C);
+  TAKE(g->dfch, BT * 4 * C);
+  TAKE(g->dprobs, probs);
+#undef TAKE
+  return at;
+}
+
+cls_status cls_gpt_create(cls_context *ctx, const cls_gpt_config *c, size_t max_batch, size_t max_seq,
+                          uint64_t seed, cls_gpt **out) {
+  CLS_CHECK_CTX(ctx);
+  if (!c || !out) return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "cls_gpt_create: config or out is NULL");
+  *out = NULL;
+  char err[512];
+  cls_status st = cls_gpt_config_check(c, err, sizeof err);
+  if (st != CLS_OK) return cls__fail(ctx, st, "gpt config: %s", err);
+  if (!max_batch || !max_seq || max_seq > c->context)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
+                     "cls_gpt_create: batch %zu x sequence %zu: need batch >= 1 and 1 <= "
+                     "sequence <= context (%zu)",
+                     max_batch, max_seq, c->context);
+  cls_gpt *g = calloc(1, sizeof *g);
+  if (!g) return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_gpt_create: out of host memory");
+  g->ctx = ctx;
+  g->c = *c;
+  g->max_batch = max_batch;
+  g->max_seq = max_seq;
+  g->res = calloc(c->depth + 1, sizeof *g->res);
+  g->layer = calloc(c->depth, sizeof *g->layer);
+  g->host_ids = malloc(max_batch * max_seq * sizeof *g->host_ids);
+  if (!g->res || !g->layer || !g->host_ids || !build_params(g)) {
+    cls_gpt_destroy(g);
+    return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_gpt_create: out of host memory");
+  }
+  size_t n_acts = build_acts(g);
+  st = cls_param_slabs_alloc(ctx, &g->pt, &g->slabs);
+  if (st == CLS_OK) st = cls_param_init(ctx, &g->pt, seed, &g->slabs);
+  if (st == CLS_OK) st = cls_buffer_alloc(ctx, n_acts, &g->acts);
+  if (st != CLS_OK) {
+    cls_gpt_destroy(g);
+    return st;
+  }
+  *out = g;
+  return CLS_OK;
+}
+
+void cls_gpt_destroy(cls_gpt *g) {
+  if (!g) return;
+  cls_param_slabs_free(&g->slabs);
+  cls_buffer_free(g->acts);
+  cls_param_table_free(&g->pt);
+  free(g->res);
+  free(g->layer);
+  free(g->host_ids);
+  free(g);
+}
+
+const cls_param_table *cls_gpt_params(const cls_gpt *g) {
+  return &g->pt;
+}
+cls_param_slabs *cls_gpt_slabs(cls_gpt *g) {
+  return &g->slabs;
+}
+
+/* ------------------------------------------------------------- forward */
+
+/* Shorthands: A(x) is activation x, P(i)/G(i) parameter/gradient tensor i. */
+#define A(off) cls_ref_at(g->acts, (off))
+#define P(i)   cls_ref_at(g->slabs.params, g->pt.t[(i)].offset)
+#define G(i)   cls_ref_at(g->slabs.grads, g->pt.t[(i)].offset)
+#define TRY(call)                                                                                                 \
+  do {                                                                                                            \
+    cls_status s_ = (call);                                                                                       \
+    if (s_ != CLS_OK) return s_;                                                                                  \
+  } while (0)
+
+/* y = x W + b for x (rows x in), W (in x out); y must hold rows x out.
+ * With residual, y already holds the stream and receives x W + b on top. */
+static cls_status linear(cls_gpt *g, size_t rows, size_t in, size_t out, cls_ref x, int w, cls_ref y,
+                         int residual) {
+  TRY(cls_matmul(g->ctx, CLS_NO_TRANS, CLS_NO_TRANS, rows, out, in, 1.0f, x, in, P(w), out, residual ? 1.0f : 0.0f,
+                 y, out));
+  return cls_bias_add(g->ctx, rows, out, P(w + 1), y);
+}
+
+/* Gradients of y = x W + b given dy: dW += x^T dy, db += sum dy, dx = dy W^T. */
+static cls_status linear_back(cls_gpt *g, size_t rows, size_t in, size_t out, cls_ref x, int w, cls_ref dy,
+                              cls_ref dx) {
+  TRY(cls_matmul(g->ctx, CLS_TRANS, CLS_NO_TRANS, in, out, rows, 1.0f, x, in, dy, out, 1.0f, G(w), out));
+  TRY(cls_bias_backward(g->ctx, rows, out, dy, G(w + 1), 1));
+  return cls_matmul(g->ctx, CLS_NO_TRANS, CLS_TRANS, rows, in, out, 1.0f, dy, out, P(w), out, 0.0f, dx, in);
+}
+
+static cls_attn_shape attn_shape(const cls_gpt *g) {
+  cls_attn_shape s = {g->B, g->T, g->T, g->c.heads, g->c.width / g->c.heads, g->attn_scale, 1};
+  return s;
+}
+
+/* Q, K, V of a packed (B, T, 3C) activation. */
+static cls_attn_operand qkv_part(cls_gpt *g, size_t base, int part) {
+  const size_t C = g->c.width;
+  cls_attn_operand o = {A(base + (size_t)part * C), 3 * C, g->T * 3 * C};
+  return o;
+}
+
+static cls_attn_operand seq(cls_gpt *g, size_t base) {
+  cls_attn_operand o = {A(base), g->c.width, g->T * g->c.width};
+  return o;
+}
+
+cls_status cls_gpt_forward(cls_gpt *g, const int32_t *tokens, const int32_t *targets, size_t B, size_t T,
+                           int want_grad, float *loss) {
+  if (!g) return CLS_ERR_NULL_ARGUMENT;
+  cls_context *ctx = g->ctx;
+  if (!tokens || !targets) return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "cls_gpt_forward: tokens or targets NULL");
+  if (!B || !T || B > g->max_batch || T > g->max_seq)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
+                     "cls_gpt_forward: batch %zu x %zu tokens; the model was built for at "
+                     "most %zu x %zu",
+                     B, T, g->max_batch, g->max_seq);
+  const size_t BT = B * T, C = g->c.width, V = g->c.vocab, L = g->c.depth;
+  /* Ids travel as floats (exact below 2^24); check them on the host. */
+  for (int which = 0; which < 2; which++) {
+    const int32_t *ids = which ? targets : tokens;
+    for (size_t i = 0; i < BT; i++) g->host_ids[i] = (float)ids[i];
+    TRY(cls_tokens_check(ctx, g->host_ids, BT, V, NULL));
+    TRY(cls_buffer_write(ctx, g->acts, which ? g->targets : g->tokens, BT, g->host_ids));
+  }
+  g->B = B;
+  g->T = T;
+  g->have_grad = 0;
+
+  TRY(cls_embedding_forward(ctx, B, T, V, C, A(g->tokens), P(g->wte), P(g->wpe), A(g->res[0])));
+  for (size_t l = 0; l < L; l++) {
+    const int w = g->layer0 + (int)l * PER_LAYER;
+    layer_acts *a = &g->layer[l];
+    cls_attn_shape s = attn_shape(g);
+    TRY(cls_layernorm_forward(ctx, BT, C, 1e-5f, A(g->res[l]), P(w + LN1G), P(w + LN1B), A(a->ln1), A(a->ln1_mean),
+                              A(a->ln1_rstd)));
+    TRY(linear(g, BT, C, 3 * C, A(a->ln1), w + QKVW, A(a->qkv), 0));
+    TRY(cls_attention_forward(ctx, &s, qkv_part(g, a->qkv, 0), qkv_part(g, a->qkv, 1), qkv_part(g, a->qkv, 2),
+                              A(a->probs), seq(g, a->atty)));
+    TRY(cls_buffer_copy(ctx, g->acts, g->res[l], g->acts, a->res2, BT * C));
+    TRY(linear(g, BT, C, C, A(a->atty), w + PROJW, A(a->res2), 1));
+    TRY(cls_layernorm_forward(ctx, BT, C, 1e-5f, A(a->res2), P(w + LN2G), P(w + LN2B), A(a->ln2), A(a->ln2_mean),
+                              A(a->ln2_rstd)));
+    TRY(linear(g, BT, C, 4 * C, A(a->ln2), w + FCW, A(a->fch), 0));
+    TRY(cls_gelu_forward(ctx, BT * 4 * C, A(a->fch), A(a->fch_gelu)));
+    TRY(cls_buffer_copy(ctx, g->acts, a->res2, g->acts, g->res[l + 1], BT * C));
+    TRY(linear(g, BT, 4 * C, C, A(a->fch_gelu), w + FCPW, A(g->res[l + 1]), 1));
+  }
+  TRY(cls_layernorm_forward(ctx, BT, C, 1e-5f, A(g->res[L]), P(g->lnfg), P(g->lnfb), A(g->lnf), A(g->lnf_mean),
+                            A(g->lnf_rstd)));
+  /* logits = out_mult * lnf wte^T */
+  TRY(cls_matmul(ctx, CLS_NO_TRANS, CLS_TRANS, BT, V, C, g->out_mult, A(g->lnf), C, P(g->wte), C, 0.0f,
+                 A(g->logits), V));
+  /* The gradient of the mean loss overwrites the logits in place. */
+  TRY(cls_cross_entropy(ctx, BT, V, A(g->logits), A(g->targets), A(g->losses),
+                        want_grad ? A(g->logits) : CLS_NOREF, 1.0f / (float)BT));
+  TRY(cls_reduce(ctx, CLS_REDUCE_SUM, BT, A(g->losses), 1.0f / (float)BT, A(g->loss)));
+  if (loss) TRY(cls_buffer_read(ctx, g->acts, g->loss, 1, loss));
+  g->have_grad = want_grad != 0;
+  return CLS_OK;
+}
+
+/* ------------------------------------------------------------ backward */
+
+cls_status cls_gpt_backward(cls_gpt *g) {
+  if (!g) return CLS_ERR_NULL_ARGUMENT;
+  cls_context *ctx = g->ctx;
+  if (!g->have_grad)
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "cls_gpt_backward: call cls_gpt_forward with want_grad first");
+  g->have_grad = 0; /* the logits hold gradients now; a second backward would be wrong */
+  const size_t B = g->B, T = g->T, BT = B * T, C = g->c.width, V = g->c.vocab, L = g->c.depth;
+
+  /* Head: logits = m lnf wte^T  =>  dlnf = m dlogits wte, dwte += m dlogits^T lnf */
+  TRY(cls_matmul(ctx, CLS_NO_TRANS, CLS_NO_TRANS, BT, C, V, g->out_mult, A(g->logits), V, P(g->wte), C, 0.0f,
+                 A(g->dln), C));
+  TRY(cls_matmul(ctx, CLS_TRANS, CLS_NO_TRANS, V, C, BT, g->out_mult, A(g->logits), V, A(g->lnf), C, 1.0f,
+                 G(g->wte), C));
+  TRY(cls_layernorm_backward(ctx, BT, C, A(g->res[L]), P(g->lnfg), A(g->lnf_mean), A(g->lnf_rstd), A(g->dln),
+                             A(g->dres), G(g->lnfg), G(g->lnfb), 1));
+  for (size_t l = L; l-- > 0;) {
+    const int w = g->layer0 + (int)l * PER_LAYER;
+    layer_acts *a = &g->layer[l];
+    cls_attn_shape s = attn_shape(g);
+    /* dres holds d res[l+1] = d res2 (identity) + the MLP branch. */
+    TRY(linear_back(g, BT, 4 * C, C, A(a->fch_gelu), w + FCPW, A(g->dres), A(g->dfch)));
+    TRY(cls_gelu_backward(ctx, BT * 4 * C, A(a->fch), A(g->dfch), A(g->dfch)));
+    TRY(linear_back(g, BT, C, 4 * C, A(a->ln2), w + FCW, A(g->dfch), A(g->dln)));
+    TRY(cls_layernorm_backward(ctx, BT, C, A(a->res2), P(w + LN2G), A(a->ln2_mean), A(a->ln2_rstd), A(g->dln),
+                               A(g->dtmp), G(w + LN2G), G(w + LN2B), 1));
+    TRY(cls_add_scaled(ctx, BT * C, 1.0f, A(g->dres), 1.0f, A(g->dtmp), A(g->dres)));
+    /* dres holds d res2 = d res[l] (identity) + the attention branch. */
+    TRY(linear_back(g, BT, C, C, A(a->atty), w + PROJW, A(g->dres), A(g->datty)));
+    TRY(cls_attention_backward(ctx, &s, qkv_part(g, a->qkv, 0), qkv_part(g, a->qkv, 1), qkv_part(g, a->qkv, 2),
+                               A(a->probs), seq(g, g->datty), A(g->dprobs), qkv_part(g, g->dqkv, 0),
+                               qkv_part(g, g->dqkv, 1), qkv_part(g, g->dqkv, 2), 0));
+    TRY(linear_back(g, BT, C, 3 * C, A(a->ln1), w + QKVW, A(g->dqkv), A(g->dln)));
+    TRY(cls_layernorm_backward(ctx, BT, C, A(g->res[l]), P(w + LN1G), A(a->ln1_mean), A(a->ln1_rstd), A(g->dln),
+                               A(g->dtmp), G(w + LN1G), G(w + LN1B), 1));
+    TRY(cls_add_scaled(ctx, BT * C, 1.0f, A(g->dres), 1.0f, A(g->dtmp), A(g->dres)));
+  }
+  return cls_embedding_backward(ctx, B, T, V, C, A(g->tokens), A(g->dres), G(g->wte), G(g->wpe), 1);
+}
+
+size_t cls_gpt_activation_count(const cls_gpt *g) {
+  return g ? 2 * g->c.depth + 2 : 0;
+}
+
+cls_status cls_gpt_activation_rms(cls_gpt *g, float *out) {
+  if (!g) return CLS_ERR_NULL_ARGUMENT;
+  if (!out) return cls__fail(g->ctx, CLS_ERR_NULL_ARGUMENT, "cls_gpt_activation_rms: out is NULL");
+  if (!g->B) return cls__fail(g->ctx, CLS_ERR_INVALID_VALUE, "cls_gpt_activation_rms: run a forward pass first");
+  if (g->have_grad)
+    return cls__fail(g->ctx, CLS_ERR_INVALID_VALUE,
+                     "cls_gpt_activation_rms: the logits hold gradients; run the forward pass with want_grad = 0");
+  const size_t BT = g->B * g->T, C = g->c.width, L = g->c.depth, n = cls_gpt_activation_count(g);
+  /* The backward scratch is free between steps: each mean square lands in
+   * one float of it, and one read brings them all back. */
+  for (size_t i = 0; i < n; i++) {
+    size_t off, count;
+    if (i == 0)
+      off = g->res[0], count = BT * C;
+    else if (i <= L)
+      off = g->layer[i - 1].atty, count = BT * C;
+    else if (i <= 2 * L)
+      off = g->layer[i - 1 - L].fch_gelu, count = BT * 4 * C;
+    else
+      off = g->logits, count = BT * g->c.vocab;
+    TRY(cls_reduce(g->ctx, CLS_REDUCE_SUMSQ, count, A(off), 1.0f / (float)count, A(g->dtmp + i)));
+  }
+  TRY(cls_buffer_read(g->ctx, g->acts, g->dtmp, n, out));
+  for (size_t i = 0; i < n; i++) out[i] = sqrtf(out[i]);
+  return CLS_OK;
+}
+
+double cls_gpt_flops_per_step(const cls_gpt *g, size_t B, size_t T) {
+  const double BT = (double)(B * T), C = (double)g->c.width, V = (double)g->c.vocab, L = (double)g->c.depth;
+  /* Per token and layer: qkv 3C^2, proj C^2, fc 4C^2, fcproj 4C^2 multiply-adds; attention 2 T C. */
+  double fwd = 2.0 * BT * (L * (12.0 * C * C + 2.0 * (double)T * C) + V * C);
+  return 3.0 * fwd; /* backward is twice the forward */
+}
+
+#undef A
+#undef P
+#undef G
+#undef TRY
+
+/* ------------------------------------------------ for the reference */
+
+#include "nn/gpt_internal.h"
+
+const cls_gpt_config *cls__gpt_config(const cls_gpt *g) {
+  return &g->c;
+}
+float cls__gpt_attn_scale(const cls_gpt *g) {
+  return g->attn_scale;
+}
+float cls__gpt_out_mult(const cls_gpt *g) {
+  return g->out_mult;
+}
+int cls__gpt_index(const cls_gpt *g, const char *name) {
+  for (size_t i = 0; i < g->pt.count; i++)
+    if (!strcmp(g->pt.t[i].name, name)) return (int)i;
+  return -1;
+}

@@ -1,0 +1,124 @@
+/* src/nn/params.c — see params.h. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "device/internal.h"
+#include "nn/params.h"
+
+/* Tensors start on 64-byte boundaries so kernels may load whole vectors. */
+#define CLS_PARAM_ALIGN 16
+
+int cls_param_add(cls_param_table *pt, const char *name, size_t rows, size_t cols, cls_param_class klass,
+                  cls_init_kind init, float std, int is_embedding) {
+  if (pt->count == pt->cap) {
+    size_t cap = pt->cap ? 2 * pt->cap : 32;
+    cls_tensor_desc *t = realloc(pt->t, cap * sizeof *t);
+    if (!t) return -1;
+    pt->t = t;
+    pt->cap = cap;
+  }
+  cls_tensor_desc *d = &pt->t[pt->count];
+  memset(d, 0, sizeof *d);
+  snprintf(d->name, sizeof d->name, "%s", name);
+  d->rows = rows;
+  d->cols = cols;
+  d->offset = pt->total;
+  d->klass = klass;
+  d->init = init;
+  d->std = std;
+  d->lr_mult = 1.0f;
+  d->is_embedding = is_embedding;
+  pt->total += (rows * cols + CLS_PARAM_ALIGN - 1) / CLS_PARAM_ALIGN * CLS_PARAM_ALIGN;
+  return (int)pt->count++;
+}
+
+void cls_param_table_free(cls_param_table *pt) {
+  free(pt->t);
+  memset(pt, 0, sizeof *pt);
+}
+
+size_t cls_param_count(const cls_param_table *pt, int with_embeddings) {
+  size_t n = 0;
+  for (size_t i = 0; i < pt->count; i++)
+    if (with_embeddings || !pt->t[i].is_embedding) n += pt->t[i].rows * pt->t[i].cols;
+  return n;
+}
+
+void cls_param_slabs_free(cls_param_slabs *s) {
+  cls_buffer_free(s->params);
+  cls_buffer_free(s->grads);
+  cls_buffer_free(s->m);
+  cls_buffer_free(s->v);
+  cls_buffer_free(s->grad_sumsq);
+  memset(s, 0, sizeof *s);
+}
+
+cls_status cls_param_slabs_alloc(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s) {
+  memset(s, 0, sizeof *s);
+  if (pt->total == 0) return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "a model without parameters");
+  cls_status st = cls_buffer_alloc(ctx, pt->total, &s->params);
+  if (st == CLS_OK) st = cls_buffer_alloc(ctx, pt->total, &s->grads);
+  if (st == CLS_OK) st = cls_buffer_alloc(ctx, pt->total, &s->m);
+  if (st == CLS_OK) st = cls_buffer_alloc(ctx, pt->total, &s->v);
+  if (st == CLS_OK) st = cls_buffer_alloc(ctx, 1, &s->grad_sumsq);
+  if (st == CLS_OK) st = cls_buffer_fill(ctx, s->grads, 0, pt->total, 0.0f);
+  if (st == CLS_OK) st = cls_buffer_fill(ctx, s->m, 0, pt->total, 0.0f);
+  if (st == CLS_OK) st = cls_buffer_fill(ctx, s->v, 0, pt->total, 0.0f);
+  if (st == CLS_OK) st = cls_buffer_fill(ctx, s->grad_sumsq, 0, 1, 0.0f);
+  if (st != CLS_OK) cls_param_slabs_free(s);
+  return st;
+}
+
+cls_status cls_param_init(cls_context *ctx, const cls_param_table *pt, uint64_t seed, cls_param_slabs *s) {
+  float *host = calloc(pt->total, sizeof *host);
+  if (!host)
+    return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_param_init: out of host memory (%zu floats)", pt->total);
+  for (size_t i = 0; i < pt->count; i++) {
+    const cls_tensor_desc *d = &pt->t[i];
+    float *x = host + d->offset;
+    size_t n = d->rows * d->cols;
+    /* Stream 0x1000 + i: one stream per tensor, clear of the data layer's. */
+    cls_rng r = cls_rng_make(seed, 0x1000u + (uint32_t)i);
+    for (size_t j = 0; j < n; j++)
+      x[j] = d->init == CLS_INIT_ONE    ? 1.0f
+             : d->init == CLS_INIT_ZERO ? 0.0f
+                                        : (float)(d->std * cls_rng_normal(r, j, 0));
+  }
+  cls_status st = cls_buffer_write(ctx, s->params, 0, pt->total, host);
+  free(host);
+  return st;
+}
+
+cls_status cls_param_zero_grads(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s) {
+  return cls_buffer_fill(ctx, s->grads, 0, pt->total, 0.0f);
+}
+
+cls_status cls_param_adamw(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s, float lr, float beta1,
+                           float beta2, float eps, unsigned long step, float max_norm) {
+  cls_status st = CLS_OK;
+  if (max_norm > 0) {
+    /* The whole gradient slab is one range: its padding is zero. */
+    cls_ref all = cls_ref_at(s->grads, 0);
+    size_t len = pt->total;
+    st = cls_sumsq_ranges(ctx, 1, &all, &len, cls_ref_at(s->grad_sumsq, 0));
+  }
+  for (size_t i = 0; i < pt->count && st == CLS_OK; i++) {
+    const cls_tensor_desc *d = &pt->t[i];
+    cls_adamw_params hp;
+    cls_adamw_params_init(&hp);
+    hp.lr = lr * d->lr_mult;
+    hp.beta1 = beta1;
+    hp.beta2 = beta2;
+    hp.eps = eps;
+    hp.weight_decay = d->weight_decay;
+    hp.step = step;
+    hp.max_norm = max_norm;
+    st = cls_adamw_step(ctx, d->rows * d->cols, &hp, cls_ref_at(s->params, d->offset),
+                        cls_ref_at(s->grads, d->offset), cls_ref_at(s->m, d->offset), cls_ref_at(s->v, d->offset),
+                        max_norm > 0 ? cls_ref_at(s->grad_sumsq, 0) : CLS_NOREF);
+  }
+  return st;
+}

@@ -1,0 +1,75 @@
+/*
+ * src/nn/params.h — a model's parameters: a table of named tensors laid out
+ * in one slab, with their gradients and AdamW state in three more slabs of
+ * the same layout (llm.c style). A model is a config plus offsets into
+ * these slabs; nothing is allocated per tensor.
+ *
+ * Each tensor belongs to a class that fixes how it is initialised and how
+ * its learning rate scales with width under muP (Yang et al., Tensor
+ * Programs V, table 3, for Adam):
+ *   input   embeddings, biases, norm gains: init independent of width, lr x 1
+ *   hidden  matrices with fan-in and fan-out ~ width: init var 1/fan_in, lr x base/width
+ *   output  the readout: init var 1/fan_in^2 (muP) , lr x base/width
+ * Under SP every class has lr x 1 and matrices use init_std.
+ */
+#ifndef CLSCALE_NN_PARAMS_H
+#define CLSCALE_NN_PARAMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clscale/ops.h"
+
+typedef enum { CLS_PARAM_INPUT = 0, CLS_PARAM_HIDDEN = 1, CLS_PARAM_OUTPUT = 2 } cls_param_class;
+typedef enum { CLS_INIT_ZERO = 0, CLS_INIT_ONE = 1, CLS_INIT_NORMAL = 2 } cls_init_kind;
+
+typedef struct cls_tensor_desc {
+  char name[48];
+  size_t rows, cols;
+  size_t offset; /* in floats, into each slab; a multiple of 16 */
+  cls_param_class klass;
+  cls_init_kind init;
+  float std;          /* for CLS_INIT_NORMAL */
+  float lr_mult;      /* multiplies the base learning rate */
+  float weight_decay; /* decoupled weight decay of this tensor */
+  int is_embedding;   /* counted apart in "parameters without embeddings" */
+} cls_tensor_desc;
+
+typedef struct cls_param_table {
+  cls_tensor_desc *t;
+  size_t count, cap;
+  size_t total; /* floats in each slab, padding included */
+} cls_param_table;
+
+/* Appends a tensor; returns its index, or -1 when out of memory. */
+int cls_param_add(cls_param_table *pt, const char *name, size_t rows, size_t cols, cls_param_class klass,
+                  cls_init_kind init, float std, int is_embedding);
+void cls_param_table_free(cls_param_table *pt);
+
+/* Number of parameters (padding excluded), all or without embeddings. */
+size_t cls_param_count(const cls_param_table *pt, int with_embeddings);
+
+typedef struct cls_param_slabs {
+  cls_buffer *params, *grads, *m, *v;
+  cls_buffer *grad_sumsq; /* 1 float: squared global gradient norm */
+} cls_param_slabs;
+
+/* Allocates the four slabs (m and v zeroed, grads zeroed). */
+cls_status cls_param_slabs_alloc(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *out);
+void cls_param_slabs_free(cls_param_slabs *s);
+
+/* Draws every tensor's initial values on the host from the Philox stream
+ * of (seed, tensor index): the same seed gives the same weights on any
+ * device. Uploads them in one copy. */
+cls_status cls_param_init(cls_context *ctx, const cls_param_table *pt, uint64_t seed, cls_param_slabs *s);
+
+/* Zeroes the gradient slab. */
+cls_status cls_param_zero_grads(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s);
+
+/* One AdamW step over all tensors: the squared global gradient norm is
+ * computed on the device, each tensor is updated with lr * its lr_mult and
+ * its weight decay, gradients clipped to max_norm when max_norm > 0. */
+cls_status cls_param_adamw(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s, float lr, float beta1,
+                           float beta2, float eps, unsigned long step, float max_norm);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * src/ops/matmul.c — the public matmul calls: argument checks, the
+ * per-context backend choice, and dispatch to a backend (matmul_own.c,
+ * matmul_clblast.c, matmul_host.c, matmul_auto.c).
+ */
+#include <math.h>
+
+#include "ops/matmul.h"
+#include "ops/ops_state.h"
+
+double cls__mm_flops(const cls__mm_args *g) {
+  return 2.0 * (double)g->m * (double)g->n * (double)g->k * (double)g->batch;
+}
+
+double cls__mm_bytes(const cls__mm_args *g) {
+  double nb = (double)g->batch;
+  double a = (double)g->m * (double)g->k * (g->stride_a ? nb : 1.0);
+  double b = (double)g->k * (double)g->n * (g->stride_b ? nb : 1.0);
+  double c = (double)g->m * (double)g->n * nb * (g->beta != 0.0f ? 2.0 : 1.0);
+  return 4.0 * (a + b + c);
+}
+
+/* The backend named by the context options; auto if it does not parse
+ * (cls_context_create has already refused unknown names). */
+static cls_backend option_backend(const cls_context *ctx) {
+  cls_backend b = CLS_BACKEND_AUTO;
+  const char *name = cls__matmul_backend_option(ctx);
+  if (name && cls_backend_parse(name, &b) != CLS_OK) b = CLS_BACKEND_AUTO;
+  return b;
+}
+
+cls_status cls_matmul_set_backend(cls_context *ctx, cls_backend backend) {
+  CLS_CHECK_CTX(ctx);
+  if ((int)backend < CLS_BACKEND_AUTO || (int)backend > CLS_BACKEND_HOST)
+    return cls__fail(ctx, CLS_ERR_UNKNOWN_BACKEND,
+                     "cls_matmul_set_backend: backend %d is not one of CLS_BACKEND_AUTO, _OWN, _CLBLAST, _HOST",
+                     (int)backend);
+  if (backend == CLS_BACKEND_HOST && !cls__mm_host_available(ctx))
+    return cls__fail(ctx, CLS_ERR_BACKEND_UNAVAILABLE,
+                     "cls_matmul_set_backend: the host backend needs a CPU device whose buffers live in host "
+                     "memory, and %s is not one; use own, clblast or auto",
+                     cls_context_device(ctx)->name);
+  cls__ops_data *st = cls__ops_get(ctx);
+  if (!st) return CLS_ERR_OUT_OF_MEMORY;
+  st->mm_backend_set = 1;
+  st->mm_backend = backend;
+  return CLS_OK;
+}
+
+cls_backend cls_matmul_get_backend(const cls_context *ctx) {
+  if (!ctx) return CLS_BACKEND_AUTO;
+  const cls__ops_data *st = cls__ops_state(ctx);
+  if (st && st->mm_backend_set) return st->mm_backend;
+  return option_backend(ctx);
+}
+
+/* Every check of cls_matmul_batched_on, in the order documented in ops.h. */
+static cls_status validate(cls_context *ctx, const char *fn, cls_backend backend, const cls__mm_args *g) {
+  if ((int)backend < CLS_BACKEND_AUTO || (int)backend > CLS_BACKEND_HOST)
+    return cls__fail(ctx, CLS_ERR_UNKNOWN_BACKEND, "%s: backend %d is not auto, own, clblast or host", fn,
+                     (int)backend);
+  if ((g->ta != CLS_NO_TRANS && g->ta != CLS_TRANS) || (g->tb != CLS_NO_TRANS && g->tb != CLS_TRANS))
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
+                     "%s: transpose arguments are %d and %d; use CLS_NO_TRANS or CLS_TRANS", fn, (int)g->ta,
+                     (int)g->tb);
+  if (!g->a.buf || !g->b.buf || !g->c.buf)
+    return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "%s: buffer of %s is NULL", fn,
+                     !g->a.buf   ? "A"
+                     : !g->b.buf ? "B"
+                                 : "C");
+  if (g->m == 0 || g->n == 0 || g->k == 0 || g->batch == 0)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: m=%zu n=%zu k=%zu batch=%zu; every size must be at least 1",
+                     fn, g->m, g->n, g->k, g->batch);
+  if (!isfinite(g->alpha) || !isfinite(g->beta))
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: alpha=%g beta=%g; both must be finite", fn, (double)g->alpha,
+                     (double)g->beta);
+  size_t ar = g->ta ? g->k : g->m, ac = g->ta ? g->m : g->k;
+  size_t br = g->tb ? g->n : g->k, bc = g->tb ? g->k : g->n;
+  cls_status s = cls__check_matrix(ctx, fn, "A", g->a, ar, ac, g->lda, g->stride_a, g->batch);
+  if (s == CLS_OK) s = cls__check_matrix(ctx, fn, "B", g->b, br, bc, g->ldb, g->stride_b, g->batch);
+  if (s == CLS_OK) s = cls__check_matrix(ctx, fn, "C", g->c, g->m, g->n, g->ldc, g->stride_c, g->batch);
+  if (s != CLS_OK) return s;
+  /* Batch entries of C must not overlap, or results would race. */
+  if (g->batch > 1 && g->stride_c < (g->m - 1) * g->ldc + g->n)
+    return cls__fail(
+        ctx, CLS_ERR_LEADING_DIM,
+        "%s: stride_c is %zu but each %zu x %zu matrix of C (ldc %zu) spans %zu floats; batch entries "
+        "of C must not overlap",
+        fn, g->stride_c, g->m, g->n, g->ldc, (g->m - 1) * g->ldc + g->n);
+  if (backend == CLS_BACKEND_HOST && !cls__mm_host_available(ctx))
+    return cls__fail(ctx, CLS_ERR_BACKEND_UNAVAILABLE,
+                     "%s: the host backend needs a CPU device whose buffers live in host memory, and %s is not "
+                     "one; use own, clblast or auto",
+                     fn, cls_context_device(ctx)->name);
+  return CLS_OK;
+}
+
+cls_status cls__mm_dispatch(cls_context *ctx, cls_backend backend, const cls__mm_args *g) {
+  switch (backend) {
+  case CLS_BACKEND_OWN:
+    return cls__mm_own(ctx, g);
+  case CLS_BACKEND_CLBLAST:
+    return cls__mm_clblast(ctx, g);
+  case CLS_BACKEND_HOST:
+    return cls__mm_host(ctx, g);
+  case CLS_BACKEND_AUTO:
+    return cls__mm_auto(ctx, g);
+  }
+  return cls__fail(ctx, CLS_ERR_INTERNAL, "matmul: unhandled backend %d", (int)backend);
+}
+
+cls_status cls_matmul_batched_on(cls_context *ctx, cls_backend backend, cls_trans ta, cls_trans tb, size_t m,
+                                 size_t n, size_t k, float alpha, cls_ref a, size_t lda, size_t stride_a,
+                                 cls_ref b, size_t ldb, size_t stride_b, float beta, cls_ref c, size_t ldc,
+                                 size_t stride_c, size_t batch) {
+  CLS_CHECK_CTX(ctx);
+  cls__mm_args g = {ta, tb, m, n, k, batch, alpha, beta, a, b, c, lda, ldb, ldc, stride_a, stride_b, stride_c};
+  /* A single product has no strides; zero them so that backends and the
+   * byte counts see one matrix. */
+  if (batch == 1) g.stride_a = g.stride_b = g.stride_c = 0;
+  cls_status s = validate(ctx, "cls_matmul", backend, &g);
+  if (s != CLS_OK) return s;
+  return cls__mm_dispatch(ctx, backend, &g);
+}
+
+cls_status cls_matmul_batched(cls_context *ctx, cls_trans ta, cls_trans tb, size_t m, size_t n, size_t k,
+                              float alpha, cls_ref a, size_t lda, size_t stride_a, cls_ref b, size_t ldb,
+                              size_t stride_b, float beta, cls_ref c, size_t ldc, size_t stride_c, size_t batch) {
+  CLS_CHECK_CTX(ctx);
+  return cls_matmul_batched_on(ctx, cls_matmul_get_backend(ctx), ta, tb, m, n, k, alpha, a, lda, stride_a, b, ldb,
+                               stride_b, beta, c, ldc, stride_c, batch);
+}
+
+cls_status cls_matmul(cls_context *ctx, cls_trans ta, cls_trans tb, size_t m, size_t n, size_t k, float alpha,
+                      cls_ref a, size_t lda, cls_ref b, size_t ldb, float beta, cls_ref c, size_t ldc) {
+  CLS_CHECK_CTX(ctx);
+  return cls_matmul_batched_on(ctx, cls_matmul_get_backend(ctx), ta, tb, m, n, k, alpha, a, lda, 0, b, ldb, 0,
+                               beta, c, ldc, 0, 1);
+}

@@ -1,0 +1,65 @@
+/*
+ * src/ops/matmul.h — the matmul backends behind include/clscale/ops.h,
+ * inside the library.
+ *
+ * cls_matmul_batched_on (matmul.c) validates every argument, then hands a
+ * cls__mm_args to one backend function. The backends assume valid
+ * arguments; each adds its work to the counters under "matmul.<backend>":
+ *   flops = 2*m*n*k*batch (the multiply-adds; scaling by alpha and beta is
+ *           not counted),
+ *   bytes = 4 * (floats of A read + floats of B read + floats of C read when
+ *           beta != 0 + floats of C written); an operand with stride 0 is
+ *           counted once for the whole batch.
+ * Helpers count apart, with bytes only: "matmul.own_pack" (the own
+ * backend's packing), "matmul.clblast_zero" (zeroing C before CLBlast when
+ * beta = 0), "matmul.geometry" (once per context). "matmul.own" counts one
+ * call per kernel launch: on CPUs a long k runs as several launches (each
+ * then also reads C). "matmul.clblast" holds the device time of the last
+ * kernel CLBlast launched (the event it returns), which for large shapes
+ * leaves out its padding and transposing kernels; its FLOPs are complete.
+ * Timing runs of the auto backend really run, and are counted.
+ */
+#ifndef CLSCALE_OPS_MATMUL_H
+#define CLSCALE_OPS_MATMUL_H
+
+#include "device/internal.h"
+
+typedef struct cls__mm_args {
+  cls_trans ta, tb;
+  size_t m, n, k, batch;
+  float alpha, beta;
+  cls_ref a, b, c;
+  size_t lda, ldb, ldc;
+  size_t stride_a, stride_b, stride_c;
+} cls__mm_args;
+
+/* Counter figures of one call (see the file comment). */
+double cls__mm_flops(const cls__mm_args *g);
+double cls__mm_bytes(const cls__mm_args *g);
+
+/* The backends. host returns CLS_ERR_BACKEND_UNAVAILABLE off CPU devices. */
+cls_status cls__mm_own(cls_context *ctx, const cls__mm_args *g);
+cls_status cls__mm_clblast(cls_context *ctx, const cls__mm_args *g);
+cls_status cls__mm_host(cls_context *ctx, const cls__mm_args *g);
+cls_status cls__mm_auto(cls_context *ctx, const cls__mm_args *g);
+
+/* Whether the host backend can run on this context's device. */
+int cls__mm_host_available(const cls_context *ctx);
+/* The host BLAS build, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... SkylakeX". */
+const char *cls__mm_host_blas(void);
+
+/* Runs one backend on validated arguments (auto included). */
+cls_status cls__mm_dispatch(cls_context *ctx, cls_backend backend, const cls__mm_args *g);
+
+/* The shape class auto decides per: transposes, whether batched, and the
+ * log2 bucket (ceil(log2(x))) of m, n and k. */
+unsigned cls__mm_class_key(const cls__mm_args *g);
+
+/* For benchmarks (`clscale bench`): times backend on an m x n x k product
+ * (alpha 1, beta 0, minimal leading dimensions) on buffers of its own,
+ * after one untimed warm-up call (which includes compiling kernels): reps
+ * calls, each waited for, wall-clock; the median in *median_seconds. */
+cls_status cls__matmul_time(cls_context *ctx, cls_backend backend, cls_trans ta, cls_trans tb, size_t m, size_t n,
+                            size_t k, int reps, double *median_seconds);
+
+#endif

@@ -1,0 +1,52 @@
+/* src/ops/matmul_bench.c — timing one backend for benchmarks; see matmul.h. */
+#include <stdlib.h>
+#include <time.h>
+
+#include "ops/matmul.h"
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+cls_status cls__matmul_time(cls_context *ctx, cls_backend backend, cls_trans ta, cls_trans tb, size_t m, size_t n,
+                            size_t k, int reps, double *median_seconds) {
+  CLS_CHECK_CTX(ctx);
+  if (!median_seconds) return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "cls__matmul_time: median_seconds is NULL");
+  if (reps < 1 || m == 0 || n == 0 || k == 0)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "cls__matmul_time: reps=%d m=%zu n=%zu k=%zu must be positive",
+                     reps, m, n, k);
+  *median_seconds = 0;
+  cls_buffer *a = NULL, *b = NULL, *c = NULL;
+  double *t = malloc((size_t)reps * sizeof *t);
+  cls_status s = t ? CLS_OK : cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls__matmul_time: out of host memory");
+  if (s == CLS_OK) s = cls_buffer_alloc(ctx, m * k, &a);
+  if (s == CLS_OK) s = cls_buffer_alloc(ctx, k * n, &b);
+  if (s == CLS_OK) s = cls_buffer_alloc(ctx, m * n, &c);
+  /* Small values: no overflow, no denormals. */
+  if (s == CLS_OK) s = cls_buffer_fill(ctx, a, 0, m * k, 0.01f);
+  if (s == CLS_OK) s = cls_buffer_fill(ctx, b, 0, k * n, 0.02f);
+  size_t lda = ta == CLS_TRANS ? m : k, ldb = tb == CLS_TRANS ? k : n;
+  for (int r = -1; r < reps && s == CLS_OK; r++) {
+    double t0 = now();
+    s = cls_matmul_batched_on(ctx, backend, ta, tb, m, n, k, 1.0f, cls_ref_at(a, 0), lda, 0, cls_ref_at(b, 0), ldb,
+                              0, 0.0f, cls_ref_at(c, 0), n, 0, 1);
+    if (s == CLS_OK) s = cls_finish(ctx);
+    if (r >= 0) t[r] = now() - t0; /* r = -1 is the warm-up */
+  }
+  if (s == CLS_OK) {
+    qsort(t, (size_t)reps, sizeof *t, cmp_double);
+    *median_seconds = t[reps / 2];
+  }
+  free(t);
+  cls_buffer_free(a);
+  cls_buffer_free(b);
+  cls_buffer_free(c);
+  return s;
+}

@@ -1,0 +1,37 @@
+/* src/ops/ops_state.c — see ops_state.h. */
+#include <stdlib.h>
+
+#include "ops/ops_state.h"
+
+static void destroy(void *p) {
+  cls__ops_data *st = p;
+  if (!st) return;
+  cls_buffer_free(st->mm_pack);
+  cls_buffer_free(st->mm_save);
+  free(st);
+}
+
+cls__ops_data *cls__ops_get(cls_context *ctx) {
+  cls__ops_data *st = cls__ops_state(ctx);
+  if (st) return st;
+  st = calloc(1, sizeof *st);
+  if (!st) {
+    cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "out of host memory creating the ops state");
+    return NULL;
+  }
+  cls__set_ops_state(ctx, st, destroy);
+  return st;
+}
+
+cls_status cls__ops_scratch(cls_context *ctx, cls_buffer **buf, size_t count) {
+  if (*buf && cls_buffer_count(*buf) >= count) return CLS_OK;
+  /* Grow by half again, so that slowly growing shapes do not reallocate
+   * on every call. The in-order queue keeps earlier users of the old buffer
+   * ordered before its release. */
+  size_t want = count + count / 2;
+  cls_buffer_free(*buf);
+  *buf = NULL;
+  cls_status s = cls_buffer_alloc(ctx, want, buf);
+  if (s != CLS_OK) s = cls_buffer_alloc(ctx, count, buf);
+  return s;
+}

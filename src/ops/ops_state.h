@@ -1,0 +1,46 @@
+/*
+ * src/ops/ops_state.h — the ops layer's per-context state.
+ *
+ * The device layer keeps one opaque slot per context for the ops layer
+ * (cls__ops_state / cls__set_ops_state). Every op family shares it: this
+ * struct has one section per family; add yours below, and release what it
+ * owns in ops_state.c's destroy function. Created on first use.
+ */
+#ifndef CLSCALE_OPS_STATE_H
+#define CLSCALE_OPS_STATE_H
+
+#include <stddef.h>
+
+#include "device/internal.h"
+
+/* Remembered winners of the auto matmul backend (see matmul_auto.c). */
+#define CLS__MM_AUTO_MAX 256
+
+typedef struct cls__mm_auto_entry {
+  unsigned key; /* cls__mm_class_key() */
+  cls_backend backend;
+} cls__mm_auto_entry;
+
+typedef struct cls__ops_data {
+  /* ---- matmul */
+  int mm_backend_set;     /* cls_matmul_set_backend was called */
+  cls_backend mm_backend; /* valid when mm_backend_set */
+  cls_buffer *mm_pack;    /* own backend: packed panels of A and B, grown on demand */
+  size_t mm_tile_rows;    /* own backend: mm_regs's register tile (0 = not asked yet) */
+  size_t mm_tile_cols;
+  cls_buffer *mm_save; /* auto backend: copy of C while candidates are timed */
+  int mm_auto_loaded;  /* the persisted choices were read (or there were none) */
+  size_t mm_auto_count;
+  cls__mm_auto_entry mm_auto[CLS__MM_AUTO_MAX];
+
+  /* ---- other op families: add fields here */
+} cls__ops_data;
+
+/* The context's state, created on first use; NULL (with the message set)
+ * when host memory runs out. */
+cls__ops_data *cls__ops_get(cls_context *ctx);
+
+/* Makes *buf hold at least count floats (reallocating; contents are lost). */
+cls_status cls__ops_scratch(cls_context *ctx, cls_buffer **buf, size_t count);
+
+#endif

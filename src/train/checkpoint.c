@@ -1,0 +1,337 @@
+/* src/train/checkpoint.c — see checkpoint.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/checkpoint.h"
+#include "train/log.h"
+
+#define MAGIC     "CLSCKPT"
+#define VERSION   1u
+#define ORDER_TAG 0x01020304u
+
+static uint64_t fnv1a(const uint8_t *p, size_t n) {
+  uint64_t h = 14695981039346656037ULL;
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ULL;
+  return h;
+}
+
+/* ------------------------------------------------------------ writing */
+
+typedef struct {
+  uint8_t *p;
+  size_t len;
+} wbuf;
+
+static void put(wbuf *w, const void *src, size_t n) {
+  memcpy(w->p + w->len, src, n);
+  w->len += n;
+}
+static void put_u64(wbuf *w, uint64_t v) {
+  put(w, &v, sizeof v);
+}
+static void put_f64(wbuf *w, double v) {
+  put(w, &v, sizeof v);
+}
+
+cls_status cls_checkpoint_save(cls_context *ctx, const char *path, const char *key, const cls_ckpt_state *st,
+                               const cls_param_table *pt, const cls_param_slabs *s, char *err, size_t err_len) {
+  const size_t n = pt->total, klen = strlen(key);
+  const size_t total = 8 + 4 + 4 + 8 + klen + 7 * 8 + 8 + st->rows_len + 8 + 3 * n * sizeof(float) + 8;
+  wbuf w = {malloc(total), 0};
+  if (!w.p) {
+    snprintf(err, err_len, "out of host memory for a checkpoint of %zu bytes", total);
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  uint32_t version = VERSION, order = ORDER_TAG;
+  put(&w, MAGIC, 8); /* with its NUL */
+  put(&w, &version, 4);
+  put(&w, &order, 4);
+  put_u64(&w, klen);
+  put(&w, key, klen);
+  put_u64(&w, st->step);
+  put_u64(&w, st->total_steps);
+  put_u64(&w, st->acc_count);
+  put_f64(&w, st->acc_sum);
+  put_f64(&w, st->train_flops);
+  put_f64(&w, st->eval_flops);
+  put_f64(&w, st->seconds);
+  put_u64(&w, st->rows_len);
+  if (st->rows_len) put(&w, st->rows, st->rows_len);
+  put_u64(&w, n);
+  const cls_buffer *slab[3] = {s->params, s->m, s->v};
+  for (int i = 0; i < 3; i++) {
+    cls_status rs = cls_buffer_read(ctx, slab[i], 0, n, (float *)(void *)(w.p + w.len));
+    if (rs != CLS_OK) {
+      snprintf(err, err_len, "checkpoint %s: reading the model from the device failed: %s", path,
+               cls_last_error(ctx));
+      free(w.p);
+      return rs;
+    }
+    w.len += n * sizeof(float);
+  }
+  put_u64(&w, fnv1a(w.p, w.len));
+  cls_status ws = cls_write_atomic(path, w.p, w.len, err, err_len);
+  free(w.p);
+  return ws;
+}
+
+/* ------------------------------------------------------------ reading */
+
+typedef struct {
+  const uint8_t *p;
+  size_t len, at;
+  int short_read;
+} rbuf;
+
+static const uint8_t *take(rbuf *r, size_t n) {
+  if (r->short_read || n > r->len - r->at) {
+    r->short_read = 1;
+    return NULL;
+  }
+  const uint8_t *q = r->p + r->at;
+  r->at += n;
+  return q;
+}
+static uint64_t get_u64(rbuf *r) {
+  uint64_t v = 0;
+  const uint8_t *q = take(r, sizeof v);
+  if (q) memcpy(&v, q, sizeof v);
+  return v;
+}
+static double get_f64(rbuf *r) {
+  double v = 0;
+  const uint8_t *q = take(r, sizeof v);
+  if (q) memcpy(&v, q, sizeof v);
+  return v;
+}
+
+/* The value of "name=" in a key of "name=value" lines, as a pointer and a
+ * length; NULL when absent. */
+static const char *key_value(const char *key, size_t key_len, const char *name, size_t name_len, size_t *vlen) {
+  const char *p = key, *end = key + key_len;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *line_end = nl ? nl : end;
+    const char *eq = memchr(p, '=', (size_t)(line_end - p));
+    if (eq && (size_t)(eq - p) == name_len && !memcmp(p, name, name_len)) {
+      *vlen = (size_t)(line_end - eq - 1);
+      return eq + 1;
+    }
+    p = line_end + 1;
+  }
+  return NULL;
+}
+
+/* Names the settings on which the two keys differ (up to a few), e.g.
+ * "width 64 in the checkpoint, 128 here; lr 0.001 in the checkpoint, ...". */
+static void describe_diff(const char *saved, size_t saved_len, const char *now, char *out, size_t len) {
+  size_t n = 0;
+  int shown = 0, more = 0;
+  out[0] = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    /* pass 0: settings of the checkpoint; pass 1: settings only this run has */
+    const char *a = pass ? now : saved, *b = pass ? saved : now;
+    size_t alen = pass ? strlen(now) : saved_len, blen = pass ? saved_len : strlen(now);
+    const char *p = a, *end = a + alen;
+    while (p < end) {
+      const char *nl = memchr(p, '\n', (size_t)(end - p));
+      const char *line_end = nl ? nl : end;
+      const char *eq = memchr(p, '=', (size_t)(line_end - p));
+      if (eq) {
+        size_t name_len = (size_t)(eq - p), alen_v = (size_t)(line_end - eq - 1), blen_v = 0;
+        const char *bv = key_value(b, blen, p, name_len, &blen_v);
+        int differ = !bv || blen_v != alen_v || memcmp(bv, eq + 1, alen_v);
+        if (differ && pass == 1 && bv) differ = 0; /* reported in pass 0 */
+        if (differ) {
+          if (shown < 4 && n < len) {
+            const char *sv = pass ? NULL : eq + 1, *nv = pass ? eq + 1 : bv;
+            size_t sl = pass ? 0 : alen_v, nl_ = pass ? alen_v : blen_v;
+            int k = snprintf(out + n, len - n, "%s%.*s %.*s in the checkpoint, %.*s here", shown ? "; " : "",
+                             (int)name_len, p, sv ? (int)sl : 6, sv ? sv : "absent", nv ? (int)nl_ : 6,
+                             nv ? nv : "absent");
+            if (k > 0) n += (size_t)k;
+            shown++;
+          } else {
+            more++;
+          }
+        }
+      }
+      p = line_end + 1;
+    }
+  }
+  if (more && n < len) snprintf(out + n, len - n, " (and %d more)", more);
+}
+
+cls_status cls_checkpoint_load(cls_context *ctx, const char *path, const char *key, cls_ckpt_state *st,
+                               const cls_param_table *pt, cls_param_slabs *s, char *err, size_t err_len) {
+  memset(st, 0, sizeof *st);
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(err, err_len, "cannot open checkpoint %s: %s", path, strerror(errno));
+    return CLS_ERR_IO;
+  }
+  uint8_t *data = NULL;
+  size_t len = 0, cap = 0;
+  int read_error = 0;
+  for (;;) {
+    if (len == cap) {
+      cap = cap ? 2 * cap : (size_t)1 << 20;
+      uint8_t *grown = realloc(data, cap);
+      if (!grown) {
+        free(data);
+        fclose(f);
+        snprintf(err, err_len, "out of host memory reading checkpoint %s", path);
+        return CLS_ERR_OUT_OF_MEMORY;
+      }
+      data = grown;
+    }
+    size_t got = fread(data + len, 1, cap - len, f);
+    len += got;
+    if (got == 0) {
+      read_error = ferror(f);
+      break;
+    }
+  }
+  int saved_errno = errno;
+  fclose(f);
+  cls_status status = CLS_OK;
+  rbuf r = {data, len, 0, 0};
+  take(&r, 8); /* the magic, compared below on the bytes there are */
+  uint32_t version = 0, order = 0;
+  const uint8_t *q = take(&r, 4);
+  if (q) memcpy(&version, q, 4);
+  q = take(&r, 4);
+  if (q) memcpy(&order, q, 4);
+  if (read_error) {
+    snprintf(err, err_len, "cannot read checkpoint %s: %s", path, strerror(saved_errno));
+    status = CLS_ERR_IO;
+    goto done;
+  }
+  if (len == 0) {
+    snprintf(err, err_len,
+             "checkpoint %s is empty (a crash while it was first written?): start the run again "
+             "without --resume",
+             path);
+    status = CLS_ERR_FORMAT;
+    goto done;
+  }
+  if (memcmp(data, MAGIC, len < 8 ? len : 8)) {
+    snprintf(err, err_len,
+             "%s is not a clscale checkpoint (it does not start with the checkpoint magic): start "
+             "the run again without --resume (add --force)",
+             path);
+    status = CLS_ERR_FORMAT;
+    goto done;
+  }
+  if (r.short_read) {
+    snprintf(err, err_len,
+             "checkpoint %s is truncated (%zu bytes, shorter than the header): start the run again "
+             "without --resume (add --force)",
+             path, len);
+    status = CLS_ERR_FORMAT;
+    goto done;
+  }
+  if (order != ORDER_TAG) {
+    snprintf(err, err_len, "checkpoint %s was written on a machine of the other byte order", path);
+    status = CLS_ERR_FORMAT;
+    goto done;
+  }
+  if (version != VERSION) {
+    snprintf(err, err_len, "checkpoint %s has format version %u; this clscale reads version %u", path, version,
+             VERSION);
+    status = CLS_ERR_FORMAT;
+    goto done;
+  }
+  uint64_t klen = get_u64(&r);
+  const char *skey = klen <= len ? (const char *)take(&r, (size_t)klen) : (take(&r, len + 1), NULL);
+  st->step = get_u64(&r);
+  st->total_steps = get_u64(&r);
+  st->acc_count = get_u64(&r);
+  st->acc_sum = get_f64(&r);
+  st->train_flops = get_f64(&r);
+  st->eval_flops = get_f64(&r);
+  st->seconds = get_f64(&r);
+  uint64_t rows_len = get_u64(&r);
+  const char *rows = rows_len <= len ? (const char *)take(&r, (size_t)rows_len) : (take(&r, len + 1), NULL);
+  uint64_t n = get_u64(&r);
+  const size_t slab_bytes = n <= len / 12 ? (size_t)n * sizeof(float) : 0;
+  const uint8_t *slabs = slab_bytes || !n ? take(&r, 3 * slab_bytes) : (take(&r, len + 1), NULL);
+  const size_t body = r.at;
+  uint64_t sum = get_u64(&r);
+  if (r.short_read) {
+    snprintf(err, err_len,
+             "checkpoint %s is truncated (%zu bytes; its header promises more): it cannot be "
+             "resumed; start the run again without --resume (add --force)",
+             path, len);
+    status = CLS_ERR_FORMAT;
+    goto done;
+  }
+  if (r.at != len || sum != fnv1a(data, body)) {
+    snprintf(err, err_len,
+             "checkpoint %s is corrupt (%s): it cannot be resumed; start the run again without "
+             "--resume (add --force)",
+             path, r.at != len ? "trailing bytes" : "checksum mismatch");
+    status = CLS_ERR_FORMAT;
+    goto done;
+  }
+  if (klen != strlen(key) || memcmp(skey, key, (size_t)klen)) {
+    char diff[1024];
+    describe_diff(skey, (size_t)klen, key, diff, sizeof diff);
+    snprintf(err, err_len,
+             "checkpoint %s was written by a run of another configuration (%s): resume with the same "
+             "options, or use another --id or --out",
+             path, diff);
+    status = CLS_ERR_INVALID_VALUE;
+    goto done;
+  }
+  if (n != pt->total) {
+    snprintf(err, err_len,
+             "checkpoint %s holds %llu parameters per slab, this model %zu: it belongs to another "
+             "model",
+             path, (unsigned long long)n, pt->total);
+    status = CLS_ERR_INVALID_VALUE;
+    goto done;
+  }
+  if (st->step > st->total_steps) {
+    snprintf(err, err_len, "checkpoint %s: step %llu beyond the run's %llu steps", path,
+             (unsigned long long)st->step, (unsigned long long)st->total_steps);
+    status = CLS_ERR_FORMAT;
+    goto done;
+  }
+  cls_buffer *dst[3] = {s->params, s->m, s->v};
+  for (int i = 0; i < 3 && status == CLS_OK; i++) {
+    /* memcpy to an aligned host array: the slab in the file is not float-aligned. */
+    float *tmp = malloc(slab_bytes ? slab_bytes : 1);
+    if (!tmp) {
+      snprintf(err, err_len, "out of host memory reading checkpoint %s", path);
+      status = CLS_ERR_OUT_OF_MEMORY;
+      break;
+    }
+    memcpy(tmp, slabs + (size_t)i * slab_bytes, slab_bytes);
+    status = cls_buffer_write(ctx, dst[i], 0, (size_t)n, tmp);
+    free(tmp);
+    if (status != CLS_OK)
+      snprintf(err, err_len, "checkpoint %s: writing the model to the device failed: %s", path,
+               cls_last_error(ctx));
+  }
+  if (status == CLS_OK) {
+    st->rows = malloc((size_t)rows_len + 1);
+    if (!st->rows) {
+      snprintf(err, err_len, "out of host memory reading checkpoint %s", path);
+      status = CLS_ERR_OUT_OF_MEMORY;
+    } else {
+      memcpy(st->rows, rows, (size_t)rows_len);
+      st->rows[rows_len] = 0;
+      st->rows_len = (size_t)rows_len;
+    }
+  }
+done:
+  free(data);
+  if (status != CLS_OK) {
+    free(st->rows);
+    memset(st, 0, sizeof *st);
+  }
+  return status;
+}

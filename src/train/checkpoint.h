@@ -1,0 +1,57 @@
+/*
+ * src/train/checkpoint.h — a run's whole state in one file, so that
+ * `--resume` continues bitwise where it stopped.
+ *
+ * The state is: the parameters and AdamW's m and v (the gradient slab is
+ * zeroed at every step and need not be kept), the step (the data samplers
+ * are pure functions of (seed, step), so the step is their state, and the
+ * schedule is a pure function of the step), the train-loss accumulator of
+ * the current CSV row, the FLOPs and seconds so far, the CSV rows written
+ * so far, and the run's configuration key (task.h, plus the loop's
+ * hyperparameters) that a resuming run must match.
+ *
+ * Layout (native byte order, refused on a machine of the other order):
+ *   "CLSCKPT\0", u32 version 1, u32 0x01020304,
+ *   u64 key length, key bytes,
+ *   u64 step, u64 total_steps, u64 acc_count, f64 acc_sum,
+ *   f64 train_flops, f64 eval_flops, f64 seconds,
+ *   u64 rows length, rows bytes,
+ *   u64 n (floats per slab), f32 params[n], f32 m[n], f32 v[n],
+ *   u64 FNV-1a 64 of every byte before it.
+ * Written to a temporary name and renamed (log.h), so a crash during a
+ * save leaves the previous checkpoint intact.
+ */
+#ifndef CLSCALE_TRAIN_CHECKPOINT_H
+#define CLSCALE_TRAIN_CHECKPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clscale/device.h"
+#include "nn/params.h"
+
+typedef struct cls_ckpt_state {
+  uint64_t step;        /* updates done */
+  uint64_t total_steps; /* the run's length (also in the key) */
+  uint64_t acc_count;   /* train losses summed since the last CSV row */
+  double acc_sum;
+  double train_flops, eval_flops; /* measured by the counters so far */
+  double seconds;                 /* wall-clock seconds so far */
+  char *rows;                     /* the CSV rows so far (no header); load: malloc'd, free it */
+  size_t rows_len;
+} cls_ckpt_state;
+
+/* Reads params, m and v from the slabs and writes the checkpoint. */
+cls_status cls_checkpoint_save(cls_context *ctx, const char *path, const char *key, const cls_ckpt_state *st,
+                               const cls_param_table *pt, const cls_param_slabs *s, char *err, size_t err_len);
+
+/* Reads and verifies a checkpoint (magic, version, byte order, length,
+ * checksum, key equal to `key`, slab size equal to pt->total) and only then
+ * writes params, m and v into the slabs and fills *st. Errors, with the path
+ * and what to do in err: CLS_ERR_IO (missing, unreadable), CLS_ERR_FORMAT
+ * (not a checkpoint, truncated, corrupt), CLS_ERR_INVALID_VALUE (written by
+ * a run of another configuration: the differing keys are named). */
+cls_status cls_checkpoint_load(cls_context *ctx, const char *path, const char *key, cls_ckpt_state *st,
+                               const cls_param_table *pt, cls_param_slabs *s, char *err, size_t err_len);
+
+#endif

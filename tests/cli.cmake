@@ -1,0 +1,33 @@
+# Command-line tests of `clscale`: exit codes (0 ok, 1 failure, 2 bad usage)
+# and the messages a user sees.
+set(CLS_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect.sh)
+set(CLS_CLI_ENV "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache")
+
+function(cls_cli_test name code pattern)
+  add_test(NAME cli_${name} COMMAND ${CLS_EXPECT} ${code} "${pattern}" $<TARGET_FILE:clscale> ${ARGN})
+  set_tests_properties(cli_${name} PROPERTIES ENVIRONMENT "${CLS_CLI_ENV}" TIMEOUT 600)
+endfunction()
+
+cls_cli_test(help 0 "devices" --help)
+cls_cli_test(no_command 2 "usage: clscale")
+cls_cli_test(unknown_command 2 "unknown command 'frobnicate'" frobnicate)
+cls_cli_test(version 0 "clscale [0-9]" --version)
+cls_cli_test(devices 0 "^\\* [0-9]+:[0-9]+" devices)
+cls_cli_test(devices_params 0 "nvidia-gpu.*" devices --params)
+cls_cli_test(devices_by_type 0 "selector 'cpu'" devices --device cpu)
+cls_cli_test(devices_no_match 1 "no device matches 'no-such-gpu'.*" devices --device no-such-gpu)
+cls_cli_test(devices_bad_index 1 "not of the form P:D" devices --device 0:x)
+cls_cli_test(devices_bad_arg 2 "unknown argument '--frob'" devices --frob)
+cls_cli_test(devices_help 0 "usage: clscale devices" devices --help)
+cls_cli_test(bench_help 0 "usage: clscale bench" bench --help)
+cls_cli_test(bench_bad_reps 2 "--reps wants" bench --reps 0)
+cls_cli_test(bench_bad_arg 2 "unknown or incomplete argument" bench --json)
+cls_cli_test(bench_unwritable_json 1 "cannot write" bench --json /proc/no/such/dir/bench.json)
+cls_cli_test(bench_bad_device 1 "no device matches" bench --device no-such-gpu)
+cls_cli_test(bench_bad_backend_env 1 "unknown matmul backend 'cublas'" bench --quick)
+set_tests_properties(cli_bench_bad_backend_env PROPERTIES ENVIRONMENT "${CLS_CLI_ENV};CLSCALE_MATMUL_BACKEND=cublas")
+
+# The whole benchmark on small shapes, with its JSON checked for every part.
+add_test(NAME cli_bench_quick
+         COMMAND sh -c "${CLS_EXPECT} 0 'softmax_fwd' $<TARGET_FILE:clscale> bench --quick --reps 3 --json bench-quick.json && grep -q '\"ratio_to_clblast\"' bench-quick.json && grep -q '\"ratio_to_copy\"' bench-quick.json && grep -q '\"cold_seconds\"' bench-quick.json && grep -q '\"fma_gflops\"' bench-quick.json")
+set_tests_properties(cli_bench_quick PROPERTIES ENVIRONMENT "${CLS_CLI_ENV}" TIMEOUT 900)

@@ -1,0 +1,253 @@
+/*
+ * tests/test_matmul.c — every matmul backend against the double-precision
+ * reference (src/ops/matmul_ref.c) over awkward shapes, all four transpose
+ * combinations, alpha/beta != 1/0, leading dimensions above the minimum,
+ * nonzero offsets, strided batches (stride 0 included), and beta = 0 with
+ * NaN in C. Every element outside C's view (the gaps between rows, before
+ * the offset, after the end) must come back unchanged.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/matmul_ref.h"
+#include "test_util.h"
+
+typedef struct mm_case {
+  cls_trans ta, tb;
+  size_t m, n, k, batch;
+  float alpha, beta;
+  size_t pad_a, pad_b, pad_c;   /* leading dimension minus its minimum */
+  size_t off_a, off_b, off_c;   /* offsets into the buffers */
+  int broadcast_a, broadcast_b; /* stride 0 */
+} mm_case;
+
+#define SENTINEL 12345.0f
+
+/* Runs one case on backend and checks every float of C's buffer. */
+static void run_case(cls_context *ctx, cls_backend backend, const mm_case *t) {
+  size_t ar = t->ta ? t->k : t->m, ac = t->ta ? t->m : t->k;
+  size_t br = t->tb ? t->n : t->k, bc = t->tb ? t->k : t->n;
+  size_t lda = ac + t->pad_a, ldb = bc + t->pad_b, ldc = t->n + t->pad_c;
+  size_t span_a = (ar - 1) * lda + ac, span_b = (br - 1) * ldb + bc, span_c = (t->m - 1) * ldc + t->n;
+  /* Batch strides leave a gap too, so that stride arithmetic is exercised. */
+  size_t sa = t->broadcast_a ? 0 : span_a + 5, sb = t->broadcast_b ? 0 : span_b + 3, sc = span_c + 2;
+  if (t->batch == 1) sa = sb = sc = 0;
+  size_t na = t->off_a + span_a + (t->batch - 1) * sa + 4;
+  size_t nb = t->off_b + span_b + (t->batch - 1) * sb + 4;
+  size_t nc = t->off_c + span_c + (t->batch - 1) * sc + 4;
+
+  float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b), *c = malloc(nc * sizeof *c);
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_non_null(c);
+  test_fill_uniform(a, na, 1 + t->m * 7 + t->k, -1.0f, 1.0f);
+  test_fill_uniform(b, nb, 2 + t->n * 5 + t->k, -1.0f, 1.0f);
+  for (size_t i = 0; i < nc; i++) c[i] = SENTINEL;
+  /* C's view: random values, or NaN when beta == 0 (which must not read it). */
+  char *in_view = calloc(nc, 1);
+  assert_non_null(in_view);
+  for (size_t q = 0; q < t->batch; q++)
+    for (size_t i = 0; i < t->m; i++)
+      for (size_t j = 0; j < t->n; j++) {
+        size_t at = t->off_c + q * sc + i * ldc + j;
+        in_view[at] = 1;
+        c[at] = t->beta == 0.0f ? NAN : (float)((double)((i * 31 + j * 17 + q) % 13) / 13.0 - 0.5);
+      }
+
+  /* Reference: the value and a bound on its rounding error (the same
+   * product over absolute values, times the k + 2 roundings of a sum). */
+  double *want = malloc(nc * sizeof *want), *bound = malloc(nc * sizeof *bound);
+  float *abs_a = malloc(na * sizeof *abs_a), *abs_b = malloc(nb * sizeof *abs_b);
+  assert_non_null(want);
+  assert_non_null(bound);
+  assert_non_null(abs_a);
+  assert_non_null(abs_b);
+  for (size_t i = 0; i < nc; i++) {
+    want[i] = c[i];
+    bound[i] = t->beta == 0.0f ? 0.0 : fabs((double)c[i]) * fabs((double)t->beta);
+  }
+  for (size_t i = 0; i < na; i++) abs_a[i] = fabsf(a[i]);
+  for (size_t i = 0; i < nb; i++) abs_b[i] = fabsf(b[i]);
+  cls_ref_matmul(t->ta, t->tb, t->m, t->n, t->k, t->alpha, a + t->off_a, lda, sa, b + t->off_b, ldb, sb, t->beta,
+                 want + t->off_c, ldc, sc, t->batch);
+  cls_ref_matmul(t->ta, t->tb, t->m, t->n, t->k, fabs((double)t->alpha), abs_a + t->off_a, lda, sa,
+                 abs_b + t->off_b, ldb, sb, 1.0, bound + t->off_c, ldc, sc, t->batch);
+
+  cls_buffer *da = test_upload(ctx, a, na), *db = test_upload(ctx, b, nb), *dc = test_upload(ctx, c, nc);
+  TEST_OK(ctx, cls_matmul_batched_on(ctx, backend, t->ta, t->tb, t->m, t->n, t->k, t->alpha,
+                                     cls_ref_at(da, t->off_a), lda, sa, cls_ref_at(db, t->off_b), ldb, sb, t->beta,
+                                     cls_ref_at(dc, t->off_c), ldc, sc, t->batch));
+  float *got = test_download(ctx, dc);
+  const double u = 1.0 / 16777216.0; /* unit roundoff of float */
+  for (size_t i = 0; i < nc; i++) {
+    if (!in_view[i]) {
+      if (got[i] != SENTINEL)
+        fail_msg("%s %c%c %zux%zux%zu batch %zu: float %zu outside C's view changed to %g",
+                 cls_backend_name(backend), t->ta ? 'T' : 'N', t->tb ? 'T' : 'N', t->m, t->n, t->k, t->batch, i,
+                 (double)got[i]);
+      continue;
+    }
+    double tol = 2.0 * (double)(t->k + 2) * u * bound[i] + 1e-30;
+    double err = fabs((double)got[i] - want[i]);
+    if (!(err <= tol))
+      fail_msg("%s %c%c %zux%zux%zu batch %zu alpha %g beta %g: float %zu is %.9g, want %.9g (error %.3g > %.3g)",
+               cls_backend_name(backend), t->ta ? 'T' : 'N', t->tb ? 'T' : 'N', t->m, t->n, t->k, t->batch,
+               (double)t->alpha, (double)t->beta, i, (double)got[i], want[i], err, tol);
+  }
+  free(got);
+  cls_buffer_free(da);
+  cls_buffer_free(db);
+  cls_buffer_free(dc);
+  free(a);
+  free(b);
+  free(c);
+  free(in_view);
+  free(want);
+  free(bound);
+  free(abs_a);
+  free(abs_b);
+}
+
+/* (m, n, k) triples in which every awkward size appears in every role. */
+static const size_t shapes[][3] = {
+    {1, 1, 1},    {2, 3, 7},    {17, 31, 33},  {33, 17, 1},  {63, 65, 2},   {65, 63, 127},
+    {127, 1, 17}, {1, 129, 31}, {129, 7, 65},  {3, 127, 63}, {31, 33, 129}, {7, 2, 3},
+    {64, 64, 64}, {96, 80, 40}, {130, 100, 9}, {5, 250, 11},
+};
+#define SHAPE_COUNT (sizeof shapes / sizeof shapes[0])
+
+/* The grid: every shape under all four transposes, alternating
+ * (alpha, beta) between (1, 0) and (-1.5, 0.75), with padded leading
+ * dimensions and offsets on every other case. */
+static void run_grid(cls_context *ctx, cls_backend backend, size_t max_shapes) {
+  int i = 0;
+  for (size_t s = 0; s < SHAPE_COUNT && s < max_shapes; s++)
+    for (int tr = 0; tr < 4; tr++, i++) {
+      mm_case t = {(cls_trans)(tr & 1),
+                   (cls_trans)(tr >> 1),
+                   shapes[s][0],
+                   shapes[s][1],
+                   shapes[s][2],
+                   1,
+                   i % 2 ? -1.5f : 1.0f,
+                   i % 2 ? 0.75f : 0.0f,
+                   (size_t)(i % 3),
+                   (size_t)(i % 4),
+                   (size_t)(i % 5),
+                   (size_t)(i % 2) * 3,
+                   (size_t)(i % 3) * 5,
+                   (size_t)(i % 2) * 11,
+                   0,
+                   0};
+      run_case(ctx, backend, &t);
+    }
+}
+
+/* Batched cases: broadcasting A or B, with transposes and beta. */
+static void run_batched(cls_context *ctx, cls_backend backend) {
+  static const size_t bs[][4] = {{17, 9, 33, 3}, {1, 5, 2, 4}, {33, 65, 16, 2}, {8, 8, 8, 5}};
+  int i = 0;
+  for (size_t s = 0; s < sizeof bs / sizeof bs[0]; s++)
+    for (int tr = 0; tr < 4; tr++, i++) {
+      mm_case t = {(cls_trans)(tr & 1),
+                   (cls_trans)(tr >> 1),
+                   bs[s][0],
+                   bs[s][1],
+                   bs[s][2],
+                   bs[s][3],
+                   i % 2 ? 0.5f : 1.0f,
+                   i % 3 ? 0.0f : -2.0f,
+                   (size_t)(i % 2),
+                   1,
+                   (size_t)(i % 3),
+                   2,
+                   0,
+                   7,
+                   i % 3 == 1,
+                   i % 3 == 2};
+      run_case(ctx, backend, &t);
+    }
+}
+
+static void test_backend(cls_backend backend, const char *params, size_t max_shapes) {
+  cls_context *ctx = test_context(params, NULL);
+  if (backend == CLS_BACKEND_HOST && cls_context_device(ctx)->type != CLS_DEVICE_CPU) {
+    cls_context_destroy(ctx);
+    skip();
+  }
+  run_grid(ctx, backend, max_shapes);
+  run_batched(ctx, backend);
+  cls_context_destroy(ctx);
+}
+
+static void own(void **state) {
+  (void)state;
+  test_backend(CLS_BACKEND_OWN, NULL, SHAPE_COUNT);
+}
+
+/* The register kernel with other tile parameters (odd rows per tile,
+ * narrow vectors, k padded to a multiple of 4), packing every operand. */
+static void own_other_tiles(void **state) {
+  (void)state;
+  test_backend(CLS_BACKEND_OWN, "MM_NARROW=0,MM_VW=4,MM_MR=3,MM_NV=3,MM_LM=2,MM_KP=4,MM_ADIRECT=0,MM_BDIRECT=0",
+               SHAPE_COUNT);
+}
+
+/* The narrow register tile (for CPUs without AVX-512), forced, reading A
+ * and B in place wherever it can, with k split into chunks of 50. */
+static void own_narrow(void **state) {
+  (void)state;
+  test_backend(CLS_BACKEND_OWN, "MM_NARROW=1,MM_ADIRECT=2,MM_BDIRECT=2,MM_KC=50", SHAPE_COUNT);
+}
+
+/* The GPU kernel (local-memory tiles) with the NVIDIA/AMD parameters and
+ * with unequal tile sides, run on whatever device this is. */
+static void own_local(void **state) {
+  (void)state;
+  test_backend(CLS_BACKEND_OWN, "MM_LOCAL=1,MM_TM=64,MM_TN=64,MM_TK=16,MM_WM=4,MM_WN=4,MM_KP=16", 10);
+  /* Unequal tile sides catch a swapped row/column index. */
+  test_backend(CLS_BACKEND_OWN, "MM_LOCAL=1,MM_TM=32,MM_TN=16,MM_TK=8,MM_WM=4,MM_WN=2,MM_KP=8", 10);
+}
+
+static void clblast(void **state) {
+  (void)state;
+  test_backend(CLS_BACKEND_CLBLAST, NULL, SHAPE_COUNT);
+}
+
+static void host(void **state) {
+  (void)state;
+  test_backend(CLS_BACKEND_HOST, NULL, SHAPE_COUNT);
+}
+
+/* auto, on a context whose choices are not persisted (cache disabled), so
+ * that every class is measured here and the result still has to be right. */
+static void auto_backend(void **state) {
+  (void)state;
+  cls_context_options o;
+  cls_context_options_init(&o);
+  o.disable_cache = 1;
+  cls_context *ctx = NULL;
+  char err[1024];
+  if (cls_context_create(&o, &ctx, err, sizeof err) != CLS_OK) fail_msg("%s", err);
+  run_grid(ctx, CLS_BACKEND_AUTO, 6);
+  run_batched(ctx, CLS_BACKEND_AUTO);
+  cls_context_destroy(ctx);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(own),          cmocka_unit_test(own_other_tiles), cmocka_unit_test(own_narrow),
+      cmocka_unit_test(own_local),    cmocka_unit_test(clblast),         cmocka_unit_test(host),
+      cmocka_unit_test(auto_backend),
+  };
+  /* MATMUL_TEST=own runs one test (for kernel development). */
+  if (getenv("MATMUL_TEST")) cmocka_set_test_filter(getenv("MATMUL_TEST"));
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
