@@ -16,6 +16,8 @@ static const command commands[] = {
     {"devices", cls_cmd_devices, "list OpenCL platforms and devices, and the default choice"},
     {"bench", cls_cmd_bench, "measure ops and backends on a device, as ratios to CLBlast and peak"},
     {"train", cls_cmd_train, "train one model on one budget; log loss against measured FLOPs"},
+    {"sweep", cls_cmd_sweep, "train a grid of model sizes x budgets into a run directory (resumable, shardable)"},
+    {"fit", cls_cmd_fit, "fit scaling laws (frontier, IsoFLOP, parametric) to a run directory or a CSV"},
     {"plot", cls_cmd_plot, "render scaling-law figures (PNG) from a run directory"},
 };
 

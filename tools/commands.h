@@ -15,5 +15,7 @@ int cls_cmd_devices(int argc, char **argv);
 int cls_cmd_bench(int argc, char **argv);
 int cls_cmd_plot(int argc, char **argv);
 int cls_cmd_train(int argc, char **argv);
+int cls_cmd_sweep(int argc, char **argv);
+int cls_cmd_fit(int argc, char **argv);
 
 #endif
