@@ -147,12 +147,7 @@ void cls_emulator_encode(const cls_emulator_config *c, const double *wavelength,
 
 static int add(cls_emulator *e, const char *name, size_t rows, size_t cols, cls_param_class k, cls_init_kind init,
                float std, int embedding, float lr_mult, float wd) {
-  int i = cls_param_add(&e->pt, name, rows, cols, k, init, std, embedding);
-  if (i >= 0) {
-    e->pt.t[i].lr_mult = lr_mult;
-    e->pt.t[i].weight_decay = wd;
-  }
-  return i;
+  return cls_param_add_ex(&e->pt, name, rows, cols, k, init, std, embedding, lr_mult, wd);
 }
 
 static int build_params(cls_emulator *e) {
@@ -350,25 +345,14 @@ cls_param_slabs *cls_emulator_slabs(cls_emulator *e) {
     if (s_ != CLS_OK) return s_;                                                                                  \
   } while (0)
 
-/* y = x W + b for x (rows x in), W (in x out) at tensor w, b at w + 1.
- * With residual, y already holds the stream and receives x W + b on top. */
 static cls_status linear(cls_emulator *e, size_t rows, size_t in, size_t out, cls_ref x, int w, cls_ref y,
                          int residual) {
-  TRY(cls_matmul(e->ctx, CLS_NO_TRANS, CLS_NO_TRANS, rows, out, in, 1.0f, x, in, P(w), out, residual ? 1.0f : 0.0f,
-                 y, out));
-  return cls_bias_add(e->ctx, rows, out, P(w + 1), y);
+  return cls_nn_linear(e->ctx, &e->pt, &e->slabs, rows, in, out, x, w, y, residual);
 }
 
-/* Gradients of y = x W + b given dy: dW += x^T dy, db += sum dy, and
- * dx = dy W^T (dx += with dx_acc; skipped when dx is CLS_NOREF: the first
- * layers' inputs are data). */
 static cls_status linear_back(cls_emulator *e, size_t rows, size_t in, size_t out, cls_ref x, int w, cls_ref dy,
                               cls_ref dx, int dx_acc) {
-  TRY(cls_matmul(e->ctx, CLS_TRANS, CLS_NO_TRANS, in, out, rows, 1.0f, x, in, dy, out, 1.0f, G(w), out));
-  TRY(cls_bias_backward(e->ctx, rows, out, dy, G(w + 1), 1));
-  if (!dx.buf) return CLS_OK;
-  return cls_matmul(e->ctx, CLS_NO_TRANS, CLS_TRANS, rows, in, out, 1.0f, dy, out, P(w), out, dx_acc ? 1.0f : 0.0f,
-                    dx, in);
+  return cls_nn_linear_back(e->ctx, &e->pt, &e->slabs, rows, in, out, x, w, dy, dx, dx_acc);
 }
 
 /* Cross-attention: batch = spectra, P queries attend to T label tokens. */

@@ -37,7 +37,6 @@
 #include <stdint.h>
 
 #include "clscale/ops.h"
-#include "nn/gpt.h" /* cls_parametrisation */
 #include "nn/params.h"
 
 typedef struct cls_emulator_config {

@@ -91,12 +91,7 @@ cls_status cls_gpt_config_check(const cls_gpt_config *c, char *err, size_t n) {
 
 static int add(cls_gpt *g, const char *name, size_t rows, size_t cols, cls_param_class k, cls_init_kind init,
                float std, int embedding, float lr_mult, float wd) {
-  int i = cls_param_add(&g->pt, name, rows, cols, k, init, std, embedding);
-  if (i >= 0) {
-    g->pt.t[i].lr_mult = lr_mult;
-    g->pt.t[i].weight_decay = wd;
-  }
-  return i;
+  return cls_param_add_ex(&g->pt, name, rows, cols, k, init, std, embedding, lr_mult, wd);
 }
 
 static int build_params(cls_gpt *g) {
@@ -246,21 +241,14 @@ cls_param_slabs *cls_gpt_slabs(cls_gpt *g) {
     if (s_ != CLS_OK) return s_;                                                                                  \
   } while (0)
 
-/* y = x W + b for x (rows x in), W (in x out); y must hold rows x out.
- * With residual, y already holds the stream and receives x W + b on top. */
 static cls_status linear(cls_gpt *g, size_t rows, size_t in, size_t out, cls_ref x, int w, cls_ref y,
                          int residual) {
-  TRY(cls_matmul(g->ctx, CLS_NO_TRANS, CLS_NO_TRANS, rows, out, in, 1.0f, x, in, P(w), out, residual ? 1.0f : 0.0f,
-                 y, out));
-  return cls_bias_add(g->ctx, rows, out, P(w + 1), y);
+  return cls_nn_linear(g->ctx, &g->pt, &g->slabs, rows, in, out, x, w, y, residual);
 }
 
-/* Gradients of y = x W + b given dy: dW += x^T dy, db += sum dy, dx = dy W^T. */
 static cls_status linear_back(cls_gpt *g, size_t rows, size_t in, size_t out, cls_ref x, int w, cls_ref dy,
                               cls_ref dx) {
-  TRY(cls_matmul(g->ctx, CLS_TRANS, CLS_NO_TRANS, in, out, rows, 1.0f, x, in, dy, out, 1.0f, G(w), out));
-  TRY(cls_bias_backward(g->ctx, rows, out, dy, G(w + 1), 1));
-  return cls_matmul(g->ctx, CLS_NO_TRANS, CLS_TRANS, rows, in, out, 1.0f, dy, out, P(w), out, 0.0f, dx, in);
+  return cls_nn_linear_back(g->ctx, &g->pt, &g->slabs, rows, in, out, x, w, dy, dx, 0);
 }
 
 static cls_attn_shape attn_shape(const cls_gpt *g) {

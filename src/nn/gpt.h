@@ -24,8 +24,6 @@
 #include "clscale/ops.h"
 #include "nn/params.h"
 
-typedef enum { CLS_PARAM_SP = 0, CLS_PARAM_MUP = 1 } cls_parametrisation;
-
 typedef struct cls_gpt_config {
   size_t vocab;   /* 256 for bytes */
   size_t context; /* longest sequence (rows of the position table) */

@@ -35,6 +35,16 @@ int cls_param_add(cls_param_table *pt, const char *name, size_t rows, size_t col
   return (int)pt->count++;
 }
 
+int cls_param_add_ex(cls_param_table *pt, const char *name, size_t rows, size_t cols, cls_param_class klass,
+                     cls_init_kind init, float std, int is_embedding, float lr_mult, float weight_decay) {
+  int i = cls_param_add(pt, name, rows, cols, klass, init, std, is_embedding);
+  if (i >= 0) {
+    pt->t[i].lr_mult = lr_mult;
+    pt->t[i].weight_decay = weight_decay;
+  }
+  return i;
+}
+
 void cls_param_table_free(cls_param_table *pt) {
   free(pt->t);
   memset(pt, 0, sizeof *pt);
@@ -121,4 +131,23 @@ cls_status cls_param_adamw(cls_context *ctx, const cls_param_table *pt, cls_para
                         max_norm > 0 ? cls_ref_at(s->grad_sumsq, 0) : CLS_NOREF);
   }
   return st;
+}
+
+cls_status cls_nn_linear(cls_context *ctx, const cls_param_table *pt, const cls_param_slabs *s, size_t rows,
+                         size_t in, size_t out, cls_ref x, int w, cls_ref y, int residual) {
+  cls_ref W = cls_ref_at(s->params, pt->t[w].offset), b = cls_ref_at(s->params, pt->t[w + 1].offset);
+  cls_status st = cls_matmul(ctx, CLS_NO_TRANS, CLS_NO_TRANS, rows, out, in, 1.0f, x, in, W, out,
+                             residual ? 1.0f : 0.0f, y, out);
+  return st == CLS_OK ? cls_bias_add(ctx, rows, out, b, y) : st;
+}
+
+cls_status cls_nn_linear_back(cls_context *ctx, const cls_param_table *pt, const cls_param_slabs *s, size_t rows,
+                              size_t in, size_t out, cls_ref x, int w, cls_ref dy, cls_ref dx, int dx_acc) {
+  cls_ref W = cls_ref_at(s->params, pt->t[w].offset);
+  cls_ref dW = cls_ref_at(s->grads, pt->t[w].offset), db = cls_ref_at(s->grads, pt->t[w + 1].offset);
+  cls_status st = cls_matmul(ctx, CLS_TRANS, CLS_NO_TRANS, in, out, rows, 1.0f, x, in, dy, out, 1.0f, dW, out);
+  if (st == CLS_OK) st = cls_bias_backward(ctx, rows, out, dy, db, 1);
+  if (st != CLS_OK || !dx.buf) return st;
+  return cls_matmul(ctx, CLS_NO_TRANS, CLS_TRANS, rows, in, out, 1.0f, dy, out, W, out, dx_acc ? 1.0f : 0.0f, dx,
+                    in);
 }

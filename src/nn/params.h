@@ -20,6 +20,8 @@
 
 #include "clscale/ops.h"
 
+typedef enum { CLS_PARAM_SP = 0, CLS_PARAM_MUP = 1 } cls_parametrisation;
+
 typedef enum { CLS_PARAM_INPUT = 0, CLS_PARAM_HIDDEN = 1, CLS_PARAM_OUTPUT = 2 } cls_param_class;
 typedef enum { CLS_INIT_ZERO = 0, CLS_INIT_ONE = 1, CLS_INIT_NORMAL = 2 } cls_init_kind;
 
@@ -44,6 +46,9 @@ typedef struct cls_param_table {
 /* Appends a tensor; returns its index, or -1 when out of memory. */
 int cls_param_add(cls_param_table *pt, const char *name, size_t rows, size_t cols, cls_param_class klass,
                   cls_init_kind init, float std, int is_embedding);
+/* cls_param_add with the tensor's learning-rate multiplier and weight decay. */
+int cls_param_add_ex(cls_param_table *pt, const char *name, size_t rows, size_t cols, cls_param_class klass,
+                     cls_init_kind init, float std, int is_embedding, float lr_mult, float weight_decay);
 void cls_param_table_free(cls_param_table *pt);
 
 /* Number of parameters (padding excluded), all or without embeddings. */
@@ -71,5 +76,18 @@ cls_status cls_param_zero_grads(cls_context *ctx, const cls_param_table *pt, cls
  * its weight decay, gradients clipped to max_norm when max_norm > 0. */
 cls_status cls_param_adamw(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s, float lr, float beta1,
                            float beta2, float eps, unsigned long step, float max_norm);
+
+/* A linear layer of the models: y = x W + b for x (rows x in), with W
+ * (in x out) at tensor w of the table and b (out) at tensor w + 1. With
+ * residual, y already holds the residual stream and receives x W + b on
+ * top (one matmul with beta = 1, no extra pass). */
+cls_status cls_nn_linear(cls_context *ctx, const cls_param_table *pt, const cls_param_slabs *s, size_t rows,
+                         size_t in, size_t out, cls_ref x, int w, cls_ref y, int residual);
+
+/* Its gradients given dy: dW += x^T dy, db += the column sums of dy, and
+ * dx = dy W^T (added to dx with dx_acc; skipped when dx is CLS_NOREF, for
+ * a first layer whose input is data). */
+cls_status cls_nn_linear_back(cls_context *ctx, const cls_param_table *pt, const cls_param_slabs *s, size_t rows,
+                              size_t in, size_t out, cls_ref x, int w, cls_ref dy, cls_ref dx, int dx_acc);
 
 #endif

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "clscale/device.h"
-#include "nn/gpt.h" /* cls_parametrisation */
+#include "nn/params.h" /* cls_parametrisation */
 #include "nn/params.h"
 
 /* Everything a user can say about a task, flat: each task reads the fields

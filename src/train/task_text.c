@@ -14,6 +14,7 @@
 
 #include "data/text.h"
 #include "train/log.h"
+#include "nn/gpt.h"
 #include "train/task.h"
 
 #define EVAL_SEED 0x6576616cULL /* "eval" */
