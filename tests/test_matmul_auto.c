@@ -84,6 +84,21 @@ static void auto_file(const char *dir, char *out, size_t len) {
   if (!out[0]) fail_msg("no matmul-auto file in %s", dir);
 }
 
+/* Removes dir and the files in it (the choices and the cached kernels). */
+static void remove_tree(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *e;
+  char path[1024];
+  while ((e = readdir(d)) != NULL) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    unlink(path);
+  }
+  closedir(d);
+  rmdir(dir);
+}
+
 static char *slurp(const char *path) {
   FILE *f = fopen(path, "r");
   assert_non_null(f);
@@ -163,8 +178,7 @@ static void remembers(void **state) {
     free(again);
   }
   free(text);
-  unlink(path);
-  rmdir(dir);
+  remove_tree(dir);
 }
 
 /* With the cache disabled nothing is written, and the choice still holds

@@ -232,6 +232,9 @@ cls_status cls_peak_measure(cls_context *ctx, int reps, cls_peak *out);
  * included. cls_peak_measure uses 16M floats, beyond most caches. */
 cls_status cls_peak_copy(cls_context *ctx, size_t count, int reps, double *gbps);
 
+/* The FMA peak alone (GFLOP/s), as in cls_peak_measure. */
+cls_status cls_peak_fma(cls_context *ctx, int reps, double *gflops);
+
 #ifdef __cplusplus
 }
 #endif

@@ -126,7 +126,10 @@ cls_status cls_context_create(const cls_context_options *opts, cls_context **out
 void cls_context_destroy(cls_context *ctx) {
   if (!ctx) return;
   if (ctx->queue) clFinish(ctx->queue);
-  for (size_t i = 0; i < ctx->pending_count; i++) clReleaseEvent(ctx->pending[i].event);
+  for (size_t i = 0; i < ctx->pending_count; i++) {
+    clReleaseEvent(ctx->pending[i].event);
+    if (ctx->pending[i].start) clReleaseEvent(ctx->pending[i].start);
+  }
   if (ctx->ops_state && ctx->ops_state_destroy) ctx->ops_state_destroy(ctx->ops_state);
   cls__programs_release(ctx);
   if (ctx->queue) clReleaseCommandQueue(ctx->queue);

@@ -25,6 +25,7 @@ typedef struct cls__kernel_entry {
 typedef struct cls__pending {
   int op; /* index into counters.ops */
   cl_event event;
+  cl_event start; /* NULL, or a marker enqueued before the work (a span) */
 } cls__pending;
 
 typedef struct cls__trace_event {

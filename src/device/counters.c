@@ -62,7 +62,10 @@ static cls_status resolve(cls_context *ctx, int wait) {
     }
     if (st < 0 && first_error == CL_SUCCESS) first_error = st;
     cl_ulong t0 = 0, t1 = 0;
-    if (clGetEventProfilingInfo(p.event, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL) == CL_SUCCESS &&
+    /* A span starts where its marker completed (the work queued behind it). */
+    cl_event first = p.start ? p.start : p.event;
+    cl_profiling_info from = p.start ? CL_PROFILING_COMMAND_END : CL_PROFILING_COMMAND_START;
+    if (clGetEventProfilingInfo(first, from, sizeof t0, &t0, NULL) == CL_SUCCESS &&
         clGetEventProfilingInfo(p.event, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL) == CL_SUCCESS &&
         t1 >= t0) {
       double s = (double)(t1 - t0) * 1e-9;
@@ -71,6 +74,7 @@ static cls_status resolve(cls_context *ctx, int wait) {
       add_trace(ctx, p.op, (double)t0, (double)t1);
     }
     clReleaseEvent(p.event);
+    if (p.start) clReleaseEvent(p.start);
   }
   ctx->pending_count = kept;
   if (first_error != CL_SUCCESS) return cls__cl_fail(ctx, first_error, "a queued command");
@@ -81,8 +85,31 @@ cls_status cls__resolve_pending(cls_context *ctx) {
   return resolve(ctx, 1);
 }
 
+static cls_status record(cls_context *ctx, const char *op, cl_event start, cl_event ev, double host_seconds,
+                         double flops, double bytes);
+
 cls_status cls__record(cls_context *ctx, const char *op, cl_event ev, double host_seconds, double flops,
                        double bytes) {
+  return record(ctx, op, NULL, ev, host_seconds, flops, bytes);
+}
+
+cls_status cls__marker(cls_context *ctx, cl_event *out) {
+  *out = NULL;
+  cl_int rc = clEnqueueMarkerWithWaitList(ctx->queue, 0, NULL, out);
+  return rc == CL_SUCCESS ? CLS_OK : cls__cl_fail(ctx, rc, "clEnqueueMarkerWithWaitList");
+}
+
+cls_status cls__record_span(cls_context *ctx, const char *op, cl_event start, cl_event end, double flops,
+                            double bytes) {
+  if (!end) {
+    if (start) clReleaseEvent(start);
+    return record(ctx, op, NULL, NULL, 0, flops, bytes);
+  }
+  return record(ctx, op, start, end, 0, flops, bytes);
+}
+
+static cls_status record(cls_context *ctx, const char *op, cl_event start, cl_event ev, double host_seconds,
+                         double flops, double bytes) {
   int i = op_index(ctx, op);
   cls_op_counter *c = &ctx->counters.ops[i];
   c->calls++;
@@ -100,11 +127,13 @@ cls_status cls__record(cls_context *ctx, const char *op, cl_event ev, double hos
     if (s == CLS_OK && ctx->pending_count == CLS__MAX_PENDING) s = resolve(ctx, 1);
     if (s != CLS_OK) {
       clReleaseEvent(ev);
+      if (start) clReleaseEvent(start);
       return s;
     }
   }
   ctx->pending[ctx->pending_count].op = i;
   ctx->pending[ctx->pending_count].event = ev;
+  ctx->pending[ctx->pending_count].start = start;
   ctx->pending_count++;
   return CLS_OK;
 }

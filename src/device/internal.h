@@ -71,6 +71,14 @@ cls_status cls__launch(cls_context *ctx, const char *op, cl_kernel k, cl_uint di
 cls_status cls__record(cls_context *ctx, const char *op, cl_event event, double host_seconds, double flops,
                        double bytes);
 
+/* For a library call that enqueues several kernels and returns only the
+ * last one's event (CLBlast): take a marker event first with
+ * cls__marker, then record the op as the span from the marker to the
+ * returned event. Both events pass to the context. */
+cls_status cls__marker(cls_context *ctx, cl_event *out);
+cls_status cls__record_span(cls_context *ctx, const char *op, cl_event start, cl_event end, double flops,
+                            double bytes);
+
 /* The effective value of a device parameter (table entry for this device,
  * overridden by CLSCALE_PARAMS / options.params); fallback if unset. */
 long cls__param(const cls_context *ctx, const char *name, long fallback);

@@ -77,6 +77,13 @@ cls_status cls_peak_measure(cls_context *ctx, int reps, cls_peak *out) {
     n = (size_t)(ctx->info.max_alloc_bytes / 4 / sizeof(float));
   cls_status s = cls_peak_copy(ctx, n, reps, &out->copy_gbps);
   if (s != CLS_OK) return s;
+  return cls_peak_fma(ctx, reps, &out->fma_gflops);
+}
+
+cls_status cls_peak_fma(cls_context *ctx, int reps, double *gflops) {
+  CLS_CHECK_CTX(ctx);
+  if (!gflops) return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "cls_peak_fma: gflops is NULL");
+  if (reps < 1) return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "cls_peak_fma: reps is %d; use 1 or more", reps);
   cl_kernel fma = NULL;
   double t_fma = 0;
 
@@ -86,7 +93,7 @@ cls_status cls_peak_measure(cls_context *ctx, int reps, cls_peak *out) {
   if (items < 8192) items = 8192;
   const unsigned iterations = 2048;
   cls_buffer *sink = NULL;
-  s = cls_buffer_alloc(ctx, items, &sink);
+  cls_status s = cls_buffer_alloc(ctx, items, &sink);
   if (s == CLS_OK) s = cls__kernel(ctx, "peak", "peak_fma", &fma);
   if (s == CLS_OK) s = cls__arg_mem(ctx, fma, 0, sink);
   if (s == CLS_OK) s = cls__arg_uint(ctx, fma, 1, iterations);
@@ -97,6 +104,6 @@ cls_status cls_peak_measure(cls_context *ctx, int reps, cls_peak *out) {
   if (s == CLS_OK) s = time_kernel(ctx, "peak_fma", fma, items, reps, flops, items * 4.0, &t_fma);
   cls_buffer_free(sink);
   if (s != CLS_OK) return s;
-  out->fma_gflops = flops / t_fma * 1e-9;
+  *gflops = flops / t_fma * 1e-9;
   return CLS_OK;
 }

@@ -7,10 +7,10 @@
  * mm_scale (cl/matmul.cl), which never reads C and leaves the gaps between
  * rows (ldc > n) alone.
  *
- * CLBlast hands back the event of the last kernel it launched. For large
- * or awkward shapes it may run helper kernels (padding, transposing) before
- * its main kernel, whose time that event does not include; the counters
- * under "matmul.clblast" hold the time of that last kernel, and the
+ * CLBlast hands back the event of the last kernel it launched; for large
+ * or awkward shapes it runs helper kernels (padding, transposing) before
+ * that. So a marker is enqueued first and "matmul.clblast" is counted as
+ * the span from the marker to CLBlast's event: all of its kernels. The
  * zeroing kernel counts as "matmul.clblast_zero".
  */
 /* internal.h first: it fixes the OpenCL version before clblast_c.h pulls in CL/cl.h. */
@@ -49,7 +49,9 @@ cls_status cls__mm_clblast(cls_context *ctx, const cls__mm_args *g) {
     if (s != CLS_OK) return s;
   }
   cl_command_queue q = cls__queue(ctx);
-  cl_event ev = NULL;
+  cl_event ev = NULL, start = NULL;
+  cls_status ms = cls__marker(ctx, &start);
+  if (ms != CLS_OK) return ms;
   CLBlastStatusCode rc;
   const char *what;
   if (g->batch == 1) {
@@ -66,10 +68,11 @@ cls_status cls__mm_clblast(cls_context *ctx, const cls__mm_args *g) {
   }
   if (rc != CLBlastSuccess) {
     if (ev) clReleaseEvent(ev);
+    clReleaseEvent(start);
     return cls__fail(ctx, CLS_ERR_CLBLAST,
                      "cls_matmul (clblast): %s failed with CLBlast status %d on %zu x %zu x %zu (batch %zu); try "
                      "the own backend",
                      what, (int)rc, g->m, g->n, g->k, g->batch);
   }
-  return cls__record(ctx, "matmul.clblast", ev, 0.0, cls__mm_flops(g), cls__mm_bytes(g));
+  return cls__record_span(ctx, "matmul.clblast", start, ev, cls__mm_flops(g), cls__mm_bytes(g));
 }
