@@ -1,10 +1,36 @@
 /*
  * tools/clscale.c — the `clscale` command: git-style subcommands.
  */
+#include <cblas.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "commands.h"
+
+/* OpenBLAS 0.3.21 (Debian 12) does not know some recent x86 CPUs and falls
+ * back to its slowest kernels ("Prescott"), which costs the host matmul
+ * backend 4x. It reads OPENBLAS_CORETYPE only when it loads, so when it
+ * guessed wrong on a CPU with AVX-512 or AVX2, set the variable and start
+ * again. CLSCALE_NO_REEXEC=1 (or any OPENBLAS_CORETYPE) turns this off. */
+static void fix_openblas_core(char **argv) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (getenv("OPENBLAS_CORETYPE") || getenv("CLSCALE_NO_REEXEC")) return;
+  const char *core = openblas_get_corename();
+  if (!core || strcasecmp(core, "prescott") != 0) return;
+  const char *better = __builtin_cpu_supports("avx512f") ? "SkylakeX"
+                       : __builtin_cpu_supports("avx2")  ? "Haswell"
+                                                         : NULL;
+  if (!better) return;
+  setenv("OPENBLAS_CORETYPE", better, 1);
+  setenv("CLSCALE_NO_REEXEC", "1", 1);
+  execv("/proc/self/exe", argv); /* returns only on failure: go on as we are */
+#else
+  (void)argv;
+#endif
+}
 
 typedef struct {
   const char *name;
@@ -31,6 +57,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+  fix_openblas_core(argv);
   if (argc < 2) {
     usage(stderr);
     return CLS_EXIT_USAGE;
