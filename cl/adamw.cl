@@ -15,21 +15,8 @@
  * 1 or 4 for GPUs); the last item may take a partial vector one by one.
  */
 
-#ifndef ELT_VEC
-#define ELT_VEC 16
-#endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#if ELT_VEC == 1
-typedef float floatv;
-#define VLOAD(o, p) ((p)[o])
-#define VSTORE(v, o, p) ((p)[o] = (v))
-#else
-typedef CAT(float, ELT_VEC) floatv;
-#define VLOAD CAT(vload, ELT_VEC)
-#define VSTORE CAT(vstore, ELT_VEC)
-#endif
+#include "eltvec.h"
 
 #define ADAMW(T, pp, gp, mp, vp)                                                                                 \
   do {                                                                                                           \

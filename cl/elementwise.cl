@@ -17,9 +17,6 @@
 #define ROW_CVEC 1
 #endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-
 #define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
 #define GELU_C 0.044715f
 
@@ -29,18 +26,7 @@
  * lanes are 1.4x faster than 8 there). GPUs want 4 or 1 from the device
  * table. The host launches ceil(n / ELT_VEC) items; the last one may take
  * a partial vector element by element. */
-#ifndef ELT_VEC
-#define ELT_VEC 16
-#endif
-#if ELT_VEC == 1
-typedef float floatv;
-#define VLOAD(o, p) ((p)[o])
-#define VSTORE(v, o, p) ((p)[o] = (v))
-#else
-typedef CAT(float, ELT_VEC) floatv;
-#define VLOAD CAT(vload, ELT_VEC)
-#define VSTORE CAT(vstore, ELT_VEC)
-#endif
+#include "eltvec.h"
 
 /* 0.5 (1 + tanh(u)) is computed as the logistic 1 / (1 + exp(-2u)): the
  * same function, without the cancellation of 1 + tanh(u) for negative u

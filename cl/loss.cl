@@ -22,53 +22,11 @@
  * work-item that owns it writes it, and only that item touches it.
  */
 
-#ifndef ROW_VEC
-#define ROW_VEC 8
-#endif
 #ifndef ROW_WG
 #define ROW_WG 64
 #endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-typedef CAT(float, ROW_VEC) floatv;
-#define VLOAD CAT(vload, ROW_VEC)
-#define VSTORE CAT(vstore, ROW_VEC)
-
-/* Horizontal max and sum of a vector, by halving (ROW_VEC is 2, 4, 8 or 16). */
-float hmax(floatv v) {
-#if ROW_VEC == 16
-  float8 a = fmax(v.lo, v.hi);
-  float4 b = fmax(a.lo, a.hi);
-#elif ROW_VEC == 8
-  float4 b = fmax(v.lo, v.hi);
-#elif ROW_VEC == 4
-  float4 b = v;
-#endif
-#if ROW_VEC >= 4
-  float2 c = fmax(b.lo, b.hi);
-#else
-  float2 c = v;
-#endif
-  return fmax(c.x, c.y);
-}
-
-float hsum(floatv v) {
-#if ROW_VEC == 16
-  float8 a = v.lo + v.hi;
-  float4 b = a.lo + a.hi;
-#elif ROW_VEC == 8
-  float4 b = v.lo + v.hi;
-#elif ROW_VEC == 4
-  float4 b = v;
-#endif
-#if ROW_VEC >= 4
-  float2 c = b.lo + b.hi;
-#else
-  float2 c = v;
-#endif
-  return c.x + c.y;
-}
+#include "rowvec.h"
 
 /* 1 when the float t is an integer id in [0, V). NaN compares false. */
 int valid_id(float t, uint V) { return t >= 0.0f && t < (float)V && t == floor(t); }

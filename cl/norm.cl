@@ -29,9 +29,6 @@
  * restrict: y may be x, and dx may be dy or x.
  */
 
-#ifndef ROW_VEC
-#define ROW_VEC 8
-#endif
 #ifndef ROW_CVEC
 #define ROW_CVEC 1
 #endif
@@ -39,11 +36,7 @@
 #define ROW_WG 64
 #endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b)  CAT_(a, b)
-typedef CAT(float, ROW_VEC) floatv;
-#define VLOAD  CAT(vload, ROW_VEC)
-#define VSTORE CAT(vstore, ROW_VEC)
+#include "rowvec.h"
 
 /* Row stores go through an aligned vector pointer pa when the row start
  * allows (al): vstoreN only knows 4-byte alignment, and CPU compilers split
@@ -55,23 +48,6 @@ typedef CAT(float, ROW_VEC) floatv;
     else                                                                                                          \
       VSTORE((v), 0, (p) + (j));                                                                                  \
   } while (0)
-
-float hsum(floatv v) {
-#if ROW_VEC == 16
-  float8 a = v.lo + v.hi;
-  float4 b = a.lo + a.hi;
-#elif ROW_VEC == 8
-  float4 b = v.lo + v.hi;
-#elif ROW_VEC == 4
-  float4 b = v;
-#endif
-#if ROW_VEC >= 4
-  float2 c = b.lo + b.hi;
-#else
-  float2 c = v;
-#endif
-  return c.x + c.y;
-}
 
 /* rms = 1 selects RMSNorm (no mean, no shift). It is uniform over the
  * launch; in the work-group kernels every reduction (and so every barrier)

@@ -21,33 +21,8 @@
 #ifndef RED_ITEMS
 #define RED_ITEMS 64
 #endif
-#ifndef ROW_VEC
-#define ROW_VEC 8
-#endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-typedef CAT(float, ROW_VEC) floatv;
-#define VLOAD CAT(vload, ROW_VEC)
-
-/* Horizontal sum of a vector, by halving (ROW_VEC is 2, 4, 8 or 16): a
- * fixed order, so results stay reproducible. */
-float hsum(floatv v) {
-#if ROW_VEC == 16
-  float8 a = v.lo + v.hi;
-  float4 b = a.lo + a.hi;
-#elif ROW_VEC == 8
-  float4 b = v.lo + v.hi;
-#elif ROW_VEC == 4
-  float4 b = v;
-#endif
-#if ROW_VEC >= 4
-  float2 c = b.lo + b.hi;
-#else
-  float2 c = v;
-#endif
-  return c.x + c.y;
-}
+#include "rowvec.h"
 
 /* Adds acc[0..lsz) into acc[0]; every item of the group must call it. */
 void tree_sum(__local float *acc, uint l, uint lsz) {

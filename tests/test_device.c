@@ -292,6 +292,61 @@ static void test_kernel_dir_and_build_errors(void **state) {
   assert_non_null(strstr(cls_last_error(ctx), "softmax_missing"));
   cls_context_destroy(ctx);
 
+  /* Headers: inlined with #line framing, so errors name the header's line. */
+  snprintf(path, sizeof path, "%s/two.h", dir);
+  f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("#define TWO 2.0f\nfloat twice(float x) { return TWO * x; }\n", f);
+  fclose(f);
+  snprintf(path, sizeof path, "%s/inc.cl", dir);
+  f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("/* a program */\n#include \"two.h\"\n__kernel void dbl(__global float *x) { x[0] = twice(x[0]); }\n", f);
+  fclose(f);
+  snprintf(path, sizeof path, "%s/bad.h", dir);
+  f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("\n\nfloat broken(float x) { return x +; }\n", f);
+  fclose(f);
+  snprintf(path, sizeof path, "%s/usesbad.cl", dir);
+  f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("#include \"bad.h\"\n__kernel void k(__global float *x) { x[0] = broken(x[0]); }\n", f);
+  fclose(f);
+  snprintf(path, sizeof path, "%s/missing.cl", dir);
+  f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("#include \"nowhere.h\"\n", f);
+  fclose(f);
+  snprintf(path, sizeof path, "%s/angle.cl", dir);
+  f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("#include <stdio.h>\n", f);
+  fclose(f);
+  ctx = cache_context(NULL, 1, NULL, dir);
+  TEST_OK(ctx, cls__kernel(ctx, "inc", "dbl", &k));
+  cls_buffer *one;
+  TEST_OK(ctx, cls_buffer_alloc(ctx, 1, &one));
+  TEST_OK(ctx, cls_buffer_fill(ctx, one, 0, 1, 1.5f));
+  TEST_OK(ctx, cls__arg_mem(ctx, k, 0, one));
+  size_t g1 = 1;
+  TEST_OK(ctx, cls__launch(ctx, "dbl", k, 1, &g1, NULL, 1, 8));
+  float v = 0;
+  TEST_OK(ctx, cls_buffer_read(ctx, one, 0, 1, &v));
+  assert_true(v == 3.0f);
+  cls_buffer_free(one);
+  assert_int_equal(cls__kernel(ctx, "usesbad", "k", &k), CLS_ERR_BUILD);
+  assert_non_null(strstr(cls_last_error(ctx), "bad.h:3"));
+  assert_int_equal(cls__kernel(ctx, "missing", "k", &k), CLS_ERR_KERNEL_NOT_FOUND);
+  assert_non_null(strstr(cls_last_error(ctx), "nowhere.h"));
+  assert_int_equal(cls__kernel(ctx, "angle", "k", &k), CLS_ERR_BUILD);
+  assert_non_null(strstr(cls_last_error(ctx), "only #include"));
+  cls_context_destroy(ctx);
+
+  /* The built-in programs list no headers. */
+  for (size_t i = 0; i < cls_program_count(); i++) assert_null(strchr(cls_program_name(i), '.'));
+  assert_null(cls_program_name(cls_program_count()));
+
   ctx = cache_context(NULL, 1, NULL, NULL);
   assert_int_equal(cls__kernel(ctx, "peak", "no_such_kernel", &k), CLS_ERR_KERNEL_NOT_FOUND);
   assert_int_equal(cls__kernel(ctx, "../etc/passwd", "x", &k), CLS_ERR_KERNEL_NOT_FOUND);

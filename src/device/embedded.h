@@ -3,7 +3,7 @@
 #define CLSCALE_DEVICE_EMBEDDED_H
 
 typedef struct cls__embedded_source {
-  const char *name; /* file name without ".cl" */
+  const char *name; /* a program: file name without ".cl"; a header: "rowvec.h" */
   const char *text;
 } cls__embedded_source;
 

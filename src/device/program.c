@@ -15,30 +15,34 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int valid_name(const char *name) {
-  if (!name || !*name || strlen(name) >= 32) return 0;
-  for (const char *p = name; *p; p++)
-    if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')) return 0;
+/* Program names are [a-z0-9_]+; header names the same plus ".h". */
+static int valid_name(const char *name, int header) {
+  size_t n = name ? strlen(name) : 0;
+  if (!n || n >= 32) return 0;
+  if (header) {
+    if (n < 3 || strcmp(name + n - 2, ".h")) return 0;
+    n -= 2;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_')) return 0;
   return 1;
 }
 
-cls_status cls__program_source(cls_context *ctx, const char *name, const char **text, char **owned) {
+/* The text of one file of cl/: from kernel_dir when set, else embedded. */
+static cls_status load_file(cls_context *ctx, const char *file, const char *label, const char **text,
+                            char **owned) {
   *text = NULL;
   *owned = NULL;
-  if (!valid_name(name))
-    return cls__fail(ctx, CLS_ERR_KERNEL_NOT_FOUND, "invalid program name '%s'", name ? name : "(null)");
   if (ctx->kernel_dir[0]) {
     char path[1200];
-    snprintf(path, sizeof path, "%s/%s.cl", ctx->kernel_dir, name);
+    snprintf(path, sizeof path, "%s/%s", ctx->kernel_dir, file);
     FILE *f = fopen(path, "rb");
     if (!f)
       return cls__fail(ctx, CLS_ERR_KERNEL_NOT_FOUND,
                        "cannot open %s (CLSCALE_KERNEL_DIR=%s): point it at the project's cl/ folder or unset it",
                        path, ctx->kernel_dir);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = size >= 0 ? malloc((size_t)size + 1) : NULL;
+    long size = (fseek(f, 0, SEEK_END) == 0) ? ftell(f) : -1;
+    char *buf = (size >= 0 && fseek(f, 0, SEEK_SET) == 0) ? malloc((size_t)size + 1) : NULL;
     if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
       free(buf);
       fclose(f);
@@ -50,12 +54,108 @@ cls_status cls__program_source(cls_context *ctx, const char *name, const char **
     return CLS_OK;
   }
   for (const cls__embedded_source *s = cls__embedded_sources; s->name; s++)
-    if (!strcmp(s->name, name)) {
+    if (!strcmp(s->name, label)) {
       *text = s->text;
       return CLS_OK;
     }
-  return cls__fail(ctx, CLS_ERR_KERNEL_NOT_FOUND, "no program '%s' among the embedded kernels (cl/%s.cl)", name,
-                   name);
+  return cls__fail(ctx, CLS_ERR_KERNEL_NOT_FOUND, "no '%s' among the embedded kernel sources (cl/%s)", label,
+                   file);
+}
+
+/* Replaces each line `#include "name.h"` by that header of cl/, framed by
+ * #line directives so compiler messages name the right file and line.
+ * OpenCL compilers have no include path for sources given as strings, so
+ * the loader does it; one level deep, which is all the kernels need. */
+static cls_status expand_includes(cls_context *ctx, const char *program, const char *text, char **out) {
+  size_t cap = strlen(text) + 1, len = 0;
+  char *res = malloc(cap);
+  if (!res) return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "out of host memory loading cl/%s.cl", program);
+  unsigned line = 1;
+  for (const char *p = text; *p;) {
+    const char *eol = strchr(p, '\n');
+    size_t n = eol ? (size_t)(eol - p) + 1 : strlen(p);
+    const char *q = p;
+    while (*q == ' ' || *q == '\t') q++;
+    char header[64] = "";
+    int inc = 0;
+    if (*q == '#') {
+      q++;
+      while (*q == ' ' || *q == '\t') q++;
+      if (!strncmp(q, "include", 7)) {
+        q += 7;
+        while (*q == ' ' || *q == '\t') q++;
+        const char *end = *q == '"' ? strchr(q + 1, '"') : NULL;
+        if (!end || end > p + n || (size_t)(end - q - 1) >= sizeof header) {
+          free(res);
+          return cls__fail(ctx, CLS_ERR_BUILD, "cl/%s.cl:%u: only #include \"name.h\" of cl/ is supported",
+                           program, line);
+        }
+        memcpy(header, q + 1, (size_t)(end - q - 1));
+        header[end - q - 1] = 0;
+        inc = 1;
+      }
+    }
+    const char *add = p;
+    size_t add_len = n;
+    char *owned = NULL, frame[160] = "";
+    if (inc) {
+      if (!valid_name(header, 1)) {
+        free(res);
+        return cls__fail(ctx, CLS_ERR_BUILD, "cl/%s.cl:%u: bad header name '%s'", program, line, header);
+      }
+      cls_status s = load_file(ctx, header, header, &add, &owned);
+      if (s != CLS_OK) {
+        free(res);
+        return s;
+      }
+      add_len = strlen(add);
+      snprintf(frame, sizeof frame, "\n#line %u \"%s.cl\"\n", line + 1, program);
+    }
+    char head[96] = "";
+    if (inc) snprintf(head, sizeof head, "#line 1 \"%s\"\n", header);
+    size_t need = len + strlen(head) + add_len + strlen(frame) + 1;
+    if (need > cap) {
+      while (cap < need) cap *= 2;
+      char *grown = realloc(res, cap);
+      if (!grown) {
+        free(res);
+        free(owned);
+        return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "out of host memory loading cl/%s.cl", program);
+      }
+      res = grown;
+    }
+    memcpy(res + len, head, strlen(head));
+    len += strlen(head);
+    memcpy(res + len, add, add_len);
+    len += add_len;
+    memcpy(res + len, frame, strlen(frame));
+    len += strlen(frame);
+    res[len] = 0;
+    free(owned);
+    p += n;
+    line++;
+  }
+  *out = res;
+  return CLS_OK;
+}
+
+cls_status cls__program_source(cls_context *ctx, const char *name, const char **text, char **owned) {
+  *text = NULL;
+  *owned = NULL;
+  if (!valid_name(name, 0))
+    return cls__fail(ctx, CLS_ERR_KERNEL_NOT_FOUND, "invalid program name '%s'", name ? name : "(null)");
+  char file[48];
+  snprintf(file, sizeof file, "%s.cl", name);
+  const char *raw;
+  char *raw_owned;
+  cls_status s = load_file(ctx, file, name, &raw, &raw_owned);
+  if (s != CLS_OK) return s;
+  char *expanded = NULL;
+  s = expand_includes(ctx, name, raw, &expanded);
+  free(raw_owned);
+  if (s != CLS_OK) return s;
+  *text = *owned = expanded;
+  return CLS_OK;
 }
 
 static void build_options(const cls_context *ctx, char *out, size_t len) {
@@ -154,14 +254,17 @@ cls_status cls__kernel_max_group(cls_context *ctx, cl_kernel k, size_t *out) {
   return CLS_OK;
 }
 
+/* Programs are the embedded entries without a dot (headers are "x.h"). */
 size_t cls_program_count(void) {
   size_t n = 0;
-  while (cls__embedded_sources[n].name) n++;
+  for (const cls__embedded_source *s = cls__embedded_sources; s->name; s++) n += strchr(s->name, '.') == NULL;
   return n;
 }
 
 const char *cls_program_name(size_t i) {
-  return i < cls_program_count() ? cls__embedded_sources[i].name : NULL;
+  for (const cls__embedded_source *s = cls__embedded_sources; s->name; s++)
+    if (!strchr(s->name, '.') && i-- == 0) return s->name;
+  return NULL;
 }
 
 cls_status cls_program_prepare(cls_context *ctx, const char *program, double *build_seconds, int *from_cache) {
