@@ -16,34 +16,12 @@
 #include "ops/train_ref.h"
 #include "test_util.h"
 
-static float *rand_floats(size_t n, uint64_t seed, float lo, float hi) {
-  float *x = malloc(n * sizeof *x);
-  assert_non_null(x);
-  test_fill_uniform(x, n, seed, lo, hi);
-  return x;
-}
-
-static float *read_at(cls_context *ctx, cls_buffer *buf, size_t offset, size_t n) {
-  float *x = malloc(n * sizeof *x);
-  assert_non_null(x);
-  TEST_OK(ctx, cls_buffer_read(ctx, buf, offset, n, x));
-  return x;
-}
-
-static void expect_close(const char *what, size_t n, const float *got, const double *want, double tol,
-                         double floor) {
-  size_t at;
-  double e = test_max_rel_err(got, want, n, floor, &at);
-  if (!(e <= tol))
-    fail_msg("%s: n=%zu rel err %.3g at %zu (got %.9g want %.9g)", what, n, e, at, got[at], want[at]);
-}
-
 /* Two parameter groups of sizes n1, n2 in one slab (param, grad, m, v each
  * a slab with a gap), five steps with fresh gradients each step, one
  * global norm over both groups' gradients. */
 static void run_case(cls_context *ctx, size_t n1, size_t n2, float wd, float max_norm, float beta1) {
   size_t o1 = 2, o2 = 2 + n1 + 3, total = o2 + n2 + 1;
-  float *hp = rand_floats(total, n1 * 7 + n2, -1, 1);
+  float *hp = test_random_floats(total, n1 * 7 + n2, -1, 1);
   cls_buffer *p = test_upload(ctx, hp, total), *g = NULL, *m = NULL, *v = NULL, *ss = NULL;
   TEST_OK(ctx, cls_buffer_alloc(ctx, total, &g));
   TEST_OK(ctx, cls_buffer_alloc(ctx, total, &m));
@@ -67,7 +45,7 @@ static void run_case(cls_context *ctx, size_t n1, size_t n2, float wd, float max
   cls_ref rr[2] = {cls_ref_at(g, o1), cls_ref_at(g, o2)};
   size_t len[2] = {n1, n2};
   for (unsigned long step = 1; step <= 5; step++) {
-    float *hg = rand_floats(total, 1000 * step + n1, -2, 2);
+    float *hg = test_random_floats(total, 1000 * step + n1, -2, 2);
     TEST_OK(ctx, cls_buffer_write(ctx, g, 0, total, hg));
     double sumsq = 0;
     for (size_t i = 0; i < total; i++) rg[i] = hg[i];
@@ -83,15 +61,16 @@ static void run_case(cls_context *ctx, size_t n1, size_t n2, float wd, float max
     cls__ref_adamw_step(n2, &hp2, rp + o2, rg + o2, rm + o2, rv + o2, sumsq);
     free(hg);
   }
-  float *gp = read_at(ctx, p, 0, total), *gm = read_at(ctx, m, 0, total), *gv = read_at(ctx, v, 0, total);
+  float *gp = test_read_at(ctx, p, 0, total), *gm = test_read_at(ctx, m, 0, total),
+        *gv = test_read_at(ctx, v, 0, total);
   /* Parameters move by ~lr per step: compare relative to 1 (their scale). */
-  expect_close("adamw param", total, gp, rp, 2e-6, 1.0);
+  test_expect_close("adamw param", total, gp, rp, 2e-6, 1.0);
   /* m sums gradients of either sign (cancellation): its error is relative
    * to the size of the moments, not to each entry. */
   double mmax = 0, vmax = 0;
   for (size_t i = 0; i < total; i++) mmax = fmax(mmax, fabs(rm[i])), vmax = fmax(vmax, rv[i]);
-  expect_close("adamw m", total, gm, rm, 1e-5, 0.01 * mmax + 1e-30);
-  expect_close("adamw v", total, gv, rv, 1e-5, 0.01 * vmax + 1e-30);
+  test_expect_close("adamw m", total, gm, rm, 1e-5, 0.01 * mmax + 1e-30);
+  test_expect_close("adamw v", total, gv, rv, 1e-5, 0.01 * vmax + 1e-30);
   /* The gaps between the groups are untouched. */
   assert_true(gp[0] == hp[0] && gp[o1 + n1] == hp[o1 + n1] && gp[total - 1] == hp[total - 1]);
   assert_true(gm[0] == 0.0f && gv[o2 - 1] == 0.0f);

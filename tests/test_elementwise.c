@@ -20,44 +20,13 @@
 static const size_t sizes[] = {1, 2, 3, 7, 31, 64, 127, 1000, 4099};
 #define NSIZES (sizeof sizes / sizeof sizes[0])
 
-static double *to_double(const float *x, size_t n) {
-  double *d = malloc(n * sizeof *d);
-  assert_non_null(d);
-  for (size_t i = 0; i < n; i++) d[i] = x[i];
-  return d;
-}
-
-static float *rand_floats(size_t n, uint64_t seed, float lo, float hi) {
-  float *x = malloc(n * sizeof *x);
-  assert_non_null(x);
-  test_fill_uniform(x, n, seed, lo, hi);
-  return x;
-}
-
-/* Reads n floats at offset of buf. */
-static float *read_at(cls_context *ctx, cls_buffer *buf, size_t offset, size_t n) {
-  float *x = malloc(n * sizeof *x);
-  assert_non_null(x);
-  TEST_OK(ctx, cls_buffer_read(ctx, buf, offset, n, x));
-  return x;
-}
-
-/* |got - want| <= tol * (|want| + floor) everywhere, or fail naming where. */
-static void expect_close(const char *what, size_t n, const float *got, const double *want, double tol,
-                         double floor) {
-  size_t at;
-  double e = test_max_rel_err(got, want, n, floor, &at);
-  if (!(e <= tol))
-    fail_msg("%s: n=%zu rel err %.3g at %zu (got %.9g want %.9g)", what, n, e, at, got[at], want[at]);
-}
-
 /* ------------------------------------------------------------------ GELU */
 
 static void test_gelu(void **state) {
   cls_context *ctx = *state;
   for (size_t si = 0; si < NSIZES; si++) {
     size_t n = sizes[si], xo = 5, yo = 3;
-    float *hx = rand_floats(n + 9, 100 + si, -6.0f, 6.0f);
+    float *hx = test_random_floats(n + 9, 100 + si, -6.0f, 6.0f);
     /* A few extremes: zero, far tails, values so large that x^3 overflows. */
     if (n > 4) {
       hx[xo] = 0.0f;
@@ -65,7 +34,7 @@ static void test_gelu(void **state) {
       hx[xo + 2] = -1e20f;
       hx[xo + 3] = -30.0f;
     }
-    float *hdy = rand_floats(n + 4, 200 + si, -2.0f, 2.0f);
+    float *hdy = test_random_floats(n + 4, 200 + si, -2.0f, 2.0f);
     cls_buffer *x = test_upload(ctx, hx, n + 9);
     cls_buffer *dy = test_upload(ctx, hdy, n + 4);
     cls_buffer *y = NULL;
@@ -73,34 +42,34 @@ static void test_gelu(void **state) {
     TEST_OK(ctx, cls_buffer_fill(ctx, y, 0, n + 6, -7.0f));
 
     TEST_OK(ctx, cls_gelu_forward(ctx, n, cls_ref_at(x, xo), cls_ref_at(y, yo)));
-    double *dx_in = to_double(hx + xo, n);
+    double *dx_in = test_to_double(hx + xo, n);
     double *want = malloc(n * sizeof *want);
     cls__ref_gelu_forward(n, dx_in, want);
-    float *got = read_at(ctx, y, yo, n);
-    expect_close("gelu_forward", n, got, want, 1e-5, 1e-2);
+    float *got = test_read_at(ctx, y, yo, n);
+    test_expect_close("gelu_forward", n, got, want, 1e-5, 1e-2);
     /* Untouched around the output. */
     float *all = test_download(ctx, y);
     for (size_t i = 0; i < yo; i++) assert_true(all[i] == -7.0f);
     for (size_t i = yo + n; i < n + 6; i++) assert_true(all[i] == -7.0f);
 
     /* Backward into a separate buffer, then in place over dy. */
-    double *ddy = to_double(hdy + 4, n);
+    double *ddy = test_to_double(hdy + 4, n);
     cls__ref_gelu_backward(n, dx_in, ddy, want);
     TEST_OK(ctx, cls_gelu_backward(ctx, n, cls_ref_at(x, xo), cls_ref_at(dy, 4), cls_ref_at(y, yo)));
     free(got);
-    got = read_at(ctx, y, yo, n);
-    expect_close("gelu_backward", n, got, want, 1e-5, 1e-2);
+    got = test_read_at(ctx, y, yo, n);
+    test_expect_close("gelu_backward", n, got, want, 1e-5, 1e-2);
     TEST_OK(ctx, cls_gelu_backward(ctx, n, cls_ref_at(x, xo), cls_ref_at(dy, 4), cls_ref_at(dy, 4)));
     free(got);
-    got = read_at(ctx, dy, 4, n);
-    expect_close("gelu_backward in place", n, got, want, 1e-5, 1e-2);
+    got = test_read_at(ctx, dy, 4, n);
+    test_expect_close("gelu_backward in place", n, got, want, 1e-5, 1e-2);
 
     /* Forward in place. */
     cls__ref_gelu_forward(n, dx_in, want);
     TEST_OK(ctx, cls_gelu_forward(ctx, n, cls_ref_at(x, xo), cls_ref_at(x, xo)));
     free(got);
-    got = read_at(ctx, x, xo, n);
-    expect_close("gelu_forward in place", n, got, want, 1e-5, 1e-2);
+    got = test_read_at(ctx, x, xo, n);
+    test_expect_close("gelu_forward in place", n, got, want, 1e-5, 1e-2);
 
     free(hx), free(hdy), free(dx_in), free(ddy), free(want), free(got), free(all);
     cls_buffer_free(x), cls_buffer_free(dy), cls_buffer_free(y);
@@ -115,19 +84,19 @@ static void test_gelu_widths(void **state) {
   for (int p = 0; p < 2; p++) {
     cls_context *ctx = test_context(params[p], NULL);
     for (size_t n = 1; n < 40; n += 3) {
-      float *hx = rand_floats(n, n, -6.0f, 6.0f), *hd = rand_floats(n, n + 1, -1.0f, 1.0f);
+      float *hx = test_random_floats(n, n, -6.0f, 6.0f), *hd = test_random_floats(n, n + 1, -1.0f, 1.0f);
       cls_buffer *x = test_upload(ctx, hx, n), *d = test_upload(ctx, hd, n), *y = NULL;
       TEST_OK(ctx, cls_buffer_alloc(ctx, n, &y));
-      double *dx = to_double(hx, n), *dd = to_double(hd, n), *want = malloc(n * sizeof *want);
+      double *dx = test_to_double(hx, n), *dd = test_to_double(hd, n), *want = malloc(n * sizeof *want);
       TEST_OK(ctx, cls_gelu_forward(ctx, n, cls_ref_at(x, 0), cls_ref_at(y, 0)));
       cls__ref_gelu_forward(n, dx, want);
       float *got = test_download(ctx, y);
-      expect_close(params[p], n, got, want, 1e-5, 1e-2);
+      test_expect_close(params[p], n, got, want, 1e-5, 1e-2);
       free(got);
       TEST_OK(ctx, cls_gelu_backward(ctx, n, cls_ref_at(x, 0), cls_ref_at(d, 0), cls_ref_at(y, 0)));
       cls__ref_gelu_backward(n, dx, dd, want);
       got = test_download(ctx, y);
-      expect_close(params[p], n, got, want, 1e-5, 1e-2);
+      test_expect_close(params[p], n, got, want, 1e-5, 1e-2);
       free(got), free(hx), free(hd), free(dx), free(dd), free(want);
       cls_buffer_free(x), cls_buffer_free(d), cls_buffer_free(y);
     }
@@ -140,7 +109,7 @@ static void test_gelu_widths(void **state) {
 static void test_gelu_finite_differences(void **state) {
   cls_context *ctx = *state;
   const size_t n = 257;
-  float *hx = rand_floats(n, 7, -5.0f, 5.0f);
+  float *hx = test_random_floats(n, 7, -5.0f, 5.0f);
   float *ones = malloc(n * sizeof *ones);
   for (size_t i = 0; i < n; i++) ones[i] = 1.0f;
   cls_buffer *x = test_upload(ctx, hx, n), *d = test_upload(ctx, ones, n);
@@ -151,7 +120,7 @@ static void test_gelu_finite_differences(void **state) {
     double h = 1e-5;
     fd[i] = (cls__ref_gelu(hx[i] + h) - cls__ref_gelu(hx[i] - h)) / (2 * h);
   }
-  expect_close("gelu' vs finite differences", n, got, fd, 1e-5, 1e-2);
+  test_expect_close("gelu' vs finite differences", n, got, fd, 1e-5, 1e-2);
   free(hx), free(ones), free(got), free(fd);
   cls_buffer_free(x), cls_buffer_free(d);
 }
@@ -164,42 +133,42 @@ static void test_add_scaled(void **state) {
     size_t n = sizes[si];
     /* a at 0, b at n + 1, y at 2n + 3 of one buffer. */
     size_t total = 3 * n + 5;
-    float *h = rand_floats(total, 300 + si, -3.0f, 3.0f);
+    float *h = test_random_floats(total, 300 + si, -3.0f, 3.0f);
     cls_buffer *buf = test_upload(ctx, h, total);
     cls_ref a = cls_ref_at(buf, 0), b = cls_ref_at(buf, n + 1), y = cls_ref_at(buf, 2 * n + 3);
-    double *da = to_double(h, n), *db = to_double(h + n + 1, n), *want = malloc(n * sizeof *want);
+    double *da = test_to_double(h, n), *db = test_to_double(h + n + 1, n), *want = malloc(n * sizeof *want);
 
     TEST_OK(ctx, cls_add_scaled(ctx, n, 0.5f, a, -2.0f, b, y));
     cls__ref_add_scaled(n, 0.5, da, -2.0, db, want);
-    float *got = read_at(ctx, buf, 2 * n + 3, n);
-    expect_close("add_scaled", n, got, want, 1e-6, 1.0);
+    float *got = test_read_at(ctx, buf, 2 * n + 3, n);
+    test_expect_close("add_scaled", n, got, want, 1e-6, 1.0);
     free(got);
 
     /* y = a (in place into a), then y = b. */
     TEST_OK(ctx, cls_add_scaled(ctx, n, 1.0f, a, 1.0f, b, a));
     cls__ref_add_scaled(n, 1.0, da, 1.0, db, want);
-    got = read_at(ctx, buf, 0, n);
-    expect_close("add_scaled y=a", n, got, want, 1e-6, 1.0);
+    got = test_read_at(ctx, buf, 0, n);
+    test_expect_close("add_scaled y=a", n, got, want, 1e-6, 1.0);
     free(got);
     for (size_t i = 0; i < n; i++) da[i] = want[i];
     TEST_OK(ctx, cls_add_scaled(ctx, n, 2.0f, a, 3.0f, b, b));
     cls__ref_add_scaled(n, 2.0, da, 3.0, db, want);
-    got = read_at(ctx, buf, n + 1, n);
-    expect_close("add_scaled y=b", n, got, want, 1e-6, 1.0);
+    got = test_read_at(ctx, buf, n + 1, n);
+    test_expect_close("add_scaled y=b", n, got, want, 1e-6, 1.0);
     free(got);
     for (size_t i = 0; i < n; i++) db[i] = want[i];
     /* a = b = y: x = 1.5 x */
     TEST_OK(ctx, cls_add_scaled(ctx, n, 1.0f, b, 0.5f, b, b));
     cls__ref_add_scaled(n, 1.0, db, 0.5, db, want);
-    got = read_at(ctx, buf, n + 1, n);
-    expect_close("add_scaled y=a=b", n, got, want, 1e-6, 1.0);
+    got = test_read_at(ctx, buf, n + 1, n);
+    test_expect_close("add_scaled y=a=b", n, got, want, 1e-6, 1.0);
     free(got);
     for (size_t i = 0; i < n; i++) db[i] = want[i];
 
     TEST_OK(ctx, cls_scale(ctx, n, -0.25f, b));
     for (size_t i = 0; i < n; i++) want[i] = -0.25 * db[i];
-    got = read_at(ctx, buf, n + 1, n);
-    expect_close("scale", n, got, want, 1e-6, 1.0);
+    got = test_read_at(ctx, buf, n + 1, n);
+    test_expect_close("scale", n, got, want, 1e-6, 1.0);
     free(got);
     /* The gaps between the operands are untouched. */
     float *all = test_download(ctx, buf);
@@ -221,35 +190,35 @@ static void bias_grid(cls_context *ctx) {
     for (size_t ci = 0; ci < 5; ci++) {
       size_t rows = grid_rows[ri], cols = grid_cols[ci], n = rows * cols;
       if (n > 600000) continue; /* keeps the run short; 127 x 4099 covers the wide case */
-      float *hy = rand_floats(n + 2, ri * 10 + ci, -1.0f, 1.0f);
-      float *hb = rand_floats(cols + 1, 50 + ri * 10 + ci, -1.0f, 1.0f);
+      float *hy = test_random_floats(n + 2, ri * 10 + ci, -1.0f, 1.0f);
+      float *hb = test_random_floats(cols + 1, 50 + ri * 10 + ci, -1.0f, 1.0f);
       cls_buffer *y = test_upload(ctx, hy, n + 2), *b = test_upload(ctx, hb, cols + 1);
-      double *want = to_double(hy + 2, n), *db = to_double(hb + 1, cols);
+      double *want = test_to_double(hy + 2, n), *db = test_to_double(hb + 1, cols);
 
       TEST_OK(ctx, cls_bias_add(ctx, rows, cols, cls_ref_at(b, 1), cls_ref_at(y, 2)));
       cls__ref_bias_add(rows, cols, db, want);
-      float *got = read_at(ctx, y, 2, n);
-      expect_close("bias_add", n, got, want, 1e-6, 1.0);
+      float *got = test_read_at(ctx, y, 2, n);
+      test_expect_close("bias_add", n, got, want, 1e-6, 1.0);
       free(got);
 
       /* dbias of the original y values as dy, overwrite then accumulate. */
-      double *dy = to_double(hy + 2, n), *wb = malloc(cols * sizeof *wb);
+      double *dy = test_to_double(hy + 2, n), *wb = malloc(cols * sizeof *wb);
       TEST_OK(ctx, cls_buffer_write(ctx, y, 2, n, hy + 2));
       TEST_OK(ctx, cls_bias_backward(ctx, rows, cols, cls_ref_at(y, 2), cls_ref_at(b, 1), 0));
       cls__ref_bias_backward(rows, cols, dy, wb, 0);
-      got = read_at(ctx, b, 1, cols);
+      got = test_read_at(ctx, b, 1, cols);
       /* Error relative to the sum of |dy| of a column (about rows / 2). */
-      expect_close("bias_backward", cols, got, wb, 2e-6 * (double)rows, 0.5 * (double)rows);
+      test_expect_close("bias_backward", cols, got, wb, 2e-6 * (double)rows, 0.5 * (double)rows);
       free(got);
       TEST_OK(ctx, cls_bias_backward(ctx, rows, cols, cls_ref_at(y, 2), cls_ref_at(b, 1), 1));
       cls__ref_bias_backward(rows, cols, dy, wb, 1);
-      got = read_at(ctx, b, 1, cols);
-      expect_close("bias_backward accumulate", cols, got, wb, 4e-6 * (double)rows, 0.5 * (double)rows);
+      got = test_read_at(ctx, b, 1, cols);
+      test_expect_close("bias_backward accumulate", cols, got, wb, 4e-6 * (double)rows, 0.5 * (double)rows);
       /* Deterministic: bitwise the same twice. */
       TEST_OK(ctx, cls_bias_backward(ctx, rows, cols, cls_ref_at(y, 2), cls_ref_at(b, 1), 0));
-      float *g1 = read_at(ctx, b, 1, cols);
+      float *g1 = test_read_at(ctx, b, 1, cols);
       TEST_OK(ctx, cls_bias_backward(ctx, rows, cols, cls_ref_at(y, 2), cls_ref_at(b, 1), 0));
-      float *g2 = read_at(ctx, b, 1, cols);
+      float *g2 = test_read_at(ctx, b, 1, cols);
       assert_memory_equal(g1, g2, cols * sizeof(float));
       float first;
       TEST_OK(ctx, cls_buffer_read(ctx, b, 0, 1, &first));
@@ -276,9 +245,9 @@ static void test_bias_parts(void **state) {
 static void test_bias_finite_differences(void **state) {
   cls_context *ctx = *state;
   size_t rows = 13, cols = 5, n = rows * cols;
-  float *hw = rand_floats(n, 91, -1.0f, 1.0f);
+  float *hw = test_random_floats(n, 91, -1.0f, 1.0f);
   double *y = calloc(n, sizeof *y), bias[5] = {0.1, -0.2, 0.3, 0.4, -0.5}, fd[5];
-  double *w = to_double(hw, n);
+  double *w = test_to_double(hw, n);
   for (size_t c = 0; c < cols; c++) {
     double h = 1e-4, l[2];
     for (int sgn = 0; sgn < 2; sgn++) {
@@ -297,7 +266,7 @@ static void test_bias_finite_differences(void **state) {
   TEST_OK(ctx, cls_buffer_alloc(ctx, cols, &db));
   TEST_OK(ctx, cls_bias_backward(ctx, rows, cols, cls_ref_at(dy, 0), cls_ref_at(db, 0), 0));
   float *got = test_download(ctx, db);
-  expect_close("dbias vs finite differences", cols, got, fd, 1e-6, 1.0);
+  test_expect_close("dbias vs finite differences", cols, got, fd, 1e-6, 1.0);
   free(hw), free(y), free(w), free(got);
   cls_buffer_free(dy), cls_buffer_free(db);
 }

@@ -16,39 +16,10 @@
 #include "ops/train_ref.h"
 #include "test_util.h"
 
-static double *to_double(const float *x, size_t n) {
-  double *d = malloc(n * sizeof *d);
-  assert_non_null(d);
-  for (size_t i = 0; i < n; i++) d[i] = x[i];
-  return d;
-}
-
-static float *rand_floats(size_t n, uint64_t seed, float lo, float hi) {
-  float *x = malloc(n * sizeof *x);
-  assert_non_null(x);
-  test_fill_uniform(x, n, seed, lo, hi);
-  return x;
-}
-
-static float *read_at(cls_context *ctx, cls_buffer *buf, size_t offset, size_t n) {
-  float *x = malloc(n * sizeof *x);
-  assert_non_null(x);
-  TEST_OK(ctx, cls_buffer_read(ctx, buf, offset, n, x));
-  return x;
-}
-
-static void expect_close(const char *what, size_t n, const float *got, const double *want, double tol,
-                         double floor) {
-  size_t at;
-  double e = test_max_rel_err(got, want, n, floor, &at);
-  if (!(e <= tol))
-    fail_msg("%s: n=%zu rel err %.3g at %zu (got %.9g want %.9g)", what, n, e, at, got[at], want[at]);
-}
-
 /* Ids in [0, used) with used <= vocab, so that some rows never occur and
  * others repeat. */
 static float *rand_tokens(size_t n, size_t used, uint64_t seed) {
-  float *t = rand_floats(n, seed, 0.0f, 1.0f);
+  float *t = test_random_floats(n, seed, 0.0f, 1.0f);
   for (size_t i = 0; i < n; i++) {
     size_t v = (size_t)(t[i] * (float)used);
     t[i] = (float)(v < used ? v : used - 1);
@@ -67,19 +38,19 @@ static void one_shape(cls_context *ctx, shape s, int with_wpe, uint64_t seed) {
   size_t bt = s.batch * s.T, n = bt * s.dim, nw = s.vocab * s.dim, np = (s.T + 2) * s.dim;
   size_t to = 1, wo = 2, po = 3, oo = 4;
   float *ht = rand_tokens(bt + to, s.vocab > 3 ? s.vocab - 1 : s.vocab, seed);
-  float *hw = rand_floats(nw + wo, seed + 1, -1, 1), *hp = rand_floats(np + po, seed + 2, -1, 1);
-  float *hg = rand_floats(n + oo, seed + 3, -1, 1);
+  float *hw = test_random_floats(nw + wo, seed + 1, -1, 1), *hp = test_random_floats(np + po, seed + 2, -1, 1);
+  float *hg = test_random_floats(n + oo, seed + 3, -1, 1);
   cls_buffer *tok = test_upload(ctx, ht, bt + to), *wte = test_upload(ctx, hw, nw + wo);
   cls_buffer *wpe = test_upload(ctx, hp, np + po), *out = NULL, *dout = test_upload(ctx, hg, n + oo);
   TEST_OK(ctx, cls_buffer_alloc(ctx, n + oo, &out));
-  double *dt = to_double(ht + to, bt), *dw = to_double(hw + wo, nw), *dp = to_double(hp + po, np);
-  double *dg = to_double(hg + oo, n), *want = malloc(n * sizeof *want);
+  double *dt = test_to_double(ht + to, bt), *dw = test_to_double(hw + wo, nw), *dp = test_to_double(hp + po, np);
+  double *dg = test_to_double(hg + oo, n), *want = malloc(n * sizeof *want);
   cls_ref T = cls_ref_at(tok, to), W = cls_ref_at(wte, wo), P = with_wpe ? cls_ref_at(wpe, po) : CLS_NOREF;
 
   TEST_OK(ctx, cls_embedding_forward(ctx, s.batch, s.T, s.vocab, s.dim, T, W, P, cls_ref_at(out, oo)));
   cls__ref_embedding_forward(s.batch, s.T, s.vocab, s.dim, dt, dw, with_wpe ? dp : NULL, want);
-  float *got = read_at(ctx, out, oo, n);
-  expect_close("embedding_forward", n, got, want, 1e-6, 1.0);
+  float *got = test_read_at(ctx, out, oo, n);
+  test_expect_close("embedding_forward", n, got, want, 1e-6, 1.0);
   free(got);
 
   /* Backward into the (reused) table buffers: overwrite, then accumulate. */
@@ -89,12 +60,12 @@ static void one_shape(cls_context *ctx, shape s, int with_wpe, uint64_t seed) {
     TEST_OK(ctx, cls_embedding_backward(ctx, s.batch, s.T, s.vocab, s.dim, T, cls_ref_at(dout, oo), DW, DP, acc));
     cls__ref_embedding_backward(s.batch, s.T, s.vocab, s.dim, dt, dg, wdw, with_wpe ? wdp : NULL, acc);
     double tol = 4e-7 * (double)bt; /* sums of up to batch*T terms of size 1 */
-    got = read_at(ctx, wte, wo, nw);
-    expect_close(acc ? "dwte accumulate" : "dwte", nw, got, wdw, tol, 1.0);
+    got = test_read_at(ctx, wte, wo, nw);
+    test_expect_close(acc ? "dwte accumulate" : "dwte", nw, got, wdw, tol, 1.0);
     free(got);
     if (with_wpe) {
-      got = read_at(ctx, wpe, po, s.T * s.dim);
-      expect_close(acc ? "dwpe accumulate" : "dwpe", s.T * s.dim, got, wdp, 4e-7 * (double)s.batch, 1.0);
+      got = test_read_at(ctx, wpe, po, s.T * s.dim);
+      test_expect_close(acc ? "dwpe accumulate" : "dwpe", s.T * s.dim, got, wdp, 4e-7 * (double)s.batch, 1.0);
       free(got);
     }
   }
@@ -105,9 +76,9 @@ static void one_shape(cls_context *ctx, shape s, int with_wpe, uint64_t seed) {
   free(all);
   /* Bitwise the same twice. */
   TEST_OK(ctx, cls_embedding_backward(ctx, s.batch, s.T, s.vocab, s.dim, T, cls_ref_at(dout, oo), DW, DP, 0));
-  float *g1 = read_at(ctx, wte, wo, nw);
+  float *g1 = test_read_at(ctx, wte, wo, nw);
   TEST_OK(ctx, cls_embedding_backward(ctx, s.batch, s.T, s.vocab, s.dim, T, cls_ref_at(dout, oo), DW, DP, 0));
-  float *g2 = read_at(ctx, wte, wo, nw);
+  float *g2 = test_read_at(ctx, wte, wo, nw);
   assert_memory_equal(g1, g2, nw * sizeof(float));
   free(g1), free(g2);
 
@@ -140,8 +111,10 @@ static void test_finite_differences(void **state) {
   cls_context *ctx = *state;
   const size_t B = 2, T = 3, V = 4, D = 2, n = B * T * D;
   float ht[6] = {1, 3, 1, 0, 1, 3};
-  float *hw = rand_floats(V * D, 1, -1, 1), *hp = rand_floats(T * D, 2, -1, 1), *hg = rand_floats(n, 3, -1, 1);
-  double *dt = to_double(ht, 6), *dw = to_double(hw, V * D), *dp = to_double(hp, T * D), *w = to_double(hg, n);
+  float *hw = test_random_floats(V * D, 1, -1, 1), *hp = test_random_floats(T * D, 2, -1, 1),
+        *hg = test_random_floats(n, 3, -1, 1);
+  double *dt = test_to_double(ht, 6), *dw = test_to_double(hw, V * D), *dp = test_to_double(hp, T * D),
+         *w = test_to_double(hg, n);
   double out[12], fdw[8], fdp[6];
   for (int which = 0; which < 2; which++) {
     double *tab = which ? dp : dw, *fd = which ? fdp : fdw;
@@ -165,8 +138,8 @@ static void test_finite_differences(void **state) {
   TEST_OK(ctx, cls_embedding_backward(ctx, B, T, V, D, cls_ref_at(tok, 0), cls_ref_at(dout, 0), cls_ref_at(gw, 0),
                                       cls_ref_at(gp, 0), 0));
   float *a = test_download(ctx, gw), *b = test_download(ctx, gp);
-  expect_close("dwte vs finite differences", V * D, a, fdw, 1e-6, 1.0);
-  expect_close("dwpe vs finite differences", T * D, b, fdp, 1e-6, 1.0);
+  test_expect_close("dwte vs finite differences", V * D, a, fdw, 1e-6, 1.0);
+  test_expect_close("dwpe vs finite differences", T * D, b, fdp, 1e-6, 1.0);
   /* Token 2 never occurs: its gradient row is exactly 0. */
   assert_true(a[2 * D] == 0.0f && a[2 * D + 1] == 0.0f);
   free(a), free(b), free(hw), free(hp), free(hg), free(dt), free(dw), free(dp), free(w);
@@ -178,7 +151,7 @@ static void test_invalid_ids(void **state) {
   cls_context *ctx = *state;
   const size_t B = 1, T = 6, V = 4, D = 3;
   float ht[6] = {-1.0f, 4.0f, 1.5f, NAN, 2.0f, 3.0f};
-  float *hw = rand_floats(V * D, 1, -1, 1), *hg = rand_floats(T * D, 3, -1, 1);
+  float *hw = test_random_floats(V * D, 1, -1, 1), *hg = test_random_floats(T * D, 3, -1, 1);
   cls_buffer *tok = test_upload(ctx, ht, T), *wte = test_upload(ctx, hw, V * D), *out = NULL;
   cls_buffer *dout = test_upload(ctx, hg, T * D);
   TEST_OK(ctx, cls_buffer_alloc(ctx, T * D, &out));
@@ -190,10 +163,10 @@ static void test_invalid_ids(void **state) {
       assert_true(p < 4 ? isnan(o[p * D + c]) : o[p * D + c] == hw[(size_t)ht[p] * D + c]);
   TEST_OK(ctx, cls_embedding_backward(ctx, B, T, V, D, cls_ref_at(tok, 0), cls_ref_at(dout, 0), cls_ref_at(wte, 0),
                                       CLS_NOREF, 0));
-  double *dt = to_double(ht, T), *dg = to_double(hg, T * D), want[12];
+  double *dt = test_to_double(ht, T), *dg = test_to_double(hg, T * D), want[12];
   cls__ref_embedding_backward(B, T, V, D, dt, dg, want, NULL, 0);
   float *g = test_download(ctx, wte);
-  expect_close("dwte with invalid ids", V * D, g, want, 1e-7, 1.0);
+  test_expect_close("dwte with invalid ids", V * D, g, want, 1e-7, 1.0);
   assert_true(g[0] == 0.0f && g[D] == 0.0f); /* rows 0 and 1 only had invalid neighbours */
 
   float good[5] = {0, 1, 2, 3, 3};

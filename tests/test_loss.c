@@ -16,27 +16,6 @@
 #include "ops/train_ref.h"
 #include "test_util.h"
 
-static double *to_double(const float *x, size_t n) {
-  double *d = malloc(n * sizeof *d);
-  assert_non_null(d);
-  for (size_t i = 0; i < n; i++) d[i] = x[i];
-  return d;
-}
-
-static float *rand_floats(size_t n, uint64_t seed, float lo, float hi) {
-  float *x = malloc(n * sizeof *x);
-  assert_non_null(x);
-  test_fill_uniform(x, n, seed, lo, hi);
-  return x;
-}
-
-static float *read_at(cls_context *ctx, cls_buffer *buf, size_t offset, size_t n) {
-  float *x = malloc(n * sizeof *x);
-  assert_non_null(x);
-  TEST_OK(ctx, cls_buffer_read(ctx, buf, offset, n, x));
-  return x;
-}
-
 static void expect_close(const char *what, size_t rows, size_t cols, const float *got, const double *want,
                          double tol, double floor) {
   size_t at;
@@ -47,7 +26,7 @@ static void expect_close(const char *what, size_t rows, size_t cols, const float
 
 /* Integer ids in [0, vocab) as floats. */
 static float *rand_targets(size_t rows, size_t vocab, uint64_t seed) {
-  float *t = rand_floats(rows, seed, 0.0f, 1.0f);
+  float *t = test_random_floats(rows, seed, 0.0f, 1.0f);
   for (size_t r = 0; r < rows; r++) {
     size_t v = (size_t)(t[r] * (float)vocab);
     t[r] = (float)(v < vocab ? v : vocab - 1);
@@ -63,14 +42,14 @@ static const size_t ce_vocab[] = {1, 2, 3, 7, 31, 64, 127, 256, 1000, 4099};
 /* One shape: losses and gradient together and apart, and in place. */
 static void ce_case(cls_context *ctx, size_t rows, size_t vocab, float lo, float hi, uint64_t seed) {
   size_t n = rows * vocab, lo_off = 3, to_off = 1;
-  float *hx = rand_floats(n + lo_off, seed, lo, hi);
+  float *hx = test_random_floats(n + lo_off, seed, lo, hi);
   float *ht = rand_targets(rows + to_off, vocab, seed + 1);
   cls_buffer *x = test_upload(ctx, hx, n + lo_off), *t = test_upload(ctx, ht, rows + to_off);
   cls_buffer *loss = NULL, *dl = NULL;
   TEST_OK(ctx, cls_buffer_alloc(ctx, rows + 2, &loss));
   TEST_OK(ctx, cls_buffer_alloc(ctx, n + 5, &dl));
   TEST_OK(ctx, cls_buffer_fill(ctx, loss, 0, rows + 2, -3.0f));
-  double *dx = to_double(hx + lo_off, n), *dt = to_double(ht + to_off, rows);
+  double *dx = test_to_double(hx + lo_off, n), *dt = test_to_double(ht + to_off, rows);
   double *wl = malloc(rows * sizeof *wl), *wg = malloc(n * sizeof *wg);
   double gs = 1.0 / (double)rows;
   cls__ref_cross_entropy(rows, vocab, dx, dt, wl, wg, gs);
@@ -80,7 +59,7 @@ static void ce_case(cls_context *ctx, size_t rows, size_t vocab, float lo, float
   double lfloor = 1.0, gfloor = gs;
 
   TEST_OK(ctx, cls_cross_entropy(ctx, rows, vocab, X, T, L, G, (float)gs));
-  float *gl = read_at(ctx, loss, 1, rows), *gg = read_at(ctx, dl, 5, n);
+  float *gl = test_read_at(ctx, loss, 1, rows), *gg = test_read_at(ctx, dl, 5, n);
   expect_close("ce loss (fused)", rows, 1, gl, wl, 2e-6, lfloor);
   expect_close("ce grad (fused)", rows, vocab, gg, wg, 2e-6, gfloor);
   float *around = test_download(ctx, loss);
@@ -90,17 +69,17 @@ static void ce_case(cls_context *ctx, size_t rows, size_t vocab, float lo, float
   /* Loss only, then gradient only. */
   TEST_OK(ctx, cls_buffer_fill(ctx, loss, 0, rows + 2, -3.0f));
   TEST_OK(ctx, cls_cross_entropy(ctx, rows, vocab, X, T, L, CLS_NOREF, (float)gs));
-  gl = read_at(ctx, loss, 1, rows);
+  gl = test_read_at(ctx, loss, 1, rows);
   expect_close("ce loss (alone)", rows, 1, gl, wl, 2e-6, lfloor);
   TEST_OK(ctx, cls_buffer_fill(ctx, dl, 0, n + 5, 0.0f));
   TEST_OK(ctx, cls_cross_entropy(ctx, rows, vocab, X, T, CLS_NOREF, G, (float)gs));
-  gg = read_at(ctx, dl, 5, n);
+  gg = test_read_at(ctx, dl, 5, n);
   expect_close("ce grad (alone)", rows, vocab, gg, wg, 2e-6, gfloor);
   free(gl), free(gg);
 
   /* In place: the gradient overwrites the logits. */
   TEST_OK(ctx, cls_cross_entropy(ctx, rows, vocab, X, T, L, X, (float)gs));
-  gl = read_at(ctx, loss, 1, rows), gg = read_at(ctx, x, lo_off, n);
+  gl = test_read_at(ctx, loss, 1, rows), gg = test_read_at(ctx, x, lo_off, n);
   expect_close("ce loss (in place)", rows, 1, gl, wl, 2e-6, lfloor);
   expect_close("ce grad (in place)", rows, vocab, gg, wg, 2e-6, gfloor);
   float first[3];
@@ -148,14 +127,14 @@ static void test_ce_huge_logits(void **state) {
 static void test_ce_finite_differences(void **state) {
   cls_context *ctx = *state;
   size_t rows = 3, vocab = 11, n = rows * vocab;
-  float *hx = rand_floats(n, 5, -3.0f, 3.0f), ht[3] = {0, 10, 4};
+  float *hx = test_random_floats(n, 5, -3.0f, 3.0f), ht[3] = {0, 10, 4};
   cls_buffer *x = test_upload(ctx, hx, n), *t = test_upload(ctx, ht, rows), *g = NULL;
   TEST_OK(ctx, cls_buffer_alloc(ctx, n, &g));
   double gs = 0.7;
   TEST_OK(ctx, cls_cross_entropy(ctx, rows, vocab, cls_ref_at(x, 0), cls_ref_at(t, 0), CLS_NOREF, cls_ref_at(g, 0),
                                  (float)gs));
   float *got = test_download(ctx, g);
-  double *dx = to_double(hx, n), dt[3] = {0, 10, 4}, *fd = malloc(n * sizeof *fd), loss[3];
+  double *dx = test_to_double(hx, n), dt[3] = {0, 10, 4}, *fd = malloc(n * sizeof *fd), loss[3];
   for (size_t i = 0; i < n; i++) {
     double h = 1e-5, l[2];
     for (int k = 0; k < 2; k++) {
@@ -204,27 +183,27 @@ static void test_mse(void **state) {
   static const size_t sizes[] = {1, 2, 3, 7, 31, 64, 127, 1000, 4099};
   for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
     size_t n = sizes[si];
-    float *hp = rand_floats(n + 2, 10 + si, -2, 2), *ht = rand_floats(n + 1, 20 + si, -2, 2);
+    float *hp = test_random_floats(n + 2, 10 + si, -2, 2), *ht = test_random_floats(n + 1, 20 + si, -2, 2);
     cls_buffer *p = test_upload(ctx, hp, n + 2), *t = test_upload(ctx, ht, n + 1), *e = NULL, *d = NULL;
     TEST_OK(ctx, cls_buffer_alloc(ctx, n + 3, &e));
     TEST_OK(ctx, cls_buffer_alloc(ctx, n, &d));
-    double *dp = to_double(hp + 2, n), *dt = to_double(ht + 1, n);
+    double *dp = test_to_double(hp + 2, n), *dt = test_to_double(ht + 1, n);
     double *we = malloc(n * sizeof *we), *wd = malloc(n * sizeof *wd);
     double gs = 1.0 / (double)n;
     cls__ref_mse(n, dp, dt, we, wd, gs);
     cls_ref P = cls_ref_at(p, 2), T = cls_ref_at(t, 1);
     TEST_OK(ctx, cls_mse(ctx, n, P, T, cls_ref_at(e, 3), cls_ref_at(d, 0), (float)gs));
-    float *ge = read_at(ctx, e, 3, n), *gd = read_at(ctx, d, 0, n);
+    float *ge = test_read_at(ctx, e, 3, n), *gd = test_read_at(ctx, d, 0, n);
     expect_close("mse err", n, 1, ge, we, 1e-6, 1e-3);
     expect_close("mse grad", n, 1, gd, wd, 1e-6, gs * 1e-3);
     free(ge), free(gd);
     TEST_OK(ctx, cls_mse(ctx, n, P, T, CLS_NOREF, cls_ref_at(d, 0), (float)gs));
-    gd = read_at(ctx, d, 0, n);
+    gd = test_read_at(ctx, d, 0, n);
     expect_close("mse grad alone", n, 1, gd, wd, 1e-6, gs * 1e-3);
     free(gd);
     /* In place: err over pred and the gradient over target. */
     TEST_OK(ctx, cls_mse(ctx, n, P, T, P, T, (float)gs));
-    ge = read_at(ctx, p, 2, n), gd = read_at(ctx, t, 1, n);
+    ge = test_read_at(ctx, p, 2, n), gd = test_read_at(ctx, t, 1, n);
     expect_close("mse err in place", n, 1, ge, we, 1e-6, 1e-3);
     expect_close("mse grad in place", n, 1, gd, wd, 1e-6, gs * 1e-3);
     free(ge), free(gd), free(hp), free(ht), free(dp), free(dt), free(we), free(wd);
@@ -243,7 +222,7 @@ static void test_mse_finite_differences(void **state) {
   double gs = 1.0 / 9;
   TEST_OK(ctx, cls_mse(ctx, n, cls_ref_at(p, 0), cls_ref_at(t, 0), CLS_NOREF, cls_ref_at(d, 0), (float)gs));
   float *got = test_download(ctx, d);
-  double *dp = to_double(hp, n), *dt = to_double(ht, n), fd[9], err[9];
+  double *dp = test_to_double(hp, n), *dt = test_to_double(ht, n), fd[9], err[9];
   for (size_t i = 0; i < n; i++) {
     double h = 1e-5, l[2];
     for (int k = 0; k < 2; k++) {

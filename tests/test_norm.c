@@ -39,20 +39,6 @@ static int teardown(void **state) {
   return 0;
 }
 
-static double *to_double(const float *x, size_t n) {
-  double *d = malloc(n * sizeof *d);
-  assert_non_null(d);
-  for (size_t i = 0; i < n; i++) d[i] = x[i];
-  return d;
-}
-
-static float *random_floats(size_t n, uint64_t seed, float lo, float hi) {
-  float *x = malloc(n * sizeof *x);
-  assert_non_null(x);
-  test_fill_uniform(x, n, seed, lo, hi);
-  return x;
-}
-
 /* A buffer holding host[0..n) (or sentinels when host is NULL) at offset
  * pad, with pad sentinels on each side. */
 static cls_buffer *upload_padded(cls_context *ctx, const float *host, size_t n, size_t pad) {
@@ -122,8 +108,8 @@ static void check_forward(cls_context *ctx, int rms, size_t rows, size_t cols, i
                           float lo, float hi, uint64_t seed) {
   size_t n = rows * cols;
   float eps = 1e-5f;
-  float *x = random_floats(n, seed, lo, hi), *gamma = random_floats(cols, seed + 1, 0.5f, 1.5f);
-  float *beta = random_floats(cols, seed + 2, -1.0f, 1.0f);
+  float *x = test_random_floats(n, seed, lo, hi), *gamma = test_random_floats(cols, seed + 1, 0.5f, 1.5f);
+  float *beta = test_random_floats(cols, seed + 2, -1.0f, 1.0f);
   cls_buffer *bx = upload_padded(ctx, x, n, 3), *bg = upload_padded(ctx, gamma, cols, 1);
   /* y alternately on and off a 16-float boundary: the row kernels store
    * through aligned vectors only when a row starts on one. */
@@ -138,7 +124,7 @@ static void check_forward(cls_context *ctx, int rms, size_t rows, size_t cols, i
     TEST_OK(ctx,
             cls_layernorm_forward(ctx, rows, cols, eps, cls_ref_at(bx, 3), cls_ref_at(bg, 1),
                                   with_beta ? cls_ref_at(bb, 2) : CLS_NOREF, cls_ref_at(by, pady), mean, rstd));
-  double *xd = to_double(x, n), *gd = to_double(gamma, cols), *bd = to_double(beta, cols);
+  double *xd = test_to_double(x, n), *gd = test_to_double(gamma, cols), *bd = test_to_double(beta, cols);
   double *want = malloc(n * sizeof *want), *wm = malloc(rows * sizeof *wm), *wr = malloc(rows * sizeof *wr);
   if (rms)
     cls__ref_rmsnorm_forward(rows, cols, eps, xd, gd, want, wr);
@@ -214,8 +200,8 @@ static void forward_offset_and_scale(void **state) {
 static void forward_constant_rows(void **state) {
   cls_context *ctx = *state;
   size_t rows = 4, cols = 37, n = rows * cols;
-  float *x = malloc(n * sizeof *x), *gamma = random_floats(cols, 5, 0.5f, 1.5f),
-        *beta = random_floats(cols, 6, -1, 1);
+  float *x = malloc(n * sizeof *x), *gamma = test_random_floats(cols, 5, 0.5f, 1.5f),
+        *beta = test_random_floats(cols, 6, -1, 1);
   for (size_t i = 0; i < n; i++) x[i] = (float)(i / cols) * 1000.0f + 3.0f;
   cls_buffer *bx = test_upload(ctx, x, n), *bg = test_upload(ctx, gamma, cols), *bb = test_upload(ctx, beta, cols);
   cls_buffer *by = NULL, *br = NULL;
@@ -245,7 +231,7 @@ static void forward_in_place(void **state) {
   cls_context *ctx = *state;
   size_t rows = 33, cols = 65, n = rows * cols;
   for (int rms = 0; rms <= 1; rms++) {
-    float *x = random_floats(n, 80 + rms, -3, 3), *gamma = random_floats(cols, 82, 0.5f, 1.5f);
+    float *x = test_random_floats(n, 80 + rms, -3, 3), *gamma = test_random_floats(cols, 82, 0.5f, 1.5f);
     cls_buffer *bx = upload_padded(ctx, x, n, 2), *bg = test_upload(ctx, gamma, cols);
     if (rms)
       TEST_OK(ctx, cls_rmsnorm_forward(ctx, rows, cols, 1e-5f, cls_ref_at(bx, 2), cls_ref_at(bg, 0),
@@ -253,7 +239,7 @@ static void forward_in_place(void **state) {
     else
       TEST_OK(ctx, cls_layernorm_forward(ctx, rows, cols, 1e-5f, cls_ref_at(bx, 2), cls_ref_at(bg, 0), CLS_NOREF,
                                          cls_ref_at(bx, 2), CLS_NOREF, CLS_NOREF));
-    double *xd = to_double(x, n), *gd = to_double(gamma, cols), *want = malloc(n * sizeof *want);
+    double *xd = test_to_double(x, n), *gd = test_to_double(gamma, cols), *want = malloc(n * sizeof *want);
     if (rms)
       cls__ref_rmsnorm_forward(rows, cols, 1e-5, xd, gd, want, NULL);
     else
@@ -282,9 +268,9 @@ enum { DX_SEPARATE, DX_IS_DY, DX_IS_X };
 static void check_backward(cls_context *ctx, int rms, size_t rows, size_t cols, int with_dbeta, int accumulate,
                            int alias, uint64_t seed) {
   size_t n = rows * cols;
-  float *x = random_floats(n, seed, -2, 2), *gamma = random_floats(cols, seed + 1, 0.5f, 1.5f);
-  float *dy = random_floats(n, seed + 2, -1, 1), *g0 = random_floats(cols, seed + 3, -1, 1);
-  float *b0 = random_floats(cols, seed + 4, -1, 1);
+  float *x = test_random_floats(n, seed, -2, 2), *gamma = test_random_floats(cols, seed + 1, 0.5f, 1.5f);
+  float *dy = test_random_floats(n, seed + 2, -1, 1), *g0 = test_random_floats(cols, seed + 3, -1, 1);
+  float *b0 = test_random_floats(cols, seed + 4, -1, 1);
   if (!accumulate)
     for (size_t j = 0; j < cols; j++) g0[j] = b0[j] = NAN;
   cls_buffer *bx = upload_padded(ctx, x, n, 3), *bg = upload_padded(ctx, gamma, cols, 1);
@@ -307,9 +293,9 @@ static void check_backward(cls_context *ctx, int rms, size_t rows, size_t cols, 
                                         with_dbeta ? cls_ref_at(bdb, 5) : CLS_NOREF, accumulate));
   }
   float *m = test_download(ctx, bm), *r = test_download(ctx, br);
-  double *xd = to_double(x, n), *gd = to_double(gamma, cols), *dyd = to_double(dy, n);
-  double *md = to_double(m, rows), *rd = to_double(r, rows);
-  double *dxw = malloc(n * sizeof *dxw), *dgw = to_double(g0, cols), *dbw = to_double(b0, cols);
+  double *xd = test_to_double(x, n), *gd = test_to_double(gamma, cols), *dyd = test_to_double(dy, n);
+  double *md = test_to_double(m, rows), *rd = test_to_double(r, rows);
+  double *dxw = malloc(n * sizeof *dxw), *dgw = test_to_double(g0, cols), *dbw = test_to_double(b0, cols);
   if (rms)
     cls__ref_rmsnorm_backward(rows, cols, xd, gd, rd, dyd, dxw, dgw, accumulate);
   else
@@ -385,9 +371,9 @@ static void backward_finite_differences(void **state) {
   for (size_t s = 0; s < 6; s++)
     for (int rms = 0; rms <= 1; rms++) {
       size_t rows = shapes[s][0], cols = shapes[s][1], n = rows * cols;
-      float *x = random_floats(n, 600 + s, -2, 2), *gamma = random_floats(cols, 610 + s, 0.5f, 1.5f);
-      float *beta = random_floats(cols, 620 + s, -1, 1), *w = random_floats(n, 630 + s, -1, 1);
-      double *xd = to_double(x, n), *gd = to_double(gamma, cols), *bd = to_double(beta, cols);
+      float *x = test_random_floats(n, 600 + s, -2, 2), *gamma = test_random_floats(cols, 610 + s, 0.5f, 1.5f);
+      float *beta = test_random_floats(cols, 620 + s, -1, 1), *w = test_random_floats(n, 630 + s, -1, 1);
+      double *xd = test_to_double(x, n), *gd = test_to_double(gamma, cols), *bd = test_to_double(beta, cols);
       double *yd = malloc(n * sizeof *yd);
       double *fdx = malloc(n * sizeof *fdx), *fdg = malloc(cols * sizeof *fdg), *fdb = malloc(cols * sizeof *fdb);
       /* The loss as a function of one perturbed entry of v. */

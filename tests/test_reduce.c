@@ -19,13 +19,6 @@
 static const size_t sizes[] = {1, 2, 3, 7, 31, 64, 127, 1000, 4099, 65537};
 #define NSIZES (sizeof sizes / sizeof sizes[0])
 
-static double *to_double(const float *x, size_t n) {
-  double *d = malloc(n * sizeof *d);
-  assert_non_null(d);
-  for (size_t i = 0; i < n; i++) d[i] = x[i];
-  return d;
-}
-
 static double sum_abs(int sq, const double *x, size_t n) {
   double s = 0;
   for (size_t i = 0; i < n; i++) s += sq ? x[i] * x[i] : fabs(x[i]);
@@ -48,7 +41,7 @@ static void sizes_grid(cls_context *ctx) {
     cls_buffer *x = test_upload(ctx, h, n + 5), *out = NULL;
     TEST_OK(ctx, cls_buffer_alloc(ctx, 4, &out));
     TEST_OK(ctx, cls_buffer_fill(ctx, out, 0, 4, 9.0f));
-    double *d = to_double(h + xo, n);
+    double *d = test_to_double(h + xo, n);
     for (int sq = 0; sq < 2; sq++) {
       double want = cls__ref_reduce(sq, n, d) * 0.5;
       float got = reduce_once(ctx, sq ? CLS_REDUCE_SUMSQ : CLS_REDUCE_SUM, n, cls_ref_at(x, xo), 0.5f, out, 2);
@@ -84,7 +77,7 @@ static void test_million(void **state) {
   test_fill_uniform(h, n, 77, 0.0f, 1.0f);
   cls_buffer *x = test_upload(ctx, h, n), *out = NULL;
   TEST_OK(ctx, cls_buffer_alloc(ctx, 1, &out));
-  double *d = to_double(h, n);
+  double *d = test_to_double(h, n);
   for (int sq = 0; sq < 2; sq++) {
     cls_reduce_kind kind = sq ? CLS_REDUCE_SUMSQ : CLS_REDUCE_SUM;
     double want = cls__ref_reduce(sq, n, d);
@@ -116,7 +109,7 @@ static void test_ranges(void **state) {
   cls_ref r[4] = {cls_ref_at(a, 0), cls_ref_at(a, 10), cls_ref_at(b, 7), cls_ref_at(a, 5020)};
   double want = 0, absum = 0;
   for (int i = 0; i < 4; i++) {
-    double *d = to_double(h + r[i].offset, len[i]);
+    double *d = test_to_double(h + r[i].offset, len[i]);
     want += cls__ref_reduce(1, len[i], d);
     absum += sum_abs(1, d, len[i]);
     free(d);

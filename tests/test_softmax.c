@@ -31,13 +31,6 @@ static int teardown(void **state) {
   return 0;
 }
 
-static double *to_double(const float *x, size_t n) {
-  double *d = malloc(n * sizeof *d);
-  assert_non_null(d);
-  for (size_t i = 0; i < n; i++) d[i] = x[i];
-  return d;
-}
-
 /* A buffer holding host[0..n) at offset pad, with pad sentinels on each
  * side, so that writes outside the operand are caught. */
 static cls_buffer *upload_padded(cls_context *ctx, const float *host, size_t n, size_t pad) {
@@ -95,7 +88,7 @@ static void check_forward(cls_context *ctx, size_t rows, size_t cols, float scal
   float *x_after = download_padded(ctx, bx, n, padx);
   assert_memory_equal(x, x_after, n * sizeof *x);
 
-  double *xd = to_double(x, n), *want = malloc(n * sizeof *want);
+  double *xd = test_to_double(x, n), *want = malloc(n * sizeof *want);
   assert_non_null(want);
   cls__ref_softmax_forward(rows, cols, scale, causal, xd, want);
   size_t at;
@@ -168,7 +161,7 @@ static void forward_extreme(void **state) {
   TEST_OK(ctx, cls_buffer_alloc(ctx, n, &by));
   TEST_OK(ctx, cls_softmax_forward(ctx, rows, cols, 1.0f, 0, cls_ref_at(bx, 0), cls_ref_at(by, 0)));
   float *y = test_download(ctx, by);
-  double *xd = to_double(x, n), *want = malloc(n * sizeof *want);
+  double *xd = test_to_double(x, n), *want = malloc(n * sizeof *want);
   cls__ref_softmax_forward(rows, cols, 1.0, 0, xd, want);
   for (size_t r = 0; r < rows; r++) {
     double sum = 0;
@@ -199,7 +192,7 @@ static void forward_in_place(void **state) {
     cls_buffer *b = upload_padded(ctx, x, n, pad);
     TEST_OK(ctx, cls_softmax_forward(ctx, rows, cols, 0.5f, causal, cls_ref_at(b, pad), cls_ref_at(b, pad)));
     float *y = download_padded(ctx, b, n, pad);
-    double *xd = to_double(x, n), *want = malloc(n * sizeof *want);
+    double *xd = test_to_double(x, n), *want = malloc(n * sizeof *want);
     cls__ref_softmax_forward(rows, cols, 0.5, causal, xd, want);
     assert_true(test_max_rel_err(y, want, n, 1e-7, NULL) < 2e-5);
     free(x);
@@ -219,10 +212,10 @@ static void check_backward(cls_context *ctx, size_t rows, size_t cols, float sca
   test_fill_uniform(x, n, seed, -2.0f, 2.0f);
   test_fill_uniform(dy, n, seed + 1000, -1.0f, 1.0f);
   /* y from the double forward, rounded to float: the backward's input. */
-  double *xd = to_double(x, n), *yd = malloc(n * sizeof *yd), *want = malloc(n * sizeof *want);
+  double *xd = test_to_double(x, n), *yd = malloc(n * sizeof *yd), *want = malloc(n * sizeof *want);
   cls__ref_softmax_forward(rows, cols, scale, 0, xd, yd);
   for (size_t i = 0; i < n; i++) y[i] = (float)yd[i];
-  double *yf = to_double(y, n), *dyd = to_double(dy, n);
+  double *yf = test_to_double(y, n), *dyd = test_to_double(dy, n);
   cls__ref_softmax_backward(rows, cols, scale, yf, dyd, want);
 
   cls_buffer *by = upload_padded(ctx, y, n, pad), *bdy = upload_padded(ctx, dy, n, pad + 1);
@@ -275,7 +268,7 @@ static void backward_finite_differences(void **state) {
     float *x = malloc(n * sizeof *x), *w = malloc(n * sizeof *w);
     test_fill_uniform(x, n, 900 + s, -2.0f, 2.0f);
     test_fill_uniform(w, n, 950 + s, -1.0f, 1.0f);
-    double *xd = to_double(x, n), *yd = malloc(n * sizeof *yd), *fd = malloc(n * sizeof *fd);
+    double *xd = test_to_double(x, n), *yd = malloc(n * sizeof *yd), *fd = malloc(n * sizeof *fd);
     for (size_t i = 0; i < n; i++) {
       const double h = 1e-5;
       double save = xd[i], lp = 0, lm = 0;

@@ -77,3 +77,32 @@ void test_tmpdir(const char *tag, char *out, size_t out_len) {
   snprintf(out, out_len, "%s/%s-XXXXXX", base, tag);
   if (!mkdtemp(out)) fail_msg("cannot create a scratch folder under %s", base);
 }
+
+float *test_random_floats(size_t n, uint64_t seed, float lo, float hi) {
+  float *x = malloc((n ? n : 1) * sizeof *x);
+  assert_non_null(x);
+  test_fill_uniform(x, n, seed, lo, hi);
+  return x;
+}
+
+double *test_to_double(const float *x, size_t n) {
+  double *d = malloc((n ? n : 1) * sizeof *d);
+  assert_non_null(d);
+  for (size_t i = 0; i < n; i++) d[i] = x[i];
+  return d;
+}
+
+float *test_read_at(cls_context *ctx, const cls_buffer *buf, size_t offset, size_t n) {
+  float *x = malloc((n ? n : 1) * sizeof *x);
+  assert_non_null(x);
+  TEST_OK(ctx, cls_buffer_read(ctx, buf, offset, n, x));
+  return x;
+}
+
+void test_expect_close(const char *what, size_t n, const float *got, const double *want, double tol,
+                       double floor) {
+  size_t at;
+  double e = test_max_rel_err(got, want, n, floor, &at);
+  if (!(e <= tol))
+    fail_msg("%s: n=%zu rel err %.3g at %zu (got %.9g want %.9g)", what, n, e, at, got[at], want[at]);
+}

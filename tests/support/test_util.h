@@ -29,6 +29,19 @@ float *test_download(cls_context *ctx, const cls_buffer *buf);
  * the worst in *where when where is not NULL. */
 double test_max_rel_err(const float *got, const double *want, size_t n, double abs_floor, size_t *where);
 
+/* A new malloc'd array: n uniform floats in [lo, hi) from seed. */
+float *test_random_floats(size_t n, uint64_t seed, float lo, float hi);
+
+/* A new malloc'd array of x[0..n) as doubles. */
+double *test_to_double(const float *x, size_t n);
+
+/* A new malloc'd array of the n floats at offset of buf. */
+float *test_read_at(cls_context *ctx, const cls_buffer *buf, size_t offset, size_t n);
+
+/* Fails the test unless |got - want| <= tol * (|want| + floor) everywhere,
+ * naming what, n and the worst index. */
+void test_expect_close(const char *what, size_t n, const float *got, const double *want, double tol, double floor);
+
 /* A fresh empty scratch folder under CLSCALE_TEST_TMP (or /tmp) whose name
  * starts with tag; written into out. */
 void test_tmpdir(const char *tag, char *out, size_t out_len);
