@@ -254,6 +254,72 @@ static float train(cls_context *ctx, cls_spectra *ds, uint64_t seed, int steps, 
   return loss;
 }
 
+/* The muP coordinate check on the emulator: widths 32..256 trained for three
+ * Adam steps at a learning rate that suits the base width; the scale of the
+ * last block's attention output and MLP hidden activation, and of the
+ * head's hidden activation (which follows an RMSNorm, so SP inflates it
+ * less). */
+static void coord_growth(cls_context *ctx, cls_parametrisation param, double *attn, double *mlp, double *head) {
+  const size_t widths[] = {32, 64, 128, 256};
+  enum { B = 4, P = 16 };
+  double a[4], m[4], h[4];
+  for (size_t w = 0; w < 4; w++) {
+    cls_emulator_config c;
+    cls_emulator_config_default(&c);
+    c.n_freq = 8;
+    c.label_hidden = 32;
+    c.n_tokens = 4;
+    c.width = widths[w];
+    c.depth = 2;
+    c.heads = 4;
+    c.base_width = 32;
+    c.param = param;
+    cls_emulator *e;
+    TEST_OK(ctx, cls_emulator_create(ctx, &c, B, P, 3, &e));
+    const size_t F = cls_emulator_n_features(&c);
+    float labels[B * 4], target[B * P], *features = malloc(B * P * F * sizeof *features);
+    c.n_labels = 4;
+    make_batch(&c, B, P, 2, labels, features, target);
+    float loss, rms[7];
+    for (unsigned long step = 1; step <= 3; step++) {
+      TEST_OK(ctx, cls_param_zero_grads(ctx, cls_emulator_params(e), cls_emulator_slabs(e)));
+      TEST_OK(ctx, cls_emulator_forward(e, labels, features, target, B, P, 1, &loss));
+      TEST_OK(ctx, cls_emulator_backward(e));
+      TEST_OK(ctx, cls_param_adamw(ctx, cls_emulator_params(e), cls_emulator_slabs(e), 1e-2f, 0.9f, 0.95f, 1e-8f,
+                                   step, 0));
+    }
+    TEST_OK(ctx, cls_emulator_forward(e, labels, features, target, B, P, 0, &loss));
+    assert_int_equal(cls_emulator_activation_count(e), 7);
+    TEST_OK(ctx, cls_emulator_activation_rms(e, rms));
+    printf("  %s width %3zu: tokens %.3f attn %.3f %.3f mlp %.3f %.3f head %.3f flux %.3f\n",
+           param == CLS_PARAM_MUP ? "mup" : "sp ", widths[w], rms[0], rms[1], rms[2], rms[3], rms[4], rms[5],
+           rms[6]);
+    a[w] = rms[2];
+    m[w] = rms[4];
+    h[w] = rms[5];
+    free(features);
+    cls_emulator_destroy(e);
+  }
+  *attn = a[3] / a[0];
+  *mlp = m[3] / m[0];
+  *head = h[3] / h[0];
+}
+
+static void test_mup_coordinate_check(void **state) {
+  (void)state;
+  cls_context *ctx = test_context(NULL, NULL);
+  double sp_attn, sp_mlp, sp_head, mup_attn, mup_mlp, mup_head;
+  coord_growth(ctx, CLS_PARAM_SP, &sp_attn, &sp_mlp, &sp_head);
+  coord_growth(ctx, CLS_PARAM_MUP, &mup_attn, &mup_mlp, &mup_head);
+  printf("  width 256 over width 32: last attention output sp %.2f, mup %.2f; last MLP hidden sp %.2f, mup %.2f; "
+         "head hidden sp %.2f, mup %.2f\n",
+         sp_attn, mup_attn, sp_mlp, mup_mlp, sp_head, mup_head);
+  assert_true(sp_attn > 2.5 && sp_mlp > 2.5 && sp_head > 1.5); /* grows with width */
+  assert_true(mup_attn > 0.6 && mup_attn < 1.6 && mup_mlp > 0.6 && mup_mlp < 1.6 && mup_head > 0.6 &&
+              mup_head < 1.6); /* flat */
+  cls_context_destroy(ctx);
+}
+
 static void test_loss_goes_down_and_reproduces(void **state) {
   (void)state;
   cls_spectra_config sc;
@@ -349,11 +415,9 @@ static void test_bad_configs(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_gradients_sp),
-      cmocka_unit_test(test_gradients_mup),
-      cmocka_unit_test(test_parametrisation),
-      cmocka_unit_test(test_encoding),
-      cmocka_unit_test(test_loss_goes_down_and_reproduces),
+      cmocka_unit_test(test_gradients_sp),         cmocka_unit_test(test_gradients_mup),
+      cmocka_unit_test(test_parametrisation),      cmocka_unit_test(test_encoding),
+      cmocka_unit_test(test_mup_coordinate_check), cmocka_unit_test(test_loss_goes_down_and_reproduces),
       cmocka_unit_test(test_bad_configs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -529,6 +529,38 @@ double cls_emulator_flops_forward(const cls_emulator *e, size_t B, size_t P) {
   return 2.0 * (m.wl + m.lab_fc + m.linear + m.attn);
 }
 
+size_t cls_emulator_activation_count(const cls_emulator *e) {
+  return e ? 2 * e->c.depth + 3 : 0;
+}
+
+cls_status cls_emulator_activation_rms(cls_emulator *e, float *out) {
+  if (!e) return CLS_ERR_NULL_ARGUMENT;
+  if (!out) return cls__fail(e->ctx, CLS_ERR_NULL_ARGUMENT, "cls_emulator_activation_rms: out is NULL");
+  if (!e->B)
+    return cls__fail(e->ctx, CLS_ERR_INVALID_VALUE, "cls_emulator_activation_rms: run a forward pass first");
+  const size_t R = e->B * e->P, d = e->c.width, L = e->c.depth, n = cls_emulator_activation_count(e);
+  for (size_t i = 0; i < n; i++) {
+    size_t off, count;
+    if (i == 0)
+      off = e->tokn, count = e->B * e->c.n_tokens * d;
+    else if (i <= L)
+      off = e->layer[i - 1].atty, count = R * d;
+    else if (i <= 2 * L)
+      off = e->layer[i - 1 - L].fcg, count = R * 4 * d;
+    else if (i == 2 * L + 1)
+      off = e->hg, count = R * d;
+    else
+      off = e->pred, count = R;
+    /* One float at a time through the loss slot: a diagnostic, not a hot path. */
+    cls_status s = cls_reduce(e->ctx, CLS_REDUCE_SUMSQ, count, cls_ref_at(e->acts, off), 1.0f / (float)count,
+                              cls_ref_at(e->acts, e->loss));
+    if (s == CLS_OK) s = cls_buffer_read(e->ctx, e->acts, e->loss, 1, &out[i]);
+    if (s != CLS_OK) return s;
+    out[i] = sqrtf(out[i]);
+  }
+  return CLS_OK;
+}
+
 double cls_emulator_flops_per_step(const cls_emulator *e, size_t B, size_t P) {
   macs m = forward_macs(e, B, P);
   /* Backward: every linear layer dW and dx (2x its forward) except the

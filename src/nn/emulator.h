@@ -113,6 +113,16 @@ cls_status cls_emulator_backward(cls_emulator *e);
  * matmul 2mnk (attention included, label tokens once per spectrum, no
  * input gradient for the first layers); elementwise ops, norms and the
  * loss are left out. */
+/* The muP coordinate check's measurements of the last forward pass: the
+ * root-mean-square of the normalised label tokens, of each block's
+ * attention output (before the projection) and MLP hidden activation
+ * (after GELU), of the head's hidden activation and of the predicted flux.
+ * out receives cls_emulator_activation_count(e) floats in that order:
+ * [tokens, attn_0..attn_{L-1}, mlp_0..mlp_{L-1}, head, flux]. Overwrites
+ * the stored loss (read it first). */
+size_t cls_emulator_activation_count(const cls_emulator *e);
+cls_status cls_emulator_activation_rms(cls_emulator *e, float *out);
+
 double cls_emulator_flops_per_step(const cls_emulator *e, size_t B, size_t P);
 /* FLOPs of the forward pass alone (evaluation), counted the same way. */
 double cls_emulator_flops_forward(const cls_emulator *e, size_t B, size_t P);
