@@ -31,3 +31,13 @@ set_tests_properties(cli_bench_bad_backend_env PROPERTIES ENVIRONMENT "${CLS_CLI
 add_test(NAME cli_bench_quick
          COMMAND sh -c "${CLS_EXPECT} 0 'softmax_fwd' $<TARGET_FILE:clscale> bench --quick --reps 3 --json bench-quick.json && grep -q '\"ratio_to_clblast\"' bench-quick.json && grep -q '\"ratio_to_copy\"' bench-quick.json && grep -q '\"cold_seconds\"' bench-quick.json && grep -q '\"fma_gflops\"' bench-quick.json")
 set_tests_properties(cli_bench_quick PROPERTIES ENVIRONMENT "${CLS_CLI_ENV}" TIMEOUT 900)
+
+# The muP coordinate check, through to its figure.
+cls_cli_test(coordcheck_help 0 "usage: clscale coordcheck" coordcheck --help)
+cls_cli_test(coordcheck_no_out 2 "give the run directory" coordcheck)
+cls_cli_test(coordcheck_bad_widths 2 "widths must ascend" coordcheck -o coordcheck-bad --widths 64,32)
+cls_cli_test(coordcheck_bad_model 2 "bad value 'bert'" coordcheck -o coordcheck-bad --model bert)
+cls_cli_test(coordcheck_unwritable 1 "cannot create" coordcheck -o /proc/no/such/dir)
+add_test(NAME cli_coordcheck_plot
+         COMMAND sh -c "$<TARGET_FILE:clscale> coordcheck -o coordcheck-run --widths 16,32,64 --depth 1 --steps 2 && grep -q '^mup,logits,64,2,' coordcheck-run/coord_check.csv && $<TARGET_FILE:clscale> plot coordcheck-run --kind coord-check && test -s coordcheck-run/plots/coord-check.png")
+set_tests_properties(cli_coordcheck_plot PROPERTIES ENVIRONMENT "${CLS_CLI_ENV}" TIMEOUT 600)

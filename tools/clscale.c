@@ -44,13 +44,14 @@ static const command commands[] = {
     {"train", cls_cmd_train, "train one model on one budget; log loss against measured FLOPs"},
     {"sweep", cls_cmd_sweep, "train a grid of model sizes x budgets into a run directory (resumable, shardable)"},
     {"fit", cls_cmd_fit, "fit scaling laws (frontier, IsoFLOP, parametric) to a run directory or a CSV"},
+    {"coordcheck", cls_cmd_coordcheck, "muP coordinate check: activation scale vs width under SP and muP"},
     {"plot", cls_cmd_plot, "render scaling-law figures (PNG) from a run directory"},
 };
 
 static void usage(FILE *f) {
   fprintf(f, "usage: clscale <command> [options]   (clscale <command> --help for its options)\n\ncommands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
   fprintf(f, "\nenvironment: CLSCALE_DEVICE (device selector), CLSCALE_CACHE_DIR, CLSCALE_NO_CACHE=1,\n"
              "  CLSCALE_KERNEL_DIR (load cl/*.cl from a folder), CLSCALE_MATMUL_BACKEND, CLSCALE_PARAMS\n"
              "exit codes: 0 ok, 1 failure, 2 bad usage\n");

@@ -669,7 +669,7 @@ static cls_status fig_coord_check(const cls_plot_inputs *in, const cls_plot_opti
       char title[200];
       const char *pname = !strcmp(params[p], "mup") ? "\\muP" : !strcmp(params[p], "sp") ? "SP" : params[p];
       snprintf(title, sizeof title, "%s: %s", pname, layers[l]);
-      cls_axes_set_text(ax, title, p + 1 == np ? "width" : NULL, l == 0 ? "mean |activation|" : NULL);
+      cls_axes_set_text(ax, title, p + 1 == np ? "width" : NULL, l == 0 ? "activation RMS" : NULL);
       cls_axes_set_legend(ax, p == 0 && l == 0);
       for (size_t s = 0; s < nsteps && !st; s++) {
         size_t m = 0;

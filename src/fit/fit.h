@@ -1,0 +1,216 @@
+/*
+ * src/fit/fit.h — scaling-law fits of a run directory (or of a CSV of
+ * published runs): the compute frontier L(C) = E + k·C^(−γ), IsoFLOP profiles
+ * (Chinchilla approach 2) and the parametric law L(N,D) = E + A/N^α + B/D^β
+ * (approach 3), each with bootstrap intervals, and the compute-optimal
+ * allocation derived from them. docs/fit.md explains the methods and
+ * docs/formats.md the fit.json they produce.
+ *
+ * Nothing here prints or exits: errors come back as a cls_status with a
+ * message in err, and problems that leave a fit out (too few points, a budget
+ * with no interior minimum) are written into the result's `why` fields.
+ * Resampling uses the project's Philox RNG, so a seed gives the same
+ * intervals on every machine.
+ */
+#ifndef CLSCALE_FIT_FIT_H
+#define CLSCALE_FIT_FIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clscale/status.h"
+
+/* ------------------------------------------------------------------ input */
+
+/* One finished run: N, D, C and its final loss. */
+typedef struct cls_fit_point {
+  char id[128];
+  double n;               /* N: non-embedding parameters */
+  double d;               /* D: training tokens */
+  double c;               /* C: FLOPs, measured (6ND when nothing else is known) */
+  double budget;          /* nominal compute budget, NaN when not recorded */
+  double loss;            /* final loss */
+  size_t curve0, curve_n; /* its loss-curve rows in cls_fit_input.curve_* */
+} cls_fit_point;
+
+typedef struct cls_fit_input {
+  cls_fit_point *pts;
+  size_t n_pts;
+  /* All usable (flops, loss) rows of all runs' curves, run by run; a run
+   * without a curve contributes its final point. */
+  double *curve_c, *curve_l;
+  size_t n_curve;
+  char **warnings; /* points left out and why */
+  size_t n_warnings;
+  bool train_loss; /* the loss is the train loss, not the eval loss */
+} cls_fit_input;
+
+/* From RUN_DIR/points/ (docs/formats.md). Runs whose status is not ok or whose
+ * N, D, C or loss is missing or not positive-finite are left out with a
+ * warning; a missing directory is CLS_ERR_IO, a malformed file
+ * CLS_ERR_FORMAT, a directory without usable runs CLS_ERR_INVALID_VALUE. */
+cls_status cls_fit_input_from_rundir(const char *dir, bool train_loss, cls_fit_input **out, char *err,
+                                     size_t err_len);
+/* From a CSV with a header naming the columns (docs/fit.md): N (or n_params),
+ * D (or tokens), C (or flops), loss, optional budget and id. Any row with a
+ * non-numeric, non-finite or non-positive value is an error naming its line. */
+cls_status cls_fit_input_from_csv(const char *path, cls_fit_input **out, char *err, size_t err_len);
+/* From arrays (tests); budget may be NULL. */
+cls_status cls_fit_input_from_arrays(size_t n, const double *N, const double *D, const double *C,
+                                     const double *budget, const double *loss, cls_fit_input **out);
+void cls_fit_input_destroy(cls_fit_input *in);
+void cls_fit_input_warn(cls_fit_input *in, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* ---------------------------------------------------------------- options */
+
+typedef struct cls_fit_options {
+  double huber_delta; /* Huber threshold on log-loss residuals (1e-3) */
+  int bootstrap;      /* resamples; 0 = no intervals (200) */
+  uint64_t seed;      /* of the resampling (0) */
+  int starts;         /* parametric starting points taken from the grid; 0 = the whole grid */
+  double ci_level;    /* of the intervals (0.95) */
+  double budget_tol;  /* relative FLOPs tolerance when grouping runs without a nominal budget (0.1) */
+  double ref_flops;   /* reference budget of the allocation; NaN = the data's largest */
+} cls_fit_options;
+
+void cls_fit_options_default(cls_fit_options *o);
+
+/* ---------------------------------------------------------------- results */
+
+typedef struct cls_ci {
+  double lo, hi; /* NaN when there is no interval */
+} cls_ci;
+
+/* y = coef · C^exponent with a pointwise bootstrap band over a grid of C. */
+typedef struct cls_fit_power {
+  bool ok;
+  double coef, exponent;
+  cls_ci exponent_ci, coef_ci;
+  size_t band_n;
+  double band_c[24], band_lo[24], band_hi[24];
+} cls_fit_power;
+
+typedef struct cls_fit_frontier {
+  bool ok;
+  char why[256]; /* why it was not fitted */
+  double E, k, gamma;
+  cls_ci E_ci, k_ci, gamma_ci;
+  double objective;
+  size_t n_runs; /* runs whose curves were enveloped */
+  size_t n;      /* envelope points */
+  double *c, *l; /* the envelope, C ascending */
+  int boot_ok;   /* resamples that gave a fit */
+  int n_boot;
+  double *boot; /* n_boot × {E, k, gamma}; NaN where a resample gave no fit */
+} cls_fit_frontier;
+
+typedef struct cls_fit_budget {
+  double budget; /* nominal (or grouped) C */
+  bool nominal;  /* from the points' budget_flops */
+  size_t n_points;
+  size_t n_sizes;    /* distinct N among them */
+  double n_lo, n_hi; /* sampled N range */
+  bool used;         /* has an interior minimum */
+  char why[200];     /* why not */
+  double a, b, c;    /* loss = a x² + b x + c, x = log10 N */
+  double n_opt, d_opt, loss_opt;
+  cls_ci n_opt_ci, d_opt_ci;
+  double d_slope, d_icpt; /* log10 D = d_icpt + d_slope·log10 N over the budget's runs */
+} cls_fit_budget;
+
+typedef struct cls_fit_isoflop {
+  bool ok; /* at least two budgets used */
+  char why[256];
+  cls_fit_budget *budgets; /* C ascending */
+  size_t n_budgets;
+  size_t n_used;
+  cls_fit_power n_fit, d_fit;
+  int boot_ok;
+  int n_boot;
+  double *boot_a, *boot_b; /* per resample exponents of N_opt and D_opt; NaN where none */
+} cls_fit_isoflop;
+
+typedef struct cls_fit_parametric {
+  bool ok;
+  char why[256];
+  double E, A, alpha, B, beta;
+  double a, b; /* N_opt ∝ C^a, a = β/(α+β); D_opt ∝ C^b, b = α/(α+β) */
+  cls_ci E_ci, A_ci, alpha_ci, B_ci, beta_ci, a_ci, b_ci;
+  double objective;
+  int n_starts;
+  int n_converged; /* starts whose L-BFGS run ended without an error */
+  size_t n;
+  double *predicted; /* per input point */
+  int boot_ok;
+  int n_boot;
+  double *boot; /* n_boot × {E, A, alpha, B, beta}; NaN where a resample gave no fit */
+} cls_fit_parametric;
+
+/* "10× compute → model ×…, data ×…, loss ÷…" at a reference budget. */
+typedef struct cls_fit_allocation {
+  bool ok;
+  char exponents_from[16]; /* "isoflop" or "parametric" */
+  char loss_from[16];      /* "frontier" or "parametric" */
+  double ref_flops;
+  double model_factor, data_factor, loss_factor; /* 10^a, 10^b, L(C)/L(10C) */
+  cls_ci model_factor_ci, data_factor_ci, loss_factor_ci;
+} cls_fit_allocation;
+
+typedef struct cls_fit_result {
+  cls_fit_options opt;
+  cls_fit_frontier frontier;
+  cls_fit_isoflop isoflop;
+  cls_fit_parametric parametric;
+  cls_fit_allocation allocation;
+} cls_fit_result;
+
+/* Each fit needs: frontier ≥ 2 runs and ≥ 3 envelope points; IsoFLOP ≥ 3
+ * distinct N in a budget for its parabola, ≥ 2 budgets with an interior
+ * minimum for the power laws; parametric ≥ 5 runs with ≥ 2 distinct N and D.
+ * A fit that cannot be done is left with ok = false and its reason in why. */
+cls_status cls_fit_frontier_run(const cls_fit_input *in, const cls_fit_options *o, cls_fit_frontier *out);
+cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o, cls_fit_isoflop *out);
+cls_status cls_fit_parametric_run(const cls_fit_input *in, const cls_fit_options *o, cls_fit_parametric *out);
+void cls_fit_allocation_run(const cls_fit_result *r, const cls_fit_input *in, cls_fit_allocation *out);
+/* All of the above. */
+cls_status cls_fit_all(const cls_fit_input *in, const cls_fit_options *o, cls_fit_result *out);
+void cls_fit_result_free(cls_fit_result *r);
+
+/* fit.json (docs/formats.md), written to a temporary file and renamed. */
+cls_status cls_fit_write_json(const cls_fit_result *r, const cls_fit_input *in, const char *path, char *err,
+                              size_t err_len);
+
+/* ---------------------------------------------- shared numerical helpers */
+
+/* Least-squares parabola y = a x² + b x + c; -1 when the points do not
+ * determine one (fewer than 3 distinct x). */
+int cls__fit_parabola(const double *x, const double *y, size_t n, double *a, double *b, double *c);
+/* Least-squares line y = icpt + slope·x; -1 with fewer than 2 distinct x. */
+int cls__fit_line(const double *x, const double *y, size_t n, double *slope, double *icpt);
+/* The q-quantile (0..1) of v[0..n) by linear interpolation; sorts v. */
+double cls__fit_quantile(double *v, size_t n, double q);
+/* [lo, hi] percentile interval of the finite values in v (reordered). */
+cls_ci cls__fit_interval(double *v, size_t n, double level);
+/* Minimises f over x[0..n) with L-BFGS (liblbfgs) from the x given; *fx is
+ * the final value. Returns liblbfgs' code (>= 0: converged or stopped at a
+ * point it could not improve). */
+typedef double (*cls__fit_objective)(void *user, const double *x, double *grad, int n);
+int cls__fit_minimize(cls__fit_objective f, void *user, double *x, int n, double *fx);
+/* Huber loss and its derivative. */
+double cls__huber(double r, double delta, double *deriv);
+/* log(exp(x) + exp(y) + exp(z)) without overflow, and its softmax weights. */
+double cls__lse3(double x, double y, double z, double w[3]);
+/* log(exp(x) + exp(y)) and its weights. */
+double cls__lse2(double x, double y, double w[2]);
+void cls__fit_err(char *err, size_t err_len, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+#endif

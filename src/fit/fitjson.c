@@ -1,0 +1,241 @@
+/*
+ * src/fit/fitjson.c — writes fit.json (docs/formats.md) with cJSON: to a
+ * temporary name in the same folder, flushed and renamed, so a reader never
+ * sees half a file. JSON has no NaN: unknown values are written as null.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fit/fit.h"
+
+static void num(cJSON *o, const char *key, double v) {
+  if (isfinite(v))
+    cJSON_AddNumberToObject(o, key, v);
+  else
+    cJSON_AddNullToObject(o, key);
+}
+
+/* An interval, left out when the bootstrap gave none. */
+static void pair(cJSON *o, const char *key, cls_ci ci) {
+  if (!isfinite(ci.lo) || !isfinite(ci.hi)) return;
+  cJSON *a = cJSON_AddArrayToObject(o, key);
+  if (!a) return;
+  cJSON_AddItemToArray(a, cJSON_CreateNumber(ci.lo));
+  cJSON_AddItemToArray(a, cJSON_CreateNumber(ci.hi));
+}
+
+static void power(cJSON *iso, const char *key, const cls_fit_power *p) {
+  if (!p->ok) return;
+  cJSON *o = cJSON_AddObjectToObject(iso, key);
+  if (!o) return;
+  cJSON_AddStringToObject(o, "form", "coef * C^exponent");
+  num(o, "coef", p->coef);
+  num(o, "exponent", p->exponent);
+  pair(o, "coef_ci", p->coef_ci);
+  pair(o, "exponent_ci", p->exponent_ci);
+  if (p->band_n) {
+    cJSON *b = cJSON_AddObjectToObject(o, "band");
+    cJSON *c = cJSON_AddArrayToObject(b, "flops"), *lo = cJSON_AddArrayToObject(b, "lo"),
+          *hi = cJSON_AddArrayToObject(b, "hi");
+    for (size_t i = 0; i < p->band_n; i++) {
+      cJSON_AddItemToArray(c, cJSON_CreateNumber(p->band_c[i]));
+      cJSON_AddItemToArray(lo, cJSON_CreateNumber(p->band_lo[i]));
+      cJSON_AddItemToArray(hi, cJSON_CreateNumber(p->band_hi[i]));
+    }
+  }
+}
+
+static cJSON *build(const cls_fit_result *r, const cls_fit_input *in) {
+  cJSON *root = cJSON_CreateObject();
+  if (!root) return NULL;
+  cJSON_AddNumberToObject(root, "version", 1);
+  cJSON_AddStringToObject(root, "loss", in->train_loss ? "train" : "eval");
+  num(root, "ci_level", r->opt.ci_level);
+  cJSON_AddNumberToObject(root, "bootstrap", r->opt.bootstrap);
+  cJSON_AddNumberToObject(root, "seed", (double)r->opt.seed);
+  cJSON_AddNumberToObject(root, "n_runs", (double)in->n_pts);
+  cJSON *skipped = cJSON_CreateObject();
+
+  const cls_fit_frontier *fr = &r->frontier;
+  if (fr->ok) {
+    cJSON *o = cJSON_AddObjectToObject(root, "frontier");
+    cJSON_AddStringToObject(o, "form", "L = E + k*C^-gamma");
+    num(o, "E", fr->E);
+    num(o, "k", fr->k);
+    num(o, "gamma", fr->gamma);
+    pair(o, "E_ci", fr->E_ci);
+    pair(o, "k_ci", fr->k_ci);
+    pair(o, "gamma_ci", fr->gamma_ci);
+    cls_ci range = {fr->c[0], fr->c[fr->n - 1]};
+    pair(o, "flops_range", range);
+    num(o, "huber_delta", r->opt.huber_delta);
+    num(o, "objective", fr->objective);
+    cJSON_AddNumberToObject(o, "n_runs", (double)fr->n_runs);
+    cJSON_AddNumberToObject(o, "bootstrap_ok", fr->boot_ok);
+    cJSON *pts = cJSON_AddArrayToObject(o, "points");
+    for (size_t i = 0; i < fr->n; i++) {
+      cJSON *p = cJSON_CreateObject();
+      num(p, "flops", fr->c[i]);
+      num(p, "loss", fr->l[i]);
+      cJSON_AddItemToArray(pts, p);
+    }
+  } else {
+    cJSON_AddStringToObject(skipped, "frontier", fr->why);
+  }
+
+  const cls_fit_isoflop *iso = &r->isoflop;
+  if (iso->n_used > 0) {
+    cJSON *o = cJSON_AddObjectToObject(root, "isoflop");
+    num(o, "ci_level", r->opt.ci_level);
+    cJSON_AddStringToObject(o, "d_opt_from", "tokens of the budget's runs, log D linear in log N, at N_opt");
+    cJSON *bs = cJSON_AddArrayToObject(o, "budgets"), *ex = cJSON_AddArrayToObject(o, "excluded");
+    for (size_t i = 0; i < iso->n_budgets; i++) {
+      const cls_fit_budget *b = &iso->budgets[i];
+      cJSON *q = cJSON_CreateObject();
+      num(q, "budget_flops", b->budget);
+      cJSON_AddBoolToObject(q, "nominal", b->nominal);
+      cJSON_AddNumberToObject(q, "n_points", (double)b->n_points);
+      cJSON_AddNumberToObject(q, "n_sizes", (double)b->n_sizes);
+      cls_ci nr = {b->n_lo, b->n_hi};
+      pair(q, "n_range", nr);
+      if (b->used) {
+        num(q, "a", b->a);
+        num(q, "b", b->b);
+        num(q, "c", b->c);
+        num(q, "n_opt", b->n_opt);
+        pair(q, "n_opt_ci", b->n_opt_ci);
+        num(q, "d_opt", b->d_opt);
+        pair(q, "d_opt_ci", b->d_opt_ci);
+        num(q, "loss_opt", b->loss_opt);
+        cJSON_AddItemToArray(bs, q);
+      } else {
+        cJSON_AddStringToObject(q, "reason", b->why);
+        if (isfinite(b->a)) num(q, "a", b->a), num(q, "b", b->b), num(q, "c", b->c);
+        cJSON_AddItemToArray(ex, q);
+      }
+    }
+    power(o, "n_opt_fit", &iso->n_fit);
+    power(o, "d_opt_fit", &iso->d_fit);
+    cJSON_AddNumberToObject(o, "bootstrap_ok", iso->boot_ok);
+    if (!iso->ok) cJSON_AddStringToObject(o, "power_laws_skipped", iso->why);
+  } else {
+    cJSON_AddStringToObject(skipped, "isoflop", iso->why);
+    /* the excluded budgets are still worth reporting */
+    if (iso->n_budgets) {
+      cJSON *ex = cJSON_AddArrayToObject(skipped, "isoflop_budgets");
+      for (size_t i = 0; i < iso->n_budgets; i++) {
+        cJSON *q = cJSON_CreateObject();
+        num(q, "budget_flops", iso->budgets[i].budget);
+        cJSON_AddNumberToObject(q, "n_points", (double)iso->budgets[i].n_points);
+        cJSON_AddStringToObject(q, "reason", iso->budgets[i].why);
+        cJSON_AddItemToArray(ex, q);
+      }
+    }
+  }
+
+  const cls_fit_parametric *par = &r->parametric;
+  if (par->ok) {
+    cJSON *o = cJSON_AddObjectToObject(root, "parametric");
+    cJSON_AddStringToObject(o, "form", "L = E + A/N^alpha + B/D^beta");
+    num(o, "E", par->E);
+    num(o, "A", par->A);
+    num(o, "alpha", par->alpha);
+    num(o, "B", par->B);
+    num(o, "beta", par->beta);
+    pair(o, "E_ci", par->E_ci);
+    pair(o, "A_ci", par->A_ci);
+    pair(o, "alpha_ci", par->alpha_ci);
+    pair(o, "B_ci", par->B_ci);
+    pair(o, "beta_ci", par->beta_ci);
+    num(o, "huber_delta", r->opt.huber_delta);
+    num(o, "objective", par->objective);
+    cJSON_AddNumberToObject(o, "n_starts", par->n_starts);
+    cJSON_AddNumberToObject(o, "n_converged", par->n_converged);
+    cJSON_AddNumberToObject(o, "bootstrap_ok", par->boot_ok);
+    cJSON *opt = cJSON_AddObjectToObject(o, "optimal");
+    num(opt, "n_opt_exponent", par->a);
+    num(opt, "d_opt_exponent", par->b);
+    pair(opt, "n_opt_exponent_ci", par->a_ci);
+    pair(opt, "d_opt_exponent_ci", par->b_ci);
+    cJSON *pts = cJSON_AddArrayToObject(o, "points");
+    for (size_t i = 0; i < in->n_pts; i++) {
+      cJSON *p = cJSON_CreateObject();
+      cJSON_AddStringToObject(p, "id", in->pts[i].id);
+      num(p, "n_params", in->pts[i].n);
+      num(p, "tokens", in->pts[i].d);
+      num(p, "flops", in->pts[i].c);
+      num(p, "observed", in->pts[i].loss);
+      num(p, "predicted", par->predicted[i]);
+      cJSON_AddItemToArray(pts, p);
+    }
+  } else {
+    cJSON_AddStringToObject(skipped, "parametric", par->why);
+  }
+
+  const cls_fit_allocation *al = &r->allocation;
+  if (al->ok) {
+    cJSON *o = cJSON_AddObjectToObject(root, "allocation");
+    cJSON_AddNumberToObject(o, "compute_factor", 10);
+    num(o, "reference_flops", al->ref_flops);
+    cJSON_AddStringToObject(o, "exponents_from", al->exponents_from);
+    cJSON_AddStringToObject(o, "loss_from", al->loss_from);
+    num(o, "model_factor", al->model_factor);
+    pair(o, "model_factor_ci", al->model_factor_ci);
+    num(o, "data_factor", al->data_factor);
+    pair(o, "data_factor_ci", al->data_factor_ci);
+    num(o, "loss_factor", al->loss_factor);
+    pair(o, "loss_factor_ci", al->loss_factor_ci);
+    char text[256];
+    snprintf(text, sizeof text, "10x compute -> model x%.3g, data x%.3g, loss /%.3g", al->model_factor,
+             al->data_factor, al->loss_factor);
+    cJSON_AddStringToObject(o, "summary", text);
+  }
+  if (cJSON_GetArraySize(skipped) > 0)
+    cJSON_AddItemToObject(root, "skipped", skipped);
+  else
+    cJSON_Delete(skipped);
+  return root;
+}
+
+cls_status cls_fit_write_json(const cls_fit_result *r, const cls_fit_input *in, const char *path, char *err,
+                              size_t err_len) {
+  if (!r || !in || !path) return CLS_ERR_NULL_ARGUMENT;
+  cJSON *root = build(r, in);
+  char *text = root ? cJSON_Print(root) : NULL;
+  cJSON_Delete(root);
+  if (!text) {
+    cls__fit_err(err, err_len, "out of memory writing %s", path);
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  size_t n = strlen(path) + 32;
+  char *tmp = malloc(n);
+  if (!tmp) {
+    free(text);
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+  FILE *f = fopen(tmp, "wb");
+  cls_status st = CLS_OK;
+  if (!f) {
+    cls__fit_err(err, err_len, "cannot write %s: %s (is the folder writable? choose another with -o)", tmp,
+                 strerror(errno));
+    st = CLS_ERR_IO;
+  } else {
+    size_t len = strlen(text);
+    bool ok = fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+      cls__fit_err(err, err_len, "cannot write %s: %s", path, strerror(errno));
+      remove(tmp);
+      st = CLS_ERR_IO;
+    }
+  }
+  free(tmp);
+  free(text);
+  return st;
+}

@@ -1,0 +1,377 @@
+/*
+ * tests/test_fit.c — the scaling-law fitter recovers known laws: noise-free
+ * data give every parameter back to 1e-3 relative (frontier, IsoFLOP,
+ * parametric); with multiplicative noise the bootstrap intervals cover the
+ * truth in most seeds; a budget without an interior minimum is reported and
+ * left out; fit.json reads back through the plotter's reader.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "fit/fit.h"
+#include "plot/rundir.h"
+#include "test_util.h"
+
+/* Chinchilla's fitted law (Hoffmann et al. 2022) */
+static const double T_E = 1.69, T_A = 406.4, T_ALPHA = 0.34, T_B = 410.7, T_BETA = 0.28;
+
+static double law(double n, double d) {
+  return T_E + T_A / pow(n, T_ALPHA) + T_B / pow(d, T_BETA);
+}
+
+static void assert_rel(double got, double want, double tol, const char *what) {
+  double rel = fabs(got - want) / fabs(want);
+  if (!(rel <= tol)) fail_msg("%s = %.9g, want %.9g (relative error %.3g > %.3g)", what, got, want, rel, tol);
+}
+
+/* A grid of 8 N × 8 D, optionally with log-normal noise of relative size
+ * sigma drawn with the given seed. */
+static cls_fit_input *grid_input(double sigma, uint64_t seed) {
+  enum { G = 8 };
+  double N[G * G], D[G * G], C[G * G], L[G * G];
+  cls_rng rng = cls_rng_make(seed, 77);
+  size_t k = 0;
+  for (int i = 0; i < G; i++)
+    for (int j = 0; j < G; j++, k++) {
+      N[k] = 1e7 * pow(10, 3.0 * i / (G - 1));
+      D[k] = 1e8 * pow(10, 3.0 * j / (G - 1));
+      C[k] = 6 * N[k] * D[k];
+      L[k] = law(N[k], D[k]) * exp(sigma * cls_rng_normal(rng, k, 0));
+    }
+  cls_fit_input *in;
+  assert_int_equal(cls_fit_input_from_arrays(k, N, D, C, NULL, L, &in), CLS_OK);
+  return in;
+}
+
+static void test_parametric_noise_free(void **state) {
+  (void)state;
+  cls_fit_input *in = grid_input(0, 0);
+  cls_fit_options o;
+  cls_fit_options_default(&o);
+  o.bootstrap = 0;
+  cls_fit_parametric p;
+  assert_int_equal(cls_fit_parametric_run(in, &o, &p), CLS_OK);
+  assert_true(p.ok);
+  assert_int_equal(p.n_starts, 5400);
+  assert_rel(p.E, T_E, 1e-3, "E");
+  assert_rel(p.A, T_A, 1e-3, "A");
+  assert_rel(p.alpha, T_ALPHA, 1e-3, "alpha");
+  assert_rel(p.B, T_B, 1e-3, "B");
+  assert_rel(p.beta, T_BETA, 1e-3, "beta");
+  assert_rel(p.a, T_BETA / (T_ALPHA + T_BETA), 1e-3, "a");
+  assert_rel(p.b, T_ALPHA / (T_ALPHA + T_BETA), 1e-3, "b");
+  for (size_t i = 0; i < in->n_pts; i++) assert_rel(p.predicted[i], in->pts[i].loss, 1e-6, "predicted");
+  free(p.predicted), free(p.boot);
+  cls_fit_input_destroy(in);
+}
+
+/* 1% multiplicative noise: the 95% intervals cover the true value of every
+ * parameter in at least 8 of 10 seeds. */
+static void test_parametric_coverage(void **state) {
+  (void)state;
+  const double truth[7] = {
+      T_E, T_A, T_ALPHA, T_B, T_BETA, T_BETA / (T_ALPHA + T_BETA), T_ALPHA / (T_ALPHA + T_BETA)};
+  const char *names[7] = {"E", "A", "alpha", "B", "beta", "a", "b"};
+  int covered[7] = {0};
+  for (uint64_t seed = 1; seed <= 10; seed++) {
+    cls_fit_input *in = grid_input(0.01, seed);
+    cls_fit_options o;
+    cls_fit_options_default(&o);
+    o.bootstrap = 200;
+    o.starts = 300; /* a strided subset of the grid keeps the test short */
+    o.seed = seed;
+    cls_fit_parametric p;
+    assert_int_equal(cls_fit_parametric_run(in, &o, &p), CLS_OK);
+    assert_true(p.ok);
+    assert_true(p.boot_ok >= 190);
+    cls_ci ci[7] = {p.E_ci, p.A_ci, p.alpha_ci, p.B_ci, p.beta_ci, p.a_ci, p.b_ci};
+    for (int k = 0; k < 7; k++) {
+      assert_true(isfinite(ci[k].lo) && ci[k].lo <= ci[k].hi);
+      covered[k] += ci[k].lo <= truth[k] && truth[k] <= ci[k].hi;
+    }
+    free(p.predicted), free(p.boot);
+    cls_fit_input_destroy(in);
+  }
+  for (int k = 0; k < 7; k++) {
+    print_message("coverage of %s: %d/10\n", names[k], covered[k]);
+    if (covered[k] < 8) fail_msg("the interval of %s covers the truth in %d of 10 seeds", names[k], covered[k]);
+  }
+}
+
+/* Frontier: runs at log-spaced C exactly on L = E + k·C^−γ, plus dominated
+ * runs (higher loss at equal or larger C) that must not enter the envelope. */
+static void test_frontier_exact(void **state) {
+  (void)state;
+  const double E = 1.5, k = 1000, g = 0.15;
+  double N[20], D[20], C[20], L[20];
+  size_t n = 0;
+  for (int i = 0; i < 12; i++, n++) {
+    C[n] = 1e15 * pow(10, 4.0 * i / 11);
+    L[n] = E + k * pow(C[n], -g);
+    N[n] = sqrt(C[n] / 120), D[n] = C[n] / (6 * N[n]);
+  }
+  for (int i = 0; i < 5; i++, n++) { /* dominated */
+    C[n] = C[2 * i + 1] * 1.3;
+    L[n] = L[2 * i] * 1.01;
+    N[n] = N[0], D[n] = C[n] / (6 * N[n]);
+  }
+  cls_fit_input *in;
+  assert_int_equal(cls_fit_input_from_arrays(n, N, D, C, NULL, L, &in), CLS_OK);
+  cls_fit_options o;
+  cls_fit_options_default(&o);
+  o.bootstrap = 50;
+  cls_fit_frontier f;
+  assert_int_equal(cls_fit_frontier_run(in, &o, &f), CLS_OK);
+  assert_true(f.ok);
+  assert_int_equal(f.n, 12);
+  for (size_t i = 0; i < f.n; i++) assert_rel(f.c[i], C[i], 1e-12, "envelope C");
+  assert_rel(f.E, E, 1e-3, "E");
+  assert_rel(f.k, k, 1e-3, "k");
+  assert_rel(f.gamma, g, 1e-3, "gamma");
+  assert_true(f.gamma_ci.lo <= g + 1e-6 && g - 1e-6 <= f.gamma_ci.hi);
+  free(f.c), free(f.l), free(f.boot);
+  cls_fit_input_destroy(in);
+}
+
+/* IsoFLOP data with known answers: at budget C the loss is exactly
+ * L0(C) + q·(log10 N − log10 N*(C))², N* = 0.1·C^0.5 sampled asymmetrically,
+ * and the runs' tokens follow C = 8·N·D (measured FLOPs per token ≠ 6N), so
+ * D* = C/(8·N*) exactly. */
+enum { ISO_NB = 4, ISO_PER = 5 };
+static const double iso_offsets[ISO_PER] = {-0.6, -0.3, 0.1, 0.4, 0.7};
+
+static double iso_nstar(double c) {
+  return 0.1 * pow(c, 0.5);
+}
+
+static size_t iso_data(double *N, double *D, double *C, double *bud, double *L, bool nominal, bool extra) {
+  size_t n = 0;
+  for (int b = 0; b < ISO_NB; b++) {
+    double c = 1e18 * pow(10, b);
+    for (int j = 0; j < ISO_PER; j++, n++) {
+      N[n] = iso_nstar(c) * pow(10, iso_offsets[j]);
+      D[n] = c / (8 * N[n]);
+      /* measured C a few % off the budget, as a real sweep's are */
+      C[n] = c * (1 + 0.03 * sin(n));
+      bud[n] = nominal ? c : NAN;
+      L[n] = 2 + 5 * pow(c, -0.1) + 0.3 * iso_offsets[j] * iso_offsets[j];
+    }
+  }
+  if (extra) {
+    /* 1e22: all runs smaller than N*: the vertex lies outside the range */
+    double c = 1e22;
+    for (int j = 0; j < 4; j++, n++) {
+      double off = -1.5 + 0.25 * j;
+      N[n] = iso_nstar(c) * pow(10, off), D[n] = c / (8 * N[n]), C[n] = c, bud[n] = c;
+      L[n] = 2 + 0.3 * off * off;
+    }
+    /* 1e23: a loss that peaks in the middle: the parabola opens downward */
+    c = 1e23;
+    for (int j = 0; j < 4; j++, n++) {
+      double off = -0.45 + 0.3 * j;
+      N[n] = iso_nstar(c) * pow(10, off), D[n] = c / (8 * N[n]), C[n] = c, bud[n] = c;
+      L[n] = 2 - 0.3 * off * off;
+    }
+  }
+  return n;
+}
+
+static void check_iso_exact(const cls_fit_isoflop *r, size_t n_budgets) {
+  assert_true(r->ok);
+  assert_int_equal(r->n_budgets, n_budgets);
+  assert_int_equal(r->n_used, ISO_NB);
+  for (int b = 0; b < ISO_NB; b++) {
+    const cls_fit_budget *q = &r->budgets[b];
+    double c = 1e18 * pow(10, b);
+    assert_true(q->used);
+    assert_rel(q->budget, c, 0.05, "budget");
+    assert_rel(q->n_opt, iso_nstar(c), 1e-9, "n_opt");
+    assert_rel(q->d_opt, c / (8 * iso_nstar(c)), 1e-9, "d_opt");
+    assert_rel(q->loss_opt, 2 + 5 * pow(c, -0.1), 1e-9, "loss_opt");
+    assert_rel(q->a, 0.3, 1e-9, "parabola a");
+    assert_int_equal(q->n_points, ISO_PER);
+  }
+}
+
+static void test_isoflop_exact(void **state) {
+  (void)state;
+  double N[64], D[64], C[64], bud[64], L[64];
+  size_t n = iso_data(N, D, C, bud, L, true, false);
+  cls_fit_input *in;
+  assert_int_equal(cls_fit_input_from_arrays(n, N, D, C, bud, L, &in), CLS_OK);
+  cls_fit_options o;
+  cls_fit_options_default(&o);
+  o.bootstrap = 100;
+  cls_fit_isoflop r;
+  assert_int_equal(cls_fit_isoflop_run(in, &o, &r), CLS_OK);
+  check_iso_exact(&r, ISO_NB);
+  assert_rel(r.n_fit.exponent, 0.5, 1e-9, "a");
+  assert_rel(r.d_fit.exponent, 0.5, 1e-9, "b");
+  assert_rel(r.n_fit.coef, 0.1, 1e-9, "N coef");
+  assert_rel(r.d_fit.coef, 1 / 0.8, 1e-9, "D coef");
+  /* exact data: every resample gives the same minima */
+  assert_rel(r.n_fit.exponent_ci.lo, 0.5, 1e-6, "a lo");
+  assert_rel(r.n_fit.exponent_ci.hi, 0.5, 1e-6, "a hi");
+  assert_int_equal(r.n_fit.band_n, 20);
+  free(r.budgets), free(r.boot_a), free(r.boot_b);
+  cls_fit_input_destroy(in);
+}
+
+/* IsoFLOP with 1% multiplicative noise: the 95% intervals of the exponents
+ * cover the true 0.5 in at least 8 of 10 seeds. */
+static void test_isoflop_coverage(void **state) {
+  (void)state;
+  int covered_a = 0, covered_b = 0;
+  for (uint64_t seed = 1; seed <= 10; seed++) {
+    double N[64], D[64], C[64], bud[64], L[64];
+    size_t n = 0;
+    cls_rng rng = cls_rng_make(seed, 5);
+    for (int b = 0; b < 5; b++) {
+      double c = 1e18 * pow(10, 0.5 * b);
+      for (int j = 0; j < 7; j++, n++) {
+        double off = -0.75 + 0.25 * j;
+        N[n] = iso_nstar(c) * pow(10, off), D[n] = c / (6 * N[n]), C[n] = c, bud[n] = c;
+        L[n] = (2 + 5 * pow(c, -0.1) + 0.3 * off * off) * (1 + 0.01 * cls_rng_normal(rng, n, 0));
+      }
+    }
+    cls_fit_input *in;
+    assert_int_equal(cls_fit_input_from_arrays(n, N, D, C, bud, L, &in), CLS_OK);
+    cls_fit_options o;
+    cls_fit_options_default(&o);
+    o.seed = seed;
+    cls_fit_isoflop r;
+    assert_int_equal(cls_fit_isoflop_run(in, &o, &r), CLS_OK);
+    assert_true(r.ok);
+    covered_a += r.n_fit.exponent_ci.lo <= 0.5 && 0.5 <= r.n_fit.exponent_ci.hi;
+    covered_b += r.d_fit.exponent_ci.lo <= 0.5 && 0.5 <= r.d_fit.exponent_ci.hi;
+    free(r.budgets), free(r.boot_a), free(r.boot_b);
+    cls_fit_input_destroy(in);
+  }
+  print_message("coverage of a: %d/10, of b: %d/10\n", covered_a, covered_b);
+  assert_true(covered_a >= 8);
+  assert_true(covered_b >= 8);
+}
+
+/* Without budget_flops the runs are grouped by measured C (±3% here). */
+static void test_isoflop_grouped_by_flops(void **state) {
+  (void)state;
+  double N[64], D[64], C[64], bud[64], L[64];
+  size_t n = iso_data(N, D, C, bud, L, false, false);
+  cls_fit_input *in;
+  assert_int_equal(cls_fit_input_from_arrays(n, N, D, C, NULL, L, &in), CLS_OK);
+  cls_fit_options o;
+  cls_fit_options_default(&o);
+  o.bootstrap = 0;
+  cls_fit_isoflop r;
+  assert_int_equal(cls_fit_isoflop_run(in, &o, &r), CLS_OK);
+  check_iso_exact(&r, ISO_NB);
+  for (int b = 0; b < ISO_NB; b++) assert_false(r.budgets[b].nominal);
+  /* the grouped budget is the geometric mean of measured C, a few % off the
+   * nominal one, which shifts the coefficient but not the exponent much */
+  assert_rel(r.n_fit.exponent, 0.5, 2e-2, "a");
+  free(r.budgets), free(r.boot_a), free(r.boot_b);
+  cls_fit_input_destroy(in);
+}
+
+/* Budgets with no interior minimum are reported and left out; the fits
+ * through the others are exactly as without them. */
+static void test_isoflop_excludes_budgets(void **state) {
+  (void)state;
+  double N[64], D[64], C[64], bud[64], L[64];
+  size_t n = iso_data(N, D, C, bud, L, true, true);
+  cls_fit_input *in;
+  assert_int_equal(cls_fit_input_from_arrays(n, N, D, C, bud, L, &in), CLS_OK);
+  cls_fit_options o;
+  cls_fit_options_default(&o);
+  o.bootstrap = 20;
+  cls_fit_isoflop r;
+  assert_int_equal(cls_fit_isoflop_run(in, &o, &r), CLS_OK);
+  check_iso_exact(&r, ISO_NB + 2);
+  assert_false(r.budgets[4].used);
+  assert_non_null(strstr(r.budgets[4].why, "outside the sampled N range"));
+  assert_false(r.budgets[5].used);
+  assert_non_null(strstr(r.budgets[5].why, "opens downward"));
+  assert_rel(r.n_fit.exponent, 0.5, 1e-9, "a");
+  assert_rel(r.d_fit.exponent, 0.5, 1e-9, "b");
+  free(r.budgets), free(r.boot_a), free(r.boot_b);
+  cls_fit_input_destroy(in);
+}
+
+/* The same seed gives the same intervals; another seed others. */
+static void test_bootstrap_reproducible(void **state) {
+  (void)state;
+  cls_fit_input *in = grid_input(0.01, 3);
+  cls_fit_options o;
+  cls_fit_options_default(&o);
+  o.bootstrap = 30;
+  o.starts = 50;
+  o.seed = 11;
+  cls_fit_parametric p1, p2, p3;
+  assert_int_equal(cls_fit_parametric_run(in, &o, &p1), CLS_OK);
+  assert_int_equal(cls_fit_parametric_run(in, &o, &p2), CLS_OK);
+  o.seed = 12;
+  assert_int_equal(cls_fit_parametric_run(in, &o, &p3), CLS_OK);
+  assert_true(p1.alpha_ci.lo == p2.alpha_ci.lo && p1.alpha_ci.hi == p2.alpha_ci.hi);
+  assert_true(p1.alpha_ci.lo != p3.alpha_ci.lo || p1.alpha_ci.hi != p3.alpha_ci.hi);
+  cls_fit_parametric *ps[3] = {&p1, &p2, &p3};
+  for (int i = 0; i < 3; i++) free(ps[i]->predicted), free(ps[i]->boot);
+  cls_fit_input_destroy(in);
+}
+
+/* fit.json from all three fits reads back through the plotter's reader. */
+static void test_fit_json_roundtrip(void **state) {
+  (void)state;
+  double N[64], D[64], C[64], bud[64], L[64];
+  size_t n = iso_data(N, D, C, bud, L, true, true);
+  cls_fit_input *in;
+  assert_int_equal(cls_fit_input_from_arrays(n, N, D, C, bud, L, &in), CLS_OK);
+  cls_fit_options o;
+  cls_fit_options_default(&o);
+  o.bootstrap = 20;
+  o.starts = 100;
+  cls_fit_result r;
+  assert_int_equal(cls_fit_all(in, &o, &r), CLS_OK);
+  assert_true(r.isoflop.ok);
+  assert_true(r.frontier.ok);
+  assert_true(r.parametric.ok);
+  assert_true(r.allocation.ok);
+  assert_string_equal(r.allocation.exponents_from, "isoflop");
+  assert_rel(r.allocation.model_factor, pow(10, 0.5), 1e-9, "model factor");
+  char dir[1024], path[1200], err[1024];
+  test_tmpdir("fit_json", dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/fit.json", dir);
+  assert_int_equal(cls_fit_write_json(&r, in, path, err, sizeof err), CLS_OK);
+  cls_fit *f = NULL;
+  cls_status st = cls_fit_load(path, &f, err, sizeof err);
+  if (st) fail_msg("cls_fit_load: %s", err);
+  assert_true(f->has_frontier && f->has_parametric);
+  assert_int_equal(f->n_budgets, ISO_NB); /* the excluded two are not among them */
+  assert_true(f->n_opt_fit.present && f->d_opt_fit.present);
+  assert_rel(f->n_opt_fit.exponent, 0.5, 1e-9, "json a");
+  assert_rel(f->budgets[0].n_opt, iso_nstar(1e18), 1e-9, "json n_opt");
+  assert_rel(f->alpha, r.parametric.alpha, 1e-12, "json alpha");
+  assert_int_equal(f->n_param_points, n);
+  assert_rel(f->fr_gamma, r.frontier.gamma, 1e-12, "json gamma");
+  cls_fit_destroy(f);
+  cls_fit_result_free(&r);
+  cls_fit_input_destroy(in);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_parametric_noise_free),    cmocka_unit_test(test_parametric_coverage),
+      cmocka_unit_test(test_frontier_exact),           cmocka_unit_test(test_isoflop_exact),
+      cmocka_unit_test(test_isoflop_coverage),         cmocka_unit_test(test_isoflop_grouped_by_flops),
+      cmocka_unit_test(test_isoflop_excludes_budgets), cmocka_unit_test(test_bootstrap_reproducible),
+      cmocka_unit_test(test_fit_json_roundtrip),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
