@@ -293,18 +293,7 @@ cls_status cls_emulator_create(cls_context *ctx, const cls_emulator_config *c, s
     cls_emulator_destroy(e);
     return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_emulator_create: out of host memory");
   }
-  size_t n_acts = build_acts(e);
-  if ((double)n_acts >= 4294967296.0) {
-    cls_emulator_destroy(e);
-    return cls__fail(
-        ctx, CLS_ERR_INVALID_SIZE,
-        "cls_emulator_create: the activations of %zu spectra x %zu pixels take %zu floats, beyond the "
-        "2^32 one slab can address: use fewer spectra or pixels per step",
-        max_spectra, max_pixels, n_acts);
-  }
-  st = cls_param_slabs_alloc(ctx, &e->pt, &e->slabs);
-  if (st == CLS_OK) st = cls_param_init(ctx, &e->pt, seed, &e->slabs);
-  if (st == CLS_OK) st = cls_buffer_alloc(ctx, n_acts, &e->acts);
+  st = cls_model_storage_alloc(ctx, &e->pt, seed, build_acts(e), "cls_emulator_create", &e->slabs, &e->acts);
   if (st != CLS_OK) {
     cls_emulator_destroy(e);
     return st;

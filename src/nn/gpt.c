@@ -199,10 +199,7 @@ cls_status cls_gpt_create(cls_context *ctx, const cls_gpt_config *c, size_t max_
     cls_gpt_destroy(g);
     return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_gpt_create: out of host memory");
   }
-  size_t n_acts = build_acts(g);
-  st = cls_param_slabs_alloc(ctx, &g->pt, &g->slabs);
-  if (st == CLS_OK) st = cls_param_init(ctx, &g->pt, seed, &g->slabs);
-  if (st == CLS_OK) st = cls_buffer_alloc(ctx, n_acts, &g->acts);
+  st = cls_model_storage_alloc(ctx, &g->pt, seed, build_acts(g), "cls_gpt_create", &g->slabs, &g->acts);
   if (st != CLS_OK) {
     cls_gpt_destroy(g);
     return st;

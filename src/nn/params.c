@@ -102,6 +102,25 @@ cls_status cls_param_init(cls_context *ctx, const cls_param_table *pt, uint64_t 
   return st;
 }
 
+cls_status cls_model_storage_alloc(cls_context *ctx, const cls_param_table *pt, uint64_t seed, size_t n_acts,
+                                   const char *what, cls_param_slabs *slabs, cls_buffer **acts) {
+  *acts = NULL;
+  memset(slabs, 0, sizeof *slabs);
+  if ((double)n_acts >= 4294967296.0)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
+                     "%s: the activations take %zu floats, beyond the 2^32 one slab can address: use a smaller "
+                     "batch per step",
+                     what, n_acts);
+  cls_status st = cls_param_slabs_alloc(ctx, pt, slabs);
+  if (st == CLS_OK) st = cls_param_init(ctx, pt, seed, slabs);
+  if (st == CLS_OK) st = cls_buffer_alloc(ctx, n_acts, acts);
+  if (st != CLS_OK) {
+    cls_param_slabs_free(slabs);
+    *acts = NULL;
+  }
+  return st;
+}
+
 cls_status cls_param_zero_grads(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s) {
   return cls_buffer_fill(ctx, s->grads, 0, pt->total, 0.0f);
 }

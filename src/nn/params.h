@@ -68,6 +68,13 @@ void cls_param_slabs_free(cls_param_slabs *s);
  * device. Uploads them in one copy. */
 cls_status cls_param_init(cls_context *ctx, const cls_param_table *pt, uint64_t seed, cls_param_slabs *s);
 
+/* Everything a model allocates on the device, in one call: the four slabs
+ * (parameters drawn from seed), and the activation slab of n_acts floats,
+ * refused when beyond the 2^32 floats kernels can address (what says which
+ * model and why, for the message). On failure nothing stays allocated. */
+cls_status cls_model_storage_alloc(cls_context *ctx, const cls_param_table *pt, uint64_t seed, size_t n_acts,
+                                   const char *what, cls_param_slabs *slabs, cls_buffer **acts);
+
 /* Zeroes the gradient slab. */
 cls_status cls_param_zero_grads(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s);
 
