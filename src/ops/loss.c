@@ -11,40 +11,10 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "ops/rows.h"
 #include "ops/train_ref.h"
 
 #define MAX_VOCAB ((size_t)1 << 24)
-
-static int row_variant(const cls_context *ctx) {
-  return cls__param(ctx, "ROW_VARIANT", 0) == 1 ? 1 : 0;
-}
-
-/* As softmax.c: variant 0 takes ROW_LOCAL rows per group; variant 1 a group
- * per row, the largest power of two within ROW_WG (the kernel's local
- * array) and the kernel's limit, and no wider than the row needs. */
-static cls_status geometry(cls_context *ctx, cl_kernel k, int variant, size_t rows, size_t cols, size_t *global,
-                           size_t *local) {
-  size_t kmax;
-  cls_status s = cls__kernel_max_group(ctx, k, &kmax);
-  if (s != CLS_OK) return s;
-  if (variant == 0) {
-    long want = cls__param(ctx, "ROW_LOCAL", 16);
-    size_t l = want < 1 ? 1 : (size_t)want;
-    if (l > kmax) l = kmax;
-    if (l > rows) l = rows;
-    *local = l;
-    *global = cls__round_up(rows, l);
-  } else {
-    long want = cls__param(ctx, "ROW_WG", 64);
-    size_t cap = want < 1 ? 1 : (size_t)want;
-    if (cap > kmax) cap = kmax;
-    size_t wg = 1;
-    while (wg * 2 <= cap && wg < cols) wg *= 2;
-    *local = wg;
-    *global = rows * wg;
-  }
-  return CLS_OK;
-}
 
 cls_status cls_cross_entropy(cls_context *ctx, size_t rows, size_t vocab, cls_ref logits, cls_ref targets,
                              cls_ref losses, cls_ref dlogits, float grad_scale) {
@@ -76,11 +46,11 @@ cls_status cls_cross_entropy(cls_context *ctx, size_t rows, size_t vocab, cls_re
       (s = cls__train_check_alias(ctx, fn, "losses", losses, rows, "dlogits", dlogits, n, 0)))
     return s;
 
-  int variant = row_variant(ctx);
+  int variant = cls__rows_variant(ctx);
   cl_kernel k;
   if ((s = cls__kernel(ctx, "loss", variant ? "ce_wg" : "ce_row", &k)) != CLS_OK) return s;
   size_t global, local;
-  if ((s = geometry(ctx, k, variant, rows, vocab, &global, &local)) != CLS_OK) return s;
+  if ((s = cls__rows_geometry(ctx, k, variant, rows, vocab, &global, &local)) != CLS_OK) return s;
   /* Absent outputs still need a valid buffer argument; the flag keeps the
    * kernel from touching it. */
   cls_ref lo = has_loss ? losses : logits, dl = has_grad ? dlogits : logits;

@@ -25,6 +25,7 @@
 #include <stdio.h>
 
 #include "device/internal.h"
+#include "ops/rows.h"
 
 /* An operand of n floats: present, big enough, addressable by the kernels'
  * 32-bit offsets. rows x cols operands go through cls__check_matrix for its
@@ -66,37 +67,6 @@ static cls_status check_eps(cls_context *ctx, const char *fn, float eps) {
   return CLS_OK;
 }
 
-static int row_variant(const cls_context *ctx) {
-  return cls__param(ctx, "ROW_VARIANT", 0) == 1 ? 1 : 0;
-}
-
-/* As in softmax.c: ROW_LOCAL rows per group for variant 0; for variant 1 a
- * group per row, a power of two no larger than ROW_WG, the kernel's limit,
- * or the row length rounded up. */
-
-static cls_status geometry(cls_context *ctx, cl_kernel k, int variant, size_t rows, size_t cols, size_t *global,
-                           size_t *local) {
-  size_t kmax = 1;
-  cls_status s = cls__kernel_max_group(ctx, k, &kmax);
-  if (s != CLS_OK) return s;
-  if (variant == 0) {
-    long want = cls__param(ctx, "ROW_LOCAL", 16);
-    size_t l = want < 1 ? 1 : (size_t)want;
-    if (l > kmax) l = kmax; /* not clamped to rows: each new size costs PoCL a compile */
-    *local = l;
-    *global = cls__round_up(rows, l);
-  } else {
-    long want = cls__param(ctx, "ROW_WG", 64);
-    size_t cap = want < 1 ? 1 : (size_t)want;
-    if (cap > kmax) cap = kmax;
-    size_t wg = 1;
-    while (wg * 2 <= cap && wg < cols) wg *= 2;
-    *local = wg;
-    *global = rows * wg;
-  }
-  return CLS_OK;
-}
-
 /* Optional operands are bound to a stand-in buffer the kernel never touches
  * (a flag says so): not every driver accepts NULL buffer arguments. */
 static cls_status arg_opt(cls_context *ctx, cl_kernel k, cl_uint *a, cls_ref r, const cls_buffer *stand_in) {
@@ -131,11 +101,11 @@ static cls_status forward(cls_context *ctx, const char *fn, const char *op, int 
       (s = check_alias(ctx, fn, "rstd", rstd, rows, "mean", mean, rows, 0)))
     return s;
 
-  int variant = row_variant(ctx);
+  int variant = cls__rows_variant(ctx);
   cl_kernel k;
   if ((s = cls__kernel(ctx, "norm", variant ? "norm_fwd_wg" : "norm_fwd_row", &k)) != CLS_OK) return s;
   size_t global, local;
-  if ((s = geometry(ctx, k, variant, rows, cols, &global, &local)) != CLS_OK) return s;
+  if ((s = cls__rows_geometry(ctx, k, variant, rows, cols, &global, &local)) != CLS_OK) return s;
   cl_uint a = 0;
   if ((s = cls__arg_mem(ctx, k, a++, x.buf)) || (s = cls__arg_uint(ctx, k, a++, x.offset)) ||
       (s = cls__arg_mem(ctx, k, a++, gamma.buf)) || (s = cls__arg_uint(ctx, k, a++, gamma.offset)) ||
@@ -206,7 +176,7 @@ static cls_status backward(cls_context *ctx, const char *fn, const char *op, int
         return s;
   }
 
-  int variant = row_variant(ctx);
+  int variant = cls__rows_variant(ctx);
   int want_dbeta = present(dbeta);
   cl_kernel kd, kf, kg = NULL;
   if ((s = cls__kernel(ctx, "norm", variant ? "norm_bwd_wg" : "norm_bwd_part", &kd)) ||
@@ -312,7 +282,7 @@ static cls_status backward(cls_context *ctx, const char *fn, const char *op, int
     size_t cvec = cvec_param < 1 ? 1 : (size_t)cvec_param;
     size_t cl_global[2] = {cls__round_up((cols + cvec - 1) / cvec, clocal), parts};
     size_t dglobal, dlocal;
-    if ((s = geometry(ctx, kd, variant, rows, cols, &dglobal, &dlocal)) ||
+    if ((s = cls__rows_geometry(ctx, kd, variant, rows, cols, &dglobal, &dlocal)) ||
         (s = cls__launch(ctx, op, kg, 2, cl_global, cl_local, grad_flops, 0)) ||
         (parts > 1 && (s = cls__launch(ctx, op, kf, 1, &fglobal, &clocal, finish_flops, 0))) ||
         (s = cls__launch(ctx, op, kd, 1, &dglobal, &dlocal, 10.0 * ne, bytes)))

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "device/internal.h"
+#include "ops/rows.h"
 
 /* A rows x cols operand: present, big enough, and addressable by the
  * kernels' 32-bit offsets. */
@@ -44,37 +45,6 @@ static cls_status check_alias(cls_context *ctx, const char *fn, const char *out_
   return CLS_OK;
 }
 
-/* Launch geometry. Variant 0: ROW_LOCAL rows per group. Variant 1: a group
- * per row, of the largest power of two that is at most ROW_WG (the size of
- * the kernel's local array), the kernel's limit, and the row length rounded
- * up to a power of two (short rows would leave items idle). */
-static cls_status geometry(cls_context *ctx, cl_kernel k, int variant, size_t rows, size_t cols, size_t *global,
-                           size_t *local) {
-  size_t kmax = 1;
-  cls_status s = cls__kernel_max_group(ctx, k, &kmax);
-  if (s != CLS_OK) return s;
-  if (variant == 0) {
-    long want = cls__param(ctx, "ROW_LOCAL", 16);
-    size_t l = want < 1 ? 1 : (size_t)want;
-    if (l > kmax) l = kmax; /* not clamped to rows: each new size costs PoCL a compile */
-    *local = l;
-    *global = cls__round_up(rows, l);
-  } else {
-    long want = cls__param(ctx, "ROW_WG", 64);
-    size_t cap = want < 1 ? 1 : (size_t)want;
-    if (cap > kmax) cap = kmax;
-    size_t wg = 1;
-    while (wg * 2 <= cap && wg < cols) wg *= 2;
-    *local = wg;
-    *global = rows * wg;
-  }
-  return CLS_OK;
-}
-
-static int row_variant(const cls_context *ctx) {
-  return cls__param(ctx, "ROW_VARIANT", 0) == 1 ? 1 : 0;
-}
-
 cls_status cls_softmax_forward(cls_context *ctx, size_t rows, size_t cols, float scale, int causal, cls_ref x,
                                cls_ref y) {
   static const char fn[] = "cls_softmax_forward";
@@ -94,14 +64,15 @@ cls_status cls_softmax_forward(cls_context *ctx, size_t rows, size_t cols, float
         rows, cols);
   if ((s = check_alias(ctx, fn, "y", y, "x", x, rows * cols)) != CLS_OK) return s;
 
-  int variant = row_variant(ctx);
+  int variant = cls__rows_variant(ctx);
   cl_kernel k;
   if ((s = cls__kernel(ctx, "softmax", variant ? "softmax_fwd_wg" : "softmax_fwd_row", &k)) != CLS_OK) return s;
   /* Variant 0 runs short non-causal rows two per work-item (in lockstep:
    * more independent work per step); ROW_PAIR is the longest such row. */
   int pairs = variant == 0 && !causal && (long)cols <= cls__param(ctx, "ROW_PAIR", 0);
   size_t global, local;
-  if ((s = geometry(ctx, k, variant, pairs ? (rows + 1) / 2 : rows, cols, &global, &local)) != CLS_OK) return s;
+  if ((s = cls__rows_geometry(ctx, k, variant, pairs ? (rows + 1) / 2 : rows, cols, &global, &local)) != CLS_OK)
+    return s;
   cl_uint a = 0;
   if ((s = cls__arg_mem(ctx, k, a++, x.buf)) || (s = cls__arg_uint(ctx, k, a++, x.offset)) ||
       (s = cls__arg_mem(ctx, k, a++, y.buf)) || (s = cls__arg_uint(ctx, k, a++, y.offset)) ||
@@ -131,11 +102,11 @@ cls_status cls_softmax_backward(cls_context *ctx, size_t rows, size_t cols, floa
   if ((s = check_alias(ctx, fn, "dx", dx, "dy", dy, rows * cols)) != CLS_OK) return s;
   if ((s = check_alias(ctx, fn, "dx", dx, "y", y, rows * cols)) != CLS_OK) return s;
 
-  int variant = row_variant(ctx);
+  int variant = cls__rows_variant(ctx);
   cl_kernel k;
   if ((s = cls__kernel(ctx, "softmax", variant ? "softmax_bwd_wg" : "softmax_bwd_row", &k)) != CLS_OK) return s;
   size_t global, local;
-  if ((s = geometry(ctx, k, variant, rows, cols, &global, &local)) != CLS_OK) return s;
+  if ((s = cls__rows_geometry(ctx, k, variant, rows, cols, &global, &local)) != CLS_OK) return s;
   cl_uint a = 0;
   if ((s = cls__arg_mem(ctx, k, a++, y.buf)) || (s = cls__arg_uint(ctx, k, a++, y.offset)) ||
       (s = cls__arg_mem(ctx, k, a++, dy.buf)) || (s = cls__arg_uint(ctx, k, a++, dy.offset)) ||

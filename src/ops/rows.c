@@ -1,0 +1,29 @@
+/* src/ops/rows.c — see rows.h. */
+#include "ops/rows.h"
+
+int cls__rows_variant(const cls_context *ctx) {
+  return cls__param(ctx, "ROW_VARIANT", 0) == 1 ? 1 : 0;
+}
+
+cls_status cls__rows_geometry(cls_context *ctx, cl_kernel k, int variant, size_t rows, size_t cols, size_t *global,
+                              size_t *local) {
+  size_t kmax = 1;
+  cls_status s = cls__kernel_max_group(ctx, k, &kmax);
+  if (s != CLS_OK) return s;
+  if (variant == 0) {
+    long want = cls__param(ctx, "ROW_LOCAL", 16);
+    size_t l = want < 1 ? 1 : (size_t)want;
+    if (l > kmax) l = kmax;
+    *local = l;
+    *global = cls__round_up(rows, l);
+  } else {
+    long want = cls__param(ctx, "ROW_WG", 64);
+    size_t cap = want < 1 ? 1 : (size_t)want;
+    if (cap > kmax) cap = kmax;
+    size_t wg = 1;
+    while (wg * 2 <= cap && wg < cols) wg *= 2;
+    *local = wg;
+    *global = rows * wg;
+  }
+  return CLS_OK;
+}

@@ -1,0 +1,24 @@
+/*
+ * src/ops/rows.h — what the row-wise ops (softmax, layernorm, rmsnorm,
+ * cross-entropy) share on the host: which kernel variant the device uses
+ * and the launch geometry of each.
+ */
+#ifndef CLSCALE_OPS_ROWS_H
+#define CLSCALE_OPS_ROWS_H
+
+#include "device/internal.h"
+
+/* ROW_VARIANT of the device table: 0 = a row per work-item (CPUs), 1 = a
+ * work-group per row with a local-memory reduction (GPUs). */
+int cls__rows_variant(const cls_context *ctx);
+
+/* Variant 0: ROW_LOCAL rows per group, global rounded up to whole groups
+ * (kernels bound-check the row; the group is not shrunk to short inputs,
+ * because every new local size costs PoCL a compile). Variant 1: a group
+ * per row, of the largest power of two that is at most ROW_WG (the size of
+ * the kernel's local array), the kernel's limit, and the row length
+ * rounded up to a power of two (short rows would leave items idle). */
+cls_status cls__rows_geometry(cls_context *ctx, cl_kernel k, int variant, size_t rows, size_t cols, size_t *global,
+                              size_t *local);
+
+#endif
