@@ -162,7 +162,7 @@ static size_t iso_data(double *N, double *D, double *C, double *bud, double *L, 
       /* measured C a few % off the budget, as a real sweep's are */
       C[n] = c * (1 + 0.03 * sin(n));
       bud[n] = nominal ? c : NAN;
-      L[n] = 2 + 5 * pow(c, -0.1) + 0.3 * iso_offsets[j] * iso_offsets[j];
+      L[n] = (2 + 5 * pow(c, -0.1)) * pow(10, 0.3 * iso_offsets[j] * iso_offsets[j]);
     }
   }
   if (extra) {
@@ -171,14 +171,14 @@ static size_t iso_data(double *N, double *D, double *C, double *bud, double *L, 
     for (int j = 0; j < 4; j++, n++) {
       double off = -1.5 + 0.25 * j;
       N[n] = iso_nstar(c) * pow(10, off), D[n] = c / (8 * N[n]), C[n] = c, bud[n] = c;
-      L[n] = 2 + 0.3 * off * off;
+      L[n] = 2 * pow(10, 0.3 * off * off);
     }
     /* 1e23: a loss that peaks in the middle: the parabola opens downward */
     c = 1e23;
     for (int j = 0; j < 4; j++, n++) {
       double off = -0.45 + 0.3 * j;
       N[n] = iso_nstar(c) * pow(10, off), D[n] = c / (8 * N[n]), C[n] = c, bud[n] = c;
-      L[n] = 2 - 0.3 * off * off;
+      L[n] = 2 * pow(10, -0.3 * off * off);
     }
   }
   return n;
@@ -239,7 +239,7 @@ static void test_isoflop_coverage(void **state) {
       for (int j = 0; j < 7; j++, n++) {
         double off = -0.75 + 0.25 * j;
         N[n] = iso_nstar(c) * pow(10, off), D[n] = c / (6 * N[n]), C[n] = c, bud[n] = c;
-        L[n] = (2 + 5 * pow(c, -0.1) + 0.3 * off * off) * (1 + 0.01 * cls_rng_normal(rng, n, 0));
+        L[n] = (2 + 5 * pow(c, -0.1)) * pow(10, 0.3 * off * off) * (1 + 0.01 * cls_rng_normal(rng, n, 0));
       }
     }
     cls_fit_input *in;

@@ -119,6 +119,7 @@ static cJSON *build(const cls_fit_result *r, const cls_fit_input *in) {
         cJSON_AddItemToArray(ex, q);
       }
     }
+    cJSON_AddStringToObject(o, "parabola_of", "log10_loss"); /* y of a x^2 + b x + c, x = log10 N */
     power(o, "n_opt_fit", &iso->n_fit);
     power(o, "d_opt_fit", &iso->d_fit);
     cJSON_AddNumberToObject(o, "bootstrap_ok", iso->boot_ok);

@@ -1,7 +1,9 @@
 /*
  * src/fit/isoflop.c — IsoFLOP profiles (Chinchilla approach 2): the final
- * runs grouped by compute budget, a least-squares parabola of loss in
- * x = log10 N per budget, its minimum N*(C) and D*(C), and the power laws
+ * runs grouped by compute budget, a least-squares parabola of log10 loss
+ * in x = log10 N per budget (log loss: at small budgets the losses of one
+ * budget span a decade, and a parabola in linear loss then misplaces the
+ * minimum; where they span little, the two agree), its minimum N*(C) and D*(C), and the power laws
  * N* ∝ C^a, D* ∝ C^b through the minima, with a bootstrap that resamples the
  * runs of every budget.
  */
@@ -88,7 +90,7 @@ static int fit_budget(const cls_fit_input *in, const size_t *idx, size_t n, cls_
   b->a = b->b = b->c = b->n_opt = b->d_opt = b->loss_opt = NAN;
   for (size_t i = 0; i < n; i++) {
     const cls_fit_point *p = &in->pts[idx[i]];
-    x[i] = log10(p->n), y[i] = p->loss, ld[i] = log10(p->d);
+    x[i] = log10(p->n), y[i] = log10(p->loss), ld[i] = log10(p->d);
     xlo = fmin(xlo, x[i]), xhi = fmax(xhi, x[i]);
     b->n_lo = fmin(b->n_lo, p->n), b->n_hi = fmax(b->n_hi, p->n);
   }
@@ -102,7 +104,7 @@ static int fit_budget(const cls_fit_input *in, const size_t *idx, size_t n, cls_
   }
   double xs = -b->b / (2 * b->a);
   b->n_opt = pow(10, xs);
-  b->loss_opt = b->c - b->b * b->b / (4 * b->a);
+  b->loss_opt = pow(10, b->c - b->b * b->b / (4 * b->a));
   /* D at the optimum from the runs' own tokens: at one budget log D is a line
    * in log N (slope −1 when C = κ·N·D with a fixed κ), so the measured FLOPs
    * per token, whatever they are, carry over to N*. */

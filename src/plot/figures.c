@@ -270,7 +270,15 @@ static cls_status fig_isoflop(const cls_plot_inputs *in, const cls_plot_options 
   cls_status st = new_figure(o, 1.0, 1.0, 1, 1, &f);
   if (st) return st;
   cls_axes *ax = cls_figure_axes(f, 0);
-  cls_axes_set_scales(ax, CLS_SCALE_LOG, CLS_SCALE_LINEAR);
+  /* Linear loss, as in the Chinchilla paper, while the budgets' losses are
+   * comparable; a log axis once they span more than a factor of 8, or the
+   * large budgets' parabolas flatten into the axis. */
+  double ylo = INFINITY, yhi = 0;
+  for (size_t i = 0; i < rd->n_points; i++)
+    if (rd->points[i].usable && rd->points[i].final_eval_loss > 0)
+      ylo = fmin(ylo, rd->points[i].final_eval_loss), yhi = fmax(yhi, rd->points[i].final_eval_loss);
+  const bool log_loss = yhi > 8.0 * ylo;
+  cls_axes_set_scales(ax, CLS_SCALE_LOG, log_loss ? CLS_SCALE_LOG : CLS_SCALE_LINEAR);
   cls_axes_set_text(ax, title_or(o, "IsoFLOP profiles"), "model size N (parameters)", "final eval loss");
   cls_axes_set_label_styles(ax, CLS_LABEL_SI, CLS_LABEL_PLAIN);
   double blo = budgets[0], bhi = nb > 1 ? budgets[nb - 1] : budgets[0] * 10;
@@ -301,6 +309,7 @@ static cls_status fig_isoflop(const cls_plot_inputs *in, const cls_plot_options 
       for (int i = 0; i < 64; i++) {
         double t = log10(px[i]);
         py[i] = q->a * t * t + q->b * t + q->c;
+        if (in->fit->parabola_of_log_loss) py[i] = pow(10, py[i]);
       }
       cls_series_style ls = cls_style_line(col, 1.3);
       st = cls_axes_add_series(ax, px, py, 64, &ls, NULL);

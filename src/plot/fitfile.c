@@ -101,6 +101,8 @@ static cls_status read_isoflop(const cJSON *iso, cls_fit *f, const char *path, c
     cls__json_pair(o, "d_opt_ci", &q->d_opt_ci.lo, &q->d_opt_ci.hi);
     f->n_budgets++;
   }
+  const char *space = cls__json_str(iso, "parabola_of");
+  f->parabola_of_log_loss = space && !strcmp(space, "log10_loss");
   f->ci_level = cls__json_num(iso, "ci_level");
   cls_status st = read_power(iso, "n_opt_fit", &f->n_opt_fit, path, err, err_len);
   if (!st) st = read_power(iso, "d_opt_fit", &f->d_opt_fit, path, err, err_len);

@@ -111,6 +111,7 @@ typedef struct cls_fit {
 
   size_t n_budgets;
   cls_isoflop_budget *budgets;
+  bool parabola_of_log_loss; /* isoflop.parabola_of = "log10_loss": y = log10 L; else y = L */
   cls_power_fit n_opt_fit, d_opt_fit;
   double ci_level; /* e.g. 0.95; NaN if absent */
 
