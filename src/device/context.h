@@ -58,6 +58,7 @@ struct cls_context {
   cls_memory_usage memory;
 
   /* Counters and profiling. */
+  int counters_paused;
   cls_counters counters;
   cls__pending pending[CLS__MAX_PENDING];
   size_t pending_count;

@@ -79,6 +79,11 @@ cls_status cls__marker(cls_context *ctx, cl_event *out);
 cls_status cls__record_span(cls_context *ctx, const char *op, cl_event start, cl_event end, double flops,
                             double bytes);
 
+/* While paused (1), launches and records still run but add nothing to the
+ * counters or the trace (for work done on the side, such as timing the
+ * auto matmul's candidates). Returns the previous state. */
+int cls__counters_pause(cls_context *ctx, int paused);
+
 /* The effective value of a device parameter (table entry for this device,
  * overridden by CLSCALE_PARAMS / options.params); fallback if unset. */
 long cls__param(const cls_context *ctx, const char *name, long fallback);

@@ -55,6 +55,10 @@ cls_status cls__mm_dispatch(cls_context *ctx, cls_backend backend, const cls__mm
  * log2 bucket (ceil(log2(x))) of m, n and k. */
 unsigned cls__mm_class_key(const cls__mm_args *g);
 
+/* How many shape classes auto has timed on this context (for tests). The
+ * timing runs themselves are not counted in the context's counters. */
+size_t cls__mm_auto_timed(cls_context *ctx);
+
 /* For benchmarks (`clscale bench`): times backend on an m x n x k product
  * (alpha 1, beta 0, minimal leading dimensions) on buffers of its own,
  * after one untimed warm-up call (which includes compiling kernels): reps

@@ -110,10 +110,11 @@ static void load(cls_context *ctx, cls__ops_data *st) {
       if (sscanf(line, " %c%c %u %u %u %u %15s %c", &ta, &tb, &lm, &ln, &lk, &batched, name, &extra) != 7 ||
           (ta != 'N' && ta != 'T') || (tb != 'N' && tb != 'T') || lm > 63 || ln > 63 || lk > 63 || batched > 1 ||
           cls_backend_parse(name, &b) != CLS_OK || b == CLS_BACKEND_AUTO ||
-          (b == CLS_BACKEND_HOST && !cls__mm_host_available(ctx)) || count == CLS__MM_AUTO_MAX) {
+          (b == CLS_BACKEND_HOST && !cls__mm_host_available(ctx))) {
         ok = 0;
         break;
       }
+      if (count == CLS__MM_AUTO_MAX) break; /* written by a build with a larger table: keep what fits */
       entries[count].key =
           (unsigned)(ta == 'T') | (unsigned)(tb == 'T') << 1 | batched << 2 | lm << 3 | ln << 9 | lk << 15;
       entries[count].backend = b;
@@ -186,6 +187,10 @@ static cls_status choose(cls_context *ctx, cls__ops_data *st, const cls__mm_args
   int count = cls__mm_host_available(ctx) ? 3 : 2;
   double best = -1;
   cls_backend winner = CLS_BACKEND_OWN;
+  /* The timing runs are not work done for the caller: they stay out of the
+   * counters, so training FLOPs are the same with auto as with a fixed
+   * backend. */
+  int was_paused = cls__counters_pause(ctx, 1);
   for (int i = 0; i < count; i++) {
     double t = measure(ctx, candidates[i], g);
     if (t >= 0 && (best < 0 || t < best)) {
@@ -193,6 +198,8 @@ static cls_status choose(cls_context *ctx, cls__ops_data *st, const cls__mm_args
       winner = candidates[i];
     }
   }
+  cls__counters_pause(ctx, was_paused);
+  st->mm_auto_timed++;
   if (keep_c) {
     cls_status s = cls_buffer_copy(ctx, st->mm_save, 0, g->c.buf, g->c.offset, c_span);
     if (s != CLS_OK) return s;
@@ -208,6 +215,11 @@ static cls_status choose(cls_context *ctx, cls__ops_data *st, const cls__mm_args
   return CLS_OK;
 }
 
+size_t cls__mm_auto_timed(cls_context *ctx) {
+  cls__ops_data *st = cls__ops_get(ctx);
+  return st ? st->mm_auto_timed : 0;
+}
+
 cls_status cls__mm_auto(cls_context *ctx, const cls__mm_args *g) {
   cls__ops_data *st = cls__ops_get(ctx);
   if (!st) return CLS_ERR_OUT_OF_MEMORY;
@@ -218,11 +230,15 @@ cls_status cls__mm_auto(cls_context *ctx, const cls__mm_args *g) {
   cls_backend winner = CLS_BACKEND_OWN;
   cls_status s = choose(ctx, st, g, &winner);
   if (s != CLS_OK) return s;
-  if (st->mm_auto_count < CLS__MM_AUTO_MAX) {
-    st->mm_auto[st->mm_auto_count].key = key;
-    st->mm_auto[st->mm_auto_count].backend = winner;
+  /* Remember it, replacing the oldest choice when the table is full: a
+   * class that is never remembered would be timed again on every call. */
+  size_t slot = st->mm_auto_count;
+  if (slot < CLS__MM_AUTO_MAX)
     st->mm_auto_count++;
-    save(ctx, st);
-  }
+  else
+    slot = st->mm_auto_evict++ % CLS__MM_AUTO_MAX;
+  st->mm_auto[slot].key = key;
+  st->mm_auto[slot].backend = winner;
+  save(ctx, st);
   return cls__mm_dispatch(ctx, winner, g);
 }

@@ -14,7 +14,7 @@
 #include "device/internal.h"
 
 /* Remembered winners of the auto matmul backend (see matmul_auto.c). */
-#define CLS__MM_AUTO_MAX 256
+#define CLS__MM_AUTO_MAX 1024
 
 typedef struct cls__mm_auto_entry {
   unsigned key; /* cls__mm_class_key() */
@@ -31,6 +31,8 @@ typedef struct cls__ops_data {
   cls_buffer *mm_save; /* auto backend: copy of C while candidates are timed */
   int mm_auto_loaded;  /* the persisted choices were read (or there were none) */
   size_t mm_auto_count;
+  size_t mm_auto_evict; /* when full, the next entry to replace (oldest first) */
+  size_t mm_auto_timed; /* shape classes timed on this context (for tests) */
   cls__mm_auto_entry mm_auto[CLS__MM_AUTO_MAX];
 
   /* ---- other op families: add fields here */

@@ -187,7 +187,15 @@ static cls_status write_summary(run *u, const char *status, double budget_steps_
   cls_json_num(j, "n_params", u->t->n_params);
   cls_json_num(j, "n_params_embed", u->t->n_params_embed);
   add_key_fields(j, u->t->key);
+  if (c->summary_extra) add_key_fields(j, c->summary_extra);
   cls_json_num(j, "tokens", r->tokens);
+  if (u->t->train_examples > 0) { /* D beside the data's size: how often each example was seen */
+    const double seen = (double)r->steps * u->t->examples_per_step;
+    cls_json_num(j, "train_examples", u->t->train_examples);
+    cls_json_num(j, "train_tokens", u->t->train_tokens);
+    cls_json_num(j, "examples_seen", seen);
+    cls_json_num(j, "epochs", seen / u->t->train_examples);
+  }
   cls_json_num(j, "flops", r->flops);
   cls_json_num(j, "flops_6nd", r->flops_6nd);
   double nominal = c->budget_flops_nominal > 0          ? c->budget_flops_nominal

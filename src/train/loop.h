@@ -66,6 +66,7 @@ typedef struct cls_train_config {
   void (*progress)(void *user, const cls_train_progress *p); /* after every step; may be NULL */
   void *progress_user;
   /* For the summary only. */
+  const char *summary_extra; /* "name=value" lines added to the summary as the task key is (a sweep's fields) */
   const char *device_name;
   const char *task_name, *model_name;
 } cls_train_config;

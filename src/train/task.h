@@ -65,7 +65,13 @@ struct cls_train_task {
   double n_params_embed;         /* embedding (and tied head) parameters */
   double tokens_per_step;        /* D added by one step (B T, or spectra x pixels) */
   double model_flops_per_step;   /* forward + backward counted from the shapes (the model's own count) */
-  char describe[256];            /* one line for people: "gpt w128 d4 h4 ... on zipf (3.8 MB)" */
+  /* The data's size, for the accounting of D: distinct training examples
+   * (training spectra; text: the disjoint windows of context + 1 bytes the
+   * training split holds, so that examples seen / this is the passes over
+   * the text) and distinct training tokens (spectra x grid pixels; text: the
+   * training split's bytes), and the examples one step draws (batch). */
+  double train_examples, train_tokens, examples_per_step;
+  char describe[256]; /* one line for people: "gpt w128 d4 h4 ... on zipf (3.8 MB)" */
   /* The task's identity for checkpoints, "key=value" lines: a checkpoint
    * is resumed only by a task with the same key (model, data, batch, seed). */
   char key[2048];

@@ -187,6 +187,9 @@ cls_status cls__task_spectra_emulator(cls_context *ctx, const cls_task_spec *spe
   t->n_params_embed = (double)cls_param_count(pt, 1) - t->n_params;
   t->tokens_per_step = (double)(x->B * x->P);
   t->model_flops_per_step = cls_emulator_flops_per_step(x->em, x->B, x->P);
+  t->train_examples = (double)dc.n_train;
+  t->train_tokens = (double)dc.n_train * (double)np;
+  t->examples_per_step = (double)x->B;
 
   char f[3][40];
   snprintf(t->key, sizeof t->key,

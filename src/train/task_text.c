@@ -167,6 +167,9 @@ cls_status cls__task_text_gpt(cls_context *ctx, const cls_task_spec *spec, cls_t
   t->model_flops_per_step = cls_gpt_flops_per_step(x->gpt, x->B, x->T);
 
   const size_t ntrain = cls_text_size(x->text, CLS_SPLIT_TRAIN), nval = cls_text_size(x->text, CLS_SPLIT_VAL);
+  t->train_tokens = (double)ntrain;
+  t->train_examples = (double)(ntrain / (x->T + 1)); /* disjoint windows: epochs are passes over the bytes */
+  t->examples_per_step = (double)x->B;
   uint64_t h = fnv1a(14695981039346656037ULL, cls_text_bytes(x->text, CLS_SPLIT_TRAIN), ntrain);
   h = fnv1a(h, cls_text_bytes(x->text, CLS_SPLIT_VAL), nval);
   char data[160], f[3][40];

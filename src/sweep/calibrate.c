@@ -1,0 +1,120 @@
+/* src/sweep/calibrate.c — see calibrate.h. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sweep/calibrate.h"
+#include "train/loop.h"
+#include "train/schedule.h"
+#include "train/task.h"
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void remove_tree(const char *dir) {
+  static const char *const files[] = {"points/calibrate.csv", "points/calibrate.json",
+                                      "checkpoints/calibrate.ckpt"};
+  char path[4200];
+  for (size_t i = 0; i < 3; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+    remove(path);
+  }
+  snprintf(path, sizeof path, "%s/points", dir);
+  rmdir(path);
+  snprintf(path, sizeof path, "%s/checkpoints", dir);
+  rmdir(path);
+  rmdir(dir);
+}
+
+cls_status cls_sweep_calibrate(cls_context *ctx, const cls_sweep_spec *s, const cls_sweep_point *p, size_t steps,
+                               cls_sweep_calibration *out, char *err, size_t err_len) {
+  memset(out, 0, sizeof *out);
+  const char *tmpdir = getenv("TMPDIR");
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/clscale-calibrate-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+  if (!mkdtemp(dir)) {
+    snprintf(err, err_len, "cannot create a temporary folder in %s for the calibration",
+             tmpdir && *tmpdir ? tmpdir : "/tmp");
+    return CLS_ERR_IO;
+  }
+  const double t0 = now();
+  cls_task_spec ts;
+  cls_sweep_point_task(s, p, &ts);
+  cls_train_task *task = NULL;
+  cls_status st = cls_task_create(ctx, &ts, &task, err, err_len);
+  if (st != CLS_OK) {
+    remove_tree(dir);
+    return st;
+  }
+  const double t_setup = now() - t0;
+  cls_train_config tc;
+  cls_sweep_point_config(s, p, &tc);
+  tc.out_dir = dir;
+  tc.id = "calibrate";
+  tc.budget_kind = CLS_BUDGET_STEPS;
+  tc.budget = (double)(steps ? steps : 1);
+  tc.budget_flops_nominal = 0;
+  tc.evals = 1;
+  tc.eval_every = 0;
+  tc.eval_batches = 1;
+  tc.checkpoint_steps = 0;
+  tc.checkpoint_seconds = 0;
+  tc.drop_checkpoint = 1;
+  tc.force = 1;
+  cls_train_result *r = malloc(sizeof *r);
+  if (!r) {
+    cls_task_destroy(task);
+    remove_tree(dir);
+    snprintf(err, err_len, "out of host memory");
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  const double t1 = now();
+  st = cls_train_run(task, &tc, r);
+  const double t_run = now() - t1;
+  if (st == CLS_OK && r->status == CLS_RUN_OK && r->process_steps) {
+    out->flops_per_step = r->flops_per_step;
+    out->model_flops_per_step = task->model_flops_per_step;
+    out->seconds_per_step = r->step_seconds / (double)r->process_steps;
+    /* Everything that is not a training step: building the task, the
+     * probe, the one evaluation, the files. */
+    out->overhead_seconds = t_setup + (t_run - r->step_seconds);
+    out->tokens_per_step = task->tokens_per_step;
+    out->examples_per_step = task->examples_per_step;
+    out->train_examples = task->train_examples;
+    out->n_params = task->n_params;
+    out->n_params_embed = task->n_params_embed;
+  } else {
+    snprintf(err, err_len, "%s", r->error[0] ? r->error : "the calibration steps failed");
+    if (st == CLS_OK) st = CLS_ERR_INVALID_VALUE;
+  }
+  free(r);
+  cls_task_destroy(task);
+  remove_tree(dir);
+  return st;
+}
+
+void cls_sweep_estimate_point(const cls_sweep_spec *s, const cls_sweep_point *p, const cls_sweep_calibration *c,
+                              cls_sweep_estimate *e) {
+  memset(e, 0, sizeof *e);
+  double steps = p->budget.kind == CLS_BUDGET_STEPS    ? p->budget.value
+                 : p->budget.kind == CLS_BUDGET_TOKENS ? floor(p->budget.value / c->tokens_per_step)
+                                                       : floor(p->budget.value / c->flops_per_step);
+  if (!(steps >= 1) || steps > 1e15) return;
+  e->steps = (uint64_t)steps;
+  e->tokens = steps * c->tokens_per_step;
+  e->flops = steps * c->flops_per_step;
+  e->flops_6nd = 6.0 * c->n_params * e->tokens;
+  e->epochs = c->train_examples > 0 ? steps * c->examples_per_step / c->train_examples : NAN;
+  size_t n_evals = 0;
+  uint64_t *ev = cls_schedule_eval_steps(e->steps, s->eval_every, s->evals, &n_evals);
+  free(ev);
+  /* An evaluation batch is a forward pass: about a third of a step. */
+  e->seconds = c->overhead_seconds + steps * c->seconds_per_step +
+               (double)n_evals * (double)s->eval_batches * c->seconds_per_step / 3.0;
+}

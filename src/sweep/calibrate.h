@@ -1,0 +1,41 @@
+/*
+ * src/sweep/calibrate.h — what a point will cost, measured: a few training
+ * steps of its model on the device (the train loop's probe measures the
+ * FLOPs of one step exactly; the steps give the seconds per step), for
+ * `clscale sweep --dry-run`'s plan and the ETA of a real run.
+ */
+#ifndef CLSCALE_SWEEP_CALIBRATE_H
+#define CLSCALE_SWEEP_CALIBRATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clscale/device.h"
+#include "sweep/plan.h"
+#include "sweep/spec.h"
+
+typedef struct cls_sweep_calibration {
+  double flops_per_step;       /* measured by the dispatch layer's counters */
+  double model_flops_per_step; /* the model's own count from its shapes */
+  double seconds_per_step;     /* wall clock of a training step */
+  double overhead_seconds;     /* building the task and data, the probe, file writes */
+  double tokens_per_step, examples_per_step, train_examples;
+  double n_params, n_params_embed;
+} cls_sweep_calibration;
+
+/* Builds p's task on ctx and trains it `steps` steps into a temporary
+ * folder (removed). CLS_OK or the failure with err. */
+cls_status cls_sweep_calibrate(cls_context *ctx, const cls_sweep_spec *s, const cls_sweep_point *p, size_t steps,
+                               cls_sweep_calibration *out, char *err, size_t err_len);
+
+/* What the point will do, from a calibration of its shape: steps, D
+ * (tokens), C (FLOPs) and the estimated wall-clock seconds. steps is 0 when
+ * the budget is less than one step. */
+typedef struct cls_sweep_estimate {
+  uint64_t steps;
+  double tokens, flops, flops_6nd, epochs, seconds;
+} cls_sweep_estimate;
+void cls_sweep_estimate_point(const cls_sweep_spec *s, const cls_sweep_point *p, const cls_sweep_calibration *c,
+                              cls_sweep_estimate *out);
+
+#endif

@@ -1,0 +1,164 @@
+/* src/sweep/plan.c — see plan.h. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sweep/count.h"
+#include "sweep/plan.h"
+
+const char *cls_sweep_fmt_num(double v, char *out, size_t len) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "%.6g", v);
+  /* "4e+10" -> "4e10", "3e-05" -> "3e-5": shorter, and still a number. */
+  char *e = strchr(buf, 'e');
+  if (e) {
+    int ex = atoi(e + 1);
+    *e = 0;
+    snprintf(out, len, "%se%d", buf, ex);
+  } else {
+    snprintf(out, len, "%s", buf);
+  }
+  return out;
+}
+
+typedef struct {
+  cls_sweep_shape shape;
+  double n, n_embed;
+} sized_shape;
+
+static int by_size(const void *a, const void *b) {
+  const sized_shape *x = a, *y = b;
+  if (x->n != y->n) return x->n < y->n ? -1 : 1;
+  if (x->shape.depth != y->shape.depth) return x->shape.depth < y->shape.depth ? -1 : 1;
+  return x->shape.heads < y->shape.heads ? -1 : x->shape.heads > y->shape.heads;
+}
+
+static int by_budget(const void *a, const void *b) {
+  const cls_sweep_budget *x = a, *y = b;
+  if (x->kind != y->kind) return x->kind < y->kind ? 1 : -1; /* FLOPs first, then tokens, then steps */
+  return x->value < y->value ? -1 : x->value > y->value;
+}
+
+cls_status cls_sweep_plan(const cls_sweep_spec *s, cls_sweep_point **points, size_t *n, char *err,
+                          size_t err_len) {
+  *points = NULL;
+  *n = 0;
+  const size_t S = s->n_shapes, B = s->n_budgets;
+  if (!S || !B || !s->n_seeds || !s->n_lrs) {
+    snprintf(err, err_len, "the grid is empty (%zu model sizes x %zu budgets x %zu seeds x %zu learning rates)", S,
+             B, s->n_seeds, s->n_lrs);
+    return CLS_ERR_INVALID_VALUE;
+  }
+  sized_shape *shapes = malloc(S * sizeof *shapes);
+  cls_sweep_budget *budgets = malloc(B * sizeof *budgets);
+  const size_t K = s->isoflop_sizes ? s->isoflop_sizes : S;
+  const size_t cap = B * K * s->n_seeds * s->n_lrs;
+  cls_sweep_point *pts = calloc(cap, sizeof *pts);
+  if (!shapes || !budgets || !pts) {
+    free(shapes);
+    free(budgets);
+    free(pts);
+    snprintf(err, err_len, "out of host memory for a grid of %zu points", cap);
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  for (size_t i = 0; i < S; i++) {
+    shapes[i].shape = s->shapes[i];
+    cls_sweep_count_params(&s->base, s->shapes[i].width, s->shapes[i].depth, &shapes[i].n, &shapes[i].n_embed);
+  }
+  qsort(shapes, S, sizeof *shapes, by_size);
+  memcpy(budgets, s->budgets, B * sizeof *budgets);
+  qsort(budgets, B, sizeof *budgets, by_budget);
+  /* Heads join the id only when two shapes differ in nothing else. */
+  int heads_in_id = 0;
+  for (size_t i = 0; i < S; i++)
+    for (size_t j = i + 1; j < S; j++)
+      heads_in_id |=
+          shapes[i].shape.width == shapes[j].shape.width && shapes[i].shape.depth == shapes[j].shape.depth;
+
+  size_t count = 0;
+  for (size_t b = 0; b < B; b++) {
+    /* The window of sizes of budget b: slides from the smallest sizes (first
+     * budget) to the largest (last), as Chinchilla centred each IsoFLOP
+     * profile on its expected optimum. */
+    const size_t first = B > 1 ? (size_t)llround((double)b * (double)(S - K) / (double)(B - 1)) : (S - K) / 2;
+    char btag[40], num[32];
+    cls_sweep_fmt_num(budgets[b].value, num, sizeof num);
+    snprintf(btag, sizeof btag, "%c%s",
+             budgets[b].kind == CLS_BUDGET_FLOPS    ? 'c'
+             : budgets[b].kind == CLS_BUDGET_TOKENS ? 't'
+                                                    : 'n',
+             num);
+    for (size_t k = first; k < first + K; k++)
+      for (size_t si = 0; si < s->n_seeds; si++)
+        for (size_t li = 0; li < s->n_lrs; li++) {
+          cls_sweep_point *p = &pts[count];
+          p->index = count;
+          p->shape = shapes[k].shape;
+          p->budget = budgets[b];
+          p->seed = s->seeds[si];
+          p->lr = s->lrs[li];
+          p->n_params = shapes[k].n;
+          p->n_params_embed = shapes[k].n_embed;
+          int len = snprintf(p->id, sizeof p->id, "%s_w%zu_d%zu", btag, p->shape.width, p->shape.depth);
+          if (heads_in_id) len += snprintf(p->id + len, sizeof p->id - (size_t)len, "_h%zu", p->shape.heads);
+          len += snprintf(p->id + len, sizeof p->id - (size_t)len, "_s%llu", (unsigned long long)p->seed);
+          if (s->n_lrs > 1)
+            snprintf(p->id + len, sizeof p->id - (size_t)len, "_lr%s", cls_sweep_fmt_num(p->lr, num, sizeof num));
+          count++;
+        }
+  }
+  free(shapes);
+  free(budgets);
+  for (size_t i = 0; i < count; i++)
+    for (size_t j = i + 1; j < count; j++)
+      if (!strcmp(pts[i].id, pts[j].id)) {
+        snprintf(err, err_len,
+                 "two points of the grid have the id '%s': make the budgets or learning rates differ "
+                 "in their first 6 digits",
+                 pts[i].id);
+        free(pts);
+        return CLS_ERR_INVALID_VALUE;
+      }
+  *points = pts;
+  *n = count;
+  return CLS_OK;
+}
+
+int cls_sweep_in_shard(size_t index, size_t shard, size_t n_shards) {
+  return n_shards <= 1 || index % n_shards == shard;
+}
+
+void cls_sweep_point_task(const cls_sweep_spec *s, const cls_sweep_point *p, cls_task_spec *out) {
+  *out = s->base;
+  out->task = s->task;
+  out->model = s->model;
+  out->data = strcmp(s->data, "zipf") && s->data[0] ? s->data : NULL;
+  out->width = p->shape.width;
+  out->depth = p->shape.depth;
+  out->heads = p->shape.heads;
+  out->seed = p->seed;
+}
+
+void cls_sweep_point_config(const cls_sweep_spec *s, const cls_sweep_point *p, cls_train_config *c) {
+  cls_train_config_default(c);
+  c->budget_kind = p->budget.kind;
+  c->budget = p->budget.value;
+  /* IsoFLOP profiles are grouped by the nominal budget. */
+  c->budget_flops_nominal = p->budget.kind == CLS_BUDGET_FLOPS ? p->budget.value : 0;
+  c->lr = p->lr;
+  c->min_lr_ratio = s->min_lr_ratio;
+  c->warmup_fraction = s->warmup_fraction;
+  c->warmup_steps = s->warmup_steps;
+  c->beta1 = s->beta1;
+  c->beta2 = s->beta2;
+  c->clip = s->clip;
+  c->evals = s->evals;
+  c->eval_every = s->eval_every;
+  c->eval_batches = s->eval_batches;
+  c->checkpoint_steps = s->checkpoint_steps;
+  c->checkpoint_seconds = s->checkpoint_seconds;
+  c->drop_checkpoint = !s->keep_checkpoints;
+  c->task_name = s->task;
+  c->model_name = s->model;
+}

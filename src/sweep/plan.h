@@ -1,0 +1,50 @@
+/*
+ * src/sweep/plan.h — the grid of a spec as a list of points, each one run
+ * (one model shape x one budget x one seed x one learning rate), with an id
+ * derived from its configuration alone: the same spec gives the same ids in
+ * every process, so re-runs find their finished points and shards on other
+ * machines write disjoint files into one run directory.
+ *
+ * Order: budgets ascending, then model sizes by N ascending, then seeds and
+ * learning rates. Point k belongs to shard k mod n (so shards get a mix of
+ * cheap and dear points).
+ */
+#ifndef CLSCALE_SWEEP_PLAN_H
+#define CLSCALE_SWEEP_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sweep/spec.h"
+#include "train/loop.h"
+#include "train/task.h"
+
+typedef struct cls_sweep_point {
+  char id[128]; /* "c4e10_w32_d2_s1": budget (c FLOPs, t tokens, n steps), width, depth, seed [, heads, lr] */
+  size_t index; /* position in the plan */
+  cls_sweep_shape shape;
+  cls_sweep_budget budget;
+  uint64_t seed;
+  double lr;
+  double n_params, n_params_embed; /* counted on the host from the shape (count.h) */
+} cls_sweep_point;
+
+/* Expands the spec (isoflop_sizes windows included). CLS_ERR_INVALID_VALUE
+ * with a message for an empty grid or two points with one id. */
+cls_status cls_sweep_plan(const cls_sweep_spec *s, cls_sweep_point **points, size_t *n, char *err, size_t err_len);
+
+/* Whether point index belongs to shard i of n (0 <= i < n). */
+int cls_sweep_in_shard(size_t index, size_t shard, size_t n_shards);
+
+/* The task of a point: the spec's shared settings and the point's shape and
+ * seed. task/model/data point into s. */
+void cls_sweep_point_task(const cls_sweep_spec *s, const cls_sweep_point *p, cls_task_spec *out);
+
+/* The train config of a point (budget, lr, schedule, evaluation,
+ * checkpoints); out_dir, id, stop, progress and device are the caller's. */
+void cls_sweep_point_config(const cls_sweep_spec *s, const cls_sweep_point *p, cls_train_config *out);
+
+/* A number as ids and tables write it: "4e10", "1.26e11", "0.003", "500". */
+const char *cls_sweep_fmt_num(double v, char *out, size_t len);
+
+#endif

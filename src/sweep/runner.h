@@ -1,0 +1,69 @@
+/*
+ * src/sweep/runner.h — runs the points of a plan into a run directory: one
+ * worker thread per device, each with its own context (contexts share no
+ * state), taking the next unfinished point from a common queue, so points
+ * run concurrently, one per device.
+ *
+ * Per point: leftovers of a killed process are removed; a point with a
+ * checkpoint resumes from it (one that cannot be resumed, e.g. of another
+ * configuration, is started over); a point whose task cannot even be built
+ * is recorded as "failed" with the reason; the loop (train/loop.h) writes
+ * points/<id>.csv and points/<id>.json. A failed or diverged point does not
+ * stop the sweep. The stop flag (a signal) makes every worker checkpoint
+ * its point and return.
+ *
+ * The library prints nothing: the caller gets callbacks, made one at a time
+ * (under the runner's lock), from the worker threads.
+ */
+#ifndef CLSCALE_SWEEP_RUNNER_H
+#define CLSCALE_SWEEP_RUNNER_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "sweep/plan.h"
+#include "sweep/spec.h"
+#include "train/loop.h"
+
+typedef struct cls_sweep_outcome {
+  int ran;               /* this call ran it (else: not reached, e.g. stopped first) */
+  cls_run_status status; /* ok, diverged, failed or interrupted */
+  int resumed;           /* continued from a checkpoint */
+  int restarted;         /* its checkpoint could not be resumed: started over */
+  double seconds;        /* wall clock of this attempt */
+  double flops, tokens, final_eval_loss;
+  double n_params, n_params_embed;
+  size_t worker;
+  char error[1024];
+} cls_sweep_outcome;
+
+typedef struct cls_sweep_callbacks {
+  void *user;
+  /* A worker starts point p (of the run list) on its device. */
+  void (*start)(void *user, size_t worker, const cls_sweep_point *p, int resuming);
+  /* After every training step of the point a worker runs. */
+  void (*progress)(void *user, size_t worker, const cls_sweep_point *p, const cls_train_progress *pg);
+  /* The point ended (any status). */
+  void (*done)(void *user, size_t worker, const cls_sweep_point *p, const cls_sweep_outcome *o);
+  /* A worker could not start (its device's context failed): its message. */
+  void (*worker_failed)(void *user, size_t worker, const char *device, const char *message);
+} cls_sweep_callbacks;
+
+typedef struct cls_sweep_run_config {
+  const char *out_dir;
+  const char *const *devices; /* one selector per worker ("P:D"); the same device twice runs two points on it */
+  size_t n_devices;
+  const char *matmul_backend; /* NULL: the context's default (CLSCALE_MATMUL_BACKEND, auto) */
+  const volatile sig_atomic_t *stop;
+  cls_sweep_callbacks cb;
+} cls_sweep_run_config;
+
+/* Runs points[0..n) (the caller has left out finished points and other
+ * shards' points); outcomes[i] is point i's. Returns CLS_OK when every
+ * worker could work (whatever the points' statuses); else the status of
+ * the first worker that could not, with the message in err, after the
+ * other workers ran the points. Points no worker reached have ran = 0. */
+cls_status cls_sweep_run(const cls_sweep_spec *s, const cls_sweep_point *points, size_t n,
+                         const cls_sweep_run_config *cfg, cls_sweep_outcome *outcomes, char *err, size_t err_len);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * src/sweep/spec.h — a sweep's specification: what `clscale sweep SPEC`
+ * trains. A spec file is JSON (an object of flat keys) or INI (the same keys
+ * as `key = value` lines, lists comma-separated); both are read into one
+ * cls_sweep_spec, and its canonical form (every setting, defaults filled
+ * in, in a fixed order) is what manifest.json stores and what a second run
+ * or another shard compares against. docs/sweep.md lists the keys.
+ *
+ * Only parsing and checking happen here (no device): a bad file, an unknown
+ * key or task, a value out of range or an empty grid is refused with a
+ * message naming the file and the key.
+ */
+#ifndef CLSCALE_SWEEP_SPEC_H
+#define CLSCALE_SWEEP_SPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clscale/status.h"
+#include "train/loop.h"
+#include "train/task.h"
+
+typedef enum {
+  CLS_SWEEP_ISOFLOP = 0, /* for each FLOPs budget C, every model size trained to C (Chinchilla's IsoFLOP) */
+  CLS_SWEEP_CURVES = 1,  /* one run per model size (and budget): loss against cumulative FLOPs */
+} cls_sweep_mode;
+
+/* One model shape of the grid; target_params > 0 when it was chosen to hit
+ * a parameter count. */
+typedef struct cls_sweep_shape {
+  size_t width, depth, heads;
+  double target_params;
+} cls_sweep_shape;
+
+typedef struct cls_sweep_budget {
+  cls_budget_kind kind; /* FLOPs, tokens or steps */
+  double value;
+} cls_sweep_budget;
+
+typedef struct cls_sweep_spec {
+  char name[128];
+  char task[32], model[32];
+  cls_sweep_mode mode;
+  cls_sweep_shape *shapes;
+  size_t n_shapes;
+  cls_sweep_budget *budgets;
+  size_t n_budgets;
+  size_t isoflop_sizes; /* > 0: each budget trains this many consecutive sizes, the window sliding from the
+                           smallest models (smallest budget) to the largest (largest budget) */
+  uint64_t *seeds;
+  size_t n_seeds;
+  double *lrs;
+  size_t n_lrs;
+  /* The task settings shared by every point (width, depth, heads, seed are
+   * the point's own); task, model and data point into this struct. */
+  cls_task_spec base;
+  char data[1024];       /* text: a file (relative paths are resolved against the spec's folder) or "zipf" */
+  char data_given[1024]; /* as the spec wrote it (the canonical form keeps this) */
+  /* The schedule and evaluation, shared by every point. */
+  double warmup_fraction; /* >= 0; or warmup_steps when < 0 */
+  uint64_t warmup_steps;
+  double min_lr_ratio, beta1, beta2, clip;
+  size_t evals, eval_batches;
+  uint64_t eval_every;
+  uint64_t checkpoint_steps; /* > 0: checkpoint every so many steps */
+  double checkpoint_seconds; /* > 0: and every so many seconds */
+  int keep_checkpoints;      /* keep a finished point's checkpoint (default: removed) */
+  /* Every setting, defaults included, as one line of JSON: equal specs
+   * give equal strings (manifest.json's "spec"). */
+  char *canonical;
+} cls_sweep_spec;
+
+/* Reads a spec file: JSON when its first non-blank character is '{', else
+ * INI. CLS_ERR_IO when the file cannot be read; CLS_ERR_FORMAT for a file
+ * that is not valid JSON/INI; CLS_ERR_INVALID_VALUE for a bad key or value
+ * or an empty grid. err says which file, line or key, and what to do. */
+cls_status cls_sweep_spec_load(const char *path, cls_sweep_spec **out, char *err, size_t err_len);
+
+/* The same from text (source names the text in messages; base_dir resolves
+ * relative data paths, NULL: the current folder). */
+cls_status cls_sweep_spec_parse(const char *text, const char *source, const char *base_dir, cls_sweep_spec **out,
+                                char *err, size_t err_len);
+
+void cls_sweep_spec_free(cls_sweep_spec *s);
+
+/* "isoflop" or "curves". */
+const char *cls_sweep_mode_name(cls_sweep_mode m);
+
+#endif

@@ -1,0 +1,404 @@
+/*
+ * tests/test_sweep_spec.c — the sweep's spec, plan and run directory on the
+ * host (no device): JSON and INI give the same canonical spec; malformed
+ * files, unknown keys and tasks, empty grids and bad values are refused
+ * with a message naming the key; the plan's ids are stable and unique, its
+ * order and IsoFLOP windows are as documented, shards partition it;
+ * target parameter counts choose widths; the manifest is created once and
+ * refuses another spec; point states, leftovers and failed summaries.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sweep/count.h"
+#include "sweep/plan.h"
+#include "sweep/rundir.h"
+#include "sweep/spec.h"
+#include "test_util.h"
+#include "train/log.h"
+
+static char err[4096];
+
+static cls_sweep_spec *parse_ok(const char *text) {
+  cls_sweep_spec *s = NULL;
+  cls_status st = cls_sweep_spec_parse(text, "t.json", NULL, &s, err, sizeof err);
+  if (st != CLS_OK) fail_msg("spec refused: %s\n%s", err, text);
+  return s;
+}
+
+/* Parses text, expects status want and a message containing needle. */
+static void parse_bad(const char *text, cls_status want, const char *needle) {
+  cls_sweep_spec *s = NULL;
+  err[0] = 0;
+  cls_status st = cls_sweep_spec_parse(text, "t.json", NULL, &s, err, sizeof err);
+  if (st == CLS_OK) {
+    cls_sweep_spec_free(s);
+    fail_msg("accepted: %s", text);
+  }
+  if (st != want) fail_msg("status %d, expected %d for %s (%s)", st, want, text, err);
+  if (!strstr(err, needle)) fail_msg("message \"%s\" lacks \"%s\"", err, needle);
+  assert_null(s);
+}
+
+#define BASE "\"task\": \"spectra\", \"mode\": \"isoflop\", "
+
+static void test_json_defaults(void **state) {
+  (void)state;
+  cls_sweep_spec *s = parse_ok("{" BASE "\"widths\": [16, 32], \"depth\": 2, \"budgets_flops\": [1e9, 1e10]}");
+  assert_string_equal(s->task, "spectra");
+  assert_string_equal(s->model, "emulator");
+  assert_int_equal(s->mode, CLS_SWEEP_ISOFLOP);
+  assert_int_equal(s->n_shapes, 2);
+  assert_int_equal(s->shapes[1].width, 32);
+  assert_int_equal(s->shapes[1].depth, 2);
+  assert_int_equal(s->shapes[1].heads, 4);
+  assert_int_equal(s->n_budgets, 2);
+  assert_int_equal(s->budgets[0].kind, CLS_BUDGET_FLOPS);
+  assert_int_equal(s->n_seeds, 1);
+  assert_int_equal(s->seeds[0], 1);
+  assert_int_equal(s->n_lrs, 1);
+  assert_true(s->lrs[0] == 1e-3);
+  assert_int_equal(s->evals, 20);
+  assert_int_equal(s->eval_batches, 8);
+  assert_int_equal(s->base.n_train, 1024);
+  assert_non_null(strstr(s->canonical, "\"budgets\":[{\"flops\":1000000000},{\"flops\":10000000000}]"));
+  cls_sweep_spec_free(s);
+}
+
+static void test_ini_equals_json(void **state) {
+  (void)state;
+  cls_sweep_spec *j =
+      parse_ok("{\"name\": \"x\", \"task\": \"spectra\", \"mode\": \"curves\", \"models\": [\"16x1\", "
+               "{\"width\": 32, \"depth\": 2}], \"budgets_tokens\": [5000], \"seeds\": [1, 2], "
+               "\"lr\": 0.003, \"param\": \"mup\", \"base_width\": 16, \"keep_checkpoints\": true, "
+               "\"n_train\": 64, \"_comment\": \"ignored\"}");
+  cls_sweep_spec *i = NULL;
+  const char *ini = "# a comment\n[grid]\nname = x\ntask = spectra\nmode = curves\nmodels = 16x1, 32x2\n"
+                    "budgets_tokens = 5000\nseeds = 1, 2\n\n[training]\nlr = 0.003\nparam = \"mup\"\n"
+                    "base_width = 16\nkeep_checkpoints = true\nn_train = 64\n";
+  cls_status st = cls_sweep_spec_parse(ini, "t.ini", NULL, &i, err, sizeof err);
+  if (st != CLS_OK) fail_msg("%s", err);
+  assert_string_equal(i->canonical, j->canonical);
+  assert_int_equal(i->keep_checkpoints, 1);
+  assert_int_equal(i->base.param, CLS_PARAM_MUP);
+  assert_int_equal(i->n_seeds, 2);
+  cls_sweep_spec_free(i);
+  cls_sweep_spec_free(j);
+}
+
+static void test_bad_specs(void **state) {
+  (void)state;
+  parse_bad("", CLS_ERR_FORMAT, "empty");
+  parse_bad("{\"task\": \"spectra\",\n \"mode\": }", CLS_ERR_FORMAT, "t.json:2:");
+  parse_bad("{" BASE "\"widths\": [16], \"depth\": 1, \"budgets_flops\": [1e9],}", CLS_ERR_FORMAT,
+            "not valid JSON");
+  parse_bad("task spectra\n", CLS_ERR_FORMAT, "t.json:1: not 'key = value'");
+  parse_bad("1, 2\n", CLS_ERR_FORMAT, "not 'key = value'");
+  parse_bad("{\"mode\": \"isoflop\"}", CLS_ERR_INVALID_VALUE, "no 'task'");
+  parse_bad("{\"task\": \"speech\", \"mode\": \"isoflop\"}", CLS_ERR_INVALID_VALUE, "no task 'speech'");
+  parse_bad("{\"task\": \"spectra\", \"model\": \"gpt\", \"mode\": \"isoflop\"}", CLS_ERR_INVALID_VALUE,
+            "no task 'spectra' with model 'gpt'");
+  parse_bad("{" BASE "\"widht\": [16]}", CLS_ERR_INVALID_VALUE, "unknown key 'widht'");
+  parse_bad("{\"task\": \"spectra\", \"widths\": [16], \"depth\": 1, \"budgets_flops\": [1e9]}",
+            CLS_ERR_INVALID_VALUE, "no 'mode'");
+  parse_bad("{" BASE "\"widths\": [], \"depth\": 1, \"budgets_flops\": [1e9]}", CLS_ERR_INVALID_VALUE, "empty");
+  parse_bad("{" BASE "\"widths\": [16], \"depth\": 1, \"budgets_flops\": []}", CLS_ERR_INVALID_VALUE, "empty");
+  parse_bad("{" BASE "\"widths\": [16], \"depth\": 1, \"budgets_flops\": [1e9], \"seeds\": []}",
+            CLS_ERR_INVALID_VALUE, "empty");
+  parse_bad("{" BASE "\"widths\": [16], \"depth\": 1}", CLS_ERR_INVALID_VALUE, "no budget");
+  parse_bad("{" BASE "\"budgets_flops\": [1e9]}", CLS_ERR_INVALID_VALUE, "no model sizes");
+  parse_bad("{" BASE "\"widths\": [16], \"budgets_flops\": [1e9]}", CLS_ERR_INVALID_VALUE, "give 'depths'");
+  parse_bad("{" BASE "\"widths\": [16], \"width\": 8, \"depth\": 1, \"budgets_flops\": [1e9]}",
+            CLS_ERR_INVALID_VALUE, "give 'widths' or 'width', not both");
+  parse_bad("{" BASE "\"widths\": [16, 16], \"depth\": 1, \"budgets_flops\": [1e9]}", CLS_ERR_INVALID_VALUE,
+            "listed twice");
+  parse_bad("{" BASE "\"widths\": [-16], \"depth\": 1, \"budgets_flops\": [1e9]}", CLS_ERR_INVALID_VALUE,
+            "whole numbers >= 1");
+  parse_bad("{" BASE "\"widths\": [30], \"depth\": 1, \"budgets_flops\": [1e9]}", CLS_ERR_INVALID_VALUE,
+            "not divisible by heads 4");
+  parse_bad("{" BASE "\"widths\": [16], \"depth\": 1, \"budgets_flops\": [-1]}", CLS_ERR_INVALID_VALUE,
+            "positive FLOPs");
+  parse_bad("{" BASE "\"widths\": [16], \"depth\": 1, \"budgets_tokens\": [1e6]}", CLS_ERR_INVALID_VALUE,
+            "'budgets_flops' only");
+  parse_bad("{" BASE "\"widths\": [16], \"depth\": 1, \"budgets_flops\": [1e9], \"lr\": 0}", CLS_ERR_INVALID_VALUE,
+            "positive learning rates");
+  parse_bad("{" BASE "\"widths\": [16], \"depth\": 1, \"budgets_flops\": [1e9], \"lr\": \"fast\"}",
+            CLS_ERR_INVALID_VALUE, "'lr' wants a number");
+  parse_bad("{" BASE "\"widths\": [16], \"depth\": 1, \"budgets_flops\": [1e9], \"param\": \"ntk\"}",
+            CLS_ERR_INVALID_VALUE, "use \"sp\" or \"mup\"");
+  parse_bad("{" BASE "\"widths\": [16], \"depth\": 1, \"budgets_flops\": [1e9], \"context\": 64}",
+            CLS_ERR_INVALID_VALUE, "setting of the text task");
+  parse_bad("{" BASE "\"widths\": [16], \"depth\": 1, \"budgets_flops\": [1e9], \"isoflop_sizes\": 2}",
+            CLS_ERR_INVALID_VALUE, "more than the 1 model sizes");
+  parse_bad("{" BASE "\"models\": [\"16by2\"], \"budgets_flops\": [1e9]}", CLS_ERR_INVALID_VALUE, "WIDTHxDEPTH");
+  parse_bad("{" BASE "\"widths\": [16], \"depth\": 1, \"budgets_flops\": [1e9], \"evals\": 0}",
+            CLS_ERR_INVALID_VALUE, "'evals' wants a whole number");
+  parse_bad("{" BASE "\"widths\": [16], \"depth\": 1, \"budgets_flops\": [1e9, 1e9]}", CLS_ERR_INVALID_VALUE,
+            "twice");
+  parse_bad("name = a\nname = b\n", CLS_ERR_FORMAT, "given twice");
+}
+
+static void test_load_file(void **state) {
+  (void)state;
+  char dir[512], path[600];
+  test_tmpdir("sweep-spec", dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/s.ini", dir);
+  cls_sweep_spec *s = NULL;
+  assert_int_equal(cls_sweep_spec_load(path, &s, err, sizeof err), CLS_ERR_IO);
+  assert_non_null(strstr(err, "cannot open the spec"));
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("task = text\nmode = curves\nwidth = 32\ndepths = 1, 2\nbudgets_steps = 10\ndata = corpus.txt\n", f);
+  fclose(f);
+  assert_int_equal(cls_sweep_spec_load(path, &s, err, sizeof err), CLS_OK);
+  assert_string_equal(s->model, "gpt");
+  assert_int_equal(s->n_shapes, 2);
+  assert_int_equal(s->shapes[1].width, 32);
+  assert_int_equal(s->shapes[1].depth, 2);
+  /* a relative data file is found next to the spec; the canonical form keeps it as written */
+  char want[700];
+  snprintf(want, sizeof want, "%s/corpus.txt", dir);
+  assert_string_equal(s->data, want);
+  assert_non_null(strstr(s->canonical, "\"data\":\"corpus.txt\""));
+  cls_sweep_spec_free(s);
+}
+
+static void test_plan_ids_and_order(void **state) {
+  (void)state;
+  cls_sweep_spec *s = parse_ok("{" BASE "\"widths\": [32, 16], \"depth\": 2, \"budgets_flops\": [1e10, 3.16e9], "
+                               "\"seeds\": [1, 7]}");
+  cls_sweep_point *p;
+  size_t n;
+  assert_int_equal(cls_sweep_plan(s, &p, &n, err, sizeof err), CLS_OK);
+  assert_int_equal(n, 8);
+  const char *want[] = {"c3.16e9_w16_d2_s1", "c3.16e9_w16_d2_s7", "c3.16e9_w32_d2_s1", "c3.16e9_w32_d2_s7",
+                        "c1e10_w16_d2_s1",   "c1e10_w16_d2_s7",   "c1e10_w32_d2_s1",   "c1e10_w32_d2_s7"};
+  for (size_t i = 0; i < n; i++) {
+    assert_string_equal(p[i].id, want[i]);
+    assert_int_equal(p[i].index, i);
+    assert_true(p[i].n_params > 0);
+  }
+  assert_true(p[0].n_params < p[2].n_params);
+  /* the same spec, parsed again: the same ids */
+  cls_sweep_spec *s2 = parse_ok("{" BASE "\"widths\": [32, 16], \"depth\": 2, \"budgets_flops\": [1e10, 3.16e9], "
+                                "\"seeds\": [1, 7]}");
+  cls_sweep_point *q;
+  size_t m;
+  assert_int_equal(cls_sweep_plan(s2, &q, &m, err, sizeof err), CLS_OK);
+  for (size_t i = 0; i < n; i++) assert_string_equal(p[i].id, q[i].id);
+  /* shards partition the plan */
+  for (size_t k = 1; k <= 3; k++) {
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+      size_t owners = 0;
+      for (size_t sh = 0; sh < k; sh++) owners += (size_t)cls_sweep_in_shard(p[i].index, sh, k);
+      assert_int_equal(owners, 1);
+      count += owners;
+    }
+    assert_int_equal(count, n);
+  }
+  /* the point's task and config */
+  cls_task_spec ts;
+  cls_sweep_point_task(s, &p[2], &ts);
+  assert_int_equal(ts.width, 32);
+  assert_int_equal(ts.seed, 1);
+  cls_train_config tc;
+  cls_sweep_point_config(s, &p[2], &tc);
+  assert_int_equal(tc.budget_kind, CLS_BUDGET_FLOPS);
+  assert_true(tc.budget == 3.16e9 && tc.budget_flops_nominal == 3.16e9);
+  assert_int_equal(tc.drop_checkpoint, 1);
+  free(p);
+  free(q);
+  cls_sweep_spec_free(s);
+  cls_sweep_spec_free(s2);
+}
+
+static void test_plan_windows_lrs_targets(void **state) {
+  (void)state;
+  /* 5 sizes, 3 budgets, windows of 3: offsets 0, 1, 2 */
+  cls_sweep_spec *s = parse_ok("{" BASE "\"widths\": [8, 16, 24, 32, 48], \"depth\": 1, \"budgets_flops\": [1e9, "
+                               "1e10, 1e11], \"isoflop_sizes\": 3}");
+  cls_sweep_point *p;
+  size_t n;
+  assert_int_equal(cls_sweep_plan(s, &p, &n, err, sizeof err), CLS_OK);
+  assert_int_equal(n, 9);
+  assert_string_equal(p[0].id, "c1e9_w8_d1_s1");
+  assert_string_equal(p[2].id, "c1e9_w24_d1_s1");
+  assert_string_equal(p[3].id, "c1e10_w16_d1_s1");
+  assert_string_equal(p[8].id, "c1e11_w48_d1_s1");
+  free(p);
+  cls_sweep_spec_free(s);
+
+  /* several learning rates: the rate joins the id */
+  s = parse_ok(
+      "{\"task\": \"text\", \"mode\": \"curves\", \"widths\": [32], \"depth\": 1, \"budgets_steps\": [50], "
+      "\"lr\": [1e-3, 3e-3]}");
+  assert_int_equal(cls_sweep_plan(s, &p, &n, err, sizeof err), CLS_OK);
+  assert_int_equal(n, 2);
+  assert_string_equal(p[0].id, "n50_w32_d1_s1_lr0.001");
+  assert_string_equal(p[1].id, "n50_w32_d1_s1_lr0.003");
+  free(p);
+  cls_sweep_spec_free(s);
+
+  /* target parameter counts: the width whose N is nearest in log space */
+  s = parse_ok("{" BASE "\"target_params\": [2e4, 1e5], \"depth\": 2, \"head_dim\": 8, \"budgets_flops\": [1e9]}");
+  assert_int_equal(s->n_shapes, 2);
+  for (size_t i = 0; i < 2; i++) {
+    double nn, ne;
+    cls_sweep_count_params(&s->base, s->shapes[i].width, 2, &nn, &ne);
+    assert_int_equal(s->shapes[i].width % 8, 0);
+    assert_int_equal(s->shapes[i].heads, s->shapes[i].width / 8);
+    double lo, hi, e2;
+    cls_sweep_count_params(&s->base, s->shapes[i].width - 8, 2, &lo, &e2);
+    cls_sweep_count_params(&s->base, s->shapes[i].width + 8, 2, &hi, &e2);
+    double t = s->shapes[i].target_params, gap = fabs(log(nn / t));
+    assert_true(gap <= fabs(log(lo / t)) && gap <= fabs(log(hi / t)));
+  }
+  assert_non_null(strstr(s->canonical, "\"target_params\":20000"));
+  cls_sweep_spec_free(s);
+
+  char num[32];
+  assert_string_equal(cls_sweep_fmt_num(4e10, num, sizeof num), "4e10");
+  assert_string_equal(cls_sweep_fmt_num(1.37e11, num, sizeof num), "1.37e11");
+  assert_string_equal(cls_sweep_fmt_num(3e-5, num, sizeof num), "3e-5");
+  assert_string_equal(cls_sweep_fmt_num(500, num, sizeof num), "500");
+}
+
+static void test_manifest(void **state) {
+  (void)state;
+  char dir[512];
+  test_tmpdir("sweep-manifest", dir, sizeof dir);
+  cls_sweep_spec *a = parse_ok("{" BASE "\"widths\": [16], \"depth\": 1, \"budgets_flops\": [1e9]}");
+  cls_sweep_spec *b = parse_ok("{" BASE "\"widths\": [16], \"depth\": 1, \"budgets_flops\": [2e9]}");
+  /* only checkpoints differ: the same sweep */
+  cls_sweep_spec *c = parse_ok("{" BASE "\"widths\": [16], \"depth\": 1, \"budgets_flops\": [1e9], "
+                               "\"checkpoint_seconds\": 5}");
+  cls_sweep_point *p;
+  size_t n;
+  assert_int_equal(cls_sweep_plan(a, &p, &n, err, sizeof err), CLS_OK);
+  cls_sweep_manifest_info info = {"a.json", "test device"};
+
+  /* several processes at once: exactly one writes it, all accept it */
+  enum { KIDS = 4 };
+  pid_t kids[KIDS];
+  for (int k = 0; k < KIDS; k++) {
+    kids[k] = fork();
+    assert_true(kids[k] >= 0);
+    if (!kids[k]) {
+      int created = 0;
+      char e[1024];
+      cls_status st = cls_sweep_manifest_ensure(dir, a, p, n, &info, &created, e, sizeof e);
+      _exit(st != CLS_OK ? 3 : created ? 1 : 0);
+    }
+  }
+  int writers = 0;
+  for (int k = 0; k < KIDS; k++) {
+    int ws;
+    assert_int_equal(waitpid(kids[k], &ws, 0), kids[k]);
+    assert_true(WIFEXITED(ws));
+    assert_true(WEXITSTATUS(ws) <= 1);
+    writers += WEXITSTATUS(ws);
+  }
+  assert_int_equal(writers, 1);
+
+  int created = 1;
+  assert_int_equal(cls_sweep_manifest_ensure(dir, a, p, n, &info, &created, err, sizeof err), CLS_OK);
+  assert_int_equal(created, 0);
+  assert_int_equal(cls_sweep_manifest_ensure(dir, c, p, n, &info, &created, err, sizeof err), CLS_OK);
+  assert_int_equal(cls_sweep_manifest_ensure(dir, b, p, n, &info, &created, err, sizeof err),
+                   CLS_ERR_INVALID_VALUE);
+  assert_non_null(strstr(err, "belongs to another sweep (from a.json)"));
+  assert_non_null(strstr(err, "'budgets' is [{\"flops\":1000000000}] there, [{\"flops\":2000000000}] here"));
+
+  /* a file that is not a manifest */
+  char path[700];
+  snprintf(path, sizeof path, "%s/other", dir);
+  assert_int_equal(cls_mkdirs(path, err, sizeof err), CLS_OK);
+  snprintf(path, sizeof path, "%s/other/manifest.json", dir);
+  assert_int_equal(cls_write_atomic(path, "{\"name\": 1", 10, err, sizeof err), CLS_OK);
+  snprintf(path, sizeof path, "%s/other", dir);
+  assert_int_equal(cls_sweep_manifest_ensure(path, a, p, n, &info, &created, err, sizeof err), CLS_ERR_FORMAT);
+  assert_non_null(strstr(err, "not a sweep manifest"));
+  /* a folder that cannot be made */
+  snprintf(path, sizeof path, "%s/other/manifest.json/sub", dir);
+  assert_int_equal(cls_sweep_manifest_ensure(path, a, p, n, &info, &created, err, sizeof err), CLS_ERR_IO);
+  if (!strstr(err, "is not a folder") && !strstr(err, "cannot create folder")) fail_msg("%s", err);
+  free(p);
+  cls_sweep_spec_free(a);
+  cls_sweep_spec_free(b);
+  cls_sweep_spec_free(c);
+}
+
+static void test_point_states(void **state) {
+  (void)state;
+  char dir[512], path[1024];
+  test_tmpdir("sweep-points", dir, sizeof dir);
+  cls_sweep_spec *s = parse_ok("{" BASE "\"widths\": [16], \"depth\": 1, \"budgets_flops\": [1e9]}");
+  cls_sweep_point *p;
+  size_t n;
+  assert_int_equal(cls_sweep_plan(s, &p, &n, err, sizeof err), CLS_OK);
+  const char *id = p[0].id;
+  assert_int_equal(cls_sweep_point_state(dir, id, NULL), CLS_POINT_NEW);
+  assert_int_equal(cls_sweep_write_failed(dir, s, &p[0], "dev", "out of device memory", err, sizeof err), CLS_OK);
+  assert_int_equal(cls_sweep_point_state(dir, id, NULL), CLS_POINT_FAILED);
+  assert_false(cls_point_state_done(CLS_POINT_FAILED));
+  static const struct {
+    const char *text;
+    cls_point_state want;
+  } cases[] = {{"{\"status\": \"ok\", \"final_eval_loss\": 0.25}", CLS_POINT_OK},
+               {"{\"status\": \"diverged\"}", CLS_POINT_DIVERGED},
+               {"{\"status\": \"running\"}", CLS_POINT_RUNNING},
+               {"{\"status\": \"interrupted\"}", CLS_POINT_INTERRUPTED},
+               {"{\"status\": \"ok\"", CLS_POINT_UNREADABLE},
+               {"", CLS_POINT_UNREADABLE}};
+  snprintf(path, sizeof path, "%s/points/%s.json", dir, id);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    assert_int_equal(cls_write_atomic(path, cases[i].text, strlen(cases[i].text), err, sizeof err), CLS_OK);
+    double loss;
+    assert_int_equal(cls_sweep_point_state(dir, id, &loss), cases[i].want);
+    if (i == 0) assert_true(loss == 0.25);
+  }
+  assert_true(cls_point_state_done(CLS_POINT_OK) && cls_point_state_done(CLS_POINT_DIVERGED));
+  /* leftovers of a killed writer go; other files stay */
+  const char *files[] = {"points/%s.csv.tmp.123", "points/%s.json.tmp.9", "checkpoints/%s.ckpt.tmp.77",
+                         "points/%s.csv",         "points/%s.csv.tmp.x",  "points/%sx.csv.tmp.1"};
+  snprintf(path, sizeof path, "%s/checkpoints", dir);
+  assert_int_equal(cls_mkdirs(path, err, sizeof err), CLS_OK);
+  for (size_t i = 0; i < 6; i++) {
+    char rel[300];
+    snprintf(rel, sizeof rel, files[i], id);
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+  }
+  assert_int_equal(cls_sweep_remove_leftovers(dir, id), 3);
+  for (size_t i = 0; i < 6; i++) {
+    char rel[300];
+    snprintf(rel, sizeof rel, files[i], id);
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    assert_int_equal(access(path, F_OK) == 0, i >= 3);
+  }
+  assert_false(cls_sweep_has_checkpoint(dir, id));
+  free(p);
+  cls_sweep_spec_free(s);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_json_defaults),      cmocka_unit_test(test_ini_equals_json),
+      cmocka_unit_test(test_bad_specs),          cmocka_unit_test(test_load_file),
+      cmocka_unit_test(test_plan_ids_and_order), cmocka_unit_test(test_plan_windows_lrs_targets),
+      cmocka_unit_test(test_manifest),           cmocka_unit_test(test_point_states),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
