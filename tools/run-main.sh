@@ -46,5 +46,8 @@ else
   status=1
 fi
 
+# The muP coordinate check of the emulator (seconds), for the coord-check figure.
+"$clscale" coordcheck --model emulator -o "$RUN" || status=1
+
 "$clscale" plot "$RUN" -o plots
 exit "$status"
