@@ -141,6 +141,51 @@ static void test_frontier_exact(void **state) {
   cls_fit_input_destroy(in);
 }
 
+/* Curves that sit on a plateau for their first steps (warm-up: the loss has
+ * not started to fall) and then follow L = E + k C^-g exactly. The default
+ * frontier_skip leaves the plateau rows out and recovers the law; with
+ * skip 0 the plateau rows join the envelope and bend the fit. */
+static void test_frontier_skips_warmup(void **state) {
+  (void)state;
+  const double E = 0.5, k = 300, g = 0.3;
+  enum { RUNS = 4, ROWS = 20 };
+  double N[RUNS], D[RUNS], C[RUNS], L[RUNS];
+  for (int r = 0; r < RUNS; r++) {
+    C[r] = 1e12 * pow(10, r), N[r] = 1e4 * pow(3, r), D[r] = C[r] / (6 * N[r]);
+    L[r] = E + k * pow(C[r], -g);
+  }
+  cls_fit_input *in;
+  assert_int_equal(cls_fit_input_from_arrays(RUNS, N, D, C, NULL, L, &in), CLS_OK);
+  /* Replace the one-row curves by ROWS log-spaced rows from C/1000 to C. */
+  free(in->curve_c), free(in->curve_l);
+  in->curve_c = malloc(RUNS * ROWS * sizeof(double));
+  in->curve_l = malloc(RUNS * ROWS * sizeof(double));
+  in->n_curve = RUNS * ROWS;
+  for (int r = 0; r < RUNS; r++) {
+    in->pts[r].curve0 = (size_t)r * ROWS, in->pts[r].curve_n = ROWS;
+    for (int j = 0; j < ROWS; j++) {
+      double c = C[r] * pow(10, -3.0 + 3.0 * j / (ROWS - 1));
+      in->curve_c[r * ROWS + j] = c;
+      /* plateau below 5% of the run's compute: the initial loss */
+      in->curve_l[r * ROWS + j] = c < 0.05 * C[r] ? 9.0 : E + k * pow(c, -g);
+    }
+  }
+  cls_fit_options o;
+  cls_fit_options_default(&o);
+  o.bootstrap = 0;
+  cls_fit_frontier f;
+  assert_int_equal(cls_fit_frontier_run(in, &o, &f), CLS_OK);
+  assert_true(f.ok);
+  assert_rel(f.gamma, g, 1e-3, "gamma with the default skip");
+  assert_rel(f.E, E, 1e-3, "E with the default skip");
+  free(f.c), free(f.l), free(f.boot);
+  o.frontier_skip = 0;
+  assert_int_equal(cls_fit_frontier_run(in, &o, &f), CLS_OK);
+  assert_true(!f.ok || fabs(f.gamma - g) > 0.01 * g); /* the plateau bends it */
+  free(f.c), free(f.l), free(f.boot);
+  cls_fit_input_destroy(in);
+}
+
 /* IsoFLOP data with known answers: at budget C the loss is exactly
  * L0(C) + q·(log10 N − log10 N*(C))², N* = 0.1·C^0.5 sampled asymmetrically,
  * and the runs' tokens follow C = 8·N·D (measured FLOPs per token ≠ 6N), so
@@ -367,10 +412,15 @@ static void test_fit_json_roundtrip(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_parametric_noise_free),    cmocka_unit_test(test_parametric_coverage),
-      cmocka_unit_test(test_frontier_exact),           cmocka_unit_test(test_isoflop_exact),
-      cmocka_unit_test(test_isoflop_coverage),         cmocka_unit_test(test_isoflop_grouped_by_flops),
-      cmocka_unit_test(test_isoflop_excludes_budgets), cmocka_unit_test(test_bootstrap_reproducible),
+      cmocka_unit_test(test_parametric_noise_free),
+      cmocka_unit_test(test_parametric_coverage),
+      cmocka_unit_test(test_frontier_exact),
+      cmocka_unit_test(test_frontier_skips_warmup),
+      cmocka_unit_test(test_isoflop_exact),
+      cmocka_unit_test(test_isoflop_coverage),
+      cmocka_unit_test(test_isoflop_grouped_by_flops),
+      cmocka_unit_test(test_isoflop_excludes_budgets),
+      cmocka_unit_test(test_bootstrap_reproducible),
       cmocka_unit_test(test_fit_json_roundtrip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,6 +34,8 @@ static void usage(FILE *f) {
          "  --budget-tol X    runs without budget_flops are grouped into budgets whose FLOPs agree within\n"
          "                    this relative tolerance (default 0.1)\n"
          "  --ref-flops C     reference budget of the allocation (default: the largest C measured)\n"
+         "  --frontier-skip F leave each run's curve rows below F x its final FLOPs out of the frontier:\n"
+         "                    warm-up transients, not compute-limited loss (default 0.1; 0 keeps all)\n"
          "  --loss eval|train which final loss to fit (default eval; run directories only)\n"
          "  -q, --quiet       print no table, only warnings and errors\n\n"
          "Exit codes: 0 at least one fit was written (fits that need more runs are named on stderr),\n"
@@ -215,6 +217,9 @@ int cls_cmd_fit(int argc, char **argv) {
         return CLS_EXIT_USAGE;
     } else if ((v = option_value(argc, argv, &i, "--budget-tol"))) {
       if (parse_double("--budget-tol", v, 0, 1, false, "a relative tolerance from 0 to 1", &o.budget_tol))
+        return CLS_EXIT_USAGE;
+    } else if ((v = option_value(argc, argv, &i, "--frontier-skip"))) {
+      if (parse_double("--frontier-skip", v, 0, 1, false, "a fraction from 0 to 1", &o.frontier_skip))
         return CLS_EXIT_USAGE;
     } else if ((v = option_value(argc, argv, &i, "--ref-flops"))) {
       if (parse_double("--ref-flops", v, 0, INFINITY, true, "a positive number of FLOPs", &o.ref_flops))

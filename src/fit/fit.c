@@ -17,6 +17,7 @@ void cls_fit_options_default(cls_fit_options *o) {
   o->ci_level = 0.95;
   o->budget_tol = 0.1;
   o->ref_flops = NAN;
+  o->frontier_skip = 0.1;
 }
 
 /* Loss on the compute-optimal path of the parametric law at budget C, with

@@ -74,6 +74,7 @@ static cJSON *build(const cls_fit_result *r, const cls_fit_input *in) {
     cls_ci range = {fr->c[0], fr->c[fr->n - 1]};
     pair(o, "flops_range", range);
     num(o, "huber_delta", r->opt.huber_delta);
+    num(o, "skip_fraction", r->opt.frontier_skip);
     num(o, "objective", fr->objective);
     cJSON_AddNumberToObject(o, "n_runs", (double)fr->n_runs);
     cJSON_AddNumberToObject(o, "bootstrap_ok", fr->boot_ok);

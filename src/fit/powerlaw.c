@@ -46,8 +46,12 @@ static int cmp_pair(const void *a, const void *b) {
 /* The lower envelope of the curves of the runs with take[i] != 0: rows sorted
  * by C, kept when their loss is below every loss at smaller or equal C; then
  * at most FR_MAX_POINTS, the lowest per log-spaced bin, so that a dense early
- * part of the curves does not outweigh the rest. Returns the count. */
-static size_t envelope(const cls_fit_input *in, const int *take, double *c, double *l, size_t *runs_used) {
+ * part of the curves does not outweigh the rest. A run's rows below skip x
+ * its final C are left out: the first steps (warm-up, the plateau before
+ * the loss starts to fall) are transients, not compute-limited loss, and a
+ * power law fitted through them bends the frontier. Returns the count. */
+static size_t envelope(const cls_fit_input *in, const int *take, double skip, double *c, double *l,
+                       size_t *runs_used) {
   size_t m = 0;
   for (size_t i = 0; i < in->n_pts; i++)
     if (take[i]) m += in->pts[i].curve_n;
@@ -56,7 +60,10 @@ static size_t envelope(const cls_fit_input *in, const int *take, double *c, doub
   m = 0;
   for (size_t i = 0; i < in->n_pts; i++) {
     if (!take[i]) continue;
+    double last = 0;
+    for (size_t r = 0; r < in->pts[i].curve_n; r++) last = fmax(last, in->curve_c[in->pts[i].curve0 + r]);
     for (size_t r = 0; r < in->pts[i].curve_n; r++) {
+      if (in->curve_c[in->pts[i].curve0 + r] < skip * last) continue;
       rows[2 * m] = in->curve_c[in->pts[i].curve0 + r];
       rows[2 * m + 1] = in->curve_l[in->pts[i].curve0 + r];
       m++;
@@ -158,7 +165,7 @@ cls_status cls_fit_frontier_run(const cls_fit_input *in, const cls_fit_options *
     return CLS_ERR_OUT_OF_MEMORY;
   }
   for (size_t i = 0; i < in->n_pts; i++) take[i] = 1;
-  out->n = envelope(in, take, out->c, out->l, &out->n_runs);
+  out->n = envelope(in, take, o->frontier_skip, out->c, out->l, &out->n_runs);
   if (in->n_pts < 2 || out->n < 3) {
     snprintf(out->why, sizeof out->why,
              "needs loss curves of at least 2 runs whose lower envelope has at least 3 points (have %zu run%s, "
@@ -191,7 +198,7 @@ cls_status cls_fit_frontier_run(const cls_fit_input *in, const cls_fit_options *
     for (size_t j = 0; j < in->n_pts; j++) take[cls_rng_below(rng, (uint64_t)r, (uint32_t)j, in->n_pts)] = 1;
     double *q = out->boot + 3 * r;
     q[0] = q[1] = q[2] = NAN;
-    size_t used, m = envelope(in, take, bc, bl, &used);
+    size_t used, m = envelope(in, take, o->frontier_skip, bc, bl, &used);
     if (used < 2 || m < 3) continue;
     double x0[3];
     fr_start(bc, m, p, x0);
