@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "ops/ops_state.h"
 #include "ops/train_ref.h"
 
 /* ------------------------------------------------- shared argument checks */
@@ -56,7 +57,6 @@ cls_status cls__train_check_flag(cls_context *ctx, const char *fn, const char *a
     return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: %s is %d; pass 0 (overwrite) or 1 (add)", fn, arg, v);
   return CLS_OK;
 }
-
 
 /* ------------------------------------------------------------ launches */
 
@@ -231,8 +231,8 @@ cls_status cls_bias_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref
   if ((s = cls__kernel(ctx, "elementwise", "bias_grad_part", &kp)) != CLS_OK) return s;
   if (parts > 1 && (s = cls__kernel(ctx, "elementwise", "bias_grad_finish", &kf)) != CLS_OK) return s;
   cls_buffer *scratch = NULL;
-  /* On failure cls_buffer_alloc has said why (CLS_ERR_OUT_OF_MEMORY). */
-  if (parts > 1 && (s = cls_buffer_alloc(ctx, parts * cols, &scratch)) != CLS_OK) return s;
+  /* On failure the allocator has said why (CLS_ERR_OUT_OF_MEMORY). */
+  if (parts > 1 && (s = cls__ops_temp(ctx, 0, parts * cols, &scratch)) != CLS_OK) return s;
   cls_ref out = parts > 1 ? cls_ref_at(scratch, 0) : dbias;
   cl_uint a = 0;
   if ((s = cls__arg_mem(ctx, kp, a++, dy.buf)) || (s = cls__arg_uint(ctx, kp, a++, dy.offset)) ||
@@ -258,6 +258,5 @@ cls_status cls_bias_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref
     s = launch_cols(ctx, "bias_bwd", kf, "ROW_CLOCAL", 64, cols, 1, (double)parts * (double)cols, pbytes);
   }
 done:
-  cls_buffer_free(scratch); /* OpenCL keeps it alive until the kernels are done */
   return s;
 }

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "ops/ops_state.h"
 #include "ops/train_ref.h"
 
 #define MAX_VOCAB ((size_t)1 << 24)
@@ -112,11 +113,8 @@ cls_status cls_embedding_backward(cls_context *ctx, size_t batch, size_t T, size
   /* CSR scratch (uints in float-sized slots): bucket offsets and the
    * positions in bucket order. On failure the allocator has said why. */
   cls_buffer *off = NULL, *list = NULL;
-  if ((s = cls_buffer_alloc(ctx, vocab + 1, &off)) != CLS_OK) return s;
-  if ((s = cls_buffer_alloc(ctx, bt, &list)) != CLS_OK) {
-    cls_buffer_free(off);
-    return s;
-  }
+  if ((s = cls__ops_temp(ctx, 0, vocab + 1, &off)) != CLS_OK) return s;
+  if ((s = cls__ops_temp(ctx, 1, bt, &list)) != CLS_OK) return s;
   double btd = (double)bt, vd = (double)vocab;
   cl_uint a = 0;
   if ((s = cls__arg_mem(ctx, kc, 0, tokens.buf)) || (s = cls__arg_uint(ctx, kc, 1, tokens.offset)) ||
@@ -146,8 +144,6 @@ cls_status cls_embedding_backward(cls_context *ctx, size_t batch, size_t T, size
     s = launch_2d(ctx, "embedding_bwd", kp, dim, T, (double)n, pbytes);
   }
 done:
-  cls_buffer_free(off); /* OpenCL keeps them alive until the kernels are done */
-  cls_buffer_free(list);
   return s;
 }
 

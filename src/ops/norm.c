@@ -25,6 +25,7 @@
 #include <stdio.h>
 
 #include "device/internal.h"
+#include "ops/ops_state.h"
 #include "ops/rows.h"
 
 /* An operand of n floats: present, big enough, addressable by the kernels'
@@ -209,7 +210,7 @@ static cls_status backward(cls_context *ctx, const char *fn, const char *op, int
     if (clocal > kmax) clocal = kmax;
   }
   cls_buffer *scratch = NULL;
-  if (parts > 1 && (s = cls_buffer_alloc(ctx, 2 * parts * cols, &scratch)) != CLS_OK) {
+  if (parts > 1 && (s = cls__ops_temp(ctx, 0, 2 * parts * cols, &scratch)) != CLS_OK) {
     char why[512];
     snprintf(why, sizeof why, "%s", cls_last_error(ctx));
     return cls__fail(ctx, s, "%s: no room for %zu floats of partial sums for dgamma/dbeta: %s", fn,
@@ -294,7 +295,6 @@ static cls_status backward(cls_context *ctx, const char *fn, const char *op, int
       goto done;
   }
 done:
-  cls_buffer_free(scratch);
   return s;
 }
 

@@ -8,6 +8,8 @@ static void destroy(void *p) {
   if (!st) return;
   cls_buffer_free(st->mm_pack);
   cls_buffer_free(st->mm_save);
+  cls_buffer_free(st->temp[0]);
+  cls_buffer_free(st->temp[1]);
   free(st);
 }
 
@@ -33,5 +35,13 @@ cls_status cls__ops_scratch(cls_context *ctx, cls_buffer **buf, size_t count) {
   *buf = NULL;
   cls_status s = cls_buffer_alloc(ctx, want, buf);
   if (s != CLS_OK) s = cls_buffer_alloc(ctx, count, buf);
+  return s;
+}
+
+cls_status cls__ops_temp(cls_context *ctx, int slot, size_t count, cls_buffer **out) {
+  cls__ops_data *st = cls__ops_get(ctx);
+  if (!st) return CLS_ERR_OUT_OF_MEMORY;
+  cls_status s = cls__ops_scratch(ctx, &st->temp[slot & 1], count);
+  *out = s == CLS_OK ? st->temp[slot & 1] : NULL;
   return s;
 }

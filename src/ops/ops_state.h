@@ -35,6 +35,12 @@ typedef struct cls__ops_data {
   size_t mm_auto_timed; /* shape classes timed on this context (for tests) */
   cls__mm_auto_entry mm_auto[CLS__MM_AUTO_MAX];
 
+  /* ---- scratch shared by the ops that need partial sums or lists within
+   * one call (bias gradient, norm backward, reductions, embedding
+   * backward): the in-order queue runs one op's kernels before the next
+   * op's, so one set serves all of them. */
+  cls_buffer *temp[2];
+
   /* ---- other op families: add fields here */
 } cls__ops_data;
 
@@ -44,5 +50,11 @@ cls__ops_data *cls__ops_get(cls_context *ctx);
 
 /* Makes *buf hold at least count floats (reallocating; contents are lost). */
 cls_status cls__ops_scratch(cls_context *ctx, cls_buffer **buf, size_t count);
+
+/* Scratch slot 0 or 1 of the context, at least count floats: valid until
+ * the next op that asks for the same slot. Allocated once and grown, so
+ * ops do not create and release a buffer per call (costly on GPU drivers).
+ * On failure the message says what to do. */
+cls_status cls__ops_temp(cls_context *ctx, int slot, size_t count, cls_buffer **out);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ops/ops_state.h"
 #include "ops/train_ref.h"
 
 /* The work-group size of both passes: the largest power of two within
@@ -67,7 +68,7 @@ static cls_status reduce_ranges(cls_context *ctx, const char *fn, const char *op
     return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: %zu partial sums exceed 32-bit indexing; pass fewer ranges",
                      fn, parts);
   cls_buffer *scratch = NULL;
-  if ((s = cls_buffer_alloc(ctx, parts, &scratch)) != CLS_OK) return s; /* it has said why */
+  if ((s = cls__ops_temp(ctx, 0, parts, &scratch)) != CLS_OK) return s; /* it has said why */
 
   size_t po = 0;
   for (size_t i = 0; i < count && s == CLS_OK; i++) {
@@ -89,7 +90,6 @@ static cls_status reduce_ranges(cls_context *ctx, const char *fn, const char *op
         !(s = cls__arg_float(ctx, kf, a++, scale)))
       s = cls__launch(ctx, op, kf, 1, &lsz, &lsz, (double)parts + 1, ((double)parts + 1) * sizeof(float));
   }
-  cls_buffer_free(scratch); /* released by OpenCL once the kernels are done */
   return s;
 }
 
