@@ -275,15 +275,21 @@ static void test_cache(void **state) {
 
 /* ------------------------------------------------------- kernel sources */
 
-static void test_kernel_dir_and_build_errors(void **state) {
-  (void)state;
-  char dir[1024], path[1200];
-  test_tmpdir("kernels", dir, sizeof dir);
-  snprintf(path, sizeof path, "%s/peak.cl", dir);
+/* Writes text to dir/name. */
+static void put_file(const char *dir, const char *name, const char *text) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
   FILE *f = fopen(path, "w");
   assert_non_null(f);
-  fputs("__kernel void peak_copy(__global float *x) { x[0] = undefined_symbol_here; }\n", f);
+  fputs(text, f);
   fclose(f);
+}
+
+static void test_kernel_dir_and_build_errors(void **state) {
+  (void)state;
+  char dir[1024];
+  test_tmpdir("kernels", dir, sizeof dir);
+  put_file(dir, "peak.cl", "__kernel void peak_copy(__global float *x) { x[0] = undefined_symbol_here; }\n");
   cls_context *ctx = cache_context(NULL, 1, NULL, dir);
   cl_kernel k;
   assert_int_equal(cls__kernel(ctx, "peak", "peak_copy", &k), CLS_ERR_BUILD);
@@ -293,36 +299,13 @@ static void test_kernel_dir_and_build_errors(void **state) {
   cls_context_destroy(ctx);
 
   /* Headers: inlined with #line framing, so errors name the header's line. */
-  snprintf(path, sizeof path, "%s/two.h", dir);
-  f = fopen(path, "w");
-  assert_non_null(f);
-  fputs("#define TWO 2.0f\nfloat twice(float x) { return TWO * x; }\n", f);
-  fclose(f);
-  snprintf(path, sizeof path, "%s/inc.cl", dir);
-  f = fopen(path, "w");
-  assert_non_null(f);
-  fputs("/* a program */\n#include \"two.h\"\n__kernel void dbl(__global float *x) { x[0] = twice(x[0]); }\n", f);
-  fclose(f);
-  snprintf(path, sizeof path, "%s/bad.h", dir);
-  f = fopen(path, "w");
-  assert_non_null(f);
-  fputs("\n\nfloat broken(float x) { return x +; }\n", f);
-  fclose(f);
-  snprintf(path, sizeof path, "%s/usesbad.cl", dir);
-  f = fopen(path, "w");
-  assert_non_null(f);
-  fputs("#include \"bad.h\"\n__kernel void k(__global float *x) { x[0] = broken(x[0]); }\n", f);
-  fclose(f);
-  snprintf(path, sizeof path, "%s/missing.cl", dir);
-  f = fopen(path, "w");
-  assert_non_null(f);
-  fputs("#include \"nowhere.h\"\n", f);
-  fclose(f);
-  snprintf(path, sizeof path, "%s/angle.cl", dir);
-  f = fopen(path, "w");
-  assert_non_null(f);
-  fputs("#include <stdio.h>\n", f);
-  fclose(f);
+  put_file(dir, "two.h", "#define TWO 2.0f\nfloat twice(float x) { return TWO * x; }\n");
+  put_file(dir, "inc.cl",
+           "/* a program */\n#include \"two.h\"\n__kernel void dbl(__global float *x) { x[0] = twice(x[0]); }\n");
+  put_file(dir, "bad.h", "\n\nfloat broken(float x) { return x +; }\n");
+  put_file(dir, "usesbad.cl", "#include \"bad.h\"\n__kernel void k(__global float *x) { x[0] = broken(x[0]); }\n");
+  put_file(dir, "missing.cl", "#include \"nowhere.h\"\n");
+  put_file(dir, "angle.cl", "#include <stdio.h>\n");
   ctx = cache_context(NULL, 1, NULL, dir);
   TEST_OK(ctx, cls__kernel(ctx, "inc", "dbl", &k));
   cls_buffer *one;

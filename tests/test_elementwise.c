@@ -366,15 +366,6 @@ static void test_counters(void **state) {
   cls_buffer_free(x);
 }
 
-static int setup(void **state) {
-  *state = test_context(NULL, NULL);
-  return 0;
-}
-static int teardown(void **state) {
-  cls_context_destroy(*state);
-  return 0;
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_gelu),
@@ -387,5 +378,5 @@ int main(void) {
       cmocka_unit_test(test_bad_arguments),
       cmocka_unit_test(test_counters),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, test_setup_context, test_teardown_context);
 }

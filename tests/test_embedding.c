@@ -265,15 +265,6 @@ static void test_bad_arguments(void **state) {
   cls_context_destroy(other);
 }
 
-static int setup(void **state) {
-  *state = test_context(NULL, NULL);
-  return 0;
-}
-static int teardown(void **state) {
-  cls_context_destroy(*state);
-  return 0;
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_shapes),
@@ -282,5 +273,5 @@ int main(void) {
       cmocka_unit_test(test_invalid_ids),
       cmocka_unit_test(test_bad_arguments),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, test_setup_context, test_teardown_context);
 }

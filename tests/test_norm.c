@@ -17,16 +17,6 @@
 #include "ops/rows_ref.h"
 #include "test_util.h"
 
-#define SENTINEL 777.0f
-
-static int setup_v0(void **state) {
-  *state = test_context("ROW_VARIANT=0", NULL);
-  return 0;
-}
-static int setup_v1(void **state) {
-  *state = test_context("ROW_VARIANT=1", NULL);
-  return 0;
-}
 /* The GPU variant's dgamma/dbeta column pass with several columns per
  * work-item (its vector path) and small parts (the two-stage sum on small
  * shapes). */
@@ -34,35 +24,6 @@ static int setup_v1_parts(void **state) {
   *state = test_context("ROW_VARIANT=1,ROW_PART=3,ROW_CVEC=4", NULL);
   return 0;
 }
-static int teardown(void **state) {
-  cls_context_destroy(*state);
-  return 0;
-}
-
-/* A buffer holding host[0..n) (or sentinels when host is NULL) at offset
- * pad, with pad sentinels on each side. */
-static cls_buffer *upload_padded(cls_context *ctx, const float *host, size_t n, size_t pad) {
-  size_t total = n + 2 * pad;
-  float *tmp = malloc(total * sizeof *tmp);
-  assert_non_null(tmp);
-  for (size_t i = 0; i < total; i++) tmp[i] = SENTINEL;
-  if (host) memcpy(tmp + pad, host, n * sizeof *tmp);
-  cls_buffer *b = test_upload(ctx, tmp, total);
-  free(tmp);
-  return b;
-}
-
-static float *download_padded(cls_context *ctx, cls_buffer *b, size_t n, size_t pad) {
-  float *all = test_download(ctx, b);
-  for (size_t i = 0; i < pad; i++)
-    if (all[i] != SENTINEL || all[pad + n + i] != SENTINEL) fail_msg("a sentinel next to an operand changed");
-  float *x = malloc(n * sizeof *x);
-  assert_non_null(x);
-  memcpy(x, all + pad, n * sizeof *x);
-  free(all);
-  return x;
-}
-
 /* Largest |got - want| over the largest |want| (norm-wise), or over floor
  * when that is larger. */
 static double normwise_err_floor(const float *got, const double *want, size_t n, double floor) {
@@ -110,12 +71,12 @@ static void check_forward(cls_context *ctx, int rms, size_t rows, size_t cols, i
   float eps = 1e-5f;
   float *x = test_random_floats(n, seed, lo, hi), *gamma = test_random_floats(cols, seed + 1, 0.5f, 1.5f);
   float *beta = test_random_floats(cols, seed + 2, -1.0f, 1.0f);
-  cls_buffer *bx = upload_padded(ctx, x, n, 3), *bg = upload_padded(ctx, gamma, cols, 1);
+  cls_buffer *bx = test_upload_padded(ctx, x, n, 3), *bg = test_upload_padded(ctx, gamma, cols, 1);
   /* y alternately on and off a 16-float boundary: the row kernels store
    * through aligned vectors only when a row starts on one. */
   size_t pady = seed % 2 ? 7 : 16;
-  cls_buffer *bb = upload_padded(ctx, beta, cols, 2), *by = upload_padded(ctx, NULL, n, pady);
-  cls_buffer *bm = upload_padded(ctx, NULL, rows, 4), *br = upload_padded(ctx, NULL, rows, 5);
+  cls_buffer *bb = test_upload_padded(ctx, beta, cols, 2), *by = test_upload_padded(ctx, NULL, n, pady);
+  cls_buffer *bm = test_upload_padded(ctx, NULL, rows, 4), *br = test_upload_padded(ctx, NULL, rows, 5);
   cls_ref mean = with_stats ? cls_ref_at(bm, 4) : CLS_NOREF, rstd = with_stats ? cls_ref_at(br, 5) : CLS_NOREF;
   if (rms)
     TEST_OK(ctx, cls_rmsnorm_forward(ctx, rows, cols, eps, cls_ref_at(bx, 3), cls_ref_at(bg, 1),
@@ -130,8 +91,8 @@ static void check_forward(cls_context *ctx, int rms, size_t rows, size_t cols, i
     cls__ref_rmsnorm_forward(rows, cols, eps, xd, gd, want, wr);
   else
     cls__ref_layernorm_forward(rows, cols, eps, xd, gd, with_beta ? bd : NULL, want, wm, wr);
-  float *y = download_padded(ctx, by, n, pady);
-  float *m = download_padded(ctx, bm, rows, 4), *r = download_padded(ctx, br, rows, 5);
+  float *y = test_download_padded(ctx, by, n, pady);
+  float *m = test_download_padded(ctx, bm, rows, 4), *r = test_download_padded(ctx, br, rows, 5);
   const char *what = rms ? "rmsnorm forward" : "layernorm forward";
   expect_close(what, rows, cols, y, want, n, 2e-5);
   if (with_stats) {
@@ -145,9 +106,9 @@ static void check_forward(cls_context *ctx, int rms, size_t rows, size_t cols, i
     if (test_max_rel_err(r, wr, rows, 0, &at) > 2e-5)
       fail_msg("%s rstd[%zu] %g != %g", what, at, (double)r[at], wr[at]);
   } else {
-    for (size_t i = 0; i < rows; i++) assert_true(m[i] == SENTINEL && r[i] == SENTINEL);
+    for (size_t i = 0; i < rows; i++) assert_true(m[i] == TEST_SENTINEL && r[i] == TEST_SENTINEL);
   }
-  float *x_after = download_padded(ctx, bx, n, 3);
+  float *x_after = test_download_padded(ctx, bx, n, 3);
   assert_memory_equal(x_after, x, n * sizeof *x);
   free(x_after);
   free(x);
@@ -232,7 +193,7 @@ static void forward_in_place(void **state) {
   size_t rows = 33, cols = 65, n = rows * cols;
   for (int rms = 0; rms <= 1; rms++) {
     float *x = test_random_floats(n, 80 + rms, -3, 3), *gamma = test_random_floats(cols, 82, 0.5f, 1.5f);
-    cls_buffer *bx = upload_padded(ctx, x, n, 2), *bg = test_upload(ctx, gamma, cols);
+    cls_buffer *bx = test_upload_padded(ctx, x, n, 2), *bg = test_upload(ctx, gamma, cols);
     if (rms)
       TEST_OK(ctx, cls_rmsnorm_forward(ctx, rows, cols, 1e-5f, cls_ref_at(bx, 2), cls_ref_at(bg, 0),
                                        cls_ref_at(bx, 2), CLS_NOREF));
@@ -244,7 +205,7 @@ static void forward_in_place(void **state) {
       cls__ref_rmsnorm_forward(rows, cols, 1e-5, xd, gd, want, NULL);
     else
       cls__ref_layernorm_forward(rows, cols, 1e-5, xd, gd, NULL, want, NULL, NULL);
-    float *y = download_padded(ctx, bx, n, 2);
+    float *y = test_download_padded(ctx, bx, n, 2);
     expect_close("in-place forward", rows, cols, y, want, n, 2e-5);
     free(x);
     free(gamma);
@@ -273,15 +234,15 @@ static void check_backward(cls_context *ctx, int rms, size_t rows, size_t cols, 
   float *b0 = test_random_floats(cols, seed + 4, -1, 1);
   if (!accumulate)
     for (size_t j = 0; j < cols; j++) g0[j] = b0[j] = NAN;
-  cls_buffer *bx = upload_padded(ctx, x, n, 3), *bg = upload_padded(ctx, gamma, cols, 1);
-  cls_buffer *bdy = upload_padded(ctx, dy, n, 2), *bm = NULL, *br = NULL, *by = NULL;
+  cls_buffer *bx = test_upload_padded(ctx, x, n, 3), *bg = test_upload_padded(ctx, gamma, cols, 1);
+  cls_buffer *bdy = test_upload_padded(ctx, dy, n, 2), *bm = NULL, *br = NULL, *by = NULL;
   TEST_OK(ctx, cls_buffer_alloc(ctx, rows, &bm));
   TEST_OK(ctx, cls_buffer_alloc(ctx, rows, &br));
   TEST_OK(ctx, cls_buffer_alloc(ctx, n, &by));
   size_t sep_pad = seed % 2 ? 6 : 16; /* dx on and off a 16-float boundary */
-  cls_buffer *bdx = alias == DX_IS_DY ? bdy : alias == DX_IS_X ? bx : upload_padded(ctx, NULL, n, sep_pad);
+  cls_buffer *bdx = alias == DX_IS_DY ? bdy : alias == DX_IS_X ? bx : test_upload_padded(ctx, NULL, n, sep_pad);
   size_t dx_pad = alias == DX_IS_DY ? 2 : alias == DX_IS_X ? 3 : sep_pad;
-  cls_buffer *bdg = upload_padded(ctx, g0, cols, 4), *bdb = upload_padded(ctx, b0, cols, 5);
+  cls_buffer *bdg = test_upload_padded(ctx, g0, cols, 4), *bdb = test_upload_padded(ctx, b0, cols, 5);
   cls_ref X = cls_ref_at(bx, 3), G = cls_ref_at(bg, 1), DY = cls_ref_at(bdy, 2), DX = cls_ref_at(bdx, dx_pad);
   cls_ref M = cls_ref_at(bm, 0), R = cls_ref_at(br, 0), Y = cls_ref_at(by, 0);
   if (rms) {
@@ -300,8 +261,8 @@ static void check_backward(cls_context *ctx, int rms, size_t rows, size_t cols, 
     cls__ref_rmsnorm_backward(rows, cols, xd, gd, rd, dyd, dxw, dgw, accumulate);
   else
     cls__ref_layernorm_backward(rows, cols, xd, gd, md, rd, dyd, dxw, dgw, dbw, accumulate);
-  float *dx = download_padded(ctx, bdx, n, dx_pad);
-  float *dg = download_padded(ctx, bdg, cols, 4), *db = download_padded(ctx, bdb, cols, 5);
+  float *dx = test_download_padded(ctx, bdx, n, dx_pad);
+  float *dg = test_download_padded(ctx, bdg, cols, 4), *db = test_download_padded(ctx, bdb, cols, 5);
   const char *name = rms ? "rmsnorm backward" : "layernorm backward";
   expect_dx_close(name, rows, cols, dx, dxw, dx_scale(rows, cols, r, gamma, dy), 5e-5);
   expect_close(name, rows, cols, dg, dgw, cols, 5e-5);
@@ -508,9 +469,11 @@ int main(void) {
       cmocka_unit_test(backward_grid),
       cmocka_unit_test(backward_finite_differences),
   };
-  int failed = cmocka_run_group_tests_name("norm, ROW_VARIANT=0 (row per work-item)", tests, setup_v0, teardown);
-  failed += cmocka_run_group_tests_name("norm, ROW_VARIANT=1 (work-group per row)", tests, setup_v1, teardown);
+  int failed = cmocka_run_group_tests_name("norm, ROW_VARIANT=0 (row per work-item)", tests, test_setup_rows_v0,
+                                           test_teardown_context);
+  failed += cmocka_run_group_tests_name("norm, ROW_VARIANT=1 (work-group per row)", tests, test_setup_rows_v1,
+                                        test_teardown_context);
   failed += cmocka_run_group_tests_name("norm backward, ROW_VARIANT=1 ROW_PART=3 ROW_CVEC=4", parts_tests,
-                                        setup_v1_parts, teardown);
+                                        setup_v1_parts, test_teardown_context);
   return failed;
 }

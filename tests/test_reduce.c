@@ -175,19 +175,10 @@ static void test_bad_arguments(void **state) {
   cls_context_destroy(other);
 }
 
-static int setup(void **state) {
-  *state = test_context(NULL, NULL);
-  return 0;
-}
-static int teardown(void **state) {
-  cls_context_destroy(*state);
-  return 0;
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sizes),  cmocka_unit_test(test_other_shapes),  cmocka_unit_test(test_million),
       cmocka_unit_test(test_ranges), cmocka_unit_test(test_bad_arguments),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, test_setup_context, test_teardown_context);
 }

@@ -16,47 +16,6 @@
 #include "ops/rows_ref.h"
 #include "test_util.h"
 
-#define SENTINEL 777.0f
-
-static int setup_v0(void **state) {
-  *state = test_context("ROW_VARIANT=0", NULL);
-  return 0;
-}
-static int setup_v1(void **state) {
-  *state = test_context("ROW_VARIANT=1", NULL);
-  return 0;
-}
-static int teardown(void **state) {
-  cls_context_destroy(*state);
-  return 0;
-}
-
-/* A buffer holding host[0..n) at offset pad, with pad sentinels on each
- * side, so that writes outside the operand are caught. */
-static cls_buffer *upload_padded(cls_context *ctx, const float *host, size_t n, size_t pad) {
-  size_t total = n + 2 * pad;
-  float *tmp = malloc(total * sizeof *tmp);
-  assert_non_null(tmp);
-  for (size_t i = 0; i < total; i++) tmp[i] = SENTINEL;
-  if (host) memcpy(tmp + pad, host, n * sizeof *tmp);
-  cls_buffer *b = test_upload(ctx, tmp, total);
-  free(tmp);
-  return b;
-}
-
-/* Downloads the operand of a padded buffer, failing if a sentinel changed. */
-static float *download_padded(cls_context *ctx, cls_buffer *b, size_t n, size_t pad) {
-  float *all = test_download(ctx, b);
-  for (size_t i = 0; i < pad; i++) {
-    if (all[i] != SENTINEL || all[pad + n + i] != SENTINEL) fail_msg("a sentinel next to the operand changed");
-  }
-  float *x = malloc(n * sizeof *x);
-  assert_non_null(x);
-  memcpy(x, all + pad, n * sizeof *x);
-  free(all);
-  return x;
-}
-
 /* Largest |got - want| over the largest |want|: a norm-wise error that
  * does not blow up where entries cancel to about 0. */
 static double normwise_err(const float *got, const double *want, size_t n) {
@@ -81,11 +40,11 @@ static void check_forward(cls_context *ctx, size_t rows, size_t cols, float scal
   float *x = malloc(n * sizeof *x);
   assert_non_null(x);
   test_fill_uniform(x, n, seed, lo, hi);
-  cls_buffer *bx = upload_padded(ctx, x, n, padx);
-  cls_buffer *by = upload_padded(ctx, NULL, n, pady);
+  cls_buffer *bx = test_upload_padded(ctx, x, n, padx);
+  cls_buffer *by = test_upload_padded(ctx, NULL, n, pady);
   TEST_OK(ctx, cls_softmax_forward(ctx, rows, cols, scale, causal, cls_ref_at(bx, padx), cls_ref_at(by, pady)));
-  float *y = download_padded(ctx, by, n, pady);
-  float *x_after = download_padded(ctx, bx, n, padx);
+  float *y = test_download_padded(ctx, by, n, pady);
+  float *x_after = test_download_padded(ctx, bx, n, padx);
   assert_memory_equal(x, x_after, n * sizeof *x);
 
   double *xd = test_to_double(x, n), *want = malloc(n * sizeof *want);
@@ -189,9 +148,9 @@ static void forward_in_place(void **state) {
     int causal = (int)shapes[s][2];
     float *x = malloc(n * sizeof *x);
     test_fill_uniform(x, n, 40 + s, -5.0f, 5.0f);
-    cls_buffer *b = upload_padded(ctx, x, n, pad);
+    cls_buffer *b = test_upload_padded(ctx, x, n, pad);
     TEST_OK(ctx, cls_softmax_forward(ctx, rows, cols, 0.5f, causal, cls_ref_at(b, pad), cls_ref_at(b, pad)));
-    float *y = download_padded(ctx, b, n, pad);
+    float *y = test_download_padded(ctx, b, n, pad);
     double *xd = test_to_double(x, n), *want = malloc(n * sizeof *want);
     cls__ref_softmax_forward(rows, cols, 0.5, causal, xd, want);
     assert_true(test_max_rel_err(y, want, n, 1e-7, NULL) < 2e-5);
@@ -218,13 +177,13 @@ static void check_backward(cls_context *ctx, size_t rows, size_t cols, float sca
   double *yf = test_to_double(y, n), *dyd = test_to_double(dy, n);
   cls__ref_softmax_backward(rows, cols, scale, yf, dyd, want);
 
-  cls_buffer *by = upload_padded(ctx, y, n, pad), *bdy = upload_padded(ctx, dy, n, pad + 1);
+  cls_buffer *by = test_upload_padded(ctx, y, n, pad), *bdy = test_upload_padded(ctx, dy, n, pad + 1);
   size_t sep_pad = seed % 2 ? pad + 2 : 16; /* dx on and off a 16-float boundary */
-  cls_buffer *bdx = in_place ? bdy : upload_padded(ctx, NULL, n, sep_pad);
+  cls_buffer *bdx = in_place ? bdy : test_upload_padded(ctx, NULL, n, sep_pad);
   size_t dx_pad = in_place ? pad + 1 : sep_pad;
   TEST_OK(ctx, cls_softmax_backward(ctx, rows, cols, scale, cls_ref_at(by, pad), cls_ref_at(bdy, pad + 1),
                                     cls_ref_at(bdx, dx_pad)));
-  float *dx = download_padded(ctx, bdx, n, dx_pad);
+  float *dx = test_download_padded(ctx, bdx, n, dx_pad);
   double err = normwise_err(dx, want, n);
   if (err > 2e-5) fail_msg("softmax backward %zu x %zu: norm-wise error %g", rows, cols, err);
   free(x);
@@ -358,7 +317,7 @@ static void bad_arguments(void **state) {
   size_t rows = 12, cols = 4, n = rows * cols;
   float *x = malloc(n * sizeof *x), *sent = malloc((n + 8) * sizeof *sent);
   test_fill_uniform(x, n, 77, -1.0f, 1.0f);
-  for (size_t i = 0; i < n + 8; i++) sent[i] = SENTINEL + (float)i;
+  for (size_t i = 0; i < n + 8; i++) sent[i] = TEST_SENTINEL + (float)i;
   cls_buffer *bx = test_upload(ctx, x, n), *by = test_upload(ctx, sent, n + 8),
              *small = test_upload(ctx, x, n - 1);
   cls_context *other = test_context(NULL, NULL);
@@ -426,8 +385,9 @@ int main(void) {
       cmocka_unit_test(counters),
       cmocka_unit_test(bad_arguments),
   };
-  int failed =
-      cmocka_run_group_tests_name("softmax, ROW_VARIANT=0 (row per work-item)", tests, setup_v0, teardown);
-  failed += cmocka_run_group_tests_name("softmax, ROW_VARIANT=1 (work-group per row)", tests, setup_v1, teardown);
+  int failed = cmocka_run_group_tests_name("softmax, ROW_VARIANT=0 (row per work-item)", tests, test_setup_rows_v0,
+                                           test_teardown_context);
+  failed += cmocka_run_group_tests_name("softmax, ROW_VARIANT=1 (work-group per row)", tests, test_setup_rows_v1,
+                                        test_teardown_context);
   return failed;
 }

@@ -16,6 +16,7 @@
 #include "clscale/device.h"
 #include "clscale/ops.h"
 #include "commands.h"
+#include "core/file.h"
 #include "ops/matmul.h"
 #include "ops/rows_bench.h"
 
@@ -82,27 +83,6 @@ static int reps_for(double once, int max_reps) {
   if (r > max_reps) r = max_reps;
   if (r < 3) r = 3;
   return r;
-}
-
-static int write_json_atomic(const char *path, cJSON *root) {
-  char *text = cJSON_Print(root);
-  if (!text) return -1;
-  size_t len = strlen(path);
-  char *tmp = malloc(len + 8);
-  int ok = 0;
-  if (tmp) {
-    snprintf(tmp, len + 8, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (f) {
-      ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-      ok = (fclose(f) == 0) && ok;
-      if (ok) ok = rename(tmp, path) == 0;
-      if (!ok) remove(tmp);
-    }
-  }
-  free(tmp);
-  free(text);
-  return ok ? 0 : -1;
 }
 
 typedef struct {
@@ -385,8 +365,8 @@ int cls_cmd_bench(int argc, char **argv) {
   }
 
 done:
-  if (json && write_json_atomic(json, root) != 0) {
-    fprintf(stderr, "clscale bench: writing %s failed\n", json);
+  if (json && cls_write_json_atomic(json, root, err, sizeof err) != CLS_OK) {
+    fprintf(stderr, "clscale bench: %s\n", err);
     rc = CLS_EXIT_FAIL;
   } else if (json) {
     printf("\nwrote %s\n", json);

@@ -12,16 +12,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "clscale/device.h"
 #include "commands.h"
+#include "format.h"
 #include "sweep/calibrate.h"
 #include "sweep/plan.h"
 #include "sweep/rundir.h"
 #include "sweep/runner.h"
 #include "sweep/spec.h"
+#include "core/clock.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -57,19 +58,6 @@ static void on_signal(int sig) {
   stop_flag = 1; /* every running point checkpoints and stops after its step */
 }
 
-static void fmt_duration(double s, char *out, size_t len) {
-  if (!(s >= 0) || !isfinite(s))
-    snprintf(out, len, "?");
-  else if (s < 10)
-    snprintf(out, len, "%.1fs", s);
-  else if (s < 60)
-    snprintf(out, len, "%.0fs", s);
-  else if (s < 3600)
-    snprintf(out, len, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
-  else
-    snprintf(out, len, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
-}
-
 static const char *g(double v, char *out, size_t len) {
   if (!isfinite(v))
     snprintf(out, len, "-");
@@ -101,12 +89,6 @@ typedef struct {
   double *rate;
   const char *const *device_names;
 } progress;
-
-static double wall(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* The expected seconds of the points not yet started, from the finished
  * points of the same shape and budget kind (seconds per budget unit), or
@@ -160,11 +142,11 @@ static void draw(progress *pr) {
   }
   double left = eta(pr);
   if (isfinite(left)) {
-    fmt_duration(left, e, sizeof e);
+    cls_fmt_duration(left, e, sizeof e);
     n += snprintf(line + n, sizeof line - (size_t)n, "  ETA %s", e);
   } else if (isfinite(point_eta) && pr->n_workers == 1) {
     /* nothing finished yet: the sweep's ETA is not known, the point's is */
-    fmt_duration(point_eta, e, sizeof e);
+    cls_fmt_duration(point_eta, e, sizeof e);
     n += snprintf(line + n, sizeof line - (size_t)n, "  this point: %s", e);
   }
   fprintf(stderr, "%s\033[K", line);
@@ -203,7 +185,7 @@ static void cb_progress(void *user, size_t w, const cls_sweep_point *p, const cl
   pr->step[w] = pg->step;
   pr->steps[w] = pg->total_steps;
   pr->point_eta[w] = pg->eta_seconds;
-  double t = wall();
+  double t = cls_now();
   if (t - pr->last_print < 0.2 && pg->step != pg->total_steps) return; /* at most 5 lines a second */
   pr->last_print = t;
   draw(pr);
@@ -378,7 +360,7 @@ static int dry_run(const cls_sweep_spec *s, const cls_sweep_point *pts, const si
       failures++;
       continue;
     }
-    fmt_duration(e.seconds, t, sizeof t);
+    cls_fmt_duration(e.seconds, t, sizeof t);
     printf("%-30s %6zu %5zu %9s %9s %9s %9s %9s %8llu %7.2f %8s\n", p->id, p->shape.width, p->shape.depth,
            g(cal[src].n_params, a, sizeof a), g(cal[src].n_params_embed, b, sizeof b), g(e.tokens, c, sizeof c),
            g(e.flops, d, sizeof d), g(e.flops_6nd, f, sizeof f), (unsigned long long)e.steps, e.epochs, t);
@@ -390,7 +372,7 @@ static int dry_run(const cls_sweep_spec *s, const cls_sweep_point *pts, const si
     nmax = fmax(nmax, cal[src].n_params);
   }
   char t[32], a[32];
-  fmt_duration(total_s / (double)dev->n, t, sizeof t);
+  cls_fmt_duration(total_s / (double)dev->n, t, sizeof t);
   printf("\ntotal: %s FLOPs over %zu points; estimated %s on %zu worker%s (measured per shape on %s; a "
          "shared or busy machine is slower)\n",
          g(total_c, a, sizeof a), n_mine - failures, t, dev->n, dev->n > 1 ? "s" : "", dev->name[0]);
@@ -616,13 +598,13 @@ int cls_cmd_sweep(int argc, char **argv) {
     code = CLS_EXIT_FAIL;
     goto done;
   }
-  pr.t0 = wall();
+  pr.t0 = cls_now();
   pr.last_print = -1;
   const char *sels[MAX_WORKERS];
   for (size_t i = 0; i < dev.n; i++) sels[i] = dev.sel[i];
   cls_sweep_run_config rc = {out,     sels,       dev.n,
                              backend, &stop_flag, {&pr, cb_start, cb_progress, cb_done, cb_worker_failed}};
-  const double t0 = wall();
+  const double t0 = cls_now();
   st = n_todo ? cls_sweep_run(s, todo, n_todo, &rc, outc, err, sizeof err) : CLS_OK;
   clear_line(&pr);
   signal(SIGINT, SIG_DFL);
@@ -646,7 +628,7 @@ int cls_cmd_sweep(int argc, char **argv) {
   }
   if (!quiet || failed || interrupted || not_run) {
     char t[32];
-    fmt_duration(wall() - t0, t, sizeof t);
+    cls_fmt_duration(cls_now() - t0, t, sizeof t);
     printf("%s: %zu of %zu points finished (%zu now, %zu before; %zu diverged), %zu failed, %zu interrupted, %zu "
            "not run; %s\n",
            out, n_done + ok + diverged, n_mine, ok + diverged, n_done, diverged + n_div, failed, interrupted,

@@ -15,6 +15,7 @@
 
 #include "clscale/device.h"
 #include "commands.h"
+#include "format.h"
 #include "train/loop.h"
 #include "train/task.h"
 
@@ -140,17 +141,6 @@ typedef struct {
   int printed;
 } progress_state;
 
-static void fmt_duration(double s, char *out, size_t len) {
-  if (!(s >= 0) || !isfinite(s))
-    snprintf(out, len, "?");
-  else if (s < 60)
-    snprintf(out, len, "%.0fs", s);
-  else if (s < 3600)
-    snprintf(out, len, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
-  else
-    snprintf(out, len, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
-}
-
 static void on_progress(void *user, const cls_train_progress *p) {
   progress_state *ps = user;
   if (!ps->tty) return;
@@ -158,7 +148,7 @@ static void on_progress(void *user, const cls_train_progress *p) {
   if (p->seconds - ps->last < 0.2 && p->step != p->total_steps && !p->evaluated) return;
   ps->last = p->seconds;
   char eta[32];
-  fmt_duration(p->eta_seconds, eta, sizeof eta);
+  cls_fmt_duration(p->eta_seconds, eta, sizeof eta);
   fprintf(stderr, "\rstep %llu/%llu  loss %.4f  %.0f tokens/s  ETA %s   ", (unsigned long long)p->step,
           (unsigned long long)p->total_steps, p->loss, p->tokens_per_second, eta);
   fflush(stderr);

@@ -160,6 +160,16 @@ cls_status cls__check_matrix(cls_context *ctx, const char *fn, const char *arg, 
   return cls__check_ref(ctx, fn, arg, r, (size_t)span);
 }
 
+cls_status cls__check_alias(cls_context *ctx, const char *fn, const char *out_name, cls_ref out, size_t n_out,
+                            const char *in_name, cls_ref in, size_t n_in, int alias_ok) {
+  if (!out.buf || out.buf != in.buf) return CLS_OK;
+  if (!(out.offset < in.offset + n_in && in.offset < out.offset + n_out)) return CLS_OK;
+  if (alias_ok && out.offset == in.offset && n_out == n_in) return CLS_OK;
+  return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
+                   "%s: %s (offset %zu) overlaps %s (offset %zu); give it separate memory%s", fn, out_name,
+                   out.offset, in_name, in.offset, alias_ok ? " or exactly the same offset" : "");
+}
+
 /* --------------------------------------------------- kernel arguments */
 
 static cls_status arg(cls_context *ctx, cl_kernel k, cl_uint i, size_t size, const void *value) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file.h"
 #include "device/context.h"
 
 static int op_index(cls_context *ctx, const char *name) {
@@ -188,16 +189,11 @@ cls_status cls_trace_write(cls_context *ctx, const char *path) {
   clFinish(ctx->queue);
   cls_status s = resolve(ctx, 1);
   if (s != CLS_OK) return s;
-  size_t len = strlen(path);
-  char *tmp = malloc(len + 8);
-  if (!tmp) return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_trace_write: out of host memory");
-  snprintf(tmp, len + 8, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  if (!f) {
-    free(tmp);
-    return cls__fail(ctx, CLS_ERR_IO, "cls_trace_write: cannot write %s: check the folder exists and is writable",
-                     path);
-  }
+  /* Formatted in memory, then written in one atomic step. */
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (!f) return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_trace_write: out of host memory");
   fprintf(f, "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"device\":\"%s\"},\"traceEvents\":[", ctx->info.name);
   for (size_t i = 0; i < ctx->trace_count; i++) {
     const cls__trace_event *e = &ctx->trace[i];
@@ -207,10 +203,12 @@ cls_status cls_trace_write(cls_context *ctx, const char *path) {
   fprintf(f, "\n]}\n");
   int ok = !ferror(f);
   ok = (fclose(f) == 0) && ok;
-  if (ok) ok = rename(tmp, path) == 0;
-  if (!ok) remove(tmp);
-  free(tmp);
-  return ok ? CLS_OK : cls__fail(ctx, CLS_ERR_IO, "cls_trace_write: writing %s failed", path);
+  char err[1200];
+  s = ok ? cls_write_atomic(path, text, len, err, sizeof err) : CLS_ERR_OUT_OF_MEMORY;
+  free(text);
+  if (s == CLS_ERR_IO)
+    return cls__fail(ctx, s, "cls_trace_write: %s: check the folder exists and is writable", err);
+  return s == CLS_OK ? s : cls__fail(ctx, s, "cls_trace_write: out of host memory");
 }
 
 static int by_time_desc(const void *a, const void *b) {

@@ -112,6 +112,13 @@ cls_status cls__check_ref(cls_context *ctx, const char *fn, const char *arg, cls
 cls_status cls__check_matrix(cls_context *ctx, const char *fn, const char *arg, cls_ref r, size_t rows,
                              size_t cols, size_t ld, size_t stride, size_t batch);
 
+/* An output (n_out floats) must not overlap an input (n_in floats), except
+ * as an exact alias (same offset and length) where alias_ok: element-wise
+ * kernels read each element before the same work-item overwrites it.
+ * Either may be CLS_NOREF. CLS_ERR_INVALID_VALUE otherwise. */
+cls_status cls__check_alias(cls_context *ctx, const char *fn, const char *out_name, cls_ref out, size_t n_out,
+                            const char *in_name, cls_ref in, size_t n_in, int alias_ok);
+
 /* Kernel-argument helpers: they return the OpenCL error as a status. */
 cls_status cls__arg_mem(cls_context *ctx, cl_kernel k, cl_uint i, const cls_buffer *b);
 cls_status cls__arg_uint(cls_context *ctx, cl_kernel k, cl_uint i, size_t v); /* fails if v > UINT32_MAX */

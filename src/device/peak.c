@@ -6,20 +6,9 @@
  * (cl/peak.cl) and reports every op as a fraction of that.
  */
 #include <stdlib.h>
-#include <time.h>
 
 #include "device/context.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+#include "core/clock.h"
 
 /* Median wall time of reps launches of k (after one warm-up), each waited
  * for, so that queueing overhead is included the way an op would see it. */
@@ -29,14 +18,13 @@ static cls_status time_kernel(cls_context *ctx, const char *op, cl_kernel k, siz
   if (!t) return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_peak_measure: out of host memory");
   cls_status s = CLS_OK;
   for (int r = -1; r < reps && s == CLS_OK; r++) {
-    double t0 = now();
+    double t0 = cls_now();
     s = cls__launch(ctx, op, k, 1, &global, NULL, flops, bytes);
     if (s == CLS_OK) s = cls_finish(ctx);
-    if (r >= 0) t[r] = now() - t0;
+    if (r >= 0) t[r] = cls_now() - t0;
   }
   if (s == CLS_OK) {
-    qsort(t, (size_t)reps, sizeof *t, cmp_double);
-    *median = t[reps / 2];
+    *median = cls_median(t, (size_t)reps);
   }
   free(t);
   return s;

@@ -4,16 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "device/context.h"
 #include "device/embedded.h"
-
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "core/clock.h"
 
 /* Program names are [a-z0-9_]+; header names the same plus ".h". */
 static int valid_name(const char *name, int header) {
@@ -204,7 +198,7 @@ static cls_status get_program(cls_context *ctx, const char *name, cl_program *ou
   if (s != CLS_OK) return s;
   char options[1200];
   build_options(ctx, options, sizeof options);
-  double t0 = now_seconds();
+  double t0 = cls_now();
   cl_program prog = cls__cache_load(ctx, name, source, options);
   int from_cache = prog != NULL;
   if (!prog) {
@@ -213,7 +207,7 @@ static cls_status get_program(cls_context *ctx, const char *name, cl_program *ou
   }
   free(owned);
   if (s != CLS_OK) return s;
-  if (seconds) *seconds = now_seconds() - t0;
+  if (seconds) *seconds = cls_now() - t0;
   if (cached) *cached = from_cache;
   cls__program *p = &ctx->programs[ctx->program_count++];
   snprintf(p->name, sizeof p->name, "%s", name);

@@ -4,13 +4,12 @@
  * sees half a file. JSON has no NaN: unknown values are written as null.
  */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "core/file.h"
 #include "fit/fit.h"
 
 static void num(cJSON *o, const char *key, double v) {
@@ -208,36 +207,7 @@ cls_status cls_fit_write_json(const cls_fit_result *r, const cls_fit_input *in, 
                               size_t err_len) {
   if (!r || !in || !path) return CLS_ERR_NULL_ARGUMENT;
   cJSON *root = build(r, in);
-  char *text = root ? cJSON_Print(root) : NULL;
+  cls_status st = cls_write_json_atomic(path, root, err, err_len);
   cJSON_Delete(root);
-  if (!text) {
-    cls__fit_err(err, err_len, "out of memory writing %s", path);
-    return CLS_ERR_OUT_OF_MEMORY;
-  }
-  size_t n = strlen(path) + 32;
-  char *tmp = malloc(n);
-  if (!tmp) {
-    free(text);
-    return CLS_ERR_OUT_OF_MEMORY;
-  }
-  snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "wb");
-  cls_status st = CLS_OK;
-  if (!f) {
-    cls__fit_err(err, err_len, "cannot write %s: %s (is the folder writable? choose another with -o)", tmp,
-                 strerror(errno));
-    st = CLS_ERR_IO;
-  } else {
-    size_t len = strlen(text);
-    bool ok = fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-      cls__fit_err(err, err_len, "cannot write %s: %s", path, strerror(errno));
-      remove(tmp);
-      st = CLS_ERR_IO;
-    }
-  }
-  free(tmp);
-  free(text);
   return st;
 }

@@ -76,10 +76,10 @@ cls_status cls_adamw_step(cls_context *ctx, size_t n, const cls_adamw_params *hp
   cls_ref refs[4] = {param, grad, m, v};
   for (int i = 0; i < 4; i++)
     for (int j = i + 1; j < 4; j++)
-      if ((s = cls__train_check_alias(ctx, fn, names[i], refs[i], n, names[j], refs[j], n, 0)) != CLS_OK) return s;
+      if ((s = cls__check_alias(ctx, fn, names[i], refs[i], n, names[j], refs[j], n, 0)) != CLS_OK) return s;
   if (clip)
     for (int i = 0; i < 4; i++)
-      if (i != 1 && (s = cls__train_check_alias(ctx, fn, names[i], refs[i], n, "grad_sumsq", grad_sumsq, 1, 0)))
+      if (i != 1 && (s = cls__check_alias(ctx, fn, names[i], refs[i], n, "grad_sumsq", grad_sumsq, 1, 0)))
         return s;
 
   /* Constants in double, as PyTorch folds them on the host. */

@@ -36,16 +36,6 @@ cls_status cls__train_check(cls_context *ctx, const char *fn, const char *arg, c
   return CLS_OK;
 }
 
-cls_status cls__train_check_alias(cls_context *ctx, const char *fn, const char *out_name, cls_ref out,
-                                  size_t n_out, const char *in_name, cls_ref in, size_t n_in, int alias_ok) {
-  if (!out.buf || out.buf != in.buf) return CLS_OK;
-  if (!(out.offset < in.offset + n_in && in.offset < out.offset + n_out)) return CLS_OK;
-  if (alias_ok && out.offset == in.offset && n_out == n_in) return CLS_OK;
-  return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
-                   "%s: %s (offset %zu) overlaps %s (offset %zu); give it separate memory%s", fn, out_name,
-                   out.offset, in_name, in.offset, alias_ok ? " or exactly the same offset" : "");
-}
-
 cls_status cls__train_check_finite(cls_context *ctx, const char *fn, const char *arg, float v) {
   if (!isfinite(v))
     return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: %s is %g; pass a finite number", fn, arg, (double)v);
@@ -104,7 +94,7 @@ cls_status cls_gelu_forward(cls_context *ctx, size_t n, cls_ref x, cls_ref y) {
   CLS_CHECK_CTX(ctx);
   cls_status s;
   if ((s = cls__train_check_size(ctx, fn, "n", n)) || (s = cls__train_check(ctx, fn, "x", x, n)) ||
-      (s = cls__train_check(ctx, fn, "y", y, n)) || (s = cls__train_check_alias(ctx, fn, "y", y, n, "x", x, n, 1)))
+      (s = cls__train_check(ctx, fn, "y", y, n)) || (s = cls__check_alias(ctx, fn, "y", y, n, "x", x, n, 1)))
     return s;
   cl_kernel k;
   if ((s = cls__kernel(ctx, "elementwise", "gelu_fwd", &k)) != CLS_OK) return s;
@@ -123,8 +113,8 @@ cls_status cls_gelu_backward(cls_context *ctx, size_t n, cls_ref x, cls_ref dy, 
   cls_status s;
   if ((s = cls__train_check_size(ctx, fn, "n", n)) || (s = cls__train_check(ctx, fn, "x", x, n)) ||
       (s = cls__train_check(ctx, fn, "dy", dy, n)) || (s = cls__train_check(ctx, fn, "dx", dx, n)) ||
-      (s = cls__train_check_alias(ctx, fn, "dx", dx, n, "dy", dy, n, 1)) ||
-      (s = cls__train_check_alias(ctx, fn, "dx", dx, n, "x", x, n, 1)))
+      (s = cls__check_alias(ctx, fn, "dx", dx, n, "dy", dy, n, 1)) ||
+      (s = cls__check_alias(ctx, fn, "dx", dx, n, "x", x, n, 1)))
     return s;
   cl_kernel k;
   if ((s = cls__kernel(ctx, "elementwise", "gelu_bwd", &k)) != CLS_OK) return s;
@@ -147,8 +137,8 @@ cls_status cls_add_scaled(cls_context *ctx, size_t n, float alpha, cls_ref a, fl
       (s = cls__train_check(ctx, fn, "b", b, n)) || (s = cls__train_check(ctx, fn, "y", y, n)) ||
       (s = cls__train_check_finite(ctx, fn, "alpha", alpha)) ||
       (s = cls__train_check_finite(ctx, fn, "beta", beta)) ||
-      (s = cls__train_check_alias(ctx, fn, "y", y, n, "a", a, n, 1)) ||
-      (s = cls__train_check_alias(ctx, fn, "y", y, n, "b", b, n, 1)))
+      (s = cls__check_alias(ctx, fn, "y", y, n, "a", a, n, 1)) ||
+      (s = cls__check_alias(ctx, fn, "y", y, n, "b", b, n, 1)))
     return s;
   cl_kernel k;
   if ((s = cls__kernel(ctx, "elementwise", "add_scaled", &k)) != CLS_OK) return s;
@@ -190,7 +180,7 @@ cls_status cls_bias_add(cls_context *ctx, size_t rows, size_t cols, cls_ref bias
                      cols);
   size_t n = rows * cols;
   if ((s = cls__train_check(ctx, fn, "bias", bias, cols)) || (s = cls__train_check(ctx, fn, "y", y, n)) ||
-      (s = cls__train_check_alias(ctx, fn, "y", y, n, "bias", bias, cols, 0)))
+      (s = cls__check_alias(ctx, fn, "y", y, n, "bias", bias, cols, 0)))
     return s;
   cl_kernel k;
   if ((s = cls__kernel(ctx, "elementwise", "bias_add", &k)) != CLS_OK) return s;
@@ -216,7 +206,7 @@ cls_status cls_bias_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref
   size_t n = rows * cols;
   if ((s = cls__train_check(ctx, fn, "dy", dy, n)) || (s = cls__train_check(ctx, fn, "dbias", dbias, cols)) ||
       (s = cls__train_check_flag(ctx, fn, "accumulate", accumulate)) ||
-      (s = cls__train_check_alias(ctx, fn, "dbias", dbias, cols, "dy", dy, n, 0)))
+      (s = cls__check_alias(ctx, fn, "dbias", dbias, cols, "dy", dy, n, 0)))
     return s;
 
   long part_param = cls__param(ctx, "ROW_PART", 256);

@@ -63,9 +63,9 @@ cls_status cls_embedding_forward(cls_context *ctx, size_t batch, size_t T, size_
       (s = cls__train_check(ctx, fn, "wte", wte, vocab * dim)) ||
       (has_wpe && (s = cls__train_check(ctx, fn, "wpe", wpe, T * dim))) ||
       (s = cls__train_check(ctx, fn, "out", out, n)) ||
-      (s = cls__train_check_alias(ctx, fn, "out", out, n, "tokens", tokens, bt, 0)) ||
-      (s = cls__train_check_alias(ctx, fn, "out", out, n, "wte", wte, vocab * dim, 0)) ||
-      (s = cls__train_check_alias(ctx, fn, "out", out, n, "wpe", wpe, T * dim, 0)))
+      (s = cls__check_alias(ctx, fn, "out", out, n, "tokens", tokens, bt, 0)) ||
+      (s = cls__check_alias(ctx, fn, "out", out, n, "wte", wte, vocab * dim, 0)) ||
+      (s = cls__check_alias(ctx, fn, "out", out, n, "wpe", wpe, T * dim, 0)))
     return s;
   cl_kernel k;
   if ((s = cls__kernel(ctx, "embedding", "embed_fwd", &k)) != CLS_OK) return s;
@@ -98,11 +98,11 @@ cls_status cls_embedding_backward(cls_context *ctx, size_t batch, size_t T, size
       (s = cls__train_check(ctx, fn, "dwte", dwte, nw)) ||
       (has_wpe && (s = cls__train_check(ctx, fn, "dwpe", dwpe, np))) ||
       (s = cls__train_check_flag(ctx, fn, "accumulate", accumulate)) ||
-      (s = cls__train_check_alias(ctx, fn, "dwte", dwte, nw, "tokens", tokens, bt, 0)) ||
-      (s = cls__train_check_alias(ctx, fn, "dwte", dwte, nw, "dout", dout, n, 0)) ||
-      (s = cls__train_check_alias(ctx, fn, "dwte", dwte, nw, "dwpe", dwpe, np, 0)) ||
-      (s = cls__train_check_alias(ctx, fn, "dwpe", dwpe, np, "tokens", tokens, bt, 0)) ||
-      (s = cls__train_check_alias(ctx, fn, "dwpe", dwpe, np, "dout", dout, n, 0)))
+      (s = cls__check_alias(ctx, fn, "dwte", dwte, nw, "tokens", tokens, bt, 0)) ||
+      (s = cls__check_alias(ctx, fn, "dwte", dwte, nw, "dout", dout, n, 0)) ||
+      (s = cls__check_alias(ctx, fn, "dwte", dwte, nw, "dwpe", dwpe, np, 0)) ||
+      (s = cls__check_alias(ctx, fn, "dwpe", dwpe, np, "tokens", tokens, bt, 0)) ||
+      (s = cls__check_alias(ctx, fn, "dwpe", dwpe, np, "dout", dout, n, 0)))
     return s;
 
   cl_kernel kc, kw, kp = NULL;

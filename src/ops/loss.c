@@ -39,11 +39,11 @@ cls_status cls_cross_entropy(cls_context *ctx, size_t rows, size_t vocab, cls_re
       (has_loss && (s = cls__train_check(ctx, fn, "losses", losses, rows))) ||
       (has_grad && (s = cls__train_check(ctx, fn, "dlogits", dlogits, n))) ||
       (s = cls__train_check_finite(ctx, fn, "grad_scale", grad_scale)) ||
-      (s = cls__train_check_alias(ctx, fn, "dlogits", dlogits, n, "logits", logits, n, 1)) ||
-      (s = cls__train_check_alias(ctx, fn, "dlogits", dlogits, n, "targets", targets, rows, 0)) ||
-      (s = cls__train_check_alias(ctx, fn, "losses", losses, rows, "logits", logits, n, 0)) ||
-      (s = cls__train_check_alias(ctx, fn, "losses", losses, rows, "targets", targets, rows, 0)) ||
-      (s = cls__train_check_alias(ctx, fn, "losses", losses, rows, "dlogits", dlogits, n, 0)))
+      (s = cls__check_alias(ctx, fn, "dlogits", dlogits, n, "logits", logits, n, 1)) ||
+      (s = cls__check_alias(ctx, fn, "dlogits", dlogits, n, "targets", targets, rows, 0)) ||
+      (s = cls__check_alias(ctx, fn, "losses", losses, rows, "logits", logits, n, 0)) ||
+      (s = cls__check_alias(ctx, fn, "losses", losses, rows, "targets", targets, rows, 0)) ||
+      (s = cls__check_alias(ctx, fn, "losses", losses, rows, "dlogits", dlogits, n, 0)))
     return s;
 
   int variant = cls__rows_variant(ctx);
@@ -84,11 +84,11 @@ cls_status cls_mse(cls_context *ctx, size_t n, cls_ref pred, cls_ref target, cls
       (has_err && (s = cls__train_check(ctx, fn, "err", err, n))) ||
       (has_grad && (s = cls__train_check(ctx, fn, "dpred", dpred, n))) ||
       (s = cls__train_check_finite(ctx, fn, "grad_scale", grad_scale)) ||
-      (s = cls__train_check_alias(ctx, fn, "err", err, n, "pred", pred, n, 1)) ||
-      (s = cls__train_check_alias(ctx, fn, "err", err, n, "target", target, n, 1)) ||
-      (s = cls__train_check_alias(ctx, fn, "dpred", dpred, n, "pred", pred, n, 1)) ||
-      (s = cls__train_check_alias(ctx, fn, "dpred", dpred, n, "target", target, n, 1)) ||
-      (s = cls__train_check_alias(ctx, fn, "dpred", dpred, n, "err", err, n, 0)))
+      (s = cls__check_alias(ctx, fn, "err", err, n, "pred", pred, n, 1)) ||
+      (s = cls__check_alias(ctx, fn, "err", err, n, "target", target, n, 1)) ||
+      (s = cls__check_alias(ctx, fn, "dpred", dpred, n, "pred", pred, n, 1)) ||
+      (s = cls__check_alias(ctx, fn, "dpred", dpred, n, "target", target, n, 1)) ||
+      (s = cls__check_alias(ctx, fn, "dpred", dpred, n, "err", err, n, 0)))
     return s;
   float gs2 = 2.0f * grad_scale;
   if (!isfinite(gs2))

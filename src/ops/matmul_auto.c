@@ -24,11 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ops/matmul.h"
 #include "ops/ops_state.h"
+#include "core/clock.h"
 
 #define FILE_MAGIC "clscale matmul-auto 1"
 
@@ -41,12 +41,6 @@ static unsigned log2_bucket(size_t x) {
 unsigned cls__mm_class_key(const cls__mm_args *g) {
   return (unsigned)g->ta | (unsigned)g->tb << 1 | (unsigned)(g->batch > 1) << 2 | log2_bucket(g->m) << 3 |
          log2_bucket(g->n) << 9 | log2_bucket(g->k) << 15;
-}
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* ------------------------------------------------------------ the file */
@@ -166,9 +160,9 @@ static double measure(cls_context *ctx, cls_backend b, const cls__mm_args *g) {
   double best = -1.0, spent = 0;
   /* Up to 3 runs, fewer when one already takes long. */
   for (int reps = 0; reps < 3 && (reps == 0 || spent < 0.2); reps++) {
-    double t0 = now();
+    double t0 = cls_now();
     if (cls__mm_dispatch(ctx, b, g) != CLS_OK || cls_finish(ctx) != CLS_OK) return -1.0;
-    double t = now() - t0;
+    double t = cls_now() - t0;
     spent += t;
     if (best < 0 || t < best) best = t;
   }

@@ -1,19 +1,8 @@
 /* src/ops/matmul_bench.c — timing one backend for benchmarks; see matmul.h. */
 #include <stdlib.h>
-#include <time.h>
 
 #include "ops/matmul.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+#include "core/clock.h"
 
 cls_status cls__matmul_time(cls_context *ctx, cls_backend backend, cls_trans ta, cls_trans tb, size_t m, size_t n,
                             size_t k, int reps, double *median_seconds) {
@@ -34,15 +23,14 @@ cls_status cls__matmul_time(cls_context *ctx, cls_backend backend, cls_trans ta,
   if (s == CLS_OK) s = cls_buffer_fill(ctx, b, 0, k * n, 0.02f);
   size_t lda = ta == CLS_TRANS ? m : k, ldb = tb == CLS_TRANS ? k : n;
   for (int r = -1; r < reps && s == CLS_OK; r++) {
-    double t0 = now();
+    double t0 = cls_now();
     s = cls_matmul_batched_on(ctx, backend, ta, tb, m, n, k, 1.0f, cls_ref_at(a, 0), lda, 0, cls_ref_at(b, 0), ldb,
                               0, 0.0f, cls_ref_at(c, 0), n, 0, 1);
     if (s == CLS_OK) s = cls_finish(ctx);
-    if (r >= 0) t[r] = now() - t0; /* r = -1 is the warm-up */
+    if (r >= 0) t[r] = cls_now() - t0; /* r = -1 is the warm-up */
   }
   if (s == CLS_OK) {
-    qsort(t, (size_t)reps, sizeof *t, cmp_double);
-    *median_seconds = t[reps / 2];
+    *median_seconds = cls_median(t, (size_t)reps);
   }
   free(t);
   cls_buffer_free(a);

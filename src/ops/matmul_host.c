@@ -16,9 +16,9 @@
  * program starts fixes it; cls__mm_host_blas() shows which were picked.
  */
 #include <cblas.h>
-#include <time.h>
 
 #include "ops/matmul.h"
+#include "core/clock.h"
 
 const char *cls__mm_host_blas(void) {
   const char *config = openblas_get_config();
@@ -28,12 +28,6 @@ const char *cls__mm_host_blas(void) {
 int cls__mm_host_available(const cls_context *ctx) {
   const cls_device_info *d = cls_context_device(ctx);
   return d && d->type == CLS_DEVICE_CPU;
-}
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 typedef struct mapping {
@@ -96,12 +90,12 @@ cls_status cls__mm_host(cls_context *ctx, const cls__mm_args *g) {
     const float *a = address(maps, count, g->a), *b = address(maps, count, g->b);
     float *c = address(maps, count, g->c);
     enum CBLAS_TRANSPOSE ta = g->ta ? CblasTrans : CblasNoTrans, tb = g->tb ? CblasTrans : CblasNoTrans;
-    double t0 = now();
+    double t0 = cls_now();
     for (size_t i = 0; i < g->batch; i++)
       cblas_sgemm(CblasRowMajor, ta, tb, (blasint)g->m, (blasint)g->n, (blasint)g->k, g->alpha,
                   a + i * g->stride_a, (blasint)g->lda, b + i * g->stride_b, (blasint)g->ldb, g->beta,
                   c + i * g->stride_c, (blasint)g->ldc);
-    seconds = now() - t0;
+    seconds = cls_now() - t0;
   }
   cl_int unmap_rc = CL_SUCCESS;
   for (int i = 0; i < mapped; i++) {

@@ -28,37 +28,8 @@
 #include "ops/ops_state.h"
 #include "ops/rows.h"
 
-/* An operand of n floats: present, big enough, addressable by the kernels'
- * 32-bit offsets. rows x cols operands go through cls__check_matrix for its
- * size messages. */
-static cls_status check_operand(cls_context *ctx, const char *fn, const char *arg, cls_ref r, size_t rows,
-                                size_t cols) {
-  cls_status s = cls__check_matrix(ctx, fn, arg, r, rows, cols, cols, 0, 1);
-  if (s != CLS_OK) return s;
-  if (r.offset > UINT32_MAX - rows * cols)
-    return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
-                     "%s: %s ends beyond float 2^32 of its buffer; use a smaller offset", fn, arg);
-  return CLS_OK;
-}
-
 static int present(cls_ref r) {
   return r.buf != NULL;
-}
-
-static int overlap(cls_ref a, size_t na, cls_ref b, size_t nb) {
-  return a.buf && a.buf == b.buf && a.offset < b.offset + nb && b.offset < a.offset + na;
-}
-
-/* An output must not overlap another operand, except as an exact alias
- * where alias_ok (same shape, element-wise: each element is read before the
- * same work-item overwrites it). */
-static cls_status check_alias(cls_context *ctx, const char *fn, const char *out_name, cls_ref out, size_t n_out,
-                              const char *in_name, cls_ref in, size_t n_in, int alias_ok) {
-  if (!overlap(out, n_out, in, n_in)) return CLS_OK;
-  if (alias_ok && out.offset == in.offset && n_out == n_in) return CLS_OK;
-  return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
-                   "%s: %s (offset %zu) overlaps %s (offset %zu); give it separate memory%s", fn, out_name,
-                   out.offset, in_name, in.offset, alias_ok ? " or exactly the same offset" : "");
 }
 
 static cls_status check_eps(cls_context *ctx, const char *fn, float eps) {
@@ -80,26 +51,26 @@ static cls_status forward(cls_context *ctx, const char *fn, const char *op, int 
                           float eps, cls_ref x, cls_ref gamma, cls_ref beta, cls_ref y, cls_ref mean,
                           cls_ref rstd) {
   cls_status s;
-  if ((s = check_operand(ctx, fn, "x", x, rows, cols)) != CLS_OK) return s;
-  if ((s = check_operand(ctx, fn, "gamma", gamma, 1, cols)) != CLS_OK) return s;
-  if (present(beta) && (s = check_operand(ctx, fn, "beta", beta, 1, cols)) != CLS_OK) return s;
-  if ((s = check_operand(ctx, fn, "y", y, rows, cols)) != CLS_OK) return s;
-  if (present(mean) && (s = check_operand(ctx, fn, "mean", mean, 1, rows)) != CLS_OK) return s;
-  if (present(rstd) && (s = check_operand(ctx, fn, "rstd", rstd, 1, rows)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "x", x, rows, cols)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "gamma", gamma, 1, cols)) != CLS_OK) return s;
+  if (present(beta) && (s = cls__rows_check(ctx, fn, "beta", beta, 1, cols)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "y", y, rows, cols)) != CLS_OK) return s;
+  if (present(mean) && (s = cls__rows_check(ctx, fn, "mean", mean, 1, rows)) != CLS_OK) return s;
+  if (present(rstd) && (s = cls__rows_check(ctx, fn, "rstd", rstd, 1, rows)) != CLS_OK) return s;
   if ((s = check_eps(ctx, fn, eps)) != CLS_OK) return s;
   size_t n = rows * cols;
-  if ((s = check_alias(ctx, fn, "y", y, n, "x", x, n, 1)) ||
-      (s = check_alias(ctx, fn, "y", y, n, "gamma", gamma, cols, 0)) ||
-      (s = check_alias(ctx, fn, "y", y, n, "beta", beta, cols, 0)) ||
-      (s = check_alias(ctx, fn, "mean", mean, rows, "x", x, n, 0)) ||
-      (s = check_alias(ctx, fn, "mean", mean, rows, "gamma", gamma, cols, 0)) ||
-      (s = check_alias(ctx, fn, "mean", mean, rows, "beta", beta, cols, 0)) ||
-      (s = check_alias(ctx, fn, "mean", mean, rows, "y", y, n, 0)) ||
-      (s = check_alias(ctx, fn, "rstd", rstd, rows, "x", x, n, 0)) ||
-      (s = check_alias(ctx, fn, "rstd", rstd, rows, "gamma", gamma, cols, 0)) ||
-      (s = check_alias(ctx, fn, "rstd", rstd, rows, "beta", beta, cols, 0)) ||
-      (s = check_alias(ctx, fn, "rstd", rstd, rows, "y", y, n, 0)) ||
-      (s = check_alias(ctx, fn, "rstd", rstd, rows, "mean", mean, rows, 0)))
+  if ((s = cls__check_alias(ctx, fn, "y", y, n, "x", x, n, 1)) ||
+      (s = cls__check_alias(ctx, fn, "y", y, n, "gamma", gamma, cols, 0)) ||
+      (s = cls__check_alias(ctx, fn, "y", y, n, "beta", beta, cols, 0)) ||
+      (s = cls__check_alias(ctx, fn, "mean", mean, rows, "x", x, n, 0)) ||
+      (s = cls__check_alias(ctx, fn, "mean", mean, rows, "gamma", gamma, cols, 0)) ||
+      (s = cls__check_alias(ctx, fn, "mean", mean, rows, "beta", beta, cols, 0)) ||
+      (s = cls__check_alias(ctx, fn, "mean", mean, rows, "y", y, n, 0)) ||
+      (s = cls__check_alias(ctx, fn, "rstd", rstd, rows, "x", x, n, 0)) ||
+      (s = cls__check_alias(ctx, fn, "rstd", rstd, rows, "gamma", gamma, cols, 0)) ||
+      (s = cls__check_alias(ctx, fn, "rstd", rstd, rows, "beta", beta, cols, 0)) ||
+      (s = cls__check_alias(ctx, fn, "rstd", rstd, rows, "y", y, n, 0)) ||
+      (s = cls__check_alias(ctx, fn, "rstd", rstd, rows, "mean", mean, rows, 0)))
     return s;
 
   int variant = cls__rows_variant(ctx);
@@ -148,14 +119,14 @@ static cls_status backward(cls_context *ctx, const char *fn, const char *op, int
                            cls_ref x, cls_ref gamma, cls_ref mean, cls_ref rstd, cls_ref dy, cls_ref dx,
                            cls_ref dgamma, cls_ref dbeta, int accumulate) {
   cls_status s;
-  if ((s = check_operand(ctx, fn, "x", x, rows, cols)) != CLS_OK) return s;
-  if ((s = check_operand(ctx, fn, "gamma", gamma, 1, cols)) != CLS_OK) return s;
-  if (!rms && (s = check_operand(ctx, fn, "mean", mean, 1, rows)) != CLS_OK) return s;
-  if ((s = check_operand(ctx, fn, "rstd", rstd, 1, rows)) != CLS_OK) return s;
-  if ((s = check_operand(ctx, fn, "dy", dy, rows, cols)) != CLS_OK) return s;
-  if ((s = check_operand(ctx, fn, "dx", dx, rows, cols)) != CLS_OK) return s;
-  if ((s = check_operand(ctx, fn, "dgamma", dgamma, 1, cols)) != CLS_OK) return s;
-  if (present(dbeta) && (s = check_operand(ctx, fn, "dbeta", dbeta, 1, cols)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "x", x, rows, cols)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "gamma", gamma, 1, cols)) != CLS_OK) return s;
+  if (!rms && (s = cls__rows_check(ctx, fn, "mean", mean, 1, rows)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "rstd", rstd, 1, rows)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "dy", dy, rows, cols)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "dx", dx, rows, cols)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "dgamma", dgamma, 1, cols)) != CLS_OK) return s;
+  if (present(dbeta) && (s = cls__rows_check(ctx, fn, "dbeta", dbeta, 1, cols)) != CLS_OK) return s;
   if (accumulate != 0 && accumulate != 1)
     return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: accumulate is %d; pass 0 (overwrite) or 1 (add)", fn,
                      accumulate);
@@ -169,11 +140,11 @@ static cls_status backward(cls_context *ctx, const char *fn, const char *op, int
   for (int o = 0; o < 3; o++) {
     for (int i = 0; i < 5; i++) {
       int alias_ok = o == 0 && (i == 0 || i == 4); /* dx = x or dx = dy, element-wise */
-      if ((s = check_alias(ctx, fn, out_names[o], outs[o], out_n[o], in_names[i], ins[i], in_n[i], alias_ok)))
+      if ((s = cls__check_alias(ctx, fn, out_names[o], outs[o], out_n[o], in_names[i], ins[i], in_n[i], alias_ok)))
         return s;
     }
     for (int p = 0; p < o; p++)
-      if ((s = check_alias(ctx, fn, out_names[o], outs[o], out_n[o], out_names[p], outs[p], out_n[p], 0)))
+      if ((s = cls__check_alias(ctx, fn, out_names[o], outs[o], out_n[o], out_names[p], outs[p], out_n[p], 0)))
         return s;
   }
 

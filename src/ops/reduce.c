@@ -49,7 +49,7 @@ static cls_status reduce_ranges(cls_context *ctx, const char *fn, const char *op
     else
       snprintf(name, sizeof name, "ranges[%zu]", i);
     if ((s = cls__train_check(ctx, fn, name, ranges[i], lengths[i])) ||
-        (s = cls__train_check_alias(ctx, fn, "out", out, 1, name, ranges[i], lengths[i], 0)))
+        (s = cls__check_alias(ctx, fn, "out", out, 1, name, ranges[i], lengths[i], 0)))
       return s;
   }
 

@@ -1,4 +1,6 @@
 /* src/ops/rows.c — see rows.h. */
+#include <stdint.h>
+
 #include "ops/rows.h"
 
 int cls__rows_variant(const cls_context *ctx) {
@@ -25,5 +27,15 @@ cls_status cls__rows_geometry(cls_context *ctx, cl_kernel k, int variant, size_t
     *local = wg;
     *global = rows * wg;
   }
+  return CLS_OK;
+}
+
+cls_status cls__rows_check(cls_context *ctx, const char *fn, const char *arg, cls_ref r, size_t rows,
+                           size_t cols) {
+  cls_status s = cls__check_matrix(ctx, fn, arg, r, rows, cols, cols, 0, 1);
+  if (s != CLS_OK) return s;
+  if (r.offset > UINT32_MAX - rows * cols)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
+                     "%s: %s ends beyond float 2^32 of its buffer; use a smaller offset", fn, arg);
   return CLS_OK;
 }

@@ -8,6 +8,10 @@
 
 #include "device/internal.h"
 
+/* A rows x cols contiguous operand: present, big enough, and addressable
+ * by the kernels' 32-bit offsets. */
+cls_status cls__rows_check(cls_context *ctx, const char *fn, const char *arg, cls_ref r, size_t rows, size_t cols);
+
 /* ROW_VARIANT of the device table: 0 = a row per work-item (CPUs), 1 = a
  * work-group per row with a local-memory reduction (GPUs). */
 int cls__rows_variant(const cls_context *ctx);

@@ -4,23 +4,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "device/internal.h"
+#include "core/clock.h"
 
 const char *const cls__rows_bench_ops[] = {"softmax_fwd",   "softmax_fwd_causal", "softmax_bwd", "layernorm_fwd",
                                            "layernorm_bwd", "rmsnorm_fwd",        "rmsnorm_bwd", NULL};
-
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 enum { X, Y, DY, DX, GAMMA, BETA, MEAN, RSTD, DGAMMA, DBETA, NBUF };
 
@@ -112,15 +101,14 @@ cls_status cls__rows_time(cls_context *ctx, const char *op, size_t rows, size_t 
   cls_counters before, after;
   if (s == CLS_OK) s = cls_counters_get(ctx, &before);
   for (int r = 0; r < reps && s == CLS_OK; r++) {
-    double t0 = now_seconds();
+    double t0 = cls_now();
     s = run(ctx, which, rows, cols, &o);
     if (s == CLS_OK) s = cls_finish(ctx);
-    times[r] = now_seconds() - t0;
+    times[r] = cls_now() - t0;
   }
   if (s == CLS_OK) s = cls_counters_get(ctx, &after);
   if (s != CLS_OK) goto done;
-  qsort(times, (size_t)reps, sizeof *times, cmp_double);
-  *median_seconds = reps % 2 ? times[reps / 2] : 0.5 * (times[reps / 2 - 1] + times[reps / 2]);
+  *median_seconds = cls_median(times, (size_t)reps);
   *bytes = bytes_since(&before, &after, counter) / reps;
 done:
   for (int i = 0; i < NBUF; i++) cls_buffer_free(o.b[i]);

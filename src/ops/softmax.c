@@ -20,38 +20,13 @@
 #include "device/internal.h"
 #include "ops/rows.h"
 
-/* A rows x cols operand: present, big enough, and addressable by the
- * kernels' 32-bit offsets. */
-static cls_status check_rows(cls_context *ctx, const char *fn, const char *arg, cls_ref r, size_t rows,
-                             size_t cols) {
-  cls_status s = cls__check_matrix(ctx, fn, arg, r, rows, cols, cols, 0, 1);
-  if (s != CLS_OK) return s;
-  if (r.offset > UINT32_MAX - rows * cols)
-    return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
-                     "%s: %s ends beyond float 2^32 of its buffer; use a smaller offset", fn, arg);
-  return CLS_OK;
-}
-
-/* An output may be exactly an input of the same shape (each element is
- * read before the same work-item overwrites it) but must not otherwise
- * overlap one: rows would race. */
-static cls_status check_alias(cls_context *ctx, const char *fn, const char *out_name, cls_ref out,
-                              const char *in_name, cls_ref in, size_t n) {
-  if (out.buf != in.buf || out.offset == in.offset) return CLS_OK;
-  if (out.offset < in.offset + n && in.offset < out.offset + n)
-    return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
-                     "%s: %s (offset %zu) partly overlaps %s (offset %zu); use the same offset or separate memory",
-                     fn, out_name, out.offset, in_name, in.offset);
-  return CLS_OK;
-}
-
 cls_status cls_softmax_forward(cls_context *ctx, size_t rows, size_t cols, float scale, int causal, cls_ref x,
                                cls_ref y) {
   static const char fn[] = "cls_softmax_forward";
   CLS_CHECK_CTX(ctx);
   cls_status s;
-  if ((s = check_rows(ctx, fn, "x", x, rows, cols)) != CLS_OK) return s;
-  if ((s = check_rows(ctx, fn, "y", y, rows, cols)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "x", x, rows, cols)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "y", y, rows, cols)) != CLS_OK) return s;
   if (!isfinite(scale))
     return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: scale is %g; pass a finite number (1 for plain softmax)", fn,
                      (double)scale);
@@ -62,7 +37,7 @@ cls_status cls_softmax_forward(cls_context *ctx, size_t rows, size_t cols, float
         ctx, CLS_ERR_SHAPE_MISMATCH,
         "%s: causal masking needs rows in blocks of cols, but rows = %zu is not a multiple of cols = %zu", fn,
         rows, cols);
-  if ((s = check_alias(ctx, fn, "y", y, "x", x, rows * cols)) != CLS_OK) return s;
+  if ((s = cls__check_alias(ctx, fn, "y", y, rows * cols, "x", x, rows * cols, 1)) != CLS_OK) return s;
 
   int variant = cls__rows_variant(ctx);
   cl_kernel k;
@@ -93,14 +68,14 @@ cls_status cls_softmax_backward(cls_context *ctx, size_t rows, size_t cols, floa
   static const char fn[] = "cls_softmax_backward";
   CLS_CHECK_CTX(ctx);
   cls_status s;
-  if ((s = check_rows(ctx, fn, "y", y, rows, cols)) != CLS_OK) return s;
-  if ((s = check_rows(ctx, fn, "dy", dy, rows, cols)) != CLS_OK) return s;
-  if ((s = check_rows(ctx, fn, "dx", dx, rows, cols)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "y", y, rows, cols)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "dy", dy, rows, cols)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "dx", dx, rows, cols)) != CLS_OK) return s;
   if (!isfinite(scale))
     return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: scale is %g; pass the forward pass's finite scale", fn,
                      (double)scale);
-  if ((s = check_alias(ctx, fn, "dx", dx, "dy", dy, rows * cols)) != CLS_OK) return s;
-  if ((s = check_alias(ctx, fn, "dx", dx, "y", y, rows * cols)) != CLS_OK) return s;
+  if ((s = cls__check_alias(ctx, fn, "dx", dx, rows * cols, "dy", dy, rows * cols, 1)) != CLS_OK) return s;
+  if ((s = cls__check_alias(ctx, fn, "dx", dx, rows * cols, "y", y, rows * cols, 1)) != CLS_OK) return s;
 
   int variant = cls__rows_variant(ctx);
   cl_kernel k;

@@ -17,11 +17,6 @@ cls_status cls__train_check(cls_context *ctx, const char *fn, const char *arg, c
 /* A size argument: >= 1 and <= 2^31-1, else CLS_ERR_INVALID_SIZE. */
 cls_status cls__train_check_size(cls_context *ctx, const char *fn, const char *arg, size_t n);
 
-/* out (n_out floats) must not overlap in (n_in floats), except exactly
- * (same offset and length) when alias_ok. Either may be CLS_NOREF. */
-cls_status cls__train_check_alias(cls_context *ctx, const char *fn, const char *out_name, cls_ref out,
-                                  size_t n_out, const char *in_name, cls_ref in, size_t n_in, int alias_ok);
-
 /* A finite float scalar (CLS_ERR_INVALID_VALUE otherwise). */
 cls_status cls__train_check_finite(cls_context *ctx, const char *fn, const char *arg, float v);
 

@@ -3,19 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "sweep/calibrate.h"
 #include "train/loop.h"
 #include "train/schedule.h"
 #include "train/task.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "core/clock.h"
 
 static void remove_tree(const char *dir) {
   static const char *const files[] = {"points/calibrate.csv", "points/calibrate.json",
@@ -43,7 +37,7 @@ cls_status cls_sweep_calibrate(cls_context *ctx, const cls_sweep_spec *s, const 
              tmpdir && *tmpdir ? tmpdir : "/tmp");
     return CLS_ERR_IO;
   }
-  const double t0 = now();
+  const double t0 = cls_now();
   cls_task_spec ts;
   cls_sweep_point_task(s, p, &ts);
   cls_train_task *task = NULL;
@@ -52,7 +46,7 @@ cls_status cls_sweep_calibrate(cls_context *ctx, const cls_sweep_spec *s, const 
     remove_tree(dir);
     return st;
   }
-  const double t_setup = now() - t0;
+  const double t_setup = cls_now() - t0;
   cls_train_config tc;
   cls_sweep_point_config(s, p, &tc);
   tc.out_dir = dir;
@@ -74,9 +68,9 @@ cls_status cls_sweep_calibrate(cls_context *ctx, const cls_sweep_spec *s, const 
     snprintf(err, err_len, "out of host memory");
     return CLS_ERR_OUT_OF_MEMORY;
   }
-  const double t1 = now();
+  const double t1 = cls_now();
   st = cls_train_run(task, &tc, r);
-  const double t_run = now() - t1;
+  const double t_run = cls_now() - t1;
   if (st == CLS_OK && r->status == CLS_RUN_OK && r->process_steps) {
     out->flops_per_step = r->flops_per_step;
     out->model_flops_per_step = task->model_flops_per_step;

@@ -4,13 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "clscale/device.h"
 #include "sweep/rundir.h"
 #include "sweep/runner.h"
 #include "train/log.h"
 #include "train/task.h"
+#include "core/clock.h"
 
 typedef struct shared shared;
 
@@ -40,12 +40,6 @@ static void copy(char *dst, size_t len, const char *src) {
   dst[n] = 0;
 }
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int stopped(const shared *sh) {
   return sh->cfg->stop && *sh->cfg->stop;
 }
@@ -73,7 +67,7 @@ static void summary_extra(const cls_sweep_spec *s, const cls_sweep_point *p, cha
 static void run_point(worker *w, cls_context *ctx, const cls_sweep_point *p, cls_sweep_outcome *o) {
   shared *sh = w->sh;
   const cls_sweep_run_config *cfg = sh->cfg;
-  const double t0 = now();
+  const double t0 = cls_now();
   memset(o, 0, sizeof *o);
   o->ran = 1;
   o->worker = w->index;
@@ -101,7 +95,7 @@ static void run_point(worker *w, cls_context *ctx, const cls_sweep_point *p, cls
     char werr[512];
     if (cls_sweep_write_failed(cfg->out_dir, sh->s, p, w->device, o->error, werr, sizeof werr) != CLS_OK)
       snprintf(o->error + strlen(o->error), sizeof o->error - strlen(o->error), " (and %s)", werr);
-    o->seconds = now() - t0;
+    o->seconds = cls_now() - t0;
     return;
   }
   o->n_params = task->n_params;
@@ -155,7 +149,7 @@ static void run_point(worker *w, cls_context *ctx, const cls_sweep_point *p, cls
   }
   free(r);
   cls_task_destroy(task);
-  o->seconds = now() - t0;
+  o->seconds = cls_now() - t0;
 }
 
 static void *worker_main(void *arg) {

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "core/file.h"
 #include "data/spectra.h"
 #include "data/text.h"
 #include "nn/emulator.h"
@@ -207,11 +207,11 @@ cls_status cls_coord_check(cls_context *ctx, const cls_coord_spec *s, const char
   const size_t n_layers = tracked_layers(spec.model, spec.depth, layers);
   const size_t n_act = 2 * spec.depth + (spec.model == CLS_COORD_GPT ? 2 : 3);
   float *rms = malloc((spec.steps + 1) * n_act * sizeof *rms);
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", csv_path, (long)getpid());
-  FILE *f = rms ? fopen(tmp, "w") : NULL;
-  cls_status st = rms ? (f ? make_batch(&r) : CLS_ERR_IO) : CLS_ERR_OUT_OF_MEMORY;
-  if (st == CLS_ERR_IO) snprintf(err, err_len, "cannot write %s: check the folder exists and is writable", tmp);
+  /* The CSV is built in memory and written in one atomic step at the end. */
+  char *text = NULL;
+  size_t text_len = 0;
+  FILE *f = rms ? open_memstream(&text, &text_len) : NULL;
+  cls_status st = f ? make_batch(&r) : CLS_ERR_OUT_OF_MEMORY;
   if (f && st == CLS_OK) fprintf(f, "param,layer,width,step,value\n");
   for (int p = 0; p < 2 && st == CLS_OK; p++)
     for (size_t w = 0; w < spec.n_widths && st == CLS_OK; w++) {
@@ -228,12 +228,9 @@ cls_status cls_coord_check(cls_context *ctx, const cls_coord_spec *s, const char
   if (f) {
     int ok = !ferror(f);
     ok = (fclose(f) == 0) && ok;
-    if (st == CLS_OK && (!ok || rename(tmp, csv_path) != 0)) {
-      snprintf(err, err_len, "writing %s failed", csv_path);
-      st = CLS_ERR_IO;
-    }
-    if (st != CLS_OK) remove(tmp);
+    if (st == CLS_OK) st = ok ? cls_write_atomic(csv_path, text, text_len, err, err_len) : CLS_ERR_OUT_OF_MEMORY;
   }
+  free(text);
   free(rms);
   run_free(&r);
   return st;

@@ -34,38 +34,6 @@ size_t cls_csv_format_row(const cls_eval_row *r, char *out, size_t len) {
   return n > 0 && (size_t)n < len ? (size_t)n : 0;
 }
 
-cls_status cls_write_atomic(const char *path, const void *data, size_t len, char *err, size_t err_len) {
-  size_t plen = strlen(path) + 32;
-  char *tmp = malloc(plen);
-  if (!tmp) {
-    snprintf(err, err_len, "out of host memory writing %s", path);
-    return CLS_ERR_OUT_OF_MEMORY;
-  }
-  snprintf(tmp, plen, "%s.tmp.%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "wb");
-  int ok = f != NULL;
-  if (ok && len) ok = fwrite(data, 1, len, f) == len;
-  if (ok) ok = fflush(f) == 0;
-  /* On disk before the rename, so a crash leaves the old file or the new
-   * one, never a renamed empty file. */
-  if (ok) ok = fsync(fileno(f)) == 0;
-  int saved = errno;
-  if (f && fclose(f) != 0 && ok) {
-    ok = 0;
-    saved = errno;
-  }
-  if (ok && rename(tmp, path) != 0) {
-    ok = 0;
-    saved = errno;
-  }
-  if (!ok) {
-    remove(tmp);
-    snprintf(err, err_len, "cannot write %s: %s", path, strerror(saved));
-  }
-  free(tmp);
-  return ok ? CLS_OK : CLS_ERR_IO;
-}
-
 cls_status cls_csv_write(const char *path, const char *rows, size_t rows_len, char *err, size_t err_len) {
   const size_t hlen = strlen(CLS_TRAIN_CSV_HEADER);
   char *all = malloc(hlen + rows_len + 1);
@@ -147,23 +115,5 @@ void cls_json_str(cls_json *j, const char *key, const char *v) {
 }
 
 cls_status cls_json_write(const cls_json *j, const char *path, char *err, size_t err_len) {
-  char *text = j && !j->oom ? cJSON_Print(j->obj) : NULL;
-  if (!text) {
-    snprintf(err, err_len, "out of host memory writing %s", path);
-    return CLS_ERR_OUT_OF_MEMORY;
-  }
-  size_t n = strlen(text);
-  char *withnl = malloc(n + 2);
-  cls_status s;
-  if (!withnl) {
-    snprintf(err, err_len, "out of host memory writing %s", path);
-    s = CLS_ERR_OUT_OF_MEMORY;
-  } else {
-    memcpy(withnl, text, n);
-    withnl[n] = '\n';
-    s = cls_write_atomic(path, withnl, n + 1, err, err_len);
-    free(withnl);
-  }
-  cJSON_free(text);
-  return s;
+  return cls_write_json_atomic(path, j && !j->oom ? j->obj : NULL, err, err_len);
 }

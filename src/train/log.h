@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "clscale/status.h"
+#include "core/file.h"
 
 /* The CSV header (docs/formats.md, points/<id>.csv). */
 #define CLS_TRAIN_CSV_HEADER "step,tokens,flops,flops_6nd,train_loss,eval_loss,lr,seconds\n"
@@ -29,10 +30,7 @@ size_t cls_csv_format_row(const cls_eval_row *r, char *out, size_t len);
 /* Writes the header and rows (already formatted lines) to path atomically. */
 cls_status cls_csv_write(const char *path, const char *rows, size_t rows_len, char *err, size_t err_len);
 
-/* Writes len bytes to path: path.tmp.<pid>, flushed to disk, renamed over
- * path. CLS_ERR_IO with the path and the system's reason on failure (the
- * temporary file is removed). */
-cls_status cls_write_atomic(const char *path, const void *data, size_t len, char *err, size_t err_len);
+/* cls_write_atomic (path.tmp.<pid>, flushed, renamed) is core/file.h's. */
 
 /* The shortest decimal that reads back as v ("0.003", not
  * "0.0030000000000000001"); as_float: reads back as (float)v. For keys and

@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "train/checkpoint.h"
 #include "train/log.h"
 #include "train/loop.h"
 #include "train/schedule.h"
+#include "core/clock.h"
 
 void cls_train_config_default(cls_train_config *c) {
   memset(c, 0, sizeof *c);
@@ -39,12 +39,6 @@ const char *cls_run_status_name(cls_run_status s) {
     return "interrupted";
   }
   return "failed";
-}
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* ------------------------------------------------------------- checks */
@@ -145,7 +139,7 @@ static cls_status save(run *u) {
   cls_ckpt_state st = u->st;
   st.train_flops = flops;
   st.eval_flops = u->eval_flops_base + u->proc_eval_flops;
-  st.seconds = u->seconds_base + (now() - u->t0);
+  st.seconds = u->seconds_base + (cls_now() - u->t0);
   return cls_checkpoint_save(u->t->ctx, u->r->ckpt_path, u->key, &st, u->t->params, u->t->slabs, u->r->error,
                              sizeof u->r->error);
 }
@@ -401,7 +395,7 @@ cls_status cls_train_run(cls_train_task *t, const cls_train_config *c, cls_train
     snprintf(r->error, sizeof r->error, "out of host memory");
     return CLS_ERR_OUT_OF_MEMORY;
   }
-  u.t0 = now();
+  u.t0 = cls_now();
   size_t next_eval = 0;
   while (next_eval < n_evals && evals[next_eval] <= u.st.step) next_eval++;
 
@@ -428,7 +422,7 @@ cls_status cls_train_run(cls_train_task *t, const cls_train_config *c, cls_train
   while (s == CLS_OK && u.st.step < total) {
     const uint64_t step = u.st.step;
     const double lr = cls_schedule_lr(c->lr, c->min_lr_ratio, warmup, total, step);
-    const double ts = now();
+    const double ts = cls_now();
     float loss = 0;
     t->error[0] = 0;
     s = cls_param_zero_grads(ctx, t->params, t->slabs);
@@ -452,7 +446,7 @@ cls_status cls_train_run(cls_train_task *t, const cls_train_config *c, cls_train
       fail_what = "AdamW step";
       break;
     }
-    step_seconds += now() - ts; /* the loss read-back synchronised the forward; AdamW ends in the next one */
+    step_seconds += cls_now() - ts; /* the loss read-back synchronised the forward; AdamW ends in the next one */
     u.st.step = step + 1;
     u.st.acc_sum += loss;
     u.st.acc_count++;
@@ -480,7 +474,7 @@ cls_status cls_train_run(cls_train_task *t, const cls_train_config *c, cls_train
                           u.st.acc_sum / (double)u.st.acc_count,
                           eval_loss,
                           lr,
-                          u.seconds_base + (now() - u.t0)};
+                          u.seconds_base + (cls_now() - u.t0)};
       char line[512];
       size_t n = cls_csv_format_row(&row, line, sizeof line);
       if (!n || !append_row(&u, line, n)) {
@@ -507,7 +501,7 @@ cls_status cls_train_run(cls_train_task *t, const cls_train_config *c, cls_train
       }
     }
 
-    const double tnow = now();
+    const double tnow = cls_now();
     int stop = (c->stop && *c->stop) || (c->stop_after_steps && u.st.step == c->stop_after_steps);
     if (stop && u.st.step < total) {
       status = CLS_RUN_INTERRUPTED;
@@ -519,7 +513,7 @@ cls_status cls_train_run(cls_train_task *t, const cls_train_config *c, cls_train
     if (u.st.step < total && ((c->checkpoint_steps && u.st.step - last_ckpt_step >= c->checkpoint_steps) ||
                               (c->checkpoint_seconds > 0 && tnow - last_ckpt_time >= c->checkpoint_seconds))) {
       if ((s = save(&u)) != CLS_OK) break;
-      last_ckpt_time = now();
+      last_ckpt_time = cls_now();
       last_ckpt_step = u.st.step;
     }
     if (c->progress) {
@@ -560,7 +554,7 @@ cls_status cls_train_run(cls_train_task *t, const cls_train_config *c, cls_train
     r->process_train_flops = all - u.proc_eval_flops;
   }
   r->eval_flops = u.eval_flops_base + u.proc_eval_flops;
-  r->seconds = u.seconds_base + (now() - u.t0);
+  r->seconds = u.seconds_base + (cls_now() - u.t0);
   r->step_seconds = step_seconds;
   /* A diverged run has no final loss: its last finite row is in the CSV. */
   if (status == CLS_RUN_DIVERGED) {

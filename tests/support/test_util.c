@@ -106,3 +106,43 @@ void test_expect_close(const char *what, size_t n, const float *got, const doubl
   if (!(e <= tol))
     fail_msg("%s: n=%zu rel err %.3g at %zu (got %.9g want %.9g)", what, n, e, at, got[at], want[at]);
 }
+
+int test_setup_context(void **state) {
+  *state = test_context(NULL, NULL);
+  return 0;
+}
+int test_setup_rows_v0(void **state) {
+  *state = test_context("ROW_VARIANT=0", NULL);
+  return 0;
+}
+int test_setup_rows_v1(void **state) {
+  *state = test_context("ROW_VARIANT=1", NULL);
+  return 0;
+}
+int test_teardown_context(void **state) {
+  cls_context_destroy(*state);
+  return 0;
+}
+
+cls_buffer *test_upload_padded(cls_context *ctx, const float *host, size_t n, size_t pad) {
+  size_t total = n + 2 * pad;
+  float *tmp = malloc(total * sizeof *tmp);
+  assert_non_null(tmp);
+  for (size_t i = 0; i < total; i++) tmp[i] = TEST_SENTINEL;
+  if (host) memcpy(tmp + pad, host, n * sizeof *tmp);
+  cls_buffer *b = test_upload(ctx, tmp, total);
+  free(tmp);
+  return b;
+}
+
+float *test_download_padded(cls_context *ctx, cls_buffer *b, size_t n, size_t pad) {
+  float *all = test_download(ctx, b);
+  for (size_t i = 0; i < pad; i++)
+    if (all[i] != TEST_SENTINEL || all[pad + n + i] != TEST_SENTINEL)
+      fail_msg("a sentinel next to an operand changed");
+  float *x = malloc((n ? n : 1) * sizeof *x);
+  assert_non_null(x);
+  memcpy(x, all + pad, n * sizeof *x);
+  free(all);
+  return x;
+}

@@ -42,6 +42,22 @@ float *test_read_at(cls_context *ctx, const cls_buffer *buf, size_t offset, size
  * naming what, n and the worst index. */
 void test_expect_close(const char *what, size_t n, const float *got, const double *want, double tol, double floor);
 
+/* cmocka group fixtures: *state = a context on the default device (with
+ * ROW_VARIANT=0 or 1 for the row kernels' two variants); teardown
+ * destroys it. */
+int test_setup_context(void **state);
+int test_setup_rows_v0(void **state);
+int test_setup_rows_v1(void **state);
+int test_teardown_context(void **state);
+
+/* Operands padded with TEST_SENTINEL on both sides, so that a write outside
+ * the operand is caught: upload puts host[0..n) (or sentinels when host is
+ * NULL) at offset pad; download returns the operand (malloc'd) and fails
+ * the test if a sentinel changed. */
+#define TEST_SENTINEL 777.0f
+cls_buffer *test_upload_padded(cls_context *ctx, const float *host, size_t n, size_t pad);
+float *test_download_padded(cls_context *ctx, cls_buffer *b, size_t n, size_t pad);
+
 /* A fresh empty scratch folder under CLSCALE_TEST_TMP (or /tmp) whose name
  * starts with tag; written into out. */
 void test_tmpdir(const char *tag, char *out, size_t out_len);

@@ -1,0 +1,60 @@
+/* src/core/file.c — see file.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/file.h"
+
+cls_status cls_write_atomic(const char *path, const void *data, size_t len, char *err, size_t err_len) {
+  size_t plen = strlen(path) + 32;
+  char *tmp = malloc(plen);
+  if (!tmp) {
+    snprintf(err, err_len, "out of host memory writing %s", path);
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  snprintf(tmp, plen, "%s.tmp.%ld", path, (long)getpid());
+  FILE *f = fopen(tmp, "wb");
+  int ok = f != NULL;
+  if (ok && len) ok = fwrite(data, 1, len, f) == len;
+  if (ok) ok = fflush(f) == 0;
+  /* On disk before the rename, so a crash leaves the old file or the new
+   * one, never a renamed empty file. */
+  if (ok) ok = fsync(fileno(f)) == 0;
+  int saved = errno;
+  if (f && fclose(f) != 0 && ok) {
+    ok = 0;
+    saved = errno;
+  }
+  if (ok && rename(tmp, path) != 0) {
+    ok = 0;
+    saved = errno;
+  }
+  if (!ok) {
+    remove(tmp);
+    snprintf(err, err_len, "cannot write %s: %s", path, strerror(saved));
+  }
+  free(tmp);
+  return ok ? CLS_OK : CLS_ERR_IO;
+}
+
+cls_status cls_write_json_atomic(const char *path, const struct cJSON *root, char *err, size_t err_len) {
+  char *text = root ? cJSON_Print(root) : NULL;
+  size_t n = text ? strlen(text) : 0;
+  char *withnl = text ? malloc(n + 2) : NULL;
+  cls_status s;
+  if (!withnl) {
+    snprintf(err, err_len, "out of host memory writing %s", path);
+    s = CLS_ERR_OUT_OF_MEMORY;
+  } else {
+    memcpy(withnl, text, n);
+    withnl[n] = '\n';
+    s = cls_write_atomic(path, withnl, n + 1, err, err_len);
+  }
+  free(withnl);
+  cJSON_free(text);
+  return s;
+}
