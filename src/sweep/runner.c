@@ -91,7 +91,7 @@ static void run_point(worker *w, cls_context *ctx, const cls_sweep_point *p, cls
     /* Out of device memory, a data file that went away: the point is
      * recorded, and the sweep goes on. */
     o->status = CLS_RUN_FAILED;
-    snprintf(o->error, sizeof o->error, "building the model: %s", err[0] ? err : cls_status_name(st));
+    snprintf(o->error, sizeof o->error, "building the model: %.990s", err[0] ? err : cls_status_name(st));
     char werr[512];
     if (cls_sweep_write_failed(cfg->out_dir, sh->s, p, w->device, o->error, werr, sizeof werr) != CLS_OK)
       snprintf(o->error + strlen(o->error), sizeof o->error - strlen(o->error), " (and %s)", werr);
