@@ -17,7 +17,7 @@ void cls__fit_err(char *err, size_t err_len, const char *fmt, ...) {
   va_end(ap);
 }
 
-static size_t distinct(const double *x, size_t n) {
+size_t cls__fit_distinct(const double *x, size_t n) {
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
     bool seen = false;
@@ -28,7 +28,7 @@ static size_t distinct(const double *x, size_t n) {
 }
 
 int cls__fit_line(const double *x, const double *y, size_t n, double *slope, double *icpt) {
-  if (n < 2 || distinct(x, n) < 2) return -1;
+  if (n < 2 || cls__fit_distinct(x, n) < 2) return -1;
   /* Centred sums: x is often log10 C ≈ 18, where raw normal equations lose
    * most of their digits. */
   double mx = 0, my = 0;
@@ -42,7 +42,7 @@ int cls__fit_line(const double *x, const double *y, size_t n, double *slope, dou
 }
 
 int cls__fit_parabola(const double *x, const double *y, size_t n, double *a, double *b, double *c) {
-  if (n < 3 || distinct(x, n) < 3) return -1;
+  if (n < 3 || cls__fit_distinct(x, n) < 3) return -1;
   /* Fit in u = (x − m)/s so the 3×3 normal equations are well conditioned,
    * then expand back to x. */
   double m = 0, s = 0;

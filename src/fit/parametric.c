@@ -77,16 +77,6 @@ static void to_params(const double x[5], double lnref, double ldref, double p[5]
   p[4] = x[4];
 }
 
-static size_t distinct(const double *x, size_t n) {
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    bool seen = false;
-    for (size_t j = 0; j < i && !seen; j++) seen = x[j] == x[i];
-    k += !seen;
-  }
-  return k;
-}
-
 cls_status cls_fit_parametric_run(const cls_fit_input *in, const cls_fit_options *o, cls_fit_parametric *out) {
   if (!in || !o || !out) return CLS_ERR_NULL_ARGUMENT;
   memset(out, 0, sizeof *out);
@@ -104,7 +94,7 @@ cls_status cls_fit_parametric_run(const cls_fit_input *in, const cls_fit_options
     lnref += u[i] / (double)n, ldref += v[i] / (double)n;
   }
   for (size_t i = 0; i < n && !st; i++) u[i] -= lnref, v[i] -= ldref, out->predicted[i] = NAN;
-  if (!st && (n < 5 || distinct(u, n) < 2 || distinct(v, n) < 2)) {
+  if (!st && (n < 5 || cls__fit_distinct(u, n) < 2 || cls__fit_distinct(v, n) < 2)) {
     snprintf(out->why, sizeof out->why,
              "needs at least 5 runs with at least 2 distinct N and 2 distinct D for its 5 parameters (have %zu "
              "run%s)",

@@ -169,15 +169,22 @@ cls_status cls_scale(cls_context *ctx, size_t n, float alpha, cls_ref x) {
 
 /* ------------------------------------------------------------------ bias */
 
-cls_status cls_bias_add(cls_context *ctx, size_t rows, size_t cols, cls_ref bias, cls_ref y) {
-  static const char fn[] = "cls_bias_add";
-  CLS_CHECK_CTX(ctx);
+/* rows and cols each at least 1, their product within 2^31-1 floats. */
+static cls_status check_rows_cols(cls_context *ctx, const char *fn, size_t rows, size_t cols) {
   cls_status s;
   if ((s = cls__train_check_size(ctx, fn, "rows", rows)) || (s = cls__train_check_size(ctx, fn, "cols", cols)))
     return s;
   if ((double)rows * (double)cols > (double)TRAIN_MAX_N)
     return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: rows x cols = %zu x %zu exceeds 2^31-1 floats", fn, rows,
                      cols);
+  return CLS_OK;
+}
+
+cls_status cls_bias_add(cls_context *ctx, size_t rows, size_t cols, cls_ref bias, cls_ref y) {
+  static const char fn[] = "cls_bias_add";
+  CLS_CHECK_CTX(ctx);
+  cls_status s;
+  if ((s = check_rows_cols(ctx, fn, rows, cols)) != CLS_OK) return s;
   size_t n = rows * cols;
   if ((s = cls__train_check(ctx, fn, "bias", bias, cols)) || (s = cls__train_check(ctx, fn, "y", y, n)) ||
       (s = cls__check_alias(ctx, fn, "y", y, n, "bias", bias, cols, 0)))
@@ -198,11 +205,7 @@ cls_status cls_bias_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref
   static const char fn[] = "cls_bias_backward";
   CLS_CHECK_CTX(ctx);
   cls_status s;
-  if ((s = cls__train_check_size(ctx, fn, "rows", rows)) || (s = cls__train_check_size(ctx, fn, "cols", cols)))
-    return s;
-  if ((double)rows * (double)cols > (double)TRAIN_MAX_N)
-    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: rows x cols = %zu x %zu exceeds 2^31-1 floats", fn, rows,
-                     cols);
+  if ((s = check_rows_cols(ctx, fn, rows, cols)) != CLS_OK) return s;
   size_t n = rows * cols;
   if ((s = cls__train_check(ctx, fn, "dy", dy, n)) || (s = cls__train_check(ctx, fn, "dbias", dbias, cols)) ||
       (s = cls__train_check_flag(ctx, fn, "accumulate", accumulate)) ||
