@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/err.h"
 #include "core/file.h"
 
 cls_status cls_write_atomic(const char *path, const void *data, size_t len, char *err, size_t err_len) {
@@ -57,4 +58,50 @@ cls_status cls_write_json_atomic(const char *path, const struct cJSON *root, cha
   free(withnl);
   cJSON_free(text);
   return s;
+}
+
+cls_status cls_read_file(const char *path, size_t limit, char **data, size_t *len, char *err, size_t err_len) {
+  *data = NULL;
+  if (len) *len = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) return cls_errf(err, err_len, CLS_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+  /* Grow by doubling rather than trusting a size from fseek/ftell: pipes
+   * and /proc files have none, and a file may grow while it is read. */
+  char *buf = NULL;
+  size_t n = 0, cap = 0;
+  for (;;) {
+    if (n + 1 >= cap) {
+      size_t grown = cap ? 2 * cap : 16384;
+      if (limit && limit < ((size_t)-1) / 4 && grown > limit + 2)
+        grown = limit + 2; /* room to see one byte too many, and the NUL */
+      char *g = grown > cap ? realloc(buf, grown) : NULL;
+      if (!g) {
+        free(buf);
+        fclose(f);
+        return cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "out of host memory reading %s (%zu bytes so far)",
+                        path, n);
+      }
+      buf = g;
+      cap = grown;
+    }
+    size_t got = fread(buf + n, 1, cap - 1 - n, f);
+    n += got;
+    if (limit && n > limit) {
+      free(buf);
+      fclose(f);
+      return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE, "%s is larger than %zu bytes", path, limit);
+    }
+    if (got == 0) break;
+  }
+  int bad = ferror(f);
+  int saved = errno;
+  fclose(f);
+  if (bad) {
+    free(buf);
+    return cls_errf(err, err_len, CLS_ERR_IO, "cannot read %s: %s", path, strerror(saved));
+  }
+  buf[n] = 0;
+  *data = buf;
+  if (len) *len = n;
+  return CLS_OK;
 }

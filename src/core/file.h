@@ -1,5 +1,6 @@
 /*
- * src/core/file.h — writing a file so that a crash never leaves half of it:
+ * src/core/file.h — reading a whole file with a size bound, and writing a
+ * file so that a crash never leaves half of it:
  * the data go to path.tmp.<pid>, are flushed to disk, and the temporary is
  * renamed over path. Readers see the old file or the new one. Every layer
  * writes its results through this (run directories, fit.json, traces,
@@ -21,5 +22,14 @@ cls_status cls_write_atomic(const char *path, const void *data, size_t len, char
  * CLS_ERR_OUT_OF_MEMORY when the text cannot be made. */
 struct cJSON;
 cls_status cls_write_json_atomic(const char *path, const struct cJSON *root, char *err, size_t err_len);
+
+/* Reads the whole of path into a new buffer *data (free()), with *len its
+ * length in bytes; one NUL byte follows the data, so text files read as C
+ * strings (a file that holds NUL bytes is the caller's to reject). A file
+ * larger than limit bytes (0: no limit) is refused with
+ * CLS_ERR_INVALID_SIZE before it is read, so a huge input costs nothing.
+ * Failures: CLS_ERR_IO ("cannot open PATH: reason", "cannot read PATH:
+ * reason"), CLS_ERR_OUT_OF_MEMORY; *data is NULL then. err may be NULL. */
+cls_status cls_read_file(const char *path, size_t limit, char **data, size_t *len, char *err, size_t err_len);
 
 #endif

@@ -4,16 +4,16 @@
  */
 #include <string.h>
 
-#include "data/err.h"
+#include "core/err.h"
 #include "core/rng.h"
 #include "data/spectra_internal.h"
 
 static cls_status check_split(const cls_spectra *ds, const char *w, cls_split split, char *err, size_t err_len) {
   if ((int)split < 0 || (int)split >= CLS_SPLIT_COUNT)
-    return cls__data_fail(err, err_len, CLS_ERR_INVALID_VALUE, "%s: split %d is not train, val or test", w,
+    return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE, "%s: split %d is not train, val or test", w,
                           (int)split);
   if (ds->split[split].n == 0)
-    return cls__data_fail(err, err_len, CLS_ERR_INVALID_SIZE,
+    return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE,
                           "%s: the %s split is empty; give the config a nonzero n_%s", w, cls_split_name(split),
                           cls_split_name(split));
   return CLS_OK;
@@ -22,14 +22,14 @@ static cls_status check_split(const cls_spectra *ds, const char *w, cls_split sp
 static cls_status check_batch(const cls_spectra *ds, const char *w, size_t n_spec, size_t n_pix, char *err,
                               size_t err_len) {
   if (n_spec == 0 || n_pix == 0)
-    return cls__data_fail(err, err_len, CLS_ERR_INVALID_SIZE, "%s: n_spec (%zu) and n_pix (%zu) must be >= 1", w,
+    return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE, "%s: n_spec (%zu) and n_pix (%zu) must be >= 1", w,
                           n_spec, n_pix);
   if (n_pix > ds->cfg.n_pixels)
-    return cls__data_fail(err, err_len, CLS_ERR_INVALID_SIZE,
+    return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE,
                           "%s: n_pix %zu exceeds the grid's %zu pixels; ask for at most n_pixels", w, n_pix,
                           ds->cfg.n_pixels);
   if (n_spec > UINT32_MAX / n_pix)
-    return cls__data_fail(err, err_len, CLS_ERR_INVALID_SIZE,
+    return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE,
                           "%s: n_spec x n_pix = %zu x %zu is too large for one batch", w, n_spec, n_pix);
   return CLS_OK;
 }
@@ -39,7 +39,7 @@ cls_status cls_spectra_sample(const cls_spectra *ds, cls_split split, uint64_t s
                               size_t err_len) {
   const char *w = "cls_spectra_sample";
   if (!ds || !spec || !pix)
-    return cls__data_fail(err, err_len, CLS_ERR_NULL_ARGUMENT, "%s: %s is NULL", w,
+    return cls_errf(err, err_len, CLS_ERR_NULL_ARGUMENT, "%s: %s is NULL", w,
                           !ds     ? "ds"
                           : !spec ? "spec"
                                   : "pix");
@@ -66,7 +66,7 @@ cls_status cls_spectra_gather(cls_spectra *ds, cls_split split, size_t n_spec, c
                               const uint32_t *pix, float *labels, float *flux, char *err, size_t err_len) {
   const char *w = "cls_spectra_gather";
   if (!ds || !spec || !pix || !flux)
-    return cls__data_fail(err, err_len, CLS_ERR_NULL_ARGUMENT, "%s: %s is NULL", w,
+    return cls_errf(err, err_len, CLS_ERR_NULL_ARGUMENT, "%s: %s is NULL", w,
                           !ds     ? "ds"
                           : !spec ? "spec"
                           : !pix  ? "pix"
@@ -78,12 +78,12 @@ cls_status cls_spectra_gather(cls_spectra *ds, cls_split split, size_t n_spec, c
   /* Every index is checked before anything is written. */
   for (size_t b = 0; b < n_spec; b++) {
     if (spec[b] >= d->n)
-      return cls__data_fail(err, err_len, CLS_ERR_INVALID_VALUE,
+      return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
                             "%s: spec[%zu] = %u is out of range; the %s split has %zu", w, b, spec[b],
                             cls_split_name(split), d->n);
     for (size_t k = 0; k < n_pix; k++)
       if (pix[b * n_pix + k] >= ds->cfg.n_pixels)
-        return cls__data_fail(err, err_len, CLS_ERR_INVALID_VALUE,
+        return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
                               "%s: pix[%zu] = %u is out of range (n_pixels %zu)", w, b * n_pix + k,
                               pix[b * n_pix + k], ds->cfg.n_pixels);
   }
@@ -103,7 +103,7 @@ cls_status cls_spectra_gather(cls_spectra *ds, cls_split split, size_t n_spec, c
       for (size_t k = 0; k < n_pix; k++) f[k] = row[p[k]];
     } else {
       st = cls__synth_any(ds, d->raw + i * CLS_SPECTRA_N_LABELS, p, n_pix, f);
-      if (st != CLS_OK) return cls__data_fail(err, err_len, st, "%s: no memory for %zu pixels", w, n_pix);
+      if (st != CLS_OK) return cls_errf(err, err_len, st, "%s: no memory for %zu pixels", w, n_pix);
     }
   }
   return CLS_OK;

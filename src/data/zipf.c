@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/err.h"
+#include "core/err.h"
 #include "core/rng.h"
 #include "data/text.h"
 
@@ -110,17 +110,17 @@ enum { L_SENTENCE_LEN, L_COMMA, L_END, L_PARAGRAPH };
 cls_status cls_zipf_corpus(uint64_t seed, size_t vocab, double exponent, size_t n, uint8_t *out, char *err,
                            size_t err_len) {
   vocabulary voc = {0};
-  if (!out) return cls__data_fail(err, err_len, CLS_ERR_NULL_ARGUMENT, "cls_zipf_corpus: out is NULL");
+  if (!out) return cls_errf(err, err_len, CLS_ERR_NULL_ARGUMENT, "cls_zipf_corpus: out is NULL");
   if (vocab == 0)
-    return cls__data_fail(err, err_len, CLS_ERR_INVALID_SIZE, "cls_zipf_corpus: vocab is 0; use at least 1 word");
+    return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE, "cls_zipf_corpus: vocab is 0; use at least 1 word");
   if (!(exponent > 0.0 && exponent <= 5.0))
-    return cls__data_fail(err, err_len, CLS_ERR_INVALID_VALUE,
+    return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
                           "cls_zipf_corpus: exponent %g is out of range; use a value in (0, 5]", exponent);
   if (!vocab_make(seed, vocab, exponent, &voc)) {
     free(voc.text);
     free(voc.len);
     free(voc.cdf);
-    return cls__data_fail(err, err_len, CLS_ERR_OUT_OF_MEMORY, "cls_zipf_corpus: no memory for %zu words", vocab);
+    return cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "cls_zipf_corpus: no memory for %zu words", vocab);
   }
   cls_rng rw = cls_rng_make(seed, STREAM_WORDS), rl = cls_rng_make(seed, STREAM_LAYOUT);
   size_t pos = 0, left_in_sentence = 0;

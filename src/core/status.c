@@ -1,10 +1,11 @@
 /*
- * src/device/status.c — names of status codes, and setting the last error.
+ * src/core/status.c — the name of every status code: OpenCL's own (passed
+ * through unchanged) and clscale's. Host-only layers (fit, plot) need it
+ * too, so it lives below the device layer.
  */
-#include <stdio.h>
-#include <string.h>
+#include <stddef.h>
 
-#include "device/context.h"
+#include "clscale/status.h"
 
 static const char *opencl_name(cls_status s) {
   switch (s) {
@@ -140,25 +141,4 @@ const char *cls_status_name(cls_status s) {
   }
   const char *cl = opencl_name(s);
   return cl ? cl : "unknown status";
-}
-
-cls_status cls__fail(cls_context *ctx, cls_status status, const char *fmt, ...) {
-  if (ctx) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(ctx->error, sizeof ctx->error, fmt, ap);
-    va_end(ap);
-  }
-  return status;
-}
-
-cls_status cls__cl_fail(cls_context *ctx, cl_int err, const char *what) {
-  const char *hint = "";
-  if (err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_RESOURCES || err == CL_OUT_OF_HOST_MEMORY)
-    hint = "; the device ran out of memory or resources: use smaller shapes or batches";
-  return cls__fail(ctx, err, "%s failed: %s (%d)%s", what, cls_status_name(err), (int)err, hint);
-}
-
-const char *cls_last_error(const cls_context *ctx) {
-  return ctx ? ctx->error : "no context (NULL)";
 }

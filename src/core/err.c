@@ -1,0 +1,17 @@
+/* src/core/err.c — see err.h. */
+#include <stdio.h>
+
+#include "core/err.h"
+
+cls_status cls_verrf(char *err, size_t err_len, cls_status status, const char *fmt, va_list ap) {
+  if (err && err_len > 0) vsnprintf(err, err_len, fmt, ap);
+  return status;
+}
+
+cls_status cls_errf(char *err, size_t err_len, cls_status status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  cls_verrf(err, err_len, status, fmt, ap);
+  va_end(ap);
+  return status;
+}
