@@ -217,8 +217,10 @@ static int say_no_fit(const cls_opt_command *cmd, const cls_fit_result *r, const
                in->n_pts, in->n_pts == 1 ? "" : "s", r->frontier.why, r->isoflop.why, r->parametric.why);
   for (size_t i = 0; i < r->isoflop.n_budgets; i++) {
     const cls_fit_budget *b = &r->isoflop.budgets[i];
+    char why[sizeof b->why + 64];
+    cls_opt_translate(cmd, b->why, why, sizeof why);
     fprintf(stderr, "  isoflop budget %.3g (%zu run%s): %s\n", b->budget, b->n_points, b->n_points == 1 ? "" : "s",
-            b->why);
+            why);
   }
   return CLS_EXIT_FAIL;
 }

@@ -82,7 +82,9 @@ typedef struct cls_option {
    * in backquotes is shown with this option's name instead. */
   const char *field;
   /* How a refused value is explained, as a predicate: "wants a whole
-   * number", "use sp or mup". NULL: one from the type and the range. */
+   * number", "use sp or mup". NULL: one from the type and the range.
+   * POSITIONAL: what the argument is, for "one spec file only (...)"
+   * (NULL: the metavar). */
   const char *wants;
   /* The accepted range of a number (both 0: any); LO_OPEN / HI_OPEN in flags. */
   double lo, hi;
@@ -137,7 +139,8 @@ int cls_opt_exit_code(cls_opt_outcome r);
 void cls_opt_print_help(const cls_opt_command *cmd, FILE *f);
 
 /* Copies msg into out (always NUL-terminated), with each backquoted field
- * that an option of cmd sets replaced by that option's name, and the
+ * that an option of cmd sets replaced by that option's name (a
+ * positional's metavar: RUN_DIR), and the
  * backquotes of any other quoted text removed. A message without
  * backquotes comes out unchanged. */
 void cls_opt_translate(const cls_opt_command *cmd, const char *msg, char *out, size_t out_len);
