@@ -22,7 +22,8 @@
 #ifndef CLSCALE_OPS_MATMUL_H
 #define CLSCALE_OPS_MATMUL_H
 
-#include "device/internal.h"
+#include "clscale/ops.h"
+#include "device/layer.h"
 
 typedef struct cls__mm_args {
   cls_trans ta, tb;

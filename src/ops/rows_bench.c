@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "device/internal.h"
+#include "clscale/ops.h"
+#include "device/layer.h"
 #include "core/clock.h"
 
 const char *const cls__rows_bench_ops[] = {"softmax_fwd",   "softmax_fwd_causal", "softmax_bwd", "layernorm_fwd",
