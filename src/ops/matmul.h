@@ -60,11 +60,4 @@ unsigned cls__mm_class_key(const cls__mm_args *g);
  * timing runs themselves are not counted in the context's counters. */
 size_t cls__mm_auto_timed(cls_context *ctx);
 
-/* For benchmarks (`clscale bench`): times backend on an m x n x k product
- * (alpha 1, beta 0, minimal leading dimensions) on buffers of its own,
- * after one untimed warm-up call (which includes compiling kernels): reps
- * calls, each waited for, wall-clock; the median in *median_seconds. */
-cls_status cls__matmul_time(cls_context *ctx, cls_backend backend, cls_trans ta, cls_trans tb, size_t m, size_t n,
-                            size_t k, int reps, double *median_seconds);
-
 #endif
