@@ -15,9 +15,9 @@
 #endif
 
 #define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
+#define CAT(a, b)  CAT_(a, b)
 typedef CAT(float, ROW_VEC) floatv;
-#define VLOAD CAT(vload, ROW_VEC)
+#define VLOAD  CAT(vload, ROW_VEC)
 #define VSTORE CAT(vstore, ROW_VEC)
 
 /* Row stores go through an aligned vector pointer pa when the row start

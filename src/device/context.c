@@ -104,7 +104,7 @@ cls_status cls__context_create(const cls_context_options *opts, const cls__param
     if (err)
       snprintf(err, err_len,
                "malformed device parameters '%s' (from %s): write NAME=VALUE pairs separated by commas", ovr,
-               o->params ? "the options" : "CLSCALE_PARAMS");
+               o->params ? "`params`" : "CLSCALE_PARAMS");
     cls_context_destroy(ctx);
     return CLS_ERR_INVALID_VALUE;
   }

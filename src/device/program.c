@@ -36,8 +36,9 @@ static cls_status load_file(cls_context *ctx, const char *file, const char *labe
     /* A file that is missing or unreadable is a kernel not found there. */
     if (s == CLS_ERR_IO)
       return cls__fail(ctx, CLS_ERR_KERNEL_NOT_FOUND,
-                       "%s (CLSCALE_KERNEL_DIR=%s): point it at the project's cl/ folder or unset it", why,
-                       ctx->kernel_dir);
+                       "%s (the kernel folder, from `kernel_dir` or CLSCALE_KERNEL_DIR): point it at the "
+                       "project's cl/ folder or leave it unset",
+                       why);
     if (s != CLS_OK) return cls__fail(ctx, s, "%s", why);
     *text = *owned = buf;
     return CLS_OK;

@@ -21,7 +21,7 @@ static cls_status parse_backend_option(const cls_context_options *o, cls_backend
   if (cls_backend_parse(name, out) == CLS_OK) return CLS_OK;
   if (err)
     snprintf(err, err_len, "unknown matmul backend '%s' (from %s): use auto, own, clblast or host", name,
-             o && o->matmul_backend ? "the options" : "CLSCALE_MATMUL_BACKEND");
+             o && o->matmul_backend ? "`matmul_backend`" : "CLSCALE_MATMUL_BACKEND");
   return CLS_ERR_UNKNOWN_BACKEND;
 }
 
