@@ -17,8 +17,7 @@
 #include "clscale/ops.h"
 #include "commands.h"
 #include "core/file.h"
-#include "ops/matmul.h"
-#include "ops/rows_bench.h"
+#include "ops/bench.h"
 #include "options.h"
 
 typedef struct {
@@ -77,9 +76,9 @@ typedef struct {
 
 static double time_matmul(bench *b, cls_backend be, const mm_shape *s, char *why, size_t why_len) {
   double once, med;
-  cls_status st = cls__matmul_time(b->ctx, be, s->ta, s->tb, s->m, s->n, s->k, 1, &once);
+  cls_status st = cls_matmul_time(b->ctx, be, s->ta, s->tb, s->m, s->n, s->k, 1, &once);
   if (st == CLS_OK)
-    st = cls__matmul_time(b->ctx, be, s->ta, s->tb, s->m, s->n, s->k, reps_for(once, b->max_reps), &med);
+    st = cls_matmul_time(b->ctx, be, s->ta, s->tb, s->m, s->n, s->k, reps_for(once, b->max_reps), &med);
   if (st != CLS_OK) {
     snprintf(why, why_len, "%s", cls_last_error(b->ctx));
     return NAN;
@@ -165,10 +164,10 @@ static void bench_rows(bench *b, const row_shape *shapes, size_t count, const cl
     printf("  %-14s", row_ops[o]);
     for (size_t i = 0; i < count; i++) {
       double once, med, bytes;
-      cls_status st = cls__rows_time(b->ctx, row_ops[o], shapes[i].rows, shapes[i].cols, 1, &once, &bytes);
+      cls_status st = cls_rows_time(b->ctx, row_ops[o], shapes[i].rows, shapes[i].cols, 1, &once, &bytes);
       if (st == CLS_OK)
-        st = cls__rows_time(b->ctx, row_ops[o], shapes[i].rows, shapes[i].cols, reps_for(once, b->max_reps), &med,
-                            &bytes);
+        st = cls_rows_time(b->ctx, row_ops[o], shapes[i].rows, shapes[i].cols, reps_for(once, b->max_reps), &med,
+                           &bytes);
       if (st != CLS_OK) {
         printf(" %16s", "failed");
         fprintf(stderr, "\nclscale bench: %s %zux%zu failed: %s\n", row_ops[o], shapes[i].rows, shapes[i].cols,

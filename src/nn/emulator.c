@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "device/internal.h"
+#include "device/layer.h"
 #include "nn/emulator.h"
 #include "nn/emulator_internal.h"
 

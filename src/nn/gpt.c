@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "device/internal.h"
+#include "device/layer.h"
 #include "nn/gpt.h"
 
 /* Indices of one block's tensors in the parameter table. */
