@@ -20,6 +20,7 @@
 #include "train/task.h"
 
 static void usage(FILE *f) {
+  char tasks[256];
   fprintf(
       f,
       "usage: clscale train --out DIR (--budget-steps N | --budget-tokens N | --budget-flops X) [options]\n\n"
@@ -72,7 +73,7 @@ static void usage(FILE *f) {
       "  --quiet              no progress line and no result lines\n\n"
       "exit codes: 0 ok; 1 failed, diverged (NaN/Inf loss) or interrupted (the summary says which); 2 bad "
       "usage\n",
-      cls_task_list());
+      cls_task_list(tasks, sizeof tasks));
 }
 
 /* ----------------------------------------------------------- signals */
@@ -345,7 +346,8 @@ int cls_cmd_train(int argc, char **argv) {
   }
   int model_given = 0;
   for (int i = 1; i < argc; i++) model_given |= !strncmp(argv[i], "--model", 7);
-  if (!model_given && !strcmp(spec.task, "spectra")) spec.model = "emulator"; /* each task's own model */
+  const cls_task_info *task_info = cls_task_find(spec.task, NULL);
+  if (!model_given && task_info) spec.model = task_info->model->name; /* each task's own model */
   char default_id[128];
   if (!id) {
     snprintf(default_id, sizeof default_id, "%s_w%zu_d%zu_s%llu", spec.model, spec.width, spec.depth,

@@ -558,6 +558,17 @@ double cls_emulator_flops_per_step(const cls_emulator *e, size_t B, size_t P) {
   return 2.0 * (m.wl + m.lab_fc + m.linear + m.attn + bwd);
 }
 
+void cls_emulator_count_params(const cls_emulator_config *c, double *n, double *n_embed) {
+  const double d = (double)c->width, L = (double)c->depth;
+  const double F = 2.0 * (double)c->n_freq, NL = (double)c->n_labels, Hm = (double)c->label_hidden;
+  const double T = (double)c->n_tokens;
+  /* per block: norms 2d, q d^2 + d, kv 2d^2 + 2d, o d^2 + d, MLP 8d^2 + 5d;
+   * token norm d; head: norm d, Linear(d, d), Linear(d, 1). */
+  *n = L * (12.0 * d * d + 11.0 * d) + d + (d * d + 3.0 * d + 1.0);
+  /* wavelength Linear(F, d); label MLP Linear(NL, Hm), Linear(Hm, T d). */
+  *n_embed = (F * d + d) + (NL * Hm + Hm) + (Hm * T * d + T * d);
+}
+
 #undef A
 #undef P
 #undef G

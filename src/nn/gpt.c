@@ -399,6 +399,14 @@ double cls_gpt_flops_per_step(const cls_gpt *g, size_t B, size_t T) {
   return 3.0 * fwd; /* backward is twice the forward */
 }
 
+void cls_gpt_count_params(const cls_gpt_config *c, double *n, double *n_embed) {
+  const double d = (double)c->width, L = (double)c->depth;
+  /* per block: two LayerNorms 4d, qkv 3d^2 + 3d, proj d^2 + d, MLP 8d^2 + 5d;
+   * the final LayerNorm 2d; the head is tied to the token table. */
+  *n = L * (12.0 * d * d + 13.0 * d) + 2.0 * d;
+  *n_embed = ((double)c->vocab + (double)c->context) * d;
+}
+
 #undef A
 #undef P
 #undef G
