@@ -40,9 +40,15 @@ static cls_status read_file(const char *path, uint8_t **out, size_t *n, char *er
   char why[512];
   char *data = NULL;
   cls_status st = cls_read_file(path, 0, &data, n, why, sizeof why);
-  if (st == CLS_ERR_IO && !strncmp(why, "cannot open", 11))
-    return cls_errf(err, err_len, st, "%s: %s; check the path", w, why);
-  if (st == CLS_ERR_IO) return cls_errf(err, err_len, st, "%s: %s; check that it is a readable file", w, why);
+  if (st == CLS_ERR_IO) {
+    /* core says "cannot open|read PATH: reason"; the reason is what to keep */
+    const char *at = strstr(why, path), *reason = at ? at + strlen(path) : "";
+    reason = !strncmp(reason, ": ", 2) ? reason + 2 : why;
+    if (!strncmp(why, "cannot open", 11))
+      return cls_errf(err, err_len, st, "%s: cannot open text file '%s': %s; check the path", w, path, reason);
+    return cls_errf(err, err_len, st, "%s: cannot read text file '%s': %s; check that it is a readable file", w,
+                    path, reason);
+  }
   if (st != CLS_OK) return cls_errf(err, err_len, st, "%s: %s", w, why);
   *out = (uint8_t *)data;
   return CLS_OK;
