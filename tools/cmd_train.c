@@ -110,10 +110,12 @@ static const cls_opt_choice params[] = {{"sp", CLS_PARAM_SP}, {"mup", CLS_PARAM_
 static size_t train_options(train_args *a, cls_option *o, size_t cap) {
   cls_task_spec *s = &a->spec;
   cls_train_config *c = &a->cfg;
+  char tasks[256];
+  cls_task_list(tasks, sizeof tasks);
   snprintf(a->task_help, sizeof a->task_help,
            "the task: text (next-byte prediction, the default) or spectra (the spectral emulator on synthetic "
            "stellar spectra, MSE on the test set); tasks here: %s",
-           cls_task_list());
+           tasks);
   const cls_option table[] = {
       HEADING("task and data:"),
       {CLS_OPT(CLS_OPT_STRING, "--task", &s->task, "TASK", "task", a->task_help)},
@@ -254,8 +256,8 @@ static int read_args(const cls_opt_command *cmd, int argc, char **argv, train_ar
   if (!a->cfg.out_dir) return cls_opt_fail(cmd, CLS_EXIT_USAGE, "give the run directory with --out DIR");
   if (a->model)
     a->spec.model = a->model;
-  else if (!strcmp(a->spec.task, "spectra"))
-    a->spec.model = "emulator"; /* each task's own model */
+  else if (cls_task_find(a->spec.task, NULL))
+    a->spec.model = cls_task_find(a->spec.task, NULL)->model->name; /* each task's own model */
   if (!a->id) {
     snprintf(a->default_id, sizeof a->default_id, "%s_w%zu_d%zu_s%llu", a->spec.model, a->spec.width,
              a->spec.depth, (unsigned long long)a->spec.seed);
