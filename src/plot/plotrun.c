@@ -63,7 +63,7 @@ cls_status cls_plot_run(const char *run_dir, const char *out_dir, unsigned mask,
   size_t plen = strlen(run_dir) + 64 + (out_dir ? strlen(out_dir) : 0);
   if (!st && !(path = malloc(plen))) st = CLS_ERR_OUT_OF_MEMORY;
   if (!st) {
-    snprintf(path, plen, "%s/fit.json", run_dir);
+    cls_rundir_path(path, plen, run_dir, CLS_RUNDIR_FIT, NULL);
     st = cls_fit_load(path, &fit, err, err_len);
     if (st == CLS_ERR_IO) { /* absent: the fitted parts are left out */
       snprintf(fit_missing, sizeof fit_missing, "%s/fit.json does not exist (run clscale fit)", run_dir);
@@ -71,7 +71,7 @@ cls_status cls_plot_run(const char *run_dir, const char *out_dir, unsigned mask,
     }
   }
   if (!st) {
-    snprintf(path, plen, "%s/coord_check.csv", run_dir);
+    cls_rundir_path(path, plen, run_dir, CLS_RUNDIR_COORD_CHECK, NULL);
     size_t bad = 0;
     st = cls_coord_check_load(path, &cc, &bad, err, err_len);
     if (st == CLS_ERR_IO) {
