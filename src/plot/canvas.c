@@ -27,8 +27,8 @@ cls_status cls_canvas_create(int width, int height, double dpi, cls_rgba bg, cls
    * of the buffers well inside size_t and int arithmetic. */
   if (width < 1 || height < 1 || width > 20000 || height > 20000) {
     return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE,
-                    "canvas size %dx%d px is out of range: use 1..20000 px a side (check --width, "
-                    "--height and --dpi)",
+                    "canvas size %dx%d px is out of range: use 1..20000 px a side (check `width_in`, "
+                    "`height_in` and `dpi`)",
                     width, height);
   }
   if (!(dpi > 0.0) || !isfinite(dpi)) {
@@ -44,7 +44,8 @@ cls_status cls_canvas_create(int width, int height, double dpi, cls_rgba bg, cls
   if (!c || !c->rgba || !c->mask || !c->acc) {
     cls_canvas_destroy(c);
     return cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY,
-                    "out of memory for a %dx%d canvas: use a smaller --width/--height/--dpi", width, height);
+                    "out of memory for a %dx%d canvas: use a smaller `width_in`, `height_in` or `dpi`", width,
+                    height);
   }
   c->width = width;
   c->height = height;

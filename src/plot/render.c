@@ -155,8 +155,8 @@ static cls_status layout_axes(const ctx *X, cls_axes *ax, double cx0, double cy0
     L->r = cx1 - right;
     if (L->r - L->l < 20 || L->b - L->t < 20) {
       return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE,
-                      "the figure is too small for its labels: increase --width/--height or lower "
-                      "the text by lowering --dpi");
+                      "the figure is too small for its labels: increase `width_in`/`height_in` or lower "
+                      "the text by lowering `dpi`");
     }
   }
   /* Final transforms and ticks on the final rectangle. */
