@@ -406,10 +406,10 @@ static void test_checkpoint_refused(void **state) {
   assert_int_equal(r->status, CLS_RUN_OK);
   assert_int_equal(r->resumed_from, 5);
   free(r);
-  /* Starting again over an existing checkpoint needs --force. */
+  /* Starting again over an existing checkpoint needs `force`. */
   tiny_config(&c, dir, "victim", 30);
   r = run(t, &c, CLS_ERR_INVALID_VALUE);
-  assert_non_null(strstr(r->error, "--force"));
+  assert_non_null(strstr(r->error, "`force`"));
   free(r);
   cls_task_destroy(t);
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -103,5 +104,25 @@ cls_status cls_read_file(const char *path, size_t limit, char **data, size_t *le
   buf[n] = 0;
   *data = buf;
   if (len) *len = n;
+  return CLS_OK;
+}
+
+cls_status cls_mkdirs(const char *path, char *err, size_t err_len) {
+  char buf[4096];
+  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+    return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE, "path too long: %s", path);
+  for (char *p = buf + 1;; p++) {
+    char c = *p;
+    if (c == '/' || c == 0) {
+      *p = 0;
+      struct stat sb;
+      if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return cls_errf(err, err_len, CLS_ERR_IO, "cannot create folder %s: %s", buf, strerror(errno));
+      if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return cls_errf(err, err_len, CLS_ERR_IO, "%s exists and is not a folder", buf);
+      *p = c;
+      if (!c) break;
+    }
+  }
   return CLS_OK;
 }

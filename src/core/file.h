@@ -32,4 +32,8 @@ cls_status cls_write_json_atomic(const char *path, const struct cJSON *root, cha
  * reason"), CLS_ERR_OUT_OF_MEMORY; *data is NULL then. err may be NULL. */
 cls_status cls_read_file(const char *path, size_t limit, char **data, size_t *len, char *err, size_t err_len);
 
+/* mkdir -p: creates path and the folders above it that are missing. A
+ * path component that exists and is not a folder is CLS_ERR_IO. */
+cls_status cls_mkdirs(const char *path, char *err, size_t err_len);
+
 #endif

@@ -210,10 +210,5 @@ double cls__huber(double r, double delta, double *deriv);
 double cls__lse3(double x, double y, double z, double w[3]);
 /* log(exp(x) + exp(y)) and its weights. */
 double cls__lse2(double x, double y, double w[2]);
-void cls__fit_err(char *err, size_t err_len, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
 
 #endif

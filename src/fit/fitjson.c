@@ -49,17 +49,8 @@ static void power(cJSON *iso, const char *key, const cls_fit_power *p) {
   }
 }
 
-static cJSON *build(const cls_fit_result *r, const cls_fit_input *in) {
-  cJSON *root = cJSON_CreateObject();
-  if (!root) return NULL;
-  cJSON_AddNumberToObject(root, "version", 1);
-  cJSON_AddStringToObject(root, "loss", in->train_loss ? "train" : "eval");
-  num(root, "ci_level", r->opt.ci_level);
-  cJSON_AddNumberToObject(root, "bootstrap", r->opt.bootstrap);
-  cJSON_AddNumberToObject(root, "seed", (double)r->opt.seed);
-  cJSON_AddNumberToObject(root, "n_runs", (double)in->n_pts);
-  cJSON *skipped = cJSON_CreateObject();
-
+/* Chinchilla approach 1: the frontier, or why it was skipped. */
+static void put_frontier(cJSON *root, cJSON *skipped, const cls_fit_result *r) {
   const cls_fit_frontier *fr = &r->frontier;
   if (fr->ok) {
     cJSON *o = cJSON_AddObjectToObject(root, "frontier");
@@ -87,7 +78,35 @@ static cJSON *build(const cls_fit_result *r, const cls_fit_input *in) {
   } else {
     cJSON_AddStringToObject(skipped, "frontier", fr->why);
   }
+}
 
+/* One IsoFLOP budget: its parabola and minimum when used, else why not. */
+static cJSON *isoflop_budget(const cls_fit_budget *b) {
+  cJSON *q = cJSON_CreateObject();
+  num(q, "budget_flops", b->budget);
+  cJSON_AddBoolToObject(q, "nominal", b->nominal);
+  cJSON_AddNumberToObject(q, "n_points", (double)b->n_points);
+  cJSON_AddNumberToObject(q, "n_sizes", (double)b->n_sizes);
+  cls_ci nr = {b->n_lo, b->n_hi};
+  pair(q, "n_range", nr);
+  if (b->used) {
+    num(q, "a", b->a);
+    num(q, "b", b->b);
+    num(q, "c", b->c);
+    num(q, "n_opt", b->n_opt);
+    pair(q, "n_opt_ci", b->n_opt_ci);
+    num(q, "d_opt", b->d_opt);
+    pair(q, "d_opt_ci", b->d_opt_ci);
+    num(q, "loss_opt", b->loss_opt);
+  } else {
+    cJSON_AddStringToObject(q, "reason", b->why);
+    if (isfinite(b->a)) num(q, "a", b->a), num(q, "b", b->b), num(q, "c", b->c);
+  }
+  return q;
+}
+
+/* Chinchilla approach 2: the IsoFLOP profiles and their power laws. */
+static void put_isoflop(cJSON *root, cJSON *skipped, const cls_fit_result *r) {
   const cls_fit_isoflop *iso = &r->isoflop;
   if (iso->n_used > 0) {
     cJSON *o = cJSON_AddObjectToObject(root, "isoflop");
@@ -96,28 +115,7 @@ static cJSON *build(const cls_fit_result *r, const cls_fit_input *in) {
     cJSON *bs = cJSON_AddArrayToObject(o, "budgets"), *ex = cJSON_AddArrayToObject(o, "excluded");
     for (size_t i = 0; i < iso->n_budgets; i++) {
       const cls_fit_budget *b = &iso->budgets[i];
-      cJSON *q = cJSON_CreateObject();
-      num(q, "budget_flops", b->budget);
-      cJSON_AddBoolToObject(q, "nominal", b->nominal);
-      cJSON_AddNumberToObject(q, "n_points", (double)b->n_points);
-      cJSON_AddNumberToObject(q, "n_sizes", (double)b->n_sizes);
-      cls_ci nr = {b->n_lo, b->n_hi};
-      pair(q, "n_range", nr);
-      if (b->used) {
-        num(q, "a", b->a);
-        num(q, "b", b->b);
-        num(q, "c", b->c);
-        num(q, "n_opt", b->n_opt);
-        pair(q, "n_opt_ci", b->n_opt_ci);
-        num(q, "d_opt", b->d_opt);
-        pair(q, "d_opt_ci", b->d_opt_ci);
-        num(q, "loss_opt", b->loss_opt);
-        cJSON_AddItemToArray(bs, q);
-      } else {
-        cJSON_AddStringToObject(q, "reason", b->why);
-        if (isfinite(b->a)) num(q, "a", b->a), num(q, "b", b->b), num(q, "c", b->c);
-        cJSON_AddItemToArray(ex, q);
-      }
+      cJSON_AddItemToArray(b->used ? bs : ex, isoflop_budget(b));
     }
     cJSON_AddStringToObject(o, "parabola_of", "log10_loss"); /* y of a x^2 + b x + c, x = log10 N */
     power(o, "n_opt_fit", &iso->n_fit);
@@ -138,7 +136,10 @@ static cJSON *build(const cls_fit_result *r, const cls_fit_input *in) {
       }
     }
   }
+}
 
+/* Chinchilla approach 3: the parametric law and each run's prediction. */
+static void put_parametric(cJSON *root, cJSON *skipped, const cls_fit_result *r, const cls_fit_input *in) {
   const cls_fit_parametric *par = &r->parametric;
   if (par->ok) {
     cJSON *o = cJSON_AddObjectToObject(root, "parametric");
@@ -177,7 +178,10 @@ static cJSON *build(const cls_fit_result *r, const cls_fit_input *in) {
   } else {
     cJSON_AddStringToObject(skipped, "parametric", par->why);
   }
+}
 
+/* "10x compute -> ..." when the fits give exponents and a loss law. */
+static void put_allocation(cJSON *root, const cls_fit_result *r) {
   const cls_fit_allocation *al = &r->allocation;
   if (al->ok) {
     cJSON *o = cJSON_AddObjectToObject(root, "allocation");
@@ -196,6 +200,22 @@ static cJSON *build(const cls_fit_result *r, const cls_fit_input *in) {
              al->data_factor, al->loss_factor);
     cJSON_AddStringToObject(o, "summary", text);
   }
+}
+
+static cJSON *build(const cls_fit_result *r, const cls_fit_input *in) {
+  cJSON *root = cJSON_CreateObject();
+  if (!root) return NULL;
+  cJSON_AddNumberToObject(root, "version", 1);
+  cJSON_AddStringToObject(root, "loss", in->train_loss ? "train" : "eval");
+  num(root, "ci_level", r->opt.ci_level);
+  cJSON_AddNumberToObject(root, "bootstrap", r->opt.bootstrap);
+  cJSON_AddNumberToObject(root, "seed", (double)r->opt.seed);
+  cJSON_AddNumberToObject(root, "n_runs", (double)in->n_pts);
+  cJSON *skipped = cJSON_CreateObject();
+  put_frontier(root, skipped, r);
+  put_isoflop(root, skipped, r);
+  put_parametric(root, skipped, r, in);
+  put_allocation(root, r);
   if (cJSON_GetArraySize(skipped) > 0)
     cJSON_AddItemToObject(root, "skipped", skipped);
   else

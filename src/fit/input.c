@@ -1,6 +1,6 @@
 /*
  * src/fit/input.c — what the fits read: the runs of a run directory (through
- * the plot layer's reader, so both stages read the same files the same way)
+ * the run directory's reader, so fit and plot read the same files the same way)
  * or a CSV of N, D, C and loss, e.g. a published sweep.
  */
 #include <math.h>
@@ -11,7 +11,9 @@
 #include <strings.h>
 
 #include "fit/fit.h"
-#include "plot/rundir.h"
+#include "core/err.h"
+#include "rundir/csv.h"
+#include "rundir/runs.h"
 
 void cls_fit_input_warn(cls_fit_input *in, const char *fmt, ...) {
   char buf[512];
@@ -88,10 +90,10 @@ cls_status cls_fit_input_from_rundir(const char *dir, bool train_loss, cls_fit_i
     /* A loss can not be negative (cross-entropy and MSE are not) and the fits
      * work on log-loss: such a file is wrong, not merely unusable. */
     if (isfinite(loss) && loss <= 0) {
-      cls__fit_err(err, err_len,
-                   "%s/points/%s.json: %s = %g is not positive; losses must be > 0 to fit log-loss (fix or "
-                   "remove the file)",
-                   dir, p->id, lname, loss);
+      cls_errf(err, err_len, CLS_ERR_FORMAT,
+               "%s/points/%s.json: %s = %g is not positive; losses must be > 0 to fit log-loss (fix or "
+               "remove the file)",
+               dir, p->id, lname, loss);
       st = CLS_ERR_FORMAT;
       break;
     }
@@ -114,8 +116,8 @@ cls_status cls_fit_input_from_rundir(const char *dir, bool train_loss, cls_fit_i
     for (size_t r = 0; r < p->curve.n && cl && p->curve.flops && !st; r++) {
       double c = p->curve.flops[r], l = cl[r];
       if (isfinite(l) && l <= 0) {
-        cls__fit_err(err, err_len, "%s/points/%s.csv row %zu: loss %g is not positive; losses must be > 0", dir,
-                     p->id, r + 1, l);
+        cls_errf(err, err_len, CLS_ERR_FORMAT,
+                 "%s/points/%s.csv row %zu: loss %g is not positive; losses must be > 0", dir, p->id, r + 1, l);
         st = CLS_ERR_FORMAT;
       } else if (positive(c) && isfinite(l)) {
         st = push_curve(in, &cap, c, l);
@@ -133,15 +135,16 @@ cls_status cls_fit_input_from_rundir(const char *dir, bool train_loss, cls_fit_i
   cls_rundir_destroy(rd);
   if (!st && in->n_pts == 0) {
     if (!had_points_dir)
-      cls__fit_err(err, err_len, "%s has no points/ folder: is it a run directory? (clscale sweep writes one)",
-                   dir);
+      cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
+               "%s has no points/ folder: is it a run directory? (clscale sweep writes one)", dir);
     else if (n_files == 0)
-      cls__fit_err(err, err_len, "%s/points/ holds no <id>.json run summaries: nothing to fit", dir);
+      cls_errf(err, err_len, CLS_ERR_INVALID_VALUE, "%s/points/ holds no <id>.json run summaries: nothing to fit",
+               dir);
     else
-      cls__fit_err(err, err_len,
-                   "none of the %zu runs in %s/points/ is usable (status ok with positive n_params, tokens, "
-                   "flops and a finite %s): nothing to fit",
-                   n_files, dir, lname);
+      cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
+               "none of the %zu runs in %s/points/ is usable (status ok with positive n_params, tokens, "
+               "flops and a finite %s): nothing to fit",
+               n_files, dir, lname);
     st = CLS_ERR_INVALID_VALUE;
   }
   if (st) {
@@ -175,18 +178,18 @@ cls_status cls_fit_input_from_csv(const char *path, cls_fit_input **out, char *e
   int cn = find_col(t, n_names), cd = find_col(t, d_names), cc = find_col(t, c_names), cl = find_col(t, l_names),
       cb = find_col(t, b_names), ci = find_col(t, i_names);
   if (cn < 0 || cl < 0 || (cd < 0 && cc < 0)) {
-    cls__fit_err(err, err_len,
-                 "%s: the header must name columns N (or n_params), loss, and D (or tokens) and/or C (or flops); "
-                 "missing: %s",
-                 path,
-                 cn < 0   ? "N"
-                 : cl < 0 ? "loss"
-                          : "D or C");
+    cls_errf(err, err_len, CLS_ERR_FORMAT,
+             "%s: the header must name columns N (or n_params), loss, and D (or tokens) and/or C (or flops); "
+             "missing: %s",
+             path,
+             cn < 0   ? "N"
+             : cl < 0 ? "loss"
+                      : "D or C");
     cls_csv_destroy(t);
     return CLS_ERR_FORMAT;
   }
   if (t->n_rows == 0) {
-    cls__fit_err(err, err_len, "%s has a header but no data rows: nothing to fit", path);
+    cls_errf(err, err_len, CLS_ERR_FORMAT, "%s has a header but no data rows: nothing to fit", path);
     cls_csv_destroy(t);
     return CLS_ERR_FORMAT;
   }
@@ -207,8 +210,8 @@ cls_status cls_fit_input_from_csv(const char *path, cls_fit_input **out, char *e
       char *end;
       v[k] = strtod(s, &end);
       if (end == s || *end || !isfinite(v[k]) || v[k] <= 0) {
-        cls__fit_err(err, err_len, "%s data row %zu: %s = '%s' is not a positive finite number", path, r + 1,
-                     names[k], s);
+        cls_errf(err, err_len, CLS_ERR_FORMAT, "%s data row %zu: %s = '%s' is not a positive finite number", path,
+                 r + 1, names[k], s);
         st = CLS_ERR_FORMAT;
       }
     }

@@ -137,6 +137,54 @@ static void power_fit(const double *c, const double *y, size_t n, cls_fit_power 
   }
 }
 
+/* Sorts budgets (ascending C) and their groups together. */
+static void sort_budgets(cls_fit_budget *budgets, group *g, size_t ng) {
+  for (size_t i = 1; i < ng; i++)
+    for (size_t j = i; j > 0 && budgets[j - 1].budget > budgets[j].budget; j--) {
+      cls_fit_budget tb = budgets[j];
+      budgets[j] = budgets[j - 1], budgets[j - 1] = tb;
+      group tg = g[j];
+      g[j] = g[j - 1], g[j - 1] = tg;
+    }
+}
+
+/* The intervals from B resamples: each budget's N_opt and D_opt (row r of
+ * bn_opt / bd_opt is resample r), the power laws' exponents and
+ * coefficients, and their pointwise bands; band is scratch of B values. */
+static void boot_intervals(cls_fit_isoflop *out, const cls_fit_options *o, size_t ng, int B, const double *bn_opt,
+                           const double *bd_opt, double *coef_a, double *coef_b, double *band) {
+  cls_fit_power *pw[2] = {&out->n_fit, &out->d_fit};
+  for (size_t k = 0; k < ng; k++) {
+    /* A parabola through 3 sizes fits them exactly: every resample that
+     * succeeds gives the same minimum, so a zero-width "interval" would
+     * claim a precision the data do not have. No interval then. */
+    if (out->budgets[k].n_sizes < 4) continue;
+    for (int r = 0; r < B; r++) band[r] = bn_opt[(size_t)r * ng + k];
+    out->budgets[k].n_opt_ci = cls__fit_interval(band, (size_t)B, o->ci_level);
+    for (int r = 0; r < B; r++) band[r] = bd_opt[(size_t)r * ng + k];
+    out->budgets[k].d_opt_ci = cls__fit_interval(band, (size_t)B, o->ci_level);
+  }
+  double *ex[2] = {out->boot_a, out->boot_b}, *cf[2] = {coef_a, coef_b};
+  double clo = INFINITY, chi = -INFINITY;
+  for (size_t k = 0; k < ng; k++)
+    if (out->budgets[k].used) clo = fmin(clo, out->budgets[k].budget), chi = fmax(chi, out->budgets[k].budget);
+  for (int q = 0; q < 2; q++) {
+    for (int r = 0; r < B; r++) band[r] = ex[q][r];
+    pw[q]->exponent_ci = cls__fit_interval(band, (size_t)B, o->ci_level);
+    for (int r = 0; r < B; r++) band[r] = cf[q][r];
+    pw[q]->coef_ci = cls__fit_interval(band, (size_t)B, o->ci_level);
+    /* Pointwise band of coef·C^exponent over the budgets' range. */
+    pw[q]->band_n = ISO_BAND;
+    for (int i = 0; i < ISO_BAND; i++) {
+      double c = pow(10, log10(clo) + (log10(chi) - log10(clo)) * i / (ISO_BAND - 1));
+      for (int r = 0; r < B; r++) band[r] = cf[q][r] * pow(c, ex[q][r]);
+      cls_ci ci = cls__fit_interval(band, (size_t)B, o->ci_level);
+      pw[q]->band_c[i] = c, pw[q]->band_lo[i] = ci.lo, pw[q]->band_hi[i] = ci.hi;
+    }
+    if (!isfinite(pw[q]->band_lo[0])) pw[q]->band_n = 0;
+  }
+}
+
 cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o, cls_fit_isoflop *out) {
   if (!in || !o || !out) return CLS_ERR_NULL_ARGUMENT;
   memset(out, 0, sizeof *out);
@@ -155,14 +203,7 @@ cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o
     return CLS_ERR_OUT_OF_MEMORY;
   }
   out->n_budgets = ng;
-  /* Sort budgets and groups together. */
-  for (size_t i = 1; i < ng; i++)
-    for (size_t j = i; j > 0 && out->budgets[j - 1].budget > out->budgets[j].budget; j--) {
-      cls_fit_budget tb = out->budgets[j];
-      out->budgets[j] = out->budgets[j - 1], out->budgets[j - 1] = tb;
-      group tg = g[j];
-      g[j] = g[j - 1], g[j - 1] = tg;
-    }
+  sort_budgets(out->budgets, g, ng);
   double *bc = malloc(cap * sizeof *bc), *bn = malloc(cap * sizeof *bn), *bd = malloc(cap * sizeof *bd);
   cls_status st = bc && bn && bd ? CLS_OK : CLS_ERR_OUT_OF_MEMORY;
   for (size_t k = 0; k < ng && !st; k++) {
@@ -231,37 +272,7 @@ cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o
     out->boot_b[r] = pd.ok ? pd.exponent : NAN, coef_b[r] = pd.ok ? pd.coef : NAN;
     out->boot_ok += pn.ok && pd.ok;
   }
-  if (B && !st) {
-    for (size_t k = 0; k < ng; k++) {
-      /* A parabola through 3 sizes fits them exactly: every resample that
-       * succeeds gives the same minimum, so a zero-width "interval" would
-       * claim a precision the data do not have. No interval then. */
-      if (out->budgets[k].n_sizes < 4) continue;
-      for (int r = 0; r < B; r++) band[r] = bn_opt[(size_t)r * ng + k];
-      out->budgets[k].n_opt_ci = cls__fit_interval(band, (size_t)B, o->ci_level);
-      for (int r = 0; r < B; r++) band[r] = bd_opt[(size_t)r * ng + k];
-      out->budgets[k].d_opt_ci = cls__fit_interval(band, (size_t)B, o->ci_level);
-    }
-    double *ex[2] = {out->boot_a, out->boot_b}, *cf[2] = {coef_a, coef_b};
-    double clo = INFINITY, chi = -INFINITY;
-    for (size_t k = 0; k < ng; k++)
-      if (out->budgets[k].used) clo = fmin(clo, out->budgets[k].budget), chi = fmax(chi, out->budgets[k].budget);
-    for (int q = 0; q < 2; q++) {
-      for (int r = 0; r < B; r++) band[r] = ex[q][r];
-      pw[q]->exponent_ci = cls__fit_interval(band, (size_t)B, o->ci_level);
-      for (int r = 0; r < B; r++) band[r] = cf[q][r];
-      pw[q]->coef_ci = cls__fit_interval(band, (size_t)B, o->ci_level);
-      /* Pointwise band of coef·C^exponent over the budgets' range. */
-      pw[q]->band_n = ISO_BAND;
-      for (int i = 0; i < ISO_BAND; i++) {
-        double c = pow(10, log10(clo) + (log10(chi) - log10(clo)) * i / (ISO_BAND - 1));
-        for (int r = 0; r < B; r++) band[r] = cf[q][r] * pow(c, ex[q][r]);
-        cls_ci ci = cls__fit_interval(band, (size_t)B, o->ci_level);
-        pw[q]->band_c[i] = c, pw[q]->band_lo[i] = ci.lo, pw[q]->band_hi[i] = ci.hi;
-      }
-      if (!isfinite(pw[q]->band_lo[0])) pw[q]->band_n = 0;
-    }
-  }
+  if (B && !st) boot_intervals(out, o, ng, B, bn_opt, bd_opt, coef_a, coef_b, band);
   free(bn_opt), free(bd_opt), free(band), free(coef_a), free(coef_b), free(idx);
   free(bc), free(bn), free(bd);
   for (size_t k = 0; k < ng; k++) free(g[k].idx);

@@ -3,19 +3,10 @@
  * lines and parabolas, Huber loss, log-sum-exp, bootstrap percentiles.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "fit/fit.h"
-
-void cls__fit_err(char *err, size_t err_len, const char *fmt, ...) {
-  if (!err || !err_len) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, err_len, fmt, ap);
-  va_end(ap);
-}
 
 size_t cls__fit_distinct(const double *x, size_t n) {
   size_t k = 0;

@@ -8,15 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/err.h"
 #include "plot/plot.h"
-
-void cls__plot_err(char *err, size_t err_len, const char *fmt, ...) {
-  if (!err || err_len == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, err_len, fmt, ap);
-  va_end(ap);
-}
 
 static uint8_t to_byte(float v) {
   if (!(v > 0.0f)) return 0;
@@ -27,22 +20,19 @@ static uint8_t to_byte(float v) {
 cls_status cls_canvas_create(int width, int height, double dpi, cls_rgba bg, cls_canvas **out, char *err,
                              size_t err_len) {
   if (!out) {
-    cls__plot_err(err, err_len, "cls_canvas_create: out is NULL");
-    return CLS_ERR_NULL_ARGUMENT;
+    return cls_errf(err, err_len, CLS_ERR_NULL_ARGUMENT, "cls_canvas_create: out is NULL");
   }
   *out = NULL;
   /* 20000 px a side is far beyond any figure; the limit keeps the byte count
    * of the buffers well inside size_t and int arithmetic. */
   if (width < 1 || height < 1 || width > 20000 || height > 20000) {
-    cls__plot_err(err, err_len,
-                  "canvas size %dx%d px is out of range: use 1..20000 px a side (check --width, "
-                  "--height and --dpi)",
-                  width, height);
-    return CLS_ERR_INVALID_SIZE;
+    return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE,
+                    "canvas size %dx%d px is out of range: use 1..20000 px a side (check `width_in`, "
+                    "`height_in` and `dpi`)",
+                    width, height);
   }
   if (!(dpi > 0.0) || !isfinite(dpi)) {
-    cls__plot_err(err, err_len, "dpi must be a positive number");
-    return CLS_ERR_INVALID_VALUE;
+    return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE, "dpi must be a positive number");
   }
   cls_canvas *c = calloc(1, sizeof *c);
   size_t npx = (size_t)width * (size_t)height;
@@ -53,9 +43,9 @@ cls_status cls_canvas_create(int width, int height, double dpi, cls_rgba bg, cls
   }
   if (!c || !c->rgba || !c->mask || !c->acc) {
     cls_canvas_destroy(c);
-    cls__plot_err(err, err_len, "out of memory for a %dx%d canvas: use a smaller --width/--height/--dpi", width,
-                  height);
-    return CLS_ERR_OUT_OF_MEMORY;
+    return cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY,
+                    "out of memory for a %dx%d canvas: use a smaller `width_in`, `height_in` or `dpi`", width,
+                    height);
   }
   c->width = width;
   c->height = height;

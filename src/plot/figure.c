@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/err.h"
 #include "plot/figure_internal.h"
 
 cls_series_style cls_style_line(cls_rgba c, double w) {
@@ -50,20 +51,18 @@ cls_status cls_figure_create(double width_in, double height_in, double dpi, int 
   *out = NULL;
   if (!(width_in > 0.5 && width_in <= 100) || !(height_in > 0.5 && height_in <= 100) ||
       !(dpi >= 10 && dpi <= 2400)) {
-    cls__plot_err(err, err_len, "figure size %gx%g in at %g dpi is out of range: use 0.5..100 in and 10..2400 dpi",
-                  width_in, height_in, dpi);
-    return CLS_ERR_INVALID_VALUE;
+    return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
+                    "figure size %gx%g in at %g dpi is out of range: use 0.5..100 in and 10..2400 dpi", width_in,
+                    height_in, dpi);
   }
   if (rows < 1 || cols < 1 || rows * cols > 64) {
-    cls__plot_err(err, err_len, "a figure holds 1..64 axes, not %d x %d", rows, cols);
-    return CLS_ERR_INVALID_SIZE;
+    return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE, "a figure holds 1..64 axes, not %d x %d", rows, cols);
   }
   cls_figure *f = calloc(1, sizeof *f);
   if (f) f->axes = calloc((size_t)(rows * cols), sizeof *f->axes);
   if (!f || !f->axes) {
     free(f);
-    cls__plot_err(err, err_len, "out of memory creating a figure");
-    return CLS_ERR_OUT_OF_MEMORY;
+    return cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "out of memory creating a figure");
   }
   f->width_in = width_in, f->height_in = height_in, f->dpi = dpi, f->rows = rows, f->cols = cols;
   for (int i = 0; i < rows * cols; i++) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/err.h"
 #include "plot/plot.h"
 
 extern const char cls__font_futural[];
@@ -113,18 +114,16 @@ cls_status cls_font_create(cls_font **out, char *err, size_t err_len) {
   *out = NULL;
   cls_font *f = calloc(1, sizeof *f);
   if (!f) {
-    cls__plot_err(err, err_len, "out of memory loading the plot font");
-    return CLS_ERR_OUT_OF_MEMORY;
+    return cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "out of memory loading the plot font");
   }
   int bad = parse_file(f->roman, cls__font_futural) || parse_file(f->greek, cls__font_greek);
   for (int i = 0; i < EX_COUNT && !bad; i++)
     bad = parse_body(&f->extra[i], extra_src[i], (int)strlen(extra_src[i]) / 2);
   if (bad) {
     cls_font_destroy(f);
-    cls__plot_err(err, err_len,
-                  "the embedded Hershey font data is malformed: rebuild clscale against an intact "
-                  "hershey-fonts-data package");
-    return CLS_ERR_INTERNAL;
+    return cls_errf(err, err_len, CLS_ERR_INTERNAL,
+                    "the embedded Hershey font data is malformed: rebuild clscale against an intact "
+                    "hershey-fonts-data package");
   }
   *out = f;
   return CLS_OK;

@@ -159,11 +159,4 @@ cls_rgba cls_viridis(double t);
 /* A qualitative palette (matplotlib's tab10), index taken modulo 10. */
 cls_rgba cls_palette(int i);
 
-/* ---------------------------------------------------------- error helper */
-void cls__plot_err(char *err, size_t err_len, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/err.h"
 #include "plot/figures.h"
 
 static void say(cls_plot_report report, void *user, int level, const char *fmt, const char *a, const char *b) {
@@ -30,13 +31,14 @@ static cls_status make_dirs(const char *dir, char *err, size_t err_len) {
     struct stat sb;
     if (stat(p, &sb) != 0) {
       if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-        cls__plot_err(err, err_len, "cannot create output directory %s: %s; choose a writable one with -o DIR", p,
-                      strerror(errno));
+        cls_errf(err, err_len, CLS_ERR_IO,
+                 "cannot create output directory %s: %s; choose a writable one with -o DIR", p, strerror(errno));
         free(p);
         return CLS_ERR_IO;
       }
     } else if (!S_ISDIR(sb.st_mode)) {
-      cls__plot_err(err, err_len, "output path %s exists and is not a directory; choose another with -o DIR", p);
+      cls_errf(err, err_len, CLS_ERR_IO,
+               "output path %s exists and is not a directory; choose another with -o DIR", p);
       free(p);
       return CLS_ERR_IO;
     }
@@ -61,7 +63,7 @@ cls_status cls_plot_run(const char *run_dir, const char *out_dir, unsigned mask,
   size_t plen = strlen(run_dir) + 64 + (out_dir ? strlen(out_dir) : 0);
   if (!st && !(path = malloc(plen))) st = CLS_ERR_OUT_OF_MEMORY;
   if (!st) {
-    snprintf(path, plen, "%s/fit.json", run_dir);
+    cls_rundir_path(path, plen, run_dir, CLS_RUNDIR_FIT, NULL);
     st = cls_fit_load(path, &fit, err, err_len);
     if (st == CLS_ERR_IO) { /* absent: the fitted parts are left out */
       snprintf(fit_missing, sizeof fit_missing, "%s/fit.json does not exist (run clscale fit)", run_dir);
@@ -69,7 +71,7 @@ cls_status cls_plot_run(const char *run_dir, const char *out_dir, unsigned mask,
     }
   }
   if (!st) {
-    snprintf(path, plen, "%s/coord_check.csv", run_dir);
+    cls_rundir_path(path, plen, run_dir, CLS_RUNDIR_COORD_CHECK, NULL);
     size_t bad = 0;
     st = cls_coord_check_load(path, &cc, &bad, err, err_len);
     if (st == CLS_ERR_IO) {
@@ -83,10 +85,10 @@ cls_status cls_plot_run(const char *run_dir, const char *out_dir, unsigned mask,
     }
   }
   if (!st && !rd->has_points_dir && !fit && !cc) {
-    cls__plot_err(err, err_len,
-                  "%s holds none of points/, fit.json or coord_check.csv: is it a run directory "
-                  "written by clscale sweep?",
-                  run_dir);
+    cls_errf(err, err_len, CLS_ERR_FORMAT,
+             "%s holds none of points/, fit.json or coord_check.csv: is it a run directory "
+             "written by clscale sweep?",
+             run_dir);
     st = CLS_ERR_FORMAT;
   }
   if (!st) {
@@ -114,7 +116,7 @@ cls_status cls_plot_run(const char *run_dir, const char *out_dir, unsigned mask,
     const char *name = cls_plot_kind_name((cls_plot_kind)k);
     st = cls_plot_build((cls_plot_kind)k, &in, opt, &f, why, sizeof why);
     if (st) {
-      cls__plot_err(err, err_len, "building %s failed (%s)", name, cls_status_name(st));
+      cls_errf(err, err_len, st, "building %s failed (%s)", name, cls_status_name(st));
       break;
     }
     if (!f) {

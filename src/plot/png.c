@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/err.h"
 #include "plot/plot.h"
 
 typedef struct {
@@ -23,7 +24,7 @@ typedef struct {
 
 static void on_png_error(png_structp png, png_const_charp msg) {
   png_err_ctx *ctx = png_get_error_ptr(png);
-  cls__plot_err(ctx->err, ctx->err_len, "libpng: %s", msg);
+  cls_errf(ctx->err, ctx->err_len, CLS_ERR_IO, "libpng: %s", msg);
   png_longjmp(png, 1);
 }
 
@@ -70,20 +71,18 @@ static int write_rows(png_job *job, const cls_canvas *c, bool alpha, png_err_ctx
 
 cls_status cls_png_write(const cls_canvas *c, const char *path, bool alpha, char *err, size_t err_len) {
   if (!c || !path) {
-    cls__plot_err(err, err_len, "cls_png_write: canvas or path is NULL");
-    return CLS_ERR_NULL_ARGUMENT;
+    return cls_errf(err, err_len, CLS_ERR_NULL_ARGUMENT, "cls_png_write: canvas or path is NULL");
   }
   size_t plen = strlen(path);
   char *tmp = malloc(plen + 16);
   if (!tmp) {
-    cls__plot_err(err, err_len, "out of memory writing %s", path);
-    return CLS_ERR_OUT_OF_MEMORY;
+    return cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "out of memory writing %s", path);
   }
   snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
   int fd = mkstemp(tmp);
   if (fd < 0) {
-    cls__plot_err(err, err_len, "cannot create %s: %s; choose a writable output directory (-o DIR)", path,
-                  strerror(errno));
+    cls_errf(err, err_len, CLS_ERR_IO, "cannot create %s: %s; choose a writable output directory (-o DIR)", path,
+             strerror(errno));
     free(tmp);
     return CLS_ERR_IO;
   }
@@ -97,7 +96,7 @@ cls_status cls_png_write(const cls_canvas *c, const char *path, bool alpha, char
   if (job.f) job.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ectx, on_png_error, on_png_warning);
   if (job.png) job.info = png_create_info_struct(job.png);
   if (!job.f || !job.row || !job.png || !job.info) {
-    cls__plot_err(err, err_len, "cannot start writing %s: out of memory or file error", path);
+    cls_errf(err, err_len, CLS_ERR_IO, "cannot start writing %s: out of memory or file error", path);
     st = CLS_ERR_IO;
   } else if (write_rows(&job, c, alpha, &ectx)) {
     st = CLS_ERR_IO; /* message set by on_png_error */
@@ -105,18 +104,18 @@ cls_status cls_png_write(const cls_canvas *c, const char *path, bool alpha, char
   if (job.png) png_destroy_write_struct(&job.png, job.info ? &job.info : NULL);
   if (job.f) {
     if (fflush(job.f) != 0 && st == CLS_OK) {
-      cls__plot_err(err, err_len, "cannot write %s: %s (disk full?)", path, strerror(errno));
+      cls_errf(err, err_len, CLS_ERR_IO, "cannot write %s: %s (disk full?)", path, strerror(errno));
       st = CLS_ERR_IO;
     }
     if (fclose(job.f) != 0 && st == CLS_OK) {
-      cls__plot_err(err, err_len, "cannot write %s: %s", path, strerror(errno));
+      cls_errf(err, err_len, CLS_ERR_IO, "cannot write %s: %s", path, strerror(errno));
       st = CLS_ERR_IO;
     }
   } else {
     close(fd);
   }
   if (st == CLS_OK && rename(tmp, path) != 0) {
-    cls__plot_err(err, err_len, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    cls_errf(err, err_len, CLS_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
     st = CLS_ERR_IO;
   }
   if (st != CLS_OK) remove(tmp);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/err.h"
 #include "plot/figure_internal.h"
 
 /* Sizes in points, chosen to match matplotlib's paper style. */
@@ -153,10 +154,9 @@ static cls_status layout_axes(const ctx *X, cls_axes *ax, double cx0, double cy0
     L->t = cy0 + opad + title_h + 0.5 * L->yt.max_h;
     L->r = cx1 - right;
     if (L->r - L->l < 20 || L->b - L->t < 20) {
-      cls__plot_err(err, err_len,
-                    "the figure is too small for its labels: increase --width/--height or lower "
-                    "the text by lowering --dpi");
-      return CLS_ERR_INVALID_SIZE;
+      return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE,
+                      "the figure is too small for its labels: increase `width_in`/`height_in` or lower "
+                      "the text by lowering `dpi`");
     }
   }
   /* Final transforms and ticks on the final rectangle. */
@@ -428,8 +428,7 @@ static void draw_legend(const ctx *X, cls_axes *ax, const layout *L) {
 
 cls_status cls_figure_render(cls_figure *f, const cls_font *font, cls_canvas **out, char *err, size_t err_len) {
   if (!f || !font || !out) {
-    cls__plot_err(err, err_len, "cls_figure_render: NULL argument");
-    return CLS_ERR_NULL_ARGUMENT;
+    return cls_errf(err, err_len, CLS_ERR_NULL_ARGUMENT, "cls_figure_render: NULL argument");
   }
   *out = NULL;
   int W = (int)lround(f->width_in * f->dpi), H = (int)lround(f->height_in * f->dpi);

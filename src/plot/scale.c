@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/err.h"
 #include "plot/plot.h"
 #include "plot/scale.h"
 
@@ -288,16 +289,15 @@ static int cmp_tick(const void *a, const void *b) {
 cls_status cls_scale_ticks(const cls_axis_scale *s, int max_labels, cls_label_style style, cls_tick **out,
                            size_t *n, char *err, size_t err_len) {
   if (!s || !out || !n) {
-    cls__plot_err(err, err_len, "cls_scale_ticks: NULL argument");
-    return CLS_ERR_NULL_ARGUMENT;
+    return cls_errf(err, err_len, CLS_ERR_NULL_ARGUMENT, "cls_scale_ticks: NULL argument");
   }
   *out = NULL;
   *n = 0;
   double lo = fmin(s->lo, s->hi), hi = fmax(s->lo, s->hi);
   if (!isfinite(lo) || !isfinite(hi) || !(hi > lo) || (s->kind == CLS_SCALE_LOG && !(lo > 0.0))) {
-    cls__plot_err(err, err_len, "axis range [%g, %g] cannot carry ticks: it needs finite limits with lo < hi%s",
-                  lo, hi, s->kind == CLS_SCALE_LOG ? " and lo > 0 on a log axis" : "");
-    return CLS_ERR_INVALID_VALUE;
+    return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
+                    "axis range [%g, %g] cannot carry ticks: it needs finite limits with lo < hi%s", lo, hi,
+                    s->kind == CLS_SCALE_LOG ? " and lo > 0 on a log axis" : "");
   }
   if (max_labels < 2) max_labels = 2;
   tick_list L = {0};
@@ -305,8 +305,7 @@ cls_status cls_scale_ticks(const cls_axis_scale *s, int max_labels, cls_label_st
                                     : linear_ticks(&L, lo, hi, max_labels, style);
   if (rc) {
     free(L.t);
-    cls__plot_err(err, err_len, "out of memory placing ticks");
-    return CLS_ERR_OUT_OF_MEMORY;
+    return cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "out of memory placing ticks");
   }
   if (s->kind == CLS_SCALE_LOG) thin_log_labels(&L, lo, hi, max_labels);
   qsort(L.t, L.n, sizeof *L.t, cmp_tick);

@@ -1,8 +1,10 @@
 /*
  * src/sweep/rundir.h — the sweep's side of the run directory
- * (docs/formats.md): manifest.json, created once and atomically by
- * whichever process comes first and checked by every other; the state of a
- * point from its points/<id>.json; leftovers of a killed process.
+ * (docs/formats.md; the files are rundir/'s): manifest.json of this spec
+ * and plan, created once by whichever process comes first and checked by
+ * every other; the state of a point (rundir.h's cls_point_state); the
+ * leftovers of a killed process; the summary of a point that never
+ * started.
  */
 #ifndef CLSCALE_SWEEP_RUNDIR_H
 #define CLSCALE_SWEEP_RUNDIR_H
@@ -10,6 +12,7 @@
 #include <stddef.h>
 
 #include "clscale/status.h"
+#include "rundir/rundir.h"
 #include "sweep/plan.h"
 #include "sweep/spec.h"
 
@@ -30,22 +33,9 @@ cls_status cls_sweep_manifest_ensure(const char *dir, const cls_sweep_spec *s, c
                                      size_t n, const cls_sweep_manifest_info *info, int *created, char *err,
                                      size_t err_len);
 
-typedef enum {
-  CLS_POINT_NEW = 0,     /* no summary yet */
-  CLS_POINT_OK,          /* finished */
-  CLS_POINT_DIVERGED,    /* finished: the loss became NaN/Inf (a result, not retried) */
-  CLS_POINT_FAILED,      /* an error stopped it: retried on a re-run */
-  CLS_POINT_INTERRUPTED, /* stopped by a signal: resumed from its checkpoint */
-  CLS_POINT_RUNNING,     /* "running": its process was killed, or it runs now elsewhere */
-  CLS_POINT_UNREADABLE,  /* the summary cannot be parsed: run again */
-} cls_point_state;
-
 /* The state of DIR/points/<id>.json; for a finished point, its final eval
  * loss in *loss (NaN if unknown) when loss is not NULL. */
 cls_point_state cls_sweep_point_state(const char *dir, const char *id, double *loss);
-const char *cls_point_state_name(cls_point_state s);
-/* Finished points are skipped by a re-run. */
-int cls_point_state_done(cls_point_state s);
 
 /* Whether DIR/checkpoints/<id>.ckpt exists. */
 int cls_sweep_has_checkpoint(const char *dir, const char *id);

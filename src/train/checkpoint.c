@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file.h"
 #include "train/checkpoint.h"
-#include "train/log.h"
 
 #define MAGIC     "CLSCKPT"
 #define VERSION   1u
@@ -164,88 +164,54 @@ static void describe_diff(const char *saved, size_t saved_len, const char *now, 
   if (more && n < len) snprintf(out + n, len - n, " (and %d more)", more);
 }
 
-cls_status cls_checkpoint_load(cls_context *ctx, const char *path, const char *key, cls_ckpt_state *st,
-                               const cls_param_table *pt, cls_param_slabs *s, char *err, size_t err_len) {
-  memset(st, 0, sizeof *st);
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    snprintf(err, err_len, "cannot open checkpoint %s: %s", path, strerror(errno));
-    return CLS_ERR_IO;
-  }
-  uint8_t *data = NULL;
-  size_t len = 0, cap = 0;
-  int read_error = 0;
-  for (;;) {
-    if (len == cap) {
-      cap = cap ? 2 * cap : (size_t)1 << 20;
-      uint8_t *grown = realloc(data, cap);
-      if (!grown) {
-        free(data);
-        fclose(f);
-        snprintf(err, err_len, "out of host memory reading checkpoint %s", path);
-        return CLS_ERR_OUT_OF_MEMORY;
-      }
-      data = grown;
-    }
-    size_t got = fread(data + len, 1, cap - len, f);
-    len += got;
-    if (got == 0) {
-      read_error = ferror(f);
-      break;
-    }
-  }
-  int saved_errno = errno;
-  fclose(f);
-  cls_status status = CLS_OK;
+/* Checkpoints hold three copies of the model: large, but bounded well below
+ * what a host can read; the bound refuses a wrong path early. */
+#define CKPT_LIMIT ((size_t)1 << 40)
+
+/* The whole file; its message names it a checkpoint. */
+static cls_status read_whole(const char *path, uint8_t **data, size_t *len, char *err, size_t err_len) {
+  char why[1024];
+  char *text;
+  cls_status status = cls_read_file(path, CKPT_LIMIT, &text, len, why, sizeof why);
+  *data = (uint8_t *)text;
+  if (status == CLS_OK) return CLS_OK;
+  /* core's message is "cannot open|read PATH: reason": keep the verb and the reason. */
+  const char *verb = !strncmp(why, "cannot open ", 12) ? "open" : "read";
+  const char *reason = strstr(why, path);
+  reason = reason && !strncmp(reason + strlen(path), ": ", 2) ? reason + strlen(path) + 2 : why;
+  if (status == CLS_ERR_IO)
+    snprintf(err, err_len, "cannot %s checkpoint %s: %s", verb, path, reason);
+  else if (status == CLS_ERR_OUT_OF_MEMORY)
+    snprintf(err, err_len, "out of host memory reading checkpoint %s", path);
+  else
+    snprintf(err, err_len, "%s", why);
+  return status;
+}
+
+/* What the file holds, as pointers into it. */
+typedef struct {
+  uint32_t version, order;
+  uint64_t klen, rows_len, n;
+  const char *skey, *rows;
+  const uint8_t *slabs;
+  size_t slab_bytes, body;
+  uint64_t sum;
+  int short_header, short_body;
+  size_t end;
+} ckpt_view;
+
+/* Walks the file's fields in order (docs/train.md); a file cut short
+ * leaves the rest NULL / 0 and short_* set. */
+static void parse(const uint8_t *data, size_t len, ckpt_view *v, cls_ckpt_state *st) {
   rbuf r = {data, len, 0, 0};
-  take(&r, 8); /* the magic, compared below on the bytes there are */
-  uint32_t version = 0, order = 0;
+  take(&r, 8); /* the magic, compared on the bytes there are */
   const uint8_t *q = take(&r, 4);
-  if (q) memcpy(&version, q, 4);
+  if (q) memcpy(&v->version, q, 4);
   q = take(&r, 4);
-  if (q) memcpy(&order, q, 4);
-  if (read_error) {
-    snprintf(err, err_len, "cannot read checkpoint %s: %s", path, strerror(saved_errno));
-    status = CLS_ERR_IO;
-    goto done;
-  }
-  if (len == 0) {
-    snprintf(err, err_len,
-             "checkpoint %s is empty (a crash while it was first written?): start the run again "
-             "without --resume",
-             path);
-    status = CLS_ERR_FORMAT;
-    goto done;
-  }
-  if (memcmp(data, MAGIC, len < 8 ? len : 8)) {
-    snprintf(err, err_len,
-             "%s is not a clscale checkpoint (it does not start with the checkpoint magic): start "
-             "the run again without --resume (add --force)",
-             path);
-    status = CLS_ERR_FORMAT;
-    goto done;
-  }
-  if (r.short_read) {
-    snprintf(err, err_len,
-             "checkpoint %s is truncated (%zu bytes, shorter than the header): start the run again "
-             "without --resume (add --force)",
-             path, len);
-    status = CLS_ERR_FORMAT;
-    goto done;
-  }
-  if (order != ORDER_TAG) {
-    snprintf(err, err_len, "checkpoint %s was written on a machine of the other byte order", path);
-    status = CLS_ERR_FORMAT;
-    goto done;
-  }
-  if (version != VERSION) {
-    snprintf(err, err_len, "checkpoint %s has format version %u; this clscale reads version %u", path, version,
-             VERSION);
-    status = CLS_ERR_FORMAT;
-    goto done;
-  }
-  uint64_t klen = get_u64(&r);
-  const char *skey = klen <= len ? (const char *)take(&r, (size_t)klen) : (take(&r, len + 1), NULL);
+  if (q) memcpy(&v->order, q, 4);
+  v->short_header = r.short_read;
+  v->klen = get_u64(&r);
+  v->skey = v->klen <= len ? (const char *)take(&r, (size_t)v->klen) : (take(&r, len + 1), NULL);
   st->step = get_u64(&r);
   st->total_steps = get_u64(&r);
   st->acc_count = get_u64(&r);
@@ -253,81 +219,137 @@ cls_status cls_checkpoint_load(cls_context *ctx, const char *path, const char *k
   st->train_flops = get_f64(&r);
   st->eval_flops = get_f64(&r);
   st->seconds = get_f64(&r);
-  uint64_t rows_len = get_u64(&r);
-  const char *rows = rows_len <= len ? (const char *)take(&r, (size_t)rows_len) : (take(&r, len + 1), NULL);
-  uint64_t n = get_u64(&r);
-  const size_t slab_bytes = n <= len / 12 ? (size_t)n * sizeof(float) : 0;
-  const uint8_t *slabs = slab_bytes || !n ? take(&r, 3 * slab_bytes) : (take(&r, len + 1), NULL);
-  const size_t body = r.at;
-  uint64_t sum = get_u64(&r);
-  if (r.short_read) {
+  v->rows_len = get_u64(&r);
+  v->rows = v->rows_len <= len ? (const char *)take(&r, (size_t)v->rows_len) : (take(&r, len + 1), NULL);
+  v->n = get_u64(&r);
+  v->slab_bytes = v->n <= len / 12 ? (size_t)v->n * sizeof(float) : 0;
+  v->slabs = v->slab_bytes || !v->n ? take(&r, 3 * v->slab_bytes) : (take(&r, len + 1), NULL);
+  v->body = r.at;
+  v->sum = get_u64(&r);
+  v->short_body = r.short_read;
+  v->end = r.at;
+}
+
+/* The header: not empty, the magic, whole, this byte order and version. */
+static cls_status check_header(const char *path, const uint8_t *data, size_t len, const ckpt_view *v, char *err,
+                               size_t err_len) {
+  if (len == 0) {
     snprintf(err, err_len,
-             "checkpoint %s is truncated (%zu bytes; its header promises more): it cannot be "
-             "resumed; start the run again without --resume (add --force)",
+             "checkpoint %s is empty (a crash while it was first written?): start the run again without `resume`",
+             path);
+    return CLS_ERR_FORMAT;
+  }
+  if (memcmp(data, MAGIC, len < 8 ? len : 8)) {
+    snprintf(err, err_len,
+             "%s is not a clscale checkpoint (it does not start with the checkpoint magic): start the run again "
+             "without `resume` (add `force`)",
+             path);
+    return CLS_ERR_FORMAT;
+  }
+  if (v->short_header) {
+    snprintf(err, err_len,
+             "checkpoint %s is truncated (%zu bytes, shorter than the header): start the run again without "
+             "`resume` (add `force`)",
              path, len);
-    status = CLS_ERR_FORMAT;
-    goto done;
+    return CLS_ERR_FORMAT;
   }
-  if (r.at != len || sum != fnv1a(data, body)) {
+  if (v->order != ORDER_TAG) {
+    snprintf(err, err_len, "checkpoint %s was written on a machine of the other byte order", path);
+    return CLS_ERR_FORMAT;
+  }
+  if (v->version != VERSION) {
+    snprintf(err, err_len, "checkpoint %s has format version %u; this clscale reads version %u", path, v->version,
+             VERSION);
+    return CLS_ERR_FORMAT;
+  }
+  return CLS_OK;
+}
+
+/* The body: whole, its checksum, this run's key and model, a step within
+ * the run. */
+static cls_status check_body(const char *path, const uint8_t *data, size_t len, const ckpt_view *v,
+                             const char *key, const cls_param_table *pt, const cls_ckpt_state *st, char *err,
+                             size_t err_len) {
+  if (v->short_body) {
     snprintf(err, err_len,
-             "checkpoint %s is corrupt (%s): it cannot be resumed; start the run again without "
-             "--resume (add --force)",
-             path, r.at != len ? "trailing bytes" : "checksum mismatch");
-    status = CLS_ERR_FORMAT;
-    goto done;
+             "checkpoint %s is truncated (%zu bytes; its header promises more): it cannot be resumed; start the "
+             "run again without `resume` (add `force`)",
+             path, len);
+    return CLS_ERR_FORMAT;
   }
-  if (klen != strlen(key) || memcmp(skey, key, (size_t)klen)) {
+  if (v->end != len || v->sum != fnv1a(data, v->body)) {
+    snprintf(err, err_len,
+             "checkpoint %s is corrupt (%s): it cannot be resumed; start the run again without `resume` (add "
+             "`force`)",
+             path, v->end != len ? "trailing bytes" : "checksum mismatch");
+    return CLS_ERR_FORMAT;
+  }
+  if (v->klen != strlen(key) || memcmp(v->skey, key, (size_t)v->klen)) {
     char diff[1024];
-    describe_diff(skey, (size_t)klen, key, diff, sizeof diff);
+    describe_diff(v->skey, (size_t)v->klen, key, diff, sizeof diff);
     snprintf(err, err_len,
-             "checkpoint %s was written by a run of another configuration (%s): resume with the same "
-             "options, or use another --id or --out",
+             "checkpoint %s was written by a run of another configuration (%s): resume with the same options, or "
+             "use another `id` or `out_dir`",
              path, diff);
-    status = CLS_ERR_INVALID_VALUE;
-    goto done;
+    return CLS_ERR_INVALID_VALUE;
   }
-  if (n != pt->total) {
+  if (v->n != pt->total) {
     snprintf(err, err_len,
-             "checkpoint %s holds %llu parameters per slab, this model %zu: it belongs to another "
-             "model",
-             path, (unsigned long long)n, pt->total);
-    status = CLS_ERR_INVALID_VALUE;
-    goto done;
+             "checkpoint %s holds %llu parameters per slab, this model %zu: it belongs to another model", path,
+             (unsigned long long)v->n, pt->total);
+    return CLS_ERR_INVALID_VALUE;
   }
   if (st->step > st->total_steps) {
     snprintf(err, err_len, "checkpoint %s: step %llu beyond the run's %llu steps", path,
              (unsigned long long)st->step, (unsigned long long)st->total_steps);
-    status = CLS_ERR_FORMAT;
-    goto done;
+    return CLS_ERR_FORMAT;
   }
+  return CLS_OK;
+}
+
+/* params, m and v into the slabs, and the CSV rows into st. */
+static cls_status restore(cls_context *ctx, const char *path, const ckpt_view *v, cls_param_slabs *s,
+                          cls_ckpt_state *st, char *err, size_t err_len) {
   cls_buffer *dst[3] = {s->params, s->m, s->v};
-  for (int i = 0; i < 3 && status == CLS_OK; i++) {
+  for (int i = 0; i < 3; i++) {
     /* memcpy to an aligned host array: the slab in the file is not float-aligned. */
-    float *tmp = malloc(slab_bytes ? slab_bytes : 1);
+    float *tmp = malloc(v->slab_bytes ? v->slab_bytes : 1);
     if (!tmp) {
       snprintf(err, err_len, "out of host memory reading checkpoint %s", path);
-      status = CLS_ERR_OUT_OF_MEMORY;
-      break;
+      return CLS_ERR_OUT_OF_MEMORY;
     }
-    memcpy(tmp, slabs + (size_t)i * slab_bytes, slab_bytes);
-    status = cls_buffer_write(ctx, dst[i], 0, (size_t)n, tmp);
+    memcpy(tmp, v->slabs + (size_t)i * v->slab_bytes, v->slab_bytes);
+    cls_status status = cls_buffer_write(ctx, dst[i], 0, (size_t)v->n, tmp);
     free(tmp);
-    if (status != CLS_OK)
+    if (status != CLS_OK) {
       snprintf(err, err_len, "checkpoint %s: writing the model to the device failed: %s", path,
                cls_last_error(ctx));
-  }
-  if (status == CLS_OK) {
-    st->rows = malloc((size_t)rows_len + 1);
-    if (!st->rows) {
-      snprintf(err, err_len, "out of host memory reading checkpoint %s", path);
-      status = CLS_ERR_OUT_OF_MEMORY;
-    } else {
-      memcpy(st->rows, rows, (size_t)rows_len);
-      st->rows[rows_len] = 0;
-      st->rows_len = (size_t)rows_len;
+      return status;
     }
   }
-done:
+  st->rows = malloc((size_t)v->rows_len + 1);
+  if (!st->rows) {
+    snprintf(err, err_len, "out of host memory reading checkpoint %s", path);
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  memcpy(st->rows, v->rows, (size_t)v->rows_len);
+  st->rows[v->rows_len] = 0;
+  st->rows_len = (size_t)v->rows_len;
+  return CLS_OK;
+}
+
+cls_status cls_checkpoint_load(cls_context *ctx, const char *path, const char *key, cls_ckpt_state *st,
+                               const cls_param_table *pt, cls_param_slabs *s, char *err, size_t err_len) {
+  memset(st, 0, sizeof *st);
+  uint8_t *data;
+  size_t len;
+  cls_status status = read_whole(path, &data, &len, err, err_len);
+  if (status != CLS_OK) return status;
+  ckpt_view v = {0};
+  parse(data, len, &v, st);
+  status = check_header(path, data, len, &v, err, err_len);
+  if (status == CLS_OK) status = check_body(path, data, len, &v, key, pt, st, err, err_len);
+  if (status == CLS_OK) status = restore(ctx, path, &v, s, st, err, err_len);
   free(data);
   if (status != CLS_OK) {
     free(st->rows);

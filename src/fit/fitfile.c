@@ -1,5 +1,6 @@
 /*
- * src/plot/fitfile.c — reads fit.json (format in docs/formats.md). Each of
+ * src/fit/fitfile.c — reads fit.json (format in docs/formats.md), the file
+ * cls_fit_write_json writes; the plotter draws the fits from it. Each of
  * the three sections (frontier, isoflop, parametric) is optional; a section
  * that is present must be complete, so a figure is never drawn from half a fit.
  */
@@ -8,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plot/json_util.h"
-#include "plot/rundir.h"
+#include "core/err.h"
+#include "fit/fitfile.h"
+#include "rundir/json.h"
 
 static void free_power(cls_power_fit *p) {
   free(p->band_c);
@@ -30,10 +32,11 @@ void cls_fit_destroy(cls_fit *f) {
 static bool need(const cJSON *obj, const char *section, const char **keys, double **dst, int n, const char *path,
                  char *err, size_t err_len) {
   for (int i = 0; i < n; i++) {
-    *dst[i] = cls__json_num(obj, keys[i]);
+    *dst[i] = cls_json_get_num(obj, keys[i]);
     if (!isfinite(*dst[i])) {
-      cls__plot_err(err, err_len, "%s: %s.%s is missing or not a finite number (docs/formats.md defines fit.json)",
-                    path, section, keys[i]);
+      cls_errf(err, err_len, CLS_ERR_FORMAT,
+               "%s: %s.%s is missing or not a finite number (docs/formats.md defines fit.json)", path, section,
+               keys[i]);
       return false;
     }
   }
@@ -62,7 +65,7 @@ static cls_status read_power(const cJSON *iso, const char *key, cls_power_fit *p
   const char *keys[2] = {"coef", "exponent"};
   double *dst[2] = {&p->coef, &p->exponent};
   if (!need(o, section, keys, dst, 2, path, err, err_len)) return CLS_ERR_FORMAT;
-  cls__json_pair(o, "exponent_ci", &p->exponent_ci.lo, &p->exponent_ci.hi);
+  cls_json_get_pair(o, "exponent_ci", &p->exponent_ci.lo, &p->exponent_ci.hi);
   const cJSON *band = cJSON_GetObjectItemCaseSensitive(o, "band");
   if (band) {
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(band, "flops"),
@@ -71,8 +74,8 @@ static cls_status read_power(const cJSON *iso, const char *key, cls_power_fit *p
     size_t n1, n2, n3;
     if (!cJSON_IsArray(c) || !cJSON_IsArray(lo) || !cJSON_IsArray(hi) || read_array(c, &p->band_c, &n1) ||
         read_array(lo, &p->band_lo, &n2) || read_array(hi, &p->band_hi, &n3) || n1 != n2 || n1 != n3) {
-      cls__plot_err(err, err_len, "%s: %s.band needs arrays flops, lo and hi of equal length", path, section);
-      return CLS_ERR_FORMAT;
+      return cls_errf(err, err_len, CLS_ERR_FORMAT, "%s: %s.band needs arrays flops, lo and hi of equal length",
+                      path, section);
     }
     p->band_n = n1;
   }
@@ -83,8 +86,7 @@ static cls_status read_power(const cJSON *iso, const char *key, cls_power_fit *p
 static cls_status read_isoflop(const cJSON *iso, cls_fit *f, const char *path, char *err, size_t err_len) {
   const cJSON *b = cJSON_GetObjectItemCaseSensitive(iso, "budgets");
   if (!cJSON_IsArray(b)) {
-    cls__plot_err(err, err_len, "%s: isoflop.budgets must be an array", path);
-    return CLS_ERR_FORMAT;
+    return cls_errf(err, err_len, CLS_ERR_FORMAT, "%s: isoflop.budgets must be an array", path);
   }
   int n = cJSON_GetArraySize(b);
   f->budgets = calloc((size_t)(n > 0 ? n : 1), sizeof *f->budgets);
@@ -97,13 +99,13 @@ static cls_status read_isoflop(const cJSON *iso, cls_fit *f, const char *path, c
     char section[48];
     snprintf(section, sizeof section, "isoflop.budgets[%d]", i);
     if (!need(o, section, keys, dst, 7, path, err, err_len)) return CLS_ERR_FORMAT;
-    cls__json_pair(o, "n_opt_ci", &q->n_opt_ci.lo, &q->n_opt_ci.hi);
-    cls__json_pair(o, "d_opt_ci", &q->d_opt_ci.lo, &q->d_opt_ci.hi);
+    cls_json_get_pair(o, "n_opt_ci", &q->n_opt_ci.lo, &q->n_opt_ci.hi);
+    cls_json_get_pair(o, "d_opt_ci", &q->d_opt_ci.lo, &q->d_opt_ci.hi);
     f->n_budgets++;
   }
-  const char *space = cls__json_str(iso, "parabola_of");
+  const char *space = cls_json_get_str(iso, "parabola_of");
   f->parabola_of_log_loss = space && !strcmp(space, "log10_loss");
-  f->ci_level = cls__json_num(iso, "ci_level");
+  f->ci_level = cls_json_get_num(iso, "ci_level");
   cls_status st = read_power(iso, "n_opt_fit", &f->n_opt_fit, path, err, err_len);
   if (!st) st = read_power(iso, "d_opt_fit", &f->d_opt_fit, path, err, err_len);
   return st;
@@ -113,8 +115,8 @@ static cls_status read_parametric(const cJSON *p, cls_fit *f, const char *path, 
   const char *keys[5] = {"E", "A", "alpha", "B", "beta"};
   double *dst[5] = {&f->E, &f->A, &f->alpha, &f->B, &f->beta};
   if (!need(p, "parametric", keys, dst, 5, path, err, err_len)) return CLS_ERR_FORMAT;
-  cls__json_pair(p, "alpha_ci", &f->alpha_ci.lo, &f->alpha_ci.hi);
-  cls__json_pair(p, "beta_ci", &f->beta_ci.lo, &f->beta_ci.hi);
+  cls_json_get_pair(p, "alpha_ci", &f->alpha_ci.lo, &f->alpha_ci.hi);
+  cls_json_get_pair(p, "beta_ci", &f->beta_ci.lo, &f->beta_ci.hi);
   const cJSON *pts = cJSON_GetObjectItemCaseSensitive(p, "points");
   if (pts) {
     int n = cJSON_GetArraySize(pts);
@@ -123,12 +125,12 @@ static cls_status read_parametric(const cJSON *p, cls_fit *f, const char *path, 
     for (int i = 0; i < n; i++) {
       const cJSON *o = cJSON_GetArrayItem(pts, i);
       cls_param_point *q = &f->param_points[f->n_param_points];
-      const char *id = cls__json_str(o, "id");
+      const char *id = cls_json_get_str(o, "id");
       snprintf(q->id, sizeof q->id, "%s", id ? id : "");
-      q->n_params = cls__json_num(o, "n_params");
-      q->tokens = cls__json_num(o, "tokens");
-      q->observed = cls__json_num(o, "observed");
-      q->predicted = cls__json_num(o, "predicted");
+      q->n_params = cls_json_get_num(o, "n_params");
+      q->tokens = cls_json_get_num(o, "tokens");
+      q->observed = cls_json_get_num(o, "observed");
+      q->predicted = cls_json_get_num(o, "predicted");
       f->n_param_points++;
     }
   }
@@ -140,7 +142,7 @@ cls_status cls_fit_load(const char *path, cls_fit **out, char *err, size_t err_l
   if (!path || !out) return CLS_ERR_NULL_ARGUMENT;
   *out = NULL;
   cJSON *root;
-  cls_status st = cls__json_load(path, &root, err, err_len);
+  cls_status st = cls_json_load(path, &root, err, err_len);
   if (st) return st;
   cls_fit *f = calloc(1, sizeof *f);
   if (!f) {
@@ -155,13 +157,13 @@ cls_status cls_fit_load(const char *path, cls_fit **out, char *err, size_t err_l
     const char *keys[3] = {"E", "k", "gamma"};
     double *dst[3] = {&f->fr_E, &f->fr_k, &f->fr_gamma};
     if (!need(fr, "frontier", keys, dst, 3, path, err, err_len)) st = CLS_ERR_FORMAT;
-    cls__json_pair(fr, "gamma_ci", &f->fr_gamma_ci.lo, &f->fr_gamma_ci.hi);
-    cls__json_pair(fr, "flops_range", &f->fr_c_lo, &f->fr_c_hi);
+    cls_json_get_pair(fr, "gamma_ci", &f->fr_gamma_ci.lo, &f->fr_gamma_ci.hi);
+    cls_json_get_pair(fr, "flops_range", &f->fr_c_lo, &f->fr_c_hi);
     f->has_frontier = !st;
   }
   const cJSON *iso = cJSON_GetObjectItemCaseSensitive(root, "isoflop");
   if (!st && iso) st = read_isoflop(iso, f, path, err, err_len);
-  if (!isfinite(f->ci_level)) f->ci_level = cls__json_num(root, "ci_level");
+  if (!isfinite(f->ci_level)) f->ci_level = cls_json_get_num(root, "ci_level");
   const cJSON *par = cJSON_GetObjectItemCaseSensitive(root, "parametric");
   if (!st && par) st = read_parametric(par, f, path, err, err_len);
   cJSON_Delete(root);
@@ -174,60 +176,3 @@ cls_status cls_fit_load(const char *path, cls_fit **out, char *err, size_t err_l
 }
 
 /* ------------------------------------------------------ coordinate check */
-
-void cls_coord_check_destroy(cls_coord_check *c) {
-  if (!c) return;
-  free(c->rows);
-  free(c);
-}
-
-cls_status cls_coord_check_load(const char *path, cls_coord_check **out, size_t *n_nonfinite, char *err,
-                                size_t err_len) {
-  *out = NULL;
-  if (n_nonfinite) *n_nonfinite = 0;
-  cls_csv *t;
-  cls_status st = cls_csv_load(path, &t, err, err_len);
-  if (st) return st;
-  static const char *cols[5] = {"param", "layer", "width", "step", "value"};
-  int idx[5];
-  for (int i = 0; i < 5; i++) {
-    idx[i] = cls_csv_column(t, cols[i]);
-    if (idx[i] < 0) {
-      cls__plot_err(err, err_len, "%s has no column '%s' (needs param,layer,width,step,value)", path, cols[i]);
-      cls_csv_destroy(t);
-      return CLS_ERR_FORMAT;
-    }
-  }
-  double *num[3] = {NULL, NULL, NULL};
-  for (int i = 0; i < 3 && !st; i++) {
-    size_t bad = 0;
-    st = cls_csv_numbers(t, path, cols[2 + i], &num[i], &bad, err, err_len);
-    if (n_nonfinite) *n_nonfinite += bad;
-  }
-  cls_coord_check *c = st ? NULL : calloc(1, sizeof *c);
-  if (c) c->rows = calloc(t->n_rows ? t->n_rows : 1, sizeof *c->rows);
-  if (!st && (!c || !c->rows)) {
-    st = CLS_ERR_OUT_OF_MEMORY;
-    cls_coord_check_destroy(c);
-    c = NULL;
-  }
-  if (!st && t->n_rows == 0) {
-    cls__plot_err(err, err_len, "%s has a header but no rows", path);
-    st = CLS_ERR_FORMAT;
-    cls_coord_check_destroy(c);
-    c = NULL;
-  }
-  for (size_t r = 0; c && r < t->n_rows; r++) {
-    cls_coord_row *row = &c->rows[c->n++];
-    snprintf(row->param, sizeof row->param, "%s", cls_csv_cell(t, r, idx[0]));
-    snprintf(row->layer, sizeof row->layer, "%s", cls_csv_cell(t, r, idx[1]));
-    row->width = num[0][r];
-    row->step = num[1][r];
-    row->value = num[2][r];
-  }
-  for (int i = 0; i < 3; i++) free(num[i]);
-  cls_csv_destroy(t);
-  if (st) return st;
-  *out = c;
-  return CLS_OK;
-}

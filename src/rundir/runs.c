@@ -1,7 +1,4 @@
-/*
- * src/plot/rundir.c — reads a run directory: manifest.json, points/<id>.json
- * (one run's final summary) and points/<id>.csv (its loss curve).
- */
+/* src/rundir/runs.c — see runs.h. */
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -11,8 +8,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "plot/json_util.h"
-#include "plot/rundir.h"
+#include "core/err.h"
+#include "rundir/csv.h"
+#include "rundir/json.h"
+#include "rundir/runs.h"
 
 void cls_rundir_warn(cls_rundir *rd, const char *fmt, ...) {
   char buf[512];
@@ -88,44 +87,40 @@ static cls_status load_curve(cls_rundir *rd, const char *path, const char *shown
   return st;
 }
 
-static cls_status load_point(cls_rundir *rd, const char *points_dir, const char *file, cls_run_point *p, char *err,
-                             size_t err_len) {
-  memset(p, 0, sizeof *p);
-  char *path = join(points_dir, file);
-  if (!path) return CLS_ERR_OUT_OF_MEMORY;
-  char shown[320];
-  snprintf(shown, sizeof shown, "points/%s", file);
-  cJSON *root;
-  cls_status st = cls__json_load(path, &root, err, err_len);
-  free(path);
+/* The fields of one summary the figures and fits use; a summary must at
+ * least say which model it is (n_params), the rest may be null for a run
+ * that failed before its end. */
+static cls_status read_summary(cls_rundir *rd, const char *path, const char *shown, size_t base, const char *file,
+                               cls_run_point *p, char *err, size_t err_len) {
+  cls_point_summary s;
+  cls_status st = cls_point_summary_read(path, &s, err, err_len);
   if (st) return st;
-  size_t base = strlen(file) - 5; /* without ".json" */
-  const char *id = cls__json_str(root, "id");
   snprintf(p->id, sizeof p->id, "%.*s", (int)base, file);
-  if (id && strcmp(id, p->id))
-    cls_rundir_warn(rd, "%s: id \"%s\" differs from the file name; the file name is used", shown, id);
-  const char *status = cls__json_str(root, "status");
-  snprintf(p->status, sizeof p->status, "%s", status ? status : "ok");
-  p->n_params = cls__json_num(root, "n_params");
-  p->n_params_embed = cls__json_num(root, "n_params_embed");
-  p->tokens = cls__json_num(root, "tokens");
-  p->flops = cls__json_num(root, "flops");
-  p->flops_6nd = cls__json_num(root, "flops_6nd");
-  p->budget_flops = cls__json_num(root, "budget_flops");
-  p->final_eval_loss = cls__json_num(root, "final_eval_loss");
-  p->final_train_loss = cls__json_num(root, "final_train_loss");
-  p->width = cls__json_num(root, "width");
-  p->depth = cls__json_num(root, "depth");
-  /* The summary must at least say which model it is; the rest may be null
-   * for a run that failed before its end. */
-  if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(root, "n_params"))) {
-    cJSON_Delete(root);
-    cls__plot_err(err, err_len, "%s has no numeric field \"n_params\" (docs/formats.md lists the fields)", shown);
-    return CLS_ERR_FORMAT;
-  }
-  cJSON_Delete(root);
+  if (s.id && strcmp(s.id, p->id))
+    cls_rundir_warn(rd, "%s: id \"%s\" differs from the file name; the file name is used", shown, s.id);
+  snprintf(p->status, sizeof p->status, "%s", s.status ? s.status : cls_point_state_name(CLS_POINT_OK));
+  p->n_params = s.n_params;
+  p->n_params_embed = s.n_params_embed;
+  p->tokens = s.tokens;
+  p->flops = s.flops;
+  p->flops_6nd = s.flops_6nd;
+  p->budget_flops = s.budget_flops;
+  p->final_eval_loss = s.final_eval_loss;
+  p->final_train_loss = s.final_train_loss;
+  p->width = cls_point_config_num(s.config, "width");
+  p->depth = cls_point_config_num(s.config, "depth");
+  cls_point_summary_release(&s);
+  if (isnan(p->n_params))
+    return cls_errf(err, err_len, CLS_ERR_FORMAT,
+                    "%s has no numeric field \"n_params\" (docs/formats.md lists the fields)", shown);
+  return CLS_OK;
+}
+
+/* A point is drawn (and fitted) when it is ok with positive N, D, C and a
+ * finite eval loss; anything else is left out with a warning. */
+static void judge_point(cls_rundir *rd, const char *shown, cls_run_point *p) {
   if (!isfinite(p->flops) && isfinite(p->flops_6nd)) p->flops = p->flops_6nd;
-  p->usable = !strcmp(p->status, "ok");
+  p->usable = cls_point_state_parse(p->status) == CLS_POINT_OK;
   if (!p->usable) {
     cls_rundir_warn(rd, "%s: status \"%s\"; the point is left out of the figures", shown, p->status);
   } else if (!(p->n_params > 0) || !(p->tokens > 0) || !(p->flops > 0) || !isfinite(p->final_eval_loss)) {
@@ -137,6 +132,20 @@ static cls_status load_point(cls_rundir *rd, const char *points_dir, const char 
                     what);
     p->usable = false;
   }
+}
+
+static cls_status load_point(cls_rundir *rd, const char *points_dir, const char *file, cls_run_point *p, char *err,
+                             size_t err_len) {
+  memset(p, 0, sizeof *p);
+  char *path = join(points_dir, file);
+  if (!path) return CLS_ERR_OUT_OF_MEMORY;
+  char shown[320];
+  snprintf(shown, sizeof shown, "points/%s", file);
+  size_t base = strlen(file) - 5; /* without ".json" */
+  cls_status st = read_summary(rd, path, shown, base, file, p, err, err_len);
+  free(path);
+  if (st) return st;
+  judge_point(rd, shown, p);
   /* The loss curve beside it. */
   char csv_name[300];
   snprintf(csv_name, sizeof csv_name, "%.*s.csv", (int)base, file);
@@ -156,9 +165,8 @@ cls_status cls_rundir_load(const char *dir, cls_rundir **out, char *err, size_t 
   *out = NULL;
   struct stat sb;
   if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-    cls__plot_err(err, err_len, "run directory %s: %s", dir,
-                  stat(dir, &sb) != 0 ? strerror(errno) : "not a directory");
-    return CLS_ERR_IO;
+    return cls_errf(err, err_len, CLS_ERR_IO, "run directory %s: %s", dir,
+                    stat(dir, &sb) != 0 ? strerror(errno) : "not a directory");
   }
   cls_rundir *rd = calloc(1, sizeof *rd);
   if (!rd || !(rd->path = join(dir, ""))) {
@@ -168,21 +176,16 @@ cls_status cls_rundir_load(const char *dir, cls_rundir **out, char *err, size_t 
   rd->path[strlen(rd->path) - 1] = '\0';
   cls_status st = CLS_OK;
   /* manifest.json is optional for plotting; only its name is used. */
-  char *mpath = join(dir, "manifest.json");
-  if (mpath && stat(mpath, &sb) == 0) {
-    cJSON *m;
-    st = cls__json_load(mpath, &m, err, err_len);
-    if (!st) {
-      const char *name = cls__json_str(m, "name");
-      if (name) {
-        rd->name = malloc(strlen(name) + 1);
-        if (rd->name) strcpy(rd->name, name);
-      }
-      cJSON_Delete(m);
-    }
+  char mpath[4200];
+  if (cls_rundir_path(mpath, sizeof mpath, dir, CLS_RUNDIR_MANIFEST, NULL) == CLS_OK && stat(mpath, &sb) == 0) {
+    cls_manifest_info m;
+    st = cls_manifest_read(dir, &m, err, err_len);
+    rd->name = m.name;
+    m.name = NULL;
+    cls_manifest_info_free(&m);
   }
-  free(mpath);
-  char *pdir = join(dir, "points");
+  char *pdir = malloc(strlen(dir) + 16);
+  if (pdir) cls_rundir_path(pdir, strlen(dir) + 16, dir, CLS_RUNDIR_POINTS, NULL);
   DIR *d = pdir && !st ? opendir(pdir) : NULL;
   if (d) {
     rd->has_points_dir = true;

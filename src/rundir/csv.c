@@ -1,16 +1,19 @@
-/*
- * src/plot/csv.c — a small reader for the run directory's CSV files: a header
- * of column names, then rows of fields. Values are kept as text and parsed on
- * request, so a file can mix numeric and text columns (coord_check.csv).
- */
+/* src/rundir/csv.c — see csv.h. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "plot/rundir.h"
+#include "core/err.h"
+#include "core/file.h"
+#include "rundir/csv.h"
+
+/* A loss curve of a million evaluations is tens of megabytes; a bound keeps
+ * a wrong path from being read whole. */
+#define CSV_LIMIT ((size_t)1 << 30)
 
 void cls_csv_destroy(cls_csv *t) {
   if (!t) return;
@@ -42,52 +45,23 @@ static size_t split(char *line, char **out, size_t cap) {
 
 cls_status cls_csv_load(const char *path, cls_csv **out, char *err, size_t err_len) {
   *out = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    cls__plot_err(err, err_len, "cannot open %s: %s", path, strerror(errno));
-    return CLS_ERR_IO;
-  }
   cls_csv *t = calloc(1, sizeof *t);
-  size_t cap = 0, len = 0;
-  char buf[8192];
-  size_t got;
-  while (t && (got = fread(buf, 1, sizeof buf, f)) > 0) {
-    if (len + got + 1 > cap) {
-      cap = 2 * (len + got + 1);
-      char *p = realloc(t->text, cap);
-      if (!p) {
-        cls_csv_destroy(t);
-        t = NULL;
-        break;
-      }
-      t->text = p;
-    }
-    memcpy(t->text + len, buf, got);
-    len += got;
-  }
-  bool read_err = ferror(f);
-  fclose(f);
-  if (!t) {
-    cls__plot_err(err, err_len, "out of memory reading %s", path);
-    return CLS_ERR_OUT_OF_MEMORY;
-  }
-  if (read_err) {
+  if (!t) return cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
+  size_t len = 0;
+  cls_status st = cls_read_file(path, CSV_LIMIT, &t->text, &len, err, err_len);
+  if (st != CLS_OK) {
     cls_csv_destroy(t);
-    cls__plot_err(err, err_len, "error reading %s", path);
-    return CLS_ERR_IO;
+    return st;
   }
-  if (len == 0 || !t->text) {
+  if (len == 0) {
     cls_csv_destroy(t);
-    cls__plot_err(err, err_len,
-                  "%s is empty: it needs a header line and data rows; re-run the stage that writes it", path);
-    return CLS_ERR_FORMAT;
+    return cls_errf(err, err_len, CLS_ERR_FORMAT,
+                    "%s is empty: it needs a header line and data rows; re-run the stage that writes it", path);
   }
-  t->text[len] = '\0';
   if (memchr(t->text, '\0', len)) {
     cls_csv_destroy(t);
-    cls__plot_err(err, err_len, "%s is not a text file (it holds NUL bytes): it is corrupt; re-run the point",
-                  path);
-    return CLS_ERR_FORMAT;
+    return cls_errf(err, err_len, CLS_ERR_FORMAT,
+                    "%s is not a text file (it holds NUL bytes): it is corrupt; re-run the point", path);
   }
   bool ends_with_newline = t->text[len - 1] == '\n';
   /* Count lines to size the cell table. */
@@ -98,8 +72,7 @@ cls_status cls_csv_load(const char *path, cls_csv **out, char *err, size_t err_l
   while (line && line[strspn(line, " \t\r")] == '\0') line = strtok_r(NULL, "\n", &save);
   if (!line) {
     cls_csv_destroy(t);
-    cls__plot_err(err, err_len, "%s is empty: it needs a header line and data rows", path);
-    return CLS_ERR_FORMAT;
+    return cls_errf(err, err_len, CLS_ERR_FORMAT, "%s is empty: it needs a header line and data rows", path);
   }
   size_t ncol = 1;
   for (const char *q = line; *q; q++) ncol += *q == ',';
@@ -107,8 +80,7 @@ cls_status cls_csv_load(const char *path, cls_csv **out, char *err, size_t err_l
   t->cells = malloc(ncol * lines * sizeof *t->cells);
   if (!t->cols || !t->cells) {
     cls_csv_destroy(t);
-    cls__plot_err(err, err_len, "out of memory reading %s", path);
-    return CLS_ERR_OUT_OF_MEMORY;
+    return cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
   }
   split(line, t->cols, ncol);
   t->n_cols = ncol;
@@ -120,9 +92,10 @@ cls_status cls_csv_load(const char *path, cls_csv **out, char *err, size_t err_l
     size_t n = split(line, row, ncol);
     if (n != ncol) {
       bool last = save == NULL || *save == '\0';
-      cls__plot_err(err, err_len, "%s line %zu has %zu fields but the header has %zu%s", path, lineno, n, ncol,
-                    last && !ends_with_newline ? ": the file is truncated; re-run the point that wrote it"
-                                               : ": the file is malformed");
+      cls_errf(err, err_len, CLS_ERR_FORMAT, "%s line %zu has %zu fields but the header has %zu%s", path, lineno,
+               n, ncol,
+               last && !ends_with_newline ? ": the file is truncated; re-run the point that wrote it"
+                                          : ": the file is malformed");
       cls_csv_destroy(t);
       return CLS_ERR_FORMAT;
     }
@@ -149,8 +122,7 @@ cls_status cls_csv_numbers(const cls_csv *t, const char *path, const char *name,
   if (n_nonfinite) *n_nonfinite = 0;
   int col = cls_csv_column(t, name);
   if (col < 0) {
-    cls__plot_err(err, err_len, "%s has no column '%s'", path, name);
-    return CLS_ERR_FORMAT;
+    return cls_errf(err, err_len, CLS_ERR_FORMAT, "%s has no column '%s'", path, name);
   }
   double *v = malloc((t->n_rows ? t->n_rows : 1) * sizeof *v);
   if (!v) return CLS_ERR_OUT_OF_MEMORY;
@@ -160,7 +132,8 @@ cls_status cls_csv_numbers(const cls_csv *t, const char *path, const char *name,
     errno = 0;
     double x = *s ? strtod(s, &end) : NAN;
     if (*s && (end == s || *end != '\0')) {
-      cls__plot_err(err, err_len, "%s data row %zu, column '%s': '%s' is not a number", path, r + 1, name, s);
+      cls_errf(err, err_len, CLS_ERR_FORMAT, "%s data row %zu, column '%s': '%s' is not a number", path, r + 1,
+               name, s);
       free(v);
       return CLS_ERR_FORMAT;
     }

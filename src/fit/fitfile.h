@@ -1,0 +1,63 @@
+/*
+ * src/fit/fitfile.h — reading fit.json (docs/formats.md), the file
+ * cls_fit_write_json (fit.h) writes. Fit owns both sides of the file; the
+ * plotter draws the fitted curves from what this reader returns.
+ */
+#ifndef CLSCALE_FIT_FITFILE_H
+#define CLSCALE_FIT_FITFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "clscale/status.h"
+
+typedef struct cls_interval {
+  double lo, hi; /* NaN when not given */
+} cls_interval;
+
+typedef struct cls_power_fit { /* y = coef · C^exponent */
+  bool present;
+  double coef, exponent;
+  cls_interval exponent_ci;
+  size_t band_n; /* bootstrap band of y over a grid of C */
+  double *band_c, *band_lo, *band_hi;
+} cls_power_fit;
+
+typedef struct cls_isoflop_budget {
+  double budget_flops;
+  double a, b, c; /* loss = a·x² + b·x + c with x = log10(N) */
+  double n_opt, d_opt, loss_opt;
+  cls_interval n_opt_ci, d_opt_ci;
+} cls_isoflop_budget;
+
+typedef struct cls_param_point {
+  char id[128];
+  double n_params, tokens, observed, predicted;
+} cls_param_point;
+
+typedef struct cls_fit {
+  bool has_frontier;
+  double fr_E, fr_k, fr_gamma; /* L(C) = E + k·C^(−gamma) */
+  cls_interval fr_gamma_ci;
+  double fr_c_lo, fr_c_hi; /* compute range fitted, NaN if absent */
+
+  size_t n_budgets;
+  cls_isoflop_budget *budgets;
+  bool parabola_of_log_loss; /* isoflop.parabola_of = "log10_loss": y = log10 L; else y = L */
+  cls_power_fit n_opt_fit, d_opt_fit;
+  double ci_level; /* e.g. 0.95; NaN if absent */
+
+  bool has_parametric;
+  double E, A, alpha, B, beta; /* L(N,D) = E + A/N^alpha + B/D^beta */
+  cls_interval alpha_ci, beta_ci;
+  size_t n_param_points;
+  cls_param_point *param_points;
+} cls_fit;
+
+/* Reads fit.json. A missing file is CLS_ERR_IO (callers treat it as "no fit"
+ * and skip the fitted parts); malformed JSON or a section whose required
+ * fields are missing or not finite is CLS_ERR_FORMAT naming the field. */
+cls_status cls_fit_load(const char *path, cls_fit **out, char *err, size_t err_len);
+void cls_fit_destroy(cls_fit *f);
+
+#endif

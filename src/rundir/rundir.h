@@ -1,0 +1,191 @@
+/*
+ * src/rundir/rundir.h — the run directory (docs/formats.md): its paths, the
+ * point status names, the point summary points/<id>.json, the manifest,
+ * the loss curve points/<id>.csv, leftovers of a killed writer, and the
+ * format version. train, sweep, fit and plot read and write these files
+ * only through this module, so the format has one owner.
+ *
+ * Every file is written to a temporary name in its folder and renamed
+ * (core/file.h), so a reader sees the old file or the new one; the
+ * manifest is created once (written under a temporary name and hard-linked
+ * into place, which fails when another process was first).
+ */
+#ifndef CLSCALE_RUNDIR_RUNDIR_H
+#define CLSCALE_RUNDIR_RUNDIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "clscale/status.h"
+
+/* The manifest's `version`: what this library writes and reads. */
+#define CLS_RUNDIR_VERSION 1
+
+/* ------------------------------------------------------------- paths */
+
+typedef enum {
+  CLS_RUNDIR_MANIFEST,    /* DIR/manifest.json */
+  CLS_RUNDIR_POINTS,      /* DIR/points */
+  CLS_RUNDIR_CHECKPOINTS, /* DIR/checkpoints */
+  CLS_RUNDIR_SUMMARY,     /* DIR/points/<id>.json */
+  CLS_RUNDIR_CURVE,       /* DIR/points/<id>.csv */
+  CLS_RUNDIR_CHECKPOINT,  /* DIR/checkpoints/<id>.ckpt */
+  CLS_RUNDIR_FIT,         /* DIR/fit.json */
+  CLS_RUNDIR_COORD_CHECK, /* DIR/coord_check.csv */
+  CLS_RUNDIR_PLOTS,       /* DIR/plots */
+} cls_rundir_file;
+
+/* The path of one file of the run directory dir (id for the per-point
+ * files, else ignored). CLS_ERR_INVALID_SIZE when it does not fit in out. */
+cls_status cls_rundir_path(char *out, size_t len, const char *dir, cls_rundir_file which, const char *id);
+/* A point id: letters, digits, '_', '-' and '.', not "." or "..". */
+int cls_rundir_id_ok(const char *id);
+/* Creates DIR/points and DIR/checkpoints (and DIR). */
+cls_status cls_rundir_prepare(const char *dir, char *err, size_t err_len);
+/* Whether DIR/checkpoints/<id>.ckpt exists. */
+int cls_rundir_has_checkpoint(const char *dir, const char *id);
+/* Removes the temporary files (NAME.tmp.PID) a killed process left of this
+ * point in DIR/points and DIR/checkpoints. Returns how many. */
+size_t cls_rundir_remove_leftovers(const char *dir, const char *id);
+
+/* ------------------------------------------------------ point status */
+
+typedef enum {
+  CLS_POINT_NEW = 0,     /* no summary yet */
+  CLS_POINT_OK,          /* finished */
+  CLS_POINT_DIVERGED,    /* finished: the loss became NaN/Inf (a result, not retried) */
+  CLS_POINT_FAILED,      /* an error stopped it: retried on a re-run */
+  CLS_POINT_INTERRUPTED, /* stopped by a signal: resumed from its checkpoint */
+  CLS_POINT_RUNNING,     /* "running": its process was killed, or it runs now elsewhere */
+  CLS_POINT_UNREADABLE,  /* the summary cannot be parsed: run again */
+} cls_point_state;
+
+/* "new", "ok", "diverged", "failed", "interrupted", "running",
+ * "unreadable" (the status field holds one of ok … running). */
+const char *cls_point_state_name(cls_point_state s);
+/* The state a status text names; CLS_POINT_UNREADABLE for any other. */
+cls_point_state cls_point_state_parse(const char *status);
+/* Finished points are skipped by a re-run. */
+int cls_point_state_done(cls_point_state s);
+
+/* ----------------------------------------------------- point summary */
+
+/* How the train loop's run went; written only by it (has_run). */
+typedef struct cls_point_run {
+  double steps, total_steps, warmup_steps;
+  double lr, min_lr_ratio, beta1, beta2, clip;
+  double tokens_per_step, flops_per_step, model_flops_per_step, eval_flops;
+  double tokens_per_second, gflops_per_second; /* NaN: left out (this process ran no step) */
+  double resumed_from_step;                    /* 0: left out */
+  double diverged_at_step;                     /* NaN: left out */
+  const char *describe;                        /* NULL: left out */
+} cls_point_run;
+
+/* points/<id>.json. The writer writes the fields in this order; a number
+ * that is not finite is null, except where "left out" is said. The reader
+ * fills every field it finds (the others NaN / NULL / 0) and keeps the
+ * keys it does not know as `config` lines, so a summary reads back as it
+ * was written. */
+typedef struct cls_point_summary {
+  const char *id;
+  cls_point_state state; /* written as its name */
+  const char *status;    /* read: the status text as found, NULL when absent (formats.md: then "ok") */
+  const char *error;     /* NULL: left out */
+  double n_params, n_params_embed;
+  const char *config; /* "name=value" lines: the run's configuration (the task's key, the sweep's fields) */
+  double tokens;
+  double train_examples, train_tokens, examples_seen, epochs; /* written when train_examples > 0 */
+  double flops;
+  double flops_6nd;                                 /* written with has_run */
+  double budget_flops, budget_tokens, budget_steps; /* NaN: left out */
+  double final_eval_loss;
+  double final_train_loss, seconds; /* written with has_run */
+  const char *device;               /* NULL: left out */
+  int has_run;
+  cls_point_run run;
+  const char *trailer; /* more "name=value" lines, written last (before the library version) */
+} cls_point_summary;
+
+/* All numbers NaN (run counters 0 where 0 means "left out"), strings NULL. */
+void cls_point_summary_init(cls_point_summary *s);
+/* Writes path atomically. */
+cls_status cls_point_summary_write(const char *path, const cls_point_summary *s, char *err, size_t err_len);
+/* Reads path into s (strings owned by s: cls_point_summary_release). A
+ * missing file is CLS_ERR_IO; an empty, truncated or malformed one
+ * CLS_ERR_FORMAT naming it. An unknown status text reads as
+ * CLS_POINT_UNREADABLE with the text in status. */
+cls_status cls_point_summary_read(const char *path, cls_point_summary *s, char *err, size_t err_len);
+/* Frees the strings of a summary read by cls_point_summary_read. */
+void cls_point_summary_release(cls_point_summary *s);
+/* The number under name in "name=value" lines; NaN when absent or not a number. */
+double cls_point_config_num(const char *config, const char *name);
+/* The state of DIR/points/<id>.json: NEW when absent, UNREADABLE when it
+ * cannot be read or has no known status; for a finished point its final
+ * eval loss in *loss (NaN if unknown) when loss is not NULL. */
+cls_point_state cls_rundir_point_state(const char *dir, const char *id, double *loss);
+
+/* -------------------------------------------------------- loss curve */
+
+/* The CSV header of points/<id>.csv (the name is from when the train layer
+ * owned the file). */
+#define CLS_TRAIN_CSV_HEADER "step,tokens,flops,flops_6nd,train_loss,eval_loss,lr,seconds\n"
+
+typedef struct cls_eval_row {
+  uint64_t step;
+  double tokens, flops, flops_6nd, train_loss, eval_loss, lr, seconds;
+} cls_eval_row;
+
+/* One CSV line (with its newline) into out: integers exactly, losses and
+ * rates with 9 significant digits (every float exactly), non-finite
+ * values as "nan", "inf" or "-inf". Returns the length, or 0 when out is
+ * too small. */
+size_t cls_csv_format_row(const cls_eval_row *r, char *out, size_t len);
+/* Parses one line written by cls_csv_format_row; 0 when it is not one. */
+int cls_csv_parse_row(const char *line, cls_eval_row *r);
+/* Writes the header and rows (already formatted lines) to path atomically. */
+cls_status cls_csv_write(const char *path, const char *rows, size_t rows_len, char *err, size_t err_len);
+
+/* ---------------------------------------------------------- manifest */
+
+typedef struct cls_manifest_point {
+  const char *id;
+  double width, depth, heads, n_params, n_params_embed;
+  double budget_flops, budget_tokens, budget_steps; /* one is set, the others NaN */
+  double seed, lr;
+} cls_manifest_point;
+
+/* What a sweep records of itself; the manifest adds the library version,
+ * the host and the creation time. */
+typedef struct cls_manifest {
+  const char *name, *task, *model, *mode; /* NULL: left out */
+  const char *device, *spec_file;         /* spec_file NULL: left out */
+  const uint64_t *seeds;
+  size_t n_seeds;
+  uint64_t data_seed;
+  const char *spec; /* the full configuration as canonical JSON text */
+  const cls_manifest_point *points;
+  size_t n_points;
+} cls_manifest;
+
+/* Creates DIR/manifest.json unless it exists: *created says whether this
+ * call wrote it (of two processes, one does). CLS_ERR_IO when it cannot be
+ * written, CLS_ERR_FORMAT when spec is not JSON, CLS_ERR_OUT_OF_MEMORY. */
+cls_status cls_manifest_create(const char *dir, const cls_manifest *m, int *created, char *err, size_t err_len);
+
+/* What a reader gets of a manifest (owned: cls_manifest_info_free). */
+typedef struct cls_manifest_info {
+  char *name;      /* NULL when absent */
+  char *spec_file; /* NULL when absent */
+  cJSON *spec;     /* the "spec" object, NULL when absent or not an object */
+  int parsed;      /* the file is JSON (set also when its version is refused) */
+} cls_manifest_info;
+
+/* Reads DIR/manifest.json. Unreadable: CLS_ERR_IO; not JSON:
+ * CLS_ERR_FORMAT (cls_json_load's message); a `version` other than
+ * CLS_RUNDIR_VERSION: CLS_ERR_FORMAT saying which clscale reads it. */
+cls_status cls_manifest_read(const char *dir, cls_manifest_info *out, char *err, size_t err_len);
+void cls_manifest_info_free(cls_manifest_info *m);
+
+#endif
