@@ -406,7 +406,7 @@ double cls_gpt_flops_per_step(const cls_gpt *g, size_t B, size_t T) {
 
 /* ------------------------------------------------ for the reference */
 
-#include "nn/gpt_internal.h"
+#include "gpt_internal.h"
 
 const cls_gpt_config *cls__gpt_config(const cls_gpt *g) {
   return &g->c;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plot/figure_internal.h"
+#include "figure_internal.h"
 
 /* Sizes in points, chosen to match matplotlib's paper style. */
 #define FS_TICK     9.0
