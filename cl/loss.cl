@@ -82,32 +82,6 @@ __kernel void ce_row(__global const float *x, uint xo, __global const float *tg,
 
 /* ---------------------------------------------- variant 1: group per row */
 
-/* Tree reductions over red[0 .. lsz) (lsz a power of two), result in
- * red[0] for every item; every item of the group must call them. */
-float group_max(__local float *red, float v, uint l, uint lsz) {
-  red[l] = v;
-  for (uint h = lsz / 2; h > 0; h >>= 1) {
-    barrier(CLK_LOCAL_MEM_FENCE);
-    if (l < h) red[l] = fmax(red[l], red[l + h]);
-  }
-  barrier(CLK_LOCAL_MEM_FENCE);
-  float out = red[0];
-  barrier(CLK_LOCAL_MEM_FENCE); /* before red is reused */
-  return out;
-}
-
-float group_sum(__local float *red, float v, uint l, uint lsz) {
-  red[l] = v;
-  for (uint h = lsz / 2; h > 0; h >>= 1) {
-    barrier(CLK_LOCAL_MEM_FENCE);
-    if (l < h) red[l] += red[l + h];
-  }
-  barrier(CLK_LOCAL_MEM_FENCE);
-  float out = red[0];
-  barrier(CLK_LOCAL_MEM_FENCE);
-  return out;
-}
-
 /* Group r takes row r; item l the columns l, l + lsz, ... The item owning
  * the target column reads it (before it overwrites it in place) and
  * writes the loss. */
@@ -128,7 +102,7 @@ __kernel void ce_wg(__global const float *x, uint xo, __global const float *tg, 
 
   float m = -INFINITY;
   for (uint j = l; j < V; j += lsz) m = fmax(m, xr[j]);
-  m = group_max(red, m, l, lsz);
+  m = wg_max(m, red);
 
   float s = 0.0f;
   for (uint j = l; j < V; j += lsz) {
@@ -136,7 +110,7 @@ __kernel void ce_wg(__global const float *x, uint xo, __global const float *tg, 
     if (has_grad) dr[j] = e;
     s += e;
   }
-  s = group_sum(red, s, l, lsz);
+  s = wg_sum(s, red);
 
   if (has_loss && owner) loss[lo + r] = ok ? (m - xt) + log(s) : NAN;
   if (has_grad) {

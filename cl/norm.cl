@@ -38,17 +38,6 @@
 
 #include "rowvec.h"
 
-/* Row stores go through an aligned vector pointer pa when the row start
- * allows (al): vstoreN only knows 4-byte alignment, and CPU compilers split
- * it into several narrower stores. al is the same for the whole row. */
-#define STORE_V(v, j, al, pa, p)                                                                                  \
-  do {                                                                                                            \
-    if (al)                                                                                                       \
-      (pa)[(j) / ROW_VEC] = (v);                                                                                  \
-    else                                                                                                          \
-      VSTORE((v), 0, (p) + (j));                                                                                  \
-  } while (0)
-
 /* rms = 1 selects RMSNorm (no mean, no shift). It is uniform over the
  * launch; in the work-group kernels every reduction (and so every barrier)
  * runs regardless of it, since conditional barriers trip some compilers.
@@ -127,34 +116,6 @@ __kernel void norm_fwd_row(__global const float *x, uint xo, __global const floa
 }
 
 /* ---------------------------------------------- variant 1: row per group */
-
-/* Tree sums over the work-group (a power of two in size, at most ROW_WG);
- * every item must call them. The last barrier frees red for reuse. */
-float wg_sum(float v, __local float *red) {
-  uint l = get_local_id(0);
-  red[l] = v;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (uint h = get_local_size(0) / 2; h > 0; h >>= 1) {
-    if (l < h) red[l] += red[l + h];
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
-  float out = red[0];
-  barrier(CLK_LOCAL_MEM_FENCE);
-  return out;
-}
-
-float2 wg_sum2(float2 v, __local float2 *red) {
-  uint l = get_local_id(0);
-  red[l] = v;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (uint h = get_local_size(0) / 2; h > 0; h >>= 1) {
-    if (l < h) red[l] += red[l + h];
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
-  float2 out = red[0];
-  barrier(CLK_LOCAL_MEM_FENCE);
-  return out;
-}
 
 /* As norm_fwd_row; the row is the group id, so the early return is
  * uniform over the group. */

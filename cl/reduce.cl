@@ -24,15 +24,6 @@
 
 #include "rowvec.h"
 
-/* Adds acc[0..lsz) into acc[0]; every item of the group must call it. */
-void tree_sum(__local float *acc, uint l, uint lsz) {
-  for (uint h = lsz / 2; h > 0; h >>= 1) {
-    barrier(CLK_LOCAL_MEM_FENCE);
-    if (l < h) acc[l] += acc[l + h];
-  }
-  barrier(CLK_LOCAL_MEM_FENCE);
-}
-
 /* part[po + g] = sum over group g's chunk of x (sq = 1: of x^2). Item l
  * reads ROW_VEC-wide vectors l, l + lsz, ... of the chunk (so consecutive
  * items still read consecutive memory) and keeps ROW_VEC running sums, one
@@ -59,9 +50,8 @@ __kernel void reduce_part(__global const float *x, uint xo, uint n, int sq, __gl
     }
     s = sq ? mad(v, v, s) : s + v;
   }
-  acc[l] = hsum(s);
-  tree_sum(acc, l, lsz);
-  if (l == 0) part[po + g] = acc[0];
+  float sum = wg_sum(hsum(s), acc);
+  if (l == 0) part[po + g] = sum;
 }
 
 /* out[oo] = scale * the sum of part[0 .. nparts). One work-group. */
@@ -71,7 +61,6 @@ __kernel void reduce_finish(__global const float *part, uint nparts, __global fl
   uint lsz = get_local_size(0);
   float s = 0.0f;
   for (uint i = l; i < nparts; i += lsz) s += part[i];
-  acc[l] = s;
-  tree_sum(acc, l, lsz);
-  if (l == 0) out[oo] = scale * acc[0];
+  s = wg_sum(s, acc);
+  if (l == 0) out[oo] = scale * s;
 }

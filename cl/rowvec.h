@@ -1,9 +1,11 @@
 /*
- * cl/rowvec.h - vectors of ROW_VEC floats for the row kernels (softmax,
- * norms, losses, reductions): the type, its loads and stores, and the
- * horizontal max and sum. Included with #include "rowvec.h"; the library's
- * loader inlines it (OpenCL has no include path for sources given as
- * strings), and clang finds it next to the including file.
+ * cl/rowvec.h - what the row kernels (softmax, norms, losses, reductions)
+ * share: vectors of ROW_VEC floats (the type, its loads and stores, the
+ * aligned row store, the horizontal max and sum) and the work-group
+ * reductions (max, sum, sum of float2) of the one-group-per-row kernels.
+ * Included with #include "rowvec.h"; the library's loader inlines it
+ * (OpenCL has no include path for sources given as strings), and clang
+ * finds it next to the including file.
  */
 #ifndef CLSCALE_CL_ROWVEC_H
 #define CLSCALE_CL_ROWVEC_H
@@ -13,10 +15,21 @@
 #endif
 
 #define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
+#define CAT(a, b)  CAT_(a, b)
 typedef CAT(float, ROW_VEC) floatv;
-#define VLOAD CAT(vload, ROW_VEC)
+#define VLOAD  CAT(vload, ROW_VEC)
 #define VSTORE CAT(vstore, ROW_VEC)
+
+/* Row stores go through an aligned vector pointer pa when the row start
+ * allows (al): vstoreN only knows 4-byte alignment, and CPU compilers split
+ * it into several narrower stores. al is the same for the whole row. */
+#define STORE_V(v, j, al, pa, p)                                                                                  \
+  do {                                                                                                            \
+    if (al)                                                                                                       \
+      (pa)[(j) / ROW_VEC] = (v);                                                                                  \
+    else                                                                                                          \
+      VSTORE((v), 0, (p) + (j));                                                                                  \
+  } while (0)
 
 /* Horizontal max and sum of a vector, by halving (ROW_VEC is 2, 4, 8 or 16):
  * a fixed order, so results are reproducible. */
@@ -52,6 +65,54 @@ float hsum(floatv v) {
   float2 c = v;
 #endif
   return c.x + c.y;
+}
+
+/* ------------------------------------------------ work-group reductions */
+
+/* Tree reductions over the items of the work-group (its size a power of
+ * two, at most the length of red), the result returned to every item. The
+ * halving order is fixed, so results are bitwise reproducible. Every item
+ * must call them, in uniform control flow: they hold barriers. The last
+ * barrier lets the caller reuse red at once. The barriers order local
+ * memory only (CLK_LOCAL_MEM_FENCE). */
+float wg_max(float v, __local float *red) {
+  uint l = get_local_id(0);
+  red[l] = v;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (uint h = get_local_size(0) / 2; h > 0; h >>= 1) {
+    if (l < h) red[l] = fmax(red[l], red[l + h]);
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  float out = red[0];
+  barrier(CLK_LOCAL_MEM_FENCE);
+  return out;
+}
+
+float wg_sum(float v, __local float *red) {
+  uint l = get_local_id(0);
+  red[l] = v;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (uint h = get_local_size(0) / 2; h > 0; h >>= 1) {
+    if (l < h) red[l] += red[l + h];
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  float out = red[0];
+  barrier(CLK_LOCAL_MEM_FENCE);
+  return out;
+}
+
+/* Two sums in one tree (half the barriers of two wg_sum calls). */
+float2 wg_sum2(float2 v, __local float2 *red) {
+  uint l = get_local_id(0);
+  red[l] = v;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (uint h = get_local_size(0) / 2; h > 0; h >>= 1) {
+    if (l < h) red[l] += red[l + h];
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  float2 out = red[0];
+  barrier(CLK_LOCAL_MEM_FENCE);
+  return out;
 }
 
 #endif

@@ -39,16 +39,6 @@ typedef CAT(int, ROW_VEC) intv;
 #define LANE_IDS ((intv)(0, 1))
 #endif
 
-/* Row stores go through an aligned vector pointer pa when the row start
- * allows (al): vstoreN only knows 4-byte alignment, and CPU compilers split
- * it into several narrower stores. al is the same for the whole row. */
-#define STORE_V(v, j, al, pa, p)                                                                                  \
-  do {                                                                                                            \
-    if (al)                                                                                                       \
-      (pa)[(j) / ROW_VEC] = (v);                                                                                  \
-    else                                                                                                          \
-      VSTORE((v), 0, (p) + (j));                                                                                  \
-  } while (0)
 #define STORE_ROW(v, j) STORE_V(v, j, al, ya, yr)
 
 /* y = softmax(scale * x) per row. Three passes over a row that stays in
@@ -217,35 +207,6 @@ __kernel void softmax_bwd_row(__global const float *y, uint yo, __global const f
 }
 
 /* ---------------------------------------------- variant 1: row per group */
-
-/* Tree reductions over the work-group (its size a power of two, at most
- * ROW_WG). Every work-item must call them: they hold barriers. The last
- * barrier lets the caller reuse red at once. */
-float wg_max(float v, __local float *red) {
-  uint l = get_local_id(0);
-  red[l] = v;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (uint h = get_local_size(0) / 2; h > 0; h >>= 1) {
-    if (l < h) red[l] = fmax(red[l], red[l + h]);
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
-  float out = red[0];
-  barrier(CLK_LOCAL_MEM_FENCE);
-  return out;
-}
-
-float wg_sum(float v, __local float *red) {
-  uint l = get_local_id(0);
-  red[l] = v;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (uint h = get_local_size(0) / 2; h > 0; h >>= 1) {
-    if (l < h) red[l] += red[l + h];
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
-  float out = red[0];
-  barrier(CLK_LOCAL_MEM_FENCE);
-  return out;
-}
 
 /* The row is the group id: the whole group returns together or not at all,
  * so the barriers stay in uniform control flow. */

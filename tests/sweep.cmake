@@ -252,3 +252,5 @@ add_test(NAME cli_sweep_shards COMMAND sh ${CLS_SWEEP_DIR}/shards.sh $<TARGET_FI
                                        ${CLS_SWEEP_TMP}/shards ${CLS_SWEEP_DIR}/small.ini ${CLS_SWEEP_DIR}/other.ini
                                        --matmul-backend own)
 set_tests_properties(cli_sweep_end_to_end cli_sweep_kill cli_sweep_shards PROPERTIES ENVIRONMENT "${CLS_SWEEP_ENV}")
+# An empty value is a missing one.
+cls_sweep_cli(empty_out 2 "--out needs a value" ${CLS_SWEEP_DIR}/tiny.json --out=)

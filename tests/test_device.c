@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "device/internal.h"
+#include "device/layer.h"
 #include "test_util.h"
 
 /* ------------------------------------------------------------ selectors */

@@ -4,7 +4,8 @@
  * (two contexts on the one device here) runs points concurrently and gets
  * the losses of a single worker, bit for bit; a point whose budget is less
  * than one step is recorded as "failed" and the others still run; a
- * calibration measures a step.
+ * calibration measures a step; the test task (linreg, added as one file
+ * and one registry line) runs as a sweep with nothing else to change.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -187,8 +188,42 @@ static void test_calibration(void **state) {
   cls_sweep_spec_free(s);
 }
 
+/* The linear regression test task as an IsoFLOP sweep: sized by target
+ * parameter counts through its registry entry, every point trains. */
+static void test_linreg_sweep(void **state) {
+  (void)state;
+  static const char *text = "{\"name\": \"linreg\", \"task\": \"linreg\", \"mode\": \"isoflop\", "
+                            "\"target_params\": [5, 9, 17], \"depth\": 1, \"heads\": 1, "
+                            "\"budgets_flops\": [3e6, 1e7], \"batch\": 16, \"n_train\": 256, "
+                            "\"n_test\": 64, \"weight_decay\": 0, \"lr\": 0.05, \"evals\": 3, "
+                            "\"eval_batches\": 2}";
+  cls_sweep_spec *s;
+  if (cls_sweep_spec_parse(text, "linreg.json", NULL, &s, err, sizeof err) != CLS_OK) fail_msg("%s", err);
+  assert_string_equal(s->model, "linear");
+  assert_int_equal(s->n_shapes, 3);
+  for (size_t i = 0; i < 3; i++) assert_int_equal(s->shapes[i].width, (size_t)4 << i); /* N = width + 1 */
+  cls_sweep_point *pts;
+  size_t n;
+  assert_int_equal(cls_sweep_plan(s, &pts, &n, err, sizeof err), CLS_OK);
+  assert_int_equal(n, 6);
+  char dir[512];
+  test_tmpdir("sweep-linreg", dir, sizeof dir);
+  cls_sweep_outcome out[6];
+  tally t = {0};
+  run_sweep(s, pts, n, dir, 1, out, &t);
+  for (size_t i = 0; i < n; i++) {
+    if (out[i].status != CLS_RUN_OK) fail_msg("%s: status %d (%s)", pts[i].id, out[i].status, out[i].error);
+    assert_true(out[i].n_params == pts[i].n_params);
+    /* below Var(y) (about 1) after a few hundred examples */
+    assert_true(isfinite(out[i].final_eval_loss) && out[i].final_eval_loss < 0.9);
+  }
+  free(pts);
+  cls_sweep_spec_free(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_linreg_sweep),
       cmocka_unit_test(test_counts_match_models),
       cmocka_unit_test(test_runner_workers_and_failures),
       cmocka_unit_test(test_calibration),

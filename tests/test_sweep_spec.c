@@ -147,6 +147,37 @@ static void test_bad_specs(void **state) {
   parse_bad("name = a\nname = b\n", CLS_ERR_FORMAT, "given twice");
 }
 
+/* A task's fields belong to it: the registry says which task reads which
+ * field, and the task's check runs on the host before any device work. */
+static void test_task_fields(void **state) {
+  (void)state;
+  parse_bad("{\"task\": \"linreg\", \"mode\": \"isoflop\", \"pixels\": 8, \"widths\": [4], \"depth\": 1, "
+            "\"budgets_flops\": [1e6]}",
+            CLS_ERR_INVALID_VALUE, "'pixels' is a setting of the spectra task, not of \"linreg\"");
+  parse_bad("{\"task\": \"text\", \"mode\": \"isoflop\", \"n_train\": 8, \"widths\": [16], \"depth\": 1, "
+            "\"budgets_flops\": [1e9]}",
+            CLS_ERR_INVALID_VALUE, "'n_train' is a setting of the spectra task, not of \"text\"");
+  parse_bad("{\"task\": \"spectra\", \"mode\": \"isoflop\", \"context\": 8, \"widths\": [16], \"depth\": 1, "
+            "\"budgets_flops\": [1e9]}",
+            CLS_ERR_INVALID_VALUE, "'context' is a setting of the text task, not of \"spectra\"");
+  parse_bad("{\"task\": \"spectra\", \"mode\": \"isoflop\", \"pixels\": 500, \"n_pixels\": 400, "
+            "\"widths\": [16], \"depth\": 1, \"budgets_flops\": [1e9]}",
+            CLS_ERR_INVALID_VALUE, "`n_pixels`");
+  parse_bad("{\"task\": \"linreg\", \"mode\": \"isoflop\", \"widths\": [4], \"depth\": 2, "
+            "\"budgets_flops\": [1e6]}",
+            CLS_ERR_INVALID_VALUE, "model width 4, depth 2");
+  cls_sweep_spec *s;
+  char err[512];
+  assert_int_equal(cls_sweep_spec_parse("{\"task\": \"linreg\", \"mode\": \"curves\", \"widths\": [4, 8], "
+                                        "\"depth\": 1, \"budgets_steps\": [10], \"n_train\": 100}",
+                                        "t.json", NULL, &s, err, sizeof err),
+                   CLS_OK);
+  assert_string_equal(s->model, "linear"); /* the task's default model */
+  assert_int_equal(s->base.n_train, 100);
+  assert_non_null(strstr(s->canonical, "\"n_train\":100,\"n_test\":256}"));
+  cls_sweep_spec_free(s);
+}
+
 static void test_load_file(void **state) {
   (void)state;
   char dir[512], path[600];
@@ -399,6 +430,7 @@ int main(void) {
       cmocka_unit_test(test_bad_specs),          cmocka_unit_test(test_load_file),
       cmocka_unit_test(test_plan_ids_and_order), cmocka_unit_test(test_plan_windows_lrs_targets),
       cmocka_unit_test(test_manifest),           cmocka_unit_test(test_point_states),
+      cmocka_unit_test(test_task_fields),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

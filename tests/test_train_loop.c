@@ -697,7 +697,7 @@ static void test_emulator_task(void **state) {
   cls_train_task *bad = NULL;
   char err[512];
   assert_int_equal(cls_task_create(ctx, &s, &bad, err, sizeof err), CLS_ERR_INVALID_SIZE);
-  assert_non_null(strstr(err, "--pixels"));
+  assert_non_null(strstr(err, "`pixels`"));
   emu_spec(&s);
   s.width = 30;
   s.heads = 4;

@@ -128,3 +128,6 @@ add_test(NAME cli_train_sigterm COMMAND sh ${CLS_TRAIN_SCRIPTS}/sigterm.sh $<TAR
                                         ${CLS_TRAIN_TMP}/sigterm ${CLS_TRAIN_TINY})
 set_tests_properties(cli_train_sigterm PROPERTIES ENVIRONMENT "${CLS_TRAIN_ENV}")
 cls_train_cli(huge_budget 2 "at most 1e15" --out ${CLS_TRAIN_TMP}/huge --budget-flops 1e40 ${CLS_TRAIN_TINY})
+# The help comes from the option table: every option is listed, with its help.
+cls_train_cli(help_from_table 0 "--min-lr-ratio R +the floor of the cosine decay" --help)
+cls_train_cli(flag_with_value 2 "--resume takes no value" --resume=yes)

@@ -17,8 +17,8 @@
 #include "clscale/ops.h"
 #include "commands.h"
 #include "core/file.h"
-#include "ops/matmul.h"
-#include "ops/rows_bench.h"
+#include "ops/bench.h"
+#include "options.h"
 
 typedef struct {
   size_t m, n, k;
@@ -54,23 +54,6 @@ static const row_shape quick_rows[] = {{256, 64}, {64, 257}};
 static const char *const row_ops[] = {"softmax_fwd",   "softmax_bwd", "layernorm_fwd",
                                       "layernorm_bwd", "rmsnorm_fwd", "rmsnorm_bwd"};
 
-static void usage(FILE *f) {
-  fprintf(f, "usage: clscale bench [--device SEL] [--json FILE] [--trace FILE] [--reps N] [--quick] [--only "
-             "matmul|rows]\n\n"
-             "Measures on one device, in one run: the copy bandwidth and FMA peak from the\n"
-             "device's own small kernels; the cold compile time of each kernel program;\n"
-             "matmul GFLOP/s of every backend (own, clblast, host on CPU devices, auto) on\n"
-             "square sizes 256..2048 and on transformer-training shapes; softmax, layernorm\n"
-             "and rmsnorm GB/s. Each figure is also given as a ratio to CLBlast and to the\n"
-             "measured peak. Medians of repetitions; warm-up excluded.\n\n"
-             "  --device SEL  P:D, gpu, cpu, or a name substring (default: CLSCALE_DEVICE, else fastest GPU)\n"
-             "  --json FILE   also write every figure as JSON (atomically)\n"
-             "  --trace FILE  write every kernel's device time as a Chrome trace (JSON)\n"
-             "  --reps N      repetitions per figure, at most (default 7; big shapes use fewer, at least 3)\n"
-             "  --quick       small shapes only (a smoke test of the whole benchmark)\n"
-             "  --only WHAT   only the matmul or only the row-op part (peaks are always measured)\n");
-}
-
 static const char *trans_name(cls_trans a, cls_trans b) {
   static const char *names[] = {"NN", "NT", "TN", "TT"};
   return names[(a == CLS_TRANS) * 2 + (b == CLS_TRANS)];
@@ -93,9 +76,9 @@ typedef struct {
 
 static double time_matmul(bench *b, cls_backend be, const mm_shape *s, char *why, size_t why_len) {
   double once, med;
-  cls_status st = cls__matmul_time(b->ctx, be, s->ta, s->tb, s->m, s->n, s->k, 1, &once);
+  cls_status st = cls_matmul_time(b->ctx, be, s->ta, s->tb, s->m, s->n, s->k, 1, &once);
   if (st == CLS_OK)
-    st = cls__matmul_time(b->ctx, be, s->ta, s->tb, s->m, s->n, s->k, reps_for(once, b->max_reps), &med);
+    st = cls_matmul_time(b->ctx, be, s->ta, s->tb, s->m, s->n, s->k, reps_for(once, b->max_reps), &med);
   if (st != CLS_OK) {
     snprintf(why, why_len, "%s", cls_last_error(b->ctx));
     return NAN;
@@ -181,10 +164,10 @@ static void bench_rows(bench *b, const row_shape *shapes, size_t count, const cl
     printf("  %-14s", row_ops[o]);
     for (size_t i = 0; i < count; i++) {
       double once, med, bytes;
-      cls_status st = cls__rows_time(b->ctx, row_ops[o], shapes[i].rows, shapes[i].cols, 1, &once, &bytes);
+      cls_status st = cls_rows_time(b->ctx, row_ops[o], shapes[i].rows, shapes[i].cols, 1, &once, &bytes);
       if (st == CLS_OK)
-        st = cls__rows_time(b->ctx, row_ops[o], shapes[i].rows, shapes[i].cols, reps_for(once, b->max_reps), &med,
-                            &bytes);
+        st = cls_rows_time(b->ctx, row_ops[o], shapes[i].rows, shapes[i].cols, reps_for(once, b->max_reps), &med,
+                           &bytes);
       if (st != CLS_OK) {
         printf(" %16s", "failed");
         fprintf(stderr, "\nclscale bench: %s %zux%zu failed: %s\n", row_ops[o], shapes[i].rows, shapes[i].cols,
@@ -253,67 +236,69 @@ static int bench_compile(const char *device, cJSON *out) {
   return 0;
 }
 
-int cls_cmd_bench(int argc, char **argv) {
-  const char *device = NULL, *json = NULL, *only = NULL, *trace = NULL;
-  int quick = 0, max_reps = 7;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    const char *v = (i + 1 < argc) ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      return CLS_EXIT_OK;
-    } else if (!strcmp(a, "--device") && v) {
-      device = v, i++;
-    } else if (!strcmp(a, "--json") && v) {
-      json = v, i++;
-    } else if (!strcmp(a, "--trace") && v) {
-      trace = v, i++;
-    } else if (!strcmp(a, "--only") && v && (!strcmp(v, "matmul") || !strcmp(v, "rows"))) {
-      only = v, i++;
-    } else if (!strcmp(a, "--reps") && v) {
-      char *end;
-      long r = strtol(v, &end, 10);
-      if (*end || r < 1 || r > 1000) {
-        fprintf(stderr, "clscale bench: --reps wants a whole number from 1 to 1000, not '%s'\n", v);
-        return CLS_EXIT_USAGE;
-      }
-      max_reps = (int)r, i++;
-    } else if (!strcmp(a, "--quick")) {
-      quick = 1;
-    } else {
-      fprintf(stderr, "clscale bench: unknown or incomplete argument '%s'\n", a);
-      usage(stderr);
-      return CLS_EXIT_USAGE;
-    }
-  }
-  /* Fail on an unwritable --json before spending minutes measuring. */
-  if (json) {
-    FILE *existing = fopen(json, "r");
-    if (existing) fclose(existing);
-    FILE *f = fopen(json, "a");
-    if (!f) {
-      fprintf(stderr, "clscale bench: cannot write %s: check the folder exists and is writable\n", json);
-      return CLS_EXIT_FAIL;
-    }
-    fclose(f);
-    if (!existing) remove(json); /* leave nothing behind if the run fails */
-  }
+/* ------------------------------------------------------------- options */
 
-  cls_context_options o;
-  cls_context_options_init(&o);
-  o.device = device;
-  o.trace = trace != NULL;
-  cls_context *ctx;
-  char err[4096];
-  if (cls_context_create(&o, &ctx, err, sizeof err) != CLS_OK) {
-    fprintf(stderr, "clscale bench: %s\n", err);
-    return CLS_EXIT_FAIL;
-  }
+enum { ONLY_ALL = 0, ONLY_MATMUL = 1, ONLY_ROWS = 2 };
+
+typedef struct {
+  const char *device, *json, *trace;
+  int quick, max_reps, only;
+} bench_args;
+
+static const cls_opt_choice parts[] = {{"matmul", ONLY_MATMUL}, {"rows", ONLY_ROWS}, {NULL, 0}};
+
+static void bench_command(cls_opt_command *cmd, cls_option *opts, size_t cap, bench_args *a) {
+  const cls_option table[] = {
+      {CLS_OPT(CLS_OPT_STRING, "--device", &a->device, "SEL", "device",
+               "P:D, gpu, cpu, or a name substring (default: CLSCALE_DEVICE, else fastest GPU)")},
+      {CLS_OPT(CLS_OPT_STRING, "--json", &a->json, "FILE", "json",
+               "also write every figure as JSON (atomically)")},
+      {CLS_OPT(CLS_OPT_STRING, "--trace", &a->trace, "FILE", "trace",
+               "write every kernel's device time as a Chrome trace (JSON)")},
+      {CLS_OPT(CLS_OPT_INT, "--reps", &a->max_reps, "N", "reps max_reps",
+               "repetitions per figure, at most (default 7; big shapes use fewer, at least 3)"),
+       .lo = 1, .hi = 1000},
+      {CLS_OPT(CLS_OPT_FLAG, "--quick", &a->quick, NULL, "quick",
+               "small shapes only (a smoke test of the whole benchmark)")},
+      {CLS_OPT(CLS_OPT_CHOICE, "--only", &a->only, "WHAT", "only",
+               "only the matmul or only the row-op part (peaks are always measured)"),
+       .choices = parts},
+  };
+  size_t n = sizeof table / sizeof table[0];
+  memcpy(opts, table, (n < cap ? n : cap) * sizeof *opts);
+  cmd->name = "bench";
+  cmd->usage = "usage: clscale bench [--device SEL] [--json FILE] [--trace FILE] [--reps N] [--quick] [--only "
+               "matmul|rows]";
+  cmd->about = "Measures on one device, in one run: the copy bandwidth and FMA peak from the\n"
+               "device's own small kernels; the cold compile time of each kernel program;\n"
+               "matmul GFLOP/s of every backend (own, clblast, host on CPU devices, auto) on\n"
+               "square sizes 256..2048 and on transformer-training shapes; softmax, layernorm\n"
+               "and rmsnorm GB/s. Each figure is also given as a ratio to CLBlast and to the\n"
+               "measured peak. Medians of repetitions; warm-up excluded.";
+  cmd->epilogue = NULL;
+  cmd->words = CLS_OPT_WORDS_WANTS;
+  cmd->options = opts;
+  cmd->n_options = n < cap ? n : cap;
+}
+
+/* Fails on an unwritable --json before minutes are spent measuring;
+ * leaves nothing behind. */
+static int check_writable(const cls_opt_command *cmd, const char *path) {
+  FILE *existing = fopen(path, "r");
+  if (existing) fclose(existing);
+  FILE *f = fopen(path, "a");
+  if (!f)
+    return cls_opt_fail(cmd, CLS_EXIT_FAIL, "cannot write %s: check the folder exists and is writable", path);
+  fclose(f);
+  if (!existing) remove(path); /* leave nothing behind if the run fails */
+  return CLS_EXIT_GO_ON;
+}
+
+/* The device's line, and its JSON object. */
+static void describe_device(cls_context *ctx, cJSON *root) {
   const cls_device_info *d = cls_context_device(ctx);
   printf("device %d:%d %s (%s, %u units at %u MHz, parameters %s)\n", d->platform_index, d->device_index, d->name,
          d->platform_name, d->compute_units, d->clock_mhz, d->params_name);
-
-  cJSON *root = cJSON_CreateObject();
   cJSON *jd = cJSON_AddObjectToObject(root, "device");
   cJSON_AddStringToObject(jd, "name", d->name);
   cJSON_AddStringToObject(jd, "platform", d->platform_name);
@@ -321,55 +306,75 @@ int cls_cmd_bench(int argc, char **argv) {
   cJSON_AddStringToObject(jd, "params", d->params_name);
   cJSON_AddNumberToObject(jd, "compute_units", d->compute_units);
   cJSON_AddStringToObject(root, "clscale_version", CLSCALE_VERSION);
+}
 
-  int rc = CLS_EXIT_OK;
-  cls_peak peak;
-  if (cls_peak_measure(ctx, max_reps, &peak) != CLS_OK) {
-    fprintf(stderr, "clscale bench: measuring the peaks failed: %s\n", cls_last_error(ctx));
-    rc = CLS_EXIT_FAIL;
-    goto done;
-  }
-  printf("peak: copy %.1f GB/s, FMA %.1f GFLOP/s (medians of %d)\n", peak.copy_gbps, peak.fma_gflops, max_reps);
-  cJSON *jp = cJSON_AddObjectToObject(root, "peak");
-  cJSON_AddNumberToObject(jp, "copy_gbps", peak.copy_gbps);
-  cJSON_AddNumberToObject(jp, "fma_gflops", peak.fma_gflops);
-
-  if (bench_compile(device, cJSON_AddArrayToObject(root, "compile")) != 0) rc = CLS_EXIT_FAIL;
-
-  bench b = {ctx, max_reps, 0};
-  if (!only || !strcmp(only, "matmul"))
-    bench_matmul(&b, quick ? quick_shapes : full_shapes,
-                 quick ? sizeof quick_shapes / sizeof quick_shapes[0] : sizeof full_shapes / sizeof full_shapes[0],
-                 &peak, cJSON_AddArrayToObject(root, "matmul"));
-  if (!only || !strcmp(only, "rows"))
-    bench_rows(&b, quick ? quick_rows : full_rows,
-               quick ? sizeof quick_rows / sizeof quick_rows[0] : sizeof full_rows / sizeof full_rows[0], &peak,
-               cJSON_AddArrayToObject(root, "rows"));
-  if (b.failures) rc = CLS_EXIT_FAIL;
-  cJSON_AddNumberToObject(jp, "fma_gflops_max", peak.fma_gflops); /* the highest of the re-measurements */
-
-  /* Where the device time went, op by op (warm-ups and repetitions included). */
+/* Where the device time went, op by op (warm-ups and repetitions
+ * included), and the trace when asked for. */
+static int report_time(const cls_opt_command *cmd, cls_context *ctx, const char *trace) {
   cls_counters counters;
   if (cls_counters_get(ctx, &counters) == CLS_OK) {
     char table[8192];
     cls_counters_summary(&counters, table, sizeof table);
     printf("\ndevice time by op over the whole benchmark:\n%s", table);
   }
-  if (trace) {
-    if (cls_trace_write(ctx, trace) == CLS_OK) {
-      printf("wrote the Chrome trace %s (open in ui.perfetto.dev)\n", trace);
-    } else {
-      fprintf(stderr, "clscale bench: %s\n", cls_last_error(ctx));
-      rc = CLS_EXIT_FAIL;
-    }
-  }
+  if (!trace) return CLS_EXIT_OK;
+  if (cls_trace_write(ctx, trace) != CLS_OK) return cls_opt_fail(cmd, CLS_EXIT_FAIL, "%s", cls_last_error(ctx));
+  printf("wrote the Chrome trace %s (open in ui.perfetto.dev)\n", trace);
+  return CLS_EXIT_OK;
+}
 
-done:
-  if (json && cls_write_json_atomic(json, root, err, sizeof err) != CLS_OK) {
-    fprintf(stderr, "clscale bench: %s\n", err);
-    rc = CLS_EXIT_FAIL;
-  } else if (json) {
-    printf("\nwrote %s\n", json);
+/* The peaks, the compile times, the parts asked for, into root. */
+static int measure(const cls_opt_command *cmd, const bench_args *a, cls_context *ctx, cJSON *root) {
+  cls_peak peak;
+  if (cls_peak_measure(ctx, a->max_reps, &peak) != CLS_OK)
+    return cls_opt_fail(cmd, CLS_EXIT_FAIL, "measuring the peaks failed: %s", cls_last_error(ctx));
+  printf("peak: copy %.1f GB/s, FMA %.1f GFLOP/s (medians of %d)\n", peak.copy_gbps, peak.fma_gflops, a->max_reps);
+  cJSON *jp = cJSON_AddObjectToObject(root, "peak");
+  cJSON_AddNumberToObject(jp, "copy_gbps", peak.copy_gbps);
+  cJSON_AddNumberToObject(jp, "fma_gflops", peak.fma_gflops);
+
+  int rc = CLS_EXIT_OK;
+  if (bench_compile(a->device, cJSON_AddArrayToObject(root, "compile")) != 0) rc = CLS_EXIT_FAIL;
+
+  bench b = {ctx, a->max_reps, 0};
+  if (a->only != ONLY_ROWS)
+    bench_matmul(&b, a->quick ? quick_shapes : full_shapes,
+                 a->quick ? sizeof quick_shapes / sizeof quick_shapes[0]
+                          : sizeof full_shapes / sizeof full_shapes[0],
+                 &peak, cJSON_AddArrayToObject(root, "matmul"));
+  if (a->only != ONLY_MATMUL)
+    bench_rows(&b, a->quick ? quick_rows : full_rows,
+               a->quick ? sizeof quick_rows / sizeof quick_rows[0] : sizeof full_rows / sizeof full_rows[0], &peak,
+               cJSON_AddArrayToObject(root, "rows"));
+  if (b.failures) rc = CLS_EXIT_FAIL;
+  cJSON_AddNumberToObject(jp, "fma_gflops_max", peak.fma_gflops); /* the highest of the re-measurements */
+  if (report_time(cmd, ctx, a->trace) != CLS_EXIT_OK) rc = CLS_EXIT_FAIL;
+  return rc;
+}
+
+int cls_cmd_bench(int argc, char **argv) {
+  bench_args a = {NULL, NULL, NULL, 0, 7, ONLY_ALL};
+  cls_option opts[8];
+  cls_opt_command cmd;
+  bench_command(&cmd, opts, sizeof opts / sizeof opts[0], &a);
+  cls_opt_outcome r = cls_opt_parse(&cmd, argc, argv, stdout, stderr);
+  if (r != CLS_OPT_PARSED) return cls_opt_exit_code(r);
+  if (a.json && check_writable(&cmd, a.json) != CLS_EXIT_GO_ON) return CLS_EXIT_FAIL;
+
+  cls_context_options o;
+  cls_context_options_init(&o);
+  o.device = a.device;
+  o.trace = a.trace != NULL;
+  cls_context *ctx;
+  char err[4096];
+  if (cls_context_create(&o, &ctx, err, sizeof err) != CLS_OK) return cls_opt_fail(&cmd, CLS_EXIT_FAIL, "%s", err);
+  cJSON *root = cJSON_CreateObject();
+  describe_device(ctx, root);
+  int rc = measure(&cmd, &a, ctx, root);
+  if (a.json && cls_write_json_atomic(a.json, root, err, sizeof err) != CLS_OK) {
+    rc = cls_opt_fail(&cmd, CLS_EXIT_FAIL, "%s", err);
+  } else if (a.json) {
+    printf("\nwrote %s\n", a.json);
   }
   cJSON_Delete(root);
   cls_context_destroy(ctx);

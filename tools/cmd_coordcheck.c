@@ -9,116 +9,93 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "options.h"
 #include "train/coordcheck.h"
 
-static void usage(FILE *f) {
-  fprintf(f, "usage: clscale coordcheck -o RUN_DIR [--model gpt|emulator] [--widths 32,64,128,256]\n"
-             "                          [--depth N] [--heads N] [--base-width N] [--steps N] [--lr X]\n"
-             "                          [--seed N] [--device SEL]\n\n"
-             "Trains models of growing width for a few Adam steps at one learning rate, under\n"
-             "SP and under muP, and writes the root-mean-square of their activations at each\n"
-             "step (the embedding, the last block's attention output and MLP hidden\n"
-             "activation, and the logits or the emulator's head) to RUN_DIR/coord_check.csv.\n"
-             "Under muP the scales are flat in width; under SP they grow. `clscale plot RUN_DIR`\n"
-             "draws them (--kind coord-check).\n\n"
-             "Defaults: gpt, widths 32,64,128,256, depth 2, 4 heads, base width = the first\n"
-             "width, 3 steps, lr 1e-2, seed 1. Exit codes: 0 ok, 1 failure, 2 bad usage.\n");
-}
+/* ------------------------------------------------------------- options */
 
-static int parse_size(const char *v, size_t *out) {
-  char *end;
-  errno = 0;
-  unsigned long long x = strtoull(v, &end, 10);
-  if (errno || end == v || *end || v[0] == '-') return -1;
-  *out = (size_t)x;
-  return 0;
+typedef struct {
+  cls_coord_spec s;
+  int model; /* cls_coord_model, as the option table's int */
+  const char *out, *device;
+} coord_args;
+
+static const cls_opt_choice models[] = {{"gpt", CLS_COORD_GPT}, {"emulator", CLS_COORD_EMULATOR}, {NULL, 0}};
+
+static void coord_command(cls_opt_command *cmd, cls_option *opts, size_t cap, coord_args *a,
+                          cls_opt_list *widths) {
+  cls_coord_spec *s = &a->s;
+  *widths = (cls_opt_list){s->widths, &s->n_widths, sizeof s->widths / sizeof s->widths[0]};
+  const cls_option table[] = {
+      {CLS_OPT(CLS_OPT_STRING, "--out", &a->out, "RUN_DIR", "out_dir out",
+               "the run directory: writes RUN_DIR/coord_check.csv (created if missing)"),
+       .alias = "-o"},
+      {CLS_OPT(CLS_OPT_CHOICE, "--model", &a->model, "gpt|emulator", "model", "the model (default gpt)"),
+       .choices = models},
+      {CLS_OPT(CLS_OPT_SIZES, "--widths", widths, "W,W,...", "widths n_widths",
+               "ascending widths, each a multiple of the heads, at most 16 (default 32,64,128,256)")},
+      {CLS_OPT(CLS_OPT_SIZE, "--depth", &s->depth, "N", "depth", "layers (default 2)")},
+      {CLS_OPT(CLS_OPT_SIZE, "--heads", &s->heads, "N", "heads", "attention heads (default 4)")},
+      {CLS_OPT(CLS_OPT_SIZE, "--base-width", &s->base_width, "N", "base_width",
+               "muP base width (default: the first width)")},
+      {CLS_OPT(CLS_OPT_SIZE, "--steps", &s->steps, "N", "steps", "Adam steps (default 3)")},
+      {CLS_OPT(CLS_OPT_FLOAT, "--lr", &s->lr, "X", "lr", "the one learning rate of every width (default 1e-2)")},
+      {CLS_OPT(CLS_OPT_U64, "--seed", &s->seed, "N", "seed", "initial weights and data (default 1)")},
+      {CLS_OPT(CLS_OPT_STRING, "--device", &a->device, "SEL", "device",
+               "P:D, gpu, cpu or a name substring (default CLSCALE_DEVICE, else fastest GPU)")},
+  };
+  size_t n = sizeof table / sizeof table[0];
+  memcpy(opts, table, (n < cap ? n : cap) * sizeof *opts);
+  cmd->name = "coordcheck";
+  cmd->usage = "usage: clscale coordcheck -o RUN_DIR [--model gpt|emulator] [--widths 32,64,128,256]\n"
+               "                          [--depth N] [--heads N] [--base-width N] [--steps N] [--lr X]\n"
+               "                          [--seed N] [--device SEL]";
+  cmd->about = "Trains models of growing width for a few Adam steps at one learning rate, under\n"
+               "SP and under muP, and writes the root-mean-square of their activations at each\n"
+               "step (the embedding, the last block's attention output and MLP hidden\n"
+               "activation, and the logits or the emulator's head) to RUN_DIR/coord_check.csv.\n"
+               "Under muP the scales are flat in width; under SP they grow. `clscale plot RUN_DIR`\n"
+               "draws them (--kind coord-check).";
+  cmd->epilogue = "Defaults: gpt, widths 32,64,128,256, depth 2, 4 heads, base width = the first\n"
+                  "width, 3 steps, lr 1e-2, seed 1. Exit codes: 0 ok, 1 failure, 2 bad usage.";
+  cmd->words = CLS_OPT_WORDS_PLAIN;
+  cmd->options = opts;
+  cmd->n_options = n < cap ? n : cap;
 }
 
 int cls_cmd_coordcheck(int argc, char **argv) {
-  cls_coord_spec s;
-  cls_coord_spec_default(&s);
-  const char *out = NULL, *device = NULL;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    int bad = 0;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      return CLS_EXIT_OK;
-    } else if ((!strcmp(a, "-o") || !strcmp(a, "--out")) && v) {
-      out = v, i++;
-    } else if (!strcmp(a, "--device") && v) {
-      device = v, i++;
-    } else if (!strcmp(a, "--model") && v) {
-      if (!strcmp(v, "gpt"))
-        s.model = CLS_COORD_GPT;
-      else if (!strcmp(v, "emulator"))
-        s.model = CLS_COORD_EMULATOR;
-      else
-        bad = 1;
-      i++;
-    } else if (!strcmp(a, "--widths") && v) {
-      s.n_widths = 0;
-      char buf[512];
-      snprintf(buf, sizeof buf, "%s", v);
-      for (char *tok = strtok(buf, ","); tok && !bad; tok = strtok(NULL, ",")) {
-        if (s.n_widths == 16 || parse_size(tok, &s.widths[s.n_widths]))
-          bad = 1;
-        else
-          s.n_widths++;
-      }
-      i++;
-    } else if (!strcmp(a, "--depth") && v) {
-      bad = parse_size(v, &s.depth), i++;
-    } else if (!strcmp(a, "--heads") && v) {
-      bad = parse_size(v, &s.heads), i++;
-    } else if (!strcmp(a, "--base-width") && v) {
-      bad = parse_size(v, &s.base_width), i++;
-    } else if (!strcmp(a, "--steps") && v) {
-      bad = parse_size(v, &s.steps), i++;
-    } else if (!strcmp(a, "--seed") && v) {
-      size_t seed = 0;
-      bad = parse_size(v, &seed), s.seed = seed, i++;
-    } else if (!strcmp(a, "--lr") && v) {
-      char *end;
-      s.lr = strtof(v, &end);
-      bad = *end != 0 || end == v, i++;
-    } else {
-      fprintf(stderr, "clscale coordcheck: unknown or incomplete argument '%s'\n", a);
-      usage(stderr);
-      return CLS_EXIT_USAGE;
-    }
-    if (bad) {
-      fprintf(stderr, "clscale coordcheck: bad value '%s' for %s\n", v, a);
-      return CLS_EXIT_USAGE;
-    }
-  }
-  if (!out) {
-    fprintf(stderr, "clscale coordcheck: give the run directory with -o RUN_DIR\n");
-    usage(stderr);
+  coord_args a = {.out = NULL, .device = NULL};
+  cls_coord_spec_default(&a.s);
+  a.model = (int)a.s.model;
+  cls_option opts[16];
+  cls_opt_list widths;
+  cls_opt_command cmd;
+  coord_command(&cmd, opts, sizeof opts / sizeof opts[0], &a, &widths);
+  cls_opt_outcome r = cls_opt_parse(&cmd, argc, argv, stdout, stderr);
+  if (r != CLS_OPT_PARSED) return cls_opt_exit_code(r);
+  a.s.model = (cls_coord_model)a.model;
+  if (!a.out) {
+    cls_opt_fail(&cmd, CLS_EXIT_USAGE, "give the run directory with -o RUN_DIR");
+    cls_opt_print_help(&cmd, stderr);
     return CLS_EXIT_USAGE;
   }
-  if (mkdir(out, 0755) != 0 && errno != EEXIST) {
-    fprintf(stderr, "clscale coordcheck: cannot create %s: %s\n", out, strerror(errno));
-    return CLS_EXIT_FAIL;
-  }
+  if (mkdir(a.out, 0755) != 0 && errno != EEXIST)
+    return cls_opt_fail(&cmd, CLS_EXIT_FAIL, "cannot create %s: %s", a.out, strerror(errno));
   cls_context_options o;
   cls_context_options_init(&o);
-  o.device = device;
+  o.device = a.device;
   cls_context *ctx;
   char err[4096];
-  if (cls_context_create(&o, &ctx, err, sizeof err) != CLS_OK) {
-    fprintf(stderr, "clscale coordcheck: %s\n", err);
-    return CLS_EXIT_FAIL;
-  }
+  if (cls_context_create(&o, &ctx, err, sizeof err) != CLS_OK) return cls_opt_fail(&cmd, CLS_EXIT_FAIL, "%s", err);
   char path[4096];
-  snprintf(path, sizeof path, "%s/coord_check.csv", out);
+  snprintf(path, sizeof path, "%s/coord_check.csv", a.out);
   err[0] = 0;
-  cls_status st = cls_coord_check(ctx, &s, path, err, sizeof err);
+  cls_status st = cls_coord_check(ctx, &a.s, path, err, sizeof err);
   cls_context_destroy(ctx);
-  if (st != CLS_OK) {
-    fprintf(stderr, "clscale coordcheck: %s\n", err[0] ? err : cls_status_name(st));
-    return (st == CLS_ERR_INVALID_VALUE || st == CLS_ERR_INVALID_SIZE) ? CLS_EXIT_USAGE : CLS_EXIT_FAIL;
-  }
+  if (st != CLS_OK)
+    return cls_opt_fail(
+        &cmd, (st == CLS_ERR_INVALID_VALUE || st == CLS_ERR_INVALID_SIZE) ? CLS_EXIT_USAGE : CLS_EXIT_FAIL, "%s",
+        err[0] ? err : cls_status_name(st));
   printf("wrote %s\n", path);
   return CLS_EXIT_OK;
 }

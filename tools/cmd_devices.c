@@ -8,16 +8,7 @@
 
 #include "clscale/device.h"
 #include "commands.h"
-
-static void usage(FILE *f) {
-  fprintf(f, "usage: clscale devices [--device SELECTOR] [--params]\n\n"
-             "Lists every OpenCL platform and device with its type, vendor, compute units,\n"
-             "clock, memory, OpenCL C version and fp16/fp64 support, and marks with '*' the\n"
-             "device clscale would use (--device or CLSCALE_DEVICE, else the fastest GPU,\n"
-             "else the CPU device).\n\n"
-             "  --device SEL  show which device SEL selects: P:D, gpu, cpu, or a name substring\n"
-             "  --params      also list the device parameter sets and their -D options\n");
-}
+#include "options.h"
 
 static const char *type_name(cls_device_type t) {
   return t == CLS_DEVICE_GPU           ? "gpu"
@@ -35,30 +26,40 @@ static void print_params(void) {
   }
 }
 
+static void devices_command(cls_opt_command *cmd, cls_option *opts, size_t cap, const char **sel, int *params) {
+  const cls_option table[] = {
+      {CLS_OPT(CLS_OPT_STRING, "--device", sel, "SEL", "device",
+               "show which device SEL selects: P:D, gpu, cpu, or a name substring")},
+      {CLS_OPT(CLS_OPT_FLAG, "--params", params, NULL, "params",
+               "also list the device parameter sets and their -D options")},
+  };
+  size_t n = sizeof table / sizeof table[0];
+  memcpy(opts, table, (n < cap ? n : cap) * sizeof *opts);
+  cmd->name = "devices";
+  cmd->usage = "usage: clscale devices [--device SELECTOR] [--params]";
+  cmd->about = "Lists every OpenCL platform and device with its type, vendor, compute units,\n"
+               "clock, memory, OpenCL C version and fp16/fp64 support, and marks with '*' the\n"
+               "device clscale would use (--device or CLSCALE_DEVICE, else the fastest GPU,\n"
+               "else the CPU device).";
+  cmd->epilogue = NULL;
+  cmd->words = CLS_OPT_WORDS_PLAIN;
+  cmd->options = opts;
+  cmd->n_options = n < cap ? n : cap;
+}
+
 int cls_cmd_devices(int argc, char **argv) {
   const char *sel = getenv("CLSCALE_DEVICE");
   int show_params = 0;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      usage(stdout);
-      return CLS_EXIT_OK;
-    } else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
-      sel = argv[++i];
-    } else if (!strncmp(argv[i], "--device=", 9)) {
-      sel = argv[i] + 9;
-    } else if (!strcmp(argv[i], "--params")) {
-      show_params = 1;
-    } else {
-      fprintf(stderr, "clscale devices: unknown argument '%s'\n", argv[i]);
-      usage(stderr);
-      return CLS_EXIT_USAGE;
-    }
-  }
+  cls_option opts[4];
+  cls_opt_command cmd;
+  devices_command(&cmd, opts, sizeof opts / sizeof opts[0], &sel, &show_params);
+  cls_opt_outcome r = cls_opt_parse(&cmd, argc, argv, stdout, stderr);
+  if (r != CLS_OPT_PARSED) return cls_opt_exit_code(r);
   char err[4096];
   cls_device_list *list;
   cls_status s = cls_devices_list(&list, err, sizeof err);
   if (s != CLS_OK) {
-    fprintf(stderr, "clscale devices: %s\n", err);
+    cls_opt_fail(&cmd, 0, "%s", err);
     if (show_params) print_params();
     return CLS_EXIT_FAIL;
   }
@@ -87,7 +88,7 @@ int cls_cmd_devices(int argc, char **argv) {
   if (show_params) print_params();
   cls_device_list_free(list);
   if (sel_status != CLS_OK) {
-    fprintf(stderr, "clscale devices: %s\n", err);
+    cls_opt_fail(&cmd, 0, "%s", err);
     return CLS_EXIT_FAIL;
   }
   return CLS_EXIT_OK;

@@ -2,7 +2,6 @@
  * tools/cmd_fit.c — `clscale fit`: scaling-law fits of a run directory (or of
  * a CSV of runs) into fit.json, with a printed table. docs/fit.md.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,70 +9,107 @@
 
 #include "commands.h"
 #include "fit/fit.h"
+#include "options.h"
 
-static void usage(FILE *f) {
-  fprintf(
-      f, "usage: clscale fit RUN_DIR [options]\n"
-         "       clscale fit --csv FILE [options]\n\n"
-         "Fits scaling laws to the runs of RUN_DIR/points/ (written by clscale sweep) or of a CSV:\n"
-         "  frontier    lower envelope of loss vs measured FLOPs, L(C) = E + k*C^-gamma\n"
-         "  isoflop     per compute budget a parabola of loss in log10 N; N_opt, D_opt; N_opt ~ C^a, D_opt ~ C^b\n"
-         "  parametric  L(N,D) = E + A/N^alpha + B/D^beta, Huber loss on log-loss, L-BFGS from a grid of starts\n"
-         "with bootstrap intervals, and the compute-optimal allocation \"10x compute -> model x.., data x..,\n"
-         "loss /..\". Writes fit.json (read by clscale plot) and prints a table.\n\n"
-         "  --csv FILE        fit the runs of FILE instead: a header naming the columns N (or n_params),\n"
-         "                    loss, and D (or tokens) and/or C (or flops); optional budget, id. With only\n"
-         "                    one of D and C the other is C = 6*N*D\n"
-         "  -o, --output FILE where to write fit.json (default RUN_DIR/fit.json; with --csv, FILE with\n"
-         "                    .csv replaced by .fit.json)\n"
-         "  --delta X         Huber threshold on log-loss residuals (default 1e-3)\n"
-         "  --bootstrap N     bootstrap resamples for the intervals, 0 for none (default 200)\n"
-         "  --seed S          seed of the resampling (default 0)\n"
-         "  --starts N        parametric starting points, evenly from the 5400-point grid (default all)\n"
-         "  --ci LEVEL        confidence level of the intervals, 0 < LEVEL < 1 (default 0.95)\n"
-         "  --budget-tol X    runs without budget_flops are grouped into budgets whose FLOPs agree within\n"
-         "                    this relative tolerance (default 0.1)\n"
-         "  --ref-flops C     reference budget of the allocation (default: the largest C measured)\n"
-         "  --frontier-skip F leave each run's curve rows below F x its final FLOPs out of the frontier:\n"
-         "                    warm-up transients, not compute-limited loss (default 0.1; 0 keeps all)\n"
-         "  --loss eval|train which final loss to fit (default eval; run directories only)\n"
-         "  -q, --quiet       print no table, only warnings and errors\n\n"
-         "Exit codes: 0 at least one fit was written (fits that need more runs are named on stderr),\n"
-         "1 failure (missing or malformed input, no fit possible), 2 bad usage.\n");
-}
+/* ------------------------------------------------------------- options */
 
-static const char *option_value(int argc, char **argv, int *i, const char *name) {
-  size_t n = strlen(name);
-  if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=') return argv[*i] + n + 1;
-  if (!strcmp(argv[*i], name) && *i + 1 < argc) return argv[++*i];
-  return NULL;
-}
+typedef struct {
+  const char *run_dir, *csv, *output;
+  int quiet, train;
+  cls_fit_options o;
+} fit_args;
 
-/* A number in (lo, hi] (open_lo) or [lo, hi]; range names it for the user. */
-static int parse_double(const char *opt, const char *v, double lo, double hi, bool open_lo, const char *range,
-                        double *out) {
-  char *end;
-  errno = 0;
-  double x = strtod(v, &end);
-  if (end == v || *end || errno || !isfinite(x) || x > hi || x < lo || (open_lo && x == lo)) {
-    fprintf(stderr, "clscale fit: %s wants %s, not '%s'\n", opt, range, v);
-    return -1;
+/* --starts: "all" (the whole grid), or that many starts from it. */
+static int parse_starts(const char *v, void *target, char *why, size_t len) {
+  long n;
+  (void)why, (void)len;
+  if (!strcmp(v, "all")) {
+    *(int *)target = 0;
+    return CLS_OPT_GOOD;
   }
-  *out = x;
-  return 0;
+  if (!cls_opt_parse_long(v, &n) || n < 1 || n > 5400) return CLS_OPT_BAD;
+  *(int *)target = (int)n;
+  return CLS_OPT_GOOD;
 }
 
-static int parse_int(const char *opt, const char *v, long lo, long hi, long *out) {
-  char *end;
-  errno = 0;
-  long x = strtol(v, &end, 10);
-  if (end == v || *end || errno || x < lo || x > hi) {
-    fprintf(stderr, "clscale fit: %s wants a whole number from %ld to %ld, not '%s'\n", opt, lo, hi, v);
-    return -1;
-  }
-  *out = x;
-  return 0;
+static const cls_opt_choice losses[] = {{"eval", 0}, {"train", 1}, {NULL, 0}};
+
+static void fit_command(cls_opt_command *cmd, cls_option *opts, size_t cap, fit_args *a) {
+  cls_fit_options *o = &a->o;
+  const cls_option table[] = {
+      {CLS_OPT(CLS_OPT_POSITIONAL, NULL, &a->run_dir, "RUN_DIR", "run_dir", NULL)},
+      {CLS_OPT(CLS_OPT_STRING, "--csv", &a->csv, "FILE", "csv",
+               "fit the runs of FILE instead: a header naming the columns N (or n_params),\nloss, and D (or "
+               "tokens) and/or C (or flops); optional budget, id. With only\none of D and C the other is C = "
+               "6*N*D")},
+      {CLS_OPT(CLS_OPT_STRING, "--output", &a->output, "FILE", "output",
+               "where to write fit.json (default RUN_DIR/fit.json; with --csv, FILE with\n.csv replaced by "
+               ".fit.json)"),
+       .alias = "-o"},
+      {CLS_OPT(CLS_OPT_DOUBLE, "--delta", &o->huber_delta, "X", "huber_delta delta",
+               "Huber threshold on log-loss residuals (default 1e-3)"),
+       .wants = "wants a number above 0 and at most 10", .lo = 0, .hi = 10, .flags = CLS_OPT_LO_OPEN},
+      {CLS_OPT(CLS_OPT_INT, "--bootstrap", &o->bootstrap, "N", "bootstrap",
+               "bootstrap resamples for the intervals, 0 for none (default 200)"),
+       .lo = 0, .hi = 100000},
+      {CLS_OPT(CLS_OPT_U64, "--seed", &o->seed, "S", "seed", "seed of the resampling (default 0)"),
+       .wants = "wants a non-negative whole number"},
+      {CLS_OPT(CLS_OPT_CUSTOM, "--starts", &o->starts, "N", "starts",
+               "parametric starting points, evenly from the 5400-point grid (default all)"),
+       .wants = "wants a whole number from 1 to 5400", .parse = parse_starts},
+      {CLS_OPT(CLS_OPT_DOUBLE, "--ci", &o->ci_level, "LEVEL", "ci_level ci",
+               "confidence level of the intervals, 0 < LEVEL < 1 (default 0.95)"),
+       .wants = "wants a level above 0 and below 1, e.g. 0.95", .lo = 0, .hi = 0.9999, .flags = CLS_OPT_LO_OPEN},
+      {CLS_OPT(CLS_OPT_DOUBLE, "--budget-tol", &o->budget_tol, "X", "budget_tol",
+               "runs without budget_flops are grouped into budgets whose FLOPs agree within\nthis relative "
+               "tolerance (default 0.1)"),
+       .wants = "wants a relative tolerance from 0 to 1", .lo = 0, .hi = 1},
+      {CLS_OPT(CLS_OPT_DOUBLE, "--ref-flops", &o->ref_flops, "C", "ref_flops",
+               "reference budget of the allocation (default: the largest C measured)"),
+       .wants = "wants a positive number of FLOPs", .lo = 0, .hi = INFINITY, .flags = CLS_OPT_LO_OPEN},
+      {CLS_OPT(CLS_OPT_DOUBLE, "--frontier-skip", &o->frontier_skip, "F", "frontier_skip",
+               "leave each run's curve rows below F x its final FLOPs out of the frontier:\nwarm-up transients, "
+               "not compute-limited loss (default 0.1; 0 keeps all)"),
+       .wants = "wants a fraction from 0 to 1", .lo = 0, .hi = 1},
+      {CLS_OPT(CLS_OPT_CHOICE, "--loss", &a->train, "eval|train", "loss",
+               "which final loss to fit (default eval; run directories only)"),
+       .choices = losses},
+      {CLS_OPT(CLS_OPT_FLAG, "--quiet", &a->quiet, NULL, "quiet", "print no table, only warnings and errors"),
+       .alias = "-q"},
+  };
+  size_t n = sizeof table / sizeof table[0];
+  memcpy(opts, table, (n < cap ? n : cap) * sizeof *opts);
+  cmd->name = "fit";
+  cmd->usage = "usage: clscale fit RUN_DIR [options]\n       clscale fit --csv FILE [options]";
+  cmd->about =
+      "Fits scaling laws to the runs of RUN_DIR/points/ (written by clscale sweep) or of a CSV:\n"
+      "  frontier    lower envelope of loss vs measured FLOPs, L(C) = E + k*C^-gamma\n"
+      "  isoflop     per compute budget a parabola of loss in log10 N; N_opt, D_opt; N_opt ~ C^a, D_opt ~ C^b\n"
+      "  parametric  L(N,D) = E + A/N^alpha + B/D^beta, Huber loss on log-loss, L-BFGS from a grid of starts\n"
+      "with bootstrap intervals, and the compute-optimal allocation \"10x compute -> model x.., data x..,\n"
+      "loss /..\". Writes fit.json (read by clscale plot) and prints a table.";
+  cmd->epilogue = "Exit codes: 0 at least one fit was written (fits that need more runs are named on stderr),\n"
+                  "1 failure (missing or malformed input, no fit possible), 2 bad usage.";
+  cmd->words = CLS_OPT_WORDS_WANTS;
+  cmd->options = opts;
+  cmd->n_options = n < cap ? n : cap;
 }
+
+static int read_args(const cls_opt_command *cmd, int argc, char **argv, fit_args *a) {
+  cls_opt_outcome r = cls_opt_parse(cmd, argc, argv, stdout, stderr);
+  if (r != CLS_OPT_PARSED) return cls_opt_exit_code(r);
+  if (!a->run_dir == !a->csv) {
+    cls_opt_fail(cmd, CLS_EXIT_USAGE, "%s",
+                 a->run_dir ? "give RUN_DIR or --csv FILE, not both" : "RUN_DIR (or --csv FILE) is missing");
+    cls_opt_print_help(cmd, stderr);
+    return CLS_EXIT_USAGE;
+  }
+  if (a->csv && a->train)
+    return cls_opt_fail(cmd, CLS_EXIT_USAGE, "--loss train needs a run directory (a CSV has one loss column)");
+  return CLS_EXIT_GO_ON;
+}
+
+/* --------------------------------------------------------------- table */
 
 static void ci_text(char *buf, size_t n, cls_ci ci) {
   if (isfinite(ci.lo) && isfinite(ci.hi))
@@ -173,147 +209,97 @@ static void print_table(const cls_fit_result *r, const cls_fit_input *in, const 
   }
 }
 
-int cls_cmd_fit(int argc, char **argv) {
-  const char *run_dir = NULL, *csv = NULL, *output = NULL, *v;
-  bool quiet = false, train = false;
-  cls_fit_options o;
-  cls_fit_options_default(&o);
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    long n;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      return CLS_EXIT_OK;
-    } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
-      quiet = true;
-    } else if ((v = option_value(argc, argv, &i, "--csv"))) {
-      csv = v;
-    } else if ((v = option_value(argc, argv, &i, "--output")) || (v = option_value(argc, argv, &i, "-o"))) {
-      output = v;
-    } else if ((v = option_value(argc, argv, &i, "--delta"))) {
-      if (parse_double("--delta", v, 0, 10, true, "a number above 0 and at most 10", &o.huber_delta))
-        return CLS_EXIT_USAGE;
-    } else if ((v = option_value(argc, argv, &i, "--bootstrap"))) {
-      if (parse_int("--bootstrap", v, 0, 100000, &n)) return CLS_EXIT_USAGE;
-      o.bootstrap = (int)n;
-    } else if ((v = option_value(argc, argv, &i, "--seed"))) {
-      char *end;
-      errno = 0;
-      unsigned long long s = strtoull(v, &end, 10);
-      if (end == v || *end || errno || v[0] == '-') {
-        fprintf(stderr, "clscale fit: --seed wants a non-negative whole number, not '%s'\n", v);
-        return CLS_EXIT_USAGE;
-      }
-      o.seed = s;
-    } else if ((v = option_value(argc, argv, &i, "--starts"))) {
-      if (!strcmp(v, "all"))
-        o.starts = 0;
-      else if (parse_int("--starts", v, 1, 5400, &n))
-        return CLS_EXIT_USAGE;
-      else
-        o.starts = (int)n;
-    } else if ((v = option_value(argc, argv, &i, "--ci"))) {
-      if (parse_double("--ci", v, 0, 0.9999, true, "a level above 0 and below 1, e.g. 0.95", &o.ci_level))
-        return CLS_EXIT_USAGE;
-    } else if ((v = option_value(argc, argv, &i, "--budget-tol"))) {
-      if (parse_double("--budget-tol", v, 0, 1, false, "a relative tolerance from 0 to 1", &o.budget_tol))
-        return CLS_EXIT_USAGE;
-    } else if ((v = option_value(argc, argv, &i, "--frontier-skip"))) {
-      if (parse_double("--frontier-skip", v, 0, 1, false, "a fraction from 0 to 1", &o.frontier_skip))
-        return CLS_EXIT_USAGE;
-    } else if ((v = option_value(argc, argv, &i, "--ref-flops"))) {
-      if (parse_double("--ref-flops", v, 0, INFINITY, true, "a positive number of FLOPs", &o.ref_flops))
-        return CLS_EXIT_USAGE;
-    } else if ((v = option_value(argc, argv, &i, "--loss"))) {
-      if (strcmp(v, "eval") && strcmp(v, "train")) {
-        fprintf(stderr, "clscale fit: --loss wants eval or train, not '%s'\n", v);
-        return CLS_EXIT_USAGE;
-      }
-      train = !strcmp(v, "train");
-    } else if (a[0] == '-' && a[1] != '\0') {
-      fprintf(stderr, "clscale fit: unknown or incomplete argument '%s'\n", a);
-      usage(stderr);
-      return CLS_EXIT_USAGE;
-    } else if (!run_dir) {
-      run_dir = a;
-    } else {
-      fprintf(stderr, "clscale fit: one RUN_DIR only ('%s' and '%s' given)\n", run_dir, a);
-      return CLS_EXIT_USAGE;
-    }
+/* ---------------------------------------------------------------- steps */
+
+/* No fit at all: each method's reason, and each budget's. */
+static int say_no_fit(const cls_opt_command *cmd, const cls_fit_result *r, const cls_fit_input *in) {
+  cls_opt_fail(cmd, 0, "no fit is possible with %zu run%s:\n  frontier: %s\n  isoflop: %s\n  parametric: %s",
+               in->n_pts, in->n_pts == 1 ? "" : "s", r->frontier.why, r->isoflop.why, r->parametric.why);
+  for (size_t i = 0; i < r->isoflop.n_budgets; i++) {
+    const cls_fit_budget *b = &r->isoflop.budgets[i];
+    char why[sizeof b->why + 64];
+    cls_opt_translate(cmd, b->why, why, sizeof why);
+    fprintf(stderr, "  isoflop budget %.3g (%zu run%s): %s\n", b->budget, b->n_points, b->n_points == 1 ? "" : "s",
+            why);
   }
-  if (!run_dir == !csv) {
-    fprintf(stderr, "clscale fit: %s\n",
-            run_dir ? "give RUN_DIR or --csv FILE, not both" : "RUN_DIR (or --csv FILE) is missing");
-    usage(stderr);
-    return CLS_EXIT_USAGE;
-  }
-  if (csv && train) {
-    fprintf(stderr, "clscale fit: --loss train needs a run directory (a CSV has one loss column)\n");
-    return CLS_EXIT_USAGE;
-  }
-  char err[2048] = "";
-  cls_fit_input *in = NULL;
-  cls_status st = csv ? cls_fit_input_from_csv(csv, &in, err, sizeof err)
-                      : cls_fit_input_from_rundir(run_dir, train, &in, err, sizeof err);
-  if (st) {
-    fprintf(stderr, "clscale fit: %s\n", err[0] ? err : "cannot read the input");
-    return CLS_EXIT_FAIL;
-  }
-  for (size_t i = 0; i < in->n_warnings; i++) fprintf(stderr, "clscale fit: warning: %s\n", in->warnings[i]);
-  cls_fit_result r;
-  st = cls_fit_all(in, &o, &r);
-  if (st) {
-    fprintf(stderr, "clscale fit: the fit failed (%s)\n", cls_status_name(st));
-    cls_fit_result_free(&r);
-    cls_fit_input_destroy(in);
-    return CLS_EXIT_FAIL;
-  }
-  if (!r.frontier.ok && r.isoflop.n_used == 0 && !r.parametric.ok) {
-    fprintf(stderr,
-            "clscale fit: no fit is possible with %zu run%s:\n  frontier: %s\n  isoflop: %s\n"
-            "  parametric: %s\n",
-            in->n_pts, in->n_pts == 1 ? "" : "s", r.frontier.why, r.isoflop.why, r.parametric.why);
-    for (size_t i = 0; i < r.isoflop.n_budgets; i++)
-      fprintf(stderr, "  isoflop budget %.3g (%zu run%s): %s\n", r.isoflop.budgets[i].budget,
-              r.isoflop.budgets[i].n_points, r.isoflop.budgets[i].n_points == 1 ? "" : "s",
-              r.isoflop.budgets[i].why);
-    cls_fit_result_free(&r);
-    cls_fit_input_destroy(in);
-    return CLS_EXIT_FAIL;
-  }
-  if (!r.frontier.ok) fprintf(stderr, "clscale fit: warning: frontier not fitted: %s\n", r.frontier.why);
-  if (!r.isoflop.ok) fprintf(stderr, "clscale fit: warning: isoflop power laws not fitted: %s\n", r.isoflop.why);
-  size_t few = count_too_few(&r.isoflop);
-  for (size_t i = 0; i < r.isoflop.n_budgets; i++) {
-    const cls_fit_budget *b = &r.isoflop.budgets[i];
+  return CLS_EXIT_FAIL;
+}
+
+/* The fits that could not be made, and the budgets left out. */
+static void warn_partial(const cls_opt_command *cmd, const cls_fit_result *r, const cls_fit_options *o) {
+  if (!r->frontier.ok) cls_opt_fail(cmd, 0, "warning: frontier not fitted: %s", r->frontier.why);
+  if (!r->isoflop.ok) cls_opt_fail(cmd, 0, "warning: isoflop power laws not fitted: %s", r->isoflop.why);
+  size_t few = count_too_few(&r->isoflop);
+  for (size_t i = 0; i < r->isoflop.n_budgets; i++) {
+    const cls_fit_budget *b = &r->isoflop.budgets[i];
     if (!b->used && !(few > SMALL_LISTED && too_few_sizes(b)))
-      fprintf(stderr, "clscale fit: warning: isoflop budget %.3g (%zu run%s) left out: %s\n", b->budget,
-              b->n_points, b->n_points == 1 ? "" : "s", b->why);
+      cls_opt_fail(cmd, 0, "warning: isoflop budget %.3g (%zu run%s) left out: %s", b->budget, b->n_points,
+                   b->n_points == 1 ? "" : "s", b->why);
   }
   if (few > SMALL_LISTED)
-    fprintf(stderr,
-            "clscale fit: warning: %zu isoflop budgets left out with fewer than 3 distinct model sizes each "
-            "(runs grouped by budget_flops, or by FLOPs within --budget-tol %g)\n",
-            few, o.budget_tol);
-  if (!r.parametric.ok) fprintf(stderr, "clscale fit: warning: parametric not fitted: %s\n", r.parametric.why);
-  char path[4096];
-  if (output) {
-    snprintf(path, sizeof path, "%s", output);
-  } else if (run_dir) {
-    snprintf(path, sizeof path, "%s/fit.json", run_dir);
+    cls_opt_fail(cmd, 0,
+                 "warning: %zu isoflop budgets left out with fewer than 3 distinct model sizes each (runs grouped "
+                 "by budget_flops, or by FLOPs within --budget-tol %g)",
+                 few, o->budget_tol);
+  if (!r->parametric.ok) cls_opt_fail(cmd, 0, "warning: parametric not fitted: %s", r->parametric.why);
+}
+
+/* -o, else RUN_DIR/fit.json, else the CSV's name with .fit.json. */
+static void output_path(const fit_args *a, char *path, size_t len) {
+  if (a->output) {
+    snprintf(path, len, "%s", a->output);
+  } else if (a->run_dir) {
+    snprintf(path, len, "%s/fit.json", a->run_dir);
   } else {
-    size_t n = strlen(csv);
-    int keep = n > 4 && !strcmp(csv + n - 4, ".csv") ? (int)(n - 4) : (int)n;
-    snprintf(path, sizeof path, "%.*s.fit.json", keep, csv);
+    size_t n = strlen(a->csv);
+    int keep = n > 4 && !strcmp(a->csv + n - 4, ".csv") ? (int)(n - 4) : (int)n;
+    snprintf(path, len, "%.*s.fit.json", keep, a->csv);
   }
-  st = cls_fit_write_json(&r, in, path, err, sizeof err);
+}
+
+/* Fits the input, then writes fit.json and prints the table. */
+static int fit_and_write(const cls_opt_command *cmd, const fit_args *a, const cls_fit_input *in) {
+  cls_fit_result r;
+  cls_status st = cls_fit_all(in, &a->o, &r);
+  int code = CLS_EXIT_FAIL;
   if (st) {
-    fprintf(stderr, "clscale fit: %s\n", err);
-  } else if (!quiet) {
-    print_table(&r, in, run_dir ? run_dir : csv);
-    printf("\nwrote %s\n", path);
+    cls_opt_fail(cmd, 0, "the fit failed (%s)", cls_status_name(st));
+  } else if (!r.frontier.ok && r.isoflop.n_used == 0 && !r.parametric.ok) {
+    say_no_fit(cmd, &r, in);
+  } else {
+    warn_partial(cmd, &r, &a->o);
+    char path[4096], err[2048];
+    output_path(a, path, sizeof path);
+    if (cls_fit_write_json(&r, in, path, err, sizeof err) != CLS_OK) {
+      cls_opt_fail(cmd, 0, "%s", err);
+    } else {
+      if (!a->quiet) {
+        print_table(&r, in, a->run_dir ? a->run_dir : a->csv);
+        printf("\nwrote %s\n", path);
+      }
+      code = CLS_EXIT_OK;
+    }
   }
   cls_fit_result_free(&r);
+  return code;
+}
+
+int cls_cmd_fit(int argc, char **argv) {
+  fit_args a;
+  memset(&a, 0, sizeof a);
+  cls_fit_options_default(&a.o);
+  cls_option opts[16];
+  cls_opt_command cmd;
+  fit_command(&cmd, opts, sizeof opts / sizeof opts[0], &a);
+  int code = read_args(&cmd, argc, argv, &a);
+  if (code != CLS_EXIT_GO_ON) return code;
+  char err[2048] = "";
+  cls_fit_input *in = NULL;
+  cls_status st = a.csv ? cls_fit_input_from_csv(a.csv, &in, err, sizeof err)
+                        : cls_fit_input_from_rundir(a.run_dir, a.train, &in, err, sizeof err);
+  if (st) return cls_opt_fail(&cmd, CLS_EXIT_FAIL, "%s", err[0] ? err : "cannot read the input");
+  for (size_t i = 0; i < in->n_warnings; i++) cls_opt_fail(&cmd, 0, "warning: %s", in->warnings[i]);
+  code = fit_and_write(&cmd, &a, in);
   cls_fit_input_destroy(in);
-  return st ? CLS_EXIT_FAIL : CLS_EXIT_OK;
+  return code;
 }

@@ -8,31 +8,8 @@
 #include <string.h>
 
 #include "commands.h"
+#include "options.h"
 #include "plot/figures.h"
-
-static void usage(FILE *f) {
-  fprintf(f, "usage: clscale plot RUN_DIR [--kind KIND[,KIND...]] [-o DIR] [--width W] [--height H]\n"
-             "                    [--dpi N] [--title TEXT]\n\n"
-             "Draws the scaling-law figures that RUN_DIR's data support, as PNG files named\n"
-             "KIND.png in RUN_DIR/plots/ (or DIR). A figure whose data are missing is skipped\n"
-             "with a message naming the file or column it needs.\n\n"
-             "  --kind KIND     only these figures (repeatable, comma-separated, or 'all'):\n"
-             "                    loss-flops   loss vs FLOPs per model size, compute frontier and its fit\n"
-             "                    isoflop      loss vs N per compute budget, fitted parabolas, optima\n"
-             "                    optimal      N_opt(C) and D_opt(C) with power-law fits and bootstrap bands\n"
-             "                    loss-n       final loss vs model size N\n"
-             "                    loss-d       final loss vs training tokens D\n"
-             "                    parametric   predicted vs observed loss of L(N,D) = E + A/N^a + B/D^b\n"
-             "                    coord-check  muP coordinate check (needs RUN_DIR/coord_check.csv)\n"
-             "  -o, --output DIR  where to write the PNGs (created if missing; default RUN_DIR/plots)\n"
-             "  --width W       figure width, in inches, or with a unit: 6.4in, 16cm, 960px (default 6.4in)\n"
-             "  --height H      figure height, same units (default 4.8in)\n"
-             "  --dpi N         resolution in dots per inch, 10..2400 (default 150)\n"
-             "  --title TEXT    replaces the figures' titles\n\n"
-             "Reads: RUN_DIR/points/<id>.json and <id>.csv, RUN_DIR/fit.json, RUN_DIR/coord_check.csv\n"
-             "(docs/formats.md). Exit codes: 0 ok, 1 failure (nothing could be drawn, or a file is\n"
-             "corrupt or unwritable), 2 bad usage.\n");
-}
 
 /* A length in inches from "6.4", "6.4in", "16cm" or "960px"; px needs the dpi,
  * so its value is returned negative and resolved after all options are read. */
@@ -53,23 +30,26 @@ static int parse_length(const char *s, double *out) {
   return 0;
 }
 
+/* The library's messages: "wrote FILE" on stdout, the others on stderr. */
 static void report(void *user, int level, const char *msg) {
-  (void)user;
+  const cls_opt_command *cmd = user;
   if (level == 0 && !strncmp(msg, "wrote ", 6))
     printf("%s\n", msg);
   else
-    fprintf(stderr, "clscale plot: %s%s\n", level ? "warning: " : "", msg);
+    cls_opt_fail(cmd, 0, "%s%s", level ? "warning: " : "", msg);
 }
 
-/* Takes the value of an option given as "--opt VALUE" or "--opt=VALUE". */
-static const char *option_value(int argc, char **argv, int *i, const char *name) {
-  size_t n = strlen(name);
-  if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=') return argv[*i] + n + 1;
-  if (!strcmp(argv[*i], name) && *i + 1 < argc) return argv[++*i];
-  return NULL;
-}
+/* ------------------------------------------------------------- options */
 
-static int add_kinds(const char *list, unsigned *mask) {
+typedef struct {
+  const char *run_dir, *out_dir, *title;
+  double width, height, dpi; /* inches, or (negative) pixels until the dpi is known */
+  unsigned mask;             /* the kinds asked for; 0: all */
+} plot_args;
+
+/* --kind KIND[,KIND...] or all; repeatable. */
+static int parse_kinds(const char *list, void *target, char *why, size_t len) {
+  unsigned *mask = target;
   char buf[256];
   snprintf(buf, sizeof buf, "%s", list);
   char *save = NULL;
@@ -80,88 +60,103 @@ static int add_kinds(const char *list, unsigned *mask) {
     }
     int k = cls_plot_kind_parse(t);
     if (k < 0) {
-      fprintf(stderr,
-              "clscale plot: unknown --kind '%s' (kinds: loss-flops, isoflop, optimal, loss-n, loss-d, "
-              "parametric, coord-check, all)\n",
-              t);
-      return -1;
+      snprintf(
+          why, len,
+          "unknown --kind '%s' (kinds: loss-flops, isoflop, optimal, loss-n, loss-d, parametric, coord-check, "
+          "all)",
+          t);
+      return CLS_OPT_BAD_MSG;
     }
     *mask |= 1u << k;
   }
-  return 0;
+  return CLS_OPT_GOOD;
+}
+
+static int parse_size_option(const char *v, void *target, char *why, size_t len) {
+  (void)why, (void)len;
+  return parse_length(v, target) ? CLS_OPT_BAD : CLS_OPT_GOOD;
+}
+
+static void plot_command(cls_opt_command *cmd, cls_option *opts, size_t cap, plot_args *a) {
+  const cls_option table[] = {
+      {CLS_OPT(CLS_OPT_POSITIONAL, NULL, &a->run_dir, "RUN_DIR", "run_dir", NULL)},
+      {CLS_OPT(CLS_OPT_CUSTOM, "--kind", &a->mask, "KIND", "kind kinds",
+               "only these figures (repeatable, comma-separated, or 'all'):\n"
+               "  loss-flops   loss vs FLOPs per model size, compute frontier and its fit\n"
+               "  isoflop      loss vs N per compute budget, fitted parabolas, optima\n"
+               "  optimal      N_opt(C) and D_opt(C) with power-law fits and bootstrap bands\n"
+               "  loss-n       final loss vs model size N\n"
+               "  loss-d       final loss vs training tokens D\n"
+               "  parametric   predicted vs observed loss of L(N,D) = E + A/N^a + B/D^b\n"
+               "  coord-check  muP coordinate check (needs RUN_DIR/coord_check.csv)"),
+       .parse = parse_kinds},
+      {CLS_OPT(CLS_OPT_STRING, "--output", &a->out_dir, "DIR", "out_dir output",
+               "where to write the PNGs (created if missing; default RUN_DIR/plots)"),
+       .alias = "-o"},
+      {CLS_OPT(CLS_OPT_CUSTOM, "--width", &a->width, "W", "width width_in",
+               "figure width, in inches, or with a unit: 6.4in, 16cm, 960px (default 6.4in)"),
+       .wants = "wants a positive length such as 6.4, 16cm or 960px", .parse = parse_size_option},
+      {CLS_OPT(CLS_OPT_CUSTOM, "--height", &a->height, "H", "height height_in",
+               "figure height, same units (default 4.8in)"),
+       .wants = "wants a positive length such as 4.8, 12cm or 720px", .parse = parse_size_option},
+      {CLS_OPT(CLS_OPT_DOUBLE, "--dpi", &a->dpi, "N", "dpi",
+               "resolution in dots per inch, 10..2400 (default 150)"),
+       .wants = "wants a number from 10 to 2400", .lo = 10, .hi = 2400},
+      {CLS_OPT(CLS_OPT_STRING, "--title", &a->title, "TEXT", "title", "replaces the figures' titles")},
+  };
+  size_t n = sizeof table / sizeof table[0];
+  memcpy(opts, table, (n < cap ? n : cap) * sizeof *opts);
+  cmd->name = "plot";
+  cmd->usage = "usage: clscale plot RUN_DIR [--kind KIND[,KIND...]] [-o DIR] [--width W] [--height H]\n"
+               "                    [--dpi N] [--title TEXT]";
+  cmd->about = "Draws the scaling-law figures that RUN_DIR's data support, as PNG files named\n"
+               "KIND.png in RUN_DIR/plots/ (or DIR). A figure whose data are missing is skipped\n"
+               "with a message naming the file or column it needs.";
+  cmd->epilogue = "Reads: RUN_DIR/points/<id>.json and <id>.csv, RUN_DIR/fit.json, RUN_DIR/coord_check.csv\n"
+                  "(docs/formats.md). Exit codes: 0 ok, 1 failure (nothing could be drawn, or a file is\n"
+                  "corrupt or unwritable), 2 bad usage.";
+  cmd->words = CLS_OPT_WORDS_WANTS;
+  cmd->options = opts;
+  cmd->n_options = n < cap ? n : cap;
+}
+
+/* Parses argv and resolves pixel sizes with the dpi; CLS_EXIT_GO_ON or
+ * the exit code. */
+static int read_args(const cls_opt_command *cmd, int argc, char **argv, plot_args *a) {
+  cls_opt_outcome r = cls_opt_parse(cmd, argc, argv, stdout, stderr);
+  if (r != CLS_OPT_PARSED) return cls_opt_exit_code(r);
+  if (!a->run_dir) {
+    cls_opt_fail(cmd, CLS_EXIT_USAGE, "RUN_DIR is missing");
+    cls_opt_print_help(cmd, stderr);
+    return CLS_EXIT_USAGE;
+  }
+  if (a->width < 0) a->width = -a->width / a->dpi;
+  if (a->height < 0) a->height = -a->height / a->dpi;
+  if (!(a->width >= 1.0 && a->width <= 100) || !(a->height >= 1.0 && a->height <= 100))
+    return cls_opt_fail(cmd, CLS_EXIT_USAGE,
+                        "figure size %.3gx%.3g in is out of range: use 1 to 100 inches a side", a->width,
+                        a->height);
+  return CLS_EXIT_GO_ON;
 }
 
 int cls_cmd_plot(int argc, char **argv) {
-  const char *run_dir = NULL, *out_dir = NULL, *title = NULL, *v;
-  double width = 6.4, height = 4.8, dpi = 150;
-  unsigned mask = 0;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      return CLS_EXIT_OK;
-    } else if ((v = option_value(argc, argv, &i, "--kind"))) {
-      if (add_kinds(v, &mask)) return CLS_EXIT_USAGE;
-    } else if ((v = option_value(argc, argv, &i, "--output")) || (v = option_value(argc, argv, &i, "-o"))) {
-      out_dir = v;
-    } else if ((v = option_value(argc, argv, &i, "--width"))) {
-      if (parse_length(v, &width)) {
-        fprintf(stderr, "clscale plot: --width wants a positive length such as 6.4, 16cm or 960px, not '%s'\n", v);
-        return CLS_EXIT_USAGE;
-      }
-    } else if ((v = option_value(argc, argv, &i, "--height"))) {
-      if (parse_length(v, &height)) {
-        fprintf(stderr, "clscale plot: --height wants a positive length such as 4.8, 12cm or 720px, not '%s'\n",
-                v);
-        return CLS_EXIT_USAGE;
-      }
-    } else if ((v = option_value(argc, argv, &i, "--dpi"))) {
-      char *end;
-      dpi = strtod(v, &end);
-      if (end == v || *end || !(dpi >= 10 && dpi <= 2400)) {
-        fprintf(stderr, "clscale plot: --dpi wants a number from 10 to 2400, not '%s'\n", v);
-        return CLS_EXIT_USAGE;
-      }
-    } else if ((v = option_value(argc, argv, &i, "--title"))) {
-      title = v;
-    } else if (a[0] == '-' && a[1] != '\0') {
-      fprintf(stderr, "clscale plot: unknown or incomplete argument '%s'\n", a);
-      usage(stderr);
-      return CLS_EXIT_USAGE;
-    } else if (!run_dir) {
-      run_dir = a;
-    } else {
-      fprintf(stderr, "clscale plot: one RUN_DIR only ('%s' and '%s' given)\n", run_dir, a);
-      return CLS_EXIT_USAGE;
-    }
-  }
-  if (!run_dir) {
-    fprintf(stderr, "clscale plot: RUN_DIR is missing\n");
-    usage(stderr);
-    return CLS_EXIT_USAGE;
-  }
-  if (width < 0) width = -width / dpi;
-  if (height < 0) height = -height / dpi;
-  if (!(width >= 1.0 && width <= 100) || !(height >= 1.0 && height <= 100)) {
-    fprintf(stderr, "clscale plot: figure size %.3gx%.3g in is out of range: use 1 to 100 inches a side\n", width,
-            height);
-    return CLS_EXIT_USAGE;
-  }
-  cls_plot_options opt = {width, height, dpi, title};
+  plot_args a = {NULL, NULL, NULL, 6.4, 4.8, 150, 0};
+  cls_option opts[16];
+  cls_opt_command cmd;
+  plot_command(&cmd, opts, sizeof opts / sizeof opts[0], &a);
+  int code = read_args(&cmd, argc, argv, &a);
+  if (code != CLS_EXIT_GO_ON) return code;
+  cls_plot_options opt = {a.width, a.height, a.dpi, a.title};
   char err[2048];
   int written = 0;
-  cls_status st = cls_plot_run(run_dir, out_dir, mask, &opt, report, NULL, &written, err, sizeof err);
-  if (st != CLS_OK) {
-    fprintf(stderr, "clscale plot: %s\n", err);
-    return CLS_EXIT_FAIL;
-  }
-  if (written == 0) {
-    fprintf(stderr, "clscale plot: no figure could be drawn from %s (see the messages above)\n", run_dir);
-    return CLS_EXIT_FAIL;
-  }
-  if (mask) { /* an explicitly requested figure that was skipped is a failure */
+  cls_status st = cls_plot_run(a.run_dir, a.out_dir, a.mask, &opt, report, &cmd, &written, err, sizeof err);
+  if (st != CLS_OK) return cls_opt_fail(&cmd, CLS_EXIT_FAIL, "%s", err);
+  if (written == 0)
+    return cls_opt_fail(&cmd, CLS_EXIT_FAIL, "no figure could be drawn from %s (see the messages above)",
+                        a.run_dir);
+  if (a.mask) { /* an explicitly requested figure that was skipped is a failure */
     int wanted = 0;
-    for (int k = 0; k < CLS_PLOT_KIND_COUNT; k++) wanted += (mask >> k) & 1u;
+    for (int k = 0; k < CLS_PLOT_KIND_COUNT; k++) wanted += (a.mask >> k) & 1u;
     if (written < wanted) return CLS_EXIT_FAIL;
   }
   return CLS_EXIT_OK;

@@ -5,7 +5,6 @@
  * parses options, installs the signal handlers, prints the progress line
  * and the result. docs/train.md is the manual.
  */
-#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,63 +15,259 @@
 #include "clscale/device.h"
 #include "commands.h"
 #include "format.h"
+#include "options.h"
 #include "train/loop.h"
 #include "train/task.h"
 
-static void usage(FILE *f) {
-  fprintf(
-      f,
-      "usage: clscale train --out DIR (--budget-steps N | --budget-tokens N | --budget-flops X) [options]\n\n"
+/* Everything the command line says. */
+typedef struct {
+  cls_task_spec spec;
+  cls_train_config cfg;
+  const char *model, *device, *backend, *id;
+  int param; /* cls_parametrisation, as the option table's int */
+  int n_budgets, profile, quiet;
+  char task_help[512];
+  char default_id[128];
+} train_args;
+
+/* ------------------------------------------------------- option values */
+
+static int parse_budget(const char *v, train_args *a, cls_budget_kind kind, char *why, size_t len) {
+  double d;
+  if (!cls_opt_parse_double(v, &d)) return CLS_OPT_BAD; /* the entry's "wants a number" */
+  if (!(d > 0)) {
+    snprintf(why, len, "a budget of zero (or less) trains nothing: give a positive budget");
+    return CLS_OPT_BAD;
+  }
+  if (kind == CLS_BUDGET_STEPS && d != floor(d)) {
+    snprintf(why, len, "wants a whole number of steps");
+    return CLS_OPT_BAD;
+  }
+  a->cfg.budget = d;
+  a->cfg.budget_kind = kind;
+  a->n_budgets++; /* more than one (even the same twice) is refused after parsing */
+  return CLS_OPT_GOOD;
+}
+static int parse_budget_steps(const char *v, void *a, char *why, size_t len) {
+  return parse_budget(v, a, CLS_BUDGET_STEPS, why, len);
+}
+static int parse_budget_tokens(const char *v, void *a, char *why, size_t len) {
+  return parse_budget(v, a, CLS_BUDGET_TOKENS, why, len);
+}
+static int parse_budget_flops(const char *v, void *a, char *why, size_t len) {
+  return parse_budget(v, a, CLS_BUDGET_FLOPS, why, len);
+}
+
+/* N steps, or P% of the run. */
+static int parse_warmup(const char *v, void *target, char *why, size_t len) {
+  cls_train_config *c = target;
+  size_t n = strlen(v);
+  double d;
+  if (n && v[n - 1] == '%') {
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.*s", (int)(n - 1), v);
+    if (!cls_opt_parse_double(buf, &d) || d < 0 || d >= 100) {
+      snprintf(why, len, "wants steps, or a percentage below 100%%");
+      return CLS_OPT_BAD;
+    }
+    c->warmup_fraction = d / 100;
+    return CLS_OPT_GOOD;
+  }
+  if (!cls_opt_parse_u64(v, &c->warmup_steps)) return CLS_OPT_BAD;
+  c->warmup_fraction = -1;
+  return CLS_OPT_GOOD;
+}
+
+/* N (steps) or N followed by s, m or h (time). */
+static int parse_interval(const char *v, void *target, char *why, size_t len) {
+  cls_train_config *c = target;
+  (void)why, (void)len;
+  size_t n = strlen(v);
+  char unit = n ? v[n - 1] : 0;
+  if (unit == 's' || unit == 'm' || unit == 'h') {
+    char buf[64];
+    double d;
+    if (n >= sizeof buf) return CLS_OPT_BAD;
+    snprintf(buf, sizeof buf, "%.*s", (int)(n - 1), v);
+    if (!cls_opt_parse_double(buf, &d) || d < 0) return CLS_OPT_BAD;
+    c->checkpoint_seconds = d * (unit == 'h' ? 3600 : unit == 'm' ? 60 : 1);
+    c->checkpoint_steps = 0;
+    return CLS_OPT_GOOD;
+  }
+  if (!cls_opt_parse_u64(v, &c->checkpoint_steps)) return CLS_OPT_BAD;
+  c->checkpoint_seconds = 0;
+  return CLS_OPT_GOOD;
+}
+
+/* ------------------------------------------------------------- options */
+
+static const cls_opt_choice params[] = {{"sp", CLS_PARAM_SP}, {"mup", CLS_PARAM_MUP}, {NULL, 0}};
+
+#define HEADING(text)                                                                                             \
+  { .type = CLS_OPT_HEADING, .help = text }
+
+/* The option table of `clscale train`, pointing into a. */
+static size_t train_options(train_args *a, cls_option *o, size_t cap) {
+  cls_task_spec *s = &a->spec;
+  cls_train_config *c = &a->cfg;
+  char tasks[256];
+  cls_task_list(tasks, sizeof tasks);
+  snprintf(a->task_help, sizeof a->task_help,
+           "the task: text (next-byte prediction, the default) or spectra (the spectral emulator on synthetic "
+           "stellar spectra, MSE on the test set); tasks here: %s",
+           tasks);
+  const cls_option table[] = {
+      HEADING("task and data:"),
+      {CLS_OPT(CLS_OPT_STRING, "--task", &s->task, "TASK", "task", a->task_help)},
+      {CLS_OPT(CLS_OPT_STRING, "--model", &a->model, "NAME", "model",
+               "the model (default: gpt for text, emulator for spectra)")},
+      {CLS_OPT(CLS_OPT_STRING, "--data", &s->data, "FILE|zipf", "data",
+               "text read as bytes, or the synthetic Zipf corpus (default zipf)")},
+      {CLS_OPT(CLS_OPT_SIZE, "--zipf-bytes", &s->zipf_bytes, "N", "zipf_bytes",
+               "size of the synthetic corpus (default 4194304)"),
+       .wants = "wants a positive whole number", .lo = 1, .hi = 1e18},
+      {CLS_OPT(CLS_OPT_U64, "--data-seed", &s->data_seed, "N", "data_seed",
+               "seed of the synthetic corpus, and of the spectra dataset (default 1)")},
+      {CLS_OPT(CLS_OPT_DOUBLE, "--val-fraction", &s->val_fraction, "F", "val_fraction",
+               "share of the text held out for evaluation (default 0.1)"),
+       .wants = "wants a number in (0, 0.5]"},
+      {CLS_OPT(CLS_OPT_SIZE, "--n-train", &s->n_train, "N", "n_train",
+               "spectra: training spectra, the dataset size D (default 1024)")},
+      {CLS_OPT(CLS_OPT_SIZE, "--n-test", &s->n_test, "N", "n_test",
+               "spectra: test spectra, the evaluation set (default 256)")},
+      {CLS_OPT(CLS_OPT_SIZE, "--n-pixels", &s->n_pixels, "N", "n_pixels",
+               "spectra: wavelength grid (default 4000)")},
+      {CLS_OPT(CLS_OPT_SIZE, "--pixels", &s->pixels, "N", "pixels",
+               "spectra: pixels per spectrum per step (default 256)")},
+      {CLS_OPT(CLS_OPT_SIZE, "--label-tokens", &s->label_tokens, "N", "label_tokens",
+               "spectra: the emulator's label tokens (default 16)")},
+      HEADING("model:"),
+      {CLS_OPT(CLS_OPT_SIZE, "--width", &s->width, "N", "width", "model width (default 128)")},
+      {CLS_OPT(CLS_OPT_SIZE, "--depth", &s->depth, "N", "depth", "layers (default 4)")},
+      {CLS_OPT(CLS_OPT_SIZE, "--heads", &s->heads, "N", "heads", "attention heads (default 4)")},
+      {CLS_OPT(CLS_OPT_SIZE, "--context", &s->context, "N", "context", "tokens per sequence (default 64)")},
+      {CLS_OPT(CLS_OPT_CHOICE, "--param", &a->param, "sp|mup", "param", "parametrisation (default sp)"),
+       .wants = "use sp or mup", .choices = params},
+      {CLS_OPT(CLS_OPT_SIZE, "--base-width", &s->base_width, "N", "base_width", "muP base width (default 128)")},
+      {CLS_OPT(CLS_OPT_FLOAT, "--init-std", &s->init_std, "X", "init_std",
+               "initial weights' standard deviation (default 0.02)"),
+       .wants = "wants a positive number", .lo = 0, .hi = INFINITY, .flags = CLS_OPT_LO_OPEN},
+      {CLS_OPT(CLS_OPT_FLOAT, "--weight-decay", &s->weight_decay, "X", "weight_decay",
+               "AdamW weight decay (default 0.1)"),
+       .wants = "wants a number >= 0", .lo = 0, .hi = INFINITY},
+      HEADING("training:"),
+      {CLS_OPT(CLS_OPT_SIZE, "--batch", &s->batch, "N", "batch",
+               "sequences (text) or spectra per step (default 32)")},
+      {CLS_OPT(CLS_OPT_CUSTOM, "--budget-steps", a, "N", NULL,
+               "the run's length in steps; give exactly one budget"),
+       .wants = "wants a number", .parse = parse_budget_steps},
+      {CLS_OPT(CLS_OPT_CUSTOM, "--budget-tokens", a, "N", NULL, "... or in tokens, rounded down to whole steps"),
+       .wants = "wants a number", .parse = parse_budget_tokens},
+      {CLS_OPT(CLS_OPT_CUSTOM, "--budget-flops", a, "X", NULL,
+               "... or in FLOPs, rounded down to whole steps (FLOPs per step measured on the device before the "
+               "run)"),
+       .wants = "wants a number", .parse = parse_budget_flops},
+      {CLS_OPT(CLS_OPT_DOUBLE, "--lr", &c->lr, "X", "lr", "peak learning rate (default 1e-3)"),
+       .wants = "wants a positive number", .lo = 0, .hi = INFINITY, .flags = CLS_OPT_LO_OPEN},
+      {CLS_OPT(CLS_OPT_CUSTOM, "--warmup", c, "N|P%", "warmup warmup_steps warmup_fraction",
+               "linear warm-up in steps, or percent of the run (default 5%), then cosine decay to --min-lr-ratio "
+               "x lr at the end of the budget"),
+       .wants = "wants a whole number of steps or a percentage (5%)", .parse = parse_warmup},
+      {CLS_OPT(CLS_OPT_DOUBLE, "--min-lr-ratio", &c->min_lr_ratio, "R", "min_lr_ratio",
+               "the floor of the cosine decay, as a fraction of lr (default 0.1)"),
+       .wants = "wants a number in [0, 1]", .lo = 0, .hi = 1},
+      {CLS_OPT(CLS_OPT_DOUBLE, "--beta1", &c->beta1, "X", "beta1", "AdamW beta1 (default 0.9)"),
+       .wants = "wants a number in [0, 1)", .lo = 0, .hi = 1, .flags = CLS_OPT_HI_OPEN},
+      {CLS_OPT(CLS_OPT_DOUBLE, "--beta2", &c->beta2, "X", "beta2", "AdamW beta2 (default 0.95)"),
+       .wants = "wants a number in [0, 1)", .lo = 0, .hi = 1, .flags = CLS_OPT_HI_OPEN},
+      {CLS_OPT(CLS_OPT_DOUBLE, "--clip", &c->clip, "X", "clip", "gradient clip (default 1; 0: none)"),
+       .wants = "wants a number >= 0 (0: no clipping)", .lo = 0, .hi = INFINITY},
+      {CLS_OPT(CLS_OPT_U64, "--seed", &s->seed, "N", "seed", "initial weights and batch order (default 1)")},
+      HEADING("evaluation and output:"),
+      {CLS_OPT(CLS_OPT_STRING, "--out", &c->out_dir, "DIR", "out_dir", "run directory (created)")},
+      {CLS_OPT(CLS_OPT_STRING, "--id", &a->id, "NAME", "id", "run id, file names (default MODEL_wW_dD_sSEED)")},
+      {CLS_OPT(CLS_OPT_SIZE, "--evals", &c->evals, "N", "evals",
+               "log-spaced evaluations, the last at the final step (default 20)"),
+       .wants = "wants a whole number >= 1", .lo = 1, .hi = 1e18},
+      {CLS_OPT(CLS_OPT_U64, "--eval-every", &c->eval_every, "N", "eval_every",
+               "evaluate every N steps instead (and at the final step)"),
+       .wants = "wants a whole number of steps >= 1", .lo = 1, .hi = 1e18},
+      {CLS_OPT(CLS_OPT_SIZE, "--eval-batches", &c->eval_batches, "N", "eval_batches",
+               "held-out batches per evaluation (default 8)"),
+       .wants = "wants a whole number >= 1", .lo = 1, .hi = 1e18},
+      {CLS_OPT(CLS_OPT_CUSTOM, "--checkpoint-every", c, "N|Ns|Nm|Nh",
+               "checkpoint_every checkpoint_steps checkpoint_seconds",
+               "steps, or seconds/minutes/hours (default 10m; 0: only when stopped and at the end). "
+               "SIGINT/SIGTERM checkpoint and stop the run."),
+       .wants = "wants steps (500) or a time (90s, 10m, 1h)", .parse = parse_interval},
+      {CLS_OPT(CLS_OPT_FLAG, "--resume", &c->resume, NULL, "resume",
+               "continue DIR/checkpoints/ID.ckpt exactly where it stopped (same options)")},
+      {CLS_OPT(CLS_OPT_FLAG, "--force", &c->force, NULL, "force", "start over even if a checkpoint of ID exists")},
+      {CLS_OPT(CLS_OPT_FLAG, "--drop-checkpoint", &c->drop_checkpoint, NULL, "drop_checkpoint",
+               "remove the checkpoint when the run ends ok (kept by default)")},
+      {CLS_OPT(CLS_OPT_U64, "--stop-after-steps", &c->stop_after_steps, "N", "stop_after_steps",
+               "stop (checkpointed, status interrupted) after step N, as a signal would"),
+       .wants = "wants a whole number >= 1", .lo = 1, .hi = 1e18},
+      HEADING("device:"),
+      {CLS_OPT(CLS_OPT_STRING, "--device", &a->device, "SEL", "device",
+               "P:D, gpu, cpu or a name substring (default CLSCALE_DEVICE, else fastest GPU)")},
+      {CLS_OPT(CLS_OPT_STRING, "--matmul-backend", &a->backend, "B", "matmul_backend",
+               "auto, own, clblast or host (default CLSCALE_MATMUL_BACKEND, else auto)")},
+      {CLS_OPT(CLS_OPT_FLAG, "--profile", &a->profile, NULL, NULL,
+               "after the run: the ops' counters and the achieved share of the device's peak")},
+      {CLS_OPT(CLS_OPT_FLAG, "--quiet", &a->quiet, NULL, NULL, "no progress line and no result lines")},
+  };
+  size_t n = sizeof table / sizeof table[0];
+  if (n > cap) n = cap;
+  memcpy(o, table, n * sizeof *o);
+  return n;
+}
+
+enum { TRAIN_MAX_OPTIONS = 64 };
+
+static void train_command(cls_opt_command *cmd, cls_option *opts, train_args *a) {
+  cmd->name = "train";
+  cmd->usage =
+      "usage: clscale train --out DIR (--budget-steps N | --budget-tokens N | --budget-flops X) [options]";
+  cmd->about =
       "Trains one model on one budget and writes DIR/points/ID.csv (one row per evaluation: step, tokens,\n"
-      "flops counted by the dispatch layer, flops_6nd, train_loss, eval_loss, lr, seconds), DIR/points/ID.json\n"
-      "(the summary; status ok, diverged, failed or interrupted) and DIR/checkpoints/ID.ckpt.\n\n"
-      "task and data:\n"
-      "  --task text          the task (text: next-byte prediction; tasks here: %s)\n"
-      "  --model gpt          the model (default: gpt for text, emulator for spectra)\n"
-      "  --data FILE|zipf     text read as bytes, or the synthetic Zipf corpus (default zipf)\n"
-      "  --zipf-bytes N       size of the synthetic corpus (default 4194304)\n"
-      "  --data-seed N        seed of the synthetic corpus (default 1)\n"
-      "  --val-fraction F     share of the text held out for evaluation (default 0.1)\n"
-      "  --task spectra       the spectral emulator on synthetic stellar spectra (MSE on the test set):\n"
-      "  --n-train N          training spectra, the dataset size D (default 1024)\n"
-      "  --n-test N           test spectra, the evaluation set (default 256)\n"
-      "  --n-pixels N         wavelength grid (default 4000)   --pixels N   per spectrum per step (default 256)\n"
-      "  --label-tokens N     the emulator's label tokens (default 16); --data-seed seeds the dataset\n"
-      "model:\n"
-      "  --width N --depth N --heads N --context N   (defaults 128, 4, 4, 64)\n"
-      "  --param sp|mup       parametrisation (default sp)\n"
-      "  --base-width N       muP base width (default 128)\n"
-      "  --init-std X         (default 0.02)    --weight-decay X   (default 0.1)\n"
-      "training:\n"
-      "  --batch N            sequences (text) or spectra per step (default 32)\n"
-      "  --budget-steps N | --budget-tokens N | --budget-flops X\n"
-      "                       the run's length; tokens and FLOPs are rounded down to whole steps (FLOPs per\n"
-      "                       step measured on the device before the run)\n"
-      "  --lr X               peak learning rate (default 1e-3)\n"
-      "  --warmup N|P%%        linear warm-up in steps, or percent of the run (default 5%%), then cosine decay\n"
-      "                       to --min-lr-ratio x lr (default 0.1) at the end of the budget\n"
-      "  --beta1 X --beta2 X --clip X   AdamW (defaults 0.9, 0.95, gradient clip 1; 0: none)\n"
-      "  --seed N             initial weights and batch order (default 1)\n"
-      "evaluation and output:\n"
-      "  --out DIR            run directory (created)\n"
-      "  --id NAME            run id, file names (default MODEL_wW_dD_sSEED)\n"
-      "  --evals N            log-spaced evaluations, the last at the final step (default 20)\n"
-      "  --eval-every N       evaluate every N steps instead (and at the final step)\n"
-      "  --eval-batches N     held-out batches per evaluation (default 8)\n"
-      "  --checkpoint-every N|Ns|Nm|Nh   steps, or seconds/minutes/hours (default 10m; 0: only when\n"
-      "                       stopped and at the end). SIGINT/SIGTERM checkpoint and stop the run.\n"
-      "  --resume             continue DIR/checkpoints/ID.ckpt exactly where it stopped (same options)\n"
-      "  --force              start over even if a checkpoint of ID exists\n"
-      "  --drop-checkpoint    remove the checkpoint when the run ends ok (kept by default)\n"
-      "  --stop-after-steps N stop (checkpointed, status interrupted) after step N, as a signal would\n"
-      "device:\n"
-      "  --device SEL         P:D, gpu, cpu or a name substring (default CLSCALE_DEVICE, else fastest GPU)\n"
-      "  --matmul-backend B   auto, own, clblast or host (default CLSCALE_MATMUL_BACKEND, else auto)\n"
-      "  --profile            after the run: the ops' counters and the achieved share of the device's peak\n"
-      "  --quiet              no progress line and no result lines\n\n"
-      "exit codes: 0 ok; 1 failed, diverged (NaN/Inf loss) or interrupted (the summary says which); 2 bad "
-      "usage\n",
-      cls_task_list());
+      "flops counted by the dispatch layer, flops_6nd, train_loss, eval_loss, lr, seconds), "
+      "DIR/points/ID.json\n(the summary; status ok, diverged, failed or interrupted) and "
+      "DIR/checkpoints/ID.ckpt.";
+  cmd->epilogue =
+      "exit codes: 0 ok; 1 failed, diverged (NaN/Inf loss) or interrupted (the summary says which); 2 bad usage";
+  cmd->words = CLS_OPT_WORDS_NAMED;
+  cmd->options = opts;
+  cmd->n_options = train_options(a, opts, TRAIN_MAX_OPTIONS);
+}
+
+/* Parses argv and completes the config (each task's own model, the default
+ * id); CLS_EXIT_GO_ON, else the exit code. */
+static int read_args(const cls_opt_command *cmd, int argc, char **argv, train_args *a) {
+  cls_opt_outcome r = cls_opt_parse(cmd, argc, argv, stdout, stderr);
+  if (r != CLS_OPT_PARSED) return cls_opt_exit_code(r);
+  if (argc < 2) {
+    cls_opt_print_help(cmd, stderr);
+    return CLS_EXIT_USAGE;
+  }
+  if (a->n_budgets != 1)
+    return cls_opt_fail(cmd, CLS_EXIT_USAGE,
+                        "give exactly one budget: --budget-steps N, --budget-tokens N or --budget-flops X");
+  if (!a->cfg.out_dir) return cls_opt_fail(cmd, CLS_EXIT_USAGE, "give the run directory with --out DIR");
+  if (a->model)
+    a->spec.model = a->model;
+  else if (cls_task_find(a->spec.task, NULL))
+    a->spec.model = cls_task_find(a->spec.task, NULL)->model->name; /* each task's own model */
+  if (!a->id) {
+    snprintf(a->default_id, sizeof a->default_id, "%s_w%zu_d%zu_s%llu", a->spec.model, a->spec.width,
+             a->spec.depth, (unsigned long long)a->spec.seed);
+    a->id = a->default_id;
+  }
+  a->cfg.id = a->id;
+  a->cfg.task_name = a->spec.task;
+  a->cfg.model_name = a->spec.model;
+  a->spec.param = (cls_parametrisation)a->param;
+  return CLS_EXIT_GO_ON;
 }
 
 /* ----------------------------------------------------------- signals */
@@ -83,54 +278,19 @@ static void on_signal(int sig) {
   stop_flag = 1; /* the loop checkpoints and stops at the end of the step */
 }
 
-/* ----------------------------------------------------------- parsing */
-
-static int parse_size(const char *v, size_t *out) {
-  char *end;
-  errno = 0;
-  if (!v || *v == '-') return 0;
-  double d = strtod(v, &end); /* accepts 1e6 */
-  if (end == v || *end || errno || !(d >= 0) || d > 1e18 || d != floor(d)) return 0;
-  *out = (size_t)d;
-  return 1;
+static void catch_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESETHAND; /* a second signal ends the process at once */
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
 }
 
-static int parse_u64(const char *v, uint64_t *out) {
-  size_t s;
-  if (!parse_size(v, &s)) return 0;
-  *out = (uint64_t)s;
-  return 1;
-}
-
-static int parse_double(const char *v, double *out) {
-  char *end;
-  errno = 0;
-  if (!v) return 0;
-  double d = strtod(v, &end);
-  if (end == v || *end || errno || !isfinite(d)) return 0;
-  *out = d;
-  return 1;
-}
-
-/* N (steps) or N followed by s, m or h (time). */
-static int parse_interval(const char *v, uint64_t *steps, double *seconds) {
-  if (!v || !*v) return 0;
-  size_t len = strlen(v);
-  char unit = v[len - 1];
-  if (unit == 's' || unit == 'm' || unit == 'h') {
-    char buf[64];
-    if (len >= sizeof buf) return 0;
-    memcpy(buf, v, len - 1);
-    buf[len - 1] = 0;
-    double d;
-    if (!parse_double(buf, &d) || d < 0) return 0;
-    *seconds = d * (unit == 'h' ? 3600 : unit == 'm' ? 60 : 1);
-    *steps = 0;
-    return 1;
-  }
-  if (!parse_u64(v, steps)) return 0;
-  *seconds = 0;
-  return 1;
+static void release_signals(void) {
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
 }
 
 /* ---------------------------------------------------------- progress */
@@ -155,297 +315,116 @@ static void on_progress(void *user, const cls_train_progress *p) {
   ps->printed = 1;
 }
 
-/* ------------------------------------------------------------- main */
+/* ------------------------------------------------------------ results */
 
-#define NEED_VALUE()                                                                                              \
-  do {                                                                                                            \
-    if (!v) {                                                                                                     \
-      fprintf(stderr, "clscale train: %s needs a value\n", name);                                                 \
-      return CLS_EXIT_USAGE;                                                                                      \
-    }                                                                                                             \
-  } while (0)
-#define BAD_VALUE(what)                                                                                           \
-  do {                                                                                                            \
-    fprintf(stderr, "clscale train: %s '%s': %s\n", name, v, what);                                               \
-    return CLS_EXIT_USAGE;                                                                                        \
-  } while (0)
-
-int cls_cmd_train(int argc, char **argv) {
-  cls_task_spec spec;
-  cls_task_spec_default(&spec);
-  cls_train_config cfg;
-  cls_train_config_default(&cfg);
-  const char *device = NULL, *backend = NULL, *id = NULL;
-  int n_budgets = 0, profile = 0, quiet = 0;
-
-  for (int i = 1; i < argc; i++) {
-    const char *arg = argv[i];
-    if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-      usage(stdout);
-      return CLS_EXIT_OK;
-    }
-    if (strncmp(arg, "--", 2)) {
-      fprintf(stderr, "clscale train: unexpected argument '%s' (options start with --)\n", arg);
-      usage(stderr);
-      return CLS_EXIT_USAGE;
-    }
-    /* --name value or --name=value */
-    char name[64];
-    const char *eq = strchr(arg, '='), *v = NULL;
-    size_t nlen = eq ? (size_t)(eq - arg) : strlen(arg);
-    if (nlen >= sizeof name) nlen = sizeof name - 1;
-    memcpy(name, arg, nlen);
-    name[nlen] = 0;
-    /* flags take no value */
-    if (!strcmp(name, "--resume") || !strcmp(name, "--force") || !strcmp(name, "--profile") ||
-        !strcmp(name, "--quiet") || !strcmp(name, "--drop-checkpoint")) {
-      if (eq) {
-        fprintf(stderr, "clscale train: %s takes no value\n", name);
-        return CLS_EXIT_USAGE;
-      }
-      if (!strcmp(name, "--resume"))
-        cfg.resume = 1;
-      else if (!strcmp(name, "--force"))
-        cfg.force = 1;
-      else if (!strcmp(name, "--profile"))
-        profile = 1;
-      else if (!strcmp(name, "--drop-checkpoint"))
-        cfg.drop_checkpoint = 1;
-      else
-        quiet = 1;
-      continue;
-    }
-    v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-    NEED_VALUE();
-    size_t sz;
-    double d;
-    if (!strcmp(name, "--task"))
-      spec.task = v;
-    else if (!strcmp(name, "--model"))
-      spec.model = v;
-    else if (!strcmp(name, "--data"))
-      spec.data = v;
-    else if (!strcmp(name, "--zipf-bytes")) {
-      if (!parse_size(v, &spec.zipf_bytes) || !spec.zipf_bytes) BAD_VALUE("wants a positive whole number");
-    } else if (!strcmp(name, "--data-seed")) {
-      if (!parse_u64(v, &spec.data_seed)) BAD_VALUE("wants a whole number");
-    } else if (!strcmp(name, "--val-fraction")) {
-      if (!parse_double(v, &spec.val_fraction)) BAD_VALUE("wants a number in (0, 0.5]");
-    } else if (!strcmp(name, "--width") || !strcmp(name, "--depth") || !strcmp(name, "--heads") ||
-               !strcmp(name, "--context") || !strcmp(name, "--batch") || !strcmp(name, "--base-width") ||
-               !strcmp(name, "--n-train") || !strcmp(name, "--n-test") || !strcmp(name, "--pixels") ||
-               !strcmp(name, "--n-pixels") || !strcmp(name, "--label-tokens")) {
-      if (!parse_size(v, &sz)) BAD_VALUE("wants a whole number");
-      if (!strcmp(name, "--width"))
-        spec.width = sz;
-      else if (!strcmp(name, "--depth"))
-        spec.depth = sz;
-      else if (!strcmp(name, "--heads"))
-        spec.heads = sz;
-      else if (!strcmp(name, "--context"))
-        spec.context = sz;
-      else if (!strcmp(name, "--batch"))
-        spec.batch = sz;
-      else if (!strcmp(name, "--base-width"))
-        spec.base_width = sz;
-      else if (!strcmp(name, "--n-train"))
-        spec.n_train = sz;
-      else if (!strcmp(name, "--n-test"))
-        spec.n_test = sz;
-      else if (!strcmp(name, "--pixels"))
-        spec.pixels = sz;
-      else if (!strcmp(name, "--n-pixels"))
-        spec.n_pixels = sz;
-      else
-        spec.label_tokens = sz;
-    } else if (!strcmp(name, "--param")) {
-      if (!strcmp(v, "sp"))
-        spec.param = CLS_PARAM_SP;
-      else if (!strcmp(v, "mup"))
-        spec.param = CLS_PARAM_MUP;
-      else
-        BAD_VALUE("use sp or mup");
-    } else if (!strcmp(name, "--init-std")) {
-      if (!parse_double(v, &d) || !(d > 0)) BAD_VALUE("wants a positive number");
-      spec.init_std = (float)d;
-    } else if (!strcmp(name, "--weight-decay")) {
-      if (!parse_double(v, &d) || d < 0) BAD_VALUE("wants a number >= 0");
-      spec.weight_decay = (float)d;
-    } else if (!strcmp(name, "--seed")) {
-      if (!parse_u64(v, &spec.seed)) BAD_VALUE("wants a whole number");
-    } else if (!strcmp(name, "--budget-steps") || !strcmp(name, "--budget-tokens") ||
-               !strcmp(name, "--budget-flops")) {
-      if (!parse_double(v, &d)) BAD_VALUE("wants a number");
-      if (!(d > 0)) BAD_VALUE("a budget of zero (or less) trains nothing: give a positive budget");
-      if (!strcmp(name, "--budget-steps") && d != floor(d)) BAD_VALUE("wants a whole number of steps");
-      cfg.budget = d;
-      cfg.budget_kind = !strcmp(name, "--budget-steps")    ? CLS_BUDGET_STEPS
-                        : !strcmp(name, "--budget-tokens") ? CLS_BUDGET_TOKENS
-                                                           : CLS_BUDGET_FLOPS;
-      n_budgets++;
-    } else if (!strcmp(name, "--lr")) {
-      if (!parse_double(v, &cfg.lr) || !(cfg.lr > 0)) BAD_VALUE("wants a positive number");
-    } else if (!strcmp(name, "--min-lr-ratio")) {
-      if (!parse_double(v, &cfg.min_lr_ratio) || cfg.min_lr_ratio < 0 || cfg.min_lr_ratio > 1)
-        BAD_VALUE("wants a number in [0, 1]");
-    } else if (!strcmp(name, "--warmup")) {
-      size_t len = strlen(v);
-      if (len && v[len - 1] == '%') {
-        char buf[64];
-        snprintf(buf, sizeof buf, "%.*s", (int)(len - 1), v);
-        if (!parse_double(buf, &d) || d < 0 || d >= 100) BAD_VALUE("wants steps, or a percentage below 100%");
-        cfg.warmup_fraction = d / 100;
-      } else {
-        if (!parse_u64(v, &cfg.warmup_steps)) BAD_VALUE("wants a whole number of steps or a percentage (5%)");
-        cfg.warmup_fraction = -1;
-      }
-    } else if (!strcmp(name, "--beta1")) {
-      if (!parse_double(v, &cfg.beta1) || cfg.beta1 < 0 || cfg.beta1 >= 1) BAD_VALUE("wants a number in [0, 1)");
-    } else if (!strcmp(name, "--beta2")) {
-      if (!parse_double(v, &cfg.beta2) || cfg.beta2 < 0 || cfg.beta2 >= 1) BAD_VALUE("wants a number in [0, 1)");
-    } else if (!strcmp(name, "--clip")) {
-      if (!parse_double(v, &cfg.clip) || cfg.clip < 0) BAD_VALUE("wants a number >= 0 (0: no clipping)");
-    } else if (!strcmp(name, "--out"))
-      cfg.out_dir = v;
-    else if (!strcmp(name, "--id"))
-      id = v;
-    else if (!strcmp(name, "--evals")) {
-      if (!parse_size(v, &cfg.evals) || !cfg.evals) BAD_VALUE("wants a whole number >= 1");
-    } else if (!strcmp(name, "--eval-every")) {
-      if (!parse_u64(v, &cfg.eval_every) || !cfg.eval_every) BAD_VALUE("wants a whole number of steps >= 1");
-    } else if (!strcmp(name, "--eval-batches")) {
-      if (!parse_size(v, &cfg.eval_batches) || !cfg.eval_batches) BAD_VALUE("wants a whole number >= 1");
-    } else if (!strcmp(name, "--checkpoint-every")) {
-      if (!parse_interval(v, &cfg.checkpoint_steps, &cfg.checkpoint_seconds))
-        BAD_VALUE("wants steps (500) or a time (90s, 10m, 1h)");
-    } else if (!strcmp(name, "--stop-after-steps")) {
-      if (!parse_u64(v, &cfg.stop_after_steps) || !cfg.stop_after_steps) BAD_VALUE("wants a whole number >= 1");
-    } else if (!strcmp(name, "--device"))
-      device = v;
-    else if (!strcmp(name, "--matmul-backend"))
-      backend = v;
-    else {
-      fprintf(stderr, "clscale train: unknown option '%s'\n", name);
-      usage(stderr);
-      return CLS_EXIT_USAGE;
-    }
-  }
-  if (argc < 2) {
-    usage(stderr);
-    return CLS_EXIT_USAGE;
-  }
-  if (n_budgets != 1) {
-    fprintf(stderr, "clscale train: give exactly one budget: --budget-steps N, --budget-tokens N or "
-                    "--budget-flops X\n");
-    return CLS_EXIT_USAGE;
-  }
-  if (!cfg.out_dir) {
-    fprintf(stderr, "clscale train: give the run directory with --out DIR\n");
-    return CLS_EXIT_USAGE;
-  }
-  int model_given = 0;
-  for (int i = 1; i < argc; i++) model_given |= !strncmp(argv[i], "--model", 7);
-  if (!model_given && !strcmp(spec.task, "spectra")) spec.model = "emulator"; /* each task's own model */
-  char default_id[128];
-  if (!id) {
-    snprintf(default_id, sizeof default_id, "%s_w%zu_d%zu_s%llu", spec.model, spec.width, spec.depth,
-             (unsigned long long)spec.seed);
-    id = default_id;
-  }
-  cfg.id = id;
-  cfg.task_name = spec.task;
-  cfg.model_name = spec.model;
-
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sa.sa_flags = SA_RESETHAND; /* a second signal ends the process at once */
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL); /* from here on: a signal during setup stops the run after its first step */
-  cls_context_options opts;
-  cls_context_options_init(&opts);
-  if (device) opts.device = device;
-  if (backend) opts.matmul_backend = backend;
-  char err[4096];
-  cls_context *ctx;
-  if (cls_context_create(&opts, &ctx, err, sizeof err) != CLS_OK) {
-    fprintf(stderr, "clscale train: %s\n", err);
-    return CLS_EXIT_FAIL;
-  }
-  cfg.device_name = cls_context_device(ctx)->name;
-
-  cls_train_task *task;
-  cls_status s = cls_task_create(ctx, &spec, &task, err, sizeof err);
-  if (s != CLS_OK) {
-    fprintf(stderr, "clscale train: %s\n", err);
-    cls_context_destroy(ctx);
-    return s == CLS_ERR_INVALID_VALUE || s == CLS_ERR_INVALID_SIZE ? CLS_EXIT_USAGE : CLS_EXIT_FAIL;
-  }
-
-  progress_state ps = {!quiet && isatty(STDERR_FILENO), -1, 0};
-  cfg.stop = &stop_flag;
-  cfg.progress = on_progress;
-  cfg.progress_user = &ps;
-
-  if (!quiet) fprintf(stderr, "clscale train: %s on %s\n", task->describe, cfg.device_name);
-  cls_train_result *r = malloc(sizeof *r);
-  if (!r) {
-    fprintf(stderr, "clscale train: out of host memory\n");
-    cls_task_destroy(task);
-    cls_context_destroy(ctx);
-    return CLS_EXIT_FAIL;
-  }
-  s = cls_train_run(task, &cfg, r);
-  if (ps.printed) fprintf(stderr, "\n");
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
-
-  int code = CLS_EXIT_OK;
+/* The exit code of a run that ended (or was refused), and its error lines. */
+static int report_status(const cls_opt_command *cmd, const train_args *a, const cls_train_result *r) {
   if (!r->started) {
     /* refused before training: a bad config is usage, a bad checkpoint or a device failure a failure */
-    fprintf(stderr, "clscale train: %s\n", r->error);
-    code = r->bad_usage ? CLS_EXIT_USAGE : CLS_EXIT_FAIL;
-  } else if (r->status != CLS_RUN_OK) {
-    fprintf(stderr, "clscale train: run '%s' %s: %s\n", id, cls_run_status_name(r->status), r->error);
-    if (r->status == CLS_RUN_INTERRUPTED)
-      fprintf(stderr, "clscale train: checkpoint %s; the same command with --resume continues it\n", r->ckpt_path);
-    code = CLS_EXIT_FAIL;
+    return cls_opt_fail(cmd, r->bad_usage ? CLS_EXIT_USAGE : CLS_EXIT_FAIL, "%s", r->error);
   }
-  if (r->started && !quiet) {
-    if (r->resumed_from) printf("resumed at step %llu\n", (unsigned long long)r->resumed_from);
-    printf("run '%s' %s: %llu/%llu steps, %.4g tokens, %.4g FLOPs measured (6ND %.4g), eval loss %.5g, train "
-           "loss %.5g\n",
-           id, cls_run_status_name(r->status), (unsigned long long)r->steps, (unsigned long long)r->total_steps,
-           r->tokens, r->flops, r->flops_6nd, r->final_eval_loss, r->final_train_loss);
-    printf("wrote %s and %s\n", r->csv_path, r->json_path);
-    if (r->process_steps && r->step_seconds > 0)
-      printf("speed: %.0f tokens/s, %.2f GFLOP/s achieved over %llu steps (%.4g FLOPs per step measured, %.4g "
-             "counted by the model)\n",
-             (double)r->process_steps * task->tokens_per_step / r->step_seconds,
-             r->process_train_flops / r->step_seconds * 1e-9, (unsigned long long)r->process_steps,
-             r->flops_per_step, task->model_flops_per_step);
-  }
-  if (profile && r->started) {
-    cls_counters cn;
-    if (cls_counters_get(ctx, &cn) == CLS_OK) {
-      char *table = malloc(16384);
-      if (table) {
-        cls_counters_summary(&cn, table, 16384);
-        printf("\nops of this run (training steps and %s evaluations):\n%s", "the", table);
-        free(table);
-      }
-    }
-    cls_peak pk;
-    if (cls_peak_measure(ctx, 5, &pk) == CLS_OK && r->step_seconds > 0) {
-      double gf = r->process_train_flops / r->step_seconds * 1e-9;
-      printf("device peak: %.1f GFLOP/s (FMA), %.1f GB/s (copy); this run reached %.1f%% of the FMA peak\n",
-             pk.fma_gflops, pk.copy_gbps, 100.0 * gf / pk.fma_gflops);
-    } else {
-      fprintf(stderr, "clscale train: measuring the device's peak failed: %s\n", cls_last_error(ctx));
+  if (r->status == CLS_RUN_OK) return CLS_EXIT_OK;
+  cls_opt_fail(cmd, CLS_EXIT_FAIL, "run '%s' %s: %s", a->id, cls_run_status_name(r->status), r->error);
+  if (r->status == CLS_RUN_INTERRUPTED)
+    fprintf(stderr, "clscale train: checkpoint %s; the same command with --resume continues it\n", r->ckpt_path);
+  return CLS_EXIT_FAIL;
+}
+
+static void print_result(const train_args *a, const cls_train_task *task, const cls_train_result *r) {
+  if (r->resumed_from) printf("resumed at step %llu\n", (unsigned long long)r->resumed_from);
+  printf("run '%s' %s: %llu/%llu steps, %.4g tokens, %.4g FLOPs measured (6ND %.4g), eval loss %.5g, train "
+         "loss %.5g\n",
+         a->id, cls_run_status_name(r->status), (unsigned long long)r->steps, (unsigned long long)r->total_steps,
+         r->tokens, r->flops, r->flops_6nd, r->final_eval_loss, r->final_train_loss);
+  printf("wrote %s and %s\n", r->csv_path, r->json_path);
+  if (r->process_steps && r->step_seconds > 0)
+    printf("speed: %.0f tokens/s, %.2f GFLOP/s achieved over %llu steps (%.4g FLOPs per step measured, %.4g "
+           "counted by the model)\n",
+           (double)r->process_steps * task->tokens_per_step / r->step_seconds,
+           r->process_train_flops / r->step_seconds * 1e-9, (unsigned long long)r->process_steps,
+           r->flops_per_step, task->model_flops_per_step);
+}
+
+/* --profile: the ops' counters and the share of the device's peak reached. */
+static void print_profile(cls_context *ctx, const cls_train_result *r) {
+  cls_counters cn;
+  if (cls_counters_get(ctx, &cn) == CLS_OK) {
+    char *table = malloc(16384);
+    if (table) {
+      cls_counters_summary(&cn, table, 16384);
+      printf("\nops of this run (training steps and %s evaluations):\n%s", "the", table);
+      free(table);
     }
   }
+  cls_peak pk;
+  if (cls_peak_measure(ctx, 5, &pk) == CLS_OK && r->step_seconds > 0) {
+    double gf = r->process_train_flops / r->step_seconds * 1e-9;
+    printf("device peak: %.1f GFLOP/s (FMA), %.1f GB/s (copy); this run reached %.1f%% of the FMA peak\n",
+           pk.fma_gflops, pk.copy_gbps, 100.0 * gf / pk.fma_gflops);
+  } else {
+    fprintf(stderr, "clscale train: measuring the device's peak failed: %s\n", cls_last_error(ctx));
+  }
+}
+
+/* ------------------------------------------------------------- steps */
+
+/* The device and the task on it; CLS_EXIT_OK, else the exit code (the
+ * message printed, nothing left to free). */
+static int open_task(const cls_opt_command *cmd, train_args *a, cls_context **ctx, cls_train_task **task) {
+  cls_context_options opts;
+  cls_context_options_init(&opts);
+  if (a->device) opts.device = a->device;
+  if (a->backend) opts.matmul_backend = a->backend;
+  char err[4096];
+  if (cls_context_create(&opts, ctx, err, sizeof err) != CLS_OK)
+    return cls_opt_fail(cmd, CLS_EXIT_FAIL, "%s", err);
+  a->cfg.device_name = cls_context_device(*ctx)->name;
+  cls_status s = cls_task_create(*ctx, &a->spec, task, err, sizeof err);
+  if (s != CLS_OK) {
+    cls_context_destroy(*ctx);
+    return cls_opt_fail(
+        cmd, s == CLS_ERR_INVALID_VALUE || s == CLS_ERR_INVALID_SIZE ? CLS_EXIT_USAGE : CLS_EXIT_FAIL, "%s", err);
+  }
+  return CLS_EXIT_OK;
+}
+
+/* Trains, then prints what the run did; the exit code. */
+static int train(const cls_opt_command *cmd, train_args *a, cls_context *ctx, cls_train_task *task) {
+  progress_state ps = {!a->quiet && isatty(STDERR_FILENO), -1, 0};
+  a->cfg.stop = &stop_flag;
+  a->cfg.progress = on_progress;
+  a->cfg.progress_user = &ps;
+  if (!a->quiet) fprintf(stderr, "clscale train: %s on %s\n", task->describe, a->cfg.device_name);
+  cls_train_result *r = malloc(sizeof *r); /* 20 KiB of paths and messages: not on the stack */
+  if (!r) return cls_opt_fail(cmd, CLS_EXIT_FAIL, "out of host memory");
+  cls_train_run(task, &a->cfg, r);
+  if (ps.printed) fprintf(stderr, "\n");
+  release_signals();
+  int code = report_status(cmd, a, r);
+  if (r->started && !a->quiet) print_result(a, task, r);
+  if (a->profile && r->started) print_profile(ctx, r);
   free(r);
+  return code;
+}
+
+int cls_cmd_train(int argc, char **argv) {
+  train_args a;
+  memset(&a, 0, sizeof a);
+  cls_task_spec_default(&a.spec);
+  cls_train_config_default(&a.cfg);
+  a.param = (int)a.spec.param;
+  cls_option opts[TRAIN_MAX_OPTIONS];
+  cls_opt_command cmd;
+  train_command(&cmd, opts, &a);
+  int code = read_args(&cmd, argc, argv, &a);
+  if (code != CLS_EXIT_GO_ON) return code;
+
+  catch_signals(); /* from here on: a signal during setup stops the run after its first step */
+  cls_context *ctx;
+  cls_train_task *task;
+  code = open_task(&cmd, &a, &ctx, &task);
+  if (code != CLS_EXIT_OK) return code;
+  code = train(&cmd, &a, ctx, task);
   cls_task_destroy(task);
   cls_context_destroy(ctx);
   return code;

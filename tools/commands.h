@@ -11,6 +11,9 @@
 
 enum { CLS_EXIT_OK = 0, CLS_EXIT_FAIL = 1, CLS_EXIT_USAGE = 2 };
 
+/* Not an exit code: what a command's steps return to say "go on". */
+enum { CLS_EXIT_GO_ON = -1 };
+
 int cls_cmd_devices(int argc, char **argv);
 int cls_cmd_bench(int argc, char **argv);
 int cls_cmd_plot(int argc, char **argv);

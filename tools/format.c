@@ -16,3 +16,11 @@ void cls_fmt_duration(double s, char *out, size_t len) {
   else
     snprintf(out, len, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
 }
+
+const char *cls_fmt_g(double v, char *out, size_t len) {
+  if (!isfinite(v))
+    snprintf(out, len, "-");
+  else
+    snprintf(out, len, "%.3g", v);
+  return out;
+}

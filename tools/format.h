@@ -10,4 +10,8 @@
  * "?" when unknown (negative or not finite). */
 void cls_fmt_duration(double seconds, char *out, size_t len);
 
+/* A number for tables: three significant digits ("1.38e+04"), "-" when not
+ * finite. Returns out. */
+const char *cls_fmt_g(double v, char *out, size_t len);
+
 #endif

@@ -65,7 +65,7 @@ typedef struct cls_device_info {
   int has_fp16;
   int has_fp64;
   int host_unified_memory; /* buffers live in host memory (CPU devices) */
-  char params_name[32];    /* which device-parameter set applies, e.g. "pocl-cpu" */
+  char params_name[32];    /* which device-parameter set applies, e.g. "cpu", "nvidia-gpu" */
 } cls_device_info;
 
 typedef struct cls_device_list {
@@ -115,7 +115,13 @@ void cls_context_options_init(cls_context_options *opts);
 
 /* Creates a context on the selected device with an in-order queue with
  * profiling. opts may be NULL (all defaults). On failure *out is NULL and err
- * says why. */
+ * says why.
+ *
+ * Which layer implements what: cls_context_create is defined by the ops
+ * layer (src/ops/context.c), which checks and keeps matmul_backend and hands
+ * the device layer the kernels' parameter tables; the device layer
+ * (src/device/) does the rest, and implements everything else declared
+ * here. A program linked against the whole library sees no difference. */
 cls_status cls_context_create(const cls_context_options *opts, cls_context **out, char *err, size_t err_len);
 void cls_context_destroy(cls_context *ctx);
 
@@ -147,6 +153,22 @@ cls_status cls_buffer_read(cls_context *ctx, const cls_buffer *buf, size_t offse
 cls_status cls_buffer_fill(cls_context *ctx, cls_buffer *buf, size_t offset, size_t count, float value);
 cls_status cls_buffer_copy(cls_context *ctx, const cls_buffer *src, size_t src_offset, cls_buffer *dst,
                            size_t dst_offset, size_t count);
+
+/* An operand of an op: a buffer and an offset (in floats) into it, so that
+ * parameters and activations can live in one slab and be addressed by a
+ * table of offsets (see clscale/ops.h). An optional operand is CLS_NOREF. */
+typedef struct cls_ref {
+  cls_buffer *buf;
+  size_t offset; /* in floats */
+} cls_ref;
+
+static inline cls_ref cls_ref_at(cls_buffer *buf, size_t offset) {
+  cls_ref r;
+  r.buf = buf;
+  r.offset = offset;
+  return r;
+}
+#define CLS_NOREF (cls_ref_at(NULL, 0))
 
 typedef struct cls_memory_usage {
   uint64_t live_bytes; /* allocated now */
@@ -189,9 +211,12 @@ cls_status cls_trace_write(cls_context *ctx, const char *path);
 /* ------------------------------------------------------ device parameters */
 
 /* The -D parameter sets the kernels are built with, by vendor and device
- * type. cls_params_names lists the sets ("pocl-cpu", "nvidia-gpu", ...);
+ * type. cls_params_name lists the sets ("cpu", "nvidia-gpu", ...);
  * cls_params_defines gives the -D string one program of cl/ is built with
- * under a set (program is the file name without ".cl"). */
+ * under a set (program is the file name without ".cl"). The sets and the
+ * choice of one per device are the device layer's; the values, and so
+ * cls_params_defines, come from the ops layer's tables (src/ops/params_*.c)
+ * plus the device layer's own (src/device/params_peak.c). */
 size_t cls_params_count(void);
 const char *cls_params_name(size_t i);
 const char *cls_params_description(size_t i);

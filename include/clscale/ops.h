@@ -26,18 +26,7 @@
 extern "C" {
 #endif
 
-typedef struct cls_ref {
-  cls_buffer *buf;
-  size_t offset; /* in floats */
-} cls_ref;
-
-static inline cls_ref cls_ref_at(cls_buffer *buf, size_t offset) {
-  cls_ref r;
-  r.buf = buf;
-  r.offset = offset;
-  return r;
-}
-#define CLS_NOREF (cls_ref_at(NULL, 0))
+/* cls_ref, cls_ref_at and CLS_NOREF are declared in clscale/device.h. */
 
 /* ----------------------------------------------------------------- matmul */
 

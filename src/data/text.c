@@ -1,13 +1,13 @@
 /*
  * src/data/text.c — text datasets: reading a file, the split, the sampler.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
+#include "core/file.h"
 #include "core/rng.h"
 #include "data/text.h"
 
@@ -33,72 +33,55 @@ void cls_text_config_default(cls_text_config *cfg) {
   cfg->zipf_exponent = 1.0;
 }
 
+/* The whole file, through core's reader, with this layer's messages (which
+ * call failed, and what to do). */
 static cls_status read_file(const char *path, uint8_t **out, size_t *n, char *err, size_t err_len) {
   const char *w = "cls_text_create";
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return cls_errf(err, err_len, CLS_ERR_IO, "%s: cannot open text file '%s': %s; check the path", w, path,
-                          strerror(errno));
-  size_t cap = 1 << 16, len = 0;
-  uint8_t *buf = malloc(cap);
-  cls_status st = CLS_OK;
-  while (buf) {
-    if (len == cap) {
-      uint8_t *b = realloc(buf, cap * 2);
-      if (!b) break;
-      buf = b;
-      cap *= 2;
-    }
-    size_t got = fread(buf + len, 1, cap - len, f);
-    len += got;
-    if (got == 0) break;
+  char why[512];
+  char *data = NULL;
+  cls_status st = cls_read_file(path, 0, &data, n, why, sizeof why);
+  if (st == CLS_ERR_IO) {
+    /* core says "cannot open|read PATH: reason"; the reason is what to keep */
+    const char *at = strstr(why, path), *reason = at ? at + strlen(path) : "";
+    reason = !strncmp(reason, ": ", 2) ? reason + 2 : why;
+    if (!strncmp(why, "cannot open", 11))
+      return cls_errf(err, err_len, st, "%s: cannot open text file '%s': %s; check the path", w, path, reason);
+    return cls_errf(err, err_len, st, "%s: cannot read text file '%s': %s; check that it is a readable file", w,
+                    path, reason);
   }
-  if (!buf || (len == cap && !feof(f) && !ferror(f)))
-    st = cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "%s: no memory to read '%s' (%zu bytes so far)", w,
-                        path, len);
-  else if (ferror(f))
-    st = cls_errf(err, err_len, CLS_ERR_IO,
-                        "%s: cannot read text file '%s': %s; check that it is a readable file", w, path,
-                        strerror(errno));
-  fclose(f);
-  if (st != CLS_OK) {
-    free(buf);
-    return st;
-  }
-  *out = buf;
-  *n = len;
+  if (st != CLS_OK) return cls_errf(err, err_len, st, "%s: %s", w, why);
+  *out = (uint8_t *)data;
   return CLS_OK;
 }
 
 static cls_status check_config(const cls_text_config *c, char *err, size_t err_len) {
   const char *w = "cls_text_create";
   if (c->context == 0 || c->context > MAX_CONTEXT)
-    return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE, "%s: context %zu is out of range; use 1 .. %u bytes",
-                          w, c->context, MAX_CONTEXT);
+    return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE, "%s: context %zu is out of range; use 1 .. %u bytes", w,
+                    c->context, MAX_CONTEXT);
   if (!(c->val_fraction >= 0.0 && c->val_fraction <= 0.5))
     return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
-                          "%s: val_fraction %g is out of range; use 0 (no validation) .. 0.5", w, c->val_fraction);
+                    "%s: val_fraction %g is out of range; use 0 (no validation) .. 0.5", w, c->val_fraction);
   if (c->path) return CLS_OK;
   if (c->synth_vocab == 0 || c->synth_vocab > MAX_VOCAB)
-    return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE,
-                          "%s: synth_vocab %zu is out of range; use 1 .. %u words", w, c->synth_vocab, MAX_VOCAB);
+    return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE, "%s: synth_vocab %zu is out of range; use 1 .. %u words",
+                    w, c->synth_vocab, MAX_VOCAB);
   if (!(c->zipf_exponent > 0.0 && c->zipf_exponent <= 5.0))
     return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
-                          "%s: zipf_exponent %g is out of range; use a value in (0, 5] (1 is Zipf's law)", w,
-                          c->zipf_exponent);
+                    "%s: zipf_exponent %g is out of range; use a value in (0, 5] (1 is Zipf's law)", w,
+                    c->zipf_exponent);
   size_t need = (c->val_fraction > 0 ? 2 : 1) * (c->context + 1);
   if (c->synth_bytes < need || c->synth_bytes > MAX_SYNTH)
     return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE,
-                          "%s: synth_bytes %zu is out of range; use %zu (a window of context + 1 bytes per split) "
-                          ".. %zu",
-                          w, c->synth_bytes, need, MAX_SYNTH);
+                    "%s: synth_bytes %zu is out of range; use %zu (a window of context + 1 bytes per split) "
+                    ".. %zu",
+                    w, c->synth_bytes, need, MAX_SYNTH);
   return CLS_OK;
 }
 
 cls_status cls_text_create(const cls_text_config *cfg, cls_text **out, char *err, size_t err_len) {
   const char *w = "cls_text_create";
-  if (!cfg || !out)
-    return cls_errf(err, err_len, CLS_ERR_NULL_ARGUMENT, "%s: %s is NULL", w, cfg ? "out" : "cfg");
+  if (!cfg || !out) return cls_errf(err, err_len, CLS_ERR_NULL_ARGUMENT, "%s: %s is NULL", w, cfg ? "out" : "cfg");
   *out = NULL;
   cls_status st = check_config(cfg, err, err_len);
   if (st != CLS_OK) return st;
@@ -112,8 +95,7 @@ cls_status cls_text_create(const cls_text_config *cfg, cls_text **out, char *err
     what = "the synthetic corpus";
     n = cfg->synth_bytes;
     bytes = malloc(n);
-    if (!bytes)
-      return cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "%s: no memory for a %zu-byte corpus", w, n);
+    if (!bytes) return cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "%s: no memory for a %zu-byte corpus", w, n);
     st = cls_zipf_corpus(cfg->seed, cfg->synth_vocab, cfg->zipf_exponent, n, bytes, err, err_len);
     if (st != CLS_OK) {
       free(bytes);
@@ -130,19 +112,19 @@ cls_status cls_text_create(const cls_text_config *cfg, cls_text **out, char *err
     if (n_val < win) n_val = win;
   }
   if (n == 0)
-    st = cls_errf(err, err_len, CLS_ERR_FORMAT, "%s: text file '%s' is empty; give a file with some text", w,
-                        what);
+    st =
+        cls_errf(err, err_len, CLS_ERR_FORMAT, "%s: text file '%s' is empty; give a file with some text", w, what);
   else if (n < win)
     st = cls_errf(err, err_len, CLS_ERR_FORMAT,
-                        "%s: '%s' has %zu bytes, shorter than one window of context + 1 = %zu bytes; use a longer "
-                        "file or a smaller context",
-                        w, what, n, win);
+                  "%s: '%s' has %zu bytes, shorter than one window of context + 1 = %zu bytes; use a longer "
+                  "file or a smaller context",
+                  w, what, n, win);
   else if (n < n_val + win)
     st = cls_errf(err, err_len, CLS_ERR_FORMAT,
-                        "%s: '%s' has %zu bytes, too short to split into training and validation windows of "
-                        "context + 1 = %zu bytes (needs at least %zu); use a longer file, a smaller context or "
-                        "val_fraction 0",
-                        w, what, n, win, n_val + win);
+                  "%s: '%s' has %zu bytes, too short to split into training and validation windows of "
+                  "context + 1 = %zu bytes (needs at least %zu); use a longer file, a smaller context or "
+                  "val_fraction 0",
+                  w, what, n, win, n_val + win);
   if (st != CLS_OK) {
     free(bytes);
     return st;
@@ -186,18 +168,17 @@ const uint8_t *cls_text_bytes(const cls_text *t, cls_split split) {
 cls_status cls_text_batch(const cls_text *t, cls_split split, uint64_t seed, uint64_t step, size_t batch,
                           int32_t *tokens, char *err, size_t err_len) {
   const char *w = "cls_text_batch";
-  if (!t || !tokens)
-    return cls_errf(err, err_len, CLS_ERR_NULL_ARGUMENT, "%s: %s is NULL", w, t ? "tokens" : "t");
+  if (!t || !tokens) return cls_errf(err, err_len, CLS_ERR_NULL_ARGUMENT, "%s: %s is NULL", w, t ? "tokens" : "t");
   if (split != CLS_SPLIT_TRAIN && split != CLS_SPLIT_VAL)
     return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE, "%s: text has train and val splits only, not %s", w,
-                          cls_split_name(split));
+                    cls_split_name(split));
   size_t n = cls_text_size(t, split), win = t->cfg.context + 1;
   if (n == 0)
     return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE,
-                          "%s: the validation split is empty (val_fraction 0); set val_fraction > 0", w);
+                    "%s: the validation split is empty (val_fraction 0); set val_fraction > 0", w);
   if (batch == 0 || batch > UINT32_MAX)
-    return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE, "%s: batch %zu is out of range; use 1 .. %u", w,
-                          batch, UINT32_MAX);
+    return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE, "%s: batch %zu is out of range; use 1 .. %u", w, batch,
+                    UINT32_MAX);
   const uint8_t *src = cls_text_bytes(t, split);
   cls_rng r = cls_rng_make(seed, STREAM_TEXT_BATCH + (uint32_t)split);
   for (size_t b = 0; b < batch; b++) {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "device/context.h"
+#include "context_internal.h"
 
 cls_status cls_buffer_alloc(cls_context *ctx, size_t count, cls_buffer **out) {
   CLS_CHECK_CTX(ctx);

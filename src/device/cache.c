@@ -19,7 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "device/context.h"
+#include "context_internal.h"
+#include "core/file.h"
 
 static const char magic[8] = {'C', 'L', 'S', 'C', 'B', 'I', 'N', '1'};
 
@@ -55,30 +56,6 @@ static void entry_path(const cls_context *ctx, const char *name, const char *key
            (unsigned long long)fnv1a(FNV_START, key, key_len));
 }
 
-static int read_all(const char *path, unsigned char **data, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return -1;
-  if (fseek(f, 0, SEEK_END) != 0) {
-    fclose(f);
-    return -1;
-  }
-  long size = ftell(f);
-  if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
-    fclose(f);
-    return -1;
-  }
-  unsigned char *buf = malloc((size_t)size + 1);
-  if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
-    free(buf);
-    fclose(f);
-    return -1;
-  }
-  fclose(f);
-  *data = buf;
-  *len = (size_t)size;
-  return 0;
-}
-
 /* Parses and verifies an entry; returns the binary's position or -1. */
 static int parse_entry(const unsigned char *data, size_t len, const char *key, size_t key_len, size_t *bin_off,
                        size_t *bin_len) {
@@ -103,13 +80,15 @@ cl_program cls__cache_load(cls_context *ctx, const char *name, const char *sourc
   if (!key) return NULL;
   char path[1200];
   entry_path(ctx, name, key, key_len, path, sizeof path);
-  unsigned char *data = NULL;
+  char *text = NULL;
   size_t len = 0;
-  if (read_all(path, &data, &len) != 0) {
+  /* A missing or unreadable entry is a miss, whatever the reason. */
+  if (cls_read_file(path, 0, &text, &len, NULL, 0) != CLS_OK) {
     free(key);
     ctx->cache_stats.misses++;
     return NULL;
   }
+  const unsigned char *data = (const unsigned char *)text;
   size_t off, bl;
   cl_program prog = NULL;
   if (parse_entry(data, len, key, key_len, &off, &bl) == 0) {
@@ -122,7 +101,7 @@ cl_program cls__cache_load(cls_context *ctx, const char *name, const char *sourc
       prog = NULL;
     }
   }
-  free(data);
+  free(text);
   free(key);
   if (prog) {
     ctx->cache_stats.hits++;

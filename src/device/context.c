@@ -1,11 +1,13 @@
 /*
- * src/device/context.c — creating a context on the chosen device.
+ * src/device/context.c — creating a context on the chosen device, with the
+ * parameter table of the layers above (the public cls_context_create is in
+ * src/ops/context.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "device/context.h"
+#include "context_internal.h"
 
 void cls_context_options_init(cls_context_options *o) {
   if (o) memset(o, 0, sizeof *o);
@@ -50,24 +52,14 @@ static cl_int open_device(const cls_device_info *info, cl_platform_id *plat, cl_
   return CL_SUCCESS;
 }
 
-cls_status cls_context_create(const cls_context_options *opts, cls_context **out, char *err, size_t err_len) {
+cls_status cls__context_create(const cls_context_options *opts, const cls__param_table *table, cls_context **out,
+                               char *err, size_t err_len) {
   if (err && err_len) err[0] = 0;
   if (!out) return CLS_ERR_NULL_ARGUMENT;
   *out = NULL;
   cls_context_options defaults;
   cls_context_options_init(&defaults);
   const cls_context_options *o = opts ? opts : &defaults;
-
-  /* Validate the options that need no device first. */
-  const char *backend = o->matmul_backend ? o->matmul_backend : env("CLSCALE_MATMUL_BACKEND");
-  if (!backend) backend = "auto";
-  cls_backend parsed;
-  if (cls_backend_parse(backend, &parsed) != CLS_OK) {
-    if (err)
-      snprintf(err, err_len, "unknown matmul backend '%s' (from %s): use auto, own, clblast or host", backend,
-               o->matmul_backend ? "the options" : "CLSCALE_MATMUL_BACKEND");
-    return CLS_ERR_UNKNOWN_BACKEND;
-  }
 
   cls_device_list *list;
   cls_status s = cls_devices_list(&list, err, err_len);
@@ -87,7 +79,6 @@ cls_status cls_context_create(const cls_context_options *opts, cls_context **out
   }
   ctx->info = list->devices[idx];
   cls_device_list_free(list);
-  snprintf(ctx->matmul_backend, sizeof ctx->matmul_backend, "%s", backend);
 
   cl_int rc = open_device(&ctx->info, &ctx->platform, &ctx->device);
   if (rc == CL_SUCCESS) {
@@ -106,15 +97,14 @@ cls_status cls_context_create(const cls_context_options *opts, cls_context **out
   resolve_cache_dir(ctx, o);
   const char *kdir = o->kernel_dir ? o->kernel_dir : env("CLSCALE_KERNEL_DIR");
   if (kdir) snprintf(ctx->kernel_dir, sizeof ctx->kernel_dir, "%s", kdir);
-  snprintf(ctx->params_set, sizeof ctx->params_set, "%s", ctx->info.params_name);
-  const char *ovr = o->params ? o->params : env("CLSCALE_PARAMS");
-  if (ovr) snprintf(ctx->params_override, sizeof ctx->params_override, "%s", ovr);
-  if (cls__params_build_defines(ctx->params_set, ctx->params_override, ctx->defines, sizeof ctx->defines) !=
-      CLS_OK) {
+  char ovr[512] = "";
+  const char *given = o->params ? o->params : env("CLSCALE_PARAMS");
+  if (given) snprintf(ovr, sizeof ovr, "%s", given);
+  if (cls__params_build_defines(table, ctx->info.params_name, ovr, ctx->defines, sizeof ctx->defines) != CLS_OK) {
     if (err)
       snprintf(err, err_len,
-               "malformed device parameters '%s' (from %s): write NAME=VALUE pairs separated by commas",
-               ctx->params_override, o->params ? "the options" : "CLSCALE_PARAMS");
+               "malformed device parameters '%s' (from %s): write NAME=VALUE pairs separated by commas", ovr,
+               o->params ? "`params`" : "CLSCALE_PARAMS");
     cls_context_destroy(ctx);
     return CLS_ERR_INVALID_VALUE;
   }
@@ -157,9 +147,6 @@ cl_command_queue cls__queue(const cls_context *ctx) {
 }
 cl_device_id cls__device(const cls_context *ctx) {
   return ctx->device;
-}
-const char *cls__matmul_backend_option(const cls_context *ctx) {
-  return ctx->matmul_backend;
 }
 const char *cls__cache_dir(const cls_context *ctx) {
   return ctx->cache_dir[0] ? ctx->cache_dir : NULL;

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "core/file.h"
-#include "device/context.h"
+#include "context_internal.h"
 
 static int op_index(cls_context *ctx, const char *name) {
   cls_counters *c = &ctx->counters;

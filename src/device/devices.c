@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "device/context.h"
+#include "context_internal.h"
 
 static void get_string(cl_device_id d, cl_device_info what, char *out, size_t len) {
   out[0] = 0;

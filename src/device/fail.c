@@ -5,7 +5,7 @@
 #include <stdio.h>
 
 #include "core/err.h"
-#include "device/context.h"
+#include "context_internal.h"
 
 cls_status cls__fail(cls_context *ctx, cls_status status, const char *fmt, ...) {
   if (ctx) {

@@ -1,14 +1,14 @@
 /*
  * src/device/params.c — choosing a parameter set for a device and turning
- * it (plus overrides) into the -D options programs are built with.
+ * it, under a parameter table (layer.h), plus overrides into the -D options
+ * programs are built with.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "device/context.h"
-#include "device/params.h"
+#include "context_internal.h"
 
 static const struct {
   const char *name;
@@ -94,21 +94,25 @@ static int merge_defines(char *out, size_t out_len, const char *list) {
   return 0;
 }
 
-cls_status cls__params_build_defines(const char *set, const char *override, char *out, size_t out_len) {
+/* The device layer's own families, merged after the table's. */
+static const cls__param_family *const own_families[] = {&cls__params_peak};
+
+cls_status cls__params_build_defines(const cls__param_table *table, const char *set, const char *override,
+                                     char *out, size_t out_len) {
   int i = set_index(set);
   if (i < 0) return CLS_ERR_INVALID_VALUE;
   out[0] = 0;
-  if (merge_defines(out, out_len, cls__params_matmul[i]) || merge_defines(out, out_len, cls__params_rows[i]) ||
-      merge_defines(out, out_len, cls__params_peak[i]) || merge_defines(out, out_len, cls__params_train[i]))
-    return CLS_ERR_INTERNAL;
+  for (size_t f = 0; table && f < table->count; f++)
+    if (merge_defines(out, out_len, table->families[f]->by_set[i])) return CLS_ERR_INTERNAL;
+  for (size_t f = 0; f < sizeof own_families / sizeof own_families[0]; f++)
+    if (merge_defines(out, out_len, own_families[f]->by_set[i])) return CLS_ERR_INTERNAL;
   if (override && *override && merge_defines(out, out_len, override)) return CLS_ERR_INVALID_VALUE;
   return CLS_OK;
 }
 
-cls_status cls_params_defines(const char *set_name, const char *program, char *out, size_t out_len) {
+cls_status cls__params_defines(const cls__param_table *table, const char *set_name, char *out, size_t out_len) {
   if (!set_name || !out || !out_len) return CLS_ERR_NULL_ARGUMENT;
-  (void)program; /* every program gets every family's parameters */
-  return cls__params_build_defines(set_name, NULL, out, out_len);
+  return cls__params_build_defines(table, set_name, NULL, out, out_len);
 }
 
 long cls__param(const cls_context *ctx, const char *name, long fallback) {

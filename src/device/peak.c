@@ -7,7 +7,7 @@
  */
 #include <stdlib.h>
 
-#include "device/context.h"
+#include "context_internal.h"
 #include "core/clock.h"
 
 /* Median wall time of reps launches of k (after one warm-up), each waited

@@ -5,9 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "device/context.h"
+#include "context_internal.h"
 #include "device/embedded.h"
 #include "core/clock.h"
+#include "core/file.h"
 
 /* Program names are [a-z0-9_]+; header names the same plus ".h". */
 static int valid_name(const char *name, int header) {
@@ -30,20 +31,15 @@ static cls_status load_file(cls_context *ctx, const char *file, const char *labe
   if (ctx->kernel_dir[0]) {
     char path[1200];
     snprintf(path, sizeof path, "%s/%s", ctx->kernel_dir, file);
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    char *buf, why[1400];
+    cls_status s = cls_read_file(path, 0, &buf, NULL, why, sizeof why);
+    /* A file that is missing or unreadable is a kernel not found there. */
+    if (s == CLS_ERR_IO)
       return cls__fail(ctx, CLS_ERR_KERNEL_NOT_FOUND,
-                       "cannot open %s (CLSCALE_KERNEL_DIR=%s): point it at the project's cl/ folder or unset it",
-                       path, ctx->kernel_dir);
-    long size = (fseek(f, 0, SEEK_END) == 0) ? ftell(f) : -1;
-    char *buf = (size >= 0 && fseek(f, 0, SEEK_SET) == 0) ? malloc((size_t)size + 1) : NULL;
-    if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
-      free(buf);
-      fclose(f);
-      return cls__fail(ctx, CLS_ERR_IO, "cannot read %s", path);
-    }
-    fclose(f);
-    buf[size] = 0;
+                       "%s (the kernel folder, from `kernel_dir` or CLSCALE_KERNEL_DIR): point it at the "
+                       "project's cl/ folder or leave it unset",
+                       why);
+    if (s != CLS_OK) return cls__fail(ctx, s, "%s", why);
     *text = *owned = buf;
     return CLS_OK;
   }

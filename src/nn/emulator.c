@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "device/internal.h"
+#include "blocks_internal.h"
+#include "device/layer.h"
 #include "nn/emulator.h"
 #include "emulator_internal.h"
 
@@ -153,10 +154,9 @@ static int add(cls_emulator *e, const char *name, size_t rows, size_t cols, cls_
 static int build_params(cls_emulator *e) {
   const cls_emulator_config *c = &e->c;
   const size_t d = c->width, F = 2 * c->n_freq, NL = c->n_labels, Hm = c->label_hidden, T = c->n_tokens;
-  const int mup = c->param == CLS_PARAM_MUP;
-  const float m = mup ? (float)d / (float)c->base_width : 1.0f; /* width multiplier */
-  const float hid_std = c->init_std / sqrtf(m), hid_lr = 1.0f / m;
-  const float res_std = hid_std / sqrtf(2.0f * (float)c->depth);
+  cls__nn_scales sc;
+  cls__nn_scales_of(c->param, d, c->base_width, c->heads, c->depth, c->init_std, &sc);
+  const float m = sc.m, hid_std = sc.hid_std, hid_lr = sc.hid_lr, res_std = sc.res_std;
   const float out_std = c->init_std / m, out_lr = 1.0f / m;
   const float wd = c->weight_decay;
   char name[48];
@@ -185,11 +185,8 @@ static int build_params(cls_emulator *e) {
     ok &= add(e, NAME("attn.o.w"), d, d, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, res_std, 0, hid_lr, wd) >= 0;
     ok &= add(e, NAME("attn.o.b"), 1, d, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
     ok &= add(e, NAME("norm2.g"), 1, d, CLS_PARAM_INPUT, CLS_INIT_ONE, 0, 0, 1, 0) >= 0;
-    ok &= add(e, NAME("mlp.fc.w"), d, 4 * d, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, hid_std, 0, hid_lr, wd) >= 0;
-    ok &= add(e, NAME("mlp.fc.b"), 1, 4 * d, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
-    ok &= add(e, NAME("mlp.proj.w"), 4 * d, d, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, res_std, 0, hid_lr, wd) >= 0;
-    ok &= add(e, NAME("mlp.proj.b"), 1, d, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
 #undef NAME
+    ok &= cls__nn_add_mlp(&e->pt, l, d, &sc, wd);
   }
   ok &= (e->head_g = add(e, "head.norm.g", 1, d, CLS_PARAM_INPUT, CLS_INIT_ONE, 0, 0, 1, 0)) >= 0;
   ok &= (e->head_fc = add(e, "head.fc.w", d, d, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, hid_std, 0, hid_lr, wd)) >= 0;
@@ -198,8 +195,7 @@ static int build_params(cls_emulator *e) {
   /* The flux bias starts at the continuum (1): far from lines the flux is
    * exactly 1, so the model starts by learning the lines, not the mean. */
   ok &= add(e, "head.out.b", 1, 1, CLS_PARAM_INPUT, CLS_INIT_ONE, 0, 0, 1, 0) >= 0;
-  const float dh = (float)(d / c->heads), base_dh = (float)(c->base_width / c->heads);
-  e->attn_scale = mup ? sqrtf(base_dh) / dh : 1.0f / sqrtf(dh);
+  e->attn_scale = sc.attn_scale;
   return ok;
 }
 
@@ -211,7 +207,7 @@ static size_t build_acts(cls_emulator *e) {
   const size_t BT = B * c->n_tokens, Hm = c->label_hidden;
   const size_t probs = B * c->heads * e->max_pixels * c->n_tokens;
   size_t at = 0;
-#define TAKE(field, n) (field = at, at += ((n) + 15) / 16 * 16)
+#define TAKE(field, n) (field = cls__nn_take(&at, (n)))
   TAKE(e->labels, B * c->n_labels);
   TAKE(e->feats, R * F);
   TAKE(e->target, R);
@@ -325,14 +321,10 @@ cls_param_slabs *cls_emulator_slabs(cls_emulator *e) {
 /* ------------------------------------------------------------- forward */
 
 /* Shorthands: A(x) is activation x, P(i)/G(i) parameter/gradient tensor i. */
-#define A(off) cls_ref_at(e->acts, (off))
-#define P(i)   cls_ref_at(e->slabs.params, e->pt.t[(i)].offset)
-#define G(i)   cls_ref_at(e->slabs.grads, e->pt.t[(i)].offset)
-#define TRY(call)                                                                                                 \
-  do {                                                                                                            \
-    cls_status s_ = (call);                                                                                       \
-    if (s_ != CLS_OK) return s_;                                                                                  \
-  } while (0)
+#define A(off)    cls_ref_at(e->acts, (off))
+#define P(i)      cls_ref_at(e->slabs.params, e->pt.t[(i)].offset)
+#define G(i)      cls_ref_at(e->slabs.grads, e->pt.t[(i)].offset)
+#define TRY(call) CLS_NN_TRY(call)
 
 static cls_status linear(cls_emulator *e, size_t rows, size_t in, size_t out, cls_ref x, int w, cls_ref y,
                          int residual) {
@@ -342,6 +334,11 @@ static cls_status linear(cls_emulator *e, size_t rows, size_t in, size_t out, cl
 static cls_status linear_back(cls_emulator *e, size_t rows, size_t in, size_t out, cls_ref x, int w, cls_ref dy,
                               cls_ref dx, int dx_acc) {
   return cls_nn_linear_back(e->ctx, &e->pt, &e->slabs, rows, in, out, x, w, dy, dx, dx_acc);
+}
+
+static cls__nn_view view(cls_emulator *e) {
+  cls__nn_view v = {e->ctx, &e->pt, &e->slabs, e->acts};
+  return v;
 }
 
 /* Cross-attention: batch = spectra, P queries attend to T label tokens. */
@@ -402,6 +399,7 @@ cls_status cls_emulator_forward(cls_emulator *e, const float *labels, const floa
   TRY(cls_gelu_forward(ctx, B * Hm, A(e->lab_h), A(e->lab_g)));
   TRY(linear(e, B, Hm, T * d, A(e->lab_g), e->lab_proj, A(e->tok), 0));
   TRY(cls_rmsnorm_forward(ctx, BT, d, EMU_EPS, A(e->tok), P(e->tok_g), A(e->tokn), A(e->tok_rstd)));
+  const cls__nn_view v = view(e);
   for (size_t l = 0; l < L; l++) {
     const int w = e->layer0 + (int)l * PER_LAYER;
     layer_acts *a = &e->layer[l];
@@ -411,13 +409,9 @@ cls_status cls_emulator_forward(cls_emulator *e, const float *labels, const floa
     TRY(linear(e, BT, d, 2 * d, A(e->tokn), w + KVW, A(a->kv), 0));
     TRY(cls_attention_forward(ctx, &s, stream(e, a->q), kv_part(e, a->kv, 0), kv_part(e, a->kv, 1), A(a->probs),
                               stream(e, a->atty)));
-    TRY(cls_buffer_copy(ctx, e->acts, e->res[l], e->acts, a->res2, R * d));
-    TRY(linear(e, R, d, d, A(a->atty), w + OW, A(a->res2), 1));
+    TRY(cls__nn_attn_out_forward(&v, R, d, e->res[l], a->atty, w + OW, a->res2));
     TRY(cls_rmsnorm_forward(ctx, R, d, EMU_EPS, A(a->res2), P(w + N2G), A(a->n2), A(a->n2_rstd)));
-    TRY(linear(e, R, d, 4 * d, A(a->n2), w + FCW, A(a->fch), 0));
-    TRY(cls_gelu_forward(ctx, R * 4 * d, A(a->fch), A(a->fcg)));
-    TRY(cls_buffer_copy(ctx, e->acts, a->res2, e->acts, e->res[l + 1], R * d));
-    TRY(linear(e, R, 4 * d, d, A(a->fcg), w + FPW, A(e->res[l + 1]), 1));
+    TRY(cls__nn_mlp_forward(&v, R, d, a->n2, w + FCW, a->fch, a->fcg, a->res2, e->res[l + 1]));
   }
   TRY(cls_rmsnorm_forward(ctx, R, d, EMU_EPS, A(e->res[L]), P(e->head_g), A(e->hn), A(e->hn_rstd)));
   TRY(linear(e, R, d, d, A(e->hn), e->head_fc, A(e->hh), 0));
@@ -459,19 +453,18 @@ cls_status cls_emulator_backward(cls_emulator *e) {
   TRY(linear_back(e, R, d, d, A(e->hn), e->head_fc, A(e->dtmp), A(e->dln), 0));
   TRY(cls_rmsnorm_backward(ctx, R, d, A(e->res[L]), P(e->head_g), A(e->hn_rstd), A(e->dln), A(e->dres),
                            G(e->head_g), 1));
+  const cls__nn_view v = view(e);
   for (size_t l = L; l-- > 0;) {
     const int w = e->layer0 + (int)l * PER_LAYER;
     layer_acts *a = &e->layer[l];
     cls_attn_shape s = attn_shape(e);
     /* dres holds d res[l+1] = d res2 (identity) + the MLP branch. */
-    TRY(linear_back(e, R, 4 * d, d, A(a->fcg), w + FPW, A(e->dres), A(e->dfch), 0));
-    TRY(cls_gelu_backward(ctx, R * 4 * d, A(a->fch), A(e->dfch), A(e->dfch)));
-    TRY(linear_back(e, R, d, 4 * d, A(a->n2), w + FCW, A(e->dfch), A(e->dln), 0));
+    TRY(cls__nn_mlp_backward(&v, R, d, a->n2, w + FCW, a->fch, a->fcg, e->dres, e->dfch, e->dln));
     TRY(cls_rmsnorm_backward(ctx, R, d, A(a->res2), P(w + N2G), A(a->n2_rstd), A(e->dln), A(e->dtmp), G(w + N2G),
                              1));
-    TRY(cls_add_scaled(ctx, R * d, 1.0f, A(e->dres), 1.0f, A(e->dtmp), A(e->dres)));
+    TRY(cls__nn_residual_grad(&v, R * d, e->dres, e->dtmp));
     /* dres holds d res2 = d res[l] (identity) + the attention branch. */
-    TRY(linear_back(e, R, d, d, A(a->atty), w + OW, A(e->dres), A(e->datty), 0));
+    TRY(cls__nn_attn_out_backward(&v, R, d, a->atty, w + OW, e->dres, e->datty));
     TRY(cls_attention_backward(ctx, &s, stream(e, a->q), kv_part(e, a->kv, 0), kv_part(e, a->kv, 1), A(a->probs),
                                stream(e, e->datty), A(e->dprobs), stream(e, e->dq), kv_part(e, e->dkv, 0),
                                kv_part(e, e->dkv, 1), 0));
@@ -481,7 +474,7 @@ cls_status cls_emulator_backward(cls_emulator *e) {
     TRY(linear_back(e, BT, d, 2 * d, A(e->tokn), w + KVW, A(e->dkv), A(e->dtokn), l != L - 1));
     TRY(cls_rmsnorm_backward(ctx, R, d, A(e->res[l]), P(w + N1G), A(a->n1_rstd), A(e->dln), A(e->dtmp), G(w + N1G),
                              1));
-    TRY(cls_add_scaled(ctx, R * d, 1.0f, A(e->dres), 1.0f, A(e->dtmp), A(e->dres)));
+    TRY(cls__nn_residual_grad(&v, R * d, e->dres, e->dtmp));
   }
   /* The label tokens, then the label MLP (its input, the labels, needs no
    * gradient). */
@@ -558,6 +551,17 @@ double cls_emulator_flops_per_step(const cls_emulator *e, size_t B, size_t P) {
   return 2.0 * (m.wl + m.lab_fc + m.linear + m.attn + bwd);
 }
 
+void cls_emulator_count_params(const cls_emulator_config *c, double *n, double *n_embed) {
+  const double d = (double)c->width, L = (double)c->depth;
+  const double F = 2.0 * (double)c->n_freq, NL = (double)c->n_labels, Hm = (double)c->label_hidden;
+  const double T = (double)c->n_tokens;
+  /* per block: norms 2d, q d^2 + d, kv 2d^2 + 2d, o d^2 + d, MLP 8d^2 + 5d;
+   * token norm d; head: norm d, Linear(d, d), Linear(d, 1). */
+  *n = L * (12.0 * d * d + 11.0 * d) + d + (d * d + 3.0 * d + 1.0);
+  /* wavelength Linear(F, d); label MLP Linear(NL, Hm), Linear(Hm, T d). */
+  *n_embed = (F * d + d) + (NL * Hm + Hm) + (Hm * T * d + T * d);
+}
+
 #undef A
 #undef P
 #undef G
@@ -572,7 +576,5 @@ float cls__emulator_eps(void) {
   return EMU_EPS;
 }
 int cls__emulator_index(const cls_emulator *e, const char *name) {
-  for (size_t i = 0; i < e->pt.count; i++)
-    if (!strcmp(e->pt.t[i].name, name)) return (int)i;
-  return -1;
+  return cls__nn_index(&e->pt, name);
 }

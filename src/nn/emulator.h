@@ -124,6 +124,12 @@ size_t cls_emulator_activation_count(const cls_emulator *e);
 cls_status cls_emulator_activation_rms(cls_emulator *e, float *out);
 
 double cls_emulator_flops_per_step(const cls_emulator *e, size_t B, size_t P);
+
+/* The parameter count of the model c describes, on the host, without
+ * building it (heads do not matter): N without embeddings in *n, the
+ * wavelength and label input layers in *n_embed. Follows the parameter
+ * table of emulator.c; the tests compare the two. */
+void cls_emulator_count_params(const cls_emulator_config *c, double *n, double *n_embed);
 /* FLOPs of the forward pass alone (evaluation), counted the same way. */
 double cls_emulator_flops_forward(const cls_emulator *e, size_t B, size_t P);
 

@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "device/internal.h"
+#include "blocks_internal.h"
+#include "device/layer.h"
 #include "nn/gpt.h"
 
 /* Indices of one block's tensors in the parameter table. */
@@ -97,10 +98,9 @@ static int add(cls_gpt *g, const char *name, size_t rows, size_t cols, cls_param
 static int build_params(cls_gpt *g) {
   const cls_gpt_config *c = &g->c;
   const size_t C = c->width;
-  const int mup = c->param == CLS_PARAM_MUP;
-  const float m = mup ? (float)C / (float)c->base_width : 1.0f; /* width multiplier */
-  const float hid_std = c->init_std / sqrtf(m), hid_lr = 1.0f / m;
-  const float res_std = hid_std / sqrtf(2.0f * (float)c->depth);
+  cls__nn_scales sc;
+  cls__nn_scales_of(c->param, C, c->base_width, c->heads, c->depth, c->init_std, &sc);
+  const float hid_std = sc.hid_std, hid_lr = sc.hid_lr, res_std = sc.res_std;
   const float wd = c->weight_decay;
   char name[48];
   int ok = 1;
@@ -117,18 +117,13 @@ static int build_params(cls_gpt *g) {
     ok &= add(g, NAME("attn.proj.b"), 1, C, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
     ok &= add(g, NAME("ln2.g"), 1, C, CLS_PARAM_INPUT, CLS_INIT_ONE, 0, 0, 1, 0) >= 0;
     ok &= add(g, NAME("ln2.b"), 1, C, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
-    ok &= add(g, NAME("mlp.fc.w"), C, 4 * C, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, hid_std, 0, hid_lr, wd) >= 0;
-    ok &= add(g, NAME("mlp.fc.b"), 1, 4 * C, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
-    /* fan-in 4C: variance 1/fan_in keeps the same 1/m dependence. */
-    ok &= add(g, NAME("mlp.proj.w"), 4 * C, C, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, res_std, 0, hid_lr, wd) >= 0;
-    ok &= add(g, NAME("mlp.proj.b"), 1, C, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
 #undef NAME
+    ok &= cls__nn_add_mlp(&g->pt, l, C, &sc, wd);
   }
   ok &= (g->lnfg = add(g, "lnf.g", 1, C, CLS_PARAM_INPUT, CLS_INIT_ONE, 0, 0, 1, 0)) >= 0;
   ok &= (g->lnfb = add(g, "lnf.b", 1, C, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0)) >= 0;
-  const float dh = (float)(C / c->heads), base_dh = (float)(c->base_width / c->heads);
-  g->attn_scale = mup ? sqrtf(base_dh) / dh : 1.0f / sqrtf(dh);
-  g->out_mult = 1.0f / m;
+  g->attn_scale = sc.attn_scale;
+  g->out_mult = 1.0f / sc.m;
   return ok;
 }
 
@@ -137,7 +132,7 @@ static size_t build_acts(cls_gpt *g) {
   const size_t BT = g->max_batch * g->max_seq, C = g->c.width, L = g->c.depth, H = g->c.heads;
   const size_t probs = g->max_batch * H * g->max_seq * g->max_seq;
   size_t at = 0;
-#define TAKE(field, n) (field = at, at += ((n) + 15) / 16 * 16)
+#define TAKE(field, n) (field = cls__nn_take(&at, (n)))
   for (size_t l = 0; l <= L; l++) TAKE(g->res[l], BT * C);
   for (size_t l = 0; l < L; l++) {
     layer_acts *a = &g->layer[l];
@@ -229,14 +224,10 @@ cls_param_slabs *cls_gpt_slabs(cls_gpt *g) {
 /* ------------------------------------------------------------- forward */
 
 /* Shorthands: A(x) is activation x, P(i)/G(i) parameter/gradient tensor i. */
-#define A(off) cls_ref_at(g->acts, (off))
-#define P(i)   cls_ref_at(g->slabs.params, g->pt.t[(i)].offset)
-#define G(i)   cls_ref_at(g->slabs.grads, g->pt.t[(i)].offset)
-#define TRY(call)                                                                                                 \
-  do {                                                                                                            \
-    cls_status s_ = (call);                                                                                       \
-    if (s_ != CLS_OK) return s_;                                                                                  \
-  } while (0)
+#define A(off)    cls_ref_at(g->acts, (off))
+#define P(i)      cls_ref_at(g->slabs.params, g->pt.t[(i)].offset)
+#define G(i)      cls_ref_at(g->slabs.grads, g->pt.t[(i)].offset)
+#define TRY(call) CLS_NN_TRY(call)
 
 static cls_status linear(cls_gpt *g, size_t rows, size_t in, size_t out, cls_ref x, int w, cls_ref y,
                          int residual) {
@@ -246,6 +237,11 @@ static cls_status linear(cls_gpt *g, size_t rows, size_t in, size_t out, cls_ref
 static cls_status linear_back(cls_gpt *g, size_t rows, size_t in, size_t out, cls_ref x, int w, cls_ref dy,
                               cls_ref dx) {
   return cls_nn_linear_back(g->ctx, &g->pt, &g->slabs, rows, in, out, x, w, dy, dx, 0);
+}
+
+static cls__nn_view view(cls_gpt *g) {
+  cls__nn_view v = {g->ctx, &g->pt, &g->slabs, g->acts};
+  return v;
 }
 
 static cls_attn_shape attn_shape(const cls_gpt *g) {
@@ -288,6 +284,7 @@ cls_status cls_gpt_forward(cls_gpt *g, const int32_t *tokens, const int32_t *tar
   g->have_grad = 0;
 
   TRY(cls_embedding_forward(ctx, B, T, V, C, A(g->tokens), P(g->wte), P(g->wpe), A(g->res[0])));
+  const cls__nn_view v = view(g);
   for (size_t l = 0; l < L; l++) {
     const int w = g->layer0 + (int)l * PER_LAYER;
     layer_acts *a = &g->layer[l];
@@ -297,14 +294,10 @@ cls_status cls_gpt_forward(cls_gpt *g, const int32_t *tokens, const int32_t *tar
     TRY(linear(g, BT, C, 3 * C, A(a->ln1), w + QKVW, A(a->qkv), 0));
     TRY(cls_attention_forward(ctx, &s, qkv_part(g, a->qkv, 0), qkv_part(g, a->qkv, 1), qkv_part(g, a->qkv, 2),
                               A(a->probs), seq(g, a->atty)));
-    TRY(cls_buffer_copy(ctx, g->acts, g->res[l], g->acts, a->res2, BT * C));
-    TRY(linear(g, BT, C, C, A(a->atty), w + PROJW, A(a->res2), 1));
+    TRY(cls__nn_attn_out_forward(&v, BT, C, g->res[l], a->atty, w + PROJW, a->res2));
     TRY(cls_layernorm_forward(ctx, BT, C, 1e-5f, A(a->res2), P(w + LN2G), P(w + LN2B), A(a->ln2), A(a->ln2_mean),
                               A(a->ln2_rstd)));
-    TRY(linear(g, BT, C, 4 * C, A(a->ln2), w + FCW, A(a->fch), 0));
-    TRY(cls_gelu_forward(ctx, BT * 4 * C, A(a->fch), A(a->fch_gelu)));
-    TRY(cls_buffer_copy(ctx, g->acts, a->res2, g->acts, g->res[l + 1], BT * C));
-    TRY(linear(g, BT, 4 * C, C, A(a->fch_gelu), w + FCPW, A(g->res[l + 1]), 1));
+    TRY(cls__nn_mlp_forward(&v, BT, C, a->ln2, w + FCW, a->fch, a->fch_gelu, a->res2, g->res[l + 1]));
   }
   TRY(cls_layernorm_forward(ctx, BT, C, 1e-5f, A(g->res[L]), P(g->lnfg), P(g->lnfb), A(g->lnf), A(g->lnf_mean),
                             A(g->lnf_rstd)));
@@ -337,26 +330,25 @@ cls_status cls_gpt_backward(cls_gpt *g) {
                  G(g->wte), C));
   TRY(cls_layernorm_backward(ctx, BT, C, A(g->res[L]), P(g->lnfg), A(g->lnf_mean), A(g->lnf_rstd), A(g->dln),
                              A(g->dres), G(g->lnfg), G(g->lnfb), 1));
+  const cls__nn_view v = view(g);
   for (size_t l = L; l-- > 0;) {
     const int w = g->layer0 + (int)l * PER_LAYER;
     layer_acts *a = &g->layer[l];
     cls_attn_shape s = attn_shape(g);
     /* dres holds d res[l+1] = d res2 (identity) + the MLP branch. */
-    TRY(linear_back(g, BT, 4 * C, C, A(a->fch_gelu), w + FCPW, A(g->dres), A(g->dfch)));
-    TRY(cls_gelu_backward(ctx, BT * 4 * C, A(a->fch), A(g->dfch), A(g->dfch)));
-    TRY(linear_back(g, BT, C, 4 * C, A(a->ln2), w + FCW, A(g->dfch), A(g->dln)));
+    TRY(cls__nn_mlp_backward(&v, BT, C, a->ln2, w + FCW, a->fch, a->fch_gelu, g->dres, g->dfch, g->dln));
     TRY(cls_layernorm_backward(ctx, BT, C, A(a->res2), P(w + LN2G), A(a->ln2_mean), A(a->ln2_rstd), A(g->dln),
                                A(g->dtmp), G(w + LN2G), G(w + LN2B), 1));
-    TRY(cls_add_scaled(ctx, BT * C, 1.0f, A(g->dres), 1.0f, A(g->dtmp), A(g->dres)));
+    TRY(cls__nn_residual_grad(&v, BT * C, g->dres, g->dtmp));
     /* dres holds d res2 = d res[l] (identity) + the attention branch. */
-    TRY(linear_back(g, BT, C, C, A(a->atty), w + PROJW, A(g->dres), A(g->datty)));
+    TRY(cls__nn_attn_out_backward(&v, BT, C, a->atty, w + PROJW, g->dres, g->datty));
     TRY(cls_attention_backward(ctx, &s, qkv_part(g, a->qkv, 0), qkv_part(g, a->qkv, 1), qkv_part(g, a->qkv, 2),
                                A(a->probs), seq(g, g->datty), A(g->dprobs), qkv_part(g, g->dqkv, 0),
                                qkv_part(g, g->dqkv, 1), qkv_part(g, g->dqkv, 2), 0));
     TRY(linear_back(g, BT, C, 3 * C, A(a->ln1), w + QKVW, A(g->dqkv), A(g->dln)));
     TRY(cls_layernorm_backward(ctx, BT, C, A(g->res[l]), P(w + LN1G), A(a->ln1_mean), A(a->ln1_rstd), A(g->dln),
                                A(g->dtmp), G(w + LN1G), G(w + LN1B), 1));
-    TRY(cls_add_scaled(ctx, BT * C, 1.0f, A(g->dres), 1.0f, A(g->dtmp), A(g->dres)));
+    TRY(cls__nn_residual_grad(&v, BT * C, g->dres, g->dtmp));
   }
   return cls_embedding_backward(ctx, B, T, V, C, A(g->tokens), A(g->dres), G(g->wte), G(g->wpe), 1);
 }
@@ -399,6 +391,14 @@ double cls_gpt_flops_per_step(const cls_gpt *g, size_t B, size_t T) {
   return 3.0 * fwd; /* backward is twice the forward */
 }
 
+void cls_gpt_count_params(const cls_gpt_config *c, double *n, double *n_embed) {
+  const double d = (double)c->width, L = (double)c->depth;
+  /* per block: two LayerNorms 4d, qkv 3d^2 + 3d, proj d^2 + d, MLP 8d^2 + 5d;
+   * the final LayerNorm 2d; the head is tied to the token table. */
+  *n = L * (12.0 * d * d + 13.0 * d) + 2.0 * d;
+  *n_embed = ((double)c->vocab + (double)c->context) * d;
+}
+
 #undef A
 #undef P
 #undef G
@@ -418,7 +418,5 @@ float cls__gpt_out_mult(const cls_gpt *g) {
   return g->out_mult;
 }
 int cls__gpt_index(const cls_gpt *g, const char *name) {
-  for (size_t i = 0; i < g->pt.count; i++)
-    if (!strcmp(g->pt.t[i].name, name)) return (int)i;
-  return -1;
+  return cls__nn_index(&g->pt, name);
 }

@@ -79,6 +79,13 @@ cls_status cls_gpt_activation_rms(cls_gpt *g, float *out);
  * (matmuls 2mnk, attention included), for comparison with 6ND. */
 double cls_gpt_flops_per_step(const cls_gpt *g, size_t B, size_t T);
 
+/* The parameter count of the model c describes, on the host, without
+ * building it (heads do not matter): N without embeddings in *n (the N of
+ * the scaling laws), the token and position tables (the head is tied) in
+ * *n_embed. Follows the parameter table of gpt.c; the tests compare the
+ * two. */
+void cls_gpt_count_params(const cls_gpt_config *c, double *n, double *n_embed);
+
 /* Double-precision host forward pass from host parameters (the slab's
  * layout, as floats): the mean loss. For tests. Returns NaN when out of
  * memory. */

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "core/rng.h"
-#include "device/internal.h"
+#include "device/layer.h"
 #include "nn/params.h"
 
 /* Tensors start on 64-byte boundaries so kernels may load whole vectors. */

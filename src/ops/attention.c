@@ -12,7 +12,8 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "device/internal.h"
+#include "clscale/ops.h"
+#include "device/layer.h"
 
 size_t cls_attention_probs_count(const cls_attn_shape *s) {
   if (!s) return 0;

@@ -20,15 +20,6 @@ double cls__mm_bytes(const cls__mm_args *g) {
   return 4.0 * (a + b + c);
 }
 
-/* The backend named by the context options; auto if it does not parse
- * (cls_context_create has already refused unknown names). */
-static cls_backend option_backend(const cls_context *ctx) {
-  cls_backend b = CLS_BACKEND_AUTO;
-  const char *name = cls__matmul_backend_option(ctx);
-  if (name && cls_backend_parse(name, &b) != CLS_OK) b = CLS_BACKEND_AUTO;
-  return b;
-}
-
 cls_status cls_matmul_set_backend(cls_context *ctx, cls_backend backend) {
   CLS_CHECK_CTX(ctx);
   if ((int)backend < CLS_BACKEND_AUTO || (int)backend > CLS_BACKEND_HOST)
@@ -49,9 +40,11 @@ cls_status cls_matmul_set_backend(cls_context *ctx, cls_backend backend) {
 
 cls_backend cls_matmul_get_backend(const cls_context *ctx) {
   if (!ctx) return CLS_BACKEND_AUTO;
+  /* cls_context_create made the state and checked the option; a context
+   * without it (none is) would get auto. */
   const cls__ops_data *st = cls__ops_state(ctx);
-  if (st && st->mm_backend_set) return st->mm_backend;
-  return option_backend(ctx);
+  if (!st) return CLS_BACKEND_AUTO;
+  return st->mm_backend_set ? st->mm_backend : st->mm_option;
 }
 
 /* Every check of cls_matmul_batched_on, in the order documented in ops.h. */

@@ -22,7 +22,8 @@
 #ifndef CLSCALE_OPS_MATMUL_H
 #define CLSCALE_OPS_MATMUL_H
 
-#include "device/internal.h"
+#include "clscale/ops.h"
+#include "device/layer.h"
 
 typedef struct cls__mm_args {
   cls_trans ta, tb;
@@ -58,12 +59,5 @@ unsigned cls__mm_class_key(const cls__mm_args *g);
 /* How many shape classes auto has timed on this context (for tests). The
  * timing runs themselves are not counted in the context's counters. */
 size_t cls__mm_auto_timed(cls_context *ctx);
-
-/* For benchmarks (`clscale bench`): times backend on an m x n x k product
- * (alpha 1, beta 0, minimal leading dimensions) on buffers of its own,
- * after one untimed warm-up call (which includes compiling kernels): reps
- * calls, each waited for, wall-clock; the median in *median_seconds. */
-cls_status cls__matmul_time(cls_context *ctx, cls_backend backend, cls_trans ta, cls_trans tb, size_t m, size_t n,
-                            size_t k, int reps, double *median_seconds);
 
 #endif

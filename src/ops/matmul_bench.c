@@ -1,20 +1,21 @@
-/* src/ops/matmul_bench.c — timing one backend for benchmarks; see matmul.h. */
+/* src/ops/matmul_bench.c — timing one backend for benchmarks; see bench.h. */
 #include <stdlib.h>
 
-#include "ops/matmul.h"
+#include "ops/bench.h"
+#include "device/layer.h"
 #include "core/clock.h"
 
-cls_status cls__matmul_time(cls_context *ctx, cls_backend backend, cls_trans ta, cls_trans tb, size_t m, size_t n,
-                            size_t k, int reps, double *median_seconds) {
+cls_status cls_matmul_time(cls_context *ctx, cls_backend backend, cls_trans ta, cls_trans tb, size_t m, size_t n,
+                           size_t k, int reps, double *median_seconds) {
   CLS_CHECK_CTX(ctx);
-  if (!median_seconds) return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "cls__matmul_time: median_seconds is NULL");
+  if (!median_seconds) return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "cls_matmul_time: median_seconds is NULL");
   if (reps < 1 || m == 0 || n == 0 || k == 0)
-    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "cls__matmul_time: reps=%d m=%zu n=%zu k=%zu must be positive",
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "cls_matmul_time: reps=%d m=%zu n=%zu k=%zu must be positive",
                      reps, m, n, k);
   *median_seconds = 0;
   cls_buffer *a = NULL, *b = NULL, *c = NULL;
   double *t = malloc((size_t)reps * sizeof *t);
-  cls_status s = t ? CLS_OK : cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls__matmul_time: out of host memory");
+  cls_status s = t ? CLS_OK : cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_matmul_time: out of host memory");
   if (s == CLS_OK) s = cls_buffer_alloc(ctx, m * k, &a);
   if (s == CLS_OK) s = cls_buffer_alloc(ctx, k * n, &b);
   if (s == CLS_OK) s = cls_buffer_alloc(ctx, m * n, &c);

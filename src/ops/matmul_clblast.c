@@ -13,7 +13,7 @@
  * the span from the marker to CLBlast's event: all of its kernels. The
  * zeroing kernel counts as "matmul.clblast_zero".
  */
-/* internal.h first: it fixes the OpenCL version before clblast_c.h pulls in CL/cl.h. */
+/* ops/matmul.h first: device/layer.h fixes the OpenCL version before clblast_c.h pulls in CL/cl.h. */
 #include "ops/matmul.h"
 
 #include <clblast_c.h>

@@ -24,7 +24,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "device/internal.h"
+#include "clscale/ops.h"
+#include "device/layer.h"
 #include "ops/ops_state.h"
 #include "ops/rows.h"
 
@@ -113,29 +114,44 @@ cls_status cls_rmsnorm_forward(cls_context *ctx, size_t rows, size_t cols, float
                  rstd);
 }
 
-/* dgamma/dbeta first (they read x and dy, which dx may overwrite), then dx.
- * The in-order queue keeps that order. */
-static cls_status backward(cls_context *ctx, const char *fn, const char *op, int rms, size_t rows, size_t cols,
-                           cls_ref x, cls_ref gamma, cls_ref mean, cls_ref rstd, cls_ref dy, cls_ref dx,
-                           cls_ref dgamma, cls_ref dbeta, int accumulate) {
+/* One backward call: its operands, and the plan the steps below fill in. */
+typedef struct bwd_call {
+  const char *fn, *op; /* public name (for messages), counter name */
+  int rms, accumulate;
+  size_t rows, cols;
+  cls_ref x, gamma, mean, rstd, dy, dx, dgamma, dbeta;
+  /* bwd_plan */
+  int variant, want_dbeta;
+  cl_kernel kd, kf, kg; /* dx (and, variant 0, the parts' sums), finish, column pass (variant 1) */
+  size_t part_rows, parts, clocal;
+  /* bwd_scratch: where the kernels put dgamma/dbeta sums, and whether they add to it */
+  cls_buffer *scratch;
+  cls_ref dg_out, db_out;
+  int part_acc;
+} bwd_call;
+
+/* Every argument check of the backward pass, before anything is enqueued. */
+static cls_status bwd_check(cls_context *ctx, const bwd_call *b) {
+  const char *fn = b->fn;
+  size_t rows = b->rows, cols = b->cols;
   cls_status s;
-  if ((s = cls__rows_check(ctx, fn, "x", x, rows, cols)) != CLS_OK) return s;
-  if ((s = cls__rows_check(ctx, fn, "gamma", gamma, 1, cols)) != CLS_OK) return s;
-  if (!rms && (s = cls__rows_check(ctx, fn, "mean", mean, 1, rows)) != CLS_OK) return s;
-  if ((s = cls__rows_check(ctx, fn, "rstd", rstd, 1, rows)) != CLS_OK) return s;
-  if ((s = cls__rows_check(ctx, fn, "dy", dy, rows, cols)) != CLS_OK) return s;
-  if ((s = cls__rows_check(ctx, fn, "dx", dx, rows, cols)) != CLS_OK) return s;
-  if ((s = cls__rows_check(ctx, fn, "dgamma", dgamma, 1, cols)) != CLS_OK) return s;
-  if (present(dbeta) && (s = cls__rows_check(ctx, fn, "dbeta", dbeta, 1, cols)) != CLS_OK) return s;
-  if (accumulate != 0 && accumulate != 1)
+  if ((s = cls__rows_check(ctx, fn, "x", b->x, rows, cols)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "gamma", b->gamma, 1, cols)) != CLS_OK) return s;
+  if (!b->rms && (s = cls__rows_check(ctx, fn, "mean", b->mean, 1, rows)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "rstd", b->rstd, 1, rows)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "dy", b->dy, rows, cols)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "dx", b->dx, rows, cols)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "dgamma", b->dgamma, 1, cols)) != CLS_OK) return s;
+  if (present(b->dbeta) && (s = cls__rows_check(ctx, fn, "dbeta", b->dbeta, 1, cols)) != CLS_OK) return s;
+  if (b->accumulate != 0 && b->accumulate != 1)
     return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: accumulate is %d; pass 0 (overwrite) or 1 (add)", fn,
-                     accumulate);
+                     b->accumulate);
   size_t n = rows * cols;
   const char *in_names[] = {"x", "gamma", "mean", "rstd", "dy"};
-  cls_ref ins[] = {x, gamma, mean, rstd, dy};
+  cls_ref ins[] = {b->x, b->gamma, b->mean, b->rstd, b->dy};
   size_t in_n[] = {n, cols, rows, rows, n};
   const char *out_names[] = {"dx", "dgamma", "dbeta"};
-  cls_ref outs[] = {dx, dgamma, dbeta};
+  cls_ref outs[] = {b->dx, b->dgamma, b->dbeta};
   size_t out_n[] = {n, cols, cols};
   for (int o = 0; o < 3; o++) {
     for (int i = 0; i < 5; i++) {
@@ -147,23 +163,29 @@ static cls_status backward(cls_context *ctx, const char *fn, const char *op, int
       if ((s = cls__check_alias(ctx, fn, out_names[o], outs[o], out_n[o], out_names[p], outs[p], out_n[p], 0)))
         return s;
   }
+  return CLS_OK;
+}
 
-  int variant = cls__rows_variant(ctx);
-  int want_dbeta = present(dbeta);
-  cl_kernel kd, kf, kg = NULL;
-  if ((s = cls__kernel(ctx, "norm", variant ? "norm_bwd_wg" : "norm_bwd_part", &kd)) ||
-      (s = cls__kernel(ctx, "norm", "norm_param_finish", &kf)) ||
-      (variant && (s = cls__kernel(ctx, "norm", "norm_param_grad", &kg))))
+/* The kernels, and how the rows are cut into parts. dgamma/dbeta are
+ * summed over parts of at most ROW_PART rows (which bounds the rounding
+ * error of long sums), the parts then added up by norm_param_finish. GPUs
+ * (variant 1) sum in a column pass over ROW_CVEC columns per item and then
+ * compute dx. CPUs (variant 0) do everything in one pass, one item per
+ * part, with about four parts per compute unit. */
+static cls_status bwd_plan(cls_context *ctx, bwd_call *b) {
+  cls_status s;
+  b->variant = cls__rows_variant(ctx);
+  b->want_dbeta = present(b->dbeta);
+  b->kg = NULL;
+  if ((s = cls__kernel(ctx, "norm", b->variant ? "norm_bwd_wg" : "norm_bwd_part", &b->kd)) ||
+      (s = cls__kernel(ctx, "norm", "norm_param_finish", &b->kf)) ||
+      (b->variant && (s = cls__kernel(ctx, "norm", "norm_param_grad", &b->kg))))
     return s;
 
-  /* dgamma/dbeta are summed over parts of at most ROW_PART rows (which
-   * bounds the rounding error of long sums), the parts then added up by
-   * norm_param_finish. GPUs (variant 1) sum in a column pass over ROW_CVEC
-   * columns per item and then compute dx. CPUs (variant 0) do everything in
-   * one pass, one item per part, with about four parts per compute unit. */
+  size_t rows = b->rows;
   long part_param = cls__param(ctx, "ROW_PART", 256);
   size_t part_rows = part_param < 1 ? rows : (size_t)part_param;
-  if (!variant) {
+  if (!b->variant) {
     const cls_device_info *info = cls_context_device(ctx);
     size_t want_parts = 4 * (info && info->compute_units ? info->compute_units : 1);
     size_t even = (rows + want_parts - 1) / want_parts;
@@ -171,82 +193,115 @@ static cls_status backward(cls_context *ctx, const char *fn, const char *op, int
   }
   if (part_rows > rows) part_rows = rows;
   if (part_rows < 1) part_rows = 1;
-  size_t parts = (rows + part_rows - 1) / part_rows;
+  b->part_rows = part_rows;
+  b->parts = (rows + part_rows - 1) / part_rows;
+
   long clocal_param = cls__param(ctx, "ROW_CLOCAL", 16);
   size_t clocal = clocal_param < 1 ? 1 : (size_t)clocal_param, kmax = 1;
-  if ((s = cls__kernel_max_group(ctx, kf, &kmax))) return s;
+  if ((s = cls__kernel_max_group(ctx, b->kf, &kmax))) return s;
   if (clocal > kmax) clocal = kmax;
-  if (variant) {
-    if ((s = cls__kernel_max_group(ctx, kg, &kmax))) return s;
+  if (b->variant) {
+    if ((s = cls__kernel_max_group(ctx, b->kg, &kmax))) return s;
     if (clocal > kmax) clocal = kmax;
   }
-  cls_buffer *scratch = NULL;
-  if (parts > 1 && (s = cls__ops_temp(ctx, 0, 2 * parts * cols, &scratch)) != CLS_OK) {
+  b->clocal = clocal;
+  return CLS_OK;
+}
+
+/* Where the parts' sums go: with several parts, the context's scratch
+ * (added up by norm_param_finish); with one, straight into dgamma/dbeta
+ * (added to them when accumulating). */
+static cls_status bwd_scratch(cls_context *ctx, bwd_call *b) {
+  size_t parts = b->parts, cols = b->cols;
+  b->scratch = NULL;
+  cls_status s;
+  if (parts > 1 && (s = cls__ops_temp(ctx, 0, 2 * parts * cols, &b->scratch)) != CLS_OK) {
     char why[512];
     snprintf(why, sizeof why, "%s", cls_last_error(ctx));
-    return cls__fail(ctx, s, "%s: no room for %zu floats of partial sums for dgamma/dbeta: %s", fn,
+    return cls__fail(ctx, s, "%s: no room for %zu floats of partial sums for dgamma/dbeta: %s", b->fn,
                      2 * parts * cols, why);
   }
-  /* From here on a failure must free the scratch; OpenCL keeps it alive
-   * for the kernels already enqueued. With one part, the sums go straight
-   * into dgamma/dbeta (added to them when accumulating). */
-  cls_ref dg_out = parts > 1 ? cls_ref_at(scratch, 0) : dgamma;
-  cls_ref db_out = parts > 1 ? cls_ref_at(scratch, parts * cols) : (want_dbeta ? dbeta : dgamma);
-  int part_acc = parts > 1 ? 0 : accumulate;
+  b->dg_out = parts > 1 ? cls_ref_at(b->scratch, 0) : b->dgamma;
+  b->db_out = parts > 1 ? cls_ref_at(b->scratch, parts * cols) : (b->want_dbeta ? b->dbeta : b->dgamma);
+  b->part_acc = parts > 1 ? 0 : b->accumulate;
+  return CLS_OK;
+}
 
-  /* dx and its row sums: the per-row kernels' arguments, shared by both
-   * variants (norm_bwd_part takes the part arguments after them). */
+/* dx and its row sums: the per-row kernels' arguments, shared by both
+ * variants (norm_bwd_part takes the part arguments after them). */
+static cls_status bwd_args_dx(cls_context *ctx, const bwd_call *b) {
+  cl_kernel kd = b->kd;
+  cls_status s;
   cl_uint a = 0;
-  if ((s = cls__arg_mem(ctx, kd, a++, x.buf)) || (s = cls__arg_uint(ctx, kd, a++, x.offset)) ||
-      (s = cls__arg_mem(ctx, kd, a++, gamma.buf)) || (s = cls__arg_uint(ctx, kd, a++, gamma.offset)) ||
-      (s = arg_opt(ctx, kd, &a, rms ? CLS_NOREF : mean, x.buf)) || (s = cls__arg_mem(ctx, kd, a++, rstd.buf)) ||
-      (s = cls__arg_uint(ctx, kd, a++, rstd.offset)) || (s = cls__arg_mem(ctx, kd, a++, dy.buf)) ||
-      (s = cls__arg_uint(ctx, kd, a++, dy.offset)) || (s = cls__arg_mem(ctx, kd, a++, dx.buf)) ||
-      (s = cls__arg_uint(ctx, kd, a++, dx.offset)) || (s = cls__arg_uint(ctx, kd, a++, rows)) ||
-      (s = cls__arg_uint(ctx, kd, a++, cols)) || (s = cls__arg_int(ctx, kd, a++, rms)))
-    goto done;
-  if (!variant &&
-      ((s = cls__arg_uint(ctx, kd, a++, part_rows)) || (s = cls__arg_mem(ctx, kd, a++, dg_out.buf)) ||
-       (s = cls__arg_uint(ctx, kd, a++, dg_out.offset)) || (s = cls__arg_mem(ctx, kd, a++, db_out.buf)) ||
-       (s = cls__arg_uint(ctx, kd, a++, db_out.offset)) || (s = cls__arg_int(ctx, kd, a++, want_dbeta)) ||
-       (s = cls__arg_int(ctx, kd, a++, part_acc))))
-    goto done;
-  a = 0;
-  if (variant &&
-      ((s = cls__arg_mem(ctx, kg, a++, x.buf)) || (s = cls__arg_uint(ctx, kg, a++, x.offset)) ||
-       (s = arg_opt(ctx, kg, &a, rms ? CLS_NOREF : mean, x.buf)) || (s = cls__arg_int(ctx, kg, a++, !rms)) ||
-       (s = cls__arg_mem(ctx, kg, a++, rstd.buf)) || (s = cls__arg_uint(ctx, kg, a++, rstd.offset)) ||
-       (s = cls__arg_mem(ctx, kg, a++, dy.buf)) || (s = cls__arg_uint(ctx, kg, a++, dy.offset)) ||
-       (s = cls__arg_uint(ctx, kg, a++, rows)) || (s = cls__arg_uint(ctx, kg, a++, cols)) ||
-       (s = cls__arg_uint(ctx, kg, a++, part_rows)) || (s = cls__arg_mem(ctx, kg, a++, dg_out.buf)) ||
-       (s = cls__arg_uint(ctx, kg, a++, dg_out.offset)) || (s = cls__arg_mem(ctx, kg, a++, db_out.buf)) ||
-       (s = cls__arg_uint(ctx, kg, a++, db_out.offset)) || (s = cls__arg_int(ctx, kg, a++, want_dbeta)) ||
-       (s = cls__arg_int(ctx, kg, a++, part_acc))))
-    goto done;
-  a = 0;
-  if (parts > 1 &&
-      ((s = cls__arg_mem(ctx, kf, a++, scratch)) || (s = cls__arg_uint(ctx, kf, a++, parts)) ||
-       (s = cls__arg_uint(ctx, kf, a++, cols)) || (s = cls__arg_mem(ctx, kf, a++, dgamma.buf)) ||
-       (s = cls__arg_uint(ctx, kf, a++, dgamma.offset)) || (s = arg_opt(ctx, kf, &a, dbeta, dgamma.buf)) ||
-       (s = cls__arg_int(ctx, kf, a++, want_dbeta)) || (s = cls__arg_int(ctx, kf, a++, accumulate))))
-    goto done;
+  if ((s = cls__arg_mem(ctx, kd, a++, b->x.buf)) || (s = cls__arg_uint(ctx, kd, a++, b->x.offset)) ||
+      (s = cls__arg_mem(ctx, kd, a++, b->gamma.buf)) || (s = cls__arg_uint(ctx, kd, a++, b->gamma.offset)) ||
+      (s = arg_opt(ctx, kd, &a, b->rms ? CLS_NOREF : b->mean, b->x.buf)) ||
+      (s = cls__arg_mem(ctx, kd, a++, b->rstd.buf)) || (s = cls__arg_uint(ctx, kd, a++, b->rstd.offset)) ||
+      (s = cls__arg_mem(ctx, kd, a++, b->dy.buf)) || (s = cls__arg_uint(ctx, kd, a++, b->dy.offset)) ||
+      (s = cls__arg_mem(ctx, kd, a++, b->dx.buf)) || (s = cls__arg_uint(ctx, kd, a++, b->dx.offset)) ||
+      (s = cls__arg_uint(ctx, kd, a++, b->rows)) || (s = cls__arg_uint(ctx, kd, a++, b->cols)) ||
+      (s = cls__arg_int(ctx, kd, a++, b->rms)))
+    return s;
+  if (!b->variant &&
+      ((s = cls__arg_uint(ctx, kd, a++, b->part_rows)) || (s = cls__arg_mem(ctx, kd, a++, b->dg_out.buf)) ||
+       (s = cls__arg_uint(ctx, kd, a++, b->dg_out.offset)) || (s = cls__arg_mem(ctx, kd, a++, b->db_out.buf)) ||
+       (s = cls__arg_uint(ctx, kd, a++, b->db_out.offset)) || (s = cls__arg_int(ctx, kd, a++, b->want_dbeta)) ||
+       (s = cls__arg_int(ctx, kd, a++, b->part_acc))))
+    return s;
+  return CLS_OK;
+}
 
-  /* FLOPs per entry: dx needs g = gamma*dy (1), two sums (1 + 3) and
-   * rstd*(g - a - xhat*b) (5); the parameter sums xhat (2), the dgamma fma
-   * (2) and the dbeta add (1). Bytes are the op's ideal traffic (x and dy
-   * read once, dx written once, the small vectors once each), recorded on
-   * the launch that writes dx; the other launches record 0 bytes.
-   * Explicit work-group sizes throughout: left to the runtime, PoCL picks
-   * a new one (and compiles the kernel anew) for almost every shape. */
-  double ne = (double)n;
-  double grad_flops = (rms ? 3.0 : 4.0 + (want_dbeta ? 1.0 : 0.0)) * ne;
-  double grads = want_dbeta ? 2.0 : 1.0;   /* dgamma (and dbeta) ... */
-  double grad_rw = accumulate ? 2.0 : 1.0; /* ... written, and read first when accumulating */
-  double small = (double)cols * (1.0 + grads * grad_rw) /* gamma read */ + (double)rows * (rms ? 1.0 : 2.0);
+/* The column pass of variant 1 (norm_param_grad). */
+static cls_status bwd_args_param_grad(cls_context *ctx, const bwd_call *b) {
+  cl_kernel kg = b->kg;
+  cls_status s;
+  cl_uint a = 0;
+  if ((s = cls__arg_mem(ctx, kg, a++, b->x.buf)) || (s = cls__arg_uint(ctx, kg, a++, b->x.offset)) ||
+      (s = arg_opt(ctx, kg, &a, b->rms ? CLS_NOREF : b->mean, b->x.buf)) ||
+      (s = cls__arg_int(ctx, kg, a++, !b->rms)) || (s = cls__arg_mem(ctx, kg, a++, b->rstd.buf)) ||
+      (s = cls__arg_uint(ctx, kg, a++, b->rstd.offset)) || (s = cls__arg_mem(ctx, kg, a++, b->dy.buf)) ||
+      (s = cls__arg_uint(ctx, kg, a++, b->dy.offset)) || (s = cls__arg_uint(ctx, kg, a++, b->rows)) ||
+      (s = cls__arg_uint(ctx, kg, a++, b->cols)) || (s = cls__arg_uint(ctx, kg, a++, b->part_rows)) ||
+      (s = cls__arg_mem(ctx, kg, a++, b->dg_out.buf)) || (s = cls__arg_uint(ctx, kg, a++, b->dg_out.offset)) ||
+      (s = cls__arg_mem(ctx, kg, a++, b->db_out.buf)) || (s = cls__arg_uint(ctx, kg, a++, b->db_out.offset)) ||
+      (s = cls__arg_int(ctx, kg, a++, b->want_dbeta)) || (s = cls__arg_int(ctx, kg, a++, b->part_acc)))
+    return s;
+  return CLS_OK;
+}
+
+/* Adding up the parts (norm_param_finish) into the caller's dgamma/dbeta. */
+static cls_status bwd_args_finish(cls_context *ctx, const bwd_call *b) {
+  cl_kernel kf = b->kf;
+  cls_status s;
+  cl_uint a = 0;
+  if ((s = cls__arg_mem(ctx, kf, a++, b->scratch)) || (s = cls__arg_uint(ctx, kf, a++, b->parts)) ||
+      (s = cls__arg_uint(ctx, kf, a++, b->cols)) || (s = cls__arg_mem(ctx, kf, a++, b->dgamma.buf)) ||
+      (s = cls__arg_uint(ctx, kf, a++, b->dgamma.offset)) || (s = arg_opt(ctx, kf, &a, b->dbeta, b->dgamma.buf)) ||
+      (s = cls__arg_int(ctx, kf, a++, b->want_dbeta)) || (s = cls__arg_int(ctx, kf, a++, b->accumulate)))
+    return s;
+  return CLS_OK;
+}
+
+/* Enqueues the kernels with their counter figures. FLOPs per entry: dx
+ * needs g = gamma*dy (1), two sums (1 + 3) and rstd*(g - a - xhat*b) (5);
+ * the parameter sums xhat (2), the dgamma fma (2) and the dbeta add (1).
+ * Bytes are the op's ideal traffic (x and dy read once, dx written once,
+ * the small vectors once each), recorded on the launch that writes dx; the
+ * other launches record 0 bytes. Explicit work-group sizes throughout: left
+ * to the runtime, PoCL picks a new one (and compiles the kernel anew) for
+ * almost every shape. */
+static cls_status bwd_launch(cls_context *ctx, const bwd_call *b) {
+  size_t rows = b->rows, cols = b->cols, parts = b->parts, clocal = b->clocal;
+  double ne = (double)(rows * cols);
+  double grad_flops = (b->rms ? 3.0 : 4.0 + (b->want_dbeta ? 1.0 : 0.0)) * ne;
+  double grads = b->want_dbeta ? 2.0 : 1.0;   /* dgamma (and dbeta) ... */
+  double grad_rw = b->accumulate ? 2.0 : 1.0; /* ... written, and read first when accumulating */
+  double small = (double)cols * (1.0 + grads * grad_rw) /* gamma read */ + (double)rows * (b->rms ? 1.0 : 2.0);
   double bytes = (3.0 * ne + small) * sizeof(float);
-  double finish_flops = (want_dbeta ? 2.0 : 1.0) * (double)(parts * cols);
+  double finish_flops = (b->want_dbeta ? 2.0 : 1.0) * (double)(parts * cols);
   size_t fglobal = cls__round_up(cols, clocal);
-  if (variant) {
+  cls_status s;
+  if (b->variant) {
     /* The column pass reads x and dy before dx (which may be either)
      * overwrites them; the in-order queue keeps that order. */
     size_t cl_local[2] = {clocal, 1};
@@ -254,32 +309,68 @@ static cls_status backward(cls_context *ctx, const char *fn, const char *op, int
     size_t cvec = cvec_param < 1 ? 1 : (size_t)cvec_param;
     size_t cl_global[2] = {cls__round_up((cols + cvec - 1) / cvec, clocal), parts};
     size_t dglobal, dlocal;
-    if ((s = cls__rows_geometry(ctx, kd, variant, rows, cols, &dglobal, &dlocal)) ||
-        (s = cls__launch(ctx, op, kg, 2, cl_global, cl_local, grad_flops, 0)) ||
-        (parts > 1 && (s = cls__launch(ctx, op, kf, 1, &fglobal, &clocal, finish_flops, 0))) ||
-        (s = cls__launch(ctx, op, kd, 1, &dglobal, &dlocal, 10.0 * ne, bytes)))
-      goto done;
+    if ((s = cls__rows_geometry(ctx, b->kd, b->variant, rows, cols, &dglobal, &dlocal)) ||
+        (s = cls__launch(ctx, b->op, b->kg, 2, cl_global, cl_local, grad_flops, 0)) ||
+        (parts > 1 && (s = cls__launch(ctx, b->op, b->kf, 1, &fglobal, &clocal, finish_flops, 0))) ||
+        (s = cls__launch(ctx, b->op, b->kd, 1, &dglobal, &dlocal, 10.0 * ne, bytes)))
+      return s;
   } else {
     size_t one = 1;
-    if ((s = cls__launch(ctx, op, kd, 1, &parts, &one, 10.0 * ne + grad_flops, bytes)) ||
-        (parts > 1 && (s = cls__launch(ctx, op, kf, 1, &fglobal, &clocal, finish_flops, 0))))
-      goto done;
+    if ((s = cls__launch(ctx, b->op, b->kd, 1, &parts, &one, 10.0 * ne + grad_flops, bytes)) ||
+        (parts > 1 && (s = cls__launch(ctx, b->op, b->kf, 1, &fglobal, &clocal, finish_flops, 0))))
+      return s;
   }
-done:
-  return s;
+  return CLS_OK;
+}
+
+/* dgamma/dbeta first (they read x and dy, which dx may overwrite), then dx.
+ * The in-order queue keeps that order. */
+static cls_status backward(cls_context *ctx, bwd_call *b) {
+  cls_status s;
+  if ((s = bwd_check(ctx, b)) || (s = bwd_plan(ctx, b)) || (s = bwd_scratch(ctx, b)) ||
+      (s = bwd_args_dx(ctx, b)) || (b->variant && (s = bwd_args_param_grad(ctx, b))) ||
+      (b->parts > 1 && (s = bwd_args_finish(ctx, b))))
+    return s;
+  return bwd_launch(ctx, b);
 }
 
 cls_status cls_layernorm_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref x, cls_ref gamma,
                                   cls_ref mean, cls_ref rstd, cls_ref dy, cls_ref dx, cls_ref dgamma,
                                   cls_ref dbeta, int accumulate) {
   CLS_CHECK_CTX(ctx);
-  return backward(ctx, "cls_layernorm_backward", "layernorm_bwd", 0, rows, cols, x, gamma, mean, rstd, dy, dx,
-                  dgamma, dbeta, accumulate);
+  bwd_call b = {.fn = "cls_layernorm_backward",
+                .op = "layernorm_bwd",
+                .rms = 0,
+                .accumulate = accumulate,
+                .rows = rows,
+                .cols = cols,
+                .x = x,
+                .gamma = gamma,
+                .mean = mean,
+                .rstd = rstd,
+                .dy = dy,
+                .dx = dx,
+                .dgamma = dgamma,
+                .dbeta = dbeta};
+  return backward(ctx, &b);
 }
 
 cls_status cls_rmsnorm_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref x, cls_ref gamma, cls_ref rstd,
                                 cls_ref dy, cls_ref dx, cls_ref dgamma, int accumulate) {
   CLS_CHECK_CTX(ctx);
-  return backward(ctx, "cls_rmsnorm_backward", "rmsnorm_bwd", 1, rows, cols, x, gamma, CLS_NOREF, rstd, dy, dx,
-                  dgamma, CLS_NOREF, accumulate);
+  bwd_call b = {.fn = "cls_rmsnorm_backward",
+                .op = "rmsnorm_bwd",
+                .rms = 1,
+                .accumulate = accumulate,
+                .rows = rows,
+                .cols = cols,
+                .x = x,
+                .gamma = gamma,
+                .mean = CLS_NOREF,
+                .rstd = rstd,
+                .dy = dy,
+                .dx = dx,
+                .dgamma = dgamma,
+                .dbeta = CLS_NOREF};
+  return backward(ctx, &b);
 }

@@ -2,16 +2,19 @@
  * src/ops/ops_state.h — the ops layer's per-context state.
  *
  * The device layer keeps one opaque slot per context for the ops layer
- * (cls__ops_state / cls__set_ops_state). Every op family shares it: this
+ * (cls__ops_state / cls__set_ops_state); cls_context_create (context.c)
+ * creates it with the context, holding the backend option. Every op family
+ * shares it: this
  * struct has one section per family; add yours below, and release what it
- * owns in ops_state.c's destroy function. Created on first use.
+ * owns in ops_state.c's destroy function.
  */
 #ifndef CLSCALE_OPS_STATE_H
 #define CLSCALE_OPS_STATE_H
 
 #include <stddef.h>
 
-#include "device/internal.h"
+#include "clscale/ops.h"
+#include "device/layer.h"
 
 /* Remembered winners of the auto matmul backend (see matmul_auto.c). */
 #define CLS__MM_AUTO_MAX 1024
@@ -23,6 +26,7 @@ typedef struct cls__mm_auto_entry {
 
 typedef struct cls__ops_data {
   /* ---- matmul */
+  cls_backend mm_option;  /* the context options' backend (cls_context_create) */
   int mm_backend_set;     /* cls_matmul_set_backend was called */
   cls_backend mm_backend; /* valid when mm_backend_set */
   cls_buffer *mm_pack;    /* own backend: packed panels of A and B, grown on demand */
@@ -44,7 +48,7 @@ typedef struct cls__ops_data {
   /* ---- other op families: add fields here */
 } cls__ops_data;
 
-/* The context's state, created on first use; NULL (with the message set)
+/* The context's state, created on first use (or with the context); NULL (with the message set)
  * when host memory runs out. */
 cls__ops_data *cls__ops_get(cls_context *ctx);
 

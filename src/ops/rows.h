@@ -6,7 +6,8 @@
 #ifndef CLSCALE_OPS_ROWS_H
 #define CLSCALE_OPS_ROWS_H
 
-#include "device/internal.h"
+#include "clscale/ops.h"
+#include "device/layer.h"
 
 /* A rows x cols contiguous operand: present, big enough, and addressable
  * by the kernels' 32-bit offsets. */

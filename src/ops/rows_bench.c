@@ -1,15 +1,16 @@
-/* src/ops/rows_bench.c — see rows_bench.h. */
-#include "ops/rows_bench.h"
+/* src/ops/rows_bench.c — timing the row-wise ops; see bench.h. */
+#include "ops/bench.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "device/internal.h"
+#include "clscale/ops.h"
+#include "device/layer.h"
 #include "core/clock.h"
 
-const char *const cls__rows_bench_ops[] = {"softmax_fwd",   "softmax_fwd_causal", "softmax_bwd", "layernorm_fwd",
-                                           "layernorm_bwd", "rmsnorm_fwd",        "rmsnorm_bwd", NULL};
+const char *const cls_rows_bench_ops[] = {"softmax_fwd",   "softmax_fwd_causal", "softmax_bwd", "layernorm_fwd",
+                                          "layernorm_bwd", "rmsnorm_fwd",        "rmsnorm_bwd", NULL};
 
 enum { X, Y, DY, DX, GAMMA, BETA, MEAN, RSTD, DGAMMA, DBETA, NBUF };
 
@@ -54,14 +55,14 @@ static double bytes_since(const cls_counters *before, const cls_counters *after,
   return b1 - b0;
 }
 
-cls_status cls__rows_time(cls_context *ctx, const char *op, size_t rows, size_t cols, int reps,
-                          double *median_seconds, double *bytes) {
-  static const char fn[] = "cls__rows_time";
+cls_status cls_rows_time(cls_context *ctx, const char *op, size_t rows, size_t cols, int reps,
+                         double *median_seconds, double *bytes) {
+  static const char fn[] = "cls_rows_time";
   CLS_CHECK_CTX(ctx);
   if (!op || !median_seconds || !bytes) return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "%s: NULL argument", fn);
   int which = -1;
-  for (int i = 0; cls__rows_bench_ops[i]; i++)
-    if (!strcmp(op, cls__rows_bench_ops[i])) which = i;
+  for (int i = 0; cls_rows_bench_ops[i]; i++)
+    if (!strcmp(op, cls_rows_bench_ops[i])) which = i;
   if (which < 0) return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: unknown op '%s'", fn, op);
   if (reps < 1) return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: reps is %d; pass at least 1", fn, reps);
   if (rows == 0 || cols == 0 || rows > SIZE_MAX / cols)

@@ -17,7 +17,8 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "device/internal.h"
+#include "clscale/ops.h"
+#include "device/layer.h"
 #include "ops/rows.h"
 
 cls_status cls_softmax_forward(cls_context *ctx, size_t rows, size_t cols, float scale, int causal, cls_ref x,

@@ -7,7 +7,8 @@
 #ifndef CLSCALE_OPS_TRAIN_CHECK_H
 #define CLSCALE_OPS_TRAIN_CHECK_H
 
-#include "device/internal.h"
+#include "clscale/ops.h"
+#include "device/layer.h"
 
 /* An operand of n contiguous floats: present (else CLS_ERR_NULL_ARGUMENT),
  * of this context, fitting its buffer, n <= 2^31-1 and ending below float

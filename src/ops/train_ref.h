@@ -18,7 +18,8 @@
 
 #include <stddef.h>
 
-#include "device/internal.h"
+#include "clscale/ops.h"
+#include "device/layer.h"
 
 /* ------------------------------------------------------------ references */
 

@@ -9,14 +9,14 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
-#include "nn/emulator.h"
-#include "nn/gpt.h"
+#include "core/file.h"
 #include "sweep/count.h"
 #include "sweep/spec.h"
 
@@ -24,14 +24,14 @@ const char *cls_sweep_mode_name(cls_sweep_mode m) {
   return m == CLS_SWEEP_CURVES ? "curves" : "isoflop";
 }
 
-/* Every key a spec may have (space-separated, with a space at each end);
- * anything else is a typo to report. */
+/* Every key a spec may have besides the tasks' own fields (task_fields
+ * below), space-separated, with a space at each end; anything else is a
+ * typo to report. */
 static const char known_keys[] =
     " name task model mode models widths width depths depth target_params heads head_dim budgets_flops "
     "budget_flops budgets_tokens budget_tokens budgets_steps budget_steps isoflop_sizes seeds seed lr lrs "
     "batch param base_width init_std weight_decay warmup warmup_steps min_lr_ratio beta1 beta2 clip evals "
-    "eval_every eval_batches checkpoint_steps checkpoint_seconds keep_checkpoints data data_seed zipf_bytes "
-    "context val_fraction n_train n_test n_pixels pixels label_tokens ";
+    "eval_every eval_batches checkpoint_steps checkpoint_seconds keep_checkpoints data_seed ";
 
 typedef struct {
   const cJSON *root;
@@ -207,6 +207,112 @@ static size_t heads_of(reader *r, size_t width, size_t heads, size_t head_dim) {
   return width / head_dim;
 }
 
+/* One entry of 'models': "WIDTHxDEPTH", "WIDTHxDEPTHxHEADS" or an object
+ * {"width": W, "depth": D[, "heads": H]}; NAN for what is missing or bad. */
+static void parse_model(const cJSON *m, double *w, double *d, double *h) {
+  *w = *d = *h = NAN;
+  if (cJSON_IsString(m)) {
+    char x1, x2;
+    unsigned long a, b, c;
+    int got = sscanf(m->valuestring, "%lu%c%lu%c%lu", &a, &x1, &b, &x2, &c);
+    if ((got == 3 && x1 == 'x') || (got == 5 && x1 == 'x' && x2 == 'x')) {
+      *w = (double)a;
+      *d = (double)b;
+      if (got == 5) *h = (double)c;
+    }
+  } else if (cJSON_IsObject(m)) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(m, "width"),
+                *b = cJSON_GetObjectItemCaseSensitive(m, "depth"),
+                *c = cJSON_GetObjectItemCaseSensitive(m, "heads");
+    if (cJSON_IsNumber(a)) *w = a->valuedouble;
+    if (cJSON_IsNumber(b)) *d = b->valuedouble;
+    if (cJSON_IsNumber(c))
+      *h = c->valuedouble;
+    else if (c)
+      *d = NAN;
+  }
+}
+
+/* The sizes listed one by one in 'models'. */
+static void shapes_from_models(reader *r, const cJSON *models, size_t heads, size_t head_dim, shape_list *l) {
+  const int list = cJSON_IsArray(models); /* one model may be given alone */
+  if (!list && !cJSON_IsString(models) && !cJSON_IsObject(models)) {
+    fail(r, "'models' wants a list: [\"WIDTHxDEPTH\", ...] or [{\"width\": W, \"depth\": D}, ...]");
+    return;
+  }
+  if (list && !cJSON_GetArraySize(models)) fail(r, "'models' is empty: the grid would have no points");
+  for (const cJSON *m = list ? models->child : models; m && !r->failed; m = list ? m->next : NULL) {
+    double w, d, h;
+    parse_model(m, &w, &d, &h);
+    if (!is_whole(w, 1, 1e6) || !is_whole(d, 1, 1e4) || !(isnan(h) || is_whole(h, 1, 1e6))) {
+      char *txt = cJSON_PrintUnformatted(m);
+      fail(r,
+           "model %s: write \"WIDTHxDEPTH\" (\"64x2\"), \"WIDTHxDEPTHxHEADS\", or {\"width\": 64, \"depth\": 2}",
+           txt ? txt : "?");
+      free(txt);
+      break;
+    }
+    size_t hh = isnan(h) ? heads_of(r, (size_t)w, heads, head_dim) : (size_t)h;
+    if (!r->failed) push_shape(r, l, (size_t)w, (size_t)d, hh, 0);
+  }
+}
+
+/* Every width with every depth. */
+static void shapes_from_widths(reader *r, const size_t *depths, size_t nd, size_t heads, size_t head_dim,
+                               shape_list *l) {
+  size_t nw;
+  size_t *ws = size_list(r, "widths", "width", 1, &nw);
+  for (size_t i = 0; ws && i < nw && !r->failed; i++)
+    for (size_t j = 0; j < nd && !r->failed; j++) {
+      size_t hh = heads_of(r, ws[i], heads, head_dim);
+      if (!r->failed) push_shape(r, l, ws[i], depths[j], hh, 0);
+    }
+  free(ws);
+}
+
+/* The width, a multiple of step, whose N at depth is nearest target in
+ * log space; 0 when the model cannot be counted. */
+static size_t width_for_target(const cls_task_spec *base, size_t depth, size_t step, double target) {
+  size_t best = 0;
+  double best_gap = INFINITY;
+  for (size_t w = step; w <= 65536; w += step) {
+    double n, ne;
+    if (!cls_sweep_count_params(base, w, depth, &n, &ne)) break;
+    double gap = fabs(log(n / target));
+    if (gap < best_gap) {
+      best_gap = gap;
+      best = w;
+    }
+    if (n > target) break; /* N grows with the width */
+  }
+  return best;
+}
+
+/* For every target parameter count and depth, the width nearest it (a
+ * multiple of the head size, or of the heads). */
+static void shapes_from_targets(reader *r, const cls_sweep_spec *s, const cJSON *targets, const size_t *depths,
+                                size_t nd, size_t heads, size_t head_dim, shape_list *l) {
+  size_t nt;
+  double *t = num_list(r, targets, "target_params", &nt);
+  if (t && !nt) fail(r, "'target_params' is empty: the grid would have no points");
+  const size_t step = head_dim ? head_dim : heads;
+  for (size_t i = 0; t && i < nt && !r->failed; i++) {
+    if (!(t[i] >= 1) || !isfinite(t[i])) {
+      fail(r, "'target_params' wants positive parameter counts (found %g)", t[i]);
+      break;
+    }
+    for (size_t j = 0; j < nd && !r->failed; j++) {
+      size_t best = width_for_target(&s->base, depths[j], step, t[i]);
+      if (!best) {
+        fail(r, "no model '%s' to size", s->model);
+        break;
+      }
+      push_shape(r, l, best, depths[j], heads_of(r, best, heads, head_dim), t[i]);
+    }
+  }
+  free(t);
+}
+
 /* The model sizes: explicit models, widths x depths, or target parameter
  * counts x depths. */
 static void read_shapes(reader *r, cls_sweep_spec *s, size_t heads, size_t head_dim) {
@@ -222,93 +328,16 @@ static void read_shapes(reader *r, cls_sweep_spec *s, size_t heads, size_t head_
   }
   shape_list l = {0};
   if (models) {
-    const int list = cJSON_IsArray(models); /* one model may be given alone */
-    if (!list && !cJSON_IsString(models) && !cJSON_IsObject(models)) {
-      fail(r, "'models' wants a list: [\"WIDTHxDEPTH\", ...] or [{\"width\": W, \"depth\": D}, ...]");
-      return;
-    }
-    if (list && !cJSON_GetArraySize(models)) fail(r, "'models' is empty: the grid would have no points");
-    for (const cJSON *m = list ? models->child : models; m && !r->failed; m = list ? m->next : NULL) {
-      double w = NAN, d = NAN, h = NAN;
-      if (cJSON_IsString(m)) {
-        char x1, x2;
-        unsigned long a, b, c;
-        int got = sscanf(m->valuestring, "%lu%c%lu%c%lu", &a, &x1, &b, &x2, &c);
-        if ((got == 3 && x1 == 'x') || (got == 5 && x1 == 'x' && x2 == 'x')) {
-          w = (double)a;
-          d = (double)b;
-          if (got == 5) h = (double)c;
-        }
-      } else if (cJSON_IsObject(m)) {
-        const cJSON *a = cJSON_GetObjectItemCaseSensitive(m, "width"),
-                    *b = cJSON_GetObjectItemCaseSensitive(m, "depth"),
-                    *c = cJSON_GetObjectItemCaseSensitive(m, "heads");
-        if (cJSON_IsNumber(a)) w = a->valuedouble;
-        if (cJSON_IsNumber(b)) d = b->valuedouble;
-        if (cJSON_IsNumber(c))
-          h = c->valuedouble;
-        else if (c)
-          d = NAN;
-      }
-      if (!is_whole(w, 1, 1e6) || !is_whole(d, 1, 1e4) || !(isnan(h) || is_whole(h, 1, 1e6))) {
-        char *txt = cJSON_PrintUnformatted(m);
-        fail(r,
-             "model %s: write \"WIDTHxDEPTH\" (\"64x2\"), \"WIDTHxDEPTHxHEADS\", or {\"width\": 64, \"depth\": 2}",
-             txt ? txt : "?");
-        free(txt);
-        break;
-      }
-      size_t hh = isnan(h) ? heads_of(r, (size_t)w, heads, head_dim) : (size_t)h;
-      if (!r->failed) push_shape(r, &l, (size_t)w, (size_t)d, hh, 0);
-    }
+    shapes_from_models(r, models, heads, head_dim, &l);
   } else {
     size_t nd;
     size_t *depths = size_list(r, "depths", "depth", 1, &nd);
     if (!depths && !r->failed)
       fail(r, "give 'depths' (or 'depth') with '%s'", widths ? "widths" : "target_params");
-    if (widths && !r->failed) {
-      size_t nw;
-      size_t *ws = size_list(r, "widths", "width", 1, &nw);
-      for (size_t i = 0; ws && i < nw && !r->failed; i++)
-        for (size_t j = 0; j < nd && !r->failed; j++) {
-          size_t hh = heads_of(r, ws[i], heads, head_dim);
-          if (!r->failed) push_shape(r, &l, ws[i], depths[j], hh, 0);
-        }
-      free(ws);
-    } else if (!r->failed) {
-      size_t nt;
-      double *t = num_list(r, targets, "target_params", &nt);
-      if (t && !nt) fail(r, "'target_params' is empty: the grid would have no points");
-      /* The width, a multiple of the head size (or of the heads), whose N is
-       * nearest the target in log space. */
-      const size_t step = head_dim ? head_dim : heads;
-      for (size_t i = 0; t && i < nt && !r->failed; i++) {
-        if (!(t[i] >= 1) || !isfinite(t[i])) {
-          fail(r, "'target_params' wants positive parameter counts (found %g)", t[i]);
-          break;
-        }
-        for (size_t j = 0; j < nd && !r->failed; j++) {
-          size_t best = 0;
-          double best_gap = INFINITY;
-          for (size_t w = step; w <= 65536; w += step) {
-            double n, ne;
-            if (!cls_sweep_count_params(&s->base, w, depths[j], &n, &ne)) break;
-            double gap = fabs(log(n / t[i]));
-            if (gap < best_gap) {
-              best_gap = gap;
-              best = w;
-            }
-            if (n > t[i]) break; /* N grows with the width */
-          }
-          if (!best) {
-            fail(r, "no model '%s' to size", s->model);
-            break;
-          }
-          push_shape(r, &l, best, depths[j], heads_of(r, best, heads, head_dim), t[i]);
-        }
-      }
-      free(t);
-    }
+    if (widths && !r->failed)
+      shapes_from_widths(r, depths, nd, heads, head_dim, &l);
+    else if (!r->failed)
+      shapes_from_targets(r, s, targets, depths, nd, heads, head_dim, &l);
     free(depths);
   }
   s->shapes = l.v;
@@ -357,6 +386,92 @@ static void read_budgets(reader *r, cls_sweep_spec *s) {
         s->budgets[s->n_budgets++] = (cls_sweep_budget){kinds[k].kind, lists[k][i]};
   }
   for (int k = 0; k < 3; k++) free(lists[k]);
+}
+
+/* -------------------------------------------------------- task fields */
+
+/* The fields of cls_task_spec that belong to tasks (each task lists the
+ * ones it reads in its registry entry, cls_task_info.fields): how a spec
+ * gives them. Listed in the order in which a spec giving another task's
+ * fields is told about them. */
+typedef enum { FIELD_SIZE, FIELD_NUM, FIELD_PATH } field_kind;
+typedef struct {
+  const char *key;
+  field_kind kind;
+  size_t offset; /* into cls_task_spec */
+  double lo, hi; /* range; FIELD_NUM: lo is open */
+} task_field;
+
+static const task_field task_fields[] = {
+    {"data", FIELD_PATH, offsetof(cls_task_spec, data), 0, 0},
+    {"n_train", FIELD_SIZE, offsetof(cls_task_spec, n_train), 1, 1u << 24},
+    {"zipf_bytes", FIELD_SIZE, offsetof(cls_task_spec, zipf_bytes), 1024, 17179869184.0},
+    {"n_test", FIELD_SIZE, offsetof(cls_task_spec, n_test), 1, 1u << 24},
+    {"context", FIELD_SIZE, offsetof(cls_task_spec, context), 1, 65536},
+    {"n_pixels", FIELD_SIZE, offsetof(cls_task_spec, n_pixels), 2, 1u << 20},
+    {"val_fraction", FIELD_NUM, offsetof(cls_task_spec, val_fraction), 0, 0.5},
+    {"pixels", FIELD_SIZE, offsetof(cls_task_spec, pixels), 1, 1u << 20},
+    {"label_tokens", FIELD_SIZE, offsetof(cls_task_spec, label_tokens), 1, 4096},
+};
+#define N_TASK_FIELDS (sizeof task_fields / sizeof task_fields[0])
+
+static const task_field *task_field_named(const char *key) {
+  for (size_t i = 0; i < N_TASK_FIELDS; i++)
+    if (!strcmp(task_fields[i].key, key)) return &task_fields[i];
+  return NULL;
+}
+
+static int task_uses(const cls_task_info *info, const char *key) {
+  for (const char *const *k = info->fields; k && *k; k++)
+    if (!strcmp(*k, key)) return 1;
+  return 0;
+}
+
+static double field_value(const cls_task_spec *b, const task_field *f) {
+  const char *p = (const char *)b + f->offset;
+  return f->kind == FIELD_SIZE ? (double)*(const size_t *)p : *(const double *)p;
+}
+
+/* The data file: relative paths are resolved against the spec's folder;
+ * the canonical form keeps it as written. */
+static void read_data_path(reader *r, cls_sweep_spec *s, const char *base_dir) {
+  const char *data = get_str(r, "data", "zipf");
+  snprintf(s->data_given, sizeof s->data_given, "%s", data ? data : "zipf");
+  if (data && strcmp(data, "zipf") && data[0] != '/' && base_dir && strcmp(base_dir, "."))
+    snprintf(s->data, sizeof s->data, "%s/%s", base_dir, data);
+  else
+    snprintf(s->data, sizeof s->data, "%s", data ? data : "zipf");
+  s->base.data = !strcmp(s->data, "zipf") ? NULL : s->data;
+}
+
+/* The task's own fields (another task's are refused), then the task's
+ * check of them. */
+static void read_task_fields(reader *r, cls_sweep_spec *s, const cls_task_info *info, const char *base_dir) {
+  for (size_t i = 0; i < N_TASK_FIELDS && !r->failed; i++) {
+    const char *key = task_fields[i].key;
+    if (task_uses(info, key) || !get(r, key)) continue;
+    const char *owner = "another";
+    for (size_t t = 0; t < cls_task_count(); t++)
+      if (task_uses(cls_task_at(t), key)) {
+        owner = cls_task_at(t)->task;
+        break;
+      }
+    fail(r, "'%s' is a setting of the %s task, not of \"%s\"", key, owner, s->task);
+  }
+  cls_task_spec *b = &s->base;
+  for (const char *const *k = info->fields; k && *k && !r->failed; k++) {
+    const task_field *f = task_field_named(*k);
+    if (!f) continue; /* a field a spec cannot set: the default */
+    char *p = (char *)b + f->offset;
+    if (f->kind == FIELD_PATH)
+      read_data_path(r, s, base_dir);
+    else if (f->kind == FIELD_SIZE)
+      *(size_t *)p = get_size(r, f->key, *(size_t *)p, (size_t)f->lo, (size_t)f->hi);
+    else
+      *(double *)p = get_num(r, f->key, *(double *)p, f->lo, f->hi, 1);
+  }
+  char why[512];
+  if (!r->failed && info->check && info->check(b, why, sizeof why) != CLS_OK) fail(r, "%s", why);
 }
 
 /* ---------------------------------------------------------- canonical */
@@ -418,17 +533,14 @@ static char *canonical(const cls_sweep_spec *s, size_t isoflop_sizes) {
   cJSON_AddNumberToObject(o, "eval_every", (double)s->eval_every);
   cJSON_AddNumberToObject(o, "eval_batches", (double)s->eval_batches);
   cJSON_AddNumberToObject(o, "data_seed", (double)b->data_seed);
-  if (!strcmp(s->task, "spectra")) {
-    cJSON_AddNumberToObject(o, "n_train", (double)b->n_train);
-    cJSON_AddNumberToObject(o, "n_test", (double)b->n_test);
-    cJSON_AddNumberToObject(o, "n_pixels", (double)b->n_pixels);
-    cJSON_AddNumberToObject(o, "pixels", (double)b->pixels);
-    cJSON_AddNumberToObject(o, "label_tokens", (double)b->label_tokens);
-  } else {
-    cJSON_AddStringToObject(o, "data", s->data_given);
-    cJSON_AddNumberToObject(o, "zipf_bytes", (double)b->zipf_bytes);
-    cJSON_AddNumberToObject(o, "context", (double)b->context);
-    cJSON_AddNumberToObject(o, "val_fraction", b->val_fraction);
+  const cls_task_info *info = cls_task_find(s->task, s->model);
+  for (const char *const *k = info ? info->fields : NULL; k && *k; k++) {
+    const task_field *f = task_field_named(*k);
+    if (!f) continue;
+    if (f->kind == FIELD_PATH)
+      cJSON_AddStringToObject(o, f->key, s->data_given);
+    else
+      cJSON_AddNumberToObject(o, f->key, field_value(b, f));
   }
   char *txt = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
@@ -437,54 +549,55 @@ static char *canonical(const cls_sweep_spec *s, size_t isoflop_sizes) {
 
 /* --------------------------------------------------------------- load */
 
-static int task_known(const char *task, const char *model) {
-  char pair[80];
-  snprintf(pair, sizeof pair, "%s/%s", task, model);
-  const char *list = cls_task_list(), *p = list;
-  size_t n = strlen(pair);
-  while ((p = strstr(p, pair)) != NULL) {
-    if ((p == list || p[-1] == ' ') && (p[n] == 0 || p[n] == ',')) return 1;
-    p += n;
-  }
-  return 0;
-}
-
-static void read_spec(reader *r, cls_sweep_spec *s, const char *base_dir) {
-  const cJSON *root = r->root;
-  if (!cJSON_IsObject(root)) {
-    fail(r, "a spec is an object of settings ({\"task\": \"spectra\", ...})");
-    return;
-  }
-  for (const cJSON *e = root->child; e && !r->failed; e = e->next) {
+/* Refuses keys no spec has (typos) and keys given twice. */
+static void check_keys(reader *r) {
+  for (const cJSON *e = r->root->child; e && !r->failed; e = e->next) {
     char word[72];
     snprintf(word, sizeof word, " %.64s ", e->string ? e->string : "");
     int ok = e->string && (e->string[0] == '_' || !strcmp(e->string, "comment") ||
-                           (!strchr(e->string, ' ') && strstr(known_keys, word)));
+                           (!strchr(e->string, ' ') && (strstr(known_keys, word) || task_field_named(e->string))));
     if (!ok)
       fail(r, "unknown key '%s' (docs/sweep.md lists the keys; keys starting with '_' are comments)", e->string);
     for (const cJSON *f = e->next; f && !r->failed; f = f->next)
       if (!strcmp(f->string, e->string)) fail(r, "the key '%s' is given twice", e->string);
   }
-  if (r->failed) return;
-  cls_task_spec_default(&s->base);
+}
+
+/* name, task and model: the registry's entry, or NULL (failed). */
+static const cls_task_info *read_task(reader *r, cls_sweep_spec *s) {
   snprintf(s->name, sizeof s->name, "%s", get_str(r, "name", "sweep"));
   const char *task = get_str(r, "task", NULL);
   if (!task && !r->failed) {
-    fail(r,
-         "no 'task': give \"spectra\" (the emulator on synthetic stellar spectra) or \"text\" (a GPT on bytes)");
-    return;
+    char tasks[512] = "";
+    size_t n = 0;
+    for (size_t i = 0; i < cls_task_count() && n < sizeof tasks; i++) {
+      const cls_task_info *t = cls_task_at(i);
+      if (cls_task_find(t->task, NULL) != t) continue; /* each task once */
+      int k = snprintf(tasks + n, sizeof tasks - n, "%s\"%s\" (%s)", n ? ", " : "", t->task, t->summary);
+      n += k > 0 ? (size_t)k : 0;
+    }
+    fail(r, "no 'task': give one of %s", tasks);
+    return NULL;
   }
-  if (r->failed) return;
-  const char *model = get_str(r, "model", !strcmp(task, "spectra") ? "emulator" : "gpt");
-  if (r->failed) return;
-  if (strlen(task) >= sizeof s->task || strlen(model) >= sizeof s->model || !task_known(task, model)) {
-    fail(r, "no task '%s' with model '%s' in this build: use one of %s", task, model, cls_task_list());
-    return;
+  if (r->failed) return NULL;
+  const cls_task_info *dflt = cls_task_find(task, NULL);
+  const char *model = get_str(r, "model", dflt ? dflt->model->name : s->base.model);
+  if (r->failed) return NULL;
+  const cls_task_info *info = cls_task_find(task, model);
+  if (strlen(task) >= sizeof s->task || strlen(model) >= sizeof s->model || !info) {
+    char list[256];
+    fail(r, "no task '%s' with model '%s' in this build: use one of %s", task, model,
+         cls_task_list(list, sizeof list));
+    return NULL;
   }
   snprintf(s->task, sizeof s->task, "%s", task);
   snprintf(s->model, sizeof s->model, "%s", model);
   s->base.task = s->task;
   s->base.model = s->model;
+  return info;
+}
+
+static void read_mode(reader *r, cls_sweep_spec *s) {
   const char *mode = get_str(r, "mode", NULL);
   if (!mode && !r->failed)
     fail(r, "no 'mode': give \"isoflop\" (every size trained to each FLOPs budget) or \"curves\" (one run per "
@@ -495,9 +608,11 @@ static void read_spec(reader *r, cls_sweep_spec *s, const char *base_dir) {
     s->mode = CLS_SWEEP_CURVES;
   else if (mode)
     fail(r, "mode '%s': use \"isoflop\" or \"curves\"", mode);
+}
 
-  /* Task settings (before the shapes: target_params counts with them). */
-  cls_task_spec *b = &s->base;
+/* The task settings every task shares (before the shapes: target_params
+ * counts with them). */
+static void read_shared_settings(reader *r, cls_task_spec *b) {
   b->batch = get_size(r, "batch", b->batch, 1, 1u << 20);
   b->data_seed = (uint64_t)get_num(r, "data_seed", (double)b->data_seed, 0, 9007199254740992.0, 0);
   if (get(r, "data_seed") && !is_whole((double)b->data_seed, 0, 9007199254740992.0))
@@ -510,83 +625,36 @@ static void read_spec(reader *r, cls_sweep_spec *s, const char *base_dir) {
   b->base_width = get_size(r, "base_width", b->base_width, 1, 65536);
   b->init_std = (float)get_num(r, "init_std", b->init_std, 0, 10, 1);
   b->weight_decay = (float)get_num(r, "weight_decay", b->weight_decay, 0, 10, 0);
-  static const char *const text_keys[] = {"data", "zipf_bytes", "context", "val_fraction"};
-  static const char *const spectra_keys[] = {"n_train", "n_test", "n_pixels", "pixels", "label_tokens"};
-  const int spectra = !strcmp(s->task, "spectra");
-  for (size_t k = 0; k < 5 && !r->failed; k++) {
-    if (k < 4 && spectra && get(r, text_keys[k]))
-      fail(r, "'%s' is a setting of the text task, not of \"spectra\"", text_keys[k]);
-    if (!spectra && get(r, spectra_keys[k]))
-      fail(r, "'%s' is a setting of the spectra task, not of \"%s\"", spectra_keys[k], s->task);
-  }
-  if (spectra) {
-    b->n_train = get_size(r, "n_train", b->n_train, 1, 1u << 24);
-    b->n_test = get_size(r, "n_test", b->n_test, 1, 1u << 24);
-    b->n_pixels = get_size(r, "n_pixels", b->n_pixels, 2, 1u << 20);
-    b->pixels = get_size(r, "pixels", b->pixels, 1, 1u << 20);
-    b->label_tokens = get_size(r, "label_tokens", b->label_tokens, 1, 4096);
-    if (!r->failed && b->pixels > b->n_pixels)
-      fail(r, "'pixels' %zu (per spectrum per step) exceeds 'n_pixels' %zu (the grid)", b->pixels, b->n_pixels);
-  } else {
-    const char *data = get_str(r, "data", "zipf");
-    snprintf(s->data_given, sizeof s->data_given, "%s", data ? data : "zipf");
-    if (data && strcmp(data, "zipf") && data[0] != '/' && base_dir && strcmp(base_dir, "."))
-      snprintf(s->data, sizeof s->data, "%s/%s", base_dir, data); /* relative to the spec's folder */
-    else
-      snprintf(s->data, sizeof s->data, "%s", data ? data : "zipf");
-    b->data = !strcmp(s->data, "zipf") ? NULL : s->data;
-    b->zipf_bytes = get_size(r, "zipf_bytes", b->zipf_bytes, 1024, (size_t)1 << 34);
-    b->context = get_size(r, "context", b->context, 1, 65536);
-    b->val_fraction = get_num(r, "val_fraction", b->val_fraction, 0, 0.5, 1);
-  }
-  if (r->failed) return;
+}
 
-  /* The grid. */
+/* The model sizes, each checked by the model itself on the host, before
+ * any device work. */
+static void read_grid_shapes(reader *r, cls_sweep_spec *s, const cls_task_info *info) {
   size_t heads = get_size(r, "heads", 4, 1, 65536), head_dim = get_size(r, "head_dim", 0, 1, 65536);
   if (get(r, "heads") && get(r, "head_dim")) fail(r, "give 'heads' or 'head_dim', not both");
   if (!r->failed) read_shapes(r, s, heads, head_dim);
   for (size_t i = 0; i < s->n_shapes && !r->failed; i++) {
-    /* The model's own check, on the host, before any device work. */
     char why[512];
-    cls_status st;
-    if (!strcmp(s->model, "emulator")) {
-      cls_emulator_config c;
-      cls_emulator_config_default(&c);
-      c.width = s->shapes[i].width;
-      c.depth = s->shapes[i].depth;
-      c.heads = s->shapes[i].heads;
-      c.n_tokens = b->label_tokens;
-      c.param = b->param;
-      c.base_width = b->base_width;
-      c.init_std = b->init_std;
-      c.weight_decay = b->weight_decay;
-      st = cls_emulator_config_check(&c, why, sizeof why);
-    } else {
-      cls_gpt_config c;
-      cls_gpt_config_default(&c);
-      c.width = s->shapes[i].width;
-      c.depth = s->shapes[i].depth;
-      c.heads = s->shapes[i].heads;
-      c.context = b->context;
-      c.param = b->param;
-      c.base_width = b->base_width;
-      c.init_std = b->init_std;
-      c.weight_decay = b->weight_decay;
-      st = cls_gpt_config_check(&c, why, sizeof why);
-    }
-    if (st != CLS_OK)
+    cls_task_spec ts = s->base;
+    ts.width = s->shapes[i].width;
+    ts.depth = s->shapes[i].depth;
+    ts.heads = s->shapes[i].heads;
+    if (info->model->check(&ts, why, sizeof why) != CLS_OK)
       fail(r, "model width %zu, depth %zu, heads %zu: %s", s->shapes[i].width, s->shapes[i].depth,
            s->shapes[i].heads, why);
   }
-  if (!r->failed) read_budgets(r, s);
+}
+
+static void read_isoflop_sizes(reader *r, cls_sweep_spec *s) {
   size_t isoflop_sizes = get_size(r, "isoflop_sizes", 0, 1, 1u << 20);
   if (!r->failed && isoflop_sizes && s->mode != CLS_SWEEP_ISOFLOP)
     fail(r, "'isoflop_sizes' (a window of model sizes per budget) belongs to mode \"isoflop\"");
   if (!r->failed && isoflop_sizes > s->n_shapes)
     fail(r, "'isoflop_sizes' %zu is more than the %zu model sizes", isoflop_sizes, s->n_shapes);
-  if (r->failed) return;
-  s->isoflop_sizes = isoflop_sizes;
+  if (!r->failed) s->isoflop_sizes = isoflop_sizes;
+}
 
+static void read_seeds(reader *r, cls_sweep_spec *s) {
   size_t n;
   const char *which;
   const cJSON *v = get2(r, "seeds", "seed", &which);
@@ -607,9 +675,11 @@ static void read_spec(reader *r, cls_sweep_spec *s, const char *base_dir) {
   }
   s->n_seeds = seeds && s->seeds ? n : 0;
   free(seeds);
-  if (r->failed) return;
+}
 
-  v = get2(r, "lrs", "lr", &which);
+static void read_lrs(reader *r, cls_sweep_spec *s) {
+  const char *which;
+  const cJSON *v = get2(r, "lrs", "lr", &which);
   s->lrs = v ? num_list(r, v, which, &s->n_lrs) : NULL;
   if (!v) {
     s->lrs = malloc(sizeof *s->lrs);
@@ -622,9 +692,10 @@ static void read_spec(reader *r, cls_sweep_spec *s, const char *base_dir) {
     for (size_t j = 0; j < i && !r->failed; j++)
       if (s->lrs[j] == s->lrs[i]) fail(r, "'%s' lists the learning rate %g twice", which, s->lrs[i]);
   }
-  if (r->failed) return;
+}
 
-  /* Schedule, evaluation, checkpoints. */
+/* Schedule, evaluation, checkpoints. */
+static void read_schedule(reader *r, cls_sweep_spec *s) {
   if (get(r, "warmup") && get(r, "warmup_steps"))
     fail(r, "give 'warmup' (a fraction of the run) or 'warmup_steps', not both");
   s->warmup_fraction = get_num(r, "warmup", 0.05, 0, 0.99, 0);
@@ -642,8 +713,35 @@ static void read_spec(reader *r, cls_sweep_spec *s, const char *base_dir) {
   s->checkpoint_steps = get_size(r, "checkpoint_steps", 0, 1, (size_t)1e12);
   s->checkpoint_seconds = get_num(r, "checkpoint_seconds", 60, 0, 1e9, 0);
   s->keep_checkpoints = get_bool(r, "keep_checkpoints", 0);
+}
+
+/* The steps in the order of their messages: the first problem is the one
+ * reported. */
+static void read_spec(reader *r, cls_sweep_spec *s, const char *base_dir) {
+  if (!cJSON_IsObject(r->root)) {
+    fail(r, "a spec is an object of settings ({\"task\": \"spectra\", ...})");
+    return;
+  }
+  check_keys(r);
   if (r->failed) return;
-  s->canonical = canonical(s, isoflop_sizes);
+  cls_task_spec_default(&s->base);
+  const cls_task_info *info = read_task(r, s);
+  if (!info) return;
+  read_mode(r, s);
+  read_shared_settings(r, &s->base);
+  if (!r->failed) read_task_fields(r, s, info, base_dir);
+  if (r->failed) return;
+  read_grid_shapes(r, s, info);
+  if (!r->failed) read_budgets(r, s);
+  read_isoflop_sizes(r, s);
+  if (r->failed) return;
+  read_seeds(r, s);
+  if (r->failed) return;
+  read_lrs(r, s);
+  if (r->failed) return;
+  read_schedule(r, s);
+  if (r->failed) return;
+  s->canonical = canonical(s, s->isoflop_sizes);
   if (!s->canonical) fail(r, "out of host memory");
 }
 
@@ -811,44 +909,42 @@ cls_status cls_sweep_spec_parse(const char *text, const char *source, const char
   return CLS_OK;
 }
 
-cls_status cls_sweep_spec_load(const char *path, cls_sweep_spec **out, char *err, size_t err_len) {
-  *out = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    snprintf(err, err_len, "cannot open the spec '%s': %s", path, strerror(errno));
-    return CLS_ERR_IO;
+/* The spec's text: at most 64 MB (a bigger file is not a spec), with the
+ * spec reader's own messages. */
+static cls_status read_spec_file(const char *path, char **text, char *err, size_t err_len) {
+  size_t len = 0;
+  char why[512];
+  cls_status st = cls_read_file(path, (size_t)64 << 20, text, &len, why, sizeof why);
+  if (st == CLS_ERR_INVALID_SIZE) {
+    snprintf(err, err_len, "%s: larger than 64 MB: is it a spec?", path);
+    return CLS_ERR_FORMAT;
   }
-  char *text = NULL;
-  size_t len = 0, cap = 0;
-  for (;;) {
-    if (len + 4096 + 1 > cap) {
-      cap = cap ? 2 * cap : 16384;
-      char *g = realloc(text, cap);
-      if (!g || cap > ((size_t)64 << 20)) {
-        free(g ? g : text);
-        fclose(f);
-        snprintf(err, err_len, "%s: %s", path, g ? "larger than 64 MB: is it a spec?" : "out of host memory");
-        return g ? CLS_ERR_FORMAT : CLS_ERR_OUT_OF_MEMORY;
-      }
-      text = g;
-    }
-    size_t got = fread(text + len, 1, 4096, f);
-    len += got;
-    if (got < 4096) break;
+  if (st == CLS_ERR_IO) {
+    /* "cannot open PATH: reason" or "cannot read PATH: reason": the reason
+     * after the path, in this reader's words. */
+    const char *reason = strstr(why, path) ? strstr(why, path) + strlen(path) : NULL;
+    snprintf(err, err_len, "cannot %s the spec '%s'%s", strncmp(why, "cannot read", 11) ? "open" : "read", path,
+             reason && reason[0] == ':' ? reason : ": unreadable");
+    return st;
   }
-  int bad = ferror(f);
-  fclose(f);
-  if (bad) {
-    free(text);
-    snprintf(err, err_len, "cannot read the spec '%s': %s", path, strerror(errno));
-    return CLS_ERR_IO;
+  if (st != CLS_OK) {
+    snprintf(err, err_len, "%s: %s", path, why);
+    return st;
   }
-  text[len] = 0;
-  if (strlen(text) != len) {
-    free(text);
+  if (strlen(*text) != len) {
+    free(*text);
+    *text = NULL;
     snprintf(err, err_len, "%s: contains NUL bytes: a spec is a JSON or INI text file", path);
     return CLS_ERR_FORMAT;
   }
+  return CLS_OK;
+}
+
+cls_status cls_sweep_spec_load(const char *path, cls_sweep_spec **out, char *err, size_t err_len) {
+  *out = NULL;
+  char *text = NULL;
+  cls_status st = read_spec_file(path, &text, err, err_len);
+  if (st != CLS_OK) return st;
   char dir[1024];
   const char *slash = strrchr(path, '/');
   if (slash)
@@ -856,7 +952,7 @@ cls_status cls_sweep_spec_load(const char *path, cls_sweep_spec **out, char *err
   else
     snprintf(dir, sizeof dir, ".");
   if (!dir[0]) snprintf(dir, sizeof dir, "/");
-  cls_status s = cls_sweep_spec_parse(text, path, dir, out, err, err_len);
+  st = cls_sweep_spec_parse(text, path, dir, out, err, err_len);
   free(text);
-  return s;
+  return st;
 }

@@ -2,15 +2,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "task_internal.h"
 #include "train/task.h"
 
-/* One line per task file. */
-static const struct {
-  const char *task, *model;
-  cls_task_factory make;
-} registry[] = {
-    {"text", "gpt", cls__task_text_gpt},
-    {"spectra", "emulator", cls__task_spectra_emulator},
+/* One line per task file. The first entry of a task name is its default
+ * model. */
+static const cls_task_info *const registry[] = {
+    &cls__task_text,
+    &cls__task_spectra,
+    &cls__task_linreg,
 };
 #define N_TASKS (sizeof registry / sizeof registry[0])
 
@@ -39,28 +39,67 @@ void cls_task_spec_default(cls_task_spec *s) {
   s->label_tokens = 16;
 }
 
-const char *cls_task_list(void) {
-  static char list[256];
-  if (!list[0]) {
-    size_t n = 0;
-    for (size_t i = 0; i < N_TASKS && n < sizeof list; i++)
-      n += (size_t)snprintf(list + n, sizeof list - n, "%s%s/%s", i ? ", " : "", registry[i].task,
-                            registry[i].model);
+size_t cls_task_count(void) {
+  return N_TASKS;
+}
+
+const cls_task_info *cls_task_at(size_t i) {
+  return i < N_TASKS ? registry[i] : NULL;
+}
+
+const cls_task_info *cls_task_find(const char *task, const char *model) {
+  if (!task) return NULL;
+  for (size_t i = 0; i < N_TASKS; i++)
+    if (!strcmp(task, registry[i]->task) && (!model || !*model || !strcmp(model, registry[i]->model->name)))
+      return registry[i];
+  return NULL;
+}
+
+const cls_model_info *cls_model_find(const char *name) {
+  if (!name) return NULL;
+  for (size_t i = 0; i < N_TASKS; i++)
+    if (!strcmp(name, registry[i]->model->name)) return registry[i]->model;
+  return NULL;
+}
+
+const char *cls_task_list(char *buf, size_t len) {
+  if (!buf || !len) return buf;
+  buf[0] = 0;
+  size_t n = 0;
+  for (size_t i = 0; i < N_TASKS && n < len; i++) {
+    int k = snprintf(buf + n, len - n, "%s%s/%s", i ? ", " : "", registry[i]->task, registry[i]->model->name);
+    if (k < 0) break;
+    n += (size_t)k;
   }
-  return list;
+  return buf;
+}
+
+/* The registered pair of spec, or NULL with the message in err. */
+static const cls_task_info *find_or_fail(const cls_task_spec *spec, char *err, size_t err_len) {
+  const char *task = spec->task ? spec->task : "", *model = spec->model ? spec->model : "";
+  const cls_task_info *info = cls_task_find(task, model[0] ? model : "-");
+  if (!info) {
+    char list[256];
+    snprintf(err, err_len, "no task '%s' with model '%s' in this build: use one of %s", task, model,
+             cls_task_list(list, sizeof list));
+  }
+  return info;
+}
+
+cls_status cls_task_check(const cls_task_spec *spec, char *err, size_t err_len) {
+  if (!spec) return CLS_ERR_NULL_ARGUMENT;
+  const cls_task_info *info = find_or_fail(spec, err, err_len);
+  if (!info) return CLS_ERR_INVALID_VALUE;
+  return cls__task_check_spec(info, spec, err, err_len);
 }
 
 cls_status cls_task_create(cls_context *ctx, const cls_task_spec *spec, cls_train_task **out, char *err,
                            size_t err_len) {
   if (!spec || !out || !ctx) return CLS_ERR_NULL_ARGUMENT;
   *out = NULL;
-  const char *task = spec->task ? spec->task : "", *model = spec->model ? spec->model : "";
-  for (size_t i = 0; i < N_TASKS; i++)
-    if (!strcmp(task, registry[i].task) && !strcmp(model, registry[i].model))
-      return registry[i].make(ctx, spec, out, err, err_len);
-  snprintf(err, err_len, "no task '%s' with model '%s' in this build: use one of %s", task, model,
-           cls_task_list());
-  return CLS_ERR_INVALID_VALUE;
+  const cls_task_info *info = find_or_fail(spec, err, err_len);
+  if (!info) return CLS_ERR_INVALID_VALUE;
+  return info->make(ctx, spec, out, err, err_len);
 }
 
 void cls_task_destroy(cls_train_task *t) {

@@ -10,9 +10,13 @@
  * held-out data, and for the model's parameter table and slabs (AdamW and
  * the checkpoints work on those directly).
  *
- * Adding a task is one file: a factory with the signature
- * cls_task_factory, filling a cls_train_task, and one line in the
- * registry of task.c. task_text.c (a GPT on bytes) is the example.
+ * Adding a task (and its model) is one file and one line: the file defines
+ * a cls_task_info (its name, its model's host-side description, the spec
+ * fields it reads, its checks and its factory) and the line lists it in
+ * the registry of task.c. task_linreg.c (linear regression on Gaussian
+ * data, the smallest task) is the example; everything else (the train
+ * command, the sweep's spec reader, its parameter counts and plans) finds
+ * the task and its model through the registry.
  */
 #ifndef CLSCALE_TRAIN_TASK_H
 #define CLSCALE_TRAIN_TASK_H
@@ -22,13 +26,12 @@
 
 #include "clscale/device.h"
 #include "nn/params.h" /* cls_parametrisation */
-#include "nn/params.h"
 
 /* Everything a user can say about a task, flat: each task reads the fields
  * it needs and ignores the others. Defaults from cls_task_spec_default. */
 typedef struct cls_task_spec {
-  const char *task;  /* "text" or "spectra" */
-  const char *model; /* "gpt" or "emulator" */
+  const char *task;  /* a registered task: "text", "spectra", "linreg" */
+  const char *model; /* its model: "gpt", "emulator", "linear" */
   /* model shape, shared */
   size_t width, depth, heads;
   cls_parametrisation param;
@@ -94,19 +97,61 @@ struct cls_train_task {
 typedef cls_status (*cls_task_factory)(cls_context *ctx, const cls_task_spec *spec, cls_train_task **out,
                                        char *err, size_t err_len);
 
+/* A model as the sweep needs it before any device exists: host-side and
+ * cheap, so that a spec is checked, sized and planned without a device. */
+typedef struct cls_model_info {
+  const char *name; /* "gpt" */
+  /* N without embeddings (the N of the scaling laws) and the embedding
+   * parameters of the model at width x depth with spec's other settings;
+   * the formulas follow the model's parameter table (the tests compare
+   * them with the built model's count). */
+  void (*count_params)(const cls_task_spec *spec, size_t width, size_t depth, double *n, double *n_embed);
+  /* The model's own check of spec's shape (width, depth, heads) and
+   * settings: CLS_OK, or the status with a message in err. */
+  cls_status (*check)(const cls_task_spec *spec, char *err, size_t err_len);
+} cls_model_info;
+
+/* A task: one registry entry. */
+typedef struct cls_task_info {
+  const char *task;            /* "text" */
+  const cls_model_info *model; /* the model it trains */
+  const char *summary;         /* for people: "a GPT on bytes" */
+  /* The spec fields of cls_task_spec this task reads beyond the shared
+   * ones (shape, param, base_width, init_std, weight_decay, seed, batch,
+   * data_seed), by member name, NULL-terminated; a sweep spec that gives
+   * any other task's field is refused. */
+  const char *const *fields;
+  /* The task's check of its own settings (batch, data sizes), after the
+   * model's: CLS_OK or the status with a message in err. */
+  cls_status (*check)(const cls_task_spec *spec, char *err, size_t err_len);
+  cls_task_factory make;
+} cls_task_info;
+
+/* The registry, walked by index: i < cls_task_count(). The first entry of
+ * a task name gives that task's default model. */
+size_t cls_task_count(void);
+const cls_task_info *cls_task_at(size_t i);
+
+/* The entry of task with model; model NULL or "": the task's default
+ * model. NULL when there is none. */
+const cls_task_info *cls_task_find(const char *task, const char *model);
+
+/* The model named name (of the first task that trains it), or NULL. */
+const cls_model_info *cls_model_find(const char *name);
+
+/* Writes the registered task/model pairs, "text/gpt, spectra/emulator,
+ * ...", into buf (for usage and error messages; always NUL-terminated when
+ * len > 0) and returns buf. */
+const char *cls_task_list(char *buf, size_t len);
+
+/* Checks spec without a device: the pair is registered, the model accepts
+ * the shape, the task its settings. CLS_OK or the status with err. */
+cls_status cls_task_check(const cls_task_spec *spec, char *err, size_t err_len);
+
 /* Builds the task spec->task with spec->model from the registry; an unknown
  * pair is CLS_ERR_INVALID_VALUE with the pairs there are. */
 cls_status cls_task_create(cls_context *ctx, const cls_task_spec *spec, cls_train_task **out, char *err,
                            size_t err_len);
 void cls_task_destroy(cls_train_task *t);
-
-/* The registered task/model pairs, "text/gpt, ..." (for usage messages). */
-const char *cls_task_list(void);
-
-/* The factories (one per task file). */
-cls_status cls__task_text_gpt(cls_context *ctx, const cls_task_spec *spec, cls_train_task **out, char *err,
-                              size_t err_len);
-cls_status cls__task_spectra_emulator(cls_context *ctx, const cls_task_spec *spec, cls_train_task **out, char *err,
-                                      size_t err_len);
 
 #endif

@@ -18,10 +18,8 @@
 
 #include "data/spectra.h"
 #include "nn/emulator.h"
+#include "task_internal.h"
 #include "train/log.h"
-#include "train/task.h"
-
-#define EVAL_SEED 0x6576616cULL /* "eval" */
 
 typedef struct {
   cls_spectra *ds;
@@ -34,10 +32,50 @@ typedef struct {
   float *features;      /* B x P x F */
 } emu_task;
 
-static cls_status data_fail(cls_train_task *t, cls_status s, const char *what) {
-  snprintf(t->error, sizeof t->error, "%s", what);
-  return s;
+/* ------------------------------------------------------------ the model */
+
+static void spectra_config_of(const cls_task_spec *spec, cls_spectra_config *dc) {
+  cls_spectra_config_default(dc);
+  dc->seed = spec->data_seed;
+  dc->n_pixels = spec->n_pixels;
+  dc->n_train = spec->n_train;
+  dc->n_val = 0; /* the emulator is evaluated on the test split */
+  dc->n_test = spec->n_test;
 }
+
+/* The emulator of spec at width x depth x heads, on the dataset's window. */
+static void emulator_config_of(const cls_task_spec *spec, size_t width, size_t depth, size_t heads,
+                               cls_emulator_config *ec) {
+  cls_spectra_config dc;
+  spectra_config_of(spec, &dc);
+  cls_emulator_config_default(ec);
+  ec->width = width;
+  ec->depth = depth;
+  ec->heads = heads;
+  ec->n_tokens = spec->label_tokens;
+  ec->param = spec->param;
+  ec->base_width = spec->base_width;
+  ec->init_std = spec->init_std;
+  ec->weight_decay = spec->weight_decay;
+  ec->lambda_min = dc.lambda_min;
+  ec->lambda_max = dc.lambda_max;
+}
+
+static cls_status emulator_check(const cls_task_spec *spec, char *err, size_t err_len) {
+  cls_emulator_config ec;
+  emulator_config_of(spec, spec->width, spec->depth, spec->heads, &ec);
+  return cls_emulator_config_check(&ec, err, err_len);
+}
+
+static void emulator_count(const cls_task_spec *spec, size_t width, size_t depth, double *n, double *n_embed) {
+  cls_emulator_config ec;
+  emulator_config_of(spec, width, depth, 1, &ec);
+  cls_emulator_count_params(&ec, n, n_embed);
+}
+
+static const cls_model_info emulator_model = {"emulator", emulator_count, emulator_check};
+
+/* ------------------------------------------------------------- the task */
 
 /* Draws and gathers the batch `step` of split with seed, and its features. */
 static cls_status batch(cls_train_task *t, cls_split split, uint64_t seed, uint64_t step) {
@@ -46,7 +84,7 @@ static cls_status batch(cls_train_task *t, cls_split split, uint64_t seed, uint6
   cls_status s = cls_spectra_sample(x->ds, split, seed, step, x->B, x->P, x->spec, x->pix, err, sizeof err);
   if (s == CLS_OK)
     s = cls_spectra_gather(x->ds, split, x->B, x->spec, x->P, x->pix, x->labels, x->flux, err, sizeof err);
-  if (s != CLS_OK) return data_fail(t, s, err);
+  if (s != CLS_OK) return cls__task_data_fail(t, s, err);
   for (size_t r = 0; r < x->B * x->P; r++)
     memcpy(x->features + r * x->F, x->grid_features + (size_t)x->pix[r] * x->F, x->F * sizeof *x->features);
   return CLS_OK;
@@ -60,107 +98,55 @@ static cls_status train_step(cls_train_task *t, uint64_t step, float *loss) {
   return s;
 }
 
-static cls_status evaluate(cls_train_task *t, size_t n_batches, double *loss) {
+static cls_status eval_batch(cls_train_task *t, uint64_t i, float *loss) {
   emu_task *x = t->impl;
-  double sum = 0;
-  for (size_t i = 0; i < n_batches; i++) {
-    float mse;
-    cls_status s = batch(t, CLS_SPLIT_TEST, EVAL_SEED, i);
-    if (s == CLS_OK) s = cls_emulator_forward(x->em, x->labels, x->features, x->flux, x->B, x->P, 0, &mse);
-    if (s != CLS_OK) return s;
-    sum += mse;
-  }
-  *loss = n_batches ? sum / (double)n_batches : 0.0;
-  return CLS_OK;
+  cls_status s = batch(t, CLS_SPLIT_TEST, CLS_TASK_EVAL_SEED, i);
+  if (s == CLS_OK) s = cls_emulator_forward(x->em, x->labels, x->features, x->flux, x->B, x->P, 0, loss);
+  return s;
 }
 
-static void destroy(cls_train_task *t) {
-  emu_task *x = t->impl;
-  if (x) {
-    cls_emulator_destroy(x->em);
-    cls_spectra_destroy(x->ds);
-    free(x->grid_features);
-    free(x->spec);
-    free(x->pix);
-    free(x->labels);
-    free(x->flux);
-    free(x->features);
-    free(x);
-  }
-  free(t);
+static void release(void *impl) {
+  emu_task *x = impl;
+  cls_emulator_destroy(x->em);
+  cls_spectra_destroy(x->ds);
+  free(x->grid_features);
+  free(x->spec);
+  free(x->pix);
+  free(x->labels);
+  free(x->flux);
+  free(x->features);
 }
 
-cls_status cls__task_spectra_emulator(cls_context *ctx, const cls_task_spec *spec, cls_train_task **out, char *err,
-                                      size_t err_len) {
-  *out = NULL;
-  cls_spectra_config dc;
-  cls_spectra_config_default(&dc);
-  dc.seed = spec->data_seed;
-  dc.n_pixels = spec->n_pixels;
-  dc.n_train = spec->n_train;
-  dc.n_val = 0; /* the emulator is evaluated on the test split */
-  dc.n_test = spec->n_test;
+static const cls__task_ops emu_ops = {train_step, eval_batch, release};
 
-  cls_emulator_config ec;
-  cls_emulator_config_default(&ec);
-  ec.width = spec->width;
-  ec.depth = spec->depth;
-  ec.heads = spec->heads;
-  ec.n_tokens = spec->label_tokens;
-  ec.param = spec->param;
-  ec.base_width = spec->base_width;
-  ec.init_std = spec->init_std;
-  ec.weight_decay = spec->weight_decay;
-  ec.lambda_min = dc.lambda_min;
-  ec.lambda_max = dc.lambda_max;
-  cls_status s = cls_emulator_config_check(&ec, err, err_len);
-  if (s != CLS_OK) return s;
+static cls_status spectra_check(const cls_task_spec *spec, char *err, size_t err_len) {
   if (!spec->batch || !spec->pixels) {
-    snprintf(err, err_len, "batch (%zu spectra) and pixels per spectrum (%zu) must be at least 1", spec->batch,
+    snprintf(err, err_len, "`batch` (%zu spectra) and `pixels` per spectrum (%zu) must be at least 1", spec->batch,
              spec->pixels);
     return CLS_ERR_INVALID_SIZE;
   }
   if (spec->pixels > spec->n_pixels) {
-    snprintf(err, err_len, "pixels per spectrum %zu exceeds the grid's %zu pixels: use --pixels <= --n-pixels",
+    snprintf(err, err_len, "`pixels` per spectrum (%zu) must be <= `n_pixels`, the grid's %zu pixels",
              spec->pixels, spec->n_pixels);
     return CLS_ERR_INVALID_SIZE;
   }
   if (!spec->n_test) {
-    snprintf(err, err_len, "the emulator is evaluated on the test split: --n-test must be at least 1");
+    snprintf(err, err_len, "the emulator is evaluated on the test split: `n_test` must be at least 1");
     return CLS_ERR_INVALID_SIZE;
   }
+  return CLS_OK;
+}
 
-  cls_train_task *t = calloc(1, sizeof *t);
-  emu_task *x = calloc(1, sizeof *x);
-  if (!t || !x) {
-    free(t);
-    free(x);
-    snprintf(err, err_len, "out of host memory");
-    return CLS_ERR_OUT_OF_MEMORY;
-  }
-  t->impl = x;
-  t->ctx = ctx;
-  t->destroy = destroy;
-  t->train_step = train_step;
-  t->evaluate = evaluate;
-  x->B = spec->batch;
-  x->P = spec->pixels;
-  x->F = cls_emulator_n_features(&ec);
-  x->seed = spec->seed;
-
-  s = cls_spectra_create(&dc, &x->ds, err, err_len);
-  if (s != CLS_OK) {
-    destroy(t);
-    return s;
-  }
+/* The dataset, its flux precomputed, and the host buffers of a batch. */
+static cls_status build_data(cls_train_task *t, const cls_spectra_config *dc, const cls_emulator_config *ec,
+                             char *err, size_t err_len) {
+  emu_task *x = t->impl;
+  cls_status s = cls_spectra_create(dc, &x->ds, err, err_len);
   /* Flux of every training and test spectrum once, when it fits the cache:
    * each step then gathers instead of computing lines. */
-  s = cls_spectra_precompute(x->ds, CLS_SPLIT_TRAIN, err, err_len);
+  if (s == CLS_OK) s = cls_spectra_precompute(x->ds, CLS_SPLIT_TRAIN, err, err_len);
   if (s == CLS_OK) s = cls_spectra_precompute(x->ds, CLS_SPLIT_TEST, err, err_len);
-  if (s != CLS_OK) {
-    destroy(t);
-    return s;
-  }
+  if (s != CLS_OK) return s;
   const size_t np = cls_spectra_n_pixels(x->ds);
   x->grid_features = malloc(np * x->F * sizeof *x->grid_features);
   x->spec = malloc(x->B * sizeof *x->spec);
@@ -169,43 +155,70 @@ cls_status cls__task_spectra_emulator(cls_context *ctx, const cls_task_spec *spe
   x->flux = malloc(x->B * x->P * sizeof *x->flux);
   x->features = malloc(x->B * x->P * x->F * sizeof *x->features);
   if (!x->grid_features || !x->spec || !x->pix || !x->labels || !x->flux || !x->features) {
-    destroy(t);
     snprintf(err, err_len, "out of host memory for a batch of %zu spectra x %zu pixels", x->B, x->P);
     return CLS_ERR_OUT_OF_MEMORY;
   }
-  cls_emulator_encode(&ec, cls_spectra_wavelength(x->ds), np, x->grid_features);
-  s = cls_emulator_create(ctx, &ec, x->B, x->P, spec->seed, &x->em);
-  if (s != CLS_OK) {
-    snprintf(err, err_len, "%s", cls_last_error(ctx));
-    destroy(t);
-    return s;
-  }
-  const cls_param_table *pt = cls_emulator_params(x->em);
-  t->params = pt;
-  t->slabs = cls_emulator_slabs(x->em);
-  t->n_params = (double)cls_param_count(pt, 0);
-  t->n_params_embed = (double)cls_param_count(pt, 1) - t->n_params;
+  cls_emulator_encode(ec, cls_spectra_wavelength(x->ds), np, x->grid_features);
+  return CLS_OK;
+}
+
+/* The data's accounting, the checkpoint key and the description. */
+static void describe(cls_train_task *t, const cls_task_spec *spec, const cls_emulator_config *ec,
+                     const cls_spectra_config *dc) {
+  emu_task *x = t->impl;
+  const size_t np = cls_spectra_n_pixels(x->ds);
   t->tokens_per_step = (double)(x->B * x->P);
   t->model_flops_per_step = cls_emulator_flops_per_step(x->em, x->B, x->P);
-  t->train_examples = (double)dc.n_train;
-  t->train_tokens = (double)dc.n_train * (double)np;
+  t->train_examples = (double)dc->n_train;
+  t->train_tokens = (double)dc->n_train * (double)np;
   t->examples_per_step = (double)x->B;
-
   char f[3][40];
   snprintf(t->key, sizeof t->key,
            "task=spectra\nmodel=emulator\nwidth=%zu\ndepth=%zu\nheads=%zu\nlabel_tokens=%zu\nn_freq=%zu\n"
            "label_hidden=%zu\nparam=%s\nbase_width=%zu\ninit_std=%s\nweight_decay=%s\nbatch=%zu\npixels=%zu\n"
            "seed=%llu\ndata_seed=%llu\nn_train=%zu\nn_test=%zu\nn_pixels=%zu\nn_lines=%zu\nlambda_min=%s\n",
-           ec.width, ec.depth, ec.heads, ec.n_tokens, ec.n_freq, ec.label_hidden,
-           ec.param == CLS_PARAM_MUP ? "mup" : "sp", ec.base_width, cls_fmt_shortest(ec.init_std, 1, f[0], 40),
-           cls_fmt_shortest(ec.weight_decay, 1, f[1], 40), x->B, x->P, (unsigned long long)spec->seed,
-           (unsigned long long)spec->data_seed, dc.n_train, dc.n_test, np, cls_spectra_n_lines(x->ds),
-           cls_fmt_shortest(dc.lambda_min, 0, f[2], 40));
+           ec->width, ec->depth, ec->heads, ec->n_tokens, ec->n_freq, ec->label_hidden,
+           cls__task_param_name(ec->param), ec->base_width, cls_fmt_shortest(ec->init_std, 1, f[0], 40),
+           cls_fmt_shortest(ec->weight_decay, 1, f[1], 40), x->B, x->P, (unsigned long long)spec->seed,
+           (unsigned long long)spec->data_seed, dc->n_train, dc->n_test, np, cls_spectra_n_lines(x->ds),
+           cls_fmt_shortest(dc->lambda_min, 0, f[2], 40));
   snprintf(t->describe, sizeof t->describe,
            "emulator w%zu d%zu h%zu %zu label tokens %s, batch %zu spectra x %zu pixels, on %zu training "
            "spectra (%zu test, %zu pixels)",
-           ec.width, ec.depth, ec.heads, ec.n_tokens, ec.param == CLS_PARAM_MUP ? "mup" : "sp", x->B, x->P,
-           dc.n_train, dc.n_test, np);
+           ec->width, ec->depth, ec->heads, ec->n_tokens, cls__task_param_name(ec->param), x->B, x->P, dc->n_train,
+           dc->n_test, np);
+}
+
+static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_task **out, char *err,
+                       size_t err_len) {
+  *out = NULL;
+  cls_status s = cls__task_check_spec(&cls__task_spectra, spec, err, err_len);
+  if (s != CLS_OK) return s;
+  cls_spectra_config dc;
+  spectra_config_of(spec, &dc);
+  cls_emulator_config ec;
+  emulator_config_of(spec, spec->width, spec->depth, spec->heads, &ec);
+  cls_train_task *t = cls__task_new(ctx, sizeof(emu_task), &emu_ops, err, err_len);
+  if (!t) return CLS_ERR_OUT_OF_MEMORY;
+  emu_task *x = t->impl;
+  x->B = spec->batch;
+  x->P = spec->pixels;
+  x->F = cls_emulator_n_features(&ec);
+  x->seed = spec->seed;
+  s = build_data(t, &dc, &ec, err, err_len);
+  if (s != CLS_OK) {
+    cls_task_destroy(t);
+    return s;
+  }
+  s = cls_emulator_create(ctx, &ec, x->B, x->P, spec->seed, &x->em);
+  if (s != CLS_OK) return cls__task_model_fail(t, s, err, err_len);
+  cls__task_set_model(t, cls_emulator_params(x->em), cls_emulator_slabs(x->em));
+  describe(t, spec, &ec, &dc);
   *out = t;
   return CLS_OK;
 }
+
+static const char *const spectra_fields[] = {"n_train", "n_test", "n_pixels", "pixels", "label_tokens", NULL};
+
+const cls_task_info cls__task_spectra = {
+    "spectra", &emulator_model, "the emulator on synthetic stellar spectra", spectra_fields, spectra_check, make};

@@ -1,10 +1,12 @@
 /*
- * src/device/context.h — the context structure, private to src/device/.
+ * src/device/context_internal.h — the context structure and the device
+ * layer's own helpers, private to src/device/ (nothing outside it includes
+ * this; the layers above use device/layer.h).
  */
-#ifndef CLSCALE_DEVICE_CONTEXT_H
-#define CLSCALE_DEVICE_CONTEXT_H
+#ifndef CLSCALE_DEVICE_CONTEXT_INTERNAL_H
+#define CLSCALE_DEVICE_CONTEXT_INTERNAL_H
 
-#include "device/internal.h"
+#include "device/layer.h"
 
 #define CLS__MAX_PROGRAMS 16
 #define CLS__MAX_KERNELS  96
@@ -45,9 +47,7 @@ struct cls_context {
   /* Program building. */
   char cache_dir[1024];  /* empty: cache disabled */
   char kernel_dir[1024]; /* empty: embedded sources */
-  char params_set[32];
-  char params_override[512];
-  char defines[1024]; /* the -D string every program is built with */
+  char defines[1024];    /* the -D string every program is built with */
   cls__program programs[CLS__MAX_PROGRAMS];
   size_t program_count;
   cls__kernel_entry kernels[CLS__MAX_KERNELS];
@@ -67,8 +67,7 @@ struct cls_context {
   cls__trace_event *trace;
   size_t trace_count, trace_cap;
 
-  /* Options handed to the ops layer. */
-  char matmul_backend[16];
+  /* The ops layer's per-context state (cls__ops_state). */
   void *ops_state;
   void (*ops_state_destroy)(void *);
 };
@@ -76,9 +75,16 @@ struct cls_context {
 /* Reads the profiling times of every pending event into the counters. */
 cls_status cls__resolve_pending(cls_context *ctx);
 
-/* Device parameters: which set applies to a device, and the -D string. */
+/* Device parameters: which set applies to a device, and the -D string of
+ * a set under table (plus the device layer's own families, then override:
+ * "NAME=V,NAME=V"). CLS_ERR_INVALID_VALUE for an unknown set or a malformed
+ * override, CLS_ERR_INTERNAL when the string does not fit. */
 const char *cls__params_set_for(const cls_device_info *info);
-cls_status cls__params_build_defines(const char *set, const char *override, char *out, size_t out_len);
+cls_status cls__params_build_defines(const cls__param_table *table, const char *set, const char *override,
+                                     char *out, size_t out_len);
+
+/* The device layer's own parameter family (cl/peak.cl; params_peak.c). */
+extern const cls__param_family cls__params_peak;
 
 /* Fills info from an OpenCL device (everything but the indices). */
 void cls__device_info_fill(cl_platform_id platform, cl_device_id device, cls_device_info *info);

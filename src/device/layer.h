@@ -1,6 +1,9 @@
 /*
- * src/device/internal.h — what the device layer offers the layers above it
- * inside the library (ops, nn, ...). Not installed; not a public API.
+ * src/device/layer.h — what the device layer offers the layers above it
+ * inside the library (ops, nn, ...). Not installed; not a public API: the
+ * commands in tools/ use the public headers (and the layers' bench headers)
+ * instead. The context structure itself is private to src/device/
+ * (context_internal.h).
  *
  * An op is written as:
  *
@@ -14,8 +17,8 @@
  *     return cls__launch(ctx, "foo_fwd", k, 1, global, local, flops, bytes);
  *   }
  */
-#ifndef CLSCALE_DEVICE_INTERNAL_H
-#define CLSCALE_DEVICE_INTERNAL_H
+#ifndef CLSCALE_DEVICE_LAYER_H
+#define CLSCALE_DEVICE_LAYER_H
 
 #define CL_TARGET_OPENCL_VERSION 120
 #define CL_USE_DEPRECATED_OPENCL_1_2_APIS
@@ -23,7 +26,6 @@
 #include <stdarg.h>
 
 #include "clscale/device.h"
-#include "clscale/ops.h"
 
 struct cls_buffer {
   cls_context *ctx;
@@ -84,6 +86,54 @@ cls_status cls__record_span(cls_context *ctx, const char *op, cl_event start, cl
  * auto matmul's candidates). Returns the previous state. */
 int cls__counters_pause(cls_context *ctx, int paused);
 
+/* ------------------------------------------------- device parameters
+ *
+ * The device layer owns the mechanism: which parameter set a device gets
+ * (by vendor and type, cls_device_info.params_name) and building every
+ * program with the -D options of a parameter table. The table's contents
+ * belong to the layers whose kernels read them: the ops layer hands its
+ * families (matmul, rows, train) to cls__context_create; the device layer
+ * adds its own (peak, for cl/peak.cl). Every program is built with every
+ * family's options, so a kernel can read any parameter;
+ * CLSCALE_PARAMS="NAME=V,NAME=V" (options.params) overrides single values. */
+
+/* The parameter sets, in the order of a family's by_set column. */
+enum cls__param_set {
+  CLS__SET_CPU = 0,     /* CPU devices: PoCL, Intel's CPU runtime */
+  CLS__SET_NVIDIA_GPU,  /* NVIDIA GPUs */
+  CLS__SET_AMD_GPU,     /* AMD GPUs (ROCm, Mesa rusticl/clover) */
+  CLS__SET_INTEL_GPU,   /* Intel integrated and Arc GPUs */
+  CLS__SET_GENERIC_GPU, /* any other GPU or accelerator */
+  CLS__SET_COUNT
+};
+
+/* One kernel family's column of the table: for each set, NAME=VALUE pairs
+ * separated by spaces. */
+typedef struct cls__param_family {
+  const char *name; /* e.g. "matmul", for readers of the table */
+  const char *by_set[CLS__SET_COUNT];
+} cls__param_family;
+
+/* The families a layer hands to the device layer, merged in this order. */
+typedef struct cls__param_table {
+  const cls__param_family *const *families;
+  size_t count;
+} cls__param_table;
+
+/* Creates a context as cls_context_create does (device choice, queue,
+ * cache, kernel folder, parameters, trace), building its programs with
+ * table's families plus the device layer's own; table may be NULL (the
+ * device layer's own only). The public cls_context_create (src/ops/) checks
+ * the options that belong to the layers above first, then calls this.
+ * options.matmul_backend is not read here. */
+cls_status cls__context_create(const cls_context_options *opts, const cls__param_table *table, cls_context **out,
+                               char *err, size_t err_len);
+
+/* The -D string (without override) programs are built with under parameter
+ * set set_name and table (plus the device layer's families), for
+ * cls_params_defines. CLS_ERR_INVALID_VALUE for an unknown set. */
+cls_status cls__params_defines(const cls__param_table *table, const char *set_name, char *out, size_t out_len);
+
 /* The effective value of a device parameter (table entry for this device,
  * overridden by CLSCALE_PARAMS / options.params); fallback if unset. */
 long cls__param(const cls_context *ctx, const char *name, long fallback);
@@ -91,9 +141,6 @@ long cls__param(const cls_context *ctx, const char *name, long fallback);
 cl_context cls__cl_context(const cls_context *ctx);
 cl_command_queue cls__queue(const cls_context *ctx);
 cl_device_id cls__device(const cls_context *ctx);
-
-/* The matmul backend named in the context options ("auto" by default). */
-const char *cls__matmul_backend_option(const cls_context *ctx);
 
 /* The on-disk cache folder of this context, or NULL when caching is off. */
 const char *cls__cache_dir(const cls_context *ctx);

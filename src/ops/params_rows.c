@@ -1,5 +1,5 @@
 /* Device parameters of the row-wise kernels (cl/softmax.cl, cl/norm.cl);
- * see params.h.
+ * see params_internal.h.
  *   ROW_VARIANT 0 = one row per work-item (fast on CPUs, whose runtimes run a
  *               group's items one after the other: a row is a vector loop),
  *               1 = one work-group per row with a local-memory reduction
@@ -17,15 +17,20 @@
  *   ROW_CLOCAL  work-group size of that column pass (and of its finish).
  *   ROW_PAIR    variant 0 runs non-causal softmax rows of at most this many
  *               columns two per work-item, in lockstep (0: never). */
-#include "device/params.h"
+#include "params_internal.h"
 
-const char *const cls__params_rows[CLS__SET_COUNT] = {
-    [CLS__SET_CPU] =
-        "ROW_VARIANT=0 ROW_WG=64 ROW_LOCAL=16 ROW_VEC=16 ROW_CVEC=16 ROW_PART=256 ROW_CLOCAL=16 ROW_PAIR=128",
-    [CLS__SET_NVIDIA_GPU] =
-        "ROW_VARIANT=1 ROW_WG=256 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 ROW_CLOCAL=64",
-    [CLS__SET_AMD_GPU] = "ROW_VARIANT=1 ROW_WG=256 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 ROW_CLOCAL=64",
-    [CLS__SET_INTEL_GPU] = "ROW_VARIANT=1 ROW_WG=128 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 ROW_CLOCAL=64",
-    [CLS__SET_GENERIC_GPU] =
-        "ROW_VARIANT=1 ROW_WG=128 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 ROW_CLOCAL=64",
+const cls__param_family cls__params_rows = {
+    "rows",
+    {
+        [CLS__SET_CPU] =
+            "ROW_VARIANT=0 ROW_WG=64 ROW_LOCAL=16 ROW_VEC=16 ROW_CVEC=16 ROW_PART=256 ROW_CLOCAL=16 ROW_PAIR=128",
+        [CLS__SET_NVIDIA_GPU] =
+            "ROW_VARIANT=1 ROW_WG=256 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 ROW_CLOCAL=64",
+        [CLS__SET_AMD_GPU] =
+            "ROW_VARIANT=1 ROW_WG=256 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 ROW_CLOCAL=64",
+        [CLS__SET_INTEL_GPU] =
+            "ROW_VARIANT=1 ROW_WG=128 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 ROW_CLOCAL=64",
+        [CLS__SET_GENERIC_GPU] =
+            "ROW_VARIANT=1 ROW_WG=128 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 ROW_CLOCAL=64",
+    },
 };

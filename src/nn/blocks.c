@@ -1,0 +1,93 @@
+/* src/nn/blocks.c — the models' shared parts (see blocks_internal.h). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "blocks_internal.h"
+#include "clscale/ops_train.h"
+
+void cls__nn_scales_of(cls_parametrisation param, size_t width, size_t base_width, size_t heads, size_t depth,
+                       float init_std, cls__nn_scales *out) {
+  const int mup = param == CLS_PARAM_MUP;
+  const float m = mup ? (float)width / (float)base_width : 1.0f;
+  out->m = m;
+  out->hid_std = init_std / sqrtf(m);
+  out->hid_lr = 1.0f / m;
+  out->res_std = out->hid_std / sqrtf(2.0f * (float)depth);
+  const float dh = (float)(width / heads), base_dh = (float)(base_width / heads);
+  out->attn_scale = mup ? sqrtf(base_dh) / dh : 1.0f / sqrtf(dh);
+}
+
+int cls__nn_add_mlp(cls_param_table *pt, size_t layer, size_t width, const cls__nn_scales *s, float wd) {
+  const size_t d = width;
+  char name[48];
+  int ok = 1;
+#define NAME(x) (snprintf(name, sizeof name, "h%zu.%s", layer, x), name)
+  ok &= cls_param_add_ex(pt, NAME("mlp.fc.w"), d, 4 * d, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, s->hid_std, 0,
+                         s->hid_lr, wd) >= 0;
+  ok &= cls_param_add_ex(pt, NAME("mlp.fc.b"), 1, 4 * d, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
+  /* fan-in 4 width: variance 1/fan_in keeps the same 1/m dependence. */
+  ok &= cls_param_add_ex(pt, NAME("mlp.proj.w"), 4 * d, d, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, s->res_std, 0,
+                         s->hid_lr, wd) >= 0;
+  ok &= cls_param_add_ex(pt, NAME("mlp.proj.b"), 1, d, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
+#undef NAME
+  return ok;
+}
+
+size_t cls__nn_take(size_t *at, size_t n) {
+  const size_t off = *at;
+  *at += (n + 15) / 16 * 16;
+  return off;
+}
+
+int cls__nn_index(const cls_param_table *pt, const char *name) {
+  for (size_t i = 0; i < pt->count; i++)
+    if (!strcmp(pt->t[i].name, name)) return (int)i;
+  return -1;
+}
+
+#define A(off) cls_ref_at(v->acts, (off))
+
+static cls_status linear(const cls__nn_view *v, size_t rows, size_t in, size_t out, size_t x, int w, size_t y,
+                         int residual) {
+  return cls_nn_linear(v->ctx, v->pt, v->slabs, rows, in, out, A(x), w, A(y), residual);
+}
+
+static cls_status linear_back(const cls__nn_view *v, size_t rows, size_t in, size_t out, size_t x, int w,
+                              size_t dy, size_t dx) {
+  return cls_nn_linear_back(v->ctx, v->pt, v->slabs, rows, in, out, A(x), w, A(dy), A(dx), 0);
+}
+
+cls_status cls__nn_attn_out_forward(const cls__nn_view *v, size_t rows, size_t width, size_t res_in, size_t atty,
+                                    int wo, size_t res_out) {
+  CLS_NN_TRY(cls_buffer_copy(v->ctx, v->acts, res_in, v->acts, res_out, rows * width));
+  return linear(v, rows, width, width, atty, wo, res_out, 1);
+}
+
+cls_status cls__nn_attn_out_backward(const cls__nn_view *v, size_t rows, size_t width, size_t atty, int wo,
+                                     size_t dres, size_t datty) {
+  return linear_back(v, rows, width, width, atty, wo, dres, datty);
+}
+
+cls_status cls__nn_mlp_forward(const cls__nn_view *v, size_t rows, size_t width, size_t in, int w_fc, size_t fc,
+                               size_t fcg, size_t res_in, size_t res_out) {
+  const size_t d = width;
+  CLS_NN_TRY(linear(v, rows, d, 4 * d, in, w_fc, fc, 0));
+  CLS_NN_TRY(cls_gelu_forward(v->ctx, rows * 4 * d, A(fc), A(fcg)));
+  CLS_NN_TRY(cls_buffer_copy(v->ctx, v->acts, res_in, v->acts, res_out, rows * d));
+  return linear(v, rows, 4 * d, d, fcg, w_fc + 2, res_out, 1);
+}
+
+cls_status cls__nn_mlp_backward(const cls__nn_view *v, size_t rows, size_t width, size_t in, int w_fc, size_t fc,
+                                size_t fcg, size_t dres, size_t dfc, size_t din) {
+  const size_t d = width;
+  CLS_NN_TRY(linear_back(v, rows, 4 * d, d, fcg, w_fc + 2, dres, dfc));
+  CLS_NN_TRY(cls_gelu_backward(v->ctx, rows * 4 * d, A(fc), A(dfc), A(dfc)));
+  return linear_back(v, rows, d, 4 * d, in, w_fc, dfc, din);
+}
+
+cls_status cls__nn_residual_grad(const cls__nn_view *v, size_t n, size_t dres, size_t dbranch) {
+  return cls_add_scaled(v->ctx, n, 1.0f, A(dres), 1.0f, A(dbranch), A(dres));
+}
+
+#undef A

@@ -1,0 +1,82 @@
+/*
+ * src/nn/blocks_internal.h — what the models of this layer (gpt.c,
+ * emulator.c) share: the width scaling of muP, the MLP's tensors, the
+ * activation layout, and the sub-blocks of a pre-norm transformer block
+ * that are the same in both (the attention output with its residual, the
+ * MLP with its residual, the residual sum of a branch's gradient). Each is
+ * the exact sequence of ops the models launched before they shared it, so
+ * their losses do not change by a bit.
+ */
+#ifndef CLSCALE_NN_BLOCKS_INTERNAL_H
+#define CLSCALE_NN_BLOCKS_INTERNAL_H
+
+#include <stddef.h>
+
+#include "nn/params.h"
+
+/* Returns from the calling function when call fails. */
+#define CLS_NN_TRY(call)                                                                                          \
+  do {                                                                                                            \
+    cls_status s_ = (call);                                                                                       \
+    if (s_ != CLS_OK) return s_;                                                                                  \
+  } while (0)
+
+/* The device state a block works on: parameters and gradients (a table and
+ * its slabs) and the activation slab. */
+typedef struct cls__nn_view {
+  cls_context *ctx;
+  const cls_param_table *pt;
+  const cls_param_slabs *slabs;
+  cls_buffer *acts;
+} cls__nn_view;
+
+/* How a model of width `width` scales under its parametrisation (muP:
+ * m = width / base_width; SP: m = 1). */
+typedef struct cls__nn_scales {
+  float m;          /* width multiplier */
+  float hid_std;    /* hidden matrices: init_std / sqrt(m) */
+  float hid_lr;     /* and their lr multiplier: 1 / m */
+  float res_std;    /* matrices into the residual stream: hid_std / sqrt(2 depth) */
+  float attn_scale; /* muP: sqrt(base head dim) / head dim; SP: 1 / sqrt(head dim) */
+} cls__nn_scales;
+
+void cls__nn_scales_of(cls_parametrisation param, size_t width, size_t base_width, size_t heads, size_t depth,
+                       float init_std, cls__nn_scales *out);
+
+/* The MLP of block `layer` (h<layer>.mlp.fc.w/b: width -> 4 width, then
+ * h<layer>.mlp.proj.w/b back), appended to pt in that order; 0 when out of
+ * host memory. */
+int cls__nn_add_mlp(cls_param_table *pt, size_t layer, size_t width, const cls__nn_scales *s, float weight_decay);
+
+/* Takes n floats of an activation slab at *at (16-float aligned, so that
+ * every operand starts on a 64-byte boundary) and returns their offset. */
+size_t cls__nn_take(size_t *at, size_t n);
+
+/* Index of the named tensor in pt, or -1 (for the host references). */
+int cls__nn_index(const cls_param_table *pt, const char *name);
+
+/* Attention output into the residual: res_out = res_in + atty Wo + bo,
+ * rows x width (wo: the index of Wo, bo after it). */
+cls_status cls__nn_attn_out_forward(const cls__nn_view *v, size_t rows, size_t width, size_t res_in, size_t atty,
+                                    int wo, size_t res_out);
+
+/* Its backward: dWo, dbo from dres, and datty = dres Wo^T. */
+cls_status cls__nn_attn_out_backward(const cls__nn_view *v, size_t rows, size_t width, size_t atty, int wo,
+                                     size_t dres, size_t datty);
+
+/* The MLP into the residual, after the block's second norm (in): fc = in
+ * Wfc + b, fcg = gelu(fc), res_out = res_in + fcg Wproj + b (w_fc: the
+ * index of Wfc, as cls__nn_add_mlp lays them out). */
+cls_status cls__nn_mlp_forward(const cls__nn_view *v, size_t rows, size_t width, size_t in, int w_fc, size_t fc,
+                               size_t fcg, size_t res_in, size_t res_out);
+
+/* Its backward from dres (d res_out) to din (overwritten), its weights'
+ * gradients added; dfc is scratch of rows x 4 width. */
+cls_status cls__nn_mlp_backward(const cls__nn_view *v, size_t rows, size_t width, size_t in, int w_fc, size_t fc,
+                                size_t fcg, size_t dres, size_t dfc, size_t din);
+
+/* dres += dbranch (n floats): a residual branch's gradient joins the
+ * stream's. */
+cls_status cls__nn_residual_grad(const cls__nn_view *v, size_t n, size_t dres, size_t dbranch);
+
+#endif

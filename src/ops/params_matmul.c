@@ -1,0 +1,34 @@
+/* Device parameters of the matmul kernels (cl/matmul.cl); see params_internal.h.
+ *
+ *   MM_LOCAL  0: register-blocked kernel mm_regs (CPUs); 1: local-memory
+ *             tiles mm_local (GPUs). Both kernels are compiled everywhere.
+ *   mm_regs:  a work-item computes MM_MR rows x (MM_NV vectors of MM_VW
+ *             floats) of C; MM_LM work-items per group walk down the rows
+ *             sharing one packed B panel (kept in cache). MM_MR2, MM_NV2,
+ *             MM_VW2: the tile used instead on CPUs without AVX-512 (16
+ *             vector registers of 256 bits) and on ARM; MM_NARROW=1 forces it.
+ *   mm_local: MM_TM x MM_TN tile per group, MM_TK deep through local memory,
+ *             MM_WM x MM_WN outputs per work-item.
+ *   MM_KP     packed panels are padded in k to a multiple of this.
+ */
+#include "params_internal.h"
+
+const cls__param_family cls__params_matmul = {
+    "matmul",
+    {
+        /* AVX-512: 12 x 32 floats = 24 of the 32 zmm registers accumulate; per
+         * k step 2 vector loads and 12 broadcasts feed 24 FMAs. AVX2: 6 x 16
+         * floats = 12 of the 16 ymm registers. */
+        [CLS__SET_CPU] =
+            "MM_LOCAL=0 MM_VW=16 MM_MR=12 MM_NV=2 MM_VW2=8 MM_MR2=6 MM_NV2=2 MM_LM=4 MM_KP=1 MM_KC=512 MM_TM=32 "
+            "MM_TN=32 MM_TK=8 MM_WM=4 MM_WN=4",
+        [CLS__SET_NVIDIA_GPU] =
+            "MM_LOCAL=1 MM_TM=64 MM_TN=64 MM_TK=16 MM_WM=4 MM_WN=4 MM_KP=16 MM_VW=4 MM_MR=4 MM_NV=2 MM_LM=1",
+        [CLS__SET_AMD_GPU] =
+            "MM_LOCAL=1 MM_TM=64 MM_TN=64 MM_TK=16 MM_WM=4 MM_WN=4 MM_KP=16 MM_VW=4 MM_MR=4 MM_NV=2 MM_LM=1",
+        [CLS__SET_INTEL_GPU] =
+            "MM_LOCAL=1 MM_TM=32 MM_TN=32 MM_TK=16 MM_WM=4 MM_WN=4 MM_KP=16 MM_VW=4 MM_MR=4 MM_NV=2 MM_LM=1",
+        [CLS__SET_GENERIC_GPU] =
+            "MM_LOCAL=1 MM_TM=32 MM_TN=32 MM_TK=8 MM_WM=2 MM_WN=2 MM_KP=8 MM_VW=4 MM_MR=4 MM_NV=2 MM_LM=1",
+    },
+};

@@ -1,0 +1,88 @@
+/* src/train/task_common.c — what every task file does the same way (see
+ * task_internal.h). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "task_internal.h"
+
+/* The cls_train_task and the task's ops, in one allocation with the
+ * task's own state after them. */
+typedef struct {
+  cls_train_task t;
+  const cls__task_ops *ops;
+} task_box;
+
+cls_status cls__task_check_spec(const cls_task_info *info, const cls_task_spec *spec, char *err, size_t err_len) {
+  cls_status s = info->model->check(spec, err, err_len);
+  if (s == CLS_OK && info->check) s = info->check(spec, err, err_len);
+  return s;
+}
+
+/* The mean loss over the first n held-out batches; every task evaluates
+ * this way, so the eval losses of all tasks mean the same thing. */
+static cls_status evaluate(cls_train_task *t, size_t n_batches, double *loss) {
+  const task_box *b = (const task_box *)t;
+  double sum = 0;
+  for (size_t i = 0; i < n_batches; i++) {
+    float l;
+    cls_status s = b->ops->eval_batch(t, i, &l);
+    if (s != CLS_OK) return s;
+    sum += l;
+  }
+  *loss = n_batches ? sum / (double)n_batches : 0.0;
+  return CLS_OK;
+}
+
+static void destroy(cls_train_task *t) {
+  const task_box *b = (const task_box *)t;
+  if (t->impl) b->ops->release(t->impl);
+  free(t->impl);
+  free(t);
+}
+
+cls_train_task *cls__task_new(cls_context *ctx, size_t impl_size, const cls__task_ops *ops, char *err,
+                              size_t err_len) {
+  task_box *b = calloc(1, sizeof *b);
+  void *impl = calloc(1, impl_size);
+  if (!b || !impl) {
+    free(b);
+    free(impl);
+    snprintf(err, err_len, "out of host memory");
+    return NULL;
+  }
+  b->ops = ops;
+  b->t.impl = impl;
+  b->t.ctx = ctx;
+  b->t.destroy = destroy;
+  b->t.train_step = ops->train_step;
+  b->t.evaluate = evaluate;
+  return &b->t;
+}
+
+void cls__task_set_model(cls_train_task *t, const cls_param_table *pt, cls_param_slabs *slabs) {
+  t->params = pt;
+  t->slabs = slabs;
+  t->n_params = (double)cls_param_count(pt, 0);
+  t->n_params_embed = (double)cls_param_count(pt, 1) - t->n_params;
+}
+
+cls_status cls__task_data_fail(cls_train_task *t, cls_status s, const char *what) {
+  snprintf(t->error, sizeof t->error, "%s", what);
+  return s;
+}
+
+cls_status cls__task_model_fail(cls_train_task *t, cls_status s, char *err, size_t err_len) {
+  snprintf(err, err_len, "%s", cls_last_error(t->ctx));
+  cls_task_destroy(t);
+  return s;
+}
+
+cls_status cls__task_oom(cls_train_task *t, const char *what, char *err, size_t err_len) {
+  cls_task_destroy(t);
+  snprintf(err, err_len, "out of host memory for %s", what);
+  return CLS_ERR_OUT_OF_MEMORY;
+}
+
+const char *cls__task_param_name(cls_parametrisation p) {
+  return p == CLS_PARAM_MUP ? "mup" : "sp";
+}

@@ -1,0 +1,61 @@
+/*
+ * src/train/task_internal.h — what the task files share (task_common.c):
+ * building the cls_train_task around a task's own state, the model's
+ * bookkeeping, the held-out evaluation and the failures of data and
+ * device; and the registry entries, one per task file.
+ */
+#ifndef CLSCALE_TRAIN_TASK_INTERNAL_H
+#define CLSCALE_TRAIN_TASK_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "train/task.h"
+
+/* The sampler seed of every evaluation ("eval"): the same held-out batches
+ * at every evaluation and for every run seed, so that the eval losses of a
+ * sweep's runs are measured on the same data. */
+#define CLS_TASK_EVAL_SEED 0x6576616cULL
+
+/* The registry entries (one per task file; task.c lists them). */
+extern const cls_task_info cls__task_text;
+extern const cls_task_info cls__task_spectra;
+extern const cls_task_info cls__task_linreg;
+
+/* A task's own parts: its training step, the loss of one held-out batch
+ * (no gradients) and the release of its state (impl itself excepted). */
+typedef struct cls__task_ops {
+  cls_status (*train_step)(cls_train_task *t, uint64_t step, float *loss);
+  cls_status (*eval_batch)(cls_train_task *t, uint64_t i, float *loss);
+  void (*release)(void *impl);
+} cls__task_ops;
+
+/* The model's check, then the task's (what every factory does first). */
+cls_status cls__task_check_spec(const cls_task_info *info, const cls_task_spec *spec, char *err, size_t err_len);
+
+/* A new task on ctx whose state is impl_size zeroed bytes (t->impl), run by
+ * ops; its evaluate averages ops->eval_batch over the batches and its
+ * destroy calls ops->release. NULL with a message in err when out of host
+ * memory. ops must outlive the task (a static table). */
+cls_train_task *cls__task_new(cls_context *ctx, size_t impl_size, const cls__task_ops *ops, char *err,
+                              size_t err_len);
+
+/* The model's tensors for AdamW and checkpoints, and N / embedding counts. */
+void cls__task_set_model(cls_train_task *t, const cls_param_table *pt, cls_param_slabs *slabs);
+
+/* A data-layer failure during a step: its message in t->error (the loop
+ * reports it instead of the context's last error); returns s. */
+cls_status cls__task_data_fail(cls_train_task *t, cls_status s, const char *what);
+
+/* A failed model build: the context's message into err, the task
+ * destroyed; returns s. */
+cls_status cls__task_model_fail(cls_train_task *t, cls_status s, char *err, size_t err_len);
+
+/* Out of host memory for the task's buffers: the message (what: "a batch
+ * of 8 x 64 tokens") into err, the task destroyed. */
+cls_status cls__task_oom(cls_train_task *t, const char *what, char *err, size_t err_len);
+
+/* "sp" or "mup" (checkpoint keys and descriptions). */
+const char *cls__task_param_name(cls_parametrisation p);
+
+#endif
