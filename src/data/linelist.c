@@ -7,7 +7,7 @@
 
 #include "core/err.h"
 #include "core/rng.h"
-#include "data/spectra_internal.h"
+#include "spectra_internal.h"
 
 /* Asplund et al. (2009) solar abundances, NIST first ionisation potentials. */
 static const cls_species_info species_table[CLS_SPECIES_COUNT] = {

@@ -8,7 +8,7 @@
 
 #include "core/err.h"
 #include "core/rng.h"
-#include "data/spectra_internal.h"
+#include "spectra_internal.h"
 
 const double cls__label_valid_min[CLS_SPECTRA_N_LABELS] = {3000.0, -0.5, -4.0, -0.5};
 const double cls__label_valid_max[CLS_SPECTRA_N_LABELS] = {10000.0, 5.5, 1.0, 1.0};

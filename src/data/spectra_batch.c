@@ -6,7 +6,7 @@
 
 #include "core/err.h"
 #include "core/rng.h"
-#include "data/spectra_internal.h"
+#include "spectra_internal.h"
 
 static cls_status check_split(const cls_spectra *ds, const char *w, cls_split split, char *err, size_t err_len) {
   if ((int)split < 0 || (int)split >= CLS_SPLIT_COUNT)

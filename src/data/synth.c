@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "data/spectra_internal.h"
+#include "spectra_internal.h"
 
 #define C_KMS      299792.458
 #define K_OVER_AMU 8.31446e-3 /* Boltzmann constant / atomic mass unit, (km/s)^2 per K */

@@ -19,7 +19,7 @@
 #include "blocks_internal.h"
 #include "device/layer.h"
 #include "nn/emulator.h"
-#include "nn/emulator_internal.h"
+#include "emulator_internal.h"
 
 /* Indices of one block's tensors, from the block's first. */
 enum { N1G, QW, QB, KVW, KVB, OW, OB, N2G, FCW, FCB, FPW, FPB, PER_LAYER };

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "nn/emulator.h"
-#include "nn/emulator_internal.h"
+#include "emulator_internal.h"
 #include "nn/ref.h"
 #include "ops/attention_ref.h"
 #include "ops/train_ref.h"

@@ -406,7 +406,7 @@ void cls_gpt_count_params(const cls_gpt_config *c, double *n, double *n_embed) {
 
 /* ------------------------------------------------ for the reference */
 
-#include "nn/gpt_internal.h"
+#include "gpt_internal.h"
 
 const cls_gpt_config *cls__gpt_config(const cls_gpt *g) {
   return &g->c;

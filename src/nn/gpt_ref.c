@@ -14,7 +14,7 @@
 #include "ops/train_ref.h"
 
 /* Exposes what the reference needs of the model without widening gpt.h. */
-#include "nn/gpt_internal.h"
+#include "gpt_internal.h"
 
 double cls_gpt_reference_loss(const cls_gpt *g, const float *params, const int32_t *tokens, const int32_t *targets,
                               size_t B, size_t T) {

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "plot/figure_internal.h"
+#include "figure_internal.h"
 
 cls_series_style cls_style_line(cls_rgba c, double w) {
   cls_series_style s;

@@ -1,7 +1,7 @@
 # The plotter's text is drawn with Hershey stroke fonts (public domain, Debian
 # package hershey-fonts-data). The glyph files are read at build time and
 # embedded as byte arrays, so the clscale binary needs no font files at run time.
-# Included by the top-level CMakeLists.txt before the library target exists.
+# Included by the top-level CMakeLists.txt; the plot layer compiles CLS_FONT_C.
 set(CLS_HERSHEY_DIR "/usr/share/hershey-fonts" CACHE PATH "Directory holding the Hershey .jhf font files")
 set(CLS_HERSHEY_FILES ${CLS_HERSHEY_DIR}/futural.jhf ${CLS_HERSHEY_DIR}/greek.jhf)
 foreach(f ${CLS_HERSHEY_FILES})
@@ -18,4 +18,4 @@ add_custom_command(
   DEPENDS ${CLS_HERSHEY_FILES} ${PROJECT_SOURCE_DIR}/src/plot/embed_font.cmake
   COMMENT "Embedding Hershey stroke fonts for the plotter"
   VERBATIM)
-list(APPEND CLS_GENERATED_SOURCES ${CLS_FONT_C})
+

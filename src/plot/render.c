@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "plot/figure_internal.h"
+#include "figure_internal.h"
 
 /* Sizes in points, chosen to match matplotlib's paper style. */
 #define FS_TICK     9.0
