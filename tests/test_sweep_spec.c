@@ -24,7 +24,8 @@
 #include "sweep/rundir.h"
 #include "sweep/spec.h"
 #include "test_util.h"
-#include "train/log.h"
+#include "core/file.h"
+#include "rundir/rundir.h"
 
 static char err[4096];
 

@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "test_util.h"
-#include "train/log.h"
+#include "core/file.h"
 #include "train/loop.h"
 #include "train/task.h"
 

@@ -16,7 +16,10 @@
 #include <sys/stat.h>
 
 #include "test_util.h"
-#include "train/log.h"
+#include "core/file.h"
+#include "core/fmt.h"
+#include "rundir/json.h"
+#include "rundir/rundir.h"
 #include "train/schedule.h"
 
 static void test_lr_warmup_then_cosine(void **state) {

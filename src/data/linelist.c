@@ -78,20 +78,19 @@ cls_status cls__lines_make(const cls_spectra_config *cfg, double dlnl, cls_spect
       if (!(l->wavelength > 0 && isfinite(l->wavelength) && isfinite(l->chi_exc) && l->chi_exc >= 0 &&
             isfinite(l->log_gf) && isfinite(l->damping) && l->damping >= 0))
         return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
-                              "cls_spectra_create: lines[%zu] has a non-finite or negative wavelength, "
-                              "chi_exc, log_gf or damping; give finite values (wavelength > 0)",
-                              i);
+                        "cls_spectra_create: lines[%zu] has a non-finite or negative wavelength, "
+                        "chi_exc, log_gf or damping; give finite values (wavelength > 0)",
+                        i);
       if (l->species < 0 || l->species >= CLS_SPECIES_COUNT || (l->ion != 1 && l->ion != 2))
         return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
-                              "cls_spectra_create: lines[%zu] has species %d ion %d; use a CLS_SPECIES_* "
-                              "value and ion 1 (neutral) or 2 (singly ionised)",
-                              i, l->species, l->ion);
+                        "cls_spectra_create: lines[%zu] has species %d ion %d; use a CLS_SPECIES_* "
+                        "value and ion 1 (neutral) or 2 (singly ionised)",
+                        i, l->species, l->ion);
     }
   }
   keyed_line *k = malloc((count ? count : 1) * sizeof *k);
   if (!k)
-    return cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "cls_spectra_create: no memory for %zu lines",
-                          count);
+    return cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "cls_spectra_create: no memory for %zu lines", count);
   /* Lines just outside the grid still reach into it: draw over a margin of
    * 0.5% in wavelength (at least a line's widest window), fixed so that the
    * drawn lines do not depend on n_pixels or the resolution. */
@@ -109,8 +108,7 @@ cls_status cls__lines_make(const cls_spectra_config *cfg, double dlnl, cls_spect
   cls_spectral_line *lines = malloc((count ? count : 1) * sizeof *lines);
   if (!lines) {
     free(k);
-    return cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "cls_spectra_create: no memory for %zu lines",
-                          count);
+    return cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "cls_spectra_create: no memory for %zu lines", count);
   }
   for (size_t i = 0; i < count; i++) lines[i] = k[i].l;
   free(k);

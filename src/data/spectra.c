@@ -47,41 +47,39 @@ void cls_spectra_config_default(cls_spectra_config *cfg) {
 static cls_status check_config(const cls_spectra_config *c, char *err, size_t err_len) {
   const char *w = "cls_spectra_create";
   if (c->n_pixels < 2 || c->n_pixels > MAX_PIXELS)
-    return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE, "%s: n_pixels is %zu; use 2 .. %u pixels", w,
-                          c->n_pixels, MAX_PIXELS);
+    return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE, "%s: n_pixels is %zu; use 2 .. %u pixels", w, c->n_pixels,
+                    MAX_PIXELS);
   if (!(isfinite(c->lambda_min) && isfinite(c->lambda_max) && c->lambda_min > 0.0))
     return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
-                          "%s: lambda_min %g / lambda_max %g must be finite and positive (Angstrom)", w,
-                          c->lambda_min, c->lambda_max);
+                    "%s: lambda_min %g / lambda_max %g must be finite and positive (Angstrom)", w, c->lambda_min,
+                    c->lambda_max);
   if (!(c->lambda_min < c->lambda_max))
     return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
-                          "%s: lambda_min %g is not below lambda_max %g; give the window as min < max", w,
-                          c->lambda_min, c->lambda_max);
+                    "%s: lambda_min %g is not below lambda_max %g; give the window as min < max", w, c->lambda_min,
+                    c->lambda_max);
   if (!(isfinite(c->resolution) && c->resolution >= 100.0 && c->resolution <= 1e7))
     return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
-                          "%s: resolution %g is out of range; use a resolving power lambda/FWHM in 100 .. 1e7", w,
-                          c->resolution);
+                    "%s: resolution %g is out of range; use a resolving power lambda/FWHM in 100 .. 1e7", w,
+                    c->resolution);
   size_t nl = c->lines ? c->n_user_lines : c->n_lines;
   if (nl > MAX_LINES)
     return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE, "%s: %zu lines is too many; use at most %u", w, nl,
-                          MAX_LINES);
+                    MAX_LINES);
   if (c->n_train == 0)
     return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE,
-                          "%s: n_train is 0; the training split (the dataset size D) needs at least 1 spectrum",
-                          w);
+                    "%s: n_train is 0; the training split (the dataset size D) needs at least 1 spectrum", w);
   if (c->n_train > MAX_SPECTRA || c->n_val > MAX_SPECTRA || c->n_test > MAX_SPECTRA ||
       c->n_train + c->n_val + c->n_test > MAX_SPECTRA)
     return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE,
-                          "%s: n_train + n_val + n_test is too large; use at most %u spectra in all", w,
-                          MAX_SPECTRA);
+                    "%s: n_train + n_val + n_test is too large; use at most %u spectra in all", w, MAX_SPECTRA);
   for (int k = 0; k < CLS_SPECTRA_N_LABELS; k++) {
     double lo = c->label_min[k], hi = c->label_max[k];
     if (!(isfinite(lo) && isfinite(hi) && lo < hi && lo >= cls__label_valid_min[k] &&
           hi <= cls__label_valid_max[k]))
       return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
-                            "%s: label %s range [%g, %g] is invalid; give finite min < max within the "
-                            "generator's range [%g, %g]",
-                            w, label_names[k], lo, hi, cls__label_valid_min[k], cls__label_valid_max[k]);
+                      "%s: label %s range [%g, %g] is invalid; give finite min < max within the "
+                      "generator's range [%g, %g]",
+                      w, label_names[k], lo, hi, cls__label_valid_min[k], cls__label_valid_max[k]);
   }
   return CLS_OK;
 }
@@ -171,8 +169,7 @@ static cls_status make_disjoint(cls_spectra *ds, char *err, size_t err_len) {
     if (redrawn == 0) break;
     if (round > 64)
       st = cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
-                          "cls_spectra_create: cannot make %zu label vectors distinct; widen the label ranges",
-                          total);
+                    "cls_spectra_create: cannot make %zu label vectors distinct; widen the label ranges", total);
   }
   free(refs);
   for (int s = 0; s < CLS_SPLIT_COUNT; s++) free(attempts[s]);
@@ -200,8 +197,7 @@ void cls_spectra_destroy(cls_spectra *ds) {
 
 cls_status cls_spectra_create(const cls_spectra_config *cfg, cls_spectra **out, char *err, size_t err_len) {
   if (!cfg || !out)
-    return cls_errf(err, err_len, CLS_ERR_NULL_ARGUMENT, "cls_spectra_create: %s is NULL",
-                          cfg ? "out" : "cfg");
+    return cls_errf(err, err_len, CLS_ERR_NULL_ARGUMENT, "cls_spectra_create: %s is NULL", cfg ? "out" : "cfg");
   *out = NULL;
   cls_status st = check_config(cfg, err, err_len);
   if (st != CLS_OK) return st;
@@ -237,7 +233,7 @@ cls_status cls_spectra_create(const cls_spectra_config *cfg, cls_spectra **out, 
   if (!ok) {
     cls_spectra_destroy(ds);
     return cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "cls_spectra_create: no memory for %zu spectra",
-                          cfg->n_train + cfg->n_val + cfg->n_test);
+                    cfg->n_train + cfg->n_val + cfg->n_test);
   }
   /* The exponential of a multiple of the step, not a running product, so
    * every pixel's wavelength is exact to rounding and the last is lambda_max. */
@@ -325,20 +321,17 @@ static const float *cached_row(cls_spectra *ds, cls_split s, size_t i) {
 static cls_status check_index(const cls_spectra *ds, const char *w, cls_split split, size_t index, char *err,
                               size_t err_len) {
   if (!split_ok(split))
-    return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE, "%s: split %d is not train, val or test", w,
-                          (int)split);
+    return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE, "%s: split %d is not train, val or test", w, (int)split);
   if (index >= ds->split[split].n)
-    return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
-                          "%s: spectrum %zu is out of range; the %s split has %zu", w, index,
-                          cls_split_name(split), ds->split[split].n);
+    return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE, "%s: spectrum %zu is out of range; the %s split has %zu",
+                    w, index, cls_split_name(split), ds->split[split].n);
   return CLS_OK;
 }
 
 cls_status cls_spectra_flux(cls_spectra *ds, cls_split split, size_t index, float *flux, char *err,
                             size_t err_len) {
   const char *w = "cls_spectra_flux";
-  if (!ds || !flux)
-    return cls_errf(err, err_len, CLS_ERR_NULL_ARGUMENT, "%s: %s is NULL", w, ds ? "flux" : "ds");
+  if (!ds || !flux) return cls_errf(err, err_len, CLS_ERR_NULL_ARGUMENT, "%s: %s is NULL", w, ds ? "flux" : "ds");
   cls_status st = check_index(ds, w, split, index, err, err_len);
   if (st != CLS_OK) return st;
   const float *row = cached_row(ds, split, index);
@@ -353,7 +346,7 @@ cls_status cls_spectra_precompute(cls_spectra *ds, cls_split split, char *err, s
   if (!ds) return cls_errf(err, err_len, CLS_ERR_NULL_ARGUMENT, "cls_spectra_precompute: ds is NULL");
   if (!split_ok(split))
     return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
-                          "cls_spectra_precompute: split %d is not train, val or test", (int)split);
+                    "cls_spectra_precompute: split %d is not train, val or test", (int)split);
   for (size_t i = 0; ds->split[split].cache && i < ds->split[split].n; i++) cached_row(ds, split, i);
   return CLS_OK;
 }
@@ -399,27 +392,26 @@ cls_status cls_spectra_eval(const cls_spectra *ds, const double *raw_labels, con
   const char *w = "cls_spectra_eval";
   if (!ds || !raw_labels || !flux)
     return cls_errf(err, err_len, CLS_ERR_NULL_ARGUMENT, "%s: %s is NULL", w,
-                          !ds           ? "ds"
-                          : !raw_labels ? "raw_labels"
-                                        : "flux");
+                    !ds           ? "ds"
+                    : !raw_labels ? "raw_labels"
+                                  : "flux");
   for (int k = 0; k < CLS_SPECTRA_N_LABELS; k++)
     if (!(raw_labels[k] >= cls__label_valid_min[k] && raw_labels[k] <= cls__label_valid_max[k]))
       return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
-                            "%s: label %s = %g is outside the generator's range [%g, %g]", w, label_names[k],
-                            raw_labels[k], cls__label_valid_min[k], cls__label_valid_max[k]);
+                      "%s: label %s = %g is outside the generator's range [%g, %g]", w, label_names[k],
+                      raw_labels[k], cls__label_valid_min[k], cls__label_valid_max[k]);
   if (!pixels) {
     if (n != ds->cfg.n_pixels)
       return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE,
-                            "%s: without a pixel list n must be n_pixels (%zu), not %zu", w, ds->cfg.n_pixels, n);
+                      "%s: without a pixel list n must be n_pixels (%zu), not %zu", w, ds->cfg.n_pixels, n);
     return cls__synth(ds, raw_labels, NULL, n, flux);
   }
   if (n > UINT32_MAX)
     return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE, "%s: %zu pixels is too many for one call", w, n);
   for (size_t q = 0; q < n; q++)
     if (pixels[q] >= ds->cfg.n_pixels)
-      return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
-                            "%s: pixels[%zu] = %u is out of range (n_pixels %zu)", w, q, pixels[q],
-                            ds->cfg.n_pixels);
+      return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE, "%s: pixels[%zu] = %u is out of range (n_pixels %zu)",
+                      w, q, pixels[q], ds->cfg.n_pixels);
   cls_status st = cls__synth_any(ds, raw_labels, pixels, n, flux);
   if (st != CLS_OK) return cls_errf(err, err_len, st, "%s: no memory for %zu pixels", w, n);
   return CLS_OK;

@@ -10,27 +10,26 @@
 
 static cls_status check_split(const cls_spectra *ds, const char *w, cls_split split, char *err, size_t err_len) {
   if ((int)split < 0 || (int)split >= CLS_SPLIT_COUNT)
-    return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE, "%s: split %d is not train, val or test", w,
-                          (int)split);
+    return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE, "%s: split %d is not train, val or test", w, (int)split);
   if (ds->split[split].n == 0)
     return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE,
-                          "%s: the %s split is empty; give the config a nonzero n_%s", w, cls_split_name(split),
-                          cls_split_name(split));
+                    "%s: the %s split is empty; give the config a nonzero n_%s", w, cls_split_name(split),
+                    cls_split_name(split));
   return CLS_OK;
 }
 
 static cls_status check_batch(const cls_spectra *ds, const char *w, size_t n_spec, size_t n_pix, char *err,
                               size_t err_len) {
   if (n_spec == 0 || n_pix == 0)
-    return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE, "%s: n_spec (%zu) and n_pix (%zu) must be >= 1", w,
-                          n_spec, n_pix);
+    return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE, "%s: n_spec (%zu) and n_pix (%zu) must be >= 1", w, n_spec,
+                    n_pix);
   if (n_pix > ds->cfg.n_pixels)
     return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE,
-                          "%s: n_pix %zu exceeds the grid's %zu pixels; ask for at most n_pixels", w, n_pix,
-                          ds->cfg.n_pixels);
+                    "%s: n_pix %zu exceeds the grid's %zu pixels; ask for at most n_pixels", w, n_pix,
+                    ds->cfg.n_pixels);
   if (n_spec > UINT32_MAX / n_pix)
     return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE,
-                          "%s: n_spec x n_pix = %zu x %zu is too large for one batch", w, n_spec, n_pix);
+                    "%s: n_spec x n_pix = %zu x %zu is too large for one batch", w, n_spec, n_pix);
   return CLS_OK;
 }
 
@@ -39,10 +38,7 @@ cls_status cls_spectra_sample(const cls_spectra *ds, cls_split split, uint64_t s
                               size_t err_len) {
   const char *w = "cls_spectra_sample";
   if (!ds || !spec || !pix)
-    return cls_errf(err, err_len, CLS_ERR_NULL_ARGUMENT, "%s: %s is NULL", w,
-                          !ds     ? "ds"
-                          : !spec ? "spec"
-                                  : "pix");
+    return cls_errf(err, err_len, CLS_ERR_NULL_ARGUMENT, "%s: %s is NULL", w, !ds ? "ds" : !spec ? "spec" : "pix");
   cls_status st = check_split(ds, w, split, err, err_len);
   if (st == CLS_OK) st = check_batch(ds, w, n_spec, n_pix, err, err_len);
   if (st != CLS_OK) return st;
@@ -67,10 +63,10 @@ cls_status cls_spectra_gather(cls_spectra *ds, cls_split split, size_t n_spec, c
   const char *w = "cls_spectra_gather";
   if (!ds || !spec || !pix || !flux)
     return cls_errf(err, err_len, CLS_ERR_NULL_ARGUMENT, "%s: %s is NULL", w,
-                          !ds     ? "ds"
-                          : !spec ? "spec"
-                          : !pix  ? "pix"
-                                  : "flux");
+                    !ds     ? "ds"
+                    : !spec ? "spec"
+                    : !pix  ? "pix"
+                            : "flux");
   cls_status st = check_split(ds, w, split, err, err_len);
   if (st == CLS_OK) st = check_batch(ds, w, n_spec, n_pix, err, err_len);
   if (st != CLS_OK) return st;
@@ -79,13 +75,12 @@ cls_status cls_spectra_gather(cls_spectra *ds, cls_split split, size_t n_spec, c
   for (size_t b = 0; b < n_spec; b++) {
     if (spec[b] >= d->n)
       return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
-                            "%s: spec[%zu] = %u is out of range; the %s split has %zu", w, b, spec[b],
-                            cls_split_name(split), d->n);
+                      "%s: spec[%zu] = %u is out of range; the %s split has %zu", w, b, spec[b],
+                      cls_split_name(split), d->n);
     for (size_t k = 0; k < n_pix; k++)
       if (pix[b * n_pix + k] >= ds->cfg.n_pixels)
-        return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
-                              "%s: pix[%zu] = %u is out of range (n_pixels %zu)", w, b * n_pix + k,
-                              pix[b * n_pix + k], ds->cfg.n_pixels);
+        return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE, "%s: pix[%zu] = %u is out of range (n_pixels %zu)", w,
+                        b * n_pix + k, pix[b * n_pix + k], ds->cfg.n_pixels);
   }
   for (size_t b = 0; b < n_spec; b++) {
     size_t i = spec[b];

@@ -115,7 +115,7 @@ cls_status cls_zipf_corpus(uint64_t seed, size_t vocab, double exponent, size_t 
     return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE, "cls_zipf_corpus: vocab is 0; use at least 1 word");
   if (!(exponent > 0.0 && exponent <= 5.0))
     return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
-                          "cls_zipf_corpus: exponent %g is out of range; use a value in (0, 5]", exponent);
+                    "cls_zipf_corpus: exponent %g is out of range; use a value in (0, 5]", exponent);
   if (!vocab_make(seed, vocab, exponent, &voc)) {
     free(voc.text);
     free(voc.len);

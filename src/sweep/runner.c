@@ -8,7 +8,7 @@
 #include "clscale/device.h"
 #include "sweep/rundir.h"
 #include "sweep/runner.h"
-#include "train/log.h"
+#include "core/fmt.h"
 #include "train/task.h"
 #include "core/clock.h"
 

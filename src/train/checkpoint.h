@@ -18,7 +18,7 @@
  *   u64 rows length, rows bytes,
  *   u64 n (floats per slab), f32 params[n], f32 m[n], f32 v[n],
  *   u64 FNV-1a 64 of every byte before it.
- * Written to a temporary name and renamed (log.h), so a crash during a
+ * Written to a temporary name and renamed (core/file.h), so a crash during a
  * save leaves the previous checkpoint intact.
  */
 #ifndef CLSCALE_TRAIN_CHECKPOINT_H

@@ -19,7 +19,7 @@
 #include "data/spectra.h"
 #include "nn/emulator.h"
 #include "task_internal.h"
-#include "train/log.h"
+#include "core/fmt.h"
 
 typedef struct {
   cls_spectra *ds;

@@ -24,7 +24,7 @@
 #include "core/rng.h"
 #include "nn/params.h"
 #include "task_internal.h"
-#include "train/log.h"
+#include "core/fmt.h"
 
 #define NOISE 0.1 /* noise floor of the test MSE: NOISE^2 */
 

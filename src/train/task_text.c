@@ -15,7 +15,7 @@
 #include "data/text.h"
 #include "nn/gpt.h"
 #include "task_internal.h"
-#include "train/log.h"
+#include "core/fmt.h"
 
 typedef struct {
   cls_text *text;

@@ -6,7 +6,7 @@
  * layer it does not use, or private to another layer (it must fail).
  */
 #define STR2(x) #x
-#define STR(x) STR2(x)
+#define STR(x)  STR2(x)
 #include STR(PROBE_HEADER)
 
 int cls_layer_probe(void);
