@@ -77,6 +77,84 @@ static void to_params(const double x[5], double lnref, double ldref, double p[5]
   p[4] = x[4];
 }
 
+/* The best PAR_KEEP distinct optima the starts reached, sorted by their
+ * objective: the fit's answer is the first, and the bootstrap refits start
+ * from all of them. */
+typedef struct {
+  double x[PAR_KEEP][5], f[PAR_KEEP];
+  int n;
+} par_keep;
+
+/* Adds the optimum x (objective fx) to k: an optimum within 1e-4 of one
+ * kept already replaces it when better; otherwise it takes a free place or
+ * the worst one's, if better. */
+static void keep_optimum(par_keep *k, const double x[5], double fx) {
+  int same = -1;
+  for (int i = 0; i < k->n && same < 0; i++) {
+    double dmax = 0;
+    for (int j = 0; j < 5; j++) dmax = fmax(dmax, fabs(k->x[i][j] - x[j]));
+    if (dmax < 1e-4) same = i;
+  }
+  if (same >= 0) {
+    if (fx < k->f[same]) k->f[same] = fx, memcpy(k->x[same], x, sizeof k->x[same]);
+  } else if (k->n < PAR_KEEP || fx < k->f[k->n - 1]) {
+    int i = k->n < PAR_KEEP ? k->n++ : k->n - 1;
+    k->f[i] = fx, memcpy(k->x[i], x, sizeof k->x[i]);
+  }
+  /* keep sorted by objective */
+  for (int i = k->n - 1; i > 0 && k->f[i] < k->f[i - 1]; i--) {
+    double tf = k->f[i], tx[5];
+    memcpy(tx, k->x[i], sizeof tx);
+    k->f[i] = k->f[i - 1], memcpy(k->x[i], k->x[i - 1], sizeof tx);
+    k->f[i - 1] = tf, memcpy(k->x[i - 1], tx, sizeof tx);
+  }
+}
+
+/* Bootstrap over runs: multiplicities (in d->w) instead of copies, refits
+ * from the kept optima of the full fit (the whole grid per resample would
+ * cost hundreds of times more and, on these data, lands on the same
+ * optima). w: room for the n multiplicities. Fills out->boot and the
+ * intervals cis[] of the 5 parameters and of a and b. */
+static cls_status bootstrap(par_data d, double *w, const par_keep *keep, double lnref, double ldref,
+                            const cls_fit_options *o, cls_fit_parametric *out, cls_ci *cis[7]) {
+  int B = o->bootstrap > 0 ? o->bootstrap : 0;
+  out->n_boot = B;
+  out->boot = malloc((size_t)(B ? B : 1) * 5 * sizeof *out->boot);
+  if (!out->boot) return CLS_ERR_OUT_OF_MEMORY;
+  cls_rng rng = cls_rng_make(o->seed, PAR_STREAM);
+  size_t n = d.n;
+  d.w = w;
+  for (int r = 0; r < B; r++) {
+    for (size_t i = 0; i < n; i++) w[i] = 0;
+    for (size_t i = 0; i < n; i++) w[cls_rng_below(rng, (uint64_t)r, (uint32_t)i, n)] += 1;
+    double best = INFINITY, bx[5] = {0};
+    for (int k = 0; k < keep->n; k++) {
+      double x[5], fx;
+      memcpy(x, keep->x[k], sizeof x);
+      cls__fit_minimize(par_objective, &d, x, 5, &fx);
+      if (fx < best) best = fx, memcpy(bx, x, sizeof bx);
+    }
+    double *q = out->boot + 5 * r;
+    if (isfinite(best)) {
+      to_params(bx, lnref, ldref, q);
+      out->boot_ok++;
+    } else {
+      for (int k = 0; k < 5; k++) q[k] = NAN;
+    }
+  }
+  double *tmp = malloc((size_t)(B ? B : 1) * sizeof *tmp);
+  if (!tmp) return CLS_ERR_OUT_OF_MEMORY;
+  for (int k = 0; k < 7; k++) {
+    for (int r = 0; r < B; r++) {
+      const double *q = out->boot + 5 * r;
+      tmp[r] = k < 5 ? q[k] : k == 5 ? q[4] / (q[2] + q[4]) : q[2] / (q[2] + q[4]);
+    }
+    *cis[k] = cls__fit_interval(tmp, (size_t)B, o->ci_level);
+  }
+  free(tmp);
+  return CLS_OK;
+}
+
 cls_status cls_fit_parametric_run(const cls_fit_input *in, const cls_fit_options *o, cls_fit_parametric *out) {
   if (!in || !o || !out) return CLS_ERR_NULL_ARGUMENT;
   memset(out, 0, sizeof *out);
@@ -106,8 +184,7 @@ cls_status cls_fit_parametric_run(const cls_fit_input *in, const cls_fit_options
   /* Every start of the grid (or an evenly strided subset of it); the best
    * PAR_KEEP distinct ends are kept as starts for the bootstrap refits. */
   int starts = o->starts > 0 && o->starts < PAR_GRID ? o->starts : PAR_GRID;
-  double keep[PAR_KEEP][5], keep_f[PAR_KEEP];
-  int n_keep = 0;
+  par_keep keep = {.n = 0};
   for (int s = 0; s < starts; s++) {
     double raw[5], x[5], fx;
     grid_start((int)((long)s * PAR_GRID / starts), raw);
@@ -115,84 +192,23 @@ cls_status cls_fit_parametric_run(const cls_fit_input *in, const cls_fit_options
     int ret = cls__fit_minimize(par_objective, &d, x, 5, &fx);
     out->n_converged += ret >= 0;
     if (!isfinite(fx)) continue;
-    /* Is it one of the optima kept already? */
-    int same = -1;
-    for (int k = 0; k < n_keep && same < 0; k++) {
-      double dmax = 0;
-      for (int j = 0; j < 5; j++) dmax = fmax(dmax, fabs(keep[k][j] - x[j]));
-      if (dmax < 1e-4) same = k;
-    }
-    if (same >= 0) {
-      if (fx < keep_f[same]) keep_f[same] = fx, memcpy(keep[same], x, sizeof keep[same]);
-    } else if (n_keep < PAR_KEEP || fx < keep_f[n_keep - 1]) {
-      int k = n_keep < PAR_KEEP ? n_keep++ : n_keep - 1;
-      keep_f[k] = fx, memcpy(keep[k], x, sizeof keep[k]);
-    }
-    /* keep sorted by objective */
-    for (int k = n_keep - 1; k > 0 && keep_f[k] < keep_f[k - 1]; k--) {
-      double tf = keep_f[k], tx[5];
-      memcpy(tx, keep[k], sizeof tx);
-      keep_f[k] = keep_f[k - 1], memcpy(keep[k], keep[k - 1], sizeof tx);
-      keep_f[k - 1] = tf, memcpy(keep[k - 1], tx, sizeof tx);
-    }
+    keep_optimum(&keep, x, fx);
   }
   out->n_starts = starts;
-  if (n_keep == 0) {
+  if (keep.n == 0) {
     snprintf(out->why, sizeof out->why, "no start of the optimiser reached a finite objective");
     goto done;
   }
   double p[5];
-  to_params(keep[0], lnref, ldref, p);
+  to_params(keep.x[0], lnref, ldref, p);
   out->E = p[0], out->A = p[1], out->alpha = p[2], out->B = p[3], out->beta = p[4];
   out->a = p[4] / (p[2] + p[4]);
   out->b = p[2] / (p[2] + p[4]);
-  out->objective = keep_f[0];
+  out->objective = keep.f[0];
   for (size_t i = 0; i < n; i++)
     out->predicted[i] = out->E + out->A / pow(in->pts[i].n, out->alpha) + out->B / pow(in->pts[i].d, out->beta);
   out->ok = true;
-  /* Bootstrap over runs: multiplicities instead of copies, refits from the
-   * kept optima of the full fit (the whole grid per resample would cost
-   * hundreds of times more and, on these data, lands on the same optima). */
-  int B = o->bootstrap > 0 ? o->bootstrap : 0;
-  out->n_boot = B;
-  out->boot = malloc((size_t)(B ? B : 1) * 5 * sizeof *out->boot);
-  if (!out->boot) {
-    st = CLS_ERR_OUT_OF_MEMORY;
-    goto done;
-  }
-  cls_rng rng = cls_rng_make(o->seed, PAR_STREAM);
-  d.w = w;
-  for (int r = 0; r < B; r++) {
-    for (size_t i = 0; i < n; i++) w[i] = 0;
-    for (size_t i = 0; i < n; i++) w[cls_rng_below(rng, (uint64_t)r, (uint32_t)i, n)] += 1;
-    double best = INFINITY, bx[5] = {0};
-    for (int k = 0; k < n_keep; k++) {
-      double x[5], fx;
-      memcpy(x, keep[k], sizeof x);
-      cls__fit_minimize(par_objective, &d, x, 5, &fx);
-      if (fx < best) best = fx, memcpy(bx, x, sizeof bx);
-    }
-    double *q = out->boot + 5 * r;
-    if (isfinite(best)) {
-      to_params(bx, lnref, ldref, q);
-      out->boot_ok++;
-    } else {
-      for (int k = 0; k < 5; k++) q[k] = NAN;
-    }
-  }
-  double *tmp = malloc((size_t)(B ? B : 1) * sizeof *tmp);
-  if (!tmp) {
-    st = CLS_ERR_OUT_OF_MEMORY;
-    goto done;
-  }
-  for (int k = 0; k < 7; k++) {
-    for (int r = 0; r < B; r++) {
-      const double *q = out->boot + 5 * r;
-      tmp[r] = k < 5 ? q[k] : k == 5 ? q[4] / (q[2] + q[4]) : q[2] / (q[2] + q[4]);
-    }
-    *cis[k] = cls__fit_interval(tmp, (size_t)B, o->ci_level);
-  }
-  free(tmp);
+  st = bootstrap(d, w, &keep, lnref, ldref, o, out, cis);
 done:
   free(u), free(v), free(ll), free(w);
   return st;
