@@ -5,24 +5,26 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/clock.h"
+#include "rundir/rundir.h"
 #include "sweep/calibrate.h"
 #include "train/loop.h"
 #include "train/schedule.h"
 #include "train/task.h"
-#include "core/clock.h"
 
+/* The calibration trains one point, under this id, in a scratch run directory. */
+#define CALIBRATE_ID "calibrate"
+
+/* Removes the calibration's scratch run directory: the point's files (named
+ * by the run directory's owner), then its folders. */
 static void remove_tree(const char *dir) {
-  static const char *const files[] = {"points/calibrate.csv", "points/calibrate.json",
-                                      "checkpoints/calibrate.ckpt"};
+  static const cls_rundir_file files[] = {CLS_RUNDIR_CURVE, CLS_RUNDIR_SUMMARY, CLS_RUNDIR_CHECKPOINT};
+  static const cls_rundir_file folders[] = {CLS_RUNDIR_POINTS, CLS_RUNDIR_CHECKPOINTS};
   char path[4200];
-  for (size_t i = 0; i < 3; i++) {
-    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-    remove(path);
-  }
-  snprintf(path, sizeof path, "%s/points", dir);
-  rmdir(path);
-  snprintf(path, sizeof path, "%s/checkpoints", dir);
-  rmdir(path);
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+    if (cls_rundir_path(path, sizeof path, dir, files[i], CALIBRATE_ID) == CLS_OK) remove(path);
+  for (size_t i = 0; i < sizeof folders / sizeof folders[0]; i++)
+    if (cls_rundir_path(path, sizeof path, dir, folders[i], NULL) == CLS_OK) rmdir(path);
   rmdir(dir);
 }
 
@@ -50,7 +52,7 @@ cls_status cls_sweep_calibrate(cls_context *ctx, const cls_sweep_spec *s, const 
   cls_train_config tc;
   cls_sweep_point_config(s, p, &tc);
   tc.out_dir = dir;
-  tc.id = "calibrate";
+  tc.id = CALIBRATE_ID;
   tc.budget_kind = CLS_BUDGET_STEPS;
   tc.budget = (double)(steps ? steps : 1);
   tc.budget_flops_nominal = 0;
