@@ -66,6 +66,8 @@ test -s "$dir/checkpoints/tiny.ckpt"
 if test -e "$dir/checkpoints/dropped.ckpt"; then echo "--drop-checkpoint left the checkpoint"; exit 1; fi
 "$expect" 0 "loss-flops.png" "$clscale" plot "$dir"
 test -s "$dir/plots/loss-flops.png"
+# The plotter names its field `out_dir`; the command translates it to its flag.
+"$expect" 1 "choose a writable --output" "$clscale" plot "$dir" -o /proc/no/such/dir
 ]=])
 
 # Stopped after 11 steps, resumed: the CSV of an uninterrupted run (seconds

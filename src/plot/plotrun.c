@@ -31,14 +31,14 @@ static cls_status make_dirs(const char *dir, char *err, size_t err_len) {
     struct stat sb;
     if (stat(p, &sb) != 0) {
       if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-        cls_errf(err, err_len, CLS_ERR_IO,
-                 "cannot create output directory %s: %s; choose a writable one with -o DIR", p, strerror(errno));
+        cls_errf(err, err_len, CLS_ERR_IO, "cannot create output directory %s: %s; choose a writable `out_dir`", p,
+                 strerror(errno));
         free(p);
         return CLS_ERR_IO;
       }
     } else if (!S_ISDIR(sb.st_mode)) {
-      cls_errf(err, err_len, CLS_ERR_IO,
-               "output path %s exists and is not a directory; choose another with -o DIR", p);
+      cls_errf(err, err_len, CLS_ERR_IO, "output path %s exists and is not a directory; choose another `out_dir`",
+               p);
       free(p);
       return CLS_ERR_IO;
     }

@@ -81,8 +81,7 @@ cls_status cls_png_write(const cls_canvas *c, const char *path, bool alpha, char
   snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
   int fd = mkstemp(tmp);
   if (fd < 0) {
-    cls_errf(err, err_len, CLS_ERR_IO, "cannot create %s: %s; choose a writable output directory (-o DIR)", path,
-             strerror(errno));
+    cls_errf(err, err_len, CLS_ERR_IO, "cannot create %s: %s; choose a writable `out_dir`", path, strerror(errno));
     free(tmp);
     return CLS_ERR_IO;
   }
