@@ -27,4 +27,9 @@ cls_status cls_errf(char *err, size_t err_len, cls_status status, const char *fm
 /* The same with a va_list, for helpers that add their own prefix. */
 cls_status cls_verrf(char *err, size_t err_len, cls_status status, const char *fmt, va_list ap);
 
+/* Appends a formatted warning (at most 511 bytes) to the growing list
+ * (*list)[0..*n): the way loaders collect problems that do not stop them
+ * for the caller to show. Out of memory drops the warning, never the list. */
+void cls_warning_addv(char ***list, size_t *n, const char *fmt, va_list ap);
+
 #endif

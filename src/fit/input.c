@@ -16,17 +16,10 @@
 #include "rundir/runs.h"
 
 void cls_fit_input_warn(cls_fit_input *in, const char *fmt, ...) {
-  char buf[512];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
+  cls_warning_addv(&in->warnings, &in->n_warnings, fmt, ap);
   va_end(ap);
-  char **w = realloc(in->warnings, (in->n_warnings + 1) * sizeof *w);
-  if (!w) return;
-  in->warnings = w;
-  size_t n = strlen(buf) + 1;
-  if ((in->warnings[in->n_warnings] = malloc(n)) == NULL) return;
-  memcpy(in->warnings[in->n_warnings++], buf, n);
 }
 
 void cls_fit_input_destroy(cls_fit_input *in) {

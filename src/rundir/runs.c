@@ -14,19 +14,10 @@
 #include "rundir/runs.h"
 
 void cls_rundir_warn(cls_rundir *rd, const char *fmt, ...) {
-  char buf[512];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
+  cls_warning_addv(&rd->warnings, &rd->n_warnings, fmt, ap);
   va_end(ap);
-  char **w = realloc(rd->warnings, (rd->n_warnings + 1) * sizeof *w);
-  if (!w) return;
-  rd->warnings = w;
-  size_t n = strlen(buf) + 1;
-  char *copy = malloc(n);
-  if (!copy) return;
-  memcpy(copy, buf, n);
-  rd->warnings[rd->n_warnings++] = copy;
 }
 
 static void free_curve(cls_run_curve *c) {
