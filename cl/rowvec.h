@@ -74,45 +74,30 @@ float hsum(floatv v) {
  * halving order is fixed, so results are bitwise reproducible. Every item
  * must call them, in uniform control flow: they hold barriers. The last
  * barrier lets the caller reuse red at once. The barriers order local
- * memory only (CLK_LOCAL_MEM_FENCE). */
-float wg_max(float v, __local float *red) {
-  uint l = get_local_id(0);
-  red[l] = v;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (uint h = get_local_size(0) / 2; h > 0; h >>= 1) {
-    if (l < h) red[l] = fmax(red[l], red[l + h]);
-    barrier(CLK_LOCAL_MEM_FENCE);
+ * memory only (CLK_LOCAL_MEM_FENCE). One macro writes all three, so they
+ * cannot drift: the same tree and barriers, only the type and how two
+ * partials combine (fmax, or one addition as `+=` did). */
+#define WG_REDUCE(name, T, COMBINE)                                                                               \
+  T name(T v, __local T *red) {                                                                                   \
+    uint l = get_local_id(0);                                                                                     \
+    red[l] = v;                                                                                                   \
+    barrier(CLK_LOCAL_MEM_FENCE);                                                                                 \
+    for (uint h = get_local_size(0) / 2; h > 0; h >>= 1) {                                                        \
+      if (l < h) red[l] = COMBINE(red[l], red[l + h]);                                                            \
+      barrier(CLK_LOCAL_MEM_FENCE);                                                                               \
+    }                                                                                                             \
+    T out = red[0];                                                                                               \
+    barrier(CLK_LOCAL_MEM_FENCE);                                                                                 \
+    return out;                                                                                                   \
   }
-  float out = red[0];
-  barrier(CLK_LOCAL_MEM_FENCE);
-  return out;
-}
+#define WG_ADD(a, b) ((a) + (b))
 
-float wg_sum(float v, __local float *red) {
-  uint l = get_local_id(0);
-  red[l] = v;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (uint h = get_local_size(0) / 2; h > 0; h >>= 1) {
-    if (l < h) red[l] += red[l + h];
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
-  float out = red[0];
-  barrier(CLK_LOCAL_MEM_FENCE);
-  return out;
-}
-
+WG_REDUCE(wg_max, float, fmax)
+WG_REDUCE(wg_sum, float, WG_ADD)
 /* Two sums in one tree (half the barriers of two wg_sum calls). */
-float2 wg_sum2(float2 v, __local float2 *red) {
-  uint l = get_local_id(0);
-  red[l] = v;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (uint h = get_local_size(0) / 2; h > 0; h >>= 1) {
-    if (l < h) red[l] += red[l + h];
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
-  float2 out = red[0];
-  barrier(CLK_LOCAL_MEM_FENCE);
-  return out;
-}
+WG_REDUCE(wg_sum2, float2, WG_ADD)
+
+#undef WG_ADD
+#undef WG_REDUCE
 
 #endif

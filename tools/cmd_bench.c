@@ -15,6 +15,7 @@
 
 #include "clscale/device.h"
 #include "clscale/ops.h"
+#include "command.h"
 #include "commands.h"
 #include "core/file.h"
 #include "ops/bench.h"
@@ -264,8 +265,7 @@ static void bench_command(cls_opt_command *cmd, cls_option *opts, size_t cap, be
                "only the matmul or only the row-op part (peaks are always measured)"),
        .choices = parts},
   };
-  size_t n = sizeof table / sizeof table[0];
-  memcpy(opts, table, (n < cap ? n : cap) * sizeof *opts);
+  cls_cmd_set_options(cmd, opts, cap, table, sizeof table / sizeof table[0]);
   cmd->name = "bench";
   cmd->usage = "usage: clscale bench [--device SEL] [--json FILE] [--trace FILE] [--reps N] [--quick] [--only "
                "matmul|rows]";
@@ -277,8 +277,6 @@ static void bench_command(cls_opt_command *cmd, cls_option *opts, size_t cap, be
                "measured peak. Medians of repetitions; warm-up excluded.";
   cmd->epilogue = NULL;
   cmd->words = CLS_OPT_WORDS_WANTS;
-  cmd->options = opts;
-  cmd->n_options = n < cap ? n : cap;
 }
 
 /* Fails on an unwritable --json before minutes are spent measuring;
@@ -357,8 +355,8 @@ int cls_cmd_bench(int argc, char **argv) {
   cls_option opts[8];
   cls_opt_command cmd;
   bench_command(&cmd, opts, sizeof opts / sizeof opts[0], &a);
-  cls_opt_outcome r = cls_opt_parse(&cmd, argc, argv, stdout, stderr);
-  if (r != CLS_OPT_PARSED) return cls_opt_exit_code(r);
+  int rc = cls_cmd_parse(&cmd, argc, argv);
+  if (rc != CLS_EXIT_GO_ON) return rc;
   if (a.json && check_writable(&cmd, a.json) != CLS_EXIT_GO_ON) return CLS_EXIT_FAIL;
 
   cls_context_options o;
@@ -366,11 +364,12 @@ int cls_cmd_bench(int argc, char **argv) {
   o.device = a.device;
   o.trace = a.trace != NULL;
   cls_context *ctx;
+  rc = cls_cmd_open_context_with(&cmd, &o, &ctx);
+  if (rc != CLS_EXIT_GO_ON) return rc;
   char err[4096];
-  if (cls_context_create(&o, &ctx, err, sizeof err) != CLS_OK) return cls_opt_fail(&cmd, CLS_EXIT_FAIL, "%s", err);
   cJSON *root = cJSON_CreateObject();
   describe_device(ctx, root);
-  int rc = measure(&cmd, &a, ctx, root);
+  rc = measure(&cmd, &a, ctx, root);
   if (a.json && cls_write_json_atomic(a.json, root, err, sizeof err) != CLS_OK) {
     rc = cls_opt_fail(&cmd, CLS_EXIT_FAIL, "%s", err);
   } else if (a.json) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clscale/device.h"
+#include "command.h"
 #include "commands.h"
 #include "options.h"
 
@@ -33,8 +34,7 @@ static void devices_command(cls_opt_command *cmd, cls_option *opts, size_t cap, 
       {CLS_OPT(CLS_OPT_FLAG, "--params", params, NULL, "params",
                "also list the device parameter sets and their -D options")},
   };
-  size_t n = sizeof table / sizeof table[0];
-  memcpy(opts, table, (n < cap ? n : cap) * sizeof *opts);
+  cls_cmd_set_options(cmd, opts, cap, table, sizeof table / sizeof table[0]);
   cmd->name = "devices";
   cmd->usage = "usage: clscale devices [--device SELECTOR] [--params]";
   cmd->about = "Lists every OpenCL platform and device with its type, vendor, compute units,\n"
@@ -43,8 +43,6 @@ static void devices_command(cls_opt_command *cmd, cls_option *opts, size_t cap, 
                "else the CPU device).";
   cmd->epilogue = NULL;
   cmd->words = CLS_OPT_WORDS_PLAIN;
-  cmd->options = opts;
-  cmd->n_options = n < cap ? n : cap;
 }
 
 int cls_cmd_devices(int argc, char **argv) {
@@ -53,8 +51,8 @@ int cls_cmd_devices(int argc, char **argv) {
   cls_option opts[4];
   cls_opt_command cmd;
   devices_command(&cmd, opts, sizeof opts / sizeof opts[0], &sel, &show_params);
-  cls_opt_outcome r = cls_opt_parse(&cmd, argc, argv, stdout, stderr);
-  if (r != CLS_OPT_PARSED) return cls_opt_exit_code(r);
+  int code = cls_cmd_parse(&cmd, argc, argv);
+  if (code != CLS_EXIT_GO_ON) return code;
   char err[4096];
   cls_device_list *list;
   cls_status s = cls_devices_list(&list, err, sizeof err);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "command.h"
 #include "commands.h"
 #include "fit/fit.h"
 #include "options.h"
@@ -77,8 +78,7 @@ static void fit_command(cls_opt_command *cmd, cls_option *opts, size_t cap, fit_
       {CLS_OPT(CLS_OPT_FLAG, "--quiet", &a->quiet, NULL, "quiet", "print no table, only warnings and errors"),
        .alias = "-q"},
   };
-  size_t n = sizeof table / sizeof table[0];
-  memcpy(opts, table, (n < cap ? n : cap) * sizeof *opts);
+  cls_cmd_set_options(cmd, opts, cap, table, sizeof table / sizeof table[0]);
   cmd->name = "fit";
   cmd->usage = "usage: clscale fit RUN_DIR [options]\n       clscale fit --csv FILE [options]";
   cmd->about =
@@ -91,19 +91,14 @@ static void fit_command(cls_opt_command *cmd, cls_option *opts, size_t cap, fit_
   cmd->epilogue = "Exit codes: 0 at least one fit was written (fits that need more runs are named on stderr),\n"
                   "1 failure (missing or malformed input, no fit possible), 2 bad usage.";
   cmd->words = CLS_OPT_WORDS_WANTS;
-  cmd->options = opts;
-  cmd->n_options = n < cap ? n : cap;
 }
 
 static int read_args(const cls_opt_command *cmd, int argc, char **argv, fit_args *a) {
-  cls_opt_outcome r = cls_opt_parse(cmd, argc, argv, stdout, stderr);
-  if (r != CLS_OPT_PARSED) return cls_opt_exit_code(r);
-  if (!a->run_dir == !a->csv) {
-    cls_opt_fail(cmd, CLS_EXIT_USAGE, "%s",
-                 a->run_dir ? "give RUN_DIR or --csv FILE, not both" : "RUN_DIR (or --csv FILE) is missing");
-    cls_opt_print_help(cmd, stderr);
-    return CLS_EXIT_USAGE;
-  }
+  int code = cls_cmd_parse(cmd, argc, argv);
+  if (code != CLS_EXIT_GO_ON) return code;
+  if (!a->run_dir == !a->csv)
+    return cls_cmd_refuse(cmd, a->run_dir ? "give RUN_DIR or --csv FILE, not both"
+                                          : "RUN_DIR (or --csv FILE) is missing");
   if (a->csv && a->train)
     return cls_opt_fail(cmd, CLS_EXIT_USAGE, "--loss train needs a run directory (a CSV has one loss column)");
   return CLS_EXIT_GO_ON;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "command.h"
 #include "commands.h"
 #include "options.h"
 #include "plot/figures.h"
@@ -104,8 +105,7 @@ static void plot_command(cls_opt_command *cmd, cls_option *opts, size_t cap, plo
        .wants = "wants a number from 10 to 2400", .lo = 10, .hi = 2400},
       {CLS_OPT(CLS_OPT_STRING, "--title", &a->title, "TEXT", "title", "replaces the figures' titles")},
   };
-  size_t n = sizeof table / sizeof table[0];
-  memcpy(opts, table, (n < cap ? n : cap) * sizeof *opts);
+  cls_cmd_set_options(cmd, opts, cap, table, sizeof table / sizeof table[0]);
   cmd->name = "plot";
   cmd->usage = "usage: clscale plot RUN_DIR [--kind KIND[,KIND...]] [-o DIR] [--width W] [--height H]\n"
                "                    [--dpi N] [--title TEXT]";
@@ -116,20 +116,14 @@ static void plot_command(cls_opt_command *cmd, cls_option *opts, size_t cap, plo
                   "(docs/formats.md). Exit codes: 0 ok, 1 failure (nothing could be drawn, or a file is\n"
                   "corrupt or unwritable), 2 bad usage.";
   cmd->words = CLS_OPT_WORDS_WANTS;
-  cmd->options = opts;
-  cmd->n_options = n < cap ? n : cap;
 }
 
 /* Parses argv and resolves pixel sizes with the dpi; CLS_EXIT_GO_ON or
  * the exit code. */
 static int read_args(const cls_opt_command *cmd, int argc, char **argv, plot_args *a) {
-  cls_opt_outcome r = cls_opt_parse(cmd, argc, argv, stdout, stderr);
-  if (r != CLS_OPT_PARSED) return cls_opt_exit_code(r);
-  if (!a->run_dir) {
-    cls_opt_fail(cmd, CLS_EXIT_USAGE, "RUN_DIR is missing");
-    cls_opt_print_help(cmd, stderr);
-    return CLS_EXIT_USAGE;
-  }
+  int code = cls_cmd_parse(cmd, argc, argv);
+  if (code != CLS_EXIT_GO_ON) return code;
+  if (!a->run_dir) return cls_cmd_refuse(cmd, "RUN_DIR is missing");
   if (a->width < 0) a->width = -a->width / a->dpi;
   if (a->height < 0) a->height = -a->height / a->dpi;
   if (!(a->width >= 1.0 && a->width <= 100) || !(a->height >= 1.0 && a->height <= 100))

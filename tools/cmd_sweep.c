@@ -8,12 +8,12 @@
  * docs/sweep.md is the manual.
  */
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clscale/device.h"
+#include "command.h"
 #include "commands.h"
 #include "core/clock.h"
 #include "device_choice.h"
@@ -62,8 +62,7 @@ static void sweep_command(cls_opt_command *cmd, cls_option *opts, size_t cap, sw
        .flags = CLS_OPT_NONEMPTY},
       {CLS_OPT(CLS_OPT_FLAG, "--quiet", &a->quiet, NULL, NULL, "no progress line, no per-point lines")},
   };
-  size_t n = sizeof table / sizeof table[0];
-  memcpy(opts, table, (n < cap ? n : cap) * sizeof *opts);
+  cls_cmd_set_options(cmd, opts, cap, table, sizeof table / sizeof table[0]);
   cmd->name = "sweep";
   cmd->usage = "usage: clscale sweep SPEC [--out RUN_DIR] [--shard I/N] [--devices all|LIST | --device SEL]\n"
                "                     [--dry-run] [--matmul-backend B] [--quiet]";
@@ -78,17 +77,12 @@ static void sweep_command(cls_opt_command *cmd, cls_option *opts, size_t cap, sw
                   "exit codes: 0 every point of this shard finished (ok or diverged); 1 a point failed or was\n"
                   "interrupted, or the run directory or a device could not be used; 2 bad usage or a bad spec";
   cmd->words = CLS_OPT_WORDS_NAMED;
-  cmd->options = opts;
-  cmd->n_options = n < cap ? n : cap;
 }
 
 static int read_args(const cls_opt_command *cmd, int argc, char **argv, sweep_args *a) {
-  cls_opt_outcome r = cls_opt_parse(cmd, argc, argv, stdout, stderr);
-  if (r != CLS_OPT_PARSED) return cls_opt_exit_code(r);
-  if (!a->spec_path) {
-    cls_opt_print_help(cmd, stderr);
-    return CLS_EXIT_USAGE;
-  }
+  int code = cls_cmd_parse(cmd, argc, argv);
+  if (code != CLS_EXIT_GO_ON) return code;
+  if (!a->spec_path) return cls_cmd_refuse(cmd, NULL);
   if (a->devices && a->device)
     return cls_opt_fail(cmd, CLS_EXIT_USAGE, "give --devices (several workers) or --device (one), not both");
   return CLS_EXIT_GO_ON;
@@ -227,20 +221,15 @@ static int print_totals(const sweep_plan *p, const cls_device_choice *dev, const
  * calibration of each model shape on the first device. */
 static int dry_run(const cls_opt_command *cmd, const sweep_args *args, const sweep_plan *p,
                    const cls_device_choice *dev) {
-  cls_context_options opts;
-  cls_context_options_init(&opts);
-  opts.device = dev->sel[0];
-  if (args->backend) opts.matmul_backend = args->backend;
-  char err[4096];
   cls_context *ctx;
-  if (cls_context_create(&opts, &ctx, err, sizeof err) != CLS_OK)
-    return cls_opt_fail(cmd, CLS_EXIT_FAIL, "%s", err);
+  int code = cls_cmd_open_context(cmd, dev->sel[0], args->backend, &ctx);
+  if (code != CLS_EXIT_GO_ON) return code;
+  code = CLS_EXIT_FAIL;
   printf("sweep '%s': %s, %s/%s, %zu points%s; calibrating each model shape on %s ...\n", p->s->name,
          cls_sweep_mode_name(p->s->mode), p->s->task, p->s->model, p->n_pts, p->shard_note, dev->name[0]);
   fflush(stdout);
   cls_sweep_calibration *cal = calloc(p->n_mine ? p->n_mine : 1, sizeof *cal);
   int *have = calloc(p->n_mine ? p->n_mine : 1, sizeof *have);
-  int code = CLS_EXIT_FAIL;
   if (!cal || !have) {
     cls_opt_fail(cmd, 0, "out of host memory");
   } else {
@@ -302,22 +291,6 @@ static void print_intro(const sweep_plan *p, const sweep_work *w, const char *de
   fflush(stdout);
 }
 
-static volatile sig_atomic_t stop_flag = 0;
-static void on_signal(int sig) {
-  (void)sig;
-  stop_flag = 1; /* every running point checkpoints and stops after its step */
-}
-
-static void catch_signals(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sa.sa_flags = SA_RESETHAND; /* a second signal ends the process at once */
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-}
-
 /* The last lines: what this shard holds now, and the exit code. */
 static int summarize(const cls_opt_command *cmd, const sweep_args *a, const sweep_plan *p, const sweep_work *w,
                      int run_ok, double seconds) {
@@ -338,7 +311,7 @@ static int summarize(const cls_opt_command *cmd, const sweep_args *a, const swee
            p->out, w->n_done + ok + diverged, p->n_mine, ok + diverged, w->n_done, diverged + w->n_div, failed,
            interrupted, not_run, t);
   }
-  if (stop_flag)
+  if (*cls_cmd_stop_flag())
     return cls_opt_fail(cmd, CLS_EXIT_FAIL,
                         "interrupted; the same command continues (running points were checkpointed)");
   if (failed)
@@ -358,16 +331,16 @@ static int run_points(const cls_opt_command *cmd, const sweep_args *a, const swe
   cls_sweep_progress pr;
   if (cls_sweep_progress_init(&pr, cmd, a->quiet, p->n_mine, w->n_done, dev->n, w->todo, w->n_todo) != 0)
     return cls_opt_fail(cmd, CLS_EXIT_FAIL, "out of host memory");
-  catch_signals();
+  cls_cmd_catch_signals(); /* every running point checkpoints and stops after its step */
   const char *sels[CLS_MAX_WORKERS];
   for (size_t i = 0; i < dev->n; i++) sels[i] = dev->sel[i];
-  cls_sweep_run_config rc = {p->out, sels, dev->n, a->backend, &stop_flag, cls_sweep_progress_callbacks(&pr)};
+  cls_sweep_run_config rc = {
+      p->out, sels, dev->n, a->backend, cls_cmd_stop_flag(), cls_sweep_progress_callbacks(&pr)};
   const double t0 = cls_now();
   char err[8192];
   cls_status st = w->n_todo ? cls_sweep_run(p->s, w->todo, w->n_todo, &rc, w->outcomes, err, sizeof err) : CLS_OK;
   cls_sweep_progress_clear(&pr);
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
+  cls_cmd_release_signals();
   cls_sweep_progress_free(&pr);
   if (st != CLS_OK) cls_opt_fail(cmd, 0, "%s", err);
   return summarize(cmd, a, p, w, st == CLS_OK, cls_now() - t0);

@@ -6,13 +6,13 @@
  * and the result. docs/train.md is the manual.
  */
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "clscale/device.h"
+#include "command.h"
 #include "commands.h"
 #include "format.h"
 #include "options.h"
@@ -106,8 +106,8 @@ static const cls_opt_choice params[] = {{"sp", CLS_PARAM_SP}, {"mup", CLS_PARAM_
 #define HEADING(text)                                                                                             \
   { .type = CLS_OPT_HEADING, .help = text }
 
-/* The option table of `clscale train`, pointing into a. */
-static size_t train_options(train_args *a, cls_option *o, size_t cap) {
+/* The option table of `clscale train`, pointing into a, into cmd. */
+static void train_options(cls_opt_command *cmd, train_args *a, cls_option *o, size_t cap) {
   cls_task_spec *s = &a->spec;
   cls_train_config *c = &a->cfg;
   char tasks[256];
@@ -217,10 +217,7 @@ static size_t train_options(train_args *a, cls_option *o, size_t cap) {
                "after the run: the ops' counters and the achieved share of the device's peak")},
       {CLS_OPT(CLS_OPT_FLAG, "--quiet", &a->quiet, NULL, NULL, "no progress line and no result lines")},
   };
-  size_t n = sizeof table / sizeof table[0];
-  if (n > cap) n = cap;
-  memcpy(o, table, n * sizeof *o);
-  return n;
+  cls_cmd_set_options(cmd, o, cap, table, sizeof table / sizeof table[0]);
 }
 
 enum { TRAIN_MAX_OPTIONS = 64 };
@@ -237,19 +234,15 @@ static void train_command(cls_opt_command *cmd, cls_option *opts, train_args *a)
   cmd->epilogue =
       "exit codes: 0 ok; 1 failed, diverged (NaN/Inf loss) or interrupted (the summary says which); 2 bad usage";
   cmd->words = CLS_OPT_WORDS_NAMED;
-  cmd->options = opts;
-  cmd->n_options = train_options(a, opts, TRAIN_MAX_OPTIONS);
+  train_options(cmd, a, opts, TRAIN_MAX_OPTIONS);
 }
 
 /* Parses argv and completes the config (each task's own model, the default
  * id); CLS_EXIT_GO_ON, else the exit code. */
 static int read_args(const cls_opt_command *cmd, int argc, char **argv, train_args *a) {
-  cls_opt_outcome r = cls_opt_parse(cmd, argc, argv, stdout, stderr);
-  if (r != CLS_OPT_PARSED) return cls_opt_exit_code(r);
-  if (argc < 2) {
-    cls_opt_print_help(cmd, stderr);
-    return CLS_EXIT_USAGE;
-  }
+  int code = cls_cmd_parse(cmd, argc, argv);
+  if (code != CLS_EXIT_GO_ON) return code;
+  if (argc < 2) return cls_cmd_refuse(cmd, NULL);
   if (a->n_budgets != 1)
     return cls_opt_fail(cmd, CLS_EXIT_USAGE,
                         "give exactly one budget: --budget-steps N, --budget-tokens N or --budget-flops X");
@@ -268,29 +261,6 @@ static int read_args(const cls_opt_command *cmd, int argc, char **argv, train_ar
   a->cfg.model_name = a->spec.model;
   a->spec.param = (cls_parametrisation)a->param;
   return CLS_EXIT_GO_ON;
-}
-
-/* ----------------------------------------------------------- signals */
-
-static volatile sig_atomic_t stop_flag = 0;
-static void on_signal(int sig) {
-  (void)sig;
-  stop_flag = 1; /* the loop checkpoints and stops at the end of the step */
-}
-
-static void catch_signals(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sa.sa_flags = SA_RESETHAND; /* a second signal ends the process at once */
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-}
-
-static void release_signals(void) {
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
 }
 
 /* ---------------------------------------------------------- progress */
@@ -371,19 +341,14 @@ static void print_profile(cls_context *ctx, const cls_train_result *r) {
 /* The device and the task on it; CLS_EXIT_OK, else the exit code (the
  * message printed, nothing left to free). */
 static int open_task(const cls_opt_command *cmd, train_args *a, cls_context **ctx, cls_train_task **task) {
-  cls_context_options opts;
-  cls_context_options_init(&opts);
-  if (a->device) opts.device = a->device;
-  if (a->backend) opts.matmul_backend = a->backend;
+  int code = cls_cmd_open_context(cmd, a->device, a->backend, ctx);
+  if (code != CLS_EXIT_GO_ON) return code;
   char err[4096];
-  if (cls_context_create(&opts, ctx, err, sizeof err) != CLS_OK)
-    return cls_opt_fail(cmd, CLS_EXIT_FAIL, "%s", err);
   a->cfg.device_name = cls_context_device(*ctx)->name;
   cls_status s = cls_task_create(*ctx, &a->spec, task, err, sizeof err);
   if (s != CLS_OK) {
     cls_context_destroy(*ctx);
-    return cls_opt_fail(
-        cmd, s == CLS_ERR_INVALID_VALUE || s == CLS_ERR_INVALID_SIZE ? CLS_EXIT_USAGE : CLS_EXIT_FAIL, "%s", err);
+    return cls_opt_fail(cmd, cls_cmd_exit_of(s), "%s", err);
   }
   return CLS_EXIT_OK;
 }
@@ -391,7 +356,7 @@ static int open_task(const cls_opt_command *cmd, train_args *a, cls_context **ct
 /* Trains, then prints what the run did; the exit code. */
 static int train(const cls_opt_command *cmd, train_args *a, cls_context *ctx, cls_train_task *task) {
   progress_state ps = {!a->quiet && isatty(STDERR_FILENO), -1, 0};
-  a->cfg.stop = &stop_flag;
+  a->cfg.stop = cls_cmd_stop_flag();
   a->cfg.progress = on_progress;
   a->cfg.progress_user = &ps;
   if (!a->quiet) fprintf(stderr, "clscale train: %s on %s\n", task->describe, a->cfg.device_name);
@@ -399,7 +364,7 @@ static int train(const cls_opt_command *cmd, train_args *a, cls_context *ctx, cl
   if (!r) return cls_opt_fail(cmd, CLS_EXIT_FAIL, "out of host memory");
   cls_train_run(task, &a->cfg, r);
   if (ps.printed) fprintf(stderr, "\n");
-  release_signals();
+  cls_cmd_release_signals();
   int code = report_status(cmd, a, r);
   if (r->started && !a->quiet) print_result(a, task, r);
   if (a->profile && r->started) print_profile(ctx, r);
@@ -419,7 +384,7 @@ int cls_cmd_train(int argc, char **argv) {
   int code = read_args(&cmd, argc, argv, &a);
   if (code != CLS_EXIT_GO_ON) return code;
 
-  catch_signals(); /* from here on: a signal during setup stops the run after its first step */
+  cls_cmd_catch_signals(); /* from here on: a signal during setup stops the run after its first step */
   cls_context *ctx;
   cls_train_task *task;
   code = open_task(&cmd, &a, &ctx, &task);

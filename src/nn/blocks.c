@@ -1,10 +1,45 @@
 /* src/nn/blocks.c — the models' shared parts (see blocks_internal.h). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "blocks_internal.h"
 #include "clscale/ops_train.h"
+
+int cls__nn_model_init(cls__nn_model *m, cls_context *ctx, size_t depth, size_t layer_size) {
+  m->ctx = ctx;
+  m->res = calloc(depth + 1, sizeof *m->res);
+  m->layer = calloc(depth, layer_size);
+  return m->res && m->layer;
+}
+
+cls_status cls__nn_model_storage(cls__nn_model *m, uint64_t seed, size_t n_acts, const char *what) {
+  return cls_model_storage_alloc(m->ctx, &m->pt, seed, n_acts, what, &m->slabs, &m->acts);
+}
+
+void cls__nn_model_free(cls__nn_model *m) {
+  cls_param_slabs_free(&m->slabs);
+  cls_buffer_free(m->acts);
+  cls_param_table_free(&m->pt);
+  free(m->res);
+  free(m->layer);
+}
+
+cls__nn_view cls__nn_model_view(const cls__nn_model *m) {
+  cls__nn_view v = {m->ctx, &m->pt, &m->slabs, m->acts};
+  return v;
+}
+
+cls_status cls__nn_linear(const cls__nn_model *m, size_t rows, size_t in, size_t out, cls_ref x, int w, cls_ref y,
+                          int residual) {
+  return cls_nn_linear(m->ctx, &m->pt, &m->slabs, rows, in, out, x, w, y, residual);
+}
+
+cls_status cls__nn_linear_back(const cls__nn_model *m, size_t rows, size_t in, size_t out, cls_ref x, int w,
+                               cls_ref dy, cls_ref dx, int dx_acc) {
+  return cls_nn_linear_back(m->ctx, &m->pt, &m->slabs, rows, in, out, x, w, dy, dx, dx_acc);
+}
 
 void cls__nn_scales_of(cls_parametrisation param, size_t width, size_t base_width, size_t heads, size_t depth,
                        float init_std, cls__nn_scales *out) {

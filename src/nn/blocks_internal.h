@@ -11,6 +11,7 @@
 #define CLSCALE_NN_BLOCKS_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nn/params.h"
 
@@ -29,6 +30,42 @@ typedef struct cls__nn_view {
   const cls_param_slabs *slabs;
   cls_buffer *acts;
 } cls__nn_view;
+
+/* What every model of this layer holds beside its config: the parameter
+ * table with its slabs, the activation slab, and the host tables of
+ * offsets sized by depth (the depth + 1 residual streams, and the depth
+ * blocks' activations in the model's own struct of layer_size bytes per
+ * block). Built and freed the same way for every model, so that a model
+ * file holds only what is its own. */
+typedef struct cls__nn_model {
+  cls_context *ctx;
+  cls_param_table pt;
+  cls_param_slabs slabs;
+  cls_buffer *acts;
+  size_t *res;
+  void *layer;
+} cls__nn_model;
+
+/* The host tables for depth blocks (and ctx kept); 0 when out of host
+ * memory (what was allocated is freed by cls__nn_model_free). */
+int cls__nn_model_init(cls__nn_model *m, cls_context *ctx, size_t depth, size_t layer_size);
+
+/* The device storage once m->pt is built: the slabs, parameters drawn from
+ * seed, and n_acts floats of activations (cls_model_storage_alloc; what
+ * names the caller in its message). */
+cls_status cls__nn_model_storage(cls__nn_model *m, uint64_t seed, size_t n_acts, const char *what);
+
+/* Frees all of m (a zeroed or partly built m too). */
+void cls__nn_model_free(cls__nn_model *m);
+
+/* The view of m the blocks below work on. */
+cls__nn_view cls__nn_model_view(const cls__nn_model *m);
+
+/* cls_nn_linear and cls_nn_linear_back on m's parameters. */
+cls_status cls__nn_linear(const cls__nn_model *m, size_t rows, size_t in, size_t out, cls_ref x, int w, cls_ref y,
+                          int residual);
+cls_status cls__nn_linear_back(const cls__nn_model *m, size_t rows, size_t in, size_t out, cls_ref x, int w,
+                               cls_ref dy, cls_ref dx, int dx_acc);
 
 /* How a model of width `width` scales under its parametrisation (muP:
  * m = width / base_width; SP: m = 1). */

@@ -32,20 +32,16 @@ typedef struct {
 } layer_acts;
 
 struct cls_emulator {
-  cls_context *ctx;
+  cls__nn_model m; /* table, slabs, activation slab, res[L + 1], layer[L] */
   cls_emulator_config c;
   size_t max_spectra, max_pixels;
-  cls_param_table pt;
-  cls_param_slabs slabs;
   int wl, lab_fc, lab_proj, tok_g, layer0, head_g, head_fc, head_out; /* table indices */
   float attn_scale;
 
-  /* Activations: one slab, a table of offsets. */
-  cls_buffer *acts;
+  /* Activations: offsets into m.acts. */
   size_t labels, feats, target;                /* inputs */
   size_t lab_h, lab_g, tok, tokn, tok_rstd;    /* label tokens */
-  size_t *res;                                 /* L + 1 residual streams */
-  layer_acts *layer;                           /* blocks */
+  layer_acts *layer;                           /* blocks: m.layer, typed */
   size_t hn, hn_rstd, hh, hg, pred, err, loss; /* head and loss */
   /* Backward scratch. */
   size_t dpred, dres, dln, dtmp, dq, datty, dfch, dkv, dtokn, dtok, dlab, dprobs;
@@ -148,7 +144,7 @@ void cls_emulator_encode(const cls_emulator_config *c, const double *wavelength,
 
 static int add(cls_emulator *e, const char *name, size_t rows, size_t cols, cls_param_class k, cls_init_kind init,
                float std, int embedding, float lr_mult, float wd) {
-  return cls_param_add_ex(&e->pt, name, rows, cols, k, init, std, embedding, lr_mult, wd);
+  return cls_param_add_ex(&e->m.pt, name, rows, cols, k, init, std, embedding, lr_mult, wd);
 }
 
 static int build_params(cls_emulator *e) {
@@ -173,7 +169,7 @@ static int build_params(cls_emulator *e) {
                            1, 1, wd)) >= 0;
   ok &= add(e, "lab.proj.b", 1, T * d, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 1, 1, 0) >= 0;
   ok &= (e->tok_g = add(e, "tok.norm.g", 1, d, CLS_PARAM_INPUT, CLS_INIT_ONE, 0, 0, 1, 0)) >= 0;
-  e->layer0 = (int)e->pt.count;
+  e->layer0 = (int)e->m.pt.count;
   for (size_t l = 0; l < c->depth && ok; l++) {
 #define NAME(s) (snprintf(name, sizeof name, "h%zu.%s", l, s), name)
     ok &= add(e, NAME("norm1.g"), 1, d, CLS_PARAM_INPUT, CLS_INIT_ONE, 0, 0, 1, 0) >= 0;
@@ -186,7 +182,7 @@ static int build_params(cls_emulator *e) {
     ok &= add(e, NAME("attn.o.b"), 1, d, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
     ok &= add(e, NAME("norm2.g"), 1, d, CLS_PARAM_INPUT, CLS_INIT_ONE, 0, 0, 1, 0) >= 0;
 #undef NAME
-    ok &= cls__nn_add_mlp(&e->pt, l, d, &sc, wd);
+    ok &= cls__nn_add_mlp(&e->m.pt, l, d, &sc, wd);
   }
   ok &= (e->head_g = add(e, "head.norm.g", 1, d, CLS_PARAM_INPUT, CLS_INIT_ONE, 0, 0, 1, 0)) >= 0;
   ok &= (e->head_fc = add(e, "head.fc.w", d, d, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, hid_std, 0, hid_lr, wd)) >= 0;
@@ -216,7 +212,7 @@ static size_t build_acts(cls_emulator *e) {
   TAKE(e->tok, BT * d);
   TAKE(e->tokn, BT * d);
   TAKE(e->tok_rstd, BT);
-  for (size_t l = 0; l <= L; l++) TAKE(e->res[l], R * d);
+  for (size_t l = 0; l <= L; l++) TAKE(e->m.res[l], R * d);
   for (size_t l = 0; l < L; l++) {
     layer_acts *a = &e->layer[l];
     TAKE(a->n1, R * d);
@@ -279,17 +275,16 @@ cls_status cls_emulator_create(cls_context *ctx, const cls_emulator_config *c, s
         max_spectra, max_pixels, c->width);
   cls_emulator *e = calloc(1, sizeof *e);
   if (!e) return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_emulator_create: out of host memory");
-  e->ctx = ctx;
   e->c = *c;
   e->max_spectra = max_spectra;
   e->max_pixels = max_pixels;
-  e->res = calloc(c->depth + 1, sizeof *e->res);
-  e->layer = calloc(c->depth, sizeof *e->layer);
-  if (!e->res || !e->layer || !build_params(e)) {
+  const int ok = cls__nn_model_init(&e->m, ctx, c->depth, sizeof *e->layer);
+  e->layer = e->m.layer;
+  if (!ok || !build_params(e)) {
     cls_emulator_destroy(e);
     return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_emulator_create: out of host memory");
   }
-  st = cls_model_storage_alloc(ctx, &e->pt, seed, build_acts(e), "cls_emulator_create", &e->slabs, &e->acts);
+  st = cls__nn_model_storage(&e->m, seed, build_acts(e), "cls_emulator_create");
   if (st != CLS_OK) {
     cls_emulator_destroy(e);
     return st;
@@ -300,11 +295,7 @@ cls_status cls_emulator_create(cls_context *ctx, const cls_emulator_config *c, s
 
 void cls_emulator_destroy(cls_emulator *e) {
   if (!e) return;
-  cls_param_slabs_free(&e->slabs);
-  cls_buffer_free(e->acts);
-  cls_param_table_free(&e->pt);
-  free(e->res);
-  free(e->layer);
+  cls__nn_model_free(&e->m);
   free(e);
 }
 
@@ -312,34 +303,19 @@ const cls_emulator_config *cls_emulator_get_config(const cls_emulator *e) {
   return e ? &e->c : NULL;
 }
 const cls_param_table *cls_emulator_params(const cls_emulator *e) {
-  return e ? &e->pt : NULL;
+  return e ? &e->m.pt : NULL;
 }
 cls_param_slabs *cls_emulator_slabs(cls_emulator *e) {
-  return e ? &e->slabs : NULL;
+  return e ? &e->m.slabs : NULL;
 }
 
 /* ------------------------------------------------------------- forward */
 
 /* Shorthands: A(x) is activation x, P(i)/G(i) parameter/gradient tensor i. */
-#define A(off)    cls_ref_at(e->acts, (off))
-#define P(i)      cls_ref_at(e->slabs.params, e->pt.t[(i)].offset)
-#define G(i)      cls_ref_at(e->slabs.grads, e->pt.t[(i)].offset)
+#define A(off)    cls_ref_at(e->m.acts, (off))
+#define P(i)      cls_ref_at(e->m.slabs.params, e->m.pt.t[(i)].offset)
+#define G(i)      cls_ref_at(e->m.slabs.grads, e->m.pt.t[(i)].offset)
 #define TRY(call) CLS_NN_TRY(call)
-
-static cls_status linear(cls_emulator *e, size_t rows, size_t in, size_t out, cls_ref x, int w, cls_ref y,
-                         int residual) {
-  return cls_nn_linear(e->ctx, &e->pt, &e->slabs, rows, in, out, x, w, y, residual);
-}
-
-static cls_status linear_back(cls_emulator *e, size_t rows, size_t in, size_t out, cls_ref x, int w, cls_ref dy,
-                              cls_ref dx, int dx_acc) {
-  return cls_nn_linear_back(e->ctx, &e->pt, &e->slabs, rows, in, out, x, w, dy, dx, dx_acc);
-}
-
-static cls__nn_view view(cls_emulator *e) {
-  cls__nn_view v = {e->ctx, &e->pt, &e->slabs, e->acts};
-  return v;
-}
 
 /* Cross-attention: batch = spectra, P queries attend to T label tokens. */
 static cls_attn_shape attn_shape(const cls_emulator *e) {
@@ -371,7 +347,7 @@ static cls_status check_finite(cls_context *ctx, const char *what, const float *
 cls_status cls_emulator_forward(cls_emulator *e, const float *labels, const float *features, const float *target,
                                 size_t B, size_t P, int want_grad, float *mse) {
   if (!e) return CLS_ERR_NULL_ARGUMENT;
-  cls_context *ctx = e->ctx;
+  cls_context *ctx = e->m.ctx;
   if (!labels || !features || !target)
     return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "cls_emulator_forward: labels, features or target is NULL");
   if (!B || !P || B > e->max_spectra || P > e->max_pixels)
@@ -386,59 +362,59 @@ cls_status cls_emulator_forward(cls_emulator *e, const float *labels, const floa
   TRY(check_finite(ctx, "features", features, R * F));
   TRY(check_finite(ctx, "target", target, R));
   e->have_grad = e->have_flux = 0;
-  TRY(cls_buffer_write(ctx, e->acts, e->labels, B * NL, labels));
-  TRY(cls_buffer_write(ctx, e->acts, e->feats, R * F, features));
-  TRY(cls_buffer_write(ctx, e->acts, e->target, R, target));
+  TRY(cls_buffer_write(ctx, e->m.acts, e->labels, B * NL, labels));
+  TRY(cls_buffer_write(ctx, e->m.acts, e->feats, R * F, features));
+  TRY(cls_buffer_write(ctx, e->m.acts, e->target, R, target));
   e->B = B;
   e->P = P;
 
   /* The wavelength stream. */
-  TRY(linear(e, R, F, d, A(e->feats), e->wl, A(e->res[0]), 0));
+  TRY(cls__nn_linear(&e->m, R, F, d, A(e->feats), e->wl, A(e->m.res[0]), 0));
   /* The label tokens, once per spectrum: B x (T d) is (B T) x d. */
-  TRY(linear(e, B, NL, Hm, A(e->labels), e->lab_fc, A(e->lab_h), 0));
+  TRY(cls__nn_linear(&e->m, B, NL, Hm, A(e->labels), e->lab_fc, A(e->lab_h), 0));
   TRY(cls_gelu_forward(ctx, B * Hm, A(e->lab_h), A(e->lab_g)));
-  TRY(linear(e, B, Hm, T * d, A(e->lab_g), e->lab_proj, A(e->tok), 0));
+  TRY(cls__nn_linear(&e->m, B, Hm, T * d, A(e->lab_g), e->lab_proj, A(e->tok), 0));
   TRY(cls_rmsnorm_forward(ctx, BT, d, EMU_EPS, A(e->tok), P(e->tok_g), A(e->tokn), A(e->tok_rstd)));
-  const cls__nn_view v = view(e);
+  const cls__nn_view v = cls__nn_model_view(&e->m);
   for (size_t l = 0; l < L; l++) {
     const int w = e->layer0 + (int)l * PER_LAYER;
     layer_acts *a = &e->layer[l];
     cls_attn_shape s = attn_shape(e);
-    TRY(cls_rmsnorm_forward(ctx, R, d, EMU_EPS, A(e->res[l]), P(w + N1G), A(a->n1), A(a->n1_rstd)));
-    TRY(linear(e, R, d, d, A(a->n1), w + QW, A(a->q), 0));
-    TRY(linear(e, BT, d, 2 * d, A(e->tokn), w + KVW, A(a->kv), 0));
+    TRY(cls_rmsnorm_forward(ctx, R, d, EMU_EPS, A(e->m.res[l]), P(w + N1G), A(a->n1), A(a->n1_rstd)));
+    TRY(cls__nn_linear(&e->m, R, d, d, A(a->n1), w + QW, A(a->q), 0));
+    TRY(cls__nn_linear(&e->m, BT, d, 2 * d, A(e->tokn), w + KVW, A(a->kv), 0));
     TRY(cls_attention_forward(ctx, &s, stream(e, a->q), kv_part(e, a->kv, 0), kv_part(e, a->kv, 1), A(a->probs),
                               stream(e, a->atty)));
-    TRY(cls__nn_attn_out_forward(&v, R, d, e->res[l], a->atty, w + OW, a->res2));
+    TRY(cls__nn_attn_out_forward(&v, R, d, e->m.res[l], a->atty, w + OW, a->res2));
     TRY(cls_rmsnorm_forward(ctx, R, d, EMU_EPS, A(a->res2), P(w + N2G), A(a->n2), A(a->n2_rstd)));
-    TRY(cls__nn_mlp_forward(&v, R, d, a->n2, w + FCW, a->fch, a->fcg, a->res2, e->res[l + 1]));
+    TRY(cls__nn_mlp_forward(&v, R, d, a->n2, w + FCW, a->fch, a->fcg, a->res2, e->m.res[l + 1]));
   }
-  TRY(cls_rmsnorm_forward(ctx, R, d, EMU_EPS, A(e->res[L]), P(e->head_g), A(e->hn), A(e->hn_rstd)));
-  TRY(linear(e, R, d, d, A(e->hn), e->head_fc, A(e->hh), 0));
+  TRY(cls_rmsnorm_forward(ctx, R, d, EMU_EPS, A(e->m.res[L]), P(e->head_g), A(e->hn), A(e->hn_rstd)));
+  TRY(cls__nn_linear(&e->m, R, d, d, A(e->hn), e->head_fc, A(e->hh), 0));
   TRY(cls_gelu_forward(ctx, R * d, A(e->hh), A(e->hg)));
-  TRY(linear(e, R, d, 1, A(e->hg), e->head_out, A(e->pred), 0));
+  TRY(cls__nn_linear(&e->m, R, d, 1, A(e->hg), e->head_out, A(e->pred), 0));
   const float inv = 1.0f / (float)R;
   TRY(cls_mse(ctx, R, A(e->pred), A(e->target), A(e->err), want_grad ? A(e->dpred) : CLS_NOREF, inv));
   TRY(cls_reduce(ctx, CLS_REDUCE_SUM, R, A(e->err), inv, A(e->loss)));
   e->have_flux = 1;
-  if (mse) TRY(cls_buffer_read(ctx, e->acts, e->loss, 1, mse));
+  if (mse) TRY(cls_buffer_read(ctx, e->m.acts, e->loss, 1, mse));
   e->have_grad = want_grad != 0;
   return CLS_OK;
 }
 
 cls_status cls_emulator_read_flux(cls_emulator *e, float *flux) {
   if (!e) return CLS_ERR_NULL_ARGUMENT;
-  if (!flux) return cls__fail(e->ctx, CLS_ERR_NULL_ARGUMENT, "cls_emulator_read_flux: flux is NULL");
+  if (!flux) return cls__fail(e->m.ctx, CLS_ERR_NULL_ARGUMENT, "cls_emulator_read_flux: flux is NULL");
   if (!e->have_flux)
-    return cls__fail(e->ctx, CLS_ERR_INVALID_VALUE, "cls_emulator_read_flux: no forward pass has completed yet");
-  return cls_buffer_read(e->ctx, e->acts, e->pred, e->B * e->P, flux);
+    return cls__fail(e->m.ctx, CLS_ERR_INVALID_VALUE, "cls_emulator_read_flux: no forward pass has completed yet");
+  return cls_buffer_read(e->m.ctx, e->m.acts, e->pred, e->B * e->P, flux);
 }
 
 /* ------------------------------------------------------------ backward */
 
 cls_status cls_emulator_backward(cls_emulator *e) {
   if (!e) return CLS_ERR_NULL_ARGUMENT;
-  cls_context *ctx = e->ctx;
+  cls_context *ctx = e->m.ctx;
   if (!e->have_grad)
     return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
                      "cls_emulator_backward: call cls_emulator_forward with want_grad first (once per forward)");
@@ -448,12 +424,12 @@ cls_status cls_emulator_backward(cls_emulator *e) {
   const size_t Hm = c->label_hidden, T = c->n_tokens, BT = B * T;
 
   /* Head: pred = gelu(hn Wfc + b) Wout + b. dres = d res[L]. */
-  TRY(linear_back(e, R, d, 1, A(e->hg), e->head_out, A(e->dpred), A(e->dtmp), 0));
+  TRY(cls__nn_linear_back(&e->m, R, d, 1, A(e->hg), e->head_out, A(e->dpred), A(e->dtmp), 0));
   TRY(cls_gelu_backward(ctx, R * d, A(e->hh), A(e->dtmp), A(e->dtmp)));
-  TRY(linear_back(e, R, d, d, A(e->hn), e->head_fc, A(e->dtmp), A(e->dln), 0));
-  TRY(cls_rmsnorm_backward(ctx, R, d, A(e->res[L]), P(e->head_g), A(e->hn_rstd), A(e->dln), A(e->dres),
+  TRY(cls__nn_linear_back(&e->m, R, d, d, A(e->hn), e->head_fc, A(e->dtmp), A(e->dln), 0));
+  TRY(cls_rmsnorm_backward(ctx, R, d, A(e->m.res[L]), P(e->head_g), A(e->hn_rstd), A(e->dln), A(e->dres),
                            G(e->head_g), 1));
-  const cls__nn_view v = view(e);
+  const cls__nn_view v = cls__nn_model_view(&e->m);
   for (size_t l = L; l-- > 0;) {
     const int w = e->layer0 + (int)l * PER_LAYER;
     layer_acts *a = &e->layer[l];
@@ -468,23 +444,23 @@ cls_status cls_emulator_backward(cls_emulator *e) {
     TRY(cls_attention_backward(ctx, &s, stream(e, a->q), kv_part(e, a->kv, 0), kv_part(e, a->kv, 1), A(a->probs),
                                stream(e, e->datty), A(e->dprobs), stream(e, e->dq), kv_part(e, e->dkv, 0),
                                kv_part(e, e->dkv, 1), 0));
-    TRY(linear_back(e, R, d, d, A(a->n1), w + QW, A(e->dq), A(e->dln), 0));
+    TRY(cls__nn_linear_back(&e->m, R, d, d, A(a->n1), w + QW, A(e->dq), A(e->dln), 0));
     /* Every block reads the same normalised tokens: their gradient is the
      * sum over blocks (the last block first overwrites). */
-    TRY(linear_back(e, BT, d, 2 * d, A(e->tokn), w + KVW, A(e->dkv), A(e->dtokn), l != L - 1));
-    TRY(cls_rmsnorm_backward(ctx, R, d, A(e->res[l]), P(w + N1G), A(a->n1_rstd), A(e->dln), A(e->dtmp), G(w + N1G),
-                             1));
+    TRY(cls__nn_linear_back(&e->m, BT, d, 2 * d, A(e->tokn), w + KVW, A(e->dkv), A(e->dtokn), l != L - 1));
+    TRY(cls_rmsnorm_backward(ctx, R, d, A(e->m.res[l]), P(w + N1G), A(a->n1_rstd), A(e->dln), A(e->dtmp),
+                             G(w + N1G), 1));
     TRY(cls__nn_residual_grad(&v, R * d, e->dres, e->dtmp));
   }
   /* The label tokens, then the label MLP (its input, the labels, needs no
    * gradient). */
   TRY(cls_rmsnorm_backward(ctx, BT, d, A(e->tok), P(e->tok_g), A(e->tok_rstd), A(e->dtokn), A(e->dtok),
                            G(e->tok_g), 1));
-  TRY(linear_back(e, B, Hm, T * d, A(e->lab_g), e->lab_proj, A(e->dtok), A(e->dlab), 0));
+  TRY(cls__nn_linear_back(&e->m, B, Hm, T * d, A(e->lab_g), e->lab_proj, A(e->dtok), A(e->dlab), 0));
   TRY(cls_gelu_backward(ctx, B * Hm, A(e->lab_h), A(e->dlab), A(e->dlab)));
-  TRY(linear_back(e, B, NL, Hm, A(e->labels), e->lab_fc, A(e->dlab), CLS_NOREF, 0));
+  TRY(cls__nn_linear_back(&e->m, B, NL, Hm, A(e->labels), e->lab_fc, A(e->dlab), CLS_NOREF, 0));
   /* The wavelength projection (its input, the features, is data). */
-  return linear_back(e, R, F, d, A(e->feats), e->wl, A(e->dres), CLS_NOREF, 0);
+  return cls__nn_linear_back(&e->m, R, F, d, A(e->feats), e->wl, A(e->dres), CLS_NOREF, 0);
 }
 
 /* Multiply-adds of the forward pass, by part; see docs/emulator.md. */
@@ -517,9 +493,9 @@ size_t cls_emulator_activation_count(const cls_emulator *e) {
 
 cls_status cls_emulator_activation_rms(cls_emulator *e, float *out) {
   if (!e) return CLS_ERR_NULL_ARGUMENT;
-  if (!out) return cls__fail(e->ctx, CLS_ERR_NULL_ARGUMENT, "cls_emulator_activation_rms: out is NULL");
+  if (!out) return cls__fail(e->m.ctx, CLS_ERR_NULL_ARGUMENT, "cls_emulator_activation_rms: out is NULL");
   if (!e->B)
-    return cls__fail(e->ctx, CLS_ERR_INVALID_VALUE, "cls_emulator_activation_rms: run a forward pass first");
+    return cls__fail(e->m.ctx, CLS_ERR_INVALID_VALUE, "cls_emulator_activation_rms: run a forward pass first");
   const size_t R = e->B * e->P, d = e->c.width, L = e->c.depth, n = cls_emulator_activation_count(e);
   for (size_t i = 0; i < n; i++) {
     size_t off, count;
@@ -534,9 +510,9 @@ cls_status cls_emulator_activation_rms(cls_emulator *e, float *out) {
     else
       off = e->pred, count = R;
     /* One float at a time through the loss slot: a diagnostic, not a hot path. */
-    cls_status s = cls_reduce(e->ctx, CLS_REDUCE_SUMSQ, count, cls_ref_at(e->acts, off), 1.0f / (float)count,
-                              cls_ref_at(e->acts, e->loss));
-    if (s == CLS_OK) s = cls_buffer_read(e->ctx, e->acts, e->loss, 1, &out[i]);
+    cls_status s = cls_reduce(e->m.ctx, CLS_REDUCE_SUMSQ, count, cls_ref_at(e->m.acts, off), 1.0f / (float)count,
+                              cls_ref_at(e->m.acts, e->loss));
+    if (s == CLS_OK) s = cls_buffer_read(e->m.ctx, e->m.acts, e->loss, 1, &out[i]);
     if (s != CLS_OK) return s;
     out[i] = sqrtf(out[i]);
   }
@@ -576,5 +552,5 @@ float cls__emulator_eps(void) {
   return EMU_EPS;
 }
 int cls__emulator_index(const cls_emulator *e, const char *name) {
-  return cls__nn_index(&e->pt, name);
+  return cls__nn_index(&e->m.pt, name);
 }

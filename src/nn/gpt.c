@@ -24,18 +24,14 @@ typedef struct {
 } layer_acts;
 
 struct cls_gpt {
-  cls_context *ctx;
+  cls__nn_model m; /* table, slabs, activation slab, res[L + 1], layer[L] */
   cls_gpt_config c;
   size_t max_batch, max_seq;
-  cls_param_table pt;
-  cls_param_slabs slabs;
   int wte, wpe, lnfg, lnfb, layer0; /* table indices; block l starts at layer0 + l * PER_LAYER */
   float attn_scale, out_mult;
 
-  /* Activations: one slab, a table of offsets. */
-  cls_buffer *acts;
-  size_t *res; /* L + 1 residual streams */
-  layer_acts *layer;
+  /* Activations: offsets into m.acts. */
+  layer_acts *layer; /* m.layer, typed */
   size_t lnf, lnf_mean, lnf_rstd, logits, losses, loss, tokens, targets;
   /* Backward scratch. */
   size_t dres, dln, dtmp, dqkv, datty, dfch, dprobs;
@@ -92,7 +88,7 @@ cls_status cls_gpt_config_check(const cls_gpt_config *c, char *err, size_t n) {
 
 static int add(cls_gpt *g, const char *name, size_t rows, size_t cols, cls_param_class k, cls_init_kind init,
                float std, int embedding, float lr_mult, float wd) {
-  return cls_param_add_ex(&g->pt, name, rows, cols, k, init, std, embedding, lr_mult, wd);
+  return cls_param_add_ex(&g->m.pt, name, rows, cols, k, init, std, embedding, lr_mult, wd);
 }
 
 static int build_params(cls_gpt *g) {
@@ -106,7 +102,7 @@ static int build_params(cls_gpt *g) {
   int ok = 1;
   ok &= (g->wte = add(g, "wte", c->vocab, C, CLS_PARAM_INPUT, CLS_INIT_NORMAL, c->init_std, 1, 1, wd)) >= 0;
   ok &= (g->wpe = add(g, "wpe", c->context, C, CLS_PARAM_INPUT, CLS_INIT_NORMAL, c->init_std, 1, 1, wd)) >= 0;
-  g->layer0 = (int)g->pt.count;
+  g->layer0 = (int)g->m.pt.count;
   for (size_t l = 0; l < c->depth && ok; l++) {
 #define NAME(s) (snprintf(name, sizeof name, "h%zu.%s", l, s), name)
     ok &= add(g, NAME("ln1.g"), 1, C, CLS_PARAM_INPUT, CLS_INIT_ONE, 0, 0, 1, 0) >= 0;
@@ -118,7 +114,7 @@ static int build_params(cls_gpt *g) {
     ok &= add(g, NAME("ln2.g"), 1, C, CLS_PARAM_INPUT, CLS_INIT_ONE, 0, 0, 1, 0) >= 0;
     ok &= add(g, NAME("ln2.b"), 1, C, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
 #undef NAME
-    ok &= cls__nn_add_mlp(&g->pt, l, C, &sc, wd);
+    ok &= cls__nn_add_mlp(&g->m.pt, l, C, &sc, wd);
   }
   ok &= (g->lnfg = add(g, "lnf.g", 1, C, CLS_PARAM_INPUT, CLS_INIT_ONE, 0, 0, 1, 0)) >= 0;
   ok &= (g->lnfb = add(g, "lnf.b", 1, C, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0)) >= 0;
@@ -133,7 +129,7 @@ static size_t build_acts(cls_gpt *g) {
   const size_t probs = g->max_batch * H * g->max_seq * g->max_seq;
   size_t at = 0;
 #define TAKE(field, n) (field = cls__nn_take(&at, (n)))
-  for (size_t l = 0; l <= L; l++) TAKE(g->res[l], BT * C);
+  for (size_t l = 0; l <= L; l++) TAKE(g->m.res[l], BT * C);
   for (size_t l = 0; l < L; l++) {
     layer_acts *a = &g->layer[l];
     TAKE(a->ln1, BT * C);
@@ -183,18 +179,17 @@ cls_status cls_gpt_create(cls_context *ctx, const cls_gpt_config *c, size_t max_
                      max_batch, max_seq, c->context);
   cls_gpt *g = calloc(1, sizeof *g);
   if (!g) return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_gpt_create: out of host memory");
-  g->ctx = ctx;
   g->c = *c;
   g->max_batch = max_batch;
   g->max_seq = max_seq;
-  g->res = calloc(c->depth + 1, sizeof *g->res);
-  g->layer = calloc(c->depth, sizeof *g->layer);
+  const int ok = cls__nn_model_init(&g->m, ctx, c->depth, sizeof *g->layer);
+  g->layer = g->m.layer;
   g->host_ids = malloc(max_batch * max_seq * sizeof *g->host_ids);
-  if (!g->res || !g->layer || !g->host_ids || !build_params(g)) {
+  if (!ok || !g->host_ids || !build_params(g)) {
     cls_gpt_destroy(g);
     return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_gpt_create: out of host memory");
   }
-  st = cls_model_storage_alloc(ctx, &g->pt, seed, build_acts(g), "cls_gpt_create", &g->slabs, &g->acts);
+  st = cls__nn_model_storage(&g->m, seed, build_acts(g), "cls_gpt_create");
   if (st != CLS_OK) {
     cls_gpt_destroy(g);
     return st;
@@ -205,44 +200,25 @@ cls_status cls_gpt_create(cls_context *ctx, const cls_gpt_config *c, size_t max_
 
 void cls_gpt_destroy(cls_gpt *g) {
   if (!g) return;
-  cls_param_slabs_free(&g->slabs);
-  cls_buffer_free(g->acts);
-  cls_param_table_free(&g->pt);
-  free(g->res);
-  free(g->layer);
+  cls__nn_model_free(&g->m);
   free(g->host_ids);
   free(g);
 }
 
 const cls_param_table *cls_gpt_params(const cls_gpt *g) {
-  return &g->pt;
+  return &g->m.pt;
 }
 cls_param_slabs *cls_gpt_slabs(cls_gpt *g) {
-  return &g->slabs;
+  return &g->m.slabs;
 }
 
 /* ------------------------------------------------------------- forward */
 
 /* Shorthands: A(x) is activation x, P(i)/G(i) parameter/gradient tensor i. */
-#define A(off)    cls_ref_at(g->acts, (off))
-#define P(i)      cls_ref_at(g->slabs.params, g->pt.t[(i)].offset)
-#define G(i)      cls_ref_at(g->slabs.grads, g->pt.t[(i)].offset)
+#define A(off)    cls_ref_at(g->m.acts, (off))
+#define P(i)      cls_ref_at(g->m.slabs.params, g->m.pt.t[(i)].offset)
+#define G(i)      cls_ref_at(g->m.slabs.grads, g->m.pt.t[(i)].offset)
 #define TRY(call) CLS_NN_TRY(call)
-
-static cls_status linear(cls_gpt *g, size_t rows, size_t in, size_t out, cls_ref x, int w, cls_ref y,
-                         int residual) {
-  return cls_nn_linear(g->ctx, &g->pt, &g->slabs, rows, in, out, x, w, y, residual);
-}
-
-static cls_status linear_back(cls_gpt *g, size_t rows, size_t in, size_t out, cls_ref x, int w, cls_ref dy,
-                              cls_ref dx) {
-  return cls_nn_linear_back(g->ctx, &g->pt, &g->slabs, rows, in, out, x, w, dy, dx, 0);
-}
-
-static cls__nn_view view(cls_gpt *g) {
-  cls__nn_view v = {g->ctx, &g->pt, &g->slabs, g->acts};
-  return v;
-}
 
 static cls_attn_shape attn_shape(const cls_gpt *g) {
   cls_attn_shape s = {g->B, g->T, g->T, g->c.heads, g->c.width / g->c.heads, g->attn_scale, 1};
@@ -264,7 +240,7 @@ static cls_attn_operand seq(cls_gpt *g, size_t base) {
 cls_status cls_gpt_forward(cls_gpt *g, const int32_t *tokens, const int32_t *targets, size_t B, size_t T,
                            int want_grad, float *loss) {
   if (!g) return CLS_ERR_NULL_ARGUMENT;
-  cls_context *ctx = g->ctx;
+  cls_context *ctx = g->m.ctx;
   if (!tokens || !targets) return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "cls_gpt_forward: tokens or targets NULL");
   if (!B || !T || B > g->max_batch || T > g->max_seq)
     return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
@@ -277,29 +253,29 @@ cls_status cls_gpt_forward(cls_gpt *g, const int32_t *tokens, const int32_t *tar
     const int32_t *ids = which ? targets : tokens;
     for (size_t i = 0; i < BT; i++) g->host_ids[i] = (float)ids[i];
     TRY(cls_tokens_check(ctx, g->host_ids, BT, V, NULL));
-    TRY(cls_buffer_write(ctx, g->acts, which ? g->targets : g->tokens, BT, g->host_ids));
+    TRY(cls_buffer_write(ctx, g->m.acts, which ? g->targets : g->tokens, BT, g->host_ids));
   }
   g->B = B;
   g->T = T;
   g->have_grad = 0;
 
-  TRY(cls_embedding_forward(ctx, B, T, V, C, A(g->tokens), P(g->wte), P(g->wpe), A(g->res[0])));
-  const cls__nn_view v = view(g);
+  TRY(cls_embedding_forward(ctx, B, T, V, C, A(g->tokens), P(g->wte), P(g->wpe), A(g->m.res[0])));
+  const cls__nn_view v = cls__nn_model_view(&g->m);
   for (size_t l = 0; l < L; l++) {
     const int w = g->layer0 + (int)l * PER_LAYER;
     layer_acts *a = &g->layer[l];
     cls_attn_shape s = attn_shape(g);
-    TRY(cls_layernorm_forward(ctx, BT, C, 1e-5f, A(g->res[l]), P(w + LN1G), P(w + LN1B), A(a->ln1), A(a->ln1_mean),
-                              A(a->ln1_rstd)));
-    TRY(linear(g, BT, C, 3 * C, A(a->ln1), w + QKVW, A(a->qkv), 0));
+    TRY(cls_layernorm_forward(ctx, BT, C, 1e-5f, A(g->m.res[l]), P(w + LN1G), P(w + LN1B), A(a->ln1),
+                              A(a->ln1_mean), A(a->ln1_rstd)));
+    TRY(cls__nn_linear(&g->m, BT, C, 3 * C, A(a->ln1), w + QKVW, A(a->qkv), 0));
     TRY(cls_attention_forward(ctx, &s, qkv_part(g, a->qkv, 0), qkv_part(g, a->qkv, 1), qkv_part(g, a->qkv, 2),
                               A(a->probs), seq(g, a->atty)));
-    TRY(cls__nn_attn_out_forward(&v, BT, C, g->res[l], a->atty, w + PROJW, a->res2));
+    TRY(cls__nn_attn_out_forward(&v, BT, C, g->m.res[l], a->atty, w + PROJW, a->res2));
     TRY(cls_layernorm_forward(ctx, BT, C, 1e-5f, A(a->res2), P(w + LN2G), P(w + LN2B), A(a->ln2), A(a->ln2_mean),
                               A(a->ln2_rstd)));
-    TRY(cls__nn_mlp_forward(&v, BT, C, a->ln2, w + FCW, a->fch, a->fch_gelu, a->res2, g->res[l + 1]));
+    TRY(cls__nn_mlp_forward(&v, BT, C, a->ln2, w + FCW, a->fch, a->fch_gelu, a->res2, g->m.res[l + 1]));
   }
-  TRY(cls_layernorm_forward(ctx, BT, C, 1e-5f, A(g->res[L]), P(g->lnfg), P(g->lnfb), A(g->lnf), A(g->lnf_mean),
+  TRY(cls_layernorm_forward(ctx, BT, C, 1e-5f, A(g->m.res[L]), P(g->lnfg), P(g->lnfb), A(g->lnf), A(g->lnf_mean),
                             A(g->lnf_rstd)));
   /* logits = out_mult * lnf wte^T */
   TRY(cls_matmul(ctx, CLS_NO_TRANS, CLS_TRANS, BT, V, C, g->out_mult, A(g->lnf), C, P(g->wte), C, 0.0f,
@@ -308,7 +284,7 @@ cls_status cls_gpt_forward(cls_gpt *g, const int32_t *tokens, const int32_t *tar
   TRY(cls_cross_entropy(ctx, BT, V, A(g->logits), A(g->targets), A(g->losses),
                         want_grad ? A(g->logits) : CLS_NOREF, 1.0f / (float)BT));
   TRY(cls_reduce(ctx, CLS_REDUCE_SUM, BT, A(g->losses), 1.0f / (float)BT, A(g->loss)));
-  if (loss) TRY(cls_buffer_read(ctx, g->acts, g->loss, 1, loss));
+  if (loss) TRY(cls_buffer_read(ctx, g->m.acts, g->loss, 1, loss));
   g->have_grad = want_grad != 0;
   return CLS_OK;
 }
@@ -317,7 +293,7 @@ cls_status cls_gpt_forward(cls_gpt *g, const int32_t *tokens, const int32_t *tar
 
 cls_status cls_gpt_backward(cls_gpt *g) {
   if (!g) return CLS_ERR_NULL_ARGUMENT;
-  cls_context *ctx = g->ctx;
+  cls_context *ctx = g->m.ctx;
   if (!g->have_grad)
     return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "cls_gpt_backward: call cls_gpt_forward with want_grad first");
   g->have_grad = 0; /* the logits hold gradients now; a second backward would be wrong */
@@ -328,9 +304,9 @@ cls_status cls_gpt_backward(cls_gpt *g) {
                  A(g->dln), C));
   TRY(cls_matmul(ctx, CLS_TRANS, CLS_NO_TRANS, V, C, BT, g->out_mult, A(g->logits), V, A(g->lnf), C, 1.0f,
                  G(g->wte), C));
-  TRY(cls_layernorm_backward(ctx, BT, C, A(g->res[L]), P(g->lnfg), A(g->lnf_mean), A(g->lnf_rstd), A(g->dln),
+  TRY(cls_layernorm_backward(ctx, BT, C, A(g->m.res[L]), P(g->lnfg), A(g->lnf_mean), A(g->lnf_rstd), A(g->dln),
                              A(g->dres), G(g->lnfg), G(g->lnfb), 1));
-  const cls__nn_view v = view(g);
+  const cls__nn_view v = cls__nn_model_view(&g->m);
   for (size_t l = L; l-- > 0;) {
     const int w = g->layer0 + (int)l * PER_LAYER;
     layer_acts *a = &g->layer[l];
@@ -345,8 +321,8 @@ cls_status cls_gpt_backward(cls_gpt *g) {
     TRY(cls_attention_backward(ctx, &s, qkv_part(g, a->qkv, 0), qkv_part(g, a->qkv, 1), qkv_part(g, a->qkv, 2),
                                A(a->probs), seq(g, g->datty), A(g->dprobs), qkv_part(g, g->dqkv, 0),
                                qkv_part(g, g->dqkv, 1), qkv_part(g, g->dqkv, 2), 0));
-    TRY(linear_back(g, BT, C, 3 * C, A(a->ln1), w + QKVW, A(g->dqkv), A(g->dln)));
-    TRY(cls_layernorm_backward(ctx, BT, C, A(g->res[l]), P(w + LN1G), A(a->ln1_mean), A(a->ln1_rstd), A(g->dln),
+    TRY(cls__nn_linear_back(&g->m, BT, C, 3 * C, A(a->ln1), w + QKVW, A(g->dqkv), A(g->dln), 0));
+    TRY(cls_layernorm_backward(ctx, BT, C, A(g->m.res[l]), P(w + LN1G), A(a->ln1_mean), A(a->ln1_rstd), A(g->dln),
                                A(g->dtmp), G(w + LN1G), G(w + LN1B), 1));
     TRY(cls__nn_residual_grad(&v, BT * C, g->dres, g->dtmp));
   }
@@ -359,10 +335,10 @@ size_t cls_gpt_activation_count(const cls_gpt *g) {
 
 cls_status cls_gpt_activation_rms(cls_gpt *g, float *out) {
   if (!g) return CLS_ERR_NULL_ARGUMENT;
-  if (!out) return cls__fail(g->ctx, CLS_ERR_NULL_ARGUMENT, "cls_gpt_activation_rms: out is NULL");
-  if (!g->B) return cls__fail(g->ctx, CLS_ERR_INVALID_VALUE, "cls_gpt_activation_rms: run a forward pass first");
+  if (!out) return cls__fail(g->m.ctx, CLS_ERR_NULL_ARGUMENT, "cls_gpt_activation_rms: out is NULL");
+  if (!g->B) return cls__fail(g->m.ctx, CLS_ERR_INVALID_VALUE, "cls_gpt_activation_rms: run a forward pass first");
   if (g->have_grad)
-    return cls__fail(g->ctx, CLS_ERR_INVALID_VALUE,
+    return cls__fail(g->m.ctx, CLS_ERR_INVALID_VALUE,
                      "cls_gpt_activation_rms: the logits hold gradients; run the forward pass with want_grad = 0");
   const size_t BT = g->B * g->T, C = g->c.width, L = g->c.depth, n = cls_gpt_activation_count(g);
   /* The backward scratch is free between steps: each mean square lands in
@@ -370,16 +346,16 @@ cls_status cls_gpt_activation_rms(cls_gpt *g, float *out) {
   for (size_t i = 0; i < n; i++) {
     size_t off, count;
     if (i == 0)
-      off = g->res[0], count = BT * C;
+      off = g->m.res[0], count = BT * C;
     else if (i <= L)
       off = g->layer[i - 1].atty, count = BT * C;
     else if (i <= 2 * L)
       off = g->layer[i - 1 - L].fch_gelu, count = BT * 4 * C;
     else
       off = g->logits, count = BT * g->c.vocab;
-    TRY(cls_reduce(g->ctx, CLS_REDUCE_SUMSQ, count, A(off), 1.0f / (float)count, A(g->dtmp + i)));
+    TRY(cls_reduce(g->m.ctx, CLS_REDUCE_SUMSQ, count, A(off), 1.0f / (float)count, A(g->dtmp + i)));
   }
-  TRY(cls_buffer_read(g->ctx, g->acts, g->dtmp, n, out));
+  TRY(cls_buffer_read(g->m.ctx, g->m.acts, g->dtmp, n, out));
   for (size_t i = 0; i < n; i++) out[i] = sqrtf(out[i]);
   return CLS_OK;
 }
@@ -418,5 +394,5 @@ float cls__gpt_out_mult(const cls_gpt *g) {
   return g->out_mult;
 }
 int cls__gpt_index(const cls_gpt *g, const char *name) {
-  return cls__nn_index(&g->pt, name);
+  return cls__nn_index(&g->m.pt, name);
 }

@@ -1,19 +1,17 @@
-/* src/train/coordcheck.c — see coordcheck.h. */
+/* src/train/coordcheck.c — see coordcheck.h. The models come from the task
+ * registry (train/task.h): a task that names its coord_layers and measures
+ * them (coord_probe) is checked here without an edit. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/file.h"
-#include "data/spectra.h"
-#include "data/text.h"
-#include "nn/emulator.h"
-#include "nn/gpt.h"
 #include "train/coordcheck.h"
 
 void cls_coord_spec_default(cls_coord_spec *s) {
   memset(s, 0, sizeof *s);
-  s->model = CLS_COORD_GPT;
+  s->model = "gpt";
   const size_t w[] = {32, 64, 128, 256};
   memcpy(s->widths, w, sizeof w);
   s->n_widths = 4;
@@ -24,168 +22,74 @@ void cls_coord_spec_default(cls_coord_spec *s) {
   s->seed = 1;
 }
 
-/* Which activations go in the figure (the plot shows up to four panels):
- * the input embedding, the last block's attention output and MLP hidden
- * activation, and the output (logits, or the emulator's head). Indices
- * into the models' activation_rms arrays. */
-typedef struct {
-  const char *name;
-  size_t index;
-} tracked;
-
-static size_t tracked_layers(cls_coord_model m, size_t depth, tracked out[4]) {
-  out[0].name = m == CLS_COORD_GPT ? "embedding" : "label tokens";
-  out[0].index = 0;
-  out[1].name = "attention out";
-  out[1].index = depth;
-  out[2].name = "mlp hidden";
-  out[2].index = 2 * depth;
-  out[3].name = m == CLS_COORD_GPT ? "logits" : "head hidden";
-  out[3].index = 2 * depth + 1;
-  return 4;
+const cls_task_info *cls_coord_task(const char *model) {
+  for (size_t i = 0; model && i < cls_task_count(); i++) {
+    const cls_task_info *info = cls_task_at(i);
+    if (info->coord_layers && !strcmp(info->model->name, model)) return info;
+  }
+  return NULL;
 }
 
-typedef struct {
-  cls_context *ctx;
-  const cls_coord_spec *s;
-  cls_text *text;
-  cls_spectra *spectra;
-  int32_t *window, *tok, *tgt; /* gpt */
-  float *labels, *flux, *feat; /* emulator */
-  uint32_t *spec, *pix;
-  size_t B, T, P;
-  char *err;
-  size_t err_len;
-} run;
-
-/* One model at one width and parametrisation: rms[step][activation]. */
-static cls_status one_model(run *r, size_t width, cls_parametrisation param, float *rms, size_t n_act) {
-  const cls_coord_spec *s = r->s;
-  cls_status st;
-  cls_param_table const *pt;
-  cls_param_slabs *slabs;
-  float loss;
-  if (s->model == CLS_COORD_GPT) {
-    cls_gpt_config c;
-    cls_gpt_config_default(&c);
-    c.context = r->T;
-    c.width = width;
-    c.depth = s->depth;
-    c.heads = s->heads;
-    c.param = param;
-    c.base_width = s->base_width;
-    cls_gpt *g;
-    if ((st = cls_gpt_create(r->ctx, &c, r->B, r->T, s->seed, &g)) != CLS_OK) return st;
-    pt = cls_gpt_params(g);
-    slabs = cls_gpt_slabs(g);
-    for (size_t step = 0; step <= s->steps && st == CLS_OK; step++) {
-      if (step > 0) {
-        st = cls_param_zero_grads(r->ctx, pt, slabs);
-        if (st == CLS_OK) st = cls_gpt_forward(g, r->tok, r->tgt, r->B, r->T, 1, &loss);
-        if (st == CLS_OK) st = cls_gpt_backward(g);
-        if (st == CLS_OK) st = cls_param_adamw(r->ctx, pt, slabs, s->lr, 0.9f, 0.95f, 1e-8f, step, 0);
-      }
-      if (st == CLS_OK) st = cls_gpt_forward(g, r->tok, r->tgt, r->B, r->T, 0, &loss);
-      if (st == CLS_OK && cls_gpt_activation_count(g) != n_act) st = CLS_ERR_INTERNAL;
-      if (st == CLS_OK) st = cls_gpt_activation_rms(g, rms + step * n_act);
-    }
-    cls_gpt_destroy(g);
-    return st;
+const char *cls_coord_models(const char *sep, char *buf, size_t len) {
+  if (!buf || !len) return buf;
+  buf[0] = 0;
+  size_t n = 0;
+  for (size_t i = 0; i < cls_task_count() && n < len; i++) {
+    const cls_task_info *info = cls_task_at(i);
+    if (!info->coord_layers || cls_coord_task(info->model->name) != info) continue; /* one line per model */
+    int k = snprintf(buf + n, len - n, "%s%s", n ? sep : "", info->model->name);
+    if (k < 0) break;
+    n += (size_t)k;
   }
-  cls_emulator_config c;
-  cls_emulator_config_default(&c);
-  c.width = width;
-  c.depth = s->depth;
-  c.heads = s->heads;
-  c.param = param;
-  c.base_width = s->base_width;
-  cls_emulator *e;
-  if ((st = cls_emulator_create(r->ctx, &c, r->B, r->P, s->seed, &e)) != CLS_OK) return st;
-  pt = cls_emulator_params(e);
-  slabs = cls_emulator_slabs(e);
+  return buf;
+}
+
+/* The task of one model of the check: every width trains on the same small
+ * data and the same batch (the check compares widths, not data). */
+static void task_spec_of(const cls_task_info *info, const cls_coord_spec *s, size_t width,
+                         cls_parametrisation param, cls_task_spec *ts) {
+  cls_task_spec_default(ts);
+  ts->task = info->task;
+  ts->model = info->model->name;
+  ts->width = width;
+  ts->depth = s->depth;
+  ts->heads = s->heads;
+  ts->param = param;
+  ts->base_width = s->base_width;
+  ts->seed = s->seed;
+  ts->data_seed = s->seed;
+  ts->batch = 8;
+  ts->context = 32;         /* text: 8 x 32 tokens */
+  ts->zipf_bytes = 1 << 16; /* of a 64 KiB synthetic corpus */
+  ts->pixels = 64;          /* spectra: 8 x 64 pixels */
+  ts->n_train = 64;         /* of 64 training spectra */
+  ts->n_test = 1;           /* (the task wants a test split; the check never evaluates) */
+}
+
+/* One model at one width and parametrisation, trained on its batch 0:
+ * out[step][layer] for steps 0..s->steps and the n_layers tracked layers. */
+static cls_status one_model(cls_context *ctx, const cls_task_info *info, const cls_coord_spec *s, size_t width,
+                            cls_parametrisation param, float *out, size_t n_layers, char *err, size_t err_len) {
+  cls_task_spec ts;
+  task_spec_of(info, s, width, param, &ts);
+  cls_train_task *t;
+  cls_status st = info->make(ctx, &ts, &t, err, err_len);
+  if (st != CLS_OK) return st;
+  float loss;
   for (size_t step = 0; step <= s->steps && st == CLS_OK; step++) {
     if (step > 0) {
-      st = cls_param_zero_grads(r->ctx, pt, slabs);
-      if (st == CLS_OK) st = cls_emulator_forward(e, r->labels, r->feat, r->flux, r->B, r->P, 1, &loss);
-      if (st == CLS_OK) st = cls_emulator_backward(e);
-      if (st == CLS_OK) st = cls_param_adamw(r->ctx, pt, slabs, s->lr, 0.9f, 0.95f, 1e-8f, step, 0);
+      st = cls_param_zero_grads(ctx, t->params, t->slabs);
+      if (st == CLS_OK) st = t->train_step(t, 0, &loss);
+      if (st == CLS_OK) st = cls_param_adamw(ctx, t->params, t->slabs, s->lr, 0.9f, 0.95f, 1e-8f, step, 0);
     }
-    if (st == CLS_OK) st = cls_emulator_forward(e, r->labels, r->feat, r->flux, r->B, r->P, 0, &loss);
-    if (st == CLS_OK && cls_emulator_activation_count(e) != n_act) st = CLS_ERR_INTERNAL;
-    if (st == CLS_OK) st = cls_emulator_activation_rms(e, rms + step * n_act);
+    if (st == CLS_OK) st = t->coord_probe(t, 0, out + step * n_layers);
   }
-  cls_emulator_destroy(e);
+  if (st != CLS_OK) snprintf(err, err_len, "%s", t->error[0] ? t->error : cls_last_error(ctx));
+  cls_task_destroy(t);
   return st;
 }
 
-/* The same batch for every model: the check compares widths, not data. */
-static cls_status make_batch(run *r) {
-  if (r->s->model == CLS_COORD_GPT) {
-    cls_text_config tc;
-    cls_text_config_default(&tc);
-    tc.context = r->T;
-    tc.synth_bytes = 1 << 16;
-    tc.seed = r->s->seed;
-    cls_status st = cls_text_create(&tc, &r->text, r->err, r->err_len);
-    if (st != CLS_OK) return st;
-    r->window = malloc(r->B * (r->T + 1) * sizeof *r->window);
-    r->tok = malloc(r->B * r->T * sizeof *r->tok);
-    r->tgt = malloc(r->B * r->T * sizeof *r->tgt);
-    if (!r->window || !r->tok || !r->tgt) return CLS_ERR_OUT_OF_MEMORY;
-    st = cls_text_batch(r->text, CLS_SPLIT_TRAIN, r->s->seed, 0, r->B, r->window, r->err, r->err_len);
-    if (st != CLS_OK) return st;
-    for (size_t b = 0; b < r->B; b++)
-      for (size_t t = 0; t < r->T; t++) {
-        r->tok[b * r->T + t] = r->window[b * (r->T + 1) + t];
-        r->tgt[b * r->T + t] = r->window[b * (r->T + 1) + t + 1];
-      }
-    return CLS_OK;
-  }
-  cls_spectra_config sc;
-  cls_spectra_config_default(&sc);
-  sc.seed = r->s->seed;
-  sc.n_train = 64;
-  sc.n_val = 0;
-  sc.n_test = 0;
-  cls_status st = cls_spectra_create(&sc, &r->spectra, r->err, r->err_len);
-  if (st != CLS_OK) return st;
-  cls_emulator_config ec;
-  cls_emulator_config_default(&ec);
-  const size_t F = cls_emulator_n_features(&ec), R = r->B * r->P;
-  r->spec = malloc(r->B * sizeof *r->spec);
-  r->pix = malloc(R * sizeof *r->pix);
-  r->labels = malloc(r->B * CLS_SPECTRA_N_LABELS * sizeof *r->labels);
-  r->flux = malloc(R * sizeof *r->flux);
-  r->feat = malloc(R * F * sizeof *r->feat);
-  double *wl = malloc(R * sizeof *wl);
-  if (!r->spec || !r->pix || !r->labels || !r->flux || !r->feat || !wl) {
-    free(wl);
-    return CLS_ERR_OUT_OF_MEMORY;
-  }
-  st = cls_spectra_sample(r->spectra, CLS_SPLIT_TRAIN, r->s->seed, 0, r->B, r->P, r->spec, r->pix, r->err,
-                          r->err_len);
-  if (st == CLS_OK)
-    st = cls_spectra_gather(r->spectra, CLS_SPLIT_TRAIN, r->B, r->spec, r->P, r->pix, r->labels, r->flux, r->err,
-                            r->err_len);
-  if (st == CLS_OK) {
-    const double *grid = cls_spectra_wavelength(r->spectra);
-    for (size_t i = 0; i < R; i++) wl[i] = grid[r->pix[i]];
-    cls_emulator_encode(&ec, wl, R, r->feat);
-  }
-  free(wl);
-  return st;
-}
-
-static void run_free(run *r) {
-  cls_text_destroy(r->text);
-  cls_spectra_destroy(r->spectra);
-  free(r->window), free(r->tok), free(r->tgt), free(r->labels), free(r->flux), free(r->feat), free(r->spec),
-      free(r->pix);
-}
-
-cls_status cls_coord_check(cls_context *ctx, const cls_coord_spec *s, const char *csv_path, char *err,
-                           size_t err_len) {
-  if (!ctx || !s || !csv_path) return CLS_ERR_NULL_ARGUMENT;
+static cls_status check_spec(const cls_coord_spec *s, char *err, size_t err_len) {
   if (s->n_widths < 2 || s->n_widths > 16) {
     snprintf(err, err_len, "give 2 to 16 widths (got %zu)", s->n_widths);
     return CLS_ERR_INVALID_SIZE;
@@ -200,30 +104,45 @@ cls_status cls_coord_check(cls_context *ctx, const cls_coord_spec *s, const char
     snprintf(err, err_len, "depth and steps (1..100) must be positive, lr positive and finite");
     return CLS_ERR_INVALID_VALUE;
   }
+  if (!cls_coord_task(s->model)) {
+    char list[256];
+    snprintf(err, err_len, "no coordinate check for model '%s': use one of %s", s->model ? s->model : "",
+             cls_coord_models(", ", list, sizeof list));
+    return CLS_ERR_INVALID_VALUE;
+  }
+  return CLS_OK;
+}
+
+cls_status cls_coord_check(cls_context *ctx, const cls_coord_spec *s, const char *csv_path, char *err,
+                           size_t err_len) {
+  if (!ctx || !s || !csv_path) return CLS_ERR_NULL_ARGUMENT;
+  cls_status st = check_spec(s, err, err_len);
+  if (st != CLS_OK) return st;
   cls_coord_spec spec = *s;
   if (!spec.base_width) spec.base_width = spec.widths[0];
-  run r = {ctx, &spec, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 8, 32, 64, err, err_len};
-  tracked layers[4];
-  const size_t n_layers = tracked_layers(spec.model, spec.depth, layers);
-  const size_t n_act = 2 * spec.depth + (spec.model == CLS_COORD_GPT ? 2 : 3);
-  float *rms = malloc((spec.steps + 1) * n_act * sizeof *rms);
+  const cls_task_info *info = cls_coord_task(spec.model);
+  size_t n_layers = 0;
+  while (n_layers < CLS_COORD_MAX_LAYERS && info->coord_layers[n_layers]) n_layers++;
+  float *rms = malloc((spec.steps + 1) * n_layers * sizeof *rms);
   /* The CSV is built in memory and written in one atomic step at the end. */
   char *text = NULL;
   size_t text_len = 0;
   FILE *f = rms ? open_memstream(&text, &text_len) : NULL;
-  cls_status st = f ? make_batch(&r) : CLS_ERR_OUT_OF_MEMORY;
-  if (f && st == CLS_OK) fprintf(f, "param,layer,width,step,value\n");
+  st = f ? CLS_OK : CLS_ERR_OUT_OF_MEMORY;
+  if (f) fprintf(f, "param,layer,width,step,value\n");
   for (int p = 0; p < 2 && st == CLS_OK; p++)
     for (size_t w = 0; w < spec.n_widths && st == CLS_OK; w++) {
-      st = one_model(&r, spec.widths[w], p ? CLS_PARAM_MUP : CLS_PARAM_SP, rms, n_act);
+      char why[512];
+      st = one_model(ctx, info, &spec, spec.widths[w], p ? CLS_PARAM_MUP : CLS_PARAM_SP, rms, n_layers, why,
+                     sizeof why);
       if (st != CLS_OK) {
-        snprintf(err, err_len, "width %zu (%s): %s", spec.widths[w], p ? "mup" : "sp", cls_last_error(ctx));
+        snprintf(err, err_len, "width %zu (%s): %s", spec.widths[w], p ? "mup" : "sp", why);
         break;
       }
       for (size_t l = 0; l < n_layers; l++)
         for (size_t step = 0; step <= spec.steps; step++)
-          fprintf(f, "%s,%s,%zu,%zu,%.9g\n", p ? "mup" : "sp", layers[l].name, spec.widths[w], step,
-                  rms[step * n_act + layers[l].index]);
+          fprintf(f, "%s,%s,%zu,%zu,%.9g\n", p ? "mup" : "sp", info->coord_layers[l], spec.widths[w], step,
+                  rms[step * n_layers + l]);
     }
   if (f) {
     int ok = !ferror(f);
@@ -232,6 +151,5 @@ cls_status cls_coord_check(cls_context *ctx, const cls_coord_spec *s, const char
   }
   free(text);
   free(rms);
-  run_free(&r);
   return st;
 }

@@ -14,11 +14,12 @@
 #include <stdint.h>
 
 #include "clscale/device.h"
-
-typedef enum { CLS_COORD_GPT = 0, CLS_COORD_EMULATOR = 1 } cls_coord_model;
+#include "train/task.h"
 
 typedef struct cls_coord_spec {
-  cls_coord_model model;
+  /* A registered model (train/task.h) whose task has a coordinate check
+   * (coord_layers): "gpt", "emulator". */
+  const char *model;
   size_t widths[16]; /* ascending, each a multiple of heads */
   size_t n_widths;
   size_t base_width; /* muP base (default: the first width) */
@@ -27,6 +28,15 @@ typedef struct cls_coord_spec {
   float lr;     /* one learning rate for every width, as the check requires */
   uint64_t seed;
 } cls_coord_spec;
+
+/* The registry entry of the task that checks model: the first task that
+ * trains it and has coord_layers; NULL when there is none. */
+const cls_task_info *cls_coord_task(const char *model);
+
+/* Writes the models that have a check, joined by sep ("gpt, emulator" or
+ * "gpt|emulator"), into buf (always NUL-terminated when len > 0); returns
+ * buf. */
+const char *cls_coord_models(const char *sep, char *buf, size_t len);
 
 /* GPT, widths 32, 64, 128, 256, depth 2, 4 heads, 3 steps, lr 1e-2. */
 void cls_coord_spec_default(cls_coord_spec *s);

@@ -87,6 +87,11 @@ struct cls_train_task {
   /* The mean loss over the first n_batches batches of the held-out set
    * (the same batches at every call); no gradients, no state changed. */
   cls_status (*evaluate)(cls_train_task *t, size_t n_batches, double *loss);
+  /* For the muP coordinate check (coordcheck.h); NULL where the task's
+   * registry entry has no coord_layers: the forward pass on the training
+   * batch of `step` without gradients, then the RMS of the activations
+   * named by coord_layers, in that order, into out. */
+  cls_status (*coord_probe)(cls_train_task *t, uint64_t step, float *out);
   void (*destroy)(cls_train_task *t);
   void *impl; /* the task's own state */
 };
@@ -125,7 +130,14 @@ typedef struct cls_task_info {
    * model's: CLS_OK or the status with a message in err. */
   cls_status (*check)(const cls_task_spec *spec, char *err, size_t err_len);
   cls_task_factory make;
+  /* The activations the muP coordinate check follows across widths, by
+   * name ("embedding", "logits"), NULL-terminated, at most
+   * CLS_COORD_MAX_LAYERS; the task's coord_probe measures them. NULL: the
+   * task's model has no coordinate check. */
+  const char *const *coord_layers;
 } cls_task_info;
+
+enum { CLS_COORD_MAX_LAYERS = 8 };
 
 /* The registry, walked by index: i < cls_task_count(). The first entry of
  * a task name gives that task's default model. */

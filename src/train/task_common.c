@@ -56,7 +56,18 @@ cls_train_task *cls__task_new(cls_context *ctx, size_t impl_size, const cls__tas
   b->t.destroy = destroy;
   b->t.train_step = ops->train_step;
   b->t.evaluate = evaluate;
+  b->t.coord_probe = ops->coord_probe;
   return &b->t;
+}
+
+cls_status cls__task_begin(const cls_task_info *info, cls_context *ctx, const cls_task_spec *spec,
+                           size_t impl_size, const cls__task_ops *ops, cls_train_task **t, char *err,
+                           size_t err_len) {
+  *t = NULL;
+  cls_status s = cls__task_check_spec(info, spec, err, err_len);
+  if (s != CLS_OK) return s;
+  *t = cls__task_new(ctx, impl_size, ops, err, err_len);
+  return *t ? CLS_OK : CLS_ERR_OUT_OF_MEMORY;
 }
 
 void cls__task_set_model(cls_train_task *t, const cls_param_table *pt, cls_param_slabs *slabs) {
@@ -64,6 +75,18 @@ void cls__task_set_model(cls_train_task *t, const cls_param_table *pt, cls_param
   t->slabs = slabs;
   t->n_params = (double)cls_param_count(pt, 0);
   t->n_params_embed = (double)cls_param_count(pt, 1) - t->n_params;
+}
+
+cls_status cls__task_done(cls_train_task *t, const cls_param_table *pt, cls_param_slabs *slabs,
+                          cls_train_task **out) {
+  cls__task_set_model(t, pt, slabs);
+  *out = t;
+  return CLS_OK;
+}
+
+cls_status cls__task_fail(cls_train_task *t, cls_status s) {
+  cls_task_destroy(t);
+  return s;
 }
 
 cls_status cls__task_data_fail(cls_train_task *t, cls_status s, const char *what) {
@@ -81,6 +104,13 @@ cls_status cls__task_oom(cls_train_task *t, const char *what, char *err, size_t 
   cls_task_destroy(t);
   snprintf(err, err_len, "out of host memory for %s", what);
   return CLS_ERR_OUT_OF_MEMORY;
+}
+
+cls_status cls__task_coord_pick(const float *rms, size_t n, size_t depth, float out[4]) {
+  if (n < 2 * depth + 2) return CLS_ERR_INTERNAL;
+  const size_t at[4] = {0, depth, 2 * depth, 2 * depth + 1};
+  for (int i = 0; i < 4; i++) out[i] = rms[at[i]];
+  return CLS_OK;
 }
 
 const char *cls__task_param_name(cls_parametrisation p) {

@@ -25,6 +25,7 @@ typedef struct {
   cls_spectra *ds;
   cls_emulator *em;
   size_t B, P, F; /* spectra, pixels per spectrum, features per pixel */
+  size_t depth;   /* the model's blocks (the coordinate check's activations) */
   uint64_t seed;
   float *grid_features; /* n_pixels x F: the encoding of the whole grid, once */
   uint32_t *spec, *pix; /* B; B x P */
@@ -105,6 +106,23 @@ static cls_status eval_batch(cls_train_task *t, uint64_t i, float *loss) {
   return s;
 }
 
+/* The coordinate check's activations after a forward pass on the training
+ * batch `step` without gradients. */
+static cls_status coord_probe(cls_train_task *t, uint64_t step, float *out) {
+  emu_task *x = t->impl;
+  float loss;
+  cls_status s = batch(t, CLS_SPLIT_TRAIN, x->seed, step);
+  if (s == CLS_OK) s = cls_emulator_forward(x->em, x->labels, x->features, x->flux, x->B, x->P, 0, &loss);
+  if (s != CLS_OK) return s;
+  const size_t n = cls_emulator_activation_count(x->em);
+  float *rms = malloc(n * sizeof *rms);
+  if (!rms) return CLS_ERR_OUT_OF_MEMORY;
+  s = cls_emulator_activation_rms(x->em, rms);
+  if (s == CLS_OK) s = cls__task_coord_pick(rms, n, x->depth, out);
+  free(rms);
+  return s;
+}
+
 static void release(void *impl) {
   emu_task *x = impl;
   cls_emulator_destroy(x->em);
@@ -117,7 +135,7 @@ static void release(void *impl) {
   free(x->features);
 }
 
-static const cls__task_ops emu_ops = {train_step, eval_batch, release};
+static const cls__task_ops emu_ops = {train_step, eval_batch, coord_probe, release};
 
 static cls_status spectra_check(const cls_task_spec *spec, char *err, size_t err_len) {
   if (!spec->batch || !spec->pixels) {
@@ -191,34 +209,33 @@ static void describe(cls_train_task *t, const cls_task_spec *spec, const cls_emu
 
 static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_task **out, char *err,
                        size_t err_len) {
-  *out = NULL;
-  cls_status s = cls__task_check_spec(&cls__task_spectra, spec, err, err_len);
+  cls_train_task *t;
+  cls_status s = cls__task_begin(&cls__task_spectra, ctx, spec, sizeof(emu_task), &emu_ops, &t, err, err_len);
   if (s != CLS_OK) return s;
   cls_spectra_config dc;
   spectra_config_of(spec, &dc);
   cls_emulator_config ec;
   emulator_config_of(spec, spec->width, spec->depth, spec->heads, &ec);
-  cls_train_task *t = cls__task_new(ctx, sizeof(emu_task), &emu_ops, err, err_len);
-  if (!t) return CLS_ERR_OUT_OF_MEMORY;
   emu_task *x = t->impl;
   x->B = spec->batch;
   x->P = spec->pixels;
   x->F = cls_emulator_n_features(&ec);
+  x->depth = spec->depth;
   x->seed = spec->seed;
   s = build_data(t, &dc, &ec, err, err_len);
-  if (s != CLS_OK) {
-    cls_task_destroy(t);
-    return s;
-  }
+  if (s != CLS_OK) return cls__task_fail(t, s);
   s = cls_emulator_create(ctx, &ec, x->B, x->P, spec->seed, &x->em);
   if (s != CLS_OK) return cls__task_model_fail(t, s, err, err_len);
-  cls__task_set_model(t, cls_emulator_params(x->em), cls_emulator_slabs(x->em));
   describe(t, spec, &ec, &dc);
-  *out = t;
-  return CLS_OK;
+  return cls__task_done(t, cls_emulator_params(x->em), cls_emulator_slabs(x->em), out);
 }
 
 static const char *const spectra_fields[] = {"n_train", "n_test", "n_pixels", "pixels", "label_tokens", NULL};
 
+/* The coordinate check's activations (cls__task_coord_pick's order). */
+static const char *const emulator_coord_layers[] = {"label tokens", "attention out", "mlp hidden", "head hidden",
+                                                    NULL};
+
 const cls_task_info cls__task_spectra = {
-    "spectra", &emulator_model, "the emulator on synthetic stellar spectra", spectra_fields, spectra_check, make};
+    "spectra", &emulator_model,      "the emulator on synthetic stellar spectra", spectra_fields, spectra_check,
+    make,      emulator_coord_layers};

@@ -23,10 +23,13 @@ extern const cls_task_info cls__task_spectra;
 extern const cls_task_info cls__task_linreg;
 
 /* A task's own parts: its training step, the loss of one held-out batch
- * (no gradients) and the release of its state (impl itself excepted). */
+ * (no gradients), its coordinate check's probe (cls_train_task's
+ * coord_probe; NULL: none) and the release of its state (impl itself
+ * excepted). */
 typedef struct cls__task_ops {
   cls_status (*train_step)(cls_train_task *t, uint64_t step, float *loss);
   cls_status (*eval_batch)(cls_train_task *t, uint64_t i, float *loss);
+  cls_status (*coord_probe)(cls_train_task *t, uint64_t step, float *out);
   void (*release)(void *impl);
 } cls__task_ops;
 
@@ -40,8 +43,24 @@ cls_status cls__task_check_spec(const cls_task_info *info, const cls_task_spec *
 cls_train_task *cls__task_new(cls_context *ctx, size_t impl_size, const cls__task_ops *ops, char *err,
                               size_t err_len);
 
+/* The first steps of every factory: the model's check and the task's
+ * (cls__task_check_spec), then cls__task_new into *t. CLS_OK, else the
+ * status with its message in err and *t NULL. */
+cls_status cls__task_begin(const cls_task_info *info, cls_context *ctx, const cls_task_spec *spec,
+                           size_t impl_size, const cls__task_ops *ops, cls_train_task **t, char *err,
+                           size_t err_len);
+
 /* The model's tensors for AdamW and checkpoints, and N / embedding counts. */
 void cls__task_set_model(cls_train_task *t, const cls_param_table *pt, cls_param_slabs *slabs);
+
+/* The last step of every factory: the model's tensors (cls__task_set_model),
+ * then the task handed to *out; returns CLS_OK. */
+cls_status cls__task_done(cls_train_task *t, const cls_param_table *pt, cls_param_slabs *slabs,
+                          cls_train_task **out);
+
+/* A failed build step whose message is already in err: the task
+ * destroyed; returns s. */
+cls_status cls__task_fail(cls_train_task *t, cls_status s);
 
 /* A data-layer failure during a step: its message in t->error (the loop
  * reports it instead of the context's last error); returns s. */
@@ -54,6 +73,13 @@ cls_status cls__task_model_fail(cls_train_task *t, cls_status s, char *err, size
 /* Out of host memory for the task's buffers: the message (what: "a batch
  * of 8 x 64 tokens") into err, the task destroyed. */
 cls_status cls__task_oom(cls_train_task *t, const char *what, char *err, size_t err_len);
+
+/* The coordinate check's four activations out of a pre-norm transformer's
+ * activation_rms array of n (depth blocks): the input (index 0), the last
+ * block's attention output (depth) and MLP hidden activation (2 depth),
+ * and the first after the blocks (2 depth + 1). CLS_ERR_INTERNAL when n
+ * is too small for depth. */
+cls_status cls__task_coord_pick(const float *rms, size_t n, size_t depth, float out[4]);
 
 /* "sp" or "mup" (checkpoint keys and descriptions). */
 const char *cls__task_param_name(cls_parametrisation p);

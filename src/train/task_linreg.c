@@ -152,7 +152,8 @@ static void release(void *impl) {
   free(x->rows);
 }
 
-static const cls__task_ops linreg_ops = {train_step, eval_batch, release};
+/* No coordinate check: one layer has no width to scale. */
+static const cls__task_ops linreg_ops = {train_step, eval_batch, NULL, release};
 
 static cls_status linreg_check(const cls_task_spec *spec, char *err, size_t err_len) {
   if (!spec->batch || !spec->n_train || !spec->n_test) {
@@ -219,11 +220,9 @@ static void describe(cls_train_task *t, const cls_task_spec *spec) {
 
 static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_task **out, char *err,
                        size_t err_len) {
-  *out = NULL;
-  cls_status s = cls__task_check_spec(&cls__task_linreg, spec, err, err_len);
+  cls_train_task *t;
+  cls_status s = cls__task_begin(&cls__task_linreg, ctx, spec, sizeof(linreg_task), &linreg_ops, &t, err, err_len);
   if (s != CLS_OK) return s;
-  cls_train_task *t = cls__task_new(ctx, sizeof(linreg_task), &linreg_ops, err, err_len);
-  if (!t) return CLS_ERR_OUT_OF_MEMORY;
   linreg_task *x = t->impl;
   x->d = spec->width;
   x->B = spec->batch;
@@ -242,18 +241,13 @@ static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_ta
     return cls__task_oom(t, what, err, err_len);
   }
   s = build_model(t, spec, err, err_len);
-  if (s != CLS_OK) {
-    cls_task_destroy(t);
-    return s;
-  }
-  cls__task_set_model(t, &x->pt, &x->slabs);
+  if (s != CLS_OK) return cls__task_fail(t, s);
   describe(t, spec);
-  *out = t;
-  return CLS_OK;
+  return cls__task_done(t, &x->pt, &x->slabs, out);
 }
 
 static const char *const linreg_fields[] = {"n_train", "n_test", NULL};
 
 const cls_task_info cls__task_linreg = {
-    "linreg",      &linear_model, "linear regression on Gaussian data (a test task)",
-    linreg_fields, linreg_check,  make};
+    "linreg", &linear_model, "linear regression on Gaussian data (a test task)", linreg_fields, linreg_check,
+    make,     NULL};

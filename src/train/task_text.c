@@ -21,6 +21,7 @@ typedef struct {
   cls_text *text;
   cls_gpt *gpt;
   size_t B, T;
+  size_t depth; /* the model's blocks (the coordinate check's activations) */
   uint64_t seed;
   int32_t *window, *inputs, *targets; /* B (T + 1); B T; B T */
 } text_task;
@@ -90,6 +91,23 @@ static cls_status eval_batch(cls_train_task *t, uint64_t i, float *loss) {
   return s;
 }
 
+/* The coordinate check's activations after a forward pass on the training
+ * batch `step` without gradients. */
+static cls_status coord_probe(cls_train_task *t, uint64_t step, float *out) {
+  text_task *x = t->impl;
+  float loss;
+  cls_status s = batch(t, CLS_SPLIT_TRAIN, x->seed, step);
+  if (s == CLS_OK) s = cls_gpt_forward(x->gpt, x->inputs, x->targets, x->B, x->T, 0, &loss);
+  if (s != CLS_OK) return s;
+  const size_t n = cls_gpt_activation_count(x->gpt);
+  float *rms = malloc(n * sizeof *rms);
+  if (!rms) return CLS_ERR_OUT_OF_MEMORY;
+  s = cls_gpt_activation_rms(x->gpt, rms);
+  if (s == CLS_OK) s = cls__task_coord_pick(rms, n, x->depth, out);
+  free(rms);
+  return s;
+}
+
 static void release(void *impl) {
   text_task *x = impl;
   cls_gpt_destroy(x->gpt);
@@ -99,7 +117,7 @@ static void release(void *impl) {
   free(x->targets);
 }
 
-static const cls__task_ops text_ops = {train_step, eval_batch, release};
+static const cls__task_ops text_ops = {train_step, eval_batch, coord_probe, release};
 
 static cls_status text_check(const cls_task_spec *spec, char *err, size_t err_len) {
   if (!spec->batch) {
@@ -163,43 +181,47 @@ static void describe(cls_train_task *t, const cls_task_spec *spec, const cls_gpt
            synthetic ? "the zipf corpus" : spec->data, ntrain, nval);
 }
 
+/* The text and the host buffers of a batch. */
+static cls_status build_data(cls_train_task *t, const cls_text_config *tc, char *err, size_t err_len) {
+  text_task *x = t->impl;
+  cls_status s = cls_text_create(tc, &x->text, err, err_len);
+  if (s != CLS_OK) return s;
+  x->window = malloc(x->B * (x->T + 1) * sizeof *x->window);
+  x->inputs = malloc(x->B * x->T * sizeof *x->inputs);
+  x->targets = malloc(x->B * x->T * sizeof *x->targets);
+  if (!x->window || !x->inputs || !x->targets) {
+    snprintf(err, err_len, "out of host memory for a batch of %zu x %zu tokens", x->B, x->T);
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  return CLS_OK;
+}
+
 static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_task **out, char *err,
                        size_t err_len) {
-  *out = NULL;
-  cls_status s = cls__task_check_spec(&cls__task_text, spec, err, err_len);
+  cls_train_task *t;
+  cls_status s = cls__task_begin(&cls__task_text, ctx, spec, sizeof(text_task), &text_ops, &t, err, err_len);
   if (s != CLS_OK) return s;
   cls_gpt_config gc;
   gpt_config_of(spec, spec->width, spec->depth, spec->heads, &gc);
   cls_text_config tc;
   text_config_of(spec, &tc);
-  cls_train_task *t = cls__task_new(ctx, sizeof(text_task), &text_ops, err, err_len);
-  if (!t) return CLS_ERR_OUT_OF_MEMORY;
   text_task *x = t->impl;
   x->B = spec->batch;
   x->T = spec->context;
+  x->depth = spec->depth;
   x->seed = spec->seed;
-
-  s = cls_text_create(&tc, &x->text, err, err_len);
-  if (s != CLS_OK) {
-    cls_task_destroy(t);
-    return s;
-  }
-  x->window = malloc(x->B * (x->T + 1) * sizeof *x->window);
-  x->inputs = malloc(x->B * x->T * sizeof *x->inputs);
-  x->targets = malloc(x->B * x->T * sizeof *x->targets);
-  if (!x->window || !x->inputs || !x->targets) {
-    char what[96];
-    snprintf(what, sizeof what, "a batch of %zu x %zu tokens", x->B, x->T);
-    return cls__task_oom(t, what, err, err_len);
-  }
+  s = build_data(t, &tc, err, err_len);
+  if (s != CLS_OK) return cls__task_fail(t, s);
   s = cls_gpt_create(ctx, &gc, x->B, x->T, spec->seed, &x->gpt);
   if (s != CLS_OK) return cls__task_model_fail(t, s, err, err_len);
-  cls__task_set_model(t, cls_gpt_params(x->gpt), cls_gpt_slabs(x->gpt));
   describe(t, spec, &gc, &tc);
-  *out = t;
-  return CLS_OK;
+  return cls__task_done(t, cls_gpt_params(x->gpt), cls_gpt_slabs(x->gpt), out);
 }
 
 static const char *const text_fields[] = {"data", "zipf_bytes", "context", "val_fraction", NULL};
 
-const cls_task_info cls__task_text = {"text", &gpt_model, "a GPT on bytes", text_fields, text_check, make};
+/* The coordinate check's activations (cls__task_coord_pick's order). */
+static const char *const gpt_coord_layers[] = {"embedding", "attention out", "mlp hidden", "logits", NULL};
+
+const cls_task_info cls__task_text = {"text",     &gpt_model, "a GPT on bytes", text_fields,
+                                      text_check, make,       gpt_coord_layers};
