@@ -5,12 +5,11 @@
 #include "task_internal.h"
 #include "train/task.h"
 
-/* One line per task file. The first entry of a task name is its default
- * model. */
+/* Every task of task_list_internal.h, in its order. */
 static const cls_task_info *const registry[] = {
-    &cls__task_text,
-    &cls__task_spectra,
-    &cls__task_linreg,
+#define CLS_TASK(name) &cls__task_##name,
+#include "task_list_internal.h"
+#undef CLS_TASK
 };
 #define N_TASKS (sizeof registry / sizeof registry[0])
 

@@ -12,8 +12,8 @@
  *
  * Adding a task (and its model) is one file and one line: the file defines
  * a cls_task_info (its name, its model's host-side description, the spec
- * fields it reads, its checks and its factory) and the line lists it in
- * the registry of task.c. task_linreg.c (linear regression on Gaussian
+ * fields it reads, its checks and its factory) and the line, CLS_TASK(name)
+ * in task_list_internal.h, registers it. task_linreg.c (linear regression on Gaussian
  * data, the smallest task) is the example; everything else (the train
  * command, the sweep's spec reader, its parameter counts and plans) finds
  * the task and its model through the registry.

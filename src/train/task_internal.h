@@ -17,10 +17,10 @@
  * sweep's runs are measured on the same data. */
 #define CLS_TASK_EVAL_SEED 0x6576616cULL
 
-/* The registry entries (one per task file; task.c lists them). */
-extern const cls_task_info cls__task_text;
-extern const cls_task_info cls__task_spectra;
-extern const cls_task_info cls__task_linreg;
+/* The registry entries, one per task file (task_list_internal.h). */
+#define CLS_TASK(name) extern const cls_task_info cls__task_##name;
+#include "task_list_internal.h"
+#undef CLS_TASK
 
 /* A task's own parts: its training step, the loss of one held-out batch
  * (no gradients), its coordinate check's probe (cls_train_task's
