@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/str.h"
 #include "core/err.h"
 #include "figure_internal.h"
 
@@ -28,17 +29,9 @@ cls_series_style cls_style_markers(cls_rgba c, cls_marker m, double size_pt) {
   return s;
 }
 
-static char *dup_or_null(const char *s) {
-  if (!s) return NULL;
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d) memcpy(d, s, n);
-  return d;
-}
-
 /* Replaces *dst by a copy of src; false when out of memory. */
 static bool set_str(char **dst, const char *src) {
-  char *d = dup_or_null(src);
+  char *d = cls_strdup(src);
   if (src && !d) return false;
   free(*dst);
   *dst = d;
@@ -157,7 +150,7 @@ static cls_status add(cls_axes *ax, int kind, const double *x, const double *y, 
   s.x = malloc(bytes);
   s.y = malloc(bytes);
   s.y2 = y2 ? malloc(bytes) : NULL;
-  s.label = dup_or_null(label);
+  s.label = cls_strdup(label);
   if (!s.x || !s.y || (y2 && !s.y2) || (label && !s.label)) {
     free(s.x), free(s.y), free(s.y2), free(s.label);
     return CLS_ERR_OUT_OF_MEMORY;

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/str.h"
 #include "core/err.h"
 #include "core/file.h"
 #include "rundir/json.h"
@@ -123,14 +124,6 @@ cls_status cls_manifest_create(const char *dir, const cls_manifest *m, int *crea
   return st;
 }
 
-static char *dup_or_null(const char *s) {
-  if (!s) return NULL;
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d) memcpy(d, s, n);
-  return d;
-}
-
 cls_status cls_manifest_read(const char *dir, cls_manifest_info *out, char *err, size_t err_len) {
   memset(out, 0, sizeof *out);
   char path[4200];
@@ -151,8 +144,8 @@ cls_status cls_manifest_read(const char *dir, cls_manifest_info *out, char *err,
     cJSON_Delete(m);
     return CLS_ERR_FORMAT;
   }
-  out->name = dup_or_null(cls_json_get_str(m, "name"));
-  out->spec_file = dup_or_null(cls_json_get_str(m, "spec_file"));
+  out->name = cls_strdup(cls_json_get_str(m, "name"));
+  out->spec_file = cls_strdup(cls_json_get_str(m, "spec_file"));
   cJSON *spec = cJSON_DetachItemFromObjectCaseSensitive(m, "spec");
   if (cJSON_IsObject(spec))
     out->spec = spec;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/str.h"
 #include "core/err.h"
 #include "core/fmt.h"
 #include "rundir/json.h"
@@ -117,14 +118,6 @@ cls_status cls_point_summary_write(const char *path, const cls_point_summary *s,
 
 /* ----------------------------------------------------------- reading */
 
-static char *dup_or_null(const char *s) {
-  if (!s) return NULL;
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d) memcpy(d, s, n);
-  return d;
-}
-
 /* Where a known key's number goes; NULL for a key that is not a number
  * field of the summary. */
 static double *num_field(cls_point_summary *s, const char *k) {
@@ -196,7 +189,7 @@ static int read_key(cls_point_summary *s, const cJSON *v, char **config, size_t 
                       : !strcmp(k, "describe") ? &s->run.describe
                                                : NULL;
   if (text) {
-    if (cJSON_IsString(v) && !*text && !(*text = dup_or_null(v->valuestring))) return 0;
+    if (cJSON_IsString(v) && !*text && !(*text = cls_strdup(v->valuestring))) return 0;
     return 1;
   }
   if (!strcmp(k, "clscale_version")) return 1;
