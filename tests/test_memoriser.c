@@ -478,6 +478,10 @@ static void test_tiny_models(void **state) {
   double floor = 0.25 / 1.25;
   assert_true(fabs(run[0] - floor) < 1e-15 && fabs(run[1] - floor) < 1e-15);
   assert_true(fabs(e[0] - floor) < 1e-15 && fabs(cls_memoriser_floor(m) - floor) < 1e-15);
+  /* The support is seen, so 10^18 samples cost nothing and change nothing. */
+  const uint64_t Tbig[] = {100, 1000000000000000000u};
+  curve(m, 1, Tbig, 2, run);
+  assert_true(fabs(run[0] - floor) < 1e-15 && run[1] == run[0]);
   cls_memoriser_destroy(m);
 }
 

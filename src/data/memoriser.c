@@ -25,6 +25,7 @@ struct cls_memoriser {
   uint32_t *guide;
   size_t n_guide; /* buckets; guide has n_guide + 1 entries */
   double floor;
+  uint64_t support; /* items with q > 0 */
 };
 
 struct cls_memoriser_learner {
@@ -267,7 +268,10 @@ cls_status cls_memoriser_create(const cls_memoriser_config *cfg, cls_memoriser *
   build_tables(m);
   double s = 0, c = 0;
   for (size_t i = v; i-- > 0;)
-    if (m->q[i] == 0) neumaier(&s, &c, m->p[i]);
+    if (m->q[i] == 0)
+      neumaier(&s, &c, m->p[i]);
+    else
+      m->support++;
   m->floor = s + c;
   *out = m;
   return CLS_OK;
@@ -382,7 +386,9 @@ cls_status cls_memoriser_learn(const cls_memoriser *m, cls_memoriser_learner *l,
                     "cls_memoriser_learn: `T` = %llu is below the %llu samples already learnt; a learner only "
                     "goes forward (make a new one to start again)",
                     (unsigned long long)T, (unsigned long long)l->t);
-  for (uint64_t t = l->t; t < T; t++) {
+  /* Once the whole support is seen no sample can change anything, so a
+   * learner of a small support jumps to any T, however large. */
+  for (uint64_t t = l->t; t < T && l->distinct < m->support; t++) {
     uint32_t i = sample_at(m, l->rng, t);
     uint64_t bit = (uint64_t)1 << (i & 63);
     if (!(l->seen[i >> 6] & bit)) {

