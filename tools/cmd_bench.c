@@ -19,6 +19,7 @@
 #include "commands.h"
 #include "core/file.h"
 #include "ops/bench.h"
+#include "ops/linalg_bench.h"
 #include "options.h"
 
 typedef struct {
@@ -136,6 +137,58 @@ static void bench_matmul(bench *b, const mm_shape *shapes, size_t count, cls_pea
       cJSON_AddItemToArray(out, e);
     }
   }
+}
+
+/* The SPD solve (cls_spd_solve) at one size: its GFLOP/s counted as the
+ * useful n^3/3 + 2 n^2 nrhs, beside the own matmul's on an n x n x n
+ * product measured right after it and a host LAPACK solve (spotrf +
+ * spotrs) of the same float system. The issue's target: at least half the
+ * own matmul's GFLOP/s. */
+static void bench_solve(bench *b, int quick, cJSON *out) {
+  const size_t n = quick ? 256 : 2048, nrhs = 1;
+  printf("\nSPD solve GFLOP/s (n^3/3 + 2 n^2 nrhs; device: blocked Cholesky + refinement; ratios to the own\n"
+         "matmul on n x n x n and to host LAPACK spotrf+spotrs)\n");
+  printf("  %-12s %9s %9s %9s   %8s %8s  %s\n", "n x nrhs", "device", "own mm", "lapack", "dev/mm", "dev/lapack",
+         "refinements");
+  cls_spd_timing t;
+  double once;
+  cls_status st = cls_spd_time(b->ctx, n, nrhs, 1, &t);
+  once = t.device_seconds;
+  if (st == CLS_OK) st = cls_spd_time(b->ctx, n, nrhs, reps_for(once, b->max_reps), &t);
+  if (st != CLS_OK) {
+    fprintf(stderr, "clscale bench: SPD solve %zu failed: %s\n", n, cls_last_error(b->ctx));
+    b->failures++;
+    return;
+  }
+  char why[1024] = "";
+  mm_shape sq = {n, n, n, CLS_NO_TRANS, CLS_NO_TRANS, "square"};
+  double mm = time_matmul(b, CLS_BACKEND_OWN, &sq, why, sizeof why);
+  if (isnan(mm)) {
+    fprintf(stderr, "clscale bench: matmul %zu^3 on own failed: %s\n", n, why);
+    b->failures++;
+  }
+  double fl = (double)n * n * n / 3.0 + 2.0 * (double)n * n * nrhs;
+  double dev = fl / t.device_seconds * 1e-9, host = fl / t.host_seconds * 1e-9;
+  char label[32];
+  snprintf(label, sizeof label, "%zux%zu", n, nrhs);
+  printf("  %-12s %9.1f %9.1f %9.1f   %7.2fx %9.2fx  %d (error %.1e)\n", label, dev, mm, host, dev / mm,
+         dev / host, t.refinements, t.error);
+  fflush(stdout);
+  cJSON *e = cJSON_CreateObject();
+  cJSON_AddNumberToObject(e, "n", (double)n);
+  cJSON_AddNumberToObject(e, "nrhs", (double)nrhs);
+  cJSON_AddNumberToObject(e, "gflops", dev);
+  cJSON_AddNumberToObject(e, "seconds", t.device_seconds);
+  cJSON_AddNumberToObject(e, "host_lapack_gflops", host);
+  cJSON_AddNumberToObject(e, "host_lapack_seconds", t.host_seconds);
+  if (!isnan(mm)) {
+    cJSON_AddNumberToObject(e, "own_matmul_gflops", mm);
+    cJSON_AddNumberToObject(e, "ratio_to_own_matmul", dev / mm);
+  }
+  cJSON_AddNumberToObject(e, "ratio_to_host_lapack", dev / host);
+  cJSON_AddNumberToObject(e, "refinements", t.refinements);
+  cJSON_AddNumberToObject(e, "estimated_error", t.error);
+  cJSON_AddItemToArray(out, e);
 }
 
 /* Row ops are compared with a copy of the same working set, measured in
@@ -273,8 +326,10 @@ static void bench_command(cls_opt_command *cmd, cls_option *opts, size_t cap, be
                "device's own small kernels; the cold compile time of each kernel program;\n"
                "matmul GFLOP/s of every backend (own, clblast, host on CPU devices, auto) on\n"
                "square sizes 256..2048 and on transformer-training shapes; softmax, layernorm\n"
-               "and rmsnorm GB/s. Each figure is also given as a ratio to CLBlast and to the\n"
-               "measured peak. Medians of repetitions; warm-up excluded.";
+               "and rmsnorm GB/s; with the matmul part, the SPD solve (blocked Cholesky) at\n"
+               "n = 2048 against the own matmul and host LAPACK. Each figure is also given as\n"
+               "a ratio to CLBlast and to the measured peak. Medians of repetitions; warm-up\n"
+               "excluded.";
   cmd->epilogue = NULL;
   cmd->words = CLS_OPT_WORDS_WANTS;
 }
@@ -340,6 +395,7 @@ static int measure(const cls_opt_command *cmd, const bench_args *a, cls_context 
                  a->quick ? sizeof quick_shapes / sizeof quick_shapes[0]
                           : sizeof full_shapes / sizeof full_shapes[0],
                  &peak, cJSON_AddArrayToObject(root, "matmul"));
+  if (a->only != ONLY_ROWS) bench_solve(&b, a->quick, cJSON_AddArrayToObject(root, "spd_solve"));
   if (a->only != ONLY_MATMUL)
     bench_rows(&b, a->quick ? quick_rows : full_rows,
                a->quick ? sizeof quick_rows / sizeof quick_rows[0] : sizeof full_rows / sizeof full_rows[0], &peak,

@@ -10,7 +10,7 @@ PACKAGES="
 build-essential cmake pkg-config
 ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
 libclblast-dev libopenblas-dev
-libpng-dev zlib1g-dev libcjson-dev liblbfgs-dev librandom123-dev hershey-fonts-data
+libpng-dev zlib1g-dev libcjson-dev liblbfgs-dev liblapacke-dev librandom123-dev hershey-fonts-data
 libcmocka-dev
 clang-15 libclc-15 llvm-spirv-15 spirv-tools
 "

@@ -1,0 +1,435 @@
+/*
+ * src/ops/cholesky.c — cls_spd_solve (include/clscale/ops_linalg.h): blocked
+ * Cholesky factorisation and solve of a symmetric positive-definite system
+ * on the device, with iterative refinement and an honest error estimate.
+ *
+ * Layout of the workspace (one buffer, floats):
+ *   F   n x n (ld n)          the factor L (lower triangle; above it junk)
+ *   W   nblk x CHOL_NB^2      the inverted diagonal blocks L_kk^-1 (ld CHOL_NB)
+ *   P   n x CHOL_NB           a panel's copy (and the substitutions' tile)
+ *   R   n x nrhs (ld nrhs)    residual, then the correction solved in place
+ *   S   n x nrhs              |A||x| + |b| of the residual
+ *   piv n                     the pivots L_jj (or the failing value)
+ *   st  1                     0, or the 1-based column where the factor failed
+ *
+ * Factorisation, for each block column k of kb <= CHOL_NB rows:
+ *   chol_diag:  L_kk = chol(A_kk), W_k = L_kk^-1           (one work-group)
+ *   P = A21;    L21 = P W_k^T                               (matmul NT)
+ *   A22 -= L21 L21^T, lower part only, in column strips     (matmul NT)
+ * The strips keep the wasted upper-triangle work at about 1/CHOL_STRIPS of
+ * the update while keeping every product large (each strip is a full-height
+ * product, not a small block).
+ * Substitutions (Y in place, block k of kb rows):
+ *   forward:  Y_k -= L[k, :k] Y[:k];  Y_k = W_k Y_k          (via P)
+ *   backward: Y_k -= L[k+kb:, k]^T Y[k+kb:];  Y_k = W_k^T Y_k
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clscale/ops.h"
+#include "core/clock.h"
+#include "device/layer.h"
+
+void cls_spd_options_init(cls_spd_options *o) {
+  if (!o) return;
+  o->max_refine = 10;
+  o->tolerance = 1e-4;
+}
+
+/* The geometry and workspace of one solve. */
+typedef struct solve_ws {
+  cls_context *ctx;
+  size_t n, nrhs, nb, strips;
+  cls_buffer *buf;
+  size_t f, w, p, r, s, piv, st; /* offsets into buf */
+} solve_ws;
+
+static cls_ref at(const solve_ws *ws, size_t off) {
+  return cls_ref_at(ws->buf, off);
+}
+
+/* One product on the own backend (see the header for why not auto). */
+static cls_status mm(const solve_ws *ws, cls_trans ta, cls_trans tb, size_t m, size_t n, size_t k, float alpha,
+                     cls_ref a, size_t lda, cls_ref b, size_t ldb, float beta, cls_ref c, size_t ldc) {
+  return cls_matmul_batched_on(ws->ctx, CLS_BACKEND_OWN, ta, tb, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c,
+                               ldc, 0, 1);
+}
+
+/* dst = src for a rows x cols block (chol_copy), or x += d (spd_update). */
+static cls_status copy2d(cls_context *ctx, const char *kernel, cls_ref src, size_t sld, cls_ref dst, size_t dld,
+                         size_t rows, size_t cols) {
+  cl_kernel k;
+  cls_status s = cls__kernel(ctx, "cholesky", kernel, &k);
+  cl_uint i = 0;
+  int upd = strcmp(kernel, "spd_update") == 0;
+  /* spd_update takes (x, d): the destination first. */
+  cls_ref first = upd ? dst : src, second = upd ? src : dst;
+  size_t ld1 = upd ? dld : sld, ld2 = upd ? sld : dld;
+  if (s || (s = cls__arg_mem(ctx, k, i++, first.buf)) || (s = cls__arg_uint(ctx, k, i++, first.offset)) ||
+      (s = cls__arg_uint(ctx, k, i++, ld1)) || (s = cls__arg_mem(ctx, k, i++, second.buf)) ||
+      (s = cls__arg_uint(ctx, k, i++, second.offset)) || (s = cls__arg_uint(ctx, k, i++, ld2)) ||
+      (s = cls__arg_uint(ctx, k, i++, rows)) || (s = cls__arg_uint(ctx, k, i++, cols)))
+    return s;
+  size_t global[2] = {cols, rows};
+  double e = (double)rows * (double)cols;
+  return cls__launch(ctx, kernel, k, 2, global, NULL, upd ? e : 0.0, (upd ? 3.0 : 2.0) * e * sizeof(float));
+}
+
+/* ------------------------------------------------------------- factor */
+
+static cls_status diag_block(const solve_ws *ws, size_t k, size_t kb, size_t lsz) {
+  cls_context *ctx = ws->ctx;
+  cl_kernel kd;
+  cls_status s = cls__kernel(ctx, "cholesky", "chol_diag", &kd);
+  cl_uint i = 0;
+  if (s || (s = cls__arg_mem(ctx, kd, i++, ws->buf)) || (s = cls__arg_uint(ctx, kd, i++, ws->f + k * ws->n + k)) ||
+      (s = cls__arg_uint(ctx, kd, i++, ws->n)) || (s = cls__arg_uint(ctx, kd, i++, kb)) ||
+      (s = cls__arg_mem(ctx, kd, i++, ws->buf)) ||
+      (s = cls__arg_uint(ctx, kd, i++, ws->w + (k / ws->nb) * ws->nb * ws->nb)) ||
+      (s = cls__arg_mem(ctx, kd, i++, ws->buf)) || (s = cls__arg_uint(ctx, kd, i++, ws->piv + k)) ||
+      (s = cls__arg_mem(ctx, kd, i++, ws->buf)) || (s = cls__arg_uint(ctx, kd, i++, ws->st)) ||
+      (s = cls__arg_uint(ctx, kd, i++, k)))
+    return s;
+  double b = (double)kb;
+  /* b^3/3 for the factor and b^3/3 for the inverse (multiply-adds count 2). */
+  return cls__launch(ctx, "chol_diag", kd, 1, &lsz, &lsz, 2.0 * b * b * b / 3.0,
+                     (1.5 * b * b + b) * sizeof(float));
+}
+
+static cls_status factor(const solve_ws *ws) {
+  size_t n = ws->n, nb = ws->nb, ld = n;
+  cls_context *ctx = ws->ctx;
+  cl_kernel kd;
+  cls_status s = cls__kernel(ctx, "cholesky", "chol_diag", &kd);
+  size_t lsz = 1, maxg = 1;
+  if (s || (s = cls__kernel_max_group(ctx, kd, &maxg))) return s;
+  long want = cls__param(ctx, "CHOL_WG", 64);
+  while (lsz * 2 <= (size_t)(want < 1 ? 1 : want) && lsz * 2 <= maxg) lsz *= 2;
+
+  for (size_t k = 0; k < n && s == CLS_OK; k += nb) {
+    size_t kb = n - k < nb ? n - k : nb, m = n - k - kb;
+    if ((s = diag_block(ws, k, kb, lsz))) break;
+    if (m == 0) break;
+    cls_ref l21 = at(ws, ws->f + (k + kb) * ld + k);
+    cls_ref wk = at(ws, ws->w + (k / nb) * nb * nb);
+    if ((s = copy2d(ctx, "chol_copy", l21, ld, at(ws, ws->p), nb, m, kb)) ||
+        (s = mm(ws, CLS_NO_TRANS, CLS_TRANS, m, kb, kb, 1.0f, at(ws, ws->p), nb, wk, nb, 0.0f, l21, ld)))
+      break;
+    /* A22 -= L21 L21^T on the strips [c0, c0 + cw) of columns, rows c0..m:
+     * each strip's width a multiple of nb, about m / strips. */
+    size_t blocks = (m + nb - 1) / nb;
+    size_t per = (blocks + ws->strips - 1) / ws->strips;
+    size_t width = per * nb;
+    for (size_t c0 = 0; c0 < m && s == CLS_OK; c0 += width) {
+      size_t cw = m - c0 < width ? m - c0 : width;
+      s = mm(ws, CLS_NO_TRANS, CLS_TRANS, m - c0, cw, kb, -1.0f, at(ws, ws->f + (k + kb + c0) * ld + k), ld,
+             at(ws, ws->f + (k + kb + c0) * ld + k), ld, 1.0f, at(ws, ws->f + (k + kb + c0) * ld + k + kb + c0),
+             ld);
+    }
+  }
+  return s;
+}
+
+/* Y (n x nrhs, ld ldy, in buffer ref y) = A^-1 Y with the factor. */
+static cls_status substitute(const solve_ws *ws, cls_ref y, size_t ldy) {
+  size_t n = ws->n, nb = ws->nb, nrhs = ws->nrhs;
+  cls_status s = CLS_OK;
+  cls_ref p = at(ws, ws->p);
+  for (size_t k = 0; k < n && s == CLS_OK; k += nb) {
+    size_t kb = n - k < nb ? n - k : nb;
+    cls_ref yk = cls_ref_at(y.buf, y.offset + k * ldy);
+    if (k > 0)
+      s = mm(ws, CLS_NO_TRANS, CLS_NO_TRANS, kb, nrhs, k, -1.0f, at(ws, ws->f + k * n), n, y, ldy, 1.0f, yk, ldy);
+    if (s == CLS_OK) s = copy2d(ws->ctx, "chol_copy", yk, ldy, p, nrhs, kb, nrhs);
+    if (s == CLS_OK)
+      s = mm(ws, CLS_NO_TRANS, CLS_NO_TRANS, kb, nrhs, kb, 1.0f, at(ws, ws->w + (k / nb) * nb * nb), nb, p, nrhs,
+             0.0f, yk, ldy);
+  }
+  size_t last = (n - 1) / nb * nb;
+  for (size_t k = last + nb; k > 0 && s == CLS_OK;) {
+    k -= nb;
+    size_t kb = n - k < nb ? n - k : nb, m = n - k - kb;
+    cls_ref yk = cls_ref_at(y.buf, y.offset + k * ldy);
+    if (m > 0)
+      s = mm(ws, CLS_TRANS, CLS_NO_TRANS, kb, nrhs, m, -1.0f, at(ws, ws->f + (k + kb) * n + k), n,
+             cls_ref_at(y.buf, y.offset + (k + kb) * ldy), ldy, 1.0f, yk, ldy);
+    if (s == CLS_OK) s = copy2d(ws->ctx, "chol_copy", yk, ldy, p, nrhs, kb, nrhs);
+    if (s == CLS_OK)
+      s = mm(ws, CLS_TRANS, CLS_NO_TRANS, kb, nrhs, kb, 1.0f, at(ws, ws->w + (k / nb) * nb * nb), nb, p, nrhs,
+             0.0f, yk, ldy);
+  }
+  return s;
+}
+
+/* R = B - A X and S = |A||X| + |B| (spd_residual). */
+static cls_status residual(const solve_ws *ws, cls_ref a, size_t lda, cls_ref b, size_t ldb, cls_ref x,
+                           size_t ldx) {
+  cls_context *ctx = ws->ctx;
+  cl_kernel k;
+  cls_status s = cls__kernel(ctx, "cholesky", "spd_residual", &k);
+  size_t maxg = 1, lsz = 1;
+  if (s || (s = cls__kernel_max_group(ctx, k, &maxg))) return s;
+  long want = cls__param(ctx, "CHOL_RWG", 64);
+  while (lsz * 2 <= (size_t)(want < 1 ? 1 : want) && lsz * 2 <= maxg) lsz *= 2;
+  cl_uint i = 0;
+  if ((s = cls__arg_mem(ctx, k, i++, a.buf)) || (s = cls__arg_uint(ctx, k, i++, a.offset)) ||
+      (s = cls__arg_uint(ctx, k, i++, lda)) || (s = cls__arg_mem(ctx, k, i++, x.buf)) ||
+      (s = cls__arg_uint(ctx, k, i++, x.offset)) || (s = cls__arg_uint(ctx, k, i++, ldx)) ||
+      (s = cls__arg_mem(ctx, k, i++, b.buf)) || (s = cls__arg_uint(ctx, k, i++, b.offset)) ||
+      (s = cls__arg_uint(ctx, k, i++, ldb)) || (s = cls__arg_mem(ctx, k, i++, ws->buf)) ||
+      (s = cls__arg_uint(ctx, k, i++, ws->r)) || (s = cls__arg_mem(ctx, k, i++, ws->buf)) ||
+      (s = cls__arg_uint(ctx, k, i++, ws->s)) || (s = cls__arg_uint(ctx, k, i++, ws->n)) ||
+      (s = cls__arg_uint(ctx, k, i++, ws->nrhs)))
+    return s;
+  size_t global = ws->n * ws->nrhs * lsz;
+  double e = (double)ws->n * (double)ws->n * (double)ws->nrhs;
+  /* A compensated multiply-add is about 10 flops; the denominator 2 more. */
+  return cls__launch(ctx, "spd_residual", k, 1, &global, &lsz, 12.0 * e,
+                     (e + 2.0 * (double)ws->n * (double)ws->nrhs * (1.0 + (double)ws->n)) * sizeof(float));
+}
+
+/* ------------------------------------------------------------- checks */
+
+/* A matrix operand: the shared checks, plus an end below float 2^32 (the
+ * kernels add offsets in 32 bits). Its span in *span. */
+static cls_status check_operand(cls_context *ctx, const char *fn, const char *arg, cls_ref r, size_t rows,
+                                size_t cols, size_t ld, size_t *span) {
+  cls_status s = cls__check_matrix(ctx, fn, arg, r, rows, cols, ld, 0, 1);
+  if (s != CLS_OK) return s;
+  *span = (rows - 1) * ld + cols;
+  if (r.offset > UINT32_MAX - *span)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
+                     "%s: %s ends at float %zu of its buffer; the kernels index below 2^32, so place it lower", fn,
+                     arg, r.offset + *span);
+  return CLS_OK;
+}
+
+static cls_status check_args(cls_context *ctx, const char *fn, size_t n, size_t nrhs, cls_ref a, size_t lda,
+                             cls_ref b, size_t ldb, cls_ref x, size_t ldx, const cls_spd_options *o) {
+  if (!a.buf || !b.buf || !x.buf)
+    return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "%s: `%s` is NULL; pass a buffer", fn,
+                     !a.buf   ? "a"
+                     : !b.buf ? "b"
+                              : "x");
+  if (n == 0 || nrhs == 0)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: `n` is %zu and `nrhs` is %zu; both must be at least 1", fn, n,
+                     nrhs);
+  /* The factor is one n x n operand of 32-bit indexed kernels. */
+  if (n > 46340 || (double)n * (double)nrhs > 2147483647.0)
+    return cls__fail(
+        ctx, CLS_ERR_INVALID_SIZE,
+        "%s: n = %zu (nrhs %zu) needs a %zu x %zu factor beyond 2^31-1 floats; solve a smaller system", fn, n,
+        nrhs, n, n);
+  size_t sa, sb, sx;
+  cls_status s;
+  if ((s = check_operand(ctx, fn, "a", a, n, n, lda, &sa)) ||
+      (s = check_operand(ctx, fn, "b", b, n, nrhs, ldb, &sb)) ||
+      (s = check_operand(ctx, fn, "x", x, n, nrhs, ldx, &sx)) ||
+      (s = cls__check_alias(ctx, fn, "x", x, sx, "a", a, sa, 0)) ||
+      (s = cls__check_alias(ctx, fn, "x", x, sx, "b", b, sb, 0)))
+    return s;
+  if (o && (o->max_refine < 0 || o->max_refine > 100))
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: `max_refine` is %d; it must be in 0..100", fn,
+                     o->max_refine);
+  if (o && !(o->tolerance > 0.0 && o->tolerance <= 1.0))
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: `tolerance` is %g; it must be in (0, 1]", fn, o->tolerance);
+  return CLS_OK;
+}
+
+/* The workspace offsets; CLS_ERR_INVALID_SIZE when they pass 32 bits. */
+static cls_status plan(cls_context *ctx, const char *fn, solve_ws *ws) {
+  size_t n = ws->n, nb = ws->nb, nblk = (n + nb - 1) / nb;
+  double total = (double)n * (double)n + (double)nblk * (double)nb * (double)nb + (double)n * (double)nb +
+                 (2.0 * (double)ws->nrhs + 1.0) * (double)n + 1.0;
+  if (total > (double)UINT32_MAX)
+    return cls__fail(
+        ctx, CLS_ERR_INVALID_SIZE,
+        "%s: n = %zu needs a workspace of %.0f floats, beyond 32-bit indexing; solve a smaller system", fn, n,
+        total);
+  ws->f = 0;
+  ws->w = ws->f + n * n;
+  ws->p = ws->w + nblk * nb * nb;
+  /* P holds a panel (n x nb) or a substitution tile (nb x nrhs). */
+  size_t pn = n * nb > nb * ws->nrhs ? n * nb : nb * ws->nrhs;
+  ws->r = ws->p + pn;
+  ws->s = ws->r + n * ws->nrhs;
+  ws->piv = ws->s + n * ws->nrhs;
+  ws->st = ws->piv + n;
+  return CLS_OK;
+}
+
+/* ---------------------------------------------------------- refinement */
+
+/* Host copies of the small n x nrhs blocks read per refinement step. */
+typedef struct host_blocks {
+  float *r, *s, *x;
+} host_blocks;
+
+/* Componentwise backward error max |r| / s (0/0 counts as 0). NaN when
+ * anything is not finite. */
+static double backward_error(const float *r, const float *s, size_t count) {
+  double worst = 0.0;
+  for (size_t i = 0; i < count; i++) {
+    double ri = fabs((double)r[i]), si = (double)s[i];
+    if (!isfinite(ri) || !isfinite(si)) return NAN;
+    if (ri == 0.0) continue;
+    double e = si > 0.0 ? ri / si : INFINITY;
+    if (e > worst) worst = e;
+  }
+  return worst;
+}
+
+/* max over columns of ||d||_inf / ||x||_inf (0/0 counts as 0; NaN when not
+ * finite). */
+static double relative_change(const float *d, const float *x, size_t n, size_t nrhs) {
+  double worst = 0.0;
+  for (size_t c = 0; c < nrhs; c++) {
+    double dn = 0.0, xn = 0.0;
+    for (size_t i = 0; i < n; i++) {
+      double di = fabs((double)d[i * nrhs + c]), xi = fabs((double)x[i * nrhs + c]);
+      if (!isfinite(di) || !isfinite(xi)) return NAN;
+      if (di > dn) dn = di;
+      if (xi > xn) xn = xi;
+    }
+    if (dn == 0.0) continue;
+    double e = xn > 0.0 ? dn / xn : INFINITY;
+    if (e > worst) worst = e;
+  }
+  return worst;
+}
+
+/* Reads X (n x nrhs at ldx) row by row into a packed host array. */
+static cls_status read_x(cls_context *ctx, cls_ref x, size_t n, size_t nrhs, size_t ldx, float *out) {
+  if (ldx == nrhs) return cls_buffer_read(ctx, x.buf, x.offset, n * nrhs, out);
+  for (size_t i = 0; i < n; i++) {
+    cls_status s = cls_buffer_read(ctx, x.buf, x.offset + i * ldx, nrhs, out + i * nrhs);
+    if (s != CLS_OK) return s;
+  }
+  return CLS_OK;
+}
+
+/* Float32's unit roundoff: a correction below it changes nothing. */
+#define EPS32 5.9604644775390625e-8
+
+static cls_status refine(const solve_ws *ws, const char *fn, cls_ref a, size_t lda, cls_ref b, size_t ldb,
+                         cls_ref x, size_t ldx, const cls_spd_options *o, cls_spd_report *rep, host_blocks *h) {
+  cls_context *ctx = ws->ctx;
+  size_t n = ws->n, nrhs = ws->nrhs, cnt = n * nrhs;
+  cls_ref r = at(ws, ws->r);
+  cls_status s;
+  if ((s = residual(ws, a, lda, b, ldb, x, ldx)) || (s = cls_buffer_read(ctx, ws->buf, ws->r, cnt, h->r)) ||
+      (s = cls_buffer_read(ctx, ws->buf, ws->s, cnt, h->s)))
+    return s;
+  rep->backward_first = rep->backward = backward_error(h->r, h->s, cnt);
+  if (isnan(rep->backward))
+    return cls__fail(ctx, CLS_ERR_NUMERIC,
+                     "%s: the solution or its residual is not finite; check `b` (and `a`) for NaN or Inf", fn);
+  double prev = INFINITY;
+  for (int step = 0;; step++) {
+    /* The correction d solves A d = r with the same factor, in place in R. */
+    if ((s = substitute(ws, r, nrhs)) || (s = cls_buffer_read(ctx, ws->buf, ws->r, cnt, h->r)) ||
+        (s = read_x(ctx, x, n, nrhs, ldx, h->x)))
+      return s;
+    double dx = relative_change(h->r, h->x, n, nrhs);
+    if (step == 0) rep->error_first = dx;
+    rep->error = dx;
+    if (isnan(dx) || step >= o->max_refine || (step > 0 && dx > 0.5 * prev)) break;
+    if ((s = copy2d(ctx, "spd_update", r, nrhs, x, ldx, n, nrhs)) || (s = residual(ws, a, lda, b, ldb, x, ldx)) ||
+        (s = cls_buffer_read(ctx, ws->buf, ws->r, cnt, h->r)) ||
+        (s = cls_buffer_read(ctx, ws->buf, ws->s, cnt, h->s)))
+      return s;
+    rep->refinements++;
+    rep->backward = backward_error(h->r, h->s, cnt);
+    prev = dx;
+    if (dx <= EPS32) break; /* the error left is below what float32 can hold */
+  }
+  return CLS_OK;
+}
+
+/* --------------------------------------------------------------- solve */
+
+cls_status cls_spd_solve(cls_context *ctx, size_t n, size_t nrhs, cls_ref a, size_t lda, cls_ref b, size_t ldb,
+                         cls_ref x, size_t ldx, const cls_spd_options *opts, cls_spd_report *report) {
+  static const char fn[] = "cls_spd_solve";
+  CLS_CHECK_CTX(ctx);
+  double t0 = cls_now();
+  cls_status s = check_args(ctx, fn, n, nrhs, a, lda, b, ldb, x, ldx, opts);
+  if (s != CLS_OK) return s;
+  cls_spd_options o;
+  if (opts)
+    o = *opts;
+  else
+    cls_spd_options_init(&o);
+
+  solve_ws ws = {0};
+  ws.ctx = ctx;
+  ws.n = n;
+  ws.nrhs = nrhs;
+  long nb = cls__param(ctx, "CHOL_NB", 64), strips = cls__param(ctx, "CHOL_STRIPS", 8);
+  ws.nb = nb < 1 ? 1 : (size_t)nb;
+  ws.strips = strips < 1 ? 1 : (size_t)strips;
+  const cls_device_info *dev = cls_context_device(ctx);
+  if ((uint64_t)ws.nb * ws.nb * sizeof(float) + 64 > dev->local_mem_bytes)
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
+                     "%s: the device parameter CHOL_NB=%zu needs %zu bytes of local memory and %s has %llu; lower "
+                     "CHOL_NB (CLSCALE_PARAMS)",
+                     fn, ws.nb, ws.nb * ws.nb * sizeof(float), dev->name,
+                     (unsigned long long)dev->local_mem_bytes);
+  if ((s = plan(ctx, fn, &ws))) return s;
+  if ((s = cls_buffer_alloc(ctx, ws.st + 1, &ws.buf)) != CLS_OK) return s;
+
+  cls_spd_report rep;
+  memset(&rep, 0, sizeof rep);
+  host_blocks h = {malloc(n * nrhs * sizeof(float)), malloc(n * nrhs * sizeof(float)),
+                   malloc(n * nrhs * sizeof(float))};
+  float *piv = malloc(n * sizeof(float));
+  if (!h.r || !h.s || !h.x || !piv) {
+    s = cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "%s: out of host memory for %zu floats; solve a smaller system", fn,
+                  4 * n * nrhs);
+    goto done;
+  }
+  float st = 0.0f;
+  /* F = A (all of it: the lower triangle is what is read) and status 0. */
+  if ((s = cls_buffer_fill(ctx, ws.buf, ws.st, 1, 0.0f)) ||
+      (s = copy2d(ctx, "chol_copy", a, lda, at(&ws, ws.f), n, n, n)) || (s = factor(&ws)) ||
+      (s = cls_buffer_read(ctx, ws.buf, ws.st, 1, &st)) || (s = cls_buffer_read(ctx, ws.buf, ws.piv, n, piv)))
+    goto done;
+  if (st != 0.0f) {
+    size_t col = (size_t)st;
+    s = cls__fail(
+        ctx, CLS_ERR_NUMERIC,
+        "%s: the matrix is not positive definite in float32 (pivot %zu of %zu is %g): it is singular, "
+        "indefinite or too ill-conditioned for float32; raise `ridge` (add to the diagonal), or check `a` "
+        "for NaN or Inf",
+        fn, col, n, (double)piv[col - 1]);
+    goto done;
+  }
+  rep.min_pivot = INFINITY;
+  for (size_t i = 0; i < n; i++) {
+    if (piv[i] < rep.min_pivot) rep.min_pivot = piv[i];
+    if (piv[i] > rep.max_pivot) rep.max_pivot = piv[i];
+  }
+  /* X = B, then X = A^-1 X with the factor, then refine. */
+  if ((s = copy2d(ctx, "chol_copy", b, ldb, x, ldx, n, nrhs)) || (s = substitute(&ws, x, ldx)) ||
+      (s = refine(&ws, fn, a, lda, b, ldb, x, ldx, &o, &rep, &h)))
+    goto done;
+  double ratio = rep.max_pivot / rep.min_pivot;
+  rep.condition = ratio * ratio;
+  if (rep.backward_first > 0.0 && rep.error_first / rep.backward_first > rep.condition)
+    rep.condition = rep.error_first / rep.backward_first;
+  if (!(rep.error <= o.tolerance) || !(rep.backward <= o.tolerance)) {
+    s = cls__fail(ctx, CLS_ERR_NUMERIC,
+                  "%s: the system is too ill-conditioned for float32: after %d refinement steps the estimated "
+                  "relative error is %.3g (backward error %.3g, condition >= %.3g), above `tolerance` %.3g; raise "
+                  "`ridge`, or accept a larger `tolerance`",
+                  fn, rep.refinements, rep.error, rep.backward, rep.condition, o.tolerance);
+  }
+done:
+  rep.seconds = cls_now() - t0;
+  if (report) *report = rep;
+  free(h.r), free(h.s), free(h.x), free(piv);
+  cls_buffer_free(ws.buf);
+  return s;
+}
