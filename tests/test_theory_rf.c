@@ -262,6 +262,12 @@ static void test_ridgeless(void **state) {
   assert_true(peak > prev_b && peak > prev_a);
   assert_true(peak16 > 500 * peak && peak16 < 2000 * peak);
   assert_true(peak16 > 1e3 * far);
+  /* Even a ridge far below double resolution of k stays finite and larger. */
+  double peak300 = theory(T, T, 1e-300, 0, lam, M);
+  assert_true(isfinite(peak300) && peak300 > 1e100);
+  /* A huge ridge predicts 0: the loss is tr Λ + σ² = 1.1. */
+  assert_rel(theory(150, T, 1e300, 0.1, lam, M), 1.1, 1e-12, "loss at gamma=1e300");
+  assert_rel(theory(T, T, DBL_MAX, 0.1, lam, M), 1.1, 1e-12, "loss at gamma=DBL_MAX");
   /* gamma = 0 exactly: +∞ at the peak, finite and the gamma → 0 limit off it. */
   assert_true(isinf(theory(T, T, 0, 0, lam, M)));
   assert_true(isinf(theory(T, T, 0, 0.1, lam, M)));

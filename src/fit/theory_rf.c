@@ -35,6 +35,9 @@
  * (k²e1 + σ²)/(1 − d2/T) of ridge regression on x; T → ∞ makes (1)
  * k·(1 − d1/N) = γ and (3) σ² + k²e1/(1 − d2/N). Ridgeless and noiseless,
  * (3) becomes k0·min(N,T)/(1 − min/max): symmetric, and infinite at N = T.
+ * At the single point N = T = M the γ → 0 limit of (3) is M²/(3·Σ 1/λ),
+ * an O(1/M) finite-size artifact of the equivalent; γ = 0 there gives the
+ * exact least-squares answer (0 without noise, +∞ with it).
  */
 #include <float.h>
 #include <math.h>
@@ -46,18 +49,21 @@
 #include "fit/theory_rf.h"
 
 /* The spectral sums at k, with c1 = M − d1 and c2 = M − d2 summed directly,
- * because for small k the differences would lose every digit. */
+ * because for small k the differences would lose every digit, and k·e1,
+ * k²·e1 summed as such, so that a huge ridge cannot overflow k². */
 typedef struct rf_sums {
-  double d1, d2, e1, c1, c2;
+  double d1, d2, e1, ke1, k2e1, c1, c2;
 } rf_sums;
 
 static rf_sums rf_sums_at(const double *lam, size_t m, double k) {
-  rf_sums s = {0, 0, 0, 0, 0};
+  rf_sums s = {0, 0, 0, 0, 0, 0, 0};
   for (size_t i = 0; i < m; i++) {
     double l = lam[i], r = 1.0 / (l + k), lr = l * r, kr = k * r;
     s.d1 += lr;
     s.d2 += lr * lr;
     s.e1 += lr * r;
+    s.ke1 += lr * kr;
+    s.k2e1 += l * kr * kr;
     s.c1 += kr;
     s.c2 += kr * (2 * lr + kr);
   }
@@ -91,12 +97,14 @@ static void rf_eq_eval(const rf_eq *q, double k, double *f, double *df) {
   double ua = rf_slack(q->n, s.d1, s.c1, md), ub = rf_slack(q->t, s.d1, s.c1, md);
   double ia = isinf(q->n) ? 0 : 1 / q->n, ib = isinf(q->t) ? 0 : 1 / q->t;
   *f = k * ua * ub - q->target;
-  *df = ua * ub + k * s.e1 * (ia * ub + ib * ua);
+  *df = ua * ub + s.ke1 * (ia * ub + ib * ua);
 }
 
 /* The root of an increasing q in [lo, hi] (0 < lo, f(lo) <= 0 <= f(hi)). */
 static double rf_solve(const rf_eq *q, double lo, double hi) {
-  double x = sqrt(lo * hi), dx_old = hi - lo, f, df;
+  /* sqrt(lo)·sqrt(hi), not sqrt(lo·hi), which overflows for a huge ridge;
+   * clamped, because the product of the roots may round past hi. */
+  double x = fmin(fmax(sqrt(lo) * sqrt(hi), lo), hi), dx_old = hi - lo, f, df;
   for (int it = 0; it < 400; it++) {
     rf_eq_eval(q, x, &f, &df);
     if (f == 0) return x;
@@ -111,7 +119,7 @@ static double rf_solve(const rf_eq *q, double lo, double hi) {
       if (dx_old <= 2 * DBL_EPSILON * x) return xn;
       x = xn;
     } else {
-      double xb = sqrt(lo * hi);
+      double xb = fmin(fmax(sqrt(lo) * sqrt(hi), lo), hi);
       dx_old = fabs(xb - x);
       x = xb;
     }
@@ -141,10 +149,10 @@ static double rf_kappa(const double *lam, size_t m, double n, double t, double g
   }
   if (gamma == 0) return k0;
   /* Each factor of (1) is <= 1, so k >= gamma; at k >= 2tr/mm both are
-   * >= 1/2, so the left side is >= k/4. */
+   * >= 1/2, so the left side is >= k/4 (at DBL_MAX both are ~1). */
   rf_eq q = {lam, m, n, t, gamma, true};
-  double lo = fmax(k0, gamma), hi = fmax(4 * gamma, 2 * tr / mm);
-  if (hi <= lo) hi = 4 * lo;
+  double lo = fmax(k0, gamma), hi = fmax(fmin(4 * gamma, DBL_MAX), 2 * tr / mm);
+  if (hi <= lo) hi = fmin(4 * lo, DBL_MAX);
   return rf_solve(&q, lo, hi);
 }
 
@@ -174,7 +182,7 @@ static cls_status rf_check_common(double gamma, double sigma2, const double *lam
 }
 
 /* (2)–(3) at the k of (1), for sizes n, t (INFINITY for a limit). */
-static double rf_loss_at(const double *lam, size_t m, double n, double t, double sigma2, double k) {
+static double rf_loss_at(const double *lam, size_t m, double n, double t, double gamma, double sigma2, double k) {
   double md = (double)m;
   if (k == 0) {
     /* Ridgeless with min(N,T) >= M: the features span x and the fit is
@@ -184,11 +192,23 @@ static double rf_loss_at(const double *lam, size_t m, double n, double t, double
     return t > md ? sigma2 / (1 - md / t) : INFINITY;
   }
   rf_sums s = rf_sums_at(lam, m, k);
-  double ua = rf_slack(n, s.d1, s.c1, md), ud = rf_slack(n, s.d2, s.c2, md);
-  double df2 = s.d1 - ua * k * s.e1 / ud;
-  double den = isinf(t) ? 1 : 1 - df2 / t;
-  double num = k * k * s.e1 / ud + sigma2;
-  /* den reaches 0 only at the ridgeless peak N = T < M. */
+  double ua = rf_slack(n, s.d1, s.c1, md), ub = rf_slack(t, s.d1, s.c1, md), ud = rf_slack(n, s.d2, s.c2, md);
+  if (gamma > 0) {
+    /* Near the peak the smaller factor of (1) is below the resolution of k
+     * (at N = T they go as √γ); (1) gives it exactly from the larger. */
+    double p = gamma / k;
+    if (n == t)
+      ua = ub = sqrt(p);
+    else if (ua >= ub)
+      ub = p / ua;
+    else
+      ua = p / ub;
+  }
+  /* 1 − df2/T from (2) as the sum of two terms >= 0, (1 − d1/T) +
+   * (1 − d1/N)·k·e1/((1 − d2/N)·T): no cancellation when df2 is near T. It
+   * is 0 only at the ridgeless peak N = T < M. */
+  double den = ub + (isinf(t) ? 0 : ua * s.ke1 / (ud * t));
+  double num = s.k2e1 / ud + sigma2;
   return den > 0 ? num / den : INFINITY;
 }
 
@@ -203,7 +223,7 @@ cls_status cls_fit_rf_theory_loss(size_t n, size_t t, double gamma, double sigma
                     "rf theory: `t` = 0; the number of training samples must be >= 1");
   double k = rf_kappa(lambda, m, (double)n, (double)t, gamma);
   out->kappa = k;
-  out->loss = rf_loss_at(lambda, m, (double)n, (double)t, sigma2, k);
+  out->loss = rf_loss_at(lambda, m, (double)n, (double)t, gamma, sigma2, k);
   return CLS_OK;
 }
 
@@ -224,8 +244,8 @@ cls_status cls_fit_rf_theory_loss_n_inf(size_t t, double gamma, double sigma2, c
   /* Ridge regression on x: bias k²·tr Λ(Λ+k)⁻², variance σ²·d2/T, both
    * inflated by 1/(1 − d2/T). */
   rf_sums s = rf_sums_at(lambda, m, k);
-  double den = 1 - s.d2 / td;
-  out->loss = den > 0 ? (k * k * s.e1 + sigma2) / den : INFINITY;
+  double den = rf_slack(td, s.d2, s.c2, md);
+  out->loss = den > 0 ? (s.k2e1 + sigma2) / den : INFINITY;
   return CLS_OK;
 }
 
@@ -245,7 +265,7 @@ cls_status cls_fit_rf_theory_loss_t_inf(size_t n, double gamma, double sigma2, c
   /* The population ridge on the features leaves γ_F²·tr Λ(G+γ_F)⁻², whose
    * equivalent is k²e1/(1 − d2/N); the noise is not learnt. */
   rf_sums s = rf_sums_at(lambda, m, k);
-  out->loss = sigma2 + k * k * s.e1 / rf_slack(nd, s.d2, s.c2, md);
+  out->loss = sigma2 + s.k2e1 / rf_slack(nd, s.d2, s.c2, md);
   return CLS_OK;
 }
 
