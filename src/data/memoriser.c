@@ -1,6 +1,6 @@
 /*
  * src/data/memoriser.c — the Zipf memoriser: sources, sampling, learners and
- * the exact expectation; see memoriser.h and docs/theory_zipf.md.
+ * the exact expectation; see memoriser.h and docs/theory.md ("The Zipf memoriser").
  */
 #include "data/memoriser.h"
 

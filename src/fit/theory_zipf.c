@@ -1,6 +1,6 @@
 /*
  * src/fit/theory_zipf.c — E(T), asymptotes and floors of the Zipf memoriser
- * for the deterministic sources; see theory_zipf.h and docs/theory_zipf.md.
+ * for the deterministic sources; see theory_zipf.h and docs/theory.md ("The Zipf memoriser").
  */
 #include "fit/theory_zipf.h"
 

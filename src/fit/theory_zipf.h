@@ -5,7 +5,7 @@
  * its power-law asymptote and its floor. The data layer (data/memoriser.h)
  * simulates the same model and computes the same E(T) from its q array; the
  * fit layer cannot call it, so the formulas are here again, summed in the
- * same order (the tests hold the two to agree). docs/theory_zipf.md derives
+ * same order (the tests hold the two to agree). docs/theory.md ("The Zipf memoriser") derives
  * the asymptotes.
  *
  * p_i = i^-beta / H_V(beta), i = 1..V. Sources: real (q = p), cut at rank k
