@@ -14,6 +14,7 @@
 #ifndef CLSCALE_CORE_RNG_H
 #define CLSCALE_CORE_RNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct cls_rng {
@@ -46,5 +47,20 @@ double cls_rng_normal(cls_rng r, uint64_t i, uint32_t j);
 /* An integer in [0, n) (0 when n is 0), by Lemire's multiply-shift on 64
  * random bits; the bias is below n / 2^64. */
 uint64_t cls_rng_below(cls_rng r, uint64_t i, uint32_t j, uint64_t n);
+
+/* Inverse-CDF sampling: the first index in [lo, hi] whose cumulative
+ * probability cdf[index] exceeds u (hi when none in [lo, hi) does), by binary
+ * search. The caller narrows [lo, hi] (a guide table) and keeps cdf
+ * non-decreasing. */
+static inline size_t cls_cdf_find(const double *cdf, size_t lo, size_t hi, double u) {
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (cdf[mid] > u)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
 
 #endif

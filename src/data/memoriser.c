@@ -169,15 +169,7 @@ static inline double unit53(uint32_t hi, uint32_t lo) {
  * it on both sides, a binary search finds it in between. */
 static inline uint32_t inverse_cdf(const cls_memoriser *m, double u) {
   size_t j = (size_t)(u * (double)m->n_guide);
-  uint32_t lo = m->guide[j], hi = m->guide[j + 1];
-  while (lo < hi) {
-    uint32_t mid = lo + (hi - lo) / 2;
-    if (m->cdf[mid] > u)
-      hi = mid;
-    else
-      lo = mid + 1;
-  }
-  return lo;
+  return (uint32_t)cls_cdf_find(m->cdf, m->guide[j], m->guide[j + 1], u);
 }
 
 /* Sample t of a stream: half t % 2 of Philox draw t / 2, so that one draw

@@ -93,15 +93,7 @@ static int vocab_make(uint64_t seed, size_t v, double s, vocabulary *voc) {
 }
 
 static size_t draw_rank(const vocabulary *voc, size_t v, double u) {
-  size_t lo = 0, hi = v - 1;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (voc->cdf[mid] > u)
-      hi = mid;
-    else
-      lo = mid + 1;
-  }
-  return lo;
+  return cls_cdf_find(voc->cdf, 0, v - 1, u);
 }
 
 /* Layout decisions of word i (all drawn from STREAM_LAYOUT at counter i). */
