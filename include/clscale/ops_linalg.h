@@ -84,6 +84,14 @@ typedef struct cls_spd_report {
 cls_status cls_spd_solve(cls_context *ctx, size_t n, size_t nrhs, cls_ref a, size_t lda, cls_ref b, size_t ldb,
                          cls_ref x, size_t ldx, const cls_spd_options *opts, cls_spd_report *report);
 
+/* A[i][i] += value for i < n: the ridge of a Gram matrix (n x n, lda >= n),
+ * in place, touching nothing off the diagonal. value finite. Errors:
+ * CLS_ERR_NULL_ARGUMENT, CLS_ERR_INVALID_SIZE (n = 0, or the last diagonal
+ * element beyond float 2^32 of the buffer), CLS_ERR_LEADING_DIM,
+ * CLS_ERR_BUFFER_TOO_SMALL, CLS_ERR_WRONG_CONTEXT, CLS_ERR_INVALID_VALUE.
+ * Counter: add_diagonal. */
+cls_status cls_add_diagonal(cls_context *ctx, size_t n, float value, cls_ref a, size_t lda);
+
 #ifdef __cplusplus
 }
 #endif

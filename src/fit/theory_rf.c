@@ -46,6 +46,7 @@
 #include <stdlib.h>
 
 #include "core/err.h"
+#include "core/spectrum.h"
 #include "fit/theory_rf.h"
 
 /* The spectral sums at k, with c1 = M − d1 and c2 = M − d2 summed directly,
@@ -269,28 +270,10 @@ cls_status cls_fit_rf_theory_loss_t_inf(size_t n, double gamma, double sigma2, c
   return CLS_OK;
 }
 
+/* The spectrum itself lives in core (core/spectrum.h), shared with the device
+ * model in nn, so that theory and simulation use the very same eigenvalues. */
 cls_status cls_fit_rf_spectrum(double alpha, size_t m, double *lambda, char *err, size_t err_len) {
-  if (!(alpha > 0) || isinf(alpha))
-    return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
-                    "rf spectrum: `alpha` = %g; the exponent must be finite and > 0", alpha);
-  if (m == 0)
-    return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE, "rf spectrum: `m` = 0; the latent dimension must be >= 1");
-  if (!lambda)
-    return cls_errf(err, err_len, CLS_ERR_NULL_ARGUMENT, "rf spectrum: `lambda` is NULL; pass room for m values");
-  /* Summed from the smallest term up, so the trace is exact to rounding. */
-  double sum = 0;
-  for (size_t i = m; i-- > 0;) {
-    lambda[i] = pow((double)(i + 1), -(1 + alpha));
-    sum += lambda[i];
-  }
-  for (size_t i = 0; i < m; i++) lambda[i] /= sum;
-  for (size_t i = 0; i < m; i++)
-    if (!(lambda[i] > 0))
-      return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
-                      "rf spectrum: `lambda[%zu]` underflows to 0 with `alpha` = %g and `m` = %zu; use a smaller "
-                      "`alpha` or `m`",
-                      i, alpha, m);
-  return CLS_OK;
+  return cls_powerlaw_spectrum(alpha, m, lambda, err, err_len);
 }
 
 cls_status cls_fit_rf_theory_loss_powerlaw(size_t n, size_t t, double gamma, double sigma2, double alpha, size_t m,
