@@ -270,6 +270,36 @@ static void test_ill_conditioned(void **state) {
   assert_true(isnan(r.loss));
 }
 
+/* Down to ridges float32 cannot handle, every answer is either right (the
+ * reference's loss to 10⁻³) or refused: never a wrong loss. */
+static void test_never_wrong(void **state) {
+  cls_context *ctx = *state;
+  /* At the interpolation peak (primal) and with T ≪ N (kernel). */
+  static const size_t shapes[][3] = {{256, 64, 64}, {512, 256, 64}, {512, 100, 100}};
+  int solved = 0, refused = 0;
+  for (size_t k = 0; k < 3; k++)
+    for (int e = 2; e <= 10; e += 2) {
+      cls_rf_problem p = problem(shapes[k][0], shapes[k][1], shapes[k][2], pow(10, -e), 0, 3);
+      p.alpha = 2;
+      char err[512] = "";
+      cls_rf_result r, ref = reference(&p);
+      cls_status s = cls_rf_solve(ctx, &p, &r, err, sizeof err);
+      if (s == CLS_OK) {
+        solved++;
+        if (!(fabs(r.loss - ref.loss) <= 1e-3 * ref.loss))
+          fail_msg("M=%zu N=%zu T=%zu gamma 1e-%d: device %.9g, reference %.9g (probe %.3g)", p.m, p.n, p.t, e,
+                   r.loss, ref.loss, r.loss_rounding);
+      } else {
+        refused++;
+        assert_int_equal(s, CLS_ERR_NUMERIC);
+        assert_non_null(strstr(err, "`gamma`"));
+        assert_true(isnan(r.loss));
+      }
+    }
+  printf("never wrong: %d solved, %d refused\n", solved, refused);
+  assert_true(solved > 0 && refused > 0); /* both paths taken */
+}
+
 static void expect_refused(cls_context *ctx, cls_rf_problem p, cls_status want, const char *field) {
   char err[512] = "";
   cls_rf_result r;
@@ -322,7 +352,8 @@ int main(void) {
       cmocka_unit_test(test_flops),           cmocka_unit_test(test_estimate),
       cmocka_unit_test(test_theory),          cmocka_unit_test(test_exponent),
       cmocka_unit_test(test_sweep),           cmocka_unit_test(test_same_bits),
-      cmocka_unit_test(test_ill_conditioned), cmocka_unit_test(test_bad_input),
+      cmocka_unit_test(test_ill_conditioned), cmocka_unit_test(test_never_wrong),
+      cmocka_unit_test(test_bad_input),
   };
   return cmocka_run_group_tests(tests, test_setup_context, test_teardown_context);
 }

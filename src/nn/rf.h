@@ -59,6 +59,10 @@ typedef struct cls_rf_result {
   double loss;          /* exact population loss sigma2 + (w − Uᵀv)ᵀ Λ (w − Uᵀv) */
   double loss_estimate; /* mean of (y − v·φ)² over the S fresh samples (NAN when S = 0) */
   double loss_se;       /* its standard error, sample sd / sqrt(S) (NAN when S = 0) */
+  double loss_rounding; /* estimated error of loss from float32 rounding of the Gram matrix: the
+                           first-order change of the loss under a random symmetric perturbation of
+                           8·2^-24 of its largest element (rf.c); a loss whose estimate exceeds
+                           1e-3 of it is refused (0 in the host reference) */
   int kernel_form;      /* as cls_rf_kernel_form */
   double flops;         /* floating-point operations counted by the ops (0 in the host reference) */
   cls_spd_report solve; /* the device solve's report (zeros in the host reference) */
@@ -69,8 +73,9 @@ typedef struct cls_rf_result {
  * (S > 0) the fresh-sample estimate. Errors: those of cls_rf_problem_check;
  * CLS_ERR_OUT_OF_MEMORY when cls_rf_device_bytes exceeds the device's
  * memory or one buffer its largest allocation (checked before allocating);
- * CLS_ERR_NUMERIC when float32 cannot solve the system accurately (raise
- * `gamma`) — then out->loss is NAN, never a wrong value; the ops' errors. */
+ * CLS_ERR_NUMERIC when float32 cannot solve the system accurately, or
+ * when loss_rounding exceeds 1e-3 of the loss (raise `gamma`) — then
+ * out->loss is NAN, never a wrong value; the ops' errors. */
 cls_status cls_rf_solve(cls_context *ctx, const cls_rf_problem *p, cls_rf_result *out, char *err, size_t err_len);
 
 /* A sweep over the feature count on one draw: out[k] is the result for the

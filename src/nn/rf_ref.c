@@ -98,6 +98,7 @@ cls_status cls_rf_reference(const cls_rf_problem *p, cls_rf_result *out, char *e
     out->loss_se = sqrt((var > 0 ? var : 0) / (double)s);
   }
   out->kernel_form = kernel;
+  out->loss_rounding = 0;
   out->flops = 0;
   cls_spd_report zero = {0};
   out->solve = zero;
