@@ -42,10 +42,9 @@ __kernel void chol_diag(__global float *F, uint fo, uint ld, uint kb, __global f
   __local float blk[CHOL_NB * CHOL_NB];
   __local int failed;
   uint l = get_local_id(0), lsz = get_local_size(0);
-  for (uint t = l; t < kb * kb; t += lsz) {
-    uint i = t / kb, j = t % kb;
-    blk[i * CHOL_NB + j] = j <= i ? F[fo + i * ld + j] : 0.0f;
-  }
+  /* Rows spread over the items: no division per entry. */
+  for (uint i = l; i < kb; i += lsz)
+    for (uint j = 0; j < kb; j++) blk[i * CHOL_NB + j] = j <= i ? F[fo + i * ld + j] : 0.0f;
   if (l == 0) failed = 0;
   barrier(CLK_LOCAL_MEM_FENCE);
   for (uint j = 0; j < kb; j++) {
@@ -65,17 +64,16 @@ __kernel void chol_diag(__global float *F, uint fo, uint ld, uint kb, __global f
     float djj = blk[j * CHOL_NB + j];
     for (uint i = j + 1 + l; i < kb; i += lsz) blk[i * CHOL_NB + j] /= djj;
     barrier(CLK_LOCAL_MEM_FENCE);
-    uint m = kb - j - 1;
-    for (uint t = l; t < m * m; t += lsz) {
-      uint i = j + 1 + t / m, c = j + 1 + t % m;
-      if (c <= i) blk[i * CHOL_NB + c] -= blk[i * CHOL_NB + j] * blk[c * CHOL_NB + j];
+    /* Each item updates whole rows of the trailing triangle (the items
+     * write disjoint rows; column j is read only). */
+    for (uint i = j + 1 + l; i < kb; i += lsz) {
+      float lij = blk[i * CHOL_NB + j];
+      for (uint c = j + 1; c <= i; c++) blk[i * CHOL_NB + c] -= lij * blk[c * CHOL_NB + j];
     }
     barrier(CLK_LOCAL_MEM_FENCE);
   }
-  for (uint t = l; t < kb * kb; t += lsz) {
-    uint i = t / kb, j = t % kb;
-    if (j <= i) F[fo + i * ld + j] = blk[i * CHOL_NB + j];
-  }
+  for (uint i = l; i < kb; i += lsz)
+    for (uint j = 0; j <= i; j++) F[fo + i * ld + j] = blk[i * CHOL_NB + j];
   for (uint j = l; j < kb; j += lsz) piv[po + j] = blk[j * CHOL_NB + j];
   /* Column c of W solves L11 w = e_c: w[i] = 0 above c, 1 / L[c][c] at c,
    * then -(sum_{t=c}^{i-1} L[i][t] w[t]) / L[i][i] below. Each item reads
@@ -156,4 +154,140 @@ __kernel void spd_residual(__global const float *A, uint ao, uint lda, __global 
     R[ro + i * nrhs + c] = hi[0] + lo[0];
     S[so + i * nrhs + c] = den[0];
   }
+}
+
+/* The dot product sum_{t < len} a[t] b[t * bs] (a contiguous, b at stride
+ * bs) on eight accumulators, so that eight multiply-adds are in flight per
+ * item instead of one chain; combined in a fixed order. */
+static inline float dot8(__global const float *a, __global const float *b, uint bs, uint len) {
+  float8 acc = (float8)(0.0f);
+  uint t = 0;
+  for (; t + 8 <= len; t += 8) {
+    float8 bv = (float8)(b[t * bs], b[(t + 1) * bs], b[(t + 2) * bs], b[(t + 3) * bs], b[(t + 4) * bs],
+                         b[(t + 5) * bs], b[(t + 6) * bs], b[(t + 7) * bs]);
+    acc = fma(vload8(0, a + t), bv, acc);
+  }
+  float s = ((acc.s0 + acc.s1) + (acc.s2 + acc.s3)) + ((acc.s4 + acc.s5) + (acc.s6 + acc.s7));
+  for (; t < len; t++) s = fma(a[t], b[t * bs], s);
+  return s;
+}
+
+/* Y (n x nrhs, ld ldy) = L^-1 Y (upper = 0) or L^-T Y (upper = 1) with the
+ * factor F (ld ld) and its inverted diagonal blocks W (nb x nb each, ld nb),
+ * in one work-group: a small number of right-hand sides makes the
+ * substitution a matrix-vector walk over the factor, bound by reading it
+ * once, where the blocked products would spend their time launching and
+ * packing. Per block k of kb rows, left-looking:
+ *   T = Y_k - L[k, :k] Y[:k]         (upper: Y_k - L[k+kb:, k]^T Y[k+kb:])
+ *   Y_k = W_k T                      (upper: W_k^T T)
+ * T (kb x nrhs) is scratch at T + to. Every sum runs in a fixed order. */
+__kernel void chol_subst(__global const float *F, uint fo, uint ld, __global const float *W, uint wo, uint nb,
+                         __global float *Y, uint yo, uint ldy, __global float *T, uint to, uint n, uint nrhs,
+                         uint upper) {
+  uint l = get_local_id(0), lsz = get_local_size(0);
+  uint nblk = (n + nb - 1) / nb;
+  for (uint bi = 0; bi < nblk; bi++) {
+    uint b = upper ? nblk - 1 - bi : bi;
+    uint k0 = b * nb, kb = min(nb, n - k0);
+    __global const float *wk = W + wo + b * nb * nb;
+    if (!upper) {
+      /* One item per (row, rhs): the row of L is contiguous. */
+      for (uint t = l; t < kb * nrhs; t += lsz) {
+        uint i = t / nrhs, c = t % nrhs;
+        T[to + t] = Y[yo + (k0 + i) * ldy + c] - dot8(F + fo + (k0 + i) * ld, Y + yo + c, ldy, k0);
+      }
+    } else {
+      /* One item per (group of 8 columns, rhs): the rows of L below the
+       * block are read 8 contiguous floats at a time. */
+      uint groups = (kb + 7) / 8;
+      for (uint t = l; t < groups * nrhs; t += lsz) {
+        uint g = t / nrhs, c = t % nrhs, i0 = g * 8;
+        if (i0 + 8 <= kb) {
+          float8 acc = (float8)(0.0f);
+          for (uint r = k0 + kb; r < n; r++)
+            acc = fma(vload8(0, F + fo + r * ld + k0 + i0), (float8)(Y[yo + r * ldy + c]), acc);
+          float8 y = (float8)(Y[yo + (k0 + i0) * ldy + c], Y[yo + (k0 + i0 + 1) * ldy + c],
+                              Y[yo + (k0 + i0 + 2) * ldy + c], Y[yo + (k0 + i0 + 3) * ldy + c],
+                              Y[yo + (k0 + i0 + 4) * ldy + c], Y[yo + (k0 + i0 + 5) * ldy + c],
+                              Y[yo + (k0 + i0 + 6) * ldy + c], Y[yo + (k0 + i0 + 7) * ldy + c]);
+          y -= acc;
+          T[to + (i0 + 0) * nrhs + c] = y.s0;
+          T[to + (i0 + 1) * nrhs + c] = y.s1;
+          T[to + (i0 + 2) * nrhs + c] = y.s2;
+          T[to + (i0 + 3) * nrhs + c] = y.s3;
+          T[to + (i0 + 4) * nrhs + c] = y.s4;
+          T[to + (i0 + 5) * nrhs + c] = y.s5;
+          T[to + (i0 + 6) * nrhs + c] = y.s6;
+          T[to + (i0 + 7) * nrhs + c] = y.s7;
+        } else {
+          for (uint i = i0; i < kb; i++) {
+            float s = 0.0f;
+            for (uint r = k0 + kb; r < n; r++) s = fma(F[fo + r * ld + k0 + i], Y[yo + r * ldy + c], s);
+            T[to + i * nrhs + c] = Y[yo + (k0 + i) * ldy + c] - s;
+          }
+        }
+      }
+    }
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    for (uint t = l; t < kb * nrhs; t += lsz) {
+      uint i = t / nrhs, c = t % nrhs;
+      float s = 0.0f;
+      if (!upper)
+        for (uint q = 0; q <= i; q++) s = fma(wk[i * nb + q], T[to + q * nrhs + c], s);
+      else
+        for (uint q = i; q < kb; q++) s = fma(wk[q * nb + i], T[to + q * nrhs + c], s);
+      Y[yo + (k0 + i) * ldy + c] = s;
+    }
+    barrier(CLK_GLOBAL_MEM_FENCE);
+  }
+}
+
+/* spd_residual with one item per entry (i, c) instead of one work-group:
+ * for CPUs, where a row of A is read contiguously by one core and a
+ * work-group's barriers cost more than the row. The same Dot2 sums, on
+ * eight lanes of (sum, error) that are then folded by error-free sums in
+ * a fixed order. A 1-D range of at least n * nrhs items. */
+__kernel void spd_residual_rows(__global const float *A, uint ao, uint lda, __global const float *X, uint xo,
+                                uint ldx, __global const float *B, uint bo, uint ldb, __global float *R, uint ro,
+                                __global float *S, uint so, uint n, uint nrhs) {
+  uint g = get_global_id(0);
+  if (g >= n * nrhs) return;
+  uint i = g / nrhs, c = g % nrhs;
+  __global const float *a = A + ao + i * lda;
+  float8 s = (float8)(0.0f), e = (float8)(0.0f), d = (float8)(0.0f);
+  uint j = 0;
+  for (; j + 8 <= n; j += 8) {
+    float8 av = vload8(0, a + j);
+    float8 xv = (float8)(X[xo + j * ldx + c], X[xo + (j + 1) * ldx + c], X[xo + (j + 2) * ldx + c],
+                         X[xo + (j + 3) * ldx + c], X[xo + (j + 4) * ldx + c], X[xo + (j + 5) * ldx + c],
+                         X[xo + (j + 6) * ldx + c], X[xo + (j + 7) * ldx + c]);
+    float8 p = -av * xv;
+    float8 pe = fma(-av, xv, -p); /* p + pe == -a x exactly */
+    float8 t = s + p;
+    float8 bb = t - s;
+    e += ((s - (t - bb)) + (p - bb)) + pe;
+    s = t;
+    d = fma(fabs(av), fabs(xv), d);
+  }
+  float b = B[bo + i * ldb + c];
+  float2 acc = (float2)(b, 0.0f);
+  float den = fabs(b);
+  float sl[8] = {s.s0, s.s1, s.s2, s.s3, s.s4, s.s5, s.s6, s.s7};
+  float el[8] = {e.s0, e.s1, e.s2, e.s3, e.s4, e.s5, e.s6, e.s7};
+  float dl[8] = {d.s0, d.s1, d.s2, d.s3, d.s4, d.s5, d.s6, d.s7};
+  for (uint q = 0; q < 8; q++) {
+    float2 t = two_sum(acc.x, sl[q]);
+    acc = (float2)(t.x, acc.y + t.y + el[q]);
+    den += dl[q];
+  }
+  for (; j < n; j++) {
+    float av = a[j], xv = X[xo + j * ldx + c];
+    float p = -av * xv;
+    float pe = fma(-av, xv, -p);
+    float2 t = two_sum(acc.x, p);
+    acc = (float2)(t.x, acc.y + t.y + pe);
+    den = fma(fabs(av), fabs(xv), den);
+  }
+  R[ro + i * nrhs + c] = acc.x + acc.y;
+  S[so + i * nrhs + c] = den;
 }

@@ -132,10 +132,40 @@ static cls_status factor(const solve_ws *ws) {
   return s;
 }
 
+/* Y = L^-1 Y (upper 0) or L^-T Y (upper 1) in one chol_subst launch. */
+static cls_status subst_kernel(const solve_ws *ws, cls_ref y, size_t ldy, unsigned upper) {
+  cls_context *ctx = ws->ctx;
+  cl_kernel k;
+  cls_status s = cls__kernel(ctx, "cholesky", "chol_subst", &k);
+  size_t lsz = 1, maxg = 1;
+  if (s || (s = cls__kernel_max_group(ctx, k, &maxg))) return s;
+  long want = cls__param(ctx, "CHOL_WG", 64);
+  while (lsz * 2 <= (size_t)(want < 1 ? 1 : want) && lsz * 2 <= maxg) lsz *= 2;
+  cl_uint i = 0;
+  if ((s = cls__arg_mem(ctx, k, i++, ws->buf)) || (s = cls__arg_uint(ctx, k, i++, ws->f)) ||
+      (s = cls__arg_uint(ctx, k, i++, ws->n)) || (s = cls__arg_mem(ctx, k, i++, ws->buf)) ||
+      (s = cls__arg_uint(ctx, k, i++, ws->w)) || (s = cls__arg_uint(ctx, k, i++, ws->nb)) ||
+      (s = cls__arg_mem(ctx, k, i++, y.buf)) || (s = cls__arg_uint(ctx, k, i++, y.offset)) ||
+      (s = cls__arg_uint(ctx, k, i++, ldy)) || (s = cls__arg_mem(ctx, k, i++, ws->buf)) ||
+      (s = cls__arg_uint(ctx, k, i++, ws->p)) || (s = cls__arg_uint(ctx, k, i++, ws->n)) ||
+      (s = cls__arg_uint(ctx, k, i++, ws->nrhs)) || (s = cls__arg_uint(ctx, k, i++, upper)))
+    return s;
+  double e = (double)ws->n * (double)ws->n * (double)ws->nrhs;
+  /* n^2/2 multiply-adds against the factor plus n nb against W. */
+  return cls__launch(ctx, "chol_subst", k, 1, &lsz, &lsz, e + 2.0 * (double)ws->n * ws->nb * ws->nrhs,
+                     (0.5 * (double)ws->n * (double)ws->n + 2.0 * e / (double)ws->n) * sizeof(float));
+}
+
 /* Y (n x nrhs, ld ldy, in buffer ref y) = A^-1 Y with the factor. */
 static cls_status substitute(const solve_ws *ws, cls_ref y, size_t ldy) {
   size_t n = ws->n, nb = ws->nb, nrhs = ws->nrhs;
   cls_status s = CLS_OK;
+  /* Few right-hand sides: the one-work-group walk (CHOL_TRSV of them at
+   * most; 0 keeps the products, which a GPU runs wide). */
+  if (nrhs <= (size_t)(cls__param(ws->ctx, "CHOL_TRSV", 0) < 0 ? 0 : cls__param(ws->ctx, "CHOL_TRSV", 0))) {
+    if ((s = subst_kernel(ws, y, ldy, 0))) return s;
+    return subst_kernel(ws, y, ldy, 1);
+  }
   cls_ref p = at(ws, ws->p);
   for (size_t k = 0; k < n && s == CLS_OK; k += nb) {
     size_t kb = n - k < nb ? n - k : nb;
@@ -168,7 +198,10 @@ static cls_status residual(const solve_ws *ws, cls_ref a, size_t lda, cls_ref b,
                            size_t ldx) {
   cls_context *ctx = ws->ctx;
   cl_kernel k;
-  cls_status s = cls__kernel(ctx, "cholesky", "spd_residual", &k);
+  /* CHOL_RROW=1: one item per entry (CPUs); else one work-group each. */
+  int rows = cls__param(ctx, "CHOL_RROW", 0) == 1;
+  const char *name = rows ? "spd_residual_rows" : "spd_residual";
+  cls_status s = cls__kernel(ctx, "cholesky", name, &k);
   size_t maxg = 1, lsz = 1;
   if (s || (s = cls__kernel_max_group(ctx, k, &maxg))) return s;
   long want = cls__param(ctx, "CHOL_RWG", 64);
@@ -183,9 +216,10 @@ static cls_status residual(const solve_ws *ws, cls_ref a, size_t lda, cls_ref b,
       (s = cls__arg_uint(ctx, k, i++, ws->s)) || (s = cls__arg_uint(ctx, k, i++, ws->n)) ||
       (s = cls__arg_uint(ctx, k, i++, ws->nrhs)))
     return s;
-  size_t global = ws->n * ws->nrhs * lsz;
+  size_t global = rows ? (ws->n * ws->nrhs + lsz - 1) / lsz * lsz : ws->n * ws->nrhs * lsz;
   double e = (double)ws->n * (double)ws->n * (double)ws->nrhs;
   /* A compensated multiply-add is about 10 flops; the denominator 2 more. */
+  /* Either kernel counts as the op spd_residual. */
   return cls__launch(ctx, "spd_residual", k, 1, &global, &lsz, 12.0 * e,
                      (e + 2.0 * (double)ws->n * (double)ws->nrhs * (1.0 + (double)ws->n)) * sizeof(float));
 }
