@@ -163,8 +163,9 @@ static inline float dot8(__global const float *a, __global const float *b, uint 
   float8 acc = (float8)(0.0f);
   uint t = 0;
   for (; t + 8 <= len; t += 8) {
-    float8 bv = (float8)(b[t * bs], b[(t + 1) * bs], b[(t + 2) * bs], b[(t + 3) * bs], b[(t + 4) * bs],
-                         b[(t + 5) * bs], b[(t + 6) * bs], b[(t + 7) * bs]);
+    float8 bv = bs == 1 ? vload8(0, b + t)
+                        : (float8)(b[t * bs], b[(t + 1) * bs], b[(t + 2) * bs], b[(t + 3) * bs], b[(t + 4) * bs],
+                                   b[(t + 5) * bs], b[(t + 6) * bs], b[(t + 7) * bs]);
     acc = fma(vload8(0, a + t), bv, acc);
   }
   float s = ((acc.s0 + acc.s1) + (acc.s2 + acc.s3)) + ((acc.s4 + acc.s5) + (acc.s6 + acc.s7));
@@ -258,9 +259,12 @@ __kernel void spd_residual_rows(__global const float *A, uint ao, uint lda, __gl
   uint j = 0;
   for (; j + 8 <= n; j += 8) {
     float8 av = vload8(0, a + j);
-    float8 xv = (float8)(X[xo + j * ldx + c], X[xo + (j + 1) * ldx + c], X[xo + (j + 2) * ldx + c],
-                         X[xo + (j + 3) * ldx + c], X[xo + (j + 4) * ldx + c], X[xo + (j + 5) * ldx + c],
-                         X[xo + (j + 6) * ldx + c], X[xo + (j + 7) * ldx + c]);
+    /* One right-hand side (ldx 1): a vector load, not eight. */
+    float8 xv = ldx == 1
+                    ? vload8(0, X + xo + j)
+                    : (float8)(X[xo + j * ldx + c], X[xo + (j + 1) * ldx + c], X[xo + (j + 2) * ldx + c],
+                               X[xo + (j + 3) * ldx + c], X[xo + (j + 4) * ldx + c], X[xo + (j + 5) * ldx + c],
+                               X[xo + (j + 6) * ldx + c], X[xo + (j + 7) * ldx + c]);
     float8 p = -av * xv;
     float8 pe = fma(-av, xv, -p); /* p + pe == -a x exactly */
     float8 t = s + p;

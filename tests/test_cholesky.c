@@ -153,18 +153,20 @@ static void test_sizes_small_blocks(void **state) {
 }
 
 /* Both ways of each step on one device: the substitutions as blocked
- * products and the residual one work-group per entry (CHOL_TRSV=0,
+ * products, one block per outer panel (CHOL_OB=CHOL_NB) and the residual
+ * one work-group per entry (CHOL_TRSV=0,
  * CHOL_RROW=0, the GPU way), then the single-work-group substitution for
  * one right-hand side but products for three (CHOL_TRSV=1), with a block
- * of 12 rows (not a multiple of the kernels' 8 lanes) and the residual one
- * item per entry. */
+ * of 12 rows (not a multiple of the kernels' 8 lanes) in outer panels of
+ * 36 columns (CHOL_OB: 97 rows make two full panels and a partial one) and
+ * the residual one item per entry. */
 static void test_sizes_both_paths(void **state) {
   (void)state;
   static const size_t sizes[] = {1, 13, 40, 97};
-  cls_context *ctx = test_context("CHOL_NB=16,CHOL_STRIPS=3,CHOL_TRSV=0,CHOL_RROW=0", NULL);
+  cls_context *ctx = test_context("CHOL_NB=16,CHOL_OB=16,CHOL_STRIPS=3,CHOL_TRSV=0,CHOL_RROW=0", NULL);
   check_sizes(ctx, sizes, sizeof sizes / sizeof sizes[0]);
   cls_context_destroy(ctx);
-  ctx = test_context("CHOL_NB=12,CHOL_STRIPS=2,CHOL_TRSV=1,CHOL_RROW=1", NULL);
+  ctx = test_context("CHOL_NB=12,CHOL_OB=36,CHOL_STRIPS=2,CHOL_TRSV=1,CHOL_RROW=1", NULL);
   check_sizes(ctx, sizes, sizeof sizes / sizeof sizes[0]);
   cls_context_destroy(ctx);
 }

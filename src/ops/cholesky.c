@@ -41,7 +41,7 @@ void cls_spd_options_init(cls_spd_options *o) {
 /* The geometry and workspace of one solve. */
 typedef struct solve_ws {
   cls_context *ctx;
-  size_t n, nrhs, nb, strips;
+  size_t n, nrhs, nb, ob, strips;
   cls_buffer *buf;
   size_t f, w, p, r, s, piv, st; /* offsets into buf */
 } solve_ws;
@@ -108,25 +108,37 @@ static cls_status factor(const solve_ws *ws) {
   long want = cls__param(ctx, "CHOL_WG", 64);
   while (lsz * 2 <= (size_t)(want < 1 ? 1 : want) && lsz * 2 <= maxg) lsz *= 2;
 
-  for (size_t k = 0; k < n && s == CLS_OK; k += nb) {
-    size_t kb = n - k < nb ? n - k : nb, m = n - k - kb;
-    if ((s = diag_block(ws, k, kb, lsz))) break;
-    if (m == 0) break;
-    cls_ref l21 = at(ws, ws->f + (k + kb) * ld + k);
-    cls_ref wk = at(ws, ws->w + (k / nb) * nb * nb);
-    if ((s = copy2d(ctx, "chol_copy", l21, ld, at(ws, ws->p), nb, m, kb)) ||
-        (s = mm(ws, CLS_NO_TRANS, CLS_TRANS, m, kb, kb, 1.0f, at(ws, ws->p), nb, wk, nb, 0.0f, l21, ld)))
-      break;
-    /* A22 -= L21 L21^T on the strips [c0, c0 + cw) of columns, rows c0..m:
-     * each strip's width a multiple of nb, about m / strips. */
+  for (size_t j0 = 0; j0 < n && s == CLS_OK; j0 += ws->ob) {
+    size_t jend = n - j0 < ws->ob ? n : j0 + ws->ob;
+    /* The outer panel, columns j0..jend, block column by block column. */
+    for (size_t k = j0; k < jend && s == CLS_OK; k += nb) {
+      size_t kb = jend - k < nb ? jend - k : nb, m = n - k - kb, w = jend - k - kb;
+      if ((s = diag_block(ws, k, kb, lsz)) || m == 0) break;
+      cls_ref l21 = at(ws, ws->f + (k + kb) * ld + k);
+      cls_ref wk = at(ws, ws->w + (k / nb) * nb * nb);
+      if ((s = copy2d(ctx, "chol_copy", l21, ld, at(ws, ws->p), nb, m, kb)) ||
+          (s = mm(ws, CLS_NO_TRANS, CLS_TRANS, m, kb, kb, 1.0f, at(ws, ws->p), nb, wk, nb, 0.0f, l21, ld)))
+        break;
+      /* The rest of the outer panel only: A[k+kb:, k+kb:jend] -= L21
+       * L21[:w]^T (above the diagonal of its top w rows: junk, unread). */
+      if (w > 0)
+        s = mm(ws, CLS_NO_TRANS, CLS_TRANS, m, w, kb, -1.0f, l21, ld, l21, ld, 1.0f,
+               at(ws, ws->f + (k + kb) * ld + k + kb), ld);
+    }
+    size_t m = n - jend, jb = jend - j0;
+    if (m == 0 || s != CLS_OK) break;
+    /* A22 -= L21 L21^T with k = the outer panel's width, lower part only,
+     * on the strips [c0, c0 + cw) of columns, rows c0..m: each strip's
+     * width a multiple of nb, about m / strips. */
     size_t blocks = (m + nb - 1) / nb;
     size_t per = (blocks + ws->strips - 1) / ws->strips;
     size_t width = per * nb;
+    cls_ref l21 = at(ws, ws->f + jend * ld + j0);
     for (size_t c0 = 0; c0 < m && s == CLS_OK; c0 += width) {
       size_t cw = m - c0 < width ? m - c0 : width;
-      s = mm(ws, CLS_NO_TRANS, CLS_TRANS, m - c0, cw, kb, -1.0f, at(ws, ws->f + (k + kb + c0) * ld + k), ld,
-             at(ws, ws->f + (k + kb + c0) * ld + k), ld, 1.0f, at(ws, ws->f + (k + kb + c0) * ld + k + kb + c0),
-             ld);
+      cls_ref lc = cls_ref_at(l21.buf, l21.offset + c0 * ld);
+      s = mm(ws, CLS_NO_TRANS, CLS_TRANS, m - c0, cw, jb, -1.0f, lc, ld, lc, ld, 1.0f,
+             at(ws, ws->f + (jend + c0) * ld + jend + c0), ld);
     }
   }
   return s;
@@ -404,6 +416,9 @@ cls_status cls_spd_solve(cls_context *ctx, size_t n, size_t nrhs, cls_ref a, siz
   long nb = cls__param(ctx, "CHOL_NB", 64), strips = cls__param(ctx, "CHOL_STRIPS", 8);
   ws.nb = nb < 1 ? 1 : (size_t)nb;
   ws.strips = strips < 1 ? 1 : (size_t)strips;
+  /* The outer panel: a multiple of the block, at least one block. */
+  long ob = cls__param(ctx, "CHOL_OB", nb);
+  ws.ob = ob < nb ? ws.nb : (size_t)ob / ws.nb * ws.nb;
   const cls_device_info *dev = cls_context_device(ctx);
   if ((uint64_t)ws.nb * ws.nb * sizeof(float) + 64 > dev->local_mem_bytes)
     return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
