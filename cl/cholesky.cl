@@ -156,19 +156,37 @@ __kernel void spd_residual(__global const float *A, uint ao, uint lda, __global 
   }
 }
 
+/* b[0], b[bs], ..., b[15 bs] as one vector (one load when contiguous). */
+static inline float16 gather16(__global const float *b, uint bs) {
+  if (bs == 1) return vload16(0, b);
+  return (float16)(b[0], b[bs], b[2 * bs], b[3 * bs], b[4 * bs], b[5 * bs], b[6 * bs], b[7 * bs], b[8 * bs],
+                   b[9 * bs], b[10 * bs], b[11 * bs], b[12 * bs], b[13 * bs], b[14 * bs], b[15 * bs]);
+}
+
+/* The 16 lanes summed by a fixed tree. */
+static inline float sum16(float16 v) {
+  float8 h = v.lo + v.hi;
+  float4 q = h.lo + h.hi;
+  float2 d = q.lo + q.hi;
+  return d.x + d.y;
+}
+
 /* The dot product sum_{t < len} a[t] b[t * bs] (a contiguous, b at stride
- * bs) on eight accumulators, so that eight multiply-adds are in flight per
- * item instead of one chain; combined in a fixed order. */
-static inline float dot8(__global const float *a, __global const float *b, uint bs, uint len) {
-  float8 acc = (float8)(0.0f);
+ * bs) on two 16-lane accumulators, so that many multiply-adds are in
+ * flight per item instead of one chain; combined in a fixed order. */
+static inline float dot16(__global const float *a, __global const float *b, uint bs, uint len) {
+  float16 a0 = (float16)(0.0f), a1 = (float16)(0.0f);
   uint t = 0;
-  for (; t + 8 <= len; t += 8) {
-    float8 bv = bs == 1 ? vload8(0, b + t)
-                        : (float8)(b[t * bs], b[(t + 1) * bs], b[(t + 2) * bs], b[(t + 3) * bs], b[(t + 4) * bs],
-                                   b[(t + 5) * bs], b[(t + 6) * bs], b[(t + 7) * bs]);
-    acc = fma(vload8(0, a + t), bv, acc);
+  for (; t + 32 <= len; t += 32) {
+    a0 = fma(vload16(0, a + t), gather16(b + t * bs, bs), a0);
+    a1 = fma(vload16(0, a + t + 16), gather16(b + (t + 16) * bs, bs), a1);
   }
-  float s = ((acc.s0 + acc.s1) + (acc.s2 + acc.s3)) + ((acc.s4 + acc.s5) + (acc.s6 + acc.s7));
+  a0 += a1;
+  if (t + 16 <= len) {
+    a0 = fma(vload16(0, a + t), gather16(b + t * bs, bs), a0);
+    t += 16;
+  }
+  float s = sum16(a0);
   for (; t < len; t++) s = fma(a[t], b[t * bs], s);
   return s;
 }
@@ -176,12 +194,14 @@ static inline float dot8(__global const float *a, __global const float *b, uint 
 /* Y (n x nrhs, ld ldy) = L^-1 Y (upper = 0) or L^-T Y (upper = 1) with the
  * factor F (ld ld) and its inverted diagonal blocks W (nb x nb each, ld nb),
  * in one work-group: a small number of right-hand sides makes the
- * substitution a matrix-vector walk over the factor, bound by reading it
- * once, where the blocked products would spend their time launching and
- * packing. Per block k of kb rows, left-looking:
+ * substitution a matrix-vector walk over the factor, where the blocked
+ * products would spend their time launching and packing. Per block k of kb
+ * rows, left-looking:
  *   T = Y_k - L[k, :k] Y[:k]         (upper: Y_k - L[k+kb:, k]^T Y[k+kb:])
  *   Y_k = W_k T                      (upper: W_k^T T)
- * T (kb x nrhs) is scratch at T + to. Every sum runs in a fixed order. */
+ * T (kb x nrhs) is scratch at T + to. The sums run on independent
+ * accumulators (the walk is bound by the latency of a chain of
+ * multiply-adds otherwise), in an order fixed by the shape. */
 __kernel void chol_subst(__global const float *F, uint fo, uint ld, __global const float *W, uint wo, uint nb,
                          __global float *Y, uint yo, uint ldy, __global float *T, uint to, uint n, uint nrhs,
                          uint upper) {
@@ -195,31 +215,27 @@ __kernel void chol_subst(__global const float *F, uint fo, uint ld, __global con
       /* One item per (row, rhs): the row of L is contiguous. */
       for (uint t = l; t < kb * nrhs; t += lsz) {
         uint i = t / nrhs, c = t % nrhs;
-        T[to + t] = Y[yo + (k0 + i) * ldy + c] - dot8(F + fo + (k0 + i) * ld, Y + yo + c, ldy, k0);
+        T[to + t] = Y[yo + (k0 + i) * ldy + c] - dot16(F + fo + (k0 + i) * ld, Y + yo + c, ldy, k0);
       }
     } else {
-      /* One item per (group of 8 columns, rhs): the rows of L below the
-       * block are read 8 contiguous floats at a time. */
-      uint groups = (kb + 7) / 8;
+      /* One item per (group of 16 columns, rhs): the rows of L below the
+       * block are read 16 contiguous floats at a time, even and odd rows
+       * into two accumulators. */
+      uint groups = (kb + 15) / 16;
       for (uint t = l; t < groups * nrhs; t += lsz) {
-        uint g = t / nrhs, c = t % nrhs, i0 = g * 8;
-        if (i0 + 8 <= kb) {
-          float8 acc = (float8)(0.0f);
-          for (uint r = k0 + kb; r < n; r++)
-            acc = fma(vload8(0, F + fo + r * ld + k0 + i0), (float8)(Y[yo + r * ldy + c]), acc);
-          float8 y = (float8)(Y[yo + (k0 + i0) * ldy + c], Y[yo + (k0 + i0 + 1) * ldy + c],
-                              Y[yo + (k0 + i0 + 2) * ldy + c], Y[yo + (k0 + i0 + 3) * ldy + c],
-                              Y[yo + (k0 + i0 + 4) * ldy + c], Y[yo + (k0 + i0 + 5) * ldy + c],
-                              Y[yo + (k0 + i0 + 6) * ldy + c], Y[yo + (k0 + i0 + 7) * ldy + c]);
-          y -= acc;
-          T[to + (i0 + 0) * nrhs + c] = y.s0;
-          T[to + (i0 + 1) * nrhs + c] = y.s1;
-          T[to + (i0 + 2) * nrhs + c] = y.s2;
-          T[to + (i0 + 3) * nrhs + c] = y.s3;
-          T[to + (i0 + 4) * nrhs + c] = y.s4;
-          T[to + (i0 + 5) * nrhs + c] = y.s5;
-          T[to + (i0 + 6) * nrhs + c] = y.s6;
-          T[to + (i0 + 7) * nrhs + c] = y.s7;
+        uint g = t / nrhs, c = t % nrhs, i0 = g * 16;
+        if (i0 + 16 <= kb) {
+          float16 a0 = (float16)(0.0f), a1 = (float16)(0.0f);
+          uint r = k0 + kb;
+          for (; r + 2 <= n; r += 2) {
+            a0 = fma(vload16(0, F + fo + r * ld + k0 + i0), (float16)(Y[yo + r * ldy + c]), a0);
+            a1 = fma(vload16(0, F + fo + (r + 1) * ld + k0 + i0), (float16)(Y[yo + (r + 1) * ldy + c]), a1);
+          }
+          if (r < n) a0 = fma(vload16(0, F + fo + r * ld + k0 + i0), (float16)(Y[yo + r * ldy + c]), a0);
+          float16 y = gather16(Y + yo + (k0 + i0) * ldy + c, ldy) - (a0 + a1);
+          float tmp[16];
+          vstore16(y, 0, tmp);
+          for (uint q = 0; q < 16; q++) T[to + (i0 + q) * nrhs + c] = tmp[q];
         } else {
           for (uint i = i0; i < kb; i++) {
             float s = 0.0f;
@@ -230,14 +246,26 @@ __kernel void chol_subst(__global const float *F, uint fo, uint ld, __global con
       }
     }
     barrier(CLK_GLOBAL_MEM_FENCE);
+    /* Y_k = W_k T on two partial sums (even and odd q). */
     for (uint t = l; t < kb * nrhs; t += lsz) {
       uint i = t / nrhs, c = t % nrhs;
-      float s = 0.0f;
-      if (!upper)
-        for (uint q = 0; q <= i; q++) s = fma(wk[i * nb + q], T[to + q * nrhs + c], s);
-      else
-        for (uint q = i; q < kb; q++) s = fma(wk[q * nb + i], T[to + q * nrhs + c], s);
-      Y[yo + (k0 + i) * ldy + c] = s;
+      float s0 = 0.0f, s1 = 0.0f;
+      if (!upper) {
+        uint q = 0;
+        for (; q + 1 <= i; q += 2) {
+          s0 = fma(wk[i * nb + q], T[to + q * nrhs + c], s0);
+          s1 = fma(wk[i * nb + q + 1], T[to + (q + 1) * nrhs + c], s1);
+        }
+        if (q <= i) s0 = fma(wk[i * nb + q], T[to + q * nrhs + c], s0);
+      } else {
+        uint q = i;
+        for (; q + 1 < kb; q += 2) {
+          s0 = fma(wk[q * nb + i], T[to + q * nrhs + c], s0);
+          s1 = fma(wk[(q + 1) * nb + i], T[to + (q + 1) * nrhs + c], s1);
+        }
+        if (q < kb) s0 = fma(wk[q * nb + i], T[to + q * nrhs + c], s0);
+      }
+      Y[yo + (k0 + i) * ldy + c] = s0 + s1;
     }
     barrier(CLK_GLOBAL_MEM_FENCE);
   }
@@ -246,7 +274,7 @@ __kernel void chol_subst(__global const float *F, uint fo, uint ld, __global con
 /* spd_residual with one item per entry (i, c) instead of one work-group:
  * for CPUs, where a row of A is read contiguously by one core and a
  * work-group's barriers cost more than the row. The same Dot2 sums, on
- * eight lanes of (sum, error) that are then folded by error-free sums in
+ * sixteen lanes of (sum, error) that are then folded by error-free sums in
  * a fixed order. A 1-D range of at least n * nrhs items. */
 __kernel void spd_residual_rows(__global const float *A, uint ao, uint lda, __global const float *X, uint xo,
                                 uint ldx, __global const float *B, uint bo, uint ldb, __global float *R, uint ro,
@@ -255,20 +283,15 @@ __kernel void spd_residual_rows(__global const float *A, uint ao, uint lda, __gl
   if (g >= n * nrhs) return;
   uint i = g / nrhs, c = g % nrhs;
   __global const float *a = A + ao + i * lda;
-  float8 s = (float8)(0.0f), e = (float8)(0.0f), d = (float8)(0.0f);
+  float16 s = (float16)(0.0f), e = (float16)(0.0f), d = (float16)(0.0f);
   uint j = 0;
-  for (; j + 8 <= n; j += 8) {
-    float8 av = vload8(0, a + j);
-    /* One right-hand side (ldx 1): a vector load, not eight. */
-    float8 xv = ldx == 1
-                    ? vload8(0, X + xo + j)
-                    : (float8)(X[xo + j * ldx + c], X[xo + (j + 1) * ldx + c], X[xo + (j + 2) * ldx + c],
-                               X[xo + (j + 3) * ldx + c], X[xo + (j + 4) * ldx + c], X[xo + (j + 5) * ldx + c],
-                               X[xo + (j + 6) * ldx + c], X[xo + (j + 7) * ldx + c]);
-    float8 p = -av * xv;
-    float8 pe = fma(-av, xv, -p); /* p + pe == -a x exactly */
-    float8 t = s + p;
-    float8 bb = t - s;
+  for (; j + 16 <= n; j += 16) {
+    float16 av = vload16(0, a + j);
+    float16 xv = gather16(X + xo + j * ldx + c, ldx);
+    float16 p = -av * xv;
+    float16 pe = fma(-av, xv, -p); /* p + pe == -a x exactly */
+    float16 t = s + p;
+    float16 bb = t - s;
     e += ((s - (t - bb)) + (p - bb)) + pe;
     s = t;
     d = fma(fabs(av), fabs(xv), d);
@@ -276,10 +299,11 @@ __kernel void spd_residual_rows(__global const float *A, uint ao, uint lda, __gl
   float b = B[bo + i * ldb + c];
   float2 acc = (float2)(b, 0.0f);
   float den = fabs(b);
-  float sl[8] = {s.s0, s.s1, s.s2, s.s3, s.s4, s.s5, s.s6, s.s7};
-  float el[8] = {e.s0, e.s1, e.s2, e.s3, e.s4, e.s5, e.s6, e.s7};
-  float dl[8] = {d.s0, d.s1, d.s2, d.s3, d.s4, d.s5, d.s6, d.s7};
-  for (uint q = 0; q < 8; q++) {
+  float sl[16], el[16], dl[16];
+  vstore16(s, 0, sl);
+  vstore16(e, 0, el);
+  vstore16(d, 0, dl);
+  for (uint q = 0; q < 16; q++) {
     float2 t = two_sum(acc.x, sl[q]);
     acc = (float2)(t.x, acc.y + t.y + el[q]);
     den += dl[q];

@@ -60,10 +60,10 @@ static cls_status mm(const solve_ws *ws, cls_trans ta, cls_trans tb, size_t m, s
 /* dst = src for a rows x cols block (chol_copy), or x += d (spd_update). */
 static cls_status copy2d(cls_context *ctx, const char *kernel, cls_ref src, size_t sld, cls_ref dst, size_t dld,
                          size_t rows, size_t cols) {
+  int upd = strcmp(kernel, "spd_update") == 0;
   cl_kernel k;
   cls_status s = cls__kernel(ctx, "cholesky", kernel, &k);
   cl_uint i = 0;
-  int upd = strcmp(kernel, "spd_update") == 0;
   /* spd_update takes (x, d): the destination first. */
   cls_ref first = upd ? dst : src, second = upd ? src : dst;
   size_t ld1 = upd ? dld : sld, ld2 = upd ? sld : dld;
