@@ -40,30 +40,28 @@
 __kernel void chol_diag(__global float *F, uint fo, uint ld, uint kb, __global float *W, uint wo,
                         __global float *piv, uint po, __global float *status, uint so, uint base) {
   __local float blk[CHOL_NB * CHOL_NB];
-  __local int failed;
   uint l = get_local_id(0), lsz = get_local_size(0);
   /* Rows spread over the items: no division per entry. */
   for (uint i = l; i < kb; i += lsz)
     for (uint j = 0; j < kb; j++) blk[i * CHOL_NB + j] = j <= i ? F[fo + i * ld + j] : 0.0f;
-  if (l == 0) failed = 0;
   barrier(CLK_LOCAL_MEM_FENCE);
   for (uint j = 0; j < kb; j++) {
-    if (l == 0) {
-      float d = blk[j * CHOL_NB + j];
-      /* NaN fails this test too: a NaN anywhere in A ends here. */
-      if (d > 0.0f && isfinite(d)) {
-        blk[j * CHOL_NB + j] = sqrt(d);
-      } else {
-        failed = 1;
+    /* Every item reads the pivot (final since the last barrier) and takes
+     * its root itself: all decide alike, so failing needs no shared flag
+     * and no barrier of its own. NaN fails this test too: a NaN anywhere
+     * in A ends here. */
+    float d = blk[j * CHOL_NB + j];
+    if (!(d > 0.0f && isfinite(d))) {
+      if (l == 0) {
         piv[po + j] = d;
         if (status[so] == 0.0f) status[so] = (float)(base + j + 1);
       }
+      return;
     }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    if (failed) return; /* every item sees the same flag after the barrier */
-    float djj = blk[j * CHOL_NB + j];
+    float djj = sqrt(d);
     for (uint i = j + 1 + l; i < kb; i += lsz) blk[i * CHOL_NB + j] /= djj;
     barrier(CLK_LOCAL_MEM_FENCE);
+    if (l == 0) blk[j * CHOL_NB + j] = djj; /* read by nobody until the next barrier */
     /* Each item updates whole rows of the trailing triangle (the items
      * write disjoint rows; column j is read only). */
     for (uint i = j + 1 + l; i < kb; i += lsz) {
@@ -76,15 +74,33 @@ __kernel void chol_diag(__global float *F, uint fo, uint ld, uint kb, __global f
     for (uint j = 0; j <= i; j++) F[fo + i * ld + j] = blk[i * CHOL_NB + j];
   for (uint j = l; j < kb; j += lsz) piv[po + j] = blk[j * CHOL_NB + j];
   /* Column c of W solves L11 w = e_c: w[i] = 0 above c, 1 / L[c][c] at c,
-   * then -(sum_{t=c}^{i-1} L[i][t] w[t]) / L[i][i] below. Each item reads
-   * back only the values it wrote itself. */
-  for (uint c = l; c < kb; c += lsz) {
-    for (uint i = 0; i < c; i++) W[wo + i * CHOL_NB + c] = 0.0f;
-    W[wo + c * CHOL_NB + c] = 1.0f / blk[c * CHOL_NB + c];
-    for (uint i = c + 1; i < kb; i++) {
-      float s = 0.0f;
-      for (uint t = c; t < i; t++) s = fma(blk[i * CHOL_NB + t], W[wo + t * CHOL_NB + c], s);
-      W[wo + i * CHOL_NB + c] = -s / blk[i * CHOL_NB + i];
+   * then -(sum_{t=c}^{i-1} L[i][t] w[t]) / L[i][i] below. An item takes 16
+   * columns at once (one chain of multiply-adds per column would bound the
+   * kernel by their latency), the columns past the last full 16 one by one.
+   * Terms with t < c are products with the zeros above the diagonal, so
+   * they change no sum. Each item reads back only the values it wrote. */
+  uint nv = kb / 16;
+  for (uint g = l; g < nv + (kb - nv * 16); g += lsz) {
+    if (g < nv) {
+      uint c0 = g * 16;
+      int16 col = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) + (int)c0;
+      for (uint i = 0; i < kb; i++) {
+        float16 acc = (float16)(0.0f);
+        for (uint t = c0; t < i; t++)
+          acc = fma((float16)(blk[i * CHOL_NB + t]), vload16(0, W + wo + t * CHOL_NB + c0), acc);
+        float d = blk[i * CHOL_NB + i];
+        float16 w = select(-acc / d, (float16)(1.0f / d), col == (int)i);
+        vstore16(select(w, (float16)(0.0f), col > (int)i), 0, W + wo + i * CHOL_NB + c0);
+      }
+    } else {
+      uint c = nv * 16 + (g - nv);
+      for (uint i = 0; i < c; i++) W[wo + i * CHOL_NB + c] = 0.0f;
+      W[wo + c * CHOL_NB + c] = 1.0f / blk[c * CHOL_NB + c];
+      for (uint i = c + 1; i < kb; i++) {
+        float s = 0.0f;
+        for (uint t = c; t < i; t++) s = fma(blk[i * CHOL_NB + t], W[wo + t * CHOL_NB + c], s);
+        W[wo + i * CHOL_NB + c] = -s / blk[i * CHOL_NB + i];
+      }
     }
   }
 }
