@@ -17,6 +17,9 @@
  *                  computed in twice the precision: iterative refinement
  *                  needs the residual more accurate than the working
  *                  precision to improve the forward error.
+ *   spd_residual_rows: the same, one work-item per entry (CPUs).
+ *   chol_subst:    both substitutions for a few right-hand sides, each in
+ *                  one launch of one work-group (CPUs).
  *   spd_update:    x += d.
  * Operands are (buffer, offset in floats) with row-major leading dimensions.
  * Every sum runs in an order fixed by the shape and the work-group size, so

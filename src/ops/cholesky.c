@@ -12,16 +12,22 @@
  *   piv n                     the pivots L_jj (or the failing value)
  *   st  1                     0, or the 1-based column where the factor failed
  *
- * Factorisation, for each block column k of kb <= CHOL_NB rows:
+ * Factorisation, in outer panels of CHOL_OB columns (a multiple of
+ * CHOL_NB), for each block column k of kb <= CHOL_NB rows in the panel:
  *   chol_diag:  L_kk = chol(A_kk), W_k = L_kk^-1           (one work-group)
  *   P = A21;    L21 = P W_k^T                               (matmul NT)
- *   A22 -= L21 L21^T, lower part only, in column strips     (matmul NT)
- * The strips keep the wasted upper-triangle work at about 1/CHOL_STRIPS of
- * the update while keeping every product large (each strip is a full-height
- * product, not a small block).
+ *   A[k+kb:, k+kb:panel end] -= L21 L21[:w]^T               (matmul NT)
+ * then, right of the panel, A22 -= L21 L21^T with the panel's width as
+ * depth, lower part only, in column strips (matmul NT). The strips keep the
+ * wasted upper-triangle work at about 1/CHOL_STRIPS of the update while
+ * keeping every product large (each strip is a full-height product, not a
+ * small block); the depth of the outer panel divides the memory the update
+ * moves (at depth CHOL_NB it is bound by reading and writing A22).
  * Substitutions (Y in place, block k of kb rows):
  *   forward:  Y_k -= L[k, :k] Y[:k];  Y_k = W_k Y_k          (via P)
  *   backward: Y_k -= L[k+kb:, k]^T Y[k+kb:];  Y_k = W_k^T Y_k
+ * as products, or for at most CHOL_TRSV right-hand sides in one chol_subst
+ * launch per direction (the same steps in one work-group, P as scratch).
  */
 #include <math.h>
 #include <stdint.h>
@@ -174,7 +180,8 @@ static cls_status substitute(const solve_ws *ws, cls_ref y, size_t ldy) {
   cls_status s = CLS_OK;
   /* Few right-hand sides: the one-work-group walk (CHOL_TRSV of them at
    * most; 0 keeps the products, which a GPU runs wide). */
-  if (nrhs <= (size_t)(cls__param(ws->ctx, "CHOL_TRSV", 0) < 0 ? 0 : cls__param(ws->ctx, "CHOL_TRSV", 0))) {
+  long trsv = cls__param(ws->ctx, "CHOL_TRSV", 0);
+  if (trsv > 0 && nrhs <= (size_t)trsv) {
     if ((s = subst_kernel(ws, y, ldy, 0))) return s;
     return subst_kernel(ws, y, ldy, 1);
   }
@@ -418,7 +425,7 @@ cls_status cls_spd_solve(cls_context *ctx, size_t n, size_t nrhs, cls_ref a, siz
   ws.strips = strips < 1 ? 1 : (size_t)strips;
   /* The outer panel: a multiple of the block, at least one block. */
   long ob = cls__param(ctx, "CHOL_OB", nb);
-  ws.ob = ob < nb ? ws.nb : (size_t)ob / ws.nb * ws.nb;
+  ws.ob = ob < (long)ws.nb ? ws.nb : (size_t)ob / ws.nb * ws.nb;
   const cls_device_info *dev = cls_context_device(ctx);
   if ((uint64_t)ws.nb * ws.nb * sizeof(float) + 64 > dev->local_mem_bytes)
     return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
