@@ -237,10 +237,29 @@ __kernel void chol_subst(__global const float *F, uint fo, uint ld, __global con
         T[to + t] = Y[yo + (k0 + i) * ldy + c] - dot16(F + fo + (k0 + i) * ld, Y + yo + c, ldy, k0);
       }
     } else {
-      /* One item per (group of 16 columns, rhs): the rows of L below the
-       * block are read 16 contiguous floats at a time, even and odd rows
-       * into two accumulators. */
-      uint groups = (kb + 15) / 16;
+      /* A block of 64 columns: one item per rhs reads each row of L below
+       * the block once, 64 contiguous floats into four accumulators (one
+       * pass, where four items of 16 columns would make four). */
+      uint groups = kb == 64 ? 0 : (kb + 15) / 16;
+      for (uint c = l; kb == 64 && c < nrhs; c += lsz) {
+        float16 a0 = (float16)(0.0f), a1 = (float16)(0.0f), a2 = (float16)(0.0f), a3 = (float16)(0.0f);
+        for (uint r = k0 + kb; r < n; r++) {
+          __global const float *row = F + fo + r * ld + k0;
+          float16 y = (float16)(Y[yo + r * ldy + c]);
+          a0 = fma(vload16(0, row), y, a0);
+          a1 = fma(vload16(1, row), y, a1);
+          a2 = fma(vload16(2, row), y, a2);
+          a3 = fma(vload16(3, row), y, a3);
+        }
+        float tmp[64];
+        vstore16(gather16(Y + yo + k0 * ldy + c, ldy) - a0, 0, tmp);
+        vstore16(gather16(Y + yo + (k0 + 16) * ldy + c, ldy) - a1, 1, tmp);
+        vstore16(gather16(Y + yo + (k0 + 32) * ldy + c, ldy) - a2, 2, tmp);
+        vstore16(gather16(Y + yo + (k0 + 48) * ldy + c, ldy) - a3, 3, tmp);
+        for (uint q = 0; q < 64; q++) T[to + q * nrhs + c] = tmp[q];
+      }
+      /* Otherwise one item per (group of 16 columns, rhs), even and odd
+       * rows into two accumulators. */
       for (uint t = l; t < groups * nrhs; t += lsz) {
         uint g = t / nrhs, c = t % nrhs, i0 = g * 16;
         if (i0 + 16 <= kb) {
