@@ -152,6 +152,25 @@ static void test_sizes_small_blocks(void **state) {
   cls_context_destroy(ctx);
 }
 
+/* Both ways of each step on one device: the substitutions as blocked
+ * products, one block per outer panel (CHOL_OB=CHOL_NB) and the residual
+ * one work-group per entry (CHOL_TRSV=0,
+ * CHOL_RROW=0, the GPU way), then the single-work-group substitution for
+ * one right-hand side but products for three (CHOL_TRSV=1), with a block
+ * of 12 rows (not a multiple of the kernels' 8 lanes) in outer panels of
+ * 36 columns (CHOL_OB: 97 rows make two full panels and a partial one) and
+ * the residual one item per entry. */
+static void test_sizes_both_paths(void **state) {
+  (void)state;
+  static const size_t sizes[] = {1, 13, 40, 97};
+  cls_context *ctx = test_context("CHOL_NB=16,CHOL_OB=16,CHOL_STRIPS=3,CHOL_TRSV=0,CHOL_RROW=0", NULL);
+  check_sizes(ctx, sizes, sizeof sizes / sizeof sizes[0]);
+  cls_context_destroy(ctx);
+  ctx = test_context("CHOL_NB=12,CHOL_OB=36,CHOL_STRIPS=2,CHOL_TRSV=1,CHOL_RROW=1", NULL);
+  check_sizes(ctx, sizes, sizeof sizes / sizeof sizes[0]);
+  cls_context_destroy(ctx);
+}
+
 /* The device's own parameters, around its block size. */
 static void test_sizes_device_blocks(void **state) {
   static const size_t sizes[] = {31, 64, 65, 129, 193, 385};
@@ -362,9 +381,13 @@ static void test_reproducible(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_sizes_small_blocks),    cmocka_unit_test(test_sizes_device_blocks),
-      cmocka_unit_test(test_ill_conditioned),       cmocka_unit_test(test_hopeless),
-      cmocka_unit_test(test_not_positive_definite), cmocka_unit_test(test_bad_arguments),
+      cmocka_unit_test(test_sizes_small_blocks),
+      cmocka_unit_test(test_sizes_both_paths),
+      cmocka_unit_test(test_sizes_device_blocks),
+      cmocka_unit_test(test_ill_conditioned),
+      cmocka_unit_test(test_hopeless),
+      cmocka_unit_test(test_not_positive_definite),
+      cmocka_unit_test(test_bad_arguments),
       cmocka_unit_test(test_reproducible),
   };
   return cmocka_run_group_tests(tests, test_setup_context, test_teardown_context);

@@ -12,16 +12,22 @@
  *   piv n                     the pivots L_jj (or the failing value)
  *   st  1                     0, or the 1-based column where the factor failed
  *
- * Factorisation, for each block column k of kb <= CHOL_NB rows:
+ * Factorisation, in outer panels of CHOL_OB columns (a multiple of
+ * CHOL_NB), for each block column k of kb <= CHOL_NB rows in the panel:
  *   chol_diag:  L_kk = chol(A_kk), W_k = L_kk^-1           (one work-group)
  *   P = A21;    L21 = P W_k^T                               (matmul NT)
- *   A22 -= L21 L21^T, lower part only, in column strips     (matmul NT)
- * The strips keep the wasted upper-triangle work at about 1/CHOL_STRIPS of
- * the update while keeping every product large (each strip is a full-height
- * product, not a small block).
+ *   A[k+kb:, k+kb:panel end] -= L21 L21[:w]^T               (matmul NT)
+ * then, right of the panel, A22 -= L21 L21^T with the panel's width as
+ * depth, lower part only, in column strips (matmul NT). The strips keep the
+ * wasted upper-triangle work at about 1/CHOL_STRIPS of the update while
+ * keeping every product large (each strip is a full-height product, not a
+ * small block); the depth of the outer panel divides the memory the update
+ * moves (at depth CHOL_NB it is bound by reading and writing A22).
  * Substitutions (Y in place, block k of kb rows):
  *   forward:  Y_k -= L[k, :k] Y[:k];  Y_k = W_k Y_k          (via P)
  *   backward: Y_k -= L[k+kb:, k]^T Y[k+kb:];  Y_k = W_k^T Y_k
+ * as products, or for at most CHOL_TRSV right-hand sides in one chol_subst
+ * launch per direction (the same steps in one work-group, P as scratch).
  */
 #include <math.h>
 #include <stdint.h>
@@ -41,7 +47,7 @@ void cls_spd_options_init(cls_spd_options *o) {
 /* The geometry and workspace of one solve. */
 typedef struct solve_ws {
   cls_context *ctx;
-  size_t n, nrhs, nb, strips;
+  size_t n, nrhs, nb, ob, strips;
   cls_buffer *buf;
   size_t f, w, p, r, s, piv, st; /* offsets into buf */
 } solve_ws;
@@ -60,10 +66,10 @@ static cls_status mm(const solve_ws *ws, cls_trans ta, cls_trans tb, size_t m, s
 /* dst = src for a rows x cols block (chol_copy), or x += d (spd_update). */
 static cls_status copy2d(cls_context *ctx, const char *kernel, cls_ref src, size_t sld, cls_ref dst, size_t dld,
                          size_t rows, size_t cols) {
+  int upd = strcmp(kernel, "spd_update") == 0;
   cl_kernel k;
   cls_status s = cls__kernel(ctx, "cholesky", kernel, &k);
   cl_uint i = 0;
-  int upd = strcmp(kernel, "spd_update") == 0;
   /* spd_update takes (x, d): the destination first. */
   cls_ref first = upd ? dst : src, second = upd ? src : dst;
   size_t ld1 = upd ? dld : sld, ld2 = upd ? sld : dld;
@@ -108,34 +114,77 @@ static cls_status factor(const solve_ws *ws) {
   long want = cls__param(ctx, "CHOL_WG", 64);
   while (lsz * 2 <= (size_t)(want < 1 ? 1 : want) && lsz * 2 <= maxg) lsz *= 2;
 
-  for (size_t k = 0; k < n && s == CLS_OK; k += nb) {
-    size_t kb = n - k < nb ? n - k : nb, m = n - k - kb;
-    if ((s = diag_block(ws, k, kb, lsz))) break;
-    if (m == 0) break;
-    cls_ref l21 = at(ws, ws->f + (k + kb) * ld + k);
-    cls_ref wk = at(ws, ws->w + (k / nb) * nb * nb);
-    if ((s = copy2d(ctx, "chol_copy", l21, ld, at(ws, ws->p), nb, m, kb)) ||
-        (s = mm(ws, CLS_NO_TRANS, CLS_TRANS, m, kb, kb, 1.0f, at(ws, ws->p), nb, wk, nb, 0.0f, l21, ld)))
-      break;
-    /* A22 -= L21 L21^T on the strips [c0, c0 + cw) of columns, rows c0..m:
-     * each strip's width a multiple of nb, about m / strips. */
+  for (size_t j0 = 0; j0 < n && s == CLS_OK; j0 += ws->ob) {
+    size_t jend = n - j0 < ws->ob ? n : j0 + ws->ob;
+    /* The outer panel, columns j0..jend, block column by block column. */
+    for (size_t k = j0; k < jend && s == CLS_OK; k += nb) {
+      size_t kb = jend - k < nb ? jend - k : nb, m = n - k - kb, w = jend - k - kb;
+      if ((s = diag_block(ws, k, kb, lsz)) || m == 0) break;
+      cls_ref l21 = at(ws, ws->f + (k + kb) * ld + k);
+      cls_ref wk = at(ws, ws->w + (k / nb) * nb * nb);
+      if ((s = copy2d(ctx, "chol_copy", l21, ld, at(ws, ws->p), nb, m, kb)) ||
+          (s = mm(ws, CLS_NO_TRANS, CLS_TRANS, m, kb, kb, 1.0f, at(ws, ws->p), nb, wk, nb, 0.0f, l21, ld)))
+        break;
+      /* The rest of the outer panel only: A[k+kb:, k+kb:jend] -= L21
+       * L21[:w]^T (above the diagonal of its top w rows: junk, unread). */
+      if (w > 0)
+        s = mm(ws, CLS_NO_TRANS, CLS_TRANS, m, w, kb, -1.0f, l21, ld, l21, ld, 1.0f,
+               at(ws, ws->f + (k + kb) * ld + k + kb), ld);
+    }
+    size_t m = n - jend, jb = jend - j0;
+    if (m == 0 || s != CLS_OK) break;
+    /* A22 -= L21 L21^T with k = the outer panel's width, lower part only,
+     * on the strips [c0, c0 + cw) of columns, rows c0..m: each strip's
+     * width a multiple of nb, about m / strips. */
     size_t blocks = (m + nb - 1) / nb;
     size_t per = (blocks + ws->strips - 1) / ws->strips;
     size_t width = per * nb;
+    cls_ref l21 = at(ws, ws->f + jend * ld + j0);
     for (size_t c0 = 0; c0 < m && s == CLS_OK; c0 += width) {
       size_t cw = m - c0 < width ? m - c0 : width;
-      s = mm(ws, CLS_NO_TRANS, CLS_TRANS, m - c0, cw, kb, -1.0f, at(ws, ws->f + (k + kb + c0) * ld + k), ld,
-             at(ws, ws->f + (k + kb + c0) * ld + k), ld, 1.0f, at(ws, ws->f + (k + kb + c0) * ld + k + kb + c0),
-             ld);
+      cls_ref lc = cls_ref_at(l21.buf, l21.offset + c0 * ld);
+      s = mm(ws, CLS_NO_TRANS, CLS_TRANS, m - c0, cw, jb, -1.0f, lc, ld, lc, ld, 1.0f,
+             at(ws, ws->f + (jend + c0) * ld + jend + c0), ld);
     }
   }
   return s;
+}
+
+/* Y = L^-1 Y (upper 0) or L^-T Y (upper 1) in one chol_subst launch. */
+static cls_status subst_kernel(const solve_ws *ws, cls_ref y, size_t ldy, unsigned upper) {
+  cls_context *ctx = ws->ctx;
+  cl_kernel k;
+  cls_status s = cls__kernel(ctx, "cholesky", "chol_subst", &k);
+  size_t lsz = 1, maxg = 1;
+  if (s || (s = cls__kernel_max_group(ctx, k, &maxg))) return s;
+  long want = cls__param(ctx, "CHOL_WG", 64);
+  while (lsz * 2 <= (size_t)(want < 1 ? 1 : want) && lsz * 2 <= maxg) lsz *= 2;
+  cl_uint i = 0;
+  if ((s = cls__arg_mem(ctx, k, i++, ws->buf)) || (s = cls__arg_uint(ctx, k, i++, ws->f)) ||
+      (s = cls__arg_uint(ctx, k, i++, ws->n)) || (s = cls__arg_mem(ctx, k, i++, ws->buf)) ||
+      (s = cls__arg_uint(ctx, k, i++, ws->w)) || (s = cls__arg_uint(ctx, k, i++, ws->nb)) ||
+      (s = cls__arg_mem(ctx, k, i++, y.buf)) || (s = cls__arg_uint(ctx, k, i++, y.offset)) ||
+      (s = cls__arg_uint(ctx, k, i++, ldy)) || (s = cls__arg_mem(ctx, k, i++, ws->buf)) ||
+      (s = cls__arg_uint(ctx, k, i++, ws->p)) || (s = cls__arg_uint(ctx, k, i++, ws->n)) ||
+      (s = cls__arg_uint(ctx, k, i++, ws->nrhs)) || (s = cls__arg_uint(ctx, k, i++, upper)))
+    return s;
+  double e = (double)ws->n * (double)ws->n * (double)ws->nrhs;
+  /* n^2/2 multiply-adds against the factor plus n nb against W. */
+  return cls__launch(ctx, "chol_subst", k, 1, &lsz, &lsz, e + 2.0 * (double)ws->n * ws->nb * ws->nrhs,
+                     (0.5 * (double)ws->n * (double)ws->n + 2.0 * e / (double)ws->n) * sizeof(float));
 }
 
 /* Y (n x nrhs, ld ldy, in buffer ref y) = A^-1 Y with the factor. */
 static cls_status substitute(const solve_ws *ws, cls_ref y, size_t ldy) {
   size_t n = ws->n, nb = ws->nb, nrhs = ws->nrhs;
   cls_status s = CLS_OK;
+  /* Few right-hand sides: the one-work-group walk (CHOL_TRSV of them at
+   * most; 0 keeps the products, which a GPU runs wide). */
+  long trsv = cls__param(ws->ctx, "CHOL_TRSV", 0);
+  if (trsv > 0 && nrhs <= (size_t)trsv) {
+    if ((s = subst_kernel(ws, y, ldy, 0))) return s;
+    return subst_kernel(ws, y, ldy, 1);
+  }
   cls_ref p = at(ws, ws->p);
   for (size_t k = 0; k < n && s == CLS_OK; k += nb) {
     size_t kb = n - k < nb ? n - k : nb;
@@ -168,7 +217,10 @@ static cls_status residual(const solve_ws *ws, cls_ref a, size_t lda, cls_ref b,
                            size_t ldx) {
   cls_context *ctx = ws->ctx;
   cl_kernel k;
-  cls_status s = cls__kernel(ctx, "cholesky", "spd_residual", &k);
+  /* CHOL_RROW=1: one item per entry (CPUs); else one work-group each. */
+  int rows = cls__param(ctx, "CHOL_RROW", 0) == 1;
+  const char *name = rows ? "spd_residual_rows" : "spd_residual";
+  cls_status s = cls__kernel(ctx, "cholesky", name, &k);
   size_t maxg = 1, lsz = 1;
   if (s || (s = cls__kernel_max_group(ctx, k, &maxg))) return s;
   long want = cls__param(ctx, "CHOL_RWG", 64);
@@ -183,9 +235,10 @@ static cls_status residual(const solve_ws *ws, cls_ref a, size_t lda, cls_ref b,
       (s = cls__arg_uint(ctx, k, i++, ws->s)) || (s = cls__arg_uint(ctx, k, i++, ws->n)) ||
       (s = cls__arg_uint(ctx, k, i++, ws->nrhs)))
     return s;
-  size_t global = ws->n * ws->nrhs * lsz;
+  size_t global = rows ? (ws->n * ws->nrhs + lsz - 1) / lsz * lsz : ws->n * ws->nrhs * lsz;
   double e = (double)ws->n * (double)ws->n * (double)ws->nrhs;
   /* A compensated multiply-add is about 10 flops; the denominator 2 more. */
+  /* Either kernel counts as the op spd_residual. */
   return cls__launch(ctx, "spd_residual", k, 1, &global, &lsz, 12.0 * e,
                      (e + 2.0 * (double)ws->n * (double)ws->nrhs * (1.0 + (double)ws->n)) * sizeof(float));
 }
@@ -370,6 +423,9 @@ cls_status cls_spd_solve(cls_context *ctx, size_t n, size_t nrhs, cls_ref a, siz
   long nb = cls__param(ctx, "CHOL_NB", 64), strips = cls__param(ctx, "CHOL_STRIPS", 8);
   ws.nb = nb < 1 ? 1 : (size_t)nb;
   ws.strips = strips < 1 ? 1 : (size_t)strips;
+  /* The outer panel: a multiple of the block, at least one block. */
+  long ob = cls__param(ctx, "CHOL_OB", nb);
+  ws.ob = ob < (long)ws.nb ? ws.nb : (size_t)ob / ws.nb * ws.nb;
   const cls_device_info *dev = cls_context_device(ctx);
   if ((uint64_t)ws.nb * ws.nb * sizeof(float) + 64 > dev->local_mem_bytes)
     return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
