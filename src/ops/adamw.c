@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "launch_internal.h"
 #include "ops/train_ref.h"
 
 void cls_adamw_params_init(cls_adamw_params *p) {
@@ -103,17 +104,11 @@ cls_status cls_adamw_step(cls_context *ctx, size_t n, const cls_adamw_params *hp
       (s = cls__arg_float(ctx, k, a++, inv_bc2)) || (s = cls__arg_mem(ctx, k, a++, ss.buf)) ||
       (s = cls__arg_uint(ctx, k, a++, ss.offset)) || (s = cls__arg_float(ctx, k, a++, clip ? hp->max_norm : 0.0f)))
     return s;
-  size_t kmax;
-  if ((s = cls__kernel_max_group(ctx, k, &kmax)) != CLS_OK) return s;
-  long want = cls__param(ctx, "ELT_LOCAL", 256);
-  size_t local = want < 1 ? 1 : (size_t)want;
-  if (local > kmax) local = kmax;
   long vec = cls__param(ctx, "ELT_VEC", 16); /* parameters per work-item, as the kernel reads it */
   size_t items = (n + (size_t)(vec < 1 ? 1 : vec) - 1) / (size_t)(vec < 1 ? 1 : vec);
-  size_t global = cls__round_up(items, local);
   /* Per parameter: clip scale, two moment updates (3 each), the square
    * root, division and update (about 8). Bytes: p, m, v read and written,
    * g read. */
   double nd = (double)n;
-  return cls__launch(ctx, "adamw", k, 1, &global, &local, 16.0 * nd, 7.0 * nd * sizeof(float));
+  return cls__launch_map(ctx, "adamw", k, items, 16.0 * nd, 7.0 * nd * sizeof(float));
 }

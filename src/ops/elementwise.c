@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "launch_internal.h"
 #include "ops/ops_state.h"
 #include "ops/train_ref.h"
 
@@ -50,10 +51,8 @@ cls_status cls__train_check_flag(cls_context *ctx, const char *fn, const char *a
 
 /* ------------------------------------------------------------ launches */
 
-/* A 1-D launch of `items` work-items: groups of ELT_LOCAL items (large groups
- * amortise PoCL's per-group cost; 256 is a fine GPU size too). */
-static cls_status launch_map(cls_context *ctx, const char *op, cl_kernel k, size_t items, double flops,
-                             double bytes) {
+cls_status cls__launch_map(cls_context *ctx, const char *op, cl_kernel k, size_t items, double flops,
+                           double bytes) {
   size_t kmax, local;
   cls_status s = cls__kernel_max_group(ctx, k, &kmax);
   if (s != CLS_OK) return s;
@@ -104,7 +103,7 @@ cls_status cls_gelu_forward(cls_context *ctx, size_t n, cls_ref x, cls_ref y) {
       (s = cls__arg_uint(ctx, k, a++, n)))
     return s;
   /* Per element: the cubic polynomial (4), tanh (counted as one), 3 more. */
-  return launch_map(ctx, "gelu_fwd", k, gelu_items(ctx, n), 8.0 * (double)n, 2.0 * (double)n * sizeof(float));
+  return cls__launch_map(ctx, "gelu_fwd", k, gelu_items(ctx, n), 8.0 * (double)n, 2.0 * (double)n * sizeof(float));
 }
 
 cls_status cls_gelu_backward(cls_context *ctx, size_t n, cls_ref x, cls_ref dy, cls_ref dx) {
@@ -124,7 +123,8 @@ cls_status cls_gelu_backward(cls_context *ctx, size_t n, cls_ref x, cls_ref dy, 
       (s = cls__arg_mem(ctx, k, a++, dx.buf)) || (s = cls__arg_uint(ctx, k, a++, dx.offset)) ||
       (s = cls__arg_uint(ctx, k, a++, n)))
     return s;
-  return launch_map(ctx, "gelu_bwd", k, gelu_items(ctx, n), 16.0 * (double)n, 3.0 * (double)n * sizeof(float));
+  return cls__launch_map(ctx, "gelu_bwd", k, gelu_items(ctx, n), 16.0 * (double)n,
+                         3.0 * (double)n * sizeof(float));
 }
 
 /* -------------------------------------------------- residual add, scale */
@@ -149,7 +149,7 @@ cls_status cls_add_scaled(cls_context *ctx, size_t n, float alpha, cls_ref a, fl
       (s = cls__arg_mem(ctx, k, i++, y.buf)) || (s = cls__arg_uint(ctx, k, i++, y.offset)) ||
       (s = cls__arg_uint(ctx, k, i++, n)))
     return s;
-  return launch_map(ctx, "add_scaled", k, n, 3.0 * (double)n, 3.0 * (double)n * sizeof(float));
+  return cls__launch_map(ctx, "add_scaled", k, n, 3.0 * (double)n, 3.0 * (double)n * sizeof(float));
 }
 
 cls_status cls_scale(cls_context *ctx, size_t n, float alpha, cls_ref x) {
@@ -164,7 +164,7 @@ cls_status cls_scale(cls_context *ctx, size_t n, float alpha, cls_ref x) {
   if ((s = cls__arg_mem(ctx, k, 0, x.buf)) || (s = cls__arg_uint(ctx, k, 1, x.offset)) ||
       (s = cls__arg_float(ctx, k, 2, alpha)) || (s = cls__arg_uint(ctx, k, 3, n)))
     return s;
-  return launch_map(ctx, "scale", k, n, (double)n, 2.0 * (double)n * sizeof(float));
+  return cls__launch_map(ctx, "scale", k, n, (double)n, 2.0 * (double)n * sizeof(float));
 }
 
 /* ------------------------------------------------------------------ bias */

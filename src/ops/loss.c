@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "launch_internal.h"
 #include "ops/rows.h"
 #include "ops/train_ref.h"
 
@@ -105,13 +106,7 @@ cls_status cls_mse(cls_context *ctx, size_t n, cls_ref pred, cls_ref target, cls
       (s = cls__arg_uint(ctx, k, a++, d.offset)) || (s = cls__arg_int(ctx, k, a++, has_grad)) ||
       (s = cls__arg_uint(ctx, k, a++, n)) || (s = cls__arg_float(ctx, k, a++, gs2)))
     return s;
-  size_t kmax;
-  if ((s = cls__kernel_max_group(ctx, k, &kmax)) != CLS_OK) return s;
-  long want = cls__param(ctx, "ELT_LOCAL", 256);
-  size_t local = want < 1 ? 1 : (size_t)want;
-  if (local > kmax) local = kmax;
-  size_t global = cls__round_up(n, local);
   double fl = (1.0 + has_err + has_grad) * (double)n;
   double by = (2.0 + has_err + has_grad) * (double)n * sizeof(float);
-  return cls__launch(ctx, "mse", k, 1, &global, &local, fl, by);
+  return cls__launch_map(ctx, "mse", k, n, fl, by);
 }

@@ -4,6 +4,7 @@
  */
 #include <math.h>
 
+#include "launch_internal.h"
 #include "clscale/ops.h"
 #include "device/layer.h"
 
@@ -26,11 +27,5 @@ cls_status cls_add_diagonal(cls_context *ctx, size_t n, float value, cls_ref a, 
       (s = cls__arg_uint(ctx, k, 2, lda)) || (s = cls__arg_float(ctx, k, 3, value)) ||
       (s = cls__arg_uint(ctx, k, 4, n)))
     return s;
-  size_t kmax;
-  if ((s = cls__kernel_max_group(ctx, k, &kmax)) != CLS_OK) return s;
-  long want = cls__param(ctx, "ELT_LOCAL", 256);
-  size_t local = want < 1 ? 1 : (size_t)want;
-  if (local > kmax) local = kmax;
-  size_t global = cls__round_up(n, local);
-  return cls__launch(ctx, "add_diagonal", k, 1, &global, &local, (double)n, 2.0 * (double)n * sizeof(float));
+  return cls__launch_map(ctx, "add_diagonal", k, n, (double)n, 2.0 * (double)n * sizeof(float));
 }
