@@ -145,8 +145,8 @@ static void test_runner_workers_and_failures(void **state) {
       fail_msg("%s: status %d / %d, expected %d (%s)", pts[i].id, a[i].status, b[i].status, want, a[i].error);
     /* recorded in the run directory */
     double la, lb;
-    assert_int_equal(cls_sweep_point_state(one, pts[i].id, &la), tiny ? CLS_POINT_FAILED : CLS_POINT_OK);
-    assert_int_equal(cls_sweep_point_state(two, pts[i].id, &lb), tiny ? CLS_POINT_FAILED : CLS_POINT_OK);
+    assert_int_equal(cls_rundir_point_state(one, pts[i].id, &la), tiny ? CLS_POINT_FAILED : CLS_POINT_OK);
+    assert_int_equal(cls_rundir_point_state(two, pts[i].id, &lb), tiny ? CLS_POINT_FAILED : CLS_POINT_OK);
     if (tiny) {
       assert_non_null(strstr(a[i].error, "less than one step"));
       continue;

@@ -379,9 +379,9 @@ static void test_point_states(void **state) {
   size_t n;
   assert_int_equal(cls_sweep_plan(s, &p, &n, err, sizeof err), CLS_OK);
   const char *id = p[0].id;
-  assert_int_equal(cls_sweep_point_state(dir, id, NULL), CLS_POINT_NEW);
+  assert_int_equal(cls_rundir_point_state(dir, id, NULL), CLS_POINT_NEW);
   assert_int_equal(cls_sweep_write_failed(dir, s, &p[0], "dev", "out of device memory", err, sizeof err), CLS_OK);
-  assert_int_equal(cls_sweep_point_state(dir, id, NULL), CLS_POINT_FAILED);
+  assert_int_equal(cls_rundir_point_state(dir, id, NULL), CLS_POINT_FAILED);
   assert_false(cls_point_state_done(CLS_POINT_FAILED));
   static const struct {
     const char *text;
@@ -396,7 +396,7 @@ static void test_point_states(void **state) {
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     assert_int_equal(cls_write_atomic(path, cases[i].text, strlen(cases[i].text), err, sizeof err), CLS_OK);
     double loss;
-    assert_int_equal(cls_sweep_point_state(dir, id, &loss), cases[i].want);
+    assert_int_equal(cls_rundir_point_state(dir, id, &loss), cases[i].want);
     if (i == 0) assert_true(loss == 0.25);
   }
   assert_true(cls_point_state_done(CLS_POINT_OK) && cls_point_state_done(CLS_POINT_DIVERGED));
@@ -413,14 +413,14 @@ static void test_point_states(void **state) {
     assert_non_null(f);
     fclose(f);
   }
-  assert_int_equal(cls_sweep_remove_leftovers(dir, id), 3);
+  assert_int_equal(cls_rundir_remove_leftovers(dir, id), 3);
   for (size_t i = 0; i < 6; i++) {
     char rel[300];
     snprintf(rel, sizeof rel, files[i], id);
     snprintf(path, sizeof path, "%s/%s", dir, rel);
     assert_int_equal(access(path, F_OK) == 0, i >= 3);
   }
-  assert_false(cls_sweep_has_checkpoint(dir, id));
+  assert_false(cls_rundir_has_checkpoint(dir, id));
   free(p);
   cls_sweep_spec_free(s);
 }

@@ -266,11 +266,11 @@ static int find_work(const cls_opt_command *cmd, const sweep_plan *p, sweep_work
   }
   for (size_t k = 0; k < p->n_mine; k++) {
     const cls_sweep_point *pt = &p->pts[p->mine[k]];
-    cls_point_state ps = cls_sweep_point_state(p->out, pt->id, NULL);
+    cls_point_state ps = cls_rundir_point_state(p->out, pt->id, NULL);
     if (cls_point_state_done(ps)) {
       w->n_done++;
       w->n_div += ps == CLS_POINT_DIVERGED;
-      cls_sweep_remove_leftovers(p->out, pt->id);
+      cls_rundir_remove_leftovers(p->out, pt->id);
     } else {
       w->todo[w->n_todo++] = *pt;
     }

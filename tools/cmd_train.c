@@ -247,10 +247,13 @@ static int read_args(const cls_opt_command *cmd, int argc, char **argv, train_ar
     return cls_opt_fail(cmd, CLS_EXIT_USAGE,
                         "give exactly one budget: --budget-steps N, --budget-tokens N or --budget-flops X");
   if (!a->cfg.out_dir) return cls_opt_fail(cmd, CLS_EXIT_USAGE, "give the run directory with --out DIR");
+  /* Without --model, the task's own model: the first registry entry of the
+   * task (an unknown task is reported when the task is built). */
+  const cls_task_info *task = a->model ? NULL : cls_task_find(a->spec.task, NULL);
   if (a->model)
     a->spec.model = a->model;
-  else if (cls_task_find(a->spec.task, NULL))
-    a->spec.model = cls_task_find(a->spec.task, NULL)->model->name; /* each task's own model */
+  else if (task)
+    a->spec.model = task->model->name;
   if (!a->id) {
     snprintf(a->default_id, sizeof a->default_id, "%s_w%zu_d%zu_s%llu", a->spec.model, a->spec.width,
              a->spec.depth, (unsigned long long)a->spec.seed);

@@ -10,6 +10,7 @@
 
 #include "core/err.h"
 #include "core/rng.h"
+#include "core/sum.h"
 
 /* Philox streams: training samples, the fitted source's T0 samples. */
 enum { STREAM_TRAIN = 0x2e00, STREAM_FIT = 0x2e01 };
@@ -64,22 +65,15 @@ void cls_memoriser_config_default(cls_memoriser_config *cfg) {
 
 /* ------------------------------------------------------------ summation */
 
-/* Neumaier's compensated sum: the error terms of a million additions of
- * numbers spanning ten decades would otherwise reach the tail's own size. */
-static inline void neumaier(double *s, double *c, double x) {
-  double t = *s + x;
-  if (fabs(*s) >= fabs(x))
-    *c += (*s - t) + x;
-  else
-    *c += (x - t) + *s;
-  *s = t;
-}
+/* Compensated sums (core/sum.h) throughout: the error terms of a million
+ * additions of numbers spanning ten decades would otherwise reach the
+ * tail's own size. */
 
 /* w[0..n) = (i + 1)^-b, returning their sum (added smallest first). */
 static double power_weights(double *w, size_t n, double b) {
   for (size_t i = 0; i < n; i++) w[i] = pow((double)(i + 1), -b);
   double s = 0, c = 0;
-  for (size_t i = n; i-- > 0;) neumaier(&s, &c, w[i]);
+  for (size_t i = n; i-- > 0;) cls_sum_add(&s, &c, w[i]);
   return s + c;
 }
 
@@ -261,7 +255,7 @@ cls_status cls_memoriser_create(const cls_memoriser_config *cfg, cls_memoriser *
   double s = 0, c = 0;
   for (size_t i = v; i-- > 0;)
     if (m->q[i] == 0)
-      neumaier(&s, &c, m->p[i]);
+      cls_sum_add(&s, &c, m->p[i]);
     else
       m->support++;
   m->floor = s + c;
@@ -327,8 +321,8 @@ cls_status cls_memoriser_expected(const cls_memoriser *m, const double *T, size_
     double p = m->p[i], l = log1p(-m->q[i]);
     for (size_t j = 0; j < n; j++) {
       double a = exp(T[j] * l);
-      neumaier(&acc[4 * j], &acc[4 * j + 1], p * a);
-      if (var_bound) neumaier(&acc[4 * j + 2], &acc[4 * j + 3], p * p * a * (1 - a));
+      cls_sum_add(&acc[4 * j], &acc[4 * j + 1], p * a);
+      if (var_bound) cls_sum_add(&acc[4 * j + 2], &acc[4 * j + 3], p * p * a * (1 - a));
     }
   }
   for (size_t j = 0; j < n; j++) {
@@ -357,7 +351,7 @@ cls_status cls_memoriser_learner_create(const cls_memoriser *m, uint64_t seed, c
   }
   l->rng = cls_rng_make(seed, STREAM_TRAIN);
   /* The unseen mass starts as the whole of p, summed as the error will be. */
-  for (size_t i = (size_t)m->cfg.vocab; i-- > 0;) neumaier(&l->err, &l->err_c, m->p[i]);
+  for (size_t i = (size_t)m->cfg.vocab; i-- > 0;) cls_sum_add(&l->err, &l->err_c, m->p[i]);
   *out = l;
   return CLS_OK;
 }
@@ -386,7 +380,7 @@ cls_status cls_memoriser_learn(const cls_memoriser *m, cls_memoriser_learner *l,
     if (!(l->seen[i >> 6] & bit)) {
       l->seen[i >> 6] |= bit;
       l->distinct++;
-      neumaier(&l->err, &l->err_c, -m->p[i]);
+      cls_sum_add(&l->err, &l->err_c, -m->p[i]);
     }
   }
   l->t = T;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "core/err.h"
+#include "core/sum.h"
 
 #define CHECK(cond, status, ...)                                                                                  \
   do {                                                                                                            \
@@ -36,20 +37,10 @@ cls_status cls_zipf_theory_check(const cls_zipf_theory *th, char *err, size_t er
   return CLS_OK;
 }
 
-/* Neumaier's compensated sum (as the data layer sums). */
-static inline void neumaier(double *s, double *c, double x) {
-  double t = *s + x;
-  if (fabs(*s) >= fabs(x))
-    *c += (*s - t) + x;
-  else
-    *c += (x - t) + *s;
-  *s = t;
-}
-
 /* H_n(b) = sum_{i=1..n} i^-b, smallest terms first. */
 static double harmonic(uint64_t n, double b) {
   double s = 0, c = 0;
-  for (uint64_t i = n; i-- > 0;) neumaier(&s, &c, pow((double)(i + 1), -b));
+  for (uint64_t i = n; i-- > 0;) cls_sum_add(&s, &c, pow((double)(i + 1), -b));
   return s + c;
 }
 
@@ -99,7 +90,7 @@ cls_status cls_zipf_expected(const cls_zipf_theory *th, const double *T, size_t 
   norms z = norms_of(th);
   for (uint64_t i = th->vocab; i-- > 0;) {
     double q, p = item(th, &z, i, &q), l = log1p(-q);
-    for (size_t j = 0; j < n; j++) neumaier(&acc[2 * j], &acc[2 * j + 1], p * exp(T[j] * l));
+    for (size_t j = 0; j < n; j++) cls_sum_add(&acc[2 * j], &acc[2 * j + 1], p * exp(T[j] * l));
   }
   for (size_t j = 0; j < n; j++) expected[j] = acc[2 * j] + acc[2 * j + 1];
   free(acc);
@@ -127,7 +118,7 @@ cls_status cls_zipf_asymptote_of(const cls_zipf_theory *th, cls_zipf_asymptote *
   } else if (th->source == CLS_ZIPF_CUT) {
     /* Head q_i = p_i / P_k: the real law at T / P_k until q_k T ~ 1. */
     double pk = z.hk / z.h, s = 0, c = 0;
-    for (uint64_t i = th->vocab; i-- > th->cut;) neumaier(&s, &c, pow((double)(i + 1), -b) / z.h);
+    for (uint64_t i = th->vocab; i-- > th->cut;) cls_sum_add(&s, &c, pow((double)(i + 1), -b) / z.h);
     out->floor = s + c;
     out->coef = real_coef * pow(pk, a);
   } else if (th->source == CLS_ZIPF_NARROWED) {

@@ -57,6 +57,19 @@ static cls_ref at(const solve_ws *ws, size_t off) {
 }
 
 /* One product on the own backend (see the header for why not auto). */
+/* Kernel `name` of cl/cholesky.cl and its work-group size: the largest power
+ * of two no larger than the device parameter `param` (64 when unset) nor than
+ * what the device runs the kernel with. */
+static cls_status chol_kernel(cls_context *ctx, const char *name, const char *param, cl_kernel *k, size_t *lsz) {
+  size_t maxg = 1;
+  cls_status s = cls__kernel(ctx, "cholesky", name, k);
+  if (s || (s = cls__kernel_max_group(ctx, *k, &maxg))) return s;
+  long want = cls__param(ctx, param, 64);
+  *lsz = 1;
+  while (*lsz * 2 <= (size_t)(want < 1 ? 1 : want) && *lsz * 2 <= maxg) *lsz *= 2;
+  return CLS_OK;
+}
+
 static cls_status mm(const solve_ws *ws, cls_trans ta, cls_trans tb, size_t m, size_t n, size_t k, float alpha,
                      cls_ref a, size_t lda, cls_ref b, size_t ldb, float beta, cls_ref c, size_t ldc) {
   return cls_matmul_batched_on(ws->ctx, CLS_BACKEND_OWN, ta, tb, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c,
@@ -108,11 +121,9 @@ static cls_status factor(const solve_ws *ws) {
   size_t n = ws->n, nb = ws->nb, ld = n;
   cls_context *ctx = ws->ctx;
   cl_kernel kd;
-  cls_status s = cls__kernel(ctx, "cholesky", "chol_diag", &kd);
-  size_t lsz = 1, maxg = 1;
-  if (s || (s = cls__kernel_max_group(ctx, kd, &maxg))) return s;
-  long want = cls__param(ctx, "CHOL_WG", 64);
-  while (lsz * 2 <= (size_t)(want < 1 ? 1 : want) && lsz * 2 <= maxg) lsz *= 2;
+  size_t lsz;
+  cls_status s = chol_kernel(ctx, "chol_diag", "CHOL_WG", &kd, &lsz);
+  if (s) return s;
 
   for (size_t j0 = 0; j0 < n && s == CLS_OK; j0 += ws->ob) {
     size_t jend = n - j0 < ws->ob ? n : j0 + ws->ob;
@@ -154,11 +165,9 @@ static cls_status factor(const solve_ws *ws) {
 static cls_status subst_kernel(const solve_ws *ws, cls_ref y, size_t ldy, unsigned upper) {
   cls_context *ctx = ws->ctx;
   cl_kernel k;
-  cls_status s = cls__kernel(ctx, "cholesky", "chol_subst", &k);
-  size_t lsz = 1, maxg = 1;
-  if (s || (s = cls__kernel_max_group(ctx, k, &maxg))) return s;
-  long want = cls__param(ctx, "CHOL_WG", 64);
-  while (lsz * 2 <= (size_t)(want < 1 ? 1 : want) && lsz * 2 <= maxg) lsz *= 2;
+  size_t lsz;
+  cls_status s = chol_kernel(ctx, "chol_subst", "CHOL_WG", &k, &lsz);
+  if (s) return s;
   cl_uint i = 0;
   if ((s = cls__arg_mem(ctx, k, i++, ws->buf)) || (s = cls__arg_uint(ctx, k, i++, ws->f)) ||
       (s = cls__arg_uint(ctx, k, i++, ws->n)) || (s = cls__arg_mem(ctx, k, i++, ws->buf)) ||
@@ -220,11 +229,9 @@ static cls_status residual(const solve_ws *ws, cls_ref a, size_t lda, cls_ref b,
   /* CHOL_RROW=1: one item per entry (CPUs); else one work-group each. */
   int rows = cls__param(ctx, "CHOL_RROW", 0) == 1;
   const char *name = rows ? "spd_residual_rows" : "spd_residual";
-  cls_status s = cls__kernel(ctx, "cholesky", name, &k);
-  size_t maxg = 1, lsz = 1;
-  if (s || (s = cls__kernel_max_group(ctx, k, &maxg))) return s;
-  long want = cls__param(ctx, "CHOL_RWG", 64);
-  while (lsz * 2 <= (size_t)(want < 1 ? 1 : want) && lsz * 2 <= maxg) lsz *= 2;
+  size_t lsz;
+  cls_status s = chol_kernel(ctx, name, "CHOL_RWG", &k, &lsz);
+  if (s) return s;
   cl_uint i = 0;
   if ((s = cls__arg_mem(ctx, k, i++, a.buf)) || (s = cls__arg_uint(ctx, k, i++, a.offset)) ||
       (s = cls__arg_uint(ctx, k, i++, lda)) || (s = cls__arg_mem(ctx, k, i++, x.buf)) ||

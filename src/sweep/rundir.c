@@ -135,18 +135,6 @@ cls_status cls_sweep_manifest_ensure(const char *dir, const cls_sweep_spec *s, c
 
 /* ------------------------------------------------------------- points */
 
-cls_point_state cls_sweep_point_state(const char *dir, const char *id, double *loss) {
-  return cls_rundir_point_state(dir, id, loss);
-}
-
-int cls_sweep_has_checkpoint(const char *dir, const char *id) {
-  return cls_rundir_has_checkpoint(dir, id);
-}
-
-size_t cls_sweep_remove_leftovers(const char *dir, const char *id) {
-  return cls_rundir_remove_leftovers(dir, id);
-}
-
 cls_status cls_sweep_write_failed(const char *dir, const cls_sweep_spec *s, const cls_sweep_point *p,
                                   const char *device, const char *error, char *err, size_t err_len) {
   char path[4200];

@@ -33,16 +33,9 @@ cls_status cls_sweep_manifest_ensure(const char *dir, const cls_sweep_spec *s, c
                                      size_t n, const cls_sweep_manifest_info *info, int *created, char *err,
                                      size_t err_len);
 
-/* The state of DIR/points/<id>.json; for a finished point, its final eval
- * loss in *loss (NaN if unknown) when loss is not NULL. */
-cls_point_state cls_sweep_point_state(const char *dir, const char *id, double *loss);
-
-/* Whether DIR/checkpoints/<id>.ckpt exists. */
-int cls_sweep_has_checkpoint(const char *dir, const char *id);
-
-/* Removes the temporary files (NAME.tmp.PID) a killed process left of this
- * point in DIR/points and DIR/checkpoints. Returns how many. */
-size_t cls_sweep_remove_leftovers(const char *dir, const char *id);
+/* A point's state, its checkpoint and the leftovers of a killed process are
+ * the run directory's: cls_rundir_point_state, cls_rundir_has_checkpoint,
+ * cls_rundir_remove_leftovers (rundir/rundir.h, included above). */
 
 /* Writes DIR/points/<id>.json with status "failed" for a point that could
  * not start (the task could not be built, the budget is less than a step):

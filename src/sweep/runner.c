@@ -74,8 +74,8 @@ static void run_point(worker *w, cls_context *ctx, const cls_sweep_point *p, cls
   o->final_eval_loss = NAN;
   o->n_params = p->n_params;
   o->n_params_embed = p->n_params_embed;
-  cls_sweep_remove_leftovers(cfg->out_dir, p->id);
-  const int resume = cls_sweep_has_checkpoint(cfg->out_dir, p->id);
+  cls_rundir_remove_leftovers(cfg->out_dir, p->id);
+  const int resume = cls_rundir_has_checkpoint(cfg->out_dir, p->id);
   if (cfg->cb.start) {
     pthread_mutex_lock(&sh->lock);
     cfg->cb.start(cfg->cb.user, w->index, p, resume);
@@ -136,7 +136,7 @@ static void run_point(worker *w, cls_context *ctx, const cls_sweep_point *p, cls
      * failed): record it as failed unless the loop already wrote a summary. */
     o->status = CLS_RUN_FAILED;
     copy(o->error, sizeof o->error, r->error[0] ? r->error : cls_status_name(st));
-    if (cls_sweep_point_state(cfg->out_dir, p->id, NULL) != CLS_POINT_FAILED) {
+    if (cls_rundir_point_state(cfg->out_dir, p->id, NULL) != CLS_POINT_FAILED) {
       char werr[512];
       cls_sweep_write_failed(cfg->out_dir, sh->s, p, w->device, o->error, werr, sizeof werr);
     }
