@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clscale/device.h"
 #include "command.h"
@@ -217,6 +218,46 @@ static int print_totals(const sweep_plan *p, const cls_device_choice *dev, const
   return CLS_EXIT_FAIL;
 }
 
+/* Host memory, bytes (0: unknown). */
+static uint64_t host_memory(void) {
+  long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+  return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
+}
+
+/* A solved task's points must fit in memory: refused before anything runs
+ * (exit 2), naming the point and its size. */
+static int check_memory(const cls_opt_command *cmd, const sweep_plan *p, const cls_device_choice *dev) {
+  if (!p->s->solved) return CLS_EXIT_GO_ON;
+  uint64_t mem = 0;
+  for (size_t i = 0; i < dev->n; i++)
+    if (dev->mem[i] && (!mem || dev->mem[i] < mem)) mem = dev->mem[i];
+  cls_sweep_point *mine = malloc((p->n_mine ? p->n_mine : 1) * sizeof *mine);
+  if (!mine) return cls_opt_fail(cmd, CLS_EXIT_FAIL, "out of host memory");
+  for (size_t k = 0; k < p->n_mine; k++) mine[k] = p->pts[p->mine[k]];
+  char err[1024];
+  cls_status st = cls_sweep_check_memory(p->s, mine, p->n_mine, mem, host_memory(), err, sizeof err);
+  free(mine);
+  return st == CLS_OK ? CLS_EXIT_GO_ON : cls_opt_fail(cmd, CLS_EXIT_USAGE, "%s", err);
+}
+
+/* --dry-run of a solved task: its points, each one solve (no calibration:
+ * there is no step to time). */
+static int dry_run_solved(const sweep_plan *p) {
+  const cls_task_info *info = cls_task_find(p->s->task, p->s->model);
+  printf("sweep '%s': %s/%s, solved exactly, %zu points%s\n\n%-44s %9s %9s %10s\n", p->s->name, p->s->task,
+         p->s->model, p->n_pts, p->shard_note, "id", "N", "T", "memory");
+  for (size_t k = 0; k < p->n_mine; k++) {
+    const cls_sweep_point *pt = &p->pts[p->mine[k]];
+    cls_task_spec ts;
+    cls_sweep_point_task(p->s, pt, &ts);
+    uint64_t bytes = info && info->solve_bytes ? info->solve_bytes(&ts, (uint64_t)pt->budget.value) : 0;
+    char a[32], b[32];
+    printf("%-44s %9s %9s %7.3g MB\n", pt->id, cls_fmt_g(pt->n_params, a, sizeof a),
+           cls_fmt_g(pt->budget.value, b, sizeof b), (double)bytes / 1e6);
+  }
+  return CLS_EXIT_OK;
+}
+
 /* --dry-run: each point's size, budget and estimated time, from a short
  * calibration of each model shape on the first device. */
 static int dry_run(const cls_opt_command *cmd, const sweep_args *args, const sweep_plan *p,
@@ -382,6 +423,10 @@ int cls_cmd_sweep(int argc, char **argv) {
   code = cls_choose_devices(a.devices, a.device, &dev, err, sizeof err);
   if (code != CLS_EXIT_OK)
     cls_opt_fail(&cmd, code, "%s", err);
+  else if ((code = check_memory(&cmd, &p, &dev)) != CLS_EXIT_GO_ON)
+    ;
+  else if (a.dry && p.s->solved)
+    code = dry_run_solved(&p);
   else if (a.dry)
     code = dry_run(&cmd, &a, &p, &dev);
   else

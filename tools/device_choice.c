@@ -10,6 +10,7 @@
 static void add(cls_device_choice *out, const cls_device_info *d) {
   snprintf(out->sel[out->n], sizeof out->sel[0], "%d:%d", d->platform_index, d->device_index);
   snprintf(out->name[out->n], sizeof out->name[0], "%s", d->name);
+  out->mem[out->n] = d->global_mem_bytes;
   out->n++;
 }
 

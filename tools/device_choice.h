@@ -7,12 +7,14 @@
 #define CLSCALE_TOOLS_DEVICE_CHOICE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum { CLS_MAX_WORKERS = 64 };
 
 typedef struct {
   char sel[CLS_MAX_WORKERS][32];   /* "P:D", one per worker */
   char name[CLS_MAX_WORKERS][300]; /* the device's name */
+  uint64_t mem[CLS_MAX_WORKERS];   /* its global memory, bytes */
   size_t n;
 } cls_device_choice;
 

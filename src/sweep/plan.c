@@ -53,7 +53,8 @@ cls_status cls_sweep_plan(const cls_sweep_spec *s, cls_sweep_point **points, siz
   sized_shape *shapes = malloc(S * sizeof *shapes);
   cls_sweep_budget *budgets = malloc(B * sizeof *budgets);
   const size_t K = s->isoflop_sizes ? s->isoflop_sizes : S;
-  const size_t cap = B * K * s->n_seeds * s->n_lrs;
+  const size_t C = s->n_combos ? s->n_combos : 1;
+  const size_t cap = B * K * s->n_seeds * s->n_lrs * C;
   cls_sweep_point *pts = calloc(cap, sizeof *pts);
   if (!shapes || !budgets || !pts) {
     free(shapes);
@@ -91,22 +92,34 @@ cls_status cls_sweep_plan(const cls_sweep_spec *s, cls_sweep_point **points, siz
              num);
     for (size_t k = first; k < first + K; k++)
       for (size_t si = 0; si < s->n_seeds; si++)
-        for (size_t li = 0; li < s->n_lrs; li++) {
-          cls_sweep_point *p = &pts[count];
-          p->index = count;
-          p->shape = shapes[k].shape;
-          p->budget = budgets[b];
-          p->seed = s->seeds[si];
-          p->lr = s->lrs[li];
-          p->n_params = shapes[k].n;
-          p->n_params_embed = shapes[k].n_embed;
-          int len = snprintf(p->id, sizeof p->id, "%s_w%zu_d%zu", btag, p->shape.width, p->shape.depth);
-          if (heads_in_id) len += snprintf(p->id + len, sizeof p->id - (size_t)len, "_h%zu", p->shape.heads);
-          len += snprintf(p->id + len, sizeof p->id - (size_t)len, "_s%llu", (unsigned long long)p->seed);
-          if (s->n_lrs > 1)
-            snprintf(p->id + len, sizeof p->id - (size_t)len, "_lr%s", cls_sweep_fmt_num(p->lr, num, sizeof num));
-          count++;
-        }
+        for (size_t li = 0; li < s->n_lrs; li++)
+          for (size_t ci = 0; ci < C; ci++) {
+            cls_sweep_point *p = &pts[count];
+            p->index = count;
+            p->shape = shapes[k].shape;
+            p->budget = budgets[b];
+            p->seed = s->seeds[si];
+            p->lr = s->lrs[li];
+            p->combo = ci;
+            p->n_params = shapes[k].n;
+            p->n_params_embed = shapes[k].n_embed;
+            if (s->n_combos && s->combos[ci].n) { /* a task setting may size the model (the memoriser's V) */
+              cls_task_spec ts = s->base;
+              cls_sweep_combo_apply(s, ci, &ts);
+              cls_sweep_count_params(&ts, p->shape.width, p->shape.depth, &p->n_params, &p->n_params_embed);
+            }
+            int len = snprintf(p->id, sizeof p->id, "%s", btag);
+            if (p->shape.width) /* a shapeless model's points have no size */
+              len +=
+                  snprintf(p->id + len, sizeof p->id - (size_t)len, "_w%zu_d%zu", p->shape.width, p->shape.depth);
+            if (heads_in_id) len += snprintf(p->id + len, sizeof p->id - (size_t)len, "_h%zu", p->shape.heads);
+            len += snprintf(p->id + len, sizeof p->id - (size_t)len, "_s%llu", (unsigned long long)p->seed);
+            if (s->n_lrs > 1)
+              len += snprintf(p->id + len, sizeof p->id - (size_t)len, "_lr%s",
+                              cls_sweep_fmt_num(p->lr, num, sizeof num));
+            if (s->n_combos) snprintf(p->id + len, sizeof p->id - (size_t)len, "%s", s->combos[ci].tag);
+            count++;
+          }
   }
   free(shapes);
   free(budgets);
@@ -114,8 +127,8 @@ cls_status cls_sweep_plan(const cls_sweep_spec *s, cls_sweep_point **points, siz
     for (size_t j = i + 1; j < count; j++)
       if (!strcmp(pts[i].id, pts[j].id)) {
         snprintf(err, err_len,
-                 "two points of the grid have the id '%s': make the budgets or learning rates differ "
-                 "in their first 6 digits",
+                 "two points of the grid have the id '%s': make the budgets, learning rates or task "
+                 "settings differ in their first 6 digits",
                  pts[i].id);
         free(pts);
         return CLS_ERR_INVALID_VALUE;
@@ -138,6 +151,7 @@ void cls_sweep_point_task(const cls_sweep_spec *s, const cls_sweep_point *p, cls
   out->depth = p->shape.depth;
   out->heads = p->shape.heads;
   out->seed = p->seed;
+  cls_sweep_combo_apply(s, p->combo, out);
 }
 
 void cls_sweep_point_config(const cls_sweep_spec *s, const cls_sweep_point *p, cls_train_config *c) {
@@ -161,4 +175,28 @@ void cls_sweep_point_config(const cls_sweep_spec *s, const cls_sweep_point *p, c
   c->drop_checkpoint = !s->keep_checkpoints;
   c->task_name = s->task;
   c->model_name = s->model;
+}
+
+cls_status cls_sweep_check_memory(const cls_sweep_spec *s, const cls_sweep_point *points, size_t n,
+                                  uint64_t device_bytes, uint64_t host_bytes, char *err, size_t err_len) {
+  const cls_task_info *info = cls_task_find(s->task, s->model);
+  if (!info || !info->solve || !info->solve_bytes) return CLS_OK;
+  const uint64_t have = info->solve_on_host ? host_bytes : device_bytes;
+  const char *where = info->solve_on_host ? "host" : "device";
+  for (size_t i = 0; i < n && have; i++) {
+    cls_task_spec ts;
+    cls_sweep_point_task(s, &points[i], &ts);
+    uint64_t need = info->solve_bytes(&ts, (uint64_t)points[i].budget.value);
+    if (need && need <= have) continue;
+    if (need)
+      snprintf(err, err_len, "point %s needs %.3g GB of %s memory and the %s has %.3g GB: lower its size (%s)",
+               points[i].id, (double)need / 1e9, where, where, (double)have / 1e9,
+               info->solve_on_host ? "`vocab`" : "`widths`, `budgets_tokens` or `latent`");
+    else
+      snprintf(err, err_len,
+               "point %s is too large for the %s solver (its sizes overflow what it can index): lower %s",
+               points[i].id, s->task, info->solve_on_host ? "`vocab`" : "`widths`, `budgets_tokens` or `latent`");
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  return CLS_OK;
 }

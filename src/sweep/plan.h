@@ -26,6 +26,7 @@ typedef struct cls_sweep_point {
   cls_sweep_budget budget;
   uint64_t seed;
   double lr;
+  size_t combo;                    /* the task fields it sets: s->combos[combo] */
   double n_params, n_params_embed; /* counted on the host from the shape (count.h) */
 } cls_sweep_point;
 
@@ -43,6 +44,16 @@ void cls_sweep_point_task(const cls_sweep_spec *s, const cls_sweep_point *p, cls
 /* The train config of a point (budget, lr, schedule, evaluation,
  * checkpoints); out_dir, id, stop, progress and device are the caller's. */
 void cls_sweep_point_config(const cls_sweep_spec *s, const cls_sweep_point *p, cls_train_config *out);
+
+/* Whether each point of a solved task's sweep fits in memory: the solver's
+ * bytes (train/task.h, solve_bytes) against device_bytes (the smallest
+ * global memory of the devices that will run it) or, for a task solved on
+ * the host, host_bytes (0: not checked). CLS_OK, else
+ * CLS_ERR_OUT_OF_MEMORY naming the first point that does not fit, what it
+ * needs and what to lower. Trained tasks: CLS_OK (their probe step finds
+ * out on the device). */
+cls_status cls_sweep_check_memory(const cls_sweep_spec *s, const cls_sweep_point *points, size_t n,
+                                  uint64_t device_bytes, uint64_t host_bytes, char *err, size_t err_len);
 
 /* A number as ids and tables write it: "4e10", "1.26e11", "0.003", "500". */
 const char *cls_sweep_fmt_num(double v, char *out, size_t len);

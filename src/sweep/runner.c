@@ -9,6 +9,7 @@
 #include "sweep/rundir.h"
 #include "sweep/runner.h"
 #include "core/fmt.h"
+#include "train/solve.h"
 #include "train/task.h"
 #include "core/clock.h"
 
@@ -63,6 +64,41 @@ static void summary_extra(const cls_sweep_spec *s, const cls_sweep_point *p, cha
              cls_fmt_shortest(p->shape.target_params, 0, num, sizeof num));
 }
 
+/* A solved task's point (train/solve.h): one solve, no checkpoint. */
+static void solve_point(worker *w, cls_context *ctx, const cls_sweep_point *p, const cls_task_spec *ts,
+                        cls_sweep_outcome *o) {
+  shared *sh = w->sh;
+  const cls_sweep_run_config *cfg = sh->cfg;
+  cls_train_config tc;
+  cls_sweep_point_config(sh->s, p, &tc);
+  char extra[512];
+  summary_extra(sh->s, p, extra, sizeof extra);
+  tc.out_dir = cfg->out_dir;
+  tc.id = p->id;
+  tc.summary_extra = extra;
+  tc.device_name = w->device;
+  tc.stop = cfg->stop;
+  cls_train_result *r = malloc(sizeof *r);
+  if (!r) {
+    o->status = CLS_RUN_FAILED;
+    snprintf(o->error, sizeof o->error, "out of host memory");
+    return;
+  }
+  cls_status st = cls_solve_run(ctx, ts, &tc, r);
+  o->status = r->started ? r->status : CLS_RUN_FAILED;
+  if (o->status != CLS_RUN_OK) copy(o->error, sizeof o->error, r->error[0] ? r->error : cls_status_name(st));
+  if (!r->started || st != CLS_OK) {
+    char werr[512];
+    o->status = CLS_RUN_FAILED;
+    if (cls_sweep_write_failed(cfg->out_dir, sh->s, p, w->device, o->error, werr, sizeof werr) != CLS_OK)
+      snprintf(o->error + strlen(o->error), sizeof o->error - strlen(o->error), " (and %s)", werr);
+  }
+  o->flops = r->flops;
+  o->tokens = r->tokens;
+  o->final_eval_loss = r->final_eval_loss;
+  free(r);
+}
+
 /* Runs one point on the worker's context; fills o. */
 static void run_point(worker *w, cls_context *ctx, const cls_sweep_point *p, cls_sweep_outcome *o) {
   shared *sh = w->sh;
@@ -84,6 +120,11 @@ static void run_point(worker *w, cls_context *ctx, const cls_sweep_point *p, cls
 
   cls_task_spec ts;
   cls_sweep_point_task(sh->s, p, &ts);
+  if (sh->s->solved) {
+    solve_point(w, ctx, p, &ts, o);
+    o->seconds = cls_now() - t0;
+    return;
+  }
   char err[2048] = "";
   cls_train_task *task = NULL;
   cls_status st = cls_task_create(ctx, &ts, &task, err, sizeof err);

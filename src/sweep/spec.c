@@ -18,6 +18,7 @@
 
 #include "core/file.h"
 #include "sweep/count.h"
+#include "sweep/plan.h"
 #include "sweep/spec.h"
 
 const char *cls_sweep_mode_name(cls_sweep_mode m) {
@@ -31,7 +32,7 @@ static const char known_keys[] =
     " name task model mode models widths width depths depth target_params heads head_dim budgets_flops "
     "budget_flops budgets_tokens budget_tokens budgets_steps budget_steps isoflop_sizes seeds seed lr lrs "
     "batch param base_width init_std weight_decay warmup warmup_steps min_lr_ratio beta1 beta2 clip evals "
-    "eval_every eval_batches checkpoint_steps checkpoint_seconds keep_checkpoints data_seed ";
+    "eval_every eval_batches checkpoint_steps checkpoint_seconds keep_checkpoints data_seed variants ";
 
 typedef struct {
   const cJSON *root;
@@ -332,6 +333,11 @@ static void read_shapes(reader *r, cls_sweep_spec *s, size_t heads, size_t head_
   } else {
     size_t nd;
     size_t *depths = size_list(r, "depths", "depth", 1, &nd);
+    const cls_model_info *model = cls_model_find(s->model);
+    if (!depths && !r->failed && model && model->fixed_depth) { /* the model's only depth */
+      depths = malloc(sizeof *depths);
+      if (depths) depths[0] = model->fixed_depth, nd = 1;
+    }
     if (!depths && !r->failed)
       fail(r, "give 'depths' (or 'depth') with '%s'", widths ? "widths" : "target_params");
     if (widths && !r->failed)
@@ -375,6 +381,15 @@ static void read_budgets(reader *r, cls_sweep_spec *s) {
   }
   if (!r->failed && !present)
     fail(r, "no budget: give 'budgets_flops' (compute budgets in FLOPs), 'budgets_tokens' or 'budgets_steps'");
+  if (!r->failed && s->solved && (counts[0] || counts[2]))
+    fail(r,
+         "the %s task is solved, not trained: give its training-set sizes T as 'budgets_tokens' (no FLOPs or "
+         "step budgets)",
+         s->task);
+  for (size_t i = 0; !r->failed && s->solved && i < counts[1]; i++)
+    if (!is_whole(lists[1][i], 1, 1e15))
+      fail(r, "'budgets_tokens' of the %s task are training-set sizes T: whole numbers >= 1 (found %g)", s->task,
+           lists[1][i]);
   if (!r->failed && s->mode == CLS_SWEEP_ISOFLOP && (counts[1] || counts[2]))
     fail(r, "mode \"isoflop\" trains every size to each compute budget: give 'budgets_flops' only (token and "
             "step budgets suit mode \"curves\")");
@@ -394,24 +409,37 @@ static void read_budgets(reader *r, cls_sweep_spec *s) {
  * ones it reads in its registry entry, cls_task_info.fields): how a spec
  * gives them. Listed in the order in which a spec giving another task's
  * fields is told about them. */
-typedef enum { FIELD_SIZE, FIELD_NUM, FIELD_PATH } field_kind;
+typedef enum { FIELD_SIZE, FIELD_NUM, FIELD_PATH, FIELD_TEXT } field_kind;
 typedef struct {
   const char *key;
   field_kind kind;
   size_t offset; /* into cls_task_spec */
-  double lo, hi; /* range; FIELD_NUM: lo is open */
+  double lo, hi; /* range; FIELD_NUM: lo is open unless lo_closed */
+  int lo_closed;
 } task_field;
 
 static const task_field task_fields[] = {
-    {"data", FIELD_PATH, offsetof(cls_task_spec, data), 0, 0},
-    {"n_train", FIELD_SIZE, offsetof(cls_task_spec, n_train), 1, 1u << 24},
-    {"zipf_bytes", FIELD_SIZE, offsetof(cls_task_spec, zipf_bytes), 1024, 17179869184.0},
-    {"n_test", FIELD_SIZE, offsetof(cls_task_spec, n_test), 1, 1u << 24},
-    {"context", FIELD_SIZE, offsetof(cls_task_spec, context), 1, 65536},
-    {"n_pixels", FIELD_SIZE, offsetof(cls_task_spec, n_pixels), 2, 1u << 20},
-    {"val_fraction", FIELD_NUM, offsetof(cls_task_spec, val_fraction), 0, 0.5},
-    {"pixels", FIELD_SIZE, offsetof(cls_task_spec, pixels), 1, 1u << 20},
-    {"label_tokens", FIELD_SIZE, offsetof(cls_task_spec, label_tokens), 1, 4096},
+    {"data", FIELD_PATH, offsetof(cls_task_spec, data), 0, 0, 0},
+    {"n_train", FIELD_SIZE, offsetof(cls_task_spec, n_train), 1, 1u << 24, 0},
+    {"zipf_bytes", FIELD_SIZE, offsetof(cls_task_spec, zipf_bytes), 1024, 17179869184.0, 0},
+    {"n_test", FIELD_SIZE, offsetof(cls_task_spec, n_test), 1, 1u << 24, 0},
+    {"context", FIELD_SIZE, offsetof(cls_task_spec, context), 1, 65536, 0},
+    {"n_pixels", FIELD_SIZE, offsetof(cls_task_spec, n_pixels), 2, 1u << 20, 0},
+    {"val_fraction", FIELD_NUM, offsetof(cls_task_spec, val_fraction), 0, 0.5, 0},
+    {"pixels", FIELD_SIZE, offsetof(cls_task_spec, pixels), 1, 1u << 20, 0},
+    {"label_tokens", FIELD_SIZE, offsetof(cls_task_spec, label_tokens), 1, 4096, 0},
+    {"latent", FIELD_SIZE, offsetof(cls_task_spec, latent), 1, 1u << 24, 0},
+    {"alpha", FIELD_NUM, offsetof(cls_task_spec, alpha), 0, 100, 0},
+    {"ridge", FIELD_NUM, offsetof(cls_task_spec, ridge), 0, 1e6, 1},
+    {"noise", FIELD_NUM, offsetof(cls_task_spec, noise), 0, 1e6, 1},
+    {"test_samples", FIELD_SIZE, offsetof(cls_task_spec, test_samples), 0, 1u << 24, 0},
+    {"beta", FIELD_NUM, offsetof(cls_task_spec, beta), 1, 100, 0},
+    {"vocab", FIELD_SIZE, offsetof(cls_task_spec, vocab), 1, 4294967295.0, 0},
+    {"source", FIELD_TEXT, offsetof(cls_task_spec, source), 0, 0, 0},
+    {"cut", FIELD_SIZE, offsetof(cls_task_spec, cut), 1, 4294967295.0, 0},
+    {"beta_narrow", FIELD_NUM, offsetof(cls_task_spec, beta_narrow), 1, 100, 0},
+    {"fit_samples", FIELD_SIZE, offsetof(cls_task_spec, fit_samples), 1, 4294967295.0, 0},
+    {"real_fraction", FIELD_NUM, offsetof(cls_task_spec, real_fraction), 0, 1, 1},
 };
 #define N_TASK_FIELDS (sizeof task_fields / sizeof task_fields[0])
 
@@ -444,8 +472,193 @@ static void read_data_path(reader *r, cls_sweep_spec *s, const char *base_dir) {
   s->base.data = !strcmp(s->data, "zipf") ? NULL : s->data;
 }
 
-/* The task's own fields (another task's are refused), then the task's
- * check of them. */
+/* One value of field f from v: CLS_OK with it in *set, else the reader
+ * failed with the key (where names the list or variant it came from). */
+static int field_value_of(reader *r, const task_field *f, const cJSON *v, const char *where,
+                          cls_sweep_setting *set) {
+  set->key = f->key;
+  set->num = 0;
+  set->text[0] = 0;
+  if (f->kind == FIELD_TEXT) {
+    if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) >= sizeof set->text) {
+      fail(r, "'%s'%s wants a name of 1 to %zu characters", f->key, where, sizeof set->text - 1);
+      return 0;
+    }
+    snprintf(set->text, sizeof set->text, "%s", v->valuestring);
+    return 1;
+  }
+  double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+  if (f->kind == FIELD_SIZE) {
+    if (!is_whole(d, f->lo, f->hi)) {
+      fail(r, "'%s'%s wants a whole number from %.0f to %.0f", f->key, where, f->lo, f->hi);
+      return 0;
+    }
+  } else if (!isfinite(d) || d < f->lo || d > f->hi || (!f->lo_closed && d == f->lo)) {
+    fail(r, "'%s'%s wants a number in %s%g, %g]", f->key, where, f->lo_closed ? "[" : "(", f->lo, f->hi);
+    return 0;
+  }
+  set->num = d;
+  return 1;
+}
+
+/* Writes set into the task spec b (text values point into set). */
+static void apply_setting(cls_task_spec *b, const cls_sweep_setting *set) {
+  const task_field *f = task_field_named(set->key);
+  if (!f) return;
+  char *p = (char *)b + f->offset;
+  if (f->kind == FIELD_SIZE)
+    *(size_t *)p = (size_t)set->num;
+  else if (f->kind == FIELD_NUM)
+    *(double *)p = set->num;
+  else if (f->kind == FIELD_TEXT)
+    *(const char **)p = set->text;
+}
+
+void cls_sweep_combo_apply(const cls_sweep_spec *s, size_t k, cls_task_spec *out) {
+  if (k >= s->n_combos) return;
+  for (size_t i = 0; i < s->combos[k].n; i++) apply_setting(out, &s->combos[k].set[i]);
+}
+
+/* "_ridge0.01", "_sourcecut": a setting as its point ids show it. */
+static void tag_setting(const cls_sweep_setting *set, char *tag, size_t len) {
+  size_t n = strlen(tag);
+  char num[32];
+  if (n + 1 >= len) return;
+  snprintf(tag + n, len - n, "_%s%s", set->key,
+           set->text[0] ? set->text : cls_sweep_fmt_num(set->num, num, sizeof num));
+}
+
+/* A group of settings: an axis's values (each one setting) or the
+ * variants (each several). */
+typedef struct {
+  cls_sweep_setting *v; /* n entries of per settings each */
+  size_t n, per[64];
+  size_t *count; /* settings of entry i (variants) */
+} setting_group;
+
+enum { MAX_AXES = 8, MAX_VARIANTS = 64, MAX_COMBOS = 100000 };
+
+/* A task field given as a list: an axis of the grid. */
+static int read_axis(reader *r, const task_field *f, const cJSON *v, cls_sweep_setting **out, size_t *n) {
+  size_t count = (size_t)cJSON_GetArraySize(v);
+  if (!count) {
+    fail(r, "'%s' is an empty list: the grid would have no points", f->key);
+    return 0;
+  }
+  if (f->kind == FIELD_PATH) {
+    fail(r, "'%s' takes one value, not a list", f->key);
+    return 0;
+  }
+  *out = calloc(count, sizeof **out);
+  if (!*out) {
+    fail(r, "out of host memory");
+    return 0;
+  }
+  size_t i = 0;
+  for (const cJSON *e = v->child; e && !r->failed; e = e->next, i++) {
+    if (!field_value_of(r, f, e, " (a list)", &(*out)[i])) break;
+    for (size_t j = 0; j < i && !r->failed; j++)
+      if ((*out)[j].num == (*out)[i].num && !strcmp((*out)[j].text, (*out)[i].text)) {
+        char num[32];
+        fail(r, "'%s' lists the value %s twice", f->key,
+             (*out)[i].text[0] ? (*out)[i].text : cls_sweep_fmt_num((*out)[i].num, num, sizeof num));
+      }
+  }
+  *n = count;
+  return !r->failed;
+}
+
+/* `variants`: a list of objects of task fields, each a point's settings
+ * over the shared ones (crossed with the axes, not with each other). */
+static cls_sweep_setting *read_variants(reader *r, const cls_task_info *info, size_t *n_variants, size_t *per) {
+  const cJSON *v = get(r, "variants");
+  *n_variants = 0;
+  if (!v) return NULL;
+  if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v) || cJSON_GetArraySize(v) > MAX_VARIANTS) {
+    fail(r,
+         "'variants' wants a list of 1 to %d objects of task settings ([{\"source\": \"cut\", \"cut\": 100}, "
+         "...])",
+         MAX_VARIANTS);
+    return NULL;
+  }
+  size_t nv = (size_t)cJSON_GetArraySize(v);
+  cls_sweep_setting *out = calloc(nv * CLS_SWEEP_MAX_SETTINGS, sizeof *out);
+  if (!out) {
+    fail(r, "out of host memory");
+    return NULL;
+  }
+  size_t i = 0;
+  for (const cJSON *e = v->child; e && !r->failed; e = e->next, i++) {
+    char where[48];
+    snprintf(where, sizeof where, " (variant %zu)", i + 1);
+    if (!cJSON_IsObject(e) || !e->child) {
+      fail(r, "'variants' entry %zu: want an object of task settings ({\"source\": \"real\"})", i + 1);
+      break;
+    }
+    per[i] = 0;
+    for (const cJSON *kv = e->child; kv && !r->failed; kv = kv->next) {
+      const task_field *f = task_field_named(kv->string);
+      if (!f || !task_uses(info, kv->string) || f->kind == FIELD_PATH) {
+        fail(r, "'variants' entry %zu: '%s' is not a setting of the %s task a variant can change", i + 1,
+             kv->string, info->task);
+        break;
+      }
+      if (get(r, kv->string)) {
+        fail(r, "'%s' is given both at the top and in variant %zu: give it in one place", kv->string, i + 1);
+        break;
+      }
+      if (per[i] == CLS_SWEEP_MAX_SETTINGS / 2) {
+        fail(r, "'variants' entry %zu sets more than %d fields", i + 1, CLS_SWEEP_MAX_SETTINGS / 2);
+        break;
+      }
+      field_value_of(r, f, kv, where, &out[i * CLS_SWEEP_MAX_SETTINGS + per[i]++]);
+    }
+  }
+  *n_variants = nv;
+  return out;
+}
+
+/* Every axis value with every variant: s->combos, each checked by the
+ * model (on every shape) and the task, so that a bad combination is
+ * refused before anything runs. */
+static void make_combos(reader *r, cls_sweep_spec *s, const cls_task_info *info, cls_sweep_setting **axes,
+                        const size_t *axis_n, size_t n_axes, const cls_sweep_setting *variants, size_t n_variants,
+                        const size_t *per) {
+  double total = n_variants ? (double)n_variants : 1;
+  for (size_t a = 0; a < n_axes; a++) total *= (double)axis_n[a];
+  if (total > MAX_COMBOS) {
+    fail(r, "the task-field grid has %.0f combinations, more than %d: use shorter lists", total, MAX_COMBOS);
+    return;
+  }
+  s->combos = calloc((size_t)total, sizeof *s->combos);
+  if (!s->combos) {
+    fail(r, "out of host memory");
+    return;
+  }
+  s->n_combos = (size_t)total;
+  for (size_t k = 0; k < s->n_combos && !r->failed; k++) {
+    cls_sweep_combo *c = &s->combos[k];
+    size_t rest = k;
+    for (size_t a = 0; a < n_axes; a++) { /* the first axis varies slowest */
+      size_t stride = n_variants ? n_variants : 1;
+      for (size_t b = a + 1; b < n_axes; b++) stride *= axis_n[b];
+      c->set[c->n++] = axes[a][rest / stride];
+      rest %= stride;
+    }
+    if (n_variants)
+      for (size_t i = 0; i < per[rest]; i++) c->set[c->n++] = variants[rest * CLS_SWEEP_MAX_SETTINGS + i];
+    for (size_t i = 0; i < c->n; i++) tag_setting(&c->set[i], c->tag, sizeof c->tag);
+    cls_task_spec ts = s->base;
+    cls_sweep_combo_apply(s, k, &ts);
+    char why[512];
+    if (info->check && info->check(&ts, why, sizeof why) != CLS_OK)
+      fail(r, "%s%s%s", c->tag[0] ? c->tag + 1 : "", c->tag[0] ? ": " : "", why);
+  }
+}
+
+/* The task's own fields (another task's are refused): a value is shared by
+ * every point, a list is an axis of the grid; then `variants`, and every
+ * combination checked by the task. */
 static void read_task_fields(reader *r, cls_sweep_spec *s, const cls_task_info *info, const char *base_dir) {
   for (size_t i = 0; i < N_TASK_FIELDS && !r->failed; i++) {
     const char *key = task_fields[i].key;
@@ -459,22 +672,49 @@ static void read_task_fields(reader *r, cls_sweep_spec *s, const cls_task_info *
     fail(r, "'%s' is a setting of the %s task, not of \"%s\"", key, owner, s->task);
   }
   cls_task_spec *b = &s->base;
+  cls_sweep_setting *axes[MAX_AXES] = {0};
+  size_t axis_n[MAX_AXES] = {0}, n_axes = 0;
   for (const char *const *k = info->fields; k && *k && !r->failed; k++) {
     const task_field *f = task_field_named(*k);
-    if (!f) continue; /* a field a spec cannot set: the default */
-    char *p = (char *)b + f->offset;
-    if (f->kind == FIELD_PATH)
+    if (f && f->kind == FIELD_PATH) {
       read_data_path(r, s, base_dir);
-    else if (f->kind == FIELD_SIZE)
-      *(size_t *)p = get_size(r, f->key, *(size_t *)p, (size_t)f->lo, (size_t)f->hi);
-    else
-      *(double *)p = get_num(r, f->key, *(double *)p, f->lo, f->hi, 1);
+      continue;
+    }
+    const cJSON *v = f ? get(r, f->key) : NULL;
+    if (!v) continue; /* the default */
+    if (cJSON_IsArray(v)) {
+      if (n_axes == MAX_AXES)
+        fail(r, "more than %d task settings are lists: the grid would be too large to read", MAX_AXES);
+      else if (read_axis(r, f, v, &axes[n_axes], &axis_n[n_axes]))
+        n_axes++;
+    } else {
+      cls_sweep_setting set;
+      if (field_value_of(r, f, v, "", &set)) {
+        if (f->kind == FIELD_TEXT) { /* the shared text lives in the spec */
+          snprintf(s->shared_text[s->n_shared_text], sizeof s->shared_text[0], "%s", set.text);
+          *(const char **)((char *)b + f->offset) = s->shared_text[s->n_shared_text++];
+        } else {
+          apply_setting(b, &set);
+        }
+      }
+    }
   }
-  char why[512];
-  if (!r->failed && info->check && info->check(b, why, sizeof why) != CLS_OK) fail(r, "%s", why);
+  size_t per[MAX_VARIANTS] = {0}, n_variants = 0;
+  cls_sweep_setting *variants = r->failed ? NULL : read_variants(r, info, &n_variants, per);
+  if (!r->failed) make_combos(r, s, info, axes, axis_n, n_axes, variants, n_variants, per);
+  for (size_t a = 0; a < n_axes; a++) free(axes[a]);
+  free(variants);
 }
 
 /* ---------------------------------------------------------- canonical */
+
+/* Whether a combo of s sets the task field key. */
+static int combo_sets(const cls_sweep_spec *s, const char *key) {
+  for (size_t k = 0; k < s->n_combos; k++)
+    for (size_t i = 0; i < s->combos[k].n; i++)
+      if (!strcmp(s->combos[k].set[i].key, key)) return 1;
+  return 0;
+}
 
 static cJSON *num_array(const double *v, size_t n) {
   cJSON *a = cJSON_CreateArray();
@@ -536,11 +776,27 @@ static char *canonical(const cls_sweep_spec *s, size_t isoflop_sizes) {
   const cls_task_info *info = cls_task_find(s->task, s->model);
   for (const char *const *k = info ? info->fields : NULL; k && *k; k++) {
     const task_field *f = task_field_named(*k);
-    if (!f) continue;
+    if (!f || combo_sets(s, f->key)) continue; /* a grid's field is in "grid" */
     if (f->kind == FIELD_PATH)
       cJSON_AddStringToObject(o, f->key, s->data_given);
+    else if (f->kind == FIELD_TEXT)
+      cJSON_AddStringToObject(o, f->key, *(const char *const *)((const char *)b + f->offset));
     else
       cJSON_AddNumberToObject(o, f->key, field_value(b, f));
+  }
+  /* The task-field grid, only when there is one (so that the canonical
+   * form of a spec without it is what it always was). */
+  cJSON *grid = s->n_combos > 1 || (s->n_combos == 1 && s->combos[0].n) ? cJSON_AddArrayToObject(o, "grid") : NULL;
+  for (size_t k = 0; grid && k < s->n_combos; k++) {
+    cJSON *e = cJSON_CreateObject();
+    for (size_t i = 0; e && i < s->combos[k].n; i++) {
+      const cls_sweep_setting *set = &s->combos[k].set[i];
+      if (set->text[0])
+        cJSON_AddStringToObject(e, set->key, set->text);
+      else
+        cJSON_AddNumberToObject(e, set->key, set->num);
+    }
+    cJSON_AddItemToArray(grid, e);
   }
   char *txt = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
@@ -598,7 +854,14 @@ static const cls_task_info *read_task(reader *r, cls_sweep_spec *s) {
 }
 
 static void read_mode(reader *r, cls_sweep_spec *s) {
-  const char *mode = get_str(r, "mode", NULL);
+  const char *mode = get_str(r, "mode", s->solved ? "curves" : NULL);
+  if (s->solved && mode && strcmp(mode, "curves")) {
+    fail(r,
+         "mode '%s': the %s task is solved at each training-set size T (`budgets_tokens`), mode \"curves\" "
+         "(the default for it)",
+         mode, s->task);
+    return;
+  }
   if (!mode && !r->failed)
     fail(r, "no 'mode': give \"isoflop\" (every size trained to each FLOPs budget) or \"curves\" (one run per "
             "size, loss against FLOPs)");
@@ -630,6 +893,18 @@ static void read_shared_settings(reader *r, cls_task_spec *b) {
 /* The model sizes, each checked by the model itself on the host, before
  * any device work. */
 static void read_grid_shapes(reader *r, cls_sweep_spec *s, const cls_task_info *info) {
+  if (info->model->shapeless) {
+    /* No size to grid over: one point shape, width and depth 0. */
+    static const char *const sizes[] = {"models", "widths",        "width", "depths",
+                                        "depth",  "target_params", "heads", "head_dim"};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0] && !r->failed; i++)
+      if (get(r, sizes[i]))
+        fail(r, "'%s': the %s model of the %s task has no size to give", sizes[i], info->model->name, info->task);
+    s->shapes = calloc(1, sizeof *s->shapes);
+    if (!s->shapes) fail(r, "out of host memory");
+    s->n_shapes = s->shapes ? 1 : 0;
+    return;
+  }
   size_t heads = get_size(r, "heads", 4, 1, 65536), head_dim = get_size(r, "head_dim", 0, 1, 65536);
   if (get(r, "heads") && get(r, "head_dim")) fail(r, "give 'heads' or 'head_dim', not both");
   if (!r->failed) read_shapes(r, s, heads, head_dim);
@@ -680,6 +955,10 @@ static void read_seeds(reader *r, cls_sweep_spec *s) {
 static void read_lrs(reader *r, cls_sweep_spec *s) {
   const char *which;
   const cJSON *v = get2(r, "lrs", "lr", &which);
+  if (v && s->solved) {
+    fail(r, "'%s': the %s task is solved exactly, with no optimizer and no learning rate", which, s->task);
+    return;
+  }
   s->lrs = v ? num_list(r, v, which, &s->n_lrs) : NULL;
   if (!v) {
     s->lrs = malloc(sizeof *s->lrs);
@@ -727,6 +1006,7 @@ static void read_spec(reader *r, cls_sweep_spec *s, const char *base_dir) {
   cls_task_spec_default(&s->base);
   const cls_task_info *info = read_task(r, s);
   if (!info) return;
+  s->solved = info->solve != NULL;
   read_mode(r, s);
   read_shared_settings(r, &s->base);
   if (!r->failed) read_task_fields(r, s, info, base_dir);
@@ -752,6 +1032,7 @@ void cls_sweep_spec_free(cls_sweep_spec *s) {
   free(s->seeds);
   free(s->lrs);
   free(s->canonical);
+  free(s->combos);
   free(s);
 }
 

@@ -37,6 +37,24 @@ typedef struct cls_sweep_budget {
   double value;
 } cls_sweep_budget;
 
+/* One task field set to one value (a grid axis's value, or a variant's). */
+typedef struct cls_sweep_setting {
+  const char *key; /* the task field (a static name) */
+  double num;      /* its value, a number field */
+  char text[32];   /* its value, a text field (`source`) */
+} cls_sweep_setting;
+
+enum { CLS_SWEEP_MAX_SETTINGS = 16 };
+
+/* The task fields one point sets over the spec's shared ones: one value of
+ * every axis (a task field given as a list) and one variant (an entry of
+ * `variants`); tag is what its point ids end with ("_ridge0.01_alpha1"). */
+typedef struct cls_sweep_combo {
+  cls_sweep_setting set[CLS_SWEEP_MAX_SETTINGS];
+  size_t n;
+  char tag[96];
+} cls_sweep_combo;
+
 typedef struct cls_sweep_spec {
   char name[128];
   char task[32], model[32];
@@ -65,6 +83,13 @@ typedef struct cls_sweep_spec {
   uint64_t checkpoint_steps; /* > 0: checkpoint every so many steps */
   double checkpoint_seconds; /* > 0: and every so many seconds */
   int keep_checkpoints;      /* keep a finished point's checkpoint (default: removed) */
+  /* The task-field grid: every combination of the axes' values with every
+   * variant (at least one combo, the empty one when there are neither). */
+  cls_sweep_combo *combos;
+  size_t n_combos;
+  int solved;              /* the task is solved, not trained (train/task.h) */
+  char shared_text[4][32]; /* the shared values of text fields (base's point here) */
+  size_t n_shared_text;
   /* Every setting, defaults included, as one line of JSON: equal specs
    * give equal strings (manifest.json's "spec"). */
   char *canonical;
@@ -82,6 +107,10 @@ cls_status cls_sweep_spec_parse(const char *text, const char *source, const char
                                 char *err, size_t err_len);
 
 void cls_sweep_spec_free(cls_sweep_spec *s);
+
+/* Sets the task fields of combo k of s in out (a task spec made from
+ * s->base); text values point into s. */
+void cls_sweep_combo_apply(const cls_sweep_spec *s, size_t k, cls_task_spec *out);
 
 /* "isoflop" or "curves". */
 const char *cls_sweep_mode_name(cls_sweep_mode m);

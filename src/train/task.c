@@ -36,6 +36,18 @@ void cls_task_spec_default(cls_task_spec *s) {
   s->n_pixels = 4000;
   s->pixels = 256;
   s->label_tokens = 16;
+  s->latent = 1024;
+  s->alpha = 1.0;
+  s->ridge = 1e-3;
+  s->noise = 0.0;
+  s->test_samples = 0;
+  s->beta = 1.5;
+  s->vocab = 1000000;
+  s->source = "real";
+  s->cut = 0;
+  s->beta_narrow = 2.0;
+  s->fit_samples = 10000;
+  s->real_fraction = 0.0;
 }
 
 size_t cls_task_count(void) {
@@ -98,6 +110,13 @@ cls_status cls_task_create(cls_context *ctx, const cls_task_spec *spec, cls_trai
   *out = NULL;
   const cls_task_info *info = find_or_fail(spec, err, err_len);
   if (!info) return CLS_ERR_INVALID_VALUE;
+  if (!info->make) {
+    snprintf(err, err_len,
+             "the %s task is solved exactly, not trained: run it with `clscale sweep` (a spec with \"task\": "
+             "\"%s\"; docs/theory.md)",
+             info->task, info->task);
+    return CLS_ERR_INVALID_VALUE;
+  }
   return info->make(ctx, spec, out, err, err_len);
 }
 

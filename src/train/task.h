@@ -21,6 +21,7 @@
 #ifndef CLSCALE_TRAIN_TASK_H
 #define CLSCALE_TRAIN_TASK_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,11 +52,27 @@ typedef struct cls_task_spec {
   size_t n_pixels;     /* wavelength grid of the dataset */
   size_t pixels;       /* pixels sampled per spectrum per step */
   size_t label_tokens; /* emulator label tokens */
+  /* rf: random-feature ridge regression (nn/rf.h; width is N, the features) */
+  size_t latent;       /* M: latent dimension */
+  double alpha;        /* spectrum exponent: lambda_i ∝ i^-(1+alpha) */
+  double ridge;        /* gamma: the penalty gamma (N/M) |v|^2 */
+  double noise;        /* sigma^2: label-noise variance */
+  size_t test_samples; /* fresh samples of the Monte Carlo check (0: none) */
+  /* zipf: the memoriser (data/memoriser.h; data_seed seeds the fitted source) */
+  double beta;          /* the real distribution p_i ∝ i^-beta */
+  size_t vocab;         /* V items */
+  const char *source;   /* "real", "cut", "narrowed" or "fitted" */
+  size_t cut;           /* k (cut): items 1..k kept; 0: V */
+  double beta_narrow;   /* beta' (narrowed) */
+  size_t fit_samples;   /* T0 (fitted) */
+  double real_fraction; /* pi: the fraction of real data mixed in */
 } cls_task_spec;
 
 /* gpt width 128, depth 4, heads 4, SP, base 128, init 0.02, wd 0.1, seed 1,
  * batch 32, context 64, synthetic corpus (seed 1, 4 MiB), val 0.1; spectra
- * n_train 1024, n_test 256, 4000 pixels, 256 per spectrum, 16 tokens. */
+ * n_train 1024, n_test 256, 4000 pixels, 256 per spectrum, 16 tokens; rf
+ * M 1024, alpha 1, ridge 1e-3, noise 0, no test samples; zipf beta 1.5,
+ * V 10^6, source real, k = V, beta' 2, T0 10^4, pi 0. */
 void cls_task_spec_default(cls_task_spec *s);
 
 typedef struct cls_train_task cls_train_task;
@@ -114,7 +131,47 @@ typedef struct cls_model_info {
   /* The model's own check of spec's shape (width, depth, heads) and
    * settings: CLS_OK, or the status with a message in err. */
   cls_status (*check)(const cls_task_spec *spec, char *err, size_t err_len);
+  /* 0, or the only depth the model has (a sweep spec may leave out
+   * `depths`: they default to this). */
+  size_t fixed_depth;
+  /* The model has no size to grid over (the memoriser): a sweep spec gives
+   * no model sizes, and its points have width and depth 0. */
+  int shapeless;
 } cls_model_info;
+
+/* --------------------------------------------------------- solved tasks */
+
+/* A task whose model is solved exactly instead of trained (the solvable
+ * scaling models of docs/theory.md): no optimizer, no checkpoints; a point
+ * is one solve (or one pass of a learner) at T training samples, cheap
+ * enough to be redone when it was interrupted. */
+typedef struct cls_solve_row {
+  uint64_t samples; /* T */
+  double loss;      /* the test loss at T (exact: no test sampling) */
+  double flops;     /* device FLOPs counted so far */
+  double seconds;   /* since the solve began */
+} cls_solve_row;
+
+typedef struct cls_solve_output {
+  cls_solve_row *rows; /* the caller's array of cap rows; samples ascending, the last at T */
+  size_t cap, n_rows;
+  double n_params;    /* N of the point (features; items for the memoriser) */
+  char key[2048];     /* "name=value" lines: the point's configuration (docs/theory.md) */
+  char trailer[1024]; /* more "name=value" lines for the summary (checks, diagnostics) */
+  char describe[256]; /* one line for people */
+  int stopped;        /* *stop was set: the rows are incomplete, the point is to be redone */
+} cls_solve_output;
+
+/* Solves spec at T = samples: fills out (at most out->cap rows: a task
+ * whose learning curve comes free reports it at up to cap log-spaced T,
+ * the others one row at T). When *stop becomes set (stop may be NULL) it
+ * returns CLS_OK early with out->stopped set. A bad spec or a problem too
+ * large for the device is CLS_ERR_INVALID_VALUE / _SIZE /
+ * CLS_ERR_OUT_OF_MEMORY, a solve that float32 cannot do accurately
+ * CLS_ERR_NUMERIC; always with err. */
+typedef cls_status (*cls_task_solver)(cls_context *ctx, const cls_task_spec *spec, uint64_t samples,
+                                      const volatile sig_atomic_t *stop, cls_solve_output *out, char *err,
+                                      size_t err_len);
 
 /* A task: one registry entry. */
 typedef struct cls_task_info {
@@ -135,6 +192,12 @@ typedef struct cls_task_info {
    * CLS_COORD_MAX_LAYERS; the task's coord_probe measures them. NULL: the
    * task's model has no coordinate check. */
   const char *const *coord_layers;
+  /* Solved tasks: the solver (make is NULL), and the device (or host)
+   * memory a point at T samples takes, in bytes, for the check before a
+   * sweep runs (0: cannot be counted, too large). Trained tasks: NULL. */
+  cls_task_solver solve;
+  uint64_t (*solve_bytes)(const cls_task_spec *spec, uint64_t samples);
+  int solve_on_host; /* solve_bytes is host memory (the solver uses no device) */
 } cls_task_info;
 
 enum { CLS_COORD_MAX_LAYERS = 8 };

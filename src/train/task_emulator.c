@@ -74,7 +74,8 @@ static void emulator_count(const cls_task_spec *spec, size_t width, size_t depth
   cls_emulator_count_params(&ec, n, n_embed);
 }
 
-static const cls_model_info emulator_model = {"emulator", emulator_count, emulator_check};
+static const cls_model_info emulator_model = {
+    .name = "emulator", .count_params = emulator_count, .check = emulator_check};
 
 /* ------------------------------------------------------------- the task */
 
@@ -236,6 +237,10 @@ static const char *const spectra_fields[] = {"n_train", "n_test", "n_pixels", "p
 static const char *const emulator_coord_layers[] = {"label tokens", "attention out", "mlp hidden", "head hidden",
                                                     NULL};
 
-const cls_task_info cls__task_spectra = {
-    "spectra", &emulator_model,      "the emulator on synthetic stellar spectra", spectra_fields, spectra_check,
-    make,      emulator_coord_layers};
+const cls_task_info cls__task_spectra = {.task = "spectra",
+                                         .model = &emulator_model,
+                                         .summary = "the emulator on synthetic stellar spectra",
+                                         .fields = spectra_fields,
+                                         .check = spectra_check,
+                                         .make = make,
+                                         .coord_layers = emulator_coord_layers};

@@ -72,7 +72,7 @@ static void linear_count(const cls_task_spec *spec, size_t width, size_t depth, 
   *n_embed = 0;
 }
 
-static const cls_model_info linear_model = {"linear", linear_count, linear_check};
+static const cls_model_info linear_model = {.name = "linear", .count_params = linear_count, .check = linear_check};
 
 /* ------------------------------------------------------------- the data */
 
@@ -248,6 +248,9 @@ static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_ta
 
 static const char *const linreg_fields[] = {"n_train", "n_test", NULL};
 
-const cls_task_info cls__task_linreg = {
-    "linreg", &linear_model, "linear regression on Gaussian data (a test task)", linreg_fields, linreg_check,
-    make,     NULL};
+const cls_task_info cls__task_linreg = {.task = "linreg",
+                                        .model = &linear_model,
+                                        .summary = "linear regression on Gaussian data (a test task)",
+                                        .fields = linreg_fields,
+                                        .check = linreg_check,
+                                        .make = make};

@@ -10,3 +10,5 @@
 CLS_TASK(text)
 CLS_TASK(spectra)
 CLS_TASK(linreg)
+CLS_TASK(rf)
+CLS_TASK(zipf)

@@ -53,7 +53,7 @@ static void gpt_count(const cls_task_spec *spec, size_t width, size_t depth, dou
   cls_gpt_count_params(&c, n, n_embed);
 }
 
-static const cls_model_info gpt_model = {"gpt", gpt_count, gpt_check};
+static const cls_model_info gpt_model = {.name = "gpt", .count_params = gpt_count, .check = gpt_check};
 
 /* ------------------------------------------------------------- the task */
 
@@ -223,5 +223,10 @@ static const char *const text_fields[] = {"data", "zipf_bytes", "context", "val_
 /* The coordinate check's activations (cls__task_coord_pick's order). */
 static const char *const gpt_coord_layers[] = {"embedding", "attention out", "mlp hidden", "logits", NULL};
 
-const cls_task_info cls__task_text = {"text",     &gpt_model, "a GPT on bytes", text_fields,
-                                      text_check, make,       gpt_coord_layers};
+const cls_task_info cls__task_text = {.task = "text",
+                                      .model = &gpt_model,
+                                      .summary = "a GPT on bytes",
+                                      .fields = text_fields,
+                                      .check = text_check,
+                                      .make = make,
+                                      .coord_layers = gpt_coord_layers};
