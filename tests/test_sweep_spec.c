@@ -179,6 +179,106 @@ static void test_task_fields(void **state) {
   cls_sweep_spec_free(s);
 }
 
+/* The solved tasks: task fields given as lists are axes, `variants` adds
+ * combinations; the combos multiply the plan, innermost; each combo is
+ * checked by the task; a shapeless model has one shape and ids without a
+ * size; JSON and INI give one canonical form; the rules of solved sweeps. */
+static void test_solved_specs(void **state) {
+  (void)state;
+  cls_sweep_spec *s = parse_ok("{\"task\": \"rf\", \"widths\": [16, 32], \"budgets_tokens\": [64], "
+                               "\"ridge\": [1e-3, 0.1], \"alpha\": [1, 0.5], \"latent\": 128, \"seeds\": [3]}");
+  assert_string_equal(s->model, "features");
+  assert_int_equal(s->solved, 1);
+  assert_int_equal(s->mode, CLS_SWEEP_CURVES); /* the default for a solved task */
+  assert_int_equal(s->n_combos, 4);
+  assert_int_equal(s->base.latent, 128);
+  cls_sweep_point *p;
+  size_t n;
+  assert_int_equal(cls_sweep_plan(s, &p, &n, err, sizeof err), CLS_OK);
+  assert_int_equal(n, 8);
+  /* the axes in the order the task lists its fields (alpha before ridge), the first slowest; combos innermost */
+  const char *want[] = {"t64_w16_d1_s3_alpha1_ridge0.001",   "t64_w16_d1_s3_alpha1_ridge0.1",
+                        "t64_w16_d1_s3_alpha0.5_ridge0.001", "t64_w16_d1_s3_alpha0.5_ridge0.1",
+                        "t64_w32_d1_s3_alpha1_ridge0.001",   "t64_w32_d1_s3_alpha1_ridge0.1",
+                        "t64_w32_d1_s3_alpha0.5_ridge0.001", "t64_w32_d1_s3_alpha0.5_ridge0.1"};
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(p[i].id, want[i])) fail_msg("point %zu is %s, expected %s", i, p[i].id, want[i]);
+    assert_true(p[i].n_params == (i < 4 ? 16 : 32)); /* N features */
+  }
+  cls_task_spec ts;
+  cls_sweep_point_task(s, &p[6], &ts);
+  assert_int_equal(ts.width, 32);
+  assert_true(ts.alpha == 0.5 && ts.ridge == 1e-3 && ts.latent == 128);
+  assert_int_equal(ts.seed, 3);
+  free(p);
+  /* the same grid as INI lists: the same canonical spec */
+  cls_sweep_spec *i = NULL;
+  if (cls_sweep_spec_parse("task = rf\nwidths = 16, 32\nbudgets_tokens = 64\nridge = 1e-3, 0.1\nalpha = 1, 0.5\n"
+                           "latent = 128\nseeds = 3\n",
+                           "t.ini", NULL, &i, err, sizeof err) != CLS_OK)
+    fail_msg("%s", err);
+  assert_string_equal(i->canonical, s->canonical);
+  assert_non_null(strstr(s->canonical, "\"grid\""));
+  cls_sweep_spec_free(i);
+  cls_sweep_spec_free(s);
+
+  /* variants over a shared value; a shapeless model */
+  s = parse_ok("{\"task\": \"zipf\", \"vocab\": 1000, \"beta\": 1.5, \"budgets_tokens\": [100, 1000], "
+               "\"variants\": [{\"source\": \"real\"}, {\"source\": \"cut\", \"cut\": 10}, "
+               "{\"source\": \"narrowed\", \"beta_narrow\": 3}, {\"source\": \"cut\", \"cut\": 10, "
+               "\"real_fraction\": 0.5}]}");
+  assert_string_equal(s->model, "memoriser");
+  assert_int_equal(s->n_shapes, 1);
+  assert_int_equal(s->n_combos, 4);
+  assert_int_equal(cls_sweep_plan(s, &p, &n, err, sizeof err), CLS_OK);
+  assert_int_equal(n, 8);
+  assert_string_equal(p[0].id, "t100_s1_sourcereal");
+  assert_string_equal(p[1].id, "t100_s1_sourcecut_cut10");
+  assert_string_equal(p[3].id, "t100_s1_sourcecut_cut10_real_fraction0.5");
+  assert_true(p[0].n_params == 1000); /* V items */
+  cls_sweep_point_task(s, &p[2], &ts);
+  assert_string_equal(ts.source, "narrowed");
+  assert_true(ts.beta_narrow == 3 && ts.beta == 1.5 && ts.vocab == 1000);
+  cls_sweep_point_task(s, &p[7], &ts);
+  assert_string_equal(ts.source, "cut");
+  assert_true(ts.cut == 10 && ts.real_fraction == 0.5);
+  free(p);
+  cls_sweep_spec_free(s);
+
+  /* the rules of solved sweeps, and each combination checked by the task */
+#define RF   "\"task\": \"rf\", \"widths\": [16], "
+#define ZIPF "\"task\": \"zipf\", \"vocab\": 1000, \"budgets_tokens\": [100], "
+  parse_bad("{" RF "\"budgets_flops\": [1e9]}", CLS_ERR_INVALID_VALUE, "give its training-set sizes T as");
+  parse_bad("{" RF "\"budgets_tokens\": [10.5]}", CLS_ERR_INVALID_VALUE, "whole numbers >= 1 (found 10.5)");
+  parse_bad("{" RF "\"budgets_tokens\": [64], \"mode\": \"isoflop\"}", CLS_ERR_INVALID_VALUE, "mode 'isoflop'");
+  parse_bad("{" RF "\"budgets_tokens\": [64], \"lrs\": [0.1, 0.2]}", CLS_ERR_INVALID_VALUE, "no learning rate");
+  parse_bad("{" RF "\"budgets_tokens\": [64], \"alpha\": [1, 0]}", CLS_ERR_INVALID_VALUE, "'alpha' (a list)");
+  parse_bad("{" RF "\"budgets_tokens\": [64], \"ridge\": -1}", CLS_ERR_INVALID_VALUE,
+            "'ridge' wants a number in [0");
+  parse_bad("{" RF "\"budgets_tokens\": [64], \"beta\": 2}", CLS_ERR_INVALID_VALUE,
+            "'beta' is a setting of the zipf task, not of \"rf\"");
+  parse_bad("{" ZIPF "\"beta\": 1}", CLS_ERR_INVALID_VALUE, "'beta' wants a number in (1, 100]");
+  parse_bad("{" ZIPF "\"widths\": [8]}", CLS_ERR_INVALID_VALUE, "has no size to give");
+  parse_bad("{" ZIPF "\"source\": \"narrowed\", \"beta_narrow\": [3, 1.2]}", CLS_ERR_INVALID_VALUE,
+            "beta_narrow=1.2: cls_memoriser: `beta_narrow` is 1.2");
+  parse_bad("{" ZIPF "\"variants\": [{\"source\": \"cut\", \"cut\": 2000}]}", CLS_ERR_INVALID_VALUE,
+            "source=cut, cut=2000: cls_memoriser: `cut` is 2000; it must lie in [1, `vocab` = 1000]");
+  parse_bad("{" ZIPF "\"variants\": [{\"real_fraction\": 2}]}", CLS_ERR_INVALID_VALUE,
+            "'real_fraction' (variant 1) wants a number in [0, 1]");
+  parse_bad("{" ZIPF "\"variants\": {\"source\": \"cut\"}}", CLS_ERR_INVALID_VALUE, "'variants' wants a list");
+  parse_bad("{" ZIPF "\"variants\": [{\"seed\": 2}]}", CLS_ERR_INVALID_VALUE,
+            "'seed' is not a setting of the zipf task");
+  /* 11^5 combinations */
+  parse_bad(
+      "{" ZIPF "\"beta\": [1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2.0, 2.1], "
+      "\"cut\": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], \"beta_narrow\": [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13], "
+      "\"real_fraction\": [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1], "
+      "\"fit_samples\": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]}",
+      CLS_ERR_INVALID_VALUE, "more than");
+#undef RF
+#undef ZIPF
+}
+
 static void test_load_file(void **state) {
   (void)state;
   char dir[512], path[600];
@@ -431,7 +531,7 @@ int main(void) {
       cmocka_unit_test(test_bad_specs),          cmocka_unit_test(test_load_file),
       cmocka_unit_test(test_plan_ids_and_order), cmocka_unit_test(test_plan_windows_lrs_targets),
       cmocka_unit_test(test_manifest),           cmocka_unit_test(test_point_states),
-      cmocka_unit_test(test_task_fields),
+      cmocka_unit_test(test_task_fields),        cmocka_unit_test(test_solved_specs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -250,7 +250,10 @@ static int dry_run_solved(const sweep_plan *p) {
     const cls_sweep_point *pt = &p->pts[p->mine[k]];
     cls_task_spec ts;
     cls_sweep_point_task(p->s, pt, &ts);
-    uint64_t bytes = info && info->solve_bytes ? info->solve_bytes(&ts, (uint64_t)pt->budget.value) : 0;
+    uint64_t bytes = 0;
+    char why[8];
+    if (info && info->solve_bytes)
+      (void)info->solve_bytes(&ts, (uint64_t)pt->budget.value, &bytes, why, sizeof why);
     char a[32], b[32];
     printf("%-44s %9s %9s %7.3g MB\n", pt->id, cls_fmt_g(pt->n_params, a, sizeof a),
            cls_fmt_g(pt->budget.value, b, sizeof b), (double)bytes / 1e6);

@@ -183,20 +183,22 @@ cls_status cls_sweep_check_memory(const cls_sweep_spec *s, const cls_sweep_point
   if (!info || !info->solve || !info->solve_bytes) return CLS_OK;
   const uint64_t have = info->solve_on_host ? host_bytes : device_bytes;
   const char *where = info->solve_on_host ? "host" : "device";
-  for (size_t i = 0; i < n && have; i++) {
+  for (size_t i = 0; i < n; i++) {
     cls_task_spec ts;
     cls_sweep_point_task(s, &points[i], &ts);
-    uint64_t need = info->solve_bytes(&ts, (uint64_t)points[i].budget.value);
-    if (need && need <= have) continue;
-    if (need)
+    uint64_t need = 0;
+    char why[512] = "";
+    cls_status st = info->solve_bytes(&ts, (uint64_t)points[i].budget.value, &need, why, sizeof why);
+    if (have && need > have) {
       snprintf(err, err_len, "point %s needs %.3g GB of %s memory and the %s has %.3g GB: lower its size (%s)",
                points[i].id, (double)need / 1e9, where, where, (double)have / 1e9,
                info->solve_on_host ? "`vocab`" : "`widths`, `budgets_tokens` or `latent`");
-    else
-      snprintf(err, err_len,
-               "point %s is too large for the %s solver (its sizes overflow what it can index): lower %s",
-               points[i].id, s->task, info->solve_on_host ? "`vocab`" : "`widths`, `budgets_tokens` or `latent`");
-    return CLS_ERR_OUT_OF_MEMORY;
+      return CLS_ERR_OUT_OF_MEMORY;
+    }
+    if (st != CLS_OK) {
+      snprintf(err, err_len, "point %s cannot be solved: %s", points[i].id, why);
+      return st;
+    }
   }
   return CLS_OK;
 }

@@ -50,8 +50,9 @@ void cls_sweep_point_config(const cls_sweep_spec *s, const cls_sweep_point *p, c
  * global memory of the devices that will run it) or, for a task solved on
  * the host, host_bytes (0: not checked). CLS_OK, else
  * CLS_ERR_OUT_OF_MEMORY naming the first point that does not fit, what it
- * needs and what to lower. Trained tasks: CLS_OK (their probe step finds
- * out on the device). */
+ * needs and what to lower, or the solver's own status for a point it cannot
+ * solve at any size (sizes beyond what it indexes). Trained tasks: CLS_OK
+ * (their probe step finds out on the device). */
 cls_status cls_sweep_check_memory(const cls_sweep_spec *s, const cls_sweep_point *points, size_t n,
                                   uint64_t device_bytes, uint64_t host_bytes, char *err, size_t err_len);
 

@@ -651,8 +651,16 @@ static void make_combos(reader *r, cls_sweep_spec *s, const cls_task_info *info,
     cls_task_spec ts = s->base;
     cls_sweep_combo_apply(s, k, &ts);
     char why[512];
-    if (info->check && info->check(&ts, why, sizeof why) != CLS_OK)
-      fail(r, "%s%s%s", c->tag[0] ? c->tag + 1 : "", c->tag[0] ? ": " : "", why);
+    if (info->check && info->check(&ts, why, sizeof why) != CLS_OK) {
+      char at[512] = "";
+      for (size_t i = 0; i < c->n; i++) {
+        char num[32];
+        size_t used = strlen(at);
+        snprintf(at + used, sizeof at - used, "%s%s=%s", i ? ", " : "", c->set[i].key,
+                 c->set[i].text[0] ? c->set[i].text : cls_sweep_fmt_num(c->set[i].num, num, sizeof num));
+      }
+      fail(r, "%s%s%s", at, at[0] ? ": " : "", why);
+    }
   }
 }
 

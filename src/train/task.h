@@ -194,9 +194,12 @@ typedef struct cls_task_info {
   const char *const *coord_layers;
   /* Solved tasks: the solver (make is NULL), and the device (or host)
    * memory a point at T samples takes, in bytes, for the check before a
-   * sweep runs (0: cannot be counted, too large). Trained tasks: NULL. */
+   * sweep runs: CLS_OK with *bytes, or a status and a message naming the
+   * field when the point cannot be solved at any memory size (its sizes
+   * overflow what the solver indexes, a bad value). Trained tasks: NULL. */
   cls_task_solver solve;
-  uint64_t (*solve_bytes)(const cls_task_spec *spec, uint64_t samples);
+  cls_status (*solve_bytes)(const cls_task_spec *spec, uint64_t samples, uint64_t *bytes, char *err,
+                            size_t err_len);
   int solve_on_host; /* solve_bytes is host memory (the solver uses no device) */
 } cls_task_info;
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/err.h"
 #include "core/fmt.h"
 #include "nn/rf.h"
 #include "task_internal.h"
@@ -86,12 +87,15 @@ static cls_status rf_check(const cls_task_spec *spec, char *err, size_t err_len)
   return CLS_OK;
 }
 
-static uint64_t rf_bytes(const cls_task_spec *spec, uint64_t samples) {
+/* The device memory first, so that a point too large for any device says
+ * how large it is; then whether the solver can index it at all. */
+static cls_status rf_bytes(const cls_task_spec *spec, uint64_t samples, uint64_t *bytes, char *err,
+                           size_t err_len) {
   cls_rf_problem p;
   problem_of(spec, samples, &p);
-  char err[8];
-  if (cls_rf_problem_check(&p, err, sizeof err) != CLS_OK) return 0;
-  return cls_rf_device_bytes(&p);
+  *bytes = cls_rf_device_bytes(&p);
+  if (!*bytes) return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE, "rf: its memory overflows a 64-bit count");
+  return cls_rf_problem_check(&p, err, err_len);
 }
 
 /* The configuration lines of the point (docs/theory.md names them). */

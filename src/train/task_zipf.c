@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/err.h"
 #include "core/fmt.h"
 #include "data/memoriser.h"
 #include "task_internal.h"
@@ -80,13 +81,19 @@ static cls_status zipf_check(const cls_task_spec *spec, char *err, size_t err_le
   return s == CLS_OK ? cls_memoriser_config_check(&c, err, err_len) : s;
 }
 
-static uint64_t zipf_bytes(const cls_task_spec *spec, uint64_t samples) {
+static cls_status zipf_bytes(const cls_task_spec *spec, uint64_t samples, uint64_t *bytes, char *err,
+                             size_t err_len) {
   (void)samples; /* the learner's memory does not grow with T */
   cls_memoriser_config c;
-  char err[8];
-  if (config_of(spec, &c, err, sizeof err) != CLS_OK) return 0;
+  *bytes = 0;
+  cls_status s = config_of(spec, &c, err, err_len);
+  if (s != CLS_OK) return s;
   size_t b = cls_memoriser_bytes(&c), l = cls_memoriser_learner_bytes(c.vocab);
-  return b && l ? (uint64_t)b + (uint64_t)l : 0;
+  if (!b || !l)
+    return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE, "zipf: `vocab` %llu overflows a memory count",
+                    (unsigned long long)c.vocab);
+  *bytes = (uint64_t)b + (uint64_t)l;
+  return CLS_OK;
 }
 
 /* The configuration lines of the point (docs/theory.md names them): every
