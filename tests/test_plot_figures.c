@@ -275,8 +275,13 @@ static void test_all_figures(void **state) {
   int written = 0;
   cls_status st = cls_plot_run(dir, NULL, 0, &opt, collect, &r, &written, err, sizeof err);
   if (st) fail_msg("plot run: %s", err);
-  assert_int_equal(written, CLS_PLOT_KIND_COUNT);
+  /* every kind but the solved tasks' (their points are rf or zipf sweeps) */
+  int general = 0;
+  for (int k = 0; k < CLS_PLOT_KIND_COUNT; k++) general += cls_plot_kind_task((cls_plot_kind)k) == NULL;
+  assert_int_equal(general, 7);
+  assert_int_equal(written, general);
   for (int k = 0; k < CLS_PLOT_KIND_COUNT; k++) {
+    if (cls_plot_kind_task((cls_plot_kind)k)) continue;
     snprintf(path, sizeof path, "%s/plots/%s.png", dir, cls_plot_kind_name((cls_plot_kind)k));
     int w, h;
     unsigned char *rgb = read_rgb(path, &w, &h);

@@ -156,7 +156,7 @@ static void test_missing_column(void **state) {
   good_rundir("plot-in-col", dir, sizeof dir);
   write_file(dir, "points/a.csv", "step,tokens,eval_loss\n1,1e6,5.1\n2,1e7,4.1\n");
   assert_int_equal(load(dir, &rd, err, sizeof err), CLS_OK);
-  cls_plot_inputs in = {rd, NULL, NULL, "fit.json not found", NULL};
+  cls_plot_inputs in = {rd, NULL, NULL, "fit.json not found", NULL, NULL};
   cls_plot_options opt = {5, 4, 80, NULL};
   cls_figure *fig = NULL;
   assert_int_equal(cls_plot_build(CLS_PLOT_LOSS_FLOPS, &in, &opt, &fig, why, sizeof why), CLS_OK);

@@ -48,6 +48,9 @@ typedef struct {
   unsigned mask;             /* the kinds asked for; 0: all */
 } plot_args;
 
+/* --kind all: every kind that fits the run directory, as without --kind. */
+#define KIND_ALL (1u << 31)
+
 /* --kind KIND[,KIND...] or all; repeatable. */
 static int parse_kinds(const char *list, void *target, char *why, size_t len) {
   unsigned *mask = target;
@@ -56,16 +59,17 @@ static int parse_kinds(const char *list, void *target, char *why, size_t len) {
   char *save = NULL;
   for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
     if (!strcmp(t, "all")) {
-      *mask |= (1u << CLS_PLOT_KIND_COUNT) - 1;
+      *mask |= KIND_ALL;
       continue;
     }
     int k = cls_plot_kind_parse(t);
     if (k < 0) {
-      snprintf(
-          why, len,
-          "unknown --kind '%s' (kinds: loss-flops, isoflop, optimal, loss-n, loss-d, parametric, coord-check, "
-          "all)",
-          t);
+      char names[400] = "";
+      for (int i = 0; i < CLS_PLOT_KIND_COUNT; i++) {
+        size_t u = strlen(names);
+        snprintf(names + u, sizeof names - u, "%s, ", cls_plot_kind_name((cls_plot_kind)i));
+      }
+      snprintf(why, len, "unknown --kind '%s' (kinds: %sall)", t, names);
       return CLS_OPT_BAD_MSG;
     }
     *mask |= 1u << k;
@@ -89,7 +93,13 @@ static void plot_command(cls_opt_command *cmd, cls_option *opts, size_t cap, plo
                "  loss-n       final loss vs model size N\n"
                "  loss-d       final loss vs training tokens D\n"
                "  parametric   predicted vs observed loss of L(N,D) = E + A/N^a + B/D^b\n"
-               "  coord-check  muP coordinate check (needs RUN_DIR/coord_check.csv)"),
+               "  coord-check  muP coordinate check (needs RUN_DIR/coord_check.csv)\n"
+               "the solved tasks' sweeps, with the exact theory through the points:\n"
+               "  rf-loss-n          rf: test loss vs features N, one colour per T\n"
+               "  rf-loss-t          rf: test loss vs samples T, one colour per N\n"
+               "  rf-double-descent  rf: test loss vs N/T, one colour per ridge\n"
+               "  zipf-error         zipf: the memoriser's error vs T, one colour per source\n"
+               "default: the kinds of RUN_DIR's task (rf, zipf), else the first seven"),
        .parse = parse_kinds},
       {CLS_OPT(CLS_OPT_STRING, "--output", &a->out_dir, "DIR", "out_dir output",
                "where to write the PNGs (created if missing; default RUN_DIR/plots)"),
@@ -114,7 +124,7 @@ static void plot_command(cls_opt_command *cmd, cls_option *opts, size_t cap, plo
                "with a message naming the file or column it needs.";
   cmd->epilogue = "Reads: RUN_DIR/points/<id>.json and <id>.csv, RUN_DIR/fit.json, RUN_DIR/coord_check.csv\n"
                   "(docs/formats.md). Exit codes: 0 ok, 1 failure (nothing could be drawn, or a file is\n"
-                  "corrupt or unwritable), 2 bad usage.";
+                  "corrupt or unwritable), 2 bad usage (also a --kind of another task than RUN_DIR's).";
   cmd->words = CLS_OPT_WORDS_WANTS;
 }
 
@@ -140,10 +150,13 @@ int cls_cmd_plot(int argc, char **argv) {
   plot_command(&cmd, opts, sizeof opts / sizeof opts[0], &a);
   int code = read_args(&cmd, argc, argv, &a);
   if (code != CLS_EXIT_GO_ON) return code;
+  if (a.mask & KIND_ALL) a.mask = 0;
   cls_plot_options opt = {a.width, a.height, a.dpi, a.title};
   char err[2048];
   int written = 0;
   cls_status st = cls_plot_run(a.run_dir, a.out_dir, a.mask, &opt, report, &cmd, &written, err, sizeof err);
+  if (st == CLS_ERR_INVALID_VALUE) /* a --kind of another task: nothing was written */
+    return cls_opt_fail(&cmd, CLS_EXIT_USAGE, "%s", err);
   if (st != CLS_OK) return cls_opt_fail(&cmd, CLS_EXIT_FAIL, "%s", err);
   if (written == 0)
     return cls_opt_fail(&cmd, CLS_EXIT_FAIL, "no figure could be drawn from %s (see the messages above)",

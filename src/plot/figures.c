@@ -8,10 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plot/figures.h"
+#include "figures_internal.h"
 
-static const char *const kind_names[CLS_PLOT_KIND_COUNT] = {"loss-flops", "isoflop",    "optimal",    "loss-n",
-                                                            "loss-d",     "parametric", "coord-check"};
+static const char *const kind_names[CLS_PLOT_KIND_COUNT] = {
+    "loss-flops", "isoflop",   "optimal",           "loss-n",    "loss-d", "parametric", "coord-check",
+    "rf-loss-n",  "rf-loss-t", "rf-double-descent", "zipf-error"};
 
 const char *cls_plot_kind_name(cls_plot_kind k) {
   return (int)k >= 0 && k < CLS_PLOT_KIND_COUNT ? kind_names[k] : "unknown";
@@ -23,11 +24,24 @@ int cls_plot_kind_parse(const char *s) {
   return -1;
 }
 
+const char *cls_plot_kind_task(cls_plot_kind k) {
+  switch (k) {
+  case CLS_PLOT_RF_LOSS_N:
+  case CLS_PLOT_RF_LOSS_T:
+  case CLS_PLOT_RF_DOUBLE_DESCENT:
+    return "rf";
+  case CLS_PLOT_ZIPF_ERROR:
+    return "zipf";
+  default:
+    return NULL;
+  }
+}
+
 static const cls_rgba BLACK = {0.1f, 0.1f, 0.1f, 1.0f};
 static const cls_rgba GREY = {0.45f, 0.45f, 0.45f, 1.0f};
 
 /* A number with sig significant digits in plot markup: 41.2, 0.152, 2.3×10^{3}. */
-static void fmt_sig(double v, int sig, char *buf, size_t len) {
+void cls__fig_fmt_sig(double v, int sig, char *buf, size_t len) {
   if (!isfinite(v)) {
     snprintf(buf, len, "?");
     return;
@@ -43,7 +57,7 @@ static void fmt_sig(double v, int sig, char *buf, size_t len) {
   snprintf(buf, len, "%.*g", sig, v);
 }
 
-static cls_series_style dashed(cls_rgba c, double w, double on, double off) {
+cls_series_style cls__fig_dashed(cls_rgba c, double w, double on, double off) {
   cls_series_style s = cls_style_line(c, w);
   s.n_dash = 2;
   s.dash_pt[0] = on;
@@ -52,7 +66,7 @@ static cls_series_style dashed(cls_rgba c, double w, double on, double off) {
 }
 
 /* Log-spaced grid of n points over [lo,hi]. */
-static void logspace(double lo, double hi, int n, double *out) {
+void cls__fig_logspace(double lo, double hi, int n, double *out) {
   for (int i = 0; i < n; i++) out[i] = pow(10.0, log10(lo) + (log10(hi) - log10(lo)) * i / (n - 1));
 }
 
@@ -71,7 +85,7 @@ static size_t n_usable(const cls_rundir *rd) {
   return n;
 }
 
-static void note(char *why, size_t len, const char *msg) {
+void cls__fig_note(char *why, size_t len, const char *msg) {
   size_t used = strlen(why);
   if (used + 3 < len) snprintf(why + used, len - used, "%s%s", used ? "; " : "", msg);
 }
@@ -82,31 +96,31 @@ static void note_fit(char *why, size_t len, const cls_plot_inputs *in, const cha
   if (in->fit_missing) {
     char msg[700];
     snprintf(msg, sizeof msg, "%s: %s", prefix, in->fit_missing);
-    note(why, len, msg);
+    cls__fig_note(why, len, msg);
   } else {
-    note(why, len, section_msg);
+    cls__fig_note(why, len, section_msg);
   }
 }
 
-static cls_status new_figure(const cls_plot_options *o, double wscale, double hscale, int rows, int cols,
-                             cls_figure **f) {
+cls_status cls__fig_new(const cls_plot_options *o, double wscale, double hscale, int rows, int cols,
+                        cls_figure **f) {
   return cls_figure_create(o->width_in * wscale, o->height_in * hscale, o->dpi, rows, cols, f, NULL, 0);
 }
 
-static const char *title_or(const cls_plot_options *o, const char *def) {
+const char *cls__fig_title_or(const cls_plot_options *o, const char *def) {
   return o->title ? o->title : def;
 }
 
 /* Points with a run directory but no usable summary skip every data figure. */
 static bool need_points(const cls_plot_inputs *in, char *why, size_t len) {
   if (!in->rd || !in->rd->has_points_dir) {
-    note(why, len, "needs points/<id>.json files (the run directory has no points/ folder)");
+    cls__fig_note(why, len, "needs points/<id>.json files (the run directory has no points/ folder)");
     return false;
   }
   if (n_usable(in->rd) == 0) {
-    note(why, len,
-         "needs at least one points/<id>.json with status \"ok\" and finite n_params, tokens, flops, "
-         "final_eval_loss");
+    cls__fig_note(why, len,
+                  "needs at least one points/<id>.json with status \"ok\" and finite n_params, tokens, flops, "
+                  "final_eval_loss");
     return false;
   }
   return true;
@@ -150,15 +164,15 @@ static cls_status fig_loss_flops(const cls_plot_inputs *in, const cls_plot_optio
                missing, missing_file);
     else
       snprintf(msg, sizeof msg, "needs loss curves points/<id>.csv with columns flops and eval_loss");
-    note(why, len, msg);
+    cls__fig_note(why, len, msg);
     return CLS_OK;
   }
   cls_figure *f;
-  cls_status st = new_figure(o, 1.0, 1.0, 1, 1, &f);
+  cls_status st = cls__fig_new(o, 1.0, 1.0, 1, 1, &f);
   if (st) return st;
   cls_axes *ax = cls_figure_axes(f, 0);
   cls_axes_set_scales(ax, CLS_SCALE_LOG, CLS_SCALE_LOG);
-  cls_axes_set_text(ax, title_or(o, "Loss vs compute"), "training compute C (FLOPs)", "eval loss");
+  cls_axes_set_text(ax, cls__fig_title_or(o, "Loss vs compute"), "training compute C (FLOPs)", "eval loss");
   double nlo, nhi;
   range_of(rd, offsetof(cls_run_point, n_params), &nlo, &nhi);
   if (!(nhi > nlo)) nhi = nlo * 10; /* one model size: a decade of colorbar, the curve at its bottom */
@@ -205,14 +219,14 @@ static cls_status fig_loss_flops(const cls_plot_inputs *in, const cls_plot_optio
     double lo = isfinite(F->fr_c_lo) ? F->fr_c_lo : (nf ? fx[0] : 1e10);
     double hi = isfinite(F->fr_c_hi) ? F->fr_c_hi : (nf ? fx[nf - 1] : 1e20);
     double c[64], l[64];
-    logspace(lo, hi, 64, c);
+    cls__fig_logspace(lo, hi, 64, c);
     for (int i = 0; i < 64; i++) l[i] = F->fr_E + F->fr_k * pow(c[i], -F->fr_gamma);
     char E[48], k[48], g[48], label[256];
-    fmt_sig(F->fr_E, 3, E, sizeof E);
-    fmt_sig(F->fr_k, 3, k, sizeof k);
-    fmt_sig(F->fr_gamma, 3, g, sizeof g);
+    cls__fig_fmt_sig(F->fr_E, 3, E, sizeof E);
+    cls__fig_fmt_sig(F->fr_k, 3, k, sizeof k);
+    cls__fig_fmt_sig(F->fr_gamma, 3, g, sizeof g);
     snprintf(label, sizeof label, "fit: L = %s + %s\\cdotC^{-%s}", E, k, g);
-    cls_series_style d = dashed(BLACK, 1.6, 5.0, 3.0);
+    cls_series_style d = cls__fig_dashed(BLACK, 1.6, 5.0, 3.0);
     st = cls_axes_add_series(ax, c, l, 64, &d, label);
   } else if (!st) {
     note_fit(why, len, in, "frontier fit not drawn",
@@ -263,11 +277,11 @@ static cls_status fig_isoflop(const cls_plot_inputs *in, const cls_plot_options 
   double budgets[64];
   size_t nb = budgets_of(rd, budgets, 64);
   if (nb == 0) {
-    note(why, len, "needs \"budget_flops\" in points/<id>.json (the sweep's compute budget of each run)");
+    cls__fig_note(why, len, "needs \"budget_flops\" in points/<id>.json (the sweep's compute budget of each run)");
     return CLS_OK;
   }
   cls_figure *f;
-  cls_status st = new_figure(o, 1.0, 1.0, 1, 1, &f);
+  cls_status st = cls__fig_new(o, 1.0, 1.0, 1, 1, &f);
   if (st) return st;
   cls_axes *ax = cls_figure_axes(f, 0);
   /* Linear loss, as in the Chinchilla paper, while the budgets' losses are
@@ -279,7 +293,7 @@ static cls_status fig_isoflop(const cls_plot_inputs *in, const cls_plot_options 
       ylo = fmin(ylo, rd->points[i].final_eval_loss), yhi = fmax(yhi, rd->points[i].final_eval_loss);
   const bool log_loss = yhi > 8.0 * ylo;
   cls_axes_set_scales(ax, CLS_SCALE_LOG, log_loss ? CLS_SCALE_LOG : CLS_SCALE_LINEAR);
-  cls_axes_set_text(ax, title_or(o, "IsoFLOP profiles"), "model size N (parameters)", "final eval loss");
+  cls_axes_set_text(ax, cls__fig_title_or(o, "IsoFLOP profiles"), "model size N (parameters)", "final eval loss");
   cls_axes_set_label_styles(ax, CLS_LABEL_SI, CLS_LABEL_PLAIN);
   double blo = budgets[0], bhi = nb > 1 ? budgets[nb - 1] : budgets[0] * 10;
   bool any_fit = false;
@@ -305,7 +319,7 @@ static cls_status fig_isoflop(const cls_plot_inputs *in, const cls_plot_options 
       for (size_t i = 0; i < n; i++) lo = fmin(lo, x[i]), hi = fmax(hi, x[i]);
       lo = fmin(lo, q->n_opt) / 1.3, hi = fmax(hi, q->n_opt) * 1.3;
       double px[64], py[64];
-      logspace(lo, hi, 64, px);
+      cls__fig_logspace(lo, hi, 64, px);
       for (int i = 0; i < 64; i++) {
         double t = log10(px[i]);
         py[i] = q->a * t * t + q->b * t + q->c;
@@ -371,16 +385,16 @@ static cls_status optimal_panel(cls_axes *ax, const cls_fit *F, bool is_n) {
     double c[64], y[64], c0 = clo / 3.0, c1 = chi * 3.0;
     if (pf->band_n >= 2 && pf->band_c[0] > 0 && pf->band_c[pf->band_n - 1] > pf->band_c[0])
       c0 = pf->band_c[0], c1 = pf->band_c[pf->band_n - 1]; /* the line spans its band */
-    logspace(c0, c1, 64, c);
+    cls__fig_logspace(c0, c1, 64, c);
     for (int i = 0; i < 64; i++) y[i] = pf->coef * pow(c[i], pf->exponent);
     char coef[48], label[200];
-    fmt_sig(pf->coef, 2, coef, sizeof coef);
+    cls__fig_fmt_sig(pf->coef, 2, coef, sizeof coef);
     if (isfinite(pf->exponent_ci.lo) && isfinite(pf->exponent_ci.hi))
       snprintf(label, sizeof label, "fit %s = %s\\cdotC^{%.3f}, exponent %.2f [%.2f, %.2f]", sym, coef,
                pf->exponent, pf->exponent, pf->exponent_ci.lo, pf->exponent_ci.hi);
     else
       snprintf(label, sizeof label, "fit %s = %s\\cdotC^{%.3f}", sym, coef, pf->exponent);
-    cls_series_style ls = dashed(col, 1.6, 5, 3);
+    cls_series_style ls = cls__fig_dashed(col, 1.6, 5, 3);
     ls.no_autoscale = true;
     if (!st) st = cls_axes_add_series(ax, c, y, 64, &ls, label);
   }
@@ -412,16 +426,16 @@ static cls_status fig_optimal(const cls_plot_inputs *in, const cls_plot_options 
     return CLS_OK;
   }
   if (in->fit->n_budgets < 2) {
-    note(why, len, "needs fit.json isoflop.budgets with at least two budgets (n_opt, d_opt per budget)");
+    cls__fig_note(why, len, "needs fit.json isoflop.budgets with at least two budgets (n_opt, d_opt per budget)");
     return CLS_OK;
   }
   cls_figure *f;
-  cls_status st = new_figure(o, 1.75, 0.95, 1, 2, &f);
+  cls_status st = cls__fig_new(o, 1.75, 0.95, 1, 2, &f);
   if (!st && o->title) st = cls_figure_set_title(f, o->title);
   if (!st) st = optimal_panel(cls_figure_axes(f, 0), in->fit, true);
   if (!st) st = optimal_panel(cls_figure_axes(f, 1), in->fit, false);
   if (!st && !in->fit->n_opt_fit.present)
-    note(why, len, "fit.json has no isoflop.n_opt_fit / d_opt_fit: power-law fits not drawn");
+    cls__fig_note(why, len, "fit.json has no isoflop.n_opt_fit / d_opt_fit: power-law fits not drawn");
   if (st) {
     cls_figure_destroy(f);
     return st;
@@ -449,7 +463,7 @@ static cls_status fig_loss_nd(const cls_plot_inputs *in, const cls_plot_options 
   if (!need_points(in, why, len)) return CLS_OK;
   const cls_rundir *rd = in->rd;
   cls_figure *f;
-  cls_status st = new_figure(o, 1.0, 1.0, 1, 1, &f);
+  cls_status st = cls__fig_new(o, 1.0, 1.0, 1, 1, &f);
   if (st) return st;
   cls_axes *ax = cls_figure_axes(f, 0);
   cls_axes_set_scales(ax, CLS_SCALE_LOG, CLS_SCALE_LOG);
@@ -465,7 +479,8 @@ static cls_status fig_loss_nd(const cls_plot_inputs *in, const cls_plot_options 
   double *x = malloc((n ? n : 1) * sizeof *x), *y = malloc((n ? n : 1) * sizeof *y);
   if (!pts || !x || !y) st = CLS_ERR_OUT_OF_MEMORY;
   if (by_n) {
-    cls_axes_set_text(ax, title_or(o, "Loss vs model size"), "model size N (parameters)", "final eval loss");
+    cls_axes_set_text(ax, cls__fig_title_or(o, "Loss vs model size"), "model size N (parameters)",
+                      "final eval loss");
     /* Each point coloured by its data size; the parametric law at infinite
      * data shows the model-size limit. */
     for (size_t i = 0; i < n && !st; i++) {
@@ -477,21 +492,21 @@ static cls_status fig_loss_nd(const cls_plot_inputs *in, const cls_plot_options 
     }
     if (!st && F) {
       double c[64], l[64], e[2] = {F->E, F->E}, ex[2] = {nlo / 1.5, nhi * 1.5};
-      logspace(nlo / 1.5, nhi * 1.5, 64, c);
+      cls__fig_logspace(nlo / 1.5, nhi * 1.5, 64, c);
       for (int i = 0; i < 64; i++) l[i] = parametric(F, c[i], NAN);
       char A[48], E[48], label[200];
-      fmt_sig(F->A, 3, A, sizeof A);
-      fmt_sig(F->E, 3, E, sizeof E);
+      cls__fig_fmt_sig(F->A, 3, A, sizeof A);
+      cls__fig_fmt_sig(F->E, 3, E, sizeof E);
       snprintf(label, sizeof label, "L(N) = %s + %s/N^{%.3f} (unlimited data)", E, A, F->alpha);
-      cls_series_style ls = dashed(BLACK, 1.5, 5, 3);
+      cls_series_style ls = cls__fig_dashed(BLACK, 1.5, 5, 3);
       st = cls_axes_add_series(ax, c, l, 64, &ls, label);
-      cls_series_style es = dashed(GREY, 1.0, 1.5, 2.5); /* autoscaled: the asymptote belongs in view */
+      cls_series_style es = cls__fig_dashed(GREY, 1.0, 1.5, 2.5); /* autoscaled: the asymptote belongs in view */
       snprintf(label, sizeof label, "E = %s (irreducible)", E);
       if (!st) st = cls_axes_add_series(ax, ex, e, 2, &es, label);
     }
     if (!st) st = cls_axes_set_colorbar(ax, dlo, dhi, CLS_SCALE_LOG, CLS_LABEL_SI, "training tokens D");
   } else {
-    cls_axes_set_text(ax, title_or(o, "Loss vs data"), "training tokens D", "final eval loss");
+    cls_axes_set_text(ax, cls__fig_title_or(o, "Loss vs data"), "training tokens D", "final eval loss");
     /* Runs of one model size joined in order of D, coloured by N; the
      * parametric law for that N dashed beside them. */
     double sizes[256];
@@ -517,9 +532,9 @@ static cls_status fig_loss_nd(const cls_plot_inputs *in, const cls_plot_options 
       st = cls_axes_add_series(ax, x, y, m, &ms, NULL);
       if (!st && F) {
         double c[48], l[48];
-        logspace(dlo / 1.5, dhi * 1.5, 48, c);
+        cls__fig_logspace(dlo / 1.5, dhi * 1.5, 48, c);
         for (int i = 0; i < 48; i++) l[i] = parametric(F, sizes[s], c[i]);
-        cls_series_style ls = dashed(col, 1.0, 3.5, 2.5);
+        cls_series_style ls = cls__fig_dashed(col, 1.0, 3.5, 2.5);
         ls.no_autoscale = true;
         st = cls_axes_add_series(ax, c, l, 48, &ls, NULL);
       }
@@ -530,7 +545,7 @@ static cls_status fig_loss_nd(const cls_plot_inputs *in, const cls_plot_options 
     if (!st && F) {
       char label[200];
       snprintf(label, sizeof label, "L(N,D) fit: \\alpha = %.3f, \\beta = %.3f", F->alpha, F->beta);
-      cls_series_style ls = dashed(GREY, 1.0, 3.5, 2.5);
+      cls_series_style ls = cls__fig_dashed(GREY, 1.0, 3.5, 2.5);
       st = cls_axes_add_series(ax, x, y, 0, &ls, label);
     }
     if (!st) st = cls_axes_set_colorbar(ax, nlo, nhi, CLS_SCALE_LOG, CLS_LABEL_SI, "model size N (parameters)");
@@ -586,11 +601,12 @@ static cls_status fig_parametric(const cls_plot_inputs *in, const cls_plot_optio
     char msg[128];
     snprintf(msg, sizeof msg, "fit.json: %zu parametric.points with a missing or non-finite value skipped",
              skipped);
-    note(why, len, msg);
+    cls__fig_note(why, len, msg);
   }
   if (m == 0) {
     free(obs), free(pred), free(nn);
-    note(why, len, "needs fit.json parametric.points (observed, predicted per run) or usable points/<id>.json");
+    cls__fig_note(why, len,
+                  "needs fit.json parametric.points (observed, predicted per run) or usable points/<id>.json");
     return CLS_OK;
   }
   double lo = INFINITY, hi = -INFINITY, nlo = INFINITY, nhi = -INFINITY, se = 0;
@@ -603,7 +619,7 @@ static cls_status fig_parametric(const cls_plot_inputs *in, const cls_plot_optio
   if (!(nhi > nlo)) nhi = nlo * 10;
   cls_scale_pad(CLS_SCALE_LOG, &lo, &hi, 0.06);
   cls_figure *f;
-  cls_status st = new_figure(o, 0.92, 1.0, 1, 1, &f);
+  cls_status st = cls__fig_new(o, 0.92, 1.0, 1, 1, &f);
   if (st) goto done;
   cls_axes *ax = cls_figure_axes(f, 0);
   cls_axes_set_scales(ax, CLS_SCALE_LOG, CLS_SCALE_LOG);
@@ -612,9 +628,9 @@ static cls_status fig_parametric(const cls_plot_inputs *in, const cls_plot_optio
   char title[200];
   snprintf(title, sizeof title, "Parametric fit: L = %.3g + %.3g/N^{%.3f} + %.3g/D^{%.3f}", F->E, F->A, F->alpha,
            F->B, F->beta);
-  cls_axes_set_text(ax, title_or(o, title), "observed final loss", "predicted loss L(N, D)");
+  cls_axes_set_text(ax, cls__fig_title_or(o, title), "observed final loss", "predicted loss L(N, D)");
   double diag[2] = {lo, hi};
-  cls_series_style ds = dashed(GREY, 1.0, 4, 3);
+  cls_series_style ds = cls__fig_dashed(GREY, 1.0, 4, 3);
   st = cls_axes_add_series(ax, diag, diag, 2, &ds, "predicted = observed");
   for (size_t i = 0; i < m && !st; i++) {
     cls_series_style ms = cls_style_markers(cls_colormap(nn[i], nlo, nhi, CLS_SCALE_LOG), CLS_MARKER_CIRCLE, 6);
@@ -651,7 +667,8 @@ static cls_status fig_coord_check(const cls_plot_inputs *in, const cls_plot_opti
                                   char *why, size_t len) {
   const cls_coord_check *cc = in->cc;
   if (!cc) {
-    note(why, len, in->cc_missing ? in->cc_missing : "needs coord_check.csv (written by a µP coordinate check)");
+    cls__fig_note(why, len,
+                  in->cc_missing ? in->cc_missing : "needs coord_check.csv (written by a µP coordinate check)");
     return CLS_OK;
   }
   char params[3][48], layers[4][48];
@@ -668,7 +685,7 @@ static cls_status fig_coord_check(const cls_plot_inputs *in, const cls_plot_opti
   double ws = 0.55 * (double)nl + 0.15, hs = 0.62 * (double)np + 0.1;
   cls_status st = cls_figure_create(o->width_in * ws, o->height_in * hs, o->dpi, (int)np, (int)nl, &f, NULL, 0);
   if (st) return st;
-  st = cls_figure_set_title(f, title_or(o, "\\muP coordinate check: activation scale vs width"));
+  st = cls_figure_set_title(f, cls__fig_title_or(o, "\\muP coordinate check: activation scale vs width"));
   double *x = malloc(cc->n * sizeof *x), *y = malloc(cc->n * sizeof *y);
   if (!x || !y) st = CLS_ERR_OUT_OF_MEMORY;
   for (size_t p = 0; p < np && !st; p++)
@@ -732,6 +749,12 @@ cls_status cls_plot_build(cls_plot_kind kind, const cls_plot_inputs *in, const c
     return fig_parametric(in, opt, out, why, why_len);
   case CLS_PLOT_COORD_CHECK:
     return fig_coord_check(in, opt, out, why, why_len);
+  case CLS_PLOT_RF_LOSS_N:
+  case CLS_PLOT_RF_LOSS_T:
+  case CLS_PLOT_RF_DOUBLE_DESCENT:
+    return cls__fig_rf(kind, in, opt, out, why, why_len);
+  case CLS_PLOT_ZIPF_ERROR:
+    return cls__fig_zipf_error(in, opt, out, why, why_len);
   default:
     return CLS_ERR_INVALID_VALUE;
   }

@@ -1,12 +1,15 @@
 /*
  * src/plot/figures.h — the scaling-law figures of `clscale plot`, built from a
- * run directory, its fit.json and its µP coordinate check.
+ * run directory, its fit.json and its µP coordinate check; and the figures
+ * of the solved tasks (rf, zipf), their measured points against the exact
+ * theory of the fit layer (docs/formats.md, "plots/").
  */
 #ifndef CLSCALE_PLOT_FIGURES_H
 #define CLSCALE_PLOT_FIGURES_H
 
 #include "plot/figure.h"
 #include "plot/rundir.h"
+#include "plot/solved.h"
 
 typedef enum {
   CLS_PLOT_LOSS_FLOPS = 0, /* loss vs FLOPs per model size, frontier and its fit */
@@ -16,14 +19,23 @@ typedef enum {
   CLS_PLOT_LOSS_D,         /* final loss vs D */
   CLS_PLOT_PARAMETRIC,     /* predicted vs observed loss of L(N,D) */
   CLS_PLOT_COORD_CHECK,    /* µP coordinate check */
+  /* The solved tasks: measured points and the theory through them. */
+  CLS_PLOT_RF_LOSS_N,         /* rf: test loss vs N, one colour per T */
+  CLS_PLOT_RF_LOSS_T,         /* rf: test loss vs T, one colour per N */
+  CLS_PLOT_RF_DOUBLE_DESCENT, /* rf: test loss vs N/T per T, one colour per ridge */
+  CLS_PLOT_ZIPF_ERROR,        /* zipf: the memoriser's error vs T, one colour per source */
   CLS_PLOT_KIND_COUNT
 } cls_plot_kind;
 
 /* "loss-flops", "isoflop", "optimal", "loss-n", "loss-d", "parametric",
- * "coord-check": also the PNG's base name. */
+ * "coord-check", "rf-loss-n", "rf-loss-t", "rf-double-descent",
+ * "zipf-error": also the PNG's base name. */
 const char *cls_plot_kind_name(cls_plot_kind k);
 /* The kind named s, or -1. */
 int cls_plot_kind_parse(const char *s);
+/* The task whose sweeps a kind draws ("rf", "zipf"), or NULL for the kinds
+ * that any run directory may have data for. */
+const char *cls_plot_kind_task(cls_plot_kind k);
 
 typedef struct cls_plot_options {
   double width_in, height_in, dpi; /* of a single-panel figure */
@@ -38,6 +50,7 @@ typedef struct cls_plot_inputs {
   const cls_coord_check *cc;
   const char *fit_missing; /* e.g. "fit.json not found (run clscale fit)" */
   const char *cc_missing;
+  const cls_solved *solved; /* the points' config keys, for the solved tasks' figures */
 } cls_plot_inputs;
 
 /* Builds one figure. When the data it needs are absent the figure is skipped:
@@ -49,9 +62,14 @@ cls_status cls_plot_build(cls_plot_kind kind, const cls_plot_inputs *in, const c
 /* How `clscale plot` reports progress: level 0 info, 1 warning. */
 typedef void (*cls_plot_report)(void *user, int level, const char *msg);
 
-/* Loads RUN_DIR, builds the kinds in mask (bit k = kind k; 0 = all) and writes
+/* Loads RUN_DIR, builds the kinds in mask (bit k = kind k) and writes
  * OUT_DIR/<kind>.png (OUT_DIR is created if needed; NULL = RUN_DIR/plots).
- * Skipped figures and data warnings go to report. *written counts the PNGs. */
+ * mask 0 means every kind of the run directory's task: the solved task's
+ * figures for an rf or zipf sweep, the others (those cls_plot_kind_task
+ * gives NULL) for any other. A kind of a task other than the points' task
+ * is refused before anything is written: CLS_ERR_INVALID_VALUE with err
+ * naming the kinds that fit. Skipped figures and data warnings go to
+ * report. *written counts the PNGs. */
 cls_status cls_plot_run(const char *run_dir, const char *out_dir, unsigned mask, const cls_plot_options *opt,
                         cls_plot_report report, void *user, int *written, char *err, size_t err_len);
 

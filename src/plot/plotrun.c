@@ -48,12 +48,53 @@ static cls_status make_dirs(const char *dir, char *err, size_t err_len) {
   return CLS_OK;
 }
 
+/* The kinds of a task ("rf", "zipf"; NULL: the kinds of any run directory). */
+static unsigned kinds_of(const char *task) {
+  unsigned m = 0;
+  for (int k = 0; k < CLS_PLOT_KIND_COUNT; k++) {
+    const char *t = cls_plot_kind_task((cls_plot_kind)k);
+    if (task ? t && !strcmp(t, task) : !t) m |= 1u << k;
+  }
+  return m;
+}
+
+static void kind_list(unsigned m, char *buf, size_t len) {
+  buf[0] = '\0';
+  for (int k = 0; k < CLS_PLOT_KIND_COUNT; k++) {
+    if (!(m & (1u << k))) continue;
+    size_t u = strlen(buf);
+    snprintf(buf + u, len - u, "%s%s", u ? ", " : "", cls_plot_kind_name((cls_plot_kind)k));
+  }
+}
+
+/* mask 0: the kinds of the points' task. Else every kind of a task must be
+ * of the points' task: CLS_ERR_INVALID_VALUE otherwise. */
+static cls_status choose_kinds(const cls_solved *sv, unsigned *mask, char *err, size_t err_len) {
+  const char *task = sv && sv->task[0] ? sv->task : NULL;
+  unsigned own = task ? kinds_of(task) : 0;
+  if (*mask == 0) {
+    *mask = own ? own : kinds_of(NULL);
+    return CLS_OK;
+  }
+  for (int k = 0; k < CLS_PLOT_KIND_COUNT; k++) {
+    const char *t = cls_plot_kind_task((cls_plot_kind)k);
+    if (!(*mask & (1u << k)) || !t || !task || !strcmp(t, task)) continue;
+    char fits[300];
+    kind_list(own ? own : kinds_of(NULL), fits, sizeof fits);
+    return cls_errf(
+        err, err_len, CLS_ERR_INVALID_VALUE,
+        "--kind %s is a figure of task \"%s\", but the points of %s are of task \"%s\": choose one of %s",
+        cls_plot_kind_name((cls_plot_kind)k), t, sv && sv->n_summaries ? "this run directory" : "it", task, fits);
+  }
+  return CLS_OK;
+}
+
 cls_status cls_plot_run(const char *run_dir, const char *out_dir, unsigned mask, const cls_plot_options *opt,
                         cls_plot_report report, void *user, int *written, char *err, size_t err_len) {
   if (!run_dir || !opt) return CLS_ERR_NULL_ARGUMENT;
   if (written) *written = 0;
-  if (mask == 0) mask = (1u << CLS_PLOT_KIND_COUNT) - 1;
   cls_rundir *rd = NULL;
+  cls_solved *sv = NULL;
   cls_fit *fit = NULL;
   cls_coord_check *cc = NULL;
   cls_font *font = NULL;
@@ -91,11 +132,19 @@ cls_status cls_plot_run(const char *run_dir, const char *out_dir, unsigned mask,
              run_dir);
     st = CLS_ERR_FORMAT;
   }
+  if (!st) st = cls_solved_load(rd, &sv, err, err_len);
+  if (!st) st = choose_kinds(sv, &mask, err, err_len);
   if (!st) {
-    for (size_t i = 0; i < rd->n_warnings && i < 20; i++) say(report, user, 1, "%s%s", rd->warnings[i], "");
-    if (rd->n_warnings > 20) {
+    /* The run directory's warnings are worded for the other figures (a zipf
+     * point has no FLOPs, which they need); the solved tasks' figures have
+     * their own. */
+    bool general = (mask & kinds_of(NULL)) != 0;
+    char *const *w = general ? rd->warnings : sv->warnings;
+    size_t nw = general ? rd->n_warnings : sv->n_warnings;
+    for (size_t i = 0; i < nw && i < 20; i++) say(report, user, 1, "%s%s", w[i], "");
+    if (nw > 20) {
       char n[32];
-      snprintf(n, sizeof n, "%zu", rd->n_warnings - 20);
+      snprintf(n, sizeof n, "%zu", nw - 20);
       say(report, user, 1, "... and %s more warnings%s", n, "");
     }
     if (!(outd = malloc(plen))) st = CLS_ERR_OUT_OF_MEMORY;
@@ -108,7 +157,7 @@ cls_status cls_plot_run(const char *run_dir, const char *out_dir, unsigned mask,
     st = cls_font_create(&font, err, err_len);
   }
   bool dir_made = false;
-  cls_plot_inputs in = {rd, fit, cc, fit_missing[0] ? fit_missing : NULL, cc_missing[0] ? cc_missing : NULL};
+  cls_plot_inputs in = {rd, fit, cc, fit_missing[0] ? fit_missing : NULL, cc_missing[0] ? cc_missing : NULL, sv};
   for (int k = 0; k < CLS_PLOT_KIND_COUNT && !st; k++) {
     if (!(mask & (1u << k))) continue;
     cls_figure *f = NULL;
@@ -140,6 +189,7 @@ cls_status cls_plot_run(const char *run_dir, const char *out_dir, unsigned mask,
   }
   cls_font_destroy(font);
   cls_coord_check_destroy(cc);
+  cls_solved_destroy(sv);
   cls_fit_destroy(fit);
   cls_rundir_destroy(rd);
   free(path);
