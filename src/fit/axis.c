@@ -184,10 +184,13 @@ static cls_status check_axis(const cls_axis_input *in, const char *axis, char *e
                       "axis '%s' is not numeric (points/%s.json has \"%s\"); the numeric config keys of these "
                       "points are: %s",
                       axis, in->runs[i].id, v->text, keys);
-    if (!isfinite(v->num) || v->num <= 0)
+    if (!isfinite(v->num) || v->num <= 0) {
+      char val[64];
+      value_text(v, val, sizeof val);
       return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
-                      "axis '%s': points/%s.json has %s = %g; a power law in X needs every X positive and finite",
-                      axis, in->runs[i].id, axis, v->num);
+                      "axis '%s': points/%s.json has %s = %s; a power law in X needs every X positive and finite",
+                      axis, in->runs[i].id, axis, val);
+    }
   }
   return CLS_OK;
 }
