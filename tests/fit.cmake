@@ -40,3 +40,30 @@ cls_fit_cli(unwritable_output 1 "cannot write" --csv ${CLS_FIT_DATA}/good.csv --
 add_test(NAME cli_fit_e2e_plot COMMAND ${CLS_FIT_DATA}/e2e.sh $<TARGET_FILE:clscale>
                                        ${CMAKE_CURRENT_BINARY_DIR}/fit-e2e-rundir)
 set_tests_properties(cli_fit_e2e_plot PROPERTIES TIMEOUT 300)
+
+# Power laws along an axis (--axis): a toy run directory (L = 0.1 + 2*w^-0.7,
+# two seeds), bad axes and bad inputs exit 2, and real rf and zipf sweeps
+# fitted with their default axes by tests/data/fit/axis.sh.
+cls_fit_cli(axis_good 0 "all +10 +5 +1 \\.\\. 16 .*0\\.70" ${CLS_FIT_DATA}/axis_toy --axis width --bootstrap 50 -o
+            ${CMAKE_CURRENT_BINARY_DIR}/fit-axis-toy.json)
+cls_fit_cli(axis_floor_zero 0 "L = A\\*width\\^-gamma" ${CLS_FIT_DATA}/axis_toy --axis width,n_params --axis-floor
+            zero --bootstrap 20 -o ${CMAKE_CURRENT_BINARY_DIR}/fit-axis-zero.json)
+cls_fit_cli(axis_toy_default 0 "isoflop" ${CLS_FIT_DATA}/axis_toy --bootstrap 10 --starts 20 -o
+            ${CMAKE_CURRENT_BINARY_DIR}/fit-axis-default.json)
+cls_fit_cli(axis_unknown 2 "unknown axis 'depth'.*: flops, n_params, noise, ridge, tokens, width" ${CLS_FIT_DATA}/axis_toy
+            --axis depth)
+cls_fit_cli(axis_result 2 "'final_eval_loss' is a result" ${CLS_FIT_DATA}/axis_toy --axis final_eval_loss)
+cls_fit_cli(axis_zero_value 2 "has ridge = 0; a power law in X needs every X positive" ${CLS_FIT_DATA}/axis_toy
+            --axis ridge)
+cls_fit_cli(axis_null_value 2 "has noise = null" ${CLS_FIT_DATA}/axis_toy --axis width,noise)
+cls_fit_cli(axis_empty_name 2 "--axis wants" ${CLS_FIT_DATA}/axis_toy --axis width,,ridge)
+cls_fit_cli(axis_nan_loss 2 "b.json: status ok but final_eval_loss is null" ${CLS_FIT_DATA}/diverged --axis width)
+cls_fit_cli(axis_unfinished 2 "none of the 2 points .* is finished" ${CLS_FIT_DATA}/axis_unfinished --axis width)
+cls_fit_cli(axis_no_points 2 "holds no <id>.json" ${CLS_FIT_DATA}/no_points --axis width)
+cls_fit_cli(axis_csv 2 "--axis and --axis-floor need a run directory" --csv ${CLS_FIT_DATA}/good.csv --axis N)
+cls_fit_cli(axis_bad_floor 2 "--axis-floor wants free or zero" ${CLS_FIT_DATA}/axis_toy --axis-floor none)
+cls_fit_cli(axis_train_loss 2 "--axis fits the final eval loss" ${CLS_FIT_DATA}/axis_toy --axis width --loss train)
+add_test(NAME cli_fit_axis_sweeps COMMAND ${CLS_FIT_DATA}/axis.sh $<TARGET_FILE:clscale>
+                                          ${CMAKE_CURRENT_BINARY_DIR}/fit-axis-sweeps)
+set_tests_properties(cli_fit_axis_sweeps PROPERTIES TIMEOUT 300 ENVIRONMENT
+                                                    "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache")

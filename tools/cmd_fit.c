@@ -9,6 +9,7 @@
 
 #include "command.h"
 #include "commands.h"
+#include "fit/axis.h"
 #include "fit/fit.h"
 #include "options.h"
 
@@ -16,7 +17,8 @@
 
 typedef struct {
   const char *run_dir, *csv, *output;
-  int quiet, train;
+  const char *axis; /* --axis: comma-separated keys */
+  int quiet, train, floor_zero;
   cls_fit_options o;
 } fit_args;
 
@@ -34,6 +36,7 @@ static int parse_starts(const char *v, void *target, char *why, size_t len) {
 }
 
 static const cls_opt_choice losses[] = {{"eval", 0}, {"train", 1}, {NULL, 0}};
+static const cls_opt_choice floors[] = {{"free", 0}, {"zero", 1}, {NULL, 0}};
 
 static void fit_command(cls_opt_command *cmd, cls_option *opts, size_t cap, fit_args *a) {
   cls_fit_options *o = &a->o;
@@ -75,6 +78,15 @@ static void fit_command(cls_opt_command *cmd, cls_option *opts, size_t cap, fit_
       {CLS_OPT(CLS_OPT_CHOICE, "--loss", &a->train, "eval|train", "loss",
                "which final loss to fit (default eval; run directories only)"),
        .choices = losses},
+      {CLS_OPT(
+           CLS_OPT_STRING, "--axis", &a->axis, "NAME[,NAME...]", "axis",
+           "fit L = E + A*X^-gamma along each named numeric config key X of the points\n(features, samples, "
+           "ridge, n_params, tokens, ...) per group of points equal on\nevery other config key, instead of the "
+           "Chinchilla fits (default for the rf\ntask: features,samples; zipf: samples)"),
+       .flags = CLS_OPT_NONEMPTY},
+      {CLS_OPT(CLS_OPT_CHOICE, "--axis-floor", &a->floor_zero, "free|zero", "axis_floor",
+               "the floor E of the axis fits: fitted (free, the default) or zero"),
+       .choices = floors},
       {CLS_OPT(CLS_OPT_FLAG, "--quiet", &a->quiet, NULL, "quiet", "print no table, only warnings and errors"),
        .alias = "-q"},
   };
@@ -101,6 +113,12 @@ static int read_args(const cls_opt_command *cmd, int argc, char **argv, fit_args
                                           : "RUN_DIR (or --csv FILE) is missing");
   if (a->csv && a->train)
     return cls_opt_fail(cmd, CLS_EXIT_USAGE, "--loss train needs a run directory (a CSV has one loss column)");
+  if (a->csv && (a->axis || a->floor_zero))
+    return cls_opt_fail(cmd, CLS_EXIT_USAGE,
+                        "--axis and --axis-floor need a run directory (a CSV has no config keys)");
+  if (a->axis && a->train)
+    return cls_opt_fail(cmd, CLS_EXIT_USAGE,
+                        "--axis fits the final eval loss; --loss train is for the Chinchilla fits");
   return CLS_EXIT_GO_ON;
 }
 
@@ -279,16 +297,189 @@ static int fit_and_write(const cls_opt_command *cmd, const fit_args *a, const cl
   return code;
 }
 
+/* ------------------------------------------------------------ axis fits */
+
+/* Prints s left-aligned in width columns ("—" is one column, three bytes). */
+static void cell(const char *s, int width) {
+  int shown = 0;
+  for (const char *p = s; *p; p++) shown += ((unsigned char)*p & 0xC0) != 0x80;
+  printf("%s%*s", s, width > shown ? width - shown : 0, "");
+}
+
+static void num_cell(double v, const char *fmt, int width) {
+  char b[64];
+  if (isfinite(v))
+    snprintf(b, sizeof b, fmt, v);
+  else
+    snprintf(b, sizeof b, "—");
+  cell(b, width);
+}
+
+static void print_axis(const cls_fit_axis *ax, const cls_fit_options *o) {
+  printf("\naxis %s: L = %s*%s^-gamma, %zu group%s (%zu fitted); the loss at each %s is the mean over seeds%s\n",
+         ax->axis, ax->floor_zero ? "A" : "E + A", ax->axis, ax->n_groups, ax->n_groups == 1 ? "" : "s",
+         ax->n_fitted, ax->axis, ax->from_curves ? " of the learning curves' rows and final points" : "");
+  int lw = 5;
+  for (size_t g = 0; g < ax->n_groups; g++) lw = (int)fmax(lw, (double)strlen(ax->groups[g].label));
+  char ci_head[32];
+  snprintf(ci_head, sizeof ci_head, "%d%% interval", (int)lround(o->ci_level * 100));
+  printf("  ");
+  cell("group", lw + 2);
+  printf("%4s  %-4s ", "runs", "n_X");
+  cell("X range", 20);
+  cell("E", 11);
+  cell("A", 11);
+  cell("gamma", 9);
+  cell(ci_head, 20);
+  cell("theory", 8);
+  cell("theory-fit", 11);
+  cell("th. floor", 11);
+  printf("max|meas/theory-1|\n");
+  for (size_t g = 0; g < ax->n_groups; g++) {
+    const cls_fit_axis_group *G = &ax->groups[g];
+    printf("  ");
+    cell(G->label, lw + 2);
+    printf("%4zu  %-4zu ", G->n_runs, G->n_x);
+    if (!G->ok) {
+      printf("skipped: %s\n", G->why);
+      continue;
+    }
+    char b[64];
+    snprintf(b, sizeof b, "%.4g .. %.4g", G->x[0], G->x[G->n_x - 1]);
+    cell(b, 20);
+    if (ax->floor_zero)
+      cell("0", 11);
+    else
+      num_cell(G->E, "%.4g", 11);
+    num_cell(G->A, "%.4g", 11);
+    num_cell(G->gamma, "%.4f", 9);
+    if (isfinite(G->gamma_ci.lo) && isfinite(G->gamma_ci.hi))
+      snprintf(b, sizeof b, "[%.4f, %.4f]", G->gamma_ci.lo, G->gamma_ci.hi);
+    else
+      snprintf(b, sizeof b, "[no interval]");
+    cell(b, 20);
+    num_cell(G->th_exponent, "%.4g", 8);
+    num_cell(G->th_gamma, "%.4f", 11);
+    num_cell(G->th_floor, "%.4g", 11);
+    if (isfinite(G->th_max_dev))
+      printf("%.3g\n", G->th_max_dev);
+    else
+      printf("—\n");
+  }
+  bool why = false;
+  for (size_t g = 0; g < ax->n_groups; g++) {
+    const cls_fit_axis_group *G = &ax->groups[g];
+    if (G->ok && !G->has_theory && !why) {
+      printf("  —: %s", G->theory_why);
+      why = true;
+    } else if (G->ok && !G->has_theory && strcmp(G->theory_why, ax->groups[0].theory_why)) {
+      printf("; %s", G->theory_why);
+    }
+  }
+  if (why) printf("\n");
+}
+
+/* Whether RUN_DIR is fitted along axes: --axis, or a task with default axes. */
+static bool wants_axes(const fit_args *a, cls_axis_input **in) {
+  *in = NULL;
+  if (a->axis) return true;
+  char task[64];
+  if (cls_fit_axis_task_of(a->run_dir, task, sizeof task)) return !strcmp(task, "rf") || !strcmp(task, "zipf");
+  /* No manifest naming a task: the points may; when they cannot be read
+   * this way the Chinchilla path says what is wrong, as it always did. */
+  char err[256];
+  if (cls_fit_axis_input_from_rundir(a->run_dir, in, err, sizeof err)) return false;
+  if (cls_fit_axis_default(*in)) return true;
+  cls_fit_axis_input_destroy(*in);
+  *in = NULL;
+  return false;
+}
+
+/* The axis fits; CLS_EXIT_GO_ON when RUN_DIR is for the Chinchilla fits. */
+static int axis_mode(const cls_opt_command *cmd, const fit_args *a) {
+  cls_axis_input *in;
+  if (!wants_axes(a, &in)) return CLS_EXIT_GO_ON;
+  char err[4096] = "";
+  if (!in) {
+    cls_status st = cls_fit_axis_input_from_rundir(a->run_dir, &in, err, sizeof err);
+    if (st)
+      return cls_opt_fail(cmd, st == CLS_ERR_INVALID_VALUE ? CLS_EXIT_USAGE : CLS_EXIT_FAIL, "%s",
+                          err[0] ? err : "cannot read the run directory");
+  }
+  for (size_t i = 0; i < in->n_warnings; i++) cls_opt_fail(cmd, 0, "warning: %s", in->warnings[i]);
+  const char *list = a->axis ? a->axis : cls_fit_axis_default(in);
+  if (!list) {
+    cls_fit_axis_input_destroy(in);
+    return cls_opt_fail(cmd, CLS_EXIT_USAGE, "name an axis with --axis");
+  }
+  cls_fit_axis fits[8];
+  size_t n = 0, fitted = 0;
+  int code = CLS_EXIT_OK;
+  for (const char *p = list; *p && code == CLS_EXIT_OK;) {
+    const char *c = strchr(p, ',');
+    size_t len = c ? (size_t)(c - p) : strlen(p);
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), p);
+    p += len + (c != NULL);
+    if (!name[0] || n == sizeof fits / sizeof fits[0]) {
+      code = cls_opt_fail(cmd, CLS_EXIT_USAGE, "--axis wants up to %zu comma-separated key names, not '%s'",
+                          sizeof fits / sizeof fits[0], list);
+      break;
+    }
+    cls_status st = cls_fit_axis_run(in, name, a->floor_zero, &a->o, &fits[n], err, sizeof err);
+    if (st) {
+      code = cls_opt_fail(cmd, st == CLS_ERR_INVALID_VALUE ? CLS_EXIT_USAGE : CLS_EXIT_FAIL, "%s", err);
+      break;
+    }
+    fitted += fits[n].n_fitted;
+    if (fits[n].n_zero_loss)
+      cls_opt_fail(
+          cmd, 0, "warning: axis %s: %zu observation%s with loss 0 left out (a power law in log-loss needs L > 0)",
+          name, fits[n].n_zero_loss, fits[n].n_zero_loss == 1 ? "" : "s");
+    for (size_t g = 0; g < fits[n].n_groups; g++)
+      if (!fits[n].groups[g].ok)
+        cls_opt_fail(cmd, 0, "warning: axis %s: group %s (%zu run%s) skipped: %s", name, fits[n].groups[g].label,
+                     fits[n].groups[g].n_runs, fits[n].groups[g].n_runs == 1 ? "" : "s", fits[n].groups[g].why);
+    n++;
+    if (!c) break;
+  }
+  if (code == CLS_EXIT_OK && !fitted)
+    code = cls_opt_fail(cmd, CLS_EXIT_FAIL, "no axis fit is possible: every group is skipped (see above)");
+  if (code == CLS_EXIT_OK) {
+    char path[4096];
+    output_path(a, path, sizeof path);
+    if (cls_fit_write_axis_json(fits, n, &a->o, in->n_runs, path, err, sizeof err) != CLS_OK) {
+      code = cls_opt_fail(cmd, CLS_EXIT_FAIL, "%s", err);
+    } else if (!a->quiet) {
+      printf("clscale fit: %zu runs from %s, task %s; %d%% intervals on gamma from %d bootstrap resamples (seed "
+             "%llu)\n",
+             in->n_runs, a->run_dir, in->task[0] ? in->task : "(mixed)", (int)lround(a->o.ci_level * 100),
+             a->o.bootstrap, (unsigned long long)a->o.seed);
+      for (size_t i = 0; i < n; i++) print_axis(&fits[i], &a->o);
+      printf("\ntheory: the asymptotic exponent; theory-fit: the same law fitted to the theory at the same X;\n"
+             "th. floor: the theory's floor; max|meas/theory-1|: the worst ratio over the group's X\n");
+      printf("\nwrote %s\n", path);
+    }
+  }
+  for (size_t i = 0; i < n; i++) cls_fit_axis_free(&fits[i]);
+  cls_fit_axis_input_destroy(in);
+  return code;
+}
+
 int cls_cmd_fit(int argc, char **argv) {
   fit_args a;
   memset(&a, 0, sizeof a);
   cls_fit_options_default(&a.o);
-  cls_option opts[16];
+  cls_option opts[20];
   cls_opt_command cmd;
   fit_command(&cmd, opts, sizeof opts / sizeof opts[0], &a);
   int code = read_args(&cmd, argc, argv, &a);
   if (code != CLS_EXIT_GO_ON) return code;
   char err[2048] = "";
+  if (a.run_dir && !a.csv) {
+    code = axis_mode(&cmd, &a);
+    if (code != CLS_EXIT_GO_ON) return code;
+  }
   cls_fit_input *in = NULL;
   cls_status st = a.csv ? cls_fit_input_from_csv(a.csv, &in, err, sizeof err)
                         : cls_fit_input_from_rundir(a.run_dir, a.train, &in, err, sizeof err);

@@ -204,6 +204,18 @@ cls_ci cls__fit_interval(double *v, size_t n, double level);
  * point it could not improve). */
 typedef double (*cls__fit_objective)(void *user, const double *x, double *grad, int n);
 int cls__fit_minimize(cls__fit_objective f, void *user, double *x, int n, double *fx);
+/* Fits L = E + k·x^(−γ) to (x[i], l[i]), i < n (all positive), by a Huber
+ * loss (threshold delta) on log-loss residuals, minimised with L-BFGS from
+ * six starts (floors E0 = {0, .25, .5, .75, .9, .97} × min l, each with a
+ * straight line through log(l − E0)) in x centred on its geometric mean;
+ * with floor_zero, E = 0 and one start from the line through log l. start
+ * (may be NULL) is one more start, from cls__fit_power_law_start. The
+ * frontier and the axis fits share it. Returns 0 with out = {E, k, γ} and
+ * the objective, -1 when there is no finite fit (fewer than 2 distinct x). */
+int cls__fit_power_law(const double *x, const double *l, size_t n, double delta, bool floor_zero,
+                       const double *start, double out[3], double *objective);
+/* The start for cls__fit_power_law on x[0..n) that is the law p = {E, k, γ}. */
+void cls__fit_power_law_start(const double *x, size_t n, const double p[3], double start[3]);
 /* Huber loss and its derivative. */
 double cls__huber(double r, double delta, double *deriv);
 /* log(exp(x) + exp(y) + exp(z)) without overflow, and its softmax weights. */

@@ -25,6 +25,14 @@ void cls_fit_destroy(cls_fit *f) {
   free_power(&f->n_opt_fit);
   free_power(&f->d_opt_fit);
   free(f->param_points);
+  for (size_t i = 0; i < f->n_axis_fits; i++) {
+    for (size_t g = 0; g < f->axis_fits[i].n_groups; g++) {
+      cls_axis_fit_group *q = &f->axis_fits[i].groups[g];
+      free(q->x), free(q->loss), free(q->theory);
+    }
+    free(f->axis_fits[i].groups);
+  }
+  free(f->axis_fits);
   free(f);
 }
 
@@ -138,6 +146,75 @@ static cls_status read_parametric(const cJSON *p, cls_fit *f, const char *path, 
   return CLS_OK;
 }
 
+/* One group of an axis fit: its points, and its law when fitted. */
+static cls_status read_axis_group(const cJSON *o, cls_axis_fit_group *q, const char *section, const char *path,
+                                  char *err, size_t err_len) {
+  const char *label = cls_json_get_str(o, "label");
+  snprintf(q->label, sizeof q->label, "%s", label ? label : "");
+  q->E = q->A = q->gamma = NAN;
+  q->gamma_ci.lo = q->gamma_ci.hi = NAN;
+  q->theory_exponent = q->theory_gamma = q->theory_floor = q->max_rel_dev = NAN;
+  const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, "x"), *l = cJSON_GetObjectItemCaseSensitive(o, "loss");
+  size_t nx, nl;
+  if (!cJSON_IsArray(x) || !cJSON_IsArray(l) || read_array(x, &q->x, &nx) || read_array(l, &q->loss, &nl) ||
+      nx != nl)
+    return cls_errf(err, err_len, CLS_ERR_FORMAT, "%s: %s needs arrays x and loss of equal length", path, section);
+  q->n_x = nx;
+  const cJSON *fitted = cJSON_GetObjectItemCaseSensitive(o, "fitted");
+  q->fitted = cJSON_IsTrue(fitted);
+  if (q->fitted) {
+    const char *keys[3] = {"E", "A", "gamma"};
+    double *dst[3] = {&q->E, &q->A, &q->gamma};
+    if (!need(o, section, keys, dst, 3, path, err, err_len)) return CLS_ERR_FORMAT;
+    cls_json_get_pair(o, "gamma_ci", &q->gamma_ci.lo, &q->gamma_ci.hi);
+  }
+  const cJSON *th = cJSON_GetObjectItemCaseSensitive(o, "theory");
+  const cJSON *tl = th ? cJSON_GetObjectItemCaseSensitive(th, "loss") : NULL;
+  size_t nt = 0;
+  if (cJSON_IsArray(tl) && read_array(tl, &q->theory, &nt)) return CLS_ERR_OUT_OF_MEMORY;
+  if (q->theory && nt != nx)
+    return cls_errf(err, err_len, CLS_ERR_FORMAT, "%s: %s.theory.loss must be as long as x", path, section);
+  if (th) {
+    q->theory_exponent = cls_json_get_num(th, "exponent");
+    q->theory_gamma = cls_json_get_num(th, "fitted_gamma");
+    q->theory_floor = cls_json_get_num(th, "floor");
+    q->max_rel_dev = cls_json_get_num(th, "max_rel_dev");
+  }
+  return CLS_OK;
+}
+
+/* axis_fits: an array of fits, each with its groups. */
+static cls_status read_axis_fits(const cJSON *arr, cls_fit *f, const char *path, char *err, size_t err_len) {
+  if (!cJSON_IsArray(arr)) return cls_errf(err, err_len, CLS_ERR_FORMAT, "%s: axis_fits must be an array", path);
+  int n = cJSON_GetArraySize(arr);
+  f->axis_fits = calloc((size_t)(n > 0 ? n : 1), sizeof *f->axis_fits);
+  if (!f->axis_fits) return CLS_ERR_OUT_OF_MEMORY;
+  for (int i = 0; i < n; i++) {
+    const cJSON *o = cJSON_GetArrayItem(arr, i);
+    cls_axis_fit *a = &f->axis_fits[f->n_axis_fits++];
+    const char *axis = cls_json_get_str(o, "axis"), *floor = cls_json_get_str(o, "floor");
+    if (!axis)
+      return cls_errf(err, err_len, CLS_ERR_FORMAT, "%s: axis_fits[%d].axis is missing or not a string", path, i);
+    snprintf(a->axis, sizeof a->axis, "%s", axis);
+    a->floor_zero = floor && !strcmp(floor, "zero");
+    a->from_curves = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "from_curves"));
+    const cJSON *gs = cJSON_GetObjectItemCaseSensitive(o, "groups");
+    if (!cJSON_IsArray(gs))
+      return cls_errf(err, err_len, CLS_ERR_FORMAT, "%s: axis_fits[%d].groups must be an array", path, i);
+    int m = cJSON_GetArraySize(gs);
+    a->groups = calloc((size_t)(m > 0 ? m : 1), sizeof *a->groups);
+    if (!a->groups) return CLS_ERR_OUT_OF_MEMORY;
+    for (int g = 0; g < m; g++) {
+      char section[64];
+      snprintf(section, sizeof section, "axis_fits[%d].groups[%d]", i, g);
+      a->n_groups++;
+      cls_status st = read_axis_group(cJSON_GetArrayItem(gs, g), &a->groups[g], section, path, err, err_len);
+      if (st) return st;
+    }
+  }
+  return CLS_OK;
+}
+
 cls_status cls_fit_load(const char *path, cls_fit **out, char *err, size_t err_len) {
   if (!path || !out) return CLS_ERR_NULL_ARGUMENT;
   *out = NULL;
@@ -166,6 +243,8 @@ cls_status cls_fit_load(const char *path, cls_fit **out, char *err, size_t err_l
   if (!isfinite(f->ci_level)) f->ci_level = cls_json_get_num(root, "ci_level");
   const cJSON *par = cJSON_GetObjectItemCaseSensitive(root, "parametric");
   if (!st && par) st = read_parametric(par, f, path, err, err_len);
+  const cJSON *ax = cJSON_GetObjectItemCaseSensitive(root, "axis_fits");
+  if (!st && ax) st = read_axis_fits(ax, f, path, err, err_len);
   cJSON_Delete(root);
   if (st) {
     cls_fit_destroy(f);

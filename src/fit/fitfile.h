@@ -35,6 +35,24 @@ typedef struct cls_param_point {
   double n_params, tokens, observed, predicted;
 } cls_param_point;
 
+/* One group of an axis fit (fit.json axis_fits[].groups[]). */
+typedef struct cls_axis_fit_group {
+  char label[256];
+  bool fitted;
+  size_t n_x;
+  double *x, *loss, *theory; /* theory: NaN where there is none */
+  double E, A, gamma;        /* L = E + A·X^(−gamma); NaN when not fitted */
+  cls_interval gamma_ci;
+  double theory_exponent, theory_gamma, theory_floor, max_rel_dev; /* NaN when none */
+} cls_axis_fit_group;
+
+typedef struct cls_axis_fit {
+  char axis[64];
+  bool floor_zero, from_curves;
+  size_t n_groups;
+  cls_axis_fit_group *groups;
+} cls_axis_fit;
+
 typedef struct cls_fit {
   bool has_frontier;
   double fr_E, fr_k, fr_gamma; /* L(C) = E + k·C^(−gamma) */
@@ -52,6 +70,9 @@ typedef struct cls_fit {
   cls_interval alpha_ci, beta_ci;
   size_t n_param_points;
   cls_param_point *param_points;
+
+  size_t n_axis_fits; /* 0 when the file has no axis_fits (every file before them) */
+  cls_axis_fit *axis_fits;
 } cls_fit;
 
 /* Reads fit.json. A missing file is CLS_ERR_IO (callers treat it as "no fit"

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/file.h"
+#include "fit/axis.h"
 #include "fit/fit.h"
 
 static void num(cJSON *o, const char *key, double v) {
@@ -227,6 +228,97 @@ cls_status cls_fit_write_json(const cls_fit_result *r, const cls_fit_input *in, 
                               size_t err_len) {
   if (!r || !in || !path) return CLS_ERR_NULL_ARGUMENT;
   cJSON *root = build(r, in);
+  cls_status st = cls_write_json_atomic(path, root, err, err_len);
+  cJSON_Delete(root);
+  return st;
+}
+
+/* ------------------------------------------------------------ axis fits */
+
+static void put_array(cJSON *o, const char *key, const double *v, size_t n) {
+  cJSON *a = cJSON_AddArrayToObject(o, key);
+  for (size_t i = 0; a && i < n; i++)
+    cJSON_AddItemToArray(a, isfinite(v[i]) ? cJSON_CreateNumber(v[i]) : cJSON_CreateNull());
+}
+
+/* One group: its config, its points, the fit (or why not) and the theory. */
+static cJSON *axis_group(const cls_fit_axis_group *g) {
+  cJSON *q = cJSON_CreateObject();
+  cJSON_AddStringToObject(q, "label", g->label);
+  cJSON *cfg = cJSON_AddObjectToObject(q, "config");
+  for (const char *line = g->config; line && *line;) {
+    const char *eq = strchr(line, '='), *nl = strchr(line, '\n');
+    if (!eq || !nl || eq > nl) break;
+    char key[128], val[128];
+    snprintf(key, sizeof key, "%.*s", (int)(eq - line), line);
+    snprintf(val, sizeof val, "%.*s", (int)(nl - eq - 1), eq + 1);
+    char *end;
+    double v = strtod(val, &end);
+    if (val[0] && !*end && isfinite(v))
+      cJSON_AddNumberToObject(cfg, key, v);
+    else
+      cJSON_AddStringToObject(cfg, key, val);
+    line = nl + 1;
+  }
+  cJSON_AddNumberToObject(q, "n_runs", (double)g->n_runs);
+  cJSON_AddBoolToObject(q, "fitted", g->ok);
+  if (!g->ok) cJSON_AddStringToObject(q, "reason", g->why);
+  put_array(q, "x", g->x, g->n_x);
+  put_array(q, "loss", g->loss, g->n_x);
+  cJSON *no = cJSON_AddArrayToObject(q, "n_obs");
+  for (size_t i = 0; no && i < g->n_x; i++) cJSON_AddItemToArray(no, cJSON_CreateNumber((double)g->n_obs[i]));
+  if (g->ok) {
+    num(q, "E", g->E);
+    num(q, "A", g->A);
+    num(q, "gamma", g->gamma);
+    pair(q, "E_ci", g->E_ci);
+    pair(q, "A_ci", g->A_ci);
+    pair(q, "gamma_ci", g->gamma_ci);
+    num(q, "objective", g->objective);
+    cJSON_AddNumberToObject(q, "bootstrap_ok", g->boot_ok);
+  }
+  cJSON *th = cJSON_AddObjectToObject(q, "theory");
+  if (g->has_theory) {
+    num(th, "exponent", g->th_exponent);
+    num(th, "floor", g->th_floor);
+    num(th, "fitted_E", g->th_E);
+    num(th, "fitted_A", g->th_A);
+    num(th, "fitted_gamma", g->th_gamma);
+    num(th, "max_rel_dev", g->th_max_dev);
+    put_array(th, "loss", g->theory, g->n_x);
+  } else {
+    cJSON_AddStringToObject(th, "none", g->theory_why);
+  }
+  return q;
+}
+
+cls_status cls_fit_write_axis_json(const cls_fit_axis *fits, size_t n_fits, const cls_fit_options *o,
+                                   size_t n_runs, const char *path, char *err, size_t err_len) {
+  if (!fits || !o || !path) return CLS_ERR_NULL_ARGUMENT;
+  cJSON *root = cJSON_CreateObject();
+  if (!root) return CLS_ERR_OUT_OF_MEMORY;
+  cJSON_AddNumberToObject(root, "version", 1);
+  cJSON_AddStringToObject(root, "loss", "eval");
+  num(root, "ci_level", o->ci_level);
+  cJSON_AddNumberToObject(root, "bootstrap", o->bootstrap);
+  cJSON_AddNumberToObject(root, "seed", (double)o->seed);
+  cJSON_AddNumberToObject(root, "n_runs", (double)n_runs);
+  cJSON *arr = cJSON_AddArrayToObject(root, "axis_fits");
+  for (size_t i = 0; arr && i < n_fits; i++) {
+    const cls_fit_axis *a = &fits[i];
+    cJSON *o1 = cJSON_CreateObject();
+    cJSON_AddStringToObject(o1, "axis", a->axis);
+    cJSON_AddStringToObject(o1, "form", a->floor_zero ? "L = A*X^-gamma" : "L = E + A*X^-gamma");
+    cJSON_AddStringToObject(o1, "floor", a->floor_zero ? "zero" : "free");
+    cJSON_AddBoolToObject(o1, "from_curves", a->from_curves);
+    num(o1, "huber_delta", o->huber_delta);
+    cJSON_AddNumberToObject(o1, "n_runs", (double)a->n_runs);
+    cJSON_AddNumberToObject(o1, "n_fitted", (double)a->n_fitted);
+    if (a->n_zero_loss) cJSON_AddNumberToObject(o1, "zero_loss_left_out", (double)a->n_zero_loss);
+    cJSON *gs = cJSON_AddArrayToObject(o1, "groups");
+    for (size_t g = 0; gs && g < a->n_groups; g++) cJSON_AddItemToArray(gs, axis_group(&a->groups[g]));
+    cJSON_AddItemToArray(arr, o1);
+  }
   cls_status st = cls_write_json_atomic(path, root, err, err_len);
   cJSON_Delete(root);
   return st;

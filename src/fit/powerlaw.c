@@ -15,7 +15,7 @@
 enum { FR_MAX_POINTS = 64, FR_STREAM = 0x46524f4eu /* "FRON" */ };
 
 typedef struct {
-  const double *u, *logl; /* u = ln(C / C_ref) */
+  const double *u, *logl; /* u = ln(x / x_ref) */
   size_t n;
   double delta;
 } fr_data;
@@ -33,6 +33,22 @@ static double fr_objective(void *user, const double *x, double *g, int n) {
     g[0] += h * w[0];
     g[1] += h * w[1];
     g[2] -= h * w[1] * d->u[i];
+  }
+  return f;
+}
+
+/* E = 0: log L̂ = κ − γu; x = {κ, γ}. */
+static double fr_objective_zero(void *user, const double *x, double *g, int n) {
+  (void)n;
+  const fr_data *d = user;
+  double f = 0;
+  g[0] = g[1] = 0;
+  for (size_t i = 0; i < d->n; i++) {
+    double h;
+    double r = x[0] - x[1] * d->u[i] - d->logl[i];
+    f += cls__huber(r, d->delta, &h);
+    g[0] += h;
+    g[1] -= h * d->u[i];
   }
   return f;
 }
@@ -108,49 +124,72 @@ static size_t envelope(const cls_fit_input *in, const int *take, double skip, do
   return out;
 }
 
-/* Fits (c, l); x0 (may be NULL) is an extra start. Returns 0 and {E, k, γ}. */
-static int fr_fit(const double *c, const double *l, size_t n, double delta, const double *x0, double out[3],
-                  double *objective) {
-  double lc[FR_MAX_POINTS], u[FR_MAX_POINTS], logl[FR_MAX_POINTS];
-  double cref = 0, lmin = INFINITY;
-  for (size_t i = 0; i < n; i++) cref += log(c[i]), lmin = fmin(lmin, l[i]);
-  cref /= (double)n; /* ln of the geometric mean: centring decouples κ from γ */
-  for (size_t i = 0; i < n; i++) lc[i] = u[i] = log(c[i]) - cref, logl[i] = log(l[i]);
+int cls__fit_power_law(const double *x, const double *l, size_t n, double delta, bool floor_zero,
+                       const double *start, double out[3], double *objective) {
+  if (n < 2) return -1;
+  double *buf = malloc(4 * n * sizeof *buf);
+  if (!buf) return -1;
+  double *lx = buf, *u = buf + n, *logl = buf + 2 * n, *y = buf + 3 * n;
+  double xref = 0, lmin = INFINITY;
+  for (size_t i = 0; i < n; i++) xref += log(x[i]), lmin = fmin(lmin, l[i]);
+  xref /= (double)n; /* ln of the geometric mean: centring decouples κ from γ */
+  for (size_t i = 0; i < n; i++) lx[i] = u[i] = log(x[i]) - xref, logl[i] = log(l[i]);
   fr_data d = {u, logl, n, delta};
   double best = INFINITY, bx[3] = {NAN, NAN, NAN};
-  /* Starts: for a guess E0 of the floor, log(L − E0) is a line in u. */
-  static const double frac[6] = {0, 0.25, 0.5, 0.75, 0.9, 0.97};
-  for (int s = 0; s < 7; s++) {
-    double x[3];
-    if (s == 6) {
-      if (!x0) break;
-      memcpy(x, x0, sizeof x);
+  int rc = 0;
+  if (floor_zero) {
+    /* log L is a line in u: its least-squares fit starts the Huber fit. */
+    double p[2], slope, icpt, fx;
+    if (cls__fit_line(lx, logl, n, &slope, &icpt)) {
+      rc = -1;
     } else {
-      double e0 = frac[s] * lmin, y[FR_MAX_POINTS], slope, icpt;
-      for (size_t i = 0; i < n; i++) y[i] = log(l[i] - e0);
-      if (cls__fit_line(lc, y, n, &slope, &icpt)) return -1;
-      x[0] = log(fmax(e0, 1e-3 * lmin));
-      x[1] = icpt;
-      x[2] = slope < 0 ? -slope : 0.1;
+      p[0] = icpt, p[1] = -slope;
+      cls__fit_minimize(fr_objective_zero, &d, p, 2, &fx);
+      best = fx, bx[0] = -INFINITY, bx[1] = p[0], bx[2] = p[1];
+      if (start && isfinite(start[1]) && isfinite(start[2])) {
+        double q[2] = {start[1], start[2]};
+        cls__fit_minimize(fr_objective_zero, &d, q, 2, &fx);
+        if (fx < best) best = fx, bx[1] = q[0], bx[2] = q[1];
+      }
     }
-    double fx;
-    cls__fit_minimize(fr_objective, &d, x, 3, &fx);
-    if (fx < best) best = fx, memcpy(bx, x, sizeof bx);
+  } else {
+    /* Starts: for a guess E0 of the floor, log(L − E0) is a line in u. */
+    static const double frac[6] = {0, 0.25, 0.5, 0.75, 0.9, 0.97};
+    for (int s = 0; s < 7 && !rc; s++) {
+      double p[3];
+      if (s == 6) {
+        if (!start) break;
+        memcpy(p, start, sizeof p);
+      } else {
+        double e0 = frac[s] * lmin, slope, icpt;
+        for (size_t i = 0; i < n; i++) y[i] = log(l[i] - e0);
+        if (cls__fit_line(lx, y, n, &slope, &icpt)) {
+          rc = -1;
+          break;
+        }
+        p[0] = log(fmax(e0, 1e-3 * lmin));
+        p[1] = icpt;
+        p[2] = slope < 0 ? -slope : 0.1;
+      }
+      double fx;
+      cls__fit_minimize(fr_objective, &d, p, 3, &fx);
+      if (fx < best) best = fx, memcpy(bx, p, sizeof bx);
+    }
   }
-  if (!isfinite(best)) return -1;
-  out[0] = exp(bx[0]);
-  out[1] = exp(bx[1] + bx[2] * cref); /* k·C^−γ = e^κ (C/C_ref)^−γ */
+  free(buf);
+  if (rc || !isfinite(best)) return -1;
+  out[0] = exp(bx[0]);                /* 0 when E = 0 */
+  out[1] = exp(bx[1] + bx[2] * xref); /* k·x^−γ = e^κ (x/x_ref)^−γ */
   out[2] = bx[2];
   if (objective) *objective = best;
   return isfinite(out[0]) && isfinite(out[1]) && isfinite(out[2]) ? 0 : -1;
 }
 
-/* The start {e, κ, γ} (centred at this envelope's C_ref) matching E, k, γ. */
-static void fr_start(const double *c, size_t n, const double p[3], double x[3]) {
-  double cref = 0;
-  for (size_t i = 0; i < n; i++) cref += log(c[i]);
-  cref /= (double)n;
-  x[0] = log(p[0]), x[1] = log(p[1]) - p[2] * cref, x[2] = p[2];
+void cls__fit_power_law_start(const double *x, size_t n, const double p[3], double start[3]) {
+  double xref = 0;
+  for (size_t i = 0; i < n; i++) xref += log(x[i]);
+  xref /= (double)n;
+  start[0] = log(p[0]), start[1] = log(p[1]) - p[2] * xref, start[2] = p[2];
 }
 
 cls_status cls_fit_frontier_run(const cls_fit_input *in, const cls_fit_options *o, cls_fit_frontier *out) {
@@ -175,7 +214,7 @@ cls_status cls_fit_frontier_run(const cls_fit_input *in, const cls_fit_options *
     return CLS_OK;
   }
   double p[3];
-  if (fr_fit(out->c, out->l, out->n, o->huber_delta, NULL, p, &out->objective)) {
+  if (cls__fit_power_law(out->c, out->l, out->n, o->huber_delta, false, NULL, p, &out->objective)) {
     snprintf(out->why, sizeof out->why, "the optimiser found no finite fit of the %zu envelope points", out->n);
     free(take);
     return CLS_OK;
@@ -201,8 +240,8 @@ cls_status cls_fit_frontier_run(const cls_fit_input *in, const cls_fit_options *
     size_t used, m = envelope(in, take, o->frontier_skip, bc, bl, &used);
     if (used < 2 || m < 3) continue;
     double x0[3];
-    fr_start(bc, m, p, x0);
-    if (fr_fit(bc, bl, m, o->huber_delta, x0, q, NULL)) {
+    cls__fit_power_law_start(bc, m, p, x0);
+    if (cls__fit_power_law(bc, bl, m, o->huber_delta, false, x0, q, NULL)) {
       q[0] = q[1] = q[2] = NAN;
       continue;
     }
