@@ -60,7 +60,24 @@ cls_fit_cli(axis_empty_name 2 "--axis wants" ${CLS_FIT_DATA}/axis_toy --axis wid
 cls_fit_cli(axis_nan_loss 2 "b.json: status ok but final_eval_loss is null" ${CLS_FIT_DATA}/diverged --axis width)
 cls_fit_cli(axis_unfinished 2 "none of the 2 points .* is finished" ${CLS_FIT_DATA}/axis_unfinished --axis width)
 cls_fit_cli(axis_no_points 2 "holds no <id>.json" ${CLS_FIT_DATA}/no_points --axis width)
-cls_fit_cli(axis_csv 2 "--axis and --axis-floor need a run directory" --csv ${CLS_FIT_DATA}/good.csv --axis N)
+cls_fit_cli(axis_csv 2 "--axis, --axis-floor and --where need a run directory" --csv ${CLS_FIT_DATA}/good.csv --axis N)
+# --where keeps the points that meet every condition (and says how many it left out).
+cls_fit_cli(where_good 0 "all +6 +3 +4 \\.\\. 16" ${CLS_FIT_DATA}/axis_toy --axis width
+            --where "width>=4,seed<=2" --bootstrap 10 -o ${CMAKE_CURRENT_BINARY_DIR}/fit-where.json)
+cls_fit_cli(where_text 0 "all +10 +5" ${CLS_FIT_DATA}/axis_toy --axis width --where task=toy --bootstrap 10 -o
+            ${CMAKE_CURRENT_BINARY_DIR}/fit-where-text.json)
+cls_fit_cli(where_no_op 2 "--where 'width': write KEY<=V" ${CLS_FIT_DATA}/axis_toy --axis width --where width)
+cls_fit_cli(where_no_value 2 "--where 'width<=': no value after '<='" ${CLS_FIT_DATA}/axis_toy --axis width --where
+            "width<=")
+cls_fit_cli(where_text_order 2 "'<' compares with a number, not 'abc'" ${CLS_FIT_DATA}/axis_toy --axis width --where
+            "width<abc")
+cls_fit_cli(where_text_number 2 "'task' is a text \\('toy'\\), not a number" ${CLS_FIT_DATA}/axis_toy --axis width
+            --where task=3)
+cls_fit_cli(where_number_text 2 "'width' is a number, not a text" ${CLS_FIT_DATA}/axis_toy --axis width --where
+            width=big)
+cls_fit_cli(where_unknown_key 2 "no point has the key 'depth'" ${CLS_FIT_DATA}/axis_toy --axis width --where depth=1)
+cls_fit_cli(where_nothing_left 2 "no point is left" ${CLS_FIT_DATA}/axis_toy --axis width --where "width>100")
+cls_fit_cli(where_no_axis 2 "name an axis with --axis" ${CLS_FIT_DATA}/axis_toy --where "width>1")
 cls_fit_cli(axis_bad_floor 2 "--axis-floor wants free or zero" ${CLS_FIT_DATA}/axis_toy --axis-floor none)
 cls_fit_cli(axis_train_loss 2 "--axis fits the final eval loss" ${CLS_FIT_DATA}/axis_toy --axis width --loss train)
 add_test(NAME cli_fit_axis_sweeps COMMAND ${CLS_FIT_DATA}/axis.sh $<TARGET_FILE:clscale>

@@ -162,3 +162,84 @@ no_leftovers "$dir/run" || exit 1
 add_test(NAME cli_solved_kill COMMAND sh ${CLS_SOLVED_DIR}/kill.sh $<TARGET_FILE:clscale> ${CLS_SWEEP_EXPECT}
                                       ${CLS_SOLVED_TMP}/kill ${CLS_SOLVED_DIR}/zipf_slow.ini)
 set_tests_properties(cli_solved_kill PROPERTIES ENVIRONMENT "${CLS_SWEEP_ENV}")
+
+# The pipeline measures exponents right: sweep -> fit along an axis. With
+# T >> N the loss falls as N^-alpha, with N >> T as T^-alpha; the fitted
+# exponent (L = A X^-gamma, the mean over 8 seeds) lands within 0.05 of
+# alpha and of the same law fitted to the theory, and every mean within 10%
+# of the theory (about 25 s on two cores).
+file(WRITE ${CLS_SOLVED_DIR}/exp_n1.json [=[
+{"name": "exp-n1", "task": "rf", "widths": [16, 32, 64, 128, 256], "budgets_tokens": [4096], "latent": 2048,
+ "alpha": 1.0, "ridge": 1e-6, "seeds": [7, 8, 9, 10, 11, 12, 13, 14]}
+]=])
+file(WRITE ${CLS_SOLVED_DIR}/exp_n05.json [=[
+{"name": "exp-n05", "task": "rf", "widths": [8, 16, 32, 64, 128], "budgets_tokens": [2048], "latent": 2048,
+ "alpha": 0.5, "ridge": 1e-6, "seeds": [7, 8, 9, 10, 11, 12, 13, 14]}
+]=])
+file(WRITE ${CLS_SOLVED_DIR}/exp_t1.json [=[
+{"name": "exp-t1", "task": "rf", "widths": [2048], "budgets_tokens": [16, 32, 64, 128, 256], "latent": 2048,
+ "alpha": 1.0, "ridge": 1e-6, "seeds": [7, 8, 9, 10, 11, 12, 13, 14]}
+]=])
+file(WRITE ${CLS_SOLVED_DIR}/exponent.sh [=[
+set -u
+clscale=$1; dir=$2; spec=$3; axis=$4; alpha=$5; shift 5
+rm -rf "$dir"
+"$clscale" sweep "$spec" --out "$dir" --quiet "$@" || { echo "sweep failed"; exit 1; }
+"$clscale" fit "$dir" --axis "$axis" --axis-floor zero || { echo "fit failed"; exit 1; }
+value() { sed -n "s/^[[:space:]]*\"$1\":[[:space:]]*\([-0-9.eE+]*\),*$/\1/p" "$dir/fit.json" | head -1; }
+g=$(value gamma); th=$(value fitted_gamma); dev=$(value max_rel_dev)
+echo "gamma $g, theory-fit $th, alpha $alpha, worst |measured/theory - 1| $dev"
+awk -v g="$g" -v t="$th" -v a="$alpha" -v d="$dev" 'BEGIN {
+  if (g == "" || t == "" || d == "") { print "fit.json lacks gamma, fitted_gamma or max_rel_dev"; exit 1 }
+  if (g - a > 0.05 || a - g > 0.05) { print "gamma is not within 0.05 of alpha"; exit 1 }
+  if (g - t > 0.05 || t - g > 0.05) { print "gamma is not within 0.05 of the theory-fit"; exit 1 }
+  if (d > 0.10) { print "a mean over seeds is more than 10% from the theory"; exit 1 }
+}'
+]=])
+foreach(case n1:features:1.0 n05:features:0.5 t1:samples:1.0)
+  string(REPLACE ":" ";" parts ${case})
+  list(GET parts 0 name)
+  list(GET parts 1 axis)
+  list(GET parts 2 alpha)
+  add_test(NAME cli_solved_rf_exponent_${name}
+           COMMAND sh ${CLS_SOLVED_DIR}/exponent.sh $<TARGET_FILE:clscale> ${CLS_SOLVED_TMP}/exp_${name}
+                   ${CLS_SOLVED_DIR}/exp_${name}.json ${axis} ${alpha} --matmul-backend own)
+  set_tests_properties(cli_solved_rf_exponent_${name} PROPERTIES ENVIRONMENT "${CLS_SWEEP_ENV}")
+endforeach()
+
+# The memoriser through the pipeline: along T (the learning curves, T >= 100)
+# the fitted exponent of real data is within 0.02 of 1 - 1/beta for beta 1.5
+# and 2.5; a tail cut at rank k = 1000 (beta 1.5: T = 10^6 sees every item
+# it keeps) ends on the theory's floor, the real mass beyond k, within 2%.
+file(WRITE ${CLS_SOLVED_DIR}/exp_zipf.json [=[
+{"name": "exp-zipf", "task": "zipf", "vocab": 1000000, "beta": [1.5, 2.5], "budgets_tokens": [1000000],
+ "seeds": [1, 2, 3, 4], "evals": 30, "variants": [{"source": "real"}, {"source": "cut", "cut": 1000}]}
+]=])
+file(WRITE ${CLS_SOLVED_DIR}/zipf_exponent.sh [=[
+set -u
+clscale=$1; dir=$2; spec=$3
+rm -rf "$dir"
+"$clscale" sweep "$spec" --out "$dir" --quiet || { echo "sweep failed"; exit 1; }
+"$clscale" fit "$dir" --axis samples --where samples\>=100,source=real --axis-floor zero -o "$dir/real.json" || exit 1
+"$clscale" fit "$dir" --axis samples --where source=cut -o "$dir/cut.json" || exit 1
+values() { sed -n "s/^[[:space:]]*\"$1\":[[:space:]]*\([-0-9.eE+]*\),*$/\1/p" "$2"; }
+# one line per group: beta, fitted gamma, 1 - 1/beta
+values beta "$dir/real.json" > "$dir/b"; values gamma "$dir/real.json" > "$dir/g"; values exponent "$dir/real.json" > "$dir/e"
+paste "$dir/b" "$dir/g" "$dir/e" | awk '
+  { n++; printf "beta %s: gamma %s, 1 - 1/beta %s\n", $1, $2, $3
+    if ($3 - (1 - 1 / $1) > 1e-12 || (1 - 1 / $1) - $3 > 1e-12) { print "the theory exponent is not 1 - 1/beta"; bad = 1 }
+    if ($2 - $3 > 0.02 || $3 - $2 > 0.02) { print "gamma is not within 0.02 of 1 - 1/beta"; bad = 1 } }
+  END { if (n != 2) { print n " groups, expected 2"; bad = 1 } exit bad }' || exit 1
+# the cut's measured error at the largest T (mean over seeds) against the theory's floor
+for beta in 1.5; do
+  f=$(values floor "$dir/cut.json" | head -1)
+  last=$(tr -d '\n\t ' < "$dir/cut.json" | sed 's/"groups":/\n/' | tail -1 |
+         sed 's/"label"/\n"label"/g' | grep '"beta":'"$beta"',' | sed 's/.*"loss":\[\([^]]*\)\].*"theory".*/\1/' | tr ',' '\n' | tail -1)
+  echo "beta $beta: floor $f, final error $last"
+  awk -v f="$f" -v l="$last" 'BEGIN { if (f == "" || l == "" || !(f > 0)) exit 1; r = l / f - 1; if (r > 0.02 || r < -0.02) exit 1 }' ||
+    { echo "the cut's final error is not within 2% of its floor"; exit 1; }
+done
+]=])
+add_test(NAME cli_solved_zipf_exponent COMMAND sh ${CLS_SOLVED_DIR}/zipf_exponent.sh $<TARGET_FILE:clscale>
+                                               ${CLS_SOLVED_TMP}/exp_zipf ${CLS_SOLVED_DIR}/exp_zipf.json)
+set_tests_properties(cli_solved_zipf_exponent PROPERTIES ENVIRONMENT "${CLS_SWEEP_ENV}")

@@ -17,7 +17,8 @@
 
 typedef struct {
   const char *run_dir, *csv, *output;
-  const char *axis; /* --axis: comma-separated keys */
+  const char *axis;  /* --axis: comma-separated keys */
+  const char *where; /* --where: comma-separated conditions on the points' keys */
   int quiet, train, floor_zero;
   cls_fit_options o;
 } fit_args;
@@ -84,6 +85,11 @@ static void fit_command(cls_opt_command *cmd, cls_option *opts, size_t cap, fit_
            "ridge, n_params, tokens, ...) per group of points equal on\nevery other config key, instead of the "
            "Chinchilla fits (default for the rf\ntask: features,samples; zipf: samples)"),
        .flags = CLS_OPT_NONEMPTY},
+      {CLS_OPT(CLS_OPT_STRING, "--where", &a->where, "COND[,COND...]", "where",
+               "axis fits: only the points whose config meets every condition, KEY<=V, KEY>=V,\nKEY<V, KEY>V or "
+               "KEY=V (features<=128,samples=4096; source=cut); on samples\nor tokens the learning curves' rows "
+               "are filtered too"),
+       .flags = CLS_OPT_NONEMPTY},
       {CLS_OPT(CLS_OPT_CHOICE, "--axis-floor", &a->floor_zero, "free|zero", "axis_floor",
                "the floor E of the axis fits: fitted (free, the default) or zero"),
        .choices = floors},
@@ -113,9 +119,9 @@ static int read_args(const cls_opt_command *cmd, int argc, char **argv, fit_args
                                           : "RUN_DIR (or --csv FILE) is missing");
   if (a->csv && a->train)
     return cls_opt_fail(cmd, CLS_EXIT_USAGE, "--loss train needs a run directory (a CSV has one loss column)");
-  if (a->csv && (a->axis || a->floor_zero))
+  if (a->csv && (a->axis || a->floor_zero || a->where))
     return cls_opt_fail(cmd, CLS_EXIT_USAGE,
-                        "--axis and --axis-floor need a run directory (a CSV has no config keys)");
+                        "--axis, --axis-floor and --where need a run directory (a CSV has no config keys)");
   if (a->axis && a->train)
     return cls_opt_fail(cmd, CLS_EXIT_USAGE,
                         "--axis fits the final eval loss; --loss train is for the Chinchilla fits");
@@ -382,7 +388,7 @@ static void print_axis(const cls_fit_axis *ax, const cls_fit_options *o) {
 /* Whether RUN_DIR is fitted along axes: --axis, or a task with default axes. */
 static bool wants_axes(const fit_args *a, cls_axis_input **in) {
   *in = NULL;
-  if (a->axis) return true;
+  if (a->axis || a->where) return true; /* --where filters the axis fits */
   char task[64];
   if (cls_fit_axis_task_of(a->run_dir, task, sizeof task)) return !strcmp(task, "rf") || !strcmp(task, "zipf");
   /* No manifest naming a task: the points may; when they cannot be read
@@ -406,11 +412,23 @@ static int axis_mode(const cls_opt_command *cmd, const fit_args *a) {
       return cls_opt_fail(cmd, st == CLS_ERR_INVALID_VALUE ? CLS_EXIT_USAGE : CLS_EXIT_FAIL, "%s",
                           err[0] ? err : "cannot read the run directory");
   }
+  for (const char *p = a->where; p && *p;) {
+    const char *c = strchr(p, ',');
+    size_t len = c ? (size_t)(c - p) : strlen(p);
+    char cond[256];
+    snprintf(cond, sizeof cond, "%.*s", (int)(len < sizeof cond ? len : sizeof cond - 1), p);
+    cls_status st = cls_fit_axis_input_where(in, cond, err, sizeof err);
+    if (st) {
+      cls_fit_axis_input_destroy(in);
+      return cls_opt_fail(cmd, CLS_EXIT_USAGE, "%s", err);
+    }
+    p = c ? c + 1 : p + len;
+  }
   for (size_t i = 0; i < in->n_warnings; i++) cls_opt_fail(cmd, 0, "warning: %s", in->warnings[i]);
   const char *list = a->axis ? a->axis : cls_fit_axis_default(in);
   if (!list) {
     cls_fit_axis_input_destroy(in);
-    return cls_opt_fail(cmd, CLS_EXIT_USAGE, "name an axis with --axis");
+    return cls_opt_fail(cmd, CLS_EXIT_USAGE, "name an axis with --axis (--where filters the axis fits)");
   }
   cls_fit_axis fits[8];
   size_t n = 0, fitted = 0;
@@ -448,7 +466,7 @@ static int axis_mode(const cls_opt_command *cmd, const fit_args *a) {
   if (code == CLS_EXIT_OK) {
     char path[4096];
     output_path(a, path, sizeof path);
-    if (cls_fit_write_axis_json(fits, n, &a->o, in->n_runs, path, err, sizeof err) != CLS_OK) {
+    if (cls_fit_write_axis_json(fits, n, &a->o, in, path, err, sizeof err) != CLS_OK) {
       code = cls_opt_fail(cmd, CLS_EXIT_FAIL, "%s", err);
     } else if (!a->quiet) {
       printf("clscale fit: %zu runs from %s, task %s; %d%% intervals on gamma from %d bootstrap resamples (seed "

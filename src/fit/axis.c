@@ -277,7 +277,7 @@ static size_t run_obs(const cls_axis_run *r, const char *axis, bool curves, doub
       final_seen |= r->curve_tokens[i] == xr;
     }
   }
-  if (!final_seen) {
+  if (!final_seen && !r->final_out) {
     if (r->loss > 0)
       x[n] = xr, l[n++] = r->loss;
     else

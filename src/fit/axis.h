@@ -38,6 +38,7 @@ typedef struct cls_axis_run {
   size_t n_kv;
   size_t curve_n; /* its curve's rows with positive finite tokens and a finite eval_loss */
   double *curve_tokens, *curve_loss;
+  bool final_out; /* a --where on the curve's axis left the final point out (its rows stay) */
 } cls_axis_run;
 
 typedef struct cls_axis_input {
@@ -46,6 +47,7 @@ typedef struct cls_axis_input {
   size_t n_runs;
   char **warnings; /* points left out and why */
   size_t n_warnings;
+  char where[512]; /* the --where conditions applied, ", "-separated ("" for none) */
 } cls_axis_input;
 
 /* Every points/<id>.json of RUN_DIR whose status is ok, with every key it
@@ -55,6 +57,14 @@ typedef struct cls_axis_input {
  * CLS_ERR_INVALID_VALUE. */
 cls_status cls_fit_axis_input_from_rundir(const char *dir, cls_axis_input **out, char *err, size_t err_len);
 void cls_fit_axis_input_destroy(cls_axis_input *in);
+
+/* Keeps the points that meet cond, "KEY<=V", "KEY>=V", "KEY<V", "KEY>V"
+ * (V a number) or "KEY=V" (a number or a text), and drops the rest, naming
+ * how many in a warning. On `samples` or `tokens` (the learning curves'
+ * X) the rows of each curve are filtered too, so a curve keeps its part in
+ * range. CLS_ERR_INVALID_VALUE for a condition that does not parse, a key
+ * no point has, a number compared with a text, or nothing left. */
+cls_status cls_fit_axis_input_where(cls_axis_input *in, const char *cond, char *err, size_t err_len);
 
 /* The task RUN_DIR/manifest.json names: false when there is none. */
 bool cls_fit_axis_task_of(const char *dir, char *task, size_t len);
@@ -114,8 +124,8 @@ cls_status cls_fit_axis_run(const cls_axis_input *in, const char *axis, bool flo
 void cls_fit_axis_free(cls_fit_axis *a);
 
 /* fit.json with the axis fits under `axis_fits` (docs/formats.md), written
- * atomically. */
+ * atomically; the input's point count and --where conditions with them. */
 cls_status cls_fit_write_axis_json(const cls_fit_axis *fits, size_t n_fits, const cls_fit_options *o,
-                                   size_t n_runs, const char *path, char *err, size_t err_len);
+                                   const cls_axis_input *in, const char *path, char *err, size_t err_len);
 
 #endif

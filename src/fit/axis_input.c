@@ -178,6 +178,82 @@ cls_status cls_fit_axis_input_from_rundir(const char *dir, cls_axis_input **out,
   return CLS_OK;
 }
 
+/* cond split into key, operator (<, <=, =, >=, >) and value text. */
+static cls_status parse_where(const char *cond, char *key, size_t key_len, char *op, const char **value, char *err,
+                              size_t err_len) {
+  size_t k = strcspn(cond, "<>=");
+  const char *p = cond + k;
+  if (!k || !*p || k >= key_len)
+    return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
+                    "--where '%s': write KEY<=V, KEY>=V, KEY<V, KEY>V or KEY=V (features<=128, source=cut)", cond);
+  memcpy(key, cond, k);
+  key[k] = 0;
+  op[0] = *p++, op[1] = 0, op[2] = 0;
+  if (*p == '=' && op[0] != '=') op[1] = *p++;
+  *value = p;
+  if (!*p || strchr("<>=", *p))
+    return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE, "--where '%s': no value after '%s'", cond, op);
+  return CLS_OK;
+}
+
+static bool meets(double x, const char *op, double v) {
+  if (op[0] == '=') return x == v;
+  if (op[0] == '<') return op[1] ? x <= v : x < v;
+  return op[1] ? x >= v : x > v;
+}
+
+cls_status cls_fit_axis_input_where(cls_axis_input *in, const char *cond, char *err, size_t err_len) {
+  char key[64], op[3];
+  const char *value = "";
+  cls_status s = parse_where(cond, key, sizeof key, op, &value, err, err_len);
+  if (s) return s;
+  char *end;
+  double v = strtod(value, &end);
+  const bool is_num = end != value && !*end && isfinite(v);
+  if (!is_num && op[0] != '=')
+    return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE, "--where '%s': '%s' compares with a number, not '%s'",
+                    cond, op, value);
+  const bool on_curve = !strcmp(key, "samples") || !strcmp(key, "tokens");
+  size_t kept = 0, found = 0;
+  for (size_t i = 0; i < in->n_runs; i++) {
+    cls_axis_run *r = &in->runs[i];
+    const cls_axis_kv *kv = NULL;
+    for (size_t k = 0; k < r->n_kv && !kv; k++)
+      if (!strcmp(r->kv[k].key, key)) kv = &r->kv[k];
+    found += kv != NULL;
+    if (kv && kv->text && is_num)
+      return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE, "--where '%s': '%s' is a text ('%s'), not a number",
+                      cond, key, kv->text);
+    if (kv && !kv->text && !is_num)
+      return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE, "--where '%s': '%s' is a number, not a text", cond,
+                      key);
+    bool keep = kv && (kv->text ? !strcmp(kv->text, value) : meets(kv->num, op, v));
+    if (kv && on_curve && r->curve_n) {
+      size_t n = 0;
+      for (size_t j = 0; j < r->curve_n; j++)
+        if (meets(r->curve_tokens[j], op, v))
+          r->curve_tokens[n] = r->curve_tokens[j], r->curve_loss[n] = r->curve_loss[j], n++;
+      r->curve_n = n;
+      r->final_out |= !keep;
+      keep = keep || n > 0;
+    }
+    if (keep)
+      in->runs[kept++] = *r;
+    else
+      free_run(r);
+  }
+  if (!found) {
+    in->n_runs = kept;
+    return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE, "--where '%s': no point has the key '%s'", cond, key);
+  }
+  size_t used = strlen(in->where);
+  snprintf(in->where + used, sizeof in->where - used, "%s%s", used ? ", " : "", cond);
+  if (kept < in->n_runs) warn(in, "--where %s left out %zu of %zu points", cond, in->n_runs - kept, in->n_runs);
+  in->n_runs = kept;
+  if (!kept) return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE, "--where '%s': no point is left", cond);
+  return CLS_OK;
+}
+
 bool cls_fit_axis_task_of(const char *dir, char *task, size_t len) {
   char path[4200], err[256];
   cJSON *root;

@@ -293,8 +293,8 @@ static cJSON *axis_group(const cls_fit_axis_group *g) {
 }
 
 cls_status cls_fit_write_axis_json(const cls_fit_axis *fits, size_t n_fits, const cls_fit_options *o,
-                                   size_t n_runs, const char *path, char *err, size_t err_len) {
-  if (!fits || !o || !path) return CLS_ERR_NULL_ARGUMENT;
+                                   const cls_axis_input *in, const char *path, char *err, size_t err_len) {
+  if (!fits || !o || !in || !path) return CLS_ERR_NULL_ARGUMENT;
   cJSON *root = cJSON_CreateObject();
   if (!root) return CLS_ERR_OUT_OF_MEMORY;
   cJSON_AddNumberToObject(root, "version", 1);
@@ -302,7 +302,8 @@ cls_status cls_fit_write_axis_json(const cls_fit_axis *fits, size_t n_fits, cons
   num(root, "ci_level", o->ci_level);
   cJSON_AddNumberToObject(root, "bootstrap", o->bootstrap);
   cJSON_AddNumberToObject(root, "seed", (double)o->seed);
-  cJSON_AddNumberToObject(root, "n_runs", (double)n_runs);
+  cJSON_AddNumberToObject(root, "n_runs", (double)in->n_runs);
+  if (in->where[0]) cJSON_AddStringToObject(root, "where", in->where);
   cJSON *arr = cJSON_AddArrayToObject(root, "axis_fits");
   for (size_t i = 0; arr && i < n_fits; i++) {
     const cls_fit_axis *a = &fits[i];
