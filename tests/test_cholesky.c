@@ -300,6 +300,7 @@ static void test_workspace_reuse(void **state) {
   sys_upload(fresh, &s);
   TEST_OK(fresh, sys_solve(fresh, &s, NULL, NULL));
   float *x1 = sys_result(fresh, &s);
+  sys_free(&s); /* its buffers belong to `fresh` */
   cls_context_destroy(fresh);
 
   cls_context *ctx = test_context("CHOL_NB=16,CHOL_OB=32", NULL);
@@ -322,7 +323,6 @@ static void test_workspace_reuse(void **state) {
     sys_free(&t);
   }
   free(x1);
-  sys_free(&s);
   cls_context_destroy(ctx);
 }
 
