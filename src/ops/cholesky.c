@@ -28,6 +28,23 @@
  *   backward: Y_k -= L[k+kb:, k]^T Y[k+kb:];  Y_k = W_k^T Y_k
  * as products, or for at most CHOL_TRSV right-hand sides in one chol_subst
  * launch per direction (the same steps in one work-group, P as scratch).
+ * The workspace is kept by the context between calls (ops_state.h), and A
+ * is copied into F as its lower triangle only (chunks of 16 columns).
+ *
+ * Speed, 2026-12-06, PoCL on the 2-core CPU (AVX-512), `clscale bench
+ * --only solve`, two runs (load 2.2, the bench's own two threads): n = 2048
+ * at 0.41x the own matmul's GFLOP/s (103-104 vs 253) and 0.67-0.68x host
+ * LAPACK; before these changes 0.36-0.41x (the same count of n^3/3 + 2 n^2
+ * flops, interleaved runs). Not the issue's 0.5x. Per solve (device time
+ * by op, quiet): the products 14.1 ms (3.34 GFLOP, 17% above n^3/3, at the
+ * matmul's own speed) + packing 1.8; three compensated residuals 3.9 ms
+ * (16 MB of A each; memory bound: an uncompensated residual ran no faster);
+ * six substitutions 3.3 ms (8 MB of factor each at ~18 GB/s; split over
+ * both cores with a product between two halves they took as long, at 21
+ * GB/s); copies 1.8, diagonal blocks 1.6; about 4 ms of launches and host
+ * reads beyond the device time. 0.5x needs about 23 ms per solve: the
+ * products at the matmul's speed plus the memory passes at the copy
+ * bandwidth already take ~20 ms.
  */
 #include <math.h>
 #include <stdint.h>
