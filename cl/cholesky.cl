@@ -108,11 +108,20 @@ __kernel void chol_diag(__global float *F, uint fo, uint ld, uint kb, __global f
   }
 }
 
-/* dst[i][j] = src[i][j] for i < rows, j < cols; a 2-D range (cols, rows). */
+/* dst[i][j] = src[i][j] for i < rows, j < cols (lower != 0: only the
+ * chunks that hold a j <= i, the rest of the row is left as it is); a 2-D
+ * range (ceil(cols / 16), rows), an item per chunk of 16 columns of a row. */
 __kernel void chol_copy(__global const float *src, uint so, uint sld, __global float *dst, uint dof, uint dld,
-                        uint rows, uint cols) {
-  uint j = get_global_id(0), i = get_global_id(1);
-  if (i < rows && j < cols) dst[dof + i * dld + j] = src[so + i * sld + j];
+                        uint rows, uint cols, uint lower) {
+  uint j0 = get_global_id(0) * 16, i = get_global_id(1);
+  if (i >= rows || j0 >= cols || (lower && j0 > i)) return;
+  __global const float *s = src + so + i * sld + j0;
+  __global float *d = dst + dof + i * dld + j0;
+  if (j0 + 16 <= cols) {
+    vstore16(vload16(0, s), 0, d);
+  } else {
+    for (uint j = 0; j < cols - j0; j++) d[j] = s[j];
+  }
 }
 
 /* x[i][j] += d[i][j]; a 2-D range (cols, rows). */

@@ -7,7 +7,7 @@
  * the unrefined factor solves badly; matrices that are not positive
  * definite, NaN inputs and hopeless conditioning refused with
  * CLS_ERR_NUMERIC; every bad argument refused with X untouched; bitwise
- * reproducibility; the counters.
+ * reproducibility; the counters; the workspace kept between calls.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -288,6 +288,44 @@ static void test_not_positive_definite(void **state) {
   sys_free(&s);
 }
 
+/* The workspace the context keeps between calls: a solve after a larger
+ * one (whose factor and stale junk fill the workspace beyond the smaller
+ * factor's lower triangle) and after a failed one (NaN everywhere in the
+ * factor, the status word set) gives the bits of the same solve in a fresh
+ * context. */
+static void test_workspace_reuse(void **state) {
+  (void)state;
+  cls_context *fresh = test_context("CHOL_NB=16,CHOL_OB=32", NULL);
+  sys s = well_conditioned(53, 2, 31);
+  sys_upload(fresh, &s);
+  TEST_OK(fresh, sys_solve(fresh, &s, NULL, NULL));
+  float *x1 = sys_result(fresh, &s);
+  sys_free(&s); /* its buffers belong to `fresh` */
+  cls_context_destroy(fresh);
+
+  cls_context *ctx = test_context("CHOL_NB=16,CHOL_OB=32", NULL);
+  sys big = well_conditioned(97, 3, 32);
+  sys_upload(ctx, &big);
+  TEST_OK(ctx, sys_solve(ctx, &big, NULL, NULL));
+  sys_free(&big);
+  sys bad = well_conditioned(53, 2, 33);
+  for (size_t i = 0; i < 53 * 53; i++) bad.a[i] = NAN;
+  sys_upload(ctx, &bad);
+  assert_int_equal(sys_solve(ctx, &bad, NULL, NULL), CLS_ERR_NUMERIC);
+  sys_free(&bad);
+  for (int round = 0; round < 2; round++) {
+    sys t = well_conditioned(53, 2, 31);
+    sys_upload(ctx, &t);
+    TEST_OK(ctx, sys_solve(ctx, &t, NULL, NULL));
+    float *x2 = sys_result(ctx, &t);
+    assert_memory_equal(x1, x2, 53 * 2 * sizeof *x1);
+    free(x2);
+    sys_free(&t);
+  }
+  free(x1);
+  cls_context_destroy(ctx);
+}
+
 /* Every bad argument: the status, a message naming it, X untouched. */
 static void test_bad_arguments(void **state) {
   cls_context *ctx = *state;
@@ -389,6 +427,7 @@ int main(void) {
       cmocka_unit_test(test_not_positive_definite),
       cmocka_unit_test(test_bad_arguments),
       cmocka_unit_test(test_reproducible),
+      cmocka_unit_test(test_workspace_reuse),
   };
   return cmocka_run_group_tests(tests, test_setup_context, test_teardown_context);
 }

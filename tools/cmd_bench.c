@@ -292,14 +292,15 @@ static int bench_compile(const char *device, cJSON *out) {
 
 /* ------------------------------------------------------------- options */
 
-enum { ONLY_ALL = 0, ONLY_MATMUL = 1, ONLY_ROWS = 2 };
+enum { ONLY_ALL = 0, ONLY_MATMUL = 1, ONLY_ROWS = 2, ONLY_SOLVE = 3 };
 
 typedef struct {
   const char *device, *json, *trace;
   int quick, max_reps, only;
 } bench_args;
 
-static const cls_opt_choice parts[] = {{"matmul", ONLY_MATMUL}, {"rows", ONLY_ROWS}, {NULL, 0}};
+static const cls_opt_choice parts[] = {
+    {"matmul", ONLY_MATMUL}, {"rows", ONLY_ROWS}, {"solve", ONLY_SOLVE}, {NULL, 0}};
 
 static void bench_command(cls_opt_command *cmd, cls_option *opts, size_t cap, bench_args *a) {
   const cls_option table[] = {
@@ -315,13 +316,14 @@ static void bench_command(cls_opt_command *cmd, cls_option *opts, size_t cap, be
       {CLS_OPT(CLS_OPT_FLAG, "--quick", &a->quick, NULL, "quick",
                "small shapes only (a smoke test of the whole benchmark)")},
       {CLS_OPT(CLS_OPT_CHOICE, "--only", &a->only, "WHAT", "only",
-               "only the matmul or only the row-op part (peaks are always measured)"),
+               "only the matmul part (with the solve), the row ops, or the SPD solve (peaks are always "
+               "measured)"),
        .choices = parts},
   };
   cls_cmd_set_options(cmd, opts, cap, table, sizeof table / sizeof table[0]);
   cmd->name = "bench";
   cmd->usage = "usage: clscale bench [--device SEL] [--json FILE] [--trace FILE] [--reps N] [--quick] [--only "
-               "matmul|rows]";
+               "matmul|rows|solve]";
   cmd->about = "Measures on one device, in one run: the copy bandwidth and FMA peak from the\n"
                "device's own small kernels; the cold compile time of each kernel program;\n"
                "matmul GFLOP/s of every backend (own, clblast, host on CPU devices, auto) on\n"
@@ -390,13 +392,13 @@ static int measure(const cls_opt_command *cmd, const bench_args *a, cls_context 
   if (bench_compile(a->device, cJSON_AddArrayToObject(root, "compile")) != 0) rc = CLS_EXIT_FAIL;
 
   bench b = {ctx, a->max_reps, 0};
-  if (a->only != ONLY_ROWS)
+  if (a->only == ONLY_ALL || a->only == ONLY_MATMUL)
     bench_matmul(&b, a->quick ? quick_shapes : full_shapes,
                  a->quick ? sizeof quick_shapes / sizeof quick_shapes[0]
                           : sizeof full_shapes / sizeof full_shapes[0],
                  &peak, cJSON_AddArrayToObject(root, "matmul"));
   if (a->only != ONLY_ROWS) bench_solve(&b, a->quick, cJSON_AddArrayToObject(root, "spd_solve"));
-  if (a->only != ONLY_MATMUL)
+  if (a->only == ONLY_ALL || a->only == ONLY_ROWS)
     bench_rows(&b, a->quick ? quick_rows : full_rows,
                a->quick ? sizeof quick_rows / sizeof quick_rows[0] : sizeof full_rows / sizeof full_rows[0], &peak,
                cJSON_AddArrayToObject(root, "rows"));

@@ -70,7 +70,8 @@ typedef struct cls_spd_report {
  * The call waits for the device: the host reads the factor's status once
  * and two n x nrhs blocks per refinement step to decide whether to go on
  * (a stopping decision a kernel cannot hand back to the host otherwise).
- * Workspace: n^2 + 2 n CHOL_NB + 2 n nrhs + n + 1 floats, allocated per call.
+ * Workspace: n^2 + 2 n CHOL_NB + 2 n nrhs + n + 1 floats, kept by the context
+ * after the call (replaced when a later call needs more; freed with it).
  *
  * Errors (all argument errors before anything is enqueued; X untouched):
  *   CLS_ERR_NULL_ARGUMENT, CLS_ERR_INVALID_SIZE (n or nrhs 0, n^2 beyond

@@ -28,6 +28,23 @@
  *   backward: Y_k -= L[k+kb:, k]^T Y[k+kb:];  Y_k = W_k^T Y_k
  * as products, or for at most CHOL_TRSV right-hand sides in one chol_subst
  * launch per direction (the same steps in one work-group, P as scratch).
+ * The workspace is kept by the context between calls (ops_state.h), and A
+ * is copied into F as its lower triangle only (chunks of 16 columns).
+ *
+ * Speed, 2026-12-06, PoCL on the 2-core CPU (AVX-512), `clscale bench
+ * --only solve`, two runs (load 2.2, the bench's own two threads): n = 2048
+ * at 0.41x the own matmul's GFLOP/s (103-104 vs 253) and 0.67-0.68x host
+ * LAPACK; before these changes 0.36-0.41x (the same count of n^3/3 + 2 n^2
+ * flops, interleaved runs). Not the issue's 0.5x. Per solve (device time
+ * by op, quiet): the products 14.1 ms (3.34 GFLOP, 17% above n^3/3, at the
+ * matmul's own speed) + packing 1.8; three compensated residuals 3.9 ms
+ * (16 MB of A each; memory bound: an uncompensated residual ran no faster);
+ * six substitutions 3.3 ms (8 MB of factor each at ~18 GB/s; split over
+ * both cores with a product between two halves they took as long, at 21
+ * GB/s); copies 1.8, diagonal blocks 1.6; about 4 ms of launches and host
+ * reads beyond the device time. 0.5x needs about 23 ms per solve: the
+ * products at the matmul's speed plus the memory passes at the copy
+ * bandwidth already take ~20 ms.
  */
 #include <math.h>
 #include <stdint.h>
@@ -37,6 +54,7 @@
 #include "clscale/ops.h"
 #include "core/clock.h"
 #include "device/layer.h"
+#include "ops/ops_state.h"
 
 void cls_spd_options_init(cls_spd_options *o) {
   if (!o) return;
@@ -76,9 +94,10 @@ static cls_status mm(const solve_ws *ws, cls_trans ta, cls_trans tb, size_t m, s
                                ldc, 0, 1);
 }
 
-/* dst = src for a rows x cols block (chol_copy), or x += d (spd_update). */
-static cls_status copy2d(cls_context *ctx, const char *kernel, cls_ref src, size_t sld, cls_ref dst, size_t dld,
-                         size_t rows, size_t cols) {
+/* dst = src for a rows x cols block (chol_copy; lower: the chunks of 16
+ * columns that reach the lower triangle only), or x += d (spd_update). */
+static cls_status copy_lower(cls_context *ctx, const char *kernel, cls_ref src, size_t sld, cls_ref dst,
+                             size_t dld, size_t rows, size_t cols, unsigned lower) {
   int upd = strcmp(kernel, "spd_update") == 0;
   cl_kernel k;
   cls_status s = cls__kernel(ctx, "cholesky", kernel, &k);
@@ -91,9 +110,17 @@ static cls_status copy2d(cls_context *ctx, const char *kernel, cls_ref src, size
       (s = cls__arg_uint(ctx, k, i++, second.offset)) || (s = cls__arg_uint(ctx, k, i++, ld2)) ||
       (s = cls__arg_uint(ctx, k, i++, rows)) || (s = cls__arg_uint(ctx, k, i++, cols)))
     return s;
-  size_t global[2] = {cols, rows};
+  if (!upd && (s = cls__arg_uint(ctx, k, i++, lower))) return s;
+  size_t global[2] = {upd ? cols : (cols + 15) / 16, rows};
   double e = (double)rows * (double)cols;
+  if (lower) e = 0.5 * (double)rows * (double)(rows + 1);
   return cls__launch(ctx, kernel, k, 2, global, NULL, upd ? e : 0.0, (upd ? 3.0 : 2.0) * e * sizeof(float));
+}
+
+/* dst = src for a rows x cols block (chol_copy), or x += d (spd_update). */
+static cls_status copy2d(cls_context *ctx, const char *kernel, cls_ref src, size_t sld, cls_ref dst, size_t dld,
+                         size_t rows, size_t cols) {
+  return copy_lower(ctx, kernel, src, sld, dst, dld, rows, cols, 0);
 }
 
 /* ------------------------------------------------------------- factor */
@@ -410,6 +437,22 @@ static cls_status refine(const solve_ws *ws, const char *fn, cls_ref a, size_t l
 
 /* --------------------------------------------------------------- solve */
 
+/* The context's workspace of at least count floats: the one kept from an
+ * earlier call when large enough, else a new one of exactly count (the old
+ * one released first, so that two are never live at once). */
+static cls_status workspace(cls_context *ctx, size_t count, cls_buffer **out) {
+  cls__ops_data *st = cls__ops_get(ctx);
+  if (!st) return CLS_ERR_OUT_OF_MEMORY;
+  if (!st->spd_ws || cls_buffer_count(st->spd_ws) < count) {
+    cls_buffer_free(st->spd_ws);
+    st->spd_ws = NULL;
+    cls_status s = cls_buffer_alloc(ctx, count, &st->spd_ws);
+    if (s != CLS_OK) return s;
+  }
+  *out = st->spd_ws;
+  return CLS_OK;
+}
+
 cls_status cls_spd_solve(cls_context *ctx, size_t n, size_t nrhs, cls_ref a, size_t lda, cls_ref b, size_t ldb,
                          cls_ref x, size_t ldx, const cls_spd_options *opts, cls_spd_report *report) {
   static const char fn[] = "cls_spd_solve";
@@ -441,7 +484,7 @@ cls_status cls_spd_solve(cls_context *ctx, size_t n, size_t nrhs, cls_ref a, siz
                      fn, ws.nb, ws.nb * ws.nb * sizeof(float), dev->name,
                      (unsigned long long)dev->local_mem_bytes);
   if ((s = plan(ctx, fn, &ws))) return s;
-  if ((s = cls_buffer_alloc(ctx, ws.st + 1, &ws.buf)) != CLS_OK) return s;
+  if ((s = workspace(ctx, ws.st + 1, &ws.buf)) != CLS_OK) return s;
 
   cls_spd_report rep;
   memset(&rep, 0, sizeof rep);
@@ -456,7 +499,7 @@ cls_status cls_spd_solve(cls_context *ctx, size_t n, size_t nrhs, cls_ref a, siz
   float st = 0.0f;
   /* F = A (all of it: the lower triangle is what is read) and status 0. */
   if ((s = cls_buffer_fill(ctx, ws.buf, ws.st, 1, 0.0f)) ||
-      (s = copy2d(ctx, "chol_copy", a, lda, at(&ws, ws.f), n, n, n)) || (s = factor(&ws)) ||
+      (s = copy_lower(ctx, "chol_copy", a, lda, at(&ws, ws.f), n, n, n, 1)) || (s = factor(&ws)) ||
       (s = cls_buffer_read(ctx, ws.buf, ws.st, 1, &st)) || (s = cls_buffer_read(ctx, ws.buf, ws.piv, n, piv)))
     goto done;
   if (st != 0.0f) {
@@ -493,6 +536,5 @@ done:
   rep.seconds = cls_now() - t0;
   if (report) *report = rep;
   free(h.r), free(h.s), free(h.x), free(piv);
-  cls_buffer_free(ws.buf);
   return s;
 }

@@ -10,6 +10,7 @@ static void destroy(void *p) {
   cls_buffer_free(st->mm_save);
   cls_buffer_free(st->temp[0]);
   cls_buffer_free(st->temp[1]);
+  cls_buffer_free(st->spd_ws);
   free(st);
 }
 

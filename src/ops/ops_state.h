@@ -45,6 +45,11 @@ typedef struct cls__ops_data {
    * op's, so one set serves all of them. */
   cls_buffer *temp[2];
 
+  /* ---- SPD solve (cholesky.c): its workspace, kept between calls and
+   * replaced by an exactly sized one when a call needs more (a fresh
+   * buffer of n^2 floats costs the first touch of every page per call) */
+  cls_buffer *spd_ws;
+
   /* ---- other op families: add fields here */
 } cls__ops_data;
 
