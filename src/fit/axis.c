@@ -494,19 +494,22 @@ static int theory_zipf(const cls_axis_run *r, const char *axis, cls_fit_axis_gro
     return -1;
   }
   char e[200];
-  for (size_t i = 0; i < g->n_x; i++) {
-    *slot = g->x[i];
+  /* Along T one pass over the V items gives every X (a pass per X would
+   * take minutes at V = 10^7); along any other key each X is its own
+   * model. */
+  for (size_t i = 0; i < (along_t ? 1 : g->n_x); i++) {
+    *slot = along_t ? 1 : g->x[i];
     th.beta = beta, th.vocab = isfinite(V) && V >= 1 ? (uint64_t)llround(V) : 0;
     th.cut = th.source == CLS_ZIPF_CUT && isfinite(k) && k >= 1 ? (uint64_t)llround(k) : th.vocab;
     th.beta_narrow = bn, th.real_fraction = pi;
-    double t = T, out;
-    if (cls_zipf_theory_check(&th, e, sizeof e) || !isfinite(t) || t < 1 ||
-        cls_zipf_expected(&th, &t, 1, &out, e, sizeof e)) {
-      snprintf(g->theory_why, sizeof g->theory_why, "%s",
-               isfinite(t) && t >= 1 ? e : "the points have no samples");
+    double t = T;
+    const double *at = along_t ? g->x : &t;
+    bool t_ok = along_t || (isfinite(t) && t >= 1);
+    if (cls_zipf_theory_check(&th, e, sizeof e) || !t_ok ||
+        cls_zipf_expected(&th, at, along_t ? g->n_x : 1, &g->theory[i], e, sizeof e)) {
+      snprintf(g->theory_why, sizeof g->theory_why, "%s", t_ok ? e : "the points have no samples");
       return -1;
     }
-    g->theory[i] = out;
   }
   cls_zipf_asymptote a;
   if (cls_zipf_asymptote_of(&th, &a, e, sizeof e) == CLS_OK) {

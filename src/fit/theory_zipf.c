@@ -90,7 +90,14 @@ cls_status cls_zipf_expected(const cls_zipf_theory *th, const double *T, size_t 
   norms z = norms_of(th);
   for (uint64_t i = th->vocab; i-- > 0;) {
     double q, p = item(th, &z, i, &q), l = log1p(-q);
-    for (size_t j = 0; j < n; j++) cls_sum_add(&acc[2 * j], &acc[2 * j + 1], p * exp(T[j] * l));
+    for (size_t j = 0; j < n; j++) {
+      /* Most (item, T) pairs of a long tail have |T l| tiny: there the
+       * series to x^4 is exact to double precision (its error x^5/120 is
+       * below 1e-22 of the term) and five times cheaper than exp. */
+      double x = T[j] * l;
+      double e = x > -1e-4 ? 1 + x * (1 + x * (0.5 + x * (1.0 / 6 + x * (1.0 / 24)))) : exp(x);
+      cls_sum_add(&acc[2 * j], &acc[2 * j + 1], p * e);
+    }
   }
   for (size_t j = 0; j < n; j++) expected[j] = acc[2 * j] + acc[2 * j + 1];
   free(acc);
