@@ -64,20 +64,29 @@ static void summary_extra(const cls_sweep_spec *s, const cls_sweep_point *p, cha
              cls_fmt_shortest(p->shape.target_params, 0, num, sizeof num));
 }
 
+/* The train config of point p as worker w runs it: the plan's settings,
+ * the run directory, the summary's extra keys (into extra) and the stop
+ * flag; what differs between solving and training is the caller's. */
+static void point_config(const worker *w, const cls_sweep_point *p, char *extra, size_t extra_len,
+                         cls_train_config *tc) {
+  const shared *sh = w->sh;
+  cls_sweep_point_config(sh->s, p, tc);
+  summary_extra(sh->s, p, extra, extra_len);
+  tc->out_dir = sh->cfg->out_dir;
+  tc->id = p->id;
+  tc->summary_extra = extra;
+  tc->device_name = w->device;
+  tc->stop = sh->cfg->stop;
+}
+
 /* A solved task's point (train/solve.h): one solve, no checkpoint. */
 static void solve_point(worker *w, cls_context *ctx, const cls_sweep_point *p, const cls_task_spec *ts,
                         cls_sweep_outcome *o) {
   shared *sh = w->sh;
   const cls_sweep_run_config *cfg = sh->cfg;
   cls_train_config tc;
-  cls_sweep_point_config(sh->s, p, &tc);
   char extra[512];
-  summary_extra(sh->s, p, extra, sizeof extra);
-  tc.out_dir = cfg->out_dir;
-  tc.id = p->id;
-  tc.summary_extra = extra;
-  tc.device_name = w->device;
-  tc.stop = cfg->stop;
+  point_config(w, p, extra, sizeof extra, &tc);
   cls_train_result *r = malloc(sizeof *r);
   if (!r) {
     o->status = CLS_RUN_FAILED;
@@ -143,14 +152,8 @@ static void run_point(worker *w, cls_context *ctx, const cls_sweep_point *p, cls
   o->n_params_embed = task->n_params_embed;
 
   cls_train_config tc;
-  cls_sweep_point_config(sh->s, p, &tc);
   char extra[512];
-  summary_extra(sh->s, p, extra, sizeof extra);
-  tc.out_dir = cfg->out_dir;
-  tc.id = p->id;
-  tc.summary_extra = extra;
-  tc.device_name = w->device;
-  tc.stop = cfg->stop;
+  point_config(w, p, extra, sizeof extra, &tc);
   tc.progress = on_progress;
   tc.progress_user = w;
   tc.resume = resume;
