@@ -36,11 +36,13 @@
 /* Factors the kb x kb diagonal block at F + fo (leading dimension ld) in
  * place: right-looking, one column per step, its update spread over the
  * group. Then each item inverts columns of L11 by forward substitution into
- * W + wo (leading dimension CHOL_NB, zeros above the diagonal). piv[po + j]
+ * W + wo (leading dimension CHOL_NB, zeros above the diagonal), and its
+ * transpose into W + wto (which the panel's product then reads in place,
+ * where W would have to be packed, a launch per block). piv[po + j]
  * gets L11[j][j], or the offending value when pivot j fails, in which case
  * status[so] (if still 0) becomes base + j + 1 and the block is left as it is
  * (the host refuses the factor). */
-__kernel void chol_diag(__global float *F, uint fo, uint ld, uint kb, __global float *W, uint wo,
+__kernel void chol_diag(__global float *F, uint fo, uint ld, uint kb, __global float *W, uint wo, uint wto,
                         __global float *piv, uint po, __global float *status, uint so, uint base) {
   __local float blk[CHOL_NB * CHOL_NB];
   uint l = get_local_id(0), lsz = get_local_size(0);
@@ -93,16 +95,20 @@ __kernel void chol_diag(__global float *F, uint fo, uint ld, uint kb, __global f
           acc = fma((float16)(blk[i * CHOL_NB + t]), vload16(0, W + wo + t * CHOL_NB + c0), acc);
         float d = blk[i * CHOL_NB + i];
         float16 w = select(-acc / d, (float16)(1.0f / d), col == (int)i);
-        vstore16(select(w, (float16)(0.0f), col > (int)i), 0, W + wo + i * CHOL_NB + c0);
+        w = select(w, (float16)(0.0f), col > (int)i);
+        vstore16(w, 0, W + wo + i * CHOL_NB + c0);
+        float wl[16];
+        vstore16(w, 0, wl);
+        for (uint q = 0; q < 16; q++) W[wto + (c0 + q) * CHOL_NB + i] = wl[q];
       }
     } else {
       uint c = nv * 16 + (g - nv);
-      for (uint i = 0; i < c; i++) W[wo + i * CHOL_NB + c] = 0.0f;
-      W[wo + c * CHOL_NB + c] = 1.0f / blk[c * CHOL_NB + c];
+      for (uint i = 0; i < c; i++) W[wo + i * CHOL_NB + c] = W[wto + c * CHOL_NB + i] = 0.0f;
+      W[wo + c * CHOL_NB + c] = W[wto + c * CHOL_NB + c] = 1.0f / blk[c * CHOL_NB + c];
       for (uint i = c + 1; i < kb; i++) {
         float s = 0.0f;
         for (uint t = c; t < i; t++) s = fma(blk[i * CHOL_NB + t], W[wo + t * CHOL_NB + c], s);
-        W[wo + i * CHOL_NB + c] = -s / blk[i * CHOL_NB + i];
+        W[wo + i * CHOL_NB + c] = W[wto + c * CHOL_NB + i] = -s / blk[i * CHOL_NB + i];
       }
     }
   }

@@ -190,7 +190,8 @@ __kernel void mm_pack_panel(__global const float *restrict src, uint off, uint l
     }                                                                                                             \
   } while (0)
 
-/* Register-blocked CPU kernel; see the file comment. Work-item (x, y, z) =
+/* Register-blocked CPU kernel; see the file comment. With lower set, only
+ * C's entries with column <= row are wanted (src/ops/matmul.h). Work-item (x, y, z) =
  * (column panels, row panel, batch entry). B comes packed (element (kk,
  * col0 + j) at B + b_off + b*b_bstride + col0*b_col + kk*b_ks + j with
  * b_col = K, b_ks = MM_RNR) or in place when not transposed (b_in_place,
@@ -206,7 +207,7 @@ __kernel void mm_pack_panel(__global const float *restrict src, uint off, uint l
 __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, uint a_rs, uint a_ks,
                       uint a_bstride, __global const float *restrict B, uint b_off, uint b_col, uint b_ks,
                       uint b_bstride, uint b_in_place, __global float *restrict C, uint c_off, uint ldc,
-                      uint c_stride, uint M, uint N, uint K, float alpha, float beta, uint npw) {
+                      uint c_stride, uint M, uint N, uint K, float alpha, float beta, uint npw, uint lower) {
   uint tm = get_global_id(1), b = get_global_id(2);
   uint row0 = tm * MM_RMR;
   if (row0 >= M) return;
@@ -215,7 +216,9 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
    * rows of A are then read from cache after the first panel. */
   for (uint t = 0; t < npw; t++) {
     uint col0 = (get_global_id(0) * npw + t) * MM_RNR;
-    if (col0 >= N) return;
+    /* lower: tiles wholly above the diagonal are not wanted, nor are the
+     * ones after them in this row. */
+    if (col0 >= N || (lower && col0 > row0 + rows - 1)) return;
     /* In place, the last panel shifts left to end at column N (the host
      * reads B in place only when N >= MM_RNR) and stores only its new
      * columns, so no load leaves the matrix. */
@@ -301,12 +304,15 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
 __kernel __attribute__((reqd_work_group_size(MM_LX, MM_LY, 1))) void
 mm_local(__global const float *restrict Ap, uint a_bstride, __global const float *restrict Bp, uint b_off,
          uint b_bstride, __global float *restrict C, uint c_off, uint ldc, uint c_stride, uint M, uint N, uint Kp,
-         float alpha, float beta) {
+         float alpha, float beta, uint lower) {
   __local float As[MM_TK * MM_TM];
   __local float Bs[MM_TK * MM_TN];
   uint lx = get_local_id(0), ly = get_local_id(1);
   uint tid = ly * MM_LX + lx;
   uint row0 = get_group_id(1) * MM_TM, col0 = get_group_id(0) * MM_TN, b = get_group_id(2);
+  /* lower: a tile wholly above the diagonal is not wanted (the whole group
+   * returns, before any barrier). */
+  if (lower && col0 > row0 + MM_TM - 1) return;
   __global const float *a = Ap + b * a_bstride + row0 * Kp;
   __global const float *bp = Bp + b_off + b * b_bstride + col0 * Kp;
 

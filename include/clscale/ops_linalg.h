@@ -41,7 +41,9 @@ typedef struct cls_spd_report {
   double error_first;          /* estimated relative error of the unrefined solution (the first correction) */
   double error;                /* estimated relative error of the returned solution (the last correction) */
   double backward_first;       /* componentwise backward error max_i |b - A x|_i / (|A||x| + |b|)_i, unrefined */
-  double backward;             /* the same for the returned solution */
+  double backward;             /* the same for the returned solution; when the last correction was
+                                  below float32's resolution (at most 2^-24 of max|x|), for the
+                                  solution before it, which it does not measurably change */
   double condition;            /* a rough lower estimate of the 2-norm condition number of A:
                                   max((max pivot / min pivot)^2, error_first / backward_first) */
   double min_pivot, max_pivot; /* the diagonal of the Cholesky factor L */
@@ -70,7 +72,7 @@ typedef struct cls_spd_report {
  * The call waits for the device: the host reads the factor's status once
  * and two n x nrhs blocks per refinement step to decide whether to go on
  * (a stopping decision a kernel cannot hand back to the host otherwise).
- * Workspace: n^2 + 2 n CHOL_NB + 2 n nrhs + n + 1 floats, kept by the context
+ * Workspace: n^2 + 3 n CHOL_NB + 2 n nrhs + n + 1 floats, kept by the context
  * after the call (replaced when a later call needs more; freed with it).
  *
  * Errors (all argument errors before anything is enqueued; X untouched):

@@ -26,7 +26,7 @@
 
 /* One operand must stay within 32-bit float indexing of the ops. */
 #define RF_MAX_FLOATS 2147483647.0
-/* The solve's workspace per Gram row beyond n^2 (ops_linalg.h: 2 n CHOL_NB
+/* The solve's workspace per Gram row beyond n^2 (ops_linalg.h: 3 n CHOL_NB
  * + 2 n nrhs + n + 1 floats); CHOL_NB is a device parameter, 512 bounds it
  * from above for the memory check. */
 #define RF_CHOL_NB_MAX 512.0
@@ -134,7 +134,7 @@ uint64_t cls_rf_device_bytes(const cls_rf_problem *p) {
   rf_buffer_floats(p, f);
   for (int i = 0; i < RF_NBUF; i++) total += f[i];
   double g = p->t < p->n ? (double)p->t : (double)p->n;
-  total += g * g + 2 * g * RF_CHOL_NB_MAX + 3 * g + 1; /* cls_spd_solve's workspace */
+  total += g * g + 3 * g * RF_CHOL_NB_MAX + 3 * g + 1; /* cls_spd_solve's workspace */
   double bytes = total * sizeof(float);
   return bytes < 1.8e19 ? (uint64_t)bytes : 0;
 }

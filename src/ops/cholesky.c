@@ -6,6 +6,7 @@
  * Layout of the workspace (one buffer, floats):
  *   F   n x n (ld n)          the factor L (lower triangle; above it junk)
  *   W   nblk x CHOL_NB^2      the inverted diagonal blocks L_kk^-1 (ld CHOL_NB)
+ *   Wt  nblk x CHOL_NB^2      their transposes
  *   P   n x CHOL_NB           a panel's copy (and the substitutions' tile)
  *   R   n x nrhs (ld nrhs)    residual, then the correction solved in place
  *   S   n x nrhs              |A||x| + |b| of the residual
@@ -15,7 +16,7 @@
  * Factorisation, in outer panels of CHOL_OB columns (a multiple of
  * CHOL_NB), for each block column k of kb <= CHOL_NB rows in the panel:
  *   chol_diag:  L_kk = chol(A_kk), W_k = L_kk^-1           (one work-group)
- *   P = A21;    L21 = P W_k^T                               (matmul NT)
+ *   P = A21;    L21 = P Wt_k                                (matmul NN)
  *   A[k+kb:, k+kb:panel end] -= L21 L21[:w]^T               (matmul NT)
  * then, right of the panel, A22 -= L21 L21^T with the panel's width as
  * depth, lower part only, in column strips (matmul NT). The strips keep the
@@ -54,6 +55,7 @@
 #include "clscale/ops.h"
 #include "core/clock.h"
 #include "device/layer.h"
+#include "ops/matmul.h"
 #include "ops/ops_state.h"
 
 void cls_spd_options_init(cls_spd_options *o) {
@@ -65,9 +67,9 @@ void cls_spd_options_init(cls_spd_options *o) {
 /* The geometry and workspace of one solve. */
 typedef struct solve_ws {
   cls_context *ctx;
-  size_t n, nrhs, nb, ob, strips;
+  size_t n, nrhs, nb, ob;
   cls_buffer *buf;
-  size_t f, w, p, r, s, piv, st; /* offsets into buf */
+  size_t f, w, wt, p, r, s, piv, st; /* offsets into buf */
 } solve_ws;
 
 static cls_ref at(const solve_ws *ws, size_t off) {
@@ -88,10 +90,25 @@ static cls_status chol_kernel(cls_context *ctx, const char *name, const char *pa
   return CLS_OK;
 }
 
+static cls_status mm_on(const solve_ws *ws, int lower, cls_trans ta, cls_trans tb, size_t m, size_t n, size_t k,
+                        float alpha, cls_ref a, size_t lda, cls_ref b, size_t ldb, float beta, cls_ref c,
+                        size_t ldc) {
+  cls__mm_args g = {ta, tb, m, n, k, 1, alpha, beta, a, b, c, lda, ldb, ldc, 0, 0, 0, lower};
+  return cls__mm_run(ws->ctx, CLS_BACKEND_OWN, &g);
+}
+
+/* A product, all of C. */
 static cls_status mm(const solve_ws *ws, cls_trans ta, cls_trans tb, size_t m, size_t n, size_t k, float alpha,
                      cls_ref a, size_t lda, cls_ref b, size_t ldb, float beta, cls_ref c, size_t ldc) {
-  return cls_matmul_batched_on(ws->ctx, CLS_BACKEND_OWN, ta, tb, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c,
-                               ldc, 0, 1);
+  return mm_on(ws, 0, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* C -= L L^T for the entries on and below C's diagonal (m >= n rows of L,
+ * k columns; C's top n x n block is symmetric, and what lies above its
+ * diagonal is junk that nothing reads). One product that skips the tiles
+ * above the diagonal: no strips, no wasted half. */
+static cls_status syrk_lower(const solve_ws *ws, size_t m, size_t n, size_t k, cls_ref l, size_t ld, cls_ref c) {
+  return mm_on(ws, 1, CLS_NO_TRANS, CLS_TRANS, m, n, k, -1.0f, l, ld, l, ld, 1.0f, c, ld);
 }
 
 /* dst = src for a rows x cols block (chol_copy; lower: the chunks of 16
@@ -134,6 +151,7 @@ static cls_status diag_block(const solve_ws *ws, size_t k, size_t kb, size_t lsz
       (s = cls__arg_uint(ctx, kd, i++, ws->n)) || (s = cls__arg_uint(ctx, kd, i++, kb)) ||
       (s = cls__arg_mem(ctx, kd, i++, ws->buf)) ||
       (s = cls__arg_uint(ctx, kd, i++, ws->w + (k / ws->nb) * ws->nb * ws->nb)) ||
+      (s = cls__arg_uint(ctx, kd, i++, ws->wt + (k / ws->nb) * ws->nb * ws->nb)) ||
       (s = cls__arg_mem(ctx, kd, i++, ws->buf)) || (s = cls__arg_uint(ctx, kd, i++, ws->piv + k)) ||
       (s = cls__arg_mem(ctx, kd, i++, ws->buf)) || (s = cls__arg_uint(ctx, kd, i++, ws->st)) ||
       (s = cls__arg_uint(ctx, kd, i++, k)))
@@ -159,31 +177,18 @@ static cls_status factor(const solve_ws *ws) {
       size_t kb = jend - k < nb ? jend - k : nb, m = n - k - kb, w = jend - k - kb;
       if ((s = diag_block(ws, k, kb, lsz)) || m == 0) break;
       cls_ref l21 = at(ws, ws->f + (k + kb) * ld + k);
-      cls_ref wk = at(ws, ws->w + (k / nb) * nb * nb);
+      cls_ref wtk = at(ws, ws->wt + (k / nb) * nb * nb);
       if ((s = copy2d(ctx, "chol_copy", l21, ld, at(ws, ws->p), nb, m, kb)) ||
-          (s = mm(ws, CLS_NO_TRANS, CLS_TRANS, m, kb, kb, 1.0f, at(ws, ws->p), nb, wk, nb, 0.0f, l21, ld)))
+          (s = mm(ws, CLS_NO_TRANS, CLS_NO_TRANS, m, kb, kb, 1.0f, at(ws, ws->p), nb, wtk, nb, 0.0f, l21, ld)))
         break;
       /* The rest of the outer panel only: A[k+kb:, k+kb:jend] -= L21
-       * L21[:w]^T (above the diagonal of its top w rows: junk, unread). */
-      if (w > 0)
-        s = mm(ws, CLS_NO_TRANS, CLS_TRANS, m, w, kb, -1.0f, l21, ld, l21, ld, 1.0f,
-               at(ws, ws->f + (k + kb) * ld + k + kb), ld);
+       * L21[:w]^T (on and below the diagonal). */
+      if (w > 0) s = syrk_lower(ws, m, w, kb, l21, ld, at(ws, ws->f + (k + kb) * ld + k + kb));
     }
-    size_t m = n - jend, jb = jend - j0;
+    size_t m = n - jend;
     if (m == 0 || s != CLS_OK) break;
-    /* A22 -= L21 L21^T with k = the outer panel's width, lower part only,
-     * on the strips [c0, c0 + cw) of columns, rows c0..m: each strip's
-     * width a multiple of nb, about m / strips. */
-    size_t blocks = (m + nb - 1) / nb;
-    size_t per = (blocks + ws->strips - 1) / ws->strips;
-    size_t width = per * nb;
-    cls_ref l21 = at(ws, ws->f + jend * ld + j0);
-    for (size_t c0 = 0; c0 < m && s == CLS_OK; c0 += width) {
-      size_t cw = m - c0 < width ? m - c0 : width;
-      cls_ref lc = cls_ref_at(l21.buf, l21.offset + c0 * ld);
-      s = mm(ws, CLS_NO_TRANS, CLS_TRANS, m - c0, cw, jb, -1.0f, lc, ld, lc, ld, 1.0f,
-             at(ws, ws->f + (jend + c0) * ld + jend + c0), ld);
-    }
+    /* A22 -= L21 L21^T with k = the outer panel's width, lower part. */
+    s = syrk_lower(ws, m, m, jend - j0, at(ws, ws->f + jend * ld + j0), ld, at(ws, ws->f + jend * ld + jend));
   }
   return s;
 }
@@ -328,7 +333,7 @@ static cls_status check_args(cls_context *ctx, const char *fn, size_t n, size_t 
 /* The workspace offsets; CLS_ERR_INVALID_SIZE when they pass 32 bits. */
 static cls_status plan(cls_context *ctx, const char *fn, solve_ws *ws) {
   size_t n = ws->n, nb = ws->nb, nblk = (n + nb - 1) / nb;
-  double total = (double)n * (double)n + (double)nblk * (double)nb * (double)nb + (double)n * (double)nb +
+  double total = (double)n * (double)n + 2.0 * (double)nblk * (double)nb * (double)nb + (double)n * (double)nb +
                  (2.0 * (double)ws->nrhs + 1.0) * (double)n + 1.0;
   if (total > (double)UINT32_MAX)
     return cls__fail(
@@ -337,7 +342,8 @@ static cls_status plan(cls_context *ctx, const char *fn, solve_ws *ws) {
         total);
   ws->f = 0;
   ws->w = ws->f + n * n;
-  ws->p = ws->w + nblk * nb * nb;
+  ws->wt = ws->w + nblk * nb * nb;
+  ws->p = ws->wt + nblk * nb * nb;
   /* P holds a panel (n x nb) or a substitution tile (nb x nrhs). */
   size_t pn = n * nb > nb * ws->nrhs ? n * nb : nb * ws->nrhs;
   ws->r = ws->p + pn;
@@ -423,14 +429,17 @@ static cls_status refine(const solve_ws *ws, const char *fn, cls_ref a, size_t l
     if (step == 0) rep->error_first = dx;
     rep->error = dx;
     if (isnan(dx) || step >= o->max_refine || (step > 0 && dx > 0.5 * prev)) break;
-    if ((s = copy2d(ctx, "spd_update", r, nrhs, x, ldx, n, nrhs)) || (s = residual(ws, a, lda, b, ldb, x, ldx)) ||
-        (s = cls_buffer_read(ctx, ws->buf, ws->r, cnt, h->r)) ||
+    if ((s = copy2d(ctx, "spd_update", r, nrhs, x, ldx, n, nrhs))) return s;
+    rep->refinements++;
+    /* A correction below float32's resolution leaves nothing a further
+     * step could find; its residual would only confirm the backward error
+     * already measured (and costs a pass over A). */
+    if (dx <= EPS32) break;
+    if ((s = residual(ws, a, lda, b, ldb, x, ldx)) || (s = cls_buffer_read(ctx, ws->buf, ws->r, cnt, h->r)) ||
         (s = cls_buffer_read(ctx, ws->buf, ws->s, cnt, h->s)))
       return s;
-    rep->refinements++;
     rep->backward = backward_error(h->r, h->s, cnt);
     prev = dx;
-    if (dx <= EPS32) break; /* the error left is below what float32 can hold */
   }
   return CLS_OK;
 }
@@ -470,9 +479,8 @@ cls_status cls_spd_solve(cls_context *ctx, size_t n, size_t nrhs, cls_ref a, siz
   ws.ctx = ctx;
   ws.n = n;
   ws.nrhs = nrhs;
-  long nb = cls__param(ctx, "CHOL_NB", 64), strips = cls__param(ctx, "CHOL_STRIPS", 8);
+  long nb = cls__param(ctx, "CHOL_NB", 64);
   ws.nb = nb < 1 ? 1 : (size_t)nb;
-  ws.strips = strips < 1 ? 1 : (size_t)strips;
   /* The outer panel: a multiple of the block, at least one block. */
   long ob = cls__param(ctx, "CHOL_OB", nb);
   ws.ob = ob < (long)ws.nb ? ws.nb : (size_t)ob / ws.nb * ws.nb;

@@ -8,15 +8,23 @@
 #include "ops/matmul.h"
 #include "ops/ops_state.h"
 
+/* Entries of C a product needs: all, or those with column <= row. */
+static double entries(const cls__mm_args *g) {
+  double m = (double)g->m, n = (double)g->n;
+  if (!g->lower) return m * n;
+  double full = n < m ? n : m; /* rows 0..full-1 hold i + 1 entries */
+  return full * (full + 1.0) / 2.0 + (m - full) * n;
+}
+
 double cls__mm_flops(const cls__mm_args *g) {
-  return 2.0 * (double)g->m * (double)g->n * (double)g->k * (double)g->batch;
+  return 2.0 * entries(g) * (double)g->k * (double)g->batch;
 }
 
 double cls__mm_bytes(const cls__mm_args *g) {
   double nb = (double)g->batch;
   double a = (double)g->m * (double)g->k * (g->stride_a ? nb : 1.0);
   double b = (double)g->k * (double)g->n * (g->stride_b ? nb : 1.0);
-  double c = (double)g->m * (double)g->n * nb * (g->beta != 0.0f ? 2.0 : 1.0);
+  double c = entries(g) * nb * (g->beta != 0.0f ? 2.0 : 1.0);
   return 4.0 * (a + b + c);
 }
 
@@ -107,13 +115,17 @@ cls_status cls_matmul_batched_on(cls_context *ctx, cls_backend backend, cls_tran
                                  cls_ref b, size_t ldb, size_t stride_b, float beta, cls_ref c, size_t ldc,
                                  size_t stride_c, size_t batch) {
   CLS_CHECK_CTX(ctx);
-  cls__mm_args g = {ta, tb, m, n, k, batch, alpha, beta, a, b, c, lda, ldb, ldc, stride_a, stride_b, stride_c};
+  cls__mm_args g = {ta, tb, m, n, k, batch, alpha, beta, a, b, c, lda, ldb, ldc, stride_a, stride_b, stride_c, 0};
+  return cls__mm_run(ctx, backend, &g);
+}
+
+cls_status cls__mm_run(cls_context *ctx, cls_backend backend, cls__mm_args *g) {
   /* A single product has no strides; zero them so that backends and the
    * byte counts see one matrix. */
-  if (batch == 1) g.stride_a = g.stride_b = g.stride_c = 0;
-  cls_status s = validate(ctx, "cls_matmul", backend, &g);
+  if (g->batch == 1) g->stride_a = g->stride_b = g->stride_c = 0;
+  cls_status s = validate(ctx, "cls_matmul", backend, g);
   if (s != CLS_OK) return s;
-  return cls__mm_dispatch(ctx, backend, &g);
+  return cls__mm_dispatch(ctx, backend, g);
 }
 
 cls_status cls_matmul_batched(cls_context *ctx, cls_trans ta, cls_trans tb, size_t m, size_t n, size_t k,

@@ -32,9 +32,21 @@ typedef struct cls__mm_args {
   cls_ref a, b, c;
   size_t lda, ldb, ldc;
   size_t stride_a, stride_b, stride_c;
+  /* Only the entries of C with column <= row (its lower triangle, C's
+   * (0, 0) on the diagonal) are wanted: the own backend skips its tiles
+   * that lie wholly above the diagonal (those entries keep their values;
+   * the rest of a tile the diagonal crosses is computed). Other backends
+   * compute all of C, which is also a valid result. For the SPD solve's
+   * symmetric updates, which would otherwise do twice the work. */
+  int lower;
 } cls__mm_args;
 
-/* Counter figures of one call (see the file comment). */
+/* Validates g as cls_matmul_batched_on does (its batch strides zeroed
+ * when batch is 1), then runs it on one backend. */
+cls_status cls__mm_run(cls_context *ctx, cls_backend backend, cls__mm_args *g);
+
+/* Counter figures of one call (see the file comment; a lower product counts
+ * the entries it needs: m n - n (n - 1) / 2 when m >= n). */
 double cls__mm_flops(const cls__mm_args *g);
 double cls__mm_bytes(const cls__mm_args *g);
 

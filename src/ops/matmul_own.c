@@ -248,6 +248,7 @@ cls_status cls__mm_own(cls_context *ctx, const cls__mm_args *g) {
     arg_uint(&l, kpad);
     arg_float(&l, g->alpha);
     arg_float(&l, g->beta);
+    arg_uint(&l, (size_t)(g->lower != 0));
     if (l.s != CLS_OK) return l.s;
     size_t global[3] = {tiles_n * geo.lx, tiles_m * geo.ly, g->batch}, local[3] = {geo.lx, geo.ly, 1};
     return cls__launch(ctx, "matmul.own", kmul, 3, global, local, cls__mm_flops(g), cls__mm_bytes(g));
@@ -286,6 +287,7 @@ cls_status cls__mm_own(cls_context *ctx, const cls__mm_args *g) {
   arg_float(&l, g->alpha);
   arg_float(&l, g->beta);
   arg_uint(&l, npw);
+  arg_uint(&l, (size_t)(g->lower != 0));
   if (l.s != CLS_OK) return l.s;
   /* One work-item per npw column panels; the rows are rounded up to whole
    * groups and the extra work-items return at once. */
