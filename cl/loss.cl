@@ -15,8 +15,13 @@
  * logits is exact, where max + log(sum) - x[target] would round at the
  * logits' magnitude (1e-3 absolute for logits near 1e4).
  *
- * A target that is not an integer in [0, V) gives a NaN loss and a NaN
- * gradient row; nothing is read or written out of bounds.
+ * The target -1 is ignored (CLS_IGNORE_TARGET): its loss is 0 and its
+ * gradient row 0, so a model trained on some positions only (the answer
+ * tokens of a question) passes -1 at the others and divides by the count
+ * of the rest. Ignored rows skip the exponentials: in such batches they
+ * are most rows. Any other target that is not an integer in [0, V) gives
+ * a NaN loss and a NaN gradient row; nothing is read or written out of
+ * bounds.
  *
  * dlogits may be the logits themselves: every element is read before the
  * work-item that owns it writes it, and only that item touches it.
@@ -29,7 +34,12 @@
 #include "rowvec.h"
 
 /* 1 when the float t is an integer id in [0, V). NaN compares false. */
-int valid_id(float t, uint V) { return t >= 0.0f && t < (float)V && t == floor(t); }
+int valid_id(float t, uint V) {
+  return t >= 0.0f && t < (float)V && t == floor(t);
+}
+
+/* The target that asks for no loss and no gradient. */
+#define IGNORE_TARGET (-1.0f)
 
 /* ------------------------------------------------ variant 0: row per item */
 
@@ -41,6 +51,12 @@ __kernel void ce_row(__global const float *x, uint xo, __global const float *tg,
   __global const float *xr = x + xo + (size_t)r * V;
   __global float *dr = dl + dlo + (size_t)r * V;
   float tf = tg[to + r];
+  if (tf == IGNORE_TARGET) {
+    if (has_loss) loss[lo + r] = 0.0f;
+    if (has_grad)
+      for (uint j = 0; j < V; j++) dr[j] = 0.0f;
+    return;
+  }
   int ok = valid_id(tf, V);
   uint t = ok ? (uint)tf : 0;
   float xt = xr[t]; /* before the gradient (perhaps in place) overwrites it */
@@ -95,6 +111,14 @@ __kernel void ce_wg(__global const float *x, uint xo, __global const float *tg, 
   __global const float *xr = x + xo + (size_t)r * V;
   __global float *dr = dl + dlo + (size_t)r * V;
   float tf = tg[to + r];
+  /* The whole group reads the same target, so it leaves together, before
+   * any barrier. */
+  if (tf == IGNORE_TARGET) {
+    if (has_loss && l == 0) loss[lo + r] = 0.0f;
+    if (has_grad)
+      for (uint j = l; j < V; j += lsz) dr[j] = 0.0f;
+    return;
+  }
   int ok = valid_id(tf, V);
   uint t = ok ? (uint)tf : 0;
   int owner = t % lsz == l;

@@ -38,7 +38,10 @@ static void make_batch(int32_t *tok, int32_t *tgt, size_t n, size_t vocab, unsig
   }
 }
 
-static void check_gradients(cls_parametrisation param) {
+/* ignore: targets 0, 3, 4 and 8 of the ten are CLS_IGNORE_TARGET (an
+ * answer-only loss): the loss and gradients are those of the mean over
+ * the other six. */
+static void check_gradients(cls_parametrisation param, int ignore) {
   cls_context *ctx = test_context(NULL, NULL);
   cls_gpt_config c = tiny(param);
   const size_t B = 2, T = 5;
@@ -46,6 +49,7 @@ static void check_gradients(cls_parametrisation param) {
   TEST_OK(ctx, cls_gpt_create(ctx, &c, B, T, 42, &g));
   int32_t tok[10], tgt[10];
   make_batch(tok, tgt, B * T, c.vocab, 1);
+  if (ignore) tgt[0] = tgt[3] = tgt[4] = tgt[8] = CLS_IGNORE_TARGET;
   const cls_param_table *pt = cls_gpt_params(g);
   cls_param_slabs *s = cls_gpt_slabs(g);
   float *p = malloc(pt->total * sizeof *p), *grad = malloc(pt->total * sizeof *grad);
@@ -90,12 +94,65 @@ static void check_gradients(cls_parametrisation param) {
 
 static void test_gradients_sp(void **state) {
   (void)state;
-  check_gradients(CLS_PARAM_SP);
+  check_gradients(CLS_PARAM_SP, 0);
+}
+
+static void test_gradients_ignored_targets(void **state) {
+  (void)state;
+  check_gradients(CLS_PARAM_SP, 1);
+}
+
+/* Every target ignored: a defined loss of 0 and zero gradients, no NaN;
+ * the per-position losses and the logits read back. */
+static void test_all_targets_ignored(void **state) {
+  (void)state;
+  cls_context *ctx = test_context(NULL, NULL);
+  cls_gpt_config c = tiny(CLS_PARAM_SP);
+  const size_t B = 2, T = 5, n = B * T;
+  cls_gpt *g;
+  TEST_OK(ctx, cls_gpt_create(ctx, &c, B, T, 3, &g));
+  int32_t tok[10], tgt[10];
+  make_batch(tok, tgt, n, c.vocab, 2);
+  for (size_t i = 0; i < n; i++) tgt[i] = CLS_IGNORE_TARGET;
+  const cls_param_table *pt = cls_gpt_params(g);
+  cls_param_slabs *s = cls_gpt_slabs(g);
+  float loss = -1, *grad = malloc(pt->total * sizeof *grad), losses[10], *logits = malloc(n * c.vocab * 4);
+  TEST_OK(ctx, cls_param_zero_grads(ctx, pt, s));
+  TEST_OK(ctx, cls_gpt_forward(g, tok, tgt, B, T, 1, &loss));
+  assert_true(loss == 0.0f);
+  TEST_OK(ctx, cls_gpt_read_losses(g, losses));
+  for (size_t i = 0; i < n; i++) assert_true(losses[i] == 0.0f);
+  assert_int_equal(cls_gpt_read_logits(g, logits), CLS_ERR_INVALID_VALUE); /* they are gradients now */
+  TEST_OK(ctx, cls_gpt_backward(g));
+  TEST_OK(ctx, cls_buffer_read(ctx, s->grads, 0, pt->total, grad));
+  for (size_t i = 0; i < pt->total; i++) assert_true(grad[i] == 0.0f);
+  /* Without gradients the logits read back; their argmax loss matches. */
+  make_batch(tok, tgt, n, c.vocab, 2);
+  TEST_OK(ctx, cls_gpt_forward(g, tok, tgt, B, T, 0, &loss));
+  TEST_OK(ctx, cls_gpt_read_logits(g, logits));
+  TEST_OK(ctx, cls_gpt_read_losses(g, losses));
+  double mean = 0;
+  for (size_t i = 0; i < n; i++) {
+    const float *row = logits + i * c.vocab;
+    double m = -INFINITY, z = 0;
+    for (size_t v = 0; v < c.vocab; v++) m = fmax(m, row[v]);
+    for (size_t v = 0; v < c.vocab; v++) z += exp(row[v] - m);
+    double want = m + log(z) - row[tgt[i]];
+    assert_true(fabs(losses[i] - want) < 1e-4 * fmax(1.0, want));
+    mean += losses[i] / (double)n;
+  }
+  assert_true(fabs(mean - loss) < 1e-5 * fmax(1.0, mean));
+  /* A target below -1 is refused. */
+  tgt[2] = -2;
+  assert_int_equal(cls_gpt_forward(g, tok, tgt, B, T, 0, &loss), CLS_ERR_INVALID_VALUE);
+  free(grad), free(logits);
+  cls_gpt_destroy(g);
+  cls_context_destroy(ctx);
 }
 
 static void test_gradients_mup(void **state) {
   (void)state;
-  check_gradients(CLS_PARAM_MUP);
+  check_gradients(CLS_PARAM_MUP, 0);
 }
 
 static float train(cls_context *ctx, uint64_t seed, int steps, float *first) {
@@ -223,7 +280,7 @@ static void test_bad_configs(void **state) {
   tok[5] = 11; /* vocab is 11 */
   assert_int_equal(cls_gpt_forward(g, tok, tgt, 2, 4, 1, &loss), CLS_ERR_INVALID_VALUE);
   tok[5] = 5;
-  tgt[0] = -1;
+  tgt[0] = -2; /* -1 is CLS_IGNORE_TARGET */
   assert_int_equal(cls_gpt_forward(g, tok, tgt, 2, 4, 1, &loss), CLS_ERR_INVALID_VALUE);
   tgt[0] = 1;
   TEST_OK(ctx, cls_gpt_forward(g, tok, tgt, 2, 4, 0, &loss));
@@ -236,6 +293,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_gradients_sp),
       cmocka_unit_test(test_gradients_mup),
+      cmocka_unit_test(test_gradients_ignored_targets),
+      cmocka_unit_test(test_all_targets_ignored),
       cmocka_unit_test(test_loss_goes_down_and_reproduces),
       cmocka_unit_test(test_mup_coordinate_check),
       cmocka_unit_test(test_bad_configs),

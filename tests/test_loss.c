@@ -151,13 +151,13 @@ static void test_ce_finite_differences(void **state) {
   cls_buffer_free(x), cls_buffer_free(t), cls_buffer_free(g);
 }
 
-/* Ids that are negative, too large, fractional or NaN poison their row
- * only (both variants). */
+/* Ids that are negative (other than the ignored -1), too large, fractional
+ * or NaN poison their row only (both variants). */
 static void test_ce_invalid_targets(void **state) {
   for (int p = 0; p < 2; p++) {
     cls_context *ctx = p ? test_context("ROW_VARIANT=1", NULL) : *state;
     size_t rows = 6, vocab = 5;
-    float hx[30], ht[6] = {-1.0f, 5.0f, 2.5f, NAN, 4.0f, 0.0f};
+    float hx[30], ht[6] = {-2.0f, 5.0f, 2.5f, NAN, 4.0f, 0.0f};
     test_fill_uniform(hx, 30, 3, -1, 1);
     cls_buffer *x = test_upload(ctx, hx, 30), *t = test_upload(ctx, ht, 6), *l = NULL, *g = NULL;
     TEST_OK(ctx, cls_buffer_alloc(ctx, rows, &l));
@@ -172,6 +172,53 @@ static void test_ce_invalid_targets(void **state) {
     }
     free(gl), free(gg);
     cls_buffer_free(x), cls_buffer_free(t), cls_buffer_free(l), cls_buffer_free(g);
+    if (p) cls_context_destroy(ctx);
+  }
+}
+
+/* Ignored targets (-1): loss 0 and gradient row 0, the other rows as the
+ * reference; some rows, every row (no NaN anywhere, nothing divided), in
+ * place and apart, on awkward shapes, both variants. */
+static void ce_ignore_case(cls_context *ctx, size_t rows, size_t vocab, int every, uint64_t seed) {
+  size_t n = rows * vocab;
+  float *hx = test_random_floats(n, seed, -4.0f, 4.0f);
+  float *ht = rand_targets(rows, vocab, seed + 1);
+  for (size_t r = 0; r < rows; r++)
+    if (every || r % 3 != 1) ht[r] = (float)CLS_IGNORE_TARGET;
+  cls_buffer *x = test_upload(ctx, hx, n), *t = test_upload(ctx, ht, rows), *l = NULL, *g = NULL;
+  TEST_OK(ctx, cls_buffer_alloc(ctx, rows, &l));
+  TEST_OK(ctx, cls_buffer_alloc(ctx, n, &g));
+  TEST_OK(ctx, cls_buffer_fill(ctx, l, 0, rows, -3.0f));
+  TEST_OK(ctx, cls_buffer_fill(ctx, g, 0, n, -3.0f));
+  double *dx = test_to_double(hx, n), *dt = test_to_double(ht, rows);
+  double *wl = malloc(rows * sizeof *wl), *wg = malloc(n * sizeof *wg);
+  const double gs = 0.25;
+  cls__ref_cross_entropy(rows, vocab, dx, dt, wl, wg, gs);
+  for (int in_place = 0; in_place < 2; in_place++) {
+    cls_ref G = in_place ? cls_ref_at(x, 0) : cls_ref_at(g, 0);
+    TEST_OK(ctx, cls_cross_entropy(ctx, rows, vocab, cls_ref_at(x, 0), cls_ref_at(t, 0), cls_ref_at(l, 0), G,
+                                   (float)gs));
+    float *gl = test_download(ctx, l), *gg = test_download(ctx, in_place ? x : g);
+    for (size_t r = 0; r < rows; r++) {
+      int ign = ht[r] == (float)CLS_IGNORE_TARGET;
+      if (ign) assert_true(gl[r] == 0.0f);
+      for (size_t j = 0; j < vocab && ign; j++) assert_true(gg[r * vocab + j] == 0.0f);
+    }
+    expect_close("ce loss (ignored rows)", rows, 1, gl, wl, 2e-6, 1.0);
+    expect_close("ce grad (ignored rows)", rows, vocab, gg, wg, 2e-6, gs);
+    free(gl), free(gg);
+  }
+  free(hx), free(ht), free(dx), free(dt), free(wl), free(wg);
+  cls_buffer_free(x), cls_buffer_free(t), cls_buffer_free(l), cls_buffer_free(g);
+}
+
+static void test_ce_ignored_targets(void **state) {
+  static const size_t rows[] = {1, 3, 7, 64, 127}, vocab[] = {1, 3, 14, 31, 257, 4099};
+  for (int p = 0; p < 2; p++) {
+    cls_context *ctx = p ? test_context("ROW_VARIANT=1", NULL) : *state;
+    for (size_t ri = 0; ri < sizeof rows / sizeof rows[0]; ri++)
+      for (size_t vi = 0; vi < sizeof vocab / sizeof vocab[0]; vi++)
+        for (int every = 0; every < 2; every++) ce_ignore_case(ctx, rows[ri], vocab[vi], every, 7 * ri + vi);
     if (p) cls_context_destroy(ctx);
   }
 }
@@ -333,6 +380,7 @@ int main(void) {
       cmocka_unit_test(test_ce_huge_logits),
       cmocka_unit_test(test_ce_finite_differences),
       cmocka_unit_test(test_ce_invalid_targets),
+      cmocka_unit_test(test_ce_ignored_targets),
       cmocka_unit_test(test_mse),
       cmocka_unit_test(test_mse_finite_differences),
       cmocka_unit_test(test_bad_arguments),

@@ -128,6 +128,9 @@ cls_status cls_tokens_check(cls_context *ctx, const float *tokens, size_t n, siz
 
 /* ----------------------------------------------------------------- losses */
 
+/* The target id cls_cross_entropy ignores. */
+#define CLS_IGNORE_TARGET (-1)
+
 /* Cross-entropy of each row of logits (rows x vocab) against its target id
  * (targets: rows floats):
  *   losses[r]     = logsumexp(logits[r, :]) - logits[r, target[r]]
@@ -140,8 +143,12 @@ cls_status cls_tokens_check(cls_context *ctx, const float *tokens, size_t n, siz
  * dlogits may equal logits (the gradient overwrites the logits in place);
  * losses must not overlap anything. vocab <= 2^24 (else
  * CLS_ERR_INVALID_SIZE); grad_scale finite.
- * An invalid target gives a NaN loss and a NaN gradient row. The mean loss
- * is cls_reduce(CLS_REDUCE_SUM, scale 1/rows) of losses. */
+ * The target CLS_IGNORE_TARGET (-1) is ignored: its row's loss is 0 and
+ * its gradient row 0 (for a loss on some positions only, the answer of a
+ * question: pass grad_scale = 1/count of the other rows, and reduce the
+ * losses with that scale). Any other invalid target gives a NaN loss and
+ * a NaN gradient row. The mean loss is cls_reduce(CLS_REDUCE_SUM, scale
+ * 1/rows) of losses. */
 cls_status cls_cross_entropy(cls_context *ctx, size_t rows, size_t vocab, cls_ref logits, cls_ref targets,
                              cls_ref losses, cls_ref dlogits, float grad_scale);
 

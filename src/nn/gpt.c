@@ -248,13 +248,26 @@ cls_status cls_gpt_forward(cls_gpt *g, const int32_t *tokens, const int32_t *tar
                      "most %zu x %zu",
                      B, T, g->max_batch, g->max_seq);
   const size_t BT = B * T, C = g->c.width, V = g->c.vocab, L = g->c.depth;
-  /* Ids travel as floats (exact below 2^24); check them on the host. */
+  /* Ids travel as floats (exact below 2^24); check them on the host. A
+   * target may be CLS_IGNORE_TARGET: the mean loss and its gradient are
+   * over the other targets (count of them). */
+  size_t count = BT;
+  for (size_t i = 0; i < BT; i++)
+    if (targets[i] == CLS_IGNORE_TARGET)
+      count--;
+    else if (targets[i] < 0 || (size_t)targets[i] >= V)
+      return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
+                       "cls_gpt_forward: target %zu is %ld; use an id in [0, %zu) or CLS_IGNORE_TARGET (-1)", i,
+                       (long)targets[i], V);
   for (int which = 0; which < 2; which++) {
     const int32_t *ids = which ? targets : tokens;
     for (size_t i = 0; i < BT; i++) g->host_ids[i] = (float)ids[i];
-    TRY(cls_tokens_check(ctx, g->host_ids, BT, V, NULL));
+    if (!which) TRY(cls_tokens_check(ctx, g->host_ids, BT, V, NULL));
     TRY(cls_buffer_write(ctx, g->m.acts, which ? g->targets : g->tokens, BT, g->host_ids));
   }
+  /* Without ignored targets this is 1/BT as it always was (bit for bit);
+   * with every target ignored the loss is 0 and so is the gradient. */
+  const float mean_scale = count ? 1.0f / (float)count : 0.0f;
   g->B = B;
   g->T = T;
   g->have_grad = 0;
@@ -282,8 +295,8 @@ cls_status cls_gpt_forward(cls_gpt *g, const int32_t *tokens, const int32_t *tar
                  A(g->logits), V));
   /* The gradient of the mean loss overwrites the logits in place. */
   TRY(cls_cross_entropy(ctx, BT, V, A(g->logits), A(g->targets), A(g->losses),
-                        want_grad ? A(g->logits) : CLS_NOREF, 1.0f / (float)BT));
-  TRY(cls_reduce(ctx, CLS_REDUCE_SUM, BT, A(g->losses), 1.0f / (float)BT, A(g->loss)));
+                        want_grad ? A(g->logits) : CLS_NOREF, mean_scale));
+  TRY(cls_reduce(ctx, CLS_REDUCE_SUM, BT, A(g->losses), mean_scale, A(g->loss)));
   if (loss) TRY(cls_buffer_read(ctx, g->m.acts, g->loss, 1, loss));
   g->have_grad = want_grad != 0;
   return CLS_OK;
@@ -358,6 +371,29 @@ cls_status cls_gpt_activation_rms(cls_gpt *g, float *out) {
   TRY(cls_buffer_read(g->m.ctx, g->m.acts, g->dtmp, n, out));
   for (size_t i = 0; i < n; i++) out[i] = sqrtf(out[i]);
   return CLS_OK;
+}
+
+/* ------------------------------------------- outputs of a forward pass */
+
+/* What the last forward pass left of its n floats at off, into out; the
+ * logits only while they are not gradients. */
+static cls_status read_output(cls_gpt *g, const char *fn, size_t off, size_t n, int logits, float *out) {
+  if (!out) return cls__fail(g->m.ctx, CLS_ERR_NULL_ARGUMENT, "%s: out is NULL", fn);
+  if (!g->B) return cls__fail(g->m.ctx, CLS_ERR_INVALID_VALUE, "%s: run a forward pass first", fn);
+  if (logits && g->have_grad)
+    return cls__fail(g->m.ctx, CLS_ERR_INVALID_VALUE,
+                     "%s: the logits hold gradients; run the forward pass with want_grad = 0", fn);
+  return cls_buffer_read(g->m.ctx, g->m.acts, off, n, out);
+}
+
+cls_status cls_gpt_read_logits(cls_gpt *g, float *out) {
+  if (!g) return CLS_ERR_NULL_ARGUMENT;
+  return read_output(g, "cls_gpt_read_logits", g->logits, g->B * g->T * g->c.vocab, 1, out);
+}
+
+cls_status cls_gpt_read_losses(cls_gpt *g, float *out) {
+  if (!g) return CLS_ERR_NULL_ARGUMENT;
+  return read_output(g, "cls_gpt_read_losses", g->losses, g->B * g->T, 0, out);
 }
 
 double cls_gpt_flops_per_step(const cls_gpt *g, size_t B, size_t T) {

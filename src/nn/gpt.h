@@ -57,7 +57,10 @@ cls_param_slabs *cls_gpt_slabs(cls_gpt *g);
 
 /* Forward pass on B x T tokens (host int32 ids in [0, vocab)) with their
  * next-token targets; the mean cross-entropy in *loss (reads one float
- * back). With want_grad, also leaves dlogits for cls_gpt_backward. */
+ * back). With want_grad, also leaves dlogits for cls_gpt_backward. A
+ * target CLS_IGNORE_TARGET (-1) is left out: the loss is the mean over
+ * the other targets and the gradients are those of that mean (0 when
+ * every target is ignored); without ignored targets nothing changes. */
 cls_status cls_gpt_forward(cls_gpt *g, const int32_t *tokens, const int32_t *targets, size_t B, size_t T,
                            int want_grad, float *loss);
 
@@ -74,6 +77,13 @@ cls_status cls_gpt_backward(cls_gpt *g);
  * [embedding, attn_0..attn_{L-1}, mlp_0..mlp_{L-1}, logits]. */
 size_t cls_gpt_activation_count(const cls_gpt *g);
 cls_status cls_gpt_activation_rms(cls_gpt *g, float *out);
+
+/* What the last forward pass computed, for a task's own metrics (the
+ * answers a model gets right): the logits, B x T x vocab floats (row
+ * b T + t), of a forward made without gradients; the per-position
+ * losses, B x T floats (0 at ignored targets), of any forward. */
+cls_status cls_gpt_read_logits(cls_gpt *g, float *out);
+cls_status cls_gpt_read_losses(cls_gpt *g, float *out);
 
 /* FLOPs of one forward + backward on B x T tokens, counted from the shapes
  * (matmuls 2mnk, attention included), for comparison with 6ND. */

@@ -64,6 +64,7 @@ double cls_gpt_reference_loss(const cls_gpt *g, const float *params, const int32
     }
     row = own;
   }
+  size_t counted = 0; /* targets not ignored: the mean is over them */
   for (size_t p = 0; p < BT; p++) {
     double mx = -INFINITY, sum = 0;
     for (size_t t = 0; t < V; t++) {
@@ -72,11 +73,13 @@ double cls_gpt_reference_loss(const cls_gpt *g, const float *params, const int32
       row[t] = m * acc;
       if (row[t] > mx) mx = row[t];
     }
+    if (targets[p] == CLS_IGNORE_TARGET) continue;
+    counted++;
     for (size_t t = 0; t < V; t++) sum += exp(row[t] - mx);
     loss += log(sum) + mx - row[targets[p]];
   }
   free(own);
-  loss /= (double)BT;
+  loss = counted ? loss / (double)counted : 0.0;
 #undef PT
 done:
   free(x), free(ln), free(qkv), free(q), free(k), free(v), free(att), free(probs), free(fc);

@@ -76,6 +76,12 @@ void cls__ref_cross_entropy(size_t rows, size_t vocab, const double *logits, con
                             double *dlogits, double grad_scale) {
   for (size_t r = 0; r < rows; r++) {
     const double *x = logits + r * vocab;
+    if (targets[r] == -1.0) { /* ignored: no loss, no gradient */
+      if (losses) losses[r] = 0;
+      if (dlogits)
+        for (size_t j = 0; j < vocab; j++) dlogits[r * vocab + j] = 0;
+      continue;
+    }
     int ok = cls__ref_token_valid(targets[r], vocab);
     size_t t = ok ? (size_t)targets[r] : 0;
     double m = -INFINITY;

@@ -46,7 +46,8 @@ void cls__ref_embedding_forward(size_t batch, size_t T, size_t vocab, size_t dim
 void cls__ref_embedding_backward(size_t batch, size_t T, size_t vocab, size_t dim, const double *tokens,
                                  const double *dout, double *dwte, double *dwpe, int accumulate);
 
-/* losses[r] (may be NULL) and dlogits (may be NULL, may equal logits). */
+/* losses[r] (may be NULL) and dlogits (may be NULL, may equal logits); a
+ * target -1 is ignored (loss 0, gradient row 0). */
 void cls__ref_cross_entropy(size_t rows, size_t vocab, const double *logits, const double *targets, double *losses,
                             double *dlogits, double grad_scale);
 

@@ -20,6 +20,7 @@ cls_status cls_rundir_path(char *out, size_t len, const char *dir, cls_rundir_fi
       [CLS_RUNDIR_FIT] = "%s/fit.json",
       [CLS_RUNDIR_COORD_CHECK] = "%s/coord_check.csv",
       [CLS_RUNDIR_PLOTS] = "%s/plots",
+      [CLS_RUNDIR_OUTCOMES] = "%s/points/%s.outcomes.csv",
   };
   if ((unsigned)which >= sizeof fmt / sizeof fmt[0] || !dir) return CLS_ERR_INVALID_VALUE;
   int n = snprintf(out, len, fmt[which], dir, id ? id : "");
@@ -54,13 +55,14 @@ int cls_rundir_has_checkpoint(const char *dir, const char *id) {
   return stat(path, &sb) == 0;
 }
 
-/* NAME.tmp.DIGITS with NAME = id.csv, id.json or id.ckpt: the temporary
+/* NAME.tmp.DIGITS with NAME = id.csv, id.json, id.outcomes.csv or id.ckpt: the temporary
  * names of core/file.h's writer (and of the manifest's). */
 static int is_leftover(const char *file, const char *id) {
   size_t n = strlen(id);
   if (strncmp(file, id, n) || file[n] != '.') return 0;
   const char *ext = file + n + 1;
-  const char *rest = !strncmp(ext, "csv.tmp.", 8) || !strncmp(ext, "ckpt.tmp.", 9) || !strncmp(ext, "json.tmp.", 9)
+  const char *rest = !strncmp(ext, "csv.tmp.", 8) || !strncmp(ext, "ckpt.tmp.", 9) ||
+                             !strncmp(ext, "json.tmp.", 9) || !strncmp(ext, "outcomes.csv.tmp.", 17)
                          ? strstr(ext, ".tmp.") + 5
                          : NULL;
   if (!rest || !*rest) return 0;

@@ -35,6 +35,7 @@ typedef enum {
   CLS_RUNDIR_FIT,         /* DIR/fit.json */
   CLS_RUNDIR_COORD_CHECK, /* DIR/coord_check.csv */
   CLS_RUNDIR_PLOTS,       /* DIR/plots */
+  CLS_RUNDIR_OUTCOMES,    /* DIR/points/<id>.outcomes.csv */
 } cls_rundir_file;
 
 /* The path of one file of the run directory dir (id for the per-point
@@ -146,6 +147,24 @@ size_t cls_csv_format_row(const cls_eval_row *r, char *out, size_t len);
 int cls_csv_parse_row(const char *line, cls_eval_row *r);
 /* Writes the header and rows (already formatted lines) to path atomically. */
 cls_status cls_csv_write(const char *path, const char *rows, size_t rows_len, char *err, size_t err_len);
+
+/* -------------------------------------------------- outcome table */
+
+/* points/<id>.outcomes.csv: a task's final accuracy and loss on its
+ * held-out set broken down by the value of the answer (the gcd task: one
+ * row per gcd value k found in it), for the tasks whose outcomes are not
+ * alike (docs/formats.md). */
+typedef struct cls_outcome_row {
+  uint64_t value; /* the outcome: gcd k */
+  uint64_t examples, correct;
+  double loss;     /* mean loss of the answers' tokens */
+  double expected; /* the outcome's probability under the task's law (NaN: not known) */
+} cls_outcome_row;
+
+/* Writes the header "NAME,examples,correct,accuracy,loss,expected" (NAME:
+ * value_name, "gcd") and one line per row to path atomically. */
+cls_status cls_outcomes_write(const char *path, const char *value_name, const cls_outcome_row *rows, size_t n,
+                              char *err, size_t err_len);
 
 /* ---------------------------------------------------------- manifest */
 

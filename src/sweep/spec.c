@@ -440,6 +440,10 @@ static const task_field task_fields[] = {
     {"beta_narrow", FIELD_NUM, offsetof(cls_task_spec, beta_narrow), 1, 100, 0},
     {"fit_samples", FIELD_SIZE, offsetof(cls_task_spec, fit_samples), 1, 4294967295.0, 0},
     {"real_fraction", FIELD_NUM, offsetof(cls_task_spec, real_fraction), 0, 1, 1},
+    {"base", FIELD_SIZE, offsetof(cls_task_spec, base), 2, 1u << 20, 0},
+    {"bound", FIELD_SIZE, offsetof(cls_task_spec, bound), 1, 9007199254740992.0, 0},
+    {"train_pairs", FIELD_SIZE, offsetof(cls_task_spec, train_pairs), 0, 4294967295.0, 0},
+    {"eval_pairs", FIELD_SIZE, offsetof(cls_task_spec, eval_pairs), 1, 1u << 24, 0},
 };
 #define N_TASK_FIELDS (sizeof task_fields / sizeof task_fields[0])
 

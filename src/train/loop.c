@@ -105,6 +105,7 @@ typedef struct {
   int have_last;
   const char *fail_what;  /* the device step that failed, for the message */
   cls_run_status outcome; /* how the loop ended */
+  char report[1024];      /* the task's final measurements, "name=value" lines (cls_task_report) */
 } run;
 
 static cls_status device_fail(run *u, cls_status s, const char *what) {
@@ -225,6 +226,7 @@ static cls_status write_summary(run *u, cls_point_state state) {
   sum.device = c->device_name;
   sum.has_run = 1;
   fill_run_fields(u, &sum.run);
+  if (u->report[0]) sum.trailer = u->report;
   char err[1024];
   cls_status s = cls_point_summary_write(r->json_path, &sum, err, sizeof err);
   free(config);
@@ -578,6 +580,30 @@ static cls_status keep_or_drop_checkpoint(run *u) {
   return CLS_OK;
 }
 
+/* A run that ended ok: the task's own measurements (task.h's report),
+ * their lines kept for the summary and their outcome table written. */
+static cls_status task_report(run *u) {
+  cls_train_task *t = u->t;
+  cls_train_result *r = u->r;
+  if (!t->report) return CLS_OK;
+  cls_task_report rep;
+  memset(&rep, 0, sizeof rep);
+  cls_status s = t->report(t, &rep);
+  if (s != CLS_OK) {
+    u->fail_what = t->error[0] ? NULL : "the task's final report";
+    if (t->error[0]) snprintf(r->error, sizeof r->error, "%s", t->error);
+    return s;
+  }
+  snprintf(u->report, sizeof u->report, "%s", rep.lines);
+  if (!rep.value_name) return CLS_OK;
+  char path[4200];
+  if (cls_rundir_path(path, sizeof path, u->c->out_dir, CLS_RUNDIR_OUTCOMES, u->c->id) != CLS_OK) {
+    snprintf(r->error, sizeof r->error, "path too long: %s", u->c->out_dir);
+    return CLS_ERR_INVALID_SIZE;
+  }
+  return cls_outcomes_write(path, rep.value_name, rep.rows, rep.n_rows, r->error, sizeof r->error);
+}
+
 /* The result and the summary, whatever happened; returns s, or the
  * summary's failure when s was CLS_OK. */
 static cls_status finish(run *u, cls_status s) {
@@ -638,6 +664,7 @@ cls_status cls_train_run(cls_train_task *t, const cls_train_config *c, cls_train
   s = start(&u);
   if (s == CLS_OK) s = train_loop(&u);
   free(u.evals);
+  if (s == CLS_OK && u.outcome == CLS_RUN_OK) s = task_report(&u);
   if (s == CLS_OK && u.outcome == CLS_RUN_OK) s = keep_or_drop_checkpoint(&u);
   s = finish(&u, s);
   free(u.st.rows);

@@ -48,6 +48,10 @@ void cls_task_spec_default(cls_task_spec *s) {
   s->beta_narrow = 2.0;
   s->fit_samples = 10000;
   s->real_fraction = 0.0;
+  s->base = 10;
+  s->bound = 1000;
+  s->train_pairs = 0;
+  s->eval_pairs = 4096;
 }
 
 size_t cls_task_count(void) {

@@ -66,16 +66,34 @@ typedef struct cls_task_spec {
   double beta_narrow;   /* beta' (narrowed) */
   size_t fit_samples;   /* T0 (fitted) */
   double real_fraction; /* pi: the fraction of real data mixed in */
+  /* gcd: pairs (a, b) in [1, bound]^2 written in base B (data/gcd.h);
+   * context must hold the question and the answer */
+  size_t base;        /* B >= 2 */
+  size_t bound;       /* the largest a and b */
+  size_t train_pairs; /* distinct training pairs (drawn with data_seed); 0: a fresh pair at every draw */
+  size_t eval_pairs;  /* held-out pairs of the final accuracy and the per-gcd table */
 } cls_task_spec;
 
 /* gpt width 128, depth 4, heads 4, SP, base 128, init 0.02, wd 0.1, seed 1,
  * batch 32, context 64, synthetic corpus (seed 1, 4 MiB), val 0.1; spectra
  * n_train 1024, n_test 256, 4000 pixels, 256 per spectrum, 16 tokens; rf
  * M 1024, alpha 1, ridge 1e-3, noise 0, no test samples; zipf beta 1.5,
- * V 10^6, source real, k = V, beta' 2, T0 10^4, pi 0. */
+ * V 10^6, source real, k = V, beta' 2, T0 10^4, pi 0; gcd base 10, bound
+ * 1000, fresh training pairs, 4096 eval pairs. */
 void cls_task_spec_default(cls_task_spec *s);
 
 typedef struct cls_train_task cls_train_task;
+
+/* What a task measures of its model at the end of a run beyond the eval
+ * loss (cls_train_task.report): "name=value" lines for the summary, and
+ * the rows of points/<id>.outcomes.csv (rundir.h) when the task breaks
+ * its held-out set down by outcome (the gcd task: by gcd value). */
+typedef struct cls_task_report {
+  char lines[1024];
+  const char *value_name;             /* the outcome's column: "gcd"; NULL: no table */
+  const struct cls_outcome_row *rows; /* owned by the task, valid until its next report or destroy */
+  size_t n_rows;
+} cls_task_report;
 
 struct cls_train_task {
   cls_context *ctx;
@@ -109,6 +127,10 @@ struct cls_train_task {
    * batch of `step` without gradients, then the RMS of the activations
    * named by coord_layers, in that order, into out. */
   cls_status (*coord_probe)(cls_train_task *t, uint64_t step, float *out);
+  /* NULL for most tasks: the task's own final measurements of the model
+   * as it is (on held-out data; no state changed), into *out (zeroed by
+   * the caller). The loop calls it when a run ends ok. */
+  cls_status (*report)(cls_train_task *t, cls_task_report *out);
   void (*destroy)(cls_train_task *t);
   void *impl; /* the task's own state */
 };
