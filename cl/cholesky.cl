@@ -45,6 +45,7 @@
 __kernel void chol_diag(__global float *F, uint fo, uint ld, uint kb, __global float *W, uint wo, uint wto,
                         __global float *piv, uint po, __global float *status, uint so, uint base) {
   __local float blk[CHOL_NB * CHOL_NB];
+  __local float colj[CHOL_NB]; /* column j of L, contiguous for the update */
   uint l = get_local_id(0), lsz = get_local_size(0);
   /* Rows spread over the items: no division per entry. */
   for (uint i = l; i < kb; i += lsz)
@@ -64,14 +65,18 @@ __kernel void chol_diag(__global float *F, uint fo, uint ld, uint kb, __global f
       return;
     }
     float djj = sqrt(d);
-    for (uint i = j + 1 + l; i < kb; i += lsz) blk[i * CHOL_NB + j] /= djj;
+    for (uint i = j + 1 + l; i < kb; i += lsz) colj[i] = blk[i * CHOL_NB + j] /= djj;
     barrier(CLK_LOCAL_MEM_FENCE);
     if (l == 0) blk[j * CHOL_NB + j] = djj; /* read by nobody until the next barrier */
     /* Each item updates whole rows of the trailing triangle (the items
-     * write disjoint rows; column j is read only). */
+     * write disjoint rows; column j is read only, from its contiguous copy,
+     * 16 columns at a time: the update is most of the kernel's work). */
     for (uint i = j + 1 + l; i < kb; i += lsz) {
       float lij = blk[i * CHOL_NB + j];
-      for (uint c = j + 1; c <= i; c++) blk[i * CHOL_NB + c] -= lij * blk[c * CHOL_NB + j];
+      __local float *row = blk + i * CHOL_NB;
+      uint c = j + 1;
+      for (; c + 16 <= i + 1; c += 16) vstore16(fma(-lij, vload16(0, colj + c), vload16(0, row + c)), 0, row + c);
+      for (; c <= i; c++) row[c] = fma(-lij, colj[c], row[c]);
     }
     barrier(CLK_LOCAL_MEM_FENCE);
   }

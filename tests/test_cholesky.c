@@ -142,11 +142,11 @@ static void check_sizes(cls_context *ctx, const size_t *sizes, size_t count) {
     }
 }
 
-/* Small blocks (CHOL_NB=16, 3 strips): 1, 2, below, at and above a block,
+/* Small blocks (CHOL_NB=16): 1, 2, below, at and above a block,
  * primes, 3 blocks + 1, many blocks. */
 static void test_sizes_small_blocks(void **state) {
   (void)state;
-  cls_context *ctx = test_context("CHOL_NB=16,CHOL_STRIPS=3", NULL);
+  cls_context *ctx = test_context("CHOL_NB=16", NULL);
   static const size_t sizes[] = {1, 2, 15, 16, 17, 31, 49, 97};
   check_sizes(ctx, sizes, sizeof sizes / sizeof sizes[0]);
   cls_context_destroy(ctx);
@@ -163,10 +163,10 @@ static void test_sizes_small_blocks(void **state) {
 static void test_sizes_both_paths(void **state) {
   (void)state;
   static const size_t sizes[] = {1, 13, 40, 97};
-  cls_context *ctx = test_context("CHOL_NB=16,CHOL_OB=16,CHOL_STRIPS=3,CHOL_TRSV=0,CHOL_RROW=0", NULL);
+  cls_context *ctx = test_context("CHOL_NB=16,CHOL_OB=16,CHOL_TRSV=0,CHOL_RROW=0", NULL);
   check_sizes(ctx, sizes, sizeof sizes / sizeof sizes[0]);
   cls_context_destroy(ctx);
-  ctx = test_context("CHOL_NB=12,CHOL_OB=36,CHOL_STRIPS=2,CHOL_TRSV=1,CHOL_RROW=1", NULL);
+  ctx = test_context("CHOL_NB=12,CHOL_OB=36,CHOL_TRSV=1,CHOL_RROW=1", NULL);
   check_sizes(ctx, sizes, sizeof sizes / sizeof sizes[0]);
   cls_context_destroy(ctx);
 }

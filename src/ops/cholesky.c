@@ -15,15 +15,14 @@
  *
  * Factorisation, in outer panels of CHOL_OB columns (a multiple of
  * CHOL_NB), for each block column k of kb <= CHOL_NB rows in the panel:
- *   chol_diag:  L_kk = chol(A_kk), W_k = L_kk^-1           (one work-group)
- *   P = A21;    L21 = P Wt_k                                (matmul NN)
- *   A[k+kb:, k+kb:panel end] -= L21 L21[:w]^T               (matmul NT)
+ *   chol_diag:  L_kk = chol(A_kk), W_k = L_kk^-1, Wt_k = W_k^T (one work-group)
+ *   P = A21;    L21 = P Wt_k                                (matmul NN, in place)
+ *   A[k+kb:, k+kb:panel end] -= L21 L21[:w]^T               (matmul NT, lower)
  * then, right of the panel, A22 -= L21 L21^T with the panel's width as
- * depth, lower part only, in column strips (matmul NT). The strips keep the
- * wasted upper-triangle work at about 1/CHOL_STRIPS of the update while
- * keeping every product large (each strip is a full-height product, not a
- * small block); the depth of the outer panel divides the memory the update
- * moves (at depth CHOL_NB it is bound by reading and writing A22).
+ * depth (matmul NT, lower). "lower" products skip the tiles wholly above
+ * C's diagonal (src/ops/matmul.h), so a symmetric update does half the
+ * work in one launch; the depth of the outer panel divides the memory the
+ * update moves (at depth CHOL_NB it is bound by reading and writing A22).
  * Substitutions (Y in place, block k of kb rows):
  *   forward:  Y_k -= L[k, :k] Y[:k];  Y_k = W_k Y_k          (via P)
  *   backward: Y_k -= L[k+kb:, k]^T Y[k+kb:];  Y_k = W_k^T Y_k
@@ -485,12 +484,13 @@ cls_status cls_spd_solve(cls_context *ctx, size_t n, size_t nrhs, cls_ref a, siz
   long ob = cls__param(ctx, "CHOL_OB", nb);
   ws.ob = ob < (long)ws.nb ? ws.nb : (size_t)ob / ws.nb * ws.nb;
   const cls_device_info *dev = cls_context_device(ctx);
-  if ((uint64_t)ws.nb * ws.nb * sizeof(float) + 64 > dev->local_mem_bytes)
+  /* chol_diag's block and one column of it, and a little for the runtime. */
+  size_t local_bytes = (ws.nb * ws.nb + ws.nb) * sizeof(float);
+  if ((uint64_t)local_bytes + 64 > dev->local_mem_bytes)
     return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
                      "%s: the device parameter CHOL_NB=%zu needs %zu bytes of local memory and %s has %llu; lower "
                      "CHOL_NB (CLSCALE_PARAMS)",
-                     fn, ws.nb, ws.nb * ws.nb * sizeof(float), dev->name,
-                     (unsigned long long)dev->local_mem_bytes);
+                     fn, ws.nb, local_bytes, dev->name, (unsigned long long)dev->local_mem_bytes);
   if ((s = plan(ctx, fn, &ws))) return s;
   if ((s = workspace(ctx, ws.st + 1, &ws.buf)) != CLS_OK) return s;
 

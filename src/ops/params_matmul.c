@@ -13,15 +13,13 @@
  * The SPD solve (cl/cholesky.cl, src/ops/cholesky.c) runs on these kernels
  * and adds, in a line of its own per set:
  *   CHOL_NB     rows of a diagonal block (factored in local memory, so
- *               CHOL_NB^2 floats must fit there) and the k of every update
+ *               CHOL_NB^2 + CHOL_NB floats must fit there) and the k of every update
  *   CHOL_WG     work-group size of the diagonal-block kernel
  *   CHOL_RWG    work-group size of the residual (a power of two)
  *   CHOL_OB     columns of an outer panel (a multiple of CHOL_NB; default
  *               CHOL_NB): its blocks update only the panel, and the matrix
  *               right of it takes one update of depth CHOL_OB, which moves
  *               CHOL_OB / CHOL_NB times less memory than one per block
- *   CHOL_STRIPS column strips of each trailing update: more strips waste
- *               less work above the diagonal, fewer make larger products
  *   CHOL_TRSV   up to this many right-hand sides, each substitution is one
  *               single-work-group kernel walking the factor (chol_subst)
  *               rather than two products per block; 0 (the default, for
@@ -40,18 +38,18 @@ const cls__param_family cls__params_matmul = {
         [CLS__SET_CPU] =
             "MM_LOCAL=0 MM_VW=16 MM_MR=12 MM_NV=2 MM_VW2=8 MM_MR2=6 MM_NV2=2 MM_LM=4 MM_KP=1 MM_KC=512 MM_TM=32 "
             "MM_TN=32 MM_TK=8 MM_WM=4 MM_WN=4"
-            " CHOL_NB=64 CHOL_OB=256 CHOL_WG=16 CHOL_RWG=16 CHOL_STRIPS=8 CHOL_TRSV=8 CHOL_RROW=1",
+            " CHOL_NB=64 CHOL_OB=256 CHOL_WG=16 CHOL_RWG=16 CHOL_TRSV=8 CHOL_RROW=1",
         [CLS__SET_NVIDIA_GPU] =
             "MM_LOCAL=1 MM_TM=64 MM_TN=64 MM_TK=16 MM_WM=4 MM_WN=4 MM_KP=16 MM_VW=4 MM_MR=4 MM_NV=2 MM_LM=1"
-            " CHOL_NB=64 CHOL_WG=256 CHOL_RWG=256 CHOL_STRIPS=8",
+            " CHOL_NB=64 CHOL_WG=256 CHOL_RWG=256",
         [CLS__SET_AMD_GPU] =
             "MM_LOCAL=1 MM_TM=64 MM_TN=64 MM_TK=16 MM_WM=4 MM_WN=4 MM_KP=16 MM_VW=4 MM_MR=4 MM_NV=2 MM_LM=1"
-            " CHOL_NB=64 CHOL_WG=256 CHOL_RWG=256 CHOL_STRIPS=8",
+            " CHOL_NB=64 CHOL_WG=256 CHOL_RWG=256",
         [CLS__SET_INTEL_GPU] =
             "MM_LOCAL=1 MM_TM=32 MM_TN=32 MM_TK=16 MM_WM=4 MM_WN=4 MM_KP=16 MM_VW=4 MM_MR=4 MM_NV=2 MM_LM=1"
-            " CHOL_NB=64 CHOL_WG=128 CHOL_RWG=128 CHOL_STRIPS=8",
+            " CHOL_NB=64 CHOL_WG=128 CHOL_RWG=128",
         [CLS__SET_GENERIC_GPU] =
             "MM_LOCAL=1 MM_TM=32 MM_TN=32 MM_TK=8 MM_WM=2 MM_WN=2 MM_KP=8 MM_VW=4 MM_MR=4 MM_NV=2 MM_LM=1"
-            " CHOL_NB=32 CHOL_WG=128 CHOL_RWG=128 CHOL_STRIPS=8",
+            " CHOL_NB=32 CHOL_WG=128 CHOL_RWG=128",
     },
 };
