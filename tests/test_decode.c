@@ -34,7 +34,8 @@ static void run_case(cls_context *ctx, case_t c) {
   const size_t ld = 3 * C + 1, stride = T * ld + 5, off = 3;
   const size_t n = off + B * stride;
   float *h = test_random_floats(n, 7 + c.cap, -1.0f, 1.0f);
-  double *q = malloc(B * T * C * sizeof *q), *k = malloc(B * T * C * sizeof *k), *v = malloc(B * T * C * sizeof *v);
+  double *q = malloc(B * T * C * sizeof *q), *k = malloc(B * T * C * sizeof *k),
+         *v = malloc(B * T * C * sizeof *v);
   for (size_t b = 0; b < B; b++)
     for (size_t t = 0; t < T; t++)
       for (size_t j = 0; j < C; j++) {
@@ -77,7 +78,8 @@ static void run_case(cls_context *ctx, case_t c) {
   TEST_OK(ctx, cls_buffer_alloc(ctx, cls_attention_decode_scratch(&sh), &scratch));
   cls_attn_operand qo = {cls_ref_at(qkv, off + c.pos0 * ld), ld, stride};
   cls_attn_operand oo = {cls_ref_at(out, 8), old, ostride};
-  TEST_OK(ctx, cls_attention_decode(ctx, &sh, qo, cls_ref_at(kc, 4), cls_ref_at(vc, 4), cls_ref_at(scratch, 0), oo));
+  TEST_OK(ctx,
+          cls_attention_decode(ctx, &sh, qo, cls_ref_at(kc, 4), cls_ref_at(vc, 4), cls_ref_at(scratch, 0), oo));
   float *got = test_download_padded(ctx, out, on, 8);
   float *dense = malloc(B * c.tq * C * sizeof *dense);
   double *w = malloc(B * c.tq * C * sizeof *w);

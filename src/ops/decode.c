@@ -28,9 +28,10 @@ size_t cls_attention_decode_scratch(const cls_kv_shape *s) {
 static cls_status check_shape(cls_context *ctx, const char *fn, const cls_kv_shape *s) {
   if (!s) return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "%s: shape is NULL", fn);
   if (!s->batch || !s->tq || !s->heads || !s->head_dim || !s->cap)
-    return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
-                     "%s: every dimension must be at least 1 (batch %zu, tq %zu, heads %zu, head_dim %zu, cap %zu)",
-                     fn, s->batch, s->tq, s->heads, s->head_dim, s->cap);
+    return cls__fail(
+        ctx, CLS_ERR_INVALID_SIZE,
+        "%s: every dimension must be at least 1 (batch %zu, tq %zu, heads %zu, head_dim %zu, cap %zu)", fn,
+        s->batch, s->tq, s->heads, s->head_dim, s->cap);
   if (s->pos0 > s->cap || s->tq > s->cap - s->pos0)
     return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
                      "%s: positions %zu .. %zu do not fit a cache of %zu positions per sequence", fn, s->pos0,
@@ -90,10 +91,11 @@ cls_status cls_kv_store(cls_context *ctx, const cls_kv_shape *s, cls_attn_operan
   if (st != CLS_OK) return st;
   const size_t C = s->heads * s->head_dim, B = s->batch, n = cls_kv_cache_count(s);
   if (k.ld != v.ld || k.stride != v.stride)
-    return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
-                     "%s: k and v must share ld and stride (got %zu/%zu and %zu/%zu): pass the parts of one packed "
-                     "QKV activation",
-                     fn, k.ld, k.stride, v.ld, v.stride);
+    return cls__fail(
+        ctx, CLS_ERR_INVALID_VALUE,
+        "%s: k and v must share ld and stride (got %zu/%zu and %zu/%zu): pass the parts of one packed "
+        "QKV activation",
+        fn, k.ld, k.stride, v.ld, v.stride);
   if ((st = check_operand(ctx, fn, "k", k, s->tq, C, B, 0)) != CLS_OK ||
       (st = check_operand(ctx, fn, "v", v, s->tq, C, B, 0)) != CLS_OK ||
       (st = check_cache(ctx, fn, "k_cache", k_cache, n)) != CLS_OK ||
