@@ -45,6 +45,7 @@ static const command commands[] = {
     {"sweep", cls_cmd_sweep, "train a grid of model sizes x budgets into a run directory (resumable, shardable)"},
     {"fit", cls_cmd_fit, "fit scaling laws (frontier, IsoFLOP, parametric) to a run directory or a CSV"},
     {"coordcheck", cls_cmd_coordcheck, "muP coordinate check: activation scale vs width under SP and muP"},
+    {"sample", cls_cmd_sample, "generate text from a trained GPT checkpoint (temperature, top-k, top-p, seeded)"},
     {"plot", cls_cmd_plot, "render scaling-law figures (PNG) from a run directory"},
 };
 

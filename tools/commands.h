@@ -21,5 +21,6 @@ int cls_cmd_train(int argc, char **argv);
 int cls_cmd_sweep(int argc, char **argv);
 int cls_cmd_fit(int argc, char **argv);
 int cls_cmd_coordcheck(int argc, char **argv);
+int cls_cmd_sample(int argc, char **argv);
 
 #endif

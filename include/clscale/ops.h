@@ -114,10 +114,12 @@ cls_status cls_rmsnorm_backward(cls_context *ctx, size_t rows, size_t cols, cls_
 #endif
 
 /* The ops that training needs beyond these: elementwise, losses, embedding,
- * optimiser, reductions (ops_train.h), attention (ops_attention.h) and the
- * symmetric positive-definite solve (ops_linalg.h). */
+ * optimiser, reductions (ops_train.h), attention and its generation cache
+ * (ops_attention.h), the symmetric positive-definite solve (ops_linalg.h)
+ * and sampling from logits (ops_sample.h). */
 #include "clscale/ops_train.h"
 #include "clscale/ops_attention.h"
 #include "clscale/ops_linalg.h"
+#include "clscale/ops_sample.h"
 
 #endif

@@ -59,6 +59,45 @@ cls_status cls_attention_backward(cls_context *ctx, const cls_attn_shape *shape,
                                   cls_ref scratch, cls_attn_operand dq, cls_attn_operand dk, cls_attn_operand dv,
                                   int accumulate);
 
+/* ------------------------------------------------- generation: KV cache
+ *
+ * Generation feeds one new token per sequence at a time; recomputing the
+ * keys and values of the whole prefix at every step would make it
+ * quadratic in the length. A cache keeps each layer's keys and values of
+ * the positions seen so far, laid out (B, H, cap, head_dim) in one buffer
+ * each (a head's keys contiguous), and the new queries attend to it. */
+
+typedef struct cls_kv_shape {
+  size_t batch;    /* B */
+  size_t tq;       /* new positions per sequence (1 when decoding, the prompt when prefilling) */
+  size_t heads;    /* H */
+  size_t head_dim; /* d_head; C = H * d_head */
+  size_t cap;      /* positions the cache holds per sequence (the model's context) */
+  size_t pos0;     /* the position of the first new one; pos0 + tq <= cap */
+  float scale;     /* as cls_attn_shape's: finite, nonzero */
+} cls_kv_shape;
+
+/* Floats of one cache (K or V): B * H * cap * head_dim. */
+size_t cls_kv_cache_count(const cls_kv_shape *shape);
+
+/* Copies the keys k and values v of the tq new positions (operands of tq
+ * rows, as cls_attention_forward takes them; k and v must share ld and
+ * stride, as the parts of a packed QKV activation do) into k_cache and
+ * v_cache at positions pos0 .. pos0 + tq - 1. */
+cls_status cls_kv_store(cls_context *ctx, const cls_kv_shape *shape, cls_attn_operand k, cls_attn_operand v,
+                        cls_ref k_cache, cls_ref v_cache);
+
+/* Floats of cls_attention_decode's scratch: B * H * tq * cap. */
+size_t cls_attention_decode_scratch(const cls_kv_shape *shape);
+
+/* out = softmax(scale * q K^T) V, where new query i (position pos0 + i)
+ * sees the cached positions 0 .. pos0 + i: the causal attention of a whole
+ * forward pass, computed for the new positions only (store their keys and
+ * values first). q and out are operands of tq rows; out must not overlap
+ * q, the caches or scratch. */
+cls_status cls_attention_decode(cls_context *ctx, const cls_kv_shape *shape, cls_attn_operand q, cls_ref k_cache,
+                                cls_ref v_cache, cls_ref scratch, cls_attn_operand out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -429,6 +429,9 @@ float cls__gpt_attn_scale(const cls_gpt *g) {
 float cls__gpt_out_mult(const cls_gpt *g) {
   return g->out_mult;
 }
+cls_context *cls__gpt_context(const cls_gpt *g) {
+  return g->m.ctx;
+}
 int cls__gpt_index(const cls_gpt *g, const char *name) {
   return cls__nn_index(&g->m.pt, name);
 }

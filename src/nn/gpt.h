@@ -102,4 +102,9 @@ void cls_gpt_count_params(const cls_gpt_config *c, double *n, double *n_embed);
 double cls_gpt_reference_loss(const cls_gpt *g, const float *params, const int32_t *tokens, const int32_t *targets,
                               size_t B, size_t T);
 
+/* The same pass's logits, B x T x vocab, into logits (for the tests of
+ * generation, gpt_infer.h); 0, or -1 when out of memory. */
+int cls_gpt_reference_logits(const cls_gpt *g, const float *params, const int32_t *tokens, size_t B, size_t T,
+                             double *logits);
+
 #endif

@@ -16,8 +16,10 @@
 /* Exposes what the reference needs of the model without widening gpt.h. */
 #include "gpt_internal.h"
 
-double cls_gpt_reference_loss(const cls_gpt *g, const float *params, const int32_t *tokens, const int32_t *targets,
-                              size_t B, size_t T) {
+/* The forward pass: the mean loss against targets (when not NULL), the
+ * logits of every position into logits (when not NULL). */
+static double reference(const cls_gpt *g, const float *params, const int32_t *tokens, const int32_t *targets,
+                        size_t B, size_t T, double *logits) {
   const cls_gpt_config *c = cls__gpt_config(g);
   const cls_param_table *pt = cls_gpt_params(g);
   const size_t BT = B * T, C = c->width, V = c->vocab, H = c->heads, dh = C / H;
@@ -76,7 +78,8 @@ double cls_gpt_reference_loss(const cls_gpt *g, const float *params, const int32
     if (targets[p] == CLS_IGNORE_TARGET) continue;
     counted++;
     for (size_t t = 0; t < V; t++) sum += exp(row[t] - mx);
-    loss += log(sum) + mx - row[targets[p]];
+    if (targets) loss += log(sum) + mx - row[targets[p]];
+    if (logits) memcpy(logits + p * V, row, V * sizeof *row);
   }
   free(own);
   loss = counted ? loss / (double)counted : 0.0;
@@ -84,4 +87,14 @@ double cls_gpt_reference_loss(const cls_gpt *g, const float *params, const int32
 done:
   free(x), free(ln), free(qkv), free(q), free(k), free(v), free(att), free(probs), free(fc);
   return loss;
+}
+
+double cls_gpt_reference_loss(const cls_gpt *g, const float *params, const int32_t *tokens, const int32_t *targets,
+                              size_t B, size_t T) {
+  return reference(g, params, tokens, targets, B, T, NULL);
+}
+
+int cls_gpt_reference_logits(const cls_gpt *g, const float *params, const int32_t *tokens, size_t B, size_t T,
+                             double *logits) {
+  return isnan(reference(g, params, tokens, NULL, B, T, logits)) ? -1 : 0;
 }

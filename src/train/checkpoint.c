@@ -357,3 +357,55 @@ cls_status cls_checkpoint_load(cls_context *ctx, const char *path, const char *k
   }
   return status;
 }
+
+cls_status cls_checkpoint_read(const char *path, cls_ckpt_contents *out, char *err, size_t err_len) {
+  memset(out, 0, sizeof *out);
+  uint8_t *data;
+  size_t len;
+  cls_status status = read_whole(path, &data, &len, err, err_len);
+  if (status != CLS_OK) return status;
+  ckpt_view v = {0};
+  cls_ckpt_state st;
+  memset(&st, 0, sizeof st);
+  parse(data, len, &v, &st);
+  status = CLS_ERR_FORMAT;
+  if (len < 8 || memcmp(data, MAGIC, 8))
+    snprintf(err, err_len, "%s is not a clscale checkpoint (it does not start with the checkpoint magic)", path);
+  else if (v.short_header || v.short_body)
+    snprintf(err, err_len, "checkpoint %s is truncated (%zu bytes; its header promises more)", path, len);
+  else if (v.order != ORDER_TAG)
+    snprintf(err, err_len, "checkpoint %s was written on a machine of the other byte order", path);
+  else if (v.version != VERSION)
+    snprintf(err, err_len, "checkpoint %s has format version %u; this clscale reads version %u", path, v.version,
+             VERSION);
+  else if (v.end != len || v.sum != fnv1a(data, v.body))
+    snprintf(err, err_len, "checkpoint %s is corrupt (%s)", path,
+             v.end != len ? "trailing bytes" : "checksum mismatch");
+  else
+    status = CLS_OK;
+  if (status == CLS_OK) {
+    out->key = malloc((size_t)v.klen + 1);
+    out->params = malloc(v.slab_bytes ? v.slab_bytes : 1);
+    if (!out->key || !out->params) {
+      snprintf(err, err_len, "out of host memory reading checkpoint %s", path);
+      status = CLS_ERR_OUT_OF_MEMORY;
+    } else {
+      memcpy(out->key, v.skey, (size_t)v.klen);
+      out->key[v.klen] = 0;
+      memcpy(out->params, v.slabs, v.slab_bytes); /* the first of the three slabs */
+      out->n = (size_t)v.n;
+      out->step = st.step;
+      out->total_steps = st.total_steps;
+    }
+  }
+  free(data);
+  if (status != CLS_OK) cls_ckpt_contents_free(out);
+  return status;
+}
+
+void cls_ckpt_contents_free(cls_ckpt_contents *c) {
+  if (!c) return;
+  free(c->key);
+  free(c->params);
+  memset(c, 0, sizeof *c);
+}

@@ -54,4 +54,20 @@ cls_status cls_checkpoint_save(cls_context *ctx, const char *path, const char *k
 cls_status cls_checkpoint_load(cls_context *ctx, const char *path, const char *key, cls_ckpt_state *st,
                                const cls_param_table *pt, cls_param_slabs *s, char *err, size_t err_len);
 
+/* What a checkpoint holds, read without a model (to sample from it, say):
+ * its key, steps and parameters (AdamW's m and v are left out). */
+typedef struct cls_ckpt_contents {
+  char *key; /* "name=value" lines, NUL-terminated */
+  uint64_t step, total_steps;
+  float *params; /* n floats */
+  size_t n;
+} cls_ckpt_contents;
+
+/* Reads and verifies path (magic, version, byte order, length, checksum)
+ * into *out (free with cls_ckpt_contents_free). Errors, with the path in
+ * err: CLS_ERR_IO (missing, unreadable), CLS_ERR_FORMAT (not a checkpoint,
+ * truncated, corrupt), CLS_ERR_OUT_OF_MEMORY. */
+cls_status cls_checkpoint_read(const char *path, cls_ckpt_contents *out, char *err, size_t err_len);
+void cls_ckpt_contents_free(cls_ckpt_contents *c);
+
 #endif
