@@ -75,11 +75,11 @@ static double reference(const cls_gpt *g, const float *params, const int32_t *to
       row[t] = m * acc;
       if (row[t] > mx) mx = row[t];
     }
-    if (targets[p] == CLS_IGNORE_TARGET) continue;
+    if (logits) memcpy(logits + p * V, row, V * sizeof *row);
+    if (!targets || targets[p] == CLS_IGNORE_TARGET) continue;
     counted++;
     for (size_t t = 0; t < V; t++) sum += exp(row[t] - mx);
-    if (targets) loss += log(sum) + mx - row[targets[p]];
-    if (logits) memcpy(logits + p * V, row, V * sizeof *row);
+    loss += log(sum) + mx - row[targets[p]];
   }
   free(own);
   loss = counted ? loss / (double)counted : 0.0;
