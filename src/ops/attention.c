@@ -14,6 +14,7 @@
 
 #include "clscale/ops.h"
 #include "device/layer.h"
+#include "attention_internal.h"
 
 size_t cls_attention_probs_count(const cls_attn_shape *s) {
   if (!s) return 0;
@@ -24,10 +25,8 @@ static cls_ref shift(cls_ref r, size_t by) {
   return cls_ref_at(r.buf, r.offset + by);
 }
 
-/* Checks one sequence operand: T rows of C floats, batch elements apart by
- * stride; outputs may not overlap across the batch. */
-static cls_status check_operand(cls_context *ctx, const char *fn, const char *name, cls_attn_operand op, size_t t,
-                                size_t c, size_t batch, int is_output) {
+cls_status cls__attn_check_operand(cls_context *ctx, const char *fn, const char *name, cls_attn_operand op,
+                                   size_t t, size_t c, size_t batch, int is_output) {
   if (op.ld < c)
     return cls__fail(ctx, CLS_ERR_LEADING_DIM, "%s: %s.ld is %zu but a position holds C = %zu floats", fn, name,
                      op.ld, c);
@@ -65,10 +64,10 @@ cls_status cls_attention_forward(cls_context *ctx, const cls_attn_shape *s, cls_
   if (st != CLS_OK) return st;
   const size_t C = s->heads * s->head_dim, B = s->batch, H = s->heads, dh = s->head_dim;
   const size_t block = s->tq * s->tk; /* one (b, h) score matrix */
-  if ((st = check_operand(ctx, fn, "q", q, s->tq, C, B, 0)) != CLS_OK ||
-      (st = check_operand(ctx, fn, "k", k, s->tk, C, B, 0)) != CLS_OK ||
-      (st = check_operand(ctx, fn, "v", v, s->tk, C, B, 0)) != CLS_OK ||
-      (st = check_operand(ctx, fn, "out", out, s->tq, C, B, 1)) != CLS_OK ||
+  if ((st = cls__attn_check_operand(ctx, fn, "q", q, s->tq, C, B, 0)) != CLS_OK ||
+      (st = cls__attn_check_operand(ctx, fn, "k", k, s->tk, C, B, 0)) != CLS_OK ||
+      (st = cls__attn_check_operand(ctx, fn, "v", v, s->tk, C, B, 0)) != CLS_OK ||
+      (st = cls__attn_check_operand(ctx, fn, "out", out, s->tq, C, B, 1)) != CLS_OK ||
       (st = cls__check_ref(ctx, fn, "probs", probs, cls_attention_probs_count(s))) != CLS_OK)
     return st;
 
@@ -98,13 +97,13 @@ cls_status cls_attention_backward(cls_context *ctx, const cls_attn_shape *s, cls
     return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: accumulate must be 0 or 1, not %d", fn, accumulate);
   const size_t C = s->heads * s->head_dim, B = s->batch, H = s->heads, dh = s->head_dim;
   const size_t block = s->tq * s->tk, n_probs = cls_attention_probs_count(s);
-  if ((st = check_operand(ctx, fn, "q", q, s->tq, C, B, 0)) != CLS_OK ||
-      (st = check_operand(ctx, fn, "k", k, s->tk, C, B, 0)) != CLS_OK ||
-      (st = check_operand(ctx, fn, "v", v, s->tk, C, B, 0)) != CLS_OK ||
-      (st = check_operand(ctx, fn, "dout", dout, s->tq, C, B, 0)) != CLS_OK ||
-      (st = check_operand(ctx, fn, "dq", dq, s->tq, C, B, 1)) != CLS_OK ||
-      (st = check_operand(ctx, fn, "dk", dk, s->tk, C, B, 1)) != CLS_OK ||
-      (st = check_operand(ctx, fn, "dv", dv, s->tk, C, B, 1)) != CLS_OK ||
+  if ((st = cls__attn_check_operand(ctx, fn, "q", q, s->tq, C, B, 0)) != CLS_OK ||
+      (st = cls__attn_check_operand(ctx, fn, "k", k, s->tk, C, B, 0)) != CLS_OK ||
+      (st = cls__attn_check_operand(ctx, fn, "v", v, s->tk, C, B, 0)) != CLS_OK ||
+      (st = cls__attn_check_operand(ctx, fn, "dout", dout, s->tq, C, B, 0)) != CLS_OK ||
+      (st = cls__attn_check_operand(ctx, fn, "dq", dq, s->tq, C, B, 1)) != CLS_OK ||
+      (st = cls__attn_check_operand(ctx, fn, "dk", dk, s->tk, C, B, 1)) != CLS_OK ||
+      (st = cls__attn_check_operand(ctx, fn, "dv", dv, s->tk, C, B, 1)) != CLS_OK ||
       (st = cls__check_ref(ctx, fn, "probs", probs, n_probs)) != CLS_OK ||
       (st = cls__check_ref(ctx, fn, "scratch", scratch, n_probs)) != CLS_OK)
     return st;

@@ -14,6 +14,7 @@
 
 #include "clscale/ops.h"
 #include "device/layer.h"
+#include "attention_internal.h"
 
 #define MAX_INDEX 2147483647.0 /* the kernels' uint arithmetic, with room for offsets */
 
@@ -51,14 +52,7 @@ static cls_status check_shape(cls_context *ctx, const char *fn, const cls_kv_sha
 /* An operand of t rows of c floats, batch elements stride apart. */
 static cls_status check_operand(cls_context *ctx, const char *fn, const char *name, cls_attn_operand op, size_t t,
                                 size_t c, size_t batch, int is_output) {
-  if (op.ld < c)
-    return cls__fail(ctx, CLS_ERR_LEADING_DIM, "%s: %s.ld is %zu but a position holds C = %zu floats", fn, name,
-                     op.ld, c);
-  if (is_output && batch > 1 && op.stride < (t - 1) * op.ld + c)
-    return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
-                     "%s: %s.stride %zu makes batch elements overlap (at least %zu is needed for an output)", fn,
-                     name, op.stride, (t - 1) * op.ld + c);
-  cls_status st = cls__check_matrix(ctx, fn, name, op.ref, t, c, op.ld, op.stride, batch);
+  cls_status st = cls__attn_check_operand(ctx, fn, name, op, t, c, batch, is_output);
   if (st != CLS_OK) return st;
   if ((double)op.ref.offset + (double)(batch - 1) * op.stride + (double)(t - 1) * op.ld + c > MAX_INDEX)
     return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: %s reaches beyond float 2^31 of its buffer", fn, name);
