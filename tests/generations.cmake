@@ -137,3 +137,9 @@ add_test(NAME cli_generations_shards COMMAND sh ${CLS_GEN_DIR}/shards.sh $<TARGE
                                              ${CLS_GEN_TMP}/shards ${CLS_GEN_DIR}/tiny.json
                                              ${PROJECT_BINARY_DIR}/sweep-cli/lib.sh --matmul-backend own)
 set_tests_properties(cli_generations_kill cli_generations_shards PROPERTIES ENVIRONMENT "${CLS_GEN_ENV}")
+
+# The preset plans: 4 budgets x (generation 0 + 2 generations x 2 pi) = 20 points.
+add_test(NAME cli_generations_preset_plans
+         COMMAND ${CLS_GEN_EXPECT} 0 "collapse-gcd.*20 points" $<TARGET_FILE:clscale> sweep
+                 ${PROJECT_SOURCE_DIR}/sweeps/collapse-gcd.json --dry-run --out ${CLS_GEN_TMP}/preset)
+set_tests_properties(cli_generations_preset_plans PROPERTIES ENVIRONMENT "${CLS_GEN_ENV}")
