@@ -2,7 +2,9 @@
  * tests/test_rundir.c — the run directory module (src/rundir/): a point
  * summary and a manifest written and read back, the status names, a cut or
  * corrupt summary read as unreadable, a manifest of an unknown format
- * version refused with a message that says what to do.
+ * version refused with a message that says what to do; a synthetic corpus
+ * written and read back, refused when cut, corrupt or unfinished, and its
+ * temporary file removed as a leftover.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -165,7 +167,7 @@ static void test_manifest(void **state) {
   char dir[512], path[700];
   test_tmpdir("rundir-manifest", dir, sizeof dir);
   const uint64_t seeds[] = {1, 2};
-  const cls_manifest_point pts[] = {{"a", 64, 2, 4, 1e6, 1e4, 1e15, NAN, NAN, 1, 1e-3}};
+  const cls_manifest_point pts[] = {{"a", 64, 2, 4, 1e6, 1e4, 1e15, NAN, NAN, 1, 1e-3, 0, NAN, NULL}};
   cls_manifest m = {.name = "demo",
                     .task = "text",
                     .model = "gpt",
@@ -205,6 +207,74 @@ static void test_manifest(void **state) {
   cls_manifest_info_free(&info);
 }
 
+/* Whether name exists in dir. */
+static int exists(const char *dir, const char *name) {
+  char path[900];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "rb");
+  if (f) fclose(f);
+  return f != NULL;
+}
+
+static void test_corpus(void **state) {
+  (void)state;
+  char dir[512], corpora[700], path[800];
+  test_tmpdir("rundir-corpus", dir, sizeof dir);
+  assert_int_equal(cls_rundir_path(corpora, sizeof corpora, dir, CLS_RUNDIR_CORPORA, NULL), CLS_OK);
+  assert_int_equal(cls_mkdirs(corpora, err, sizeof err), CLS_OK);
+  assert_int_equal(cls_rundir_path(path, sizeof path, dir, CLS_RUNDIR_CORPUS, "t1"), CLS_OK);
+  const int32_t rows[3][4] = {{1, 2, 3, 4}, {0, 0, 0, 0}, {4, 3, 2, 1}};
+  cls_corpus_writer *w;
+  assert_int_equal(cls_corpus_writer_open(path, 3, 4, 5, "teacher=t1\n", &w, err, sizeof err), CLS_OK);
+  assert_int_equal(cls_corpus_writer_append(w, rows[0], 2, err, sizeof err), CLS_OK);
+  /* Half written: only the temporary file, which is a leftover of t1. */
+  assert_false(exists(dir, "corpora/t1.bin"));
+  assert_int_equal(cls_corpus_writer_append(w, rows[2], 1, err, sizeof err), CLS_OK);
+  uint64_t sum = 0;
+  assert_int_equal(cls_corpus_writer_finish(w, &sum, err, sizeof err), CLS_OK);
+  cls_corpus c;
+  assert_int_equal(cls_corpus_read(path, &c, err, sizeof err), CLS_OK);
+  assert_int_equal(c.n, 3);
+  assert_int_equal(c.length, 4);
+  assert_int_equal(c.vocab, 5);
+  assert_string_equal(c.key, "teacher=t1\n");
+  assert_memory_equal(c.tokens, rows, sizeof rows);
+  assert_true(c.checksum == sum);
+  cls_corpus_free(&c);
+
+  /* A token outside the vocabulary is refused; a writer that stops early
+   * writes nothing. */
+  char other[800];
+  assert_int_equal(cls_rundir_path(other, sizeof other, dir, CLS_RUNDIR_CORPUS, "t2"), CLS_OK);
+  const int32_t bad[4] = {0, 5, 0, 0};
+  assert_int_equal(cls_corpus_writer_open(other, 2, 4, 5, "", &w, err, sizeof err), CLS_OK);
+  assert_int_equal(cls_corpus_writer_append(w, bad, 1, err, sizeof err), CLS_ERR_INVALID_VALUE);
+  assert_int_equal(cls_corpus_writer_open(other, 2, 4, 5, "", &w, err, sizeof err), CLS_OK);
+  assert_int_equal(cls_corpus_writer_append(w, rows[0], 1, err, sizeof err), CLS_OK);
+  assert_int_equal(cls_corpus_writer_finish(w, &sum, err, sizeof err), CLS_ERR_INVALID_SIZE);
+  assert_false(exists(dir, "corpora/t2.bin"));
+
+  /* One flipped byte, or a cut, is named as damage. */
+  char *data = NULL;
+  size_t len = 0;
+  assert_int_equal(cls_read_file(path, 0, &data, &len, err, sizeof err), CLS_OK);
+  data[len - 20] ^= 1;
+  assert_int_equal(cls_write_atomic(other, data, len, err, sizeof err), CLS_OK);
+  assert_int_equal(cls_corpus_read(other, &c, err, sizeof err), CLS_ERR_FORMAT);
+  assert_non_null(strstr(err, "checksum does not match"));
+  assert_int_equal(cls_write_atomic(other, data, len - 9, err, sizeof err), CLS_OK);
+  assert_int_equal(cls_corpus_read(other, &c, err, sizeof err), CLS_ERR_FORMAT);
+  assert_non_null(strstr(err, "t2.bin is damaged"));
+  free(data);
+
+  /* A killed writer's temporary file is a leftover of its teacher. */
+  char tmp[900];
+  snprintf(tmp, sizeof tmp, "%s.tmp.12345", path);
+  write_text(tmp, "half");
+  assert_int_equal(cls_rundir_remove_leftovers(dir, "t1"), 1);
+  assert_true(exists(dir, "corpora/t1.bin"));
+}
+
 static void test_curve_rows(void **state) {
   (void)state;
   cls_eval_row w = {12, 768, 123456789012345.0, 9.5e13, 2.5f, 3.125f, 1e-3f, 1.5}, r;
@@ -217,9 +287,13 @@ static void test_curve_rows(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_state_names),        cmocka_unit_test(test_paths),
-      cmocka_unit_test(test_summary_round_trip), cmocka_unit_test(test_bad_summaries),
-      cmocka_unit_test(test_manifest),           cmocka_unit_test(test_curve_rows),
+      cmocka_unit_test(test_state_names),
+      cmocka_unit_test(test_paths),
+      cmocka_unit_test(test_summary_round_trip),
+      cmocka_unit_test(test_bad_summaries),
+      cmocka_unit_test(test_manifest),
+      cmocka_unit_test(test_curve_rows),
+      cmocka_unit_test(test_corpus),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -354,6 +354,49 @@ static void test_plan_ids_and_order(void **state) {
   cls_sweep_spec_free(s2);
 }
 
+/* Generations: generation 0 once, then each generation per pi; a point's
+ * teacher is the previous generation's point at the largest budget of its
+ * chain (the same pi from generation 1 on); a chain stays in one shard. */
+static void test_plan_generations(void **state) {
+  (void)state;
+  cls_sweep_spec *s =
+      parse_ok("{\"task\": \"gcd\", \"mode\": \"curves\", \"bound\": 30, \"context\": 10, "
+               "\"widths\": [16], \"depth\": 1, \"heads\": 2, \"batch\": 8, \"budgets_steps\": "
+               "[20, 10], \"seeds\": [1, 2], \"generations\": 3, \"synthetic_fraction\": [0, 0.1]}");
+  assert_int_equal(s->synthetic_pairs, 160); /* 20 steps x batch 8 */
+  assert_non_null(strstr(s->canonical, "\"generations\":3,\"synthetic_fraction\":[0,0.1]"));
+  cls_sweep_point *p;
+  size_t n;
+  assert_int_equal(cls_sweep_plan(s, &p, &n, err, sizeof err), CLS_OK);
+  assert_int_equal(n, 4 * (1 + 2 * 2));
+  assert_string_equal(p[0].id, "n10_w16_d1_s1_g0");
+  assert_string_equal(p[3].id, "n20_w16_d1_s2_g0");
+  assert_true(p[3].teaches && !p[0].teaches);
+  assert_true(p[0].synthetic_fraction == 1 && p[0].teacher == SIZE_MAX);
+  assert_string_equal(p[4].id, "n10_w16_d1_s1_g1_pi0");
+  assert_int_equal(p[4].teacher, 2);
+  assert_string_equal(p[4].teacher_id, "n20_w16_d1_s1_g0");
+  assert_string_equal(p[9].id, "n10_w16_d1_s2_g1_pi0.1");
+  assert_int_equal(p[9].teacher, 3);
+  assert_true(p[11].teaches); /* n20 s2 g1 pi0.1 teaches generation 2 */
+  assert_string_equal(p[17].id, "n10_w16_d1_s2_g2_pi0.1");
+  assert_string_equal(p[17].teacher_id, "n20_w16_d1_s2_g1_pi0.1");
+  assert_false(p[19].teaches); /* the last generation teaches nobody */
+  for (size_t i = 0; i < n; i++) {
+    assert_int_equal(p[i].chain, strstr(p[i].id, "_s1_") ? 0 : 1);
+    if (p[i].teacher != SIZE_MAX) assert_true(p[i].teacher < i && p[p[i].teacher].chain == p[i].chain);
+  }
+  cls_train_config c;
+  cls_sweep_point_config(s, &p[3], &c);
+  assert_false(c.drop_checkpoint);
+  free(p);
+  cls_sweep_spec_free(s);
+  parse_bad(
+      "{\"task\": \"gcd\", \"mode\": \"curves\", \"bound\": 30, \"context\": 10, \"widths\": [16], \"depth\": 1, "
+      "\"heads\": 2, \"batch\": 8, \"budgets_steps\": [20], \"generations\": 2, \"synthetic_pairs\": 159}",
+      CLS_ERR_INVALID_VALUE, "'synthetic_pairs' 159: the largest budget trains on 160 examples");
+}
+
 static void test_plan_windows_lrs_targets(void **state) {
   (void)state;
   /* 5 sizes, 3 budgets, windows of 3: offsets 0, 1, 2 */
@@ -527,11 +570,17 @@ static void test_point_states(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_json_defaults),      cmocka_unit_test(test_ini_equals_json),
-      cmocka_unit_test(test_bad_specs),          cmocka_unit_test(test_load_file),
-      cmocka_unit_test(test_plan_ids_and_order), cmocka_unit_test(test_plan_windows_lrs_targets),
-      cmocka_unit_test(test_manifest),           cmocka_unit_test(test_point_states),
-      cmocka_unit_test(test_task_fields),        cmocka_unit_test(test_solved_specs),
+      cmocka_unit_test(test_json_defaults),
+      cmocka_unit_test(test_ini_equals_json),
+      cmocka_unit_test(test_bad_specs),
+      cmocka_unit_test(test_load_file),
+      cmocka_unit_test(test_plan_ids_and_order),
+      cmocka_unit_test(test_plan_generations),
+      cmocka_unit_test(test_plan_windows_lrs_targets),
+      cmocka_unit_test(test_manifest),
+      cmocka_unit_test(test_point_states),
+      cmocka_unit_test(test_task_fields),
+      cmocka_unit_test(test_solved_specs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

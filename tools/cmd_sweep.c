@@ -142,7 +142,7 @@ static int make_plan(const cls_opt_command *cmd, const sweep_args *a, sweep_plan
     return cls_opt_fail(cmd, CLS_EXIT_FAIL, "out of host memory");
   }
   for (size_t i = 0; i < p->n_pts; i++)
-    if (cls_sweep_in_shard(p->pts[i].index, p->shard, p->n_shards)) p->mine[p->n_mine++] = i;
+    if (cls_sweep_in_shard(p->pts[i].chain, p->shard, p->n_shards)) p->mine[p->n_mine++] = i;
   p->out = a->out;
   if (!p->out) {
     snprintf(p->default_out, sizeof p->default_out, "runs/%s", p->s->name);

@@ -1,5 +1,6 @@
 /* tools/sweep_progress.c — see sweep_progress.h. */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,11 @@ int cls_sweep_progress_init(cls_sweep_progress *pr, const cls_opt_command *cmd, 
   pr->queue = queue;
   pr->queue_n = queue_n;
   pr->last_print = -1;
+  /* A test hook (docs/sweep.md): SIGKILL this process once a corpus being
+   * made has this many sequences in its temporary file, to test that a
+   * re-run makes the same corpus. */
+  const char *kill_at = getenv("CLSCALE_TEST_KILL_CORPUS");
+  pr->kill_corpus_at = kill_at ? (size_t)strtoull(kill_at, NULL, 10) : 0;
   pr->state = calloc(queue_n ? queue_n : 1, sizeof *pr->state);
   pr->rate = calloc(queue_n ? queue_n : 1, sizeof *pr->rate);
   if (pr->state && pr->rate) return 0;
@@ -89,7 +95,10 @@ static void draw(cls_sweep_progress *pr) {
   double point_eta = NAN;
   for (size_t w = 0; w < pr->n_workers && (size_t)n < sizeof line - 100; w++) {
     if (!pr->current[w]) continue;
-    if (pr->steps[w])
+    if (pr->corpus_total[w])
+      n += snprintf(line + n, sizeof line - (size_t)n, "  %s corpus %zu/%zu", pr->current[w]->id,
+                    pr->corpus_done[w], pr->corpus_total[w]);
+    else if (pr->steps[w])
       n += snprintf(line + n, sizeof line - (size_t)n, "  %s step %llu/%llu", pr->current[w]->id,
                     (unsigned long long)pr->step[w], (unsigned long long)pr->steps[w]);
     else
@@ -124,6 +133,7 @@ static void on_start(void *user, size_t w, const cls_sweep_point *p, int resumin
   if (w < CLS_MAX_WORKERS) {
     pr->current[w] = p;
     pr->step[w] = pr->steps[w] = 0;
+    pr->corpus_done[w] = pr->corpus_total[w] = 0;
     pr->point_eta[w] = NAN;
   }
   if (resuming && !pr->quiet) {
@@ -185,6 +195,35 @@ static void on_done(void *user, size_t w, const cls_sweep_point *p, const cls_sw
   draw(pr);
 }
 
+static void on_corpus(void *user, size_t w, const cls_sweep_point *p, size_t done, size_t total,
+                      const cls_synth_result *res) {
+  cls_sweep_progress *pr = user;
+  if (!res && pr->kill_corpus_at && done >= pr->kill_corpus_at && done < total) raise(SIGKILL);
+  if (w < CLS_MAX_WORKERS) {
+    pr->corpus_done[w] = done;
+    pr->corpus_total[w] = res ? 0 : total;
+  }
+  if (res && !pr->quiet) {
+    cls_sweep_progress_clear(pr);
+    if (res->reused)
+      printf("corpus of %s: reused (%llu sequences, checksum 0x%016llx)\n", p->teacher_id,
+             (unsigned long long)res->n, (unsigned long long)res->checksum);
+    else
+      printf("corpus of %s: %llu sequences in %.1f s; the teacher's answers %.3g right, %.3g wrong, %.3g "
+             "malformed\n",
+             p->teacher_id, (unsigned long long)res->n, res->seconds,
+             (double)res->correct / (double)(res->n ? res->n : 1),
+             (double)res->wrong / (double)(res->n ? res->n : 1),
+             (double)res->malformed / (double)(res->n ? res->n : 1));
+    fflush(stdout);
+    return;
+  }
+  double t = cls_now();
+  if (t - pr->last_print < 0.2) return;
+  pr->last_print = t;
+  draw(pr);
+}
+
 static void on_worker_failed(void *user, size_t w, const char *device, const char *msg) {
   cls_sweep_progress *pr = user;
   (void)w;
@@ -193,6 +232,6 @@ static void on_worker_failed(void *user, size_t w, const char *device, const cha
 }
 
 cls_sweep_callbacks cls_sweep_progress_callbacks(cls_sweep_progress *pr) {
-  cls_sweep_callbacks cb = {pr, on_start, on_step, on_done, on_worker_failed};
+  cls_sweep_callbacks cb = {pr, on_start, on_step, on_done, on_worker_failed, on_corpus};
   return cb;
 }

@@ -21,6 +21,8 @@ typedef struct {
   size_t n_workers;
   const cls_sweep_point *current[CLS_MAX_WORKERS];
   uint64_t step[CLS_MAX_WORKERS], steps[CLS_MAX_WORKERS];
+  size_t corpus_done[CLS_MAX_WORKERS], corpus_total[CLS_MAX_WORKERS]; /* a corpus being made (total 0: none) */
+  size_t kill_corpus_at; /* CLSCALE_TEST_KILL_CORPUS (0: unset): the test hook, see docs/sweep.md */
   double point_eta[CLS_MAX_WORKERS];
   double last_print;
   int printed;

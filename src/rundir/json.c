@@ -63,6 +63,10 @@ void cls_json_lines(cls_json *j, const char *lines) {
   }
 }
 
+cJSON *cls_json_root(cls_json *j) {
+  return j && !j->oom ? j->obj : NULL;
+}
+
 cls_status cls_json_write(const cls_json *j, const char *path, char *err, size_t err_len) {
   return cls_write_json_atomic(path, j && !j->oom ? j->obj : NULL, err, err_len);
 }

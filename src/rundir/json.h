@@ -25,6 +25,9 @@ void cls_json_str(cls_json *j, const char *key, const char *v); /* NULL: left ou
 /* Adds "name=value" lines: a value that reads whole as a decimal number is
  * a number, anything else a string (hex is a string: a hash, not a count). */
 void cls_json_lines(cls_json *j, const char *lines);
+/* The object itself, for a nested value the flat calls above do not make
+ * (an array of objects); NULL when out of memory. */
+cJSON *cls_json_root(cls_json *j);
 /* Formatted, with a newline, to path.tmp.<pid> and renamed (core/file.h). */
 cls_status cls_json_write(const cls_json *j, const char *path, char *err, size_t err_len);
 

@@ -21,6 +21,9 @@ cls_status cls_rundir_path(char *out, size_t len, const char *dir, cls_rundir_fi
       [CLS_RUNDIR_COORD_CHECK] = "%s/coord_check.csv",
       [CLS_RUNDIR_PLOTS] = "%s/plots",
       [CLS_RUNDIR_OUTCOMES] = "%s/points/%s.outcomes.csv",
+      [CLS_RUNDIR_CORPORA] = "%s/corpora",
+      [CLS_RUNDIR_CORPUS] = "%s/corpora/%s.bin",
+      [CLS_RUNDIR_CORPUS_META] = "%s/corpora/%s.json",
   };
   if ((unsigned)which >= sizeof fmt / sizeof fmt[0] || !dir) return CLS_ERR_INVALID_VALUE;
   int n = snprintf(out, len, fmt[which], dir, id ? id : "");
@@ -55,14 +58,16 @@ int cls_rundir_has_checkpoint(const char *dir, const char *id) {
   return stat(path, &sb) == 0;
 }
 
-/* NAME.tmp.DIGITS with NAME = id.csv, id.json, id.outcomes.csv or id.ckpt: the temporary
- * names of core/file.h's writer (and of the manifest's). */
+/* NAME.tmp.DIGITS with NAME = id.csv, id.json, id.outcomes.csv, id.ckpt or
+ * id.bin: the temporary names of core/file.h's writer (and of the
+ * manifest's and the corpus writer's). */
 static int is_leftover(const char *file, const char *id) {
   size_t n = strlen(id);
   if (strncmp(file, id, n) || file[n] != '.') return 0;
   const char *ext = file + n + 1;
   const char *rest = !strncmp(ext, "csv.tmp.", 8) || !strncmp(ext, "ckpt.tmp.", 9) ||
-                             !strncmp(ext, "json.tmp.", 9) || !strncmp(ext, "outcomes.csv.tmp.", 17)
+                             !strncmp(ext, "json.tmp.", 9) || !strncmp(ext, "outcomes.csv.tmp.", 17) ||
+                             !strncmp(ext, "bin.tmp.", 8)
                          ? strstr(ext, ".tmp.") + 5
                          : NULL;
   if (!rest || !*rest) return 0;
@@ -72,9 +77,9 @@ static int is_leftover(const char *file, const char *id) {
 }
 
 size_t cls_rundir_remove_leftovers(const char *dir, const char *id) {
-  const cls_rundir_file subs[] = {CLS_RUNDIR_POINTS, CLS_RUNDIR_CHECKPOINTS};
+  const cls_rundir_file subs[] = {CLS_RUNDIR_POINTS, CLS_RUNDIR_CHECKPOINTS, CLS_RUNDIR_CORPORA};
   size_t removed = 0;
-  for (int k = 0; k < 2; k++) {
+  for (int k = 0; k < 3; k++) {
     char path[4200];
     if (cls_rundir_path(path, sizeof path, dir, subs[k], NULL) != CLS_OK) continue;
     DIR *d = opendir(path);

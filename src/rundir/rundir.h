@@ -36,6 +36,9 @@ typedef enum {
   CLS_RUNDIR_COORD_CHECK, /* DIR/coord_check.csv */
   CLS_RUNDIR_PLOTS,       /* DIR/plots */
   CLS_RUNDIR_OUTCOMES,    /* DIR/points/<id>.outcomes.csv */
+  CLS_RUNDIR_CORPORA,     /* DIR/corpora */
+  CLS_RUNDIR_CORPUS,      /* DIR/corpora/<id>.bin: the corpus the model of point <id> wrote */
+  CLS_RUNDIR_CORPUS_META, /* DIR/corpora/<id>.json: what it holds */
 } cls_rundir_file;
 
 /* The path of one file of the run directory dir (id for the per-point
@@ -48,7 +51,7 @@ cls_status cls_rundir_prepare(const char *dir, char *err, size_t err_len);
 /* Whether DIR/checkpoints/<id>.ckpt exists. */
 int cls_rundir_has_checkpoint(const char *dir, const char *id);
 /* Removes the temporary files (NAME.tmp.PID) a killed process left of this
- * point in DIR/points and DIR/checkpoints. Returns how many. */
+ * point in DIR/points, DIR/checkpoints and DIR/corpora. Returns how many. */
 size_t cls_rundir_remove_leftovers(const char *dir, const char *id);
 
 /* ------------------------------------------------------ point status */
@@ -166,6 +169,71 @@ typedef struct cls_outcome_row {
 cls_status cls_outcomes_write(const char *path, const char *value_name, const cls_outcome_row *rows, size_t n,
                               char *err, size_t err_len);
 
+/* ------------------------------------------------ synthetic corpora */
+
+/* corpora/<id>.bin: token sequences that the model of point <id> (a
+ * teacher) generated, on which the next generation trains
+ * (docs/formats.md). The file is
+ *
+ *   "CLSCORP1" | u64 n | u64 length | u64 vocab | u64 key_len | key |
+ *   n x length u32 tokens | u64 FNV-1a 64 of every byte before it
+ *
+ * little-endian; the key is "name=value" lines saying what made it (the
+ * teacher, the questions' seed, the sampling settings), so a corpus is
+ * reused only by a sweep that would make the same one. It is written
+ * sequence by sequence to NAME.tmp.PID and renamed when whole, so a
+ * reader sees a whole corpus or none. */
+typedef struct cls_corpus {
+  uint64_t n, length, vocab;
+  char *key;       /* NUL-terminated */
+  int32_t *tokens; /* n x length, each in [0, vocab) */
+  uint64_t checksum;
+} cls_corpus;
+
+/* Reads and checks path: CLS_ERR_IO when it cannot be read; CLS_ERR_FORMAT
+ * naming the file for a wrong magic, a truncated file, a checksum that
+ * does not match, a token outside the vocabulary. */
+cls_status cls_corpus_read(const char *path, cls_corpus *out, char *err, size_t err_len);
+void cls_corpus_free(cls_corpus *c);
+
+typedef struct cls_corpus_writer cls_corpus_writer;
+
+/* Starts path (written to path.tmp.PID) for n sequences of length tokens
+ * over vocab, with key. CLS_ERR_IO with the reason. */
+cls_status cls_corpus_writer_open(const char *path, uint64_t n, uint64_t length, uint64_t vocab, const char *key,
+                                  cls_corpus_writer **out, char *err, size_t err_len);
+/* Appends rows sequences (rows x length tokens, each in [0, vocab)). */
+cls_status cls_corpus_writer_append(cls_corpus_writer *w, const int32_t *tokens, size_t rows, char *err,
+                                    size_t err_len);
+/* After the n sequences: the checksum, flushed to disk, renamed into
+ * place; *checksum set. w is freed whatever happens (the temporary file
+ * removed on failure). */
+cls_status cls_corpus_writer_finish(cls_corpus_writer *w, uint64_t *checksum, char *err, size_t err_len);
+/* Gives up: the temporary file removed, w freed (NULL: nothing). */
+void cls_corpus_writer_abandon(cls_corpus_writer *w);
+
+/* The count of one answer value in a corpus and among the true answers of
+ * its questions (the meta file's table). */
+typedef struct cls_corpus_value {
+  uint64_t value, real, generated;
+} cls_corpus_value;
+
+/* corpora/<id>.json: for people and plots, derived from the corpus (so it
+ * is written again when missing). */
+typedef struct cls_corpus_meta {
+  const char *teacher, *corpus; /* the teacher's point id; the corpus file's name */
+  uint64_t checksum, n, length, vocab;
+  const char *key;                /* the corpus's key lines, written as the object `made_with` */
+  uint64_t malformed;             /* answers that are not a number followed by end-of-sequence */
+  uint64_t wrong, correct;        /* well-formed answers that are not / are the true answer */
+  const cls_corpus_value *values; /* by value ascending */
+  size_t n_values;
+  double seconds; /* to make it (NaN: left out, e.g. rewritten from the corpus) */
+  const char *device;
+} cls_corpus_meta;
+
+cls_status cls_corpus_meta_write(const char *path, const cls_corpus_meta *m, char *err, size_t err_len);
+
 /* ---------------------------------------------------------- manifest */
 
 typedef struct cls_manifest_point {
@@ -173,6 +241,10 @@ typedef struct cls_manifest_point {
   double width, depth, heads, n_params, n_params_embed;
   double budget_flops, budget_tokens, budget_steps; /* one is set, the others NaN */
   double seed, lr;
+  /* Generations: the point's generation and pi (NaN: left out, not a
+   * generations sweep) and its teacher's id (NULL: none). */
+  double generation, synthetic_fraction;
+  const char *teacher;
 } cls_manifest_point;
 
 /* What a sweep records of itself; the manifest adds the library version,

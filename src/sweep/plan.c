@@ -1,6 +1,7 @@
 /* src/sweep/plan.c — see plan.h. */
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,52 @@ static int by_budget(const void *a, const void *b) {
   const cls_sweep_budget *x = a, *y = b;
   if (x->kind != y->kind) return x->kind < y->kind ? 1 : -1; /* FLOPs first, then tokens, then steps */
   return x->value < y->value ? -1 : x->value > y->value;
+}
+
+/* The grid of one generation (n points, B budgets, the same chains in
+ * each budget block) repeated for every generation and, from generation
+ * 1, every pi: generation 0 first, then generation 1 for each pi, and so
+ * on, so that a queue in plan order meets teachers before their students.
+ * Generation 0 is shared by every pi (it trains on real data alone). The
+ * teacher of a point of generation g >= 1 is the point of generation g - 1
+ * (the same pi from generation 1 on) at the largest budget in its chain. */
+static cls_status expand_generations(const cls_sweep_spec *s, const cls_sweep_point *grid, size_t n, size_t B,
+                                     cls_sweep_point **out, size_t *count, char *err, size_t err_len) {
+  const size_t per_budget = n / B, P = s->n_synthetic_fractions, G = s->generations;
+  const size_t total = n * (1 + (G - 1) * P);
+  cls_sweep_point *all = calloc(total, sizeof *all);
+  if (!all) {
+    snprintf(err, err_len, "out of host memory for a grid of %zu points", total);
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  size_t k = 0;
+  for (size_t g = 0; g < G; g++)
+    for (size_t j = 0; j < (g ? P : 1); j++)
+      for (size_t i = 0; i < n; i++, k++) {
+        cls_sweep_point *p = &all[k];
+        *p = grid[i];
+        p->index = k;
+        p->generation = (unsigned)g;
+        p->synthetic_fraction = g ? s->synthetic_fractions[j] : 1.0;
+        p->chain = i % per_budget;
+        /* the largest budget is the last block */
+        p->teaches = g + 1 < G && i / per_budget == B - 1;
+        if (g) {
+          const size_t block = g == 1 ? 0 : n * (1 + (g - 2) * P + j); /* generation g - 1's grid of this pi */
+          p->teacher = block + (B - 1) * per_budget + p->chain;
+        }
+        const size_t len = strlen(p->id);
+        char num[32];
+        if (g)
+          snprintf(p->id + len, sizeof p->id - len, "_g%zu_pi%s", g,
+                   cls_sweep_fmt_num(p->synthetic_fraction, num, sizeof num));
+        else
+          snprintf(p->id + len, sizeof p->id - len, "_g0");
+        if (g) snprintf(p->teacher_id, sizeof p->teacher_id, "%s", all[p->teacher].id);
+      }
+  *out = all;
+  *count = total;
+  return CLS_OK;
 }
 
 cls_status cls_sweep_plan(const cls_sweep_spec *s, cls_sweep_point **points, size_t *n, char *err,
@@ -118,11 +165,21 @@ cls_status cls_sweep_plan(const cls_sweep_spec *s, cls_sweep_point **points, siz
               len += snprintf(p->id + len, sizeof p->id - (size_t)len, "_lr%s",
                               cls_sweep_fmt_num(p->lr, num, sizeof num));
             if (s->n_combos) snprintf(p->id + len, sizeof p->id - (size_t)len, "%s", s->combos[ci].tag);
+            p->synthetic_fraction = NAN;
+            p->teacher = SIZE_MAX;
+            p->chain = count;
             count++;
           }
   }
   free(shapes);
   free(budgets);
+  if (s->generations) {
+    cls_sweep_point *all = NULL;
+    cls_status st = expand_generations(s, pts, count, B, &all, &count, err, err_len);
+    free(pts);
+    if (st != CLS_OK) return st;
+    pts = all;
+  }
   for (size_t i = 0; i < count; i++)
     for (size_t j = i + 1; j < count; j++)
       if (!strcmp(pts[i].id, pts[j].id)) {
@@ -175,6 +232,7 @@ void cls_sweep_point_config(const cls_sweep_spec *s, const cls_sweep_point *p, c
   c->drop_checkpoint = !s->keep_checkpoints;
   c->task_name = s->task;
   c->model_name = s->model;
+  if (p->teaches) c->drop_checkpoint = 0; /* the next generation's teacher: its corpus is made from it */
 }
 
 cls_status cls_sweep_check_memory(const cls_sweep_spec *s, const cls_sweep_point *points, size_t n,

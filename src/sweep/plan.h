@@ -7,7 +7,9 @@
  *
  * Order: budgets ascending, then model sizes by N ascending, then seeds and
  * learning rates. Point k belongs to shard k mod n (so shards get a mix of
- * cheap and dear points).
+ * cheap and dear points). With generations the grid is repeated per
+ * generation (outermost) and, from generation 1, per pi; ids end with
+ * "_g0" or "_g2_pi0.1", and chain c belongs to shard c mod n.
  */
 #ifndef CLSCALE_SWEEP_PLAN_H
 #define CLSCALE_SWEEP_PLAN_H
@@ -28,13 +30,24 @@ typedef struct cls_sweep_point {
   double lr;
   size_t combo;                    /* the task fields it sets: s->combos[combo] */
   double n_params, n_params_embed; /* counted on the host from the shape (count.h) */
+  /* Generations (spec->generations > 0; else generation 0, fraction NaN,
+   * no teacher). A chain is one shape x seed x rate x task setting: its
+   * generation 0 and, for each pi, its generations 1, 2, ... */
+  unsigned generation;
+  double synthetic_fraction; /* pi, the share of real data (1 in generation 0); NaN: no generations */
+  size_t teacher;            /* the plan index of the point whose corpus it trains on; SIZE_MAX: none */
+  char teacher_id[128];      /* that point's id ("" when none) */
+  int teaches;               /* a later generation trains on its corpus: its checkpoint is kept */
+  size_t chain;              /* the chain (generations), else the index: what shards split */
 } cls_sweep_point;
 
 /* Expands the spec (isoflop_sizes windows included). CLS_ERR_INVALID_VALUE
  * with a message for an empty grid or two points with one id. */
 cls_status cls_sweep_plan(const cls_sweep_spec *s, cls_sweep_point **points, size_t *n, char *err, size_t err_len);
 
-/* Whether point index belongs to shard i of n (0 <= i < n). */
+/* Whether point index belongs to shard i of n (0 <= i < n); callers pass
+ * a point's `chain`, so that a chain's generations stay in one shard (a
+ * point needs its teacher's checkpoint, written by the same process). */
 int cls_sweep_in_shard(size_t index, size_t shard, size_t n_shards);
 
 /* The task of a point: the spec's shared settings and the point's shape and

@@ -34,7 +34,10 @@ static cls_manifest_point *manifest_points(const cls_sweep_point *points, size_t
                                  .budget_tokens = p->budget.kind == CLS_BUDGET_TOKENS ? p->budget.value : NAN,
                                  .budget_steps = p->budget.kind == CLS_BUDGET_STEPS ? p->budget.value : NAN,
                                  .seed = (double)p->seed,
-                                 .lr = p->lr};
+                                 .lr = p->lr,
+                                 .generation = (double)p->generation,
+                                 .synthetic_fraction = p->synthetic_fraction,
+                                 .teacher = p->teacher_id[0] ? p->teacher_id : NULL};
   }
   return mp;
 }

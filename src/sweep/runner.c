@@ -1,6 +1,7 @@
 /* src/sweep/runner.c — see runner.h. */
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +28,15 @@ typedef struct {
 struct shared {
   const cls_sweep_spec *s;
   const cls_sweep_point *points;
-  size_t n, next;
+  size_t n;
   const cls_sweep_run_config *cfg;
   cls_sweep_outcome *outcomes;
+  unsigned char *state; /* per point: 0 waiting, 1 running, 2 ended */
+  size_t *after;        /* per point: the point of this call it waits for (its teacher), or SIZE_MAX */
+  size_t running;
   pthread_mutex_t lock;
+  pthread_cond_t ended;   /* a point ended: one that waited for it may run */
+  pthread_mutex_t corpus; /* one corpus made at a time */
 };
 
 /* strlcpy: a message into a smaller buffer, cut if it must be. */
@@ -54,14 +60,21 @@ static void on_progress(void *user, const cls_train_progress *pg) {
   pthread_mutex_unlock(&sh->lock);
 }
 
-/* The sweep's fields in every point's summary (beside the task's key). */
+/* The sweep's fields in every point's summary (beside the task's key);
+ * with generations, the point's generation, pi, teacher and corpus. */
 static void summary_extra(const cls_sweep_spec *s, const cls_sweep_point *p, char *out, size_t len) {
   char num[40];
   int n = snprintf(out, len, "sweep=%s\nsweep_mode=%s\npoint_index=%zu\n", s->name, cls_sweep_mode_name(s->mode),
                    p->index);
   if (p->shape.target_params > 0 && n > 0 && (size_t)n < len)
-    snprintf(out + n, len - (size_t)n, "target_params=%s\n",
-             cls_fmt_shortest(p->shape.target_params, 0, num, sizeof num));
+    n += snprintf(out + n, len - (size_t)n, "target_params=%s\n",
+                  cls_fmt_shortest(p->shape.target_params, 0, num, sizeof num));
+  if (s->generations && n > 0 && (size_t)n < len)
+    n += snprintf(out + n, len - (size_t)n, "generation=%u\nsynthetic_fraction=%s\n", p->generation,
+                  cls_fmt_shortest(p->synthetic_fraction, 0, num, sizeof num));
+  if (p->teacher_id[0] && n > 0 && (size_t)n < len)
+    snprintf(out + n, len - (size_t)n, "teacher=%s\ncorpus=corpora/%s.bin\n", p->teacher_id,
+             p->teacher_id); /* the task's key has the corpus's checksum */
 }
 
 /* The train config of point p as worker w runs it: the plan's settings,
@@ -85,7 +98,7 @@ static void solve_point(worker *w, cls_context *ctx, const cls_sweep_point *p, c
   shared *sh = w->sh;
   const cls_sweep_run_config *cfg = sh->cfg;
   cls_train_config tc;
-  char extra[512];
+  char extra[1024];
   point_config(w, p, extra, sizeof extra, &tc);
   cls_train_result *r = malloc(sizeof *r);
   if (!r) {
@@ -106,6 +119,99 @@ static void solve_point(worker *w, cls_context *ctx, const cls_sweep_point *p, c
   o->tokens = r->tokens;
   o->final_eval_loss = r->final_eval_loss;
   free(r);
+}
+
+/* A point that could not start: recorded as failed with o->error. */
+static void record_failed(worker *w, const cls_sweep_point *p, cls_sweep_outcome *o) {
+  char werr[512];
+  o->status = CLS_RUN_FAILED;
+  if (cls_sweep_write_failed(w->sh->cfg->out_dir, w->sh->s, p, w->device, o->error, werr, sizeof werr) != CLS_OK)
+    snprintf(o->error + strlen(o->error), sizeof o->error - strlen(o->error), " (and %s)", werr);
+}
+
+typedef struct {
+  worker *w;
+  const cls_sweep_point *p;
+} corpus_progress;
+
+static void on_corpus(void *user, size_t done, size_t total) {
+  corpus_progress *cp = user;
+  shared *sh = cp->w->sh;
+  if (!sh->cfg->cb.corpus) return;
+  pthread_mutex_lock(&sh->lock);
+  sh->cfg->cb.corpus(sh->cfg->cb.user, cp->w->index, cp->p, done, total, NULL);
+  pthread_mutex_unlock(&sh->lock);
+}
+
+/* Generations: the corpus point p trains on (its teacher's), made or
+ * checked, into ts. 1 when the point may train; 0 with o filled (failed,
+ * or interrupted while the corpus was being made). */
+static int prepare_corpus(worker *w, cls_context *ctx, const cls_sweep_point *p, cls_task_spec *ts,
+                          char *corpus_path, size_t path_len, cls_sweep_outcome *o) {
+  shared *sh = w->sh;
+  const cls_sweep_run_config *cfg = sh->cfg;
+  const char *dir = cfg->out_dir;
+  const cls_point_state teacher = cls_rundir_point_state(dir, p->teacher_id, NULL);
+  if (teacher != CLS_POINT_OK) {
+    snprintf(o->error, sizeof o->error,
+             "its teacher %s is %s: generation %u trains on the corpus of generation %u's model at the largest "
+             "budget, which must have finished ok%s",
+             p->teacher_id, cls_point_state_name(teacher), p->generation, p->generation - 1,
+             teacher == CLS_POINT_DIVERGED ? " (it diverged: this chain ends there)"
+                                           : " (a re-run of the sweep retries it)");
+    record_failed(w, p, o);
+    return 0;
+  }
+  char ckpt[4200], meta[4200];
+  cls_rundir_path(ckpt, sizeof ckpt, dir, CLS_RUNDIR_CHECKPOINT, p->teacher_id);
+  cls_rundir_path(corpus_path, path_len, dir, CLS_RUNDIR_CORPUS, p->teacher_id);
+  cls_rundir_path(meta, sizeof meta, dir, CLS_RUNDIR_CORPUS_META, p->teacher_id);
+  const cls_task_info *info = cls_task_find(sh->s->task, sh->s->model);
+  corpus_progress cp = {w, p};
+  cls_synth_request req = {.teacher_id = p->teacher_id,
+                           .teacher_checkpoint = ckpt,
+                           .corpus_path = corpus_path,
+                           .meta_path = meta,
+                           .seed = p->seed,
+                           .generation = p->generation,
+                           .n = sh->s->synthetic_pairs,
+                           .temperature = sh->s->sample_temperature,
+                           .top_k = sh->s->top_k,
+                           .top_p = sh->s->top_p,
+                           .device_name = w->device,
+                           .stop = cfg->stop,
+                           .progress = on_corpus,
+                           .progress_user = &cp};
+  cls_synth_result res;
+  char err[2048] = "";
+  pthread_mutex_lock(&sh->corpus);
+  /* A killed process's half-written corpus of this teacher (its own
+   * files are finished: the teacher ended ok). */
+  cls_rundir_remove_leftovers(dir, p->teacher_id);
+  cls_status st =
+      info && info->synthesize
+          ? info->synthesize(ctx, ts, &req, &res, err, sizeof err)
+          : (snprintf(err, sizeof err, "the %s task has no corpus maker", sh->s->task), CLS_ERR_INTERNAL);
+  pthread_mutex_unlock(&sh->corpus);
+  if (st == CLS_OK && res.stopped) {
+    o->status = CLS_RUN_INTERRUPTED;
+    snprintf(o->error, sizeof o->error, "interrupted while the corpus of %s was being made", p->teacher_id);
+    return 0;
+  }
+  if (st != CLS_OK) {
+    snprintf(o->error, sizeof o->error, "the corpus of its teacher %.127s: %.800s", p->teacher_id,
+             err[0] ? err : cls_status_name(st));
+    record_failed(w, p, o);
+    return 0;
+  }
+  if (cfg->cb.corpus) {
+    pthread_mutex_lock(&sh->lock);
+    cfg->cb.corpus(cfg->cb.user, w->index, p, (size_t)res.n, (size_t)res.n, &res);
+    pthread_mutex_unlock(&sh->lock);
+  }
+  ts->corpus = corpus_path;
+  ts->corpus_real_fraction = p->synthetic_fraction;
+  return 1;
 }
 
 /* Runs one point on the worker's context; fills o. */
@@ -134,6 +240,11 @@ static void run_point(worker *w, cls_context *ctx, const cls_sweep_point *p, cls
     o->seconds = cls_now() - t0;
     return;
   }
+  char corpus_path[4200];
+  if (p->teacher_id[0] && !prepare_corpus(w, ctx, p, &ts, corpus_path, sizeof corpus_path, o)) {
+    o->seconds = cls_now() - t0;
+    return;
+  }
   char err[2048] = "";
   cls_train_task *task = NULL;
   cls_status st = cls_task_create(ctx, &ts, &task, err, sizeof err);
@@ -152,7 +263,7 @@ static void run_point(worker *w, cls_context *ctx, const cls_sweep_point *p, cls
   o->n_params_embed = task->n_params_embed;
 
   cls_train_config tc;
-  char extra[512];
+  char extra[1024];
   point_config(w, p, extra, sizeof extra, &tc);
   tc.progress = on_progress;
   tc.progress_user = w;
@@ -196,6 +307,23 @@ static void run_point(worker *w, cls_context *ctx, const cls_sweep_point *p, cls
   o->seconds = cls_now() - t0;
 }
 
+/* Under the lock: the first waiting point whose teacher (if it is one of
+ * this call's points) has ended, waiting while none can run but some run;
+ * sh->n when there is nothing left (or the sweep is stopped). */
+static size_t next_point(shared *sh) {
+  for (;;) {
+    if (stopped(sh)) return sh->n;
+    int waiting = 0;
+    for (size_t i = 0; i < sh->n; i++) {
+      if (sh->state[i]) continue;
+      waiting = 1;
+      if (sh->after[i] == SIZE_MAX || sh->state[sh->after[i]] == 2) return i;
+    }
+    if (!waiting || !sh->running) return sh->n;
+    pthread_cond_wait(&sh->ended, &sh->lock);
+  }
+}
+
 static void *worker_main(void *arg) {
   worker *w = arg;
   shared *sh = w->sh;
@@ -217,18 +345,22 @@ static void *worker_main(void *arg) {
   snprintf(w->device, sizeof w->device, "%s", cls_context_device(ctx)->name);
   for (;;) {
     pthread_mutex_lock(&sh->lock);
-    size_t i = sh->n;
-    if (!stopped(sh) && sh->next < sh->n) i = sh->next++;
+    size_t i = next_point(sh);
+    if (i < sh->n) {
+      sh->state[i] = 1;
+      sh->running++;
+    }
     pthread_mutex_unlock(&sh->lock);
     if (i >= sh->n) break;
     const cls_sweep_point *p = &sh->points[i];
     w->current = p;
     run_point(w, ctx, p, &sh->outcomes[i]);
-    if (cfg->cb.done) {
-      pthread_mutex_lock(&sh->lock);
-      cfg->cb.done(cfg->cb.user, w->index, p, &sh->outcomes[i]);
-      pthread_mutex_unlock(&sh->lock);
-    }
+    pthread_mutex_lock(&sh->lock);
+    if (cfg->cb.done) cfg->cb.done(cfg->cb.user, w->index, p, &sh->outcomes[i]);
+    sh->state[i] = 2;
+    sh->running--;
+    pthread_cond_broadcast(&sh->ended);
+    pthread_mutex_unlock(&sh->lock);
     w->current = NULL;
   }
   cls_context_destroy(ctx);
@@ -243,18 +375,30 @@ cls_status cls_sweep_run(const cls_sweep_spec *s, const cls_sweep_point *points,
   }
   for (size_t i = 0; i < n; i++) memset(&outcomes[i], 0, sizeof outcomes[i]);
   shared sh = {.s = s, .points = points, .n = n, .cfg = cfg, .outcomes = outcomes};
-  pthread_mutex_init(&sh.lock, NULL);
+  sh.state = calloc(n ? n : 1, 1);
+  sh.after = malloc((n ? n : 1) * sizeof *sh.after);
   worker *ws = calloc(cfg->n_devices, sizeof *ws);
   pthread_t *th = calloc(cfg->n_devices, sizeof *th);
   int *started = calloc(cfg->n_devices, sizeof *started);
-  if (!ws || !th || !started) {
+  if (!ws || !th || !started || !sh.state || !sh.after) {
     free(ws);
     free(th);
     free(started);
-    pthread_mutex_destroy(&sh.lock);
+    free(sh.state);
+    free(sh.after);
     snprintf(err, err_len, "out of host memory");
     return CLS_ERR_OUT_OF_MEMORY;
   }
+  /* A student waits for its teacher when the teacher runs in this call
+   * (a teacher finished before is in the run directory already). */
+  for (size_t i = 0; i < n; i++) {
+    sh.after[i] = SIZE_MAX;
+    for (size_t j = 0; points[i].teacher != SIZE_MAX && j < n; j++)
+      if (points[j].index == points[i].teacher) sh.after[i] = j;
+  }
+  pthread_mutex_init(&sh.lock, NULL);
+  pthread_mutex_init(&sh.corpus, NULL);
+  pthread_cond_init(&sh.ended, NULL);
   cls_status out = CLS_OK;
   for (size_t i = 0; i < cfg->n_devices; i++) {
     ws[i].sh = &sh;
@@ -280,6 +424,10 @@ cls_status cls_sweep_run(const cls_sweep_spec *s, const cls_sweep_point *points,
   free(ws);
   free(th);
   free(started);
+  free(sh.state);
+  free(sh.after);
+  pthread_cond_destroy(&sh.ended);
+  pthread_mutex_destroy(&sh.corpus);
   pthread_mutex_destroy(&sh.lock);
   return out;
 }

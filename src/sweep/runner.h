@@ -12,6 +12,13 @@
  * stop the sweep. The stop flag (a signal) makes every worker checkpoint
  * its point and return.
  *
+ * Generations (docs/sweep.md): a point of generation g >= 1 waits until its
+ * teacher (of generation g - 1, in its chain) has finished, when the
+ * teacher is among the points of this call; it then needs the teacher's
+ * corpus, which the first of its students to run makes (or finds and
+ * checks) under a lock, one corpus at a time; a teacher that did not end
+ * ok fails its students with the reason.
+ *
  * The library prints nothing: the caller gets callbacks, made one at a time
  * (under the runner's lock), from the worker threads.
  */
@@ -24,6 +31,7 @@
 #include "sweep/plan.h"
 #include "sweep/spec.h"
 #include "train/loop.h"
+#include "train/synth.h"
 
 typedef struct cls_sweep_outcome {
   int ran;               /* this call ran it (else: not reached, e.g. stopped first) */
@@ -47,6 +55,11 @@ typedef struct cls_sweep_callbacks {
   void (*done)(void *user, size_t worker, const cls_sweep_point *p, const cls_sweep_outcome *o);
   /* A worker could not start (its device's context failed): its message. */
   void (*worker_failed)(void *user, size_t worker, const char *device, const char *message);
+  /* Generations: point p's corpus (the teacher p->teacher_id's) is being
+   * made, done of total sequences written (res NULL), or is ready (res:
+   * made or reused). May be NULL. */
+  void (*corpus)(void *user, size_t worker, const cls_sweep_point *p, size_t done, size_t total,
+                 const cls_synth_result *res);
 } cls_sweep_callbacks;
 
 typedef struct cls_sweep_run_config {

@@ -20,6 +20,7 @@
 #include "sweep/count.h"
 #include "sweep/plan.h"
 #include "sweep/spec.h"
+#include "train/synth.h"
 
 const char *cls_sweep_mode_name(cls_sweep_mode m) {
   return m == CLS_SWEEP_CURVES ? "curves" : "isoflop";
@@ -32,7 +33,8 @@ static const char known_keys[] =
     " name task model mode models widths width depths depth target_params heads head_dim budgets_flops "
     "budget_flops budgets_tokens budget_tokens budgets_steps budget_steps isoflop_sizes seeds seed lr lrs "
     "batch param base_width init_std weight_decay warmup warmup_steps min_lr_ratio beta1 beta2 clip evals "
-    "eval_every eval_batches checkpoint_steps checkpoint_seconds keep_checkpoints data_seed variants ";
+    "eval_every eval_batches checkpoint_steps checkpoint_seconds keep_checkpoints data_seed variants generations "
+    "synthetic_fraction sample_temperature top_k top_p synthetic_pairs ";
 
 typedef struct {
   const cJSON *root;
@@ -810,6 +812,14 @@ static char *canonical(const cls_sweep_spec *s, size_t isoflop_sizes) {
     }
     cJSON_AddItemToArray(grid, e);
   }
+  if (s->generations) { /* only then, so that other specs keep their canonical form */
+    cJSON_AddNumberToObject(o, "generations", (double)s->generations);
+    cJSON_AddItemToObject(o, "synthetic_fraction", num_array(s->synthetic_fractions, s->n_synthetic_fractions));
+    cJSON_AddNumberToObject(o, "sample_temperature", s->sample_temperature);
+    cJSON_AddNumberToObject(o, "top_k", (double)s->top_k);
+    cJSON_AddNumberToObject(o, "top_p", s->top_p);
+    cJSON_AddNumberToObject(o, "synthetic_pairs", (double)s->synthetic_pairs);
+  }
   char *txt = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
   return txt;
@@ -1006,6 +1016,99 @@ static void read_schedule(reader *r, cls_sweep_spec *s) {
   s->keep_checkpoints = get_bool(r, "keep_checkpoints", 0);
 }
 
+/* ---------------------------------------------------------- generations */
+
+static const char *const generation_keys[] = {"synthetic_fraction", "sample_temperature", "top_k", "top_p",
+                                              "synthetic_pairs"};
+
+/* The training examples the largest budget draws for combo k: the size a
+ * corpus must have (each example is seen once). */
+static double examples_needed(reader *r, const cls_sweep_spec *s, const cls_task_info *info, size_t k) {
+  cls_task_spec ts = s->base;
+  cls_sweep_combo_apply(s, k, &ts);
+  size_t per = 0;
+  char why[512];
+  if (info->synth_check(&ts, &per, why, sizeof why) != CLS_OK) {
+    const cls_sweep_combo *c = &s->combos[k];
+    fail(r, "generations: %s%s%s", c->n ? c->tag + 1 : "", c->n ? ": " : "", why);
+    return 0;
+  }
+  double most = 0;
+  for (size_t b = 0; b < s->n_budgets; b++) {
+    const double steps = s->budgets[b].kind == CLS_BUDGET_STEPS
+                             ? s->budgets[b].value
+                             : floor(s->budgets[b].value / ((double)ts.batch * (double)per));
+    most = fmax(most, steps * (double)ts.batch);
+  }
+  return most;
+}
+
+/* `generations` and its settings; a spec without it may give none of them. */
+static void read_generations(reader *r, cls_sweep_spec *s, const cls_task_info *info) {
+  if (!get(r, "generations")) {
+    for (size_t i = 0; i < sizeof generation_keys / sizeof generation_keys[0] && !r->failed; i++)
+      if (get(r, generation_keys[i]))
+        fail(r, "'%s' is a setting of generations: give 'generations' (2 or more) with it", generation_keys[i]);
+    return;
+  }
+  s->generations = (unsigned)get_size(r, "generations", 1, 1, CLS_SYNTH_MAX_GENERATIONS);
+  if (r->failed) return;
+  if (!info->synthesize) {
+    fail(r, "'generations': the %s task cannot train on a model's samples (the gcd task can)", s->task);
+    return;
+  }
+  if (s->mode != CLS_SWEEP_CURVES) {
+    fail(r, "'generations' needs mode \"curves\": each point is one model trained on D examples");
+    return;
+  }
+  for (size_t b = 0; b < s->n_budgets; b++)
+    if (s->budgets[b].kind == CLS_BUDGET_FLOPS) {
+      fail(r, "'generations' needs budgets in tokens or steps (the data D each model sees), not 'budgets_flops'");
+      return;
+    }
+  const cJSON *pis = get(r, "synthetic_fraction");
+  if (pis && s->generations < 2) {
+    fail(r,
+         "'synthetic_fraction' mixes real data into generations 1 and later: with 'generations' %u there are "
+         "none (give 2 or more)",
+         s->generations);
+    return;
+  }
+  if (pis) {
+    s->synthetic_fractions = num_list(r, pis, "synthetic_fraction", &s->n_synthetic_fractions);
+    if (s->synthetic_fractions && !s->n_synthetic_fractions)
+      fail(r, "'synthetic_fraction' is empty: the grid would have no points");
+    for (size_t i = 0; i < s->n_synthetic_fractions && !r->failed; i++) {
+      const double pi = s->synthetic_fractions[i];
+      if (!(pi >= 0 && pi <= 1))
+        fail(r,
+             "'synthetic_fraction' is pi, the share of real data mixed into generations 1 and later: want "
+             "numbers in [0, 1] (found %g)",
+             pi);
+      for (size_t j = 0; j < i && !r->failed; j++)
+        if (s->synthetic_fractions[j] == pi) fail(r, "'synthetic_fraction' lists %g twice", pi);
+    }
+  } else {
+    s->synthetic_fractions = malloc(sizeof *s->synthetic_fractions);
+    if (s->synthetic_fractions) s->synthetic_fractions[0] = 0, s->n_synthetic_fractions = 1;
+  }
+  s->sample_temperature = get_num(r, "sample_temperature", 1.0, 0, 100, 1);
+  s->top_p = get_num(r, "top_p", 1.0, 0, 1, 1);
+  if (get(r, "top_k")) s->top_k = get_size(r, "top_k", 0, 1, (size_t)1 << 24);
+  if (r->failed) return;
+  double needed = 0;
+  for (size_t k = 0; k < (s->n_combos ? s->n_combos : 1) && !r->failed; k++)
+    needed = fmax(needed, examples_needed(r, s, info, k));
+  if (r->failed) return;
+  s->synthetic_pairs = get_size(r, "synthetic_pairs", (size_t)needed, 1, (size_t)1 << 32);
+  if (!r->failed && (double)s->synthetic_pairs < needed)
+    fail(r,
+         "'synthetic_pairs' %zu: the largest budget trains on %.0f examples, each seen once, so a corpus needs "
+         "at least %.0f sequences (raise it, or lower the budget)",
+         s->synthetic_pairs, needed, needed);
+  if (!r->failed && !s->synthetic_pairs) fail(r, "the largest budget is less than one step: raise it");
+}
+
 /* The steps in the order of their messages: the first problem is the one
  * reported. */
 static void read_spec(reader *r, cls_sweep_spec *s, const char *base_dir) {
@@ -1033,6 +1136,8 @@ static void read_spec(reader *r, cls_sweep_spec *s, const char *base_dir) {
   if (r->failed) return;
   read_schedule(r, s);
   if (r->failed) return;
+  read_generations(r, s, info);
+  if (r->failed) return;
   s->canonical = canonical(s, s->isoflop_sizes);
   if (!s->canonical) fail(r, "out of host memory");
 }
@@ -1045,6 +1150,7 @@ void cls_sweep_spec_free(cls_sweep_spec *s) {
   free(s->lrs);
   free(s->canonical);
   free(s->combos);
+  free(s->synthetic_fractions);
   free(s);
 }
 

@@ -90,6 +90,16 @@ typedef struct cls_sweep_spec {
   int solved;              /* the task is solved, not trained (train/task.h) */
   char shared_text[4][32]; /* the shared values of text fields (base's point here) */
   size_t n_shared_text;
+  /* Generations (docs/sweep.md, train/synth.h): 0 when the spec has none;
+   * else G >= 1 generations, generation 0 on real data, generation g + 1
+   * on the corpus the largest-budget model of generation g writes, mixed
+   * with real data. */
+  unsigned generations;
+  double *synthetic_fractions; /* pi, the share of REAL data in generations >= 1 (an axis) */
+  size_t n_synthetic_fractions;
+  double sample_temperature, top_p; /* the teachers' sampling */
+  size_t top_k;                     /* 0: no cut */
+  size_t synthetic_pairs;           /* sequences per corpus */
   /* Every setting, defaults included, as one line of JSON: equal specs
    * give equal strings (manifest.json's "spec"). */
   char *canonical;

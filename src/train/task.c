@@ -52,6 +52,8 @@ void cls_task_spec_default(cls_task_spec *s) {
   s->bound = 1000;
   s->train_pairs = 0;
   s->eval_pairs = 4096;
+  s->corpus = NULL;
+  s->corpus_real_fraction = 0.0;
 }
 
 size_t cls_task_count(void) {

@@ -72,6 +72,12 @@ typedef struct cls_task_spec {
   size_t bound;       /* the largest a and b */
   size_t train_pairs; /* distinct training pairs (drawn with data_seed); 0: a fresh pair at every draw */
   size_t eval_pairs;  /* held-out pairs of the final accuracy and the per-gcd table */
+  /* Generations (train/synth.h, docs/sweep.md): the training data of a
+   * task that has a corpus maker may be a previous model's corpus
+   * (rundir.h's corpora/<id>.bin) mixed with real data. Set by the sweep's
+   * runner for the points of generations >= 1, never by a spec. */
+  const char *corpus;          /* NULL: real data only */
+  double corpus_real_fraction; /* pi: the share of training examples drawn from the real data instead */
 } cls_task_spec;
 
 /* gpt width 128, depth 4, heads 4, SP, base 128, init 0.02, wd 0.1, seed 1,
@@ -83,6 +89,8 @@ typedef struct cls_task_spec {
 void cls_task_spec_default(cls_task_spec *s);
 
 typedef struct cls_train_task cls_train_task;
+struct cls_synth_request; /* train/synth.h */
+struct cls_synth_result;
 
 /* What a task measures of its model at the end of a run beyond the eval
  * loss (cls_train_task.report): "name=value" lines for the summary, and
@@ -223,6 +231,15 @@ typedef struct cls_task_info {
   cls_status (*solve_bytes)(const cls_task_spec *spec, uint64_t samples, uint64_t *bytes, char *err,
                             size_t err_len);
   int solve_on_host; /* solve_bytes is host memory (the solver uses no device) */
+  /* Tasks that can train on a model's own output (generations,
+   * train/synth.h); NULL for the others. synth_check: whether spec's
+   * settings allow it (CLS_OK, or a message naming the field), and the
+   * tokens one training example takes (to size a corpus from a budget in
+   * tokens). synthesize: makes, or checks and reuses, the corpus a
+   * teacher's checkpoint writes. */
+  cls_status (*synth_check)(const cls_task_spec *spec, size_t *tokens_per_example, char *err, size_t err_len);
+  cls_status (*synthesize)(cls_context *ctx, const cls_task_spec *spec, const struct cls_synth_request *req,
+                           struct cls_synth_result *res, char *err, size_t err_len);
 } cls_task_info;
 
 enum { CLS_COORD_MAX_LAYERS = 8 };

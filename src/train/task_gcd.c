@@ -24,6 +24,15 @@
  * training (for a small bound equal pairs still occur in both: the space
  * has bound^2 pairs). The training pairs are a cls_gcd_source, so a corpus
  * of a previous model's answers can take the real sampler's place.
+ *
+ * Generations (train/synth.h, synth_gcd.c): with spec->corpus, training
+ * example i (= step B + b, fresh examples only) is row i of the corpus, a
+ * previous model's question and answer tokens as it wrote them (a
+ * malformed answer is trained on as it is: that is what the model wrote),
+ * unless the run seed's stream "mix" draws a uniform number below
+ * corpus_real_fraction (pi) for i: then it is the real pair i of the
+ * fresh stream, the pair generation 0 trains on at i. So pi = 1 is
+ * generation 0's data, and every draw is a pure function of (seed, i).
  */
 #include <math.h>
 #include <stdio.h>
@@ -38,7 +47,12 @@
 #include "task_internal.h"
 
 /* Philox streams of the task ("gcdt", "gcdp", "gcde"). */
-enum { STREAM_TRAIN = 0x67636474u, STREAM_PICK = 0x67636470u, STREAM_EVAL = 0x67636465u };
+enum {
+  STREAM_TRAIN = 0x67636474u,
+  STREAM_PICK = 0x67636470u,
+  STREAM_EVAL = 0x67636465u,
+  STREAM_MIX = 0x6763646du /* "gcdm" */
+};
 
 /* The exact law of the gcd is counted up to this bound (memory O(bound));
  * above it the table's `expected` is the limit 6 / (pi^2 k^2). */
@@ -57,6 +71,8 @@ typedef struct {
   size_t depth;
   uint64_t seed, data_seed;
   cls_gcd_source train; /* the training pairs */
+  cls_corpus corpus;    /* generations: a previous model's sequences (n = 0: none) */
+  double real_fraction; /* pi: the share of real examples beside the corpus */
   size_t eval_pairs;
   int32_t *seq, *inputs, *targets; /* B length; B T; B T */
   size_t *eq;                      /* each row's '=' position */
@@ -103,28 +119,62 @@ static const cls_model_info gpt_model = {.name = "gpt", .count_params = gpt_coun
 
 /* ------------------------------------------------------------- batches */
 
-/* The n pairs of pairs[] into inputs and targets: the targets of the
- * question (and of the padding) ignored, those of the answer (its digits
- * and EOS, predicted from '=' on) kept. */
+/* Row b of seq into inputs and targets: the targets of the question (and
+ * of the padding) ignored, those of the answer kept: the `answer` tokens
+ * after '=' at position eq, predicted from '=' on. */
+static void set_row(gcd_task *x, size_t b, size_t eq, size_t answer) {
+  const size_t T = x->T;
+  const int32_t *seq = x->seq + b * x->f.length;
+  int32_t *in = x->inputs + b * T, *tg = x->targets + b * T;
+  x->eq[b] = eq;
+  memcpy(in, seq, T * sizeof *in);
+  for (size_t t = 0; t < T; t++) tg[t] = t >= eq && t < eq + answer ? seq[t + 1] : CLS_IGNORE_TARGET;
+}
+
+/* The n pairs of pairs[] as rows 0 .. n-1 (the answer: g's digits and EOS). */
 static void encode_rows(gcd_task *x, size_t n) {
-  const size_t L = x->f.length, T = x->T;
   for (size_t b = 0; b < n; b++) {
-    int32_t *seq = x->seq + b * L, *in = x->inputs + b * T, *tg = x->targets + b * T;
-    const size_t eq = cls_gcd_encode(&x->f, &x->pairs[b], seq);
-    const size_t answer = cls_gcd_digits(x->pairs[b].g, x->f.base) + 1; /* digits and EOS */
-    x->eq[b] = eq;
-    memcpy(in, seq, T * sizeof *in);
-    for (size_t t = 0; t < T; t++) tg[t] = t >= eq && t < eq + answer ? seq[t + 1] : CLS_IGNORE_TARGET;
+    const size_t eq = cls_gcd_encode(&x->f, &x->pairs[b], x->seq + b * x->f.length);
+    set_row(x, b, eq, cls_gcd_digits(x->pairs[b].g, x->f.base) + 1);
   }
 }
 
-static void train_batch(gcd_task *x, uint64_t step) {
-  const cls_rng pick = cls_rng_make(x->seed, STREAM_PICK);
+/* Row b from corpus sequence i: the answer is what the teacher wrote
+ * after '=', up to and with its first EOS, else to the end of the row. */
+static void corpus_row(gcd_task *x, size_t b, uint64_t i) {
+  const size_t L = x->f.length;
+  int32_t *seq = x->seq + b * L;
+  memcpy(seq, x->corpus.tokens + i * L, L * sizeof *seq);
+  size_t eq = 0;
+  while (eq < L && seq[eq] != x->f.eq) eq++; /* the question is ours: '=' is there */
+  size_t end = eq + 1;
+  while (end < L && seq[end] != x->f.eos) end++;
+  x->pairs[b] = (cls_gcd_pair){0, 0, 0};
+  set_row(x, b, eq, (end < L ? end + 1 : L) - eq - 1);
+}
+
+static cls_status train_batch(cls_train_task *t, uint64_t step) {
+  gcd_task *x = t->impl;
+  const cls_rng pick = cls_rng_make(x->seed, STREAM_PICK), mix = cls_rng_make(x->seed, STREAM_MIX);
   for (size_t b = 0; b < x->B; b++) {
     const uint64_t i = x->train.n ? cls_rng_below(pick, step, (uint32_t)b, x->train.n) : step * x->B + b;
-    x->pairs[b] = cls_gcd_source_get(&x->train, i);
+    if (x->corpus.n && !(cls_rng_uniform(mix, i, 0) < x->real_fraction)) {
+      if (i >= x->corpus.n) {
+        char why[256];
+        snprintf(why, sizeof why,
+                 "training example %llu is past the end of the corpus (%llu sequences): make the corpus larger "
+                 "(`synthetic_pairs`) or the budget smaller",
+                 (unsigned long long)i, (unsigned long long)x->corpus.n);
+        return cls__task_data_fail(t, CLS_ERR_INVALID_SIZE, why);
+      }
+      corpus_row(x, b, i);
+    } else {
+      x->pairs[b] = cls_gcd_source_get(&x->train, i);
+      set_row(x, b, cls_gcd_encode(&x->f, &x->pairs[b], x->seq + b * x->f.length),
+              cls_gcd_digits(x->pairs[b].g, x->f.base) + 1);
+    }
   }
-  encode_rows(x, x->B);
+  return CLS_OK;
 }
 
 /* Held-out pairs first .. first + n - 1. */
@@ -135,8 +185,9 @@ static void eval_rows(gcd_task *x, uint64_t first, size_t n) {
 
 static cls_status train_step(cls_train_task *t, uint64_t step, float *loss) {
   gcd_task *x = t->impl;
-  train_batch(x, step);
-  cls_status s = cls_gpt_forward(x->gpt, x->inputs, x->targets, x->B, x->T, 1, loss);
+  cls_status s = train_batch(t, step);
+  if (s != CLS_OK) return s;
+  s = cls_gpt_forward(x->gpt, x->inputs, x->targets, x->B, x->T, 1, loss);
   if (s == CLS_OK) s = cls_gpt_backward(x->gpt);
   return s;
 }
@@ -150,8 +201,9 @@ static cls_status eval_batch(cls_train_task *t, uint64_t i, float *loss) {
 static cls_status coord_probe(cls_train_task *t, uint64_t step, float *out) {
   gcd_task *x = t->impl;
   float loss;
-  train_batch(x, step);
-  cls_status s = cls_gpt_forward(x->gpt, x->inputs, x->targets, x->B, x->T, 0, &loss);
+  cls_status s = train_batch(t, step);
+  if (s != CLS_OK) return s;
+  s = cls_gpt_forward(x->gpt, x->inputs, x->targets, x->B, x->T, 0, &loss);
   if (s != CLS_OK) return s;
   const size_t n = cls_gpt_activation_count(x->gpt);
   float *rms = malloc(n * sizeof *rms);
@@ -280,6 +332,7 @@ static void release(void *impl) {
   free(x->losses);
   free(x->scores);
   free(x->rows);
+  cls_corpus_free(&x->corpus);
 }
 
 static const cls__task_ops gcd_ops = {train_step, eval_batch, coord_probe, release};
@@ -303,6 +356,18 @@ static cls_status gcd_check(const cls_task_spec *spec, char *err, size_t err_len
     snprintf(err, err_len, "`eval_pairs` %zu: use 1 to 2^24 held-out pairs", spec->eval_pairs);
     return CLS_ERR_INVALID_SIZE;
   }
+  if (spec->corpus && spec->train_pairs) {
+    snprintf(err, err_len,
+             "`train_pairs` %zu: a corpus of a model's answers takes the place of fresh pairs (one pass over its "
+             "sequences): use train_pairs = 0 with generations",
+             spec->train_pairs);
+    return CLS_ERR_INVALID_VALUE;
+  }
+  if (spec->corpus && !(spec->corpus_real_fraction >= 0 && spec->corpus_real_fraction <= 1)) {
+    snprintf(err, err_len, "the share of real data beside a corpus is %g: use a number in [0, 1]",
+             spec->corpus_real_fraction);
+    return CLS_ERR_INVALID_VALUE;
+  }
   return CLS_OK;
 }
 
@@ -325,8 +390,15 @@ static void describe(cls_train_task *t, const cls_task_spec *spec, const cls_gpt
            cls__task_param_name(gc->param), gc->base_width, cls_fmt_shortest(gc->init_std, 1, f[0], 40),
            cls_fmt_shortest(gc->weight_decay, 1, f[1], 40), x->B, (unsigned long long)spec->seed,
            (unsigned long long)spec->data_seed, spec->train_pairs, spec->eval_pairs);
+  if (x->corpus.n) { /* a checkpoint continues only on the same corpus and mix */
+    const size_t used = strlen(t->key);
+    snprintf(t->key + used, sizeof t->key - used, "corpus_checksum=0x%016llx\ncorpus_real_fraction=%s\n",
+             (unsigned long long)x->corpus.checksum, cls_fmt_shortest(x->real_fraction, 1, f[0], 40));
+  }
   char pairs[64];
-  if (spec->train_pairs)
+  if (x->corpus.n)
+    snprintf(pairs, sizeof pairs, "a model's corpus, %g real", x->real_fraction);
+  else if (spec->train_pairs)
     snprintf(pairs, sizeof pairs, "%zu training pairs", spec->train_pairs);
   else
     snprintf(pairs, sizeof pairs, "fresh pairs");
@@ -351,6 +423,19 @@ static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_ta
   x->eval_pairs = spec->eval_pairs;
   x->train = spec->train_pairs ? cls_gcd_source_real(spec->bound, spec->data_seed, STREAM_TRAIN, spec->train_pairs)
                                : cls_gcd_source_real(spec->bound, spec->seed, STREAM_TRAIN, 0);
+  if (spec->corpus) {
+    s = cls_corpus_read(spec->corpus, &x->corpus, err, err_len);
+    if (s == CLS_OK && (x->corpus.length != x->f.length || x->corpus.vocab != x->f.vocab)) {
+      snprintf(err, err_len,
+               "corpus %s holds sequences of %llu tokens over %llu, and this task's are %zu tokens over %zu: it "
+               "is of another base or bound",
+               spec->corpus, (unsigned long long)x->corpus.length, (unsigned long long)x->corpus.vocab,
+               x->f.length, x->f.vocab);
+      s = CLS_ERR_INVALID_VALUE;
+    }
+    if (s != CLS_OK) return cls__task_fail(t, s);
+    x->real_fraction = spec->corpus_real_fraction;
+  }
   const size_t B = x->B, T = x->T;
   x->seq = malloc(B * x->f.length * sizeof *x->seq);
   x->inputs = malloc(B * T * sizeof *x->inputs);
@@ -384,4 +469,6 @@ const cls_task_info cls__task_gcd = {.task = "gcd",
                                      .fields = gcd_fields,
                                      .check = gcd_check,
                                      .make = make,
-                                     .coord_layers = gpt_coord_layers};
+                                     .coord_layers = gpt_coord_layers,
+                                     .synth_check = cls__gcd_synth_check,
+                                     .synthesize = cls__gcd_synthesize};

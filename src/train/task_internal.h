@@ -81,6 +81,12 @@ cls_status cls__task_oom(cls_train_task *t, const char *what, char *err, size_t 
  * is too small for depth. */
 cls_status cls__task_coord_pick(const float *rms, size_t n, size_t depth, float out[4]);
 
+/* The gcd task's generations (synth_gcd.c; cls_task_info's synth_check
+ * and synthesize). */
+cls_status cls__gcd_synth_check(const cls_task_spec *spec, size_t *tokens_per_example, char *err, size_t err_len);
+cls_status cls__gcd_synthesize(cls_context *ctx, const cls_task_spec *spec, const struct cls_synth_request *req,
+                               struct cls_synth_result *res, char *err, size_t err_len);
+
 /* "sp" or "mup" (checkpoint keys and descriptions). */
 const char *cls__task_param_name(cls_parametrisation p);
 
