@@ -14,6 +14,7 @@
  *   S   n x nrhs              |A||x| + |b| of the residual
  *   piv n                     the pivots L_jj (or the failing value)
  *   st  1                     0, or the 1-based column where the factor failed
+ *                             (after piv, so that one read fetches both)
  *
  * Factorisation, in outer panels of CHOL_OB columns (a multiple of
  * CHOL_NB), for each block column k of kb <= CHOL_NB rows in the panel:
@@ -369,7 +370,7 @@ static cls_status plan(cls_context *ctx, const char *fn, solve_ws *ws) {
   ws->r = ws->p + pn;
   ws->s = ws->r + n * ws->nrhs;
   ws->piv = ws->s + n * ws->nrhs;
-  ws->st = ws->piv + n;
+  ws->st = ws->piv + n; /* read with the pivots */
   return CLS_OK;
 }
 
@@ -432,8 +433,8 @@ static cls_status refine(const solve_ws *ws, const char *fn, cls_ref a, size_t l
   size_t n = ws->n, nrhs = ws->nrhs, cnt = n * nrhs;
   cls_ref r = at(ws, ws->r);
   cls_status s;
-  if ((s = residual(ws, a, lda, b, ldb, x, ldx)) || (s = cls_buffer_read(ctx, ws->buf, ws->r, cnt, h->r)) ||
-      (s = cls_buffer_read(ctx, ws->buf, ws->s, cnt, h->s)))
+  /* R and S are adjacent in the workspace and in h: one read. */
+  if ((s = residual(ws, a, lda, b, ldb, x, ldx)) || (s = cls_buffer_read(ctx, ws->buf, ws->r, 2 * cnt, h->r)))
     return s;
   rep->backward_first = rep->backward = backward_error(h->r, h->s, cnt);
   if (isnan(rep->backward))
@@ -455,8 +456,7 @@ static cls_status refine(const solve_ws *ws, const char *fn, cls_ref a, size_t l
      * step could find; its residual would only confirm the backward error
      * already measured (and costs a pass over A). */
     if (dx <= EPS32) break;
-    if ((s = residual(ws, a, lda, b, ldb, x, ldx)) || (s = cls_buffer_read(ctx, ws->buf, ws->r, cnt, h->r)) ||
-        (s = cls_buffer_read(ctx, ws->buf, ws->s, cnt, h->s)))
+    if ((s = residual(ws, a, lda, b, ldb, x, ldx)) || (s = cls_buffer_read(ctx, ws->buf, ws->r, 2 * cnt, h->r)))
       return s;
     rep->backward = backward_error(h->r, h->s, cnt);
     prev = dx;
@@ -517,23 +517,23 @@ cls_status cls_spd_solve(cls_context *ctx, size_t n, size_t nrhs, cls_ref a, siz
 
   cls_spd_report rep;
   memset(&rep, 0, sizeof rep);
-  host_blocks h = {malloc(n * nrhs * sizeof(float)), malloc(n * nrhs * sizeof(float)),
-                   malloc(n * nrhs * sizeof(float))};
-  float *piv = malloc(n * sizeof(float));
-  if (!h.r || !h.s || !h.x || !piv) {
+  /* r and s adjacent, as R and S are in the workspace (one read each step). */
+  host_blocks h = {malloc(2 * n * nrhs * sizeof(float)), NULL, malloc(n * nrhs * sizeof(float))};
+  if (h.r) h.s = h.r + n * nrhs;
+  float *piv = malloc((n + 1) * sizeof(float));
+  if (!h.r || !h.x || !piv) {
     s = cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "%s: out of host memory for %zu floats; solve a smaller system", fn,
                   4 * n * nrhs);
     goto done;
   }
-  float st = 0.0f;
   /* The Schur complement's area = A's lower triangle (what is read), and
    * status 0. */
   if ((s = cls_buffer_fill(ctx, ws.buf, ws.st, 1, 0.0f)) ||
       (s = copy_lower(ctx, "chol_copy", a, lda, at(&ws, ws.sc), n, n, n, 1)) || (s = factor(&ws)) ||
-      (s = cls_buffer_read(ctx, ws.buf, ws.st, 1, &st)) || (s = cls_buffer_read(ctx, ws.buf, ws.piv, n, piv)))
+      (s = cls_buffer_read(ctx, ws.buf, ws.piv, n + 1, piv))) /* the pivots and the status after them */
     goto done;
-  if (st != 0.0f) {
-    size_t col = (size_t)st;
+  if (piv[n] != 0.0f) {
+    size_t col = (size_t)piv[n];
     s = cls__fail(
         ctx, CLS_ERR_NUMERIC,
         "%s: the matrix is not positive definite in float32 (pivot %zu of %zu is %g): it is singular, "
@@ -565,6 +565,6 @@ cls_status cls_spd_solve(cls_context *ctx, size_t n, size_t nrhs, cls_ref a, siz
 done:
   rep.seconds = cls_now() - t0;
   if (report) *report = rep;
-  free(h.r), free(h.s), free(h.x), free(piv);
+  free(h.r), free(h.x), free(piv);
   return s;
 }
