@@ -97,6 +97,16 @@ for f in '"generation":	1' '"real_fraction":	0.5' '"teacher":	"n200_w16_d1_s1_g0
 done
 grep -qF '"real_fraction":	1' "$dir/ref/points/n60_w16_d1_s1_g0.json" || exit 1
 grep -qF '"teacher_accuracy":' "$dir/ref/corpora/n200_w16_d1_s1_g0.json" || exit 1
+# The collapse fits and figures of it: two D per generation are too few for
+# the laws (named), not for the cells and the recovered gap.
+"$expect" 0 "model collapse along tokens D" "$clscale" fit "$dir/ref" || exit 1
+grep -qF '"collapse":' "$dir/ref/fit.json" || { echo "fit.json has no collapse section"; exit 1; }
+grep -qF '"gap_closed":' "$dir/ref/fit.json" || { echo "fit.json has no recovered gap"; exit 1; }
+"$expect" 0 "wrote .*collapse-real-fraction.png" "$clscale" plot "$dir/ref" -o "$dir/plots" || exit 1
+for k in collapse-loss-d collapse-generation collapse-real-fraction gcd-outcomes; do
+  [ -s "$dir/plots/$k.png" ] || { echo "no $k.png"; exit 1; }
+done
+[ ! -e "$dir/plots/loss-flops.png" ] || { echo "a sweep with generations drew loss-flops"; exit 1; }
 # Killed (the test hook) once the second corpus has 3000 of its 6400 sequences written.
 CLSCALE_TEST_KILL_CORPUS=3000 "$clscale" sweep "$spec" --out "$dir/run" --quiet "$@" > "$dir/killed.log" 2>&1
 rc=$?

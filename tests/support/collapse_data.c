@@ -17,8 +17,26 @@ double collapse_law(unsigned g, double pi, double d) {
   return collapse_floor(g, pi) + COLLAPSE_A * pow(d, -COLLAPSE_GAMMA);
 }
 
+double collapse_outcome_loss(unsigned g, unsigned k) {
+  return 0.1 * pow(k, 0.5 + 0.25 * g);
+}
+
+static void outcomes(const char *dir, int id, unsigned g) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/points/p%03d.outcomes.csv", dir, id);
+  FILE *f = fopen(path, "w");
+  if (!f) return;
+  fprintf(f, "gcd,examples,correct,accuracy,loss,expected\n");
+  for (unsigned k = 1; k <= 40; k++) {
+    const unsigned n = (unsigned)ceil(1000.0 / (k * k)), c = (unsigned)floor(n / (double)k);
+    fprintf(f, "%u,%u,%u,%.9g,%.9g,%.9g\n", k, n, c, (double)c / n, collapse_outcome_loss(g, k),
+            6 / (9.8696 * k * k));
+  }
+  fclose(f);
+}
+
 static void point(const char *dir, int *counter, unsigned g, double pi, double d, int seed, const char *pi_key,
-                  const char *extra) {
+                  const char *extra, int with_outcomes) {
   char path[1200];
   snprintf(path, sizeof path, "%s/points/p%03d.json", dir, *counter);
   FILE *f = fopen(path, "w");
@@ -37,10 +55,11 @@ static void point(const char *dir, int *counter, unsigned g, double pi, double d
           "\"eval_accuracy\": %.17g,\n\"seconds\": 1\n}\n",
           d, 6 * 56640 * d, d / 768, loss, 0.8 - 0.01 * *counter);
   fclose(f);
+  if (with_outcomes) outcomes(dir, *counter, g);
   (*counter)++;
 }
 
-void collapse_write_rundir(const char *dir, const char *pi_key, int odd_width) {
+static void write_all(const char *dir, const char *pi_key, int odd_width, int with_outcomes) {
   char p[1100];
   snprintf(p, sizeof p, "%s/points", dir);
   mkdir(p, 0755);
@@ -50,6 +69,15 @@ void collapse_write_rundir(const char *dir, const char *pi_key, int odd_width) {
       const double pi = g ? (j ? 0.2 : 0.0) : 1.0;
       const char *extra = odd_width && g == 2 && j == 1 ? "\"depth\": 3,\n" : "";
       for (int k = 0; k < COLLAPSE_N_D; k++)
-        for (int seed = 1; seed <= 2; seed++) point(dir, &counter, g, pi, COLLAPSE_D[k], seed, pi_key, extra);
+        for (int seed = 1; seed <= 2; seed++)
+          point(dir, &counter, g, pi, COLLAPSE_D[k], seed, pi_key, extra, with_outcomes);
     }
+}
+
+void collapse_write_rundir(const char *dir, const char *pi_key, int odd_width) {
+  write_all(dir, pi_key, odd_width, 0);
+}
+
+void collapse_write_rundir_outcomes(const char *dir) {
+  write_all(dir, "real_fraction", 0, 1);
 }

@@ -25,4 +25,13 @@ double collapse_law(unsigned g, double pi, double d);
  * every point of generation 2 pi 0.2 has a "depth" (another configuration). */
 void collapse_write_rundir(const char *dir, const char *pi_key, int odd_width);
 
+/* The loss per gcd k of generation g in the outcome tables
+ * collapse_write_rundir writes with outcomes: 0.1 k^(0.5 + g/4), the tail
+ * worse in every generation; accuracy 1/k. */
+double collapse_outcome_loss(unsigned g, unsigned k);
+
+/* collapse_write_rundir, and points/<id>.outcomes.csv for every point: gcd
+ * 1 … 40, ceil(1000 / k^2) examples each. */
+void collapse_write_rundir_outcomes(const char *dir);
+
 #endif
