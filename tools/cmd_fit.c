@@ -96,9 +96,9 @@ static void fit_command(cls_opt_command *cmd, cls_option *opts, size_t cap, fit_
                "the floor E of the axis fits: fitted (free, the default) or zero"),
        .choices = floors},
       {CLS_OPT(CLS_OPT_FLAG, "--collapse", &a->collapse, NULL, "collapse",
-               "model collapse (a sweep with generations; the default for one): per generation\nand "
-               "real_fraction pi, L = E + A*D^-gamma along tokens; per pi, L_g = E_g + A*D^-gamma\nwith A, gamma "
-               "shared by the generations; the plateau and the gap pi recovers")},
+               "model collapse (a sweep with generations; the default for one): per\ngeneration and "
+               "real_fraction pi, L = E + A*D^-gamma along tokens; per pi,\nL_g = E_g + A*D^-gamma with A, gamma "
+               "shared; the plateau and the gap pi closes")},
       {CLS_OPT(CLS_OPT_FLAG, "--quiet", &a->quiet, NULL, "quiet", "print no table, only warnings and errors"),
        .alias = "-q"},
   };
