@@ -23,6 +23,10 @@ cls_fit_cli(all_unusable 1 "none of the 2 runs" ${CLS_FIT_DATA}/diverged)
 cls_fit_cli(negative_loss_rundir 1 "final_eval_loss = -0.5 is not positive" ${CLS_FIT_DATA}/neg_loss)
 cls_fit_cli(malformed_json 1 "a.json is not valid JSON" ${CLS_FIT_DATA}/bad_json)
 cls_fit_cli(single_run 1 "no fit is possible with 1 run:.*" ${CLS_FIT_DATA}/single_run)
+# The collapse fits need a sweep with generations (tests/generations.cmake runs one).
+cls_fit_cli(collapse_no_generations 2 "--collapse: the points have no generation and real_fraction"
+            ${CLS_FIT_DATA}/axis_toy --collapse -o ${CMAKE_CURRENT_BINARY_DIR}/collapse_no_generations.json)
+cls_fit_cli(collapse_csv 2 "--where and --collapse need a run directory" --csv ${CLS_FIT_DATA}/good.csv --collapse)
 cls_fit_cli(csv_missing 1 "cannot open" --csv ${CLS_FIT_DATA}/no_such.csv)
 cls_fit_cli(csv_empty 1 "is empty" --csv ${CLS_FIT_DATA}/empty.csv)
 cls_fit_cli(csv_header_only 1 "no data rows" --csv ${CLS_FIT_DATA}/header_only.csv)
@@ -60,7 +64,7 @@ cls_fit_cli(axis_empty_name 2 "--axis wants" ${CLS_FIT_DATA}/axis_toy --axis wid
 cls_fit_cli(axis_nan_loss 2 "b.json: status ok but final_eval_loss is null" ${CLS_FIT_DATA}/diverged --axis width)
 cls_fit_cli(axis_unfinished 2 "none of the 2 points .* is finished" ${CLS_FIT_DATA}/axis_unfinished --axis width)
 cls_fit_cli(axis_no_points 2 "holds no <id>.json" ${CLS_FIT_DATA}/no_points --axis width)
-cls_fit_cli(axis_csv 2 "--axis, --axis-floor and --where need a run directory" --csv ${CLS_FIT_DATA}/good.csv --axis N)
+cls_fit_cli(axis_csv 2 "--axis, --axis-floor, --where and --collapse need a run directory" --csv ${CLS_FIT_DATA}/good.csv --axis N)
 # --where keeps the points that meet every condition (and says how many it left out).
 cls_fit_cli(where_good 0 "all +6 +3 +4 \\.\\. 16" ${CLS_FIT_DATA}/axis_toy --axis width
             --where "width>=4,seed<=2" --bootstrap 10 -o ${CMAKE_CURRENT_BINARY_DIR}/fit-where.json)

@@ -17,7 +17,7 @@ file(MAKE_DIRECTORY ${CLS_GEN_DIR})
 # teacher's answers noisy enough that generation 1 is clearly worse.
 set(CLS_GEN_BASE "\"task\": \"gcd\", \"mode\": \"curves\", \"base\": 10, \"bound\": 30, \"context\": 10, \"widths\": [16], \"depth\": 1, \"heads\": 2, \"batch\": 32, \"lr\": 3e-3, \"budgets_steps\": [60, 200], \"eval_pairs\": 512, \"evals\": 4, \"eval_batches\": 4")
 file(WRITE ${CLS_GEN_DIR}/tiny.json
-     "{\"name\": \"tinygen\", ${CLS_GEN_BASE}, \"seeds\": [1, 2], \"generations\": 2, \"synthetic_fraction\": [0, 0.5], \"sample_temperature\": 2}\n")
+     "{\"name\": \"tinygen\", ${CLS_GEN_BASE}, \"seeds\": [1, 2], \"generations\": 2, \"real_fraction\": [0, 0.5], \"sample_temperature\": 2}\n")
 
 function(cls_gen_bad name pattern settings)
   file(WRITE ${CLS_GEN_DIR}/bad_${name}.json "{${CLS_GEN_BASE}, ${settings}}\n")
@@ -26,9 +26,14 @@ function(cls_gen_bad name pattern settings)
                    --out ${CLS_GEN_TMP}/bad)
   set_tests_properties(cli_generations_bad_${name} PROPERTIES ENVIRONMENT "${CLS_GEN_ENV}")
 endfunction()
-cls_gen_bad(pi_high "'synthetic_fraction' is pi, the share of real data .* want numbers in \\[0, 1\\] \\(found 1.5\\)"
-            "\"generations\": 2, \"synthetic_fraction\": [0, 1.5]")
-cls_gen_bad(pi_low "want numbers in \\[0, 1\\] \\(found -0.1\\)" "\"generations\": 2, \"synthetic_fraction\": -0.1")
+cls_gen_bad(pi_high "'real_fraction' is pi, the share of real data .* want numbers in \\[0, 1\\] \\(found 1.5\\)"
+            "\"generations\": 2, \"real_fraction\": [0, 1.5]")
+cls_gen_bad(synthetic_high "'synthetic_fraction' is 1 - pi, the share of the model's corpus .* \\(found 1.5\\)"
+            "\"generations\": 2, \"synthetic_fraction\": 1.5")
+cls_gen_bad(pi_both "give 'real_fraction' \\(pi, the share of real data .*\\) or 'synthetic_fraction' \\(1 - pi"
+            "\"generations\": 2, \"real_fraction\": 0.2, \"synthetic_fraction\": 0.8")
+cls_gen_bad(pi_alone "'real_fraction' is a setting of generations: give 'generations'" "\"real_fraction\": 0.2")
+cls_gen_bad(pi_low "want numbers in \\[0, 1\\] \\(found -0.1\\)" "\"generations\": 2, \"real_fraction\": -0.1")
 cls_gen_bad(temperature "'sample_temperature' wants a number in \\(0, 100\\]"
             "\"generations\": 2, \"sample_temperature\": 0")
 cls_gen_bad(top_p_zero "'top_p' wants a number in \\(0, 1\\]" "\"generations\": 2, \"top_p\": 0")
@@ -38,7 +43,7 @@ cls_gen_bad(generations "'generations' wants a whole number from 1 to 100" "\"ge
 cls_gen_bad(pairs "'synthetic_pairs' 1000: the largest budget trains on 6400 examples"
             "\"generations\": 2, \"synthetic_pairs\": 1000")
 cls_gen_bad(lone_setting "'top_p' is a setting of generations: give 'generations'" "\"top_p\": 0.9")
-cls_gen_bad(pi_one_generation "with 'generations' 1 there are none" "\"generations\": 1, \"synthetic_fraction\": 0.1")
+cls_gen_bad(pi_one_generation "with 'generations' 1 there are none" "\"generations\": 1, \"real_fraction\": 0.1")
 cls_gen_bad(train_pairs "leave out train_pairs" "\"generations\": 2, \"train_pairs\": 500")
 file(WRITE ${CLS_GEN_DIR}/bad_context.json
      "{\"task\": \"gcd\", \"mode\": \"curves\", \"bound\": 30, \"context\": 9, \"widths\": [16], \"depth\": 1, \"heads\": 2, \"budgets_steps\": [5], \"generations\": 2}\n")
@@ -87,11 +92,21 @@ for s in 1 2; do
   echo "seed $s: generation 0 loss $g0, generation 1 (pi 0) loss $g1"
   awk -v a="$g0" -v b="$g1" 'BEGIN { exit !(b > a * 1.1) }' || { echo "generation 1 is not worse"; exit 1; }
 done
-for f in '"generation":	1' '"synthetic_fraction":	0.5' '"teacher":	"n200_w16_d1_s1_g0"' '"corpus_checksum":'; do
+for f in '"generation":	1' '"real_fraction":	0.5' '"teacher":	"n200_w16_d1_s1_g0"' '"corpus_checksum":'; do
   grep -qF "$f" "$dir/ref/points/n60_w16_d1_s1_g1_pi0.5.json" || { echo "the summary lacks $f"; exit 1; }
 done
-grep -qF '"synthetic_fraction":	1' "$dir/ref/points/n60_w16_d1_s1_g0.json" || exit 1
+grep -qF '"real_fraction":	1' "$dir/ref/points/n60_w16_d1_s1_g0.json" || exit 1
 grep -qF '"teacher_accuracy":' "$dir/ref/corpora/n200_w16_d1_s1_g0.json" || exit 1
+# The collapse fits and figures of it: two D per generation are too few for
+# the laws (named), not for the cells and the recovered gap.
+"$expect" 0 "model collapse along tokens D" "$clscale" fit "$dir/ref" || exit 1
+grep -qF '"collapse":' "$dir/ref/fit.json" || { echo "fit.json has no collapse section"; exit 1; }
+grep -qF '"gap_closed":' "$dir/ref/fit.json" || { echo "fit.json has no recovered gap"; exit 1; }
+"$expect" 0 "wrote .*collapse-real-fraction.png" "$clscale" plot "$dir/ref" -o "$dir/plots" || exit 1
+for k in collapse-loss-d collapse-generation collapse-real-fraction gcd-outcomes; do
+  [ -s "$dir/plots/$k.png" ] || { echo "no $k.png"; exit 1; }
+done
+[ ! -e "$dir/plots/loss-flops.png" ] || { echo "a sweep with generations drew loss-flops"; exit 1; }
 # Killed (the test hook) once the second corpus has 3000 of its 6400 sequences written.
 CLSCALE_TEST_KILL_CORPUS=3000 "$clscale" sweep "$spec" --out "$dir/run" --quiet "$@" > "$dir/killed.log" 2>&1
 rc=$?
@@ -138,8 +153,8 @@ add_test(NAME cli_generations_shards COMMAND sh ${CLS_GEN_DIR}/shards.sh $<TARGE
                                              ${PROJECT_BINARY_DIR}/sweep-cli/lib.sh --matmul-backend own)
 set_tests_properties(cli_generations_kill cli_generations_shards PROPERTIES ENVIRONMENT "${CLS_GEN_ENV}")
 
-# The preset plans: 4 budgets x (generation 0 + 2 generations x 2 pi) = 20 points.
+# The preset plans: 2 seeds x 4 budgets x (generation 0 + 2 generations x 3 pi) = 56 points.
 add_test(NAME cli_generations_preset_plans
-         COMMAND ${CLS_GEN_EXPECT} 0 "collapse-gcd.*20 points" $<TARGET_FILE:clscale> sweep
+         COMMAND ${CLS_GEN_EXPECT} 0 "collapse-gcd.*56 points" $<TARGET_FILE:clscale> sweep
                  ${PROJECT_SOURCE_DIR}/sweeps/collapse-gcd.json --dry-run --out ${CLS_GEN_TMP}/preset)
 set_tests_properties(cli_generations_preset_plans PROPERTIES ENVIRONMENT "${CLS_GEN_ENV}")

@@ -307,7 +307,7 @@ static void rf_theory_columns(void **state) {
   char path[1200];
   snprintf(path, sizeof path, "%s/fit.json", dir);
   cls_fit_axis both[2] = {a, b};
-  assert_int_equal(cls_fit_write_axis_json(both, 2, &o, in, path, err, sizeof err), CLS_OK);
+  assert_int_equal(cls_fit_write_axis_json(both, 2, NULL, &o, in, path, err, sizeof err), CLS_OK);
   cls_fit *f = NULL;
   assert_int_equal(cls_fit_load(path, &f, err, sizeof err), CLS_OK);
   assert_int_equal(f->n_axis_fits, 2);

@@ -356,15 +356,22 @@ static void test_plan_ids_and_order(void **state) {
 
 /* Generations: generation 0 once, then each generation per pi; a point's
  * teacher is the previous generation's point at the largest budget of its
- * chain (the same pi from generation 1 on); a chain stays in one shard. */
+ * chain (the same pi from generation 1 on); a chain stays in one shard.
+ * pi is `real_fraction`; `synthetic_fraction` gives 1 - pi instead and the
+ * same spec (never both). */
 static void test_plan_generations(void **state) {
   (void)state;
-  cls_sweep_spec *s =
+  cls_sweep_spec *s = parse_ok("{\"task\": \"gcd\", \"mode\": \"curves\", \"bound\": 30, \"context\": 10, "
+                               "\"widths\": [16], \"depth\": 1, \"heads\": 2, \"batch\": 8, \"budgets_steps\": "
+                               "[20, 10], \"seeds\": [1, 2], \"generations\": 3, \"real_fraction\": [0, 0.1]}");
+  assert_int_equal(s->synthetic_pairs, 160); /* 20 steps x batch 8 */
+  assert_non_null(strstr(s->canonical, "\"generations\":3,\"real_fraction\":[0,0.1]"));
+  cls_sweep_spec *s2 =
       parse_ok("{\"task\": \"gcd\", \"mode\": \"curves\", \"bound\": 30, \"context\": 10, "
                "\"widths\": [16], \"depth\": 1, \"heads\": 2, \"batch\": 8, \"budgets_steps\": "
-               "[20, 10], \"seeds\": [1, 2], \"generations\": 3, \"synthetic_fraction\": [0, 0.1]}");
-  assert_int_equal(s->synthetic_pairs, 160); /* 20 steps x batch 8 */
-  assert_non_null(strstr(s->canonical, "\"generations\":3,\"synthetic_fraction\":[0,0.1]"));
+               "[20, 10], \"seeds\": [1, 2], \"generations\": 3, \"synthetic_fraction\": [1, 0.9]}");
+  assert_string_equal(s2->canonical, s->canonical); /* 1 - 0.9 rounded to 0.1 */
+  cls_sweep_spec_free(s2);
   cls_sweep_point *p;
   size_t n;
   assert_int_equal(cls_sweep_plan(s, &p, &n, err, sizeof err), CLS_OK);
@@ -372,7 +379,8 @@ static void test_plan_generations(void **state) {
   assert_string_equal(p[0].id, "n10_w16_d1_s1_g0");
   assert_string_equal(p[3].id, "n20_w16_d1_s2_g0");
   assert_true(p[3].teaches && !p[0].teaches);
-  assert_true(p[0].synthetic_fraction == 1 && p[0].teacher == SIZE_MAX);
+  assert_true(p[0].real_fraction == 1 && p[0].teacher == SIZE_MAX);
+  assert_true(p[9].real_fraction == 0.1);
   assert_string_equal(p[4].id, "n10_w16_d1_s1_g1_pi0");
   assert_int_equal(p[4].teacher, 2);
   assert_string_equal(p[4].teacher_id, "n20_w16_d1_s1_g0");
@@ -395,6 +403,16 @@ static void test_plan_generations(void **state) {
       "{\"task\": \"gcd\", \"mode\": \"curves\", \"bound\": 30, \"context\": 10, \"widths\": [16], \"depth\": 1, "
       "\"heads\": 2, \"batch\": 8, \"budgets_steps\": [20], \"generations\": 2, \"synthetic_pairs\": 159}",
       CLS_ERR_INVALID_VALUE, "'synthetic_pairs' 159: the largest budget trains on 160 examples");
+  parse_bad("{\"task\": \"gcd\", \"mode\": \"curves\", \"bound\": 30, \"context\": 10, \"widths\": [16], "
+            "\"depth\": 1, \"heads\": 2, \"budgets_steps\": [20], \"generations\": 2, \"real_fraction\": 0.1, "
+            "\"synthetic_fraction\": 0.9}",
+            CLS_ERR_INVALID_VALUE, "give 'real_fraction' (pi, the share of real data");
+  parse_bad("{\"task\": \"gcd\", \"mode\": \"curves\", \"bound\": 30, \"context\": 10, \"widths\": [16], "
+            "\"depth\": 1, \"heads\": 2, \"budgets_steps\": [20], \"real_fraction\": 0.1}",
+            CLS_ERR_INVALID_VALUE, "'real_fraction' is a setting of generations: give 'generations'");
+  parse_bad("{\"task\": \"gcd\", \"mode\": \"curves\", \"bound\": 30, \"context\": 10, \"widths\": [16], "
+            "\"depth\": 1, \"heads\": 2, \"budgets_steps\": [20], \"generations\": 2, \"synthetic_fraction\": 2}",
+            CLS_ERR_INVALID_VALUE, "'synthetic_fraction' is 1 - pi, the share of the model's corpus");
 }
 
 static void test_plan_windows_lrs_targets(void **state) {

@@ -10,6 +10,7 @@
 #include "command.h"
 #include "commands.h"
 #include "fit/axis.h"
+#include "fit/collapse.h"
 #include "fit/fit.h"
 #include "options.h"
 
@@ -20,6 +21,7 @@ typedef struct {
   const char *axis;  /* --axis: comma-separated keys */
   const char *where; /* --where: comma-separated conditions on the points' keys */
   int quiet, train, floor_zero;
+  int collapse; /* --collapse: the collapse fits (also without it when the points have generations) */
   cls_fit_options o;
 } fit_args;
 
@@ -93,6 +95,10 @@ static void fit_command(cls_opt_command *cmd, cls_option *opts, size_t cap, fit_
       {CLS_OPT(CLS_OPT_CHOICE, "--axis-floor", &a->floor_zero, "free|zero", "axis_floor",
                "the floor E of the axis fits: fitted (free, the default) or zero"),
        .choices = floors},
+      {CLS_OPT(CLS_OPT_FLAG, "--collapse", &a->collapse, NULL, "collapse",
+               "model collapse (a sweep with generations; the default for one): per\ngeneration and "
+               "real_fraction pi, L = E + A*D^-gamma along tokens; per pi,\nL_g = E_g + A*D^-gamma with A, gamma "
+               "shared; the plateau and the gap pi closes")},
       {CLS_OPT(CLS_OPT_FLAG, "--quiet", &a->quiet, NULL, "quiet", "print no table, only warnings and errors"),
        .alias = "-q"},
   };
@@ -119,9 +125,12 @@ static int read_args(const cls_opt_command *cmd, int argc, char **argv, fit_args
                                           : "RUN_DIR (or --csv FILE) is missing");
   if (a->csv && a->train)
     return cls_opt_fail(cmd, CLS_EXIT_USAGE, "--loss train needs a run directory (a CSV has one loss column)");
-  if (a->csv && (a->axis || a->floor_zero || a->where))
+  if (a->csv && (a->axis || a->floor_zero || a->where || a->collapse))
     return cls_opt_fail(cmd, CLS_EXIT_USAGE,
-                        "--axis, --axis-floor and --where need a run directory (a CSV has no config keys)");
+                        "--axis, --axis-floor, --where and --collapse need a run directory (a CSV has no config "
+                        "keys)");
+  if (a->collapse && a->train)
+    return cls_opt_fail(cmd, CLS_EXIT_USAGE, "--collapse fits the final eval loss on real data, not --loss train");
   if (a->axis && a->train)
     return cls_opt_fail(cmd, CLS_EXIT_USAGE,
                         "--axis fits the final eval loss; --loss train is for the Chinchilla fits");
@@ -332,7 +341,7 @@ static void print_axis(const cls_fit_axis *ax, const cls_fit_options *o) {
   printf("  ");
   cell("group", lw + 2);
   printf("%4s  %-4s ", "runs", "n_X");
-  cell("X range", 20);
+  cell("X range", 22);
   cell("E", 11);
   cell("A", 11);
   cell("gamma", 9);
@@ -352,7 +361,7 @@ static void print_axis(const cls_fit_axis *ax, const cls_fit_options *o) {
     }
     char b[64];
     snprintf(b, sizeof b, "%.4g .. %.4g", G->x[0], G->x[G->n_x - 1]);
-    cell(b, 20);
+    cell(b, 22);
     if (ax->floor_zero)
       cell("0", 11);
     else
@@ -385,17 +394,87 @@ static void print_axis(const cls_fit_axis *ax, const cls_fit_options *o) {
   if (why) printf("\n");
 }
 
+static void ci_cell(cls_ci ci, const char *fmt, double scale, int width) {
+  char b[64], lo[24], hi[24];
+  if (isfinite(ci.lo) && isfinite(ci.hi)) {
+    snprintf(lo, sizeof lo, fmt, scale * ci.lo);
+    snprintf(hi, sizeof hi, fmt, scale * ci.hi);
+    snprintf(b, sizeof b, "[%s, %s]", lo, hi);
+  } else {
+    snprintf(b, sizeof b, "—");
+  }
+  cell(b, width);
+}
+
+static void print_collapse(const cls_fit_collapse *c, const cls_fit_options *o) {
+  printf("\nmodel collapse along %s D: the loss on real data per generation and real share pi (mean over seeds)\n",
+         c->axis);
+  printf("  gen  pi     n_D  D range              L at D=%-10.3g sd       last step in D  plateau\n",
+         c->largest_d);
+  for (size_t i = 0; i < c->n_cells; i++) {
+    const cls_collapse_cell *q = &c->cells[i];
+    char b[64];
+    printf("  %-4u %-6g %-4zu ", q->generation, q->real_fraction, q->n_d);
+    snprintf(b, sizeof b, "%.3g .. %.3g", q->d[0], q->d[q->n_d - 1]);
+    cell(b, 21);
+    size_t k = 0;
+    while (k < q->n_d && q->d[k] != c->largest_d) k++;
+    num_cell(k < q->n_d ? q->loss[k] : NAN, "%.4f", 19);
+    num_cell(k < q->n_d ? q->sd[k] : NAN, "%.4f", 9);
+    if (isfinite(q->last_drop))
+      snprintf(b, sizeof b, "%+.1f %%", -100 * q->last_drop);
+    else
+      snprintf(b, sizeof b, "—");
+    cell(b, 16);
+    printf("%s\n", q->generation ? (q->plateau ? "yes" : "no") : "—");
+  }
+  printf("\n  modified law per pi: L_g(D) = E_g + A*D^-gamma, A and gamma shared by the generations; %d%% "
+         "intervals\n",
+         (int)lround(o->ci_level * 100));
+  for (size_t l = 0; l < c->n_laws; l++) {
+    const cls_collapse_law *L = &c->laws[l];
+    if (!L->ok) {
+      printf("  pi %g: not fitted: %s\n", L->real_fraction, L->why);
+      continue;
+    }
+    printf("  pi %-6g gamma %.4f ", L->real_fraction, L->gamma);
+    ci_cell(L->gamma_ci, "%.3f", 1, 18);
+    printf("A %.4g ", L->A);
+    ci_cell(L->A_ci, "%.3g", 1, 20);
+    printf("floor %s with g\n", L->floor_grows ? "grows" : "does not grow");
+    for (size_t k = 0; k < L->n_gen; k++) {
+      printf("      E_%u = %.4f ", L->generations[k], L->E[k]);
+      ci_cell(L->E_ci[k], "%.4f", 1, 20);
+      printf("\n");
+    }
+  }
+  if (c->n_recovery) printf("\n  gap closed at D = %.3g: (L_g,pi=0 - L_g,pi) / (L_g,pi=0 - L_0)\n", c->largest_d);
+  for (size_t r = 0; r < c->n_recovery; r++) {
+    const cls_collapse_recovery *R = &c->recovery[r];
+    printf("  generation %u, pi %-6g L %.4f (pi 0: %.4f, generation 0: %.4f)  ", R->generation, R->real_fraction,
+           R->loss, R->loss_pi0, R->loss_g0);
+    if (isfinite(R->gap_closed))
+      printf("%.0f %% ", 100 * R->gap_closed);
+    else
+      printf("— (no gap) ");
+    ci_cell(R->gap_closed_ci, "%.0f %%", 100, 20);
+    printf("\n");
+  }
+  printf("\n  %s\n", c->summary);
+}
+
 /* Whether RUN_DIR is fitted along axes: --axis, or a task with default axes. */
 static bool wants_axes(const fit_args *a, cls_axis_input **in) {
   *in = NULL;
-  if (a->axis || a->where) return true; /* --where filters the axis fits */
+  if (a->axis || a->where || a->collapse) return true; /* --where filters the axis fits */
   char task[64];
-  if (cls_fit_axis_task_of(a->run_dir, task, sizeof task)) return !strcmp(task, "rf") || !strcmp(task, "zipf");
+  if (cls_fit_axis_task_of(a->run_dir, task, sizeof task) && (!strcmp(task, "rf") || !strcmp(task, "zipf")))
+    return true;
   /* No manifest naming a task: the points may; when they cannot be read
    * this way the Chinchilla path says what is wrong, as it always did. */
   char err[256];
   if (cls_fit_axis_input_from_rundir(a->run_dir, in, err, sizeof err)) return false;
-  if (cls_fit_axis_default(*in)) return true;
+  if (cls_fit_axis_default(*in) || cls_fit_collapse_applies(*in)) return true;
   cls_fit_axis_input_destroy(*in);
   *in = NULL;
   return false;
@@ -425,7 +504,10 @@ static int axis_mode(const cls_opt_command *cmd, const fit_args *a) {
     p = c ? c + 1 : p + len;
   }
   for (size_t i = 0; i < in->n_warnings; i++) cls_opt_fail(cmd, 0, "warning: %s", in->warnings[i]);
-  const char *list = a->axis ? a->axis : cls_fit_axis_default(in);
+  /* Collapse fits: asked for, or by default on a sweep with generations
+   * (with its per-generation laws along the training tokens). */
+  const bool collapse = a->collapse || (!a->axis && cls_fit_collapse_applies(in));
+  const char *list = a->axis ? a->axis : collapse ? "tokens" : cls_fit_axis_default(in);
   if (!list) {
     cls_fit_axis_input_destroy(in);
     return cls_opt_fail(cmd, CLS_EXIT_USAGE, "name an axis with --axis (--where filters the axis fits)");
@@ -461,12 +543,30 @@ static int axis_mode(const cls_opt_command *cmd, const fit_args *a) {
     n++;
     if (!c) break;
   }
-  if (code == CLS_EXIT_OK && !fitted)
+  cls_fit_collapse co;
+  memset(&co, 0, sizeof co);
+  if (code == CLS_EXIT_OK && collapse) {
+    if (!cls_fit_collapse_applies(in)) {
+      code = cls_opt_fail(cmd, CLS_EXIT_USAGE,
+                          "--collapse: the points have no generation and real_fraction (a sweep with "
+                          "'generations' writes them, docs/sweep.md)");
+    } else {
+      cls_status st = cls_fit_collapse_run(in, &a->o, &co, err, sizeof err);
+      if (st) code = cls_opt_fail(cmd, st == CLS_ERR_INVALID_VALUE ? CLS_EXIT_USAGE : CLS_EXIT_FAIL, "%s", err);
+      for (size_t l = 0; !st && l < co.n_laws; l++)
+        if (!co.laws[l].ok)
+          cls_opt_fail(cmd, 0, "warning: collapse: the law of real_fraction %g not fitted: %s",
+                       co.laws[l].real_fraction, co.laws[l].why);
+    }
+  }
+  /* The collapse cells (losses per generation and pi, the recovered gaps)
+   * are worth writing even where too few D leave every law unfitted. */
+  if (code == CLS_EXIT_OK && !fitted && !collapse)
     code = cls_opt_fail(cmd, CLS_EXIT_FAIL, "no axis fit is possible: every group is skipped (see above)");
   if (code == CLS_EXIT_OK) {
     char path[4096];
     output_path(a, path, sizeof path);
-    if (cls_fit_write_axis_json(fits, n, &a->o, in, path, err, sizeof err) != CLS_OK) {
+    if (cls_fit_write_axis_json(fits, n, collapse ? &co : NULL, &a->o, in, path, err, sizeof err) != CLS_OK) {
       code = cls_opt_fail(cmd, CLS_EXIT_FAIL, "%s", err);
     } else if (!a->quiet) {
       printf("clscale fit: %zu runs from %s, task %s; %d%% intervals on gamma from %d bootstrap resamples (seed "
@@ -476,9 +576,11 @@ static int axis_mode(const cls_opt_command *cmd, const fit_args *a) {
       for (size_t i = 0; i < n; i++) print_axis(&fits[i], &a->o);
       printf("\ntheory: the asymptotic exponent; theory-fit: the same law fitted to the theory at the same X;\n"
              "th. floor: the theory's floor; max|meas/theory-1|: the worst ratio over the group's X\n");
+      if (collapse) print_collapse(&co, &a->o);
       printf("\nwrote %s\n", path);
     }
   }
+  cls_fit_collapse_free(&co);
   for (size_t i = 0; i < n; i++) cls_fit_axis_free(&fits[i]);
   cls_fit_axis_input_destroy(in);
   return code;

@@ -99,7 +99,12 @@ static void plot_command(cls_opt_command *cmd, cls_option *opts, size_t cap, plo
                "  rf-loss-t          rf: test loss vs samples T, one colour per N\n"
                "  rf-double-descent  rf: test loss vs N/T, one colour per ridge\n"
                "  zipf-error         zipf: the memoriser's error vs T, one colour per source\n"
-               "default: the kinds of RUN_DIR's task (rf, zipf), else the first seven"),
+               "sweeps with generations (model collapse), the loss on real data:\n"
+               "  collapse-loss-d         vs D per generation and real share pi, the fitted modified law\n"
+               "  collapse-generation     vs generation, per pi (thick: the largest D)\n"
+               "  collapse-real-fraction  at the largest D vs pi, per generation\n"
+               "  gcd-outcomes            accuracy and loss per gcd value, per generation (the tail)\n"
+               "default: the kinds of RUN_DIR's task (rf, zipf, a sweep with generations), else\nthe first seven"),
        .parse = parse_kinds},
       {CLS_OPT(CLS_OPT_STRING, "--output", &a->out_dir, "DIR", "out_dir output",
                "where to write the PNGs (created if missing; default RUN_DIR/plots)"),

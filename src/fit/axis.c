@@ -24,35 +24,21 @@ enum { AX_STREAM = 0x41584953u /* "AXIS" */, AX_MIN_X = 3 };
 /* ------------------------------------------------------------ the keys */
 
 /* Results of a run and its diagnostics: never an axis, never a group key. */
-static const char *const results[] = {"id",
-                                      "status",
-                                      "error",
-                                      "seed",
-                                      "point_index",
-                                      "device",
-                                      "clscale_version",
-                                      "sweep",
-                                      "sweep_mode",
-                                      "describe",
-                                      "final_eval_loss",
-                                      "final_train_loss",
-                                      "seconds",
-                                      "tokens_per_second",
-                                      "gflops_per_second",
-                                      "resumed_from_step",
-                                      "diverged_at_step",
-                                      "kernel_form",
-                                      "loss_rounding",
-                                      "loss_estimate",
-                                      "loss_se",
-                                      "floor",
-                                      NULL};
+static const char *const results[] = {
+    "id", "status", "error", "seed", "point_index", "device", "clscale_version", "sweep", "sweep_mode", "describe",
+    "final_eval_loss", "final_train_loss", "seconds", "tokens_per_second", "gflops_per_second",
+    "resumed_from_step", "diverged_at_step", "kernel_form", "loss_rounding", "loss_estimate", "loss_se", "floor",
+    /* the gcd task's measurements beside the loss */
+    "eval_accuracy", "eval_answer_loss", "gcd_values_seen",
+    /* generations: the chain's provenance, one per seed like the seed */
+    "teacher", "corpus", "corpus_checksum", NULL};
 /* Derived from the config: may be an axis, never a group key. */
-static const char *const derived[] = {"n_params",       "n_params_embed",       "tokens",        "train_examples",
-                                      "train_tokens",   "examples_seen",        "epochs",        "flops",
-                                      "flops_6nd",      "budget_flops",         "budget_tokens", "budget_steps",
-                                      "steps",          "total_steps",          "warmup_steps",  "tokens_per_step",
-                                      "flops_per_step", "model_flops_per_step", "eval_flops",    NULL};
+static const char *const derived[] = {"n_params", "n_params_embed", "tokens", "train_examples", "train_tokens",
+                                      "examples_seen", "epochs", "flops", "flops_6nd", "budget_flops",
+                                      "budget_tokens", "budget_steps", "steps", "total_steps", "warmup_steps",
+                                      "tokens_per_step", "flops_per_step", "model_flops_per_step", "eval_flops",
+                                      /* pi again, as the gcd task's key writes it */
+                                      "corpus_real_fraction", NULL};
 
 static bool listed(const char *const *list, const char *key) {
   for (; *list; list++)
@@ -61,7 +47,11 @@ static bool listed(const char *const *list, const char *key) {
 }
 
 static bool is_result(const char *key) {
-  return listed(results, key) || !strncmp(key, "solve_", 6);
+  return listed(results, key) || !strncmp(key, "solve_", 6) || !strncmp(key, "eval_accuracy_", 14);
+}
+
+bool cls__fit_axis_is_config(const char *key) {
+  return !is_result(key) && !listed(derived, key);
 }
 
 static const cls_axis_kv *get(const cls_axis_run *r, const char *key) {

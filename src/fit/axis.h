@@ -123,9 +123,17 @@ cls_status cls_fit_axis_run(const cls_axis_input *in, const char *axis, bool flo
                             cls_fit_axis *out, char *err, size_t err_len);
 void cls_fit_axis_free(cls_fit_axis *a);
 
-/* fit.json with the axis fits under `axis_fits` (docs/formats.md), written
+/* Whether key is a configuration key of the points (one that tells groups
+ * apart): neither a result or diagnostic of a run nor derived from the
+ * configuration. For the collapse fits (collapse.h). */
+bool cls__fit_axis_is_config(const char *key);
+
+/* fit.json with the axis fits under `axis_fits` and, when collapse is not
+ * NULL, the collapse fits under `collapse` (docs/formats.md), written
  * atomically; the input's point count and --where conditions with them. */
-cls_status cls_fit_write_axis_json(const cls_fit_axis *fits, size_t n_fits, const cls_fit_options *o,
+struct cls_fit_collapse;
+cls_status cls_fit_write_axis_json(const cls_fit_axis *fits, size_t n_fits,
+                                   const struct cls_fit_collapse *collapse, const cls_fit_options *o,
                                    const cls_axis_input *in, const char *path, char *err, size_t err_len);
 
 #endif

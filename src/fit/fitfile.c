@@ -33,6 +33,9 @@ void cls_fit_destroy(cls_fit *f) {
     free(f->axis_fits[i].groups);
   }
   free(f->axis_fits);
+  for (size_t i = 0; i < f->collapse.n_laws; i++)
+    free(f->collapse.laws[i].generations), free(f->collapse.laws[i].E);
+  free(f->collapse.laws);
   free(f);
 }
 
@@ -183,6 +186,42 @@ static cls_status read_axis_group(const cJSON *o, cls_axis_fit_group *q, const c
   return CLS_OK;
 }
 
+/* collapse: the fitted laws (unfitted ones, with a reason, are skipped). */
+static cls_status read_collapse(const cJSON *co, cls_fit *f, const char *path, char *err, size_t err_len) {
+  const cJSON *laws = cJSON_GetObjectItemCaseSensitive(co, "laws");
+  if (!cJSON_IsObject(co) || !cJSON_IsArray(laws))
+    return cls_errf(err, err_len, CLS_ERR_FORMAT, "%s: collapse must be an object with an array laws", path);
+  cls_collapse_fit *c = &f->collapse;
+  c->largest_d = cls_json_get_num(co, "largest_D");
+  int n = cJSON_GetArraySize(laws);
+  c->laws = calloc((size_t)(n > 0 ? n : 1), sizeof *c->laws);
+  if (!c->laws) return CLS_ERR_OUT_OF_MEMORY;
+  for (int i = 0; i < n; i++) {
+    const cJSON *o = cJSON_GetArrayItem(laws, i);
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "fitted"))) continue;
+    cls_collapse_fit_law *L = &c->laws[c->n_laws++];
+    char section[48];
+    snprintf(section, sizeof section, "collapse.laws[%d]", i);
+    const char *keys[3] = {"real_fraction", "A", "gamma"};
+    double *dst[3] = {&L->real_fraction, &L->A, &L->gamma};
+    if (!need(o, section, keys, dst, 3, path, err, err_len)) return CLS_ERR_FORMAT;
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(o, "generations"),
+                *E = cJSON_GetObjectItemCaseSensitive(o, "E");
+    size_t ng = 0, ne = 0;
+    if (!cJSON_IsArray(g) || !cJSON_IsArray(E) || read_array(g, &L->generations, &ng) ||
+        read_array(E, &L->E, &ne) || ng != ne || !ng)
+      return cls_errf(err, err_len, CLS_ERR_FORMAT, "%s: %s needs arrays generations and E of equal length", path,
+                      section);
+    for (size_t k = 0; k < ng; k++)
+      if (!isfinite(L->generations[k]) || !isfinite(L->E[k]))
+        return cls_errf(err, err_len, CLS_ERR_FORMAT, "%s: %s.E[%zu] is not a finite number", path, section, k);
+    L->n_gen = ng;
+    cls_json_get_pair(o, "gamma_ci", &L->gamma_ci.lo, &L->gamma_ci.hi);
+  }
+  c->present = true;
+  return CLS_OK;
+}
+
 /* axis_fits: an array of fits, each with its groups. */
 static cls_status read_axis_fits(const cJSON *arr, cls_fit *f, const char *path, char *err, size_t err_len) {
   if (!cJSON_IsArray(arr)) return cls_errf(err, err_len, CLS_ERR_FORMAT, "%s: axis_fits must be an array", path);
@@ -228,6 +267,7 @@ cls_status cls_fit_load(const char *path, cls_fit **out, char *err, size_t err_l
   }
   f->ci_level = NAN;
   f->fr_c_lo = f->fr_c_hi = NAN;
+  f->collapse.largest_d = NAN;
   f->fr_gamma_ci.lo = f->fr_gamma_ci.hi = NAN;
   const cJSON *fr = cJSON_GetObjectItemCaseSensitive(root, "frontier");
   if (fr) {
@@ -245,6 +285,8 @@ cls_status cls_fit_load(const char *path, cls_fit **out, char *err, size_t err_l
   if (!st && par) st = read_parametric(par, f, path, err, err_len);
   const cJSON *ax = cJSON_GetObjectItemCaseSensitive(root, "axis_fits");
   if (!st && ax) st = read_axis_fits(ax, f, path, err, err_len);
+  const cJSON *co = cJSON_GetObjectItemCaseSensitive(root, "collapse");
+  if (!st && co) st = read_collapse(co, f, path, err, err_len);
   cJSON_Delete(root);
   if (st) {
     cls_fit_destroy(f);

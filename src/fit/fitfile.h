@@ -53,6 +53,23 @@ typedef struct cls_axis_fit {
   cls_axis_fit_group *groups;
 } cls_axis_fit;
 
+/* The modified law of one real share pi (fit.json collapse.laws[]):
+ * L_g(D) = E[k] + A·D^(−gamma) for generation generations[k]. */
+typedef struct cls_collapse_fit_law {
+  double real_fraction;
+  size_t n_gen;
+  double *generations, *E;
+  double A, gamma;
+  cls_interval gamma_ci;
+} cls_collapse_fit_law;
+
+typedef struct cls_collapse_fit {
+  bool present;     /* the file has a collapse section */
+  double largest_d; /* NaN when absent */
+  size_t n_laws;    /* the fitted laws only */
+  cls_collapse_fit_law *laws;
+} cls_collapse_fit;
+
 typedef struct cls_fit {
   bool has_frontier;
   double fr_E, fr_k, fr_gamma; /* L(C) = E + k·C^(−gamma) */
@@ -73,6 +90,8 @@ typedef struct cls_fit {
 
   size_t n_axis_fits; /* 0 when the file has no axis_fits (every file before them) */
   cls_axis_fit *axis_fits;
+
+  cls_collapse_fit collapse; /* present false when the file has none */
 } cls_fit;
 
 /* Reads fit.json. A missing file is CLS_ERR_IO (callers treat it as "no fit"

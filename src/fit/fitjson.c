@@ -11,6 +11,7 @@
 
 #include "core/file.h"
 #include "fit/axis.h"
+#include "fit/collapse.h"
 #include "fit/fit.h"
 
 static void num(cJSON *o, const char *key, double v) {
@@ -292,8 +293,83 @@ static cJSON *axis_group(const cls_fit_axis_group *g) {
   return q;
 }
 
-cls_status cls_fit_write_axis_json(const cls_fit_axis *fits, size_t n_fits, const cls_fit_options *o,
-                                   const cls_axis_input *in, const char *path, char *err, size_t err_len) {
+/* ------------------------------------------------------ collapse fits */
+
+static cJSON *collapse_cell(const cls_collapse_cell *q) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "generation", q->generation);
+  cJSON_AddNumberToObject(o, "real_fraction", q->real_fraction);
+  put_array(o, "D", q->d, q->n_d);
+  put_array(o, "loss", q->loss, q->n_d);
+  put_array(o, "loss_sd", q->sd, q->n_d);
+  cJSON *no = cJSON_AddArrayToObject(o, "n_obs");
+  for (size_t i = 0; no && i < q->n_d; i++) cJSON_AddItemToArray(no, cJSON_CreateNumber((double)q->n_obs[i]));
+  num(o, "last_drop", q->last_drop);
+  cJSON_AddBoolToObject(o, "plateau", q->plateau);
+  return o;
+}
+
+static cJSON *collapse_law(const cls_collapse_law *L) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "real_fraction", L->real_fraction);
+  cJSON_AddBoolToObject(o, "fitted", L->ok);
+  if (!L->ok) {
+    cJSON_AddStringToObject(o, "reason", L->why);
+    return o;
+  }
+  cJSON *g = cJSON_AddArrayToObject(o, "generations");
+  for (size_t k = 0; g && k < L->n_gen; k++) cJSON_AddItemToArray(g, cJSON_CreateNumber(L->generations[k]));
+  put_array(o, "E", L->E, L->n_gen);
+  cJSON *ci = cJSON_AddArrayToObject(o, "E_ci");
+  for (size_t k = 0; ci && k < L->n_gen; k++) {
+    cJSON *p = cJSON_CreateArray();
+    if (isfinite(L->E_ci[k].lo) && isfinite(L->E_ci[k].hi)) {
+      cJSON_AddItemToArray(p, cJSON_CreateNumber(L->E_ci[k].lo));
+      cJSON_AddItemToArray(p, cJSON_CreateNumber(L->E_ci[k].hi));
+    }
+    cJSON_AddItemToArray(ci, p); /* [] when the bootstrap gave no interval */
+  }
+  num(o, "A", L->A);
+  num(o, "gamma", L->gamma);
+  pair(o, "A_ci", L->A_ci);
+  pair(o, "gamma_ci", L->gamma_ci);
+  num(o, "objective", L->objective);
+  cJSON_AddNumberToObject(o, "bootstrap_ok", L->boot_ok);
+  cJSON_AddBoolToObject(o, "floor_grows", L->floor_grows);
+  return o;
+}
+
+static void put_collapse(cJSON *root, const cls_fit_collapse *c) {
+  cJSON *o = cJSON_AddObjectToObject(root, "collapse");
+  if (!o) return;
+  cJSON_AddStringToObject(o, "axis", c->axis);
+  cJSON_AddStringToObject(o, "form",
+                          "L_g(D) = E_g + A*D^-gamma (A, gamma shared by the generations of one real_fraction)");
+  cJSON_AddNumberToObject(o, "n_runs", (double)c->n_runs);
+  num(o, "largest_D", c->largest_d);
+  cJSON *a = cJSON_AddArrayToObject(o, "cells");
+  for (size_t i = 0; a && i < c->n_cells; i++) cJSON_AddItemToArray(a, collapse_cell(&c->cells[i]));
+  a = cJSON_AddArrayToObject(o, "laws");
+  for (size_t i = 0; a && i < c->n_laws; i++) cJSON_AddItemToArray(a, collapse_law(&c->laws[i]));
+  a = cJSON_AddArrayToObject(o, "recovery");
+  for (size_t i = 0; a && i < c->n_recovery; i++) {
+    const cls_collapse_recovery *R = &c->recovery[i];
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "generation", R->generation);
+    cJSON_AddNumberToObject(r, "real_fraction", R->real_fraction);
+    num(r, "loss", R->loss);
+    num(r, "loss_pi0", R->loss_pi0);
+    num(r, "loss_g0", R->loss_g0);
+    num(r, "gap_closed", R->gap_closed);
+    pair(r, "gap_closed_ci", R->gap_closed_ci);
+    cJSON_AddItemToArray(a, r);
+  }
+  cJSON_AddStringToObject(o, "summary", c->summary);
+}
+
+cls_status cls_fit_write_axis_json(const cls_fit_axis *fits, size_t n_fits, const cls_fit_collapse *collapse,
+                                   const cls_fit_options *o, const cls_axis_input *in, const char *path, char *err,
+                                   size_t err_len) {
   if (!fits || !o || !in || !path) return CLS_ERR_NULL_ARGUMENT;
   cJSON *root = cJSON_CreateObject();
   if (!root) return CLS_ERR_OUT_OF_MEMORY;
@@ -320,6 +396,7 @@ cls_status cls_fit_write_axis_json(const cls_fit_axis *fits, size_t n_fits, cons
     for (size_t g = 0; gs && g < a->n_groups; g++) cJSON_AddItemToArray(gs, axis_group(&a->groups[g]));
     cJSON_AddItemToArray(arr, o1);
   }
+  if (collapse) put_collapse(root, collapse);
   cls_status st = cls_write_json_atomic(path, root, err, err_len);
   cJSON_Delete(root);
   return st;

@@ -10,9 +10,21 @@
 
 #include "figures_internal.h"
 
-static const char *const kind_names[CLS_PLOT_KIND_COUNT] = {
-    "loss-flops", "isoflop",   "optimal",           "loss-n",    "loss-d", "parametric", "coord-check",
-    "rf-loss-n",  "rf-loss-t", "rf-double-descent", "zipf-error"};
+static const char *const kind_names[CLS_PLOT_KIND_COUNT] = {"loss-flops",
+                                                            "isoflop",
+                                                            "optimal",
+                                                            "loss-n",
+                                                            "loss-d",
+                                                            "parametric",
+                                                            "coord-check",
+                                                            "rf-loss-n",
+                                                            "rf-loss-t",
+                                                            "rf-double-descent",
+                                                            "zipf-error",
+                                                            "collapse-loss-d",
+                                                            "collapse-generation",
+                                                            "collapse-real-fraction",
+                                                            "gcd-outcomes"};
 
 const char *cls_plot_kind_name(cls_plot_kind k) {
   return (int)k >= 0 && k < CLS_PLOT_KIND_COUNT ? kind_names[k] : "unknown";
@@ -32,6 +44,11 @@ const char *cls_plot_kind_task(cls_plot_kind k) {
     return "rf";
   case CLS_PLOT_ZIPF_ERROR:
     return "zipf";
+  case CLS_PLOT_COLLAPSE_LOSS_D:
+  case CLS_PLOT_COLLAPSE_GENERATION:
+  case CLS_PLOT_COLLAPSE_REAL_FRACTION:
+  case CLS_PLOT_GCD_OUTCOMES:
+    return "collapse";
   default:
     return NULL;
   }
@@ -755,6 +772,11 @@ cls_status cls_plot_build(cls_plot_kind kind, const cls_plot_inputs *in, const c
     return cls__fig_rf(kind, in, opt, out, why, why_len);
   case CLS_PLOT_ZIPF_ERROR:
     return cls__fig_zipf_error(in, opt, out, why, why_len);
+  case CLS_PLOT_COLLAPSE_LOSS_D:
+  case CLS_PLOT_COLLAPSE_GENERATION:
+  case CLS_PLOT_COLLAPSE_REAL_FRACTION:
+  case CLS_PLOT_GCD_OUTCOMES:
+    return cls__fig_collapse(kind, in, opt, out, why, why_len);
   default:
     return CLS_ERR_INVALID_VALUE;
   }

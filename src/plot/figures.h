@@ -24,17 +24,24 @@ typedef enum {
   CLS_PLOT_RF_LOSS_T,         /* rf: test loss vs T, one colour per N */
   CLS_PLOT_RF_DOUBLE_DESCENT, /* rf: test loss vs N/T per T, one colour per ridge */
   CLS_PLOT_ZIPF_ERROR,        /* zipf: the memoriser's error vs T, one colour per source */
+  /* Sweeps with generations (model collapse): the loss on real data. */
+  CLS_PLOT_COLLAPSE_LOSS_D,        /* vs D, one curve per generation and pi, the fitted modified law */
+  CLS_PLOT_COLLAPSE_GENERATION,    /* vs the generation, per pi and D */
+  CLS_PLOT_COLLAPSE_REAL_FRACTION, /* at the largest D vs pi, per generation */
+  CLS_PLOT_GCD_OUTCOMES,           /* the gcd task: accuracy per gcd value, per generation */
   CLS_PLOT_KIND_COUNT
 } cls_plot_kind;
 
 /* "loss-flops", "isoflop", "optimal", "loss-n", "loss-d", "parametric",
  * "coord-check", "rf-loss-n", "rf-loss-t", "rf-double-descent",
- * "zipf-error": also the PNG's base name. */
+ * "zipf-error", "collapse-loss-d", "collapse-generation",
+ * "collapse-real-fraction", "gcd-outcomes": also the PNG's base name. */
 const char *cls_plot_kind_name(cls_plot_kind k);
 /* The kind named s, or -1. */
 int cls_plot_kind_parse(const char *s);
-/* The task whose sweeps a kind draws ("rf", "zipf"), or NULL for the kinds
- * that any run directory may have data for. */
+/* The task whose sweeps a kind draws ("rf", "zipf"; "collapse" for the
+ * sweeps with generations, of any task), or NULL for the kinds that any
+ * run directory may have data for. */
 const char *cls_plot_kind_task(cls_plot_kind k);
 
 typedef struct cls_plot_options {
@@ -65,8 +72,9 @@ typedef void (*cls_plot_report)(void *user, int level, const char *msg);
 /* Loads RUN_DIR, builds the kinds in mask (bit k = kind k) and writes
  * OUT_DIR/<kind>.png (OUT_DIR is created if needed; NULL = RUN_DIR/plots).
  * mask 0 means every kind of the run directory's task: the solved task's
- * figures for an rf or zipf sweep, the others (those cls_plot_kind_task
- * gives NULL) for any other. A kind of a task other than the points' task
+ * figures for an rf or zipf sweep, the collapse figures for a sweep with
+ * generations, the others (those cls_plot_kind_task gives NULL) for any
+ * other. A kind of a task other than the points' task
  * is refused before anything is written: CLS_ERR_INVALID_VALUE with err
  * naming the kinds that fit. Skipped figures and data warnings go to
  * report. *written counts the PNGs. */

@@ -27,4 +27,11 @@ cls_status cls__fig_rf(cls_plot_kind kind, const cls_plot_inputs *in, const cls_
 cls_status cls__fig_zipf_error(const cls_plot_inputs *in, const cls_plot_options *o, cls_figure **out, char *why,
                                size_t len);
 
+/* The model-collapse figures (figures_collapse.c), with cls_plot_build's
+ * contract; and whether the points are a sweep with generations (every
+ * finished point has a numeric generation and real_fraction). */
+cls_status cls__fig_collapse(cls_plot_kind kind, const cls_plot_inputs *in, const cls_plot_options *o,
+                             cls_figure **out, char *why, size_t len);
+bool cls__fig_is_collapse(const cls_solved *s);
+
 #endif

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "core/err.h"
-#include "plot/figures.h"
+#include "figures_internal.h"
 
 static void say(cls_plot_report report, void *user, int level, const char *fmt, const char *a, const char *b) {
   if (!report) return;
@@ -67,10 +67,12 @@ static void kind_list(unsigned m, char *buf, size_t len) {
   }
 }
 
-/* mask 0: the kinds of the points' task. Else every kind of a task must be
- * of the points' task: CLS_ERR_INVALID_VALUE otherwise. */
+/* mask 0: the kinds of the points' task (of "collapse" for a sweep with
+ * generations). Else every kind of a task must be of the points' task:
+ * CLS_ERR_INVALID_VALUE otherwise. */
 static cls_status choose_kinds(const cls_solved *sv, unsigned *mask, char *err, size_t err_len) {
-  const char *task = sv && sv->task[0] ? sv->task : NULL;
+  const bool collapse = cls__fig_is_collapse(sv);
+  const char *task = collapse ? "collapse" : sv && sv->task[0] ? sv->task : NULL;
   unsigned own = task ? kinds_of(task) : 0;
   if (*mask == 0) {
     *mask = own ? own : kinds_of(NULL);
@@ -78,13 +80,21 @@ static cls_status choose_kinds(const cls_solved *sv, unsigned *mask, char *err, 
   }
   for (int k = 0; k < CLS_PLOT_KIND_COUNT; k++) {
     const char *t = cls_plot_kind_task((cls_plot_kind)k);
-    if (!(*mask & (1u << k)) || !t || !task || !strcmp(t, task)) continue;
+    if (!(*mask & (1u << k)) || !t || (task && !strcmp(t, task))) continue;
+    if (!task && strcmp(t, "collapse")) continue; /* no task named: the figure says what it lacks */
     char fits[300];
     kind_list(own ? own : kinds_of(NULL), fits, sizeof fits);
-    return cls_errf(
-        err, err_len, CLS_ERR_INVALID_VALUE,
-        "--kind %s is a figure of task \"%s\", but the points of %s are of task \"%s\": choose one of %s",
-        cls_plot_kind_name((cls_plot_kind)k), t, sv && sv->n_summaries ? "this run directory" : "it", task, fits);
+    if (!strcmp(t, "collapse"))
+      return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
+                      "--kind %s is a figure of a sweep with generations (model collapse), but the points of %s "
+                      "have no generation and real_fraction: choose one of %s",
+                      cls_plot_kind_name((cls_plot_kind)k), sv && sv->n_summaries ? "this run directory" : "it",
+                      fits);
+    return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
+                    "--kind %s is a figure of task \"%s\", but the points of %s are of %s%s%s: choose one of %s",
+                    cls_plot_kind_name((cls_plot_kind)k), t, sv && sv->n_summaries ? "this run directory" : "it",
+                    collapse ? "a sweep with generations" : "task \"", collapse ? "" : task, collapse ? "" : "\"",
+                    fits);
   }
   return CLS_OK;
 }

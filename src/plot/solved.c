@@ -22,7 +22,11 @@ static const char *const run_keys[] = {
     "loss_se",
     /* the train loop's run record */
     "steps", "total_steps", "warmup_steps", "tokens_per_step", "flops_per_step", "model_flops_per_step",
-    "eval_flops", "tokens_per_second", "gflops_per_second", "resumed_from_step", "diverged_at_step", "describe"};
+    "eval_flops", "tokens_per_second", "gflops_per_second", "resumed_from_step", "diverged_at_step", "describe",
+    /* the gcd task's measurements beside the loss */
+    "eval_accuracy", "eval_answer_loss", "eval_accuracy_gcd1", "gcd_values_seen",
+    /* generations: the chain's provenance, one per seed like the seed */
+    "teacher", "corpus", "corpus_checksum"};
 
 bool cls_solved_is_run_key(const char *name) {
   for (size_t i = 0; i < sizeof run_keys / sizeof run_keys[0]; i++)

@@ -30,9 +30,9 @@ static cJSON *point_object(const cls_manifest_point *p) {
   if (!isnan(p->budget_steps)) cJSON_AddNumberToObject(e, "budget_steps", p->budget_steps);
   cJSON_AddNumberToObject(e, "seed", p->seed);
   cJSON_AddNumberToObject(e, "lr", p->lr);
-  if (!isnan(p->synthetic_fraction)) {
+  if (!isnan(p->real_fraction)) {
     cJSON_AddNumberToObject(e, "generation", p->generation);
-    cJSON_AddNumberToObject(e, "synthetic_fraction", p->synthetic_fraction);
+    cJSON_AddNumberToObject(e, "real_fraction", p->real_fraction);
   }
   add_str(e, "teacher", p->teacher);
   return e;

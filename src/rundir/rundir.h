@@ -243,7 +243,7 @@ typedef struct cls_manifest_point {
   double seed, lr;
   /* Generations: the point's generation and pi (NaN: left out, not a
    * generations sweep) and its teacher's id (NULL: none). */
-  double generation, synthetic_fraction;
+  double generation, real_fraction;
   const char *teacher;
 } cls_manifest_point;
 

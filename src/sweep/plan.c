@@ -50,7 +50,7 @@ static int by_budget(const void *a, const void *b) {
  * (the same pi from generation 1 on) at the largest budget in its chain. */
 static cls_status expand_generations(const cls_sweep_spec *s, const cls_sweep_point *grid, size_t n, size_t B,
                                      cls_sweep_point **out, size_t *count, char *err, size_t err_len) {
-  const size_t per_budget = n / B, P = s->n_synthetic_fractions, G = s->generations;
+  const size_t per_budget = n / B, P = s->n_real_fractions, G = s->generations;
   const size_t total = n * (1 + (G - 1) * P);
   cls_sweep_point *all = calloc(total, sizeof *all);
   if (!all) {
@@ -65,7 +65,7 @@ static cls_status expand_generations(const cls_sweep_spec *s, const cls_sweep_po
         *p = grid[i];
         p->index = k;
         p->generation = (unsigned)g;
-        p->synthetic_fraction = g ? s->synthetic_fractions[j] : 1.0;
+        p->real_fraction = g ? s->real_fractions[j] : 1.0;
         p->chain = i % per_budget;
         /* the largest budget is the last block */
         p->teaches = g + 1 < G && i / per_budget == B - 1;
@@ -77,7 +77,7 @@ static cls_status expand_generations(const cls_sweep_spec *s, const cls_sweep_po
         char num[32];
         if (g)
           snprintf(p->id + len, sizeof p->id - len, "_g%zu_pi%s", g,
-                   cls_sweep_fmt_num(p->synthetic_fraction, num, sizeof num));
+                   cls_sweep_fmt_num(p->real_fraction, num, sizeof num));
         else
           snprintf(p->id + len, sizeof p->id - len, "_g0");
         if (g) snprintf(p->teacher_id, sizeof p->teacher_id, "%s", all[p->teacher].id);
@@ -165,7 +165,7 @@ cls_status cls_sweep_plan(const cls_sweep_spec *s, cls_sweep_point **points, siz
               len += snprintf(p->id + len, sizeof p->id - (size_t)len, "_lr%s",
                               cls_sweep_fmt_num(p->lr, num, sizeof num));
             if (s->n_combos) snprintf(p->id + len, sizeof p->id - (size_t)len, "%s", s->combos[ci].tag);
-            p->synthetic_fraction = NAN;
+            p->real_fraction = NAN;
             p->teacher = SIZE_MAX;
             p->chain = count;
             count++;

@@ -34,11 +34,11 @@ typedef struct cls_sweep_point {
    * no teacher). A chain is one shape x seed x rate x task setting: its
    * generation 0 and, for each pi, its generations 1, 2, ... */
   unsigned generation;
-  double synthetic_fraction; /* pi, the share of real data (1 in generation 0); NaN: no generations */
-  size_t teacher;            /* the plan index of the point whose corpus it trains on; SIZE_MAX: none */
-  char teacher_id[128];      /* that point's id ("" when none) */
-  int teaches;               /* a later generation trains on its corpus: its checkpoint is kept */
-  size_t chain;              /* the chain (generations), else the index: what shards split */
+  double real_fraction; /* pi, the share of real data (1 in generation 0); NaN: no generations */
+  size_t teacher;       /* the plan index of the point whose corpus it trains on; SIZE_MAX: none */
+  char teacher_id[128]; /* that point's id ("" when none) */
+  int teaches;          /* a later generation trains on its corpus: its checkpoint is kept */
+  size_t chain;         /* the chain (generations), else the index: what shards split */
 } cls_sweep_point;
 
 /* Expands the spec (isoflop_sizes windows included). CLS_ERR_INVALID_VALUE

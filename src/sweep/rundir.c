@@ -36,7 +36,7 @@ static cls_manifest_point *manifest_points(const cls_sweep_point *points, size_t
                                  .seed = (double)p->seed,
                                  .lr = p->lr,
                                  .generation = (double)p->generation,
-                                 .synthetic_fraction = p->synthetic_fraction,
+                                 .real_fraction = p->real_fraction,
                                  .teacher = p->teacher_id[0] ? p->teacher_id : NULL};
   }
   return mp;

@@ -70,8 +70,8 @@ static void summary_extra(const cls_sweep_spec *s, const cls_sweep_point *p, cha
     n += snprintf(out + n, len - (size_t)n, "target_params=%s\n",
                   cls_fmt_shortest(p->shape.target_params, 0, num, sizeof num));
   if (s->generations && n > 0 && (size_t)n < len)
-    n += snprintf(out + n, len - (size_t)n, "generation=%u\nsynthetic_fraction=%s\n", p->generation,
-                  cls_fmt_shortest(p->synthetic_fraction, 0, num, sizeof num));
+    n += snprintf(out + n, len - (size_t)n, "generation=%u\nreal_fraction=%s\n", p->generation,
+                  cls_fmt_shortest(p->real_fraction, 0, num, sizeof num));
   if (p->teacher_id[0] && n > 0 && (size_t)n < len)
     snprintf(out + n, len - (size_t)n, "teacher=%s\ncorpus=corpora/%s.bin\n", p->teacher_id,
              p->teacher_id); /* the task's key has the corpus's checksum */
@@ -210,7 +210,7 @@ static int prepare_corpus(worker *w, cls_context *ctx, const cls_sweep_point *p,
     pthread_mutex_unlock(&sh->lock);
   }
   ts->corpus = corpus_path;
-  ts->corpus_real_fraction = p->synthetic_fraction;
+  ts->corpus_real_fraction = p->real_fraction;
   return 1;
 }
 

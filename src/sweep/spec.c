@@ -677,6 +677,7 @@ static void read_task_fields(reader *r, cls_sweep_spec *s, const cls_task_info *
   for (size_t i = 0; i < N_TASK_FIELDS && !r->failed; i++) {
     const char *key = task_fields[i].key;
     if (task_uses(info, key) || !get(r, key)) continue;
+    if (info->synthesize && !strcmp(key, "real_fraction")) continue; /* pi of its generations */
     const char *owner = "another";
     for (size_t t = 0; t < cls_task_count(); t++)
       if (task_uses(cls_task_at(t), key)) {
@@ -814,7 +815,7 @@ static char *canonical(const cls_sweep_spec *s, size_t isoflop_sizes) {
   }
   if (s->generations) { /* only then, so that other specs keep their canonical form */
     cJSON_AddNumberToObject(o, "generations", (double)s->generations);
-    cJSON_AddItemToObject(o, "synthetic_fraction", num_array(s->synthetic_fractions, s->n_synthetic_fractions));
+    cJSON_AddItemToObject(o, "real_fraction", num_array(s->real_fractions, s->n_real_fractions));
     cJSON_AddNumberToObject(o, "sample_temperature", s->sample_temperature);
     cJSON_AddNumberToObject(o, "top_k", (double)s->top_k);
     cJSON_AddNumberToObject(o, "top_p", s->top_p);
@@ -1018,8 +1019,10 @@ static void read_schedule(reader *r, cls_sweep_spec *s) {
 
 /* ---------------------------------------------------------- generations */
 
-static const char *const generation_keys[] = {"synthetic_fraction", "sample_temperature", "top_k", "top_p",
-                                              "synthetic_pairs"};
+/* real_fraction comes first: it is a generations setting only for tasks
+ * that do not have their own (the zipf memoriser's pi is a task field). */
+static const char *const generation_keys[] = {"real_fraction", "synthetic_fraction", "sample_temperature", "top_k",
+                                              "top_p",         "synthetic_pairs"};
 
 /* The training examples the largest budget draws for combo k: the size a
  * corpus must have (each example is seen once). */
@@ -1043,10 +1046,63 @@ static double examples_needed(reader *r, const cls_sweep_spec *s, const cls_task
   return most;
 }
 
+/* pi, the share of real data mixed into generations >= 1: `real_fraction`
+ * gives it, `synthetic_fraction` its complement 1 - pi (the share of the
+ * corpus), never both; one number or a list (an axis). Default: 0, the
+ * corpus alone. 0 when the reader failed. */
+static int read_real_fractions(reader *r, cls_sweep_spec *s) {
+  const cJSON *real = get(r, "real_fraction"), *synth = get(r, "synthetic_fraction");
+  if (real && synth) {
+    fail(r, "give 'real_fraction' (pi, the share of real data mixed into generations 1 and later) or "
+            "'synthetic_fraction' (1 - pi, the share of the model's corpus), not both");
+    return 0;
+  }
+  const char *key = synth ? "synthetic_fraction" : "real_fraction";
+  const cJSON *v = synth ? synth : real;
+  if (v && s->generations < 2) {
+    fail(
+        r,
+        "'%s' mixes real data into generations 1 and later: with 'generations' %u there are none (give 2 or more)",
+        key, s->generations);
+    return 0;
+  }
+  if (!v) {
+    s->real_fractions = malloc(sizeof *s->real_fractions);
+    if (!s->real_fractions)
+      fail(r, "out of host memory");
+    else
+      s->real_fractions[0] = 0, s->n_real_fractions = 1;
+    return !r->failed;
+  }
+  s->real_fractions = num_list(r, v, key, &s->n_real_fractions);
+  if (s->real_fractions && !s->n_real_fractions) fail(r, "'%s' is empty: the grid would have no points", key);
+  for (size_t i = 0; i < s->n_real_fractions && !r->failed; i++) {
+    const double x = s->real_fractions[i];
+    if (!(x >= 0 && x <= 1)) {
+      fail(r,
+           synth
+               ? "'synthetic_fraction' is 1 - pi, the share of the model's corpus in generations 1 and later: "
+                 "want numbers in [0, 1] (found %g)"
+               : "'real_fraction' is pi, the share of real data mixed into generations 1 and later: want numbers "
+                 "in [0, 1] (found %g)",
+           x);
+      break;
+    }
+    for (size_t j = 0; j < i && !r->failed; j++)
+      if (s->real_fractions[j] == x) fail(r, "'%s' lists %g twice", key, x);
+  }
+  /* 1 - 0.8 is 0.19999999999999996 in binary: rounded to 12 decimals, so
+   * that the summaries say 0.2 and both spellings give the same points. */
+  for (size_t i = 0; synth && i < s->n_real_fractions; i++)
+    s->real_fractions[i] = round((1 - s->real_fractions[i]) * 1e12) / 1e12;
+  return !r->failed;
+}
+
 /* `generations` and its settings; a spec without it may give none of them. */
 static void read_generations(reader *r, cls_sweep_spec *s, const cls_task_info *info) {
   if (!get(r, "generations")) {
-    for (size_t i = 0; i < sizeof generation_keys / sizeof generation_keys[0] && !r->failed; i++)
+    for (size_t i = task_uses(info, "real_fraction");
+         i < sizeof generation_keys / sizeof generation_keys[0] && !r->failed; i++)
       if (get(r, generation_keys[i]))
         fail(r, "'%s' is a setting of generations: give 'generations' (2 or more) with it", generation_keys[i]);
     return;
@@ -1066,32 +1122,7 @@ static void read_generations(reader *r, cls_sweep_spec *s, const cls_task_info *
       fail(r, "'generations' needs budgets in tokens or steps (the data D each model sees), not 'budgets_flops'");
       return;
     }
-  const cJSON *pis = get(r, "synthetic_fraction");
-  if (pis && s->generations < 2) {
-    fail(r,
-         "'synthetic_fraction' mixes real data into generations 1 and later: with 'generations' %u there are "
-         "none (give 2 or more)",
-         s->generations);
-    return;
-  }
-  if (pis) {
-    s->synthetic_fractions = num_list(r, pis, "synthetic_fraction", &s->n_synthetic_fractions);
-    if (s->synthetic_fractions && !s->n_synthetic_fractions)
-      fail(r, "'synthetic_fraction' is empty: the grid would have no points");
-    for (size_t i = 0; i < s->n_synthetic_fractions && !r->failed; i++) {
-      const double pi = s->synthetic_fractions[i];
-      if (!(pi >= 0 && pi <= 1))
-        fail(r,
-             "'synthetic_fraction' is pi, the share of real data mixed into generations 1 and later: want "
-             "numbers in [0, 1] (found %g)",
-             pi);
-      for (size_t j = 0; j < i && !r->failed; j++)
-        if (s->synthetic_fractions[j] == pi) fail(r, "'synthetic_fraction' lists %g twice", pi);
-    }
-  } else {
-    s->synthetic_fractions = malloc(sizeof *s->synthetic_fractions);
-    if (s->synthetic_fractions) s->synthetic_fractions[0] = 0, s->n_synthetic_fractions = 1;
-  }
+  if (!read_real_fractions(r, s)) return;
   s->sample_temperature = get_num(r, "sample_temperature", 1.0, 0, 100, 1);
   s->top_p = get_num(r, "top_p", 1.0, 0, 1, 1);
   if (get(r, "top_k")) s->top_k = get_size(r, "top_k", 0, 1, (size_t)1 << 24);
@@ -1150,7 +1181,7 @@ void cls_sweep_spec_free(cls_sweep_spec *s) {
   free(s->lrs);
   free(s->canonical);
   free(s->combos);
-  free(s->synthetic_fractions);
+  free(s->real_fractions);
   free(s);
 }
 

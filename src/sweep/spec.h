@@ -95,8 +95,9 @@ typedef struct cls_sweep_spec {
    * on the corpus the largest-budget model of generation g writes, mixed
    * with real data. */
   unsigned generations;
-  double *synthetic_fractions; /* pi, the share of REAL data in generations >= 1 (an axis) */
-  size_t n_synthetic_fractions;
+  double *real_fractions; /* pi, the share of real data in generations >= 1 (an axis; spec key real_fraction, or
+                             synthetic_fraction = 1 - pi) */
+  size_t n_real_fractions;
   double sample_temperature, top_p; /* the teachers' sampling */
   size_t top_k;                     /* 0: no cut */
   size_t synthetic_pairs;           /* sequences per corpus */
