@@ -116,3 +116,49 @@ cls_status cls__task_coord_pick(const float *rms, size_t n, size_t depth, float 
 const char *cls__task_param_name(cls_parametrisation p) {
   return p == CLS_PARAM_MUP ? "mup" : "sp";
 }
+
+/* ------------------------------------------------------------- GPT tasks */
+
+void cls__task_gpt_config(const cls_task_spec *spec, size_t vocab, size_t width, size_t depth, size_t heads,
+                          cls_gpt_config *gc) {
+  cls_gpt_config_default(gc);
+  gc->vocab = vocab;
+  gc->context = spec->context;
+  gc->width = width;
+  gc->depth = depth;
+  gc->heads = heads;
+  gc->param = spec->param;
+  gc->base_width = spec->base_width;
+  gc->init_std = spec->init_std;
+  gc->weight_decay = spec->weight_decay;
+}
+
+cls_status cls__task_gpt_check(const cls_task_spec *spec, size_t vocab, char *err, size_t err_len) {
+  cls_gpt_config gc;
+  cls__task_gpt_config(spec, vocab, spec->width, spec->depth, spec->heads, &gc);
+  return cls_gpt_config_check(&gc, err, err_len);
+}
+
+void cls__task_gpt_count(const cls_task_spec *spec, size_t vocab, size_t width, size_t depth, double *n,
+                         double *n_embed) {
+  cls_gpt_config c;
+  cls__task_gpt_config(spec, vocab, width, depth, 1, &c);
+  cls_gpt_count_params(&c, n, n_embed);
+}
+
+cls_status cls__task_gpt_probe(cls_gpt *g, const int32_t *inputs, const int32_t *targets, size_t B, size_t T,
+                               size_t depth, float *out) {
+  float loss;
+  cls_status s = cls_gpt_forward(g, inputs, targets, B, T, 0, &loss);
+  if (s != CLS_OK) return s;
+  const size_t n = cls_gpt_activation_count(g);
+  float *rms = malloc(n * sizeof *rms);
+  if (!rms) return CLS_ERR_OUT_OF_MEMORY;
+  s = cls_gpt_activation_rms(g, rms);
+  if (s == CLS_OK) s = cls__task_coord_pick(rms, n, depth, out);
+  free(rms);
+  return s;
+}
+
+/* cls__task_coord_pick's order. */
+const char *const cls__gpt_coord_layers[] = {"embedding", "attention out", "mlp hidden", "logits", NULL};

@@ -84,18 +84,9 @@ typedef struct {
 
 /* ------------------------------------------------------------ the model */
 
-static void gpt_config_of(const cls_task_spec *spec, size_t width, size_t depth, size_t heads,
-                          cls_gpt_config *gc) {
-  cls_gpt_config_default(gc);
-  gc->vocab = spec->base + 4;
-  gc->context = spec->context;
-  gc->width = width;
-  gc->depth = depth;
-  gc->heads = heads;
-  gc->param = spec->param;
-  gc->base_width = spec->base_width;
-  gc->init_std = spec->init_std;
-  gc->weight_decay = spec->weight_decay;
+/* The vocabulary: the base's digits and the four symbols (data/gcd.h). */
+static size_t vocab_of(const cls_task_spec *spec) {
+  return spec->base + 4;
 }
 
 /* The base and bound first (the vocabulary follows from the base), then
@@ -103,16 +94,11 @@ static void gpt_config_of(const cls_task_spec *spec, size_t width, size_t depth,
 static cls_status gpt_check(const cls_task_spec *spec, char *err, size_t err_len) {
   cls_gcd_format f;
   cls_status s = cls_gcd_format_make(spec->base, spec->bound, &f, err, err_len);
-  if (s != CLS_OK) return s;
-  cls_gpt_config gc;
-  gpt_config_of(spec, spec->width, spec->depth, spec->heads, &gc);
-  return cls_gpt_config_check(&gc, err, err_len);
+  return s == CLS_OK ? cls__task_gpt_check(spec, vocab_of(spec), err, err_len) : s;
 }
 
 static void gpt_count(const cls_task_spec *spec, size_t width, size_t depth, double *n, double *n_embed) {
-  cls_gpt_config c;
-  gpt_config_of(spec, width, depth, 1, &c);
-  cls_gpt_count_params(&c, n, n_embed);
+  cls__task_gpt_count(spec, vocab_of(spec), width, depth, n, n_embed);
 }
 
 static const cls_model_info gpt_model = {.name = "gpt", .count_params = gpt_count, .check = gpt_check};
@@ -200,18 +186,8 @@ static cls_status eval_batch(cls_train_task *t, uint64_t i, float *loss) {
 
 static cls_status coord_probe(cls_train_task *t, uint64_t step, float *out) {
   gcd_task *x = t->impl;
-  float loss;
   cls_status s = train_batch(t, step);
-  if (s != CLS_OK) return s;
-  s = cls_gpt_forward(x->gpt, x->inputs, x->targets, x->B, x->T, 0, &loss);
-  if (s != CLS_OK) return s;
-  const size_t n = cls_gpt_activation_count(x->gpt);
-  float *rms = malloc(n * sizeof *rms);
-  if (!rms) return CLS_ERR_OUT_OF_MEMORY;
-  s = cls_gpt_activation_rms(x->gpt, rms);
-  if (s == CLS_OK) s = cls__task_coord_pick(rms, n, x->depth, out);
-  free(rms);
-  return s;
+  return s == CLS_OK ? cls__task_gpt_probe(x->gpt, x->inputs, x->targets, x->B, x->T, x->depth, out) : s;
 }
 
 /* ------------------------------------------------------------ the report */
@@ -450,7 +426,7 @@ static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_ta
       !x->rows)
     return cls__task_oom(t, "the gcd task's batches", err, err_len);
   cls_gpt_config gc;
-  gpt_config_of(spec, spec->width, spec->depth, spec->heads, &gc);
+  cls__task_gpt_config(spec, vocab_of(spec), spec->width, spec->depth, spec->heads, &gc);
   s = cls_gpt_create(ctx, &gc, B, T, spec->seed, &x->gpt);
   if (s != CLS_OK) return cls__task_model_fail(t, s, err, err_len);
   describe(t, spec, &gc);
@@ -460,15 +436,12 @@ static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_ta
 
 static const char *const gcd_fields[] = {"base", "bound", "context", "train_pairs", "eval_pairs", NULL};
 
-/* The coordinate check's activations (cls__task_coord_pick's order). */
-static const char *const gpt_coord_layers[] = {"embedding", "attention out", "mlp hidden", "logits", NULL};
-
 const cls_task_info cls__task_gcd = {.task = "gcd",
                                      .model = &gpt_model,
                                      .summary = "a GPT learns gcd(a, b) in base B, from the answer tokens",
                                      .fields = gcd_fields,
                                      .check = gcd_check,
                                      .make = make,
-                                     .coord_layers = gpt_coord_layers,
+                                     .coord_layers = cls__gpt_coord_layers,
                                      .synth_check = cls__gcd_synth_check,
                                      .synthesize = cls__gcd_synthesize};

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nn/gpt.h"
 #include "train/task.h"
 
 /* The sampler seed of every evaluation ("eval"): the same held-out batches
@@ -80,6 +81,32 @@ cls_status cls__task_oom(cls_train_task *t, const char *what, char *err, size_t 
  * and the first after the blocks (2 depth + 1). CLS_ERR_INTERNAL when n
  * is too small for depth. */
 cls_status cls__task_coord_pick(const float *rms, size_t n, size_t depth, float out[4]);
+
+/* ------------------------------------------------- tasks that train a GPT
+ * (task_text.c, task_gcd.c): one model, its settings from the spec, so
+ * that the tasks differ only in their vocabularies. */
+
+/* The GPT at width x depth x heads with spec's context, parametrisation,
+ * base width, init and weight decay, over vocab tokens. */
+void cls__task_gpt_config(const cls_task_spec *spec, size_t vocab, size_t width, size_t depth, size_t heads,
+                          cls_gpt_config *gc);
+
+/* The model's check (cls_model_info.check) of spec's GPT over vocab. */
+cls_status cls__task_gpt_check(const cls_task_spec *spec, size_t vocab, char *err, size_t err_len);
+
+/* The model's count (cls_model_info.count_params) of spec's GPT over
+ * vocab at width x depth (heads do not matter). */
+void cls__task_gpt_count(const cls_task_spec *spec, size_t vocab, size_t width, size_t depth, double *n,
+                         double *n_embed);
+
+/* The coordinate check's probe of a GPT task: the forward pass of the
+ * B x T batch (inputs, targets) without gradients, then the four
+ * activations of cls__gpt_coord_layers (cls__task_coord_pick) into out. */
+cls_status cls__task_gpt_probe(cls_gpt *g, const int32_t *inputs, const int32_t *targets, size_t B, size_t T,
+                               size_t depth, float *out);
+
+/* The names of those activations (cls_task_info.coord_layers). */
+extern const char *const cls__gpt_coord_layers[];
 
 /* The gcd task's generations (synth_gcd.c; cls_task_info's synth_check
  * and synthesize). */

@@ -28,29 +28,13 @@ typedef struct {
 
 /* ------------------------------------------------------------ the model */
 
-static void gpt_config_of(const cls_task_spec *spec, size_t width, size_t depth, size_t heads,
-                          cls_gpt_config *gc) {
-  cls_gpt_config_default(gc);
-  gc->context = spec->context;
-  gc->width = width;
-  gc->depth = depth;
-  gc->heads = heads;
-  gc->param = spec->param;
-  gc->base_width = spec->base_width;
-  gc->init_std = spec->init_std;
-  gc->weight_decay = spec->weight_decay;
-}
-
+/* Bytes: the vocabulary is CLS_TEXT_VOCAB. */
 static cls_status gpt_check(const cls_task_spec *spec, char *err, size_t err_len) {
-  cls_gpt_config gc;
-  gpt_config_of(spec, spec->width, spec->depth, spec->heads, &gc);
-  return cls_gpt_config_check(&gc, err, err_len);
+  return cls__task_gpt_check(spec, CLS_TEXT_VOCAB, err, err_len);
 }
 
 static void gpt_count(const cls_task_spec *spec, size_t width, size_t depth, double *n, double *n_embed) {
-  cls_gpt_config c;
-  gpt_config_of(spec, width, depth, 1, &c);
-  cls_gpt_count_params(&c, n, n_embed);
+  cls__task_gpt_count(spec, CLS_TEXT_VOCAB, width, depth, n, n_embed);
 }
 
 static const cls_model_info gpt_model = {.name = "gpt", .count_params = gpt_count, .check = gpt_check};
@@ -91,21 +75,11 @@ static cls_status eval_batch(cls_train_task *t, uint64_t i, float *loss) {
   return s;
 }
 
-/* The coordinate check's activations after a forward pass on the training
- * batch `step` without gradients. */
+/* The coordinate check's activations on the training batch `step`. */
 static cls_status coord_probe(cls_train_task *t, uint64_t step, float *out) {
   text_task *x = t->impl;
-  float loss;
   cls_status s = batch(t, CLS_SPLIT_TRAIN, x->seed, step);
-  if (s == CLS_OK) s = cls_gpt_forward(x->gpt, x->inputs, x->targets, x->B, x->T, 0, &loss);
-  if (s != CLS_OK) return s;
-  const size_t n = cls_gpt_activation_count(x->gpt);
-  float *rms = malloc(n * sizeof *rms);
-  if (!rms) return CLS_ERR_OUT_OF_MEMORY;
-  s = cls_gpt_activation_rms(x->gpt, rms);
-  if (s == CLS_OK) s = cls__task_coord_pick(rms, n, x->depth, out);
-  free(rms);
-  return s;
+  return s == CLS_OK ? cls__task_gpt_probe(x->gpt, x->inputs, x->targets, x->B, x->T, x->depth, out) : s;
 }
 
 static void release(void *impl) {
@@ -202,7 +176,7 @@ static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_ta
   cls_status s = cls__task_begin(&cls__task_text, ctx, spec, sizeof(text_task), &text_ops, &t, err, err_len);
   if (s != CLS_OK) return s;
   cls_gpt_config gc;
-  gpt_config_of(spec, spec->width, spec->depth, spec->heads, &gc);
+  cls__task_gpt_config(spec, CLS_TEXT_VOCAB, spec->width, spec->depth, spec->heads, &gc);
   cls_text_config tc;
   text_config_of(spec, &tc);
   text_task *x = t->impl;
@@ -220,13 +194,10 @@ static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_ta
 
 static const char *const text_fields[] = {"data", "zipf_bytes", "context", "val_fraction", NULL};
 
-/* The coordinate check's activations (cls__task_coord_pick's order). */
-static const char *const gpt_coord_layers[] = {"embedding", "attention out", "mlp hidden", "logits", NULL};
-
 const cls_task_info cls__task_text = {.task = "text",
                                       .model = &gpt_model,
                                       .summary = "a GPT on bytes",
                                       .fields = text_fields,
                                       .check = text_check,
                                       .make = make,
-                                      .coord_layers = gpt_coord_layers};
+                                      .coord_layers = cls__gpt_coord_layers};
