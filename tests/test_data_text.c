@@ -177,6 +177,40 @@ static void test_file_read_and_split(void **state) {
   cls_text_destroy(t);
 }
 
+/* Numbered windows (a teacher's prompts): window i is the same whatever
+ * the range it is drawn in, lies in its split, and depends on the stream. */
+static void test_numbered_windows(void **state) {
+  (void)state;
+  cls_text_config c;
+  cls_text_config_default(&c);
+  c.context = 15;
+  c.synth_bytes = 20000;
+  cls_text *t = make(&c);
+  enum { N = 40, W = 16 };
+  int32_t all[N * W], part[N * W], other[N * W];
+  assert_int_equal(cls_text_windows(t, CLS_SPLIT_TRAIN, 3, 77, 0, N, all, NULL, 0), CLS_OK);
+  assert_int_equal(cls_text_windows(t, CLS_SPLIT_TRAIN, 3, 77, 0, 13, part, NULL, 0), CLS_OK);
+  assert_int_equal(cls_text_windows(t, CLS_SPLIT_TRAIN, 3, 77, 13, N - 13, part + 13 * W, NULL, 0), CLS_OK);
+  assert_memory_equal(all, part, sizeof all);
+  assert_int_equal(cls_text_windows(t, CLS_SPLIT_TRAIN, 3, 78, 0, N, other, NULL, 0), CLS_OK);
+  assert_true(memcmp(all, other, sizeof all) != 0);
+  const uint8_t *src = cls_text_bytes(t, CLS_SPLIT_TRAIN);
+  const size_t len = cls_text_size(t, CLS_SPLIT_TRAIN);
+  for (int r = 0; r < N; r++) {
+    int found = 0;
+    for (size_t st = 0; st + W <= len && !found; st++) {
+      int same = 1;
+      for (int k = 0; k < W && same; k++) same = all[r * W + k] == (int32_t)src[st + k];
+      found = same;
+    }
+    assert_true(found);
+  }
+  char err[256];
+  assert_int_equal(cls_text_windows(t, CLS_SPLIT_TEST, 3, 77, 0, 1, all, err, sizeof err), CLS_ERR_INVALID_VALUE);
+  assert_int_equal(cls_text_windows(t, CLS_SPLIT_TRAIN, 3, 77, 0, 0, all, err, sizeof err), CLS_ERR_INVALID_SIZE);
+  cls_text_destroy(t);
+}
+
 static void expect_error(const cls_text_config *c, cls_status want, const char *needle) {
   cls_text *t = (cls_text *)c;
   char err[1024] = "";
@@ -259,7 +293,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_corpus_deterministic), cmocka_unit_test(test_zipf_slope),
       cmocka_unit_test(test_file_read_and_split),  cmocka_unit_test(test_file_errors),
-      cmocka_unit_test(test_bad_configs),
+      cmocka_unit_test(test_bad_configs),          cmocka_unit_test(test_numbered_windows),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
