@@ -90,10 +90,11 @@ cls_status cls__synth_write(cls_context *ctx, const cls_synth_request *req, cons
   cls_status s = cls_corpus_writer_open(req->corpus_path, req->n, length, vocab, key, &w, err, err_len);
   for (uint64_t first = 0; s == CLS_OK && first < req->n; first += chunk) {
     const size_t n = req->n - first < chunk ? (size_t)(req->n - first) : chunk;
-    s = fill(user, first, n, rows);
+    char why[1024] = "";
+    s = fill(user, first, n, rows, why, sizeof why);
     if (s != CLS_OK) {
       snprintf(err, err_len, "the teacher %s writing %s: %s", req->teacher_id, req->corpus_path,
-               cls_last_error(ctx));
+               why[0] ? why : cls_last_error(ctx));
       break;
     }
     if (req->stop && *req->stop) {

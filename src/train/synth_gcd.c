@@ -206,8 +206,10 @@ typedef struct {
 
 /* Questions first .. first + n - 1 answered by the teacher into rows
  * (cls__synth_fill), and counted. */
-static cls_status answer_chunk(void *user, uint64_t first, size_t n, int32_t *rows) {
+static cls_status answer_chunk(void *user, uint64_t first, size_t n, int32_t *rows, char *err, size_t err_len) {
   generator *g = user;
+  (void)err;
+  (void)err_len; /* a failure is the device's */
   const cls_gcd_format *f = g->f;
   const size_t L = f->length;
   for (size_t i = 0; i < n; i++) {

@@ -40,9 +40,11 @@ cls_status cls__synth_teacher(cls_context *ctx, const cls_synth_request *req, si
 void cls__synth_sample_config(const cls_synth_request *req, cls_gpt_sample_config *cfg);
 
 /* Fills rows (n x length tokens) with the corpus's sequences first ..
- * first + n - 1; a device failure returns its status (the context has
- * the message). It may return early, CLS_OK, when *req->stop is set. */
-typedef cls_status (*cls__synth_fill)(void *user, uint64_t first, size_t n, int32_t *rows);
+ * first + n - 1. A failure returns its status, with a message in err or,
+ * when err is left empty, in the context (a device failure). It may
+ * return early, CLS_OK, when *req->stop is set. */
+typedef cls_status (*cls__synth_fill)(void *user, uint64_t first, size_t n, int32_t *rows, char *err,
+                                      size_t err_len);
 
 /* Writes the corpus of req (req->n sequences of length tokens over vocab,
  * with key) chunk sequences at a time through rows (chunk x length),

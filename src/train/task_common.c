@@ -2,7 +2,9 @@
  * task_internal.h). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "core/fmt.h"
 #include "task_internal.h"
 
 /* The cls_train_task and the task's ops, in one allocation with the
@@ -162,3 +164,50 @@ cls_status cls__task_gpt_probe(cls_gpt *g, const int32_t *inputs, const int32_t 
 
 /* cls__task_coord_pick's order. */
 const char *const cls__gpt_coord_layers[] = {"embedding", "attention out", "mlp hidden", "logits", NULL};
+
+/* ------------------------------------------------ training on a corpus */
+
+cls_status cls__task_corpus_check(const cls_task_spec *spec, char *err, size_t err_len) {
+  if (spec->corpus && !(spec->corpus_real_fraction >= 0 && spec->corpus_real_fraction <= 1)) {
+    snprintf(err, err_len, "the share of real data beside a corpus is %g: use a number in [0, 1]",
+             spec->corpus_real_fraction);
+    return CLS_ERR_INVALID_VALUE;
+  }
+  return CLS_OK;
+}
+
+cls_status cls__task_corpus_open(const cls_task_spec *spec, size_t length, size_t vocab, const char *other,
+                                 cls_corpus *c, char *err, size_t err_len) {
+  cls_status s = cls_corpus_read(spec->corpus, c, err, err_len);
+  if (s == CLS_OK && (c->length != length || c->vocab != vocab)) {
+    snprintf(err, err_len,
+             "corpus %s holds sequences of %llu tokens over %llu, and this task's are %zu tokens over %zu: it "
+             "is of another %s",
+             spec->corpus, (unsigned long long)c->length, (unsigned long long)c->vocab, length, vocab, other);
+    s = CLS_ERR_INVALID_VALUE;
+  }
+  return s;
+}
+
+cls_status cls__task_corpus_pick(cls_train_task *t, const cls_corpus *c, double pi, cls_rng mix, uint64_t i,
+                                 const int32_t **row) {
+  *row = NULL;
+  if (cls_rng_uniform(mix, i, 0) < pi) return CLS_OK;
+  if (i >= c->n) {
+    char why[256];
+    snprintf(why, sizeof why,
+             "training example %llu is past the end of the corpus (%llu sequences): make the corpus larger "
+             "(`synthetic_pairs`) or the budget smaller",
+             (unsigned long long)i, (unsigned long long)c->n);
+    return cls__task_data_fail(t, CLS_ERR_INVALID_SIZE, why);
+  }
+  *row = c->tokens + i * c->length;
+  return CLS_OK;
+}
+
+void cls__task_key_corpus(cls_train_task *t, const cls_corpus *c, double pi) {
+  char f[40];
+  const size_t used = strlen(t->key);
+  snprintf(t->key + used, sizeof t->key - used, "corpus_checksum=0x%016llx\ncorpus_real_fraction=%s\n",
+           (unsigned long long)c->checksum, cls_fmt_shortest(pi, 1, f, sizeof f));
+}

@@ -125,12 +125,12 @@ static void encode_rows(gcd_task *x, size_t n) {
   }
 }
 
-/* Row b from corpus sequence i: the answer is what the teacher wrote
+/* Row b from a corpus sequence: the answer is what the teacher wrote
  * after '=', up to and with its first EOS, else to the end of the row. */
-static void corpus_row(gcd_task *x, size_t b, uint64_t i) {
+static void corpus_row(gcd_task *x, size_t b, const int32_t *from) {
   const size_t L = x->f.length;
   int32_t *seq = x->seq + b * L;
-  memcpy(seq, x->corpus.tokens + i * L, L * sizeof *seq);
+  memcpy(seq, from, L * sizeof *seq);
   size_t eq = 0;
   while (eq < L && seq[eq] != x->f.eq) eq++; /* the question is ours: '=' is there */
   size_t end = eq + 1;
@@ -144,16 +144,13 @@ static cls_status train_batch(cls_train_task *t, uint64_t step) {
   const cls_rng pick = cls_rng_make(x->seed, STREAM_PICK), mix = cls_rng_make(x->seed, STREAM_MIX);
   for (size_t b = 0; b < x->B; b++) {
     const uint64_t i = x->train.n ? cls_rng_below(pick, step, (uint32_t)b, x->train.n) : step * x->B + b;
-    if (x->corpus.n && !(cls_rng_uniform(mix, i, 0) < x->real_fraction)) {
-      if (i >= x->corpus.n) {
-        char why[256];
-        snprintf(why, sizeof why,
-                 "training example %llu is past the end of the corpus (%llu sequences): make the corpus larger "
-                 "(`synthetic_pairs`) or the budget smaller",
-                 (unsigned long long)i, (unsigned long long)x->corpus.n);
-        return cls__task_data_fail(t, CLS_ERR_INVALID_SIZE, why);
-      }
-      corpus_row(x, b, i);
+    const int32_t *row = NULL;
+    if (x->corpus.n) {
+      cls_status s = cls__task_corpus_pick(t, &x->corpus, x->real_fraction, mix, i, &row);
+      if (s != CLS_OK) return s;
+    }
+    if (row) {
+      corpus_row(x, b, row);
     } else {
       x->pairs[b] = cls_gcd_source_get(&x->train, i);
       set_row(x, b, cls_gcd_encode(&x->f, &x->pairs[b], x->seq + b * x->f.length),
@@ -339,12 +336,7 @@ static cls_status gcd_check(const cls_task_spec *spec, char *err, size_t err_len
              spec->train_pairs);
     return CLS_ERR_INVALID_VALUE;
   }
-  if (spec->corpus && !(spec->corpus_real_fraction >= 0 && spec->corpus_real_fraction <= 1)) {
-    snprintf(err, err_len, "the share of real data beside a corpus is %g: use a number in [0, 1]",
-             spec->corpus_real_fraction);
-    return CLS_ERR_INVALID_VALUE;
-  }
-  return CLS_OK;
+  return cls__task_corpus_check(spec, err, err_len);
 }
 
 /* The data's accounting, the checkpoint key and the description. */
@@ -366,11 +358,7 @@ static void describe(cls_train_task *t, const cls_task_spec *spec, const cls_gpt
            cls__task_param_name(gc->param), gc->base_width, cls_fmt_shortest(gc->init_std, 1, f[0], 40),
            cls_fmt_shortest(gc->weight_decay, 1, f[1], 40), x->B, (unsigned long long)spec->seed,
            (unsigned long long)spec->data_seed, spec->train_pairs, spec->eval_pairs);
-  if (x->corpus.n) { /* a checkpoint continues only on the same corpus and mix */
-    const size_t used = strlen(t->key);
-    snprintf(t->key + used, sizeof t->key - used, "corpus_checksum=0x%016llx\ncorpus_real_fraction=%s\n",
-             (unsigned long long)x->corpus.checksum, cls_fmt_shortest(x->real_fraction, 1, f[0], 40));
-  }
+  if (x->corpus.n) cls__task_key_corpus(t, &x->corpus, x->real_fraction);
   char pairs[64];
   if (x->corpus.n)
     snprintf(pairs, sizeof pairs, "a model's corpus, %g real", x->real_fraction);
@@ -400,15 +388,7 @@ static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_ta
   x->train = spec->train_pairs ? cls_gcd_source_real(spec->bound, spec->data_seed, STREAM_TRAIN, spec->train_pairs)
                                : cls_gcd_source_real(spec->bound, spec->seed, STREAM_TRAIN, 0);
   if (spec->corpus) {
-    s = cls_corpus_read(spec->corpus, &x->corpus, err, err_len);
-    if (s == CLS_OK && (x->corpus.length != x->f.length || x->corpus.vocab != x->f.vocab)) {
-      snprintf(err, err_len,
-               "corpus %s holds sequences of %llu tokens over %llu, and this task's are %zu tokens over %zu: it "
-               "is of another base or bound",
-               spec->corpus, (unsigned long long)x->corpus.length, (unsigned long long)x->corpus.vocab,
-               x->f.length, x->f.vocab);
-      s = CLS_ERR_INVALID_VALUE;
-    }
+    s = cls__task_corpus_open(spec, x->f.length, x->f.vocab, "base or bound", &x->corpus, err, err_len);
     if (s != CLS_OK) return cls__task_fail(t, s);
     x->real_fraction = spec->corpus_real_fraction;
   }
