@@ -20,12 +20,17 @@ set(CLS_GEN_BASE "\"task\": \"gcd\", \"mode\": \"curves\", \"base\": 10, \"bound
 file(WRITE ${CLS_GEN_DIR}/tiny.json
      "{\"name\": \"tinygen\", ${CLS_GEN_BASE}, \"seeds\": [1, 2], \"generations\": 2, \"synthetic_fraction\": [0, 0.5], \"sample_temperature\": 2}\n")
 
+# A spec of base's settings and settings, refused with exit code 2 and pattern: the test
+# cli_generations_<prefix>bad_<name>.
+function(cls_gen_bad_of prefix base name pattern settings)
+  file(WRITE ${CLS_GEN_DIR}/bad_${prefix}${name}.json "{${base}, ${settings}}\n")
+  add_test(NAME cli_generations_${prefix}bad_${name}
+           COMMAND ${CLS_GEN_EXPECT} 2 "${pattern}" $<TARGET_FILE:clscale> sweep
+                   ${CLS_GEN_DIR}/bad_${prefix}${name}.json --out ${CLS_GEN_TMP}/bad)
+  set_tests_properties(cli_generations_${prefix}bad_${name} PROPERTIES ENVIRONMENT "${CLS_GEN_ENV}")
+endfunction()
 function(cls_gen_bad name pattern settings)
-  file(WRITE ${CLS_GEN_DIR}/bad_${name}.json "{${CLS_GEN_BASE}, ${settings}}\n")
-  add_test(NAME cli_generations_bad_${name}
-           COMMAND ${CLS_GEN_EXPECT} 2 "${pattern}" $<TARGET_FILE:clscale> sweep ${CLS_GEN_DIR}/bad_${name}.json
-                   --out ${CLS_GEN_TMP}/bad)
-  set_tests_properties(cli_generations_bad_${name} PROPERTIES ENVIRONMENT "${CLS_GEN_ENV}")
+  cls_gen_bad_of("" "${CLS_GEN_BASE}" ${name} "${pattern}" "${settings}")
 endfunction()
 cls_gen_bad(pi_high "'synthetic_fraction' is pi, the share of real data .* want numbers in \\[0, 1\\] \\(found 1.5\\)"
             "\"generations\": 2, \"synthetic_fraction\": [0, 1.5]")
@@ -159,11 +164,7 @@ set(CLS_GEN_TEXT "\"task\": \"text\", \"mode\": \"curves\", \"zipf_bytes\": 2000
 file(WRITE ${CLS_GEN_DIR}/tiny_text.json
      "{\"name\": \"tinytext\", ${CLS_GEN_TEXT}, \"seeds\": [1], \"generations\": 2, \"synthetic_fraction\": [0, 0.5], \"sample_temperature\": 2}\n")
 function(cls_gen_text_bad name pattern settings)
-  file(WRITE ${CLS_GEN_DIR}/bad_text_${name}.json "{${CLS_GEN_TEXT}, ${settings}}\n")
-  add_test(NAME cli_generations_text_bad_${name}
-           COMMAND ${CLS_GEN_EXPECT} 2 "${pattern}" $<TARGET_FILE:clscale> sweep ${CLS_GEN_DIR}/bad_text_${name}.json
-                   --out ${CLS_GEN_TMP}/bad)
-  set_tests_properties(cli_generations_text_bad_${name} PROPERTIES ENVIRONMENT "${CLS_GEN_ENV}")
+  cls_gen_bad_of(text_ "${CLS_GEN_TEXT}" ${name} "${pattern}" "${settings}")
 endfunction()
 cls_gen_text_bad(prompt_long "prompt_bytes 33: a teacher continues a prompt within a window of context \\+ 1 = 33 bytes"
                  "\"generations\": 2, \"prompt_bytes\": 33")
@@ -175,11 +176,8 @@ cls_gen_text_bad(top_p "'top_p' wants a number in \\(0, 1\\]" "\"generations\": 
 cls_gen_text_bad(top_k "'top_k' wants a whole number from 1" "\"generations\": 2, \"top_k\": 0")
 cls_gen_text_bad(pairs "'synthetic_pairs' 1000: the largest budget trains on 3200 examples"
                  "\"generations\": 2, \"synthetic_pairs\": 1000")
-file(WRITE ${CLS_GEN_DIR}/bad_gcd_prompt.json "{${CLS_GEN_BASE}, \"generations\": 2, \"prompt_bytes\": 4}\n")
-add_test(NAME cli_generations_bad_gcd_prompt
-         COMMAND ${CLS_GEN_EXPECT} 2 "'prompt_bytes' is a setting of the text task, not of \"gcd\""
-                 $<TARGET_FILE:clscale> sweep ${CLS_GEN_DIR}/bad_gcd_prompt.json --out ${CLS_GEN_TMP}/bad)
-set_tests_properties(cli_generations_bad_gcd_prompt PROPERTIES ENVIRONMENT "${CLS_GEN_ENV}")
+cls_gen_bad(gcd_prompt "'prompt_bytes' is a setting of the text task, not of \"gcd\""
+            "\"generations\": 2, \"prompt_bytes\": 4")
 
 # The corpus of 3200 windows killed at 1000 (the hook sees it every 256).
 add_test(NAME cli_generations_text_kill
