@@ -80,10 +80,8 @@ static cls_status batch(cls_train_task *t, cls_split split, uint64_t seed, uint6
  * each replaced by corpus window step B + b unless the mix keeps it real. */
 static cls_status train_batch(cls_train_task *t, uint64_t step) {
   text_task *x = t->impl;
-  if (!x->corpus.n) return batch(t, CLS_SPLIT_TRAIN, x->seed, step);
-  char err[256];
-  cls_status s = cls_text_batch(x->text, CLS_SPLIT_TRAIN, x->seed, step, x->B, x->window, err, sizeof err);
-  if (s != CLS_OK) return cls__task_data_fail(t, s, err);
+  cls_status s = batch(t, CLS_SPLIT_TRAIN, x->seed, step);
+  if (s != CLS_OK || !x->corpus.n) return s;
   const cls_rng mix = cls_rng_make(x->seed, STREAM_MIX);
   const size_t W = x->T + 1;
   for (size_t b = 0; b < x->B && s == CLS_OK; b++) {
