@@ -64,8 +64,8 @@ if ls "$dir" | grep -q '\.tmp\.'; then echo "a temporary file was left"; exit 1;
 # Bad requests on this model: exit 2.
 "$expect" 2 "the prompt has 20 tokens, and the model's context is 16" "$clscale" sample "$ck" \
   --prompt 01234567890123456789
-"$expect" 2 "--length 14 with a prompt of 3 tokens is beyond the model's context of 16: ask for at most 13" \
-  "$clscale" sample "$ck" --prompt abc --length 14
+"$expect" 2 "--length 15 with a prompt of 3 tokens is beyond the model's context of 16: ask for at most 14" \
+  "$clscale" sample "$ck" --prompt abc --length 15
 "$expect" 2 "--stop 256 is not a token" "$clscale" sample "$ck" --stop 256
 "$expect" 2 "give one of --prompt, --prompt-file and --prompt-tokens" "$clscale" sample "$ck" --prompt a \
   --prompt-tokens 1

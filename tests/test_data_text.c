@@ -115,6 +115,18 @@ static void test_zipf_slope(void **state) {
 
 /* -------------------------------------------------------------- files */
 
+/* Whether the W tokens of window are W consecutive bytes of split. */
+static int in_split(const cls_text *t, cls_split split, const int32_t *window, size_t W) {
+  const uint8_t *src = cls_text_bytes(t, split);
+  const size_t len = cls_text_size(t, split);
+  for (size_t st = 0; st + W <= len; st++) {
+    size_t k = 0;
+    while (k < W && window[k] == (int32_t)src[st + k]) k++;
+    if (k == W) return 1;
+  }
+  return 0;
+}
+
 static void test_file_read_and_split(void **state) {
   (void)state;
   char path[1024];
@@ -142,20 +154,10 @@ static void test_file_read_and_split(void **state) {
   enum { B = 16, W = 33 };
   int32_t a[B * W], b[B * W];
   for (int s = 0; s < 2; s++) {
-    const uint8_t *src = cls_text_bytes(t, (cls_split)s);
-    size_t len = cls_text_size(t, (cls_split)s);
     assert_int_equal(cls_text_batch(t, (cls_split)s, 9, 4, B, a, NULL, 0), CLS_OK);
     assert_int_equal(cls_text_batch(t, (cls_split)s, 9, 4, B, b, NULL, 0), CLS_OK);
     assert_memory_equal(a, b, sizeof a);
-    for (int r = 0; r < B; r++) {
-      int found = 0;
-      for (size_t st = 0; st + W <= len && !found; st++) {
-        int same = 1;
-        for (int k = 0; k < W && same; k++) same = a[r * W + k] == (int32_t)src[st + k];
-        found = same;
-      }
-      assert_true(found);
-    }
+    for (int r = 0; r < B; r++) assert_true(in_split(t, (cls_split)s, a + r * W, W));
   }
   assert_int_equal(cls_text_batch(t, CLS_SPLIT_TRAIN, 9, 5, B, b, NULL, 0), CLS_OK);
   assert_true(memcmp(a, b, sizeof a) != 0);
@@ -174,6 +176,30 @@ static void test_file_read_and_split(void **state) {
   }
   assert_true(hit[0] && hit[nval - W]);
   free(hit);
+  cls_text_destroy(t);
+}
+
+/* Numbered windows (a teacher's prompts): window i is the same whatever
+ * the range it is drawn in, lies in its split, and depends on the stream. */
+static void test_numbered_windows(void **state) {
+  (void)state;
+  cls_text_config c;
+  cls_text_config_default(&c);
+  c.context = 15;
+  c.synth_bytes = 20000;
+  cls_text *t = make(&c);
+  enum { N = 40, W = 16 };
+  int32_t all[N * W], part[N * W], other[N * W];
+  assert_int_equal(cls_text_windows(t, CLS_SPLIT_TRAIN, 3, 77, 0, N, all, NULL, 0), CLS_OK);
+  assert_int_equal(cls_text_windows(t, CLS_SPLIT_TRAIN, 3, 77, 0, 13, part, NULL, 0), CLS_OK);
+  assert_int_equal(cls_text_windows(t, CLS_SPLIT_TRAIN, 3, 77, 13, N - 13, part + 13 * W, NULL, 0), CLS_OK);
+  assert_memory_equal(all, part, sizeof all);
+  assert_int_equal(cls_text_windows(t, CLS_SPLIT_TRAIN, 3, 78, 0, N, other, NULL, 0), CLS_OK);
+  assert_true(memcmp(all, other, sizeof all) != 0);
+  for (int r = 0; r < N; r++) assert_true(in_split(t, CLS_SPLIT_TRAIN, all + r * W, W));
+  char err[256];
+  assert_int_equal(cls_text_windows(t, CLS_SPLIT_TEST, 3, 77, 0, 1, all, err, sizeof err), CLS_ERR_INVALID_VALUE);
+  assert_int_equal(cls_text_windows(t, CLS_SPLIT_TRAIN, 3, 77, 0, 0, all, err, sizeof err), CLS_ERR_INVALID_SIZE);
   cls_text_destroy(t);
 }
 
@@ -259,7 +285,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_corpus_deterministic), cmocka_unit_test(test_zipf_slope),
       cmocka_unit_test(test_file_read_and_split),  cmocka_unit_test(test_file_errors),
-      cmocka_unit_test(test_bad_configs),
+      cmocka_unit_test(test_bad_configs),          cmocka_unit_test(test_numbered_windows),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

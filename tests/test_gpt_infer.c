@@ -116,8 +116,9 @@ static void test_sampling(void **state) {
   const cls_gpt_config c = tiny(CLS_PARAM_SP);
   cls_gpt *g;
   TEST_OK(ctx, cls_gpt_create(ctx, &c, 2, 4, 3, &g));
-  const size_t B = 4, P = 2, gen = 7;
-  int32_t a[28], b[28], one[7];
+  /* P + gen = context + 1: the last token needs no position. */
+  const size_t B = 4, P = 2, gen = 8;
+  int32_t a[32], b[32], one[8];
   cls_gpt_sample_config sc;
   cls_gpt_sample_config_default(&sc);
   sc.sampling.seed = 42;
@@ -147,8 +148,8 @@ static void test_sampling(void **state) {
   double logits[9 * 11];
   for (size_t r = 0; r < B; r++) {
     for (size_t i = 0; i < P; i++) seq[i] = (int32_t)(((r * P + i) * 5 + 3) % 11);
-    memcpy(seq + P, a + r * gen, gen * sizeof *seq);
-    assert_int_equal(cls_gpt_reference_logits(g, p, seq, 1, P + gen, logits), 0);
+    memcpy(seq + P, a + r * gen, (gen - 1) * sizeof *seq); /* the last token is no input */
+    assert_int_equal(cls_gpt_reference_logits(g, p, seq, 1, P + gen - 1, logits), 0);
     for (size_t i = 0; i < gen; i++) {
       const double *row = logits + (P - 1 + i) * 11;
       size_t best = 0;
@@ -184,14 +185,15 @@ static void test_refusals(void **state) {
   cls_gpt_sample_config sc;
   cls_gpt_sample_config_default(&sc);
   char err[512];
-  assert_int_equal(cls_gpt_sample_check(g, &sc, 1, 9, 1, err, sizeof err), CLS_ERR_INVALID_SIZE);
+  assert_int_equal(cls_gpt_sample_check(g, &sc, 1, 10, 1, err, sizeof err), CLS_ERR_INVALID_SIZE);
   assert_non_null(strstr(err, "`prompt`"));
+  TEST_OK(ctx, cls_gpt_sample_check(g, &sc, 1, 9, 1, err, sizeof err)); /* the last token needs no position */
   assert_int_equal(cls_gpt_sample_check(g, &sc, 1, 0, 1, err, sizeof err), CLS_ERR_INVALID_SIZE);
   assert_int_equal(cls_gpt_sample_check(g, &sc, 1, 3, 0, err, sizeof err), CLS_ERR_INVALID_SIZE);
   assert_non_null(strstr(err, "`length`"));
-  assert_int_equal(cls_gpt_sample_check(g, &sc, 1, 3, 7, err, sizeof err), CLS_ERR_INVALID_SIZE);
-  assert_non_null(strstr(err, "at most 6"));
-  TEST_OK(ctx, cls_gpt_sample_check(g, &sc, 1, 3, 6, err, sizeof err));
+  assert_int_equal(cls_gpt_sample_check(g, &sc, 1, 3, 8, err, sizeof err), CLS_ERR_INVALID_SIZE);
+  assert_non_null(strstr(err, "at most 7"));
+  TEST_OK(ctx, cls_gpt_sample_check(g, &sc, 1, 3, 7, err, sizeof err));
   sc.stop_token = 11;
   assert_int_equal(cls_gpt_sample_check(g, &sc, 1, 3, 6, err, sizeof err), CLS_ERR_INVALID_VALUE);
   sc.stop_token = -1;

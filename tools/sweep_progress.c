@@ -209,12 +209,8 @@ static void on_corpus(void *user, size_t w, const cls_sweep_point *p, size_t don
       printf("corpus of %s: reused (%llu sequences, checksum 0x%016llx)\n", p->teacher_id,
              (unsigned long long)res->n, (unsigned long long)res->checksum);
     else
-      printf("corpus of %s: %llu sequences in %.1f s; the teacher's answers %.3g right, %.3g wrong, %.3g "
-             "malformed\n",
-             p->teacher_id, (unsigned long long)res->n, res->seconds,
-             (double)res->correct / (double)(res->n ? res->n : 1),
-             (double)res->wrong / (double)(res->n ? res->n : 1),
-             (double)res->malformed / (double)(res->n ? res->n : 1));
+      printf("corpus of %s: %llu sequences in %.1f s; %s\n", p->teacher_id, (unsigned long long)res->n,
+             res->seconds, res->summary);
     fflush(stdout);
     return;
   }

@@ -165,25 +165,50 @@ const uint8_t *cls_text_bytes(const cls_text *t, cls_split split) {
   return NULL;
 }
 
-cls_status cls_text_batch(const cls_text *t, cls_split split, uint64_t seed, uint64_t step, size_t batch,
-                          int32_t *tokens, char *err, size_t err_len) {
-  const char *w = "cls_text_batch";
+/* The split's bytes and window size for a sampler call, or the error
+ * (shared by the two samplers: the same refusals). */
+static cls_status sampler_args(const char *w, const cls_text *t, cls_split split, size_t count, const void *tokens,
+                               size_t *n, char *err, size_t err_len) {
   if (!t || !tokens) return cls_errf(err, err_len, CLS_ERR_NULL_ARGUMENT, "%s: %s is NULL", w, t ? "tokens" : "t");
   if (split != CLS_SPLIT_TRAIN && split != CLS_SPLIT_VAL)
     return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE, "%s: text has train and val splits only, not %s", w,
                     cls_split_name(split));
-  size_t n = cls_text_size(t, split), win = t->cfg.context + 1;
-  if (n == 0)
+  *n = cls_text_size(t, split);
+  if (*n == 0)
     return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE,
                     "%s: the validation split is empty (val_fraction 0); set val_fraction > 0", w);
-  if (batch == 0 || batch > UINT32_MAX)
-    return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE, "%s: batch %zu is out of range; use 1 .. %u", w, batch,
+  if (count == 0 || count > UINT32_MAX)
+    return cls_errf(err, err_len, CLS_ERR_INVALID_SIZE, "%s: batch %zu is out of range; use 1 .. %u", w, count,
                     UINT32_MAX);
+  return CLS_OK;
+}
+
+static void copy_window(const uint8_t *src, size_t start, size_t win, int32_t *out) {
+  for (size_t k = 0; k < win; k++) out[k] = src[start + k];
+}
+
+cls_status cls_text_batch(const cls_text *t, cls_split split, uint64_t seed, uint64_t step, size_t batch,
+                          int32_t *tokens, char *err, size_t err_len) {
+  size_t n;
+  cls_status st = sampler_args("cls_text_batch", t, split, batch, tokens, &n, err, err_len);
+  if (st != CLS_OK) return st;
+  const size_t win = t->cfg.context + 1;
   const uint8_t *src = cls_text_bytes(t, split);
   cls_rng r = cls_rng_make(seed, STREAM_TEXT_BATCH + (uint32_t)split);
-  for (size_t b = 0; b < batch; b++) {
-    size_t start = (size_t)cls_rng_below(r, step, (uint32_t)b, n - win + 1);
-    for (size_t k = 0; k < win; k++) tokens[b * win + k] = src[start + k];
-  }
+  for (size_t b = 0; b < batch; b++)
+    copy_window(src, (size_t)cls_rng_below(r, step, (uint32_t)b, n - win + 1), win, tokens + b * win);
+  return CLS_OK;
+}
+
+cls_status cls_text_windows(const cls_text *t, cls_split split, uint64_t seed, uint32_t stream, uint64_t first,
+                            size_t count, int32_t *tokens, char *err, size_t err_len) {
+  size_t n;
+  cls_status st = sampler_args("cls_text_windows", t, split, count, tokens, &n, err, err_len);
+  if (st != CLS_OK) return st;
+  const size_t win = t->cfg.context + 1;
+  const uint8_t *src = cls_text_bytes(t, split);
+  cls_rng r = cls_rng_make(seed, stream);
+  for (size_t k = 0; k < count; k++)
+    copy_window(src, (size_t)cls_rng_below(r, first + k, 0, n - win + 1), win, tokens + k * win);
   return CLS_OK;
 }

@@ -51,6 +51,14 @@ const uint8_t *cls_text_bytes(const cls_text *t, cls_split split);
 cls_status cls_text_batch(const cls_text *t, cls_split split, uint64_t seed, uint64_t step, size_t batch,
                           int32_t *tokens, char *err, size_t err_len);
 
+/* Windows first .. first + count - 1 of split as cls_text_batch lays them
+ * out: window i starts at a uniform position drawn from Philox (seed,
+ * stream) at counter (i, 0), so a caller numbers windows on a stream of
+ * its own (the prompts of a generation's teacher) and any range of them is
+ * the same whatever the chunks it is drawn in. */
+cls_status cls_text_windows(const cls_text *t, cls_split split, uint64_t seed, uint32_t stream, uint64_t first,
+                            size_t count, int32_t *tokens, char *err, size_t err_len);
+
 /* The synthetic corpus alone: n bytes of sentences of pseudo-words whose
  * frequencies follow Zipf's law. CLS_ERR_NULL_ARGUMENT (out NULL),
  * CLS_ERR_INVALID_SIZE (vocab 0), CLS_ERR_INVALID_VALUE (exponent outside

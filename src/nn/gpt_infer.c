@@ -261,22 +261,25 @@ cls_status cls_gpt_sample_check(const cls_gpt *g, const cls_gpt_sample_config *c
     snprintf(err, n, "the `prompt` is empty: give at least one token");
     return CLS_ERR_INVALID_SIZE;
   }
-  if (prompt_len >= gc->context) {
+  /* A sequence may be one token longer than the context: the last token
+   * drawn is never fed back, so it needs no position (a model trained on
+   * windows of context + 1 tokens writes whole windows). */
+  if (prompt_len > gc->context) {
     snprintf(err, n,
              "the `prompt` has %zu tokens, and the model's context is %zu: a prompt of at most %zu tokens leaves "
              "room to generate",
-             prompt_len, gc->context, gc->context - 1);
+             prompt_len, gc->context, gc->context);
     return CLS_ERR_INVALID_SIZE;
   }
   if (!gen_len) {
     snprintf(err, n, "`length` 0 generates nothing: ask for at least 1 token");
     return CLS_ERR_INVALID_SIZE;
   }
-  if (gen_len > gc->context - prompt_len) {
+  if (gen_len > gc->context + 1 - prompt_len) {
     snprintf(err, n,
              "`length` %zu with a prompt of %zu tokens is beyond the model's context of %zu: ask for at most %zu "
-             "tokens, or shorten the prompt",
-             gen_len, prompt_len, gc->context, gc->context - prompt_len);
+             "tokens (the last one needs no position), or shorten the prompt",
+             gen_len, prompt_len, gc->context, gc->context + 1 - prompt_len);
     return CLS_ERR_INVALID_SIZE;
   }
   if (c->stop_token < -1 || (c->stop_token >= 0 && (size_t)c->stop_token >= gc->vocab)) {

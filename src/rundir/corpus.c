@@ -269,14 +269,23 @@ cls_status cls_corpus_meta_write(const char *path, const cls_corpus_meta *m, cha
   cJSON *settings = cls_json_root(k);
   if (settings && cls_json_root(j)) cJSON_AddItemReferenceToObject(cls_json_root(j), "made_with", settings);
   const double n = (double)m->n;
-  cls_json_num(j, "malformed", (double)m->malformed);
-  cls_json_num(j, "wrong", (double)m->wrong);
-  cls_json_num(j, "correct", (double)m->correct);
-  cls_json_num(j, "teacher_accuracy", n > 0 ? (double)m->correct / n : NAN);
+  if (m->text) {
+    if (!isnan(m->text->nll_generated)) cls_json_num(j, "teacher_nll_generated", m->text->nll_generated);
+    if (!isnan(m->text->nll_real)) cls_json_num(j, "teacher_nll_real", m->text->nll_real);
+    cls_json_num(j, "words_real", (double)m->text->words_real);
+    cls_json_num(j, "words_generated", (double)m->text->words_generated);
+    cls_json_num(j, "words_unseen", (double)m->text->words_unseen);
+  } else {
+    cls_json_num(j, "malformed", (double)m->malformed);
+    cls_json_num(j, "wrong", (double)m->wrong);
+    cls_json_num(j, "correct", (double)m->correct);
+    cls_json_num(j, "teacher_accuracy", n > 0 ? (double)m->correct / n : NAN);
+  }
   if (!isnan(m->seconds)) cls_json_num(j, "seconds", m->seconds);
   cls_json_str(j, "device", m->device);
   cls_json_str(j, "clscale_version", CLSCALE_VERSION);
-  /* The table of answer values: an array of objects. */
+  /* The table of outcomes: an array of objects. */
+  if (m->values_of) cls_json_str(j, "values_of", m->values_of);
   cJSON *root = cls_json_root(j), *values = root ? cJSON_AddArrayToObject(root, "values") : NULL;
   for (size_t i = 0; values && i < m->n_values; i++) {
     cJSON *e = cJSON_CreateObject();

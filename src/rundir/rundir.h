@@ -212,11 +212,24 @@ cls_status cls_corpus_writer_finish(cls_corpus_writer *w, uint64_t *checksum, ch
 /* Gives up: the temporary file removed, w freed (NULL: nothing). */
 void cls_corpus_writer_abandon(cls_corpus_writer *w);
 
-/* The count of one answer value in a corpus and among the true answers of
- * its questions (the meta file's table). */
+/* The count of one outcome in a corpus and in the real data it stands in
+ * for (the meta file's table): a gcd value among the generated and the
+ * true answers, or a byte among the generated and the real continuations. */
 typedef struct cls_corpus_value {
   uint64_t value, real, generated;
 } cls_corpus_value;
+
+/* What a text corpus says of its teacher: the tail it cuts (whole words:
+ * maximal runs of ASCII letters, case-folded, not touching the prompt or
+ * the window's end). */
+typedef struct cls_corpus_text {
+  /* The teacher's mean negative log-likelihood, nats per byte, of the
+   * generated continuations and of the real ones they replace (NaN: not
+   * measured, e.g. rewritten from the corpus). */
+  double nll_generated, nll_real;
+  uint64_t words_real, words_generated; /* distinct words in each */
+  uint64_t words_unseen;                /* distinct generated words the training text lacks */
+} cls_corpus_text;
 
 /* corpora/<id>.json: for people and plots, derived from the corpus (so it
  * is written again when missing). */
@@ -226,6 +239,8 @@ typedef struct cls_corpus_meta {
   const char *key;                /* the corpus's key lines, written as the object `made_with` */
   uint64_t malformed;             /* answers that are not a number followed by end-of-sequence */
   uint64_t wrong, correct;        /* well-formed answers that are not / are the true answer */
+  const cls_corpus_text *text;    /* a text corpus's measures (then the three above are left out); NULL: answers */
+  const char *values_of;          /* what the table counts: "gcd", "byte" */
   const cls_corpus_value *values; /* by value ascending */
   size_t n_values;
   double seconds; /* to make it (NaN: left out, e.g. rewritten from the corpus) */

@@ -428,6 +428,7 @@ static const task_field task_fields[] = {
     {"context", FIELD_SIZE, offsetof(cls_task_spec, context), 1, 65536, 0},
     {"n_pixels", FIELD_SIZE, offsetof(cls_task_spec, n_pixels), 2, 1u << 20, 0},
     {"val_fraction", FIELD_NUM, offsetof(cls_task_spec, val_fraction), 0, 0.5, 0},
+    {"prompt_bytes", FIELD_SIZE, offsetof(cls_task_spec, prompt_bytes), 1, 65536, 0},
     {"pixels", FIELD_SIZE, offsetof(cls_task_spec, pixels), 1, 1u << 20, 0},
     {"label_tokens", FIELD_SIZE, offsetof(cls_task_spec, label_tokens), 1, 4096, 0},
     {"latent", FIELD_SIZE, offsetof(cls_task_spec, latent), 1, 1u << 24, 0},
@@ -448,6 +449,13 @@ static const task_field task_fields[] = {
     {"eval_pairs", FIELD_SIZE, offsetof(cls_task_spec, eval_pairs), 1, 1u << 24, 0},
 };
 #define N_TASK_FIELDS (sizeof task_fields / sizeof task_fields[0])
+
+/* A field added after specs were in use, whose 0 means "not given" (the
+ * task's default): left out of the canonical form while 0, so that the
+ * form stays what it was before the field existed. */
+static int zero_unset(const task_field *f) {
+  return !strcmp(f->key, "prompt_bytes");
+}
 
 static const task_field *task_field_named(const char *key) {
   for (size_t i = 0; i < N_TASK_FIELDS; i++)
@@ -792,6 +800,7 @@ static char *canonical(const cls_sweep_spec *s, size_t isoflop_sizes) {
   for (const char *const *k = info ? info->fields : NULL; k && *k; k++) {
     const task_field *f = task_field_named(*k);
     if (!f || combo_sets(s, f->key)) continue; /* a grid's field is in "grid" */
+    if (zero_unset(f) && field_value(b, f) == 0) continue;
     if (f->kind == FIELD_PATH)
       cJSON_AddStringToObject(o, f->key, s->data_given);
     else if (f->kind == FIELD_TEXT)
@@ -1110,7 +1119,7 @@ static void read_generations(reader *r, cls_sweep_spec *s, const cls_task_info *
   s->generations = (unsigned)get_size(r, "generations", 1, 1, CLS_SYNTH_MAX_GENERATIONS);
   if (r->failed) return;
   if (!info->synthesize) {
-    fail(r, "'generations': the %s task cannot train on a model's samples (the gcd task can)", s->task);
+    fail(r, "'generations': the %s task cannot train on a model's samples (the gcd and text tasks can)", s->task);
     return;
   }
   if (s->mode != CLS_SWEEP_CURVES) {

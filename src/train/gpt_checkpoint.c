@@ -80,6 +80,11 @@ static cls_status config_of(const char *path, const char *key, cls_gpt_config *c
 
 cls_status cls_gpt_load(cls_context *ctx, const char *path, cls_gpt **out, cls_gpt_checkpoint_info *info,
                         char *err, size_t n) {
+  return cls_gpt_load_sized(ctx, path, 1, 1, out, info, err, n);
+}
+
+cls_status cls_gpt_load_sized(cls_context *ctx, const char *path, size_t max_batch, size_t max_seq, cls_gpt **out,
+                              cls_gpt_checkpoint_info *info, char *err, size_t n) {
   *out = NULL;
   cls_ckpt_contents ck;
   cls_status st = cls_checkpoint_read(path, &ck, err, n);
@@ -88,7 +93,7 @@ cls_status cls_gpt_load(cls_context *ctx, const char *path, cls_gpt **out, cls_g
   st = config_of(path, ck.key, &c, err, n);
   cls_gpt *g = NULL;
   if (st == CLS_OK) {
-    st = cls_gpt_create(ctx, &c, 1, 1, 0, &g);
+    st = cls_gpt_create(ctx, &c, max_batch, max_seq, 0, &g);
     if (st != CLS_OK) snprintf(err, n, "building the model of checkpoint %s: %s", path, cls_last_error(ctx));
   }
   if (st == CLS_OK && cls_gpt_params(g)->total != ck.n) {

@@ -29,4 +29,11 @@ typedef struct cls_gpt_checkpoint_info {
 cls_status cls_gpt_load(cls_context *ctx, const char *path, cls_gpt **out, cls_gpt_checkpoint_info *info,
                         char *err, size_t err_len);
 
+/* The same with training activations for forward passes of up to
+ * max_batch x max_seq tokens (a teacher that also scores text:
+ * cls_gpt_forward); max_seq <= the checkpoint's context, else the
+ * device's CLS_ERR_INVALID_SIZE. */
+cls_status cls_gpt_load_sized(cls_context *ctx, const char *path, size_t max_batch, size_t max_seq, cls_gpt **out,
+                              cls_gpt_checkpoint_info *info, char *err, size_t err_len);
+
 #endif

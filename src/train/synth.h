@@ -2,9 +2,11 @@
  * src/train/synth.h — generations: the corpus a trained model (the
  * teacher) writes for the next model to train on (docs/sweep.md,
  * "Generations"). A task that can do it has synth_check and synthesize in
- * its registry entry (train/task.h); the gcd task is the first: the
- * teacher answers questions drawn from the real question distribution,
- * and the corpus holds the question and answer tokens it wrote.
+ * its registry entry (train/task.h). The gcd task's teacher answers
+ * questions drawn from the real question distribution, and the corpus
+ * holds the question and answer tokens it wrote (synth_gcd.c); the text
+ * task's teacher continues real-text prompts, and the corpus holds the
+ * windows of prompt and continuation (synth_text.c).
  *
  * A corpus is a run-directory artifact (rundir.h: corpora/<teacher>.bin
  * and its .json), made once: synthesize makes it when it is missing, and
@@ -54,8 +56,11 @@ typedef struct cls_synth_result {
   int reused;  /* the corpus was there and whole */
   int stopped; /* *stop was set: no corpus */
   uint64_t checksum;
-  uint64_t n, malformed, wrong, correct;
+  uint64_t n, malformed, wrong, correct; /* gcd: the teacher's answers */
   double seconds;
+  /* A made corpus: what it says of the teacher, for people ("the
+   * teacher's answers 0.75 right, ..."). */
+  char summary[256];
 } cls_synth_result;
 
 #endif

@@ -27,14 +27,10 @@
 
 #include "core/clock.h"
 #include "core/err.h"
-#include "core/file.h"
 #include "core/fmt.h"
 #include "data/gcd.h"
-#include "nn/gpt_infer.h"
-#include "rundir/rundir.h"
+#include "synth_internal.h"
 #include "task_internal.h"
-#include "train/gpt_checkpoint.h"
-#include "train/synth.h"
 
 #define STREAM_QUESTIONS 0x67637100u /* "gcq\0" + the generation */
 /* Questions sampled and written together: large enough to fill batches of
@@ -122,9 +118,8 @@ static cls_status write_meta(const cls_synth_request *req, const char *key, cons
     while (j < st->n_generated && st->generated[j] == value) row.generated++, j++;
     v[n++] = row;
   }
-  const char *slash = strrchr(req->corpus_path, '/');
   cls_corpus_meta m = {.teacher = req->teacher_id,
-                       .corpus = slash ? slash + 1 : req->corpus_path,
+                       .corpus = cls__synth_corpus_name(req),
                        .checksum = c->checksum,
                        .n = c->n,
                        .length = c->length,
@@ -133,6 +128,7 @@ static cls_status write_meta(const cls_synth_request *req, const char *key, cons
                        .malformed = st->malformed,
                        .wrong = st->wrong,
                        .correct = st->correct,
+                       .values_of = "gcd",
                        .values = v,
                        .n_values = n,
                        .seconds = seconds,
@@ -160,41 +156,19 @@ static void fill_result(cls_synth_result *res, const stats *st, uint64_t checksu
   res->malformed = st->malformed;
   res->wrong = st->wrong;
   res->correct = st->correct;
+  const double d = (double)(n ? n : 1);
+  snprintf(res->summary, sizeof res->summary, "the teacher's answers %.3g right, %.3g wrong, %.3g malformed",
+           (double)st->correct / d, (double)st->wrong / d, (double)st->malformed / d);
 }
 
 /* ------------------------------------------------------------- reuse */
-
-/* The first line in which two keys differ, for the message. */
-static void first_difference(const char *a, const char *b, char *out, size_t len) {
-  while (*a && *b) {
-    const char *ea = strchr(a, '\n'), *eb = strchr(b, '\n');
-    const size_t la = ea ? (size_t)(ea - a) : strlen(a), lb = eb ? (size_t)(eb - b) : strlen(b);
-    if (la != lb || strncmp(a, b, la)) {
-      snprintf(out, len, "it has %.*s where this sweep has %.*s", (int)la, a, (int)lb, b);
-      return;
-    }
-    a += la + (ea != NULL);
-    b += lb + (eb != NULL);
-  }
-  snprintf(out, len, "its settings differ");
-}
 
 /* An existing corpus: whole, of this request, and its meta file. */
 static cls_status reuse(const cls_task_spec *spec, const cls_gcd_format *f, const cls_synth_request *req,
                         const char *key, cls_synth_result *res, char *err, size_t err_len) {
   cls_corpus c;
-  cls_status s = cls_corpus_read(req->corpus_path, &c, err, err_len);
+  cls_status s = cls__synth_read_same(req, key, f->length, f->vocab, &c, err, err_len);
   if (s != CLS_OK) return s;
-  if (strcmp(c.key, key) || c.length != f->length || c.vocab != f->vocab) {
-    char diff[512];
-    first_difference(c.key, key, diff, sizeof diff);
-    snprintf(err, err_len,
-             "the corpus %s was made with other settings (%s): remove it, and the points trained on it, to make "
-             "it again",
-             req->corpus_path, diff);
-    cls_corpus_free(&c);
-    return CLS_ERR_INVALID_VALUE;
-  }
   stats st;
   if (!stats_alloc(&st, (size_t)c.n)) {
     cls_corpus_free(&c);
@@ -221,24 +195,28 @@ typedef struct {
   const cls_synth_request *req;
   cls_gpt_infer *inf;
   cls_gpt_sample_config cfg;
-  int32_t *rows;    /* CHUNK x length: the questions encoded, then the rows */
   size_t *prompt;   /* CHUNK: each question's prompt length */
   size_t *order;    /* CHUNK: the chunk's questions by prompt length */
   int32_t *prompts; /* CLS_SYNTH_BATCH x length */
   int32_t *out;     /* CLS_SYNTH_BATCH x length */
   size_t *lengths;  /* CLS_SYNTH_BATCH */
+  uint64_t *truth;  /* CHUNK: the true answers */
+  stats st;
 } generator;
 
-/* Questions first .. first + n - 1 answered by the teacher into g->rows. */
-static cls_status answer_chunk(generator *g, uint64_t first, size_t n, uint64_t *truth, char *err,
-                               size_t err_len) {
+/* Questions first .. first + n - 1 answered by the teacher into rows
+ * (cls__synth_fill), and counted. */
+static cls_status answer_chunk(void *user, uint64_t first, size_t n, int32_t *rows, char *err, size_t err_len) {
+  generator *g = user;
+  (void)err;
+  (void)err_len; /* a failure is the device's */
   const cls_gcd_format *f = g->f;
   const size_t L = f->length;
   for (size_t i = 0; i < n; i++) {
     const cls_gcd_pair q =
         cls_gcd_sample(f->bound, g->req->seed, STREAM_QUESTIONS + g->req->generation, first + i);
-    truth[i] = q.g;
-    g->prompt[i] = cls_gcd_encode(f, &q, g->rows + i * L) + 1;
+    g->truth[i] = q.g;
+    g->prompt[i] = cls_gcd_encode(f, &q, rows + i * L) + 1;
   }
   /* Question order within each prompt length (a counting sort). */
   size_t k = 0;
@@ -249,103 +227,59 @@ static cls_status answer_chunk(generator *g, uint64_t first, size_t n, uint64_t 
     const size_t P = g->prompt[g->order[at]];
     size_t B = 0;
     while (at + B < n && B < CLS_SYNTH_BATCH && g->prompt[g->order[at + B]] == P) B++;
-    for (size_t b = 0; b < B; b++) memcpy(g->prompts + b * P, g->rows + g->order[at + b] * L, P * sizeof(int32_t));
+    for (size_t b = 0; b < B; b++) memcpy(g->prompts + b * P, rows + g->order[at + b] * L, P * sizeof(int32_t));
     g->cfg.first_sequence = ((uint64_t)g->req->generation << 40) + first + at;
     const size_t gen = L - P;
     cls_status s = cls_gpt_infer_sample(g->inf, &g->cfg, g->prompts, B, P, gen, g->out, g->lengths);
     if (s != CLS_OK) return s; /* the context has the message */
     for (size_t b = 0; b < B; b++) {
-      int32_t *row = g->rows + g->order[at + b] * L;
+      int32_t *row = rows + g->order[at + b] * L;
       for (size_t t = 0; t < gen; t++) row[P + t] = t < g->lengths[b] ? g->out[b * gen + t] : f->pad;
     }
     at += B;
     if (g->req->stop && *g->req->stop) return CLS_OK;
   }
-  (void)err;
-  (void)err_len;
+  for (size_t i = 0; i < n; i++) stats_add(&g->st, f, rows + i * L, g->truth[i]);
   return CLS_OK;
 }
 
 static cls_status generate(cls_context *ctx, const cls_gcd_format *f, const cls_synth_request *req,
                            const char *key, cls_synth_result *res, char *err, size_t err_len) {
   const double t0 = cls_now();
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s", req->corpus_path);
-  char *slash = strrchr(dir, '/');
-  if (slash) *slash = 0;
-  cls_status s = slash ? cls_mkdirs(dir, err, err_len) : CLS_OK;
-  if (s != CLS_OK) return s;
+  char what[96];
+  snprintf(what, sizeof what, "sequences (%zu tokens over %zu)", f->length, f->vocab);
   cls_gpt *gpt = NULL;
-  cls_gpt_checkpoint_info info;
-  s = cls_gpt_load(ctx, req->teacher_checkpoint, &gpt, &info, err, err_len);
+  cls_status s = cls__synth_teacher(ctx, req, f->vocab, f->length, 1, 1, what, &gpt, err, err_len);
   if (s != CLS_OK) return s;
-  if (info.config.vocab != f->vocab || info.config.context < f->length) {
-    snprintf(err, err_len,
-             "the teacher %s (vocabulary %zu, context %zu) cannot write this task's sequences (%zu tokens over "
-             "%zu)",
-             req->teacher_checkpoint, info.config.vocab, info.config.context, f->length, f->vocab);
-    cls_gpt_destroy(gpt);
-    return CLS_ERR_INVALID_VALUE;
-  }
   generator g = {.f = f, .req = req};
   s = cls_gpt_infer_create(gpt, CLS_SYNTH_BATCH, &g.inf);
   const size_t L = f->length;
-  g.rows = malloc(CHUNK * L * sizeof *g.rows);
+  int32_t *rows = malloc(CHUNK * L * sizeof *rows);
   g.prompt = malloc(CHUNK * sizeof *g.prompt);
   g.order = malloc(CHUNK * sizeof *g.order);
   g.prompts = malloc(CLS_SYNTH_BATCH * L * sizeof *g.prompts);
   g.out = malloc(CLS_SYNTH_BATCH * L * sizeof *g.out);
   g.lengths = malloc(CLS_SYNTH_BATCH * sizeof *g.lengths);
-  uint64_t *truth = malloc(CHUNK * sizeof *truth);
-  stats st;
-  const int have = stats_alloc(&st, req->n);
+  g.truth = malloc(CHUNK * sizeof *g.truth);
+  const int have = stats_alloc(&g.st, req->n);
   if (s != CLS_OK)
     snprintf(err, err_len, "the teacher's sampler: %s", cls_last_error(ctx));
-  else if (!g.rows || !g.prompt || !g.order || !g.prompts || !g.out || !g.lengths || !truth || !have)
+  else if (!rows || !g.prompt || !g.order || !g.prompts || !g.out || !g.lengths || !g.truth || !have)
     s = cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "out of host memory making %s", req->corpus_path);
-  cls_gpt_sample_config_default(&g.cfg);
-  g.cfg.sampling.temperature = (float)req->temperature;
-  g.cfg.sampling.top_k = req->top_k;
-  g.cfg.sampling.top_p = (float)req->top_p;
-  g.cfg.sampling.seed = req->seed;
+  cls__synth_sample_config(req, &g.cfg);
   g.cfg.stop_token = f->eos;
-  cls_corpus_writer *w = NULL;
-  if (s == CLS_OK) s = cls_corpus_writer_open(req->corpus_path, req->n, L, f->vocab, key, &w, err, err_len);
-  for (uint64_t first = 0; s == CLS_OK && first < req->n; first += CHUNK) {
-    const size_t n = req->n - first < CHUNK ? (size_t)(req->n - first) : CHUNK;
-    s = answer_chunk(&g, first, n, truth, err, err_len);
-    if (s != CLS_OK) {
-      snprintf(err, err_len, "the teacher %s writing %s: %s", req->teacher_id, req->corpus_path,
-               cls_last_error(ctx));
-      break;
-    }
-    if (req->stop && *req->stop) {
-      res->stopped = 1;
-      break;
-    }
-    s = cls_corpus_writer_append(w, g.rows, n, err, err_len);
-    if (s != CLS_OK) {
-      w = NULL; /* the writer gave up and freed itself */
-      break;
-    }
-    for (size_t i = 0; i < n; i++) stats_add(&st, f, g.rows + i * L, truth[i]);
-    if (req->progress) req->progress(req->progress_user, (size_t)(first + n), req->n);
-  }
   uint64_t checksum = 0;
-  if (s == CLS_OK && !res->stopped) {
-    s = cls_corpus_writer_finish(w, &checksum, err, err_len);
-  } else {
-    cls_corpus_writer_abandon(w);
-  }
+  if (s == CLS_OK)
+    s = cls__synth_write(ctx, req, key, L, f->vocab, CHUNK, rows, answer_chunk, &g, res, &checksum, err, err_len);
   if (s == CLS_OK && !res->stopped) {
     res->seconds = cls_now() - t0;
-    fill_result(res, &st, checksum, req->n);
+    fill_result(res, &g.st, checksum, req->n);
     const cls_corpus c = {.n = req->n, .length = L, .vocab = f->vocab, .checksum = checksum};
-    s = write_meta(req, key, &c, &st, res->seconds, err, err_len);
+    s = write_meta(req, key, &c, &g.st, res->seconds, err, err_len);
   }
-  stats_free(&st);
-  free(truth);
-  free(g.rows);
+  stats_free(&g.st);
+  free(g.truth);
+  free(rows);
   free(g.prompt);
   free(g.order);
   free(g.prompts);
@@ -362,12 +296,8 @@ cls_status cls__gcd_synthesize(cls_context *ctx, const cls_task_spec *spec, cons
   cls_gcd_format f;
   cls_status s = cls_gcd_format_make(spec->base, spec->bound, &f, err, err_len);
   if (s != CLS_OK) return s;
-  if (!req->n || !req->generation || req->generation > CLS_SYNTH_MAX_GENERATIONS) {
-    snprintf(err, err_len,
-             "a corpus of %zu sequences for generation %u: want at least one, for generation 1 to %d", req->n,
-             req->generation, CLS_SYNTH_MAX_GENERATIONS);
-    return CLS_ERR_INVALID_VALUE;
-  }
+  s = cls__synth_check_request(req, err, err_len);
+  if (s != CLS_OK) return s;
   char key[2048];
   make_key(spec, &f, req, key, sizeof key);
   if (access(req->corpus_path, F_OK) == 0) return reuse(spec, &f, req, key, res, err, err_len);

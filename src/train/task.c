@@ -31,6 +31,7 @@ void cls_task_spec_default(cls_task_spec *s) {
   s->data_seed = 1;
   s->zipf_bytes = (size_t)4 << 20;
   s->val_fraction = 0.1;
+  s->prompt_bytes = 0;
   s->n_train = 1024;
   s->n_test = 256;
   s->n_pixels = 4000;

@@ -46,6 +46,7 @@ typedef struct cls_task_spec {
   uint64_t data_seed; /* synthetic corpus (and spectra dataset) seed */
   size_t zipf_bytes;  /* synthetic corpus size */
   double val_fraction;
+  size_t prompt_bytes; /* generations: the real bytes a teacher continues (0: context / 4, at least 1) */
   /* spectra */
   size_t n_train;      /* D: training spectra */
   size_t n_test;       /* test spectra (the evaluation set) */
@@ -81,7 +82,8 @@ typedef struct cls_task_spec {
 } cls_task_spec;
 
 /* gpt width 128, depth 4, heads 4, SP, base 128, init 0.02, wd 0.1, seed 1,
- * batch 32, context 64, synthetic corpus (seed 1, 4 MiB), val 0.1; spectra
+ * batch 32, context 64, synthetic corpus (seed 1, 4 MiB), val 0.1, prompt
+ * context / 4; spectra
  * n_train 1024, n_test 256, 4000 pixels, 256 per spectrum, 16 tokens; rf
  * M 1024, alpha 1, ridge 1e-3, noise 0, no test samples; zipf beta 1.5,
  * V 10^6, source real, k = V, beta' 2, T0 10^4, pi 0; gcd base 10, bound

@@ -2,7 +2,9 @@
  * task_internal.h). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "core/fmt.h"
 #include "task_internal.h"
 
 /* The cls_train_task and the task's ops, in one allocation with the
@@ -115,4 +117,97 @@ cls_status cls__task_coord_pick(const float *rms, size_t n, size_t depth, float 
 
 const char *cls__task_param_name(cls_parametrisation p) {
   return p == CLS_PARAM_MUP ? "mup" : "sp";
+}
+
+/* ------------------------------------------------------------- GPT tasks */
+
+void cls__task_gpt_config(const cls_task_spec *spec, size_t vocab, size_t width, size_t depth, size_t heads,
+                          cls_gpt_config *gc) {
+  cls_gpt_config_default(gc);
+  gc->vocab = vocab;
+  gc->context = spec->context;
+  gc->width = width;
+  gc->depth = depth;
+  gc->heads = heads;
+  gc->param = spec->param;
+  gc->base_width = spec->base_width;
+  gc->init_std = spec->init_std;
+  gc->weight_decay = spec->weight_decay;
+}
+
+cls_status cls__task_gpt_check(const cls_task_spec *spec, size_t vocab, char *err, size_t err_len) {
+  cls_gpt_config gc;
+  cls__task_gpt_config(spec, vocab, spec->width, spec->depth, spec->heads, &gc);
+  return cls_gpt_config_check(&gc, err, err_len);
+}
+
+void cls__task_gpt_count(const cls_task_spec *spec, size_t vocab, size_t width, size_t depth, double *n,
+                         double *n_embed) {
+  cls_gpt_config c;
+  cls__task_gpt_config(spec, vocab, width, depth, 1, &c);
+  cls_gpt_count_params(&c, n, n_embed);
+}
+
+cls_status cls__task_gpt_probe(cls_gpt *g, const int32_t *inputs, const int32_t *targets, size_t B, size_t T,
+                               size_t depth, float *out) {
+  float loss;
+  cls_status s = cls_gpt_forward(g, inputs, targets, B, T, 0, &loss);
+  if (s != CLS_OK) return s;
+  const size_t n = cls_gpt_activation_count(g);
+  float *rms = malloc(n * sizeof *rms);
+  if (!rms) return CLS_ERR_OUT_OF_MEMORY;
+  s = cls_gpt_activation_rms(g, rms);
+  if (s == CLS_OK) s = cls__task_coord_pick(rms, n, depth, out);
+  free(rms);
+  return s;
+}
+
+/* cls__task_coord_pick's order. */
+const char *const cls__gpt_coord_layers[] = {"embedding", "attention out", "mlp hidden", "logits", NULL};
+
+/* ------------------------------------------------ training on a corpus */
+
+cls_status cls__task_corpus_check(const cls_task_spec *spec, char *err, size_t err_len) {
+  if (spec->corpus && !(spec->corpus_real_fraction >= 0 && spec->corpus_real_fraction <= 1)) {
+    snprintf(err, err_len, "the share of real data beside a corpus is %g: use a number in [0, 1]",
+             spec->corpus_real_fraction);
+    return CLS_ERR_INVALID_VALUE;
+  }
+  return CLS_OK;
+}
+
+cls_status cls__task_corpus_open(const cls_task_spec *spec, size_t length, size_t vocab, const char *other,
+                                 cls_corpus *c, char *err, size_t err_len) {
+  cls_status s = cls_corpus_read(spec->corpus, c, err, err_len);
+  if (s == CLS_OK && (c->length != length || c->vocab != vocab)) {
+    snprintf(err, err_len,
+             "corpus %s holds sequences of %llu tokens over %llu, and this task's are %zu tokens over %zu: it "
+             "is of another %s",
+             spec->corpus, (unsigned long long)c->length, (unsigned long long)c->vocab, length, vocab, other);
+    s = CLS_ERR_INVALID_VALUE;
+  }
+  return s;
+}
+
+cls_status cls__task_corpus_pick(cls_train_task *t, const cls_corpus *c, double pi, cls_rng mix, uint64_t i,
+                                 const int32_t **row) {
+  *row = NULL;
+  if (cls_rng_uniform(mix, i, 0) < pi) return CLS_OK;
+  if (i >= c->n) {
+    char why[256];
+    snprintf(why, sizeof why,
+             "training example %llu is past the end of the corpus (%llu sequences): make the corpus larger "
+             "(`synthetic_pairs`) or the budget smaller",
+             (unsigned long long)i, (unsigned long long)c->n);
+    return cls__task_data_fail(t, CLS_ERR_INVALID_SIZE, why);
+  }
+  *row = c->tokens + i * c->length;
+  return CLS_OK;
+}
+
+void cls__task_key_corpus(cls_train_task *t, const cls_corpus *c, double pi) {
+  char f[40];
+  const size_t used = strlen(t->key);
+  snprintf(t->key + used, sizeof t->key - used, "corpus_checksum=0x%016llx\ncorpus_real_fraction=%s\n",
+           (unsigned long long)c->checksum, cls_fmt_shortest(pi, 1, f, sizeof f));
 }

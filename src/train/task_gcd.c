@@ -84,18 +84,9 @@ typedef struct {
 
 /* ------------------------------------------------------------ the model */
 
-static void gpt_config_of(const cls_task_spec *spec, size_t width, size_t depth, size_t heads,
-                          cls_gpt_config *gc) {
-  cls_gpt_config_default(gc);
-  gc->vocab = spec->base + 4;
-  gc->context = spec->context;
-  gc->width = width;
-  gc->depth = depth;
-  gc->heads = heads;
-  gc->param = spec->param;
-  gc->base_width = spec->base_width;
-  gc->init_std = spec->init_std;
-  gc->weight_decay = spec->weight_decay;
+/* The vocabulary: the base's digits and the four symbols (data/gcd.h). */
+static size_t vocab_of(const cls_task_spec *spec) {
+  return spec->base + 4;
 }
 
 /* The base and bound first (the vocabulary follows from the base), then
@@ -103,16 +94,11 @@ static void gpt_config_of(const cls_task_spec *spec, size_t width, size_t depth,
 static cls_status gpt_check(const cls_task_spec *spec, char *err, size_t err_len) {
   cls_gcd_format f;
   cls_status s = cls_gcd_format_make(spec->base, spec->bound, &f, err, err_len);
-  if (s != CLS_OK) return s;
-  cls_gpt_config gc;
-  gpt_config_of(spec, spec->width, spec->depth, spec->heads, &gc);
-  return cls_gpt_config_check(&gc, err, err_len);
+  return s == CLS_OK ? cls__task_gpt_check(spec, vocab_of(spec), err, err_len) : s;
 }
 
 static void gpt_count(const cls_task_spec *spec, size_t width, size_t depth, double *n, double *n_embed) {
-  cls_gpt_config c;
-  gpt_config_of(spec, width, depth, 1, &c);
-  cls_gpt_count_params(&c, n, n_embed);
+  cls__task_gpt_count(spec, vocab_of(spec), width, depth, n, n_embed);
 }
 
 static const cls_model_info gpt_model = {.name = "gpt", .count_params = gpt_count, .check = gpt_check};
@@ -139,12 +125,12 @@ static void encode_rows(gcd_task *x, size_t n) {
   }
 }
 
-/* Row b from corpus sequence i: the answer is what the teacher wrote
+/* Row b from a corpus sequence: the answer is what the teacher wrote
  * after '=', up to and with its first EOS, else to the end of the row. */
-static void corpus_row(gcd_task *x, size_t b, uint64_t i) {
+static void corpus_row(gcd_task *x, size_t b, const int32_t *from) {
   const size_t L = x->f.length;
   int32_t *seq = x->seq + b * L;
-  memcpy(seq, x->corpus.tokens + i * L, L * sizeof *seq);
+  memcpy(seq, from, L * sizeof *seq);
   size_t eq = 0;
   while (eq < L && seq[eq] != x->f.eq) eq++; /* the question is ours: '=' is there */
   size_t end = eq + 1;
@@ -158,16 +144,13 @@ static cls_status train_batch(cls_train_task *t, uint64_t step) {
   const cls_rng pick = cls_rng_make(x->seed, STREAM_PICK), mix = cls_rng_make(x->seed, STREAM_MIX);
   for (size_t b = 0; b < x->B; b++) {
     const uint64_t i = x->train.n ? cls_rng_below(pick, step, (uint32_t)b, x->train.n) : step * x->B + b;
-    if (x->corpus.n && !(cls_rng_uniform(mix, i, 0) < x->real_fraction)) {
-      if (i >= x->corpus.n) {
-        char why[256];
-        snprintf(why, sizeof why,
-                 "training example %llu is past the end of the corpus (%llu sequences): make the corpus larger "
-                 "(`synthetic_pairs`) or the budget smaller",
-                 (unsigned long long)i, (unsigned long long)x->corpus.n);
-        return cls__task_data_fail(t, CLS_ERR_INVALID_SIZE, why);
-      }
-      corpus_row(x, b, i);
+    const int32_t *row = NULL;
+    if (x->corpus.n) {
+      cls_status s = cls__task_corpus_pick(t, &x->corpus, x->real_fraction, mix, i, &row);
+      if (s != CLS_OK) return s;
+    }
+    if (row) {
+      corpus_row(x, b, row);
     } else {
       x->pairs[b] = cls_gcd_source_get(&x->train, i);
       set_row(x, b, cls_gcd_encode(&x->f, &x->pairs[b], x->seq + b * x->f.length),
@@ -200,18 +183,8 @@ static cls_status eval_batch(cls_train_task *t, uint64_t i, float *loss) {
 
 static cls_status coord_probe(cls_train_task *t, uint64_t step, float *out) {
   gcd_task *x = t->impl;
-  float loss;
   cls_status s = train_batch(t, step);
-  if (s != CLS_OK) return s;
-  s = cls_gpt_forward(x->gpt, x->inputs, x->targets, x->B, x->T, 0, &loss);
-  if (s != CLS_OK) return s;
-  const size_t n = cls_gpt_activation_count(x->gpt);
-  float *rms = malloc(n * sizeof *rms);
-  if (!rms) return CLS_ERR_OUT_OF_MEMORY;
-  s = cls_gpt_activation_rms(x->gpt, rms);
-  if (s == CLS_OK) s = cls__task_coord_pick(rms, n, x->depth, out);
-  free(rms);
-  return s;
+  return s == CLS_OK ? cls__task_gpt_probe(x->gpt, x->inputs, x->targets, x->B, x->T, x->depth, out) : s;
 }
 
 /* ------------------------------------------------------------ the report */
@@ -363,12 +336,7 @@ static cls_status gcd_check(const cls_task_spec *spec, char *err, size_t err_len
              spec->train_pairs);
     return CLS_ERR_INVALID_VALUE;
   }
-  if (spec->corpus && !(spec->corpus_real_fraction >= 0 && spec->corpus_real_fraction <= 1)) {
-    snprintf(err, err_len, "the share of real data beside a corpus is %g: use a number in [0, 1]",
-             spec->corpus_real_fraction);
-    return CLS_ERR_INVALID_VALUE;
-  }
-  return CLS_OK;
+  return cls__task_corpus_check(spec, err, err_len);
 }
 
 /* The data's accounting, the checkpoint key and the description. */
@@ -390,11 +358,7 @@ static void describe(cls_train_task *t, const cls_task_spec *spec, const cls_gpt
            cls__task_param_name(gc->param), gc->base_width, cls_fmt_shortest(gc->init_std, 1, f[0], 40),
            cls_fmt_shortest(gc->weight_decay, 1, f[1], 40), x->B, (unsigned long long)spec->seed,
            (unsigned long long)spec->data_seed, spec->train_pairs, spec->eval_pairs);
-  if (x->corpus.n) { /* a checkpoint continues only on the same corpus and mix */
-    const size_t used = strlen(t->key);
-    snprintf(t->key + used, sizeof t->key - used, "corpus_checksum=0x%016llx\ncorpus_real_fraction=%s\n",
-             (unsigned long long)x->corpus.checksum, cls_fmt_shortest(x->real_fraction, 1, f[0], 40));
-  }
+  if (x->corpus.n) cls__task_key_corpus(t, &x->corpus, x->real_fraction);
   char pairs[64];
   if (x->corpus.n)
     snprintf(pairs, sizeof pairs, "a model's corpus, %g real", x->real_fraction);
@@ -424,15 +388,7 @@ static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_ta
   x->train = spec->train_pairs ? cls_gcd_source_real(spec->bound, spec->data_seed, STREAM_TRAIN, spec->train_pairs)
                                : cls_gcd_source_real(spec->bound, spec->seed, STREAM_TRAIN, 0);
   if (spec->corpus) {
-    s = cls_corpus_read(spec->corpus, &x->corpus, err, err_len);
-    if (s == CLS_OK && (x->corpus.length != x->f.length || x->corpus.vocab != x->f.vocab)) {
-      snprintf(err, err_len,
-               "corpus %s holds sequences of %llu tokens over %llu, and this task's are %zu tokens over %zu: it "
-               "is of another base or bound",
-               spec->corpus, (unsigned long long)x->corpus.length, (unsigned long long)x->corpus.vocab,
-               x->f.length, x->f.vocab);
-      s = CLS_ERR_INVALID_VALUE;
-    }
+    s = cls__task_corpus_open(spec, x->f.length, x->f.vocab, "base or bound", &x->corpus, err, err_len);
     if (s != CLS_OK) return cls__task_fail(t, s);
     x->real_fraction = spec->corpus_real_fraction;
   }
@@ -450,7 +406,7 @@ static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_ta
       !x->rows)
     return cls__task_oom(t, "the gcd task's batches", err, err_len);
   cls_gpt_config gc;
-  gpt_config_of(spec, spec->width, spec->depth, spec->heads, &gc);
+  cls__task_gpt_config(spec, vocab_of(spec), spec->width, spec->depth, spec->heads, &gc);
   s = cls_gpt_create(ctx, &gc, B, T, spec->seed, &x->gpt);
   if (s != CLS_OK) return cls__task_model_fail(t, s, err, err_len);
   describe(t, spec, &gc);
@@ -460,15 +416,12 @@ static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_ta
 
 static const char *const gcd_fields[] = {"base", "bound", "context", "train_pairs", "eval_pairs", NULL};
 
-/* The coordinate check's activations (cls__task_coord_pick's order). */
-static const char *const gpt_coord_layers[] = {"embedding", "attention out", "mlp hidden", "logits", NULL};
-
 const cls_task_info cls__task_gcd = {.task = "gcd",
                                      .model = &gpt_model,
                                      .summary = "a GPT learns gcd(a, b) in base B, from the answer tokens",
                                      .fields = gcd_fields,
                                      .check = gcd_check,
                                      .make = make,
-                                     .coord_layers = gpt_coord_layers,
+                                     .coord_layers = cls__gpt_coord_layers,
                                      .synth_check = cls__gcd_synth_check,
                                      .synthesize = cls__gcd_synthesize};

@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/rng.h"
+#include "nn/gpt.h"
+#include "rundir/rundir.h"
 #include "train/task.h"
 
 /* The sampler seed of every evaluation ("eval"): the same held-out batches
@@ -81,11 +84,77 @@ cls_status cls__task_oom(cls_train_task *t, const char *what, char *err, size_t 
  * is too small for depth. */
 cls_status cls__task_coord_pick(const float *rms, size_t n, size_t depth, float out[4]);
 
+/* ------------------------------------------------- tasks that train a GPT
+ * (task_text.c, task_gcd.c): one model, its settings from the spec, so
+ * that the tasks differ only in their vocabularies. */
+
+/* The GPT at width x depth x heads with spec's context, parametrisation,
+ * base width, init and weight decay, over vocab tokens. */
+void cls__task_gpt_config(const cls_task_spec *spec, size_t vocab, size_t width, size_t depth, size_t heads,
+                          cls_gpt_config *gc);
+
+/* The model's check (cls_model_info.check) of spec's GPT over vocab. */
+cls_status cls__task_gpt_check(const cls_task_spec *spec, size_t vocab, char *err, size_t err_len);
+
+/* The model's count (cls_model_info.count_params) of spec's GPT over
+ * vocab at width x depth (heads do not matter). */
+void cls__task_gpt_count(const cls_task_spec *spec, size_t vocab, size_t width, size_t depth, double *n,
+                         double *n_embed);
+
+/* The coordinate check's probe of a GPT task: the forward pass of the
+ * B x T batch (inputs, targets) without gradients, then the four
+ * activations of cls__gpt_coord_layers (cls__task_coord_pick) into out. */
+cls_status cls__task_gpt_probe(cls_gpt *g, const int32_t *inputs, const int32_t *targets, size_t B, size_t T,
+                               size_t depth, float *out);
+
+/* The names of those activations (cls_task_info.coord_layers). */
+extern const char *const cls__gpt_coord_layers[];
+
+/* ------------------------------------------- training on a model's corpus
+ * (generations, train/synth.h): the tasks that can read spec->corpus
+ * (gcd, text) mix it with real data the same way. */
+
+/* spec's share of real data beside its corpus, when it has one: CLS_OK,
+ * else CLS_ERR_INVALID_VALUE with the message (a task's check). */
+cls_status cls__task_corpus_check(const cls_task_spec *spec, char *err, size_t err_len);
+
+/* spec->corpus read into *c and found to hold sequences of length tokens
+ * over vocab, else the message, which says the corpus is of another
+ * `other` ("base or bound"). */
+cls_status cls__task_corpus_open(const cls_task_spec *spec, size_t length, size_t vocab, const char *other,
+                                 cls_corpus *c, char *err, size_t err_len);
+
+/* Where training example i comes from: real data when the run's stream
+ * mix draws a uniform number below pi at (i, 0) (*row NULL), else corpus
+ * sequence i (*row points to it). Every example is seen once: an i past
+ * the corpus's end is a data failure (t->error says to make the corpus
+ * larger or the budget smaller). */
+cls_status cls__task_corpus_pick(cls_train_task *t, const cls_corpus *c, double pi, cls_rng mix, uint64_t i,
+                                 const int32_t **row);
+
+/* Appends the corpus's checksum and pi to t->key: a checkpoint continues
+ * only on the same corpus and mix. */
+void cls__task_key_corpus(cls_train_task *t, const cls_corpus *c, double pi);
+
 /* The gcd task's generations (synth_gcd.c; cls_task_info's synth_check
  * and synthesize). */
 cls_status cls__gcd_synth_check(const cls_task_spec *spec, size_t *tokens_per_example, char *err, size_t err_len);
 cls_status cls__gcd_synthesize(cls_context *ctx, const cls_task_spec *spec, const struct cls_synth_request *req,
                                struct cls_synth_result *res, char *err, size_t err_len);
+
+/* The text task's generations (synth_text.c) and what they share with
+ * task_text.c: the text's settings of spec, and the prompt's length P
+ * (spec->prompt_bytes, or its default: a quarter of the context, at
+ * least 1). */
+cls_status cls__text_synth_check(const cls_task_spec *spec, size_t *tokens_per_example, char *err, size_t err_len);
+cls_status cls__text_synthesize(cls_context *ctx, const cls_task_spec *spec, const struct cls_synth_request *req,
+                                struct cls_synth_result *res, char *err, size_t err_len);
+struct cls_text_config;
+struct cls_text;
+void cls__text_config(const cls_task_spec *spec, struct cls_text_config *tc);
+size_t cls__text_prompt_bytes(const cls_task_spec *spec);
+/* FNV-1a 64 of the text's bytes (the data's identity in keys). */
+uint64_t cls__text_hash(const struct cls_text *text);
 
 /* "sp" or "mup" (checkpoint keys and descriptions). */
 const char *cls__task_param_name(cls_parametrisation p);

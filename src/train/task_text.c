@@ -7,15 +7,29 @@
  * batches: cls_text_batch(validation split, CLS_TASK_EVAL_SEED, i) for
  * i < n, the same windows at every evaluation and for every run seed, so
  * the eval losses of a sweep's runs are measured on the same text.
+ *
+ * Generations (train/synth.h, synth_text.c): with spec->corpus, training
+ * example i (= step B + b) is window i of the corpus, the P real bytes of
+ * a prompt and the T + 1 - P bytes a previous model wrote after them,
+ * trained on whole (every target, as for real windows: the paper trains
+ * on the generated text itself, and a window's first positions, which a
+ * continuation alone would never train, are evaluated on real text),
+ * unless the run seed's stream "mix" draws a uniform number below
+ * corpus_real_fraction (pi) for i: then it is the real window generation
+ * 0 trains on at i. So pi = 1 is generation 0's data.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fmt.h"
+#include "core/rng.h"
 #include "data/text.h"
 #include "nn/gpt.h"
+#include "rundir/rundir.h"
 #include "task_internal.h"
-#include "core/fmt.h"
+
+#define STREAM_MIX 0x7478746du /* "txtm" */
 
 typedef struct {
   cls_text *text;
@@ -24,33 +38,19 @@ typedef struct {
   size_t depth; /* the model's blocks (the coordinate check's activations) */
   uint64_t seed;
   int32_t *window, *inputs, *targets; /* B (T + 1); B T; B T */
+  cls_corpus corpus;                  /* generations: a previous model's windows (n = 0: none) */
+  double real_fraction;               /* pi: the share of real windows beside the corpus */
 } text_task;
 
 /* ------------------------------------------------------------ the model */
 
-static void gpt_config_of(const cls_task_spec *spec, size_t width, size_t depth, size_t heads,
-                          cls_gpt_config *gc) {
-  cls_gpt_config_default(gc);
-  gc->context = spec->context;
-  gc->width = width;
-  gc->depth = depth;
-  gc->heads = heads;
-  gc->param = spec->param;
-  gc->base_width = spec->base_width;
-  gc->init_std = spec->init_std;
-  gc->weight_decay = spec->weight_decay;
-}
-
+/* Bytes: the vocabulary is CLS_TEXT_VOCAB. */
 static cls_status gpt_check(const cls_task_spec *spec, char *err, size_t err_len) {
-  cls_gpt_config gc;
-  gpt_config_of(spec, spec->width, spec->depth, spec->heads, &gc);
-  return cls_gpt_config_check(&gc, err, err_len);
+  return cls__task_gpt_check(spec, CLS_TEXT_VOCAB, err, err_len);
 }
 
 static void gpt_count(const cls_task_spec *spec, size_t width, size_t depth, double *n, double *n_embed) {
-  cls_gpt_config c;
-  gpt_config_of(spec, width, depth, 1, &c);
-  cls_gpt_count_params(&c, n, n_embed);
+  cls__task_gpt_count(spec, CLS_TEXT_VOCAB, width, depth, n, n_embed);
 }
 
 static const cls_model_info gpt_model = {.name = "gpt", .count_params = gpt_count, .check = gpt_check};
@@ -76,9 +76,26 @@ static cls_status batch(cls_train_task *t, cls_split split, uint64_t seed, uint6
   return CLS_OK;
 }
 
-static cls_status train_step(cls_train_task *t, uint64_t step, float *loss) {
+/* The training batch of `step`: generation 0's windows, with a corpus
+ * each replaced by corpus window step B + b unless the mix keeps it real. */
+static cls_status train_batch(cls_train_task *t, uint64_t step) {
   text_task *x = t->impl;
   cls_status s = batch(t, CLS_SPLIT_TRAIN, x->seed, step);
+  if (s != CLS_OK || !x->corpus.n) return s;
+  const cls_rng mix = cls_rng_make(x->seed, STREAM_MIX);
+  const size_t W = x->T + 1;
+  for (size_t b = 0; b < x->B && s == CLS_OK; b++) {
+    const int32_t *row;
+    s = cls__task_corpus_pick(t, &x->corpus, x->real_fraction, mix, step * x->B + b, &row);
+    if (s == CLS_OK && row) memcpy(x->window + b * W, row, W * sizeof *row);
+  }
+  if (s == CLS_OK) split_windows(x);
+  return s;
+}
+
+static cls_status train_step(cls_train_task *t, uint64_t step, float *loss) {
+  text_task *x = t->impl;
+  cls_status s = train_batch(t, step);
   if (s == CLS_OK) s = cls_gpt_forward(x->gpt, x->inputs, x->targets, x->B, x->T, 1, loss);
   if (s == CLS_OK) s = cls_gpt_backward(x->gpt);
   return s;
@@ -91,21 +108,11 @@ static cls_status eval_batch(cls_train_task *t, uint64_t i, float *loss) {
   return s;
 }
 
-/* The coordinate check's activations after a forward pass on the training
- * batch `step` without gradients. */
+/* The coordinate check's activations on the training batch `step`. */
 static cls_status coord_probe(cls_train_task *t, uint64_t step, float *out) {
   text_task *x = t->impl;
-  float loss;
-  cls_status s = batch(t, CLS_SPLIT_TRAIN, x->seed, step);
-  if (s == CLS_OK) s = cls_gpt_forward(x->gpt, x->inputs, x->targets, x->B, x->T, 0, &loss);
-  if (s != CLS_OK) return s;
-  const size_t n = cls_gpt_activation_count(x->gpt);
-  float *rms = malloc(n * sizeof *rms);
-  if (!rms) return CLS_ERR_OUT_OF_MEMORY;
-  s = cls_gpt_activation_rms(x->gpt, rms);
-  if (s == CLS_OK) s = cls__task_coord_pick(rms, n, x->depth, out);
-  free(rms);
-  return s;
+  cls_status s = train_batch(t, step);
+  return s == CLS_OK ? cls__task_gpt_probe(x->gpt, x->inputs, x->targets, x->B, x->T, x->depth, out) : s;
 }
 
 static void release(void *impl) {
@@ -115,6 +122,7 @@ static void release(void *impl) {
   free(x->window);
   free(x->inputs);
   free(x->targets);
+  cls_corpus_free(&x->corpus);
 }
 
 static const cls__task_ops text_ops = {train_step, eval_batch, coord_probe, release};
@@ -128,14 +136,26 @@ static cls_status text_check(const cls_task_spec *spec, char *err, size_t err_le
     snprintf(err, err_len, "the text task evaluates on a validation split: `val_fraction` must be in (0, 0.5]");
     return CLS_ERR_INVALID_VALUE;
   }
-  return CLS_OK;
+  if (spec->prompt_bytes > spec->context) {
+    snprintf(err, err_len,
+             "`prompt_bytes` %zu: a teacher continues a prompt within a window of context + 1 = %zu bytes and "
+             "writes at least one: use 1 to %zu (the context)",
+             spec->prompt_bytes, spec->context + 1, spec->context);
+    return CLS_ERR_INVALID_SIZE;
+  }
+  return cls__task_corpus_check(spec, err, err_len);
+}
+
+size_t cls__text_prompt_bytes(const cls_task_spec *spec) {
+  if (spec->prompt_bytes) return spec->prompt_bytes;
+  return spec->context >= 4 ? spec->context / 4 : 1;
 }
 
 static int is_synthetic(const cls_task_spec *spec) {
   return !spec->data || !strcmp(spec->data, "zipf");
 }
 
-static void text_config_of(const cls_task_spec *spec, cls_text_config *tc) {
+void cls__text_config(const cls_task_spec *spec, cls_text_config *tc) {
   cls_text_config_default(tc);
   tc->path = is_synthetic(spec) ? NULL : spec->data;
   tc->context = spec->context;
@@ -150,6 +170,12 @@ static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n) {
   return h;
 }
 
+uint64_t cls__text_hash(const cls_text *text) {
+  const uint64_t h =
+      fnv1a(14695981039346656037ULL, cls_text_bytes(text, CLS_SPLIT_TRAIN), cls_text_size(text, CLS_SPLIT_TRAIN));
+  return fnv1a(h, cls_text_bytes(text, CLS_SPLIT_VAL), cls_text_size(text, CLS_SPLIT_VAL));
+}
+
 /* The data's accounting, the checkpoint key and the description. */
 static void describe(cls_train_task *t, const cls_task_spec *spec, const cls_gpt_config *gc,
                      const cls_text_config *tc) {
@@ -160,8 +186,7 @@ static void describe(cls_train_task *t, const cls_task_spec *spec, const cls_gpt
   t->train_tokens = (double)ntrain;
   t->train_examples = (double)(ntrain / (x->T + 1)); /* disjoint windows: epochs are passes over the bytes */
   t->examples_per_step = (double)x->B;
-  uint64_t h = fnv1a(14695981039346656037ULL, cls_text_bytes(x->text, CLS_SPLIT_TRAIN), ntrain);
-  h = fnv1a(h, cls_text_bytes(x->text, CLS_SPLIT_VAL), nval);
+  const uint64_t h = cls__text_hash(x->text);
   const int synthetic = is_synthetic(spec);
   char data[160], f[3][40];
   if (synthetic)
@@ -176,9 +201,14 @@ static void describe(cls_train_task *t, const cls_task_spec *spec, const cls_gpt
            gc->base_width, cls_fmt_shortest(gc->init_std, 1, f[0], 40),
            cls_fmt_shortest(gc->weight_decay, 1, f[1], 40), x->B, (unsigned long long)spec->seed, data,
            (unsigned long long)h, cls_fmt_shortest(spec->val_fraction, 0, f[2], 40));
-  snprintf(t->describe, sizeof t->describe, "gpt w%zu d%zu h%zu ctx%zu %s, batch %zu, on %s (%zu + %zu bytes)",
+  char mixed[64] = "";
+  if (x->corpus.n) {
+    cls__task_key_corpus(t, &x->corpus, x->real_fraction);
+    snprintf(mixed, sizeof mixed, "; a model's corpus, %g real", x->real_fraction);
+  }
+  snprintf(t->describe, sizeof t->describe, "gpt w%zu d%zu h%zu ctx%zu %s, batch %zu, on %s (%zu + %zu bytes%s)",
            gc->width, gc->depth, gc->heads, gc->context, cls__task_param_name(gc->param), x->B,
-           synthetic ? "the zipf corpus" : spec->data, ntrain, nval);
+           synthetic ? "the zipf corpus" : spec->data, ntrain, nval, mixed);
 }
 
 /* The text and the host buffers of a batch. */
@@ -202,15 +232,19 @@ static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_ta
   cls_status s = cls__task_begin(&cls__task_text, ctx, spec, sizeof(text_task), &text_ops, &t, err, err_len);
   if (s != CLS_OK) return s;
   cls_gpt_config gc;
-  gpt_config_of(spec, spec->width, spec->depth, spec->heads, &gc);
+  cls__task_gpt_config(spec, CLS_TEXT_VOCAB, spec->width, spec->depth, spec->heads, &gc);
   cls_text_config tc;
-  text_config_of(spec, &tc);
+  cls__text_config(spec, &tc);
   text_task *x = t->impl;
   x->B = spec->batch;
   x->T = spec->context;
   x->depth = spec->depth;
   x->seed = spec->seed;
   s = build_data(t, &tc, err, err_len);
+  if (s == CLS_OK && spec->corpus) {
+    s = cls__task_corpus_open(spec, x->T + 1, CLS_TEXT_VOCAB, "context", &x->corpus, err, err_len);
+    x->real_fraction = spec->corpus_real_fraction;
+  }
   if (s != CLS_OK) return cls__task_fail(t, s);
   s = cls_gpt_create(ctx, &gc, x->B, x->T, spec->seed, &x->gpt);
   if (s != CLS_OK) return cls__task_model_fail(t, s, err, err_len);
@@ -218,10 +252,7 @@ static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_ta
   return cls__task_done(t, cls_gpt_params(x->gpt), cls_gpt_slabs(x->gpt), out);
 }
 
-static const char *const text_fields[] = {"data", "zipf_bytes", "context", "val_fraction", NULL};
-
-/* The coordinate check's activations (cls__task_coord_pick's order). */
-static const char *const gpt_coord_layers[] = {"embedding", "attention out", "mlp hidden", "logits", NULL};
+static const char *const text_fields[] = {"data", "zipf_bytes", "context", "val_fraction", "prompt_bytes", NULL};
 
 const cls_task_info cls__task_text = {.task = "text",
                                       .model = &gpt_model,
@@ -229,4 +260,6 @@ const cls_task_info cls__task_text = {.task = "text",
                                       .fields = text_fields,
                                       .check = text_check,
                                       .make = make,
-                                      .coord_layers = gpt_coord_layers};
+                                      .coord_layers = cls__gpt_coord_layers,
+                                      .synth_check = cls__text_synth_check,
+                                      .synthesize = cls__text_synthesize};
