@@ -159,7 +159,10 @@ __kernel void mm_pack_panel(__global const float *restrict src, uint off, uint l
   if (p >= panels) return;
   uint base = off + b * stride, r0 = p * P;
   __global float *d = dst + dst_off + b * dst_stride + p * P * Kp;
-  uint rn = r0 + P <= R ? P : (r0 < R ? R - r0 : 0); /* rows of this panel inside X */
+  /* Rows of this panel inside X: the host launches ceil(R / P) panels, so
+   * r0 < R. (No "r0 < R ? R - r0 : 0": LLVM makes that llvm.usub.sat,
+   * which Oclgrind cannot run.) */
+  uint rn = min(P, R - r0);
   for (uint k0 = 0; k0 < Kp; k0 += MM_PACK_CHUNK) {
     uint kn = min((uint)MM_PACK_CHUNK, Kp - k0), kin = k0 < K ? min(kn, K - k0) : 0;
     if (rmajor) {
@@ -221,10 +224,12 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
     if (col0 >= N || (lower && col0 > row0 + rows - 1)) return;
     /* In place, the last panel shifts left to end at column N (the host
      * reads B in place only when N >= MM_RNR) and stores only its new
-     * columns, so no load leaves the matrix. */
-    uint shift = b_in_place && col0 + MM_RNR > N ? col0 + MM_RNR - N : 0;
+     * columns, so no load leaves the matrix. (Its first column is chosen,
+     * not computed as col0 minus a clamped difference: LLVM turns
+     * "a > b ? a - b : 0" into llvm.usub.sat, which Oclgrind cannot run.) */
+    uint bcol0 = b_in_place && col0 + MM_RNR > N ? N - MM_RNR : col0;
     __global const float *a = A + a_off + b * a_bstride + row0 * a_row;
-    __global const float *bp = B + b_off + b * b_bstride + (col0 - shift) * b_col;
+    __global const float *bp = B + b_off + b * b_bstride + bcol0 * b_col;
 
     /* The loops over MM_RMR and MM_RNV must be unrolled so that acc lives in
      * registers: a runtime that keeps private arrays in memory (PoCL does,
@@ -283,8 +288,9 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
         }
       }
     } else {
-      /* Right edge: spill the row to private memory and store what fits. */
-      uint cols = N - col0;
+      /* Right edge: spill the row to private memory and store what fits
+       * (in place, the panel's columns from col0 on). */
+      uint cols = N - col0, shift = col0 - bcol0;
       for (uint i = 0; i < rows; i++) {
         float vals[MM_RNR];
 #pragma unroll

@@ -118,12 +118,21 @@ __kernel void norm_fwd_row(__global const float *x, uint xo, __global const floa
 /* ---------------------------------------------- variant 1: row per group */
 
 /* As norm_fwd_row; the row is the group id, so the early return is
- * uniform over the group. */
+ * uniform over the group.
+ *
+ * y may be x. Item l reads and writes only the columns l, l + wg, ...,
+ * except the shift x0 = x[0], which every item needs: item 0 reads it and
+ * hands it on through local memory. Were every item to read x[0] itself,
+ * item 0's store of y[0] would race with those reads: the barriers in
+ * wg_sum order local memory only, so nothing orders a global read of one
+ * item before another's global write (Oclgrind reports it; PoCL happens to
+ * run the items in an order that hides it). */
 __kernel void norm_fwd_wg(__global const float *x, uint xo, __global const float *gamma, uint go,
                           __global const float *beta, uint bo, int has_beta, __global float *y, uint yo,
                           __global float *mean, uint mo, int has_mean, __global float *rstd, uint ro, int has_rstd,
                           uint rows, uint cols, float eps, int rms) {
   __local float red[ROW_WG];
+  __local float shift;
   uint r = get_group_id(0);
   if (r >= rows) return;
   uint l = get_local_id(0), wg = get_local_size(0);
@@ -133,7 +142,9 @@ __kernel void norm_fwd_wg(__global const float *x, uint xo, __global const float
   __global const float *b = beta + bo;
   float inv_n = 1.0f / (float)cols;
 
-  float x0 = rms ? 0.0f : xr[0];
+  if (l == 0) shift = rms ? 0.0f : xr[0];
+  barrier(CLK_LOCAL_MEM_FENCE);
+  float x0 = shift;
   float s = 0.0f;
   if (!rms)
     for (uint j = l; j < cols; j += wg) s += xr[j] - x0;

@@ -94,7 +94,7 @@ static void ce_case(cls_context *ctx, size_t rows, size_t vocab, float lo, float
 static void ce_grid(cls_context *ctx) {
   for (size_t ri = 0; ri < sizeof ce_rows / sizeof ce_rows[0]; ri++)
     for (size_t vi = 0; vi < sizeof ce_vocab / sizeof ce_vocab[0]; vi++) {
-      if (ce_rows[ri] * ce_vocab[vi] > 300000) continue;
+      if (ce_rows[ri] * ce_vocab[vi] > test_limit(300000, TEST_SMALL_LIMIT)) continue;
       ce_case(ctx, ce_rows[ri], ce_vocab[vi], -5.0f, 5.0f, ri * 100 + vi);
     }
 }
@@ -218,7 +218,9 @@ static void test_ce_ignored_targets(void **state) {
     cls_context *ctx = p ? test_context("ROW_VARIANT=1", NULL) : *state;
     for (size_t ri = 0; ri < sizeof rows / sizeof rows[0]; ri++)
       for (size_t vi = 0; vi < sizeof vocab / sizeof vocab[0]; vi++)
-        for (int every = 0; every < 2; every++) ce_ignore_case(ctx, rows[ri], vocab[vi], every, 7 * ri + vi);
+        for (int every = 0; every < 2; every++)
+          if (rows[ri] * vocab[vi] <= test_limit(SIZE_MAX, TEST_SMALL_LIMIT))
+            ce_ignore_case(ctx, rows[ri], vocab[vi], every, 7 * ri + vi);
     if (p) cls_context_destroy(ctx);
   }
 }

@@ -105,9 +105,12 @@ typedef struct cls_context_options {
   const char *kernel_dir; /* NULL reads CLSCALE_KERNEL_DIR; set: load cl/NAME.cl from this folder instead of
                              the copies embedded at build time (for kernel development) */
   const char
-      *matmul_backend; /* "auto", "own", "clblast", "host"; NULL reads CLSCALE_MATMUL_BACKEND, default auto */
-  const char *params;  /* extra/overriding -D parameters "NAME=V,NAME=V"; NULL reads CLSCALE_PARAMS */
-  int trace;           /* nonzero: keep every op's timing for cls_trace_write */
+      *matmul_backend;   /* "auto", "own", "clblast", "host"; NULL reads CLSCALE_MATMUL_BACKEND, default auto */
+  const char *params;    /* extra/overriding -D parameters "NAME=V,NAME=V"; NULL reads CLSCALE_PARAMS */
+  int trace;             /* nonzero: keep every op's timing for cls_trace_write */
+  const char *param_set; /* parameter set by name ("nvidia-gpu", see cls_params_name) instead of the one the
+                            device gets; NULL reads CLSCALE_PARAM_SET. For running one vendor's kernels on
+                            another device (the Oclgrind checks) */
 } cls_context_options;
 
 /* Fills opts with the defaults (everything from the environment). */

@@ -97,6 +97,25 @@ cls_status cls__context_create(const cls_context_options *opts, const cls__param
   resolve_cache_dir(ctx, o);
   const char *kdir = o->kernel_dir ? o->kernel_dir : env("CLSCALE_KERNEL_DIR");
   if (kdir) snprintf(ctx->kernel_dir, sizeof ctx->kernel_dir, "%s", kdir);
+  /* A set named by the caller replaces the device's own (and is what the
+   * context reports), so that one vendor's kernels can be run, e.g. under a
+   * simulator, on a device that would get another set. */
+  const char *set = o->param_set ? o->param_set : env("CLSCALE_PARAM_SET");
+  if (set) {
+    size_t i = 0;
+    while (i < cls_params_count() && strcmp(cls_params_name(i), set) != 0) i++;
+    if (i == cls_params_count()) {
+      if (err) {
+        int n = snprintf(err, err_len, "unknown parameter set '%s' (from %s); the sets are:", set,
+                         o->param_set ? "`param_set`" : "CLSCALE_PARAM_SET");
+        for (size_t k = 0; k < cls_params_count() && n >= 0 && (size_t)n < err_len; k++)
+          n += snprintf(err + n, err_len - (size_t)n, " %s", cls_params_name(k));
+      }
+      cls_context_destroy(ctx);
+      return CLS_ERR_INVALID_VALUE;
+    }
+    snprintf(ctx->info.params_name, sizeof ctx->info.params_name, "%s", set);
+  }
   char ovr[512] = "";
   const char *given = o->params ? o->params : env("CLSCALE_PARAMS");
   if (given) snprintf(ovr, sizeof ovr, "%s", given);

@@ -70,6 +70,15 @@ double test_max_rel_err(const float *got, const double *want, size_t n, double a
   return worst;
 }
 
+int test_small(void) {
+  const char *v = getenv("CLSCALE_TEST_SMALL");
+  return v && *v && strcmp(v, "0") != 0;
+}
+
+size_t test_limit(size_t limit, size_t small) {
+  return test_small() ? small : limit;
+}
+
 void test_tmpdir(const char *tag, char *out, size_t out_len) {
   const char *base = getenv("CLSCALE_TEST_TMP");
   if (!base || !*base) base = "/tmp";

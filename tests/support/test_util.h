@@ -62,6 +62,17 @@ float *test_download_padded(cls_context *ctx, cls_buffer *b, size_t n, size_t pa
  * starts with tag; written into out. */
 void test_tmpdir(const char *tag, char *out, size_t out_len);
 
+/* Small-shape mode, CLSCALE_TEST_SMALL=1: the op tests keep the shapes
+ * that exercise every code path (edges, tails, several parts, aliases) and
+ * drop the large ones, so that they run under a simulator (the oclgrind
+ * label; Oclgrind is about a thousand times slower than PoCL). */
+int test_small(void);
+/* limit, or small in small-shape mode: the largest problem (in floats) a
+ * test's grid keeps. */
+size_t test_limit(size_t limit, size_t small);
+/* The largest problem a grid keeps in small-shape mode. */
+#define TEST_SMALL_LIMIT 700
+
 /* Fails the test, printing the context's last error, when s != CLS_OK. */
 #define TEST_OK(ctx, call)                                                                                        \
   do {                                                                                                            \
