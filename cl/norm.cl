@@ -132,7 +132,9 @@ __kernel void norm_fwd_wg(__global const float *x, uint xo, __global const float
                           __global float *mean, uint mo, int has_mean, __global float *rstd, uint ro, int has_rstd,
                           uint rows, uint cols, float eps, int rms) {
   __local float red[ROW_WG];
-  __local float shift;
+  /* An array, not a scalar: clang's uninitialised-use check does not know
+   * that a __local scalar written by one item is read after a barrier. */
+  __local float shift[1];
   uint r = get_group_id(0);
   if (r >= rows) return;
   uint l = get_local_id(0), wg = get_local_size(0);
@@ -142,9 +144,9 @@ __kernel void norm_fwd_wg(__global const float *x, uint xo, __global const float
   __global const float *b = beta + bo;
   float inv_n = 1.0f / (float)cols;
 
-  if (l == 0) shift = rms ? 0.0f : xr[0];
+  if (l == 0) shift[0] = rms ? 0.0f : xr[0];
   barrier(CLK_LOCAL_MEM_FENCE);
-  float x0 = shift;
+  float x0 = shift[0];
   float s = 0.0f;
   if (!rms)
     for (uint j = l; j < cols; j += wg) s += xr[j] - x0;

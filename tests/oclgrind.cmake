@@ -24,6 +24,7 @@ set(CLS_OG_SETS generic-gpu nvidia-gpu)
 set(CLS_OG_OP_TESTS
     test_adamw
     test_attention
+    test_decode
     test_elementwise
     test_embedding
     test_loss
@@ -33,6 +34,7 @@ set(CLS_OG_OP_TESTS
     test_norm
     test_norm_args
     test_reduce
+    test_sample
     test_softmax)
 set(CLS_OG_CPU_TESTS test_matmul test_matmul_args)
 # Tests that open a device but are left out, and why. A new test that opens a
@@ -51,6 +53,7 @@ set(CLS_OG_LEFT_OUT
     # steps (hours in a simulator)
     test_emulator
     test_gpt
+    test_gpt_infer
     test_sweep_run
     test_task_gcd
     test_task_linreg

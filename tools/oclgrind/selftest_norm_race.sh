@@ -11,11 +11,11 @@ command -v "${CLS_OCLGRIND:-oclgrind}" > /dev/null 2>&1 || exec bash "$here/chec
 rm -rf "$work"
 mkdir -p "$work"
 cp "$cl"/*.cl "$cl"/*.h "$work"/
-fixed='  float x0 = shift;'
+fixed='  float x0 = shift[0];'
 grep -q -x -F "$fixed" "$work/norm.cl" || {
   echo "selftest: '$fixed' not found in cl/norm.cl: update this self-test to the kernel" >&2
   exit 1
 }
-sed -i "s/^  float x0 = shift;\$/  float x0 = rms ? 0.0f : xr[0];/" "$work/norm.cl"
+sed -i "s/^  float x0 = shift\[0\];\$/  float x0 = rms ? 0.0f : xr[0];/" "$work/norm.cl"
 CLSCALE_KERNEL_DIR=$work CLSCALE_NO_CACHE=1 CLSCALE_TEST_FILTER=forward_in_place \
   exec bash "$here/check.sh" --set generic-gpu --expect 'data race' "$test"
