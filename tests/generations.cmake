@@ -108,14 +108,22 @@ done
 grep -qF '"real_fraction":	1' "$dir/ref/points/n60_${shape}_s1_g0.json" || exit 1
 grep -qF "\"$meta\":" "$dir/ref/corpora/n200_${shape}_s1_g0.json" || { echo "the meta file lacks $meta"; exit 1; }
 # The collapse fits and figures of it: two D per generation are too few for
-# the laws (named), not for the cells and the recovered gap. gcd-outcomes
-# only for gcd (its per-gcd tables).
-"$expect" 0 "model collapse along tokens D" "$clscale" fit "$dir/ref" || exit 1
+# the laws (named), not for the cells and the recovered gap. The accuracy
+# (fit.json's cells, the printed table, collapse-accuracy-d) and
+# gcd-outcomes only for gcd: the text task measures no accuracy.
+"$expect" 0 "model collapse along tokens D" "$clscale" fit "$dir/ref" > "$dir/fit.log" || { cat "$dir/fit.log"; exit 1; }
 grep -qF '"collapse":' "$dir/ref/fit.json" || { echo "fit.json has no collapse section"; exit 1; }
 grep -qF '"gap_closed":' "$dir/ref/fit.json" || { echo "fit.json has no recovered gap"; exit 1; }
 "$expect" 0 "wrote .*collapse-real-fraction.png" "$clscale" plot "$dir/ref" -o "$dir/plots" || exit 1
 kinds="collapse-loss-d collapse-generation collapse-real-fraction"
-[ "$meta" = teacher_accuracy ] && kinds="$kinds gcd-outcomes"
+if [ "$meta" = teacher_accuracy ]; then
+  kinds="$kinds collapse-accuracy-d gcd-outcomes"
+  grep -qF '"accuracy":' "$dir/ref/fit.json" || { echo "fit.json has no accuracy"; exit 1; }
+  grep -q "sd  *accuracy  *last step" "$dir/fit.log" || { echo "clscale fit printed no accuracy"; exit 1; }
+else
+  ! grep -qF '"accuracy":' "$dir/ref/fit.json" || { echo "a text sweep's fit.json has an accuracy"; exit 1; }
+  [ ! -e "$dir/plots/collapse-accuracy-d.png" ] || { echo "a text sweep drew collapse-accuracy-d"; exit 1; }
+fi
 for k in $kinds; do
   [ -s "$dir/plots/$k.png" ] || { echo "no $k.png"; exit 1; }
 done

@@ -3,9 +3,11 @@
  * on a run directory whose losses follow a known modified law
  * (tests/support/collapse_data.h): the floors per generation, the shared
  * exponent and the recovered gap come back, with intervals that hold them;
- * the plateau is found; fit.json carries the section and its reader gives
- * the laws back; an older run directory's `synthetic_fraction` is read as
- * pi; and the bad inputs (no generations, two configurations, generation 0
+ * the plateau is found; the mean accuracy per cell is the data's (and a
+ * text sweep, which measures none, has none); fit.json carries the section,
+ * with the accuracy beside the loss, and its reader gives the laws back; an
+ * older run directory's `synthetic_fraction` is read as pi; the chain's keys
+ * and pi are the ones the figures use too; and the bad inputs (no generations, two configurations, generation 0
  * alone) are refused with a message.
  */
 #include <setjmp.h>
@@ -21,6 +23,7 @@
 #include "fit/axis.h"
 #include "fit/collapse.h"
 #include "fit/fitfile.h"
+#include "rundir/json.h"
 #include "test_util.h"
 
 static char err[2048];
@@ -79,6 +82,14 @@ static void check_fit(const cls_fit_collapse *c) {
   assert_non_null(strstr(c->summary, "Generation 2 (pi 0) falls"));
   assert_non_null(strstr(c->summary, "it plateaus (collapse)"));
   assert_non_null(strstr(c->summary, "pi 0.2 closes 93 % of generation 2's gap"));
+  /* the accuracy: the seeds' mean, per cell and D */
+  assert_true(c->has_accuracy);
+  for (size_t i = 0; i < c->n_cells; i++) {
+    const cls_collapse_cell *q = &c->cells[i];
+    assert_non_null(q->accuracy);
+    for (size_t k = 0; k < q->n_d; k++)
+      assert_true(fabs(q->accuracy[k] - collapse_accuracy(q->generation, q->real_fraction, q->d[k])) < 1e-12);
+  }
 }
 
 static void test_law_recovered(void **state) {
@@ -116,6 +127,18 @@ static void test_law_recovered(void **state) {
   assert_true(fabs(f->collapse.laws[0].gamma - c.laws[0].gamma) < 1e-12); /* JSON keeps 15 to 17 digits */
   assert_int_equal(f->n_axis_fits, 1);
   cls_fit_destroy(f);
+  /* the accuracy beside the loss in each cell: generation 2 without real
+   * data, at the largest D */
+  cJSON *root = NULL;
+  if (cls_json_load(path, &root, err, sizeof err)) fail_msg("%s", err);
+  const cJSON *cells =
+      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "collapse"), "cells");
+  const cJSON *g2 = cJSON_GetArrayItem(cells, 3);
+  assert_true(cls_json_get_num(g2, "generation") == 2 && cls_json_get_num(g2, "real_fraction") == 0);
+  const cJSON *acc = cJSON_GetObjectItemCaseSensitive(g2, "accuracy");
+  assert_int_equal(cJSON_GetArraySize(acc), COLLAPSE_N_D);
+  assert_true(fabs(cJSON_GetArrayItem(acc, COLLAPSE_N_D - 1)->valuedouble - collapse_accuracy(2, 0, 1e6)) < 1e-12);
+  cJSON_Delete(root);
   cls_fit_axis_free(&ax);
   cls_fit_collapse_free(&c);
   cls_fit_axis_input_destroy(in);
@@ -133,6 +156,57 @@ static void test_old_key(void **state) {
   check_fit(&c);
   cls_fit_collapse_free(&c);
   cls_fit_axis_input_destroy(in);
+}
+
+/* A text sweep measures no accuracy: the cells have none and fit.json no
+ * field for it; the laws are the same. */
+static void test_text_no_accuracy(void **state) {
+  (void)state;
+  char dir[600], path[700];
+  test_tmpdir("fit-collapse-text", dir, sizeof dir);
+  collapse_write_rundir_text(dir);
+  cls_axis_input *in = NULL;
+  if (cls_fit_axis_input_from_rundir(dir, &in, err, sizeof err)) fail_msg("%s", err);
+  cls_fit_options o = options();
+  cls_fit_collapse c;
+  if (cls_fit_collapse_run(in, &o, &c, err, sizeof err)) fail_msg("%s", err);
+  assert_false(c.has_accuracy);
+  for (size_t i = 0; i < c.n_cells; i++) assert_null(c.cells[i].accuracy);
+  assert_true(c.laws[0].ok && c.laws[0].floor_grows);
+  snprintf(path, sizeof path, "%s/fit.json", dir);
+  cls_fit_axis ax;
+  if (cls_fit_axis_run(in, "tokens", false, &o, &ax, err, sizeof err)) fail_msg("%s", err);
+  if (cls_fit_write_axis_json(&ax, 1, &c, &o, in, path, err, sizeof err)) fail_msg("%s", err);
+  cls_fit_axis_free(&ax);
+  cJSON *root = NULL;
+  if (cls_json_load(path, &root, err, sizeof err)) fail_msg("%s", err);
+  const cJSON *cells =
+      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "collapse"), "cells");
+  assert_int_equal(cJSON_GetArraySize(cells), 5);
+  assert_non_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cells, 0), "loss"));
+  assert_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cells, 0), "accuracy"));
+  cJSON_Delete(root);
+  cls_fit_collapse_free(&c);
+  cls_fit_axis_input_destroy(in);
+}
+
+/* pi and the chain's keys: one rule for the fits and the figures. */
+static double fake_num(const void *point, const char *key) {
+  const double *v = point; /* {real_fraction, synthetic_fraction} */
+  return !strcmp(key, "real_fraction") ? v[0] : !strcmp(key, "synthetic_fraction") ? v[1] : NAN;
+}
+
+static void test_chain_keys(void **state) {
+  (void)state;
+  const double both[2] = {0.2, 0.8}, old[2] = {NAN, 0.3}, none[2] = {NAN, NAN};
+  assert_true(cls_fit_collapse_pi(fake_num, both) == 0.2); /* the new name wins */
+  assert_true(cls_fit_collapse_pi(fake_num, old) == 0.3);
+  assert_true(isnan(cls_fit_collapse_pi(fake_num, none)));
+  static const char *const chain[] = {"generation", "real_fraction", "synthetic_fraction", "corpus_real_fraction"};
+  for (size_t i = 0; i < 4; i++) assert_true(cls_fit_collapse_is_chain_key(chain[i]));
+  assert_false(cls_fit_collapse_is_chain_key("width"));
+  assert_false(cls_fit_collapse_is_chain_key("generations"));
+  assert_false(cls_fit_collapse_is_chain_key(NULL));
 }
 
 static void test_bad_inputs(void **state) {
@@ -160,8 +234,8 @@ static void test_bad_inputs(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_law_recovered),
-      cmocka_unit_test(test_old_key),
+      cmocka_unit_test(test_law_recovered),    cmocka_unit_test(test_old_key),
+      cmocka_unit_test(test_text_no_accuracy), cmocka_unit_test(test_chain_keys),
       cmocka_unit_test(test_bad_inputs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

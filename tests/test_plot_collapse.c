@@ -1,13 +1,15 @@
 /*
  * tests/test_plot_collapse.c — the model-collapse figures (collapse-loss-d,
- * collapse-generation, collapse-real-fraction) of a run directory whose
- * losses follow a known modified law (tests/support/collapse_data.h), with
- * its fit.json: `clscale plot` draws exactly these three for a sweep with
- * generations; each mean over seeds is drawn in its generation's colour
- * where the figure's own transform puts it; the fitted law is drawn; an
- * older run directory (pi as synthetic_fraction) plots the same; and a
- * collapse kind asked of a sweep without generations is refused, nothing
- * written. The PNGs stay in CLSCALE_TEST_TMP/plot-collapse* to look at.
+ * collapse-accuracy-d, collapse-generation, collapse-real-fraction) of a run
+ * directory whose losses follow a known modified law and whose accuracies a
+ * known function of it (tests/support/collapse_data.h), with its fit.json:
+ * `clscale plot` draws exactly these four for a gcd sweep with generations,
+ * and the three of the loss for a text sweep (no accuracy; skipped with a
+ * note); each mean over seeds is drawn in its generation's colour where the
+ * figure's own transform puts it; the fitted law is drawn; an older run
+ * directory (pi as synthetic_fraction) plots the same; and a collapse kind
+ * asked of a sweep without generations is refused, nothing written. The
+ * PNGs stay in CLSCALE_TEST_TMP/plot-collapse* to look at.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -62,6 +64,15 @@ static void collect(void *user, int level, const char *msg) {
   reports *r = user;
   size_t n = strlen(r->log);
   snprintf(r->log + n, sizeof r->log - n, "%d %s\n", level, msg);
+}
+
+/* `clscale plot DIR` with its default kinds: the PNGs written; r (may be
+ * NULL) gets the reports. */
+static int plot_all(const char *dir, reports *r) {
+  cls_plot_options opt = {6.4, 4.8, 150, NULL};
+  int written = 0;
+  if (cls_plot_run(dir, NULL, 0, &opt, r ? collect : NULL, r, &written, err, sizeof err)) fail_msg("%s", err);
+  return written;
 }
 
 typedef struct {
@@ -121,6 +132,15 @@ static void check_figures(const char *dir) {
   assert_false(drawn_at(&b, 3e4, collapse_law(2, 0, 3e4), cls_palette(2))); /* no generation 3 */
   assert_null(strstr(b.why, "modified law not drawn"));
   unbuild(&b);
+  /* accuracy vs D: the same points, curves and colours as the loss */
+  build(dir, CLS_PLOT_COLLAPSE_ACCURACY_D, &b);
+  assert_true(drawn_at(&b, 1e5, collapse_accuracy(2, 0, 1e5), cls_palette(1)));
+  assert_true(drawn_at(&b, 1e6, collapse_accuracy(2, 0.2, 1e6), cls_palette(1)));
+  assert_true(drawn_at(&b, 1e4, collapse_accuracy(1, 0, 1e4), cls_palette(0)));
+  assert_true(drawn_at(&b, 1e6, collapse_accuracy(0, 1, 1e6), (cls_rgba){0.1f, 0.1f, 0.1f, 1.0f}));
+  assert_false(drawn_at(&b, 3e4, collapse_accuracy(2, 0, 3e4), cls_palette(2))); /* no generation 3 */
+  assert_null(strstr(b.why, "modified law")); /* the law is of the loss: nothing to say it is missing */
+  unbuild(&b);
   /* loss vs generation at the largest D: pi 0 is palette 0, pi 0.2 palette 1 */
   build(dir, CLS_PLOT_COLLAPSE_GENERATION, &b);
   assert_true(drawn_at(&b, 2, collapse_law(2, 0, 1e6), cls_palette(0)));
@@ -137,13 +157,10 @@ static void test_collapse_figures(void **state) {
   (void)state;
   char dir[600], path[800];
   make("plot-collapse", "real_fraction", dir, sizeof dir);
-  cls_plot_options opt = {6.4, 4.8, 150, NULL};
-  reports r = {{0}};
-  int written = 0;
-  if (cls_plot_run(dir, NULL, 0, &opt, collect, &r, &written, err, sizeof err)) fail_msg("%s", err);
-  assert_int_equal(written, 3);
-  static const char *const kinds[] = {"collapse-loss-d", "collapse-generation", "collapse-real-fraction"};
-  for (int k = 0; k < 3; k++) {
+  assert_int_equal(plot_all(dir, NULL), 4);
+  static const char *const kinds[] = {"collapse-loss-d", "collapse-accuracy-d", "collapse-generation",
+                                      "collapse-real-fraction"};
+  for (int k = 0; k < 4; k++) {
     snprintf(path, sizeof path, "%s/plots/%s.png", dir, kinds[k]);
     assert_true(exists(path));
   }
@@ -167,10 +184,8 @@ static void test_outcomes(void **state) {
   char dir[600], path[800];
   test_tmpdir("plot-collapse-outcomes", dir, sizeof dir);
   collapse_write_rundir_outcomes(dir);
+  assert_int_equal(plot_all(dir, NULL), 5);
   cls_plot_options opt = {6.4, 4.8, 150, NULL};
-  int written = 0;
-  if (cls_plot_run(dir, NULL, 0, &opt, NULL, NULL, &written, err, sizeof err)) fail_msg("%s", err);
-  assert_int_equal(written, 4);
   snprintf(path, sizeof path, "%s/plots/gcd-outcomes.png", dir);
   assert_true(exists(path));
   cls_rundir *rd = NULL;
@@ -200,6 +215,22 @@ static void test_outcomes(void **state) {
   }
   assert_true(seen[0] && seen[1]);
   unbuild(&b);
+}
+
+/* A text sweep measures no accuracy: the loss figures are drawn, the
+ * accuracy figure is skipped with a note that says why. */
+static void test_text_no_accuracy(void **state) {
+  (void)state;
+  char dir[600], path[800];
+  test_tmpdir("plot-collapse-text", dir, sizeof dir);
+  collapse_write_rundir_text(dir);
+  reports r = {{0}};
+  assert_int_equal(plot_all(dir, &r), 3);
+  snprintf(path, sizeof path, "%s/plots/collapse-loss-d.png", dir);
+  assert_true(exists(path));
+  snprintf(path, sizeof path, "%s/plots/collapse-accuracy-d.png", dir);
+  assert_false(exists(path));
+  if (!strstr(r.log, "0 skipped collapse-accuracy-d: needs eval_accuracy")) fail_msg("reports:\n%s", r.log);
 }
 
 /* A collapse kind of a sweep without generations: refused before anything
@@ -233,9 +264,8 @@ static void test_not_collapse(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_collapse_figures),
-      cmocka_unit_test(test_old_key),
-      cmocka_unit_test(test_outcomes),
+      cmocka_unit_test(test_collapse_figures), cmocka_unit_test(test_old_key),
+      cmocka_unit_test(test_outcomes),         cmocka_unit_test(test_text_no_accuracy),
       cmocka_unit_test(test_not_collapse),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -409,8 +409,10 @@ static void ci_cell(cls_ci ci, const char *fmt, double scale, int width) {
 static void print_collapse(const cls_fit_collapse *c, const cls_fit_options *o) {
   printf("\nmodel collapse along %s D: the loss on real data per generation and real share pi (mean over seeds)\n",
          c->axis);
-  printf("  gen  pi     n_D  D range              L at D=%-10.3g sd       last step in D  plateau\n",
-         c->largest_d);
+  /* The accuracy (gcd) beside the loss: where collapse shows as answers
+   * lost, not only as confidence lost. */
+  printf("  gen  pi     n_D  D range              L at D=%-10.3g sd       %slast step in D  plateau\n",
+         c->largest_d, c->has_accuracy ? "accuracy  " : "");
   for (size_t i = 0; i < c->n_cells; i++) {
     const cls_collapse_cell *q = &c->cells[i];
     char b[64];
@@ -421,6 +423,7 @@ static void print_collapse(const cls_fit_collapse *c, const cls_fit_options *o) 
     while (k < q->n_d && q->d[k] != c->largest_d) k++;
     num_cell(k < q->n_d ? q->loss[k] : NAN, "%.4f", 19);
     num_cell(k < q->n_d ? q->sd[k] : NAN, "%.4f", 9);
+    if (q->accuracy) num_cell(k < q->n_d ? q->accuracy[k] : NAN, "%.4f", 10);
     if (isfinite(q->last_drop))
       snprintf(b, sizeof b, "%+.1f %%", -100 * q->last_drop);
     else

@@ -34,11 +34,25 @@ static double num_of(const cls_axis_run *r, const char *key) {
   return v && !v->text ? v->num : NAN;
 }
 
-/* pi of a point: `real_fraction`; run directories written before the
- * rename called the same number `synthetic_fraction`. */
+double cls_fit_collapse_pi(cls_collapse_num_fn num, const void *point) {
+  double pi = num(point, "real_fraction");
+  return isnan(pi) ? num(point, "synthetic_fraction") : pi;
+}
+
+bool cls_fit_collapse_is_chain_key(const char *key) {
+  /* corpus_real_fraction: pi again, as the gcd task's corpus writes it */
+  static const char *const chain[] = {"generation", "real_fraction", "synthetic_fraction", "corpus_real_fraction"};
+  for (size_t i = 0; key && i < sizeof chain / sizeof chain[0]; i++)
+    if (!strcmp(key, chain[i])) return true;
+  return false;
+}
+
+static double run_num(const void *r, const char *key) {
+  return num_of(r, key);
+}
+
 static double pi_of(const cls_axis_run *r) {
-  double pi = num_of(r, "real_fraction");
-  return isnan(pi) ? num_of(r, "synthetic_fraction") : pi;
+  return cls_fit_collapse_pi(run_num, r);
 }
 
 bool cls_fit_collapse_applies(const cls_axis_input *in) {
@@ -49,8 +63,7 @@ bool cls_fit_collapse_applies(const cls_axis_input *in) {
 }
 
 static bool is_family_key(const char *key) {
-  return cls__fit_axis_is_config(key) && strcmp(key, "generation") && strcmp(key, "real_fraction") &&
-         strcmp(key, "synthetic_fraction");
+  return cls__fit_axis_is_config(key) && !cls_fit_collapse_is_chain_key(key);
 }
 
 /* The first config key (not generation or pi) on which run b differs from
@@ -100,8 +113,9 @@ static void sort_cells(cls_fit_collapse *c, cell_data *cd) {
     }
 }
 
-/* Each cell's D values, its runs grouped by D, and the means. */
-static cls_status fill_cell(const cls_axis_input *in, cls_collapse_cell *c, cell_data *d) {
+/* Each cell's D values, its runs grouped by D, and the means (of the
+ * accuracy too, with_accuracy). */
+static cls_status fill_cell(const cls_axis_input *in, bool with_accuracy, cls_collapse_cell *c, cell_data *d) {
   double *xs = malloc((d->n_runs ? d->n_runs : 1) * sizeof *xs);
   d->d_of = malloc((d->n_runs ? d->n_runs : 1) * sizeof *d->d_of);
   if (!xs || !d->d_of) {
@@ -126,17 +140,21 @@ static cls_status fill_cell(const cls_axis_input *in, cls_collapse_cell *c, cell
   c->n_obs = calloc(n ? n : 1, sizeof *c->n_obs);
   d->first = calloc(n ? n : 1, sizeof *d->first);
   d->count = calloc(n ? n : 1, sizeof *d->count);
-  if (!c->loss || !c->sd || !c->n_obs || !d->first || !d->count) return CLS_ERR_OUT_OF_MEMORY;
+  if (with_accuracy) c->accuracy = calloc(n ? n : 1, sizeof *c->accuracy);
+  if (!c->loss || !c->sd || !c->n_obs || !d->first || !d->count || (with_accuracy && !c->accuracy))
+    return CLS_ERR_OUT_OF_MEMORY;
   for (size_t i = 0, k = 0; i < d->n_runs; i++) {
     while (xs[k] != num_of(&in->runs[d->runs[i]], CO_AXIS)) k++;
     if (!d->count[k]) d->first[k] = i;
     d->count[k]++;
     d->d_of[i] = k;
     c->loss[k] += in->runs[d->runs[i]].loss;
+    if (with_accuracy) c->accuracy[k] += num_of(&in->runs[d->runs[i]], "eval_accuracy");
   }
   for (size_t k = 0; k < n; k++) {
     c->n_obs[k] = d->count[k];
     c->loss[k] /= (double)d->count[k];
+    if (with_accuracy) c->accuracy[k] /= (double)d->count[k];
     double ss = 0;
     for (size_t i = d->first[k]; i < d->first[k] + d->count[k]; i++)
       ss += pow(in->runs[d->runs[i]].loss - c->loss[k], 2);
@@ -231,7 +249,7 @@ void cls_fit_collapse_free(cls_fit_collapse *c) {
   if (!c) return;
   for (size_t i = 0; i < c->n_cells; i++) {
     cls_collapse_cell *q = &c->cells[i];
-    free(q->d), free(q->loss), free(q->sd), free(q->n_obs);
+    free(q->d), free(q->loss), free(q->sd), free(q->n_obs), free(q->accuracy);
   }
   free(c->cells);
   for (size_t i = 0; i < c->n_laws; i++) {
@@ -525,6 +543,10 @@ cls_status cls_fit_collapse_run(const cls_axis_input *in, const cls_fit_options 
   snprintf(out->axis, sizeof out->axis, "%s", CO_AXIS);
   out->largest_d = NAN;
   out->n_runs = in->n_runs;
+  /* The accuracy beside the loss only when every point has one: a mean over
+   * some of the seeds would not be the cell's. */
+  out->has_accuracy = in->n_runs > 0;
+  for (size_t i = 0; i < in->n_runs; i++) out->has_accuracy &= isfinite(num_of(&in->runs[i], "eval_accuracy"));
   for (size_t i = 0; i < in->n_runs; i++) {
     const cls_axis_run *r = &in->runs[i];
     const double g = num_of(r, "generation"), pi = pi_of(r), d = num_of(r, CO_AXIS);
@@ -567,7 +589,7 @@ cls_status cls_fit_collapse_run(const cls_axis_input *in, const cls_fit_options 
     if (!st) cd[k].runs[cd[k].n_runs++] = i;
   }
   if (!st) sort_cells(out, cd);
-  for (size_t i = 0; i < out->n_cells && !st; i++) st = fill_cell(in, &out->cells[i], &cd[i]);
+  for (size_t i = 0; i < out->n_cells && !st; i++) st = fill_cell(in, out->has_accuracy, &out->cells[i], &cd[i]);
   if (!st && (!out->n_cells || out->cells[out->n_cells - 1].generation == 0))
     st = cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
                   "no finished point of generation 1 or later: the collapse fits compare generations");

@@ -13,9 +13,13 @@
  * generation plateaus and how much of the gap to generation 0 a share pi of
  * real data closes: (L_{g,0} − L_{g,pi}) / (L_{g,0} − L_0).
  *
+ * Beside the loss, each cell has the mean accuracy over its seeds (the gcd
+ * task's eval_accuracy) when every point has one; nothing is fitted to it.
+ *
  * The per-(g, pi) power laws are the axis fits along `tokens` (axis.h); this
- * file adds what needs several groups at once. Nothing here prints or
- * exits.
+ * file adds what needs several groups at once, and the rule of which points
+ * form a chain (pi, the chain's keys) that the figures share. Nothing here
+ * prints or exits.
  */
 #ifndef CLSCALE_FIT_COLLAPSE_H
 #define CLSCALE_FIT_COLLAPSE_H
@@ -34,6 +38,8 @@ typedef struct cls_collapse_cell {
   double *loss;     /* mean over the observations at d[i] */
   double *sd;       /* their sample standard deviation (NaN for one) */
   size_t *n_obs;    /* seeds at d[i] */
+  double *accuracy; /* mean eval_accuracy over the same seeds (the gcd task's greedy exact answers on held-out
+                       real pairs); NULL when the points have none (text) */
   double last_drop; /* (L[n-2] − L[n-1]) / L[n-2]: the fall over the last step in D; NaN with one D */
   bool plateau;     /* generation >= 1 and it falls by less than a quarter of what generation 0 falls over the same
                        step */
@@ -68,6 +74,7 @@ typedef struct cls_fit_collapse {
   char axis[64];    /* the D axis: "tokens" */
   double largest_d; /* the largest D every cell has (NaN: none in common) */
   size_t n_runs;
+  bool has_accuracy;        /* every point has a finite eval_accuracy: the cells' accuracy is set */
   cls_collapse_cell *cells; /* by generation, then pi */
   size_t n_cells;
   cls_collapse_law *laws; /* by pi: one per pi of the generations >= 1 */
@@ -77,6 +84,22 @@ typedef struct cls_fit_collapse {
   int n_boot;
   char summary[2048]; /* the findings in words (the plateau, the floors, the recovery) */
 } cls_fit_collapse;
+
+/* A point's number under a key, NaN when it has none: how the layers that
+ * hold points in their own form (the fit's cls_axis_run, the plot's summaries)
+ * let the two functions below read them. */
+typedef double (*cls_collapse_num_fn)(const void *point, const char *key);
+
+/* pi of a point: `real_fraction`, or `synthetic_fraction` as run directories
+ * before the rename wrote the same number; NaN when it has neither. One
+ * place for the fallback, so the fits and the figures cannot disagree on
+ * which points are a chain. */
+double cls_fit_collapse_pi(cls_collapse_num_fn num, const void *point);
+
+/* Whether a config key places a point within a collapse family (generation,
+ * pi under any of its names) rather than naming the family (model, task,
+ * schedule): the keys left out when points are grouped into one family. */
+bool cls_fit_collapse_is_chain_key(const char *key);
 
 /* Whether the points are a sweep with generations: each has a numeric
  * `generation` (and `real_fraction`, or `synthetic_fraction` as run

@@ -302,6 +302,7 @@ static cJSON *collapse_cell(const cls_collapse_cell *q) {
   put_array(o, "D", q->d, q->n_d);
   put_array(o, "loss", q->loss, q->n_d);
   put_array(o, "loss_sd", q->sd, q->n_d);
+  if (q->accuracy) put_array(o, "accuracy", q->accuracy, q->n_d); /* absent for a text sweep: it measures none */
   cJSON *no = cJSON_AddArrayToObject(o, "n_obs");
   for (size_t i = 0; no && i < q->n_d; i++) cJSON_AddItemToArray(no, cJSON_CreateNumber((double)q->n_obs[i]));
   num(o, "last_drop", q->last_drop);

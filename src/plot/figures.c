@@ -22,6 +22,7 @@ static const char *const kind_names[CLS_PLOT_KIND_COUNT] = {"loss-flops",
                                                             "rf-double-descent",
                                                             "zipf-error",
                                                             "collapse-loss-d",
+                                                            "collapse-accuracy-d",
                                                             "collapse-generation",
                                                             "collapse-real-fraction",
                                                             "gcd-outcomes"};
@@ -45,6 +46,7 @@ const char *cls_plot_kind_task(cls_plot_kind k) {
   case CLS_PLOT_ZIPF_ERROR:
     return "zipf";
   case CLS_PLOT_COLLAPSE_LOSS_D:
+  case CLS_PLOT_COLLAPSE_ACCURACY_D:
   case CLS_PLOT_COLLAPSE_GENERATION:
   case CLS_PLOT_COLLAPSE_REAL_FRACTION:
   case CLS_PLOT_GCD_OUTCOMES:
@@ -773,6 +775,7 @@ cls_status cls_plot_build(cls_plot_kind kind, const cls_plot_inputs *in, const c
   case CLS_PLOT_ZIPF_ERROR:
     return cls__fig_zipf_error(in, opt, out, why, why_len);
   case CLS_PLOT_COLLAPSE_LOSS_D:
+  case CLS_PLOT_COLLAPSE_ACCURACY_D:
   case CLS_PLOT_COLLAPSE_GENERATION:
   case CLS_PLOT_COLLAPSE_REAL_FRACTION:
   case CLS_PLOT_GCD_OUTCOMES:

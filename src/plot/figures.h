@@ -24,8 +24,10 @@ typedef enum {
   CLS_PLOT_RF_LOSS_T,         /* rf: test loss vs T, one colour per N */
   CLS_PLOT_RF_DOUBLE_DESCENT, /* rf: test loss vs N/T per T, one colour per ridge */
   CLS_PLOT_ZIPF_ERROR,        /* zipf: the memoriser's error vs T, one colour per source */
-  /* Sweeps with generations (model collapse): the loss on real data. */
+  /* Sweeps with generations (model collapse): the loss (and the gcd
+   * task's accuracy) on real data. */
   CLS_PLOT_COLLAPSE_LOSS_D,        /* vs D, one curve per generation and pi, the fitted modified law */
+  CLS_PLOT_COLLAPSE_ACCURACY_D,    /* the accuracy (gcd) vs D, drawn as the loss is; none for text */
   CLS_PLOT_COLLAPSE_GENERATION,    /* vs the generation, per pi and D */
   CLS_PLOT_COLLAPSE_REAL_FRACTION, /* at the largest D vs pi, per generation */
   CLS_PLOT_GCD_OUTCOMES,           /* the gcd task: accuracy per gcd value, per generation */
@@ -34,7 +36,7 @@ typedef enum {
 
 /* "loss-flops", "isoflop", "optimal", "loss-n", "loss-d", "parametric",
  * "coord-check", "rf-loss-n", "rf-loss-t", "rf-double-descent",
- * "zipf-error", "collapse-loss-d", "collapse-generation",
+ * "zipf-error", "collapse-loss-d", "collapse-accuracy-d", "collapse-generation",
  * "collapse-real-fraction", "gcd-outcomes": also the PNG's base name. */
 const char *cls_plot_kind_name(cls_plot_kind k);
 /* The kind named s, or -1. */

@@ -1,11 +1,13 @@
 /*
  * src/plot/figures_collapse.c — the model-collapse figures of a sweep with
  * generations (docs/formats.md, "plots/"): the loss on real data against D
- * per generation with the fitted modified law, the loss against the
- * generation, and the effect of the real share pi. The measured points come
- * from the summaries (the mean over seeds, a band from the lowest to the
- * highest seed); the law from fit.json's `collapse` section, when there is
- * one.
+ * per generation with the fitted modified law (and the gcd task's accuracy
+ * against D, drawn the same way), the loss against the generation, and the
+ * effect of the real share pi. The measured points come from the summaries
+ * (the mean over seeds, a band from the lowest to the highest seed); the law
+ * from fit.json's `collapse` section, when there is one. Which points form
+ * a chain (pi and the chain's keys) is the fit layer's rule
+ * (fit/collapse.h), so the figures and the fits group alike.
  */
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include "figures_internal.h"
+#include "fit/collapse.h"
 #include "rundir/csv.h"
 #include "rundir/rundir.h"
 
@@ -22,11 +25,12 @@ enum { LAW_GRID = 64 };
 
 /* ------------------------------------------------------------ the data */
 
-/* pi of a point: `real_fraction`, or `synthetic_fraction` as run
- * directories before the rename wrote the same number. */
+static double point_num(const void *p, const char *key) {
+  return cls_solved_num(p, key);
+}
+
 static double pi_of(const cls_solved_point *p) {
-  double pi = cls_solved_num(p, "real_fraction");
-  return isnan(pi) ? cls_solved_num(p, "synthetic_fraction") : pi;
+  return cls_fit_collapse_pi(point_num, p);
 }
 
 bool cls__fig_is_collapse(const cls_solved *s) {
@@ -39,8 +43,6 @@ bool cls__fig_is_collapse(const cls_solved *s) {
 /* A point's configuration without its generation and pi: the points of one
  * collapse family share it. */
 static char *family_of(const cls_solved_point *p) {
-  static const char *const drop[] = {
-      "generation=", "real_fraction=", "synthetic_fraction=", "corpus_real_fraction="};
   const char *c = p->config ? p->config : "";
   char *out = malloc(strlen(c) + 1);
   if (!out) return NULL;
@@ -48,10 +50,10 @@ static char *family_of(const cls_solved_point *p) {
   for (const char *line = c; *line;) {
     const char *nl = strchr(line, '\n');
     size_t len = nl ? (size_t)(nl - line + 1) : strlen(line);
-    bool keep = true;
-    for (size_t k = 0; k < sizeof drop / sizeof drop[0] && keep; k++)
-      keep = strncmp(line, drop[k], strlen(drop[k])) != 0;
-    if (keep) memcpy(out + n, line, len), n += len;
+    const char *eq = memchr(line, '=', len);
+    char key[128] = "";
+    if (eq && (size_t)(eq - line) < sizeof key) memcpy(key, line, (size_t)(eq - line)), key[eq - line] = '\0';
+    if (!cls_fit_collapse_is_chain_key(key)) memcpy(out + n, line, len), n += len;
     line += len;
   }
   out[n] = '\0';
@@ -94,15 +96,29 @@ static int cmp_cell(const void *a, const void *b) {
   return (x->pi > y->pi) - (x->pi < y->pi);
 }
 
+/* What a figure draws of each point: the loss on real data, or the gcd
+ * task's accuracy on held-out real pairs (greedy exact answers); the loss
+ * drives every figure but collapse-accuracy-d. */
+typedef enum { M_LOSS, M_ACCURACY } metric;
+
+/* The metric of a point, NaN when it has none that can be drawn: a loss
+ * must be positive (log axes), an accuracy within [0, 1]. */
+static double metric_of(const cls_solved_point *p, metric m) {
+  if (m == M_LOSS) return p->loss > 0 ? p->loss : NAN;
+  const double a = cls_solved_num(p, "eval_accuracy");
+  return a >= 0 && a <= 1 ? a : NAN;
+}
+
 static size_t d_at(const cell *c, double d) {
   for (size_t k = 0; k < c->n; k++)
     if (c->d[k] == d) return k;
   return c->n;
 }
 
-/* The cells of the first point's family; false with a note in why when the
- * run directory is no sweep with generations. */
-static bool gather(const cls_plot_inputs *in, collapse_data *cd, char *why, size_t len, cls_status *st) {
+/* The cells of the first point's family, of metric m; false with a note in
+ * why when the run directory is no sweep with generations or its points
+ * have no such metric (a text sweep has no accuracy). */
+static bool gather(const cls_plot_inputs *in, metric m, collapse_data *cd, char *why, size_t len, cls_status *st) {
   memset(cd, 0, sizeof *cd);
   *st = CLS_OK;
   const cls_solved *s = in->solved;
@@ -120,6 +136,14 @@ static bool gather(const cls_plot_inputs *in, collapse_data *cd, char *why, size
     cls__fig_note(why, len,
                   "draws a sweep with generations (model collapse); the points of this run directory have no "
                   "numeric generation and real_fraction");
+    return false;
+  }
+  bool any = m == M_LOSS; /* the loss is every finished point's; an accuracy only the gcd task's */
+  for (size_t i = 0; i < s->n_points && !any; i++) any = !isnan(metric_of(&s->points[i], m));
+  if (!any) {
+    cls__fig_note(why, len,
+                  "needs eval_accuracy in the points' summaries (the gcd task measures it; the text task has no "
+                  "accuracy)");
     return false;
   }
   char *fam0 = family_of(&s->points[0]);
@@ -142,11 +166,12 @@ static bool gather(const cls_plot_inputs *in, collapse_data *cd, char *why, size
     bool same = !strcmp(fam, fam0);
     free(fam);
     const double g = cls_solved_num(p, "generation"), pi = pi_of(p), d = cls_solved_num(p, "tokens");
+    const double v = metric_of(p, m);
     if (!same) {
       cd->other_family++;
       continue;
     }
-    if (!(d > 0) || !(p->loss > 0) || g < 0 || g > 1e6) continue; /* log axes */
+    if (!(d > 0) || isnan(v) || g < 0 || g > 1e6) continue; /* D on a log axis; v checked by metric_of */
     cell *c = find_cell(cd, (unsigned)g, pi);
     if (!c) {
       c = &cd->cells[cd->n_cells++];
@@ -160,8 +185,8 @@ static bool gather(const cls_plot_inputs *in, collapse_data *cd, char *why, size
       }
       c->d[k] = d, c->n++, c->mean[k] = 0, c->lo[k] = INFINITY, c->hi[k] = -INFINITY;
     }
-    c->mean[k] += p->loss, c->seeds[k]++;
-    c->lo[k] = fmin(c->lo[k], p->loss), c->hi[k] = fmax(c->hi[k], p->loss);
+    c->mean[k] += v, c->seeds[k]++;
+    c->lo[k] = fmin(c->lo[k], v), c->hi[k] = fmax(c->hi[k], v);
   }
   free(fam0);
   if (*st) return false;
@@ -203,7 +228,10 @@ static bool gather(const cls_plot_inputs *in, collapse_data *cd, char *why, size
     cls__fig_note(why, len, msg);
   }
   if (!cd->n_cells || !cd->n_pis) {
-    cls__fig_note(why, len, "needs finished points of generation 1 or later (with a positive tokens and loss)");
+    cls__fig_note(why, len,
+                  m == M_LOSS ? "needs finished points of generation 1 or later (with a positive tokens and loss)"
+                              : "needs finished points of generation 1 or later (with a positive tokens and an "
+                                "eval_accuracy)");
     free(cd->cells);
     cd->cells = NULL;
     return false;
@@ -282,18 +310,26 @@ static void note_law(const cls_plot_inputs *in, char *why, size_t len) {
   }
 }
 
-/* ------------------------------------------------------- collapse-loss-d */
+/* ------------------------------------- collapse-loss-d, collapse-accuracy-d */
 
-static cls_status fig_loss_d(const cls_plot_inputs *in, const collapse_data *cd, const cls_plot_options *o,
-                             cls_figure **out, char *why, size_t len) {
+/* The metric m against D, one curve per generation and pi; with the loss,
+ * the modified law of fit.json through it (the law is of the loss only). */
+static cls_status fig_against_d(const cls_plot_inputs *in, const collapse_data *cd, metric m,
+                                const cls_plot_options *o, cls_figure **out, char *why, size_t len) {
   cls_figure *f = NULL;
   cls_status st = cls__fig_new(o, 1.0, 1.0, 1, 1, &f);
   if (st) return st;
   cls_axes *ax = cls_figure_axes(f, 0);
-  cls_axes_set_scales(ax, CLS_SCALE_LOG, CLS_SCALE_LOG);
+  /* the accuracy is bounded: a linear axis from 0 to 1, as gcd-outcomes */
+  cls_axes_set_scales(ax, CLS_SCALE_LOG, m == M_LOSS ? CLS_SCALE_LOG : CLS_SCALE_LINEAR);
   cls_axes_set_label_styles(ax, CLS_LABEL_SI, CLS_LABEL_PLAIN);
-  st = cls_axes_set_text(ax, cls__fig_title_or(o, "Model collapse: loss on real data vs training data D"),
-                         "training tokens D", "eval loss on real data");
+  if (m == M_ACCURACY) cls_axes_set_ylim(ax, 0, 1.02);
+  st = m == M_LOSS
+           ? cls_axes_set_text(ax, cls__fig_title_or(o, "Model collapse: loss on real data vs training data D"),
+                               "training tokens D", "eval loss on real data")
+           : cls_axes_set_text(ax,
+                               cls__fig_title_or(o, "Model collapse: accuracy on real pairs vs training data D"),
+                               "training tokens D", "greedy exact-answer accuracy on real pairs");
   bool any_law = false;
   for (size_t i = 0; i < cd->n_cells && !st; i++) {
     const cell *c = &cd->cells[i];
@@ -310,7 +346,7 @@ static cls_status fig_loss_d(const cls_plot_inputs *in, const collapse_data *cd,
   /* The modified law: each generation's curve of each pi, thin and grey-edged
    * in the generation's colour; generation 0's is drawn once. */
   bool g0_drawn = false;
-  for (size_t j = 0; j < cd->n_pis && !st; j++) {
+  for (size_t j = 0; j < cd->n_pis && !st && m == M_LOSS; j++) {
     const cls_collapse_fit_law *L = law_of(in, cd->pis[j]);
     if (!L) continue;
     for (size_t k = 0; k < L->n_gen && !st; k++) {
@@ -330,7 +366,7 @@ static cls_status fig_loss_d(const cls_plot_inputs *in, const collapse_data *cd,
   if (!st && any_law)
     st = legend_only(ax, cls__fig_dashed(GREY, 0.9, 1.2, 1.8),
                      "fit: E(g) + A D^{-\\gamma} (shared A, \\gamma per \\pi)");
-  if (!any_law) note_law(in, why, len);
+  if (!any_law && m == M_LOSS) note_law(in, why, len);
   if (st) {
     cls_figure_destroy(f);
     return st;
@@ -610,9 +646,10 @@ cls_status cls__fig_collapse(cls_plot_kind kind, const cls_plot_inputs *in, cons
                              cls_figure **out, char *why, size_t len) {
   collapse_data cd;
   cls_status st;
-  if (!gather(in, &cd, why, len, &st)) return st;
-  if (kind == CLS_PLOT_COLLAPSE_LOSS_D)
-    st = fig_loss_d(in, &cd, o, out, why, len);
+  const metric m = kind == CLS_PLOT_COLLAPSE_ACCURACY_D ? M_ACCURACY : M_LOSS;
+  if (!gather(in, m, &cd, why, len, &st)) return st;
+  if (kind == CLS_PLOT_COLLAPSE_LOSS_D || kind == CLS_PLOT_COLLAPSE_ACCURACY_D)
+    st = fig_against_d(in, &cd, m, o, out, why, len);
   else if (kind == CLS_PLOT_COLLAPSE_GENERATION)
     st = fig_generation(&cd, o, out, why, len);
   else if (kind == CLS_PLOT_GCD_OUTCOMES)

@@ -17,6 +17,10 @@ double collapse_law(unsigned g, double pi, double d) {
   return collapse_floor(g, pi) + COLLAPSE_A * pow(d, -COLLAPSE_GAMMA);
 }
 
+double collapse_accuracy(unsigned g, double pi, double d) {
+  return exp(-collapse_law(g, pi, d));
+}
+
 double collapse_outcome_loss(unsigned g, unsigned k) {
   return 0.1 * pow(k, 0.5 + 0.25 * g);
 }
@@ -35,31 +39,40 @@ static void outcomes(const char *dir, int id, unsigned g) {
   fclose(f);
 }
 
-static void point(const char *dir, int *counter, unsigned g, double pi, double d, int seed, const char *pi_key,
-                  const char *extra, int with_outcomes) {
+/* What a run directory holds beside the points' losses. */
+typedef struct {
+  const char *pi_key;
+  int odd_width, with_outcomes;
+  int text; /* task "text": no eval_accuracy */
+} shape;
+
+static void point(const char *dir, int *counter, unsigned g, double pi, double d, int seed, const shape *sh,
+                  const char *extra) {
   char path[1200];
   snprintf(path, sizeof path, "%s/points/p%03d.json", dir, *counter);
   FILE *f = fopen(path, "w");
   if (!f) return;
   const double loss = collapse_law(g, pi, d) * (seed == 1 ? 1.01 : 0.99);
   fprintf(f,
-          "{\n\"id\": \"p%03d\",\n\"status\": \"ok\",\n\"n_params\": 56640,\n\"task\": \"gcd\",\n\"model\": "
+          "{\n\"id\": \"p%03d\",\n\"status\": \"ok\",\n\"n_params\": 56640,\n\"task\": \"%s\",\n\"model\": "
           "\"gpt\",\n\"width\": 48,\n%s\"seed\": %d,\n\"sweep\": \"collapse-test\",\n\"point_index\": %d,\n"
           "\"generation\": %u,\n\"%s\": %.17g,\n",
-          *counter, extra, seed, *counter, g, pi_key, pi);
+          *counter, sh->text ? "text" : "gcd", extra, seed, *counter, g, sh->pi_key, pi);
   if (g)
     fprintf(f, "\"teacher\": \"t%u_%g_%d\",\n\"corpus_checksum\": \"0x%04x\",\n\"corpus_real_fraction\": %g,\n", g,
             pi, seed, (unsigned)(*counter * 7919u), pi);
+  if (!sh->text)
+    fprintf(f, "\"eval_accuracy\": %.17g,\n", collapse_accuracy(g, pi, d) + (seed == 1 ? 0.01 : -0.01));
   fprintf(f,
           "\"tokens\": %.17g,\n\"flops\": %.17g,\n\"budget_steps\": %.17g,\n\"final_eval_loss\": %.17g,\n"
-          "\"eval_accuracy\": %.17g,\n\"seconds\": 1\n}\n",
-          d, 6 * 56640 * d, d / 768, loss, 0.8 - 0.01 * *counter);
+          "\"seconds\": 1\n}\n",
+          d, 6 * 56640 * d, d / 768, loss);
   fclose(f);
-  if (with_outcomes) outcomes(dir, *counter, g);
+  if (sh->with_outcomes) outcomes(dir, *counter, g);
   (*counter)++;
 }
 
-static void write_all(const char *dir, const char *pi_key, int odd_width, int with_outcomes) {
+static void write_all(const char *dir, const shape *sh) {
   char p[1100];
   snprintf(p, sizeof p, "%s/points", dir);
   mkdir(p, 0755);
@@ -67,17 +80,23 @@ static void write_all(const char *dir, const char *pi_key, int odd_width, int wi
   for (unsigned g = 0; g < 3; g++)
     for (int j = 0; j < (g ? 2 : 1); j++) {
       const double pi = g ? (j ? 0.2 : 0.0) : 1.0;
-      const char *extra = odd_width && g == 2 && j == 1 ? "\"depth\": 3,\n" : "";
+      const char *extra = sh->odd_width && g == 2 && j == 1 ? "\"depth\": 3,\n" : "";
       for (int k = 0; k < COLLAPSE_N_D; k++)
-        for (int seed = 1; seed <= 2; seed++)
-          point(dir, &counter, g, pi, COLLAPSE_D[k], seed, pi_key, extra, with_outcomes);
+        for (int seed = 1; seed <= 2; seed++) point(dir, &counter, g, pi, COLLAPSE_D[k], seed, sh, extra);
     }
 }
 
 void collapse_write_rundir(const char *dir, const char *pi_key, int odd_width) {
-  write_all(dir, pi_key, odd_width, 0);
+  const shape sh = {pi_key, odd_width, 0, 0};
+  write_all(dir, &sh);
+}
+
+void collapse_write_rundir_text(const char *dir) {
+  const shape sh = {"real_fraction", 0, 0, 1};
+  write_all(dir, &sh);
 }
 
 void collapse_write_rundir_outcomes(const char *dir) {
-  write_all(dir, "real_fraction", 0, 1);
+  const shape sh = {"real_fraction", 0, 1, 0};
+  write_all(dir, &sh);
 }
