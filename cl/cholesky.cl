@@ -33,9 +33,8 @@
 #define CHOL_RWG 64
 #endif
 
-/* Factors the kb x kb diagonal block read at F + io (leading dimension ld;
- * the Schur complement's area) into F + fo (the factor's; io == fo factors
- * in place): right-looking, one column per step, its update spread over the
+/* Factors the kb x kb diagonal block at F + fo (leading dimension ld) in
+ * place: right-looking, one column per step, its update spread over the
  * group. Then each item inverts columns of L11 by forward substitution into
  * W + wo (leading dimension CHOL_NB, zeros above the diagonal), and its
  * transpose into W + wto (which the panel's product then reads in place,
@@ -43,14 +42,14 @@
  * gets L11[j][j], or the offending value when pivot j fails, in which case
  * status[so] (if still 0) becomes base + j + 1 and the block is left as it is
  * (the host refuses the factor). */
-__kernel void chol_diag(__global float *F, uint io, uint fo, uint ld, uint kb, __global float *W, uint wo,
-                        uint wto, __global float *piv, uint po, __global float *status, uint so, uint base) {
+__kernel void chol_diag(__global float *F, uint fo, uint ld, uint kb, __global float *W, uint wo, uint wto,
+                        __global float *piv, uint po, __global float *status, uint so, uint base) {
   __local float blk[CHOL_NB * CHOL_NB];
   __local float colj[CHOL_NB]; /* column j of L, contiguous for the update */
   uint l = get_local_id(0), lsz = get_local_size(0);
   /* Rows spread over the items: no division per entry. */
   for (uint i = l; i < kb; i += lsz)
-    for (uint j = 0; j < kb; j++) blk[i * CHOL_NB + j] = j <= i ? F[io + i * ld + j] : 0.0f;
+    for (uint j = 0; j < kb; j++) blk[i * CHOL_NB + j] = j <= i ? F[fo + i * ld + j] : 0.0f;
   barrier(CLK_LOCAL_MEM_FENCE);
   for (uint j = 0; j < kb; j++) {
     /* Every item reads the pivot (final since the last barrier) and takes

@@ -163,7 +163,7 @@ static void test_sizes_small_blocks(void **state) {
 static void test_sizes_both_paths(void **state) {
   (void)state;
   static const size_t sizes[] = {1, 13, 40, 97};
-  cls_context *ctx = test_context("CHOL_NB=16,CHOL_OB=16,CHOL_TRSV=0,CHOL_RROW=0,CHOL_SPLIT=0", NULL);
+  cls_context *ctx = test_context("CHOL_NB=16,CHOL_OB=16,CHOL_TRSV=0,CHOL_RROW=0", NULL);
   check_sizes(ctx, sizes, sizeof sizes / sizeof sizes[0]);
   cls_context_destroy(ctx);
   ctx = test_context("CHOL_NB=12,CHOL_OB=36,CHOL_TRSV=1,CHOL_RROW=1", NULL);
@@ -171,16 +171,10 @@ static void test_sizes_both_paths(void **state) {
   cls_context_destroy(ctx);
 }
 
-/* The device's own parameters, around its block size; then with the
- * Schur complement updated in the factor's place (CHOL_SPLIT=0, what a
- * device without room for a second n x n area gets), each panel copied
- * before its product. */
+/* The device's own parameters, around its block size. */
 static void test_sizes_device_blocks(void **state) {
   static const size_t sizes[] = {31, 64, 65, 129, 193, 385};
   check_sizes(*state, sizes, sizeof sizes / sizeof sizes[0]);
-  cls_context *ctx = test_context("CHOL_SPLIT=0", NULL);
-  check_sizes(ctx, sizes, sizeof sizes / sizeof sizes[0]);
-  cls_context_destroy(ctx);
 }
 
 /* A = Q diag(lambda) Q^T, Q a random orthogonal matrix (LAPACK's QR of a

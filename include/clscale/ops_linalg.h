@@ -72,11 +72,8 @@ typedef struct cls_spd_report {
  * The call waits for the device: the host reads the factor's status once
  * and two n x nrhs blocks per refinement step to decide whether to go on
  * (a stopping decision a kernel cannot hand back to the host otherwise).
- * Workspace: n^2 + 3 n CHOL_NB + 2 n nrhs + n + 1 floats, plus another n^2
- * for the Schur complement when that fits in a quarter of the device's
- * memory and one allocation (it saves a copy of each panel; the device
- * parameter CHOL_SPLIT=0 turns it off), kept by the context after the call
- * (replaced when a later call needs more; freed with it).
+ * Workspace: n^2 + 3 n CHOL_NB + 2 n nrhs + n + 1 floats, kept by the context
+ * after the call (replaced when a later call needs more; freed with it).
  *
  * Errors (all argument errors before anything is enqueued; X untouched):
  *   CLS_ERR_NULL_ARGUMENT, CLS_ERR_INVALID_SIZE (n or nrhs 0, n^2 beyond

@@ -5,8 +5,6 @@
  *
  * Layout of the workspace (one buffer, floats):
  *   F   n x n (ld n)          the factor L (lower triangle; above it junk)
- *   S   n x n (ld n)          A's Schur complements (lower triangle), when
- *                             split (see plan()); else they live in F
  *   W   nblk x CHOL_NB^2      the inverted diagonal blocks L_kk^-1 (ld CHOL_NB)
  *   Wt  nblk x CHOL_NB^2      their transposes
  *   P   n x CHOL_NB           a panel's copy (and the substitutions' tile)
@@ -71,8 +69,7 @@ typedef struct solve_ws {
   cls_context *ctx;
   size_t n, nrhs, nb, ob;
   cls_buffer *buf;
-  size_t f, sc, w, wt, p, r, s, piv, st; /* offsets into buf; sc == f unless split */
-  int split;                             /* the Schur complement apart from the factor */
+  size_t f, w, wt, p, r, s, piv, st; /* offsets into buf */
 } solve_ws;
 
 static cls_ref at(const solve_ws *ws, size_t off) {
@@ -150,10 +147,9 @@ static cls_status diag_block(const solve_ws *ws, size_t k, size_t kb, size_t lsz
   cl_kernel kd;
   cls_status s = cls__kernel(ctx, "cholesky", "chol_diag", &kd);
   cl_uint i = 0;
-  if (s || (s = cls__arg_mem(ctx, kd, i++, ws->buf)) ||
-      (s = cls__arg_uint(ctx, kd, i++, ws->sc + k * ws->n + k)) ||
-      (s = cls__arg_uint(ctx, kd, i++, ws->f + k * ws->n + k)) || (s = cls__arg_uint(ctx, kd, i++, ws->n)) ||
-      (s = cls__arg_uint(ctx, kd, i++, kb)) || (s = cls__arg_mem(ctx, kd, i++, ws->buf)) ||
+  if (s || (s = cls__arg_mem(ctx, kd, i++, ws->buf)) || (s = cls__arg_uint(ctx, kd, i++, ws->f + k * ws->n + k)) ||
+      (s = cls__arg_uint(ctx, kd, i++, ws->n)) || (s = cls__arg_uint(ctx, kd, i++, kb)) ||
+      (s = cls__arg_mem(ctx, kd, i++, ws->buf)) ||
       (s = cls__arg_uint(ctx, kd, i++, ws->w + (k / ws->nb) * ws->nb * ws->nb)) ||
       (s = cls__arg_uint(ctx, kd, i++, ws->wt + (k / ws->nb) * ws->nb * ws->nb)) ||
       (s = cls__arg_mem(ctx, kd, i++, ws->buf)) || (s = cls__arg_uint(ctx, kd, i++, ws->piv + k)) ||
@@ -180,26 +176,19 @@ static cls_status factor(const solve_ws *ws) {
     for (size_t k = j0; k < jend && s == CLS_OK; k += nb) {
       size_t kb = jend - k < nb ? jend - k : nb, m = n - k - kb, w = jend - k - kb;
       if ((s = diag_block(ws, k, kb, lsz)) || m == 0) break;
-      cls_ref l21 = at(ws, ws->f + (k + kb) * ld + k), a21 = at(ws, ws->sc + (k + kb) * ld + k);
+      cls_ref l21 = at(ws, ws->f + (k + kb) * ld + k);
       cls_ref wtk = at(ws, ws->wt + (k / nb) * nb * nb);
-      size_t lda21 = ld;
-      /* L21 = A21 Wt_k. In place the product would read what it writes:
-       * A21 goes through P first, unless the Schur complement has its own
-       * area (split), where A21 is read and L21 written apart. */
-      if (!ws->split) {
-        if ((s = copy2d(ctx, "chol_copy", l21, ld, at(ws, ws->p), nb, m, kb))) break;
-        a21 = at(ws, ws->p);
-        lda21 = nb;
-      }
-      if ((s = mm(ws, CLS_NO_TRANS, CLS_NO_TRANS, m, kb, kb, 1.0f, a21, lda21, wtk, nb, 0.0f, l21, ld))) break;
+      if ((s = copy2d(ctx, "chol_copy", l21, ld, at(ws, ws->p), nb, m, kb)) ||
+          (s = mm(ws, CLS_NO_TRANS, CLS_NO_TRANS, m, kb, kb, 1.0f, at(ws, ws->p), nb, wtk, nb, 0.0f, l21, ld)))
+        break;
       /* The rest of the outer panel only: A[k+kb:, k+kb:jend] -= L21
        * L21[:w]^T (on and below the diagonal). */
-      if (w > 0) s = syrk_lower(ws, m, w, kb, l21, ld, at(ws, ws->sc + (k + kb) * ld + k + kb));
+      if (w > 0) s = syrk_lower(ws, m, w, kb, l21, ld, at(ws, ws->f + (k + kb) * ld + k + kb));
     }
     size_t m = n - jend;
     if (m == 0 || s != CLS_OK) break;
     /* A22 -= L21 L21^T with k = the outer panel's width, lower part. */
-    s = syrk_lower(ws, m, m, jend - j0, at(ws, ws->f + jend * ld + j0), ld, at(ws, ws->sc + jend * ld + jend));
+    s = syrk_lower(ws, m, m, jend - j0, at(ws, ws->f + jend * ld + j0), ld, at(ws, ws->f + jend * ld + jend));
   }
   return s;
 }
@@ -341,32 +330,22 @@ static cls_status check_args(cls_context *ctx, const char *fn, size_t n, size_t 
   return CLS_OK;
 }
 
-/* The workspace offsets; CLS_ERR_INVALID_SIZE when they pass 32 bits.
- * The Schur complement gets its own n x n area (split) when the device
- * parameter CHOL_SPLIT allows it (default 1) and the larger workspace is
- * at most the device's largest allocation and a quarter of its memory:
- * then no panel is copied before its product (a launch and a pass over
- * the panel per block). Otherwise it is updated in the factor's place. */
+/* The workspace offsets; CLS_ERR_INVALID_SIZE when they pass 32 bits. */
 static cls_status plan(cls_context *ctx, const char *fn, solve_ws *ws) {
   size_t n = ws->n, nb = ws->nb, nblk = (n + nb - 1) / nb;
-  /* P holds a panel (n x nb) or a substitution tile (nb x nrhs). */
-  size_t pn = n * nb > nb * ws->nrhs ? n * nb : nb * ws->nrhs;
-  double total = (double)n * (double)n + 2.0 * (double)nblk * (double)nb * (double)nb + (double)pn +
+  double total = (double)n * (double)n + 2.0 * (double)nblk * (double)nb * (double)nb + (double)n * (double)nb +
                  (2.0 * (double)ws->nrhs + 1.0) * (double)n + 1.0;
   if (total > (double)UINT32_MAX)
     return cls__fail(
         ctx, CLS_ERR_INVALID_SIZE,
         "%s: n = %zu needs a workspace of %.0f floats, beyond 32-bit indexing; solve a smaller system", fn, n,
         total);
-  const cls_device_info *dev = cls_context_device(ctx);
-  double split_bytes = 4.0 * (total + (double)n * (double)n);
-  ws->split = cls__param(ctx, "CHOL_SPLIT", 1) != 0 && split_bytes / 4.0 <= (double)UINT32_MAX &&
-              split_bytes <= (double)dev->max_alloc_bytes && split_bytes <= 0.25 * (double)dev->global_mem_bytes;
   ws->f = 0;
-  ws->sc = ws->split ? n * n : 0;
-  ws->w = (ws->split ? 2 : 1) * n * n;
+  ws->w = ws->f + n * n;
   ws->wt = ws->w + nblk * nb * nb;
   ws->p = ws->wt + nblk * nb * nb;
+  /* P holds a panel (n x nb) or a substitution tile (nb x nrhs). */
+  size_t pn = n * nb > nb * ws->nrhs ? n * nb : nb * ws->nrhs;
   ws->r = ws->p + pn;
   ws->s = ws->r + n * ws->nrhs;
   ws->piv = ws->s + n * ws->nrhs;
@@ -526,10 +505,9 @@ cls_status cls_spd_solve(cls_context *ctx, size_t n, size_t nrhs, cls_ref a, siz
                   4 * n * nrhs);
     goto done;
   }
-  /* The Schur complement's area = A's lower triangle (what is read), and
-   * status 0. */
+  /* F = A (all of it: the lower triangle is what is read) and status 0. */
   if ((s = cls_buffer_fill(ctx, ws.buf, ws.st, 1, 0.0f)) ||
-      (s = copy_lower(ctx, "chol_copy", a, lda, at(&ws, ws.sc), n, n, n, 1)) || (s = factor(&ws)) ||
+      (s = copy_lower(ctx, "chol_copy", a, lda, at(&ws, ws.f), n, n, n, 1)) || (s = factor(&ws)) ||
       (s = cls_buffer_read(ctx, ws.buf, ws.piv, n + 1, piv))) /* the pivots and the status after them */
     goto done;
   if (piv[n] != 0.0f) {

@@ -20,8 +20,6 @@
  *               CHOL_NB): its blocks update only the panel, and the matrix
  *               right of it takes one update of depth CHOL_OB, which moves
  *               CHOL_OB / CHOL_NB times less memory than one per block
- *   CHOL_SPLIT  0: never give the Schur complement its own n x n area
- *               (default 1: when it fits; see src/ops/cholesky.c plan())
  *   CHOL_TRSV   up to this many right-hand sides, each substitution is one
  *               single-work-group kernel walking the factor (chol_subst)
  *               rather than two products per block; 0 (the default, for
