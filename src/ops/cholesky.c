@@ -32,20 +32,28 @@
  * The workspace is kept by the context between calls (ops_state.h), and A
  * is copied into F as its lower triangle only (chunks of 16 columns).
  *
- * Speed, 2026-12-06, PoCL on the 2-core CPU (AVX-512), `clscale bench
- * --only solve`, two runs (load 2.2, the bench's own two threads): n = 2048
- * at 0.41x the own matmul's GFLOP/s (103-104 vs 253) and 0.67-0.68x host
- * LAPACK; before these changes 0.36-0.41x (the same count of n^3/3 + 2 n^2
- * flops, interleaved runs). Not the issue's 0.5x. Per solve (device time
- * by op, quiet): the products 14.1 ms (3.34 GFLOP, 17% above n^3/3, at the
- * matmul's own speed) + packing 1.8; three compensated residuals 3.9 ms
- * (16 MB of A each; memory bound: an uncompensated residual ran no faster);
- * six substitutions 3.3 ms (8 MB of factor each at ~18 GB/s; split over
- * both cores with a product between two halves they took as long, at 21
- * GB/s); copies 1.8, diagonal blocks 1.6; about 4 ms of launches and host
- * reads beyond the device time. 0.5x needs about 23 ms per solve: the
- * products at the matmul's speed plus the memory passes at the copy
- * bandwidth already take ~20 ms.
+ * Speed, 2026-12-06 (evening), PoCL on the 2-core CPU (AVX-512), eight
+ * runs of `clscale bench --only solve` in a quiet window (load 1.0-1.5,
+ * the bench's own threads): n = 2048 at 0.45-0.51x the own matmul's
+ * GFLOP/s, median 0.495 (93-111 vs 205-220 GFLOP/s), and 0.78-0.85x host
+ * LAPACK; the issue asks for 0.5x. The same day before the lower products,
+ * the transposed inverse and the skipped residual: 0.41x. Per solve
+ * (device time by op from --trace, about 24 ms in all): the products 13 ms
+ * (the trailing updates at ~265 GFLOP/s, faster than the square matmul;
+ * the block panels L21 and the in-panel updates, k = 64, at 130-160), the
+ * six substitution walks 3.0 ms (one work-group: one core), two
+ * compensated residuals 2.3 ms (compute bound on the error-free sums: a
+ * plain sum takes 0.76 ms per pass; accumulating in double would take 0.35
+ * ms less but puts double in a kernel the portability gate checks for GPU
+ * drivers), diagonal blocks 1.3, packing 1.2, copies 1.8, and about 2 ms
+ * between ~170 launches. Tried and measured no faster (interleaved runs):
+ * the Schur complement in an area of its own instead of copying each panel
+ * (the products then read at a leading dimension of n); CHOL_NB 128,
+ * CHOL_OB 384 or 512; a look-ahead that factors the next panel on a second
+ * queue while the main queue updates the rest: PoCL runs the two queues'
+ * kernels at once, but the large update takes both cores and the panel's
+ * single-work-group kernels wait behind it (one 35 us diagonal block took
+ * 2.7 ms), so the chain is no shorter.
  */
 #include <math.h>
 #include <stdint.h>
