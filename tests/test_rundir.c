@@ -53,6 +53,21 @@ static void test_paths(void **state) {
   assert_string_equal(p, "run/manifest.json");
   assert_int_equal(cls_rundir_path(p, 8, "run", CLS_RUNDIR_FIT, NULL), CLS_ERR_INVALID_SIZE);
   assert_true(cls_rundir_id_ok("c1e17_n3.16e7") && !cls_rundir_id_ok("..") && !cls_rundir_id_ok("a/b"));
+  /* An id names a file: one that would leave its folder makes no path (issue 14). */
+  assert_int_equal(cls_rundir_path(p, sizeof p, "run", CLS_RUNDIR_CHECKPOINT, "../../x"), CLS_ERR_INVALID_VALUE);
+  assert_string_equal(p, "");
+  assert_int_equal(cls_rundir_path(p, sizeof p, "run", CLS_RUNDIR_CORPUS, ""), CLS_ERR_INVALID_VALUE);
+  char longest[CLS_RUNDIR_ID_MAX + 2];
+  memset(longest, 'a', sizeof longest);
+  longest[CLS_RUNDIR_ID_MAX] = 0;
+  assert_true(cls_rundir_id_ok(longest));
+  longest[CLS_RUNDIR_ID_MAX] = 'a';
+  longest[CLS_RUNDIR_ID_MAX + 1] = 0;
+  assert_false(cls_rundir_id_ok(longest));
+  assert_int_equal(cls_rundir_check_id("'name'", longest, err, sizeof err), CLS_ERR_INVALID_VALUE);
+  assert_non_null(strstr(err, "(121 characters): use 1 to 120 letters"));
+  assert_int_equal(cls_rundir_check_id("'name'", "a\nb", err, sizeof err), CLS_ERR_INVALID_VALUE);
+  assert_non_null(strstr(err, "'a?b'"));
 }
 
 static void test_summary_round_trip(void **state) {

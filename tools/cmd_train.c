@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "format.h"
 #include "options.h"
+#include "rundir/rundir.h"
 #include "train/loop.h"
 #include "train/task.h"
 
@@ -269,6 +270,9 @@ static int read_args(const cls_opt_command *cmd, int argc, char **argv, train_ar
              a->spec.depth, (unsigned long long)a->spec.seed);
     a->id = a->default_id;
   }
+  char why[512];
+  if (cls_rundir_check_id("--id", a->id, why, sizeof why) != CLS_OK)
+    return cls_opt_fail(cmd, CLS_EXIT_USAGE, "%s", why);
   a->cfg.id = a->id;
   a->cfg.task_name = a->spec.task;
   a->cfg.model_name = a->spec.model;

@@ -25,18 +25,37 @@ cls_status cls_rundir_path(char *out, size_t len, const char *dir, cls_rundir_fi
       [CLS_RUNDIR_CORPUS] = "%s/corpora/%s.bin",
       [CLS_RUNDIR_CORPUS_META] = "%s/corpora/%s.json",
   };
+  if (len) out[0] = 0;
   if ((unsigned)which >= sizeof fmt / sizeof fmt[0] || !dir) return CLS_ERR_INVALID_VALUE;
+  /* An id becomes a file name: "../x" or "a/b" would leave the folder. */
+  if (strstr(fmt[which] + 2, "%s") && !cls_rundir_id_ok(id)) return CLS_ERR_INVALID_VALUE;
   int n = snprintf(out, len, fmt[which], dir, id ? id : "");
   return n >= 0 && (size_t)n < len ? CLS_OK : CLS_ERR_INVALID_SIZE;
 }
 
 int cls_rundir_id_ok(const char *id) {
   if (!id || !*id || !strcmp(id, ".") || !strcmp(id, "..")) return 0;
-  for (const char *p = id; *p; p++)
-    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-          *p == '-' || *p == '.'))
+  size_t n = 0;
+  for (const char *p = id; *p; p++, n++)
+    if (n >= CLS_RUNDIR_ID_MAX || !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                                    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.'))
       return 0;
   return 1;
+}
+
+cls_status cls_rundir_check_id(const char *what, const char *name, char *err, size_t err_len) {
+  if (cls_rundir_id_ok(name)) return CLS_OK;
+  /* Shown cut and with its length: a name may be a megabyte, or hold bytes
+   * a terminal should not see. */
+  char shown[48];
+  size_t n = name ? strlen(name) : 0, k = 0;
+  for (size_t i = 0; i < n && k + 1 < sizeof shown && i < 40; i++)
+    shown[k++] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?';
+  shown[k] = 0;
+  return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
+                  "%s '%s%s' (%zu characters): use 1 to %d letters, digits, '_', '-' and '.' (not \".\" or "
+                  "\"..\"), as it names files of the run directory",
+                  what, shown, n > 40 ? "..." : "", n, CLS_RUNDIR_ID_MAX);
 }
 
 cls_status cls_rundir_prepare(const char *dir, char *err, size_t err_len) {

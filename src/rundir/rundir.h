@@ -41,11 +41,22 @@ typedef enum {
   CLS_RUNDIR_CORPUS_META, /* DIR/corpora/<id>.json: what it holds */
 } cls_rundir_file;
 
+/* The longest point id or run name: a file name (with ".outcomes.csv" and
+ * a writer's ".tmp.PID") must stay well inside NAME_MAX (255). */
+#define CLS_RUNDIR_ID_MAX 120
+
 /* The path of one file of the run directory dir (id for the per-point
- * files, else ignored). CLS_ERR_INVALID_SIZE when it does not fit in out. */
+ * files, else ignored). CLS_ERR_INVALID_SIZE when it does not fit in out;
+ * CLS_ERR_INVALID_VALUE (out "") for a per-point file whose id is not
+ * cls_rundir_id_ok, so that no id can name a file outside its folder. */
 cls_status cls_rundir_path(char *out, size_t len, const char *dir, cls_rundir_file which, const char *id);
-/* A point id: letters, digits, '_', '-' and '.', not "." or "..". */
+/* A point id or a run name: 1 to CLS_RUNDIR_ID_MAX letters, digits, '_',
+ * '-' and '.', not "." or "..". */
 int cls_rundir_id_ok(const char *id);
+/* CLS_OK when name is cls_rundir_id_ok, else CLS_ERR_INVALID_VALUE with a
+ * message naming what (e.g. "'name'") and the rule (the name is shown cut
+ * to 40 characters, with its length). */
+cls_status cls_rundir_check_id(const char *what, const char *name, char *err, size_t err_len);
 /* Creates DIR/points and DIR/checkpoints (and DIR). */
 cls_status cls_rundir_prepare(const char *dir, char *err, size_t err_len);
 /* Whether DIR/checkpoints/<id>.ckpt exists. */

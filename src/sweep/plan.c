@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rundir/rundir.h"
 #include "sweep/count.h"
 #include "sweep/plan.h"
 
@@ -180,6 +181,17 @@ cls_status cls_sweep_plan(const cls_sweep_spec *s, cls_sweep_point **points, siz
     if (st != CLS_OK) return st;
     pts = all;
   }
+  /* Ids are file names: an id cut by its buffer, or with other characters,
+   * is refused here rather than written as a wrong or unsafe name. */
+  for (size_t i = 0; i < count; i++)
+    if (!cls_rundir_id_ok(pts[i].id)) {
+      snprintf(err, err_len,
+               "the point id '%.60s%s' is longer than %d characters or holds other characters than letters, "
+               "digits, '_', '-' and '.': use fewer or shorter task settings",
+               pts[i].id, strlen(pts[i].id) > 60 ? "..." : "", CLS_RUNDIR_ID_MAX);
+      free(pts);
+      return CLS_ERR_INVALID_VALUE;
+    }
   for (size_t i = 0; i < count; i++)
     for (size_t j = i + 1; j < count; j++)
       if (!strcmp(pts[i].id, pts[j].id)) {

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/file.h"
+#include "rundir/rundir.h"
 #include "sweep/count.h"
 #include "sweep/plan.h"
 #include "sweep/spec.h"
@@ -494,8 +495,10 @@ static int field_value_of(reader *r, const task_field *f, const cJSON *v, const 
   set->num = 0;
   set->text[0] = 0;
   if (f->kind == FIELD_TEXT) {
-    if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) >= sizeof set->text) {
-      fail(r, "'%s'%s wants a name of 1 to %zu characters", f->key, where, sizeof set->text - 1);
+    /* The value joins the point ids (file names): the ids' characters only. */
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= sizeof set->text || !cls_rundir_id_ok(v->valuestring)) {
+      fail(r, "'%s'%s wants a name of 1 to %zu letters, digits, '_', '-' or '.'", f->key, where,
+           sizeof set->text - 1);
       return 0;
     }
     snprintf(set->text, sizeof set->text, "%s", v->valuestring);
@@ -534,12 +537,15 @@ void cls_sweep_combo_apply(const cls_sweep_spec *s, size_t k, cls_task_spec *out
 }
 
 /* "_ridge0.01", "_sourcecut": a setting as its point ids show it. */
-static void tag_setting(const cls_sweep_setting *set, char *tag, size_t len) {
+/* 0 when the tag would not fit in len (it is then left full, and the ids
+ * it makes too long: refused by the plan, never cut). */
+static int tag_setting(const cls_sweep_setting *set, char *tag, size_t len) {
   size_t n = strlen(tag);
   char num[32];
-  if (n + 1 >= len) return;
-  snprintf(tag + n, len - n, "_%s%s", set->key,
-           set->text[0] ? set->text : cls_sweep_fmt_num(set->num, num, sizeof num));
+  if (n + 1 >= len) return 0;
+  int k = snprintf(tag + n, len - n, "_%s%s", set->key,
+                   set->text[0] ? set->text : cls_sweep_fmt_num(set->num, num, sizeof num));
+  return k >= 0 && (size_t)k < len - n;
 }
 
 /* A group of settings: an axis's values (each one setting) or the
@@ -661,7 +667,15 @@ static void make_combos(reader *r, cls_sweep_spec *s, const cls_task_info *info,
     }
     if (n_variants)
       for (size_t i = 0; i < per[rest]; i++) c->set[c->n++] = variants[rest * CLS_SWEEP_MAX_SETTINGS + i];
-    for (size_t i = 0; i < c->n; i++) tag_setting(&c->set[i], c->tag, sizeof c->tag);
+    int fits = 1;
+    for (size_t i = 0; i < c->n; i++) fits &= tag_setting(&c->set[i], c->tag, sizeof c->tag);
+    if (!fits) {
+      fail(r,
+           "the task settings of a point make its id longer than %d characters ('%s...'): use fewer or "
+           "shorter values",
+           CLS_RUNDIR_ID_MAX, c->tag);
+      return;
+    }
     cls_task_spec ts = s->base;
     cls_sweep_combo_apply(s, k, &ts);
     char why[512];
@@ -853,7 +867,15 @@ static void check_keys(reader *r) {
 
 /* name, task and model: the registry's entry, or NULL (failed). */
 static const cls_task_info *read_task(reader *r, cls_sweep_spec *s) {
-  snprintf(s->name, sizeof s->name, "%s", get_str(r, "name", "sweep"));
+  const char *name = get_str(r, "name", "sweep");
+  char why[512];
+  /* The name becomes the default run directory runs/NAME: it must be one
+   * folder name, never a path (issue 14). */
+  if (!r->failed && cls_rundir_check_id("'name'", name, why, sizeof why) != CLS_OK) {
+    fail(r, "%s", why);
+    return NULL;
+  }
+  snprintf(s->name, sizeof s->name, "%s", name);
   const char *task = get_str(r, "task", NULL);
   if (!task && !r->failed) {
     char tasks[512] = "";

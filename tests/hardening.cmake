@@ -1,0 +1,32 @@
+# Command-line tests of issue 14's input checks: what a hostile or careless
+# user gives every command (names that would be paths, wrong types in the
+# run directory, malformed INI, CSV and JSON) is refused with a message that
+# says what to do, or read the same way by every command that reads it.
+set(CLS_HARD_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect.sh)
+set(CLS_HARD_ENV "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache")
+set(CLS_HARD_DIR ${PROJECT_BINARY_DIR}/hardening-cli)
+file(MAKE_DIRECTORY ${CLS_HARD_DIR})
+
+function(cls_hard_cli name code pattern)
+  add_test(NAME cli_hard_${name} COMMAND ${CLS_HARD_EXPECT} ${code} "${pattern}" $<TARGET_FILE:clscale> ${ARGN})
+  set_tests_properties(cli_hard_${name} PROPERTIES ENVIRONMENT "${CLS_HARD_ENV}" WORKING_DIRECTORY ${CLS_HARD_DIR})
+endfunction()
+
+# A sweep's name becomes runs/NAME: one folder name, never a path.
+file(WRITE ${CLS_HARD_DIR}/escape.json [=[
+{"name": "../../x", "task": "spectra", "mode": "isoflop", "widths": [8], "depth": 1, "heads": 2,
+ "budgets_flops": [2e8], "batch": 4, "pixels": 32, "n_train": 64, "n_test": 16, "n_pixels": 400}
+]=])
+cls_hard_cli(name_escape 2 "'name' '\\.\\./\\.\\./x' \\(7 characters\\): use 1 to 120 letters" sweep escape.json --dry-run)
+file(WRITE ${CLS_HARD_DIR}/slash.ini "name = a/b\ntask = spectra\nmode = isoflop\nwidths = 8\ndepth = 1\nheads = 2\nbudgets_flops = 2e8\n")
+cls_hard_cli(name_slash 2 "'name' 'a/b'" sweep slash.ini --dry-run)
+# A megabyte name is refused, not cut to a shorter one.
+add_test(NAME cli_hard_name_huge
+         COMMAND sh -c "printf '{\"name\": \"%s\", \"task\": \"spectra\", \"mode\": \"isoflop\", \"widths\": [8], \"depth\": 1, \"heads\": 2, \"budgets_flops\": [2e8]}' \"$(yes a | head -c 2000000 | tr -d '[:space:]')\" > huge.json && ${CLS_HARD_EXPECT} 2 \"'name' 'a{40}\\\\.\\\\.\\\\.' \\\\(1000000 characters\\\\)\" $<TARGET_FILE:clscale> sweep huge.json --dry-run")
+set_tests_properties(cli_hard_name_huge PROPERTIES ENVIRONMENT "${CLS_HARD_ENV}" WORKING_DIRECTORY ${CLS_HARD_DIR})
+# A task text value joins the point ids: the same characters only.
+file(WRITE ${CLS_HARD_DIR}/source.json [=[
+{"name": "src", "task": "zipf", "vocab": 2000, "beta": 1.5, "budgets_tokens": [2000], "source": "../../etc"}
+]=])
+cls_hard_cli(text_value_escape 2 "'source' wants a name of 1 to 31 letters, digits" sweep source.json --dry-run)
+cls_hard_cli(train_id_escape 2 "--id '\\.\\./x'.*use 1 to 120 letters" train --out run --budget-steps 1 --id ../x)
