@@ -20,7 +20,7 @@ cls_fit_cli(missing_dir 1 "run directory /no/such/dir" /no/such/dir)
 cls_fit_cli(not_a_rundir 1 "has no points/ folder" ${CMAKE_CURRENT_SOURCE_DIR}/cli)
 cls_fit_cli(no_points 1 "holds no <id>.json run summaries" ${CLS_FIT_DATA}/no_points)
 cls_fit_cli(all_unusable 1 "none of the 2 runs" ${CLS_FIT_DATA}/diverged)
-cls_fit_cli(negative_loss_rundir 1 "final_eval_loss = -0.5 is not positive" ${CLS_FIT_DATA}/neg_loss)
+cls_fit_cli(negative_loss_rundir 1 "\"final_eval_loss\" is -0.5; it must be a finite number >= 0" ${CLS_FIT_DATA}/neg_loss)
 cls_fit_cli(malformed_json 1 "a.json is not valid JSON" ${CLS_FIT_DATA}/bad_json)
 cls_fit_cli(single_run 1 "no fit is possible with 1 run:.*" ${CLS_FIT_DATA}/single_run)
 # The collapse fits need a sweep with generations (tests/generations.cmake runs one).

@@ -30,3 +30,15 @@ file(WRITE ${CLS_HARD_DIR}/source.json [=[
 ]=])
 cls_hard_cli(text_value_escape 2 "'source' wants a name of 1 to 31 letters, digits" sweep source.json --dry-run)
 cls_hard_cli(train_id_escape 2 "--id '\\.\\./x'.*use 1 to 120 letters" train --out run --budget-steps 1 --id ../x)
+
+# One reader of the run directory: fit and plot refuse the same wrong
+# summaries with the same message (a status of the wrong type was counted
+# as ok by fit; a negative loss that fit refused, plot dropped silently).
+set(CLS_HARD_STATUS ${CLS_HARD_DIR}/status7)
+file(WRITE ${CLS_HARD_STATUS}/points/a.json
+     "{\"status\": 7, \"n_params\": 1e6, \"tokens\": 2e7, \"flops\": 1e14, \"final_eval_loss\": 3}\n")
+foreach(cmd fit plot)
+  cls_hard_cli(${cmd}_status_type 1 "points/a.json: \"status\" is a number; it must be a string" ${cmd} ${CLS_HARD_STATUS})
+  cls_hard_cli(${cmd}_negative_loss 1 "points/a.json: \"final_eval_loss\" is -0.5; it must be a finite number >= 0"
+               ${cmd} ${CMAKE_CURRENT_SOURCE_DIR}/data/fit/neg_loss)
+endforeach()

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "fit/fit.h"
+#include "rundir/runs.h"
 #include "test_util.h"
 
 static void write_file(const char *dir, const char *name, const char *text) {
@@ -98,15 +99,60 @@ static void test_rundir_errors(void **state) {
   expect_rundir_error(dir, CLS_ERR_FORMAT, "not valid JSON");
   write_file(dir, "points/a.json",
              "{\"status\": \"ok\", \"n_params\": 1e6, \"tokens\": 2e7, \"flops\": 1e14, \"final_eval_loss\": -1}");
-  expect_rundir_error(dir, CLS_ERR_FORMAT, "is not positive");
+  expect_rundir_error(dir, CLS_ERR_FORMAT, "\"final_eval_loss\" is -1; it must be a finite number >= 0");
+  /* A status of the wrong type is not "absent, hence ok" (issue 14). */
+  write_file(dir, "points/a.json", "{\"status\": 7, \"n_params\": 1e6, \"tokens\": 2e7, \"flops\": 1e14}");
+  expect_rundir_error(dir, CLS_ERR_FORMAT, "\"status\" is a number; it must be a string");
+  write_file(dir, "points/a.json", "{\"n_params\": \"1e6\", \"tokens\": 2e7}");
+  expect_rundir_error(dir, CLS_ERR_FORMAT, "\"n_params\" is a string; it must be a finite number");
+  write_file(dir, "points/a.json", "{\"n_params\": 1e6, \"steps\": 2.5}");
+  expect_rundir_error(dir, CLS_ERR_FORMAT, "\"steps\" is 2.5; it must be a whole number");
   write_file(
       dir, "points/a.json",
       "{\"status\": \"ok\", \"n_params\": 1e6, \"tokens\": 2e7, \"flops\": 1e14, \"final_eval_loss\": null}");
   expect_rundir_error(dir, CLS_ERR_INVALID_VALUE, "none of the 1 runs");
   write_file(dir, "points/a.json",
              "{\"status\": \"ok\", \"n_params\": 1e6, \"tokens\": 2e7, \"flops\": 1e14, \"final_eval_loss\": 3}");
-  write_file(dir, "points/a.csv", "step,flops,eval_loss\n1,1e13,4\n2,1e14,-3\n");
-  expect_rundir_error(dir, CLS_ERR_FORMAT, "is not positive");
+  write_file(dir, "points/a.csv", "step,flops,eval_loss\n1,1e13,4\n\n2,1e14,-3\n");
+  expect_rundir_error(dir, CLS_ERR_FORMAT, "points/a.csv line 4: eval_loss -3 is negative");
+}
+
+/* Fit and plot read a run directory through one reader: the same points
+ * skipped with the same words (issue 14: plot drew what fit refused). */
+static void test_rundir_same_for_plot_and_fit(void **state) {
+  (void)state;
+  char dir[1024], err[1024] = "";
+  test_tmpdir("fit_same", dir, sizeof dir);
+  make_points(dir);
+  const char *good = "{\"status\": \"ok\", \"n_params\": 1e6, \"tokens\": 2e7, \"flops\": 1e14, "
+                     "\"final_eval_loss\": 3}";
+  write_file(dir, "points/a.json", good);
+  write_file(dir, "points/b.json",
+             "{\"status\": \"ok\", \"n_params\": 1e6, \"tokens\": 2e7, \"flops\": 1e14, \"final_eval_loss\": 0}");
+  write_file(dir, "points/c.json", "{\"status\": \"diverged\", \"n_params\": 1e6}");
+  write_file(dir, "points/a.csv", "step,flops,eval_loss\n1,1e13,0\n2,1e14,3\n");
+  cls_rundir *rd = NULL;
+  cls_fit_input *in = NULL;
+  assert_int_equal(cls_rundir_load(dir, &rd, err, sizeof err), CLS_OK);
+  assert_int_equal(cls_fit_input_from_rundir(dir, false, &in, err, sizeof err), CLS_OK);
+  size_t drawn = 0;
+  for (size_t i = 0; i < rd->n_points; i++) drawn += rd->points[i].usable;
+  assert_int_equal(drawn, 1);
+  assert_int_equal(in->n_pts, 1);
+  assert_string_equal(in->pts[0].id, "a");
+  assert_int_equal(in->n_curve, 1); /* the zero-loss row skipped by both */
+  assert_int_equal(in->n_warnings, rd->n_warnings);
+  for (size_t i = 0; i < rd->n_warnings; i++) {
+    const char *fig = strstr(rd->warnings[i], "of the figures");
+    if (fig)
+      assert_non_null(strstr(in->warnings[i], "of the fits"));
+    else
+      assert_string_equal(in->warnings[i], rd->warnings[i]);
+  }
+  assert_non_null(strstr(rd->warnings[0], "points/a.csv: 1 row with a zero eval_loss skipped"));
+  assert_non_null(strstr(rd->warnings[1], "points/b.json: final_eval_loss is missing, null or not a positive"));
+  cls_fit_input_destroy(in);
+  cls_rundir_destroy(rd);
 }
 
 static void test_csv_aliases(void **state) {
@@ -186,6 +232,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rundir_points_and_curves),
       cmocka_unit_test(test_rundir_errors),
+      cmocka_unit_test(test_rundir_same_for_plot_and_fit),
       cmocka_unit_test(test_csv_aliases),
       cmocka_unit_test(test_too_few_runs),
   };

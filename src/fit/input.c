@@ -80,23 +80,14 @@ cls_status cls_fit_input_from_rundir(const char *dir, bool train_loss, cls_fit_i
   for (size_t i = 0; i < rd->n_points && !st; i++) {
     const cls_run_point *p = &rd->points[i];
     double loss = train_loss ? p->final_train_loss : p->final_eval_loss;
-    /* A loss can not be negative (cross-entropy and MSE are not) and the fits
-     * work on log-loss: such a file is wrong, not merely unusable. */
-    if (isfinite(loss) && loss <= 0) {
-      cls_errf(err, err_len, CLS_ERR_FORMAT,
-               "%s/points/%s.json: %s = %g is not positive; losses must be > 0 to fit log-loss (fix or "
-               "remove the file)",
-               dir, p->id, lname, loss);
-      st = CLS_ERR_FORMAT;
-      break;
-    }
-    bool usable = !strcmp(p->status, "ok") && positive(p->n_params) && positive(p->tokens) && positive(p->flops) &&
-                  isfinite(loss);
-    if (!usable) {
-      /* The reader already warned about status and missing fields; say only
-       * what it could not know (the train loss). */
-      if (p->usable && !isfinite(loss))
-        cls_fit_input_warn(in, "points/%s.json: %s is missing or not finite; the run is left out", p->id, lname);
+    /* The reader judged the point (status, N, D, C, eval loss) and warned,
+     * the same words plot shows; only the train loss is this reader's own. */
+    if (!p->usable) continue;
+    if (!(loss > 0) || !isfinite(loss)) {
+      cls_fit_input_warn(in,
+                         "points/%s.json: %s is missing, null or not a positive finite number; the point is "
+                         "skipped",
+                         p->id, lname);
       continue;
     }
     cls_fit_point *q = &in->pts[in->n_pts];
@@ -108,17 +99,13 @@ cls_status cls_fit_input_from_rundir(const char *dir, bool train_loss, cls_fit_i
     size_t skipped = 0;
     for (size_t r = 0; r < p->curve.n && cl && p->curve.flops && !st; r++) {
       double c = p->curve.flops[r], l = cl[r];
-      if (isfinite(l) && l <= 0) {
-        cls_errf(err, err_len, CLS_ERR_FORMAT,
-                 "%s/points/%s.csv row %zu: loss %g is not positive; losses must be > 0", dir, p->id, r + 1, l);
-        st = CLS_ERR_FORMAT;
-      } else if (positive(c) && isfinite(l)) {
+      if (positive(c) && isfinite(l)) { /* the reader refused negative losses, warned of the others */
         st = push_curve(in, &cap, c, l);
       } else {
         skipped++;
       }
     }
-    (void)skipped; /* the reader warned about non-finite rows */
+    (void)skipped; /* the reader warned about non-finite and zero rows */
     if (!st && in->n_curve == q->curve0) st = push_curve(in, &cap, q->c, q->loss);
     q->curve_n = in->n_curve - q->curve0;
     in->n_pts++;

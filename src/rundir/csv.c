@@ -19,6 +19,7 @@ void cls_csv_destroy(cls_csv *t) {
   if (!t) return;
   free(t->text);
   free(t->cells);
+  free(t->lines);
   free(t->cols);
   free(t);
 }
@@ -41,6 +42,22 @@ static size_t split(char *line, char **out, size_t cap) {
     p = comma + 1;
   }
   return n;
+}
+
+/* The line at *next, cut at its newline; *next moves past it (NULL after
+ * the last line, which a final newline does not start). */
+static char *next_line(char **next, size_t *lineno) {
+  char *line = *next;
+  if (!line || !*line) return NULL;
+  char *nl = strchr(line, '\n');
+  if (nl) *nl = '\0';
+  *next = nl ? nl + 1 : NULL;
+  (*lineno)++;
+  return line;
+}
+
+static bool blank(const char *line) {
+  return line[strspn(line, " \t\r")] == '\0';
 }
 
 cls_status cls_csv_load(const char *path, cls_csv **out, char *err, size_t err_len) {
@@ -67,9 +84,13 @@ cls_status cls_csv_load(const char *path, cls_csv **out, char *err, size_t err_l
   /* Count lines to size the cell table. */
   size_t lines = 1;
   for (size_t i = 0; i < len; i++) lines += t->text[i] == '\n';
-  char *save = NULL, *line = strtok_r(t->text, "\n", &save);
+  /* Lines are cut by hand, not by strtok, so that blank lines still count
+   * and every message names the line of the file. */
+  char *next = t->text, *line;
+  size_t lineno = 0;
   /* Header. */
-  while (line && line[strspn(line, " \t\r")] == '\0') line = strtok_r(NULL, "\n", &save);
+  while ((line = next_line(&next, &lineno)) != NULL && blank(line)) {
+  }
   if (!line) {
     cls_csv_destroy(t);
     return cls_errf(err, err_len, CLS_ERR_FORMAT, "%s is empty: it needs a header line and data rows", path);
@@ -78,20 +99,19 @@ cls_status cls_csv_load(const char *path, cls_csv **out, char *err, size_t err_l
   for (const char *q = line; *q; q++) ncol += *q == ',';
   t->cols = malloc(ncol * sizeof *t->cols);
   t->cells = malloc(ncol * lines * sizeof *t->cells);
-  if (!t->cols || !t->cells) {
+  t->lines = malloc(lines * sizeof *t->lines);
+  if (!t->cols || !t->cells || !t->lines) {
     cls_csv_destroy(t);
     return cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
   }
   split(line, t->cols, ncol);
   t->n_cols = ncol;
-  size_t lineno = 1;
-  while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
-    lineno++;
-    if (line[strspn(line, " \t\r")] == '\0') continue;
+  while ((line = next_line(&next, &lineno)) != NULL) {
+    if (blank(line)) continue;
     char **row = t->cells + t->n_rows * ncol;
     size_t n = split(line, row, ncol);
     if (n != ncol) {
-      bool last = save == NULL || *save == '\0';
+      bool last = !next || *next == '\0';
       cls_errf(err, err_len, CLS_ERR_FORMAT, "%s line %zu has %zu fields but the header has %zu%s", path, lineno,
                n, ncol,
                last && !ends_with_newline ? ": the file is truncated; re-run the point that wrote it"
@@ -99,7 +119,7 @@ cls_status cls_csv_load(const char *path, cls_csv **out, char *err, size_t err_l
       cls_csv_destroy(t);
       return CLS_ERR_FORMAT;
     }
-    t->n_rows++;
+    t->lines[t->n_rows++] = lineno;
   }
   *out = t;
   return CLS_OK;

@@ -13,9 +13,10 @@
 #include "clscale/status.h"
 
 typedef struct cls_csv {
-  char *text;   /* the file, split in place */
-  char **cols;  /* n_cols header names */
-  char **cells; /* n_rows × n_cols fields */
+  char *text;    /* the file, split in place */
+  char **cols;   /* n_cols header names */
+  char **cells;  /* n_rows × n_cols fields */
+  size_t *lines; /* n_rows: the file's line number (from 1) of each row, for messages */
   size_t n_cols, n_rows;
 } cls_csv;
 

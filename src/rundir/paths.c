@@ -38,7 +38,7 @@ int cls_rundir_id_ok(const char *id) {
   size_t n = 0;
   for (const char *p = id; *p; p++, n++)
     if (n >= CLS_RUNDIR_ID_MAX || !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                                    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.'))
+                                    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '+' || *p == '.'))
       return 0;
   return 1;
 }
@@ -53,7 +53,7 @@ cls_status cls_rundir_check_id(const char *what, const char *name, char *err, si
     shown[k++] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?';
   shown[k] = 0;
   return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
-                  "%s '%s%s' (%zu characters): use 1 to %d letters, digits, '_', '-' and '.' (not \".\" or "
+                  "%s '%s%s' (%zu characters): use 1 to %d " CLS_RUNDIR_ID_CHARS " (not \".\" or "
                   "\"..\"), as it names files of the run directory",
                   what, shown, n > 40 ? "..." : "", n, CLS_RUNDIR_ID_MAX);
 }

@@ -118,17 +118,24 @@ cls_status cls_point_summary_write(const char *path, const cls_point_summary *s,
 
 /* ----------------------------------------------------------- reading */
 
-/* Where a known key's number goes; NULL for a key that is not a number
- * field of the summary. */
-static double *num_field(cls_point_summary *s, const char *k) {
+/* A known number field: where it goes and its range. Every number of a
+ * summary counts or measures something, so none is negative; counts of
+ * steps are whole. */
+typedef struct {
+  double *at;
+  int whole;
+} num_slot;
+
+/* The slot of key k; at NULL for a key that is not a number field. */
+static num_slot num_field(cls_point_summary *s, const char *k) {
   static const struct {
     const char *key;
     size_t off;
-    int run;
+    int run, whole;
   } map[] = {
-#define F(k) {#k, offsetof(cls_point_summary, k), 0}
-#define R(k)                                                                                                      \
-  { #k, offsetof(cls_point_run, k), 1 }
+#define F(k) {#k, offsetof(cls_point_summary, k), 0, 0}
+#define R(k, w)                                                                                                   \
+  { #k, offsetof(cls_point_run, k), 1, w }
       F(n_params),
       F(n_params_embed),
       F(tokens),
@@ -144,28 +151,29 @@ static double *num_field(cls_point_summary *s, const char *k) {
       F(final_eval_loss),
       F(final_train_loss),
       F(seconds),
-      R(steps),
-      R(total_steps),
-      R(warmup_steps),
-      R(lr),
-      R(min_lr_ratio),
-      R(beta1),
-      R(beta2),
-      R(clip),
-      R(tokens_per_step),
-      R(flops_per_step),
-      R(model_flops_per_step),
-      R(eval_flops),
-      R(tokens_per_second),
-      R(gflops_per_second),
-      {"resumed_from_step", offsetof(cls_point_run, resumed_from_step), 1},
-      {"diverged_at_step", offsetof(cls_point_run, diverged_at_step), 1},
+      R(steps, 1),
+      R(total_steps, 1),
+      R(warmup_steps, 1),
+      R(lr, 0),
+      R(min_lr_ratio, 0),
+      R(beta1, 0),
+      R(beta2, 0),
+      R(clip, 0),
+      R(tokens_per_step, 0),
+      R(flops_per_step, 0),
+      R(model_flops_per_step, 0),
+      R(eval_flops, 0),
+      R(tokens_per_second, 0),
+      R(gflops_per_second, 0),
+      R(resumed_from_step, 1),
+      R(diverged_at_step, 1),
 #undef F
 #undef R
   };
   for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-    if (!strcmp(map[i].key, k)) return (double *)((char *)(map[i].run ? (void *)&s->run : (void *)s) + map[i].off);
-  return NULL;
+    if (!strcmp(map[i].key, k))
+      return (num_slot){(double *)((char *)(map[i].run ? (void *)&s->run : (void *)s) + map[i].off), map[i].whole};
+  return (num_slot){NULL, 0};
 }
 
 /* Appends "name=value\n" to *lines (grown with malloc). */
@@ -179,8 +187,21 @@ static int add_line(char **lines, size_t *len, const char *name, const char *val
   return 1;
 }
 
-/* One key of the file into s; 0 when out of memory. */
-static int read_key(cls_point_summary *s, const cJSON *v, char **config, size_t *config_len) {
+static const char *json_type(const cJSON *v) {
+  return cJSON_IsString(v)   ? "a string"
+         : cJSON_IsNumber(v) ? "a number"
+         : cJSON_IsBool(v)   ? "true or false"
+         : cJSON_IsArray(v)  ? "a list"
+         : cJSON_IsObject(v) ? "an object"
+                             : "null";
+}
+
+/* One key of the file into s. A known field of the wrong type or out of
+ * range is CLS_ERR_FORMAT naming it: a summary with "status": 7 or a
+ * negative loss is wrong, and read as such by every command (issue 14),
+ * rather than passed on as "absent" or as a value the fits reject. */
+static cls_status read_key(const char *path, cls_point_summary *s, const cJSON *v, char **config,
+                           size_t *config_len, char *err, size_t err_len) {
   const char *k = v->string;
   const char **text = !strcmp(k, "id")         ? &s->id
                       : !strcmp(k, "status")   ? &s->status
@@ -189,21 +210,41 @@ static int read_key(cls_point_summary *s, const cJSON *v, char **config, size_t 
                       : !strcmp(k, "describe") ? &s->run.describe
                                                : NULL;
   if (text) {
-    if (cJSON_IsString(v) && !*text && !(*text = cls_strdup(v->valuestring))) return 0;
-    return 1;
+    if (!cJSON_IsString(v) && !cJSON_IsNull(v))
+      return cls_errf(err, err_len, CLS_ERR_FORMAT,
+                      "%s: \"%s\" is %s; it must be a string (docs/formats.md lists the fields): fix or remove "
+                      "the file",
+                      path, k, json_type(v));
+    if (cJSON_IsString(v) && !*text && !(*text = cls_strdup(v->valuestring)))
+      return cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "out of host memory reading %s", path);
+    return CLS_OK;
   }
-  if (!strcmp(k, "clscale_version")) return 1;
-  double *num = num_field(s, k);
-  if (num) {
-    if (cJSON_IsNumber(v) && isfinite(v->valuedouble)) *num = v->valuedouble;
-    if (num == &s->run.steps) s->has_run = 1;
-    return 1;
+  if (!strcmp(k, "clscale_version")) return CLS_OK;
+  num_slot num = num_field(s, k);
+  if (num.at) {
+    if (num.at == &s->run.steps) s->has_run = 1;
+    if (cJSON_IsNull(v)) return CLS_OK; /* a value that was not finite, or not known */
+    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (!isfinite(d) || d < 0 || (num.whole && d != floor(d))) {
+      char shown[64];
+      if (cJSON_IsNumber(v)) cls_fmt_shortest(d, 0, shown, sizeof shown);
+      return cls_errf(err, err_len, CLS_ERR_FORMAT,
+                      "%s: \"%s\" is %s%s; it must be a %s number >= 0 or null (docs/formats.md lists the "
+                      "fields): fix or remove the file",
+                      path, k, cJSON_IsNumber(v) ? "" : json_type(v), cJSON_IsNumber(v) ? shown : "",
+                      num.whole ? "whole" : "finite");
+    }
+    *num.at = d;
+    return CLS_OK;
   }
   char value[64];
+  int ok = 1;
   if (cJSON_IsNumber(v))
-    return add_line(config, config_len, k, cls_fmt_shortest(v->valuedouble, 0, value, sizeof value));
-  if (cJSON_IsString(v)) return add_line(config, config_len, k, v->valuestring);
-  return 1; /* null, true, objects: not part of a summary */
+    ok = add_line(config, config_len, k, cls_fmt_shortest(v->valuedouble, 0, value, sizeof value));
+  else if (cJSON_IsString(v))
+    ok = add_line(config, config_len, k, v->valuestring);
+  /* null, true, objects: not part of a summary */
+  return ok ? CLS_OK : cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "out of host memory reading %s", path);
 }
 
 cls_status cls_point_summary_read(const char *path, cls_point_summary *s, char *err, size_t err_len) {
@@ -213,11 +254,8 @@ cls_status cls_point_summary_read(const char *path, cls_point_summary *s, char *
   if (st != CLS_OK) return st;
   char *config = NULL;
   size_t config_len = 0;
-  for (const cJSON *v = root->child; v; v = v->next)
-    if (!read_key(s, v, &config, &config_len)) {
-      st = cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "out of host memory reading %s", path);
-      break;
-    }
+  for (const cJSON *v = root->child; v && st == CLS_OK; v = v->next)
+    st = read_key(path, s, v, &config, &config_len, err, err_len);
   cJSON_Delete(root);
   s->config = config;
   s->state = s->status ? cls_point_state_parse(s->status) : CLS_POINT_OK;

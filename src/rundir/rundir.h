@@ -50,8 +50,11 @@ typedef enum {
  * CLS_ERR_INVALID_VALUE (out "") for a per-point file whose id is not
  * cls_rundir_id_ok, so that no id can name a file outside its folder. */
 cls_status cls_rundir_path(char *out, size_t len, const char *dir, cls_rundir_file which, const char *id);
-/* A point id or a run name: 1 to CLS_RUNDIR_ID_MAX letters, digits, '_',
- * '-' and '.', not "." or "..". */
+/* The characters of an id, for messages ('+': ids such as "c1e+17_n3"
+ * that other tools write are read as they are). */
+#define CLS_RUNDIR_ID_CHARS "letters, digits, '_', '-', '+' and '.'"
+/* A point id or a run name: 1 to CLS_RUNDIR_ID_MAX of CLS_RUNDIR_ID_CHARS,
+ * not "." or "..". */
 int cls_rundir_id_ok(const char *id);
 /* CLS_OK when name is cls_rundir_id_ok, else CLS_ERR_INVALID_VALUE with a
  * message naming what (e.g. "'name'") and the rule (the name is shown cut

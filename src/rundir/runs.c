@@ -68,10 +68,26 @@ static cls_status load_curve(cls_rundir *rd, const char *path, const char *shown
   double **dst[5] = {&c->step, &c->tokens, &c->flops, &c->eval_loss, &c->train_loss};
   for (int i = 0; i < 5 && !st; i++) {
     if (cls_csv_column(t, names[i]) < 0) continue;
-    size_t bad = 0;
+    size_t bad = 0, zero = 0;
     st = cls_csv_numbers(t, shown, names[i], dst[i], &bad, err, err_len);
+    /* A loss is never negative (such a file is wrong, for plot and fit
+     * alike); a zero loss has no place on the log axes of either, so its
+     * row is skipped by both, with the same warning. */
+    const bool loss = i >= 3;
+    for (size_t r = 0; loss && r < t->n_rows && !st; r++) {
+      double *v = &(*dst[i])[r];
+      if (*v < 0)
+        st = cls_errf(err, err_len, CLS_ERR_FORMAT,
+                      "%s line %zu: %s %g is negative; a loss cannot be: fix or remove the file", shown,
+                      t->lines[r], names[i], *v);
+      else if (*v == 0)
+        *v = NAN, zero++;
+    }
     if (!st && bad)
       cls_rundir_warn(rd, "%s: %zu row%s with a non-finite %s skipped", shown, bad, bad == 1 ? "" : "s", names[i]);
+    if (!st && zero)
+      cls_rundir_warn(rd, "%s: %zu row%s with a zero %s skipped (log scale)", shown, zero, zero == 1 ? "" : "s",
+                      names[i]);
   }
   cls_csv_destroy(t);
   if (st) free_curve(c);
@@ -108,13 +124,16 @@ static cls_status read_summary(cls_rundir *rd, const char *path, const char *sho
 }
 
 /* A point is drawn (and fitted) when it is ok with positive N, D, C and a
- * finite eval loss; anything else is left out with a warning. */
+ * positive finite eval loss (the figures and fits are on log axes);
+ * anything else is left out with a warning, the same for plot and fit.
+ * Types and ranges were checked by the summary's reader. */
 static void judge_point(cls_rundir *rd, const char *shown, cls_run_point *p) {
   if (!isfinite(p->flops) && isfinite(p->flops_6nd)) p->flops = p->flops_6nd;
   p->usable = cls_point_state_parse(p->status) == CLS_POINT_OK;
   if (!p->usable) {
     cls_rundir_warn(rd, "%s: status \"%s\"; the point is left out of the figures", shown, p->status);
-  } else if (!(p->n_params > 0) || !(p->tokens > 0) || !(p->flops > 0) || !isfinite(p->final_eval_loss)) {
+  } else if (!(p->n_params > 0) || !(p->tokens > 0) || !(p->flops > 0) || !(p->final_eval_loss > 0) ||
+             !isfinite(p->final_eval_loss)) {
     const char *what = !(p->n_params > 0) ? "n_params"
                        : !(p->tokens > 0) ? "tokens"
                        : !(p->flops > 0)  ? "flops"
@@ -186,6 +205,17 @@ cls_status cls_rundir_load(const char *dir, cls_rundir **out, char *err, size_t 
     while ((e = readdir(d)) != NULL) {
       size_t len = strlen(e->d_name);
       if (len <= 5 || strcmp(e->d_name + len - 5, ".json") || e->d_name[0] == '.') continue;
+      /* The stages after this one make paths from the id (the outcome
+       * table, the summary again): a name that is not an id is not a
+       * point's, and is said so once, here. */
+      char id[CLS_RUNDIR_ID_MAX + 1];
+      snprintf(id, sizeof id, "%.*s", (int)(len - 5 < sizeof id ? len - 5 : sizeof id - 1), e->d_name);
+      if (len - 5 >= sizeof id || !cls_rundir_id_ok(id)) {
+        cls_rundir_warn(
+            rd, "points/%.200s: the name is not a point id (1 to %d " CLS_RUNDIR_ID_CHARS "); the file is skipped",
+            e->d_name, CLS_RUNDIR_ID_MAX);
+        continue;
+      }
       char **p = realloc(names, (n + 1) * sizeof *names);
       if (!p) break;
       names = p;

@@ -185,10 +185,11 @@ cls_status cls_sweep_plan(const cls_sweep_spec *s, cls_sweep_point **points, siz
    * is refused here rather than written as a wrong or unsafe name. */
   for (size_t i = 0; i < count; i++)
     if (!cls_rundir_id_ok(pts[i].id)) {
-      snprintf(err, err_len,
-               "the point id '%.60s%s' is longer than %d characters or holds other characters than letters, "
-               "digits, '_', '-' and '.': use fewer or shorter task settings",
-               pts[i].id, strlen(pts[i].id) > 60 ? "..." : "", CLS_RUNDIR_ID_MAX);
+      snprintf(
+          err, err_len,
+          "the point id '%.60s%s' is longer than %d characters or holds other characters than " CLS_RUNDIR_ID_CHARS
+          ": use fewer or shorter task settings",
+          pts[i].id, strlen(pts[i].id) > 60 ? "..." : "", CLS_RUNDIR_ID_MAX);
       free(pts);
       return CLS_ERR_INVALID_VALUE;
     }

@@ -497,8 +497,7 @@ static int field_value_of(reader *r, const task_field *f, const cJSON *v, const 
   if (f->kind == FIELD_TEXT) {
     /* The value joins the point ids (file names): the ids' characters only. */
     if (!cJSON_IsString(v) || strlen(v->valuestring) >= sizeof set->text || !cls_rundir_id_ok(v->valuestring)) {
-      fail(r, "'%s'%s wants a name of 1 to %zu letters, digits, '_', '-' or '.'", f->key, where,
-           sizeof set->text - 1);
+      fail(r, "'%s'%s wants a name of 1 to %zu " CLS_RUNDIR_ID_CHARS, f->key, where, sizeof set->text - 1);
       return 0;
     }
     snprintf(set->text, sizeof set->text, "%s", v->valuestring);

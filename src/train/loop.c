@@ -59,7 +59,7 @@ const char *cls_run_status_name(cls_run_status s) {
 
 static cls_status check_config(const cls_train_config *c, cls_train_result *r) {
   if (!c->out_dir || !*c->out_dir) BAD("no output folder: give `out_dir`");
-  if (!cls_rundir_id_ok(c->id)) BAD("run id '%s': use letters, digits, '_', '-' and '.'", c->id ? c->id : "");
+  if (!cls_rundir_id_ok(c->id)) BAD("run id '%s': use " CLS_RUNDIR_ID_CHARS, c->id ? c->id : "");
   if (!(c->budget > 0) || !isfinite(c->budget))
     BAD("the budget must be a positive number of %s (got %g)",
         c->budget_kind == CLS_BUDGET_STEPS    ? "steps"

@@ -44,7 +44,7 @@ typedef struct cls_train_progress {
 
 typedef struct cls_train_config {
   const char *out_dir; /* run directory: points/<id>.csv, points/<id>.json, checkpoints/<id>.ckpt */
-  const char *id;      /* letters, digits, '_', '-', '.' */
+  const char *id;      /* cls_rundir_id_ok: letters, digits, '_', '-', '+', '.' */
   cls_budget_kind budget_kind;
   double budget;               /* steps, tokens or FLOPs: > 0 */
   double budget_flops_nominal; /* reported as budget_flops in the summary (sweep groups); 0 = the budget when

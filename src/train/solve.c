@@ -81,7 +81,7 @@ cls_status cls_solve_run(cls_context *ctx, const cls_task_spec *spec, const cls_
   const cls_task_info *info = spec ? cls_task_find(spec->task, spec->model) : NULL;
   if (!info || !info->solve) return bad(r, "not a solved task (task.h): train it with the train loop");
   if (!c->out_dir || !*c->out_dir) return bad(r, "no output folder: give `out_dir`");
-  if (!cls_rundir_id_ok(c->id)) return bad(r, "the run id must use letters, digits, '_', '-' and '.'");
+  if (!cls_rundir_id_ok(c->id)) return bad(r, "the run id must use " CLS_RUNDIR_ID_CHARS);
   if (c->budget_kind != CLS_BUDGET_TOKENS || !(c->budget >= 1) || c->budget != floor(c->budget) ||
       c->budget > 1e15) {
     snprintf(r->error, sizeof r->error,
