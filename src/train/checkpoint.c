@@ -1,10 +1,12 @@
 /* src/train/checkpoint.c — see checkpoint.h. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/file.h"
+#include "rundir/rundir.h"
 #include "train/checkpoint.h"
 
 #define MAGIC     "CLSCKPT"
@@ -265,8 +267,10 @@ static cls_status check_header(const char *path, const uint8_t *data, size_t len
   return CLS_OK;
 }
 
-/* The body: whole, its checksum, this run's key and model, a step within
- * the run. */
+static int check_fields(const ckpt_view *v, const cls_ckpt_state *st, char *why, size_t len);
+
+/* The body: whole, its checksum, this run's key and model, and every field
+ * within what this run can hold (check_fields). */
 static cls_status check_body(const char *path, const uint8_t *data, size_t len, const ckpt_view *v,
                              const char *key, const cls_param_table *pt, const cls_ckpt_state *st, char *err,
                              size_t err_len) {
@@ -299,12 +303,88 @@ static cls_status check_body(const char *path, const uint8_t *data, size_t len, 
              (unsigned long long)v->n, pt->total);
     return CLS_ERR_INVALID_VALUE;
   }
-  if (st->step > st->total_steps) {
-    snprintf(err, err_len, "checkpoint %s: step %llu beyond the run's %llu steps", path,
-             (unsigned long long)st->step, (unsigned long long)st->total_steps);
+  char why[512];
+  if (!check_fields(v, st, why, sizeof why)) {
+    snprintf(err, err_len,
+             "checkpoint %s is damaged (%s): it cannot be resumed; start the run again without `resume` (add "
+             "`force`)",
+             path, why);
     return CLS_ERR_FORMAT;
   }
   return CLS_OK;
+}
+
+/* No run measures more than this many seconds (about 32 years): a larger
+ * value is a damaged file, not a long run. */
+#define CKPT_MAX_SECONDS 1e9
+
+/* The fields behind the checksum: a checksum proves the file is as written,
+ * not that what wrote it was right (issue 14), so each field is checked
+ * against what a run can hold before anything of it is used. The message
+ * names the field; what to do is the caller's. */
+static int check_fields(const ckpt_view *v, const cls_ckpt_state *st, char *why, size_t len) {
+  if (memchr(v->skey, '\0', (size_t)v->klen))
+    return snprintf(why, len, "its configuration key holds NUL bytes"), 0;
+  size_t tl = 0;
+  const char *tv = key_value(v->skey, (size_t)v->klen, "total_steps", 11, &tl);
+  char num[32];
+  snprintf(num, sizeof num, "%llu", (unsigned long long)st->total_steps);
+  if (!tv || tl != strlen(num) || memcmp(tv, num, tl))
+    return snprintf(why, len, "total_steps %s disagrees with its configuration's total_steps=%.*s", num,
+                    tv ? (int)tl : 6, tv ? tv : "absent"),
+           0;
+  if (st->step > st->total_steps)
+    return snprintf(why, len, "step %llu beyond the run's %llu steps", (unsigned long long)st->step,
+                    (unsigned long long)st->total_steps),
+           0;
+  if (st->acc_count > st->step)
+    return snprintf(why, len, "%llu train losses summed over %llu steps", (unsigned long long)st->acc_count,
+                    (unsigned long long)st->step),
+           0;
+  const struct {
+    const char *name;
+    double value, hi;
+  } nums[] = {{"acc_sum", st->acc_sum, HUGE_VAL},
+              {"train_flops", st->train_flops, HUGE_VAL},
+              {"eval_flops", st->eval_flops, HUGE_VAL},
+              {"seconds", st->seconds, CKPT_MAX_SECONDS}};
+  for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
+    if (!isfinite(nums[i].value) || nums[i].value < 0 || nums[i].value > nums[i].hi)
+      return snprintf(why, len, "%s = %g is not a number in [0, %g]", nums[i].name, nums[i].value, nums[i].hi), 0;
+  /* The rows: the loss curve's lines as the train loop wrote them, steps
+   * ascending and none beyond the checkpoint's step. */
+  if (memchr(v->rows, '\0', (size_t)v->rows_len)) return snprintf(why, len, "its CSV rows hold NUL bytes"), 0;
+  if (v->rows_len && v->rows[v->rows_len - 1] != '\n')
+    return snprintf(why, len, "its CSV rows do not end with a newline"), 0;
+  uint64_t prev = 0;
+  size_t k = 0;
+  for (const char *p = v->rows, *end = v->rows + v->rows_len; p < end; k++) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    char line[512];
+    cls_eval_row row;
+    size_t n = (size_t)(nl - p);
+    if (n >= sizeof line) return snprintf(why, len, "CSV row %zu is %zu bytes long", k + 1, n), 0;
+    memcpy(line, p, n);
+    line[n] = 0;
+    if (!cls_csv_parse_row(line, &row) || row.step > st->step || (k && row.step < prev))
+      return snprintf(why, len, "CSV row %zu ('%.60s') is not a row of this run's loss curve", k + 1, line), 0;
+    prev = row.step;
+    p = nl + 1;
+  }
+  /* The model and AdamW's moments: a saved run was a finite one (a run
+   * that diverged is never checkpointed), and v is a mean of squares. */
+  for (size_t i = 0; i < 3 * (size_t)v->n; i++) {
+    float x;
+    memcpy(&x, v->slabs + i * sizeof x, sizeof x);
+    if (!isfinite(x) || (i >= 2 * (size_t)v->n && x < 0))
+      return snprintf(why, len, "%s[%zu] = %g",
+                      i < v->n       ? "params"
+                      : i < 2 * v->n ? "m"
+                                     : "v",
+                      i % (size_t)v->n, (double)x),
+             0;
+  }
+  return 1;
 }
 
 /* params, m and v into the slabs, and the CSV rows into st. */
@@ -366,6 +446,7 @@ cls_status cls_checkpoint_read(const char *path, cls_ckpt_contents *out, char *e
   if (status != CLS_OK) return status;
   ckpt_view v = {0};
   cls_ckpt_state st;
+  char why[512];
   memset(&st, 0, sizeof st);
   parse(data, len, &v, &st);
   status = CLS_ERR_FORMAT;
@@ -381,6 +462,8 @@ cls_status cls_checkpoint_read(const char *path, cls_ckpt_contents *out, char *e
   else if (v.end != len || v.sum != fnv1a(data, v.body))
     snprintf(err, err_len, "checkpoint %s is corrupt (%s)", path,
              v.end != len ? "trailing bytes" : "checksum mismatch");
+  else if (!check_fields(&v, &st, why, sizeof why))
+    snprintf(err, err_len, "checkpoint %s is damaged (%s)", path, why);
   else
     status = CLS_OK;
   if (status == CLS_OK) {

@@ -47,6 +47,7 @@ cls_status cls_checkpoint_save(cls_context *ctx, const char *path, const char *k
 
 /* Reads and verifies a checkpoint (magic, version, byte order, length,
  * checksum, key equal to `key`, slab size equal to pt->total) and only then
+ * every field within what a run can write (docs/train.md) and only then
  * writes params, m and v into the slabs and fills *st. Errors, with the path
  * and what to do in err: CLS_ERR_IO (missing, unreadable), CLS_ERR_FORMAT
  * (not a checkpoint, truncated, corrupt), CLS_ERR_INVALID_VALUE (written by
@@ -63,8 +64,8 @@ typedef struct cls_ckpt_contents {
   size_t n;
 } cls_ckpt_contents;
 
-/* Reads and verifies path (magic, version, byte order, length, checksum)
- * into *out (free with cls_ckpt_contents_free). Errors, with the path in
+/* Reads and verifies path (magic, version, byte order, length, checksum,
+ * every field as cls_checkpoint_load does) into *out (free with cls_ckpt_contents_free). Errors, with the path in
  * err: CLS_ERR_IO (missing, unreadable), CLS_ERR_FORMAT (not a checkpoint,
  * truncated, corrupt), CLS_ERR_OUT_OF_MEMORY. */
 cls_status cls_checkpoint_read(const char *path, cls_ckpt_contents *out, char *err, size_t err_len);
