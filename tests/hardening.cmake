@@ -42,3 +42,14 @@ foreach(cmd fit plot)
   cls_hard_cli(${cmd}_negative_loss 1 "points/a.json: \"final_eval_loss\" is -0.5; it must be a finite number >= 0"
                ${cmd} ${CMAKE_CURRENT_SOURCE_DIR}/data/fit/neg_loss)
 endforeach()
+
+# CSV: a column named twice (or two names of one quantity) is refused; a
+# UTF-8 byte order mark before the header is skipped; positions are lines
+# of the file (blank lines count).
+file(WRITE ${CLS_HARD_DIR}/dup.csv "N,N,D,loss\n1e7,1e7,2e8,3.1\n")
+cls_hard_cli(csv_duplicate_column 1 "dup.csv line 1: the column 'N' is named twice \\(columns 1 and 2\\)" fit --csv dup.csv)
+file(WRITE ${CLS_HARD_DIR}/alias.csv "N,n_params,D,loss\n1e7,1e7,2e8,3.1\n")
+cls_hard_cli(csv_alias_twice 1 "the columns 'N' and 'n_params' both give N" fit --csv alias.csv)
+cls_hard_cli(csv_bom 1 "parametric: needs at least 5 runs" fit --csv ${CMAKE_CURRENT_SOURCE_DIR}/data/fit/bom.csv)
+file(WRITE ${CLS_HARD_DIR}/blank.csv "N,D,loss\n\n1e7,2e8,3.1\n\n2e7,1e8,-1\n")
+cls_hard_cli(csv_line_numbers 1 "blank.csv line 5: loss = '-1'" fit --csv blank.csv)

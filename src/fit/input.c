@@ -157,6 +157,24 @@ cls_status cls_fit_input_from_csv(const char *path, cls_fit_input **out, char *e
   static const char *const i_names[] = {"id", NULL};
   int cn = find_col(t, n_names), cd = find_col(t, d_names), cc = find_col(t, c_names), cl = find_col(t, l_names),
       cb = find_col(t, b_names), ci = find_col(t, i_names);
+  /* Two columns for one quantity ("N,n_params", "loss,L"): which to use
+   * is a guess, so neither is. */
+  const char *const *groups[] = {n_names, d_names, c_names, l_names, b_names, i_names};
+  for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+    int first = -1;
+    for (size_t i = 0; i < t->n_cols; i++)
+      for (const char *const *nm = groups[g]; *nm; nm++)
+        if (!strcasecmp(t->cols[i], *nm)) {
+          if (first >= 0) {
+            cls_errf(err, err_len, CLS_ERR_FORMAT, "%s header: the columns '%s' and '%s' both give %s: keep one",
+                     path, t->cols[first], t->cols[i], groups[g][0]);
+            cls_csv_destroy(t);
+            return CLS_ERR_FORMAT;
+          }
+          first = (int)i;
+          break;
+        }
+  }
   if (cn < 0 || cl < 0 || (cd < 0 && cc < 0)) {
     cls_errf(err, err_len, CLS_ERR_FORMAT,
              "%s: the header must name columns N (or n_params), loss, and D (or tokens) and/or C (or flops); "
@@ -190,8 +208,8 @@ cls_status cls_fit_input_from_csv(const char *path, cls_fit_input **out, char *e
       char *end;
       v[k] = strtod(s, &end);
       if (end == s || *end || !isfinite(v[k]) || v[k] <= 0) {
-        cls_errf(err, err_len, CLS_ERR_FORMAT, "%s data row %zu: %s = '%s' is not a positive finite number", path,
-                 r + 1, names[k], s);
+        cls_errf(err, err_len, CLS_ERR_FORMAT, "%s line %zu: %s = '%s' is not a positive finite number", path,
+                 t->lines[r], names[k], s);
         st = CLS_ERR_FORMAT;
       }
     }

@@ -86,7 +86,9 @@ cls_status cls_csv_load(const char *path, cls_csv **out, char *err, size_t err_l
   for (size_t i = 0; i < len; i++) lines += t->text[i] == '\n';
   /* Lines are cut by hand, not by strtok, so that blank lines still count
    * and every message names the line of the file. */
-  char *next = t->text, *line;
+  /* A UTF-8 byte order mark (spreadsheets write one) is not part of the
+   * first column's name. */
+  char *next = t->text + (len >= 3 && !memcmp(t->text, "\xEF\xBB\xBF", 3) ? 3 : 0), *line;
   size_t lineno = 0;
   /* Header. */
   while ((line = next_line(&next, &lineno)) != NULL && blank(line)) {
@@ -106,6 +108,16 @@ cls_status cls_csv_load(const char *path, cls_csv **out, char *err, size_t err_l
   }
   split(line, t->cols, ncol);
   t->n_cols = ncol;
+  /* A column named twice would be read from its first place only. */
+  for (size_t i = 0; i < ncol; i++)
+    for (size_t j = i + 1; j < ncol; j++)
+      if (!strcmp(t->cols[i], t->cols[j])) {
+        cls_errf(err, err_len, CLS_ERR_FORMAT,
+                 "%s line %zu: the column '%s' is named twice (columns %zu and %zu): keep one", path, lineno,
+                 t->cols[i], i + 1, j + 1);
+        cls_csv_destroy(t);
+        return CLS_ERR_FORMAT;
+      }
   while ((line = next_line(&next, &lineno)) != NULL) {
     if (blank(line)) continue;
     char **row = t->cells + t->n_rows * ncol;
@@ -152,7 +164,7 @@ cls_status cls_csv_numbers(const cls_csv *t, const char *path, const char *name,
     errno = 0;
     double x = *s ? strtod(s, &end) : NAN;
     if (*s && (end == s || *end != '\0')) {
-      cls_errf(err, err_len, CLS_ERR_FORMAT, "%s data row %zu, column '%s': '%s' is not a number", path, r + 1,
+      cls_errf(err, err_len, CLS_ERR_FORMAT, "%s line %zu, column '%s': '%s' is not a number", path, t->lines[r],
                name, s);
       free(v);
       return CLS_ERR_FORMAT;
