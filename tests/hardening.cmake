@@ -53,3 +53,16 @@ cls_hard_cli(csv_alias_twice 1 "the columns 'N' and 'n_params' both give N" fit 
 cls_hard_cli(csv_bom 1 "parametric: needs at least 5 runs" fit --csv ${CMAKE_CURRENT_SOURCE_DIR}/data/fit/bom.csv)
 file(WRITE ${CLS_HARD_DIR}/blank.csv "N,D,loss\n\n1e7,2e8,3.1\n\n2e7,1e8,-1\n")
 cls_hard_cli(csv_line_numbers 1 "blank.csv line 5: loss = '-1'" fit --csv blank.csv)
+
+# Spec files: INI reads numbers as JSON does (no 0x10, inf, nan); a quote
+# that is not closed is an error, not part of the value; JSON's "\uZZZZ" is
+# invalid JSON, not an empty string.
+set(CLS_HARD_INI "task = spectra\nmode = isoflop\nwidths = 8\ndepth = 1\nheads = 2\nbudgets_flops = 2e8\n")
+file(WRITE ${CLS_HARD_DIR}/hex.ini "${CLS_HARD_INI}batch = 0x10\n")
+cls_hard_cli(ini_hex 2 "'batch' wants a whole number" sweep hex.ini --dry-run)
+file(WRITE ${CLS_HARD_DIR}/quote.ini "${CLS_HARD_INI}name = \"tiny\n")
+cls_hard_cli(ini_unclosed_quote 2 "quote.ini:7: 'name' opens a quote it does not close" sweep quote.ini --dry-run)
+file(WRITE ${CLS_HARD_DIR}/uescape.json "{\"name\": \"a\",\n \"task\": \"\\uZZZZ\"}\n")
+cls_hard_cli(json_bad_u_escape 2 "uescape.json:2:11: not valid JSON: \".uZZZZ\" is not an escape" sweep uescape.json --dry-run)
+file(WRITE ${CLS_HARD_DIR}/points_u/points/a.json "{\"status\": \"\\uZZZZ\", \"n_params\": 1}\n")
+cls_hard_cli(summary_bad_u_escape 1 "a.json is not valid JSON \\(a .u escape at byte 12" fit points_u)

@@ -1,4 +1,5 @@
 /* src/rundir/json.c — see json.h. */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
@@ -100,6 +101,26 @@ static bool unbalanced(const char *text, size_t len) {
   return in_str || depth > 0;
 }
 
+size_t cls_json_bad_escape(const char *text, size_t len) {
+  int in_str = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (text[i] == '"') {
+      in_str = !in_str;
+    } else if (in_str && text[i] == '\\' && i + 1 < len) {
+      if (text[i + 1] == 'u') {
+        int ok = i + 5 < len, zero = 1;
+        for (size_t k = i + 2; ok && k < i + 6; k++) {
+          ok = isxdigit((unsigned char)text[k]) != 0;
+          zero &= text[k] == '0';
+        }
+        if (!ok || zero) return i;
+      }
+      i++; /* the escaped character, a quote among them */
+    }
+  }
+  return len;
+}
+
 cls_status cls_json_load(const char *path, cJSON **out, char *err, size_t err_len) {
   *out = NULL;
   char *text;
@@ -112,6 +133,14 @@ cls_status cls_json_load(const char *path, cJSON **out, char *err, size_t err_le
   if (start == len) {
     free(text);
     return cls_errf(err, err_len, CLS_ERR_FORMAT, "%s is empty: re-run the stage that writes it", path);
+  }
+  const size_t bad = cls_json_bad_escape(text, len);
+  if (bad < len) {
+    free(text);
+    return cls_errf(err, err_len, CLS_ERR_FORMAT,
+                    "%s is not valid JSON (a \\u escape at byte %zu is not 4 hex digits, or is \\u0000): re-run "
+                    "the stage that writes it",
+                    path, bad);
   }
   const char *end = NULL;
   cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);

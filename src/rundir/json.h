@@ -35,6 +35,11 @@ cls_status cls_json_write(const cls_json *j, const char *path, char *err, size_t
  * CLS_ERR_IO; an empty, truncated or malformed file, or one that is not an
  * object, CLS_ERR_FORMAT with the byte offset of the problem. */
 cls_status cls_json_load(const char *path, cJSON **out, char *err, size_t err_len);
+/* The byte offset of the first "\u" escape in a string of text that is not
+ * "\u" and 4 hex digits, or is "\u0000"; len when there is none. cJSON
+ * reads such an escape as an end of string ("\uZZZZ" becomes ""), so the
+ * readers check first and call the text invalid JSON. */
+size_t cls_json_bad_escape(const char *text, size_t len);
 /* The number under key; NaN when absent, null or not finite. */
 double cls_json_get_num(const cJSON *obj, const char *key);
 /* [lo, hi] under key, or NaNs. */

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/file.h"
+#include "rundir/json.h"
 #include "rundir/rundir.h"
 #include "sweep/count.h"
 #include "sweep/plan.h"
@@ -1224,11 +1225,36 @@ static char *trim(char *p) {
   return p;
 }
 
-/* One INI value: a number, true/false, or a string (quotes optional). */
-static cJSON *ini_value(char *v) {
+/* Whether v is a number as JSON writes one (-?digits[.digits][e[+-]digits]):
+ * an INI spec reads numbers as a JSON spec does, so "0x10", "inf" or "1."
+ * are refused by both rather than read by strtod in one of them. */
+static int json_number_syntax(const char *v) {
+  const char *p = v + (*v == '-');
+  if (!isdigit((unsigned char)*p)) return 0;
+  while (isdigit((unsigned char)*p)) p++;
+  if (*p == '.') {
+    if (!isdigit((unsigned char)*++p)) return 0;
+    while (isdigit((unsigned char)*p)) p++;
+  }
+  if (*p == 'e' || *p == 'E') {
+    p += p[1] == '+' || p[1] == '-' ? 2 : 1;
+    if (!isdigit((unsigned char)*p)) return 0;
+    while (isdigit((unsigned char)*p)) p++;
+  }
+  return !*p;
+}
+
+/* One INI value: a number, true/false, or a string (quotes optional). A
+ * value that opens a quote it does not close sets *unclosed (and is NULL):
+ * the quote is a typo, not part of the value. */
+static cJSON *ini_value(char *v, int *unclosed) {
   v = trim(v);
   size_t n = strlen(v);
-  if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+  if (n >= 1 && (v[0] == '"' || v[0] == '\'')) {
+    if (n < 2 || v[n - 1] != v[0]) {
+      *unclosed = 1;
+      return NULL;
+    }
     v[n - 1] = 0;
     return cJSON_CreateString(v + 1);
   }
@@ -1236,8 +1262,8 @@ static cJSON *ini_value(char *v) {
   if (!strcmp(v, "false")) return cJSON_CreateFalse();
   char *end;
   errno = 0;
-  double d = strtod(v, &end);
-  if (n && !*end && !errno && end != v) return cJSON_CreateNumber(d);
+  double d = json_number_syntax(v) ? strtod(v, &end) : 0;
+  if (json_number_syntax(v) && !errno) return cJSON_CreateNumber(d);
   return cJSON_CreateString(v);
 }
 
@@ -1280,6 +1306,7 @@ static cJSON *ini_parse(const char *text, const char *src, char *err, size_t err
       goto bad;
     }
     cJSON *v;
+    int unclosed = 0;
     if (!strcmp(val, "[]")) {
       v = cJSON_CreateArray();
     } else if (strchr(val, ',')) {
@@ -1293,14 +1320,25 @@ static cJSON *ini_parse(const char *text, const char *src, char *err, size_t err
           cJSON_Delete(v);
           goto bad;
         }
-        cJSON_AddItemToArray(v, ini_value(item));
+        cJSON *it = ini_value(item, &unclosed);
+        if (!it) {
+          cJSON_Delete(v);
+          v = NULL;
+          break;
+        }
+        cJSON_AddItemToArray(v, it);
         item = comma ? comma + 1 : NULL;
       }
     } else if (!*val) {
       snprintf(err, err_len, "%s:%d: '%s' has no value", src, line_no, key);
       goto bad;
     } else {
-      v = ini_value(val);
+      v = ini_value(val, &unclosed);
+    }
+    if (unclosed) {
+      snprintf(err, err_len, "%s:%d: '%s' opens a quote it does not close: end the value with the same quote", src,
+               line_no, key);
+      goto bad;
     }
     if (!v) {
       snprintf(err, err_len, "%s: out of host memory", src);
@@ -1332,7 +1370,20 @@ cls_status cls_sweep_spec_parse(const char *text, const char *source, const char
   cJSON *root;
   if (*p == '{') {
     const char *end = NULL;
-    root = cJSON_ParseWithOpts(text, &end, 1);
+    const size_t n = strlen(text), bad = cls_json_bad_escape(text, n);
+    root = bad < n ? NULL : cJSON_ParseWithOpts(text, &end, 1);
+    if (bad < n) {
+      end = text + bad;
+      int line = 1, col = 1;
+      for (const char *q = text; q < end; q++) {
+        col = *q == '\n' ? 1 : col + 1;
+        line += *q == '\n';
+      }
+      snprintf(err, err_len,
+               "%s:%d:%d: not valid JSON: \"%.6s\" is not an escape (\\u wants 4 hex digits, not 0000)", src, line,
+               col, end);
+      return CLS_ERR_FORMAT;
+    }
     if (!root) {
       /* Line and column of the first character cJSON could not take. */
       int line = 1, col = 1;
