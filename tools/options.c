@@ -267,10 +267,9 @@ static cls_opt_outcome take_option(const cls_opt_command *cmd, int argc, char **
     return unknown(cmd, err, arg, name);
   }
   const char *v = eq ? eq + 1 : *i + 1 < argc ? argv[++*i] : NULL;
-  if (!v || (!*v && (o->flags & CLS_OPT_NONEMPTY))) {
-    if (cmd->words == CLS_OPT_WORDS_NAMED) return refuse(cmd, err, 0, "%s needs a value", name);
-    return unknown(cmd, err, arg, name);
-  }
+  /* The option is known here, so every style can say what is missing
+   * ("unknown argument '--device'" sent users looking for a typo). */
+  if (!v || (!*v && (o->flags & CLS_OPT_NONEMPTY))) return refuse(cmd, err, 0, "%s needs a value", name);
   char why[512];
   int verdict = assign(o, v, why, sizeof why);
   return verdict == CLS_OPT_GOOD ? CLS_OPT_PARSED : bad_value(cmd, err, o, v, verdict, why);
