@@ -99,13 +99,18 @@ cls_status cls_fit_input_from_rundir(const char *dir, bool train_loss, cls_fit_i
     size_t skipped = 0;
     for (size_t r = 0; r < p->curve.n && cl && p->curve.flops && !st; r++) {
       double c = p->curve.flops[r], l = cl[r];
-      if (positive(c) && isfinite(l)) { /* the reader refused negative losses, warned of the others */
+      if (positive(c) && positive(l)) { /* the reader refused negative losses, warned of non-finite ones */
         st = push_curve(in, &cap, c, l);
       } else {
         skipped++;
       }
     }
-    (void)skipped; /* the reader warned about non-finite and zero rows */
+    size_t zero = 0;
+    for (size_t r = 0; r < p->curve.n && cl; r++) zero += cl[r] == 0;
+    if (zero)
+      cls_fit_input_warn(in, "points/%s.csv: %zu row%s with a zero %s left out of the fits (log-loss)", p->id,
+                         zero, zero == 1 ? "" : "s", train_loss ? "train_loss" : "eval_loss");
+    (void)skipped;
     if (!st && in->n_curve == q->curve0) st = push_curve(in, &cap, q->c, q->loss);
     q->curve_n = in->n_curve - q->curve0;
     in->n_pts++;

@@ -68,26 +68,18 @@ static cls_status load_curve(cls_rundir *rd, const char *path, const char *shown
   double **dst[5] = {&c->step, &c->tokens, &c->flops, &c->eval_loss, &c->train_loss};
   for (int i = 0; i < 5 && !st; i++) {
     if (cls_csv_column(t, names[i]) < 0) continue;
-    size_t bad = 0, zero = 0;
+    size_t bad = 0;
     st = cls_csv_numbers(t, shown, names[i], dst[i], &bad, err, err_len);
-    /* A loss is never negative (such a file is wrong, for plot and fit
-     * alike); a zero loss has no place on the log axes of either, so its
-     * row is skipped by both, with the same warning. */
-    const bool loss = i >= 3;
-    for (size_t r = 0; loss && r < t->n_rows && !st; r++) {
-      double *v = &(*dst[i])[r];
-      if (*v < 0)
+    /* A loss is never negative: such a file is wrong, for plot and fit
+     * alike. A zero loss is a result (an exhausted memoriser); each stage
+     * says what it does with it. */
+    for (size_t r = 0; i >= 3 && r < t->n_rows && !st; r++)
+      if ((*dst[i])[r] < 0)
         st = cls_errf(err, err_len, CLS_ERR_FORMAT,
                       "%s line %zu: %s %g is negative; a loss cannot be: fix or remove the file", shown,
-                      t->lines[r], names[i], *v);
-      else if (*v == 0)
-        *v = NAN, zero++;
-    }
+                      t->lines[r], names[i], (*dst[i])[r]);
     if (!st && bad)
       cls_rundir_warn(rd, "%s: %zu row%s with a non-finite %s skipped", shown, bad, bad == 1 ? "" : "s", names[i]);
-    if (!st && zero)
-      cls_rundir_warn(rd, "%s: %zu row%s with a zero %s skipped (log scale)", shown, zero, zero == 1 ? "" : "s",
-                      names[i]);
   }
   cls_csv_destroy(t);
   if (st) free_curve(c);
