@@ -88,3 +88,14 @@ add_test(NAME cli_fit_axis_sweeps COMMAND ${CLS_FIT_DATA}/axis.sh $<TARGET_FILE:
                                           ${CMAKE_CURRENT_BINARY_DIR}/fit-axis-sweeps)
 set_tests_properties(cli_fit_axis_sweeps PROPERTIES TIMEOUT 300 ENVIRONMENT
                                                     "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache")
+
+# Bounded cost: 200,000 rows (distinct budgets, sizes of every budget) fit in
+# seconds. The grouping and the distinct-size checks were quadratic (10^5
+# rows: ~30 s with one start and no bootstrap; 10^6: minutes); the timeout
+# catches a return of that. One start, no bootstrap: the parametric fit's
+# cost is linear in the rows times its starts, and is not what this checks.
+add_test(NAME cli_fit_large_csv
+         COMMAND sh -c "awk 'BEGIN { srand(1); print \"N,D,loss\"; for (i = 0; i < 200000; i++) { n = 10^(6 + 3 * rand()); d = 10^(8 + 3 * rand()); printf \"%.6g,%.6g,%.6g\\n\", n, d, 1.7 + 400 / n^0.34 + 410 / d^0.28 } }' > large.csv && \"$1\" fit --csv large.csv --starts 1 --bootstrap 0 -o large.fit.json > /dev/null"
+                 sh $<TARGET_FILE:clscale>
+         WORKING_DIRECTORY ${PROJECT_BINARY_DIR})
+set_tests_properties(cli_fit_large_csv PROPERTIES TIMEOUT 60)

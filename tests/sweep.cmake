@@ -95,6 +95,20 @@ cls_sweep_cli(empty_spec 2 "the spec is empty" ${CLS_SWEEP_DIR}/empty.json)
 cls_sweep_cli(unknown_task 2 "no task 'speech' with model 'gpt' in this build: use one of"
               ${CLS_SWEEP_DIR}/unknown_task.json)
 cls_sweep_cli(empty_grid 2 "'widths' is empty: the grid would have no points" ${CLS_SWEEP_DIR}/empty_grid.ini)
+# A grid over the limits is refused before any calibration (10,000 widths
+# used to be accepted and --dry-run calibrated every shape), with the limit
+# and how to lift it; CLSCALE_MAX_POINTS lowers the limit here too.
+set(CLS_SWEEP_WIDE "")
+foreach(w RANGE 8 10000 8)
+  string(APPEND CLS_SWEEP_WIDE ",${w}")
+endforeach()
+string(SUBSTRING "${CLS_SWEEP_WIDE}" 1 -1 CLS_SWEEP_WIDE)
+file(WRITE ${CLS_SWEEP_DIR}/huge_grid.ini "task = spectra\nmode = curves\nwidths = ${CLS_SWEEP_WIDE}\ndepth = 1\nheads = 1\nbudgets_steps = 2\n")
+cls_sweep_cli(huge_grid 2 "1250 model sizes \\(limit 1000\\).*CLSCALE_MAX_POINTS=N to lift" --dry-run
+              ${CLS_SWEEP_DIR}/huge_grid.ini)
+add_test(NAME cli_sweep_grid_limit_env COMMAND ${CLS_SWEEP_EXPECT} 2 "limit 1 points.*CLSCALE_MAX_POINTS" $<TARGET_FILE:clscale>
+                                               sweep --dry-run ${CLS_SWEEP_DIR}/tiny.json)
+set_tests_properties(cli_sweep_grid_limit_env PROPERTIES ENVIRONMENT "${CLS_SWEEP_ENV};CLSCALE_MAX_POINTS=1")
 add_test(NAME cli_sweep_bad_slurm COMMAND ${CLS_SWEEP_EXPECT} 2 "SLURM_ARRAY_TASK_COUNT=\\(unset\\)" env
                                           SLURM_ARRAY_TASK_ID=3 $<TARGET_FILE:clscale> sweep ${CLS_SWEEP_DIR}/tiny.json)
 # Failures: exit 1.

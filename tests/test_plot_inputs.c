@@ -84,6 +84,16 @@ static void test_missing_dir(void **state) {
   int written = -1;
   assert_int_equal(cls_plot_run(dir, NULL, 0, &opt, NULL, NULL, &written, err, sizeof err), CLS_ERR_FORMAT);
   assert_non_null(strstr(err, "none of points/"));
+  /* points/ that holds no summaries: read as no points (it sorted a NULL
+   * list of names, undefined behaviour that UBSan reported) */
+  char pdir[1100];
+  snprintf(pdir, sizeof pdir, "%s/points", dir);
+  assert_int_equal(mkdir(pdir, 0755), 0);
+  cls_rundir *empty = NULL;
+  assert_int_equal(load(dir, &empty, err, sizeof err), CLS_OK);
+  assert_non_null(empty);
+  assert_int_equal(empty->n_points, 0);
+  cls_rundir_destroy(empty);
 }
 
 static void expect_load_error(const char *tag, const char *file, const char *text, cls_status want,

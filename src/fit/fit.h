@@ -193,8 +193,9 @@ cls_status cls_fit_write_json(const cls_fit_result *r, const cls_fit_input *in, 
 int cls__fit_parabola(const double *x, const double *y, size_t n, double *a, double *b, double *c);
 /* Least-squares line y = icpt + slope·x; -1 with fewer than 2 distinct x. */
 int cls__fit_line(const double *x, const double *y, size_t n, double *slope, double *icpt);
-/* How many different values x[0..n) holds. */
-size_t cls__fit_distinct(const double *x, size_t n);
+/* How many different values x[0..n) holds, counted up to cap (the callers
+ * ask "at least 2?", "at least 3?": O(n * cap), not O(n^2)). */
+size_t cls__fit_distinct(const double *x, size_t n, size_t cap);
 /* The q-quantile (0..1) of v[0..n) by linear interpolation; sorts v. */
 double cls__fit_quantile(double *v, size_t n, double q);
 /* [lo, hi] percentile interval of the finite values in v (reordered). */

@@ -15,66 +15,119 @@
 #include "core/rng.h"
 #include "fit/fit.h"
 
-enum { ISO_STREAM = 0x49534f46u /* "ISOF" */, ISO_BAND = 20 };
+/* MAX_RUNS: the runs of one budget its parabola is fitted to (a budget is a
+ * handful of model sizes; the first ones in the group's order). */
+enum { ISO_STREAM = 0x49534f46u /* "ISOF" */, ISO_BAND = 20, MAX_RUNS = 512 };
 
 typedef struct {
   size_t *idx; /* the budget's points */
   size_t n;
 } group;
 
+/* Nominal budgets are matched to groups through a hash of log-budget
+ * buckets, so that grouping costs O(n) rather than a scan of every group per
+ * point (10^6 rows of distinct budgets took minutes). BUCKET is narrower
+ * than the 1% match window, so a window spans a few buckets. */
+#define BUCKET 0.005
+
+typedef struct {
+  long long *key; /* bucket id, per slot */
+  size_t *head;   /* first group of the bucket + 1 (0: empty slot) */
+  size_t mask;
+} bucket_map;
+
+static size_t *bucket_slot(bucket_map *m, long long key) {
+  size_t h = (size_t)((unsigned long long)key * 0x9e3779b97f4a7c15ULL) & m->mask;
+  while (m->head[h] && m->key[h] != key) h = (h + 1) & m->mask;
+  m->key[h] = key;
+  return &m->head[h];
+}
+
+static long long bucket_of(double logb) {
+  return (long long)floor(logb / BUCKET);
+}
+
+/* The first group (in order of creation) whose budget is within 1% of b,
+ * as a scan of every group would find it; ng when none. Positive budgets
+ * only (the input's are, cls_fit_input). */
+static size_t find_nominal(bucket_map *m, const size_t *next, const cls_fit_budget *bud, size_t ng, double b) {
+  double lb = log(b);
+  size_t best = ng;
+  /* |bud - b| <= 0.01 bud  <=>  b/1.01 <= bud <= b/0.99: a log window of
+   * [lb - 0.00995, lb + 0.01006]; one bucket of margin either side. */
+  for (long long q = bucket_of(lb - 0.0101) - 1; q <= bucket_of(lb + 0.0101) + 1; q++)
+    for (size_t k = *bucket_slot(m, q); k; k = next[k - 1])
+      if (k - 1 < best && fabs(bud[k - 1].budget - b) <= 0.01 * bud[k - 1].budget) best = k - 1;
+  return best;
+}
+
+typedef struct {
+  double c;
+  size_t i;
+} by_c;
+
+/* Ascending C, ties in input order: the order the former insertion sort gave. */
+static int cmp_by_c(const void *a, const void *b) {
+  const by_c *x = a, *y = b;
+  if (x->c != y->c) return x->c < y->c ? -1 : 1;
+  return x->i < y->i ? -1 : x->i > y->i;
+}
+
 /* Groups the points into budgets: by their nominal budget_flops (equal
  * within 1%, as the plotter matches them), and points without one by their
  * measured C, a new group starting whenever C exceeds the group's smallest by
- * more than the tolerance. Returns the number of groups; g[k].idx malloc'd. */
+ * more than the tolerance. Returns the number of groups; g[k].idx malloc'd,
+ * sized to the group. O(n log n) in the points. */
 static size_t make_groups(const cls_fit_input *in, double tol, group *g, cls_fit_budget *bud, bool *oom) {
-  size_t ng = 0;
-  size_t *order = malloc((in->n_pts ? in->n_pts : 1) * sizeof *order);
-  *oom = !order;
-  if (!order) return 0;
-  /* nominal budgets */
-  for (size_t i = 0; i < in->n_pts; i++) {
-    double b = in->pts[i].budget;
-    if (!isfinite(b)) continue;
-    size_t k = 0;
-    while (k < ng && !(bud[k].nominal && fabs(bud[k].budget - b) <= 0.01 * bud[k].budget)) k++;
-    if (k == ng) {
-      memset(&bud[ng], 0, sizeof bud[ng]);
-      bud[ng].budget = b, bud[ng].nominal = true;
-      g[ng].n = 0;
-      g[ng].idx = malloc(in->n_pts * sizeof *g[ng].idx);
-      if (!g[ng].idx) {
-        *oom = true;
-        break;
+  size_t n = in->n_pts, ng = 0, m = 0, slots = 16;
+  while (slots < 2 * n) slots *= 2;
+  size_t *gid = malloc((n ? n : 1) * sizeof *gid), *next = malloc((n ? n : 1) * sizeof *next);
+  by_c *order = malloc((n ? n : 1) * sizeof *order);
+  bucket_map map = {malloc(slots * sizeof *map.key), calloc(slots, sizeof *map.head), slots - 1};
+  *oom = !gid || !next || !order || !map.key || !map.head;
+  if (!*oom) {
+    /* nominal budgets: each point's group, creating groups in input order */
+    for (size_t i = 0; i < n; i++) {
+      double b = in->pts[i].budget;
+      if (!isfinite(b)) {
+        order[m].c = in->pts[i].c, order[m].i = i, m++;
+        continue;
       }
+      size_t k = find_nominal(&map, next, bud, ng, b);
+      if (k == ng) {
+        memset(&bud[ng], 0, sizeof bud[ng]);
+        bud[ng].budget = b, bud[ng].nominal = true;
+        g[ng].n = 0;
+        size_t *head = bucket_slot(&map, bucket_of(log(b)));
+        next[ng] = *head;
+        *head = ++ng;
+      }
+      gid[i] = k;
+      g[k].n++;
+    }
+    /* the others, by measured C */
+    if (m > 1) qsort(order, m, sizeof *order, cmp_by_c);
+    for (size_t s = 0; s < m;) {
+      double c0 = order[s].c, logsum = 0;
+      size_t e = s;
+      while (e < m && order[e].c <= c0 * (1 + tol)) logsum += log(order[e].c), gid[order[e].i] = ng, e++;
+      memset(&bud[ng], 0, sizeof bud[ng]);
+      bud[ng].budget = exp(logsum / (double)(e - s)); /* geometric mean of the group's C */
+      g[ng].n = e - s;
       ng++;
+      s = e;
     }
-    g[k].idx[g[k].n++] = i;
-  }
-  /* the others, by measured C (insertion sort: tens of runs) */
-  size_t m = 0;
-  for (size_t i = 0; i < in->n_pts; i++) {
-    if (isfinite(in->pts[i].budget)) continue;
-    size_t j = m++;
-    while (j > 0 && in->pts[order[j - 1]].c > in->pts[i].c) order[j] = order[j - 1], j--;
-    order[j] = i;
-  }
-  for (size_t s = 0; s < m;) {
-    double c0 = in->pts[order[s]].c, logsum = 0;
-    size_t e = s;
-    while (e < m && in->pts[order[e]].c <= c0 * (1 + tol)) logsum += log(in->pts[order[e]].c), e++;
-    memset(&bud[ng], 0, sizeof bud[ng]);
-    bud[ng].budget = exp(logsum / (double)(e - s)); /* geometric mean of the group's C */
-    g[ng].n = 0;
-    g[ng].idx = malloc(in->n_pts * sizeof *g[ng].idx);
-    if (!g[ng].idx) {
-      *oom = true;
-      break;
+    /* each group's points: nominal ones in input order, measured ones by C */
+    for (size_t k = 0; k < ng && !*oom; k++) {
+      g[k].idx = malloc((g[k].n ? g[k].n : 1) * sizeof *g[k].idx);
+      *oom = !g[k].idx;
+      g[k].n = 0;
     }
-    for (size_t k = s; k < e; k++) g[ng].idx[g[ng].n++] = order[k];
-    ng++;
-    s = e;
+    for (size_t i = 0; i < n && !*oom; i++)
+      if (isfinite(in->pts[i].budget)) g[gid[i]].idx[g[gid[i]].n++] = i;
+    for (size_t j = 0; j < m && !*oom; j++) g[gid[order[j].i]].idx[g[gid[order[j].i]].n++] = order[j].i;
   }
-  free(order);
+  free(gid), free(next), free(order), free(map.key), free(map.head);
   return ng;
 }
 
@@ -82,7 +135,6 @@ static size_t make_groups(const cls_fit_input *in, double tol, group *g, cls_fit
  * Returns 0 when the minimum is interior; otherwise writes why. */
 static int fit_budget(const cls_fit_input *in, const size_t *idx, size_t n, cls_fit_budget *b, char *why,
                       size_t why_len) {
-  enum { MAX_RUNS = 512 }; /* per budget; a budget is a handful of model sizes */
   double x[MAX_RUNS], y[MAX_RUNS], ld[MAX_RUNS];
   if (n > MAX_RUNS) n = MAX_RUNS;
   double xlo = INFINITY, xhi = -INFINITY;
@@ -137,15 +189,33 @@ static void power_fit(const double *c, const double *y, size_t n, cls_fit_power 
   }
 }
 
-/* Sorts budgets (ascending C) and their groups together. */
-static void sort_budgets(cls_fit_budget *budgets, group *g, size_t ng) {
-  for (size_t i = 1; i < ng; i++)
-    for (size_t j = i; j > 0 && budgets[j - 1].budget > budgets[j].budget; j--) {
-      cls_fit_budget tb = budgets[j];
-      budgets[j] = budgets[j - 1], budgets[j - 1] = tb;
-      group tg = g[j];
-      g[j] = g[j - 1], g[j - 1] = tg;
-    }
+typedef struct {
+  cls_fit_budget b;
+  group g;
+  size_t pos;
+} budget_entry;
+
+static int cmp_budget(const void *a, const void *b) {
+  const budget_entry *x = a, *y = b;
+  if (x->b.budget != y->b.budget) return x->b.budget < y->b.budget ? -1 : 1;
+  return x->pos < y->pos ? -1 : x->pos > y->pos; /* stable, as the former insertion sort */
+}
+
+/* Sorts budgets (ascending C) and their groups together; -1 when out of memory. */
+static int sort_budgets(cls_fit_budget *budgets, group *g, size_t ng) {
+  if (ng < 2) return 0;
+  budget_entry *e = malloc(ng * sizeof *e);
+  if (!e) return -1;
+  for (size_t i = 0; i < ng; i++) e[i].b = budgets[i], e[i].g = g[i], e[i].pos = i;
+  qsort(e, ng, sizeof *e, cmp_budget);
+  for (size_t i = 0; i < ng; i++) budgets[i] = e[i].b, g[i] = e[i].g;
+  free(e);
+  return 0;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
 }
 
 /* The intervals from B resamples: each budget's N_opt and D_opt (row r of
@@ -203,17 +273,16 @@ cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o
     return CLS_ERR_OUT_OF_MEMORY;
   }
   out->n_budgets = ng;
-  sort_budgets(out->budgets, g, ng);
   double *bc = malloc(cap * sizeof *bc), *bn = malloc(cap * sizeof *bn), *bd = malloc(cap * sizeof *bd);
-  cls_status st = bc && bn && bd ? CLS_OK : CLS_ERR_OUT_OF_MEMORY;
+  double *sizes = malloc(cap * sizeof *sizes);
+  cls_status st = bc && bn && bd && sizes && !sort_budgets(out->budgets, g, ng) ? CLS_OK : CLS_ERR_OUT_OF_MEMORY;
   for (size_t k = 0; k < ng && !st; k++) {
     cls_fit_budget *b = &out->budgets[k];
     b->n_points = g[k].n;
-    for (size_t i = 0; i < g[k].n; i++) {
-      bool seen = false;
-      for (size_t j = 0; j < i && !seen; j++) seen = in->pts[g[k].idx[j]].n == in->pts[g[k].idx[i]].n;
-      b->n_sizes += !seen;
-    }
+    /* distinct model sizes: sorted, then counted */
+    for (size_t i = 0; i < g[k].n; i++) sizes[i] = in->pts[g[k].idx[i]].n;
+    if (g[k].n > 1) qsort(sizes, g[k].n, sizeof *sizes, cmp_double);
+    for (size_t i = 0; i < g[k].n; i++) b->n_sizes += i == 0 || sizes[i] != sizes[i - 1];
     b->n_opt_ci.lo = b->n_opt_ci.hi = b->d_opt_ci.lo = b->d_opt_ci.hi = NAN;
     b->used = !fit_budget(in, g[k].idx, g[k].n, b, b->why, sizeof b->why);
     if (b->used)
@@ -259,10 +328,15 @@ cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o
     for (size_t k = 0; k < ng; k++) {
       bn_opt[(size_t)r * ng + k] = bd_opt[(size_t)r * ng + k] = NAN;
       if (!out->budgets[k].used) continue;
-      for (size_t j = 0; j < g[k].n; j++) idx[j] = g[k].idx[cls_rng_below(rng, (uint64_t)r, draw++, g[k].n)];
+      /* fit_budget reads only the first MAX_RUNS: draw those, and skip the
+       * counter past the rest so that later budgets draw what they did */
+      size_t take = g[k].n < MAX_RUNS ? g[k].n : MAX_RUNS;
+      for (size_t j = 0; j < take; j++)
+        idx[j] = g[k].idx[cls_rng_below(rng, (uint64_t)r, (uint32_t)(draw + j), g[k].n)];
+      draw += (uint32_t)g[k].n;
       cls_fit_budget t = out->budgets[k];
       char why[200];
-      if (fit_budget(in, idx, g[k].n, &t, why, sizeof why)) continue;
+      if (fit_budget(in, idx, take, &t, why, sizeof why)) continue;
       bn_opt[(size_t)r * ng + k] = t.n_opt, bd_opt[(size_t)r * ng + k] = t.d_opt;
       bc[m] = t.budget, bn[m] = t.n_opt, bd[m] = t.d_opt, m++;
     }
@@ -274,7 +348,7 @@ cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o
   }
   if (B && !st) boot_intervals(out, o, ng, B, bn_opt, bd_opt, coef_a, coef_b, band);
   free(bn_opt), free(bd_opt), free(band), free(coef_a), free(coef_b), free(idx);
-  free(bc), free(bn), free(bd);
+  free(bc), free(bn), free(bd), free(sizes);
   for (size_t k = 0; k < ng; k++) free(g[k].idx);
   free(g);
   return st;

@@ -8,18 +8,21 @@
 
 #include "fit/fit.h"
 
-size_t cls__fit_distinct(const double *x, size_t n) {
+size_t cls__fit_distinct(const double *x, size_t n, size_t cap) {
+  enum { MAX_CAP = 8 };
+  double seen[MAX_CAP];
+  if (cap > MAX_CAP) cap = MAX_CAP;
   size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    bool seen = false;
-    for (size_t j = 0; j < i && !seen; j++) seen = x[j] == x[i];
-    k += !seen;
+  for (size_t i = 0; i < n && k < cap; i++) {
+    bool dup = false;
+    for (size_t j = 0; j < k && !dup; j++) dup = seen[j] == x[i];
+    if (!dup) seen[k++] = x[i];
   }
   return k;
 }
 
 int cls__fit_line(const double *x, const double *y, size_t n, double *slope, double *icpt) {
-  if (n < 2 || cls__fit_distinct(x, n) < 2) return -1;
+  if (n < 2 || cls__fit_distinct(x, n, 2) < 2) return -1;
   /* Centred sums: x is often log10 C ≈ 18, where raw normal equations lose
    * most of their digits. */
   double mx = 0, my = 0;
@@ -33,7 +36,7 @@ int cls__fit_line(const double *x, const double *y, size_t n, double *slope, dou
 }
 
 int cls__fit_parabola(const double *x, const double *y, size_t n, double *a, double *b, double *c) {
-  if (n < 3 || cls__fit_distinct(x, n) < 3) return -1;
+  if (n < 3 || cls__fit_distinct(x, n, 3) < 3) return -1;
   /* Fit in u = (x − m)/s so the 3×3 normal equations are well conditioned,
    * then expand back to x. */
   double m = 0, s = 0;

@@ -172,7 +172,7 @@ cls_status cls_fit_parametric_run(const cls_fit_input *in, const cls_fit_options
     lnref += u[i] / (double)n, ldref += v[i] / (double)n;
   }
   for (size_t i = 0; i < n && !st; i++) u[i] -= lnref, v[i] -= ldref, out->predicted[i] = NAN;
-  if (!st && (n < 5 || cls__fit_distinct(u, n) < 2 || cls__fit_distinct(v, n) < 2)) {
+  if (!st && (n < 5 || cls__fit_distinct(u, n, 2) < 2 || cls__fit_distinct(v, n, 2) < 2)) {
     snprintf(out->why, sizeof out->why,
              "needs at least 5 runs with at least 2 distinct N and 2 distinct D for its 5 parameters (have %zu "
              "run%s)",

@@ -216,7 +216,9 @@ cls_status cls_rundir_load(const char *dir, cls_rundir **out, char *err, size_t 
       memcpy(names[n++], e->d_name, len + 1);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str); /* readdir order is arbitrary; figures must not be */
+    /* readdir order is arbitrary; figures must not be. No points: names is
+     * NULL, and qsort's arguments must be valid pointers even for 0 items. */
+    if (n > 1) qsort(names, n, sizeof *names, cmp_str);
     rd->points = calloc(n ? n : 1, sizeof *rd->points);
     if (!rd->points) st = CLS_ERR_OUT_OF_MEMORY;
     for (size_t i = 0; i < n && !st; i++) {

@@ -98,11 +98,34 @@ cls_status cls_sweep_plan(const cls_sweep_spec *s, cls_sweep_point **points, siz
              B, s->n_seeds, s->n_lrs);
     return CLS_ERR_INVALID_VALUE;
   }
-  sized_shape *shapes = malloc(S * sizeof *shapes);
-  cls_sweep_budget *budgets = malloc(B * sizeof *budgets);
   const size_t K = s->isoflop_sizes ? s->isoflop_sizes : S;
   const size_t C = s->n_combos ? s->n_combos : 1;
   const size_t cap = B * K * s->n_seeds * s->n_lrs * C;
+  /* A grid is trained (and its shapes calibrated, even by --dry-run) point
+   * by point: a typo such as 10,000 widths must not start hours of work.
+   * The limits hold a large real sweep; CLSCALE_MAX_POINTS lifts both. */
+  size_t max_points = CLS_SWEEP_MAX_POINTS, max_shapes = CLS_SWEEP_MAX_SHAPES;
+  const char *lift = getenv("CLSCALE_MAX_POINTS");
+  if (lift && *lift) {
+    char *end;
+    unsigned long long v = strtoull(lift, &end, 10);
+    if (*end || v == 0 || lift[0] == '-') {
+      snprintf(err, err_len, "CLSCALE_MAX_POINTS='%s' is not a positive whole number", lift);
+      return CLS_ERR_INVALID_VALUE;
+    }
+    max_points = max_shapes = (size_t)v;
+  }
+  /* The product above may wrap: check the factors first. */
+  if (S > max_shapes || cap / B / K / s->n_seeds / s->n_lrs != C || cap > max_points) {
+    snprintf(err, err_len,
+             "the grid is too large: %zu model sizes (limit %zu) and %zu budgets x %zu sizes each x %zu seeds x "
+             "%zu learning rates x %zu task settings (limit %zu points); split the sweep into several specs, or "
+             "set CLSCALE_MAX_POINTS=N to lift both limits to N",
+             S, max_shapes, B, K, s->n_seeds, s->n_lrs, C, max_points);
+    return CLS_ERR_INVALID_VALUE;
+  }
+  sized_shape *shapes = malloc(S * sizeof *shapes);
+  cls_sweep_budget *budgets = malloc(B * sizeof *budgets);
   cls_sweep_point *pts = calloc(cap, sizeof *pts);
   if (!shapes || !budgets || !pts) {
     free(shapes);

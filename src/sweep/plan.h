@@ -41,8 +41,13 @@ typedef struct cls_sweep_point {
   size_t chain;         /* the chain (generations), else the index: what shards split */
 } cls_sweep_point;
 
+/* The largest grid planned unless CLSCALE_MAX_POINTS says otherwise: points,
+ * and model sizes (each calibrated, even by --dry-run). */
+enum { CLS_SWEEP_MAX_POINTS = 10000, CLS_SWEEP_MAX_SHAPES = 1000 };
+
 /* Expands the spec (isoflop_sizes windows included). CLS_ERR_INVALID_VALUE
- * with a message for an empty grid or two points with one id. */
+ * with a message for an empty grid, a grid over the limits above (the
+ * message gives them and how to lift them) or two points with one id. */
 cls_status cls_sweep_plan(const cls_sweep_spec *s, cls_sweep_point **points, size_t *n, char *err, size_t err_len);
 
 /* Whether point index belongs to shard i of n (0 <= i < n); callers pass
