@@ -160,6 +160,7 @@ static void test_real_devices_and_contexts(void **state) {
     assert_true(list->devices[i].compute_units >= 1);
     assert_true(list->devices[i].name[0] != 0);
     assert_true(list->devices[i].params_name[0] != 0);
+    assert_true(list->devices[i].params_reason[0] != 0);
   }
   cls_device_list_free(list);
   assert_int_equal(cls_devices_list(NULL, err, sizeof err), CLS_ERR_NULL_ARGUMENT);
@@ -182,6 +183,19 @@ static void test_real_devices_and_contexts(void **state) {
   assert_int_equal(cls_context_create(&o, &ctx, err, sizeof err), CLS_ERR_INVALID_VALUE);
   o.params = "MM TM=3";
   assert_int_equal(cls_context_create(&o, &ctx, err, sizeof err), CLS_ERR_INVALID_VALUE);
+
+  /* A set named in the options replaces the device's own, and says so. */
+  cls_context_options_init(&o);
+  assert_int_equal(cls_context_create(&o, &ctx, err, sizeof err), CLS_OK);
+  char own[32];
+  snprintf(own, sizeof own, "%s", cls_context_device(ctx)->params_name);
+  cls_context_destroy(ctx);
+  o.param_set = strcmp(own, "generic-gpu") ? "generic-gpu" : "cpu";
+  assert_int_equal(cls_context_create(&o, &ctx, err, sizeof err), CLS_OK);
+  assert_string_equal(cls_context_device(ctx)->params_name, o.param_set);
+  assert_non_null(strstr(cls_context_device(ctx)->params_reason, "named by options.param_set"));
+  assert_non_null(strstr(cls_context_device(ctx)->params_reason, own));
+  cls_context_destroy(ctx);
 
   /* Overrides reach the defines. */
   cls_context_options_init(&o);

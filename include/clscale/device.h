@@ -66,6 +66,8 @@ typedef struct cls_device_info {
   int has_fp64;
   int host_unified_memory; /* buffers live in host memory (CPU devices) */
   char params_name[32];    /* which device-parameter set applies, e.g. "cpu", "nvidia-gpu" */
+  char params_reason[96];  /* why that set: "a CPU device", "vendor NVIDIA", "no vendor set matches: the
+                              fallback", "named by CLSCALE_PARAM_SET" */
 } cls_device_info;
 
 typedef struct cls_device_list {

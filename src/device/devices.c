@@ -21,6 +21,22 @@ static int has_extension(const char *exts, const char *name) {
   return 0;
 }
 
+/* Why the device got its set, in words for `clscale devices`. Read from
+ * the set params.c chose (which matches vendor and platform names in this
+ * order), so that the choice itself stays in one place. */
+static void params_reason(cls_device_info *info) {
+  const char *set = info->params_name, *why = "no vendor set matches: the fallback";
+  if (!strcmp(set, "cpu"))
+    why = "a CPU device";
+  else if (!strcmp(set, "nvidia-gpu"))
+    why = "vendor or platform NVIDIA";
+  else if (!strcmp(set, "amd-gpu"))
+    why = "vendor or platform AMD";
+  else if (!strcmp(set, "intel-gpu"))
+    why = "vendor Intel";
+  snprintf(info->params_reason, sizeof info->params_reason, "%s", why);
+}
+
 void cls__device_info_fill(cl_platform_id platform, cl_device_id d, cls_device_info *info) {
   memset(info, 0, sizeof *info);
   clGetPlatformInfo(platform, CL_PLATFORM_NAME, sizeof info->platform_name, info->platform_name, NULL);
@@ -70,6 +86,7 @@ void cls__device_info_fill(cl_platform_id platform, cl_device_id d, cls_device_i
     free(exts);
   }
   snprintf(info->params_name, sizeof info->params_name, "%s", cls__params_set_for(info));
+  params_reason(info);
 }
 
 static void append(char **list, size_t *count, const char *line) {
