@@ -10,6 +10,21 @@ __kernel void peak_copy(__global const float4 *restrict src, __global float4 *re
   if (i < n4) dst[i] = src[i];
 }
 
+/* The same copy as a few long contiguous runs of float16, one per
+ * work-item. CPU runtimes differ in which shape they copy fastest: PoCL
+ * reaches the same bandwidth with either, while Intel's CPU runtime, which
+ * vectorises across work-items, turns one float4 per work-item into
+ * strided accesses and pays a task per work-group: measured 10 against
+ * 16-18 GB/s on 64 MiB, and 9 against 30 GB/s on 64 KiB (2026-12-06,
+ * docs/portability.md). The peak is the better of the two, so that it is
+ * the device's ceiling and not one runtime's weakness. */
+__kernel void peak_copy_runs(__global const float16 *restrict src, __global float16 *restrict dst, uint n16,
+                             uint per_item) {
+  uint begin = get_global_id(0) * per_item;
+  uint end = min(begin + per_item, n16);
+  for (uint i = begin; i < end; i++) dst[i] = src[i];
+}
+
 /* Arithmetic peak: 8 independent chains of multiply-adds on vectors of
  * PEAK_VW floats held in registers, so that FMA latency is hidden. CPU
  * devices need the full SIMD width in one work-item (PoCL does not widen

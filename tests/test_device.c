@@ -34,6 +34,61 @@ static cls_device_info fake(int p, int d, cls_device_type t, const char *name, c
   return i;
 }
 
+/* Fake speeds for cls__device_best: speeds[i] for device i of the list,
+ * and how many times the ranking asked. */
+typedef struct {
+  const cls_device_info *devices;
+  const double *speeds;
+  int calls;
+} fake_speeds;
+
+static double fake_speed(const cls_device_info *d, void *user) {
+  fake_speeds *f = user;
+  f->calls++;
+  return f->speeds[d - f->devices];
+}
+
+static void test_device_ranking(void **state) {
+  (void)state;
+  /* PoCL and Intel's CPU runtime on one CPU: Intel reports 0 MHz. */
+  cls_device_info devs[4] = {
+      fake(0, 0, CLS_DEVICE_CPU, "pthread-skylake", "GenuineIntel", "Portable Computing Language", 2, 2600),
+      fake(1, 0, CLS_DEVICE_CPU, "Intel(R) Xeon(R) Processor", "Intel(R) Corporation", "Intel(R) OpenCL", 2, 0),
+      fake(2, 0, CLS_DEVICE_GPU, "gfx1030", "AMD", "AMD APP", 40, 2500),
+      fake(2, 1, CLS_DEVICE_GPU, "gfx900", "AMD", "AMD APP", 64, 1600),
+  };
+  cls_device_list list = {devs, 4, NULL, 0};
+  double speeds[4] = {150, 210, 0, 0};
+  fake_speeds f = {devs, speeds, 0};
+  /* The 0 MHz device is measured, not ranked last: Intel wins at 210. */
+  assert_int_equal(cls__device_best(&list, CLS_DEVICE_CPU, fake_speed, &f), 1);
+  assert_int_equal(f.calls, 2);
+  speeds[1] = 160; /* within 15%: a tie, and PoCL reports a clock */
+  assert_int_equal(cls__device_best(&list, CLS_DEVICE_CPU, fake_speed, &f), 0);
+  speeds[1] = 90; /* slower when measured: PoCL */
+  assert_int_equal(cls__device_best(&list, CLS_DEVICE_CPU, fake_speed, &f), 0);
+  /* A failed measurement ranks below a measured device. */
+  speeds[0] = 0;
+  assert_int_equal(cls__device_best(&list, CLS_DEVICE_CPU, fake_speed, &f), 1);
+  speeds[0] = -1;
+  speeds[1] = 0; /* both failed: units x clock, so the clocked one */
+  assert_int_equal(cls__device_best(&list, CLS_DEVICE_CPU, fake_speed, &f), 0);
+  /* Every GPU reports a clock: units x clock (64 x 1600 > 40 x 2500), no
+   * measurement. */
+  f.calls = 0;
+  assert_int_equal(cls__device_best(&list, CLS_DEVICE_GPU, fake_speed, &f), 3);
+  assert_int_equal(f.calls, 0);
+  /* A lone 0 MHz device of its type is chosen without a measurement. */
+  cls_device_list intel_only = {devs + 1, 1, NULL, 0};
+  f.devices = devs + 1;
+  f.speeds = speeds + 1;
+  assert_int_equal(cls__device_best(&intel_only, CLS_DEVICE_CPU, fake_speed, &f), 0);
+  assert_int_equal(f.calls, 0);
+  assert_int_equal(cls__device_best(&intel_only, CLS_DEVICE_GPU, fake_speed, &f), -1);
+  /* Without a speed function a 0 MHz device ranks by units x clock. */
+  assert_int_equal(cls__device_best(&list, CLS_DEVICE_CPU, NULL, NULL), 0);
+}
+
 static void test_selectors(void **state) {
   (void)state;
   cls_device_info devs[4] = {
@@ -105,6 +160,7 @@ static void test_real_devices_and_contexts(void **state) {
     assert_true(list->devices[i].compute_units >= 1);
     assert_true(list->devices[i].name[0] != 0);
     assert_true(list->devices[i].params_name[0] != 0);
+    assert_true(list->devices[i].params_reason[0] != 0);
   }
   cls_device_list_free(list);
   assert_int_equal(cls_devices_list(NULL, err, sizeof err), CLS_ERR_NULL_ARGUMENT);
@@ -127,6 +183,19 @@ static void test_real_devices_and_contexts(void **state) {
   assert_int_equal(cls_context_create(&o, &ctx, err, sizeof err), CLS_ERR_INVALID_VALUE);
   o.params = "MM TM=3";
   assert_int_equal(cls_context_create(&o, &ctx, err, sizeof err), CLS_ERR_INVALID_VALUE);
+
+  /* A set named in the options replaces the device's own, and says so. */
+  cls_context_options_init(&o);
+  assert_int_equal(cls_context_create(&o, &ctx, err, sizeof err), CLS_OK);
+  char own[32];
+  snprintf(own, sizeof own, "%s", cls_context_device(ctx)->params_name);
+  cls_context_destroy(ctx);
+  o.param_set = strcmp(own, "generic-gpu") ? "generic-gpu" : "cpu";
+  assert_int_equal(cls_context_create(&o, &ctx, err, sizeof err), CLS_OK);
+  assert_string_equal(cls_context_device(ctx)->params_name, o.param_set);
+  assert_non_null(strstr(cls_context_device(ctx)->params_reason, "named by options.param_set"));
+  assert_non_null(strstr(cls_context_device(ctx)->params_reason, own));
+  cls_context_destroy(ctx);
 
   /* Overrides reach the defines. */
   cls_context_options_init(&o);
@@ -503,6 +572,7 @@ static void test_status_names(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_selectors),
+      cmocka_unit_test(test_device_ranking),
       cmocka_unit_test(test_real_devices_and_contexts),
       cmocka_unit_test(test_params_table),
       cmocka_unit_test(test_cache),

@@ -352,13 +352,14 @@ static int check_writable(const cls_opt_command *cmd, const char *path) {
 /* The device's line, and its JSON object. */
 static void describe_device(cls_context *ctx, cJSON *root) {
   const cls_device_info *d = cls_context_device(ctx);
-  printf("device %d:%d %s (%s, %u units at %u MHz, parameters %s)\n", d->platform_index, d->device_index, d->name,
-         d->platform_name, d->compute_units, d->clock_mhz, d->params_name);
+  printf("device %d:%d %s (%s, %u units at %u MHz, parameters %s: %s)\n", d->platform_index, d->device_index,
+         d->name, d->platform_name, d->compute_units, d->clock_mhz, d->params_name, d->params_reason);
   cJSON *jd = cJSON_AddObjectToObject(root, "device");
   cJSON_AddStringToObject(jd, "name", d->name);
   cJSON_AddStringToObject(jd, "platform", d->platform_name);
   cJSON_AddStringToObject(jd, "driver", d->driver_version);
   cJSON_AddStringToObject(jd, "params", d->params_name);
+  cJSON_AddStringToObject(jd, "params_reason", d->params_reason);
   cJSON_AddNumberToObject(jd, "compute_units", d->compute_units);
   cJSON_AddStringToObject(root, "clscale_version", CLSCALE_VERSION);
 }

@@ -66,6 +66,8 @@ typedef struct cls_device_info {
   int has_fp64;
   int host_unified_memory; /* buffers live in host memory (CPU devices) */
   char params_name[32];    /* which device-parameter set applies, e.g. "cpu", "nvidia-gpu" */
+  char params_reason[96];  /* why that set: "a CPU device", "vendor NVIDIA", "no vendor set matches: the
+                              fallback", "named by CLSCALE_PARAM_SET" */
 } cls_device_info;
 
 typedef struct cls_device_list {
@@ -83,8 +85,13 @@ cls_status cls_devices_list(cls_device_list **out, char *err, size_t err_len);
 void cls_device_list_free(cls_device_list *list);
 
 /* Chooses a device. selector may be:
- *   NULL or ""      the default: the fastest GPU (compute units x clock),
- *                   else the first CPU device, else the first device;
+ *   NULL or ""      the default: the fastest GPU, else the fastest CPU
+ *                   device, else the first device; "fastest" is compute
+ *                   units x clock, or, where a device of that type
+ *                   reports 0 MHz (Intel's CPU runtime does) beside
+ *                   another, a short FMA measurement of each (about
+ *                   0.2-1 s a device; within 15% is a tie, which units
+ *                   x clock, then the earlier device, breaks);
  *   "P:D"           platform P, device D, as numbered by cls_devices_list;
  *   "gpu" / "cpu" / "accelerator"   the fastest device of that type;
  *   anything else   a case-insensitive substring of the device name, vendor
@@ -245,10 +252,11 @@ cls_status cls_program_prepare(cls_context *ctx, const char *program, double *bu
 /* ------------------------------------------------------- device peaks */
 
 /* What the device reaches at best, measured by its own small kernels
- * (cl/peak.cl): a float4 copy for bandwidth (bytes read + written per
- * second) and chains of independent float4 multiply-adds for arithmetic
- * (an FMA counts 2 FLOPs). Medians of reps runs after a warm-up; reps >= 1.
- * Every speed clscale reports is also given as a fraction of these. */
+ * (cl/peak.cl): a copy for bandwidth (bytes read + written per second;
+ * one float4 per work-item, and on CPU devices also a few contiguous runs
+ * of float16, the faster of the two, as runtimes differ) and chains of independent float4 multiply-adds for
+ * arithmetic (an FMA counts 2 FLOPs). Medians of reps runs after a warm-up; reps >= 1. Every speed clscale reports
+ * is also given as a fraction of these. */
 typedef struct cls_peak {
   double copy_gbps;
   double fma_gflops;

@@ -114,6 +114,9 @@ cls_status cls__context_create(const cls_context_options *opts, const cls__param
       cls_context_destroy(ctx);
       return CLS_ERR_INVALID_VALUE;
     }
+    if (strcmp(ctx->info.params_name, set) != 0)
+      snprintf(ctx->info.params_reason, sizeof ctx->info.params_reason, "named by %s (the device's own is %s)",
+               o->param_set ? "options.param_set" : "CLSCALE_PARAM_SET", ctx->info.params_name);
     snprintf(ctx->info.params_name, sizeof ctx->info.params_name, "%s", set);
   }
   char ovr[512] = "";

@@ -21,6 +21,22 @@ static int has_extension(const char *exts, const char *name) {
   return 0;
 }
 
+/* Why the device got its set, in words for `clscale devices`. Read from
+ * the set params.c chose (which matches vendor and platform names in this
+ * order), so that the choice itself stays in one place. */
+static void params_reason(cls_device_info *info) {
+  const char *set = info->params_name, *why = "no vendor set matches: the fallback";
+  if (!strcmp(set, "cpu"))
+    why = "a CPU device";
+  else if (!strcmp(set, "nvidia-gpu"))
+    why = "vendor or platform NVIDIA";
+  else if (!strcmp(set, "amd-gpu"))
+    why = "vendor or platform AMD";
+  else if (!strcmp(set, "intel-gpu"))
+    why = "vendor Intel";
+  snprintf(info->params_reason, sizeof info->params_reason, "%s", why);
+}
+
 void cls__device_info_fill(cl_platform_id platform, cl_device_id d, cls_device_info *info) {
   memset(info, 0, sizeof *info);
   clGetPlatformInfo(platform, CL_PLATFORM_NAME, sizeof info->platform_name, info->platform_name, NULL);
@@ -70,6 +86,7 @@ void cls__device_info_fill(cl_platform_id platform, cl_device_id d, cls_device_i
     free(exts);
   }
   snprintf(info->params_name, sizeof info->params_name, "%s", cls__params_set_for(info));
+  params_reason(info);
 }
 
 static void append(char **list, size_t *count, const char *line) {
@@ -164,6 +181,60 @@ static double device_score(const cls_device_info *d) {
   return (double)d->compute_units * (double)d->clock_mhz;
 }
 
+int cls__device_best(const cls_device_list *list, cls_device_type type, cls__device_speed_fn speed, void *user) {
+  size_t candidates = 0, unclocked = 0;
+  for (size_t i = 0; i < list->count; i++)
+    if (list->devices[i].type == type) {
+      candidates++;
+      unclocked += list->devices[i].clock_mhz == 0;
+    }
+  if (candidates == 0) return -1;
+  /* Measured only where the clock cannot rank: a measurement costs a
+   * context and a kernel run per device, and units x clock orders devices
+   * of one kind well enough. */
+  int measure = speed && candidates > 1 && unclocked > 0;
+  int best = -1;
+  double best_measured = 0;
+  for (size_t i = 0; i < list->count; i++) {
+    const cls_device_info *d = &list->devices[i];
+    if (d->type != type) continue;
+    double m = measure ? speed(d, user) : 0;
+    if (!(m > 0)) m = 0; /* failed (or NaN): below every measured device */
+    /* Within 15% counts as a tie, broken by units x clock, then by the
+     * order of the list: two runtimes on one CPU measure within noise of
+     * each other, and the default device should not change from one run
+     * to the next on noise. */
+    int tie = best >= 0 && m <= best_measured * 1.15 && best_measured <= m * 1.15;
+    int better =
+        best < 0 || (!tie && m > best_measured) || (tie && device_score(d) > device_score(&list->devices[best]));
+    if (better) {
+      best = (int)i;
+      best_measured = m;
+    }
+  }
+  return best;
+}
+
+double cls__device_measured_speed(const cls_device_info *device, void *user) {
+  (void)user;
+  char sel[32], err[256];
+  snprintf(sel, sizeof sel, "%d:%d", device->platform_index, device->device_index);
+  cls_context_options o;
+  cls_context_options_init(&o);
+  o.device = sel; /* "P:D" never measures, so this does not recurse */
+  /* The device's own set, whatever CLSCALE_PARAM_SET says: the ranking is
+   * of devices, not of parameter sets. An empty override replaces
+   * CLSCALE_PARAMS for the same reason. */
+  o.param_set = device->params_name[0] ? device->params_name : NULL;
+  o.params = "";
+  cls_context *ctx = NULL;
+  double gflops = 0;
+  if (cls__context_create(&o, NULL, &ctx, err, sizeof err) == CLS_OK && cls_peak_fma(ctx, 3, &gflops) != CLS_OK)
+    gflops = 0;
+  cls_context_destroy(ctx);
+  return gflops;
+}
+
 static int contains_ci(const char *hay, const char *needle) {
   size_t n = strlen(needle);
   for (; *hay; hay++) {
@@ -175,12 +246,7 @@ static int contains_ci(const char *hay, const char *needle) {
 }
 
 static int best_of_type(const cls_device_list *list, cls_device_type type) {
-  int best = -1;
-  for (size_t i = 0; i < list->count; i++)
-    if (list->devices[i].type == type &&
-        (best < 0 || device_score(&list->devices[i]) > device_score(&list->devices[best])))
-      best = (int)i;
-  return best;
+  return cls__device_best(list, type, cls__device_measured_speed, NULL);
 }
 
 static void list_devices_into(const cls_device_list *list, char *err, size_t err_len) {

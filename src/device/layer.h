@@ -129,6 +129,31 @@ typedef struct cls__param_table {
 cls_status cls__context_create(const cls_context_options *opts, const cls__param_table *table, cls_context **out,
                                char *err, size_t err_len);
 
+/* ----------------------------------------------------- device ranking */
+
+/* A device's speed for ranking, in any unit where more is faster (the
+ * device layer's own is a short FMA measurement, GFLOP/s); <= 0 when it
+ * cannot be measured. */
+typedef double (*cls__device_speed_fn)(const cls_device_info *device, void *user);
+
+/* The index in list of the fastest device of type, -1 when there is none.
+ * Devices are ranked by compute units x clock while every candidate
+ * reports a clock; when one reports 0 MHz (Intel's CPU runtime does) that
+ * product says nothing, so every candidate is measured with speed instead
+ * (a lone candidate is not measured). Candidates that cannot be measured
+ * rank below those that were. Speeds within 15% of each other count as a
+ * tie (two runtimes on one CPU measure within noise of each other, and the
+ * choice should not flip between runs), broken by units x clock, then by
+ * the earlier device. cls_device_select uses this with a short FMA
+ * measurement (peak.c); tests hand it fake speeds. */
+int cls__device_best(const cls_device_list *list, cls_device_type type, cls__device_speed_fn speed, void *user);
+
+/* The device layer's speed measure for cls__device_best: a context on the
+ * device ("P:D", its own parameter family only) and one cls_peak_fma run,
+ * in GFLOP/s (median of 3); 0 when the context or the run fails. About 0.2-1 s per
+ * device with its kernel in the binary cache. */
+double cls__device_measured_speed(const cls_device_info *device, void *user);
+
 /* The -D string (without override) programs are built with under parameter
  * set set_name and table (plus the device layer's families), for
  * cls_params_defines. CLS_ERR_INVALID_VALUE for an unknown set. */
