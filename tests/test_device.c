@@ -199,16 +199,57 @@ static void test_real_devices_and_contexts(void **state) {
 
   /* Overrides reach the defines. */
   cls_context_options_init(&o);
-  o.params = "ROW_VARIANT=1,MY_NEW_PARAM=42";
+  o.params = "ROW_VARIANT=1,MM_NPW=42";
   assert_int_equal(cls_context_create(&o, &ctx, err, sizeof err), CLS_OK);
   assert_int_equal(cls__param(ctx, "ROW_VARIANT", -1), 1);
-  assert_int_equal(cls__param(ctx, "MY_NEW_PARAM", -1), 42);
+  assert_int_equal(cls__param(ctx, "MM_NPW", -1), 42);
   assert_int_equal(cls__param(ctx, "NOT_SET", -7), -7);
   assert_string_equal(cls_last_error(ctx), "");
   cls_context_destroy(ctx);
   cls_context_destroy(NULL);
   assert_non_null(cls_last_error(NULL));
   assert_int_equal(cls_context_create(NULL, NULL, err, sizeof err), CLS_ERR_NULL_ARGUMENT);
+}
+
+/* Every bad value is refused before any build, with the parameter, its
+ * range and the sets that define it (issue 14); an unknown name lists the
+ * known ones. */
+static void test_params_checked(void **state) {
+  (void)state;
+  static const char *const bad[] = {"MM_TM=abc",       "MM_TM=0",   "MM_TM=-64", "MM_TM=3",
+                                    "MM_TM=999999999", "MM_TM=064", "MM_TM=",    "MM_TM=99999999999999999999999"};
+  char err[4096];
+  cls_context *ctx = NULL;
+  cls_context_options o;
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    cls_context_options_init(&o);
+    o.params = bad[i];
+    assert_int_equal(cls_context_create(&o, &ctx, err, sizeof err), CLS_ERR_INVALID_VALUE);
+    assert_null(ctx);
+    assert_non_null(strstr(err, bad[i]));
+    assert_non_null(strstr(err, "MM_TM takes a power of two from 4 to 256"));
+    assert_non_null(strstr(err, "defined by the sets cpu, nvidia-gpu"));
+    assert_non_null(strstr(err, "`params`"));
+    assert_int_equal(cls_params_check(bad[i], err, sizeof err), CLS_ERR_INVALID_VALUE);
+    assert_non_null(strstr(err, "MM_TM takes"));
+  }
+  cls_context_options_init(&o);
+  o.params = "ROW_VARIANT=1,NO_SUCH_PARAM=1";
+  assert_int_equal(cls_context_create(&o, &ctx, err, sizeof err), CLS_ERR_INVALID_VALUE);
+  assert_non_null(strstr(err, "unknown device parameter 'NO_SUCH_PARAM'"));
+  assert_non_null(strstr(err, " MM_TM "));
+  assert_non_null(strstr(err, " PEAK_VW"));
+  o.params = "MM_ADIRECT=3";
+  assert_int_equal(cls_context_create(&o, &ctx, err, sizeof err), CLS_ERR_INVALID_VALUE);
+  assert_non_null(strstr(err, "an override only"));
+  o.params = "ROW_CVEC=3";
+  assert_int_equal(cls_context_create(&o, &ctx, err, sizeof err), CLS_ERR_INVALID_VALUE);
+  assert_non_null(strstr(err, "rows family"));
+  /* The extremes of a range are admitted; no overrides at all is fine. */
+  assert_int_equal(cls_params_check("MM_TM=256,MM_TN=4,CHOL_NB=12,RED_ITEMS=3,PEAK_VW=16", err, sizeof err),
+                   CLS_OK);
+  assert_int_equal(cls_params_check(NULL, err, sizeof err), CLS_OK);
+  assert_int_equal(cls_params_check("", err, sizeof err), CLS_OK);
 }
 
 static void test_params_table(void **state) {
@@ -575,6 +616,7 @@ int main(void) {
       cmocka_unit_test(test_device_ranking),
       cmocka_unit_test(test_real_devices_and_contexts),
       cmocka_unit_test(test_params_table),
+      cmocka_unit_test(test_params_checked),
       cmocka_unit_test(test_cache),
       cmocka_unit_test(test_kernel_dir_and_build_errors),
       cmocka_unit_test(test_buffers),

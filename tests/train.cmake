@@ -30,6 +30,10 @@ cls_train_cli(heads 2 "width 30 is not divisible by heads 4" --out ${CLS_TRAIN_T
 cls_train_cli(zero_layers 2 "must all be at least 1" --out ${CLS_TRAIN_TMP}/x --budget-steps 5 --depth 0)
 cls_train_cli(unknown_task 2 "no task 'speech'" --out ${CLS_TRAIN_TMP}/x --budget-steps 5 --task speech)
 cls_train_cli(small_flops 2 "less than one step" --out ${CLS_TRAIN_TMP}/small --budget-flops 1000 ${CLS_TRAIN_TINY})
+# A bad CLSCALE_PARAMS is bad usage in every command (issue 14).
+cls_train_cli(bad_params_env 2 "device parameter MM_TM=abc is not a decimal integer.*from CLSCALE_PARAMS" --out
+              ${CLS_TRAIN_TMP}/x --budget-steps 5 ${CLS_TRAIN_TINY})
+set_tests_properties(cli_train_bad_params_env PROPERTIES ENVIRONMENT "${CLS_TRAIN_ENV};CLSCALE_PARAMS=MM_TM=abc")
 # Failures: exit 1.
 cls_train_cli(missing_data 1 "cannot open text file '/no/such/corpus.txt'" --out ${CLS_TRAIN_TMP}/x --budget-steps 5
               --data /no/such/corpus.txt)

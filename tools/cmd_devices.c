@@ -104,6 +104,10 @@ int cls_cmd_devices(int argc, char **argv) {
   if (code != CLS_EXIT_GO_ON) return code;
   if (sel && !*sel) sel = NULL; /* CLSCALE_DEVICE= is the default, as for contexts */
   char err[4096];
+  /* Checked here as every context checks it: the listing would otherwise
+   * show the sets as if the overrides applied. */
+  if (cls_params_check(getenv("CLSCALE_PARAMS"), err, sizeof err) != CLS_OK)
+    return cls_opt_fail(&cmd, CLS_EXIT_USAGE, "CLSCALE_PARAMS: %s", err);
   cls_device_list *list;
   print_icds();
   cls_status s = cls_devices_list(&list, err, sizeof err);

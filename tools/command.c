@@ -26,7 +26,10 @@ int cls_cmd_refuse(const cls_opt_command *cmd, const char *msg) {
 
 int cls_cmd_open_context_with(const cls_opt_command *cmd, const cls_context_options *o, cls_context **ctx) {
   char err[4096];
-  if (cls_context_create(o, ctx, err, sizeof err) != CLS_OK) return cls_opt_fail(cmd, CLS_EXIT_FAIL, "%s", err);
+  /* A bad CLSCALE_PARAMS or CLSCALE_PARAM_SET (CLS_ERR_INVALID_VALUE) is
+   * the user's to fix: exit 2, as for any bad usage; no device: exit 1. */
+  cls_status s = cls_context_create(o, ctx, err, sizeof err);
+  if (s != CLS_OK) return cls_opt_fail(cmd, cls_cmd_exit_of(s), "%s", err);
   return CLS_EXIT_GO_ON;
 }
 

@@ -32,7 +32,8 @@ int cls_cmd_refuse(const cls_opt_command *cmd, const char *msg);
 
 /* A context on device (NULL: CLSCALE_DEVICE, else the default) with the
  * matmul backend (NULL: CLSCALE_MATMUL_BACKEND, else auto): CLS_EXIT_GO_ON,
- * else the message printed and CLS_EXIT_FAIL. */
+ * else the message printed and cls_cmd_exit_of's code (CLS_EXIT_USAGE for
+ * bad device parameters, CLS_EXIT_FAIL when no device or context). */
 int cls_cmd_open_context(const cls_opt_command *cmd, const char *device, const char *backend, cls_context **ctx);
 
 /* The same with the whole set of context options. */

@@ -232,6 +232,13 @@ const char *cls_params_name(size_t i);
 const char *cls_params_description(size_t i);
 cls_status cls_params_defines(const char *set_name, const char *program, char *out, size_t out_len);
 
+/* Checks parameter overrides as CLSCALE_PARAMS takes them ("NAME=V,NAME=V";
+ * NULL or "" is none) without a device: CLS_OK, or CLS_ERR_INVALID_VALUE
+ * with a message in err naming the parameter, the values it may take and
+ * the sets that define it (for an unknown name, every known one).
+ * cls_context_create makes the same check before building anything. */
+cls_status cls_params_check(const char *params, char *err, size_t err_len);
+
 /* What the on-disk binary cache did on this context. */
 typedef struct cls_cache_stats {
   unsigned hits;         /* programs loaded from a cached binary */

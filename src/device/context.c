@@ -122,13 +122,17 @@ cls_status cls__context_create(const cls_context_options *opts, const cls__param
   char ovr[512] = "";
   const char *given = o->params ? o->params : env("CLSCALE_PARAMS");
   if (given) snprintf(ovr, sizeof ovr, "%s", given);
-  if (cls__params_build_defines(table, ctx->info.params_name, ovr, ctx->defines, sizeof ctx->defines) != CLS_OK) {
-    if (err)
-      snprintf(err, err_len,
-               "malformed device parameters '%s' (from %s): write NAME=VALUE pairs separated by commas", ovr,
-               o->params ? "`params`" : "CLSCALE_PARAMS");
+  char why[2048];
+  cls_status ps = cls__params_build_defines(table, ctx->info.params_name, ovr, ctx->defines, sizeof ctx->defines,
+                                            why, sizeof why);
+  if (ps != CLS_OK) {
+    /* CLS_ERR_INTERNAL is the table's own fault (or a string too long), not the caller's. */
+    if (err && ps == CLS_ERR_INTERNAL)
+      snprintf(err, err_len, "%s", why);
+    else if (err)
+      snprintf(err, err_len, "%s (from %s)", why, o->params ? "`params`" : "CLSCALE_PARAMS");
     cls_context_destroy(ctx);
-    return CLS_ERR_INVALID_VALUE;
+    return ps;
   }
   ctx->trace_enabled = o->trace != 0;
   *out = ctx;

@@ -77,11 +77,13 @@ cls_status cls__resolve_pending(cls_context *ctx);
 
 /* Device parameters: which set applies to a device, and the -D string of
  * a set under table (plus the device layer's own families, then override:
- * "NAME=V,NAME=V"). CLS_ERR_INVALID_VALUE for an unknown set or a malformed
- * override, CLS_ERR_INTERNAL when the string does not fit. */
+ * "NAME=V,NAME=V"). Every value is checked against its family's range.
+ * CLS_ERR_INVALID_VALUE for an unknown set or a malformed, unknown or out
+ * of range override, CLS_ERR_INTERNAL when a table value is out of its
+ * range or the string does not fit; err (may be NULL) says which. */
 const char *cls__params_set_for(const cls_device_info *info);
 cls_status cls__params_build_defines(const cls__param_table *table, const char *set, const char *override,
-                                     char *out, size_t out_len);
+                                     char *out, size_t out_len, char *err, size_t err_len);
 
 /* The device layer's own parameter family (cl/peak.cl; params_peak.c). */
 extern const cls__param_family cls__params_peak;

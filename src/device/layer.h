@@ -107,11 +107,24 @@ enum cls__param_set {
   CLS__SET_COUNT
 };
 
+/* The values one parameter may take. Every value, from the table or from
+ * an override, is checked against it before any program is built: a value
+ * the kernels cannot take would otherwise reach the OpenCL compiler (or
+ * size a launch) and fail far from its cause. */
+typedef struct cls__param_range {
+  const char *name;
+  long min, max; /* inclusive */
+  int pow2;      /* 1: the value must also be a power of two */
+} cls__param_range;
+
 /* One kernel family's column of the table: for each set, NAME=VALUE pairs
- * separated by spaces. */
+ * separated by spaces; and the range of every parameter its kernels read,
+ * including those no set defines (overrides only), ended by {NULL}. A name
+ * in no family's ranges is unknown, and an override of it is refused. */
 typedef struct cls__param_family {
   const char *name; /* e.g. "matmul", for readers of the table */
   const char *by_set[CLS__SET_COUNT];
+  const cls__param_range *ranges;
 } cls__param_family;
 
 /* The families a layer hands to the device layer, merged in this order. */
@@ -158,6 +171,13 @@ double cls__device_measured_speed(const cls_device_info *device, void *user);
  * set set_name and table (plus the device layer's families), for
  * cls_params_defines. CLS_ERR_INVALID_VALUE for an unknown set. */
 cls_status cls__params_defines(const cls__param_table *table, const char *set_name, char *out, size_t out_len);
+
+/* Checks overrides ("NAME=V,NAME=V", as CLSCALE_PARAMS) against the ranges
+ * of table's families and the device layer's: CLS_OK, or
+ * CLS_ERR_INVALID_VALUE with a message in err naming the parameter, its
+ * range and the sets that define it (or, for an unknown name, every known
+ * one). For cls_params_check. */
+cls_status cls__params_check(const cls__param_table *table, const char *override, char *err, size_t err_len);
 
 /* The effective value of a device parameter (table entry for this device,
  * overridden by CLSCALE_PARAMS / options.params); fallback if unset. */

@@ -4,6 +4,9 @@
  * harmless on AVX2, where it splits in two). */
 #include "context_internal.h"
 
+/* PEAK_VW names a vector type (float2 ... float16). */
+static const cls__param_range peak_ranges[] = {{"PEAK_VW", 2, 16, 1}, {NULL, 0, 0, 0}};
+
 const cls__param_family cls__params_peak = {
     "peak",
     {
@@ -13,4 +16,5 @@ const cls__param_family cls__params_peak = {
         [CLS__SET_INTEL_GPU] = "PEAK_VW=8",
         [CLS__SET_GENERIC_GPU] = "PEAK_VW=4",
     },
+    peak_ranges,
 };

@@ -50,3 +50,8 @@ cls_status cls_params_defines(const char *set_name, const char *program, char *o
   (void)program; /* every program gets every family's parameters */
   return cls__params_defines(&cls__ops_params, set_name, out, out_len);
 }
+
+cls_status cls_params_check(const char *params, char *err, size_t err_len) {
+  if (err && err_len) err[0] = 0;
+  return cls__params_check(&cls__ops_params, params, err, err_len);
+}

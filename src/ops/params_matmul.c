@@ -29,6 +29,22 @@
  */
 #include "params_internal.h"
 
+/* What the kernels can take: vector widths the kernels have types for,
+ * register tiles the compilers keep in registers, tiles of mm_local that a
+ * work-group and its local memory can hold (powers of two, so that MM_WM
+ * and MM_WN can divide them), and the overrides no set defines (MM_ADIRECT,
+ * MM_BDIRECT: 0 never, 1 when it pays, 2 always read in place; MM_NPW:
+ * 0 chooses; MM_NARROW: 1 forces the narrow tile). */
+static const cls__param_range matmul_ranges[] = {
+    {"MM_LOCAL", 0, 1, 0},      {"MM_VW", 2, 16, 1},      {"MM_MR", 1, 32, 0},      {"MM_NV", 1, 16, 0},
+    {"MM_VW2", 2, 16, 1},       {"MM_MR2", 1, 32, 0},     {"MM_NV2", 1, 16, 0},     {"MM_LM", 1, 4096, 0},
+    {"MM_KP", 1, 256, 0},       {"MM_KC", 0, 1 << 20, 0}, {"MM_TM", 4, 256, 1},     {"MM_TN", 4, 256, 1},
+    {"MM_TK", 1, 64, 1},        {"MM_WM", 1, 16, 1},      {"MM_WN", 1, 16, 1},      {"MM_ADIRECT", 0, 2, 0},
+    {"MM_BDIRECT", 0, 2, 0},    {"MM_NPW", 0, 4096, 0},   {"MM_NARROW", 0, 1, 0},   {"CHOL_NB", 1, 256, 0},
+    {"CHOL_OB", 1, 1 << 16, 0}, {"CHOL_WG", 1, 4096, 0},  {"CHOL_RWG", 1, 4096, 1}, {"CHOL_TRSV", 0, 1 << 16, 0},
+    {"CHOL_RROW", 0, 1, 0},     {NULL, 0, 0, 0},
+};
+
 const cls__param_family cls__params_matmul = {
     "matmul",
     {
@@ -52,4 +68,5 @@ const cls__param_family cls__params_matmul = {
             "MM_LOCAL=1 MM_TM=32 MM_TN=32 MM_TK=8 MM_WM=2 MM_WN=2 MM_KP=8 MM_VW=4 MM_MR=4 MM_NV=2 MM_LM=1"
             " CHOL_NB=32 CHOL_WG=128 CHOL_RWG=128",
     },
+    matmul_ranges,
 };

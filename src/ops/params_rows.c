@@ -19,6 +19,14 @@
  *               columns two per work-item, in lockstep (0: never). */
 #include "params_internal.h"
 
+/* What the kernels can take (work-group sizes up to PoCL's 4096; the
+ * launches clamp them to what a device runs). */
+static const cls__param_range rows_ranges[] = {
+    {"ROW_VARIANT", 0, 1, 0},   {"ROW_WG", 1, 4096, 1},      {"ROW_LOCAL", 1, 4096, 0},
+    {"ROW_VEC", 2, 16, 1},      {"ROW_CVEC", 1, 16, 1},      {"ROW_PART", 1, 1 << 20, 0},
+    {"ROW_CLOCAL", 1, 4096, 0}, {"ROW_PAIR", 0, 1 << 20, 0}, {NULL, 0, 0, 0},
+};
+
 const cls__param_family cls__params_rows = {
     "rows",
     {
@@ -33,4 +41,5 @@ const cls__param_family cls__params_rows = {
         [CLS__SET_GENERIC_GPU] =
             "ROW_VARIANT=1 ROW_WG=128 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 ROW_CLOCAL=64",
     },
+    rows_ranges,
 };
