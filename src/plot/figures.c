@@ -126,6 +126,14 @@ cls_status cls__fig_new(const cls_plot_options *o, double wscale, double hscale,
   return cls_figure_create(o->width_in * wscale, o->height_in * hscale, o->dpi, rows, cols, f, NULL, 0);
 }
 
+cls_status cls__fig_finish(cls_figure *f, cls_status st, cls_figure **out) {
+  if (st)
+    cls_figure_destroy(f);
+  else
+    *out = f;
+  return st;
+}
+
 const char *cls__fig_title_or(const cls_plot_options *o, const char *def) {
   return o->title ? o->title : def;
 }
@@ -254,12 +262,7 @@ static cls_status fig_loss_flops(const cls_plot_inputs *in, const cls_plot_optio
   if (!st)
     st = cls_axes_set_colorbar(ax, nlo, nhi > nlo ? nhi : nlo * 10, CLS_SCALE_LOG, CLS_LABEL_SI,
                                "model size N (parameters)");
-  if (st) {
-    cls_figure_destroy(f);
-    return st;
-  }
-  *out = f;
-  return CLS_OK;
+  return cls__fig_finish(f, st, out);
 }
 
 /* ---------------------------------------------------------------- isoflop */
@@ -368,12 +371,7 @@ static cls_status fig_isoflop(const cls_plot_inputs *in, const cls_plot_options 
   if (!any_fit)
     note_fit(why, len, in, "parabolas not drawn", "fit.json has no \"isoflop\" budgets: parabolas not drawn");
   if (!st) st = cls_axes_set_colorbar(ax, blo, bhi, CLS_SCALE_LOG, CLS_LABEL_PLAIN, "compute budget C (FLOPs)");
-  if (st) {
-    cls_figure_destroy(f);
-    return st;
-  }
-  *out = f;
-  return CLS_OK;
+  return cls__fig_finish(f, st, out);
 }
 
 /* ---------------------------------------------------------------- optimal */
@@ -455,12 +453,7 @@ static cls_status fig_optimal(const cls_plot_inputs *in, const cls_plot_options 
   if (!st) st = optimal_panel(cls_figure_axes(f, 1), in->fit, false);
   if (!st && !in->fit->n_opt_fit.present)
     cls__fig_note(why, len, "fit.json has no isoflop.n_opt_fit / d_opt_fit: power-law fits not drawn");
-  if (st) {
-    cls_figure_destroy(f);
-    return st;
-  }
-  *out = f;
-  return CLS_OK;
+  return cls__fig_finish(f, st, out);
 }
 
 /* ------------------------------------------------------- loss-n / loss-d */
@@ -572,12 +565,7 @@ static cls_status fig_loss_nd(const cls_plot_inputs *in, const cls_plot_options 
   if (!F && !st)
     note_fit(why, len, in, "L(N,D) not drawn", "fit.json has no \"parametric\" section: L(N,D) not drawn");
   free(pts), free(x), free(y);
-  if (st) {
-    cls_figure_destroy(f);
-    return st;
-  }
-  *out = f;
-  return CLS_OK;
+  return cls__fig_finish(f, st, out);
 }
 
 /* ------------------------------------------------------------- parametric */
@@ -740,12 +728,7 @@ static cls_status fig_coord_check(const cls_plot_inputs *in, const cls_plot_opti
       }
     }
   free(x), free(y);
-  if (st) {
-    cls_figure_destroy(f);
-    return st;
-  }
-  *out = f;
-  return CLS_OK;
+  return cls__fig_finish(f, st, out);
 }
 
 cls_status cls_plot_build(cls_plot_kind kind, const cls_plot_inputs *in, const cls_plot_options *opt,

@@ -367,12 +367,7 @@ static cls_status fig_against_d(const cls_plot_inputs *in, const collapse_data *
     st = legend_only(ax, cls__fig_dashed(GREY, 0.9, 1.2, 1.8),
                      "fit: E(g) + A D^{-\\gamma} (shared A, \\gamma per \\pi)");
   if (!any_law && m == M_LOSS) note_law(in, why, len);
-  if (st) {
-    cls_figure_destroy(f);
-    return st;
-  }
-  *out = f;
-  return CLS_OK;
+  return cls__fig_finish(f, st, out);
 }
 
 /* --------------------------------------------------- collapse-generation */
@@ -436,12 +431,7 @@ static cls_status fig_generation(const collapse_data *cd, const cls_plot_options
     snprintf(label, sizeof label, "thick: D = %s tokens; thin: smaller D", dv);
     st = legend_only(ax, cls_style_line(GREY, 0.8), label);
   }
-  if (st) {
-    cls_figure_destroy(f);
-    return st;
-  }
-  *out = f;
-  return CLS_OK;
+  return cls__fig_finish(f, st, out);
 }
 
 /* ------------------------------------------------ collapse-real-fraction */
@@ -491,12 +481,7 @@ static cls_status fig_real_fraction(const collapse_data *cd, const cls_plot_opti
     snprintf(label, sizeof label, "generation %u", g);
     st = draw_cell(ax, x, &tmp, cls_style_line(gen_color(g), 1.4), CLS_MARKER_CIRCLE, label);
   }
-  if (st) {
-    cls_figure_destroy(f);
-    return st;
-  }
-  *out = f;
-  return CLS_OK;
+  return cls__fig_finish(f, st, out);
 }
 
 /* ---------------------------------------------------------- gcd-outcomes */
@@ -634,12 +619,7 @@ static cls_status fig_outcomes(const cls_plot_inputs *in, const collapse_data *c
     snprintf(msg, sizeof msg, "%zu outcome tables could not be read", unread);
     cls__fig_note(why, len, msg);
   }
-  if (st) {
-    cls_figure_destroy(f);
-    return st;
-  }
-  *out = f;
-  return CLS_OK;
+  return cls__fig_finish(f, st, out);
 }
 
 cls_status cls__fig_collapse(cls_plot_kind kind, const cls_plot_inputs *in, const cls_plot_options *o,

@@ -18,6 +18,9 @@ void cls__fig_note(char *why, size_t len, const char *msg);
 /* A figure of wscale × hscale times the single-panel size, rows × cols axes. */
 cls_status cls__fig_new(const cls_plot_options *o, double wscale, double hscale, int rows, int cols,
                         cls_figure **f);
+/* The end of a figure builder: on success hands f to *out, else frees it;
+ * returns st. */
+cls_status cls__fig_finish(cls_figure *f, cls_status st, cls_figure **out);
 /* The caller's title, else def. */
 const char *cls__fig_title_or(const cls_plot_options *o, const char *def);
 

@@ -588,12 +588,7 @@ cls_status cls__fig_rf(cls_plot_kind kind, const cls_plot_inputs *in, const cls_
 done:
   free(all), free(svals);
   free_groups(panels, np);
-  if (st) {
-    cls_figure_destroy(f);
-    return st;
-  }
-  *out = f;
-  return CLS_OK;
+  return cls__fig_finish(f, st, out);
 }
 
 /* ------------------------------------------------------------ zipf */
@@ -873,10 +868,5 @@ cls_status cls__fig_zipf_error(const cls_plot_inputs *in, const cls_plot_options
 done:
   free(all);
   free_groups(vars, nv);
-  if (st) {
-    cls_figure_destroy(f);
-    return st;
-  }
-  *out = f;
-  return CLS_OK;
+  return cls__fig_finish(f, st, out);
 }
