@@ -135,6 +135,15 @@ __kernel void chol_copy(__global const float *src, uint so, uint sld, __global f
   }
 }
 
+/* dst[j][i] = src[i][j] for a rows x cols src; a 2-D range (cols, rows).
+ * Moves the right-hand sides into the factor's border rows and back (a
+ * few columns: no tiling needed). */
+__kernel void chol_transpose(__global const float *src, uint so, uint sld, __global float *dst, uint dof,
+                             uint dld, uint rows, uint cols) {
+  uint j = get_global_id(0), i = get_global_id(1);
+  if (i < rows && j < cols) dst[dof + j * dld + i] = src[so + i * sld + j];
+}
+
 /* x[i][j] += d[i][j]; a 2-D range (cols, rows). */
 __kernel void spd_update(__global float *x, uint xo, uint ldx, __global const float *d, uint dof, uint ldd,
                          uint rows, uint cols) {

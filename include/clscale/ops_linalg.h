@@ -24,7 +24,9 @@ extern "C" {
 typedef struct cls_spd_options {
   /* Corrections applied at most (0..100; default 10). Refinement stops
    * earlier when a correction is below float precision or no longer at
-   * most half the previous one. With 0 the error is still estimated (one
+   * most half the previous one, or when the backward error after a
+   * correction is at float precision (2^-24) and that correction was
+   * within the tolerance. With 0 the error is still estimated (one
    * residual and one correction solve, not applied). */
   int max_refine;
   /* The largest accepted estimated relative error of the solution,
@@ -39,7 +41,9 @@ void cls_spd_options_init(cls_spd_options *o);
 typedef struct cls_spd_report {
   int refinements;             /* corrections applied */
   double error_first;          /* estimated relative error of the unrefined solution (the first correction) */
-  double error;                /* estimated relative error of the returned solution (the last correction) */
+  double error;                /* estimated relative error of the returned solution: the last correction
+                                  computed (when refinement stopped on the backward error, the last one
+                                  applied, which overestimates it) */
   double backward_first;       /* componentwise backward error max_i |b - A x|_i / (|A||x| + |b|)_i, unrefined */
   double backward;             /* the same for the returned solution; when the last correction was
                                   below float32's resolution (at most 2^-24 of max|x|), for the
@@ -61,8 +65,10 @@ typedef struct cls_spd_report {
  * Method: A = L L^T by right-looking blocked Cholesky in float32 (a
  * diagonal block of CHOL_NB rows, a device parameter, factored and inverted
  * in one work-group; the panel L21 = A21 L11^-T and the trailing update
- * A22 -= L21 L21^T as products on the own matmul backend), the two block
- * triangular solves as products with the inverted diagonal blocks, then
+ * A22 -= L21 L21^T as products on the own matmul backend; B^T rides along
+ * as nrhs border rows, which become (L^-1 B)^T), the backward triangular
+ * solve (and both of each correction) with the inverted diagonal blocks,
+ * then
  * iterative refinement: r = B - A X with compensated (double-float)
  * products and sums, a correction solved with the same factor, X += d.
  * The own backend is used whatever the context's backend, so the result
@@ -72,7 +78,8 @@ typedef struct cls_spd_report {
  * The call waits for the device: the host reads the factor's status once
  * and two n x nrhs blocks per refinement step to decide whether to go on
  * (a stopping decision a kernel cannot hand back to the host otherwise).
- * Workspace: n^2 + 3 n CHOL_NB + 2 n nrhs + n + 1 floats, kept by the context
+ * Workspace: (n + nrhs)(n + CHOL_NB) + 2 n CHOL_NB + 2 n nrhs + n + 1 floats
+ * (rounded up to whole blocks), kept by the context
  * after the call (replaced when a later call needs more; freed with it).
  *
  * Errors (all argument errors before anything is enqueued; X untouched):

@@ -4,10 +4,12 @@
  * on the device, with iterative refinement and an honest error estimate.
  *
  * Layout of the workspace (one buffer, floats):
- *   F   n x n (ld n)          the factor L (lower triangle; above it junk)
+ *   F   (n + nrhs) x n (ld n) the factor L (lower triangle; above it junk),
+ *                             then nrhs border rows: B^T, factored with A
+ *                             into (L^-1 B)^T
  *   W   nblk x CHOL_NB^2      the inverted diagonal blocks L_kk^-1 (ld CHOL_NB)
  *   Wt  nblk x CHOL_NB^2      their transposes
- *   P   n x CHOL_NB           a panel's copy (and the substitutions' tile)
+ *   P   (n + nrhs) x CHOL_NB  a panel's copy (and the substitutions' tile)
  *   R   n x nrhs (ld nrhs)    residual, then the correction solved in place
  *   S   n x nrhs              |A||x| + |b| of the residual
  *   piv n                     the pivots L_jj (or the failing value)
@@ -20,11 +22,15 @@
  *   P = A21;    L21 = P Wt_k                                (matmul NN, in place)
  *   A[k+kb:, k+kb:panel end] -= L21 L21[:w]^T               (matmul NT, lower)
  * then, right of the panel, A22 -= L21 L21^T with the panel's width as
- * depth (matmul NT, lower). "lower" products skip the tiles wholly above
+ * depth (matmul NT, lower). The rows of L21 run on through the border:
+ * factoring [A; B^T] gives [L; (L^-1 B)^T], so the forward substitution
+ * of B rides along the factorisation's products (nrhs more rows in each)
+ * instead of being one more walk over L. "lower" products skip the tiles wholly above
  * C's diagonal (src/ops/matmul.h), so a symmetric update does half the
  * work in one launch; the depth of the outer panel divides the memory the
  * update moves (at depth CHOL_NB it is bound by reading and writing A22).
- * Substitutions (Y in place, block k of kb rows):
+ * Substitutions (Y in place, block k of kb rows; the refinement's
+ * corrections take both, the solution only the backward one):
  *   forward:  Y_k -= L[k, :k] Y[:k];  Y_k = W_k Y_k          (via P)
  *   backward: Y_k -= L[k+kb:, k]^T Y[k+kb:];  Y_k = W_k^T Y_k
  * as products, or for at most CHOL_TRSV right-hand sides in one chol_subst
@@ -148,6 +154,21 @@ static cls_status copy2d(cls_context *ctx, const char *kernel, cls_ref src, size
   return copy_lower(ctx, kernel, src, sld, dst, dld, rows, cols, 0);
 }
 
+/* dst = src^T for a rows x cols src (chol_transpose). */
+static cls_status transpose(cls_context *ctx, cls_ref src, size_t sld, cls_ref dst, size_t dld, size_t rows,
+                            size_t cols) {
+  cl_kernel k;
+  cls_status s = cls__kernel(ctx, "cholesky", "chol_transpose", &k);
+  cl_uint i = 0;
+  if (s || (s = cls__arg_mem(ctx, k, i++, src.buf)) || (s = cls__arg_uint(ctx, k, i++, src.offset)) ||
+      (s = cls__arg_uint(ctx, k, i++, sld)) || (s = cls__arg_mem(ctx, k, i++, dst.buf)) ||
+      (s = cls__arg_uint(ctx, k, i++, dst.offset)) || (s = cls__arg_uint(ctx, k, i++, dld)) ||
+      (s = cls__arg_uint(ctx, k, i++, rows)) || (s = cls__arg_uint(ctx, k, i++, cols)))
+    return s;
+  size_t global[2] = {cols, rows};
+  return cls__launch(ctx, "chol_copy", k, 2, global, NULL, 0.0, 2.0 * (double)rows * (double)cols * sizeof(float));
+}
+
 /* ------------------------------------------------------------- factor */
 
 static cls_status diag_block(const solve_ws *ws, size_t k, size_t kb, size_t lsz) {
@@ -182,8 +203,9 @@ static cls_status factor(const solve_ws *ws) {
     size_t jend = n - j0 < ws->ob ? n : j0 + ws->ob;
     /* The outer panel, columns j0..jend, block column by block column. */
     for (size_t k = j0; k < jend && s == CLS_OK; k += nb) {
-      size_t kb = jend - k < nb ? jend - k : nb, m = n - k - kb, w = jend - k - kb;
-      if ((s = diag_block(ws, k, kb, lsz)) || m == 0) break;
+      /* m rows below the diagonal block: the rest of A and the border. */
+      size_t kb = jend - k < nb ? jend - k : nb, m = n - k - kb + ws->nrhs, w = jend - k - kb;
+      if ((s = diag_block(ws, k, kb, lsz))) break;
       cls_ref l21 = at(ws, ws->f + (k + kb) * ld + k);
       cls_ref wtk = at(ws, ws->wt + (k / nb) * nb * nb);
       if ((s = copy2d(ctx, "chol_copy", l21, ld, at(ws, ws->p), nb, m, kb)) ||
@@ -195,8 +217,10 @@ static cls_status factor(const solve_ws *ws) {
     }
     size_t m = n - jend;
     if (m == 0 || s != CLS_OK) break;
-    /* A22 -= L21 L21^T with k = the outer panel's width, lower part. */
-    s = syrk_lower(ws, m, m, jend - j0, at(ws, ws->f + jend * ld + j0), ld, at(ws, ws->f + jend * ld + jend));
+    /* A22 -= L21 L21^T with k = the outer panel's width, lower part (and
+     * the border rows below it). */
+    s = syrk_lower(ws, m + ws->nrhs, m, jend - j0, at(ws, ws->f + jend * ld + j0), ld,
+                   at(ws, ws->f + jend * ld + jend));
   }
   return s;
 }
@@ -223,19 +247,20 @@ static cls_status subst_kernel(const solve_ws *ws, cls_ref y, size_t ldy, unsign
                      (0.5 * (double)ws->n * (double)ws->n + 2.0 * e / (double)ws->n) * sizeof(float));
 }
 
-/* Y (n x nrhs, ld ldy, in buffer ref y) = A^-1 Y with the factor. */
-static cls_status substitute(const solve_ws *ws, cls_ref y, size_t ldy) {
+/* Y (n x nrhs, ld ldy, in buffer ref y) = A^-1 Y with the factor, or
+ * L^-T Y when `forward` is 0 (Y already holds L^-1 of something). */
+static cls_status substitute(const solve_ws *ws, cls_ref y, size_t ldy, int forward) {
   size_t n = ws->n, nb = ws->nb, nrhs = ws->nrhs;
   cls_status s = CLS_OK;
   /* Few right-hand sides: the one-work-group walk (CHOL_TRSV of them at
    * most; 0 keeps the products, which a GPU runs wide). */
   long trsv = cls__param(ws->ctx, "CHOL_TRSV", 0);
   if (trsv > 0 && nrhs <= (size_t)trsv) {
-    if ((s = subst_kernel(ws, y, ldy, 0))) return s;
+    if (forward && (s = subst_kernel(ws, y, ldy, 0))) return s;
     return subst_kernel(ws, y, ldy, 1);
   }
   cls_ref p = at(ws, ws->p);
-  for (size_t k = 0; k < n && s == CLS_OK; k += nb) {
+  for (size_t k = 0; forward && k < n && s == CLS_OK; k += nb) {
     size_t kb = n - k < nb ? n - k : nb;
     cls_ref yk = cls_ref_at(y.buf, y.offset + k * ldy);
     if (k > 0)
@@ -341,7 +366,8 @@ static cls_status check_args(cls_context *ctx, const char *fn, size_t n, size_t 
 /* The workspace offsets; CLS_ERR_INVALID_SIZE when they pass 32 bits. */
 static cls_status plan(cls_context *ctx, const char *fn, solve_ws *ws) {
   size_t n = ws->n, nb = ws->nb, nblk = (n + nb - 1) / nb;
-  double total = (double)n * (double)n + 2.0 * (double)nblk * (double)nb * (double)nb + (double)n * (double)nb +
+  double rows = (double)n + (double)ws->nrhs;
+  double total = rows * (double)n + 2.0 * (double)nblk * (double)nb * (double)nb + rows * (double)nb +
                  (2.0 * (double)ws->nrhs + 1.0) * (double)n + 1.0;
   if (total > (double)UINT32_MAX)
     return cls__fail(
@@ -349,11 +375,12 @@ static cls_status plan(cls_context *ctx, const char *fn, solve_ws *ws) {
         "%s: n = %zu needs a workspace of %.0f floats, beyond 32-bit indexing; solve a smaller system", fn, n,
         total);
   ws->f = 0;
-  ws->w = ws->f + n * n;
+  ws->w = ws->f + (n + ws->nrhs) * n;
   ws->wt = ws->w + nblk * nb * nb;
   ws->p = ws->wt + nblk * nb * nb;
-  /* P holds a panel (n x nb) or a substitution tile (nb x nrhs). */
-  size_t pn = n * nb > nb * ws->nrhs ? n * nb : nb * ws->nrhs;
+  /* P holds a panel with its border ((n + nrhs) x nb) or a substitution
+   * tile (nb x nrhs). */
+  size_t pn = (n + ws->nrhs) * nb;
   ws->r = ws->p + pn;
   ws->s = ws->r + n * ws->nrhs;
   ws->piv = ws->s + n * ws->nrhs;
@@ -430,7 +457,7 @@ static cls_status refine(const solve_ws *ws, const char *fn, cls_ref a, size_t l
   double prev = INFINITY;
   for (int step = 0;; step++) {
     /* The correction d solves A d = r with the same factor, in place in R. */
-    if ((s = substitute(ws, r, nrhs)) || (s = cls_buffer_read(ctx, ws->buf, ws->r, cnt, h->r)) ||
+    if ((s = substitute(ws, r, nrhs, 1)) || (s = cls_buffer_read(ctx, ws->buf, ws->r, cnt, h->r)) ||
         (s = read_x(ctx, x, n, nrhs, ldx, h->x)))
       return s;
     double dx = relative_change(h->r, h->x, n, nrhs);
@@ -447,6 +474,15 @@ static cls_status refine(const solve_ws *ws, const char *fn, cls_ref a, size_t l
       return s;
     rep->backward = backward_error(h->r, h->s, cnt);
     prev = dx;
+    /* A backward error at float32's resolution is as small as any float
+     * solution's (the correctly rounded one's is up to 2^-24 too): a
+     * further correction could not improve the solution measurably, so
+     * its two substitution walks are skipped (LAPACK's xPORFS stops on
+     * the same test). The error then reported is the last correction
+     * applied, which estimated the error of the solution before it: an
+     * overestimate of this one's, and so used only when it passes the
+     * tolerance by itself. */
+    if (rep->backward <= EPS32 && dx <= o->tolerance) break;
   }
   return CLS_OK;
 }
@@ -513,9 +549,10 @@ cls_status cls_spd_solve(cls_context *ctx, size_t n, size_t nrhs, cls_ref a, siz
                   4 * n * nrhs);
     goto done;
   }
-  /* F = A (all of it: the lower triangle is what is read) and status 0. */
+  /* F = [A; B^T] (the lower triangle of A is what is read) and status 0. */
   if ((s = cls_buffer_fill(ctx, ws.buf, ws.st, 1, 0.0f)) ||
-      (s = copy_lower(ctx, "chol_copy", a, lda, at(&ws, ws.f), n, n, n, 1)) || (s = factor(&ws)) ||
+      (s = copy_lower(ctx, "chol_copy", a, lda, at(&ws, ws.f), n, n, n, 1)) ||
+      (s = transpose(ctx, b, ldb, at(&ws, ws.f + n * n), n, n, nrhs)) || (s = factor(&ws)) ||
       (s = cls_buffer_read(ctx, ws.buf, ws.piv, n + 1, piv))) /* the pivots and the status after them */
     goto done;
   if (piv[n] != 0.0f) {
@@ -533,8 +570,8 @@ cls_status cls_spd_solve(cls_context *ctx, size_t n, size_t nrhs, cls_ref a, siz
     if (piv[i] < rep.min_pivot) rep.min_pivot = piv[i];
     if (piv[i] > rep.max_pivot) rep.max_pivot = piv[i];
   }
-  /* X = B, then X = A^-1 X with the factor, then refine. */
-  if ((s = copy2d(ctx, "chol_copy", b, ldb, x, ldx, n, nrhs)) || (s = substitute(&ws, x, ldx)) ||
+  /* X = L^-1 B from the border, then X = L^-T X, then refine. */
+  if ((s = transpose(ctx, at(&ws, ws.f + n * n), n, x, ldx, nrhs, n)) || (s = substitute(&ws, x, ldx, 0)) ||
       (s = refine(&ws, fn, a, lda, b, ldb, x, ldx, &o, &rep, &h)))
     goto done;
   double ratio = rep.max_pivot / rep.min_pivot;

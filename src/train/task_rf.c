@@ -130,6 +130,12 @@ static cls_status rf_solve(cls_context *ctx, const cls_task_spec *spec, uint64_t
   }
   cls_rf_result r;
   const double t0 = cls_now();
+  /* The solve's FLOPs are a difference of the context's running sums: from
+   * zero they are exact, whereas after earlier points of the same process
+   * they would round differently, and a resumed or sharded sweep would
+   * record other FLOPs than an uninterrupted one (as the training loop
+   * does, src/train/loop.c). */
+  cls_counters_reset(ctx);
   s = cls_rf_solve(ctx, &p, &r, err, err_len);
   if (s != CLS_OK) return s;
   out->rows[0] = (cls_solve_row){samples, r.loss, r.flops, cls_now() - t0};
