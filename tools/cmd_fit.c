@@ -166,6 +166,42 @@ static size_t count_too_few(const cls_fit_isoflop *iso) {
   return n;
 }
 
+/* "value [lo, hi]" in width columns, or "—" for what a law does not give. */
+static void value_cell(double v, cls_ci ci, int width) {
+  char b[96];
+  if (!isfinite(v))
+    snprintf(b, sizeof b, "—");
+  else if (isfinite(ci.lo) && isfinite(ci.hi))
+    snprintf(b, sizeof b, "%.4g [%.4g, %.4g]", v, ci.lo, ci.hi);
+  else
+    snprintf(b, sizeof b, "%.4g", v);
+  int shown = 0;
+  for (const char *p = b; *p; p++) shown += ((unsigned char)*p & 0xC0) != 0x80;
+  printf("%s%*s", b, width > shown ? width - shown : 0, "");
+}
+
+/* N_opt(C) and D_opt(C) at the reference budget from every law, so that
+ * nobody has to compute them by hand from fit.json (clscale plan does the
+ * same at any budget and sizes the model). */
+static void print_optimum(const cls_fit_result *r, double c) {
+  cls_fit_laws laws;
+  cls_fit_optimum opt[CLS_FIT_N_LAWS];
+  char err[256];
+  cls_fit_laws_of_result(r, &laws);
+  if (!(c > 0) || cls_fit_optimum_at(&laws, CLS_PLAN_FLOPS, c, opt, err, sizeof err)) return;
+  printf("\ncompute-optimal point at C = %.4g FLOPs (--ref-flops), %d%% intervals:\n", c,
+         (int)lround(r->opt.ci_level * 100));
+  printf("  %-11s %-34s %-34s %s\n", "law", "N_opt", "D_opt", "loss");
+  for (int i = 0; i < CLS_FIT_N_LAWS; i++) {
+    if (!opt[i].ok) continue;
+    printf("  %-11s ", opt[i].law);
+    value_cell(opt[i].n, opt[i].n_ci, 35);
+    value_cell(opt[i].d, opt[i].d_ci, 35);
+    value_cell(opt[i].loss, opt[i].loss_ci, 0);
+    printf("\n");
+  }
+}
+
 static void print_table(const cls_fit_result *r, const cls_fit_input *in, const char *source) {
   int pct = (int)lround(r->opt.ci_level * 100);
   printf("clscale fit: %zu runs from %s; %d%% intervals from %d bootstrap resamples (seed %llu)\n\n", in->n_pts,
@@ -235,6 +271,7 @@ static void print_table(const cls_fit_result *r, const cls_fit_input *in, const 
     printf("  10x compute -> model x%.3g %s, data x%.3g %s, loss /%.3g %s\n", al->model_factor, c1,
            al->data_factor, c2, al->loss_factor, c3);
   }
+  print_optimum(r, al->ref_flops);
 }
 
 /* ---------------------------------------------------------------- steps */

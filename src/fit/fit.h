@@ -134,6 +134,7 @@ typedef struct cls_fit_isoflop {
   int boot_ok;
   int n_boot;
   double *boot_a, *boot_b; /* per resample exponents of N_opt and D_opt; NaN where none */
+  double *boot_law;        /* per resample {coef N, exponent N, coef D, exponent D} (the plan evaluates them) */
 } cls_fit_isoflop;
 
 typedef struct cls_fit_parametric {
@@ -185,6 +186,61 @@ void cls_fit_result_free(cls_fit_result *r);
 /* fit.json (docs/formats.md), written to a temporary file and renamed. */
 cls_status cls_fit_write_json(const cls_fit_result *r, const cls_fit_input *in, const char *path, char *err,
                               size_t err_len);
+
+/* ------------------------------------------------------------ planning */
+
+/* The fitted laws a plan is computed from, whether they come from a fit just
+ * made (cls_fit_laws_of_result) or from fit.json (fitfile.h,
+ * cls_fit_laws_of_file). Pointers point into the owner; each *_draws is
+ * n_*_draws rows of the law's parameters, one per bootstrap resample (NaN
+ * rows where a resample gave no fit). */
+typedef struct cls_fit_laws {
+  double ci_level;
+  bool has_par;
+  double par[5]; /* E, A, alpha, B, beta */
+  const double *par_draws;
+  size_t n_par_draws;
+  bool has_iso;
+  double iso[4];           /* N_opt = iso[0]·C^iso[1], D_opt = iso[2]·C^iso[3] */
+  const double *iso_draws; /* rows of {coef N, exponent N, coef D, exponent D} */
+  size_t n_iso_draws;
+  bool has_fr;
+  double fr[3]; /* E, k, gamma */
+  const double *fr_draws;
+  size_t n_fr_draws;
+} cls_fit_laws;
+
+/* What a plan is asked for: a budget, a loss to reach, or a model size. */
+typedef enum { CLS_PLAN_FLOPS = 0, CLS_PLAN_LOSS = 1, CLS_PLAN_PARAMS = 2 } cls_plan_target;
+
+/* One law's compute-optimal point: the budget C, model size N, data D and
+ * loss L it predicts (NaN for what the law does not predict: the IsoFLOP
+ * power laws give no loss, the frontier no N or D), each with its
+ * percentile interval over the resamples (the law of each resample solved
+ * for the same target). */
+typedef struct cls_fit_optimum {
+  char law[16]; /* "isoflop", "parametric", "frontier" */
+  bool ok;
+  char why[160]; /* why not, when !ok */
+  double c, n, d, loss;
+  cls_ci c_ci, n_ci, d_ci, loss_ci;
+} cls_fit_optimum;
+
+enum { CLS_FIT_N_LAWS = 3 };
+
+/* Fills laws from r (pointers into r: keep r alive). */
+void cls_fit_laws_of_result(const cls_fit_result *r, cls_fit_laws *laws);
+/* Each fitted law's optimum for the target (out[0] isoflop, out[1]
+ * parametric, out[2] frontier; a law that was not fitted, or that cannot
+ * answer the target, has ok = false and its reason). With C = 6ND:
+ * parametric N* = G·(C/6)^a, G = (αA/(βB))^(1/(α+β)), D* = C/(6N*);
+ * IsoFLOP N* = coef·C^a, D* = coef·C^b; frontier L = E + k·C^(−γ). A loss
+ * target is reached by the C where the law's optimal loss equals it (none at
+ * or below the law's floor E), a model size by the C where N*(C) equals it.
+ * CLS_ERR_INVALID_VALUE (err says why) when value is not positive-finite or
+ * no law is fitted. */
+cls_status cls_fit_optimum_at(const cls_fit_laws *laws, cls_plan_target target, double value,
+                              cls_fit_optimum out[CLS_FIT_N_LAWS], char *err, size_t err_len);
 
 /* ---------------------------------------------- shared numerical helpers */
 

@@ -22,6 +22,7 @@ static void free_power(cls_power_fit *p) {
 void cls_fit_destroy(cls_fit *f) {
   if (!f) return;
   free(f->budgets);
+  free(f->fr_draws.v), free(f->iso_draws.v), free(f->par_draws.v);
   free_power(&f->n_opt_fit);
   free_power(&f->d_opt_fit);
   free(f->param_points);
@@ -64,6 +65,31 @@ static cls_status read_array(const cJSON *arr, double **out, size_t *n) {
     (*out)[i] = cJSON_IsNumber(v) && isfinite(v->valuedouble) ? v->valuedouble : NAN;
   }
   *n = (size_t)m;
+  return CLS_OK;
+}
+
+/* bootstrap_draws of a section: an array of rows of width numbers (null:
+ * NaN). Absent: no draws (version 1, or --bootstrap 0). */
+static cls_status read_draws(const cJSON *o, const char *section, size_t width, cls_fit_draws *d, const char *path,
+                             char *err, size_t err_len) {
+  const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "bootstrap_draws");
+  if (!a) return CLS_OK;
+  int n = cJSON_GetArraySize(a);
+  if (!cJSON_IsArray(a)) n = -1;
+  d->v = malloc((size_t)(n > 0 ? n : 1) * width * sizeof *d->v);
+  if (!d->v) return CLS_ERR_OUT_OF_MEMORY;
+  for (int r = 0; r < n; r++) {
+    const cJSON *row = cJSON_GetArrayItem(a, r);
+    if (!cJSON_IsArray(row) || (size_t)cJSON_GetArraySize(row) != width) n = -1;
+    for (size_t k = 0; n >= 0 && k < width; k++) {
+      const cJSON *v = cJSON_GetArrayItem(row, (int)k);
+      d->v[(size_t)r * width + k] = cJSON_IsNumber(v) && isfinite(v->valuedouble) ? v->valuedouble : NAN;
+    }
+  }
+  if (n < 0)
+    return cls_errf(err, err_len, CLS_ERR_FORMAT,
+                    "%s: %s.bootstrap_draws must be an array of arrays of %zu numbers", path, section, width);
+  d->n = (size_t)n, d->width = width;
   return CLS_OK;
 }
 
@@ -119,6 +145,7 @@ static cls_status read_isoflop(const cJSON *iso, cls_fit *f, const char *path, c
   f->ci_level = cls_json_get_num(iso, "ci_level");
   cls_status st = read_power(iso, "n_opt_fit", &f->n_opt_fit, path, err, err_len);
   if (!st) st = read_power(iso, "d_opt_fit", &f->d_opt_fit, path, err, err_len);
+  if (!st) st = read_draws(iso, "isoflop", 4, &f->iso_draws, path, err, err_len);
   return st;
 }
 
@@ -128,6 +155,8 @@ static cls_status read_parametric(const cJSON *p, cls_fit *f, const char *path, 
   if (!need(p, "parametric", keys, dst, 5, path, err, err_len)) return CLS_ERR_FORMAT;
   cls_json_get_pair(p, "alpha_ci", &f->alpha_ci.lo, &f->alpha_ci.hi);
   cls_json_get_pair(p, "beta_ci", &f->beta_ci.lo, &f->beta_ci.hi);
+  cls_status st = read_draws(p, "parametric", 5, &f->par_draws, path, err, err_len);
+  if (st) return st;
   const cJSON *pts = cJSON_GetObjectItemCaseSensitive(p, "points");
   if (pts) {
     int n = cJSON_GetArraySize(pts);
@@ -269,11 +298,22 @@ cls_status cls_fit_load(const char *path, cls_fit **out, char *err, size_t err_l
   f->fr_c_lo = f->fr_c_hi = NAN;
   f->collapse.largest_d = NAN;
   f->fr_gamma_ci.lo = f->fr_gamma_ci.hi = NAN;
+  f->runs_c_lo = f->runs_c_hi = NAN;
+  /* Files without a version predate it and are version 1. */
+  double version = cls_json_get_num(root, "version");
+  f->version = isfinite(version) ? (int)version : 1;
+  if (version != f->version || f->version < 1 || f->version > CLS_FIT_JSON_VERSION)
+    st = cls_errf(err, err_len, CLS_ERR_FORMAT,
+                  "%s: fit.json version %g is not one this clscale reads (1 to %d): it was written by another "
+                  "clscale; rerun clscale fit with this one",
+                  path, version, CLS_FIT_JSON_VERSION);
+  cls_json_get_pair(root, "runs_flops_range", &f->runs_c_lo, &f->runs_c_hi);
   const cJSON *fr = cJSON_GetObjectItemCaseSensitive(root, "frontier");
   if (fr) {
     const char *keys[3] = {"E", "k", "gamma"};
     double *dst[3] = {&f->fr_E, &f->fr_k, &f->fr_gamma};
-    if (!need(fr, "frontier", keys, dst, 3, path, err, err_len)) st = CLS_ERR_FORMAT;
+    if (!st && !need(fr, "frontier", keys, dst, 3, path, err, err_len)) st = CLS_ERR_FORMAT;
+    if (!st) st = read_draws(fr, "frontier", 3, &f->fr_draws, path, err, err_len);
     cls_json_get_pair(fr, "gamma_ci", &f->fr_gamma_ci.lo, &f->fr_gamma_ci.hi);
     cls_json_get_pair(fr, "flops_range", &f->fr_c_lo, &f->fr_c_hi);
     f->has_frontier = !st;
@@ -297,3 +337,31 @@ cls_status cls_fit_load(const char *path, cls_fit **out, char *err, size_t err_l
 }
 
 /* ------------------------------------------------------ coordinate check */
+
+cls_status cls_fit_laws_of_file(const cls_fit *f, const char *path, cls_fit_laws *L, char *err, size_t err_len) {
+  if (!f || !L) return CLS_ERR_NULL_ARGUMENT;
+  memset(L, 0, sizeof *L);
+  if (f->version < 2)
+    return cls_errf(err, err_len, CLS_ERR_FORMAT,
+                    "%s is fit.json version %d, written by an older clscale without the bootstrap draws a plan "
+                    "needs: rerun clscale fit",
+                    path, f->version);
+  L->ci_level = isfinite(f->ci_level) ? f->ci_level : 0.95;
+  if (f->has_parametric) {
+    L->has_par = true;
+    L->par[0] = f->E, L->par[1] = f->A, L->par[2] = f->alpha, L->par[3] = f->B, L->par[4] = f->beta;
+    L->par_draws = f->par_draws.v, L->n_par_draws = f->par_draws.n;
+  }
+  if (f->n_opt_fit.present && f->d_opt_fit.present) {
+    L->has_iso = true;
+    L->iso[0] = f->n_opt_fit.coef, L->iso[1] = f->n_opt_fit.exponent;
+    L->iso[2] = f->d_opt_fit.coef, L->iso[3] = f->d_opt_fit.exponent;
+    L->iso_draws = f->iso_draws.v, L->n_iso_draws = f->iso_draws.n;
+  }
+  if (f->has_frontier) {
+    L->has_fr = true;
+    L->fr[0] = f->fr_E, L->fr[1] = f->fr_k, L->fr[2] = f->fr_gamma;
+    L->fr_draws = f->fr_draws.v, L->n_fr_draws = f->fr_draws.n;
+  }
+  return CLS_OK;
+}

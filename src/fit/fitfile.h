@@ -10,6 +10,12 @@
 #include <stddef.h>
 
 #include "clscale/status.h"
+#include "fit/fit.h"
+
+/* fit.json's `version`: 2 added the bootstrap draws (`bootstrap_draws` of
+ * each law) and `runs_flops_range`, which `clscale plan` needs; the reader
+ * reads 1 and 2. */
+#define CLS_FIT_JSON_VERSION 2
 
 typedef struct cls_interval {
   double lo, hi; /* NaN when not given */
@@ -70,7 +76,16 @@ typedef struct cls_collapse_fit {
   cls_collapse_fit_law *laws;
 } cls_collapse_fit;
 
+/* A law's bootstrap draws: n rows of width numbers (NaN where none). */
+typedef struct cls_fit_draws {
+  size_t n, width;
+  double *v;
+} cls_fit_draws;
+
 typedef struct cls_fit {
+  int version;
+  double runs_c_lo, runs_c_hi; /* runs_flops_range; NaN when absent (version 1) */
+  cls_fit_draws fr_draws, iso_draws, par_draws;
   bool has_frontier;
   double fr_E, fr_k, fr_gamma; /* L(C) = E + k·C^(−gamma) */
   cls_interval fr_gamma_ci;
@@ -94,7 +109,13 @@ typedef struct cls_fit {
   cls_collapse_fit collapse; /* present false when the file has none */
 } cls_fit;
 
-/* Reads fit.json. A missing file is CLS_ERR_IO (callers treat it as "no fit"
+/* The laws of a fit.json for cls_fit_optimum_at (pointers into f). A file
+ * of version 1 has no bootstrap draws: CLS_ERR_FORMAT saying to rerun
+ * clscale fit. */
+cls_status cls_fit_laws_of_file(const cls_fit *f, const char *path, cls_fit_laws *laws, char *err, size_t err_len);
+
+/* Reads fit.json. A `version` other than 1 or 2 is CLS_ERR_FORMAT naming
+ * both. A missing file is CLS_ERR_IO (callers treat it as "no fit"
  * and skip the fitted parts); malformed JSON or a section whose required
  * fields are missing or not finite is CLS_ERR_FORMAT naming the field. */
 cls_status cls_fit_load(const char *path, cls_fit **out, char *err, size_t err_len);

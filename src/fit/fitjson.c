@@ -13,6 +13,7 @@
 #include "fit/axis.h"
 #include "fit/collapse.h"
 #include "fit/fit.h"
+#include "fit/fitfile.h"
 
 static void num(cJSON *o, const char *key, double v) {
   if (isfinite(v))
@@ -28,6 +29,22 @@ static void pair(cJSON *o, const char *key, cls_ci ci) {
   if (!a) return;
   cJSON_AddItemToArray(a, cJSON_CreateNumber(ci.lo));
   cJSON_AddItemToArray(a, cJSON_CreateNumber(ci.hi));
+}
+
+/* A bootstrap's resampled laws, one array of width numbers per resample
+ * (null where it gave no fit): `clscale plan` solves each for its target,
+ * which is how a plan's intervals carry the fit's uncertainty. */
+static void draws(cJSON *o, const double *rows, int n, int width) {
+  if (!rows || n <= 0) return;
+  cJSON *a = cJSON_AddArrayToObject(o, "bootstrap_draws");
+  for (int r = 0; a && r < n; r++) {
+    cJSON *row = cJSON_CreateArray();
+    for (int k = 0; row && k < width; k++) {
+      double v = rows[(size_t)r * (size_t)width + (size_t)k];
+      cJSON_AddItemToArray(row, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
+    }
+    cJSON_AddItemToArray(a, row);
+  }
 }
 
 static void power(cJSON *iso, const char *key, const cls_fit_power *p) {
@@ -70,6 +87,7 @@ static void put_frontier(cJSON *root, cJSON *skipped, const cls_fit_result *r) {
     num(o, "objective", fr->objective);
     cJSON_AddNumberToObject(o, "n_runs", (double)fr->n_runs);
     cJSON_AddNumberToObject(o, "bootstrap_ok", fr->boot_ok);
+    draws(o, fr->boot, fr->n_boot, 3);
     cJSON *pts = cJSON_AddArrayToObject(o, "points");
     for (size_t i = 0; i < fr->n; i++) {
       cJSON *p = cJSON_CreateObject();
@@ -123,6 +141,7 @@ static void put_isoflop(cJSON *root, cJSON *skipped, const cls_fit_result *r) {
     power(o, "n_opt_fit", &iso->n_fit);
     power(o, "d_opt_fit", &iso->d_fit);
     cJSON_AddNumberToObject(o, "bootstrap_ok", iso->boot_ok);
+    if (iso->ok) draws(o, iso->boot_law, iso->n_boot, 4);
     if (!iso->ok) cJSON_AddStringToObject(o, "power_laws_skipped", iso->why);
   } else {
     cJSON_AddStringToObject(skipped, "isoflop", iso->why);
@@ -161,6 +180,7 @@ static void put_parametric(cJSON *root, cJSON *skipped, const cls_fit_result *r,
     cJSON_AddNumberToObject(o, "n_starts", par->n_starts);
     cJSON_AddNumberToObject(o, "n_converged", par->n_converged);
     cJSON_AddNumberToObject(o, "bootstrap_ok", par->boot_ok);
+    draws(o, par->boot, par->n_boot, 5);
     cJSON *opt = cJSON_AddObjectToObject(o, "optimal");
     num(opt, "n_opt_exponent", par->a);
     num(opt, "d_opt_exponent", par->b);
@@ -201,18 +221,43 @@ static void put_allocation(cJSON *root, const cls_fit_result *r) {
     snprintf(text, sizeof text, "10x compute -> model x%.3g, data x%.3g, loss /%.3g", al->model_factor,
              al->data_factor, al->loss_factor);
     cJSON_AddStringToObject(o, "summary", text);
+    /* every law's compute-optimal point at the reference budget */
+    cls_fit_laws laws;
+    cls_fit_optimum opt[CLS_FIT_N_LAWS];
+    char err[256];
+    cls_fit_laws_of_result(r, &laws);
+    if (!cls_fit_optimum_at(&laws, CLS_PLAN_FLOPS, al->ref_flops, opt, err, sizeof err)) {
+      cJSON *arr = cJSON_AddArrayToObject(o, "optimum");
+      for (int i = 0; arr && i < CLS_FIT_N_LAWS; i++) {
+        if (!opt[i].ok) continue;
+        cJSON *q = cJSON_CreateObject();
+        cJSON_AddStringToObject(q, "law", opt[i].law);
+        num(q, "n_opt", opt[i].n);
+        pair(q, "n_opt_ci", opt[i].n_ci);
+        num(q, "d_opt", opt[i].d);
+        pair(q, "d_opt_ci", opt[i].d_ci);
+        num(q, "loss", opt[i].loss);
+        pair(q, "loss_ci", opt[i].loss_ci);
+        cJSON_AddItemToArray(arr, q);
+      }
+    }
   }
 }
 
 static cJSON *build(const cls_fit_result *r, const cls_fit_input *in) {
   cJSON *root = cJSON_CreateObject();
   if (!root) return NULL;
-  cJSON_AddNumberToObject(root, "version", 1);
+  cJSON_AddNumberToObject(root, "version", CLS_FIT_JSON_VERSION);
   cJSON_AddStringToObject(root, "loss", in->train_loss ? "train" : "eval");
   num(root, "ci_level", r->opt.ci_level);
   cJSON_AddNumberToObject(root, "bootstrap", r->opt.bootstrap);
   cJSON_AddNumberToObject(root, "seed", (double)r->opt.seed);
   cJSON_AddNumberToObject(root, "n_runs", (double)in->n_pts);
+  /* the compute the runs span: a plan below it is no prediction */
+  cls_ci range = {INFINITY, -INFINITY};
+  for (size_t i = 0; i < in->n_pts; i++)
+    range.lo = fmin(range.lo, in->pts[i].c), range.hi = fmax(range.hi, in->pts[i].c);
+  pair(root, "runs_flops_range", range);
   cJSON *skipped = cJSON_CreateObject();
   put_frontier(root, skipped, r);
   put_isoflop(root, skipped, r);
@@ -374,7 +419,7 @@ cls_status cls_fit_write_axis_json(const cls_fit_axis *fits, size_t n_fits, cons
   if (!fits || !o || !in || !path) return CLS_ERR_NULL_ARGUMENT;
   cJSON *root = cJSON_CreateObject();
   if (!root) return CLS_ERR_OUT_OF_MEMORY;
-  cJSON_AddNumberToObject(root, "version", 1);
+  cJSON_AddNumberToObject(root, "version", CLS_FIT_JSON_VERSION);
   cJSON_AddStringToObject(root, "loss", "eval");
   num(root, "ci_level", o->ci_level);
   cJSON_AddNumberToObject(root, "bootstrap", o->bootstrap);

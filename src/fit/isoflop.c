@@ -316,9 +316,11 @@ cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o
     bd_opt = malloc((size_t)B * ng * sizeof *bd_opt);
     coef_a = malloc((size_t)B * sizeof *coef_a);
     coef_b = malloc((size_t)B * sizeof *coef_b);
+    out->boot_law = malloc((size_t)B * 4 * sizeof *out->boot_law);
     band = malloc((size_t)B * sizeof *band);
     idx = malloc(cap * sizeof *idx);
-    if (!out->boot_a || !out->boot_b || !bn_opt || !bd_opt || !coef_a || !coef_b || !band || !idx)
+    if (!out->boot_a || !out->boot_b || !out->boot_law || !bn_opt || !bd_opt || !coef_a || !coef_b || !band ||
+        !idx)
       st = CLS_ERR_OUT_OF_MEMORY;
   }
   cls_rng rng = cls_rng_make(o->seed, ISO_STREAM);
@@ -345,6 +347,10 @@ cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o
     out->boot_a[r] = pn.ok ? pn.exponent : NAN, coef_a[r] = pn.ok ? pn.coef : NAN;
     out->boot_b[r] = pd.ok ? pd.exponent : NAN, coef_b[r] = pd.ok ? pd.coef : NAN;
     out->boot_ok += pn.ok && pd.ok;
+    /* Each resample's whole law, so that a plan at any budget
+     * (cls_fit_optimum_at) can evaluate it. */
+    double *law = out->boot_law + 4 * (size_t)r;
+    law[0] = coef_a[r], law[1] = out->boot_a[r], law[2] = coef_b[r], law[3] = out->boot_b[r];
   }
   if (B && !st) boot_intervals(out, o, ng, B, bn_opt, bd_opt, coef_a, coef_b, band);
   free(bn_opt), free(bd_opt), free(band), free(coef_a), free(coef_b), free(idx);
