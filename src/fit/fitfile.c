@@ -302,7 +302,7 @@ cls_status cls_fit_load(const char *path, cls_fit **out, char *err, size_t err_l
   /* Files without a version predate it and are version 1. */
   double version = cls_json_get_num(root, "version");
   f->version = isfinite(version) ? (int)version : 1;
-  if (version != f->version || f->version < 1 || f->version > CLS_FIT_JSON_VERSION)
+  if ((isfinite(version) && version != f->version) || f->version < 1 || f->version > CLS_FIT_JSON_VERSION)
     st = cls_errf(err, err_len, CLS_ERR_FORMAT,
                   "%s: fit.json version %g is not one this clscale reads (1 to %d): it was written by another "
                   "clscale; rerun clscale fit with this one",
