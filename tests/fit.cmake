@@ -41,6 +41,15 @@ cls_fit_cli(csv_good 0 "10x compute -> model x" --csv ${CLS_FIT_DATA}/good.csv -
             ${CMAKE_CURRENT_BINARY_DIR}/fit-good.json)
 cls_fit_cli(unwritable_output 1 "cannot write" --csv ${CLS_FIT_DATA}/good.csv --bootstrap 0 --starts 10 -o
             /no/such/dir/fit.json)
+# The backtest (--holdout-top): the largest budget of good.csv predicted from the others; a hold-out
+# that leaves fewer than 2 budgets, and one with --axis, are refused.
+cls_fit_cli(holdout_good 0 "of [0-9]+ inside their 95% prediction interval" --csv ${CLS_FIT_DATA}/good.csv
+            --holdout-top 1 --bootstrap 50 --starts 300 -o ${CMAKE_CURRENT_BINARY_DIR}/fit-holdout.json)
+cls_fit_cli(holdout_too_many 2 "leaves 0 of the [0-9]+ budgets to fit.*hold out at most" --csv ${CLS_FIT_DATA}/good.csv
+            --holdout-top 50 --bootstrap 0 --starts 10 -o ${CMAKE_CURRENT_BINARY_DIR}/fit-holdout-bad.json)
+cls_fit_cli(holdout_axis 2 "--holdout-top backtests the Chinchilla fits" ${CLS_FIT_DATA}/axis_toy --axis width
+            --holdout-top 1)
+cls_fit_cli(holdout_zero 2 "--holdout-top wants" --csv ${CLS_FIT_DATA}/good.csv --holdout-top 0)
 add_test(NAME cli_fit_e2e_plot COMMAND ${CLS_FIT_DATA}/e2e.sh $<TARGET_FILE:clscale>
                                        ${CMAKE_CURRENT_BINARY_DIR}/fit-e2e-rundir)
 set_tests_properties(cli_fit_e2e_plot PROPERTIES TIMEOUT 300)

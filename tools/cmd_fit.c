@@ -22,6 +22,7 @@ typedef struct {
   const char *where; /* --where: comma-separated conditions on the points' keys */
   int quiet, train, floor_zero;
   int collapse; /* --collapse: the collapse fits (also without it when the points have generations) */
+  int holdout;  /* --holdout-top K: the backtest */
   cls_fit_options o;
 } fit_args;
 
@@ -99,6 +100,12 @@ static void fit_command(cls_opt_command *cmd, cls_option *opts, size_t cap, fit_
                "model collapse (a sweep with generations; the default for one): per\ngeneration and "
                "real_fraction pi, L = E + A*D^-gamma along tokens; per pi,\nL_g = E_g + A*D^-gamma with A, gamma "
                "shared; the plateau and the gap pi closes")},
+      {CLS_OPT(
+           CLS_OPT_INT, "--holdout-top", &a->holdout, "K", "holdout_top",
+           "backtest: fit all but the runs of the K largest budgets, predict those runs'\nlosses and N_opt with "
+           "prediction intervals, report the errors and whether\neach truth fell inside (fit.json is then the "
+           "fit without them)"),
+       .wants = "wants a number of budgets from 1 to 100", .lo = 1, .hi = 100},
       {CLS_OPT(CLS_OPT_FLAG, "--quiet", &a->quiet, NULL, "quiet", "print no table, only warnings and errors"),
        .alias = "-q"},
   };
@@ -129,6 +136,9 @@ static int read_args(const cls_opt_command *cmd, int argc, char **argv, fit_args
     return cls_opt_fail(cmd, CLS_EXIT_USAGE,
                         "--axis, --axis-floor, --where and --collapse need a run directory (a CSV has no config "
                         "keys)");
+  if (a->holdout && (a->axis || a->where || a->collapse))
+    return cls_opt_fail(cmd, CLS_EXIT_USAGE,
+                        "--holdout-top backtests the Chinchilla fits, not --axis or --collapse");
   if (a->collapse && a->train)
     return cls_opt_fail(cmd, CLS_EXIT_USAGE, "--collapse fits the final eval loss on real data, not --loss train");
   if (a->axis && a->train)
@@ -309,6 +319,47 @@ static void warn_partial(const cls_opt_command *cmd, const cls_fit_result *r, co
   if (!r->parametric.ok) cls_opt_fail(cmd, 0, "warning: parametric not fitted: %s", r->parametric.why);
 }
 
+/* The backtest: each held-out run against its prediction, and each
+ * held-out budget's measured N_opt against the laws' extrapolation. */
+static void print_backtest(const cls_fit_backtest *bt, const cls_fit_options *o) {
+  int pct = (int)lround(o->ci_level * 100);
+  printf(
+      "\nbacktest (--holdout-top %d): fitted on %zu runs of the %zu smallest budgets (C <= %.3g), predicted "
+      "the %zu runs of the %d largest with the parametric law;\n%d%% prediction intervals: the bootstrap's laws "
+      "times a resampled training residual (log-loss residual sd %.3g)\n",
+      bt->holdout, bt->n_train, bt->n_budgets - (size_t)bt->holdout, bt->train_c_hi, bt->n_runs, bt->holdout, pct,
+      bt->residual_sd);
+  printf("  %-24s %-10s %-10s %-10s %-10s %-22s %-22s %-8s %s\n", "run", "budget C", "N", "observed", "predicted",
+         "confidence interval", "prediction interval", "error", "inside");
+  for (size_t i = 0; i < bt->n_runs; i++) {
+    const cls_fit_heldout *h = &bt->runs[i];
+    char c1[64], c2[64];
+    ci_text(c1, sizeof c1, h->ci);
+    ci_text(c2, sizeof c2, h->pi);
+    printf("  %-24.24s %-10.3g %-10.4g %-10.5g %-10.5g %-22s %-22s %+7.2f%% %s\n", h->id, h->budget, h->n,
+           h->observed, h->predicted, c1, c2, 100 * h->rel_error, h->inside ? "yes" : "NO");
+  }
+  printf("  %zu of %zu inside their %d%% prediction interval; mean |error| %.2f%%, largest %.2f%%\n", bt->n_inside,
+         bt->n_runs, pct, 100 * bt->mean_abs_rel_error, 100 * bt->max_abs_rel_error);
+  for (size_t i = 0; i < bt->n_held_budgets; i++) {
+    const cls_fit_heldout_budget *h = &bt->budgets[i];
+    printf("  N_opt at C = %.3g: measured ", h->budget);
+    if (isfinite(h->n_opt))
+      printf("%.4g", h->n_opt);
+    else
+      printf("— (no interior minimum)");
+    for (int l = 0; l < CLS_FIT_N_LAWS; l++) {
+      if (!h->opt[l].ok || !isfinite(h->opt[l].n)) continue;
+      char c[64];
+      ci_text(c, sizeof c, h->opt[l].n_ci);
+      bool in = isfinite(h->n_opt) && h->n_opt >= h->opt[l].n_ci.lo && h->n_opt <= h->opt[l].n_ci.hi;
+      printf("; %s %.4g %s%s", h->opt[l].law, h->opt[l].n, c,
+             isfinite(h->n_opt) ? (in ? " (inside)" : " (outside)") : "");
+    }
+    printf("\n");
+  }
+}
+
 /* -o, else RUN_DIR/fit.json, else the CSV's name with .fit.json. */
 static void output_path(const fit_args *a, char *path, size_t len) {
   if (a->output) {
@@ -323,9 +374,23 @@ static void output_path(const fit_args *a, char *path, size_t len) {
 }
 
 /* Fits the input, then writes fit.json and prints the table. */
-static int fit_and_write(const cls_opt_command *cmd, const fit_args *a, const cls_fit_input *in) {
+static int fit_and_write(const cls_opt_command *cmd, const fit_args *a, const cls_fit_input *all) {
   cls_fit_result r;
-  cls_status st = cls_fit_all(in, &a->o, &r);
+  cls_fit_backtest bt;
+  cls_fit_input *train = NULL;
+  const cls_fit_input *in = all;
+  char err[2048];
+  cls_status st;
+  memset(&bt, 0, sizeof bt);
+  if (a->holdout) {
+    st = cls_fit_backtest_run(all, &a->o, a->holdout, &r, &train, &bt, err, sizeof err);
+    if (st)
+      return cls_opt_fail(cmd, st == CLS_ERR_INVALID_VALUE ? CLS_EXIT_USAGE : CLS_EXIT_FAIL, "%s",
+                          st == CLS_ERR_INVALID_VALUE ? err : cls_status_name(st));
+    in = train;
+  } else {
+    st = cls_fit_all(in, &a->o, &r);
+  }
   int code = CLS_EXIT_FAIL;
   if (st) {
     cls_opt_fail(cmd, 0, "the fit failed (%s)", cls_status_name(st));
@@ -333,19 +398,22 @@ static int fit_and_write(const cls_opt_command *cmd, const fit_args *a, const cl
     say_no_fit(cmd, &r, in);
   } else {
     warn_partial(cmd, &r, &a->o);
-    char path[4096], err[2048];
+    char path[4096];
     output_path(a, path, sizeof path);
-    if (cls_fit_write_json(&r, in, path, err, sizeof err) != CLS_OK) {
+    if (cls_fit_write_json_backtest(&r, in, a->holdout ? &bt : NULL, path, err, sizeof err) != CLS_OK) {
       cls_opt_fail(cmd, 0, "%s", err);
     } else {
       if (!a->quiet) {
         print_table(&r, in, a->run_dir ? a->run_dir : a->csv);
+        if (a->holdout) print_backtest(&bt, &a->o);
         printf("\nwrote %s\n", path);
       }
       code = CLS_EXIT_OK;
     }
   }
   cls_fit_result_free(&r);
+  cls_fit_backtest_free(&bt);
+  cls_fit_input_destroy(train);
   return code;
 }
 
@@ -630,7 +698,7 @@ int cls_cmd_fit(int argc, char **argv) {
   fit_args a;
   memset(&a, 0, sizeof a);
   cls_fit_options_default(&a.o);
-  cls_option opts[20];
+  cls_option opts[22];
   cls_opt_command cmd;
   fit_command(&cmd, opts, sizeof opts / sizeof opts[0], &a);
   int code = read_args(&cmd, argc, argv, &a);

@@ -107,7 +107,7 @@ void cls_fit_result_free(cls_fit_result *r) {
   if (!r) return;
   free(r->frontier.c), free(r->frontier.l), free(r->frontier.boot);
   free(r->isoflop.budgets), free(r->isoflop.boot_a), free(r->isoflop.boot_b);
-  free(r->isoflop.boot_law);
+  free(r->isoflop.boot_law), free(r->isoflop.point_budget);
   free(r->parametric.predicted), free(r->parametric.boot);
   memset(r, 0, sizeof *r);
 }

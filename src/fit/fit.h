@@ -129,6 +129,7 @@ typedef struct cls_fit_isoflop {
   char why[256];
   cls_fit_budget *budgets; /* C ascending */
   size_t n_budgets;
+  size_t *point_budget; /* per input point, the index of its budget */
   size_t n_used;
   cls_fit_power n_fit, d_fit;
   int boot_ok;
@@ -186,6 +187,12 @@ void cls_fit_result_free(cls_fit_result *r);
 /* fit.json (docs/formats.md), written to a temporary file and renamed. */
 cls_status cls_fit_write_json(const cls_fit_result *r, const cls_fit_input *in, const char *path, char *err,
                               size_t err_len);
+struct cls_fit_backtest;
+/* The same with a backtest section (bt may be NULL): r is then the fit of
+ * the training runs, in its input. */
+cls_status cls_fit_write_json_backtest(const cls_fit_result *r, const cls_fit_input *in,
+                                       const struct cls_fit_backtest *bt, const char *path, char *err,
+                                       size_t err_len);
 
 /* ------------------------------------------------------------ planning */
 
@@ -241,6 +248,55 @@ void cls_fit_laws_of_result(const cls_fit_result *r, cls_fit_laws *laws);
  * no law is fitted. */
 cls_status cls_fit_optimum_at(const cls_fit_laws *laws, cls_plan_target target, double value,
                               cls_fit_optimum out[CLS_FIT_N_LAWS], char *err, size_t err_len);
+
+/* ------------------------------------------------------------ backtest */
+
+/* One held-out run: what the laws fitted without it predict. */
+typedef struct cls_fit_heldout {
+  char id[128];
+  double n, d, c, budget, observed;
+  double predicted; /* parametric L(N, D) of the training fit */
+  cls_ci ci;        /* confidence interval of the law's value (the resampled laws) */
+  cls_ci pi;        /* prediction interval of a run's loss (the laws plus a resampled residual) */
+  double rel_error; /* predicted / observed − 1 */
+  bool inside;      /* observed within pi */
+} cls_fit_heldout;
+
+/* One held-out budget: its measured IsoFLOP minimum against each law's
+ * N_opt(C) extrapolated from the training budgets. */
+typedef struct cls_fit_heldout_budget {
+  double budget;
+  double n_opt; /* the budget's own parabola's minimum; NaN when it has none */
+  cls_fit_optimum opt[CLS_FIT_N_LAWS];
+} cls_fit_heldout_budget;
+
+typedef struct cls_fit_backtest {
+  int holdout; /* K */
+  size_t n_budgets, n_train;
+  double train_c_hi; /* largest training budget */
+  cls_fit_heldout *runs;
+  size_t n_runs;
+  cls_fit_heldout_budget *budgets; /* the K held out, C ascending */
+  size_t n_held_budgets;
+  size_t n_inside;
+  double mean_abs_rel_error, max_abs_rel_error;
+  double residual_sd; /* of the training fit's log-loss residuals (inflated for the 5 parameters) */
+} cls_fit_backtest;
+
+/* Fits all but the runs of the K largest budgets (grouped as the IsoFLOP
+ * fit groups them) into *train_fit (its input in *train_in; both the
+ * caller's to free: cls_fit_result_free, cls_fit_input_destroy), and
+ * predicts the held-out runs: each run's loss from the parametric law with
+ * a confidence interval (the bootstrap's laws at the run's N and D) and a
+ * prediction interval (each bootstrap law times the exponential of a
+ * training residual drawn with replacement, inflated by sqrt(n/(n−5))),
+ * and each held-out budget's N_opt from every law. CLS_ERR_INVALID_VALUE
+ * (err names the counts) when K < 1 or the hold-out leaves fewer than 2
+ * budgets, or when the training runs give no parametric fit. */
+cls_status cls_fit_backtest_run(const cls_fit_input *in, const cls_fit_options *o, int k,
+                                cls_fit_result *train_fit, cls_fit_input **train_in, cls_fit_backtest *out,
+                                char *err, size_t err_len);
+void cls_fit_backtest_free(cls_fit_backtest *b);
 
 /* ---------------------------------------------- shared numerical helpers */
 

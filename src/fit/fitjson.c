@@ -244,6 +244,52 @@ static void put_allocation(cJSON *root, const cls_fit_result *r) {
   }
 }
 
+/* The backtest: the held-out runs and budgets against the training fit. */
+static void put_backtest(cJSON *root, const cls_fit_backtest *bt, double level) {
+  cJSON *o = cJSON_AddObjectToObject(root, "backtest");
+  if (!o) return;
+  cJSON_AddNumberToObject(o, "holdout_top", bt->holdout);
+  cJSON_AddNumberToObject(o, "n_budgets", (double)bt->n_budgets);
+  cJSON_AddNumberToObject(o, "n_train", (double)bt->n_train);
+  num(o, "train_flops_max", bt->train_c_hi);
+  num(o, "ci_level", level);
+  num(o, "residual_sd", bt->residual_sd);
+  cJSON_AddNumberToObject(o, "n_inside", (double)bt->n_inside);
+  num(o, "mean_abs_rel_error", bt->mean_abs_rel_error);
+  num(o, "max_abs_rel_error", bt->max_abs_rel_error);
+  cJSON *runs = cJSON_AddArrayToObject(o, "runs");
+  for (size_t i = 0; runs && i < bt->n_runs; i++) {
+    const cls_fit_heldout *h = &bt->runs[i];
+    cJSON *q = cJSON_CreateObject();
+    cJSON_AddStringToObject(q, "id", h->id);
+    num(q, "budget_flops", h->budget);
+    num(q, "n_params", h->n);
+    num(q, "tokens", h->d);
+    num(q, "flops", h->c);
+    num(q, "observed", h->observed);
+    num(q, "predicted", h->predicted);
+    pair(q, "ci", h->ci);
+    pair(q, "pi", h->pi);
+    num(q, "rel_error", h->rel_error);
+    cJSON_AddBoolToObject(q, "inside", h->inside);
+    cJSON_AddItemToArray(runs, q);
+  }
+  cJSON *bs = cJSON_AddArrayToObject(o, "budgets");
+  for (size_t i = 0; bs && i < bt->n_held_budgets; i++) {
+    const cls_fit_heldout_budget *h = &bt->budgets[i];
+    cJSON *q = cJSON_CreateObject();
+    num(q, "budget_flops", h->budget);
+    num(q, "n_opt_measured", h->n_opt);
+    for (int l = 0; l < CLS_FIT_N_LAWS; l++) {
+      if (!h->opt[l].ok || !isfinite(h->opt[l].n)) continue;
+      cJSON *e = cJSON_AddObjectToObject(q, h->opt[l].law);
+      num(e, "n_opt", h->opt[l].n);
+      pair(e, "n_opt_ci", h->opt[l].n_ci);
+    }
+    cJSON_AddItemToArray(bs, q);
+  }
+}
+
 static cJSON *build(const cls_fit_result *r, const cls_fit_input *in) {
   cJSON *root = cJSON_CreateObject();
   if (!root) return NULL;
@@ -272,8 +318,14 @@ static cJSON *build(const cls_fit_result *r, const cls_fit_input *in) {
 
 cls_status cls_fit_write_json(const cls_fit_result *r, const cls_fit_input *in, const char *path, char *err,
                               size_t err_len) {
+  return cls_fit_write_json_backtest(r, in, NULL, path, err, err_len);
+}
+
+cls_status cls_fit_write_json_backtest(const cls_fit_result *r, const cls_fit_input *in,
+                                       const cls_fit_backtest *bt, const char *path, char *err, size_t err_len) {
   if (!r || !in || !path) return CLS_ERR_NULL_ARGUMENT;
   cJSON *root = build(r, in);
+  if (root && bt) put_backtest(root, bt, r->opt.ci_level);
   cls_status st = cls_write_json_atomic(path, root, err, err_len);
   cJSON_Delete(root);
   return st;

@@ -276,6 +276,11 @@ cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o
   double *bc = malloc(cap * sizeof *bc), *bn = malloc(cap * sizeof *bn), *bd = malloc(cap * sizeof *bd);
   double *sizes = malloc(cap * sizeof *sizes);
   cls_status st = bc && bn && bd && sizes && !sort_budgets(out->budgets, g, ng) ? CLS_OK : CLS_ERR_OUT_OF_MEMORY;
+  /* which budget each point is in (after sorting: g moved with budgets) */
+  out->point_budget = st ? NULL : malloc(cap * sizeof *out->point_budget);
+  if (!st && !out->point_budget) st = CLS_ERR_OUT_OF_MEMORY;
+  for (size_t k = 0; k < ng && !st; k++)
+    for (size_t i = 0; i < g[k].n; i++) out->point_budget[g[k].idx[i]] = k;
   for (size_t k = 0; k < ng && !st; k++) {
     cls_fit_budget *b = &out->budgets[k];
     b->n_points = g[k].n;
