@@ -26,6 +26,7 @@ void cls_fit_destroy(cls_fit *f) {
   free_power(&f->n_opt_fit);
   free_power(&f->d_opt_fit);
   free(f->param_points);
+  free(f->backtest.runs);
   for (size_t i = 0; i < f->n_axis_fits; i++) {
     for (size_t g = 0; g < f->axis_fits[i].n_groups; g++) {
       cls_axis_fit_group *q = &f->axis_fits[i].groups[g];
@@ -169,6 +170,7 @@ static cls_status read_parametric(const cJSON *p, cls_fit *f, const char *path, 
       snprintf(q->id, sizeof q->id, "%s", id ? id : "");
       q->n_params = cls_json_get_num(o, "n_params");
       q->tokens = cls_json_get_num(o, "tokens");
+      q->flops = cls_json_get_num(o, "flops");
       q->observed = cls_json_get_num(o, "observed");
       q->predicted = cls_json_get_num(o, "predicted");
       f->n_param_points++;
@@ -251,6 +253,37 @@ static cls_status read_collapse(const cJSON *co, cls_fit *f, const char *path, c
   return CLS_OK;
 }
 
+/* backtest: the held-out runs (clscale fit --holdout-top). */
+static cls_status read_backtest(const cJSON *o, cls_fit *f, const char *path, char *err, size_t err_len) {
+  const cJSON *runs = cJSON_GetObjectItemCaseSensitive(o, "runs");
+  if (!cJSON_IsObject(o) || !cJSON_IsArray(runs))
+    return cls_errf(err, err_len, CLS_ERR_FORMAT, "%s: backtest must be an object with an array runs", path);
+  cls_backtest_fit *b = &f->backtest;
+  int n = cJSON_GetArraySize(runs);
+  b->runs = calloc((size_t)(n > 0 ? n : 1), sizeof *b->runs);
+  if (!b->runs) return CLS_ERR_OUT_OF_MEMORY;
+  b->holdout = (int)cls_json_get_num(o, "holdout_top");
+  b->train_flops_max = cls_json_get_num(o, "train_flops_max");
+  b->ci_level = cls_json_get_num(o, "ci_level");
+  for (int i = 0; i < n; i++) {
+    const cJSON *q = cJSON_GetArrayItem(runs, i);
+    cls_backtest_run *r = &b->runs[b->n_runs];
+    char section[48];
+    snprintf(section, sizeof section, "backtest.runs[%d]", i);
+    const char *keys[5] = {"n_params", "tokens", "flops", "observed", "predicted"};
+    double *dst[5] = {&r->n_params, &r->tokens, &r->flops, &r->observed, &r->predicted};
+    if (!need(q, section, keys, dst, 5, path, err, err_len)) return CLS_ERR_FORMAT;
+    r->budget_flops = cls_json_get_num(q, "budget_flops");
+    r->pi.lo = r->pi.hi = NAN;
+    cls_json_get_pair(q, "pi", &r->pi.lo, &r->pi.hi);
+    r->inside = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(q, "inside"));
+    b->n_inside += r->inside;
+    b->n_runs++;
+  }
+  b->present = true;
+  return CLS_OK;
+}
+
 /* axis_fits: an array of fits, each with its groups. */
 static cls_status read_axis_fits(const cJSON *arr, cls_fit *f, const char *path, char *err, size_t err_len) {
   if (!cJSON_IsArray(arr)) return cls_errf(err, err_len, CLS_ERR_FORMAT, "%s: axis_fits must be an array", path);
@@ -325,6 +358,8 @@ cls_status cls_fit_load(const char *path, cls_fit **out, char *err, size_t err_l
   if (!st && par) st = read_parametric(par, f, path, err, err_len);
   const cJSON *ax = cJSON_GetObjectItemCaseSensitive(root, "axis_fits");
   if (!st && ax) st = read_axis_fits(ax, f, path, err, err_len);
+  const cJSON *bt = cJSON_GetObjectItemCaseSensitive(root, "backtest");
+  if (!st && bt) st = read_backtest(bt, f, path, err, err_len);
   const cJSON *co = cJSON_GetObjectItemCaseSensitive(root, "collapse");
   if (!st && co) st = read_collapse(co, f, path, err, err_len);
   cJSON_Delete(root);

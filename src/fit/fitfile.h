@@ -38,8 +38,23 @@ typedef struct cls_isoflop_budget {
 
 typedef struct cls_param_point {
   char id[128];
-  double n_params, tokens, observed, predicted;
+  double n_params, tokens, flops, observed, predicted; /* flops NaN when absent */
 } cls_param_point;
+
+/* A held-out run of a backtest (fit.json backtest.runs[]). */
+typedef struct cls_backtest_run {
+  double budget_flops, n_params, tokens, flops, observed, predicted;
+  cls_interval pi;
+  bool inside;
+} cls_backtest_run;
+
+typedef struct cls_backtest_fit {
+  bool present;
+  int holdout;
+  double train_flops_max, ci_level;
+  size_t n_runs, n_inside;
+  cls_backtest_run *runs;
+} cls_backtest_fit;
 
 /* One group of an axis fit (fit.json axis_fits[].groups[]). */
 typedef struct cls_axis_fit_group {
@@ -107,6 +122,7 @@ typedef struct cls_fit {
   cls_axis_fit *axis_fits;
 
   cls_collapse_fit collapse; /* present false when the file has none */
+  cls_backtest_fit backtest; /* present false when the file has none */
 } cls_fit;
 
 /* The laws of a fit.json for cls_fit_optimum_at (pointers into f). A file

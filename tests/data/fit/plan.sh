@@ -43,4 +43,11 @@ expect 2 "version 7 is not one this clscale reads" "$dir" --flops 1e21 --fit "$d
 printf '{"version": 1, "name": "rf", "spec": {"task": "rf", "widths": [16, 32], "latent": 64, "budgets_tokens": [64]}}\n' \
   > "$dir/manifest.json"
 expect 2 "task rf has no model family" "$dir" --flops 1e21
+printf '{"version": 1, "name": "plan test", "spec": {}}\n' > "$dir/manifest.json"
+# the backtest's figure: held-out runs against the law fitted without them
+"$clscale" fit "$dir" --holdout-top 1 --bootstrap 50 --starts 200 -o "$dir/fit.json" > "$dir/bt.log" 2>&1 ||
+  fail "fit --holdout-top failed: $(cat "$dir/bt.log")"
+grep -q "inside their 95% prediction interval" "$dir/bt.log" || fail "fit --holdout-top printed no coverage"
+"$clscale" plot "$dir" --dpi 40 > /dev/null 2>&1 || fail "plot failed after a backtest"
+[ -s "$dir/plots/backtest.png" ] || fail "clscale plot drew no backtest.png"
 echo "plan.sh: ok"
