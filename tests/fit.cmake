@@ -108,3 +108,9 @@ add_test(NAME cli_fit_large_csv
                  sh $<TARGET_FILE:clscale>
          WORKING_DIRECTORY ${PROJECT_BINARY_DIR})
 set_tests_properties(cli_fit_large_csv PROPERTIES TIMEOUT 60)
+
+# The data-constrained law end to end: R*_D back from a synthetic run
+# directory of repeated data, and its figure (tests/data/fit/repeats.sh).
+add_test(NAME cli_fit_repeats COMMAND ${CLS_FIT_DATA}/repeats.sh $<TARGET_FILE:clscale>
+                                      ${CMAKE_CURRENT_BINARY_DIR}/fit-repeats-rundir)
+set_tests_properties(cli_fit_repeats PROPERTIES TIMEOUT 300)

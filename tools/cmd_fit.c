@@ -270,6 +270,28 @@ static void print_table(const cls_fit_result *r, const cls_fit_input *in, const 
   } else {
     printf("\nparametric: not fitted: %s\n", p->why);
   }
+  const cls_fit_constrained *dc = &r->constrained;
+  if (dc->ok) {
+    printf("\ndata-constrained (Muennighoff et al. 2023): L = E + A/N'^alpha + B/D'^beta, D' = U_D + "
+           "U_D*R*_D*(1 - exp(-R_D/R*_D)),\n  %zu of %zu runs repeat their data (up to %.3g epochs), %zu have "
+           "more parameters than their unique data can use (objective %.4g; plain law %.4g)\n",
+           dc->n_repeated, in->n_pts, dc->max_epochs, dc->n_excess, dc->objective, dc->plain_objective);
+    row("R*_D", dc->rd_star, dc->rd_star_ci);
+    if (dc->has_rn)
+      row("R*_N", dc->rn_star, dc->rn_star_ci);
+    else
+      printf("  %-22s not fitted: fewer than 2 runs with more parameters than their unique data can use\n",
+             "R*_N");
+    row("E", dc->E, dc->E_ci);
+    row("alpha", dc->alpha, dc->alpha_ci);
+    row("beta", dc->beta, dc->beta_ci);
+    char c1[64];
+    ci_text(c1, sizeof c1, dc->half_value_epochs_ci);
+    printf("  a repeated token is worth less than half a fresh one from epoch %.3g %s on (1 + R*_D ln 2)\n",
+           dc->half_value_epochs, c1);
+  } else {
+    printf("\ndata-constrained: not fitted: %s\n", dc->why);
+  }
   const cls_fit_allocation *al = &r->allocation;
   if (al->ok) {
     char c1[64], c2[64], c3[64];

@@ -99,6 +99,7 @@ cls_status cls_fit_all(const cls_fit_input *in, const cls_fit_options *o, cls_fi
   cls_status st = cls_fit_frontier_run(in, o, &out->frontier);
   if (!st) st = cls_fit_isoflop_run(in, o, &out->isoflop);
   if (!st) st = cls_fit_parametric_run(in, o, &out->parametric);
+  if (!st) st = cls_fit_constrained_run(in, o, &out->parametric, &out->constrained);
   if (!st) cls_fit_allocation_run(out, in, &out->allocation);
   return st;
 }
@@ -109,5 +110,6 @@ void cls_fit_result_free(cls_fit_result *r) {
   free(r->isoflop.budgets), free(r->isoflop.boot_a), free(r->isoflop.boot_b);
   free(r->isoflop.boot_law), free(r->isoflop.point_budget);
   free(r->parametric.predicted), free(r->parametric.boot);
+  free(r->constrained.boot);
   memset(r, 0, sizeof *r);
 }

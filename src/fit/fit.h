@@ -31,6 +31,7 @@ typedef struct cls_fit_point {
   double c;               /* C: FLOPs, measured (6ND when nothing else is known) */
   double budget;          /* nominal compute budget, NaN when not recorded */
   double loss;            /* final loss */
+  double epochs;          /* passes over the unique training data (D / unique D); NaN when not recorded */
   size_t curve0, curve_n; /* its loss-curve rows in cls_fit_input.curve_* */
 } cls_fit_point;
 
@@ -56,7 +57,8 @@ cls_status cls_fit_input_from_rundir(const char *dir, bool train_loss, cls_fit_i
  * D (or tokens), C (or flops), loss, optional budget and id. Any row with a
  * non-numeric, non-finite or non-positive value is an error naming its line. */
 cls_status cls_fit_input_from_csv(const char *path, cls_fit_input **out, char *err, size_t err_len);
-/* From arrays (tests); budget may be NULL. */
+/* From arrays (tests); budget may be NULL. Epochs are NaN: set pts[i].epochs
+ * for a data-constrained fit. */
 cls_status cls_fit_input_from_arrays(size_t n, const double *N, const double *D, const double *C,
                                      const double *budget, const double *loss, cls_fit_input **out);
 void cls_fit_input_destroy(cls_fit_input *in);
@@ -154,6 +156,29 @@ typedef struct cls_fit_parametric {
   double *boot; /* n_boot × {E, A, alpha, B, beta}; NaN where a resample gave no fit */
 } cls_fit_parametric;
 
+/* The data-constrained law of Muennighoff et al. (2023), "Scaling
+ * Data-Constrained Language Models": L = E + A/N'^α + B/D'^β with the
+ * effective data D' = U_D + U_D·R*_D·(1 − exp(−R_D/R*_D)) of U_D unique
+ * tokens seen 1 + R_D times (R_D = epochs − 1), and the effective
+ * parameters N' = U_N + U_N·R*_N·(1 − exp(−R_N/R*_N)) where U_N = min(N,
+ * the compute-optimal N for U_D under the plain law) and R_N = N/U_N − 1. */
+typedef struct cls_fit_constrained {
+  bool ok;
+  char why[256];
+  double E, A, alpha, B, beta;
+  double rd_star, rn_star; /* R*_D, R*_N; rn_star NaN when no run has excess parameters */
+  cls_ci E_ci, alpha_ci, beta_ci, rd_star_ci, rn_star_ci;
+  bool has_rn;
+  size_t n_repeated, n_excess; /* runs with epochs > 1; with N above U_N */
+  double max_epochs;
+  double half_value_epochs; /* 1 + R*_D·ln 2: from this pass on a repeated token is worth less than half a fresh
+                               one */
+  cls_ci half_value_epochs_ci;
+  double objective, plain_objective; /* the same Huber objective for both laws on these runs */
+  int boot_ok, n_boot;
+  double *boot; /* n_boot × {E, A, alpha, B, beta, R*_D, R*_N} */
+} cls_fit_constrained;
+
 /* "10× compute → model ×…, data ×…, loss ÷…" at a reference budget. */
 typedef struct cls_fit_allocation {
   bool ok;
@@ -169,6 +194,7 @@ typedef struct cls_fit_result {
   cls_fit_frontier frontier;
   cls_fit_isoflop isoflop;
   cls_fit_parametric parametric;
+  cls_fit_constrained constrained;
   cls_fit_allocation allocation;
 } cls_fit_result;
 
@@ -180,6 +206,12 @@ cls_status cls_fit_frontier_run(const cls_fit_input *in, const cls_fit_options *
 cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o, cls_fit_isoflop *out);
 cls_status cls_fit_parametric_run(const cls_fit_input *in, const cls_fit_options *o, cls_fit_parametric *out);
 void cls_fit_allocation_run(const cls_fit_result *r, const cls_fit_input *in, cls_fit_allocation *out);
+/* The data-constrained law, from the plain parametric fit par (its
+ * optimum is a start, and it gives U_N). Needs the points' epochs, at least
+ * 2 runs that repeat their data (epochs > 1) and the plain fit; else ok =
+ * false with the reason. */
+cls_status cls_fit_constrained_run(const cls_fit_input *in, const cls_fit_options *o,
+                                   const cls_fit_parametric *par, cls_fit_constrained *out);
 /* All of the above. */
 cls_status cls_fit_all(const cls_fit_input *in, const cls_fit_options *o, cls_fit_result *out);
 void cls_fit_result_free(cls_fit_result *r);

@@ -27,6 +27,7 @@ void cls_fit_destroy(cls_fit *f) {
   free_power(&f->d_opt_fit);
   free(f->param_points);
   free(f->backtest.runs);
+  free(f->constrained.draws.v);
   for (size_t i = 0; i < f->n_axis_fits; i++) {
     for (size_t g = 0; g < f->axis_fits[i].n_groups; g++) {
       cls_axis_fit_group *q = &f->axis_fits[i].groups[g];
@@ -171,6 +172,7 @@ static cls_status read_parametric(const cJSON *p, cls_fit *f, const char *path, 
       q->n_params = cls_json_get_num(o, "n_params");
       q->tokens = cls_json_get_num(o, "tokens");
       q->flops = cls_json_get_num(o, "flops");
+      q->epochs = cls_json_get_num(o, "epochs");
       q->observed = cls_json_get_num(o, "observed");
       q->predicted = cls_json_get_num(o, "predicted");
       f->n_param_points++;
@@ -251,6 +253,21 @@ static cls_status read_collapse(const cJSON *co, cls_fit *f, const char *path, c
   }
   c->present = true;
   return CLS_OK;
+}
+
+/* data_constrained: the law and its draws. */
+static cls_status read_constrained(const cJSON *o, cls_fit *f, const char *path, char *err, size_t err_len) {
+  cls_constrained_fit *c = &f->constrained;
+  const char *keys[7] = {"E", "A", "alpha", "B", "beta", "rd_star", "half_value_epochs"};
+  double *dst[7] = {&c->E, &c->A, &c->alpha, &c->B, &c->beta, &c->rd_star, &c->half_value_epochs};
+  if (!need(o, "data_constrained", keys, dst, 7, path, err, err_len)) return CLS_ERR_FORMAT;
+  c->rn_star = cls_json_get_num(o, "rn_star");
+  c->max_epochs = cls_json_get_num(o, "max_epochs");
+  c->rd_star_ci.lo = c->rd_star_ci.hi = NAN;
+  cls_json_get_pair(o, "rd_star_ci", &c->rd_star_ci.lo, &c->rd_star_ci.hi);
+  cls_status st = read_draws(o, "data_constrained", 7, &c->draws, path, err, err_len);
+  c->present = !st;
+  return st;
 }
 
 /* backtest: the held-out runs (clscale fit --holdout-top). */
@@ -358,6 +375,8 @@ cls_status cls_fit_load(const char *path, cls_fit **out, char *err, size_t err_l
   if (!st && par) st = read_parametric(par, f, path, err, err_len);
   const cJSON *ax = cJSON_GetObjectItemCaseSensitive(root, "axis_fits");
   if (!st && ax) st = read_axis_fits(ax, f, path, err, err_len);
+  const cJSON *dc = cJSON_GetObjectItemCaseSensitive(root, "data_constrained");
+  if (!st && dc) st = read_constrained(dc, f, path, err, err_len);
   const cJSON *bt = cJSON_GetObjectItemCaseSensitive(root, "backtest");
   if (!st && bt) st = read_backtest(bt, f, path, err, err_len);
   const cJSON *co = cJSON_GetObjectItemCaseSensitive(root, "collapse");

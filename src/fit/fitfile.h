@@ -21,6 +21,12 @@ typedef struct cls_interval {
   double lo, hi; /* NaN when not given */
 } cls_interval;
 
+/* A law's bootstrap draws: n rows of width numbers (NaN where none). */
+typedef struct cls_fit_draws {
+  size_t n, width;
+  double *v;
+} cls_fit_draws;
+
 typedef struct cls_power_fit { /* y = coef · C^exponent */
   bool present;
   double coef, exponent;
@@ -39,7 +45,17 @@ typedef struct cls_isoflop_budget {
 typedef struct cls_param_point {
   char id[128];
   double n_params, tokens, flops, observed, predicted; /* flops NaN when absent */
+  double epochs;                                       /* NaN when absent */
 } cls_param_point;
+
+/* The data-constrained law (fit.json data_constrained). */
+typedef struct cls_constrained_fit {
+  bool present;
+  double E, A, alpha, B, beta, rd_star, rn_star; /* rn_star NaN when not fitted */
+  cls_interval rd_star_ci;
+  double half_value_epochs, max_epochs;
+  cls_fit_draws draws; /* rows of {E, A, alpha, B, beta, R*_D, R*_N} */
+} cls_constrained_fit;
 
 /* A held-out run of a backtest (fit.json backtest.runs[]). */
 typedef struct cls_backtest_run {
@@ -91,12 +107,6 @@ typedef struct cls_collapse_fit {
   cls_collapse_fit_law *laws;
 } cls_collapse_fit;
 
-/* A law's bootstrap draws: n rows of width numbers (NaN where none). */
-typedef struct cls_fit_draws {
-  size_t n, width;
-  double *v;
-} cls_fit_draws;
-
 typedef struct cls_fit {
   int version;
   double runs_c_lo, runs_c_hi; /* runs_flops_range; NaN when absent (version 1) */
@@ -121,8 +131,9 @@ typedef struct cls_fit {
   size_t n_axis_fits; /* 0 when the file has no axis_fits (every file before them) */
   cls_axis_fit *axis_fits;
 
-  cls_collapse_fit collapse; /* present false when the file has none */
-  cls_backtest_fit backtest; /* present false when the file has none */
+  cls_collapse_fit collapse;       /* present false when the file has none */
+  cls_backtest_fit backtest;       /* present false when the file has none */
+  cls_constrained_fit constrained; /* present false when the file has none */
 } cls_fit;
 
 /* The laws of a fit.json for cls_fit_optimum_at (pointers into f). A file

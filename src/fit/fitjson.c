@@ -193,6 +193,7 @@ static void put_parametric(cJSON *root, cJSON *skipped, const cls_fit_result *r,
       num(p, "n_params", in->pts[i].n);
       num(p, "tokens", in->pts[i].d);
       num(p, "flops", in->pts[i].c);
+      if (isfinite(in->pts[i].epochs)) num(p, "epochs", in->pts[i].epochs);
       num(p, "observed", in->pts[i].loss);
       num(p, "predicted", par->predicted[i]);
       cJSON_AddItemToArray(pts, p);
@@ -200,6 +201,41 @@ static void put_parametric(cJSON *root, cJSON *skipped, const cls_fit_result *r,
   } else {
     cJSON_AddStringToObject(skipped, "parametric", par->why);
   }
+}
+
+/* The data-constrained law beside the plain one, or why it was skipped. */
+static void put_constrained(cJSON *root, cJSON *skipped, const cls_fit_result *r) {
+  const cls_fit_constrained *c = &r->constrained;
+  if (!c->ok) {
+    cJSON_AddStringToObject(skipped, "data_constrained", c->why);
+    return;
+  }
+  cJSON *o = cJSON_AddObjectToObject(root, "data_constrained");
+  if (!o) return;
+  cJSON_AddStringToObject(o, "form",
+                          "L = E + A/N'^alpha + B/D'^beta, D' = U_D + U_D*R*_D*(1 - exp(-R_D/R*_D)), "
+                          "N' = U_N + U_N*R*_N*(1 - exp(-R_N/R*_N))");
+  num(o, "E", c->E);
+  num(o, "A", c->A);
+  num(o, "alpha", c->alpha);
+  num(o, "B", c->B);
+  num(o, "beta", c->beta);
+  num(o, "rd_star", c->rd_star);
+  pair(o, "rd_star_ci", c->rd_star_ci);
+  num(o, "rn_star", c->rn_star);
+  pair(o, "rn_star_ci", c->rn_star_ci);
+  pair(o, "E_ci", c->E_ci);
+  pair(o, "alpha_ci", c->alpha_ci);
+  pair(o, "beta_ci", c->beta_ci);
+  num(o, "half_value_epochs", c->half_value_epochs);
+  pair(o, "half_value_epochs_ci", c->half_value_epochs_ci);
+  cJSON_AddNumberToObject(o, "n_repeated", (double)c->n_repeated);
+  cJSON_AddNumberToObject(o, "n_excess", (double)c->n_excess);
+  num(o, "max_epochs", c->max_epochs);
+  num(o, "objective", c->objective);
+  num(o, "plain_objective", c->plain_objective);
+  cJSON_AddNumberToObject(o, "bootstrap_ok", c->boot_ok);
+  draws(o, c->boot, c->n_boot, 7);
 }
 
 /* "10x compute -> ..." when the fits give exponents and a loss law. */
@@ -308,6 +344,7 @@ static cJSON *build(const cls_fit_result *r, const cls_fit_input *in) {
   put_frontier(root, skipped, r);
   put_isoflop(root, skipped, r);
   put_parametric(root, skipped, r, in);
+  put_constrained(root, skipped, r);
   put_allocation(root, r);
   if (cJSON_GetArraySize(skipped) > 0)
     cJSON_AddItemToObject(root, "skipped", skipped);

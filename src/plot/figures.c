@@ -26,7 +26,8 @@ static const char *const kind_names[CLS_PLOT_KIND_COUNT] = {"loss-flops",
                                                             "collapse-generation",
                                                             "collapse-real-fraction",
                                                             "gcd-outcomes",
-                                                            "backtest"};
+                                                            "backtest",
+                                                            "repeats"};
 
 const char *cls_plot_kind_name(cls_plot_kind k) {
   return (int)k >= 0 && k < CLS_PLOT_KIND_COUNT ? kind_names[k] : "unknown";
@@ -53,7 +54,8 @@ const char *cls_plot_kind_task(cls_plot_kind k) {
   case CLS_PLOT_GCD_OUTCOMES:
     return "collapse";
   case CLS_PLOT_BACKTEST:
-    return "backtest";
+  case CLS_PLOT_REPEATS:
+    return "fit";
   default:
     return NULL;
   }
@@ -768,6 +770,8 @@ cls_status cls_plot_build(cls_plot_kind kind, const cls_plot_inputs *in, const c
     return cls__fig_collapse(kind, in, opt, out, why, why_len);
   case CLS_PLOT_BACKTEST:
     return cls__fig_backtest(in, opt, out, why, why_len);
+  case CLS_PLOT_REPEATS:
+    return cls__fig_repeats(in, opt, out, why, why_len);
   default:
     return CLS_ERR_INVALID_VALUE;
   }

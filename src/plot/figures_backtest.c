@@ -1,5 +1,8 @@
 /*
- * src/plot/figures_backtest.c — the backtest of `clscale fit --holdout-top
+ * src/plot/figures_backtest.c — the figures of a fit's predictions: the
+ * backtest, and the worth of repeated data (the data-constrained law).
+ *
+ * The backtest of `clscale fit --holdout-top
  * K`: the runs the law was fitted to and the held-out runs against the law
  * fitted without them, loss against N. Each held-out budget gets the law's
  * IsoFLOP curve L(N, D(N)) extrapolated to it, with D(N) = C/(κN) for the
@@ -111,6 +114,90 @@ cls_status cls__fig_backtest(const cls_plot_inputs *in, const cls_plot_options *
   for (size_t i = 0; i < B->n_runs && !st; i++) {
     const cls_backtest_run *r = &B->runs[i];
     st = cls_axes_add_series(ax, &r->n_params, &r->observed, 1, &hs, i == 0 ? "held-out runs (observed)" : NULL);
+  }
+  return cls__fig_finish(f, st, out);
+}
+
+/* ---------------------------------------------------------------- repeats */
+
+/* D'/D: what the tokens of a run with this many epochs are worth, in
+ * fresh tokens, under R*_D (R = epochs − 1). */
+static double value_of(double epochs, double rs) {
+  double r = epochs - 1;
+  return (1 + rs * (1 - exp(-r / rs))) / epochs;
+}
+
+cls_status cls__fig_repeats(const cls_plot_inputs *in, const cls_plot_options *o, cls_figure **out, char *why,
+                            size_t len) {
+  const cls_fit *F = in->fit;
+  if (!F || !F->constrained.present) {
+    cls__fig_note(why, len,
+                  in->fit_missing
+                      ? in->fit_missing
+                      : "needs the \"data_constrained\" section of fit.json (runs that repeat their data)");
+    return CLS_OK;
+  }
+  const cls_constrained_fit *c = &F->constrained;
+  double emax = fmax(100, 4 * (isfinite(c->max_epochs) ? c->max_epochs : 1));
+  enum { NP = 80 };
+  double x[NP], y[NP], marg[NP], lo[NP], hi[NP];
+  cls__fig_logspace(1, emax, NP, x);
+  double *col = malloc((c->draws.n ? c->draws.n : 1) * sizeof *col);
+  if (!col) return CLS_ERR_OUT_OF_MEMORY;
+  for (int i = 0; i < NP; i++) {
+    y[i] = value_of(x[i], c->rd_star);
+    marg[i] = exp(-(x[i] - 1) / c->rd_star);
+    size_t m = 0;
+    for (size_t r = 0; r < c->draws.n; r++) {
+      double rs = c->draws.v[r * c->draws.width + 5];
+      if (rs > 0) col[m++] = value_of(x[i], rs);
+    }
+    lo[i] = hi[i] = NAN;
+    if (m >= 10) {
+      /* a percentile band at the fit's level, as the other bands */
+      double level = isfinite(F->ci_level) ? F->ci_level : 0.95;
+      for (size_t a = 1; a < m; a++)
+        for (size_t b = a; b > 0 && col[b] < col[b - 1]; b--) {
+          double t = col[b];
+          col[b] = col[b - 1], col[b - 1] = t;
+        }
+      lo[i] = col[(size_t)floor((1 - level) / 2 * (double)(m - 1))];
+      hi[i] = col[(size_t)ceil((1 + level) / 2 * (double)(m - 1))];
+    }
+  }
+  free(col);
+  cls_figure *f;
+  cls_status st = cls__fig_new(o, 1.0, 1.0, 1, 1, &f);
+  if (st) return st;
+  cls_axes *ax = cls_figure_axes(f, 0);
+  cls_axes_set_scales(ax, CLS_SCALE_LOG, CLS_SCALE_LINEAR);
+  cls_axes_set_xlim(ax, 1, emax);
+  cls_axes_set_ylim(ax, 0, 1.05);
+  char title[160], rs[32], he[32];
+  cls__fig_fmt_sig(c->rd_star, 3, rs, sizeof rs);
+  cls__fig_fmt_sig(c->half_value_epochs, 3, he, sizeof he);
+  snprintf(title, sizeof title, "Repeated data: R*_{D} = %s, half value from epoch %s", rs, he);
+  cls_axes_set_text(ax, cls__fig_title_or(o, title), "epochs (passes over the unique data)",
+                    "worth of the tokens, in fresh tokens");
+  if (isfinite(lo[0]) && isfinite(lo[NP - 1])) {
+    st = cls_axes_add_band(ax, x, lo, hi, NP, cls_rgba_make(PRED.r, PRED.g, PRED.b, 0.25f), "bootstrap band");
+  }
+  cls_series_style vs = cls_style_line(PRED, 2);
+  if (!st) st = cls_axes_add_series(ax, x, y, NP, &vs, "D'/D: all the run's tokens");
+  cls_series_style ms = cls__fig_dashed(HELD, 1.5, 5, 3);
+  if (!st) st = cls_axes_add_series(ax, x, marg, NP, &ms, "the last pass's tokens, e^{-R_D/R*_D}");
+  double hx[2] = {c->half_value_epochs, c->half_value_epochs}, hy[2] = {0, 1.05};
+  cls_series_style hs = cls__fig_dashed(FITTED, 1.0, 3, 3);
+  if (!st) st = cls_axes_add_series(ax, hx, hy, 2, &hs, "half value: 1 + R*_D ln 2");
+  /* the runs, on the curve at their epochs */
+  cls_series_style rsy = cls_style_markers(cls_rgba_make(0.1f, 0.1f, 0.1f, 1.0f), CLS_MARKER_CIRCLE, 4);
+  bool first = true;
+  for (size_t i = 0; i < F->n_param_points && !st; i++) {
+    double e = F->param_points[i].epochs;
+    if (!(e >= 1)) continue;
+    double v = value_of(e, c->rd_star);
+    st = cls_axes_add_series(ax, &e, &v, 1, &rsy, first ? "the runs" : NULL);
+    first = false;
   }
   return cls__fig_finish(f, st, out);
 }

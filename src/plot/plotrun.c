@@ -146,8 +146,9 @@ cls_status cls_plot_run(const char *run_dir, const char *out_dir, unsigned mask,
   if (!st) st = cls_solved_load(rd, &sv, err, err_len);
   const bool every = mask == 0;
   if (!st) st = choose_kinds(sv, &mask, err, err_len);
-  /* a backtest is drawn whenever fit.json has one */
+  /* the figures of the sections only some fits have, whenever fit.json has them */
   if (!st && every && fit && fit->backtest.present) mask |= 1u << CLS_PLOT_BACKTEST;
+  if (!st && every && fit && fit->constrained.present) mask |= 1u << CLS_PLOT_REPEATS;
   if (!st) {
     /* The run directory's warnings are worded for the other figures (a zipf
      * point has no FLOPs, which they need); the solved tasks' figures have
