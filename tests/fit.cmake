@@ -50,6 +50,10 @@ cls_fit_cli(holdout_too_many 2 "leaves 0 of the [0-9]+ budgets to fit.*hold out 
 cls_fit_cli(holdout_axis 2 "--holdout-top backtests the Chinchilla fits" ${CLS_FIT_DATA}/axis_toy --axis width
             --holdout-top 1)
 cls_fit_cli(holdout_zero 2 "--holdout-top wants" --csv ${CLS_FIT_DATA}/good.csv --holdout-top 0)
+cls_fit_cli(isoflop_space_bad 2 "--isoflop-space wants logloss or loss" --csv ${CLS_FIT_DATA}/good.csv --isoflop-space lin)
+cls_fit_cli(fix_e_bad 2 "--fix-E wants a positive loss" --csv ${CLS_FIT_DATA}/good.csv --fix-E -1)
+cls_fit_cli(fix_e_good 0 "E +1\\.7 +\\[1\\.7, 1\\.7\\]" --csv ${CLS_FIT_DATA}/good.csv --fix-E 1.7 --isoflop-space loss
+            --bootstrap 20 --starts 100 -o ${CMAKE_CURRENT_BINARY_DIR}/fit-fix-e.json)
 add_test(NAME cli_fit_e2e_plot COMMAND ${CLS_FIT_DATA}/e2e.sh $<TARGET_FILE:clscale>
                                        ${CMAKE_CURRENT_BINARY_DIR}/fit-e2e-rundir)
 set_tests_properties(cli_fit_e2e_plot PROPERTIES TIMEOUT 300)

@@ -69,7 +69,7 @@ static void test_parametric_noise_free(void **state) {
   assert_rel(p.a, T_BETA / (T_ALPHA + T_BETA), 1e-3, "a");
   assert_rel(p.b, T_ALPHA / (T_ALPHA + T_BETA), 1e-3, "b");
   for (size_t i = 0; i < in->n_pts; i++) assert_rel(p.predicted[i], in->pts[i].loss, 1e-6, "predicted");
-  free(p.predicted), free(p.boot);
+  free(p.predicted), free(p.boot), free(p.residuals);
   cls_fit_input_destroy(in);
 }
 
@@ -97,7 +97,7 @@ static void test_parametric_coverage(void **state) {
       assert_true(isfinite(ci[k].lo) && ci[k].lo <= ci[k].hi);
       covered[k] += ci[k].lo <= truth[k] && truth[k] <= ci[k].hi;
     }
-    free(p.predicted), free(p.boot);
+    free(p.predicted), free(p.boot), free(p.residuals);
     cls_fit_input_destroy(in);
   }
   for (int k = 0; k < 7; k++) {

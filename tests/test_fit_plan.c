@@ -177,11 +177,88 @@ static void test_plan_versions(void **state) {
   assert_non_null(strstr(err, "no law is fitted"));
 }
 
+/* The choices: E pinned (--fix-E) stays where it is pinned and, pinned at
+ * the truth, the rest comes back; IsoFLOP parabolas of the loss itself
+ * (--isoflop-space loss); a profile without an interior minimum names the
+ * way to extend its grid; the prediction interval of a run's loss holds
+ * the confidence interval of the law's. */
+static void test_choices(void **state) {
+  (void)state;
+  cls_fit_input *in = grid();
+  cls_fit_options o;
+  cls_fit_options_default(&o);
+  o.bootstrap = 0;
+  o.starts = 300;
+  o.fix_E = T[0];
+  cls_fit_parametric p;
+  assert_int_equal(cls_fit_parametric_run(in, &o, &p), CLS_OK);
+  assert_true(p.ok);
+  assert_true(p.E == T[0]);
+  assert_rel(p.alpha, T[2], 1e-6, "alpha with E pinned");
+  assert_rel(p.B, T[3], 1e-6, "B with E pinned");
+  free(p.predicted), free(p.boot), free(p.residuals);
+  o.fix_E = 1.5; /* a wrong floor: E stays put, the others bend to it */
+  assert_int_equal(cls_fit_parametric_run(in, &o, &p), CLS_OK);
+  assert_true(p.ok && p.E == 1.5 && p.objective > 0);
+  free(p.predicted), free(p.boot), free(p.residuals);
+  cls_fit_input_destroy(in);
+
+  /* IsoFLOP: 6 sizes around the optimum of 3 budgets, and one budget
+   * whose sizes are all below its optimum */
+  double N[24], D[24], C[24], bud[24], L[24];
+  size_t k = 0;
+  for (int b = 0; b < 4; b++) {
+    double c = 1e19 * pow(10, b), ns = closed_nopt(c) * (b == 3 ? 1e-3 : 1);
+    for (int j = 0; j < 6; j++, k++) {
+      N[k] = ns * pow(10, 0.3 * (j - 2.5)), D[k] = c / (6 * N[k]), C[k] = c, bud[k] = c;
+      L[k] = law(N[k], D[k]);
+    }
+  }
+  assert_int_equal(cls_fit_input_from_arrays(k, N, D, C, bud, L, &in), CLS_OK);
+  cls_fit_isoflop lg, ln;
+  o.fix_E = NAN;
+  assert_int_equal(cls_fit_isoflop_run(in, &o, &lg), CLS_OK);
+  o.isoflop_linear = true;
+  assert_int_equal(cls_fit_isoflop_run(in, &o, &ln), CLS_OK);
+  assert_int_equal(lg.n_used, 3);
+  assert_int_equal(ln.n_used, 3);
+  for (int b = 0; b < 3; b++) {
+    /* both near the law's optimum, and not the same parabola */
+    assert_rel(lg.budgets[b].n_opt, closed_nopt(1e19 * pow(10, b)), 0.1, "N_opt, log loss");
+    assert_rel(ln.budgets[b].n_opt, closed_nopt(1e19 * pow(10, b)), 0.1, "N_opt, loss");
+    assert_true(lg.budgets[b].n_opt != ln.budgets[b].n_opt);
+    assert_rel(ln.budgets[b].loss_opt, law(ln.budgets[b].n_opt, 1e19 * pow(10, b) / (6 * ln.budgets[b].n_opt)),
+               1e-3, "loss_opt, loss");
+  }
+  assert_false(lg.budgets[3].used);
+  if (!strstr(lg.budgets[3].why, "extend this budget's grid to larger models"))
+    fail_msg("why: %s", lg.budgets[3].why);
+  free(lg.budgets), free(lg.boot_a), free(lg.boot_b), free(lg.boot_law), free(lg.point_budget);
+  free(ln.budgets), free(ln.boot_a), free(ln.boot_b), free(ln.boot_law), free(ln.point_budget);
+  cls_fit_input_destroy(in);
+
+  /* prediction interval beside the confidence interval, on noisy runs */
+  in = grid();
+  for (size_t i = 0; i < in->n_pts; i++) in->pts[i].loss *= 1 + 0.01 * sin(7.0 * (double)i);
+  cls_fit_result r;
+  fit(in, 100, &r);
+  cls_fit_laws laws;
+  cls_fit_laws_of_result(&r, &laws);
+  cls_fit_optimum opt[CLS_FIT_N_LAWS];
+  char err[256];
+  assert_int_equal(cls_fit_optimum_at(&laws, CLS_PLAN_FLOPS, 1e21, opt, err, sizeof err), CLS_OK);
+  assert_true(opt[1].loss_pi.lo < opt[1].loss_ci.lo && opt[1].loss_pi.hi > opt[1].loss_ci.hi);
+  assert_true(isnan(opt[0].loss_pi.lo) && isnan(opt[2].loss_pi.lo)); /* the parametric law's only */
+  cls_fit_result_free(&r);
+  cls_fit_input_destroy(in);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_plan_closed_form),
       cmocka_unit_test(test_plan_from_file),
       cmocka_unit_test(test_plan_versions),
+      cmocka_unit_test(test_choices),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

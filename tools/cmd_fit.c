@@ -23,6 +23,7 @@ typedef struct {
   int quiet, train, floor_zero;
   int collapse; /* --collapse: the collapse fits (also without it when the points have generations) */
   int holdout;  /* --holdout-top K: the backtest */
+  int linear;   /* --isoflop-space loss */
   cls_fit_options o;
 } fit_args;
 
@@ -41,6 +42,7 @@ static int parse_starts(const char *v, void *target, char *why, size_t len) {
 
 static const cls_opt_choice losses[] = {{"eval", 0}, {"train", 1}, {NULL, 0}};
 static const cls_opt_choice floors[] = {{"free", 0}, {"zero", 1}, {NULL, 0}};
+static const cls_opt_choice spaces[] = {{"logloss", 0}, {"loss", 1}, {NULL, 0}};
 
 static void fit_command(cls_opt_command *cmd, cls_option *opts, size_t cap, fit_args *a) {
   cls_fit_options *o = &a->o;
@@ -100,6 +102,14 @@ static void fit_command(cls_opt_command *cmd, cls_option *opts, size_t cap, fit_
                "model collapse (a sweep with generations; the default for one): per\ngeneration and "
                "real_fraction pi, L = E + A*D^-gamma along tokens; per pi,\nL_g = E_g + A*D^-gamma with A, gamma "
                "shared; the plateau and the gap pi closes")},
+      {CLS_OPT(CLS_OPT_CHOICE, "--isoflop-space", &a->linear, "logloss|loss", "isoflop_space",
+               "IsoFLOP parabolas of log10 loss (default: the losses of a small budget span\ndecades) or of the "
+               "loss itself, as Hoffmann et al. fit them"),
+       .choices = spaces},
+      {CLS_OPT(CLS_OPT_DOUBLE, "--fix-E", &o->fix_E, "E", "fix_E",
+               "pin the irreducible loss E of the parametric (and data-constrained) law\nto E instead of fitting "
+               "it (a floor known from elsewhere: the noise of the data)"),
+       .wants = "wants a positive loss", .lo = 0, .hi = INFINITY, .flags = CLS_OPT_LO_OPEN},
       {CLS_OPT(
            CLS_OPT_INT, "--holdout-top", &a->holdout, "K", "holdout_top",
            "backtest: fit all but the runs of the K largest budgets, predict those runs'\nlosses and N_opt with "
@@ -208,6 +218,8 @@ static void print_optimum(const cls_fit_result *r, double c) {
     value_cell(opt[i].n, opt[i].n_ci, 35);
     value_cell(opt[i].d, opt[i].d_ci, 35);
     value_cell(opt[i].loss, opt[i].loss_ci, 0);
+    if (isfinite(opt[i].loss_pi.lo))
+      printf("  a run's loss: [%.4g, %.4g] (prediction interval)", opt[i].loss_pi.lo, opt[i].loss_pi.hi);
     printf("\n");
   }
 }
@@ -720,11 +732,12 @@ int cls_cmd_fit(int argc, char **argv) {
   fit_args a;
   memset(&a, 0, sizeof a);
   cls_fit_options_default(&a.o);
-  cls_option opts[22];
+  cls_option opts[24];
   cls_opt_command cmd;
   fit_command(&cmd, opts, sizeof opts / sizeof opts[0], &a);
   int code = read_args(&cmd, argc, argv, &a);
   if (code != CLS_EXIT_GO_ON) return code;
+  a.o.isoflop_linear = a.linear != 0;
   char err[2048] = "";
   if (a.run_dir && !a.csv) {
     code = axis_mode(&cmd, &a);

@@ -156,8 +156,11 @@ static void cell(double v, cls_ci ci, const char *fmt, int width) {
 }
 
 static void print_rows(const cls_fit_optimum *opt, double tps, double level) {
-  printf("%d%% intervals from the bootstrap resamples of each law:\n", (int)lround(level * 100));
-  printf("  %-11s %-32s %-32s %-32s %-24s %s\n", "law", "C (FLOPs)", "N_opt", "D_opt", "steps", "loss");
+  printf("%d%% intervals from the bootstrap resamples of each law; the prediction interval adds the runs' "
+         "scatter about the law:\n",
+         (int)lround(level * 100));
+  printf("  %-11s %-32s %-32s %-32s %-24s %-32s %s\n", "law", "C (FLOPs)", "N_opt", "D_opt", "steps",
+         "loss [confidence]", "a run's loss [prediction]");
   for (int i = 0; i < CLS_FIT_N_LAWS; i++) {
     printf("  %-11s ", opt[i].law);
     if (!opt[i].ok) {
@@ -169,7 +172,8 @@ static void print_rows(const cls_fit_optimum *opt, double tps, double level) {
     cell(opt[i].d, opt[i].d_ci, "%.4g", 33);
     cls_ci sc = {opt[i].d_ci.lo / tps, opt[i].d_ci.hi / tps};
     cell(isfinite(tps) ? opt[i].d / tps : NAN, sc, "%.0f", 25);
-    cell(opt[i].loss, opt[i].loss_ci, "%.4g", 0);
+    cell(opt[i].loss, opt[i].loss_ci, "%.4g", 33);
+    if (isfinite(opt[i].loss_pi.lo)) printf("[%.4g, %.4g]", opt[i].loss_pi.lo, opt[i].loss_pi.hi);
     printf("\n");
   }
 }

@@ -30,6 +30,7 @@ typedef struct {
   size_t n;
   double lnref, ldref, delta;
   bool use_rn;
+  bool fix_e; /* E pinned: its gradient held at 0 */
 } dc_data;
 
 /* log of the effective amount U·(1 + R*(1 − e^{−R/R*})) and its derivative
@@ -65,6 +66,7 @@ static double dc_objective(void *user, const double *x, double *g, int nx) {
     g[5] -= h * s[2] * x[4] * dd;
     if (nx == NX) g[6] -= h * s[1] * x[2] * dn;
   }
+  if (d->fix_e) g[0] = 0;
   return f;
 }
 
@@ -134,7 +136,7 @@ cls_status cls_fit_constrained_run(const cls_fit_input *in, const cls_fit_option
   if (!buf) return CLS_ERR_OUT_OF_MEMORY;
   double *logn = buf, *logd = buf + n, *ud = buf + 2 * n, *rd = buf + 3 * n, *un = buf + 4 * n, *rn = buf + 5 * n,
          *logl = buf + 6 * n, *w = buf + 7 * n;
-  dc_data d = {logn, logd, ud, rd, un, rn, logl, NULL, n, 0, 0, o->huber_delta, false};
+  dc_data d = {logn, logd, ud, rd, un, rn, logl, NULL, n, 0, 0, o->huber_delta, false, o->fix_E > 0};
   for (size_t i = 0; i < n; i++) {
     const cls_fit_point *q = &in->pts[i];
     double ep = fmax(q->epochs, 1);

@@ -18,6 +18,8 @@ void cls_fit_options_default(cls_fit_options *o) {
   o->budget_tol = 0.1;
   o->ref_flops = NAN;
   o->frontier_skip = 0.1;
+  o->isoflop_linear = false;
+  o->fix_E = NAN;
 }
 
 /* Loss on the compute-optimal path of the parametric law at budget C, with
@@ -109,7 +111,7 @@ void cls_fit_result_free(cls_fit_result *r) {
   free(r->frontier.c), free(r->frontier.l), free(r->frontier.boot);
   free(r->isoflop.budgets), free(r->isoflop.boot_a), free(r->isoflop.boot_b);
   free(r->isoflop.boot_law), free(r->isoflop.point_budget);
-  free(r->parametric.predicted), free(r->parametric.boot);
+  free(r->parametric.predicted), free(r->parametric.boot), free(r->parametric.residuals);
   free(r->constrained.boot);
   memset(r, 0, sizeof *r);
 }

@@ -79,6 +79,8 @@ typedef struct cls_fit_options {
   double budget_tol;    /* relative FLOPs tolerance when grouping runs without a nominal budget (0.1) */
   double ref_flops;     /* reference budget of the allocation; NaN = the data's largest */
   double frontier_skip; /* leave out each run's curve rows below this fraction of its final C (0.1) */
+  bool isoflop_linear;  /* IsoFLOP parabolas of the loss, not of log10 loss (false) */
+  double fix_E;         /* > 0: the parametric (and data-constrained) law's E pinned to this; NaN: fitted */
 } cls_fit_options;
 
 void cls_fit_options_default(cls_fit_options *o);
@@ -120,7 +122,7 @@ typedef struct cls_fit_budget {
   double n_lo, n_hi; /* sampled N range */
   bool used;         /* has an interior minimum */
   char why[200];     /* why not */
-  double a, b, c;    /* loss = a x² + b x + c, x = log10 N */
+  double a, b, c;    /* log10 loss (or loss, isoflop_linear) = a x² + b x + c, x = log10 N */
   double n_opt, d_opt, loss_opt;
   cls_ci n_opt_ci, d_opt_ci;
   double d_slope, d_icpt; /* log10 D = d_icpt + d_slope·log10 N over the budget's runs */
@@ -151,6 +153,7 @@ typedef struct cls_fit_parametric {
   int n_converged; /* starts whose L-BFGS run ended without an error */
   size_t n;
   double *predicted; /* per input point */
+  double *residuals; /* per input point, log observed − log predicted */
   int boot_ok;
   int n_boot;
   double *boot; /* n_boot × {E, A, alpha, B, beta}; NaN where a resample gave no fit */
@@ -239,6 +242,8 @@ typedef struct cls_fit_laws {
   double par[5]; /* E, A, alpha, B, beta */
   const double *par_draws;
   size_t n_par_draws;
+  const double *par_resid; /* the fit's log-loss residuals, for prediction intervals */
+  size_t n_par_resid;
   bool has_iso;
   double iso[4];           /* N_opt = iso[0]·C^iso[1], D_opt = iso[2]·C^iso[3] */
   const double *iso_draws; /* rows of {coef N, exponent N, coef D, exponent D} */
@@ -263,6 +268,11 @@ typedef struct cls_fit_optimum {
   char why[160]; /* why not, when !ok */
   double c, n, d, loss;
   cls_ci c_ci, n_ci, d_ci, loss_ci;
+  /* The interval a run's final loss falls in (the parametric law only): each
+   * resample's loss times the exponential of a residual of the fit drawn
+   * with replacement (inflated by sqrt(n/(n−5)) for the fitted parameters).
+   * loss_ci is the law's uncertainty, loss_pi adds the runs' scatter. */
+  cls_ci loss_pi;
 } cls_fit_optimum;
 
 enum { CLS_FIT_N_LAWS = 3 };

@@ -26,6 +26,7 @@ void cls_fit_destroy(cls_fit *f) {
   free_power(&f->n_opt_fit);
   free_power(&f->d_opt_fit);
   free(f->param_points);
+  free(f->param_resid);
   free(f->backtest.runs);
   free(f->constrained.draws.v);
   for (size_t i = 0; i < f->n_axis_fits; i++) {
@@ -176,6 +177,14 @@ static cls_status read_parametric(const cJSON *p, cls_fit *f, const char *path, 
       q->observed = cls_json_get_num(o, "observed");
       q->predicted = cls_json_get_num(o, "predicted");
       f->n_param_points++;
+    }
+    /* the residuals, for the prediction intervals of a plan */
+    f->param_resid = malloc((f->n_param_points ? f->n_param_points : 1) * sizeof *f->param_resid);
+    if (!f->param_resid) return CLS_ERR_OUT_OF_MEMORY;
+    for (size_t i = 0; i < f->n_param_points; i++) {
+      const cls_param_point *q = &f->param_points[i];
+      if (q->observed > 0 && q->predicted > 0)
+        f->param_resid[f->n_param_resid++] = log(q->observed / q->predicted);
     }
   }
   f->has_parametric = true;
@@ -405,6 +414,7 @@ cls_status cls_fit_laws_of_file(const cls_fit *f, const char *path, cls_fit_laws
     L->has_par = true;
     L->par[0] = f->E, L->par[1] = f->A, L->par[2] = f->alpha, L->par[3] = f->B, L->par[4] = f->beta;
     L->par_draws = f->par_draws.v, L->n_par_draws = f->par_draws.n;
+    L->par_resid = f->param_resid, L->n_par_resid = f->n_param_resid;
   }
   if (f->n_opt_fit.present && f->d_opt_fit.present) {
     L->has_iso = true;

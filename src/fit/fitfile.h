@@ -127,6 +127,8 @@ typedef struct cls_fit {
   cls_interval alpha_ci, beta_ci;
   size_t n_param_points;
   cls_param_point *param_points;
+  double *param_resid; /* log observed − log predicted of the points that have both */
+  size_t n_param_resid;
 
   size_t n_axis_fits; /* 0 when the file has no axis_fits (every file before them) */
   cls_axis_fit *axis_fits;

@@ -137,7 +137,8 @@ static void put_isoflop(cJSON *root, cJSON *skipped, const cls_fit_result *r) {
       const cls_fit_budget *b = &iso->budgets[i];
       cJSON_AddItemToArray(b->used ? bs : ex, isoflop_budget(b));
     }
-    cJSON_AddStringToObject(o, "parabola_of", "log10_loss"); /* y of a x^2 + b x + c, x = log10 N */
+    /* y of a x^2 + b x + c, x = log10 N */
+    cJSON_AddStringToObject(o, "parabola_of", r->opt.isoflop_linear ? "loss" : "log10_loss");
     power(o, "n_opt_fit", &iso->n_fit);
     power(o, "d_opt_fit", &iso->d_fit);
     cJSON_AddNumberToObject(o, "bootstrap_ok", iso->boot_ok);
@@ -176,6 +177,7 @@ static void put_parametric(cJSON *root, cJSON *skipped, const cls_fit_result *r,
     pair(o, "B_ci", par->B_ci);
     pair(o, "beta_ci", par->beta_ci);
     num(o, "huber_delta", r->opt.huber_delta);
+    if (r->opt.fix_E > 0) num(o, "fixed_E", r->opt.fix_E); /* E pinned, not fitted (--fix-E) */
     num(o, "objective", par->objective);
     cJSON_AddNumberToObject(o, "n_starts", par->n_starts);
     cJSON_AddNumberToObject(o, "n_converged", par->n_converged);
@@ -274,6 +276,7 @@ static void put_allocation(cJSON *root, const cls_fit_result *r) {
         pair(q, "d_opt_ci", opt[i].d_ci);
         num(q, "loss", opt[i].loss);
         pair(q, "loss_ci", opt[i].loss_ci);
+        pair(q, "loss_pi", opt[i].loss_pi);
         cJSON_AddItemToArray(arr, q);
       }
     }

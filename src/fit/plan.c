@@ -11,7 +11,10 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/rng.h"
 #include "fit/fit.h"
+
+enum { PLAN_STREAM = 0x504c414eu /* "PLAN" */ };
 
 void cls_fit_laws_of_result(const cls_fit_result *r, cls_fit_laws *L) {
   memset(L, 0, sizeof *L);
@@ -21,6 +24,7 @@ void cls_fit_laws_of_result(const cls_fit_result *r, cls_fit_laws *L) {
     L->has_par = true;
     L->par[0] = p->E, L->par[1] = p->A, L->par[2] = p->alpha, L->par[3] = p->B, L->par[4] = p->beta;
     L->par_draws = p->boot, L->n_par_draws = p->boot ? (size_t)p->n_boot : 0;
+    L->par_resid = p->residuals, L->n_par_resid = p->residuals ? p->n : 0;
   }
   const cls_fit_isoflop *iso = &r->isoflop;
   if (iso->ok) {
@@ -146,18 +150,28 @@ static bool solve_fr(const double *p, cls_plan_target t, double v, double q[4], 
 
 /* One law: the point estimate, then every draw for the intervals. */
 static cls_status one_law(law_solve solve, const double *p, const double *draws, size_t nd, int width,
-                          cls_plan_target t, double v, double level, cls_fit_optimum *o) {
+                          const double *resid, size_t nres, cls_plan_target t, double v, double level,
+                          cls_fit_optimum *o) {
   double q[4];
   if (!solve(p, t, v, q, o->why, sizeof o->why)) return CLS_OK;
   o->ok = true;
   o->c = q[0], o->n = q[1], o->d = q[2], o->loss = q[3];
   if (!nd) return CLS_OK;
-  double *col = malloc(4 * nd * sizeof *col);
+  double *col = malloc(5 * nd * sizeof *col); /* C, N, D, loss, and the loss with a residual */
   if (!col) return CLS_ERR_OUT_OF_MEMORY;
   for (size_t r = 0; r < nd; r++) {
     double x[4] = {NAN, NAN, NAN, NAN};
     if (!solve(draws + (size_t)width * r, t, v, x, NULL, 0)) x[0] = x[1] = x[2] = x[3] = NAN;
     for (int k = 0; k < 4; k++) col[k * nd + r] = x[k];
+  }
+  /* the prediction interval of a run's loss: each resample's loss times a
+   * resampled residual (a fixed Philox stream: the same plan every time) */
+  if (resid && nres > 5) {
+    double infl = sqrt((double)nres / (double)(nres - 5));
+    cls_rng rng = cls_rng_make(0, PLAN_STREAM);
+    for (size_t r = 0; r < nd; r++)
+      col[4 * nd + r] = col[3 * nd + r] * exp(infl * resid[cls_rng_below(rng, (uint64_t)r, 0, nres)]);
+    o->loss_pi = cls__fit_interval(col + 4 * nd, nd, level);
   }
   cls_ci *ci[4] = {&o->c_ci, &o->n_ci, &o->d_ci, &o->loss_ci};
   /* a budget asked for is exact: no interval on C then */
@@ -174,8 +188,8 @@ cls_status cls_fit_optimum_at(const cls_fit_laws *L, cls_plan_target t, double v
     memset(&out[i], 0, sizeof out[i]);
     snprintf(out[i].law, sizeof out[i].law, "%s", names[i]);
     out[i].c = out[i].n = out[i].d = out[i].loss = NAN;
-    cls_ci *ci[4] = {&out[i].c_ci, &out[i].n_ci, &out[i].d_ci, &out[i].loss_ci};
-    for (int k = 0; k < 4; k++) ci[k]->lo = ci[k]->hi = NAN;
+    cls_ci *ci[5] = {&out[i].c_ci, &out[i].n_ci, &out[i].d_ci, &out[i].loss_ci, &out[i].loss_pi};
+    for (int k = 0; k < 5; k++) ci[k]->lo = ci[k]->hi = NAN;
     snprintf(out[i].why, sizeof out[i].why, "not fitted");
   }
   if (!(v > 0) || !isfinite(v))
@@ -189,10 +203,12 @@ cls_status cls_fit_optimum_at(const cls_fit_laws *L, cls_plan_target t, double v
   cls_status st = CLS_OK;
   double level = L->ci_level > 0 && L->ci_level < 1 ? L->ci_level : 0.95;
   if (L->has_iso)
-    out[0].why[0] = 0, st = one_law(solve_iso, L->iso, L->iso_draws, L->n_iso_draws, 4, t, v, level, &out[0]);
+    out[0].why[0] = 0,
+    st = one_law(solve_iso, L->iso, L->iso_draws, L->n_iso_draws, 4, NULL, 0, t, v, level, &out[0]);
   if (!st && L->has_par)
-    out[1].why[0] = 0, st = one_law(solve_par, L->par, L->par_draws, L->n_par_draws, 5, t, v, level, &out[1]);
+    out[1].why[0] = 0, st = one_law(solve_par, L->par, L->par_draws, L->n_par_draws, 5, L->par_resid,
+                                    L->n_par_resid, t, v, level, &out[1]);
   if (!st && L->has_fr)
-    out[2].why[0] = 0, st = one_law(solve_fr, L->fr, L->fr_draws, L->n_fr_draws, 3, t, v, level, &out[2]);
+    out[2].why[0] = 0, st = one_law(solve_fr, L->fr, L->fr_draws, L->n_fr_draws, 3, NULL, 0, t, v, level, &out[2]);
   return st;
 }
