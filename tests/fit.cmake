@@ -51,6 +51,8 @@ cls_fit_cli(holdout_axis 2 "--holdout-top backtests the Chinchilla fits" ${CLS_F
             --holdout-top 1)
 cls_fit_cli(holdout_zero 2 "--holdout-top wants" --csv ${CLS_FIT_DATA}/good.csv --holdout-top 0)
 cls_fit_cli(isoflop_space_bad 2 "--isoflop-space wants logloss or loss" --csv ${CLS_FIT_DATA}/good.csv --isoflop-space lin)
+cls_fit_cli(isoflop_resample_bad 2 "--isoflop-resample wants runs or residuals" --csv ${CLS_FIT_DATA}/good.csv
+            --isoflop-resample points)
 cls_fit_cli(fix_e_bad 2 "--fix-E wants a positive loss" --csv ${CLS_FIT_DATA}/good.csv --fix-E -1)
 cls_fit_cli(fix_e_good 0 "E +1\\.7 +\\[1\\.7, 1\\.7\\]" --csv ${CLS_FIT_DATA}/good.csv --fix-E 1.7 --isoflop-space loss
             --bootstrap 20 --starts 100 -o ${CMAKE_CURRENT_BINARY_DIR}/fit-fix-e.json)

@@ -237,6 +237,36 @@ static void test_choices(void **state) {
   free(ln.budgets), free(ln.boot_a), free(ln.boot_b), free(ln.boot_law), free(ln.point_budget);
   cls_fit_input_destroy(in);
 
+  /* noise-free runs of the law: resampling the runs picks parabolas through
+   * other subsets of an imperfect profile, and the interval on the exponent
+   * stays wide; resampling the residuals about each parabola shrinks it to
+   * their (small, systematic) scatter */
+  k = 0;
+  for (int b = 0; b < 4; b++) {
+    double c = 1e18 * pow(10, b), ns = closed_nopt(c);
+    for (int j = 0; j < 6; j++, k++) {
+      N[k] = ns * pow(10, 0.3 * (j - 2.5)), D[k] = c / (6 * N[k]), C[k] = c, bud[k] = c;
+      L[k] = law(N[k], D[k]);
+    }
+  }
+  assert_int_equal(cls_fit_input_from_arrays(k, N, D, C, bud, L, &in), CLS_OK);
+  double width[2];
+  for (int m = 0; m < 2; m++) {
+    cls_fit_isoflop iso;
+    o.isoflop_linear = false;
+    o.isoflop_residuals = m == 1;
+    o.bootstrap = 200;
+    assert_int_equal(cls_fit_isoflop_run(in, &o, &iso), CLS_OK);
+    assert_true(iso.ok);
+    width[m] = iso.n_fit.exponent_ci.hi - iso.n_fit.exponent_ci.lo;
+    free(iso.budgets), free(iso.boot_a), free(iso.boot_b), free(iso.boot_law), free(iso.point_budget);
+  }
+  print_message("exponent interval width on exact data: runs %.3g, residuals %.3g\n", width[0], width[1]);
+  assert_true(width[1] < 0.5 * width[0]);
+  o.bootstrap = 0;
+  o.isoflop_residuals = false;
+  cls_fit_input_destroy(in);
+
   /* prediction interval beside the confidence interval, on noisy runs */
   in = grid();
   for (size_t i = 0; i < in->n_pts; i++) in->pts[i].loss *= 1 + 0.01 * sin(7.0 * (double)i);

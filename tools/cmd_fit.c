@@ -21,9 +21,10 @@ typedef struct {
   const char *axis;  /* --axis: comma-separated keys */
   const char *where; /* --where: comma-separated conditions on the points' keys */
   int quiet, train, floor_zero;
-  int collapse; /* --collapse: the collapse fits (also without it when the points have generations) */
-  int holdout;  /* --holdout-top K: the backtest */
-  int linear;   /* --isoflop-space loss */
+  int collapse;  /* --collapse: the collapse fits (also without it when the points have generations) */
+  int holdout;   /* --holdout-top K: the backtest */
+  int linear;    /* --isoflop-space loss */
+  int residuals; /* --isoflop-resample residuals */
   cls_fit_options o;
 } fit_args;
 
@@ -43,6 +44,7 @@ static int parse_starts(const char *v, void *target, char *why, size_t len) {
 static const cls_opt_choice losses[] = {{"eval", 0}, {"train", 1}, {NULL, 0}};
 static const cls_opt_choice floors[] = {{"free", 0}, {"zero", 1}, {NULL, 0}};
 static const cls_opt_choice spaces[] = {{"logloss", 0}, {"loss", 1}, {NULL, 0}};
+static const cls_opt_choice resamples[] = {{"runs", 0}, {"residuals", 1}, {NULL, 0}};
 
 static void fit_command(cls_opt_command *cmd, cls_option *opts, size_t cap, fit_args *a) {
   cls_fit_options *o = &a->o;
@@ -106,6 +108,10 @@ static void fit_command(cls_opt_command *cmd, cls_option *opts, size_t cap, fit_
                "IsoFLOP parabolas of log10 loss (default: the losses of a small budget span\ndecades) or of the "
                "loss itself, as Hoffmann et al. fit them"),
        .choices = spaces},
+      {CLS_OPT(CLS_OPT_CHOICE, "--isoflop-resample", &a->residuals, "runs|residuals", "isoflop_resample",
+               "what the IsoFLOP bootstrap redraws: each budget's runs (default), or its\nresiduals about the "
+               "budget's parabola (intervals shrink to the scatter about it:\non noise-free data to a point)"),
+       .choices = resamples},
       {CLS_OPT(CLS_OPT_DOUBLE, "--fix-E", &o->fix_E, "E", "fix_E",
                "pin the irreducible loss E of the parametric (and data-constrained) law\nto E instead of fitting "
                "it (a floor known from elsewhere: the noise of the data)"),
@@ -732,12 +738,13 @@ int cls_cmd_fit(int argc, char **argv) {
   fit_args a;
   memset(&a, 0, sizeof a);
   cls_fit_options_default(&a.o);
-  cls_option opts[24];
+  cls_option opts[26];
   cls_opt_command cmd;
   fit_command(&cmd, opts, sizeof opts / sizeof opts[0], &a);
   int code = read_args(&cmd, argc, argv, &a);
   if (code != CLS_EXIT_GO_ON) return code;
   a.o.isoflop_linear = a.linear != 0;
+  a.o.isoflop_residuals = a.residuals != 0;
   char err[2048] = "";
   if (a.run_dir && !a.csv) {
     code = axis_mode(&cmd, &a);

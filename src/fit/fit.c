@@ -19,6 +19,7 @@ void cls_fit_options_default(cls_fit_options *o) {
   o->ref_flops = NAN;
   o->frontier_skip = 0.1;
   o->isoflop_linear = false;
+  o->isoflop_residuals = false;
   o->fix_E = NAN;
 }
 

@@ -71,16 +71,18 @@ void cls_fit_input_warn(cls_fit_input *in, const char *fmt, ...)
 /* ---------------------------------------------------------------- options */
 
 typedef struct cls_fit_options {
-  double huber_delta;   /* Huber threshold on log-loss residuals (1e-3) */
-  int bootstrap;        /* resamples; 0 = no intervals (200) */
-  uint64_t seed;        /* of the resampling (0) */
-  int starts;           /* parametric starting points taken from the grid; 0 = the whole grid */
-  double ci_level;      /* of the intervals (0.95) */
-  double budget_tol;    /* relative FLOPs tolerance when grouping runs without a nominal budget (0.1) */
-  double ref_flops;     /* reference budget of the allocation; NaN = the data's largest */
-  double frontier_skip; /* leave out each run's curve rows below this fraction of its final C (0.1) */
-  bool isoflop_linear;  /* IsoFLOP parabolas of the loss, not of log10 loss (false) */
-  double fix_E;         /* > 0: the parametric (and data-constrained) law's E pinned to this; NaN: fitted */
+  double huber_delta;     /* Huber threshold on log-loss residuals (1e-3) */
+  int bootstrap;          /* resamples; 0 = no intervals (200) */
+  uint64_t seed;          /* of the resampling (0) */
+  int starts;             /* parametric starting points taken from the grid; 0 = the whole grid */
+  double ci_level;        /* of the intervals (0.95) */
+  double budget_tol;      /* relative FLOPs tolerance when grouping runs without a nominal budget (0.1) */
+  double ref_flops;       /* reference budget of the allocation; NaN = the data's largest */
+  double frontier_skip;   /* leave out each run's curve rows below this fraction of its final C (0.1) */
+  bool isoflop_linear;    /* IsoFLOP parabolas of the loss, not of log10 loss (false) */
+  bool isoflop_residuals; /* IsoFLOP bootstrap: resample each budget's residuals about its parabola, not its
+                             runs (false) */
+  double fix_E;           /* > 0: the parametric (and data-constrained) law's E pinned to this; NaN: fitted */
 } cls_fit_options;
 
 void cls_fit_options_default(cls_fit_options *o);

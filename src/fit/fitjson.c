@@ -139,6 +139,7 @@ static void put_isoflop(cJSON *root, cJSON *skipped, const cls_fit_result *r) {
     }
     /* y of a x^2 + b x + c, x = log10 N */
     cJSON_AddStringToObject(o, "parabola_of", r->opt.isoflop_linear ? "loss" : "log10_loss");
+    cJSON_AddStringToObject(o, "bootstrap_resamples", r->opt.isoflop_residuals ? "residuals" : "runs");
     power(o, "n_opt_fit", &iso->n_fit);
     power(o, "d_opt_fit", &iso->d_fit);
     cJSON_AddNumberToObject(o, "bootstrap_ok", iso->boot_ok);

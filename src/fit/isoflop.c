@@ -134,8 +134,8 @@ static size_t make_groups(const cls_fit_input *in, double tol, group *g, cls_fit
 
 /* Fits one budget's parabola over the points idx[0..n) and sets its minimum.
  * Returns 0 when the minimum is interior; otherwise writes why. */
-static int fit_budget(const cls_fit_input *in, const size_t *idx, size_t n, bool linear, cls_fit_budget *b,
-                      char *why, size_t why_len) {
+static int fit_budget(const cls_fit_input *in, const size_t *idx, size_t n, bool linear, const double *shift,
+                      cls_fit_budget *b, char *why, size_t why_len) {
   double x[MAX_RUNS], y[MAX_RUNS], ld[MAX_RUNS];
   if (n > MAX_RUNS) n = MAX_RUNS;
   double xlo = INFINITY, xhi = -INFINITY, lbest = INFINITY, nbest = NAN;
@@ -147,7 +147,7 @@ static int fit_budget(const cls_fit_input *in, const size_t *idx, size_t n, bool
   }
   for (size_t i = 0; i < n; i++) {
     const cls_fit_point *p = &in->pts[idx[i]];
-    x[i] = log10(p->n), y[i] = linear ? p->loss : log10(p->loss), ld[i] = log10(p->d);
+    x[i] = log10(p->n), y[i] = (linear ? p->loss : log10(p->loss)) + (shift ? shift[i] : 0), ld[i] = log10(p->d);
     xlo = fmin(xlo, x[i]), xhi = fmax(xhi, x[i]);
     b->n_lo = fmin(b->n_lo, p->n), b->n_hi = fmax(b->n_hi, p->n);
     if (p->loss < lbest) lbest = p->loss, nbest = p->n;
@@ -306,7 +306,7 @@ cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o
     if (g[k].n > 1) qsort(sizes, g[k].n, sizeof *sizes, cmp_double);
     for (size_t i = 0; i < g[k].n; i++) b->n_sizes += i == 0 || sizes[i] != sizes[i - 1];
     b->n_opt_ci.lo = b->n_opt_ci.hi = b->d_opt_ci.lo = b->d_opt_ci.hi = NAN;
-    b->used = !fit_budget(in, g[k].idx, g[k].n, o->isoflop_linear, b, b->why, sizeof b->why);
+    b->used = !fit_budget(in, g[k].idx, g[k].n, o->isoflop_linear, NULL, b, b->why, sizeof b->why);
     if (b->used)
       bc[out->n_used] = b->budget, bn[out->n_used] = b->n_opt, bd[out->n_used] = b->d_opt, out->n_used++;
   }
@@ -346,6 +346,7 @@ cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o
       st = CLS_ERR_OUT_OF_MEMORY;
   }
   cls_rng rng = cls_rng_make(o->seed, ISO_STREAM);
+  double shift[MAX_RUNS];
   for (int r = 0; r < B && !st; r++) {
     size_t m = 0;
     uint32_t draw = 0;
@@ -355,12 +356,28 @@ cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o
       /* fit_budget reads only the first MAX_RUNS: draw those, and skip the
        * counter past the rest so that later budgets draw what they did */
       size_t take = g[k].n < MAX_RUNS ? g[k].n : MAX_RUNS;
-      for (size_t j = 0; j < take; j++)
-        idx[j] = g[k].idx[cls_rng_below(rng, (uint64_t)r, (uint32_t)(draw + j), g[k].n)];
+      const cls_fit_budget *full = &out->budgets[k];
+      if (o->isoflop_residuals) {
+        /* the runs stay; each gets the full parabola's value plus a
+         * residual of the budget drawn with replacement */
+        double e[MAX_RUNS];
+        for (size_t j = 0; j < take; j++) {
+          const cls_fit_point *p = &in->pts[g[k].idx[j]];
+          double x = log10(p->n), y = o->isoflop_linear ? p->loss : log10(p->loss);
+          e[j] = y - (full->a * x * x + full->b * x + full->c);
+          idx[j] = g[k].idx[j];
+        }
+        for (size_t j = 0; j < take; j++)
+          shift[j] = e[cls_rng_below(rng, (uint64_t)r, (uint32_t)(draw + j), take)] - e[j];
+      } else {
+        for (size_t j = 0; j < take; j++)
+          idx[j] = g[k].idx[cls_rng_below(rng, (uint64_t)r, (uint32_t)(draw + j), g[k].n)];
+      }
       draw += (uint32_t)g[k].n;
-      cls_fit_budget t = out->budgets[k];
+      cls_fit_budget t = *full;
       char why[200];
-      if (fit_budget(in, idx, take, o->isoflop_linear, &t, why, sizeof why)) continue;
+      if (fit_budget(in, idx, take, o->isoflop_linear, o->isoflop_residuals ? shift : NULL, &t, why, sizeof why))
+        continue;
       bn_opt[(size_t)r * ng + k] = t.n_opt, bd_opt[(size_t)r * ng + k] = t.d_opt;
       bc[m] = t.budget, bn[m] = t.n_opt, bd[m] = t.d_opt, m++;
     }
