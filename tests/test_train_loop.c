@@ -446,6 +446,28 @@ static void test_resume_pins_auto_choices(void **state) {
                 classes);
   free(r);
   cls_task_destroy(t);
+
+  /* A start from step 0 given the choices an earlier start recorded (what
+   * a sweep does for a point killed before its first checkpoint) computes
+   * what that start did; choices that are not a record are ignored. */
+  t = make_task(&s);
+  tiny_config(&c, dir, "again", 40);
+  c.matmul_choices = want_choices;
+  r = run(t, &c, CLS_OK);
+  char *again = csv_sans_seconds(r->csv_path), *again_choices = json_choices(r->json_path);
+  assert_string_equal(again_choices, want_choices);
+  assert_string_equal(again, want);
+  free(r);
+  free(again);
+  free(again_choices);
+  tiny_config(&c, dir, "advice", 40);
+  c.matmul_choices = "NN 7 5 2 0 quantum";
+  r = run(t, &c, CLS_OK);
+  again_choices = json_choices(r->json_path);
+  assert_string_equal(again_choices, other_choices);
+  free(r);
+  free(again_choices);
+  cls_task_destroy(t);
   cls_context_destroy(ctx);
   ctx = own;
   free(want);

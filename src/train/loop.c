@@ -685,8 +685,16 @@ static cls_status pin_choices(run *u) {
     if (cls_checkpoint_choices(r->ckpt_path, &u->pinned, err, sizeof err) != CLS_OK) u->pinned = NULL;
   }
   cls_status s = cls_matmul_record_begin(u->t->ctx, u->pinned);
-  if (s != CLS_OK) snprintf(r->error, sizeof r->error, "%s", cls_last_error(u->t->ctx));
-  return s;
+  if (s != CLS_OK) {
+    snprintf(r->error, sizeof r->error, "%s", cls_last_error(u->t->ctx));
+    return s;
+  }
+  /* An earlier start's choices are advice: what cannot be pinned is chosen
+   * afresh, which is what a start without them would do. */
+  if (!u->c->resume && u->c->matmul_choices && u->c->matmul_choices[0] &&
+      cls_matmul_record_begin(u->t->ctx, u->c->matmul_choices) != CLS_OK)
+    cls_matmul_record_begin(u->t->ctx, NULL);
+  return CLS_OK;
 }
 
 cls_status cls_train_run(cls_train_task *t, const cls_train_config *c, cls_train_result *r) {
