@@ -269,6 +269,13 @@ static void run_point(worker *w, cls_context *ctx, const cls_sweep_point *p, cls
   tc.progress_user = w;
   tc.resume = resume;
   tc.force = !resume; /* no checkpoint: nothing to refuse */
+  cls_train_result *r = malloc(sizeof *r);
+  if (!r) {
+    o->status = CLS_RUN_FAILED;
+    snprintf(o->error, sizeof o->error, "out of host memory");
+    cls_task_destroy(task);
+    return;
+  }
   /* A point killed before its first checkpoint starts again with the auto
    * matmul choices its first start recorded in its summary, so that it
    * computes what that start would have (issue 14), whatever the cache
@@ -282,13 +289,6 @@ static void run_point(worker *w, cls_context *ctx, const cls_sweep_point *p, cls
     have_before = 1;
     if (before.state == CLS_POINT_RUNNING || before.state == CLS_POINT_INTERRUPTED)
       tc.matmul_choices = before.run.matmul_choices;
-  }
-  cls_train_result *r = malloc(sizeof *r);
-  if (!r) {
-    o->status = CLS_RUN_FAILED;
-    snprintf(o->error, sizeof o->error, "out of host memory");
-    cls_task_destroy(task);
-    return;
   }
   st = cls_train_run(task, &tc, r);
   if (have_before) cls_point_summary_release(&before);
