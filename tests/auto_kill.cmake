@@ -9,7 +9,10 @@
 # shorter sums the backends happen to round alike and the test could not
 # tell them apart. CLSCALE_MATMUL_AUTO=keep: a quieter machine later in the
 # test must not re-time the reference's choices (that is the point of the
-# re-timing rule, not what this test is about).
+# re-timing rule, not what this test is about). Then a one-point sweep killed
+# between its start and its first checkpoint, with every choice in the cache
+# folder changed, starts the point again with the choices its summary
+# recorded.
 set(CLS_AUTO_DIR ${PROJECT_BINARY_DIR}/auto-kill)
 file(MAKE_DIRECTORY ${CLS_AUTO_DIR})
 file(WRITE ${CLS_AUTO_DIR}/auto.ini [=[
@@ -76,6 +79,31 @@ choices "$dir/ref" > "$dir/ref.choices"; choices "$dir/run" > "$dir/run.choices"
 cmp "$dir/ref.choices" "$dir/run.choices" || { echo "recorded choices differ:"; diff "$dir/ref.choices" "$dir/run.choices"; exit 1; }
 same_results "$dir/ref" "$dir/run" || exit 1
 no_leftovers "$dir/run" || exit 1
+
+# A point killed after its start, before its first checkpoint, then every
+# choice in the cache folder turned to another backend: the re-run starts
+# the point again with the choices its summary recorded.
+one="$dir/one.ini"
+sed -e 's/^widths = .*/widths = 8/' -e 's/^budgets_flops = .*/budgets_flops = 4e9/' -e 's/^checkpoint_steps = .*/checkpoint_steps = 100/' "$spec" > "$one"
+"$clscale" sweep "$one" --out "$dir/one-ref" --quiet || { echo "the one-point reference failed"; exit 1; }
+"$clscale" sweep "$one" --out "$dir/one" --quiet > "$dir/one.log" 2>&1 &
+pid=$!
+while kill -0 $pid 2>/dev/null && ! grep -qF '"matmul_choices"' "$dir"/one/points/*.json 2>/dev/null; do sleep 0.02; done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+if ls "$dir"/one/checkpoints/*.ckpt > /dev/null 2>&1 || ! grep -qF '"status":	"running"' "$dir"/one/points/*.json; then
+  echo "the point was not caught between its start and its first checkpoint: the restart was not tested"
+else
+  for f in "$dir"/cache/matmul-auto-*.txt; do
+    sed -i -E 's/^([NT][NT] [0-9]+ [0-9]+ [0-9]+ [01]) (own|host) /\1 clblast /; t; s/^([NT][NT] [0-9]+ [0-9]+ [0-9]+ [01]) clblast /\1 own /' "$f"
+  done
+  "$clscale" sweep "$one" --out "$dir/one" --quiet || { echo "the one-point re-run failed"; exit 1; }
+  grep -q resumed_from_step "$dir"/one/points/*.json && { echo "the point resumed: no restart"; exit 1; }
+  choices "$dir/one-ref" > "$dir/one-ref.choices"; choices "$dir/one" > "$dir/one.choices"
+  cmp "$dir/one-ref.choices" "$dir/one.choices" || { echo "restarted point's choices differ"; diff "$dir/one-ref.choices" "$dir/one.choices"; exit 1; }
+  same_results "$dir/one-ref" "$dir/one" || exit 1
+  echo "restarted a point killed before its first checkpoint with its recorded choices"
+fi
 ]=])
 add_test(NAME cli_auto_kill COMMAND sh ${CLS_AUTO_DIR}/kill.sh $<TARGET_FILE:clscale> ${PROJECT_BINARY_DIR}/test-tmp/auto-kill
                                     ${CLS_AUTO_DIR}/auto.ini ${PROJECT_BINARY_DIR}/sweep-cli/lib.sh 8)
