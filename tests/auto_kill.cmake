@@ -106,5 +106,5 @@ else
 fi
 ]=])
 add_test(NAME cli_auto_kill COMMAND sh ${CLS_AUTO_DIR}/kill.sh $<TARGET_FILE:clscale> ${PROJECT_BINARY_DIR}/test-tmp/auto-kill
-                                    ${CLS_AUTO_DIR}/auto.ini ${PROJECT_BINARY_DIR}/sweep-cli/lib.sh 8)
+                                    ${CLS_AUTO_DIR}/auto.ini ${PROJECT_BINARY_DIR}/sweep-cli/lib.sh 6)
 set_tests_properties(cli_auto_kill PROPERTIES TIMEOUT 600)
