@@ -50,6 +50,10 @@ cls_fit_cli(holdout_too_many 2 "leaves 0 of the [0-9]+ budgets to fit.*hold out 
 cls_fit_cli(holdout_axis 2 "--holdout-top backtests the Chinchilla fits" ${CLS_FIT_DATA}/axis_toy --axis width
             --holdout-top 1)
 cls_fit_cli(holdout_zero 2 "--holdout-top wants" --csv ${CLS_FIT_DATA}/good.csv --holdout-top 0)
+# A CSV with epochs (runs of the data-constrained law, R*_D = 15.4) gives R*_D back; epochs must be positive.
+cls_fit_cli(csv_epochs 0 "R\\*_D +15\\.[34]" --csv ${CLS_FIT_DATA}/repeats.csv --bootstrap 20 --starts 100 -o
+            ${CMAKE_CURRENT_BINARY_DIR}/fit-repeats-csv.json)
+cls_fit_cli(csv_bad_epochs 1 "line 3: epochs = '0' is not a positive finite number" --csv ${CLS_FIT_DATA}/bad_epochs.csv)
 cls_fit_cli(isoflop_space_bad 2 "--isoflop-space wants logloss or loss" --csv ${CLS_FIT_DATA}/good.csv --isoflop-space lin)
 cls_fit_cli(isoflop_resample_bad 2 "--isoflop-resample wants runs or residuals" --csv ${CLS_FIT_DATA}/good.csv
             --isoflop-resample points)

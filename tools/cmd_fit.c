@@ -377,10 +377,17 @@ static void print_backtest(const cls_fit_backtest *bt, const cls_fit_options *o)
     ci_text(c1, sizeof c1, h->ci);
     ci_text(c2, sizeof c2, h->pi);
     printf("  %-24.24s %-10.3g %-10.4g %-10.5g %-10.5g %-22s %-22s %+7.2f%% %s\n", h->id, h->budget, h->n,
-           h->observed, h->predicted, c1, c2, 100 * h->rel_error, h->inside ? "yes" : "NO");
+           h->observed, h->predicted, c1, c2, 100 * h->rel_error,
+           !isfinite(h->pi.lo) ? "—"
+           : h->inside         ? "yes"
+                               : "NO");
   }
-  printf("  %zu of %zu inside their %d%% prediction interval; mean |error| %.2f%%, largest %.2f%%\n", bt->n_inside,
-         bt->n_runs, pct, 100 * bt->mean_abs_rel_error, 100 * bt->max_abs_rel_error);
+  if (o->bootstrap > 0)
+    printf("  %zu of %zu inside their %d%% prediction interval; mean |error| %.2f%%, largest %.2f%%\n",
+           bt->n_inside, bt->n_runs, pct, 100 * bt->mean_abs_rel_error, 100 * bt->max_abs_rel_error);
+  else
+    printf("  no intervals (--bootstrap 0); mean |error| %.2f%%, largest %.2f%%\n", 100 * bt->mean_abs_rel_error,
+           100 * bt->max_abs_rel_error);
   for (size_t i = 0; i < bt->n_held_budgets; i++) {
     const cls_fit_heldout_budget *h = &bt->budgets[i];
     printf("  N_opt at C = %.3g: measured ", h->budget);

@@ -81,7 +81,7 @@ static cls_status predict_runs(const cls_fit_input *in, const bool *keep, const 
     const cls_fit_point *q = &in->pts[i];
     snprintf(h->id, sizeof h->id, "%s", q->id);
     h->n = q->n, h->d = q->d, h->c = q->c, h->observed = q->loss;
-    h->budget = NAN; /* set by the caller, which knows the groups */
+    h->budget = NAN; /* set from the groups by cls_fit_backtest_run */
     h->predicted = law(p, q->n, q->d);
     for (size_t b = 0; b < B; b++) {
       ci[b] = law(par->boot + 5 * b, q->n, q->d);

@@ -81,7 +81,7 @@ static cls_status choose_kinds(const cls_solved *sv, unsigned *mask, char *err, 
   for (int k = 0; k < CLS_PLOT_KIND_COUNT; k++) {
     const char *t = cls_plot_kind_task((cls_plot_kind)k);
     if (!(*mask & (1u << k)) || !t || (task && !strcmp(t, task))) continue;
-    if (!strcmp(t, "backtest")) continue;         /* of any task: the figure says what it lacks */
+    if (!strcmp(t, "fit")) continue;              /* of any task: the figure says what it lacks */
     if (!task && strcmp(t, "collapse")) continue; /* no task named: the figure says what it lacks */
     char fits[300];
     kind_list(own ? own : kinds_of(NULL), fits, sizeof fits);

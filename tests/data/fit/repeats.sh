@@ -20,7 +20,7 @@ awk -v dir="$dir" 'BEGIN {
     dp = u + u * rs * (1 - exp(-(ep - 1) / rs))
     L = E + A / exp(al * log(n)) + B / exp(be * log(dp))
     id = sprintf("n%d_u%d_e%d", i, j, ep)
-    printf "{\"id\": \"%s\", \"status\": \"ok\", \"n_params\": %.6g, \"tokens\": %.6g, \"train_examples\": %.6g, \"train_tokens\": %.6g, \"examples_seen\": %.6g, \"epochs\": %.6g, \"flops\": %.6g, \"final_eval_loss\": %.9f}\n", id, n, d, u / 100, u, d / 100, ep, 6 * n * d, L > (dir "/points/" id ".json")
+    printf "{\"id\": \"%s\", \"task\": \"spectra\", \"status\": \"ok\", \"n_params\": %.6g, \"tokens\": %.6g, \"train_examples\": %.6g, \"train_tokens\": %.6g, \"examples_seen\": %.6g, \"epochs\": %.6g, \"flops\": %.6g, \"final_eval_loss\": %.9f}\n", id, n, d, u / 100, u, d / 100, ep, 6 * n * d, L > (dir "/points/" id ".json")
     close(dir "/points/" id ".json")
   }
 }' || exit 1
@@ -33,4 +33,8 @@ printf '%s\n' "$out" | grep -q "worth less than half a fresh one from epoch" || 
 grep -q '"data_constrained"' "$dir/fit.json" || fail "fit.json has no data_constrained"
 "$clscale" plot "$dir" --dpi 60 > /dev/null 2>&1 || fail "clscale plot failed"
 [ -s "$dir/plots/repeats.png" ] || fail "clscale plot drew no repeats.png"
+# asked for by name, for points of a task (the figure is of any task's fit)
+rm -f "$dir/plots/repeats.png"
+"$clscale" plot "$dir" --kind repeats --dpi 60 > /dev/null 2>&1 || fail "clscale plot --kind repeats failed"
+[ -s "$dir/plots/repeats.png" ] || fail "clscale plot --kind repeats drew no repeats.png"
 echo "repeats.sh: ok"
