@@ -201,6 +201,14 @@ typedef struct cls_op_counter {
 
 typedef struct cls_counters {
   double flops, bytes, seconds; /* totals over all ops */
+  /* Device commands with a profiling event (kernels, fills, copies; host
+   * BLAS work is not one), and how the device spent the time between the
+   * first command's start and the last one's end: busy_seconds is the
+   * union of the commands' intervals, span_seconds that whole stretch, so
+   * 1 - busy/span is the share of time no command ran (launch gaps, host
+   * work, host waits). */
+  uint64_t launches;
+  double busy_seconds, span_seconds;
   size_t op_count;
   cls_op_counter ops[CLS_MAX_OP_COUNTERS];
 } cls_counters;

@@ -280,6 +280,7 @@ static cls_status probe(run *u, double *flops_per_step) {
   if (s != CLS_OK) return device_fail(u, s, "the first training step failed");
   cls_counters_reset(ctx);
   *flops_per_step = cn.flops;
+  u->r->launches_per_step = cn.launches;
   return CLS_OK;
 }
 
@@ -621,6 +622,11 @@ static cls_status finish(run *u, cls_status s) {
   if (train_flops_now(u, &flops, &all) == CLS_OK) {
     r->flops = flops;
     r->process_train_flops = all - u->proc_eval_flops;
+  }
+  cls_counters cn;
+  if (cls_counters_get(u->t->ctx, &cn) == CLS_OK) {
+    r->device_busy_seconds = cn.busy_seconds;
+    r->device_span_seconds = cn.span_seconds;
   }
   r->eval_flops = u->eval_flops_base + u->proc_eval_flops;
   r->seconds = u->seconds_base + (cls_now() - u->t0);
