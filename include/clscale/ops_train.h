@@ -38,7 +38,7 @@
  * with cls_tokens_check.
  *
  * Counter names (cls_counters_get): gelu_fwd, gelu_bwd, add_scaled, scale,
- * bias_add, bias_bwd, embedding_fwd, embedding_bwd, cross_entropy_fwd,
+ * bias_add, bias_bwd, bias_gelu_fwd, gelu_bias_bwd, embedding_fwd, embedding_bwd, cross_entropy_fwd,
  * cross_entropy_fwd_bwd, mse, reduce_sum, reduce_sumsq, sumsq_ranges, adamw, adamw_groups.
  *
  * The end of a training step, with no host sync until the loss is logged:
@@ -93,6 +93,21 @@ cls_status cls_bias_add(cls_context *ctx, size_t rows, size_t cols, cls_ref bias
  * error grows with ROW_PART + rows/ROW_PART, not with rows. */
 cls_status cls_bias_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref dy, cls_ref dbias,
                              int accumulate);
+
+/* A linear layer's bias and GELU in one launch (the MLP's first layer):
+ * h = x + bias row-wise, kept in x (the backward pass reads it), and
+ * y = gelu(h), for the rows x cols matrix x. The same as cls_bias_add then
+ * cls_gelu_forward. bias (cols floats) must not overlap x or y; y must not
+ * overlap x. */
+cls_status cls_bias_gelu_forward(cls_context *ctx, size_t rows, size_t cols, cls_ref bias, cls_ref x, cls_ref y);
+
+/* Its backward in one pass over dy (plus a small second pass adding the
+ * parts, as cls_bias_backward): dx = dy * gelu'(h) from the saved h, and
+ * dbias (+)= the column sums of dx (accumulate 0/1). The same as
+ * cls_gelu_backward then cls_bias_backward. dx may equal dy (in place) or
+ * h; dbias must not overlap any of them. */
+cls_status cls_gelu_bias_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref h, cls_ref dy, cls_ref dx,
+                                  cls_ref dbias, int accumulate);
 
 /* -------------------------------------------------------------- embedding */
 

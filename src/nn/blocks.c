@@ -107,8 +107,7 @@ cls_status cls__nn_attn_out_backward(const cls__nn_view *v, size_t rows, size_t 
 cls_status cls__nn_mlp_forward(const cls__nn_view *v, size_t rows, size_t width, size_t in, int w_fc, size_t fc,
                                size_t fcg, size_t res_in, size_t res_out) {
   const size_t d = width;
-  CLS_NN_TRY(linear(v, rows, d, 4 * d, in, w_fc, fc, 0));
-  CLS_NN_TRY(cls_gelu_forward(v->ctx, rows * 4 * d, A(fc), A(fcg)));
+  CLS_NN_TRY(cls_nn_linear_gelu(v->ctx, v->pt, v->slabs, rows, d, 4 * d, A(in), w_fc, A(fc), A(fcg)));
   CLS_NN_TRY(cls_buffer_copy(v->ctx, v->acts, res_in, v->acts, res_out, rows * d));
   return linear(v, rows, 4 * d, d, fcg, w_fc + 2, res_out, 1);
 }
@@ -117,8 +116,8 @@ cls_status cls__nn_mlp_backward(const cls__nn_view *v, size_t rows, size_t width
                                 size_t fcg, size_t dres, size_t dfc, size_t din) {
   const size_t d = width;
   CLS_NN_TRY(linear_back(v, rows, 4 * d, d, fcg, w_fc + 2, dres, dfc));
-  CLS_NN_TRY(cls_gelu_backward(v->ctx, rows * 4 * d, A(fc), A(dfc), A(dfc)));
-  return linear_back(v, rows, d, 4 * d, in, w_fc, dfc, din);
+  return cls_nn_linear_gelu_back(v->ctx, v->pt, v->slabs, rows, d, 4 * d, A(in), w_fc, A(fc), A(dfc), A(dfc),
+                                 A(din), 0);
 }
 
 cls_status cls__nn_residual_grad(const cls__nn_view *v, size_t n, size_t dres, size_t dbranch) {

@@ -4,8 +4,9 @@
  * activation layout, and the sub-blocks of a pre-norm transformer block
  * that are the same in both (the attention output with its residual, the
  * MLP with its residual, the residual sum of a branch's gradient). Each is
- * the exact sequence of ops the models launched before they shared it, so
- * their losses do not change by a bit.
+ * the exact sequence of ops the models launched before they shared it
+ * (since then, the MLP's bias and GELU run fused, forward and backward:
+ * cls_nn_linear_gelu).
  */
 #ifndef CLSCALE_NN_BLOCKS_INTERNAL_H
 #define CLSCALE_NN_BLOCKS_INTERNAL_H
@@ -102,7 +103,7 @@ cls_status cls__nn_attn_out_backward(const cls__nn_view *v, size_t rows, size_t 
                                      size_t dres, size_t datty);
 
 /* The MLP into the residual, after the block's second norm (in): fc = in
- * Wfc + b, fcg = gelu(fc), res_out = res_in + fcg Wproj + b (w_fc: the
+ * Wfc + b, fcg = gelu(fc) (bias and GELU in one launch), res_out = res_in + fcg Wproj + b (w_fc: the
  * index of Wfc, as cls__nn_add_mlp lays them out). */
 cls_status cls__nn_mlp_forward(const cls__nn_view *v, size_t rows, size_t width, size_t in, int w_fc, size_t fc,
                                size_t fcg, size_t res_in, size_t res_out);

@@ -371,8 +371,8 @@ cls_status cls_emulator_forward(cls_emulator *e, const float *labels, const floa
   /* The wavelength stream. */
   TRY(cls__nn_linear(&e->m, R, F, d, A(e->feats), e->wl, A(e->m.res[0]), 0));
   /* The label tokens, once per spectrum: B x (T d) is (B T) x d. */
-  TRY(cls__nn_linear(&e->m, B, NL, Hm, A(e->labels), e->lab_fc, A(e->lab_h), 0));
-  TRY(cls_gelu_forward(ctx, B * Hm, A(e->lab_h), A(e->lab_g)));
+  TRY(cls_nn_linear_gelu(ctx, &e->m.pt, &e->m.slabs, B, NL, Hm, A(e->labels), e->lab_fc, A(e->lab_h),
+                         A(e->lab_g)));
   TRY(cls__nn_linear(&e->m, B, Hm, T * d, A(e->lab_g), e->lab_proj, A(e->tok), 0));
   TRY(cls_rmsnorm_forward(ctx, BT, d, EMU_EPS, A(e->tok), P(e->tok_g), A(e->tokn), A(e->tok_rstd)));
   const cls__nn_view v = cls__nn_model_view(&e->m);
@@ -390,8 +390,7 @@ cls_status cls_emulator_forward(cls_emulator *e, const float *labels, const floa
     TRY(cls__nn_mlp_forward(&v, R, d, a->n2, w + FCW, a->fch, a->fcg, a->res2, e->m.res[l + 1]));
   }
   TRY(cls_rmsnorm_forward(ctx, R, d, EMU_EPS, A(e->m.res[L]), P(e->head_g), A(e->hn), A(e->hn_rstd)));
-  TRY(cls__nn_linear(&e->m, R, d, d, A(e->hn), e->head_fc, A(e->hh), 0));
-  TRY(cls_gelu_forward(ctx, R * d, A(e->hh), A(e->hg)));
+  TRY(cls_nn_linear_gelu(ctx, &e->m.pt, &e->m.slabs, R, d, d, A(e->hn), e->head_fc, A(e->hh), A(e->hg)));
   TRY(cls__nn_linear(&e->m, R, d, 1, A(e->hg), e->head_out, A(e->pred), 0));
   const float inv = 1.0f / (float)R;
   TRY(cls_mse(ctx, R, A(e->pred), A(e->target), A(e->err), want_grad ? A(e->dpred) : CLS_NOREF, inv));
@@ -425,8 +424,8 @@ cls_status cls_emulator_backward(cls_emulator *e) {
 
   /* Head: pred = gelu(hn Wfc + b) Wout + b. dres = d res[L]. */
   TRY(cls__nn_linear_back(&e->m, R, d, 1, A(e->hg), e->head_out, A(e->dpred), A(e->dtmp), 0));
-  TRY(cls_gelu_backward(ctx, R * d, A(e->hh), A(e->dtmp), A(e->dtmp)));
-  TRY(cls__nn_linear_back(&e->m, R, d, d, A(e->hn), e->head_fc, A(e->dtmp), A(e->dln), 0));
+  TRY(cls_nn_linear_gelu_back(ctx, &e->m.pt, &e->m.slabs, R, d, d, A(e->hn), e->head_fc, A(e->hh), A(e->dtmp),
+                              A(e->dtmp), A(e->dln), 0));
   TRY(cls_rmsnorm_backward(ctx, R, d, A(e->m.res[L]), P(e->head_g), A(e->hn_rstd), A(e->dln), A(e->dres),
                            G(e->head_g), 1));
   const cls__nn_view v = cls__nn_model_view(&e->m);
@@ -457,8 +456,8 @@ cls_status cls_emulator_backward(cls_emulator *e) {
   TRY(cls_rmsnorm_backward(ctx, BT, d, A(e->tok), P(e->tok_g), A(e->tok_rstd), A(e->dtokn), A(e->dtok),
                            G(e->tok_g), 1));
   TRY(cls__nn_linear_back(&e->m, B, Hm, T * d, A(e->lab_g), e->lab_proj, A(e->dtok), A(e->dlab), 0));
-  TRY(cls_gelu_backward(ctx, B * Hm, A(e->lab_h), A(e->dlab), A(e->dlab)));
-  TRY(cls__nn_linear_back(&e->m, B, NL, Hm, A(e->labels), e->lab_fc, A(e->dlab), CLS_NOREF, 0));
+  TRY(cls_nn_linear_gelu_back(ctx, &e->m.pt, &e->m.slabs, B, NL, Hm, A(e->labels), e->lab_fc, A(e->lab_h),
+                              A(e->dlab), A(e->dlab), CLS_NOREF, 0));
   /* The wavelength projection (its input, the features, is data). */
   return cls__nn_linear_back(&e->m, R, F, d, A(e->feats), e->wl, A(e->dres), CLS_NOREF, 0);
 }

@@ -186,3 +186,23 @@ cls_status cls_nn_linear_back(cls_context *ctx, const cls_param_table *pt, const
   return cls_matmul(ctx, CLS_NO_TRANS, CLS_TRANS, rows, in, out, 1.0f, dy, out, W, out, dx_acc ? 1.0f : 0.0f, dx,
                     in);
 }
+
+cls_status cls_nn_linear_gelu(cls_context *ctx, const cls_param_table *pt, const cls_param_slabs *s, size_t rows,
+                              size_t in, size_t out, cls_ref x, int w, cls_ref h, cls_ref y) {
+  cls_ref W = cls_ref_at(s->params, pt->t[w].offset), b = cls_ref_at(s->params, pt->t[w + 1].offset);
+  cls_status st = cls_matmul(ctx, CLS_NO_TRANS, CLS_NO_TRANS, rows, out, in, 1.0f, x, in, W, out, 0.0f, h, out);
+  return st == CLS_OK ? cls_bias_gelu_forward(ctx, rows, out, b, h, y) : st;
+}
+
+cls_status cls_nn_linear_gelu_back(cls_context *ctx, const cls_param_table *pt, const cls_param_slabs *s,
+                                   size_t rows, size_t in, size_t out, cls_ref x, int w, cls_ref h, cls_ref dy,
+                                   cls_ref dh, cls_ref dx, int dx_acc) {
+  cls_ref W = cls_ref_at(s->params, pt->t[w].offset);
+  cls_ref dW = cls_ref_at(s->grads, pt->t[w].offset), db = cls_ref_at(s->grads, pt->t[w + 1].offset);
+  cls_status st = cls_gelu_bias_backward(ctx, rows, out, h, dy, dh, db, 1);
+  if (st == CLS_OK)
+    st = cls_matmul(ctx, CLS_TRANS, CLS_NO_TRANS, in, out, rows, 1.0f, x, in, dh, out, 1.0f, dW, out);
+  if (st != CLS_OK || !dx.buf) return st;
+  return cls_matmul(ctx, CLS_NO_TRANS, CLS_TRANS, rows, in, out, 1.0f, dh, out, W, out, dx_acc ? 1.0f : 0.0f, dx,
+                    in);
+}

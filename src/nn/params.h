@@ -99,4 +99,18 @@ cls_status cls_nn_linear(cls_context *ctx, const cls_param_table *pt, const cls_
 cls_status cls_nn_linear_back(cls_context *ctx, const cls_param_table *pt, const cls_param_slabs *s, size_t rows,
                               size_t in, size_t out, cls_ref x, int w, cls_ref dy, cls_ref dx, int dx_acc);
 
+/* A linear layer and its GELU, the bias and the activation in one launch
+ * after the matmul (cls_bias_gelu_forward): h = x W + b (kept for the
+ * backward pass), y = gelu(h). */
+cls_status cls_nn_linear_gelu(cls_context *ctx, const cls_param_table *pt, const cls_param_slabs *s, size_t rows,
+                              size_t in, size_t out, cls_ref x, int w, cls_ref h, cls_ref y);
+
+/* Its gradients given dy = dL/dy: dh = dy * gelu'(h) with db += its column
+ * sums in one launch (cls_gelu_bias_backward; dh may equal dy), then
+ * dW += x^T dh and dx = dh W^T (added with dx_acc; skipped when dx is
+ * CLS_NOREF). */
+cls_status cls_nn_linear_gelu_back(cls_context *ctx, const cls_param_table *pt, const cls_param_slabs *s,
+                                   size_t rows, size_t in, size_t out, cls_ref x, int w, cls_ref h, cls_ref dy,
+                                   cls_ref dh, cls_ref dx, int dx_acc);
+
 #endif
