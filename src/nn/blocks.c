@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "blocks_internal.h"
+#include "device/layer.h"
 #include "clscale/ops_train.h"
 
 int cls__nn_model_init(cls__nn_model *m, cls_context *ctx, size_t depth, size_t layer_size) {
@@ -18,7 +19,46 @@ cls_status cls__nn_model_storage(cls__nn_model *m, uint64_t seed, size_t n_acts,
   return cls_model_storage_alloc(m->ctx, &m->pt, seed, n_acts, what, &m->slabs, &m->acts);
 }
 
+/* Waits for a staging set's uploads (its memory is then free to reuse). */
+static cls_status stage_wait(cls__nn_stage *st, int slot) {
+  cls_status s = CLS_OK;
+  for (int i = 0; i < CLS__NN_STAGE_WRITES; i++) {
+    cls_status w = cls_transfer_wait(st->pending[slot][i]);
+    st->pending[slot][i] = NULL;
+    if (s == CLS_OK) s = w;
+  }
+  return s;
+}
+
+cls_status cls__nn_stage_begin(cls__nn_model *m, size_t n, float **out) {
+  cls__nn_stage *st = &m->stage;
+  st->slot ^= 1;
+  CLS_NN_TRY(stage_wait(st, st->slot));
+  if (st->cap[st->slot] < n) {
+    float *grown = realloc(st->host[st->slot], n * sizeof *grown);
+    if (!grown) return cls__fail(m->ctx, CLS_ERR_OUT_OF_MEMORY, "out of host memory staging %zu input floats", n);
+    st->host[st->slot] = grown;
+    st->cap[st->slot] = n;
+  }
+  *out = st->host[st->slot];
+  return CLS_OK;
+}
+
+cls_status cls__nn_stage_write(cls__nn_model *m, size_t offset, size_t count, const float *src) {
+  cls__nn_stage *st = &m->stage;
+  for (int i = 0; i < CLS__NN_STAGE_WRITES; i++)
+    if (!st->pending[st->slot][i])
+      return cls_buffer_write_async(m->ctx, m->acts, offset, count, src, &st->pending[st->slot][i]);
+  return cls__fail(m->ctx, CLS_ERR_INVALID_VALUE, "more than %d uploads staged in one forward pass",
+                   CLS__NN_STAGE_WRITES);
+}
+
 void cls__nn_model_free(cls__nn_model *m) {
+  /* Uploads still queued read the staging sets: wait before freeing. */
+  stage_wait(&m->stage, 0);
+  stage_wait(&m->stage, 1);
+  free(m->stage.host[0]);
+  free(m->stage.host[1]);
   cls_param_slabs_free(&m->slabs);
   cls_buffer_free(m->acts);
   cls_param_table_free(&m->pt);

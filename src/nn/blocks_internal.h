@@ -38,6 +38,19 @@ typedef struct cls__nn_view {
  * blocks' activations in the model's own struct of layer_size bytes per
  * block). Built and freed the same way for every model, so that a model
  * file holds only what is its own. */
+#define CLS__NN_STAGE_WRITES 4 /* uploads per forward pass at most */
+
+/* Host staging of a forward pass's inputs: the inputs are copied here and
+ * uploaded without waiting (cls_buffer_write_async), so that a training
+ * step never stops the host; two sets alternate, and a set is reused only
+ * after its uploads (two forward passes ago) have completed. */
+typedef struct cls__nn_stage {
+  float *host[2];
+  size_t cap[2];
+  cls_transfer *pending[2][CLS__NN_STAGE_WRITES];
+  int slot;
+} cls__nn_stage;
+
 typedef struct cls__nn_model {
   cls_context *ctx;
   cls_param_table pt;
@@ -45,7 +58,16 @@ typedef struct cls__nn_model {
   cls_buffer *acts;
   size_t *res;
   void *layer;
+  cls__nn_stage stage;
 } cls__nn_model;
+
+/* The next staging set, of at least n floats, in *out (its earlier uploads
+ * waited for). */
+cls_status cls__nn_stage_begin(cls__nn_model *m, size_t n, float **out);
+
+/* Uploads count floats of the current staging set (src points into it)
+ * to the activation slab at offset, without waiting. */
+cls_status cls__nn_stage_write(cls__nn_model *m, size_t offset, size_t count, const float *src);
 
 /* The host tables for depth blocks (and ctx kept); 0 when out of host
  * memory (what was allocated is freed by cls__nn_model_free). */

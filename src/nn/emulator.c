@@ -362,9 +362,15 @@ cls_status cls_emulator_forward(cls_emulator *e, const float *labels, const floa
   TRY(check_finite(ctx, "features", features, R * F));
   TRY(check_finite(ctx, "target", target, R));
   e->have_grad = e->have_flux = 0;
-  TRY(cls_buffer_write(ctx, e->m.acts, e->labels, B * NL, labels));
-  TRY(cls_buffer_write(ctx, e->m.acts, e->feats, R * F, features));
-  TRY(cls_buffer_write(ctx, e->m.acts, e->target, R, target));
+  /* Staged and uploaded without waiting: the host goes on queueing. */
+  float *st;
+  TRY(cls__nn_stage_begin(&e->m, B * NL + R * F + R, &st));
+  memcpy(st, labels, B * NL * sizeof *st);
+  memcpy(st + B * NL, features, R * F * sizeof *st);
+  memcpy(st + B * NL + R * F, target, R * sizeof *st);
+  TRY(cls__nn_stage_write(&e->m, e->labels, B * NL, st));
+  TRY(cls__nn_stage_write(&e->m, e->feats, R * F, st + B * NL));
+  TRY(cls__nn_stage_write(&e->m, e->target, R, st + B * NL + R * F));
   e->B = B;
   e->P = P;
 
@@ -407,6 +413,10 @@ cls_status cls_emulator_read_flux(cls_emulator *e, float *flux) {
   if (!e->have_flux)
     return cls__fail(e->m.ctx, CLS_ERR_INVALID_VALUE, "cls_emulator_read_flux: no forward pass has completed yet");
   return cls_buffer_read(e->m.ctx, e->m.acts, e->pred, e->B * e->P, flux);
+}
+
+cls_ref cls_emulator_loss_ref(const cls_emulator *e) {
+  return e ? cls_ref_at(e->m.acts, e->loss) : CLS_NOREF;
 }
 
 /* ------------------------------------------------------------ backward */

@@ -38,7 +38,6 @@ struct cls_gpt {
 
   size_t B, T; /* of the last forward */
   int have_grad;
-  float *host_ids; /* staging for token ids as floats */
 };
 
 void cls_gpt_config_default(cls_gpt_config *c) {
@@ -184,8 +183,7 @@ cls_status cls_gpt_create(cls_context *ctx, const cls_gpt_config *c, size_t max_
   g->max_seq = max_seq;
   const int ok = cls__nn_model_init(&g->m, ctx, c->depth, sizeof *g->layer);
   g->layer = g->m.layer;
-  g->host_ids = malloc(max_batch * max_seq * sizeof *g->host_ids);
-  if (!ok || !g->host_ids || !build_params(g)) {
+  if (!ok || !build_params(g)) {
     cls_gpt_destroy(g);
     return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_gpt_create: out of host memory");
   }
@@ -201,7 +199,6 @@ cls_status cls_gpt_create(cls_context *ctx, const cls_gpt_config *c, size_t max_
 void cls_gpt_destroy(cls_gpt *g) {
   if (!g) return;
   cls__nn_model_free(&g->m);
-  free(g->host_ids);
   free(g);
 }
 
@@ -259,11 +256,15 @@ cls_status cls_gpt_forward(cls_gpt *g, const int32_t *tokens, const int32_t *tar
       return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
                        "cls_gpt_forward: target %zu is %ld; use an id in [0, %zu) or CLS_IGNORE_TARGET (-1)", i,
                        (long)targets[i], V);
+  /* Staged and uploaded without waiting: the host goes on queueing. */
+  float *st;
+  TRY(cls__nn_stage_begin(&g->m, 2 * BT, &st));
   for (int which = 0; which < 2; which++) {
     const int32_t *ids = which ? targets : tokens;
-    for (size_t i = 0; i < BT; i++) g->host_ids[i] = (float)ids[i];
-    if (!which) TRY(cls_tokens_check(ctx, g->host_ids, BT, V, NULL));
-    TRY(cls_buffer_write(ctx, g->m.acts, which ? g->targets : g->tokens, BT, g->host_ids));
+    float *f = st + (size_t)which * BT;
+    for (size_t i = 0; i < BT; i++) f[i] = (float)ids[i];
+    if (!which) TRY(cls_tokens_check(ctx, f, BT, V, NULL));
+    TRY(cls__nn_stage_write(&g->m, which ? g->targets : g->tokens, BT, f));
   }
   /* Without ignored targets this is 1/BT as it always was (bit for bit);
    * with every target ignored the loss is 0 and so is the gradient. */
@@ -389,6 +390,10 @@ static cls_status read_output(cls_gpt *g, const char *fn, size_t off, size_t n, 
 cls_status cls_gpt_read_logits(cls_gpt *g, float *out) {
   if (!g) return CLS_ERR_NULL_ARGUMENT;
   return read_output(g, "cls_gpt_read_logits", g->logits, g->B * g->T * g->c.vocab, 1, out);
+}
+
+cls_ref cls_gpt_loss_ref(const cls_gpt *g) {
+  return g ? cls_ref_at(g->m.acts, g->loss) : CLS_NOREF;
 }
 
 cls_status cls_gpt_read_losses(cls_gpt *g, float *out) {
