@@ -160,6 +160,21 @@ cls_status cls__nn_mlp_backward(const cls__nn_view *v, size_t rows, size_t width
                                  A(din), 0);
 }
 
+cls_status cls__nn_residual_out_norm(const cls__nn_view *v, size_t rows, size_t in, size_t width, size_t x, int w,
+                                     size_t scratch, size_t res_in, size_t res_out, const cls__nn_norm *norm) {
+  const cls_tensor_desc *t = v->pt->t;
+  cls_ref W = cls_ref_at(v->slabs->params, t[w].offset), b = cls_ref_at(v->slabs->params, t[w + 1].offset);
+  cls_ref gain = cls_ref_at(v->slabs->params, t[norm->gain].offset);
+  CLS_NN_TRY(cls_matmul(v->ctx, CLS_NO_TRANS, CLS_NO_TRANS, rows, width, in, 1.0f, A(x), in, W, width, 0.0f,
+                        A(scratch), width));
+  if (norm->shift < 0)
+    return cls_residual_rmsnorm_forward(v->ctx, rows, width, norm->eps, A(res_in), A(scratch), b, A(res_out), gain,
+                                        A(norm->y), A(norm->rstd));
+  return cls_residual_layernorm_forward(v->ctx, rows, width, norm->eps, A(res_in), A(scratch), b, A(res_out), gain,
+                                        cls_ref_at(v->slabs->params, t[norm->shift].offset), A(norm->y),
+                                        A(norm->mean), A(norm->rstd));
+}
+
 cls_status cls__nn_residual_grad(const cls__nn_view *v, size_t n, size_t dres, size_t dbranch) {
   return cls_add_scaled(v->ctx, n, 1.0f, A(dres), 1.0f, A(dbranch), A(dres));
 }

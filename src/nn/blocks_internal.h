@@ -135,6 +135,25 @@ cls_status cls__nn_mlp_forward(const cls__nn_view *v, size_t rows, size_t width,
 cls_status cls__nn_mlp_backward(const cls__nn_view *v, size_t rows, size_t width, size_t in, int w_fc, size_t fc,
                                 size_t fcg, size_t dres, size_t dfc, size_t din);
 
+/* The norm that follows a residual add: RMSNorm (shift < 0) or LayerNorm
+ * with gain tensor `gain` and shift tensor `shift`, eps, its output and
+ * saved statistics (offsets in the activation slab; mean unused by
+ * RMSNorm). */
+typedef struct cls__nn_norm {
+  float eps;
+  int gain, shift;
+  size_t y, mean, rstd;
+} cls__nn_norm;
+
+/* A branch's output layer into the residual and the next norm, fused:
+ * scratch = x W (rows x in by in x width, tensor w, its bias w + 1, no
+ * bias added yet), then res_out = (res_in + scratch) + b and the norm of
+ * res_out in one launch (cls_residual_*norm_forward): the sums of
+ * cls__nn_attn_out_forward / cls__nn_mlp_forward's last layer in their
+ * order, without the copy and the bias launches. */
+cls_status cls__nn_residual_out_norm(const cls__nn_view *v, size_t rows, size_t in, size_t width, size_t x, int w,
+                                     size_t scratch, size_t res_in, size_t res_out, const cls__nn_norm *norm);
+
 /* dres += dbranch (n floats): a residual branch's gradient joins the
  * stream's. */
 cls_status cls__nn_residual_grad(const cls__nn_view *v, size_t n, size_t dres, size_t dbranch);

@@ -382,20 +382,27 @@ cls_status cls_emulator_forward(cls_emulator *e, const float *labels, const floa
   TRY(cls__nn_linear(&e->m, B, Hm, T * d, A(e->lab_g), e->lab_proj, A(e->tok), 0));
   TRY(cls_rmsnorm_forward(ctx, BT, d, EMU_EPS, A(e->tok), P(e->tok_g), A(e->tokn), A(e->tok_rstd)));
   const cls__nn_view v = cls__nn_model_view(&e->m);
+  /* The first block's first norm; every later norm comes fused with the
+   * residual add before it (cls__nn_residual_out_norm, the branch's output
+   * in dtmp, backward scratch that is free during the forward pass). */
+  TRY(cls_rmsnorm_forward(ctx, R, d, EMU_EPS, A(e->m.res[0]), P(e->layer0 + N1G), A(e->layer[0].n1),
+                          A(e->layer[0].n1_rstd)));
   for (size_t l = 0; l < L; l++) {
     const int w = e->layer0 + (int)l * PER_LAYER;
     layer_acts *a = &e->layer[l];
     cls_attn_shape s = attn_shape(e);
-    TRY(cls_rmsnorm_forward(ctx, R, d, EMU_EPS, A(e->m.res[l]), P(w + N1G), A(a->n1), A(a->n1_rstd)));
     TRY(cls__nn_linear(&e->m, R, d, d, A(a->n1), w + QW, A(a->q), 0));
     TRY(cls__nn_linear(&e->m, BT, d, 2 * d, A(e->tokn), w + KVW, A(a->kv), 0));
     TRY(cls_attention_forward(ctx, &s, stream(e, a->q), kv_part(e, a->kv, 0), kv_part(e, a->kv, 1), A(a->probs),
                               stream(e, a->atty)));
-    TRY(cls__nn_attn_out_forward(&v, R, d, e->m.res[l], a->atty, w + OW, a->res2));
-    TRY(cls_rmsnorm_forward(ctx, R, d, EMU_EPS, A(a->res2), P(w + N2G), A(a->n2), A(a->n2_rstd)));
-    TRY(cls__nn_mlp_forward(&v, R, d, a->n2, w + FCW, a->fch, a->fcg, a->res2, e->m.res[l + 1]));
+    const cls__nn_norm n2 = {EMU_EPS, w + N2G, -1, a->n2, 0, a->n2_rstd};
+    TRY(cls__nn_residual_out_norm(&v, R, d, d, a->atty, w + OW, e->dtmp, e->m.res[l], a->res2, &n2));
+    TRY(cls_nn_linear_gelu(ctx, &e->m.pt, &e->m.slabs, R, d, 4 * d, A(a->n2), w + FCW, A(a->fch), A(a->fcg)));
+    const cls__nn_norm next = l + 1 < L ? (cls__nn_norm){EMU_EPS, w + PER_LAYER + N1G,    -1, e->layer[l + 1].n1,
+                                                         0,       e->layer[l + 1].n1_rstd}
+                                        : (cls__nn_norm){EMU_EPS, e->head_g, -1, e->hn, 0, e->hn_rstd};
+    TRY(cls__nn_residual_out_norm(&v, R, 4 * d, d, a->fcg, w + FPW, e->dtmp, a->res2, e->m.res[l + 1], &next));
   }
-  TRY(cls_rmsnorm_forward(ctx, R, d, EMU_EPS, A(e->m.res[L]), P(e->head_g), A(e->hn), A(e->hn_rstd)));
   TRY(cls_nn_linear_gelu(ctx, &e->m.pt, &e->m.slabs, R, d, d, A(e->hn), e->head_fc, A(e->hh), A(e->hg)));
   TRY(cls__nn_linear(&e->m, R, d, 1, A(e->hg), e->head_out, A(e->pred), 0));
   const float inv = 1.0f / (float)R;
@@ -445,9 +452,8 @@ cls_status cls_emulator_backward(cls_emulator *e) {
     cls_attn_shape s = attn_shape(e);
     /* dres holds d res[l+1] = d res2 (identity) + the MLP branch. */
     TRY(cls__nn_mlp_backward(&v, R, d, a->n2, w + FCW, a->fch, a->fcg, e->dres, e->dfch, e->dln));
-    TRY(cls_rmsnorm_backward(ctx, R, d, A(a->res2), P(w + N2G), A(a->n2_rstd), A(e->dln), A(e->dtmp), G(w + N2G),
-                             1));
-    TRY(cls__nn_residual_grad(&v, R * d, e->dres, e->dtmp));
+    TRY(cls_rmsnorm_backward_add(ctx, R, d, A(a->res2), P(w + N2G), A(a->n2_rstd), A(e->dln), A(e->dres),
+                                 G(w + N2G), 1));
     /* dres holds d res2 = d res[l] (identity) + the attention branch. */
     TRY(cls__nn_attn_out_backward(&v, R, d, a->atty, w + OW, e->dres, e->datty));
     TRY(cls_attention_backward(ctx, &s, stream(e, a->q), kv_part(e, a->kv, 0), kv_part(e, a->kv, 1), A(a->probs),
@@ -457,9 +463,8 @@ cls_status cls_emulator_backward(cls_emulator *e) {
     /* Every block reads the same normalised tokens: their gradient is the
      * sum over blocks (the last block first overwrites). */
     TRY(cls__nn_linear_back(&e->m, BT, d, 2 * d, A(e->tokn), w + KVW, A(e->dkv), A(e->dtokn), l != L - 1));
-    TRY(cls_rmsnorm_backward(ctx, R, d, A(e->m.res[l]), P(w + N1G), A(a->n1_rstd), A(e->dln), A(e->dtmp),
-                             G(w + N1G), 1));
-    TRY(cls__nn_residual_grad(&v, R * d, e->dres, e->dtmp));
+    TRY(cls_rmsnorm_backward_add(ctx, R, d, A(e->m.res[l]), P(w + N1G), A(a->n1_rstd), A(e->dln), A(e->dres),
+                                 G(w + N1G), 1));
   }
   /* The label tokens, then the label MLP (its input, the labels, needs no
    * gradient). */
