@@ -147,15 +147,17 @@ __kernel void bias_grad_finish(__global const float *part, uint parts, uint cols
 
 /* ------------------------------------------------ bias + GELU, fused
  * A linear layer's bias and its GELU in one pass (cls_bias_gelu_forward):
- * item (v, r) takes the ELT_VEC columns from v * ELT_VEC of row r,
+ * item r * vecs + v takes the ELT_VEC columns from v * ELT_VEC of row r,
  * h = x + bias (kept in x: the backward pass needs the pre-activation)
  * and y = gelu(h). The same operations as bias_add then gelu_fwd (which
  * lanes share a vector exp differs, which a runtime may round apart). */
 __kernel void bias_gelu_fwd(__global const float *bias, uint bo, __global float *x, uint xo, __global float *y,
-                            uint yo, uint rows, uint cols) {
-  uint c = get_global_id(0) * ELT_VEC;
-  uint r = get_global_id(1);
-  if (c >= cols || r >= rows) return;
+                            uint yo, uint rows, uint cols, uint vecs) {
+  /* A 1-D launch of rows x vecs items (vecs = vectors per row), so that
+   * work-groups are large whatever the width (PoCL pays per group). */
+  uint id = get_global_id(0);
+  if (id >= rows * vecs) return;
+  uint r = id / vecs, c = (id % vecs) * ELT_VEC;
   size_t at = (size_t)r * cols + c;
   if (cols - c >= ELT_VEC) {
     floatv h = VLOAD(0, x + xo + at) + VLOAD(0, bias + bo + c);

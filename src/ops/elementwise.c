@@ -274,11 +274,12 @@ cls_status cls_bias_gelu_forward(cls_context *ctx, size_t rows, size_t cols, cls
   if ((s = cls__arg_mem(ctx, k, a++, bias.buf)) || (s = cls__arg_uint(ctx, k, a++, bias.offset)) ||
       (s = cls__arg_mem(ctx, k, a++, x.buf)) || (s = cls__arg_uint(ctx, k, a++, x.offset)) ||
       (s = cls__arg_mem(ctx, k, a++, y.buf)) || (s = cls__arg_uint(ctx, k, a++, y.offset)) ||
-      (s = cls__arg_uint(ctx, k, a++, rows)) || (s = cls__arg_uint(ctx, k, a++, cols)))
+      (s = cls__arg_uint(ctx, k, a++, rows)) || (s = cls__arg_uint(ctx, k, a++, cols)) ||
+      (s = cls__arg_uint(ctx, k, a++, gelu_items(ctx, cols))))
     return s;
   /* The bias add (1) and GELU (8) per element; x read and written, y written. */
-  return launch_cols(ctx, "bias_gelu_fwd", k, "ELT_LOCAL", 256, gelu_items(ctx, cols), rows, 9.0 * (double)n,
-                     (3.0 * (double)n + (double)cols) * sizeof(float));
+  return cls__launch_map(ctx, "bias_gelu_fwd", k, rows * gelu_items(ctx, cols), 9.0 * (double)n,
+                         (3.0 * (double)n + (double)cols) * sizeof(float));
 }
 
 cls_status cls_gelu_bias_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref h, cls_ref dy, cls_ref dx,

@@ -24,11 +24,12 @@
  *               scores in a private array of ATTN_TK floats); other shapes,
  *               or ATTN_TK=0, take the matmuls and the softmax op. The row
  *               kernels are scalar loops, which PoCL does not vectorise:
- *               on the CPU they match the matmuls' time only for narrow
- *               heads (the emulator's widths up to 32 with 4 heads), where
- *               they save ~100 launches a step; the GPU values are
- *               unmeasured guesses (a row per work-item is plenty of
- *               parallelism there, and launches cost more). */
+ *               on the 2-core CPU they saved ~110 launches a step of the
+ *               emulator at width 16 but made its steps slower (interleaved
+ *               runs, 2026-12-06, a loaded machine), so the cpu set keeps
+ *               them off (ATTN_TK=32,ATTN_DH=8 turns them on); the GPU
+ *               values are unmeasured guesses (a row per work-item is
+ *               plenty of parallelism there, and launches cost more). */
 #include "params_internal.h"
 
 /* What the kernels can take (work-group sizes up to PoCL's 4096; the
@@ -51,7 +52,7 @@ const cls__param_family cls__params_rows = {
     "rows",
     {
         [CLS__SET_CPU] = "ROW_VARIANT=0 ROW_WG=64 ROW_LOCAL=16 ROW_VEC=16 ROW_CVEC=16 ROW_PART=256 ROW_CLOCAL=16 "
-                         "ROW_PAIR=128 ATTN_TK=32 ATTN_DH=8",
+                         "ROW_PAIR=128 ATTN_TK=0 ATTN_DH=8",
         [CLS__SET_NVIDIA_GPU] = "ROW_VARIANT=1 ROW_WG=256 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 "
                                 "ROW_CLOCAL=64 ATTN_TK=64 ATTN_DH=64",
         [CLS__SET_AMD_GPU] = "ROW_VARIANT=1 ROW_WG=256 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 "
