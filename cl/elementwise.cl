@@ -144,3 +144,74 @@ __kernel void bias_grad_finish(__global const float *part, uint parts, uint cols
   for (uint p = 0; p < parts; p++) s += part[(size_t)p * cols + c];
   db[dbo + c] = accumulate ? db[dbo + c] + s : s;
 }
+
+/* ------------------------------------------------ bias + GELU, fused
+ * A linear layer's bias and its GELU in one pass (cls_bias_gelu_forward):
+ * item r * vecs + v takes the ELT_VEC columns from v * ELT_VEC of row r,
+ * h = x + bias (kept in x: the backward pass needs the pre-activation)
+ * and y = gelu(h). The same operations as bias_add then gelu_fwd (which
+ * lanes share a vector exp differs, which a runtime may round apart). */
+__kernel void bias_gelu_fwd(__global const float *bias, uint bo, __global float *x, uint xo, __global float *y,
+                            uint yo, uint rows, uint cols, uint vecs) {
+  /* A 1-D launch of rows x vecs items (vecs = vectors per row), so that
+   * work-groups are large whatever the width (PoCL pays per group). */
+  uint id = get_global_id(0);
+  if (id >= rows * vecs) return;
+  uint r = id / vecs, c = (id % vecs) * ELT_VEC;
+  size_t at = (size_t)r * cols + c;
+  if (cols - c >= ELT_VEC) {
+    floatv h = VLOAD(0, x + xo + at) + VLOAD(0, bias + bo + c);
+    VSTORE(h, 0, x + xo + at);
+    VSTORE(GELU_FWD(h), 0, y + yo + at);
+  } else {
+    for (; c < cols; c++, at++) {
+      float h = x[xo + at] + bias[bo + c];
+      x[xo + at] = h;
+      y[yo + at] = GELU_FWD(h);
+    }
+  }
+}
+
+/* Its backward, and the bias gradient, in one pass over dy
+ * (cls_gelu_bias_backward): item (c, p) computes dx = dy gelu'(h) for
+ * columns c*ROW_CVEC .. +ROW_CVEC-1 of the rows of part p, writes it, and
+ * sums it over those rows in bias_grad_part's order: the operations of
+ * gelu_bwd then bias_grad_part in one launch (up to which lanes share a
+ * vector exp); parts are added by bias_grad_finish. */
+__kernel void gelu_bias_bwd_part(__global const float *x, uint xo, __global const float *dy, uint dyo,
+                                 __global float *dx, uint dxo, uint rows, uint cols, uint part_rows,
+                                 __global float *out, uint oo, int accumulate) {
+  uint c = get_global_id(0) * ROW_CVEC;
+  uint p = get_global_id(1);
+  if (c >= cols) return;
+  uint r0 = p * part_rows;
+  uint r1 = min(rows, r0 + part_rows);
+  size_t o = oo + (size_t)p * cols + c;
+#if ROW_CVEC > 1
+  if (c + ROW_CVEC <= cols) {
+    typedef CAT(float, ROW_CVEC) floatc;
+    floatc s = (floatc)(0.0f);
+    for (uint r = r0; r < r1; r++) {
+      size_t at = (size_t)r * cols + c;
+      floatc v = CAT(vload, ROW_CVEC)(0, x + xo + at), g = CAT(vload, ROW_CVEC)(0, dy + dyo + at), d;
+      GELU_BWD(floatc, v, g, d);
+      CAT(vstore, ROW_CVEC)(d, 0, dx + dxo + at);
+      s += d;
+    }
+    if (accumulate) s += CAT(vload, ROW_CVEC)(0, out + o);
+    CAT(vstore, ROW_CVEC)(s, 0, out + o);
+    return;
+  }
+#endif
+  for (uint k = c; k < min(cols, c + ROW_CVEC); k++, o++) {
+    float s = 0.0f;
+    for (uint r = r0; r < r1; r++) {
+      size_t at = (size_t)r * cols + k;
+      float v = x[xo + at], g = dy[dyo + at], d;
+      GELU_BWD(float, v, g, d);
+      dx[dxo + at] = d;
+      s += d;
+    }
+    out[o] = accumulate ? out[o] + s : s;
+  }
+}

@@ -90,6 +90,79 @@ static void test_steps(void **state) {
   }
 }
 
+/* The slab in one launch: groups of awkward sizes (1, primes, ends that
+ * split vectors) with their own rate multipliers and decays, at an offset,
+ * five steps, against the reference run group by group. */
+static void run_groups(cls_context *ctx, const size_t *sizes, size_t count, float max_norm) {
+  size_t n = 0;
+  cls_adamw_group groups[8];
+  for (size_t i = 0; i < count; i++) {
+    n += sizes[i];
+    groups[i].end = n;
+    groups[i].lr_mult = i % 3 == 0 ? 1.0f : i % 3 == 1 ? 0.25f : 3.0f;
+    groups[i].weight_decay = i % 2 ? 0.0f : 0.1f;
+  }
+  const size_t off = 5, total = off + n + 2;
+  float *hp = test_random_floats(total, n * 3 + count, -1, 1);
+  cls_buffer *p = test_upload(ctx, hp, total), *g = NULL, *m = NULL, *v = NULL, *ss = NULL;
+  TEST_OK(ctx, cls_buffer_alloc(ctx, total, &g));
+  TEST_OK(ctx, cls_buffer_alloc(ctx, total, &m));
+  TEST_OK(ctx, cls_buffer_alloc(ctx, total, &v));
+  TEST_OK(ctx, cls_buffer_alloc(ctx, 1, &ss));
+  TEST_OK(ctx, cls_buffer_fill(ctx, m, 0, total, 0.0f));
+  TEST_OK(ctx, cls_buffer_fill(ctx, v, 0, total, 0.0f));
+  double *rp = malloc(total * sizeof *rp), *rm = calloc(total, sizeof *rm), *rv = calloc(total, sizeof *rv);
+  double *rg = malloc(total * sizeof *rg);
+  for (size_t i = 0; i < total; i++) rp[i] = hp[i];
+  cls_adamw_params h;
+  cls_adamw_params_init(&h);
+  h.lr = 0.01f;
+  h.max_norm = max_norm;
+  h.weight_decay = 5.0f; /* not used by the grouped step */
+  cls_ref gr = cls_ref_at(g, off);
+  for (unsigned long step = 1; step <= 5; step++) {
+    float *hg = test_random_floats(total, 77 * step + n, -2, 2);
+    TEST_OK(ctx, cls_buffer_write(ctx, g, 0, total, hg));
+    double sumsq = 0;
+    for (size_t i = 0; i < total; i++) rg[i] = hg[i];
+    for (size_t i = 0; i < n; i++) sumsq += rg[off + i] * rg[off + i];
+    TEST_OK(ctx, cls_sumsq_ranges(ctx, 1, &gr, &n, cls_ref_at(ss, 0)));
+    h.step = step;
+    TEST_OK(ctx, cls_adamw_step_groups(ctx, n, &h, count, groups, cls_ref_at(p, off), gr, cls_ref_at(m, off),
+                                       cls_ref_at(v, off), max_norm > 0 ? cls_ref_at(ss, 0) : CLS_NOREF));
+    for (size_t i = 0, start = 0; i < count; start = groups[i++].end) {
+      cls_adamw_params hg1 = h;
+      hg1.lr = h.lr * groups[i].lr_mult;
+      hg1.weight_decay = groups[i].weight_decay;
+      const size_t at = off + start, len = groups[i].end - start;
+      cls__ref_adamw_step(len, &hg1, rp + at, rg + at, rm + at, rv + at, sumsq);
+    }
+    free(hg);
+  }
+  float *gp = test_read_at(ctx, p, 0, total), *gm = test_read_at(ctx, m, 0, total);
+  test_expect_close("adamw groups param", total, gp, rp, 2e-6, 1.0);
+  double mmax = 0;
+  for (size_t i = 0; i < total; i++) mmax = fmax(mmax, fabs(rm[i]));
+  test_expect_close("adamw groups m", total, gm, rm, 1e-5, 0.01 * mmax + 1e-30);
+  /* Outside the slab nothing moves. */
+  for (size_t i = 0; i < off; i++) assert_true(gp[i] == hp[i] && gm[i] == 0.0f);
+  assert_true(gp[total - 1] == hp[total - 1] && gp[total - 2] == hp[total - 2]);
+  free(gp), free(gm), free(hp), free(rp), free(rm), free(rv), free(rg);
+  cls_buffer_free(p), cls_buffer_free(g), cls_buffer_free(m), cls_buffer_free(v), cls_buffer_free(ss);
+}
+
+static void test_groups(void **state) {
+  cls_context *ctx = *state;
+  static const size_t one[] = {1}, primes[] = {7, 31, 1, 97, 3}, aligned[] = {16, 64, 48, 1024},
+                      odd[] = {17, 15, 33, 1, 2, 4099};
+  run_groups(ctx, one, 1, 0.0f);
+  run_groups(ctx, primes, 5, 0.0f);
+  run_groups(ctx, primes, 5, 0.5f); /* clipping active */
+  run_groups(ctx, aligned, 4, 0.0f);
+  run_groups(ctx, odd, 6, 1e6f); /* clipping inactive; the table changes between calls */
+  run_groups(ctx, aligned, 4, 0.5f);
+}
+
 /* A NaN (or infinite) global norm turns every parameter NaN. */
 static void test_nonfinite_norm(void **state) {
   cls_context *ctx = *state;
@@ -189,6 +262,37 @@ static void test_bad_arguments(void **state) {
   /* The gradient may overlap the norm buffer (both are only read). */
   TEST_OK(ctx, cls_adamw_step(ctx, 16, &ok, P, G, M, V, cls_ref_at(g, 3)));
 
+  /* The grouped step: the same array checks, and a bad group table. */
+  cls_adamw_group gs[3] = {{4, 1.0f, 0.1f}, {9, 0.5f, 0.0f}, {16, 2.0f, 0.1f}};
+  TEST_OK(ctx, cls_adamw_step_groups(ctx, 16, &ok, 3, gs, P, G, M, V, S));
+  assert_int_equal(cls_adamw_step_groups(NULL, 16, &ok, 3, gs, P, G, M, V, S), CLS_ERR_NULL_ARGUMENT);
+  EXPECT_REFUSED(ctx, cls_adamw_step_groups(ctx, 16, NULL, 3, gs, P, G, M, V, S), CLS_ERR_NULL_ARGUMENT, p);
+  EXPECT_REFUSED(ctx, cls_adamw_step_groups(ctx, 16, &ok, 3, NULL, P, G, M, V, S), CLS_ERR_NULL_ARGUMENT, p);
+  EXPECT_REFUSED(ctx, cls_adamw_step_groups(ctx, 16, &ok, 0, gs, P, G, M, V, S), CLS_ERR_INVALID_SIZE, p);
+  EXPECT_REFUSED(ctx, cls_adamw_step_groups(ctx, 17, &ok, 3, gs, P, G, M, V, S), CLS_ERR_INVALID_VALUE, p);
+  EXPECT_REFUSED(ctx, cls_adamw_step_groups(ctx, 16, &ok, 2, gs, P, G, M, V, S), CLS_ERR_INVALID_VALUE, p);
+  EXPECT_REFUSED(ctx, cls_adamw_step_groups(ctx, 16, &ok, 3, gs, P, G, M, V, CLS_NOREF), CLS_ERR_NULL_ARGUMENT, p);
+  EXPECT_REFUSED(ctx, cls_adamw_step_groups(ctx, 16, &ok, 3, gs, P, cls_ref_at(p, 8), M, V, S),
+                 CLS_ERR_INVALID_VALUE, p);
+  cls_adamw_group bad[3];
+  memcpy(bad, gs, sizeof bad);
+  bad[1].end = 4; /* not increasing */
+  EXPECT_REFUSED(ctx, cls_adamw_step_groups(ctx, 16, &ok, 3, bad, P, G, M, V, S), CLS_ERR_INVALID_VALUE, p);
+  assert_non_null(strstr(cls_last_error(ctx), "groups[1]"));
+  memcpy(bad, gs, sizeof bad);
+  bad[0].end = 0;
+  EXPECT_REFUSED(ctx, cls_adamw_step_groups(ctx, 16, &ok, 3, bad, P, G, M, V, S), CLS_ERR_INVALID_VALUE, p);
+  memcpy(bad, gs, sizeof bad);
+  bad[2].lr_mult = NAN;
+  EXPECT_REFUSED(ctx, cls_adamw_step_groups(ctx, 16, &ok, 3, bad, P, G, M, V, S), CLS_ERR_INVALID_VALUE, p);
+  memcpy(bad, gs, sizeof bad);
+  bad[1].weight_decay = -1.0f;
+  EXPECT_REFUSED(ctx, cls_adamw_step_groups(ctx, 16, &ok, 3, bad, P, G, M, V, S), CLS_ERR_INVALID_VALUE, p);
+  memcpy(bad, gs, sizeof bad);
+  bad[2].lr_mult = 1e3f; /* lr 1e-3 x 1e3 x 0.1 x ... > 1 with this decay */
+  bad[2].weight_decay = 2.0f;
+  EXPECT_REFUSED(ctx, cls_adamw_step_groups(ctx, 16, &ok, 3, bad, P, G, M, V, S), CLS_ERR_INVALID_VALUE, p);
+
   cls_buffer_free(p), cls_buffer_free(g), cls_buffer_free(m), cls_buffer_free(v), cls_buffer_free(ss);
   cls_buffer_free(foreign);
   cls_context_destroy(other);
@@ -197,6 +301,7 @@ static void test_bad_arguments(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_steps),
+      cmocka_unit_test(test_groups),
       cmocka_unit_test(test_nonfinite_norm),
       cmocka_unit_test(test_bad_arguments),
   };

@@ -560,6 +560,12 @@ static void test_counters_and_trace(void **state) {
       assert_true(cnt.ops[i].seconds > 0);
     }
   assert_true(found);
+  /* 301 device commands (the fill and the copies); the busy union is
+   * positive, at most the stretch from the first to the last, and at most
+   * the summed times (it counts an overlap once). */
+  assert_int_equal(cnt.launches, 301);
+  assert_true(cnt.busy_seconds > 0 && cnt.busy_seconds <= cnt.span_seconds * (1 + 1e-9));
+  assert_true(cnt.busy_seconds <= cnt.seconds * (1 + 1e-9));
   float y[8];
   TEST_OK(ctx, cls_buffer_read(ctx, dst, n - 8, 8, y));
   for (int i = 0; i < 8; i++) assert_true(y[i] == 3.0f);
@@ -593,6 +599,7 @@ static void test_counters_and_trace(void **state) {
   TEST_OK(ctx, cls_counters_get(ctx, &cnt));
   assert_int_equal(cnt.op_count, 0);
   assert_true(cnt.flops == 0);
+  assert_true(cnt.launches == 0 && cnt.busy_seconds == 0 && cnt.span_seconds == 0);
   cls_buffer_free(src);
   cls_buffer_free(dst);
   cls_context_destroy(ctx);

@@ -271,6 +271,129 @@ static void test_bias_finite_differences(void **state) {
   cls_buffer_free(dy), cls_buffer_free(db);
 }
 
+/* ------------------------------------------------------- bias + GELU */
+
+/* The fused forward and backward against the double references of the
+ * two ops they replace, on awkward shapes (one row or column, primes,
+ * widths that are not multiples of the vector, more rows than one part),
+ * at offsets, the backward both into its own buffer and in place over dy,
+ * with and without accumulating the bias gradient. */
+static void bias_gelu_grid(cls_context *ctx) {
+  static const size_t shapes[][2] = {{1, 1}, {1, 17}, {3, 7}, {5, 16}, {31, 64}, {257, 33}, {600, 5}, {2, 100}};
+  for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+    const size_t rows = shapes[si][0], cols = shapes[si][1], n = rows * cols, xo = 3, bo = 1, yo = 2;
+    float *hx = test_random_floats(xo + n, 300 + si, -5.0f, 5.0f),
+          *hb = test_random_floats(bo + cols, 400 + si, -1, 1);
+    float *hdy = test_random_floats(n, 500 + si, -2.0f, 2.0f), *hdb = test_random_floats(cols, 600 + si, -1, 1);
+    cls_buffer *x = test_upload(ctx, hx, xo + n), *b = test_upload(ctx, hb, bo + cols), *y = NULL;
+    TEST_OK(ctx, cls_buffer_alloc(ctx, yo + n + 1, &y));
+    TEST_OK(ctx, cls_buffer_fill(ctx, y, 0, yo + n + 1, -7.0f));
+    TEST_OK(ctx, cls_bias_gelu_forward(ctx, rows, cols, cls_ref_at(b, bo), cls_ref_at(x, xo), cls_ref_at(y, yo)));
+    double *h = test_to_double(hx + xo, n), *bias = test_to_double(hb + bo, cols);
+    double *want = malloc(n * sizeof *want), *dx = malloc(n * sizeof *dx), *dy = test_to_double(hdy, n);
+    cls__ref_bias_add(rows, cols, bias, h);
+    cls__ref_gelu_forward(n, h, want);
+    float *got = test_read_at(ctx, x, xo, n);
+    test_expect_close("bias_gelu h", n, got, h, 1e-6, 1e-3);
+    free(got);
+    got = test_read_at(ctx, y, yo, n);
+    test_expect_close("bias_gelu y", n, got, want, 1e-5, 1e-2);
+    free(got);
+    got = test_download(ctx, y);
+    assert_true(got[0] == -7.0f && got[1] == -7.0f && got[yo + n] == -7.0f);
+    free(got);
+
+    cls__ref_gelu_backward(n, h, dy, dx);
+    for (int acc = 0; acc < 2; acc++) {
+      double *db = test_to_double(hdb, cols);
+      cls__ref_bias_backward(rows, cols, dx, db, acc);
+      cls_buffer *bdy = test_upload(ctx, hdy, n), *bdb = test_upload(ctx, hdb, cols), *bdx = NULL;
+      TEST_OK(ctx, cls_buffer_alloc(ctx, n, &bdx));
+      /* Into dx, then in place over dy (the bias gradient once each). */
+      TEST_OK(ctx, cls_gelu_bias_backward(ctx, rows, cols, cls_ref_at(x, xo), cls_ref_at(bdy, 0),
+                                          cls_ref_at(bdx, 0), cls_ref_at(bdb, 0), acc));
+      got = test_download(ctx, bdx);
+      test_expect_close("gelu_bias dx", n, got, dx, 1e-5, 1e-2);
+      free(got);
+      got = test_download(ctx, bdb);
+      test_expect_close("gelu_bias dbias", cols, got, db, 1e-4, 1.0);
+      free(got);
+      TEST_OK(ctx, cls_buffer_write(ctx, bdb, 0, cols, hdb));
+      TEST_OK(ctx, cls_gelu_bias_backward(ctx, rows, cols, cls_ref_at(x, xo), cls_ref_at(bdy, 0),
+                                          cls_ref_at(bdy, 0), cls_ref_at(bdb, 0), acc));
+      got = test_download(ctx, bdy);
+      test_expect_close("gelu_bias dx in place", n, got, dx, 1e-5, 1e-2);
+      free(got);
+      got = test_download(ctx, bdb);
+      test_expect_close("gelu_bias dbias (in place)", cols, got, db, 1e-4, 1.0);
+      free(got), free(db);
+      cls_buffer_free(bdy), cls_buffer_free(bdb), cls_buffer_free(bdx);
+    }
+    free(hx), free(hb), free(hdy), free(hdb), free(h), free(bias), free(want), free(dx), free(dy);
+    cls_buffer_free(x), cls_buffer_free(b), cls_buffer_free(y);
+  }
+}
+
+static void test_bias_gelu(void **state) {
+  bias_gelu_grid(*state);
+  /* Scalar lanes, several parts, the column path's tail. */
+  cls_context *ctx = test_context("ELT_VEC=1,ROW_PART=3,ROW_CVEC=4", NULL);
+  bias_gelu_grid(ctx);
+  cls_context_destroy(ctx);
+}
+
+/* The fused backward against central differences of the double forward:
+ * L = sum(w * gelu(x + bias)), dL/dx and dL/dbias. */
+static void test_bias_gelu_finite_differences(void **state) {
+  cls_context *ctx = *state;
+  const size_t rows = 7, cols = 3, n = rows * cols;
+  float *hx = test_random_floats(n, 71, -3.0f, 3.0f), *hb = test_random_floats(cols, 72, -1, 1);
+  float *hw = test_random_floats(n, 73, -1.0f, 1.0f);
+  double *x = test_to_double(hx, n), *b = test_to_double(hb, cols), *w = test_to_double(hw, n);
+  double *fdx = malloc(n * sizeof *fdx), fdb[3] = {0, 0, 0}, *t = malloc(n * sizeof *t),
+         *y = malloc(n * sizeof *y);
+  const double eps = 1e-5;
+#define LOSS(out)                                                                                                 \
+  do {                                                                                                            \
+    cls__ref_bias_add(rows, cols, b, t);                                                                          \
+    cls__ref_gelu_forward(n, t, y);                                                                               \
+    out = 0;                                                                                                      \
+    for (size_t i_ = 0; i_ < n; i_++) out += w[i_] * y[i_];                                                       \
+  } while (0)
+  for (size_t i = 0; i < n + cols; i++) {
+    double l[2];
+    for (int sg = 0; sg < 2; sg++) {
+      double d = sg ? -eps : eps;
+      memcpy(t, x, n * sizeof *t);
+      if (i < n)
+        t[i] += d;
+      else
+        b[i - n] += d;
+      LOSS(l[sg]);
+      if (i >= n) b[i - n] -= d;
+    }
+    if (i < n)
+      fdx[i] = (l[0] - l[1]) / (2 * eps);
+    else
+      fdb[i - n] = (l[0] - l[1]) / (2 * eps);
+  }
+#undef LOSS
+  cls_buffer *bx = test_upload(ctx, hx, n), *bb = test_upload(ctx, hb, cols), *bw = test_upload(ctx, hw, n);
+  cls_buffer *by = NULL, *bdb = NULL;
+  TEST_OK(ctx, cls_buffer_alloc(ctx, n, &by));
+  TEST_OK(ctx, cls_buffer_alloc(ctx, cols, &bdb));
+  TEST_OK(ctx, cls_bias_gelu_forward(ctx, rows, cols, cls_ref_at(bb, 0), cls_ref_at(bx, 0), cls_ref_at(by, 0)));
+  TEST_OK(ctx, cls_gelu_bias_backward(ctx, rows, cols, cls_ref_at(bx, 0), cls_ref_at(bw, 0), cls_ref_at(by, 0),
+                                      cls_ref_at(bdb, 0), 0));
+  float *got = test_download(ctx, by);
+  test_expect_close("bias_gelu dx vs finite differences", n, got, fdx, 1e-4, 1e-2);
+  free(got);
+  got = test_download(ctx, bdb);
+  test_expect_close("bias_gelu dbias vs finite differences", cols, got, fdb, 1e-4, 1e-2);
+  free(got), free(hx), free(hb), free(hw), free(x), free(b), free(w), free(fdx), free(t), free(y);
+  cls_buffer_free(bx), cls_buffer_free(bb), cls_buffer_free(bw), cls_buffer_free(by), cls_buffer_free(bdb);
+}
+
 /* ------------------------------------------------------- bad arguments */
 
 /* The call returns want and buffer out (count floats) is unchanged. */
@@ -338,6 +461,27 @@ static void test_bad_arguments(void **state) {
   EXPECT_REFUSED(ctx, cls_bias_backward(ctx, 8, 9, X, Y, 0), CLS_ERR_BUFFER_TOO_SMALL, y);
   EXPECT_REFUSED(ctx, cls_bias_backward(ctx, 4, 4, X, cls_ref_at(foreign, 0), 0), CLS_ERR_WRONG_CONTEXT, y);
 
+  /* bias + GELU: bias Z, pre-activation X, output Y. */
+  assert_int_equal(cls_bias_gelu_forward(NULL, 4, 4, Z, X, Y), CLS_ERR_NULL_ARGUMENT);
+  EXPECT_REFUSED(ctx, cls_bias_gelu_forward(ctx, 0, 4, Z, X, Y), CLS_ERR_INVALID_SIZE, y);
+  EXPECT_REFUSED(ctx, cls_bias_gelu_forward(ctx, 4, 4, CLS_NOREF, X, Y), CLS_ERR_NULL_ARGUMENT, y);
+  EXPECT_REFUSED(ctx, cls_bias_gelu_forward(ctx, 4, 4, Z, X, CLS_NOREF), CLS_ERR_NULL_ARGUMENT, x);
+  EXPECT_REFUSED(ctx, cls_bias_gelu_forward(ctx, 8, 9, Z, X, Y), CLS_ERR_BUFFER_TOO_SMALL, y);
+  EXPECT_REFUSED(ctx, cls_bias_gelu_forward(ctx, 4, 4, Z, X, cls_ref_at(x, 8)), CLS_ERR_INVALID_VALUE, x);
+  EXPECT_REFUSED(ctx, cls_bias_gelu_forward(ctx, 4, 4, Z, X, X), CLS_ERR_INVALID_VALUE, x);
+  EXPECT_REFUSED(ctx, cls_bias_gelu_forward(ctx, 4, 4, cls_ref_at(x, 2), X, Y), CLS_ERR_INVALID_VALUE, x);
+  EXPECT_REFUSED(ctx, cls_bias_gelu_forward(ctx, 4, 4, Z, cls_ref_at(foreign, 0), Y), CLS_ERR_WRONG_CONTEXT, y);
+  assert_int_equal(cls_gelu_bias_backward(NULL, 4, 4, X, Y, Y, Z, 0), CLS_ERR_NULL_ARGUMENT);
+  EXPECT_REFUSED(ctx, cls_gelu_bias_backward(ctx, 4, 4, X, Y, Y, Z, 2), CLS_ERR_INVALID_VALUE, y);
+  EXPECT_REFUSED(ctx, cls_gelu_bias_backward(ctx, 4, 0, X, Y, Y, Z, 0), CLS_ERR_INVALID_SIZE, y);
+  EXPECT_REFUSED(ctx, cls_gelu_bias_backward(ctx, 4, 4, X, Y, Y, CLS_NOREF, 0), CLS_ERR_NULL_ARGUMENT, y);
+  EXPECT_REFUSED(ctx, cls_gelu_bias_backward(ctx, 4, 4, X, Y, cls_ref_at(y, 3), Z, 0), CLS_ERR_INVALID_VALUE, y);
+  EXPECT_REFUSED(ctx, cls_gelu_bias_backward(ctx, 4, 4, X, Y, Y, cls_ref_at(y, 15), 0), CLS_ERR_INVALID_VALUE, y);
+  EXPECT_REFUSED(ctx, cls_gelu_bias_backward(ctx, 4, 4, X, Y, Y, cls_ref_at(x, 1), 0), CLS_ERR_INVALID_VALUE, x);
+  EXPECT_REFUSED(ctx, cls_gelu_bias_backward(ctx, 8, 9, X, Y, Y, Z, 0), CLS_ERR_BUFFER_TOO_SMALL, y);
+  EXPECT_REFUSED(ctx, cls_gelu_bias_backward(ctx, 4, 4, X, Y, Y, cls_ref_at(z, 62), 0), CLS_ERR_BUFFER_TOO_SMALL,
+                 z);
+
   cls_buffer_free(x), cls_buffer_free(y), cls_buffer_free(z), cls_buffer_free(foreign);
   cls_context_destroy(other);
 }
@@ -375,6 +519,8 @@ int main(void) {
       cmocka_unit_test(test_bias),
       cmocka_unit_test(test_bias_parts),
       cmocka_unit_test(test_bias_finite_differences),
+      cmocka_unit_test(test_bias_gelu),
+      cmocka_unit_test(test_bias_gelu_finite_differences),
       cmocka_unit_test(test_bad_arguments),
       cmocka_unit_test(test_counters),
   };

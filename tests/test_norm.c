@@ -218,6 +218,114 @@ static void forward_in_place(void **state) {
   }
 }
 
+/* ---------------------------------------------- fused residual, dx add */
+
+/* cls_residual_*norm_forward: x = (a + b) + bias, then the norm of x, at
+ * offsets in padded buffers, against the double references; in place
+ * over a once. Then the *_backward_add ops: dx starts at known values and
+ * receives the norm's dx on top. */
+static void check_residual(cls_context *ctx, int rms, size_t rows, size_t cols, int in_place, uint64_t seed) {
+  const size_t n = rows * cols;
+  float *ha = test_random_floats(n, seed, -2, 2), *hb = test_random_floats(n, seed + 1, -2, 2);
+  float *hbias = test_random_floats(cols, seed + 2, -1, 1), *hg = test_random_floats(cols, seed + 3, 0.5f, 1.5f);
+  float *hbeta = test_random_floats(cols, seed + 4, -1, 1), *hdy = test_random_floats(n, seed + 5, -1, 1);
+  float *hdx0 = test_random_floats(n, seed + 6, -1, 1);
+  cls_buffer *ba = test_upload_padded(ctx, ha, n, 3), *bb = test_upload_padded(ctx, hb, n, 2);
+  cls_buffer *bbias = test_upload_padded(ctx, hbias, cols, 1), *bg = test_upload_padded(ctx, hg, cols, 2);
+  cls_buffer *bbeta = test_upload_padded(ctx, hbeta, cols, 1), *bx = test_upload_padded(ctx, NULL, n, 5);
+  cls_buffer *by = test_upload_padded(ctx, NULL, n, 4), *bm = test_upload_padded(ctx, NULL, rows, 1);
+  cls_buffer *br = test_upload_padded(ctx, NULL, rows, 2), *bdy = test_upload_padded(ctx, hdy, n, 1);
+  cls_buffer *bdx = test_upload_padded(ctx, hdx0, n, 3), *bdg = test_upload_padded(ctx, NULL, cols, 1);
+  cls_ref A = cls_ref_at(ba, 3), X = in_place ? A : cls_ref_at(bx, 5), Y = cls_ref_at(by, 4);
+  cls_ref M = cls_ref_at(bm, 1), R = cls_ref_at(br, 2), G = cls_ref_at(bg, 2);
+  if (rms)
+    TEST_OK(ctx, cls_residual_rmsnorm_forward(ctx, rows, cols, 1e-5f, A, cls_ref_at(bb, 2), cls_ref_at(bbias, 1),
+                                              X, G, Y, R));
+  else
+    TEST_OK(ctx, cls_residual_layernorm_forward(ctx, rows, cols, 1e-5f, A, cls_ref_at(bb, 2), cls_ref_at(bbias, 1),
+                                                X, G, cls_ref_at(bbeta, 1), Y, M, R));
+  double *xd = malloc(n * sizeof *xd), *yd = malloc(n * sizeof *yd), *md = malloc(rows * sizeof *md);
+  double *rd = malloc(rows * sizeof *rd), *gd = test_to_double(hg, cols), *bed = test_to_double(hbeta, cols);
+  for (size_t i = 0; i < n; i++) xd[i] = ((double)ha[i] + hb[i]) + hbias[i % cols];
+  if (rms)
+    cls__ref_rmsnorm_forward(rows, cols, 1e-5, xd, gd, yd, rd);
+  else
+    cls__ref_layernorm_forward(rows, cols, 1e-5, xd, gd, bed, yd, md, rd);
+  float *gx = test_download_padded(ctx, in_place ? ba : bx, n, in_place ? 3 : 5);
+  float *gy = test_download_padded(ctx, by, n, 4), *gr = test_download_padded(ctx, br, rows, 2);
+  expect_close("residual x", rows, cols, gx, xd, n, 1e-6);
+  expect_close("residual norm y", rows, cols, gy, yd, n, 2e-5);
+  expect_close("residual norm rstd", rows, 1, gr, rd, rows, 2e-5);
+
+  /* Backward, adding to dx: the reference from the device's statistics. */
+  float *gm = test_download_padded(ctx, bm, rows, 1);
+  double *dyd = test_to_double(hdy, n), *mdd = test_to_double(gm, rows), *rdd = test_to_double(gr, rows);
+  double *dxw = malloc(n * sizeof *dxw), *dgw = calloc(cols, sizeof *dgw), *dbw = calloc(cols, sizeof *dbw);
+  double *xdd = test_to_double(gx, n);
+  if (rms) {
+    cls__ref_rmsnorm_backward(rows, cols, xdd, gd, rdd, dyd, dxw, dgw, 0);
+    TEST_OK(ctx, cls_rmsnorm_backward_add(ctx, rows, cols, X, G, R, cls_ref_at(bdy, 1), cls_ref_at(bdx, 3),
+                                          cls_ref_at(bdg, 1), 0));
+  } else {
+    cls__ref_layernorm_backward(rows, cols, xdd, gd, mdd, rdd, dyd, dxw, dgw, dbw, 0);
+    TEST_OK(ctx, cls_layernorm_backward_add(ctx, rows, cols, X, G, M, R, cls_ref_at(bdy, 1), cls_ref_at(bdx, 3),
+                                            cls_ref_at(bdg, 1), CLS_NOREF, 0));
+  }
+  for (size_t i = 0; i < n; i++) dxw[i] += hdx0[i];
+  float *gdx = test_download_padded(ctx, bdx, n, 3), *gdg = test_download_padded(ctx, bdg, cols, 1);
+  expect_dx_close("backward_add dx", rows, cols, gdx, dxw, 1.0, 5e-5);
+  expect_close("backward_add dgamma", rows, cols, gdg, dgw, cols, 5e-5);
+  free(ha), free(hb), free(hbias), free(hg), free(hbeta), free(hdy), free(hdx0), free(xd), free(yd), free(md);
+  free(rd), free(gd), free(bed), free(gx), free(gy), free(gr), free(gm), free(dyd), free(mdd), free(rdd);
+  free(dxw), free(dgw), free(dbw), free(xdd), free(gdx), free(gdg);
+  cls_buffer *all[] = {ba, bb, bbias, bg, bbeta, bx, by, bm, br, bdy, bdx, bdg};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) cls_buffer_free(all[i]);
+}
+
+static void residual_grid(void **state) {
+  cls_context *ctx = *state;
+  static const size_t shapes[][2] = {{1, 1}, {3, 7}, {5, 16}, {17, 33}, {64, 130}, {2, 1000}, {300, 3}};
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+    for (int rms = 0; rms < 2; rms++) check_residual(ctx, rms, shapes[i][0], shapes[i][1], (int)(i % 2), 900 + i);
+}
+
+static void residual_bad_arguments(void **state) {
+  cls_context *ctx = *state;
+  cls_buffer *a = test_upload_padded(ctx, NULL, 64, 0), *b = test_upload_padded(ctx, NULL, 64, 0);
+  cls_buffer *x = test_upload_padded(ctx, NULL, 64, 0), *y = test_upload_padded(ctx, NULL, 64, 0);
+  cls_buffer *g = test_upload_padded(ctx, NULL, 8, 0), *bias = test_upload_padded(ctx, NULL, 8, 0);
+  cls_ref A = cls_ref_at(a, 0), B = cls_ref_at(b, 0), X = cls_ref_at(x, 0), Y = cls_ref_at(y, 0);
+  cls_ref G = cls_ref_at(g, 0), BI = cls_ref_at(bias, 0);
+  assert_int_equal(cls_residual_rmsnorm_forward(ctx, 8, 8, 1e-5f, A, B, BI, X, G, Y, CLS_NOREF), CLS_OK);
+  assert_int_equal(cls_residual_rmsnorm_forward(ctx, 8, 8, 1e-5f, CLS_NOREF, B, BI, X, G, Y, CLS_NOREF),
+                   CLS_ERR_NULL_ARGUMENT);
+  assert_int_equal(cls_residual_rmsnorm_forward(ctx, 8, 8, 1e-5f, A, B, CLS_NOREF, X, G, Y, CLS_NOREF),
+                   CLS_ERR_NULL_ARGUMENT);
+  assert_int_equal(cls_residual_rmsnorm_forward(ctx, 9, 8, 1e-5f, A, B, BI, X, G, Y, CLS_NOREF),
+                   CLS_ERR_BUFFER_TOO_SMALL);
+  /* x over b, y over a or x: refused; x = a (in place) is fine. */
+  assert_int_equal(cls_residual_rmsnorm_forward(ctx, 8, 8, 1e-5f, A, B, BI, B, G, Y, CLS_NOREF),
+                   CLS_ERR_INVALID_VALUE);
+  assert_int_equal(
+      cls_residual_layernorm_forward(ctx, 8, 8, 1e-5f, A, B, BI, X, G, CLS_NOREF, A, CLS_NOREF, CLS_NOREF),
+      CLS_ERR_INVALID_VALUE);
+  assert_int_equal(cls_residual_rmsnorm_forward(ctx, 8, 8, 1e-5f, A, B, BI, X, G, X, CLS_NOREF),
+                   CLS_ERR_INVALID_VALUE);
+  assert_int_equal(cls_residual_rmsnorm_forward(ctx, 8, 8, 1e-5f, A, B, BI, A, G, Y, CLS_NOREF), CLS_OK);
+  assert_int_equal(cls_residual_rmsnorm_forward(ctx, 8, 8, 0.0f, A, B, BI, X, G, Y, CLS_NOREF),
+                   CLS_ERR_INVALID_VALUE);
+  /* Adding to dx: dx may not be dy or x. */
+  cls_buffer *r = test_upload_padded(ctx, NULL, 8, 0);
+  TEST_OK(ctx, cls_residual_rmsnorm_forward(ctx, 8, 8, 1e-5f, A, B, BI, X, G, Y, cls_ref_at(r, 0)));
+  assert_int_equal(cls_rmsnorm_backward_add(ctx, 8, 8, X, G, cls_ref_at(r, 0), Y, Y, BI, 0),
+                   CLS_ERR_INVALID_VALUE);
+  assert_int_equal(cls_rmsnorm_backward_add(ctx, 8, 8, X, G, cls_ref_at(r, 0), Y, X, BI, 0),
+                   CLS_ERR_INVALID_VALUE);
+  assert_int_equal(cls_rmsnorm_backward_add(ctx, 8, 8, X, G, cls_ref_at(r, 0), Y, A, BI, 0), CLS_OK);
+  cls_buffer *all[] = {a, b, x, y, g, bias, r};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) cls_buffer_free(all[i]);
+}
+
 /* ------------------------------------------------------------ backward */
 
 enum { DX_SEPARATE, DX_IS_DY, DX_IS_X };
@@ -473,6 +581,8 @@ int main(void) {
       cmocka_unit_test(backward_aliases),
       cmocka_unit_test(backward_finite_differences),
       cmocka_unit_test(counters),
+      cmocka_unit_test(residual_grid),
+      cmocka_unit_test(residual_bad_arguments),
   };
   const struct CMUnitTest parts_tests[] = {
       cmocka_unit_test(backward_grid),

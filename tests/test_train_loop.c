@@ -185,11 +185,15 @@ static void test_same_seed_same_losses(void **state) {
   (void)state;
   char dir[512];
   test_tmpdir("train-seed", dir, sizeof dir);
-  char *csv[3];
-  for (int i = 0; i < 3; i++) {
+  char *csv[4];
+  for (int i = 0; i < 4; i++) {
     cls_task_spec s;
-    tiny_spec(&s, i < 2 ? 7 : 8);
+    tiny_spec(&s, i == 2 ? 8 : 7);
     cls_train_task *t = make_task(&s);
+    /* Run 3 reads each step's loss at once (no loss_ref): the loop's
+     * in-flight reads must log exactly what the synchronous path logs. */
+    assert_non_null(t->loss_ref.buf);
+    if (i == 3) t->loss_ref = CLS_NOREF;
     cls_train_config c;
     char id[16];
     snprintf(id, sizeof id, "run%d", i);
@@ -201,7 +205,8 @@ static void test_same_seed_same_losses(void **state) {
   }
   assert_string_equal(csv[0], csv[1]);
   assert_true(strcmp(csv[0], csv[2]) != 0); /* another seed, other losses */
-  for (int i = 0; i < 3; i++) free(csv[i]);
+  assert_string_equal(csv[0], csv[3]);
+  for (int i = 0; i < 4; i++) free(csv[i]);
 }
 
 /* --------------------------------------------------------------- resume */
@@ -706,6 +711,7 @@ static void test_bad_specs(void **state) {
 typedef struct {
   cls_param_table pt;
   cls_param_slabs slabs;
+  cls_buffer *loss; /* the loss_ref of the in-flight variant */
 } fake;
 
 static int64_t fake_fail_at = -1; /* a step whose batch "cannot be read" */
@@ -718,7 +724,11 @@ static cls_status fake_step(cls_train_task *t, uint64_t step, float *loss) {
   }
   float g[16];
   for (int i = 0; i < 16; i++) g[i] = 0.5f;
-  *loss = step == 4 ? NAN : 1.0f / (float)(step + 1);
+  const float l = step == 4 ? NAN : 1.0f / (float)(step + 1);
+  if (loss)
+    *loss = l;
+  else /* the loop reads it later, as a model's forward pass leaves it */
+    TEST_OK(t->ctx, cls_buffer_write(t->ctx, x->loss, 0, 1, &l));
   return cls_buffer_write(t->ctx, x->slabs.grads, 0, 16, g);
 }
 
@@ -733,13 +743,18 @@ static void fake_destroy(cls_train_task *t) {
   fake *x = t->impl;
   cls_param_slabs_free(&x->slabs);
   cls_param_table_free(&x->pt);
+  cls_buffer_free(x->loss);
   free(x);
   free(t);
 }
 
-static cls_train_task *fake_task(void) {
+static cls_train_task *fake_task(int in_flight) {
   cls_train_task *t = calloc(1, sizeof *t);
   fake *x = calloc(1, sizeof *x);
+  if (in_flight) {
+    TEST_OK(ctx, cls_buffer_alloc(ctx, 1, &x->loss));
+    t->loss_ref = cls_ref_at(x->loss, 0);
+  }
   t->impl = x;
   t->ctx = ctx;
   assert_int_equal(cls_param_add(&x->pt, "w", 1, 16, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, 0.1f, 0), 0);
@@ -759,28 +774,32 @@ static cls_train_task *fake_task(void) {
 
 static void test_diverged(void **state) {
   (void)state;
-  cls_train_task *t = fake_task();
-  char dir[512];
-  test_tmpdir("train-diverge", dir, sizeof dir);
-  cls_train_config c;
-  tiny_config(&c, dir, "nan", 20);
-  c.eval_every = 2;
-  cls_train_result *r = run(t, &c, CLS_OK);
-  assert_int_equal(r->status, CLS_RUN_DIVERGED);
-  assert_int_equal(r->steps, 4);
-  assert_int_equal(r->diverged_step, 5);
-  assert_true(isnan(r->final_eval_loss));
-  assert_non_null(strstr(r->error, "NaN at step 5"));
-  char *json = slurp(r->json_path);
-  assert_non_null(strstr(json, "\"status\":\t\"diverged\""));
-  assert_non_null(strstr(json, "\"final_eval_loss\":\tnull"));
-  assert_non_null(strstr(json, "\"diverged_at_step\":\t5"));
-  free(json);
-  char *csv = slurp(r->csv_path);
-  assert_int_equal(count_lines(csv), 3); /* header, steps 2 and 4 */
-  free(csv);
-  free(r);
-  cls_task_destroy(t);
+  /* The loss read at once, and read while the next step runs (the step
+   * after the NaN is already queued when it is seen): the same outcome. */
+  for (int in_flight = 0; in_flight < 2; in_flight++) {
+    cls_train_task *t = fake_task(in_flight);
+    char dir[512];
+    test_tmpdir(in_flight ? "train-diverge-in-flight" : "train-diverge", dir, sizeof dir);
+    cls_train_config c;
+    tiny_config(&c, dir, "nan", 20);
+    c.eval_every = 2;
+    cls_train_result *r = run(t, &c, CLS_OK);
+    assert_int_equal(r->status, CLS_RUN_DIVERGED);
+    assert_int_equal(r->steps, 4);
+    assert_int_equal(r->diverged_step, 5);
+    assert_true(isnan(r->final_eval_loss));
+    assert_non_null(strstr(r->error, "NaN at step 5"));
+    char *json = slurp(r->json_path);
+    assert_non_null(strstr(json, "\"status\":\t\"diverged\""));
+    assert_non_null(strstr(json, "\"final_eval_loss\":\tnull"));
+    assert_non_null(strstr(json, "\"diverged_at_step\":\t5"));
+    free(json);
+    char *csv = slurp(r->csv_path);
+    assert_int_equal(count_lines(csv), 3); /* header, steps 2 and 4 */
+    free(csv);
+    free(r);
+    cls_task_destroy(t);
+  }
 }
 
 /* A failure in the probe (before step 0) and one in the middle of the run:
@@ -791,7 +810,7 @@ static void test_failed(void **state) {
   test_tmpdir("train-failed", dir, sizeof dir);
   for (int at = 0; at < 2; at++) {
     fake_fail_at = at ? 3 : 0;
-    cls_train_task *t = fake_task();
+    cls_train_task *t = fake_task(0);
     cls_train_config c;
     tiny_config(&c, dir, at ? "late" : "early", 10);
     cls_train_result *r = run(t, &c, CLS_ERR_IO);

@@ -343,6 +343,14 @@ static void print_profile(cls_context *ctx, const cls_train_result *r) {
       free(table);
     }
   }
+  /* Launches: one step's, counted by the probe (deterministic for a
+   * model and backend). Idle: the share of the run's device stretch in
+   * which no command ran (launch gaps, host work between steps, waits). */
+  printf("launches per step: %llu (training step and optimiser)\n", (unsigned long long)r->launches_per_step);
+  if (r->device_span_seconds > 0)
+    printf("device idle: %.1f%% of %.3f s from the first kernel to the last (busy %.3f s)\n",
+           100.0 * (1.0 - r->device_busy_seconds / r->device_span_seconds), r->device_span_seconds,
+           r->device_busy_seconds);
   cls_peak pk;
   if (cls_peak_measure(ctx, 5, &pk) == CLS_OK && r->step_seconds > 0) {
     double gf = r->process_train_flops / r->step_seconds * 1e-9;

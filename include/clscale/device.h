@@ -160,6 +160,21 @@ size_t cls_buffer_count(const cls_buffer *buf);
 /* Blocking copies between host and device; offset and count in floats. */
 cls_status cls_buffer_write(cls_context *ctx, cls_buffer *buf, size_t offset, size_t count, const float *src);
 cls_status cls_buffer_read(cls_context *ctx, const cls_buffer *buf, size_t offset, size_t count, float *dst);
+
+/* Copies that do not wait: each is queued behind the work already queued
+ * (so a read sees its results) and *done receives a handle to wait on.
+ * The host memory (src or dst) must stay untouched (src) or unread (dst)
+ * until cls_transfer_wait returns. A training step uses them to upload
+ * its batch and read its loss without stopping the host. */
+typedef struct cls_transfer cls_transfer;
+cls_status cls_buffer_write_async(cls_context *ctx, cls_buffer *buf, size_t offset, size_t count, const float *src,
+                                  cls_transfer **done);
+cls_status cls_buffer_read_async(cls_context *ctx, const cls_buffer *buf, size_t offset, size_t count, float *dst,
+                                 cls_transfer **done);
+/* Waits for the copy and releases the handle (NULL: returns CLS_OK). A
+ * failed copy returns its OpenCL status (the message on the context). */
+cls_status cls_transfer_wait(cls_transfer *t);
+
 cls_status cls_buffer_fill(cls_context *ctx, cls_buffer *buf, size_t offset, size_t count, float value);
 cls_status cls_buffer_copy(cls_context *ctx, const cls_buffer *src, size_t src_offset, cls_buffer *dst,
                            size_t dst_offset, size_t count);
@@ -201,6 +216,14 @@ typedef struct cls_op_counter {
 
 typedef struct cls_counters {
   double flops, bytes, seconds; /* totals over all ops */
+  /* Device commands with a profiling event (kernels, fills, copies; host
+   * BLAS work is not one), and how the device spent the time between the
+   * first command's start and the last one's end: busy_seconds is the
+   * union of the commands' intervals, span_seconds that whole stretch, so
+   * 1 - busy/span is the share of time no command ran (launch gaps, host
+   * work, host waits). */
+  uint64_t launches;
+  double busy_seconds, span_seconds;
   size_t op_count;
   cls_op_counter ops[CLS_MAX_OP_COUNTERS];
 } cls_counters;

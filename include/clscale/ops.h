@@ -137,6 +137,29 @@ cls_status cls_rmsnorm_forward(cls_context *ctx, size_t rows, size_t cols, float
 cls_status cls_rmsnorm_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref x, cls_ref gamma, cls_ref rstd,
                                 cls_ref dy, cls_ref dx, cls_ref dgamma, int accumulate);
 
+/* The residual add and the norm after it, fused (a pre-norm block: the
+ * stream plus a branch's output, then the next norm of the stream):
+ *   x = (a + b) + bias   (row-wise bias: a branch's matmul output b and its
+ *                         bias; the order of a matmul adding into a copy of a
+ *                         and a bias add after it)
+ *   y = the norm of x, as cls_layernorm_forward / cls_rmsnorm_forward.
+ * x may equal a (in place); nothing else may overlap x or y. */
+cls_status cls_residual_layernorm_forward(cls_context *ctx, size_t rows, size_t cols, float eps, cls_ref a,
+                                          cls_ref b, cls_ref bias, cls_ref x, cls_ref gamma, cls_ref beta,
+                                          cls_ref y, cls_ref mean, cls_ref rstd);
+cls_status cls_residual_rmsnorm_forward(cls_context *ctx, size_t rows, size_t cols, float eps, cls_ref a,
+                                        cls_ref b, cls_ref bias, cls_ref x, cls_ref gamma, cls_ref y,
+                                        cls_ref rstd);
+
+/* The backward passes adding dx to what dx holds (dx += ...): a residual
+ * stream's gradient takes the norm branch's in the same launch. dx must
+ * not overlap any input here. */
+cls_status cls_layernorm_backward_add(cls_context *ctx, size_t rows, size_t cols, cls_ref x, cls_ref gamma,
+                                      cls_ref mean, cls_ref rstd, cls_ref dy, cls_ref dx, cls_ref dgamma,
+                                      cls_ref dbeta, int accumulate);
+cls_status cls_rmsnorm_backward_add(cls_context *ctx, size_t rows, size_t cols, cls_ref x, cls_ref gamma,
+                                    cls_ref rstd, cls_ref dy, cls_ref dx, cls_ref dgamma, int accumulate);
+
 #ifdef __cplusplus
 }
 #endif

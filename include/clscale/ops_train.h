@@ -38,8 +38,8 @@
  * with cls_tokens_check.
  *
  * Counter names (cls_counters_get): gelu_fwd, gelu_bwd, add_scaled, scale,
- * bias_add, bias_bwd, embedding_fwd, embedding_bwd, cross_entropy_fwd,
- * cross_entropy_fwd_bwd, mse, reduce_sum, reduce_sumsq, sumsq_ranges, adamw.
+ * bias_add, bias_bwd, bias_gelu_fwd, gelu_bias_bwd, embedding_fwd, embedding_bwd, cross_entropy_fwd,
+ * cross_entropy_fwd_bwd, mse, reduce_sum, reduce_sumsq, sumsq_ranges, adamw, adamw_groups.
  *
  * The end of a training step, with no host sync until the loss is logged:
  *
@@ -47,10 +47,9 @@
  *   cls_reduce(ctx, CLS_REDUCE_SUM, rows, losses, 1.0f / rows, mean_loss);
  *   ... backward through the model into the gradient slab ...
  *   cls_sumsq_ranges(ctx, 1, &grads, &n_params, sumsq);   (one slab: one range)
- *   for each parameter group g:
- *     hp.lr = lr * multiplier[g]; hp.weight_decay = wd[g]; hp.step = step;
- *     hp.max_norm = 1.0f;
- *     cls_adamw_step(ctx, n[g], &hp, param[g], grad[g], m[g], v[g], sumsq);
+ *   hp.lr = lr; hp.step = step; hp.max_norm = 1.0f;
+ *   cls_adamw_step_groups(ctx, n, &hp, n_groups, groups, params, grads, m, v, sumsq);
+ *   (one launch for the whole slab; cls_adamw_step updates one group)
  */
 #ifndef CLSCALE_OPS_TRAIN_H
 #define CLSCALE_OPS_TRAIN_H
@@ -94,6 +93,21 @@ cls_status cls_bias_add(cls_context *ctx, size_t rows, size_t cols, cls_ref bias
  * error grows with ROW_PART + rows/ROW_PART, not with rows. */
 cls_status cls_bias_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref dy, cls_ref dbias,
                              int accumulate);
+
+/* A linear layer's bias and GELU in one launch (the MLP's first layer):
+ * h = x + bias row-wise, kept in x (the backward pass reads it), and
+ * y = gelu(h), for the rows x cols matrix x. The same as cls_bias_add then
+ * cls_gelu_forward. bias (cols floats) must not overlap x or y; y must not
+ * overlap x. */
+cls_status cls_bias_gelu_forward(cls_context *ctx, size_t rows, size_t cols, cls_ref bias, cls_ref x, cls_ref y);
+
+/* Its backward in one pass over dy (plus a small second pass adding the
+ * parts, as cls_bias_backward): dx = dy * gelu'(h) from the saved h, and
+ * dbias (+)= the column sums of dx (accumulate 0/1). The same as
+ * cls_gelu_backward then cls_bias_backward. dx may equal dy (in place) or
+ * h; dbias must not overlap any of them. */
+cls_status cls_gelu_bias_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref h, cls_ref dy, cls_ref dx,
+                                  cls_ref dbias, int accumulate);
 
 /* -------------------------------------------------------------- embedding */
 
@@ -219,6 +233,28 @@ void cls_adamw_params_init(cls_adamw_params *p);
  * not overlap each other; grad_sumsq must not overlap param, m or v. */
 cls_status cls_adamw_step(cls_context *ctx, size_t n, const cls_adamw_params *hp, cls_ref param, cls_ref grad,
                           cls_ref m, cls_ref v, cls_ref grad_sumsq);
+
+/* One range of a parameter slab for cls_adamw_step_groups: the parameters
+ * [previous group's end, end) share a learning-rate multiplier and a
+ * weight decay (muP's per-class rates, no decay on gains and biases). */
+typedef struct cls_adamw_group {
+  size_t end;         /* one past the group's last parameter; groups are consecutive from 0 */
+  float lr_mult;      /* the group's lr is hp->lr * lr_mult; finite, >= 0 */
+  float weight_decay; /* the group's decoupled weight decay; finite, >= 0 */
+} cls_adamw_group;
+
+/* cls_adamw_step over a whole slab of n parameters in one launch, each
+ * group with its own rate and decay (hp->weight_decay is not used):
+ *   lr_g = hp->lr * lr_mult,  param *= 1 - lr_g * weight_decay,  ...
+ * (the same update, its constants folded on the device per group, so it
+ * may differ from cls_adamw_step in the last bit). groups[count - 1].end
+ * must be n and the ends strictly increasing; lr_g * weight_decay <= 1.
+ * The group table lives on the device, uploaded when it differs from the
+ * last call's (a one-time blocking write for a training run). Errors as
+ * cls_adamw_step; a bad table is CLS_ERR_INVALID_VALUE naming the group. */
+cls_status cls_adamw_step_groups(cls_context *ctx, size_t n, const cls_adamw_params *hp, size_t count,
+                                 const cls_adamw_group *groups, cls_ref param, cls_ref grad, cls_ref m, cls_ref v,
+                                 cls_ref grad_sumsq);
 
 #ifdef __cplusplus
 }

@@ -103,6 +103,68 @@ cls_status cls_buffer_read(cls_context *ctx, const cls_buffer *b, size_t offset,
   return rc == CL_SUCCESS ? CLS_OK : cls__cl_fail(ctx, rc, "cls_buffer_read: clEnqueueReadBuffer");
 }
 
+struct cls_transfer {
+  cls_context *ctx;
+  cl_event ev;
+};
+
+/* The handle of a queued copy; submits the queue so that the copy starts
+ * without waiting for the next blocking call. */
+static cls_status transfer_of(cls_context *ctx, cl_event ev, const char *fn, cls_transfer **done) {
+  cls_transfer *t = malloc(sizeof *t);
+  if (!t) {
+    clWaitForEvents(1, &ev); /* the host memory must not be released under the copy */
+    clReleaseEvent(ev);
+    return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "%s: out of host memory", fn);
+  }
+  t->ctx = ctx;
+  t->ev = ev;
+  clFlush(ctx->queue);
+  *done = t;
+  return CLS_OK;
+}
+
+cls_status cls_buffer_write_async(cls_context *ctx, cls_buffer *b, size_t offset, size_t count, const float *src,
+                                  cls_transfer **done) {
+  CLS_CHECK_CTX(ctx);
+  if (!done) return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "cls_buffer_write_async: done is NULL");
+  *done = NULL;
+  cls_status s = check_range(ctx, "cls_buffer_write_async", b, offset, count, src);
+  if (s != CLS_OK) return s;
+  cl_event ev = NULL;
+  cl_int rc = clEnqueueWriteBuffer(ctx->queue, b->mem, CL_FALSE, offset * sizeof(float), count * sizeof(float),
+                                   src, 0, NULL, &ev);
+  if (rc != CL_SUCCESS) return cls__cl_fail(ctx, rc, "cls_buffer_write_async: clEnqueueWriteBuffer");
+  return transfer_of(ctx, ev, "cls_buffer_write_async", done);
+}
+
+cls_status cls_buffer_read_async(cls_context *ctx, const cls_buffer *b, size_t offset, size_t count, float *dst,
+                                 cls_transfer **done) {
+  CLS_CHECK_CTX(ctx);
+  if (!done) return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "cls_buffer_read_async: done is NULL");
+  *done = NULL;
+  cls_status s = check_range(ctx, "cls_buffer_read_async", b, offset, count, dst);
+  if (s != CLS_OK) return s;
+  cl_event ev = NULL;
+  cl_int rc = clEnqueueReadBuffer(ctx->queue, b->mem, CL_FALSE, offset * sizeof(float), count * sizeof(float), dst,
+                                  0, NULL, &ev);
+  if (rc != CL_SUCCESS) return cls__cl_fail(ctx, rc, "cls_buffer_read_async: clEnqueueReadBuffer");
+  return transfer_of(ctx, ev, "cls_buffer_read_async", done);
+}
+
+cls_status cls_transfer_wait(cls_transfer *t) {
+  if (!t) return CLS_OK;
+  cl_int rc = clWaitForEvents(1, &t->ev);
+  cl_int st = CL_COMPLETE;
+  if (rc == CL_SUCCESS) clGetEventInfo(t->ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof st, &st, NULL);
+  clReleaseEvent(t->ev);
+  cls_context *ctx = t->ctx;
+  free(t);
+  if (rc != CL_SUCCESS) return cls__cl_fail(ctx, rc, "cls_transfer_wait: clWaitForEvents");
+  if (st < 0) return cls__cl_fail(ctx, st, "cls_transfer_wait: the copy");
+  return CLS_OK;
+}
+
 cls_status cls_buffer_fill(cls_context *ctx, cls_buffer *b, size_t offset, size_t count, float value) {
   CLS_CHECK_CTX(ctx);
   cls_status s = check_range(ctx, "cls_buffer_fill", b, offset, count, &value);

@@ -60,6 +60,10 @@ struct cls_context {
   /* Counters and profiling. */
   int counters_paused;
   cls_counters counters;
+  /* Device times (ns) behind counters.busy_seconds and span_seconds: the
+   * first start and the latest end resolved since the last reset. */
+  double busy_first_ns, busy_end_ns;
+  int busy_seen;
   cls__pending pending[CLS__MAX_PENDING];
   size_t pending_count;
   int trace_enabled;

@@ -43,6 +43,24 @@ static void add_trace(cls_context *ctx, int op, double start_ns, double end_ns) 
   e->dur_us = (end_ns - start_ns) / 1000.0;
 }
 
+/* Adds [t0, t1] (device ns) to the busy union. Events are resolved in
+ * the order they were enqueued, and an in-order queue starts a command
+ * after the one before it ends, so intervals arrive sorted by start: the
+ * union only needs the latest end. (A runtime that overlaps commands
+ * would still be counted right: the overlap is added once.) */
+static void add_busy(cls_context *ctx, double t0, double t1) {
+  if (!ctx->busy_seen) {
+    ctx->busy_seen = 1;
+    ctx->busy_first_ns = ctx->busy_end_ns = t0;
+  }
+  if (t0 < ctx->busy_first_ns) ctx->busy_first_ns = t0;
+  if (t1 <= ctx->busy_end_ns) return;
+  const double from = t0 > ctx->busy_end_ns ? t0 : ctx->busy_end_ns;
+  ctx->counters.busy_seconds += (t1 - from) * 1e-9;
+  ctx->busy_end_ns = t1;
+  ctx->counters.span_seconds = (ctx->busy_end_ns - ctx->busy_first_ns) * 1e-9;
+}
+
 /* Moves the times of completed events (all of them when wait) into the
  * counters, keeping the rest pending in order. */
 static cls_status resolve(cls_context *ctx, int wait) {
@@ -72,6 +90,7 @@ static cls_status resolve(cls_context *ctx, int wait) {
       double s = (double)(t1 - t0) * 1e-9;
       ctx->counters.ops[p.op].seconds += s;
       ctx->counters.seconds += s;
+      add_busy(ctx, (double)t0, (double)t1);
       add_trace(ctx, p.op, (double)t0, (double)t1);
     }
     clReleaseEvent(p.event);
@@ -134,6 +153,7 @@ static cls_status record(cls_context *ctx, const char *op, cl_event start, cl_ev
     ctx->counters.seconds += host_seconds;
     return CLS_OK;
   }
+  ctx->counters.launches++;
   if (ctx->pending_count == CLS__MAX_PENDING) {
     cls_status s = resolve(ctx, 0);
     if (s == CLS_OK && ctx->pending_count == CLS__MAX_PENDING) s = resolve(ctx, 1);
@@ -177,6 +197,8 @@ void cls_counters_reset(cls_context *ctx) {
   clFinish(ctx->queue);
   resolve(ctx, 1);
   memset(&ctx->counters, 0, sizeof ctx->counters);
+  ctx->busy_first_ns = ctx->busy_end_ns = 0;
+  ctx->busy_seen = 0;
   ctx->trace_count = 0;
 }
 

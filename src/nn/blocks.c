@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "blocks_internal.h"
+#include "device/layer.h"
 #include "clscale/ops_train.h"
 
 int cls__nn_model_init(cls__nn_model *m, cls_context *ctx, size_t depth, size_t layer_size) {
@@ -18,7 +19,46 @@ cls_status cls__nn_model_storage(cls__nn_model *m, uint64_t seed, size_t n_acts,
   return cls_model_storage_alloc(m->ctx, &m->pt, seed, n_acts, what, &m->slabs, &m->acts);
 }
 
+/* Waits for a staging set's uploads (its memory is then free to reuse). */
+static cls_status stage_wait(cls__nn_stage *st, int slot) {
+  cls_status s = CLS_OK;
+  for (int i = 0; i < CLS__NN_STAGE_WRITES; i++) {
+    cls_status w = cls_transfer_wait(st->pending[slot][i]);
+    st->pending[slot][i] = NULL;
+    if (s == CLS_OK) s = w;
+  }
+  return s;
+}
+
+cls_status cls__nn_stage_begin(cls__nn_model *m, size_t n, float **out) {
+  cls__nn_stage *st = &m->stage;
+  st->slot ^= 1;
+  CLS_NN_TRY(stage_wait(st, st->slot));
+  if (st->cap[st->slot] < n) {
+    float *grown = realloc(st->host[st->slot], n * sizeof *grown);
+    if (!grown) return cls__fail(m->ctx, CLS_ERR_OUT_OF_MEMORY, "out of host memory staging %zu input floats", n);
+    st->host[st->slot] = grown;
+    st->cap[st->slot] = n;
+  }
+  *out = st->host[st->slot];
+  return CLS_OK;
+}
+
+cls_status cls__nn_stage_write(cls__nn_model *m, size_t offset, size_t count, const float *src) {
+  cls__nn_stage *st = &m->stage;
+  for (int i = 0; i < CLS__NN_STAGE_WRITES; i++)
+    if (!st->pending[st->slot][i])
+      return cls_buffer_write_async(m->ctx, m->acts, offset, count, src, &st->pending[st->slot][i]);
+  return cls__fail(m->ctx, CLS_ERR_INVALID_VALUE, "more than %d uploads staged in one forward pass",
+                   CLS__NN_STAGE_WRITES);
+}
+
 void cls__nn_model_free(cls__nn_model *m) {
+  /* Uploads still queued read the staging sets: wait before freeing. */
+  stage_wait(&m->stage, 0);
+  stage_wait(&m->stage, 1);
+  free(m->stage.host[0]);
+  free(m->stage.host[1]);
   cls_param_slabs_free(&m->slabs);
   cls_buffer_free(m->acts);
   cls_param_table_free(&m->pt);
@@ -107,8 +147,7 @@ cls_status cls__nn_attn_out_backward(const cls__nn_view *v, size_t rows, size_t 
 cls_status cls__nn_mlp_forward(const cls__nn_view *v, size_t rows, size_t width, size_t in, int w_fc, size_t fc,
                                size_t fcg, size_t res_in, size_t res_out) {
   const size_t d = width;
-  CLS_NN_TRY(linear(v, rows, d, 4 * d, in, w_fc, fc, 0));
-  CLS_NN_TRY(cls_gelu_forward(v->ctx, rows * 4 * d, A(fc), A(fcg)));
+  CLS_NN_TRY(cls_nn_linear_gelu(v->ctx, v->pt, v->slabs, rows, d, 4 * d, A(in), w_fc, A(fc), A(fcg)));
   CLS_NN_TRY(cls_buffer_copy(v->ctx, v->acts, res_in, v->acts, res_out, rows * d));
   return linear(v, rows, 4 * d, d, fcg, w_fc + 2, res_out, 1);
 }
@@ -117,8 +156,23 @@ cls_status cls__nn_mlp_backward(const cls__nn_view *v, size_t rows, size_t width
                                 size_t fcg, size_t dres, size_t dfc, size_t din) {
   const size_t d = width;
   CLS_NN_TRY(linear_back(v, rows, 4 * d, d, fcg, w_fc + 2, dres, dfc));
-  CLS_NN_TRY(cls_gelu_backward(v->ctx, rows * 4 * d, A(fc), A(dfc), A(dfc)));
-  return linear_back(v, rows, d, 4 * d, in, w_fc, dfc, din);
+  return cls_nn_linear_gelu_back(v->ctx, v->pt, v->slabs, rows, d, 4 * d, A(in), w_fc, A(fc), A(dfc), A(dfc),
+                                 A(din), 0);
+}
+
+cls_status cls__nn_residual_out_norm(const cls__nn_view *v, size_t rows, size_t in, size_t width, size_t x, int w,
+                                     size_t scratch, size_t res_in, size_t res_out, const cls__nn_norm *norm) {
+  const cls_tensor_desc *t = v->pt->t;
+  cls_ref W = cls_ref_at(v->slabs->params, t[w].offset), b = cls_ref_at(v->slabs->params, t[w + 1].offset);
+  cls_ref gain = cls_ref_at(v->slabs->params, t[norm->gain].offset);
+  CLS_NN_TRY(cls_matmul(v->ctx, CLS_NO_TRANS, CLS_NO_TRANS, rows, width, in, 1.0f, A(x), in, W, width, 0.0f,
+                        A(scratch), width));
+  if (norm->shift < 0)
+    return cls_residual_rmsnorm_forward(v->ctx, rows, width, norm->eps, A(res_in), A(scratch), b, A(res_out), gain,
+                                        A(norm->y), A(norm->rstd));
+  return cls_residual_layernorm_forward(v->ctx, rows, width, norm->eps, A(res_in), A(scratch), b, A(res_out), gain,
+                                        cls_ref_at(v->slabs->params, t[norm->shift].offset), A(norm->y),
+                                        A(norm->mean), A(norm->rstd));
 }
 
 cls_status cls__nn_residual_grad(const cls__nn_view *v, size_t n, size_t dres, size_t dbranch) {

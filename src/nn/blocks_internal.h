@@ -4,8 +4,9 @@
  * activation layout, and the sub-blocks of a pre-norm transformer block
  * that are the same in both (the attention output with its residual, the
  * MLP with its residual, the residual sum of a branch's gradient). Each is
- * the exact sequence of ops the models launched before they shared it, so
- * their losses do not change by a bit.
+ * the exact sequence of ops the models launched before they shared it
+ * (since then, the MLP's bias and GELU run fused, forward and backward:
+ * cls_nn_linear_gelu).
  */
 #ifndef CLSCALE_NN_BLOCKS_INTERNAL_H
 #define CLSCALE_NN_BLOCKS_INTERNAL_H
@@ -37,6 +38,19 @@ typedef struct cls__nn_view {
  * blocks' activations in the model's own struct of layer_size bytes per
  * block). Built and freed the same way for every model, so that a model
  * file holds only what is its own. */
+#define CLS__NN_STAGE_WRITES 4 /* uploads per forward pass at most */
+
+/* Host staging of a forward pass's inputs: the inputs are copied here and
+ * uploaded without waiting (cls_buffer_write_async), so that a training
+ * step never stops the host; two sets alternate, and a set is reused only
+ * after its uploads (two forward passes ago) have completed. */
+typedef struct cls__nn_stage {
+  float *host[2];
+  size_t cap[2];
+  cls_transfer *pending[2][CLS__NN_STAGE_WRITES];
+  int slot;
+} cls__nn_stage;
+
 typedef struct cls__nn_model {
   cls_context *ctx;
   cls_param_table pt;
@@ -44,7 +58,16 @@ typedef struct cls__nn_model {
   cls_buffer *acts;
   size_t *res;
   void *layer;
+  cls__nn_stage stage;
 } cls__nn_model;
+
+/* The next staging set, of at least n floats, in *out (its earlier uploads
+ * waited for). */
+cls_status cls__nn_stage_begin(cls__nn_model *m, size_t n, float **out);
+
+/* Uploads count floats of the current staging set (src points into it)
+ * to the activation slab at offset, without waiting. */
+cls_status cls__nn_stage_write(cls__nn_model *m, size_t offset, size_t count, const float *src);
 
 /* The host tables for depth blocks (and ctx kept); 0 when out of host
  * memory (what was allocated is freed by cls__nn_model_free). */
@@ -102,7 +125,7 @@ cls_status cls__nn_attn_out_backward(const cls__nn_view *v, size_t rows, size_t 
                                      size_t dres, size_t datty);
 
 /* The MLP into the residual, after the block's second norm (in): fc = in
- * Wfc + b, fcg = gelu(fc), res_out = res_in + fcg Wproj + b (w_fc: the
+ * Wfc + b, fcg = gelu(fc) (bias and GELU in one launch), res_out = res_in + fcg Wproj + b (w_fc: the
  * index of Wfc, as cls__nn_add_mlp lays them out). */
 cls_status cls__nn_mlp_forward(const cls__nn_view *v, size_t rows, size_t width, size_t in, int w_fc, size_t fc,
                                size_t fcg, size_t res_in, size_t res_out);
@@ -111,6 +134,25 @@ cls_status cls__nn_mlp_forward(const cls__nn_view *v, size_t rows, size_t width,
  * gradients added; dfc is scratch of rows x 4 width. */
 cls_status cls__nn_mlp_backward(const cls__nn_view *v, size_t rows, size_t width, size_t in, int w_fc, size_t fc,
                                 size_t fcg, size_t dres, size_t dfc, size_t din);
+
+/* The norm that follows a residual add: RMSNorm (shift < 0) or LayerNorm
+ * with gain tensor `gain` and shift tensor `shift`, eps, its output and
+ * saved statistics (offsets in the activation slab; mean unused by
+ * RMSNorm). */
+typedef struct cls__nn_norm {
+  float eps;
+  int gain, shift;
+  size_t y, mean, rstd;
+} cls__nn_norm;
+
+/* A branch's output layer into the residual and the next norm, fused:
+ * scratch = x W (rows x in by in x width, tensor w, its bias w + 1, no
+ * bias added yet), then res_out = (res_in + scratch) + b and the norm of
+ * res_out in one launch (cls_residual_*norm_forward): the sums of
+ * cls__nn_attn_out_forward / cls__nn_mlp_forward's last layer in their
+ * order, without the copy and the bias launches. */
+cls_status cls__nn_residual_out_norm(const cls__nn_view *v, size_t rows, size_t in, size_t width, size_t x, int w,
+                                     size_t scratch, size_t res_in, size_t res_out, const cls__nn_norm *norm);
 
 /* dres += dbranch (n floats): a residual branch's gradient joins the
  * stream's. */

@@ -362,36 +362,48 @@ cls_status cls_emulator_forward(cls_emulator *e, const float *labels, const floa
   TRY(check_finite(ctx, "features", features, R * F));
   TRY(check_finite(ctx, "target", target, R));
   e->have_grad = e->have_flux = 0;
-  TRY(cls_buffer_write(ctx, e->m.acts, e->labels, B * NL, labels));
-  TRY(cls_buffer_write(ctx, e->m.acts, e->feats, R * F, features));
-  TRY(cls_buffer_write(ctx, e->m.acts, e->target, R, target));
+  /* Staged and uploaded without waiting: the host goes on queueing. */
+  float *st;
+  TRY(cls__nn_stage_begin(&e->m, B * NL + R * F + R, &st));
+  memcpy(st, labels, B * NL * sizeof *st);
+  memcpy(st + B * NL, features, R * F * sizeof *st);
+  memcpy(st + B * NL + R * F, target, R * sizeof *st);
+  TRY(cls__nn_stage_write(&e->m, e->labels, B * NL, st));
+  TRY(cls__nn_stage_write(&e->m, e->feats, R * F, st + B * NL));
+  TRY(cls__nn_stage_write(&e->m, e->target, R, st + B * NL + R * F));
   e->B = B;
   e->P = P;
 
   /* The wavelength stream. */
   TRY(cls__nn_linear(&e->m, R, F, d, A(e->feats), e->wl, A(e->m.res[0]), 0));
   /* The label tokens, once per spectrum: B x (T d) is (B T) x d. */
-  TRY(cls__nn_linear(&e->m, B, NL, Hm, A(e->labels), e->lab_fc, A(e->lab_h), 0));
-  TRY(cls_gelu_forward(ctx, B * Hm, A(e->lab_h), A(e->lab_g)));
+  TRY(cls_nn_linear_gelu(ctx, &e->m.pt, &e->m.slabs, B, NL, Hm, A(e->labels), e->lab_fc, A(e->lab_h),
+                         A(e->lab_g)));
   TRY(cls__nn_linear(&e->m, B, Hm, T * d, A(e->lab_g), e->lab_proj, A(e->tok), 0));
   TRY(cls_rmsnorm_forward(ctx, BT, d, EMU_EPS, A(e->tok), P(e->tok_g), A(e->tokn), A(e->tok_rstd)));
   const cls__nn_view v = cls__nn_model_view(&e->m);
+  /* The first block's first norm; every later norm comes fused with the
+   * residual add before it (cls__nn_residual_out_norm, the branch's output
+   * in dtmp, backward scratch that is free during the forward pass). */
+  TRY(cls_rmsnorm_forward(ctx, R, d, EMU_EPS, A(e->m.res[0]), P(e->layer0 + N1G), A(e->layer[0].n1),
+                          A(e->layer[0].n1_rstd)));
   for (size_t l = 0; l < L; l++) {
     const int w = e->layer0 + (int)l * PER_LAYER;
     layer_acts *a = &e->layer[l];
     cls_attn_shape s = attn_shape(e);
-    TRY(cls_rmsnorm_forward(ctx, R, d, EMU_EPS, A(e->m.res[l]), P(w + N1G), A(a->n1), A(a->n1_rstd)));
     TRY(cls__nn_linear(&e->m, R, d, d, A(a->n1), w + QW, A(a->q), 0));
     TRY(cls__nn_linear(&e->m, BT, d, 2 * d, A(e->tokn), w + KVW, A(a->kv), 0));
     TRY(cls_attention_forward(ctx, &s, stream(e, a->q), kv_part(e, a->kv, 0), kv_part(e, a->kv, 1), A(a->probs),
                               stream(e, a->atty)));
-    TRY(cls__nn_attn_out_forward(&v, R, d, e->m.res[l], a->atty, w + OW, a->res2));
-    TRY(cls_rmsnorm_forward(ctx, R, d, EMU_EPS, A(a->res2), P(w + N2G), A(a->n2), A(a->n2_rstd)));
-    TRY(cls__nn_mlp_forward(&v, R, d, a->n2, w + FCW, a->fch, a->fcg, a->res2, e->m.res[l + 1]));
+    const cls__nn_norm n2 = {EMU_EPS, w + N2G, -1, a->n2, 0, a->n2_rstd};
+    TRY(cls__nn_residual_out_norm(&v, R, d, d, a->atty, w + OW, e->dtmp, e->m.res[l], a->res2, &n2));
+    TRY(cls_nn_linear_gelu(ctx, &e->m.pt, &e->m.slabs, R, d, 4 * d, A(a->n2), w + FCW, A(a->fch), A(a->fcg)));
+    const cls__nn_norm next = l + 1 < L ? (cls__nn_norm){EMU_EPS, w + PER_LAYER + N1G,    -1, e->layer[l + 1].n1,
+                                                         0,       e->layer[l + 1].n1_rstd}
+                                        : (cls__nn_norm){EMU_EPS, e->head_g, -1, e->hn, 0, e->hn_rstd};
+    TRY(cls__nn_residual_out_norm(&v, R, 4 * d, d, a->fcg, w + FPW, e->dtmp, a->res2, e->m.res[l + 1], &next));
   }
-  TRY(cls_rmsnorm_forward(ctx, R, d, EMU_EPS, A(e->m.res[L]), P(e->head_g), A(e->hn), A(e->hn_rstd)));
-  TRY(cls__nn_linear(&e->m, R, d, d, A(e->hn), e->head_fc, A(e->hh), 0));
-  TRY(cls_gelu_forward(ctx, R * d, A(e->hh), A(e->hg)));
+  TRY(cls_nn_linear_gelu(ctx, &e->m.pt, &e->m.slabs, R, d, d, A(e->hn), e->head_fc, A(e->hh), A(e->hg)));
   TRY(cls__nn_linear(&e->m, R, d, 1, A(e->hg), e->head_out, A(e->pred), 0));
   const float inv = 1.0f / (float)R;
   TRY(cls_mse(ctx, R, A(e->pred), A(e->target), A(e->err), want_grad ? A(e->dpred) : CLS_NOREF, inv));
@@ -410,6 +422,10 @@ cls_status cls_emulator_read_flux(cls_emulator *e, float *flux) {
   return cls_buffer_read(e->m.ctx, e->m.acts, e->pred, e->B * e->P, flux);
 }
 
+cls_ref cls_emulator_loss_ref(const cls_emulator *e) {
+  return e ? cls_ref_at(e->m.acts, e->loss) : CLS_NOREF;
+}
+
 /* ------------------------------------------------------------ backward */
 
 cls_status cls_emulator_backward(cls_emulator *e) {
@@ -425,8 +441,8 @@ cls_status cls_emulator_backward(cls_emulator *e) {
 
   /* Head: pred = gelu(hn Wfc + b) Wout + b. dres = d res[L]. */
   TRY(cls__nn_linear_back(&e->m, R, d, 1, A(e->hg), e->head_out, A(e->dpred), A(e->dtmp), 0));
-  TRY(cls_gelu_backward(ctx, R * d, A(e->hh), A(e->dtmp), A(e->dtmp)));
-  TRY(cls__nn_linear_back(&e->m, R, d, d, A(e->hn), e->head_fc, A(e->dtmp), A(e->dln), 0));
+  TRY(cls_nn_linear_gelu_back(ctx, &e->m.pt, &e->m.slabs, R, d, d, A(e->hn), e->head_fc, A(e->hh), A(e->dtmp),
+                              A(e->dtmp), A(e->dln), 0));
   TRY(cls_rmsnorm_backward(ctx, R, d, A(e->m.res[L]), P(e->head_g), A(e->hn_rstd), A(e->dln), A(e->dres),
                            G(e->head_g), 1));
   const cls__nn_view v = cls__nn_model_view(&e->m);
@@ -436,9 +452,8 @@ cls_status cls_emulator_backward(cls_emulator *e) {
     cls_attn_shape s = attn_shape(e);
     /* dres holds d res[l+1] = d res2 (identity) + the MLP branch. */
     TRY(cls__nn_mlp_backward(&v, R, d, a->n2, w + FCW, a->fch, a->fcg, e->dres, e->dfch, e->dln));
-    TRY(cls_rmsnorm_backward(ctx, R, d, A(a->res2), P(w + N2G), A(a->n2_rstd), A(e->dln), A(e->dtmp), G(w + N2G),
-                             1));
-    TRY(cls__nn_residual_grad(&v, R * d, e->dres, e->dtmp));
+    TRY(cls_rmsnorm_backward_add(ctx, R, d, A(a->res2), P(w + N2G), A(a->n2_rstd), A(e->dln), A(e->dres),
+                                 G(w + N2G), 1));
     /* dres holds d res2 = d res[l] (identity) + the attention branch. */
     TRY(cls__nn_attn_out_backward(&v, R, d, a->atty, w + OW, e->dres, e->datty));
     TRY(cls_attention_backward(ctx, &s, stream(e, a->q), kv_part(e, a->kv, 0), kv_part(e, a->kv, 1), A(a->probs),
@@ -448,17 +463,16 @@ cls_status cls_emulator_backward(cls_emulator *e) {
     /* Every block reads the same normalised tokens: their gradient is the
      * sum over blocks (the last block first overwrites). */
     TRY(cls__nn_linear_back(&e->m, BT, d, 2 * d, A(e->tokn), w + KVW, A(e->dkv), A(e->dtokn), l != L - 1));
-    TRY(cls_rmsnorm_backward(ctx, R, d, A(e->m.res[l]), P(w + N1G), A(a->n1_rstd), A(e->dln), A(e->dtmp),
-                             G(w + N1G), 1));
-    TRY(cls__nn_residual_grad(&v, R * d, e->dres, e->dtmp));
+    TRY(cls_rmsnorm_backward_add(ctx, R, d, A(e->m.res[l]), P(w + N1G), A(a->n1_rstd), A(e->dln), A(e->dres),
+                                 G(w + N1G), 1));
   }
   /* The label tokens, then the label MLP (its input, the labels, needs no
    * gradient). */
   TRY(cls_rmsnorm_backward(ctx, BT, d, A(e->tok), P(e->tok_g), A(e->tok_rstd), A(e->dtokn), A(e->dtok),
                            G(e->tok_g), 1));
   TRY(cls__nn_linear_back(&e->m, B, Hm, T * d, A(e->lab_g), e->lab_proj, A(e->dtok), A(e->dlab), 0));
-  TRY(cls_gelu_backward(ctx, B * Hm, A(e->lab_h), A(e->dlab), A(e->dlab)));
-  TRY(cls__nn_linear_back(&e->m, B, NL, Hm, A(e->labels), e->lab_fc, A(e->dlab), CLS_NOREF, 0));
+  TRY(cls_nn_linear_gelu_back(ctx, &e->m.pt, &e->m.slabs, B, NL, Hm, A(e->labels), e->lab_fc, A(e->lab_h),
+                              A(e->dlab), A(e->dlab), CLS_NOREF, 0));
   /* The wavelength projection (its input, the features, is data). */
   return cls__nn_linear_back(&e->m, R, F, d, A(e->feats), e->wl, A(e->dres), CLS_NOREF, 0);
 }

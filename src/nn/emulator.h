@@ -104,6 +104,13 @@ cls_status cls_emulator_forward(cls_emulator *e, const float *labels, const floa
 /* The predicted flux of the last forward pass (B*P floats, row-major). */
 cls_status cls_emulator_read_flux(cls_emulator *e, float *flux);
 
+/* The one float on the device where every forward pass leaves its mean
+ * squared error: a caller that passed mse = NULL reads it later without
+ * stopping (cls_buffer_read_async), before the next forward overwrites it
+ * (the queue is in order, so a read queued before that forward sees this
+ * one's value). CLS_NOREF for NULL. */
+cls_ref cls_emulator_loss_ref(const cls_emulator *e);
+
 /* Backward pass of the last forward (made with want_grad): adds the
  * gradients of the mean loss to the gradient slab (zero it first with
  * cls_param_zero_grads). */

@@ -38,7 +38,6 @@ struct cls_gpt {
 
   size_t B, T; /* of the last forward */
   int have_grad;
-  float *host_ids; /* staging for token ids as floats */
 };
 
 void cls_gpt_config_default(cls_gpt_config *c) {
@@ -184,8 +183,7 @@ cls_status cls_gpt_create(cls_context *ctx, const cls_gpt_config *c, size_t max_
   g->max_seq = max_seq;
   const int ok = cls__nn_model_init(&g->m, ctx, c->depth, sizeof *g->layer);
   g->layer = g->m.layer;
-  g->host_ids = malloc(max_batch * max_seq * sizeof *g->host_ids);
-  if (!ok || !g->host_ids || !build_params(g)) {
+  if (!ok || !build_params(g)) {
     cls_gpt_destroy(g);
     return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_gpt_create: out of host memory");
   }
@@ -201,7 +199,6 @@ cls_status cls_gpt_create(cls_context *ctx, const cls_gpt_config *c, size_t max_
 void cls_gpt_destroy(cls_gpt *g) {
   if (!g) return;
   cls__nn_model_free(&g->m);
-  free(g->host_ids);
   free(g);
 }
 
@@ -259,11 +256,15 @@ cls_status cls_gpt_forward(cls_gpt *g, const int32_t *tokens, const int32_t *tar
       return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
                        "cls_gpt_forward: target %zu is %ld; use an id in [0, %zu) or CLS_IGNORE_TARGET (-1)", i,
                        (long)targets[i], V);
+  /* Staged and uploaded without waiting: the host goes on queueing. */
+  float *st;
+  TRY(cls__nn_stage_begin(&g->m, 2 * BT, &st));
   for (int which = 0; which < 2; which++) {
     const int32_t *ids = which ? targets : tokens;
-    for (size_t i = 0; i < BT; i++) g->host_ids[i] = (float)ids[i];
-    if (!which) TRY(cls_tokens_check(ctx, g->host_ids, BT, V, NULL));
-    TRY(cls_buffer_write(ctx, g->m.acts, which ? g->targets : g->tokens, BT, g->host_ids));
+    float *f = st + (size_t)which * BT;
+    for (size_t i = 0; i < BT; i++) f[i] = (float)ids[i];
+    if (!which) TRY(cls_tokens_check(ctx, f, BT, V, NULL));
+    TRY(cls__nn_stage_write(&g->m, which ? g->targets : g->tokens, BT, f));
   }
   /* Without ignored targets this is 1/BT as it always was (bit for bit);
    * with every target ignored the loss is 0 and so is the gradient. */
@@ -274,22 +275,33 @@ cls_status cls_gpt_forward(cls_gpt *g, const int32_t *tokens, const int32_t *tar
 
   TRY(cls_embedding_forward(ctx, B, T, V, C, A(g->tokens), P(g->wte), P(g->wpe), A(g->m.res[0])));
   const cls__nn_view v = cls__nn_model_view(&g->m);
+  /* The first block's first norm; every later norm comes fused with the
+   * residual add before it (cls__nn_residual_out_norm, the branch's output
+   * in dtmp, backward scratch that is free during the forward pass). */
+  TRY(cls_layernorm_forward(ctx, BT, C, 1e-5f, A(g->m.res[0]), P(g->layer0 + LN1G), P(g->layer0 + LN1B),
+                            A(g->layer[0].ln1), A(g->layer[0].ln1_mean), A(g->layer[0].ln1_rstd)));
   for (size_t l = 0; l < L; l++) {
     const int w = g->layer0 + (int)l * PER_LAYER;
     layer_acts *a = &g->layer[l];
     cls_attn_shape s = attn_shape(g);
-    TRY(cls_layernorm_forward(ctx, BT, C, 1e-5f, A(g->m.res[l]), P(w + LN1G), P(w + LN1B), A(a->ln1),
-                              A(a->ln1_mean), A(a->ln1_rstd)));
     TRY(cls__nn_linear(&g->m, BT, C, 3 * C, A(a->ln1), w + QKVW, A(a->qkv), 0));
     TRY(cls_attention_forward(ctx, &s, qkv_part(g, a->qkv, 0), qkv_part(g, a->qkv, 1), qkv_part(g, a->qkv, 2),
                               A(a->probs), seq(g, a->atty)));
-    TRY(cls__nn_attn_out_forward(&v, BT, C, g->m.res[l], a->atty, w + PROJW, a->res2));
-    TRY(cls_layernorm_forward(ctx, BT, C, 1e-5f, A(a->res2), P(w + LN2G), P(w + LN2B), A(a->ln2), A(a->ln2_mean),
-                              A(a->ln2_rstd)));
-    TRY(cls__nn_mlp_forward(&v, BT, C, a->ln2, w + FCW, a->fch, a->fch_gelu, a->res2, g->m.res[l + 1]));
+    const cls__nn_norm ln2 = {1e-5f, w + LN2G, w + LN2B, a->ln2, a->ln2_mean, a->ln2_rstd};
+    TRY(cls__nn_residual_out_norm(&v, BT, C, C, a->atty, w + PROJW, g->dtmp, g->m.res[l], a->res2, &ln2));
+    TRY(cls_nn_linear_gelu(ctx, &g->m.pt, &g->m.slabs, BT, C, 4 * C, A(a->ln2), w + FCW, A(a->fch),
+                           A(a->fch_gelu)));
+    const cls__nn_norm next = l + 1 < L
+                                  ? (cls__nn_norm){1e-5f,
+                                                   w + PER_LAYER + LN1G,
+                                                   w + PER_LAYER + LN1B,
+                                                   g->layer[l + 1].ln1,
+                                                   g->layer[l + 1].ln1_mean,
+                                                   g->layer[l + 1].ln1_rstd}
+                                  : (cls__nn_norm){1e-5f, g->lnfg, g->lnfb, g->lnf, g->lnf_mean, g->lnf_rstd};
+    TRY(cls__nn_residual_out_norm(&v, BT, 4 * C, C, a->fch_gelu, w + FCW + 2, g->dtmp, a->res2, g->m.res[l + 1],
+                                  &next));
   }
-  TRY(cls_layernorm_forward(ctx, BT, C, 1e-5f, A(g->m.res[L]), P(g->lnfg), P(g->lnfb), A(g->lnf), A(g->lnf_mean),
-                            A(g->lnf_rstd)));
   /* logits = out_mult * lnf wte^T */
   TRY(cls_matmul(ctx, CLS_NO_TRANS, CLS_TRANS, BT, V, C, g->out_mult, A(g->lnf), C, P(g->wte), C, 0.0f,
                  A(g->logits), V));
@@ -326,18 +338,16 @@ cls_status cls_gpt_backward(cls_gpt *g) {
     cls_attn_shape s = attn_shape(g);
     /* dres holds d res[l+1] = d res2 (identity) + the MLP branch. */
     TRY(cls__nn_mlp_backward(&v, BT, C, a->ln2, w + FCW, a->fch, a->fch_gelu, g->dres, g->dfch, g->dln));
-    TRY(cls_layernorm_backward(ctx, BT, C, A(a->res2), P(w + LN2G), A(a->ln2_mean), A(a->ln2_rstd), A(g->dln),
-                               A(g->dtmp), G(w + LN2G), G(w + LN2B), 1));
-    TRY(cls__nn_residual_grad(&v, BT * C, g->dres, g->dtmp));
+    TRY(cls_layernorm_backward_add(ctx, BT, C, A(a->res2), P(w + LN2G), A(a->ln2_mean), A(a->ln2_rstd), A(g->dln),
+                                   A(g->dres), G(w + LN2G), G(w + LN2B), 1));
     /* dres holds d res2 = d res[l] (identity) + the attention branch. */
     TRY(cls__nn_attn_out_backward(&v, BT, C, a->atty, w + PROJW, g->dres, g->datty));
     TRY(cls_attention_backward(ctx, &s, qkv_part(g, a->qkv, 0), qkv_part(g, a->qkv, 1), qkv_part(g, a->qkv, 2),
                                A(a->probs), seq(g, g->datty), A(g->dprobs), qkv_part(g, g->dqkv, 0),
                                qkv_part(g, g->dqkv, 1), qkv_part(g, g->dqkv, 2), 0));
     TRY(cls__nn_linear_back(&g->m, BT, C, 3 * C, A(a->ln1), w + QKVW, A(g->dqkv), A(g->dln), 0));
-    TRY(cls_layernorm_backward(ctx, BT, C, A(g->m.res[l]), P(w + LN1G), A(a->ln1_mean), A(a->ln1_rstd), A(g->dln),
-                               A(g->dtmp), G(w + LN1G), G(w + LN1B), 1));
-    TRY(cls__nn_residual_grad(&v, BT * C, g->dres, g->dtmp));
+    TRY(cls_layernorm_backward_add(ctx, BT, C, A(g->m.res[l]), P(w + LN1G), A(a->ln1_mean), A(a->ln1_rstd),
+                                   A(g->dln), A(g->dres), G(w + LN1G), G(w + LN1B), 1));
   }
   return cls_embedding_backward(ctx, B, T, V, C, A(g->tokens), A(g->dres), G(g->wte), G(g->wpe), 1);
 }
@@ -389,6 +399,10 @@ static cls_status read_output(cls_gpt *g, const char *fn, size_t off, size_t n, 
 cls_status cls_gpt_read_logits(cls_gpt *g, float *out) {
   if (!g) return CLS_ERR_NULL_ARGUMENT;
   return read_output(g, "cls_gpt_read_logits", g->logits, g->B * g->T * g->c.vocab, 1, out);
+}
+
+cls_ref cls_gpt_loss_ref(const cls_gpt *g) {
+  return g ? cls_ref_at(g->m.acts, g->loss) : CLS_NOREF;
 }
 
 cls_status cls_gpt_read_losses(cls_gpt *g, float *out) {

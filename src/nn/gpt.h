@@ -85,6 +85,11 @@ cls_status cls_gpt_activation_rms(cls_gpt *g, float *out);
 cls_status cls_gpt_read_logits(cls_gpt *g, float *out);
 cls_status cls_gpt_read_losses(cls_gpt *g, float *out);
 
+/* The one float where every forward pass leaves its mean loss, for a
+ * caller that passed loss = NULL and reads it without stopping (as
+ * cls_emulator_loss_ref). CLS_NOREF for NULL. */
+cls_ref cls_gpt_loss_ref(const cls_gpt *g);
+
 /* FLOPs of one forward + backward on B x T tokens, counted from the shapes
  * (matmuls 2mnk, attention included), for comparison with 6ND. */
 double cls_gpt_flops_per_step(const cls_gpt *g, size_t B, size_t T);

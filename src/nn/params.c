@@ -134,21 +134,37 @@ cls_status cls_param_adamw(cls_context *ctx, const cls_param_table *pt, cls_para
     size_t len = pt->total;
     st = cls_sumsq_ranges(ctx, 1, &all, &len, cls_ref_at(s->grad_sumsq, 0));
   }
-  for (size_t i = 0; i < pt->count && st == CLS_OK; i++) {
+  if (st != CLS_OK) return st;
+  /* One launch for the slab: a group per run of tensors with the same rate
+   * multiplier and decay, each reaching to the next tensor's start (the
+   * padding between tensors is zero in all four slabs and stays zero). */
+  cls_adamw_group *groups = malloc((pt->count ? pt->count : 1) * sizeof *groups);
+  if (!groups) return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_param_adamw: out of host memory");
+  size_t count = 0;
+  for (size_t i = 0; i < pt->count; i++) {
     const cls_tensor_desc *d = &pt->t[i];
-    cls_adamw_params hp;
-    cls_adamw_params_init(&hp);
-    hp.lr = lr * d->lr_mult;
-    hp.beta1 = beta1;
-    hp.beta2 = beta2;
-    hp.eps = eps;
-    hp.weight_decay = d->weight_decay;
-    hp.step = step;
-    hp.max_norm = max_norm;
-    st = cls_adamw_step(ctx, d->rows * d->cols, &hp, cls_ref_at(s->params, d->offset),
-                        cls_ref_at(s->grads, d->offset), cls_ref_at(s->m, d->offset), cls_ref_at(s->v, d->offset),
-                        max_norm > 0 ? cls_ref_at(s->grad_sumsq, 0) : CLS_NOREF);
+    const size_t end = i + 1 < pt->count ? pt->t[i + 1].offset : pt->total;
+    if (count && groups[count - 1].lr_mult == d->lr_mult && groups[count - 1].weight_decay == d->weight_decay) {
+      groups[count - 1].end = end;
+      continue;
+    }
+    groups[count].end = end;
+    groups[count].lr_mult = d->lr_mult;
+    groups[count].weight_decay = d->weight_decay;
+    count++;
   }
+  cls_adamw_params hp;
+  cls_adamw_params_init(&hp);
+  hp.lr = lr;
+  hp.beta1 = beta1;
+  hp.beta2 = beta2;
+  hp.eps = eps;
+  hp.step = step;
+  hp.max_norm = max_norm;
+  st = cls_adamw_step_groups(ctx, pt->total, &hp, count, groups, cls_ref_at(s->params, 0), cls_ref_at(s->grads, 0),
+                             cls_ref_at(s->m, 0), cls_ref_at(s->v, 0),
+                             max_norm > 0 ? cls_ref_at(s->grad_sumsq, 0) : CLS_NOREF);
+  free(groups);
   return st;
 }
 
@@ -168,5 +184,25 @@ cls_status cls_nn_linear_back(cls_context *ctx, const cls_param_table *pt, const
   if (st == CLS_OK) st = cls_bias_backward(ctx, rows, out, dy, db, 1);
   if (st != CLS_OK || !dx.buf) return st;
   return cls_matmul(ctx, CLS_NO_TRANS, CLS_TRANS, rows, in, out, 1.0f, dy, out, W, out, dx_acc ? 1.0f : 0.0f, dx,
+                    in);
+}
+
+cls_status cls_nn_linear_gelu(cls_context *ctx, const cls_param_table *pt, const cls_param_slabs *s, size_t rows,
+                              size_t in, size_t out, cls_ref x, int w, cls_ref h, cls_ref y) {
+  cls_ref W = cls_ref_at(s->params, pt->t[w].offset), b = cls_ref_at(s->params, pt->t[w + 1].offset);
+  cls_status st = cls_matmul(ctx, CLS_NO_TRANS, CLS_NO_TRANS, rows, out, in, 1.0f, x, in, W, out, 0.0f, h, out);
+  return st == CLS_OK ? cls_bias_gelu_forward(ctx, rows, out, b, h, y) : st;
+}
+
+cls_status cls_nn_linear_gelu_back(cls_context *ctx, const cls_param_table *pt, const cls_param_slabs *s,
+                                   size_t rows, size_t in, size_t out, cls_ref x, int w, cls_ref h, cls_ref dy,
+                                   cls_ref dh, cls_ref dx, int dx_acc) {
+  cls_ref W = cls_ref_at(s->params, pt->t[w].offset);
+  cls_ref dW = cls_ref_at(s->grads, pt->t[w].offset), db = cls_ref_at(s->grads, pt->t[w + 1].offset);
+  cls_status st = cls_gelu_bias_backward(ctx, rows, out, h, dy, dh, db, 1);
+  if (st == CLS_OK)
+    st = cls_matmul(ctx, CLS_TRANS, CLS_NO_TRANS, in, out, rows, 1.0f, x, in, dh, out, 1.0f, dW, out);
+  if (st != CLS_OK || !dx.buf) return st;
+  return cls_matmul(ctx, CLS_NO_TRANS, CLS_TRANS, rows, in, out, 1.0f, dh, out, W, out, dx_acc ? 1.0f : 0.0f, dx,
                     in);
 }

@@ -80,7 +80,9 @@ cls_status cls_param_zero_grads(cls_context *ctx, const cls_param_table *pt, cls
 
 /* One AdamW step over all tensors: the squared global gradient norm is
  * computed on the device, each tensor is updated with lr * its lr_mult and
- * its weight decay, gradients clipped to max_norm when max_norm > 0. */
+ * its weight decay, gradients clipped to max_norm when max_norm > 0. Two
+ * launches with clipping (the norm's), one more for the whole slab
+ * (cls_adamw_step_groups), whatever the number of tensors. */
 cls_status cls_param_adamw(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s, float lr, float beta1,
                            float beta2, float eps, unsigned long step, float max_norm);
 
@@ -96,5 +98,19 @@ cls_status cls_nn_linear(cls_context *ctx, const cls_param_table *pt, const cls_
  * a first layer whose input is data). */
 cls_status cls_nn_linear_back(cls_context *ctx, const cls_param_table *pt, const cls_param_slabs *s, size_t rows,
                               size_t in, size_t out, cls_ref x, int w, cls_ref dy, cls_ref dx, int dx_acc);
+
+/* A linear layer and its GELU, the bias and the activation in one launch
+ * after the matmul (cls_bias_gelu_forward): h = x W + b (kept for the
+ * backward pass), y = gelu(h). */
+cls_status cls_nn_linear_gelu(cls_context *ctx, const cls_param_table *pt, const cls_param_slabs *s, size_t rows,
+                              size_t in, size_t out, cls_ref x, int w, cls_ref h, cls_ref y);
+
+/* Its gradients given dy = dL/dy: dh = dy * gelu'(h) with db += its column
+ * sums in one launch (cls_gelu_bias_backward; dh may equal dy), then
+ * dW += x^T dh and dx = dh W^T (added with dx_acc; skipped when dx is
+ * CLS_NOREF). */
+cls_status cls_nn_linear_gelu_back(cls_context *ctx, const cls_param_table *pt, const cls_param_slabs *s,
+                                   size_t rows, size_t in, size_t out, cls_ref x, int w, cls_ref h, cls_ref dy,
+                                   cls_ref dh, cls_ref dx, int dx_acc);
 
 #endif

@@ -10,8 +10,11 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "launch_internal.h"
+#include "ops/ops_state.h"
 #include "ops/train_ref.h"
 
 void cls_adamw_params_init(cls_adamw_params *p) {
@@ -54,18 +57,16 @@ static cls_status check_params(cls_context *ctx, const char *fn, const cls_adamw
   return CLS_OK;
 }
 
-cls_status cls_adamw_step(cls_context *ctx, size_t n, const cls_adamw_params *hp, cls_ref param, cls_ref grad,
-                          cls_ref m, cls_ref v, cls_ref grad_sumsq) {
-  static const char fn[] = "cls_adamw_step";
-  CLS_CHECK_CTX(ctx);
+/* The checks both entry points share: the four arrays and the norm. */
+static cls_status check_arrays(cls_context *ctx, const char *fn, size_t n, int clip, cls_ref param, cls_ref grad,
+                               cls_ref m, cls_ref v, cls_ref grad_sumsq, float max_norm) {
   cls_status s;
-  if ((s = check_params(ctx, fn, hp)) || (s = cls__train_check_size(ctx, fn, "n", n))) return s;
-  int clip = hp->max_norm > 0;
+  if ((s = cls__train_check_size(ctx, fn, "n", n))) return s;
   if (clip && !cls__train_present(grad_sumsq))
     return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT,
                      "%s: max_norm is %g but grad_sumsq is CLS_NOREF; pass the buffer cls_sumsq_ranges filled, or "
                      "max_norm 0",
-                     fn, (double)hp->max_norm);
+                     fn, (double)max_norm);
   if ((s = cls__train_check(ctx, fn, "param", param, n)) || (s = cls__train_check(ctx, fn, "grad", grad, n)) ||
       (s = cls__train_check(ctx, fn, "m", m, n)) || (s = cls__train_check(ctx, fn, "v", v, n)) ||
       (clip && (s = cls__train_check(ctx, fn, "grad_sumsq", grad_sumsq, 1))))
@@ -82,6 +83,17 @@ cls_status cls_adamw_step(cls_context *ctx, size_t n, const cls_adamw_params *hp
     for (int i = 0; i < 4; i++)
       if (i != 1 && (s = cls__check_alias(ctx, fn, names[i], refs[i], n, "grad_sumsq", grad_sumsq, 1, 0)))
         return s;
+  return CLS_OK;
+}
+
+cls_status cls_adamw_step(cls_context *ctx, size_t n, const cls_adamw_params *hp, cls_ref param, cls_ref grad,
+                          cls_ref m, cls_ref v, cls_ref grad_sumsq) {
+  static const char fn[] = "cls_adamw_step";
+  CLS_CHECK_CTX(ctx);
+  cls_status s;
+  if ((s = check_params(ctx, fn, hp))) return s;
+  int clip = hp->max_norm > 0;
+  if ((s = check_arrays(ctx, fn, n, clip, param, grad, m, v, grad_sumsq, hp->max_norm))) return s;
 
   /* Constants in double, as PyTorch folds them on the host. */
   double t = (double)hp->step;
@@ -111,4 +123,112 @@ cls_status cls_adamw_step(cls_context *ctx, size_t n, const cls_adamw_params *hp
    * g read. */
   double nd = (double)n;
   return cls__launch_map(ctx, "adamw", k, items, 16.0 * nd, 7.0 * nd * sizeof(float));
+}
+
+/* The device's copy of the group table, uploaded when it differs from the
+ * last one (a blocking write, once per run; steps reuse it). */
+static cls_status group_table(cls_context *ctx, size_t count, const cls_adamw_group *groups, cls_buffer **out) {
+  cls__ops_data *st = cls__ops_get(ctx);
+  if (!st) return CLS_ERR_OUT_OF_MEMORY;
+  const size_t words = 4 * count;
+  unsigned *host = malloc(words * sizeof *host);
+  if (!host) return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_adamw_step_groups: out of host memory");
+  for (size_t i = 0; i < count; i++) {
+    host[4 * i] = (unsigned)groups[i].end;
+    memcpy(&host[4 * i + 1], &groups[i].lr_mult, sizeof(float));
+    memcpy(&host[4 * i + 2], &groups[i].weight_decay, sizeof(float));
+    host[4 * i + 3] = 0;
+  }
+  if (st->adamw_tab && st->adamw_tab_words == words && !memcmp(st->adamw_tab_host, host, words * sizeof *host)) {
+    free(host);
+    *out = st->adamw_tab;
+    return CLS_OK;
+  }
+  cls_status s = CLS_OK;
+  if (!st->adamw_tab || cls_buffer_count(st->adamw_tab) < words) {
+    cls_buffer_free(st->adamw_tab);
+    st->adamw_tab = NULL;
+    s = cls_buffer_alloc(ctx, words, &st->adamw_tab);
+  }
+  /* The table is floats to the buffer API; the bits are what counts. */
+  if (s == CLS_OK) s = cls_buffer_write(ctx, st->adamw_tab, 0, words, (const float *)(const void *)host);
+  free(st->adamw_tab_host);
+  st->adamw_tab_host = NULL;
+  st->adamw_tab_words = 0;
+  if (s != CLS_OK) {
+    free(host);
+    return s;
+  }
+  st->adamw_tab_host = host;
+  st->adamw_tab_words = words;
+  *out = st->adamw_tab;
+  return CLS_OK;
+}
+
+cls_status cls_adamw_step_groups(cls_context *ctx, size_t n, const cls_adamw_params *hp, size_t count,
+                                 const cls_adamw_group *groups, cls_ref param, cls_ref grad, cls_ref m, cls_ref v,
+                                 cls_ref grad_sumsq) {
+  static const char fn[] = "cls_adamw_step_groups";
+  CLS_CHECK_CTX(ctx);
+  cls_status s;
+  if (hp) {
+    cls_adamw_params base = *hp;
+    base.weight_decay = 0; /* each group's is checked below */
+    if ((s = check_params(ctx, fn, &base))) return s;
+  } else if ((s = check_params(ctx, fn, hp))) {
+    return s;
+  }
+  const int clip = hp->max_norm > 0;
+  if ((s = check_arrays(ctx, fn, n, clip, param, grad, m, v, grad_sumsq, hp->max_norm))) return s;
+  if (!groups || !count)
+    return cls__fail(ctx, groups ? CLS_ERR_INVALID_SIZE : CLS_ERR_NULL_ARGUMENT,
+                     "%s: %s; pass at least one group, the last ending at n = %zu", fn,
+                     groups ? "count is 0" : "groups is NULL", n);
+  for (size_t i = 0; i < count; i++) {
+    const cls_adamw_group *gr = &groups[i];
+    const size_t start = i ? groups[i - 1].end : 0;
+    if (gr->end <= start || gr->end > n || (i == count - 1 && gr->end != n))
+      return cls__fail(
+          ctx, CLS_ERR_INVALID_VALUE,
+          "%s: groups[%zu].end is %zu; ends must increase strictly from above 0 and the last must be n "
+          "= %zu",
+          fn, i, gr->end, n);
+    if (!(gr->lr_mult >= 0) || !isfinite(gr->lr_mult) || !(gr->weight_decay >= 0) || !isfinite(gr->weight_decay))
+      return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
+                       "%s: groups[%zu] has lr_mult %g and weight_decay %g; both must be finite and >= 0", fn, i,
+                       (double)gr->lr_mult, (double)gr->weight_decay);
+    if ((double)hp->lr * gr->lr_mult * gr->weight_decay > 1.0)
+      return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
+                       "%s: groups[%zu]: lr x lr_mult x weight_decay = %g > 1 would flip the parameters' signs; "
+                       "lower one of them",
+                       fn, i, (double)hp->lr * gr->lr_mult * gr->weight_decay);
+  }
+  if (count > 0x3fffffffu)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: %zu groups is beyond the kernel's 32-bit table", fn, count);
+  cls_buffer *tab = NULL;
+  if ((s = group_table(ctx, count, groups, &tab))) return s;
+
+  double t = (double)hp->step;
+  double bc1 = 1.0 - pow((double)hp->beta1, t), bc2 = 1.0 - pow((double)hp->beta2, t);
+  float inv_bc1 = (float)(1.0 / bc1), inv_bc2 = (float)(1.0 / sqrt(bc2));
+  cls_ref ss = clip ? grad_sumsq : grad; /* a valid buffer argument, unread without clipping */
+  cl_kernel k;
+  if ((s = cls__kernel(ctx, "adamw", "adamw_groups", &k)) != CLS_OK) return s;
+  cl_uint a = 0;
+  if ((s = cls__arg_mem(ctx, k, a++, param.buf)) || (s = cls__arg_uint(ctx, k, a++, param.offset)) ||
+      (s = cls__arg_mem(ctx, k, a++, grad.buf)) || (s = cls__arg_uint(ctx, k, a++, grad.offset)) ||
+      (s = cls__arg_mem(ctx, k, a++, m.buf)) || (s = cls__arg_uint(ctx, k, a++, m.offset)) ||
+      (s = cls__arg_mem(ctx, k, a++, v.buf)) || (s = cls__arg_uint(ctx, k, a++, v.offset)) ||
+      (s = cls__arg_uint(ctx, k, a++, n)) || (s = cls__arg_float(ctx, k, a++, hp->beta1)) ||
+      (s = cls__arg_float(ctx, k, a++, hp->beta2)) || (s = cls__arg_float(ctx, k, a++, hp->eps)) ||
+      (s = cls__arg_float(ctx, k, a++, hp->lr)) || (s = cls__arg_float(ctx, k, a++, inv_bc1)) ||
+      (s = cls__arg_float(ctx, k, a++, inv_bc2)) || (s = cls__arg_mem(ctx, k, a++, ss.buf)) ||
+      (s = cls__arg_uint(ctx, k, a++, ss.offset)) ||
+      (s = cls__arg_float(ctx, k, a++, clip ? hp->max_norm : 0.0f)) || (s = cls__arg_mem(ctx, k, a++, tab)) ||
+      (s = cls__arg_uint(ctx, k, a++, 0)) || (s = cls__arg_uint(ctx, k, a++, count)))
+    return s;
+  long vec = cls__param(ctx, "ELT_VEC", 16);
+  size_t items = (n + (size_t)(vec < 1 ? 1 : vec) - 1) / (size_t)(vec < 1 ? 1 : vec);
+  double nd = (double)n;
+  return cls__launch_map(ctx, "adamw_groups", k, items, 16.0 * nd, 7.0 * nd * sizeof(float));
 }

@@ -1,13 +1,15 @@
 /*
- * src/ops/attention.c — multi-head attention from batched matmuls and the
- * softmax kernel (see clscale/ops_attention.h).
+ * src/ops/attention.c — multi-head attention (see clscale/ops_attention.h).
  *
- * No attention-specific kernel: each head is a strided batched matmul over
- * the batch (head h is a column offset into Q, K, V), and the softmax runs
- * once over all B*H*Tq score rows. The host loops over heads, so a step
- * costs 2H+1 launches forward and 4H+1 backward; with the handful of heads
- * of the models here, that is cheaper than a (B, H) batch index in every
- * matmul kernel.
+ * Two ways. Up to ATTN_TK keys and ATTN_DH columns a head (device
+ * parameters; the emulator's label tokens at small widths), the kernels of
+ * cl/attention.cl: one launch forward, two backward, a query row per
+ * work-item. Other shapes take batched matmuls and the softmax kernel: each head is a strided
+ * batched matmul over the batch (head h is a column offset into Q, K, V),
+ * and the softmax runs once over all B*H*Tq score rows; the host loops over
+ * heads, so a step costs 2H+1 launches forward and 4H+1 backward (plus the
+ * matmuls' packing), cheaper than a (B, H) batch index in every matmul
+ * kernel when rows are long enough to fill a launch.
  */
 #include <math.h>
 #include <stdint.h>
@@ -15,6 +17,7 @@
 #include "clscale/ops.h"
 #include "device/layer.h"
 #include "attention_internal.h"
+#include "launch_internal.h"
 
 size_t cls_attention_probs_count(const cls_attn_shape *s) {
   if (!s) return 0;
@@ -56,6 +59,82 @@ static cls_status check_shape(cls_context *ctx, const char *fn, const cls_attn_s
   return CLS_OK;
 }
 
+/* Whether this shape runs on the short-sequence kernels. */
+static int short_keys(cls_context *ctx, const cls_attn_shape *s) {
+  const long tk_max = cls__param(ctx, "ATTN_TK", 0), dh_max = cls__param(ctx, "ATTN_DH", 0);
+  return tk_max > 0 && s->tk <= (size_t)tk_max && dh_max > 0 && s->head_dim <= (size_t)dh_max;
+}
+
+/* Sets an operand's four arguments (buffer, offset, stride, ld). */
+static cls_status arg_operand(cls_context *ctx, cl_kernel k, cl_uint *a, cls_attn_operand op) {
+  cls_status s;
+  if ((s = cls__arg_mem(ctx, k, (*a)++, op.ref.buf)) || (s = cls__arg_uint(ctx, k, (*a)++, op.ref.offset)) ||
+      (s = cls__arg_uint(ctx, k, (*a)++, op.stride)) || (s = cls__arg_uint(ctx, k, (*a)++, op.ld)))
+    return s;
+  return CLS_OK;
+}
+
+static cls_status arg_shape(cls_context *ctx, cl_kernel k, cl_uint *a, const cls_attn_shape *s, size_t items) {
+  cls_status st;
+  if ((st = cls__arg_uint(ctx, k, (*a)++, s->heads)) || (st = cls__arg_uint(ctx, k, (*a)++, s->tq)) ||
+      (st = cls__arg_uint(ctx, k, (*a)++, s->tk)) || (st = cls__arg_uint(ctx, k, (*a)++, s->head_dim)) ||
+      (st = cls__arg_uint(ctx, k, (*a)++, items)))
+    return st;
+  return CLS_OK;
+}
+
+static cls_status short_forward(cls_context *ctx, const cls_attn_shape *s, cls_attn_operand q, cls_attn_operand k,
+                                cls_attn_operand v, cls_ref probs, cls_attn_operand out) {
+  const size_t rows = s->batch * s->heads * s->tq, dh = s->head_dim;
+  cl_kernel kr;
+  cls_status st = cls__kernel(ctx, "attention", "attn_short_fwd", &kr);
+  cl_uint a = 0;
+  if (st || (st = arg_operand(ctx, kr, &a, q)) || (st = arg_operand(ctx, kr, &a, k)) ||
+      (st = arg_operand(ctx, kr, &a, v)) || (st = cls__arg_mem(ctx, kr, a++, probs.buf)) ||
+      (st = cls__arg_uint(ctx, kr, a++, probs.offset)) || (st = arg_operand(ctx, kr, &a, out)) ||
+      (st = arg_shape(ctx, kr, &a, s, rows)) || (st = cls__arg_float(ctx, kr, a++, s->scale)) ||
+      (st = cls__arg_int(ctx, kr, a++, s->causal)))
+    return st;
+  /* FLOPs: the two products' (2 tk dh each per row), as the matmul way
+   * counts them (its softmax is counted apart; here it is not counted), so
+   * a model's FLOPs per step are the same either way. */
+  const double tk = (double)s->tk, n = (double)rows;
+  return cls__launch_map(ctx, "attention_fwd", kr, rows, n * 4.0 * tk * dh,
+                         n * sizeof(float) * (2.0 * dh + 2.0 * tk * dh + tk));
+}
+
+static cls_status short_backward(cls_context *ctx, const cls_attn_shape *s, cls_attn_operand q, cls_attn_operand k,
+                                 cls_attn_operand v, cls_ref probs, cls_attn_operand dout, cls_ref scratch,
+                                 cls_attn_operand dq, cls_attn_operand dk, cls_attn_operand dv, int accumulate) {
+  const size_t rows = s->batch * s->heads * s->tq, dh = s->head_dim, items = s->batch * s->heads * s->tk * dh;
+  cl_kernel kr;
+  cls_status st = cls__kernel(ctx, "attention", "attn_short_bwd_q", &kr);
+  cl_uint a = 0;
+  if (st || (st = arg_operand(ctx, kr, &a, k)) || (st = arg_operand(ctx, kr, &a, v)) ||
+      (st = cls__arg_mem(ctx, kr, a++, probs.buf)) || (st = cls__arg_uint(ctx, kr, a++, probs.offset)) ||
+      (st = arg_operand(ctx, kr, &a, dout)) || (st = cls__arg_mem(ctx, kr, a++, scratch.buf)) ||
+      (st = cls__arg_uint(ctx, kr, a++, scratch.offset)) || (st = arg_operand(ctx, kr, &a, dq)) ||
+      (st = arg_shape(ctx, kr, &a, s, rows)) || (st = cls__arg_float(ctx, kr, a++, s->scale)) ||
+      (st = cls__arg_int(ctx, kr, a++, s->causal)) || (st = cls__arg_int(ctx, kr, a++, accumulate)))
+    return st;
+  const double tk = (double)s->tk, tq = (double)s->tq, n = (double)rows;
+  st = cls__launch_map(ctx, "attention_bwd", kr, rows, n * 4.0 * tk * dh, /* dP and dQ, as above */
+                       n * sizeof(float) * (2.0 * dh + 2.0 * tk * dh + 2.0 * tk));
+  if (st != CLS_OK) return st;
+  if ((st = cls__kernel(ctx, "attention", "attn_short_bwd_kv", &kr)) != CLS_OK) return st;
+  a = 0;
+  if ((st = arg_operand(ctx, kr, &a, q)) || (st = cls__arg_mem(ctx, kr, a++, probs.buf)) ||
+      (st = cls__arg_uint(ctx, kr, a++, probs.offset)) || (st = arg_operand(ctx, kr, &a, dout)) ||
+      (st = cls__arg_mem(ctx, kr, a++, scratch.buf)) || (st = cls__arg_uint(ctx, kr, a++, scratch.offset)) ||
+      (st = arg_operand(ctx, kr, &a, dk)) || (st = arg_operand(ctx, kr, &a, dv)) ||
+      (st = arg_shape(ctx, kr, &a, s, items)) || (st = cls__arg_int(ctx, kr, a++, s->causal)) ||
+      (st = cls__arg_int(ctx, kr, a++, accumulate)))
+    return st;
+  const double m = (double)items;
+  return cls__launch_map(ctx, "attention_bwd", kr, items, m * 4.0 * tq /* dV and dK */,
+                         m * sizeof(float) * 4.0 * tq);
+}
+
 cls_status cls_attention_forward(cls_context *ctx, const cls_attn_shape *s, cls_attn_operand q, cls_attn_operand k,
                                  cls_attn_operand v, cls_ref probs, cls_attn_operand out) {
   static const char fn[] = "cls_attention_forward";
@@ -70,6 +149,7 @@ cls_status cls_attention_forward(cls_context *ctx, const cls_attn_shape *s, cls_
       (st = cls__attn_check_operand(ctx, fn, "out", out, s->tq, C, B, 1)) != CLS_OK ||
       (st = cls__check_ref(ctx, fn, "probs", probs, cls_attention_probs_count(s))) != CLS_OK)
     return st;
+  if (short_keys(ctx, s)) return short_forward(ctx, s, q, k, v, probs, out);
 
   /* Scores S[b, h] = Q_bh K_bh^T, unscaled: the softmax applies the scale. */
   for (size_t h = 0; h < H && st == CLS_OK; h++)
@@ -111,6 +191,7 @@ cls_status cls_attention_backward(cls_context *ctx, const cls_attn_shape *s, cls
       probs.offset < scratch.offset + n_probs)
     return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: scratch overlaps probs; give it its own %zu floats", fn,
                      n_probs);
+  if (short_keys(ctx, s)) return short_backward(ctx, s, q, k, v, probs, dout, scratch, dq, dk, dv, accumulate);
   const float beta = accumulate ? 1.0f : 0.0f;
 
   for (size_t h = 0; h < H && st == CLS_OK; h++) {

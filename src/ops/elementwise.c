@@ -253,3 +253,86 @@ cls_status cls_bias_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref
 done:
   return s;
 }
+
+/* ------------------------------------------------------ bias + GELU */
+
+cls_status cls_bias_gelu_forward(cls_context *ctx, size_t rows, size_t cols, cls_ref bias, cls_ref x, cls_ref y) {
+  static const char fn[] = "cls_bias_gelu_forward";
+  CLS_CHECK_CTX(ctx);
+  cls_status s;
+  if ((s = check_rows_cols(ctx, fn, rows, cols)) != CLS_OK) return s;
+  const size_t n = rows * cols;
+  if ((s = cls__train_check(ctx, fn, "bias", bias, cols)) || (s = cls__train_check(ctx, fn, "x", x, n)) ||
+      (s = cls__train_check(ctx, fn, "y", y, n)) ||
+      (s = cls__check_alias(ctx, fn, "x", x, n, "bias", bias, cols, 0)) ||
+      (s = cls__check_alias(ctx, fn, "y", y, n, "bias", bias, cols, 0)) ||
+      (s = cls__check_alias(ctx, fn, "y", y, n, "x", x, n, 0)))
+    return s;
+  cl_kernel k;
+  if ((s = cls__kernel(ctx, "elementwise", "bias_gelu_fwd", &k)) != CLS_OK) return s;
+  cl_uint a = 0;
+  if ((s = cls__arg_mem(ctx, k, a++, bias.buf)) || (s = cls__arg_uint(ctx, k, a++, bias.offset)) ||
+      (s = cls__arg_mem(ctx, k, a++, x.buf)) || (s = cls__arg_uint(ctx, k, a++, x.offset)) ||
+      (s = cls__arg_mem(ctx, k, a++, y.buf)) || (s = cls__arg_uint(ctx, k, a++, y.offset)) ||
+      (s = cls__arg_uint(ctx, k, a++, rows)) || (s = cls__arg_uint(ctx, k, a++, cols)) ||
+      (s = cls__arg_uint(ctx, k, a++, gelu_items(ctx, cols))))
+    return s;
+  /* The bias add (1) and GELU (8) per element; x read and written, y written. */
+  return cls__launch_map(ctx, "bias_gelu_fwd", k, rows * gelu_items(ctx, cols), 9.0 * (double)n,
+                         (3.0 * (double)n + (double)cols) * sizeof(float));
+}
+
+cls_status cls_gelu_bias_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref h, cls_ref dy, cls_ref dx,
+                                  cls_ref dbias, int accumulate) {
+  static const char fn[] = "cls_gelu_bias_backward";
+  CLS_CHECK_CTX(ctx);
+  cls_status s;
+  if ((s = check_rows_cols(ctx, fn, rows, cols)) != CLS_OK) return s;
+  const size_t n = rows * cols;
+  if ((s = cls__train_check(ctx, fn, "h", h, n)) || (s = cls__train_check(ctx, fn, "dy", dy, n)) ||
+      (s = cls__train_check(ctx, fn, "dx", dx, n)) || (s = cls__train_check(ctx, fn, "dbias", dbias, cols)) ||
+      (s = cls__train_check_flag(ctx, fn, "accumulate", accumulate)) ||
+      (s = cls__check_alias(ctx, fn, "dx", dx, n, "dy", dy, n, 1)) ||
+      (s = cls__check_alias(ctx, fn, "dx", dx, n, "h", h, n, 1)) ||
+      (s = cls__check_alias(ctx, fn, "dbias", dbias, cols, "h", h, n, 0)) ||
+      (s = cls__check_alias(ctx, fn, "dbias", dbias, cols, "dy", dy, n, 0)) ||
+      (s = cls__check_alias(ctx, fn, "dbias", dbias, cols, "dx", dx, n, 0)))
+    return s;
+  /* The part geometry of cls_bias_backward, so the sums run in its order. */
+  long part_param = cls__param(ctx, "ROW_PART", 256);
+  size_t part_rows = part_param < 1 ? rows : (size_t)part_param;
+  if (part_rows > rows) part_rows = rows;
+  const size_t parts = (rows + part_rows - 1) / part_rows;
+  long cvec_param = cls__param(ctx, "ROW_CVEC", 1);
+  const size_t cvec = cvec_param < 1 ? 1 : (size_t)cvec_param, col_items = (cols + cvec - 1) / cvec;
+  cl_kernel kp, kf = NULL;
+  if ((s = cls__kernel(ctx, "elementwise", "gelu_bias_bwd_part", &kp)) != CLS_OK) return s;
+  if (parts > 1 && (s = cls__kernel(ctx, "elementwise", "bias_grad_finish", &kf)) != CLS_OK) return s;
+  cls_buffer *scratch = NULL;
+  if (parts > 1 && (s = cls__ops_temp(ctx, 0, parts * cols, &scratch)) != CLS_OK) return s;
+  cls_ref out = parts > 1 ? cls_ref_at(scratch, 0) : dbias;
+  cl_uint a = 0;
+  if ((s = cls__arg_mem(ctx, kp, a++, h.buf)) || (s = cls__arg_uint(ctx, kp, a++, h.offset)) ||
+      (s = cls__arg_mem(ctx, kp, a++, dy.buf)) || (s = cls__arg_uint(ctx, kp, a++, dy.offset)) ||
+      (s = cls__arg_mem(ctx, kp, a++, dx.buf)) || (s = cls__arg_uint(ctx, kp, a++, dx.offset)) ||
+      (s = cls__arg_uint(ctx, kp, a++, rows)) || (s = cls__arg_uint(ctx, kp, a++, cols)) ||
+      (s = cls__arg_uint(ctx, kp, a++, part_rows)) || (s = cls__arg_mem(ctx, kp, a++, out.buf)) ||
+      (s = cls__arg_uint(ctx, kp, a++, out.offset)) ||
+      (s = cls__arg_int(ctx, kp, a++, parts > 1 ? 0 : accumulate)))
+    return s;
+  if (parts > 1) {
+    a = 0;
+    if ((s = cls__arg_mem(ctx, kf, a++, scratch)) || (s = cls__arg_uint(ctx, kf, a++, parts)) ||
+        (s = cls__arg_uint(ctx, kf, a++, cols)) || (s = cls__arg_mem(ctx, kf, a++, dbias.buf)) ||
+        (s = cls__arg_uint(ctx, kf, a++, dbias.offset)) || (s = cls__arg_int(ctx, kf, a++, accumulate)))
+      return s;
+  }
+  /* GELU's derivative (16) and the sum (1) per element; h and dy read, dx
+   * written, dbias written (and read when accumulating). */
+  const double bytes = (3.0 * (double)n + (double)cols * (1.0 + accumulate)) * sizeof(float);
+  if ((s = launch_cols(ctx, "gelu_bias_bwd", kp, "ROW_CLOCAL", 64, col_items, parts, 17.0 * (double)n, bytes)))
+    return s;
+  if (parts == 1) return CLS_OK;
+  return launch_cols(ctx, "gelu_bias_bwd", kf, "ROW_CLOCAL", 64, cols, 1, (double)parts * (double)cols,
+                     (double)parts * (double)cols * sizeof(float));
+}

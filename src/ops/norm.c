@@ -48,10 +48,40 @@ static cls_status arg_opt(cls_context *ctx, cl_kernel k, cl_uint *a, cls_ref r, 
   return s;
 }
 
-static cls_status forward(cls_context *ctx, const char *fn, const char *op, int rms, size_t rows, size_t cols,
-                          float eps, cls_ref x, cls_ref gamma, cls_ref beta, cls_ref y, cls_ref mean,
-                          cls_ref rstd) {
+/* The fused residual's operands (cls_residual_*norm_forward): x = (a + b) +
+ * bias before the norm of x; a.buf NULL for a plain norm. */
+typedef struct res_in {
+  cls_ref a, b, bias;
+} res_in;
+
+static cls_status check_res(cls_context *ctx, const char *fn, const res_in *r, size_t rows, size_t cols, cls_ref x,
+                            cls_ref gamma, cls_ref beta, cls_ref y) {
   cls_status s;
+  const size_t n = rows * cols;
+  if ((s = cls__rows_check(ctx, fn, "a", r->a, rows, cols)) ||
+      (s = cls__rows_check(ctx, fn, "b", r->b, rows, cols)) ||
+      (s = cls__rows_check(ctx, fn, "bias", r->bias, 1, cols)))
+    return s;
+  /* x is written first, element by element from a, b and bias: x may be a
+   * (in place), nothing else may overlap x or the norm's output. */
+  if ((s = cls__check_alias(ctx, fn, "x", x, n, "a", r->a, n, 1)) ||
+      (s = cls__check_alias(ctx, fn, "x", x, n, "b", r->b, n, 0)) ||
+      (s = cls__check_alias(ctx, fn, "x", x, n, "bias", r->bias, cols, 0)) ||
+      (s = cls__check_alias(ctx, fn, "x", x, n, "gamma", gamma, cols, 0)) ||
+      (s = cls__check_alias(ctx, fn, "x", x, n, "beta", beta, cols, 0)) ||
+      (s = cls__check_alias(ctx, fn, "y", y, n, "a", r->a, n, 0)) ||
+      (s = cls__check_alias(ctx, fn, "y", y, n, "b", r->b, n, 0)) ||
+      (s = cls__check_alias(ctx, fn, "y", y, n, "bias", r->bias, cols, 0)) ||
+      (s = cls__check_alias(ctx, fn, "y", y, n, "x", x, n, 0)))
+    return s;
+  return CLS_OK;
+}
+
+static cls_status forward(cls_context *ctx, const char *fn, const char *op, int rms, size_t rows, size_t cols,
+                          float eps, cls_ref x, cls_ref gamma, cls_ref beta, cls_ref y, cls_ref mean, cls_ref rstd,
+                          const res_in *res) {
+  cls_status s;
+  if (res && (s = check_res(ctx, fn, res, rows, cols, x, gamma, beta, y)) != CLS_OK) return s;
   if ((s = cls__rows_check(ctx, fn, "x", x, rows, cols)) != CLS_OK) return s;
   if ((s = cls__rows_check(ctx, fn, "gamma", gamma, 1, cols)) != CLS_OK) return s;
   if (present(beta) && (s = cls__rows_check(ctx, fn, "beta", beta, 1, cols)) != CLS_OK) return s;
@@ -87,7 +117,11 @@ static cls_status forward(cls_context *ctx, const char *fn, const char *op, int 
       (s = arg_opt(ctx, k, &a, mean, x.buf)) || (s = cls__arg_int(ctx, k, a++, present(mean))) ||
       (s = arg_opt(ctx, k, &a, rstd, x.buf)) || (s = cls__arg_int(ctx, k, a++, present(rstd))) ||
       (s = cls__arg_uint(ctx, k, a++, rows)) || (s = cls__arg_uint(ctx, k, a++, cols)) ||
-      (s = cls__arg_float(ctx, k, a++, eps)) || (s = cls__arg_int(ctx, k, a++, rms)))
+      (s = cls__arg_float(ctx, k, a++, eps)) || (s = cls__arg_int(ctx, k, a++, rms)) ||
+      (s = arg_opt(ctx, k, &a, res ? res->a : CLS_NOREF, x.buf)) ||
+      (s = arg_opt(ctx, k, &a, res ? res->b : CLS_NOREF, x.buf)) ||
+      (s = arg_opt(ctx, k, &a, res ? res->bias : CLS_NOREF, x.buf)) ||
+      (s = cls__arg_int(ctx, k, a++, res != NULL)))
     return s;
 
   /* Per entry: LayerNorm sums x (1), squares deviations (3), normalises
@@ -95,29 +129,49 @@ static cls_status forward(cls_context *ctx, const char *fn, const char *op, int 
    * scales (2). Bytes: x read and y written once, gamma/beta read once,
    * the statistics written once. */
   double ne = (double)n;
-  double flops = rms ? 4.0 * ne : (present(beta) ? 8.0 : 7.0) * ne;
+  double flops = (rms ? 4.0 * ne : (present(beta) ? 8.0 : 7.0) * ne) + (res ? 2.0 * ne : 0.0);
   double bytes = 2.0 * ne + (double)cols * (present(beta) ? 2.0 : 1.0) +
-                 (double)rows * ((present(mean) ? 1.0 : 0.0) + (present(rstd) ? 1.0 : 0.0));
+                 (double)rows * ((present(mean) ? 1.0 : 0.0) + (present(rstd) ? 1.0 : 0.0)) +
+                 (res ? 3.0 * ne + (double)cols : 0.0); /* the residual: a, b read, x written, bias */
   return cls__launch(ctx, op, k, 1, &global, &local, flops, bytes * sizeof(float));
 }
 
 cls_status cls_layernorm_forward(cls_context *ctx, size_t rows, size_t cols, float eps, cls_ref x, cls_ref gamma,
                                  cls_ref beta, cls_ref y, cls_ref mean, cls_ref rstd) {
   CLS_CHECK_CTX(ctx);
-  return forward(ctx, "cls_layernorm_forward", "layernorm_fwd", 0, rows, cols, eps, x, gamma, beta, y, mean, rstd);
+  return forward(ctx, "cls_layernorm_forward", "layernorm_fwd", 0, rows, cols, eps, x, gamma, beta, y, mean, rstd,
+                 NULL);
+}
+
+cls_status cls_residual_layernorm_forward(cls_context *ctx, size_t rows, size_t cols, float eps, cls_ref a,
+                                          cls_ref b, cls_ref bias, cls_ref x, cls_ref gamma, cls_ref beta,
+                                          cls_ref y, cls_ref mean, cls_ref rstd) {
+  CLS_CHECK_CTX(ctx);
+  res_in r = {a, b, bias};
+  return forward(ctx, "cls_residual_layernorm_forward", "residual_layernorm_fwd", 0, rows, cols, eps, x, gamma,
+                 beta, y, mean, rstd, &r);
+}
+
+cls_status cls_residual_rmsnorm_forward(cls_context *ctx, size_t rows, size_t cols, float eps, cls_ref a,
+                                        cls_ref b, cls_ref bias, cls_ref x, cls_ref gamma, cls_ref y,
+                                        cls_ref rstd) {
+  CLS_CHECK_CTX(ctx);
+  res_in r = {a, b, bias};
+  return forward(ctx, "cls_residual_rmsnorm_forward", "residual_rmsnorm_fwd", 1, rows, cols, eps, x, gamma,
+                 CLS_NOREF, y, CLS_NOREF, rstd, &r);
 }
 
 cls_status cls_rmsnorm_forward(cls_context *ctx, size_t rows, size_t cols, float eps, cls_ref x, cls_ref gamma,
                                cls_ref y, cls_ref rstd) {
   CLS_CHECK_CTX(ctx);
   return forward(ctx, "cls_rmsnorm_forward", "rmsnorm_fwd", 1, rows, cols, eps, x, gamma, CLS_NOREF, y, CLS_NOREF,
-                 rstd);
+                 rstd, NULL);
 }
 
 /* One backward call: its operands, and the plan the steps below fill in. */
 typedef struct bwd_call {
-  const char *fn, *op; /* public name (for messages), counter name */
-  int rms, accumulate;
+  const char *fn, *op;         /* public name (for messages), counter name */
+  int rms, accumulate, acc_dx; /* acc_dx: dx += instead of dx = */
   size_t rows, cols;
   cls_ref x, gamma, mean, rstd, dy, dx, dgamma, dbeta;
   /* bwd_plan */
@@ -155,7 +209,8 @@ static cls_status bwd_check(cls_context *ctx, const bwd_call *b) {
   size_t out_n[] = {n, cols, cols};
   for (int o = 0; o < 3; o++) {
     for (int i = 0; i < 5; i++) {
-      int alias_ok = o == 0 && (i == 0 || i == 4); /* dx = x or dx = dy, element-wise */
+      /* dx = x or dx = dy, element-wise (not when adding to dx) */
+      int alias_ok = o == 0 && (i == 0 || i == 4) && !b->acc_dx;
       if ((s = cls__check_alias(ctx, fn, out_names[o], outs[o], out_n[o], in_names[i], ins[i], in_n[i], alias_ok)))
         return s;
     }
@@ -240,7 +295,7 @@ static cls_status bwd_args_dx(cls_context *ctx, const bwd_call *b) {
       (s = cls__arg_mem(ctx, kd, a++, b->dy.buf)) || (s = cls__arg_uint(ctx, kd, a++, b->dy.offset)) ||
       (s = cls__arg_mem(ctx, kd, a++, b->dx.buf)) || (s = cls__arg_uint(ctx, kd, a++, b->dx.offset)) ||
       (s = cls__arg_uint(ctx, kd, a++, b->rows)) || (s = cls__arg_uint(ctx, kd, a++, b->cols)) ||
-      (s = cls__arg_int(ctx, kd, a++, b->rms)))
+      (s = cls__arg_int(ctx, kd, a++, b->rms)) || (s = cls__arg_int(ctx, kd, a++, b->acc_dx)))
     return s;
   if (!b->variant &&
       ((s = cls__arg_uint(ctx, kd, a++, b->part_rows)) || (s = cls__arg_mem(ctx, kd, a++, b->dg_out.buf)) ||
@@ -362,6 +417,49 @@ cls_status cls_rmsnorm_backward(cls_context *ctx, size_t rows, size_t cols, cls_
                 .op = "rmsnorm_bwd",
                 .rms = 1,
                 .accumulate = accumulate,
+                .rows = rows,
+                .cols = cols,
+                .x = x,
+                .gamma = gamma,
+                .mean = CLS_NOREF,
+                .rstd = rstd,
+                .dy = dy,
+                .dx = dx,
+                .dgamma = dgamma,
+                .dbeta = CLS_NOREF};
+  return backward(ctx, &b);
+}
+
+cls_status cls_layernorm_backward_add(cls_context *ctx, size_t rows, size_t cols, cls_ref x, cls_ref gamma,
+                                      cls_ref mean, cls_ref rstd, cls_ref dy, cls_ref dx, cls_ref dgamma,
+                                      cls_ref dbeta, int accumulate) {
+  CLS_CHECK_CTX(ctx);
+  bwd_call b = {.fn = "cls_layernorm_backward_add",
+                .op = "layernorm_bwd",
+                .rms = 0,
+                .accumulate = accumulate,
+                .acc_dx = 1,
+                .rows = rows,
+                .cols = cols,
+                .x = x,
+                .gamma = gamma,
+                .mean = mean,
+                .rstd = rstd,
+                .dy = dy,
+                .dx = dx,
+                .dgamma = dgamma,
+                .dbeta = dbeta};
+  return backward(ctx, &b);
+}
+
+cls_status cls_rmsnorm_backward_add(cls_context *ctx, size_t rows, size_t cols, cls_ref x, cls_ref gamma,
+                                    cls_ref rstd, cls_ref dy, cls_ref dx, cls_ref dgamma, int accumulate) {
+  CLS_CHECK_CTX(ctx);
+  bwd_call b = {.fn = "cls_rmsnorm_backward_add",
+                .op = "rmsnorm_bwd",
+                .rms = 1,
+                .accumulate = accumulate,
+                .acc_dx = 1,
                 .rows = rows,
                 .cols = cols,
                 .x = x,

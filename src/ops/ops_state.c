@@ -11,6 +11,8 @@ static void destroy(void *p) {
   cls_buffer_free(st->temp[0]);
   cls_buffer_free(st->temp[1]);
   cls_buffer_free(st->spd_ws);
+  cls_buffer_free(st->adamw_tab);
+  free(st->adamw_tab_host);
   free(st);
 }
 

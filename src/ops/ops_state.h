@@ -64,6 +64,13 @@ typedef struct cls__ops_data {
    * buffer of n^2 floats costs the first touch of every page per call) */
   cls_buffer *spd_ws;
 
+  /* ---- AdamW over groups (adamw.c): the group table on the device and
+   * the host copy it was uploaded from (4 words per group), so that a
+   * training run uploads it once */
+  cls_buffer *adamw_tab;
+  unsigned *adamw_tab_host;
+  size_t adamw_tab_words;
+
   /* ---- other op families: add fields here */
 } cls__ops_data;
 

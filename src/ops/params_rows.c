@@ -1,4 +1,5 @@
-/* Device parameters of the row-wise kernels (cl/softmax.cl, cl/norm.cl);
+/* Device parameters of the row-wise kernels (cl/softmax.cl, cl/norm.cl,
+ * cl/attention.cl);
  * see params_internal.h.
  *   ROW_VARIANT 0 = one row per work-item (fast on CPUs, whose runtimes run a
  *               group's items one after the other: a row is a vector loop),
@@ -16,30 +17,50 @@
  *               sums and gives enough work-items when cols is small.
  *   ROW_CLOCAL  work-group size of that column pass (and of its finish).
  *   ROW_PAIR    variant 0 runs non-causal softmax rows of at most this many
- *               columns two per work-item, in lockstep (0: never). */
+ *               columns two per work-item, in lockstep (0: never).
+ *   ATTN_TK     attention with at most this many keys and heads of at
+ *   ATTN_DH     most ATTN_DH columns runs as one kernel forward and two
+ *               backward (cl/attention.cl: a query row per work-item, its
+ *               scores in a private array of ATTN_TK floats); other shapes,
+ *               or ATTN_TK=0, take the matmuls and the softmax op. The row
+ *               kernels are scalar loops, which PoCL does not vectorise:
+ *               on the 2-core CPU they saved ~110 launches a step of the
+ *               emulator at width 16 but made its steps slower (interleaved
+ *               runs, 2026-12-06, a loaded machine), so the cpu set keeps
+ *               them off (ATTN_TK=32,ATTN_DH=8 turns them on); the GPU
+ *               values are unmeasured guesses (a row per work-item is
+ *               plenty of parallelism there, and launches cost more). */
 #include "params_internal.h"
 
 /* What the kernels can take (work-group sizes up to PoCL's 4096; the
  * launches clamp them to what a device runs). */
 static const cls__param_range rows_ranges[] = {
-    {"ROW_VARIANT", 0, 1, 0},   {"ROW_WG", 1, 4096, 1},      {"ROW_LOCAL", 1, 4096, 0},
-    {"ROW_VEC", 2, 16, 1},      {"ROW_CVEC", 1, 16, 1},      {"ROW_PART", 1, 1 << 20, 0},
-    {"ROW_CLOCAL", 1, 4096, 0}, {"ROW_PAIR", 0, 1 << 20, 0}, {NULL, 0, 0, 0},
+    {"ROW_VARIANT", 0, 1, 0},
+    {"ROW_WG", 1, 4096, 1},
+    {"ROW_LOCAL", 1, 4096, 0},
+    {"ROW_VEC", 2, 16, 1},
+    {"ROW_CVEC", 1, 16, 1},
+    {"ROW_PART", 1, 1 << 20, 0},
+    {"ROW_CLOCAL", 1, 4096, 0},
+    {"ROW_PAIR", 0, 1 << 20, 0},
+    {"ATTN_TK", 0, 256, 0},
+    {"ATTN_DH", 1, 1 << 16, 0},
+    {NULL, 0, 0, 0},
 };
 
 const cls__param_family cls__params_rows = {
     "rows",
     {
-        [CLS__SET_CPU] =
-            "ROW_VARIANT=0 ROW_WG=64 ROW_LOCAL=16 ROW_VEC=16 ROW_CVEC=16 ROW_PART=256 ROW_CLOCAL=16 ROW_PAIR=128",
-        [CLS__SET_NVIDIA_GPU] =
-            "ROW_VARIANT=1 ROW_WG=256 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 ROW_CLOCAL=64",
-        [CLS__SET_AMD_GPU] =
-            "ROW_VARIANT=1 ROW_WG=256 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 ROW_CLOCAL=64",
-        [CLS__SET_INTEL_GPU] =
-            "ROW_VARIANT=1 ROW_WG=128 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 ROW_CLOCAL=64",
-        [CLS__SET_GENERIC_GPU] =
-            "ROW_VARIANT=1 ROW_WG=128 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 ROW_CLOCAL=64",
+        [CLS__SET_CPU] = "ROW_VARIANT=0 ROW_WG=64 ROW_LOCAL=16 ROW_VEC=16 ROW_CVEC=16 ROW_PART=256 ROW_CLOCAL=16 "
+                         "ROW_PAIR=128 ATTN_TK=0 ATTN_DH=8",
+        [CLS__SET_NVIDIA_GPU] = "ROW_VARIANT=1 ROW_WG=256 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 "
+                                "ROW_CLOCAL=64 ATTN_TK=64 ATTN_DH=64",
+        [CLS__SET_AMD_GPU] = "ROW_VARIANT=1 ROW_WG=256 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 "
+                             "ROW_CLOCAL=64 ATTN_TK=64 ATTN_DH=64",
+        [CLS__SET_INTEL_GPU] = "ROW_VARIANT=1 ROW_WG=128 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 "
+                               "ROW_CLOCAL=64 ATTN_TK=64 ATTN_DH=64",
+        [CLS__SET_GENERIC_GPU] = "ROW_VARIANT=1 ROW_WG=128 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 "
+                                 "ROW_CLOCAL=64 ATTN_TK=64 ATTN_DH=64",
     },
     rows_ranges,
 };

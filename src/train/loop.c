@@ -104,6 +104,18 @@ typedef struct {
   uint64_t last_ckpt_step;
   cls_eval_row last;
   int have_last;
+  /* Tasks with a loss_ref: the loss of a step is read while the next one
+   * runs. Two slots (the newest step's read starts before the previous
+   * one's is settled); at most one is left in flight between iterations,
+   * and none at an evaluation, a checkpoint, a stop or the end. */
+  struct {
+    cls_transfer *read;
+    float value;
+    uint64_t step; /* 0-based: the step whose loss this is */
+    double lr;
+  } loss_slot[2];
+  int loss_next;          /* the slot the next read takes */
+  float last_loss;        /* the newest settled loss (progress) */
   const char *fail_what;  /* the device step that failed, for the message */
   cls_run_status outcome; /* how the loop ended */
   char report[1024];      /* the task's final measurements, "name=value" lines (cls_task_report) */
@@ -303,6 +315,7 @@ static cls_status probe(run *u, double *flops_per_step) {
   if (s != CLS_OK) return device_fail(u, s, "the first training step failed");
   cls_counters_reset(ctx);
   *flops_per_step = cn.flops;
+  u->r->launches_per_step = cn.launches;
   return CLS_OK;
 }
 
@@ -456,29 +469,81 @@ static cls_status start(run *u) {
   return s;
 }
 
-/* One optimiser step at rate lr; a loss that is not finite ends the run as
- * diverged (outcome) before AdamW. */
-static cls_status train_step(run *u, double lr, float *loss) {
+/* A step's loss, now known: a loss that is not finite ends the run as
+ * diverged at that step (the steps queued after it are dropped: the run
+ * reports and keeps nothing of them), else it joins the log's average. */
+static void account_loss(run *u, uint64_t step, double lr, float loss) {
+  cls_train_result *r = u->r;
+  if (u->outcome != CLS_RUN_OK) return;
+  if (!isfinite(loss)) {
+    u->outcome = CLS_RUN_DIVERGED;
+    r->diverged_step = step + 1;
+    u->st.step = step;
+    snprintf(r->error, sizeof r->error,
+             "the train loss became %s at step %llu (lr %.3g): lower `lr` or raise `warmup`",
+             isnan(loss) ? "NaN" : "infinite", (unsigned long long)step + 1, lr);
+    return;
+  }
+  u->st.acc_sum += loss;
+  u->st.acc_count++;
+  u->last_loss = loss;
+  r->process_steps++;
+}
+
+/* Waits for the loss reads in flight, oldest first, leaving at most
+ * `keep` of them (0 or 1), and accounts them. */
+static cls_status settle_losses(run *u, int keep) {
+  for (int k = 0; k < 2; k++) {
+    const int i = (u->loss_next + k) & 1; /* the older slot first */
+    if (!u->loss_slot[i].read) continue;
+    int in_flight = !!u->loss_slot[0].read + !!u->loss_slot[1].read;
+    if (in_flight <= keep) break;
+    const double ts = cls_now();
+    cls_status s = cls_transfer_wait(u->loss_slot[i].read);
+    u->loss_slot[i].read = NULL;
+    u->step_seconds += cls_now() - ts; /* the device finishing the steps */
+    if (s != CLS_OK) {
+      u->fail_what = "reading the training loss";
+      return s;
+    }
+    account_loss(u, u->loss_slot[i].step, u->loss_slot[i].lr, u->loss_slot[i].value);
+  }
+  return CLS_OK;
+}
+
+/* One optimiser step at rate lr. With a task's loss_ref the step is only
+ * queued (the loss read back while the next step runs, no host sync);
+ * otherwise the loss is read at once and one that is not finite ends the
+ * run as diverged (outcome) before AdamW. */
+static cls_status train_step(run *u, double lr) {
   cls_train_task *t = u->t;
   const cls_train_config *c = u->c;
-  cls_train_result *r = u->r;
   const uint64_t step = u->st.step;
+  const int async = t->loss_ref.buf != NULL;
   const double ts = cls_now();
-  *loss = 0;
+  float loss = 0;
   t->error[0] = 0;
   cls_status s = cls_param_zero_grads(t->ctx, t->params, t->slabs);
-  if (s == CLS_OK) s = t->train_step(t, step, loss);
+  if (s == CLS_OK) s = t->train_step(t, step, async ? NULL : &loss);
   if (s != CLS_OK) {
     u->fail_what = "training step";
     return s;
   }
-  if (!isfinite(*loss)) {
-    u->outcome = CLS_RUN_DIVERGED;
-    r->diverged_step = step + 1;
-    snprintf(r->error, sizeof r->error,
-             "the train loss became %s at step %llu (lr %.3g): lower `lr` or raise `warmup`",
-             isnan(*loss) ? "NaN" : "infinite", (unsigned long long)step + 1, lr);
+  if (!async && !isfinite(loss)) {
+    account_loss(u, step, lr, loss);
     return CLS_OK;
+  }
+  if (async) {
+    const int i = u->loss_next;
+    u->loss_slot[i].step = step;
+    u->loss_slot[i].lr = lr;
+    s = cls_buffer_read_async(t->ctx, t->loss_ref.buf, t->loss_ref.offset, 1, &u->loss_slot[i].value,
+                              &u->loss_slot[i].read);
+    if (s != CLS_OK) {
+      u->fail_what = "reading the training loss";
+      return s;
+    }
+    u->loss_next ^= 1;
   }
   s = cls_param_adamw(t->ctx, t->params, t->slabs, (float)lr, (float)c->beta1, (float)c->beta2, (float)c->eps,
                       (unsigned long)(step + 1), (float)c->clip);
@@ -486,12 +551,12 @@ static cls_status train_step(run *u, double lr, float *loss) {
     u->fail_what = "AdamW step";
     return s;
   }
-  u->step_seconds += cls_now() - ts; /* the loss read-back synchronised the forward; AdamW ends in the next one */
   u->st.step = step + 1;
-  u->st.acc_sum += *loss;
-  u->st.acc_count++;
-  r->process_steps++;
-  return CLS_OK;
+  u->step_seconds += cls_now() - ts; /* queueing (async), or the forward's sync; the rest ends in a later wait */
+  if (!async) account_loss(u, step, lr, loss);
+  /* The previous step's loss: the host waits only for the device to
+   * finish that step while this one is already queued. */
+  return async ? settle_losses(u, 1) : CLS_OK;
 }
 
 /* At an evaluation step: the held-out loss and one CSV row, rewritten to
@@ -500,6 +565,9 @@ static cls_status evaluate(run *u, double lr, cls_train_progress *pg) {
   cls_train_task *t = u->t;
   cls_train_result *r = u->r;
   if (!(u->next_eval < u->n_evals && u->evals[u->next_eval] == u->st.step)) return CLS_OK;
+  /* The row averages every step's loss up to here: all of them read. */
+  cls_status s0 = settle_losses(u, 0);
+  if (s0 != CLS_OK || u->outcome != CLS_RUN_OK) return s0;
   u->next_eval++;
   const double N = t->n_params, tps = t->tokens_per_step;
   double flops, all0, eval_loss = NAN;
@@ -549,17 +617,23 @@ static cls_status evaluate(run *u, double lr, cls_train_progress *pg) {
  * passed. */
 static cls_status stop_or_checkpoint(run *u, double tnow) {
   const cls_train_config *c = u->c;
-  const uint64_t step = u->st.step;
+  uint64_t step = u->st.step;
   if (step >= u->total) return CLS_OK;
   int stop = (c->stop && *c->stop) || (c->stop_after_steps && step == c->stop_after_steps);
+  int due = (c->checkpoint_steps && step - u->last_ckpt_step >= c->checkpoint_steps) ||
+            (c->checkpoint_seconds > 0 && tnow - u->last_ckpt_time >= c->checkpoint_seconds);
+  if (stop || due) { /* a checkpoint holds every step's loss: all of them read (one may diverge) */
+    cls_status s = settle_losses(u, 0);
+    if (s != CLS_OK || u->outcome != CLS_RUN_OK) return s;
+    step = u->st.step;
+  }
   if (stop) {
     u->outcome = CLS_RUN_INTERRUPTED;
     snprintf(u->r->error, sizeof u->r->error, "interrupted at step %llu of %llu; continue with `resume`",
              (unsigned long long)step, (unsigned long long)u->total);
     return save(u);
   }
-  if ((c->checkpoint_steps && step - u->last_ckpt_step >= c->checkpoint_steps) ||
-      (c->checkpoint_seconds > 0 && tnow - u->last_ckpt_time >= c->checkpoint_seconds)) {
+  if (due) {
     cls_status s = save(u);
     if (s != CLS_OK) return s;
     u->last_ckpt_time = cls_now();
@@ -568,7 +642,8 @@ static cls_status stop_or_checkpoint(run *u, double tnow) {
   return CLS_OK;
 }
 
-static void report_progress(run *u, cls_train_progress *pg, float loss, double tnow) {
+static void report_progress(run *u, cls_train_progress *pg, double tnow) {
+  const float loss = u->last_loss; /* the newest loss read (one step behind while one is in flight) */
   const cls_train_config *c = u->c;
   if (!c->progress) return;
   const uint64_t done = u->r->process_steps;
@@ -587,16 +662,22 @@ static cls_status train_loop(run *u) {
   cls_status s = CLS_OK;
   while (s == CLS_OK && u->outcome == CLS_RUN_OK && u->st.step < u->total) {
     const double lr = cls_schedule_lr(u->c->lr, u->c->min_lr_ratio, u->warmup, u->total, u->st.step);
-    float loss;
     cls_train_progress pg = {0};
-    s = train_step(u, lr, &loss);
+    s = train_step(u, lr);
+    /* After the last step: its loss too, before the final row. */
+    if (s == CLS_OK && u->outcome == CLS_RUN_OK && u->st.step >= u->total) s = settle_losses(u, 0);
     if (s == CLS_OK && u->outcome == CLS_RUN_OK) s = evaluate(u, lr, &pg);
     if (s != CLS_OK || u->outcome != CLS_RUN_OK) break;
     const double tnow = cls_now();
     s = stop_or_checkpoint(u, tnow);
     if (s != CLS_OK || u->outcome != CLS_RUN_OK) break;
-    report_progress(u, &pg, loss, tnow);
+    report_progress(u, &pg, tnow);
   }
+  /* A loss still in flight (a failure or an outcome ended the loop): wait
+   * for it, so that no read outlives the run; its value no longer counts
+   * unless the run is still ok. */
+  cls_status w = settle_losses(u, 0);
+  if (s == CLS_OK) s = w;
   return s;
 }
 
@@ -653,6 +734,11 @@ static cls_status finish(run *u, cls_status s) {
   if (train_flops_now(u, &flops, &all) == CLS_OK) {
     r->flops = flops;
     r->process_train_flops = all - u->proc_eval_flops;
+  }
+  cls_counters cn;
+  if (cls_counters_get(u->t->ctx, &cn) == CLS_OK) {
+    r->device_busy_seconds = cn.busy_seconds;
+    r->device_span_seconds = cn.span_seconds;
   }
   r->eval_flops = u->eval_flops_base + u->proc_eval_flops;
   r->seconds = u->seconds_base + (cls_now() - u->t0);

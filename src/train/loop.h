@@ -100,7 +100,13 @@ typedef struct cls_train_result {
   uint64_t steps, total_steps, resumed_from, warmup_steps;
   uint64_t diverged_step; /* the step whose loss was not finite */
   double tokens, flops, flops_6nd, eval_flops;
-  double flops_per_step; /* measured by the probe */
+  double flops_per_step;      /* measured by the probe */
+  uint64_t launches_per_step; /* device commands of one training step, optimiser included (the probe's) */
+  /* This process's device time after the probe (steps, evaluations):
+   * the union of its commands' intervals and the stretch from the first
+   * command to the last (cls_counters' busy_seconds and span_seconds);
+   * 1 - busy / span is the share of time no kernel ran. */
+  double device_busy_seconds, device_span_seconds;
   double final_train_loss, final_eval_loss;
   double seconds;             /* of the whole run, checkpointed time included */
   double step_seconds;        /* spent in training steps by this process */

@@ -127,8 +127,12 @@ struct cls_train_task {
    * empty and cls_last_error(ctx) has it. */
   char error[512];
   /* Adds to slabs->grads the gradients of the mean loss of the training
-   * batch of `step` (the loop zeroes them first); its loss in *loss. */
+   * batch of `step` (the loop zeroes them first); its loss in *loss. A
+   * task that sets loss_ref also takes loss = NULL: it then leaves the
+   * loss at loss_ref without reading it (no host sync inside the step;
+   * the loop reads it while the next step runs). */
   cls_status (*train_step)(cls_train_task *t, uint64_t step, float *loss);
+  cls_ref loss_ref; /* CLS_NOREF: train_step must be given a loss to read */
   /* The mean loss over the first n_batches batches of the held-out set
    * (the same batches at every call); no gradients, no state changed. */
   cls_status (*evaluate)(cls_train_task *t, size_t n_batches, double *loss);

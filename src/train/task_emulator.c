@@ -228,6 +228,7 @@ static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_ta
   s = cls_emulator_create(ctx, &ec, x->B, x->P, spec->seed, &x->em);
   if (s != CLS_OK) return cls__task_model_fail(t, s, err, err_len);
   describe(t, spec, &ec, &dc);
+  t->loss_ref = cls_emulator_loss_ref(x->em); /* the loop reads the loss while the next step runs */
   return cls__task_done(t, cls_emulator_params(x->em), cls_emulator_slabs(x->em), out);
 }
 

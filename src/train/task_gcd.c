@@ -411,6 +411,7 @@ static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_ta
   if (s != CLS_OK) return cls__task_model_fail(t, s, err, err_len);
   describe(t, spec, &gc);
   t->report = report;
+  t->loss_ref = cls_gpt_loss_ref(x->gpt); /* the loop reads the loss while the next step runs */
   return cls__task_done(t, cls_gpt_params(x->gpt), cls_gpt_slabs(x->gpt), out);
 }
 
