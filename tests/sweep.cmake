@@ -120,7 +120,7 @@ cls_sweep_cli(unwritable_out 1 "tiny.json.*(is not a folder|cannot create folder
 # A single point runs (and says that a fit needs more); the plan of a dry run.
 cls_sweep_cli(single_point 0 "a single point" ${CLS_SWEEP_DIR}/single.ini --out ${CLS_SWEEP_TMP}/single
               --matmul-backend own)
-cls_sweep_cli(dry_run 0 "c2e9_w32_d1_s1 +32 +1 +1.38e\\+04 +6.88e\\+04 .* 130 " ${CLS_SWEEP_DIR}/tiny.json --dry-run
+cls_sweep_cli(dry_run 0 "c2e9_w32_d1_s1 +32 +1 +1.38e\\+04 +6.88e\\+04 .* 131 " ${CLS_SWEEP_DIR}/tiny.json --dry-run
               --matmul-backend own)
 
 # Lists "id status final_eval_loss" of a run directory's points, sorted.
