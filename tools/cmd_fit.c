@@ -12,6 +12,7 @@
 #include "fit/axis.h"
 #include "fit/collapse.h"
 #include "fit/fit.h"
+#include "fit_lrtransfer.h"
 #include "options.h"
 
 /* ------------------------------------------------------------- options */
@@ -21,7 +22,8 @@ typedef struct {
   const char *axis;  /* --axis: comma-separated keys */
   const char *where; /* --where: comma-separated conditions on the points' keys */
   int quiet, train, floor_zero;
-  int collapse; /* --collapse: the collapse fits (also without it when the points have generations) */
+  int collapse;    /* --collapse: the collapse fits (also without it when the points have generations) */
+  int lr_transfer; /* --lr-transfer: the transfer fit (also without it when the points have 3+ rates) */
   cls_fit_options o;
 } fit_args;
 
@@ -99,6 +101,10 @@ static void fit_command(cls_opt_command *cmd, cls_option *opts, size_t cap, fit_
                "model collapse (a sweep with generations; the default for one): per\ngeneration and "
                "real_fraction pi, L = E + A*D^-gamma along tokens; per pi,\nL_g = E_g + A*D^-gamma with A, gamma "
                "shared; the plateau and the gap pi closes")},
+      {CLS_OPT(CLS_OPT_FLAG, "--lr-transfer", &a->lr_transfer, NULL, "lr_transfer",
+               "learning-rate transfer (a sweep of 3 or more rates at one budget; the default\nfor one): per "
+               "parametrisation and value of the varied dimension the optimal\nrate, and the slope of log "
+               "lr_opt against log width (or depth, ...)")},
       {CLS_OPT(CLS_OPT_FLAG, "--quiet", &a->quiet, NULL, "quiet", "print no table, only warnings and errors"),
        .alias = "-q"},
   };
@@ -593,12 +599,22 @@ int cls_cmd_fit(int argc, char **argv) {
   fit_args a;
   memset(&a, 0, sizeof a);
   cls_fit_options_default(&a.o);
-  cls_option opts[20];
+  cls_option opts[24];
   cls_opt_command cmd;
   fit_command(&cmd, opts, sizeof opts / sizeof opts[0], &a);
   int code = read_args(&cmd, argc, argv, &a);
   if (code != CLS_EXIT_GO_ON) return code;
   char err[2048] = "";
+  if (a.run_dir && !a.csv && !a.axis && !a.collapse && !a.where && !a.train) {
+    char path[4096];
+    output_path(&a, path, sizeof path);
+    code = cls_fit_lrtransfer_mode(&cmd, a.run_dir, path, &a.o, a.lr_transfer, a.quiet);
+    if (code != CLS_EXIT_GO_ON) return code;
+  }
+  if (a.lr_transfer)
+    return cls_opt_fail(&cmd, CLS_EXIT_USAGE,
+                        "--lr-transfer fits a run directory alone (no --csv, --axis, "
+                        "--where, --collapse or --loss train)");
   if (a.run_dir && !a.csv) {
     code = axis_mode(&cmd, &a);
     if (code != CLS_EXIT_GO_ON) return code;

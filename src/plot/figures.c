@@ -25,7 +25,8 @@ static const char *const kind_names[CLS_PLOT_KIND_COUNT] = {"loss-flops",
                                                             "collapse-accuracy-d",
                                                             "collapse-generation",
                                                             "collapse-real-fraction",
-                                                            "gcd-outcomes"};
+                                                            "gcd-outcomes",
+                                                            "lr-transfer"};
 
 const char *cls_plot_kind_name(cls_plot_kind k) {
   return (int)k >= 0 && k < CLS_PLOT_KIND_COUNT ? kind_names[k] : "unknown";
@@ -51,6 +52,8 @@ const char *cls_plot_kind_task(cls_plot_kind k) {
   case CLS_PLOT_COLLAPSE_REAL_FRACTION:
   case CLS_PLOT_GCD_OUTCOMES:
     return "collapse";
+  case CLS_PLOT_LR_TRANSFER:
+    return "lr-transfer";
   default:
     return NULL;
   }
@@ -763,6 +766,8 @@ cls_status cls_plot_build(cls_plot_kind kind, const cls_plot_inputs *in, const c
   case CLS_PLOT_COLLAPSE_REAL_FRACTION:
   case CLS_PLOT_GCD_OUTCOMES:
     return cls__fig_collapse(kind, in, opt, out, why, why_len);
+  case CLS_PLOT_LR_TRANSFER:
+    return cls__fig_lr_transfer(in, opt, out, why, why_len);
   default:
     return CLS_ERR_INVALID_VALUE;
   }

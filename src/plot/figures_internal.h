@@ -37,4 +37,11 @@ cls_status cls__fig_collapse(cls_plot_kind kind, const cls_plot_inputs *in, cons
                              cls_figure **out, char *why, size_t len);
 bool cls__fig_is_collapse(const cls_solved *s);
 
+/* The learning-rate transfer figure (figures_transfer.c), with
+ * cls_plot_build's contract; and whether the finished points are a
+ * transfer sweep (3 or more distinct `lr`). */
+cls_status cls__fig_lr_transfer(const cls_plot_inputs *in, const cls_plot_options *o, cls_figure **out, char *why,
+                                size_t len);
+bool cls__fig_is_lr_transfer(const cls_solved *s);
+
 #endif
