@@ -1028,9 +1028,15 @@ static void read_grid_shapes(reader *r, cls_sweep_spec *s, const cls_task_info *
     ts.width = s->shapes[i].width;
     ts.depth = s->shapes[i].depth;
     ts.heads = s->shapes[i].heads;
-    if (info->model->check(&ts, why, sizeof why) != CLS_OK)
-      fail(r, "model width %zu, depth %zu, heads %zu: %s", s->shapes[i].width, s->shapes[i].depth,
-           s->shapes[i].heads, why);
+    /* Every parametrisation of a `param` list: muP has checks of its own
+     * (its base width against the heads). */
+    for (size_t p = 0; p < (s->n_param_list ? s->n_param_list : 1) && !r->failed; p++) {
+      if (s->n_param_list) ts.param = s->param_list[p];
+      if (info->model->check(&ts, why, sizeof why) != CLS_OK)
+        fail(r, "model width %zu, depth %zu, heads %zu%s%s: %s", s->shapes[i].width, s->shapes[i].depth,
+             s->shapes[i].heads, s->n_param_list ? ", param " : "",
+             s->n_param_list ? cls_parametrisation_name(ts.param) : "", why);
+    }
   }
 }
 
