@@ -44,6 +44,8 @@ static void loss_range(const cls_fit_lrtransfer *t, double *lo, double *hi, doub
       const cls_lrt_curve *cv = &t->families[p].curves[c];
       for (size_t i = 0; i < cv->n; i++)
         if (isfinite(cv->loss[i]) && cv->loss[i] > 0) *lo = fmin(*lo, cv->loss[i]), *hi = fmax(*hi, cv->loss[i]);
+      /* the parabola's vertex may lie below every measured loss */
+      if (cv->opt.ok && cv->opt.loss_opt > 0) *lo = fmin(*lo, cv->opt.loss_opt);
     }
   if (!isfinite(*lo)) *lo = 0.1, *hi = 1;
   const double span = log(*hi / *lo) > 0.05 ? log(*hi / *lo) : 0.05;
