@@ -46,9 +46,12 @@ int cls_fit_lrtransfer_mode(const cls_opt_command *cmd, const char *run_dir, con
     if (!forced) return CLS_EXIT_GO_ON; /* the other fits say what is wrong, as they always did */
     return cls_opt_fail(cmd, st == CLS_ERR_INVALID_VALUE ? CLS_EXIT_USAGE : CLS_EXIT_FAIL, "%s", err);
   }
-  if (!cls_fit_lrt_applies(in)) {
+  if (!cls_fit_lrt_applies(in) && !forced) {
     cls_fit_lrt_input_destroy(in);
-    if (!forced) return CLS_EXIT_GO_ON;
+    return CLS_EXIT_GO_ON;
+  }
+  if (cls_fit_lrt_n_rates(in) < 3) { /* forced: several budgets are refused by the fit, with why */
+    cls_fit_lrt_input_destroy(in);
     return cls_opt_fail(cmd, CLS_EXIT_USAGE,
                         "--lr-transfer: the points of %s have fewer than 3 learning rates (a transfer sweep lists "
                         "'lrs', docs/sweep.md)",

@@ -124,6 +124,10 @@ cls_status cls_fit_lrt_input_from_rundir(const char *dir, cls_lrt_input **out, c
   return CLS_OK;
 }
 
+static bool same(double a, double b) {
+  return a == b || (isnan(a) && isnan(b));
+}
+
 static size_t distinct(const double *v, size_t n, double *out) {
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
@@ -139,15 +143,24 @@ static int by_value(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-bool cls_fit_lrt_applies(const cls_lrt_input *in) {
-  if (!in || in->n_runs < 3) return false;
+size_t cls_fit_lrt_n_rates(const cls_lrt_input *in) {
+  if (!in || !in->n_runs) return 0;
   double *lr = malloc(in->n_runs * sizeof *lr), *d = malloc(in->n_runs * sizeof *d);
   size_t k = 0;
   for (size_t i = 0; lr && d && i < in->n_runs; i++) lr[i] = in->runs[i].lr;
   if (lr && d) k = distinct(lr, in->n_runs, d);
   free(lr);
   free(d);
-  return k >= 3;
+  return k;
+}
+
+bool cls_fit_lrt_applies(const cls_lrt_input *in) {
+  if (cls_fit_lrt_n_rates(in) < 3) return false;
+  /* Several budgets: a scaling sweep that also varies the rate, for the
+   * Chinchilla fits (--lr-transfer says why it is no transfer sweep). */
+  for (size_t i = 1; i < in->n_runs; i++)
+    if (!same(in->runs[i].budget, in->runs[0].budget)) return false;
+  return true;
 }
 
 /* ---------------------------------------------------------- the optimum */
@@ -306,10 +319,6 @@ static const char *const dims[] = {"width", "depth", "label_tokens", "head_dim"}
 
 static double dim_of(const cls_lrt_run *r, size_t d) {
   return d == 0 ? r->width : d == 1 ? r->depth : d == 2 ? r->label_tokens : r->head_dim;
-}
-
-static bool same(double a, double b) {
-  return a == b || (isnan(a) && isnan(b));
 }
 
 /* One curve: the runs of family param at value v of dimension d. */

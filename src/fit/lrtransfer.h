@@ -56,7 +56,10 @@ typedef struct cls_lrt_input {
 cls_status cls_fit_lrt_input_from_rundir(const char *dir, cls_lrt_input **out, char *err, size_t err_len);
 void cls_fit_lrt_input_destroy(cls_lrt_input *in);
 
-/* Whether the points are a transfer sweep: at least 3 distinct rates. */
+/* The distinct rates of the points. */
+size_t cls_fit_lrt_n_rates(const cls_lrt_input *in);
+/* Whether the points are a transfer sweep: at least 3 distinct rates, and
+ * one budget. */
 bool cls_fit_lrt_applies(const cls_lrt_input *in);
 
 /* ---------------------------------------------------------- the optimum */
