@@ -94,6 +94,7 @@ cls_status cls_fit_input_from_rundir(const char *dir, bool train_loss, cls_fit_i
     snprintf(q->id, sizeof q->id, "%s", p->id);
     q->n = p->n_params, q->d = p->tokens, q->c = p->flops, q->loss = loss;
     q->budget = positive(p->budget_flops) ? p->budget_flops : NAN;
+    q->epochs = positive(p->epochs) ? p->epochs : NAN;
     q->curve0 = in->n_curve;
     const double *cl = train_loss ? p->curve.train_loss : p->curve.eval_loss;
     size_t skipped = 0;
@@ -221,7 +222,7 @@ cls_status cls_fit_input_from_csv(const char *path, cls_fit_input **out, char *e
     if (st) break;
     cls_fit_point *q = &in->pts[in->n_pts++];
     /* With one of D and C missing, the other follows from C = 6ND. */
-    q->n = v[0], q->loss = v[3], q->budget = v[4];
+    q->n = v[0], q->loss = v[3], q->budget = v[4], q->epochs = NAN;
     q->d = cd >= 0 ? v[1] : v[2] / (6 * v[0]);
     q->c = cc >= 0 ? v[2] : 6 * v[0] * v[1];
     if (ci >= 0)
@@ -260,6 +261,7 @@ cls_status cls_fit_input_from_arrays(size_t n, const double *N, const double *D,
     snprintf(q->id, sizeof q->id, "p%zu", i);
     q->n = N[i], q->d = D[i], q->c = C[i], q->loss = loss[i];
     q->budget = budget && positive(budget[i]) ? budget[i] : NAN;
+    q->epochs = NAN;
     q->curve0 = in->n_curve;
     if (push_curve(in, &cap, q->c, q->loss)) {
       cls_fit_input_destroy(in);

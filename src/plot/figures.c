@@ -26,6 +26,9 @@ static const char *const kind_names[CLS_PLOT_KIND_COUNT] = {"loss-flops",
                                                             "collapse-generation",
                                                             "collapse-real-fraction",
                                                             "gcd-outcomes",
+                                                            "backtest",
+                                                            "repeats",
+
                                                             "lr-transfer"};
 
 const char *cls_plot_kind_name(cls_plot_kind k) {
@@ -52,6 +55,9 @@ const char *cls_plot_kind_task(cls_plot_kind k) {
   case CLS_PLOT_COLLAPSE_REAL_FRACTION:
   case CLS_PLOT_GCD_OUTCOMES:
     return "collapse";
+  case CLS_PLOT_BACKTEST:
+  case CLS_PLOT_REPEATS:
+    return "fit";
   case CLS_PLOT_LR_TRANSFER:
     return "lr-transfer";
   default:
@@ -766,6 +772,10 @@ cls_status cls_plot_build(cls_plot_kind kind, const cls_plot_inputs *in, const c
   case CLS_PLOT_COLLAPSE_REAL_FRACTION:
   case CLS_PLOT_GCD_OUTCOMES:
     return cls__fig_collapse(kind, in, opt, out, why, why_len);
+  case CLS_PLOT_BACKTEST:
+    return cls__fig_backtest(in, opt, out, why, why_len);
+  case CLS_PLOT_REPEATS:
+    return cls__fig_repeats(in, opt, out, why, why_len);
   case CLS_PLOT_LR_TRANSFER:
     return cls__fig_lr_transfer(in, opt, out, why, why_len);
   default:
