@@ -259,17 +259,17 @@ static void curve_bootstrap(cls_lrt_curve *cv, const rate_cell *cells, const cls
   size_t win[5], nw = 0;
   double wx[5], wy[5], wfit[5], wres[5], a = 0, b = 0, c = 0;
   if (!seeds) {
-    size_t fin[256], nf = 0, k = 0;
-    for (size_t i = 0; i < n && nf < 256; i++)
-      if (isfinite(cv->loss[i])) {
-        if (i == cv->opt.i_min) k = nf;
-        fin[nf++] = i;
-      }
-    const size_t from = k >= 2 ? k - 2 : 0, to = k + 2 < nf ? k + 2 : nf - 1;
-    for (size_t j = from; j <= to; j++) {
-      win[nw] = fin[j];
-      wx[nw] = log2(cv->lr[fin[j]]);
-      wy[nw] = cv->loss[fin[j]];
+    /* Walk out from the minimum: up to two finished rates on each side. */
+    const size_t im = cv->opt.i_min;
+    size_t left = 0, right = 0, first = im;
+    for (size_t i = im; i-- > 0 && left < 2;)
+      if (isfinite(cv->loss[i])) first = i, left++;
+    for (size_t i = first; i < n && nw < 5 && (i <= im || right < 2); i++) {
+      if (!isfinite(cv->loss[i])) continue;
+      right += i > im;
+      win[nw] = i;
+      wx[nw] = log2(cv->lr[i]);
+      wy[nw] = cv->loss[i];
       nw++;
     }
     if (nw < 4 || cls__fit_parabola(wx, wy, nw, &a, &b, &c) != 0) return; /* no residuals to resample */
@@ -373,9 +373,15 @@ static void free_cells(rate_cell *cells, size_t n) {
 /* The slope of log(lr_opt) against log(value) over the curves with an
  * optimum, and its interval from the curves' resamples. */
 static void family_slope(cls_lrt_family *f, const char *dim, double grid_step, const cls_fit_options *o) {
-  double x[256], y[256];
+  double *x = malloc((f->n_curves + 1) * sizeof *x), *y = malloc((f->n_curves + 1) * sizeof *y);
   size_t m = 0, edges = 0;
-  for (size_t c = 0; c < f->n_curves && m < 256; c++) {
+  if (!x || !y) {
+    free(x), free(y);
+    snprintf(f->why, sizeof f->why, "out of host memory");
+    snprintf(f->verdict, sizeof f->verdict, "%s: no slope: %s", f->param, f->why);
+    return;
+  }
+  for (size_t c = 0; c < f->n_curves; c++) {
     if (!f->curves[c].opt.ok) {
       edges++;
       continue;
@@ -386,13 +392,14 @@ static void family_slope(cls_lrt_family *f, const char *dim, double grid_step, c
   f->n_optima = m;
   f->slope = f->icpt = f->moved = NAN;
   f->slope_ci.lo = f->slope_ci.hi = NAN;
-  char edge_note[96] = "";
+  char edge_note[160] = "";
   if (edges)
     snprintf(edge_note, sizeof edge_note, " (%zu curve%s with the minimum at the grid's edge left out)", edges,
              edges == 1 ? "" : "s");
   if (m < 2 || cls__fit_distinct(x, m, 2) < 2 || cls__fit_line(x, y, m, &f->slope, &f->icpt) != 0) {
     snprintf(f->why, sizeof f->why, "fewer than two values of %s have an interior optimum%s", dim, edge_note);
     snprintf(f->verdict, sizeof f->verdict, "%s: no slope: %s", f->param, f->why);
+    free(x), free(y);
     return;
   }
   f->slope_ok = true;
@@ -420,8 +427,18 @@ static void family_slope(cls_lrt_family *f, const char *dim, double grid_step, c
   }
   if (s && got * 2 >= B) f->slope_ci = cls__fit_interval(s, (size_t)B, o->ci_level);
   free(s);
+  free(x), free(y);
   char ci[64] = "";
   if (isfinite(f->slope_ci.lo)) snprintf(ci, sizeof ci, " [%.2f, %.2f]", f->slope_ci.lo, f->slope_ci.hi);
+  /* The slope at which the optimum would move by one grid step over the
+   * range: an interval on both sides of it leaves the verdict open. */
+  const double edge_slope = log(grid_step) / (hi - lo);
+  const bool open = isfinite(f->slope_ci.lo) && f->slope_ci.lo < edge_slope && f->slope_ci.hi > -edge_slope &&
+                    (f->slope_ci.lo <= -edge_slope || f->slope_ci.hi >= edge_slope);
+  if (open) {
+    size_t used = strlen(edge_note);
+    snprintf(edge_note + used, sizeof edge_note - used, "; the interval allows either verdict (more seeds)");
+  }
   snprintf(
       f->verdict, sizeof f->verdict,
       "%s: the optimal rate %s across %s: log lr_opt ~ %.2f%s x log %s, so over %s %g .. %g it moves by x%.2f, "
