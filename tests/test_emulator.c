@@ -108,8 +108,8 @@ static void check_gradients(cls_parametrisation param) {
     if (!(rel < 1e-3)) fail_msg("tensor %s: relative gradient error %.3g", d->name, rel);
     if (!(den > 0)) fail_msg("tensor %s: zero gradient, the check proves nothing", d->name);
   }
-  printf("  %-5s worst relative gradient error %.2e over %zu tensors\n", param == CLS_PARAM_MUP ? "mup" : "sp",
-         worst, pt->count);
+  printf("  %-9s worst relative gradient error %.2e over %zu tensors\n", cls_parametrisation_name(param), worst,
+         pt->count);
   free(p);
   free(grad);
   cls_emulator_destroy(e);
@@ -124,6 +124,55 @@ static void test_gradients_sp(void **state) {
 static void test_gradients_mup(void **state) {
   (void)state;
   check_gradients(CLS_PARAM_MUP);
+}
+
+static void test_gradients_mup_depth(void **state) {
+  (void)state;
+  check_gradients(CLS_PARAM_MUP_DEPTH);
+}
+
+/* Depth-muP as a reparametrisation (nn/blocks_internal.h): at depth L the
+ * matrices into the residual stream start at hid_std / sqrt(L) (not
+ * GPT-2's / sqrt(2 L)) with lr x hid_lr / L and decay x sqrt(L), the
+ * blocks' other tensors with lr x 1 / sqrt(L); outside the blocks nothing
+ * changes. Under muP the same table has none of it. */
+static void test_mup_depth_table(void **state) {
+  (void)state;
+  cls_context *ctx = test_context(NULL, NULL);
+  for (int p = 0; p < 2; p++) {
+    cls_emulator_config c = tiny(p ? CLS_PARAM_MUP_DEPTH : CLS_PARAM_MUP); /* m = 2 */
+    c.depth = 4;
+    cls_emulator *e;
+    TEST_OK(ctx, cls_emulator_create(ctx, &c, 1, 1, 1, &e));
+    const cls_param_table *pt = cls_emulator_params(e);
+    const float hid_std = 0.3f / sqrtf(2.0f), hid_lr = 0.5f, wd = c.weight_decay, a = p ? 0.5f : 1.0f;
+    int seen = 0;
+    for (size_t i = 0; i < pt->count; i++) {
+      const cls_tensor_desc *d = &pt->t[i];
+      const char *n = strchr(d->name, '.') ? strchr(d->name, '.') + 1 : d->name;
+      if (!strcmp(n, "attn.o.w") || !strcmp(n, "mlp.proj.w")) {
+        const float std = p ? hid_std * a : hid_std / sqrtf(8.0f);
+        assert_true(fabsf(d->std - std) < 1e-6f);
+        assert_true(fabsf(d->lr_mult - hid_lr * a * a) < 1e-6f);
+        assert_true(fabsf(d->weight_decay - wd / a) < 1e-6f);
+        seen++;
+      } else if (!strcmp(n, "attn.o.b") || !strcmp(n, "mlp.proj.b")) {
+        assert_true(fabsf(d->lr_mult - a * a) < 1e-6f);
+      } else if (d->name[0] == 'h' &&
+                 (!strcmp(n, "attn.q.w") || !strcmp(n, "attn.kv.w") || !strcmp(n, "mlp.fc.w"))) {
+        assert_true(fabsf(d->std - hid_std) < 1e-6f);
+        assert_true(fabsf(d->lr_mult - hid_lr * a) < 1e-6f);
+        assert_true(d->weight_decay == wd);
+        seen++;
+      } else if (!strcmp(d->name, "head.fc.w")) {
+        assert_true(fabsf(d->lr_mult - hid_lr) < 1e-6f); /* outside the blocks */
+        seen++;
+      }
+    }
+    assert_int_equal(seen, 4 * 5 + 1);
+    cls_emulator_destroy(e);
+  }
+  cls_context_destroy(ctx);
 }
 
 /* The parametrisation lands in the table: init scales and lr multipliers. */
@@ -417,6 +466,7 @@ static void test_bad_configs(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_gradients_sp),         cmocka_unit_test(test_gradients_mup),
+      cmocka_unit_test(test_gradients_mup_depth),  cmocka_unit_test(test_mup_depth_table),
       cmocka_unit_test(test_parametrisation),      cmocka_unit_test(test_encoding),
       cmocka_unit_test(test_mup_coordinate_check), cmocka_unit_test(test_loss_goes_down_and_reproduces),
       cmocka_unit_test(test_bad_configs),

@@ -82,8 +82,8 @@ static void check_gradients(cls_parametrisation param, int ignore) {
       den += fd * fd;
     }
     double rel = sqrt(num) / (sqrt(den) + 1e-6);
-    printf("  %-5s %-14s relative gradient error %.2e (|g| %.2e)\n", param == CLS_PARAM_MUP ? "mup" : "sp",
-           d->name, rel, sqrt(den));
+    printf("  %-5s %-14s relative gradient error %.2e (|g| %.2e)\n", cls_parametrisation_name(param), d->name, rel,
+           sqrt(den));
     if (rel > 1e-3) fail_msg("tensor %s: relative gradient error %.3g", d->name, rel);
   }
   free(p);
@@ -153,6 +153,36 @@ static void test_all_targets_ignored(void **state) {
 static void test_gradients_mup(void **state) {
   (void)state;
   check_gradients(CLS_PARAM_MUP, 0);
+}
+
+/* Depth-muP (nn/blocks_internal.h) on the GPT: the gradients, and the
+ * table: at depth 2 the residual projections start at hid_std / sqrt(2)
+ * with lr x hid_lr / 2 and decay x sqrt(2), qkv at lr x hid_lr / sqrt(2). */
+static void test_mup_depth(void **state) {
+  (void)state;
+  check_gradients(CLS_PARAM_MUP_DEPTH, 0);
+  cls_context *ctx = test_context(NULL, NULL);
+  cls_gpt_config c = tiny(CLS_PARAM_MUP_DEPTH);
+  cls_gpt *g;
+  TEST_OK(ctx, cls_gpt_create(ctx, &c, 1, 2, 1, &g));
+  const cls_param_table *pt = cls_gpt_params(g);
+  const float hid_std = 0.3f / sqrtf(2.0f), hid_lr = 0.5f, a = 1.0f / sqrtf(2.0f);
+  int seen = 0;
+  for (size_t i = 0; i < pt->count; i++) {
+    const cls_tensor_desc *d = &pt->t[i];
+    const char *n = strchr(d->name, '.') ? strchr(d->name, '.') + 1 : d->name;
+    if (!strcmp(n, "attn.proj.w") || !strcmp(n, "mlp.proj.w")) {
+      assert_true(fabsf(d->std - hid_std * a) < 1e-6f && fabsf(d->lr_mult - hid_lr * a * a) < 1e-6f);
+      assert_true(fabsf(d->weight_decay - c.weight_decay / a) < 1e-6f);
+      seen++;
+    } else if (!strcmp(n, "attn.qkv.w") || !strcmp(n, "mlp.fc.w")) {
+      assert_true(fabsf(d->std - hid_std) < 1e-6f && fabsf(d->lr_mult - hid_lr * a) < 1e-6f);
+      seen++;
+    }
+  }
+  assert_int_equal(seen, 2 * 4);
+  cls_gpt_destroy(g);
+  cls_context_destroy(ctx);
 }
 
 static float train(cls_context *ctx, uint64_t seed, int steps, float *first) {
@@ -293,6 +323,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_gradients_sp),
       cmocka_unit_test(test_gradients_mup),
+      cmocka_unit_test(test_mup_depth),
       cmocka_unit_test(test_gradients_ignored_targets),
       cmocka_unit_test(test_all_targets_ignored),
       cmocka_unit_test(test_loss_goes_down_and_reproduces),

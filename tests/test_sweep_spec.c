@@ -135,7 +135,7 @@ static void test_bad_specs(void **state) {
   parse_bad("{" BASE "\"widths\": [16], \"depth\": 1, \"budgets_flops\": [1e9], \"lr\": \"fast\"}",
             CLS_ERR_INVALID_VALUE, "'lr' wants a number");
   parse_bad("{" BASE "\"widths\": [16], \"depth\": 1, \"budgets_flops\": [1e9], \"param\": \"ntk\"}",
-            CLS_ERR_INVALID_VALUE, "use \"sp\" or \"mup\"");
+            CLS_ERR_INVALID_VALUE, "use \"sp\", \"mup\" or \"mup-depth\"");
   parse_bad("{" BASE "\"widths\": [16], \"depth\": 1, \"budgets_flops\": [1e9], \"context\": 64}",
             CLS_ERR_INVALID_VALUE, "setting of the text task");
   parse_bad("{" BASE "\"widths\": [16], \"depth\": 1, \"budgets_flops\": [1e9], \"isoflop_sizes\": 2}",
@@ -466,6 +466,68 @@ static void test_plan_windows_lrs_targets(void **state) {
   assert_string_equal(cls_sweep_fmt_num(500, num, sizeof num), "500");
 }
 
+/* The learning-rate transfer keys (issue 17): `param` as a list makes a
+ * point per parametrisation with its name in the id; `head_dim` as a list
+ * a shape per head size; one parametrisation keeps the old ids and the old
+ * canonical form (old run directories still resume). */
+static void test_transfer_keys(void **state) {
+  (void)state;
+  cls_sweep_spec *s =
+      parse_ok("{\"task\": \"spectra\", \"mode\": \"curves\", \"widths\": [16, 32], \"depth\": 2, "
+               "\"head_dim\": [4, 8], \"budgets_steps\": [50], \"lr\": [1e-3, 1e-2], \"param\": [\"sp\", "
+               "\"mup\"], \"base_width\": 16}");
+  cls_sweep_point *p;
+  size_t n;
+  assert_int_equal(cls_sweep_plan(s, &p, &n, err, sizeof err), CLS_OK);
+  assert_int_equal(n, 2 * 2 * 2 * 2);
+  assert_string_equal(p[0].id, "n50_w16_d2_h2_s1_lr0.001_sp");
+  assert_int_equal(p[0].param, CLS_PARAM_SP);
+  assert_string_equal(p[1].id, "n50_w16_d2_h2_s1_lr0.001_mup");
+  assert_int_equal(p[1].param, CLS_PARAM_MUP);
+  cls_task_spec ts;
+  cls_sweep_point_task(s, &p[1], &ts);
+  assert_int_equal(ts.param, CLS_PARAM_MUP);
+  assert_int_equal(ts.heads, 2); /* width 16, head size 8 */
+  assert_non_null(strstr(s->canonical, "\"param\":[\"sp\",\"mup\"]"));
+  free(p);
+  cls_sweep_spec_free(s);
+
+  /* one parametrisation, as before: no suffix, a string in the canonical form */
+  s = parse_ok("{\"task\": \"spectra\", \"mode\": \"curves\", \"widths\": [16], \"depth\": 2, \"budgets_steps\": "
+               "[50], \"lr\": [1e-3, 1e-2], \"param\": \"mup\", \"base_width\": 16}");
+  assert_int_equal(cls_sweep_plan(s, &p, &n, err, sizeof err), CLS_OK);
+  assert_string_equal(p[0].id, "n50_w16_d2_s1_lr0.001");
+  assert_int_equal(p[0].param, CLS_PARAM_MUP);
+  assert_non_null(strstr(s->canonical, "\"param\":\"mup\","));
+  free(p);
+  cls_sweep_spec_free(s);
+
+  /* bad transfer settings */
+  parse_bad(
+      "{\"task\": \"spectra\", \"mode\": \"curves\", \"widths\": [16], \"depth\": 2, \"budgets_steps\": [5], "
+      "\"param\": [\"sp\", \"mvp\"]}",
+      CLS_ERR_INVALID_VALUE, "param 'mvp'");
+  parse_bad(
+      "{\"task\": \"spectra\", \"mode\": \"curves\", \"widths\": [16], \"depth\": 2, \"budgets_steps\": [5], "
+      "\"param\": []}",
+      CLS_ERR_INVALID_VALUE, "'param' wants");
+  parse_bad(
+      "{\"task\": \"spectra\", \"mode\": \"curves\", \"widths\": [16], \"depth\": 2, \"budgets_steps\": [5], "
+      "\"head_dim\": [4, 5]}",
+      CLS_ERR_INVALID_VALUE, "not a multiple of head_dim 5");
+  parse_bad("{\"task\": \"linreg\", \"mode\": \"curves\", \"widths\": [16], \"depth\": 1, \"budgets_steps\": [5], "
+            "\"head_dim\": [4, 8]}",
+            CLS_ERR_INVALID_VALUE, "no attention heads");
+  parse_bad(
+      "{\"task\": \"spectra\", \"mode\": \"curves\", \"widths\": [16], \"depth\": 2, \"budgets_steps\": [5], "
+      "\"lrs\": []}",
+      CLS_ERR_INVALID_VALUE, "empty");
+  parse_bad(
+      "{\"task\": \"spectra\", \"mode\": \"curves\", \"widths\": [16], \"depth\": 2, \"budgets_steps\": [5], "
+      "\"lrs\": [0.01, 0]}",
+      CLS_ERR_INVALID_VALUE, "positive learning rates");
+}
+
 static void test_manifest(void **state) {
   (void)state;
   char dir[512];
@@ -638,6 +700,7 @@ int main(void) {
       cmocka_unit_test(test_plan_generations),
       cmocka_unit_test(test_plan_windows_lrs_targets),
       cmocka_unit_test(test_manifest),
+      cmocka_unit_test(test_transfer_keys),
       cmocka_unit_test(test_point_states),
       cmocka_unit_test(test_task_fields),
       cmocka_unit_test(test_spec_write_roundtrip),

@@ -20,7 +20,7 @@ cls_train_cli(two_budgets 2 "exactly one budget" --out ${CLS_TRAIN_TMP}/x --budg
 cls_train_cli(zero_budget 2 "a budget of zero" --out ${CLS_TRAIN_TMP}/x --budget-steps 0)
 cls_train_cli(no_out 2 "--out DIR" --budget-steps 5)
 cls_train_cli(unknown_option 2 "unknown option '--frob'" --frob 3)
-cls_train_cli(bad_param 2 "use sp or mup" --param ntk)
+cls_train_cli(bad_param 2 "use sp, mup or mup-depth" --param ntk)
 cls_train_cli(bad_width 2 "--width 'wide': wants a whole number" --width wide)
 cls_train_cli(bad_warmup 2 "percentage below 100" --warmup 120%)
 cls_train_cli(bad_interval 2 "--checkpoint-every" --checkpoint-every 5x)

@@ -12,6 +12,7 @@
 #include "fit/axis.h"
 #include "fit/collapse.h"
 #include "fit/fit.h"
+#include "fit_lrtransfer.h"
 #include "options.h"
 
 /* ------------------------------------------------------------- options */
@@ -21,10 +22,11 @@ typedef struct {
   const char *axis;  /* --axis: comma-separated keys */
   const char *where; /* --where: comma-separated conditions on the points' keys */
   int quiet, train, floor_zero;
-  int collapse;  /* --collapse: the collapse fits (also without it when the points have generations) */
-  int holdout;   /* --holdout-top K: the backtest */
-  int linear;    /* --isoflop-space loss */
-  int residuals; /* --isoflop-resample residuals */
+  int collapse;    /* --collapse: the collapse fits (also without it when the points have generations) */
+  int holdout;     /* --holdout-top K: the backtest */
+  int linear;      /* --isoflop-space loss */
+  int residuals;   /* --isoflop-resample residuals */
+  int lr_transfer; /* --lr-transfer: the transfer fit (also without it when the points have 3+ rates) */
   cls_fit_options o;
 } fit_args;
 
@@ -122,6 +124,10 @@ static void fit_command(cls_opt_command *cmd, cls_option *opts, size_t cap, fit_
            "prediction intervals, report the errors and whether\neach truth fell inside (fit.json is then the "
            "fit without them)"),
        .wants = "wants a number of budgets from 1 to 100", .lo = 1, .hi = 100},
+      {CLS_OPT(CLS_OPT_FLAG, "--lr-transfer", &a->lr_transfer, NULL, "lr_transfer",
+               "learning-rate transfer (a sweep of 3 or more rates at one budget; the default\nfor one): per "
+               "parametrisation and value of the varied dimension the optimal\nrate, and the slope of log "
+               "lr_opt against log width (or depth, ...)")},
       {CLS_OPT(CLS_OPT_FLAG, "--quiet", &a->quiet, NULL, "quiet", "print no table, only warnings and errors"),
        .alias = "-q"},
   };
@@ -745,7 +751,7 @@ int cls_cmd_fit(int argc, char **argv) {
   fit_args a;
   memset(&a, 0, sizeof a);
   cls_fit_options_default(&a.o);
-  cls_option opts[26];
+  cls_option opts[28];
   cls_opt_command cmd;
   fit_command(&cmd, opts, sizeof opts / sizeof opts[0], &a);
   int code = read_args(&cmd, argc, argv, &a);
@@ -753,6 +759,16 @@ int cls_cmd_fit(int argc, char **argv) {
   a.o.isoflop_linear = a.linear != 0;
   a.o.isoflop_residuals = a.residuals != 0;
   char err[2048] = "";
+  if (a.run_dir && !a.csv && !a.axis && !a.collapse && !a.where && !a.train && !a.holdout) {
+    char path[4096];
+    output_path(&a, path, sizeof path);
+    code = cls_fit_lrtransfer_mode(&cmd, a.run_dir, path, &a.o, a.lr_transfer, a.quiet);
+    if (code != CLS_EXIT_GO_ON) return code;
+  }
+  if (a.lr_transfer)
+    return cls_opt_fail(&cmd, CLS_EXIT_USAGE,
+                        "--lr-transfer fits a run directory alone (no --csv, --axis, "
+                        "--where, --collapse, --holdout-top or --loss train)");
   if (a.run_dir && !a.csv) {
     code = axis_mode(&cmd, &a);
     if (code != CLS_EXIT_GO_ON) return code;

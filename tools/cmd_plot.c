@@ -105,6 +105,9 @@ static void plot_command(cls_opt_command *cmd, cls_option *opts, size_t cap, plo
                "  collapse-generation     vs generation, per pi (thick: the largest D)\n"
                "  collapse-real-fraction  at the largest D vs pi, per generation\n"
                "  gcd-outcomes            accuracy and loss per gcd value, per generation (the tail)\n"
+               "learning-rate transfer sweeps (3 or more rates at one budget):\n"
+               "  lr-transfer  final loss vs learning rate per width (depth, ...), SP and muP side\n"
+               "               by side, optima starred, diverged rates at the top edge\n"
                "default: the kinds of RUN_DIR's task (rf, zipf, a sweep with generations), else\nthe first seven"),
        .parse = parse_kinds},
       {CLS_OPT(CLS_OPT_STRING, "--output", &a->out_dir, "DIR", "out_dir output",

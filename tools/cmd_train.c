@@ -102,7 +102,8 @@ static int parse_interval(const char *v, void *target, char *why, size_t len) {
 
 /* ------------------------------------------------------------- options */
 
-static const cls_opt_choice params[] = {{"sp", CLS_PARAM_SP}, {"mup", CLS_PARAM_MUP}, {NULL, 0}};
+static const cls_opt_choice params[] = {
+    {"sp", CLS_PARAM_SP}, {"mup", CLS_PARAM_MUP}, {"mup-depth", CLS_PARAM_MUP_DEPTH}, {NULL, 0}};
 
 #define HEADING(text)                                                                                             \
   { .type = CLS_OPT_HEADING, .help = text }
@@ -157,8 +158,9 @@ static void train_options(cls_opt_command *cmd, train_args *a, cls_option *o, si
       {CLS_OPT(CLS_OPT_SIZE, "--depth", &s->depth, "N", "depth", "layers (default 4)")},
       {CLS_OPT(CLS_OPT_SIZE, "--heads", &s->heads, "N", "heads", "attention heads (default 4)")},
       {CLS_OPT(CLS_OPT_SIZE, "--context", &s->context, "N", "context", "tokens per sequence (default 64)")},
-      {CLS_OPT(CLS_OPT_CHOICE, "--param", &a->param, "sp|mup", "param", "parametrisation (default sp)"),
-       .wants = "use sp or mup", .choices = params},
+      {CLS_OPT(CLS_OPT_CHOICE, "--param", &a->param, "sp|mup|mup-depth", "param",
+               "parametrisation (default sp; mup-depth: muP with 1/sqrt(depth) residual branches)"),
+       .wants = "use sp, mup or mup-depth", .choices = params},
       {CLS_OPT(CLS_OPT_SIZE, "--base-width", &s->base_width, "N", "base_width", "muP base width (default 128)")},
       {CLS_OPT(CLS_OPT_FLOAT, "--init-std", &s->init_std, "X", "init_std",
                "initial weights' standard deviation (default 0.02)"),

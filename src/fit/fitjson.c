@@ -14,6 +14,7 @@
 #include "fit/collapse.h"
 #include "fit/fit.h"
 #include "fit/fitfile.h"
+#include "fit/lrtransfer.h"
 
 static void num(cJSON *o, const char *key, double v) {
   if (isfinite(v))
@@ -536,6 +537,79 @@ cls_status cls_fit_write_axis_json(const cls_fit_axis *fits, size_t n_fits, cons
     cJSON_AddItemToArray(arr, o1);
   }
   if (collapse) put_collapse(root, collapse);
+  cls_status st = cls_write_json_atomic(path, root, err, err_len);
+  cJSON_Delete(root);
+  return st;
+}
+
+/* ------------------------------------------------ learning-rate transfer */
+
+static cJSON *lrt_curve(const cls_lrt_curve *cv) {
+  cJSON *o = cJSON_CreateObject();
+  if (!o) return NULL;
+  num(o, "value", cv->value);
+  put_array(o, "lr", cv->lr, cv->n);
+  put_array(o, "loss", cv->loss, cv->n); /* null: every seed diverged */
+  cJSON *ok = cJSON_AddArrayToObject(o, "n_ok"), *dv = cJSON_AddArrayToObject(o, "n_diverged");
+  for (size_t i = 0; ok && dv && i < cv->n; i++) {
+    cJSON_AddItemToArray(ok, cJSON_CreateNumber((double)cv->n_ok[i]));
+    cJSON_AddItemToArray(dv, cJSON_CreateNumber((double)cv->n_div[i]));
+  }
+  if (cv->opt.ok) {
+    num(o, "lr_opt", cv->opt.lr_opt);
+    pair(o, "lr_opt_ci", cv->lr_opt_ci);
+    num(o, "loss_opt", cv->opt.loss_opt);
+    cJSON_AddNumberToObject(o, "boot_ok", cv->boot_ok);
+  } else {
+    cJSON_AddStringToObject(o, "edge", cv->opt.edge < 0 ? "low" : cv->opt.edge > 0 ? "high" : "none");
+    cJSON_AddStringToObject(o, "why", cv->opt.why);
+  }
+  return o;
+}
+
+cls_status cls_fit_write_lrtransfer_json(const cls_fit_lrtransfer *t, const cls_fit_options *o, const char *path,
+                                         char *err, size_t err_len) {
+  if (!t || !o || !path) return CLS_ERR_NULL_ARGUMENT;
+  cJSON *root = cJSON_CreateObject();
+  if (!root) return CLS_ERR_OUT_OF_MEMORY;
+  cJSON_AddNumberToObject(root, "version", CLS_FIT_JSON_VERSION);
+  cJSON_AddStringToObject(root, "loss", "eval");
+  num(root, "ci_level", o->ci_level);
+  cJSON_AddNumberToObject(root, "bootstrap", o->bootstrap);
+  cJSON_AddNumberToObject(root, "seed", (double)o->seed);
+  cJSON_AddNumberToObject(root, "n_runs", (double)t->n_runs);
+  cJSON *lt = cJSON_AddObjectToObject(root, "lr_transfer");
+  if (lt) {
+    cJSON_AddStringToObject(lt, "dimension", t->dim);
+    num(lt, "budget", t->budget);
+    cJSON_AddStringToObject(lt, "budget_unit", t->budget_unit);
+    num(lt, "grid_step", t->grid_step);
+    cJSON_AddNumberToObject(lt, "n_diverged", (double)t->n_diverged);
+    cJSON_AddStringToObject(lt, "optimum",
+                            "vertex of the parabola in log2(lr) through the lowest loss and its "
+                            "finished neighbours");
+    cJSON *fs = cJSON_AddArrayToObject(lt, "families");
+    for (size_t p = 0; fs && p < t->n_families; p++) {
+      const cls_lrt_family *f = &t->families[p];
+      cJSON *fo = cJSON_CreateObject();
+      if (!fo) break;
+      cJSON_AddStringToObject(fo, "param", f->param);
+      cJSON *cs = cJSON_AddArrayToObject(fo, "curves");
+      for (size_t c = 0; cs && c < f->n_curves; c++) cJSON_AddItemToArray(cs, lrt_curve(&f->curves[c]));
+      if (f->slope_ok) {
+        num(fo, "slope", f->slope);
+        pair(fo, "slope_ci", f->slope_ci);
+        num(fo, "intercept", f->icpt);
+        num(fo, "moved", f->moved);
+      } else {
+        cJSON_AddStringToObject(fo, "why", f->why);
+      }
+      cJSON_AddBoolToObject(fo, "transfers", f->slope_ok && f->transfers);
+      cJSON_AddStringToObject(fo, "verdict", f->verdict);
+      cJSON_AddItemToArray(fs, fo);
+    }
+    cJSON_AddStringToObject(lt, "summary", t->summary);
+  }
   cls_status st = cls_write_json_atomic(path, root, err, err_len);
   cJSON_Delete(root);
   return st;

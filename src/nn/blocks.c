@@ -83,12 +83,26 @@ cls_status cls__nn_linear_back(const cls__nn_model *m, size_t rows, size_t in, s
 
 void cls__nn_scales_of(cls_parametrisation param, size_t width, size_t base_width, size_t heads, size_t depth,
                        float init_std, cls__nn_scales *out) {
-  const int mup = param == CLS_PARAM_MUP;
+  const int mup = param == CLS_PARAM_MUP || param == CLS_PARAM_MUP_DEPTH;
   const float m = mup ? (float)width / (float)base_width : 1.0f;
   out->m = m;
   out->hid_std = init_std / sqrtf(m);
   out->hid_lr = 1.0f / m;
   out->res_std = out->hid_std / sqrtf(2.0f * (float)depth);
+  out->blk_lr = 1.0f;
+  out->res_lr = out->hid_lr;
+  out->res_b_lr = 1.0f;
+  out->res_wd = 1.0f;
+  if (param == CLS_PARAM_MUP_DEPTH) {
+    /* The branch multiplier takes the place of GPT-2's 1/sqrt(2 L) init of
+     * the residual matrices (both would shrink the branches twice). */
+    const float a = 1.0f / sqrtf((float)depth);
+    out->blk_lr = a;
+    out->res_std = out->hid_std * a;
+    out->res_lr = out->hid_lr * a * a;
+    out->res_b_lr = a * a;
+    out->res_wd = 1.0f / a;
+  }
   const float dh = (float)(width / heads), base_dh = (float)(base_width / heads);
   out->attn_scale = mup ? sqrtf(base_dh) / dh : 1.0f / sqrtf(dh);
 }
@@ -99,12 +113,12 @@ int cls__nn_add_mlp(cls_param_table *pt, size_t layer, size_t width, const cls__
   int ok = 1;
 #define NAME(x) (snprintf(name, sizeof name, "h%zu.%s", layer, x), name)
   ok &= cls_param_add_ex(pt, NAME("mlp.fc.w"), d, 4 * d, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, s->hid_std, 0,
-                         s->hid_lr, wd) >= 0;
-  ok &= cls_param_add_ex(pt, NAME("mlp.fc.b"), 1, 4 * d, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
+                         s->hid_lr * s->blk_lr, wd) >= 0;
+  ok &= cls_param_add_ex(pt, NAME("mlp.fc.b"), 1, 4 * d, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, s->blk_lr, 0) >= 0;
   /* fan-in 4 width: variance 1/fan_in keeps the same 1/m dependence. */
   ok &= cls_param_add_ex(pt, NAME("mlp.proj.w"), 4 * d, d, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, s->res_std, 0,
-                         s->hid_lr, wd) >= 0;
-  ok &= cls_param_add_ex(pt, NAME("mlp.proj.b"), 1, d, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
+                         s->res_lr, wd * s->res_wd) >= 0;
+  ok &= cls_param_add_ex(pt, NAME("mlp.proj.b"), 1, d, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, s->res_b_lr, 0) >= 0;
 #undef NAME
   return ok;
 }

@@ -98,6 +98,17 @@ typedef struct cls__nn_scales {
   float hid_lr;     /* and their lr multiplier: 1 / m */
   float res_std;    /* matrices into the residual stream: hid_std / sqrt(2 depth) */
   float attn_scale; /* muP: sqrt(base head dim) / head dim; SP: 1 / sqrt(head dim) */
+  /* Depth-muP (CLS_PARAM_MUP_DEPTH; else all 1 and res_lr = hid_lr): a
+   * branch multiplier a = 1/sqrt(L) and a block learning rate x 1/sqrt(L)
+   * for Adam, written as an equivalent reparametrisation so that no kernel
+   * changes: a matrix W into the residual stream is stored as W' = a W, so
+   * its init std is a x hid_std (res_std), its lr a x the block's (res_lr),
+   * its decoupled decay / a (res_wd, so that W decays as it would), and its
+   * bias likewise (res_b_lr). */
+  float blk_lr;   /* the blocks' other tensors (matrices x hid_lr, biases x 1) */
+  float res_lr;   /* matrices into the residual stream */
+  float res_b_lr; /* their biases */
+  float res_wd;   /* multiplies the weight decay of those matrices */
 } cls__nn_scales;
 
 void cls__nn_scales_of(cls_parametrisation param, size_t width, size_t base_width, size_t heads, size_t depth,

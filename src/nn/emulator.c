@@ -94,11 +94,11 @@ cls_status cls_emulator_config_check(const cls_emulator_config *c, char *err, si
              c->width, c->heads);
     return CLS_ERR_INVALID_VALUE;
   }
-  if (c->param != CLS_PARAM_SP && c->param != CLS_PARAM_MUP) {
-    snprintf(err, n, "unknown parametrisation %d: use sp or mup", (int)c->param);
+  if (!cls_parametrisation_name(c->param)) {
+    snprintf(err, n, "unknown parametrisation %d: use sp, mup or mup-depth", (int)c->param);
     return CLS_ERR_INVALID_VALUE;
   }
-  if (c->param == CLS_PARAM_MUP && (!c->base_width || c->base_width % c->heads)) {
+  if (c->param != CLS_PARAM_SP && (!c->base_width || c->base_width % c->heads)) {
     snprintf(err, n, "muP needs a base width that is a positive multiple of heads %zu (got %zu)", c->heads,
              c->base_width);
     return CLS_ERR_INVALID_VALUE;
@@ -173,13 +173,16 @@ static int build_params(cls_emulator *e) {
   for (size_t l = 0; l < c->depth && ok; l++) {
 #define NAME(s) (snprintf(name, sizeof name, "h%zu.%s", l, s), name)
     ok &= add(e, NAME("norm1.g"), 1, d, CLS_PARAM_INPUT, CLS_INIT_ONE, 0, 0, 1, 0) >= 0;
-    ok &= add(e, NAME("attn.q.w"), d, d, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, hid_std, 0, hid_lr, wd) >= 0;
-    ok &= add(e, NAME("attn.q.b"), 1, d, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
+    ok &=
+        add(e, NAME("attn.q.w"), d, d, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, hid_std, 0, hid_lr * sc.blk_lr, wd) >= 0;
+    ok &= add(e, NAME("attn.q.b"), 1, d, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, sc.blk_lr, 0) >= 0;
     /* k and v packed: one matmul over the B*T token rows per block. */
-    ok &= add(e, NAME("attn.kv.w"), d, 2 * d, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, hid_std, 0, hid_lr, wd) >= 0;
-    ok &= add(e, NAME("attn.kv.b"), 1, 2 * d, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
-    ok &= add(e, NAME("attn.o.w"), d, d, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, res_std, 0, hid_lr, wd) >= 0;
-    ok &= add(e, NAME("attn.o.b"), 1, d, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
+    ok &= add(e, NAME("attn.kv.w"), d, 2 * d, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, hid_std, 0, hid_lr * sc.blk_lr,
+              wd) >= 0;
+    ok &= add(e, NAME("attn.kv.b"), 1, 2 * d, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, sc.blk_lr, 0) >= 0;
+    ok &= add(e, NAME("attn.o.w"), d, d, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, res_std, 0, sc.res_lr,
+              wd * sc.res_wd) >= 0;
+    ok &= add(e, NAME("attn.o.b"), 1, d, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, sc.res_b_lr, 0) >= 0;
     ok &= add(e, NAME("norm2.g"), 1, d, CLS_PARAM_INPUT, CLS_INIT_ONE, 0, 0, 1, 0) >= 0;
 #undef NAME
     ok &= cls__nn_add_mlp(&e->m.pt, l, d, &sc, wd);

@@ -68,12 +68,12 @@ cls_status cls_gpt_config_check(const cls_gpt_config *c, char *err, size_t n) {
              c->width, c->heads);
     return CLS_ERR_INVALID_VALUE;
   }
-  if (c->param == CLS_PARAM_MUP && (!c->base_width || c->base_width % c->heads)) {
+  if (c->param != CLS_PARAM_SP && (!c->base_width || c->base_width % c->heads)) {
     snprintf(err, n, "muP needs a base width that is a positive multiple of heads (got %zu)", c->base_width);
     return CLS_ERR_INVALID_VALUE;
   }
-  if (c->param != CLS_PARAM_SP && c->param != CLS_PARAM_MUP) {
-    snprintf(err, n, "unknown parametrisation %d: use sp or mup", (int)c->param);
+  if (!cls_parametrisation_name(c->param)) {
+    snprintf(err, n, "unknown parametrisation %d: use sp, mup or mup-depth", (int)c->param);
     return CLS_ERR_INVALID_VALUE;
   }
   if (!(c->init_std > 0) || !isfinite(c->init_std) || !(c->weight_decay >= 0) || !isfinite(c->weight_decay)) {
@@ -106,10 +106,12 @@ static int build_params(cls_gpt *g) {
 #define NAME(s) (snprintf(name, sizeof name, "h%zu.%s", l, s), name)
     ok &= add(g, NAME("ln1.g"), 1, C, CLS_PARAM_INPUT, CLS_INIT_ONE, 0, 0, 1, 0) >= 0;
     ok &= add(g, NAME("ln1.b"), 1, C, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
-    ok &= add(g, NAME("attn.qkv.w"), C, 3 * C, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, hid_std, 0, hid_lr, wd) >= 0;
-    ok &= add(g, NAME("attn.qkv.b"), 1, 3 * C, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
-    ok &= add(g, NAME("attn.proj.w"), C, C, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, res_std, 0, hid_lr, wd) >= 0;
-    ok &= add(g, NAME("attn.proj.b"), 1, C, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
+    ok &= add(g, NAME("attn.qkv.w"), C, 3 * C, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, hid_std, 0, hid_lr * sc.blk_lr,
+              wd) >= 0;
+    ok &= add(g, NAME("attn.qkv.b"), 1, 3 * C, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, sc.blk_lr, 0) >= 0;
+    ok &= add(g, NAME("attn.proj.w"), C, C, CLS_PARAM_HIDDEN, CLS_INIT_NORMAL, res_std, 0, sc.res_lr,
+              wd * sc.res_wd) >= 0;
+    ok &= add(g, NAME("attn.proj.b"), 1, C, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, sc.res_b_lr, 0) >= 0;
     ok &= add(g, NAME("ln2.g"), 1, C, CLS_PARAM_INPUT, CLS_INIT_ONE, 0, 0, 1, 0) >= 0;
     ok &= add(g, NAME("ln2.b"), 1, C, CLS_PARAM_INPUT, CLS_INIT_ZERO, 0, 0, 1, 0) >= 0;
 #undef NAME

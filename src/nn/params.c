@@ -206,3 +206,17 @@ cls_status cls_nn_linear_gelu_back(cls_context *ctx, const cls_param_table *pt, 
   return cls_matmul(ctx, CLS_NO_TRANS, CLS_TRANS, rows, in, out, 1.0f, dh, out, W, out, dx_acc ? 1.0f : 0.0f, dx,
                     in);
 }
+
+const char *cls_parametrisation_name(cls_parametrisation p) {
+  return p == CLS_PARAM_SP ? "sp" : p == CLS_PARAM_MUP ? "mup" : p == CLS_PARAM_MUP_DEPTH ? "mup-depth" : NULL;
+}
+
+int cls_parametrisation_parse(const char *name, cls_parametrisation *out) {
+  static const cls_parametrisation all[] = {CLS_PARAM_SP, CLS_PARAM_MUP, CLS_PARAM_MUP_DEPTH};
+  for (size_t i = 0; name && i < sizeof all / sizeof all[0]; i++)
+    if (!strcmp(name, cls_parametrisation_name(all[i]))) {
+      *out = all[i];
+      return 1;
+    }
+  return 0;
+}

@@ -20,7 +20,17 @@
 
 #include "clscale/ops.h"
 
-typedef enum { CLS_PARAM_SP = 0, CLS_PARAM_MUP = 1 } cls_parametrisation;
+/* CLS_PARAM_MUP_DEPTH is muP with depth-muP's residual scaling (Yang et al.,
+ * Tensor Programs VI; Bordelon et al. 2023): each residual branch is
+ * multiplied by 1/sqrt(L) and, for Adam, the blocks' learning rate by
+ * 1/sqrt(L), so that the optimal rate also transfers across depth L
+ * (docs/emulator.md, "Learning-rate transfer"). */
+typedef enum { CLS_PARAM_SP = 0, CLS_PARAM_MUP = 1, CLS_PARAM_MUP_DEPTH = 2 } cls_parametrisation;
+
+/* "sp", "mup", "mup-depth" (NULL for another value). */
+const char *cls_parametrisation_name(cls_parametrisation p);
+/* The parametrisation a name gives: 1 with it in *out, 0 for an unknown name. */
+int cls_parametrisation_parse(const char *name, cls_parametrisation *out);
 
 typedef enum { CLS_PARAM_INPUT = 0, CLS_PARAM_HIDDEN = 1, CLS_PARAM_OUTPUT = 2 } cls_param_class;
 typedef enum { CLS_INIT_ZERO = 0, CLS_INIT_ONE = 1, CLS_INIT_NORMAL = 2 } cls_init_kind;

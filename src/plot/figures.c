@@ -27,7 +27,9 @@ static const char *const kind_names[CLS_PLOT_KIND_COUNT] = {"loss-flops",
                                                             "collapse-real-fraction",
                                                             "gcd-outcomes",
                                                             "backtest",
-                                                            "repeats"};
+                                                            "repeats",
+
+                                                            "lr-transfer"};
 
 const char *cls_plot_kind_name(cls_plot_kind k) {
   return (int)k >= 0 && k < CLS_PLOT_KIND_COUNT ? kind_names[k] : "unknown";
@@ -56,6 +58,8 @@ const char *cls_plot_kind_task(cls_plot_kind k) {
   case CLS_PLOT_BACKTEST:
   case CLS_PLOT_REPEATS:
     return "fit";
+  case CLS_PLOT_LR_TRANSFER:
+    return "lr-transfer";
   default:
     return NULL;
   }
@@ -772,6 +776,8 @@ cls_status cls_plot_build(cls_plot_kind kind, const cls_plot_inputs *in, const c
     return cls__fig_backtest(in, opt, out, why, why_len);
   case CLS_PLOT_REPEATS:
     return cls__fig_repeats(in, opt, out, why, why_len);
+  case CLS_PLOT_LR_TRANSFER:
+    return cls__fig_lr_transfer(in, opt, out, why, why_len);
   default:
     return CLS_ERR_INVALID_VALUE;
   }

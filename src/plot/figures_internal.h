@@ -44,4 +44,11 @@ cls_status cls__fig_backtest(const cls_plot_inputs *in, const cls_plot_options *
 cls_status cls__fig_repeats(const cls_plot_inputs *in, const cls_plot_options *o, cls_figure **out, char *why,
                             size_t len);
 
+/* The learning-rate transfer figure (figures_transfer.c), with
+ * cls_plot_build's contract; and whether the finished points are a
+ * transfer sweep (3 or more distinct `lr`). */
+cls_status cls__fig_lr_transfer(const cls_plot_inputs *in, const cls_plot_options *o, cls_figure **out, char *why,
+                                size_t len);
+bool cls__fig_is_lr_transfer(const cls_solved *s);
+
 #endif

@@ -72,7 +72,8 @@ static void kind_list(unsigned m, char *buf, size_t len) {
  * CLS_ERR_INVALID_VALUE otherwise. */
 static cls_status choose_kinds(const cls_solved *sv, unsigned *mask, char *err, size_t err_len) {
   const bool collapse = cls__fig_is_collapse(sv);
-  const char *task = collapse ? "collapse" : sv && sv->task[0] ? sv->task : NULL;
+  const bool transfer = !collapse && cls__fig_is_lr_transfer(sv);
+  const char *task = collapse ? "collapse" : transfer ? "lr-transfer" : sv && sv->task[0] ? sv->task : NULL;
   unsigned own = task ? kinds_of(task) : 0;
   if (*mask == 0) {
     *mask = own ? own : kinds_of(NULL);
@@ -85,6 +86,12 @@ static cls_status choose_kinds(const cls_solved *sv, unsigned *mask, char *err, 
     if (!task && strcmp(t, "collapse")) continue; /* no task named: the figure says what it lacks */
     char fits[300];
     kind_list(own ? own : kinds_of(NULL), fits, sizeof fits);
+    if (!strcmp(t, "lr-transfer"))
+      return cls_errf(
+          err, err_len, CLS_ERR_INVALID_VALUE,
+          "--kind %s is the figure of a learning-rate transfer sweep (3 or more 'lrs'), but the points "
+          "of %s are not one: choose one of %s",
+          cls_plot_kind_name((cls_plot_kind)k), sv && sv->n_summaries ? "this run directory" : "it", fits);
     if (!strcmp(t, "collapse"))
       return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
                       "--kind %s is a figure of a sweep with generations (model collapse), but the points of %s "

@@ -99,7 +99,7 @@ cls_status cls_sweep_plan(const cls_sweep_spec *s, cls_sweep_point **points, siz
     return CLS_ERR_INVALID_VALUE;
   }
   const size_t K = s->isoflop_sizes ? s->isoflop_sizes : S;
-  const size_t C = s->n_combos ? s->n_combos : 1;
+  const size_t C = (s->n_combos ? s->n_combos : 1) * (s->n_param_list ? s->n_param_list : 1);
   const size_t cap = B * K * s->n_seeds * s->n_lrs * C;
   /* A grid is trained (and its shapes calibrated, even by --dry-run) point
    * by point: a typo such as 10,000 widths must not start hours of work.
@@ -164,7 +164,9 @@ cls_status cls_sweep_plan(const cls_sweep_spec *s, cls_sweep_point **points, siz
     for (size_t k = first; k < first + K; k++)
       for (size_t si = 0; si < s->n_seeds; si++)
         for (size_t li = 0; li < s->n_lrs; li++)
-          for (size_t ci = 0; ci < C; ci++) {
+          for (size_t cpi = 0; cpi < C; cpi++) {
+            /* The parametrisations vary fastest: a rate's SP and muP runs side by side in the plan. */
+            const size_t NP = s->n_param_list ? s->n_param_list : 1, ci = cpi / NP, pi = cpi % NP;
             cls_sweep_point *p = &pts[count];
             p->index = count;
             p->shape = shapes[k].shape;
@@ -172,6 +174,7 @@ cls_status cls_sweep_plan(const cls_sweep_spec *s, cls_sweep_point **points, siz
             p->seed = s->seeds[si];
             p->lr = s->lrs[li];
             p->combo = ci;
+            p->param = s->n_param_list ? s->param_list[pi] : s->base.param;
             p->n_params = shapes[k].n;
             p->n_params_embed = shapes[k].n_embed;
             if (s->n_combos && s->combos[ci].n) { /* a task setting may size the model (the memoriser's V) */
@@ -188,7 +191,10 @@ cls_status cls_sweep_plan(const cls_sweep_spec *s, cls_sweep_point **points, siz
             if (s->n_lrs > 1)
               len += snprintf(p->id + len, sizeof p->id - (size_t)len, "_lr%s",
                               cls_sweep_fmt_num(p->lr, num, sizeof num));
-            if (s->n_combos) snprintf(p->id + len, sizeof p->id - (size_t)len, "%s", s->combos[ci].tag);
+            if (s->n_combos) len += snprintf(p->id + len, sizeof p->id - (size_t)len, "%s", s->combos[ci].tag);
+            if (NP > 1 &&
+                (size_t)len < sizeof p->id) /* only then: a spec with one parametrisation keeps its ids */
+              snprintf(p->id + len, sizeof p->id - (size_t)len, "_%s", cls_parametrisation_name(p->param));
             p->real_fraction = NAN;
             p->teacher = SIZE_MAX;
             p->chain = count;
@@ -244,6 +250,7 @@ void cls_sweep_point_task(const cls_sweep_spec *s, const cls_sweep_point *p, cls
   out->depth = p->shape.depth;
   out->heads = p->shape.heads;
   out->seed = p->seed;
+  out->param = p->param;
   cls_sweep_combo_apply(s, p->combo, out);
 }
 

@@ -28,6 +28,7 @@ typedef struct cls_sweep_point {
   cls_sweep_budget budget;
   uint64_t seed;
   double lr;
+  cls_parametrisation param;       /* s->param_list[i] (the spec's one parametrisation unless it lists several) */
   size_t combo;                    /* the task fields it sets: s->combos[combo] */
   double n_params, n_params_embed; /* counted on the host from the shape (count.h) */
   /* Generations (spec->generations > 0; else generation 0, fraction NaN,

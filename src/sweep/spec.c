@@ -331,7 +331,7 @@ static void read_shapes(reader *r, cls_sweep_spec *s, size_t heads, size_t head_
                     "'widths' with 'depths', or 'target_params' with 'depths'");
     return;
   }
-  shape_list l = {0};
+  shape_list l = {s->shapes, s->n_shapes, s->n_shapes}; /* a head_dim list adds to the shapes of the last */
   if (models) {
     shapes_from_models(r, models, heads, head_dim, &l);
   } else {
@@ -794,7 +794,13 @@ static char *canonical(const cls_sweep_spec *s, size_t isoflop_sizes) {
   for (size_t i = 0; se && i < s->n_seeds; i++) cJSON_AddItemToArray(se, cJSON_CreateNumber((double)s->seeds[i]));
   cJSON_AddItemToObject(o, "lr", num_array(s->lrs, s->n_lrs));
   cJSON_AddNumberToObject(o, "batch", (double)b->batch);
-  cJSON_AddStringToObject(o, "param", b->param == CLS_PARAM_MUP ? "mup" : "sp");
+  if (s->n_param_list) {
+    cJSON *pl = cJSON_AddArrayToObject(o, "param");
+    for (size_t i = 0; pl && i < s->n_param_list; i++)
+      cJSON_AddItemToArray(pl, cJSON_CreateString(cls_parametrisation_name(s->param_list[i])));
+  } else {
+    cJSON_AddStringToObject(o, "param", cls_parametrisation_name(b->param));
+  }
   cJSON_AddNumberToObject(o, "base_width", (double)b->base_width);
   cJSON_AddNumberToObject(o, "init_std", (double)b->init_std);
   cJSON_AddNumberToObject(o, "weight_decay", (double)b->weight_decay);
@@ -927,18 +933,52 @@ static void read_mode(reader *r, cls_sweep_spec *s) {
     fail(r, "mode '%s': use \"isoflop\" or \"curves\"", mode);
 }
 
+/* `param`: one name, or a list of them (each a point of its own: the
+ * learning-rate transfer sweeps train SP and muP side by side). */
+static void read_params(reader *r, cls_sweep_spec *s) {
+  const cJSON *v = get(r, "param");
+  s->base.param = CLS_PARAM_SP;
+  if (!v) return;
+  const int list = cJSON_IsArray(v);
+  const size_t n = list ? (size_t)cJSON_GetArraySize(v) : 1;
+  if (list && s->solved) {
+    fail(r, "'param' is a list, but the %s task is solved exactly: it has no parametrisation to vary", s->task);
+    return;
+  }
+  if (list && (n == 0 || n > 3)) {
+    fail(r, "'param' wants a name or a list of 1 to 3 names: \"sp\", \"mup\", \"mup-depth\"");
+    return;
+  }
+  size_t i = 0;
+  for (const cJSON *e = list ? v->child : v; e && i < n; e = list ? e->next : NULL, i++) {
+    cls_parametrisation p;
+    if (!cJSON_IsString(e) || !cls_parametrisation_parse(e->valuestring, &p)) {
+      fail(r, "param '%s': use \"sp\", \"mup\" or \"mup-depth\" (or a list of them)",
+           cJSON_IsString(e) ? e->valuestring : "(not a string)");
+      return;
+    }
+    for (size_t j = 0; j < i; j++)
+      if (s->param_list[j] == p) {
+        fail(r, "'param' lists \"%s\" twice", e->valuestring);
+        return;
+      }
+    s->param_list[i] = p;
+  }
+  s->base.param = s->param_list[0];
+  /* One name keeps n_param_list 0: the ids and the canonical form of the
+   * specs written before lists existed stay what they were. */
+  s->n_param_list = list && n > 1 ? n : 0;
+}
+
 /* The task settings every task shares (before the shapes: target_params
  * counts with them). */
-static void read_shared_settings(reader *r, cls_task_spec *b) {
+static void read_shared_settings(reader *r, cls_sweep_spec *s) {
+  cls_task_spec *b = &s->base;
   b->batch = get_size(r, "batch", b->batch, 1, 1u << 20);
   b->data_seed = (uint64_t)get_num(r, "data_seed", (double)b->data_seed, 0, 9007199254740992.0, 0);
   if (get(r, "data_seed") && !is_whole((double)b->data_seed, 0, 9007199254740992.0))
     fail(r, "'data_seed' wants a whole number");
-  const char *param = get_str(r, "param", "sp");
-  if (param && !strcmp(param, "mup"))
-    b->param = CLS_PARAM_MUP;
-  else if (param && strcmp(param, "sp"))
-    fail(r, "param '%s': use \"sp\" or \"mup\"", param);
+  read_params(r, s);
   b->base_width = get_size(r, "base_width", b->base_width, 1, 65536);
   b->init_std = (float)get_num(r, "init_std", b->init_std, 0, 10, 1);
   b->weight_decay = (float)get_num(r, "weight_decay", b->weight_decay, 0, 10, 0);
@@ -959,18 +999,44 @@ static void read_grid_shapes(reader *r, cls_sweep_spec *s, const cls_task_info *
     s->n_shapes = s->shapes ? 1 : 0;
     return;
   }
-  size_t heads = get_size(r, "heads", 4, 1, 65536), head_dim = get_size(r, "head_dim", 0, 1, 65536);
-  if (get(r, "heads") && get(r, "head_dim")) fail(r, "give 'heads' or 'head_dim', not both");
-  if (!r->failed) read_shapes(r, s, heads, head_dim);
+  const cJSON *hd = get(r, "head_dim");
+  if (cJSON_IsArray(hd) && !info->model->has_heads)
+    fail(r, "'head_dim' is a list, but the %s model has no attention heads: it has no head size to vary",
+         info->model->name);
+  size_t heads = get_size(r, "heads", 4, 1, 65536), head_dim = 0;
+  if (get(r, "heads") && hd) fail(r, "give 'heads' or 'head_dim', not both");
+  if (cJSON_IsArray(hd)) {
+    /* A list of head sizes: every width x depth at each (the transfer
+     * sweeps' head-size axis); ids then carry the heads ("_h4"). */
+    size_t n;
+    double *v = num_list(r, hd, "head_dim", &n);
+    if (v && !n) fail(r, "'head_dim' is empty: the grid would have no points");
+    for (size_t i = 0; v && i < n && !r->failed; i++) {
+      if (!is_whole(v[i], 1, 65536)) fail(r, "'head_dim' wants whole numbers from 1 to 65536 (found %g)", v[i]);
+      for (size_t j = 0; j < i && !r->failed; j++)
+        if (v[j] == v[i]) fail(r, "'head_dim' lists %g twice", v[i]);
+      if (!r->failed) read_shapes(r, s, heads, (size_t)v[i]);
+    }
+    free(v);
+  } else {
+    head_dim = get_size(r, "head_dim", 0, 1, 65536);
+    if (!r->failed) read_shapes(r, s, heads, head_dim);
+  }
   for (size_t i = 0; i < s->n_shapes && !r->failed; i++) {
     char why[512];
     cls_task_spec ts = s->base;
     ts.width = s->shapes[i].width;
     ts.depth = s->shapes[i].depth;
     ts.heads = s->shapes[i].heads;
-    if (info->model->check(&ts, why, sizeof why) != CLS_OK)
-      fail(r, "model width %zu, depth %zu, heads %zu: %s", s->shapes[i].width, s->shapes[i].depth,
-           s->shapes[i].heads, why);
+    /* Every parametrisation of a `param` list: muP has checks of its own
+     * (its base width against the heads). */
+    for (size_t p = 0; p < (s->n_param_list ? s->n_param_list : 1) && !r->failed; p++) {
+      if (s->n_param_list) ts.param = s->param_list[p];
+      if (info->model->check(&ts, why, sizeof why) != CLS_OK)
+        fail(r, "model width %zu, depth %zu, heads %zu%s%s: %s", s->shapes[i].width, s->shapes[i].depth,
+             s->shapes[i].heads, s->n_param_list ? ", param " : "",
+             s->n_param_list ? cls_parametrisation_name(ts.param) : "", why);
+    }
   }
 }
 
@@ -1185,7 +1251,7 @@ static void read_spec(reader *r, cls_sweep_spec *s, const char *base_dir) {
   if (!info) return;
   s->solved = info->solve != NULL;
   read_mode(r, s);
-  read_shared_settings(r, &s->base);
+  read_shared_settings(r, s);
   if (!r->failed) read_task_fields(r, s, info, base_dir);
   if (r->failed) return;
   read_grid_shapes(r, s, info);

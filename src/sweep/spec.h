@@ -69,6 +69,11 @@ typedef struct cls_sweep_spec {
   size_t n_seeds;
   double *lrs;
   size_t n_lrs;
+  /* The parametrisations (`param`): one (base.param, ids unchanged) or a
+   * list, each a point of its own with its name in the id ("_mup"), for
+   * the learning-rate transfer sweeps (docs/sweep.md). */
+  cls_parametrisation param_list[4];
+  size_t n_param_list;
   /* The task settings shared by every point (width, depth, heads, seed are
    * the point's own); task, model and data point into this struct. */
   cls_task_spec base;

@@ -57,8 +57,7 @@ static cls_status config_of(const char *path, const char *key, cls_gpt_config *c
   int ok = size_of(key, "vocab", &c->vocab) && size_of(key, "context", &c->context) &&
            size_of(key, "width", &c->width) && size_of(key, "depth", &c->depth) &&
            size_of(key, "heads", &c->heads) && size_of(key, "base_width", &c->base_width) &&
-           float_of(key, "init_std", &c->init_std) && (!strcmp(param, "sp") || !strcmp(param, "mup"));
-  c->param = !strcmp(param, "mup") ? CLS_PARAM_MUP : CLS_PARAM_SP;
+           float_of(key, "init_std", &c->init_std) && cls_parametrisation_parse(param, &c->param);
   float wd;
   if (float_of(key, "weight_decay", &wd)) c->weight_decay = wd;
   if (!ok) {

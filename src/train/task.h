@@ -173,6 +173,9 @@ typedef struct cls_model_info {
   /* The model has no size to grid over (the memoriser): a sweep spec gives
    * no model sizes, and its points have width and depth 0. */
   int shapeless;
+  /* The model has attention heads (`heads`, `head_dim` mean something):
+   * a sweep may vary the head size only on such a model. */
+  int has_heads;
 } cls_model_info;
 
 /* --------------------------------------------------------- solved tasks */

@@ -116,7 +116,8 @@ cls_status cls__task_coord_pick(const float *rms, size_t n, size_t depth, float 
 }
 
 const char *cls__task_param_name(cls_parametrisation p) {
-  return p == CLS_PARAM_MUP ? "mup" : "sp";
+  const char *name = cls_parametrisation_name(p);
+  return name ? name : "sp";
 }
 
 /* ------------------------------------------------------------- GPT tasks */

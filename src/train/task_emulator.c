@@ -75,7 +75,7 @@ static void emulator_count(const cls_task_spec *spec, size_t width, size_t depth
 }
 
 static const cls_model_info emulator_model = {
-    .name = "emulator", .count_params = emulator_count, .check = emulator_check};
+    .name = "emulator", .count_params = emulator_count, .check = emulator_check, .has_heads = 1};
 
 /* ------------------------------------------------------------- the task */
 

@@ -53,7 +53,8 @@ static void gpt_count(const cls_task_spec *spec, size_t width, size_t depth, dou
   cls__task_gpt_count(spec, CLS_TEXT_VOCAB, width, depth, n, n_embed);
 }
 
-static const cls_model_info gpt_model = {.name = "gpt", .count_params = gpt_count, .check = gpt_check};
+static const cls_model_info gpt_model = {
+    .name = "gpt", .count_params = gpt_count, .check = gpt_check, .has_heads = 1};
 
 /* ------------------------------------------------------------- the task */
 
