@@ -1,0 +1,179 @@
+# Claims, work stealing and retries without Slurm (docs/sweep.md, "On a
+# cluster"; the claim file itself is tested by test_claim): a worker
+# stopped mid-point (SIGSTOP: alive, silent) leaves a claim that goes stale,
+# which a second worker with a 2 s timeout takes over and finishes from the
+# checkpoint; a worker killed mid-point (SIGKILL) leaves a claim a second
+# worker on the same host takes over at once; both end with the losses of
+# an uninterrupted run. Two workers on the same shard at once, and two
+# shards that steal each other's points, never run a point twice; a corrupt
+# or half-written claim is taken over with a warning; a point that keeps
+# failing is tried max_retries + 1 times, then recorded with every error.
+# Uses small.ini and lib.sh of sweep.cmake (included before this file).
+set(CLS_CLAIMS_TMP ${PROJECT_BINARY_DIR}/test-tmp/cli-claims)
+
+# Ids of the points a sweep's log says it finished ("[k/n] id status ...").
+file(WRITE ${CLS_SWEEP_DIR}/claims_lib.sh [=[
+ran() { sed -n 's/^\[[0-9]*\/[0-9]*\] \([^ ]*\) .*/\1/p' "$@"; }
+# Waits (no limit of its own: ctest's timeout ends a hang) until the sweep
+# writing $1 has a point running past its first checkpoint; echoes its id.
+running_point() {
+  while :; do
+    for c in "$1"/checkpoints/*.ckpt; do
+      [ -f "$c" ] || continue
+      id=$(basename "$c" .ckpt)
+      if [ -f "$1/claims/$id.claim" ] && grep -qF '"status":	"running"' "$1/points/$id.json" 2>/dev/null; then
+        echo "$id"; return 0
+      fi
+    done
+    sleep 0.02
+  done
+}
+# Stops (SIGSTOP) the sweep $1 writing $2 while it holds the claim of a
+# point that has a checkpoint (else lets it go on a little and stops it
+# again); echoes that point's id.
+stop_holding() {
+  running_point "$2" > /dev/null
+  while :; do
+    sleep 0.1
+    kill -STOP $1
+    c=$(ls "$2/claims" | grep '\.claim$')
+    id=${c%.claim}
+    if [ -n "$c" ] && [ "$(echo "$c" | wc -l)" -eq 1 ] && [ -f "$2/checkpoints/$id.ckpt" ]; then
+      echo "$id"; return 0
+    fi
+    kill -CONT $1
+  done
+}
+]=])
+
+file(WRITE ${CLS_SWEEP_DIR}/claims_takeover.sh [=[
+set -u
+clscale=$1; expect=$2; dir=$3; spec=$4; shift 4
+. "$(dirname "$spec")/lib.sh"; . "$(dirname "$spec")/claims_lib.sh"
+rm -rf "$dir"; mkdir -p "$dir"
+"$clscale" sweep "$spec" --out "$dir/ref" --quiet "$@" || { echo "reference sweep failed"; exit 1; }
+
+# A worker stopped mid-point: its claim goes stale after 2 s without heartbeat.
+"$clscale" sweep "$spec" --out "$dir/stop" "$@" > "$dir/first.log" 2>&1 &
+pid=$!
+victim=$(stop_holding $pid "$dir/stop")
+echo "stopped the first worker during $victim"
+"$expect" 0 "took over the stale claim of $victim \(host .*\): no heartbeat for [0-9]* s \(timeout 2 s\)" \
+  "$clscale" sweep "$spec" --out "$dir/stop" --claim-timeout 2 "$@" > "$dir/second.log" 2>&1 \
+  || { cat "$dir/second.log"; kill -9 $pid; exit 1; }
+grep -q "is being trained by .* waiting for it" "$dir/second.log" || { echo "no wait for the live claim"; cat "$dir/second.log"; exit 1; }
+grep -q "resuming $victim from its checkpoint" "$dir/second.log" || { echo "$victim not resumed"; exit 1; }
+# The first worker, continued, finds its claim taken: it warns and finishes
+# that point (the same numbers), or, when it was stopped inside a write
+# whose temporary file the second removed as a leftover, sees the write
+# fail, finds the claim not its own and looks at the point again (finished:
+# or trained again, to the same numbers). Either way it takes nothing else.
+kill -CONT $pid
+wait $pid; r=$?
+cat "$dir/first.log"
+[ $r -eq 0 ] || { echo "the continued worker exited $r"; exit 1; }
+grep -q "the claim of $victim was taken over by another process" "$dir/first.log" \
+  || { echo "the continued worker did not notice the takeover"; exit 1; }
+if grep -q "^$victim failed" "$dir/first.log"; then
+  echo "the continued worker's write failed after the takeover; it looked at $victim again"
+fi
+[ "$(ran "$dir/first.log" | grep -v "^$victim\$" | wc -l)" -eq 0 ] || { echo "it ran other points"; exit 1; }
+same_results "$dir/ref" "$dir/stop" || exit 1
+[ -z "$(ls "$dir/stop/claims")" ] || { echo "claims left:"; ls "$dir/stop/claims"; exit 1; }
+
+# A worker killed mid-point: on the same host its claim is dead at once.
+"$clscale" sweep "$spec" --out "$dir/kill" "$@" > "$dir/killed.log" 2>&1 &
+pid=$!
+victim=$(stop_holding $pid "$dir/kill")
+kill -9 $pid; wait $pid 2>/dev/null
+echo "killed the first worker during $victim"
+"$expect" 0 "took over the stale claim of $victim .*no longer running on this host" \
+  "$clscale" sweep "$spec" --out "$dir/kill" "$@" || exit 1
+same_results "$dir/ref" "$dir/kill" || exit 1
+no_leftovers "$dir/kill" || exit 1
+]=])
+
+file(WRITE ${CLS_SWEEP_DIR}/claims_concurrent.sh [=[
+set -u
+clscale=$1; expect=$2; dir=$3; spec=$4; shift 4
+. "$(dirname "$spec")/lib.sh"; . "$(dirname "$spec")/claims_lib.sh"
+rm -rf "$dir"; mkdir -p "$dir"
+"$clscale" sweep "$spec" --out "$dir/ref" --quiet "$@" || { echo "reference sweep failed"; exit 1; }
+# Two workers on the same (whole) sweep at once.
+"$clscale" sweep "$spec" --out "$dir/same" "$@" > "$dir/a.log" 2>&1 & pa=$!
+"$clscale" sweep "$spec" --out "$dir/same" "$@" > "$dir/b.log" 2>&1 & pb=$!
+wait $pa; ra=$?; wait $pb; rb=$?
+cat "$dir/a.log" "$dir/b.log"
+[ $ra -eq 0 ] && [ $rb -eq 0 ] || { echo "exit codes $ra $rb"; exit 1; }
+ran "$dir/a.log" "$dir/b.log" | sort > "$dir/ran"
+ls "$dir/ref/points" | sed -n 's/\.json$//p' | sort > "$dir/all"
+cmp "$dir/ran" "$dir/all" || { echo "points run (left) against the plan (right):"; diff "$dir/ran" "$dir/all"; exit 1; }
+[ -n "$(ran "$dir/a.log")" ] && [ -n "$(ran "$dir/b.log")" ] \
+  || { echo "one worker ran every point: no concurrency was tested"; exit 1; }
+same_results "$dir/ref" "$dir/same" || exit 1
+# Shard 0/2 alone: once its own points are done it takes shard 1's (work
+# stealing), unless --no-steal.
+"$clscale" sweep "$spec" --out "$dir/steal" --shard 0/2 "$@" > "$dir/steal.log" 2>&1 || { cat "$dir/steal.log"; exit 1; }
+grep -q "then, while other shards' points are free, up to 3 of them" "$dir/steal.log" || { cat "$dir/steal.log"; exit 1; }
+[ "$(ran "$dir/steal.log" | wc -l)" -eq 6 ] || { echo "shard 0/2 did not run all 6 points"; cat "$dir/steal.log"; exit 1; }
+same_results "$dir/ref" "$dir/steal" || exit 1
+"$clscale" sweep "$spec" --out "$dir/nosteal" --shard 0/2 --no-steal "$@" > "$dir/nosteal.log" 2>&1 || exit 1
+[ "$(ran "$dir/nosteal.log" | wc -l)" -eq 3 ] || { echo "--no-steal ran other shards' points"; exit 1; }
+# Corrupt and half-written claims of points not started: a warning, then run.
+mkdir -p "$dir/corrupt/claims"
+ids=$(cat "$dir/all")
+set -- $ids "$@"
+printf 'garbage\n' > "$dir/corrupt/claims/$1.claim"
+printf 'clscale-claim 1\nid=%s\ntoken=0123' "$2" > "$dir/corrupt/claims/$2.claim"
+shift 6
+"$clscale" sweep "$spec" --out "$dir/corrupt" "$@" > "$dir/corrupt.log" 2>&1 || { cat "$dir/corrupt.log"; exit 1; }
+[ "$(grep -c "is not a claim .*treated as stale and taken over" "$dir/corrupt.log")" -eq 2 ] \
+  || { echo "expected two warnings"; cat "$dir/corrupt.log"; exit 1; }
+same_results "$dir/ref" "$dir/corrupt" || exit 1
+]=])
+
+# A budget below one step fails every attempt: tried max_retries + 1 times,
+# then recorded with each error and not tried by a re-run; a larger
+# --max-retries tries again.
+file(WRITE ${CLS_SWEEP_DIR}/tiny_budget.ini [=[
+name = tiny_budget
+task = spectra
+mode = isoflop
+widths = 8
+depth = 1
+heads = 2
+budgets_flops = 1e3
+batch = 2
+pixels = 16
+n_train = 16
+n_test = 4
+n_pixels = 200
+]=])
+file(WRITE ${CLS_SWEEP_DIR}/claims_retry.sh [=[
+set -u
+clscale=$1; expect=$2; dir=$3; spec=$4; shift 4
+rm -rf "$dir"; mkdir -p "$(dirname "$dir")"
+"$expect" 1 "1 point failed 2 times \(see points/ID.json 'errors', one per attempt\)" \
+  "$clscale" sweep "$spec" --out "$dir" --max-retries 1 "$@" > "$dir.log" 2>&1 || { cat "$dir.log"; exit 1; }
+grep -q "failed (attempt 1).*" "$dir.log" && grep -q "trying again" "$dir.log" || { cat "$dir.log"; exit 1; }
+j=$(ls "$dir"/points/*.json)
+grep -q '"attempts":	2' "$j" || { echo "attempts not 2"; cat "$j"; exit 1; }
+[ "$(grep -c 'budget' "$j")" -ge 2 ] || { cat "$j"; exit 1; }
+"$expect" 1 "0 to run \(and some failed too often before: not retried\)" \
+  "$clscale" sweep "$spec" --out "$dir" --max-retries 1 "$@" || exit 1
+grep -q '"attempts":	2' "$j" || { echo "a re-run tried it again"; exit 1; }
+"$expect" 1 "failed 4 times" "$clscale" sweep "$spec" --out "$dir" --max-retries 3 "$@" || exit 1
+grep -q '"attempts":	4' "$j" || { cat "$j"; exit 1; }
+]=])
+
+add_test(NAME cli_sweep_claims_takeover COMMAND sh ${CLS_SWEEP_DIR}/claims_takeover.sh $<TARGET_FILE:clscale>
+                                                ${CLS_SWEEP_EXPECT} ${CLS_CLAIMS_TMP}/takeover ${CLS_SWEEP_DIR}/small.ini
+                                                --matmul-backend own)
+add_test(NAME cli_sweep_claims_concurrent COMMAND sh ${CLS_SWEEP_DIR}/claims_concurrent.sh $<TARGET_FILE:clscale>
+                                                  ${CLS_SWEEP_EXPECT} ${CLS_CLAIMS_TMP}/concurrent
+                                                  ${CLS_SWEEP_DIR}/small.ini --matmul-backend own)
+add_test(NAME cli_sweep_claims_retry COMMAND sh ${CLS_SWEEP_DIR}/claims_retry.sh $<TARGET_FILE:clscale>
+                                             ${CLS_SWEEP_EXPECT} ${CLS_CLAIMS_TMP}/retry ${CLS_SWEEP_DIR}/tiny_budget.ini
+                                             --matmul-backend own)
+set_tests_properties(cli_sweep_claims_takeover cli_sweep_claims_concurrent cli_sweep_claims_retry
+                     PROPERTIES ENVIRONMENT "${CLS_SWEEP_ENV}" TIMEOUT 300)
