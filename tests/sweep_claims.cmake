@@ -58,6 +58,11 @@ rm -rf "$dir"; mkdir -p "$dir"
 pid=$!
 victim=$(stop_holding $pid "$dir/stop")
 echo "stopped the first worker during $victim"
+# --status (no device): the point is running, with where and its heartbeat; stale after the timeout.
+"$expect" 3 "$victim +running +[^ ]+ pid $pid, (step [0-9]+/[0-9]+|starting), heartbeat" \
+  "$clscale" sweep --status "$dir/stop" || exit 1
+"$clscale" sweep --status "$dir/stop" --json > "$dir/status.json"; [ $? -eq 3 ] || exit 1
+grep -q '"state":	"running"' "$dir/status.json" && grep -q "\"pid\":	$pid" "$dir/status.json" || { cat "$dir/status.json"; exit 1; }
 "$expect" 0 "took over the stale claim of $victim \(host .*\): no heartbeat for [0-9]* s \(timeout 2 s\)" \
   "$clscale" sweep "$spec" --out "$dir/stop" --claim-timeout 2 "$@" > "$dir/second.log" 2>&1 \
   || { cat "$dir/second.log"; kill -9 $pid; exit 1; }
@@ -87,6 +92,9 @@ pid=$!
 victim=$(stop_holding $pid "$dir/kill")
 kill -9 $pid; wait $pid 2>/dev/null
 echo "killed the first worker during $victim"
+sleep 1.2
+"$expect" 3 "$victim +stale .*heartbeat .* ago \(the next worker takes it over\)" \
+  "$clscale" sweep --status "$dir/kill" --claim-timeout 1 || exit 1
 "$expect" 0 "took over the stale claim of $victim .*no longer running on this host" \
   "$clscale" sweep "$spec" --out "$dir/kill" "$@" || exit 1
 same_results "$dir/ref" "$dir/kill" || exit 1
@@ -111,6 +119,12 @@ cmp "$dir/ran" "$dir/all" || { echo "points run (left) against the plan (right):
 [ -n "$(ran "$dir/a.log")" ] && [ -n "$(ran "$dir/b.log")" ] \
   || { echo "one worker ran every point: no concurrency was tested"; exit 1; }
 same_results "$dir/ref" "$dir/same" || exit 1
+"$expect" 0 "totals: 6 done \(0 diverged\), 0 running, 0 stale, 0 failed \(0 to be retried\), 0 pending" \
+  "$clscale" sweep --status "$dir/same" || exit 1
+# --watch refreshes until SIGINT, then exits 0.
+"$clscale" sweep --status "$dir/same" --watch --interval 0.2 > "$dir/watch.log" 2>&1 & pw=$!
+sleep 1; kill -INT $pw; wait $pw; rw=$?
+[ $rw -eq 0 ] && [ "$(grep -c '^totals:' "$dir/watch.log")" -ge 2 ] || { echo "--watch: exit $rw"; cat "$dir/watch.log"; exit 1; }
 # Shard 0/2 alone: once its own points are done it takes shard 1's (work
 # stealing), unless --no-steal.
 "$clscale" sweep "$spec" --out "$dir/steal" --shard 0/2 "$@" > "$dir/steal.log" 2>&1 || { cat "$dir/steal.log"; exit 1; }
@@ -177,3 +191,7 @@ add_test(NAME cli_sweep_claims_retry COMMAND sh ${CLS_SWEEP_DIR}/claims_retry.sh
                                              --matmul-backend own)
 set_tests_properties(cli_sweep_claims_takeover cli_sweep_claims_concurrent cli_sweep_claims_retry
                      PROPERTIES ENVIRONMENT "${CLS_SWEEP_ENV}" TIMEOUT 300)
+# --status's usage errors, and a folder that is no run directory.
+cls_sweep_cli(status_json_alone 2 "--json and --watch go with --status" ${CLS_SWEEP_DIR}/tiny.json --json)
+cls_sweep_cli(status_no_dir 1 "manifest.json.*is RUN_DIR the --out of a sweep" --status ${CLS_SWEEP_DIR}/nothing-here)
+cls_sweep_cli(status_with_slurm 2 "--status only reads RUN_DIR" --status ${CLS_SWEEP_DIR} --slurm)

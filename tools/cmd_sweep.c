@@ -27,6 +27,7 @@
 #include "sweep/runner.h"
 #include "sweep/spec.h"
 #include "sweep_progress.h"
+#include "sweep_status.h"
 
 /* ------------------------------------------------------------- options */
 
@@ -547,7 +548,11 @@ int cls_cmd_sweep(int argc, char **argv) {
   sweep_command(&cmd, opts, sizeof opts / sizeof opts[0], &a);
   int code = read_args(&cmd, argc, argv, &a);
   if (code != CLS_EXIT_GO_ON) return code;
-  if (a.status || a.slurm) return cls_opt_fail(&cmd, CLS_EXIT_USAGE, "--status and --slurm: not in this build yet");
+  if (a.status) {
+    cls_sweep_status_args sa = {a.spec_path, a.json, a.watch, a.interval, a.claim_timeout, a.max_retries};
+    return cls_sweep_status(&cmd, &sa);
+  }
+  if (a.slurm) return cls_opt_fail(&cmd, CLS_EXIT_USAGE, "--slurm: not in this build yet");
   sweep_plan p;
   code = make_plan(&cmd, &a, &p);
   if (code != CLS_EXIT_GO_ON) return code;

@@ -312,6 +312,7 @@ typedef struct cls_manifest_info {
   char *name;      /* NULL when absent */
   char *spec_file; /* NULL when absent */
   cJSON *spec;     /* the "spec" object, NULL when absent or not an object */
+  cJSON *points;   /* the "points" array (the plan), NULL when absent or not an array */
   int parsed;      /* the file is JSON (set also when its version is refused) */
 } cls_manifest_info;
 

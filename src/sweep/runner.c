@@ -423,7 +423,7 @@ static void run_point_body(worker *w, cls_context *ctx, const cls_sweep_point *p
 static void run_point(worker *w, cls_context *ctx, const cls_sweep_point *p, cls_sweep_outcome *o) {
   w->halt = w->sh->cfg->stop && *w->sh->cfg->stop;
   w->lost = 0;
-  w->last_renew = cls_claim_clock();
+  w->last_renew = 0; /* the first step renews it: the claim then shows the point's steps */
   w->attempts_before = earlier_attempts(w->sh->cfg->out_dir, p->id, &w->errors_before, &w->n_errors_before);
   run_point_body(w, ctx, p, o);
   if (w->have_claim) {
