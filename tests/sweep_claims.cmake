@@ -195,3 +195,37 @@ set_tests_properties(cli_sweep_claims_takeover cli_sweep_claims_concurrent cli_s
 cls_sweep_cli(status_json_alone 2 "--json and --watch go with --status" ${CLS_SWEEP_DIR}/tiny.json --json)
 cls_sweep_cli(status_no_dir 1 "manifest.json.*is RUN_DIR the --out of a sweep" --status ${CLS_SWEEP_DIR}/nothing-here)
 cls_sweep_cli(status_with_slurm 2 "--status only reads RUN_DIR" --status ${CLS_SWEEP_DIR} --slurm)
+
+# --slurm without Slurm: a stand-in sbatch on PATH records its arguments.
+# The argument vector is sbatch's (no shell: an option with a space stays
+# one argument); a re-submission lists only the shards with points left;
+# no sbatch on PATH is a clear error.
+file(WRITE ${CLS_SWEEP_DIR}/fake-bin/sbatch "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"$FAKE_SBATCH_LOG\"\necho '4242;cluster'\n")
+file(CHMOD ${CLS_SWEEP_DIR}/fake-bin/sbatch PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+file(WRITE ${CLS_SWEEP_DIR}/submit.sh [=[
+set -u
+clscale=$1; expect=$2; dir=$3; spec=$4; fake=$5; shift 5
+. "$(dirname "$spec")/lib.sh"
+rm -rf "$dir"; mkdir -p "$dir"
+export FAKE_SBATCH_LOG="$dir/args"
+PATH="$fake:$PATH" "$expect" 0 "watch:  clscale sweep --status $dir/run --watch" \
+  "$clscale" sweep "$spec" --out "$dir/run" --slurm --max-parallel 2 "$@" -- --gres=gpu:1 --comment "a b" || exit 1
+printf '%s\n' --parsable --job-name=clscale-small '--array=0-5%2' "--output=$dir/run/slurm/%A_%a.out" --gres=gpu:1 \
+  --comment "a b" "$dir/run/slurm/sweep.sh" "$clscale" "$spec" "$dir/run" 6 "$@" --max-retries=2 > "$dir/want"
+cmp "$dir/args" "$dir/want" || { echo "sbatch's arguments (left) against the expected (right):"; diff "$dir/args" "$dir/want"; exit 1; }
+test -s "$dir/run/manifest.json" || { echo "no manifest"; exit 1; }
+# The script, run as Slurm would run task 1 of 6, is the by-hand command.
+SLURM_ARRAY_TASK_ID=1 sh "$dir/run/slurm/sweep.sh" "$clscale" "$spec" "$dir/run" 6 "$@" --no-steal > "$dir/task1.log" 2>&1 || { cat "$dir/task1.log"; exit 1; }
+grep -q "(shard 1/6)" "$dir/task1.log" || { cat "$dir/task1.log"; exit 1; }
+# Re-submitted: shard 1, finished, is not.
+PATH="$fake:$PATH" "$expect" 0 "submitted job 4242: array 0,2-5, 5 tasks of 6 shards" "$clscale" sweep "$spec" \
+  --out "$dir/run" --slurm "$@" || exit 1
+grep -qx -- '--array=0,2-5' "$dir/args" || { echo "re-submitted: $(grep -- --array "$dir/args")"; exit 1; }
+"$expect" 1 "sbatch is not on PATH" env PATH=/nonexistent "$clscale" sweep "$spec" --out "$dir/run" --slurm "$@" || exit 1
+]=])
+add_test(NAME cli_sweep_slurm_submit COMMAND sh ${CLS_SWEEP_DIR}/submit.sh $<TARGET_FILE:clscale> ${CLS_SWEEP_EXPECT}
+                                            ${CLS_CLAIMS_TMP}/submit ${CLS_SWEEP_DIR}/small.ini ${CLS_SWEEP_DIR}/fake-bin
+                                            --matmul-backend own)
+set_tests_properties(cli_sweep_slurm_submit PROPERTIES ENVIRONMENT "${CLS_SWEEP_ENV}")
+cls_sweep_cli(slurm_args_alone 2 "options after -- are sbatch's: give --slurm too" ${CLS_SWEEP_DIR}/tiny.json -- --gres=gpu:1)
+cls_sweep_cli(slurm_with_shard 2 "--slurm makes the shards: not with --shard" ${CLS_SWEEP_DIR}/tiny.json --slurm --shard 0/2)

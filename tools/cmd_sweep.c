@@ -21,6 +21,7 @@
 #include "format.h"
 #include "options.h"
 #include "shard.h"
+#include "slurm_submit.h"
 #include "sweep/calibrate.h"
 #include "sweep/plan.h"
 #include "sweep/rundir.h"
@@ -108,7 +109,7 @@ static void sweep_command(cls_opt_command *cmd, cls_option *opts, size_t cap, sw
       "usage: clscale sweep SPEC [--out RUN_DIR] [--shard I/N] [--devices all|LIST | --device SEL]\n"
       "                     [--dry-run] [--matmul-backend B] [--quiet] [--claim-timeout S]\n"
       "                     [--max-retries N] [--no-steal]\n"
-      "       clscale sweep SPEC --slurm [--out RUN_DIR] [--shard I/N] [--max-parallel K] [-- SBATCH_OPTION...]\n"
+      "       clscale sweep SPEC --slurm [--out RUN_DIR] [--max-parallel K] [-- SBATCH_OPTION...]\n"
       "       clscale sweep --status RUN_DIR [--json] [--watch [--interval S]]";
   cmd->about =
       "Trains the grid of SPEC (a JSON or INI file: task, model sizes, budgets, seeds, learning rate, ...;\n"
@@ -540,6 +541,105 @@ static int run_sweep(const cls_opt_command *cmd, const sweep_args *a, const swee
   return code;
 }
 
+/* ------------------------------------------------------------- --slurm */
+
+/* path made absolute against the working folder (the job may start
+ * elsewhere); 0 when it does not fit. */
+static int absolute(const char *path, char *out, size_t len) {
+  char cwd[4096];
+  if (path[0] == '/') return snprintf(out, len, "%s", path) < (int)len;
+  if (!getcwd(cwd, sizeof cwd)) return 0;
+  return snprintf(out, len, "%s/%s", cwd, path) < (int)len;
+}
+
+/* The manifest, then one job array of the shards that have points left. */
+static int submit_slurm(const cls_opt_command *cmd, const sweep_args *a, const sweep_plan *p) {
+  char spec[4200], out[4200], self[4200], err[8192];
+  ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (k <= 0) return cls_opt_fail(cmd, CLS_EXIT_FAIL, "cannot find this program's own path (/proc/self/exe)");
+  self[k] = 0;
+  if (!absolute(a->spec_path, spec, sizeof spec) || !absolute(p->out, out, sizeof out))
+    return cls_opt_fail(cmd, CLS_EXIT_FAIL, "cannot make the spec's and RUN_DIR's paths absolute");
+  cls_sweep_manifest_info info = {a->spec_path, "(submitted with --slurm: each point's summary names its device)"};
+  int created;
+  cls_status st = cls_sweep_manifest_ensure(out, p->s, p->pts, p->n_pts, &info, &created, err, sizeof err);
+  if (st != CLS_OK)
+    return cls_opt_fail(cmd, st == CLS_ERR_INVALID_VALUE ? CLS_EXIT_USAGE : CLS_EXIT_FAIL, "%s", err);
+  /* One task per point (Slurm's default array limit is 1001 tasks); a
+   * re-submission lists only the shards with points left. */
+  const size_t n = p->n_pts < 1000 ? p->n_pts : 1000;
+  size_t *tasks = calloc(n ? n : 1, sizeof *tasks), n_tasks = 0, left = 0;
+  if (!tasks) return cls_opt_fail(cmd, CLS_EXIT_FAIL, "out of host memory");
+  for (size_t i = 0; i < n; i++) {
+    size_t here = 0;
+    for (size_t q = 0; q < p->n_pts; q++)
+      if (cls_sweep_in_shard(p->pts[q].chain, i, n) &&
+          !cls_point_state_done(cls_rundir_point_state(out, p->pts[q].id, NULL)) &&
+          !(cls_rundir_point_state(out, p->pts[q].id, NULL) == CLS_POINT_FAILED &&
+            failed_attempts(out, p->pts[q].id) > a->max_retries))
+        here++;
+    if (here) tasks[n_tasks++] = i;
+    left += here;
+  }
+  if (!n_tasks) {
+    free(tasks);
+    printf("%s: every point of sweep '%s' is finished (or failed --max-retries times): nothing to submit\n", out,
+           p->s->name);
+    return CLS_EXIT_OK;
+  }
+  /* Each task's clscale gets this command's own settings. */
+  char timeout[64], retries[64];
+  char *args[16];
+  size_t na = 0;
+  if (a->backend) {
+    args[na++] = "--matmul-backend";
+    args[na++] = (char *)a->backend;
+  }
+  if (a->devices) {
+    args[na++] = "--devices";
+    args[na++] = (char *)a->devices;
+  }
+  if (a->device) {
+    args[na++] = "--device";
+    args[na++] = (char *)a->device;
+  }
+  if (a->claim_timeout > 0) {
+    snprintf(timeout, sizeof timeout, "--claim-timeout=%.17g", a->claim_timeout);
+    args[na++] = timeout;
+  }
+  snprintf(retries, sizeof retries, "--max-retries=%zu", a->max_retries);
+  args[na++] = retries;
+  if (a->no_steal) args[na++] = "--no-steal";
+  if (a->quiet) args[na++] = "--quiet";
+  cls_slurm_job job = {.clscale = self,
+                       .spec = spec,
+                       .out = out,
+                       .name = p->s->name,
+                       .n_shards = n,
+                       .tasks = tasks,
+                       .n_tasks = n_tasks,
+                       .max_parallel = a->max_parallel,
+                       .clscale_args = args,
+                       .n_clscale_args = na,
+                       .sbatch_args = a->sbatch_args,
+                       .n_sbatch_args = a->sbatch_args ? (size_t)a->n_sbatch_args : 0};
+  char id[64], array[256];
+  int rc = cls_slurm_submit(&job, id, sizeof id, err, sizeof err);
+  if (!cls_slurm_array_spec(tasks, n_tasks, a->max_parallel, array, sizeof array))
+    snprintf(array, sizeof array, "...");
+  free(tasks);
+  if (rc != 0) return cls_opt_fail(cmd, CLS_EXIT_FAIL, "%s", err);
+  printf("sweep '%s': %zu points, %zu left, %s manifest.json in %s\n", p->s->name, p->n_pts, left,
+         created ? "wrote" : "same spec as its", out);
+  printf("submitted job %s: array %s, %zu task%s of %zu shards (clscale sweep %s --out %s --shard I/%zu)\n", id,
+         array, n_tasks, n_tasks > 1 ? "s" : "", n, spec, out, n);
+  printf("logs:   %s/slurm/%s_*.out\n", out, id);
+  printf("watch:  clscale sweep --status %s --watch\n", out);
+  printf("cancel: scancel %s; after a time limit, preemption or failure, the same command submits what is left\n",
+         id);
+  return CLS_EXIT_OK;
+}
+
 int cls_cmd_sweep(int argc, char **argv) {
   sweep_args a;
   memset(&a, 0, sizeof a);
@@ -552,10 +652,16 @@ int cls_cmd_sweep(int argc, char **argv) {
     cls_sweep_status_args sa = {a.spec_path, a.json, a.watch, a.interval, a.claim_timeout, a.max_retries};
     return cls_sweep_status(&cmd, &sa);
   }
-  if (a.slurm) return cls_opt_fail(&cmd, CLS_EXIT_USAGE, "--slurm: not in this build yet");
+  if (a.slurm && a.shard_arg)
+    return cls_opt_fail(&cmd, CLS_EXIT_USAGE, "--slurm makes the shards: not with --shard");
   sweep_plan p;
   code = make_plan(&cmd, &a, &p);
   if (code != CLS_EXIT_GO_ON) return code;
+  if (a.slurm) {
+    code = submit_slurm(&cmd, &a, &p);
+    free_plan(&p);
+    return code;
+  }
   cls_device_choice dev;
   char err[8192];
   code = cls_choose_devices(a.devices, a.device, &dev, err, sizeof err);
