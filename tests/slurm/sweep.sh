@@ -33,7 +33,8 @@ T=$(mktemp -d /tmp/clscale-slurm.XXXXXX) || exit 1
 chmod 0711 "$T"
 finish() {
   cluster_stop
-  rm -rf "$T"
+  # a job step that was just stopped may still write its last lines
+  for i in 1 2 3 4 5; do rm -rf "$T" 2> /dev/null && break; sleep 0.5; done
 }
 trap finish EXIT
 trap 'exit 1' INT TERM
