@@ -178,6 +178,10 @@ grep -q '"attempts":	2' "$j" || { echo "attempts not 2"; cat "$j"; exit 1; }
 grep -q '"attempts":	2' "$j" || { echo "a re-run tried it again"; exit 1; }
 "$expect" 1 "failed 4 times" "$clscale" sweep "$spec" --out "$dir" --max-retries 3 "$@" || exit 1
 grep -q '"attempts":	4' "$j" || { cat "$j"; exit 1; }
+# The spec's max_retries (an operational key: the same manifest) when the option is not given.
+sed 's/^name = tiny_budget$/name = tiny_budget\nmax_retries = 0\nclaim_timeout = 60/' "$spec" > "$dir.zero.ini"
+"$expect" 1 "1 point failed 1 time " "$clscale" sweep "$dir.zero.ini" --out "$dir.zero" "$@" || exit 1
+"$expect" 1 "0 to run \(and some failed too often before" "$clscale" sweep "$dir.zero.ini" --out "$dir" "$@" || exit 1
 ]=])
 
 add_test(NAME cli_sweep_claims_takeover COMMAND sh ${CLS_SWEEP_DIR}/claims_takeover.sh $<TARGET_FILE:clscale>

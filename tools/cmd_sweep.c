@@ -79,12 +79,13 @@ static void sweep_command(cls_opt_command *cmd, cls_option *opts, size_t cap, sw
       {CLS_OPT(CLS_OPT_HEADING, NULL, NULL, NULL, NULL, "on a cluster (several processes, one RUN_DIR):")},
       {CLS_OPT(CLS_OPT_DOUBLE, "--claim-timeout", &a->claim_timeout, "S", "claim_timeout",
                "a point's claim whose holder sent no heartbeat for S seconds is stale: another process takes the "
-               "point over and resumes it from its checkpoint (default 300; the hosts' clocks must agree to well "
-               "within S)"),
+               "point over and resumes it from its checkpoint (default: the spec's claim_timeout, else 300; the "
+               "hosts' "
+               "clocks must agree to well within S)"),
        .lo = 0, .flags = CLS_OPT_LO_OPEN},
       {CLS_OPT(CLS_OPT_SIZE, "--max-retries", &a->max_retries, "N", "max_retries",
                "a point that fails is tried again, by this process or another, until it failed N + 1 times "
-               "(default 2); then it stays failed with every attempt's error"),
+               "(default: the spec's max_retries, else 2); then it stays failed with every attempt's error"),
        .hi = 1000},
       {CLS_OPT(CLS_OPT_FLAG, "--no-steal", &a->no_steal, NULL, NULL,
                "run only this shard's points (by default a shard with nothing left takes other shards' free "
@@ -105,12 +106,11 @@ static void sweep_command(cls_opt_command *cmd, cls_option *opts, size_t cap, sw
   };
   cls_cmd_set_options(cmd, opts, cap, table, sizeof table / sizeof table[0]);
   cmd->name = "sweep";
-  cmd->usage =
-      "usage: clscale sweep SPEC [--out RUN_DIR] [--shard I/N] [--devices all|LIST | --device SEL]\n"
-      "                     [--dry-run] [--matmul-backend B] [--quiet] [--claim-timeout S]\n"
-      "                     [--max-retries N] [--no-steal]\n"
-      "       clscale sweep SPEC --slurm [--out RUN_DIR] [--max-parallel K] [-- SBATCH_OPTION...]\n"
-      "       clscale sweep --status RUN_DIR [--json] [--watch [--interval S]]";
+  cmd->usage = "usage: clscale sweep SPEC [--out RUN_DIR] [--shard I/N] [--devices all|LIST | --device SEL]\n"
+               "                     [--dry-run] [--matmul-backend B] [--quiet] [--claim-timeout S]\n"
+               "                     [--max-retries N] [--no-steal]\n"
+               "       clscale sweep SPEC --slurm [--out RUN_DIR] [--max-parallel K] [-- SBATCH_OPTION...]\n"
+               "       clscale sweep --status RUN_DIR [--json] [--watch [--interval S]]";
   cmd->about =
       "Trains the grid of SPEC (a JSON or INI file: task, model sizes, budgets, seeds, learning rate, ...;\n"
       "docs/sweep.md) into RUN_DIR: manifest.json, and points/ID.csv and points/ID.json per point, which\n"
@@ -137,7 +137,7 @@ static int read_args(const cls_opt_command *cmd, int argc, char **argv, sweep_ar
       argc = i;
       break;
     }
-  a->max_retries = 2;
+  a->max_retries = SIZE_MAX; /* not given: the spec's, else 2 */
   a->interval = 5;
   int code = cls_cmd_parse(cmd, argc, argv);
   if (code != CLS_EXIT_GO_ON) return code;
@@ -649,6 +649,7 @@ int cls_cmd_sweep(int argc, char **argv) {
   int code = read_args(&cmd, argc, argv, &a);
   if (code != CLS_EXIT_GO_ON) return code;
   if (a.status) {
+    if (a.max_retries == SIZE_MAX) a.max_retries = 2;
     cls_sweep_status_args sa = {a.spec_path, a.json, a.watch, a.interval, a.claim_timeout, a.max_retries};
     return cls_sweep_status(&cmd, &sa);
   }
@@ -657,6 +658,9 @@ int cls_cmd_sweep(int argc, char **argv) {
   sweep_plan p;
   code = make_plan(&cmd, &a, &p);
   if (code != CLS_EXIT_GO_ON) return code;
+  /* The spec's claim_timeout and max_retries unless the options are given. */
+  if (a.max_retries == SIZE_MAX) a.max_retries = p.s->max_retries >= 0 ? (size_t)p.s->max_retries : 2;
+  if (!(a.claim_timeout > 0) && p.s->claim_timeout > 0) a.claim_timeout = p.s->claim_timeout;
   if (a.slurm) {
     code = submit_slurm(&cmd, &a, &p);
     free_plan(&p);
