@@ -48,7 +48,7 @@ set_tests_properties(cli_bench_bad_backend_env PROPERTIES ENVIRONMENT "${CLS_CLI
 
 # The whole benchmark on small shapes, with its JSON checked for every part.
 add_test(NAME cli_bench_quick
-         COMMAND sh -c "${CLS_EXPECT} 0 'softmax_fwd' $<TARGET_FILE:clscale> bench --quick --reps 3 --json bench-quick.json && grep -q '\"ratio_to_clblast\"' bench-quick.json && grep -q '\"ratio_to_copy\"' bench-quick.json && grep -q '\"cold_seconds\"' bench-quick.json && grep -q '\"fma_gflops\"' bench-quick.json")
+         COMMAND sh -c "${CLS_EXPECT} 0 'softmax_fwd' $<TARGET_FILE:clscale> bench --quick --reps 3 --json bench-quick.json && grep -q '\"ratio_to_clblast\"' bench-quick.json && grep -q '\"ratio_to_copy\"' bench-quick.json && grep -q '\"cold_seconds\"' bench-quick.json && grep -q '\"fma_gflops\"' bench-quick.json && grep -q '\"host_us\"' bench-quick.json && grep -q '\"load\"' bench-quick.json")
 set_tests_properties(cli_bench_quick PROPERTIES ENVIRONMENT "${CLS_CLI_ENV}" TIMEOUT 900)
 
 # The muP coordinate check, through to its figure.
@@ -60,3 +60,15 @@ cls_cli_test(coordcheck_unwritable 1 "cannot create" coordcheck -o /proc/no/such
 add_test(NAME cli_coordcheck_plot
          COMMAND sh -c "$<TARGET_FILE:clscale> coordcheck -o coordcheck-run --widths 16,32,64 --depth 1 --steps 2 && grep -q '^mup,logits,64,2,' coordcheck-run/coord_check.csv && $<TARGET_FILE:clscale> plot coordcheck-run --kind coord-check && test -s coordcheck-run/plots/coord-check.png")
 set_tests_properties(cli_coordcheck_plot PROPERTIES ENVIRONMENT "${CLS_CLI_ENV}" TIMEOUT 600)
+
+# tools/bench/vs-torch.sh: its bad arguments, and one short round (PyTorch
+# rows only where python3 has torch; clscale's row and median always).
+add_test(NAME cli_vs_torch_bad_rounds COMMAND ${CLS_EXPECT} 2 "positive integers"
+         ${PROJECT_SOURCE_DIR}/tools/bench/vs-torch.sh --rounds x)
+add_test(NAME cli_vs_torch_no_clscale COMMAND ${CLS_EXPECT} 2 "no clscale at"
+         ${PROJECT_SOURCE_DIR}/tools/bench/vs-torch.sh --clscale /no/such/clscale)
+add_test(NAME cli_vs_torch_round COMMAND ${CLS_EXPECT} 0 "median clscale +[0-9]+ tokens/s"
+         ${PROJECT_SOURCE_DIR}/tools/bench/vs-torch.sh --rounds 1 --steps 3 --clscale $<TARGET_FILE:clscale>
+         -- --matmul-backend own --eval-batches 1)
+set_tests_properties(cli_vs_torch_bad_rounds cli_vs_torch_no_clscale cli_vs_torch_round
+                     PROPERTIES ENVIRONMENT "${CLS_CLI_ENV}" LABELS cli)

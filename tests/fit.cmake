@@ -41,6 +41,25 @@ cls_fit_cli(csv_good 0 "10x compute -> model x" --csv ${CLS_FIT_DATA}/good.csv -
             ${CMAKE_CURRENT_BINARY_DIR}/fit-good.json)
 cls_fit_cli(unwritable_output 1 "cannot write" --csv ${CLS_FIT_DATA}/good.csv --bootstrap 0 --starts 10 -o
             /no/such/dir/fit.json)
+# The backtest (--holdout-top): the largest budget of good.csv predicted from the others; a hold-out
+# that leaves fewer than 2 budgets, and one with --axis, are refused.
+cls_fit_cli(holdout_good 0 "of [0-9]+ inside their 95% prediction interval" --csv ${CLS_FIT_DATA}/good.csv
+            --holdout-top 1 --bootstrap 50 --starts 300 -o ${CMAKE_CURRENT_BINARY_DIR}/fit-holdout.json)
+cls_fit_cli(holdout_too_many 2 "leaves 0 of the [0-9]+ budgets to fit.*hold out at most" --csv ${CLS_FIT_DATA}/good.csv
+            --holdout-top 50 --bootstrap 0 --starts 10 -o ${CMAKE_CURRENT_BINARY_DIR}/fit-holdout-bad.json)
+cls_fit_cli(holdout_axis 2 "--holdout-top backtests the Chinchilla fits" ${CLS_FIT_DATA}/axis_toy --axis width
+            --holdout-top 1)
+cls_fit_cli(holdout_zero 2 "--holdout-top wants" --csv ${CLS_FIT_DATA}/good.csv --holdout-top 0)
+# A CSV with epochs (runs of the data-constrained law, R*_D = 15.4) gives R*_D back; epochs must be positive.
+cls_fit_cli(csv_epochs 0 "R\\*_D +15\\.[34]" --csv ${CLS_FIT_DATA}/repeats.csv --bootstrap 20 --starts 100 -o
+            ${CMAKE_CURRENT_BINARY_DIR}/fit-repeats-csv.json)
+cls_fit_cli(csv_bad_epochs 1 "line 3: epochs = '0' is not a positive finite number" --csv ${CLS_FIT_DATA}/bad_epochs.csv)
+cls_fit_cli(isoflop_space_bad 2 "--isoflop-space wants logloss or loss" --csv ${CLS_FIT_DATA}/good.csv --isoflop-space lin)
+cls_fit_cli(isoflop_resample_bad 2 "--isoflop-resample wants runs or residuals" --csv ${CLS_FIT_DATA}/good.csv
+            --isoflop-resample points)
+cls_fit_cli(fix_e_bad 2 "--fix-E wants a positive loss" --csv ${CLS_FIT_DATA}/good.csv --fix-E -1)
+cls_fit_cli(fix_e_good 0 "E +1\\.7 +\\[1\\.7, 1\\.7\\]" --csv ${CLS_FIT_DATA}/good.csv --fix-E 1.7 --isoflop-space loss
+            --bootstrap 20 --starts 100 -o ${CMAKE_CURRENT_BINARY_DIR}/fit-fix-e.json)
 add_test(NAME cli_fit_e2e_plot COMMAND ${CLS_FIT_DATA}/e2e.sh $<TARGET_FILE:clscale>
                                        ${CMAKE_CURRENT_BINARY_DIR}/fit-e2e-rundir)
 set_tests_properties(cli_fit_e2e_plot PROPERTIES TIMEOUT 300)
@@ -99,3 +118,9 @@ add_test(NAME cli_fit_large_csv
                  sh $<TARGET_FILE:clscale>
          WORKING_DIRECTORY ${PROJECT_BINARY_DIR})
 set_tests_properties(cli_fit_large_csv PROPERTIES TIMEOUT 60)
+
+# The data-constrained law end to end: R*_D back from a synthetic run
+# directory of repeated data, and its figure (tests/data/fit/repeats.sh).
+add_test(NAME cli_fit_repeats COMMAND ${CLS_FIT_DATA}/repeats.sh $<TARGET_FILE:clscale>
+                                      ${CMAKE_CURRENT_BINARY_DIR}/fit-repeats-rundir)
+set_tests_properties(cli_fit_repeats PROPERTIES TIMEOUT 300)

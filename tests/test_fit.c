@@ -69,7 +69,7 @@ static void test_parametric_noise_free(void **state) {
   assert_rel(p.a, T_BETA / (T_ALPHA + T_BETA), 1e-3, "a");
   assert_rel(p.b, T_ALPHA / (T_ALPHA + T_BETA), 1e-3, "b");
   for (size_t i = 0; i < in->n_pts; i++) assert_rel(p.predicted[i], in->pts[i].loss, 1e-6, "predicted");
-  free(p.predicted), free(p.boot);
+  free(p.predicted), free(p.boot), free(p.residuals);
   cls_fit_input_destroy(in);
 }
 
@@ -97,7 +97,7 @@ static void test_parametric_coverage(void **state) {
       assert_true(isfinite(ci[k].lo) && ci[k].lo <= ci[k].hi);
       covered[k] += ci[k].lo <= truth[k] && truth[k] <= ci[k].hi;
     }
-    free(p.predicted), free(p.boot);
+    free(p.predicted), free(p.boot), free(p.residuals);
     cls_fit_input_destroy(in);
   }
   for (int k = 0; k < 7; k++) {
@@ -266,7 +266,7 @@ static void test_isoflop_exact(void **state) {
   assert_rel(r.n_fit.exponent_ci.lo, 0.5, 1e-6, "a lo");
   assert_rel(r.n_fit.exponent_ci.hi, 0.5, 1e-6, "a hi");
   assert_int_equal(r.n_fit.band_n, 20);
-  free(r.budgets), free(r.boot_a), free(r.boot_b);
+  free(r.budgets), free(r.boot_a), free(r.boot_b), free(r.boot_law), free(r.point_budget);
   cls_fit_input_destroy(in);
 }
 
@@ -297,7 +297,7 @@ static void test_isoflop_coverage(void **state) {
     assert_true(r.ok);
     covered_a += r.n_fit.exponent_ci.lo <= 0.5 && 0.5 <= r.n_fit.exponent_ci.hi;
     covered_b += r.d_fit.exponent_ci.lo <= 0.5 && 0.5 <= r.d_fit.exponent_ci.hi;
-    free(r.budgets), free(r.boot_a), free(r.boot_b);
+    free(r.budgets), free(r.boot_a), free(r.boot_b), free(r.boot_law), free(r.point_budget);
     cls_fit_input_destroy(in);
   }
   print_message("coverage of a: %d/10, of b: %d/10\n", covered_a, covered_b);
@@ -322,7 +322,7 @@ static void test_isoflop_grouped_by_flops(void **state) {
   /* the grouped budget is the geometric mean of measured C, a few % off the
    * nominal one, which shifts the coefficient but not the exponent much */
   assert_rel(r.n_fit.exponent, 0.5, 2e-2, "a");
-  free(r.budgets), free(r.boot_a), free(r.boot_b);
+  free(r.budgets), free(r.boot_a), free(r.boot_b), free(r.boot_law), free(r.point_budget);
   cls_fit_input_destroy(in);
 }
 
@@ -346,7 +346,7 @@ static void test_isoflop_excludes_budgets(void **state) {
   assert_non_null(strstr(r.budgets[5].why, "opens downward"));
   assert_rel(r.n_fit.exponent, 0.5, 1e-9, "a");
   assert_rel(r.d_fit.exponent, 0.5, 1e-9, "b");
-  free(r.budgets), free(r.boot_a), free(r.boot_b);
+  free(r.budgets), free(r.boot_a), free(r.boot_b), free(r.boot_law), free(r.point_budget);
   cls_fit_input_destroy(in);
 }
 

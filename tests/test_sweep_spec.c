@@ -586,6 +586,48 @@ static void test_point_states(void **state) {
   cls_sweep_spec_free(s);
 }
 
+/* A spec written by cls_sweep_spec_write (clscale plan's specs) loads back
+ * to the same canonical form, and so does the canonical form a manifest
+ * records: budgets, models with their heads, lists of task fields (a
+ * grid), variants, several rates, the schedule. */
+static void test_spec_write_roundtrip(void **state) {
+  (void)state;
+  const char *texts[3] = {
+      "{\"name\": \"w\", \"task\": \"spectra\", \"model\": \"emulator\", \"mode\": \"isoflop\", \"widths\": [8, "
+      "16, 32], \"depths\": "
+      "[2, 3], \"heads\": 4, \"budgets_flops\": [4e10, 1.6e12], \"isoflop_sizes\": 2, \"seeds\": [1, 2], "
+      "\"batch\": 16, \"pixels\": 128, \"n_train\": [1024, 4096], \"param\": \"mup\", \"base_width\": 32, "
+      "\"lr\": [1e-2, 3e-3], \"warmup_steps\": 10, \"evals\": 5}",
+      "{\"task\": \"zipf\", \"vocab\": 1000, \"beta\": 1.5, \"budgets_tokens\": [100, 1000], "
+      "\"variants\": [{\"source\": \"real\"}, {\"source\": \"cut\", \"cut\": 10}]}",
+      "{\"task\": \"text\", \"model\": \"gpt\", \"data\": \"zipf\", \"context\": 16, \"models\": "
+      "[\"32x2x4\", \"64x2x8\"], \"budgets_steps\": [50], \"batch\": 4, \"mode\": \"curves\"}",
+  };
+  char dir[1024], path[1200];
+  test_tmpdir("spec_write", dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/written.json", dir);
+  for (int i = 0; i < 3; i++) {
+    cls_sweep_spec *s = parse_ok(texts[i]), *w = NULL, *c = NULL;
+    assert_int_equal(cls_sweep_spec_write(s, "a test", path, err, sizeof err), CLS_OK);
+    if (cls_sweep_spec_load(path, &w, err, sizeof err)) fail_msg("written spec refused: %s", err);
+    assert_string_equal(w->canonical, s->canonical);
+    if (cls_sweep_spec_from_canonical(s->canonical, "manifest", &c, err, sizeof err))
+      fail_msg("canonical form refused: %s", err);
+    assert_string_equal(c->canonical, s->canonical);
+    cls_sweep_spec_free(s), cls_sweep_spec_free(w), cls_sweep_spec_free(c);
+  }
+  /* a changed shape and budget are what the written file says */
+  cls_sweep_spec *s = parse_ok(texts[0]), *w = NULL;
+  s->shapes[0].width = 40, s->n_shapes = 1, s->budgets[0].value = 5e12, s->n_budgets = 1, s->isoflop_sizes = 0;
+  assert_int_equal(cls_sweep_spec_write(s, NULL, path, err, sizeof err), CLS_OK);
+  if (cls_sweep_spec_load(path, &w, err, sizeof err)) fail_msg("written spec refused: %s", err);
+  assert_int_equal(w->n_shapes, 1);
+  assert_int_equal(w->shapes[0].width, 40);
+  assert_int_equal(w->n_budgets, 1);
+  assert_true(w->budgets[0].kind == CLS_BUDGET_FLOPS && w->budgets[0].value == 5e12);
+  cls_sweep_spec_free(s), cls_sweep_spec_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_json_defaults),
@@ -598,6 +640,7 @@ int main(void) {
       cmocka_unit_test(test_manifest),
       cmocka_unit_test(test_point_states),
       cmocka_unit_test(test_task_fields),
+      cmocka_unit_test(test_spec_write_roundtrip),
       cmocka_unit_test(test_solved_specs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

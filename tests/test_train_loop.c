@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 
 #include "test_util.h"
 #include "core/file.h"
@@ -296,6 +297,188 @@ static void test_resume_after_stop(void **state) {
 static void test_resume_after_signal_flag(void **state) {
   (void)state;
   resume_case(1);
+}
+
+/* ------------------------------------------- resume on the auto backend */
+
+static cls_context *auto_context(const char *cache_dir) {
+  cls_context_options o;
+  cls_context_options_init(&o);
+  o.cache_dir = cache_dir;
+  o.matmul_backend = "auto";
+  /* Never time a persisted choice again: this test decides what the file says. */
+  setenv("CLSCALE_MATMUL_AUTO", "keep", 1);
+  cls_context *c = NULL;
+  char err[2048];
+  cls_status st = cls_context_create(&o, &c, err, sizeof err);
+  unsetenv("CLSCALE_MATMUL_AUTO");
+  if (st != CLS_OK) fail_msg("%s", err);
+  return c;
+}
+
+/* The path of the one matmul-auto choices file in dir. */
+static void choices_file(const char *dir, char *out, size_t len) {
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  struct dirent *e;
+  out[0] = 0;
+  while ((e = readdir(d)) != NULL)
+    if (!strncmp(e->d_name, "matmul-auto-", 12) && strstr(e->d_name, ".txt") && !strstr(e->d_name, ".txt."))
+      snprintf(out, len, "%s/%s", dir, e->d_name);
+  closedir(d);
+  if (!out[0]) fail_msg("no matmul-auto file in %s", dir);
+}
+
+/* Every choice in the file turned to another backend. */
+static void tamper(const char *path) {
+  char *text = slurp(path);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  for (char *line = text; *line;) {
+    char *nl = strchr(line, '\n');
+    *nl = 0;
+    char *sp = strrchr(line, ' '), *sp2 = NULL;
+    if ((line[0] == 'N' || line[0] == 'T') && (line[1] == 'N' || line[1] == 'T') && line[2] == ' ' && sp) {
+      *sp = 0; /* the spread */
+      sp2 = strrchr(line, ' ');
+      *sp2 = 0; /* the load */
+      char *b = strrchr(line, ' ') + 1;
+      /* CLBlast: own and host BLAS happen to round alike on these small
+       * shapes (both sum k in order with FMAs), CLBlast does not. */
+      const char *to = strcmp(b, "clblast") ? "clblast" : "own";
+      *b = 0;
+      fprintf(f, "%s%s 0.10 1.00\n", line, to);
+    } else {
+      fprintf(f, "%s\n", line);
+    }
+    line = nl + 1;
+  }
+  fclose(f);
+  free(text);
+}
+
+static char *json_choices(const char *path) {
+  char *json = slurp(path), *k = strstr(json, "\"matmul_choices\":\t\"");
+  if (!k) fail_msg("%s has no matmul_choices", path);
+  k += strlen("\"matmul_choices\":\t\"");
+  char *out = strndup(k, (size_t)(strchr(k, '"') - k));
+  free(json);
+  return out;
+}
+
+/* A run resumed on the auto backend uses the choices its checkpoint
+ * recorded, even when the cache folder says otherwise by then (issue 14:
+ * a killed and resumed sweep gave other losses than an uninterrupted one).
+ * The tampered file is shown to matter: a new run with it computes other
+ * losses. */
+static void test_resume_pins_auto_choices(void **state) {
+  (void)state;
+  char dir[512], cache[512], path[1024];
+  test_tmpdir("train-pins", dir, sizeof dir);
+  test_tmpdir("train-pins-cache", cache, sizeof cache);
+  cls_context *own = ctx;
+  cls_task_spec s;
+  tiny_spec(&s, 5);
+  /* 1024 rows a step: the weight gradients sum over k = 1024, where the
+   * backends' blockings of k differ in rounding (on small k they agree). */
+  s.context = 64;
+  s.batch = 16;
+  cls_train_config c;
+
+  /* Uninterrupted: the choices are timed and persisted. */
+  ctx = auto_context(cache);
+  cls_train_task *t = make_task(&s);
+  tiny_config(&c, dir, "whole", 40);
+  cls_train_result *r = run(t, &c, CLS_OK);
+  char *want = csv_sans_seconds(r->csv_path), *want_choices = json_choices(r->json_path);
+  free(r);
+  cls_task_destroy(t);
+  cls_context_destroy(ctx);
+  choices_file(cache, path, sizeof path);
+  char *original = slurp(path);
+
+  /* Stopped after 17 steps, with the same file. */
+  ctx = auto_context(cache);
+  t = make_task(&s);
+  tiny_config(&c, dir, "split", 40);
+  c.stop_after_steps = 17;
+  r = run(t, &c, CLS_OK);
+  assert_int_equal(r->status, CLS_RUN_INTERRUPTED);
+  free(r);
+  cls_task_destroy(t);
+  cls_context_destroy(ctx);
+
+  /* The file now says otherwise for every class. */
+  tamper(path);
+  char *tampered = slurp(path);
+  assert_string_not_equal(tampered, original);
+
+  /* That matters: a new run reads the tampered choices. */
+  ctx = auto_context(cache);
+  t = make_task(&s);
+  tiny_config(&c, dir, "other", 40);
+  r = run(t, &c, CLS_OK);
+  char *other = csv_sans_seconds(r->csv_path), *other_choices = json_choices(r->json_path);
+  if (!strcmp(other, want))
+    fail_msg("the tampered choices (%s) gave the same losses: the test cannot tell", other_choices);
+  assert_string_not_equal(other_choices, want_choices);
+  free(r);
+  cls_task_destroy(t);
+  cls_context_destroy(ctx);
+
+  /* Resumed with the tampered file: the checkpoint's choices, the
+   * uninterrupted run's losses. */
+  ctx = auto_context(cache);
+  t = make_task(&s);
+  tiny_config(&c, dir, "split", 40);
+  c.resume = 1;
+  r = run(t, &c, CLS_OK);
+  assert_int_equal(r->resumed_from, 17);
+  char *got = csv_sans_seconds(r->csv_path), *got_choices = json_choices(r->json_path);
+  assert_string_equal(got_choices, want_choices);
+  assert_string_equal(got, want);
+  /* The file was left as it was: a run never rewrites another's choices. */
+  char *after = slurp(path);
+  assert_string_equal(after, tampered);
+  size_t classes = 1;
+  for (const char *q = want_choices; *q; q++) classes += *q == ';';
+  print_message("resumed on auto with %zu pinned classes; the tampered file's choices gave other losses\n",
+                classes);
+  free(r);
+  cls_task_destroy(t);
+
+  /* A start from step 0 given the choices an earlier start recorded (what
+   * a sweep does for a point killed before its first checkpoint) computes
+   * what that start did; choices that are not a record are ignored. */
+  t = make_task(&s);
+  tiny_config(&c, dir, "again", 40);
+  c.matmul_choices = want_choices;
+  r = run(t, &c, CLS_OK);
+  char *again = csv_sans_seconds(r->csv_path), *again_choices = json_choices(r->json_path);
+  assert_string_equal(again_choices, want_choices);
+  assert_string_equal(again, want);
+  free(r);
+  free(again);
+  free(again_choices);
+  tiny_config(&c, dir, "advice", 40);
+  c.matmul_choices = "NN 7 5 2 0 quantum";
+  r = run(t, &c, CLS_OK);
+  again_choices = json_choices(r->json_path);
+  assert_string_equal(again_choices, other_choices);
+  free(r);
+  free(again_choices);
+  cls_task_destroy(t);
+  cls_context_destroy(ctx);
+  ctx = own;
+  free(want);
+  free(want_choices);
+  free(original);
+  free(tampered);
+  free(other);
+  free(other_choices);
+  free(got);
+  free(got_choices);
+  free(after);
 }
 
 /* A stopped run to resume wrongly: returns its checkpoint path in ckpt. */
@@ -713,6 +896,7 @@ int main(void) {
       cmocka_unit_test(test_same_seed_same_losses),
       cmocka_unit_test(test_resume_after_stop),
       cmocka_unit_test(test_resume_after_signal_flag),
+      cmocka_unit_test(test_resume_pins_auto_choices),
       cmocka_unit_test(test_checkpoint_refused),
       cmocka_unit_test(test_budgets),
       cmocka_unit_test(test_bad_specs),

@@ -44,6 +44,7 @@ static const command commands[] = {
     {"train", cls_cmd_train, "train one model on one budget; log loss against measured FLOPs"},
     {"sweep", cls_cmd_sweep, "train a grid of model sizes x budgets into a run directory (resumable, shardable)"},
     {"fit", cls_cmd_fit, "fit scaling laws (frontier, IsoFLOP, parametric) to a run directory or a CSV"},
+    {"plan", cls_cmd_plan, "plan the next run from a fit: compute-optimal N, D, steps, loss and a sweep spec"},
     {"coordcheck", cls_cmd_coordcheck, "muP coordinate check: activation scale vs width under SP and muP"},
     {"sample", cls_cmd_sample, "generate text from a trained GPT checkpoint (temperature, top-k, top-p, seeded)"},
     {"plot", cls_cmd_plot, "render scaling-law figures (PNG) from a run directory"},

@@ -76,6 +76,24 @@ typedef struct {
   int failures;
 } bench;
 
+/* The 1-minute load average, read as a row starts (NaN where the system
+ * has no /proc/loadavg): on a shared machine it tells which rows were
+ * measured while something else ran, so that they can be discarded. */
+static double load_now(void) {
+  double l = NAN;
+  FILE *f = fopen("/proc/loadavg", "r");
+  if (f) {
+    if (fscanf(f, "%lf", &l) != 1) l = NAN;
+    fclose(f);
+  }
+  return l;
+}
+
+/* Adds "load" to a JSON row when it is known. */
+static void add_load(cJSON *e, double load) {
+  if (!isnan(load)) cJSON_AddNumberToObject(e, "load", load);
+}
+
 static double time_matmul(bench *b, cls_backend be, const mm_shape *s, char *why, size_t why_len) {
   double once, med;
   cls_status st = cls_matmul_time(b->ctx, be, s->ta, s->tb, s->m, s->n, s->k, 1, &once);
@@ -99,7 +117,7 @@ static void bench_matmul(bench *b, const mm_shape *shapes, size_t count, cls_pea
          "own/pk", "auto/pk");
   for (size_t i = 0; i < count; i++) {
     const mm_shape *s = &shapes[i];
-    double g[4], pk = NAN;
+    double g[4], pk = NAN, load = load_now();
     if (cls_peak_fma(b->ctx, 3, &pk) == CLS_OK && pk > peak->fma_gflops) peak->fma_gflops = pk;
     for (int j = 0; j < 4; j++) {
       char why[1024] = "";
@@ -119,7 +137,8 @@ static void bench_matmul(bench *b, const mm_shape *shapes, size_t count, cls_pea
     printf("  %-22s", label);
     for (int j = 0; j < 4; j++) isnan(g[j]) ? printf(" %9s", "-") : printf(" %9.1f", g[j]);
     pk = peak->fma_gflops;
-    printf("   %7.2fx %7.0f%% %7.0f%%   (peak %.0f)\n", g[0] / g[1], 100 * g[0] / pk, 100 * g[3] / pk, pk);
+    printf("   %7.2fx %7.0f%% %7.0f%%   (peak %.0f, load %.1f)\n", g[0] / g[1], 100 * g[0] / pk, 100 * g[3] / pk,
+           pk, load);
     fflush(stdout);
     for (int j = 0; j < 4; j++) {
       if (isnan(g[j])) continue;
@@ -134,6 +153,7 @@ static void bench_matmul(bench *b, const mm_shape *shapes, size_t count, cls_pea
       if (!isnan(g[1])) cJSON_AddNumberToObject(e, "ratio_to_clblast", g[j] / g[1]);
       cJSON_AddNumberToObject(e, "ratio_to_peak", g[j] / pk);
       cJSON_AddNumberToObject(e, "peak_gflops", pk);
+      add_load(e, load);
       cJSON_AddItemToArray(out, e);
     }
   }
@@ -151,7 +171,7 @@ static void bench_solve(bench *b, int quick, cJSON *out) {
   printf("  %-12s %9s %9s %9s   %8s %8s  %s\n", "n x nrhs", "device", "own mm", "lapack", "dev/mm", "dev/lapack",
          "refinements");
   cls_spd_timing t;
-  double once;
+  double once, load = load_now();
   cls_status st = cls_spd_time(b->ctx, n, nrhs, 1, &t);
   once = t.device_seconds;
   if (st == CLS_OK) st = cls_spd_time(b->ctx, n, nrhs, reps_for(once, b->max_reps), &t);
@@ -171,8 +191,8 @@ static void bench_solve(bench *b, int quick, cJSON *out) {
   double dev = fl / t.device_seconds * 1e-9, host = fl / t.host_seconds * 1e-9;
   char label[32];
   snprintf(label, sizeof label, "%zux%zu", n, nrhs);
-  printf("  %-12s %9.1f %9.1f %9.1f   %7.2fx %9.2fx  %d (error %.1e)\n", label, dev, mm, host, dev / mm,
-         dev / host, t.refinements, t.error);
+  printf("  %-12s %9.1f %9.1f %9.1f   %7.2fx %9.2fx  %d (error %.1e)  load %.1f\n", label, dev, mm, host, dev / mm,
+         dev / host, t.refinements, t.error, load);
   fflush(stdout);
   cJSON *e = cJSON_CreateObject();
   cJSON_AddNumberToObject(e, "n", (double)n);
@@ -188,6 +208,7 @@ static void bench_solve(bench *b, int quick, cJSON *out) {
   cJSON_AddNumberToObject(e, "ratio_to_host_lapack", dev / host);
   cJSON_AddNumberToObject(e, "refinements", t.refinements);
   cJSON_AddNumberToObject(e, "estimated_error", t.error);
+  add_load(e, load);
   cJSON_AddItemToArray(out, e);
 }
 
@@ -216,6 +237,7 @@ static void bench_rows(bench *b, const row_shape *shapes, size_t count, const cl
   printf("   <- %% of the DRAM-sized copy %.1f GB/s\n", peak->copy_gbps);
   for (size_t o = 0; o < sizeof row_ops / sizeof row_ops[0]; o++) {
     printf("  %-14s", row_ops[o]);
+    double load = load_now();
     for (size_t i = 0; i < count; i++) {
       double once, med, bytes;
       cls_status st = cls_rows_time(b->ctx, row_ops[o], shapes[i].rows, shapes[i].cols, 1, &once, &bytes);
@@ -240,9 +262,10 @@ static void bench_rows(bench *b, const row_shape *shapes, size_t count, const cl
       cJSON_AddNumberToObject(e, "ratio_to_copy", gbps / copy[i]);
       cJSON_AddNumberToObject(e, "ratio_to_peak_copy", gbps / peak->copy_gbps);
       cJSON_AddNumberToObject(e, "seconds", med);
+      add_load(e, load);
       cJSON_AddItemToArray(out, e);
     }
-    printf("\n");
+    printf("   load %.1f\n", load);
     fflush(stdout);
   }
 }
@@ -388,6 +411,23 @@ static int measure(const cls_opt_command *cmd, const bench_args *a, cls_context 
   cJSON *jp = cJSON_AddObjectToObject(root, "peak");
   cJSON_AddNumberToObject(jp, "copy_gbps", peak.copy_gbps);
   cJSON_AddNumberToObject(jp, "fma_gflops", peak.fma_gflops);
+  /* What a launch costs: the floor under a small model's step, which runs
+   * hundreds of them (docs/performance.md). */
+  cJSON *jl = cJSON_AddArrayToObject(root, "launch");
+  const size_t widths[] = {1, 16384};
+  for (size_t i = 0; i < 2; i++) {
+    double lh, ld;
+    if (cls_launch_time(ctx, widths[i], a->quick ? 200 : 2000, &lh, &ld) != CLS_OK)
+      return cls_opt_fail(cmd, CLS_EXIT_FAIL, "measuring the launch cost failed: %s", cls_last_error(ctx));
+    printf("launch of a kernel on %5zu floats, back to back: %6.1f us each", widths[i], lh * 1e6);
+    if (ld >= 0) printf(" (%.1f us of it on the device: idle %.0f%%)", ld * 1e6, 100 * (1 - ld / lh));
+    printf("\n");
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddNumberToObject(e, "items", (double)widths[i]);
+    cJSON_AddNumberToObject(e, "host_us", lh * 1e6);
+    if (ld >= 0) cJSON_AddNumberToObject(e, "device_us", ld * 1e6);
+    cJSON_AddItemToArray(jl, e);
+  }
 
   int rc = CLS_EXIT_OK;
   if (bench_compile(a->device, cJSON_AddArrayToObject(root, "compile")) != 0) rc = CLS_EXIT_FAIL;

@@ -21,7 +21,10 @@ typedef struct {
   const char *axis;  /* --axis: comma-separated keys */
   const char *where; /* --where: comma-separated conditions on the points' keys */
   int quiet, train, floor_zero;
-  int collapse; /* --collapse: the collapse fits (also without it when the points have generations) */
+  int collapse;  /* --collapse: the collapse fits (also without it when the points have generations) */
+  int holdout;   /* --holdout-top K: the backtest */
+  int linear;    /* --isoflop-space loss */
+  int residuals; /* --isoflop-resample residuals */
   cls_fit_options o;
 } fit_args;
 
@@ -40,6 +43,8 @@ static int parse_starts(const char *v, void *target, char *why, size_t len) {
 
 static const cls_opt_choice losses[] = {{"eval", 0}, {"train", 1}, {NULL, 0}};
 static const cls_opt_choice floors[] = {{"free", 0}, {"zero", 1}, {NULL, 0}};
+static const cls_opt_choice spaces[] = {{"logloss", 0}, {"loss", 1}, {NULL, 0}};
+static const cls_opt_choice resamples[] = {{"runs", 0}, {"residuals", 1}, {NULL, 0}};
 
 static void fit_command(cls_opt_command *cmd, cls_option *opts, size_t cap, fit_args *a) {
   cls_fit_options *o = &a->o;
@@ -99,6 +104,24 @@ static void fit_command(cls_opt_command *cmd, cls_option *opts, size_t cap, fit_
                "model collapse (a sweep with generations; the default for one): per\ngeneration and "
                "real_fraction pi, L = E + A*D^-gamma along tokens; per pi,\nL_g = E_g + A*D^-gamma with A, gamma "
                "shared; the plateau and the gap pi closes")},
+      {CLS_OPT(CLS_OPT_CHOICE, "--isoflop-space", &a->linear, "logloss|loss", "isoflop_space",
+               "IsoFLOP parabolas of log10 loss (default: the losses of a small budget span\ndecades) or of the "
+               "loss itself, as Hoffmann et al. fit them"),
+       .choices = spaces},
+      {CLS_OPT(CLS_OPT_CHOICE, "--isoflop-resample", &a->residuals, "runs|residuals", "isoflop_resample",
+               "what the IsoFLOP bootstrap redraws: each budget's runs (default), or its\nresiduals about the "
+               "budget's parabola (intervals shrink to the scatter about it:\non noise-free data to a point)"),
+       .choices = resamples},
+      {CLS_OPT(CLS_OPT_DOUBLE, "--fix-E", &o->fix_E, "E", "fix_E",
+               "pin the irreducible loss E of the parametric (and data-constrained) law\nto E instead of fitting "
+               "it (a floor known from elsewhere: the noise of the data)"),
+       .wants = "wants a positive loss", .lo = 0, .hi = INFINITY, .flags = CLS_OPT_LO_OPEN},
+      {CLS_OPT(
+           CLS_OPT_INT, "--holdout-top", &a->holdout, "K", "holdout_top",
+           "backtest: fit all but the runs of the K largest budgets, predict those runs'\nlosses and N_opt with "
+           "prediction intervals, report the errors and whether\neach truth fell inside (fit.json is then the "
+           "fit without them)"),
+       .wants = "wants a number of budgets from 1 to 100", .lo = 1, .hi = 100},
       {CLS_OPT(CLS_OPT_FLAG, "--quiet", &a->quiet, NULL, "quiet", "print no table, only warnings and errors"),
        .alias = "-q"},
   };
@@ -129,6 +152,9 @@ static int read_args(const cls_opt_command *cmd, int argc, char **argv, fit_args
     return cls_opt_fail(cmd, CLS_EXIT_USAGE,
                         "--axis, --axis-floor, --where and --collapse need a run directory (a CSV has no config "
                         "keys)");
+  if (a->holdout && (a->axis || a->where || a->collapse))
+    return cls_opt_fail(cmd, CLS_EXIT_USAGE,
+                        "--holdout-top backtests the Chinchilla fits, not --axis or --collapse");
   if (a->collapse && a->train)
     return cls_opt_fail(cmd, CLS_EXIT_USAGE, "--collapse fits the final eval loss on real data, not --loss train");
   if (a->axis && a->train)
@@ -164,6 +190,44 @@ static size_t count_too_few(const cls_fit_isoflop *iso) {
   size_t n = 0;
   for (size_t i = 0; i < iso->n_budgets; i++) n += too_few_sizes(&iso->budgets[i]);
   return n;
+}
+
+/* "value [lo, hi]" in width columns, or "—" for what a law does not give. */
+static void value_cell(double v, cls_ci ci, int width) {
+  char b[96];
+  if (!isfinite(v))
+    snprintf(b, sizeof b, "—");
+  else if (isfinite(ci.lo) && isfinite(ci.hi))
+    snprintf(b, sizeof b, "%.4g [%.4g, %.4g]", v, ci.lo, ci.hi);
+  else
+    snprintf(b, sizeof b, "%.4g", v);
+  int shown = 0;
+  for (const char *p = b; *p; p++) shown += ((unsigned char)*p & 0xC0) != 0x80;
+  printf("%s%*s", b, width > shown ? width - shown : 0, "");
+}
+
+/* N_opt(C) and D_opt(C) at the reference budget from every law, so that
+ * nobody has to compute them by hand from fit.json (clscale plan does the
+ * same at any budget and sizes the model). */
+static void print_optimum(const cls_fit_result *r, double c) {
+  cls_fit_laws laws;
+  cls_fit_optimum opt[CLS_FIT_N_LAWS];
+  char err[256];
+  cls_fit_laws_of_result(r, &laws);
+  if (!(c > 0) || cls_fit_optimum_at(&laws, CLS_PLAN_FLOPS, c, opt, err, sizeof err)) return;
+  printf("\ncompute-optimal point at C = %.4g FLOPs (--ref-flops), %d%% intervals:\n", c,
+         (int)lround(r->opt.ci_level * 100));
+  printf("  %-11s %-34s %-34s %s\n", "law", "N_opt", "D_opt", "loss");
+  for (int i = 0; i < CLS_FIT_N_LAWS; i++) {
+    if (!opt[i].ok) continue;
+    printf("  %-11s ", opt[i].law);
+    value_cell(opt[i].n, opt[i].n_ci, 35);
+    value_cell(opt[i].d, opt[i].d_ci, 35);
+    value_cell(opt[i].loss, opt[i].loss_ci, 0);
+    if (isfinite(opt[i].loss_pi.lo))
+      printf("  a run's loss: [%.4g, %.4g] (prediction interval)", opt[i].loss_pi.lo, opt[i].loss_pi.hi);
+    printf("\n");
+  }
 }
 
 static void print_table(const cls_fit_result *r, const cls_fit_input *in, const char *source) {
@@ -224,6 +288,28 @@ static void print_table(const cls_fit_result *r, const cls_fit_input *in, const 
   } else {
     printf("\nparametric: not fitted: %s\n", p->why);
   }
+  const cls_fit_constrained *dc = &r->constrained;
+  if (dc->ok) {
+    printf("\ndata-constrained (Muennighoff et al. 2023): L = E + A/N'^alpha + B/D'^beta, D' = U_D + "
+           "U_D*R*_D*(1 - exp(-R_D/R*_D)),\n  %zu of %zu runs repeat their data (up to %.3g epochs), %zu have "
+           "more parameters than their unique data can use (objective %.4g; plain law %.4g)\n",
+           dc->n_repeated, in->n_pts, dc->max_epochs, dc->n_excess, dc->objective, dc->plain_objective);
+    row("R*_D", dc->rd_star, dc->rd_star_ci);
+    if (dc->has_rn)
+      row("R*_N", dc->rn_star, dc->rn_star_ci);
+    else
+      printf("  %-22s not fitted: fewer than 2 runs with more parameters than their unique data can use\n",
+             "R*_N");
+    row("E", dc->E, dc->E_ci);
+    row("alpha", dc->alpha, dc->alpha_ci);
+    row("beta", dc->beta, dc->beta_ci);
+    char c1[64];
+    ci_text(c1, sizeof c1, dc->half_value_epochs_ci);
+    printf("  a repeated token is worth less than half a fresh one from epoch %.3g %s on (1 + R*_D ln 2)\n",
+           dc->half_value_epochs, c1);
+  } else {
+    printf("\ndata-constrained: not fitted: %s\n", dc->why);
+  }
   const cls_fit_allocation *al = &r->allocation;
   if (al->ok) {
     char c1[64], c2[64], c3[64];
@@ -235,6 +321,7 @@ static void print_table(const cls_fit_result *r, const cls_fit_input *in, const 
     printf("  10x compute -> model x%.3g %s, data x%.3g %s, loss /%.3g %s\n", al->model_factor, c1,
            al->data_factor, c2, al->loss_factor, c3);
   }
+  print_optimum(r, al->ref_flops);
 }
 
 /* ---------------------------------------------------------------- steps */
@@ -272,6 +359,54 @@ static void warn_partial(const cls_opt_command *cmd, const cls_fit_result *r, co
   if (!r->parametric.ok) cls_opt_fail(cmd, 0, "warning: parametric not fitted: %s", r->parametric.why);
 }
 
+/* The backtest: each held-out run against its prediction, and each
+ * held-out budget's measured N_opt against the laws' extrapolation. */
+static void print_backtest(const cls_fit_backtest *bt, const cls_fit_options *o) {
+  int pct = (int)lround(o->ci_level * 100);
+  printf(
+      "\nbacktest (--holdout-top %d): fitted on %zu runs of the %zu smallest budgets (C <= %.3g), predicted "
+      "the %zu runs of the %d largest with the parametric law;\n%d%% prediction intervals: the bootstrap's laws "
+      "times a resampled training residual (log-loss residual sd %.3g)\n",
+      bt->holdout, bt->n_train, bt->n_budgets - (size_t)bt->holdout, bt->train_c_hi, bt->n_runs, bt->holdout, pct,
+      bt->residual_sd);
+  printf("  %-24s %-10s %-10s %-10s %-10s %-22s %-22s %-8s %s\n", "run", "budget C", "N", "observed", "predicted",
+         "confidence interval", "prediction interval", "error", "inside");
+  for (size_t i = 0; i < bt->n_runs; i++) {
+    const cls_fit_heldout *h = &bt->runs[i];
+    char c1[64], c2[64];
+    ci_text(c1, sizeof c1, h->ci);
+    ci_text(c2, sizeof c2, h->pi);
+    printf("  %-24.24s %-10.3g %-10.4g %-10.5g %-10.5g %-22s %-22s %+7.2f%% %s\n", h->id, h->budget, h->n,
+           h->observed, h->predicted, c1, c2, 100 * h->rel_error,
+           !isfinite(h->pi.lo) ? "—"
+           : h->inside         ? "yes"
+                               : "NO");
+  }
+  if (o->bootstrap > 0)
+    printf("  %zu of %zu inside their %d%% prediction interval; mean |error| %.2f%%, largest %.2f%%\n",
+           bt->n_inside, bt->n_runs, pct, 100 * bt->mean_abs_rel_error, 100 * bt->max_abs_rel_error);
+  else
+    printf("  no intervals (--bootstrap 0); mean |error| %.2f%%, largest %.2f%%\n", 100 * bt->mean_abs_rel_error,
+           100 * bt->max_abs_rel_error);
+  for (size_t i = 0; i < bt->n_held_budgets; i++) {
+    const cls_fit_heldout_budget *h = &bt->budgets[i];
+    printf("  N_opt at C = %.3g: measured ", h->budget);
+    if (isfinite(h->n_opt))
+      printf("%.4g", h->n_opt);
+    else
+      printf("— (no interior minimum)");
+    for (int l = 0; l < CLS_FIT_N_LAWS; l++) {
+      if (!h->opt[l].ok || !isfinite(h->opt[l].n)) continue;
+      char c[64];
+      ci_text(c, sizeof c, h->opt[l].n_ci);
+      bool in = isfinite(h->n_opt) && h->n_opt >= h->opt[l].n_ci.lo && h->n_opt <= h->opt[l].n_ci.hi;
+      printf("; %s %.4g %s%s", h->opt[l].law, h->opt[l].n, c,
+             isfinite(h->n_opt) ? (in ? " (inside)" : " (outside)") : "");
+    }
+    printf("\n");
+  }
+}
+
 /* -o, else RUN_DIR/fit.json, else the CSV's name with .fit.json. */
 static void output_path(const fit_args *a, char *path, size_t len) {
   if (a->output) {
@@ -286,9 +421,23 @@ static void output_path(const fit_args *a, char *path, size_t len) {
 }
 
 /* Fits the input, then writes fit.json and prints the table. */
-static int fit_and_write(const cls_opt_command *cmd, const fit_args *a, const cls_fit_input *in) {
+static int fit_and_write(const cls_opt_command *cmd, const fit_args *a, const cls_fit_input *all) {
   cls_fit_result r;
-  cls_status st = cls_fit_all(in, &a->o, &r);
+  cls_fit_backtest bt;
+  cls_fit_input *train = NULL;
+  const cls_fit_input *in = all;
+  char err[2048];
+  cls_status st;
+  memset(&bt, 0, sizeof bt);
+  if (a->holdout) {
+    st = cls_fit_backtest_run(all, &a->o, a->holdout, &r, &train, &bt, err, sizeof err);
+    if (st)
+      return cls_opt_fail(cmd, st == CLS_ERR_INVALID_VALUE ? CLS_EXIT_USAGE : CLS_EXIT_FAIL, "%s",
+                          st == CLS_ERR_INVALID_VALUE ? err : cls_status_name(st));
+    in = train;
+  } else {
+    st = cls_fit_all(in, &a->o, &r);
+  }
   int code = CLS_EXIT_FAIL;
   if (st) {
     cls_opt_fail(cmd, 0, "the fit failed (%s)", cls_status_name(st));
@@ -296,19 +445,22 @@ static int fit_and_write(const cls_opt_command *cmd, const fit_args *a, const cl
     say_no_fit(cmd, &r, in);
   } else {
     warn_partial(cmd, &r, &a->o);
-    char path[4096], err[2048];
+    char path[4096];
     output_path(a, path, sizeof path);
-    if (cls_fit_write_json(&r, in, path, err, sizeof err) != CLS_OK) {
+    if (cls_fit_write_json_backtest(&r, in, a->holdout ? &bt : NULL, path, err, sizeof err) != CLS_OK) {
       cls_opt_fail(cmd, 0, "%s", err);
     } else {
       if (!a->quiet) {
         print_table(&r, in, a->run_dir ? a->run_dir : a->csv);
+        if (a->holdout) print_backtest(&bt, &a->o);
         printf("\nwrote %s\n", path);
       }
       code = CLS_EXIT_OK;
     }
   }
   cls_fit_result_free(&r);
+  cls_fit_backtest_free(&bt);
+  cls_fit_input_destroy(train);
   return code;
 }
 
@@ -593,11 +745,13 @@ int cls_cmd_fit(int argc, char **argv) {
   fit_args a;
   memset(&a, 0, sizeof a);
   cls_fit_options_default(&a.o);
-  cls_option opts[20];
+  cls_option opts[26];
   cls_opt_command cmd;
   fit_command(&cmd, opts, sizeof opts / sizeof opts[0], &a);
   int code = read_args(&cmd, argc, argv, &a);
   if (code != CLS_EXIT_GO_ON) return code;
+  a.o.isoflop_linear = a.linear != 0;
+  a.o.isoflop_residuals = a.residuals != 0;
   char err[2048] = "";
   if (a.run_dir && !a.csv) {
     code = axis_mode(&cmd, &a);

@@ -20,6 +20,7 @@ int cls_cmd_plot(int argc, char **argv);
 int cls_cmd_train(int argc, char **argv);
 int cls_cmd_sweep(int argc, char **argv);
 int cls_cmd_fit(int argc, char **argv);
+int cls_cmd_plan(int argc, char **argv);
 int cls_cmd_coordcheck(int argc, char **argv);
 int cls_cmd_sample(int argc, char **argv);
 

@@ -3,7 +3,8 @@
 # missing packages, builds, lists the devices, a short benchmark of the
 # default device, then on that device the default emulator sweep
 # (sweeps/emulator-default.json, about 10 minutes on a 2-core CPU), its
-# scaling-law fit and its figures, which land in plots/.
+# scaling-law fit, the fit's backtest on the largest budget, and its
+# figures, which land in plots/.
 #
 # Re-running continues an interrupted sweep (finished points are skipped).
 # Environment: CLSCALE_BUILD_DIR (default build), CLSCALE_SWEEP_SPEC (default
@@ -44,6 +45,17 @@ else
   cat "$fit_log"
   echo "run-main: clscale fit failed (above); plotting what there is" >&2
   status=1
+fi
+
+# The backtest (docs/fit.md, "Backtest"): the largest budget's runs predicted
+# by the laws fitted to the smaller budgets, with prediction intervals; a
+# second fit of the same runs (seconds), written beside fit.json.
+bt_log="$RUN/backtest.log"
+if "$clscale" fit "$RUN" --holdout-top 1 -o "$RUN/fit-backtest.json" > "$bt_log" 2>&1; then
+  sed -n '/^backtest/,/^  N_opt/p' "$bt_log"
+else
+  cat "$bt_log"
+  echo "run-main: the backtest failed (above)" >&2
 fi
 
 # The muP coordinate check of the emulator (seconds), for the coord-check figure.

@@ -73,6 +73,34 @@ cls_status cls_matmul_batched_on(cls_context *ctx, cls_backend backend, cls_tran
                                  cls_ref b, size_t ldb, size_t stride_b, float beta, cls_ref c, size_t ldc,
                                  size_t stride_c, size_t batch);
 
+/* A run's record of the auto backend's choices, so that a run continued in
+ * another process (a resumed checkpoint) computes exactly what it would
+ * have computed uninterrupted. The auto backend decides per shape class
+ * (the transposes, whether batched, and ceil(log2) of m, n and k); a
+ * record is text: one entry per class, "TATB LM LN LK BATCHED BACKEND",
+ * e.g. "NT 11 7 9 0 host", entries joined by ';' in ascending class order
+ * (so equal records are equal strings); "" is the empty record.
+ *
+ * cls_matmul_record_begin starts a record on ctx: until
+ * cls_matmul_record_end, an auto product of a class in the record runs on
+ * the record's backend, whatever the cache folder or a timing would say,
+ * and any other class takes the context's choice (persisted, or timed) and
+ * is added to the record. `pinned` is NULL or "" for an empty record, or a
+ * record as cls_matmul_record_text wrote it (from a checkpoint). Errors:
+ * CLS_ERR_INVALID_VALUE (not a record: the message says where),
+ * CLS_ERR_BACKEND_UNAVAILABLE (it names the host backend and this device
+ * has none). A record in progress is replaced. */
+cls_status cls_matmul_record_begin(cls_context *ctx, const char *pinned);
+/* The record so far into out (NUL-terminated); CLS_ERR_INVALID_SIZE when
+ * len is too small (*needed, when not NULL, is the length it needs with
+ * its NUL), CLS_ERR_INVALID_VALUE when no record is in progress. */
+cls_status cls_matmul_record_text(const cls_context *ctx, char *out, size_t len, size_t *needed);
+/* Ends the record: the context's own choices apply again. */
+void cls_matmul_record_end(cls_context *ctx);
+/* Checks a record's text without a context: CLS_OK, or
+ * CLS_ERR_INVALID_VALUE with what is wrong (which entry) in why. */
+cls_status cls_matmul_record_check(const char *text, char *why, size_t why_len);
+
 /* ---------------------------------------------------------------- softmax */
 
 /* y = softmax(scale * x) along each row of a rows x cols contiguous matrix.

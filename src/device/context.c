@@ -177,6 +177,9 @@ cl_device_id cls__device(const cls_context *ctx) {
 const char *cls__cache_dir(const cls_context *ctx) {
   return ctx->cache_dir[0] ? ctx->cache_dir : NULL;
 }
+const char *cls__defines(const cls_context *ctx) {
+  return ctx->defines;
+}
 void *cls__ops_state(const cls_context *ctx) {
   return ctx->ops_state;
 }

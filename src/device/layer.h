@@ -190,6 +190,12 @@ cl_device_id cls__device(const cls_context *ctx);
 /* The on-disk cache folder of this context, or NULL when caching is off. */
 const char *cls__cache_dir(const cls_context *ctx);
 
+/* The -D string every program of this context is built with: the device's
+ * parameter set with every override applied. Results and speed depend on
+ * it, so what is remembered per device (the auto matmul choices) is kept
+ * per this string too. */
+const char *cls__defines(const cls_context *ctx);
+
 /* Per-context slot for the ops layer's own state (the matmul backend
  * choice, auto-tuning memory); created on first use by the ops layer, freed
  * by destroy_fn at context destruction. */

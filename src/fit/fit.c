@@ -18,6 +18,9 @@ void cls_fit_options_default(cls_fit_options *o) {
   o->budget_tol = 0.1;
   o->ref_flops = NAN;
   o->frontier_skip = 0.1;
+  o->isoflop_linear = false;
+  o->isoflop_residuals = false;
+  o->fix_E = NAN;
 }
 
 /* Loss on the compute-optimal path of the parametric law at budget C, with
@@ -99,6 +102,7 @@ cls_status cls_fit_all(const cls_fit_input *in, const cls_fit_options *o, cls_fi
   cls_status st = cls_fit_frontier_run(in, o, &out->frontier);
   if (!st) st = cls_fit_isoflop_run(in, o, &out->isoflop);
   if (!st) st = cls_fit_parametric_run(in, o, &out->parametric);
+  if (!st) st = cls_fit_constrained_run(in, o, &out->parametric, &out->constrained);
   if (!st) cls_fit_allocation_run(out, in, &out->allocation);
   return st;
 }
@@ -107,6 +111,8 @@ void cls_fit_result_free(cls_fit_result *r) {
   if (!r) return;
   free(r->frontier.c), free(r->frontier.l), free(r->frontier.boot);
   free(r->isoflop.budgets), free(r->isoflop.boot_a), free(r->isoflop.boot_b);
-  free(r->parametric.predicted), free(r->parametric.boot);
+  free(r->isoflop.boot_law), free(r->isoflop.point_budget);
+  free(r->parametric.predicted), free(r->parametric.boot), free(r->parametric.residuals);
+  free(r->constrained.boot);
   memset(r, 0, sizeof *r);
 }

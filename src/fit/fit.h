@@ -31,6 +31,7 @@ typedef struct cls_fit_point {
   double c;               /* C: FLOPs, measured (6ND when nothing else is known) */
   double budget;          /* nominal compute budget, NaN when not recorded */
   double loss;            /* final loss */
+  double epochs;          /* passes over the unique training data (D / unique D); NaN when not recorded */
   size_t curve0, curve_n; /* its loss-curve rows in cls_fit_input.curve_* */
 } cls_fit_point;
 
@@ -56,7 +57,8 @@ cls_status cls_fit_input_from_rundir(const char *dir, bool train_loss, cls_fit_i
  * D (or tokens), C (or flops), loss, optional budget and id. Any row with a
  * non-numeric, non-finite or non-positive value is an error naming its line. */
 cls_status cls_fit_input_from_csv(const char *path, cls_fit_input **out, char *err, size_t err_len);
-/* From arrays (tests); budget may be NULL. */
+/* From arrays (tests); budget may be NULL. Epochs are NaN: set pts[i].epochs
+ * for a data-constrained fit. */
 cls_status cls_fit_input_from_arrays(size_t n, const double *N, const double *D, const double *C,
                                      const double *budget, const double *loss, cls_fit_input **out);
 void cls_fit_input_destroy(cls_fit_input *in);
@@ -69,14 +71,18 @@ void cls_fit_input_warn(cls_fit_input *in, const char *fmt, ...)
 /* ---------------------------------------------------------------- options */
 
 typedef struct cls_fit_options {
-  double huber_delta;   /* Huber threshold on log-loss residuals (1e-3) */
-  int bootstrap;        /* resamples; 0 = no intervals (200) */
-  uint64_t seed;        /* of the resampling (0) */
-  int starts;           /* parametric starting points taken from the grid; 0 = the whole grid */
-  double ci_level;      /* of the intervals (0.95) */
-  double budget_tol;    /* relative FLOPs tolerance when grouping runs without a nominal budget (0.1) */
-  double ref_flops;     /* reference budget of the allocation; NaN = the data's largest */
-  double frontier_skip; /* leave out each run's curve rows below this fraction of its final C (0.1) */
+  double huber_delta;     /* Huber threshold on log-loss residuals (1e-3) */
+  int bootstrap;          /* resamples; 0 = no intervals (200) */
+  uint64_t seed;          /* of the resampling (0) */
+  int starts;             /* parametric starting points taken from the grid; 0 = the whole grid */
+  double ci_level;        /* of the intervals (0.95) */
+  double budget_tol;      /* relative FLOPs tolerance when grouping runs without a nominal budget (0.1) */
+  double ref_flops;       /* reference budget of the allocation; NaN = the data's largest */
+  double frontier_skip;   /* leave out each run's curve rows below this fraction of its final C (0.1) */
+  bool isoflop_linear;    /* IsoFLOP parabolas of the loss, not of log10 loss (false) */
+  bool isoflop_residuals; /* IsoFLOP bootstrap: resample each budget's residuals about its parabola, not its
+                             runs (false) */
+  double fix_E;           /* > 0: the parametric (and data-constrained) law's E pinned to this; NaN: fitted */
 } cls_fit_options;
 
 void cls_fit_options_default(cls_fit_options *o);
@@ -118,7 +124,7 @@ typedef struct cls_fit_budget {
   double n_lo, n_hi; /* sampled N range */
   bool used;         /* has an interior minimum */
   char why[200];     /* why not */
-  double a, b, c;    /* loss = a x² + b x + c, x = log10 N */
+  double a, b, c;    /* log10 loss (or loss, isoflop_linear) = a x² + b x + c, x = log10 N */
   double n_opt, d_opt, loss_opt;
   cls_ci n_opt_ci, d_opt_ci;
   double d_slope, d_icpt; /* log10 D = d_icpt + d_slope·log10 N over the budget's runs */
@@ -129,11 +135,13 @@ typedef struct cls_fit_isoflop {
   char why[256];
   cls_fit_budget *budgets; /* C ascending */
   size_t n_budgets;
+  size_t *point_budget; /* per input point, the index of its budget */
   size_t n_used;
   cls_fit_power n_fit, d_fit;
   int boot_ok;
   int n_boot;
   double *boot_a, *boot_b; /* per resample exponents of N_opt and D_opt; NaN where none */
+  double *boot_law;        /* per resample {coef N, exponent N, coef D, exponent D} (the plan evaluates them) */
 } cls_fit_isoflop;
 
 typedef struct cls_fit_parametric {
@@ -147,10 +155,34 @@ typedef struct cls_fit_parametric {
   int n_converged; /* starts whose L-BFGS run ended without an error */
   size_t n;
   double *predicted; /* per input point */
+  double *residuals; /* per input point, log observed − log predicted */
   int boot_ok;
   int n_boot;
   double *boot; /* n_boot × {E, A, alpha, B, beta}; NaN where a resample gave no fit */
 } cls_fit_parametric;
+
+/* The data-constrained law of Muennighoff et al. (2023), "Scaling
+ * Data-Constrained Language Models": L = E + A/N'^α + B/D'^β with the
+ * effective data D' = U_D + U_D·R*_D·(1 − exp(−R_D/R*_D)) of U_D unique
+ * tokens seen 1 + R_D times (R_D = epochs − 1), and the effective
+ * parameters N' = U_N + U_N·R*_N·(1 − exp(−R_N/R*_N)) where U_N = min(N,
+ * the compute-optimal N for U_D under the plain law) and R_N = N/U_N − 1. */
+typedef struct cls_fit_constrained {
+  bool ok;
+  char why[256];
+  double E, A, alpha, B, beta;
+  double rd_star, rn_star; /* R*_D, R*_N; rn_star NaN when no run has excess parameters */
+  cls_ci E_ci, alpha_ci, beta_ci, rd_star_ci, rn_star_ci;
+  bool has_rn;
+  size_t n_repeated, n_excess; /* runs with epochs > 1; with N above U_N */
+  double max_epochs;
+  double half_value_epochs; /* 1 + R*_D·ln 2: from this pass on a repeated token is worth less than half a fresh
+                               one */
+  cls_ci half_value_epochs_ci;
+  double objective, plain_objective; /* the same Huber objective for both laws on these runs */
+  int boot_ok, n_boot;
+  double *boot; /* n_boot × {E, A, alpha, B, beta, R*_D, R*_N} */
+} cls_fit_constrained;
 
 /* "10× compute → model ×…, data ×…, loss ÷…" at a reference budget. */
 typedef struct cls_fit_allocation {
@@ -167,6 +199,7 @@ typedef struct cls_fit_result {
   cls_fit_frontier frontier;
   cls_fit_isoflop isoflop;
   cls_fit_parametric parametric;
+  cls_fit_constrained constrained;
   cls_fit_allocation allocation;
 } cls_fit_result;
 
@@ -178,6 +211,12 @@ cls_status cls_fit_frontier_run(const cls_fit_input *in, const cls_fit_options *
 cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o, cls_fit_isoflop *out);
 cls_status cls_fit_parametric_run(const cls_fit_input *in, const cls_fit_options *o, cls_fit_parametric *out);
 void cls_fit_allocation_run(const cls_fit_result *r, const cls_fit_input *in, cls_fit_allocation *out);
+/* The data-constrained law, from the plain parametric fit par (its
+ * optimum is a start, and it gives U_N). Needs the points' epochs, at least
+ * 2 runs that repeat their data (epochs > 1) and the plain fit; else ok =
+ * false with the reason. */
+cls_status cls_fit_constrained_run(const cls_fit_input *in, const cls_fit_options *o,
+                                   const cls_fit_parametric *par, cls_fit_constrained *out);
 /* All of the above. */
 cls_status cls_fit_all(const cls_fit_input *in, const cls_fit_options *o, cls_fit_result *out);
 void cls_fit_result_free(cls_fit_result *r);
@@ -185,6 +224,123 @@ void cls_fit_result_free(cls_fit_result *r);
 /* fit.json (docs/formats.md), written to a temporary file and renamed. */
 cls_status cls_fit_write_json(const cls_fit_result *r, const cls_fit_input *in, const char *path, char *err,
                               size_t err_len);
+struct cls_fit_backtest;
+/* The same with a backtest section (bt may be NULL): r is then the fit of
+ * the training runs, in its input. */
+cls_status cls_fit_write_json_backtest(const cls_fit_result *r, const cls_fit_input *in,
+                                       const struct cls_fit_backtest *bt, const char *path, char *err,
+                                       size_t err_len);
+
+/* ------------------------------------------------------------ planning */
+
+/* The fitted laws a plan is computed from, whether they come from a fit just
+ * made (cls_fit_laws_of_result) or from fit.json (fitfile.h,
+ * cls_fit_laws_of_file). Pointers point into the owner; each *_draws is
+ * n_*_draws rows of the law's parameters, one per bootstrap resample (NaN
+ * rows where a resample gave no fit). */
+typedef struct cls_fit_laws {
+  double ci_level;
+  bool has_par;
+  double par[5]; /* E, A, alpha, B, beta */
+  const double *par_draws;
+  size_t n_par_draws;
+  const double *par_resid; /* the fit's log-loss residuals, for prediction intervals */
+  size_t n_par_resid;
+  bool has_iso;
+  double iso[4];           /* N_opt = iso[0]·C^iso[1], D_opt = iso[2]·C^iso[3] */
+  const double *iso_draws; /* rows of {coef N, exponent N, coef D, exponent D} */
+  size_t n_iso_draws;
+  bool has_fr;
+  double fr[3]; /* E, k, gamma */
+  const double *fr_draws;
+  size_t n_fr_draws;
+} cls_fit_laws;
+
+/* What a plan is asked for: a budget, a loss to reach, or a model size. */
+typedef enum { CLS_PLAN_FLOPS = 0, CLS_PLAN_LOSS = 1, CLS_PLAN_PARAMS = 2 } cls_plan_target;
+
+/* One law's compute-optimal point: the budget C, model size N, data D and
+ * loss L it predicts (NaN for what the law does not predict: the IsoFLOP
+ * power laws give no loss, the frontier no N or D), each with its
+ * percentile interval over the resamples (the law of each resample solved
+ * for the same target). */
+typedef struct cls_fit_optimum {
+  char law[16]; /* "isoflop", "parametric", "frontier" */
+  bool ok;
+  char why[160]; /* why not, when !ok */
+  double c, n, d, loss;
+  cls_ci c_ci, n_ci, d_ci, loss_ci;
+  /* The interval a run's final loss falls in (the parametric law only): each
+   * resample's loss times the exponential of a residual of the fit drawn
+   * with replacement (inflated by sqrt(n/(n−5)) for the fitted parameters).
+   * loss_ci is the law's uncertainty, loss_pi adds the runs' scatter. */
+  cls_ci loss_pi;
+} cls_fit_optimum;
+
+enum { CLS_FIT_N_LAWS = 3 };
+
+/* Fills laws from r (pointers into r: keep r alive). */
+void cls_fit_laws_of_result(const cls_fit_result *r, cls_fit_laws *laws);
+/* Each fitted law's optimum for the target (out[0] isoflop, out[1]
+ * parametric, out[2] frontier; a law that was not fitted, or that cannot
+ * answer the target, has ok = false and its reason). With C = 6ND:
+ * parametric N* = G·(C/6)^a, G = (αA/(βB))^(1/(α+β)), D* = C/(6N*);
+ * IsoFLOP N* = coef·C^a, D* = coef·C^b; frontier L = E + k·C^(−γ). A loss
+ * target is reached by the C where the law's optimal loss equals it (none at
+ * or below the law's floor E), a model size by the C where N*(C) equals it.
+ * CLS_ERR_INVALID_VALUE (err says why) when value is not positive-finite or
+ * no law is fitted. */
+cls_status cls_fit_optimum_at(const cls_fit_laws *laws, cls_plan_target target, double value,
+                              cls_fit_optimum out[CLS_FIT_N_LAWS], char *err, size_t err_len);
+
+/* ------------------------------------------------------------ backtest */
+
+/* One held-out run: what the laws fitted without it predict. */
+typedef struct cls_fit_heldout {
+  char id[128];
+  double n, d, c, budget, observed;
+  double predicted; /* parametric L(N, D) of the training fit */
+  cls_ci ci;        /* confidence interval of the law's value (the resampled laws) */
+  cls_ci pi;        /* prediction interval of a run's loss (the laws plus a resampled residual) */
+  double rel_error; /* predicted / observed − 1 */
+  bool inside;      /* observed within pi */
+} cls_fit_heldout;
+
+/* One held-out budget: its measured IsoFLOP minimum against each law's
+ * N_opt(C) extrapolated from the training budgets. */
+typedef struct cls_fit_heldout_budget {
+  double budget;
+  double n_opt; /* the budget's own parabola's minimum; NaN when it has none */
+  cls_fit_optimum opt[CLS_FIT_N_LAWS];
+} cls_fit_heldout_budget;
+
+typedef struct cls_fit_backtest {
+  int holdout; /* K */
+  size_t n_budgets, n_train;
+  double train_c_hi; /* largest training budget */
+  cls_fit_heldout *runs;
+  size_t n_runs;
+  cls_fit_heldout_budget *budgets; /* the K held out, C ascending */
+  size_t n_held_budgets;
+  size_t n_inside;
+  double mean_abs_rel_error, max_abs_rel_error;
+  double residual_sd; /* of the training fit's log-loss residuals (inflated for the 5 parameters) */
+} cls_fit_backtest;
+
+/* Fits all but the runs of the K largest budgets (grouped as the IsoFLOP
+ * fit groups them) into *train_fit (its input in *train_in; both the
+ * caller's to free: cls_fit_result_free, cls_fit_input_destroy), and
+ * predicts the held-out runs: each run's loss from the parametric law with
+ * a confidence interval (the bootstrap's laws at the run's N and D) and a
+ * prediction interval (each bootstrap law times the exponential of a
+ * training residual drawn with replacement, inflated by sqrt(n/(n−5))),
+ * and each held-out budget's N_opt from every law. CLS_ERR_INVALID_VALUE
+ * (err names the counts) when K < 1 or the hold-out leaves fewer than 2
+ * budgets, or when the training runs give no parametric fit. */
+cls_status cls_fit_backtest_run(const cls_fit_input *in, const cls_fit_options *o, int k,
+                                cls_fit_result *train_fit, cls_fit_input **train_in, cls_fit_backtest *out,
+                                char *err, size_t err_len);
+void cls_fit_backtest_free(cls_fit_backtest *b);
 
 /* ---------------------------------------------- shared numerical helpers */
 

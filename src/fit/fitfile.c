@@ -22,9 +22,13 @@ static void free_power(cls_power_fit *p) {
 void cls_fit_destroy(cls_fit *f) {
   if (!f) return;
   free(f->budgets);
+  free(f->fr_draws.v), free(f->iso_draws.v), free(f->par_draws.v);
   free_power(&f->n_opt_fit);
   free_power(&f->d_opt_fit);
   free(f->param_points);
+  free(f->param_resid);
+  free(f->backtest.runs);
+  free(f->constrained.draws.v);
   for (size_t i = 0; i < f->n_axis_fits; i++) {
     for (size_t g = 0; g < f->axis_fits[i].n_groups; g++) {
       cls_axis_fit_group *q = &f->axis_fits[i].groups[g];
@@ -64,6 +68,31 @@ static cls_status read_array(const cJSON *arr, double **out, size_t *n) {
     (*out)[i] = cJSON_IsNumber(v) && isfinite(v->valuedouble) ? v->valuedouble : NAN;
   }
   *n = (size_t)m;
+  return CLS_OK;
+}
+
+/* bootstrap_draws of a section: an array of rows of width numbers (null:
+ * NaN). Absent: no draws (version 1, or --bootstrap 0). */
+static cls_status read_draws(const cJSON *o, const char *section, size_t width, cls_fit_draws *d, const char *path,
+                             char *err, size_t err_len) {
+  const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "bootstrap_draws");
+  if (!a) return CLS_OK;
+  int n = cJSON_GetArraySize(a);
+  if (!cJSON_IsArray(a)) n = -1;
+  d->v = malloc((size_t)(n > 0 ? n : 1) * width * sizeof *d->v);
+  if (!d->v) return CLS_ERR_OUT_OF_MEMORY;
+  for (int r = 0; r < n; r++) {
+    const cJSON *row = cJSON_GetArrayItem(a, r);
+    if (!cJSON_IsArray(row) || (size_t)cJSON_GetArraySize(row) != width) n = -1;
+    for (size_t k = 0; n >= 0 && k < width; k++) {
+      const cJSON *v = cJSON_GetArrayItem(row, (int)k);
+      d->v[(size_t)r * width + k] = cJSON_IsNumber(v) && isfinite(v->valuedouble) ? v->valuedouble : NAN;
+    }
+  }
+  if (n < 0)
+    return cls_errf(err, err_len, CLS_ERR_FORMAT,
+                    "%s: %s.bootstrap_draws must be an array of arrays of %zu numbers", path, section, width);
+  d->n = (size_t)n, d->width = width;
   return CLS_OK;
 }
 
@@ -119,6 +148,7 @@ static cls_status read_isoflop(const cJSON *iso, cls_fit *f, const char *path, c
   f->ci_level = cls_json_get_num(iso, "ci_level");
   cls_status st = read_power(iso, "n_opt_fit", &f->n_opt_fit, path, err, err_len);
   if (!st) st = read_power(iso, "d_opt_fit", &f->d_opt_fit, path, err, err_len);
+  if (!st) st = read_draws(iso, "isoflop", 4, &f->iso_draws, path, err, err_len);
   return st;
 }
 
@@ -128,6 +158,8 @@ static cls_status read_parametric(const cJSON *p, cls_fit *f, const char *path, 
   if (!need(p, "parametric", keys, dst, 5, path, err, err_len)) return CLS_ERR_FORMAT;
   cls_json_get_pair(p, "alpha_ci", &f->alpha_ci.lo, &f->alpha_ci.hi);
   cls_json_get_pair(p, "beta_ci", &f->beta_ci.lo, &f->beta_ci.hi);
+  cls_status st = read_draws(p, "parametric", 5, &f->par_draws, path, err, err_len);
+  if (st) return st;
   const cJSON *pts = cJSON_GetObjectItemCaseSensitive(p, "points");
   if (pts) {
     int n = cJSON_GetArraySize(pts);
@@ -140,9 +172,19 @@ static cls_status read_parametric(const cJSON *p, cls_fit *f, const char *path, 
       snprintf(q->id, sizeof q->id, "%s", id ? id : "");
       q->n_params = cls_json_get_num(o, "n_params");
       q->tokens = cls_json_get_num(o, "tokens");
+      q->flops = cls_json_get_num(o, "flops");
+      q->epochs = cls_json_get_num(o, "epochs");
       q->observed = cls_json_get_num(o, "observed");
       q->predicted = cls_json_get_num(o, "predicted");
       f->n_param_points++;
+    }
+    /* the residuals, for the prediction intervals of a plan */
+    f->param_resid = malloc((f->n_param_points ? f->n_param_points : 1) * sizeof *f->param_resid);
+    if (!f->param_resid) return CLS_ERR_OUT_OF_MEMORY;
+    for (size_t i = 0; i < f->n_param_points; i++) {
+      const cls_param_point *q = &f->param_points[i];
+      if (q->observed > 0 && q->predicted > 0)
+        f->param_resid[f->n_param_resid++] = log(q->observed / q->predicted);
     }
   }
   f->has_parametric = true;
@@ -222,6 +264,52 @@ static cls_status read_collapse(const cJSON *co, cls_fit *f, const char *path, c
   return CLS_OK;
 }
 
+/* data_constrained: the law and its draws. */
+static cls_status read_constrained(const cJSON *o, cls_fit *f, const char *path, char *err, size_t err_len) {
+  cls_constrained_fit *c = &f->constrained;
+  const char *keys[7] = {"E", "A", "alpha", "B", "beta", "rd_star", "half_value_epochs"};
+  double *dst[7] = {&c->E, &c->A, &c->alpha, &c->B, &c->beta, &c->rd_star, &c->half_value_epochs};
+  if (!need(o, "data_constrained", keys, dst, 7, path, err, err_len)) return CLS_ERR_FORMAT;
+  c->rn_star = cls_json_get_num(o, "rn_star");
+  c->max_epochs = cls_json_get_num(o, "max_epochs");
+  c->rd_star_ci.lo = c->rd_star_ci.hi = NAN;
+  cls_json_get_pair(o, "rd_star_ci", &c->rd_star_ci.lo, &c->rd_star_ci.hi);
+  cls_status st = read_draws(o, "data_constrained", 7, &c->draws, path, err, err_len);
+  c->present = !st;
+  return st;
+}
+
+/* backtest: the held-out runs (clscale fit --holdout-top). */
+static cls_status read_backtest(const cJSON *o, cls_fit *f, const char *path, char *err, size_t err_len) {
+  const cJSON *runs = cJSON_GetObjectItemCaseSensitive(o, "runs");
+  if (!cJSON_IsObject(o) || !cJSON_IsArray(runs))
+    return cls_errf(err, err_len, CLS_ERR_FORMAT, "%s: backtest must be an object with an array runs", path);
+  cls_backtest_fit *b = &f->backtest;
+  int n = cJSON_GetArraySize(runs);
+  b->runs = calloc((size_t)(n > 0 ? n : 1), sizeof *b->runs);
+  if (!b->runs) return CLS_ERR_OUT_OF_MEMORY;
+  b->holdout = (int)cls_json_get_num(o, "holdout_top");
+  b->train_flops_max = cls_json_get_num(o, "train_flops_max");
+  b->ci_level = cls_json_get_num(o, "ci_level");
+  for (int i = 0; i < n; i++) {
+    const cJSON *q = cJSON_GetArrayItem(runs, i);
+    cls_backtest_run *r = &b->runs[b->n_runs];
+    char section[48];
+    snprintf(section, sizeof section, "backtest.runs[%d]", i);
+    const char *keys[5] = {"n_params", "tokens", "flops", "observed", "predicted"};
+    double *dst[5] = {&r->n_params, &r->tokens, &r->flops, &r->observed, &r->predicted};
+    if (!need(q, section, keys, dst, 5, path, err, err_len)) return CLS_ERR_FORMAT;
+    r->budget_flops = cls_json_get_num(q, "budget_flops");
+    r->pi.lo = r->pi.hi = NAN;
+    cls_json_get_pair(q, "pi", &r->pi.lo, &r->pi.hi);
+    r->inside = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(q, "inside"));
+    b->n_inside += r->inside;
+    b->n_runs++;
+  }
+  b->present = true;
+  return CLS_OK;
+}
+
 /* axis_fits: an array of fits, each with its groups. */
 static cls_status read_axis_fits(const cJSON *arr, cls_fit *f, const char *path, char *err, size_t err_len) {
   if (!cJSON_IsArray(arr)) return cls_errf(err, err_len, CLS_ERR_FORMAT, "%s: axis_fits must be an array", path);
@@ -269,11 +357,22 @@ cls_status cls_fit_load(const char *path, cls_fit **out, char *err, size_t err_l
   f->fr_c_lo = f->fr_c_hi = NAN;
   f->collapse.largest_d = NAN;
   f->fr_gamma_ci.lo = f->fr_gamma_ci.hi = NAN;
+  f->runs_c_lo = f->runs_c_hi = NAN;
+  /* Files without a version predate it and are version 1. */
+  double version = cls_json_get_num(root, "version");
+  f->version = isfinite(version) ? (int)version : 1;
+  if ((isfinite(version) && version != f->version) || f->version < 1 || f->version > CLS_FIT_JSON_VERSION)
+    st = cls_errf(err, err_len, CLS_ERR_FORMAT,
+                  "%s: fit.json version %g is not one this clscale reads (1 to %d): it was written by another "
+                  "clscale; rerun clscale fit with this one",
+                  path, version, CLS_FIT_JSON_VERSION);
+  cls_json_get_pair(root, "runs_flops_range", &f->runs_c_lo, &f->runs_c_hi);
   const cJSON *fr = cJSON_GetObjectItemCaseSensitive(root, "frontier");
   if (fr) {
     const char *keys[3] = {"E", "k", "gamma"};
     double *dst[3] = {&f->fr_E, &f->fr_k, &f->fr_gamma};
-    if (!need(fr, "frontier", keys, dst, 3, path, err, err_len)) st = CLS_ERR_FORMAT;
+    if (!st && !need(fr, "frontier", keys, dst, 3, path, err, err_len)) st = CLS_ERR_FORMAT;
+    if (!st) st = read_draws(fr, "frontier", 3, &f->fr_draws, path, err, err_len);
     cls_json_get_pair(fr, "gamma_ci", &f->fr_gamma_ci.lo, &f->fr_gamma_ci.hi);
     cls_json_get_pair(fr, "flops_range", &f->fr_c_lo, &f->fr_c_hi);
     f->has_frontier = !st;
@@ -285,6 +384,10 @@ cls_status cls_fit_load(const char *path, cls_fit **out, char *err, size_t err_l
   if (!st && par) st = read_parametric(par, f, path, err, err_len);
   const cJSON *ax = cJSON_GetObjectItemCaseSensitive(root, "axis_fits");
   if (!st && ax) st = read_axis_fits(ax, f, path, err, err_len);
+  const cJSON *dc = cJSON_GetObjectItemCaseSensitive(root, "data_constrained");
+  if (!st && dc) st = read_constrained(dc, f, path, err, err_len);
+  const cJSON *bt = cJSON_GetObjectItemCaseSensitive(root, "backtest");
+  if (!st && bt) st = read_backtest(bt, f, path, err, err_len);
   const cJSON *co = cJSON_GetObjectItemCaseSensitive(root, "collapse");
   if (!st && co) st = read_collapse(co, f, path, err, err_len);
   cJSON_Delete(root);
@@ -297,3 +400,32 @@ cls_status cls_fit_load(const char *path, cls_fit **out, char *err, size_t err_l
 }
 
 /* ------------------------------------------------------ coordinate check */
+
+cls_status cls_fit_laws_of_file(const cls_fit *f, const char *path, cls_fit_laws *L, char *err, size_t err_len) {
+  if (!f || !L) return CLS_ERR_NULL_ARGUMENT;
+  memset(L, 0, sizeof *L);
+  if (f->version < 2)
+    return cls_errf(err, err_len, CLS_ERR_FORMAT,
+                    "%s is fit.json version %d, written by an older clscale without the bootstrap draws a plan "
+                    "needs: rerun clscale fit",
+                    path, f->version);
+  L->ci_level = isfinite(f->ci_level) ? f->ci_level : 0.95;
+  if (f->has_parametric) {
+    L->has_par = true;
+    L->par[0] = f->E, L->par[1] = f->A, L->par[2] = f->alpha, L->par[3] = f->B, L->par[4] = f->beta;
+    L->par_draws = f->par_draws.v, L->n_par_draws = f->par_draws.n;
+    L->par_resid = f->param_resid, L->n_par_resid = f->n_param_resid;
+  }
+  if (f->n_opt_fit.present && f->d_opt_fit.present) {
+    L->has_iso = true;
+    L->iso[0] = f->n_opt_fit.coef, L->iso[1] = f->n_opt_fit.exponent;
+    L->iso[2] = f->d_opt_fit.coef, L->iso[3] = f->d_opt_fit.exponent;
+    L->iso_draws = f->iso_draws.v, L->n_iso_draws = f->iso_draws.n;
+  }
+  if (f->has_frontier) {
+    L->has_fr = true;
+    L->fr[0] = f->fr_E, L->fr[1] = f->fr_k, L->fr[2] = f->fr_gamma;
+    L->fr_draws = f->fr_draws.v, L->n_fr_draws = f->fr_draws.n;
+  }
+  return CLS_OK;
+}

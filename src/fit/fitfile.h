@@ -10,10 +10,22 @@
 #include <stddef.h>
 
 #include "clscale/status.h"
+#include "fit/fit.h"
+
+/* fit.json's `version`: 2 added the bootstrap draws (`bootstrap_draws` of
+ * each law) and `runs_flops_range`, which `clscale plan` needs; the reader
+ * reads 1 and 2. */
+#define CLS_FIT_JSON_VERSION 2
 
 typedef struct cls_interval {
   double lo, hi; /* NaN when not given */
 } cls_interval;
+
+/* A law's bootstrap draws: n rows of width numbers (NaN where none). */
+typedef struct cls_fit_draws {
+  size_t n, width;
+  double *v;
+} cls_fit_draws;
 
 typedef struct cls_power_fit { /* y = coef · C^exponent */
   bool present;
@@ -32,8 +44,33 @@ typedef struct cls_isoflop_budget {
 
 typedef struct cls_param_point {
   char id[128];
-  double n_params, tokens, observed, predicted;
+  double n_params, tokens, flops, observed, predicted; /* flops NaN when absent */
+  double epochs;                                       /* NaN when absent */
 } cls_param_point;
+
+/* The data-constrained law (fit.json data_constrained). */
+typedef struct cls_constrained_fit {
+  bool present;
+  double E, A, alpha, B, beta, rd_star, rn_star; /* rn_star NaN when not fitted */
+  cls_interval rd_star_ci;
+  double half_value_epochs, max_epochs;
+  cls_fit_draws draws; /* rows of {E, A, alpha, B, beta, R*_D, R*_N} */
+} cls_constrained_fit;
+
+/* A held-out run of a backtest (fit.json backtest.runs[]). */
+typedef struct cls_backtest_run {
+  double budget_flops, n_params, tokens, flops, observed, predicted;
+  cls_interval pi;
+  bool inside;
+} cls_backtest_run;
+
+typedef struct cls_backtest_fit {
+  bool present;
+  int holdout;
+  double train_flops_max, ci_level;
+  size_t n_runs, n_inside;
+  cls_backtest_run *runs;
+} cls_backtest_fit;
 
 /* One group of an axis fit (fit.json axis_fits[].groups[]). */
 typedef struct cls_axis_fit_group {
@@ -71,6 +108,9 @@ typedef struct cls_collapse_fit {
 } cls_collapse_fit;
 
 typedef struct cls_fit {
+  int version;
+  double runs_c_lo, runs_c_hi; /* runs_flops_range; NaN when absent (version 1) */
+  cls_fit_draws fr_draws, iso_draws, par_draws;
   bool has_frontier;
   double fr_E, fr_k, fr_gamma; /* L(C) = E + k·C^(−gamma) */
   cls_interval fr_gamma_ci;
@@ -87,14 +127,24 @@ typedef struct cls_fit {
   cls_interval alpha_ci, beta_ci;
   size_t n_param_points;
   cls_param_point *param_points;
+  double *param_resid; /* log observed − log predicted of the points that have both */
+  size_t n_param_resid;
 
   size_t n_axis_fits; /* 0 when the file has no axis_fits (every file before them) */
   cls_axis_fit *axis_fits;
 
-  cls_collapse_fit collapse; /* present false when the file has none */
+  cls_collapse_fit collapse;       /* present false when the file has none */
+  cls_backtest_fit backtest;       /* present false when the file has none */
+  cls_constrained_fit constrained; /* present false when the file has none */
 } cls_fit;
 
-/* Reads fit.json. A missing file is CLS_ERR_IO (callers treat it as "no fit"
+/* The laws of a fit.json for cls_fit_optimum_at (pointers into f). A file
+ * of version 1 has no bootstrap draws: CLS_ERR_FORMAT saying to rerun
+ * clscale fit. */
+cls_status cls_fit_laws_of_file(const cls_fit *f, const char *path, cls_fit_laws *laws, char *err, size_t err_len);
+
+/* Reads fit.json. A `version` other than 1 or 2 is CLS_ERR_FORMAT naming
+ * both. A missing file is CLS_ERR_IO (callers treat it as "no fit"
  * and skip the fitted parts); malformed JSON or a section whose required
  * fields are missing or not finite is CLS_ERR_FORMAT naming the field. */
 cls_status cls_fit_load(const char *path, cls_fit **out, char *err, size_t err_len);

@@ -13,6 +13,7 @@
 #include "fit/axis.h"
 #include "fit/collapse.h"
 #include "fit/fit.h"
+#include "fit/fitfile.h"
 
 static void num(cJSON *o, const char *key, double v) {
   if (isfinite(v))
@@ -28,6 +29,22 @@ static void pair(cJSON *o, const char *key, cls_ci ci) {
   if (!a) return;
   cJSON_AddItemToArray(a, cJSON_CreateNumber(ci.lo));
   cJSON_AddItemToArray(a, cJSON_CreateNumber(ci.hi));
+}
+
+/* A bootstrap's resampled laws, one array of width numbers per resample
+ * (null where it gave no fit): `clscale plan` solves each for its target,
+ * which is how a plan's intervals carry the fit's uncertainty. */
+static void draws(cJSON *o, const double *rows, int n, int width) {
+  if (!rows || n <= 0) return;
+  cJSON *a = cJSON_AddArrayToObject(o, "bootstrap_draws");
+  for (int r = 0; a && r < n; r++) {
+    cJSON *row = cJSON_CreateArray();
+    for (int k = 0; row && k < width; k++) {
+      double v = rows[(size_t)r * (size_t)width + (size_t)k];
+      cJSON_AddItemToArray(row, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
+    }
+    cJSON_AddItemToArray(a, row);
+  }
 }
 
 static void power(cJSON *iso, const char *key, const cls_fit_power *p) {
@@ -70,6 +87,7 @@ static void put_frontier(cJSON *root, cJSON *skipped, const cls_fit_result *r) {
     num(o, "objective", fr->objective);
     cJSON_AddNumberToObject(o, "n_runs", (double)fr->n_runs);
     cJSON_AddNumberToObject(o, "bootstrap_ok", fr->boot_ok);
+    draws(o, fr->boot, fr->n_boot, 3);
     cJSON *pts = cJSON_AddArrayToObject(o, "points");
     for (size_t i = 0; i < fr->n; i++) {
       cJSON *p = cJSON_CreateObject();
@@ -119,10 +137,13 @@ static void put_isoflop(cJSON *root, cJSON *skipped, const cls_fit_result *r) {
       const cls_fit_budget *b = &iso->budgets[i];
       cJSON_AddItemToArray(b->used ? bs : ex, isoflop_budget(b));
     }
-    cJSON_AddStringToObject(o, "parabola_of", "log10_loss"); /* y of a x^2 + b x + c, x = log10 N */
+    /* y of a x^2 + b x + c, x = log10 N */
+    cJSON_AddStringToObject(o, "parabola_of", r->opt.isoflop_linear ? "loss" : "log10_loss");
+    cJSON_AddStringToObject(o, "bootstrap_resamples", r->opt.isoflop_residuals ? "residuals" : "runs");
     power(o, "n_opt_fit", &iso->n_fit);
     power(o, "d_opt_fit", &iso->d_fit);
     cJSON_AddNumberToObject(o, "bootstrap_ok", iso->boot_ok);
+    if (iso->ok) draws(o, iso->boot_law, iso->n_boot, 4);
     if (!iso->ok) cJSON_AddStringToObject(o, "power_laws_skipped", iso->why);
   } else {
     cJSON_AddStringToObject(skipped, "isoflop", iso->why);
@@ -157,10 +178,12 @@ static void put_parametric(cJSON *root, cJSON *skipped, const cls_fit_result *r,
     pair(o, "B_ci", par->B_ci);
     pair(o, "beta_ci", par->beta_ci);
     num(o, "huber_delta", r->opt.huber_delta);
+    if (r->opt.fix_E > 0) num(o, "fixed_E", r->opt.fix_E); /* E pinned, not fitted (--fix-E) */
     num(o, "objective", par->objective);
     cJSON_AddNumberToObject(o, "n_starts", par->n_starts);
     cJSON_AddNumberToObject(o, "n_converged", par->n_converged);
     cJSON_AddNumberToObject(o, "bootstrap_ok", par->boot_ok);
+    draws(o, par->boot, par->n_boot, 5);
     cJSON *opt = cJSON_AddObjectToObject(o, "optimal");
     num(opt, "n_opt_exponent", par->a);
     num(opt, "d_opt_exponent", par->b);
@@ -173,6 +196,7 @@ static void put_parametric(cJSON *root, cJSON *skipped, const cls_fit_result *r,
       num(p, "n_params", in->pts[i].n);
       num(p, "tokens", in->pts[i].d);
       num(p, "flops", in->pts[i].c);
+      if (isfinite(in->pts[i].epochs)) num(p, "epochs", in->pts[i].epochs);
       num(p, "observed", in->pts[i].loss);
       num(p, "predicted", par->predicted[i]);
       cJSON_AddItemToArray(pts, p);
@@ -180,6 +204,41 @@ static void put_parametric(cJSON *root, cJSON *skipped, const cls_fit_result *r,
   } else {
     cJSON_AddStringToObject(skipped, "parametric", par->why);
   }
+}
+
+/* The data-constrained law beside the plain one, or why it was skipped. */
+static void put_constrained(cJSON *root, cJSON *skipped, const cls_fit_result *r) {
+  const cls_fit_constrained *c = &r->constrained;
+  if (!c->ok) {
+    cJSON_AddStringToObject(skipped, "data_constrained", c->why);
+    return;
+  }
+  cJSON *o = cJSON_AddObjectToObject(root, "data_constrained");
+  if (!o) return;
+  cJSON_AddStringToObject(o, "form",
+                          "L = E + A/N'^alpha + B/D'^beta, D' = U_D + U_D*R*_D*(1 - exp(-R_D/R*_D)), "
+                          "N' = U_N + U_N*R*_N*(1 - exp(-R_N/R*_N))");
+  num(o, "E", c->E);
+  num(o, "A", c->A);
+  num(o, "alpha", c->alpha);
+  num(o, "B", c->B);
+  num(o, "beta", c->beta);
+  num(o, "rd_star", c->rd_star);
+  pair(o, "rd_star_ci", c->rd_star_ci);
+  num(o, "rn_star", c->rn_star);
+  pair(o, "rn_star_ci", c->rn_star_ci);
+  pair(o, "E_ci", c->E_ci);
+  pair(o, "alpha_ci", c->alpha_ci);
+  pair(o, "beta_ci", c->beta_ci);
+  num(o, "half_value_epochs", c->half_value_epochs);
+  pair(o, "half_value_epochs_ci", c->half_value_epochs_ci);
+  cJSON_AddNumberToObject(o, "n_repeated", (double)c->n_repeated);
+  cJSON_AddNumberToObject(o, "n_excess", (double)c->n_excess);
+  num(o, "max_epochs", c->max_epochs);
+  num(o, "objective", c->objective);
+  num(o, "plain_objective", c->plain_objective);
+  cJSON_AddNumberToObject(o, "bootstrap_ok", c->boot_ok);
+  draws(o, c->boot, c->n_boot, 7);
 }
 
 /* "10x compute -> ..." when the fits give exponents and a loss law. */
@@ -201,22 +260,95 @@ static void put_allocation(cJSON *root, const cls_fit_result *r) {
     snprintf(text, sizeof text, "10x compute -> model x%.3g, data x%.3g, loss /%.3g", al->model_factor,
              al->data_factor, al->loss_factor);
     cJSON_AddStringToObject(o, "summary", text);
+    /* every law's compute-optimal point at the reference budget */
+    cls_fit_laws laws;
+    cls_fit_optimum opt[CLS_FIT_N_LAWS];
+    char err[256];
+    cls_fit_laws_of_result(r, &laws);
+    if (!cls_fit_optimum_at(&laws, CLS_PLAN_FLOPS, al->ref_flops, opt, err, sizeof err)) {
+      cJSON *arr = cJSON_AddArrayToObject(o, "optimum");
+      for (int i = 0; arr && i < CLS_FIT_N_LAWS; i++) {
+        if (!opt[i].ok) continue;
+        cJSON *q = cJSON_CreateObject();
+        cJSON_AddStringToObject(q, "law", opt[i].law);
+        num(q, "n_opt", opt[i].n);
+        pair(q, "n_opt_ci", opt[i].n_ci);
+        num(q, "d_opt", opt[i].d);
+        pair(q, "d_opt_ci", opt[i].d_ci);
+        num(q, "loss", opt[i].loss);
+        pair(q, "loss_ci", opt[i].loss_ci);
+        pair(q, "loss_pi", opt[i].loss_pi);
+        cJSON_AddItemToArray(arr, q);
+      }
+    }
+  }
+}
+
+/* The backtest: the held-out runs and budgets against the training fit. */
+static void put_backtest(cJSON *root, const cls_fit_backtest *bt, double level) {
+  cJSON *o = cJSON_AddObjectToObject(root, "backtest");
+  if (!o) return;
+  cJSON_AddNumberToObject(o, "holdout_top", bt->holdout);
+  cJSON_AddNumberToObject(o, "n_budgets", (double)bt->n_budgets);
+  cJSON_AddNumberToObject(o, "n_train", (double)bt->n_train);
+  num(o, "train_flops_max", bt->train_c_hi);
+  num(o, "ci_level", level);
+  num(o, "residual_sd", bt->residual_sd);
+  cJSON_AddNumberToObject(o, "n_inside", (double)bt->n_inside);
+  num(o, "mean_abs_rel_error", bt->mean_abs_rel_error);
+  num(o, "max_abs_rel_error", bt->max_abs_rel_error);
+  cJSON *runs = cJSON_AddArrayToObject(o, "runs");
+  for (size_t i = 0; runs && i < bt->n_runs; i++) {
+    const cls_fit_heldout *h = &bt->runs[i];
+    cJSON *q = cJSON_CreateObject();
+    cJSON_AddStringToObject(q, "id", h->id);
+    num(q, "budget_flops", h->budget);
+    num(q, "n_params", h->n);
+    num(q, "tokens", h->d);
+    num(q, "flops", h->c);
+    num(q, "observed", h->observed);
+    num(q, "predicted", h->predicted);
+    pair(q, "ci", h->ci);
+    pair(q, "pi", h->pi);
+    num(q, "rel_error", h->rel_error);
+    cJSON_AddBoolToObject(q, "inside", h->inside);
+    cJSON_AddItemToArray(runs, q);
+  }
+  cJSON *bs = cJSON_AddArrayToObject(o, "budgets");
+  for (size_t i = 0; bs && i < bt->n_held_budgets; i++) {
+    const cls_fit_heldout_budget *h = &bt->budgets[i];
+    cJSON *q = cJSON_CreateObject();
+    num(q, "budget_flops", h->budget);
+    num(q, "n_opt_measured", h->n_opt);
+    for (int l = 0; l < CLS_FIT_N_LAWS; l++) {
+      if (!h->opt[l].ok || !isfinite(h->opt[l].n)) continue;
+      cJSON *e = cJSON_AddObjectToObject(q, h->opt[l].law);
+      num(e, "n_opt", h->opt[l].n);
+      pair(e, "n_opt_ci", h->opt[l].n_ci);
+    }
+    cJSON_AddItemToArray(bs, q);
   }
 }
 
 static cJSON *build(const cls_fit_result *r, const cls_fit_input *in) {
   cJSON *root = cJSON_CreateObject();
   if (!root) return NULL;
-  cJSON_AddNumberToObject(root, "version", 1);
+  cJSON_AddNumberToObject(root, "version", CLS_FIT_JSON_VERSION);
   cJSON_AddStringToObject(root, "loss", in->train_loss ? "train" : "eval");
   num(root, "ci_level", r->opt.ci_level);
   cJSON_AddNumberToObject(root, "bootstrap", r->opt.bootstrap);
   cJSON_AddNumberToObject(root, "seed", (double)r->opt.seed);
   cJSON_AddNumberToObject(root, "n_runs", (double)in->n_pts);
+  /* the compute the runs span: a plan below it is no prediction */
+  cls_ci range = {INFINITY, -INFINITY};
+  for (size_t i = 0; i < in->n_pts; i++)
+    range.lo = fmin(range.lo, in->pts[i].c), range.hi = fmax(range.hi, in->pts[i].c);
+  pair(root, "runs_flops_range", range);
   cJSON *skipped = cJSON_CreateObject();
   put_frontier(root, skipped, r);
   put_isoflop(root, skipped, r);
   put_parametric(root, skipped, r, in);
+  put_constrained(root, skipped, r);
   put_allocation(root, r);
   if (cJSON_GetArraySize(skipped) > 0)
     cJSON_AddItemToObject(root, "skipped", skipped);
@@ -227,8 +359,14 @@ static cJSON *build(const cls_fit_result *r, const cls_fit_input *in) {
 
 cls_status cls_fit_write_json(const cls_fit_result *r, const cls_fit_input *in, const char *path, char *err,
                               size_t err_len) {
+  return cls_fit_write_json_backtest(r, in, NULL, path, err, err_len);
+}
+
+cls_status cls_fit_write_json_backtest(const cls_fit_result *r, const cls_fit_input *in,
+                                       const cls_fit_backtest *bt, const char *path, char *err, size_t err_len) {
   if (!r || !in || !path) return CLS_ERR_NULL_ARGUMENT;
   cJSON *root = build(r, in);
+  if (root && bt) put_backtest(root, bt, r->opt.ci_level);
   cls_status st = cls_write_json_atomic(path, root, err, err_len);
   cJSON_Delete(root);
   return st;
@@ -374,7 +512,7 @@ cls_status cls_fit_write_axis_json(const cls_fit_axis *fits, size_t n_fits, cons
   if (!fits || !o || !in || !path) return CLS_ERR_NULL_ARGUMENT;
   cJSON *root = cJSON_CreateObject();
   if (!root) return CLS_ERR_OUT_OF_MEMORY;
-  cJSON_AddNumberToObject(root, "version", 1);
+  cJSON_AddNumberToObject(root, "version", CLS_FIT_JSON_VERSION);
   cJSON_AddStringToObject(root, "loss", "eval");
   num(root, "ci_level", o->ci_level);
   cJSON_AddNumberToObject(root, "bootstrap", o->bootstrap);

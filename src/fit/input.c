@@ -94,6 +94,7 @@ cls_status cls_fit_input_from_rundir(const char *dir, bool train_loss, cls_fit_i
     snprintf(q->id, sizeof q->id, "%s", p->id);
     q->n = p->n_params, q->d = p->tokens, q->c = p->flops, q->loss = loss;
     q->budget = positive(p->budget_flops) ? p->budget_flops : NAN;
+    q->epochs = positive(p->epochs) ? p->epochs : NAN;
     q->curve0 = in->n_curve;
     const double *cl = train_loss ? p->curve.train_loss : p->curve.eval_loss;
     size_t skipped = 0;
@@ -160,11 +161,12 @@ cls_status cls_fit_input_from_csv(const char *path, cls_fit_input **out, char *e
   static const char *const l_names[] = {"loss", "final_eval_loss", "eval_loss", "L", NULL};
   static const char *const b_names[] = {"budget", "budget_flops", NULL};
   static const char *const i_names[] = {"id", NULL};
+  static const char *const e_names[] = {"epochs", NULL};
   int cn = find_col(t, n_names), cd = find_col(t, d_names), cc = find_col(t, c_names), cl = find_col(t, l_names),
-      cb = find_col(t, b_names), ci = find_col(t, i_names);
+      cb = find_col(t, b_names), ci = find_col(t, i_names), ce = find_col(t, e_names);
   /* Two columns for one quantity ("N,n_params", "loss,L"): which to use
    * is a guess, so neither is. */
-  const char *const *groups[] = {n_names, d_names, c_names, l_names, b_names, i_names};
+  const char *const *groups[] = {n_names, d_names, c_names, l_names, b_names, i_names, e_names};
   for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
     int first = -1;
     for (size_t i = 0; i < t->n_cols; i++)
@@ -204,10 +206,10 @@ cls_status cls_fit_input_from_csv(const char *path, cls_fit_input **out, char *e
   }
   size_t cap = 0;
   for (size_t r = 0; r < t->n_rows && !st; r++) {
-    int cols[5] = {cn, cd, cc, cl, cb};
-    const char *names[5] = {"N", "D", "C", "loss", "budget"};
-    double v[5] = {NAN, NAN, NAN, NAN, NAN};
-    for (int k = 0; k < 5 && !st; k++) {
+    int cols[6] = {cn, cd, cc, cl, cb, ce};
+    const char *names[6] = {"N", "D", "C", "loss", "budget", "epochs"};
+    double v[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
+    for (int k = 0; k < 6 && !st; k++) {
       if (cols[k] < 0) continue;
       const char *s = cls_csv_cell(t, r, cols[k]);
       char *end;
@@ -221,7 +223,7 @@ cls_status cls_fit_input_from_csv(const char *path, cls_fit_input **out, char *e
     if (st) break;
     cls_fit_point *q = &in->pts[in->n_pts++];
     /* With one of D and C missing, the other follows from C = 6ND. */
-    q->n = v[0], q->loss = v[3], q->budget = v[4];
+    q->n = v[0], q->loss = v[3], q->budget = v[4], q->epochs = v[5]; /* passes over the unique data, optional */
     q->d = cd >= 0 ? v[1] : v[2] / (6 * v[0]);
     q->c = cc >= 0 ? v[2] : 6 * v[0] * v[1];
     if (ci >= 0)
@@ -260,6 +262,7 @@ cls_status cls_fit_input_from_arrays(size_t n, const double *N, const double *D,
     snprintf(q->id, sizeof q->id, "p%zu", i);
     q->n = N[i], q->d = D[i], q->c = C[i], q->loss = loss[i];
     q->budget = budget && positive(budget[i]) ? budget[i] : NAN;
+    q->epochs = NAN;
     q->curve0 = in->n_curve;
     if (push_curve(in, &cap, q->c, q->loss)) {
       cls_fit_input_destroy(in);

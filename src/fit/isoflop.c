@@ -1,9 +1,10 @@
 /*
  * src/fit/isoflop.c — IsoFLOP profiles (Chinchilla approach 2): the final
  * runs grouped by compute budget, a least-squares parabola of log10 loss
- * in x = log10 N per budget (log loss: at small budgets the losses of one
- * budget span a decade, and a parabola in linear loss then misplaces the
- * minimum; where they span little, the two agree), its minimum N*(C) and D*(C), and the power laws
+ * (or, with isoflop_linear, of the loss as Hoffmann et al. fit it) in
+ * x = log10 N per budget (log loss by default: at small budgets the losses
+ * of one budget span a decade, and a parabola in linear loss then misplaces
+ * the minimum; where they span little, the two agree), its minimum N*(C) and D*(C), and the power laws
  * N* ∝ C^a, D* ∝ C^b through the minima, with a bootstrap that resamples the
  * runs of every budget.
  */
@@ -133,30 +134,43 @@ static size_t make_groups(const cls_fit_input *in, double tol, group *g, cls_fit
 
 /* Fits one budget's parabola over the points idx[0..n) and sets its minimum.
  * Returns 0 when the minimum is interior; otherwise writes why. */
-static int fit_budget(const cls_fit_input *in, const size_t *idx, size_t n, cls_fit_budget *b, char *why,
-                      size_t why_len) {
+static int fit_budget(const cls_fit_input *in, const size_t *idx, size_t n, bool linear, const double *shift,
+                      cls_fit_budget *b, char *why, size_t why_len) {
   double x[MAX_RUNS], y[MAX_RUNS], ld[MAX_RUNS];
   if (n > MAX_RUNS) n = MAX_RUNS;
-  double xlo = INFINITY, xhi = -INFINITY;
+  double xlo = INFINITY, xhi = -INFINITY, lbest = INFINITY, nbest = NAN;
   b->n_lo = INFINITY, b->n_hi = -INFINITY;
   b->a = b->b = b->c = b->n_opt = b->d_opt = b->loss_opt = NAN;
+  if (n < 3) {
+    snprintf(why, why_len, "needs at least 3 distinct model sizes for a parabola");
+    return -1;
+  }
   for (size_t i = 0; i < n; i++) {
     const cls_fit_point *p = &in->pts[idx[i]];
-    x[i] = log10(p->n), y[i] = log10(p->loss), ld[i] = log10(p->d);
+    x[i] = log10(p->n), y[i] = (linear ? p->loss : log10(p->loss)) + (shift ? shift[i] : 0), ld[i] = log10(p->d);
     xlo = fmin(xlo, x[i]), xhi = fmax(xhi, x[i]);
     b->n_lo = fmin(b->n_lo, p->n), b->n_hi = fmax(b->n_hi, p->n);
+    if (p->loss < lbest) lbest = p->loss, nbest = p->n;
   }
   if (cls__fit_parabola(x, y, n, &b->a, &b->b, &b->c)) {
     snprintf(why, why_len, "needs at least 3 distinct model sizes for a parabola");
     return -1;
   }
+  /* Without an interior minimum, the way to extend the grid: toward the
+   * end whose run has the lowest loss (the minimum lies beyond it). */
+  const char *toward = nbest >= b->n_hi ? "larger" : nbest <= b->n_lo ? "smaller" : NULL;
+  char extend[128] = "";
+  if (toward)
+    snprintf(extend, sizeof extend, ": extend this budget's grid to %s models (beyond N = %.3g)", toward,
+             nbest >= b->n_hi ? b->n_hi : b->n_lo);
   if (!(b->a > 0)) {
-    snprintf(why, why_len, "the parabola opens downward (a = %.3g): no interior minimum", b->a);
+    snprintf(why, why_len, "the parabola opens downward (a = %.3g): no interior minimum%s", b->a,
+             toward ? extend : ": sample more model sizes around the lowest loss");
     return -1;
   }
   double xs = -b->b / (2 * b->a);
   b->n_opt = pow(10, xs);
-  b->loss_opt = pow(10, b->c - b->b * b->b / (4 * b->a));
+  b->loss_opt = linear ? b->c - b->b * b->b / (4 * b->a) : pow(10, b->c - b->b * b->b / (4 * b->a));
   /* D at the optimum from the runs' own tokens: at one budget log D is a line
    * in log N (slope −1 when C = κ·N·D with a fixed κ), so the measured FLOPs
    * per token, whatever they are, carry over to N*. */
@@ -166,8 +180,11 @@ static int fit_budget(const cls_fit_input *in, const size_t *idx, size_t n, cls_
   }
   b->d_opt = pow(10, b->d_icpt + b->d_slope * xs);
   if (xs < xlo || xs > xhi) {
-    snprintf(why, why_len, "the minimum (N = %.3g) lies outside the sampled N range [%.3g, %.3g]", b->n_opt,
-             b->n_lo, b->n_hi);
+    snprintf(
+        why, why_len,
+        "the minimum (N = %.3g) lies outside the sampled N range [%.3g, %.3g]: extend this budget's grid to %s "
+        "models",
+        b->n_opt, b->n_lo, b->n_hi, xs > xhi ? "larger" : "smaller");
     return -1;
   }
   return 0;
@@ -276,6 +293,11 @@ cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o
   double *bc = malloc(cap * sizeof *bc), *bn = malloc(cap * sizeof *bn), *bd = malloc(cap * sizeof *bd);
   double *sizes = malloc(cap * sizeof *sizes);
   cls_status st = bc && bn && bd && sizes && !sort_budgets(out->budgets, g, ng) ? CLS_OK : CLS_ERR_OUT_OF_MEMORY;
+  /* which budget each point is in (after sorting: g moved with budgets) */
+  out->point_budget = st ? NULL : malloc(cap * sizeof *out->point_budget);
+  if (!st && !out->point_budget) st = CLS_ERR_OUT_OF_MEMORY;
+  for (size_t k = 0; k < ng && !st; k++)
+    for (size_t i = 0; i < g[k].n; i++) out->point_budget[g[k].idx[i]] = k;
   for (size_t k = 0; k < ng && !st; k++) {
     cls_fit_budget *b = &out->budgets[k];
     b->n_points = g[k].n;
@@ -284,7 +306,7 @@ cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o
     if (g[k].n > 1) qsort(sizes, g[k].n, sizeof *sizes, cmp_double);
     for (size_t i = 0; i < g[k].n; i++) b->n_sizes += i == 0 || sizes[i] != sizes[i - 1];
     b->n_opt_ci.lo = b->n_opt_ci.hi = b->d_opt_ci.lo = b->d_opt_ci.hi = NAN;
-    b->used = !fit_budget(in, g[k].idx, g[k].n, b, b->why, sizeof b->why);
+    b->used = !fit_budget(in, g[k].idx, g[k].n, o->isoflop_linear, NULL, b, b->why, sizeof b->why);
     if (b->used)
       bc[out->n_used] = b->budget, bn[out->n_used] = b->n_opt, bd[out->n_used] = b->d_opt, out->n_used++;
   }
@@ -316,12 +338,15 @@ cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o
     bd_opt = malloc((size_t)B * ng * sizeof *bd_opt);
     coef_a = malloc((size_t)B * sizeof *coef_a);
     coef_b = malloc((size_t)B * sizeof *coef_b);
+    out->boot_law = malloc((size_t)B * 4 * sizeof *out->boot_law);
     band = malloc((size_t)B * sizeof *band);
     idx = malloc(cap * sizeof *idx);
-    if (!out->boot_a || !out->boot_b || !bn_opt || !bd_opt || !coef_a || !coef_b || !band || !idx)
+    if (!out->boot_a || !out->boot_b || !out->boot_law || !bn_opt || !bd_opt || !coef_a || !coef_b || !band ||
+        !idx)
       st = CLS_ERR_OUT_OF_MEMORY;
   }
   cls_rng rng = cls_rng_make(o->seed, ISO_STREAM);
+  double shift[MAX_RUNS];
   for (int r = 0; r < B && !st; r++) {
     size_t m = 0;
     uint32_t draw = 0;
@@ -331,12 +356,28 @@ cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o
       /* fit_budget reads only the first MAX_RUNS: draw those, and skip the
        * counter past the rest so that later budgets draw what they did */
       size_t take = g[k].n < MAX_RUNS ? g[k].n : MAX_RUNS;
-      for (size_t j = 0; j < take; j++)
-        idx[j] = g[k].idx[cls_rng_below(rng, (uint64_t)r, (uint32_t)(draw + j), g[k].n)];
+      const cls_fit_budget *full = &out->budgets[k];
+      if (o->isoflop_residuals) {
+        /* the runs stay; each gets the full parabola's value plus a
+         * residual of the budget drawn with replacement */
+        double e[MAX_RUNS];
+        for (size_t j = 0; j < take; j++) {
+          const cls_fit_point *p = &in->pts[g[k].idx[j]];
+          double x = log10(p->n), y = o->isoflop_linear ? p->loss : log10(p->loss);
+          e[j] = y - (full->a * x * x + full->b * x + full->c);
+          idx[j] = g[k].idx[j];
+        }
+        for (size_t j = 0; j < take; j++)
+          shift[j] = e[cls_rng_below(rng, (uint64_t)r, (uint32_t)(draw + j), take)] - e[j];
+      } else {
+        for (size_t j = 0; j < take; j++)
+          idx[j] = g[k].idx[cls_rng_below(rng, (uint64_t)r, (uint32_t)(draw + j), g[k].n)];
+      }
       draw += (uint32_t)g[k].n;
-      cls_fit_budget t = out->budgets[k];
+      cls_fit_budget t = *full;
       char why[200];
-      if (fit_budget(in, idx, take, &t, why, sizeof why)) continue;
+      if (fit_budget(in, idx, take, o->isoflop_linear, o->isoflop_residuals ? shift : NULL, &t, why, sizeof why))
+        continue;
       bn_opt[(size_t)r * ng + k] = t.n_opt, bd_opt[(size_t)r * ng + k] = t.d_opt;
       bc[m] = t.budget, bn[m] = t.n_opt, bd[m] = t.d_opt, m++;
     }
@@ -345,6 +386,10 @@ cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o
     out->boot_a[r] = pn.ok ? pn.exponent : NAN, coef_a[r] = pn.ok ? pn.coef : NAN;
     out->boot_b[r] = pd.ok ? pd.exponent : NAN, coef_b[r] = pd.ok ? pd.coef : NAN;
     out->boot_ok += pn.ok && pd.ok;
+    /* Each resample's whole law, so that a plan at any budget
+     * (cls_fit_optimum_at) can evaluate it. */
+    double *law = out->boot_law + 4 * (size_t)r;
+    law[0] = coef_a[r], law[1] = out->boot_a[r], law[2] = coef_b[r], law[3] = out->boot_b[r];
   }
   if (B && !st) boot_intervals(out, o, ng, B, bn_opt, bd_opt, coef_a, coef_b, band);
   free(bn_opt), free(bd_opt), free(band), free(coef_a), free(coef_b), free(idx);

@@ -40,6 +40,7 @@ typedef struct {
   const double *w;            /* multiplicity of each run (bootstrap), NULL = 1 */
   size_t n;
   double delta;
+  bool fix_e; /* E pinned (--fix-E): its gradient is held at 0, so L-BFGS never moves it */
 } par_data;
 
 /* x = {e, a', α, b', β} */
@@ -61,6 +62,7 @@ static double par_objective(void *user, const double *x, double *g, int n) {
     g[3] += h * s[2];
     g[4] -= h * s[2] * d->v[i];
   }
+  if (d->fix_e) g[0] = 0;
   return f;
 }
 
@@ -165,7 +167,8 @@ cls_status cls_fit_parametric_run(const cls_fit_input *in, const cls_fit_options
   double *u = malloc((n ? n : 1) * sizeof *u), *v = malloc((n ? n : 1) * sizeof *v),
          *ll = malloc((n ? n : 1) * sizeof *ll), *w = malloc((n ? n : 1) * sizeof *w);
   out->predicted = malloc((n ? n : 1) * sizeof *out->predicted);
-  cls_status st = u && v && ll && w && out->predicted ? CLS_OK : CLS_ERR_OUT_OF_MEMORY;
+  out->residuals = malloc((n ? n : 1) * sizeof *out->residuals);
+  cls_status st = u && v && ll && w && out->predicted && out->residuals ? CLS_OK : CLS_ERR_OUT_OF_MEMORY;
   double lnref = 0, ldref = 0;
   for (size_t i = 0; i < n && !st; i++) {
     u[i] = log(in->pts[i].n), v[i] = log(in->pts[i].d), ll[i] = log(in->pts[i].loss);
@@ -180,7 +183,7 @@ cls_status cls_fit_parametric_run(const cls_fit_input *in, const cls_fit_options
     goto done;
   }
   if (st) goto done;
-  par_data d = {u, v, ll, NULL, n, o->huber_delta};
+  par_data d = {u, v, ll, NULL, n, o->huber_delta, o->fix_E > 0};
   /* Every start of the grid (or an evenly strided subset of it); the best
    * PAR_KEEP distinct ends are kept as starts for the bootstrap refits. */
   int starts = o->starts > 0 && o->starts < PAR_GRID ? o->starts : PAR_GRID;
@@ -188,6 +191,7 @@ cls_status cls_fit_parametric_run(const cls_fit_input *in, const cls_fit_options
   for (int s = 0; s < starts; s++) {
     double raw[5], x[5], fx;
     grid_start((int)((long)s * PAR_GRID / starts), raw);
+    if (d.fix_e) raw[0] = log(o->fix_E);
     to_centred(raw, lnref, ldref, x);
     int ret = cls__fit_minimize(par_objective, &d, x, 5, &fx);
     out->n_converged += ret >= 0;
@@ -205,8 +209,10 @@ cls_status cls_fit_parametric_run(const cls_fit_input *in, const cls_fit_options
   out->a = p[4] / (p[2] + p[4]);
   out->b = p[2] / (p[2] + p[4]);
   out->objective = keep.f[0];
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n; i++) {
     out->predicted[i] = out->E + out->A / pow(in->pts[i].n, out->alpha) + out->B / pow(in->pts[i].d, out->beta);
+    out->residuals[i] = log(in->pts[i].loss) - log(out->predicted[i]);
+  }
   out->ok = true;
   st = bootstrap(d, w, &keep, lnref, ldref, o, out, cis);
 done:

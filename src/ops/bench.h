@@ -37,4 +37,14 @@ extern const char *const cls_rows_bench_ops[];
 cls_status cls_rows_time(cls_context *ctx, const char *op, size_t rows, size_t cols, int reps,
                          double *median_seconds, double *bytes);
 
+/* Times `launches` launches of a kernel that does next to nothing (x *= 1
+ * on `items` floats: cls_scale), back to back, after two warm-up calls: *host_seconds is the wall time per launch
+ * from the first enqueue to cls_finish (what a chain of tiny kernels costs
+ * the host), *device_seconds the device time per launch from profiling
+ * events (-1 when the counters cannot tell). Their difference is the time
+ * the device sits idle between launches. CLS_ERR_INVALID_SIZE when
+ * launches or items is 0. */
+cls_status cls_launch_time(cls_context *ctx, size_t items, int launches, double *host_seconds,
+                           double *device_seconds);
+
 #endif

@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ops/ops_state.h"
 #include "params_internal.h"
@@ -25,12 +26,38 @@ static cls_status parse_backend_option(const cls_context_options *o, cls_backend
   return CLS_ERR_UNKNOWN_BACKEND;
 }
 
+/* CLSCALE_MATMUL_AUTO: a comma-separated list of "all" (time CLBlast on CPU
+ * devices too) and "keep" (never time a persisted choice again); see
+ * matmul_auto.c. Checked before any device is opened. */
+static cls_status parse_auto_policy(int *all, int *keep, char *err, size_t err_len) {
+  *all = *keep = 0;
+  const char *env = getenv("CLSCALE_MATMUL_AUTO");
+  for (const char *p = env ? env : ""; *p;) {
+    size_t n = strcspn(p, ",");
+    if (n == 3 && !strncmp(p, "all", 3))
+      *all = 1;
+    else if (n == 4 && !strncmp(p, "keep", 4))
+      *keep = 1;
+    else if (n) {
+      if (err)
+        snprintf(err, err_len, "CLSCALE_MATMUL_AUTO: unknown word '%.*s': use all, keep or both (all,keep)",
+                 (int)(n > 40 ? 40 : n), p);
+      return CLS_ERR_INVALID_VALUE;
+    }
+    p += n + (p[n] == ',');
+  }
+  return CLS_OK;
+}
+
 cls_status cls_context_create(const cls_context_options *opts, cls_context **out, char *err, size_t err_len) {
   if (err && err_len) err[0] = 0;
   if (!out) return CLS_ERR_NULL_ARGUMENT;
   *out = NULL;
   cls_backend backend;
   cls_status s = parse_backend_option(opts, &backend, err, err_len);
+  if (s != CLS_OK) return s;
+  int all, keep;
+  s = parse_auto_policy(&all, &keep, err, err_len);
   if (s != CLS_OK) return s;
   cls_context *ctx;
   s = cls__context_create(opts, &cls__ops_params, &ctx, err, err_len);
@@ -42,6 +69,8 @@ cls_status cls_context_create(const cls_context_options *opts, cls_context **out
     return CLS_ERR_OUT_OF_MEMORY;
   }
   st->mm_option = backend;
+  st->mm_auto_all = all;
+  st->mm_auto_keep = keep;
   *out = ctx;
   return CLS_OK;
 }

@@ -71,5 +71,13 @@ unsigned cls__mm_class_key(const cls__mm_args *g);
 /* How many shape classes auto has timed on this context (for tests). The
  * timing runs themselves are not counted in the context's counters. */
 size_t cls__mm_auto_timed(cls_context *ctx);
+/* How many persisted choices this context set aside to time again (for
+ * tests); and, for tests of the re-timing rule, the load per CPU the
+ * context is to see instead of the machine's and the spread it is to
+ * record instead of the measured one (negative: the real ones). */
+size_t cls__mm_auto_dropped(cls_context *ctx);
+/* How many backends auto times on this context (1: it times none). */
+int cls__mm_auto_candidate_count(cls_context *ctx);
+void cls__mm_auto_test_timing(cls_context *ctx, double load_per_cpu, double spread);
 
 #endif

@@ -22,6 +22,7 @@ cls__ops_data *cls__ops_get(cls_context *ctx) {
     cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "out of host memory creating the ops state");
     return NULL;
   }
+  st->mm_load_test = st->mm_spread_test = -1; /* measured, unless a test says otherwise */
   cls__set_ops_state(ctx, st, destroy);
   return st;
 }

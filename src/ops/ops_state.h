@@ -22,6 +22,10 @@
 typedef struct cls__mm_auto_entry {
   unsigned key; /* cls__mm_class_key() */
   cls_backend backend;
+  /* How the choice was timed, to judge it later: the machine's 1-minute
+   * load per CPU then (negative: unknown) and the winner's slowest run over
+   * its fastest (0: unknown). Not kept in a run's record. */
+  float load, spread;
 } cls__mm_auto_entry;
 
 typedef struct cls__ops_data {
@@ -32,12 +36,22 @@ typedef struct cls__ops_data {
   cls_buffer *mm_pack;    /* own backend: packed panels of A and B, grown on demand */
   size_t mm_tile_rows;    /* own backend: mm_regs's register tile (0 = not asked yet) */
   size_t mm_tile_cols;
-  cls_buffer *mm_save; /* auto backend: copy of C while candidates are timed */
-  int mm_auto_loaded;  /* the persisted choices were read (or there were none) */
+  cls_buffer *mm_save;   /* auto backend: copy of C while candidates are timed */
+  int mm_auto_loaded;    /* the persisted choices were read (or there were none) */
+  int mm_auto_all;       /* CLSCALE_MATMUL_AUTO=all: time CLBlast on CPU devices too */
+  int mm_auto_keep;      /* CLSCALE_MATMUL_AUTO=keep: never time a persisted choice again */
+  double mm_load_test;   /* tests: the load per CPU auto sees (negative: read the machine's) */
+  double mm_spread_test; /* tests: the spread auto records (negative: the measured one) */
   size_t mm_auto_count;
-  size_t mm_auto_evict; /* when full, the next entry to replace (oldest first) */
-  size_t mm_auto_timed; /* shape classes timed on this context (for tests) */
+  size_t mm_auto_evict;   /* when full, the next entry to replace (oldest first) */
+  size_t mm_auto_timed;   /* shape classes timed on this context (for tests) */
+  size_t mm_auto_dropped; /* persisted choices set aside to be timed again (for tests) */
   cls__mm_auto_entry mm_auto[CLS__MM_AUTO_MAX];
+  /* A run's record (cls_matmul_record_begin): the choices it pinned and
+   * every class it has used since, each with the backend it ran on. */
+  int mm_rec_active;
+  size_t mm_rec_count;
+  cls__mm_auto_entry mm_rec[CLS__MM_AUTO_MAX];
 
   /* ---- scratch shared by the ops that need partial sums or lists within
    * one call (bias gradient, norm backward, reductions, embedding

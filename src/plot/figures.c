@@ -25,7 +25,9 @@ static const char *const kind_names[CLS_PLOT_KIND_COUNT] = {"loss-flops",
                                                             "collapse-accuracy-d",
                                                             "collapse-generation",
                                                             "collapse-real-fraction",
-                                                            "gcd-outcomes"};
+                                                            "gcd-outcomes",
+                                                            "backtest",
+                                                            "repeats"};
 
 const char *cls_plot_kind_name(cls_plot_kind k) {
   return (int)k >= 0 && k < CLS_PLOT_KIND_COUNT ? kind_names[k] : "unknown";
@@ -51,6 +53,9 @@ const char *cls_plot_kind_task(cls_plot_kind k) {
   case CLS_PLOT_COLLAPSE_REAL_FRACTION:
   case CLS_PLOT_GCD_OUTCOMES:
     return "collapse";
+  case CLS_PLOT_BACKTEST:
+  case CLS_PLOT_REPEATS:
+    return "fit";
   default:
     return NULL;
   }
@@ -763,6 +768,10 @@ cls_status cls_plot_build(cls_plot_kind kind, const cls_plot_inputs *in, const c
   case CLS_PLOT_COLLAPSE_REAL_FRACTION:
   case CLS_PLOT_GCD_OUTCOMES:
     return cls__fig_collapse(kind, in, opt, out, why, why_len);
+  case CLS_PLOT_BACKTEST:
+    return cls__fig_backtest(in, opt, out, why, why_len);
+  case CLS_PLOT_REPEATS:
+    return cls__fig_repeats(in, opt, out, why, why_len);
   default:
     return CLS_ERR_INVALID_VALUE;
   }

@@ -31,19 +31,22 @@ typedef enum {
   CLS_PLOT_COLLAPSE_GENERATION,    /* vs the generation, per pi and D */
   CLS_PLOT_COLLAPSE_REAL_FRACTION, /* at the largest D vs pi, per generation */
   CLS_PLOT_GCD_OUTCOMES,           /* the gcd task: accuracy per gcd value, per generation */
+  CLS_PLOT_BACKTEST, /* clscale fit --holdout-top: held-out runs against the law fitted without them */
+  CLS_PLOT_REPEATS,  /* the data-constrained law: what repeated tokens are worth against epochs */
   CLS_PLOT_KIND_COUNT
 } cls_plot_kind;
 
 /* "loss-flops", "isoflop", "optimal", "loss-n", "loss-d", "parametric",
  * "coord-check", "rf-loss-n", "rf-loss-t", "rf-double-descent",
  * "zipf-error", "collapse-loss-d", "collapse-accuracy-d", "collapse-generation",
- * "collapse-real-fraction", "gcd-outcomes": also the PNG's base name. */
+ * "collapse-real-fraction", "gcd-outcomes", "backtest", "repeats": also the PNG's base name. */
 const char *cls_plot_kind_name(cls_plot_kind k);
 /* The kind named s, or -1. */
 int cls_plot_kind_parse(const char *s);
 /* The task whose sweeps a kind draws ("rf", "zipf"; "collapse" for the
- * sweeps with generations, of any task), or NULL for the kinds that any
- * run directory may have data for. */
+ * sweeps with generations, of any task; "fit" for the figures of a
+ * fit.json section that only some fits have, backtest and repeats), or NULL for the kinds that any run directory
+ * may have data for. */
 const char *cls_plot_kind_task(cls_plot_kind k);
 
 typedef struct cls_plot_options {

@@ -37,4 +37,11 @@ cls_status cls__fig_collapse(cls_plot_kind kind, const cls_plot_inputs *in, cons
                              cls_figure **out, char *why, size_t len);
 bool cls__fig_is_collapse(const cls_solved *s);
 
+/* The backtest and repeated-data figures (figures_backtest.c), with
+ * cls_plot_build's contract. */
+cls_status cls__fig_backtest(const cls_plot_inputs *in, const cls_plot_options *o, cls_figure **out, char *why,
+                             size_t len);
+cls_status cls__fig_repeats(const cls_plot_inputs *in, const cls_plot_options *o, cls_figure **out, char *why,
+                            size_t len);
+
 #endif

@@ -81,6 +81,7 @@ static cls_status choose_kinds(const cls_solved *sv, unsigned *mask, char *err, 
   for (int k = 0; k < CLS_PLOT_KIND_COUNT; k++) {
     const char *t = cls_plot_kind_task((cls_plot_kind)k);
     if (!(*mask & (1u << k)) || !t || (task && !strcmp(t, task))) continue;
+    if (!strcmp(t, "fit")) continue;              /* of any task: the figure says what it lacks */
     if (!task && strcmp(t, "collapse")) continue; /* no task named: the figure says what it lacks */
     char fits[300];
     kind_list(own ? own : kinds_of(NULL), fits, sizeof fits);
@@ -143,7 +144,11 @@ cls_status cls_plot_run(const char *run_dir, const char *out_dir, unsigned mask,
     st = CLS_ERR_FORMAT;
   }
   if (!st) st = cls_solved_load(rd, &sv, err, err_len);
+  const bool every = mask == 0;
   if (!st) st = choose_kinds(sv, &mask, err, err_len);
+  /* the figures of the sections only some fits have, whenever fit.json has them */
+  if (!st && every && fit && fit->backtest.present) mask |= 1u << CLS_PLOT_BACKTEST;
+  if (!st && every && fit && fit->constrained.present) mask |= 1u << CLS_PLOT_REPEATS;
   if (!st) {
     /* The run directory's warnings are worded for the other figures (a zipf
      * point has no FLOPs, which they need); the solved tasks' figures have

@@ -79,6 +79,7 @@ static void put_run(cls_json *j, const cls_point_run *r) {
   if (r->resumed_from_step > 0) cls_json_num(j, "resumed_from_step", r->resumed_from_step);
   if (!isnan(r->diverged_at_step)) cls_json_num(j, "diverged_at_step", r->diverged_at_step);
   cls_json_str(j, "describe", r->describe);
+  cls_json_str(j, "matmul_choices", r->matmul_choices);
 }
 
 cls_status cls_point_summary_write(const char *path, const cls_point_summary *s, char *err, size_t err_len) {
@@ -236,12 +237,13 @@ static cls_status read_errors(const char *path, cls_point_summary *s, const cJSO
 static cls_status read_key(const char *path, cls_point_summary *s, const cJSON *v, char **config,
                            size_t *config_len, char *err, size_t err_len) {
   const char *k = v->string;
-  const char **text = !strcmp(k, "id")         ? &s->id
-                      : !strcmp(k, "status")   ? &s->status
-                      : !strcmp(k, "error")    ? &s->error
-                      : !strcmp(k, "device")   ? &s->device
-                      : !strcmp(k, "describe") ? &s->run.describe
-                                               : NULL;
+  const char **text = !strcmp(k, "id")               ? &s->id
+                      : !strcmp(k, "status")         ? &s->status
+                      : !strcmp(k, "error")          ? &s->error
+                      : !strcmp(k, "device")         ? &s->device
+                      : !strcmp(k, "describe")       ? &s->run.describe
+                      : !strcmp(k, "matmul_choices") ? &s->run.matmul_choices
+                                                     : NULL;
   if (text) {
     if (!cJSON_IsString(v) && !cJSON_IsNull(v))
       return cls_errf(err, err_len, CLS_ERR_FORMAT,
@@ -298,7 +300,8 @@ cls_status cls_point_summary_read(const char *path, cls_point_summary *s, char *
 }
 
 void cls_point_summary_release(cls_point_summary *s) {
-  const char **owned[] = {&s->id, &s->status, &s->error, &s->config, &s->device, &s->run.describe, &s->trailer};
+  const char **owned[] = {&s->id,     &s->status,       &s->error,   &s->config,
+                          &s->device, &s->run.describe, &s->trailer, &s->run.matmul_choices};
   for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) {
     free((void *)*owned[i]);
     *owned[i] = NULL;

@@ -101,6 +101,7 @@ typedef struct cls_point_run {
   double resumed_from_step;                    /* 0: left out */
   double diverged_at_step;                     /* NaN: left out */
   const char *describe;                        /* NULL: left out */
+  const char *matmul_choices;                  /* the auto matmul backend's choices of the run; NULL: left out */
 } cls_point_run;
 
 /* points/<id>.json. The writer writes the fields in this order; a number

@@ -106,6 +106,8 @@ static cls_status read_summary(cls_rundir *rd, const char *path, const char *sho
   p->budget_flops = s.budget_flops;
   p->final_eval_loss = s.final_eval_loss;
   p->final_train_loss = s.final_train_loss;
+  p->epochs = s.epochs;
+  p->train_examples = s.train_examples;
   p->width = cls_point_config_num(s.config, "width");
   p->depth = cls_point_config_num(s.config, "depth");
   cls_point_summary_release(&s);

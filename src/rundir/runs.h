@@ -32,9 +32,10 @@ typedef struct cls_run_point {
   double flops_6nd;
   double budget_flops; /* the sweep's nominal budget, NaN if none */
   double final_eval_loss, final_train_loss;
-  double width, depth; /* NaN if not recorded */
-  bool usable;         /* status ok and finite N, D, C and eval loss */
-  cls_run_curve curve; /* n == 0 when points/<id>.csv is absent */
+  double width, depth;           /* NaN if not recorded */
+  double epochs, train_examples; /* passes over the training set and its size; NaN if not recorded */
+  bool usable;                   /* status ok and finite N, D, C and eval loss */
+  cls_run_curve curve;           /* n == 0 when points/<id>.csv is absent */
 } cls_run_point;
 
 typedef struct cls_rundir {

@@ -389,7 +389,23 @@ static void run_point_body(worker *w, cls_context *ctx, const cls_sweep_point *p
     cls_task_destroy(task);
     return;
   }
+  /* A point killed before its first checkpoint starts again with the auto
+   * matmul choices its first start recorded in its summary, so that it
+   * computes what that start would have (issue 14), whatever the cache
+   * folder says by now. */
+  cls_point_summary before;
+  cls_point_summary_init(&before);
+  char path[4200], rerr[256];
+  int have_before = 0;
+  if (!resume && cls_rundir_path(path, sizeof path, cfg->out_dir, CLS_RUNDIR_SUMMARY, p->id) == CLS_OK &&
+      cls_point_summary_read(path, &before, rerr, sizeof rerr) == CLS_OK) {
+    have_before = 1;
+    if (before.state == CLS_POINT_RUNNING || before.state == CLS_POINT_INTERRUPTED)
+      tc.matmul_choices = before.run.matmul_choices;
+  }
   st = cls_train_run(task, &tc, r);
+  if (have_before) cls_point_summary_release(&before);
+  tc.matmul_choices = NULL;
   if (!r->started && resume && !stopped(sh)) {
     /* A checkpoint that cannot be continued (of another configuration,
      * corrupt): the point starts over rather than being lost. */

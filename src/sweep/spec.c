@@ -1471,3 +1471,83 @@ cls_status cls_sweep_spec_load(const char *path, cls_sweep_spec **out, char *err
   free(text);
   return st;
 }
+
+/* ------------------------------------------------------------- writing */
+
+/* The canonical form as spec keys: the canonical form lists budgets as
+ * objects and the task-field grid as "grid", which a spec file spells
+ * budgets_<kind> and "variants" (every combination listed is a variant).
+ * Settings left at their "unset" value are dropped. */
+static cJSON *spec_keys_of_canonical(const char *text) {
+  cJSON *o = cJSON_Parse(text);
+  if (!o) return NULL;
+  cJSON *bu = cJSON_DetachItemFromObjectCaseSensitive(o, "budgets");
+  static const char *const kinds[3] = {"flops", "tokens", "steps"};
+  for (int k = 0; k < 3 && bu; k++) {
+    cJSON *list = NULL;
+    for (const cJSON *e = bu->child; e; e = e->next) {
+      const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, kinds[k]);
+      if (!cJSON_IsNumber(v)) continue;
+      if (!list) list = cJSON_CreateArray();
+      if (list) cJSON_AddItemToArray(list, cJSON_CreateNumber(v->valuedouble));
+    }
+    if (list) {
+      char key[32];
+      snprintf(key, sizeof key, "budgets_%s", kinds[k]);
+      cJSON_AddItemToObject(o, key, list);
+    }
+  }
+  cJSON_Delete(bu);
+  cJSON *grid = cJSON_DetachItemFromObjectCaseSensitive(o, "grid");
+  if (grid) cJSON_AddItemToObject(o, "variants", grid);
+  /* a shapeless model (the memoriser) takes no sizes */
+  const cJSON *task = cJSON_GetObjectItemCaseSensitive(o, "task"),
+              *model = cJSON_GetObjectItemCaseSensitive(o, "model");
+  const cls_task_info *info =
+      cJSON_IsString(task) && cJSON_IsString(model) ? cls_task_find(task->valuestring, model->valuestring) : NULL;
+  if (info && info->model && info->model->shapeless) cJSON_DeleteItemFromObjectCaseSensitive(o, "models");
+  /* and a solved task (rf, zipf) no learning rate */
+  if (info && info->solve) cJSON_DeleteItemFromObjectCaseSensitive(o, "lr");
+  const cJSON *ee = cJSON_GetObjectItemCaseSensitive(o, "eval_every");
+  if (cJSON_IsNumber(ee) && ee->valuedouble == 0) cJSON_DeleteItemFromObjectCaseSensitive(o, "eval_every");
+  return o;
+}
+
+cls_status cls_sweep_spec_from_canonical(const char *text, const char *source, cls_sweep_spec **out, char *err,
+                                         size_t err_len) {
+  if (!text || !out) return CLS_ERR_NULL_ARGUMENT;
+  *out = NULL;
+  cJSON *o = spec_keys_of_canonical(text);
+  char *keys = o ? cJSON_PrintUnformatted(o) : NULL;
+  cJSON_Delete(o);
+  if (!keys) {
+    snprintf(err, err_len, "%s: the recorded spec is not a JSON object", source ? source : "spec");
+    return CLS_ERR_FORMAT;
+  }
+  cls_status st = cls_sweep_spec_parse(keys, source, NULL, out, err, err_len);
+  free(keys);
+  return st;
+}
+
+cls_status cls_sweep_spec_write(const cls_sweep_spec *s, const char *about, const char *path, char *err,
+                                size_t err_len) {
+  if (!s || !path) return CLS_ERR_NULL_ARGUMENT;
+  char *text = canonical(s, s->isoflop_sizes);
+  cJSON *keys = text ? spec_keys_of_canonical(text) : NULL, *o = cJSON_CreateObject();
+  free(text);
+  if (!keys || !o) {
+    cJSON_Delete(keys), cJSON_Delete(o);
+    snprintf(err, err_len, "out of host memory writing %s", path);
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  /* "_about" first, so that whoever opens the file reads why it exists */
+  if (about) cJSON_AddStringToObject(o, "_about", about);
+  while (keys->child) {
+    cJSON *e = cJSON_DetachItemViaPointer(keys, keys->child);
+    cJSON_AddItemToObject(o, e->string, e);
+  }
+  cJSON_Delete(keys);
+  cls_status st = cls_write_json_atomic(path, o, err, err_len);
+  cJSON_Delete(o);
+  return st;
+}

@@ -125,6 +125,19 @@ void cls_sweep_spec_free(cls_sweep_spec *s);
  * s->base); text values point into s. */
 void cls_sweep_combo_apply(const cls_sweep_spec *s, size_t k, cls_task_spec *out);
 
+/* The spec recorded as canonical JSON text (manifest.json's "spec") read
+ * back as a spec, to change and write again; source names it in messages.
+ * Relative data paths resolve against the current folder. */
+cls_status cls_sweep_spec_from_canonical(const char *text, const char *source, cls_sweep_spec **out, char *err,
+                                         size_t err_len);
+
+/* Writes s as a JSON spec file that cls_sweep_spec_load reads back to the
+ * same canonical form (its shapes, budgets and settings as they are now in
+ * s; about, when not NULL, as the "_about" key), atomically. The spec
+ * module owns the format, so `clscale plan` writes its specs through this. */
+cls_status cls_sweep_spec_write(const cls_sweep_spec *s, const char *about, const char *path, char *err,
+                                size_t err_len);
+
 /* "isoflop" or "curves". */
 const char *cls_sweep_mode_name(cls_sweep_mode m);
 

@@ -5,13 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clscale/ops.h"
 #include "core/file.h"
 #include "rundir/rundir.h"
 #include "train/checkpoint.h"
 
-#define MAGIC     "CLSCKPT"
-#define VERSION   1u
-#define ORDER_TAG 0x01020304u
+#define MAGIC   "CLSCKPT"
+#define VERSION 2u /* 2: the matmul choices after the key; version 1 is read too */
+/* The longest choices text read: a record holds at most 1024 classes of
+ * under 24 characters each. A larger length is a damaged file. */
+#define CHOICES_LIMIT ((size_t)1 << 16)
+#define ORDER_TAG     0x01020304u
 
 static uint64_t fnv1a(const uint8_t *p, size_t n) {
   uint64_t h = 14695981039346656037ULL;
@@ -39,8 +43,8 @@ static void put_f64(wbuf *w, double v) {
 
 cls_status cls_checkpoint_save(cls_context *ctx, const char *path, const char *key, const cls_ckpt_state *st,
                                const cls_param_table *pt, const cls_param_slabs *s, char *err, size_t err_len) {
-  const size_t n = pt->total, klen = strlen(key);
-  const size_t total = 8 + 4 + 4 + 8 + klen + 7 * 8 + 8 + st->rows_len + 8 + 3 * n * sizeof(float) + 8;
+  const size_t n = pt->total, klen = strlen(key), clen = st->choices ? strlen(st->choices) : 0;
+  const size_t total = 8 + 4 + 4 + 8 + klen + 8 + clen + 7 * 8 + 8 + st->rows_len + 8 + 3 * n * sizeof(float) + 8;
   wbuf w = {malloc(total), 0};
   if (!w.p) {
     snprintf(err, err_len, "out of host memory for a checkpoint of %zu bytes", total);
@@ -52,6 +56,8 @@ cls_status cls_checkpoint_save(cls_context *ctx, const char *path, const char *k
   put(&w, &order, 4);
   put_u64(&w, klen);
   put(&w, key, klen);
+  put_u64(&w, clen);
+  if (clen) put(&w, st->choices, clen);
   put_u64(&w, st->step);
   put_u64(&w, st->total_steps);
   put_u64(&w, st->acc_count);
@@ -193,8 +199,8 @@ static cls_status read_whole(const char *path, uint8_t **data, size_t *len, char
 /* What the file holds, as pointers into it. */
 typedef struct {
   uint32_t version, order;
-  uint64_t klen, rows_len, n;
-  const char *skey, *rows;
+  uint64_t klen, clen, rows_len, n;
+  const char *skey, *choices, *rows;
   const uint8_t *slabs;
   size_t slab_bytes, body;
   uint64_t sum;
@@ -214,6 +220,10 @@ static void parse(const uint8_t *data, size_t len, ckpt_view *v, cls_ckpt_state 
   v->short_header = r.short_read;
   v->klen = get_u64(&r);
   v->skey = v->klen <= len ? (const char *)take(&r, (size_t)v->klen) : (take(&r, len + 1), NULL);
+  if (v->version >= 2) {
+    v->clen = get_u64(&r);
+    v->choices = v->clen <= len ? (const char *)take(&r, (size_t)v->clen) : (take(&r, len + 1), NULL);
+  }
   st->step = get_u64(&r);
   st->total_steps = get_u64(&r);
   st->acc_count = get_u64(&r);
@@ -259,9 +269,9 @@ static cls_status check_header(const char *path, const uint8_t *data, size_t len
     snprintf(err, err_len, "checkpoint %s was written on a machine of the other byte order", path);
     return CLS_ERR_FORMAT;
   }
-  if (v->version != VERSION) {
-    snprintf(err, err_len, "checkpoint %s has format version %u; this clscale reads version %u", path, v->version,
-             VERSION);
+  if (v->version != 1 && v->version != VERSION) {
+    snprintf(err, err_len, "checkpoint %s has format version %u; this clscale reads versions 1 to %u", path,
+             v->version, VERSION);
     return CLS_ERR_FORMAT;
   }
   return CLS_OK;
@@ -325,6 +335,19 @@ static cls_status check_body(const char *path, const uint8_t *data, size_t len, 
 static int check_fields(const ckpt_view *v, const cls_ckpt_state *st, char *why, size_t len) {
   if (memchr(v->skey, '\0', (size_t)v->klen))
     return snprintf(why, len, "its configuration key holds NUL bytes"), 0;
+  if (v->clen > CHOICES_LIMIT)
+    return snprintf(why, len, "its matmul choices are %llu bytes long", (unsigned long long)v->clen), 0;
+  if (v->clen) {
+    if (memchr(v->choices, '\0', (size_t)v->clen))
+      return snprintf(why, len, "its matmul choices hold NUL bytes"), 0;
+    char *text = malloc((size_t)v->clen + 1), bad[200];
+    if (!text) return snprintf(why, len, "out of host memory"), 0;
+    memcpy(text, v->choices, (size_t)v->clen);
+    text[v->clen] = 0;
+    cls_status cs = cls_matmul_record_check(text, bad, sizeof bad);
+    free(text);
+    if (cs != CLS_OK) return snprintf(why, len, "its matmul choices are not a record of choices: %s", bad), 0;
+  }
   size_t tl = 0;
   const char *tv = key_value(v->skey, (size_t)v->klen, "total_steps", 11, &tl);
   char num[32];
@@ -387,6 +410,15 @@ static int check_fields(const ckpt_view *v, const cls_ckpt_state *st, char *why,
   return 1;
 }
 
+/* The choices as a string ("" for a version 1 file); NULL when out of memory. */
+static char *copy_choices(const ckpt_view *v) {
+  char *c = malloc((size_t)v->clen + 1);
+  if (!c) return NULL;
+  if (v->clen) memcpy(c, v->choices, (size_t)v->clen);
+  c[v->clen] = 0;
+  return c;
+}
+
 /* params, m and v into the slabs, and the CSV rows into st. */
 static cls_status restore(cls_context *ctx, const char *path, const ckpt_view *v, cls_param_slabs *s,
                           cls_ckpt_state *st, char *err, size_t err_len) {
@@ -415,6 +447,11 @@ static cls_status restore(cls_context *ctx, const char *path, const ckpt_view *v
   memcpy(st->rows, v->rows, (size_t)v->rows_len);
   st->rows[v->rows_len] = 0;
   st->rows_len = (size_t)v->rows_len;
+  st->choices = copy_choices(v);
+  if (!st->choices) {
+    snprintf(err, err_len, "out of host memory reading checkpoint %s", path);
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
   return CLS_OK;
 }
 
@@ -433,9 +470,63 @@ cls_status cls_checkpoint_load(cls_context *ctx, const char *path, const char *k
   free(data);
   if (status != CLS_OK) {
     free(st->rows);
+    free(st->choices);
     memset(st, 0, sizeof *st);
   }
   return status;
+}
+
+cls_status cls_checkpoint_choices(const char *path, char **choices, char *err, size_t err_len) {
+  *choices = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(err, err_len, "cannot open checkpoint %s: %s", path, strerror(errno));
+    return CLS_ERR_IO;
+  }
+  /* The header, the key and the choices: a prefix of the file. */
+  uint8_t head[24];
+  uint32_t version = 0, order = 0;
+  uint64_t klen = 0, clen = 0;
+  cls_status status = CLS_ERR_FORMAT;
+  if (fread(head, 1, sizeof head, f) != sizeof head || memcmp(head, MAGIC, 8)) {
+    snprintf(err, err_len, "%s is not a clscale checkpoint (or is truncated)", path);
+  } else {
+    memcpy(&version, head + 8, 4);
+    memcpy(&order, head + 12, 4);
+    memcpy(&klen, head + 16, 8);
+    if (order != ORDER_TAG || (version != 1 && version != VERSION))
+      snprintf(err, err_len, "checkpoint %s is of another byte order or format version (%u)", path, version);
+    else if (version == 1)
+      status = CLS_OK; /* no choices recorded */
+    else if (klen > ((uint64_t)1 << 30) || fseek(f, (long)klen, SEEK_CUR) != 0 || fread(&clen, 8, 1, f) != 1 ||
+             clen > CHOICES_LIMIT)
+      snprintf(err, err_len, "checkpoint %s is truncated or damaged (its key or matmul choices)", path);
+    else
+      status = CLS_OK;
+  }
+  char *text = status == CLS_OK ? malloc((size_t)clen + 1) : NULL;
+  if (status == CLS_OK && !text) {
+    snprintf(err, err_len, "out of host memory reading checkpoint %s", path);
+    status = CLS_ERR_OUT_OF_MEMORY;
+  }
+  if (status == CLS_OK) {
+    text[clen] = 0;
+    char why[200];
+    if (clen && fread(text, 1, (size_t)clen, f) != clen) {
+      snprintf(err, err_len, "checkpoint %s is truncated (in its matmul choices)", path);
+      status = CLS_ERR_FORMAT;
+    } else if (memchr(text, '\0', (size_t)clen) || cls_matmul_record_check(text, why, sizeof why) != CLS_OK) {
+      snprintf(err, err_len, "checkpoint %s is damaged (its matmul choices are not a record of choices)", path);
+      status = CLS_ERR_FORMAT;
+    }
+  }
+  fclose(f);
+  if (status != CLS_OK) {
+    free(text);
+    return status;
+  }
+  *choices = text;
+  return CLS_OK;
 }
 
 cls_status cls_checkpoint_read(const char *path, cls_ckpt_contents *out, char *err, size_t err_len) {
@@ -456,9 +547,9 @@ cls_status cls_checkpoint_read(const char *path, cls_ckpt_contents *out, char *e
     snprintf(err, err_len, "checkpoint %s is truncated (%zu bytes; its header promises more)", path, len);
   else if (v.order != ORDER_TAG)
     snprintf(err, err_len, "checkpoint %s was written on a machine of the other byte order", path);
-  else if (v.version != VERSION)
-    snprintf(err, err_len, "checkpoint %s has format version %u; this clscale reads version %u", path, v.version,
-             VERSION);
+  else if (v.version != 1 && v.version != VERSION)
+    snprintf(err, err_len, "checkpoint %s has format version %u; this clscale reads versions 1 to %u", path,
+             v.version, VERSION);
   else if (v.end != len || v.sum != fnv1a(data, v.body))
     snprintf(err, err_len, "checkpoint %s is corrupt (%s)", path,
              v.end != len ? "trailing bytes" : "checksum mismatch");
@@ -469,7 +560,8 @@ cls_status cls_checkpoint_read(const char *path, cls_ckpt_contents *out, char *e
   if (status == CLS_OK) {
     out->key = malloc((size_t)v.klen + 1);
     out->params = malloc(v.slab_bytes ? v.slab_bytes : 1);
-    if (!out->key || !out->params) {
+    out->choices = copy_choices(&v);
+    if (!out->key || !out->params || !out->choices) {
       snprintf(err, err_len, "out of host memory reading checkpoint %s", path);
       status = CLS_ERR_OUT_OF_MEMORY;
     } else {
@@ -489,6 +581,7 @@ cls_status cls_checkpoint_read(const char *path, cls_ckpt_contents *out, char *e
 void cls_ckpt_contents_free(cls_ckpt_contents *c) {
   if (!c) return;
   free(c->key);
+  free(c->choices);
   free(c->params);
   memset(c, 0, sizeof *c);
 }

@@ -7,12 +7,17 @@
  * are pure functions of (seed, step), so the step is their state, and the
  * schedule is a pure function of the step), the train-loss accumulator of
  * the current CSV row, the FLOPs and seconds so far, the CSV rows written
- * so far, and the run's configuration key (task.h, plus the loop's
- * hyperparameters) that a resuming run must match.
+ * so far, the run's configuration key (task.h, plus the loop's
+ * hyperparameters) that a resuming run must match, and the auto matmul
+ * backend's choices the run has used (cls_matmul_record_text), which a
+ * resuming run pins so that it computes what the run would have computed
+ * uninterrupted.
  *
  * Layout (native byte order, refused on a machine of the other order):
- *   "CLSCKPT\0", u32 version 1, u32 0x01020304,
+ *   "CLSCKPT\0", u32 version 2, u32 0x01020304,
  *   u64 key length, key bytes,
+ *   u64 choices length, choices bytes (version 2; version 1 has neither and
+ *     reads as no choices),
  *   u64 step, u64 total_steps, u64 acc_count, f64 acc_sum,
  *   f64 train_flops, f64 eval_flops, f64 seconds,
  *   u64 rows length, rows bytes,
@@ -39,6 +44,9 @@ typedef struct cls_ckpt_state {
   double seconds;                 /* wall-clock seconds so far */
   char *rows;                     /* the CSV rows so far (no header); load: malloc'd, free it */
   size_t rows_len;
+  /* The auto matmul choices so far (a record, clscale/ops.h; "" or NULL:
+   * none); load: malloc'd, NUL-terminated, free it. */
+  char *choices;
 } cls_ckpt_state;
 
 /* Reads params, m and v from the slabs and writes the checkpoint. */
@@ -55,10 +63,19 @@ cls_status cls_checkpoint_save(cls_context *ctx, const char *path, const char *k
 cls_status cls_checkpoint_load(cls_context *ctx, const char *path, const char *key, cls_ckpt_state *st,
                                const cls_param_table *pt, cls_param_slabs *s, char *err, size_t err_len);
 
+/* The auto matmul choices recorded in the checkpoint at path, read before
+ * the model is built (a resumed run pins them from its first product on):
+ * *choices is malloc'd ("" for a version 1 checkpoint). Only the header,
+ * the key and the choices are read and checked here; cls_checkpoint_load
+ * checks the whole file. CLS_ERR_IO or CLS_ERR_FORMAT with the path in err. */
+cls_status cls_checkpoint_choices(const char *path, char **choices, char *err, size_t err_len);
+
 /* What a checkpoint holds, read without a model (to sample from it, say):
- * its key, steps and parameters (AdamW's m and v are left out). */
+ * its key, steps, matmul choices and parameters (AdamW's m and v are left
+ * out). */
 typedef struct cls_ckpt_contents {
-  char *key; /* "name=value" lines, NUL-terminated */
+  char *key;     /* "name=value" lines, NUL-terminated */
+  char *choices; /* the auto matmul choices, NUL-terminated ("" when none) */
   uint64_t step, total_steps;
   float *params; /* n floats */
   size_t n;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "clscale/ops.h"
 #include "core/clock.h"
 #include "core/file.h"
 #include "core/fmt.h"
@@ -106,6 +107,7 @@ typedef struct {
   const char *fail_what;  /* the device step that failed, for the message */
   cls_run_status outcome; /* how the loop ended */
   char report[1024];      /* the task's final measurements, "name=value" lines (cls_task_report) */
+  char *pinned;           /* the checkpoint's matmul choices this run pinned (malloc'd; NULL: none) */
 } run;
 
 static cls_status device_fail(run *u, cls_status s, const char *what) {
@@ -139,6 +141,17 @@ static cls_status train_flops_now(run *u, double *flops, double *all) {
   return CLS_OK;
 }
 
+/* The run's record of auto matmul choices so far (clscale/ops.h), malloc'd;
+ * "" when there is none, NULL when out of host memory. */
+static char *choices_now(const run *u) {
+  size_t need = 1;
+  char probe[1];
+  if (cls_matmul_record_text(u->t->ctx, probe, sizeof probe, &need) == CLS_ERR_INVALID_VALUE) need = 1;
+  char *text = calloc(need, 1);
+  if (text && need > 1 && cls_matmul_record_text(u->t->ctx, text, need, NULL) != CLS_OK) text[0] = 0;
+  return text;
+}
+
 static cls_status save(run *u) {
   double flops, all;
   cls_status s = train_flops_now(u, &flops, &all);
@@ -147,8 +160,15 @@ static cls_status save(run *u) {
   st.train_flops = flops;
   st.eval_flops = u->eval_flops_base + u->proc_eval_flops;
   st.seconds = u->seconds_base + (cls_now() - u->t0);
-  return cls_checkpoint_save(u->t->ctx, u->r->ckpt_path, u->key, &st, u->t->params, u->t->slabs, u->r->error,
-                             sizeof u->r->error);
+  st.choices = choices_now(u);
+  if (!st.choices) {
+    snprintf(u->r->error, sizeof u->r->error, "out of host memory writing the checkpoint");
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  s = cls_checkpoint_save(u->t->ctx, u->r->ckpt_path, u->key, &st, u->t->params, u->t->slabs, u->r->error,
+                          sizeof u->r->error);
+  free(st.choices);
+  return s;
 }
 
 /* The task's key and the caller's extra lines: the run's configuration in
@@ -227,8 +247,11 @@ static cls_status write_summary(run *u, cls_point_state state) {
   sum.has_run = 1;
   fill_run_fields(u, &sum.run);
   if (u->report[0]) sum.trailer = u->report;
+  char *choices = choices_now(u);
+  if (choices && choices[0]) sum.run.matmul_choices = choices;
   char err[1024];
   cls_status s = cls_point_summary_write(r->json_path, &sum, err, sizeof err);
+  free(choices);
   free(config);
   if (s != CLS_OK) snprintf(r->error, sizeof r->error, "%s", err);
   return s;
@@ -390,6 +413,15 @@ static cls_status restore(run *u) {
   cls_status s =
       cls_checkpoint_load(t->ctx, r->ckpt_path, u->key, &u->st, t->params, t->slabs, r->error, sizeof r->error);
   if (s != CLS_OK) return s;
+  /* The choices were pinned from the same file before the probe
+   * (pin_choices); a file replaced in between is not this run's. */
+  if (strcmp(u->st.choices ? u->st.choices : "", u->pinned ? u->pinned : "")) {
+    snprintf(r->error, sizeof r->error,
+             "checkpoint %s changed while it was read (its matmul choices differ from a moment ago): resume "
+             "again",
+             r->ckpt_path);
+    return CLS_ERR_IO;
+  }
   u->rows_cap = u->st.rows_len + 1;
   r->resumed_from = u->st.step;
   u->seconds_base = u->st.seconds;
@@ -640,6 +672,31 @@ static cls_status finish(run *u, cls_status s) {
   return s;
 }
 
+/* Starts the run's record of auto matmul choices before its first product
+ * (the probe): a resumed run pins the choices its checkpoint recorded, so
+ * that it computes exactly what the run would have uninterrupted, whatever
+ * this process's cache folder or timings say; a new run records what it
+ * uses. A checkpoint whose choices cannot be read pins nothing: loading it
+ * (restore) then fails with the reason. */
+static cls_status pin_choices(run *u) {
+  cls_train_result *r = u->r;
+  if (u->c->resume) {
+    char err[512];
+    if (cls_checkpoint_choices(r->ckpt_path, &u->pinned, err, sizeof err) != CLS_OK) u->pinned = NULL;
+  }
+  cls_status s = cls_matmul_record_begin(u->t->ctx, u->pinned);
+  if (s != CLS_OK) {
+    snprintf(r->error, sizeof r->error, "%s", cls_last_error(u->t->ctx));
+    return s;
+  }
+  /* An earlier start's choices are advice: what cannot be pinned is chosen
+   * afresh, which is what a start without them would do. */
+  if (!u->c->resume && u->c->matmul_choices && u->c->matmul_choices[0] &&
+      cls_matmul_record_begin(u->t->ctx, u->c->matmul_choices) != CLS_OK)
+    cls_matmul_record_begin(u->t->ctx, NULL);
+  return CLS_OK;
+}
+
 cls_status cls_train_run(cls_train_task *t, const cls_train_config *c, cls_train_result *r) {
   memset(r, 0, sizeof *r);
   r->final_eval_loss = r->final_train_loss = NAN;
@@ -650,6 +707,7 @@ cls_status cls_train_run(cls_train_task *t, const cls_train_config *c, cls_train
   run u = {.t = t, .c = c, .r = r, .outcome = CLS_RUN_OK};
   cls_status s = check_config(c, r);
   if (s == CLS_OK) s = open_run(&u);
+  if (s == CLS_OK) s = pin_choices(&u);
   if (s == CLS_OK) s = run_probe(&u);
   if (s == CLS_OK) s = plan_steps(&u);
   if (s == CLS_OK) {
@@ -657,8 +715,11 @@ cls_status cls_train_run(cls_train_task *t, const cls_train_config *c, cls_train
     s = restore(&u);
   }
   if (s != CLS_OK) {
+    cls_matmul_record_end(t->ctx);
+    free(u.pinned);
     free(u.evals);
     free(u.st.rows);
+    free(u.st.choices);
     return s;
   }
   s = start(&u);
@@ -667,6 +728,9 @@ cls_status cls_train_run(cls_train_task *t, const cls_train_config *c, cls_train
   if (s == CLS_OK && u.outcome == CLS_RUN_OK) s = task_report(&u);
   if (s == CLS_OK && u.outcome == CLS_RUN_OK) s = keep_or_drop_checkpoint(&u);
   s = finish(&u, s);
+  cls_matmul_record_end(t->ctx);
+  free(u.pinned);
   free(u.st.rows);
+  free(u.st.choices);
   return s;
 }

@@ -53,13 +53,20 @@ typedef struct cls_train_config {
   uint64_t warmup_steps;       /* used when warmup_fraction < 0 */
   double warmup_fraction;      /* >= 0: warm-up is this fraction of the run's steps */
   double beta1, beta2, eps, clip;
-  size_t evals;                      /* log-spaced evaluation points (when eval_every is 0) */
-  uint64_t eval_every;               /* > 0: evaluate every so many steps instead */
-  size_t eval_batches;               /* batches of the held-out set per evaluation */
-  uint64_t checkpoint_steps;         /* > 0: checkpoint every so many steps */
-  double checkpoint_seconds;         /* > 0: checkpoint when this long has passed since the last one */
-  int resume;                        /* continue from checkpoints/<id>.ckpt (it must exist) */
-  int force;                         /* start over even when a checkpoint of this id exists */
+  size_t evals;              /* log-spaced evaluation points (when eval_every is 0) */
+  uint64_t eval_every;       /* > 0: evaluate every so many steps instead */
+  size_t eval_batches;       /* batches of the held-out set per evaluation */
+  uint64_t checkpoint_steps; /* > 0: checkpoint every so many steps */
+  double checkpoint_seconds; /* > 0: checkpoint when this long has passed since the last one */
+  int resume;                /* continue from checkpoints/<id>.ckpt (it must exist) */
+  int force;                 /* start over even when a checkpoint of this id exists */
+  /* A run that starts from step 0: the auto matmul choices to pin (a record,
+   * clscale/ops.h), e.g. those an earlier start of the same run recorded in
+   * its summary before it was killed without a checkpoint; NULL or "": the
+   * context's. Ignored (with the context's choices instead) when it is not
+   * a record or cannot run here, and when resuming (the checkpoint's
+   * choices are pinned). */
+  const char *matmul_choices;
   int drop_checkpoint;               /* remove the checkpoint once the run ends ok (saves disk in sweeps) */
   uint64_t stop_after_steps;         /* > 0: behave as if stopped after this step (for tests) */
   const volatile sig_atomic_t *stop; /* set by the caller's signal handler: checkpoint and stop */

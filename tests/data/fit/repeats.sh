@@ -1,0 +1,40 @@
+#!/bin/sh
+# tests/data/fit/repeats.sh CLSCALE DIR — the data-constrained law end to
+# end without a device: a run directory of runs drawn from it (Chinchilla's
+# base law, R*_D = 15.4; 4 model sizes x 3 unique-data sizes x 6 epoch
+# counts, each point recording epochs and train_examples as the train loop
+# writes them), then `clscale fit` must report R*_D within 10% and
+# `clscale plot` must draw the repeats figure.
+set -u
+clscale=$1
+dir=$2
+fail() { echo "repeats.sh: $*" >&2; exit 1; }
+rm -rf "$dir"
+mkdir -p "$dir/points" || exit 1
+printf '{"version": 1, "name": "repeats"}\n' > "$dir/manifest.json"
+awk -v dir="$dir" 'BEGIN {
+  E = 1.69; A = 406.4; al = 0.34; B = 410.7; be = 0.28; rs = 15.4
+  split("1e8 1e9 1e10", us, " "); split("1 2 4 8 16 32", eps, " ")
+  for (i = 0; i < 4; i++) for (j = 1; j <= 3; j++) for (e = 1; e <= 6; e++) {
+    n = 1e7 * exp(log(10) * i * 2 / 3); u = us[j] + 0; ep = eps[e] + 0; d = u * ep
+    dp = u + u * rs * (1 - exp(-(ep - 1) / rs))
+    L = E + A / exp(al * log(n)) + B / exp(be * log(dp))
+    id = sprintf("n%d_u%d_e%d", i, j, ep)
+    printf "{\"id\": \"%s\", \"task\": \"spectra\", \"status\": \"ok\", \"n_params\": %.6g, \"tokens\": %.6g, \"train_examples\": %.6g, \"train_tokens\": %.6g, \"examples_seen\": %.6g, \"epochs\": %.6g, \"flops\": %.6g, \"final_eval_loss\": %.9f}\n", id, n, d, u / 100, u, d / 100, ep, 6 * n * d, L > (dir "/points/" id ".json")
+    close(dir "/points/" id ".json")
+  }
+}' || exit 1
+out=$("$clscale" fit "$dir" --bootstrap 50 --starts 200 2>&1) || fail "clscale fit failed: $out"
+printf '%s\n' "$out"
+rd=$(printf '%s\n' "$out" | awk '$1 == "R*_D" { print $2; exit }')
+[ -n "$rd" ] || fail "clscale fit printed no R*_D"
+awk -v r="$rd" 'BEGIN { exit !(r > 0.9 * 15.4 && r < 1.1 * 15.4) }' || fail "R*_D = $rd, not within 10% of 15.4"
+printf '%s\n' "$out" | grep -q "worth less than half a fresh one from epoch" || fail "no half-value epoch"
+grep -q '"data_constrained"' "$dir/fit.json" || fail "fit.json has no data_constrained"
+"$clscale" plot "$dir" --dpi 60 > /dev/null 2>&1 || fail "clscale plot failed"
+[ -s "$dir/plots/repeats.png" ] || fail "clscale plot drew no repeats.png"
+# asked for by name, for points of a task (the figure is of any task's fit)
+rm -f "$dir/plots/repeats.png"
+"$clscale" plot "$dir" --kind repeats --dpi 60 > /dev/null 2>&1 || fail "clscale plot --kind repeats failed"
+[ -s "$dir/plots/repeats.png" ] || fail "clscale plot --kind repeats drew no repeats.png"
+echo "repeats.sh: ok"
