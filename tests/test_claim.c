@@ -329,7 +329,9 @@ static void test_dead_process_of_this_host(void **state) {
   assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
-/* Processes racing for one free point: exactly one takes it. */
+/* Processes racing for one free point: exactly one takes it. The winner
+ * holds it (alive) until every child has tried, so that a late child never
+ * finds the claim of a process that has ended. */
 static void test_race(void **state) {
   (void)state;
   char dir[512];
@@ -338,28 +340,46 @@ static void test_race(void **state) {
   for (int round = 0; round < 5; round++) {
     char id[16];
     snprintf(id, sizeof id, "r%d", round);
+    int results[2], release[2];
+    assert_int_equal(pipe(results), 0);
+    assert_int_equal(pipe(release), 0);
     pid_t kids[N];
     for (int k = 0; k < N; k++) {
       kids[k] = fork();
       assert_true(kids[k] >= 0);
       if (kids[k] == 0) {
+        close(results[0]);
+        close(release[1]);
         cls_claim c, o;
         cls_claim_outcome oc;
         cls_claim_init(&c, id);
-        if (cls_claim_take(dir, &c, 300, &oc, &o, NULL, 0, NULL, 0) != CLS_OK) _exit(2);
-        if (oc == CLS_CLAIM_HELD) _exit(1);
-        pause_ms(1000); /* stay alive, holding it, while the others try */
+        char r = cls_claim_take(dir, &c, 300, &oc, &o, NULL, 0, NULL, 0) != CLS_OK ? 'e'
+                 : oc == CLS_CLAIM_HELD                                            ? 'h'
+                                                                                   : 'w';
+        if (write(results[1], &r, 1) != 1) _exit(2);
+        char b;
+        if (r == 'w') (void)!read(release[0], &b, 1); /* until the parent closes it */
         _exit(0);
       }
     }
-    int winners = 0;
+    close(results[1]);
+    close(release[0]);
+    int winners = 0, held = 0;
+    for (int k = 0; k < N; k++) {
+      char r;
+      assert_int_equal(read(results[0], &r, 1), 1);
+      winners += r == 'w';
+      held += r == 'h';
+    }
+    close(release[1]);
+    close(results[0]);
     for (int k = 0; k < N; k++) {
       int status;
       assert_int_equal(waitpid(kids[k], &status, 0), kids[k]);
-      assert_true(WIFEXITED(status) && WEXITSTATUS(status) <= 1);
-      winners += WEXITSTATUS(status) == 0;
+      assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
     assert_int_equal(winners, 1);
+    assert_int_equal(held, N - 1);
   }
 }
 
