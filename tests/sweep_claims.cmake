@@ -94,6 +94,9 @@ pid=$!
 victim=$(stop_holding $pid "$dir/kill")
 kill -9 $pid; wait $pid 2>/dev/null
 echo "killed the first worker during $victim"
+# Stale at once (its process is gone from this host), and after the timeout whatever the host.
+"$expect" 3 "$victim +stale .*heartbeat .* ago \(the next worker takes it over\)" \
+  "$clscale" sweep --status "$dir/kill" || exit 1
 sleep 1.2
 "$expect" 3 "$victim +stale .*heartbeat .* ago \(the next worker takes it over\)" \
   "$clscale" sweep --status "$dir/kill" --claim-timeout 1 || exit 1

@@ -315,6 +315,11 @@ static void test_dead_process_of_this_host(void **state) {
   assert_int_equal(oc, CLS_CLAIM_TOOK_OVER);
   assert_non_null(strstr(note, "no longer running on this host"));
   assert_int_equal((pid_t)other.pid, child);
+  assert_true(cls_claim_holder_gone(&other));
+  assert_false(cls_claim_holder_gone(&mine)); /* this process */
+  cls_claim far = other;
+  strcpy(far.host, "another-host-entirely");
+  assert_false(cls_claim_holder_gone(&far)); /* a pid says nothing of another host */
   /* The parent (alive) holds it now: a claim taken from another process
    * of this host, with the parent's pid, is live. */
   child = fork();

@@ -66,7 +66,7 @@ static void view_point(const cls_sweep_status_args *a, const char *id, double bu
   v->resumable = cls_rundir_has_checkpoint(a->dir, id);
   if (cls_point_state_done(v->state))
     v->kind = ST_DONE;
-  else if (v->have_claim && v->age <= timeout)
+  else if (v->have_claim && v->age <= timeout && !cls_claim_holder_gone(&v->claim))
     v->kind = ST_RUNNING;
   else if (v->have_claim || v->claim_bad)
     v->kind = ST_STALE;

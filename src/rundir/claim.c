@@ -290,6 +290,14 @@ static int holder_gone(const cls_claim *found, const cls_claim *mine) {
   return kill((pid_t)found->pid, 0) != 0 && errno == ESRCH;
 }
 
+int cls_claim_holder_gone(const cls_claim *c) {
+  cls_claim me;
+  memset(&me, 0, sizeof me);
+  if (gethostname(me.host, sizeof me.host - 1) != 0) return 0;
+  me.pid = (uint64_t)getpid();
+  return holder_gone(c, &me);
+}
+
 cls_status cls_claim_take(const char *dir, cls_claim *mine, double timeout, cls_claim_outcome *outcome,
                           cls_claim *other, char *note, size_t note_len, char *err, size_t err_len) {
   *outcome = CLS_CLAIM_HELD;

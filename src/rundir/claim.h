@@ -62,6 +62,10 @@ cls_status cls_claim_parse(const char *buf, size_t len, cls_claim *out, char *er
  * ids from the environment, a new token, taken = heartbeat = now, and id. */
 void cls_claim_init(cls_claim *c, const char *id);
 
+/* Whether c's holder is known to be gone: a process of this host (the
+ * same host name) that no longer exists. 0 for another host's claim. */
+int cls_claim_holder_gone(const cls_claim *c);
+
 /* Wall-clock seconds (Unix time), the clock of heartbeats. */
 double cls_claim_clock(void);
 
