@@ -11,8 +11,14 @@
 
 cluster_pids=""
 
-# Stops what was started, by recorded PID, newest first.
+# Stops what was started, by recorded PID, newest first; first the jobs of
+# this (private) cluster, so that no job step outlives its slurmd.
 cluster_stop() {
+  if [ -n "$cluster_pids" ] && [ -n "${SLURM_CONF:-}" ]; then
+    scancel -u "$(id -un)" 2>/dev/null
+    i=0
+    while [ -n "$(squeue -h -o %A 2>/dev/null)" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  fi
   for p in $cluster_pids; do kill "$p" 2>/dev/null; done
   for p in $cluster_pids; do
     i=0
@@ -28,19 +34,19 @@ free_port() {
 }
 
 cluster_start() {
-  T=$1
-  mkdir -p "$T" && chmod 0711 "$T" || return 1
-  mkdir -p "$T/munge-run" "$T/munge-etc" "$T/state" "$T/spool" "$T/log" || return 1
-  chmod 0711 "$T/munge-run"; chmod 0700 "$T/munge-etc"
-  dd if=/dev/urandom of="$T/munge-etc/munge.key" bs=1024 count=1 2>/dev/null && chmod 0600 "$T/munge-etc/munge.key"
-  munged -F -f --socket="$T/munge-run/munge.socket" --key-file="$T/munge-etc/munge.key" \
-    --log-file="$T/log/munged.log" --pid-file="$T/munge-run/munged.pid" --seed-file="$T/munge-etc/seed" &
+  cdir=$1
+  mkdir -p "$cdir" && chmod 0711 "$cdir" || return 1
+  mkdir -p "$cdir/munge-run" "$cdir/munge-etc" "$cdir/state" "$cdir/spool" "$cdir/log" || return 1
+  chmod 0711 "$cdir/munge-run"; chmod 0700 "$cdir/munge-etc"
+  dd if=/dev/urandom of="$cdir/munge-etc/munge.key" bs=1024 count=1 2>/dev/null && chmod 0600 "$cdir/munge-etc/munge.key"
+  munged -F -f --socket="$cdir/munge-run/munge.socket" --key-file="$cdir/munge-etc/munge.key" \
+    --log-file="$cdir/log/munged.log" --pid-file="$cdir/munge-run/munged.pid" --seed-file="$cdir/munge-etc/seed" &
   cluster_pids="$! $cluster_pids"
-  i=0; while [ ! -S "$T/munge-run/munge.socket" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-  [ -S "$T/munge-run/munge.socket" ] || { echo "munged did not start:"; cat "$T/log/munged.log"; return 1; }
+  i=0; while [ ! -S "$cdir/munge-run/munge.socket" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  [ -S "$cdir/munge-run/munge.socket" ] || { echo "munged did not start:"; cat "$cdir/log/munged.log"; return 1; }
   node=$(slurmd -C | head -1)
   name=$(echo "$node" | sed -n 's/^NodeName=\([^ ]*\).*/\1/p')
-  cat > "$T/slurm.conf" <<CONF
+  cat > "$cdir/slurm.conf" <<CONF
 ClusterName=clscaletest
 SlurmctldHost=$name
 SlurmUser=$(id -un)
@@ -48,14 +54,14 @@ SlurmdUser=$(id -un)
 SlurmctldPort=$(free_port)
 SlurmdPort=$(free_port)
 AuthType=auth/munge
-AuthInfo=socket=$T/munge-run/munge.socket
+AuthInfo=socket=$cdir/munge-run/munge.socket
 CredType=cred/munge
-StateSaveLocation=$T/state
-SlurmdSpoolDir=$T/spool
-SlurmctldPidFile=$T/slurmctld.pid
-SlurmdPidFile=$T/slurmd.pid
-SlurmctldLogFile=$T/log/slurmctld.log
-SlurmdLogFile=$T/log/slurmd.log
+StateSaveLocation=$cdir/state
+SlurmdSpoolDir=$cdir/spool
+SlurmctldPidFile=$cdir/slurmctld.pid
+SlurmdPidFile=$cdir/slurmd.pid
+SlurmctldLogFile=$cdir/log/slurmctld.log
+SlurmdLogFile=$cdir/log/slurmd.log
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SchedulerType=sched/builtin
@@ -70,10 +76,10 @@ AccountingStorageType=accounting_storage/none
 $node State=UNKNOWN
 PartitionName=test Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
-  export SLURM_CONF="$T/slurm.conf"
-  slurmctld -D -i -f "$T/slurm.conf" > "$T/log/slurmctld.out" 2>&1 &
+  export SLURM_CONF="$cdir/slurm.conf"
+  slurmctld -D -i -f "$cdir/slurm.conf" > "$cdir/log/slurmctld.out" 2>&1 &
   cluster_pids="$! $cluster_pids"
-  slurmd -D -f "$T/slurm.conf" > "$T/log/slurmd.out" 2>&1 &
+  slurmd -D -f "$cdir/slurm.conf" > "$cdir/log/slurmd.out" 2>&1 &
   cluster_pids="$! $cluster_pids"
   i=0
   while [ $i -lt 300 ]; do
@@ -82,6 +88,6 @@ CONF
     sleep 0.1; i=$((i + 1))
   done
   echo "the cluster did not come up (node state '$state'):"
-  tail -20 "$T/log/slurmctld.log" "$T/log/slurmd.log" "$T/log/slurmctld.out" "$T/log/slurmd.out" 2>/dev/null
+  tail -20 "$cdir/log/slurmctld.log" "$cdir/log/slurmd.log" "$cdir/log/slurmctld.out" "$cdir/log/slurmd.out" 2>/dev/null
   return 1
 }
