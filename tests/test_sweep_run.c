@@ -107,7 +107,11 @@ static void on_done(void *user, size_t w, const cls_sweep_point *p, const cls_sw
 static void run_sweep(const cls_sweep_spec *s, const cls_sweep_point *pts, size_t n, const char *dir,
                       size_t workers, cls_sweep_outcome *out, tally *t) {
   const char *devs[2] = {NULL, NULL}; /* the default device, twice */
-  cls_sweep_run_config rc = {dir, devs, workers, "own", NULL, {t, on_start, NULL, on_done, NULL, NULL}};
+  cls_sweep_run_config rc = {.out_dir = dir,
+                             .devices = devs,
+                             .n_devices = workers,
+                             .matmul_backend = "own",
+                             .cb = {t, on_start, NULL, on_done, NULL, NULL, NULL}};
   cls_sweep_manifest_info info = {"test", "default"};
   int created;
   assert_int_equal(cls_sweep_manifest_ensure(dir, s, pts, n, &info, &created, err, sizeof err), CLS_OK);

@@ -21,18 +21,32 @@
 #include "format.h"
 #include "options.h"
 #include "shard.h"
+#include "slurm_submit.h"
 #include "sweep/calibrate.h"
 #include "sweep/plan.h"
 #include "sweep/rundir.h"
 #include "sweep/runner.h"
 #include "sweep/spec.h"
 #include "sweep_progress.h"
+#include "sweep_status.h"
 
 /* ------------------------------------------------------------- options */
 
 typedef struct {
   const char *spec_path, *out, *shard_arg, *devices, *device, *backend;
   int dry, quiet;
+  /* Claims, retries, work stealing (docs/sweep.md, "On a cluster"). */
+  double claim_timeout;
+  size_t max_retries;
+  int no_steal;
+  /* --status RUN_DIR (SPEC is then the run directory). */
+  int status, json, watch;
+  double interval;
+  /* --slurm: submit instead of run; the sbatch options after "--". */
+  int slurm;
+  size_t max_parallel;
+  char **sbatch_args;
+  int n_sbatch_args;
 } sweep_args;
 
 static void sweep_command(cls_opt_command *cmd, cls_option *opts, size_t cap, sweep_args *a) {
@@ -62,11 +76,41 @@ static void sweep_command(cls_opt_command *cmd, cls_option *opts, size_t cap, sw
                "auto, own, clblast or host (default CLSCALE_MATMUL_BACKEND, else auto)"),
        .flags = CLS_OPT_NONEMPTY},
       {CLS_OPT(CLS_OPT_FLAG, "--quiet", &a->quiet, NULL, NULL, "no progress line, no per-point lines")},
+      {CLS_OPT(CLS_OPT_HEADING, NULL, NULL, NULL, NULL, "on a cluster (several processes, one RUN_DIR):")},
+      {CLS_OPT(CLS_OPT_DOUBLE, "--claim-timeout", &a->claim_timeout, "S", "claim_timeout",
+               "a point's claim whose holder sent no heartbeat for S seconds is stale: another process takes the "
+               "point over and resumes it from its checkpoint (default: the spec's claim_timeout, else 300; the "
+               "hosts' "
+               "clocks must agree to well within S)"),
+       .lo = 0, .flags = CLS_OPT_LO_OPEN},
+      {CLS_OPT(CLS_OPT_SIZE, "--max-retries", &a->max_retries, "N", "max_retries",
+               "a point that fails is tried again, by this process or another, until it failed N + 1 times "
+               "(default: the spec's max_retries, else 2); then it stays failed with every attempt's error"),
+       .hi = 1000},
+      {CLS_OPT(CLS_OPT_FLAG, "--no-steal", &a->no_steal, NULL, NULL,
+               "run only this shard's points (by default a shard with nothing left takes other shards' free "
+               "points)")},
+      {CLS_OPT(CLS_OPT_FLAG, "--status", &a->status, NULL, NULL,
+               "print the state of RUN_DIR's sweep (given in place of SPEC) and exit; opens no device")},
+      {CLS_OPT(CLS_OPT_FLAG, "--json", &a->json, NULL, NULL, "--status as JSON")},
+      {CLS_OPT(CLS_OPT_FLAG, "--watch", &a->watch, NULL, NULL,
+               "--status again every --interval seconds, until SIGINT")},
+      {CLS_OPT(CLS_OPT_DOUBLE, "--interval", &a->interval, "S", NULL, "--watch's refresh (default 5)"), .lo = 0.1,
+       .hi = 86400},
+      {CLS_OPT(CLS_OPT_FLAG, "--slurm", &a->slurm, NULL, NULL,
+               "write the manifest and submit the sweep to Slurm as a job array of one task per shard (sbatch "
+               "options after --)")},
+      {CLS_OPT(CLS_OPT_SIZE, "--max-parallel", &a->max_parallel, "K", NULL,
+               "--slurm: at most K array tasks at once (default: every shard at once)"),
+       .lo = 1, .hi = 1000000},
   };
   cls_cmd_set_options(cmd, opts, cap, table, sizeof table / sizeof table[0]);
   cmd->name = "sweep";
   cmd->usage = "usage: clscale sweep SPEC [--out RUN_DIR] [--shard I/N] [--devices all|LIST | --device SEL]\n"
-               "                     [--dry-run] [--matmul-backend B] [--quiet]";
+               "                     [--dry-run] [--matmul-backend B] [--quiet] [--claim-timeout S]\n"
+               "                     [--max-retries N] [--no-steal]\n"
+               "       clscale sweep SPEC --slurm [--out RUN_DIR] [--max-parallel K] [-- SBATCH_OPTION...]\n"
+               "       clscale sweep --status RUN_DIR [--json] [--watch [--interval S]]";
   cmd->about =
       "Trains the grid of SPEC (a JSON or INI file: task, model sizes, budgets, seeds, learning rate, ...;\n"
       "docs/sweep.md) into RUN_DIR: manifest.json, and points/ID.csv and points/ID.json per point, which\n"
@@ -75,17 +119,40 @@ static void sweep_command(cls_opt_command *cmd, cls_option *opts, size_t cap, sw
       "its status and the sweep goes on.";
   cmd->epilogue = "On a terminal a progress line shows points done/total, the current point(s) and the ETA.\n"
                   "SIGINT/SIGTERM checkpoint the running points and stop; the same command continues.\n"
+                  "Several processes may run the same shard into one RUN_DIR: a point is trained under its claim\n"
+                  "(RUN_DIR/claims), never by two processes at once.\n"
                   "exit codes: 0 every point of this shard finished (ok or diverged); 1 a point failed or was\n"
-                  "interrupted, or the run directory or a device could not be used; 2 bad usage or a bad spec";
+                  "interrupted, or the run directory or a device could not be used; 2 bad usage or a bad spec.\n"
+                  "--status: 0 every point finished ok or diverged, 1 some failed for good, 3 some still to do\n"
+                  "(pending, running or stale)";
   cmd->words = CLS_OPT_WORDS_NAMED;
 }
 
 static int read_args(const cls_opt_command *cmd, int argc, char **argv, sweep_args *a) {
+  /* Everything after "--" is sbatch's (--slurm), passed on as it is. */
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--")) {
+      a->sbatch_args = argv + i + 1;
+      a->n_sbatch_args = argc - i - 1;
+      argc = i;
+      break;
+    }
+  a->max_retries = SIZE_MAX; /* not given: the spec's, else 2 */
+  a->interval = 5;
   int code = cls_cmd_parse(cmd, argc, argv);
   if (code != CLS_EXIT_GO_ON) return code;
   if (!a->spec_path) return cls_cmd_refuse(cmd, NULL);
   if (a->devices && a->device)
     return cls_opt_fail(cmd, CLS_EXIT_USAGE, "give --devices (several workers) or --device (one), not both");
+  if ((a->json || a->watch) && !a->status)
+    return cls_opt_fail(cmd, CLS_EXIT_USAGE, "--json and --watch go with --status RUN_DIR");
+  if (a->status && (a->slurm || a->dry))
+    return cls_opt_fail(cmd, CLS_EXIT_USAGE, "--status only reads RUN_DIR: not with --slurm or --dry-run");
+  if (a->sbatch_args && !a->slurm)
+    return cls_opt_fail(cmd, CLS_EXIT_USAGE, "options after -- are sbatch's: give --slurm too");
+  if (a->max_parallel && !a->slurm) return cls_opt_fail(cmd, CLS_EXIT_USAGE, "--max-parallel goes with --slurm");
+  if (a->slurm && a->dry)
+    return cls_opt_fail(cmd, CLS_EXIT_USAGE, "--slurm submits the sweep: not with --dry-run");
   return CLS_EXIT_GO_ON;
 }
 
@@ -294,15 +361,32 @@ static int dry_run(const cls_opt_command *cmd, const sweep_args *args, const swe
 /* This shard's points not finished before (leftovers of the finished ones
  * removed); the number finished before, and diverged among them. */
 typedef struct {
-  cls_sweep_point *todo;
+  cls_sweep_point *todo; /* this shard's points to do, then (n_own on) other shards' that may be stolen */
   cls_sweep_outcome *outcomes;
-  size_t n_todo, n_done, n_div;
+  size_t n_todo, n_own, n_done, n_div;
+  size_t n_gave_up; /* failed more than max_retries times before: not tried again */
 } sweep_work;
 
-static int find_work(const cls_opt_command *cmd, const sweep_plan *p, sweep_work *w) {
+/* Failed attempts recorded in a failed point's summary (1 when an older
+ * summary has no count); 0 for any other state. */
+static unsigned failed_attempts(const char *dir, const char *id) {
+  char path[4200];
+  cls_point_summary s;
+  if (cls_rundir_path(path, sizeof path, dir, CLS_RUNDIR_SUMMARY, id) != CLS_OK ||
+      cls_point_summary_read(path, &s, NULL, 0) != CLS_OK)
+    return 0;
+  unsigned n = s.status && s.state == CLS_POINT_FAILED ? (isnan(s.attempts) || s.attempts < 1 ? 1u
+                                                          : s.attempts > 1e6                  ? 1000000u
+                                                                             : (unsigned)s.attempts)
+                                                       : 0u;
+  cls_point_summary_release(&s);
+  return n;
+}
+
+static int find_work(const cls_opt_command *cmd, const sweep_args *a, const sweep_plan *p, sweep_work *w) {
   memset(w, 0, sizeof *w);
-  w->todo = malloc((p->n_mine ? p->n_mine : 1) * sizeof *w->todo);
-  w->outcomes = calloc(p->n_mine ? p->n_mine : 1, sizeof *w->outcomes);
+  w->todo = malloc((p->n_pts ? p->n_pts : 1) * sizeof *w->todo);
+  w->outcomes = calloc(p->n_pts ? p->n_pts : 1, sizeof *w->outcomes);
   if (!w->todo || !w->outcomes) {
     free(w->todo);
     free(w->outcomes);
@@ -314,10 +398,23 @@ static int find_work(const cls_opt_command *cmd, const sweep_plan *p, sweep_work
     if (cls_point_state_done(ps)) {
       w->n_done++;
       w->n_div += ps == CLS_POINT_DIVERGED;
-      cls_rundir_remove_leftovers(p->out, pt->id);
+    } else if (ps == CLS_POINT_FAILED && failed_attempts(p->out, pt->id) > a->max_retries) {
+      w->n_gave_up++;
     } else {
       w->todo[w->n_todo++] = *pt;
     }
+  }
+  w->n_own = w->n_todo;
+  /* Work stealing: the other shards' points not finished, in plan order,
+   * taken (under their claims) once this shard's are done. */
+  /* Not with generations: a chain stays with its shard, as its students
+   * need the corpus their teacher's shard makes. */
+  for (size_t i = 0; !a->no_steal && !p->s->generations && p->n_shards > 1 && i < p->n_pts; i++) {
+    const cls_sweep_point *pt = &p->pts[i];
+    if (cls_sweep_in_shard(pt->chain, p->shard, p->n_shards)) continue;
+    cls_point_state ps = cls_rundir_point_state(p->out, pt->id, NULL);
+    if (!cls_point_state_done(ps) && !(ps == CLS_POINT_FAILED && failed_attempts(p->out, pt->id) > a->max_retries))
+      w->todo[w->n_todo++] = *pt;
   }
   return CLS_EXIT_GO_ON;
 }
@@ -327,8 +424,12 @@ static void print_intro(const sweep_plan *p, const sweep_work *w, const char *de
   printf("sweep '%s': %s, %s/%s, %zu points%s into %s (%s manifest.json)\n", p->s->name,
          cls_sweep_mode_name(p->s->mode), p->s->task, p->s->model, p->n_pts, p->shard_note, p->out,
          created ? "wrote" : "same spec as its");
-  if (p->n_mine < p->n_pts || w->n_done)
-    printf("this shard: %zu points, %zu finished before, %zu to run\n", p->n_mine, w->n_done, w->n_todo);
+  if (p->n_mine < p->n_pts || w->n_done || w->n_gave_up)
+    printf("this shard: %zu points, %zu finished before, %zu to run%s\n", p->n_mine, w->n_done, w->n_own,
+           w->n_gave_up ? " (and some failed too often before: not retried)" : "");
+  if (w->n_todo > w->n_own)
+    printf("then, while other shards' points are free, up to %zu of them (work stealing; --no-steal: not)\n",
+           w->n_todo - w->n_own);
   printf("on %s%s\n", devs, n_devices > 1 ? " (one point per device at a time)" : "");
   if (p->n_pts == 1)
     printf("note: a single point; clscale fit needs several model sizes and budgets to fit a law\n");
@@ -338,31 +439,53 @@ static void print_intro(const sweep_plan *p, const sweep_work *w, const char *de
 /* The last lines: what this shard holds now, and the exit code. */
 static int summarize(const cls_opt_command *cmd, const sweep_args *a, const sweep_plan *p, const sweep_work *w,
                      int run_ok, double seconds) {
-  size_t ok = 0, failed = 0, diverged = 0, interrupted = 0, not_run = 0;
+  size_t ok = 0, failed = w->n_gave_up, diverged = 0, interrupted = 0, not_run = 0, elsewhere = 0, lost = 0;
+  size_t stolen = 0;
   for (size_t k = 0; k < w->n_todo; k++) {
     const cls_sweep_outcome *o = &w->outcomes[k];
-    not_run += !o->ran;
-    ok += o->ran && o->status == CLS_RUN_OK;
-    failed += o->ran && o->status == CLS_RUN_FAILED;
-    diverged += o->ran && o->status == CLS_RUN_DIVERGED;
-    interrupted += o->ran && o->status == CLS_RUN_INTERRUPTED;
+    const int own = k < w->n_own;
+    if (o->elsewhere) { /* finished by another process */
+      if (own) elsewhere += o->status != CLS_RUN_FAILED;
+      failed += own && o->status == CLS_RUN_FAILED;
+      continue;
+    }
+    if (!o->ran) { /* another shard's point that this process did not take is not its business */
+      not_run += own;
+      continue;
+    }
+    lost += o->lost;
+    if (!own) {
+      stolen += o->status == CLS_RUN_OK || o->status == CLS_RUN_DIVERGED;
+      failed += o->status == CLS_RUN_FAILED;
+      continue;
+    }
+    ok += o->status == CLS_RUN_OK;
+    failed += o->status == CLS_RUN_FAILED;
+    diverged += o->status == CLS_RUN_DIVERGED;
+    interrupted += o->status == CLS_RUN_INTERRUPTED;
   }
   if (!a->quiet || failed || interrupted || not_run) {
-    char t[32];
+    char t[32], more[200] = "";
     cls_fmt_duration(seconds, t, sizeof t);
-    printf("%s: %zu of %zu points finished (%zu now, %zu before; %zu diverged), %zu failed, %zu interrupted, %zu "
-           "not run; %s\n",
-           p->out, w->n_done + ok + diverged, p->n_mine, ok + diverged, w->n_done, diverged + w->n_div, failed,
-           interrupted, not_run, t);
+    if (elsewhere || stolen || lost)
+      snprintf(more, sizeof more,
+               "; %zu by other processes; %zu of other shards' points run here; %zu also by "
+               "the process that took its claim over",
+               elsewhere, stolen, lost);
+    printf(
+        "%s: %zu of %zu points finished (%zu now, %zu before; %zu diverged%s), %zu failed, %zu interrupted, %zu "
+        "not run; %s\n",
+        p->out, w->n_done + ok + diverged + elsewhere, p->n_mine, ok + diverged, w->n_done, diverged + w->n_div,
+        more, failed, interrupted, not_run, t);
   }
   if (*cls_cmd_stop_flag())
     return cls_opt_fail(cmd, CLS_EXIT_FAIL,
                         "interrupted; the same command continues (running points were checkpointed)");
   if (failed)
-    return cls_opt_fail(
-        cmd, CLS_EXIT_FAIL,
-        "%zu point%s failed (see points/ID.json 'error'); re-running the same command retries them", failed,
-        failed > 1 ? "s" : "");
+    return cls_opt_fail(cmd, CLS_EXIT_FAIL,
+                        "%zu point%s failed %zu time%s (see points/ID.json 'errors', one per attempt); re-running "
+                        "with a larger --max-retries tries again",
+                        failed, failed > 1 ? "s" : "", a->max_retries + 1, a->max_retries ? "s" : "");
   if (not_run || interrupted) return CLS_EXIT_FAIL;
   if (!a->quiet) printf("next: clscale fit %s && clscale plot %s\n", p->out, p->out);
   return run_ok ? CLS_EXIT_OK : CLS_EXIT_FAIL; /* a worker's failure was said above */
@@ -373,13 +496,21 @@ static int summarize(const cls_opt_command *cmd, const sweep_args *a, const swee
 static int run_points(const cls_opt_command *cmd, const sweep_args *a, const sweep_plan *p, sweep_work *w,
                       const cls_device_choice *dev) {
   cls_sweep_progress pr;
-  if (cls_sweep_progress_init(&pr, cmd, a->quiet, p->n_mine, w->n_done, dev->n, w->todo, w->n_todo) != 0)
+  if (cls_sweep_progress_init(&pr, cmd, a->quiet, p->n_mine + (w->n_todo - w->n_own), w->n_done, dev->n, w->todo,
+                              w->n_todo) != 0)
     return cls_opt_fail(cmd, CLS_EXIT_FAIL, "out of host memory");
   cls_cmd_catch_signals(); /* every running point checkpoints and stops after its step */
   const char *sels[CLS_MAX_WORKERS];
   for (size_t i = 0; i < dev->n; i++) sels[i] = dev->sel[i];
-  cls_sweep_run_config rc = {
-      p->out, sels, dev->n, a->backend, cls_cmd_stop_flag(), cls_sweep_progress_callbacks(&pr)};
+  cls_sweep_run_config rc = {.out_dir = p->out,
+                             .devices = sels,
+                             .n_devices = dev->n,
+                             .matmul_backend = a->backend,
+                             .stop = cls_cmd_stop_flag(),
+                             .cb = cls_sweep_progress_callbacks(&pr),
+                             .claim_timeout = a->claim_timeout,
+                             .n_steal = w->n_todo - w->n_own,
+                             .max_retries = (unsigned)a->max_retries};
   const double t0 = cls_now();
   char err[8192];
   cls_status st = w->n_todo ? cls_sweep_run(p->s, w->todo, w->n_todo, &rc, w->outcomes, err, sizeof err) : CLS_OK;
@@ -401,7 +532,7 @@ static int run_sweep(const cls_opt_command *cmd, const sweep_args *a, const swee
   if (st != CLS_OK)
     return cls_opt_fail(cmd, st == CLS_ERR_INVALID_VALUE ? CLS_EXIT_USAGE : CLS_EXIT_FAIL, "%s", err);
   sweep_work w;
-  int code = find_work(cmd, p, &w);
+  int code = find_work(cmd, a, p, &w);
   if (code != CLS_EXIT_GO_ON) return code;
   if (!a->quiet) print_intro(p, &w, devs, dev->n, created);
   code = run_points(cmd, a, p, &w, dev);
@@ -410,17 +541,131 @@ static int run_sweep(const cls_opt_command *cmd, const sweep_args *a, const swee
   return code;
 }
 
+/* ------------------------------------------------------------- --slurm */
+
+/* path made absolute against the working folder (the job may start
+ * elsewhere); 0 when it does not fit. */
+static int absolute(const char *path, char *out, size_t len) {
+  char cwd[4096];
+  if (path[0] == '/') return snprintf(out, len, "%s", path) < (int)len;
+  if (!getcwd(cwd, sizeof cwd)) return 0;
+  return snprintf(out, len, "%s/%s", cwd, path) < (int)len;
+}
+
+/* The manifest, then one job array of the shards that have points left. */
+static int submit_slurm(const cls_opt_command *cmd, const sweep_args *a, const sweep_plan *p) {
+  char spec[4200], out[4200], self[4200], err[8192];
+  ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (k <= 0) return cls_opt_fail(cmd, CLS_EXIT_FAIL, "cannot find this program's own path (/proc/self/exe)");
+  self[k] = 0;
+  if (!absolute(a->spec_path, spec, sizeof spec) || !absolute(p->out, out, sizeof out))
+    return cls_opt_fail(cmd, CLS_EXIT_FAIL, "cannot make the spec's and RUN_DIR's paths absolute");
+  cls_sweep_manifest_info info = {a->spec_path, "(submitted with --slurm: each point's summary names its device)"};
+  int created;
+  cls_status st = cls_sweep_manifest_ensure(out, p->s, p->pts, p->n_pts, &info, &created, err, sizeof err);
+  if (st != CLS_OK)
+    return cls_opt_fail(cmd, st == CLS_ERR_INVALID_VALUE ? CLS_EXIT_USAGE : CLS_EXIT_FAIL, "%s", err);
+  /* One task per point (Slurm's default array limit is 1001 tasks); a
+   * re-submission lists only the shards with points left. */
+  const size_t n = p->n_pts < 1000 ? p->n_pts : 1000;
+  size_t *tasks = calloc(n ? n : 1, sizeof *tasks), n_tasks = 0, left = 0;
+  if (!tasks) return cls_opt_fail(cmd, CLS_EXIT_FAIL, "out of host memory");
+  for (size_t i = 0; i < n; i++) {
+    size_t here = 0;
+    for (size_t q = 0; q < p->n_pts; q++)
+      if (cls_sweep_in_shard(p->pts[q].chain, i, n) &&
+          !cls_point_state_done(cls_rundir_point_state(out, p->pts[q].id, NULL)) &&
+          !(cls_rundir_point_state(out, p->pts[q].id, NULL) == CLS_POINT_FAILED &&
+            failed_attempts(out, p->pts[q].id) > a->max_retries))
+        here++;
+    if (here) tasks[n_tasks++] = i;
+    left += here;
+  }
+  if (!n_tasks) {
+    free(tasks);
+    printf("%s: every point of sweep '%s' is finished (or failed --max-retries times): nothing to submit\n", out,
+           p->s->name);
+    return CLS_EXIT_OK;
+  }
+  /* Each task's clscale gets this command's own settings. */
+  char timeout[64], retries[64];
+  char *args[16];
+  size_t na = 0;
+  if (a->backend) {
+    args[na++] = "--matmul-backend";
+    args[na++] = (char *)a->backend;
+  }
+  if (a->devices) {
+    args[na++] = "--devices";
+    args[na++] = (char *)a->devices;
+  }
+  if (a->device) {
+    args[na++] = "--device";
+    args[na++] = (char *)a->device;
+  }
+  if (a->claim_timeout > 0) {
+    snprintf(timeout, sizeof timeout, "--claim-timeout=%.17g", a->claim_timeout);
+    args[na++] = timeout;
+  }
+  snprintf(retries, sizeof retries, "--max-retries=%zu", a->max_retries);
+  args[na++] = retries;
+  if (a->no_steal) args[na++] = "--no-steal";
+  if (a->quiet) args[na++] = "--quiet";
+  cls_slurm_job job = {.clscale = self,
+                       .spec = spec,
+                       .out = out,
+                       .name = p->s->name,
+                       .n_shards = n,
+                       .tasks = tasks,
+                       .n_tasks = n_tasks,
+                       .max_parallel = a->max_parallel,
+                       .clscale_args = args,
+                       .n_clscale_args = na,
+                       .sbatch_args = a->sbatch_args,
+                       .n_sbatch_args = a->sbatch_args ? (size_t)a->n_sbatch_args : 0};
+  char id[64], array[256];
+  int rc = cls_slurm_submit(&job, id, sizeof id, err, sizeof err);
+  if (!cls_slurm_array_spec(tasks, n_tasks, a->max_parallel, array, sizeof array))
+    snprintf(array, sizeof array, "...");
+  free(tasks);
+  if (rc != 0) return cls_opt_fail(cmd, CLS_EXIT_FAIL, "%s", err);
+  printf("sweep '%s': %zu points, %zu left, %s manifest.json in %s\n", p->s->name, p->n_pts, left,
+         created ? "wrote" : "same spec as its", out);
+  printf("submitted job %s: array %s, %zu task%s of %zu shards (clscale sweep %s --out %s --shard I/%zu)\n", id,
+         array, n_tasks, n_tasks > 1 ? "s" : "", n, spec, out, n);
+  printf("logs:   %s/slurm/%s_*.out\n", out, id);
+  printf("watch:  clscale sweep --status %s --watch\n", out);
+  printf("cancel: scancel %s; after a time limit, preemption or failure, the same command submits what is left\n",
+         id);
+  return CLS_EXIT_OK;
+}
+
 int cls_cmd_sweep(int argc, char **argv) {
   sweep_args a;
   memset(&a, 0, sizeof a);
-  cls_option opts[16];
+  cls_option opts[32];
   cls_opt_command cmd;
   sweep_command(&cmd, opts, sizeof opts / sizeof opts[0], &a);
   int code = read_args(&cmd, argc, argv, &a);
   if (code != CLS_EXIT_GO_ON) return code;
+  if (a.status) {
+    if (a.max_retries == SIZE_MAX) a.max_retries = 2;
+    cls_sweep_status_args sa = {a.spec_path, a.json, a.watch, a.interval, a.claim_timeout, a.max_retries};
+    return cls_sweep_status(&cmd, &sa);
+  }
+  if (a.slurm && a.shard_arg)
+    return cls_opt_fail(&cmd, CLS_EXIT_USAGE, "--slurm makes the shards: not with --shard");
   sweep_plan p;
   code = make_plan(&cmd, &a, &p);
   if (code != CLS_EXIT_GO_ON) return code;
+  /* The spec's claim_timeout and max_retries unless the options are given. */
+  if (a.max_retries == SIZE_MAX) a.max_retries = p.s->max_retries >= 0 ? (size_t)p.s->max_retries : 2;
+  if (!(a.claim_timeout > 0) && p.s->claim_timeout > 0) a.claim_timeout = p.s->claim_timeout;
+  if (a.slurm) {
+    code = submit_slurm(&cmd, &a, &p);
+    free_plan(&p);
+    return code;
+  }
   cls_device_choice dev;
   char err[8192];
   code = cls_choose_devices(a.devices, a.device, &dev, err, sizeof err);

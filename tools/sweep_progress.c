@@ -179,6 +179,23 @@ static void print_point(const cls_sweep_progress *pr, const cls_sweep_point *p, 
 static void on_done(void *user, size_t w, const cls_sweep_point *p, const cls_sweep_outcome *o) {
   cls_sweep_progress *pr = user;
   if (w < CLS_MAX_WORKERS) pr->current[w] = NULL;
+  if (o->will_retry) {
+    /* Not finished: queued again. */
+    pr->state[p - pr->queue] = 0;
+    if (!pr->quiet) {
+      cls_sweep_progress_clear(pr);
+      char shown[sizeof o->error];
+      cls_opt_translate(pr->cmd, o->error, shown, sizeof shown);
+      if (o->lost)
+        printf("%s failed after another process took its claim over: %s\n      looking at it again\n", p->id,
+               shown);
+      else
+        printf("%s failed (attempt %u): %s\n      trying again\n", p->id, o->attempts, shown);
+      fflush(stdout);
+    }
+    draw(pr);
+    return;
+  }
   pr->state[p - pr->queue] = 2;
   pr->rate[p - pr->queue] = o->status == CLS_RUN_OK ? o->seconds / p->budget.value : NAN;
   if (o->status == CLS_RUN_INTERRUPTED) {
@@ -227,7 +244,24 @@ static void on_worker_failed(void *user, size_t w, const char *device, const cha
   cls_opt_fail(pr->cmd, 0, "device %s cannot be used: %s", device, msg);
 }
 
+/* Claims: a warning goes to stderr always; other notes (a stale claim
+ * taken over, a point held elsewhere) to stdout unless quiet. */
+static void on_note(void *user, size_t w, const cls_sweep_point *p, const char *msg) {
+  cls_sweep_progress *pr = user;
+  (void)w;
+  (void)p;
+  cls_sweep_progress_clear(pr);
+  if (!strncmp(msg, "warning: ", 9)) {
+    fflush(stdout);
+    cls_opt_fail(pr->cmd, 0, "%s", msg);
+  } else if (!pr->quiet) {
+    printf("%s\n", msg);
+    fflush(stdout);
+  }
+  draw(pr);
+}
+
 cls_sweep_callbacks cls_sweep_progress_callbacks(cls_sweep_progress *pr) {
-  cls_sweep_callbacks cb = {pr, on_start, on_step, on_done, on_worker_failed, on_corpus};
+  cls_sweep_callbacks cb = {pr, on_start, on_step, on_done, on_worker_failed, on_corpus, on_note};
   return cb;
 }

@@ -156,6 +156,11 @@ cls_status cls_manifest_read(const char *dir, cls_manifest_info *out, char *err,
     out->spec = spec;
   else
     cJSON_Delete(spec);
+  cJSON *points = cJSON_DetachItemFromObjectCaseSensitive(m, "points");
+  if (cJSON_IsArray(points))
+    out->points = points;
+  else
+    cJSON_Delete(points);
   cJSON_Delete(m);
   return CLS_OK;
 }
@@ -164,5 +169,6 @@ void cls_manifest_info_free(cls_manifest_info *m) {
   free(m->name);
   free(m->spec_file);
   cJSON_Delete(m->spec);
+  cJSON_Delete(m->points);
   memset(m, 0, sizeof *m);
 }

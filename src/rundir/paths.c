@@ -24,6 +24,8 @@ cls_status cls_rundir_path(char *out, size_t len, const char *dir, cls_rundir_fi
       [CLS_RUNDIR_CORPORA] = "%s/corpora",
       [CLS_RUNDIR_CORPUS] = "%s/corpora/%s.bin",
       [CLS_RUNDIR_CORPUS_META] = "%s/corpora/%s.json",
+      [CLS_RUNDIR_CLAIMS] = "%s/claims",
+      [CLS_RUNDIR_CLAIM] = "%s/claims/%s.claim",
   };
   if (len) out[0] = 0;
   if ((unsigned)which >= sizeof fmt / sizeof fmt[0] || !dir) return CLS_ERR_INVALID_VALUE;

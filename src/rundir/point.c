@@ -39,7 +39,7 @@ void cls_point_summary_init(cls_point_summary *s) {
   double *nums[] = {&s->n_params,        &s->n_params_embed,   &s->tokens,        &s->train_examples,
                     &s->train_tokens,    &s->examples_seen,    &s->epochs,        &s->flops,
                     &s->flops_6nd,       &s->budget_flops,     &s->budget_tokens, &s->budget_steps,
-                    &s->final_eval_loss, &s->final_train_loss, &s->seconds};
+                    &s->final_eval_loss, &s->final_train_loss, &s->seconds,       &s->attempts};
   for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) *nums[i] = NAN;
   cls_point_run *r = &s->run;
   double *run[] = {&r->steps,
@@ -111,6 +111,15 @@ cls_status cls_point_summary_write(const char *path, const cls_point_summary *s,
   cls_json_str(j, "device", s->device);
   if (s->has_run) put_run(j, &s->run);
   cls_json_lines(j, s->trailer);
+  if (!isnan(s->attempts)) cls_json_num(j, "attempts", s->attempts);
+  if (s->n_errors) {
+    cJSON *root = cls_json_root(j), *list = cJSON_CreateArray();
+    for (size_t i = 0; list && i < s->n_errors; i++) cJSON_AddItemToArray(list, cJSON_CreateString(s->errors[i]));
+    if (root && list)
+      cJSON_AddItemToObject(root, "errors", list);
+    else
+      cJSON_Delete(list);
+  }
   cls_json_str(j, "clscale_version", CLSCALE_VERSION);
   cls_status st = cls_json_write(j, path, err, err_len);
   cls_json_free(j);
@@ -152,6 +161,7 @@ static num_slot num_field(cls_point_summary *s, const char *k) {
       F(final_eval_loss),
       F(final_train_loss),
       F(seconds),
+      {"attempts", offsetof(cls_point_summary, attempts), 0, 1},
       R(steps, 1),
       R(total_steps, 1),
       R(warmup_steps, 1),
@@ -197,6 +207,29 @@ static const char *json_type(const cJSON *v) {
                              : "null";
 }
 
+/* "errors": a list of strings (every failed attempt's error). */
+static cls_status read_errors(const char *path, cls_point_summary *s, const cJSON *v, char *err, size_t err_len) {
+  if (cJSON_IsNull(v)) return CLS_OK;
+  int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : -1;
+  for (const cJSON *e = cJSON_IsArray(v) ? v->child : NULL; e; e = e->next)
+    if (!cJSON_IsString(e)) n = -1;
+  if (n < 0)
+    return cls_errf(
+        err, err_len, CLS_ERR_FORMAT,
+        "%s: \"errors\" is %s; it must be a list of strings (docs/formats.md lists the fields): fix or "
+        "remove the file",
+        path, cJSON_IsArray(v) ? "a list holding something else" : json_type(v));
+  if (s->errors || !n) return CLS_OK;
+  s->errors = calloc((size_t)n, sizeof *s->errors);
+  if (!s->errors) return cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "out of host memory reading %s", path);
+  for (const cJSON *e = v->child; e; e = e->next) {
+    if (!(s->errors[s->n_errors] = cls_strdup(e->valuestring)))
+      return cls_errf(err, err_len, CLS_ERR_OUT_OF_MEMORY, "out of host memory reading %s", path);
+    s->n_errors++;
+  }
+  return CLS_OK;
+}
+
 /* One key of the file into s. A known field of the wrong type or out of
  * range is CLS_ERR_FORMAT naming it: a summary with "status": 7 or a
  * negative loss is wrong, and read as such by every command (issue 14),
@@ -222,6 +255,7 @@ static cls_status read_key(const char *path, cls_point_summary *s, const cJSON *
     return CLS_OK;
   }
   if (!strcmp(k, "clscale_version")) return CLS_OK;
+  if (!strcmp(k, "errors")) return read_errors(path, s, v, err, err_len);
   num_slot num = num_field(s, k);
   if (num.at) {
     if (num.at == &s->run.steps) s->has_run = 1;
@@ -272,6 +306,31 @@ void cls_point_summary_release(cls_point_summary *s) {
     free((void *)*owned[i]);
     *owned[i] = NULL;
   }
+  for (size_t i = 0; i < s->n_errors; i++) free(s->errors[i]);
+  free(s->errors);
+  s->errors = NULL;
+  s->n_errors = 0;
+}
+
+cls_status cls_point_record_attempts(const char *dir, const char *id, double attempts, const char *const *errors,
+                                     size_t n_errors, char *err, size_t err_len) {
+  char path[4200];
+  if (cls_rundir_path(path, sizeof path, dir, CLS_RUNDIR_SUMMARY, id) != CLS_OK)
+    return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE, "no summary path for '%s'", id);
+  cls_point_summary s;
+  cls_status st = cls_point_summary_read(path, &s, err, err_len);
+  if (st != CLS_OK) return st;
+  /* The summary as read, with the record in place of its own. */
+  char **own = s.errors;
+  size_t n_own = s.n_errors;
+  s.attempts = attempts;
+  s.errors = (char **)errors;
+  s.n_errors = n_errors;
+  st = cls_point_summary_write(path, &s, err, err_len);
+  s.errors = own;
+  s.n_errors = n_own;
+  cls_point_summary_release(&s);
+  return st;
 }
 
 double cls_point_config_num(const char *config, const char *name) {

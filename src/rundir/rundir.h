@@ -39,6 +39,8 @@ typedef enum {
   CLS_RUNDIR_CORPORA,     /* DIR/corpora */
   CLS_RUNDIR_CORPUS,      /* DIR/corpora/<id>.bin: the corpus the model of point <id> wrote */
   CLS_RUNDIR_CORPUS_META, /* DIR/corpora/<id>.json: what it holds */
+  CLS_RUNDIR_CLAIMS,      /* DIR/claims */
+  CLS_RUNDIR_CLAIM,       /* DIR/claims/<id>.claim: who trains point <id> now (rundir/claim.h) */
 } cls_rundir_file;
 
 /* The longest point id or run name: a file name (with ".outcomes.csv" and
@@ -125,6 +127,11 @@ typedef struct cls_point_summary {
   int has_run;
   cls_point_run run;
   const char *trailer; /* more "name=value" lines, written last (before the library version) */
+  /* A failed point's attempts so far and the error of each, oldest first
+   * (the sweep's retry policy); attempts NaN and no errors: left out. */
+  double attempts;
+  char **errors;
+  size_t n_errors;
 } cls_point_summary;
 
 /* All numbers NaN (run counters 0 where 0 means "left out"), strings NULL. */
@@ -138,6 +145,12 @@ cls_status cls_point_summary_write(const char *path, const cls_point_summary *s,
 cls_status cls_point_summary_read(const char *path, cls_point_summary *s, char *err, size_t err_len);
 /* Frees the strings of a summary read by cls_point_summary_read. */
 void cls_point_summary_release(cls_point_summary *s);
+/* Adds the attempt record to the failed summary DIR/points/<id>.json
+ * (written just before by whoever recorded the failure): attempts, and
+ * errors[0..n) (the earlier attempts' errors and this one's), rewritten
+ * atomically. CLS_ERR_IO / CLS_ERR_FORMAT when the summary cannot be read. */
+cls_status cls_point_record_attempts(const char *dir, const char *id, double attempts, const char *const *errors,
+                                     size_t n_errors, char *err, size_t err_len);
 /* The number under name in "name=value" lines; NaN when absent or not a number. */
 double cls_point_config_num(const char *config, const char *name);
 /* The state of DIR/points/<id>.json: NEW when absent, UNREADABLE when it
@@ -300,6 +313,7 @@ typedef struct cls_manifest_info {
   char *name;      /* NULL when absent */
   char *spec_file; /* NULL when absent */
   cJSON *spec;     /* the "spec" object, NULL when absent or not an object */
+  cJSON *points;   /* the "points" array (the plan), NULL when absent or not an array */
   int parsed;      /* the file is JSON (set also when its version is refused) */
 } cls_manifest_info;
 

@@ -1,4 +1,5 @@
 /* src/sweep/runner.c — see runner.h. */
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include "train/solve.h"
 #include "train/task.h"
 #include "core/clock.h"
+#include "rundir/claim.h"
 
 typedef struct shared shared;
 
@@ -23,7 +25,19 @@ typedef struct {
   cls_status status; /* of the context's creation */
   char message[2048];
   char device[300];
+  /* The claim of the point it runs (have_claim), renewed from the steps. */
+  cls_claim claim;
+  int have_claim, lost;
+  double last_renew;
+  volatile sig_atomic_t halt; /* the loop's stop flag: the sweep's stop, copied at each step */
+  /* The point's failed attempts before this one, and their errors. */
+  unsigned attempts_before;
+  char **errors_before;
+  size_t n_errors_before;
 } worker;
+
+/* Per point of a call. */
+enum { WAITING = 0, RUNNING, ENDED, HELD };
 
 struct shared {
   const cls_sweep_spec *s;
@@ -31,8 +45,11 @@ struct shared {
   size_t n;
   const cls_sweep_run_config *cfg;
   cls_sweep_outcome *outcomes;
-  unsigned char *state; /* per point: 0 waiting, 1 running, 2 ended */
+  unsigned char *state; /* per point: WAITING, RUNNING, ENDED, HELD (by another process) */
   size_t *after;        /* per point: the point of this call it waits for (its teacher), or SIZE_MAX */
+  double *recheck;      /* per HELD point: when to look at its claim again */
+  size_t n_own;         /* points[0..n_own) are this process's; the others may be stolen */
+  double timeout, heartbeat, poll;
   size_t running;
   pthread_mutex_t lock;
   pthread_cond_t ended;   /* a point ended: one that waited for it may run */
@@ -51,9 +68,49 @@ static int stopped(const shared *sh) {
   return sh->cfg->stop && *sh->cfg->stop;
 }
 
+static void note(shared *sh, size_t worker, const cls_sweep_point *p, const char *msg) {
+  if (sh->cfg->cb.note && msg[0]) sh->cfg->cb.note(sh->cfg->cb.user, worker, p, msg);
+}
+
+/* Renews the claim of the worker's point when heartbeat seconds have
+ * passed. A claim taken over meanwhile (this process was silent for longer
+ * than the timeout: suspended, or cut off from the file server) is not
+ * renewed again, but the point is trained on to its end: stopping would
+ * write an "interrupted" summary and a checkpoint over the files of the new
+ * holder, which may have finished the point by now, while going on writes
+ * the same numbers it writes (same seed, same checkpoint, same results). */
+static void heartbeat(worker *w, uint64_t step, uint64_t total) {
+  shared *sh = w->sh;
+  if (sh->cfg->stop && *sh->cfg->stop) w->halt = 1;
+  if (!w->have_claim) return;
+  const double now = cls_claim_clock();
+  if (now - w->last_renew < sh->heartbeat) return;
+  w->last_renew = now;
+  char err[1024], msg[1400];
+  int lost = 0;
+  if (cls_claim_renew(sh->cfg->out_dir, &w->claim, step, total, &lost, err, sizeof err) != CLS_OK) {
+    snprintf(msg, sizeof msg, "warning: the heartbeat of %s was not written (tried again in %g s): %s",
+             w->claim.id, sh->heartbeat, err);
+  } else if (lost) {
+    w->lost = 1;
+    w->have_claim = 0;
+    snprintf(msg, sizeof msg,
+             "warning: the claim of %s was taken over by another process (this one sent no heartbeat for longer "
+             "than the %g s timeout): both train it now, to the same results; a longer --claim-timeout avoids "
+             "this",
+             w->claim.id, sh->timeout);
+  } else {
+    return;
+  }
+  pthread_mutex_lock(&sh->lock);
+  note(sh, w->index, w->current, msg);
+  pthread_mutex_unlock(&sh->lock);
+}
+
 static void on_progress(void *user, const cls_train_progress *pg) {
   worker *w = user;
   shared *sh = w->sh;
+  heartbeat(w, pg->step, pg->total_steps);
   if (!sh->cfg->cb.progress) return;
   pthread_mutex_lock(&sh->lock);
   sh->cfg->cb.progress(sh->cfg->cb.user, w->index, w->current, pg);
@@ -89,7 +146,7 @@ static void point_config(const worker *w, const cls_sweep_point *p, char *extra,
   tc->id = p->id;
   tc->summary_extra = extra;
   tc->device_name = w->device;
-  tc->stop = sh->cfg->stop;
+  tc->stop = &w->halt;
 }
 
 /* A solved task's point (train/solve.h): one solve, no checkpoint. */
@@ -137,6 +194,7 @@ typedef struct {
 static void on_corpus(void *user, size_t done, size_t total) {
   corpus_progress *cp = user;
   shared *sh = cp->w->sh;
+  heartbeat(cp->w, 0, 0);
   if (!sh->cfg->cb.corpus) return;
   pthread_mutex_lock(&sh->lock);
   sh->cfg->cb.corpus(sh->cfg->cb.user, cp->w->index, cp->p, done, total, NULL);
@@ -214,8 +272,63 @@ static int prepare_corpus(worker *w, cls_context *ctx, const cls_sweep_point *p,
   return 1;
 }
 
+/* The failed attempts recorded in point p's summary before this one (a
+ * summary of status failed without the count: one). */
+static unsigned earlier_attempts(const char *dir, const char *id, char ***errors, size_t *n_errors) {
+  *errors = NULL;
+  *n_errors = 0;
+  char path[4200];
+  cls_point_summary s;
+  if (cls_rundir_path(path, sizeof path, dir, CLS_RUNDIR_SUMMARY, id) != CLS_OK ||
+      cls_point_summary_read(path, &s, NULL, 0) != CLS_OK)
+    return 0;
+  unsigned n = 0;
+  if (s.status && s.state == CLS_POINT_FAILED) {
+    n = isnan(s.attempts) || s.attempts < 1 ? 1 : s.attempts > 1e6 ? 1000000u : (unsigned)s.attempts;
+    if (s.n_errors) {
+      *errors = s.errors;
+      *n_errors = s.n_errors;
+      s.errors = NULL;
+      s.n_errors = 0;
+    } else if (s.error && (*errors = malloc(sizeof **errors)) != NULL) {
+      (*errors)[0] = (char *)s.error; /* an older summary: its one error */
+      s.error = NULL;
+      *n_errors = 1;
+    }
+  }
+  cls_point_summary_release(&s);
+  return n;
+}
+
+/* A failed attempt: its error joins the earlier ones in the summary, and
+ * the point is queued again while it has failed at most max_retries
+ * times. */
+static void record_attempt(worker *w, const cls_sweep_point *p, cls_sweep_outcome *o) {
+  shared *sh = w->sh;
+  const char *dir = sh->cfg->out_dir;
+  /* The summary there is this attempt's now: the earlier attempts' errors
+   * were read before it was written over. */
+  o->attempts = w->attempts_before + 1;
+  const char **all = malloc((w->n_errors_before + 1) * sizeof *all);
+  if (all) {
+    for (size_t i = 0; i < w->n_errors_before; i++) all[i] = w->errors_before[i];
+    all[w->n_errors_before] = o->error;
+    char werr[512];
+    if (cls_point_record_attempts(dir, p->id, o->attempts, all, w->n_errors_before + 1, werr, sizeof werr) !=
+        CLS_OK) {
+      pthread_mutex_lock(&sh->lock);
+      char msg[700];
+      snprintf(msg, sizeof msg, "warning: the attempt count of %s was not recorded: %s", p->id, werr);
+      note(sh, w->index, p, msg);
+      pthread_mutex_unlock(&sh->lock);
+    }
+    free(all);
+  }
+  o->will_retry = o->attempts <= sh->cfg->max_retries && !stopped(sh);
+}
+
 /* Runs one point on the worker's context; fills o. */
-static void run_point(worker *w, cls_context *ctx, const cls_sweep_point *p, cls_sweep_outcome *o) {
+static void run_point_body(worker *w, cls_context *ctx, const cls_sweep_point *p, cls_sweep_outcome *o) {
   shared *sh = w->sh;
   const cls_sweep_run_config *cfg = sh->cfg;
   const double t0 = cls_now();
@@ -323,20 +436,165 @@ static void run_point(worker *w, cls_context *ctx, const cls_sweep_point *p, cls
   o->seconds = cls_now() - t0;
 }
 
-/* Under the lock: the first waiting point whose teacher (if it is one of
- * this call's points) has ended, waiting while none can run but some run;
- * sh->n when there is nothing left (or the sweep is stopped). */
-static size_t next_point(shared *sh) {
+static void run_point(worker *w, cls_context *ctx, const cls_sweep_point *p, cls_sweep_outcome *o) {
+  w->halt = w->sh->cfg->stop && *w->sh->cfg->stop;
+  w->lost = 0;
+  w->last_renew = 0; /* the first step renews it: the claim then shows the point's steps */
+  w->attempts_before = earlier_attempts(w->sh->cfg->out_dir, p->id, &w->errors_before, &w->n_errors_before);
+  run_point_body(w, ctx, p, o);
+  if (w->have_claim) {
+    /* Still this process's? A takeover after its last heartbeat shows
+     * only here; and a failure right after a takeover (the new holder
+     * removed this process's half-written files as a dead process's
+     * leftovers) is the takeover's doing, not the point's. */
+    cls_claim there;
+    if (cls_claim_read(w->sh->cfg->out_dir, p->id, &there, NULL, 0) != CLS_OK ||
+        strcmp(there.token, w->claim.token)) {
+      w->lost = 1;
+      w->have_claim = 0;
+      char msg[600];
+      snprintf(msg, sizeof msg,
+               "warning: the claim of %s was taken over by another process while this one ran it (it sent no "
+               "heartbeat for longer than the %g s timeout); a longer --claim-timeout avoids this",
+               p->id, w->sh->timeout);
+      pthread_mutex_lock(&w->sh->lock);
+      note(w->sh, w->index, p, msg);
+      pthread_mutex_unlock(&w->sh->lock);
+    }
+  }
+  o->lost = w->lost;
+  if (o->ran && o->status == CLS_RUN_FAILED && w->lost)
+    o->will_retry = !stopped(w->sh); /* not an attempt: looked at again (it is finished, or run again) */
+  else if (o->ran && o->status == CLS_RUN_FAILED)
+    record_attempt(w, p, o);
+  for (size_t i = 0; i < w->n_errors_before; i++) free(w->errors_before[i]);
+  free(w->errors_before);
+  w->errors_before = NULL;
+  w->n_errors_before = 0;
+}
+
+/* Whether point p is finished in the run directory for good: ok or
+ * diverged, or failed more than max_retries times; its state in *ps. */
+static int finished_there(const shared *sh, const cls_sweep_point *p, cls_point_state *ps, unsigned *attempts) {
+  char **errors;
+  size_t n;
+  *ps = cls_rundir_point_state(sh->cfg->out_dir, p->id, NULL);
+  *attempts = 0;
+  if (cls_point_state_done(*ps)) return 1;
+  if (*ps != CLS_POINT_FAILED) return 0;
+  *attempts = earlier_attempts(sh->cfg->out_dir, p->id, &errors, &n);
+  for (size_t i = 0; i < n; i++) free(errors[i]);
+  free(errors);
+  return *attempts > sh->cfg->max_retries;
+}
+
+/* Marks point i as finished by another process. */
+static void ended_elsewhere(shared *sh, size_t i, cls_point_state ps, unsigned attempts) {
+  cls_sweep_outcome *o = &sh->outcomes[i];
+  o->elsewhere = 1;
+  o->attempts = attempts;
+  o->status = ps == CLS_POINT_OK ? CLS_RUN_OK : ps == CLS_POINT_DIVERGED ? CLS_RUN_DIVERGED : CLS_RUN_FAILED;
+  sh->state[i] = ENDED;
+}
+
+/* Under the lock: tries to take point i's claim for worker w. 1: taken
+ * (w->claim); 0: not now (held by another process: HELD; a stolen point
+ * whose teacher is not ready; finished elsewhere: ENDED). */
+static int try_claim(shared *sh, worker *w, size_t i) {
+  const cls_sweep_point *p = &sh->points[i];
+  const int own = i < sh->n_own;
+  cls_point_state ps;
+  unsigned attempts;
+  if (finished_there(sh, p, &ps, &attempts)) {
+    ended_elsewhere(sh, i, ps, attempts);
+    return 0;
+  }
+  if (!own && p->teacher_id[0] && cls_rundir_point_state(sh->cfg->out_dir, p->teacher_id, NULL) != CLS_POINT_OK) {
+    sh->state[i] = ENDED; /* its teacher is another's, not finished: left to its shard */
+    return 0;
+  }
+  char msg[1500], err[1024];
+  cls_claim other;
+  cls_claim_outcome oc;
+  cls_claim_init(&w->claim, p->id);
+  cls_status st =
+      cls_claim_take(sh->cfg->out_dir, &w->claim, sh->timeout, &oc, &other, msg, sizeof msg, err, sizeof err);
+  if (st != CLS_OK) {
+    /* The claims folder cannot be written: the point cannot be run
+     * safely; recorded as this call's failure, not retried here. */
+    cls_sweep_outcome *o = &sh->outcomes[i];
+    o->ran = 1;
+    o->status = CLS_RUN_FAILED;
+    snprintf(o->error, sizeof o->error, "cannot claim the point: %.990s", err);
+    sh->state[i] = ENDED;
+    return 0;
+  }
+  note(sh, w->index, p, msg);
+  if (oc == CLS_CLAIM_HELD) {
+    if (own && sh->state[i] != HELD) {
+      char at[64] = "starting";
+      if (other.total_steps)
+        snprintf(at, sizeof at, "step %llu of %llu", (unsigned long long)other.step,
+                 (unsigned long long)other.total_steps);
+      snprintf(msg, sizeof msg,
+               "%s is being trained by %s pid %llu%s%s (%s, heartbeat %.0f s ago): waiting for it", p->id,
+               other.host, (unsigned long long)other.pid, other.slurm_job[0] ? ", Slurm job " : "",
+               other.slurm_job, at, fmax(0, cls_claim_clock() - other.heartbeat));
+      note(sh, w->index, p, msg);
+    }
+    sh->state[i] = own ? HELD : ENDED;
+    sh->recheck[i] = cls_claim_clock() + sh->poll;
+    return 0;
+  }
+  /* Mine now: whoever held it before may have finished it meanwhile. */
+  if (finished_there(sh, p, &ps, &attempts)) {
+    cls_claim_release(sh->cfg->out_dir, &w->claim);
+    ended_elsewhere(sh, i, ps, attempts);
+    return 0;
+  }
+  w->have_claim = 1;
+  return 1;
+}
+
+/* Under the lock: the next point worker w may run, its claim taken: this
+ * process's own points first, then (with nothing of its own to do) other
+ * shards' free points. Waits while its own points are held by other live
+ * processes (looking again every poll seconds, to take a claim that went
+ * stale) or wait for a teacher running here; sh->n when there is nothing
+ * left (or the sweep is stopped). */
+static size_t next_point(shared *sh, worker *w) {
   for (;;) {
     if (stopped(sh)) return sh->n;
-    int waiting = 0;
+    int teacher_wait = 0, held = 0;
+    double soonest = INFINITY;
     for (size_t i = 0; i < sh->n; i++) {
-      if (sh->state[i]) continue;
-      waiting = 1;
-      if (sh->after[i] == SIZE_MAX || sh->state[sh->after[i]] == 2) return i;
+      const unsigned char st = sh->state[i];
+      if (st == RUNNING || st == ENDED) continue;
+      if (sh->after[i] != SIZE_MAX && sh->state[sh->after[i]] != ENDED) {
+        teacher_wait = 1;
+        continue;
+      }
+      if (st == HELD && cls_claim_clock() < sh->recheck[i]) {
+        held = 1;
+        soonest = fmin(soonest, sh->recheck[i]);
+        continue;
+      }
+      if (try_claim(sh, w, i)) return i;
+      if (sh->state[i] == HELD) {
+        held = 1;
+        soonest = fmin(soonest, sh->recheck[i]);
+      }
     }
-    if (!waiting || !sh->running) return sh->n;
-    pthread_cond_wait(&sh->ended, &sh->lock);
+    if (!held && (!teacher_wait || !sh->running)) return sh->n;
+    if (held) {
+      const double until = soonest;
+      struct timespec ts;
+      ts.tv_sec = (time_t)until;
+      ts.tv_nsec = (long)((until - floor(until)) * 1e9);
+      pthread_cond_timedwait(&sh->ended, &sh->lock, &ts);
+    } else {
+      pthread_cond_wait(&sh->ended, &sh->lock);
+    }
   }
 }
 
@@ -361,9 +619,9 @@ static void *worker_main(void *arg) {
   snprintf(w->device, sizeof w->device, "%s", cls_context_device(ctx)->name);
   for (;;) {
     pthread_mutex_lock(&sh->lock);
-    size_t i = next_point(sh);
+    size_t i = next_point(sh, w);
     if (i < sh->n) {
-      sh->state[i] = 1;
+      sh->state[i] = RUNNING;
       sh->running++;
     }
     pthread_mutex_unlock(&sh->lock);
@@ -371,9 +629,13 @@ static void *worker_main(void *arg) {
     const cls_sweep_point *p = &sh->points[i];
     w->current = p;
     run_point(w, ctx, p, &sh->outcomes[i]);
+    /* The point's files are written: its claim can go (unless it was
+     * taken over, and is another's now). */
+    if (w->have_claim) cls_claim_release(cfg->out_dir, &w->claim);
+    w->have_claim = 0;
     pthread_mutex_lock(&sh->lock);
     if (cfg->cb.done) cfg->cb.done(cfg->cb.user, w->index, p, &sh->outcomes[i]);
-    sh->state[i] = 2;
+    sh->state[i] = sh->outcomes[i].will_retry ? WAITING : ENDED;
     sh->running--;
     pthread_cond_broadcast(&sh->ended);
     pthread_mutex_unlock(&sh->lock);
@@ -391,17 +653,25 @@ cls_status cls_sweep_run(const cls_sweep_spec *s, const cls_sweep_point *points,
   }
   for (size_t i = 0; i < n; i++) memset(&outcomes[i], 0, sizeof outcomes[i]);
   shared sh = {.s = s, .points = points, .n = n, .cfg = cfg, .outcomes = outcomes};
+  sh.n_own = cfg->n_steal < n ? n - cfg->n_steal : 0;
+  sh.timeout = cfg->claim_timeout > 0 ? cfg->claim_timeout : 300;
+  sh.heartbeat = cfg->heartbeat > 0 ? cfg->heartbeat : fmin(5, sh.timeout / 10);
+  /* A held point is looked at again often enough to take it over soon
+   * after its claim goes stale, rarely enough not to load a file server. */
+  sh.poll = fmax(0.05, fmin(5, sh.timeout / 4));
   sh.state = calloc(n ? n : 1, 1);
   sh.after = malloc((n ? n : 1) * sizeof *sh.after);
+  sh.recheck = calloc(n ? n : 1, sizeof *sh.recheck);
   worker *ws = calloc(cfg->n_devices, sizeof *ws);
   pthread_t *th = calloc(cfg->n_devices, sizeof *th);
   int *started = calloc(cfg->n_devices, sizeof *started);
-  if (!ws || !th || !started || !sh.state || !sh.after) {
+  if (!ws || !th || !started || !sh.state || !sh.after || !sh.recheck) {
     free(ws);
     free(th);
     free(started);
     free(sh.state);
     free(sh.after);
+    free(sh.recheck);
     snprintf(err, err_len, "out of host memory");
     return CLS_ERR_OUT_OF_MEMORY;
   }
@@ -442,6 +712,7 @@ cls_status cls_sweep_run(const cls_sweep_spec *s, const cls_sweep_point *points,
   free(started);
   free(sh.state);
   free(sh.after);
+  free(sh.recheck);
   pthread_cond_destroy(&sh.ended);
   pthread_mutex_destroy(&sh.corpus);
   pthread_mutex_destroy(&sh.lock);

@@ -42,6 +42,11 @@ typedef struct cls_sweep_outcome {
   double flops, tokens, final_eval_loss;
   double n_params, n_params_embed;
   size_t worker;
+  /* Claims and retries (docs/sweep.md, "On a cluster"): */
+  int elsewhere;     /* another process finished it (status: what it found) or holds it (ran 0) */
+  int lost;          /* its claim was taken over while it ran (it was trained on to its end) */
+  int will_retry;    /* it failed and is queued again (attempts <= max_retries) */
+  unsigned attempts; /* failed attempts so far, this one included */
   char error[1024];
 } cls_sweep_outcome;
 
@@ -60,6 +65,10 @@ typedef struct cls_sweep_callbacks {
    * made or reused). May be NULL. */
   void (*corpus)(void *user, size_t worker, const cls_sweep_point *p, size_t done, size_t total,
                  const cls_synth_result *res);
+  /* Something to tell about point p's claim: a stale claim taken over, a
+   * claim file that is not one, a point held by another process. May be
+   * NULL. */
+  void (*note)(void *user, size_t worker, const cls_sweep_point *p, const char *message);
 } cls_sweep_callbacks;
 
 typedef struct cls_sweep_run_config {
@@ -69,6 +78,22 @@ typedef struct cls_sweep_run_config {
   const char *matmul_backend; /* NULL: the context's default (CLSCALE_MATMUL_BACKEND, auto) */
   const volatile sig_atomic_t *stop;
   cls_sweep_callbacks cb;
+  /* Claims (rundir/claim.h): a point is trained only under its claim in
+   * DIR/claims. A claim without a heartbeat for claim_timeout seconds
+   * (<= 0: 300) is stale and taken over; the heartbeat is renewed from the
+   * training steps, at most every heartbeat seconds (<= 0: a tenth of the
+   * timeout, at most 5 s). */
+  double claim_timeout, heartbeat;
+  /* The last n_steal points are other shards' unfinished points, taken
+   * when this process has nothing of its own to do and nobody holds them
+   * (work stealing); the points before them are this process's own (its
+   * shard): each is run, or waited for while another live process holds
+   * it. */
+  size_t n_steal;
+  /* A point that fails is queued again until it has failed max_retries + 1
+   * times (counted in its summary, across processes); then it stays
+   * failed, with every attempt's error. */
+  unsigned max_retries;
 } cls_sweep_run_config;
 
 /* Runs points[0..n) (the caller has left out finished points and other

@@ -36,7 +36,7 @@ static const char known_keys[] =
     "budget_flops budgets_tokens budget_tokens budgets_steps budget_steps isoflop_sizes seeds seed lr lrs "
     "batch param base_width init_std weight_decay warmup warmup_steps min_lr_ratio beta1 beta2 clip evals "
     "eval_every eval_batches checkpoint_steps checkpoint_seconds keep_checkpoints data_seed variants generations "
-    "synthetic_fraction sample_temperature top_k top_p synthetic_pairs ";
+    "synthetic_fraction sample_temperature top_k top_p synthetic_pairs max_retries claim_timeout ";
 
 typedef struct {
   const cJSON *root;
@@ -1112,6 +1112,10 @@ static void read_schedule(reader *r, cls_sweep_spec *s) {
   s->checkpoint_steps = get_size(r, "checkpoint_steps", 0, 1, (size_t)1e12);
   s->checkpoint_seconds = get_num(r, "checkpoint_seconds", 60, 0, 1e9, 0);
   s->keep_checkpoints = get_bool(r, "keep_checkpoints", 0);
+  /* Operational too (docs/sweep.md, "On a cluster"): -1 and 0 when not
+   * given, for the command's defaults. */
+  s->max_retries = get(r, "max_retries") ? (long)get_size(r, "max_retries", 2, 0, 1000) : -1;
+  s->claim_timeout = get_num(r, "claim_timeout", 0, 0, 1e9, 1);
 }
 
 /* ---------------------------------------------------------- generations */

@@ -88,6 +88,8 @@ typedef struct cls_sweep_spec {
   uint64_t checkpoint_steps; /* > 0: checkpoint every so many steps */
   double checkpoint_seconds; /* > 0: and every so many seconds */
   int keep_checkpoints;      /* keep a finished point's checkpoint (default: removed) */
+  long max_retries;          /* a failing point's retries (-1: not given, the command's default) */
+  double claim_timeout;      /* seconds without heartbeat before a claim is stale (0: not given) */
   /* The task-field grid: every combination of the axes' values with every
    * variant (at least one combo, the empty one when there are neither). */
   cls_sweep_combo *combos;
