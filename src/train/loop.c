@@ -640,6 +640,36 @@ static cls_status finish(run *u, cls_status s) {
   return s;
 }
 
+/* A resumed run whose checkpoint is at its last step and whose summary
+ * says ok has nothing left to do: its files stay as they are (rewriting the
+ * summary from the checkpoint's CSV rows would cut the final losses to the
+ * CSV's digits and replace the measured speed), and the result is read
+ * from the summary. 1 when so; 0 when the run must be finished the usual
+ * way (no summary, or one that a kill left "running"). */
+static int already_finished(run *u) {
+  cls_train_result *r = u->r;
+  if (!u->c->resume || u->st.step < u->total) return 0;
+  cls_point_summary sum;
+  char err[1024];
+  if (cls_point_summary_read(r->json_path, &sum, err, sizeof err) != CLS_OK) return 0;
+  int done = sum.state == CLS_POINT_OK && sum.has_run && sum.run.steps == (double)u->total;
+  if (done) {
+    r->status = CLS_RUN_OK;
+    r->started = 1;
+    r->already_finished = 1;
+    r->steps = u->st.step;
+    r->tokens = sum.tokens;
+    r->flops = sum.flops;
+    r->flops_6nd = sum.flops_6nd;
+    r->eval_flops = sum.run.eval_flops;
+    r->final_eval_loss = sum.final_eval_loss;
+    r->final_train_loss = sum.final_train_loss;
+    r->seconds = sum.seconds;
+  }
+  cls_point_summary_release(&sum);
+  return done;
+}
+
 cls_status cls_train_run(cls_train_task *t, const cls_train_config *c, cls_train_result *r) {
   memset(r, 0, sizeof *r);
   r->final_eval_loss = r->final_train_loss = NAN;
@@ -656,7 +686,7 @@ cls_status cls_train_run(cls_train_task *t, const cls_train_config *c, cls_train
     make_key(&u);
     s = restore(&u);
   }
-  if (s != CLS_OK) {
+  if (s != CLS_OK || already_finished(&u)) {
     free(u.evals);
     free(u.st.rows);
     return s;
