@@ -584,8 +584,13 @@ static int read_axis(reader *r, const task_field *f, const cJSON *v, cls_sweep_s
              (*out)[i].text[0] ? (*out)[i].text : cls_sweep_fmt_num((*out)[i].num, num, sizeof num));
       }
   }
+  if (r->failed) { /* the caller keeps only an axis that was read */
+    free(*out);
+    *out = NULL;
+    return 0;
+  }
   *n = count;
-  return !r->failed;
+  return 1;
 }
 
 /* `variants`: a list of objects of task fields, each a point's settings
