@@ -61,7 +61,8 @@ static void sweep_command(cls_opt_command *cmd, cls_option *opts, size_t cap, sw
       {CLS_OPT(CLS_OPT_STRING, "--matmul-backend", &a->backend, "B", "matmul_backend",
                "auto, own, clblast or host (default CLSCALE_MATMUL_BACKEND, else auto)"),
        .flags = CLS_OPT_NONEMPTY},
-      {CLS_OPT(CLS_OPT_FLAG, "--quiet", &a->quiet, NULL, NULL, "no progress line, no per-point lines")},
+      {CLS_OPT(CLS_OPT_FLAG, "--quiet", &a->quiet, NULL, NULL,
+               "no progress line, no per-point lines but those of failed points")},
   };
   cls_cmd_set_options(cmd, opts, cap, table, sizeof table / sizeof table[0]);
   cmd->name = "sweep";

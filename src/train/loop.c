@@ -635,8 +635,15 @@ static cls_status finish(run *u, cls_status s) {
   char saved_error[sizeof r->error];
   memcpy(saved_error, r->error, sizeof saved_error);
   cls_status ws = write_summary(u, point_state(u->outcome));
-  if (ws != CLS_OK && s == CLS_OK) s = ws;
-  if (ws == CLS_OK) memcpy(r->error, saved_error, sizeof saved_error);
+  if (ws == CLS_OK) {
+    memcpy(r->error, saved_error, sizeof saved_error);
+  } else {
+    /* The result is not on disk (the summary there still says "running"):
+     * the run failed, with the write's message, so that a sweep reports it
+     * and runs it again rather than counting it as done. */
+    if (s == CLS_OK) s = ws;
+    r->status = CLS_RUN_FAILED;
+  }
   return s;
 }
 
