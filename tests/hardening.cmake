@@ -24,6 +24,10 @@ cls_hard_cli(name_slash 2 "'name' 'a/b'" sweep slash.ini --dry-run)
 add_test(NAME cli_hard_name_huge
          COMMAND sh -c "printf '{\"name\": \"%s\", \"task\": \"spectra\", \"mode\": \"isoflop\", \"widths\": [8], \"depth\": 1, \"heads\": 2, \"budgets_flops\": [2e8]}' \"$(yes a | head -c 2000000 | tr -d '[:space:]')\" > huge.json && ${CLS_HARD_EXPECT} 2 \"'name' 'a{40}\\\\.\\\\.\\\\.' \\\\(1000000 characters\\\\)\" $<TARGET_FILE:clscale> sweep huge.json --dry-run")
 set_tests_properties(cli_hard_name_huge PROPERTIES ENVIRONMENT "${CLS_HARD_ENV}" WORKING_DIRECTORY ${CLS_HARD_DIR})
+# A data path is never cut to a shorter one (that would be another file).
+add_test(NAME cli_hard_data_path_huge
+         COMMAND sh -c "printf '{\"name\": \"d\", \"task\": \"text\", \"mode\": \"isoflop\", \"widths\": [32], \"depth\": 1, \"heads\": 2, \"context\": 16, \"budgets_flops\": [1e9], \"data\": \"%s\"}' \"$(yes a | head -c 4000 | tr -d '[:space:]')\" > data.json && ${CLS_HARD_EXPECT} 2 \"'data' is a path of 2000 characters\" $<TARGET_FILE:clscale> sweep data.json --dry-run")
+set_tests_properties(cli_hard_data_path_huge PROPERTIES ENVIRONMENT "${CLS_HARD_ENV}" WORKING_DIRECTORY ${CLS_HARD_DIR})
 # A task text value joins the point ids: the same characters only.
 file(WRITE ${CLS_HARD_DIR}/source.json [=[
 {"name": "src", "task": "zipf", "vocab": 2000, "beta": 1.5, "budgets_tokens": [2000], "source": "../../etc"}
