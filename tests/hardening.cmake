@@ -70,3 +70,9 @@ file(WRITE ${CLS_HARD_DIR}/uescape.json "{\"name\": \"a\",\n \"task\": \"\\uZZZZ
 cls_hard_cli(json_bad_u_escape 2 "uescape.json:2:11: not valid JSON: \".uZZZZ\" is not an escape" sweep uescape.json --dry-run)
 file(WRITE ${CLS_HARD_DIR}/points_u/points/a.json "{\"status\": \"\\uZZZZ\", \"n_params\": 1}\n")
 cls_hard_cli(summary_bad_u_escape 1 "a.json is not valid JSON \\(a .u escape at byte 12" fit points_u)
+
+# A summary's unknown keys are kept as "name=value" lines: a key or value
+# with a line break would read back as other settings (found by fuzz_summary).
+file(WRITE ${CLS_HARD_DIR}/points_nl/points/a.json
+     "{\"status\": \"ok\", \"n_params\": 1e6, \"tokens\": 2e7, \"flops\": 1e14, \"final_eval_loss\": 3, \"x\\nwidth\": 5}\n")
+cls_hard_cli(summary_key_line_break 1 "a.json: the setting \"x.nwidth\" has a line break or '=' in its name" fit points_nl)
