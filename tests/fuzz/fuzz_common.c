@@ -31,9 +31,11 @@ static void cleanup(void) {
 
 const char *fuzz_path(const char *name) {
   if (!scratch[0]) {
-    /* In memory where there is such a folder: the parsers' writers fsync,
-     * and the fuzzer runs thousands of inputs a second. */
-    const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
+    /* tests/fuzz/run.sh names a folder in memory (the parsers' writers
+     * fsync, and the fuzzer runs thousands of inputs a second) that it
+     * removes afterwards, also after a crash, which skips atexit. */
+    const char *tmp = getenv("CLSCALE_FUZZ_SCRATCH");
+    if (!tmp || !*tmp) tmp = getenv("TMPDIR");
     snprintf(scratch, sizeof scratch, "%s/clscale-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     fuzz_require(mkdtemp(scratch) != NULL, "cannot make the scratch folder", scratch);
     atexit(cleanup);

@@ -10,9 +10,12 @@ set -u
 fuzzer=$1; seeds=$2; work=$3; secs=${CLSCALE_FUZZ_SECONDS:-$4}
 rm -rf "$work/findings"
 mkdir -p "$work/corpus" "$work/findings"
+CLSCALE_FUZZ_SCRATCH=$(mktemp -d /dev/shm/clscale-fuzz.XXXXXX 2> /dev/null || mktemp -d)
+export CLSCALE_FUZZ_SCRATCH
 "$fuzzer" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
   -artifact_prefix="$work/findings/" "$work/corpus" "$seeds" > "$work/log" 2>&1
 rc=$?
+rm -rf "$CLSCALE_FUZZ_SCRATCH"
 tail -n 40 "$work/log"
 [ $rc -eq 0 ] && exit 0
 for f in "$work"/findings/*; do
