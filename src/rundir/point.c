@@ -256,6 +256,12 @@ static cls_status read_key(const char *path, cls_point_summary *s, const cJSON *
                     "%s: the setting \"%s\" %s; a setting is one line of name=value: fix or remove the file", path,
                     shown, in_key ? "has a line break or '=' in its name" : "has a line break in its value");
   }
+  /* A number beyond the doubles (1e999) reads as infinite: it would be
+   * written back as another value (a string, or null). */
+  if (cJSON_IsNumber(v) && !isfinite(v->valuedouble))
+    return cls_errf(
+        err, err_len, CLS_ERR_FORMAT,
+        "%s: the setting \"%.60s\" is a number out of range; it must be finite: fix or remove the file", path, k);
   char value[64];
   int ok = 1;
   if (cJSON_IsNumber(v))
