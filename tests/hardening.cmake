@@ -24,6 +24,10 @@ cls_hard_cli(name_slash 2 "'name' 'a/b'" sweep slash.ini --dry-run)
 add_test(NAME cli_hard_name_huge
          COMMAND sh -c "printf '{\"name\": \"%s\", \"task\": \"spectra\", \"mode\": \"isoflop\", \"widths\": [8], \"depth\": 1, \"heads\": 2, \"budgets_flops\": [2e8]}' \"$(yes a | head -c 2000000 | tr -d '[:space:]')\" > huge.json && ${CLS_HARD_EXPECT} 2 \"'name' 'a{40}\\\\.\\\\.\\\\.' \\\\(1000000 characters\\\\)\" $<TARGET_FILE:clscale> sweep huge.json --dry-run")
 set_tests_properties(cli_hard_name_huge PROPERTIES ENVIRONMENT "${CLS_HARD_ENV}" WORKING_DIRECTORY ${CLS_HARD_DIR})
+# A data path is never cut to a shorter one (that would be another file).
+add_test(NAME cli_hard_data_path_huge
+         COMMAND sh -c "printf '{\"name\": \"d\", \"task\": \"text\", \"mode\": \"isoflop\", \"widths\": [32], \"depth\": 1, \"heads\": 2, \"context\": 16, \"budgets_flops\": [1e9], \"data\": \"%s\"}' \"$(yes a | head -c 4000 | tr -d '[:space:]')\" > data.json && ${CLS_HARD_EXPECT} 2 \"'data' is a path of 2000 characters\" $<TARGET_FILE:clscale> sweep data.json --dry-run")
+set_tests_properties(cli_hard_data_path_huge PROPERTIES ENVIRONMENT "${CLS_HARD_ENV}" WORKING_DIRECTORY ${CLS_HARD_DIR})
 # A task text value joins the point ids: the same characters only.
 file(WRITE ${CLS_HARD_DIR}/source.json [=[
 {"name": "src", "task": "zipf", "vocab": 2000, "beta": 1.5, "budgets_tokens": [2000], "source": "../../etc"}
@@ -66,3 +70,9 @@ file(WRITE ${CLS_HARD_DIR}/uescape.json "{\"name\": \"a\",\n \"task\": \"\\uZZZZ
 cls_hard_cli(json_bad_u_escape 2 "uescape.json:2:11: not valid JSON: \".uZZZZ\" is not an escape" sweep uescape.json --dry-run)
 file(WRITE ${CLS_HARD_DIR}/points_u/points/a.json "{\"status\": \"\\uZZZZ\", \"n_params\": 1}\n")
 cls_hard_cli(summary_bad_u_escape 1 "a.json is not valid JSON \\(a .u escape at byte 12" fit points_u)
+
+# A summary's unknown keys are kept as "name=value" lines: a key or value
+# with a line break would read back as other settings (found by fuzz_summary).
+file(WRITE ${CLS_HARD_DIR}/points_nl/points/a.json
+     "{\"status\": \"ok\", \"n_params\": 1e6, \"tokens\": 2e7, \"flops\": 1e14, \"final_eval_loss\": 3, \"x\\nwidth\": 5}\n")
+cls_hard_cli(summary_key_line_break 1 "a.json: the setting \"x.nwidth\" has a line break or '=' in its name" fit points_nl)

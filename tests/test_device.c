@@ -250,6 +250,26 @@ static void test_params_checked(void **state) {
                    CLS_OK);
   assert_int_equal(cls_params_check(NULL, err, sizeof err), CLS_OK);
   assert_int_equal(cls_params_check("", err, sizeof err), CLS_OK);
+
+  /* A list longer than any fixed buffer is read to its end (once it was
+   * cut at 512 bytes without a word): a bad value after 4 KiB is refused,
+   * a good one there is the value the kernels get. */
+  char *list = malloc(8192);
+  assert_non_null(list);
+  size_t n = 0;
+  while (n < 4096) n += (size_t)snprintf(list + n, 8192 - n, "ROW_VARIANT=0,MM_TM=32,");
+  snprintf(list + n, 8192 - n, "MM_TM=3");
+  cls_context_options_init(&o);
+  o.params = list;
+  assert_int_equal(cls_context_create(&o, &ctx, err, sizeof err), CLS_ERR_INVALID_VALUE);
+  assert_non_null(strstr(err, "MM_TM takes a power of two"));
+  assert_int_equal(cls_params_check(list, err, sizeof err), CLS_ERR_INVALID_VALUE);
+  snprintf(list + n, 8192 - n, "ROW_VARIANT=1");
+  assert_int_equal(cls_context_create(&o, &ctx, err, sizeof err), CLS_OK);
+  assert_int_equal(cls__param(ctx, "ROW_VARIANT", -1), 1);
+  assert_int_equal(cls__param(ctx, "MM_TM", -1), 32);
+  cls_context_destroy(ctx);
+  free(list);
 }
 
 static void test_params_table(void **state) {

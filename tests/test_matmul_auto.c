@@ -101,7 +101,9 @@ static unsigned backend_calls(cls_context *ctx, const char **which) {
     if (!strcmp(cn.ops[i].name, "matmul.own") || !strcmp(cn.ops[i].name, "matmul.clblast") ||
         !strcmp(cn.ops[i].name, "matmul.host")) {
       total += (unsigned)cn.ops[i].calls;
-      if (which) *which = strchr(cn.ops[i].name, '.') + 1;
+      /* A literal: cn (and its names) ends with this frame. */
+      if (which)
+        *which = !strcmp(cn.ops[i].name, "matmul.own") ? "own" : cn.ops[i].name[7] == 'c' ? "clblast" : "host";
     }
   return total;
 }

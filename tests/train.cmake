@@ -75,7 +75,8 @@ test -s "$dir/plots/loss-flops.png"
 ]=])
 
 # Stopped after 11 steps, resumed: the CSV of an uninterrupted run (seconds
-# apart); then a truncated and a foreign checkpoint are refused.
+# apart); resumed once more, unchanged; then a truncated and a foreign
+# checkpoint are refused.
 file(WRITE ${CLS_TRAIN_SCRIPTS}/resume.sh [=[
 set -eu
 clscale=$1; expect=$2; dir=$3; shift 3
@@ -88,6 +89,12 @@ grep -qF '"status":	"interrupted"' "$dir/b/points/r.json"
 cut -d, -f1-7 "$dir/a/points/r.csv" > "$dir/a.csv"
 cut -d, -f1-7 "$dir/b/points/r.csv" > "$dir/b.csv"
 cmp "$dir/a.csv" "$dir/b.csv" || { echo "resumed CSV differs"; diff "$dir/a.csv" "$dir/b.csv"; exit 1; }
+# Resuming the finished run changes no byte of it (its summary's losses
+# were once rewritten from the CSV's shorter digits, issue 14).
+cp -R "$dir/b" "$dir/b-done"
+"$expect" 0 "run 'r' had already finished; its files are left as they were" "$clscale" train --out "$dir/b" --id r \
+  --budget-steps 30 --resume "$@"
+diff -r "$dir/b-done" "$dir/b" || { echo "resuming a finished run changed its files"; exit 1; }
 "$expect" 2 "add --resume to continue it or --force" "$clscale" train --out "$dir/b" --id r --budget-steps 30 "$@"
 "$expect" 1 "another configuration \(batch 8 in the checkpoint, 4 here\)" "$clscale" train --out "$dir/b" --id r \
   --budget-steps 30 --resume "$@" --batch 4

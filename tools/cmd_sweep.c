@@ -75,7 +75,8 @@ static void sweep_command(cls_opt_command *cmd, cls_option *opts, size_t cap, sw
       {CLS_OPT(CLS_OPT_STRING, "--matmul-backend", &a->backend, "B", "matmul_backend",
                "auto, own, clblast or host (default CLSCALE_MATMUL_BACKEND, else auto)"),
        .flags = CLS_OPT_NONEMPTY},
-      {CLS_OPT(CLS_OPT_FLAG, "--quiet", &a->quiet, NULL, NULL, "no progress line, no per-point lines")},
+      {CLS_OPT(CLS_OPT_FLAG, "--quiet", &a->quiet, NULL, NULL,
+               "no progress line, no per-point lines but those of failed points")},
       {CLS_OPT(CLS_OPT_HEADING, NULL, NULL, NULL, NULL, "on a cluster (several processes, one RUN_DIR):")},
       {CLS_OPT(CLS_OPT_DOUBLE, "--claim-timeout", &a->claim_timeout, "S", "claim_timeout",
                "a point's claim whose holder sent no heartbeat for S seconds is stale: another process takes the "

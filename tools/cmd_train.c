@@ -320,12 +320,15 @@ static int report_status(const cls_opt_command *cmd, const train_args *a, const 
 }
 
 static void print_result(const train_args *a, const cls_train_task *task, const cls_train_result *r) {
-  if (r->resumed_from) printf("resumed at step %llu\n", (unsigned long long)r->resumed_from);
+  if (r->already_finished)
+    printf("run '%s' had already finished; its files are left as they were\n", a->id);
+  else if (r->resumed_from)
+    printf("resumed at step %llu\n", (unsigned long long)r->resumed_from);
   printf("run '%s' %s: %llu/%llu steps, %.4g tokens, %.4g FLOPs measured (6ND %.4g), eval loss %.5g, train "
          "loss %.5g\n",
          a->id, cls_run_status_name(r->status), (unsigned long long)r->steps, (unsigned long long)r->total_steps,
          r->tokens, r->flops, r->flops_6nd, r->final_eval_loss, r->final_train_loss);
-  printf("wrote %s and %s\n", r->csv_path, r->json_path);
+  if (!r->already_finished) printf("wrote %s and %s\n", r->csv_path, r->json_path);
   if (r->process_steps && r->step_seconds > 0)
     printf("speed: %.0f tokens/s, %.2f GFLOP/s achieved over %llu steps (%.4g FLOPs per step measured, %.4g "
            "counted by the model)\n",

@@ -7,6 +7,10 @@
 # a venv under the user's cache (tools/intel-opencl.sh; the ctest label
 # intel), unless present; if that fails the intel tests are skipped, with
 # the reason, and setup still succeeds.
+#
+# clang-15 serves the portability gate and the sanitized build with its
+# fuzzers (libclang-common-15-dev: the ASan, UBSan and libFuzzer runtimes;
+# llvm-15: llvm-symbolizer, for file:line in their reports).
 set -eu
 here=$(dirname "$0")
 
@@ -16,7 +20,7 @@ ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
 libclblast-dev libopenblas-dev
 libpng-dev zlib1g-dev libcjson-dev liblbfgs-dev liblapacke-dev librandom123-dev hershey-fonts-data
 libcmocka-dev
-clang-15 libclc-15 llvm-spirv-15 spirv-tools
+clang-15 libclang-common-15-dev libclc-15 llvm-15 llvm-spirv-15 spirv-tools
 oclgrind python3-venv
 "
 

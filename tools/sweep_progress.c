@@ -205,7 +205,9 @@ static void on_done(void *user, size_t w, const cls_sweep_point *p, const cls_sw
     pr->failed += o->status == CLS_RUN_FAILED;
     pr->diverged += o->status == CLS_RUN_DIVERGED;
   }
-  if (!pr->quiet) {
+  /* A failed point is said even when quiet: its summary, where the error
+   * is kept, may be what could not be written. */
+  if (!pr->quiet || o->status == CLS_RUN_FAILED) {
     cls_sweep_progress_clear(pr);
     print_point(pr, p, o);
   }

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/err.h"
+#include "core/fault.h"
 #include "core/file.h"
 
 cls_status cls_write_atomic(const char *path, const void *data, size_t len, char *err, size_t err_len) {
@@ -21,7 +22,13 @@ cls_status cls_write_atomic(const char *path, const void *data, size_t len, char
   snprintf(tmp, plen, "%s.tmp.%ld", path, (long)getpid());
   FILE *f = fopen(tmp, "wb");
   int ok = f != NULL;
+  const char *injected = NULL; /* a failure CLSCALE_FAIL made (core/fault.h): the message says so */
   if (ok && len) ok = fwrite(data, 1, len, f) == len;
+  if (ok && cls_fault(CLS_FAULT_WRITE, path)) {
+    ok = 0;
+    errno = ENOSPC;
+    injected = cls_fault_said(CLS_FAULT_WRITE);
+  }
   if (ok) ok = fflush(f) == 0;
   /* On disk before the rename, so a crash leaves the old file or the new
    * one, never a renamed empty file. */
@@ -31,13 +38,19 @@ cls_status cls_write_atomic(const char *path, const void *data, size_t len, char
     ok = 0;
     saved = errno;
   }
+  if (ok && cls_fault(CLS_FAULT_RENAME, path)) {
+    ok = 0;
+    saved = EIO;
+    injected = cls_fault_said(CLS_FAULT_RENAME);
+  }
   if (ok && rename(tmp, path) != 0) {
     ok = 0;
     saved = errno;
   }
   if (!ok) {
     remove(tmp);
-    snprintf(err, err_len, "cannot write %s: %s", path, strerror(saved));
+    snprintf(err, err_len, "cannot write %s: %s%s%s%s", path, strerror(saved), injected ? " (" : "",
+             injected ? injected : "", injected ? ")" : "");
   }
   free(tmp);
   return ok ? CLS_OK : CLS_ERR_IO;

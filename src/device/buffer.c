@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "context_internal.h"
+#include "core/fault.h"
 
 cls_status cls_buffer_alloc(cls_context *ctx, size_t count, cls_buffer **out) {
   CLS_CHECK_CTX(ctx);
@@ -35,6 +36,11 @@ cls_status cls_buffer_alloc(cls_context *ctx, size_t count, cls_buffer **out) {
         ctx->memory.live_bytes / 1048576.0);
   cls_buffer *b = calloc(1, sizeof *b);
   if (!b) return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_buffer_alloc: out of host memory");
+  if (cls_fault(CLS_FAULT_ALLOC, "device buffer")) {
+    free(b);
+    return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_buffer_alloc: the device refused %.1f MiB (%s)",
+                     bytes / 1048576.0, cls_fault_said(CLS_FAULT_ALLOC));
+  }
   cl_int rc;
   b->mem = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, (size_t)bytes, NULL, &rc);
   if (!b->mem || rc != CL_SUCCESS) {

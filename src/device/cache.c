@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "context_internal.h"
+#include "core/fault.h"
 #include "core/file.h"
 
 static const char magic[8] = {'C', 'L', 'S', 'C', 'B', 'I', 'N', '1'};
@@ -170,12 +171,12 @@ void cls__cache_save(cls_context *ctx, const char *name, const char *source, con
   if (fd >= 0) {
     FILE *f = fdopen(fd, "wb");
     if (f) {
-      ok = fwrite(data, 1, total, f) == total;
+      ok = fwrite(data, 1, total, f) == total && !cls_fault(CLS_FAULT_WRITE, "kernel cache entry (tolerated)");
       ok = (fclose(f) == 0) && ok;
     } else {
       close(fd);
     }
-    if (ok) ok = rename(tmp, path) == 0;
+    if (ok) ok = !cls_fault(CLS_FAULT_RENAME, "kernel cache entry (tolerated)") && rename(tmp, path) == 0;
     if (!ok) remove(tmp);
   }
   free(data);

@@ -119,11 +119,12 @@ cls_status cls__context_create(const cls_context_options *opts, const cls__param
                o->param_set ? "options.param_set" : "CLSCALE_PARAM_SET", ctx->info.params_name);
     snprintf(ctx->info.params_name, sizeof ctx->info.params_name, "%s", set);
   }
-  char ovr[512] = "";
+  /* The overrides are read where they are, whatever their length (a copy
+   * into a fixed buffer once cut a long list silently, issue 14): each known
+   * name appears once in the -D string, so it stays short. */
   const char *given = o->params ? o->params : env("CLSCALE_PARAMS");
-  if (given) snprintf(ovr, sizeof ovr, "%s", given);
   char why[2048];
-  cls_status ps = cls__params_build_defines(table, ctx->info.params_name, ovr, ctx->defines, sizeof ctx->defines,
+  cls_status ps = cls__params_build_defines(table, ctx->info.params_name, given, ctx->defines, sizeof ctx->defines,
                                             why, sizeof why);
   if (ps != CLS_OK) {
     /* CLS_ERR_INTERNAL is the table's own fault (or a string too long), not the caller's. */

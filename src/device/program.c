@@ -8,6 +8,7 @@
 #include "context_internal.h"
 #include "device/embedded.h"
 #include "core/clock.h"
+#include "core/fault.h"
 #include "core/file.h"
 
 /* Program names are [a-z0-9_]+; header names the same plus ".h". */
@@ -194,6 +195,11 @@ static cls_status get_program(cls_context *ctx, const char *name, cl_program *ou
   if (s != CLS_OK) return s;
   char options[1200];
   build_options(ctx, options, sizeof options);
+  if (cls_fault(CLS_FAULT_BUILD, name)) {
+    free(owned);
+    return cls__fail(ctx, CLS_ERR_BUILD, "building cl/%s.cl for %s failed (%s)", name, ctx->info.name,
+                     cls_fault_said(CLS_FAULT_BUILD));
+  }
   double t0 = cls_now();
   cl_program prog = cls__cache_load(ctx, name, source, options);
   int from_cache = prog != NULL;

@@ -226,6 +226,16 @@ cls_status cls_fit_input_from_csv(const char *path, cls_fit_input **out, char *e
     q->n = v[0], q->loss = v[3], q->budget = v[4], q->epochs = v[5]; /* passes over the unique data, optional */
     q->d = cd >= 0 ? v[1] : v[2] / (6 * v[0]);
     q->c = cc >= 0 ? v[2] : 6 * v[0] * v[1];
+    /* The one derived can leave the doubles (6ND of two huge numbers is
+     * infinite, C/6N of a tiny C is 0) though both given ones are fine. */
+    if (!positive(q->d) || !positive(q->c)) {
+      cls_errf(err, err_len, CLS_ERR_FORMAT,
+               "%s line %zu: %s = %s = %g from N and %s is not a positive finite number: give the %s column", path,
+               t->lines[r], cd >= 0 ? "C" : "D", cd >= 0 ? "6ND" : "C/(6N)", cd >= 0 ? q->c : q->d,
+               cd >= 0 ? "D" : "C", cd >= 0 ? "C" : "D");
+      st = CLS_ERR_FORMAT;
+      break;
+    }
     if (ci >= 0)
       snprintf(q->id, sizeof q->id, "%s", cls_csv_cell(t, r, ci));
     else

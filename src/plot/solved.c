@@ -88,7 +88,7 @@ static char *config_of(const cJSON *summary) {
   }
   char *out = oom ? NULL : malloc(total);
   if (out) {
-    qsort(lines, n, sizeof *lines, cmp_line);
+    if (n) qsort(lines, n, sizeof *lines, cmp_line); /* no lines: lines may be NULL, which qsort must not get */
     out[0] = '\0';
     size_t used = 0;
     for (size_t i = 0; i < n; i++) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/fault.h"
 #include "core/fmt.h"
 #include "rundir/json.h"
 #include "rundir/rundir.h"
@@ -63,6 +64,14 @@ void cls_corpus_writer_abandon(cls_corpus_writer *w) {
 
 static cls_status write_failed(cls_corpus_writer *w, int code, char *err, size_t err_len) {
   cls_status s = cls_errf(err, err_len, CLS_ERR_IO, "cannot write %s: %s", w->path, strerror(code));
+  cls_corpus_writer_abandon(w);
+  return s;
+}
+
+/* A failure CLSCALE_FAIL made (core/fault.h), said so. */
+static cls_status injected_failure(cls_corpus_writer *w, cls_fault_kind kind, char *err, size_t err_len) {
+  cls_status s = cls_errf(err, err_len, CLS_ERR_IO, "cannot write %s: %s (%s)", w->path,
+                          strerror(kind == CLS_FAULT_WRITE ? ENOSPC : EIO), cls_fault_said(kind));
   cls_corpus_writer_abandon(w);
   return s;
 }
@@ -155,8 +164,11 @@ cls_status cls_corpus_writer_finish(cls_corpus_writer *w, uint64_t *checksum, ch
    * or a whole one. */
   if (fwrite(tail, 1, 8, w->f) != 8 || fflush(w->f) != 0 || fsync(fileno(w->f)) != 0)
     return write_failed(w, errno, err, err_len);
+  if (cls_fault(CLS_FAULT_WRITE, w->path)) return injected_failure(w, CLS_FAULT_WRITE, err, err_len);
   const int closed = fclose(w->f);
   w->f = NULL;
+  if (closed == 0 && cls_fault(CLS_FAULT_RENAME, w->path))
+    return injected_failure(w, CLS_FAULT_RENAME, err, err_len);
   if (closed != 0 || rename(w->tmp, w->path) != 0) return write_failed(w, errno, err, err_len);
   free(w->tmp);
   w->tmp = NULL;

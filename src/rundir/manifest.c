@@ -9,6 +9,7 @@
 
 #include "core/str.h"
 #include "core/err.h"
+#include "core/fault.h"
 #include "core/file.h"
 #include "rundir/json.h"
 #include "rundir/rundir.h"
@@ -101,8 +102,12 @@ static cls_status create_exclusive(const char *path, const char *text, int *exis
   FILE *f = fopen(tmp, "wb");
   size_t len = strlen(text);
   int ok = f && fwrite(text, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
+  const char *injected = NULL; /* CLSCALE_FAIL's (core/fault.h) */
+  if (ok && cls_fault(CLS_FAULT_WRITE, path)) ok = 0, errno = ENOSPC, injected = cls_fault_said(CLS_FAULT_WRITE);
   int saved = errno;
   if (f && fclose(f) != 0 && ok) ok = 0, saved = errno;
+  /* The link publishes the file as a rename does elsewhere: counted as one. */
+  if (ok && cls_fault(CLS_FAULT_RENAME, path)) ok = 0, saved = EIO, injected = cls_fault_said(CLS_FAULT_RENAME);
   if (ok && link(tmp, path) != 0) {
     saved = errno;
     if (saved == EEXIST)
@@ -111,7 +116,9 @@ static cls_status create_exclusive(const char *path, const char *text, int *exis
       ok = 0;
   }
   remove(tmp);
-  if (!ok) return cls_errf(err, err_len, CLS_ERR_IO, "cannot write %s: %s", path, strerror(saved));
+  if (!ok)
+    return cls_errf(err, err_len, CLS_ERR_IO, "cannot write %s: %s%s%s%s", path, strerror(saved),
+                    injected ? " (" : "", injected ? injected : "", injected ? ")" : "");
   return CLS_OK;
 }
 

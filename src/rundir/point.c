@@ -273,6 +273,31 @@ static cls_status read_key(const char *path, cls_point_summary *s, const cJSON *
     *num.at = d;
     return CLS_OK;
   }
+  /* Kept as a "name=value" line of `config`: a name with '=' or a line
+   * break, or a value with a line break, would read back as other lines
+   * (a key "x\nwidth" as a setting width that the fits group by). */
+  if (strpbrk(k, "=\n\r") || (cJSON_IsString(v) && strpbrk(v->valuestring, "\n\r"))) {
+    char shown[80]; /* the name with its line breaks as \n, as JSON writes them */
+    size_t n = 0;
+    for (const char *c = k; *c && n + 3 < sizeof shown; c++)
+      if (*c == '\n' || *c == '\r') {
+        shown[n++] = '\\';
+        shown[n++] = *c == '\n' ? 'n' : 'r';
+      } else {
+        shown[n++] = *c;
+      }
+    shown[n] = 0;
+    int in_key = strpbrk(k, "=\n\r") != NULL;
+    return cls_errf(err, err_len, CLS_ERR_FORMAT,
+                    "%s: the setting \"%s\" %s; a setting is one line of name=value: fix or remove the file", path,
+                    shown, in_key ? "has a line break or '=' in its name" : "has a line break in its value");
+  }
+  /* A number beyond the doubles (1e999) reads as infinite: it would be
+   * written back as another value (a string, or null). */
+  if (cJSON_IsNumber(v) && !isfinite(v->valuedouble))
+    return cls_errf(
+        err, err_len, CLS_ERR_FORMAT,
+        "%s: the setting \"%.60s\" is a number out of range; it must be finite: fix or remove the file", path, k);
   char value[64];
   int ok = 1;
   if (cJSON_IsNumber(v))

@@ -481,10 +481,15 @@ static double field_value(const cls_task_spec *b, const task_field *f) {
 static void read_data_path(reader *r, cls_sweep_spec *s, const char *base_dir) {
   const char *data = get_str(r, "data", "zipf");
   snprintf(s->data_given, sizeof s->data_given, "%s", data ? data : "zipf");
+  int n;
   if (data && strcmp(data, "zipf") && data[0] != '/' && base_dir && strcmp(base_dir, "."))
-    snprintf(s->data, sizeof s->data, "%s/%s", base_dir, data);
+    n = snprintf(s->data, sizeof s->data, "%s/%s", base_dir, data);
   else
-    snprintf(s->data, sizeof s->data, "%s", data ? data : "zipf");
+    n = snprintf(s->data, sizeof s->data, "%s", data ? data : "zipf");
+  /* A path cut short would name another file: refused, never cut. */
+  if (data && (strlen(data) >= sizeof s->data_given || n < 0 || (size_t)n >= sizeof s->data))
+    fail(r, "'data' is a path of %zu characters (from the spec's folder: %d): use one of at most %zu",
+         strlen(data), n, sizeof s->data - 1);
   s->base.data = !strcmp(s->data, "zipf") ? NULL : s->data;
 }
 
@@ -584,8 +589,13 @@ static int read_axis(reader *r, const task_field *f, const cJSON *v, cls_sweep_s
              (*out)[i].text[0] ? (*out)[i].text : cls_sweep_fmt_num((*out)[i].num, num, sizeof num));
       }
   }
+  if (r->failed) { /* the caller keeps only an axis that was read */
+    free(*out);
+    *out = NULL;
+    return 0;
+  }
   *n = count;
-  return !r->failed;
+  return 1;
 }
 
 /* `variants`: a list of objects of task fields, each a point's settings

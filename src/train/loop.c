@@ -753,8 +753,15 @@ static cls_status finish(run *u, cls_status s) {
   char saved_error[sizeof r->error];
   memcpy(saved_error, r->error, sizeof saved_error);
   cls_status ws = write_summary(u, point_state(u->outcome));
-  if (ws != CLS_OK && s == CLS_OK) s = ws;
-  if (ws == CLS_OK) memcpy(r->error, saved_error, sizeof saved_error);
+  if (ws == CLS_OK) {
+    memcpy(r->error, saved_error, sizeof saved_error);
+  } else {
+    /* The result is not on disk (the summary there still says "running"):
+     * the run failed, with the write's message, so that a sweep reports it
+     * and runs it again rather than counting it as done. */
+    if (s == CLS_OK) s = ws;
+    r->status = CLS_RUN_FAILED;
+  }
   return s;
 }
 
@@ -783,6 +790,36 @@ static cls_status pin_choices(run *u) {
   return CLS_OK;
 }
 
+/* A resumed run whose checkpoint is at its last step and whose summary
+ * says ok has nothing left to do: its files stay as they are (rewriting the
+ * summary from the checkpoint's CSV rows would cut the final losses to the
+ * CSV's digits and replace the measured speed), and the result is read
+ * from the summary. 1 when so; 0 when the run must be finished the usual
+ * way (no summary, or one that a kill left "running"). */
+static int already_finished(run *u) {
+  cls_train_result *r = u->r;
+  if (!u->c->resume || u->st.step < u->total) return 0;
+  cls_point_summary sum;
+  char err[1024];
+  if (cls_point_summary_read(r->json_path, &sum, err, sizeof err) != CLS_OK) return 0;
+  int done = sum.state == CLS_POINT_OK && sum.has_run && sum.run.steps == (double)u->total;
+  if (done) {
+    r->status = CLS_RUN_OK;
+    r->started = 1;
+    r->already_finished = 1;
+    r->steps = u->st.step;
+    r->tokens = sum.tokens;
+    r->flops = sum.flops;
+    r->flops_6nd = sum.flops_6nd;
+    r->eval_flops = sum.run.eval_flops;
+    r->final_eval_loss = sum.final_eval_loss;
+    r->final_train_loss = sum.final_train_loss;
+    r->seconds = sum.seconds;
+  }
+  cls_point_summary_release(&sum);
+  return done;
+}
+
 cls_status cls_train_run(cls_train_task *t, const cls_train_config *c, cls_train_result *r) {
   memset(r, 0, sizeof *r);
   r->final_eval_loss = r->final_train_loss = NAN;
@@ -800,7 +837,7 @@ cls_status cls_train_run(cls_train_task *t, const cls_train_config *c, cls_train
     make_key(&u);
     s = restore(&u);
   }
-  if (s != CLS_OK) {
+  if (s != CLS_OK || already_finished(&u)) {
     cls_matmul_record_end(t->ctx);
     free(u.pinned);
     free(u.evals);

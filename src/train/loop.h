@@ -99,6 +99,7 @@ typedef struct cls_train_result {
   int bad_usage; /* refused for a bad config or budget, or an existing checkpoint without --resume / --force */
   uint64_t steps, total_steps, resumed_from, warmup_steps;
   uint64_t diverged_step; /* the step whose loss was not finite */
+  int already_finished;   /* `resume` of a run that had ended ok: nothing was run or written */
   double tokens, flops, flops_6nd, eval_flops;
   double flops_per_step;      /* measured by the probe */
   uint64_t launches_per_step; /* device commands of one training step, optimiser included (the probe's) */
