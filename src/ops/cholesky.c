@@ -38,23 +38,27 @@
  * The workspace is kept by the context between calls (ops_state.h), and A
  * is copied into F as its lower triangle only (chunks of 16 columns).
  *
- * Speed, 2026-12-06 (evening), PoCL on the 2-core CPU (AVX-512), eight
- * runs of `clscale bench --only solve` in a quiet window (load 1.0-1.5,
- * the bench's own threads): n = 2048 at 0.45-0.51x the own matmul's
- * GFLOP/s, median 0.495 (93-111 vs 205-220 GFLOP/s), and 0.78-0.85x host
- * LAPACK; the issue asks for 0.5x. The same day before the lower products,
- * the transposed inverse and the skipped residual: 0.41x. Per solve
- * (device time by op from --trace, about 24 ms in all): the products 13 ms
- * (the trailing updates at ~265 GFLOP/s, faster than the square matmul;
- * the block panels L21 and the in-panel updates, k = 64, at 130-160), the
- * six substitution walks 3.0 ms (one work-group: one core), two
- * compensated residuals 2.3 ms (compute bound on the error-free sums: a
- * plain sum takes 0.76 ms per pass; accumulating in double would take 0.35
- * ms less but puts double in a kernel the portability gate checks for GPU
- * drivers), diagonal blocks 1.3, packing 1.2, copies 1.8, and about 2 ms
- * between ~170 launches. Tried and measured no faster (interleaved runs):
- * the Schur complement in an area of its own instead of copying each panel
- * (the products then read at a leading dimension of n); CHOL_NB 128,
+ * Speed, 2026-12-07 00:51-00:53 UTC, PoCL on the 2-core CPU (AVX-512),
+ * four runs of `clscale bench --only solve` in a quiet window (load
+ * 1.4-1.5): n = 2048 at 0.54-0.57x the own matmul's GFLOP/s (115-123 vs
+ * 210-225) and 0.81-0.86x host LAPACK; the issue asks for 0.5x. The
+ * evening before, 0.45-0.51x (median 0.495 of eight runs), with six
+ * substitution walks and two refinement steps a solve; since then B rides
+ * along the factorisation as border rows (no forward walk for the
+ * solution) and one correction suffices once its residual shows a backward
+ * error at float precision: three walks, two residuals. Per solve before
+ * those two changes (device time by op from --trace, about 24 ms in all):
+ * the products 13 ms (the trailing updates at ~265 GFLOP/s, faster than
+ * the square matmul; the block panels L21 and the in-panel updates, k =
+ * 64, at 130-160), the six substitution walks 3.0 ms (one work-group: one
+ * core), two compensated residuals 2.3 ms (compute bound on the error-free
+ * sums: a plain sum takes 0.76 ms per pass; accumulating in double would
+ * take 0.35 ms less but puts double in a kernel the portability gate
+ * checks for GPU drivers), diagonal blocks 1.3, packing 1.2, copies 1.8,
+ * and about 2 ms between ~170 launches. Tried and measured no faster
+ * (interleaved runs): the Schur complement in an area of its own instead
+ * of copying each panel (the products then read at a leading dimension of
+ * n); CHOL_NB 128,
  * CHOL_OB 384 or 512; a look-ahead that factors the next panel on a second
  * queue while the main queue updates the rest: PoCL runs the two queues'
  * kernels at once, but the large update takes both cores and the panel's

@@ -43,7 +43,8 @@
  * timing and the winner's spread (slowest over fastest of its runs). A
  * choice timed at a load above BUSY_LOAD or with a spread above
  * NOISY_SPREAD is doubtful; a context that starts while the load is below
- * QUIET_LOAD sets its doubtful choices aside when it reads the file and
+ * QUIET_LOAD (or not busy and at most half the load a choice was timed at)
+ * sets such doubtful choices aside when it reads the file and
  * times those classes again when it first needs them (then the file gets
  * the new choice). CLSCALE_MATMUL_AUTO=keep never times a persisted choice
  * again. Within a context nothing changes after the read: what a run uses
@@ -200,6 +201,16 @@ static int read_file(cls_context *ctx, const char *path, const char *head, cls__
   return ok;
 }
 
+/* Whether the machine is quiet enough now (load per CPU `now`) to time e
+ * again: below QUIET_LOAD, or not busy and at most half the load e was
+ * timed at. The second half matters: a machine that was at 4 per CPU when
+ * the choice was made is rarely below 0.75 while anything at all runs (a
+ * benchmark's own threads count), and the bad choice would stay. */
+static int quiet_for(const cls__mm_auto_entry *e, double now) {
+  if (now < 0) return 0;
+  return now < QUIET_LOAD || (now < BUSY_LOAD && e->load > 0 && 2 * now <= e->load);
+}
+
 /* Reads the persisted choices, once per context; doubtful ones are set
  * aside when the machine is quiet now (they are timed again when used). */
 static void load(cls_context *ctx, cls__ops_data *st) {
@@ -212,9 +223,8 @@ static void load(cls_context *ctx, cls__ops_data *st) {
   if (!got) return; /* no memory: time again, as without a file */
   if (read_file(ctx, path, head, got, &count)) {
     double now = load_per_cpu(st);
-    int quiet = !st->mm_auto_keep && now >= 0 && now < QUIET_LOAD;
     for (size_t i = 0; i < count; i++) {
-      if (quiet && doubtful(&got[i])) {
+      if (!st->mm_auto_keep && quiet_for(&got[i], now) && doubtful(&got[i])) {
         st->mm_auto_dropped++;
         continue;
       }
