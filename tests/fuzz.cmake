@@ -7,10 +7,10 @@
 #   once saved there and fixed, stays fixed without libFuzzer.
 # - With CLSCALE_FUZZ (clang, the sanitized build tools/run-tests.sh makes):
 #   fuzz_<target> (label fuzz) runs libFuzzer on it for a bounded time
-#   (CLSCALE_FUZZ_SECONDS, default 12 s each: seven targets fit the suite's
+#   (CLSCALE_FUZZ_SECONDS, default 12 s each: eight targets fit the suite's
 #   time budget). A finding fails the test and says where it was saved.
 set(CLS_FUZZ_SRC ${CMAKE_CURRENT_SOURCE_DIR}/fuzz)
-set(CLS_FUZZ_TARGETS spec_json spec_ini csv summary manifest fitjson checkpoint)
+set(CLS_FUZZ_TARGETS spec_json spec_ini csv summary manifest fitjson checkpoint claim)
 set(CLS_FUZZ_SECONDS 12)
 
 if(CLSCALE_FUZZ)
