@@ -86,6 +86,21 @@ static cls_status check_arrays(cls_context *ctx, const char *fn, size_t n, int c
   return CLS_OK;
 }
 
+/* The arguments both AdamW kernels open with: the four arrays, n and
+ * beta1, beta2, eps; *a is the next argument's index. */
+static cls_status state_args(cls_context *ctx, cl_kernel k, cl_uint *a, size_t n, const cls_adamw_params *hp,
+                             cls_ref param, cls_ref grad, cls_ref m, cls_ref v) {
+  const cls_ref arrays[4] = {param, grad, m, v};
+  cls_status s = CLS_OK;
+  for (int i = 0; i < 4 && s == CLS_OK; i++)
+    if ((s = cls__arg_mem(ctx, k, (*a)++, arrays[i].buf)) == CLS_OK)
+      s = cls__arg_uint(ctx, k, (*a)++, arrays[i].offset);
+  if (s || (s = cls__arg_uint(ctx, k, (*a)++, n)) || (s = cls__arg_float(ctx, k, (*a)++, hp->beta1)) ||
+      (s = cls__arg_float(ctx, k, (*a)++, hp->beta2)))
+    return s;
+  return cls__arg_float(ctx, k, (*a)++, hp->eps);
+}
+
 cls_status cls_adamw_step(cls_context *ctx, size_t n, const cls_adamw_params *hp, cls_ref param, cls_ref grad,
                           cls_ref m, cls_ref v, cls_ref grad_sumsq) {
   static const char fn[] = "cls_adamw_step";
@@ -106,15 +121,10 @@ cls_status cls_adamw_step(cls_context *ctx, size_t n, const cls_adamw_params *hp
   cl_kernel k;
   if ((s = cls__kernel(ctx, "adamw", "adamw_step", &k)) != CLS_OK) return s;
   cl_uint a = 0;
-  if ((s = cls__arg_mem(ctx, k, a++, param.buf)) || (s = cls__arg_uint(ctx, k, a++, param.offset)) ||
-      (s = cls__arg_mem(ctx, k, a++, grad.buf)) || (s = cls__arg_uint(ctx, k, a++, grad.offset)) ||
-      (s = cls__arg_mem(ctx, k, a++, m.buf)) || (s = cls__arg_uint(ctx, k, a++, m.offset)) ||
-      (s = cls__arg_mem(ctx, k, a++, v.buf)) || (s = cls__arg_uint(ctx, k, a++, v.offset)) ||
-      (s = cls__arg_uint(ctx, k, a++, n)) || (s = cls__arg_float(ctx, k, a++, hp->beta1)) ||
-      (s = cls__arg_float(ctx, k, a++, hp->beta2)) || (s = cls__arg_float(ctx, k, a++, hp->eps)) ||
-      (s = cls__arg_float(ctx, k, a++, decay)) || (s = cls__arg_float(ctx, k, a++, step_size)) ||
-      (s = cls__arg_float(ctx, k, a++, inv_bc2)) || (s = cls__arg_mem(ctx, k, a++, ss.buf)) ||
-      (s = cls__arg_uint(ctx, k, a++, ss.offset)) || (s = cls__arg_float(ctx, k, a++, clip ? hp->max_norm : 0.0f)))
+  if ((s = state_args(ctx, k, &a, n, hp, param, grad, m, v)) || (s = cls__arg_float(ctx, k, a++, decay)) ||
+      (s = cls__arg_float(ctx, k, a++, step_size)) || (s = cls__arg_float(ctx, k, a++, inv_bc2)) ||
+      (s = cls__arg_mem(ctx, k, a++, ss.buf)) || (s = cls__arg_uint(ctx, k, a++, ss.offset)) ||
+      (s = cls__arg_float(ctx, k, a++, clip ? hp->max_norm : 0.0f)))
     return s;
   long vec = cls__param(ctx, "ELT_VEC", 16); /* parameters per work-item, as the kernel reads it */
   size_t items = (n + (size_t)(vec < 1 ? 1 : vec) - 1) / (size_t)(vec < 1 ? 1 : vec);
@@ -215,15 +225,9 @@ cls_status cls_adamw_step_groups(cls_context *ctx, size_t n, const cls_adamw_par
   cl_kernel k;
   if ((s = cls__kernel(ctx, "adamw", "adamw_groups", &k)) != CLS_OK) return s;
   cl_uint a = 0;
-  if ((s = cls__arg_mem(ctx, k, a++, param.buf)) || (s = cls__arg_uint(ctx, k, a++, param.offset)) ||
-      (s = cls__arg_mem(ctx, k, a++, grad.buf)) || (s = cls__arg_uint(ctx, k, a++, grad.offset)) ||
-      (s = cls__arg_mem(ctx, k, a++, m.buf)) || (s = cls__arg_uint(ctx, k, a++, m.offset)) ||
-      (s = cls__arg_mem(ctx, k, a++, v.buf)) || (s = cls__arg_uint(ctx, k, a++, v.offset)) ||
-      (s = cls__arg_uint(ctx, k, a++, n)) || (s = cls__arg_float(ctx, k, a++, hp->beta1)) ||
-      (s = cls__arg_float(ctx, k, a++, hp->beta2)) || (s = cls__arg_float(ctx, k, a++, hp->eps)) ||
-      (s = cls__arg_float(ctx, k, a++, hp->lr)) || (s = cls__arg_float(ctx, k, a++, inv_bc1)) ||
-      (s = cls__arg_float(ctx, k, a++, inv_bc2)) || (s = cls__arg_mem(ctx, k, a++, ss.buf)) ||
-      (s = cls__arg_uint(ctx, k, a++, ss.offset)) ||
+  if ((s = state_args(ctx, k, &a, n, hp, param, grad, m, v)) || (s = cls__arg_float(ctx, k, a++, hp->lr)) ||
+      (s = cls__arg_float(ctx, k, a++, inv_bc1)) || (s = cls__arg_float(ctx, k, a++, inv_bc2)) ||
+      (s = cls__arg_mem(ctx, k, a++, ss.buf)) || (s = cls__arg_uint(ctx, k, a++, ss.offset)) ||
       (s = cls__arg_float(ctx, k, a++, clip ? hp->max_norm : 0.0f)) || (s = cls__arg_mem(ctx, k, a++, tab)) ||
       (s = cls__arg_uint(ctx, k, a++, 0)) || (s = cls__arg_uint(ctx, k, a++, count)))
     return s;
