@@ -106,6 +106,46 @@ static void test_parametric_coverage(void **state) {
   }
 }
 
+/* 6,000 runs at random N and D with 1% noise: beyond the row counts at
+ * which the parametric fit runs its start grid on a subsample and its
+ * bootstrap m-out-of-n (src/fit/parametric.c). The law still comes back,
+ * and the rescaled intervals still cover the truth in most seeds. */
+static void test_parametric_many_rows(void **state) {
+  (void)state;
+  enum { R = 6000 };
+  static double N[R], D[R], C[R], L[R];
+  int covered_alpha = 0, covered_beta = 0;
+  for (uint64_t seed = 1; seed <= 10; seed++) {
+    cls_rng rng = cls_rng_make(seed, 78);
+    for (size_t k = 0; k < R; k++) {
+      N[k] = 1e7 * pow(10, 3.0 * cls_rng_uniform(rng, k, 0));
+      D[k] = 1e8 * pow(10, 3.0 * cls_rng_uniform(rng, k, 1));
+      C[k] = 6 * N[k] * D[k];
+      L[k] = law(N[k], D[k]) * exp(0.01 * cls_rng_normal(rng, k, 2));
+    }
+    cls_fit_input *in;
+    assert_int_equal(cls_fit_input_from_arrays(R, N, D, C, NULL, L, &in), CLS_OK);
+    cls_fit_options o;
+    cls_fit_options_default(&o);
+    o.bootstrap = 100;
+    o.starts = 300;
+    o.seed = seed;
+    cls_fit_parametric p;
+    assert_int_equal(cls_fit_parametric_run(in, &o, &p), CLS_OK);
+    assert_true(p.ok && p.boot_ok >= 95);
+    assert_rel(p.alpha, T_ALPHA, 0.03, "alpha");
+    assert_rel(p.beta, T_BETA, 0.03, "beta");
+    assert_true(p.alpha_ci.lo < p.alpha && p.alpha < p.alpha_ci.hi);
+    covered_alpha += p.alpha_ci.lo <= T_ALPHA && T_ALPHA <= p.alpha_ci.hi;
+    covered_beta += p.beta_ci.lo <= T_BETA && T_BETA <= p.beta_ci.hi;
+    free(p.predicted), free(p.boot), free(p.residuals);
+    cls_fit_input_destroy(in);
+  }
+  print_message("many rows: coverage of alpha %d/10, beta %d/10\n", covered_alpha, covered_beta);
+  if (covered_alpha < 7 || covered_beta < 7)
+    fail_msg("m-out-of-n intervals cover alpha in %d and beta in %d of 10 seeds", covered_alpha, covered_beta);
+}
+
 /* Frontier: runs at log-spaced C exactly on L = E + k·C^−γ, plus dominated
  * runs (higher loss at equal or larger C) that must not enter the envelope. */
 static void test_frontier_exact(void **state) {
@@ -412,15 +452,11 @@ static void test_fit_json_roundtrip(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_parametric_noise_free),
-      cmocka_unit_test(test_parametric_coverage),
-      cmocka_unit_test(test_frontier_exact),
-      cmocka_unit_test(test_frontier_skips_warmup),
-      cmocka_unit_test(test_isoflop_exact),
-      cmocka_unit_test(test_isoflop_coverage),
-      cmocka_unit_test(test_isoflop_grouped_by_flops),
-      cmocka_unit_test(test_isoflop_excludes_budgets),
-      cmocka_unit_test(test_bootstrap_reproducible),
+      cmocka_unit_test(test_parametric_noise_free),    cmocka_unit_test(test_parametric_coverage),
+      cmocka_unit_test(test_parametric_many_rows),     cmocka_unit_test(test_frontier_exact),
+      cmocka_unit_test(test_frontier_skips_warmup),    cmocka_unit_test(test_isoflop_exact),
+      cmocka_unit_test(test_isoflop_coverage),         cmocka_unit_test(test_isoflop_grouped_by_flops),
+      cmocka_unit_test(test_isoflop_excludes_budgets), cmocka_unit_test(test_bootstrap_reproducible),
       cmocka_unit_test(test_fit_json_roundtrip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,6 +22,17 @@
 
 enum { PAR_STREAM = 0x50415241u /* "PARA" */, PAR_KEEP = 4 };
 
+/* Bounds on the cost in rows (issue 14: a fit must stay near-linear in
+ * the rows at its default settings, and a 10^6-row CSV take seconds).
+ * Above PAR_GRID_ROWS rows the grid of starts runs on a fixed random
+ * subsample of that many rows and only its best PAR_KEEP ends are refined
+ * on every row; above PAR_BOOT_ROWS each bootstrap resample draws
+ * PAR_BOOT_ROWS rows (m-out-of-n) and its deviation from the full fit is
+ * shrunk by sqrt(m/n), the standard rescaling for an estimator whose error
+ * falls as 1/sqrt(rows). Fits of fewer rows (every sweep so far) are
+ * exactly as before. */
+enum { PAR_GRID_ROWS = 256, PAR_BOOT_ROWS = 2000 };
+
 /* Hoffmann et al.'s grid: α, β ∈ {0, 0.5, …, 2}, e ∈ {−1, −0.5, …, 1.5},
  * a, b ∈ {0, 5, …, 25}: 5·5·6·6·6 = 5400 starts. */
 #define PAR_GRID (5 * 5 * 6 * 6 * 6)
@@ -125,19 +136,39 @@ static cls_status bootstrap(par_data d, double *w, const par_keep *keep, double 
   if (!out->boot) return CLS_ERR_OUT_OF_MEMORY;
   cls_rng rng = cls_rng_make(o->seed, PAR_STREAM);
   size_t n = d.n;
-  d.w = w;
+  /* m-out-of-n above PAR_BOOT_ROWS rows (see the top), from the best
+   * optimum only: a resample of that size lands in its basin. */
+  size_t m = n > PAR_BOOT_ROWS ? PAR_BOOT_ROWS : n;
+  int starts = n > PAR_BOOT_ROWS ? 1 : keep->n;
+  double shrink = sqrt((double)m / (double)n);
+  /* A resample of every row is n multiplicities in w; one of m < n rows is
+   * its m rows copied (their cost is then m, not n, per evaluation). */
+  par_data rs = d;
+  double rows[3][PAR_BOOT_ROWS];
+  if (m < n)
+    rs.u = rows[0], rs.v = rows[1], rs.logl = rows[2], rs.n = m;
+  else
+    rs.w = w;
   for (int r = 0; r < B; r++) {
-    for (size_t i = 0; i < n; i++) w[i] = 0;
-    for (size_t i = 0; i < n; i++) w[cls_rng_below(rng, (uint64_t)r, (uint32_t)i, n)] += 1;
+    if (m < n) {
+      for (size_t i = 0; i < m; i++) {
+        size_t j = (size_t)cls_rng_below(rng, (uint64_t)r, (uint32_t)i, n);
+        rows[0][i] = d.u[j], rows[1][i] = d.v[j], rows[2][i] = d.logl[j];
+      }
+    } else {
+      for (size_t i = 0; i < n; i++) w[i] = 0;
+      for (size_t i = 0; i < n; i++) w[cls_rng_below(rng, (uint64_t)r, (uint32_t)i, n)] += 1;
+    }
     double best = INFINITY, bx[5] = {0};
-    for (int k = 0; k < keep->n; k++) {
+    for (int k = 0; k < starts; k++) {
       double x[5], fx;
       memcpy(x, keep->x[k], sizeof x);
-      cls__fit_minimize(par_objective, &d, x, 5, &fx);
+      cls__fit_minimize(par_objective, &rs, x, 5, &fx);
       if (fx < best) best = fx, memcpy(bx, x, sizeof bx);
     }
     double *q = out->boot + 5 * r;
     if (isfinite(best)) {
+      for (int j = 0; m < n && j < 5; j++) bx[j] = keep->x[0][j] + shrink * (bx[j] - keep->x[0][j]);
       to_params(bx, lnref, ldref, q);
       out->boot_ok++;
     } else {
@@ -184,6 +215,27 @@ cls_status cls_fit_parametric_run(const cls_fit_input *in, const cls_fit_options
   }
   if (st) goto done;
   par_data d = {u, v, ll, NULL, n, o->huber_delta, o->fix_E > 0};
+  /* The grid's rows: all of them, or a fixed random subsample of
+   * PAR_GRID_ROWS (multiplicities in w: a partial Fisher-Yates shuffle of
+   * the indices, seeded, so the same data give the same fit). */
+  par_data g = d;
+  double sub_rows[3][PAR_GRID_ROWS];
+  if (n > PAR_GRID_ROWS) {
+    size_t *idx = malloc(n * sizeof *idx);
+    if (!idx) {
+      st = CLS_ERR_OUT_OF_MEMORY;
+      goto done;
+    }
+    for (size_t i = 0; i < n; i++) idx[i] = i;
+    cls_rng pick = cls_rng_make(o->seed, PAR_STREAM + 1);
+    for (size_t i = 0; i < PAR_GRID_ROWS; i++) {
+      size_t j = i + (size_t)cls_rng_below(pick, 0, (uint32_t)i, n - i), t = idx[i];
+      idx[i] = idx[j], idx[j] = t;
+      sub_rows[0][i] = u[idx[i]], sub_rows[1][i] = v[idx[i]], sub_rows[2][i] = ll[idx[i]];
+    }
+    free(idx);
+    g.u = sub_rows[0], g.v = sub_rows[1], g.logl = sub_rows[2], g.n = PAR_GRID_ROWS;
+  }
   /* Every start of the grid (or an evenly strided subset of it); the best
    * PAR_KEEP distinct ends are kept as starts for the bootstrap refits. */
   int starts = o->starts > 0 && o->starts < PAR_GRID ? o->starts : PAR_GRID;
@@ -193,12 +245,24 @@ cls_status cls_fit_parametric_run(const cls_fit_input *in, const cls_fit_options
     grid_start((int)((long)s * PAR_GRID / starts), raw);
     if (d.fix_e) raw[0] = log(o->fix_E);
     to_centred(raw, lnref, ldref, x);
-    int ret = cls__fit_minimize(par_objective, &d, x, 5, &fx);
+    int ret = cls__fit_minimize(par_objective, &g, x, 5, &fx);
     out->n_converged += ret >= 0;
     if (!isfinite(fx)) continue;
     keep_optimum(&keep, x, fx);
   }
   out->n_starts = starts;
+  if (g.n < n) {
+    /* The subsample's best ends, refined on every row and ranked again;
+     * above PAR_BOOT_ROWS rows only the best (the others would serve only
+     * as starts of full resamples, which such fits do not draw). */
+    par_keep sub = keep;
+    keep.n = 0;
+    for (int k = 0; k < (n > PAR_BOOT_ROWS ? 1 : sub.n); k++) {
+      double fx;
+      cls__fit_minimize(par_objective, &d, sub.x[k], 5, &fx);
+      if (isfinite(fx)) keep_optimum(&keep, sub.x[k], fx);
+    }
+  }
   if (keep.n == 0) {
     snprintf(out->why, sizeof out->why, "no start of the optimiser reached a finite objective");
     goto done;
