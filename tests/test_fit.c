@@ -407,7 +407,7 @@ static void test_bootstrap_reproducible(void **state) {
   assert_true(p1.alpha_ci.lo == p2.alpha_ci.lo && p1.alpha_ci.hi == p2.alpha_ci.hi);
   assert_true(p1.alpha_ci.lo != p3.alpha_ci.lo || p1.alpha_ci.hi != p3.alpha_ci.hi);
   cls_fit_parametric *ps[3] = {&p1, &p2, &p3};
-  for (int i = 0; i < 3; i++) free(ps[i]->predicted), free(ps[i]->boot);
+  for (int i = 0; i < 3; i++) free(ps[i]->predicted), free(ps[i]->boot), free(ps[i]->residuals);
   cls_fit_input_destroy(in);
 }
 

@@ -360,8 +360,10 @@ cls_status cls_fit_load(const char *path, cls_fit **out, char *err, size_t err_l
   f->runs_c_lo = f->runs_c_hi = NAN;
   /* Files without a version predate it and are version 1. */
   double version = cls_json_get_num(root, "version");
-  f->version = isfinite(version) ? (int)version : 1;
-  if ((isfinite(version) && version != f->version) || f->version < 1 || f->version > CLS_FIT_JSON_VERSION)
+  /* Converted only when in range: a version of 1.7e10 does not fit an int. */
+  int known = !isfinite(version) || (version >= 1 && version <= CLS_FIT_JSON_VERSION && version == floor(version));
+  f->version = !isfinite(version) ? 1 : known ? (int)version : 0;
+  if (!known)
     st = cls_errf(err, err_len, CLS_ERR_FORMAT,
                   "%s: fit.json version %g is not one this clscale reads (1 to %d): it was written by another "
                   "clscale; rerun clscale fit with this one",

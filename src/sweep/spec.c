@@ -1076,6 +1076,7 @@ static void read_seeds(reader *r, cls_sweep_spec *s) {
       fail(r, "'%s' wants whole numbers >= 0 (found %g)", which, seeds[i]);
     for (size_t j = 0; j < i && !r->failed; j++)
       if (seeds[j] == seeds[i]) fail(r, "'%s' lists the seed %g twice", which, seeds[i]);
+    if (r->failed) break; /* a refused value is never converted (9e52 does not fit 64 bits) */
     s->seeds[i] = (uint64_t)seeds[i];
   }
   s->n_seeds = seeds && s->seeds ? n : 0;
