@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -433,4 +434,30 @@ void cls_claim_release(const char *dir, const cls_claim *mine) {
   if (cls_claim_read(dir, mine->id, &there, NULL, 0) != CLS_OK || strcmp(there.token, mine->token)) return;
   char path[4200];
   if (cls_rundir_path(path, sizeof path, dir, CLS_RUNDIR_CLAIM, mine->id) == CLS_OK) unlink(path);
+}
+
+size_t cls_claim_remove_leftovers(const char *dir) {
+  char folder[4200];
+  if (cls_rundir_path(folder, sizeof folder, dir, CLS_RUNDIR_CLAIMS, NULL) != CLS_OK) return 0;
+  DIR *d = opendir(folder);
+  if (!d) return 0;
+  size_t removed = 0;
+  const double now = cls_claim_clock();
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    const char *t = strstr(e->d_name, ".claim.tmp.");
+    if (!t || !t[11]) continue;
+    uint64_t pid = 0;
+    if (!parse_u64(t + 11, strlen(t + 11), &pid) || pid == 0 || pid == (uint64_t)getpid()) continue;
+    char file[4500];
+    snprintf(file, sizeof file, "%s/%s", folder, e->d_name);
+    struct stat sb;
+    /* A writer of this host that is gone, and a file older than any live
+     * write takes (a claim is written and linked within milliseconds). */
+    if (stat(file, &sb) != 0 || now - (double)sb.st_mtime < 2.0) continue;
+    if (pid > (uint64_t)INT32_MAX || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+    if (unlink(file) == 0) removed++;
+  }
+  closedir(d);
+  return removed;
 }

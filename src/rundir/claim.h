@@ -96,6 +96,13 @@ cls_status cls_claim_renew(const char *dir, cls_claim *mine, uint64_t step, uint
 /* Removes the claim if it is still mine. */
 void cls_claim_release(const char *dir, const cls_claim *mine);
 
+/* Removes DIR/claims/<id>.claim.tmp.<pid> files that a process of this
+ * host killed while writing a claim left behind (its pid no longer runs,
+ * the file is over 2 s old); the count. Other hosts' files are kept unless
+ * their pid happens to be free here and they are that old (a live write
+ * takes milliseconds). */
+size_t cls_claim_remove_leftovers(const char *dir);
+
 /* Reads DIR/claims/<id>.claim: CLS_OK; CLS_ERR_IO when there is none (or
  * it cannot be read); CLS_ERR_FORMAT when it is not a claim (reason in
  * err). */

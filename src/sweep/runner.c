@@ -682,6 +682,8 @@ cls_status cls_sweep_run(const cls_sweep_spec *s, const cls_sweep_point *points,
     for (size_t j = 0; points[i].teacher != SIZE_MAX && j < n; j++)
       if (points[j].index == points[i].teacher) sh.after[i] = j;
   }
+  /* A process killed while writing a claim leaves its temporary file. */
+  cls_claim_remove_leftovers(cfg->out_dir);
   pthread_mutex_init(&sh.lock, NULL);
   pthread_mutex_init(&sh.corpus, NULL);
   pthread_cond_init(&sh.ended, NULL);
@@ -716,5 +718,6 @@ cls_status cls_sweep_run(const cls_sweep_spec *s, const cls_sweep_point *points,
   pthread_cond_destroy(&sh.ended);
   pthread_mutex_destroy(&sh.corpus);
   pthread_mutex_destroy(&sh.lock);
+  cls_claim_remove_leftovers(cfg->out_dir); /* again: one killed just before this process started is older now */
   return out;
 }
