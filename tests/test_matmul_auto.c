@@ -108,19 +108,6 @@ static unsigned backend_calls(cls_context *ctx, const char **which) {
   return total;
 }
 
-/* The path of the one matmul-auto file in dir. */
-static void auto_file(const char *dir, char *out, size_t len) {
-  DIR *d = opendir(dir);
-  assert_non_null(d);
-  struct dirent *e;
-  out[0] = 0;
-  while ((e = readdir(d)) != NULL)
-    if (!strncmp(e->d_name, "matmul-auto-", 12) && strstr(e->d_name, ".txt") && !strstr(e->d_name, ".txt."))
-      snprintf(out, len, "%s/%s", dir, e->d_name);
-  closedir(d);
-  if (!out[0]) fail_msg("no matmul-auto file in %s", dir);
-}
-
 /* Removes dir and the files in it (the choices and the cached kernels). */
 static void remove_tree(const char *dir) {
   DIR *d = opendir(dir);
@@ -134,17 +121,6 @@ static void remove_tree(const char *dir) {
   }
   closedir(d);
   rmdir(dir);
-}
-
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "r");
-  assert_non_null(f);
-  char *buf = calloc(1, 8192);
-  assert_non_null(buf);
-  size_t n = fread(buf, 1, 8191, f);
-  buf[n] = 0;
-  fclose(f);
-  return buf;
 }
 
 static void spit(const char *path, const char *text) {
@@ -187,8 +163,8 @@ static void remembers(void **state) {
   assert_int_equal(backend_calls(ctx, NULL), 1);
   cls_context_destroy(ctx);
 
-  auto_file(dir, path, sizeof path);
-  char *text = slurp(path);
+  test_matmul_auto_file(dir, path, sizeof path);
+  char *text = test_slurp(path);
   assert_non_null(strstr(text, "clscale matmul-auto 2\n"));
   assert_non_null(strstr(text, "\ndefines -D"));
   assert_non_null(strstr(text, "\n" CLASS " "));
@@ -231,7 +207,7 @@ static void remembers(void **state) {
     assert_int_equal(cls__mm_auto_timed(ctx), timed); /* the bad file was ignored: measured again */
     assert_int_equal(backend_calls(ctx, NULL), 1);
     cls_context_destroy(ctx);
-    char *again = slurp(path);
+    char *again = test_slurp(path);
     assert_non_null(strstr(again, "clscale matmul-auto 2\n"));
     assert_non_null(strstr(again, "\n" CLASS " "));
     free(again);
@@ -250,14 +226,14 @@ static void keyed_by_params(void **state) {
   cls_context *ctx = context_in(dir);
   product(ctx);
   cls_context_destroy(ctx);
-  auto_file(dir, path, sizeof path);
-  char *before = slurp(path);
+  test_matmul_auto_file(dir, path, sizeof path);
+  char *before = test_slurp(path);
 
   ctx = context_params(dir, "MM_TK=16");
   product(ctx);
   assert_int_equal(cls__mm_auto_timed(ctx), timed_once(ctx)); /* not this set's choice: its own */
   cls_context_destroy(ctx);
-  char *after = slurp(path);
+  char *after = test_slurp(path);
   assert_string_equal(before, after);
   int files = 0;
   DIR *d = opendir(dir);
@@ -286,8 +262,8 @@ static void retimes_busy_choices(void **state) {
   product(ctx);
   const size_t timed = timed_once(ctx);
   cls_context_destroy(ctx);
-  auto_file(dir, path, sizeof path);
-  char *text = slurp(path);
+  test_matmul_auto_file(dir, path, sizeof path);
+  char *text = test_slurp(path);
   const struct {
     const char *line, *env;
     double now;
@@ -308,7 +284,7 @@ static void retimes_busy_choices(void **state) {
     assert_int_equal(cls__mm_auto_dropped(ctx), (size_t)cases[i].dropped);
     assert_int_equal(cls__mm_auto_timed(ctx), cases[i].dropped ? timed : 0);
     cls_context_destroy(ctx);
-    char *again = slurp(path);
+    char *again = test_slurp(path);
     const char *line = strstr(again, "\n" CLASS " ");
     assert_non_null(line);
     if (cases[i].dropped) /* timed again at the quiet load: the new line says so */
@@ -344,8 +320,8 @@ static void record_pins(void **state) {
   cls_context *ctx = context_in(dir);
   product(ctx);
   cls_context_destroy(ctx);
-  auto_file(dir, path, sizeof path);
-  char *text = slurp(path);
+  test_matmul_auto_file(dir, path, sizeof path);
+  char *text = test_slurp(path);
   /* The file says clblast; the record says own (and host where it can run). */
   with_line(text, "clblast 0.10 1.00", forced, sizeof forced);
   spit(path, forced);

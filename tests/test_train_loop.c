@@ -72,19 +72,9 @@ static void tiny_config(cls_train_config *c, const char *out, const char *id, do
   c->device_name = "test";
 }
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) fail_msg("cannot open %s", path);
-  char *buf = malloc(1 << 20);
-  size_t n = fread(buf, 1, (1 << 20) - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  return buf;
-}
-
 /* The CSV without its seconds column (the last): what must be bitwise equal. */
 static char *csv_sans_seconds(const char *path) {
-  char *text = slurp(path), *out = malloc(strlen(text) + 1), *o = out;
+  char *text = test_slurp(path), *out = malloc(strlen(text) + 1), *o = out;
   for (char *line = text; *line;) {
     char *nl = strchr(line, '\n');
     size_t len = nl ? (size_t)(nl - line) : strlen(line);
@@ -170,7 +160,7 @@ static void test_loss_falls(void **state) {
   assert_true(r->final_eval_loss == (float)last || fabs(r->final_eval_loss - last) < 1e-6);
   /* The measured count is above the model's matmul count (norms, softmax, AdamW...) but close. */
   assert_true(r->flops_per_step > t->model_flops_per_step && r->flops_per_step < 1.5 * t->model_flops_per_step);
-  char *json = slurp(r->json_path);
+  char *json = test_slurp(r->json_path);
   assert_non_null(strstr(json, "\"status\":\t\"ok\""));
   assert_non_null(strstr(json, "\"id\":\t\"falls\""));
   assert_non_null(strstr(json, "\"n_params\":"));
@@ -258,11 +248,11 @@ static void resume_case(int by_flag) {
    * after step 23's check is seen after step 24. */
   const uint64_t at = by_flag ? 24 : 23;
   assert_int_equal(r->steps, at);
-  char *json = slurp(r->json_path);
+  char *json = test_slurp(r->json_path);
   assert_non_null(strstr(json, "\"status\":\t\"interrupted\""));
   assert_non_null(strstr(json, by_flag ? "\"steps\":\t24" : "\"steps\":\t23"));
   free(json);
-  char *csv_at_stop = slurp(r->csv_path);
+  char *csv_at_stop = test_slurp(r->csv_path);
   size_t rows_at_stop = count_lines(csv_at_stop);
   free(csv_at_stop);
   free(r);
@@ -282,7 +272,7 @@ static void resume_case(int by_flag) {
   assert_string_equal(got, want);
   float *got_params = params_of(t);
   assert_memory_equal(got_params, want_params, n * sizeof(float));
-  json = slurp(r->json_path);
+  json = test_slurp(r->json_path);
   assert_non_null(strstr(json, "\"status\":\t\"ok\""));
   assert_non_null(strstr(json, by_flag ? "\"resumed_from_step\":\t24" : "\"resumed_from_step\":\t23"));
   free(json);
@@ -321,22 +311,9 @@ static cls_context *auto_context(const char *cache_dir) {
   return c;
 }
 
-/* The path of the one matmul-auto choices file in dir. */
-static void choices_file(const char *dir, char *out, size_t len) {
-  DIR *d = opendir(dir);
-  assert_non_null(d);
-  struct dirent *e;
-  out[0] = 0;
-  while ((e = readdir(d)) != NULL)
-    if (!strncmp(e->d_name, "matmul-auto-", 12) && strstr(e->d_name, ".txt") && !strstr(e->d_name, ".txt."))
-      snprintf(out, len, "%s/%s", dir, e->d_name);
-  closedir(d);
-  if (!out[0]) fail_msg("no matmul-auto file in %s", dir);
-}
-
 /* Every choice in the file turned to another backend. */
 static void tamper(const char *path) {
-  char *text = slurp(path);
+  char *text = test_slurp(path);
   FILE *f = fopen(path, "w");
   assert_non_null(f);
   for (char *line = text; *line;) {
@@ -363,7 +340,7 @@ static void tamper(const char *path) {
 }
 
 static char *json_choices(const char *path) {
-  char *json = slurp(path), *k = strstr(json, "\"matmul_choices\":\t\"");
+  char *json = test_slurp(path), *k = strstr(json, "\"matmul_choices\":\t\"");
   if (!k) fail_msg("%s has no matmul_choices", path);
   k += strlen("\"matmul_choices\":\t\"");
   char *out = strndup(k, (size_t)(strchr(k, '"') - k));
@@ -399,8 +376,8 @@ static void test_resume_pins_auto_choices(void **state) {
   free(r);
   cls_task_destroy(t);
   cls_context_destroy(ctx);
-  choices_file(cache, path, sizeof path);
-  char *original = slurp(path);
+  test_matmul_auto_file(cache, path, sizeof path);
+  char *original = test_slurp(path);
 
   /* Stopped after 17 steps, with the same file. */
   ctx = auto_context(cache);
@@ -415,7 +392,7 @@ static void test_resume_pins_auto_choices(void **state) {
 
   /* The file now says otherwise for every class. */
   tamper(path);
-  char *tampered = slurp(path);
+  char *tampered = test_slurp(path);
   assert_string_not_equal(tampered, original);
 
   /* That matters: a new run reads the tampered choices. */
@@ -443,7 +420,7 @@ static void test_resume_pins_auto_choices(void **state) {
   assert_string_equal(got_choices, want_choices);
   assert_string_equal(got, want);
   /* The file was left as it was: a run never rewrites another's choices. */
-  char *after = slurp(path);
+  char *after = test_slurp(path);
   assert_string_equal(after, tampered);
   size_t classes = 1;
   for (const char *q = want_choices; *q; q++) classes += *q == ';';
@@ -628,7 +605,7 @@ static void test_budgets(void **state) {
   r = run(t, &c, CLS_OK);
   assert_int_equal(r->total_steps, 10);
   assert_true(r->flops == 10 * fps);
-  char *json = slurp(r->json_path);
+  char *json = test_slurp(r->json_path);
   assert_non_null(strstr(json, "\"budget_flops\":"));
   free(json);
   free(r);
@@ -789,12 +766,12 @@ static void test_diverged(void **state) {
     assert_int_equal(r->diverged_step, 5);
     assert_true(isnan(r->final_eval_loss));
     assert_non_null(strstr(r->error, "NaN at step 5"));
-    char *json = slurp(r->json_path);
+    char *json = test_slurp(r->json_path);
     assert_non_null(strstr(json, "\"status\":\t\"diverged\""));
     assert_non_null(strstr(json, "\"final_eval_loss\":\tnull"));
     assert_non_null(strstr(json, "\"diverged_at_step\":\t5"));
     free(json);
-    char *csv = slurp(r->csv_path);
+    char *csv = test_slurp(r->csv_path);
     assert_int_equal(count_lines(csv), 3); /* header, steps 2 and 4 */
     free(csv);
     free(r);
@@ -819,7 +796,7 @@ static void test_failed(void **state) {
     assert_int_equal(r->steps, at ? 3 : 0);
     print_message("failed: %s\n", r->error);
     assert_non_null(strstr(r->error, at ? "batch 3: disk on fire" : "batch 0: disk on fire"));
-    char *json = slurp(r->json_path);
+    char *json = test_slurp(r->json_path);
     assert_non_null(strstr(json, "\"status\":\t\"failed\""));
     assert_non_null(strstr(json, "disk on fire"));
     assert_non_null(strstr(json, "\"n_params\":\t16"));
@@ -864,7 +841,7 @@ static void test_emulator_task(void **state) {
   char *want = csv_sans_seconds(r->csv_path);
   /* First and last eval MSE from the CSV. */
   double first = NAN, last = r->final_eval_loss;
-  char *text = slurp(r->csv_path), *row = strchr(text, '\n') + 1;
+  char *text = test_slurp(r->csv_path), *row = strchr(text, '\n') + 1;
   assert_int_equal(sscanf(row, "%*[^,],%*[^,],%*[^,],%*[^,],%*[^,],%lf", &first), 1);
   print_message("emulator test MSE %.4f -> %.4f over 120 steps (%s)\n", first, last, t->describe);
   assert_true(last < 0.7 * first);
@@ -886,7 +863,7 @@ static void test_emulator_task(void **state) {
   assert_int_equal(r->status, CLS_RUN_OK);
   char *got = csv_sans_seconds(r->csv_path);
   assert_string_equal(got, want);
-  char *json = slurp(r->json_path);
+  char *json = test_slurp(r->json_path);
   assert_non_null(strstr(json, "\"n_train\":\t64"));
   assert_non_null(strstr(json, "\"model\":\t\"emulator\""));
   free(json);

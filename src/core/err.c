@@ -30,3 +30,10 @@ void cls_warning_addv(char ***list, size_t *n, const char *fmt, va_list ap) {
   memcpy(copy, buf, len);
   (*list)[(*n)++] = copy;
 }
+
+void cls_warning_add(char ***list, size_t *n, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  cls_warning_addv(list, n, fmt, ap);
+  va_end(ap);
+}

@@ -32,4 +32,11 @@ cls_status cls_verrf(char *err, size_t err_len, cls_status status, const char *f
  * for the caller to show. Out of memory drops the warning, never the list. */
 void cls_warning_addv(char ***list, size_t *n, const char *fmt, va_list ap);
 
+/* The same with the arguments themselves. */
+void cls_warning_add(char ***list, size_t *n, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
 #endif

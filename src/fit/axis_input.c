@@ -6,7 +6,6 @@
  * axis and the groups may be any of their keys.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,18 +15,6 @@
 #include "fit/axis.h"
 #include "rundir/json.h"
 #include "rundir/runs.h"
-
-static void warn(cls_axis_input *in, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void warn(cls_axis_input *in, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  cls_warning_addv(&in->warnings, &in->n_warnings, fmt, ap);
-  va_end(ap);
-}
 
 static void free_run(cls_axis_run *r) {
   for (size_t k = 0; k < r->n_kv; k++) free(r->kv[k].key), free(r->kv[k].text);
@@ -93,8 +80,9 @@ static cls_status read_curve(cls_axis_input *in, const cls_run_point *p, cls_axi
     }
   }
   if (bad)
-    warn(in, "points/%s.csv: %zu row%s without a positive tokens and a finite eval_loss left out", p->id, bad,
-         bad == 1 ? "" : "s");
+    cls_warning_add(&in->warnings, &in->n_warnings,
+                    "points/%s.csv: %zu row%s without a positive tokens and a finite eval_loss left out", p->id,
+                    bad, bad == 1 ? "" : "s");
   return CLS_OK;
 }
 
@@ -109,7 +97,8 @@ static cls_status read_point(cls_axis_input *in, const char *dir, const cls_run_
   if (st) return st;
   const char *status = cls_json_get_str(root, "status");
   if (status && cls_point_state_parse(status) != CLS_POINT_OK) {
-    warn(in, "points/%s.json: status \"%s\"; the point is left out of the fits", p->id, status);
+    cls_warning_add(&in->warnings, &in->n_warnings,
+                    "points/%s.json: status \"%s\"; the point is left out of the fits", p->id, status);
     cJSON_Delete(root);
     return CLS_OK;
   }
@@ -248,7 +237,9 @@ cls_status cls_fit_axis_input_where(cls_axis_input *in, const char *cond, char *
   }
   size_t used = strlen(in->where);
   snprintf(in->where + used, sizeof in->where - used, "%s%s", used ? ", " : "", cond);
-  if (kept < in->n_runs) warn(in, "--where %s left out %zu of %zu points", cond, in->n_runs - kept, in->n_runs);
+  if (kept < in->n_runs)
+    cls_warning_add(&in->warnings, &in->n_warnings, "--where %s left out %zu of %zu points", cond,
+                    in->n_runs - kept, in->n_runs);
   in->n_runs = kept;
   if (!kept) return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE, "--where '%s': no point is left", cond);
   return CLS_OK;

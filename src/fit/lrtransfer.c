@@ -3,7 +3,6 @@
  * curve and its slope against the varied dimension (see lrtransfer.h).
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,18 +18,6 @@
 enum { LRT_STREAM = 0x6c727472u };
 
 /* ------------------------------------------------------------------ input */
-
-static void warn(cls_lrt_input *in, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void warn(cls_lrt_input *in, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  cls_warning_addv(&in->warnings, &in->n_warnings, fmt, ap);
-  va_end(ap);
-}
 
 void cls_fit_lrt_input_destroy(cls_lrt_input *in) {
   if (!in) return;
@@ -59,7 +46,8 @@ static double budget_of(const cJSON *root, const char **unit) {
 static cls_status read_run(cls_lrt_input *in, const char *dir, const cls_run_point *p, char *err, size_t err_len) {
   const bool diverged = !strcmp(p->status, "diverged");
   if (strcmp(p->status, "ok") && !diverged) {
-    warn(in, "points/%s.json: status \"%s\"; left out of the transfer fit", p->id, p->status);
+    cls_warning_add(&in->warnings, &in->n_warnings, "points/%s.json: status \"%s\"; left out of the transfer fit",
+                    p->id, p->status);
     return CLS_OK;
   }
   char path[4200];
@@ -91,7 +79,8 @@ static cls_status read_run(cls_lrt_input *in, const char *dir, const cls_run_poi
   if (diverged) {
     r->loss = NAN;
   } else if (!isfinite(r->loss)) {
-    warn(in, "points/%s.json: status ok but no finite final_eval_loss; left out", p->id);
+    cls_warning_add(&in->warnings, &in->n_warnings,
+                    "points/%s.json: status ok but no finite final_eval_loss; left out", p->id);
     return CLS_OK;
   }
   in->n_runs++;

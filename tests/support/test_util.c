@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,4 +155,34 @@ float *test_download_padded(cls_context *ctx, cls_buffer *b, size_t n, size_t pa
   memcpy(x, all + pad, n * sizeof *x);
   free(all);
   return x;
+}
+
+char *test_slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) fail_msg("cannot open %s", path);
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap);
+  assert_non_null(buf);
+  for (size_t got; (got = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
+    n += got;
+    if (cap - n - 1 == 0) {
+      buf = realloc(buf, cap *= 2);
+      assert_non_null(buf);
+    }
+  }
+  fclose(f);
+  buf[n] = 0;
+  return buf;
+}
+
+void test_matmul_auto_file(const char *dir, char *out, size_t len) {
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  struct dirent *e;
+  out[0] = 0;
+  while ((e = readdir(d)) != NULL)
+    if (!strncmp(e->d_name, "matmul-auto-", 12) && strstr(e->d_name, ".txt") && !strstr(e->d_name, ".txt."))
+      snprintf(out, len, "%s/%s", dir, e->d_name);
+  closedir(d);
+  if (!out[0]) fail_msg("no matmul-auto file in %s", dir);
 }

@@ -62,6 +62,14 @@ float *test_download_padded(cls_context *ctx, cls_buffer *b, size_t n, size_t pa
  * starts with tag; written into out. */
 void test_tmpdir(const char *tag, char *out, size_t out_len);
 
+/* The whole file at path, NUL-terminated (malloc'd); fails the test when it
+ * cannot be read. */
+char *test_slurp(const char *path);
+
+/* The path of the one auto matmul choices file (matmul-auto-*.txt) in the
+ * cache folder dir; fails the test when there is none. */
+void test_matmul_auto_file(const char *dir, char *out, size_t len);
+
 /* Small-shape mode, CLSCALE_TEST_SMALL=1: the op tests keep the shapes
  * that exercise every code path (edges, tails, several parts, aliases) and
  * drop the large ones, so that they run under a simulator (the oclgrind
