@@ -120,7 +120,9 @@ add_test(NAME cli_fit_large_csv
 set_tests_properties(cli_fit_large_csv PROPERTIES TIMEOUT 60)
 
 # The data-constrained law end to end: R*_D back from a synthetic run
-# directory of repeated data, and its figure (tests/data/fit/repeats.sh).
+# directory of repeated data, its figure, and the plan under it with the
+# unique data fixed (tests/data/fit/repeats.sh).
 add_test(NAME cli_fit_repeats COMMAND ${CLS_FIT_DATA}/repeats.sh $<TARGET_FILE:clscale>
-                                      ${CMAKE_CURRENT_BINARY_DIR}/fit-repeats-rundir)
+                                      ${CMAKE_CURRENT_BINARY_DIR}/fit-repeats-rundir
+                                      ${PROJECT_SOURCE_DIR}/sweeps/emulator-repeats.json)
 set_tests_properties(cli_fit_repeats PROPERTIES TIMEOUT 300)

@@ -4,6 +4,8 @@
  * 1e-6; a loss or model-size target lands on the budget that gives it; the
  * plan read back from fit.json equals the plan of the fit itself; fit.json
  * of another version and impossible targets are refused with a reason.
+ * The plan under the data-constrained law matches the closed form where it
+ * is the base law and a brute-force search elsewhere to 1e-6.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -283,12 +285,201 @@ static void test_choices(void **state) {
   cls_fit_input_destroy(in);
 }
 
+/* ------------------------------------------- the data-constrained plan */
+
+static const double RD = 15.4, RN = 5.3; /* Muennighoff et al.'s decay constants */
+
+/* The test's own statement of the data-constrained law over the base law
+ * T: D' = U + U·R*_D·(1 − e^{−(D/U − 1)/R*_D}) when D > U; N' = U_N +
+ * U_N·R*_N·(1 − e^{−(N/U_N − 1)/R*_N}) when N > U_N, with U_N the base
+ * law's compute-optimal N for min(D, U) tokens, G^((α+β)/α)·U^(β/α). */
+static double dc_law(double rd, double rn, double n, double d, double u) {
+  double dp = d, np = n;
+  if (d > u) dp = u + u * rd * (1 - exp(-(d / u - 1) / rd));
+  if (isfinite(rn)) {
+    double G = pow(T[2] * T[1] / (T[4] * T[3]), 1 / (T[2] + T[4]));
+    double un = pow(G, (T[2] + T[4]) / T[2]) * pow(fmin(d, u), T[4] / T[2]);
+    if (n > un) np = un + un * rn * (1 - exp(-(n / un - 1) / rn));
+  }
+  return law(np, dp);
+}
+
+static double dc_along(double rd, double rn, double c, double u, double x) {
+  return dc_law(rd, rn, exp(x), c / 6 / exp(x), u);
+}
+
+/* The brute-force optimum along C = 6ND: every 0.001 of ln N over 12
+ * e-folds either side of the base law's N_opt, then a ternary search
+ * between the best point's neighbours. */
+static double brute_nopt(double rd, double rn, double c, double u) {
+  double x0 = log(closed_nopt(c)) - 12, best = x0, fb = INFINITY;
+  for (int i = 0; i <= 24000; i++) {
+    double x = x0 + 1e-3 * i, f = dc_along(rd, rn, c, u, x);
+    if (f < fb) fb = f, best = x;
+  }
+  assert_true(best > x0 + 0.5 && best < x0 + 23.5); /* inside the scan */
+  double a = best - 1e-3, b = best + 1e-3;
+  for (int k = 0; k < 300 && b - a > 1e-13; k++) {
+    double m1 = a + (b - a) / 3, m2 = b - (b - a) / 3;
+    if (dc_along(rd, rn, c, u, m1) < dc_along(rd, rn, c, u, m2))
+      b = m2;
+    else
+      a = m1;
+  }
+  return exp(0.5 * (a + b));
+}
+
+static void dc_laws(double rd, double rn, cls_fit_laws *L) {
+  memset(L, 0, sizeof *L);
+  L->has_par = L->has_dc = true;
+  memcpy(L->par, T, sizeof T);
+  memcpy(L->dc, T, sizeof T);
+  L->dc[5] = rd, L->dc[6] = rn;
+}
+
+static void check_dc_plan(double rd, double rn, double c, double u, double n_want) {
+  cls_fit_laws L;
+  dc_laws(rd, rn, &L);
+  cls_fit_dc_plan p;
+  char err[256];
+  assert_int_equal(cls_fit_constrained_plan(&L, c, u, &p, err, sizeof err), CLS_OK);
+  if (!p.ok) fail_msg("no plan at C %g, U %g: %s", c, u, p.why);
+  double d_want = c / 6 / n_want;
+  print_message("R*_D %g R*_N %g C %g U %g: N %.10g (want %.10g), %.4g epochs, loss %.10g\n", rd, rn, c, u, p.n,
+                n_want, p.epochs, p.loss);
+  if (p.n_flat_hi > 1.05 * p.n_flat_lo) {
+    /* both D' and N' saturated: every N of the span is optimal */
+    print_message("  flat from N %.4g to %.4g\n", p.n_flat_lo, p.n_flat_hi);
+    assert_true(p.n_flat_lo <= n_want && n_want <= p.n_flat_hi);
+    assert_rel(p.loss, dc_law(rd, rn, n_want, c / 6 / n_want, u), 1e-9, "constrained loss on the flat");
+    return;
+  }
+  assert_true(p.n_flat_lo <= p.n && p.n <= p.n_flat_hi);
+  assert_rel(p.n, n_want, 1e-6, "constrained N_opt");
+  assert_rel(p.d, d_want, 1e-6, "constrained D_opt");
+  assert_rel(p.epochs, d_want / u, 1e-6, "epochs");
+  assert_rel(p.loss, dc_law(rd, rn, n_want, d_want, u), 1e-6, "constrained loss");
+  assert_true(isnan(p.n_ci.lo)); /* no draws, no interval */
+}
+
+/* The plan under the data-constrained law: the closed form where the law
+ * is the base law (unique data beyond the plain D_opt; R*_D so large that
+ * repeats are as good as fresh data), a brute-force search elsewhere. */
+static void test_constrained_plan(void **state) {
+  (void)state;
+  double c = 1e22, n = closed_nopt(c), d = c / 6 / n;
+  /* closed form: no repeats, or repeats worth fresh data */
+  check_dc_plan(RD, NAN, c, 2 * d, n);
+  check_dc_plan(RD, RN, c, 2 * d, n);
+  check_dc_plan(1e9, NAN, c, d / 40, n);
+  /* brute force: a few to many repeats, with and without excess parameters */
+  const double us[3] = {d / 3, d / 40, d / 1000};
+  for (int i = 0; i < 3; i++) {
+    check_dc_plan(RD, NAN, c, us[i], brute_nopt(RD, NAN, c, us[i]));
+    check_dc_plan(RD, RN, c, us[i], brute_nopt(RD, RN, c, us[i]));
+  }
+  /* repeats cost: with 1/40 of the data the run is larger and the loss higher */
+  cls_fit_laws L;
+  cls_fit_dc_plan p;
+  char err[256];
+  dc_laws(RD, NAN, &L);
+  assert_int_equal(cls_fit_constrained_plan(&L, c, d / 40, &p, err, sizeof err), CLS_OK);
+  assert_true(p.n > n && p.loss > law(n, d));
+  /* the library's loss is the test's law */
+  const double np[3] = {1e8, 3e10, 1e12}, dp[3] = {1e9, 5e10, 1e13};
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 3; j++)
+      assert_rel(cls_fit_constrained_loss(L.dc, L.par, np[i], dp[j], 2e10), dc_law(RD, NAN, np[i], dp[j], 2e10),
+                 1e-12, "the library's law");
+  L.dc[6] = RN;
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 3; j++)
+      assert_rel(cls_fit_constrained_loss(L.dc, L.par, np[i], dp[j], 2e10), dc_law(RD, RN, np[i], dp[j], 2e10),
+                 1e-12, "the library's law with R*_N");
+  /* bad inputs: no unique data, a budget that is none, no law */
+  assert_int_equal(cls_fit_constrained_plan(&L, c, 0, &p, err, sizeof err), CLS_ERR_INVALID_VALUE);
+  assert_non_null(strstr(err, "--n-train"));
+  assert_int_equal(cls_fit_constrained_plan(&L, c, NAN, &p, err, sizeof err), CLS_ERR_INVALID_VALUE);
+  assert_non_null(strstr(err, "unique training data"));
+  assert_int_equal(cls_fit_constrained_plan(&L, -1, 1e9, &p, err, sizeof err), CLS_ERR_INVALID_VALUE);
+  assert_non_null(strstr(err, "budget"));
+  L.has_par = false;
+  assert_int_equal(cls_fit_constrained_plan(&L, c, 1e9, &p, err, sizeof err), CLS_ERR_INVALID_VALUE);
+  assert_non_null(strstr(err, "plain parametric law"));
+  L.has_dc = false;
+  assert_int_equal(cls_fit_constrained_plan(&L, c, 1e9, &p, err, sizeof err), CLS_ERR_INVALID_VALUE);
+  assert_non_null(strstr(err, "not fitted"));
+}
+
+/* From a fit: runs drawn from the data-constrained law (4 N x 3 unique
+ * sizes x 6 epoch counts, exact) give the law back, the plan's intervals
+ * from its resamples hold the plan, and fit.json gives the same plan. */
+static void test_constrained_plan_from_fit(void **state) {
+  (void)state;
+  enum { M = 4 * 3 * 6 };
+  double N[M], D[M], C[M], L[M], ep[M];
+  const double us[3] = {1e8, 1e9, 1e10}, eps[6] = {1, 2, 4, 8, 16, 32};
+  size_t k = 0;
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 3; j++)
+      for (int e = 0; e < 6; e++, k++) {
+        N[k] = 1e7 * pow(10, i * 2.0 / 3), D[k] = us[j] * eps[e], ep[k] = eps[e];
+        C[k] = 6 * N[k] * D[k], L[k] = dc_law(RD, NAN, N[k], D[k], us[j]);
+      }
+  cls_fit_input *in;
+  assert_int_equal(cls_fit_input_from_arrays(k, N, D, C, NULL, L, &in), CLS_OK);
+  for (size_t i = 0; i < k; i++) in->pts[i].epochs = ep[i];
+  cls_fit_result r;
+  fit(in, 20, &r);
+  if (!r.constrained.ok) fail_msg("not fitted: %s", r.constrained.why);
+  cls_fit_laws a, b;
+  cls_fit_laws_of_result(&r, &a);
+  assert_true(a.has_dc);
+  assert_int_equal(a.n_dc_draws, 20);
+  assert_rel(a.dc[5], RD, 1e-3, "R*_D");
+  double c = 1e21, u = 1e9;
+  cls_fit_dc_plan x, y;
+  char dir[1024], path[1200], err[1024];
+  assert_int_equal(cls_fit_constrained_plan(&a, c, u, &x, err, sizeof err), CLS_OK);
+  assert_true(x.ok);
+  assert_rel(x.n, brute_nopt(RD, NAN, c, u), 1e-3, "N_opt of the fitted law");
+  assert_true(x.n_ci.lo <= x.n * (1 + 1e-9) && x.n * (1 - 1e-9) <= x.n_ci.hi);
+  assert_true(x.loss_ci.lo <= x.loss * (1 + 1e-9) && x.loss * (1 - 1e-9) <= x.loss_ci.hi);
+  assert_true(x.epochs_ci.lo <= x.epochs * (1 + 1e-9) && x.epochs * (1 - 1e-9) <= x.epochs_ci.hi);
+  test_tmpdir("fit_plan_dc", dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/fit.json", dir);
+  assert_int_equal(cls_fit_write_json(&r, in, path, err, sizeof err), CLS_OK);
+  cls_fit *f = NULL;
+  if (cls_fit_load(path, &f, err, sizeof err)) fail_msg("%s", err);
+  assert_int_equal(cls_fit_laws_of_file(f, path, &b, err, sizeof err), CLS_OK);
+  assert_true(b.has_dc);
+  assert_rel(b.dc[6], a.dc[6], 1e-12, "R*_N from the file"); /* fitted: the plain law puts U_N below N */
+  assert_int_equal(cls_fit_constrained_plan(&b, c, u, &y, err, sizeof err), CLS_OK);
+  assert_rel(y.n, x.n, 1e-7, "N from the file"); /* fit.json's digits move the flat optimum */
+  assert_rel(y.loss, x.loss, 1e-12, "loss from the file");
+  assert_rel(y.n_ci.hi, x.n_ci.hi, 1e-7, "N interval from the file");
+  cls_fit_destroy(f);
+  /* a fit without repeats has no such law, and fit.json says why */
+  for (size_t i = 0; i < k; i++) in->pts[i].epochs = 1;
+  cls_fit_result_free(&r);
+  fit(in, 0, &r);
+  assert_false(r.constrained.ok);
+  assert_int_equal(cls_fit_write_json(&r, in, path, err, sizeof err), CLS_OK);
+  if (cls_fit_load(path, &f, err, sizeof err)) fail_msg("%s", err);
+  assert_false(f->constrained.present);
+  assert_non_null(strstr(f->constrained.why, "repeat their data"));
+  assert_int_equal(cls_fit_laws_of_file(f, path, &b, err, sizeof err), CLS_OK);
+  assert_false(b.has_dc);
+  cls_fit_destroy(f);
+  cls_fit_result_free(&r);
+  cls_fit_input_destroy(in);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_plan_closed_form),
-      cmocka_unit_test(test_plan_from_file),
-      cmocka_unit_test(test_plan_versions),
-      cmocka_unit_test(test_choices),
+      cmocka_unit_test(test_plan_closed_form), cmocka_unit_test(test_plan_from_file),
+      cmocka_unit_test(test_plan_versions),    cmocka_unit_test(test_choices),
+      cmocka_unit_test(test_constrained_plan), cmocka_unit_test(test_constrained_plan_from_fit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

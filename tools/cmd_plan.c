@@ -26,6 +26,7 @@
 typedef struct {
   const char *run_dir, *fit, *output;
   double flops, loss, params;
+  double n_train, unique_tokens; /* the unique training data for the data-constrained plan; NaN: not given */
   int profile, quiet;
 } plan_args;
 
@@ -41,6 +42,14 @@ static void plan_command(cls_opt_command *cmd, cls_option *opts, size_t cap, pla
       {CLS_OPT(CLS_OPT_DOUBLE, "--params", &a->params, "N", "params",
                "plan for the budget at which N parameters are compute-optimal"),
        .wants = "wants a positive parameter count", .lo = 0, .hi = INFINITY, .flags = CLS_OPT_LO_OPEN},
+      {CLS_OPT(CLS_OPT_DOUBLE, "--n-train", &a->n_train, "K", "n_train",
+               "the unique training examples available (default: the runs' own training set,\nwhen they share "
+               "one): with the data-constrained law fitted, the plan says whether\nits D repeats them and "
+               "gives the loss-optimal run with them fixed"),
+       .wants = "wants a positive number of training examples", .lo = 0, .hi = INFINITY, .flags = CLS_OPT_LO_OPEN},
+      {CLS_OPT(CLS_OPT_DOUBLE, "--unique-tokens", &a->unique_tokens, "U", "unique_tokens",
+               "the same as a number of unique tokens (D's unit) instead of examples"),
+       .wants = "wants a positive number of tokens", .lo = 0, .hi = INFINITY, .flags = CLS_OPT_LO_OPEN},
       {CLS_OPT(CLS_OPT_STRING, "--fit", &a->fit, "FILE", "fit",
                "the fit to plan from (default RUN_DIR/fit.json)")},
       {CLS_OPT(CLS_OPT_INT, "--profile", &a->profile, "K", "profile",
@@ -62,7 +71,8 @@ static void plan_command(cls_opt_command *cmd, cls_option *opts, size_t cap, pla
       "of the sweep's family nearest to N_opt; and a sweep spec that trains it (clscale sweep SPEC).";
   cmd->epilogue =
       "Exit codes: 0 planned, 1 failure (no fit.json, unreadable files), 2 bad usage (no target or two,\n"
-      "a budget below the runs', a fit.json of another version, a task without a model family).";
+      "a budget below the runs', a fit.json of another version, a task without a model family,\n"
+      "--n-train or --unique-tokens without a data-constrained law or without the runs' tokens per example).";
   cmd->words = CLS_OPT_WORDS_WANTS;
 }
 
@@ -119,20 +129,78 @@ static bool nearest_shape(const cls_sweep_spec *s, const family *f, double targe
 
 /* ---------------------------------------------------------------- steps */
 
-/* Tokens per step of the sweep's runs (their curves' last rows): a plan's
- * D in steps. NaN when no run has a curve. */
-static double tokens_per_step(const char *dir) {
+/* What the plan needs from the sweep's runs: tokens per step (a plan's D in
+ * steps) and their training set (the unique data of the data-constrained
+ * plan). NaN for what no run records. */
+typedef struct {
+  double tokens_per_step;
+  double per_example;              /* tokens per training example: D / (epochs × train_examples) */
+  bool per_example_agrees;         /* every run that records it gives the same (1e-6) */
+  double examples_lo, examples_hi; /* the runs' training-set sizes */
+} runs_facts;
+
+static void facts_of(const char *dir, runs_facts *r) {
+  r->tokens_per_step = r->per_example = r->examples_lo = r->examples_hi = NAN;
+  r->per_example_agrees = true;
   cls_rundir *rd = NULL;
   char err[512];
-  if (cls_rundir_load(dir, &rd, err, sizeof err)) return NAN;
-  double t = NAN;
-  for (size_t i = 0; i < rd->n_points && !isfinite(t); i++) {
-    const cls_run_curve *c = &rd->points[i].curve;
-    if (rd->points[i].usable && c->n && c->step[c->n - 1] > 0 && c->tokens[c->n - 1] > 0)
-      t = c->tokens[c->n - 1] / c->step[c->n - 1];
+  if (cls_rundir_load(dir, &rd, err, sizeof err)) return;
+  for (size_t i = 0; i < rd->n_points; i++) {
+    const cls_run_point *q = &rd->points[i];
+    const cls_run_curve *c = &q->curve;
+    if (!q->usable) continue;
+    if (!isfinite(r->tokens_per_step) && c->n && c->step[c->n - 1] > 0 && c->tokens[c->n - 1] > 0)
+      r->tokens_per_step = c->tokens[c->n - 1] / c->step[c->n - 1];
+    if (!(q->epochs > 0) || !(q->train_examples > 0) || !isfinite(q->epochs) || !isfinite(q->train_examples))
+      continue;
+    double pe = q->tokens / (q->epochs * q->train_examples);
+    if (!isfinite(r->per_example))
+      r->per_example = pe;
+    else if (fabs(pe / r->per_example - 1) > 1e-6)
+      r->per_example_agrees = false;
+    r->examples_lo = isfinite(r->examples_lo) ? fmin(r->examples_lo, q->train_examples) : q->train_examples;
+    r->examples_hi = isfinite(r->examples_hi) ? fmax(r->examples_hi, q->train_examples) : q->train_examples;
   }
   cls_rundir_destroy(rd);
-  return t;
+}
+
+/* The unique training data in tokens: --unique-tokens, --n-train times
+ * the runs' tokens per example, or the runs' own training set when they
+ * share one. NaN with the reason in why when none is known; -1 (a message
+ * printed) when --n-train cannot be converted. */
+static double unique_tokens(const cls_opt_command *cmd, const plan_args *a, const runs_facts *r, char *src,
+                            size_t src_len, char *why, size_t why_len) {
+  bool per = isfinite(r->per_example) && r->per_example_agrees;
+  if (isfinite(a->unique_tokens)) {
+    snprintf(src, src_len, "--unique-tokens");
+    return a->unique_tokens;
+  }
+  if (isfinite(a->n_train)) {
+    if (!per) {
+      cls_opt_fail(cmd, CLS_EXIT_USAGE,
+                   "--n-train needs the tokens per training example, which the runs of %s %s: give "
+                   "--unique-tokens U (unique tokens, D's unit) instead",
+                   a->run_dir,
+                   isfinite(r->per_example) ? "do not agree on" : "do not record (epochs, train_examples)");
+      return -1;
+    }
+    snprintf(src, src_len, "--n-train %.6g examples x %.6g tokens each", a->n_train, r->per_example);
+    return a->n_train * r->per_example;
+  }
+  if (!per) {
+    snprintf(why, why_len, "%s",
+             isfinite(r->per_example) ? "the runs do not agree on the tokens per training example"
+                                      : "no run of RUN_DIR records its training set (epochs, train_examples)");
+    return NAN;
+  }
+  if (r->examples_lo != r->examples_hi) {
+    snprintf(why, why_len, "the runs train on %.6g to %.6g examples: which the next run gets is yours to say",
+             r->examples_lo, r->examples_hi);
+    return NAN;
+  }
+  snprintf(src, src_len, "the runs' training set: %.6g examples x %.6g tokens each", r->examples_lo,
+           r->per_example);
+  return r->examples_lo * r->per_example;
 }
 
 /* ---------------------------------------------------------------- table */
@@ -176,6 +244,55 @@ static void print_rows(const cls_fit_optimum *opt, double tps, double level) {
     if (isfinite(opt[i].loss_pi.lo)) printf("[%.4g, %.4g]", opt[i].loss_pi.lo, opt[i].loss_pi.hi);
     printf("\n");
   }
+}
+
+/* The plan under the data-constrained law beside the plain one: whether
+ * the plain plan's D repeats the unique data, and the run that minimises
+ * the loss at the same budget with the unique data fixed. */
+static int print_constrained(const cls_opt_command *cmd, const cls_fit_laws *laws, const cls_fit_optimum *opt,
+                             const cls_fit_optimum *size, double u, const char *src) {
+  printf("\nunique training data: %.4g tokens (%s)\n", u, src);
+  bool over = false;
+  for (int i = 0; i < CLS_FIT_N_LAWS; i++) {
+    if (!opt[i].ok || !isfinite(opt[i].d)) continue;
+    over = over || opt[i].d > u;
+    printf("  %-11s D_opt %.4g = %.3g epochs%s\n", opt[i].law, opt[i].d, opt[i].d / u,
+           opt[i].d > u ? ": exceeds the unique data, the run would revisit it" : "");
+  }
+  if (!laws->has_dc) {
+    if (over) printf("  the data-constrained law is not fitted, so the cost of the revisits is not known\n");
+    return CLS_EXIT_OK;
+  }
+  cls_fit_dc_plan p;
+  char err[512];
+  cls_status st = cls_fit_constrained_plan(laws, size->c, u, &p, err, sizeof err);
+  if (st) return cls_opt_fail(cmd, cls_cmd_exit_of(st), "%s", err);
+  printf(
+      "data-constrained law (R*_D = %.4g): the loss-optimal run at C = %.4g FLOPs with the unique data fixed%s\n",
+      laws->dc[5], size->c,
+      over ? " (the plain plan's D exceeds it: this is the plan to follow)" : " (no revisits in the plain plan)");
+  if (!p.ok) {
+    printf("  none: %s\n", p.why);
+    return CLS_EXIT_OK;
+  }
+  printf("  %-33s %-33s %-25s %s\n", "N_opt", "D_opt", "epochs", "loss");
+  printf("  ");
+  cell(p.n, p.n_ci, "%.4g", 34);
+  cell(p.d, p.d_ci, "%.4g", 34);
+  cell(p.epochs, p.epochs_ci, "%.3g", 26);
+  cell(p.loss, p.loss_ci, "%.4g", 0);
+  printf("\n");
+  if (p.n_flat_hi > 1.05 * p.n_flat_lo)
+    printf("  the loss is flat (within 1e-9) from N = %.4g to %.4g: the repeated data and the excess parameters have "
+           "both saturated, so every model of that span does as well\n",
+           p.n_flat_lo, p.n_flat_hi);
+  if (isfinite(size->n) && isfinite(size->d)) {
+    double l = cls_fit_constrained_loss(laws->dc, laws->par, size->n, size->d, u);
+    printf("  the %s plan's run (N %.4g, D %.4g, %.3g epochs) under this law: loss %.4g, %+.2g%% against its "
+           "optimum\n",
+           size->law, size->n, size->d, size->d / u, l, 100 * (l / p.loss - 1));
+  }
+  return CLS_EXIT_OK;
 }
 
 /* ------------------------------------------------------------------ run */
@@ -261,7 +378,7 @@ static cls_sweep_spec *recorded_spec(const cls_opt_command *cmd, const char *dir
 int cls_cmd_plan(int argc, char **argv) {
   plan_args a;
   memset(&a, 0, sizeof a);
-  a.flops = a.loss = a.params = NAN;
+  a.flops = a.loss = a.params = a.n_train = a.unique_tokens = NAN;
   cls_option opts[12];
   cls_opt_command cmd;
   plan_command(&cmd, opts, sizeof opts / sizeof opts[0], &a);
@@ -272,6 +389,8 @@ int cls_cmd_plan(int argc, char **argv) {
   if (targets != 1)
     return cls_cmd_refuse(&cmd, targets ? "give one target: --flops, --loss or --params, not several"
                                         : "give the target: --flops C, --loss L or --params N");
+  if (isfinite(a.n_train) && isfinite(a.unique_tokens))
+    return cls_cmd_refuse(&cmd, "give the unique data once: --n-train K or --unique-tokens U, not both");
   if (a.profile == 1 || a.profile == 2)
     return cls_opt_fail(&cmd, CLS_EXIT_USAGE, "--profile wants 0, or 3 to 15 model sizes (a parabola needs 3)");
   char fit_path[4096], spec_path[4096], err[2048];
@@ -290,6 +409,15 @@ int cls_cmd_plan(int argc, char **argv) {
   if (cls_fit_laws_of_file(f, fit_path, &laws, err, sizeof err)) {
     cls_fit_destroy(f);
     return cls_opt_fail(&cmd, CLS_EXIT_USAGE, "%s", err);
+  }
+  if ((isfinite(a.n_train) || isfinite(a.unique_tokens)) && !laws.has_dc) {
+    code = cls_opt_fail(&cmd, CLS_EXIT_USAGE,
+                        "--%s plans under the data-constrained law, which %s does not hold (clscale fit: %s); "
+                        "plan without it",
+                        isfinite(a.n_train) ? "n-train" : "unique-tokens", fit_path,
+                        f->constrained.why[0] ? f->constrained.why : "not fitted");
+    cls_fit_destroy(f);
+    return code;
   }
   cls_plan_target t = isfinite(a.flops) ? CLS_PLAN_FLOPS : isfinite(a.loss) ? CLS_PLAN_LOSS : CLS_PLAN_PARAMS;
   double v = t == CLS_PLAN_FLOPS ? a.flops : t == CLS_PLAN_LOSS ? a.loss : a.params;
@@ -317,7 +445,15 @@ int cls_cmd_plan(int argc, char **argv) {
     cls_fit_destroy(f);
     return code;
   }
-  double tps = tokens_per_step(a.run_dir);
+  runs_facts facts;
+  facts_of(a.run_dir, &facts);
+  double tps = facts.tokens_per_step;
+  char usrc[256] = "", uwhy[256] = "";
+  double u = unique_tokens(&cmd, &a, &facts, usrc, sizeof usrc, uwhy, sizeof uwhy);
+  if (u < 0) {
+    cls_fit_destroy(f);
+    return CLS_EXIT_USAGE;
+  }
   if (!a.quiet) {
     printf("clscale plan: %s from %s (fit.json version %d)\n",
            t == CLS_PLAN_FLOPS  ? "a budget"
@@ -326,6 +462,19 @@ int cls_cmd_plan(int argc, char **argv) {
            fit_path, f->version);
     print_rows(opt, tps, laws.ci_level);
     if (isfinite(tps)) printf("  steps = D_opt / %.6g tokens per step (the sweep's runs)\n", tps);
+  }
+  /* the data-constrained plan needs a budget and the unique data */
+  if (size && isfinite(u)) {
+    if (!a.quiet) code = print_constrained(&cmd, &laws, opt, size, u, usrc);
+    if (code != CLS_EXIT_OK) {
+      cls_fit_destroy(f);
+      return code;
+    }
+  } else if (laws.has_dc && size && !isfinite(u)) {
+    cls_opt_fail(&cmd, CLS_EXIT_OK,
+                 "note: the data-constrained law is fitted but the unique training data is not known (%s): give "
+                 "--n-train K or --unique-tokens U for the plan under it",
+                 uwhy);
   }
   if (!size) {
     cls_fit_destroy(f);

@@ -81,14 +81,6 @@ static void to_params(const dc_data *d, const double *x, double *p) {
   p[6] = d->use_rn ? exp(x[6]) : NAN;
 }
 
-/* The compute-optimal N for D tokens under the plain law with C = 6ND:
- * D_opt(C) = (C/6)^b / G, so C/6 = (G·D)^(1/b) and N = G·(C/6)^a. */
-static double nopt_for_data(const cls_fit_parametric *p, double d) {
-  double G = pow(p->alpha * p->A / (p->beta * p->B), 1 / (p->alpha + p->beta));
-  double c6 = pow(G * d, (p->alpha + p->beta) / p->alpha);
-  return G * pow(c6, p->beta / (p->alpha + p->beta));
-}
-
 /* Minimises from each start; the best end in best (objective returned). */
 static double fit_from(dc_data *d, const double (*starts)[NX], int ns, double *best) {
   double fbest = INFINITY;
@@ -137,12 +129,13 @@ cls_status cls_fit_constrained_run(const cls_fit_input *in, const cls_fit_option
   double *logn = buf, *logd = buf + n, *ud = buf + 2 * n, *rd = buf + 3 * n, *un = buf + 4 * n, *rn = buf + 5 * n,
          *logl = buf + 6 * n, *w = buf + 7 * n;
   dc_data d = {logn, logd, ud, rd, un, rn, logl, NULL, n, 0, 0, o->huber_delta, false, o->fix_E > 0};
+  const double plain[5] = {par->E, par->A, par->alpha, par->B, par->beta};
   for (size_t i = 0; i < n; i++) {
     const cls_fit_point *q = &in->pts[i];
     double ep = fmax(q->epochs, 1);
     logn[i] = log(q->n), logd[i] = log(q->d), logl[i] = log(q->loss);
     ud[i] = q->d / ep, rd[i] = ep - 1;
-    un[i] = fmin(q->n, nopt_for_data(par, ud[i]));
+    un[i] = fmin(q->n, cls__fit_nopt_for_data(plain, ud[i]));
     rn[i] = q->n / un[i] - 1;
     out->n_excess += rn[i] > 1e-6;
     d.lnref += logn[i] / (double)n, d.ldref += logd[i] / (double)n;

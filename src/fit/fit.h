@@ -254,6 +254,10 @@ typedef struct cls_fit_laws {
   double fr[3]; /* E, k, gamma */
   const double *fr_draws;
   size_t n_fr_draws;
+  bool has_dc;            /* the data-constrained law (its U_N comes from par, the plain law) */
+  double dc[7];           /* E, A, alpha, B, beta, R*_D, R*_N (NaN: R*_N not fitted, N' = N) */
+  const double *dc_draws; /* rows of those 7 */
+  size_t n_dc_draws;
 } cls_fit_laws;
 
 /* What a plan is asked for: a budget, a loss to reach, or a model size. */
@@ -292,6 +296,42 @@ void cls_fit_laws_of_result(const cls_fit_result *r, cls_fit_laws *laws);
  * no law is fitted. */
 cls_status cls_fit_optimum_at(const cls_fit_laws *laws, cls_plan_target target, double value,
                               cls_fit_optimum out[CLS_FIT_N_LAWS], char *err, size_t err_len);
+
+/* The data-constrained law's loss (fit.h, cls_fit_constrained) of a run of
+ * n parameters trained on d tokens drawn from u unique ones: epochs =
+ * max(d/u, 1), U_D = d/epochs, R_D = epochs − 1, U_N = min(n, the plain
+ * law's N_opt for U_D), R_N = n/U_N − 1; dc = {E, A, α, B, β, R*_D, R*_N}
+ * (R*_N NaN: N' = n), plain = {E, A, α, B, β} the plain law fitted to the
+ * same runs (it gives U_N, as in the fit; unused when R*_N is NaN). */
+double cls_fit_constrained_loss(const double dc[7], const double plain[5], double n, double d, double u);
+
+/* The run that minimises the data-constrained law's loss at a budget when
+ * the unique data is fixed: N, D = C/(6N), epochs = D/U (below 1: the run
+ * sees part of its data once) and the loss, each with its interval over the
+ * law's bootstrap resamples (each resample's law solved the same way). */
+typedef struct cls_fit_dc_plan {
+  bool ok;
+  char why[160]; /* why not, when !ok */
+  double c, unique;
+  double n, d, epochs, loss;
+  cls_ci n_ci, d_ci, epochs_ci, loss_ci;
+  /* The N (to the grid's 2%) over which the loss stays within 1e-9 of the
+   * optimum: about n where the optimum is sharp; a wide span deep in the
+   * repeated regime, where D' and N' have both saturated and every model
+   * of that span is as good (n is then one of them). */
+  double n_flat_lo, n_flat_hi;
+} cls_fit_dc_plan;
+
+/* Minimises cls_fit_constrained_loss(laws->dc, laws->par, N, C/(6N),
+ * unique) over N: a grid of log N from 10^-8 to 10^8 times the law's
+ * unconstrained N_opt(C) (step 0.02 in ln N) brackets the best grid point,
+ * golden-section search refines it to 1e-12 in ln N. A minimum on the
+ * grid's edge is no answer (ok false, why says so). CLS_ERR_INVALID_VALUE
+ * (err says what to give) when c or unique is not a positive finite number,
+ * the data-constrained law is not fitted, or R*_N is fitted without the
+ * plain law it needs. */
+cls_status cls_fit_constrained_plan(const cls_fit_laws *laws, double c, double unique, cls_fit_dc_plan *out,
+                                    char *err, size_t err_len);
 
 /* ------------------------------------------------------------ backtest */
 
@@ -379,5 +419,9 @@ double cls__huber(double r, double delta, double *deriv);
 double cls__lse3(double x, double y, double z, double w[3]);
 /* log(exp(x) + exp(y)) and its weights. */
 double cls__lse2(double x, double y, double w[2]);
+/* The compute-optimal N, under the plain law p = {E, A, α, B, β} with
+ * C = 6ND, of the budget whose optimal data is d tokens: the U_N of the
+ * data-constrained law (the fit holds it fixed, the plan uses the same). */
+double cls__fit_nopt_for_data(const double p[5], double d);
 
 #endif

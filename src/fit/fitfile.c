@@ -388,6 +388,10 @@ cls_status cls_fit_load(const char *path, cls_fit **out, char *err, size_t err_l
   if (!st && ax) st = read_axis_fits(ax, f, path, err, err_len);
   const cJSON *dc = cJSON_GetObjectItemCaseSensitive(root, "data_constrained");
   if (!st && dc) st = read_constrained(dc, f, path, err, err_len);
+  const cJSON *skip =
+      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "skipped"), "data_constrained");
+  if (!st && !dc && cJSON_IsString(skip))
+    snprintf(f->constrained.why, sizeof f->constrained.why, "%s", skip->valuestring);
   const cJSON *bt = cJSON_GetObjectItemCaseSensitive(root, "backtest");
   if (!st && bt) st = read_backtest(bt, f, path, err, err_len);
   const cJSON *co = cJSON_GetObjectItemCaseSensitive(root, "collapse");
@@ -428,6 +432,13 @@ cls_status cls_fit_laws_of_file(const cls_fit *f, const char *path, cls_fit_laws
     L->has_fr = true;
     L->fr[0] = f->fr_E, L->fr[1] = f->fr_k, L->fr[2] = f->fr_gamma;
     L->fr_draws = f->fr_draws.v, L->n_fr_draws = f->fr_draws.n;
+  }
+  const cls_constrained_fit *c = &f->constrained;
+  if (c->present) {
+    L->has_dc = true;
+    const double v[7] = {c->E, c->A, c->alpha, c->B, c->beta, c->rd_star, c->rn_star};
+    memcpy(L->dc, v, sizeof v);
+    L->dc_draws = c->draws.v, L->n_dc_draws = c->draws.n;
   }
   return CLS_OK;
 }

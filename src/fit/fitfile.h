@@ -51,6 +51,7 @@ typedef struct cls_param_point {
 /* The data-constrained law (fit.json data_constrained). */
 typedef struct cls_constrained_fit {
   bool present;
+  char why[256]; /* when not present: skipped.data_constrained, the fit's reason ("" when none) */
   double E, A, alpha, B, beta, rd_star, rn_star; /* rn_star NaN when not fitted */
   cls_interval rd_star_ci;
   double half_value_epochs, max_epochs;

@@ -126,3 +126,11 @@ double cls__lse2(double x, double y, double w[2]) {
   w[0] = ex / s, w[1] = ey / s;
   return m + log(s);
 }
+
+/* The plain law's D_opt(C) = (C/6)^b / G with b = α/(α+β), so the C whose
+ * optimal data is d has C/6 = (G·d)^((α+β)/α), and N_opt = G·(C/6)^a. */
+double cls__fit_nopt_for_data(const double p[5], double d) {
+  double G = pow(p[2] * p[1] / (p[4] * p[3]), 1 / (p[2] + p[4]));
+  double c6 = pow(G * d, (p[2] + p[4]) / p[2]);
+  return G * pow(c6, p[4] / (p[2] + p[4]));
+}

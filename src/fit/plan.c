@@ -39,6 +39,13 @@ void cls_fit_laws_of_result(const cls_fit_result *r, cls_fit_laws *L) {
     L->fr[0] = fr->E, L->fr[1] = fr->k, L->fr[2] = fr->gamma;
     L->fr_draws = fr->boot, L->n_fr_draws = fr->boot ? (size_t)fr->n_boot : 0;
   }
+  const cls_fit_constrained *dc = &r->constrained;
+  if (dc->ok) {
+    L->has_dc = true;
+    const double v[7] = {dc->E, dc->A, dc->alpha, dc->B, dc->beta, dc->rd_star, dc->has_rn ? dc->rn_star : NAN};
+    memcpy(L->dc, v, sizeof v);
+    L->dc_draws = dc->boot, L->n_dc_draws = dc->boot ? (size_t)dc->n_boot : 0;
+  }
 }
 
 /* ------------------------------------------------------ one law, one target */
@@ -211,4 +218,126 @@ cls_status cls_fit_optimum_at(const cls_fit_laws *L, cls_plan_target t, double v
   if (!st && L->has_fr)
     out[2].why[0] = 0, st = one_law(solve_fr, L->fr, L->fr_draws, L->n_fr_draws, 3, NULL, 0, t, v, level, &out[2]);
   return st;
+}
+
+/* ------------------------------------------- the data-constrained plan */
+
+double cls_fit_constrained_loss(const double dc[7], const double plain[5], double n, double d, double u) {
+  double ep = d / u > 1 ? d / u : 1;
+  double ud = d / ep, rd = ep - 1, dp = ud, np = n;
+  /* U·(1 + R*·(1 − e^{−R/R*})), with expm1 so that a few repeats of a
+   * large R* keep their digits */
+  if (rd > 0) dp = ud * (1 - dc[5] * expm1(-rd / dc[5]));
+  if (isfinite(dc[6])) {
+    double un = fmin(n, cls__fit_nopt_for_data(plain, ud)), rn = n / un - 1;
+    if (rn > 0) np = un * (1 - dc[6] * expm1(-rn / dc[6]));
+  }
+  return dc[0] + dc[1] / pow(np, dc[2]) + dc[3] / pow(dp, dc[4]);
+}
+
+typedef struct {
+  const double *dc, *plain;
+  double c6, u; /* C/6 and the unique tokens */
+} dc_target;
+
+static double dc_at(const dc_target *t, double x) {
+  double n = exp(x);
+  return cls_fit_constrained_loss(t->dc, t->plain, n, t->c6 / n, t->u);
+}
+
+enum { DC_GRID = 1843 }; /* ln N over ±18.42 (10^±8) in steps of 0.02 */
+
+/* The N minimising the law at the target: false (why set, when given) when
+ * the law's parameters are not finite or the minimum is on the grid's edge.
+ * The grid guards against a law that is not unimodal along the budget
+ * (the kink where N meets U_N); the golden section then only refines. */
+static bool dc_solve(const double *dc, const double *plain, double c, double u, double q[6], char *why,
+                     size_t len) {
+  for (int k = 0; k < 6; k++)
+    if (!isfinite(dc[k])) return false;
+  if (!(dc[5] > 0) || (isfinite(dc[6]) && !(dc[6] > 0))) return false;
+  dc_target t = {dc, plain, c / 6, u};
+  double centre = dc[2] > 0 && dc[4] > 0 ? par_nopt(dc, c) : sqrt(c / 6);
+  if (!(centre > 0) || !isfinite(centre)) centre = sqrt(c / 6);
+  double x0 = log(centre) - 0.01 * (DC_GRID - 1), h = 0.02;
+  size_t best = 0;
+  double fbest = INFINITY;
+  for (size_t i = 0; i < DC_GRID; i++) {
+    double f = dc_at(&t, x0 + h * (double)i);
+    if (f < fbest) fbest = f, best = i;
+  }
+  if (!isfinite(fbest)) return false;
+  if (best == 0 || best == DC_GRID - 1) {
+    if (why)
+      snprintf(why, len, "the loss keeps falling toward N = %.3g, 10^%+d times the plain N_opt: no optimum found",
+               exp(x0 + h * (double)best), best ? 8 : -8);
+    return false;
+  }
+  /* golden section on the two grid steps around the best point */
+  const double g = 0.5 * (sqrt(5.0) - 1);
+  double a = x0 + h * (double)(best - 1), b = x0 + h * (double)(best + 1);
+  double x1 = b - g * (b - a), x2 = a + g * (b - a), f1 = dc_at(&t, x1), f2 = dc_at(&t, x2);
+  while (b - a > 1e-12) {
+    if (f1 <= f2)
+      b = x2, x2 = x1, f2 = f1, x1 = b - g * (b - a), f1 = dc_at(&t, x1);
+    else
+      a = x1, x1 = x2, f1 = f2, x2 = a + g * (b - a), f2 = dc_at(&t, x2);
+  }
+  double x = f1 <= f2 ? x1 : x2;
+  q[0] = exp(x), q[1] = c / 6 / q[0], q[2] = q[1] / u, q[3] = dc_at(&t, x);
+  /* the flat span: grid points either side within 1e-9 of the optimum */
+  double tol = q[3] + 1e-9 * fabs(q[3]);
+  size_t lo = best, hi = best;
+  while (lo > 0 && dc_at(&t, x0 + h * (double)(lo - 1)) <= tol) lo--;
+  while (hi + 1 < DC_GRID && dc_at(&t, x0 + h * (double)(hi + 1)) <= tol) hi++;
+  q[4] = fmin(q[0], exp(x0 + h * (double)lo)), q[5] = fmax(q[0], exp(x0 + h * (double)hi));
+  return isfinite(q[3]);
+}
+
+cls_status cls_fit_constrained_plan(const cls_fit_laws *L, double c, double u, cls_fit_dc_plan *out, char *err,
+                                    size_t err_len) {
+  if (!L || !out) return CLS_ERR_NULL_ARGUMENT;
+  memset(out, 0, sizeof *out);
+  out->c = c, out->unique = u;
+  out->n = out->d = out->epochs = out->loss = out->n_flat_lo = out->n_flat_hi = NAN;
+  cls_ci *ci[4] = {&out->n_ci, &out->d_ci, &out->epochs_ci, &out->loss_ci};
+  for (int k = 0; k < 4; k++) ci[k]->lo = ci[k]->hi = NAN;
+  if (!(c > 0) || !isfinite(c))
+    return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
+                    "the budget to plan for must be a positive finite number");
+  if (!(u > 0) || !isfinite(u))
+    return cls_errf(err, err_len, CLS_ERR_INVALID_VALUE,
+                    "the unique training data must be a positive finite number of tokens (clscale plan: "
+                    "--n-train K examples or --unique-tokens U)");
+  if (!L->has_dc)
+    return cls_errf(
+        err, err_len, CLS_ERR_INVALID_VALUE,
+        "the data-constrained law is not fitted: clscale fit fits it when every run records its epochs "
+        "and at least 2 runs repeat their data");
+  if (isfinite(L->dc[6]) && !L->has_par)
+    return cls_errf(
+        err, err_len, CLS_ERR_INVALID_VALUE,
+        "the data-constrained law's R*_N needs the plain parametric law (its U_N), which is not fitted");
+  const double *plain = L->par;
+  double q[6];
+  if (!dc_solve(L->dc, plain, c, u, q, out->why, sizeof out->why)) {
+    if (!out->why[0]) snprintf(out->why, sizeof out->why, "the law's parameters give no finite loss");
+    return CLS_OK;
+  }
+  out->ok = true;
+  out->n = q[0], out->d = q[1], out->epochs = q[2], out->loss = q[3];
+  out->n_flat_lo = q[4], out->n_flat_hi = q[5];
+  size_t nd = L->dc_draws ? L->n_dc_draws : 0;
+  if (!nd) return CLS_OK;
+  double *col = malloc(4 * nd * sizeof *col);
+  if (!col) return CLS_ERR_OUT_OF_MEMORY;
+  for (size_t r = 0; r < nd; r++) {
+    double x[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
+    if (!dc_solve(L->dc_draws + 7 * r, plain, c, u, x, NULL, 0)) x[0] = x[1] = x[2] = x[3] = NAN;
+    for (int k = 0; k < 4; k++) col[k * nd + r] = x[k];
+  }
+  double level = L->ci_level > 0 && L->ci_level < 1 ? L->ci_level : 0.95;
+  for (int k = 0; k < 4; k++) *ci[k] = cls__fit_interval(col + k * nd, nd, level);
+  free(col);
+  return CLS_OK;
 }

@@ -4,7 +4,8 @@
 # manifest recording SPEC (the emulator's default sweep) is fitted, then
 # planned for a budget, a model size (with a profile) and a loss; bad
 # inputs exit 2 with their reason: a budget below the runs', a loss below
-# the floor, a fit.json of another version, a task without a model family.
+# the floor, a fit.json of another version, a task without a model family,
+# unique data given without a data-constrained law.
 set -u
 clscale=$1
 dir=$2
@@ -33,6 +34,8 @@ expect 0 "frontier" "$dir" --loss 2.4 -o "$dir/pl.json"
 expect 2 "below the smallest run's" "$dir" --flops 1e15
 expect 2 "at or below the law's irreducible loss" "$dir" --loss 1.0
 expect 2 "give the target" "$dir"
+# the runs repeat no data (e2e.sh records no epochs): no data-constrained plan
+expect 2 "--n-train plans under the data-constrained law, which .* does not hold" "$dir" --flops 1e21 --n-train 100
 expect 2 "not several" "$dir" --flops 1e21 --params 1e9
 expect 2 "--profile wants" "$dir" --flops 1e21 --profile 2
 expect 1 "run clscale fit .* first" "$dir" --flops 1e21 --fit "$dir/no-such-fit.json"
