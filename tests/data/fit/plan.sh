@@ -25,6 +25,15 @@ expect() {
 sh "$here/e2e.sh" "$clscale" "$dir" > /dev/null 2>&1 || fail "e2e.sh could not make the run directory"
 { printf '{"version": 1, "name": "plan test", "spec": '; cat "$spec"; printf '}\n'; } > "$dir/manifest.json"
 
+# clscale fit prints every law's N_opt and D_opt at --ref-flops
+"$clscale" fit "$dir" --ref-flops 1e21 --bootstrap 20 --starts 100 -o "$dir/fit-ref.json" > "$dir/ref.log" 2>&1 ||
+  fail "fit --ref-flops failed: $(cat "$dir/ref.log")"
+grep -q "compute-optimal point at C = 1e+21 FLOPs" "$dir/ref.log" || fail "fit printed no optimum at --ref-flops"
+for law in isoflop parametric; do
+  grep -Eq "^  $law +[0-9.]+e\+[0-9]+ \[.*\] +[0-9.]+e\+[0-9]+ \[" "$dir/ref.log" ||
+    fail "fit printed no N_opt and D_opt of the $law law at --ref-flops"
+done
+grep -Eq "^  frontier +— +— +[0-9.]+ \[" "$dir/ref.log" || fail "fit printed no frontier loss at --ref-flops"
 expect 0 "nearest model of the emulator family" "$dir" --flops 1e21
 [ -s "$dir/plan.json" ] || fail "no plan.json written"
 grep -q '"budgets_flops"' "$dir/plan.json" || fail "plan.json has no budgets_flops"
