@@ -269,8 +269,11 @@ static bool dc_solve(const double *dc, const double *plain, double c, double u, 
   if (!isfinite(fbest)) return false;
   if (best == 0 || best == DC_GRID - 1) {
     if (why)
-      snprintf(why, len, "the loss keeps falling toward N = %.3g, 10^%+d times the plain N_opt: no optimum found",
-               exp(x0 + h * (double)best), best ? 8 : -8);
+      snprintf(why, len,
+               "the loss keeps falling toward N = %.3g, the edge of the search (10^%+d times N = %.3g): no "
+               "optimum%s",
+               exp(x0 + h * (double)best), best ? 8 : -8, centre,
+               dc[2] > 0 && dc[4] > 0 ? "" : " (the law's alpha or beta is not positive)");
     return false;
   }
   /* golden section on the two grid steps around the best point */
