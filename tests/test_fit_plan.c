@@ -285,6 +285,41 @@ static void test_choices(void **state) {
   cls_fit_input_destroy(in);
 }
 
+/* Runs whose log loss is exactly a parabola in log N at every budget, with
+ * the minima on an exact power law N_opt = 0.1·C^0.5: resampling the
+ * residuals about the parabolas (--isoflop-resample residuals) redraws
+ * zeros, so the interval on the exponent is the point (docs/fit.md,
+ * "Intervals on noise-free data"). */
+static void test_isoflop_exact_parabolas_collapse(void **state) {
+  (void)state;
+  double N[24], D[24], C[24], bud[24], L[24];
+  size_t k = 0;
+  for (int b = 0; b < 4; b++) {
+    double c = 1e18 * pow(10, b), xs = log10(0.1 * sqrt(c));
+    for (int j = 0; j < 6; j++, k++) {
+      double x = xs + 0.3 * (j - 2.5);
+      N[k] = pow(10, x), D[k] = c / (6 * N[k]), C[k] = c, bud[k] = c;
+      L[k] = pow(10, 0.05 * (x - xs) * (x - xs) + 0.3 - 0.05 * b);
+    }
+  }
+  cls_fit_input *in;
+  assert_int_equal(cls_fit_input_from_arrays(k, N, D, C, bud, L, &in), CLS_OK);
+  cls_fit_options o;
+  cls_fit_options_default(&o);
+  o.bootstrap = 100;
+  o.isoflop_residuals = true;
+  cls_fit_isoflop iso;
+  assert_int_equal(cls_fit_isoflop_run(in, &o, &iso), CLS_OK);
+  assert_true(iso.ok);
+  assert_rel(iso.n_fit.exponent, 0.5, 1e-9, "N_opt exponent");
+  print_message("exponent interval on exact parabolas: [%.15g, %.15g]\n", iso.n_fit.exponent_ci.lo,
+                iso.n_fit.exponent_ci.hi);
+  assert_true(iso.n_fit.exponent_ci.hi - iso.n_fit.exponent_ci.lo < 1e-9);
+  assert_rel(iso.n_fit.exponent_ci.lo, 0.5, 1e-9, "interval on exact parabolas");
+  free(iso.budgets), free(iso.boot_a), free(iso.boot_b), free(iso.boot_law), free(iso.point_budget);
+  cls_fit_input_destroy(in);
+}
+
 /* ------------------------------------------- the data-constrained plan */
 
 static const double RD = 15.4, RN = 5.3; /* Muennighoff et al.'s decay constants */
@@ -477,9 +512,13 @@ static void test_constrained_plan_from_fit(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_plan_closed_form), cmocka_unit_test(test_plan_from_file),
-      cmocka_unit_test(test_plan_versions),    cmocka_unit_test(test_choices),
-      cmocka_unit_test(test_constrained_plan), cmocka_unit_test(test_constrained_plan_from_fit),
+      cmocka_unit_test(test_plan_closed_form),
+      cmocka_unit_test(test_plan_from_file),
+      cmocka_unit_test(test_plan_versions),
+      cmocka_unit_test(test_choices),
+      cmocka_unit_test(test_isoflop_exact_parabolas_collapse),
+      cmocka_unit_test(test_constrained_plan),
+      cmocka_unit_test(test_constrained_plan_from_fit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
