@@ -283,9 +283,10 @@ static int print_constrained(const cls_opt_command *cmd, const cls_fit_laws *law
   cell(p.loss, p.loss_ci, "%.4g", 0);
   printf("\n");
   if (p.n_flat_hi > 1.05 * p.n_flat_lo)
-    printf("  the loss is flat (within 1e-9) from N = %.4g to %.4g: the repeated data and the excess parameters have "
-           "both saturated, so every model of that span does as well\n",
-           p.n_flat_lo, p.n_flat_hi);
+    printf(
+        "  the loss is flat (within 1e-9) from N = %.4g to %.4g: the repeated data and the excess parameters have "
+        "both saturated, so every model of that span does as well\n",
+        p.n_flat_lo, p.n_flat_hi);
   if (isfinite(size->n) && isfinite(size->d)) {
     double l = cls_fit_constrained_loss(laws->dc, laws->par, size->n, size->d, u);
     printf("  the %s plan's run (N %.4g, D %.4g, %.3g epochs) under this law: loss %.4g, %+.2g%% against its "
