@@ -250,7 +250,7 @@ static void print_rows(const cls_fit_optimum *opt, double tps, double level) {
  * the plain plan's D repeats the unique data, and the run that minimises
  * the loss at the same budget with the unique data fixed. */
 static int print_constrained(const cls_opt_command *cmd, const cls_fit_laws *laws, const cls_fit_optimum *opt,
-                             const cls_fit_optimum *size, double u, const char *src) {
+                             const cls_fit_optimum *size, double u, const char *src, cls_fit_dc_plan *out) {
   printf("\nunique training data: %.4g tokens (%s)\n", u, src);
   bool over = false;
   for (int i = 0; i < CLS_FIT_N_LAWS; i++) {
@@ -267,6 +267,7 @@ static int print_constrained(const cls_opt_command *cmd, const cls_fit_laws *law
   char err[512];
   cls_status st = cls_fit_constrained_plan(laws, size->c, u, &p, err, sizeof err);
   if (st) return cls_opt_fail(cmd, cls_cmd_exit_of(st), "%s", err);
+  *out = p;
   printf(
       "data-constrained law (R*_D = %.4g): the loss-optimal run at C = %.4g FLOPs with the unique data fixed%s\n",
       laws->dc[5], size->c,
@@ -465,8 +466,10 @@ int cls_cmd_plan(int argc, char **argv) {
     if (isfinite(tps)) printf("  steps = D_opt / %.6g tokens per step (the sweep's runs)\n", tps);
   }
   /* the data-constrained plan needs a budget and the unique data */
+  cls_fit_dc_plan dcp;
+  memset(&dcp, 0, sizeof dcp);
   if (size && isfinite(u)) {
-    if (!a.quiet) code = print_constrained(&cmd, &laws, opt, size, u, usrc);
+    if (!a.quiet) code = print_constrained(&cmd, &laws, opt, size, u, usrc, &dcp);
     if (code != CLS_EXIT_OK) {
       cls_fit_destroy(f);
       return code;
@@ -515,6 +518,15 @@ int cls_cmd_plan(int argc, char **argv) {
              s->model, size->n, size->law, shape.width, shape.depth, shape.heads, shape_n);
       if (isfinite(pl)) printf(", parametric loss at C/(6N) tokens %.4g", pl);
       printf("\n");
+      /* the model to train for the data-constrained plan (the spec below
+       * stays the plain plan's: its sweep settings name the unique data) */
+      cls_sweep_shape dshape;
+      double dn = NAN;
+      if (dcp.ok && nearest_shape(s, &fam, dcp.n, &dshape, &dn))
+        printf("nearest model for the data-constrained N_opt %.4g: width %zu, depth %zu, heads %zu, N = %.4g, "
+               "its loss under that law %.4g\n",
+               dcp.n, dshape.width, dshape.depth, dshape.heads, dn,
+               cls_fit_constrained_loss(laws.dc, laws.par, dn, size->c / 6 / dn, u));
     }
     rc = write_spec(&cmd, &a, s, &fam, &shape, size->n, size->c, spec_path);
   }

@@ -58,6 +58,7 @@ plan 0 "unique training data is not known \\(the runs train on 1e\\+06 to 1e\\+0
 plan 0 "parametric +D_opt .* epochs: exceeds the unique data" --flops 1e22 --n-train 1e7
 plan 0 "data-constrained law \\(R\\*_D = 15\\.[0-9]*\\): the loss-optimal run at C = 1e\\+22" --flops 1e22 --n-train 1e7
 plan 0 "the parametric plan's run .* under this law: loss" --flops 1e22 --unique-tokens 1e9
+plan 0 "nearest model for the data-constrained N_opt .*: width [0-9]+, depth" --flops 1e22 --unique-tokens 1e9
 plan 0 "no revisits in the plain plan" --flops 1e22 --unique-tokens 1e14
 plan 2 "not both" --flops 1e22 --n-train 10 --unique-tokens 1e9
 plan 2 "--n-train wants a positive" --flops 1e22 --n-train 0
