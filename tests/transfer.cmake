@@ -52,3 +52,18 @@ set_tests_properties(cli_transfer_small PROPERTIES ENVIRONMENT "${CLS_TR_ENV}" T
 add_test(NAME cli_transfer_fit_lr_transfer_with_csv
          COMMAND ${CLS_TR_EXPECT} 2 "--lr-transfer fits a run directory alone" $<TARGET_FILE:clscale> fit --csv
                  ${CLS_TR_DIR}/small.json --lr-transfer)
+
+# Every transfer preset plans (a spec that the parser has come to refuse, or a
+# grid that changed without its docs, shows here, not only in a long run).
+function(cls_transfer_preset name points)
+  add_test(NAME cli_transfer_preset_${name}
+           COMMAND ${CLS_TR_EXPECT} 0 "over ${points} points" $<TARGET_FILE:clscale> sweep --dry-run
+                   ${PROJECT_SOURCE_DIR}/sweeps/transfer-${name}.json --out ${PROJECT_BINARY_DIR}/test-tmp/transfer-preset-${name})
+  set_tests_properties(cli_transfer_preset_${name} PROPERTIES ENVIRONMENT "${CLS_TR_ENV}")
+endfunction()
+cls_transfer_preset(width 72)
+cls_transfer_preset(width-gpt 108)
+cls_transfer_preset(depth 72)
+cls_transfer_preset(tokens 64)
+cls_transfer_preset(headdim 64)
+cls_transfer_preset(default-rate 14)
