@@ -146,6 +146,97 @@ static void test_parametric_many_rows(void **state) {
     fail_msg("m-out-of-n intervals cover alpha in %d and beta in %d of 10 seeds", covered_alpha, covered_beta);
 }
 
+/* Issue 14, defect 5: 2·10^5 runs of Chinchilla's law with 1% noise, drawn
+ * uniformly in log N and log D. Every fit recovers the law, and the two
+ * bootstraps whose work grew with the runs stay bounded: an IsoFLOP
+ * resample draws at most CLS__ISO_MAX_RUNS runs per budget, and a frontier
+ * resample looks only at the rows that reach its envelope (drawing and
+ * sorting every run, as it did, is B·R draws and B sorts of R rows). The
+ * counts, not a wall time, are checked: the machine may be loaded. */
+static void test_fit_many_rows_bounded(void **state) {
+  (void)state;
+  enum { R = 200000 };
+  static double N[R], D[R], C[R], L[R];
+  cls_rng rng = cls_rng_make(5, 79);
+  for (size_t k = 0; k < R; k++) {
+    N[k] = 1e6 * pow(10, 3.0 * cls_rng_uniform(rng, k, 0));
+    D[k] = 1e8 * pow(10, 3.0 * cls_rng_uniform(rng, k, 1));
+    C[k] = 6 * N[k] * D[k];
+    L[k] = law(N[k], D[k]) * exp(0.01 * cls_rng_normal(rng, k, 2));
+  }
+  cls_fit_input *in;
+  assert_int_equal(cls_fit_input_from_arrays(R, N, D, C, NULL, L, &in), CLS_OK);
+  cls_fit_options o;
+  cls_fit_options_default(&o); /* 200 resamples */
+  o.starts = 300;              /* the parametric grid's cost does not grow with the rows */
+  cls_fit_result r;
+  assert_int_equal(cls_fit_all(in, &o, &r), CLS_OK);
+  size_t B = (size_t)o.bootstrap;
+  /* the laws: along the compute-optimal path L − E ∝ C^−αβ/(α+β), N* ∝ C^β/(α+β), D* ∝ C^α/(α+β) */
+  const double g = T_ALPHA * T_BETA / (T_ALPHA + T_BETA), a = T_BETA / (T_ALPHA + T_BETA), b = 1 - a;
+  assert_true(r.frontier.ok && r.isoflop.ok && r.parametric.ok);
+  assert_rel(r.frontier.gamma, g, 0.05, "frontier gamma");
+  assert_rel(r.isoflop.n_fit.exponent, a, 0.03, "isoflop a");
+  assert_rel(r.isoflop.d_fit.exponent, b, 0.03, "isoflop b");
+  assert_rel(r.parametric.alpha, T_ALPHA, 0.03, "alpha");
+  assert_rel(r.parametric.beta, T_BETA, 0.03, "beta");
+  assert_true(r.frontier.boot_ok >= 190 && r.isoflop.boot_ok >= 190 && r.parametric.boot_ok >= 190);
+  assert_true(r.frontier.gamma_ci.lo < r.frontier.gamma && r.frontier.gamma < r.frontier.gamma_ci.hi);
+  assert_true(r.isoflop.n_fit.exponent_ci.lo < a && a < r.isoflop.n_fit.exponent_ci.hi);
+  print_message("2e5 rows: frontier looked at %.0f rows per resample, IsoFLOP drew %.0f (%zu budgets used)\n",
+                (double)r.frontier.boot_rows / (double)B, (double)r.isoflop.boot_rows / (double)B,
+                r.isoflop.n_used);
+  if (r.frontier.boot_rows > B * R / 20)
+    fail_msg("the frontier's bootstrap looked at %zu rows, more than 1/20 of %zu resamples x %d rows",
+             r.frontier.boot_rows, B, R);
+  if (r.isoflop.boot_rows > B * CLS__ISO_MAX_RUNS * r.isoflop.n_used || r.isoflop.boot_rows > B * R / 2)
+    fail_msg("the IsoFLOP bootstrap drew %zu runs (%zu resamples, %zu budgets, at most %d runs each, %d rows)",
+             r.isoflop.boot_rows, B, r.isoflop.n_used, CLS__ISO_MAX_RUNS, R);
+  cls_fit_result_free(&r);
+  cls_fit_input_destroy(in);
+}
+
+/* Above CLS__FR_BOOT_RUNS runs the frontier's bootstrap draws each run
+ * Poisson(1) times instead of n runs with replacement: the same resampling
+ * as n grows. One run more, which cannot reach the envelope, switches it:
+ * the fit is the same, and so is the interval, within the resampling noise
+ * of two bootstraps; the same seed gives the same numbers. */
+static void test_frontier_poisson_bootstrap(void **state) {
+  (void)state;
+  enum { R = CLS__FR_BOOT_RUNS + 1 };
+  static double N[R], D[R], C[R], L[R];
+  cls_rng rng = cls_rng_make(6, 80);
+  for (size_t k = 0; k < R; k++) {
+    N[k] = 1e6 * pow(10, 3.0 * cls_rng_uniform(rng, k, 0));
+    D[k] = 1e8 * pow(10, 3.0 * cls_rng_uniform(rng, k, 1));
+    C[k] = 6 * N[k] * D[k];
+    L[k] = law(N[k], D[k]) * exp(0.01 * cls_rng_normal(rng, k, 2));
+  }
+  /* the last run: the largest C of the others with 10 times the loss */
+  size_t top = 0;
+  for (size_t k = 1; k < R - 1; k++) top = C[k] > C[top] ? k : top;
+  N[R - 1] = N[top], D[R - 1] = D[top], C[R - 1] = C[top], L[R - 1] = 10 * L[top];
+  cls_fit_options o;
+  cls_fit_options_default(&o);
+  o.bootstrap = 400;
+  cls_fit_frontier f[3];
+  for (int i = 0; i < 3; i++) {
+    cls_fit_input *in;
+    assert_int_equal(cls_fit_input_from_arrays(i ? R : R - 1, N, D, C, NULL, L, &in), CLS_OK);
+    assert_int_equal(cls_fit_frontier_run(in, &o, &f[i]), CLS_OK);
+    assert_true(f[i].ok && f[i].boot_ok >= 390);
+    cls_fit_input_destroy(in);
+  }
+  assert_true(f[0].gamma == f[1].gamma && f[0].E == f[1].E && f[0].k == f[1].k);
+  assert_memory_equal(f[1].boot, f[2].boot, 3 * sizeof(double) * (size_t)o.bootstrap);
+  double w0 = f[0].gamma_ci.hi - f[0].gamma_ci.lo, w1 = f[1].gamma_ci.hi - f[1].gamma_ci.lo;
+  print_message("gamma interval: n out of n [%.5f, %.5f], Poisson [%.5f, %.5f]\n", f[0].gamma_ci.lo,
+                f[0].gamma_ci.hi, f[1].gamma_ci.lo, f[1].gamma_ci.hi);
+  assert_true(w1 > 0 && w1 / w0 < 1.3 && w0 / w1 < 1.3);
+  assert_true(fabs((f[1].gamma_ci.lo + f[1].gamma_ci.hi) - (f[0].gamma_ci.lo + f[0].gamma_ci.hi)) < 0.3 * w0);
+  for (int i = 0; i < 3; i++) free(f[i].c), free(f[i].l), free(f[i].boot);
+}
+
 /* Frontier: runs at log-spaced C exactly on L = E + k·C^−γ, plus dominated
  * runs (higher loss at equal or larger C) that must not enter the envelope. */
 static void test_frontier_exact(void **state) {
@@ -452,12 +543,13 @@ static void test_fit_json_roundtrip(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_parametric_noise_free),    cmocka_unit_test(test_parametric_coverage),
-      cmocka_unit_test(test_parametric_many_rows),     cmocka_unit_test(test_frontier_exact),
-      cmocka_unit_test(test_frontier_skips_warmup),    cmocka_unit_test(test_isoflop_exact),
-      cmocka_unit_test(test_isoflop_coverage),         cmocka_unit_test(test_isoflop_grouped_by_flops),
-      cmocka_unit_test(test_isoflop_excludes_budgets), cmocka_unit_test(test_bootstrap_reproducible),
-      cmocka_unit_test(test_fit_json_roundtrip),
+      cmocka_unit_test(test_parametric_noise_free),      cmocka_unit_test(test_parametric_coverage),
+      cmocka_unit_test(test_parametric_many_rows),       cmocka_unit_test(test_frontier_exact),
+      cmocka_unit_test(test_frontier_skips_warmup),      cmocka_unit_test(test_isoflop_exact),
+      cmocka_unit_test(test_isoflop_coverage),           cmocka_unit_test(test_isoflop_grouped_by_flops),
+      cmocka_unit_test(test_isoflop_excludes_budgets),   cmocka_unit_test(test_bootstrap_reproducible),
+      cmocka_unit_test(test_fit_json_roundtrip),         cmocka_unit_test(test_fit_many_rows_bounded),
+      cmocka_unit_test(test_frontier_poisson_bootstrap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -113,7 +113,8 @@ typedef struct cls_fit_frontier {
   double *c, *l; /* the envelope, C ascending */
   int boot_ok;   /* resamples that gave a fit */
   int n_boot;
-  double *boot; /* n_boot × {E, k, gamma}; NaN where a resample gave no fit */
+  double *boot;     /* n_boot × {E, k, gamma}; NaN where a resample gave no fit */
+  size_t boot_rows; /* the bootstrap's work: runs drawn and envelope rows looked at, all resamples */
 } cls_fit_frontier;
 
 typedef struct cls_fit_budget {
@@ -142,6 +143,7 @@ typedef struct cls_fit_isoflop {
   int n_boot;
   double *boot_a, *boot_b; /* per resample exponents of N_opt and D_opt; NaN where none */
   double *boot_law;        /* per resample {coef N, exponent N, coef D, exponent D} (the plan evaluates them) */
+  size_t boot_rows;        /* the bootstrap's work: runs drawn, all budgets and resamples */
 } cls_fit_isoflop;
 
 typedef struct cls_fit_parametric {
@@ -381,6 +383,14 @@ cls_status cls_fit_backtest_run(const cls_fit_input *in, const cls_fit_options *
                                 cls_fit_result *train_fit, cls_fit_input **train_in, cls_fit_backtest *out,
                                 char *err, size_t err_len);
 void cls_fit_backtest_free(cls_fit_backtest *b);
+
+/* Bounds on the bootstraps' cost in the runs (issue 14; the tests check
+ * them through boot_rows): an IsoFLOP budget's parabola reads at most
+ * CLS__ISO_MAX_RUNS of its runs, and a resample draws that many; the
+ * frontier's resamples draw n of the n runs up to CLS__FR_BOOT_RUNS runs,
+ * and above it each run Poisson(1) times, asked only of the runs whose rows
+ * reach the resample's envelope (src/fit/powerlaw.c). */
+enum { CLS__ISO_MAX_RUNS = 512, CLS__FR_BOOT_RUNS = 2000 };
 
 /* ---------------------------------------------- shared numerical helpers */
 

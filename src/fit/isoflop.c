@@ -18,7 +18,7 @@
 
 /* MAX_RUNS: the runs of one budget its parabola is fitted to (a budget is a
  * handful of model sizes; the first ones in the group's order). */
-enum { ISO_STREAM = 0x49534f46u /* "ISOF" */, ISO_BAND = 20, MAX_RUNS = 512 };
+enum { ISO_STREAM = 0x49534f46u /* "ISOF" */, ISO_BAND = 20, MAX_RUNS = CLS__ISO_MAX_RUNS };
 
 typedef struct {
   size_t *idx; /* the budget's points */
@@ -132,11 +132,22 @@ static size_t make_groups(const cls_fit_input *in, double tol, group *g, cls_fit
   return ng;
 }
 
-/* Fits one budget's parabola over the points idx[0..n) and sets its minimum.
- * Returns 0 when the minimum is interior; otherwise writes why. */
-static int fit_budget(const cls_fit_input *in, const size_t *idx, size_t n, bool linear, const double *shift,
-                      cls_fit_budget *b, char *why, size_t why_len) {
-  double x[MAX_RUNS], y[MAX_RUNS], ld[MAX_RUNS];
+/* The values of the runs a parabola reads, computed once per run and kept
+ * together by budget (group order): a bootstrap resample then reads them
+ * from the budget's own few rows instead of from the scattered points (at
+ * 10^6 runs those reads missed the cache and took most of the fit). */
+typedef struct {
+  double *x, *y, *ld; /* log10 N; log10 loss (or the loss, isoflop_linear); log10 D */
+  double *n, *loss;
+} budget_rows;
+
+/* Fits one budget's parabola over its rows r[0..n) (shift[i] added to y[i]
+ * when given) and sets its minimum. Returns 0 when the minimum is interior;
+ * otherwise writes why. */
+static int fit_budget(budget_rows r, size_t n, bool linear, const double *shift, cls_fit_budget *b, char *why,
+                      size_t why_len) {
+  double y[MAX_RUNS];
+  const double *x = r.x, *ld = r.ld;
   if (n > MAX_RUNS) n = MAX_RUNS;
   double xlo = INFINITY, xhi = -INFINITY, lbest = INFINITY, nbest = NAN;
   b->n_lo = INFINITY, b->n_hi = -INFINITY;
@@ -146,11 +157,10 @@ static int fit_budget(const cls_fit_input *in, const size_t *idx, size_t n, bool
     return -1;
   }
   for (size_t i = 0; i < n; i++) {
-    const cls_fit_point *p = &in->pts[idx[i]];
-    x[i] = log10(p->n), y[i] = (linear ? p->loss : log10(p->loss)) + (shift ? shift[i] : 0), ld[i] = log10(p->d);
+    y[i] = r.y[i] + (shift ? shift[i] : 0);
     xlo = fmin(xlo, x[i]), xhi = fmax(xhi, x[i]);
-    b->n_lo = fmin(b->n_lo, p->n), b->n_hi = fmax(b->n_hi, p->n);
-    if (p->loss < lbest) lbest = p->loss, nbest = p->n;
+    b->n_lo = fmin(b->n_lo, r.n[i]), b->n_hi = fmax(b->n_hi, r.n[i]);
+    if (r.loss[i] < lbest) lbest = r.loss[i], nbest = r.n[i];
   }
   if (cls__fit_parabola(x, y, n, &b->a, &b->b, &b->c)) {
     snprintf(why, why_len, "needs at least 3 distinct model sizes for a parabola");
@@ -188,6 +198,12 @@ static int fit_budget(const cls_fit_input *in, const size_t *idx, size_t n, bool
     return -1;
   }
   return 0;
+}
+
+/* The rows of all budgets, from offset off on: one budget's when off is its first. */
+static budget_rows rows_from(const budget_rows *all, size_t off) {
+  budget_rows r = {all->x + off, all->y + off, all->ld + off, all->n + off, all->loss + off};
+  return r;
 }
 
 static void power_fit(const double *c, const double *y, size_t n, cls_fit_power *p) {
@@ -235,20 +251,22 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-/* The intervals from B resamples: each budget's N_opt and D_opt (row r of
- * bn_opt / bd_opt is resample r), the power laws' exponents and
- * coefficients, and their pointwise bands; band is scratch of B values. */
+/* The intervals from B resamples: each used budget's N_opt and D_opt (row r
+ * of bn_opt / bd_opt is resample r, column u the u-th used budget; an
+ * excluded budget has none), the power laws' exponents and coefficients,
+ * and their pointwise bands; band is scratch of B values. */
 static void boot_intervals(cls_fit_isoflop *out, const cls_fit_options *o, size_t ng, int B, const double *bn_opt,
                            const double *bd_opt, double *coef_a, double *coef_b, double *band) {
   cls_fit_power *pw[2] = {&out->n_fit, &out->d_fit};
-  for (size_t k = 0; k < ng; k++) {
+  size_t nu = out->n_used;
+  for (size_t k = 0, u = 0; k < ng; u += out->budgets[k].used, k++) {
     /* A parabola through 3 sizes fits them exactly: every resample that
      * succeeds gives the same minimum, so a zero-width "interval" would
      * claim a precision the data do not have. No interval then. */
-    if (out->budgets[k].n_sizes < 4) continue;
-    for (int r = 0; r < B; r++) band[r] = bn_opt[(size_t)r * ng + k];
+    if (out->budgets[k].n_sizes < 4 || !out->budgets[k].used) continue;
+    for (int r = 0; r < B; r++) band[r] = bn_opt[(size_t)r * nu + u];
     out->budgets[k].n_opt_ci = cls__fit_interval(band, (size_t)B, o->ci_level);
-    for (int r = 0; r < B; r++) band[r] = bd_opt[(size_t)r * ng + k];
+    for (int r = 0; r < B; r++) band[r] = bd_opt[(size_t)r * nu + u];
     out->budgets[k].d_opt_ci = cls__fit_interval(band, (size_t)B, o->ci_level);
   }
   double *ex[2] = {out->boot_a, out->boot_b}, *cf[2] = {coef_a, coef_b};
@@ -291,22 +309,29 @@ cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o
   }
   out->n_budgets = ng;
   double *bc = malloc(cap * sizeof *bc), *bn = malloc(cap * sizeof *bn), *bd = malloc(cap * sizeof *bd);
-  double *sizes = malloc(cap * sizeof *sizes);
-  cls_status st = bc && bn && bd && sizes && !sort_budgets(out->budgets, g, ng) ? CLS_OK : CLS_ERR_OUT_OF_MEMORY;
+  double *sizes = malloc(cap * sizeof *sizes), *flat = malloc(5 * cap * sizeof *flat);
+  budget_rows all = {flat, flat + cap, flat + 2 * cap, flat + 3 * cap, flat + 4 * cap};
+  cls_status st =
+      bc && bn && bd && sizes && flat && !sort_budgets(out->budgets, g, ng) ? CLS_OK : CLS_ERR_OUT_OF_MEMORY;
   /* which budget each point is in (after sorting: g moved with budgets) */
   out->point_budget = st ? NULL : malloc(cap * sizeof *out->point_budget);
   if (!st && !out->point_budget) st = CLS_ERR_OUT_OF_MEMORY;
-  for (size_t k = 0; k < ng && !st; k++)
-    for (size_t i = 0; i < g[k].n; i++) out->point_budget[g[k].idx[i]] = k;
-  for (size_t k = 0; k < ng && !st; k++) {
+  for (size_t k = 0, off = 0; k < ng && !st; k++)
+    for (size_t i = 0; i < g[k].n; i++, off++) {
+      const cls_fit_point *p = &in->pts[g[k].idx[i]];
+      out->point_budget[g[k].idx[i]] = k;
+      all.x[off] = log10(p->n), all.y[off] = o->isoflop_linear ? p->loss : log10(p->loss);
+      all.ld[off] = log10(p->d), all.n[off] = p->n, all.loss[off] = p->loss;
+    }
+  for (size_t k = 0, off = 0; k < ng && !st; off += g[k].n, k++) {
     cls_fit_budget *b = &out->budgets[k];
     b->n_points = g[k].n;
     /* distinct model sizes: sorted, then counted */
-    for (size_t i = 0; i < g[k].n; i++) sizes[i] = in->pts[g[k].idx[i]].n;
+    for (size_t i = 0; i < g[k].n; i++) sizes[i] = all.n[off + i];
     if (g[k].n > 1) qsort(sizes, g[k].n, sizeof *sizes, cmp_double);
     for (size_t i = 0; i < g[k].n; i++) b->n_sizes += i == 0 || sizes[i] != sizes[i - 1];
     b->n_opt_ci.lo = b->n_opt_ci.hi = b->d_opt_ci.lo = b->d_opt_ci.hi = NAN;
-    b->used = !fit_budget(in, g[k].idx, g[k].n, o->isoflop_linear, NULL, b, b->why, sizeof b->why);
+    b->used = !fit_budget(rows_from(&all, off), g[k].n, o->isoflop_linear, NULL, b, b->why, sizeof b->why);
     if (b->used)
       bc[out->n_used] = b->budget, bn[out->n_used] = b->n_opt, bd[out->n_used] = b->d_opt, out->n_used++;
   }
@@ -330,55 +355,62 @@ cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o
   int B = out->ok && o->bootstrap > 0 ? o->bootstrap : 0;
   out->n_boot = B;
   double *bn_opt = NULL, *bd_opt = NULL, *band = NULL, *coef_a = NULL, *coef_b = NULL;
-  size_t *idx = NULL;
+  size_t nu = out->n_used;
   if (B && !st) {
     out->boot_a = malloc((size_t)B * sizeof *out->boot_a);
     out->boot_b = malloc((size_t)B * sizeof *out->boot_b);
-    bn_opt = malloc((size_t)B * ng * sizeof *bn_opt);
-    bd_opt = malloc((size_t)B * ng * sizeof *bd_opt);
+    bn_opt = malloc((size_t)B * nu * sizeof *bn_opt);
+    bd_opt = malloc((size_t)B * nu * sizeof *bd_opt);
     coef_a = malloc((size_t)B * sizeof *coef_a);
     coef_b = malloc((size_t)B * sizeof *coef_b);
     out->boot_law = malloc((size_t)B * 4 * sizeof *out->boot_law);
     band = malloc((size_t)B * sizeof *band);
-    idx = malloc(cap * sizeof *idx);
-    if (!out->boot_a || !out->boot_b || !out->boot_law || !bn_opt || !bd_opt || !coef_a || !coef_b || !band ||
-        !idx)
+    if (!out->boot_a || !out->boot_b || !out->boot_law || !bn_opt || !bd_opt || !coef_a || !coef_b || !band)
       st = CLS_ERR_OUT_OF_MEMORY;
   }
   cls_rng rng = cls_rng_make(o->seed, ISO_STREAM);
+  /* one resample of one budget: its drawn rows (or, resampling residuals,
+   * the budget's own rows and the shifts of their y) */
+  double dx[MAX_RUNS], dy[MAX_RUNS], dld[MAX_RUNS], dn[MAX_RUNS], dloss[MAX_RUNS];
+  budget_rows drawn_rows = {dx, dy, dld, dn, dloss};
   double shift[MAX_RUNS];
   for (int r = 0; r < B && !st; r++) {
     size_t m = 0;
     uint32_t draw = 0;
-    for (size_t k = 0; k < ng; k++) {
-      bn_opt[(size_t)r * ng + k] = bd_opt[(size_t)r * ng + k] = NAN;
+    for (size_t k = 0, off = 0, u = 0; k < ng; off += g[k].n, k++) {
       if (!out->budgets[k].used) continue;
+      double *on = &bn_opt[(size_t)r * nu + u], *od = &bd_opt[(size_t)r * nu + u];
+      u++;
+      *on = *od = NAN;
       /* fit_budget reads only the first MAX_RUNS: draw those, and skip the
        * counter past the rest so that later budgets draw what they did */
       size_t take = g[k].n < MAX_RUNS ? g[k].n : MAX_RUNS;
       const cls_fit_budget *full = &out->budgets[k];
+      budget_rows own = rows_from(&all, off), rows = own;
       if (o->isoflop_residuals) {
         /* the runs stay; each gets the full parabola's value plus a
          * residual of the budget drawn with replacement */
         double e[MAX_RUNS];
         for (size_t j = 0; j < take; j++) {
-          const cls_fit_point *p = &in->pts[g[k].idx[j]];
-          double x = log10(p->n), y = o->isoflop_linear ? p->loss : log10(p->loss);
+          double x = own.x[j], y = own.y[j];
           e[j] = y - (full->a * x * x + full->b * x + full->c);
-          idx[j] = g[k].idx[j];
         }
         for (size_t j = 0; j < take; j++)
           shift[j] = e[cls_rng_below(rng, (uint64_t)r, (uint32_t)(draw + j), take)] - e[j];
       } else {
-        for (size_t j = 0; j < take; j++)
-          idx[j] = g[k].idx[cls_rng_below(rng, (uint64_t)r, (uint32_t)(draw + j), g[k].n)];
+        for (size_t j = 0; j < take; j++) {
+          size_t q = (size_t)cls_rng_below(rng, (uint64_t)r, (uint32_t)(draw + j), g[k].n);
+          dx[j] = own.x[q], dy[j] = own.y[q], dld[j] = own.ld[q], dn[j] = own.n[q], dloss[j] = own.loss[q];
+        }
+        rows = drawn_rows;
       }
+      out->boot_rows += take;
       draw += (uint32_t)g[k].n;
       cls_fit_budget t = *full;
       char why[200];
-      if (fit_budget(in, idx, take, o->isoflop_linear, o->isoflop_residuals ? shift : NULL, &t, why, sizeof why))
+      if (fit_budget(rows, take, o->isoflop_linear, o->isoflop_residuals ? shift : NULL, &t, why, sizeof why))
         continue;
-      bn_opt[(size_t)r * ng + k] = t.n_opt, bd_opt[(size_t)r * ng + k] = t.d_opt;
+      *on = t.n_opt, *od = t.d_opt;
       bc[m] = t.budget, bn[m] = t.n_opt, bd[m] = t.d_opt, m++;
     }
     cls_fit_power pn = {0}, pd = {0};
@@ -392,8 +424,8 @@ cls_status cls_fit_isoflop_run(const cls_fit_input *in, const cls_fit_options *o
     law[0] = coef_a[r], law[1] = out->boot_a[r], law[2] = coef_b[r], law[3] = out->boot_b[r];
   }
   if (B && !st) boot_intervals(out, o, ng, B, bn_opt, bd_opt, coef_a, coef_b, band);
-  free(bn_opt), free(bd_opt), free(band), free(coef_a), free(coef_b), free(idx);
-  free(bc), free(bn), free(bd), free(sizes);
+  free(bn_opt), free(bd_opt), free(band), free(coef_a), free(coef_b);
+  free(bc), free(bn), free(bd), free(sizes), free(flat);
   for (size_t k = 0; k < ng; k++) free(g[k].idx);
   free(g);
   return st;
