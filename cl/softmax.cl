@@ -170,9 +170,14 @@ void softmax_row_pair(__global const float *x, uint xo, __global float *y, uint 
  * with several rows loaded at once and every step written for all of them
  * together, the core works on one row's exponentials while another's
  * reductions wait, and no row is stored and re-read between passes.
- * Measured on the 2-core AVX-512 CPU (PoCL, 65536 x 64, interleaved
- * against a copy of the same size, loaded machine): 0.67 of the copy's
- * speed against 0.50 for the pair path.
+ * Measured on the 2-core AVX-512 CPU (PoCL 3.1, 65536 x 64, each kernel
+ * the fastest of 100 launches interleaved with a copy of the same size,
+ * 2026-12-07, machine load 9-12 from other jobs, so to be re-measured):
+ * with one PoCL thread 0.53 of the copy (causal 0.78) against 0.34-0.55
+ * for the pair path and 0.49-0.55 for a row per work-item; with two
+ * threads 0.70-0.73 (causal 0.60) against 0.65-0.75 and 0.54-0.57, which
+ * that load could not separate. The exponential is half the time: without
+ * it the same kernel runs at the copy's speed.
  *
  * Every lane goes through the same operations in the same order as in
  * softmax_row (the max is exact in any order, the sum runs over the
