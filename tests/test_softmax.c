@@ -268,6 +268,59 @@ static void backward_finite_differences(void **state) {
   }
 }
 
+/* ------------------------------------------------- register packs */
+
+/* Variant 0 runs rows of 1 to 4 whole vectors ROW_PACK per work-item in
+ * registers (cl/softmax.cl). Its results must be bitwise those of a row
+ * per work-item: the same operations on every lane, in the same order.
+ * Column counts cover every vector width a set uses (4, 8, 16), row counts
+ * leave incomplete last packs, offsets misalign the rows, the scales are
+ * inexact (so a product rounded before the subtraction would show), and
+ * the values span large and tiny exponentials. */
+static void packs_bitwise(void **state) {
+  (void)state;
+  cls_context *one = test_context("ROW_VARIANT=0,ROW_PACK=0,ROW_PAIR=0", NULL);
+  cls_context *pack = test_context("ROW_VARIANT=0,ROW_PACK=4", NULL);
+  static const size_t cols_list[] = {4, 8, 12, 16, 24, 32, 48, 64};
+  static const size_t rows_list[] = {1, 3, 4, 5, 8, 67, 130};
+  static const float scales[] = {0.3f, 0.1443375673f, 1.0f};
+  uint64_t seed = 4242;
+  for (size_t c = 0; c < sizeof cols_list / sizeof *cols_list; c++)
+    for (size_t r = 0; r < sizeof rows_list / sizeof *rows_list; r++)
+      for (int causal = 0; causal < 2; causal++) {
+        size_t cols = cols_list[c], rows = causal ? cols * (rows_list[r] % 3 + 1) : rows_list[r];
+        size_t n = rows * cols, pad = seed % 3 == 0 ? 0 : seed % 3 == 1 ? 5 : 16;
+        float scale = scales[seed % 3];
+        float *x = malloc(n * sizeof *x);
+        assert_non_null(x);
+        test_fill_uniform(x, n, seed, seed % 2 ? -30.0f : -3.0f, seed % 2 ? 30.0f : 3.0f);
+        float *got[2];
+        cls_context *ctxs[2] = {one, pack};
+        for (int k = 0; k < 2; k++) {
+          cls_buffer *bx = test_upload_padded(ctxs[k], x, n, pad),
+                     *by = test_upload_padded(ctxs[k], x, n, pad + 1);
+          TEST_OK(ctxs[k], cls_softmax_forward(ctxs[k], rows, cols, scale, causal, cls_ref_at(bx, pad),
+                                               cls_ref_at(by, pad + 1)));
+          got[k] = test_download_padded(ctxs[k], by, n, pad + 1);
+          cls_buffer_free(bx);
+          cls_buffer_free(by);
+        }
+        if (memcmp(got[0], got[1], n * sizeof(float)) != 0) {
+          size_t at = 0;
+          while (at < n && memcmp(&got[0][at], &got[1][at], sizeof(float)) == 0) at++;
+          fail_msg("softmax %zu x %zu causal %d scale %g: packed rows differ from a row per item at %zu (%.9g vs "
+                   "%.9g)",
+                   rows, cols, causal, (double)scale, at, (double)got[1][at], (double)got[0][at]);
+        }
+        free(got[0]);
+        free(got[1]);
+        free(x);
+        seed++;
+      }
+  cls_context_destroy(one);
+  cls_context_destroy(pack);
+}
+
 /* ------------------------------------------------------------ counters */
 
 static const cls_op_counter *find_op(const cls_counters *c, const char *name) {
@@ -390,5 +443,7 @@ int main(void) {
                                            test_teardown_context);
   failed += cmocka_run_group_tests_name("softmax, ROW_VARIANT=1 (work-group per row)", tests, test_setup_rows_v1,
                                         test_teardown_context);
+  const struct CMUnitTest pack_tests[] = {cmocka_unit_test(packs_bitwise)};
+  failed += cmocka_run_group_tests_name("softmax, rows in register packs", pack_tests, NULL, NULL);
   return failed;
 }

@@ -159,14 +159,21 @@ static size_t strip_rows_cached(size_t ld) {
  *  - a row-major B at least one panel wide whose column strip of kc rows
  *    (one chunk of k) stays in cache while the work-group's work-items
  *    reuse it (256^3: 1.5x faster in place; 1024^3: 2x slower).
- * A transposed A or B is packed: reading it in place wastes most of each
- * cache line. */
+ *  - a transposed A whose rows for one chunk of k (kc rows of lda floats)
+ *    fit in 256 KiB: each work-item reads MM_RMR adjacent floats of a row,
+ *    the rest of the line goes to its neighbours from cache, and the pack
+ *    is saved (the weight-gradient product 128 x 384 x 4096 TN on the
+ *    2-core AVX-512 CPU, one PoCL and one OpenBLAS thread, interleaved,
+ *    2026-12-07 at load 4-11: 0.82-0.87 of OpenBLAS against 0.74-0.83
+ *    packed; 1024^3 TN in place, beyond the bound, ran at 0.6 of packed).
+ * Other transposed operands are packed: reading them in place wastes most
+ * of each cache line. */
 static void in_place(const cls_context *ctx, const geometry *geo, const cls__mm_args *g, size_t kc, int *a,
                      int *b) {
   long am = cls__param(ctx, "MM_ADIRECT", 1), bm = cls__param(ctx, "MM_BDIRECT", 1);
   *a = *b = 0;
   if (geo->local || geo->kmul != 1) return;
-  *a = am >= 2 || (am == 1 && g->ta == CLS_NO_TRANS);
+  *a = am >= 2 || (am == 1 && (g->ta == CLS_NO_TRANS || g->lda * kc * sizeof(float) <= 256 * 1024));
   *b = g->tb == CLS_NO_TRANS && g->n >= geo->pb && (bm >= 2 || (bm == 1 && kc <= strip_rows_cached(g->ldb)));
 }
 

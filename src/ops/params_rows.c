@@ -18,6 +18,12 @@
  *   ROW_CLOCAL  work-group size of that column pass (and of its finish).
  *   ROW_PAIR    variant 0 runs non-causal softmax rows of at most this many
  *               columns two per work-item, in lockstep (0: never).
+ *   ROW_PACK    variant 0 runs softmax rows of 1 to 4 whole vectors (cols a
+ *               multiple of ROW_VEC, at most 4 * ROW_VEC) this many per
+ *               work-item, held in registers (0: never). Results are
+ *               bitwise those of a row per work-item. 4 on the 2-core
+ *               AVX-512 CPU: 4 rows x 4 vectors of 16 fill half of its 32
+ *               vector registers (cl/softmax.cl gives the measurement).
  *   ATTN_TK     attention with at most this many keys and heads of at
  *   ATTN_DH     most ATTN_DH columns runs as one kernel forward and two
  *               backward (cl/attention.cl: a query row per work-item, its
@@ -43,6 +49,7 @@ static const cls__param_range rows_ranges[] = {
     {"ROW_PART", 1, 1 << 20, 0},
     {"ROW_CLOCAL", 1, 4096, 0},
     {"ROW_PAIR", 0, 1 << 20, 0},
+    {"ROW_PACK", 0, 8, 0},
     {"ATTN_TK", 0, 256, 0},
     {"ATTN_DH", 1, 1 << 16, 0},
     {NULL, 0, 0, 0},
@@ -52,7 +59,7 @@ const cls__param_family cls__params_rows = {
     "rows",
     {
         [CLS__SET_CPU] = "ROW_VARIANT=0 ROW_WG=64 ROW_LOCAL=16 ROW_VEC=16 ROW_CVEC=16 ROW_PART=256 ROW_CLOCAL=16 "
-                         "ROW_PAIR=128 ATTN_TK=0 ATTN_DH=8",
+                         "ROW_PAIR=128 ROW_PACK=4 ATTN_TK=0 ATTN_DH=8",
         [CLS__SET_NVIDIA_GPU] = "ROW_VARIANT=1 ROW_WG=256 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 "
                                 "ROW_CLOCAL=64 ATTN_TK=64 ATTN_DH=64",
         [CLS__SET_AMD_GPU] = "ROW_VARIANT=1 ROW_WG=256 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 "

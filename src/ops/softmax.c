@@ -43,18 +43,30 @@ cls_status cls_softmax_forward(cls_context *ctx, size_t rows, size_t cols, float
   int variant = cls__rows_variant(ctx);
   cl_kernel k;
   if ((s = cls__kernel(ctx, "softmax", variant ? "softmax_fwd_wg" : "softmax_fwd_row", &k)) != CLS_OK) return s;
-  /* Variant 0 runs short non-causal rows two per work-item (in lockstep:
-   * more independent work per step); ROW_PAIR is the longest such row. */
-  int pairs = variant == 0 && !causal && (long)cols <= cls__param(ctx, "ROW_PAIR", 0);
+  /* Variant 0 runs rows of 1 to 4 whole vectors ROW_PACK per work-item in
+   * registers (mode 2, cl/softmax.cl: bitwise the results of a row per
+   * work-item), other short non-causal rows two per work-item in lockstep
+   * (mode 1; ROW_PAIR is the longest such row), the rest one per item. */
+  int mode = 0;
+  size_t items = rows;
+  if (variant == 0) {
+    long vec = cls__param(ctx, "ROW_VEC", 8), pack = cls__param(ctx, "ROW_PACK", 0);
+    if (pack > 0 && vec > 0 && cols % (size_t)vec == 0 && cols <= 4 * (size_t)vec) {
+      mode = 2;
+      items = (rows + (size_t)pack - 1) / (size_t)pack;
+    } else if (!causal && (long)cols <= cls__param(ctx, "ROW_PAIR", 0)) {
+      mode = 1;
+      items = (rows + 1) / 2;
+    }
+  }
   size_t global, local;
-  if ((s = cls__rows_geometry(ctx, k, variant, pairs ? (rows + 1) / 2 : rows, cols, &global, &local)) != CLS_OK)
-    return s;
+  if ((s = cls__rows_geometry(ctx, k, variant, items, cols, &global, &local)) != CLS_OK) return s;
   cl_uint a = 0;
   if ((s = cls__arg_mem(ctx, k, a++, x.buf)) || (s = cls__arg_uint(ctx, k, a++, x.offset)) ||
       (s = cls__arg_mem(ctx, k, a++, y.buf)) || (s = cls__arg_uint(ctx, k, a++, y.offset)) ||
       (s = cls__arg_uint(ctx, k, a++, rows)) || (s = cls__arg_uint(ctx, k, a++, cols)) ||
       (s = cls__arg_float(ctx, k, a++, scale)) || (s = cls__arg_int(ctx, k, a++, causal)) ||
-      (variant == 0 && (s = cls__arg_int(ctx, k, a++, pairs))))
+      (variant == 0 && (s = cls__arg_int(ctx, k, a++, mode))))
     return s;
 
   /* Only the unmasked entries cost arithmetic: per entry a scale, a max, a
