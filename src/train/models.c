@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "clscale/ops.h"
 #include "core/clock.h"
@@ -43,6 +44,15 @@ typedef struct {
   } slot[2];
   int next;
 } group;
+
+/* User + system CPU seconds of the process (every thread: a CPU device's
+ * workers too). */
+static double cpu_now(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+  return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
+         1e-6 * (double)ru.ru_stime.tv_usec;
+}
 
 static cls_status fail(group *u, cls_status s, const char *what) {
   const char *why = cls_last_error(u->ctx);
@@ -204,7 +214,7 @@ cls_status cls_models_train(cls_context *ctx, const cls_task_spec *spec, const c
     u.em = cls__emu_models_model(u.g);
     u.S = cls_emulator_model_floats(u.em);
     u.tps = cls__emu_models_tokens_per_step(u.g);
-    const double t0 = cls_now();
+    const double t0 = cls_now(), c0 = cpu_now();
     size_t active = K;
     for (uint64_t st = 0; s == CLS_OK && st < members[0].steps; st++) {
       while (active > 1 && members[active - 1].steps <= st) active--;
@@ -219,6 +229,7 @@ cls_status cls_models_train(cls_context *ctx, const cls_task_spec *spec, const c
     if (s == CLS_OK) s = w;
     if (s == CLS_OK) s = cls_finish(ctx);
     r->seconds = cls_now() - t0;
+    r->cpu_seconds = cpu_now() - c0;
   }
   cls__emu_models_destroy(u.g);
   for (size_t k = 0; u.ms && k < K; k++) free(u.ms[k].evals);

@@ -48,6 +48,7 @@ typedef struct cls_models_result {
   size_t models;
   cls_model_outcome *out; /* models entries */
   double seconds;         /* wall time of the training steps and evaluations */
+  double cpu_seconds;     /* the process's CPU time over them (all threads: a CPU device's too) */
   double samples;         /* tokens (spectra x pixels) trained on, all models */
   uint64_t steps;         /* group steps (the longest member's) */
   char error[1024];
