@@ -371,15 +371,18 @@ size_t cls_emulator_model_floats(const cls_emulator *e) {
 
 /* ------------------------------------------- the layers, for K models
  *
- * Each model's work is the single model's, launch for launch, except that
- * the products of the K models are one batched product (cls_matmul_models:
- * each product computed as it is alone) and the row ops without
- * parameters run over the K models' rows at once where their parts are
- * contiguous. The ops that read a model's own parameters (bias, norm gain)
- * or sum over a model's rows (bias and gain gradients, the loss) run once
- * per model on its part: the same kernel on the same shape, so the same
- * order of operations. With one model these are exactly the launches of
- * the shared blocks (blocks.c) that this file used before. */
+ * Each model computes what the single model computes, operation for
+ * operation: the products of the K models are one batched product
+ * (cls_matmul_models: each product computed as it is alone); the bias
+ * ops, their GELU and their gradients one launch for all models
+ * (cls_*_models: a bias per model, each model's rows summed in its own
+ * parts) where the models' parts are contiguous (full batches), else once
+ * per model; the row ops without parameters run over the K models' rows
+ * at once where their parts are contiguous. The norms (a gain per model;
+ * their kernels have no models form yet), the loss's reduction and AdamW
+ * run once per model on its part: the same kernel on the same shape, so
+ * the same order of operations. With one model these are exactly the
+ * launches of the shared blocks (blocks.c) that this file used before. */
 
 /* x W + b (x: rows x in at x, parts sx apart; y likewise at y, sy). */
 static cls_status lin(cls_emulator *e, size_t rows, size_t in, size_t out, size_t x, size_t sx, int w, size_t y,
@@ -388,6 +391,7 @@ static cls_status lin(cls_emulator *e, size_t rows, size_t in, size_t out, size_
   const size_t K = e->active;
   TRY(cls_matmul_models(ctx, CLS_NO_TRANS, CLS_NO_TRANS, rows, out, in, 1.0f, A(x), in, sx, P(w), out, e->S,
                         residual ? 1.0f : 0.0f, A(y), out, sy, K, K));
+  if (sy == rows * out) return cls_bias_add_models(ctx, K, rows, out, P(w + 1), e->S, A(y));
   for (size_t k = 0; k < K; k++) TRY(cls_bias_add(ctx, rows, out, PK(w + 1, k), AK(y, sy, k)));
   return CLS_OK;
 }
@@ -399,6 +403,7 @@ static cls_status lin_gelu(cls_emulator *e, size_t rows, size_t in, size_t out, 
   const size_t K = e->active;
   TRY(cls_matmul_models(ctx, CLS_NO_TRANS, CLS_NO_TRANS, rows, out, in, 1.0f, A(x), in, sx, P(w), out, e->S, 0.0f,
                         A(h), out, sy, K, K));
+  if (sy == rows * out) return cls_bias_gelu_forward_models(ctx, K, rows, out, P(w + 1), e->S, A(h), A(y));
   for (size_t k = 0; k < K; k++)
     TRY(cls_bias_gelu_forward(ctx, rows, out, PK(w + 1, k), AK(h, sy, k), AK(y, sy, k)));
   return CLS_OK;
@@ -413,7 +418,10 @@ static cls_status lin_back(cls_emulator *e, size_t rows, size_t in, size_t out, 
   const size_t K = e->active;
   TRY(cls_matmul_models(ctx, CLS_TRANS, CLS_NO_TRANS, in, out, rows, 1.0f, A(x), in, sx, A(dy), out, sdy, 1.0f,
                         G(w), out, e->S, K, K));
-  for (size_t k = 0; k < K; k++) TRY(cls_bias_backward(ctx, rows, out, AK(dy, sdy, k), GK(w + 1, k), 1));
+  if (sdy == rows * out)
+    TRY(cls_bias_backward_models(ctx, K, rows, out, A(dy), G(w + 1), e->S, 1));
+  else
+    for (size_t k = 0; k < K; k++) TRY(cls_bias_backward(ctx, rows, out, AK(dy, sdy, k), GK(w + 1, k), 1));
   if (dx == NO_DX) return CLS_OK;
   return cls_matmul_models(ctx, CLS_NO_TRANS, CLS_TRANS, rows, in, out, 1.0f, A(dy), out, sdy, P(w), out, e->S,
                            dx_acc ? 1.0f : 0.0f, A(dx), in, sx, K, K);
@@ -425,8 +433,11 @@ static cls_status lin_gelu_back(cls_emulator *e, size_t rows, size_t in, size_t 
                                 size_t h, size_t dy, size_t dh, size_t sh, size_t dx, int dx_acc) {
   cls_context *ctx = e->m.ctx;
   const size_t K = e->active;
-  for (size_t k = 0; k < K; k++)
-    TRY(cls_gelu_bias_backward(ctx, rows, out, AK(h, sh, k), AK(dy, sh, k), AK(dh, sh, k), GK(w + 1, k), 1));
+  if (sh == rows * out)
+    TRY(cls_gelu_bias_backward_models(ctx, K, rows, out, A(h), A(dy), A(dh), G(w + 1), e->S, 1));
+  else
+    for (size_t k = 0; k < K; k++)
+      TRY(cls_gelu_bias_backward(ctx, rows, out, AK(h, sh, k), AK(dy, sh, k), AK(dh, sh, k), GK(w + 1, k), 1));
   TRY(cls_matmul_models(ctx, CLS_TRANS, CLS_NO_TRANS, in, out, rows, 1.0f, A(x), in, sx, A(dh), out, sh, 1.0f,
                         G(w), out, e->S, K, K));
   if (dx == NO_DX) return CLS_OK;
