@@ -5,8 +5,8 @@
  * alone through the side-by-side runner must log the evaluation rows
  * (train and eval losses, learning rates) that the train loop writes for
  * the same run. On the own matmul backend and on the default auto
- * backend. Also the ops themselves: cls_matmul_models and the bias ops'
- * models forms against one call per model, bitwise.
+ * backend. Also cls_matmul_models against one cls_matmul per model,
+ * bitwise (the bias ops' models forms: tests/test_elementwise.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -211,99 +211,6 @@ static void test_matmul_models(void **state) {
   }
 }
 
-/* The bias ops' models forms against one call per model, bitwise: one
- * part per model, several, and rows that are not a whole number of parts
- * (each model alone), with and without accumulation; also with short
- * parts (ROW_PART=16) and plain column sums (ROW_CVEC=1). */
-static void bias_models_on(cls_context *ctx) {
-  const size_t shapes[][2] = {{100, 33}, {512, 16}, {600, 64}, {48, 5}};
-  const size_t K = 3;
-  for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
-    for (int acc = 0; acc < 2; acc++) {
-      const size_t rows = shapes[si][0], cols = shapes[si][1], n = K * rows * cols, bs = cols + 7;
-      const size_t nb = K * bs;
-      float *x = test_random_floats(n, 10 + si, -2, 2), *dy = test_random_floats(n, 20 + si, -1, 1);
-      float *b = test_random_floats(nb, 30 + si, -1, 1);
-      cls_buffer *X[2], *Y[2], *DY[2], *DX[2], *B[2], *DB[2];
-      for (int v = 0; v < 2; v++) {
-        X[v] = test_upload(ctx, x, n);
-        Y[v] = test_upload(ctx, x, n);
-        DY[v] = test_upload(ctx, dy, n);
-        DX[v] = test_upload(ctx, dy, n);
-        B[v] = test_upload(ctx, b, nb);
-        DB[v] = test_upload(ctx, b, nb);
-      }
-      /* v = 0: the models forms; v = 1: one call per model. */
-      TEST_OK(ctx, cls_bias_add_models(ctx, K, rows, cols, cls_ref_at(B[0], 0), bs, cls_ref_at(Y[0], 0)));
-      TEST_OK(ctx, cls_bias_gelu_forward_models(ctx, K, rows, cols, cls_ref_at(B[0], 0), bs, cls_ref_at(X[0], 0),
-                                                cls_ref_at(DX[0], 0)));
-      TEST_OK(ctx,
-              cls_bias_backward_models(ctx, K, rows, cols, cls_ref_at(DY[0], 0), cls_ref_at(DB[0], 0), bs, acc));
-      for (size_t k = 0; k < K; k++) {
-        const size_t o = k * rows * cols;
-        TEST_OK(ctx, cls_bias_add(ctx, rows, cols, cls_ref_at(B[1], k * bs), cls_ref_at(Y[1], o)));
-        TEST_OK(ctx, cls_bias_gelu_forward(ctx, rows, cols, cls_ref_at(B[1], k * bs), cls_ref_at(X[1], o),
-                                           cls_ref_at(DX[1], o)));
-        TEST_OK(ctx, cls_bias_backward(ctx, rows, cols, cls_ref_at(DY[1], o), cls_ref_at(DB[1], k * bs), acc));
-      }
-      const cls_buffer *const check1[][2] = {{Y[0], Y[1]}, {X[0], X[1]}, {DX[0], DX[1]}, {DB[0], DB[1]}};
-      const char *names1[] = {"bias_add", "bias_gelu h", "bias_gelu y", "bias_backward"};
-      for (int c = 0; c < 4; c++) {
-        float *g0 = test_download(ctx, check1[c][0]), *g1 = test_download(ctx, check1[c][1]);
-        if (memcmp(g0, g1, (c == 3 ? nb : n) * sizeof *g0))
-          fail_msg("%s models form, %zu x %zu, accumulate %d: differs from one call per model", names1[c], rows,
-                   cols, acc);
-        free(g0);
-        free(g1);
-      }
-      /* The GELU backward with its bias gradient, in place (dx = dy). */
-      TEST_OK(ctx, cls_gelu_bias_backward_models(ctx, K, rows, cols, cls_ref_at(X[0], 0), cls_ref_at(DY[0], 0),
-                                                 cls_ref_at(DY[0], 0), cls_ref_at(B[0], 0), bs, acc));
-      for (size_t k = 0; k < K; k++) {
-        const size_t o = k * rows * cols;
-        TEST_OK(ctx, cls_gelu_bias_backward(ctx, rows, cols, cls_ref_at(X[1], o), cls_ref_at(DY[1], o),
-                                            cls_ref_at(DY[1], o), cls_ref_at(B[1], k * bs), acc));
-      }
-      for (int c = 0; c < 2; c++) {
-        const cls_buffer *u = c ? B[0] : DY[0], *w = c ? B[1] : DY[1];
-        float *g0 = test_download(ctx, u), *g1 = test_download(ctx, w);
-        if (memcmp(g0, g1, (c ? nb : n) * sizeof *g0))
-          fail_msg(
-              "gelu_bias_backward models form (%s), %zu x %zu, accumulate %d: differs from one call per model",
-              c ? "dbias" : "dx", rows, cols, acc);
-        free(g0);
-        free(g1);
-      }
-      for (int v = 0; v < 2; v++) {
-        cls_buffer_free(X[v]);
-        cls_buffer_free(Y[v]);
-        cls_buffer_free(DY[v]);
-        cls_buffer_free(DX[v]);
-        cls_buffer_free(B[v]);
-        cls_buffer_free(DB[v]);
-      }
-      free(x);
-      free(dy);
-      free(b);
-    }
-  /* Overlapping biases are refused. */
-  cls_buffer *y = NULL;
-  TEST_OK(ctx, cls_buffer_alloc(ctx, 64, &y));
-  assert_int_equal(cls_bias_add_models(ctx, 2, 2, 8, cls_ref_at(y, 0), 4, cls_ref_at(y, 32)),
-                   CLS_ERR_INVALID_VALUE);
-  cls_buffer_free(y);
-}
-
-static void test_bias_models(void **state) {
-  (void)state;
-  const char *params[] = {NULL, "ROW_PART=16", "ROW_CVEC=1"};
-  for (int i = 0; i < 3; i++) {
-    cls_context *ctx = test_context(params[i], "own");
-    bias_models_on(ctx);
-    cls_context_destroy(ctx);
-  }
-}
-
 /* Bad members are refused with a message, nothing trained. */
 static void test_bad_members(void **state) {
   (void)state;
@@ -330,8 +237,9 @@ static void test_bad_members(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_matmul_models),     cmocka_unit_test(test_bias_models),
-      cmocka_unit_test(test_bad_members),       cmocka_unit_test(test_side_by_side_own),
+      cmocka_unit_test(test_matmul_models),
+      cmocka_unit_test(test_bad_members),
+      cmocka_unit_test(test_side_by_side_own),
       cmocka_unit_test(test_side_by_side_auto),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
