@@ -163,6 +163,37 @@ static void test_side_by_side_auto(void **state) {
   check_backend(NULL, "group_auto");
 }
 
+/* One spectrum a step: the attention's products are then single products
+ * for one model, so side by side it runs once per model (a batch of K
+ * would be another shape class for auto); and 3 pixels a spectrum, so the
+ * models' parts of the smallest activations are not contiguous (padded to
+ * 16 floats) and the ops run once per model there. */
+static void test_side_by_side_one_spectrum(void **state) {
+  (void)state;
+  cls_context *ctx = test_context(NULL, NULL);
+  cls_task_spec s;
+  tiny_spec(&s);
+  s.batch = 1;
+  s.pixels = 3;
+  cls_train_config c;
+  tiny_config(&c);
+  const cls_model_member two[2] = {{5, 4e-3, 6}, {6, 8e-3, 6}};
+  cls_models_result all, one[2];
+  if (cls_models_train(ctx, &s, &c, 2, two, &all) != CLS_OK) fail_msg("%s", all.error);
+  for (size_t k = 0; k < 2; k++) {
+    if (cls_models_train(ctx, &s, &c, 1, &two[k], &one[k]) != CLS_OK) fail_msg("%s", one[k].error);
+    if (memcmp(all.out[k].losses, one[k].out[0].losses, 6 * sizeof(float)))
+      fail_msg("one spectrum a step: model %zu's losses side by side differ from alone", k);
+    assert_int_equal(all.out[k].n_rows, one[k].out[0].n_rows);
+    for (size_t i = 0; i < all.out[k].n_rows; i++)
+      assert_memory_equal(&all.out[k].rows[i].eval_loss, &one[k].out[0].rows[i].eval_loss, sizeof(double));
+    cls_models_free(&one[k]);
+  }
+  assert_true(all.out[0].losses[0] != all.out[1].losses[0]);
+  cls_models_free(&all);
+  cls_context_destroy(ctx);
+}
+
 /* cls_matmul_models against one product per model, on every transpose. */
 static void test_matmul_models(void **state) {
   (void)state;
@@ -241,6 +272,7 @@ int main(void) {
       cmocka_unit_test(test_bad_members),
       cmocka_unit_test(test_side_by_side_own),
       cmocka_unit_test(test_side_by_side_auto),
+      cmocka_unit_test(test_side_by_side_one_spectrum),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
