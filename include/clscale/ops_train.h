@@ -127,7 +127,8 @@ cls_status cls_bias_gelu_forward_models(cls_context *ctx, size_t models, size_t 
 cls_status cls_bias_backward_models(cls_context *ctx, size_t models, size_t rows, size_t cols, cls_ref dy,
                                     cls_ref dbias, size_t bias_stride, int accumulate);
 cls_status cls_gelu_bias_backward_models(cls_context *ctx, size_t models, size_t rows, size_t cols, cls_ref h,
-                                         cls_ref dy, cls_ref dx, cls_ref dbias, size_t bias_stride, int accumulate);
+                                         cls_ref dy, cls_ref dx, cls_ref dbias, size_t bias_stride,
+                                         int accumulate);
 
 /* -------------------------------------------------------------- embedding */
 

@@ -115,7 +115,9 @@ cls_param_slabs *cls_emulator_slabs(cls_emulator *e);
  *   target    B*P true fluxes.
  * The mean squared error over the B*P pixels in *mse (reads one float back;
  * NULL: no read, no sync). With want_grad, also leaves its gradient for
- * cls_emulator_backward. */
+ * cls_emulator_backward. An emulator of several models
+ * (cls_emulator_create_models) runs them all: the arrays and mse hold one
+ * per model, one model after the other (cls_emulator_forward_models). */
 cls_status cls_emulator_forward(cls_emulator *e, const float *labels, const float *features, const float *target,
                                 size_t B, size_t P, int want_grad, float *mse);
 
