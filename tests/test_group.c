@@ -259,6 +259,11 @@ static void test_bad_members(void **state) {
   cls_models_free(&r);
   assert_int_equal(cls_models_train(ctx, &s, &c, 1, nolr, &r), CLS_ERR_INVALID_VALUE);
   cls_models_free(&r);
+  c.eval_batches = 0;
+  assert_int_equal(cls_models_train(ctx, &s, &c, 1, members, &r), CLS_ERR_INVALID_VALUE);
+  assert_non_null(strstr(r.error, "evaluation"));
+  cls_models_free(&r);
+  tiny_config(&c);
   s.task = "text";
   assert_int_equal(cls_models_train(ctx, &s, &c, 1, members, &r), CLS_ERR_INVALID_VALUE);
   assert_non_null(strstr(r.error, "spectra"));

@@ -152,6 +152,18 @@ static cls_status evaluate(group *u, size_t active, uint64_t done) {
 
 static cls_status setup(group *u) {
   const cls_train_config *c = u->c;
+  /* The schedule's and AdamW's settings, as the train loop checks them. */
+  if (!(c->min_lr_ratio >= 0 && c->min_lr_ratio <= 1) || !(c->warmup_fraction < 1) ||
+      !(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1) || !(c->eps > 0) || !isfinite(c->eps) ||
+      !(c->clip >= 0) || !isfinite(c->clip) || (!c->eval_every && !c->evals) || !c->eval_batches) {
+    snprintf(
+        u->r->error, sizeof u->r->error,
+        "a bad schedule: min lr ratio in [0, 1], warm-up fraction below 1, betas in [0, 1), eps > 0, clip "
+        ">= 0, and at least one evaluation of at least one batch (got %g, %g, %g, %g, %g, %g, %zu / %llu, %zu)",
+        c->min_lr_ratio, c->warmup_fraction, c->beta1, c->beta2, c->eps, c->clip, c->evals,
+        (unsigned long long)c->eval_every, c->eval_batches);
+    return CLS_ERR_INVALID_VALUE;
+  }
   for (size_t k = 0; k < u->K; k++) {
     const cls_model_member *mb = &u->mem[k];
     if (!mb->steps || mb->steps > (uint64_t)1e15 || !(mb->lr > 0) || !isfinite(mb->lr) ||
