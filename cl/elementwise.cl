@@ -215,3 +215,62 @@ __kernel void gelu_bias_bwd_part(__global const float *x, uint xo, __global cons
     out[o] = accumulate ? out[o] + s : s;
   }
 }
+
+/* ------------------------------------------------ models side by side
+ * The bias ops of `models` models of one shape trained as one (the train
+ * layer's models.h): the models' rows follow one another (rows of the
+ * launch = models x mrows), model k's bias at bias + bo + k * bstride.
+ * Every element is computed as the one-model kernel above computes it
+ * (bias_grad_part and gelu_bias_bwd_part serve as they are: their parts
+ * never straddle two models), so each model's result is bitwise its own. */
+
+/* bias_add with a bias per model. */
+__kernel void bias_add_models(__global const float *bias, uint bo, uint bstride, uint mrows, __global float *y,
+                              uint yo, uint rows, uint cols) {
+  uint c = get_global_id(0);
+  uint r = get_global_id(1);
+  if (c >= cols || r >= rows) return;
+  y[yo + (size_t)r * cols + c] += bias[bo + (size_t)(r / mrows) * bstride + c];
+}
+
+/* bias_gelu_fwd with a bias per model. */
+__kernel void bias_gelu_fwd_models(__global const float *bias, uint bo, uint bstride, uint mrows,
+                                   __global float *x, uint xo, __global float *y, uint yo, uint rows, uint cols,
+                                   uint vecs) {
+  uint id = get_global_id(0);
+  if (id >= rows * vecs) return;
+  uint r = id / vecs, c = (id % vecs) * ELT_VEC;
+  size_t at = (size_t)r * cols + c, b = bo + (size_t)(r / mrows) * bstride;
+  if (cols - c >= ELT_VEC) {
+    floatv h = VLOAD(0, x + xo + at) + VLOAD(0, bias + b + c);
+    VSTORE(h, 0, x + xo + at);
+    VSTORE(GELU_FWD(h), 0, y + yo + at);
+  } else {
+    for (; c < cols; c++, at++) {
+      float h = x[xo + at] + bias[b + c];
+      x[xo + at] = h;
+      y[yo + at] = GELU_FWD(h);
+    }
+  }
+}
+
+/* bias_grad_finish for each model (item (c, k)): its `parts` partial sums
+ * in part order into its dbias at dbo + k * dbstride. A model of a single
+ * part takes the part as it is, as the one-model path writes its only
+ * part straight into dbias (0 + s would turn a -0 into +0). */
+__kernel void bias_grad_finish_models(__global const float *part, uint parts, uint cols, __global float *db,
+                                      uint dbo, uint dbstride, int accumulate) {
+  uint c = get_global_id(0);
+  uint k = get_global_id(1);
+  if (c >= cols) return;
+  __global const float *pk = part + (size_t)k * parts * cols;
+  float s;
+  if (parts == 1) {
+    s = pk[c];
+  } else {
+    s = 0.0f;
+    for (uint p = 0; p < parts; p++) s += pk[(size_t)p * cols + c];
+  }
+  size_t o = dbo + (size_t)k * dbstride + c;
+  db[o] = accumulate ? db[o] + s : s;
+}

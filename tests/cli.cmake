@@ -42,13 +42,14 @@ cls_cli_test(bench_missing_value 2 "--json needs a value" bench --json)
 cls_cli_test(devices_missing_value 2 "--device needs a value" devices --device)
 cls_cli_test(bench_unwritable_json 1 "cannot write" bench --json /proc/no/such/dir/bench.json)
 cls_cli_test(bench_only_solve 0 "SPD solve GFLOP/s" bench --only solve --quick --reps 3)
+cls_cli_test(bench_only_models 0 "width +16 +4 models +[0-9]+ samples/s" bench --only models --quick --reps 3)
 cls_cli_test(bench_bad_device 1 "no device matches" bench --device no-such-gpu)
 cls_cli_test(bench_bad_backend_env 1 "unknown matmul backend 'cublas'" bench --quick)
 set_tests_properties(cli_bench_bad_backend_env PROPERTIES ENVIRONMENT "${CLS_CLI_ENV};CLSCALE_MATMUL_BACKEND=cublas")
 
 # The whole benchmark on small shapes, with its JSON checked for every part.
 add_test(NAME cli_bench_quick
-         COMMAND sh -c "${CLS_EXPECT} 0 'softmax_fwd' $<TARGET_FILE:clscale> bench --quick --reps 3 --json bench-quick.json && grep -q '\"ratio_to_clblast\"' bench-quick.json && grep -q '\"ratio_to_copy\"' bench-quick.json && grep -q '\"cold_seconds\"' bench-quick.json && grep -q '\"fma_gflops\"' bench-quick.json && grep -q '\"host_us\"' bench-quick.json && grep -q '\"load\"' bench-quick.json")
+         COMMAND sh -c "${CLS_EXPECT} 0 'softmax_fwd' $<TARGET_FILE:clscale> bench --quick --reps 3 --json bench-quick.json && grep -q '\"ratio_to_clblast\"' bench-quick.json && grep -q '\"ratio_to_copy\"' bench-quick.json && grep -q '\"cold_seconds\"' bench-quick.json && grep -q '\"fma_gflops\"' bench-quick.json && grep -q '\"host_us\"' bench-quick.json && grep -q '\"load\"' bench-quick.json && grep -q '\"samples_per_second\"' bench-quick.json")
 set_tests_properties(cli_bench_quick PROPERTIES ENVIRONMENT "${CLS_CLI_ENV}" TIMEOUT 900)
 
 # The muP coordinate check, through to its figure.

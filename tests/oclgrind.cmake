@@ -54,6 +54,7 @@ set(CLS_OG_LEFT_OUT
     test_emulator
     test_gpt
     test_gpt_infer
+    test_group
     test_sweep_run
     test_task_gcd
     test_task_linreg

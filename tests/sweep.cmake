@@ -122,6 +122,9 @@ cls_sweep_cli(single_point 0 "a single point" ${CLS_SWEEP_DIR}/single.ini --out 
               --matmul-backend own)
 cls_sweep_cli(dry_run 0 "c2e9_w32_d1_s1 +32 +1 +1.38e\\+04 +6.88e\\+04 .* 131 " ${CLS_SWEEP_DIR}/tiny.json --dry-run
               --matmul-backend own)
+# The groups that could train side by side: w16 is in all three budgets' windows.
+cls_sweep_cli(dry_run_groups 0 "^  w16 d1 h2, 3 models: c2e8_w16_d1_s1 c6e8_w16_d1_s1 c2e9_w16_d1_s1"
+              ${CLS_SWEEP_DIR}/tiny.json --dry-run --matmul-backend own)
 
 # Lists "id status final_eval_loss" of a run directory's points, sorted.
 file(WRITE ${CLS_SWEEP_DIR}/lib.sh [=[

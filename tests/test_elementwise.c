@@ -510,6 +510,102 @@ static void test_counters(void **state) {
   cls_buffer_free(x);
 }
 
+/* The bias ops' models forms (models side by side, the train layer's
+ * models.h) against one call per model, bitwise: one
+ * part per model, several, and rows that are not a whole number of parts
+ * (each model alone), with and without accumulation; also with short
+ * parts (ROW_PART=16) and plain column sums (ROW_CVEC=1). */
+static void bias_models_on(cls_context *ctx) {
+  const size_t big[][2] = {{100, 33}, {512, 16}, {600, 64}, {48, 5}};
+  const size_t small[][2] = {{20, 33}, {32, 16}, {40, 8}, {6, 5}};
+  const size_t(*shapes)[2] = test_small() ? small : big;
+  const size_t K = 3;
+  for (size_t si = 0; si < 4; si++)
+    for (int acc = 0; acc < 2; acc++) {
+      const size_t rows = shapes[si][0], cols = shapes[si][1], n = K * rows * cols, bs = cols + 7;
+      const size_t nb = K * bs;
+      float *x = test_random_floats(n, 10 + si, -2, 2), *dy = test_random_floats(n, 20 + si, -1, 1);
+      float *b = test_random_floats(nb, 30 + si, -1, 1);
+      cls_buffer *X[2], *Y[2], *DY[2], *DX[2], *B[2], *DB[2];
+      for (int v = 0; v < 2; v++) {
+        X[v] = test_upload(ctx, x, n);
+        Y[v] = test_upload(ctx, x, n);
+        DY[v] = test_upload(ctx, dy, n);
+        DX[v] = test_upload(ctx, dy, n);
+        B[v] = test_upload(ctx, b, nb);
+        DB[v] = test_upload(ctx, b, nb);
+      }
+      /* v = 0: the models forms; v = 1: one call per model. */
+      TEST_OK(ctx, cls_bias_add_models(ctx, K, rows, cols, cls_ref_at(B[0], 0), bs, cls_ref_at(Y[0], 0)));
+      TEST_OK(ctx, cls_bias_gelu_forward_models(ctx, K, rows, cols, cls_ref_at(B[0], 0), bs, cls_ref_at(X[0], 0),
+                                                cls_ref_at(DX[0], 0)));
+      TEST_OK(ctx,
+              cls_bias_backward_models(ctx, K, rows, cols, cls_ref_at(DY[0], 0), cls_ref_at(DB[0], 0), bs, acc));
+      for (size_t k = 0; k < K; k++) {
+        const size_t o = k * rows * cols;
+        TEST_OK(ctx, cls_bias_add(ctx, rows, cols, cls_ref_at(B[1], k * bs), cls_ref_at(Y[1], o)));
+        TEST_OK(ctx, cls_bias_gelu_forward(ctx, rows, cols, cls_ref_at(B[1], k * bs), cls_ref_at(X[1], o),
+                                           cls_ref_at(DX[1], o)));
+        TEST_OK(ctx, cls_bias_backward(ctx, rows, cols, cls_ref_at(DY[1], o), cls_ref_at(DB[1], k * bs), acc));
+      }
+      const cls_buffer *const check1[][2] = {{Y[0], Y[1]}, {X[0], X[1]}, {DX[0], DX[1]}, {DB[0], DB[1]}};
+      const char *names1[] = {"bias_add", "bias_gelu h", "bias_gelu y", "bias_backward"};
+      for (int c = 0; c < 4; c++) {
+        float *g0 = test_download(ctx, check1[c][0]), *g1 = test_download(ctx, check1[c][1]);
+        if (memcmp(g0, g1, (c == 3 ? nb : n) * sizeof *g0))
+          fail_msg("%s models form, %zu x %zu, accumulate %d: differs from one call per model", names1[c], rows,
+                   cols, acc);
+        free(g0);
+        free(g1);
+      }
+      /* The GELU backward with its bias gradient, in place (dx = dy). */
+      TEST_OK(ctx, cls_gelu_bias_backward_models(ctx, K, rows, cols, cls_ref_at(X[0], 0), cls_ref_at(DY[0], 0),
+                                                 cls_ref_at(DY[0], 0), cls_ref_at(B[0], 0), bs, acc));
+      for (size_t k = 0; k < K; k++) {
+        const size_t o = k * rows * cols;
+        TEST_OK(ctx, cls_gelu_bias_backward(ctx, rows, cols, cls_ref_at(X[1], o), cls_ref_at(DY[1], o),
+                                            cls_ref_at(DY[1], o), cls_ref_at(B[1], k * bs), acc));
+      }
+      for (int c = 0; c < 2; c++) {
+        const cls_buffer *u = c ? B[0] : DY[0], *w = c ? B[1] : DY[1];
+        float *g0 = test_download(ctx, u), *g1 = test_download(ctx, w);
+        if (memcmp(g0, g1, (c ? nb : n) * sizeof *g0))
+          fail_msg(
+              "gelu_bias_backward models form (%s), %zu x %zu, accumulate %d: differs from one call per model",
+              c ? "dbias" : "dx", rows, cols, acc);
+        free(g0);
+        free(g1);
+      }
+      for (int v = 0; v < 2; v++) {
+        cls_buffer_free(X[v]);
+        cls_buffer_free(Y[v]);
+        cls_buffer_free(DY[v]);
+        cls_buffer_free(DX[v]);
+        cls_buffer_free(B[v]);
+        cls_buffer_free(DB[v]);
+      }
+      free(x);
+      free(dy);
+      free(b);
+    }
+  /* Overlapping biases are refused. */
+  cls_buffer *y = NULL;
+  TEST_OK(ctx, cls_buffer_alloc(ctx, 64, &y));
+  assert_int_equal(cls_bias_add_models(ctx, 2, 2, 8, cls_ref_at(y, 0), 4, cls_ref_at(y, 32)),
+                   CLS_ERR_INVALID_VALUE);
+  cls_buffer_free(y);
+}
+
+static void test_bias_models(void **state) {
+  bias_models_on(*state);
+  const char *params[] = {"ROW_PART=16", "ROW_CVEC=1"};
+  for (int i = 0; i < 2; i++) {
+    cls_context *ctx = test_context(params[i], NULL);
+    bias_models_on(ctx);
+    cls_context_destroy(ctx);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_gelu),
@@ -521,6 +617,7 @@ int main(void) {
       cmocka_unit_test(test_bias_finite_differences),
       cmocka_unit_test(test_bias_gelu),
       cmocka_unit_test(test_bias_gelu_finite_differences),
+      cmocka_unit_test(test_bias_models),
       cmocka_unit_test(test_bad_arguments),
       cmocka_unit_test(test_counters),
   };

@@ -110,7 +110,8 @@ static void run_case(cls_context *ctx, cls_backend backend, const mm_case *t) {
                       sa,
                       sb,
                       sc,
-                      1};
+                      1,
+                      0};
     TEST_OK(ctx, cls__mm_run(ctx, backend, &g));
   } else {
     TEST_OK(ctx, cls_matmul_batched_on(ctx, backend, t->ta, t->tb, t->m, t->n, t->k, t->alpha,

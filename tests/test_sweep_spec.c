@@ -359,6 +359,36 @@ static void test_plan_ids_and_order(void **state) {
  * chain (the same pi from generation 1 on); a chain stays in one shard.
  * pi is `real_fraction`; `synthetic_fraction` gives 1 - pi instead and the
  * same spec (never both). */
+/* Points of one shape that differ in seed, lr or budget form groups of at
+ * most max_models, in plan order; other shapes and other tasks do not. */
+static void test_plan_groups(void **state) {
+  (void)state;
+  cls_sweep_spec *s = parse_ok("{" BASE "\"widths\": [32, 16], \"depth\": 2, \"budgets_flops\": [1e10, 3.16e9], "
+                               "\"seeds\": [1, 7]}");
+  cls_sweep_point *p;
+  size_t n, group[8];
+  assert_int_equal(cls_sweep_plan(s, &p, &n, err, sizeof err), CLS_OK);
+  assert_int_equal(n, 8);
+  /* Plan order: (3.16e9: w16 s1, w16 s7, w32 s1, w32 s7), then 1e10 the same. */
+  assert_int_equal(cls_sweep_groups(s, p, n, 8, group), 2);
+  const size_t want8[] = {0, 0, 1, 1, 0, 0, 1, 1};
+  for (size_t i = 0; i < n; i++) assert_int_equal(group[i], want8[i]);
+  assert_int_equal(cls_sweep_groups(s, p, n, 3, group), 4);
+  const size_t want3[] = {0, 0, 1, 1, 0, 2, 1, 3};
+  for (size_t i = 0; i < n; i++) assert_int_equal(group[i], want3[i]);
+  assert_int_equal(cls_sweep_groups(s, p, n, 1, group), 8);
+  for (size_t i = 0; i < n; i++) assert_int_equal(group[i], i);
+  free(p);
+  cls_sweep_spec_free(s);
+  /* Another task: no groups (it does not train side by side yet). */
+  s = parse_ok("{\"task\": \"text\", \"mode\": \"isoflop\", \"widths\": [32], \"depth\": 2, \"budgets_flops\": "
+               "[1e10, 3.16e9], \"seeds\": [1, 7]}");
+  assert_int_equal(cls_sweep_plan(s, &p, &n, err, sizeof err), CLS_OK);
+  assert_int_equal(cls_sweep_groups(s, p, n, 8, group), n);
+  free(p);
+  cls_sweep_spec_free(s);
+}
+
 static void test_plan_generations(void **state) {
   (void)state;
   cls_sweep_spec *s = parse_ok("{\"task\": \"gcd\", \"mode\": \"curves\", \"bound\": 30, \"context\": 10, "
@@ -697,6 +727,7 @@ int main(void) {
       cmocka_unit_test(test_bad_specs),
       cmocka_unit_test(test_load_file),
       cmocka_unit_test(test_plan_ids_and_order),
+      cmocka_unit_test(test_plan_groups),
       cmocka_unit_test(test_plan_generations),
       cmocka_unit_test(test_plan_windows_lrs_targets),
       cmocka_unit_test(test_manifest),

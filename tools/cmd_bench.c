@@ -21,6 +21,7 @@
 #include "ops/bench.h"
 #include "ops/linalg_bench.h"
 #include "options.h"
+#include "train/models.h"
 
 typedef struct {
   size_t m, n, k;
@@ -270,6 +271,88 @@ static void bench_rows(bench *b, const row_shape *shapes, size_t count, const cl
   }
 }
 
+/* Models side by side (train/models.h): the emulator of the default sweep
+ * (depth 2, 4 heads, batch 16 x 128 pixels, muP) at two widths, trained
+ * for a fixed number of steps as 1, 4 and 8 models at once; samples
+ * (spectra x pixels, all models) per second and the ratio to one model.
+ * Rounds interleave the counts, so that a change of the machine's load
+ * falls on all of them; the best round of each is reported. */
+static void bench_models(bench *b, int quick, cJSON *out) {
+  const size_t widths[] = {16, 32}, counts[] = {1, 4, 8};
+  const uint64_t steps = quick ? 4 : 30;
+  const int rounds = quick ? 1 : 3;
+  printf("\nemulator models side by side: samples/s of all models (width, models; %llu steps, best of %d "
+         "interleaved rounds) and x one model\n",
+         (unsigned long long)steps, rounds);
+  for (size_t wi = 0; wi < 2; wi++) {
+    cls_task_spec spec;
+    cls_task_spec_default(&spec);
+    spec.task = "spectra";
+    spec.model = "emulator";
+    spec.width = widths[wi];
+    spec.depth = 2;
+    spec.heads = 4;
+    spec.batch = 16;
+    spec.pixels = 128;
+    spec.n_train = quick ? 64 : 512;
+    spec.n_test = 16;
+    spec.param = CLS_PARAM_MUP;
+    spec.base_width = 32;
+    cls_train_config cfg;
+    cls_train_config_default(&cfg);
+    cfg.evals = 1;
+    cfg.eval_batches = 1;
+    double best[3] = {0, 0, 0}, load[3] = {0, 0, 0}, launches[3] = {0, 0, 0}, cpu[3] = {0, 0, 0};
+    for (int round = -1; round < rounds; round++) /* round -1: warm-up (builds, auto's timings) */
+      for (size_t ci = 0; ci < 3; ci++) {
+        cls_model_member m[8];
+        for (size_t k = 0; k < counts[ci]; k++) m[k] = (cls_model_member){1 + k, 1e-2, round < 0 ? 2 : steps};
+        double l = load_now();
+        cls_models_result r;
+        memset(&r, 0, sizeof r);
+        cls_counters c0, c1;
+        cls_status st = cls_counters_get(b->ctx, &c0);
+        if (st == CLS_OK) st = cls_models_train(b->ctx, &spec, &cfg, counts[ci], m, &r);
+        if (st == CLS_OK) st = cls_counters_get(b->ctx, &c1);
+        /* Device commands per step of all models (the one evaluation
+         * included: a few percent). */
+        if (st == CLS_OK && round >= 0) launches[ci] = (double)(c1.launches - c0.launches) / (double)steps;
+        if (st != CLS_OK) {
+          fprintf(stderr, "clscale bench: %zu emulators of width %zu side by side failed: %s\n", counts[ci],
+                  widths[wi], r.error[0] ? r.error : cls_last_error(b->ctx));
+          b->failures++;
+          cls_models_free(&r);
+          return;
+        }
+        double sps = r.seconds > 0 ? r.samples / r.seconds : 0;
+        /* CPU time per sample (this process's threads, PoCL's included):
+         * on a CPU device shared with other work, the part of the cost
+         * that the load does not hide. */
+        const double cps = r.samples > 0 ? r.cpu_seconds / r.samples : 0;
+        if (round >= 0 && (cpu[ci] == 0 || cps < cpu[ci])) cpu[ci] = cps;
+        if (round >= 0 && sps > best[ci]) best[ci] = sps, load[ci] = l;
+        cls_models_free(&r);
+      }
+    for (size_t ci = 0; ci < 3; ci++) {
+      printf("  width %3zu  %zu model%s %10.0f samples/s  %5.2fx  %6.0f launches a step  %7.2f CPU us a sample  "
+             "load %.1f\n",
+             widths[wi], counts[ci], counts[ci] > 1 ? "s" : " ", best[ci], best[0] > 0 ? best[ci] / best[0] : 0,
+             launches[ci], cpu[ci] * 1e6, load[ci]);
+      cJSON *e = cJSON_CreateObject();
+      cJSON_AddNumberToObject(e, "width", (double)widths[wi]);
+      cJSON_AddNumberToObject(e, "models", (double)counts[ci]);
+      cJSON_AddNumberToObject(e, "steps", (double)steps);
+      cJSON_AddNumberToObject(e, "samples_per_second", best[ci]);
+      cJSON_AddNumberToObject(e, "launches_per_step", launches[ci]);
+      cJSON_AddNumberToObject(e, "cpu_us_per_sample", cpu[ci] * 1e6);
+      if (best[0] > 0) cJSON_AddNumberToObject(e, "ratio_to_one_model", best[ci] / best[0]);
+      add_load(e, load[ci]);
+      cJSON_AddItemToArray(out, e);
+    }
+    fflush(stdout);
+  }
+}
+
 /* Cold compile (cache off) and cached load of every program, each in a
  * fresh context so that nothing is shared. */
 static int bench_compile(const char *device, cJSON *out) {
@@ -315,7 +398,7 @@ static int bench_compile(const char *device, cJSON *out) {
 
 /* ------------------------------------------------------------- options */
 
-enum { ONLY_ALL = 0, ONLY_MATMUL = 1, ONLY_ROWS = 2, ONLY_SOLVE = 3 };
+enum { ONLY_ALL = 0, ONLY_MATMUL = 1, ONLY_ROWS = 2, ONLY_SOLVE = 3, ONLY_MODELS = 4 };
 
 typedef struct {
   const char *device, *json, *trace;
@@ -323,7 +406,7 @@ typedef struct {
 } bench_args;
 
 static const cls_opt_choice parts[] = {
-    {"matmul", ONLY_MATMUL}, {"rows", ONLY_ROWS}, {"solve", ONLY_SOLVE}, {NULL, 0}};
+    {"matmul", ONLY_MATMUL}, {"rows", ONLY_ROWS}, {"solve", ONLY_SOLVE}, {"models", ONLY_MODELS}, {NULL, 0}};
 
 static void bench_command(cls_opt_command *cmd, cls_option *opts, size_t cap, bench_args *a) {
   const cls_option table[] = {
@@ -339,20 +422,21 @@ static void bench_command(cls_opt_command *cmd, cls_option *opts, size_t cap, be
       {CLS_OPT(CLS_OPT_FLAG, "--quick", &a->quick, NULL, "quick",
                "small shapes only (a smoke test of the whole benchmark)")},
       {CLS_OPT(CLS_OPT_CHOICE, "--only", &a->only, "WHAT", "only",
-               "only the matmul part (with the solve), the row ops, or the SPD solve (peaks are always "
-               "measured)"),
+               "only the matmul part (with the solve), the row ops, the SPD solve, or emulators trained side "
+               "by side (peaks are always measured)"),
        .choices = parts},
   };
   cls_cmd_set_options(cmd, opts, cap, table, sizeof table / sizeof table[0]);
   cmd->name = "bench";
   cmd->usage = "usage: clscale bench [--device SEL] [--json FILE] [--trace FILE] [--reps N] [--quick] [--only "
-               "matmul|rows|solve]";
+               "matmul|rows|solve|models]";
   cmd->about = "Measures on one device, in one run: the copy bandwidth and FMA peak from the\n"
                "device's own small kernels; the cold compile time of each kernel program;\n"
                "matmul GFLOP/s of every backend (own, clblast, host on CPU devices, auto) on\n"
                "square sizes 256..2048 and on transformer-training shapes; softmax, layernorm\n"
                "and rmsnorm GB/s; with the matmul part, the SPD solve (blocked Cholesky) at\n"
-               "n = 2048 against the own matmul and host LAPACK. Each figure is also given as\n"
+               "n = 2048 against the own matmul and host LAPACK; the emulator at widths 16 and\n"
+               "32 trained as 1, 4 and 8 models side by side (samples/s). Each figure is also given as\n"
                "a ratio to CLBlast and to the measured peak. Medians of repetitions; warm-up\n"
                "excluded.";
   cmd->epilogue = NULL;
@@ -438,11 +522,14 @@ static int measure(const cls_opt_command *cmd, const bench_args *a, cls_context 
                  a->quick ? sizeof quick_shapes / sizeof quick_shapes[0]
                           : sizeof full_shapes / sizeof full_shapes[0],
                  &peak, cJSON_AddArrayToObject(root, "matmul"));
-  if (a->only != ONLY_ROWS) bench_solve(&b, a->quick, cJSON_AddArrayToObject(root, "spd_solve"));
+  if (a->only == ONLY_ALL || a->only == ONLY_MATMUL || a->only == ONLY_SOLVE)
+    bench_solve(&b, a->quick, cJSON_AddArrayToObject(root, "spd_solve"));
   if (a->only == ONLY_ALL || a->only == ONLY_ROWS)
     bench_rows(&b, a->quick ? quick_rows : full_rows,
                a->quick ? sizeof quick_rows / sizeof quick_rows[0] : sizeof full_rows / sizeof full_rows[0], &peak,
                cJSON_AddArrayToObject(root, "rows"));
+  if (a->only == ONLY_ALL || a->only == ONLY_MODELS)
+    bench_models(&b, a->quick, cJSON_AddArrayToObject(root, "models"));
   if (b.failures) rc = CLS_EXIT_FAIL;
   cJSON_AddNumberToObject(jp, "fma_gflops_max", peak.fma_gflops); /* the highest of the re-measurements */
   if (report_time(cmd, ctx, a->trace) != CLS_EXIT_OK) rc = CLS_EXIT_FAIL;

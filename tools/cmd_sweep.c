@@ -308,6 +308,40 @@ static int check_memory(const cls_opt_command *cmd, const sweep_plan *p, const c
   return st == CLS_OK ? CLS_EXIT_GO_ON : cls_opt_fail(cmd, CLS_EXIT_USAGE, "%s", err);
 }
 
+/* The groups of points that could train side by side (sweep/plan.h's
+ * cls_sweep_groups, at most 8 models a group): listed, as the runner
+ * does not train them together yet. */
+static void print_groups(const sweep_plan *p) {
+  enum { MODELS = 8 };
+  cls_sweep_point *mine = malloc((p->n_mine ? p->n_mine : 1) * sizeof *mine);
+  size_t *group = malloc((p->n_mine ? p->n_mine : 1) * sizeof *group);
+  if (!mine || !group) {
+    free(mine);
+    free(group);
+    return;
+  }
+  for (size_t k = 0; k < p->n_mine; k++) mine[k] = p->pts[p->mine[k]];
+  const size_t groups = cls_sweep_groups(p->s, mine, p->n_mine, MODELS, group);
+  if (groups < p->n_mine) {
+    printf("\nside by side: these %zu points form %zu groups of one shape that could train as one batched model "
+           "each\n(up to %d models; docs/performance.md); the runner still trains every point alone:\n",
+           p->n_mine, groups, MODELS);
+    for (size_t g = 0; g < groups; g++) {
+      size_t count = 0, first = 0;
+      for (size_t k = 0; k < p->n_mine; k++)
+        if (group[k] == g && !count++) first = k;
+      if (count < 2) continue;
+      printf("  w%zu d%zu h%zu, %zu models:", mine[first].shape.width, mine[first].shape.depth,
+             mine[first].shape.heads, count);
+      for (size_t k = 0; k < p->n_mine; k++)
+        if (group[k] == g) printf(" %s", mine[k].id);
+      printf("\n");
+    }
+  }
+  free(mine);
+  free(group);
+}
+
 /* --dry-run of a solved task: its points, each one solve (no calibration:
  * there is no step to time). */
 static int dry_run_solved(const sweep_plan *p) {
@@ -350,6 +384,7 @@ static int dry_run(const cls_opt_command *cmd, const sweep_args *args, const swe
     plan_totals t = {0, 0, INFINITY, 0, INFINITY, 0, 0};
     for (size_t k = 0; k < p->n_mine; k++) plan_row(ctx, p, k, cal, have, &t);
     code = print_totals(p, dev, &t);
+    print_groups(p);
   }
   free(cal);
   free(have);

@@ -66,6 +66,21 @@ cls_status cls_matmul_batched(cls_context *ctx, cls_trans ta, cls_trans tb, size
                               float alpha, cls_ref a, size_t lda, size_t stride_a, cls_ref b, size_t ldb,
                               size_t stride_b, float beta, cls_ref c, size_t ldc, size_t stride_c, size_t batch);
 
+/* As cls_matmul_batched, for `models` models of one shape trained side by
+ * side (batch = models x the batch of one model's product, model after
+ * model): each product is computed exactly as the model's own product
+ * would be alone (cls_matmul or cls_matmul_batched with batch / models),
+ * bitwise. On the auto backend the products take the choice of the class
+ * of batch / models products (recorded as that class), so that a model
+ * trained with others and one trained alone run on the same backend; the
+ * own and host backends compute each product of a batch as they compute a
+ * single one (tests/test_group.c checks it). CLS_ERR_INVALID_SIZE when
+ * batch is not a multiple of models. */
+cls_status cls_matmul_models(cls_context *ctx, cls_trans ta, cls_trans tb, size_t m, size_t n, size_t k,
+                             float alpha, cls_ref a, size_t lda, size_t stride_a, cls_ref b, size_t ldb,
+                             size_t stride_b, float beta, cls_ref c, size_t ldc, size_t stride_c, size_t batch,
+                             size_t models);
+
 /* As cls_matmul_batched, on a given backend (CLS_BACKEND_AUTO allowed).
  * CLS_ERR_BACKEND_UNAVAILABLE when it cannot run here (host on a GPU). */
 cls_status cls_matmul_batched_on(cls_context *ctx, cls_backend backend, cls_trans ta, cls_trans tb, size_t m,

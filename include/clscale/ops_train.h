@@ -109,6 +109,27 @@ cls_status cls_bias_gelu_forward(cls_context *ctx, size_t rows, size_t cols, cls
 cls_status cls_gelu_bias_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref h, cls_ref dy, cls_ref dx,
                                   cls_ref dbias, int accumulate);
 
+/* The bias ops for `models` models of one shape trained side by side (the
+ * train layer's models.h): y, x, h, dy and dx hold the models' rows x cols
+ * matrices one after the other (models x rows x cols floats); model k's
+ * bias or bias gradient is at bias + k x bias_stride (bias_stride >= cols;
+ * the models' parameter slabs). One launch for all models (two for the
+ * gradients), each model's result bitwise what the one-model function
+ * gives it: the gradients sum each model's rows in cls_bias_backward's
+ * parts, which never straddle two models (where they would, rows not a
+ * multiple of ROW_PART, each model runs alone). models = 1 is the
+ * one-model function. Errors as the one-model functions; a bias stride
+ * below cols (models > 1) is CLS_ERR_INVALID_VALUE. */
+cls_status cls_bias_add_models(cls_context *ctx, size_t models, size_t rows, size_t cols, cls_ref bias,
+                               size_t bias_stride, cls_ref y);
+cls_status cls_bias_gelu_forward_models(cls_context *ctx, size_t models, size_t rows, size_t cols, cls_ref bias,
+                                        size_t bias_stride, cls_ref x, cls_ref y);
+cls_status cls_bias_backward_models(cls_context *ctx, size_t models, size_t rows, size_t cols, cls_ref dy,
+                                    cls_ref dbias, size_t bias_stride, int accumulate);
+cls_status cls_gelu_bias_backward_models(cls_context *ctx, size_t models, size_t rows, size_t cols, cls_ref h,
+                                         cls_ref dy, cls_ref dx, cls_ref dbias, size_t bias_stride,
+                                         int accumulate);
+
 /* -------------------------------------------------------------- embedding */
 
 /* out[b*T + t, :] = wte[tok[b*T + t], :] + wpe[t, :]

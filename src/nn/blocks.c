@@ -19,6 +19,11 @@ cls_status cls__nn_model_storage(cls__nn_model *m, uint64_t seed, size_t n_acts,
   return cls_model_storage_alloc(m->ctx, &m->pt, seed, n_acts, what, &m->slabs, &m->acts);
 }
 
+cls_status cls__nn_model_storage_models(cls__nn_model *m, size_t models, const uint64_t *seeds, size_t n_acts,
+                                        const char *what) {
+  return cls_model_storage_alloc_models(m->ctx, &m->pt, models, seeds, n_acts, what, &m->slabs, &m->acts);
+}
+
 /* Waits for a staging set's uploads (its memory is then free to reuse). */
 static cls_status stage_wait(cls__nn_stage *st, int slot) {
   cls_status s = CLS_OK;

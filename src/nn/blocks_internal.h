@@ -78,6 +78,11 @@ int cls__nn_model_init(cls__nn_model *m, cls_context *ctx, size_t depth, size_t 
  * names the caller in its message). */
 cls_status cls__nn_model_storage(cls__nn_model *m, uint64_t seed, size_t n_acts, const char *what);
 
+/* As cls__nn_model_storage for `models` models side by side (model k's
+ * tensors at k x m->pt.total of each slab, drawn from seeds[k]). */
+cls_status cls__nn_model_storage_models(cls__nn_model *m, size_t models, const uint64_t *seeds, size_t n_acts,
+                                        const char *what);
+
 /* Frees all of m (a zeroed or partly built m too). */
 void cls__nn_model_free(cls__nn_model *m);
 

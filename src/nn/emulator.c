@@ -48,6 +48,14 @@ struct cls_emulator {
 
   size_t B, P; /* of the last forward */
   int have_grad, have_flux;
+
+  /* Models side by side (cls_emulator_create_models): K of them, model k's
+   * tensors at k x S of each slab and its part of every activation at
+   * k x that activation's stride below (the activation's size for the
+   * largest batch, rounded up to 16 floats; the loss is K floats in a row).
+   * `active` models (the first ones) ran the last forward pass. */
+  size_t K, S, active;
+  size_t s_lab, s_feat, s_R, s_BHm, s_BTd, s_BT, s_Rd, s_kv, s_probs, s_R4d;
 };
 
 void cls_emulator_config_default(cls_emulator_config *c) {
@@ -198,6 +206,14 @@ static int build_params(cls_emulator *e) {
   return ok;
 }
 
+/* An activation's stride from one model's part to the next: its floats for
+ * the largest batch, aligned as cls__nn_take aligns operands (kernels may
+ * choose vector paths by alignment, so every model's part starts as the
+ * single model's operand does). */
+static size_t model_stride(size_t n) {
+  return (n + 15) / 16 * 16;
+}
+
 /* Lays out the activations for max_spectra x max_pixels; returns the floats
  * needed. */
 static size_t build_acts(cls_emulator *e) {
@@ -205,8 +221,19 @@ static size_t build_acts(cls_emulator *e) {
   const size_t B = e->max_spectra, R = B * e->max_pixels, d = c->width, L = c->depth, F = 2 * c->n_freq;
   const size_t BT = B * c->n_tokens, Hm = c->label_hidden;
   const size_t probs = B * c->heads * e->max_pixels * c->n_tokens;
+  e->s_lab = model_stride(B * c->n_labels);
+  e->s_feat = model_stride(R * F);
+  e->s_R = model_stride(R);
+  e->s_BHm = model_stride(B * Hm);
+  e->s_BTd = model_stride(BT * d);
+  e->s_BT = model_stride(BT);
+  e->s_Rd = model_stride(R * d);
+  e->s_kv = model_stride(BT * 2 * d);
+  e->s_probs = model_stride(probs);
+  e->s_R4d = model_stride(R * 4 * d);
   size_t at = 0;
-#define TAKE(field, n) (field = cls__nn_take(&at, (n)))
+  /* K parts of each activation (one model's: the same offsets as before). */
+#define TAKE(field, n) (field = cls__nn_take(&at, e->K * model_stride(n)))
   TAKE(e->labels, B * c->n_labels);
   TAKE(e->feats, R * F);
   TAKE(e->target, R);
@@ -236,7 +263,7 @@ static size_t build_acts(cls_emulator *e) {
   TAKE(e->hg, R * d);
   TAKE(e->pred, R);
   TAKE(e->err, R);
-  TAKE(e->loss, 1);
+  e->loss = cls__nn_take(&at, e->K); /* the K losses in a row: one read */
   TAKE(e->dpred, R);
   TAKE(e->dres, R * d);
   TAKE(e->dln, R * d);
@@ -255,8 +282,17 @@ static size_t build_acts(cls_emulator *e) {
 
 cls_status cls_emulator_create(cls_context *ctx, const cls_emulator_config *c, size_t max_spectra,
                                size_t max_pixels, uint64_t seed, cls_emulator **out) {
+  return cls_emulator_create_models(ctx, c, 1, max_spectra, max_pixels, &seed, out);
+}
+
+cls_status cls_emulator_create_models(cls_context *ctx, const cls_emulator_config *c, size_t models,
+                                      size_t max_spectra, size_t max_pixels, const uint64_t *seeds,
+                                      cls_emulator **out) {
   CLS_CHECK_CTX(ctx);
-  if (!c || !out) return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "cls_emulator_create: config or out is NULL");
+  if (!c || !out || !seeds)
+    return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "cls_emulator_create: config, seeds or out is NULL");
+  if (!models || models > 4096)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "cls_emulator_create_models: %zu models; use 1 to 4096", models);
   *out = NULL;
   char err[512];
   cls_status st = cls_emulator_config_check(c, err, sizeof err);
@@ -268,26 +304,29 @@ cls_status cls_emulator_create(cls_context *ctx, const cls_emulator_config *c, s
   /* The widest operand, R x 4d (the MLP), must stay below 2^31 floats, and
    * the slab below 2^32 (the kernels' 32-bit offsets); checked in double
    * so that the product itself cannot wrap. */
-  const double rows = (double)max_spectra * (double)max_pixels;
+  const double rows = (double)max_spectra * (double)max_pixels * (double)models;
   if (rows * 4.0 * (double)c->width > 2147483647.0 || rows * 2.0 * (double)c->n_freq > 2147483647.0 ||
-      (double)max_spectra * (double)c->heads * (double)max_pixels * (double)c->n_tokens > 2147483647.0)
+      (double)models * (double)max_spectra * (double)c->heads * (double)max_pixels * (double)c->n_tokens >
+          2147483647.0)
     return cls__fail(
         ctx, CLS_ERR_INVALID_SIZE,
-        "cls_emulator_create: %zu spectra x %zu pixels is too large a batch for width %zu (an operand "
-        "would exceed 2^31 floats): use fewer spectra or pixels per step",
-        max_spectra, max_pixels, c->width);
+        "cls_emulator_create: %zu model(s) of %zu spectra x %zu pixels is too large a batch for width %zu (an "
+        "operand would exceed 2^31 floats): use fewer models, spectra or pixels per step",
+        models, max_spectra, max_pixels, c->width);
   cls_emulator *e = calloc(1, sizeof *e);
   if (!e) return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_emulator_create: out of host memory");
   e->c = *c;
   e->max_spectra = max_spectra;
   e->max_pixels = max_pixels;
+  e->K = models;
   const int ok = cls__nn_model_init(&e->m, ctx, c->depth, sizeof *e->layer);
   e->layer = e->m.layer;
   if (!ok || !build_params(e)) {
     cls_emulator_destroy(e);
     return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_emulator_create: out of host memory");
   }
-  st = cls__nn_model_storage(&e->m, seed, build_acts(e), "cls_emulator_create");
+  e->S = e->m.pt.total;
+  st = cls__nn_model_storage_models(&e->m, models, seeds, build_acts(e), "cls_emulator_create");
   if (st != CLS_OK) {
     cls_emulator_destroy(e);
     return st;
@@ -311,31 +350,168 @@ const cls_param_table *cls_emulator_params(const cls_emulator *e) {
 cls_param_slabs *cls_emulator_slabs(cls_emulator *e) {
   return e ? &e->m.slabs : NULL;
 }
+size_t cls_emulator_models(const cls_emulator *e) {
+  return e ? e->K : 0;
+}
+size_t cls_emulator_model_floats(const cls_emulator *e) {
+  return e ? e->S : 0;
+}
 
 /* ------------------------------------------------------------- forward */
 
-/* Shorthands: A(x) is activation x, P(i)/G(i) parameter/gradient tensor i. */
-#define A(off)    cls_ref_at(e->m.acts, (off))
-#define P(i)      cls_ref_at(e->m.slabs.params, e->m.pt.t[(i)].offset)
-#define G(i)      cls_ref_at(e->m.slabs.grads, e->m.pt.t[(i)].offset)
-#define TRY(call) CLS_NN_TRY(call)
+/* Shorthands: A(x) is activation x, P(i)/G(i) parameter/gradient tensor i;
+ * AK(x, stride, k), PK(i, k), GK(i, k) model k's part. */
+#define A(off)         cls_ref_at(e->m.acts, (off))
+#define P(i)           cls_ref_at(e->m.slabs.params, e->m.pt.t[(i)].offset)
+#define G(i)           cls_ref_at(e->m.slabs.grads, e->m.pt.t[(i)].offset)
+#define AK(off, st, k) cls_ref_at(e->m.acts, (off) + (k) * (st))
+#define PK(i, k)       cls_ref_at(e->m.slabs.params, e->m.pt.t[(i)].offset + (k)*e->S)
+#define GK(i, k)       cls_ref_at(e->m.slabs.grads, e->m.pt.t[(i)].offset + (k)*e->S)
+#define TRY(call)      CLS_NN_TRY(call)
+
+/* ------------------------------------------- the layers, for K models
+ *
+ * Each model computes what the single model computes, operation for
+ * operation: the products of the K models are one batched product
+ * (cls_matmul_models: each product computed as it is alone); the bias
+ * ops, their GELU and their gradients one launch for all models
+ * (cls_*_models: a bias per model, each model's rows summed in its own
+ * parts) where the models' parts are contiguous (full batches), else once
+ * per model; the row ops without parameters run over the K models' rows
+ * at once where their parts are contiguous. The norms (a gain per model;
+ * their kernels have no models form yet), the loss's reduction and AdamW
+ * run once per model on its part: the same kernel on the same shape, so
+ * the same order of operations. With one model these are exactly the
+ * launches of the shared blocks (blocks.c) that this file used before. */
+
+/* x W + b (x: rows x in at x, parts sx apart; y likewise at y, sy). */
+static cls_status lin(cls_emulator *e, size_t rows, size_t in, size_t out, size_t x, size_t sx, int w, size_t y,
+                      size_t sy, int residual) {
+  cls_context *ctx = e->m.ctx;
+  const size_t K = e->active;
+  TRY(cls_matmul_models(ctx, CLS_NO_TRANS, CLS_NO_TRANS, rows, out, in, 1.0f, A(x), in, sx, P(w), out, e->S,
+                        residual ? 1.0f : 0.0f, A(y), out, sy, K, K));
+  if (sy == rows * out) return cls_bias_add_models(ctx, K, rows, out, P(w + 1), e->S, A(y));
+  for (size_t k = 0; k < K; k++) TRY(cls_bias_add(ctx, rows, out, PK(w + 1, k), AK(y, sy, k)));
+  return CLS_OK;
+}
+
+/* h = x W + b, y = gelu(h) (cls_nn_linear_gelu). */
+static cls_status lin_gelu(cls_emulator *e, size_t rows, size_t in, size_t out, size_t x, size_t sx, int w,
+                           size_t h, size_t y, size_t sy) {
+  cls_context *ctx = e->m.ctx;
+  const size_t K = e->active;
+  TRY(cls_matmul_models(ctx, CLS_NO_TRANS, CLS_NO_TRANS, rows, out, in, 1.0f, A(x), in, sx, P(w), out, e->S, 0.0f,
+                        A(h), out, sy, K, K));
+  if (sy == rows * out) return cls_bias_gelu_forward_models(ctx, K, rows, out, P(w + 1), e->S, A(h), A(y));
+  for (size_t k = 0; k < K; k++)
+    TRY(cls_bias_gelu_forward(ctx, rows, out, PK(w + 1, k), AK(h, sy, k), AK(y, sy, k)));
+  return CLS_OK;
+}
+
+/* dW += x^T dy, db += column sums of dy, dx (+)= dy W^T unless dx is
+ * (size_t)-1 (cls_nn_linear_back). */
+#define NO_DX ((size_t)-1)
+static cls_status lin_back(cls_emulator *e, size_t rows, size_t in, size_t out, size_t x, size_t sx, int w,
+                           size_t dy, size_t sdy, size_t dx, int dx_acc) {
+  cls_context *ctx = e->m.ctx;
+  const size_t K = e->active;
+  TRY(cls_matmul_models(ctx, CLS_TRANS, CLS_NO_TRANS, in, out, rows, 1.0f, A(x), in, sx, A(dy), out, sdy, 1.0f,
+                        G(w), out, e->S, K, K));
+  if (sdy == rows * out)
+    TRY(cls_bias_backward_models(ctx, K, rows, out, A(dy), G(w + 1), e->S, 1));
+  else
+    for (size_t k = 0; k < K; k++) TRY(cls_bias_backward(ctx, rows, out, AK(dy, sdy, k), GK(w + 1, k), 1));
+  if (dx == NO_DX) return CLS_OK;
+  return cls_matmul_models(ctx, CLS_NO_TRANS, CLS_TRANS, rows, in, out, 1.0f, A(dy), out, sdy, P(w), out, e->S,
+                           dx_acc ? 1.0f : 0.0f, A(dx), in, sx, K, K);
+}
+
+/* Its GELU form (cls_nn_linear_gelu_back): dh = dy gelu'(h) with db, then
+ * dW and dx. h, dy and dh share the stride sh; x and dx sx. */
+static cls_status lin_gelu_back(cls_emulator *e, size_t rows, size_t in, size_t out, size_t x, size_t sx, int w,
+                                size_t h, size_t dy, size_t dh, size_t sh, size_t dx, int dx_acc) {
+  cls_context *ctx = e->m.ctx;
+  const size_t K = e->active;
+  if (sh == rows * out)
+    TRY(cls_gelu_bias_backward_models(ctx, K, rows, out, A(h), A(dy), A(dh), G(w + 1), e->S, 1));
+  else
+    for (size_t k = 0; k < K; k++)
+      TRY(cls_gelu_bias_backward(ctx, rows, out, AK(h, sh, k), AK(dy, sh, k), AK(dh, sh, k), GK(w + 1, k), 1));
+  TRY(cls_matmul_models(ctx, CLS_TRANS, CLS_NO_TRANS, in, out, rows, 1.0f, A(x), in, sx, A(dh), out, sh, 1.0f,
+                        G(w), out, e->S, K, K));
+  if (dx == NO_DX) return CLS_OK;
+  return cls_matmul_models(ctx, CLS_NO_TRANS, CLS_TRANS, rows, in, out, 1.0f, A(dh), out, sh, P(w), out, e->S,
+                           dx_acc ? 1.0f : 0.0f, A(dx), in, sx, K, K);
+}
+
+/* A branch's output layer, the residual add and the next RMSNorm
+ * (cls__nn_residual_out_norm): scratch = x W, then res_out = res_in +
+ * scratch + b and its norm (gain tensor g) into y, rstd. x: rows x in,
+ * parts sx apart; the stream's activations s_Rd, rstd s_R. */
+static cls_status res_out_norm(cls_emulator *e, size_t rows, size_t in, size_t x, size_t sx, int w, size_t res_in,
+                               size_t res_out, int g, size_t y, size_t rstd) {
+  cls_context *ctx = e->m.ctx;
+  const size_t K = e->active, d = e->c.width, sd = e->s_Rd;
+  TRY(cls_matmul_models(ctx, CLS_NO_TRANS, CLS_NO_TRANS, rows, d, in, 1.0f, A(x), in, sx, P(w), d, e->S, 0.0f,
+                        A(e->dtmp), d, sd, K, K));
+  for (size_t k = 0; k < K; k++)
+    TRY(cls_residual_rmsnorm_forward(ctx, rows, d, EMU_EPS, AK(res_in, sd, k), AK(e->dtmp, sd, k), PK(w + 1, k),
+                                     AK(res_out, sd, k), PK(g, k), AK(y, sd, k), AK(rstd, e->s_R, k)));
+  return CLS_OK;
+}
+
+/* RMSNorm forward of each model's rows x d (x, y parts sx apart; rstd sr). */
+static cls_status norm_fwd(cls_emulator *e, size_t rows, size_t x, size_t sx, int g, size_t y, size_t rstd,
+                           size_t sr) {
+  for (size_t k = 0; k < e->active; k++)
+    TRY(cls_rmsnorm_forward(e->m.ctx, rows, e->c.width, EMU_EPS, AK(x, sx, k), PK(g, k), AK(y, sx, k),
+                            AK(rstd, sr, k)));
+  return CLS_OK;
+}
+
+/* Its backward, dx overwritten (add 0) or added to (add 1). */
+static cls_status norm_back(cls_emulator *e, size_t rows, size_t x, size_t sx, int g, size_t rstd, size_t sr,
+                            size_t dy, size_t dx, int add) {
+  for (size_t k = 0; k < e->active; k++) {
+    cls_status s = add ? cls_rmsnorm_backward_add(e->m.ctx, rows, e->c.width, AK(x, sx, k), PK(g, k),
+                                                  AK(rstd, sr, k), AK(dy, sx, k), AK(dx, sx, k), GK(g, k), 1)
+                       : cls_rmsnorm_backward(e->m.ctx, rows, e->c.width, AK(x, sx, k), PK(g, k), AK(rstd, sr, k),
+                                              AK(dy, sx, k), AK(dx, sx, k), GK(g, k), 1);
+    if (s != CLS_OK) return s;
+  }
+  return CLS_OK;
+}
+
+/* The cross-attention runs once over the K models' spectra when their
+ * parts follow one another as the spectra of one model do (full batches)
+ * and one model's batch is already more than one spectrum (so that its
+ * products are batched products either way: the auto backend's class);
+ * else once per model. Returns the number of calls (1 or K) and the
+ * spectra of each. */
+static size_t attn_calls(const cls_emulator *e, size_t *spectra) {
+  const size_t B = e->B, R = B * e->P, d = e->c.width, BT = B * e->c.n_tokens;
+  const int joined = e->active == 1 || (B > 1 && e->s_Rd == R * d && e->s_kv == BT * 2 * d);
+  *spectra = joined ? e->active * B : B;
+  return joined ? 1 : e->active;
+}
 
 /* Cross-attention: batch = spectra, P queries attend to T label tokens. */
-static cls_attn_shape attn_shape(const cls_emulator *e) {
-  cls_attn_shape s = {e->B, e->P, e->c.n_tokens, e->c.heads, e->c.width / e->c.heads, e->attn_scale, 0};
+static cls_attn_shape attn_shape(const cls_emulator *e, size_t spectra) {
+  cls_attn_shape s = {spectra, e->P, e->c.n_tokens, e->c.heads, e->c.width / e->c.heads, e->attn_scale, 0};
   return s;
 }
 
-/* A stream operand (B, P, d). */
-static cls_attn_operand stream(cls_emulator *e, size_t base) {
-  cls_attn_operand o = {A(base), e->c.width, e->P * e->c.width};
+/* A stream operand (B, P, d) of model k. */
+static cls_attn_operand stream(cls_emulator *e, size_t base, size_t k) {
+  cls_attn_operand o = {AK(base, e->s_Rd, k), e->c.width, e->P * e->c.width};
   return o;
 }
 
-/* K (part 0) or V (part 1) of a packed (B, T, 2d) activation. */
-static cls_attn_operand kv_part(cls_emulator *e, size_t base, int part) {
+/* K (part 0) or V (part 1) of a packed (B, T, 2d) activation of model k. */
+static cls_attn_operand kv_part(cls_emulator *e, size_t base, int part, size_t k) {
   const size_t d = e->c.width;
-  cls_attn_operand o = {A(base + (size_t)part * d), 2 * d, e->c.n_tokens * 2 * d};
+  cls_attn_operand o = {AK(base + (size_t)part * d, e->s_kv, k), 2 * d, e->c.n_tokens * 2 * d};
   return o;
 }
 
@@ -347,8 +523,22 @@ static cls_status check_finite(cls_context *ctx, const char *what, const float *
   return CLS_OK;
 }
 
+/* Copies K parts of n floats from src (one after the other) to dst, parts
+ * stride apart, the gaps between them zeroed: (K - 1) stride + n floats. */
+static void stage_parts(float *dst, const float *src, size_t K, size_t n, size_t stride) {
+  for (size_t k = 0; k < K; k++) {
+    memcpy(dst + k * stride, src + k * n, n * sizeof *dst);
+    if (k + 1 < K && stride > n) memset(dst + k * stride + n, 0, (stride - n) * sizeof *dst);
+  }
+}
+
 cls_status cls_emulator_forward(cls_emulator *e, const float *labels, const float *features, const float *target,
                                 size_t B, size_t P, int want_grad, float *mse) {
+  return cls_emulator_forward_models(e, e ? e->K : 0, labels, features, target, B, P, want_grad, mse);
+}
+
+cls_status cls_emulator_forward_models(cls_emulator *e, size_t active, const float *labels, const float *features,
+                                       const float *target, size_t B, size_t P, int want_grad, float *mse) {
   if (!e) return CLS_ERR_NULL_ARGUMENT;
   cls_context *ctx = e->m.ctx;
   if (!labels || !features || !target)
@@ -358,61 +548,75 @@ cls_status cls_emulator_forward(cls_emulator *e, const float *labels, const floa
                      "cls_emulator_forward: batch of %zu spectra x %zu pixels; the model was built for at least 1 "
                      "and at most %zu x %zu",
                      B, P, e->max_spectra, e->max_pixels);
+  if (!active || active > e->K)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "cls_emulator_forward: %zu active models; the emulator holds %zu",
+                     active, e->K);
   const cls_emulator_config *c = &e->c;
   const size_t R = B * P, d = c->width, L = c->depth, F = 2 * c->n_freq, NL = c->n_labels, Hm = c->label_hidden;
-  const size_t T = c->n_tokens, BT = B * T;
-  TRY(check_finite(ctx, "labels", labels, B * NL));
-  TRY(check_finite(ctx, "features", features, R * F));
-  TRY(check_finite(ctx, "target", target, R));
+  const size_t T = c->n_tokens, BT = B * T, K = active;
+  TRY(check_finite(ctx, "labels", labels, K * B * NL));
+  TRY(check_finite(ctx, "features", features, K * R * F));
+  TRY(check_finite(ctx, "target", target, K * R));
   e->have_grad = e->have_flux = 0;
-  /* Staged and uploaded without waiting: the host goes on queueing. */
+  /* Staged in the device's layout and uploaded without waiting: the host
+   * goes on queueing. */
   float *st;
-  TRY(cls__nn_stage_begin(&e->m, B * NL + R * F + R, &st));
-  memcpy(st, labels, B * NL * sizeof *st);
-  memcpy(st + B * NL, features, R * F * sizeof *st);
-  memcpy(st + B * NL + R * F, target, R * sizeof *st);
-  TRY(cls__nn_stage_write(&e->m, e->labels, B * NL, st));
-  TRY(cls__nn_stage_write(&e->m, e->feats, R * F, st + B * NL));
-  TRY(cls__nn_stage_write(&e->m, e->target, R, st + B * NL + R * F));
+  const size_t nl = (K - 1) * e->s_lab + B * NL, nf = (K - 1) * e->s_feat + R * F, nt = (K - 1) * e->s_R + R;
+  TRY(cls__nn_stage_begin(&e->m, nl + nf + nt, &st));
+  stage_parts(st, labels, K, B * NL, e->s_lab);
+  stage_parts(st + nl, features, K, R * F, e->s_feat);
+  stage_parts(st + nl + nf, target, K, R, e->s_R);
+  TRY(cls__nn_stage_write(&e->m, e->labels, nl, st));
+  TRY(cls__nn_stage_write(&e->m, e->feats, nf, st + nl));
+  TRY(cls__nn_stage_write(&e->m, e->target, nt, st + nl + nf));
   e->B = B;
   e->P = P;
+  e->active = K;
+  const size_t sd = e->s_Rd;
 
   /* The wavelength stream. */
-  TRY(cls__nn_linear(&e->m, R, F, d, A(e->feats), e->wl, A(e->m.res[0]), 0));
+  TRY(lin(e, R, F, d, e->feats, e->s_feat, e->wl, e->m.res[0], sd, 0));
   /* The label tokens, once per spectrum: B x (T d) is (B T) x d. */
-  TRY(cls_nn_linear_gelu(ctx, &e->m.pt, &e->m.slabs, B, NL, Hm, A(e->labels), e->lab_fc, A(e->lab_h),
-                         A(e->lab_g)));
-  TRY(cls__nn_linear(&e->m, B, Hm, T * d, A(e->lab_g), e->lab_proj, A(e->tok), 0));
-  TRY(cls_rmsnorm_forward(ctx, BT, d, EMU_EPS, A(e->tok), P(e->tok_g), A(e->tokn), A(e->tok_rstd)));
-  const cls__nn_view v = cls__nn_model_view(&e->m);
+  TRY(lin_gelu(e, B, NL, Hm, e->labels, e->s_lab, e->lab_fc, e->lab_h, e->lab_g, e->s_BHm));
+  TRY(lin(e, B, Hm, T * d, e->lab_g, e->s_BHm, e->lab_proj, e->tok, e->s_BTd, 0));
+  TRY(norm_fwd(e, BT, e->tok, e->s_BTd, e->tok_g, e->tokn, e->tok_rstd, e->s_BT));
   /* The first block's first norm; every later norm comes fused with the
-   * residual add before it (cls__nn_residual_out_norm, the branch's output
-   * in dtmp, backward scratch that is free during the forward pass). */
-  TRY(cls_rmsnorm_forward(ctx, R, d, EMU_EPS, A(e->m.res[0]), P(e->layer0 + N1G), A(e->layer[0].n1),
-                          A(e->layer[0].n1_rstd)));
+   * residual add before it (res_out_norm, the branch's output in dtmp,
+   * backward scratch that is free during the forward pass). */
+  TRY(norm_fwd(e, R, e->m.res[0], sd, e->layer0 + N1G, e->layer[0].n1, e->layer[0].n1_rstd, e->s_R));
+  size_t spectra;
+  const size_t calls = attn_calls(e, &spectra);
   for (size_t l = 0; l < L; l++) {
     const int w = e->layer0 + (int)l * PER_LAYER;
     layer_acts *a = &e->layer[l];
-    cls_attn_shape s = attn_shape(e);
-    TRY(cls__nn_linear(&e->m, R, d, d, A(a->n1), w + QW, A(a->q), 0));
-    TRY(cls__nn_linear(&e->m, BT, d, 2 * d, A(e->tokn), w + KVW, A(a->kv), 0));
-    TRY(cls_attention_forward(ctx, &s, stream(e, a->q), kv_part(e, a->kv, 0), kv_part(e, a->kv, 1), A(a->probs),
-                              stream(e, a->atty)));
-    const cls__nn_norm n2 = {EMU_EPS, w + N2G, -1, a->n2, 0, a->n2_rstd};
-    TRY(cls__nn_residual_out_norm(&v, R, d, d, a->atty, w + OW, e->dtmp, e->m.res[l], a->res2, &n2));
-    TRY(cls_nn_linear_gelu(ctx, &e->m.pt, &e->m.slabs, R, d, 4 * d, A(a->n2), w + FCW, A(a->fch), A(a->fcg)));
-    const cls__nn_norm next = l + 1 < L ? (cls__nn_norm){EMU_EPS, w + PER_LAYER + N1G,    -1, e->layer[l + 1].n1,
-                                                         0,       e->layer[l + 1].n1_rstd}
-                                        : (cls__nn_norm){EMU_EPS, e->head_g, -1, e->hn, 0, e->hn_rstd};
-    TRY(cls__nn_residual_out_norm(&v, R, 4 * d, d, a->fcg, w + FPW, e->dtmp, a->res2, e->m.res[l + 1], &next));
+    cls_attn_shape s = attn_shape(e, spectra);
+    TRY(lin(e, R, d, d, a->n1, sd, w + QW, a->q, sd, 0));
+    TRY(lin(e, BT, d, 2 * d, e->tokn, e->s_BTd, w + KVW, a->kv, e->s_kv, 0));
+    for (size_t k = 0; k < calls; k++)
+      TRY(cls_attention_forward(ctx, &s, stream(e, a->q, k), kv_part(e, a->kv, 0, k), kv_part(e, a->kv, 1, k),
+                                AK(a->probs, e->s_probs, k), stream(e, a->atty, k)));
+    TRY(res_out_norm(e, R, d, a->atty, sd, w + OW, e->m.res[l], a->res2, w + N2G, a->n2, a->n2_rstd));
+    TRY(lin_gelu(e, R, d, 4 * d, a->n2, sd, w + FCW, a->fch, a->fcg, e->s_R4d));
+    if (l + 1 < L)
+      TRY(res_out_norm(e, R, 4 * d, a->fcg, e->s_R4d, w + FPW, a->res2, e->m.res[l + 1], w + PER_LAYER + N1G,
+                       e->layer[l + 1].n1, e->layer[l + 1].n1_rstd));
+    else
+      TRY(res_out_norm(e, R, 4 * d, a->fcg, e->s_R4d, w + FPW, a->res2, e->m.res[l + 1], e->head_g, e->hn,
+                       e->hn_rstd));
   }
-  TRY(cls_nn_linear_gelu(ctx, &e->m.pt, &e->m.slabs, R, d, d, A(e->hn), e->head_fc, A(e->hh), A(e->hg)));
-  TRY(cls__nn_linear(&e->m, R, d, 1, A(e->hg), e->head_out, A(e->pred), 0));
+  TRY(lin_gelu(e, R, d, d, e->hn, sd, e->head_fc, e->hh, e->hg, sd));
+  TRY(lin(e, R, d, 1, e->hg, sd, e->head_out, e->pred, e->s_R, 0));
   const float inv = 1.0f / (float)R;
-  TRY(cls_mse(ctx, R, A(e->pred), A(e->target), A(e->err), want_grad ? A(e->dpred) : CLS_NOREF, inv));
-  TRY(cls_reduce(ctx, CLS_REDUCE_SUM, R, A(e->err), inv, A(e->loss)));
+  /* Elementwise: the K models' pixels in one launch when they are one
+   * contiguous run. */
+  const size_t mse_calls = K == 1 || e->s_R == R ? 1 : K, mse_n = mse_calls == 1 ? K * R : R;
+  for (size_t k = 0; k < mse_calls; k++)
+    TRY(cls_mse(ctx, mse_n, AK(e->pred, e->s_R, k), AK(e->target, e->s_R, k), AK(e->err, e->s_R, k),
+                want_grad ? AK(e->dpred, e->s_R, k) : CLS_NOREF, inv));
+  for (size_t k = 0; k < K; k++)
+    TRY(cls_reduce(ctx, CLS_REDUCE_SUM, R, AK(e->err, e->s_R, k), inv, A(e->loss + k)));
   e->have_flux = 1;
-  if (mse) TRY(cls_buffer_read(ctx, e->m.acts, e->loss, 1, mse));
+  if (mse) TRY(cls_buffer_read(ctx, e->m.acts, e->loss, K, mse));
   e->have_grad = want_grad != 0;
   return CLS_OK;
 }
@@ -422,7 +626,12 @@ cls_status cls_emulator_read_flux(cls_emulator *e, float *flux) {
   if (!flux) return cls__fail(e->m.ctx, CLS_ERR_NULL_ARGUMENT, "cls_emulator_read_flux: flux is NULL");
   if (!e->have_flux)
     return cls__fail(e->m.ctx, CLS_ERR_INVALID_VALUE, "cls_emulator_read_flux: no forward pass has completed yet");
-  return cls_buffer_read(e->m.ctx, e->m.acts, e->pred, e->B * e->P, flux);
+  const size_t n = e->B * e->P;
+  for (size_t k = 0; k < e->active; k++) {
+    cls_status s = cls_buffer_read(e->m.ctx, e->m.acts, e->pred + k * e->s_R, n, flux + k * n);
+    if (s != CLS_OK) return s;
+  }
+  return CLS_OK;
 }
 
 cls_ref cls_emulator_loss_ref(const cls_emulator *e) {
@@ -440,44 +649,42 @@ cls_status cls_emulator_backward(cls_emulator *e) {
   e->have_grad = 0; /* the scratch is reused; a second backward would add the gradients twice */
   const cls_emulator_config *c = &e->c;
   const size_t B = e->B, R = B * e->P, d = c->width, L = c->depth, F = 2 * c->n_freq, NL = c->n_labels;
-  const size_t Hm = c->label_hidden, T = c->n_tokens, BT = B * T;
+  const size_t Hm = c->label_hidden, T = c->n_tokens, BT = B * T, sd = e->s_Rd, s4 = e->s_R4d;
 
   /* Head: pred = gelu(hn Wfc + b) Wout + b. dres = d res[L]. */
-  TRY(cls__nn_linear_back(&e->m, R, d, 1, A(e->hg), e->head_out, A(e->dpred), A(e->dtmp), 0));
-  TRY(cls_nn_linear_gelu_back(ctx, &e->m.pt, &e->m.slabs, R, d, d, A(e->hn), e->head_fc, A(e->hh), A(e->dtmp),
-                              A(e->dtmp), A(e->dln), 0));
-  TRY(cls_rmsnorm_backward(ctx, R, d, A(e->m.res[L]), P(e->head_g), A(e->hn_rstd), A(e->dln), A(e->dres),
-                           G(e->head_g), 1));
-  const cls__nn_view v = cls__nn_model_view(&e->m);
+  TRY(lin_back(e, R, d, 1, e->hg, sd, e->head_out, e->dpred, e->s_R, e->dtmp, 0));
+  TRY(lin_gelu_back(e, R, d, d, e->hn, sd, e->head_fc, e->hh, e->dtmp, e->dtmp, sd, e->dln, 0));
+  TRY(norm_back(e, R, e->m.res[L], sd, e->head_g, e->hn_rstd, e->s_R, e->dln, e->dres, 0));
+  size_t spectra;
+  const size_t calls = attn_calls(e, &spectra);
   for (size_t l = L; l-- > 0;) {
     const int w = e->layer0 + (int)l * PER_LAYER;
     layer_acts *a = &e->layer[l];
-    cls_attn_shape s = attn_shape(e);
-    /* dres holds d res[l+1] = d res2 (identity) + the MLP branch. */
-    TRY(cls__nn_mlp_backward(&v, R, d, a->n2, w + FCW, a->fch, a->fcg, e->dres, e->dfch, e->dln));
-    TRY(cls_rmsnorm_backward_add(ctx, R, d, A(a->res2), P(w + N2G), A(a->n2_rstd), A(e->dln), A(e->dres),
-                                 G(w + N2G), 1));
+    cls_attn_shape s = attn_shape(e, spectra);
+    /* dres holds d res[l+1] = d res2 (identity) + the MLP branch
+     * (cls__nn_mlp_backward). */
+    TRY(lin_back(e, R, 4 * d, d, a->fcg, s4, w + FPW, e->dres, sd, e->dfch, 0));
+    TRY(lin_gelu_back(e, R, d, 4 * d, a->n2, sd, w + FCW, a->fch, e->dfch, e->dfch, s4, e->dln, 0));
+    TRY(norm_back(e, R, a->res2, sd, w + N2G, a->n2_rstd, e->s_R, e->dln, e->dres, 1));
     /* dres holds d res2 = d res[l] (identity) + the attention branch. */
-    TRY(cls__nn_attn_out_backward(&v, R, d, a->atty, w + OW, e->dres, e->datty));
-    TRY(cls_attention_backward(ctx, &s, stream(e, a->q), kv_part(e, a->kv, 0), kv_part(e, a->kv, 1), A(a->probs),
-                               stream(e, e->datty), A(e->dprobs), stream(e, e->dq), kv_part(e, e->dkv, 0),
-                               kv_part(e, e->dkv, 1), 0));
-    TRY(cls__nn_linear_back(&e->m, R, d, d, A(a->n1), w + QW, A(e->dq), A(e->dln), 0));
+    TRY(lin_back(e, R, d, d, a->atty, sd, w + OW, e->dres, sd, e->datty, 0));
+    for (size_t k = 0; k < calls; k++)
+      TRY(cls_attention_backward(ctx, &s, stream(e, a->q, k), kv_part(e, a->kv, 0, k), kv_part(e, a->kv, 1, k),
+                                 AK(a->probs, e->s_probs, k), stream(e, e->datty, k), AK(e->dprobs, e->s_probs, k),
+                                 stream(e, e->dq, k), kv_part(e, e->dkv, 0, k), kv_part(e, e->dkv, 1, k), 0));
+    TRY(lin_back(e, R, d, d, a->n1, sd, w + QW, e->dq, sd, e->dln, 0));
     /* Every block reads the same normalised tokens: their gradient is the
      * sum over blocks (the last block first overwrites). */
-    TRY(cls__nn_linear_back(&e->m, BT, d, 2 * d, A(e->tokn), w + KVW, A(e->dkv), A(e->dtokn), l != L - 1));
-    TRY(cls_rmsnorm_backward_add(ctx, R, d, A(e->m.res[l]), P(w + N1G), A(a->n1_rstd), A(e->dln), A(e->dres),
-                                 G(w + N1G), 1));
+    TRY(lin_back(e, BT, d, 2 * d, e->tokn, e->s_BTd, w + KVW, e->dkv, e->s_kv, e->dtokn, l != L - 1));
+    TRY(norm_back(e, R, e->m.res[l], sd, w + N1G, a->n1_rstd, e->s_R, e->dln, e->dres, 1));
   }
   /* The label tokens, then the label MLP (its input, the labels, needs no
    * gradient). */
-  TRY(cls_rmsnorm_backward(ctx, BT, d, A(e->tok), P(e->tok_g), A(e->tok_rstd), A(e->dtokn), A(e->dtok),
-                           G(e->tok_g), 1));
-  TRY(cls__nn_linear_back(&e->m, B, Hm, T * d, A(e->lab_g), e->lab_proj, A(e->dtok), A(e->dlab), 0));
-  TRY(cls_nn_linear_gelu_back(ctx, &e->m.pt, &e->m.slabs, B, NL, Hm, A(e->labels), e->lab_fc, A(e->lab_h),
-                              A(e->dlab), A(e->dlab), CLS_NOREF, 0));
+  TRY(norm_back(e, BT, e->tok, e->s_BTd, e->tok_g, e->tok_rstd, e->s_BT, e->dtokn, e->dtok, 0));
+  TRY(lin_back(e, B, Hm, T * d, e->lab_g, e->s_BHm, e->lab_proj, e->dtok, e->s_BTd, e->dlab, 0));
+  TRY(lin_gelu_back(e, B, NL, Hm, e->labels, e->s_lab, e->lab_fc, e->lab_h, e->dlab, e->dlab, e->s_BHm, NO_DX, 0));
   /* The wavelength projection (its input, the features, is data). */
-  return cls__nn_linear_back(&e->m, R, F, d, A(e->feats), e->wl, A(e->dres), CLS_NOREF, 0);
+  return lin_back(e, R, F, d, e->feats, e->s_feat, e->wl, e->dres, sd, NO_DX, 0);
 }
 
 /* Multiply-adds of the forward pass, by part; see docs/emulator.md. */
@@ -558,6 +765,10 @@ void cls_emulator_count_params(const cls_emulator_config *c, double *n, double *
 #undef A
 #undef P
 #undef G
+#undef AK
+#undef PK
+#undef GK
+#undef NO_DX
 #undef TRY
 
 /* ------------------------------------------------ for the reference */

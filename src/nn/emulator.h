@@ -84,6 +84,24 @@ typedef struct cls_emulator cls_emulator;
  * parameters initialised from seed, activations allocated once. */
 cls_status cls_emulator_create(cls_context *ctx, const cls_emulator_config *c, size_t max_spectra,
                                size_t max_pixels, uint64_t seed, cls_emulator **out);
+
+/* Several models of one shape trained side by side as one (issue 13):
+ * `models` emulators of config c, model k's parameters drawn from
+ * seeds[k], each with its own part of every slab (parameters, gradients,
+ * AdamW moments: model k's tensors at k x cls_emulator_model_floats(e))
+ * and of every activation. One forward or backward pass runs all of them
+ * with one batched product per layer (cls_matmul_models) and one launch
+ * per model of each op that reads a model's own parameters or sums over
+ * its rows, so every model computes, bitwise, what it computes alone
+ * (tests/test_group.c). cls_emulator_create is this with one model. */
+cls_status cls_emulator_create_models(cls_context *ctx, const cls_emulator_config *c, size_t models,
+                                      size_t max_spectra, size_t max_pixels, const uint64_t *seeds,
+                                      cls_emulator **out);
+size_t cls_emulator_models(const cls_emulator *e);
+/* Floats of one model in each slab (its table's total): model k's
+ * parameters start at k times this. */
+size_t cls_emulator_model_floats(const cls_emulator *e);
+
 void cls_emulator_destroy(cls_emulator *e);
 
 const cls_emulator_config *cls_emulator_get_config(const cls_emulator *e);
@@ -97,11 +115,23 @@ cls_param_slabs *cls_emulator_slabs(cls_emulator *e);
  *   target    B*P true fluxes.
  * The mean squared error over the B*P pixels in *mse (reads one float back;
  * NULL: no read, no sync). With want_grad, also leaves its gradient for
- * cls_emulator_backward. */
+ * cls_emulator_backward. An emulator of several models
+ * (cls_emulator_create_models) runs them all: the arrays and mse hold one
+ * per model, one model after the other (cls_emulator_forward_models). */
 cls_status cls_emulator_forward(cls_emulator *e, const float *labels, const float *features, const float *target,
                                 size_t B, size_t P, int want_grad, float *mse);
 
-/* The predicted flux of the last forward pass (B*P floats, row-major). */
+/* The forward pass of the first `active` models (1 <= active <= models):
+ * labels, features and target hold each model's arrays (as for
+ * cls_emulator_forward) one model after the other; model k's mean squared
+ * error in mse[k] (NULL: no read), and on the device at
+ * cls_emulator_loss_ref + k. cls_emulator_forward is this with every model
+ * active; the backward pass works on the models of the last forward. */
+cls_status cls_emulator_forward_models(cls_emulator *e, size_t active, const float *labels, const float *features,
+                                       const float *target, size_t B, size_t P, int want_grad, float *mse);
+
+/* The predicted flux of the last forward pass (B*P floats, row-major;
+ * B*P per active model, one model after the other). */
 cls_status cls_emulator_read_flux(cls_emulator *e, float *flux);
 
 /* The one float on the device where every forward pass leaves its mean

@@ -67,22 +67,38 @@ void cls_param_slabs_free(cls_param_slabs *s) {
 }
 
 cls_status cls_param_slabs_alloc(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s) {
+  return cls_param_slabs_alloc_models(ctx, pt, 1, s);
+}
+
+cls_status cls_param_slabs_alloc_models(cls_context *ctx, const cls_param_table *pt, size_t models,
+                                        cls_param_slabs *s) {
   memset(s, 0, sizeof *s);
   if (pt->total == 0) return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "a model without parameters");
-  cls_status st = cls_buffer_alloc(ctx, pt->total, &s->params);
-  if (st == CLS_OK) st = cls_buffer_alloc(ctx, pt->total, &s->grads);
-  if (st == CLS_OK) st = cls_buffer_alloc(ctx, pt->total, &s->m);
-  if (st == CLS_OK) st = cls_buffer_alloc(ctx, pt->total, &s->v);
+  if (!models || (double)models * (double)pt->total >= 4294967296.0)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
+                     "%zu models of %zu parameters each: need at least 1, and below 2^32 floats in all (train "
+                     "fewer models side by side)",
+                     models, pt->total);
+  const size_t n = models * pt->total;
+  cls_status st = cls_buffer_alloc(ctx, n, &s->params);
+  if (st == CLS_OK) st = cls_buffer_alloc(ctx, n, &s->grads);
+  if (st == CLS_OK) st = cls_buffer_alloc(ctx, n, &s->m);
+  if (st == CLS_OK) st = cls_buffer_alloc(ctx, n, &s->v);
   if (st == CLS_OK) st = cls_buffer_alloc(ctx, 1, &s->grad_sumsq);
-  if (st == CLS_OK) st = cls_buffer_fill(ctx, s->grads, 0, pt->total, 0.0f);
-  if (st == CLS_OK) st = cls_buffer_fill(ctx, s->m, 0, pt->total, 0.0f);
-  if (st == CLS_OK) st = cls_buffer_fill(ctx, s->v, 0, pt->total, 0.0f);
+  if (st == CLS_OK) st = cls_buffer_fill(ctx, s->grads, 0, n, 0.0f);
+  if (st == CLS_OK) st = cls_buffer_fill(ctx, s->m, 0, n, 0.0f);
+  if (st == CLS_OK) st = cls_buffer_fill(ctx, s->v, 0, n, 0.0f);
   if (st == CLS_OK) st = cls_buffer_fill(ctx, s->grad_sumsq, 0, 1, 0.0f);
   if (st != CLS_OK) cls_param_slabs_free(s);
   return st;
 }
 
 cls_status cls_param_init(cls_context *ctx, const cls_param_table *pt, uint64_t seed, cls_param_slabs *s) {
+  return cls_param_init_at(ctx, pt, seed, s, 0);
+}
+
+cls_status cls_param_init_at(cls_context *ctx, const cls_param_table *pt, uint64_t seed, cls_param_slabs *s,
+                             size_t base) {
   float *host = calloc(pt->total, sizeof *host);
   if (!host)
     return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_param_init: out of host memory (%zu floats)", pt->total);
@@ -97,13 +113,19 @@ cls_status cls_param_init(cls_context *ctx, const cls_param_table *pt, uint64_t 
              : d->init == CLS_INIT_ZERO ? 0.0f
                                         : (float)(d->std * cls_rng_normal(r, j, 0));
   }
-  cls_status st = cls_buffer_write(ctx, s->params, 0, pt->total, host);
+  cls_status st = cls_buffer_write(ctx, s->params, base, pt->total, host);
   free(host);
   return st;
 }
 
 cls_status cls_model_storage_alloc(cls_context *ctx, const cls_param_table *pt, uint64_t seed, size_t n_acts,
                                    const char *what, cls_param_slabs *slabs, cls_buffer **acts) {
+  return cls_model_storage_alloc_models(ctx, pt, 1, &seed, n_acts, what, slabs, acts);
+}
+
+cls_status cls_model_storage_alloc_models(cls_context *ctx, const cls_param_table *pt, size_t models,
+                                          const uint64_t *seeds, size_t n_acts, const char *what,
+                                          cls_param_slabs *slabs, cls_buffer **acts) {
   *acts = NULL;
   memset(slabs, 0, sizeof *slabs);
   if ((double)n_acts >= 4294967296.0)
@@ -111,8 +133,9 @@ cls_status cls_model_storage_alloc(cls_context *ctx, const cls_param_table *pt, 
                      "%s: the activations take %zu floats, beyond the 2^32 one slab can address: use a smaller "
                      "batch per step",
                      what, n_acts);
-  cls_status st = cls_param_slabs_alloc(ctx, pt, slabs);
-  if (st == CLS_OK) st = cls_param_init(ctx, pt, seed, slabs);
+  cls_status st = cls_param_slabs_alloc_models(ctx, pt, models, slabs);
+  for (size_t k = 0; k < models && st == CLS_OK; k++)
+    st = cls_param_init_at(ctx, pt, seeds[k], slabs, k * pt->total);
   if (st == CLS_OK) st = cls_buffer_alloc(ctx, n_acts, acts);
   if (st != CLS_OK) {
     cls_param_slabs_free(slabs);
@@ -127,10 +150,15 @@ cls_status cls_param_zero_grads(cls_context *ctx, const cls_param_table *pt, cls
 
 cls_status cls_param_adamw(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s, float lr, float beta1,
                            float beta2, float eps, unsigned long step, float max_norm) {
+  return cls_param_adamw_at(ctx, pt, s, 0, lr, beta1, beta2, eps, step, max_norm);
+}
+
+cls_status cls_param_adamw_at(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s, size_t base,
+                              float lr, float beta1, float beta2, float eps, unsigned long step, float max_norm) {
   cls_status st = CLS_OK;
   if (max_norm > 0) {
     /* The whole gradient slab is one range: its padding is zero. */
-    cls_ref all = cls_ref_at(s->grads, 0);
+    cls_ref all = cls_ref_at(s->grads, base);
     size_t len = pt->total;
     st = cls_sumsq_ranges(ctx, 1, &all, &len, cls_ref_at(s->grad_sumsq, 0));
   }
@@ -161,8 +189,8 @@ cls_status cls_param_adamw(cls_context *ctx, const cls_param_table *pt, cls_para
   hp.eps = eps;
   hp.step = step;
   hp.max_norm = max_norm;
-  st = cls_adamw_step_groups(ctx, pt->total, &hp, count, groups, cls_ref_at(s->params, 0), cls_ref_at(s->grads, 0),
-                             cls_ref_at(s->m, 0), cls_ref_at(s->v, 0),
+  st = cls_adamw_step_groups(ctx, pt->total, &hp, count, groups, cls_ref_at(s->params, base),
+                             cls_ref_at(s->grads, base), cls_ref_at(s->m, base), cls_ref_at(s->v, base),
                              max_norm > 0 ? cls_ref_at(s->grad_sumsq, 0) : CLS_NOREF);
   free(groups);
   return st;

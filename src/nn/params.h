@@ -78,12 +78,27 @@ void cls_param_slabs_free(cls_param_slabs *s);
  * device. Uploads them in one copy. */
 cls_status cls_param_init(cls_context *ctx, const cls_param_table *pt, uint64_t seed, cls_param_slabs *s);
 
+/* As cls_param_init, into the slab from float `base` on: several models of
+ * one table side by side in one slab (model k at k x pt->total). */
+cls_status cls_param_init_at(cls_context *ctx, const cls_param_table *pt, uint64_t seed, cls_param_slabs *s,
+                             size_t base);
+
 /* Everything a model allocates on the device, in one call: the four slabs
  * (parameters drawn from seed), and the activation slab of n_acts floats,
  * refused when beyond the 2^32 floats kernels can address (what says which
  * model and why, for the message). On failure nothing stays allocated. */
 cls_status cls_model_storage_alloc(cls_context *ctx, const cls_param_table *pt, uint64_t seed, size_t n_acts,
                                    const char *what, cls_param_slabs *slabs, cls_buffer **acts);
+
+/* As cls_param_slabs_alloc and cls_model_storage_alloc for `models`
+ * models of one table side by side (model k's tensors at k x pt->total of
+ * each slab), model k's parameters drawn from seeds[k]: each model starts
+ * as it would alone. */
+cls_status cls_param_slabs_alloc_models(cls_context *ctx, const cls_param_table *pt, size_t models,
+                                        cls_param_slabs *out);
+cls_status cls_model_storage_alloc_models(cls_context *ctx, const cls_param_table *pt, size_t models,
+                                          const uint64_t *seeds, size_t n_acts, const char *what,
+                                          cls_param_slabs *slabs, cls_buffer **acts);
 
 /* Zeroes the gradient slab. */
 cls_status cls_param_zero_grads(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s);
@@ -95,6 +110,14 @@ cls_status cls_param_zero_grads(cls_context *ctx, const cls_param_table *pt, cls
  * (cls_adamw_step_groups), whatever the number of tensors. */
 cls_status cls_param_adamw(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s, float lr, float beta1,
                            float beta2, float eps, unsigned long step, float max_norm);
+
+/* As cls_param_adamw, on the model whose tensors start at float `base` of
+ * the slabs (models side by side: model k at k x pt->total); the same
+ * launches on that range, so the same numbers as the model alone. The
+ * one-float grad_sumsq is reused by each model in turn (the queue is in
+ * order). */
+cls_status cls_param_adamw_at(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s, size_t base,
+                              float lr, float beta1, float beta2, float eps, unsigned long step, float max_norm);
 
 /* A linear layer of the models: y = x W + b for x (rows x in), with W
  * (in x out) at tensor w of the table and b (out) at tensor w + 1. With

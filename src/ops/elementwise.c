@@ -336,3 +336,189 @@ cls_status cls_gelu_bias_backward(cls_context *ctx, size_t rows, size_t cols, cl
   return launch_cols(ctx, "gelu_bias_bwd", kf, "ROW_CLOCAL", 64, cols, 1, (double)parts * (double)cols,
                      (double)parts * (double)cols * sizeof(float));
 }
+
+/* ---------------------------------------------- models side by side */
+
+/* The span checks of a models call: y-like operands of models x rows x cols
+ * floats, biases of (models - 1) x stride + cols. */
+static cls_status check_models(cls_context *ctx, const char *fn, size_t models, size_t rows, size_t cols,
+                               size_t bias_stride) {
+  cls_status s;
+  if ((s = cls__train_check_size(ctx, fn, "models", models)) || (s = check_rows_cols(ctx, fn, rows, cols)))
+    return s;
+  if ((double)models * (double)rows * (double)cols > (double)TRAIN_MAX_N ||
+      (double)(models - 1) * (double)bias_stride + (double)cols > (double)TRAIN_MAX_N)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
+                     "%s: %zu models of %zu x %zu (bias stride %zu) exceed 2^31-1 floats", fn, models, rows, cols,
+                     bias_stride);
+  if (models > 1 && bias_stride < cols)
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
+                     "%s: bias stride %zu is below cols %zu: the models' biases overlap", fn, bias_stride, cols);
+  return CLS_OK;
+}
+
+/* The part geometry of cls_bias_backward for one model of `rows` rows:
+ * rows per part, or 0 when the parts of models one after the other would
+ * straddle two models (rows not a multiple of it). */
+static size_t model_part_rows(const cls_context *ctx, size_t rows) {
+  long part_param = cls__param(ctx, "ROW_PART", 256);
+  size_t part_rows = part_param < 1 ? rows : (size_t)part_param;
+  if (part_rows > rows) part_rows = rows;
+  return rows % part_rows ? 0 : part_rows;
+}
+
+cls_status cls_bias_add_models(cls_context *ctx, size_t models, size_t rows, size_t cols, cls_ref bias,
+                               size_t bias_stride, cls_ref y) {
+  static const char fn[] = "cls_bias_add_models";
+  CLS_CHECK_CTX(ctx);
+  if (models == 1) return cls_bias_add(ctx, rows, cols, bias, y);
+  cls_status s;
+  if ((s = check_models(ctx, fn, models, rows, cols, bias_stride)) != CLS_OK) return s;
+  const size_t n = models * rows * cols, nb = (models - 1) * bias_stride + cols;
+  if ((s = cls__train_check(ctx, fn, "bias", bias, nb)) || (s = cls__train_check(ctx, fn, "y", y, n)) ||
+      (s = cls__check_alias(ctx, fn, "y", y, n, "bias", bias, nb, 0)))
+    return s;
+  cl_kernel k;
+  if ((s = cls__kernel(ctx, "elementwise", "bias_add_models", &k)) != CLS_OK) return s;
+  cl_uint a = 0;
+  if ((s = cls__arg_mem(ctx, k, a++, bias.buf)) || (s = cls__arg_uint(ctx, k, a++, bias.offset)) ||
+      (s = cls__arg_uint(ctx, k, a++, bias_stride)) || (s = cls__arg_uint(ctx, k, a++, rows)) ||
+      (s = cls__arg_mem(ctx, k, a++, y.buf)) || (s = cls__arg_uint(ctx, k, a++, y.offset)) ||
+      (s = cls__arg_uint(ctx, k, a++, models * rows)) || (s = cls__arg_uint(ctx, k, a++, cols)))
+    return s;
+  return launch_cols(ctx, "bias_add", k, "ELT_LOCAL", 256, cols, models * rows, (double)n,
+                     (2.0 * (double)n + (double)models * (double)cols) * sizeof(float));
+}
+
+cls_status cls_bias_gelu_forward_models(cls_context *ctx, size_t models, size_t rows, size_t cols, cls_ref bias,
+                                        size_t bias_stride, cls_ref x, cls_ref y) {
+  static const char fn[] = "cls_bias_gelu_forward_models";
+  CLS_CHECK_CTX(ctx);
+  if (models == 1) return cls_bias_gelu_forward(ctx, rows, cols, bias, x, y);
+  cls_status s;
+  if ((s = check_models(ctx, fn, models, rows, cols, bias_stride)) != CLS_OK) return s;
+  const size_t n = models * rows * cols, nb = (models - 1) * bias_stride + cols, R = models * rows;
+  if ((s = cls__train_check(ctx, fn, "bias", bias, nb)) || (s = cls__train_check(ctx, fn, "x", x, n)) ||
+      (s = cls__train_check(ctx, fn, "y", y, n)) ||
+      (s = cls__check_alias(ctx, fn, "x", x, n, "bias", bias, nb, 0)) ||
+      (s = cls__check_alias(ctx, fn, "y", y, n, "bias", bias, nb, 0)) ||
+      (s = cls__check_alias(ctx, fn, "y", y, n, "x", x, n, 0)))
+    return s;
+  cl_kernel k;
+  if ((s = cls__kernel(ctx, "elementwise", "bias_gelu_fwd_models", &k)) != CLS_OK) return s;
+  cl_uint a = 0;
+  if ((s = cls__arg_mem(ctx, k, a++, bias.buf)) || (s = cls__arg_uint(ctx, k, a++, bias.offset)) ||
+      (s = cls__arg_uint(ctx, k, a++, bias_stride)) || (s = cls__arg_uint(ctx, k, a++, rows)) ||
+      (s = cls__arg_mem(ctx, k, a++, x.buf)) || (s = cls__arg_uint(ctx, k, a++, x.offset)) ||
+      (s = cls__arg_mem(ctx, k, a++, y.buf)) || (s = cls__arg_uint(ctx, k, a++, y.offset)) ||
+      (s = cls__arg_uint(ctx, k, a++, R)) || (s = cls__arg_uint(ctx, k, a++, cols)) ||
+      (s = cls__arg_uint(ctx, k, a++, gelu_items(ctx, cols))))
+    return s;
+  return cls__launch_map(ctx, "bias_gelu_fwd", k, R * gelu_items(ctx, cols), 9.0 * (double)n,
+                         (3.0 * (double)n + (double)models * (double)cols) * sizeof(float));
+}
+
+/* The second pass of the models' bias gradients: each model's parts into
+ * its own dbias. */
+static cls_status finish_models(cls_context *ctx, const char *op, cls_buffer *scratch, size_t models, size_t parts,
+                                size_t cols, cls_ref dbias, size_t db_stride, int accumulate) {
+  cl_kernel kf;
+  cls_status s;
+  if ((s = cls__kernel(ctx, "elementwise", "bias_grad_finish_models", &kf)) != CLS_OK) return s;
+  cl_uint a = 0;
+  if ((s = cls__arg_mem(ctx, kf, a++, scratch)) || (s = cls__arg_uint(ctx, kf, a++, parts)) ||
+      (s = cls__arg_uint(ctx, kf, a++, cols)) || (s = cls__arg_mem(ctx, kf, a++, dbias.buf)) ||
+      (s = cls__arg_uint(ctx, kf, a++, dbias.offset)) || (s = cls__arg_uint(ctx, kf, a++, db_stride)) ||
+      (s = cls__arg_int(ctx, kf, a++, accumulate)))
+    return s;
+  const double m = (double)models * (double)parts * (double)cols;
+  return launch_cols(ctx, op, kf, "ROW_CLOCAL", 64, cols, models, m, m * sizeof(float));
+}
+
+cls_status cls_bias_backward_models(cls_context *ctx, size_t models, size_t rows, size_t cols, cls_ref dy,
+                                    cls_ref dbias, size_t db_stride, int accumulate) {
+  static const char fn[] = "cls_bias_backward_models";
+  CLS_CHECK_CTX(ctx);
+  if (models == 1) return cls_bias_backward(ctx, rows, cols, dy, dbias, accumulate);
+  cls_status s;
+  if ((s = check_models(ctx, fn, models, rows, cols, db_stride)) != CLS_OK) return s;
+  const size_t n = models * rows * cols, nb = (models - 1) * db_stride + cols;
+  if ((s = cls__train_check(ctx, fn, "dy", dy, n)) || (s = cls__train_check(ctx, fn, "dbias", dbias, nb)) ||
+      (s = cls__train_check_flag(ctx, fn, "accumulate", accumulate)) ||
+      (s = cls__check_alias(ctx, fn, "dbias", dbias, nb, "dy", dy, n, 0)))
+    return s;
+  const size_t part_rows = model_part_rows(ctx, rows);
+  if (!part_rows) { /* parts would straddle models: each model alone */
+    for (size_t k = 0; k < models; k++)
+      if ((s = cls_bias_backward(ctx, rows, cols, cls_ref_at(dy.buf, dy.offset + k * rows * cols),
+                                 cls_ref_at(dbias.buf, dbias.offset + k * db_stride), accumulate)) != CLS_OK)
+        return s;
+    return CLS_OK;
+  }
+  const size_t parts = rows / part_rows, all = models * parts;
+  long cvec_param = cls__param(ctx, "ROW_CVEC", 1);
+  const size_t cvec = cvec_param < 1 ? 1 : (size_t)cvec_param, col_items = (cols + cvec - 1) / cvec;
+  cl_kernel kp;
+  if ((s = cls__kernel(ctx, "elementwise", "bias_grad_part", &kp)) != CLS_OK) return s;
+  cls_buffer *scratch = NULL;
+  if ((s = cls__ops_temp(ctx, 0, all * cols, &scratch)) != CLS_OK) return s;
+  cl_uint a = 0;
+  if ((s = cls__arg_mem(ctx, kp, a++, dy.buf)) || (s = cls__arg_uint(ctx, kp, a++, dy.offset)) ||
+      (s = cls__arg_uint(ctx, kp, a++, models * rows)) || (s = cls__arg_uint(ctx, kp, a++, cols)) ||
+      (s = cls__arg_uint(ctx, kp, a++, part_rows)) || (s = cls__arg_mem(ctx, kp, a++, scratch)) ||
+      (s = cls__arg_uint(ctx, kp, a++, 0)) || (s = cls__arg_int(ctx, kp, a++, 0)))
+    return s;
+  double bytes = ((double)n + (double)models * (double)cols * (1.0 + accumulate)) * sizeof(float);
+  if ((s = launch_cols(ctx, "bias_bwd", kp, "ROW_CLOCAL", 64, col_items, all, (double)n, bytes)) != CLS_OK)
+    return s;
+  return finish_models(ctx, "bias_bwd", scratch, models, parts, cols, dbias, db_stride, accumulate);
+}
+
+cls_status cls_gelu_bias_backward_models(cls_context *ctx, size_t models, size_t rows, size_t cols, cls_ref h,
+                                         cls_ref dy, cls_ref dx, cls_ref dbias, size_t db_stride, int accumulate) {
+  static const char fn[] = "cls_gelu_bias_backward_models";
+  CLS_CHECK_CTX(ctx);
+  if (models == 1) return cls_gelu_bias_backward(ctx, rows, cols, h, dy, dx, dbias, accumulate);
+  cls_status s;
+  if ((s = check_models(ctx, fn, models, rows, cols, db_stride)) != CLS_OK) return s;
+  const size_t n = models * rows * cols, nb = (models - 1) * db_stride + cols;
+  if ((s = cls__train_check(ctx, fn, "h", h, n)) || (s = cls__train_check(ctx, fn, "dy", dy, n)) ||
+      (s = cls__train_check(ctx, fn, "dx", dx, n)) || (s = cls__train_check(ctx, fn, "dbias", dbias, nb)) ||
+      (s = cls__train_check_flag(ctx, fn, "accumulate", accumulate)) ||
+      (s = cls__check_alias(ctx, fn, "dx", dx, n, "dy", dy, n, 1)) ||
+      (s = cls__check_alias(ctx, fn, "dx", dx, n, "h", h, n, 1)) ||
+      (s = cls__check_alias(ctx, fn, "dbias", dbias, nb, "h", h, n, 0)) ||
+      (s = cls__check_alias(ctx, fn, "dbias", dbias, nb, "dy", dy, n, 0)) ||
+      (s = cls__check_alias(ctx, fn, "dbias", dbias, nb, "dx", dx, n, 0)))
+    return s;
+  const size_t part_rows = model_part_rows(ctx, rows);
+  if (!part_rows) {
+    for (size_t k = 0; k < models; k++) {
+      const size_t o = k * rows * cols;
+      if ((s = cls_gelu_bias_backward(ctx, rows, cols, cls_ref_at(h.buf, h.offset + o),
+                                      cls_ref_at(dy.buf, dy.offset + o), cls_ref_at(dx.buf, dx.offset + o),
+                                      cls_ref_at(dbias.buf, dbias.offset + k * db_stride), accumulate)) != CLS_OK)
+        return s;
+    }
+    return CLS_OK;
+  }
+  const size_t parts = rows / part_rows, all = models * parts;
+  long cvec_param = cls__param(ctx, "ROW_CVEC", 1);
+  const size_t cvec = cvec_param < 1 ? 1 : (size_t)cvec_param, col_items = (cols + cvec - 1) / cvec;
+  cl_kernel kp;
+  if ((s = cls__kernel(ctx, "elementwise", "gelu_bias_bwd_part", &kp)) != CLS_OK) return s;
+  cls_buffer *scratch = NULL;
+  if ((s = cls__ops_temp(ctx, 0, all * cols, &scratch)) != CLS_OK) return s;
+  cl_uint a = 0;
+  if ((s = cls__arg_mem(ctx, kp, a++, h.buf)) || (s = cls__arg_uint(ctx, kp, a++, h.offset)) ||
+      (s = cls__arg_mem(ctx, kp, a++, dy.buf)) || (s = cls__arg_uint(ctx, kp, a++, dy.offset)) ||
+      (s = cls__arg_mem(ctx, kp, a++, dx.buf)) || (s = cls__arg_uint(ctx, kp, a++, dx.offset)) ||
+      (s = cls__arg_uint(ctx, kp, a++, models * rows)) || (s = cls__arg_uint(ctx, kp, a++, cols)) ||
+      (s = cls__arg_uint(ctx, kp, a++, part_rows)) || (s = cls__arg_mem(ctx, kp, a++, scratch)) ||
+      (s = cls__arg_uint(ctx, kp, a++, 0)) || (s = cls__arg_int(ctx, kp, a++, 0)))
+    return s;
+  const double bytes = (3.0 * (double)n + (double)models * (double)cols * (1.0 + accumulate)) * sizeof(float);
+  if ((s = launch_cols(ctx, "gelu_bias_bwd", kp, "ROW_CLOCAL", 64, col_items, all, 17.0 * (double)n, bytes)))
+    return s;
+  return finish_models(ctx, "gelu_bias_bwd", scratch, models, parts, cols, dbias, db_stride, accumulate);
+}

@@ -115,7 +115,8 @@ cls_status cls_matmul_batched_on(cls_context *ctx, cls_backend backend, cls_tran
                                  cls_ref b, size_t ldb, size_t stride_b, float beta, cls_ref c, size_t ldc,
                                  size_t stride_c, size_t batch) {
   CLS_CHECK_CTX(ctx);
-  cls__mm_args g = {ta, tb, m, n, k, batch, alpha, beta, a, b, c, lda, ldb, ldc, stride_a, stride_b, stride_c, 0};
+  cls__mm_args g = {ta, tb,  m,   n,   k,        batch,    alpha,    beta, a, b,
+                    c,  lda, ldb, ldc, stride_a, stride_b, stride_c, 0,    0};
   return cls__mm_run(ctx, backend, &g);
 }
 
@@ -126,6 +127,20 @@ cls_status cls__mm_run(cls_context *ctx, cls_backend backend, cls__mm_args *g) {
   cls_status s = validate(ctx, "cls_matmul", backend, g);
   if (s != CLS_OK) return s;
   return cls__mm_dispatch(ctx, backend, g);
+}
+
+cls_status cls_matmul_models(cls_context *ctx, cls_trans ta, cls_trans tb, size_t m, size_t n, size_t k,
+                             float alpha, cls_ref a, size_t lda, size_t stride_a, cls_ref b, size_t ldb,
+                             size_t stride_b, float beta, cls_ref c, size_t ldc, size_t stride_c, size_t batch,
+                             size_t models) {
+  CLS_CHECK_CTX(ctx);
+  if (!models || batch % models)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
+                     "cls_matmul_models: batch %zu is not a whole number of products for each of %zu models",
+                     batch, models);
+  cls__mm_args g = {ta,  tb,  m,   n,        k,        batch,    alpha, beta,          a, b, c,
+                    lda, ldb, ldc, stride_a, stride_b, stride_c, 0,     batch / models};
+  return cls__mm_run(ctx, cls_matmul_get_backend(ctx), &g);
 }
 
 cls_status cls_matmul_batched(cls_context *ctx, cls_trans ta, cls_trans tb, size_t m, size_t n, size_t k,

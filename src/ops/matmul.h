@@ -39,6 +39,11 @@ typedef struct cls__mm_args {
    * compute all of C, which is also a valid result. For the SPD solve's
    * symmetric updates, which would otherwise do twice the work. */
   int lower;
+  /* 0, or the batch of the products these are copies of (cls_matmul_
+   * models): the auto backend then decides by the class of that batch, so
+   * that each of several models' products runs on the backend it would
+   * run on alone. */
+  size_t class_batch;
 } cls__mm_args;
 
 /* Validates g as cls_matmul_batched_on does (its batch strides zeroed

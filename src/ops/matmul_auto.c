@@ -5,7 +5,9 @@
  *
  * Shape class (cls__mm_class_key): the two transposes, whether the call is
  * batched (batch > 1), and ceil(log2) of m, n and k. So 1000 x 1000 x 1000
- * and 1024 x 1024 x 1024 share a class; 1025 starts the next one.
+ * and 1024 x 1024 x 1024 share a class; 1025 starts the next one. The
+ * products of several models side by side (cls_matmul_models) take the
+ * class of one model's product, so each runs on its backend alone.
  *
  * Candidates: the own kernels always; host BLAS where it can run (a CPU
  * device whose buffers live in host memory); CLBlast on every device that
@@ -82,7 +84,8 @@ static unsigned log2_bucket(size_t x) {
 }
 
 unsigned cls__mm_class_key(const cls__mm_args *g) {
-  return (unsigned)g->ta | (unsigned)g->tb << 1 | (unsigned)(g->batch > 1) << 2 | log2_bucket(g->m) << 3 |
+  const size_t batch = g->class_batch ? g->class_batch : g->batch;
+  return (unsigned)g->ta | (unsigned)g->tb << 1 | (unsigned)(batch > 1) << 2 | log2_bucket(g->m) << 3 |
          log2_bucket(g->n) << 9 | log2_bucket(g->k) << 15;
 }
 

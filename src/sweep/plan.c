@@ -303,3 +303,29 @@ cls_status cls_sweep_check_memory(const cls_sweep_spec *s, const cls_sweep_point
   }
   return CLS_OK;
 }
+
+/* Whether two points may share a group (cls_sweep_groups). */
+static int same_group(const cls_sweep_point *a, const cls_sweep_point *b) {
+  return a->shape.width == b->shape.width && a->shape.depth == b->shape.depth &&
+         a->shape.heads == b->shape.heads && a->param == b->param && a->combo == b->combo && !a->generation &&
+         !b->generation && a->teacher == SIZE_MAX && b->teacher == SIZE_MAX;
+}
+
+size_t cls_sweep_groups(const cls_sweep_spec *s, const cls_sweep_point *points, size_t n, size_t max_models,
+                        size_t *group) {
+  /* Only the spectra task's emulator trains side by side so far. */
+  const int can = !s->solved && !strcmp(s->task, "spectra") && max_models > 1;
+  size_t *members = can ? calloc(n ? n : 1, sizeof *members) : NULL; /* per group */
+  size_t groups = 0;
+  for (size_t i = 0; i < n; i++) {
+    group[i] = SIZE_MAX;
+    /* The first earlier point of the same kind whose group has room (out
+     * of host memory: every point alone). */
+    for (size_t j = 0; members && j < i && group[i] == SIZE_MAX; j++)
+      if (members[group[j]] < max_models && same_group(&points[j], &points[i])) group[i] = group[j];
+    if (group[i] == SIZE_MAX) group[i] = groups++;
+    if (members) members[group[i]]++;
+  }
+  free(members);
+  return groups;
+}

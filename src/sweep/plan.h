@@ -75,6 +75,18 @@ void cls_sweep_point_config(const cls_sweep_spec *s, const cls_sweep_point *p, c
 cls_status cls_sweep_check_memory(const cls_sweep_spec *s, const cls_sweep_point *points, size_t n,
                                   uint64_t device_bytes, uint64_t host_bytes, char *err, size_t err_len);
 
+/* Models side by side (train/models.h): the points that could train as
+ * one batched model, each computing what it computes alone. Points join a
+ * group when they differ only in seed, learning rate and budget (the same
+ * shape, parametrisation and task settings, generation 0 without a
+ * teacher) and their task trains side by side (the emulator so far); at
+ * most max_models (>= 1) a group, filled in plan order. group[i] receives
+ * point i's group, groups numbered from 0 in the order of their first
+ * point; returns the number of groups (n when nothing groups). The runner
+ * does not train groups yet: `clscale sweep --dry-run` shows them. */
+size_t cls_sweep_groups(const cls_sweep_spec *s, const cls_sweep_point *points, size_t n, size_t max_models,
+                        size_t *group);
+
 /* A number as ids and tables write it: "4e10", "1.26e11", "0.003", "500". */
 const char *cls_sweep_fmt_num(double v, char *out, size_t len);
 

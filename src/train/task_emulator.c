@@ -245,3 +245,140 @@ const cls_task_info cls__task_spectra = {.task = "spectra",
                                          .check = spectra_check,
                                          .make = make,
                                          .coord_layers = emulator_coord_layers};
+
+/* ------------------------------------------- models side by side
+ *
+ * The spectra task for K models of one shape (train/models.h): the same
+ * dataset and batches as the task above, model k's batch drawn with its
+ * own seed, all K uploaded and run as one forward and backward pass. */
+
+struct cls__emu_models {
+  emu_task x; /* the dataset, the grid's encoding and one model's batch buffers */
+  size_t K;
+  uint64_t *seeds;
+  float *labels, *flux, *features; /* K batches, one model after the other */
+  float *loss;                     /* K */
+};
+
+cls_status cls__emu_models_create(cls_context *ctx, const cls_task_spec *spec, size_t K, const uint64_t *seeds,
+                                  cls__emu_models **out, char *err, size_t err_len) {
+  *out = NULL;
+  cls_status s = cls__task_check_spec(&cls__task_spectra, spec, err, err_len);
+  if (s != CLS_OK) return s;
+  cls__emu_models *g = calloc(1, sizeof *g);
+  if (!g) {
+    snprintf(err, err_len, "out of host memory");
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  /* A bare task shell for build_data (it reports data errors through t). */
+  cls_train_task shell;
+  memset(&shell, 0, sizeof shell);
+  shell.impl = &g->x;
+  cls_spectra_config dc;
+  spectra_config_of(spec, &dc);
+  cls_emulator_config ec;
+  emulator_config_of(spec, spec->width, spec->depth, spec->heads, &ec);
+  emu_task *x = &g->x;
+  x->B = spec->batch;
+  x->P = spec->pixels;
+  x->F = cls_emulator_n_features(&ec);
+  x->depth = spec->depth;
+  g->K = K;
+  s = build_data(&shell, &dc, &ec, err, err_len);
+  if (s == CLS_OK) {
+    const size_t R = x->B * x->P;
+    g->seeds = malloc(K * sizeof *g->seeds);
+    g->labels = malloc(K * x->B * CLS_SPECTRA_N_LABELS * sizeof *g->labels);
+    g->flux = malloc(K * R * sizeof *g->flux);
+    g->features = malloc(K * R * x->F * sizeof *g->features);
+    g->loss = malloc(K * sizeof *g->loss);
+    if (!g->seeds || !g->labels || !g->flux || !g->features || !g->loss) {
+      snprintf(err, err_len, "out of host memory for %zu batches of %zu spectra x %zu pixels", K, x->B, x->P);
+      s = CLS_ERR_OUT_OF_MEMORY;
+    } else {
+      memcpy(g->seeds, seeds, K * sizeof *seeds);
+    }
+  }
+  if (s == CLS_OK) {
+    s = cls_emulator_create_models(ctx, &ec, K, x->B, x->P, seeds, &x->em);
+    if (s != CLS_OK) snprintf(err, err_len, "%s", cls_last_error(ctx));
+  }
+  if (s == CLS_OK && shell.error[0]) snprintf(err, err_len, "%s", shell.error);
+  if (s != CLS_OK) {
+    if (shell.error[0]) snprintf(err, err_len, "%s", shell.error);
+    cls__emu_models_destroy(g);
+    return s;
+  }
+  *out = g;
+  return CLS_OK;
+}
+
+void cls__emu_models_destroy(cls__emu_models *g) {
+  if (!g) return;
+  release(&g->x);
+  free(g->seeds);
+  free(g->labels);
+  free(g->flux);
+  free(g->features);
+  free(g->loss);
+  free(g);
+}
+
+cls_emulator *cls__emu_models_model(cls__emu_models *g) {
+  return g->x.em;
+}
+
+double cls__emu_models_tokens_per_step(const cls__emu_models *g) {
+  return (double)(g->x.B * g->x.P);
+}
+
+/* Model k's slot of the K batches <- the one-model buffers batch() filled. */
+static void keep_batch(cls__emu_models *g, size_t k) {
+  const emu_task *x = &g->x;
+  const size_t R = x->B * x->P, NL = CLS_SPECTRA_N_LABELS;
+  memcpy(g->labels + k * x->B * NL, x->labels, x->B * NL * sizeof *g->labels);
+  memcpy(g->flux + k * R, x->flux, R * sizeof *g->flux);
+  memcpy(g->features + k * R * x->F, x->features, R * x->F * sizeof *g->features);
+}
+
+cls_status cls__emu_models_train_step(cls__emu_models *g, size_t active, uint64_t step, char *err,
+                                      size_t err_len) {
+  cls_train_task shell;
+  memset(&shell, 0, sizeof shell);
+  shell.impl = &g->x;
+  emu_task *x = &g->x;
+  for (size_t k = 0; k < active; k++) {
+    cls_status s = batch(&shell, CLS_SPLIT_TRAIN, g->seeds[k], step);
+    if (s != CLS_OK) {
+      snprintf(err, err_len, "%s", shell.error);
+      return s;
+    }
+    keep_batch(g, k);
+  }
+  cls_status s = cls_emulator_forward_models(x->em, active, g->labels, g->features, g->flux, x->B, x->P, 1, NULL);
+  return s == CLS_OK ? cls_emulator_backward(x->em) : s;
+}
+
+cls_status cls__emu_models_evaluate(cls__emu_models *g, size_t active, size_t n_batches, double *loss, char *err,
+                                    size_t err_len) {
+  cls_train_task shell;
+  memset(&shell, 0, sizeof shell);
+  shell.impl = &g->x;
+  emu_task *x = &g->x;
+  for (size_t k = 0; k < active; k++) loss[k] = 0;
+  /* task_common.c's evaluate for each model: the same batches, summed in
+   * double in batch order, then divided by their number. */
+  for (size_t i = 0; i < n_batches; i++) {
+    cls_status s = batch(&shell, CLS_SPLIT_TEST, CLS_TASK_EVAL_SEED, i);
+    if (s != CLS_OK) {
+      snprintf(err, err_len, "%s", shell.error);
+      return s;
+    }
+    for (size_t k = 0; k < active; k++) keep_batch(g, k);
+    s = cls_emulator_forward_models(x->em, active, g->labels, g->features, g->flux, x->B, x->P, 0, g->loss);
+    if (s != CLS_OK) return s;
+    for (size_t k = 0; k < active; k++) loss[k] += g->loss[k];
+  }
+  for (size_t k = 0; k < active; k++) loss[k] = n_batches ? loss[k] / (double)n_batches : 0.0;
+  return CLS_OK;
+}

@@ -159,4 +159,22 @@ uint64_t cls__text_hash(const struct cls_text *text);
 /* "sp" or "mup" (checkpoint keys and descriptions). */
 const char *cls__task_param_name(cls_parametrisation p);
 
+/* The spectra task for K emulators of one shape side by side
+ * (task_emulator.c; run by models.c): model k draws its batches with
+ * seeds[k]. train_step adds the gradients of the first `active` models'
+ * batches of `step` (their losses at cls_emulator_loss_ref + k, unread);
+ * evaluate gives each active model's mean loss over the first n_batches
+ * held-out batches, as a task's evaluate does. Errors: the status, and the
+ * message in err (or on the context). */
+typedef struct cls__emu_models cls__emu_models;
+struct cls_emulator;
+cls_status cls__emu_models_create(cls_context *ctx, const cls_task_spec *spec, size_t K, const uint64_t *seeds,
+                                  cls__emu_models **out, char *err, size_t err_len);
+void cls__emu_models_destroy(cls__emu_models *g);
+struct cls_emulator *cls__emu_models_model(cls__emu_models *g);
+double cls__emu_models_tokens_per_step(const cls__emu_models *g);
+cls_status cls__emu_models_train_step(cls__emu_models *g, size_t active, uint64_t step, char *err, size_t err_len);
+cls_status cls__emu_models_evaluate(cls__emu_models *g, size_t active, size_t n_batches, double *loss, char *err,
+                                    size_t err_len);
+
 #endif

@@ -1,0 +1,67 @@
+/*
+ * src/train/models.h — several sweep points of one shape trained side by
+ * side as one batched model (issue 13, "many small models at once").
+ *
+ * K models of one task spec that differ only in their seed (initial
+ * weights and training batches), peak learning rate and number of steps
+ * share every launch of a step: one batched product per layer, and one
+ * launch per model only of the ops that read a model's own parameters or
+ * sum over its rows (src/nn/emulator.c). Each model keeps its own
+ * parameters, AdamW moments, data stream, schedule and loss, and computes
+ * bitwise what it computes trained alone (tests/test_group.c compares
+ * every loss). The models are ordered by steps, longest first, so that the
+ * models still training at any step are the first ones: a model whose
+ * budget is spent drops out of the batch.
+ *
+ * This is the first step of the issue's item: the emulator only, training
+ * losses and evaluations in memory, no run directory, checkpoints or
+ * resume (docs/performance.md, "Many small models at once").
+ */
+#ifndef CLSCALE_TRAIN_MODELS_H
+#define CLSCALE_TRAIN_MODELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rundir/rundir.h"
+#include "train/loop.h"
+#include "train/task.h"
+
+/* One of the models: what differs from the others. */
+typedef struct cls_model_member {
+  uint64_t seed;  /* its initial weights and training batches (spec->seed of a run alone) */
+  double lr;      /* peak learning rate */
+  uint64_t steps; /* its budget in steps, >= 1; the members in non-increasing order */
+} cls_model_member;
+
+/* What one model's training gave. */
+typedef struct cls_model_outcome {
+  float *losses;      /* steps floats: the train loss of every step (malloc'd; free with cls_models_free) */
+  cls_eval_row *rows; /* the evaluation rows a run alone would log (tokens, step, train_loss, eval_loss, lr;
+                         flops and seconds 0) */
+  size_t n_rows;
+  uint64_t steps_done; /* its steps, or the step whose loss was not finite (diverged) */
+  int diverged;
+} cls_model_outcome;
+
+typedef struct cls_models_result {
+  size_t models;
+  cls_model_outcome *out; /* models entries */
+  double seconds;         /* wall time of the training steps and evaluations */
+  double cpu_seconds;     /* the process's CPU time over them (all threads: a CPU device's too) */
+  double samples;         /* tokens (spectra x pixels) trained on, all models */
+  uint64_t steps;         /* group steps (the longest member's) */
+  char error[1024];
+} cls_models_result;
+
+/* Trains members[0..K) of spec (spec->seed is ignored: each member's) with
+ * cfg's schedule shape (warm-up, min_lr_ratio, betas, eps, clip,
+ * evaluations; its budget, lr and run-directory fields are not used) on
+ * ctx. Only the spectra task so far (CLS_ERR_INVALID_VALUE for others).
+ * CLS_OK when every model ran (a model that diverged is a result, as in a
+ * sweep); the device's or the data's status otherwise, with result->error. */
+cls_status cls_models_train(cls_context *ctx, const cls_task_spec *spec, const cls_train_config *cfg, size_t K,
+                            const cls_model_member *members, cls_models_result *result);
+void cls_models_free(cls_models_result *r);
+
+#endif
