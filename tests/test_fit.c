@@ -27,6 +27,20 @@ static double law(double n, double d) {
   return T_E + T_A / pow(n, T_ALPHA) + T_B / pow(d, T_BETA);
 }
 
+/* R runs of the law with 1% log-normal noise, drawn uniformly in log N
+ * (from n_lo over three decades) and log D (from 10^8 over three), from
+ * the counter-based stream (seed, stream): the data of the many-rows tests. */
+static void draw_runs(size_t R, double n_lo, uint64_t seed, uint64_t stream, double *N, double *D, double *C,
+                      double *L) {
+  cls_rng rng = cls_rng_make(seed, stream);
+  for (size_t k = 0; k < R; k++) {
+    N[k] = n_lo * pow(10, 3.0 * cls_rng_uniform(rng, k, 0));
+    D[k] = 1e8 * pow(10, 3.0 * cls_rng_uniform(rng, k, 1));
+    C[k] = 6 * N[k] * D[k];
+    L[k] = law(N[k], D[k]) * exp(0.01 * cls_rng_normal(rng, k, 2));
+  }
+}
+
 static void assert_rel(double got, double want, double tol, const char *what) {
   double rel = fabs(got - want) / fabs(want);
   if (!(rel <= tol)) fail_msg("%s = %.9g, want %.9g (relative error %.3g > %.3g)", what, got, want, rel, tol);
@@ -116,13 +130,7 @@ static void test_parametric_many_rows(void **state) {
   static double N[R], D[R], C[R], L[R];
   int covered_alpha = 0, covered_beta = 0;
   for (uint64_t seed = 1; seed <= 10; seed++) {
-    cls_rng rng = cls_rng_make(seed, 78);
-    for (size_t k = 0; k < R; k++) {
-      N[k] = 1e7 * pow(10, 3.0 * cls_rng_uniform(rng, k, 0));
-      D[k] = 1e8 * pow(10, 3.0 * cls_rng_uniform(rng, k, 1));
-      C[k] = 6 * N[k] * D[k];
-      L[k] = law(N[k], D[k]) * exp(0.01 * cls_rng_normal(rng, k, 2));
-    }
+    draw_runs(R, 1e7, seed, 78, N, D, C, L);
     cls_fit_input *in;
     assert_int_equal(cls_fit_input_from_arrays(R, N, D, C, NULL, L, &in), CLS_OK);
     cls_fit_options o;
@@ -157,13 +165,7 @@ static void test_fit_many_rows_bounded(void **state) {
   (void)state;
   enum { R = 200000 };
   static double N[R], D[R], C[R], L[R];
-  cls_rng rng = cls_rng_make(5, 79);
-  for (size_t k = 0; k < R; k++) {
-    N[k] = 1e6 * pow(10, 3.0 * cls_rng_uniform(rng, k, 0));
-    D[k] = 1e8 * pow(10, 3.0 * cls_rng_uniform(rng, k, 1));
-    C[k] = 6 * N[k] * D[k];
-    L[k] = law(N[k], D[k]) * exp(0.01 * cls_rng_normal(rng, k, 2));
-  }
+  draw_runs(R, 1e6, 5, 79, N, D, C, L);
   cls_fit_input *in;
   assert_int_equal(cls_fit_input_from_arrays(R, N, D, C, NULL, L, &in), CLS_OK);
   cls_fit_options o;
@@ -205,13 +207,7 @@ static void test_frontier_poisson_bootstrap(void **state) {
   (void)state;
   enum { R = CLS__FR_BOOT_RUNS + 1 };
   static double N[R], D[R], C[R], L[R];
-  cls_rng rng = cls_rng_make(6, 80);
-  for (size_t k = 0; k < R; k++) {
-    N[k] = 1e6 * pow(10, 3.0 * cls_rng_uniform(rng, k, 0));
-    D[k] = 1e8 * pow(10, 3.0 * cls_rng_uniform(rng, k, 1));
-    C[k] = 6 * N[k] * D[k];
-    L[k] = law(N[k], D[k]) * exp(0.01 * cls_rng_normal(rng, k, 2));
-  }
+  draw_runs(R, 1e6, 6, 80, N, D, C, L);
   /* the last run: the largest C of the others with 10 times the loss */
   size_t top = 0;
   for (size_t k = 1; k < R - 1; k++) top = C[k] > C[top] ? k : top;
