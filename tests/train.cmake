@@ -34,6 +34,10 @@ cls_train_cli(small_flops 2 "less than one step" --out ${CLS_TRAIN_TMP}/small --
 cls_train_cli(bad_params_env 2 "device parameter MM_TM=abc is not a decimal integer.*from CLSCALE_PARAMS" --out
               ${CLS_TRAIN_TMP}/x --budget-steps 5 ${CLS_TRAIN_TINY})
 set_tests_properties(cli_train_bad_params_env PROPERTIES ENVIRONMENT "${CLS_TRAIN_ENV};CLSCALE_PARAMS=MM_TM=abc")
+cls_train_cli(bad_binary_cache_env 2 "CLSCALE_BINARY_CACHE is 'sometimes'; use auto, on or off" --out
+              ${CLS_TRAIN_TMP}/x --budget-steps 5 ${CLS_TRAIN_TINY})
+set_tests_properties(cli_train_bad_binary_cache_env PROPERTIES ENVIRONMENT
+                                                    "${CLS_TRAIN_ENV};CLSCALE_BINARY_CACHE=sometimes")
 # Failures: exit 1.
 cls_train_cli(missing_data 1 "cannot open text file '/no/such/corpus.txt'" --out ${CLS_TRAIN_TMP}/x --budget-steps 5
               --data /no/such/corpus.txt)
