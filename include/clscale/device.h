@@ -130,7 +130,7 @@ typedef struct cls_context_options {
  * kernels the run never launches included (more than half of a cold
  * `clscale train` on the CPU device, issue 13), while its own cache already
  * keeps what was compiled, keyed by source, options, device and PoCL build.
- * ON: always (tests of the cache itself; drivers whose own cache is off);
+ * ON: always, also beside a driver's own cache (tests of the cache itself);
  * OFF: never. The matmul-auto choices stay in the cache folder either way. */
 enum { CLS_BINARY_CACHE_AUTO = 0, CLS_BINARY_CACHE_ON = 1, CLS_BINARY_CACHE_OFF = 2 };
 

@@ -8,6 +8,11 @@
  * collision, a driver update, a half-written or bit-flipped file are all
  * detected, the entry is deleted and the program rebuilt from source.
  *
+ * Where the driver keeps built kernels itself (PoCL), the cache stands aside
+ * (ctx->binary_cache is 0, see CLS_BINARY_CACHE_AUTO in clscale/device.h):
+ * PoCL compiles every kernel of a program when asked for its binary, which
+ * saving an entry does: more than half of a cold start went there.
+ *
  * File layout (little-endian host order; the cache is per machine):
  *   "CLSCBIN1" | u64 key_len | key | u64 bin_len | binary | u64 checksum
  */
