@@ -287,11 +287,16 @@ static void test_params_table(void **state) {
 
 /* ---------------------------------------------------------------- cache */
 
+/* The binary cache's mode of the contexts below: ON, so that the cache is
+ * tested on every driver (on PoCL, AUTO leaves programs to PoCL's cache). */
+static int cache_mode = CLS_BINARY_CACHE_ON;
+
 static cls_context *cache_context(const char *dir, int disable, const char *params, const char *kernel_dir) {
   cls_context_options o;
   cls_context_options_init(&o);
   o.cache_dir = dir;
   o.disable_cache = disable;
+  o.binary_cache = cache_mode;
   o.params = params;
   o.kernel_dir = kernel_dir;
   cls_context *ctx = NULL;
@@ -425,6 +430,100 @@ static void test_cache(void **state) {
   /* A cache folder that cannot be created: the build still succeeds. */
   st = prepare("/proc/clscale-cannot-exist", 0, NULL, 0);
   assert_int_equal(st.write_errors, 1);
+}
+
+static int is_pocl(void) {
+  cls_context *ctx = cache_context(NULL, 1, NULL, NULL);
+  int pocl = !strcmp(cls_context_device(ctx)->platform_name, "Portable Computing Language");
+  cls_context_destroy(ctx);
+  return pocl;
+}
+
+/* AUTO stands aside where the driver keeps built kernels itself (PoCL with
+ * its cache on: asking it for a binary compiles every kernel of the
+ * program, issue 13) and is the cache elsewhere; OFF never writes; the
+ * environment's choice is checked like any other setting. */
+static void test_binary_cache_modes(void **state) {
+  (void)state;
+  char dir[1024], probe[1200];
+  const char *pocl_cache = getenv("POCL_KERNEL_CACHE");
+  int pocl = is_pocl() && (!pocl_cache || pocl_cache[0] == '1'); /* PoCL, its own cache on */
+
+  test_tmpdir("cache-auto", dir, sizeof dir);
+  cache_mode = CLS_BINARY_CACHE_AUTO;
+  cls_cache_stats st = prepare(dir, 0, NULL, 0);
+  assert_int_equal(st.left_to_driver, pocl ? 1 : 0);
+  assert_int_equal(st.misses, pocl ? 0 : 1);
+  assert_int_equal(find_entry(dir, NULL, probe, sizeof probe), pocl ? -1 : 0);
+  if (pocl) {
+    /* PoCL's own cache turned off: clscale's is the only one, so it is used. */
+    setenv("POCL_KERNEL_CACHE", "0", 1);
+    st = prepare(dir, 0, NULL, 0);
+    if (pocl_cache)
+      setenv("POCL_KERNEL_CACHE", pocl_cache, 1);
+    else
+      unsetenv("POCL_KERNEL_CACHE");
+    assert_int_equal(st.misses, 1);
+    assert_int_equal(st.left_to_driver, 0);
+    assert_int_equal(find_entry(dir, NULL, probe, sizeof probe), 0);
+  }
+
+  test_tmpdir("cache-never", dir, sizeof dir);
+  cache_mode = CLS_BINARY_CACHE_OFF;
+  st = prepare(dir, 0, NULL, 0);
+  assert_int_equal(st.left_to_driver, 1);
+  assert_int_equal(st.hits + st.misses + st.rejected + st.write_errors, 0);
+  assert_int_equal(find_entry(dir, NULL, probe, sizeof probe), -1);
+
+  /* CLSCALE_BINARY_CACHE fills in for AUTO, and only for AUTO. */
+  cache_mode = CLS_BINARY_CACHE_AUTO;
+  setenv("CLSCALE_BINARY_CACHE", "on", 1);
+  st = prepare(dir, 0, NULL, 0);
+  assert_int_equal(st.misses, 1);
+  assert_int_equal(find_entry(dir, NULL, probe, sizeof probe), 0);
+  test_tmpdir("cache-never-env", dir, sizeof dir);
+  setenv("CLSCALE_BINARY_CACHE", "off", 1);
+  st = prepare(dir, 0, NULL, 0);
+  assert_int_equal(st.left_to_driver, 1);
+  assert_int_equal(find_entry(dir, NULL, probe, sizeof probe), -1);
+  cache_mode = CLS_BINARY_CACHE_ON;
+  st = prepare(dir, 0, NULL, 0);
+  assert_int_equal(st.misses, 1);
+
+  cls_context_options o;
+  cls_context_options_init(&o);
+  cls_context *ctx = NULL;
+  char err[4096];
+  setenv("CLSCALE_BINARY_CACHE", "sometimes", 1);
+  assert_int_equal(cls_context_create(&o, &ctx, err, sizeof err), CLS_ERR_INVALID_VALUE);
+  assert_null(ctx);
+  assert_non_null(strstr(err, "CLSCALE_BINARY_CACHE is 'sometimes'; use auto, on or off"));
+  unsetenv("CLSCALE_BINARY_CACHE");
+  o.binary_cache = 7;
+  assert_int_equal(cls_context_create(&o, &ctx, err, sizeof err), CLS_ERR_INVALID_VALUE);
+  assert_non_null(strstr(err, "`binary_cache` is 7"));
+}
+
+/* A context lists the programs it built, in the order they were needed. */
+static void test_program_list(void **state) {
+  (void)state;
+  cls_context *ctx = cache_context(NULL, 1, NULL, NULL);
+  assert_int_equal(cls_context_program_count(ctx), 0);
+  double s = -1;
+  assert_null(cls_context_program_name(ctx, 0, &s));
+  assert_true(s == 0);
+  cl_kernel k;
+  TEST_OK(ctx, cls__kernel(ctx, "peak", "peak_copy", &k));
+  TEST_OK(ctx, cls__kernel(ctx, "peak", "peak_fma", &k)); /* the same program: built once */
+  TEST_OK(ctx, cls_program_prepare(ctx, "reduce", NULL, NULL));
+  assert_int_equal(cls_context_program_count(ctx), 2);
+  assert_string_equal(cls_context_program_name(ctx, 0, &s), "peak");
+  assert_true(s > 0);
+  assert_string_equal(cls_context_program_name(ctx, 1, NULL), "reduce");
+  assert_null(cls_context_program_name(ctx, 2, NULL));
+  cls_context_destroy(ctx);
+  assert_int_equal(cls_context_program_count(NULL), 0);
+  assert_null(cls_context_program_name(NULL, 0, NULL));
 }
 
 /* ------------------------------------------------------- kernel sources */
@@ -645,6 +744,8 @@ int main(void) {
       cmocka_unit_test(test_params_table),
       cmocka_unit_test(test_params_checked),
       cmocka_unit_test(test_cache),
+      cmocka_unit_test(test_binary_cache_modes),
+      cmocka_unit_test(test_program_list),
       cmocka_unit_test(test_kernel_dir_and_build_errors),
       cmocka_unit_test(test_buffers),
       cmocka_unit_test(test_counters_and_trace),

@@ -34,6 +34,10 @@ cls_train_cli(small_flops 2 "less than one step" --out ${CLS_TRAIN_TMP}/small --
 cls_train_cli(bad_params_env 2 "device parameter MM_TM=abc is not a decimal integer.*from CLSCALE_PARAMS" --out
               ${CLS_TRAIN_TMP}/x --budget-steps 5 ${CLS_TRAIN_TINY})
 set_tests_properties(cli_train_bad_params_env PROPERTIES ENVIRONMENT "${CLS_TRAIN_ENV};CLSCALE_PARAMS=MM_TM=abc")
+cls_train_cli(bad_binary_cache_env 2 "CLSCALE_BINARY_CACHE is 'sometimes'; use auto, on or off" --out
+              ${CLS_TRAIN_TMP}/x --budget-steps 5 ${CLS_TRAIN_TINY})
+set_tests_properties(cli_train_bad_binary_cache_env PROPERTIES ENVIRONMENT
+                                                    "${CLS_TRAIN_ENV};CLSCALE_BINARY_CACHE=sometimes")
 # Failures: exit 1.
 cls_train_cli(missing_data 1 "cannot open text file '/no/such/corpus.txt'" --out ${CLS_TRAIN_TMP}/x --budget-steps 5
               --data /no/such/corpus.txt)
@@ -126,6 +130,36 @@ grep -qF '"status":	"interrupted"' "$dir/points/s.json" || exit 1
 test -s "$dir/checkpoints/s.ckpt"
 ]=])
 
+# A run builds the programs of cl/ its ops launch, at their first launch, and
+# no others (issue 13: a cold start compiles what it builds). --profile lists
+# them before its peak measurement builds cl/peak.cl. The GPT needs the
+# embedding program, the emulator does not; neither needs the solver's,
+# the samplers' or the random features' programs.
+file(WRITE ${CLS_TRAIN_SCRIPTS}/programs.sh [=[
+set -eu
+clscale=$1; dir=$2; shift 2
+rm -rf "$dir"
+mkdir -p "$dir"
+check() { # the `kernel programs built` line of a run with --profile; then programs that must not be there
+  line=$(grep '^kernel programs built: ' "$dir/out") || { echo "no programs line"; cat "$dir/out"; exit 1; }
+  echo "$line"
+  progs=" $(echo "$line" | sed 's/^kernel programs built: [0-9]* of [0-9]*: \([a-z0-9_ ]*\) (.*/\1/') "
+  for p in matmul adamw; do
+    case "$progs" in *" $p "*) ;; *) echo "$1: $p is not listed"; exit 1 ;; esac
+  done
+  run=$1; shift
+  for p in peak cholesky rf sample decode "$@"; do
+    case "$progs" in *" $p "*) echo "$run: $p was built but the run needs none of its kernels"; exit 1 ;; esac
+  done
+}
+"$clscale" train --quiet --profile --out "$dir/gpt" --budget-steps 2 "$@" > "$dir/out"
+check gpt
+case "$progs" in *" embedding "*) ;; *) echo "gpt: the embedding program is not listed"; exit 1 ;; esac
+"$clscale" train --quiet --profile --out "$dir/emu" --budget-steps 2 --task spectra --width 16 --depth 1 --heads 2 \
+  --batch 4 --n-train 32 --n-test 8 --n-pixels 512 --pixels 64 > "$dir/out"
+check emulator embedding
+]=])
+
 foreach(t empty_data run_and_plot)
   add_test(NAME cli_train_${t} COMMAND sh ${CLS_TRAIN_SCRIPTS}/${t}.sh $<TARGET_FILE:clscale> ${CLS_TRAIN_EXPECT}
                                        ${CLS_TRAIN_TMP}/${t} ${CLS_TRAIN_TINY})
@@ -140,6 +174,9 @@ set_tests_properties(cli_train_resume PROPERTIES ENVIRONMENT "${CLS_TRAIN_ENV}")
 add_test(NAME cli_train_sigterm COMMAND sh ${CLS_TRAIN_SCRIPTS}/sigterm.sh $<TARGET_FILE:clscale>
                                         ${CLS_TRAIN_TMP}/sigterm ${CLS_TRAIN_TINY})
 set_tests_properties(cli_train_sigterm PROPERTIES ENVIRONMENT "${CLS_TRAIN_ENV}")
+add_test(NAME cli_train_programs COMMAND sh ${CLS_TRAIN_SCRIPTS}/programs.sh $<TARGET_FILE:clscale>
+                                         ${CLS_TRAIN_TMP}/programs ${CLS_TRAIN_TINY})
+set_tests_properties(cli_train_programs PROPERTIES ENVIRONMENT "${CLS_TRAIN_ENV}")
 cls_train_cli(huge_budget 2 "at most 1e15" --out ${CLS_TRAIN_TMP}/huge --budget-flops 1e40 ${CLS_TRAIN_TINY})
 # The help comes from the option table: every option is listed, with its help.
 cls_train_cli(help_from_table 0 "--min-lr-ratio R +the floor of the cosine decay" --help)

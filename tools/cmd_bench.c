@@ -366,6 +366,7 @@ static int bench_compile(const char *device, cJSON *out) {
       cls_context_options_init(&o);
       o.device = device;
       o.disable_cache = !cached;
+      o.binary_cache = CLS_BINARY_CACHE_ON; /* measured where the driver has a cache of its own too */
       cls_context *ctx;
       char err[4096];
       if (cls_context_create(&o, &ctx, err, sizeof err) != CLS_OK) {

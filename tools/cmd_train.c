@@ -356,6 +356,20 @@ static void print_profile(cls_context *ctx, const cls_train_result *r) {
     printf("device idle: %.1f%% of %.3f s from the first kernel to the last (busy %.3f s)\n",
            100.0 * (1.0 - r->device_busy_seconds / r->device_span_seconds), r->device_span_seconds,
            r->device_busy_seconds);
+  /* Before the peak measurement below builds its own program: what the run
+   * itself needed (a cold start compiles these and nothing else). */
+  size_t np = cls_context_program_count(ctx);
+  double build = 0;
+  printf("kernel programs built: %zu of %zu:", np, cls_program_count());
+  for (size_t i = 0; i < np; i++) {
+    double s;
+    printf(" %s", cls_context_program_name(ctx, i, &s));
+    build += s;
+  }
+  cls_cache_stats cs;
+  cls_cache_stats_get(ctx, &cs);
+  printf(" (%.2f s; %u from clscale's cache, %u compiled, %u left to the driver's cache)\n", build, cs.hits,
+         cs.misses, cs.left_to_driver);
   cls_peak pk;
   if (cls_peak_measure(ctx, 5, &pk) == CLS_OK && r->step_seconds > 0) {
     double gf = r->process_train_flops / r->step_seconds * 1e-9;

@@ -4,7 +4,9 @@
 # any finding fatal, and the libFuzzer targets (-DCLSCALE_FUZZ=ON). Called
 # by tools/run-tests.sh after the usual build passed; BUILD is that build,
 # whose warm kernel cache this one starts from (the kernels are the same,
-# so compiling them again would only cost time).
+# so compiling them again would only cost time; on PoCL the compiled kernels
+# are in PoCL's own cache under HOME, which both builds share, and the
+# copied folder holds the matmul-auto choices).
 #
 # What it runs and why not more (the whole suite must stay within about
 # 12 minutes on two cores):

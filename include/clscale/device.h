@@ -109,6 +109,8 @@ typedef struct cls_context_options {
   const char *device;     /* selector as above; NULL reads CLSCALE_DEVICE */
   const char *cache_dir;  /* NULL reads CLSCALE_CACHE_DIR, then $XDG_CACHE_HOME/clscale, ~/.cache/clscale */
   int disable_cache;      /* nonzero: never read or write cached binaries (also CLSCALE_NO_CACHE=1) */
+  int binary_cache;       /* CLS_BINARY_CACHE_*: whether built programs go to the cache folder; 0 (AUTO) reads
+                             CLSCALE_BINARY_CACHE (auto, on, off), default auto */
   const char *kernel_dir; /* NULL reads CLSCALE_KERNEL_DIR; set: load cl/NAME.cl from this folder instead of
                              the copies embedded at build time (for kernel development) */
   const char
@@ -119,6 +121,18 @@ typedef struct cls_context_options {
                             device gets; NULL reads CLSCALE_PARAM_SET. For running one vendor's kernels on
                             another device (the Oclgrind checks) */
 } cls_context_options;
+
+/* Where built programs are kept between processes. AUTO: in the cache
+ * folder, except on a driver that keeps its own cache of built kernels, where
+ * a second copy costs more than it saves. That is PoCL with its kernel cache
+ * on (POCL_KERNEL_CACHE unset or 1): asking PoCL for a program's binary
+ * makes it compile every kernel of the program for any work-group size,
+ * kernels the run never launches included (more than half of a cold
+ * `clscale train` on the CPU device, issue 13), while its own cache already
+ * keeps what was compiled, keyed by source, options, device and PoCL build.
+ * ON: always, also beside a driver's own cache (tests of the cache itself);
+ * OFF: never. The matmul-auto choices stay in the cache folder either way. */
+enum { CLS_BINARY_CACHE_AUTO = 0, CLS_BINARY_CACHE_ON = 1, CLS_BINARY_CACHE_OFF = 2 };
 
 /* Fills opts with the defaults (everything from the environment). */
 void cls_context_options_init(cls_context_options *opts);
@@ -264,10 +278,12 @@ cls_status cls_params_check(const char *params, char *err, size_t err_len);
 
 /* What the on-disk binary cache did on this context. */
 typedef struct cls_cache_stats {
-  unsigned hits;         /* programs loaded from a cached binary */
-  unsigned misses;       /* programs compiled from source (no usable entry) */
-  unsigned rejected;     /* entries found corrupt, truncated or stale, deleted and rebuilt */
-  unsigned write_errors; /* binaries that could not be saved (the build still succeeded) */
+  unsigned hits;           /* programs loaded from a cached binary */
+  unsigned misses;         /* programs compiled from source (no usable entry) */
+  unsigned rejected;       /* entries found corrupt, truncated or stale, deleted and rebuilt */
+  unsigned write_errors;   /* binaries that could not be saved (the build still succeeded) */
+  unsigned left_to_driver; /* programs built without the binary cache, which leaves them to the driver's own (see
+                            CLS_BINARY_CACHE_AUTO) */
 } cls_cache_stats;
 void cls_cache_stats_get(const cls_context *ctx, cls_cache_stats *out);
 
@@ -278,6 +294,14 @@ const char *cls_program_name(size_t i);
 /* Builds (or loads from the cache) one program of cl/ on the context's
  * device. Used by `clscale bench` to time cold compiles; ops build lazily. */
 cls_status cls_program_prepare(cls_context *ctx, const char *program, double *build_seconds, int *from_cache);
+
+/* The programs this context has built or loaded so far, in the order they
+ * were first needed (ops build a program at the first launch of one of its
+ * kernels), and the seconds each took (the driver's compile; PoCL compiles
+ * each kernel again, for its work-group size, at its first launch, which is
+ * not counted here). NULL / 0 past the end. */
+size_t cls_context_program_count(const cls_context *ctx);
+const char *cls_context_program_name(const cls_context *ctx, size_t i, double *build_seconds);
 
 /* ------------------------------------------------------- device peaks */
 

@@ -8,6 +8,11 @@
  * collision, a driver update, a half-written or bit-flipped file are all
  * detected, the entry is deleted and the program rebuilt from source.
  *
+ * Where the driver keeps built kernels itself (PoCL), the cache stands aside
+ * (ctx->binary_cache is 0, see CLS_BINARY_CACHE_AUTO in clscale/device.h):
+ * PoCL compiles every kernel of a program when asked for its binary, which
+ * saving an entry does: more than half of a cold start went there.
+ *
  * File layout (little-endian host order; the cache is per machine):
  *   "CLSCBIN1" | u64 key_len | key | u64 bin_len | binary | u64 checksum
  */
@@ -75,7 +80,10 @@ static int parse_entry(const unsigned char *data, size_t len, const char *key, s
 }
 
 cl_program cls__cache_load(cls_context *ctx, const char *name, const char *source, const char *options) {
-  if (!ctx->cache_dir[0]) return NULL;
+  if (!ctx->binary_cache) {
+    if (ctx->cache_dir[0]) ctx->cache_stats.left_to_driver++;
+    return NULL;
+  }
   size_t key_len;
   char *key = make_key(ctx, source, options, &key_len);
   if (!key) return NULL;
@@ -129,7 +137,7 @@ static int mkdir_p(const char *dir) {
 
 void cls__cache_save(cls_context *ctx, const char *name, const char *source, const char *options,
                      cl_program prog) {
-  if (!ctx->cache_dir[0]) return;
+  if (!ctx->binary_cache) return;
   size_t bin_len = 0;
   if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof bin_len, &bin_len, NULL) != CL_SUCCESS ||
       bin_len == 0) {

@@ -32,6 +32,40 @@ static void resolve_cache_dir(cls_context *ctx, const cls_context_options *o) {
   }
 }
 
+/* Whether the driver keeps the kernels it builds in a cache of its own:
+ * PoCL does unless POCL_KERNEL_CACHE turns it off (PoCL reads a value
+ * starting with '1' as on, anything else as off; unset is on). */
+static int driver_keeps_kernels(const cls_device_info *info) {
+  if (strcmp(info->platform_name, "Portable Computing Language") != 0) return 0;
+  const char *v = getenv("POCL_KERNEL_CACHE");
+  return !v || v[0] == '1';
+}
+
+/* The binary cache's mode from the option, else CLSCALE_BINARY_CACHE; then
+ * whether this context uses it (see CLS_BINARY_CACHE_AUTO). */
+static cls_status resolve_binary_cache(cls_context *ctx, const cls_context_options *o, char *err, size_t err_len) {
+  int mode = o->binary_cache;
+  if (mode < CLS_BINARY_CACHE_AUTO || mode > CLS_BINARY_CACHE_OFF) {
+    if (err)
+      snprintf(err, err_len, "`binary_cache` is %d; use CLS_BINARY_CACHE_AUTO (0), _ON (1) or _OFF (2)", mode);
+    return CLS_ERR_INVALID_VALUE;
+  }
+  const char *v = env("CLSCALE_BINARY_CACHE");
+  if (mode == CLS_BINARY_CACHE_AUTO && v) {
+    if (!strcmp(v, "on"))
+      mode = CLS_BINARY_CACHE_ON;
+    else if (!strcmp(v, "off"))
+      mode = CLS_BINARY_CACHE_OFF;
+    else if (strcmp(v, "auto") != 0) {
+      if (err) snprintf(err, err_len, "CLSCALE_BINARY_CACHE is '%s'; use auto, on or off (or leave it unset)", v);
+      return CLS_ERR_INVALID_VALUE;
+    }
+  }
+  ctx->binary_cache = ctx->cache_dir[0] && (mode == CLS_BINARY_CACHE_ON ||
+                                            (mode == CLS_BINARY_CACHE_AUTO && !driver_keeps_kernels(&ctx->info)));
+  return CLS_OK;
+}
+
 /* Finds the cl ids of device info->platform_index:device_index. */
 static cl_int open_device(const cls_device_info *info, cl_platform_id *plat, cl_device_id *dev) {
   cl_uint np = 0, nd = 0;
@@ -95,6 +129,11 @@ cls_status cls__context_create(const cls_context_options *opts, const cls__param
   }
 
   resolve_cache_dir(ctx, o);
+  cls_status bs = resolve_binary_cache(ctx, o, err, err_len);
+  if (bs != CLS_OK) {
+    cls_context_destroy(ctx);
+    return bs;
+  }
   const char *kdir = o->kernel_dir ? o->kernel_dir : env("CLSCALE_KERNEL_DIR");
   if (kdir) snprintf(ctx->kernel_dir, sizeof ctx->kernel_dir, "%s", kdir);
   /* A set named by the caller replaces the device's own (and is what the

@@ -15,6 +15,7 @@
 typedef struct cls__program {
   char name[32];
   cl_program program;
+  double build_seconds;
 } cls__program;
 
 typedef struct cls__kernel_entry {
@@ -46,6 +47,7 @@ struct cls_context {
 
   /* Program building. */
   char cache_dir[1024];  /* empty: cache disabled */
+  int binary_cache;      /* nonzero: built programs are read from and saved to cache_dir (CLS_BINARY_CACHE_*) */
   char kernel_dir[1024]; /* empty: embedded sources */
   char defines[1024];    /* the -D string every program is built with */
   cls__program programs[CLS__MAX_PROGRAMS];

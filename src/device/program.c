@@ -209,11 +209,13 @@ static cls_status get_program(cls_context *ctx, const char *name, cl_program *ou
   }
   free(owned);
   if (s != CLS_OK) return s;
-  if (seconds) *seconds = cls_now() - t0;
+  double took = cls_now() - t0;
+  if (seconds) *seconds = took;
   if (cached) *cached = from_cache;
   cls__program *p = &ctx->programs[ctx->program_count++];
   snprintf(p->name, sizeof p->name, "%s", name);
   p->program = prog;
+  p->build_seconds = took;
   *out = prog;
   return CLS_OK;
 }
@@ -267,6 +269,17 @@ cls_status cls_program_prepare(cls_context *ctx, const char *program, double *bu
   CLS_CHECK_CTX(ctx);
   cl_program prog;
   return get_program(ctx, program, &prog, build_seconds, from_cache);
+}
+
+size_t cls_context_program_count(const cls_context *ctx) {
+  return ctx ? ctx->program_count : 0;
+}
+
+const char *cls_context_program_name(const cls_context *ctx, size_t i, double *build_seconds) {
+  if (build_seconds) *build_seconds = 0;
+  if (!ctx || i >= ctx->program_count) return NULL;
+  if (build_seconds) *build_seconds = ctx->programs[i].build_seconds;
+  return ctx->programs[i].name;
 }
 
 void cls__programs_release(cls_context *ctx) {
