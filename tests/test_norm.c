@@ -601,12 +601,13 @@ static void models_forms(void **state) {
       const size_t ps = cols + 7, ss = rows + 5, np = K * ps, ns = K * ss;
       float *x = test_random_floats(n, 40 + si, -2, 2), *dy = test_random_floats(n, 50 + si, -1, 1);
       float *g = test_random_floats(np, 60 + si, 0.5f, 1.5f), *bias = test_random_floats(np, 70 + si, -1, 1);
+      float *st = test_random_floats(ns, 80 + si, -1, 1); /* what the statistics' gaps hold */
       cls_buffer *X[2], *A[2], *Y[2], *R[2], *G[2], *B[2], *DY[2], *DX[2], *DG[2];
       for (int w = 0; w < 2; w++) {
         X[w] = test_upload(ctx, x, n);
         A[w] = test_upload(ctx, dy, n);
         Y[w] = test_upload(ctx, dy, n);
-        R[w] = test_upload(ctx, g, ns < np ? np : ns);
+        R[w] = test_upload(ctx, st, ns);
         G[w] = test_upload(ctx, g, np);
         B[w] = test_upload(ctx, bias, np);
         DY[w] = test_upload(ctx, dy, n);
@@ -659,6 +660,7 @@ static void models_forms(void **state) {
       free(dy);
       free(g);
       free(bias);
+      free(st);
     }
   /* Strides that would overlap the models' parameters or statistics are
    * refused, before anything runs. */
