@@ -382,8 +382,9 @@ size_t cls_emulator_model_floats(const cls_emulator *e) {
  * run once for all models too where their parts are contiguous
  * (cls_*rmsnorm_*_models: each row as alone, each model's gain gradient
  * summed over its own rows in the one-model order), else once per model.
- * The loss's reduction and AdamW run once per model on its part: the same
- * kernel on the same shape, so the same order of operations. With one model these are exactly the
+ * So does the loss's reduction (cls_reduce_models). AdamW runs once per
+ * model on its part: the same kernel on the same shape, so the same order
+ * of operations. With one model these are exactly the
  * launches of the shared blocks (blocks.c) that this file used before. */
 
 /* x W + b (x: rows x in at x, parts sx apart; y likewise at y, sy). */
@@ -624,8 +625,8 @@ cls_status cls_emulator_forward_models(cls_emulator *e, size_t active, const flo
   for (size_t k = 0; k < mse_calls; k++)
     TRY(cls_mse(ctx, mse_n, AK(e->pred, e->s_R, k), AK(e->target, e->s_R, k), AK(e->err, e->s_R, k),
                 want_grad ? AK(e->dpred, e->s_R, k) : CLS_NOREF, inv));
-  for (size_t k = 0; k < K; k++)
-    TRY(cls_reduce(ctx, CLS_REDUCE_SUM, R, AK(e->err, e->s_R, k), inv, A(e->loss + k)));
+  /* Each model's mean squared error, one launch of each pass for all. */
+  TRY(cls_reduce_models(ctx, CLS_REDUCE_SUM, K, R, A(e->err), e->s_R, inv, A(e->loss)));
   e->have_flux = 1;
   if (mse) TRY(cls_buffer_read(ctx, e->m.acts, e->loss, K, mse));
   e->have_grad = want_grad != 0;
