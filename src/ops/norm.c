@@ -19,6 +19,10 @@
  *   CLS_ERR_OUT_OF_MEMORY    the backward pass's scratch for the dgamma/dbeta
  *                            partial sums could not be allocated (nothing is
  *                            enqueued then either)
+ * The models forms (cls_*rmsnorm_*_models) check the spans their models
+ * cover, and also: CLS_ERR_INVALID_SIZE for models not in 1..4096;
+ * CLS_ERR_INVALID_VALUE for a parameter stride below cols or a statistics
+ * stride below rows (the models' parts would overlap), or add not 0 or 1.
  */
 #include <math.h>
 #include <stdint.h>
