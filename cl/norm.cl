@@ -38,6 +38,35 @@
 
 #include "rowvec.h"
 
+/* Models side by side (the train layer's models.h): the rows of a launch
+ * are those of rows / mrows models of mrows rows each, one after the
+ * other; model k's gamma, beta and residual bias (and dgamma, dbeta) sit
+ * pstride floats after model k-1's, its mean and rstd sstride after. A
+ * single model is mrows = rows (k = 0, strides unused). Every row is
+ * computed exactly as a one-model launch computes it, and the parameter
+ * gradients are summed over each model's own parts (below), so each
+ * model's results are bitwise those of a launch of its own.
+ *
+ * MODEL_OF(r): the model of row r (mk), the offset of its parameters (po)
+ * and of row r's statistics (so). */
+#define MODEL_OF(r)                                                                                                   \
+  uint mk = (r) / mrows;                                                                                              \
+  uint po = mk * pstride, so = mk * sstride + (r) - mk * mrows
+
+/* PART_OF(p): part p of the parameter-gradient sums. Each model's rows are
+ * cut into parts as a one-model launch cuts them (part_rows each, the last
+ * one shorter); p counts the parts of all models in turn. Sets the model
+ * (pk), the part's rows [r0, r1), the statistics' offset (sb0, added to a
+ * row index) and where the part's sums go (dpo: model pk's parts start
+ * dstride floats after model pk-1's). */
+#define PART_OF(p)                                                                                                    \
+  uint ppm = (mrows + part_rows - 1) / part_rows;                                                                     \
+  uint pk = (p) / ppm, pq = (p) - pk * ppm;                                                                           \
+  uint r0 = pk * mrows + pq * part_rows;                                                                              \
+  uint r1 = min(pk * mrows + mrows, r0 + part_rows);                                                                  \
+  uint sb0 = pk * sstride - pk * mrows;                                                                               \
+  uint dpo = pk * dstride + pq * cols
+
 /* rms = 1 selects RMSNorm (no mean, no shift). It is uniform over the
  * launch; in the work-group kernels every reduction (and so every barrier)
  * runs regardless of it, since conditional barriers trip some compilers.
@@ -64,14 +93,15 @@ __kernel void norm_fwd_row(__global float *x, uint xo, __global const float *gam
                            __global float *mean, uint mo, int has_mean, __global float *rstd, uint ro,
                            int has_rstd, uint rows, uint cols, float eps, int rms, __global const float *ra,
                            uint rao, __global const float *ry, uint ryo, __global const float *rb, uint rbo,
-                           int has_res) {
+                           int has_res, uint mrows, uint pstride, uint sstride) {
   uint r = get_global_id(0);
   if (r >= rows) return;
+  MODEL_OF(r);
   uint start = yo + r * cols;
   __global const float *xr = x + xo + r * cols;
   if (has_res) { /* the residual first: x = (a + y) + bias (res_row), in vectors, then its norm */
     __global float *xw = x + xo + r * cols;
-    __global const float *ar = ra + rao + r * cols, *yr2 = ry + ryo + r * cols, *br = rb + rbo;
+    __global const float *ar = ra + rao + r * cols, *yr2 = ry + ryo + r * cols, *br = rb + rbo + po;
     uint k = 0;
     for (; k + ROW_VEC <= cols; k += ROW_VEC)
       VSTORE((VLOAD(0, ar + k) + VLOAD(0, yr2 + k)) + VLOAD(0, br + k), 0, xw + k);
@@ -80,8 +110,8 @@ __kernel void norm_fwd_row(__global float *x, uint xo, __global const float *gam
   __global float *yr = y + start;
   int al = start % ROW_VEC == 0;
   __global floatv *ya = (__global floatv *)(y + (start - start % ROW_VEC));
-  __global const float *g = gamma + go;
-  __global const float *b = beta + bo;
+  __global const float *g = gamma + go + po;
+  __global const float *b = beta + bo + po;
   float inv_n = 1.0f / (float)cols;
   uint j;
 
@@ -131,8 +161,8 @@ __kernel void norm_fwd_row(__global float *x, uint xo, __global const float *gam
       STORE_V(((VLOAD(0, xr + j) - x0) - m) * rs * VLOAD(0, g + j), j, al, ya, yr);
     for (; j < cols; j++) yr[j] = ((xr[j] - x0) - m) * rs * g[j];
   }
-  if (has_mean) mean[mo + r] = x0 + m;
-  if (has_rstd) rstd[ro + r] = rs;
+  if (has_mean) mean[mo + so] = x0 + m;
+  if (has_rstd) rstd[ro + so] = rs;
 }
 
 /* ---------------------------------------------- variant 1: row per group */
@@ -151,20 +181,22 @@ __kernel void norm_fwd_wg(__global float *x, uint xo, __global const float *gamm
                           __global const float *beta, uint bo, int has_beta, __global float *y, uint yo,
                           __global float *mean, uint mo, int has_mean, __global float *rstd, uint ro, int has_rstd,
                           uint rows, uint cols, float eps, int rms, __global const float *ra, uint rao,
-                          __global const float *ry, uint ryo, __global const float *rb, uint rbo, int has_res) {
+                          __global const float *ry, uint ryo, __global const float *rb, uint rbo, int has_res,
+                          uint mrows, uint pstride, uint sstride) {
   __local float red[ROW_WG];
   /* An array, not a scalar: clang's uninitialised-use check does not know
    * that a __local scalar written by one item is read after a barrier. */
   __local float shift[1];
   uint r = get_group_id(0);
   if (r >= rows) return;
+  MODEL_OF(r);
   uint l = get_local_id(0), wg = get_local_size(0);
   __global const float *xr = x + xo + r * cols;
   __global float *yr = y + yo + r * cols;
-  __global const float *g = gamma + go;
-  __global const float *b = beta + bo;
+  __global const float *g = gamma + go + po;
+  __global const float *b = beta + bo + po;
   float inv_n = 1.0f / (float)cols;
-  if (has_res) res_row(x + xo + r * cols, ra + rao + r * cols, ry + ryo + r * cols, rb + rbo, l, wg, cols);
+  if (has_res) res_row(x + xo + r * cols, ra + rao + r * cols, ry + ryo + r * cols, rb + rbo + po, l, wg, cols);
 
   if (l == 0) shift[0] = rms ? 0.0f : xr[0];
   barrier(CLK_LOCAL_MEM_FENCE);
@@ -186,26 +218,27 @@ __kernel void norm_fwd_wg(__global float *x, uint xo, __global const float *gamm
     for (uint j = l; j < cols; j += wg) yr[j] = ((xr[j] - x0) - m) * rs * g[j];
   }
   /* (Two flat conditions: PoCL 3.1 crashed on the nested form.) */
-  if (l == 0 && has_mean) mean[mo + r] = x0 + m;
-  if (l == 0 && has_rstd) rstd[ro + r] = rs;
+  if (l == 0 && has_mean) mean[mo + so] = x0 + m;
+  if (l == 0 && has_rstd) rstd[ro + so] = rs;
 }
 
 /* Both row sums of the backward pass in one reduction. */
 __kernel void norm_bwd_wg(__global const float *x, uint xo, __global const float *gamma, uint go,
                           __global const float *mean, uint mo, __global const float *rstd, uint ro,
                           __global const float *dy, uint dyo, __global float *dx, uint dxo, uint rows, uint cols,
-                          int rms, int acc_dx) {
+                          int rms, int acc_dx, uint mrows, uint pstride, uint sstride) {
   __local float2 red[ROW_WG];
   uint r = get_group_id(0);
   if (r >= rows) return;
+  MODEL_OF(r);
   uint l = get_local_id(0), wg = get_local_size(0);
   uint base = r * cols;
   __global const float *xr = x + xo + base;
   __global const float *gr = dy + dyo + base;
   __global float *dr = dx + dxo + base;
-  __global const float *g = gamma + go;
-  float mu = rms ? 0.0f : mean[mo + r];
-  float rs = rstd[ro + r];
+  __global const float *g = gamma + go + po;
+  float mu = rms ? 0.0f : mean[mo + so];
+  float rs = rstd[ro + so];
   float inv_n = 1.0f / (float)cols;
 
   float2 ab = (float2)(0.0f);
@@ -244,13 +277,13 @@ __kernel void norm_bwd_wg(__global const float *x, uint xo, __global const float
 __kernel void norm_param_grad(__global const float *x, uint xo, __global const float *mean, uint mo, int has_mean,
                               __global const float *rstd, uint ro, __global const float *dy, uint dyo, uint rows,
                               uint cols, uint part_rows, __global float *dg, uint dgo, __global float *db,
-                              uint dbo, int want_dbeta, int accumulate) {
+                              uint dbo, int want_dbeta, int accumulate, uint mrows, uint sstride,
+                              uint dstride) {
   uint c = get_global_id(0) * ROW_CVEC;
   uint p = get_global_id(1);
   if (c >= cols) return;
-  uint r0 = p * part_rows;
-  uint r1 = min(rows, r0 + part_rows);
-  uint o = p * cols + c;
+  PART_OF(p);
+  uint o = dpo + c;
 #if ROW_CVEC > 1
   if (c + ROW_CVEC <= cols) {
     typedef CAT(float, ROW_CVEC) floatc;
@@ -259,8 +292,8 @@ __kernel void norm_param_grad(__global const float *x, uint xo, __global const f
       uint i = r * cols + c;
       floatc d = CAT(vload, ROW_CVEC)(0, dy + dyo + i);
       floatc xv = CAT(vload, ROW_CVEC)(0, x + xo + i);
-      float mu = has_mean ? mean[mo + r] : 0.0f;
-      sg = mad(d, (xv - mu) * rstd[ro + r], sg);
+      float mu = has_mean ? mean[mo + sb0 + r] : 0.0f;
+      sg = mad(d, (xv - mu) * rstd[ro + sb0 + r], sg);
       sb += d;
     }
     if (accumulate) {
@@ -277,8 +310,8 @@ __kernel void norm_param_grad(__global const float *x, uint xo, __global const f
     for (uint r = r0; r < r1; r++) {
       uint i = r * cols + k;
       float d = dy[dyo + i];
-      float mu = has_mean ? mean[mo + r] : 0.0f;
-      sg = mad(d, (x[xo + i] - mu) * rstd[ro + r], sg);
+      float mu = has_mean ? mean[mo + sb0 + r] : 0.0f;
+      sg = mad(d, (x[xo + i] - mu) * rstd[ro + sb0 + r], sg);
       sb += d;
     }
     if (accumulate) {
@@ -304,14 +337,14 @@ __kernel void norm_bwd_part(__global const float *x, uint xo, __global const flo
                             __global const float *mean, uint mo, __global const float *rstd, uint ro,
                             __global const float *dy, uint dyo, __global float *dx, uint dxo, uint rows, uint cols,
                             int rms, int acc_dx, uint part_rows, __global float *dg, uint dgo, __global float *db,
-                            uint dbo, int want_dbeta, int accumulate) {
+                            uint dbo, int want_dbeta, int accumulate, uint mrows, uint pstride, uint sstride,
+                            uint dstride) {
   uint p = get_global_id(0);
-  uint r0 = p * part_rows;
-  if (r0 >= rows) return;
-  uint r1 = min(rows, r0 + part_rows);
-  __global const float *g = gamma + go;
-  __global float *pg = dg + dgo + p * cols;
-  __global float *pb = db + dbo + p * cols;
+  if (p >= (rows / mrows) * ((mrows + part_rows - 1) / part_rows)) return;
+  PART_OF(p);
+  __global const float *g = gamma + go + pk * pstride;
+  __global float *pg = dg + dgo + dpo;
+  __global float *pb = db + dbo + dpo;
   float inv_n = 1.0f / (float)cols;
   uint j;
   if (!accumulate) {
@@ -329,8 +362,8 @@ __kernel void norm_bwd_part(__global const float *x, uint xo, __global const flo
     __global float *dr = dx + start;
     int al = start % ROW_VEC == 0;
     __global floatv *da = (__global floatv *)(dx + (start - start % ROW_VEC));
-    float mu = rms ? 0.0f : mean[mo + r];
-    float rs = rstd[ro + r];
+    float mu = rms ? 0.0f : mean[mo + sb0 + r];
+    float rs = rstd[ro + sb0 + r];
 
     floatv va = (floatv)(0.0f), vb = va, va1 = va, vb1 = va; /* two chains each */
     for (j = 0; j + 2 * ROW_VEC <= cols; j += 2 * ROW_VEC) {
@@ -378,18 +411,22 @@ __kernel void norm_bwd_part(__global const float *x, uint xo, __global const flo
 /* Sums the parts written by norm_param_grad (dgamma parts at part[0..],
  * dbeta parts at part[parts*cols..]) into the caller's dgamma/dbeta. */
 __kernel void norm_param_finish(__global const float *part, uint parts, uint cols, __global float *dg, uint dgo,
-                                __global float *db, uint dbo, int want_dbeta, int accumulate) {
+                                __global float *db, uint dbo, int want_dbeta, int accumulate, uint models,
+                                uint pstride) {
   uint j = get_global_id(0);
+  uint k = get_global_id(1); /* the model: its parts, its dgamma/dbeta */
   if (j >= cols) return;
+  __global const float *pg = part + k * parts * cols, *pb = part + (models + k) * parts * cols;
   float sg = 0.0f, sb = 0.0f;
   for (uint p = 0; p < parts; p++) {
-    sg += part[p * cols + j];
-    if (want_dbeta) sb += part[(parts + p) * cols + j];
+    sg += pg[p * cols + j];
+    if (want_dbeta) sb += pb[p * cols + j];
   }
+  uint go = dgo + k * pstride + j, bo = dbo + k * pstride + j;
   if (accumulate) {
-    sg += dg[dgo + j];
-    if (want_dbeta) sb += db[dbo + j];
+    sg += dg[go];
+    if (want_dbeta) sb += db[bo];
   }
-  dg[dgo + j] = sg;
-  if (want_dbeta) db[dbo + j] = sb;
+  dg[go] = sg;
+  if (want_dbeta) db[bo] = sb;
 }

@@ -28,12 +28,18 @@
  * reads ROW_VEC-wide vectors l, l + lsz, ... of the chunk (so consecutive
  * items still read consecutive memory) and keeps ROW_VEC running sums, one
  * per lane, which also shortens each serial chain ROW_VEC-fold. */
-__kernel void reduce_part(__global const float *x, uint xo, uint n, int sq, __global float *part, uint po) {
+/* Models side by side (cls_reduce_models): the launch's groups are gpm
+ * groups for each model in turn, model k's n floats at xo + k * xstride;
+ * group g of model k sums its chunk exactly as group g of a launch of its
+ * own (gpm = the groups of one launch, xstride unused: k = 0). */
+__kernel void reduce_part(__global const float *x, uint xo, uint n, int sq, __global float *part, uint po,
+                          uint gpm, uint xstride) {
   __local float acc[RED_WG];
   uint l = get_local_id(0);
   uint lsz = get_local_size(0);
-  uint g = get_group_id(0);
-  __global const float *xs = x + xo;
+  uint gm = get_group_id(0);
+  uint k = gm / gpm, g = gm - k * gpm;
+  __global const float *xs = x + xo + (size_t)k * xstride;
   size_t base = ((size_t)g * RED_ITEMS * lsz + l) * ROW_VEC;
   size_t stride = (size_t)lsz * ROW_VEC;
   floatv s = (floatv)(0.0f);
@@ -51,16 +57,19 @@ __kernel void reduce_part(__global const float *x, uint xo, uint n, int sq, __gl
     s = sq ? mad(v, v, s) : s + v;
   }
   float sum = wg_sum(hsum(s), acc);
-  if (l == 0) part[po + g] = sum;
+  if (l == 0) part[po + gm] = sum;
 }
 
-/* out[oo] = scale * the sum of part[0 .. nparts). One work-group. */
+/* out[oo + k] = scale * the sum of part[k * nparts .. +nparts): work-group
+ * k, one per model (one in all for a single sum). */
 __kernel void reduce_finish(__global const float *part, uint nparts, __global float *out, uint oo, float scale) {
   __local float acc[RED_WG];
   uint l = get_local_id(0);
   uint lsz = get_local_size(0);
+  uint k = get_group_id(0);
+  __global const float *pk = part + (size_t)k * nparts;
   float s = 0.0f;
-  for (uint i = l; i < nparts; i += lsz) s += part[i];
+  for (uint i = l; i < nparts; i += lsz) s += pk[i];
   s = wg_sum(s, acc);
-  if (l == 0) out[oo] = scale * s;
+  if (l == 0) out[oo + k] = scale * s;
 }

@@ -6,7 +6,8 @@
  * (train and eval losses, learning rates) that the train loop writes for
  * the same run. On the own matmul backend and on the default auto
  * backend. Also cls_matmul_models against one cls_matmul per model,
- * bitwise (the bias ops' models forms: tests/test_elementwise.c).
+ * bitwise (the bias ops' models forms: tests/test_elementwise.c; the
+ * norms': tests/test_norm.c), and the norms launched once for all models.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -118,6 +119,26 @@ static void compare_with_loop(cls_context *ctx, const char *tag, size_t k, const
   cls_task_destroy(t);
 }
 
+/* Model k side by side (a) against alone (b): every loss and evaluation
+ * row bitwise. */
+static void expect_same_run(const char *backend, size_t k, const cls_model_outcome *a,
+                            const cls_model_outcome *b) {
+  assert_false(a->diverged || b->diverged);
+  assert_int_equal(a->steps_done, members[k].steps);
+  assert_int_equal(b->steps_done, members[k].steps);
+  for (uint64_t s = 0; s < members[k].steps; s++)
+    if (memcmp(&a->losses[s], &b->losses[s], sizeof(float)))
+      fail_msg("%s: model %zu, step %llu: loss %.9g side by side, %.9g alone", backend, k,
+               (unsigned long long)s + 1, (double)a->losses[s], (double)b->losses[s]);
+  assert_int_equal(a->n_rows, b->n_rows);
+  for (size_t i = 0; i < a->n_rows; i++) {
+    if (memcmp(&a->rows[i].eval_loss, &b->rows[i].eval_loss, sizeof(double)) ||
+        memcmp(&a->rows[i].train_loss, &b->rows[i].train_loss, sizeof(double)) || a->rows[i].lr != b->rows[i].lr)
+      fail_msg("%s: model %zu, row %zu: eval %.17g / %.17g, train %.17g / %.17g", backend, k, i,
+               a->rows[i].eval_loss, b->rows[i].eval_loss, a->rows[i].train_loss, b->rows[i].train_loss);
+  }
+}
+
 static void check_backend(const char *backend, const char *tag) {
   cls_context *ctx = test_context(NULL, backend);
   cls_models_result all;
@@ -128,20 +149,7 @@ static void check_backend(const char *backend, const char *tag) {
     cls_models_result one;
     train_models(ctx, 1, &members[k], &one);
     const cls_model_outcome *a = &all.out[k], *b = &one.out[0];
-    assert_false(a->diverged || b->diverged);
-    assert_int_equal(a->steps_done, members[k].steps);
-    assert_int_equal(b->steps_done, members[k].steps);
-    for (uint64_t s = 0; s < members[k].steps; s++)
-      if (memcmp(&a->losses[s], &b->losses[s], sizeof(float)))
-        fail_msg("%s: model %zu, step %llu: loss %.9g side by side, %.9g alone", backend ? backend : "auto", k,
-                 (unsigned long long)s + 1, (double)a->losses[s], (double)b->losses[s]);
-    assert_int_equal(a->n_rows, b->n_rows);
-    for (size_t i = 0; i < a->n_rows; i++) {
-      if (memcmp(&a->rows[i].eval_loss, &b->rows[i].eval_loss, sizeof(double)) ||
-          memcmp(&a->rows[i].train_loss, &b->rows[i].train_loss, sizeof(double)) || a->rows[i].lr != b->rows[i].lr)
-        fail_msg("%s: model %zu, row %zu: eval %.17g / %.17g, train %.17g / %.17g", backend ? backend : "auto", k,
-                 i, a->rows[i].eval_loss, b->rows[i].eval_loss, a->rows[i].train_loss, b->rows[i].train_loss);
-    }
+    expect_same_run(backend ? backend : "auto", k, a, b);
     printf("  %-4s model %zu (seed %llu, lr %g, %llu steps): %llu losses and %zu rows equal; last eval %.6g\n",
            backend ? backend : "auto", k, (unsigned long long)members[k].seed, members[k].lr,
            (unsigned long long)members[k].steps, (unsigned long long)members[k].steps, a->n_rows,
@@ -161,6 +169,51 @@ static void test_side_by_side_own(void **state) {
 static void test_side_by_side_auto(void **state) {
   (void)state;
   check_backend(NULL, "group_auto");
+}
+
+/* The norms' backward launches (their counters' calls) of a training: the
+ * training steps' only (the evaluations, which the shorter members run at
+ * their own steps, have no backward pass). */
+static uint64_t norm_calls(cls_context *ctx) {
+  cls_counters c;
+  TEST_OK(ctx, cls_counters_get(ctx, &c));
+  uint64_t n = 0;
+  for (size_t i = 0; i < c.op_count; i++)
+    if (!strcmp(c.ops[i].name, "rmsnorm_bwd")) n += c.ops[i].calls;
+  return n;
+}
+
+/* The norms run once for all models (their models forms): side by side,
+ * three models launch as many norm backward kernels as the longest one
+ * alone (as many steps), and
+ * stay bitwise equal to each alone when the gain gradients are summed in
+ * several parts per model (ROW_PART=7: parts of 7 rows, the last one of
+ * each model shorter), on both row variants (the GPU one's column pass
+ * with vectors, ROW_CVEC=4). */
+static void test_side_by_side_norm_parts(void **state) {
+  (void)state;
+  const char *params[] = {NULL, "ROW_PART=7", "ROW_VARIANT=1,ROW_PART=7,ROW_CVEC=4"};
+  for (int pi = 0; pi < 3; pi++) {
+    cls_context *ctx = test_context(params[pi], "own");
+    cls_models_result all, one[3];
+    cls_counters_reset(ctx);
+    train_models(ctx, 3, members, &all);
+    const uint64_t side = norm_calls(ctx);
+    for (size_t k = 0; k < 3; k++) {
+      cls_counters_reset(ctx);
+      train_models(ctx, 1, &members[k], &one[k]);
+      if (k == 0 && norm_calls(ctx) != side)
+        fail_msg("%s: the norms' backward launched %llu times for three models side by side, %llu for the longest "
+                 "alone",
+                 params[pi] ? params[pi] : "defaults", (unsigned long long)side,
+                 (unsigned long long)norm_calls(ctx));
+      expect_same_run(params[pi] ? params[pi] : "defaults", k, &all.out[k], &one[k].out[0]);
+      cls_models_free(&one[k]);
+    }
+    assert_true(side > 0);
+    cls_models_free(&all);
+    cls_context_destroy(ctx);
+  }
 }
 
 /* One spectrum a step: the attention's products are then single products
@@ -278,6 +331,7 @@ int main(void) {
       cmocka_unit_test(test_side_by_side_own),
       cmocka_unit_test(test_side_by_side_auto),
       cmocka_unit_test(test_side_by_side_one_spectrum),
+      cmocka_unit_test(test_side_by_side_norm_parts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

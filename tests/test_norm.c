@@ -568,6 +568,125 @@ static void counters(void **state) {
   for (int i = 0; i < 8; i++) cls_buffer_free(b[i]);
 }
 
+/* ------------------------------------------------ models side by side */
+
+/* Compares two buffers of n floats bitwise. */
+static void expect_same(cls_context *ctx, const cls_buffer *got, const cls_buffer *want, size_t n,
+                        const char *what, size_t rows, size_t cols, int acc, int add) {
+  float *g = test_download(ctx, got), *w = test_download(ctx, want);
+  if (memcmp(g, w, n * sizeof *g))
+    fail_msg("%s models form, %zu x %zu, accumulate %d, add %d: differs from one call per model", what, rows, cols,
+             acc, add);
+  free(g);
+  free(w);
+}
+
+/* The RMSNorm ops' models forms (models side by side, the train layer's
+ * models.h) against one call per model, bitwise: forward, the fused
+ * residual forward and the backward (dx = and dx +=, dgamma overwritten
+ * and added to), with gamma and rstd of each model strided apart (gaps the
+ * ops must leave alone) and shapes of one part per model, several, and a
+ * last part shorter than the others. */
+static void models_forms(void **state) {
+  cls_context *ctx = *state;
+  const size_t big[][2] = {{100, 33}, {512, 16}, {37, 64}, {6, 5}, {1, 9}};
+  const size_t small[][2] = {{20, 33}, {9, 16}, {7, 8}, {6, 5}, {1, 9}};
+  const size_t(*shapes)[2] = test_small() ? small : big;
+  const size_t K = 3;
+  const float eps = 1e-5f;
+  for (size_t si = 0; si < 5; si++)
+    for (int v = 0; v < 4; v++) {
+      const int acc = v & 1, add = v >> 1;
+      const size_t rows = shapes[si][0], cols = shapes[si][1], n = K * rows * cols;
+      const size_t ps = cols + 7, ss = rows + 5, np = K * ps, ns = K * ss;
+      float *x = test_random_floats(n, 40 + si, -2, 2), *dy = test_random_floats(n, 50 + si, -1, 1);
+      float *g = test_random_floats(np, 60 + si, 0.5f, 1.5f), *bias = test_random_floats(np, 70 + si, -1, 1);
+      float *st = test_random_floats(ns, 80 + si, -1, 1); /* what the statistics' gaps hold */
+      cls_buffer *X[2], *A[2], *Y[2], *R[2], *G[2], *B[2], *DY[2], *DX[2], *DG[2];
+      for (int w = 0; w < 2; w++) {
+        X[w] = test_upload(ctx, x, n);
+        A[w] = test_upload(ctx, dy, n);
+        Y[w] = test_upload(ctx, dy, n);
+        R[w] = test_upload(ctx, st, ns);
+        G[w] = test_upload(ctx, g, np);
+        B[w] = test_upload(ctx, bias, np);
+        DY[w] = test_upload(ctx, dy, n);
+        DX[w] = test_upload(ctx, x, n);
+        DG[w] = test_upload(ctx, bias, np);
+      }
+      /* w = 0: the models forms; w = 1: one call per model. Forward into
+       * Y and R, then the fused residual (A + X + bias into A, its norm
+       * into Y and R again), then the backward from A's norm. */
+      TEST_OK(ctx, cls_rmsnorm_forward_models(ctx, K, rows, cols, eps, cls_ref_at(X[0], 0), cls_ref_at(G[0], 0),
+                                              ps, cls_ref_at(Y[0], 0), cls_ref_at(R[0], 0), ss));
+      for (size_t k = 0; k < K; k++) {
+        const size_t o = k * rows * cols;
+        TEST_OK(ctx, cls_rmsnorm_forward(ctx, rows, cols, eps, cls_ref_at(X[1], o), cls_ref_at(G[1], k * ps),
+                                         cls_ref_at(Y[1], o), cls_ref_at(R[1], k * ss)));
+      }
+      expect_same(ctx, Y[0], Y[1], n, "rmsnorm_forward y", rows, cols, acc, add);
+      expect_same(ctx, R[0], R[1], ns, "rmsnorm_forward rstd", rows, cols, acc, add);
+      TEST_OK(ctx, cls_residual_rmsnorm_forward_models(ctx, K, rows, cols, eps, cls_ref_at(A[0], 0),
+                                                       cls_ref_at(X[0], 0), cls_ref_at(B[0], 0),
+                                                       cls_ref_at(A[0], 0), cls_ref_at(G[0], 0), ps,
+                                                       cls_ref_at(Y[0], 0), cls_ref_at(R[0], 0), ss));
+      for (size_t k = 0; k < K; k++) {
+        const size_t o = k * rows * cols;
+        TEST_OK(ctx, cls_residual_rmsnorm_forward(ctx, rows, cols, eps, cls_ref_at(A[1], o), cls_ref_at(X[1], o),
+                                                  cls_ref_at(B[1], k * ps), cls_ref_at(A[1], o),
+                                                  cls_ref_at(G[1], k * ps), cls_ref_at(Y[1], o),
+                                                  cls_ref_at(R[1], k * ss)));
+      }
+      expect_same(ctx, A[0], A[1], n, "residual_rmsnorm_forward x", rows, cols, acc, add);
+      expect_same(ctx, Y[0], Y[1], n, "residual_rmsnorm_forward y", rows, cols, acc, add);
+      expect_same(ctx, R[0], R[1], ns, "residual_rmsnorm_forward rstd", rows, cols, acc, add);
+      TEST_OK(ctx, cls_rmsnorm_backward_models(ctx, K, rows, cols, cls_ref_at(A[0], 0), cls_ref_at(G[0], 0), ps,
+                                               cls_ref_at(R[0], 0), ss, cls_ref_at(DY[0], 0), cls_ref_at(DX[0], 0),
+                                               cls_ref_at(DG[0], 0), acc, add));
+      for (size_t k = 0; k < K; k++) {
+        const size_t o = k * rows * cols;
+        cls_ref xr = cls_ref_at(A[1], o), gr = cls_ref_at(G[1], k * ps), rr = cls_ref_at(R[1], k * ss);
+        cls_ref dyr = cls_ref_at(DY[1], o), dxr = cls_ref_at(DX[1], o), dgr = cls_ref_at(DG[1], k * ps);
+        TEST_OK(ctx, add ? cls_rmsnorm_backward_add(ctx, rows, cols, xr, gr, rr, dyr, dxr, dgr, acc)
+                         : cls_rmsnorm_backward(ctx, rows, cols, xr, gr, rr, dyr, dxr, dgr, acc));
+      }
+      expect_same(ctx, DX[0], DX[1], n, "rmsnorm_backward dx", rows, cols, acc, add);
+      expect_same(ctx, DG[0], DG[1], np, "rmsnorm_backward dgamma", rows, cols, acc, add);
+      for (int w = 0; w < 2; w++) {
+        cls_buffer *all[] = {X[w], A[w], Y[w], R[w], G[w], B[w], DY[w], DX[w], DG[w]};
+        for (int i = 0; i < 9; i++) cls_buffer_free(all[i]);
+      }
+      free(x);
+      free(dy);
+      free(g);
+      free(bias);
+      free(st);
+    }
+  /* Strides that would overlap the models' parameters or statistics are
+   * refused, before anything runs. */
+  cls_buffer *b = NULL;
+  TEST_OK(ctx, cls_buffer_alloc(ctx, 256, &b));
+  assert_int_equal(cls_rmsnorm_forward_models(ctx, 2, 4, 8, eps, cls_ref_at(b, 0), cls_ref_at(b, 64), 7,
+                                              cls_ref_at(b, 128), cls_ref_at(b, 192), 4),
+                   CLS_ERR_INVALID_VALUE);
+  assert_int_equal(cls_rmsnorm_forward_models(ctx, 2, 4, 8, eps, cls_ref_at(b, 0), cls_ref_at(b, 64), 8,
+                                              cls_ref_at(b, 128), cls_ref_at(b, 192), 3),
+                   CLS_ERR_INVALID_VALUE);
+  assert_int_equal(cls_rmsnorm_backward_models(ctx, 0, 4, 8, cls_ref_at(b, 0), cls_ref_at(b, 64), 8,
+                                               cls_ref_at(b, 96), 4, cls_ref_at(b, 128), cls_ref_at(b, 160),
+                                               cls_ref_at(b, 192), 0, 0),
+                   CLS_ERR_INVALID_SIZE);
+  assert_int_equal(cls_rmsnorm_backward_models(ctx, 2, 4, 8, cls_ref_at(b, 0), cls_ref_at(b, 64), 8,
+                                               cls_ref_at(b, 96), 4, cls_ref_at(b, 128), cls_ref_at(b, 160),
+                                               cls_ref_at(b, 192), 0, 2),
+                   CLS_ERR_INVALID_VALUE);
+  /* A models span past the buffer's end. */
+  assert_int_equal(cls_rmsnorm_forward_models(ctx, 4, 4, 8, eps, cls_ref_at(b, 0), cls_ref_at(b, 128), 8,
+                                              cls_ref_at(b, 160), cls_ref_at(b, 240), 4),
+                   CLS_ERR_BUFFER_TOO_SMALL);
+  cls_buffer_free(b);
+}
+
 int main(void) {
   /* CLSCALE_TEST_FILTER=forward_in_place runs one test (the oclgrind
    * label's self-test runs the in-place case alone). */
@@ -583,10 +702,12 @@ int main(void) {
       cmocka_unit_test(counters),
       cmocka_unit_test(residual_grid),
       cmocka_unit_test(residual_bad_arguments),
+      cmocka_unit_test(models_forms),
   };
   const struct CMUnitTest parts_tests[] = {
       cmocka_unit_test(backward_grid),
       cmocka_unit_test(backward_finite_differences),
+      cmocka_unit_test(models_forms),
   };
   int failed = cmocka_run_group_tests_name("norm, ROW_VARIANT=0 (row per work-item)", tests, test_setup_rows_v0,
                                            test_teardown_context);

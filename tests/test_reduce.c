@@ -2,7 +2,8 @@
  * tests/test_reduce.c — sums and sums of squares: against a long-double
  * pairwise reference on awkward sizes and offsets, bitwise reproducible,
  * accurate on a million floats, several ranges at once, other group
- * shapes, and every bad argument.
+ * shapes, every bad argument, and the models form (cls_reduce_models)
+ * against one call per model.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -176,10 +177,60 @@ static void test_bad_arguments(void **state) {
   cls_context_destroy(other);
 }
 
+/* cls_reduce_models against one cls_reduce per model, bitwise: 3 models
+ * of n floats x_stride apart (gaps between them), both kinds, sizes of one
+ * chunk and of several (the last one partial). */
+static void models_grid(cls_context *ctx) {
+  const size_t K = 3;
+  for (size_t si = 0; si < NSIZES; si++) {
+    const size_t n = sizes[si], xs = n + 5;
+    if (n > test_limit(SIZE_MAX, 4099)) continue;
+    float *h = malloc(K * xs * sizeof *h);
+    test_fill_uniform(h, K * xs, 70 + si, -1.0f, 1.0f);
+    cls_buffer *x = test_upload(ctx, h, K * xs), *out = NULL;
+    TEST_OK(ctx, cls_buffer_alloc(ctx, 2 * K + 1, &out));
+    TEST_OK(ctx, cls_buffer_fill(ctx, out, 0, 2 * K + 1, 9.0f));
+    for (int sq = 0; sq < 2; sq++) {
+      const cls_reduce_kind kind = sq ? CLS_REDUCE_SUMSQ : CLS_REDUCE_SUM;
+      TEST_OK(ctx, cls_reduce_models(ctx, kind, K, n, cls_ref_at(x, 2), xs, 0.25f, cls_ref_at(out, 1)));
+      for (size_t k = 0; k < K; k++)
+        TEST_OK(ctx, cls_reduce(ctx, kind, n, cls_ref_at(x, 2 + k * xs), 0.25f, cls_ref_at(out, 1 + K + k)));
+      float o[7];
+      TEST_OK(ctx, cls_buffer_read(ctx, out, 0, 2 * K + 1, o));
+      assert_true(o[0] == 9.0f);
+      if (memcmp(o + 1, o + 1 + K, K * sizeof *o))
+        fail_msg("reduce_models kind %d n=%zu: %.9g %.9g %.9g, alone %.9g %.9g %.9g", sq, n, o[1], o[2], o[3],
+                 o[4], o[5], o[6]);
+      assert_true(o[1] != o[2]); /* the models' ranges differ */
+    }
+    free(h);
+    cls_buffer_free(x), cls_buffer_free(out);
+  }
+  /* Overlapping ranges and an output inside them are refused. */
+  cls_buffer *b = NULL;
+  TEST_OK(ctx, cls_buffer_alloc(ctx, 64, &b));
+  assert_int_equal(cls_reduce_models(ctx, CLS_REDUCE_SUM, 2, 8, cls_ref_at(b, 0), 7, 1.0f, cls_ref_at(b, 40)),
+                   CLS_ERR_INVALID_VALUE);
+  assert_int_equal(cls_reduce_models(ctx, CLS_REDUCE_SUM, 2, 8, cls_ref_at(b, 0), 8, 1.0f, cls_ref_at(b, 15)),
+                   CLS_ERR_INVALID_VALUE);
+  assert_int_equal(cls_reduce_models(ctx, CLS_REDUCE_SUM, 4, 8, cls_ref_at(b, 0), 16, 1.0f, cls_ref_at(b, 62)),
+                   CLS_ERR_BUFFER_TOO_SMALL);
+  assert_int_equal(cls_reduce_models(ctx, CLS_REDUCE_SUM, 0, 8, cls_ref_at(b, 0), 16, 1.0f, cls_ref_at(b, 60)),
+                   CLS_ERR_INVALID_SIZE);
+  cls_buffer_free(b);
+}
+
+static void test_models(void **state) {
+  models_grid(*state);
+  cls_context *ctx = test_context("RED_WG=16,RED_ITEMS=3,ROW_VEC=4", NULL);
+  models_grid(ctx);
+  cls_context_destroy(ctx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sizes),  cmocka_unit_test(test_other_shapes),  cmocka_unit_test(test_million),
-      cmocka_unit_test(test_ranges), cmocka_unit_test(test_bad_arguments),
+      cmocka_unit_test(test_ranges), cmocka_unit_test(test_bad_arguments), cmocka_unit_test(test_models),
   };
   return cmocka_run_group_tests(tests, test_setup_context, test_teardown_context);
 }

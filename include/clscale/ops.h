@@ -175,6 +175,28 @@ cls_status cls_layernorm_backward_add(cls_context *ctx, size_t rows, size_t cols
 cls_status cls_rmsnorm_backward_add(cls_context *ctx, size_t rows, size_t cols, cls_ref x, cls_ref gamma,
                                     cls_ref rstd, cls_ref dy, cls_ref dx, cls_ref dgamma, int accumulate);
 
+/* The RMSNorm ops for `models` models of one shape trained side by side
+ * (the train layer's models.h): model k's rows x cols rows follow model
+ * k-1's in x, y, a, b, dy and dx (models x rows x cols floats each); its
+ * gamma, bias and dgamma lie param_stride floats after model k-1's, its
+ * rstd stat_stride floats after. Each model's results are bitwise those of
+ * the one-model call on its part (same per-row arithmetic, dgamma summed
+ * over the model's own rows in the one-model order), in one launch for all
+ * models instead of one per model. models = 1 is the one-model op (the
+ * strides unused); with more, param_stride >= cols and stat_stride >= rows.
+ * Errors as the one-model ops, on the spans the models cover. */
+cls_status cls_rmsnorm_forward_models(cls_context *ctx, size_t models, size_t rows, size_t cols, float eps,
+                                      cls_ref x, cls_ref gamma, size_t param_stride, cls_ref y, cls_ref rstd,
+                                      size_t stat_stride);
+cls_status cls_residual_rmsnorm_forward_models(cls_context *ctx, size_t models, size_t rows, size_t cols,
+                                               float eps, cls_ref a, cls_ref b, cls_ref bias, cls_ref x,
+                                               cls_ref gamma, size_t param_stride, cls_ref y, cls_ref rstd,
+                                               size_t stat_stride);
+/* add = 0: cls_rmsnorm_backward per model; 1: cls_rmsnorm_backward_add. */
+cls_status cls_rmsnorm_backward_models(cls_context *ctx, size_t models, size_t rows, size_t cols, cls_ref x,
+                                       cls_ref gamma, size_t param_stride, cls_ref rstd, size_t stat_stride,
+                                       cls_ref dy, cls_ref dx, cls_ref dgamma, int accumulate, int add);
+
 #ifdef __cplusplus
 }
 #endif

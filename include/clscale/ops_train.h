@@ -216,6 +216,15 @@ typedef enum {
  * allocated per call. */
 cls_status cls_reduce(cls_context *ctx, cls_reduce_kind kind, size_t n, cls_ref x, float scale, cls_ref out);
 
+/* cls_reduce for `models` models side by side (the train layer's
+ * models.h) in one launch of each pass: out[k] = scale * the sum over
+ * model k's n floats at x + k * x_stride, bitwise what cls_reduce gives
+ * for that range alone (each model's chunks and partial sums as alone).
+ * models = 1 is cls_reduce; else x_stride >= n, out (models floats)
+ * must not overlap the ranges. */
+cls_status cls_reduce_models(cls_context *ctx, cls_reduce_kind kind, size_t models, size_t n, cls_ref x,
+                             size_t x_stride, float scale, cls_ref out);
+
 /* out[0] = the sum of squares of every float of count ranges (range i is
  * lengths[i] floats at ranges[i]), e.g. all gradient tensors, for clipping
  * by global norm without reading anything back to the host. The partial

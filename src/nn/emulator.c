@@ -378,10 +378,13 @@ size_t cls_emulator_model_floats(const cls_emulator *e) {
  * (cls_*_models: a bias per model, each model's rows summed in its own
  * parts) where the models' parts are contiguous (full batches), else once
  * per model; the row ops without parameters run over the K models' rows
- * at once where their parts are contiguous. The norms (a gain per model;
- * their kernels have no models form yet), the loss's reduction and AdamW
- * run once per model on its part: the same kernel on the same shape, so
- * the same order of operations. With one model these are exactly the
+ * at once where their parts are contiguous. The norms (a gain per model)
+ * run once for all models too where their parts are contiguous
+ * (cls_*rmsnorm_*_models: each row as alone, each model's gain gradient
+ * summed over its own rows in the one-model order), else once per model.
+ * So does the loss's reduction (cls_reduce_models). AdamW runs once per
+ * model on its part: the same kernel on the same shape, so the same order
+ * of operations. With one model these are exactly the
  * launches of the shared blocks (blocks.c) that this file used before. */
 
 /* x W + b (x: rows x in at x, parts sx apart; y likewise at y, sy). */
@@ -455,6 +458,9 @@ static cls_status res_out_norm(cls_emulator *e, size_t rows, size_t in, size_t x
   const size_t K = e->active, d = e->c.width, sd = e->s_Rd;
   TRY(cls_matmul_models(ctx, CLS_NO_TRANS, CLS_NO_TRANS, rows, d, in, 1.0f, A(x), in, sx, P(w), d, e->S, 0.0f,
                         A(e->dtmp), d, sd, K, K));
+  if (sd == rows * d)
+    return cls_residual_rmsnorm_forward_models(ctx, K, rows, d, EMU_EPS, A(res_in), A(e->dtmp), P(w + 1),
+                                               A(res_out), P(g), e->S, A(y), A(rstd), e->s_R);
   for (size_t k = 0; k < K; k++)
     TRY(cls_residual_rmsnorm_forward(ctx, rows, d, EMU_EPS, AK(res_in, sd, k), AK(e->dtmp, sd, k), PK(w + 1, k),
                                      AK(res_out, sd, k), PK(g, k), AK(y, sd, k), AK(rstd, e->s_R, k)));
@@ -464,6 +470,9 @@ static cls_status res_out_norm(cls_emulator *e, size_t rows, size_t in, size_t x
 /* RMSNorm forward of each model's rows x d (x, y parts sx apart; rstd sr). */
 static cls_status norm_fwd(cls_emulator *e, size_t rows, size_t x, size_t sx, int g, size_t y, size_t rstd,
                            size_t sr) {
+  if (sx == rows * e->c.width)
+    return cls_rmsnorm_forward_models(e->m.ctx, e->active, rows, e->c.width, EMU_EPS, A(x), P(g), e->S, A(y),
+                                      A(rstd), sr);
   for (size_t k = 0; k < e->active; k++)
     TRY(cls_rmsnorm_forward(e->m.ctx, rows, e->c.width, EMU_EPS, AK(x, sx, k), PK(g, k), AK(y, sx, k),
                             AK(rstd, sr, k)));
@@ -473,6 +482,9 @@ static cls_status norm_fwd(cls_emulator *e, size_t rows, size_t x, size_t sx, in
 /* Its backward, dx overwritten (add 0) or added to (add 1). */
 static cls_status norm_back(cls_emulator *e, size_t rows, size_t x, size_t sx, int g, size_t rstd, size_t sr,
                             size_t dy, size_t dx, int add) {
+  if (sx == rows * e->c.width)
+    return cls_rmsnorm_backward_models(e->m.ctx, e->active, rows, e->c.width, A(x), P(g), e->S, A(rstd), sr, A(dy),
+                                       A(dx), G(g), 1, add);
   for (size_t k = 0; k < e->active; k++) {
     cls_status s = add ? cls_rmsnorm_backward_add(e->m.ctx, rows, e->c.width, AK(x, sx, k), PK(g, k),
                                                   AK(rstd, sr, k), AK(dy, sx, k), AK(dx, sx, k), GK(g, k), 1)
@@ -613,8 +625,8 @@ cls_status cls_emulator_forward_models(cls_emulator *e, size_t active, const flo
   for (size_t k = 0; k < mse_calls; k++)
     TRY(cls_mse(ctx, mse_n, AK(e->pred, e->s_R, k), AK(e->target, e->s_R, k), AK(e->err, e->s_R, k),
                 want_grad ? AK(e->dpred, e->s_R, k) : CLS_NOREF, inv));
-  for (size_t k = 0; k < K; k++)
-    TRY(cls_reduce(ctx, CLS_REDUCE_SUM, R, AK(e->err, e->s_R, k), inv, A(e->loss + k)));
+  /* Each model's mean squared error, one launch of each pass for all. */
+  TRY(cls_reduce_models(ctx, CLS_REDUCE_SUM, K, R, A(e->err), e->s_R, inv, A(e->loss)));
   e->have_flux = 1;
   if (mse) TRY(cls_buffer_read(ctx, e->m.acts, e->loss, K, mse));
   e->have_grad = want_grad != 0;

@@ -19,6 +19,10 @@
  *   CLS_ERR_OUT_OF_MEMORY    the backward pass's scratch for the dgamma/dbeta
  *                            partial sums could not be allocated (nothing is
  *                            enqueued then either)
+ * The models forms (cls_*rmsnorm_*_models) check the spans their models
+ * cover, and also: CLS_ERR_INVALID_SIZE for models not in 1..4096;
+ * CLS_ERR_INVALID_VALUE for a parameter stride below cols or a statistics
+ * stride below rows (the models' parts would overlap), or add not 0 or 1.
  */
 #include <math.h>
 #include <stdint.h>
@@ -48,60 +52,98 @@ static cls_status arg_opt(cls_context *ctx, cl_kernel k, cl_uint *a, cls_ref r, 
   return s;
 }
 
+/* Models side by side (the *_models forms): K models of rows x cols each,
+ * their rows one after the other in x, y, dy and dx; model k's gamma,
+ * beta, residual bias, dgamma and dbeta pstride floats after model k-1's,
+ * its mean and rstd sstride after. K = 1 is the plain op. */
+typedef struct models_in {
+  size_t K, pstride, sstride;
+} models_in;
+
+static const models_in one_model = {1, 0, 0};
+
+/* The spans a models call covers: per-model parameters (np floats) and
+ * statistics (ns floats); checks the strides keep the models apart and the
+ * whole within the kernels' 32-bit indexing. */
+static cls_status models_spans(cls_context *ctx, const char *fn, const models_in *mi, size_t rows, size_t cols,
+                               size_t *np, size_t *ns) {
+  const size_t K = mi->K;
+  if (K < 1 || K > 4096) return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: %zu models; pass 1 to 4096", fn, K);
+  if (K > 1 && (mi->pstride < cols || mi->sstride < rows))
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
+                     "%s: parameter stride %zu (cols %zu) or statistics stride %zu (rows %zu) would overlap the "
+                     "models' parts; pass strides of at least cols and rows",
+                     fn, mi->pstride, cols, mi->sstride, rows);
+  double dp = (double)(K - 1) * (double)mi->pstride + (double)cols;
+  double ds = (double)(K - 1) * (double)mi->sstride + (double)rows;
+  if ((K > 1 && (double)K * (double)rows * (double)cols > 4294967295.0) || dp > 4294967295.0 || ds > 4294967295.0)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: %zu models of %zu x %zu exceed the kernels' 32-bit indexing",
+                     fn, K, rows, cols);
+  *np = K > 1 ? (K - 1) * mi->pstride + cols : cols;
+  *ns = K > 1 ? (K - 1) * mi->sstride + rows : rows;
+  return CLS_OK;
+}
+
 /* The fused residual's operands (cls_residual_*norm_forward): x = (a + b) +
  * bias before the norm of x; a.buf NULL for a plain norm. */
 typedef struct res_in {
   cls_ref a, b, bias;
 } res_in;
 
-static cls_status check_res(cls_context *ctx, const char *fn, const res_in *r, size_t rows, size_t cols, cls_ref x,
-                            cls_ref gamma, cls_ref beta, cls_ref y) {
+static cls_status check_res(cls_context *ctx, const char *fn, const res_in *r, size_t rows, size_t cols, size_t np,
+                            cls_ref x, cls_ref gamma, cls_ref beta, cls_ref y) {
   cls_status s;
   const size_t n = rows * cols;
   if ((s = cls__rows_check(ctx, fn, "a", r->a, rows, cols)) ||
       (s = cls__rows_check(ctx, fn, "b", r->b, rows, cols)) ||
-      (s = cls__rows_check(ctx, fn, "bias", r->bias, 1, cols)))
+      (s = cls__rows_check(ctx, fn, "bias", r->bias, 1, np)))
     return s;
   /* x is written first, element by element from a, b and bias: x may be a
    * (in place), nothing else may overlap x or the norm's output. */
   if ((s = cls__check_alias(ctx, fn, "x", x, n, "a", r->a, n, 1)) ||
       (s = cls__check_alias(ctx, fn, "x", x, n, "b", r->b, n, 0)) ||
-      (s = cls__check_alias(ctx, fn, "x", x, n, "bias", r->bias, cols, 0)) ||
-      (s = cls__check_alias(ctx, fn, "x", x, n, "gamma", gamma, cols, 0)) ||
-      (s = cls__check_alias(ctx, fn, "x", x, n, "beta", beta, cols, 0)) ||
+      (s = cls__check_alias(ctx, fn, "x", x, n, "bias", r->bias, np, 0)) ||
+      (s = cls__check_alias(ctx, fn, "x", x, n, "gamma", gamma, np, 0)) ||
+      (s = cls__check_alias(ctx, fn, "x", x, n, "beta", beta, np, 0)) ||
       (s = cls__check_alias(ctx, fn, "y", y, n, "a", r->a, n, 0)) ||
       (s = cls__check_alias(ctx, fn, "y", y, n, "b", r->b, n, 0)) ||
-      (s = cls__check_alias(ctx, fn, "y", y, n, "bias", r->bias, cols, 0)) ||
+      (s = cls__check_alias(ctx, fn, "y", y, n, "bias", r->bias, np, 0)) ||
       (s = cls__check_alias(ctx, fn, "y", y, n, "x", x, n, 0)))
     return s;
   return CLS_OK;
 }
 
+/* rows and cols are one model's; mi says how many models (K) and where
+ * their parameters and statistics lie. */
 static cls_status forward(cls_context *ctx, const char *fn, const char *op, int rms, size_t rows, size_t cols,
                           float eps, cls_ref x, cls_ref gamma, cls_ref beta, cls_ref y, cls_ref mean, cls_ref rstd,
-                          const res_in *res) {
+                          const res_in *res, const models_in *mi) {
   cls_status s;
-  if (res && (s = check_res(ctx, fn, res, rows, cols, x, gamma, beta, y)) != CLS_OK) return s;
+  size_t np = 0, ns = 0;
+  if ((s = models_spans(ctx, fn, mi, rows, cols, &np, &ns)) != CLS_OK) return s;
+  const size_t mrows = rows;
+  rows *= mi->K; /* from here on: all models' rows */
+  if (res && (s = check_res(ctx, fn, res, rows, cols, np, x, gamma, beta, y)) != CLS_OK) return s;
   if ((s = cls__rows_check(ctx, fn, "x", x, rows, cols)) != CLS_OK) return s;
-  if ((s = cls__rows_check(ctx, fn, "gamma", gamma, 1, cols)) != CLS_OK) return s;
-  if (present(beta) && (s = cls__rows_check(ctx, fn, "beta", beta, 1, cols)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "gamma", gamma, 1, np)) != CLS_OK) return s;
+  if (present(beta) && (s = cls__rows_check(ctx, fn, "beta", beta, 1, np)) != CLS_OK) return s;
   if ((s = cls__rows_check(ctx, fn, "y", y, rows, cols)) != CLS_OK) return s;
-  if (present(mean) && (s = cls__rows_check(ctx, fn, "mean", mean, 1, rows)) != CLS_OK) return s;
-  if (present(rstd) && (s = cls__rows_check(ctx, fn, "rstd", rstd, 1, rows)) != CLS_OK) return s;
+  if (present(mean) && (s = cls__rows_check(ctx, fn, "mean", mean, 1, ns)) != CLS_OK) return s;
+  if (present(rstd) && (s = cls__rows_check(ctx, fn, "rstd", rstd, 1, ns)) != CLS_OK) return s;
   if ((s = check_eps(ctx, fn, eps)) != CLS_OK) return s;
   size_t n = rows * cols;
   if ((s = cls__check_alias(ctx, fn, "y", y, n, "x", x, n, 1)) ||
-      (s = cls__check_alias(ctx, fn, "y", y, n, "gamma", gamma, cols, 0)) ||
-      (s = cls__check_alias(ctx, fn, "y", y, n, "beta", beta, cols, 0)) ||
-      (s = cls__check_alias(ctx, fn, "mean", mean, rows, "x", x, n, 0)) ||
-      (s = cls__check_alias(ctx, fn, "mean", mean, rows, "gamma", gamma, cols, 0)) ||
-      (s = cls__check_alias(ctx, fn, "mean", mean, rows, "beta", beta, cols, 0)) ||
-      (s = cls__check_alias(ctx, fn, "mean", mean, rows, "y", y, n, 0)) ||
-      (s = cls__check_alias(ctx, fn, "rstd", rstd, rows, "x", x, n, 0)) ||
-      (s = cls__check_alias(ctx, fn, "rstd", rstd, rows, "gamma", gamma, cols, 0)) ||
-      (s = cls__check_alias(ctx, fn, "rstd", rstd, rows, "beta", beta, cols, 0)) ||
-      (s = cls__check_alias(ctx, fn, "rstd", rstd, rows, "y", y, n, 0)) ||
-      (s = cls__check_alias(ctx, fn, "rstd", rstd, rows, "mean", mean, rows, 0)))
+      (s = cls__check_alias(ctx, fn, "y", y, n, "gamma", gamma, np, 0)) ||
+      (s = cls__check_alias(ctx, fn, "y", y, n, "beta", beta, np, 0)) ||
+      (s = cls__check_alias(ctx, fn, "mean", mean, ns, "x", x, n, 0)) ||
+      (s = cls__check_alias(ctx, fn, "mean", mean, ns, "gamma", gamma, np, 0)) ||
+      (s = cls__check_alias(ctx, fn, "mean", mean, ns, "beta", beta, np, 0)) ||
+      (s = cls__check_alias(ctx, fn, "mean", mean, ns, "y", y, n, 0)) ||
+      (s = cls__check_alias(ctx, fn, "rstd", rstd, ns, "x", x, n, 0)) ||
+      (s = cls__check_alias(ctx, fn, "rstd", rstd, ns, "gamma", gamma, np, 0)) ||
+      (s = cls__check_alias(ctx, fn, "rstd", rstd, ns, "beta", beta, np, 0)) ||
+      (s = cls__check_alias(ctx, fn, "rstd", rstd, ns, "y", y, n, 0)) ||
+      (s = cls__check_alias(ctx, fn, "rstd", rstd, ns, "mean", mean, ns, 0)))
     return s;
 
   int variant = cls__rows_variant(ctx);
@@ -121,7 +163,8 @@ static cls_status forward(cls_context *ctx, const char *fn, const char *op, int 
       (s = arg_opt(ctx, k, &a, res ? res->a : CLS_NOREF, x.buf)) ||
       (s = arg_opt(ctx, k, &a, res ? res->b : CLS_NOREF, x.buf)) ||
       (s = arg_opt(ctx, k, &a, res ? res->bias : CLS_NOREF, x.buf)) ||
-      (s = cls__arg_int(ctx, k, a++, res != NULL)))
+      (s = cls__arg_int(ctx, k, a++, res != NULL)) || (s = cls__arg_uint(ctx, k, a++, mrows)) ||
+      (s = cls__arg_uint(ctx, k, a++, mi->pstride)) || (s = cls__arg_uint(ctx, k, a++, mi->sstride)))
     return s;
 
   /* Per entry: LayerNorm sums x (1), squares deviations (3), normalises
@@ -130,9 +173,10 @@ static cls_status forward(cls_context *ctx, const char *fn, const char *op, int 
    * the statistics written once. */
   double ne = (double)n;
   double flops = (rms ? 4.0 * ne : (present(beta) ? 8.0 : 7.0) * ne) + (res ? 2.0 * ne : 0.0);
-  double bytes = 2.0 * ne + (double)cols * (present(beta) ? 2.0 : 1.0) +
+  double pc = (double)mi->K * (double)cols; /* each model's gamma (beta, bias) */
+  double bytes = 2.0 * ne + pc * (present(beta) ? 2.0 : 1.0) +
                  (double)rows * ((present(mean) ? 1.0 : 0.0) + (present(rstd) ? 1.0 : 0.0)) +
-                 (res ? 3.0 * ne + (double)cols : 0.0); /* the residual: a, b read, x written, bias */
+                 (res ? 3.0 * ne + pc : 0.0); /* the residual: a, b read, x written, bias */
   return cls__launch(ctx, op, k, 1, &global, &local, flops, bytes * sizeof(float));
 }
 
@@ -140,7 +184,7 @@ cls_status cls_layernorm_forward(cls_context *ctx, size_t rows, size_t cols, flo
                                  cls_ref beta, cls_ref y, cls_ref mean, cls_ref rstd) {
   CLS_CHECK_CTX(ctx);
   return forward(ctx, "cls_layernorm_forward", "layernorm_fwd", 0, rows, cols, eps, x, gamma, beta, y, mean, rstd,
-                 NULL);
+                 NULL, &one_model);
 }
 
 cls_status cls_residual_layernorm_forward(cls_context *ctx, size_t rows, size_t cols, float eps, cls_ref a,
@@ -149,7 +193,7 @@ cls_status cls_residual_layernorm_forward(cls_context *ctx, size_t rows, size_t 
   CLS_CHECK_CTX(ctx);
   res_in r = {a, b, bias};
   return forward(ctx, "cls_residual_layernorm_forward", "residual_layernorm_fwd", 0, rows, cols, eps, x, gamma,
-                 beta, y, mean, rstd, &r);
+                 beta, y, mean, rstd, &r, &one_model);
 }
 
 cls_status cls_residual_rmsnorm_forward(cls_context *ctx, size_t rows, size_t cols, float eps, cls_ref a,
@@ -158,22 +202,24 @@ cls_status cls_residual_rmsnorm_forward(cls_context *ctx, size_t rows, size_t co
   CLS_CHECK_CTX(ctx);
   res_in r = {a, b, bias};
   return forward(ctx, "cls_residual_rmsnorm_forward", "residual_rmsnorm_fwd", 1, rows, cols, eps, x, gamma,
-                 CLS_NOREF, y, CLS_NOREF, rstd, &r);
+                 CLS_NOREF, y, CLS_NOREF, rstd, &r, &one_model);
 }
 
 cls_status cls_rmsnorm_forward(cls_context *ctx, size_t rows, size_t cols, float eps, cls_ref x, cls_ref gamma,
                                cls_ref y, cls_ref rstd) {
   CLS_CHECK_CTX(ctx);
   return forward(ctx, "cls_rmsnorm_forward", "rmsnorm_fwd", 1, rows, cols, eps, x, gamma, CLS_NOREF, y, CLS_NOREF,
-                 rstd, NULL);
+                 rstd, NULL, &one_model);
 }
 
 /* One backward call: its operands, and the plan the steps below fill in. */
 typedef struct bwd_call {
   const char *fn, *op;         /* public name (for messages), counter name */
   int rms, accumulate, acc_dx; /* acc_dx: dx += instead of dx = */
-  size_t rows, cols;
+  size_t rows, cols;           /* one model's */
   cls_ref x, gamma, mean, rstd, dy, dx, dgamma, dbeta;
+  models_in mi;  /* K = 0 is taken as one model */
+  size_t np, ns; /* bwd_check: the parameters' and statistics' spans */
   /* bwd_plan */
   int variant, want_dbeta;
   cl_kernel kd, kf, kg; /* dx (and, variant 0, the parts' sums), finish, column pass (variant 1) */
@@ -181,32 +227,35 @@ typedef struct bwd_call {
   /* bwd_scratch: where the kernels put dgamma/dbeta sums, and whether they add to it */
   cls_buffer *scratch;
   cls_ref dg_out, db_out;
+  size_t dstride; /* model k's part sums dstride floats after model k-1's */
   int part_acc;
 } bwd_call;
 
 /* Every argument check of the backward pass, before anything is enqueued. */
-static cls_status bwd_check(cls_context *ctx, const bwd_call *b) {
+static cls_status bwd_check(cls_context *ctx, bwd_call *b) {
   const char *fn = b->fn;
-  size_t rows = b->rows, cols = b->cols;
   cls_status s;
+  if (b->mi.K == 0) b->mi = one_model;
+  if ((s = models_spans(ctx, fn, &b->mi, b->rows, b->cols, &b->np, &b->ns)) != CLS_OK) return s;
+  size_t rows = b->mi.K * b->rows, cols = b->cols, np = b->np, ns = b->ns;
   if ((s = cls__rows_check(ctx, fn, "x", b->x, rows, cols)) != CLS_OK) return s;
-  if ((s = cls__rows_check(ctx, fn, "gamma", b->gamma, 1, cols)) != CLS_OK) return s;
-  if (!b->rms && (s = cls__rows_check(ctx, fn, "mean", b->mean, 1, rows)) != CLS_OK) return s;
-  if ((s = cls__rows_check(ctx, fn, "rstd", b->rstd, 1, rows)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "gamma", b->gamma, 1, np)) != CLS_OK) return s;
+  if (!b->rms && (s = cls__rows_check(ctx, fn, "mean", b->mean, 1, ns)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "rstd", b->rstd, 1, ns)) != CLS_OK) return s;
   if ((s = cls__rows_check(ctx, fn, "dy", b->dy, rows, cols)) != CLS_OK) return s;
   if ((s = cls__rows_check(ctx, fn, "dx", b->dx, rows, cols)) != CLS_OK) return s;
-  if ((s = cls__rows_check(ctx, fn, "dgamma", b->dgamma, 1, cols)) != CLS_OK) return s;
-  if (present(b->dbeta) && (s = cls__rows_check(ctx, fn, "dbeta", b->dbeta, 1, cols)) != CLS_OK) return s;
+  if ((s = cls__rows_check(ctx, fn, "dgamma", b->dgamma, 1, np)) != CLS_OK) return s;
+  if (present(b->dbeta) && (s = cls__rows_check(ctx, fn, "dbeta", b->dbeta, 1, np)) != CLS_OK) return s;
   if (b->accumulate != 0 && b->accumulate != 1)
     return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: accumulate is %d; pass 0 (overwrite) or 1 (add)", fn,
                      b->accumulate);
   size_t n = rows * cols;
   const char *in_names[] = {"x", "gamma", "mean", "rstd", "dy"};
   cls_ref ins[] = {b->x, b->gamma, b->mean, b->rstd, b->dy};
-  size_t in_n[] = {n, cols, rows, rows, n};
+  size_t in_n[] = {n, np, ns, ns, n};
   const char *out_names[] = {"dx", "dgamma", "dbeta"};
   cls_ref outs[] = {b->dx, b->dgamma, b->dbeta};
-  size_t out_n[] = {n, cols, cols};
+  size_t out_n[] = {n, np, np};
   for (int o = 0; o < 3; o++) {
     for (int i = 0; i < 5; i++) {
       /* dx = x or dx = dy, element-wise (not when adding to dx) */
@@ -221,7 +270,8 @@ static cls_status bwd_check(cls_context *ctx, const bwd_call *b) {
   return CLS_OK;
 }
 
-/* The kernels, and how the rows are cut into parts. dgamma/dbeta are
+/* The kernels, and how the rows are cut into parts. Each model's rows are
+ * cut as those of a model alone (b->rows is one model's). dgamma/dbeta are
  * summed over parts of at most ROW_PART rows (which bounds the rounding
  * error of long sums), the parts then added up by norm_param_finish. GPUs
  * (variant 1) sum in a column pass over ROW_CVEC columns per item and then
@@ -267,17 +317,19 @@ static cls_status bwd_plan(cls_context *ctx, bwd_call *b) {
  * (added up by norm_param_finish); with one, straight into dgamma/dbeta
  * (added to them when accumulating). */
 static cls_status bwd_scratch(cls_context *ctx, bwd_call *b) {
-  size_t parts = b->parts, cols = b->cols;
+  size_t parts = b->parts, cols = b->cols, K = b->mi.K;
   b->scratch = NULL;
   cls_status s;
-  if (parts > 1 && (s = cls__ops_temp(ctx, 0, 2 * parts * cols, &b->scratch)) != CLS_OK) {
+  if (parts > 1 && (s = cls__ops_temp(ctx, 0, 2 * K * parts * cols, &b->scratch)) != CLS_OK) {
     char why[512];
     snprintf(why, sizeof why, "%s", cls_last_error(ctx));
     return cls__fail(ctx, s, "%s: no room for %zu floats of partial sums for dgamma/dbeta: %s", b->fn,
-                     2 * parts * cols, why);
+                     2 * K * parts * cols, why);
   }
+  /* Every model's dgamma parts, then every model's dbeta parts. */
   b->dg_out = parts > 1 ? cls_ref_at(b->scratch, 0) : b->dgamma;
-  b->db_out = parts > 1 ? cls_ref_at(b->scratch, parts * cols) : (b->want_dbeta ? b->dbeta : b->dgamma);
+  b->db_out = parts > 1 ? cls_ref_at(b->scratch, K * parts * cols) : (b->want_dbeta ? b->dbeta : b->dgamma);
+  b->dstride = parts > 1 ? parts * cols : b->mi.pstride;
   b->part_acc = parts > 1 ? 0 : b->accumulate;
   return CLS_OK;
 }
@@ -294,7 +346,7 @@ static cls_status bwd_args_dx(cls_context *ctx, const bwd_call *b) {
       (s = cls__arg_mem(ctx, kd, a++, b->rstd.buf)) || (s = cls__arg_uint(ctx, kd, a++, b->rstd.offset)) ||
       (s = cls__arg_mem(ctx, kd, a++, b->dy.buf)) || (s = cls__arg_uint(ctx, kd, a++, b->dy.offset)) ||
       (s = cls__arg_mem(ctx, kd, a++, b->dx.buf)) || (s = cls__arg_uint(ctx, kd, a++, b->dx.offset)) ||
-      (s = cls__arg_uint(ctx, kd, a++, b->rows)) || (s = cls__arg_uint(ctx, kd, a++, b->cols)) ||
+      (s = cls__arg_uint(ctx, kd, a++, b->mi.K * b->rows)) || (s = cls__arg_uint(ctx, kd, a++, b->cols)) ||
       (s = cls__arg_int(ctx, kd, a++, b->rms)) || (s = cls__arg_int(ctx, kd, a++, b->acc_dx)))
     return s;
   if (!b->variant &&
@@ -302,6 +354,10 @@ static cls_status bwd_args_dx(cls_context *ctx, const bwd_call *b) {
        (s = cls__arg_uint(ctx, kd, a++, b->dg_out.offset)) || (s = cls__arg_mem(ctx, kd, a++, b->db_out.buf)) ||
        (s = cls__arg_uint(ctx, kd, a++, b->db_out.offset)) || (s = cls__arg_int(ctx, kd, a++, b->want_dbeta)) ||
        (s = cls__arg_int(ctx, kd, a++, b->part_acc))))
+    return s;
+  if ((s = cls__arg_uint(ctx, kd, a++, b->rows)) || (s = cls__arg_uint(ctx, kd, a++, b->mi.pstride)) ||
+      (s = cls__arg_uint(ctx, kd, a++, b->mi.sstride)) ||
+      (!b->variant && (s = cls__arg_uint(ctx, kd, a++, b->dstride))))
     return s;
   return CLS_OK;
 }
@@ -315,11 +371,13 @@ static cls_status bwd_args_param_grad(cls_context *ctx, const bwd_call *b) {
       (s = arg_opt(ctx, kg, &a, b->rms ? CLS_NOREF : b->mean, b->x.buf)) ||
       (s = cls__arg_int(ctx, kg, a++, !b->rms)) || (s = cls__arg_mem(ctx, kg, a++, b->rstd.buf)) ||
       (s = cls__arg_uint(ctx, kg, a++, b->rstd.offset)) || (s = cls__arg_mem(ctx, kg, a++, b->dy.buf)) ||
-      (s = cls__arg_uint(ctx, kg, a++, b->dy.offset)) || (s = cls__arg_uint(ctx, kg, a++, b->rows)) ||
+      (s = cls__arg_uint(ctx, kg, a++, b->dy.offset)) || (s = cls__arg_uint(ctx, kg, a++, b->mi.K * b->rows)) ||
       (s = cls__arg_uint(ctx, kg, a++, b->cols)) || (s = cls__arg_uint(ctx, kg, a++, b->part_rows)) ||
       (s = cls__arg_mem(ctx, kg, a++, b->dg_out.buf)) || (s = cls__arg_uint(ctx, kg, a++, b->dg_out.offset)) ||
       (s = cls__arg_mem(ctx, kg, a++, b->db_out.buf)) || (s = cls__arg_uint(ctx, kg, a++, b->db_out.offset)) ||
-      (s = cls__arg_int(ctx, kg, a++, b->want_dbeta)) || (s = cls__arg_int(ctx, kg, a++, b->part_acc)))
+      (s = cls__arg_int(ctx, kg, a++, b->want_dbeta)) || (s = cls__arg_int(ctx, kg, a++, b->part_acc)) ||
+      (s = cls__arg_uint(ctx, kg, a++, b->rows)) || (s = cls__arg_uint(ctx, kg, a++, b->mi.sstride)) ||
+      (s = cls__arg_uint(ctx, kg, a++, b->dstride)))
     return s;
   return CLS_OK;
 }
@@ -332,7 +390,8 @@ static cls_status bwd_args_finish(cls_context *ctx, const bwd_call *b) {
   if ((s = cls__arg_mem(ctx, kf, a++, b->scratch)) || (s = cls__arg_uint(ctx, kf, a++, b->parts)) ||
       (s = cls__arg_uint(ctx, kf, a++, b->cols)) || (s = cls__arg_mem(ctx, kf, a++, b->dgamma.buf)) ||
       (s = cls__arg_uint(ctx, kf, a++, b->dgamma.offset)) || (s = arg_opt(ctx, kf, &a, b->dbeta, b->dgamma.buf)) ||
-      (s = cls__arg_int(ctx, kf, a++, b->want_dbeta)) || (s = cls__arg_int(ctx, kf, a++, b->accumulate)))
+      (s = cls__arg_int(ctx, kf, a++, b->want_dbeta)) || (s = cls__arg_int(ctx, kf, a++, b->accumulate)) ||
+      (s = cls__arg_uint(ctx, kf, a++, b->mi.K)) || (s = cls__arg_uint(ctx, kf, a++, b->mi.pstride)))
     return s;
   return CLS_OK;
 }
@@ -346,15 +405,16 @@ static cls_status bwd_args_finish(cls_context *ctx, const bwd_call *b) {
  * to the runtime, PoCL picks a new one (and compiles the kernel anew) for
  * almost every shape. */
 static cls_status bwd_launch(cls_context *ctx, const bwd_call *b) {
-  size_t rows = b->rows, cols = b->cols, parts = b->parts, clocal = b->clocal;
+  const size_t K = b->mi.K, rows = K * b->rows, cols = b->cols, parts = K * b->parts, clocal = b->clocal;
   double ne = (double)(rows * cols);
   double grad_flops = (b->rms ? 3.0 : 4.0 + (b->want_dbeta ? 1.0 : 0.0)) * ne;
   double grads = b->want_dbeta ? 2.0 : 1.0;   /* dgamma (and dbeta) ... */
   double grad_rw = b->accumulate ? 2.0 : 1.0; /* ... written, and read first when accumulating */
-  double small = (double)cols * (1.0 + grads * grad_rw) /* gamma read */ + (double)rows * (b->rms ? 1.0 : 2.0);
+  double small =
+      (double)(K * cols) * (1.0 + grads * grad_rw) /* gamma read */ + (double)rows * (b->rms ? 1.0 : 2.0);
   double bytes = (3.0 * ne + small) * sizeof(float);
   double finish_flops = (b->want_dbeta ? 2.0 : 1.0) * (double)(parts * cols);
-  size_t fglobal = cls__round_up(cols, clocal);
+  size_t fglobal[2] = {cls__round_up(cols, clocal), K}, flocal[2] = {clocal, 1}; /* (column, model) */
   cls_status s;
   if (b->variant) {
     /* The column pass reads x and dy before dx (which may be either)
@@ -366,13 +426,13 @@ static cls_status bwd_launch(cls_context *ctx, const bwd_call *b) {
     size_t dglobal, dlocal;
     if ((s = cls__rows_geometry(ctx, b->kd, b->variant, rows, cols, &dglobal, &dlocal)) ||
         (s = cls__launch(ctx, b->op, b->kg, 2, cl_global, cl_local, grad_flops, 0)) ||
-        (parts > 1 && (s = cls__launch(ctx, b->op, b->kf, 1, &fglobal, &clocal, finish_flops, 0))) ||
+        (b->parts > 1 && (s = cls__launch(ctx, b->op, b->kf, 2, fglobal, flocal, finish_flops, 0))) ||
         (s = cls__launch(ctx, b->op, b->kd, 1, &dglobal, &dlocal, 10.0 * ne, bytes)))
       return s;
   } else {
     size_t one = 1;
     if ((s = cls__launch(ctx, b->op, b->kd, 1, &parts, &one, 10.0 * ne + grad_flops, bytes)) ||
-        (parts > 1 && (s = cls__launch(ctx, b->op, b->kf, 1, &fglobal, &clocal, finish_flops, 0))))
+        (b->parts > 1 && (s = cls__launch(ctx, b->op, b->kf, 2, fglobal, flocal, finish_flops, 0))))
       return s;
   }
   return CLS_OK;
@@ -470,5 +530,55 @@ cls_status cls_rmsnorm_backward_add(cls_context *ctx, size_t rows, size_t cols, 
                 .dx = dx,
                 .dgamma = dgamma,
                 .dbeta = CLS_NOREF};
+  return backward(ctx, &b);
+}
+
+/* ---------------------------------------------- models side by side */
+
+cls_status cls_rmsnorm_forward_models(cls_context *ctx, size_t models, size_t rows, size_t cols, float eps,
+                                      cls_ref x, cls_ref gamma, size_t param_stride, cls_ref y, cls_ref rstd,
+                                      size_t stat_stride) {
+  CLS_CHECK_CTX(ctx);
+  models_in mi = {models, param_stride, stat_stride};
+  return forward(ctx, "cls_rmsnorm_forward_models", "rmsnorm_fwd", 1, rows, cols, eps, x, gamma, CLS_NOREF, y,
+                 CLS_NOREF, rstd, NULL, &mi);
+}
+
+cls_status cls_residual_rmsnorm_forward_models(cls_context *ctx, size_t models, size_t rows, size_t cols,
+                                               float eps, cls_ref a, cls_ref b, cls_ref bias, cls_ref x,
+                                               cls_ref gamma, size_t param_stride, cls_ref y, cls_ref rstd,
+                                               size_t stat_stride) {
+  CLS_CHECK_CTX(ctx);
+  models_in mi = {models, param_stride, stat_stride};
+  res_in r = {a, b, bias};
+  return forward(ctx, "cls_residual_rmsnorm_forward_models", "residual_rmsnorm_fwd", 1, rows, cols, eps, x, gamma,
+                 CLS_NOREF, y, CLS_NOREF, rstd, &r, &mi);
+}
+
+cls_status cls_rmsnorm_backward_models(cls_context *ctx, size_t models, size_t rows, size_t cols, cls_ref x,
+                                       cls_ref gamma, size_t param_stride, cls_ref rstd, size_t stat_stride,
+                                       cls_ref dy, cls_ref dx, cls_ref dgamma, int accumulate, int add) {
+  static const char fn[] = "cls_rmsnorm_backward_models";
+  CLS_CHECK_CTX(ctx);
+  if (models < 1) /* (bwd_check takes K = 0 as the one-model calls' default) */
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: %zu models; pass 1 to 4096", fn, models);
+  if (add != 0 && add != 1)
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: add is %d; pass 0 (dx =) or 1 (dx +=)", fn, add);
+  bwd_call b = {.fn = fn,
+                .op = "rmsnorm_bwd",
+                .rms = 1,
+                .accumulate = accumulate,
+                .acc_dx = add,
+                .rows = rows,
+                .cols = cols,
+                .x = x,
+                .gamma = gamma,
+                .mean = CLS_NOREF,
+                .rstd = rstd,
+                .dy = dy,
+                .dx = dx,
+                .dgamma = dgamma,
+                .dbeta = CLS_NOREF,
+                .mi = {models, param_stride, stat_stride}};
   return backward(ctx, &b);
 }

@@ -76,7 +76,8 @@ static cls_status reduce_ranges(cls_context *ctx, const char *fn, const char *op
     cl_uint a = 0;
     if ((s = cls__arg_mem(ctx, kp, a++, ranges[i].buf)) || (s = cls__arg_uint(ctx, kp, a++, ranges[i].offset)) ||
         (s = cls__arg_uint(ctx, kp, a++, lengths[i])) || (s = cls__arg_int(ctx, kp, a++, sq)) ||
-        (s = cls__arg_mem(ctx, kp, a++, scratch)) || (s = cls__arg_uint(ctx, kp, a++, po)))
+        (s = cls__arg_mem(ctx, kp, a++, scratch)) || (s = cls__arg_uint(ctx, kp, a++, po)) ||
+        (s = cls__arg_uint(ctx, kp, a++, groups)) || (s = cls__arg_uint(ctx, kp, a++, 0)))
       break;
     size_t global = groups * lsz;
     double n = (double)lengths[i];
@@ -118,4 +119,62 @@ cls_status cls_sumsq_ranges(cls_context *ctx, size_t count, const cls_ref *range
     if (lengths[i] == 0)
       return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: lengths[%zu] is 0; leave empty ranges out", fn, i);
   return reduce_ranges(ctx, fn, "sumsq_ranges", 1, count, ranges, lengths, 1.0f, out);
+}
+
+cls_status cls_reduce_models(cls_context *ctx, cls_reduce_kind kind, size_t models, size_t n, cls_ref x,
+                             size_t x_stride, float scale, cls_ref out) {
+  static const char fn[] = "cls_reduce_models";
+  CLS_CHECK_CTX(ctx);
+  if (models == 1) return cls_reduce(ctx, kind, n, x, scale, out);
+  if (kind != CLS_REDUCE_SUM && kind != CLS_REDUCE_SUMSQ)
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: kind is %d; pass CLS_REDUCE_SUM or CLS_REDUCE_SUMSQ", fn,
+                     (int)kind);
+  cls_status s;
+  if ((s = cls__train_check_size(ctx, fn, "models", models)) || (s = cls__train_check_size(ctx, fn, "n", n)) ||
+      (s = cls__train_check_finite(ctx, fn, "scale", scale)))
+    return s;
+  if (x_stride < n)
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: x stride %zu is below n %zu: the models' ranges overlap", fn,
+                     x_stride, n);
+  if ((double)(models - 1) * (double)x_stride + (double)n > (double)UINT32_MAX)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: %zu models of %zu floats %zu apart exceed 32-bit indexing",
+                     fn, models, n, x_stride);
+  const size_t nx = (models - 1) * x_stride + n;
+  if ((s = cls__train_check(ctx, fn, "x", x, nx)) || (s = cls__train_check(ctx, fn, "out", out, models)) ||
+      (s = cls__check_alias(ctx, fn, "out", out, models, "x", x, nx, 0)))
+    return s;
+  cl_kernel kp, kf;
+  if ((s = cls__kernel(ctx, "reduce", "reduce_part", &kp)) ||
+      (s = cls__kernel(ctx, "reduce", "reduce_finish", &kf)))
+    return s;
+  size_t lsz;
+  if ((s = group_size(ctx, kp, kf, &lsz)) != CLS_OK) return s;
+  /* Each model's chunks as cls_reduce cuts them, its partial sums in a run
+   * of their own, added by a work-group of its own. */
+  const size_t chunk = lsz * chunk_items(ctx), gpm = (n + chunk - 1) / chunk, parts = models * gpm;
+  if (parts > UINT32_MAX)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: %zu partial sums exceed 32-bit indexing", fn, parts);
+  cls_buffer *scratch = NULL;
+  if ((s = cls__ops_temp(ctx, 0, parts, &scratch)) != CLS_OK) return s;
+  const int sq = kind == CLS_REDUCE_SUMSQ;
+  const char *op = sq ? "reduce_sumsq" : "reduce_sum";
+  cl_uint a = 0;
+  if ((s = cls__arg_mem(ctx, kp, a++, x.buf)) || (s = cls__arg_uint(ctx, kp, a++, x.offset)) ||
+      (s = cls__arg_uint(ctx, kp, a++, n)) || (s = cls__arg_int(ctx, kp, a++, sq)) ||
+      (s = cls__arg_mem(ctx, kp, a++, scratch)) || (s = cls__arg_uint(ctx, kp, a++, 0)) ||
+      (s = cls__arg_uint(ctx, kp, a++, gpm)) || (s = cls__arg_uint(ctx, kp, a++, x_stride)))
+    return s;
+  const double all = (double)models * (double)n;
+  size_t global = parts * lsz;
+  if ((s = cls__launch(ctx, op, kp, 1, &global, &lsz, (sq ? 2.0 : 1.0) * all,
+                       (all + (double)parts) * sizeof(float))))
+    return s;
+  a = 0;
+  if ((s = cls__arg_mem(ctx, kf, a++, scratch)) || (s = cls__arg_uint(ctx, kf, a++, gpm)) ||
+      (s = cls__arg_mem(ctx, kf, a++, out.buf)) || (s = cls__arg_uint(ctx, kf, a++, out.offset)) ||
+      (s = cls__arg_float(ctx, kf, a++, scale)))
+    return s;
+  size_t fglobal = models * lsz;
+  return cls__launch(ctx, op, kf, 1, &fglobal, &lsz, (double)parts + (double)models,
+                     ((double)parts + (double)models) * sizeof(float));
 }
