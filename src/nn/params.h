@@ -66,7 +66,7 @@ size_t cls_param_count(const cls_param_table *pt, int with_embeddings);
 
 typedef struct cls_param_slabs {
   cls_buffer *params, *grads, *m, *v;
-  cls_buffer *grad_sumsq; /* 1 float: squared global gradient norm */
+  cls_buffer *grad_sumsq; /* 1 float per model: its squared global gradient norm */
 } cls_param_slabs;
 
 /* Allocates the four slabs (m and v zeroed, grads zeroed). */
