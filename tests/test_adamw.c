@@ -163,6 +163,98 @@ static void test_groups(void **state) {
   run_groups(ctx, aligned, 4, 0.5f);
 }
 
+/* Models side by side (cls_adamw_step_models, norms by cls_reduce_models)
+ * against one cls_sumsq_ranges + cls_adamw_step_groups per model on a copy
+ * of the same slabs: bitwise equal params, m and v after three steps, each
+ * model at its own lr and step, some clipped and some not, stride n or
+ * more (the gaps untouched). */
+static void run_models(cls_context *ctx, const size_t *sizes, size_t count, size_t models, size_t gap,
+                       float max_norm) {
+  size_t n = 0;
+  cls_adamw_group groups[8];
+  for (size_t i = 0; i < count; i++) {
+    n += sizes[i];
+    groups[i].end = n;
+    groups[i].lr_mult = i % 3 == 0 ? 1.0f : i % 3 == 1 ? 0.25f : 3.0f;
+    groups[i].weight_decay = i % 2 ? 0.0f : 0.1f;
+  }
+  const size_t stride = n + gap, off = 3, total = off + models * stride;
+  float *h0 = test_random_floats(total, 5 * n + models, -1, 1);
+  cls_buffer *b[2][5]; /* [models form, one by one][p, g, m, v, sumsq] */
+  for (int f = 0; f < 2; f++) {
+    b[f][0] = test_upload(ctx, h0, total);
+    for (int j = 1; j < 4; j++) {
+      TEST_OK(ctx, cls_buffer_alloc(ctx, total, &b[f][j]));
+      TEST_OK(ctx, cls_buffer_fill(ctx, b[f][j], 0, total, 0.0f));
+    }
+    TEST_OK(ctx, cls_buffer_alloc(ctx, models, &b[f][4]));
+  }
+  float lr[8];
+  unsigned long stepno[8];
+  cls_adamw_params h;
+  cls_adamw_params_init(&h);
+  h.max_norm = max_norm;
+  for (unsigned long t = 1; t <= 3; t++) {
+    float *hg = test_random_floats(total, 91 * t + n + models, -2, 2);
+    for (size_t k = 0; k < models; k++) {
+      lr[k] = 0.003f * (float)(k + 1) / (float)t;
+      stepno[k] = t + 2 * k; /* models at different points of their runs */
+      if (k % 2)             /* small gradients: under the clip */
+        for (size_t i = 0; i < n; i++) hg[off + k * stride + i] *= 1e-3f;
+    }
+    for (int f = 0; f < 2; f++) TEST_OK(ctx, cls_buffer_write(ctx, b[f][1], 0, total, hg));
+    cls_ref P = cls_ref_at(b[0][0], off), G = cls_ref_at(b[0][1], off), M = cls_ref_at(b[0][2], off),
+            V = cls_ref_at(b[0][3], off);
+    if (max_norm > 0)
+      TEST_OK(ctx, cls_reduce_models(ctx, CLS_REDUCE_SUMSQ, models, n, G, stride, 1.0f, cls_ref_at(b[0][4], 0)));
+    TEST_OK(ctx, cls_adamw_step_models(ctx, models, n, stride, &h, lr, stepno, count, groups, P, G, M, V,
+                                       max_norm > 0 ? cls_ref_at(b[0][4], 0) : CLS_NOREF));
+    for (size_t k = 0; k < models; k++) {
+      const size_t at = off + k * stride;
+      cls_ref g1 = cls_ref_at(b[1][1], at);
+      if (max_norm > 0) TEST_OK(ctx, cls_sumsq_ranges(ctx, 1, &g1, &n, cls_ref_at(b[1][4], 0)));
+      cls_adamw_params h1 = h;
+      h1.lr = lr[k];
+      h1.step = stepno[k];
+      TEST_OK(ctx, cls_adamw_step_groups(ctx, n, &h1, count, groups, cls_ref_at(b[1][0], at), g1,
+                                         cls_ref_at(b[1][2], at), cls_ref_at(b[1][3], at),
+                                         max_norm > 0 ? cls_ref_at(b[1][4], 0) : CLS_NOREF));
+    }
+    free(hg);
+  }
+  static const char *what[4] = {"param", "grad", "m", "v"};
+  for (int j = 0; j < 4; j++) {
+    float *x = test_read_at(ctx, b[0][j], 0, total), *y = test_read_at(ctx, b[1][j], 0, total);
+    for (size_t i = 0; i < total; i++)
+      if (memcmp(&x[i], &y[i], sizeof(float)))
+        fail_msg("adamw models (%zu models, n %zu, stride %zu, clip %g): %s[%zu] is %.9g, alone %.9g", models, n,
+                 stride, (double)max_norm, what[j], i, (double)x[i], (double)y[i]);
+    if (j == 0) /* the gaps between the models keep their values */
+      for (size_t k = 0; k < models; k++)
+        for (size_t i = off + k * stride + n; i < off + (k + 1) * stride; i++) assert_true(x[i] == h0[i]);
+    free(x), free(y);
+  }
+  free(h0);
+  for (int f = 0; f < 2; f++)
+    for (int j = 0; j < 5; j++) cls_buffer_free(b[f][j]);
+}
+
+static void test_models(void **state) {
+  cls_context *ctx = *state;
+  static const size_t one[] = {1}, primes[] = {7, 31, 1, 97, 3}, aligned[] = {16, 64, 48, 1024},
+                      big[] = {3000, 17, 40000};
+  for (size_t models = 1; models <= 5; models += 2) {
+    run_models(ctx, one, 1, models, 0, 0.0f);
+    run_models(ctx, one, 1, models, 5, 0.5f);
+    run_models(ctx, primes, 5, models, 0, 2.0f); /* some models clipped, some not */
+    run_models(ctx, primes, 5, models, 13, 0.0f);
+    run_models(ctx, aligned, 4, models, 16, 3.0f);
+  }
+  /* Several partial sums per model (chunks of the norm), when not on a
+   * simulator. */
+  if (!test_small()) run_models(ctx, big, 3, 4, 11, 5.0f);
+}
+
 /* A NaN (or infinite) global norm turns every parameter NaN. */
 static void test_nonfinite_norm(void **state) {
   cls_context *ctx = *state;
@@ -293,6 +385,36 @@ static void test_bad_arguments(void **state) {
   bad[2].weight_decay = 2.0f;
   EXPECT_REFUSED(ctx, cls_adamw_step_groups(ctx, 16, &ok, 3, bad, P, G, M, V, S), CLS_ERR_INVALID_VALUE, p);
 
+  /* Models side by side: two models of 16 parameters, 32 apart. */
+  float lrs[3] = {1e-3f, 2e-3f, 3e-3f};
+  unsigned long steps[3] = {1, 7, 2};
+  cls_ref S2 = cls_ref_at(ss, 0);
+  TEST_OK(ctx, cls_adamw_step_models(ctx, 2, 16, 32, &ok, lrs, steps, 3, gs, P, G, M, V, S2));
+  assert_int_equal(cls_adamw_step_models(NULL, 2, 16, 32, &ok, lrs, steps, 3, gs, P, G, M, V, S2),
+                   CLS_ERR_NULL_ARGUMENT);
+  EXPECT_REFUSED(ctx, cls_adamw_step_models(ctx, 2, 16, 32, &ok, NULL, steps, 3, gs, P, G, M, V, S2),
+                 CLS_ERR_NULL_ARGUMENT, p);
+  EXPECT_REFUSED(ctx, cls_adamw_step_models(ctx, 2, 16, 32, &ok, lrs, NULL, 3, gs, P, G, M, V, S2),
+                 CLS_ERR_NULL_ARGUMENT, p);
+  EXPECT_REFUSED(ctx, cls_adamw_step_models(ctx, 0, 16, 32, &ok, lrs, steps, 3, gs, P, G, M, V, S2),
+                 CLS_ERR_INVALID_SIZE, p);
+  EXPECT_REFUSED(ctx, cls_adamw_step_models(ctx, 2, 16, 15, &ok, lrs, steps, 3, gs, P, G, M, V, S2),
+                 CLS_ERR_INVALID_VALUE, p);
+  EXPECT_REFUSED(ctx, cls_adamw_step_models(ctx, 3, 16, 32, &ok, lrs, steps, 3, gs, P, G, M, V, S2),
+                 CLS_ERR_BUFFER_TOO_SMALL, p); /* 80 floats beyond the 64-float slabs */
+  EXPECT_REFUSED(ctx, cls_adamw_step_models(ctx, 2, 16, 32, &ok, lrs, steps, 3, gs, P, G, M, V, S),
+                 CLS_ERR_BUFFER_TOO_SMALL, p); /* two norms from the buffer's last float */
+  float badlr[2] = {1e-3f, NAN};
+  EXPECT_REFUSED(ctx, cls_adamw_step_models(ctx, 2, 16, 32, &ok, badlr, steps, 3, gs, P, G, M, V, S2),
+                 CLS_ERR_INVALID_VALUE, p);
+  assert_non_null(strstr(cls_last_error(ctx), "model 1"));
+  unsigned long badstep[2] = {0, 1};
+  EXPECT_REFUSED(ctx, cls_adamw_step_models(ctx, 2, 16, 32, &ok, lrs, badstep, 3, gs, P, G, M, V, S2),
+                 CLS_ERR_INVALID_VALUE, p);
+  assert_non_null(strstr(cls_last_error(ctx), "model 0"));
+  EXPECT_REFUSED(ctx, cls_adamw_step_models(ctx, 2, 16, 32, &ok, lrs, steps, 3, gs, P, G, M, V, CLS_NOREF),
+                 CLS_ERR_NULL_ARGUMENT, p);
+
   cls_buffer_free(p), cls_buffer_free(g), cls_buffer_free(m), cls_buffer_free(v), cls_buffer_free(ss);
   cls_buffer_free(foreign);
   cls_context_destroy(other);
@@ -300,10 +422,8 @@ static void test_bad_arguments(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_steps),
-      cmocka_unit_test(test_groups),
-      cmocka_unit_test(test_nonfinite_norm),
-      cmocka_unit_test(test_bad_arguments),
+      cmocka_unit_test(test_steps),          cmocka_unit_test(test_groups),        cmocka_unit_test(test_models),
+      cmocka_unit_test(test_nonfinite_norm), cmocka_unit_test(test_bad_arguments),
   };
   return cmocka_run_group_tests(tests, test_setup_context, test_teardown_context);
 }

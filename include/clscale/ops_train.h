@@ -39,7 +39,8 @@
  *
  * Counter names (cls_counters_get): gelu_fwd, gelu_bwd, add_scaled, scale,
  * bias_add, bias_bwd, bias_gelu_fwd, gelu_bias_bwd, embedding_fwd, embedding_bwd, cross_entropy_fwd,
- * cross_entropy_fwd_bwd, mse, reduce_sum, reduce_sumsq, sumsq_ranges, adamw, adamw_groups.
+ * cross_entropy_fwd_bwd, mse, reduce_sum, reduce_sumsq, sumsq_ranges, adamw, adamw_groups,
+ * adamw_models.
  *
  * The end of a training step, with no host sync until the loss is logged:
  *
@@ -285,6 +286,23 @@ typedef struct cls_adamw_group {
 cls_status cls_adamw_step_groups(cls_context *ctx, size_t n, const cls_adamw_params *hp, size_t count,
                                  const cls_adamw_group *groups, cls_ref param, cls_ref grad, cls_ref m, cls_ref v,
                                  cls_ref grad_sumsq);
+
+/* cls_adamw_step_groups over `models` slabs of the same shape side by side
+ * (models trained as one batched group), in one launch whatever the
+ * number of models: model k's n parameters start k * stride (>= n) past
+ * each of param, grad, m and v; it steps with its own lr[k] and step[k]
+ * (hp->lr and hp->step are not used; betas, eps and max_norm are shared)
+ * and clips by its own norm, grad_sumsq[k] (models floats, e.g. from
+ * cls_reduce_models; CLS_NOREF when max_norm <= 0). Each model's result
+ * is bitwise that of cls_adamw_step_groups on its slab alone. The
+ * per-model constants go to the device without a host wait (two calls'
+ * worth are kept in flight). Errors as cls_adamw_step_groups, a bad lr or
+ * step naming the model ("model 3: ..."), and CLS_ERR_INVALID_VALUE for
+ * stride < n. */
+cls_status cls_adamw_step_models(cls_context *ctx, size_t models, size_t n, size_t stride,
+                                 const cls_adamw_params *hp, const float *lr, const unsigned long *step,
+                                 size_t count, const cls_adamw_group *groups, cls_ref param, cls_ref grad,
+                                 cls_ref m, cls_ref v, cls_ref grad_sumsq);
 
 #ifdef __cplusplus
 }

@@ -84,11 +84,12 @@ cls_status cls_param_slabs_alloc_models(cls_context *ctx, const cls_param_table 
   if (st == CLS_OK) st = cls_buffer_alloc(ctx, n, &s->grads);
   if (st == CLS_OK) st = cls_buffer_alloc(ctx, n, &s->m);
   if (st == CLS_OK) st = cls_buffer_alloc(ctx, n, &s->v);
-  if (st == CLS_OK) st = cls_buffer_alloc(ctx, 1, &s->grad_sumsq);
+  /* One norm per model: the models' AdamW step clips each by its own. */
+  if (st == CLS_OK) st = cls_buffer_alloc(ctx, models, &s->grad_sumsq);
   if (st == CLS_OK) st = cls_buffer_fill(ctx, s->grads, 0, n, 0.0f);
   if (st == CLS_OK) st = cls_buffer_fill(ctx, s->m, 0, n, 0.0f);
   if (st == CLS_OK) st = cls_buffer_fill(ctx, s->v, 0, n, 0.0f);
-  if (st == CLS_OK) st = cls_buffer_fill(ctx, s->grad_sumsq, 0, 1, 0.0f);
+  if (st == CLS_OK) st = cls_buffer_fill(ctx, s->grad_sumsq, 0, models, 0.0f);
   if (st != CLS_OK) cls_param_slabs_free(s);
   return st;
 }
@@ -153,21 +154,16 @@ cls_status cls_param_adamw(cls_context *ctx, const cls_param_table *pt, cls_para
   return cls_param_adamw_at(ctx, pt, s, 0, lr, beta1, beta2, eps, step, max_norm);
 }
 
-cls_status cls_param_adamw_at(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s, size_t base,
-                              float lr, float beta1, float beta2, float eps, unsigned long step, float max_norm) {
-  cls_status st = CLS_OK;
-  if (max_norm > 0) {
-    /* The whole gradient slab is one range: its padding is zero. */
-    cls_ref all = cls_ref_at(s->grads, base);
-    size_t len = pt->total;
-    st = cls_sumsq_ranges(ctx, 1, &all, &len, cls_ref_at(s->grad_sumsq, 0));
-  }
-  if (st != CLS_OK) return st;
-  /* One launch for the slab: a group per run of tensors with the same rate
-   * multiplier and decay, each reaching to the next tensor's start (the
-   * padding between tensors is zero in all four slabs and stays zero). */
+/* The slab's AdamW groups: one per run of tensors with the same rate
+ * multiplier and decay, each reaching to the next tensor's start (the
+ * padding between tensors is zero in all four slabs and stays zero). NULL
+ * with the message set when host memory runs out. */
+static cls_adamw_group *adamw_groups(cls_context *ctx, const cls_param_table *pt, size_t *out_count) {
   cls_adamw_group *groups = malloc((pt->count ? pt->count : 1) * sizeof *groups);
-  if (!groups) return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_param_adamw: out of host memory");
+  if (!groups) {
+    cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_param_adamw: out of host memory");
+    return NULL;
+  }
   size_t count = 0;
   for (size_t i = 0; i < pt->count; i++) {
     const cls_tensor_desc *d = &pt->t[i];
@@ -181,6 +177,23 @@ cls_status cls_param_adamw_at(cls_context *ctx, const cls_param_table *pt, cls_p
     groups[count].weight_decay = d->weight_decay;
     count++;
   }
+  *out_count = count;
+  return groups;
+}
+
+cls_status cls_param_adamw_at(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s, size_t base,
+                              float lr, float beta1, float beta2, float eps, unsigned long step, float max_norm) {
+  cls_status st = CLS_OK;
+  if (max_norm > 0) {
+    /* The whole gradient slab is one range: its padding is zero. */
+    cls_ref all = cls_ref_at(s->grads, base);
+    size_t len = pt->total;
+    st = cls_sumsq_ranges(ctx, 1, &all, &len, cls_ref_at(s->grad_sumsq, 0));
+  }
+  if (st != CLS_OK) return st;
+  size_t count = 0;
+  cls_adamw_group *groups = adamw_groups(ctx, pt, &count);
+  if (!groups) return CLS_ERR_OUT_OF_MEMORY;
   cls_adamw_params hp;
   cls_adamw_params_init(&hp);
   hp.lr = lr;
@@ -192,6 +205,38 @@ cls_status cls_param_adamw_at(cls_context *ctx, const cls_param_table *pt, cls_p
   st = cls_adamw_step_groups(ctx, pt->total, &hp, count, groups, cls_ref_at(s->params, base),
                              cls_ref_at(s->grads, base), cls_ref_at(s->m, base), cls_ref_at(s->v, base),
                              max_norm > 0 ? cls_ref_at(s->grad_sumsq, 0) : CLS_NOREF);
+  free(groups);
+  return st;
+}
+
+cls_status cls_param_adamw_models(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s, size_t models,
+                                  const float *lr, float beta1, float beta2, float eps, const unsigned long *step,
+                                  float max_norm) {
+  if (!models || !s->params || cls_buffer_count(s->params) < models * pt->total ||
+      cls_buffer_count(s->grad_sumsq) < models)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
+                     "cls_param_adamw_models: %zu models do not fit the slabs; allocate them with "
+                     "cls_param_slabs_alloc_models for at least that many",
+                     models);
+  cls_status st = CLS_OK;
+  /* Each model's whole gradient slab as one range, cut into chunks and
+   * added in the order cls_sumsq_ranges uses for it alone. */
+  if (max_norm > 0)
+    st = cls_reduce_models(ctx, CLS_REDUCE_SUMSQ, models, pt->total, cls_ref_at(s->grads, 0), pt->total, 1.0f,
+                           cls_ref_at(s->grad_sumsq, 0));
+  if (st != CLS_OK) return st;
+  size_t count = 0;
+  cls_adamw_group *groups = adamw_groups(ctx, pt, &count);
+  if (!groups) return CLS_ERR_OUT_OF_MEMORY;
+  cls_adamw_params hp;
+  cls_adamw_params_init(&hp);
+  hp.beta1 = beta1;
+  hp.beta2 = beta2;
+  hp.eps = eps;
+  hp.max_norm = max_norm;
+  st = cls_adamw_step_models(ctx, models, pt->total, pt->total, &hp, lr, step, count, groups,
+                             cls_ref_at(s->params, 0), cls_ref_at(s->grads, 0), cls_ref_at(s->m, 0),
+                             cls_ref_at(s->v, 0), max_norm > 0 ? cls_ref_at(s->grad_sumsq, 0) : CLS_NOREF);
   free(groups);
   return st;
 }

@@ -66,7 +66,7 @@ size_t cls_param_count(const cls_param_table *pt, int with_embeddings);
 
 typedef struct cls_param_slabs {
   cls_buffer *params, *grads, *m, *v;
-  cls_buffer *grad_sumsq; /* 1 float: squared global gradient norm */
+  cls_buffer *grad_sumsq; /* 1 float per model: its squared global gradient norm */
 } cls_param_slabs;
 
 /* Allocates the four slabs (m and v zeroed, grads zeroed). */
@@ -114,10 +114,20 @@ cls_status cls_param_adamw(cls_context *ctx, const cls_param_table *pt, cls_para
 /* As cls_param_adamw, on the model whose tensors start at float `base` of
  * the slabs (models side by side: model k at k x pt->total); the same
  * launches on that range, so the same numbers as the model alone. The
- * one-float grad_sumsq is reused by each model in turn (the queue is in
- * order). */
+ * grad_sumsq's first float is reused by each model in turn (the queue is
+ * in order). */
 cls_status cls_param_adamw_at(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s, size_t base,
                               float lr, float beta1, float beta2, float eps, unsigned long step, float max_norm);
+
+/* One AdamW step of the first `models` models side by side (model k at
+ * k x pt->total), model k at lr[k] and step[k]: the same numbers as
+ * cls_param_adamw_at on each model in turn, in a number of launches that
+ * does not grow with the models (the norms by cls_reduce_models, two, into
+ * grad_sumsq[0 .. models); the update by cls_adamw_step_models, one).
+ * The slabs must hold at least `models` models. */
+cls_status cls_param_adamw_models(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s, size_t models,
+                                  const float *lr, float beta1, float beta2, float eps, const unsigned long *step,
+                                  float max_norm);
 
 /* A linear layer of the models: y = x W + b for x (rows x in), with W
  * (in x out) at tensor w of the table and b (out) at tensor w + 1. With

@@ -13,6 +13,11 @@ static void destroy(void *p) {
   cls_buffer_free(st->spd_ws);
   cls_buffer_free(st->adamw_tab);
   free(st->adamw_tab_host);
+  for (int i = 0; i < 2; i++) {
+    cls_transfer_wait(st->adamw_margs_done[i]); /* the queue is finished: releases the handle */
+    free(st->adamw_margs_host[i]);
+  }
+  cls_buffer_free(st->adamw_margs);
   free(st);
 }
 

@@ -70,6 +70,16 @@ typedef struct cls__ops_data {
   cls_buffer *adamw_tab;
   unsigned *adamw_tab_host;
   size_t adamw_tab_words;
+  /* ---- AdamW over models (adamw.c): each call's per-model words (lr and
+   * bias corrections, 4 per model) go up without a host wait into one of
+   * two halves of adamw_margs, alternately; a half's host copy is reused
+   * only after its last upload is waited for, which was queued a step
+   * earlier, so the host never stalls on the step it just queued */
+  cls_buffer *adamw_margs;
+  size_t adamw_margs_cap; /* models per half */
+  unsigned *adamw_margs_host[2];
+  cls_transfer *adamw_margs_done[2];
+  int adamw_margs_half;
 
   /* ---- other op families: add fields here */
 } cls__ops_data;

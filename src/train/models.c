@@ -33,7 +33,9 @@ typedef struct {
   size_t K, S;
   double tps;
   member_state *ms;
-  double *eval_loss; /* K */
+  double *eval_loss;   /* K */
+  float *lr;           /* K: each model's rate this step, for the one AdamW launch */
+  unsigned long *step; /* K: each model's step number, likewise */
   /* The losses of a step are read while the next step is queued, as in
    * loop.c: two slots, at most one in flight between steps. */
   struct {
@@ -109,13 +111,17 @@ static cls_status step(group *u, size_t active, uint64_t s) {
   st = cls_buffer_read_async(ctx, loss.buf, loss.offset, active, u->slot[i].value, &u->slot[i].read);
   if (st != CLS_OK) return fail(u, st, "reading the training losses");
   u->next ^= 1;
+  /* All models' norms and updates in a fixed number of launches, each
+   * model with its own schedule's rate: the same bits as one by one. */
   for (size_t k = 0; k < active; k++) {
     member_state *m = &u->ms[k];
     m->lr_now = cls_schedule_lr(u->mem[k].lr, c->min_lr_ratio, m->warmup, m->total, s);
-    st = cls_param_adamw_at(ctx, pt, sl, k * u->S, (float)m->lr_now, (float)c->beta1, (float)c->beta2,
-                            (float)c->eps, (unsigned long)(s + 1), (float)c->clip);
-    if (st != CLS_OK) return fail(u, st, "AdamW step");
+    u->lr[k] = (float)m->lr_now;
+    u->step[k] = (unsigned long)(s + 1);
   }
+  st = cls_param_adamw_models(ctx, pt, sl, active, u->lr, (float)c->beta1, (float)c->beta2, (float)c->eps, u->step,
+                              (float)c->clip);
+  if (st != CLS_OK) return fail(u, st, "AdamW step");
   return settle(u, 1);
 }
 
@@ -209,11 +215,13 @@ cls_status cls_models_train(cls_context *ctx, const cls_task_spec *spec, const c
   r->out = calloc(K, sizeof *r->out);
   u.ms = calloc(K, sizeof *u.ms);
   u.eval_loss = calloc(K, sizeof *u.eval_loss);
+  u.lr = calloc(K, sizeof *u.lr);
+  u.step = calloc(K, sizeof *u.step);
   uint64_t *seeds = malloc(K * sizeof *seeds);
   u.slot[0].value = calloc(K, sizeof(float));
   u.slot[1].value = calloc(K, sizeof(float));
   cls_status s = CLS_OK;
-  if (!r->out || !u.ms || !u.eval_loss || !seeds || !u.slot[0].value || !u.slot[1].value) {
+  if (!r->out || !u.ms || !u.eval_loss || !seeds || !u.slot[0].value || !u.slot[1].value || !u.lr || !u.step) {
     snprintf(r->error, sizeof r->error, "out of host memory");
     s = CLS_ERR_OUT_OF_MEMORY;
   }
@@ -247,6 +255,8 @@ cls_status cls_models_train(cls_context *ctx, const cls_task_spec *spec, const c
   for (size_t k = 0; u.ms && k < K; k++) free(u.ms[k].evals);
   free(u.ms);
   free(u.eval_loss);
+  free(u.lr);
+  free(u.step);
   free(seeds);
   free(u.slot[0].value);
   free(u.slot[1].value);
