@@ -449,6 +449,15 @@ static void host_needs_margin(void **state) {
     int got = cls__mm_auto_pick(cases[i].cand, cases[i].t, cases[i].count, cases[i].margin);
     if (got != cases[i].want) fail_msg("case %zu: picked %d, want %d", i, got, cases[i].want);
   }
+  /* The margin: plain where host has its own cores; on shared cores 2 on a
+   * quiet or unknown load, and never on a busy machine. */
+  assert_true(cls__mm_auto_host_margin(0, 5.0) == 1.0);
+  assert_true(cls__mm_auto_host_margin(1, 0.5) == 2.0);
+  assert_true(cls__mm_auto_host_margin(1, -1.0) == 2.0);
+  const double busy = cls__mm_auto_host_margin(1, 3.7);
+  assert_true(busy > 1e300);
+  assert_int_equal(cls__mm_auto_pick(two, (double[]){1.0, 0.01}, 2, busy), 0); /* even 100x: own */
+  assert_int_equal(cls__mm_auto_pick(two, (double[]){-1.0, 0.5}, 2, busy), 1); /* own failed: host */
 }
 
 int main(void) {

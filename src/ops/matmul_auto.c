@@ -18,6 +18,8 @@
  * always does. A class with one candidate is not timed at all. CLBlast's
  * kernels are only ever built when CLBlast runs, so leaving it out of the
  * candidates is what makes it lazy.
+ * Where host is a candidate (a CPU device, sharing the host's cores) the
+ * candidates are timed in sequence and host needs a margin: HOST_MARGIN.
  *
  * Measuring must not change the result: when beta != 0 the timing runs
  * would accumulate into C, so C's span is copied to a scratch buffer first
@@ -56,6 +58,7 @@
  * all this: a class in the record runs on the record's backend.
  */
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,6 +377,17 @@ static double measure_seq(cls_context *ctx, cls_backend b, const cls__mm_args *g
  * (a weight-gradient TN shape on a kernel set that handles it badly). */
 #define HOST_MARGIN 2.0
 
+/* On a busy machine (above BUSY_LOAD per CPU) host is not chosen at all
+ * where it shares the cores: other jobs preempt the timing runs and make
+ * the sequences noisy (seen: a host win of over 2x at 3.7 per CPU on a
+ * class where host had lost at 1.04-1.24x in quieter runs), while the cost
+ * host adds to a step, its spinning threads, only grows with the load. The
+ * choice (own) is stored as doubtful and timed again on a quiet machine. */
+double cls__mm_auto_host_margin(int shared, double load_per_cpu_now) {
+  if (!shared) return 1.0;
+  return load_per_cpu_now > BUSY_LOAD ? HUGE_VAL : HOST_MARGIN;
+}
+
 int cls__mm_auto_pick(const cls_backend *cand, const double *seconds, int count, double host_margin) {
   int best = -1, host = -1;
   for (int i = 0; i < count; i++) {
@@ -421,11 +435,12 @@ static cls_status choose(cls_context *ctx, cls__ops_data *st, const cls__mm_args
   for (int i = 0; i < count; i++)
     seconds[i] = shared ? measure_seq(ctx, cand[i], g, &spreads[i]) : measure(ctx, cand[i], g, &spreads[i]);
   cls__counters_pause(ctx, was_paused);
-  const int won = cls__mm_auto_pick(cand, seconds, count, shared ? HOST_MARGIN : 1.0);
+  const double load_now = load_per_cpu(st);
+  const int won = cls__mm_auto_pick(cand, seconds, count, cls__mm_auto_host_margin(shared, load_now));
   double best = won >= 0 ? seconds[won] : -1, best_spread = won >= 0 ? spreads[won] : 0;
   if (won >= 0) out->backend = cand[won];
   st->mm_auto_timed++;
-  out->load = (float)load_per_cpu(st);
+  out->load = (float)load_now;
   out->spread = (float)(st->mm_spread_test >= 0 ? st->mm_spread_test : best_spread);
   if (keep_c) {
     cls_status s = cls_buffer_copy(ctx, st->mm_save, 0, g->c.buf, g->c.offset, c_span);
