@@ -165,7 +165,7 @@ static void remembers(void **state) {
 
   test_matmul_auto_file(dir, path, sizeof path);
   char *text = test_slurp(path);
-  assert_non_null(strstr(text, "clscale matmul-auto 2\n"));
+  assert_non_null(strstr(text, "clscale matmul-auto 3\n"));
   assert_non_null(strstr(text, "\ndefines -D"));
   assert_non_null(strstr(text, "\n" CLASS " "));
 
@@ -208,10 +208,24 @@ static void remembers(void **state) {
     assert_int_equal(backend_calls(ctx, NULL), 1);
     cls_context_destroy(ctx);
     char *again = test_slurp(path);
-    assert_non_null(strstr(again, "clscale matmul-auto 2\n"));
+    assert_non_null(strstr(again, "clscale matmul-auto 3\n"));
     assert_non_null(strstr(again, "\n" CLASS " "));
     free(again);
   }
+
+  /* A file of version 2 (whose host choices were won in isolation, without
+   * the margin) with this context's header otherwise is timed again too,
+   * not read. */
+  char old_version[sizeof forced];
+  const char *v = strstr(text, "matmul-auto 3\n");
+  assert_non_null(v);
+  snprintf(old_version, sizeof old_version, "%.*smatmul-auto 2\n%s", (int)(v - text), text,
+           v + strlen("matmul-auto 3\n"));
+  spit(path, old_version);
+  ctx = context_in(dir);
+  product(ctx);
+  assert_int_equal(cls__mm_auto_timed(ctx), timed);
+  cls_context_destroy(ctx);
   free(text);
   remove_tree(dir);
 }
@@ -405,9 +419,54 @@ static void cache_disabled(void **state) {
   cls_context_destroy(ctx);
 }
 
+/* The rule auto picks by, on made-up timings (no clock involved): host
+ * must beat the fastest device candidate by the margin; device candidates
+ * are compared plainly; failed candidates (negative) never win. */
+static void host_needs_margin(void **state) {
+  (void)state;
+  const cls_backend two[] = {CLS_BACKEND_OWN, CLS_BACKEND_HOST};
+  const cls_backend three[] = {CLS_BACKEND_OWN, CLS_BACKEND_CLBLAST, CLS_BACKEND_HOST};
+  struct {
+    const cls_backend *cand;
+    int count;
+    double t[3], margin;
+    int want;
+  } cases[] = {
+      {two, 2, {1.0, 0.9}, 2.0, 0},        /* host faster by 1.1x: not enough */
+      {two, 2, {1.0, 0.55}, 2.0, 0},       /* 1.8x: still not */
+      {two, 2, {1.0, 0.45}, 2.0, 1},       /* 2.2x: host */
+      {two, 2, {1.0, 0.9}, 1.0, 1},        /* margin 1 (a device of its own): plainly the fastest */
+      {two, 2, {1.0, 1.2}, 1.0, 0},        /* slower host never wins */
+      {two, 2, {-1.0, 5.0}, 2.0, 1},       /* own failed: host, however slow */
+      {two, 2, {1.0, -1.0}, 2.0, 0},       /* host failed */
+      {two, 2, {-1.0, -1.0}, 2.0, -1},     /* nothing ran */
+      {three, 3, {1.0, 0.8, 0.5}, 2.0, 1}, /* clblast the fastest device one; host 1.6x of it: clblast */
+      {three, 3, {1.0, 0.8, 0.3}, 2.0, 2}, /* host 2.7x of the fastest device one */
+      {three, 3, {0.7, 0.8, 0.3}, 2.0, 2}, /* margin judged against own, the faster device one */
+      {three, 3, {0.5, 0.8, 0.3}, 2.0, 0}, /* 1.7x of own: own */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int got = cls__mm_auto_pick(cases[i].cand, cases[i].t, cases[i].count, cases[i].margin);
+    if (got != cases[i].want) fail_msg("case %zu: picked %d, want %d", i, got, cases[i].want);
+  }
+  /* The margin: plain where host has its own cores; on shared cores 2 on a
+   * quiet or unknown load, and never on a busy machine. */
+  assert_true(cls__mm_auto_host_margin(0, 5.0) == 1.0);
+  assert_true(cls__mm_auto_host_margin(1, 0.5) == 2.0);
+  assert_true(cls__mm_auto_host_margin(1, -1.0) == 2.0);
+  const double busy = cls__mm_auto_host_margin(1, 3.7);
+  assert_true(busy > 1e300);
+  assert_int_equal(cls__mm_auto_pick(two, (double[]){1.0, 0.01}, 2, busy), 0); /* even 100x: own */
+  assert_int_equal(cls__mm_auto_pick(two, (double[]){-1.0, 0.5}, 2, busy), 1); /* own failed: host */
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(remembers),   cmocka_unit_test(keyed_by_params),     cmocka_unit_test(retimes_busy_choices),
-      cmocka_unit_test(record_pins), cmocka_unit_test(record_text_checked), cmocka_unit_test(cache_disabled)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(remembers),
+                                     cmocka_unit_test(keyed_by_params),
+                                     cmocka_unit_test(retimes_busy_choices),
+                                     cmocka_unit_test(record_pins),
+                                     cmocka_unit_test(record_text_checked),
+                                     cmocka_unit_test(cache_disabled),
+                                     cmocka_unit_test(host_needs_margin)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,5 +84,13 @@ size_t cls__mm_auto_dropped(cls_context *ctx);
 /* How many backends auto times on this context (1: it times none). */
 int cls__mm_auto_candidate_count(cls_context *ctx);
 void cls__mm_auto_test_timing(cls_context *ctx, double load_per_cpu, double spread);
+/* Auto's rule on timings (seconds[i] of cand[i], negative: failed): the
+ * fastest non-host candidate, unless host is faster by more than
+ * host_margin (1: plainly the fastest); the index, -1 when none ran. */
+/* The margin host needs: 1 where it does not share the device's cores,
+ * HUGE_VAL (never) where it does and the load per CPU is busy, else the
+ * margin of matmul_auto.c. */
+double cls__mm_auto_host_margin(int shared, double load_per_cpu_now);
+int cls__mm_auto_pick(const cls_backend *cand, const double *seconds, int count, double host_margin);
 
 #endif
