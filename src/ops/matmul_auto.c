@@ -305,45 +305,32 @@ static void save(cls_context *ctx, const cls__mm_auto_entry *fresh) {
 
 /* ----------------------------------------------------------- measuring */
 
-/* The fastest of a few runs of one backend after a warm-up run (which
- * compiles its kernels), and their spread (slowest over fastest, 0 with one
- * run); negative when the backend fails here. The minimum, not the median:
- * other load on the machine only ever slows a run down. */
-static double measure(cls_context *ctx, cls_backend b, const cls__mm_args *g, double *spread) {
-  *spread = 0;
-  if (cls__mm_dispatch(ctx, b, g) != CLS_OK || cls_finish(ctx) != CLS_OK) return -1.0;
-  double best = -1.0, worst = 0, spent = 0;
-  int reps = 0;
-  /* Up to 3 runs, fewer when one already takes long. */
-  for (; reps < 3 && (reps == 0 || spent < 0.2); reps++) {
-    double t0 = cls_now();
-    if (cls__mm_dispatch(ctx, b, g) != CLS_OK || cls_finish(ctx) != CLS_OK) return -1.0;
-    double t = cls_now() - t0;
-    spent += t;
-    if (best < 0 || t < best) best = t;
-    if (t > worst) worst = t;
-  }
-  if (reps > 1 && best > 0) *spread = worst / best;
-  return best;
+/* One timed run of backend b on g, waited for: the product alone, or
+ * (seq) between two own products enqueued without waiting in between:
+ * what the backend costs where training uses it, between device kernels
+ * (see HOST_MARGIN). The own products are the same for every candidate,
+ * so the comparison stays fair. */
+static int run_once(cls_context *ctx, cls_backend b, const cls__mm_args *g, int seq) {
+  if (seq && cls__mm_dispatch(ctx, CLS_BACKEND_OWN, g) != CLS_OK) return -1;
+  if (cls__mm_dispatch(ctx, b, g) != CLS_OK) return -1;
+  if (seq && cls__mm_dispatch(ctx, CLS_BACKEND_OWN, g) != CLS_OK) return -1;
+  return cls_finish(ctx) == CLS_OK ? 0 : -1;
 }
 
-/* Like measure, but each run is an own product, the backend's, and another
- * own product, enqueued without waiting in between, then waited for: what
- * the backend costs where training uses it, between device kernels (see
- * HOST_MARGIN). The own products are the same for every candidate, so
- * the comparison stays fair. */
-static double measure_seq(cls_context *ctx, cls_backend b, const cls__mm_args *g, double *spread) {
+/* The fastest of a few runs (run_once) after a warm-up run (which compiles
+ * the kernels), and their spread (slowest over fastest, 0 with one run);
+ * negative when the backend fails here. Up to 3 runs, fewer once they have
+ * taken `budget` seconds. The minimum, not the median: other load on the
+ * machine only ever slows a run down. */
+static double measure(cls_context *ctx, cls_backend b, const cls__mm_args *g, int seq, double budget,
+                      double *spread) {
   *spread = 0;
-  if (cls__mm_dispatch(ctx, CLS_BACKEND_OWN, g) != CLS_OK || cls__mm_dispatch(ctx, b, g) != CLS_OK ||
-      cls__mm_dispatch(ctx, CLS_BACKEND_OWN, g) != CLS_OK || cls_finish(ctx) != CLS_OK)
-    return -1.0;
+  if (run_once(ctx, b, g, seq) != 0) return -1.0;
   double best = -1.0, worst = 0, spent = 0;
   int reps = 0;
-  for (; reps < 3 && (reps == 0 || spent < 0.3); reps++) {
+  for (; reps < 3 && (reps == 0 || spent < budget); reps++) {
     double t0 = cls_now();
-    if (cls__mm_dispatch(ctx, CLS_BACKEND_OWN, g) != CLS_OK || cls__mm_dispatch(ctx, b, g) != CLS_OK ||
-        cls__mm_dispatch(ctx, CLS_BACKEND_OWN, g) != CLS_OK || cls_finish(ctx) != CLS_OK)
-      return -1.0;
+    if (run_once(ctx, b, g, seq) != 0) return -1.0;
     double t = cls_now() - t0;
     spent += t;
     if (best < 0 || t < best) best = t;
@@ -363,7 +350,7 @@ static double measure_seq(cls_context *ctx, cls_backend b, const cls__mm_args *g
  *   timeout), taking the cores from PoCL's threads, so the kernels after it
  *   run slower.
  * So on such a device every candidate is timed inside a sequence (an own
- * product before and after it, no wait in between: measure_seq), which
+ * product before and after it, no wait in between: measure with seq), which
  * counts the drain and the slowdown of the next kernel. That is not
  * enough alone: the spinning outlasts the one kernel after it, and in a
  * step it never stops. Measured on the GPT (150 steps, PoCL on 2 cores,
@@ -432,8 +419,7 @@ static cls_status choose(cls_context *ctx, cls__ops_data *st, const cls__mm_args
    * counters, so training FLOPs are the same with auto as with a fixed
    * backend. */
   int was_paused = cls__counters_pause(ctx, 1);
-  for (int i = 0; i < count; i++)
-    seconds[i] = shared ? measure_seq(ctx, cand[i], g, &spreads[i]) : measure(ctx, cand[i], g, &spreads[i]);
+  for (int i = 0; i < count; i++) seconds[i] = measure(ctx, cand[i], g, shared, shared ? 0.3 : 0.2, &spreads[i]);
   cls__counters_pause(ctx, was_paused);
   const double load_now = load_per_cpu(st);
   const int won = cls__mm_auto_pick(cand, seconds, count, cls__mm_auto_host_margin(shared, load_now));
