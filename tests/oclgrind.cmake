@@ -55,6 +55,7 @@ set(CLS_OG_LEFT_OUT
     test_gpt
     test_gpt_infer
     test_group
+    test_group_run
     test_sweep_run
     test_task_gcd
     test_task_linreg

@@ -43,6 +43,12 @@ static void put_f64(wbuf *w, double v) {
 
 cls_status cls_checkpoint_save(cls_context *ctx, const char *path, const char *key, const cls_ckpt_state *st,
                                const cls_param_table *pt, const cls_param_slabs *s, char *err, size_t err_len) {
+  return cls_checkpoint_save_at(ctx, path, key, st, pt, s, 0, err, err_len);
+}
+
+cls_status cls_checkpoint_save_at(cls_context *ctx, const char *path, const char *key, const cls_ckpt_state *st,
+                                  const cls_param_table *pt, const cls_param_slabs *s, size_t model, char *err,
+                                  size_t err_len) {
   const size_t n = pt->total, klen = strlen(key), clen = st->choices ? strlen(st->choices) : 0;
   const size_t total = 8 + 4 + 4 + 8 + klen + 8 + clen + 7 * 8 + 8 + st->rows_len + 8 + 3 * n * sizeof(float) + 8;
   wbuf w = {malloc(total), 0};
@@ -70,7 +76,7 @@ cls_status cls_checkpoint_save(cls_context *ctx, const char *path, const char *k
   put_u64(&w, n);
   const cls_buffer *slab[3] = {s->params, s->m, s->v};
   for (int i = 0; i < 3; i++) {
-    cls_status rs = cls_buffer_read(ctx, slab[i], 0, n, (float *)(void *)(w.p + w.len));
+    cls_status rs = cls_buffer_read(ctx, slab[i], model * n, n, (float *)(void *)(w.p + w.len));
     if (rs != CLS_OK) {
       snprintf(err, err_len, "checkpoint %s: reading the model from the device failed: %s", path,
                cls_last_error(ctx));
@@ -420,7 +426,7 @@ static char *copy_choices(const ckpt_view *v) {
 }
 
 /* params, m and v into the slabs, and the CSV rows into st. */
-static cls_status restore(cls_context *ctx, const char *path, const ckpt_view *v, cls_param_slabs *s,
+static cls_status restore(cls_context *ctx, const char *path, const ckpt_view *v, cls_param_slabs *s, size_t model,
                           cls_ckpt_state *st, char *err, size_t err_len) {
   cls_buffer *dst[3] = {s->params, s->m, s->v};
   for (int i = 0; i < 3; i++) {
@@ -431,7 +437,7 @@ static cls_status restore(cls_context *ctx, const char *path, const ckpt_view *v
       return CLS_ERR_OUT_OF_MEMORY;
     }
     memcpy(tmp, v->slabs + (size_t)i * v->slab_bytes, v->slab_bytes);
-    cls_status status = cls_buffer_write(ctx, dst[i], 0, (size_t)v->n, tmp);
+    cls_status status = cls_buffer_write(ctx, dst[i], model * (size_t)v->n, (size_t)v->n, tmp);
     free(tmp);
     if (status != CLS_OK) {
       snprintf(err, err_len, "checkpoint %s: writing the model to the device failed: %s", path,
@@ -457,6 +463,12 @@ static cls_status restore(cls_context *ctx, const char *path, const ckpt_view *v
 
 cls_status cls_checkpoint_load(cls_context *ctx, const char *path, const char *key, cls_ckpt_state *st,
                                const cls_param_table *pt, cls_param_slabs *s, char *err, size_t err_len) {
+  return cls_checkpoint_load_at(ctx, path, key, st, pt, s, 0, err, err_len);
+}
+
+cls_status cls_checkpoint_load_at(cls_context *ctx, const char *path, const char *key, cls_ckpt_state *st,
+                                  const cls_param_table *pt, cls_param_slabs *s, size_t model, char *err,
+                                  size_t err_len) {
   memset(st, 0, sizeof *st);
   uint8_t *data;
   size_t len;
@@ -466,7 +478,7 @@ cls_status cls_checkpoint_load(cls_context *ctx, const char *path, const char *k
   parse(data, len, &v, st);
   status = check_header(path, data, len, &v, err, err_len);
   if (status == CLS_OK) status = check_body(path, data, len, &v, key, pt, st, err, err_len);
-  if (status == CLS_OK) status = restore(ctx, path, &v, s, st, err, err_len);
+  if (status == CLS_OK) status = restore(ctx, path, &v, s, model, st, err, err_len);
   free(data);
   if (status != CLS_OK) {
     free(st->rows);

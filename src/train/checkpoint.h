@@ -63,6 +63,16 @@ cls_status cls_checkpoint_save(cls_context *ctx, const char *path, const char *k
 cls_status cls_checkpoint_load(cls_context *ctx, const char *path, const char *key, cls_ckpt_state *st,
                                const cls_param_table *pt, cls_param_slabs *s, char *err, size_t err_len);
 
+/* As the two above for model `model` of several models of one table side
+ * by side in the slabs (model k at k x pt->total, train/models.h): the
+ * file is the one that model trained alone would write and read. */
+cls_status cls_checkpoint_save_at(cls_context *ctx, const char *path, const char *key, const cls_ckpt_state *st,
+                                  const cls_param_table *pt, const cls_param_slabs *s, size_t model, char *err,
+                                  size_t err_len);
+cls_status cls_checkpoint_load_at(cls_context *ctx, const char *path, const char *key, cls_ckpt_state *st,
+                                  const cls_param_table *pt, cls_param_slabs *s, size_t model, char *err,
+                                  size_t err_len);
+
 /* The auto matmul choices recorded in the checkpoint at path, read before
  * the model is built (a resumed run pins them from its first product on):
  * *choices is malloc'd ("" for a version 1 checkpoint). Only the header,

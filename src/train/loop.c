@@ -13,6 +13,7 @@
 #include "rundir/rundir.h"
 #include "train/checkpoint.h"
 #include "train/loop.h"
+#include "loop_internal.h"
 #include "train/schedule.h"
 
 void cls_train_config_default(cls_train_config *c) {
@@ -58,7 +59,7 @@ const char *cls_run_status_name(cls_run_status s) {
     return CLS_ERR_INVALID_VALUE;                                                                                 \
   } while (0)
 
-static cls_status check_config(const cls_train_config *c, cls_train_result *r) {
+cls_status cls__loop_check_config(const cls_train_config *c, cls_train_result *r) {
   if (!c->out_dir || !*c->out_dir) BAD("no output folder: give `out_dir`");
   if (!cls_rundir_id_ok(c->id)) BAD("run id '%s': use " CLS_RUNDIR_ID_CHARS, c->id ? c->id : "");
   if (!(c->budget > 0) || !isfinite(c->budget))
@@ -87,40 +88,7 @@ static cls_status check_config(const cls_train_config *c, cls_train_result *r) {
 
 /* -------------------------------------------------------------- state */
 
-typedef struct {
-  cls_train_task *t;
-  const cls_train_config *c;
-  cls_train_result *r;
-  cls_ckpt_state st; /* step, accumulators, rows, flops and seconds at the last save or load */
-  size_t rows_cap;
-  char key[4096];
-  /* the plan */
-  uint64_t total, warmup;
-  uint64_t *evals;
-  size_t n_evals, next_eval;
-  /* this process */
-  double t0, seconds_base, train_flops_base, eval_flops_base, proc_eval_flops;
-  double last_ckpt_time, step_seconds;
-  uint64_t last_ckpt_step;
-  cls_eval_row last;
-  int have_last;
-  /* Tasks with a loss_ref: the loss of a step is read while the next one
-   * runs. Two slots (the newest step's read starts before the previous
-   * one's is settled); at most one is left in flight between iterations,
-   * and none at an evaluation, a checkpoint, a stop or the end. */
-  struct {
-    cls_transfer *read;
-    float value;
-    uint64_t step; /* 0-based: the step whose loss this is */
-    double lr;
-  } loss_slot[2];
-  int loss_next;          /* the slot the next read takes */
-  float last_loss;        /* the newest settled loss (progress) */
-  const char *fail_what;  /* the device step that failed, for the message */
-  cls_run_status outcome; /* how the loop ended */
-  char report[1024];      /* the task's final measurements, "name=value" lines (cls_task_report) */
-  char *pinned;           /* the checkpoint's matmul choices this run pinned (malloc'd; NULL: none) */
-} run;
+typedef cls__run run;
 
 static cls_status device_fail(run *u, cls_status s, const char *what) {
   const char *why = u->t->error[0] ? u->t->error : cls_last_error(u->t->ctx);
@@ -144,7 +112,13 @@ static int append_row(run *u, const char *line, size_t n) {
 
 /* The training FLOPs so far: checkpointed plus this process's count minus
  * its evaluations. Waits for the queue. */
-static cls_status train_flops_now(run *u, double *flops, double *all) {
+cls_status cls__loop_train_flops(run *u, double *flops, double *all) {
+  if (u->member) { /* the counters count the whole group */
+    const double mine = (double)(u->st.step - u->r->resumed_from) * u->r->flops_per_step;
+    *all = mine + u->proc_eval_flops;
+    *flops = u->train_flops_base + mine;
+    return CLS_OK;
+  }
   cls_counters cn;
   cls_status s = cls_counters_get(u->t->ctx, &cn);
   if (s != CLS_OK) return s;
@@ -164,9 +138,9 @@ static char *choices_now(const run *u) {
   return text;
 }
 
-static cls_status save(run *u) {
+cls_status cls__loop_save(run *u) {
   double flops, all;
-  cls_status s = train_flops_now(u, &flops, &all);
+  cls_status s = cls__loop_train_flops(u, &flops, &all);
   if (s != CLS_OK) return device_fail(u, s, "counting FLOPs for the checkpoint");
   cls_ckpt_state st = u->st;
   st.train_flops = flops;
@@ -177,8 +151,8 @@ static cls_status save(run *u) {
     snprintf(u->r->error, sizeof u->r->error, "out of host memory writing the checkpoint");
     return CLS_ERR_OUT_OF_MEMORY;
   }
-  s = cls_checkpoint_save(u->t->ctx, u->r->ckpt_path, u->key, &st, u->t->params, u->t->slabs, u->r->error,
-                          sizeof u->r->error);
+  s = cls_checkpoint_save_at(u->t->ctx, u->r->ckpt_path, u->key, &st, u->t->params, u->t->slabs, u->model,
+                             u->r->error, sizeof u->r->error);
   free(st.choices);
   return s;
 }
@@ -282,7 +256,7 @@ static void parse_last_row(run *u) {
 /* One step and one evaluation, then the model as it was: the auto backend
  * chooses (and counts its timing runs) here, and the second step measures
  * the FLOPs of a whole step. */
-static cls_status probe(run *u, double *flops_per_step) {
+static cls_status probe(run *u, double *flops_per_step, double *eval_flops) {
   cls_train_task *t = u->t;
   cls_context *ctx = t->ctx;
   const size_t n = t->params->total;
@@ -305,6 +279,12 @@ static cls_status probe(run *u, double *flops_per_step) {
                           1, (float)u->c->clip);
     if (s == CLS_OK && pass == 0) s = t->evaluate(t, 1, &eval_loss);
     if (s == CLS_OK && pass == 1) s = cls_counters_get(ctx, &cn);
+    if (s == CLS_OK && pass == 1 && eval_flops) { /* what one evaluation of the run costs */
+      cls_counters ce;
+      s = t->evaluate(t, u->c->eval_batches, &eval_loss);
+      if (s == CLS_OK) s = cls_counters_get(ctx, &ce);
+      if (s == CLS_OK) *eval_flops = ce.flops - cn.flops;
+    }
   }
   if (s == CLS_OK) s = cls_buffer_write(ctx, t->slabs->params, 0, n, saved);
   if (s == CLS_OK) s = cls_buffer_fill(ctx, t->slabs->m, 0, n, 0.0f);
@@ -328,7 +308,7 @@ static int file_exists(const char *path) {
 
 /* The run directory's folders and this run's paths; a checkpoint must be
  * there to resume and must not be there to start (unless forced). */
-static cls_status open_run(run *u) {
+cls_status cls__loop_open(run *u) {
   const cls_train_config *c = u->c;
   cls_train_result *r = u->r;
   cls_status s = cls_rundir_prepare(c->out_dir, r->error, sizeof r->error);
@@ -353,9 +333,9 @@ static cls_status open_run(run *u) {
 
 /* The probe; a model that cannot run here (out of device memory, a kernel
  * that fails) is a result a sweep must see: the summary says "failed". */
-static cls_status run_probe(run *u) {
+cls_status cls__loop_probe(run *u, double *eval_flops) {
   cls_train_result *r = u->r;
-  cls_status s = probe(u, &r->flops_per_step);
+  cls_status s = probe(u, &r->flops_per_step, eval_flops);
   if (s == CLS_OK) return CLS_OK;
   r->status = CLS_RUN_FAILED;
   char saved_error[sizeof r->error];
@@ -366,7 +346,7 @@ static cls_status run_probe(run *u) {
 }
 
 /* The budget in steps, the warm-up and the evaluation steps. */
-static cls_status plan_steps(run *u) {
+cls_status cls__loop_plan_steps(run *u) {
   const cls_train_config *c = u->c;
   cls_train_result *r = u->r;
   const int tokens = c->budget_kind == CLS_BUDGET_TOKENS;
@@ -400,7 +380,7 @@ static cls_status plan_steps(run *u) {
 }
 
 /* Everything that shapes the trajectory and the log; a checkpoint must match. */
-static void make_key(run *u) {
+void cls__loop_make_key(run *u) {
   const cls_train_config *c = u->c;
   char f[6][40];
   snprintf(u->key, sizeof u->key,
@@ -414,7 +394,7 @@ static void make_key(run *u) {
 }
 
 /* The checkpoint's state when resuming, else an empty log. */
-static cls_status restore(run *u) {
+cls_status cls__loop_restore(run *u) {
   cls_train_task *t = u->t;
   cls_train_result *r = u->r;
   u->st.total_steps = u->total;
@@ -423,8 +403,8 @@ static cls_status restore(run *u) {
     snprintf(r->error, sizeof r->error, "out of host memory");
     return CLS_ERR_OUT_OF_MEMORY;
   }
-  cls_status s =
-      cls_checkpoint_load(t->ctx, r->ckpt_path, u->key, &u->st, t->params, t->slabs, r->error, sizeof r->error);
+  cls_status s = cls_checkpoint_load_at(t->ctx, r->ckpt_path, u->key, &u->st, t->params, t->slabs, u->model,
+                                        r->error, sizeof r->error);
   if (s != CLS_OK) return s;
   /* The choices were pinned from the same file before the probe
    * (pin_choices); a file replaced in between is not this run's. */
@@ -446,7 +426,7 @@ static cls_status restore(run *u) {
 
 /* The result as it stands at the start, and the files that say so: the
  * CSV so far and a summary "running". */
-static cls_status start(run *u) {
+cls_status cls__loop_start(run *u) {
   cls_train_result *r = u->r;
   const double N = u->t->n_params, tps = u->t->tokens_per_step;
   u->t0 = cls_now();
@@ -472,7 +452,7 @@ static cls_status start(run *u) {
 /* A step's loss, now known: a loss that is not finite ends the run as
  * diverged at that step (the steps queued after it are dropped: the run
  * reports and keeps nothing of them), else it joins the log's average. */
-static void account_loss(run *u, uint64_t step, double lr, float loss) {
+void cls__loop_account_loss(run *u, uint64_t step, double lr, float loss) {
   cls_train_result *r = u->r;
   if (u->outcome != CLS_RUN_OK) return;
   if (!isfinite(loss)) {
@@ -506,7 +486,7 @@ static cls_status settle_losses(run *u, int keep) {
       u->fail_what = "reading the training loss";
       return s;
     }
-    account_loss(u, u->loss_slot[i].step, u->loss_slot[i].lr, u->loss_slot[i].value);
+    cls__loop_account_loss(u, u->loss_slot[i].step, u->loss_slot[i].lr, u->loss_slot[i].value);
   }
   return CLS_OK;
 }
@@ -530,7 +510,7 @@ static cls_status train_step(run *u, double lr) {
     return s;
   }
   if (!async && !isfinite(loss)) {
-    account_loss(u, step, lr, loss);
+    cls__loop_account_loss(u, step, lr, loss);
     return CLS_OK;
   }
   if (async) {
@@ -553,7 +533,7 @@ static cls_status train_step(run *u, double lr) {
   }
   u->st.step = step + 1;
   u->step_seconds += cls_now() - ts; /* queueing (async), or the forward's sync; the rest ends in a later wait */
-  if (!async) account_loss(u, step, lr, loss);
+  if (!async) cls__loop_account_loss(u, step, lr, loss);
   /* The previous step's loss: the host waits only for the device to
    * finish that step while this one is already queued. */
   return async ? settle_losses(u, 1) : CLS_OK;
@@ -563,16 +543,13 @@ static cls_status train_step(run *u, double lr) {
  * disk; an eval loss that is not finite ends the run as diverged. */
 static cls_status evaluate(run *u, double lr, cls_train_progress *pg) {
   cls_train_task *t = u->t;
-  cls_train_result *r = u->r;
   if (!(u->next_eval < u->n_evals && u->evals[u->next_eval] == u->st.step)) return CLS_OK;
   /* The row averages every step's loss up to here: all of them read. */
   cls_status s0 = settle_losses(u, 0);
   if (s0 != CLS_OK || u->outcome != CLS_RUN_OK) return s0;
-  u->next_eval++;
-  const double N = t->n_params, tps = t->tokens_per_step;
   double flops, all0, eval_loss = NAN;
   cls_counters cn;
-  cls_status s = train_flops_now(u, &flops, &all0);
+  cls_status s = cls__loop_train_flops(u, &flops, &all0);
   if (s == CLS_OK) s = t->evaluate(t, u->c->eval_batches, &eval_loss);
   if (s == CLS_OK) s = cls_counters_get(t->ctx, &cn);
   if (s != CLS_OK) {
@@ -580,6 +557,13 @@ static cls_status evaluate(run *u, double lr, cls_train_progress *pg) {
     return s;
   }
   u->proc_eval_flops += cn.flops - all0;
+  return cls__loop_log_row(u, lr, eval_loss, flops, pg);
+}
+
+cls_status cls__loop_log_row(run *u, double lr, double eval_loss, double flops, cls_train_progress *pg) {
+  cls_train_result *r = u->r;
+  const double N = u->t->n_params, tps = u->t->tokens_per_step;
+  u->next_eval++;
   cls_eval_row row = {u->st.step,
                       (double)u->st.step * tps,
                       flops,
@@ -598,7 +582,7 @@ static cls_status evaluate(run *u, double lr, cls_train_progress *pg) {
   u->st.acc_count = 0;
   u->last = row;
   u->have_last = 1;
-  s = cls_csv_write(r->csv_path, u->st.rows, u->st.rows_len, r->error, sizeof r->error);
+  cls_status s = cls_csv_write(r->csv_path, u->st.rows, u->st.rows_len, r->error, sizeof r->error);
   if (s != CLS_OK) return s;
   pg->evaluated = 1;
   pg->eval_loss = eval_loss;
@@ -610,6 +594,13 @@ static cls_status evaluate(run *u, double lr, cls_train_progress *pg) {
     r->diverged_step = u->st.step;
   }
   return CLS_OK;
+}
+
+cls_status cls__loop_interrupt(run *u) {
+  u->outcome = CLS_RUN_INTERRUPTED;
+  snprintf(u->r->error, sizeof u->r->error, "interrupted at step %llu of %llu; continue with `resume`",
+           (unsigned long long)u->st.step, (unsigned long long)u->total);
+  return cls__loop_save(u);
 }
 
 /* A stop (the flag, or stop_after_steps) checkpoints and ends the run as
@@ -627,14 +618,9 @@ static cls_status stop_or_checkpoint(run *u, double tnow) {
     if (s != CLS_OK || u->outcome != CLS_RUN_OK) return s;
     step = u->st.step;
   }
-  if (stop) {
-    u->outcome = CLS_RUN_INTERRUPTED;
-    snprintf(u->r->error, sizeof u->r->error, "interrupted at step %llu of %llu; continue with `resume`",
-             (unsigned long long)step, (unsigned long long)u->total);
-    return save(u);
-  }
+  if (stop) return cls__loop_interrupt(u);
   if (due) {
-    cls_status s = save(u);
+    cls_status s = cls__loop_save(u);
     if (s != CLS_OK) return s;
     u->last_ckpt_time = cls_now();
     u->last_ckpt_step = step;
@@ -642,7 +628,7 @@ static cls_status stop_or_checkpoint(run *u, double tnow) {
   return CLS_OK;
 }
 
-static void report_progress(run *u, cls_train_progress *pg, double tnow) {
+void cls__loop_progress(run *u, cls_train_progress *pg, double tnow) {
   const float loss = u->last_loss; /* the newest loss read (one step behind while one is in flight) */
   const cls_train_config *c = u->c;
   if (!c->progress) return;
@@ -671,7 +657,7 @@ static cls_status train_loop(run *u) {
     const double tnow = cls_now();
     s = stop_or_checkpoint(u, tnow);
     if (s != CLS_OK || u->outcome != CLS_RUN_OK) break;
-    report_progress(u, &pg, tnow);
+    cls__loop_progress(u, &pg, tnow);
   }
   /* A loss still in flight (a failure or an outcome ended the loop): wait
    * for it, so that no read outlives the run; its value no longer counts
@@ -685,7 +671,7 @@ static cls_status train_loop(run *u) {
  * the caller wants the disk back. */
 static cls_status keep_or_drop_checkpoint(run *u) {
   cls_train_result *r = u->r;
-  if (!u->c->drop_checkpoint) return save(u);
+  if (!u->c->drop_checkpoint) return cls__loop_save(u);
   if (remove(r->ckpt_path) != 0 && errno != ENOENT) {
     snprintf(r->error, sizeof r->error, "cannot remove %s: %s", r->ckpt_path, strerror(errno));
     return CLS_ERR_IO;
@@ -717,9 +703,14 @@ static cls_status task_report(run *u) {
   return cls_outcomes_write(path, rep.value_name, rep.rows, rep.n_rows, r->error, sizeof r->error);
 }
 
+cls_status cls__loop_end_ok(run *u) {
+  cls_status s = task_report(u);
+  return s == CLS_OK ? keep_or_drop_checkpoint(u) : s;
+}
+
 /* The result and the summary, whatever happened; returns s, or the
  * summary's failure when s was CLS_OK. */
-static cls_status finish(run *u, cls_status s) {
+cls_status cls__loop_finish(run *u, cls_status s) {
   cls_train_result *r = u->r;
   const double N = u->t->n_params, tps = u->t->tokens_per_step;
   if (s != CLS_OK) {
@@ -731,7 +722,7 @@ static cls_status finish(run *u, cls_status s) {
   r->tokens = (double)u->st.step * tps;
   r->flops_6nd = 6.0 * N * r->tokens;
   double flops = NAN, all = 0;
-  if (train_flops_now(u, &flops, &all) == CLS_OK) {
+  if (cls__loop_train_flops(u, &flops, &all) == CLS_OK) {
     r->flops = flops;
     r->process_train_flops = all - u->proc_eval_flops;
   }
@@ -771,7 +762,7 @@ static cls_status finish(run *u, cls_status s) {
  * this process's cache folder or timings say; a new run records what it
  * uses. A checkpoint whose choices cannot be read pins nothing: loading it
  * (restore) then fails with the reason. */
-static cls_status pin_choices(run *u) {
+cls_status cls__loop_pin_choices(run *u) {
   cls_train_result *r = u->r;
   if (u->c->resume) {
     char err[512];
@@ -796,7 +787,7 @@ static cls_status pin_choices(run *u) {
  * CSV's digits and replace the measured speed), and the result is read
  * from the summary. 1 when so; 0 when the run must be finished the usual
  * way (no summary, or one that a kill left "running"). */
-static int already_finished(run *u) {
+int cls__loop_already_finished(run *u) {
   cls_train_result *r = u->r;
   if (!u->c->resume || u->st.step < u->total) return 0;
   cls_point_summary sum;
@@ -828,32 +819,33 @@ cls_status cls_train_run(cls_train_task *t, const cls_train_config *c, cls_train
     return CLS_ERR_NULL_ARGUMENT;
   }
   run u = {.t = t, .c = c, .r = r, .outcome = CLS_RUN_OK};
-  cls_status s = check_config(c, r);
-  if (s == CLS_OK) s = open_run(&u);
-  if (s == CLS_OK) s = pin_choices(&u);
-  if (s == CLS_OK) s = run_probe(&u);
-  if (s == CLS_OK) s = plan_steps(&u);
+  cls_status s = cls__loop_check_config(c, r);
+  if (s == CLS_OK) s = cls__loop_open(&u);
+  if (s == CLS_OK) s = cls__loop_pin_choices(&u);
+  if (s == CLS_OK) s = cls__loop_probe(&u, NULL);
+  if (s == CLS_OK) s = cls__loop_plan_steps(&u);
   if (s == CLS_OK) {
-    make_key(&u);
-    s = restore(&u);
+    cls__loop_make_key(&u);
+    s = cls__loop_restore(&u);
   }
-  if (s != CLS_OK || already_finished(&u)) {
-    cls_matmul_record_end(t->ctx);
-    free(u.pinned);
-    free(u.evals);
-    free(u.st.rows);
-    free(u.st.choices);
-    return s;
+  if (s == CLS_OK && !cls__loop_already_finished(&u)) {
+    s = cls__loop_start(&u);
+    if (s == CLS_OK) s = train_loop(&u);
+    if (s == CLS_OK && u.outcome == CLS_RUN_OK) s = cls__loop_end_ok(&u);
+    s = cls__loop_finish(&u, s);
   }
-  s = start(&u);
-  if (s == CLS_OK) s = train_loop(&u);
-  free(u.evals);
-  if (s == CLS_OK && u.outcome == CLS_RUN_OK) s = task_report(&u);
-  if (s == CLS_OK && u.outcome == CLS_RUN_OK) s = keep_or_drop_checkpoint(&u);
-  s = finish(&u, s);
   cls_matmul_record_end(t->ctx);
-  free(u.pinned);
-  free(u.st.rows);
-  free(u.st.choices);
+  cls__loop_release(&u);
   return s;
+}
+
+void cls__loop_release(run *u) {
+  free(u->pinned);
+  free(u->evals);
+  free(u->st.rows);
+  free(u->st.choices);
+  u->pinned = NULL;
+  u->evals = NULL;
+  u->st.rows = NULL;
+  u->st.choices = NULL;
 }

@@ -13,9 +13,11 @@
  * models still training at any step are the first ones: a model whose
  * budget is spent drops out of the batch.
  *
- * This is the first step of the issue's item: the emulator only, training
- * losses and evaluations in memory, no run directory, checkpoints or
- * resume (docs/performance.md, "Many small models at once").
+ * Two forms: cls_models_train keeps the losses and evaluations in memory
+ * (tests, `clscale bench --only models`); cls_train_run_models writes each
+ * model's run directory, checkpoints and summary as cls_train_run would for
+ * that run alone, and resumes them (docs/performance.md, "Many small models
+ * at once"). The emulator only, so far.
  */
 #ifndef CLSCALE_TRAIN_MODELS_H
 #define CLSCALE_TRAIN_MODELS_H
@@ -63,5 +65,26 @@ typedef struct cls_models_result {
 cls_status cls_models_train(cls_context *ctx, const cls_task_spec *spec, const cls_train_config *cfg, size_t K,
                             const cls_model_member *members, cls_models_result *result);
 void cls_models_free(cls_models_result *r);
+
+/* Runs cfgs[0..K) of spec, run k with seed seeds[k] (spec->seed ignored),
+ * as one batched model on ctx: each run's files (points/<id>.csv,
+ * points/<id>.json, checkpoints/<id>.ckpt) and results[k] are those of
+ * cls_train_run on that run alone, but for the wall-clock seconds and
+ * speeds; a run killed in a group resumes alone or in a group. The runs may
+ * differ in id, budget and peak lr; everything else of the schedule, the
+ * checkpoint settings, the stop flag and the progress callback (called for
+ * the longest run still training) must be the same.
+ *
+ * Returns CLS_OK when every run ended (ok, diverged or interrupted: each
+ * results[k].status says). Refusals before any file is written, with err
+ * and every results[k].started 0 (the caller trains them alone):
+ * CLS_ERR_INVALID_VALUE for runs that cannot share a group (another task
+ * than spectra, settings that differ, checkpoints at different steps, a
+ * run with nothing left to do) or a bad config; the status of a model
+ * that cannot be built or of a probe that fails. A failure while training
+ * marks every unfinished run failed (summary written) and returns it. */
+cls_status cls_train_run_models(cls_context *ctx, const cls_task_spec *spec, size_t K, const uint64_t *seeds,
+                                const cls_train_config *cfgs, cls_train_result *results, char *err,
+                                size_t err_len);
 
 #endif

@@ -382,3 +382,22 @@ cls_status cls__emu_models_evaluate(cls__emu_models *g, size_t active, size_t n_
   for (size_t k = 0; k < active; k++) loss[k] = n_batches ? loss[k] / (double)n_batches : 0.0;
   return CLS_OK;
 }
+
+cls_status cls__emu_models_view(cls__emu_models *g, size_t k, const cls_task_spec *spec,
+                                const cls_train_task *alone, cls_train_task *view) {
+  if (k >= g->K) return CLS_ERR_INVALID_VALUE;
+  cls_spectra_config dc;
+  spectra_config_of(spec, &dc);
+  cls_emulator_config ec;
+  emulator_config_of(spec, spec->width, spec->depth, spec->heads, &ec);
+  cls_task_spec mine = *spec;
+  mine.seed = g->seeds[k];
+  memset(view, 0, sizeof *view);
+  view->impl = &g->x;
+  describe(view, &mine, &ec, &dc); /* the key and description of model k alone */
+  view->impl = NULL;
+  view->ctx = alone->ctx;
+  view->model_flops_per_step = alone->model_flops_per_step; /* one model's, not the group's */
+  cls__task_set_model(view, cls_emulator_params(g->x.em), cls_emulator_slabs(g->x.em));
+  return CLS_OK;
+}

@@ -176,5 +176,12 @@ double cls__emu_models_tokens_per_step(const cls__emu_models *g);
 cls_status cls__emu_models_train_step(cls__emu_models *g, size_t active, uint64_t step, char *err, size_t err_len);
 cls_status cls__emu_models_evaluate(cls__emu_models *g, size_t active, size_t n_batches, double *loss, char *err,
                                     size_t err_len);
+/* Model k of the group as a task that only describes it (train_step and
+ * evaluate NULL): the key, description and counts model k trained alone
+ * has (alone: that task built from spec, for what the group cannot say
+ * for one model), its parameter table, and the group's slabs (model k at
+ * k x the table's size). */
+cls_status cls__emu_models_view(cls__emu_models *g, size_t k, const cls_task_spec *spec,
+                                const cls_train_task *alone, cls_train_task *view);
 
 #endif
