@@ -181,48 +181,24 @@ static cls_adamw_group *adamw_groups(cls_context *ctx, const cls_param_table *pt
   return groups;
 }
 
-cls_status cls_param_adamw_at(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s, size_t base,
-                              float lr, float beta1, float beta2, float eps, unsigned long step, float max_norm) {
-  cls_status st = CLS_OK;
-  if (max_norm > 0) {
-    /* The whole gradient slab is one range: its padding is zero. */
-    cls_ref all = cls_ref_at(s->grads, base);
-    size_t len = pt->total;
-    st = cls_sumsq_ranges(ctx, 1, &all, &len, cls_ref_at(s->grad_sumsq, 0));
-  }
-  if (st != CLS_OK) return st;
-  size_t count = 0;
-  cls_adamw_group *groups = adamw_groups(ctx, pt, &count);
-  if (!groups) return CLS_ERR_OUT_OF_MEMORY;
-  cls_adamw_params hp;
-  cls_adamw_params_init(&hp);
-  hp.lr = lr;
-  hp.beta1 = beta1;
-  hp.beta2 = beta2;
-  hp.eps = eps;
-  hp.step = step;
-  hp.max_norm = max_norm;
-  st = cls_adamw_step_groups(ctx, pt->total, &hp, count, groups, cls_ref_at(s->params, base),
-                             cls_ref_at(s->grads, base), cls_ref_at(s->m, base), cls_ref_at(s->v, base),
-                             max_norm > 0 ? cls_ref_at(s->grad_sumsq, 0) : CLS_NOREF);
-  free(groups);
-  return st;
-}
-
-cls_status cls_param_adamw_models(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s, size_t models,
-                                  const float *lr, float beta1, float beta2, float eps, const unsigned long *step,
-                                  float max_norm) {
-  if (!models || !s->params || cls_buffer_count(s->params) < models * pt->total ||
+/* One AdamW step of `models` models side by side from float `base` of the
+ * slabs (model k at base + k x pt->total), model k at lr[k] and step[k]:
+ * cls_param_adamw_at's and cls_param_adamw_models' body. */
+static cls_status adamw_models_at(cls_context *ctx, const char *fn, const cls_param_table *pt, cls_param_slabs *s,
+                                  size_t base, size_t models, const float *lr, float beta1, float beta2, float eps,
+                                  const unsigned long *step, float max_norm) {
+  if (!models || !s->params || cls_buffer_count(s->params) < base + models * pt->total ||
       cls_buffer_count(s->grad_sumsq) < models)
     return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
-                     "cls_param_adamw_models: %zu models do not fit the slabs; allocate them with "
+                     "%s: %zu models from float %zu do not fit the slabs; allocate them with "
                      "cls_param_slabs_alloc_models for at least that many",
-                     models);
+                     fn, models, base);
   cls_status st = CLS_OK;
-  /* Each model's whole gradient slab as one range, cut into chunks and
-   * added in the order cls_sumsq_ranges uses for it alone. */
+  /* Each model's whole gradient slab as one range (its padding is zero),
+   * cut into chunks and added in the order cls_sumsq_ranges uses for it
+   * alone. */
   if (max_norm > 0)
-    st = cls_reduce_models(ctx, CLS_REDUCE_SUMSQ, models, pt->total, cls_ref_at(s->grads, 0), pt->total, 1.0f,
+    st = cls_reduce_models(ctx, CLS_REDUCE_SUMSQ, models, pt->total, cls_ref_at(s->grads, base), pt->total, 1.0f,
                            cls_ref_at(s->grad_sumsq, 0));
   if (st != CLS_OK) return st;
   size_t count = 0;
@@ -235,10 +211,24 @@ cls_status cls_param_adamw_models(cls_context *ctx, const cls_param_table *pt, c
   hp.eps = eps;
   hp.max_norm = max_norm;
   st = cls_adamw_step_models(ctx, models, pt->total, pt->total, &hp, lr, step, count, groups,
-                             cls_ref_at(s->params, 0), cls_ref_at(s->grads, 0), cls_ref_at(s->m, 0),
-                             cls_ref_at(s->v, 0), max_norm > 0 ? cls_ref_at(s->grad_sumsq, 0) : CLS_NOREF);
+                             cls_ref_at(s->params, base), cls_ref_at(s->grads, base), cls_ref_at(s->m, base),
+                             cls_ref_at(s->v, base), max_norm > 0 ? cls_ref_at(s->grad_sumsq, 0) : CLS_NOREF);
   free(groups);
   return st;
+}
+
+cls_status cls_param_adamw_at(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s, size_t base,
+                              float lr, float beta1, float beta2, float eps, unsigned long step, float max_norm) {
+  /* The models form of one model gives the bits of cls_adamw_step_groups
+   * (tests/test_adamw.c) in as many launches; its per-model words go up by
+   * a non-blocking write. */
+  return adamw_models_at(ctx, "cls_param_adamw_at", pt, s, base, 1, &lr, beta1, beta2, eps, &step, max_norm);
+}
+
+cls_status cls_param_adamw_models(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s, size_t models,
+                                  const float *lr, float beta1, float beta2, float eps, const unsigned long *step,
+                                  float max_norm) {
+  return adamw_models_at(ctx, "cls_param_adamw_models", pt, s, 0, models, lr, beta1, beta2, eps, step, max_norm);
 }
 
 cls_status cls_nn_linear(cls_context *ctx, const cls_param_table *pt, const cls_param_slabs *s, size_t rows,

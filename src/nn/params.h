@@ -107,7 +107,8 @@ cls_status cls_param_zero_grads(cls_context *ctx, const cls_param_table *pt, cls
  * computed on the device, each tensor is updated with lr * its lr_mult and
  * its weight decay, gradients clipped to max_norm when max_norm > 0. Two
  * launches with clipping (the norm's), one more for the whole slab
- * (cls_adamw_step_groups), whatever the number of tensors. */
+ * (cls_adamw_step_models of one model: the bits of cls_adamw_step_groups),
+ * whatever the number of tensors. */
 cls_status cls_param_adamw(cls_context *ctx, const cls_param_table *pt, cls_param_slabs *s, float lr, float beta1,
                            float beta2, float eps, unsigned long step, float max_norm);
 

@@ -200,6 +200,87 @@ cls_status cls_bias_add(cls_context *ctx, size_t rows, size_t cols, cls_ref bias
                      (2.0 * (double)n + (double)cols) * sizeof(float));
 }
 
+/* The second pass of the models' bias gradients: each model's parts into
+ * its own dbias. */
+static cls_status finish_models(cls_context *ctx, const char *op, cls_buffer *scratch, size_t models, size_t parts,
+                                size_t cols, cls_ref dbias, size_t db_stride, int accumulate) {
+  cl_kernel kf;
+  cls_status s;
+  if ((s = cls__kernel(ctx, "elementwise", "bias_grad_finish_models", &kf)) != CLS_OK) return s;
+  cl_uint a = 0;
+  if ((s = cls__arg_mem(ctx, kf, a++, scratch)) || (s = cls__arg_uint(ctx, kf, a++, parts)) ||
+      (s = cls__arg_uint(ctx, kf, a++, cols)) || (s = cls__arg_mem(ctx, kf, a++, dbias.buf)) ||
+      (s = cls__arg_uint(ctx, kf, a++, dbias.offset)) || (s = cls__arg_uint(ctx, kf, a++, db_stride)) ||
+      (s = cls__arg_int(ctx, kf, a++, accumulate)))
+    return s;
+  const double m = (double)models * (double)parts * (double)cols;
+  return launch_cols(ctx, op, kf, "ROW_CLOCAL", 64, cols, models, m, m * sizeof(float));
+}
+
+/* The bias gradient of `models` models side by side (one: a model alone)
+ * by the part kernel `kname`, whose leading arguments are the buffer and
+ * offset of each of the `nlead` (at most 3) row operands in lead, models x
+ * rows x cols floats each, then rows, cols, rows per part, the output and
+ * its offset and accumulate. Each model's rows are cut into parts of
+ * ROW_PART rows, whose sums a second pass adds in part order (one model of
+ * one part sums straight into dbias); models whose parts would straddle
+ * two (rows not a multiple of ROW_PART) run one at a time, so each gets the
+ * bits it gets alone. flops_per: the part kernel's per element. */
+static cls_status bias_grad(cls_context *ctx, const char *op, const char *kname, size_t nlead, const cls_ref *lead,
+                            double flops_per, size_t models, size_t rows, size_t cols, cls_ref dbias,
+                            size_t db_stride, int accumulate) {
+  long part_param = cls__param(ctx, "ROW_PART", 256);
+  size_t part_rows = part_param < 1 ? rows : (size_t)part_param;
+  if (part_rows > rows) part_rows = rows;
+  cls_status s;
+  if (models > 1 && rows % part_rows) { /* parts would straddle models: each model alone */
+    for (size_t k = 0; k < models; k++) {
+      cls_ref at[3];
+      for (size_t i = 0; i < nlead; i++) at[i] = cls_ref_at(lead[i].buf, lead[i].offset + k * rows * cols);
+      if ((s = bias_grad(ctx, op, kname, nlead, at, flops_per, 1, rows, cols,
+                         cls_ref_at(dbias.buf, dbias.offset + k * db_stride), db_stride, accumulate)) != CLS_OK)
+        return s;
+    }
+    return CLS_OK;
+  }
+  const size_t parts = (rows + part_rows - 1) / part_rows, all = models * parts, n = models * rows * cols;
+  long cvec_param = cls__param(ctx, "ROW_CVEC", 1);
+  const size_t cvec = cvec_param < 1 ? 1 : (size_t)cvec_param, col_items = (cols + cvec - 1) / cvec;
+  cl_kernel kp, kf = NULL;
+  if ((s = cls__kernel(ctx, "elementwise", kname, &kp)) != CLS_OK) return s;
+  if (models == 1 && parts > 1 && (s = cls__kernel(ctx, "elementwise", "bias_grad_finish", &kf)) != CLS_OK)
+    return s;
+  cls_buffer *scratch = NULL;
+  /* On failure the allocator has said why (CLS_ERR_OUT_OF_MEMORY). */
+  if (all > 1 && (s = cls__ops_temp(ctx, 0, all * cols, &scratch)) != CLS_OK) return s;
+  cls_ref out = all > 1 ? cls_ref_at(scratch, 0) : dbias;
+  cl_uint a = 0;
+  for (size_t i = 0; i < nlead; i++)
+    if ((s = cls__arg_mem(ctx, kp, a++, lead[i].buf)) || (s = cls__arg_uint(ctx, kp, a++, lead[i].offset)))
+      return s;
+  if ((s = cls__arg_uint(ctx, kp, a++, models * rows)) || (s = cls__arg_uint(ctx, kp, a++, cols)) ||
+      (s = cls__arg_uint(ctx, kp, a++, part_rows)) || (s = cls__arg_mem(ctx, kp, a++, out.buf)) ||
+      (s = cls__arg_uint(ctx, kp, a++, out.offset)) || (s = cls__arg_int(ctx, kp, a++, all > 1 ? 0 : accumulate)))
+    return s;
+  if (kf) {
+    a = 0;
+    if ((s = cls__arg_mem(ctx, kf, a++, scratch)) || (s = cls__arg_uint(ctx, kf, a++, parts)) ||
+        (s = cls__arg_uint(ctx, kf, a++, cols)) || (s = cls__arg_mem(ctx, kf, a++, dbias.buf)) ||
+        (s = cls__arg_uint(ctx, kf, a++, dbias.offset)) || (s = cls__arg_int(ctx, kf, a++, accumulate)))
+      return s;
+  }
+  /* The caller's bytes: the row operands once each, dbias written (and read
+   * when accumulating); the partial sums are counted with the finish pass. */
+  const double bytes =
+      ((double)nlead * (double)n + (double)models * (double)cols * (1.0 + accumulate)) * sizeof(float);
+  if ((s = launch_cols(ctx, op, kp, "ROW_CLOCAL", 64, col_items, all, flops_per * (double)n, bytes)) != CLS_OK)
+    return s;
+  if (all == 1) return CLS_OK;
+  if (!kf) return finish_models(ctx, op, scratch, models, parts, cols, dbias, db_stride, accumulate);
+  const double pn = (double)parts * (double)cols;
+  return launch_cols(ctx, op, kf, "ROW_CLOCAL", 64, cols, 1, pn, pn * sizeof(float));
+}
+
 cls_status cls_bias_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref dy, cls_ref dbias,
                              int accumulate) {
   static const char fn[] = "cls_bias_backward";
@@ -211,47 +292,7 @@ cls_status cls_bias_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref
       (s = cls__train_check_flag(ctx, fn, "accumulate", accumulate)) ||
       (s = cls__check_alias(ctx, fn, "dbias", dbias, cols, "dy", dy, n, 0)))
     return s;
-
-  long part_param = cls__param(ctx, "ROW_PART", 256);
-  size_t part_rows = part_param < 1 ? rows : (size_t)part_param;
-  if (part_rows > rows) part_rows = rows;
-  size_t parts = (rows + part_rows - 1) / part_rows;
-  long cvec_param = cls__param(ctx, "ROW_CVEC", 1);
-  size_t cvec = cvec_param < 1 ? 1 : (size_t)cvec_param;
-  size_t col_items = (cols + cvec - 1) / cvec;
-
-  cl_kernel kp, kf = NULL;
-  if ((s = cls__kernel(ctx, "elementwise", "bias_grad_part", &kp)) != CLS_OK) return s;
-  if (parts > 1 && (s = cls__kernel(ctx, "elementwise", "bias_grad_finish", &kf)) != CLS_OK) return s;
-  cls_buffer *scratch = NULL;
-  /* On failure the allocator has said why (CLS_ERR_OUT_OF_MEMORY). */
-  if (parts > 1 && (s = cls__ops_temp(ctx, 0, parts * cols, &scratch)) != CLS_OK) return s;
-  cls_ref out = parts > 1 ? cls_ref_at(scratch, 0) : dbias;
-  cl_uint a = 0;
-  if ((s = cls__arg_mem(ctx, kp, a++, dy.buf)) || (s = cls__arg_uint(ctx, kp, a++, dy.offset)) ||
-      (s = cls__arg_uint(ctx, kp, a++, rows)) || (s = cls__arg_uint(ctx, kp, a++, cols)) ||
-      (s = cls__arg_uint(ctx, kp, a++, part_rows)) || (s = cls__arg_mem(ctx, kp, a++, out.buf)) ||
-      (s = cls__arg_uint(ctx, kp, a++, out.offset)) ||
-      (s = cls__arg_int(ctx, kp, a++, parts > 1 ? 0 : accumulate)))
-    goto done;
-  if (parts > 1) {
-    a = 0;
-    if ((s = cls__arg_mem(ctx, kf, a++, scratch)) || (s = cls__arg_uint(ctx, kf, a++, parts)) ||
-        (s = cls__arg_uint(ctx, kf, a++, cols)) || (s = cls__arg_mem(ctx, kf, a++, dbias.buf)) ||
-        (s = cls__arg_uint(ctx, kf, a++, dbias.offset)) || (s = cls__arg_int(ctx, kf, a++, accumulate)))
-      goto done;
-  }
-  /* The caller's bytes: dy read once, dbias written (and read when
-   * accumulating); the partial sums are counted with the finish pass. */
-  double bytes = ((double)n + (double)cols * (1.0 + accumulate)) * sizeof(float);
-  if ((s = launch_cols(ctx, "bias_bwd", kp, "ROW_CLOCAL", 64, col_items, parts, (double)n, bytes)) != CLS_OK)
-    goto done;
-  if (parts > 1) {
-    double pbytes = (double)parts * (double)cols * sizeof(float);
-    s = launch_cols(ctx, "bias_bwd", kf, "ROW_CLOCAL", 64, cols, 1, (double)parts * (double)cols, pbytes);
-  }
-done:
-  return s;
+  return bias_grad(ctx, "bias_bwd", "bias_grad_part", 1, &dy, 1.0, 1, rows, cols, dbias, cols, accumulate);
 }
 
 /* ------------------------------------------------------ bias + GELU */
@@ -298,43 +339,9 @@ cls_status cls_gelu_bias_backward(cls_context *ctx, size_t rows, size_t cols, cl
       (s = cls__check_alias(ctx, fn, "dbias", dbias, cols, "dy", dy, n, 0)) ||
       (s = cls__check_alias(ctx, fn, "dbias", dbias, cols, "dx", dx, n, 0)))
     return s;
-  /* The part geometry of cls_bias_backward, so the sums run in its order. */
-  long part_param = cls__param(ctx, "ROW_PART", 256);
-  size_t part_rows = part_param < 1 ? rows : (size_t)part_param;
-  if (part_rows > rows) part_rows = rows;
-  const size_t parts = (rows + part_rows - 1) / part_rows;
-  long cvec_param = cls__param(ctx, "ROW_CVEC", 1);
-  const size_t cvec = cvec_param < 1 ? 1 : (size_t)cvec_param, col_items = (cols + cvec - 1) / cvec;
-  cl_kernel kp, kf = NULL;
-  if ((s = cls__kernel(ctx, "elementwise", "gelu_bias_bwd_part", &kp)) != CLS_OK) return s;
-  if (parts > 1 && (s = cls__kernel(ctx, "elementwise", "bias_grad_finish", &kf)) != CLS_OK) return s;
-  cls_buffer *scratch = NULL;
-  if (parts > 1 && (s = cls__ops_temp(ctx, 0, parts * cols, &scratch)) != CLS_OK) return s;
-  cls_ref out = parts > 1 ? cls_ref_at(scratch, 0) : dbias;
-  cl_uint a = 0;
-  if ((s = cls__arg_mem(ctx, kp, a++, h.buf)) || (s = cls__arg_uint(ctx, kp, a++, h.offset)) ||
-      (s = cls__arg_mem(ctx, kp, a++, dy.buf)) || (s = cls__arg_uint(ctx, kp, a++, dy.offset)) ||
-      (s = cls__arg_mem(ctx, kp, a++, dx.buf)) || (s = cls__arg_uint(ctx, kp, a++, dx.offset)) ||
-      (s = cls__arg_uint(ctx, kp, a++, rows)) || (s = cls__arg_uint(ctx, kp, a++, cols)) ||
-      (s = cls__arg_uint(ctx, kp, a++, part_rows)) || (s = cls__arg_mem(ctx, kp, a++, out.buf)) ||
-      (s = cls__arg_uint(ctx, kp, a++, out.offset)) ||
-      (s = cls__arg_int(ctx, kp, a++, parts > 1 ? 0 : accumulate)))
-    return s;
-  if (parts > 1) {
-    a = 0;
-    if ((s = cls__arg_mem(ctx, kf, a++, scratch)) || (s = cls__arg_uint(ctx, kf, a++, parts)) ||
-        (s = cls__arg_uint(ctx, kf, a++, cols)) || (s = cls__arg_mem(ctx, kf, a++, dbias.buf)) ||
-        (s = cls__arg_uint(ctx, kf, a++, dbias.offset)) || (s = cls__arg_int(ctx, kf, a++, accumulate)))
-      return s;
-  }
-  /* GELU's derivative (16) and the sum (1) per element; h and dy read, dx
-   * written, dbias written (and read when accumulating). */
-  const double bytes = (3.0 * (double)n + (double)cols * (1.0 + accumulate)) * sizeof(float);
-  if ((s = launch_cols(ctx, "gelu_bias_bwd", kp, "ROW_CLOCAL", 64, col_items, parts, 17.0 * (double)n, bytes)))
-    return s;
-  if (parts == 1) return CLS_OK;
-  return launch_cols(ctx, "gelu_bias_bwd", kf, "ROW_CLOCAL", 64, cols, 1, (double)parts * (double)cols,
-                     (double)parts * (double)cols * sizeof(float));
+  const cls_ref lead[3] = {h, dy, dx};
+  return bias_grad(ctx, "gelu_bias_bwd", "gelu_bias_bwd_part", 3, lead, 17.0, 1, rows, cols, dbias, cols,
+                   accumulate);
 }
 
 /* ---------------------------------------------- models side by side */
@@ -355,16 +362,6 @@ static cls_status check_models(cls_context *ctx, const char *fn, size_t models, 
     return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
                      "%s: bias stride %zu is below cols %zu: the models' biases overlap", fn, bias_stride, cols);
   return CLS_OK;
-}
-
-/* The part geometry of cls_bias_backward for one model of `rows` rows:
- * rows per part, or 0 when the parts of models one after the other would
- * straddle two models (rows not a multiple of it). */
-static size_t model_part_rows(const cls_context *ctx, size_t rows) {
-  long part_param = cls__param(ctx, "ROW_PART", 256);
-  size_t part_rows = part_param < 1 ? rows : (size_t)part_param;
-  if (part_rows > rows) part_rows = rows;
-  return rows % part_rows ? 0 : part_rows;
 }
 
 cls_status cls_bias_add_models(cls_context *ctx, size_t models, size_t rows, size_t cols, cls_ref bias,
@@ -418,23 +415,6 @@ cls_status cls_bias_gelu_forward_models(cls_context *ctx, size_t models, size_t 
                          (3.0 * (double)n + (double)models * (double)cols) * sizeof(float));
 }
 
-/* The second pass of the models' bias gradients: each model's parts into
- * its own dbias. */
-static cls_status finish_models(cls_context *ctx, const char *op, cls_buffer *scratch, size_t models, size_t parts,
-                                size_t cols, cls_ref dbias, size_t db_stride, int accumulate) {
-  cl_kernel kf;
-  cls_status s;
-  if ((s = cls__kernel(ctx, "elementwise", "bias_grad_finish_models", &kf)) != CLS_OK) return s;
-  cl_uint a = 0;
-  if ((s = cls__arg_mem(ctx, kf, a++, scratch)) || (s = cls__arg_uint(ctx, kf, a++, parts)) ||
-      (s = cls__arg_uint(ctx, kf, a++, cols)) || (s = cls__arg_mem(ctx, kf, a++, dbias.buf)) ||
-      (s = cls__arg_uint(ctx, kf, a++, dbias.offset)) || (s = cls__arg_uint(ctx, kf, a++, db_stride)) ||
-      (s = cls__arg_int(ctx, kf, a++, accumulate)))
-    return s;
-  const double m = (double)models * (double)parts * (double)cols;
-  return launch_cols(ctx, op, kf, "ROW_CLOCAL", 64, cols, models, m, m * sizeof(float));
-}
-
 cls_status cls_bias_backward_models(cls_context *ctx, size_t models, size_t rows, size_t cols, cls_ref dy,
                                     cls_ref dbias, size_t db_stride, int accumulate) {
   static const char fn[] = "cls_bias_backward_models";
@@ -447,31 +427,8 @@ cls_status cls_bias_backward_models(cls_context *ctx, size_t models, size_t rows
       (s = cls__train_check_flag(ctx, fn, "accumulate", accumulate)) ||
       (s = cls__check_alias(ctx, fn, "dbias", dbias, nb, "dy", dy, n, 0)))
     return s;
-  const size_t part_rows = model_part_rows(ctx, rows);
-  if (!part_rows) { /* parts would straddle models: each model alone */
-    for (size_t k = 0; k < models; k++)
-      if ((s = cls_bias_backward(ctx, rows, cols, cls_ref_at(dy.buf, dy.offset + k * rows * cols),
-                                 cls_ref_at(dbias.buf, dbias.offset + k * db_stride), accumulate)) != CLS_OK)
-        return s;
-    return CLS_OK;
-  }
-  const size_t parts = rows / part_rows, all = models * parts;
-  long cvec_param = cls__param(ctx, "ROW_CVEC", 1);
-  const size_t cvec = cvec_param < 1 ? 1 : (size_t)cvec_param, col_items = (cols + cvec - 1) / cvec;
-  cl_kernel kp;
-  if ((s = cls__kernel(ctx, "elementwise", "bias_grad_part", &kp)) != CLS_OK) return s;
-  cls_buffer *scratch = NULL;
-  if ((s = cls__ops_temp(ctx, 0, all * cols, &scratch)) != CLS_OK) return s;
-  cl_uint a = 0;
-  if ((s = cls__arg_mem(ctx, kp, a++, dy.buf)) || (s = cls__arg_uint(ctx, kp, a++, dy.offset)) ||
-      (s = cls__arg_uint(ctx, kp, a++, models * rows)) || (s = cls__arg_uint(ctx, kp, a++, cols)) ||
-      (s = cls__arg_uint(ctx, kp, a++, part_rows)) || (s = cls__arg_mem(ctx, kp, a++, scratch)) ||
-      (s = cls__arg_uint(ctx, kp, a++, 0)) || (s = cls__arg_int(ctx, kp, a++, 0)))
-    return s;
-  double bytes = ((double)n + (double)models * (double)cols * (1.0 + accumulate)) * sizeof(float);
-  if ((s = launch_cols(ctx, "bias_bwd", kp, "ROW_CLOCAL", 64, col_items, all, (double)n, bytes)) != CLS_OK)
-    return s;
-  return finish_models(ctx, "bias_bwd", scratch, models, parts, cols, dbias, db_stride, accumulate);
+  return bias_grad(ctx, "bias_bwd", "bias_grad_part", 1, &dy, 1.0, models, rows, cols, dbias, db_stride,
+                   accumulate);
 }
 
 cls_status cls_gelu_bias_backward_models(cls_context *ctx, size_t models, size_t rows, size_t cols, cls_ref h,
@@ -491,34 +448,7 @@ cls_status cls_gelu_bias_backward_models(cls_context *ctx, size_t models, size_t
       (s = cls__check_alias(ctx, fn, "dbias", dbias, nb, "dy", dy, n, 0)) ||
       (s = cls__check_alias(ctx, fn, "dbias", dbias, nb, "dx", dx, n, 0)))
     return s;
-  const size_t part_rows = model_part_rows(ctx, rows);
-  if (!part_rows) {
-    for (size_t k = 0; k < models; k++) {
-      const size_t o = k * rows * cols;
-      if ((s = cls_gelu_bias_backward(ctx, rows, cols, cls_ref_at(h.buf, h.offset + o),
-                                      cls_ref_at(dy.buf, dy.offset + o), cls_ref_at(dx.buf, dx.offset + o),
-                                      cls_ref_at(dbias.buf, dbias.offset + k * db_stride), accumulate)) != CLS_OK)
-        return s;
-    }
-    return CLS_OK;
-  }
-  const size_t parts = rows / part_rows, all = models * parts;
-  long cvec_param = cls__param(ctx, "ROW_CVEC", 1);
-  const size_t cvec = cvec_param < 1 ? 1 : (size_t)cvec_param, col_items = (cols + cvec - 1) / cvec;
-  cl_kernel kp;
-  if ((s = cls__kernel(ctx, "elementwise", "gelu_bias_bwd_part", &kp)) != CLS_OK) return s;
-  cls_buffer *scratch = NULL;
-  if ((s = cls__ops_temp(ctx, 0, all * cols, &scratch)) != CLS_OK) return s;
-  cl_uint a = 0;
-  if ((s = cls__arg_mem(ctx, kp, a++, h.buf)) || (s = cls__arg_uint(ctx, kp, a++, h.offset)) ||
-      (s = cls__arg_mem(ctx, kp, a++, dy.buf)) || (s = cls__arg_uint(ctx, kp, a++, dy.offset)) ||
-      (s = cls__arg_mem(ctx, kp, a++, dx.buf)) || (s = cls__arg_uint(ctx, kp, a++, dx.offset)) ||
-      (s = cls__arg_uint(ctx, kp, a++, models * rows)) || (s = cls__arg_uint(ctx, kp, a++, cols)) ||
-      (s = cls__arg_uint(ctx, kp, a++, part_rows)) || (s = cls__arg_mem(ctx, kp, a++, scratch)) ||
-      (s = cls__arg_uint(ctx, kp, a++, 0)) || (s = cls__arg_int(ctx, kp, a++, 0)))
-    return s;
-  const double bytes = (3.0 * (double)n + (double)models * (double)cols * (1.0 + accumulate)) * sizeof(float);
-  if ((s = launch_cols(ctx, "gelu_bias_bwd", kp, "ROW_CLOCAL", 64, col_items, all, 17.0 * (double)n, bytes)))
-    return s;
-  return finish_models(ctx, "gelu_bias_bwd", scratch, models, parts, cols, dbias, db_stride, accumulate);
+  const cls_ref lead[3] = {h, dy, dx};
+  return bias_grad(ctx, "gelu_bias_bwd", "gelu_bias_bwd_part", 3, lead, 17.0, models, rows, cols, dbias, db_stride,
+                   accumulate);
 }

@@ -29,6 +29,15 @@ static cls_status group_size(cls_context *ctx, cl_kernel kp, cl_kernel kf, size_
   return CLS_OK;
 }
 
+/* Both passes' kernels and their work-group size: cls_reduce's and
+ * cls_reduce_models' set-up, so a model cuts its chunks the same in both. */
+static cls_status reduce_kernels(cls_context *ctx, cl_kernel *kp, cl_kernel *kf, size_t *lsz) {
+  cls_status s;
+  if ((s = cls__kernel(ctx, "reduce", "reduce_part", kp)) || (s = cls__kernel(ctx, "reduce", "reduce_finish", kf)))
+    return s;
+  return group_size(ctx, *kp, *kf, lsz);
+}
+
 /* Floats per work-item of the first pass: RED_ITEMS vectors of ROW_VEC
  * (the kernel's #ifndef defaults are the same 64 and 8). */
 static size_t chunk_items(const cls_context *ctx) {
@@ -54,11 +63,8 @@ static cls_status reduce_ranges(cls_context *ctx, const char *fn, const char *op
   }
 
   cl_kernel kp, kf;
-  if ((s = cls__kernel(ctx, "reduce", "reduce_part", &kp)) ||
-      (s = cls__kernel(ctx, "reduce", "reduce_finish", &kf)))
-    return s;
   size_t lsz;
-  if ((s = group_size(ctx, kp, kf, &lsz)) != CLS_OK) return s;
+  if ((s = reduce_kernels(ctx, &kp, &kf, &lsz)) != CLS_OK) return s;
   size_t chunk = lsz * chunk_items(ctx);
   size_t parts = 0;
   for (size_t i = 0; i < count; i++) {
@@ -144,11 +150,8 @@ cls_status cls_reduce_models(cls_context *ctx, cls_reduce_kind kind, size_t mode
       (s = cls__check_alias(ctx, fn, "out", out, models, "x", x, nx, 0)))
     return s;
   cl_kernel kp, kf;
-  if ((s = cls__kernel(ctx, "reduce", "reduce_part", &kp)) ||
-      (s = cls__kernel(ctx, "reduce", "reduce_finish", &kf)))
-    return s;
   size_t lsz;
-  if ((s = group_size(ctx, kp, kf, &lsz)) != CLS_OK) return s;
+  if ((s = reduce_kernels(ctx, &kp, &kf, &lsz)) != CLS_OK) return s;
   /* Each model's chunks as cls_reduce cuts them, its partial sums in a run
    * of their own, added by a work-group of its own. */
   const size_t chunk = lsz * chunk_items(ctx), gpm = (n + chunk - 1) / chunk, parts = models * gpm;
