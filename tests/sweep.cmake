@@ -122,9 +122,17 @@ cls_sweep_cli(single_point 0 "a single point" ${CLS_SWEEP_DIR}/single.ini --out 
               --matmul-backend own)
 cls_sweep_cli(dry_run 0 "c2e9_w32_d1_s1 +32 +1 +1.38e\\+04 +6.88e\\+04 .* 131 " ${CLS_SWEEP_DIR}/tiny.json --dry-run
               --matmul-backend own)
-# The groups that could train side by side: w16 is in all three budgets' windows.
-cls_sweep_cli(dry_run_groups 0 "^  w16 d1 h2, 3 models: c2e8_w16_d1_s1 c6e8_w16_d1_s1 c2e9_w16_d1_s1"
+# The groups that train side by side: w16 is in all three budgets' windows; with
+# auto, each group's decision comes with its measured step times.
+cls_sweep_cli(dry_run_groups 0 "w16 d1 h2, 3 models: together [(]--side-by-side on[)]
+    c2e8_w16_d1_s1 c6e8_w16_d1_s1 c2e9_w16_d1_s1" ${CLS_SWEEP_DIR}/tiny.json --dry-run --matmul-backend own
+              --side-by-side on)
+cls_sweep_cli(dry_run_groups_auto 0 "w16 d1 h2, 3 models: (together|alone, saves under a tenth) [(]a step: 1 model [0-9.]+ ms, 3 models"
               ${CLS_SWEEP_DIR}/tiny.json --dry-run --matmul-backend own)
+cls_sweep_cli(dry_run_groups_off 0 "estimated" ${CLS_SWEEP_DIR}/tiny.json --dry-run --matmul-backend own
+              --side-by-side off)
+cls_sweep_cli(bad_side_by_side 2 "--side-by-side 'maybe': give auto, on or off" ${CLS_SWEEP_DIR}/tiny.json
+              --side-by-side maybe)
 
 # Lists "id status final_eval_loss" of a run directory's points, sorted.
 file(WRITE ${CLS_SWEEP_DIR}/lib.sh [=[
@@ -261,10 +269,30 @@ no_leftovers "$dir/sharded" || exit 1
 same_results "$dir/ref" "$dir/two" || exit 1
 ]=])
 
+# Every group side by side against every point alone: the same files (seconds apart).
+file(WRITE ${CLS_SWEEP_DIR}/side.sh [=[
+set -u
+clscale=$1; expect=$2; dir=$3; spec=$4; shift 4
+. "$(dirname "$spec")/lib.sh"
+rm -rf "$dir"; mkdir -p "$dir"
+"$clscale" sweep "$spec" --out "$dir/alone" --quiet --side-by-side off "$@" || { echo "sweep alone failed"; exit 1; }
+"$expect" 0 "w16 d1 h2, 3 models: together" "$clscale" sweep "$spec" --out "$dir/side" --side-by-side on "$@" || exit 1
+same_results "$dir/alone" "$dir/side" || exit 1
+no_leftovers "$dir/side" || exit 1
+[ "$(ls "$dir/side/points" | wc -l)" -eq "$(ls "$dir/alone/points" | wc -l)" ] || { echo "point files differ"; exit 1; }
+]=])
+add_test(NAME cli_sweep_side_by_side COMMAND sh ${CLS_SWEEP_DIR}/side.sh $<TARGET_FILE:clscale> ${CLS_SWEEP_EXPECT}
+                                              ${CLS_SWEEP_TMP}/side ${CLS_SWEEP_DIR}/tiny.json --matmul-backend own)
+# Killed while groups train (every point of a shape in one group): resumed as groups.
+add_test(NAME cli_sweep_kill_side_by_side COMMAND sh ${CLS_SWEEP_DIR}/kill.sh $<TARGET_FILE:clscale>
+                                                   ${CLS_SWEEP_EXPECT} ${CLS_SWEEP_TMP}/kill-side
+                                                   ${CLS_SWEEP_DIR}/small.ini --matmul-backend own --side-by-side on)
+set_tests_properties(cli_sweep_side_by_side cli_sweep_kill_side_by_side PROPERTIES ENVIRONMENT "${CLS_SWEEP_ENV}")
 add_test(NAME cli_sweep_end_to_end COMMAND sh ${CLS_SWEEP_DIR}/end_to_end.sh $<TARGET_FILE:clscale> ${CLS_SWEEP_EXPECT}
                                            ${CLS_SWEEP_TMP}/e2e ${CLS_SWEEP_DIR}/tiny.json --matmul-backend own)
 add_test(NAME cli_sweep_kill COMMAND sh ${CLS_SWEEP_DIR}/kill.sh $<TARGET_FILE:clscale> ${CLS_SWEEP_EXPECT}
-                                     ${CLS_SWEEP_TMP}/kill ${CLS_SWEEP_DIR}/small.ini --matmul-backend own)
+                                     ${CLS_SWEEP_TMP}/kill ${CLS_SWEEP_DIR}/small.ini --matmul-backend own
+                                     --side-by-side off)
 add_test(NAME cli_sweep_shards COMMAND sh ${CLS_SWEEP_DIR}/shards.sh $<TARGET_FILE:clscale> ${CLS_SWEEP_EXPECT}
                                        ${CLS_SWEEP_TMP}/shards ${CLS_SWEEP_DIR}/small.ini ${CLS_SWEEP_DIR}/other.ini
                                        --matmul-backend own)

@@ -191,10 +191,10 @@ sed 's/^name = tiny_budget$/name = tiny_budget\nmax_retries = 0\nclaim_timeout =
 
 add_test(NAME cli_sweep_claims_takeover COMMAND sh ${CLS_SWEEP_DIR}/claims_takeover.sh $<TARGET_FILE:clscale>
                                                 ${CLS_SWEEP_EXPECT} ${CLS_CLAIMS_TMP}/takeover ${CLS_SWEEP_DIR}/small.ini
-                                                --matmul-backend own)
+                                                --matmul-backend own --side-by-side off)
 add_test(NAME cli_sweep_claims_concurrent COMMAND sh ${CLS_SWEEP_DIR}/claims_concurrent.sh $<TARGET_FILE:clscale>
                                                   ${CLS_SWEEP_EXPECT} ${CLS_CLAIMS_TMP}/concurrent
-                                                  ${CLS_SWEEP_DIR}/small.ini --matmul-backend own)
+                                                  ${CLS_SWEEP_DIR}/small.ini --matmul-backend own --side-by-side on)
 add_test(NAME cli_sweep_claims_retry COMMAND sh ${CLS_SWEEP_DIR}/claims_retry.sh $<TARGET_FILE:clscale>
                                              ${CLS_SWEEP_EXPECT} ${CLS_CLAIMS_TMP}/retry ${CLS_SWEEP_DIR}/tiny_budget.ini
                                              --matmul-backend own)

@@ -28,12 +28,14 @@
 #include "sweep/runner.h"
 #include "sweep/spec.h"
 #include "sweep_progress.h"
+#include "sweep_groups.h"
 #include "sweep_status.h"
 
 /* ------------------------------------------------------------- options */
 
 typedef struct {
-  const char *spec_path, *out, *shard_arg, *devices, *device, *backend;
+  const char *spec_path, *out, *shard_arg, *devices, *device, *backend, *side_arg;
+  cls_side_mode side;
   int dry, quiet;
   /* Claims, retries, work stealing (docs/sweep.md, "On a cluster"). */
   double claim_timeout;
@@ -75,6 +77,11 @@ static void sweep_command(cls_opt_command *cmd, cls_option *opts, size_t cap, sw
       {CLS_OPT(CLS_OPT_STRING, "--matmul-backend", &a->backend, "B", "matmul_backend",
                "auto, own, clblast or host (default CLSCALE_MATMUL_BACKEND, else auto)"),
        .flags = CLS_OPT_NONEMPTY},
+      {CLS_OPT(CLS_OPT_STRING, "--side-by-side", &a->side_arg, "auto|on|off", NULL,
+               "train points of one shape (differing in budget, seed or lr) as one batched model, each with the "
+               "files it would have alone: auto (default) where a short measurement on the device says it saves "
+               "time, on for every group, off for none"),
+       .flags = CLS_OPT_NONEMPTY},
       {CLS_OPT(CLS_OPT_FLAG, "--quiet", &a->quiet, NULL, NULL,
                "no progress line, no per-point lines but those of failed points")},
       {CLS_OPT(CLS_OPT_HEADING, NULL, NULL, NULL, NULL, "on a cluster (several processes, one RUN_DIR):")},
@@ -108,7 +115,8 @@ static void sweep_command(cls_opt_command *cmd, cls_option *opts, size_t cap, sw
   cls_cmd_set_options(cmd, opts, cap, table, sizeof table / sizeof table[0]);
   cmd->name = "sweep";
   cmd->usage = "usage: clscale sweep SPEC [--out RUN_DIR] [--shard I/N] [--devices all|LIST | --device SEL]\n"
-               "                     [--dry-run] [--matmul-backend B] [--quiet] [--claim-timeout S]\n"
+               "                     [--dry-run] [--matmul-backend B] [--side-by-side auto|on|off] [--quiet]\n"
+               "                     [--claim-timeout S]\n"
                "                     [--max-retries N] [--no-steal]\n"
                "       clscale sweep SPEC --slurm [--out RUN_DIR] [--max-parallel K] [-- SBATCH_OPTION...]\n"
                "       clscale sweep --status RUN_DIR [--json] [--watch [--interval S]]";
@@ -143,6 +151,8 @@ static int read_args(const cls_opt_command *cmd, int argc, char **argv, sweep_ar
   int code = cls_cmd_parse(cmd, argc, argv);
   if (code != CLS_EXIT_GO_ON) return code;
   if (!a->spec_path) return cls_cmd_refuse(cmd, NULL);
+  if (!cls_side_parse(a->side_arg, &a->side))
+    return cls_opt_fail(cmd, CLS_EXIT_USAGE, "--side-by-side '%s': give auto, on or off", a->side_arg);
   if (a->devices && a->device)
     return cls_opt_fail(cmd, CLS_EXIT_USAGE, "give --devices (several workers) or --device (one), not both");
   if ((a->json || a->watch) && !a->status)
@@ -308,40 +318,6 @@ static int check_memory(const cls_opt_command *cmd, const sweep_plan *p, const c
   return st == CLS_OK ? CLS_EXIT_GO_ON : cls_opt_fail(cmd, CLS_EXIT_USAGE, "%s", err);
 }
 
-/* The groups of points that could train side by side (sweep/plan.h's
- * cls_sweep_groups, at most 8 models a group): listed, as the runner
- * does not train them together yet. */
-static void print_groups(const sweep_plan *p) {
-  enum { MODELS = 8 };
-  cls_sweep_point *mine = malloc((p->n_mine ? p->n_mine : 1) * sizeof *mine);
-  size_t *group = malloc((p->n_mine ? p->n_mine : 1) * sizeof *group);
-  if (!mine || !group) {
-    free(mine);
-    free(group);
-    return;
-  }
-  for (size_t k = 0; k < p->n_mine; k++) mine[k] = p->pts[p->mine[k]];
-  const size_t groups = cls_sweep_groups(p->s, mine, p->n_mine, MODELS, group);
-  if (groups < p->n_mine) {
-    printf("\nside by side: these %zu points form %zu groups of one shape that could train as one batched model "
-           "each\n(up to %d models; docs/performance.md); the runner still trains every point alone:\n",
-           p->n_mine, groups, MODELS);
-    for (size_t g = 0; g < groups; g++) {
-      size_t count = 0, first = 0;
-      for (size_t k = 0; k < p->n_mine; k++)
-        if (group[k] == g && !count++) first = k;
-      if (count < 2) continue;
-      printf("  w%zu d%zu h%zu, %zu models:", mine[first].shape.width, mine[first].shape.depth,
-             mine[first].shape.heads, count);
-      for (size_t k = 0; k < p->n_mine; k++)
-        if (group[k] == g) printf(" %s", mine[k].id);
-      printf("\n");
-    }
-  }
-  free(mine);
-  free(group);
-}
-
 /* --dry-run of a solved task: its points, each one solve (no calibration:
  * there is no step to time). */
 static int dry_run_solved(const sweep_plan *p) {
@@ -384,7 +360,14 @@ static int dry_run(const cls_opt_command *cmd, const sweep_args *args, const swe
     plan_totals t = {0, 0, INFINITY, 0, INFINITY, 0, 0};
     for (size_t k = 0; k < p->n_mine; k++) plan_row(ctx, p, k, cal, have, &t);
     code = print_totals(p, dev, &t);
-    print_groups(p);
+    size_t *group = malloc((p->n_mine ? p->n_mine : 1) * sizeof *group);
+    cls_sweep_point *mine = malloc((p->n_mine ? p->n_mine : 1) * sizeof *mine);
+    if (group && mine) {
+      for (size_t k = 0; k < p->n_mine; k++) mine[k] = p->pts[p->mine[k]];
+      cls_side_decide(ctx, p->s, mine, p->n_mine, args->side, 1, group);
+    }
+    free(group);
+    free(mine);
   }
   free(cal);
   free(have);
@@ -527,6 +510,26 @@ static int summarize(const cls_opt_command *cmd, const sweep_args *a, const swee
   return run_ok ? CLS_EXIT_OK : CLS_EXIT_FAIL; /* a worker's failure was said above */
 }
 
+/* The groups of the points to do that train side by side (sweep_groups.h),
+ * measured on the first device for auto; NULL: every point alone. */
+static size_t *side_by_side(const cls_opt_command *cmd, const sweep_args *a, const sweep_plan *p,
+                            const sweep_work *w, const cls_device_choice *dev) {
+  if (a->side == CLS_SIDE_OFF || p->s->solved) return NULL;
+  size_t *group = malloc(w->n_todo * sizeof *group);
+  if (!group) return NULL;
+  /* Only a group of two or more needs the device. */
+  size_t *cand = malloc(w->n_todo * sizeof *cand);
+  const size_t n_groups = cand ? cls_sweep_groups(p->s, w->todo, w->n_todo, 8, cand) : w->n_todo;
+  free(cand);
+  cls_context *ctx = NULL;
+  if (n_groups < w->n_todo && a->side == CLS_SIDE_AUTO &&
+      cls_cmd_open_context(cmd, dev->sel[0], a->backend, &ctx) != CLS_EXIT_GO_ON)
+    ctx = NULL; /* said why; every point alone */
+  cls_side_decide(ctx, p->s, w->todo, w->n_todo, a->side, !a->quiet, group);
+  cls_context_destroy(ctx);
+  return group;
+}
+
 /* Runs the points left to do on the devices' workers, with the progress
  * line, until they end or a signal stops them. */
 static int run_points(const cls_opt_command *cmd, const sweep_args *a, const sweep_plan *p, sweep_work *w,
@@ -547,9 +550,13 @@ static int run_points(const cls_opt_command *cmd, const sweep_args *a, const swe
                              .claim_timeout = a->claim_timeout,
                              .n_steal = w->n_todo - w->n_own,
                              .max_retries = (unsigned)a->max_retries};
+  size_t *group = w->n_todo ? side_by_side(cmd, a, p, w, dev) : NULL;
+  rc.group = group;
+  rc.max_models = 8;
   const double t0 = cls_now();
   char err[8192];
   cls_status st = w->n_todo ? cls_sweep_run(p->s, w->todo, w->n_todo, &rc, w->outcomes, err, sizeof err) : CLS_OK;
+  free(group);
   cls_sweep_progress_clear(&pr);
   cls_cmd_release_signals();
   cls_sweep_progress_free(&pr);

@@ -28,6 +28,22 @@ typedef struct cls_sweep_calibration {
 cls_status cls_sweep_calibrate(cls_context *ctx, const cls_sweep_spec *s, const cls_sweep_point *p, size_t steps,
                                cls_sweep_calibration *out, char *err, size_t err_len);
 
+/* Seconds per step of `models` models of p's shape side by side
+ * (train/models.h): the difference of a run of steps + 2 and one of 2
+ * (after an untimed one that builds the kernels), with at least `steps`
+ * steps and enough to last about a third of a second (at most 500). What the runner compares to decide whether a
+ * group of points pays (cls_sweep_group_pays). */
+cls_status cls_sweep_calibrate_models(cls_context *ctx, const cls_sweep_spec *s, const cls_sweep_point *p,
+                                      size_t models, size_t steps, double *seconds_per_step, char *err,
+                                      size_t err_len);
+
+/* The estimated seconds of training points of `steps[0..n)` steps one
+ * after another (alone: t1 seconds a step) and side by side (group: the
+ * longest first, a step of a models costing t1 + (tn - t1)(a - 1)/(n - 1),
+ * tn measured with n models). The group pays when it saves at least a
+ * tenth. */
+int cls_sweep_group_pays(const uint64_t *steps, size_t n, double t1, double tn, double *alone, double *group);
+
 /* What the point will do, from a calibration of its shape: steps, D
  * (tokens), C (FLOPs) and the estimated wall-clock seconds. steps is 0 when
  * the budget is less than one step. */

@@ -12,11 +12,15 @@
 #include "sweep/runner.h"
 #include "core/fmt.h"
 #include "train/solve.h"
+#include "train/models.h"
 #include "train/task.h"
 #include "core/clock.h"
 #include "rundir/claim.h"
 
 typedef struct shared shared;
+
+/* The most points a worker trains side by side (train/models.h). */
+enum { GROUP_MAX = 8 };
 
 typedef struct {
   shared *sh;
@@ -25,9 +29,11 @@ typedef struct {
   cls_status status; /* of the context's creation */
   char message[2048];
   char device[300];
-  /* The claim of the point it runs (have_claim), renewed from the steps. */
-  cls_claim claim;
-  int have_claim, lost;
+  /* The claims of the points it runs (one, or a group's), renewed from the
+   * steps; slot c is the c-th point it runs. */
+  cls_claim claim[GROUP_MAX];
+  int have_claim[GROUP_MAX], lost[GROUP_MAX];
+  size_t n_claims;
   double last_renew;
   volatile sig_atomic_t halt; /* the loop's stop flag: the sweep's stop, copied at each step */
   /* The point's failed attempts before this one, and their errors. */
@@ -82,29 +88,31 @@ static void note(shared *sh, size_t worker, const cls_sweep_point *p, const char
 static void heartbeat(worker *w, uint64_t step, uint64_t total) {
   shared *sh = w->sh;
   if (sh->cfg->stop && *sh->cfg->stop) w->halt = 1;
-  if (!w->have_claim) return;
   const double now = cls_claim_clock();
   if (now - w->last_renew < sh->heartbeat) return;
   w->last_renew = now;
-  char err[1024], msg[1400];
-  int lost = 0;
-  if (cls_claim_renew(sh->cfg->out_dir, &w->claim, step, total, &lost, err, sizeof err) != CLS_OK) {
-    snprintf(msg, sizeof msg, "warning: the heartbeat of %s was not written (tried again in %g s): %s",
-             w->claim.id, sh->heartbeat, err);
-  } else if (lost) {
-    w->lost = 1;
-    w->have_claim = 0;
-    snprintf(msg, sizeof msg,
-             "warning: the claim of %s was taken over by another process (this one sent no heartbeat for longer "
-             "than the %g s timeout): both train it now, to the same results; a longer --claim-timeout avoids "
-             "this",
-             w->claim.id, sh->timeout);
-  } else {
-    return;
+  for (size_t c = 0; c < w->n_claims; c++) {
+    if (!w->have_claim[c]) continue;
+    char err[1024], msg[1400];
+    int lost = 0;
+    if (cls_claim_renew(sh->cfg->out_dir, &w->claim[c], step, total, &lost, err, sizeof err) != CLS_OK) {
+      snprintf(msg, sizeof msg, "warning: the heartbeat of %s was not written (tried again in %g s): %s",
+               w->claim[c].id, sh->heartbeat, err);
+    } else if (lost) {
+      w->lost[c] = 1;
+      w->have_claim[c] = 0;
+      snprintf(msg, sizeof msg,
+               "warning: the claim of %s was taken over by another process (this one sent no heartbeat for "
+               "longer than the %g s timeout): both train it now, to the same results; a longer --claim-timeout "
+               "avoids this",
+               w->claim[c].id, sh->timeout);
+    } else {
+      continue;
+    }
+    pthread_mutex_lock(&sh->lock);
+    note(sh, w->index, w->current, msg);
+    pthread_mutex_unlock(&sh->lock);
   }
-  pthread_mutex_lock(&sh->lock);
-  note(sh, w->index, w->current, msg);
-  pthread_mutex_unlock(&sh->lock);
 }
 
 static void on_progress(void *user, const cls_train_progress *pg) {
@@ -436,22 +444,19 @@ static void run_point_body(worker *w, cls_context *ctx, const cls_sweep_point *p
   o->seconds = cls_now() - t0;
 }
 
-static void run_point(worker *w, cls_context *ctx, const cls_sweep_point *p, cls_sweep_outcome *o) {
-  w->halt = w->sh->cfg->stop && *w->sh->cfg->stop;
-  w->lost = 0;
-  w->last_renew = 0; /* the first step renews it: the claim then shows the point's steps */
-  w->attempts_before = earlier_attempts(w->sh->cfg->out_dir, p->id, &w->errors_before, &w->n_errors_before);
-  run_point_body(w, ctx, p, o);
-  if (w->have_claim) {
+/* After point p (claim slot c) ran: its claim checked, a failure recorded
+ * as an attempt (and queued again while it may be retried). */
+static void end_point(worker *w, size_t c, const cls_sweep_point *p, cls_sweep_outcome *o) {
+  if (w->have_claim[c]) {
     /* Still this process's? A takeover after its last heartbeat shows
      * only here; and a failure right after a takeover (the new holder
      * removed this process's half-written files as a dead process's
      * leftovers) is the takeover's doing, not the point's. */
     cls_claim there;
     if (cls_claim_read(w->sh->cfg->out_dir, p->id, &there, NULL, 0) != CLS_OK ||
-        strcmp(there.token, w->claim.token)) {
-      w->lost = 1;
-      w->have_claim = 0;
+        strcmp(there.token, w->claim[c].token)) {
+      w->lost[c] = 1;
+      w->have_claim[c] = 0;
       char msg[600];
       snprintf(msg, sizeof msg,
                "warning: the claim of %s was taken over by another process while this one ran it (it sent no "
@@ -462,8 +467,8 @@ static void run_point(worker *w, cls_context *ctx, const cls_sweep_point *p, cls
       pthread_mutex_unlock(&w->sh->lock);
     }
   }
-  o->lost = w->lost;
-  if (o->ran && o->status == CLS_RUN_FAILED && w->lost)
+  o->lost = w->lost[c];
+  if (o->ran && o->status == CLS_RUN_FAILED && w->lost[c])
     o->will_retry = !stopped(w->sh); /* not an attempt: looked at again (it is finished, or run again) */
   else if (o->ran && o->status == CLS_RUN_FAILED)
     record_attempt(w, p, o);
@@ -471,6 +476,116 @@ static void run_point(worker *w, cls_context *ctx, const cls_sweep_point *p, cls
   free(w->errors_before);
   w->errors_before = NULL;
   w->n_errors_before = 0;
+}
+
+static void run_point(worker *w, cls_context *ctx, const cls_sweep_point *p, cls_sweep_outcome *o) {
+  w->halt = w->sh->cfg->stop && *w->sh->cfg->stop;
+  w->last_renew = 0; /* the first step renews it: the claim then shows the point's steps */
+  w->attempts_before = earlier_attempts(w->sh->cfg->out_dir, p->id, &w->errors_before, &w->n_errors_before);
+  run_point_body(w, ctx, p, o);
+  end_point(w, 0, p, o);
+}
+
+/* The group's points alone, one after another (claim slot c: idx[c]). */
+static void run_alone(worker *w, cls_context *ctx, const size_t *idx, size_t n) {
+  for (size_t c = 0; c < n; c++) {
+    const cls_sweep_point *p = &w->sh->points[idx[c]];
+    cls_sweep_outcome *o = &w->sh->outcomes[idx[c]];
+    w->current = p;
+    w->halt = stopped(w->sh);
+    w->last_renew = 0;
+    run_point_body(w, ctx, p, o);
+    end_point(w, c, p, o);
+  }
+}
+
+/* The configs of a group's points (as run_point_body makes one), into
+ * tc, extra and seeds; a point killed before its first checkpoint gets
+ * the matmul choices its summary recorded as advice (before[c] holds
+ * them). */
+static void group_configs(worker *w, const size_t *idx, size_t n, int resume, cls_train_config *tc,
+                          char (*extra)[1024], uint64_t *seeds, cls_point_summary *before) {
+  const shared *sh = w->sh;
+  for (size_t c = 0; c < n; c++) {
+    const cls_sweep_point *p = &sh->points[idx[c]];
+    point_config(w, p, extra[c], sizeof extra[c], &tc[c]);
+    tc[c].progress = on_progress;
+    tc[c].progress_user = w;
+    tc[c].resume = resume;
+    tc[c].force = !resume;
+    seeds[c] = p->seed;
+    cls_point_summary_init(&before[c]);
+    char path[4200], rerr[256];
+    if (!resume && cls_rundir_path(path, sizeof path, sh->cfg->out_dir, CLS_RUNDIR_SUMMARY, p->id) == CLS_OK &&
+        cls_point_summary_read(path, &before[c], rerr, sizeof rerr) == CLS_OK &&
+        (before[c].state == CLS_POINT_RUNNING || before[c].state == CLS_POINT_INTERRUPTED))
+      tc[c].matmul_choices = before[c].run.matmul_choices;
+  }
+}
+
+/* Points idx[0..n) of one group side by side (train/models.h), each
+ * under its claim (slot c: idx[c]), each with the files it would have
+ * alone. Points that cannot train together (some with a checkpoint and
+ * some without, checkpoints at different steps: refused before anything
+ * is written) run alone, one after another. */
+static void run_group(worker *w, cls_context *ctx, const size_t *idx, size_t n) {
+  shared *sh = w->sh;
+  const cls_sweep_run_config *cfg = sh->cfg;
+  const double t0 = cls_now();
+  int resumes = 0;
+  for (size_t c = 0; c < n; c++) {
+    cls_rundir_remove_leftovers(cfg->out_dir, sh->points[idx[c]].id);
+    resumes += cls_rundir_has_checkpoint(cfg->out_dir, sh->points[idx[c]].id);
+  }
+  cls_train_result *r = calloc(n, sizeof *r);
+  if (!r || (resumes && resumes != (int)n)) {
+    free(r);
+    run_alone(w, ctx, idx, n);
+    return;
+  }
+  w->halt = stopped(sh);
+  w->last_renew = 0;
+  w->attempts_before = 0; /* a point that failed before trains alone (take_group) */
+  cls_train_config tc[GROUP_MAX];
+  char extra[GROUP_MAX][1024], err[2048] = "";
+  uint64_t seeds[GROUP_MAX];
+  cls_point_summary before[GROUP_MAX];
+  group_configs(w, idx, n, resumes > 0, tc, extra, seeds, before);
+  if (cfg->cb.start) {
+    pthread_mutex_lock(&sh->lock);
+    for (size_t c = 0; c < n; c++) cfg->cb.start(cfg->cb.user, w->index, &sh->points[idx[c]], resumes > 0);
+    pthread_mutex_unlock(&sh->lock);
+  }
+  cls_task_spec ts;
+  cls_sweep_point_task(sh->s, &sh->points[idx[0]], &ts);
+  cls_status st = cls_train_run_models(ctx, &ts, n, seeds, tc, r, err, sizeof err);
+  for (size_t c = 0; c < n; c++) cls_point_summary_release(&before[c]);
+  int started = 0;
+  for (size_t c = 0; c < n; c++) started |= r[c].started;
+  if (!started) {
+    free(r);
+    run_alone(w, ctx, idx, n);
+    return;
+  }
+  for (size_t c = 0; c < n; c++) {
+    const cls_sweep_point *p = &sh->points[idx[c]];
+    cls_sweep_outcome *o = &sh->outcomes[idx[c]];
+    memset(o, 0, sizeof *o);
+    o->ran = 1;
+    o->worker = w->index;
+    o->n_params = p->n_params;
+    o->n_params_embed = p->n_params_embed;
+    o->status = r[c].started ? r[c].status : CLS_RUN_FAILED;
+    if (o->status != CLS_RUN_OK)
+      copy(o->error, sizeof o->error, r[c].error[0] ? r[c].error : err[0] ? err : cls_status_name(st));
+    o->resumed = r[c].resumed_from > 0;
+    o->flops = r[c].flops;
+    o->tokens = r[c].tokens;
+    o->final_eval_loss = r[c].final_eval_loss;
+    o->seconds = cls_now() - t0;
+    end_point(w, c, p, o);
+  }
+  free(r);
 }
 
 /* Whether point p is finished in the run directory for good: ok or
@@ -498,7 +613,7 @@ static void ended_elsewhere(shared *sh, size_t i, cls_point_state ps, unsigned a
 }
 
 /* Under the lock: tries to take point i's claim for worker w. 1: taken
- * (w->claim); 0: not now (held by another process: HELD; a stolen point
+ * (into w->claim[w->n_claims], counted); 0: not now (held by another process: HELD; a stolen point
  * whose teacher is not ready; finished elsewhere: ENDED). */
 static int try_claim(shared *sh, worker *w, size_t i) {
   const cls_sweep_point *p = &sh->points[i];
@@ -516,9 +631,10 @@ static int try_claim(shared *sh, worker *w, size_t i) {
   char msg[1500], err[1024];
   cls_claim other;
   cls_claim_outcome oc;
-  cls_claim_init(&w->claim, p->id);
+  const size_t c = w->n_claims;
+  cls_claim_init(&w->claim[c], p->id);
   cls_status st =
-      cls_claim_take(sh->cfg->out_dir, &w->claim, sh->timeout, &oc, &other, msg, sizeof msg, err, sizeof err);
+      cls_claim_take(sh->cfg->out_dir, &w->claim[c], sh->timeout, &oc, &other, msg, sizeof msg, err, sizeof err);
   if (st != CLS_OK) {
     /* The claims folder cannot be written: the point cannot be run
      * safely; recorded as this call's failure, not retried here. */
@@ -548,11 +664,13 @@ static int try_claim(shared *sh, worker *w, size_t i) {
   }
   /* Mine now: whoever held it before may have finished it meanwhile. */
   if (finished_there(sh, p, &ps, &attempts)) {
-    cls_claim_release(sh->cfg->out_dir, &w->claim);
+    cls_claim_release(sh->cfg->out_dir, &w->claim[c]);
     ended_elsewhere(sh, i, ps, attempts);
     return 0;
   }
-  w->have_claim = 1;
+  w->have_claim[c] = 1;
+  w->lost[c] = 0;
+  w->n_claims++;
   return 1;
 }
 
@@ -598,6 +716,25 @@ static size_t next_point(shared *sh, worker *w) {
   }
 }
 
+/* Under the lock: with point idx[0] claimed, the waiting points of its
+ * group (cfg->group) claimed too, up to max_models; the count. A point
+ * that failed before trains alone (its retry is not to take others down
+ * with it), and so does a point waiting for a teacher. */
+static size_t take_group(shared *sh, worker *w, size_t *idx, size_t n) {
+  const cls_sweep_run_config *cfg = sh->cfg;
+  const size_t max = cfg->max_models < GROUP_MAX ? cfg->max_models : GROUP_MAX;
+  const size_t i = idx[0];
+  if (!cfg->group || cfg->group[i] == SIZE_MAX || max < 2 || sh->after[i] != SIZE_MAX ||
+      cls_rundir_point_state(cfg->out_dir, sh->points[i].id, NULL) == CLS_POINT_FAILED)
+    return n;
+  for (size_t j = 0; j < sh->n && n < max; j++) {
+    if (j == i || cfg->group[j] != cfg->group[i] || sh->state[j] != WAITING || sh->after[j] != SIZE_MAX) continue;
+    if (cls_rundir_point_state(cfg->out_dir, sh->points[j].id, NULL) == CLS_POINT_FAILED) continue;
+    if (try_claim(sh, w, j)) idx[n++] = j;
+  }
+  return n;
+}
+
 static void *worker_main(void *arg) {
   worker *w = arg;
   shared *sh = w->sh;
@@ -618,25 +755,35 @@ static void *worker_main(void *arg) {
   }
   snprintf(w->device, sizeof w->device, "%s", cls_context_device(ctx)->name);
   for (;;) {
+    size_t idx[GROUP_MAX], n = 0;
     pthread_mutex_lock(&sh->lock);
+    w->n_claims = 0;
     size_t i = next_point(sh, w);
     if (i < sh->n) {
-      sh->state[i] = RUNNING;
-      sh->running++;
+      idx[n++] = i;
+      n = take_group(sh, w, idx, n);
+      for (size_t c = 0; c < n; c++) sh->state[idx[c]] = RUNNING;
+      sh->running += n;
     }
     pthread_mutex_unlock(&sh->lock);
-    if (i >= sh->n) break;
-    const cls_sweep_point *p = &sh->points[i];
-    w->current = p;
-    run_point(w, ctx, p, &sh->outcomes[i]);
-    /* The point's files are written: its claim can go (unless it was
-     * taken over, and is another's now). */
-    if (w->have_claim) cls_claim_release(cfg->out_dir, &w->claim);
-    w->have_claim = 0;
+    if (!n) break;
+    w->current = &sh->points[idx[0]];
+    if (n == 1)
+      run_point(w, ctx, w->current, &sh->outcomes[idx[0]]);
+    else
+      run_group(w, ctx, idx, n);
+    /* The points' files are written: their claims can go (unless taken
+     * over, and another's now). */
+    for (size_t c = 0; c < w->n_claims; c++)
+      if (w->have_claim[c]) cls_claim_release(cfg->out_dir, &w->claim[c]);
+    memset(w->have_claim, 0, sizeof w->have_claim);
+    w->n_claims = 0;
     pthread_mutex_lock(&sh->lock);
-    if (cfg->cb.done) cfg->cb.done(cfg->cb.user, w->index, p, &sh->outcomes[i]);
-    sh->state[i] = sh->outcomes[i].will_retry ? WAITING : ENDED;
-    sh->running--;
+    for (size_t c = 0; c < n; c++) {
+      if (cfg->cb.done) cfg->cb.done(cfg->cb.user, w->index, &sh->points[idx[c]], &sh->outcomes[idx[c]]);
+      sh->state[idx[c]] = sh->outcomes[idx[c]].will_retry ? WAITING : ENDED;
+    }
+    sh->running -= n;
     pthread_cond_broadcast(&sh->ended);
     pthread_mutex_unlock(&sh->lock);
     w->current = NULL;

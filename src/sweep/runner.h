@@ -4,7 +4,8 @@
  * state), taking the next unfinished point from a common queue, so points
  * run concurrently, one per device.
  *
- * Per point: leftovers of a killed process are removed; a point with a
+ * Per point (or group of points trained side by side, see group below):
+ * leftovers of a killed process are removed; a point with a
  * checkpoint resumes from it (one that cannot be resumed, e.g. of another
  * configuration, is started over); a point whose task cannot even be built
  * is recorded as "failed" with the reason; the loop (train/loop.h) writes
@@ -94,6 +95,14 @@ typedef struct cls_sweep_run_config {
    * times (counted in its summary, across processes); then it stays
    * failed, with every attempt's error. */
   unsigned max_retries;
+  /* Points trained side by side (train/models.h): group[i] is point i's
+   * group (SIZE_MAX: alone; NULL: every point alone). A worker that takes
+   * a point takes the waiting points of its group with it, up to
+   * max_models (at most 8), each under its own claim and with the files it
+   * would have alone. A point that failed before, and a group whose points
+   * cannot resume together, train alone. */
+  const size_t *group;
+  size_t max_models;
 } cls_sweep_run_config;
 
 /* Runs points[0..n) (the caller has left out finished points and other
