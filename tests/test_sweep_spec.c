@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sweep/calibrate.h"
 #include "sweep/count.h"
 #include "sweep/plan.h"
 #include "sweep/rundir.h"
@@ -720,6 +721,28 @@ static void test_spec_write_roundtrip(void **state) {
   cls_sweep_spec_free(s), cls_sweep_spec_free(w);
 }
 
+
+/* The side-by-side estimate (cls_sweep_group_pays) against sums done by
+ * hand: steps 100, 40, 10 with a step of one model 1 s and of three 2 s
+ * (two: 1.5 s). Alone 150 s; together 60 s at one model, 30 steps at two
+ * (45 s), 10 at three (20 s): 125 s, under 0.9 x 150: pays. With three
+ * models costing 3 s a step (two: 2 s), together 60 + 60 + 30 = 150 s:
+ * saves nothing, does not pay. Fewer than two points never pay. */
+static void test_group_pays(void **state) {
+  (void)state;
+  const uint64_t steps[3] = {10, 100, 40};
+  double alone, together;
+  assert_true(cls_sweep_group_pays(steps, 3, 1.0, 2.0, &alone, &together));
+  assert_true(fabs(alone - 150) < 1e-9 && fabs(together - 125) < 1e-9);
+  assert_false(cls_sweep_group_pays(steps, 3, 1.0, 3.0, &alone, &together));
+  assert_true(fabs(together - 150) < 1e-9);
+  /* Equal budgets: the whole run at n models. */
+  const uint64_t same[4] = {50, 50, 50, 50};
+  assert_true(cls_sweep_group_pays(same, 4, 1.0, 2.0, &alone, &together));
+  assert_true(fabs(alone - 200) < 1e-9 && fabs(together - 100) < 1e-9);
+  assert_false(cls_sweep_group_pays(same, 1, 1.0, 2.0, &alone, &together));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_json_defaults),
@@ -736,6 +759,7 @@ int main(void) {
       cmocka_unit_test(test_task_fields),
       cmocka_unit_test(test_spec_write_roundtrip),
       cmocka_unit_test(test_solved_specs),
+      cmocka_unit_test(test_group_pays),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
