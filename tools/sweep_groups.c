@@ -22,17 +22,36 @@ int cls_side_parse(const char *text, cls_side_mode *mode) {
   return 1;
 }
 
-/* Whether group g (its points `members[0..m)`) pays on ctx; why, into
- * why. */
+/* Step times measured so far, one entry per shape and group size: groups
+ * of one shape that differ only in parametrisation or task settings of
+ * the same cost share them (and a second measurement's noise). */
+typedef struct {
+  size_t width, depth, heads, models;
+  double t1, tn;
+} timing;
+
+/* Whether the group of points `members[0..m)` pays on ctx; why, into why. */
 static int measure(cls_context *ctx, const cls_sweep_spec *s, const cls_sweep_point *points, const size_t *members,
-                   size_t m, char *why, size_t why_len) {
+                   size_t m, timing *seen, size_t *n_seen, char *why, size_t why_len) {
   char err[2048] = "";
   cls_sweep_calibration cal;
   const cls_sweep_point *first = &points[members[0]];
-  double t1 = 0, tn = 0, alone = 0, together = 0;
+  double alone = 0, together = 0;
+  timing *t = NULL;
+  for (size_t i = 0; i < *n_seen && !t; i++)
+    if (seen[i].width == first->shape.width && seen[i].depth == first->shape.depth &&
+        seen[i].heads == first->shape.heads && seen[i].models == m)
+      t = &seen[i];
   cls_status st = cls_sweep_calibrate(ctx, s, first, 2, &cal, err, sizeof err);
-  if (st == CLS_OK) st = cls_sweep_calibrate_models(ctx, s, first, 1, STEPS, &t1, err, sizeof err);
-  if (st == CLS_OK) st = cls_sweep_calibrate_models(ctx, s, first, m, STEPS, &tn, err, sizeof err);
+  if (st == CLS_OK && !t) {
+    timing fresh = {first->shape.width, first->shape.depth, first->shape.heads, m, 0, 0};
+    st = cls_sweep_calibrate_models(ctx, s, first, 1, STEPS, &fresh.t1, err, sizeof err);
+    if (st == CLS_OK) st = cls_sweep_calibrate_models(ctx, s, first, m, STEPS, &fresh.tn, err, sizeof err);
+    if (st == CLS_OK) {
+      seen[*n_seen] = fresh;
+      t = &seen[(*n_seen)++];
+    }
+  }
   if (st != CLS_OK) {
     snprintf(why, why_len, "alone (the measurement failed: %.300s)", err);
     return 0;
@@ -43,12 +62,12 @@ static int measure(cls_context *ctx, const cls_sweep_spec *s, const cls_sweep_po
     cls_sweep_estimate_point(s, &points[members[k]], &cal, &e);
     steps[k] = e.steps;
   }
-  const int pays = cls_sweep_group_pays(steps, m, t1, tn, &alone, &together);
+  const int pays = cls_sweep_group_pays(steps, m, t->t1, t->tn, &alone, &together);
   char a[32], b[32];
   cls_fmt_duration(alone, a, sizeof a);
   cls_fmt_duration(together, b, sizeof b);
   snprintf(why, why_len, "%s (a step: 1 model %.2f ms, %zu models %.2f ms; steps alone %s, together %s)",
-           pays ? "together" : "alone, saves under a tenth", 1e3 * t1, m, 1e3 * tn, a, b);
+           pays ? "together" : "alone, saves under a tenth", 1e3 * t->t1, m, 1e3 * t->tn, a, b);
   return pays;
 }
 
@@ -61,6 +80,8 @@ void cls_side_decide(cls_context *ctx, const cls_sweep_spec *s, const cls_sweep_
     return;
   }
   const size_t groups = cls_sweep_groups(s, points, n, MODELS, cand);
+  timing *seen = malloc((groups ? groups : 1) * sizeof *seen);
+  size_t n_seen = 0;
   int heading = 0;
   for (size_t g = 0; g < groups; g++) {
     size_t members[MODELS], m = 0;
@@ -70,7 +91,8 @@ void cls_side_decide(cls_context *ctx, const cls_sweep_spec *s, const cls_sweep_
     char why[600];
     snprintf(why, sizeof why, "%s",
              mode == CLS_SIDE_ON ? "together (--side-by-side on)" : "alone (no device to measure on)");
-    const int keep = mode == CLS_SIDE_ON || (ctx && measure(ctx, s, points, members, m, why, sizeof why));
+    const int keep = mode == CLS_SIDE_ON ||
+                     (ctx && seen && measure(ctx, s, points, members, m, seen, &n_seen, why, sizeof why));
     for (size_t k = 0; keep && k < m; k++) group[members[k]] = g;
     if (!print) continue;
     if (!heading++)
@@ -82,5 +104,6 @@ void cls_side_decide(cls_context *ctx, const cls_sweep_spec *s, const cls_sweep_
     printf("\n");
   }
   if (heading) fflush(stdout);
+  free(seen);
   free(cand);
 }
