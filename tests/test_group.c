@@ -20,28 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_models.h"
 #include "test_util.h"
 #include "train/loop.h"
 #include "train/models.h"
 #include "train/task.h"
 
-/* A small emulator: three models differing in seed, lr and steps. */
-static void tiny_spec(cls_task_spec *s) {
-  cls_task_spec_default(s);
-  s->task = "spectra";
-  s->model = "emulator";
-  s->width = 16;
-  s->depth = 2;
-  s->heads = 2;
-  s->batch = 4;
-  s->pixels = 16;
-  s->n_train = 48;
-  s->n_test = 8;
-  s->n_pixels = 400;
-  s->label_tokens = 4;
-  s->param = CLS_PARAM_MUP;
-  s->base_width = 16;
-}
+/* Three models of the small emulator (test_models.h) differing in seed, lr and steps. */
 
 static void tiny_config(cls_train_config *c) {
   cls_train_config_default(c);
@@ -55,7 +40,7 @@ static const cls_model_member members[3] = {{11, 3e-3, 14}, {12, 1e-2, 9}, {13, 
 
 static void train_models(cls_context *ctx, size_t K, const cls_model_member *m, cls_models_result *r) {
   cls_task_spec s;
-  tiny_spec(&s);
+  test_tiny_emulator(&s);
   cls_train_config c;
   tiny_config(&c);
   cls_status st = cls_models_train(ctx, &s, &c, K, m, r);
@@ -67,7 +52,7 @@ static void train_models(cls_context *ctx, size_t K, const cls_model_member *m, 
  * tokens, flops and seconds, taken from the loop's row). */
 static void compare_with_loop(cls_context *ctx, const char *tag, size_t k, const cls_model_outcome *o) {
   cls_task_spec s;
-  tiny_spec(&s);
+  test_tiny_emulator(&s);
   s.seed = members[k].seed;
   cls_train_task *t = NULL;
   char err[1024] = "";
@@ -225,7 +210,7 @@ static void test_side_by_side_one_spectrum(void **state) {
   (void)state;
   cls_context *ctx = test_context(NULL, NULL);
   cls_task_spec s;
-  tiny_spec(&s);
+  test_tiny_emulator(&s);
   s.batch = 1;
   s.pixels = 3;
   cls_train_config c;
@@ -300,7 +285,7 @@ static void test_bad_members(void **state) {
   (void)state;
   cls_context *ctx = test_context(NULL, "own");
   cls_task_spec s;
-  tiny_spec(&s);
+  test_tiny_emulator(&s);
   cls_train_config c;
   tiny_config(&c);
   cls_models_result r;

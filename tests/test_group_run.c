@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "rundir/rundir.h"
+#include "test_models.h"
 #include "test_util.h"
 #include "train/checkpoint.h"
 #include "train/loop.h"
@@ -30,23 +31,6 @@ enum { K = 3 };
 /* Budgets in steps and in FLOPs (converted by the probe), seeds, rates. */
 static const uint64_t seeds[K] = {21, 22, 21};
 static const double lrs[K] = {3e-3, 1e-2, 5e-3};
-
-static void tiny_spec(cls_task_spec *s) {
-  cls_task_spec_default(s);
-  s->task = "spectra";
-  s->model = "emulator";
-  s->width = 16;
-  s->depth = 2;
-  s->heads = 2;
-  s->batch = 4;
-  s->pixels = 16;
-  s->n_train = 48;
-  s->n_test = 8;
-  s->n_pixels = 400;
-  s->label_tokens = 4;
-  s->param = CLS_PARAM_MUP;
-  s->base_width = 16;
-}
 
 static char ids[K][16];
 
@@ -77,7 +61,7 @@ static void config(cls_train_config *c, size_t k, const char *dir, double flops_
 static void run_alone(cls_context *ctx, size_t k, const char *dir, double fps, int resume, uint64_t stop_after,
                       cls_train_result *r) {
   cls_task_spec s;
-  tiny_spec(&s);
+  test_tiny_emulator(&s);
   s.seed = seeds[k];
   cls_train_task *t = NULL;
   char err[1024] = "";
@@ -96,7 +80,7 @@ static void run_alone(cls_context *ctx, size_t k, const char *dir, double fps, i
 static cls_status run_group(cls_context *ctx, const char *dir, double fps, int resume, uint64_t stop_after,
                             cls_train_result *r, char *err, size_t err_len) {
   cls_task_spec s;
-  tiny_spec(&s);
+  test_tiny_emulator(&s);
   cls_train_config c[K];
   for (size_t k = 0; k < K; k++) {
     config(&c[k], k, dir, fps);
@@ -172,7 +156,7 @@ static double flops_per_step(cls_context *ctx) {
   char dir[512];
   test_tmpdir("group-probe", dir, sizeof dir);
   cls_task_spec s;
-  tiny_spec(&s);
+  test_tiny_emulator(&s);
   cls_train_task *t = NULL;
   char err[512];
   if (cls_task_create(ctx, &s, &t, err, sizeof err) != CLS_OK) fail_msg("%s", err);
@@ -268,7 +252,7 @@ static void test_refused(void **state) {
 
   /* Settings beyond id, budget and lr that differ. */
   cls_task_spec s;
-  tiny_spec(&s);
+  test_tiny_emulator(&s);
   cls_train_config c[K];
   for (size_t k = 0; k < K; k++) config(&c[k], k, dir, fps);
   c[2].eval_batches = 3;
