@@ -26,8 +26,6 @@
 #include "train/models.h"
 #include "train/task.h"
 
-/* Three models of the small emulator (test_models.h) differing in seed, lr and steps. */
-
 static void tiny_config(cls_train_config *c) {
   cls_train_config_default(c);
   c->evals = 4;
@@ -36,6 +34,7 @@ static void tiny_config(cls_train_config *c) {
   c->drop_checkpoint = 1;
 }
 
+/* Three models of the small emulator (test_models.h) differing in seed, lr and steps. */
 static const cls_model_member members[3] = {{11, 3e-3, 14}, {12, 1e-2, 9}, {13, 5e-3, 5}};
 
 static void train_models(cls_context *ctx, size_t K, const cls_model_member *m, cls_models_result *r) {
