@@ -654,6 +654,10 @@ static int submit_slurm(const cls_opt_command *cmd, const sweep_args *a, const s
   args[na++] = retries;
   if (a->no_steal) args[na++] = "--no-steal";
   if (a->quiet) args[na++] = "--quiet";
+  if (a->side_arg) {
+    args[na++] = "--side-by-side";
+    args[na++] = (char *)a->side_arg;
+  }
   cls_slurm_job job = {.clscale = self,
                        .spec = spec,
                        .out = out,

@@ -717,8 +717,10 @@ static size_t next_point(shared *sh, worker *w) {
 }
 
 /* Under the lock: with point idx[0] claimed, the waiting points of its
- * group (cfg->group) claimed too, up to max_models; the count. A point
- * that failed before trains alone (its retry is not to take others down
+ * group (cfg->group) claimed too, up to max_models; the count. This
+ * shard's points group among themselves, stolen points among themselves
+ * (a shard does not steal while it has its own work). A point that failed
+ * before trains alone (its retry is not to take others down
  * with it), and so does a point waiting for a teacher. */
 static size_t take_group(shared *sh, worker *w, size_t *idx, size_t n) {
   const cls_sweep_run_config *cfg = sh->cfg;
@@ -729,6 +731,8 @@ static size_t take_group(shared *sh, worker *w, size_t *idx, size_t n) {
     return n;
   for (size_t j = 0; j < sh->n && n < max; j++) {
     if (j == i || cfg->group[j] != cfg->group[i] || sh->state[j] != WAITING || sh->after[j] != SIZE_MAX) continue;
+    if ((j < sh->n_own) != (i < sh->n_own))
+      continue; /* an own point's mates are own points; a stolen one's, stolen */
     if (cls_rundir_point_state(cfg->out_dir, sh->points[j].id, NULL) == CLS_POINT_FAILED) continue;
     if (try_claim(sh, w, j)) idx[n++] = j;
   }
