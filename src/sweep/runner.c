@@ -561,7 +561,12 @@ static void run_group(worker *w, cls_context *ctx, const size_t *idx, size_t n) 
   cls_status st = cls_train_run_models(ctx, &ts, n, seeds, tc, r, err, sizeof err);
   for (size_t c = 0; c < n; c++) cls_point_summary_release(&before[c]);
   int started = 0;
-  for (size_t c = 0; c < n; c++) started |= r[c].started;
+  double longest = 0;
+  for (size_t c = 0; c < n; c++) {
+    started |= r[c].started;
+    longest = fmax(longest, r[c].step_seconds);
+  }
+  const double setup = fmax(0, cls_now() - t0 - longest);
   if (!started) {
     free(r);
     run_alone(w, ctx, idx, n);
@@ -582,7 +587,9 @@ static void run_group(worker *w, cls_context *ctx, const size_t *idx, size_t n) 
     o->flops = r[c].flops;
     o->tokens = r[c].tokens;
     o->final_eval_loss = r[c].final_eval_loss;
-    o->seconds = cls_now() - t0;
+    /* Until its own budget ended (a shorter point leaves the group early),
+     * with the group's set-up. */
+    o->seconds = r[c].step_seconds > 0 ? r[c].step_seconds + setup : cls_now() - t0;
     end_point(w, c, p, o);
   }
   free(r);
