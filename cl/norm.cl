@@ -35,6 +35,9 @@
 #ifndef ROW_WG
 #define ROW_WG 64
 #endif
+#ifndef ROW_PACK
+#define ROW_PACK 0
+#endif
 
 #include "rowvec.h"
 
@@ -87,15 +90,20 @@ static void res_row(__global float *x, __global const float *a, __global const f
 
 /* ------------------------------------------------ variant 0: row per item */
 
-/* Saves mean (has_mean) and rstd (has_rstd) when asked. */
-__kernel void norm_fwd_row(__global float *x, uint xo, __global const float *gamma, uint go,
-                           __global const float *beta, uint bo, int has_beta, __global float *y, uint yo,
-                           __global float *mean, uint mo, int has_mean, __global float *rstd, uint ro,
-                           int has_rstd, uint rows, uint cols, float eps, int rms, __global const float *ra,
-                           uint rao, __global const float *ry, uint ryo, __global const float *rb, uint rbo,
-                           int has_res, uint mrows, uint pstride, uint sstride) {
-  uint r = get_global_id(0);
-  if (r >= rows) return;
+/* The forward operands, shared by the row function, the register packs
+ * and the kernel. Saves mean (has_mean) and rstd (has_rstd) when asked. */
+#define NORM_FWD_PARAMS                                                                                           \
+  __global float *x, uint xo, __global const float *gamma, uint go, __global const float *beta, uint bo,          \
+      int has_beta, __global float *y, uint yo, __global float *mean, uint mo, int has_mean,                      \
+      __global float *rstd, uint ro, int has_rstd, uint rows, uint cols, float eps, int rms,                      \
+      __global const float *ra, uint rao, __global const float *ry, uint ryo, __global const float *rb, uint rbo, \
+      int has_res, uint mrows, uint pstride, uint sstride
+#define NORM_FWD_ARGS                                                                                             \
+  x, xo, gamma, go, beta, bo, has_beta, y, yo, mean, mo, has_mean, rstd, ro, has_rstd, rows, cols, eps, rms, ra,  \
+      rao, ry, ryo, rb, rbo, has_res, mrows, pstride, sstride
+
+/* Row r, any length. */
+void norm_row(NORM_FWD_PARAMS, uint r) {
   MODEL_OF(r);
   uint start = yo + r * cols;
   __global const float *xr = x + xo + r * cols;
@@ -163,6 +171,154 @@ __kernel void norm_fwd_row(__global float *x, uint xo, __global const float *gam
   }
   if (has_mean) mean[mo + so] = x0 + m;
   if (has_rstd) rstd[ro + so] = rs;
+}
+
+/* Short rows in registers: ROW_PACK rows of NV whole vectors each (cols =
+ * NV * ROW_VEC, NV <= 4) per work-item, as cl/softmax.cl does for softmax.
+ * A short row is a chain of dependent steps (the sum and its horizontal
+ * reduction, the mean, the squared deviations and their reduction, a
+ * square root) that leaves most of the core idle; with several rows in
+ * flight, written step by step for all of them together, the core works
+ * on one row while another's reductions wait, and the row is read from
+ * memory once instead of three times.
+ *
+ * Every row goes through norm_row's operations in norm_row's order: its
+ * vectors summed into the same four chains (vector i into chain i when
+ * the row is four vectors, norm_row's unrolled loop; all into the first
+ * otherwise, its remainder loop), the same halving reductions and the
+ * same expressions, so that results are bitwise those of norm_row, which
+ * tests check (a pack may hold rows of two models, each with its own
+ * parameters, and a model's rows must not depend on where the packs
+ * fall). The residual is summed and stored exactly as norm_row stores
+ * it, and used from registers. All loads of a pack come before its
+ * stores to y, so y may be x. */
+#if ROW_PACK > 0
+/* ROW_PACK floats of a private array to p, as one vector where there is one. */
+#if ROW_PACK == 2 || ROW_PACK == 4 || ROW_PACK == 8
+#define PACK_STORE(a, p) CAT(vstore, ROW_PACK)(CAT(vload, ROW_PACK)(0, a), 0, p)
+#else
+#define PACK_STORE(a, p)                                                                                          \
+  for (int q_ = 0; q_ < ROW_PACK; q_++) (p)[q_] = (a)[q_]
+#endif
+#define NORM_PACK(NV, RMS)                                                                                        \
+  void norm_pack##NV##_##RMS(NORM_FWD_PARAMS, uint r0) {                                                          \
+    uint mk = r0 / mrows; /* the pack's model (the caller checked it has but one) */                              \
+    uint po = mk * pstride, so = mk * sstride + r0 - mk * mrows;                                                  \
+    __global float *xr = x + xo + r0 * cols;                                                                      \
+    uint start = yo + r0 * cols;                                                                                  \
+    int al = start % ROW_VEC == 0; /* cols is whole vectors: the same for every row */                            \
+    __global floatv *ya = (__global floatv *)(y + (start - start % ROW_VEC));                                     \
+    __global float *yr = y + start;                                                                               \
+    floatv v[ROW_PACK][NV], gv[NV], bv[NV];                                                                       \
+    float x0[ROW_PACK], m[ROW_PACK], rs[ROW_PACK];                                                                \
+    float inv_n = 1.0f / (float)cols;                                                                             \
+    if (has_res) {                                                                                                \
+      __global const float *ar = ra + rao + r0 * cols, *yr2 = ry + ryo + r0 * cols, *br = rb + rbo + po;          \
+      _Pragma("unroll") for (int p = 0; p < ROW_PACK; p++) {                                                      \
+        _Pragma("unroll") for (int i = 0; i < NV; i++) {                                                          \
+          uint j = (uint)(p * cols + i * ROW_VEC);                                                                \
+          v[p][i] = (VLOAD(0, ar + j) + VLOAD(0, yr2 + j)) + VLOAD(0, br + i * ROW_VEC);                          \
+          VSTORE(v[p][i], 0, xr + j);                                                                             \
+        }                                                                                                         \
+      }                                                                                                           \
+    } else {                                                                                                      \
+      _Pragma("unroll") for (int p = 0; p < ROW_PACK; p++) {                                                      \
+        _Pragma("unroll") for (int i = 0; i < NV; i++) v[p][i] = VLOAD(0, xr + p * cols + i * ROW_VEC);           \
+      }                                                                                                           \
+    }                                                                                                             \
+    /* gamma and beta once for the pack, before any store to y (which the                                         \
+     * host keeps apart from them). */                                                                            \
+    _Pragma("unroll") for (int i = 0; i < NV; i++) {                                                              \
+      gv[i] = VLOAD(0, gamma + go + po + i * ROW_VEC);                                                            \
+      bv[i] = has_beta ? VLOAD(0, beta + bo + po + i * ROW_VEC) : (floatv)(0.0f);                                 \
+    }                                                                                                             \
+    _Pragma("unroll") for (int p = 0; p < ROW_PACK; p++) {                                                        \
+      x0[p] = 0.0f;                                                                                               \
+      m[p] = 0.0f;                                                                                                \
+      if (!RMS) {                                                                                                 \
+        x0[p] = v[p][0].s0;                                                                                       \
+        floatv vs[4] = {(floatv)(0.0f), (floatv)(0.0f), (floatv)(0.0f), (floatv)(0.0f)};                          \
+        _Pragma("unroll") for (int i = 0; i < NV; i++) vs[NV == 4 ? i : 0] += v[p][i] - x0[p];                    \
+        float s = hsum((vs[0] + vs[1]) + (vs[2] + vs[3]));                                                        \
+        m[p] = s * inv_n;                                                                                         \
+      }                                                                                                           \
+    }                                                                                                             \
+    _Pragma("unroll") for (int p = 0; p < ROW_PACK; p++) {                                                        \
+      floatv vq[4] = {(floatv)(0.0f), (floatv)(0.0f), (floatv)(0.0f), (floatv)(0.0f)};                            \
+      _Pragma("unroll") for (int i = 0; i < NV; i++) {                                                            \
+        floatv d = (v[p][i] - x0[p]) - m[p];                                                                      \
+        vq[NV == 4 ? i : 0] = mad(d, d, vq[NV == 4 ? i : 0]);                                                     \
+      }                                                                                                           \
+      float q = hsum((vq[0] + vq[1]) + (vq[2] + vq[3]));                                                          \
+      rs[p] = rsqrt(q * inv_n + eps);                                                                             \
+    }                                                                                                             \
+    /* The statistics before the rows, in one store each (the pack's rows                                         \
+     * are one model's: its statistics are adjacent). Measured on the                                             \
+     * 2-core AVX-512 CPU: a scalar store per row, after the rows' stores,                                        \
+     * stalled the next pack's loads (LayerNorm forward 0.5 of a copy, and                                        \
+     * 0.75 this way). */                                                                                         \
+    float mu[ROW_PACK];                                                                                           \
+    _Pragma("unroll") for (int p = 0; p < ROW_PACK; p++) mu[p] = x0[p] + m[p];                                    \
+    if (has_mean) PACK_STORE(mu, mean + mo + so);                                                                 \
+    if (has_rstd) PACK_STORE(rs, rstd + ro + so);                                                                 \
+    _Pragma("unroll") for (int p = 0; p < ROW_PACK; p++) {                                                        \
+      _Pragma("unroll") for (int i = 0; i < NV; i++) {                                                            \
+        uint j = (uint)(i * ROW_VEC);                                                                             \
+        floatv out = has_beta ? mad(((v[p][i] - x0[p]) - m[p]) * rs[p], gv[i], bv[i])                             \
+                              : ((v[p][i] - x0[p]) - m[p]) * rs[p] * gv[i];                                       \
+        STORE_V(out, j + p * cols, al, ya, yr);                                                                   \
+      }                                                                                                           \
+    }                                                                                                             \
+  }
+NORM_PACK(1, 0)
+NORM_PACK(2, 0)
+NORM_PACK(3, 0)
+NORM_PACK(4, 0)
+NORM_PACK(1, 1)
+NORM_PACK(2, 1)
+NORM_PACK(3, 1)
+NORM_PACK(4, 1)
+#endif
+
+/* mode 0: work-item w takes row w. mode 2 (rows of 1 to 4 whole vectors,
+ * ROW_PACK > 0; the host decides): rows ROW_PACK * w on, in registers; a
+ * last, incomplete pack goes row by row. */
+__kernel void norm_fwd_row(NORM_FWD_PARAMS, int mode) {
+  uint w = get_global_id(0);
+#if ROW_PACK > 0
+  if (mode == 2) {
+    uint r0 = w * ROW_PACK;
+    /* A pack holds rows of one model (only packs across a boundary
+     * between models side by side do not: they go row by row). */
+    if (r0 + ROW_PACK <= rows && r0 / mrows == (r0 + ROW_PACK - 1) / mrows) {
+      /* The shape is uniform over the launch: one branch, taken alike by all. */
+      uint nv = cols / ROW_VEC;
+      if (rms) {
+        if (nv == 1)
+          norm_pack1_1(NORM_FWD_ARGS, r0);
+        else if (nv == 2)
+          norm_pack2_1(NORM_FWD_ARGS, r0);
+        else if (nv == 3)
+          norm_pack3_1(NORM_FWD_ARGS, r0);
+        else
+          norm_pack4_1(NORM_FWD_ARGS, r0);
+      } else {
+        if (nv == 1)
+          norm_pack1_0(NORM_FWD_ARGS, r0);
+        else if (nv == 2)
+          norm_pack2_0(NORM_FWD_ARGS, r0);
+        else if (nv == 3)
+          norm_pack3_0(NORM_FWD_ARGS, r0);
+        else
+          norm_pack4_0(NORM_FWD_ARGS, r0);
+      }
+    } else {
+      for (uint r = r0; r < min(rows, r0 + ROW_PACK); r++) norm_row(NORM_FWD_ARGS, r);
+    }
+    return;
+  }
+#endif
+  if (w < rows) norm_row(NORM_FWD_ARGS, w);
 }
 
 /* ---------------------------------------------- variant 1: row per group */

@@ -149,8 +149,13 @@ static cls_status forward(cls_context *ctx, const char *fn, const char *op, int 
   int variant = cls__rows_variant(ctx);
   cl_kernel k;
   if ((s = cls__kernel(ctx, "norm", variant ? "norm_fwd_wg" : "norm_fwd_row", &k)) != CLS_OK) return s;
+  /* Variant 0 runs rows of 1 to 4 whole vectors ROW_PACK per work-item in
+   * registers (mode 2, cl/norm.cl: bitwise the results of a row per
+   * work-item), the rest one per item. */
+  size_t pack = cls__rows_pack(ctx, variant, cols);
+  size_t items = pack > 0 ? (rows + pack - 1) / pack : rows;
   size_t global, local;
-  if ((s = cls__rows_geometry(ctx, k, variant, rows, cols, &global, &local)) != CLS_OK) return s;
+  if ((s = cls__rows_geometry(ctx, k, variant, items, cols, &global, &local)) != CLS_OK) return s;
   cl_uint a = 0;
   if ((s = cls__arg_mem(ctx, k, a++, x.buf)) || (s = cls__arg_uint(ctx, k, a++, x.offset)) ||
       (s = cls__arg_mem(ctx, k, a++, gamma.buf)) || (s = cls__arg_uint(ctx, k, a++, gamma.offset)) ||
@@ -164,7 +169,8 @@ static cls_status forward(cls_context *ctx, const char *fn, const char *op, int 
       (s = arg_opt(ctx, k, &a, res ? res->b : CLS_NOREF, x.buf)) ||
       (s = arg_opt(ctx, k, &a, res ? res->bias : CLS_NOREF, x.buf)) ||
       (s = cls__arg_int(ctx, k, a++, res != NULL)) || (s = cls__arg_uint(ctx, k, a++, mrows)) ||
-      (s = cls__arg_uint(ctx, k, a++, mi->pstride)) || (s = cls__arg_uint(ctx, k, a++, mi->sstride)))
+      (s = cls__arg_uint(ctx, k, a++, mi->pstride)) || (s = cls__arg_uint(ctx, k, a++, mi->sstride)) ||
+      (variant == 0 && (s = cls__arg_int(ctx, k, a++, pack > 0 ? 2 : 0))))
     return s;
 
   /* Per entry: LayerNorm sums x (1), squares deviations (3), normalises
