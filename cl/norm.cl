@@ -102,77 +102,6 @@ static void res_row(__global float *x, __global const float *a, __global const f
   x, xo, gamma, go, beta, bo, has_beta, y, yo, mean, mo, has_mean, rstd, ro, has_rstd, rows, cols, eps, rms, ra,  \
       rao, ry, ryo, rb, rbo, has_res, mrows, pstride, sstride
 
-/* Row r, any length. */
-void norm_row(NORM_FWD_PARAMS, uint r) {
-  MODEL_OF(r);
-  uint start = yo + r * cols;
-  __global const float *xr = x + xo + r * cols;
-  if (has_res) { /* the residual first: x = (a + y) + bias (res_row), in vectors, then its norm */
-    __global float *xw = x + xo + r * cols;
-    __global const float *ar = ra + rao + r * cols, *yr2 = ry + ryo + r * cols, *br = rb + rbo + po;
-    uint k = 0;
-    for (; k + ROW_VEC <= cols; k += ROW_VEC)
-      VSTORE((VLOAD(0, ar + k) + VLOAD(0, yr2 + k)) + VLOAD(0, br + k), 0, xw + k);
-    for (; k < cols; k++) xw[k] = (ar[k] + yr2[k]) + br[k];
-  }
-  __global float *yr = y + start;
-  int al = start % ROW_VEC == 0;
-  __global floatv *ya = (__global floatv *)(y + (start - start % ROW_VEC));
-  __global const float *g = gamma + go + po;
-  __global const float *b = beta + bo + po;
-  float inv_n = 1.0f / (float)cols;
-  uint j;
-
-  float x0 = 0.0f, m = 0.0f; /* x - mean = (x - x0) - m */
-  if (!rms) {
-    x0 = xr[0];
-    /* Four running sums: one would chain every vector behind the latency of
-     * the one before. */
-    floatv vs = (floatv)(0.0f), vs1 = vs, vs2 = vs, vs3 = vs;
-    for (j = 0; j + 4 * ROW_VEC <= cols; j += 4 * ROW_VEC) {
-      vs += VLOAD(0, xr + j) - x0;
-      vs1 += VLOAD(0, xr + j + ROW_VEC) - x0;
-      vs2 += VLOAD(0, xr + j + 2 * ROW_VEC) - x0;
-      vs3 += VLOAD(0, xr + j + 3 * ROW_VEC) - x0;
-    }
-    for (; j + ROW_VEC <= cols; j += ROW_VEC) vs += VLOAD(0, xr + j) - x0;
-    float s = hsum((vs + vs1) + (vs2 + vs3));
-    for (; j < cols; j++) s += xr[j] - x0;
-    m = s * inv_n;
-  }
-  floatv vq = (floatv)(0.0f), vq1 = vq, vq2 = vq, vq3 = vq;
-  for (j = 0; j + 4 * ROW_VEC <= cols; j += 4 * ROW_VEC) {
-    floatv d = (VLOAD(0, xr + j) - x0) - m, d1 = (VLOAD(0, xr + j + ROW_VEC) - x0) - m;
-    floatv d2 = (VLOAD(0, xr + j + 2 * ROW_VEC) - x0) - m, d3 = (VLOAD(0, xr + j + 3 * ROW_VEC) - x0) - m;
-    vq = mad(d, d, vq);
-    vq1 = mad(d1, d1, vq1);
-    vq2 = mad(d2, d2, vq2);
-    vq3 = mad(d3, d3, vq3);
-  }
-  for (; j + ROW_VEC <= cols; j += ROW_VEC) {
-    floatv d = (VLOAD(0, xr + j) - x0) - m;
-    vq = mad(d, d, vq);
-  }
-  float q = hsum((vq + vq1) + (vq2 + vq3));
-  for (; j < cols; j++) {
-    float d = (xr[j] - x0) - m;
-    q = mad(d, d, q);
-  }
-  float rs = rsqrt(q * inv_n + eps);
-
-  if (has_beta) {
-    for (j = 0; j + ROW_VEC <= cols; j += ROW_VEC)
-      STORE_V(mad(((VLOAD(0, xr + j) - x0) - m) * rs, VLOAD(0, g + j), VLOAD(0, b + j)), j, al, ya, yr);
-    for (; j < cols; j++) yr[j] = mad(((xr[j] - x0) - m) * rs, g[j], b[j]);
-  } else {
-    for (j = 0; j + ROW_VEC <= cols; j += ROW_VEC)
-      STORE_V(((VLOAD(0, xr + j) - x0) - m) * rs * VLOAD(0, g + j), j, al, ya, yr);
-    for (; j < cols; j++) yr[j] = ((xr[j] - x0) - m) * rs * g[j];
-  }
-  if (has_mean) mean[mo + so] = x0 + m;
-  if (has_rstd) rstd[ro + so] = rs;
-}
-
 /* Short rows in registers: ROW_PACK rows of NV whole vectors each (cols =
  * NV * ROW_VEC, NV <= 4) per work-item, as cl/softmax.cl does for softmax.
  * A short row is a chain of dependent steps (the sum and its horizontal
@@ -182,16 +111,15 @@ void norm_row(NORM_FWD_PARAMS, uint r) {
  * on one row while another's reductions wait, and the row is read from
  * memory once instead of three times.
  *
- * Every row goes through norm_row's operations in norm_row's order: its
- * vectors summed into the same four chains (vector i into chain i when
- * the row is four vectors, norm_row's unrolled loop; all into the first
- * otherwise, its remainder loop), the same halving reductions and the
- * same expressions, so that results are bitwise those of norm_row, which
- * tests check (a pack may hold rows of two models, each with its own
- * parameters, and a model's rows must not depend on where the packs
- * fall). The residual is summed and stored exactly as norm_row stores
- * it, and used from registers. All loads of a pack come before its
- * stores to y, so y may be x. */
+ * Every row goes through the operations of norm_fwd_row's row loop in
+ * their order: its vectors summed into the same four chains (vector i
+ * into chain i when the row is four vectors, the loop's unrolled part;
+ * all into the first otherwise, its remainder), the same halving
+ * reductions and the same expressions, so that results are bitwise those
+ * of a row at a time, which tests check (a model's rows must not depend on
+ * where the packs fall). The residual is summed and stored as the row
+ * loop stores it, and used from registers. All loads of a pack come before
+ * its stores to y, so y may be x. */
 #if ROW_PACK > 0
 /* ROW_PACK floats of a private array to p, as one vector where there is one. */
 #if ROW_PACK == 2 || ROW_PACK == 4 || ROW_PACK == 8
@@ -281,44 +209,112 @@ NORM_PACK(4, 1)
 #endif
 
 /* mode 0: work-item w takes row w. mode 2 (rows of 1 to 4 whole vectors,
- * ROW_PACK > 0; the host decides): rows ROW_PACK * w on, in registers; a
- * last, incomplete pack goes row by row. */
+ * ROW_PACK > 0; the host decides): rows ROW_PACK * w on, in registers, or
+ * one by one where they do not make a whole pack of one model (the last,
+ * incomplete pack, and packs across the boundary between two models side
+ * by side). One row at a time is the loop below, written out in the
+ * kernel: as a function of its own, called per row, it measured slower. */
 __kernel void norm_fwd_row(NORM_FWD_PARAMS, int mode) {
-  uint w = get_global_id(0);
+  uint w = get_global_id(0), r_begin = w, r_end = min(w + 1, rows);
 #if ROW_PACK > 0
   if (mode == 2) {
-    uint r0 = w * ROW_PACK;
-    /* A pack holds rows of one model (only packs across a boundary
-     * between models side by side do not: they go row by row). */
-    if (r0 + ROW_PACK <= rows && r0 / mrows == (r0 + ROW_PACK - 1) / mrows) {
+    r_begin = w * ROW_PACK;
+    r_end = min(rows, r_begin + ROW_PACK);
+    if (r_end - r_begin == ROW_PACK && r_begin / mrows == (r_end - 1) / mrows) {
       /* The shape is uniform over the launch: one branch, taken alike by all. */
       uint nv = cols / ROW_VEC;
       if (rms) {
         if (nv == 1)
-          norm_pack1_1(NORM_FWD_ARGS, r0);
+          norm_pack1_1(NORM_FWD_ARGS, r_begin);
         else if (nv == 2)
-          norm_pack2_1(NORM_FWD_ARGS, r0);
+          norm_pack2_1(NORM_FWD_ARGS, r_begin);
         else if (nv == 3)
-          norm_pack3_1(NORM_FWD_ARGS, r0);
+          norm_pack3_1(NORM_FWD_ARGS, r_begin);
         else
-          norm_pack4_1(NORM_FWD_ARGS, r0);
+          norm_pack4_1(NORM_FWD_ARGS, r_begin);
       } else {
         if (nv == 1)
-          norm_pack1_0(NORM_FWD_ARGS, r0);
+          norm_pack1_0(NORM_FWD_ARGS, r_begin);
         else if (nv == 2)
-          norm_pack2_0(NORM_FWD_ARGS, r0);
+          norm_pack2_0(NORM_FWD_ARGS, r_begin);
         else if (nv == 3)
-          norm_pack3_0(NORM_FWD_ARGS, r0);
+          norm_pack3_0(NORM_FWD_ARGS, r_begin);
         else
-          norm_pack4_0(NORM_FWD_ARGS, r0);
+          norm_pack4_0(NORM_FWD_ARGS, r_begin);
       }
-    } else {
-      for (uint r = r0; r < min(rows, r0 + ROW_PACK); r++) norm_row(NORM_FWD_ARGS, r);
+      return;
     }
-    return;
   }
 #endif
-  if (w < rows) norm_row(NORM_FWD_ARGS, w);
+  for (uint r = r_begin; r < r_end; r++) {
+    MODEL_OF(r);
+    uint start = yo + r * cols;
+    __global const float *xr = x + xo + r * cols;
+    if (has_res) { /* the residual first: x = (a + y) + bias (res_row), in vectors, then its norm */
+      __global float *xw = x + xo + r * cols;
+      __global const float *ar = ra + rao + r * cols, *yr2 = ry + ryo + r * cols, *br = rb + rbo + po;
+      uint k = 0;
+      for (; k + ROW_VEC <= cols; k += ROW_VEC)
+        VSTORE((VLOAD(0, ar + k) + VLOAD(0, yr2 + k)) + VLOAD(0, br + k), 0, xw + k);
+      for (; k < cols; k++) xw[k] = (ar[k] + yr2[k]) + br[k];
+    }
+    __global float *yr = y + start;
+    int al = start % ROW_VEC == 0;
+    __global floatv *ya = (__global floatv *)(y + (start - start % ROW_VEC));
+    __global const float *g = gamma + go + po;
+    __global const float *b = beta + bo + po;
+    float inv_n = 1.0f / (float)cols;
+    uint j;
+
+    float x0 = 0.0f, m = 0.0f; /* x - mean = (x - x0) - m */
+    if (!rms) {
+      x0 = xr[0];
+      /* Four running sums: one would chain every vector behind the latency of
+       * the one before. */
+      floatv vs = (floatv)(0.0f), vs1 = vs, vs2 = vs, vs3 = vs;
+      for (j = 0; j + 4 * ROW_VEC <= cols; j += 4 * ROW_VEC) {
+        vs += VLOAD(0, xr + j) - x0;
+        vs1 += VLOAD(0, xr + j + ROW_VEC) - x0;
+        vs2 += VLOAD(0, xr + j + 2 * ROW_VEC) - x0;
+        vs3 += VLOAD(0, xr + j + 3 * ROW_VEC) - x0;
+      }
+      for (; j + ROW_VEC <= cols; j += ROW_VEC) vs += VLOAD(0, xr + j) - x0;
+      float s = hsum((vs + vs1) + (vs2 + vs3));
+      for (; j < cols; j++) s += xr[j] - x0;
+      m = s * inv_n;
+    }
+    floatv vq = (floatv)(0.0f), vq1 = vq, vq2 = vq, vq3 = vq;
+    for (j = 0; j + 4 * ROW_VEC <= cols; j += 4 * ROW_VEC) {
+      floatv d = (VLOAD(0, xr + j) - x0) - m, d1 = (VLOAD(0, xr + j + ROW_VEC) - x0) - m;
+      floatv d2 = (VLOAD(0, xr + j + 2 * ROW_VEC) - x0) - m, d3 = (VLOAD(0, xr + j + 3 * ROW_VEC) - x0) - m;
+      vq = mad(d, d, vq);
+      vq1 = mad(d1, d1, vq1);
+      vq2 = mad(d2, d2, vq2);
+      vq3 = mad(d3, d3, vq3);
+    }
+    for (; j + ROW_VEC <= cols; j += ROW_VEC) {
+      floatv d = (VLOAD(0, xr + j) - x0) - m;
+      vq = mad(d, d, vq);
+    }
+    float q = hsum((vq + vq1) + (vq2 + vq3));
+    for (; j < cols; j++) {
+      float d = (xr[j] - x0) - m;
+      q = mad(d, d, q);
+    }
+    float rs = rsqrt(q * inv_n + eps);
+
+    if (has_beta) {
+      for (j = 0; j + ROW_VEC <= cols; j += ROW_VEC)
+        STORE_V(mad(((VLOAD(0, xr + j) - x0) - m) * rs, VLOAD(0, g + j), VLOAD(0, b + j)), j, al, ya, yr);
+      for (; j < cols; j++) yr[j] = mad(((xr[j] - x0) - m) * rs, g[j], b[j]);
+    } else {
+      for (j = 0; j + ROW_VEC <= cols; j += ROW_VEC)
+        STORE_V(((VLOAD(0, xr + j) - x0) - m) * rs * VLOAD(0, g + j), j, al, ya, yr);
+      for (; j < cols; j++) yr[j] = ((xr[j] - x0) - m) * rs * g[j];
+    }
+    if (has_mean) mean[mo + so] = x0 + m;
+    if (has_rstd) rstd[ro + so] = rs;
+  }
 }
 
 /* ---------------------------------------------- variant 1: row per group */
