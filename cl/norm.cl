@@ -41,6 +41,21 @@
 
 #include "rowvec.h"
 
+/* a * b + c in two roundings, as PoCL computes mad(): the forward kernels'
+ * products and sums, in the row loop and the register packs alike. mad()
+ * lets a compiler fuse or not, and Intel's CPU runtime fused it in one and
+ * not the other (packs then differed from rows in the last bit); with
+ * contraction off, every runtime rounds twice. */
+floatv mul_addv(floatv a, floatv b, floatv c) {
+#pragma OPENCL FP_CONTRACT OFF
+  return a * b + c;
+}
+
+float mul_add(float a, float b, float c) {
+#pragma OPENCL FP_CONTRACT OFF
+  return a * b + c;
+}
+
 /* Models side by side (the train layer's models.h): the rows of a launch
  * are those of rows / mrows models of mrows rows each, one after the
  * other; model k's gamma, beta and residual bias (and dgamma, dbeta) sit
@@ -180,7 +195,7 @@ static void res_row(__global float *x, __global const float *a, __global const f
       floatv vq[4] = {(floatv)(0.0f), (floatv)(0.0f), (floatv)(0.0f), (floatv)(0.0f)};                            \
       _Pragma("unroll") for (int i = 0; i < NV; i++) {                                                            \
         floatv d = (v[p][i] - x0[p]) - m[p];                                                                      \
-        vq[NV == 4 ? i : 0] = mad(d, d, vq[NV == 4 ? i : 0]);                                                     \
+        vq[NV == 4 ? i : 0] = mul_addv(d, d, vq[NV == 4 ? i : 0]);                                                \
       }                                                                                                           \
       float q = hsum((vq[0] + vq[1]) + (vq[2] + vq[3]));                                                          \
       rs[p] = rsqrt(q * inv_n + eps);                                                                             \
@@ -197,7 +212,7 @@ static void res_row(__global float *x, __global const float *a, __global const f
     _Pragma("unroll") for (int p = 0; p < ROW_PACK; p++) {                                                        \
       _Pragma("unroll") for (int i = 0; i < NV; i++) {                                                            \
         uint j = (uint)(i * ROW_VEC);                                                                             \
-        floatv out = has_beta ? mad(((v[p][i] - x0[p]) - m[p]) * rs[p], gv[i], bv[i])                             \
+        floatv out = has_beta ? mul_addv(((v[p][i] - x0[p]) - m[p]) * rs[p], gv[i], bv[i])                        \
                               : ((v[p][i] - x0[p]) - m[p]) * rs[p] * gv[i];                                       \
         STORE_V(out, j + p * cols, al, ya, yr);                                                                   \
       }                                                                                                           \
@@ -292,26 +307,26 @@ __kernel void norm_fwd_row(NORM_FWD_PARAMS, int mode) {
     for (j = 0; j + 4 * ROW_VEC <= cols; j += 4 * ROW_VEC) {
       floatv d = (VLOAD(0, xr + j) - x0) - m, d1 = (VLOAD(0, xr + j + ROW_VEC) - x0) - m;
       floatv d2 = (VLOAD(0, xr + j + 2 * ROW_VEC) - x0) - m, d3 = (VLOAD(0, xr + j + 3 * ROW_VEC) - x0) - m;
-      vq = mad(d, d, vq);
-      vq1 = mad(d1, d1, vq1);
-      vq2 = mad(d2, d2, vq2);
-      vq3 = mad(d3, d3, vq3);
+      vq = mul_addv(d, d, vq);
+      vq1 = mul_addv(d1, d1, vq1);
+      vq2 = mul_addv(d2, d2, vq2);
+      vq3 = mul_addv(d3, d3, vq3);
     }
     for (; j + ROW_VEC <= cols; j += ROW_VEC) {
       floatv d = (VLOAD(0, xr + j) - x0) - m;
-      vq = mad(d, d, vq);
+      vq = mul_addv(d, d, vq);
     }
     float q = hsum((vq + vq1) + (vq2 + vq3));
     for (; j < cols; j++) {
       float d = (xr[j] - x0) - m;
-      q = mad(d, d, q);
+      q = mul_add(d, d, q);
     }
     float rs = rsqrt(q * inv_n + eps);
 
     if (has_beta) {
       for (j = 0; j + ROW_VEC <= cols; j += ROW_VEC)
-        STORE_V(mad(((VLOAD(0, xr + j) - x0) - m) * rs, VLOAD(0, g + j), VLOAD(0, b + j)), j, al, ya, yr);
-      for (; j < cols; j++) yr[j] = mad(((xr[j] - x0) - m) * rs, g[j], b[j]);
+        STORE_V(mul_addv(((VLOAD(0, xr + j) - x0) - m) * rs, VLOAD(0, g + j), VLOAD(0, b + j)), j, al, ya, yr);
+      for (; j < cols; j++) yr[j] = mul_add(((xr[j] - x0) - m) * rs, g[j], b[j]);
     } else {
       for (j = 0; j + ROW_VEC <= cols; j += ROW_VEC)
         STORE_V(((VLOAD(0, xr + j) - x0) - m) * rs * VLOAD(0, g + j), j, al, ya, yr);
