@@ -243,25 +243,16 @@ __kernel void norm_fwd_row(NORM_FWD_PARAMS, int mode) {
     if (r_end - r_begin == ROW_PACK && r_begin / mrows == (r_end - 1) / mrows) {
       /* The shape is uniform over the launch: one branch, taken alike by all. */
       uint nv = cols / ROW_VEC;
-      if (rms) {
-        if (nv == 1)
-          norm_pack1_1(NORM_FWD_ARGS, r_begin);
-        else if (nv == 2)
-          norm_pack2_1(NORM_FWD_ARGS, r_begin);
-        else if (nv == 3)
-          norm_pack3_1(NORM_FWD_ARGS, r_begin);
-        else
-          norm_pack4_1(NORM_FWD_ARGS, r_begin);
-      } else {
-        if (nv == 1)
-          norm_pack1_0(NORM_FWD_ARGS, r_begin);
-        else if (nv == 2)
-          norm_pack2_0(NORM_FWD_ARGS, r_begin);
-        else if (nv == 3)
-          norm_pack3_0(NORM_FWD_ARGS, r_begin);
-        else
-          norm_pack4_0(NORM_FWD_ARGS, r_begin);
-      }
+#define NORM_PACK_CALL(RMS)                                                                                       \
+  (nv == 1   ? norm_pack1_##RMS(NORM_FWD_ARGS, r_begin)                                                           \
+   : nv == 2 ? norm_pack2_##RMS(NORM_FWD_ARGS, r_begin)                                                           \
+   : nv == 3 ? norm_pack3_##RMS(NORM_FWD_ARGS, r_begin)                                                           \
+             : norm_pack4_##RMS(NORM_FWD_ARGS, r_begin))
+      if (rms)
+        NORM_PACK_CALL(1);
+      else
+        NORM_PACK_CALL(0);
+#undef NORM_PACK_CALL
       return;
     }
   }
