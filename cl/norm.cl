@@ -5,7 +5,8 @@
  * Kernels come in two shapes, chosen per device by ROW_VARIANT (see
  * cl/softmax.cl for why):
  *  - variant 0 (CPUs): norm_fwd_row, one row per work-item with explicit
- *    ROW_VEC-wide vectors; norm_bwd_part, the whole backward pass in one
+ *    ROW_VEC-wide vectors (rows of 1 to 4 vectors ROW_PACK per work-item,
+ *    in registers); norm_bwd_part, the whole backward pass in one
  *    kernel, one work-item per part of the rows, which writes dx and sums
  *    its rows' dgamma/dbeta contributions;
  *  - variant 1 (GPUs): norm_fwd_wg and norm_bwd_wg, one work-group per row
