@@ -687,6 +687,119 @@ static void models_forms(void **state) {
   cls_buffer_free(b);
 }
 
+/* ------------------------------------------------- register packs */
+
+/* The forward operands of one packs_bitwise case, in one context, and
+ * what came out. */
+typedef struct pack_case {
+  size_t models, rows, cols, pad; /* rows: one model's */
+  int rms, beta, res, in_place;
+} pack_case;
+
+/* Runs one case in ctx on x (with res: x = (a + x) + bias written over a,
+ * then its norm; models > 1 is RMSNorm's models form), returning the
+ * normalised input (x, or a with res), y, mean and rstd as downloaded
+ * (NULL where there is none: y in place, mean of RMSNorm). Parameters and
+ * statistics of model k sit k * (cols + 7) and k * (rows + 5) floats on. a
+ * holds at least np + 5 floats. */
+static void pack_run(cls_context *ctx, const pack_case *c, const float *x, const float *a, const float *g,
+                     float *out[4]) {
+  const size_t K = c->models, n = K * c->rows * c->cols, ps = c->cols + 7, ss = c->rows + 5;
+  const size_t np = (K - 1) * ps + c->cols, ns = (K - 1) * ss + c->rows, pad = c->pad;
+  cls_buffer *bx = test_upload_padded(ctx, x, n, pad), *ba = test_upload_padded(ctx, a, n, pad + 3);
+  cls_buffer *by = c->in_place ? bx : test_upload_padded(ctx, NULL, n, pad + 1);
+  cls_buffer *bg = test_upload(ctx, g, np), *bb = test_upload(ctx, a, np), *bias = test_upload(ctx, a + 5, np);
+  cls_buffer *bm = test_upload_padded(ctx, NULL, ns, 1), *br = test_upload_padded(ctx, NULL, ns, 2);
+  cls_ref X = cls_ref_at(bx, pad), A = cls_ref_at(ba, pad + 3), Y = cls_ref_at(by, c->in_place ? pad : pad + 1);
+  cls_ref G = cls_ref_at(bg, 0), B = c->beta ? cls_ref_at(bb, 0) : CLS_NOREF, BIAS = cls_ref_at(bias, 0);
+  cls_ref M = cls_ref_at(bm, 1), R = cls_ref_at(br, 2);
+  const float eps = 1e-5f;
+  if (K > 1 && c->res)
+    TEST_OK(ctx,
+            cls_residual_rmsnorm_forward_models(ctx, K, c->rows, c->cols, eps, A, X, BIAS, A, G, ps, Y, R, ss));
+  else if (K > 1)
+    TEST_OK(ctx, cls_rmsnorm_forward_models(ctx, K, c->rows, c->cols, eps, X, G, ps, Y, R, ss));
+  else if (c->res && c->rms)
+    TEST_OK(ctx, cls_residual_rmsnorm_forward(ctx, c->rows, c->cols, eps, A, X, BIAS, A, G, Y, R));
+  else if (c->res)
+    TEST_OK(ctx, cls_residual_layernorm_forward(ctx, c->rows, c->cols, eps, A, X, BIAS, A, G, B, Y, M, R));
+  else if (c->rms)
+    TEST_OK(ctx, cls_rmsnorm_forward(ctx, c->rows, c->cols, eps, X, G, Y, R));
+  else
+    TEST_OK(ctx, cls_layernorm_forward(ctx, c->rows, c->cols, eps, X, G, B, Y, M, R));
+  out[0] = c->res ? test_download_padded(ctx, ba, n, pad + 3) : test_download_padded(ctx, bx, n, pad);
+  out[1] = c->in_place ? NULL : test_download_padded(ctx, by, n, pad + 1);
+  out[2] = c->rms || K > 1 ? NULL : test_download_padded(ctx, bm, ns, 1);
+  out[3] = test_download_padded(ctx, br, ns, 2);
+  cls_buffer *all[] = {bx, ba, c->in_place ? NULL : by, bg, bb, bias, bm, br};
+  for (int i = 0; i < 8; i++) cls_buffer_free(all[i]);
+}
+
+/* Variant 0 runs rows of 1 to 4 whole vectors ROW_PACK per work-item in
+ * registers (cl/norm.cl). Its results must be bitwise those of a row per
+ * work-item, which the models side by side rely on (a model's rows must
+ * not depend on where the packs fall). Against ROW_PACK=0: packs of 4
+ * (one vector store of a pack's statistics) and of 3 (one per row), at
+ * vector widths 16 (the cpu set) and 4 (so that 1, 2, 3 and 4 vectors are
+ * all covered with short rows); row counts leave incomplete last packs,
+ * models of 5 rows put packs across the boundary between two models,
+ * offsets misalign the rows; LayerNorm with and without beta, RMSNorm,
+ * the fused residual, in place. */
+static void packs_bitwise(void **state) {
+  (void)state;
+  static const char *const sets[][3] = {
+      {"ROW_VARIANT=0,ROW_PACK=0", "ROW_VARIANT=0,ROW_PACK=4", "ROW_VARIANT=0,ROW_PACK=3"},
+      {"ROW_VARIANT=0,ROW_VEC=4,ROW_PACK=0", "ROW_VARIANT=0,ROW_VEC=4,ROW_PACK=4",
+       "ROW_VARIANT=0,ROW_VEC=4,ROW_PACK=3"}};
+  static const size_t cols_list[] = {4, 8, 12, 16, 32, 48, 64, 20};
+  static const size_t rows_list[] = {1, 3, 4, 5, 8, 67};
+  uint64_t seed = 900;
+  for (int set = 0; set < 2; set++) {
+    cls_context *ctxs[3];
+    for (int k = 0; k < 3; k++) ctxs[k] = test_context(sets[set][k], NULL);
+    for (size_t ci = 0; ci < sizeof cols_list / sizeof *cols_list; ci++)
+      for (size_t ri = 0; ri < sizeof rows_list / sizeof *rows_list; ri++)
+        for (int kind = 0; kind < 6; kind++, seed++) {
+          /* kinds: LayerNorm with beta, without (in place), RMSNorm,
+           * residual LayerNorm, 3 RMSNorm models, 3 residual ones */
+          pack_case c = {kind >= 4 ? 3 : 1,      rows_list[ri],
+                         cols_list[ci],          seed % 3 == 0 ? 0 : seed % 3 == 1 ? 5 : 16,
+                         kind == 2 || kind >= 4, kind != 1,
+                         kind == 3 || kind == 5, kind == 1};
+          const size_t n = c.models * c.rows * c.cols, np = (c.models - 1) * (c.cols + 7) + c.cols;
+          float *x = test_random_floats(n, seed, seed % 2 ? -30.0f : -3.0f, seed % 2 ? 30.0f : 3.0f);
+          float *a = test_random_floats((n > np ? n : np) + 5, seed + 1, -2, 2);
+          float *g = test_random_floats(np, seed + 2, 0.5f, 1.5f);
+          if (seed % 4 == 0) /* a large common offset: the mean taken relative to the first element */
+            for (size_t i = 0; i < n; i++) x[i] += 1000.0f;
+          const size_t count[4] = {n, n, c.models * c.rows + 5 * (c.models - 1),
+                                   c.models * c.rows + 5 * (c.models - 1)};
+          float *got[3][4];
+          for (int k = 0; k < 3; k++) pack_run(ctxs[k], &c, x, a, g, got[k]);
+          for (int k = 1; k < 3; k++)
+            for (int o = 0; o < 4; o++) {
+              if (!got[0][o]) continue;
+              if (memcmp(got[0][o], got[k][o], count[o] * sizeof(float)) != 0) {
+                size_t at = 0;
+                while (memcmp(&got[0][o][at], &got[k][o][at], sizeof(float)) == 0) at++;
+                fail_msg(
+                    "%s: %zu models of %zu x %zu, rms %d beta %d res %d in place %d: %s differs from a row per "
+                    "item at %zu (%.9g vs %.9g)",
+                    sets[set][k], c.models, c.rows, c.cols, c.rms, c.beta, c.res, c.in_place,
+                    (const char *[]){"x", "y", "mean", "rstd"}[o], at, (double)got[k][o][at],
+                    (double)got[0][o][at]);
+              }
+            }
+          for (int k = 0; k < 3; k++)
+            for (int o = 0; o < 4; o++) free(got[k][o]);
+          free(x);
+          free(a);
+          free(g);
+        }
+    for (int k = 0; k < 3; k++) cls_context_destroy(ctxs[k]);
+  }
+}
+
 int main(void) {
   /* CLSCALE_TEST_FILTER=forward_in_place runs one test (the oclgrind
    * label's self-test runs the in-place case alone). */
@@ -715,5 +828,8 @@ int main(void) {
                                         test_teardown_context);
   failed += cmocka_run_group_tests_name("norm backward, ROW_VARIANT=1 ROW_PART=3 ROW_CVEC=4", parts_tests,
                                         setup_v1_parts, test_teardown_context);
+  const struct CMUnitTest pack_tests[] = {cmocka_unit_test(packs_bitwise)};
+  failed += cmocka_run_group_tests_name("norm forward, register packs against a row per work-item", pack_tests,
+                                        NULL, NULL);
   return failed;
 }

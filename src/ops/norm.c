@@ -149,8 +149,13 @@ static cls_status forward(cls_context *ctx, const char *fn, const char *op, int 
   int variant = cls__rows_variant(ctx);
   cl_kernel k;
   if ((s = cls__kernel(ctx, "norm", variant ? "norm_fwd_wg" : "norm_fwd_row", &k)) != CLS_OK) return s;
+  /* Variant 0 runs rows of 1 to 4 whole vectors ROW_PACK per work-item in
+   * registers (mode 2, cl/norm.cl: bitwise the results of a row per
+   * work-item), the rest one per item. */
+  size_t pack = cls__rows_pack(ctx, variant, cols);
+  size_t items = pack > 0 ? (rows + pack - 1) / pack : rows;
   size_t global, local;
-  if ((s = cls__rows_geometry(ctx, k, variant, rows, cols, &global, &local)) != CLS_OK) return s;
+  if ((s = cls__rows_geometry(ctx, k, variant, items, cols, &global, &local)) != CLS_OK) return s;
   cl_uint a = 0;
   if ((s = cls__arg_mem(ctx, k, a++, x.buf)) || (s = cls__arg_uint(ctx, k, a++, x.offset)) ||
       (s = cls__arg_mem(ctx, k, a++, gamma.buf)) || (s = cls__arg_uint(ctx, k, a++, gamma.offset)) ||
@@ -164,7 +169,8 @@ static cls_status forward(cls_context *ctx, const char *fn, const char *op, int 
       (s = arg_opt(ctx, k, &a, res ? res->b : CLS_NOREF, x.buf)) ||
       (s = arg_opt(ctx, k, &a, res ? res->bias : CLS_NOREF, x.buf)) ||
       (s = cls__arg_int(ctx, k, a++, res != NULL)) || (s = cls__arg_uint(ctx, k, a++, mrows)) ||
-      (s = cls__arg_uint(ctx, k, a++, mi->pstride)) || (s = cls__arg_uint(ctx, k, a++, mi->sstride)))
+      (s = cls__arg_uint(ctx, k, a++, mi->pstride)) || (s = cls__arg_uint(ctx, k, a++, mi->sstride)) ||
+      (variant == 0 && (s = cls__arg_int(ctx, k, a++, pack > 0 ? 2 : 0))))
     return s;
 
   /* Per entry: LayerNorm sums x (1), squares deviations (3), normalises
@@ -218,7 +224,7 @@ typedef struct bwd_call {
   int rms, accumulate, acc_dx; /* acc_dx: dx += instead of dx = */
   size_t rows, cols;           /* one model's */
   cls_ref x, gamma, mean, rstd, dy, dx, dgamma, dbeta;
-  models_in mi;  /* K = 0 is taken as one model */
+  models_in mi;
   size_t np, ns; /* bwd_check: the parameters' and statistics' spans */
   /* bwd_plan */
   int variant, want_dbeta;
@@ -235,7 +241,6 @@ typedef struct bwd_call {
 static cls_status bwd_check(cls_context *ctx, bwd_call *b) {
   const char *fn = b->fn;
   cls_status s;
-  if (b->mi.K == 0) b->mi = one_model;
   if ((s = models_spans(ctx, fn, &b->mi, b->rows, b->cols, &b->np, &b->ns)) != CLS_OK) return s;
   size_t rows = b->mi.K * b->rows, cols = b->cols, np = b->np, ns = b->ns;
   if ((s = cls__rows_check(ctx, fn, "x", b->x, rows, cols)) != CLS_OK) return s;
@@ -449,14 +454,17 @@ static cls_status backward(cls_context *ctx, bwd_call *b) {
   return bwd_launch(ctx, b);
 }
 
-cls_status cls_layernorm_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref x, cls_ref gamma,
-                                  cls_ref mean, cls_ref rstd, cls_ref dy, cls_ref dx, cls_ref dgamma,
-                                  cls_ref dbeta, int accumulate) {
-  CLS_CHECK_CTX(ctx);
-  bwd_call b = {.fn = "cls_layernorm_backward",
-                .op = "layernorm_bwd",
-                .rms = 0,
+/* Fills the call (the one place that does) and runs it. add: dx += (the
+ * *_add forms) instead of dx =. RMSNorm passes mean and dbeta as
+ * CLS_NOREF. */
+static cls_status backward_call(cls_context *ctx, const char *fn, int rms, int add, const models_in *mi,
+                                size_t rows, size_t cols, cls_ref x, cls_ref gamma, cls_ref mean, cls_ref rstd,
+                                cls_ref dy, cls_ref dx, cls_ref dgamma, cls_ref dbeta, int accumulate) {
+  bwd_call b = {.fn = fn,
+                .op = rms ? "rmsnorm_bwd" : "layernorm_bwd",
+                .rms = rms,
                 .accumulate = accumulate,
+                .acc_dx = add,
                 .rows = rows,
                 .cols = cols,
                 .x = x,
@@ -466,71 +474,39 @@ cls_status cls_layernorm_backward(cls_context *ctx, size_t rows, size_t cols, cl
                 .dy = dy,
                 .dx = dx,
                 .dgamma = dgamma,
-                .dbeta = dbeta};
+                .dbeta = dbeta,
+                .mi = *mi};
   return backward(ctx, &b);
+}
+
+cls_status cls_layernorm_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref x, cls_ref gamma,
+                                  cls_ref mean, cls_ref rstd, cls_ref dy, cls_ref dx, cls_ref dgamma,
+                                  cls_ref dbeta, int accumulate) {
+  CLS_CHECK_CTX(ctx);
+  return backward_call(ctx, "cls_layernorm_backward", 0, 0, &one_model, rows, cols, x, gamma, mean, rstd, dy, dx,
+                       dgamma, dbeta, accumulate);
 }
 
 cls_status cls_rmsnorm_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref x, cls_ref gamma, cls_ref rstd,
                                 cls_ref dy, cls_ref dx, cls_ref dgamma, int accumulate) {
   CLS_CHECK_CTX(ctx);
-  bwd_call b = {.fn = "cls_rmsnorm_backward",
-                .op = "rmsnorm_bwd",
-                .rms = 1,
-                .accumulate = accumulate,
-                .rows = rows,
-                .cols = cols,
-                .x = x,
-                .gamma = gamma,
-                .mean = CLS_NOREF,
-                .rstd = rstd,
-                .dy = dy,
-                .dx = dx,
-                .dgamma = dgamma,
-                .dbeta = CLS_NOREF};
-  return backward(ctx, &b);
+  return backward_call(ctx, "cls_rmsnorm_backward", 1, 0, &one_model, rows, cols, x, gamma, CLS_NOREF, rstd, dy,
+                       dx, dgamma, CLS_NOREF, accumulate);
 }
 
 cls_status cls_layernorm_backward_add(cls_context *ctx, size_t rows, size_t cols, cls_ref x, cls_ref gamma,
                                       cls_ref mean, cls_ref rstd, cls_ref dy, cls_ref dx, cls_ref dgamma,
                                       cls_ref dbeta, int accumulate) {
   CLS_CHECK_CTX(ctx);
-  bwd_call b = {.fn = "cls_layernorm_backward_add",
-                .op = "layernorm_bwd",
-                .rms = 0,
-                .accumulate = accumulate,
-                .acc_dx = 1,
-                .rows = rows,
-                .cols = cols,
-                .x = x,
-                .gamma = gamma,
-                .mean = mean,
-                .rstd = rstd,
-                .dy = dy,
-                .dx = dx,
-                .dgamma = dgamma,
-                .dbeta = dbeta};
-  return backward(ctx, &b);
+  return backward_call(ctx, "cls_layernorm_backward_add", 0, 1, &one_model, rows, cols, x, gamma, mean, rstd, dy,
+                       dx, dgamma, dbeta, accumulate);
 }
 
 cls_status cls_rmsnorm_backward_add(cls_context *ctx, size_t rows, size_t cols, cls_ref x, cls_ref gamma,
                                     cls_ref rstd, cls_ref dy, cls_ref dx, cls_ref dgamma, int accumulate) {
   CLS_CHECK_CTX(ctx);
-  bwd_call b = {.fn = "cls_rmsnorm_backward_add",
-                .op = "rmsnorm_bwd",
-                .rms = 1,
-                .accumulate = accumulate,
-                .acc_dx = 1,
-                .rows = rows,
-                .cols = cols,
-                .x = x,
-                .gamma = gamma,
-                .mean = CLS_NOREF,
-                .rstd = rstd,
-                .dy = dy,
-                .dx = dx,
-                .dgamma = dgamma,
-                .dbeta = CLS_NOREF};
-  return backward(ctx, &b);
+  return backward_call(ctx, "cls_rmsnorm_backward_add", 1, 1, &one_model, rows, cols, x, gamma, CLS_NOREF, rstd,
+                       dy, dx, dgamma, CLS_NOREF, accumulate);
 }
 
 /* ---------------------------------------------- models side by side */
@@ -560,25 +536,11 @@ cls_status cls_rmsnorm_backward_models(cls_context *ctx, size_t models, size_t r
                                        cls_ref dy, cls_ref dx, cls_ref dgamma, int accumulate, int add) {
   static const char fn[] = "cls_rmsnorm_backward_models";
   CLS_CHECK_CTX(ctx);
-  if (models < 1) /* (bwd_check takes K = 0 as the one-model calls' default) */
+  if (models < 1) /* first, as the models forms have always answered (bwd_check says the same) */
     return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: %zu models; pass 1 to 4096", fn, models);
   if (add != 0 && add != 1)
     return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: add is %d; pass 0 (dx =) or 1 (dx +=)", fn, add);
-  bwd_call b = {.fn = fn,
-                .op = "rmsnorm_bwd",
-                .rms = 1,
-                .accumulate = accumulate,
-                .acc_dx = add,
-                .rows = rows,
-                .cols = cols,
-                .x = x,
-                .gamma = gamma,
-                .mean = CLS_NOREF,
-                .rstd = rstd,
-                .dy = dy,
-                .dx = dx,
-                .dgamma = dgamma,
-                .dbeta = CLS_NOREF,
-                .mi = {models, param_stride, stat_stride}};
-  return backward(ctx, &b);
+  models_in mi = {models, param_stride, stat_stride};
+  return backward_call(ctx, fn, 1, add, &mi, rows, cols, x, gamma, CLS_NOREF, rstd, dy, dx, dgamma, CLS_NOREF,
+                       accumulate);
 }

@@ -18,12 +18,13 @@
  *   ROW_CLOCAL  work-group size of that column pass (and of its finish).
  *   ROW_PAIR    variant 0 runs non-causal softmax rows of at most this many
  *               columns two per work-item, in lockstep (0: never).
- *   ROW_PACK    variant 0 runs softmax rows of 1 to 4 whole vectors (cols a
- *               multiple of ROW_VEC, at most 4 * ROW_VEC) this many per
- *               work-item, held in registers (0: never). Results are
- *               bitwise those of a row per work-item. 4 on the 2-core
- *               AVX-512 CPU: 4 rows x 4 vectors of 16 fill half of its 32
- *               vector registers (cl/softmax.cl gives the measurement).
+ *   ROW_PACK    variant 0 runs softmax and LayerNorm/RMSNorm forward rows
+ *               of 1 to 4 whole vectors (cols a multiple of ROW_VEC, at
+ *               most 4 * ROW_VEC) this many per work-item, held in
+ *               registers (0: never). Results are bitwise those of a
+ *               row per work-item. 4 on the 2-core AVX-512 CPU: 4 rows x
+ *               4 vectors of 16 fill half of its 32 vector registers
+ *               (cl/softmax.cl and cl/norm.cl give the measurements).
  *   ATTN_TK     attention with at most this many keys and heads of at
  *   ATTN_DH     most ATTN_DH columns runs as one kernel forward and two
  *               backward (cl/attention.cl: a query row per work-item, its

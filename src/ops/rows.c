@@ -7,6 +7,12 @@ int cls__rows_variant(const cls_context *ctx) {
   return cls__param(ctx, "ROW_VARIANT", 0) == 1 ? 1 : 0;
 }
 
+size_t cls__rows_pack(const cls_context *ctx, int variant, size_t cols) {
+  long vec = cls__param(ctx, "ROW_VEC", 8), pack = cls__param(ctx, "ROW_PACK", 0);
+  if (variant != 0 || pack < 1 || vec < 1 || cols % (size_t)vec != 0 || cols > 4 * (size_t)vec) return 0;
+  return (size_t)pack;
+}
+
 cls_status cls__rows_geometry(cls_context *ctx, cl_kernel k, int variant, size_t rows, size_t cols, size_t *global,
                               size_t *local) {
   size_t kmax = 1;

@@ -17,6 +17,12 @@ cls_status cls__rows_check(cls_context *ctx, const char *fn, const char *arg, cl
  * work-group per row with a local-memory reduction (GPUs). */
 int cls__rows_variant(const cls_context *ctx);
 
+/* Rows per work-item of variant 0's register packs (cl/softmax.cl,
+ * cl/norm.cl "mode 2"): ROW_PACK when the device runs variant 0 with packs
+ * and a row is 1 to 4 whole vectors of ROW_VEC floats; 0 (no packs)
+ * otherwise. */
+size_t cls__rows_pack(const cls_context *ctx, int variant, size_t cols);
+
 /* Variant 0: ROW_LOCAL rows per group, global rounded up to whole groups
  * (kernels bound-check the row; the group is not shrunk to short inputs,
  * because every new local size costs PoCL a compile). Variant 1: a group

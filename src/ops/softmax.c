@@ -49,15 +49,13 @@ cls_status cls_softmax_forward(cls_context *ctx, size_t rows, size_t cols, float
    * (mode 1; ROW_PAIR is the longest such row), the rest one per item. */
   int mode = 0;
   size_t items = rows;
-  if (variant == 0) {
-    long vec = cls__param(ctx, "ROW_VEC", 8), pack = cls__param(ctx, "ROW_PACK", 0);
-    if (pack > 0 && vec > 0 && cols % (size_t)vec == 0 && cols <= 4 * (size_t)vec) {
-      mode = 2;
-      items = (rows + (size_t)pack - 1) / (size_t)pack;
-    } else if (!causal && (long)cols <= cls__param(ctx, "ROW_PAIR", 0)) {
-      mode = 1;
-      items = (rows + 1) / 2;
-    }
+  size_t pack = cls__rows_pack(ctx, variant, cols);
+  if (pack > 0) {
+    mode = 2;
+    items = (rows + pack - 1) / pack;
+  } else if (variant == 0 && !causal && (long)cols <= cls__param(ctx, "ROW_PAIR", 0)) {
+    mode = 1;
+    items = (rows + 1) / 2;
   }
   size_t global, local;
   if ((s = cls__rows_geometry(ctx, k, variant, items, cols, &global, &local)) != CLS_OK) return s;
