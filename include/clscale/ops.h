@@ -197,6 +197,22 @@ cls_status cls_rmsnorm_backward_models(cls_context *ctx, size_t models, size_t r
                                        cls_ref gamma, size_t param_stride, cls_ref rstd, size_t stat_stride,
                                        cls_ref dy, cls_ref dx, cls_ref dgamma, int accumulate, int add);
 
+/* The LayerNorm ops for models side by side, as the RMSNorm ones above:
+ * beta and dbeta (each may be CLS_NOREF) lie param_stride floats apart as
+ * gamma does, mean stat_stride apart as rstd does. */
+cls_status cls_layernorm_forward_models(cls_context *ctx, size_t models, size_t rows, size_t cols, float eps,
+                                        cls_ref x, cls_ref gamma, cls_ref beta, size_t param_stride, cls_ref y,
+                                        cls_ref mean, cls_ref rstd, size_t stat_stride);
+cls_status cls_residual_layernorm_forward_models(cls_context *ctx, size_t models, size_t rows, size_t cols,
+                                                 float eps, cls_ref a, cls_ref b, cls_ref bias, cls_ref x,
+                                                 cls_ref gamma, cls_ref beta, size_t param_stride, cls_ref y,
+                                                 cls_ref mean, cls_ref rstd, size_t stat_stride);
+/* add = 0: cls_layernorm_backward per model; 1: cls_layernorm_backward_add. */
+cls_status cls_layernorm_backward_models(cls_context *ctx, size_t models, size_t rows, size_t cols, cls_ref x,
+                                         cls_ref gamma, size_t param_stride, cls_ref mean, cls_ref rstd,
+                                         size_t stat_stride, cls_ref dy, cls_ref dx, cls_ref dgamma, cls_ref dbeta,
+                                         int accumulate, int add);
+
 #ifdef __cplusplus
 }
 #endif

@@ -544,3 +544,36 @@ cls_status cls_rmsnorm_backward_models(cls_context *ctx, size_t models, size_t r
   return backward_call(ctx, fn, 1, add, &mi, rows, cols, x, gamma, CLS_NOREF, rstd, dy, dx, dgamma, CLS_NOREF,
                        accumulate);
 }
+
+cls_status cls_layernorm_forward_models(cls_context *ctx, size_t models, size_t rows, size_t cols, float eps,
+                                        cls_ref x, cls_ref gamma, cls_ref beta, size_t param_stride, cls_ref y,
+                                        cls_ref mean, cls_ref rstd, size_t stat_stride) {
+  CLS_CHECK_CTX(ctx);
+  models_in mi = {models, param_stride, stat_stride};
+  return forward(ctx, "cls_layernorm_forward_models", "layernorm_fwd", 0, rows, cols, eps, x, gamma, beta, y, mean,
+                 rstd, NULL, &mi);
+}
+
+cls_status cls_residual_layernorm_forward_models(cls_context *ctx, size_t models, size_t rows, size_t cols,
+                                                 float eps, cls_ref a, cls_ref b, cls_ref bias, cls_ref x,
+                                                 cls_ref gamma, cls_ref beta, size_t param_stride, cls_ref y,
+                                                 cls_ref mean, cls_ref rstd, size_t stat_stride) {
+  CLS_CHECK_CTX(ctx);
+  models_in mi = {models, param_stride, stat_stride};
+  res_in r = {a, b, bias};
+  return forward(ctx, "cls_residual_layernorm_forward_models", "residual_layernorm_fwd", 0, rows, cols, eps, x,
+                 gamma, beta, y, mean, rstd, &r, &mi);
+}
+
+cls_status cls_layernorm_backward_models(cls_context *ctx, size_t models, size_t rows, size_t cols, cls_ref x,
+                                         cls_ref gamma, size_t param_stride, cls_ref mean, cls_ref rstd,
+                                         size_t stat_stride, cls_ref dy, cls_ref dx, cls_ref dgamma, cls_ref dbeta,
+                                         int accumulate, int add) {
+  static const char fn[] = "cls_layernorm_backward_models";
+  CLS_CHECK_CTX(ctx);
+  if (models < 1) return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "%s: %zu models; pass 1 to 4096", fn, models);
+  if (add != 0 && add != 1)
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: add is %d; pass 0 (dx =) or 1 (dx +=)", fn, add);
+  models_in mi = {models, param_stride, stat_stride};
+  return backward_call(ctx, fn, 0, add, &mi, rows, cols, x, gamma, mean, rstd, dy, dx, dgamma, dbeta, accumulate);
+}
