@@ -63,17 +63,22 @@ cls_status cls__launch_map(cls_context *ctx, const char *op, cl_kernel k, size_t
   return cls__launch(ctx, op, k, 1, &global, &local, flops, bytes);
 }
 
-/* A rows x cols launch with items along columns: groups of up to
- * `param` (a device parameter, else fallback) column items of one row. */
+/* A rows x cols launch with items along columns: groups of `param` (a
+ * device parameter, else fallback) column items of one row, cut to the
+ * row's items when `fit`. Without `fit` every width gets the same group
+ * size (the kernels bounds-check the extra items): PoCL compiles a kernel
+ * once per group size at its first launch, 0.1-0.15 s each, and a GPT's
+ * bias gradients ran with 8 and 16 (issue 13). bias_add fits: its groups
+ * (ELT_LOCAL, 256) would mostly idle on narrow rows. */
 static cls_status launch_cols(cls_context *ctx, const char *op, cl_kernel k, const char *param, long fallback,
-                              size_t col_items, size_t rows, double flops, double bytes) {
+                              int fit, size_t col_items, size_t rows, double flops, double bytes) {
   size_t kmax;
   cls_status s = cls__kernel_max_group(ctx, k, &kmax);
   if (s != CLS_OK) return s;
   long want = cls__param(ctx, param, fallback);
   size_t l = want < 1 ? 1 : (size_t)want;
   if (l > kmax) l = kmax;
-  if (l > col_items) l = col_items;
+  if (fit && l > col_items) l = col_items;
   size_t global[2] = {cls__round_up(col_items, l), rows};
   size_t local[2] = {l, 1};
   return cls__launch(ctx, op, k, 2, global, local, flops, bytes);
@@ -196,7 +201,7 @@ cls_status cls_bias_add(cls_context *ctx, size_t rows, size_t cols, cls_ref bias
       (s = cls__arg_mem(ctx, k, a++, y.buf)) || (s = cls__arg_uint(ctx, k, a++, y.offset)) ||
       (s = cls__arg_uint(ctx, k, a++, rows)) || (s = cls__arg_uint(ctx, k, a++, cols)))
     return s;
-  return launch_cols(ctx, "bias_add", k, "ELT_LOCAL", 256, cols, rows, (double)n,
+  return launch_cols(ctx, "bias_add", k, "ELT_LOCAL", 256, 1, cols, rows, (double)n,
                      (2.0 * (double)n + (double)cols) * sizeof(float));
 }
 
@@ -214,7 +219,7 @@ static cls_status finish_models(cls_context *ctx, const char *op, cls_buffer *sc
       (s = cls__arg_int(ctx, kf, a++, accumulate)))
     return s;
   const double m = (double)models * (double)parts * (double)cols;
-  return launch_cols(ctx, op, kf, "ROW_CLOCAL", 64, cols, models, m, m * sizeof(float));
+  return launch_cols(ctx, op, kf, "ROW_CLOCAL", 64, 0, cols, models, m, m * sizeof(float));
 }
 
 /* The bias gradient of `models` models side by side (one: a model alone)
@@ -273,12 +278,12 @@ static cls_status bias_grad(cls_context *ctx, const char *op, const char *kname,
    * when accumulating); the partial sums are counted with the finish pass. */
   const double bytes =
       ((double)nlead * (double)n + (double)models * (double)cols * (1.0 + accumulate)) * sizeof(float);
-  if ((s = launch_cols(ctx, op, kp, "ROW_CLOCAL", 64, col_items, all, flops_per * (double)n, bytes)) != CLS_OK)
+  if ((s = launch_cols(ctx, op, kp, "ROW_CLOCAL", 64, 0, col_items, all, flops_per * (double)n, bytes)) != CLS_OK)
     return s;
   if (all == 1) return CLS_OK;
   if (!kf) return finish_models(ctx, op, scratch, models, parts, cols, dbias, db_stride, accumulate);
   const double pn = (double)parts * (double)cols;
-  return launch_cols(ctx, op, kf, "ROW_CLOCAL", 64, cols, 1, pn, pn * sizeof(float));
+  return launch_cols(ctx, op, kf, "ROW_CLOCAL", 64, 0, cols, 1, pn, pn * sizeof(float));
 }
 
 cls_status cls_bias_backward(cls_context *ctx, size_t rows, size_t cols, cls_ref dy, cls_ref dbias,
@@ -383,7 +388,7 @@ cls_status cls_bias_add_models(cls_context *ctx, size_t models, size_t rows, siz
       (s = cls__arg_mem(ctx, k, a++, y.buf)) || (s = cls__arg_uint(ctx, k, a++, y.offset)) ||
       (s = cls__arg_uint(ctx, k, a++, models * rows)) || (s = cls__arg_uint(ctx, k, a++, cols)))
     return s;
-  return launch_cols(ctx, "bias_add", k, "ELT_LOCAL", 256, cols, models * rows, (double)n,
+  return launch_cols(ctx, "bias_add", k, "ELT_LOCAL", 256, 1, cols, models * rows, (double)n,
                      (2.0 * (double)n + (double)models * (double)cols) * sizeof(float));
 }
 

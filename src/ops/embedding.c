@@ -34,7 +34,10 @@ static cls_status check_shape(cls_context *ctx, const char *fn, size_t batch, si
 }
 
 /* A (cols, rows) launch: ROW_CVEC columns per work-item (as the kernels
- * read it), groups of up to ROW_CLOCAL items along the columns. */
+ * read it), groups of ROW_CLOCAL items along the columns whatever the
+ * width (the kernels bounds-check the extra items): PoCL compiles a kernel
+ * once per group size, so models of every width share one compile in its
+ * kernel cache (issue 13). */
 static cls_status launch_2d(cls_context *ctx, const char *op, cl_kernel k, size_t cols, size_t rows, double flops,
                             double bytes) {
   size_t kmax;
@@ -45,7 +48,6 @@ static cls_status launch_2d(cls_context *ctx, const char *op, cl_kernel k, size_
   long want = cls__param(ctx, "ROW_CLOCAL", 64);
   size_t l = want < 1 ? 1 : (size_t)want;
   if (l > kmax) l = kmax;
-  if (l > cols) l = cols;
   size_t global[2] = {cls__round_up(cols, l), rows};
   size_t local[2] = {l, 1};
   return cls__launch(ctx, op, k, 2, global, local, flops, bytes);
