@@ -27,14 +27,14 @@ int cls_side_parse(const char *text, cls_side_mode *mode) {
  * the same cost share them (and a second measurement's noise). */
 typedef struct {
   size_t width, depth, heads, models;
-  double t1, tn;
+  double t1, tn;        /* seconds a step: one model, the group's models */
+  double flops, tokens; /* of one model's step */
 } timing;
 
 /* Whether the group of points `members[0..m)` pays on ctx; why, into why. */
 static int measure(cls_context *ctx, const cls_sweep_spec *s, const cls_sweep_point *points, const size_t *members,
                    size_t m, timing *seen, size_t *n_seen, char *why, size_t why_len) {
   char err[2048] = "";
-  cls_sweep_calibration cal;
   const cls_sweep_point *first = &points[members[0]];
   double alone = 0, together = 0;
   timing *t = NULL;
@@ -42,12 +42,17 @@ static int measure(cls_context *ctx, const cls_sweep_spec *s, const cls_sweep_po
     if (seen[i].width == first->shape.width && seen[i].depth == first->shape.depth &&
         seen[i].heads == first->shape.heads && seen[i].models == m)
       t = &seen[i];
-  cls_status st = cls_sweep_calibrate(ctx, s, first, 2, &cal, err, sizeof err);
-  if (st == CLS_OK && !t) {
-    timing fresh = {first->shape.width, first->shape.depth, first->shape.heads, m, 0, 0};
-    st = cls_sweep_calibrate_models(ctx, s, first, 1, STEPS, &fresh.t1, err, sizeof err);
-    if (st == CLS_OK) st = cls_sweep_calibrate_models(ctx, s, first, m, STEPS, &fresh.tn, err, sizeof err);
+  cls_status st = CLS_OK;
+  if (!t) {
+    timing fresh = {first->shape.width, first->shape.depth, first->shape.heads, m, 0, 0, 0, 0};
+    cls_models_timing one, all;
+    st = cls_sweep_calibrate_models(ctx, s, first, 1, &one, err, sizeof err);
+    if (st == CLS_OK) st = cls_sweep_calibrate_models(ctx, s, first, m, &all, err, sizeof err);
     if (st == CLS_OK) {
+      fresh.t1 = one.seconds_per_step;
+      fresh.tn = all.seconds_per_step;
+      fresh.flops = one.flops_per_model_step;
+      fresh.tokens = one.tokens_per_model_step;
       seen[*n_seen] = fresh;
       t = &seen[(*n_seen)++];
     }
@@ -56,6 +61,11 @@ static int measure(cls_context *ctx, const cls_sweep_spec *s, const cls_sweep_po
     snprintf(why, why_len, "alone (the measurement failed: %.300s)", err);
     return 0;
   }
+  /* The points' steps from one model's FLOPs and tokens a step. */
+  cls_sweep_calibration cal;
+  memset(&cal, 0, sizeof cal);
+  cal.flops_per_step = t->flops;
+  cal.tokens_per_step = t->tokens;
   uint64_t steps[MODELS];
   for (size_t k = 0; k < m; k++) {
     cls_sweep_estimate e;

@@ -117,40 +117,13 @@ void cls_sweep_estimate_point(const cls_sweep_spec *s, const cls_sweep_point *p,
 }
 
 cls_status cls_sweep_calibrate_models(cls_context *ctx, const cls_sweep_spec *s, const cls_sweep_point *p,
-                                      size_t models, size_t steps, double *seconds_per_step, char *err,
-                                      size_t err_len) {
-  *seconds_per_step = 0;
-  if (!models || models > 64 || steps < 2) {
-    snprintf(err, err_len, "calibrating %zu models over %zu steps: 1 to 64 models, at least 2 steps", models,
-             steps);
-    return CLS_ERR_INVALID_VALUE;
-  }
+                                      size_t models, cls_models_timing *out, char *err, size_t err_len) {
   cls_task_spec ts;
   cls_sweep_point_task(s, p, &ts);
   cls_train_config tc;
   cls_sweep_point_config(s, p, &tc);
-  tc.evals = 1;
-  tc.eval_every = 0;
-  tc.eval_batches = 1;
-  cls_model_member m[64];
-  double seconds[3] = {0, 0, 0};
-  cls_status st = CLS_OK;
-  /* A first run builds the kernels; then a short and a long run, whose
-   * difference leaves out what both pay once (the data, the model, the
-   * evaluation) and is the time of `steps` steps. */
-  for (int pass = 0; pass < 3 && st == CLS_OK; pass++) {
-    /* Long enough to time (a third of a second, from the short run, which
-     * overestimates a step), at most 500 steps. */
-    if (pass == 2 && seconds[1] > 0) steps = (size_t)fmax((double)steps, fmin(500, 0.33 / (seconds[1] / 2)));
-    for (size_t k = 0; k < models; k++) m[k] = (cls_model_member){p->seed + k, p->lr, pass == 2 ? steps + 2 : 2};
-    cls_models_result r;
-    st = cls_models_train(ctx, &ts, &tc, models, m, &r);
-    if (st != CLS_OK) snprintf(err, err_len, "%s", r.error);
-    seconds[pass] = r.seconds;
-    cls_models_free(&r);
-  }
-  if (st == CLS_OK) *seconds_per_step = fmax(0, seconds[2] - seconds[1]) / (double)steps;
-  return st;
+  /* A third of a second: long enough for the clock, short beside a sweep. */
+  return cls_models_time(ctx, &ts, &tc, models, 8, 0.33, out, err, err_len);
 }
 
 int cls_sweep_group_pays(const uint64_t *steps, size_t n, double t1, double tn, double *alone, double *group) {

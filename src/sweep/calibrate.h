@@ -13,6 +13,7 @@
 #include "clscale/device.h"
 #include "sweep/plan.h"
 #include "sweep/spec.h"
+#include "train/models.h"
 
 typedef struct cls_sweep_calibration {
   double flops_per_step;       /* measured by the dispatch layer's counters */
@@ -28,14 +29,12 @@ typedef struct cls_sweep_calibration {
 cls_status cls_sweep_calibrate(cls_context *ctx, const cls_sweep_spec *s, const cls_sweep_point *p, size_t steps,
                                cls_sweep_calibration *out, char *err, size_t err_len);
 
-/* Seconds per step of `models` models of p's shape side by side
- * (train/models.h): the difference of a run of steps + 2 and one of 2
- * (after an untimed one that builds the kernels), with at least `steps`
- * steps and enough to last about a third of a second (at most 500). What the runner compares to decide whether a
- * group of points pays (cls_sweep_group_pays). */
+/* A step of `models` models of p's shape side by side (train/models.h's
+ * cls_models_time: at least 8 steps and a third of a second). What the
+ * runner compares to decide whether a group of points pays
+ * (cls_sweep_group_pays). */
 cls_status cls_sweep_calibrate_models(cls_context *ctx, const cls_sweep_spec *s, const cls_sweep_point *p,
-                                      size_t models, size_t steps, double *seconds_per_step, char *err,
-                                      size_t err_len);
+                                      size_t models, cls_models_timing *out, char *err, size_t err_len);
 
 /* The estimated seconds of training points of `steps[0..n)` steps one
  * after another (alone: t1 seconds a step) and side by side (group: the

@@ -328,6 +328,75 @@ cls_status cls_models_train(cls_context *ctx, const cls_task_spec *spec, const c
   return s;
 }
 
+/* ------------------------------------------------------------ timing */
+
+static void ignore_loss(void *user, size_t k, uint64_t step, float loss) {
+  (void)user, (void)k, (void)step, (void)loss;
+}
+static int no_eval(void *user, size_t k, uint64_t done) {
+  (void)user, (void)k, (void)done;
+  return 0;
+}
+
+/* Steps first .. last - 1 of the group g at one rate, nothing logged. */
+static cls_status run_steps(cls_context *ctx, cls__emu_models *g, const cls_train_config *cfg, size_t K,
+                            uint64_t first, uint64_t last, double lr, char *err, size_t err_len) {
+  uint64_t total[64], warmup[64];
+  double rate[64];
+  for (size_t k = 0; k < K; k++) {
+    total[k] = last;
+    warmup[k] = 0;
+    rate[k] = lr;
+  }
+  const cls__models_plan plan = {K, total, warmup, rate, first};
+  const cls__models_hooks hooks = {.loss = ignore_loss, .eval_due = no_eval};
+  double samples = 0;
+  return cls__models_steps(ctx, g, cfg, &plan, &hooks, &samples, err, err_len);
+}
+
+cls_status cls_models_time(cls_context *ctx, const cls_task_spec *spec, const cls_train_config *cfg, size_t K,
+                           size_t min_steps, double min_seconds, cls_models_timing *out, char *err,
+                           size_t err_len) {
+  memset(out, 0, sizeof *out);
+  if (!ctx || !spec || !cfg || !out) {
+    snprintf(err, err_len, "cls_models_time: a NULL argument");
+    return CLS_ERR_NULL_ARGUMENT;
+  }
+  if (!K || K > 64 || !min_steps || min_steps > 100000 || !(min_seconds >= 0)) {
+    snprintf(err, err_len, "cls_models_time: %zu models, %zu steps, %g s: 1 to 64 models, 1 to 1e5 steps", K,
+             min_steps, min_seconds);
+    return CLS_ERR_INVALID_VALUE;
+  }
+  uint64_t seeds[64];
+  for (size_t k = 0; k < K; k++) seeds[k] = spec->seed + k;
+  cls__emu_models *g = NULL;
+  cls_status s = cls__emu_models_create(ctx, spec, K, seeds, &g, err, err_len);
+  const double lr = 1e-3; /* small: a timing run must not diverge into slower denormals or NaN paths */
+  /* Two untimed steps (the first builds the kernels), then a short timed
+   * run that sizes the timed one: at least min_steps and min_seconds, at
+   * most 500 steps. */
+  if (s == CLS_OK) s = run_steps(ctx, g, cfg, K, 0, 2, lr, err, err_len);
+  double t0 = cls_now(), probe = 0;
+  if (s == CLS_OK) s = run_steps(ctx, g, cfg, K, 2, 4, lr, err, err_len);
+  if (s == CLS_OK) probe = (cls_now() - t0) / 2;
+  size_t n = min_steps;
+  if (probe > 0 && (double)n * probe < min_seconds) n = (size_t)fmin(500, ceil(min_seconds / probe));
+  cls_counters c0, c1;
+  if (s == CLS_OK) s = cls_counters_get(ctx, &c0);
+  t0 = cls_now();
+  if (s == CLS_OK) s = run_steps(ctx, g, cfg, K, 4, 4 + n, lr, err, err_len);
+  const double t1 = cls_now();
+  if (s == CLS_OK) s = cls_counters_get(ctx, &c1);
+  if (s == CLS_OK) {
+    out->steps = n;
+    out->seconds_per_step = (t1 - t0) / (double)n;
+    out->flops_per_model_step = (c1.flops - c0.flops) / ((double)n * (double)K);
+    out->tokens_per_model_step = cls__emu_models_tokens_per_step(g);
+  }
+  cls__emu_models_destroy(g);
+  return s;
+}
+
 void cls_models_free(cls_models_result *r) {
   if (!r || !r->out) return;
   for (size_t k = 0; k < r->models; k++) {

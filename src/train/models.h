@@ -66,6 +66,23 @@ cls_status cls_models_train(cls_context *ctx, const cls_task_spec *spec, const c
                             const cls_model_member *members, cls_models_result *result);
 void cls_models_free(cls_models_result *r);
 
+/* What a step of K models side by side costs on the device. */
+typedef struct cls_models_timing {
+  size_t steps;                 /* timed */
+  double seconds_per_step;      /* wall clock of a step of all K models, waited for */
+  double flops_per_model_step;  /* counted by the dispatch layer, per model */
+  double tokens_per_model_step; /* spectra x pixels */
+} cls_models_timing;
+
+/* Times K models of spec (seeds spec->seed + k) side by side with cfg's
+ * AdamW settings: the group built once, two untimed steps, then at least
+ * min_steps steps lasting at least min_seconds (at most 500 steps; no
+ * evaluation). For a sweep's decision whether a group pays
+ * (sweep/calibrate.h). */
+cls_status cls_models_time(cls_context *ctx, const cls_task_spec *spec, const cls_train_config *cfg, size_t K,
+                           size_t min_steps, double min_seconds, cls_models_timing *out, char *err,
+                           size_t err_len);
+
 /* Runs cfgs[0..K) of spec, run k with seed seeds[k] (spec->seed ignored),
  * as one batched model on ctx: each run's files (points/<id>.csv,
  * points/<id>.json, checkpoints/<id>.ckpt) and results[k] are those of
