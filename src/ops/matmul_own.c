@@ -165,15 +165,21 @@ static size_t strip_rows_cached(size_t ld) {
  *    is saved (the weight-gradient product 128 x 384 x 4096 TN on the
  *    2-core AVX-512 CPU, one PoCL and one OpenBLAS thread, interleaved,
  *    2026-12-07 at load 4-11: 0.82-0.87 of OpenBLAS against 0.74-0.83
- *    packed; 1024^3 TN in place, beyond the bound, ran at 0.6 of packed).
- * Other transposed operands are packed: reading them in place wastes most
- * of each cache line. */
+ *    packed; 1024^3 TN in place, beyond the bound, ran at 0.6 of packed);
+ *    and any transposed A when n <= 512: packing op(A) moves m*k floats
+ *    read 12 at a time from rows lda apart, a cost that only a wide C
+ *    amortises (the GPT's weight gradient 512 x 128 x 2048 TN spent 0.31
+ *    ms packing A and 1.2 ms multiplying). Against packing, CPU time per
+ *    call, interleaved, 2026-12-07 at load 4-5: 512 x 128 x 2048 1.21x,
+ *    1024 x 128 x 2048 1.54x, 512 x 512 x 2048 1.10x faster in place.
+ * A transposed B is packed: the kernel's vector loads run along op(B)'s
+ * rows, which are columns of B, so in place it would gather. */
 static void in_place(const cls_context *ctx, const geometry *geo, const cls__mm_args *g, size_t kc, int *a,
                      int *b) {
   long am = cls__param(ctx, "MM_ADIRECT", 1), bm = cls__param(ctx, "MM_BDIRECT", 1);
   *a = *b = 0;
   if (geo->local || geo->kmul != 1) return;
-  *a = am >= 2 || (am == 1 && (g->ta == CLS_NO_TRANS || g->lda * kc * sizeof(float) <= 256 * 1024));
+  *a = am >= 2 || (am == 1 && (g->ta == CLS_NO_TRANS || g->lda * kc * sizeof(float) <= 256 * 1024 || g->n <= 512));
   *b = g->tb == CLS_NO_TRANS && g->n >= geo->pb && (bm >= 2 || (bm == 1 && kc <= strip_rows_cached(g->ldb)));
 }
 
