@@ -129,9 +129,14 @@ static void run_case(cls_context *ctx, case_t c, int accumulate) {
 
 static void test_against_reference(void **state) {
   (void)state;
-  /* Both ways: every case up to 64 keys and head columns on
-   * cl/attention.cl, and matmuls and softmax for every shape (ATTN_TK=0). */
-  const char *params[] = {"ATTN_TK=64,ATTN_DH=64", "ATTN_TK=0"};
+  /* Every way: every case up to 64 keys and head columns on
+   * cl/attention.cl's row kernels; up to 16 keys on its vector kernels
+   * (ATTN_VEC=16; more keys fall back to the row kernels), with query
+   * blocks that do and do not divide tq; and matmuls and softmax for
+   * every shape (ATTN_TK=0). */
+  const char *params[] = {"ATTN_TK=64,ATTN_DH=64,ATTN_VEC=0",
+                          "ATTN_TK=64,ATTN_DH=64,ATTN_VEC=16,ATTN_QB=8,ROW_VEC=16",
+                          "ATTN_TK=16,ATTN_DH=8,ATTN_VEC=16,ATTN_QB=3,ROW_VEC=16", "ATTN_TK=0"};
   const case_t cases[] = {
       {1, 1, 1, 1, 1, 0},    {1, 1, 1, 1, 1, 1},    {2, 5, 5, 3, 4, 1},   {3, 7, 3, 2, 5, 0},
       {2, 17, 17, 4, 8, 1},  {1, 33, 16, 1, 16, 0}, {4, 31, 13, 2, 7, 0}, {2, 64, 64, 4, 32, 1},
@@ -245,6 +250,20 @@ static void test_bad_arguments(void **state) {
   assert_int_equal(cls_attention_probs_count(&s), B * H * T * T);
   cls_buffer_free(x), cls_buffer_free(p), cls_buffer_free(o);
   cls_context_destroy(ctx);
+
+  /* Device parameters the vector kernels cannot take: a width other than
+   * 16, or row vectors that are not float16. */
+  const char *bad_params[] = {"ATTN_TK=16,ATTN_VEC=8,ROW_VEC=16", "ATTN_TK=16,ATTN_VEC=16,ROW_VEC=8"};
+  for (size_t i = 0; i < 2; i++) {
+    ctx = test_context(bad_params[i], NULL);
+    TEST_OK(ctx, cls_buffer_alloc(ctx, n, &x));
+    TEST_OK(ctx, cls_buffer_alloc(ctx, B * H * T * T, &p));
+    in.ref = cls_ref_at(x, 0);
+    assert_int_equal(cls_attention_forward(ctx, &s, in, in, in, cls_ref_at(p, 0), in), CLS_ERR_INVALID_VALUE);
+    assert_non_null(strstr(cls_last_error(ctx), i ? "ROW_VEC" : "ATTN_VEC=8"));
+    cls_buffer_free(x), cls_buffer_free(p);
+    cls_context_destroy(ctx);
+  }
 }
 
 int main(void) {

@@ -59,10 +59,30 @@ static cls_status check_shape(cls_context *ctx, const char *fn, const cls_attn_s
   return CLS_OK;
 }
 
-/* Whether this shape runs on the short-sequence kernels. */
-static int short_keys(cls_context *ctx, const cls_attn_shape *s) {
+/* Which kernels a shape runs on. */
+enum { WAY_MATMUL, WAY_ROWS, WAY_VEC };
+
+/* The vector kernels hold a head's keys and values as ATTN_DH float16s a
+ * work-item; beyond 64 columns that many registers spill past any use. */
+#define VEC_DH_MAX 64
+
+static cls_status attn_way(cls_context *ctx, const char *fn, const cls_attn_shape *s, int *way) {
   const long tk_max = cls__param(ctx, "ATTN_TK", 0), dh_max = cls__param(ctx, "ATTN_DH", 0);
-  return tk_max > 0 && s->tk <= (size_t)tk_max && dh_max > 0 && s->head_dim <= (size_t)dh_max;
+  const long vec = cls__param(ctx, "ATTN_VEC", 0);
+  if (vec != 0 && vec != 16)
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
+                     "%s: device parameter ATTN_VEC=%ld is neither 0 (row kernels) nor 16 (one key a lane of a "
+                     "float16); fix CLSCALE_PARAMS",
+                     fn, vec);
+  if (vec == 16 && cls__param(ctx, "ROW_VEC", 0) != 16)
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
+                     "%s: ATTN_VEC=16 takes the row kernels' float16 vectors, but ROW_VEC is %ld; set ROW_VEC=16 "
+                     "or ATTN_VEC=0 in CLSCALE_PARAMS",
+                     fn, cls__param(ctx, "ROW_VEC", 0));
+  *way = WAY_MATMUL;
+  if (tk_max > 0 && s->tk <= (size_t)tk_max && dh_max > 0 && s->head_dim <= (size_t)dh_max)
+    *way = vec == 16 && s->tk <= 16 && s->head_dim <= VEC_DH_MAX ? WAY_VEC : WAY_ROWS;
+  return CLS_OK;
 }
 
 /* Sets an operand's four arguments (buffer, offset, stride, ld). */
@@ -83,45 +103,71 @@ static cls_status arg_shape(cls_context *ctx, cl_kernel k, cl_uint *a, const cls
   return CLS_OK;
 }
 
-static cls_status short_forward(cls_context *ctx, const cls_attn_shape *s, cls_attn_operand q, cls_attn_operand k,
-                                cls_attn_operand v, cls_ref probs, cls_attn_operand out) {
+/* The vector kernels' launch: ATTN_QB queries a work-item (a device
+ * parameter, so the kernel's define and this count agree), in groups of
+ * VEC_LOCAL so that the emulator's (batch, head) blocks spread over
+ * cores: 16 spectra x 4 heads x 128 queries give 64 groups. */
+#define VEC_LOCAL 16
+
+static size_t vec_qb(cls_context *ctx) {
+  return (size_t)cls__param(ctx, "ATTN_QB", 8);
+}
+
+static cls_status launch_vec(cls_context *ctx, const char *op, cl_kernel k, size_t items, double flops,
+                             double bytes) {
+  size_t local = VEC_LOCAL, global = cls__round_up(items, local);
+  return cls__launch(ctx, op, k, 1, &global, &local, flops, bytes);
+}
+
+static cls_status short_forward(cls_context *ctx, int way, const cls_attn_shape *s, cls_attn_operand q,
+                                cls_attn_operand k, cls_attn_operand v, cls_ref probs, cls_attn_operand out) {
   const size_t rows = s->batch * s->heads * s->tq, dh = s->head_dim;
+  const size_t items = way == WAY_VEC ? s->batch * s->heads * ((s->tq + vec_qb(ctx) - 1) / vec_qb(ctx)) : rows;
   cl_kernel kr;
-  cls_status st = cls__kernel(ctx, "attention", "attn_short_fwd", &kr);
+  cls_status st = cls__kernel(ctx, "attention", way == WAY_VEC ? "attn_vec_fwd" : "attn_short_fwd", &kr);
   cl_uint a = 0;
   if (st || (st = arg_operand(ctx, kr, &a, q)) || (st = arg_operand(ctx, kr, &a, k)) ||
       (st = arg_operand(ctx, kr, &a, v)) || (st = cls__arg_mem(ctx, kr, a++, probs.buf)) ||
       (st = cls__arg_uint(ctx, kr, a++, probs.offset)) || (st = arg_operand(ctx, kr, &a, out)) ||
-      (st = arg_shape(ctx, kr, &a, s, rows)) || (st = cls__arg_float(ctx, kr, a++, s->scale)) ||
+      (st = arg_shape(ctx, kr, &a, s, items)) || (st = cls__arg_float(ctx, kr, a++, s->scale)) ||
       (st = cls__arg_int(ctx, kr, a++, s->causal)))
     return st;
   /* FLOPs: the two products' (2 tk dh each per row), as the matmul way
    * counts them (its softmax is counted apart; here it is not counted), so
    * a model's FLOPs per step are the same either way. */
-  const double tk = (double)s->tk, n = (double)rows;
-  return cls__launch_map(ctx, "attention_fwd", kr, rows, n * 4.0 * tk * dh,
-                         n * sizeof(float) * (2.0 * dh + 2.0 * tk * dh + tk));
+  const double tk = (double)s->tk, n = (double)rows, flops = n * 4.0 * tk * dh,
+               bytes = n * sizeof(float) * (2.0 * dh + 2.0 * tk * dh + tk);
+  if (way == WAY_VEC) return launch_vec(ctx, "attention_fwd", kr, items, flops, bytes);
+  return cls__launch_map(ctx, "attention_fwd", kr, rows, flops, bytes);
 }
 
-static cls_status short_backward(cls_context *ctx, const cls_attn_shape *s, cls_attn_operand q, cls_attn_operand k,
-                                 cls_attn_operand v, cls_ref probs, cls_attn_operand dout, cls_ref scratch,
-                                 cls_attn_operand dq, cls_attn_operand dk, cls_attn_operand dv, int accumulate) {
-  const size_t rows = s->batch * s->heads * s->tq, dh = s->head_dim, items = s->batch * s->heads * s->tk * dh;
+static cls_status short_backward(cls_context *ctx, int way, const cls_attn_shape *s, cls_attn_operand q,
+                                 cls_attn_operand k, cls_attn_operand v, cls_ref probs, cls_attn_operand dout,
+                                 cls_ref scratch, cls_attn_operand dq, cls_attn_operand dk, cls_attn_operand dv,
+                                 int accumulate) {
+  const int vec = way == WAY_VEC;
+  const size_t rows = s->batch * s->heads * s->tq, dh = s->head_dim;
+  /* vec: a work-item per ATTN_QB queries, then per (b, h, column) */
+  const size_t items_q = vec ? s->batch * s->heads * ((s->tq + vec_qb(ctx) - 1) / vec_qb(ctx)) : rows;
+  const size_t items = vec ? s->batch * s->heads * dh : s->batch * s->heads * s->tk * dh;
   cl_kernel kr;
-  cls_status st = cls__kernel(ctx, "attention", "attn_short_bwd_q", &kr);
+  cls_status st = cls__kernel(ctx, "attention", vec ? "attn_vec_bwd_q" : "attn_short_bwd_q", &kr);
   cl_uint a = 0;
   if (st || (st = arg_operand(ctx, kr, &a, k)) || (st = arg_operand(ctx, kr, &a, v)) ||
       (st = cls__arg_mem(ctx, kr, a++, probs.buf)) || (st = cls__arg_uint(ctx, kr, a++, probs.offset)) ||
       (st = arg_operand(ctx, kr, &a, dout)) || (st = cls__arg_mem(ctx, kr, a++, scratch.buf)) ||
       (st = cls__arg_uint(ctx, kr, a++, scratch.offset)) || (st = arg_operand(ctx, kr, &a, dq)) ||
-      (st = arg_shape(ctx, kr, &a, s, rows)) || (st = cls__arg_float(ctx, kr, a++, s->scale)) ||
+      (st = arg_shape(ctx, kr, &a, s, items_q)) || (st = cls__arg_float(ctx, kr, a++, s->scale)) ||
       (st = cls__arg_int(ctx, kr, a++, s->causal)) || (st = cls__arg_int(ctx, kr, a++, accumulate)))
     return st;
   const double tk = (double)s->tk, tq = (double)s->tq, n = (double)rows;
-  st = cls__launch_map(ctx, "attention_bwd", kr, rows, n * 4.0 * tk * dh, /* dP and dQ, as above */
-                       n * sizeof(float) * (2.0 * dh + 2.0 * tk * dh + 2.0 * tk));
+  const double flops_q = n * 4.0 * tk * dh; /* dP and dQ, as above */
+  const double bytes_q = n * sizeof(float) * (2.0 * dh + 2.0 * tk * dh + 2.0 * tk);
+  st = vec ? launch_vec(ctx, "attention_bwd", kr, items_q, flops_q, bytes_q)
+           : cls__launch_map(ctx, "attention_bwd", kr, rows, flops_q, bytes_q);
   if (st != CLS_OK) return st;
-  if ((st = cls__kernel(ctx, "attention", "attn_short_bwd_kv", &kr)) != CLS_OK) return st;
+  if ((st = cls__kernel(ctx, "attention", vec ? "attn_vec_bwd_kv" : "attn_short_bwd_kv", &kr)) != CLS_OK)
+    return st;
   a = 0;
   if ((st = arg_operand(ctx, kr, &a, q)) || (st = cls__arg_mem(ctx, kr, a++, probs.buf)) ||
       (st = cls__arg_uint(ctx, kr, a++, probs.offset)) || (st = arg_operand(ctx, kr, &a, dout)) ||
@@ -130,9 +176,9 @@ static cls_status short_backward(cls_context *ctx, const cls_attn_shape *s, cls_
       (st = arg_shape(ctx, kr, &a, s, items)) || (st = cls__arg_int(ctx, kr, a++, s->causal)) ||
       (st = cls__arg_int(ctx, kr, a++, accumulate)))
     return st;
-  const double m = (double)items;
-  return cls__launch_map(ctx, "attention_bwd", kr, items, m * 4.0 * tq /* dV and dK */,
-                         m * sizeof(float) * 4.0 * tq);
+  const double m = (double)(s->batch * s->heads * s->tk * dh); /* dV and dK entries */
+  if (vec) return launch_vec(ctx, "attention_bwd", kr, items, m * 4.0 * tq, m * sizeof(float) * 4.0 * tq);
+  return cls__launch_map(ctx, "attention_bwd", kr, items, m * 4.0 * tq, m * sizeof(float) * 4.0 * tq);
 }
 
 cls_status cls_attention_forward(cls_context *ctx, const cls_attn_shape *s, cls_attn_operand q, cls_attn_operand k,
@@ -149,7 +195,9 @@ cls_status cls_attention_forward(cls_context *ctx, const cls_attn_shape *s, cls_
       (st = cls__attn_check_operand(ctx, fn, "out", out, s->tq, C, B, 1)) != CLS_OK ||
       (st = cls__check_ref(ctx, fn, "probs", probs, cls_attention_probs_count(s))) != CLS_OK)
     return st;
-  if (short_keys(ctx, s)) return short_forward(ctx, s, q, k, v, probs, out);
+  int way;
+  if ((st = attn_way(ctx, fn, s, &way)) != CLS_OK) return st;
+  if (way != WAY_MATMUL) return short_forward(ctx, way, s, q, k, v, probs, out);
 
   /* Scores S[b, h] = Q_bh K_bh^T, unscaled: the softmax applies the scale. */
   for (size_t h = 0; h < H && st == CLS_OK; h++)
@@ -191,7 +239,9 @@ cls_status cls_attention_backward(cls_context *ctx, const cls_attn_shape *s, cls
       probs.offset < scratch.offset + n_probs)
     return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: scratch overlaps probs; give it its own %zu floats", fn,
                      n_probs);
-  if (short_keys(ctx, s)) return short_backward(ctx, s, q, k, v, probs, dout, scratch, dq, dk, dv, accumulate);
+  int way;
+  if ((st = attn_way(ctx, fn, s, &way)) != CLS_OK) return st;
+  if (way != WAY_MATMUL) return short_backward(ctx, way, s, q, k, v, probs, dout, scratch, dq, dk, dv, accumulate);
   const float beta = accumulate ? 1.0f : 0.0f;
 
   for (size_t h = 0; h < H && st == CLS_OK; h++) {

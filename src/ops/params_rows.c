@@ -27,16 +27,22 @@
  *               (cl/softmax.cl and cl/norm.cl give the measurements).
  *   ATTN_TK     attention with at most this many keys and heads of at
  *   ATTN_DH     most ATTN_DH columns runs as one kernel forward and two
- *               backward (cl/attention.cl: a query row per work-item, its
- *               scores in a private array of ATTN_TK floats); other shapes,
- *               or ATTN_TK=0, take the matmuls and the softmax op. The row
- *               kernels are scalar loops, which PoCL does not vectorise:
- *               on the 2-core CPU they saved ~110 launches a step of the
- *               emulator at width 16 but made its steps slower (interleaved
- *               runs, 2026-12-06, a loaded machine), so the cpu set keeps
- *               them off (ATTN_TK=32,ATTN_DH=8 turns them on); the GPU
- *               values are unmeasured guesses (a row per work-item is
- *               plenty of parallelism there, and launches cost more). */
+ *               backward (cl/attention.cl); other shapes, or ATTN_TK=0,
+ *               take the matmuls and the softmax op.
+ *   ATTN_VEC    which of cl/attention.cl's kernels: 0, a query row per
+ *               work-item with scalar loops (GPUs: a row per work-item is
+ *               plenty of parallelism there, and launches cost more;
+ *               unmeasured guesses); 16, up to 16 keys as the lanes of a
+ *               float16 (needs ROW_VEC=16), ATTN_QB queries a work-item
+ *               (CPUs: PoCL does not vectorise the scalar loops, and those
+ *               made the emulator's steps slower than the matmul way on
+ *               the 2-core CPU, 2026-12-06; the float16 kernels make them
+ *               faster, measured in docs/performance.md).
+ *   ATTN_QB     queries a work-item of the float16 kernels: they gather a
+ *               head's keys and values once for this many queries (results
+ *               do not depend on it). On the 2-core CPU, emulator width 16,
+ *               32 took 0.7-0.9x the device time of 8 (2026-12-07, load
+ *               4); 16 keeps more work-items for small batches. */
 #include "params_internal.h"
 
 /* What the kernels can take (work-group sizes up to PoCL's 4096; the
@@ -53,6 +59,8 @@ static const cls__param_range rows_ranges[] = {
     {"ROW_PACK", 0, 8, 0},
     {"ATTN_TK", 0, 256, 0},
     {"ATTN_DH", 1, 1 << 16, 0},
+    {"ATTN_VEC", 0, 16, 0},
+    {"ATTN_QB", 1, 1024, 0},
     {NULL, 0, 0, 0},
 };
 
@@ -60,7 +68,7 @@ const cls__param_family cls__params_rows = {
     "rows",
     {
         [CLS__SET_CPU] = "ROW_VARIANT=0 ROW_WG=64 ROW_LOCAL=16 ROW_VEC=16 ROW_CVEC=16 ROW_PART=256 ROW_CLOCAL=16 "
-                         "ROW_PAIR=128 ROW_PACK=4 ATTN_TK=0 ATTN_DH=8",
+                         "ROW_PAIR=128 ROW_PACK=4 ATTN_TK=16 ATTN_DH=32 ATTN_VEC=16 ATTN_QB=16",
         [CLS__SET_NVIDIA_GPU] = "ROW_VARIANT=1 ROW_WG=256 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 "
                                 "ROW_CLOCAL=64 ATTN_TK=64 ATTN_DH=64",
         [CLS__SET_AMD_GPU] = "ROW_VARIANT=1 ROW_WG=256 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 "
