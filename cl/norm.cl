@@ -229,105 +229,118 @@ NORM_PACK(3, 1)
 NORM_PACK(4, 1)
 #endif
 
-/* mode 0: work-item w takes row w. mode 2 (rows of 1 to 4 whole vectors,
- * ROW_PACK > 0; the host decides): rows ROW_PACK * w on, in registers, or
- * one by one where they do not make a whole pack of one model (the last,
- * incomplete pack, and packs across the boundary between two models side
- * by side). One row at a time is the loop below, written out in the
- * kernel: as a function of its own, called per row, it measured slower. */
+/* Rows [r_begin, r_end) one at a time: the loop norm_fwd_row runs,
+ * written out where it is used (as a function of its own, called per
+ * row, it measured slower); the pack kernels run it for rows that do not
+ * make a whole pack. */
+#define NORM_ROWS(r_begin, r_end)                                                                                    \
+  for (uint r = r_begin; r < r_end; r++) {                                                                           \
+    MODEL_OF(r);                                                                                                     \
+    uint start = yo + r * cols;                                                                                      \
+    __global const float *xr = x + xo + r * cols;                                                                    \
+    if (has_res) { /* the residual first: x = (a + y) + bias (res_row), in vectors, then its norm */                 \
+      __global float *xw = x + xo + r * cols;                                                                        \
+      __global const float *ar = ra + rao + r * cols, *yr2 = ry + ryo + r * cols, *br = rb + rbo + po;               \
+      uint k = 0;                                                                                                    \
+      for (; k + ROW_VEC <= cols; k += ROW_VEC)                                                                      \
+        VSTORE((VLOAD(0, ar + k) + VLOAD(0, yr2 + k)) + VLOAD(0, br + k), 0, xw + k);                                \
+      for (; k < cols; k++) xw[k] = (ar[k] + yr2[k]) + br[k];                                                        \
+    }                                                                                                                \
+    __global float *yr = y + start;                                                                                  \
+    int al = start % ROW_VEC == 0;                                                                                   \
+    __global floatv *ya = (__global floatv *)(y + (start - start % ROW_VEC));                                        \
+    __global const float *g = gamma + go + po;                                                                       \
+    __global const float *b = beta + bo + po;                                                                        \
+    float inv_n = 1.0f / (float)cols;                                                                                \
+    uint j;                                                                                                          \
+                                                                                                                     \
+    float x0 = 0.0f, m = 0.0f; /* x - mean = (x - x0) - m */                                                         \
+    if (!rms) {                                                                                                      \
+      x0 = xr[0];                                                                                                    \
+      /* Four running sums: one would chain every vector behind the latency of                                       \
+       * the one before. */                                                                                          \
+      floatv vs = (floatv)(0.0f), vs1 = vs, vs2 = vs, vs3 = vs;                                                      \
+      for (j = 0; j + 4 * ROW_VEC <= cols; j += 4 * ROW_VEC) {                                                       \
+        vs += VLOAD(0, xr + j) - x0;                                                                                 \
+        vs1 += VLOAD(0, xr + j + ROW_VEC) - x0;                                                                      \
+        vs2 += VLOAD(0, xr + j + 2 * ROW_VEC) - x0;                                                                  \
+        vs3 += VLOAD(0, xr + j + 3 * ROW_VEC) - x0;                                                                  \
+      }                                                                                                              \
+      for (; j + ROW_VEC <= cols; j += ROW_VEC) vs += VLOAD(0, xr + j) - x0;                                         \
+      float s = hsum((vs + vs1) + (vs2 + vs3));                                                                      \
+      for (; j < cols; j++) s += xr[j] - x0;                                                                         \
+      m = s * inv_n;                                                                                                 \
+    }                                                                                                                \
+    floatv vq = (floatv)(0.0f), vq1 = vq, vq2 = vq, vq3 = vq;                                                        \
+    for (j = 0; j + 4 * ROW_VEC <= cols; j += 4 * ROW_VEC) {                                                         \
+      floatv d = (VLOAD(0, xr + j) - x0) - m, d1 = (VLOAD(0, xr + j + ROW_VEC) - x0) - m;                            \
+      floatv d2 = (VLOAD(0, xr + j + 2 * ROW_VEC) - x0) - m, d3 = (VLOAD(0, xr + j + 3 * ROW_VEC) - x0) - m;         \
+      vq = mul_addv(d, d, vq);                                                                                       \
+      vq1 = mul_addv(d1, d1, vq1);                                                                                   \
+      vq2 = mul_addv(d2, d2, vq2);                                                                                   \
+      vq3 = mul_addv(d3, d3, vq3);                                                                                   \
+    }                                                                                                                \
+    for (; j + ROW_VEC <= cols; j += ROW_VEC) {                                                                      \
+      floatv d = (VLOAD(0, xr + j) - x0) - m;                                                                        \
+      vq = mul_addv(d, d, vq);                                                                                       \
+    }                                                                                                                \
+    float q = hsum((vq + vq1) + (vq2 + vq3));                                                                        \
+    for (; j < cols; j++) {                                                                                          \
+      float d = (xr[j] - x0) - m;                                                                                    \
+      q = mul_add(d, d, q);                                                                                          \
+    }                                                                                                                \
+    float rs = rsqrt(q * inv_n + eps);                                                                               \
+                                                                                                                     \
+    if (has_beta) {                                                                                                  \
+      for (j = 0; j + ROW_VEC <= cols; j += ROW_VEC)                                                                 \
+        STORE_V(mul_addv(((VLOAD(0, xr + j) - x0) - m) * rs, VLOAD(0, g + j), VLOAD(0, b + j)), j, al, ya, yr);      \
+      for (; j < cols; j++) yr[j] = mul_add(((xr[j] - x0) - m) * rs, g[j], b[j]);                                    \
+    } else {                                                                                                         \
+      for (j = 0; j + ROW_VEC <= cols; j += ROW_VEC)                                                                 \
+        STORE_V(((VLOAD(0, xr + j) - x0) - m) * rs * VLOAD(0, g + j), j, al, ya, yr);                                \
+      for (; j < cols; j++) yr[j] = ((xr[j] - x0) - m) * rs * g[j];                                                  \
+    }                                                                                                                \
+    if (has_mean) mean[mo + so] = x0 + m;                                                                            \
+    if (has_rstd) rstd[ro + so] = rs;                                                                                \
+  }
+
+/* mode 0: work-item w takes row w. (mode 2, rows of 1 to 4 whole vectors
+ * in packs, is the norm_fwd_packNV_RMS kernels below; the argument stays
+ * for the host's one argument list.) */
 __kernel void norm_fwd_row(NORM_FWD_PARAMS, int mode) {
+  (void)mode;
   uint w = get_global_id(0), r_begin = w, r_end = min(w + 1, rows);
-#if ROW_PACK > 0
-  if (mode == 2) {
-    r_begin = w * ROW_PACK;
-    r_end = min(rows, r_begin + ROW_PACK);
-    if (r_end - r_begin == ROW_PACK && r_begin / mrows == (r_end - 1) / mrows) {
-      /* The shape is uniform over the launch: one branch, taken alike by all. */
-      uint nv = cols / ROW_VEC;
-#define NORM_PACK_CALL(RMS)                                                                                       \
-  (nv == 1   ? norm_pack1_##RMS(NORM_FWD_ARGS, r_begin)                                                           \
-   : nv == 2 ? norm_pack2_##RMS(NORM_FWD_ARGS, r_begin)                                                           \
-   : nv == 3 ? norm_pack3_##RMS(NORM_FWD_ARGS, r_begin)                                                           \
-             : norm_pack4_##RMS(NORM_FWD_ARGS, r_begin))
-      if (rms)
-        NORM_PACK_CALL(1);
-      else
-        NORM_PACK_CALL(0);
-#undef NORM_PACK_CALL
-      return;
-    }
-  }
-#endif
-  for (uint r = r_begin; r < r_end; r++) {
-    MODEL_OF(r);
-    uint start = yo + r * cols;
-    __global const float *xr = x + xo + r * cols;
-    if (has_res) { /* the residual first: x = (a + y) + bias (res_row), in vectors, then its norm */
-      __global float *xw = x + xo + r * cols;
-      __global const float *ar = ra + rao + r * cols, *yr2 = ry + ryo + r * cols, *br = rb + rbo + po;
-      uint k = 0;
-      for (; k + ROW_VEC <= cols; k += ROW_VEC)
-        VSTORE((VLOAD(0, ar + k) + VLOAD(0, yr2 + k)) + VLOAD(0, br + k), 0, xw + k);
-      for (; k < cols; k++) xw[k] = (ar[k] + yr2[k]) + br[k];
-    }
-    __global float *yr = y + start;
-    int al = start % ROW_VEC == 0;
-    __global floatv *ya = (__global floatv *)(y + (start - start % ROW_VEC));
-    __global const float *g = gamma + go + po;
-    __global const float *b = beta + bo + po;
-    float inv_n = 1.0f / (float)cols;
-    uint j;
-
-    float x0 = 0.0f, m = 0.0f; /* x - mean = (x - x0) - m */
-    if (!rms) {
-      x0 = xr[0];
-      /* Four running sums: one would chain every vector behind the latency of
-       * the one before. */
-      floatv vs = (floatv)(0.0f), vs1 = vs, vs2 = vs, vs3 = vs;
-      for (j = 0; j + 4 * ROW_VEC <= cols; j += 4 * ROW_VEC) {
-        vs += VLOAD(0, xr + j) - x0;
-        vs1 += VLOAD(0, xr + j + ROW_VEC) - x0;
-        vs2 += VLOAD(0, xr + j + 2 * ROW_VEC) - x0;
-        vs3 += VLOAD(0, xr + j + 3 * ROW_VEC) - x0;
-      }
-      for (; j + ROW_VEC <= cols; j += ROW_VEC) vs += VLOAD(0, xr + j) - x0;
-      float s = hsum((vs + vs1) + (vs2 + vs3));
-      for (; j < cols; j++) s += xr[j] - x0;
-      m = s * inv_n;
-    }
-    floatv vq = (floatv)(0.0f), vq1 = vq, vq2 = vq, vq3 = vq;
-    for (j = 0; j + 4 * ROW_VEC <= cols; j += 4 * ROW_VEC) {
-      floatv d = (VLOAD(0, xr + j) - x0) - m, d1 = (VLOAD(0, xr + j + ROW_VEC) - x0) - m;
-      floatv d2 = (VLOAD(0, xr + j + 2 * ROW_VEC) - x0) - m, d3 = (VLOAD(0, xr + j + 3 * ROW_VEC) - x0) - m;
-      vq = mul_addv(d, d, vq);
-      vq1 = mul_addv(d1, d1, vq1);
-      vq2 = mul_addv(d2, d2, vq2);
-      vq3 = mul_addv(d3, d3, vq3);
-    }
-    for (; j + ROW_VEC <= cols; j += ROW_VEC) {
-      floatv d = (VLOAD(0, xr + j) - x0) - m;
-      vq = mul_addv(d, d, vq);
-    }
-    float q = hsum((vq + vq1) + (vq2 + vq3));
-    for (; j < cols; j++) {
-      float d = (xr[j] - x0) - m;
-      q = mul_add(d, d, q);
-    }
-    float rs = rsqrt(q * inv_n + eps);
-
-    if (has_beta) {
-      for (j = 0; j + ROW_VEC <= cols; j += ROW_VEC)
-        STORE_V(mul_addv(((VLOAD(0, xr + j) - x0) - m) * rs, VLOAD(0, g + j), VLOAD(0, b + j)), j, al, ya, yr);
-      for (; j < cols; j++) yr[j] = mul_add(((xr[j] - x0) - m) * rs, g[j], b[j]);
-    } else {
-      for (j = 0; j + ROW_VEC <= cols; j += ROW_VEC)
-        STORE_V(((VLOAD(0, xr + j) - x0) - m) * rs * VLOAD(0, g + j), j, al, ya, yr);
-      for (; j < cols; j++) yr[j] = ((xr[j] - x0) - m) * rs * g[j];
-    }
-    if (has_mean) mean[mo + so] = x0 + m;
-    if (has_rstd) rstd[ro + so] = rs;
-  }
+  NORM_ROWS(r_begin, r_end);
 }
+
+/* Rows of 1 to 4 whole vectors (ROW_PACK > 0; the host decides): rows
+ * ROW_PACK * w on, in registers, or one by one where they do not make a
+ * whole pack of one model (the last, incomplete pack, and packs across the
+ * boundary between two models side by side). One kernel per vector count
+ * and norm, so that PoCL, which generates and compiles a kernel's code at
+ * its first launch, compiles only the variant a run uses (the eight in
+ * one kernel took about 0.7 s of a 5.3 s cold start of the GPT,
+ * 2026-12-07, which uses none of them). */
+#if ROW_PACK > 0
+#define NORM_PACK_KERNEL(NV, RMS)                                                                                 \
+  __kernel void norm_fwd_pack##NV##_##RMS(NORM_FWD_PARAMS, int mode) {                                            \
+    (void)mode;                                                                                                   \
+    uint r_begin = get_global_id(0) * ROW_PACK, r_end = min(rows, r_begin + ROW_PACK);                            \
+    if (r_end - r_begin == ROW_PACK && r_begin / mrows == (r_end - 1) / mrows) {                                  \
+      norm_pack##NV##_##RMS(NORM_FWD_ARGS, r_begin);                                                              \
+      return;                                                                                                     \
+    }                                                                                                             \
+    NORM_ROWS(r_begin, r_end);                                                                                    \
+  }
+NORM_PACK_KERNEL(1, 0)
+NORM_PACK_KERNEL(2, 0)
+NORM_PACK_KERNEL(3, 0)
+NORM_PACK_KERNEL(4, 0)
+NORM_PACK_KERNEL(1, 1)
+NORM_PACK_KERNEL(2, 1)
+NORM_PACK_KERNEL(3, 1)
+NORM_PACK_KERNEL(4, 1)
+#endif
 
 /* ---------------------------------------------- variant 1: row per group */
 

@@ -245,44 +245,39 @@ SOFTMAX_PACK(3, 1)
 SOFTMAX_PACK(4, 1)
 #endif
 
+/* Rows of 1 to 4 whole vectors (ROW_PACK > 0; the host decides): work-item
+ * w takes rows ROW_PACK * w on, in registers; a last, incomplete pack goes
+ * row by row. One kernel per vector count and mask, so that PoCL, which
+ * generates and compiles a kernel's code at its first launch, compiles
+ * only the variant a run uses (the eight in one kernel took 0.6 s of a
+ * 5.3 s cold start of the GPT, 2026-12-07). The arguments are
+ * softmax_fwd_row's. */
+#if ROW_PACK > 0
+#define SOFTMAX_PACK_KERNEL(NV, C)                                                                                \
+  __kernel void softmax_fwd_pack##NV##_##C(__global const float *x, uint xo, __global float *y, uint yo,          \
+                                           uint rows, uint cols, float scale, int causal, int mode) {             \
+    (void)causal, (void)mode;                                                                                     \
+    uint r0 = get_global_id(0) * ROW_PACK;                                                                        \
+    if (r0 + ROW_PACK <= rows)                                                                                    \
+      softmax_pack##NV##_##C(x, xo, y, yo, r0, cols, scale);                                                      \
+    else                                                                                                          \
+      for (uint r = r0; r < rows; r++) softmax_row(x, xo, y, yo, r, cols, scale, C);                              \
+  }
+SOFTMAX_PACK_KERNEL(1, 0)
+SOFTMAX_PACK_KERNEL(2, 0)
+SOFTMAX_PACK_KERNEL(3, 0)
+SOFTMAX_PACK_KERNEL(4, 0)
+SOFTMAX_PACK_KERNEL(1, 1)
+SOFTMAX_PACK_KERNEL(2, 1)
+SOFTMAX_PACK_KERNEL(3, 1)
+SOFTMAX_PACK_KERNEL(4, 1)
+#endif
+
 /* mode 0: work-item w takes row w. mode 1 (non-causal, short rows; the
- * host decides): rows 2w and 2w + 1, together. mode 2 (rows of 1 to 4
- * whole vectors, ROW_PACK > 0; the host decides): rows ROW_PACK * w on, in
- * registers; a last, incomplete pack goes row by row. */
+ * host decides): rows 2w and 2w + 1, together. */
 __kernel void softmax_fwd_row(__global const float *x, uint xo, __global float *y, uint yo, uint rows, uint cols,
                               float scale, int causal, int mode) {
   uint w = get_global_id(0);
-#if ROW_PACK > 0
-  if (mode == 2) {
-    uint r0 = w * ROW_PACK;
-    if (r0 + ROW_PACK <= rows) {
-      /* The shape is uniform over the launch: one branch, taken alike by all. */
-      uint nv = cols / ROW_VEC;
-      if (causal) {
-        if (nv == 1)
-          softmax_pack1_1(x, xo, y, yo, r0, cols, scale);
-        else if (nv == 2)
-          softmax_pack2_1(x, xo, y, yo, r0, cols, scale);
-        else if (nv == 3)
-          softmax_pack3_1(x, xo, y, yo, r0, cols, scale);
-        else
-          softmax_pack4_1(x, xo, y, yo, r0, cols, scale);
-      } else {
-        if (nv == 1)
-          softmax_pack1_0(x, xo, y, yo, r0, cols, scale);
-        else if (nv == 2)
-          softmax_pack2_0(x, xo, y, yo, r0, cols, scale);
-        else if (nv == 3)
-          softmax_pack3_0(x, xo, y, yo, r0, cols, scale);
-        else
-          softmax_pack4_0(x, xo, y, yo, r0, cols, scale);
-      }
-    } else {
-      for (uint r = r0; r < rows; r++) softmax_row(x, xo, y, yo, r, cols, scale, causal);
-    }
-    return;
-  }
-#endif
   if (mode == 0) {
     if (w < rows) softmax_row(x, xo, y, yo, w, cols, scale, causal);
   } else if (2 * w + 1 < rows) {

@@ -147,13 +147,18 @@ static cls_status forward(cls_context *ctx, const char *fn, const char *op, int 
     return s;
 
   int variant = cls__rows_variant(ctx);
-  cl_kernel k;
-  if ((s = cls__kernel(ctx, "norm", variant ? "norm_fwd_wg" : "norm_fwd_row", &k)) != CLS_OK) return s;
   /* Variant 0 runs rows of 1 to 4 whole vectors ROW_PACK per work-item in
-   * registers (mode 2, cl/norm.cl: bitwise the results of a row per
-   * work-item), the rest one per item. */
+   * registers (norm_fwd_packNV_RMS, one kernel per vector count and norm,
+   * cl/norm.cl: bitwise the results of a row per work-item), the rest one
+   * per item. */
   size_t pack = cls__rows_pack(ctx, variant, cols);
   size_t items = pack > 0 ? (rows + pack - 1) / pack : rows;
+  char name[32];
+  snprintf(name, sizeof name, "%s", variant ? "norm_fwd_wg" : "norm_fwd_row");
+  if (pack > 0)
+    snprintf(name, sizeof name, "norm_fwd_pack%zu_%d", cols / (size_t)cls__param(ctx, "ROW_VEC", 8), rms);
+  cl_kernel k;
+  if ((s = cls__kernel(ctx, "norm", name, &k)) != CLS_OK) return s;
   size_t global, local;
   if ((s = cls__rows_geometry(ctx, k, variant, items, cols, &global, &local)) != CLS_OK) return s;
   cl_uint a = 0;

@@ -16,6 +16,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "clscale/ops.h"
 #include "device/layer.h"
@@ -41,22 +42,25 @@ cls_status cls_softmax_forward(cls_context *ctx, size_t rows, size_t cols, float
   if ((s = cls__check_alias(ctx, fn, "y", y, rows * cols, "x", x, rows * cols, 1)) != CLS_OK) return s;
 
   int variant = cls__rows_variant(ctx);
-  cl_kernel k;
-  if ((s = cls__kernel(ctx, "softmax", variant ? "softmax_fwd_wg" : "softmax_fwd_row", &k)) != CLS_OK) return s;
   /* Variant 0 runs rows of 1 to 4 whole vectors ROW_PACK per work-item in
-   * registers (mode 2, cl/softmax.cl: bitwise the results of a row per
-   * work-item), other short non-causal rows two per work-item in lockstep
-   * (mode 1; ROW_PAIR is the longest such row), the rest one per item. */
+   * registers (softmax_fwd_packNV_C, one kernel per vector count and mask,
+   * cl/softmax.cl: bitwise the results of a row per work-item), other
+   * short non-causal rows two per work-item in lockstep (mode 1; ROW_PAIR
+   * is the longest such row), the rest one per item. */
   int mode = 0;
   size_t items = rows;
   size_t pack = cls__rows_pack(ctx, variant, cols);
+  char name[32];
+  snprintf(name, sizeof name, "%s", variant ? "softmax_fwd_wg" : "softmax_fwd_row");
   if (pack > 0) {
-    mode = 2;
+    snprintf(name, sizeof name, "softmax_fwd_pack%zu_%d", cols / (size_t)cls__param(ctx, "ROW_VEC", 8), causal);
     items = (rows + pack - 1) / pack;
   } else if (variant == 0 && !causal && (long)cols <= cls__param(ctx, "ROW_PAIR", 0)) {
     mode = 1;
     items = (rows + 1) / 2;
   }
+  cl_kernel k;
+  if ((s = cls__kernel(ctx, "softmax", name, &k)) != CLS_OK) return s;
   size_t global, local;
   if ((s = cls__rows_geometry(ctx, k, variant, items, cols, &global, &local)) != CLS_OK) return s;
   cl_uint a = 0;
