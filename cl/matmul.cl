@@ -96,22 +96,36 @@
 #define MM_RVW MM_VW
 #endif
 
+/* MM_VCLAMP(p, j0, last): the vector p[min(j0 + l, last)] over lanes l,
+ * built from scalar loads. (Not through a private array written by
+ * scalars and read as vectors: with one, Oclgrind 21.10 aborted at exit
+ * in every run of test_matmul_auto, as with the register transpose of
+ * mm_pack_panel below.) */
+#define MM_C(p, j0, last, l)     (p)[min((j0) + (l), (last))]
+#define MM_VCLAMP2(p, j0, last)  MM_C(p, j0, last, 0), MM_C(p, j0, last, 1)
+#define MM_VCLAMP4(p, j0, last)  MM_VCLAMP2(p, j0, last), MM_VCLAMP2(p, (j0) + 2, last)
+#define MM_VCLAMP8(p, j0, last)  MM_VCLAMP4(p, j0, last), MM_VCLAMP4(p, (j0) + 4, last)
+#define MM_VCLAMP16(p, j0, last) MM_VCLAMP8(p, j0, last), MM_VCLAMP8(p, (j0) + 8, last)
 #if MM_RVW == 16
-#define MM_VT     float16
-#define MM_VLOAD  vload16
-#define MM_VSTORE vstore16
+#define MM_VT                  float16
+#define MM_VLOAD               vload16
+#define MM_VSTORE              vstore16
+#define MM_VCLAMP(p, j0, last) ((float16)(MM_VCLAMP16(p, j0, last)))
 #elif MM_RVW == 8
-#define MM_VT     float8
-#define MM_VLOAD  vload8
-#define MM_VSTORE vstore8
+#define MM_VT                  float8
+#define MM_VLOAD               vload8
+#define MM_VSTORE              vstore8
+#define MM_VCLAMP(p, j0, last) ((float8)(MM_VCLAMP8(p, j0, last)))
 #elif MM_RVW == 4
-#define MM_VT     float4
-#define MM_VLOAD  vload4
-#define MM_VSTORE vstore4
+#define MM_VT                  float4
+#define MM_VLOAD               vload4
+#define MM_VSTORE              vstore4
+#define MM_VCLAMP(p, j0, last) ((float4)(MM_VCLAMP4(p, j0, last)))
 #elif MM_RVW == 2
-#define MM_VT     float2
-#define MM_VLOAD  vload2
-#define MM_VSTORE vstore2
+#define MM_VT                  float2
+#define MM_VLOAD               vload2
+#define MM_VSTORE              vstore2
+#define MM_VCLAMP(p, j0, last) ((float2)(MM_VCLAMP2(p, j0, last)))
 #else
 #error "MM_VW and MM_VW2 must be 2, 4, 8 or 16"
 #endif
@@ -231,7 +245,8 @@ __kernel void mm_pack_panel(__global const float *restrict src, uint off, uint l
  * (column panels, row panel, batch entry). B comes packed (element (kk,
  * col0 + j) at B + b_off + b*b_bstride + col0*b_col + kk*b_ks + j with
  * b_col = K, b_ks = MM_RNR) or in place when not transposed (b_in_place,
- * b_col = 1, b_ks = ldb). A comes packed or straight from the caller's matrix: element
+ * b_col = 1, b_ks = ldb; steps kk >= b_kfast load B safely, see below).
+ * A comes packed or straight from the caller's matrix: element
  * (row0 + i, kk) of op(A) is at A + a_off + b*a_bstride + row0*a_row +
  * i*a_rs + kk*a_ks, which describes a packed panel (a_row = K, a_rs = 1,
  * a_ks = MM_RMR), a row-major A (lda, lda, 1) and a transposed A (1, 1,
@@ -242,8 +257,9 @@ __kernel void mm_pack_panel(__global const float *restrict src, uint off, uint l
  * the grid up to the work-group size) return at once. */
 __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, uint a_rs, uint a_ks,
                       uint a_bstride, __global const float *restrict B, uint b_off, uint b_col, uint b_ks,
-                      uint b_bstride, uint b_in_place, __global float *restrict C, uint c_off, uint ldc,
-                      uint c_stride, uint M, uint N, uint K, float alpha, float beta, uint npw, uint lower) {
+                      uint b_bstride, uint b_in_place, uint b_kfast, __global float *restrict C, uint c_off,
+                      uint ldc, uint c_stride, uint M, uint N, uint K, float alpha, float beta, uint npw,
+                      uint lower) {
   uint tm = get_global_id(1), b = get_global_id(2);
   uint row0 = tm * MM_RMR;
   if (row0 >= M) return;
@@ -255,12 +271,17 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
     /* lower: tiles wholly above the diagonal are not wanted, nor are the
      * ones after them in this row. */
     if (col0 >= N || (lower && col0 > row0 + rows - 1)) return;
-    /* In place, the last panel shifts left to end at column N (the host
-     * reads B in place only when N >= MM_RNR) and stores only its new
-     * columns, so no load leaves the matrix. (Its first column is chosen,
-     * not computed as col0 minus a clamped difference: LLVM turns
-     * "a > b ? a - b : 0" into llvm.usub.sat, which Oclgrind cannot run.) */
-    uint bcol0 = b_in_place && col0 + MM_RNR > N ? N - MM_RNR : col0;
+    /* In place, the last panel shifts left to end at column N when N >=
+     * MM_RNR and stores only its new columns, so no load leaves the matrix.
+     * (Its first column is chosen, not computed as col0 minus a clamped
+     * difference: LLVM turns "a > b ? a - b : 0" into llvm.usub.sat, which
+     * Oclgrind cannot run.) A B narrower than the panel (N < MM_RNR) cannot
+     * shift: its one panel reads MM_RNR floats from each row kk, running
+     * on into the row's gap and the next rows (lanes past N, never
+     * stored); the host sets b_kfast to the rows whose loads end inside
+     * the matrix, and the rows after them load column by column. */
+    uint bcol0 = b_in_place && col0 + MM_RNR > N && N >= MM_RNR ? N - MM_RNR : col0;
+    uint kfast = min(b_kfast, K);
     __global const float *a = A + a_off + b * a_bstride + row0 * a_row;
     __global const float *bp = B + b_off + b * b_bstride + bcol0 * b_col;
 
@@ -276,7 +297,7 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
     if (a_rs == 1 && rows == MM_RMR) {
       /* Packed or transposed A, whole tile: the rows of a step are adjacent,
        * at offsets the compiler knows. */
-      for (uint kk = 0; kk < K; kk++) {
+      for (uint kk = 0; kk < kfast; kk++) {
         MM_VT bv[MM_RNV];
 #pragma unroll
         for (int j = 0; j < MM_RNV; j++) bv[j] = MM_VLOAD(0, bp + j * MM_RVW);
@@ -294,7 +315,7 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
       uint off[MM_RMR];
 #pragma unroll
       for (int i = 0; i < MM_RMR; i++) off[i] = min((uint)i, rows - 1) * a_rs;
-      for (uint kk = 0; kk < K; kk++) {
+      for (uint kk = 0; kk < kfast; kk++) {
         MM_VT bv[MM_RNV];
 #pragma unroll
         for (int j = 0; j < MM_RNV; j++) bv[j] = MM_VLOAD(0, bp + j * MM_RVW);
@@ -307,6 +328,25 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
         a += a_ks;
         bp += b_ks;
       }
+    }
+    /* The last rows of a narrow B in place: column j < N from the row,
+     * the lanes past N a copy of column N-1 (never stored). */
+    uint blast = N - 1 - bcol0;
+    uint off[MM_RMR];
+#pragma unroll
+    for (int i = 0; i < MM_RMR; i++) off[i] = min((uint)i, rows - 1) * a_rs;
+    for (uint kk = kfast; kk < K; kk++) {
+      MM_VT bv[MM_RNV];
+#pragma unroll
+      for (uint j = 0; j < MM_RNV; j++) bv[j] = MM_VCLAMP(bp, j * MM_RVW, blast);
+#pragma unroll
+      for (int i = 0; i < MM_RMR; i++) {
+        MM_VT av = (MM_VT)(a[off[i]]);
+#pragma unroll
+        for (int j = 0; j < MM_RNV; j++) acc[i][j] = fma(av, bv[j], acc[i][j]);
+      }
+      a += a_ks;
+      bp += b_ks;
     }
 
     __global float *c = C + c_off + b * c_stride + row0 * ldc + col0;

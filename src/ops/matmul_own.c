@@ -3,7 +3,8 @@
  * the layouts are described). On GPUs (MM_LOCAL=1): pack op(A) and op(B)
  * into zero-padded panels (mm_pack), multiply them with mm_local. On CPUs:
  * pack what must be packed (mm_pack_panel; see in_place() for which),
- * multiply with mm_regs, in chunks of k when k is long.
+ * multiply with mm_regs, in chunks of k when k is long and the operands
+ * outgrow the caches (k_chunk).
  *
  * The packed panels live in one scratch buffer per context, grown on
  * demand; the in-order queue keeps one call's packing after the previous
@@ -148,6 +149,18 @@ static size_t strip_rows_cached(size_t ld) {
   return 16 * sets / 2;                                  /* 16 ways, 2 lines per row */
 }
 
+/* Rows kk of a B narrower than the panel (n < pb), read in place, whose
+ * load of pb floats from the row's start (columns past n run on into the
+ * row's gap and the next rows) ends inside the matrix: kk*ldb + pb <=
+ * (k-1)*ldb + n. The same for every batch entry, so every entry (and each
+ * of cls_matmul_models' products alone) takes the same path. mm_regs
+ * loads the rows after them column by column. */
+static size_t narrow_fast_rows(size_t n, size_t k, size_t ldb, size_t pb) {
+  if (n >= pb) return k;
+  size_t behind = (pb - n + ldb - 1) / ldb; /* rows a load may run into */
+  return k > behind ? k - behind : 0;
+}
+
 /* Whether mm_regs reads A and B in place instead of packing them
  * (MM_ADIRECT, MM_BDIRECT: 0 never, 1 when it pays, 2 whenever it can,
  * for tests). In place needs k unpadded (the loop over k runs to the
@@ -156,9 +169,16 @@ static size_t strip_rows_cached(size_t ld) {
  * where the kernel can stream the operand well:
  *  - a row-major A: each work-item streams MM_RMR rows (measured as fast
  *    as packed, at every leading dimension tried);
- *  - a row-major B at least one panel wide whose column strip of kc rows
- *    (one chunk of k) stays in cache while the work-group's work-items
- *    reuse it (256^3: 1.5x faster in place; 1024^3: 2x slower).
+ *  - a row-major B whose column strip of kc rows (one chunk of k) stays in
+ *    cache while the work-group's work-items reuse it (256^3: 1.5x faster
+ *    in place; 1024^3: 2x slower). That includes a B narrower than the
+ *    panel (see narrow_fast_rows): packing it was a launch of its own, as
+ *    costly on a 2-core PoCL device as the small product itself (~15 us of
+ *    host time: PoCL wakes its threads), and the emulator makes ~50 such
+ *    products a training step (n = 1, 4, 16: the output head, the
+ *    attention's values, dY of its narrow layers). Unless more than an
+ *    eighth of its rows load column by column (n = 1 and k = 16: 1.6x
+ *    slower than packed).
  *  - a transposed A whose rows for one chunk of k (kc rows of lda floats)
  *    fit in 256 KiB: each work-item reads MM_RMR adjacent floats of a row,
  *    the rest of the line goes to its neighbours from cache, and the pack
@@ -180,7 +200,26 @@ static void in_place(const cls_context *ctx, const geometry *geo, const cls__mm_
   *a = *b = 0;
   if (geo->local || geo->kmul != 1) return;
   *a = am >= 2 || (am == 1 && (g->ta == CLS_NO_TRANS || g->lda * kc * sizeof(float) <= 256 * 1024 || g->n <= 512));
-  *b = g->tb == CLS_NO_TRANS && g->n >= geo->pb && (bm >= 2 || (bm == 1 && kc <= strip_rows_cached(g->ldb)));
+  size_t tail = g->k - narrow_fast_rows(g->n, g->k, g->ldb, geo->pb);
+  *b = g->tb == CLS_NO_TRANS && (bm >= 2 || (bm == 1 && kc <= strip_rows_cached(g->ldb) && tail * 8 <= g->k));
+}
+
+/* Whether a long k runs as several launches over chunks of MM_KC, each
+ * adding into C. Chunks keep a work-item's slices of A and B in cache
+ * while its work-group neighbours reuse them, which pays once op(A) and
+ * op(B) together, (m + n) k floats, outgrow the caches (MM_KCF floats):
+ * the own kernel on the 2-core AVX-512 PoCL device, per call, chunked
+ * against one launch, interleaved at load ~2 (2026-12-07): 128 x 384 x
+ * 4096 TN 0.71-0.73, 512 x 128 x 2048 TN 0.75-0.78; but the emulator's
+ * weight gradients (k = 2048 rows) 16 x 16 TN 1.02-1.09, 16 x 64 1.16-1.22,
+ * 48 x 144 1.06-1.12: each extra launch costs more than the cache saves.
+ * Decided on m, n and k only, never on the batch, so that cls_matmul_models
+ * sums each product in the order it would alone. */
+static size_t k_chunk(const cls_context *ctx, const cls__mm_args *g, size_t kpad) {
+  long kc = cls__param(ctx, "MM_KC", 0), kcf = cls__param(ctx, "MM_KCF", 0);
+  if (kc <= 0 || (double)(g->m + g->n) * (double)kpad <= (double)kcf) return kpad;
+  size_t chunks = (kpad + (size_t)kc - 1) / (size_t)kc;
+  return (kpad + chunks - 1) / chunks;
 }
 
 /* Column panels per mm_regs work-item: MM_NPW if set; else as many as
@@ -206,13 +245,9 @@ cls_status cls__mm_own(cls_context *ctx, const cls__mm_args *g) {
   cls_status s = get_geometry(ctx, &geo);
   if (s != CLS_OK) return s;
   size_t kpad = cls__round_up(g->k, geo.kmul);
-  /* On CPUs a long k runs as several launches over chunks of k, each adding
-   * into C (beta = 1 after the first): a work-item's slices of A and B
-   * then stay in cache while its work-group neighbours reuse them
-   * (measured on 128 x 384 x 4096: 1.7x faster than one pass over k). */
-  long kc_param = geo.local ? 0 : cls__param(ctx, "MM_KC", 0);
-  size_t chunks = kc_param > 0 ? (kpad + (size_t)kc_param - 1) / (size_t)kc_param : 1;
-  size_t kc = (kpad + chunks - 1) / chunks;
+  /* On CPUs a long k may run as several launches over chunks of kc, each
+   * adding into C (beta = 1 after the first); see k_chunk. */
+  size_t kc = geo.local ? kpad : k_chunk(ctx, g, kpad);
   int a_direct, b_direct;
   in_place(ctx, &geo, g, kc, &a_direct, &b_direct);
   size_t mp = cls__round_up(g->m, geo.pa), np = cls__round_up(g->n, geo.pb);
@@ -290,6 +325,7 @@ cls_status cls__mm_own(cls_context *ctx, const cls__mm_args *g) {
   arg_uint(&l, b_ks);
   arg_uint(&l, b_direct ? g->stride_b : g->stride_b ? np * kpad : 0);
   arg_uint(&l, (size_t)b_direct);
+  arg_uint(&l, kpad); /* b_kfast, set per chunk below */
   arg_mem(&l, g->c.buf);
   arg_uint(&l, g->c.offset);
   arg_uint(&l, g->ldc);
@@ -307,15 +343,18 @@ cls_status cls__mm_own(cls_context *ctx, const cls__mm_args *g) {
   size_t global[3] = {(tiles_n + npw - 1) / npw, cls__round_up(tiles_m, geo.ly), g->batch};
   size_t local[3] = {geo.lx, geo.ly, 1};
 
+  size_t kfast = b_direct ? narrow_fast_rows(g->n, kpad, g->ldb, geo.pb) : kpad;
   for (size_t k0 = 0; k0 < kpad; k0 += kc) {
     size_t klen = kpad - k0 < kc ? kpad - k0 : kc;
+    size_t kfast_part = kfast <= k0 ? 0 : kfast - k0 < klen ? kfast - k0 : klen;
     cls__mm_args part = *g;
     part.k = k0 >= g->k ? 0 : g->k - k0 < klen ? g->k - k0 : klen; /* without the padding */
     if (k0 > 0) part.beta = 1.0f;
     cls_status s2 = cls__arg_uint(ctx, kmul, 1, a_off + k0 * a_ks);
     if (s2 == CLS_OK) s2 = cls__arg_uint(ctx, kmul, 7, b_off + k0 * b_ks);
-    if (s2 == CLS_OK) s2 = cls__arg_uint(ctx, kmul, 18, klen);
-    if (s2 == CLS_OK) s2 = cls__arg_float(ctx, kmul, 20, part.beta);
+    if (s2 == CLS_OK) s2 = cls__arg_uint(ctx, kmul, 12, kfast_part);
+    if (s2 == CLS_OK) s2 = cls__arg_uint(ctx, kmul, 19, klen);
+    if (s2 == CLS_OK) s2 = cls__arg_float(ctx, kmul, 21, part.beta);
     if (s2 == CLS_OK)
       s2 = cls__launch(ctx, "matmul.own", kmul, 3, global, local, cls__mm_flops(&part), cls__mm_bytes(&part));
     if (s2 != CLS_OK) return s2;
