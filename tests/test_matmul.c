@@ -7,6 +7,9 @@
  * the offset, after the end) must come back unchanged. Products that want
  * only C's lower triangle (the SPD solve's updates, src/ops/matmul.h) must
  * get it exactly, and leave each entry above it either unchanged or right.
+ * Small products with buffers that end at their last element (own_small)
+ * catch a kernel reading past an operand under Oclgrind; own_small_launches
+ * counts the launches the register kernel's small products take.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,8 +40,10 @@ typedef struct mm_case {
 /* Runs one case on backend and checks every float of C's buffer. In
  * small-shape mode (test_util.h) a case of more multiply-adds
  * is skipped (4000): the small shapes left still put most awkward sizes in most
- * role and cross the tile edges of every kernel. */
-static void run_case(cls_context *ctx, cls_backend backend, const mm_case *t) {
+ * role and cross the tile edges of every kernel. Each buffer holds slack
+ * floats after the last one its matrices span; with none, a kernel that
+ * reads past an operand reads past its buffer, which Oclgrind reports. */
+static void run_case_slack(cls_context *ctx, cls_backend backend, const mm_case *t, size_t slack) {
   if (t->m * t->n * t->k * t->batch > test_limit(SIZE_MAX, 4000)) return;
   size_t ar = t->ta ? t->k : t->m, ac = t->ta ? t->m : t->k;
   size_t br = t->tb ? t->n : t->k, bc = t->tb ? t->k : t->n;
@@ -47,9 +52,9 @@ static void run_case(cls_context *ctx, cls_backend backend, const mm_case *t) {
   /* Batch strides leave a gap too, so that stride arithmetic is exercised. */
   size_t sa = t->broadcast_a ? 0 : span_a + 5, sb = t->broadcast_b ? 0 : span_b + 3, sc = span_c + 2;
   if (t->batch == 1) sa = sb = sc = 0;
-  size_t na = t->off_a + span_a + (t->batch - 1) * sa + 4;
-  size_t nb = t->off_b + span_b + (t->batch - 1) * sb + 4;
-  size_t nc = t->off_c + span_c + (t->batch - 1) * sc + 4;
+  size_t na = t->off_a + span_a + (t->batch - 1) * sa + slack;
+  size_t nb = t->off_b + span_b + (t->batch - 1) * sb + slack;
+  size_t nc = t->off_c + span_c + (t->batch - 1) * sc + slack;
 
   float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b), *c = malloc(nc * sizeof *c);
   float *before = malloc(nc * sizeof *before);
@@ -155,6 +160,10 @@ static void run_case(cls_context *ctx, cls_backend backend, const mm_case *t) {
   free(abs_b);
 }
 
+static void run_case(cls_context *ctx, cls_backend backend, const mm_case *t) {
+  run_case_slack(ctx, backend, t, 4);
+}
+
 /* (m, n, k) triples in which every awkward size appears in every role. */
 static const size_t shapes[][3] = {
     {1, 1, 1},    {2, 3, 7},    {17, 31, 33},  {33, 17, 1},  {63, 65, 2},   {65, 63, 127},
@@ -246,7 +255,105 @@ static void own_other_tiles(void **state) {
  * and B in place wherever it can, with k split into chunks of 50. */
 static void own_narrow(void **state) {
   (void)state;
-  test_backend(CLS_BACKEND_OWN, "MM_NARROW=1,MM_ADIRECT=2,MM_BDIRECT=2,MM_KC=50", SHAPE_COUNT);
+  test_backend(CLS_BACKEND_OWN, "MM_NARROW=1,MM_ADIRECT=2,MM_BDIRECT=2,MM_KC=50,MM_KCF=0", SHAPE_COUNT);
+}
+
+/* Small products as the emulator makes them, each buffer ending at its
+ * last element: B narrower than the register panel read in place (n = 1,
+ * primes, n just under the panel; its loads run on past row kk while they
+ * end inside the matrix, and its last rows load column by column, tails
+ * longer than k included), k split into chunks or not around the
+ * footprint bound MM_KCF, in every register tile's vector width. */
+static void own_small(void **state) {
+  (void)state;
+  static const char *params[] = {
+      NULL,
+      "MM_BDIRECT=2",
+      "MM_BDIRECT=2,MM_KC=7,MM_KCF=0",
+      "MM_NARROW=1,MM_BDIRECT=2,MM_KC=16,MM_KCF=300",
+      "MM_NARROW=0,MM_VW=4,MM_MR=3,MM_NV=3,MM_LM=2,MM_BDIRECT=2,MM_KC=9,MM_KCF=200",
+      "MM_NARROW=0,MM_VW=2,MM_MR=5,MM_NV=3,MM_BDIRECT=2",
+      "MM_NARROW=0,MM_VW=8,MM_MR=2,MM_NV=1,MM_ADIRECT=0,MM_BDIRECT=1,MM_KC=5,MM_KCF=0",
+  };
+  /* m, n, k, batch */
+  static const size_t small[][4] = {{13, 1, 40, 1}, {7, 2, 3, 1},   {5, 5, 61, 1},  {12, 16, 17, 1},
+                                    {25, 17, 9, 1}, {3, 31, 37, 1}, {11, 4, 16, 3}, {1, 13, 100, 1},
+                                    {29, 7, 2, 2},  {6, 33, 19, 1}, {2, 3, 300, 1}, {17, 1, 1, 2}};
+  for (size_t p = 0; p < sizeof params / sizeof params[0]; p++) {
+    cls_context *ctx = test_context(params[p], NULL);
+    if (p > 0 && cls__param(ctx, "MM_LOCAL", 0) != 0) { /* the GPU kernel ignores these; its set ran at p = 0 */
+      cls_context_destroy(ctx);
+      continue;
+    }
+    int i = 0;
+    for (size_t q = 0; q < sizeof small / sizeof small[0]; q++)
+      for (int tr = 0; tr < 4; tr++, i++) {
+        mm_case t = {(cls_trans)(tr & 1),
+                     (cls_trans)(tr >> 1),
+                     small[q][0],
+                     small[q][1],
+                     small[q][2],
+                     small[q][3],
+                     i % 2 ? 0.5f : 1.0f,
+                     i % 3 ? 0.0f : -1.25f,
+                     (size_t)(i % 3),
+                     (size_t)(i % 4 == 1) * 5,
+                     (size_t)(i % 2),
+                     (size_t)(i % 2) * 3,
+                     (size_t)(i % 5),
+                     (size_t)(i % 3),
+                     small[q][3] > 1 && i % 4 == 2,
+                     small[q][3] > 1 && i % 4 == 3,
+                     0};
+        run_case_slack(ctx, CLS_BACKEND_OWN, &t, 0);
+      }
+    cls_context_destroy(ctx);
+  }
+}
+
+/* Launches of the own backend's small products on the register kernel:
+ * a row-major B narrower than the panel is read in place (no packing
+ * launch) unless too many of its rows would load column by column, and k
+ * is one launch unless (m + n) k exceeds MM_KCF. */
+static size_t calls_of(cls_context *ctx, const char *op) {
+  cls_counters c;
+  TEST_OK(ctx, cls_counters_get(ctx, &c));
+  for (size_t i = 0; i < c.op_count; i++)
+    if (strcmp(c.ops[i].name, op) == 0) return (size_t)c.ops[i].calls;
+  return 0;
+}
+
+static void launches(cls_context *ctx, cls_trans ta, size_t m, size_t n, size_t k, size_t ldb, size_t own,
+                     size_t pack) {
+  size_t na = m * k, nb = (k - 1) * ldb + n;
+  float *h = calloc(na > nb ? na : nb, sizeof *h);
+  assert_non_null(h);
+  cls_buffer *a = test_upload(ctx, h, na), *b = test_upload(ctx, h, nb), *c = test_upload(ctx, h, m * n);
+  cls_counters_reset(ctx);
+  TEST_OK(ctx, cls_matmul_batched_on(ctx, CLS_BACKEND_OWN, ta, CLS_NO_TRANS, m, n, k, 1.0f, cls_ref_at(a, 0),
+                                     ta ? m : k, 0, cls_ref_at(b, 0), ldb, 0, 0.0f, cls_ref_at(c, 0), n, 0, 1));
+  size_t got_own = calls_of(ctx, "matmul.own"), got_pack = calls_of(ctx, "matmul.own_pack");
+  if (got_own != own || got_pack != pack)
+    fail_msg("%c %zux%zux%zu ldb %zu: %zu multiply and %zu packing launches, want %zu and %zu", ta ? 'T' : 'N', m,
+             n, k, ldb, got_own, got_pack, own, pack);
+  cls_buffer_free(a);
+  cls_buffer_free(b);
+  cls_buffer_free(c);
+  free(h);
+}
+
+static void own_small_launches(void **state) {
+  (void)state;
+  cls_context *ctx = test_context("MM_ADIRECT=1,MM_BDIRECT=1,MM_KC=64,MM_KCF=4096", NULL);
+  if (cls__param(ctx, "MM_LOCAL", 0) != 0) { /* the GPU kernel packs both sides */
+    cls_context_destroy(ctx);
+    skip();
+  }
+  launches(ctx, CLS_NO_TRANS, 37, 5, 64, 5, 1, 0); /* narrow B in place, a few rows column by column */
+  launches(ctx, CLS_NO_TRANS, 37, 1, 16, 1, 1, 1); /* n = 1, k = 16: every row would be slow, packed */
+  launches(ctx, CLS_TRANS, 8, 4, 256, 4, 1, 0);    /* (8 + 4) 256 <= 4096: one pass over k */
+  launches(ctx, CLS_TRANS, 16, 16, 256, 16, 4, 0); /* (16 + 16) 256 > 4096: chunks of 64 */
+  cls_context_destroy(ctx);
 }
 
 /* The GPU kernel (local-memory tiles) with the NVIDIA/AMD parameters and
@@ -265,7 +372,7 @@ static void own_lower(void **state) {
   static const char *params[] = {
       NULL,
       "MM_NARROW=0,MM_VW=4,MM_MR=3,MM_NV=3,MM_LM=2,MM_KP=4,MM_ADIRECT=0,MM_BDIRECT=0",
-      "MM_NARROW=1,MM_ADIRECT=2,MM_BDIRECT=2,MM_KC=50",
+      "MM_NARROW=1,MM_ADIRECT=2,MM_BDIRECT=2,MM_KC=50,MM_KCF=0",
       "MM_LOCAL=1,MM_TM=32,MM_TN=16,MM_TK=8,MM_WM=4,MM_WN=2,MM_KP=8",
   };
   static const size_t shapes_lower[][4] = {{1, 1, 1, 1},    {97, 97, 33, 1}, {130, 64, 65, 1},
@@ -329,9 +436,11 @@ static void auto_backend(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(own),          cmocka_unit_test(own_other_tiles), cmocka_unit_test(own_narrow),
-      cmocka_unit_test(own_local),    cmocka_unit_test(clblast),         cmocka_unit_test(host),
+      cmocka_unit_test(own),          cmocka_unit_test(own_other_tiles),
+      cmocka_unit_test(own_narrow),   cmocka_unit_test(own_local),
+      cmocka_unit_test(clblast),      cmocka_unit_test(host),
       cmocka_unit_test(auto_backend), cmocka_unit_test(own_lower),
+      cmocka_unit_test(own_small),    cmocka_unit_test(own_small_launches),
   };
   /* MATMUL_TEST=own runs one test (for kernel development). */
   if (getenv("MATMUL_TEST")) cmocka_set_test_filter(getenv("MATMUL_TEST"));
