@@ -96,36 +96,36 @@
 #define MM_RVW MM_VW
 #endif
 
-/* MM_VCLAMP(p, j0, last): the vector p[min(j0 + l, last)] over lanes l,
+/* MM_VCLAMP(p, j0, last, ld): the vector p[min(j0 + l, last) * ld] over lanes l,
  * built from scalar loads. (Not through a private array written by
  * scalars and read as vectors: with one, Oclgrind 21.10 aborted at exit
  * in every run of test_matmul_auto, as with the register transpose of
  * mm_pack_panel below.) */
-#define MM_C(p, j0, last, l)     (p)[min((j0) + (l), (last))]
-#define MM_VCLAMP2(p, j0, last)  MM_C(p, j0, last, 0), MM_C(p, j0, last, 1)
-#define MM_VCLAMP4(p, j0, last)  MM_VCLAMP2(p, j0, last), MM_VCLAMP2(p, (j0) + 2, last)
-#define MM_VCLAMP8(p, j0, last)  MM_VCLAMP4(p, j0, last), MM_VCLAMP4(p, (j0) + 4, last)
-#define MM_VCLAMP16(p, j0, last) MM_VCLAMP8(p, j0, last), MM_VCLAMP8(p, (j0) + 8, last)
+#define MM_C(p, j0, last, ld, l)     (p)[min((j0) + (l), (last)) * (ld)]
+#define MM_VCLAMP2(p, j0, last, ld)  MM_C(p, j0, last, ld, 0), MM_C(p, j0, last, ld, 1)
+#define MM_VCLAMP4(p, j0, last, ld)  MM_VCLAMP2(p, j0, last, ld), MM_VCLAMP2(p, (j0) + 2, last, ld)
+#define MM_VCLAMP8(p, j0, last, ld)  MM_VCLAMP4(p, j0, last, ld), MM_VCLAMP4(p, (j0) + 4, last, ld)
+#define MM_VCLAMP16(p, j0, last, ld) MM_VCLAMP8(p, j0, last, ld), MM_VCLAMP8(p, (j0) + 8, last, ld)
 #if MM_RVW == 16
-#define MM_VT                  float16
-#define MM_VLOAD               vload16
-#define MM_VSTORE              vstore16
-#define MM_VCLAMP(p, j0, last) ((float16)(MM_VCLAMP16(p, j0, last)))
+#define MM_VT                      float16
+#define MM_VLOAD                   vload16
+#define MM_VSTORE                  vstore16
+#define MM_VCLAMP(p, j0, last, ld) ((float16)(MM_VCLAMP16(p, j0, last, ld)))
 #elif MM_RVW == 8
-#define MM_VT                  float8
-#define MM_VLOAD               vload8
-#define MM_VSTORE              vstore8
-#define MM_VCLAMP(p, j0, last) ((float8)(MM_VCLAMP8(p, j0, last)))
+#define MM_VT                      float8
+#define MM_VLOAD                   vload8
+#define MM_VSTORE                  vstore8
+#define MM_VCLAMP(p, j0, last, ld) ((float8)(MM_VCLAMP8(p, j0, last, ld)))
 #elif MM_RVW == 4
-#define MM_VT                  float4
-#define MM_VLOAD               vload4
-#define MM_VSTORE              vstore4
-#define MM_VCLAMP(p, j0, last) ((float4)(MM_VCLAMP4(p, j0, last)))
+#define MM_VT                      float4
+#define MM_VLOAD                   vload4
+#define MM_VSTORE                  vstore4
+#define MM_VCLAMP(p, j0, last, ld) ((float4)(MM_VCLAMP4(p, j0, last, ld)))
 #elif MM_RVW == 2
-#define MM_VT                  float2
-#define MM_VLOAD               vload2
-#define MM_VSTORE              vstore2
-#define MM_VCLAMP(p, j0, last) ((float2)(MM_VCLAMP2(p, j0, last)))
+#define MM_VT                      float2
+#define MM_VLOAD                   vload2
+#define MM_VSTORE                  vstore2
+#define MM_VCLAMP(p, j0, last, ld) ((float2)(MM_VCLAMP2(p, j0, last, ld)))
 #else
 #error "MM_VW and MM_VW2 must be 2, 4, 8 or 16"
 #endif
@@ -244,8 +244,11 @@ __kernel void mm_pack_panel(__global const float *restrict src, uint off, uint l
  * C's entries with column <= row are wanted (src/ops/matmul.h). Work-item (x, y, z) =
  * (column panels, row panel, batch entry). B comes packed (element (kk,
  * col0 + j) at B + b_off + b*b_bstride + col0*b_col + kk*b_ks + j with
- * b_col = K, b_ks = MM_RNR) or in place when not transposed (b_in_place,
- * b_col = 1, b_ks = ldb; steps kk >= b_kfast load B safely, see below).
+ * b_col = K, b_ks = MM_RNR) or in place: not transposed (b_in_place = 1,
+ * b_col = 1, b_ks = ldb; steps kk >= b_kfast load B safely, see below),
+ * or transposed (b_in_place = 2, b_col = ldb, b_ks = 1, b_kfast = 0:
+ * every step gathers its columns, for small products where that costs
+ * less than a packing launch).
  * A comes packed or straight from the caller's matrix: element
  * (row0 + i, kk) of op(A) is at A + a_off + b*a_bstride + row0*a_row +
  * i*a_rs + kk*a_ks, which describes a packed panel (a_row = K, a_rs = 1,
@@ -280,7 +283,7 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
      * on into the row's gap and the next rows (lanes past N, never
      * stored); the host sets b_kfast to the rows whose loads end inside
      * the matrix, and the rows after them load column by column. */
-    uint bcol0 = b_in_place && col0 + MM_RNR > N && N >= MM_RNR ? N - MM_RNR : col0;
+    uint bcol0 = b_in_place == 1 && col0 + MM_RNR > N && N >= MM_RNR ? N - MM_RNR : col0;
     uint kfast = min(b_kfast, K);
     __global const float *a = A + a_off + b * a_bstride + row0 * a_row;
     __global const float *bp = B + b_off + b * b_bstride + bcol0 * b_col;
@@ -329,8 +332,9 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
         bp += b_ks;
       }
     }
-    /* The last rows of a narrow B in place: column j < N from the row,
-     * the lanes past N a copy of column N-1 (never stored). */
+    /* The last rows of a narrow B in place, or every row of a transposed
+     * one: column j < N from the row, the lanes past N a copy of column
+     * N-1 (never stored). */
     uint blast = N - 1 - bcol0;
     uint off[MM_RMR];
 #pragma unroll
@@ -338,7 +342,7 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
     for (uint kk = kfast; kk < K; kk++) {
       MM_VT bv[MM_RNV];
 #pragma unroll
-      for (uint j = 0; j < MM_RNV; j++) bv[j] = MM_VCLAMP(bp, j * MM_RVW, blast);
+      for (uint j = 0; j < MM_RNV; j++) bv[j] = MM_VCLAMP(bp, j * MM_RVW, blast, b_col);
 #pragma unroll
       for (int i = 0; i < MM_RMR; i++) {
         MM_VT av = (MM_VT)(a[off[i]]);

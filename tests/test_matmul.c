@@ -323,19 +323,19 @@ static size_t calls_of(cls_context *ctx, const char *op) {
   return 0;
 }
 
-static void launches(cls_context *ctx, cls_trans ta, size_t m, size_t n, size_t k, size_t ldb, size_t own,
-                     size_t pack) {
-  size_t na = m * k, nb = (k - 1) * ldb + n;
+static void launches(cls_context *ctx, cls_trans ta, cls_trans tb, size_t m, size_t n, size_t k, size_t ldb,
+                     size_t own, size_t pack) {
+  size_t na = m * k, nb = tb ? (n - 1) * ldb + k : (k - 1) * ldb + n;
   float *h = calloc(na > nb ? na : nb, sizeof *h);
   assert_non_null(h);
   cls_buffer *a = test_upload(ctx, h, na), *b = test_upload(ctx, h, nb), *c = test_upload(ctx, h, m * n);
   cls_counters_reset(ctx);
-  TEST_OK(ctx, cls_matmul_batched_on(ctx, CLS_BACKEND_OWN, ta, CLS_NO_TRANS, m, n, k, 1.0f, cls_ref_at(a, 0),
-                                     ta ? m : k, 0, cls_ref_at(b, 0), ldb, 0, 0.0f, cls_ref_at(c, 0), n, 0, 1));
+  TEST_OK(ctx, cls_matmul_batched_on(ctx, CLS_BACKEND_OWN, ta, tb, m, n, k, 1.0f, cls_ref_at(a, 0), ta ? m : k, 0,
+                                     cls_ref_at(b, 0), ldb, 0, 0.0f, cls_ref_at(c, 0), n, 0, 1));
   size_t got_own = calls_of(ctx, "matmul.own"), got_pack = calls_of(ctx, "matmul.own_pack");
   if (got_own != own || got_pack != pack)
-    fail_msg("%c %zux%zux%zu ldb %zu: %zu multiply and %zu packing launches, want %zu and %zu", ta ? 'T' : 'N', m,
-             n, k, ldb, got_own, got_pack, own, pack);
+    fail_msg("%c%c %zux%zux%zu ldb %zu: %zu multiply and %zu packing launches, want %zu and %zu", ta ? 'T' : 'N',
+             tb ? 'T' : 'N', m, n, k, ldb, got_own, got_pack, own, pack);
   cls_buffer_free(a);
   cls_buffer_free(b);
   cls_buffer_free(c);
@@ -344,15 +344,18 @@ static void launches(cls_context *ctx, cls_trans ta, size_t m, size_t n, size_t 
 
 static void own_small_launches(void **state) {
   (void)state;
-  cls_context *ctx = test_context("MM_ADIRECT=1,MM_BDIRECT=1,MM_KC=64,MM_KCF=4096", NULL);
+  cls_context *ctx = test_context("MM_ADIRECT=1,MM_BDIRECT=1,MM_KC=64,MM_KCF=4096,MM_BTK=2048", NULL);
   if (cls__param(ctx, "MM_LOCAL", 0) != 0) { /* the GPU kernel packs both sides */
     cls_context_destroy(ctx);
     skip();
   }
-  launches(ctx, CLS_NO_TRANS, 37, 5, 64, 5, 1, 0); /* narrow B in place, a few rows column by column */
-  launches(ctx, CLS_NO_TRANS, 37, 1, 16, 1, 1, 1); /* n = 1, k = 16: every row would be slow, packed */
-  launches(ctx, CLS_TRANS, 8, 4, 256, 4, 1, 0);    /* (8 + 4) 256 <= 4096: one pass over k */
-  launches(ctx, CLS_TRANS, 16, 16, 256, 16, 4, 0); /* (16 + 16) 256 > 4096: chunks of 64 */
+  const cls_trans N = CLS_NO_TRANS, T = CLS_TRANS;
+  launches(ctx, N, N, 37, 5, 64, 5, 1, 0);    /* narrow B in place, a few rows column by column */
+  launches(ctx, N, N, 37, 1, 16, 1, 1, 1);    /* n = 1, k = 16: every row would be slow, packed */
+  launches(ctx, T, N, 8, 4, 256, 4, 1, 0);    /* (8 + 4) 256 <= 4096: one pass over k */
+  launches(ctx, T, N, 16, 16, 256, 16, 4, 0); /* (16 + 16) 256 > 4096: chunks of 64 */
+  launches(ctx, N, T, 128, 7, 4, 9, 1, 0);    /* transposed, m k = 512 <= 2048: gathered in place */
+  launches(ctx, N, T, 128, 7, 17, 17, 1, 1);  /* m k = 2176 > 2048: packed */
   cls_context_destroy(ctx);
 }
 

@@ -163,10 +163,9 @@ static size_t narrow_fast_rows(size_t n, size_t k, size_t ldb, size_t pb) {
 
 /* Whether mm_regs reads A and B in place instead of packing them
  * (MM_ADIRECT, MM_BDIRECT: 0 never, 1 when it pays, 2 whenever it can,
- * for tests). In place needs k unpadded (the loop over k runs to the
- * packed operand's depth). Packing costs about as much as the multiply
- * when the other dimension is small (n for A, m for B), so it is skipped
- * where the kernel can stream the operand well:
+ * for tests); *b is 1 for a row-major B, 2 for a transposed one. In place needs k unpadded (the loop over k runs
+ * to the packed operand's depth). Packing costs about as much as the multiply when the other dimension is small (n
+ * for A, m for B), so it is skipped where the kernel can stream the operand well:
  *  - a row-major A: each work-item streams MM_RMR rows (measured as fast
  *    as packed, at every leading dimension tried);
  *  - a row-major B whose column strip of kc rows (one chunk of k) stays in
@@ -193,7 +192,14 @@ static size_t narrow_fast_rows(size_t n, size_t k, size_t ldb, size_t pb) {
  *    call, interleaved, 2026-12-07 at load 4-5: 512 x 128 x 2048 1.21x,
  *    1024 x 128 x 2048 1.54x, 512 x 512 x 2048 1.10x faster in place.
  * A transposed B is packed: the kernel's vector loads run along op(B)'s
- * rows, which are columns of B, so in place it would gather. */
+ * rows, which are columns of B, so in place it gathers them column by
+ * column (b = 2). That pays only while the gathers, repeated for every
+ * tile of rows (m k of them), cost less than the packing launch: for a B
+ * of at most one panel and m k <= MM_BTK (2048 on CPUs). Per call against
+ * packed, interleaved at load 1.2-1.9 (2026-12-07): 128 x 16 x 4 (the
+ * emulator's attention scores, w16) 0.66-1.04, 128 x 16 x 12 (w48)
+ * 0.72-0.93, 2048 x 16 x 2 0.82-0.89; but 256 x 16 x 16 0.92-1.62,
+ * 2048 x 16 x 4 1.15-1.28, 2048 x 16 x 16 1.4. */
 static void in_place(const cls_context *ctx, const geometry *geo, const cls__mm_args *g, size_t kc, int *a,
                      int *b) {
   long am = cls__param(ctx, "MM_ADIRECT", 1), bm = cls__param(ctx, "MM_BDIRECT", 1);
@@ -201,7 +207,13 @@ static void in_place(const cls_context *ctx, const geometry *geo, const cls__mm_
   if (geo->local || geo->kmul != 1) return;
   *a = am >= 2 || (am == 1 && (g->ta == CLS_NO_TRANS || g->lda * kc * sizeof(float) <= 256 * 1024 || g->n <= 512));
   size_t tail = g->k - narrow_fast_rows(g->n, g->k, g->ldb, geo->pb);
-  *b = g->tb == CLS_NO_TRANS && (bm >= 2 || (bm == 1 && kc <= strip_rows_cached(g->ldb) && tail * 8 <= g->k));
+  if (g->tb == CLS_NO_TRANS)
+    *b = bm >= 2 || (bm == 1 && kc <= strip_rows_cached(g->ldb) && tail * 8 <= g->k);
+  else
+    *b = bm >= 2 || (bm == 1 && g->n <= geo->pb &&
+                     (double)g->m * (double)g->k <= (double)cls__param(ctx, "MM_BTK", 0))
+             ? 2
+             : 0;
 }
 
 /* Whether a long k runs as several launches over chunks of MM_KC, each
@@ -304,13 +316,21 @@ cls_status cls__mm_own(cls_context *ctx, const cls__mm_args *g) {
 
   /* mm_regs. Operand addressing (see cl/matmul.cl): A packed (row0*Kp +
    * i + kk*MR), row-major in place (lda, lda, 1) or transposed (1, 1,
-   * lda); B packed (col0*Kp + kk*NR + j) or row-major in place (1, ldb). */
+   * lda); B packed (col0*Kp + kk*NR + j), row-major in place (1, ldb) or
+   * transposed in place (ldb, 1). */
   int at = g->ta == CLS_TRANS;
   const cls_buffer *abuf = a_direct ? g->a.buf : st->mm_pack, *bbuf = b_direct ? g->b.buf : st->mm_pack;
   size_t a_off = a_direct ? g->a.offset : 0, b_off = b_direct ? g->b.offset : (size_t)a_size;
   size_t a_row = a_direct ? (at ? 1 : g->lda) : kpad, a_rs = a_direct ? (at ? 1 : g->lda) : 1;
   size_t a_ks = a_direct ? (at ? g->lda : 1) : geo.pa;
-  size_t b_col = b_direct ? 1 : kpad, b_ks = b_direct ? g->ldb : geo.pb;
+  size_t b_col = kpad, b_ks = geo.pb; /* packed */
+  if (b_direct == 1) {                /* row-major in place */
+    b_col = 1;
+    b_ks = g->ldb;
+  } else if (b_direct == 2) { /* transposed in place */
+    b_col = g->ldb;
+    b_ks = 1;
+  }
   size_t npw = panels_per_item(ctx, tiles_n, tiles_m, g->batch, geo.pb * kc * sizeof(float));
   arg_list l = {ctx, kmul, 0, CLS_OK};
   arg_mem(&l, abuf);
@@ -343,7 +363,7 @@ cls_status cls__mm_own(cls_context *ctx, const cls__mm_args *g) {
   size_t global[3] = {(tiles_n + npw - 1) / npw, cls__round_up(tiles_m, geo.ly), g->batch};
   size_t local[3] = {geo.lx, geo.ly, 1};
 
-  size_t kfast = b_direct ? narrow_fast_rows(g->n, kpad, g->ldb, geo.pb) : kpad;
+  size_t kfast = b_direct == 2 ? 0 : b_direct ? narrow_fast_rows(g->n, kpad, g->ldb, geo.pb) : kpad;
   for (size_t k0 = 0; k0 < kpad; k0 += kc) {
     size_t klen = kpad - k0 < kc ? kpad - k0 : kc;
     size_t kfast_part = kfast <= k0 ? 0 : kfast - k0 < klen ? kfast - k0 : klen;
