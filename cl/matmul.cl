@@ -240,6 +240,24 @@ __kernel void mm_pack_panel(__global const float *restrict src, uint off, uint l
     }                                                                                                             \
   } while (0)
 
+/* One step kk of mm_regs's tile: op(B)'s row as MM_RNV vectors (BLOAD,
+ * an expression of j), times each of the MM_RMR values of A's column
+ * (AVAL, an expression of i), into acc; then a and bp move one step on.
+ * The loops over MM_RMR and MM_RNV must be unrolled so that acc lives in
+ * registers: a runtime that keeps private arrays in memory (PoCL does,
+ * per work-item) would otherwise load and store every accumulator. */
+#define MM_STEP(BLOAD, AVAL)                                                                                      \
+  do {                                                                                                            \
+    MM_VT bv[MM_RNV];                                                                                             \
+    _Pragma("unroll") for (uint j = 0; j < MM_RNV; j++) bv[j] = (BLOAD);                                          \
+    _Pragma("unroll") for (int i = 0; i < MM_RMR; i++) {                                                          \
+      MM_VT av = (MM_VT)(AVAL);                                                                                   \
+      _Pragma("unroll") for (int j = 0; j < MM_RNV; j++) acc[i][j] = fma(av, bv[j], acc[i][j]);                   \
+    }                                                                                                             \
+    a += a_ks;                                                                                                    \
+    bp += b_ks;                                                                                                   \
+  } while (0)
+
 /* Register-blocked CPU kernel; see the file comment. With lower set, only
  * C's entries with column <= row are wanted (src/ops/matmul.h). Work-item (x, y, z) =
  * (column panels, row panel, batch entry). B comes packed (element (kk,
@@ -288,9 +306,7 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
     __global const float *a = A + a_off + b * a_bstride + row0 * a_row;
     __global const float *bp = B + b_off + b * b_bstride + bcol0 * b_col;
 
-    /* The loops over MM_RMR and MM_RNV must be unrolled so that acc lives in
-     * registers: a runtime that keeps private arrays in memory (PoCL does,
-     * per work-item) would otherwise load and store every accumulator. */
+    /* Unrolled, as in MM_STEP, so that acc lives in registers. */
     MM_VT acc[MM_RMR][MM_RNV];
 #pragma unroll
     for (int i = 0; i < MM_RMR; i++)
@@ -300,37 +316,13 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
     if (a_rs == 1 && rows == MM_RMR) {
       /* Packed or transposed A, whole tile: the rows of a step are adjacent,
        * at offsets the compiler knows. */
-      for (uint kk = 0; kk < kfast; kk++) {
-        MM_VT bv[MM_RNV];
-#pragma unroll
-        for (int j = 0; j < MM_RNV; j++) bv[j] = MM_VLOAD(0, bp + j * MM_RVW);
-#pragma unroll
-        for (int i = 0; i < MM_RMR; i++) {
-          MM_VT av = (MM_VT)(a[i]);
-#pragma unroll
-          for (int j = 0; j < MM_RNV; j++) acc[i][j] = fma(av, bv[j], acc[i][j]);
-        }
-        a += a_ks;
-        bp += b_ks;
-      }
+      for (uint kk = 0; kk < kfast; kk++) MM_STEP(MM_VLOAD(0, bp + j * MM_RVW), a[i]);
     } else {
       /* Row-major A, or the last rows: offsets computed once. */
       uint off[MM_RMR];
 #pragma unroll
       for (int i = 0; i < MM_RMR; i++) off[i] = min((uint)i, rows - 1) * a_rs;
-      for (uint kk = 0; kk < kfast; kk++) {
-        MM_VT bv[MM_RNV];
-#pragma unroll
-        for (int j = 0; j < MM_RNV; j++) bv[j] = MM_VLOAD(0, bp + j * MM_RVW);
-#pragma unroll
-        for (int i = 0; i < MM_RMR; i++) {
-          MM_VT av = (MM_VT)(a[off[i]]);
-#pragma unroll
-          for (int j = 0; j < MM_RNV; j++) acc[i][j] = fma(av, bv[j], acc[i][j]);
-        }
-        a += a_ks;
-        bp += b_ks;
-      }
+      for (uint kk = 0; kk < kfast; kk++) MM_STEP(MM_VLOAD(0, bp + j * MM_RVW), a[off[i]]);
     }
     /* The last rows of a narrow B in place, or every row of a transposed
      * one: column j < N from the row, the lanes past N a copy of column
@@ -339,19 +331,7 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
     uint off[MM_RMR];
 #pragma unroll
     for (int i = 0; i < MM_RMR; i++) off[i] = min((uint)i, rows - 1) * a_rs;
-    for (uint kk = kfast; kk < K; kk++) {
-      MM_VT bv[MM_RNV];
-#pragma unroll
-      for (uint j = 0; j < MM_RNV; j++) bv[j] = MM_VCLAMP(bp, j * MM_RVW, blast, b_col);
-#pragma unroll
-      for (int i = 0; i < MM_RMR; i++) {
-        MM_VT av = (MM_VT)(a[off[i]]);
-#pragma unroll
-        for (int j = 0; j < MM_RNV; j++) acc[i][j] = fma(av, bv[j], acc[i][j]);
-      }
-      a += a_ks;
-      bp += b_ks;
-    }
+    for (uint kk = kfast; kk < K; kk++) MM_STEP(MM_VCLAMP(bp, j * MM_RVW, blast, b_col), a[off[i]]);
 
     __global float *c = C + c_off + b * c_stride + row0 * ldc + col0;
     if (col0 + MM_RNR <= N) {
