@@ -122,8 +122,11 @@ cls_status cls_sweep_calibrate_models(cls_context *ctx, const cls_sweep_spec *s,
   cls_sweep_point_task(s, p, &ts);
   cls_train_config tc;
   cls_sweep_point_config(s, p, &tc);
-  /* A third of a second: long enough for the clock, short beside a sweep. */
-  return cls_models_time(ctx, &ts, &tc, models, 8, 0.33, out, err, err_len);
+  /* 0.15 s: long enough for the clock, short beside a sweep. The default
+   * sweep measures six groups, each alone and side by side: with a third
+   * of a second each, the measurement took about 12 s of a 159 s sweep
+   * and cost more than its one kept group saved (2026-12-07, quiet). */
+  return cls_models_time(ctx, &ts, &tc, models, 5, 0.15, out, err, err_len);
 }
 
 int cls_sweep_group_pays(const uint64_t *steps, size_t n, double t1, double tn, double *alone, double *group) {

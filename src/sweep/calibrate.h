@@ -30,7 +30,7 @@ cls_status cls_sweep_calibrate(cls_context *ctx, const cls_sweep_spec *s, const 
                                cls_sweep_calibration *out, char *err, size_t err_len);
 
 /* A step of `models` models of p's shape side by side (train/models.h's
- * cls_models_time: at least 8 steps and a third of a second). What the
+ * cls_models_time: at least 5 steps and 0.15 s). What the
  * runner compares to decide whether a group of points pays
  * (cls_sweep_group_pays). */
 cls_status cls_sweep_calibrate_models(cls_context *ctx, const cls_sweep_spec *s, const cls_sweep_point *p,
