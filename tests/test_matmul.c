@@ -325,8 +325,10 @@ static size_t calls_of(cls_context *ctx, const char *op) {
 
 static void launches(cls_context *ctx, cls_trans ta, cls_trans tb, size_t m, size_t n, size_t k, size_t ldb,
                      size_t own, size_t pack) {
-  size_t na = m * k, nb = tb ? (n - 1) * ldb + k : (k - 1) * ldb + n;
-  float *h = calloc(na > nb ? na : nb, sizeof *h);
+  size_t na = m * k, nb = tb ? (n - 1) * ldb + k : (k - 1) * ldb + n, nh = m * n;
+  if (na > nh) nh = na;
+  if (nb > nh) nh = nb;
+  float *h = calloc(nh, sizeof *h); /* zeros for A, B and C alike */
   assert_non_null(h);
   cls_buffer *a = test_upload(ctx, h, na), *b = test_upload(ctx, h, nb), *c = test_upload(ctx, h, m * n);
   cls_counters_reset(ctx);
