@@ -177,21 +177,27 @@ inline floatv attn_gather(__global const float *x, uint xo, uint xs, uint xl, ui
   return VLOAD(0, t);
 }
 
+/* Work-item r's block: its (batch, head) bh = (b, h), its queries
+ * [i0, i1), and that head's keys and values gathered as dh vectors kt, vt
+ * (the kernels' arguments k, v and their layouts by name). */
+#define ATTN_VEC_BLOCK(r)                                                                                         \
+  const uint blocks = (tq + ATTN_QB - 1) / ATTN_QB, blk = (r) % blocks, bh = (r) / blocks, h = bh % heads,        \
+             b = bh / heads;                                                                                      \
+  floatv kt[ATTN_DH], vt[ATTN_DH];                                                                                \
+  for (uint c = 0; c < dh; c++) {                                                                                 \
+    kt[c] = attn_gather(k, ko, ks, kl, b, h, dh, c, tk);                                                          \
+    vt[c] = attn_gather(v, vo, vs, vl, b, h, dh, c, tk);                                                          \
+  }                                                                                                               \
+  const uint i0 = blk * ATTN_QB, i1 = min(tq, i0 + ATTN_QB)
+
 __kernel void attn_vec_fwd(__global const float *q, uint qo, uint qs, uint ql, __global const float *k, uint ko,
                            uint ks, uint kl, __global const float *v, uint vo, uint vs, uint vl,
                            __global float *probs, uint po, __global float *out, uint oo, uint os, uint ol,
                            uint heads, uint tq, uint tk, uint dh, uint items, float scale, int causal) {
   const uint r = get_global_id(0);
   if (r >= items) return;
-  const uint blocks = (tq + ATTN_QB - 1) / ATTN_QB, blk = r % blocks, bh = r / blocks, h = bh % heads,
-             b = bh / heads;
-  floatv kt[ATTN_DH], vt[ATTN_DH];
-  for (uint c = 0; c < dh; c++) {
-    kt[c] = attn_gather(k, ko, ks, kl, b, h, dh, c, tk);
-    vt[c] = attn_gather(v, vo, vs, vl, b, h, dh, c, tk);
-  }
-  const uint i1 = min(tq, (blk + 1) * ATTN_QB);
-  for (uint i = blk * ATTN_QB; i < i1; i++) {
+  ATTN_VEC_BLOCK(r);
+  for (uint i = i0; i < i1; i++) {
     __global const float *qi = ROW_OF(q, qo, qs, ql, b, i, h);
     floatv s = (floatv)(0.0f);
     for (uint c = 0; c < dh; c++) s = fma((floatv)(qi[c]), kt[c], s);
@@ -217,15 +223,8 @@ __kernel void attn_vec_bwd_q(__global const float *k, uint ko, uint ks, uint kl,
   (void)causal; /* the row kernels' arguments; masked keys have P = 0 */
   const uint r = get_global_id(0);
   if (r >= items) return;
-  const uint blocks = (tq + ATTN_QB - 1) / ATTN_QB, blk = r % blocks, bh = r / blocks, h = bh % heads,
-             b = bh / heads;
-  floatv kt[ATTN_DH], vt[ATTN_DH];
-  for (uint c = 0; c < dh; c++) {
-    kt[c] = attn_gather(k, ko, ks, kl, b, h, dh, c, tk);
-    vt[c] = attn_gather(v, vo, vs, vl, b, h, dh, c, tk);
-  }
-  const uint i1 = min(tq, (blk + 1) * ATTN_QB);
-  for (uint i = blk * ATTN_QB; i < i1; i++) {
+  ATTN_VEC_BLOCK(r);
+  for (uint i = i0; i < i1; i++) {
     __global const float *di = ROW_OF(dout, dto, dts, dtl, b, i, h);
     floatv d = (floatv)(0.0f);
     for (uint c = 0; c < dh; c++) d = fma((floatv)(di[c]), vt[c], d);
