@@ -109,8 +109,11 @@ static cls_status arg_shape(cls_context *ctx, cl_kernel k, cl_uint *a, const cls
  * cores: 16 spectra x 4 heads x 128 queries give 64 groups. */
 #define VEC_LOCAL 16
 
-static size_t vec_qb(cls_context *ctx) {
-  return (size_t)cls__param(ctx, "ATTN_QB", 8);
+/* Work-items of a query-row pass: one per query row (the row kernels), or
+ * per ATTN_QB queries of one (batch, head) (the vector kernels). */
+static size_t query_items(cls_context *ctx, int way, const cls_attn_shape *s) {
+  const size_t qb = way == WAY_VEC ? (size_t)cls__param(ctx, "ATTN_QB", 8) : 1;
+  return s->batch * s->heads * ((s->tq + qb - 1) / qb);
 }
 
 static cls_status launch_vec(cls_context *ctx, const char *op, cl_kernel k, size_t items, double flops,
@@ -122,7 +125,7 @@ static cls_status launch_vec(cls_context *ctx, const char *op, cl_kernel k, size
 static cls_status short_forward(cls_context *ctx, int way, const cls_attn_shape *s, cls_attn_operand q,
                                 cls_attn_operand k, cls_attn_operand v, cls_ref probs, cls_attn_operand out) {
   const size_t rows = s->batch * s->heads * s->tq, dh = s->head_dim;
-  const size_t items = way == WAY_VEC ? s->batch * s->heads * ((s->tq + vec_qb(ctx) - 1) / vec_qb(ctx)) : rows;
+  const size_t items = query_items(ctx, way, s);
   cl_kernel kr;
   cls_status st = cls__kernel(ctx, "attention", way == WAY_VEC ? "attn_vec_fwd" : "attn_short_fwd", &kr);
   cl_uint a = 0;
@@ -148,7 +151,7 @@ static cls_status short_backward(cls_context *ctx, int way, const cls_attn_shape
   const int vec = way == WAY_VEC;
   const size_t rows = s->batch * s->heads * s->tq, dh = s->head_dim;
   /* vec: a work-item per ATTN_QB queries, then per (b, h, column) */
-  const size_t items_q = vec ? s->batch * s->heads * ((s->tq + vec_qb(ctx) - 1) / vec_qb(ctx)) : rows;
+  const size_t items_q = query_items(ctx, way, s);
   const size_t items = vec ? s->batch * s->heads * dh : s->batch * s->heads * s->tk * dh;
   cl_kernel kr;
   cls_status st = cls__kernel(ctx, "attention", vec ? "attn_vec_bwd_q" : "attn_short_bwd_q", &kr);

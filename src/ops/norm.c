@@ -154,9 +154,7 @@ static cls_status forward(cls_context *ctx, const char *fn, const char *op, int 
   size_t pack = cls__rows_pack(ctx, variant, cols);
   size_t items = pack > 0 ? (rows + pack - 1) / pack : rows;
   char name[32];
-  snprintf(name, sizeof name, "%s", variant ? "norm_fwd_wg" : "norm_fwd_row");
-  if (pack > 0)
-    snprintf(name, sizeof name, "norm_fwd_pack%zu_%d", cols / (size_t)cls__param(ctx, "ROW_VEC", 8), rms);
+  cls__rows_fwd_kernel(ctx, "norm", variant, cols, rms, name, sizeof name);
   cl_kernel k;
   if ((s = cls__kernel(ctx, "norm", name, &k)) != CLS_OK) return s;
   size_t global, local;

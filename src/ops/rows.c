@@ -1,4 +1,5 @@
 /* src/ops/rows.c — see rows.h. */
+#include <stdio.h>
 #include <stdint.h>
 
 #include "ops/rows.h"
@@ -11,6 +12,14 @@ size_t cls__rows_pack(const cls_context *ctx, int variant, size_t cols) {
   long vec = cls__param(ctx, "ROW_VEC", 8), pack = cls__param(ctx, "ROW_PACK", 0);
   if (variant != 0 || pack < 1 || vec < 1 || cols % (size_t)vec != 0 || cols > 4 * (size_t)vec) return 0;
   return (size_t)pack;
+}
+
+void cls__rows_fwd_kernel(const cls_context *ctx, const char *family, int variant, size_t cols, int flag,
+                          char *name, size_t len) {
+  if (cls__rows_pack(ctx, variant, cols) > 0)
+    snprintf(name, len, "%s_fwd_pack%zu_%d", family, cols / (size_t)cls__param(ctx, "ROW_VEC", 8), flag);
+  else
+    snprintf(name, len, "%s_fwd_%s", family, variant ? "wg" : "row");
 }
 
 cls_status cls__rows_geometry(cls_context *ctx, cl_kernel k, int variant, size_t rows, size_t cols, size_t *global,

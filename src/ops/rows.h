@@ -18,10 +18,17 @@ cls_status cls__rows_check(cls_context *ctx, const char *fn, const char *arg, cl
 int cls__rows_variant(const cls_context *ctx);
 
 /* Rows per work-item of variant 0's register packs (cl/softmax.cl,
- * cl/norm.cl "mode 2"): ROW_PACK when the device runs variant 0 with packs
+ * cl/norm.cl pack kernels): ROW_PACK when the device runs variant 0 with packs
  * and a row is 1 to 4 whole vectors of ROW_VEC floats; 0 (no packs)
  * otherwise. */
 size_t cls__rows_pack(const cls_context *ctx, int variant, size_t cols);
+
+/* The forward kernel of `family` ("softmax", "norm") for rows of cols:
+ * FAMILY_fwd_wg (variant 1), FAMILY_fwd_packNV_FLAG where cls__rows_pack
+ * packs (one kernel per vector count NV and flag: causal, or RMS), else
+ * FAMILY_fwd_row; into name (len bytes). */
+void cls__rows_fwd_kernel(const cls_context *ctx, const char *family, int variant, size_t cols, int flag,
+                          char *name, size_t len);
 
 /* Variant 0: ROW_LOCAL rows per group, global rounded up to whole groups
  * (kernels bound-check the row; the group is not shrunk to short inputs,

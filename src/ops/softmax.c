@@ -16,7 +16,6 @@
  */
 #include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "clscale/ops.h"
 #include "device/layer.h"
@@ -51,9 +50,8 @@ cls_status cls_softmax_forward(cls_context *ctx, size_t rows, size_t cols, float
   size_t items = rows;
   size_t pack = cls__rows_pack(ctx, variant, cols);
   char name[32];
-  snprintf(name, sizeof name, "%s", variant ? "softmax_fwd_wg" : "softmax_fwd_row");
+  cls__rows_fwd_kernel(ctx, "softmax", variant, cols, causal, name, sizeof name);
   if (pack > 0) {
-    snprintf(name, sizeof name, "softmax_fwd_pack%zu_%d", cols / (size_t)cls__param(ctx, "ROW_VEC", 8), causal);
     items = (rows + pack - 1) / pack;
   } else if (variant == 0 && !causal && (long)cols <= cls__param(ctx, "ROW_PAIR", 0)) {
     mode = 1;
