@@ -37,9 +37,13 @@ static void tiny_config(cls_train_config *c) {
 /* Three models of the small emulator (test_models.h) differing in seed, lr and steps. */
 static const cls_model_member members[3] = {{11, 3e-3, 14}, {12, 1e-2, 9}, {13, 5e-3, 5}};
 
-static void train_models(cls_context *ctx, size_t K, const cls_model_member *m, cls_models_result *r) {
+/* The task of the test: the small emulator, or the small GPT on text. */
+typedef void (*spec_fn)(cls_task_spec *s);
+
+static void train_models(cls_context *ctx, spec_fn spec, size_t K, const cls_model_member *m,
+                         cls_models_result *r) {
   cls_task_spec s;
-  test_tiny_emulator(&s);
+  spec(&s);
   cls_train_config c;
   tiny_config(&c);
   cls_status st = cls_models_train(ctx, &s, &c, K, m, r);
@@ -49,9 +53,10 @@ static void train_models(cls_context *ctx, size_t K, const cls_model_member *m, 
 /* Model k of the three alone through the train loop; its CSV's rows must
  * be the runner's rows for it (the columns the runner does not measure,
  * tokens, flops and seconds, taken from the loop's row). */
-static void compare_with_loop(cls_context *ctx, const char *tag, size_t k, const cls_model_outcome *o) {
+static void compare_with_loop(cls_context *ctx, spec_fn spec, const char *tag, size_t k,
+                              const cls_model_outcome *o) {
   cls_task_spec s;
-  test_tiny_emulator(&s);
+  spec(&s);
   s.seed = members[k].seed;
   cls_train_task *t = NULL;
   char err[1024] = "";
@@ -123,22 +128,22 @@ static void expect_same_run(const char *backend, size_t k, const cls_model_outco
   }
 }
 
-static void check_backend(const char *backend, const char *tag) {
+static void check_backend(spec_fn spec, const char *backend, const char *tag) {
   cls_context *ctx = test_context(NULL, backend);
   cls_models_result all;
-  train_models(ctx, 3, members, &all);
+  train_models(ctx, spec, 3, members, &all);
   /* The models differ, so equal losses below mean something. */
   assert_true(all.out[0].losses[1] != all.out[1].losses[1]);
   for (size_t k = 0; k < 3; k++) {
     cls_models_result one;
-    train_models(ctx, 1, &members[k], &one);
+    train_models(ctx, spec, 1, &members[k], &one);
     const cls_model_outcome *a = &all.out[k], *b = &one.out[0];
     expect_same_run(backend ? backend : "auto", k, a, b);
     printf("  %-4s model %zu (seed %llu, lr %g, %llu steps): %llu losses and %zu rows equal; last eval %.6g\n",
            backend ? backend : "auto", k, (unsigned long long)members[k].seed, members[k].lr,
            (unsigned long long)members[k].steps, (unsigned long long)members[k].steps, a->n_rows,
            a->rows[a->n_rows - 1].eval_loss);
-    compare_with_loop(ctx, tag, k, b);
+    compare_with_loop(ctx, spec, tag, k, b);
     cls_models_free(&one);
   }
   cls_models_free(&all);
@@ -147,12 +152,23 @@ static void check_backend(const char *backend, const char *tag) {
 
 static void test_side_by_side_own(void **state) {
   (void)state;
-  check_backend("own", "group_own");
+  check_backend(test_tiny_emulator, "own", "group_own");
 }
 
 static void test_side_by_side_auto(void **state) {
   (void)state;
-  check_backend(NULL, "group_auto");
+  check_backend(test_tiny_emulator, NULL, "group_auto");
+}
+
+/* The GPT on text (cls_gpt_forward_models): the same bitwise checks. */
+static void test_gpt_side_by_side_own(void **state) {
+  (void)state;
+  check_backend(test_tiny_text_gpt, "own", "group_gpt_own");
+}
+
+static void test_gpt_side_by_side_auto(void **state) {
+  (void)state;
+  check_backend(test_tiny_text_gpt, NULL, "group_gpt_auto");
 }
 
 /* The norms' backward launches (their counters' calls) of a training: the
@@ -181,11 +197,11 @@ static void test_side_by_side_norm_parts(void **state) {
     cls_context *ctx = test_context(params[pi], "own");
     cls_models_result all, one[3];
     cls_counters_reset(ctx);
-    train_models(ctx, 3, members, &all);
+    train_models(ctx, test_tiny_emulator, 3, members, &all);
     const uint64_t side = norm_calls(ctx);
     for (size_t k = 0; k < 3; k++) {
       cls_counters_reset(ctx);
-      train_models(ctx, 1, &members[k], &one[k]);
+      train_models(ctx, test_tiny_emulator, 1, &members[k], &one[k]);
       if (k == 0 && norm_calls(ctx) != side)
         fail_msg("%s: the norms' backward launched %llu times for three models side by side, %llu for the longest "
                  "alone",
@@ -301,9 +317,11 @@ static void test_bad_members(void **state) {
   assert_non_null(strstr(r.error, "evaluation"));
   cls_models_free(&r);
   tiny_config(&c);
-  s.task = "text";
+  cls_task_spec_default(&s); /* a task whose models do not train side by side */
+  s.task = "linreg";
+  s.model = "linear";
   assert_int_equal(cls_models_train(ctx, &s, &c, 1, members, &r), CLS_ERR_INVALID_VALUE);
-  assert_non_null(strstr(r.error, "spectra"));
+  assert_non_null(strstr(r.error, "side by side"));
   cls_models_free(&r);
   cls_context_destroy(ctx);
 }
@@ -314,6 +332,8 @@ int main(void) {
       cmocka_unit_test(test_bad_members),
       cmocka_unit_test(test_side_by_side_own),
       cmocka_unit_test(test_side_by_side_auto),
+      cmocka_unit_test(test_gpt_side_by_side_own),
+      cmocka_unit_test(test_gpt_side_by_side_auto),
       cmocka_unit_test(test_side_by_side_one_spectrum),
       cmocka_unit_test(test_side_by_side_norm_parts),
   };

@@ -6,7 +6,9 @@
  * the same; its checkpoint's parameters bitwise the same. A group stopped
  * midway and resumed as a group, or its runs resumed alone, must end with
  * the same files. Runs that cannot share a group are refused before
- * anything is written. On the own matmul backend and on auto.
+ * anything is written. On the own matmul backend and on auto; the GPT on
+ * gcd too, whose runs' final reports (outcomes tables) must be those of
+ * the runs alone.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,6 +35,9 @@ static const uint64_t seeds[K] = {21, 22, 21};
 static const double lrs[K] = {3e-3, 1e-2, 5e-3};
 
 static char ids[K][16];
+
+/* The task of the test: the small emulator, or the small GPT on gcd. */
+static void (*the_spec)(cls_task_spec *s) = test_tiny_emulator;
 
 /* Run k's config into dir: run 0 and 2 by steps, run 1 by FLOPs (what a
  * sweep's IsoFLOP point gives), the shortest in the middle so that the
@@ -61,7 +66,7 @@ static void config(cls_train_config *c, size_t k, const char *dir, double flops_
 static void run_alone(cls_context *ctx, size_t k, const char *dir, double fps, int resume, uint64_t stop_after,
                       cls_train_result *r) {
   cls_task_spec s;
-  test_tiny_emulator(&s);
+  the_spec(&s);
   s.seed = seeds[k];
   cls_train_task *t = NULL;
   char err[1024] = "";
@@ -80,7 +85,7 @@ static void run_alone(cls_context *ctx, size_t k, const char *dir, double fps, i
 static cls_status run_group(cls_context *ctx, const char *dir, double fps, int resume, uint64_t stop_after,
                             cls_train_result *r, char *err, size_t err_len) {
   cls_task_spec s;
-  test_tiny_emulator(&s);
+  the_spec(&s);
   cls_train_config c[K];
   for (size_t k = 0; k < K; k++) {
     config(&c[k], k, dir, fps);
@@ -149,6 +154,19 @@ static void expect_same_files(const char *a, const char *b, size_t k) {
     fail_msg("%s: the final parameters side by side differ from alone", ids[k]);
   cls_ckpt_contents_free(&ka);
   cls_ckpt_contents_free(&kb);
+  /* The task's final report: its outcomes table, where it has one. */
+  cls_rundir_path(pa, sizeof pa, a, CLS_RUNDIR_OUTCOMES, ids[k]);
+  cls_rundir_path(pb, sizeof pb, b, CLS_RUNDIR_OUTCOMES, ids[k]);
+  FILE *fa_ = fopen(pa, "r"), *fb_ = fopen(pb, "r");
+  char *oa = fa_ ? test_slurp(pa) : NULL, *ob = fb_ ? test_slurp(pb) : NULL;
+  if (fa_) fclose(fa_);
+  if (fb_) fclose(fb_);
+  if (!oa != !ob)
+    fail_msg("%s: an outcomes table %s but not %s", ids[k], oa ? "side by side" : "alone",
+             oa ? "alone" : "side by side");
+  if (oa && strcmp(oa, ob)) fail_msg("%s: the outcomes side by side\n%s\ndiffer from alone\n%s", ids[k], oa, ob);
+  free(oa);
+  free(ob);
 }
 
 /* The probe's FLOPs per step of the shape (run 1's budget is in FLOPs). */
@@ -156,7 +174,7 @@ static double flops_per_step(cls_context *ctx) {
   char dir[512];
   test_tmpdir("group-probe", dir, sizeof dir);
   cls_task_spec s;
-  test_tiny_emulator(&s);
+  the_spec(&s);
   cls_train_task *t = NULL;
   char err[512];
   if (cls_task_create(ctx, &s, &t, err, sizeof err) != CLS_OK) fail_msg("%s", err);
@@ -186,7 +204,8 @@ static void same_as_alone(const char *backend) {
   char err[1024];
   for (size_t k = 0; k < K; k++) run_alone(ctx, k, alone, fps, 0, 0, &one);
   cls_status st = run_group(ctx, side, fps, 0, 0, r, err, sizeof err);
-  if (st != CLS_OK) fail_msg("cls_train_run_models -> %d: %s", st, err);
+  if (st != CLS_OK)
+    fail_msg("cls_train_run_models -> %d: %s (run 0: %s; %s)", st, err, r[0].error, cls_last_error(ctx));
   for (size_t k = 0; k < K; k++) {
     assert_int_equal(r[k].status, CLS_RUN_OK);
     expect_same_files(side, alone, k);
@@ -230,6 +249,13 @@ static void test_same_as_alone_auto(void **state) {
   same_as_alone(NULL);
 }
 
+static void test_gcd_same_as_alone_own(void **state) {
+  (void)state;
+  the_spec = test_tiny_gcd_gpt;
+  same_as_alone("own");
+  the_spec = test_tiny_emulator;
+}
+
 /* Runs that cannot share a group: refused, nothing started. */
 static void test_refused(void **state) {
   (void)state;
@@ -252,7 +278,7 @@ static void test_refused(void **state) {
 
   /* Settings beyond id, budget and lr that differ. */
   cls_task_spec s;
-  test_tiny_emulator(&s);
+  the_spec(&s);
   cls_train_config c[K];
   for (size_t k = 0; k < K; k++) config(&c[k], k, dir, fps);
   c[2].eval_batches = 3;
@@ -261,13 +287,14 @@ static void test_refused(void **state) {
   assert_non_null(strstr(err, "differ"));
   for (size_t k = 0; k < K; k++) assert_false(r[k].started);
 
-  /* Another task. */
-  s.task = "text";
-  s.model = "gpt";
+  /* A task whose models do not train side by side. */
+  cls_task_spec_default(&s);
+  s.task = "linreg";
+  s.model = "linear";
   for (size_t k = 0; k < K; k++) config(&c[k], k, dir, fps);
   st = cls_train_run_models(ctx, &s, K, seeds, c, r, err, sizeof err);
   assert_int_equal(st, CLS_ERR_INVALID_VALUE);
-  assert_non_null(strstr(err, "spectra"));
+  assert_non_null(strstr(err, "side by side"));
   cls_context_destroy(ctx);
 }
 
@@ -275,6 +302,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_same_as_alone_own),
       cmocka_unit_test(test_same_as_alone_auto),
+      cmocka_unit_test(test_gcd_same_as_alone_own),
       cmocka_unit_test(test_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -381,9 +381,18 @@ static void test_plan_groups(void **state) {
   for (size_t i = 0; i < n; i++) assert_int_equal(group[i], i);
   free(p);
   cls_sweep_spec_free(s);
-  /* Another task: no groups (it does not train side by side yet). */
+  /* The GPT on text trains side by side too: its 4 points of one width. */
   s = parse_ok("{\"task\": \"text\", \"mode\": \"isoflop\", \"widths\": [32], \"depth\": 2, \"budgets_flops\": "
                "[1e10, 3.16e9], \"seeds\": [1, 7]}");
+  assert_int_equal(cls_sweep_plan(s, &p, &n, err, sizeof err), CLS_OK);
+  assert_int_equal(n, 4);
+  assert_int_equal(cls_sweep_groups(s, p, n, 8, group), 1);
+  free(p);
+  cls_sweep_spec_free(s);
+  /* A task whose models do not: no groups. */
+  s = parse_ok(
+      "{\"task\": \"linreg\", \"model\": \"linear\", \"mode\": \"curves\", \"widths\": [8, 16], \"depth\": 1, "
+      "\"budgets_steps\": [10], \"seeds\": [1, 7]}");
   assert_int_equal(cls_sweep_plan(s, &p, &n, err, sizeof err), CLS_OK);
   assert_int_equal(cls_sweep_groups(s, p, n, 8, group), n);
   free(p);
@@ -720,7 +729,6 @@ static void test_spec_write_roundtrip(void **state) {
   assert_true(w->budgets[0].kind == CLS_BUDGET_FLOPS && w->budgets[0].value == 5e12);
   cls_sweep_spec_free(s), cls_sweep_spec_free(w);
 }
-
 
 /* The side-by-side estimate (cls_sweep_group_pays) against sums done by
  * hand: steps 100, 40, 10 with a step of one model 1 s and of three 2 s

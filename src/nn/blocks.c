@@ -198,4 +198,69 @@ cls_status cls__nn_residual_grad(const cls__nn_view *v, size_t n, size_t dres, s
   return cls_add_scaled(v->ctx, n, 1.0f, A(dres), 1.0f, A(dbranch), A(dres));
 }
 
+/* ------------------------------------------ K models side by side */
+
+#define P(i)           cls_ref_at(v->slabs->params, v->pt->t[(i)].offset)
+#define G(i)           cls_ref_at(v->slabs->grads, v->pt->t[(i)].offset)
+#define AK(off, st, k) cls_ref_at(v->acts, (off) + (k) * (st))
+#define PK(i, k)       cls_ref_at(v->slabs->params, v->pt->t[(i)].offset + (k)*v->S)
+#define GK(i, k)       cls_ref_at(v->slabs->grads, v->pt->t[(i)].offset + (k)*v->S)
+
+cls_status cls__nn_lin(const cls__nn_models *v, size_t rows, size_t in, size_t out, size_t x, size_t sx, int w,
+                       size_t y, size_t sy, int residual) {
+  const size_t K = v->K;
+  CLS_NN_TRY(cls_matmul_models(v->ctx, CLS_NO_TRANS, CLS_NO_TRANS, rows, out, in, 1.0f, A(x), in, sx, P(w), out,
+                               v->S, residual ? 1.0f : 0.0f, A(y), out, sy, K, K));
+  if (sy == rows * out) return cls_bias_add_models(v->ctx, K, rows, out, P(w + 1), v->S, A(y));
+  for (size_t k = 0; k < K; k++) CLS_NN_TRY(cls_bias_add(v->ctx, rows, out, PK(w + 1, k), AK(y, sy, k)));
+  return CLS_OK;
+}
+
+cls_status cls__nn_lin_gelu(const cls__nn_models *v, size_t rows, size_t in, size_t out, size_t x, size_t sx,
+                            int w, size_t h, size_t y, size_t sy) {
+  const size_t K = v->K;
+  CLS_NN_TRY(cls_matmul_models(v->ctx, CLS_NO_TRANS, CLS_NO_TRANS, rows, out, in, 1.0f, A(x), in, sx, P(w), out,
+                               v->S, 0.0f, A(h), out, sy, K, K));
+  if (sy == rows * out) return cls_bias_gelu_forward_models(v->ctx, K, rows, out, P(w + 1), v->S, A(h), A(y));
+  for (size_t k = 0; k < K; k++)
+    CLS_NN_TRY(cls_bias_gelu_forward(v->ctx, rows, out, PK(w + 1, k), AK(h, sy, k), AK(y, sy, k)));
+  return CLS_OK;
+}
+
+cls_status cls__nn_lin_back(const cls__nn_models *v, size_t rows, size_t in, size_t out, size_t x, size_t sx,
+                            int w, size_t dy, size_t sdy, size_t dx, int dx_acc) {
+  const size_t K = v->K;
+  CLS_NN_TRY(cls_matmul_models(v->ctx, CLS_TRANS, CLS_NO_TRANS, in, out, rows, 1.0f, A(x), in, sx, A(dy), out, sdy,
+                               1.0f, G(w), out, v->S, K, K));
+  if (sdy == rows * out)
+    CLS_NN_TRY(cls_bias_backward_models(v->ctx, K, rows, out, A(dy), G(w + 1), v->S, 1));
+  else
+    for (size_t k = 0; k < K; k++)
+      CLS_NN_TRY(cls_bias_backward(v->ctx, rows, out, AK(dy, sdy, k), GK(w + 1, k), 1));
+  if (dx == CLS__NN_NO_DX) return CLS_OK;
+  return cls_matmul_models(v->ctx, CLS_NO_TRANS, CLS_TRANS, rows, in, out, 1.0f, A(dy), out, sdy, P(w), out, v->S,
+                           dx_acc ? 1.0f : 0.0f, A(dx), in, sx, K, K);
+}
+
+cls_status cls__nn_lin_gelu_back(const cls__nn_models *v, size_t rows, size_t in, size_t out, size_t x, size_t sx,
+                                 int w, size_t h, size_t dy, size_t dh, size_t sh, size_t dx, int dx_acc) {
+  const size_t K = v->K;
+  if (sh == rows * out)
+    CLS_NN_TRY(cls_gelu_bias_backward_models(v->ctx, K, rows, out, A(h), A(dy), A(dh), G(w + 1), v->S, 1));
+  else
+    for (size_t k = 0; k < K; k++)
+      CLS_NN_TRY(
+          cls_gelu_bias_backward(v->ctx, rows, out, AK(h, sh, k), AK(dy, sh, k), AK(dh, sh, k), GK(w + 1, k), 1));
+  CLS_NN_TRY(cls_matmul_models(v->ctx, CLS_TRANS, CLS_NO_TRANS, in, out, rows, 1.0f, A(x), in, sx, A(dh), out, sh,
+                               1.0f, G(w), out, v->S, K, K));
+  if (dx == CLS__NN_NO_DX) return CLS_OK;
+  return cls_matmul_models(v->ctx, CLS_NO_TRANS, CLS_TRANS, rows, in, out, 1.0f, A(dh), out, sh, P(w), out, v->S,
+                           dx_acc ? 1.0f : 0.0f, A(dx), in, sx, K, K);
+}
+
+#undef P
+#undef G
+#undef AK
+#undef PK
+#undef GK
 #undef A

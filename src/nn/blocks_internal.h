@@ -170,6 +170,42 @@ typedef struct cls__nn_norm {
 cls_status cls__nn_residual_out_norm(const cls__nn_view *v, size_t rows, size_t in, size_t width, size_t x, int w,
                                      size_t scratch, size_t res_in, size_t res_out, const cls__nn_norm *norm);
 
+/* ------------------------------------------ K models side by side
+ *
+ * The linear layers of K models of one shape trained as one batched model
+ * (the train layer's models.h): model k's tensors lie k x S floats into
+ * each slab, its part of an activation k x that activation's stride (sx,
+ * sy, ...) into the activation slab. The products of the K models are one
+ * batched product (cls_matmul_models: each computed as it is alone); the
+ * bias ops one launch for all models where the parts are contiguous
+ * (stride = rows x cols), else one per model. With K = 1 these are exactly
+ * cls_nn_linear and its kin, launch for launch. */
+typedef struct cls__nn_models {
+  cls_context *ctx;
+  const cls_param_table *pt;
+  const cls_param_slabs *slabs;
+  cls_buffer *acts;
+  size_t K, S; /* the models in this pass, and the floats of one model's tensors */
+} cls__nn_models;
+
+/* No dx wanted (the input is data). */
+#define CLS__NN_NO_DX ((size_t)-1)
+
+/* y (+)= x W + b: x rows x in at x, parts sx apart; y likewise at y, sy. */
+cls_status cls__nn_lin(const cls__nn_models *v, size_t rows, size_t in, size_t out, size_t x, size_t sx, int w,
+                       size_t y, size_t sy, int residual);
+/* h = x W + b, y = gelu(h); h and y share the stride sy. */
+cls_status cls__nn_lin_gelu(const cls__nn_models *v, size_t rows, size_t in, size_t out, size_t x, size_t sx,
+                            int w, size_t h, size_t y, size_t sy);
+/* dW += x^T dy, db += column sums of dy, dx (+)= dy W^T unless dx is
+ * CLS__NN_NO_DX; x and dx share the stride sx. */
+cls_status cls__nn_lin_back(const cls__nn_models *v, size_t rows, size_t in, size_t out, size_t x, size_t sx,
+                            int w, size_t dy, size_t sdy, size_t dx, int dx_acc);
+/* Its GELU form: dh = dy gelu'(h) with db, then dW and dx. h, dy and dh
+ * share the stride sh; x and dx sx. */
+cls_status cls__nn_lin_gelu_back(const cls__nn_models *v, size_t rows, size_t in, size_t out, size_t x, size_t sx,
+                                 int w, size_t h, size_t dy, size_t dh, size_t sh, size_t dx, int dx_acc);
+
 /* dres += dbranch (n floats): a residual branch's gradient joins the
  * stream's. */
 cls_status cls__nn_residual_grad(const cls__nn_view *v, size_t n, size_t dres, size_t dbranch);

@@ -387,65 +387,36 @@ size_t cls_emulator_model_floats(const cls_emulator *e) {
  * of operations. With one model these are exactly the
  * launches of the shared blocks (blocks.c) that this file used before. */
 
-/* x W + b (x: rows x in at x, parts sx apart; y likewise at y, sy). */
+/* The shared linear layers of K models (blocks.c) on this model's slabs,
+ * for its `active` models. */
+static cls__nn_models models_view(const cls_emulator *e) {
+  cls__nn_models v = {e->m.ctx, &e->m.pt, &e->m.slabs, e->m.acts, e->active, e->S};
+  return v;
+}
+
 static cls_status lin(cls_emulator *e, size_t rows, size_t in, size_t out, size_t x, size_t sx, int w, size_t y,
                       size_t sy, int residual) {
-  cls_context *ctx = e->m.ctx;
-  const size_t K = e->active;
-  TRY(cls_matmul_models(ctx, CLS_NO_TRANS, CLS_NO_TRANS, rows, out, in, 1.0f, A(x), in, sx, P(w), out, e->S,
-                        residual ? 1.0f : 0.0f, A(y), out, sy, K, K));
-  if (sy == rows * out) return cls_bias_add_models(ctx, K, rows, out, P(w + 1), e->S, A(y));
-  for (size_t k = 0; k < K; k++) TRY(cls_bias_add(ctx, rows, out, PK(w + 1, k), AK(y, sy, k)));
-  return CLS_OK;
+  const cls__nn_models v = models_view(e);
+  return cls__nn_lin(&v, rows, in, out, x, sx, w, y, sy, residual);
 }
 
-/* h = x W + b, y = gelu(h) (cls_nn_linear_gelu). */
 static cls_status lin_gelu(cls_emulator *e, size_t rows, size_t in, size_t out, size_t x, size_t sx, int w,
                            size_t h, size_t y, size_t sy) {
-  cls_context *ctx = e->m.ctx;
-  const size_t K = e->active;
-  TRY(cls_matmul_models(ctx, CLS_NO_TRANS, CLS_NO_TRANS, rows, out, in, 1.0f, A(x), in, sx, P(w), out, e->S, 0.0f,
-                        A(h), out, sy, K, K));
-  if (sy == rows * out) return cls_bias_gelu_forward_models(ctx, K, rows, out, P(w + 1), e->S, A(h), A(y));
-  for (size_t k = 0; k < K; k++)
-    TRY(cls_bias_gelu_forward(ctx, rows, out, PK(w + 1, k), AK(h, sy, k), AK(y, sy, k)));
-  return CLS_OK;
+  const cls__nn_models v = models_view(e);
+  return cls__nn_lin_gelu(&v, rows, in, out, x, sx, w, h, y, sy);
 }
 
-/* dW += x^T dy, db += column sums of dy, dx (+)= dy W^T unless dx is
- * (size_t)-1 (cls_nn_linear_back). */
-#define NO_DX ((size_t)-1)
+#define NO_DX CLS__NN_NO_DX
 static cls_status lin_back(cls_emulator *e, size_t rows, size_t in, size_t out, size_t x, size_t sx, int w,
                            size_t dy, size_t sdy, size_t dx, int dx_acc) {
-  cls_context *ctx = e->m.ctx;
-  const size_t K = e->active;
-  TRY(cls_matmul_models(ctx, CLS_TRANS, CLS_NO_TRANS, in, out, rows, 1.0f, A(x), in, sx, A(dy), out, sdy, 1.0f,
-                        G(w), out, e->S, K, K));
-  if (sdy == rows * out)
-    TRY(cls_bias_backward_models(ctx, K, rows, out, A(dy), G(w + 1), e->S, 1));
-  else
-    for (size_t k = 0; k < K; k++) TRY(cls_bias_backward(ctx, rows, out, AK(dy, sdy, k), GK(w + 1, k), 1));
-  if (dx == NO_DX) return CLS_OK;
-  return cls_matmul_models(ctx, CLS_NO_TRANS, CLS_TRANS, rows, in, out, 1.0f, A(dy), out, sdy, P(w), out, e->S,
-                           dx_acc ? 1.0f : 0.0f, A(dx), in, sx, K, K);
+  const cls__nn_models v = models_view(e);
+  return cls__nn_lin_back(&v, rows, in, out, x, sx, w, dy, sdy, dx, dx_acc);
 }
 
-/* Its GELU form (cls_nn_linear_gelu_back): dh = dy gelu'(h) with db, then
- * dW and dx. h, dy and dh share the stride sh; x and dx sx. */
 static cls_status lin_gelu_back(cls_emulator *e, size_t rows, size_t in, size_t out, size_t x, size_t sx, int w,
                                 size_t h, size_t dy, size_t dh, size_t sh, size_t dx, int dx_acc) {
-  cls_context *ctx = e->m.ctx;
-  const size_t K = e->active;
-  if (sh == rows * out)
-    TRY(cls_gelu_bias_backward_models(ctx, K, rows, out, A(h), A(dy), A(dh), G(w + 1), e->S, 1));
-  else
-    for (size_t k = 0; k < K; k++)
-      TRY(cls_gelu_bias_backward(ctx, rows, out, AK(h, sh, k), AK(dy, sh, k), AK(dh, sh, k), GK(w + 1, k), 1));
-  TRY(cls_matmul_models(ctx, CLS_TRANS, CLS_NO_TRANS, in, out, rows, 1.0f, A(x), in, sx, A(dh), out, sh, 1.0f,
-                        G(w), out, e->S, K, K));
-  if (dx == NO_DX) return CLS_OK;
-  return cls_matmul_models(ctx, CLS_NO_TRANS, CLS_TRANS, rows, in, out, 1.0f, A(dh), out, sh, P(w), out, e->S,
-                           dx_acc ? 1.0f : 0.0f, A(dx), in, sx, K, K);
+  const cls__nn_models v = models_view(e);
+  return cls__nn_lin_gelu_back(&v, rows, in, out, x, sx, w, h, dy, dh, sh, dx, dx_acc);
 }
 
 /* A branch's output layer, the residual add and the next RMSNorm

@@ -38,6 +38,16 @@ struct cls_gpt {
 
   size_t B, T; /* of the last forward */
   int have_grad;
+
+  /* Models side by side (cls_gpt_create_models): K of them, model k's
+   * tensors at k x S of each slab. A forward pass of B x T tokens lays
+   * the `active` models' rows one model after the other in every
+   * activation (model k's part of an activation of c columns at k B T c),
+   * so the row ops run over all of them at once; the slab is sized for K
+   * models of max_batch x max_seq. Each model's loss is one float at
+   * loss + k, the mean over its own targets (scale[k] = 1 / their count). */
+  size_t K, S, active;
+  float *scale;
 };
 
 void cls_gpt_config_default(cls_gpt_config *c) {
@@ -126,8 +136,8 @@ static int build_params(cls_gpt *g) {
 
 /* Lays out the activations for max_batch x max_seq. */
 static size_t build_acts(cls_gpt *g) {
-  const size_t BT = g->max_batch * g->max_seq, C = g->c.width, L = g->c.depth, H = g->c.heads;
-  const size_t probs = g->max_batch * H * g->max_seq * g->max_seq;
+  const size_t BT = g->K * g->max_batch * g->max_seq, C = g->c.width, L = g->c.depth, H = g->c.heads;
+  const size_t probs = g->K * g->max_batch * H * g->max_seq * g->max_seq;
   size_t at = 0;
 #define TAKE(field, n) (field = cls__nn_take(&at, (n)))
   for (size_t l = 0; l <= L; l++) TAKE(g->m.res[l], BT * C);
@@ -151,7 +161,7 @@ static size_t build_acts(cls_gpt *g) {
   TAKE(g->lnf_rstd, BT);
   TAKE(g->logits, BT * g->c.vocab);
   TAKE(g->losses, BT);
-  TAKE(g->loss, 1);
+  TAKE(g->loss, g->K);
   TAKE(g->tokens, BT);
   TAKE(g->targets, BT);
   TAKE(g->dres, BT * C);
@@ -167,9 +177,17 @@ static size_t build_acts(cls_gpt *g) {
 
 cls_status cls_gpt_create(cls_context *ctx, const cls_gpt_config *c, size_t max_batch, size_t max_seq,
                           uint64_t seed, cls_gpt **out) {
+  return cls_gpt_create_models(ctx, c, 1, max_batch, max_seq, &seed, out);
+}
+
+cls_status cls_gpt_create_models(cls_context *ctx, const cls_gpt_config *c, size_t models, size_t max_batch,
+                                 size_t max_seq, const uint64_t *seeds, cls_gpt **out) {
   CLS_CHECK_CTX(ctx);
-  if (!c || !out) return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "cls_gpt_create: config or out is NULL");
+  if (!c || !out || !seeds)
+    return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "cls_gpt_create: config, seeds or out is NULL");
   *out = NULL;
+  if (!models || models > 4096)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "cls_gpt_create_models: %zu models; use 1 to 4096", models);
   char err[512];
   cls_status st = cls_gpt_config_check(c, err, sizeof err);
   if (st != CLS_OK) return cls__fail(ctx, st, "gpt config: %s", err);
@@ -178,18 +196,31 @@ cls_status cls_gpt_create(cls_context *ctx, const cls_gpt_config *c, size_t max_
                      "cls_gpt_create: batch %zu x sequence %zu: need batch >= 1 and 1 <= "
                      "sequence <= context (%zu)",
                      max_batch, max_seq, c->context);
+  /* The widest operands (the logits, the MLP, the attention's scores)
+   * must stay below the ops' 2^31 floats; checked in double so that the
+   * products cannot wrap. */
+  const double rows = (double)models * (double)max_batch * (double)max_seq;
+  if (rows * (double)c->vocab > 2147483647.0 || rows * 4.0 * (double)c->width > 2147483647.0 ||
+      rows * (double)c->heads * (double)max_seq > 2147483647.0)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
+                     "cls_gpt_create: %zu model(s) of batch %zu x %zu tokens is too large for width %zu and vocab "
+                     "%zu (an operand would exceed 2^31 floats): use fewer models or a smaller batch",
+                     models, max_batch, max_seq, c->width, c->vocab);
   cls_gpt *g = calloc(1, sizeof *g);
   if (!g) return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_gpt_create: out of host memory");
   g->c = *c;
   g->max_batch = max_batch;
   g->max_seq = max_seq;
+  g->K = models;
+  g->scale = calloc(models, sizeof *g->scale);
   const int ok = cls__nn_model_init(&g->m, ctx, c->depth, sizeof *g->layer);
   g->layer = g->m.layer;
-  if (!ok || !build_params(g)) {
+  if (!ok || !g->scale || !build_params(g)) {
     cls_gpt_destroy(g);
     return cls__fail(ctx, CLS_ERR_OUT_OF_MEMORY, "cls_gpt_create: out of host memory");
   }
-  st = cls__nn_model_storage(&g->m, seed, build_acts(g), "cls_gpt_create");
+  g->S = g->m.pt.total;
+  st = cls__nn_model_storage_models(&g->m, models, seeds, build_acts(g), "cls_gpt_create");
   if (st != CLS_OK) {
     cls_gpt_destroy(g);
     return st;
@@ -201,6 +232,7 @@ cls_status cls_gpt_create(cls_context *ctx, const cls_gpt_config *c, size_t max_
 void cls_gpt_destroy(cls_gpt *g) {
   if (!g) return;
   cls__nn_model_free(&g->m);
+  free(g->scale);
   free(g);
 }
 
@@ -210,17 +242,30 @@ const cls_param_table *cls_gpt_params(const cls_gpt *g) {
 cls_param_slabs *cls_gpt_slabs(cls_gpt *g) {
   return &g->m.slabs;
 }
+size_t cls_gpt_models(const cls_gpt *g) {
+  return g ? g->K : 0;
+}
+size_t cls_gpt_model_floats(const cls_gpt *g) {
+  return g ? g->S : 0;
+}
 
 /* ------------------------------------------------------------- forward */
 
-/* Shorthands: A(x) is activation x, P(i)/G(i) parameter/gradient tensor i. */
-#define A(off)    cls_ref_at(g->m.acts, (off))
-#define P(i)      cls_ref_at(g->m.slabs.params, g->m.pt.t[(i)].offset)
-#define G(i)      cls_ref_at(g->m.slabs.grads, g->m.pt.t[(i)].offset)
-#define TRY(call) CLS_NN_TRY(call)
+/* Shorthands: A(x) is activation x, P(i)/G(i) parameter/gradient tensor i
+ * (model 0's: the models' ops step by S); AK(x, n, k) model k's part of an
+ * activation of n floats a model, PK(i, k)/GK(i, k) model k's tensor. */
+#define A(off)        cls_ref_at(g->m.acts, (off))
+#define P(i)          cls_ref_at(g->m.slabs.params, g->m.pt.t[(i)].offset)
+#define G(i)          cls_ref_at(g->m.slabs.grads, g->m.pt.t[(i)].offset)
+#define AK(off, n, k) cls_ref_at(g->m.acts, (off) + (k) * (n))
+#define PK(i, k)      cls_ref_at(g->m.slabs.params, g->m.pt.t[(i)].offset + (k)*g->S)
+#define GK(i, k)      cls_ref_at(g->m.slabs.grads, g->m.pt.t[(i)].offset + (k)*g->S)
+#define TRY(call)     CLS_NN_TRY(call)
 
+/* Self-attention over every active model's B sequences: no parameters,
+ * and each (sequence, head) computed as it is alone. */
 static cls_attn_shape attn_shape(const cls_gpt *g) {
-  cls_attn_shape s = {g->B, g->T, g->T, g->c.heads, g->c.width / g->c.heads, g->attn_scale, 1};
+  cls_attn_shape s = {g->active * g->B, g->T, g->T, g->c.heads, g->c.width / g->c.heads, g->attn_scale, 1};
   return s;
 }
 
@@ -236,8 +281,87 @@ static cls_attn_operand seq(cls_gpt *g, size_t base) {
   return o;
 }
 
+/* The linear layers of the active models (blocks.c): the rows of model k
+ * follow model k-1's, so every part is contiguous. */
+static cls__nn_models models_view(const cls_gpt *g) {
+  cls__nn_models v = {g->m.ctx, &g->m.pt, &g->m.slabs, g->m.acts, g->active, g->S};
+  return v;
+}
+
+/* scratch = x W (x: BT x in a model), then res_out = (res_in + scratch) +
+ * b and the LayerNorm of res_out (cls__nn_residual_out_norm for each
+ * model, one launch of each kind for all). */
+static cls_status residual_out_norm(cls_gpt *g, size_t in, size_t x, int w, size_t res_in, size_t res_out,
+                                    const cls__nn_norm *norm) {
+  const size_t BT = g->B * g->T, C = g->c.width, K = g->active;
+  TRY(cls_matmul_models(g->m.ctx, CLS_NO_TRANS, CLS_NO_TRANS, BT, C, in, 1.0f, A(x), in, BT * in, P(w), C, g->S,
+                        0.0f, A(g->dtmp), C, BT * C, K, K));
+  return cls_residual_layernorm_forward_models(g->m.ctx, K, BT, C, norm->eps, A(res_in), A(g->dtmp), P(w + 1),
+                                               A(res_out), P(norm->gain), P(norm->shift), g->S, A(norm->y),
+                                               A(norm->mean), A(norm->rstd), BT);
+}
+
+/* The LayerNorm backward of every active model (dx overwritten, add 0, or
+ * added to, add 1), each model's gain and shift gradients its own. */
+static cls_status ln_back(cls_gpt *g, size_t x, int gain, size_t mean, size_t rstd, size_t dy, size_t dx,
+                          int add) {
+  const size_t BT = g->B * g->T;
+  return cls_layernorm_backward_models(g->m.ctx, g->active, BT, g->c.width, A(x), P(gain), g->S, A(mean), A(rstd),
+                                       BT, A(dy), A(dx), G(gain), G(gain + 1), 1, add);
+}
+
+/* Each model's count of scored targets (host ids in [0, V) or
+ * CLS_IGNORE_TARGET) into g->scale as 1 / count (0 with none). */
+static cls_status target_scales(cls_gpt *g, const int32_t *targets, size_t active, size_t BT) {
+  for (size_t k = 0; k < active; k++) {
+    size_t count = BT;
+    for (size_t i = k * BT; i < (k + 1) * BT; i++)
+      if (targets[i] == CLS_IGNORE_TARGET)
+        count--;
+      else if (targets[i] < 0 || (size_t)targets[i] >= g->c.vocab)
+        return cls__fail(g->m.ctx, CLS_ERR_INVALID_VALUE,
+                         "cls_gpt_forward: target %zu is %ld; use an id in [0, %zu) or CLS_IGNORE_TARGET (-1)", i,
+                         (long)targets[i], g->c.vocab);
+    /* Without ignored targets this is 1/BT as it always was (bit for bit);
+     * with every target ignored the loss is 0 and so is the gradient. */
+    g->scale[k] = count ? 1.0f / (float)count : 0.0f;
+  }
+  return CLS_OK;
+}
+
+/* Whether every active model scales its loss alike (then one launch of the
+ * loss ops serves all). */
+static int same_scales(const cls_gpt *g) {
+  for (size_t k = 1; k < g->active; k++)
+    if (g->scale[k] != g->scale[0]) return 0;
+  return 1;
+}
+
+/* Cross-entropy of every active model's rows and each model's mean loss
+ * into loss + k; the gradient (want_grad) overwrites the logits. */
+static cls_status losses(cls_gpt *g, int want_grad) {
+  cls_context *ctx = g->m.ctx;
+  const size_t BT = g->B * g->T, V = g->c.vocab, K = g->active;
+  if (same_scales(g)) {
+    TRY(cls_cross_entropy(ctx, K * BT, V, A(g->logits), A(g->targets), A(g->losses),
+                          want_grad ? A(g->logits) : CLS_NOREF, g->scale[0]));
+    return cls_reduce_models(ctx, CLS_REDUCE_SUM, K, BT, A(g->losses), BT, g->scale[0], A(g->loss));
+  }
+  for (size_t k = 0; k < K; k++) {
+    TRY(cls_cross_entropy(ctx, BT, V, AK(g->logits, BT * V, k), AK(g->targets, BT, k), AK(g->losses, BT, k),
+                          want_grad ? AK(g->logits, BT * V, k) : CLS_NOREF, g->scale[k]));
+    TRY(cls_reduce(ctx, CLS_REDUCE_SUM, BT, AK(g->losses, BT, k), g->scale[k], A(g->loss + k)));
+  }
+  return CLS_OK;
+}
+
 cls_status cls_gpt_forward(cls_gpt *g, const int32_t *tokens, const int32_t *targets, size_t B, size_t T,
                            int want_grad, float *loss) {
+  return cls_gpt_forward_models(g, g ? g->K : 0, tokens, targets, B, T, want_grad, loss);
+}
+
+cls_status cls_gpt_forward_models(cls_gpt *g, size_t active, const int32_t *tokens, const int32_t *targets,
+                                  size_t B, size_t T, int want_grad, float *loss) {
   if (!g) return CLS_ERR_NULL_ARGUMENT;
   cls_context *ctx = g->m.ctx;
   if (!tokens || !targets) return cls__fail(ctx, CLS_ERR_NULL_ARGUMENT, "cls_gpt_forward: tokens or targets NULL");
@@ -246,53 +370,49 @@ cls_status cls_gpt_forward(cls_gpt *g, const int32_t *tokens, const int32_t *tar
                      "cls_gpt_forward: batch %zu x %zu tokens; the model was built for at "
                      "most %zu x %zu",
                      B, T, g->max_batch, g->max_seq);
-  const size_t BT = B * T, C = g->c.width, V = g->c.vocab, L = g->c.depth;
+  if (!active || active > g->K)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE, "cls_gpt_forward: %zu active models; the model holds %zu", active,
+                     g->K);
+  const size_t BT = B * T, C = g->c.width, V = g->c.vocab, L = g->c.depth, K = active, n = K * BT;
   /* Ids travel as floats (exact below 2^24); check them on the host. A
-   * target may be CLS_IGNORE_TARGET: the mean loss and its gradient are
-   * over the other targets (count of them). */
-  size_t count = BT;
-  for (size_t i = 0; i < BT; i++)
-    if (targets[i] == CLS_IGNORE_TARGET)
-      count--;
-    else if (targets[i] < 0 || (size_t)targets[i] >= V)
-      return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
-                       "cls_gpt_forward: target %zu is %ld; use an id in [0, %zu) or CLS_IGNORE_TARGET (-1)", i,
-                       (long)targets[i], V);
+   * target may be CLS_IGNORE_TARGET: each model's mean loss and its
+   * gradient are over its other targets. */
+  TRY(target_scales(g, targets, K, BT));
   /* Staged and uploaded without waiting: the host goes on queueing. */
   float *st;
-  TRY(cls__nn_stage_begin(&g->m, 2 * BT, &st));
+  TRY(cls__nn_stage_begin(&g->m, 2 * n, &st));
   for (int which = 0; which < 2; which++) {
     const int32_t *ids = which ? targets : tokens;
-    float *f = st + (size_t)which * BT;
-    for (size_t i = 0; i < BT; i++) f[i] = (float)ids[i];
-    if (!which) TRY(cls_tokens_check(ctx, f, BT, V, NULL));
-    TRY(cls__nn_stage_write(&g->m, which ? g->targets : g->tokens, BT, f));
+    float *f = st + (size_t)which * n;
+    for (size_t i = 0; i < n; i++) f[i] = (float)ids[i];
+    if (!which) TRY(cls_tokens_check(ctx, f, n, V, NULL));
+    TRY(cls__nn_stage_write(&g->m, which ? g->targets : g->tokens, n, f));
   }
-  /* Without ignored targets this is 1/BT as it always was (bit for bit);
-   * with every target ignored the loss is 0 and so is the gradient. */
-  const float mean_scale = count ? 1.0f / (float)count : 0.0f;
   g->B = B;
   g->T = T;
+  g->active = K;
   g->have_grad = 0;
+  const cls__nn_models v = models_view(g);
 
-  TRY(cls_embedding_forward(ctx, B, T, V, C, A(g->tokens), P(g->wte), P(g->wpe), A(g->m.res[0])));
-  const cls__nn_view v = cls__nn_model_view(&g->m);
+  for (size_t k = 0; k < K; k++)
+    TRY(cls_embedding_forward(ctx, B, T, V, C, AK(g->tokens, BT, k), PK(g->wte, k), PK(g->wpe, k),
+                              AK(g->m.res[0], BT * C, k)));
   /* The first block's first norm; every later norm comes fused with the
-   * residual add before it (cls__nn_residual_out_norm, the branch's output
-   * in dtmp, backward scratch that is free during the forward pass). */
-  TRY(cls_layernorm_forward(ctx, BT, C, 1e-5f, A(g->m.res[0]), P(g->layer0 + LN1G), P(g->layer0 + LN1B),
-                            A(g->layer[0].ln1), A(g->layer[0].ln1_mean), A(g->layer[0].ln1_rstd)));
+   * residual add before it (residual_out_norm, the branch's output in
+   * dtmp, backward scratch that is free during the forward pass). */
+  TRY(cls_layernorm_forward_models(ctx, K, BT, C, 1e-5f, A(g->m.res[0]), P(g->layer0 + LN1G), P(g->layer0 + LN1B),
+                                   g->S, A(g->layer[0].ln1), A(g->layer[0].ln1_mean), A(g->layer[0].ln1_rstd),
+                                   BT));
   for (size_t l = 0; l < L; l++) {
     const int w = g->layer0 + (int)l * PER_LAYER;
     layer_acts *a = &g->layer[l];
     cls_attn_shape s = attn_shape(g);
-    TRY(cls__nn_linear(&g->m, BT, C, 3 * C, A(a->ln1), w + QKVW, A(a->qkv), 0));
+    TRY(cls__nn_lin(&v, BT, C, 3 * C, a->ln1, BT * C, w + QKVW, a->qkv, BT * 3 * C, 0));
     TRY(cls_attention_forward(ctx, &s, qkv_part(g, a->qkv, 0), qkv_part(g, a->qkv, 1), qkv_part(g, a->qkv, 2),
                               A(a->probs), seq(g, a->atty)));
     const cls__nn_norm ln2 = {1e-5f, w + LN2G, w + LN2B, a->ln2, a->ln2_mean, a->ln2_rstd};
-    TRY(cls__nn_residual_out_norm(&v, BT, C, C, a->atty, w + PROJW, g->dtmp, g->m.res[l], a->res2, &ln2));
-    TRY(cls_nn_linear_gelu(ctx, &g->m.pt, &g->m.slabs, BT, C, 4 * C, A(a->ln2), w + FCW, A(a->fch),
-                           A(a->fch_gelu)));
+    TRY(residual_out_norm(g, C, a->atty, w + PROJW, g->m.res[l], a->res2, &ln2));
+    TRY(cls__nn_lin_gelu(&v, BT, C, 4 * C, a->ln2, BT * C, w + FCW, a->fch, a->fch_gelu, BT * 4 * C));
     const cls__nn_norm next = l + 1 < L
                                   ? (cls__nn_norm){1e-5f,
                                                    w + PER_LAYER + LN1G,
@@ -301,17 +421,14 @@ cls_status cls_gpt_forward(cls_gpt *g, const int32_t *tokens, const int32_t *tar
                                                    g->layer[l + 1].ln1_mean,
                                                    g->layer[l + 1].ln1_rstd}
                                   : (cls__nn_norm){1e-5f, g->lnfg, g->lnfb, g->lnf, g->lnf_mean, g->lnf_rstd};
-    TRY(cls__nn_residual_out_norm(&v, BT, 4 * C, C, a->fch_gelu, w + FCW + 2, g->dtmp, a->res2, g->m.res[l + 1],
-                                  &next));
+    TRY(residual_out_norm(g, 4 * C, a->fch_gelu, w + FCW + 2, a->res2, g->m.res[l + 1], &next));
   }
-  /* logits = out_mult * lnf wte^T */
-  TRY(cls_matmul(ctx, CLS_NO_TRANS, CLS_TRANS, BT, V, C, g->out_mult, A(g->lnf), C, P(g->wte), C, 0.0f,
-                 A(g->logits), V));
+  /* logits = out_mult * lnf wte^T, each model with its own table. */
+  TRY(cls_matmul_models(ctx, CLS_NO_TRANS, CLS_TRANS, BT, V, C, g->out_mult, A(g->lnf), C, BT * C, P(g->wte), C,
+                        g->S, 0.0f, A(g->logits), V, BT * V, K, K));
   /* The gradient of the mean loss overwrites the logits in place. */
-  TRY(cls_cross_entropy(ctx, BT, V, A(g->logits), A(g->targets), A(g->losses),
-                        want_grad ? A(g->logits) : CLS_NOREF, mean_scale));
-  TRY(cls_reduce(ctx, CLS_REDUCE_SUM, BT, A(g->losses), mean_scale, A(g->loss)));
-  if (loss) TRY(cls_buffer_read(ctx, g->m.acts, g->loss, 1, loss));
+  TRY(losses(g, want_grad));
+  if (loss) TRY(cls_buffer_read(ctx, g->m.acts, g->loss, K, loss));
   g->have_grad = want_grad != 0;
   return CLS_OK;
 }
@@ -324,34 +441,37 @@ cls_status cls_gpt_backward(cls_gpt *g) {
   if (!g->have_grad)
     return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "cls_gpt_backward: call cls_gpt_forward with want_grad first");
   g->have_grad = 0; /* the logits hold gradients now; a second backward would be wrong */
-  const size_t B = g->B, T = g->T, BT = B * T, C = g->c.width, V = g->c.vocab, L = g->c.depth;
+  const size_t B = g->B, T = g->T, BT = B * T, C = g->c.width, V = g->c.vocab, L = g->c.depth, K = g->active;
+  const cls__nn_models v = models_view(g);
 
   /* Head: logits = m lnf wte^T  =>  dlnf = m dlogits wte, dwte += m dlogits^T lnf */
-  TRY(cls_matmul(ctx, CLS_NO_TRANS, CLS_NO_TRANS, BT, C, V, g->out_mult, A(g->logits), V, P(g->wte), C, 0.0f,
-                 A(g->dln), C));
-  TRY(cls_matmul(ctx, CLS_TRANS, CLS_NO_TRANS, V, C, BT, g->out_mult, A(g->logits), V, A(g->lnf), C, 1.0f,
-                 G(g->wte), C));
-  TRY(cls_layernorm_backward(ctx, BT, C, A(g->m.res[L]), P(g->lnfg), A(g->lnf_mean), A(g->lnf_rstd), A(g->dln),
-                             A(g->dres), G(g->lnfg), G(g->lnfb), 1));
-  const cls__nn_view v = cls__nn_model_view(&g->m);
+  TRY(cls_matmul_models(ctx, CLS_NO_TRANS, CLS_NO_TRANS, BT, C, V, g->out_mult, A(g->logits), V, BT * V, P(g->wte),
+                        C, g->S, 0.0f, A(g->dln), C, BT * C, K, K));
+  TRY(cls_matmul_models(ctx, CLS_TRANS, CLS_NO_TRANS, V, C, BT, g->out_mult, A(g->logits), V, BT * V, A(g->lnf), C,
+                        BT * C, 1.0f, G(g->wte), C, g->S, K, K));
+  TRY(ln_back(g, g->m.res[L], g->lnfg, g->lnf_mean, g->lnf_rstd, g->dln, g->dres, 0));
   for (size_t l = L; l-- > 0;) {
     const int w = g->layer0 + (int)l * PER_LAYER;
     layer_acts *a = &g->layer[l];
     cls_attn_shape s = attn_shape(g);
-    /* dres holds d res[l+1] = d res2 (identity) + the MLP branch. */
-    TRY(cls__nn_mlp_backward(&v, BT, C, a->ln2, w + FCW, a->fch, a->fch_gelu, g->dres, g->dfch, g->dln));
-    TRY(cls_layernorm_backward_add(ctx, BT, C, A(a->res2), P(w + LN2G), A(a->ln2_mean), A(a->ln2_rstd), A(g->dln),
-                                   A(g->dres), G(w + LN2G), G(w + LN2B), 1));
+    /* dres holds d res[l+1] = d res2 (identity) + the MLP branch
+     * (cls__nn_mlp_backward for each model). */
+    TRY(cls__nn_lin_back(&v, BT, 4 * C, C, a->fch_gelu, BT * 4 * C, w + FCW + 2, g->dres, BT * C, g->dfch, 0));
+    TRY(cls__nn_lin_gelu_back(&v, BT, C, 4 * C, a->ln2, BT * C, w + FCW, a->fch, g->dfch, g->dfch, BT * 4 * C,
+                              g->dln, 0));
+    TRY(ln_back(g, a->res2, w + LN2G, a->ln2_mean, a->ln2_rstd, g->dln, g->dres, 1));
     /* dres holds d res2 = d res[l] (identity) + the attention branch. */
-    TRY(cls__nn_attn_out_backward(&v, BT, C, a->atty, w + PROJW, g->dres, g->datty));
+    TRY(cls__nn_lin_back(&v, BT, C, C, a->atty, BT * C, w + PROJW, g->dres, BT * C, g->datty, 0));
     TRY(cls_attention_backward(ctx, &s, qkv_part(g, a->qkv, 0), qkv_part(g, a->qkv, 1), qkv_part(g, a->qkv, 2),
                                A(a->probs), seq(g, g->datty), A(g->dprobs), qkv_part(g, g->dqkv, 0),
                                qkv_part(g, g->dqkv, 1), qkv_part(g, g->dqkv, 2), 0));
-    TRY(cls__nn_linear_back(&g->m, BT, C, 3 * C, A(a->ln1), w + QKVW, A(g->dqkv), A(g->dln), 0));
-    TRY(cls_layernorm_backward_add(ctx, BT, C, A(g->m.res[l]), P(w + LN1G), A(a->ln1_mean), A(a->ln1_rstd),
-                                   A(g->dln), A(g->dres), G(w + LN1G), G(w + LN1B), 1));
+    TRY(cls__nn_lin_back(&v, BT, C, 3 * C, a->ln1, BT * C, w + QKVW, g->dqkv, BT * 3 * C, g->dln, 0));
+    TRY(ln_back(g, g->m.res[l], w + LN1G, a->ln1_mean, a->ln1_rstd, g->dln, g->dres, 1));
   }
-  return cls_embedding_backward(ctx, B, T, V, C, A(g->tokens), A(g->dres), G(g->wte), G(g->wpe), 1);
+  for (size_t k = 0; k < K; k++)
+    TRY(cls_embedding_backward(ctx, B, T, V, C, AK(g->tokens, BT, k), AK(g->dres, BT * C, k), GK(g->wte, k),
+                               GK(g->wpe, k), 1));
+  return CLS_OK;
 }
 
 size_t cls_gpt_activation_count(const cls_gpt *g) {
@@ -365,7 +485,7 @@ cls_status cls_gpt_activation_rms(cls_gpt *g, float *out) {
   if (g->have_grad)
     return cls__fail(g->m.ctx, CLS_ERR_INVALID_VALUE,
                      "cls_gpt_activation_rms: the logits hold gradients; run the forward pass with want_grad = 0");
-  const size_t BT = g->B * g->T, C = g->c.width, L = g->c.depth, n = cls_gpt_activation_count(g);
+  const size_t BT = g->active * g->B * g->T, C = g->c.width, L = g->c.depth, n = cls_gpt_activation_count(g);
   /* The backward scratch is free between steps: each mean square lands in
    * one float of it, and one read brings them all back. */
   for (size_t i = 0; i < n; i++) {
@@ -400,7 +520,7 @@ static cls_status read_output(cls_gpt *g, const char *fn, size_t off, size_t n, 
 
 cls_status cls_gpt_read_logits(cls_gpt *g, float *out) {
   if (!g) return CLS_ERR_NULL_ARGUMENT;
-  return read_output(g, "cls_gpt_read_logits", g->logits, g->B * g->T * g->c.vocab, 1, out);
+  return read_output(g, "cls_gpt_read_logits", g->logits, g->active * g->B * g->T * g->c.vocab, 1, out);
 }
 
 cls_ref cls_gpt_loss_ref(const cls_gpt *g) {
@@ -409,7 +529,7 @@ cls_ref cls_gpt_loss_ref(const cls_gpt *g) {
 
 cls_status cls_gpt_read_losses(cls_gpt *g, float *out) {
   if (!g) return CLS_ERR_NULL_ARGUMENT;
-  return read_output(g, "cls_gpt_read_losses", g->losses, g->B * g->T, 0, out);
+  return read_output(g, "cls_gpt_read_losses", g->losses, g->active * g->B * g->T, 0, out);
 }
 
 double cls_gpt_flops_per_step(const cls_gpt *g, size_t B, size_t T) {
@@ -430,6 +550,9 @@ void cls_gpt_count_params(const cls_gpt_config *c, double *n, double *n_embed) {
 #undef A
 #undef P
 #undef G
+#undef AK
+#undef PK
+#undef GK
 #undef TRY
 
 /* ------------------------------------------------ for the reference */

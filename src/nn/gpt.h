@@ -50,6 +50,20 @@ typedef struct cls_gpt cls_gpt;
  * activations allocated once. */
 cls_status cls_gpt_create(cls_context *ctx, const cls_gpt_config *c, size_t max_batch, size_t max_seq,
                           uint64_t seed, cls_gpt **out);
+
+/* `models` (1 to 4096) GPTs of one config trained side by side as one
+ * batched model (the train layer's models.h), model k's parameters drawn
+ * from seeds[k] and stored k x cls_gpt_model_floats past model k-1's in
+ * each slab. cls_gpt_create is models = 1. Each model's losses and
+ * gradients are bitwise what it gives alone: the products are batched
+ * products of the models' own operands (cls_matmul_models), the row ops
+ * run over every model's rows, and the ops with parameters (biases,
+ * norms) use each model's own, in one launch for all (models.c's tests
+ * compare group and alone bit for bit). */
+cls_status cls_gpt_create_models(cls_context *ctx, const cls_gpt_config *c, size_t models, size_t max_batch,
+                                 size_t max_seq, const uint64_t *seeds, cls_gpt **out);
+size_t cls_gpt_models(const cls_gpt *g);
+size_t cls_gpt_model_floats(const cls_gpt *g);
 void cls_gpt_destroy(cls_gpt *g);
 
 const cls_param_table *cls_gpt_params(const cls_gpt *g);
@@ -63,6 +77,14 @@ cls_param_slabs *cls_gpt_slabs(cls_gpt *g);
  * every target is ignored); without ignored targets nothing changes. */
 cls_status cls_gpt_forward(cls_gpt *g, const int32_t *tokens, const int32_t *targets, size_t B, size_t T,
                            int want_grad, float *loss);
+
+/* The forward pass of the first `active` models side by side: tokens and
+ * targets hold their batches one after the other (active x B x T ids),
+ * loss (when not NULL) gets active floats, model k's mean loss. Each
+ * model's ignored targets count for its own mean. cls_gpt_forward is this
+ * with every model active. cls_gpt_backward then runs those models. */
+cls_status cls_gpt_forward_models(cls_gpt *g, size_t active, const int32_t *tokens, const int32_t *targets,
+                                  size_t B, size_t T, int want_grad, float *loss);
 
 /* Backward pass of the last forward (made with want_grad): adds the
  * gradients of the mean loss to the gradient slab (zero it first with
@@ -81,13 +103,15 @@ cls_status cls_gpt_activation_rms(cls_gpt *g, float *out);
 /* What the last forward pass computed, for a task's own metrics (the
  * answers a model gets right): the logits, B x T x vocab floats (row
  * b T + t), of a forward made without gradients; the per-position
- * losses, B x T floats (0 at ignored targets), of any forward. */
+ * losses, B x T floats (0 at ignored targets), of any forward. With
+ * models side by side, every active model's, one after the other. */
 cls_status cls_gpt_read_logits(cls_gpt *g, float *out);
 cls_status cls_gpt_read_losses(cls_gpt *g, float *out);
 
 /* The one float where every forward pass leaves its mean loss, for a
  * caller that passed loss = NULL and reads it without stopping (as
- * cls_emulator_loss_ref). CLS_NOREF for NULL. */
+ * cls_emulator_loss_ref); with models side by side, model k's at + k.
+ * CLS_NOREF for NULL. */
 cls_ref cls_gpt_loss_ref(const cls_gpt *g);
 
 /* FLOPs of one forward + backward on B x T tokens, counted from the shapes

@@ -313,8 +313,9 @@ static int same_group(const cls_sweep_point *a, const cls_sweep_point *b) {
 
 size_t cls_sweep_groups(const cls_sweep_spec *s, const cls_sweep_point *points, size_t n, size_t max_models,
                         size_t *group) {
-  /* Only the spectra task's emulator trains side by side so far. */
-  const int can = !s->solved && !strcmp(s->task, "spectra") && max_models > 1;
+  /* The tasks whose models train side by side (task.h's `models`). */
+  const cls_task_info *info = cls_task_find(s->task, s->model);
+  const int can = !s->solved && info && info->models && max_models > 1;
   size_t *members = can ? calloc(n ? n : 1, sizeof *members) : NULL; /* per group */
   size_t groups = 0;
   for (size_t i = 0; i < n; i++) {

@@ -30,6 +30,7 @@ typedef struct {
   size_t K;
   cls__run *u;               /* K runs, in slot order (longest first) */
   cls_train_task *view;      /* K: what each member's bookkeeping sees of its model */
+  cls_train_task *alone;     /* one model of the shape alone (the probe; the members' final reports) */
   int *closed;               /* K: its result and summary are written */
   const cls_train_config *c; /* the settings every member shares (slot 0's) */
   double t0, last_ckpt_time;
@@ -88,12 +89,32 @@ static cls_status hook_evaluated(void *user, size_t k, uint64_t done, double lr,
   return s;
 }
 
+/* The end of member k's run that ended ok (cls__loop_end_ok). A task with
+ * a final report (task.h's report: the gcd task's outcomes table) makes it
+ * on its one-model task, the member's parameters copied into it: the
+ * report of the same model as the run alone makes it. */
+static cls_status end_ok(group *gr, size_t k) {
+  cls__run *u = &gr->u[k];
+  cls_train_task *alone = gr->alone, *view = u->t;
+  if (!alone->report) return cls__loop_end_ok(u);
+  /* The report's forward passes run on the one-model task; the run's
+   * checkpoint (the rest of cls__loop_end_ok) stays the member's. */
+  const size_t S = alone->params->total;
+  cls_status s = cls_buffer_copy(gr->ctx, view->slabs->params, u->model * S, alone->slabs->params, 0, S);
+  if (s != CLS_OK) {
+    snprintf(u->r->error, sizeof u->r->error, "copying run %zu's parameters for its final report: %s", k,
+             cls_last_error(gr->ctx));
+    return s;
+  }
+  return cls__loop_end_ok_with(u, alone);
+}
+
 static cls_status hook_ended(void *user, size_t k, uint64_t done) {
   group *gr = user;
   cls__run *u = &gr->u[k];
   advance(gr, k, done);
   if (gr->closed[k]) return CLS_OK;
-  cls_status s = u->outcome == CLS_RUN_OK ? cls__loop_end_ok(u) : CLS_OK;
+  cls_status s = u->outcome == CLS_RUN_OK ? end_ok(gr, k) : CLS_OK;
   return close_member(gr, k, s);
 }
 
@@ -204,11 +225,11 @@ static void order_by_steps(cls__run *u, uint64_t *seeds, size_t K) {
 
 /* The members' views of the group's model, their keys and their
  * checkpoints; every member at the same step, none with nothing left. */
-static cls_status restore_all(group *gr, cls__emu_models *g, const cls_task_spec *spec,
-                              const cls_train_task *alone, uint64_t *first) {
+static cls_status restore_all(group *gr, cls__models *g, const cls_task_spec *spec, const cls_train_task *alone,
+                              uint64_t *first) {
   for (size_t k = 0; k < gr->K; k++) {
     cls__run *u = &gr->u[k];
-    cls__emu_models_view(g, k, spec, alone, &gr->view[k]);
+    g->ops->view(g->impl, k, spec, alone, &gr->view[k]);
     u->t = &gr->view[k];
     u->model = k;
     u->member = 1;
@@ -224,7 +245,7 @@ static cls_status restore_all(group *gr, cls__emu_models *g, const cls_task_spec
 }
 
 /* Trains the members from step `first`; every member closed at the end. */
-static cls_status train(group *gr, cls__emu_models *g, uint64_t first) {
+static cls_status train(group *gr, cls__models *g, uint64_t first) {
   const size_t K = gr->K;
   uint64_t *total = malloc(K * sizeof *total), *warmup = malloc(K * sizeof *warmup);
   double *lr = malloc(K * sizeof *lr);
@@ -279,8 +300,9 @@ cls_status cls_train_run_models(cls_context *ctx, const cls_task_spec *spec, siz
     memset(&results[k], 0, sizeof results[k]);
     results[k].final_eval_loss = results[k].final_train_loss = NAN;
   }
-  if (!spec->task || strcmp(spec->task, "spectra")) {
-    snprintf(err, err_len, "task '%s': only the spectra task trains runs side by side so far",
+  const cls_task_info *info = spec->task ? cls_task_find(spec->task, spec->model) : NULL;
+  if (!info || !info->models) {
+    snprintf(err, err_len, "task '%s': its runs do not train side by side; train them alone",
              spec->task ? spec->task : "");
     return CLS_ERR_INVALID_VALUE;
   }
@@ -302,17 +324,18 @@ cls_status cls_train_run_models(cls_context *ctx, const cls_task_spec *spec, siz
     slot_seeds[k] = seeds[k];
   }
   cls_train_task *alone = NULL;
-  cls__emu_models *g = NULL;
+  cls__models *g = NULL;
   uint64_t first = 0;
   cls_status s = prepare(&gr, spec, slot_seeds, &alone);
   if (s == CLS_OK) {
     order_by_steps(gr.u, slot_seeds, K);
-    s = cls__emu_models_create(ctx, spec, K, slot_seeds, &g, err, err_len);
+    s = cls__models_create(ctx, spec, K, slot_seeds, &g, err, err_len);
     if (s != CLS_OK) refuse(&gr, s, err);
   }
+  gr.alone = alone;
   if (s == CLS_OK) s = restore_all(&gr, g, spec, alone, &first);
   if (s == CLS_OK) s = train(&gr, g, first);
-  cls__emu_models_destroy(g);
+  cls__models_destroy(g);
   cls_task_destroy(alone);
   cls_matmul_record_end(ctx);
   for (size_t k = 0; k < K; k++) cls__loop_release(&gr.u[k]);

@@ -681,13 +681,19 @@ static cls_status keep_or_drop_checkpoint(run *u) {
 
 /* A run that ended ok: the task's own measurements (task.h's report),
  * their lines kept for the summary and their outcome table written. */
-static cls_status task_report(run *u) {
-  cls_train_task *t = u->t;
+static cls_status task_report(run *u, cls_train_task *t) {
   cls_train_result *r = u->r;
   if (!t->report) return CLS_OK;
   cls_task_report rep;
   memset(&rep, 0, sizeof rep);
-  cls_status s = t->report(t, &rep);
+  /* Its forward passes are evaluation, not training: counted with the
+   * evaluations' FLOPs (the counters wait for the queue, so the two reads
+   * bracket the report's launches alone). */
+  cls_counters c0, c1;
+  cls_status s = cls_counters_get(t->ctx, &c0);
+  if (s == CLS_OK) s = t->report(t, &rep);
+  if (s == CLS_OK) s = cls_counters_get(t->ctx, &c1);
+  if (s == CLS_OK) u->proc_eval_flops += c1.flops - c0.flops;
   if (s != CLS_OK) {
     u->fail_what = t->error[0] ? NULL : "the task's final report";
     if (t->error[0]) snprintf(r->error, sizeof r->error, "%s", t->error);
@@ -703,9 +709,13 @@ static cls_status task_report(run *u) {
   return cls_outcomes_write(path, rep.value_name, rep.rows, rep.n_rows, r->error, sizeof r->error);
 }
 
-cls_status cls__loop_end_ok(run *u) {
-  cls_status s = task_report(u);
+cls_status cls__loop_end_ok_with(run *u, cls_train_task *report_task) {
+  cls_status s = task_report(u, report_task);
   return s == CLS_OK ? keep_or_drop_checkpoint(u) : s;
+}
+
+cls_status cls__loop_end_ok(run *u) {
+  return cls__loop_end_ok_with(u, u->t);
 }
 
 /* The result and the summary, whatever happened; returns s, or the

@@ -92,8 +92,12 @@ cls_status cls__loop_train_flops(cls__run *u, double *flops, double *all);
 cls_status cls__loop_save(cls__run *u);
 /* A stop: interrupted, checkpointed. */
 cls_status cls__loop_interrupt(cls__run *u);
-/* A run that ended ok: the task's report, the checkpoint kept or dropped. */
+/* A run that ended ok: the task's report, the checkpoint kept or dropped
+ * (cls__loop_end_ok); the report with the task report_task (the group
+ * driver's one-model task holding the member's parameters) and the rest
+ * with u's own (cls__loop_end_ok_with). */
 cls_status cls__loop_end_ok(cls__run *u);
+cls_status cls__loop_end_ok_with(cls__run *u, cls_train_task *report_task);
 /* The result and the summary, whatever happened (s: the failure, if any). */
 cls_status cls__loop_finish(cls__run *u, cls_status s);
 /* The progress callback after a step. */

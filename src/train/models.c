@@ -8,7 +8,6 @@
 #include "clscale/ops.h"
 #include "core/clock.h"
 #include "models_internal.h"
-#include "nn/emulator.h"
 #include "train/models.h"
 #include "train/schedule.h"
 
@@ -16,8 +15,7 @@
 
 typedef struct {
   cls_context *ctx;
-  cls__emu_models *g;
-  cls_emulator *em;
+  cls__models *g;
   const cls_train_config *c;
   const cls__models_plan *p;
   const cls__models_hooks *h;
@@ -62,16 +60,16 @@ static cls_status settle(engine *e, int keep) {
 static cls_status step(engine *e, size_t active, uint64_t s) {
   cls_context *ctx = e->ctx;
   const cls_train_config *c = e->c;
-  const cls_param_table *pt = cls_emulator_params(e->em);
-  cls_param_slabs *sl = cls_emulator_slabs(e->em);
+  const cls_param_table *pt = e->g->ops->params(e->g->impl);
+  cls_param_slabs *sl = e->g->ops->slabs(e->g->impl);
   cls_status st = cls_buffer_fill(ctx, sl->grads, 0, active * e->S, 0.0f);
   if (st != CLS_OK) return fail(e, st, "zeroing the gradients");
-  st = cls__emu_models_train_step(e->g, active, s, e->err, e->err_len);
+  st = e->g->ops->train_step(e->g->impl, active, s, e->err, e->err_len);
   if (st != CLS_OK) return fail(e, st, "training step");
   const int i = e->next;
   e->slot[i].step = s;
   e->slot[i].active = active;
-  cls_ref loss = cls_emulator_loss_ref(e->em);
+  cls_ref loss = e->g->ops->loss_ref(e->g->impl);
   st = cls_buffer_read_async(ctx, loss.buf, loss.offset, active, e->slot[i].value, &e->slot[i].read);
   if (st != CLS_OK) return fail(e, st, "reading the training losses");
   e->next ^= 1;
@@ -95,7 +93,7 @@ static cls_status evaluate(engine *e, size_t active, uint64_t done, double *eval
   if (!any) return CLS_OK;
   cls_status s = settle(e, 0);
   if (s != CLS_OK) return s;
-  s = cls__emu_models_evaluate(e->g, active, e->c->eval_batches, eval_loss, e->err, e->err_len);
+  s = e->g->ops->evaluate(e->g->impl, active, e->c->eval_batches, eval_loss, e->err, e->err_len);
   if (s != CLS_OK) return fail(e, s, "evaluation");
   for (size_t k = 0; k < active && s == CLS_OK; k++)
     if (e->h->eval_due(e->h->user, k, done)) s = e->h->evaluated(e->h->user, k, done, e->lr_now[k], eval_loss[k]);
@@ -121,13 +119,12 @@ static cls_status one_step(engine *e, size_t active, uint64_t s, double *eval_lo
   return st;
 }
 
-cls_status cls__models_steps(cls_context *ctx, cls__emu_models *g, const cls_train_config *c,
+cls_status cls__models_steps(cls_context *ctx, cls__models *g, const cls_train_config *c,
                              const cls__models_plan *p, const cls__models_hooks *h, double *samples, char *err,
                              size_t err_len) {
   const size_t K = p->K;
   engine e = {.ctx = ctx, .g = g, .c = c, .p = p, .h = h, .err = err, .err_len = err_len};
-  e.em = cls__emu_models_model(g);
-  e.S = cls_emulator_model_floats(e.em);
+  e.S = g->ops->params(g->impl)->total;
   e.lr_now = calloc(K, sizeof *e.lr_now);
   e.lr = calloc(K, sizeof *e.lr);
   e.step = calloc(K, sizeof *e.step);
@@ -143,7 +140,7 @@ cls_status cls__models_steps(cls_context *ctx, cls__emu_models *g, const cls_tra
    * first step here. */
   for (size_t k = 0; s == CLS_OK && k < K && p->first; k++)
     e.lr_now[k] = cls_schedule_lr(p->lr[k], c->min_lr_ratio, p->warmup[k], p->total[k], p->first - 1);
-  const double tps = cls__emu_models_tokens_per_step(g);
+  const double tps = g->ops->tokens_per_step(g->impl);
   size_t active = K;
   int stop = 0;
   for (uint64_t st = p->first; s == CLS_OK && !stop && st < p->total[0]; st++) {
@@ -283,12 +280,6 @@ cls_status cls_models_train(cls_context *ctx, const cls_task_spec *spec, const c
     snprintf(r->error, sizeof r->error, "cls_models_train: a NULL argument or no models");
     return CLS_ERR_NULL_ARGUMENT;
   }
-  if (!spec->task || strcmp(spec->task, "spectra")) {
-    snprintf(r->error, sizeof r->error,
-             "cls_models_train: task '%s': only the spectra task trains models side by side so far",
-             spec->task ? spec->task : "");
-    return CLS_ERR_INVALID_VALUE;
-  }
   in_memory u = {.mem = members, .r = r};
   r->models = K;
   r->out = calloc(K, sizeof *r->out);
@@ -302,13 +293,13 @@ cls_status cls_models_train(cls_context *ctx, const cls_task_spec *spec, const c
     s = CLS_ERR_OUT_OF_MEMORY;
   }
   if (s == CLS_OK) s = setup(&u, cfg, K, total, warmup, lr);
-  cls__emu_models *g = NULL;
+  cls__models *g = NULL;
   if (s == CLS_OK) {
     for (size_t k = 0; k < K; k++) seeds[k] = members[k].seed;
-    s = cls__emu_models_create(ctx, spec, K, seeds, &g, r->error, sizeof r->error);
+    s = cls__models_create(ctx, spec, K, seeds, &g, r->error, sizeof r->error);
   }
   if (s == CLS_OK) {
-    u.tps = cls__emu_models_tokens_per_step(g);
+    u.tps = g->ops->tokens_per_step(g->impl);
     const cls__models_plan plan = {K, total, warmup, lr, 0};
     const cls__models_hooks hooks = {
         .user = &u, .loss = mem_loss, .eval_due = mem_eval_due, .evaluated = mem_evaluated};
@@ -318,7 +309,7 @@ cls_status cls_models_train(cls_context *ctx, const cls_task_spec *spec, const c
     r->seconds = cls_now() - t0;
     r->cpu_seconds = cpu_now() - c0;
   }
-  cls__emu_models_destroy(g);
+  cls__models_destroy(g);
   for (size_t k = 0; u.ms && k < K; k++) free(u.ms[k].evals);
   free(u.ms);
   free(seeds);
@@ -339,7 +330,7 @@ static int no_eval(void *user, size_t k, uint64_t done) {
 }
 
 /* Steps first .. last - 1 of the group g at one rate, nothing logged. */
-static cls_status run_steps(cls_context *ctx, cls__emu_models *g, const cls_train_config *cfg, size_t K,
+static cls_status run_steps(cls_context *ctx, cls__models *g, const cls_train_config *cfg, size_t K,
                             uint64_t first, uint64_t last, double lr, char *err, size_t err_len) {
   uint64_t total[64], warmup[64];
   double rate[64];
@@ -369,8 +360,8 @@ cls_status cls_models_time(cls_context *ctx, const cls_task_spec *spec, const cl
   }
   uint64_t seeds[64];
   for (size_t k = 0; k < K; k++) seeds[k] = spec->seed + k;
-  cls__emu_models *g = NULL;
-  cls_status s = cls__emu_models_create(ctx, spec, K, seeds, &g, err, err_len);
+  cls__models *g = NULL;
+  cls_status s = cls__models_create(ctx, spec, K, seeds, &g, err, err_len);
   const double lr = 1e-3; /* small: a timing run must not diverge into slower denormals or NaN paths */
   /* Two untimed steps (the first builds the kernels), then a short timed
    * run that sizes the timed one: at least min_steps and min_seconds, at
@@ -391,9 +382,9 @@ cls_status cls_models_time(cls_context *ctx, const cls_task_spec *spec, const cl
     out->steps = n;
     out->seconds_per_step = (t1 - t0) / (double)n;
     out->flops_per_model_step = (c1.flops - c0.flops) / ((double)n * (double)K);
-    out->tokens_per_model_step = cls__emu_models_tokens_per_step(g);
+    out->tokens_per_model_step = g->ops->tokens_per_step(g->impl);
   }
-  cls__emu_models_destroy(g);
+  cls__models_destroy(g);
   return s;
 }
 

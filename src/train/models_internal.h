@@ -51,7 +51,7 @@ typedef struct cls__models_plan {
 /* Trains the group g (of p->K models) from step p->first to p->total[0]
  * with c's schedule shape and AdamW settings; *samples the tokens trained
  * on, all models. The device's status (with err) on failure, or a hook's. */
-cls_status cls__models_steps(cls_context *ctx, cls__emu_models *g, const cls_train_config *c,
+cls_status cls__models_steps(cls_context *ctx, cls__models *g, const cls_train_config *c,
                              const cls__models_plan *p, const cls__models_hooks *h, double *samples, char *err,
                              size_t err_len);
 

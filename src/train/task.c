@@ -1,5 +1,6 @@
 /* src/train/task.c — the registry of training tasks (see task.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "task_internal.h"
@@ -71,6 +72,37 @@ const cls_task_info *cls_task_find(const char *task, const char *model) {
     if (!strcmp(task, registry[i]->task) && (!model || !*model || !strcmp(model, registry[i]->model->name)))
       return registry[i];
   return NULL;
+}
+
+cls_status cls__models_create(cls_context *ctx, const cls_task_spec *spec, size_t K, const uint64_t *seeds,
+                              cls__models **out, char *err, size_t err_len) {
+  *out = NULL;
+  const cls_task_info *info = spec->task ? cls_task_find(spec->task, spec->model) : NULL;
+  if (!info || !info->models) {
+    snprintf(err, err_len, "task '%s': its models do not train side by side; train its runs alone",
+             spec->task ? spec->task : "");
+    return CLS_ERR_INVALID_VALUE;
+  }
+  cls__models *g = calloc(1, sizeof *g);
+  if (!g) {
+    snprintf(err, err_len, "out of host memory");
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  g->ops = info->models;
+  g->K = K;
+  cls_status s = g->ops->create(ctx, spec, K, seeds, &g->impl, err, err_len);
+  if (s != CLS_OK) {
+    free(g);
+    return s;
+  }
+  *out = g;
+  return CLS_OK;
+}
+
+void cls__models_destroy(cls__models *g) {
+  if (!g) return;
+  g->ops->destroy(g->impl);
+  free(g);
 }
 
 const cls_model_info *cls_model_find(const char *name) {

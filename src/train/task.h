@@ -249,6 +249,10 @@ typedef struct cls_task_info {
   cls_status (*synth_check)(const cls_task_spec *spec, size_t *tokens_per_example, char *err, size_t err_len);
   cls_status (*synthesize)(cls_context *ctx, const cls_task_spec *spec, const struct cls_synth_request *req,
                            struct cls_synth_result *res, char *err, size_t err_len);
+  /* Tasks whose runs of one shape train side by side as one batched model
+   * (train/models.h): the group's operations (task_internal.h); NULL for
+   * the others. */
+  const struct cls__models_ops *models;
 } cls_task_info;
 
 enum { CLS_COORD_MAX_LAYERS = 8 };

@@ -212,3 +212,83 @@ void cls__task_key_corpus(cls_train_task *t, const cls_corpus *c, double pi) {
   snprintf(t->key + used, sizeof t->key - used, "corpus_checksum=0x%016llx\ncorpus_real_fraction=%s\n",
            (unsigned long long)c->checksum, cls_fmt_shortest(pi, 1, f, sizeof f));
 }
+
+/* ------------------------------------------- GPT groups (task_internal.h) */
+
+cls_status cls__gpt_group_alloc(cls__gpt_group *q, size_t K, size_t B, size_t T, const uint64_t *seeds, char *err,
+                                size_t err_len) {
+  q->K = K;
+  q->B = B;
+  q->T = T;
+  q->seeds = malloc(K * sizeof *q->seeds);
+  q->inputs = malloc(K * B * T * sizeof *q->inputs);
+  q->targets = malloc(K * B * T * sizeof *q->targets);
+  q->loss = malloc(K * sizeof *q->loss);
+  if (!q->seeds || !q->inputs || !q->targets || !q->loss) {
+    snprintf(err, err_len, "out of host memory for %zu batches of %zu x %zu tokens", K, B, T);
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  memcpy(q->seeds, seeds, K * sizeof *seeds);
+  return CLS_OK;
+}
+
+void cls__gpt_group_free(cls__gpt_group *q) {
+  free(q->seeds);
+  free(q->inputs);
+  free(q->targets);
+  free(q->loss);
+}
+
+const cls_param_table *cls__gpt_group_params(void *impl) {
+  return cls_gpt_params(((cls__gpt_group *)impl)->gpt);
+}
+
+cls_param_slabs *cls__gpt_group_slabs(void *impl) {
+  return cls_gpt_slabs(((cls__gpt_group *)impl)->gpt);
+}
+
+cls_ref cls__gpt_group_loss_ref(void *impl) {
+  return cls_gpt_loss_ref(((cls__gpt_group *)impl)->gpt);
+}
+
+double cls__gpt_group_tokens_per_step(void *impl) {
+  const cls__gpt_group *q = impl;
+  return (double)(q->B * q->T);
+}
+
+/* Model k's slot of the K batches <- the one-model buffers. */
+static void keep_batch(cls__gpt_group *q, size_t k, const int32_t *in, const int32_t *tg) {
+  const size_t n = q->B * q->T;
+  memcpy(q->inputs + k * n, in, n * sizeof *in);
+  memcpy(q->targets + k * n, tg, n * sizeof *tg);
+}
+
+cls_status cls__gpt_group_train(cls__gpt_group *q, size_t active, uint64_t step,
+                                cls_status (*fill)(void *user, size_t k, uint64_t step), void *user,
+                                const int32_t *in, const int32_t *tg) {
+  for (size_t k = 0; k < active; k++) {
+    cls_status s = fill(user, k, step);
+    if (s != CLS_OK) return s;
+    keep_batch(q, k, in, tg);
+  }
+  cls_status s = cls_gpt_forward_models(q->gpt, active, q->inputs, q->targets, q->B, q->T, 1, NULL);
+  return s == CLS_OK ? cls_gpt_backward(q->gpt) : s;
+}
+
+cls_status cls__gpt_group_evaluate(cls__gpt_group *q, size_t active, size_t n_batches,
+                                   cls_status (*fill)(void *user, size_t k, uint64_t i), void *user,
+                                   const int32_t *in, const int32_t *tg, double *loss) {
+  for (size_t k = 0; k < active; k++) loss[k] = 0;
+  /* evaluate() above for each model: the same batches, summed in double
+   * in batch order, then divided by their number. */
+  for (size_t i = 0; i < n_batches; i++) {
+    cls_status s = fill(user, 0, i);
+    if (s != CLS_OK) return s;
+    for (size_t k = 0; k < active; k++) keep_batch(q, k, in, tg);
+    s = cls_gpt_forward_models(q->gpt, active, q->inputs, q->targets, q->B, q->T, 0, q->loss);
+    if (s != CLS_OK) return s;
+    for (size_t k = 0; k < active; k++) loss[k] += q->loss[k];
+  }
+  for (size_t k = 0; k < active; k++) loss[k] = n_batches ? loss[k] / (double)n_batches : 0.0;
+  return CLS_OK;
+}

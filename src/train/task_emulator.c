@@ -244,7 +244,8 @@ const cls_task_info cls__task_spectra = {.task = "spectra",
                                          .fields = spectra_fields,
                                          .check = spectra_check,
                                          .make = make,
-                                         .coord_layers = emulator_coord_layers};
+                                         .coord_layers = emulator_coord_layers,
+                                         .models = &cls__spectra_models};
 
 /* ------------------------------------------- models side by side
  *
@@ -252,20 +253,22 @@ const cls_task_info cls__task_spectra = {.task = "spectra",
  * dataset and batches as the task above, model k's batch drawn with its
  * own seed, all K uploaded and run as one forward and backward pass. */
 
-struct cls__emu_models {
+typedef struct {
   emu_task x; /* the dataset, the grid's encoding and one model's batch buffers */
   size_t K;
   uint64_t *seeds;
   float *labels, *flux, *features; /* K batches, one model after the other */
   float *loss;                     /* K */
-};
+} emu_models;
 
-cls_status cls__emu_models_create(cls_context *ctx, const cls_task_spec *spec, size_t K, const uint64_t *seeds,
-                                  cls__emu_models **out, char *err, size_t err_len) {
+static void models_destroy(void *impl);
+
+static cls_status models_create(cls_context *ctx, const cls_task_spec *spec, size_t K, const uint64_t *seeds,
+                                void **out, char *err, size_t err_len) {
   *out = NULL;
   cls_status s = cls__task_check_spec(&cls__task_spectra, spec, err, err_len);
   if (s != CLS_OK) return s;
-  cls__emu_models *g = calloc(1, sizeof *g);
+  emu_models *g = calloc(1, sizeof *g);
   if (!g) {
     snprintf(err, err_len, "out of host memory");
     return CLS_ERR_OUT_OF_MEMORY;
@@ -306,14 +309,15 @@ cls_status cls__emu_models_create(cls_context *ctx, const cls_task_spec *spec, s
   if (s == CLS_OK && shell.error[0]) snprintf(err, err_len, "%s", shell.error);
   if (s != CLS_OK) {
     if (shell.error[0]) snprintf(err, err_len, "%s", shell.error);
-    cls__emu_models_destroy(g);
+    models_destroy(g);
     return s;
   }
   *out = g;
   return CLS_OK;
 }
 
-void cls__emu_models_destroy(cls__emu_models *g) {
+static void models_destroy(void *impl) {
+  emu_models *g = impl;
   if (!g) return;
   release(&g->x);
   free(g->seeds);
@@ -324,16 +328,25 @@ void cls__emu_models_destroy(cls__emu_models *g) {
   free(g);
 }
 
-cls_emulator *cls__emu_models_model(cls__emu_models *g) {
-  return g->x.em;
+static const cls_param_table *models_params(void *impl) {
+  return cls_emulator_params(((emu_models *)impl)->x.em);
 }
 
-double cls__emu_models_tokens_per_step(const cls__emu_models *g) {
+static cls_param_slabs *models_slabs(void *impl) {
+  return cls_emulator_slabs(((emu_models *)impl)->x.em);
+}
+
+static cls_ref models_loss_ref(void *impl) {
+  return cls_emulator_loss_ref(((emu_models *)impl)->x.em);
+}
+
+static double models_tokens_per_step(void *impl) {
+  const emu_models *g = impl;
   return (double)(g->x.B * g->x.P);
 }
 
 /* Model k's slot of the K batches <- the one-model buffers batch() filled. */
-static void keep_batch(cls__emu_models *g, size_t k) {
+static void keep_batch(emu_models *g, size_t k) {
   const emu_task *x = &g->x;
   const size_t R = x->B * x->P, NL = CLS_SPECTRA_N_LABELS;
   memcpy(g->labels + k * x->B * NL, x->labels, x->B * NL * sizeof *g->labels);
@@ -341,8 +354,8 @@ static void keep_batch(cls__emu_models *g, size_t k) {
   memcpy(g->features + k * R * x->F, x->features, R * x->F * sizeof *g->features);
 }
 
-cls_status cls__emu_models_train_step(cls__emu_models *g, size_t active, uint64_t step, char *err,
-                                      size_t err_len) {
+static cls_status models_train_step(void *impl, size_t active, uint64_t step, char *err, size_t err_len) {
+  emu_models *g = impl;
   cls_train_task shell;
   memset(&shell, 0, sizeof shell);
   shell.impl = &g->x;
@@ -359,8 +372,9 @@ cls_status cls__emu_models_train_step(cls__emu_models *g, size_t active, uint64_
   return s == CLS_OK ? cls_emulator_backward(x->em) : s;
 }
 
-cls_status cls__emu_models_evaluate(cls__emu_models *g, size_t active, size_t n_batches, double *loss, char *err,
-                                    size_t err_len) {
+static cls_status models_evaluate(void *impl, size_t active, size_t n_batches, double *loss, char *err,
+                                  size_t err_len) {
+  emu_models *g = impl;
   cls_train_task shell;
   memset(&shell, 0, sizeof shell);
   shell.impl = &g->x;
@@ -383,8 +397,9 @@ cls_status cls__emu_models_evaluate(cls__emu_models *g, size_t active, size_t n_
   return CLS_OK;
 }
 
-cls_status cls__emu_models_view(cls__emu_models *g, size_t k, const cls_task_spec *spec,
-                                const cls_train_task *alone, cls_train_task *view) {
+static cls_status models_view(void *impl, size_t k, const cls_task_spec *spec, const cls_train_task *alone,
+                              cls_train_task *view) {
+  emu_models *g = impl;
   if (k >= g->K) return CLS_ERR_INVALID_VALUE;
   cls_spectra_config dc;
   spectra_config_of(spec, &dc);
@@ -401,3 +416,7 @@ cls_status cls__emu_models_view(cls__emu_models *g, size_t k, const cls_task_spe
   cls__task_set_model(view, cls_emulator_params(g->x.em), cls_emulator_slabs(g->x.em));
   return CLS_OK;
 }
+
+const cls__models_ops cls__spectra_models = {models_create,     models_destroy,  models_params,
+                                             models_slabs,      models_loss_ref, models_tokens_per_step,
+                                             models_train_step, models_evaluate, models_view};

@@ -371,14 +371,11 @@ static void describe(cls_train_task *t, const cls_task_spec *spec, const cls_gpt
            gc->width, gc->depth, gc->heads, cls__task_param_name(gc->param), x->B, spec->base, spec->bound, pairs);
 }
 
-static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_task **out, char *err,
-                       size_t err_len) {
-  cls_train_task *t;
-  cls_status s = cls__task_begin(&cls__task_gcd, ctx, spec, sizeof(gcd_task), &gcd_ops, &t, err, err_len);
+/* The format, the sources and the host buffers of a batch (the message in
+ * err on failure; what was allocated is freed by release). */
+static cls_status build_data(gcd_task *x, const cls_task_spec *spec, char *err, size_t err_len) {
+  cls_status s = cls_gcd_format_make(spec->base, spec->bound, &x->f, err, err_len);
   if (s != CLS_OK) return s;
-  gcd_task *x = t->impl;
-  s = cls_gcd_format_make(spec->base, spec->bound, &x->f, err, err_len);
-  if (s != CLS_OK) return cls__task_fail(t, s);
   x->B = spec->batch;
   x->T = x->f.length - 1;
   x->V = x->f.vocab;
@@ -390,7 +387,7 @@ static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_ta
                                : cls_gcd_source_real(spec->bound, spec->seed, STREAM_TRAIN, 0);
   if (spec->corpus) {
     s = cls__task_corpus_open(spec, x->f.length, x->f.vocab, "base or bound", &x->corpus, err, err_len);
-    if (s != CLS_OK) return cls__task_fail(t, s);
+    if (s != CLS_OK) return s;
     x->real_fraction = spec->corpus_real_fraction;
   }
   const size_t B = x->B, T = x->T;
@@ -404,11 +401,24 @@ static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_ta
   x->scores = malloc(x->eval_pairs * sizeof *x->scores);
   x->rows = malloc(x->eval_pairs * sizeof *x->rows);
   if (!x->seq || !x->inputs || !x->targets || !x->eq || !x->pairs || !x->logits || !x->losses || !x->scores ||
-      !x->rows)
-    return cls__task_oom(t, "the gcd task's batches", err, err_len);
+      !x->rows) {
+    snprintf(err, err_len, "out of host memory for the gcd task's batches");
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  return CLS_OK;
+}
+
+static cls_status make(cls_context *ctx, const cls_task_spec *spec, cls_train_task **out, char *err,
+                       size_t err_len) {
+  cls_train_task *t;
+  cls_status s = cls__task_begin(&cls__task_gcd, ctx, spec, sizeof(gcd_task), &gcd_ops, &t, err, err_len);
+  if (s != CLS_OK) return s;
+  gcd_task *x = t->impl;
+  s = build_data(x, spec, err, err_len);
+  if (s != CLS_OK) return cls__task_fail(t, s);
   cls_gpt_config gc;
   cls__task_gpt_config(spec, vocab_of(spec), spec->width, spec->depth, spec->heads, &gc);
-  s = cls_gpt_create(ctx, &gc, B, T, spec->seed, &x->gpt);
+  s = cls_gpt_create(ctx, &gc, x->B, x->T, spec->seed, &x->gpt);
   if (s != CLS_OK) return cls__task_model_fail(t, s, err, err_len);
   describe(t, spec, &gc);
   t->report = report;
@@ -426,4 +436,117 @@ const cls_task_info cls__task_gcd = {.task = "gcd",
                                      .make = make,
                                      .coord_layers = cls__gpt_coord_layers,
                                      .synth_check = cls__gcd_synth_check,
-                                     .synthesize = cls__gcd_synthesize};
+                                     .synthesize = cls__gcd_synthesize,
+                                     .models = &cls__gcd_models};
+
+/* ------------------------------------------- models side by side
+ *
+ * The gcd task for K GPTs of one shape (train/models.h): model k's
+ * training pairs drawn with its own seed as it would alone (its fresh
+ * stream, or its picks from the shared training set, and its mix), all K
+ * run as one forward and backward pass; every model evaluates on the same
+ * held-out pairs. A member's final report (the outcomes table) is made by
+ * the group driver on the one-model task with the member's parameters. */
+
+typedef struct {
+  cls__gpt_group q; /* first: the shared group functions take it as the impl */
+  gcd_task x;
+  cls_train_task shell; /* a bare task around x, for the batch functions' errors */
+  uint64_t bound, train_pairs;
+} gcd_models;
+
+static void models_destroy(void *impl) {
+  gcd_models *g = impl;
+  if (!g) return;
+  release(&g->x);
+  cls__gpt_group_free(&g->q);
+  free(g);
+}
+
+static cls_status models_create(cls_context *ctx, const cls_task_spec *spec, size_t K, const uint64_t *seeds,
+                                void **out, char *err, size_t err_len) {
+  *out = NULL;
+  cls_status s = cls__task_check_spec(&cls__task_gcd, spec, err, err_len);
+  if (s != CLS_OK) return s;
+  gcd_models *g = calloc(1, sizeof *g);
+  if (!g) {
+    snprintf(err, err_len, "out of host memory");
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  g->shell.impl = &g->x;
+  g->bound = spec->bound;
+  g->train_pairs = spec->train_pairs;
+  gcd_task *x = &g->x;
+  s = build_data(x, spec, err, err_len);
+  if (s == CLS_OK) s = cls__gpt_group_alloc(&g->q, K, x->B, x->T, seeds, err, err_len);
+  if (s == CLS_OK) {
+    cls_gpt_config gc;
+    cls__task_gpt_config(spec, vocab_of(spec), spec->width, spec->depth, spec->heads, &gc);
+    s = cls_gpt_create_models(ctx, &gc, K, x->B, x->T, seeds, &x->gpt);
+    if (s != CLS_OK) snprintf(err, err_len, "%s", cls_last_error(ctx));
+  }
+  if (s != CLS_OK) {
+    models_destroy(g);
+    return s;
+  }
+  g->q.gpt = x->gpt;
+  *out = g;
+  return CLS_OK;
+}
+
+/* Model k's batch of `step`: its seed's picks, fresh pairs and mix. */
+static cls_status fill_train(void *user, size_t k, uint64_t step) {
+  gcd_models *g = user;
+  g->x.seed = g->q.seeds[k];
+  if (!g->train_pairs) g->x.train = cls_gcd_source_real(g->bound, g->x.seed, STREAM_TRAIN, 0);
+  return train_batch(&g->shell, step);
+}
+
+static cls_status fill_eval(void *user, size_t k, uint64_t i) {
+  (void)k;
+  gcd_models *g = user;
+  eval_rows(&g->x, i * g->x.B, g->x.B);
+  return CLS_OK;
+}
+
+static cls_status models_fail(gcd_models *g, cls_status s, char *err, size_t err_len) {
+  if (s != CLS_OK && g->shell.error[0]) snprintf(err, err_len, "%s", g->shell.error);
+  g->shell.error[0] = 0;
+  return s;
+}
+
+static cls_status models_train_step(void *impl, size_t active, uint64_t step, char *err, size_t err_len) {
+  gcd_models *g = impl;
+  cls_status s = cls__gpt_group_train(&g->q, active, step, fill_train, g, g->x.inputs, g->x.targets);
+  return models_fail(g, s, err, err_len);
+}
+
+static cls_status models_evaluate(void *impl, size_t active, size_t n_batches, double *loss, char *err,
+                                  size_t err_len) {
+  gcd_models *g = impl;
+  cls_status s = cls__gpt_group_evaluate(&g->q, active, n_batches, fill_eval, g, g->x.inputs, g->x.targets, loss);
+  return models_fail(g, s, err, err_len);
+}
+
+static cls_status models_view(void *impl, size_t k, const cls_task_spec *spec, const cls_train_task *alone,
+                              cls_train_task *view) {
+  gcd_models *g = impl;
+  if (k >= g->q.K) return CLS_ERR_INVALID_VALUE;
+  cls_gpt_config gc;
+  cls__task_gpt_config(spec, vocab_of(spec), spec->width, spec->depth, spec->heads, &gc);
+  cls_task_spec mine = *spec;
+  mine.seed = g->q.seeds[k];
+  memset(view, 0, sizeof *view);
+  view->impl = &g->x;
+  describe(view, &mine, &gc); /* the key and description of model k alone */
+  view->impl = NULL;
+  view->ctx = alone->ctx;
+  view->model_flops_per_step = alone->model_flops_per_step;
+  cls__task_set_model(view, cls_gpt_params(g->x.gpt), cls_gpt_slabs(g->x.gpt));
+  return CLS_OK;
+}
+
+const cls__models_ops cls__gcd_models = {
+    models_create,        models_destroy,          cls__gpt_group_params,
+    cls__gpt_group_slabs, cls__gpt_group_loss_ref, cls__gpt_group_tokens_per_step,
+    models_train_step,    models_evaluate,         models_view};

@@ -159,29 +159,77 @@ uint64_t cls__text_hash(const struct cls_text *text);
 /* "sp" or "mup" (checkpoint keys and descriptions). */
 const char *cls__task_param_name(cls_parametrisation p);
 
-/* The spectra task for K emulators of one shape side by side
- * (task_emulator.c; run by models.c): model k draws its batches with
- * seeds[k]. train_step adds the gradients of the first `active` models'
- * batches of `step` (their losses at cls_emulator_loss_ref + k, unread);
- * evaluate gives each active model's mean loss over the first n_batches
- * held-out batches, as a task's evaluate does. Errors: the status, and the
- * message in err (or on the context). */
-typedef struct cls__emu_models cls__emu_models;
-struct cls_emulator;
-cls_status cls__emu_models_create(cls_context *ctx, const cls_task_spec *spec, size_t K, const uint64_t *seeds,
-                                  cls__emu_models **out, char *err, size_t err_len);
-void cls__emu_models_destroy(cls__emu_models *g);
-struct cls_emulator *cls__emu_models_model(cls__emu_models *g);
-double cls__emu_models_tokens_per_step(const cls__emu_models *g);
-cls_status cls__emu_models_train_step(cls__emu_models *g, size_t active, uint64_t step, char *err, size_t err_len);
-cls_status cls__emu_models_evaluate(cls__emu_models *g, size_t active, size_t n_batches, double *loss, char *err,
-                                    size_t err_len);
-/* Model k of the group as a task that only describes it (train_step and
- * evaluate NULL): the key, description and counts model k trained alone
- * has (alone: that task built from spec, for what the group cannot say
- * for one model), its parameter table, and the group's slabs (model k at
- * k x the table's size). */
-cls_status cls__emu_models_view(cls__emu_models *g, size_t k, const cls_task_spec *spec,
-                                const cls_train_task *alone, cls_train_task *view);
+/* A task's K models of one shape trained side by side as one batched
+ * model (train/models.h; run by models.c and group.c), for the tasks whose
+ * info has `models`. Model k draws its batches with seeds[k]. train_step
+ * adds the gradients of the first `active` models' batches of `step`
+ * (their losses at loss_ref + k, unread); evaluate gives each active
+ * model's mean loss over the first n_batches held-out batches, as a
+ * task's evaluate does. view: model k of the group as a task that only
+ * describes it (train_step and evaluate NULL): the key, description and
+ * counts model k trained alone has (alone: that task built from spec, for
+ * what the group cannot say for one model), its parameter table, and the
+ * group's slabs (model k at k x the table's size). Errors: the status,
+ * and the message in err (or on the context). */
+typedef struct cls__models_ops {
+  cls_status (*create)(cls_context *ctx, const cls_task_spec *spec, size_t K, const uint64_t *seeds, void **impl,
+                       char *err, size_t err_len);
+  void (*destroy)(void *impl);
+  const cls_param_table *(*params)(void *impl);
+  cls_param_slabs *(*slabs)(void *impl);
+  cls_ref (*loss_ref)(void *impl);
+  double (*tokens_per_step)(void *impl); /* one model's */
+  cls_status (*train_step)(void *impl, size_t active, uint64_t step, char *err, size_t err_len);
+  cls_status (*evaluate)(void *impl, size_t active, size_t n_batches, double *loss, char *err, size_t err_len);
+  cls_status (*view)(void *impl, size_t k, const cls_task_spec *spec, const cls_train_task *alone,
+                     cls_train_task *view);
+} cls__models_ops;
+
+typedef struct cls__models {
+  const cls__models_ops *ops;
+  void *impl;
+  size_t K;
+} cls__models;
+
+/* The group of spec's task (task.c): CLS_ERR_INVALID_VALUE with a message
+ * when the task's models do not train side by side. */
+cls_status cls__models_create(cls_context *ctx, const cls_task_spec *spec, size_t K, const uint64_t *seeds,
+                              cls__models **out, char *err, size_t err_len);
+void cls__models_destroy(cls__models *g);
+
+/* What the GPT tasks' groups share (task_common.c). A task's group struct
+ * starts with a cls__gpt_group (so that the ops' impl is one), the
+ * functions below take it as that impl. */
+typedef struct cls__gpt_group {
+  cls_gpt *gpt; /* the K models (owned by the task's state) */
+  size_t K, B, T;
+  uint64_t *seeds;
+  int32_t *inputs, *targets; /* K batches of B x T, one model after the other */
+  float *loss;               /* K */
+} cls__gpt_group;
+
+cls_status cls__gpt_group_alloc(cls__gpt_group *q, size_t K, size_t B, size_t T, const uint64_t *seeds, char *err,
+                                size_t err_len);
+void cls__gpt_group_free(cls__gpt_group *q);
+const cls_param_table *cls__gpt_group_params(void *impl);
+cls_param_slabs *cls__gpt_group_slabs(void *impl);
+cls_ref cls__gpt_group_loss_ref(void *impl);
+double cls__gpt_group_tokens_per_step(void *impl);
+/* Training step `step` of the first `active` models: fill(user, k, step)
+ * puts model k's batch into the one-model buffers (in, tg) and returns a
+ * status (its message in err); then one forward and backward pass. */
+cls_status cls__gpt_group_train(cls__gpt_group *q, size_t active, uint64_t step,
+                                cls_status (*fill)(void *user, size_t k, uint64_t step), void *user,
+                                const int32_t *in, const int32_t *tg);
+/* Each active model's mean loss over held-out batches 0 .. n_batches - 1
+ * (fill(user, k = 0, i) puts batch i into in, tg), as a task's evaluate
+ * computes it alone. */
+cls_status cls__gpt_group_evaluate(cls__gpt_group *q, size_t active, size_t n_batches,
+                                   cls_status (*fill)(void *user, size_t k, uint64_t i), void *user,
+                                   const int32_t *in, const int32_t *tg, double *loss);
+
+/* The tasks' groups: the emulator on spectra (task_emulator.c), the GPT
+ * on text and on gcd (task_text.c, task_gcd.c). */
+extern const cls__models_ops cls__spectra_models, cls__text_models, cls__gcd_models;
 
 #endif

@@ -264,4 +264,124 @@ const cls_task_info cls__task_text = {.task = "text",
                                       .make = make,
                                       .coord_layers = cls__gpt_coord_layers,
                                       .synth_check = cls__text_synth_check,
-                                      .synthesize = cls__text_synthesize};
+                                      .synthesize = cls__text_synthesize,
+                                      .models = &cls__text_models};
+
+/* ------------------------------------------- models side by side
+ *
+ * The text task for K GPTs of one shape (train/models.h): the same text
+ * and batches as the task above, model k's training windows drawn with
+ * its own seed (and, with a corpus, its own mix), all K run as one
+ * forward and backward pass; every model evaluates on the same windows. */
+
+typedef struct {
+  cls__gpt_group q;     /* first: the shared group functions take it as the impl */
+  text_task x;          /* the text, the corpus, the model and one model's batch buffers */
+  cls_train_task shell; /* a bare task around x, for the batch functions' errors */
+} text_models;
+
+static void models_destroy(void *impl) {
+  text_models *g = impl;
+  if (!g) return;
+  release(&g->x);
+  cls__gpt_group_free(&g->q);
+  free(g);
+}
+
+static cls_status models_create(cls_context *ctx, const cls_task_spec *spec, size_t K, const uint64_t *seeds,
+                                void **out, char *err, size_t err_len) {
+  *out = NULL;
+  cls_status s = cls__task_check_spec(&cls__task_text, spec, err, err_len);
+  if (s != CLS_OK) return s;
+  text_models *g = calloc(1, sizeof *g);
+  if (!g) {
+    snprintf(err, err_len, "out of host memory");
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  g->shell.impl = &g->x;
+  cls_gpt_config gc;
+  cls__task_gpt_config(spec, CLS_TEXT_VOCAB, spec->width, spec->depth, spec->heads, &gc);
+  cls_text_config tc;
+  cls__text_config(spec, &tc);
+  text_task *x = &g->x;
+  x->B = spec->batch;
+  x->T = spec->context;
+  x->depth = spec->depth;
+  s = build_data(&g->shell, &tc, err, err_len);
+  if (s == CLS_OK && spec->corpus) {
+    s = cls__task_corpus_open(spec, x->T + 1, CLS_TEXT_VOCAB, "context", &x->corpus, err, err_len);
+    x->real_fraction = spec->corpus_real_fraction;
+  }
+  if (s == CLS_OK) s = cls__gpt_group_alloc(&g->q, K, x->B, x->T, seeds, err, err_len);
+  if (s == CLS_OK) {
+    s = cls_gpt_create_models(ctx, &gc, K, x->B, x->T, seeds, &x->gpt);
+    if (s != CLS_OK) snprintf(err, err_len, "%s", cls_last_error(ctx));
+  }
+  if (s != CLS_OK) {
+    if (g->shell.error[0]) snprintf(err, err_len, "%s", g->shell.error);
+    models_destroy(g);
+    return s;
+  }
+  g->q.gpt = x->gpt;
+  *out = g;
+  return CLS_OK;
+}
+
+/* Model k's training windows of `step` (and, with a corpus, its mix):
+ * those of model k alone. */
+static cls_status fill_train(void *user, size_t k, uint64_t step) {
+  text_models *g = user;
+  g->x.seed = g->q.seeds[k];
+  return train_batch(&g->shell, step);
+}
+
+static cls_status fill_eval(void *user, size_t k, uint64_t i) {
+  (void)k;
+  text_models *g = user;
+  return batch(&g->shell, CLS_SPLIT_VAL, CLS_TASK_EVAL_SEED, i);
+}
+
+/* The batch functions' message (on the shell), or the context's. */
+static cls_status models_fail(text_models *g, cls_status s, char *err, size_t err_len) {
+  if (s != CLS_OK && g->shell.error[0]) snprintf(err, err_len, "%s", g->shell.error);
+  g->shell.error[0] = 0;
+  return s;
+}
+
+static cls_status models_train_step(void *impl, size_t active, uint64_t step, char *err, size_t err_len) {
+  text_models *g = impl;
+  cls_status s = cls__gpt_group_train(&g->q, active, step, fill_train, g, g->x.inputs, g->x.targets);
+  return models_fail(g, s, err, err_len);
+}
+
+static cls_status models_evaluate(void *impl, size_t active, size_t n_batches, double *loss, char *err,
+                                  size_t err_len) {
+  text_models *g = impl;
+  cls_status s = cls__gpt_group_evaluate(&g->q, active, n_batches, fill_eval, g, g->x.inputs, g->x.targets, loss);
+  return models_fail(g, s, err, err_len);
+}
+
+static cls_status models_view(void *impl, size_t k, const cls_task_spec *spec, const cls_train_task *alone,
+                              cls_train_task *view) {
+  text_models *g = impl;
+  if (k >= g->q.K) return CLS_ERR_INVALID_VALUE;
+  cls_gpt_config gc;
+  cls__task_gpt_config(spec, CLS_TEXT_VOCAB, spec->width, spec->depth, spec->heads, &gc);
+  cls_text_config tc;
+  cls__text_config(spec, &tc);
+  cls_task_spec mine = *spec;
+  mine.seed = g->q.seeds[k];
+  memset(view, 0, sizeof *view);
+  view->impl = &g->x;
+  describe(view, &mine, &gc, &tc); /* the key and description of model k alone */
+  view->impl = NULL;
+  view->ctx = alone->ctx;
+  view->model_flops_per_step = alone->model_flops_per_step;
+  cls__task_set_model(view, cls_gpt_params(g->x.gpt), cls_gpt_slabs(g->x.gpt));
+  return CLS_OK;
+}
+
+const cls__models_ops cls__text_models = {
+    models_create,        models_destroy,          cls__gpt_group_params,
+    cls__gpt_group_slabs, cls__gpt_group_loss_ref, cls__gpt_group_tokens_per_step,
+    models_train_step,    models_evaluate,         models_view};

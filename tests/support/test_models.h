@@ -8,5 +8,11 @@
 #include "train/task.h"
 
 void test_tiny_emulator(cls_task_spec *s);
+/* A GPT of width 16, depth 2, on the synthetic Zipf text (contexts of 12
+ * bytes, batches of 3): small enough for Oclgrind. */
+void test_tiny_text_gpt(cls_task_spec *s);
+/* A GPT of width 16, depth 1, on gcd in base 10 up to 30 (questions with
+ * ignored targets; a final report with an outcomes table). */
+void test_tiny_gcd_gpt(cls_task_spec *s);
 
 #endif
