@@ -272,32 +272,61 @@ static void bench_rows(bench *b, const row_shape *shapes, size_t count, const cl
 }
 
 /* Models side by side (train/models.h): the emulator of the default sweep
- * (depth 2, 4 heads, batch 16 x 128 pixels, muP) at two widths, trained
- * for a fixed number of steps as 1, 4 and 8 models at once; samples
- * (spectra x pixels, all models) per second and the ratio to one model.
- * Rounds interleave the counts, so that a change of the machine's load
- * falls on all of them; the best round of each is reported. */
-static void bench_models(bench *b, int quick, cJSON *out) {
-  const size_t widths[] = {16, 32}, counts[] = {1, 4, 8};
+ * (depth 2, 4 heads, batch 16 x 128 pixels, muP) and the GPT of the
+ * width-transfer sweep (gcd in base 10 up to 100, depth 2, head size 8,
+ * batch 64, muP) at two widths each, trained for a fixed number of steps
+ * as 1, 4 and 8 models at once; samples (spectra x pixels, or tokens, all
+ * models) per second and the ratio to one model. Rounds interleave the
+ * counts, so that a change of the machine's load falls on all of them;
+ * the best round of each is reported. */
+typedef struct {
+  const char *name; /* "emulator", "gpt (gcd)" */
+  const char *tag;  /* at the start of its rows: "emulator", "gpt" */
+  size_t widths[2];
+  void (*spec)(cls_task_spec *spec, size_t width, int quick);
+} models_kind;
+
+static void emulator_spec(cls_task_spec *spec, size_t width, int quick) {
+  cls_task_spec_default(spec);
+  spec->task = "spectra";
+  spec->model = "emulator";
+  spec->width = width;
+  spec->depth = 2;
+  spec->heads = 4;
+  spec->batch = 16;
+  spec->pixels = 128;
+  spec->n_train = quick ? 64 : 512;
+  spec->n_test = 16;
+  spec->param = CLS_PARAM_MUP;
+  spec->base_width = 32;
+}
+
+static void gcd_spec(cls_task_spec *spec, size_t width, int quick) {
+  cls_task_spec_default(spec);
+  spec->task = "gcd";
+  spec->model = "gpt";
+  spec->width = width;
+  spec->depth = 2;
+  spec->heads = width / 8;
+  spec->batch = 64;
+  spec->base = 10;
+  spec->bound = 100;
+  spec->context = 16;
+  spec->eval_pairs = quick ? 64 : 256;
+  spec->param = CLS_PARAM_MUP;
+  spec->base_width = 16;
+}
+
+static void bench_models_of(bench *b, int quick, const models_kind *kind, cJSON *out) {
+  const size_t counts[] = {1, 4, 8};
   const uint64_t steps = quick ? 4 : 30;
   const int rounds = quick ? 1 : 3;
-  printf("\nemulator models side by side: samples/s of all models (width, models; %llu steps, best of %d "
+  printf("\n%s models side by side: samples/s of all models (width, models; %llu steps, best of %d "
          "interleaved rounds) and x one model\n",
-         (unsigned long long)steps, rounds);
+         kind->name, (unsigned long long)steps, rounds);
   for (size_t wi = 0; wi < 2; wi++) {
     cls_task_spec spec;
-    cls_task_spec_default(&spec);
-    spec.task = "spectra";
-    spec.model = "emulator";
-    spec.width = widths[wi];
-    spec.depth = 2;
-    spec.heads = 4;
-    spec.batch = 16;
-    spec.pixels = 128;
-    spec.n_train = quick ? 64 : 512;
-    spec.n_test = 16;
-    spec.param = CLS_PARAM_MUP;
-    spec.base_width = 32;
+    kind->spec(&spec, kind->widths[wi], quick);
     cls_train_config cfg;
     cls_train_config_default(&cfg);
     cfg.evals = 1;
@@ -318,8 +347,8 @@ static void bench_models(bench *b, int quick, cJSON *out) {
          * included: a few percent). */
         if (st == CLS_OK && round >= 0) launches[ci] = (double)(c1.launches - c0.launches) / (double)steps;
         if (st != CLS_OK) {
-          fprintf(stderr, "clscale bench: %zu emulators of width %zu side by side failed: %s\n", counts[ci],
-                  widths[wi], r.error[0] ? r.error : cls_last_error(b->ctx));
+          fprintf(stderr, "clscale bench: %zu %s models of width %zu side by side failed: %s\n", counts[ci],
+                  kind->name, kind->widths[wi], r.error[0] ? r.error : cls_last_error(b->ctx));
           b->failures++;
           cls_models_free(&r);
           return;
@@ -334,12 +363,13 @@ static void bench_models(bench *b, int quick, cJSON *out) {
         cls_models_free(&r);
       }
     for (size_t ci = 0; ci < 3; ci++) {
-      printf("  width %3zu  %zu model%s %10.0f samples/s  %5.2fx  %6.0f launches a step  %7.2f CPU us a sample  "
-             "load %.1f\n",
-             widths[wi], counts[ci], counts[ci] > 1 ? "s" : " ", best[ci], best[0] > 0 ? best[ci] / best[0] : 0,
-             launches[ci], cpu[ci] * 1e6, load[ci]);
+      printf("  %-8s width %3zu  %zu model%s %10.0f samples/s  %5.2fx  %6.0f launches a step  %7.2f CPU us a "
+             "sample  load %.1f\n",
+             kind->tag, kind->widths[wi], counts[ci], counts[ci] > 1 ? "s" : " ", best[ci],
+             best[0] > 0 ? best[ci] / best[0] : 0, launches[ci], cpu[ci] * 1e6, load[ci]);
       cJSON *e = cJSON_CreateObject();
-      cJSON_AddNumberToObject(e, "width", (double)widths[wi]);
+      cJSON_AddStringToObject(e, "model", kind->name);
+      cJSON_AddNumberToObject(e, "width", (double)kind->widths[wi]);
       cJSON_AddNumberToObject(e, "models", (double)counts[ci]);
       cJSON_AddNumberToObject(e, "steps", (double)steps);
       cJSON_AddNumberToObject(e, "samples_per_second", best[ci]);
@@ -351,6 +381,12 @@ static void bench_models(bench *b, int quick, cJSON *out) {
     }
     fflush(stdout);
   }
+}
+
+static void bench_models(bench *b, int quick, cJSON *out) {
+  static const models_kind kinds[] = {{"emulator", "emulator", {16, 32}, emulator_spec},
+                                      {"gpt (gcd)", "gpt", {16, 32}, gcd_spec}};
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) bench_models_of(b, quick, &kinds[i], out);
 }
 
 /* Cold compile (cache off) and cached load of every program, each in a
@@ -436,10 +472,10 @@ static void bench_command(cls_opt_command *cmd, cls_option *opts, size_t cap, be
                "matmul GFLOP/s of every backend (own, clblast, host on CPU devices, auto) on\n"
                "square sizes 256..2048 and on transformer-training shapes; softmax, layernorm\n"
                "and rmsnorm GB/s; with the matmul part, the SPD solve (blocked Cholesky) at\n"
-               "n = 2048 against the own matmul and host LAPACK; the emulator at widths 16 and\n"
-               "32 trained as 1, 4 and 8 models side by side (samples/s). Each figure is also given as\n"
-               "a ratio to CLBlast and to the measured peak. Medians of repetitions; warm-up\n"
-               "excluded.";
+               "n = 2048 against the own matmul and host LAPACK; the emulator and the GPT (on\n"
+               "gcd) at widths 16 and 32 trained as 1, 4 and 8 models side by side (samples/s).\n"
+               "Each figure is also given as a ratio to CLBlast and to the measured peak.\n"
+               "Medians of repetitions; warm-up excluded.";
   cmd->epilogue = NULL;
   cmd->words = CLS_OPT_WORDS_WANTS;
 }
