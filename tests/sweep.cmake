@@ -17,6 +17,13 @@ file(WRITE ${CLS_SWEEP_DIR}/tiny.json [=[
  "budgets_flops": [2e8, 6e8, 2e9], "batch": 4, "pixels": 32, "n_train": 64, "n_test": 16, "n_pixels": 400,
  "param": "mup", "base_width": 16, "lr": 0.01, "evals": 6, "eval_batches": 2}
 ]=])
+# Tiny GPTs on gcd: 3 rates of one shape (one group side by side), with
+# the task's outcome tables.
+file(WRITE ${CLS_SWEEP_DIR}/gcd_side.json [=[
+{"name": "gcd-side", "task": "gcd", "model": "gpt", "mode": "curves", "base": 10, "bound": 30, "context": 9,
+ "eval_pairs": 32, "widths": [16], "depth": 1, "heads": 2, "budgets_steps": [12], "seeds": [1],
+ "lrs": [0.003, 0.01, 0.03], "batch": 8, "param": "mup", "base_width": 16, "evals": 3, "eval_batches": 2}
+]=])
 # The same kind of sweep as INI, smaller (6 points), checkpointing every 10 steps: for kill/resume and shards.
 file(WRITE ${CLS_SWEEP_DIR}/small.ini [=[
 # two budgets x three sizes
@@ -287,7 +294,12 @@ add_test(NAME cli_sweep_side_by_side COMMAND sh ${CLS_SWEEP_DIR}/side.sh $<TARGE
 add_test(NAME cli_sweep_kill_side_by_side COMMAND sh ${CLS_SWEEP_DIR}/kill.sh $<TARGET_FILE:clscale>
                                                    ${CLS_SWEEP_EXPECT} ${CLS_SWEEP_TMP}/kill-side
                                                    ${CLS_SWEEP_DIR}/small.ini --matmul-backend own --side-by-side on)
-set_tests_properties(cli_sweep_side_by_side cli_sweep_kill_side_by_side PROPERTIES ENVIRONMENT "${CLS_SWEEP_ENV}")
+# The GPT's runs side by side (gcd, whose members' outcome tables the group makes).
+add_test(NAME cli_sweep_side_by_side_gpt COMMAND sh ${CLS_SWEEP_DIR}/side.sh $<TARGET_FILE:clscale>
+                                                  ${CLS_SWEEP_EXPECT} ${CLS_SWEEP_TMP}/side-gpt
+                                                  ${CLS_SWEEP_DIR}/gcd_side.json --matmul-backend own)
+set_tests_properties(cli_sweep_side_by_side cli_sweep_kill_side_by_side cli_sweep_side_by_side_gpt
+                     PROPERTIES ENVIRONMENT "${CLS_SWEEP_ENV}")
 add_test(NAME cli_sweep_end_to_end COMMAND sh ${CLS_SWEEP_DIR}/end_to_end.sh $<TARGET_FILE:clscale> ${CLS_SWEEP_EXPECT}
                                            ${CLS_SWEEP_TMP}/e2e ${CLS_SWEEP_DIR}/tiny.json --matmul-backend own)
 add_test(NAME cli_sweep_kill COMMAND sh ${CLS_SWEEP_DIR}/kill.sh $<TARGET_FILE:clscale> ${CLS_SWEEP_EXPECT}
