@@ -13,6 +13,12 @@
  * CSR list in scratch: off[0..V] and list[0..B*T), as uints), and
  * work-item (column, token) sums its bucket in that order (embed_dwte).
  * Every result is thus bitwise reproducible.
+ *
+ * Models side by side (cls_embedding_*_models): the third dimension (the
+ * first of embed_csr) is the model k, whose ids and activation rows
+ * follow model k-1's, whose tables lie pstride floats after model k-1's,
+ * and whose CSR lists are its own; each model's work is the one-model
+ * kernel's, so every model's results are what it gets alone.
  */
 
 #ifndef ROW_CVEC
@@ -32,18 +38,19 @@ typedef CAT(float, ROW_CVEC) floatc;
 #define CSTORE CAT(vstore, ROW_CVEC)
 #endif
 
-/* Work-item (c, p): out[p, c..] = wte[tok[p], c..] + wpe[p % T, c..]. */
+/* Work-item (c, p, k): out[p, c..] = wte[tok[p], c..] + wpe[p % T, c..]
+ * for model k. */
 __kernel void embed_fwd(__global const float *tok, uint to, __global const float *wte, uint wo,
                         __global const float *wpe, uint peo, int has_wpe, __global float *out, uint oo, uint BT,
-                        uint T, uint V, uint dim) {
+                        uint T, uint V, uint dim, uint pstride) {
   uint c = get_global_id(0) * ROW_CVEC;
-  uint p = get_global_id(1);
+  uint p = get_global_id(1), m = get_global_id(2);
   if (c >= dim || p >= BT) return;
-  float tf = tok[to + p];
+  float tf = tok[to + m * BT + p];
   int ok = tf >= 0.0f && tf < (float)V && tf == floor(tf);
-  size_t w = wo + (size_t)(ok ? (uint)tf : 0) * dim + c;
-  size_t e = peo + (size_t)(p % T) * dim + c;
-  size_t o = oo + (size_t)p * dim + c;
+  size_t w = wo + (size_t)m * pstride + (size_t)(ok ? (uint)tf : 0) * dim + c;
+  size_t e = peo + (size_t)m * pstride + (size_t)(p % T) * dim + c;
+  size_t o = oo + ((size_t)m * BT + p) * dim + c;
 #if ROW_CVEC > 1
   if (c + ROW_CVEC <= dim) {
     floatc val = ok ? CLOAD(0, wte + w) : (floatc)(NAN);
@@ -66,9 +73,12 @@ __kernel void embed_fwd(__global const float *tok, uint to, __global const float
  * version that keeps the order deterministic needs a multi-pass radix
  * sort that is not worth it at byte-level vocabularies. Invalid ids are
  * left out. */
-__kernel void embed_csr(__global const float *tok, uint to, uint BT, uint V, __global uint *off,
-                        __global uint *list) {
-  if (get_global_id(0) != 0) return;
+__kernel void embed_csr(__global const float *tok, uint to, uint BT, uint V, __global uint *off_all,
+                        __global uint *list_all, uint models) {
+  const uint m = get_global_id(0);
+  if (m >= models) return;
+  __global uint *off = off_all + (size_t)m * (V + 1), *list = list_all + (size_t)m * BT;
+  to += m * BT;
   for (uint v = 0; v <= V; v++) off[v] = 0;
   for (uint p = 0; p < BT; p++) {
     float tf = tok[to + p];
@@ -85,21 +95,23 @@ __kernel void embed_csr(__global const float *tok, uint to, uint BT, uint V, __g
   off[0] = 0;
 }
 
-/* Work-item (c, v): dwte[v, c..] (+)= the sum of dout[p, c..] over bucket
- * v, in position order. The group's items share v, so the loop is uniform
- * across the group. */
-__kernel void embed_dwte(__global const float *dout, uint doo, __global const uint *off,
-                         __global const uint *list, __global float *dwte, uint wo, uint V, uint dim,
-                         int accumulate) {
+/* Work-item (c, v, k): dwte[v, c..] (+)= the sum of dout[p, c..] over
+ * bucket v of model k, in position order. The group's items share v, so
+ * the loop is uniform across the group. */
+__kernel void embed_dwte(__global const float *dout, uint doo, __global const uint *off_all,
+                         __global const uint *list_all, __global float *dwte, uint wo, uint V, uint dim,
+                         int accumulate, uint BT, uint pstride) {
   uint c = get_global_id(0) * ROW_CVEC;
-  uint v = get_global_id(1);
+  uint v = get_global_id(1), m = get_global_id(2);
   if (c >= dim || v >= V) return;
+  __global const uint *off = off_all + (size_t)m * (V + 1), *list = list_all + (size_t)m * BT;
+  dout += doo + (size_t)m * BT * dim;
   uint k0 = off[v], k1 = off[v + 1];
-  size_t o = wo + (size_t)v * dim + c;
+  size_t o = wo + (size_t)m * pstride + (size_t)v * dim + c;
 #if ROW_CVEC > 1
   if (c + ROW_CVEC <= dim) {
     floatc s = (floatc)(0.0f);
-    for (uint k = k0; k < k1; k++) s += CLOAD(0, dout + doo + (size_t)list[k] * dim + c);
+    for (uint k = k0; k < k1; k++) s += CLOAD(0, dout + (size_t)list[k] * dim + c);
     if (accumulate) s += CLOAD(0, dwte + o);
     CSTORE(s, 0, dwte + o);
     return;
@@ -107,22 +119,24 @@ __kernel void embed_dwte(__global const float *dout, uint doo, __global const ui
 #endif
   for (uint j = 0; j < min((uint)ROW_CVEC, dim - c); j++) {
     float s = 0.0f;
-    for (uint k = k0; k < k1; k++) s += dout[doo + (size_t)list[k] * dim + c + j];
+    for (uint k = k0; k < k1; k++) s += dout[(size_t)list[k] * dim + c + j];
     dwte[o + j] = accumulate ? dwte[o + j] + s : s;
   }
 }
 
-/* Work-item (c, t): dwpe[t, c..] (+)= the sum over b of dout[b*T + t, c..]. */
+/* Work-item (c, t, k): dwpe[t, c..] (+)= the sum over b of dout[b*T + t,
+ * c..] of model k. */
 __kernel void embed_dwpe(__global const float *dout, uint doo, __global float *dwpe, uint peo, uint batch, uint T,
-                         uint dim, int accumulate) {
+                         uint dim, int accumulate, uint pstride) {
   uint c = get_global_id(0) * ROW_CVEC;
-  uint t = get_global_id(1);
+  uint t = get_global_id(1), m = get_global_id(2);
   if (c >= dim || t >= T) return;
-  size_t o = peo + (size_t)t * dim + c;
+  dout += doo + (size_t)m * batch * T * dim;
+  size_t o = peo + (size_t)m * pstride + (size_t)t * dim + c;
 #if ROW_CVEC > 1
   if (c + ROW_CVEC <= dim) {
     floatc s = (floatc)(0.0f);
-    for (uint b = 0; b < batch; b++) s += CLOAD(0, dout + doo + ((size_t)b * T + t) * dim + c);
+    for (uint b = 0; b < batch; b++) s += CLOAD(0, dout + ((size_t)b * T + t) * dim + c);
     if (accumulate) s += CLOAD(0, dwpe + o);
     CSTORE(s, 0, dwpe + o);
     return;
@@ -130,7 +144,7 @@ __kernel void embed_dwpe(__global const float *dout, uint doo, __global float *d
 #endif
   for (uint j = 0; j < min((uint)ROW_CVEC, dim - c); j++) {
     float s = 0.0f;
-    for (uint b = 0; b < batch; b++) s += dout[doo + ((size_t)b * T + t) * dim + c + j];
+    for (uint b = 0; b < batch; b++) s += dout[((size_t)b * T + t) * dim + c + j];
     dwpe[o + j] = accumulate ? dwpe[o + j] + s : s;
   }
 }

@@ -2,7 +2,9 @@
  * tests/test_embedding.c — token + position embedding forward and backward
  * against the double references on awkward shapes and offsets, repeated
  * tokens, accumulation, bitwise reproducibility, finite differences,
- * invalid ids, cls_tokens_check, and every bad argument.
+ * invalid ids, cls_tokens_check, and every bad argument. The models forms
+ * (cls_embedding_*_models) bitwise against one call per model, on tables
+ * interleaved as in a parameter slab.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -104,6 +106,83 @@ static void test_shapes_other_widths(void **state) {
       one_shape(ctx, shapes[i], (int)(i % 2), 7 * i + 1);
     cls_context_destroy(ctx);
   }
+}
+
+/* K models of shape s in one call against one call per model: the
+ * tables of model k at k x S of one slab (wte then wpe, with a gap, as a
+ * parameter table lays them out), ids and rows one model after the other.
+ * Outputs, dwte and dwpe (overwritten, then accumulated) bitwise. */
+static void models_shape(cls_context *ctx, shape s, size_t K, int with_wpe, uint64_t seed) {
+  const size_t bt = s.batch * s.T, n = bt * s.dim, nw = s.vocab * s.dim, np = s.T * s.dim;
+  const size_t pe_at = nw + 3, S = pe_at + np + 5, slab = K * S + 2; /* two floats before model 0 */
+  float *ht = rand_tokens(K * bt, s.vocab, seed), *hs = test_random_floats(slab, seed + 1, -1, 1);
+  float *hg = test_random_floats(K * n, seed + 2, -1, 1);
+  cls_buffer *tok = test_upload(ctx, ht, K * bt), *par = test_upload(ctx, hs, slab),
+             *dout = test_upload(ctx, hg, K * n);
+  cls_buffer *out = NULL, *one = NULL, *g1 = test_upload(ctx, hs, slab), *gk = test_upload(ctx, hs, slab);
+  TEST_OK(ctx, cls_buffer_alloc(ctx, K * n, &out));
+  TEST_OK(ctx, cls_buffer_alloc(ctx, K * n, &one));
+  cls_ref W = cls_ref_at(par, 2), P = with_wpe ? cls_ref_at(par, 2 + pe_at) : CLS_NOREF;
+  TEST_OK(ctx, cls_embedding_forward_models(ctx, K, s.batch, s.T, s.vocab, s.dim, cls_ref_at(tok, 0), W, P, S,
+                                            cls_ref_at(out, 0)));
+  for (size_t k = 0; k < K; k++)
+    TEST_OK(ctx, cls_embedding_forward(
+                     ctx, s.batch, s.T, s.vocab, s.dim, cls_ref_at(tok, k * bt), cls_ref_at(par, 2 + k * S),
+                     with_wpe ? cls_ref_at(par, 2 + k * S + pe_at) : CLS_NOREF, cls_ref_at(one, k * n)));
+  float *a = test_download(ctx, out), *b = test_download(ctx, one);
+  if (memcmp(a, b, K * n * sizeof(float))) fail_msg("forward: %zu models differ from one call each", K);
+  free(a), free(b);
+  for (int acc = 0; acc < 2; acc++) {
+    TEST_OK(ctx, cls_embedding_backward_models(ctx, K, s.batch, s.T, s.vocab, s.dim, cls_ref_at(tok, 0),
+                                               cls_ref_at(dout, 0), cls_ref_at(gk, 2),
+                                               with_wpe ? cls_ref_at(gk, 2 + pe_at) : CLS_NOREF, S, acc));
+    for (size_t k = 0; k < K; k++)
+      TEST_OK(ctx, cls_embedding_backward(ctx, s.batch, s.T, s.vocab, s.dim, cls_ref_at(tok, k * bt),
+                                          cls_ref_at(dout, k * n), cls_ref_at(g1, 2 + k * S),
+                                          with_wpe ? cls_ref_at(g1, 2 + k * S + pe_at) : CLS_NOREF, acc));
+    a = test_download(ctx, gk), b = test_download(ctx, g1);
+    for (size_t i = 0; i < slab; i++)
+      if (memcmp(&a[i], &b[i], sizeof(float)))
+        fail_msg("backward (accumulate %d), %zu models: slab float %zu is %.9g, one call each %.9g", acc, K, i,
+                 (double)a[i], (double)b[i]);
+    free(a), free(b);
+  }
+  free(ht), free(hs), free(hg);
+  cls_buffer_free(tok), cls_buffer_free(par), cls_buffer_free(dout), cls_buffer_free(out), cls_buffer_free(one);
+  cls_buffer_free(g1), cls_buffer_free(gk);
+}
+
+static void test_models(void **state) {
+  cls_context *ctx = *state;
+  const size_t counts[] = {1, 2, 3, 5};
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0] - 1; i++)
+    for (size_t c = 0; c < 4; c++) {
+      const shape sh = shapes[i];
+      const size_t floats = counts[c] * (sh.batch * sh.T + sh.vocab) * sh.dim;
+      if (floats <= test_limit((size_t)1 << 30, TEST_SMALL_LIMIT))
+        models_shape(ctx, sh, counts[c], (int)((i + c) % 3 != 0), 100 * i + c);
+    }
+}
+
+/* Bad layouts of the models forms: a stride below a table, parts that
+ * meet, too many models. */
+static void test_models_bad(void **state) {
+  cls_context *ctx = *state;
+  cls_buffer *tok = NULL, *par = NULL, *out = NULL;
+  TEST_OK(ctx, cls_buffer_alloc(ctx, 64, &tok));
+  TEST_OK(ctx, cls_buffer_alloc(ctx, 4096, &par));
+  TEST_OK(ctx, cls_buffer_alloc(ctx, 4096, &out));
+  TEST_OK(ctx, cls_buffer_fill(ctx, tok, 0, 64, 1.0f));
+  /* 2 models of batch 2 x T 3, vocab 5, dim 4: tables of 20 and 12 floats. */
+  cls_ref T = cls_ref_at(tok, 0), W = cls_ref_at(par, 0), P = cls_ref_at(par, 20), O = cls_ref_at(out, 0);
+  assert_int_equal(cls_embedding_forward_models(ctx, 2, 2, 3, 5, 4, T, W, P, 19, O), CLS_ERR_INVALID_VALUE);
+  assert_non_null(strstr(cls_last_error(ctx), "parameter stride 19"));
+  assert_int_equal(cls_embedding_forward_models(ctx, 4097, 2, 3, 5, 4, T, W, P, 64, O), CLS_ERR_INVALID_SIZE);
+  /* dwpe of model 0 at 20 meets dwte of model 1 at 0 + 24. */
+  assert_int_equal(cls_embedding_backward_models(ctx, 2, 2, 3, 5, 4, T, O, W, P, 24, 0), CLS_ERR_INVALID_VALUE);
+  assert_non_null(strstr(cls_last_error(ctx), "overlaps"));
+  TEST_OK(ctx, cls_embedding_backward_models(ctx, 2, 2, 3, 5, 4, T, O, W, P, 32, 0));
+  cls_buffer_free(tok), cls_buffer_free(par), cls_buffer_free(out);
 }
 
 /* dwte and dwpe against central differences of L = sum(w * forward). */
@@ -272,6 +351,8 @@ int main(void) {
       cmocka_unit_test(test_finite_differences),
       cmocka_unit_test(test_invalid_ids),
       cmocka_unit_test(test_bad_arguments),
+      cmocka_unit_test(test_models),
+      cmocka_unit_test(test_models_bad),
   };
   return cmocka_run_group_tests(tests, test_setup_context, test_teardown_context);
 }

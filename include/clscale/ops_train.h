@@ -156,6 +156,25 @@ cls_status cls_embedding_forward(cls_context *ctx, size_t batch, size_t T, size_
 cls_status cls_embedding_backward(cls_context *ctx, size_t batch, size_t T, size_t vocab, size_t dim,
                                   cls_ref tokens, cls_ref dout, cls_ref dwte, cls_ref dwpe, int accumulate);
 
+/* The embedding for `models` models of one shape trained side by side
+ * (the train layer's models.h) in one launch of each kernel: model k's
+ * ids and rows (tokens, out, dout: batch*T ids and batch*T x dim floats a
+ * model) follow model k-1's, its tables (wte, wpe, dwte, dwpe) lie
+ * param_stride floats after model k-1's (param_stride at least a table's
+ * size; a model's two tables may interleave with the other models', as
+ * the tensors of one parameter slab do, as long as no two parts meet).
+ * Each model's results are bitwise those of the one-model call on its
+ * part (the same kernels, a work-item per model for the sort). models = 1
+ * is the one-model op (param_stride unused). Errors as the one-model ops,
+ * on the spans the models cover; models above 4096 or a stride below a
+ * table: CLS_ERR_INVALID_SIZE / CLS_ERR_INVALID_VALUE. */
+cls_status cls_embedding_forward_models(cls_context *ctx, size_t models, size_t batch, size_t T, size_t vocab,
+                                        size_t dim, cls_ref tokens, cls_ref wte, cls_ref wpe, size_t param_stride,
+                                        cls_ref out);
+cls_status cls_embedding_backward_models(cls_context *ctx, size_t models, size_t batch, size_t T, size_t vocab,
+                                         size_t dim, cls_ref tokens, cls_ref dout, cls_ref dwte, cls_ref dwpe,
+                                         size_t param_stride, int accumulate);
+
 /* A host-side check of n >= 1 token ids about to be uploaded: each must be
  * an integer in [0, vocab) (1 <= vocab <= 2^24). Returns CLS_OK, or
  * CLS_ERR_INVALID_VALUE with the first bad index in *bad_index (when not

@@ -238,6 +238,25 @@ cls_status cls__check_alias(cls_context *ctx, const char *fn, const char *out_na
                    out.offset, in_name, in.offset, alias_ok ? " or exactly the same offset" : "");
 }
 
+cls_status cls__check_alias_parts(cls_context *ctx, const char *fn, const char *out_name, cls_ref out,
+                                  size_t n_out, const char *in_name, cls_ref in, size_t n_in, size_t models,
+                                  size_t stride) {
+  if (models <= 1) return cls__check_alias(ctx, fn, out_name, out, n_out, in_name, in, n_in, 0);
+  if (!out.buf || out.buf != in.buf) return CLS_OK;
+  /* Part i of out meets part j of in when d + (i - j) stride lies in
+   * (-n_out, n_in), d = out - in: one test for each difference i - j. */
+  const double d = (double)out.offset - (double)in.offset, st = (double)stride;
+  for (double j = -(double)(models - 1); j <= (double)(models - 1); j++) {
+    const double at = d + j * st;
+    if (at < (double)n_in && at > -(double)n_out)
+      return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
+                       "%s: a model's %s (offset %zu) overlaps a model's %s (offset %zu; %zu models %zu floats "
+                       "apart); give them separate memory",
+                       fn, out_name, out.offset, in_name, in.offset, models, stride);
+  }
+  return CLS_OK;
+}
+
 /* --------------------------------------------------- kernel arguments */
 
 static cls_status arg(cls_context *ctx, cl_kernel k, cl_uint i, size_t size, const void *value) {

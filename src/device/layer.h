@@ -217,6 +217,15 @@ cls_status cls__check_matrix(cls_context *ctx, const char *fn, const char *arg, 
 cls_status cls__check_alias(cls_context *ctx, const char *fn, const char *out_name, cls_ref out, size_t n_out,
                             const char *in_name, cls_ref in, size_t n_in, int alias_ok);
 
+/* As cls__check_alias for the parts of `models` models side by side: the
+ * output's model k is n_out floats at out + k * stride, the input's n_in
+ * floats at in + k * stride (two tensors of each model's parameter slab,
+ * whose spans over all models interleave): only the parts must not meet.
+ * models = 1 is cls__check_alias without an alias allowed. */
+cls_status cls__check_alias_parts(cls_context *ctx, const char *fn, const char *out_name, cls_ref out,
+                                  size_t n_out, const char *in_name, cls_ref in, size_t n_in, size_t models,
+                                  size_t stride);
+
 /* Kernel-argument helpers: they return the OpenCL error as a status. */
 cls_status cls__arg_mem(cls_context *ctx, cl_kernel k, cl_uint i, const cls_buffer *b);
 cls_status cls__arg_uint(cls_context *ctx, cl_kernel k, cl_uint i, size_t v); /* fails if v > UINT32_MAX */

@@ -253,13 +253,11 @@ size_t cls_gpt_model_floats(const cls_gpt *g) {
 
 /* Shorthands: A(x) is activation x, P(i)/G(i) parameter/gradient tensor i
  * (model 0's: the models' ops step by S); AK(x, n, k) model k's part of an
- * activation of n floats a model, PK(i, k)/GK(i, k) model k's tensor. */
+ * activation of n floats a model. */
 #define A(off)        cls_ref_at(g->m.acts, (off))
 #define P(i)          cls_ref_at(g->m.slabs.params, g->m.pt.t[(i)].offset)
 #define G(i)          cls_ref_at(g->m.slabs.grads, g->m.pt.t[(i)].offset)
 #define AK(off, n, k) cls_ref_at(g->m.acts, (off) + (k) * (n))
-#define PK(i, k)      cls_ref_at(g->m.slabs.params, g->m.pt.t[(i)].offset + (k)*g->S)
-#define GK(i, k)      cls_ref_at(g->m.slabs.grads, g->m.pt.t[(i)].offset + (k)*g->S)
 #define TRY(call)     CLS_NN_TRY(call)
 
 /* Self-attention over every active model's B sequences: no parameters,
@@ -394,9 +392,7 @@ cls_status cls_gpt_forward_models(cls_gpt *g, size_t active, const int32_t *toke
   g->have_grad = 0;
   const cls__nn_models v = models_view(g);
 
-  for (size_t k = 0; k < K; k++)
-    TRY(cls_embedding_forward(ctx, B, T, V, C, AK(g->tokens, BT, k), PK(g->wte, k), PK(g->wpe, k),
-                              AK(g->m.res[0], BT * C, k)));
+  TRY(cls_embedding_forward_models(ctx, K, B, T, V, C, A(g->tokens), P(g->wte), P(g->wpe), g->S, A(g->m.res[0])));
   /* The first block's first norm; every later norm comes fused with the
    * residual add before it (residual_out_norm, the branch's output in
    * dtmp, backward scratch that is free during the forward pass). */
@@ -468,10 +464,8 @@ cls_status cls_gpt_backward(cls_gpt *g) {
     TRY(cls__nn_lin_back(&v, BT, C, 3 * C, a->ln1, BT * C, w + QKVW, g->dqkv, BT * 3 * C, g->dln, 0));
     TRY(ln_back(g, g->m.res[l], w + LN1G, a->ln1_mean, a->ln1_rstd, g->dln, g->dres, 1));
   }
-  for (size_t k = 0; k < K; k++)
-    TRY(cls_embedding_backward(ctx, B, T, V, C, AK(g->tokens, BT, k), AK(g->dres, BT * C, k), GK(g->wte, k),
-                               GK(g->wpe, k), 1));
-  return CLS_OK;
+  return cls_embedding_backward_models(ctx, K, B, T, V, C, A(g->tokens), A(g->dres), G(g->wte), G(g->wpe), g->S,
+                                       1);
 }
 
 size_t cls_gpt_activation_count(const cls_gpt *g) {
@@ -551,8 +545,6 @@ void cls_gpt_count_params(const cls_gpt_config *c, double *n, double *n_embed) {
 #undef P
 #undef G
 #undef AK
-#undef PK
-#undef GK
 #undef TRY
 
 /* ------------------------------------------------ for the reference */

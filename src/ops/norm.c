@@ -240,23 +240,6 @@ typedef struct bwd_call {
   int part_acc;
 } bwd_call;
 
-/* dbeta against dgamma: with models side by side each is cols floats every
- * pstride (a LayerNorm's gain and shift lie next to each other in every
- * model's tensors, so their spans interleave): only the parts themselves
- * must not meet. */
-static cls_status parts_alias(cls_context *ctx, const char *fn, const bwd_call *b) {
-  if (!present(b->dbeta) || b->mi.K == 1 || b->dbeta.buf != b->dgamma.buf)
-    return cls__check_alias(ctx, fn, "dbeta", b->dbeta, b->np, "dgamma", b->dgamma, b->np, 0);
-  const double d = (double)b->dbeta.offset - (double)b->dgamma.offset, step = (double)b->mi.pstride;
-  for (double j = -(double)(b->mi.K - 1); j <= (double)(b->mi.K - 1); j++)
-    if (fabs(d + j * step) < (double)b->cols)
-      return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
-                       "%s: a model's dbeta (offset %zu) overlaps a model's dgamma (offset %zu, %zu models %zu "
-                       "floats apart); give them separate memory",
-                       fn, b->dbeta.offset, b->dgamma.offset, b->mi.K, b->mi.pstride);
-  return CLS_OK;
-}
-
 /* Every argument check of the backward pass, before anything is enqueued. */
 static cls_status bwd_check(cls_context *ctx, bwd_call *b) {
   const char *fn = b->fn;
@@ -289,7 +272,11 @@ static cls_status bwd_check(cls_context *ctx, bwd_call *b) {
         return s;
     }
     for (int p = 0; p < o; p++)
-      if ((s = o == 2 && p == 1 ? parts_alias(ctx, fn, b)
+      /* dbeta against dgamma part by part: a LayerNorm's gain and shift
+       * lie side by side in every model's tensors, so their spans over
+       * the models interleave. */
+      if ((s = o == 2 && p == 1 ? cls__check_alias_parts(ctx, fn, "dbeta", b->dbeta, b->cols, "dgamma", b->dgamma,
+                                                         b->cols, b->mi.K, b->mi.pstride)
                                 : cls__check_alias(ctx, fn, out_names[o], outs[o], out_n[o], out_names[p], outs[p],
                                                    out_n[p], 0)))
         return s;
