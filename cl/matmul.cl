@@ -24,9 +24,10 @@
  *    cross-work-item vectoriser, and the work-items of one group (along m)
  *    share a B panel, which stays in cache. A row-major A, and a row-major
  *    B, are read in place (packing costs as much as the multiply when the
- *    other side is small); a long k is split by the host into launches
- *    over chunks of MM_KC that add into C, so that a tile's slices of A
- *    and B stay in cache. The tile loops are unrolled by pragma: PoCL keeps
+ *    other side is small); a long k is split by the host into chunks of
+ *    MM_KC, so that a tile's slices of A and B stay in cache: the chunks
+ *    run side by side in one launch into partial C's that mm_ksum adds in
+ *    chunk order (MM_KSPLIT=1), or as launches adding into C. The tile loops are unrolled by pragma: PoCL keeps
  *    a private array that is indexed in a loop in memory, one copy per
  *    work-item, and its accumulators would then be loaded and stored at
  *    every step (measured: 5x slower). fma(), not mad(): PoCL turns mad()
@@ -275,14 +276,21 @@ __kernel void mm_pack_panel(__global const float *restrict src, uint off, uint l
  * the multiply when n is small. Rows past M (only in place: panels are
  * padded) re-read row M-1; their results are never stored. Strides of 0
  * reuse one matrix for the whole batch. Panels past the end (from rounding
- * the grid up to the work-group size) return at once. */
+ * the grid up to the work-group size) return at once.
+ * Split k: the z dimension runs over batch entries times `slices`; entry
+ * b's slice s sums kk in [s*k_slice, min(K, (s+1)*k_slice)) into its own
+ * partial C at c_off + b*c_stride + s*c_sstride (the host launches alpha
+ * = 1, beta = 0 there and adds the partials with mm_ksum). slices = 1 is
+ * the whole k straight into C, kk from 0 to K in order. */
 __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, uint a_rs, uint a_ks,
                       uint a_bstride, __global const float *restrict B, uint b_off, uint b_col, uint b_ks,
                       uint b_bstride, uint b_in_place, uint b_kfast, __global float *restrict C, uint c_off,
                       uint ldc, uint c_stride, uint M, uint N, uint K, float alpha, float beta, uint npw,
-                      uint lower) {
-  uint tm = get_global_id(1), b = get_global_id(2);
+                      uint lower, uint k_slice, uint slices, uint c_sstride) {
+  uint tm = get_global_id(1), b = get_global_id(2) / slices, s = get_global_id(2) - b * slices;
   uint row0 = tm * MM_RMR;
+  /* This work-item's slice of k: [k0, k1). */
+  uint k0 = s * k_slice, k1 = min(K, k0 + k_slice);
   if (row0 >= M) return;
   uint rows = min((uint)MM_RMR, M - row0);
   /* npw column panels per work-item, one after the other: the work-item's
@@ -302,9 +310,9 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
      * stored); the host sets b_kfast to the rows whose loads end inside
      * the matrix, and the rows after them load column by column. */
     uint bcol0 = b_in_place == 1 && col0 + MM_RNR > N && N >= MM_RNR ? N - MM_RNR : col0;
-    uint kfast = min(b_kfast, K);
-    __global const float *a = A + a_off + b * a_bstride + row0 * a_row;
-    __global const float *bp = B + b_off + b * b_bstride + bcol0 * b_col;
+    uint kfast = min(b_kfast, k1);
+    __global const float *a = A + a_off + b * a_bstride + row0 * a_row + k0 * a_ks;
+    __global const float *bp = B + b_off + b * b_bstride + bcol0 * b_col + k0 * b_ks;
 
     /* Unrolled, as in MM_STEP, so that acc lives in registers. */
     MM_VT acc[MM_RMR][MM_RNV];
@@ -316,13 +324,13 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
     if (a_rs == 1 && rows == MM_RMR) {
       /* Packed or transposed A, whole tile: the rows of a step are adjacent,
        * at offsets the compiler knows. */
-      for (uint kk = 0; kk < kfast; kk++) MM_STEP(MM_VLOAD(0, bp + j * MM_RVW), a[i]);
+      for (uint kk = k0; kk < kfast; kk++) MM_STEP(MM_VLOAD(0, bp + j * MM_RVW), a[i]);
     } else {
       /* Row-major A, or the last rows: offsets computed once. */
       uint off[MM_RMR];
 #pragma unroll
       for (int i = 0; i < MM_RMR; i++) off[i] = min((uint)i, rows - 1) * a_rs;
-      for (uint kk = 0; kk < kfast; kk++) MM_STEP(MM_VLOAD(0, bp + j * MM_RVW), a[off[i]]);
+      for (uint kk = k0; kk < kfast; kk++) MM_STEP(MM_VLOAD(0, bp + j * MM_RVW), a[off[i]]);
     }
     /* The last rows of a narrow B in place, or every row of a transposed
      * one: column j < N from the row, the lanes past N a copy of column
@@ -331,9 +339,9 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
     uint off[MM_RMR];
 #pragma unroll
     for (int i = 0; i < MM_RMR; i++) off[i] = min((uint)i, rows - 1) * a_rs;
-    for (uint kk = kfast; kk < K; kk++) MM_STEP(MM_VCLAMP(bp, j * MM_RVW, blast, b_col), a[off[i]]);
+    for (uint kk = max(kfast, k0); kk < k1; kk++) MM_STEP(MM_VCLAMP(bp, j * MM_RVW, blast, b_col), a[off[i]]);
 
-    __global float *c = C + c_off + b * c_stride + row0 * ldc + col0;
+    __global float *c = C + c_off + b * c_stride + s * c_sstride + row0 * ldc + col0;
     if (col0 + MM_RNR <= N) {
       for (uint i = 0; i < rows; i++) {
         __global float *crow = c + i * ldc;
@@ -356,6 +364,28 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
       }
     }
   }
+}
+
+/* The second half of a split k (mm_regs with slices > 1): C = alpha *
+ * (P_0 + P_1 + ... + P_{S-1}) + beta * C, rows [i0, i0 + rpi) of C per
+ * work-item (dim 0 = block of rows, dim 1 = batch entry; a few large
+ * blocks, since a CPU runtime pays per work-group), the partials P_s (M x
+ * N, rows N apart) of entry b starting at P + p_off + b*p_stride + s*M*N.
+ * The sum runs in slice order, added into P_0 (a contiguous run of
+ * floats per slice, which the compiler vectorises), so an entry's result
+ * depends only on its partials: the same whatever the batch or block. */
+__kernel void mm_ksum(__global float *restrict P, uint p_off, uint p_stride, uint slices,
+                      __global float *restrict C, uint c_off, uint ldc, uint c_stride, uint M, uint N, uint rpi,
+                      float alpha, float beta) {
+  uint i0 = get_global_id(0) * rpi, b = get_global_id(1);
+  if (i0 >= M) return;
+  uint i1 = min(M, i0 + rpi);
+  __global float *p = P + p_off + b * p_stride;
+  for (uint s = 1; s < slices; s++) {
+    __global const float *q = p + s * M * N;
+    for (uint e = i0 * N; e < i1 * N; e++) p[e] += q[e];
+  }
+  for (uint i = i0; i < i1; i++) MM_STORE_ROW(C + c_off + b * c_stride + i * ldc, p + i * N, N, alpha, beta);
 }
 
 /* Local-memory tiled GPU kernel; see the file comment. Work-group

@@ -355,10 +355,155 @@ static void own_small_launches(void **state) {
   launches(ctx, N, N, 37, 5, 64, 5, 1, 0);    /* narrow B in place, a few rows column by column */
   launches(ctx, N, N, 37, 1, 16, 1, 1, 1);    /* n = 1, k = 16: every row would be slow, packed */
   launches(ctx, T, N, 8, 4, 256, 4, 1, 0);    /* (8 + 4) 256 <= 4096: one pass over k */
-  launches(ctx, T, N, 16, 16, 256, 16, 4, 0); /* (16 + 16) 256 > 4096: chunks of 64 */
+  launches(ctx, T, N, 16, 16, 256, 16, 1, 0); /* (16 + 16) 256 > 4096: 4 slices of 64 side by side */
   launches(ctx, N, T, 128, 7, 4, 9, 1, 0);    /* transposed, m k = 512 <= 2048: gathered in place */
   launches(ctx, N, T, 128, 7, 17, 17, 1, 1);  /* m k = 2176 > 2048: packed */
+  assert_int_equal(calls_of(ctx, "matmul.own_ksum"), 0);
+  cls_counters_reset(ctx);
+  launches(ctx, T, N, 16, 16, 256, 16, 1, 0); /* the slices' sum: one launch more */
+  assert_int_equal(calls_of(ctx, "matmul.own_ksum"), 1);
   cls_context_destroy(ctx);
+  /* MM_KSPLIT=0: one launch per chunk, each adding into C. */
+  ctx = test_context("MM_ADIRECT=1,MM_BDIRECT=1,MM_KC=64,MM_KCF=4096,MM_BTK=2048,MM_KSPLIT=0", NULL);
+  launches(ctx, T, N, 16, 16, 256, 16, 4, 0);
+  assert_int_equal(calls_of(ctx, "matmul.own_ksum"), 0);
+  cls_context_destroy(ctx);
+}
+
+/* A long k split into slices run side by side, each into a partial C, and
+ * summed in slice order by a second kernel (MM_KSPLIT=1; MM_KCF=0 splits
+ * every k longer than MM_KC): k prime, slices whose last is one step
+ * long, m and n 1 and primes, every transpose, beta 0 (NaN in C) and
+ * not, strided batches with A or B broadcast, buffers ending at their
+ * last element; with operands in place and packed, k padded (MM_KP), in
+ * every tile, and the serial chunks of MM_KSPLIT=0 beside them. */
+static void own_split(void **state) {
+  (void)state;
+  static const char *params[] = {
+      "MM_KC=7,MM_KCF=0",
+      "MM_KC=16,MM_KCF=0,MM_ADIRECT=0,MM_BDIRECT=0",
+      "MM_NARROW=1,MM_KC=5,MM_KCF=0,MM_ADIRECT=2,MM_BDIRECT=2",
+      "MM_NARROW=0,MM_VW=4,MM_MR=3,MM_NV=3,MM_LM=2,MM_KP=4,MM_KC=9,MM_KCF=0",
+      "MM_KSPLIT=0,MM_KC=7,MM_KCF=0",
+  };
+  /* m, n, k, batch */
+  static const size_t split[][4] = {{1, 1, 97, 1}, {1, 13, 53, 2},  {13, 1, 29, 3},   {5, 7, 23, 2},
+                                    {7, 3, 61, 1}, {2, 19, 67, 1},  {3, 2, 100, 4},   {11, 5, 31, 2},
+                                    {6, 6, 8, 1},  {17, 31, 61, 1}, {37, 41, 131, 2}, {29, 37, 7, 1}};
+  for (size_t p = 0; p < sizeof params / sizeof params[0]; p++) {
+    cls_context *ctx = test_context(params[p], NULL);
+    if (cls__param(ctx, "MM_LOCAL", 0) != 0) { /* the GPU kernel does not split k */
+      cls_context_destroy(ctx);
+      skip();
+    }
+    int i = 0;
+    for (size_t q = 0; q < sizeof split / sizeof split[0]; q++)
+      for (int tr = 0; tr < 4; tr++, i++) {
+        mm_case t = {(cls_trans)(tr & 1),
+                     (cls_trans)(tr >> 1),
+                     split[q][0],
+                     split[q][1],
+                     split[q][2],
+                     split[q][3],
+                     i % 2 ? -0.5f : 1.0f,
+                     i % 3 == 0   ? 0.0f
+                     : i % 3 == 1 ? 0.75f
+                                  : -1.25f,
+                     (size_t)(i % 3),
+                     (size_t)(i % 4 == 1) * 5,
+                     (size_t)(i % 2) * 2,
+                     (size_t)(i % 2) * 3,
+                     (size_t)(i % 5),
+                     (size_t)(i % 3),
+                     split[q][3] > 1 && i % 4 == 2,
+                     split[q][3] > 1 && i % 4 == 3,
+                     0};
+        run_case_slack(ctx, CLS_BACKEND_OWN, &t, 0);
+      }
+    cls_context_destroy(ctx);
+  }
+}
+
+/* C of one product: `models` models' products of `per` entries each (A's
+ * and B's matrices sa and sb floats apart, C's sc), through one call. */
+static float *split_product(cls_context *ctx, cls_trans ta, cls_trans tb, size_t m, size_t n, size_t k,
+                            const float *a, const float *b, const float *c, size_t sa, size_t sb, size_t sc,
+                            size_t per, size_t models, int together) {
+  size_t K = per * models, lda = ta ? m : k, ldb = tb ? k : n;
+  cls_buffer *A = test_upload(ctx, a, K * sa), *B = test_upload(ctx, b, K * sb), *C = test_upload(ctx, c, K * sc);
+  if (together)
+    TEST_OK(ctx, cls_matmul_models(ctx, ta, tb, m, n, k, 0.5f, cls_ref_at(A, 0), lda, sa, cls_ref_at(B, 0), ldb,
+                                   sb, 0.75f, cls_ref_at(C, 0), n, sc, K, models));
+  else
+    for (size_t j = 0; j < models; j++)
+      TEST_OK(ctx, cls_matmul_batched_on(ctx, CLS_BACKEND_OWN, ta, tb, m, n, k, 0.5f, cls_ref_at(A, j * per * sa),
+                                         lda, sa, cls_ref_at(B, j * per * sb), ldb, sb, 0.75f,
+                                         cls_ref_at(C, j * per * sc), n, sc, per));
+  float *got = test_download(ctx, C);
+  cls_buffer_free(A);
+  cls_buffer_free(B);
+  cls_buffer_free(C);
+  return got;
+}
+
+/* Split k is deterministic: the same inputs give the same bits, and
+ * models side by side (cls_matmul_models) give bitwise what each model's
+ * products give alone: the slices depend on m, n and k only. On the
+ * emulator's weight gradients with the cpu set's own parameters, and on
+ * small shapes split finely (small-shape mode: those only). */
+static void own_split_bitwise(void **state) {
+  (void)state;
+  static const char *params[] = {"MM_KC=7,MM_KCF=0", NULL};
+  /* m, n, k, transposes (bit 0: A, bit 1: B) */
+  static const size_t shapes_bw[][4] = {{16, 64, 8192, 1}, {64, 16, 8192, 1}, {13, 7, 1031, 0},
+                                        {5, 3, 61, 1},     {1, 11, 29, 3},    {9, 1, 43, 2}};
+  for (size_t p = 0; p < sizeof params / sizeof params[0]; p++) {
+    if (!params[p] && test_small()) continue;
+    cls_context *ctx = test_context(params[p], "own");
+    for (size_t q = 0; q < sizeof shapes_bw / sizeof shapes_bw[0]; q++) {
+      size_t m = shapes_bw[q][0], n = shapes_bw[q][1], k = shapes_bw[q][2], per = 2, models = 3;
+      if (params[p] && m * n * k > 4000) continue;
+      cls_trans ta = (cls_trans)(shapes_bw[q][3] & 1), tb = (cls_trans)(shapes_bw[q][3] >> 1);
+      size_t sa = m * k + 3, sb = k * n + 5, sc = m * n + 2, K = per * models;
+      float *a = test_random_floats(K * sa, 1 + q, -1, 1), *b = test_random_floats(K * sb, 2 + q, -1, 1);
+      float *c = test_random_floats(K * sc, 3 + q, -1, 1);
+      float *together = split_product(ctx, ta, tb, m, n, k, a, b, c, sa, sb, sc, per, models, 1);
+      float *again = split_product(ctx, ta, tb, m, n, k, a, b, c, sa, sb, sc, per, models, 1);
+      float *alone = split_product(ctx, ta, tb, m, n, k, a, b, c, sa, sb, sc, per, models, 0);
+      if (memcmp(together, again, K * sc * sizeof *c) || memcmp(together, alone, K * sc * sizeof *c))
+        fail_msg("%s: %zu x %zu x %zu (%c%c): %s", params[p] ? params[p] : "cpu set", m, n, k, ta ? 'T' : 'N',
+                 tb ? 'T' : 'N',
+                 memcmp(together, again, K * sc * sizeof *c) ? "two runs differ"
+                                                             : "the models' products differ from theirs alone");
+      free(together);
+      free(again);
+      free(alone);
+      free(a);
+      free(b);
+      free(c);
+    }
+    cls_context_destroy(ctx);
+  }
+}
+
+/* MM_KSPLIT takes 0 or 1; anything else is refused when the context is
+ * made, naming the parameter. */
+static void own_split_params(void **state) {
+  (void)state;
+  static const char *bad[] = {"MM_KSPLIT=2", "MM_KSPLIT=-1", "MM_KSPLIT=yes"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    cls_context_options o;
+    cls_context_options_init(&o);
+    o.params = bad[i];
+    cls_context *ctx = NULL;
+    char err[1024] = "";
+    cls_status s = cls_context_create(&o, &ctx, err, sizeof err);
+    if (s == CLS_OK) {
+      cls_context_destroy(ctx);
+      fail_msg("%s was accepted", bad[i]);
+    }
+    if (!strstr(err, "MM_KSPLIT")) fail_msg("%s refused with \"%s\", which does not name it", bad[i], err);
+  }
 }
 
 /* The GPU kernel (local-memory tiles) with the NVIDIA/AMD parameters and
@@ -441,11 +586,19 @@ static void auto_backend(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(own),          cmocka_unit_test(own_other_tiles),
-      cmocka_unit_test(own_narrow),   cmocka_unit_test(own_local),
-      cmocka_unit_test(clblast),      cmocka_unit_test(host),
-      cmocka_unit_test(auto_backend), cmocka_unit_test(own_lower),
-      cmocka_unit_test(own_small),    cmocka_unit_test(own_small_launches),
+      cmocka_unit_test(own),
+      cmocka_unit_test(own_other_tiles),
+      cmocka_unit_test(own_narrow),
+      cmocka_unit_test(own_local),
+      cmocka_unit_test(clblast),
+      cmocka_unit_test(host),
+      cmocka_unit_test(auto_backend),
+      cmocka_unit_test(own_lower),
+      cmocka_unit_test(own_small),
+      cmocka_unit_test(own_small_launches),
+      cmocka_unit_test(own_split),
+      cmocka_unit_test(own_split_bitwise),
+      cmocka_unit_test(own_split_params),
   };
   /* MATMUL_TEST=own runs one test (for kernel development). */
   if (getenv("MATMUL_TEST")) cmocka_set_test_filter(getenv("MATMUL_TEST"));

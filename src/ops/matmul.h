@@ -12,11 +12,13 @@
  *           counted once for the whole batch.
  * Helpers count apart, with bytes only: "matmul.own_pack" (the own
  * backend's packing), "matmul.clblast_zero" (zeroing C before CLBlast when
- * beta = 0), "matmul.geometry" (once per context). "matmul.own" counts one
- * call per kernel launch: on CPUs a long k runs as several launches (each
- * then also reads C). "matmul.clblast" holds the device time of the last
- * kernel CLBlast launched (the event it returns), which for large shapes
- * leaves out its padding and transposing kernels; its FLOPs are complete.
+ * beta = 0), "matmul.geometry" (once per context), "matmul.own_ksum" (the
+ * sum of a split k's partial C's). "matmul.own" counts one call per kernel
+ * launch: on CPUs a long k runs as slices into partial C's (MM_KSPLIT=1)
+ * or as several launches (each then also reads C). "matmul.clblast" holds
+ * the device time of the last kernel CLBlast launched (the event it
+ * returns), which for large shapes leaves out its padding and transposing
+ * kernels; its FLOPs are complete.
  * Timing runs of the auto backend really run, and are counted.
  */
 #ifndef CLSCALE_OPS_MATMUL_H

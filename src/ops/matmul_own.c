@@ -4,11 +4,13 @@
  * into zero-padded panels (mm_pack), multiply them with mm_local. On CPUs:
  * pack what must be packed (mm_pack_panel; see in_place() for which),
  * multiply with mm_regs, in chunks of k when k is long and the operands
- * outgrow the caches (k_chunk).
+ * outgrow the caches (k_chunk): the chunks side by side in one launch,
+ * each into a partial C, and a second launch summing them (mm_ksum;
+ * k_split), or one launch per chunk adding into C.
  *
- * The packed panels live in one scratch buffer per context, grown on
- * demand; the in-order queue keeps one call's packing after the previous
- * call's multiply.
+ * The packed panels and the partial C's live in one scratch buffer per
+ * context, grown on demand; the in-order queue keeps one call's packing
+ * after the previous call's multiply and sum.
  */
 #include "ops/matmul.h"
 #include "ops/ops_state.h"
@@ -34,6 +36,16 @@ static void arg_uint(arg_list *l, size_t v) {
 static void arg_float(arg_list *l, float v) {
   if (l->s == CLS_OK) l->s = cls__arg_float(l->ctx, l->k, l->i, v);
   l->i++;
+}
+/* C's arguments, in the order every kernel that writes it takes them:
+ * buffer, offset, ldc, batch stride, m, n. */
+static void arg_c(arg_list *l, const cls__mm_args *g) {
+  arg_mem(l, g->c.buf);
+  arg_uint(l, g->c.offset);
+  arg_uint(l, g->ldc);
+  arg_uint(l, g->stride_c);
+  arg_uint(l, g->m);
+  arg_uint(l, g->n);
 }
 
 /* The panel geometry of the own kernels on this context. */
@@ -216,22 +228,68 @@ static void in_place(const cls_context *ctx, const geometry *geo, const cls__mm_
              : 0;
 }
 
-/* Whether a long k runs as several launches over chunks of MM_KC, each
- * adding into C. Chunks keep a work-item's slices of A and B in cache
- * while its work-group neighbours reuse them, which pays once op(A) and
- * op(B) together, (m + n) k floats, outgrow the caches (MM_KCF floats):
- * the own kernel on the 2-core AVX-512 PoCL device, per call, chunked
- * against one launch, interleaved at load ~2 (2026-12-07): 128 x 384 x
- * 4096 TN 0.71-0.73, 512 x 128 x 2048 TN 0.75-0.78; but the emulator's
- * weight gradients (k = 2048 rows) 16 x 16 TN 1.02-1.09, 16 x 64 1.16-1.22,
- * 48 x 144 1.06-1.12: each extra launch costs more than the cache saves.
- * Decided on m, n and k only, never on the batch, so that cls_matmul_models
- * sums each product in the order it would alone. */
+/* Whether the chunks of a long k (k_chunk) run side by side in one
+ * launch, each into a partial C of its own, and a second launch adds the
+ * partials in chunk order (MM_KSPLIT=1), rather than one launch per chunk
+ * adding into C (MM_KSPLIT=0). Side by side keeps what chunks save in
+ * cache and drops the launches: the emulator's weight gradients (k = 8192
+ * rows) took 16 launches each. Against one launch per chunk, per call on
+ * the 2-core AVX-512 PoCL device, interleaved in one process at load
+ * 2.2-2.7 (2026-12-07): TN 16 x 64 x 8192 1.27-1.86x, 64 x 16 x 8192
+ * 1.16-1.24x, 32 x 128 x 8192 1.09-1.17x, 64 x 256 x 8192 0.98-1.13x,
+ * 128 x 384 x 4096 0.95-1.02x faster. Not for lower products: their
+ * partial tiles above the diagonal are never written. */
+static int k_split(const cls_context *ctx, const cls__mm_args *g) {
+  return !g->lower && cls__param(ctx, "MM_KSPLIT", 0) != 0;
+}
+
+/* Whether a long k runs in chunks of MM_KC (side by side or one launch each,
+ * see k_split; the measurements below are of the latter). Chunks keep a
+ * work-item's slices of A and B in cache while its work-group neighbours
+ * reuse them, which pays once op(A) and op(B) together, (m + n) k floats,
+ * outgrow the caches (MM_KCF floats): the own kernel on the 2-core AVX-512
+ * PoCL device, per call, chunked against one launch, interleaved at load ~2
+ * (2026-12-07): 128 x 384 x 4096 TN 0.71-0.73, 512 x 128 x 2048 TN
+ * 0.75-0.78; but the emulator's weight gradients (k = 2048 rows) 16 x 16 TN
+ * 1.02-1.09, 16 x 64 1.16-1.22, 48 x 144 1.06-1.12: each extra launch costs
+ * more than the cache saves. (Chunking a k that fits, so that a product of
+ * one work-group, 16 x 16 x 8192, runs on both cores side by side:
+ * 0.92-0.96x at load 2.3-2.5.) Decided on m, n and k only, never on the
+ * batch, so that cls_matmul_models sums each product in the order it would
+ * alone. */
 static size_t k_chunk(const cls_context *ctx, const cls__mm_args *g, size_t kpad) {
   long kc = cls__param(ctx, "MM_KC", 0), kcf = cls__param(ctx, "MM_KCF", 0);
   if (kc <= 0 || (double)(g->m + g->n) * (double)kpad <= (double)kcf) return kpad;
   size_t chunks = (kpad + (size_t)kc - 1) / (size_t)kc;
   return (kpad + chunks - 1) / chunks;
+}
+
+/* The partial C's of a split k (see k_split): enqueues mm_ksum, which adds
+ * the batch x slices partials (m x n each, from p_off in the scratch) in
+ * slice order into C, scaled by alpha and beta. */
+static cls_status k_sum(cls_context *ctx, const cls__mm_args *g, cls_buffer *scratch, size_t p_off,
+                        size_t slices) {
+  cl_kernel k;
+  cls_status s = cls__kernel(ctx, "matmul", "mm_ksum", &k);
+  if (s != CLS_OK) return s;
+  size_t mn = g->m * g->n;
+  /* Rows per work-item: about 4096 floats each (16 KiB, in L1), so that a
+   * small C is one or a few work-groups. */
+  size_t rpi = g->n >= 4096 ? 1 : 4096 / g->n;
+  arg_list l = {ctx, k, 0, CLS_OK};
+  arg_mem(&l, scratch);
+  arg_uint(&l, p_off);
+  arg_uint(&l, slices * mn);
+  arg_uint(&l, slices);
+  arg_c(&l, g);
+  arg_uint(&l, rpi);
+  arg_float(&l, g->alpha);
+  arg_float(&l, g->beta);
+  if (l.s != CLS_OK) return l.s;
+  double b = (double)g->batch, floats = b * (double)mn * (2.0 * (double)slices - 1.0 + (g->beta != 0.0f ? 2 : 1));
+  /* A fixed work-group size: PoCL compiles a kernel once per local size. */
+  size_t global[2] = {(g->m + rpi - 1) / rpi, g->batch}, local[2] = {1, 1};
+  return cls__launch(ctx, "matmul.own_ksum", k, 2, global, local, 0.0, 4.0 * floats);
 }
 
 /* Column panels per mm_regs work-item: MM_NPW if set; else as many as
@@ -266,11 +324,17 @@ cls_status cls__mm_own(cls_context *ctx, const cls__mm_args *g) {
   size_t a_batches = g->stride_a ? g->batch : 1, b_batches = g->stride_b ? g->batch : 1;
   double a_size = a_direct ? 0.0 : (double)a_batches * (double)mp * (double)kpad;
   double b_size = b_direct ? 0.0 : (double)b_batches * (double)np * (double)kpad;
-  if (a_size + b_size > LIMIT_32BIT)
-    return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
-                     "cls_matmul (own): the packed operands of this %zu x %zu x %zu product (batch %zu) need %.0f "
-                     "floats, beyond the kernels' 32-bit indexing; split the batch or use the clblast backend",
-                     g->m, g->n, g->k, g->batch, a_size + b_size);
+  /* A long k split into slices run side by side (k_split): one partial C
+   * per slice and batch entry, after the packed operands. */
+  size_t slices = geo.local || kc == kpad || !k_split(ctx, g) ? 1 : (kpad + kc - 1) / kc;
+  double p_size = slices > 1 ? (double)g->batch * (double)slices * (double)g->m * (double)g->n : 0.0;
+  if (a_size + b_size + p_size > LIMIT_32BIT)
+    return cls__fail(
+        ctx, CLS_ERR_INVALID_SIZE,
+        "cls_matmul (own): the packed operands and partial products of this %zu x %zu x %zu product "
+        "(batch %zu) need %.0f floats, beyond the kernels' 32-bit indexing; split the batch or use the "
+        "clblast backend",
+        g->m, g->n, g->k, g->batch, a_size + b_size + p_size);
 
   cl_kernel kpack, kmul;
   s = cls__kernel(ctx, "matmul", geo.local ? "mm_pack" : "mm_pack_panel", &kpack);
@@ -278,7 +342,7 @@ cls_status cls__mm_own(cls_context *ctx, const cls__mm_args *g) {
   if (s != CLS_OK) return s;
   cls__ops_data *st = cls__ops_get(ctx);
   if (!st) return CLS_ERR_OUT_OF_MEMORY;
-  if (a_size + b_size > 0) s = cls__ops_scratch(ctx, &st->mm_pack, (size_t)(a_size + b_size));
+  if (a_size + b_size + p_size > 0) s = cls__ops_scratch(ctx, &st->mm_pack, (size_t)(a_size + b_size + p_size));
   if (s != CLS_OK) return s;
 
   /* op(A) is m x k: row-major in r when A is not transposed. op(B)
@@ -299,12 +363,7 @@ cls_status cls__mm_own(cls_context *ctx, const cls__mm_args *g) {
     arg_mem(&l, st->mm_pack);
     arg_uint(&l, (size_t)a_size);
     arg_uint(&l, g->stride_b ? np * kpad : 0);
-    arg_mem(&l, g->c.buf);
-    arg_uint(&l, g->c.offset);
-    arg_uint(&l, g->ldc);
-    arg_uint(&l, g->stride_c);
-    arg_uint(&l, g->m);
-    arg_uint(&l, g->n);
+    arg_c(&l, g);
     arg_uint(&l, kpad);
     arg_float(&l, g->alpha);
     arg_float(&l, g->beta);
@@ -346,24 +405,40 @@ cls_status cls__mm_own(cls_context *ctx, const cls__mm_args *g) {
   arg_uint(&l, b_direct ? g->stride_b : g->stride_b ? np * kpad : 0);
   arg_uint(&l, (size_t)b_direct);
   arg_uint(&l, kpad); /* b_kfast, set per chunk below */
-  arg_mem(&l, g->c.buf);
-  arg_uint(&l, g->c.offset);
-  arg_uint(&l, g->ldc);
-  arg_uint(&l, g->stride_c);
-  arg_uint(&l, g->m);
-  arg_uint(&l, g->n);
+  arg_c(&l, g);
   arg_uint(&l, kpad);
   arg_float(&l, g->alpha);
   arg_float(&l, g->beta);
   arg_uint(&l, npw);
   arg_uint(&l, (size_t)(g->lower != 0));
+  arg_uint(&l, slices > 1 ? kc : kpad); /* k_slice */
+  arg_uint(&l, slices);
+  arg_uint(&l, g->m * g->n); /* c_sstride, used only when slices > 1 */
   if (l.s != CLS_OK) return l.s;
   /* One work-item per npw column panels; the rows are rounded up to whole
    * groups and the extra work-items return at once. */
-  size_t global[3] = {(tiles_n + npw - 1) / npw, cls__round_up(tiles_m, geo.ly), g->batch};
+  size_t global[3] = {(tiles_n + npw - 1) / npw, cls__round_up(tiles_m, geo.ly), g->batch * slices};
   size_t local[3] = {geo.lx, geo.ly, 1};
 
   size_t kfast = b_direct == 2 ? 0 : b_direct ? narrow_fast_rows(g->n, kpad, g->ldb, geo.pb) : kpad;
+  if (slices > 1) {
+    /* The slices into the partials (alpha 1, beta 0, rows n apart), then
+     * their sum into C. */
+    size_t p_off = (size_t)(a_size + b_size);
+    cls__mm_args part = *g;
+    part.beta = 0.0f;
+    double bytes = cls__mm_bytes(&part) + 4.0 * (double)g->batch * (double)(slices - 1) * (double)(g->m * g->n);
+    cls_status s2 = cls__arg_uint(ctx, kmul, 12, kfast);
+    if (s2 == CLS_OK) s2 = cls__arg_mem(ctx, kmul, 13, st->mm_pack);
+    if (s2 == CLS_OK) s2 = cls__arg_uint(ctx, kmul, 14, p_off);
+    if (s2 == CLS_OK) s2 = cls__arg_uint(ctx, kmul, 15, g->n);
+    if (s2 == CLS_OK) s2 = cls__arg_uint(ctx, kmul, 16, slices * g->m * g->n);
+    if (s2 == CLS_OK) s2 = cls__arg_float(ctx, kmul, 20, 1.0f);
+    if (s2 == CLS_OK) s2 = cls__arg_float(ctx, kmul, 21, 0.0f);
+    if (s2 == CLS_OK) s2 = cls__launch(ctx, "matmul.own", kmul, 3, global, local, cls__mm_flops(g), bytes);
+    if (s2 == CLS_OK) s2 = k_sum(ctx, g, st->mm_pack, p_off, slices);
+    return s2;
+  }
   for (size_t k0 = 0; k0 < kpad; k0 += kc) {
     size_t klen = kpad - k0 < kc ? kpad - k0 : kc;
     size_t kfast_part = kfast <= k0 ? 0 : kfast - k0 < klen ? kfast - k0 : klen;
@@ -374,6 +449,7 @@ cls_status cls__mm_own(cls_context *ctx, const cls__mm_args *g) {
     if (s2 == CLS_OK) s2 = cls__arg_uint(ctx, kmul, 7, b_off + k0 * b_ks);
     if (s2 == CLS_OK) s2 = cls__arg_uint(ctx, kmul, 12, kfast_part);
     if (s2 == CLS_OK) s2 = cls__arg_uint(ctx, kmul, 19, klen);
+    if (s2 == CLS_OK) s2 = cls__arg_uint(ctx, kmul, 24, klen);
     if (s2 == CLS_OK) s2 = cls__arg_float(ctx, kmul, 21, part.beta);
     if (s2 == CLS_OK)
       s2 = cls__launch(ctx, "matmul.own", kmul, 3, global, local, cls__mm_flops(&part), cls__mm_bytes(&part));
