@@ -140,6 +140,49 @@ static void forward_extreme(void **state) {
   cls_buffer_free(by);
 }
 
+/* Rows whose exponentials leave exp_in_range's range [-86, 88] and rows
+ * that stay in it, side by side in one launch: the row kernels decide the
+ * range once per row (row_in_range in cl/softmax.cl) and take the vector
+ * by vector path for the first kind. Row kinds: in range; spread wider
+ * than 86; -inf entries (masks); logits beyond 2^20 (exact in float, so
+ * the reference is exact too); one far outlier in the last whole vector;
+ * more in range. Widths cover the row loop, the pairs (at most ROW_PAIR
+ * columns), the register packs and a scalar tail. */
+static void forward_ranges(void **state) {
+  cls_context *ctx = *state;
+  static const size_t cols_list[] = {1, 33, 48, 100, 256, 1024};
+  const size_t rows = 9;
+  for (size_t c = 0; c < sizeof cols_list / sizeof *cols_list; c++) {
+    size_t cols = cols_list[c], n = rows * cols;
+    float *x = malloc(n * sizeof *x);
+    assert_non_null(x);
+    test_fill_uniform(x, n, 60 + c, -3.0f, 3.0f);
+    float *wide = x + cols, *masked = x + 2 * cols, *huge = x + 3 * cols, *outlier = x + 4 * cols;
+    test_fill_uniform(wide, cols, 70 + c, -100.0f, 0.0f);
+    if (cols > 1) masked[1] = -INFINITY;
+    if (cols > 2) masked[cols - 1] = -INFINITY;
+    for (size_t j = 0; j < cols; j++) huge[j] = 3e6f + (float)(j % 8) * 0.25f;
+    outlier[cols / 16 * 16 > 0 ? cols / 16 * 16 - 1 : 0] = cols > 1 ? -200.0f : 1.0f;
+    cls_buffer *bx = test_upload_padded(ctx, x, n, 3), *by = test_upload_padded(ctx, NULL, n, 16);
+    TEST_OK(ctx, cls_softmax_forward(ctx, rows, cols, 1.0f, 0, cls_ref_at(bx, 3), cls_ref_at(by, 16)));
+    float *y = test_download_padded(ctx, by, n, 16);
+    double *xd = test_to_double(x, n), *want = malloc(n * sizeof *want);
+    assert_non_null(want);
+    cls__ref_softmax_forward(rows, cols, 1.0, 0, xd, want);
+    size_t at;
+    double err = test_max_rel_err(y, want, n, 1e-7, &at);
+    if (err > 2e-5)
+      fail_msg("softmax %zu x %zu, rows in and out of range: rel err %g at row %zu column %zu (got %g want %g)",
+               rows, cols, err, at / cols, at % cols, (double)y[at], want[at]);
+    free(x);
+    free(y);
+    free(xd);
+    free(want);
+    cls_buffer_free(bx);
+    cls_buffer_free(by);
+  }
+}
+
 static void forward_in_place(void **state) {
   cls_context *ctx = *state;
   size_t shapes[][3] = {{5, 37, 0}, {64, 64, 1}, {3, 1000, 0}, {2, 4099, 0}};
@@ -294,6 +337,7 @@ static void packs_bitwise(void **state) {
         float *x = malloc(n * sizeof *x);
         assert_non_null(x);
         test_fill_uniform(x, n, seed, seed % 2 ? -30.0f : -3.0f, seed % 2 ? 30.0f : 3.0f);
+        if (rows > 4) x[2 * cols + seed % cols] = NAN; /* a NaN row: NaN everywhere, the same NaN */
         float *got[2];
         cls_context *ctxs[2] = {one, pack};
         for (int k = 0; k < 2; k++) {
@@ -429,15 +473,11 @@ static void bad_arguments(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(forward_grid),
-      cmocka_unit_test(forward_causal),
-      cmocka_unit_test(forward_scale_zero),
-      cmocka_unit_test(forward_extreme),
-      cmocka_unit_test(forward_in_place),
-      cmocka_unit_test(backward_grid),
-      cmocka_unit_test(backward_finite_differences),
-      cmocka_unit_test(counters),
-      cmocka_unit_test(bad_arguments),
+      cmocka_unit_test(forward_grid),       cmocka_unit_test(forward_causal),
+      cmocka_unit_test(forward_scale_zero), cmocka_unit_test(forward_extreme),
+      cmocka_unit_test(forward_ranges),     cmocka_unit_test(forward_in_place),
+      cmocka_unit_test(backward_grid),      cmocka_unit_test(backward_finite_differences),
+      cmocka_unit_test(counters),           cmocka_unit_test(bad_arguments),
   };
   int failed = cmocka_run_group_tests_name("softmax, ROW_VARIANT=0 (row per work-item)", tests, test_setup_rows_v0,
                                            test_teardown_context);
