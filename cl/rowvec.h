@@ -33,7 +33,7 @@ typedef CAT(float, ROW_VEC) floatv;
       VSTORE((v), 0, (p) + (j));                                                                                  \
   } while (0)
 
-/* Horizontal max, min and sum of a vector, by halving (ROW_VEC is 2, 4, 8 or 16):
+/* Horizontal max and sum of a vector, by halving (ROW_VEC is 2, 4, 8 or 16):
  * a fixed order, so results are reproducible. */
 float hmax(floatv v) {
 #if ROW_VEC == 16
@@ -50,23 +50,6 @@ float hmax(floatv v) {
   float2 c = v;
 #endif
   return fmax(c.x, c.y);
-}
-
-float hmin(floatv v) {
-#if ROW_VEC == 16
-  float8 a = fmin(v.lo, v.hi);
-  float4 b = fmin(a.lo, a.hi);
-#elif ROW_VEC == 8
-  float4 b = fmin(v.lo, v.hi);
-#elif ROW_VEC == 4
-  float4 b = v;
-#endif
-#if ROW_VEC >= 4
-  float2 c = fmin(b.lo, b.hi);
-#else
-  float2 c = v;
-#endif
-  return fmin(c.x, c.y);
 }
 
 float hsum(floatv v) {

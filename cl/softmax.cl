@@ -32,21 +32,22 @@
 
 /* Whether every z = fma(x, scale, -m) of a row's whole vectors is in
  * exp_in_range's range, from their products p = x * scale (rounded, as the
- * max pass takes them): lo their minimum, t their sum in any order, m the
- * row's maximum (m >= every p). A finite t means no p is NaN or
- * infinite. With |p| <= 2^20, the exact
- * x * scale is within half an ulp, 2^-4, of p; so x * scale - m lies in
- * [lo - m - 2^-4, 2^-4], and lo - m >= -85 (rounded, so the exact
+ * max pass takes them): lo their minimum (-hmax(-v) of the running minima
+ * v: exact), t their sum in any order, m the row's maximum (m >= every
+ * p). A finite t means no p is NaN or infinite. With |p| <= 2^20, the
+ * exact x * scale is within half an ulp, 2^-4, of p; so x * scale - m lies
+ * in [lo - m - 2^-4, 2^-4], and lo - m >= -85 (rounded, so the exact
  * difference is above -85 - 2^-18) puts every z, its rounding, in
  * [-85.07, 0.07] inside [-86, 88]. Then exp_rows would take exp_in_range
  * for every vector of the row, and one check per row replaces one per
- * vector; results are the same. Otherwise (wide rows, -inf masks, NaN,
- * huge logits) the row goes vector by vector through exp_rows as before.
- * The check costs a min and an add per vector in the max pass against
- * two compares and a horizontal reduction with a branch per vector in the
- * exponential pass: softmax rows of 256 and 1024 1.15-1.2x faster on the
- * 2-core AVX-512 CPU (PoCL with one thread, the best of 15-20 interleaved
- * rounds, 2026-12-07, load 2.4-5 from other jobs). */
+ * vector; results are the same, on any runtime. Otherwise (wide rows,
+ * -inf masks, NaN, huge logits) the row goes vector by vector through
+ * exp_rows as before. The check costs a min and an add per vector in the
+ * max pass against two compares and a horizontal reduction with a branch
+ * per vector in the exponential pass: softmax rows of 256 and 1024
+ * 1.15-1.2x faster on the 2-core AVX-512 CPU (interleaved in one process
+ * against the old kernel, the best of 15-20 rounds, 2026-12-07, load 2.4-8
+ * from other jobs). */
 int row_in_range(float lo, float m, float t) {
   return isfinite(t) && m <= 0x1p20f && lo >= -0x1p20f && lo - m >= -85.0f;
 }
@@ -102,7 +103,7 @@ void softmax_row(__global const float *x, uint xo, __global float *y, uint yo, u
   vm = max(max(vm, vm1), max(vm2, vm3));
   float m = hmax(vm);
   for (j = tail; j < n; j++) m = fmax(m, xr[j] * scale);
-  int fast = row_in_range(hmin(min(lo, lo1)), m, hsum(t + t1));
+  int fast = row_in_range(-hmax(-min(lo, lo1)), m, hsum(t + t1));
 
   floatv vs = (floatv)(0.0f);
   if (fast) {
@@ -173,7 +174,7 @@ void softmax_row_pair(__global const float *x, uint xo, __global float *y, uint 
 
   va = (floatv)(0.0f);
   vb = va;
-  if (row_in_range(hmin(la), ma, hsum(ta)) && row_in_range(hmin(lb), mb, hsum(tb))) {
+  if (row_in_range(-hmax(-la), ma, hsum(ta)) && row_in_range(-hmax(-lb), mb, hsum(tb))) {
     for (j = 0; j < nfull; j += ROW_VEC) {
       floatv ea = exp_in_range(fma(VLOAD(0, xa + j), scale, -ma)),
              eb = exp_in_range(fma(VLOAD(0, xb + j), scale, -mb));
