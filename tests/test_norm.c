@@ -157,6 +157,53 @@ static void forward_offset_and_scale(void **state) {
   check_forward(ctx, 1, 4, 77, 0, 1, 1e-3f, 2e-3f, 74);
 }
 
+/* The CPU kernels take LayerNorm's sums of x - x[0] and of its square in
+ * one pass and fall back to the two-pass variance where the one-pass one
+ * would cancel (var_sum in cl/norm.cl): a row whose first element lies far
+ * from its mean. Rows here put it 0 to 1000 standard deviations away (the
+ * rest uniform in [-1, 1], standard deviation 0.58), on both sides of the
+ * fallback's threshold (1.7), in one launch; widths cover the register
+ * packs, the row loop with and without a scalar tail, and long rows. */
+static void forward_first_outlier(void **state) {
+  cls_context *ctx = *state;
+  static const size_t cols_list[] = {16, 64, 256, 1000, 1024, 4099};
+  static const float first[] = {0.0f, 0.5f, 0.9f, 1.0f, 1.2f, -1.5f, 3.0f, 30.0f, -300.0f, 1000.0f};
+  const size_t rows = sizeof first / sizeof *first;
+  for (size_t c = 0; c < sizeof cols_list / sizeof *cols_list; c++) {
+    size_t cols = cols_list[c], n = rows * cols;
+    float *x = test_random_floats(n, 90 + c, -1.0f, 1.0f), *gamma = test_random_floats(cols, 91, 0.5f, 1.5f);
+    for (size_t r = 0; r < rows; r++) x[r * cols] = first[r];
+    cls_buffer *bx = test_upload(ctx, x, n), *bg = test_upload(ctx, gamma, cols), *by = NULL, *br = NULL;
+    TEST_OK(ctx, cls_buffer_alloc(ctx, n, &by));
+    TEST_OK(ctx, cls_buffer_alloc(ctx, rows, &br));
+    TEST_OK(ctx, cls_layernorm_forward(ctx, rows, cols, 1e-5f, cls_ref_at(bx, 0), cls_ref_at(bg, 0), CLS_NOREF,
+                                       cls_ref_at(by, 0), CLS_NOREF, cls_ref_at(br, 0)));
+    float *y = test_download(ctx, by), *r = test_download(ctx, br);
+    double *xd = test_to_double(x, n), *gd = test_to_double(gamma, cols);
+    double *want = malloc(n * sizeof *want), *wm = malloc(rows * sizeof *wm), *wr = malloc(rows * sizeof *wr);
+    cls__ref_layernorm_forward(rows, cols, 1e-5, xd, gd, NULL, want, wm, wr);
+    expect_close("layernorm forward, first element far from the mean", rows, cols, y, want, n, 2e-5);
+    size_t at;
+    double err = test_max_rel_err(r, wr, rows, 0, &at);
+    if (err > 2e-5)
+      fail_msg("layernorm %zu x %zu, first element %g: rstd %g != %g (rel err %g)", rows, cols, (double)first[at],
+               (double)r[at], wr[at], err);
+    free(x);
+    free(gamma);
+    free(y);
+    free(r);
+    free(xd);
+    free(gd);
+    free(want);
+    free(wm);
+    free(wr);
+    cls_buffer_free(bx);
+    cls_buffer_free(bg);
+    cls_buffer_free(by);
+    cls_buffer_free(br);
+  }
+}
+
 /* Constant rows: variance 0, so y = beta exactly and rstd = 1/sqrt(eps). */
 static void forward_constant_rows(void **state) {
   cls_context *ctx = *state;
@@ -841,6 +888,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(forward_grid),
       cmocka_unit_test(forward_offset_and_scale),
+      cmocka_unit_test(forward_first_outlier),
       cmocka_unit_test(forward_constant_rows),
       cmocka_unit_test(forward_in_place),
       cmocka_unit_test(backward_grid),

@@ -30,16 +30,11 @@ static double normwise_err(const float *got, const double *want, size_t n) {
 
 /* ------------------------------------------------------------- forward */
 
-/* Forward on one shape against the reference, operands at offsets inside
- * bigger buffers. */
-static void check_forward(cls_context *ctx, size_t rows, size_t cols, float scale, int causal, float lo, float hi,
-                          uint64_t seed) {
-  /* y alternately on and off a 16-float boundary: the row kernels store
-   * through aligned vectors only when a row starts on one. */
-  size_t n = rows * cols, padx = 5, pady = seed % 2 ? 17 : 16;
-  float *x = malloc(n * sizeof *x);
-  assert_non_null(x);
-  test_fill_uniform(x, n, seed, lo, hi);
+/* Forward of x (rows x cols) against the reference, operands at offsets
+ * inside bigger buffers (y at pady). */
+static void check_forward_on(cls_context *ctx, const float *x, size_t rows, size_t cols, float scale, int causal,
+                             size_t pady) {
+  size_t n = rows * cols, padx = 5;
   cls_buffer *bx = test_upload_padded(ctx, x, n, padx);
   cls_buffer *by = test_upload_padded(ctx, NULL, n, pady);
   TEST_OK(ctx, cls_softmax_forward(ctx, rows, cols, scale, causal, cls_ref_at(bx, padx), cls_ref_at(by, pady)));
@@ -58,13 +53,24 @@ static void check_forward(cls_context *ctx, size_t rows, size_t cols, float scal
   if (causal) /* masked entries exactly 0 */
     for (size_t r = 0; r < rows; r++)
       for (size_t j = r % cols + 1; j < cols; j++) assert_true(y[r * cols + j] == 0.0f);
-  free(x);
   free(x_after);
   free(y);
   free(xd);
   free(want);
   cls_buffer_free(bx);
   cls_buffer_free(by);
+}
+
+/* Forward on one shape of uniform random values in [lo, hi). */
+static void check_forward(cls_context *ctx, size_t rows, size_t cols, float scale, int causal, float lo, float hi,
+                          uint64_t seed) {
+  float *x = malloc(rows * cols * sizeof *x);
+  assert_non_null(x);
+  test_fill_uniform(x, rows * cols, seed, lo, hi);
+  /* y alternately on and off a 16-float boundary: the row kernels store
+   * through aligned vectors only when a row starts on one. */
+  check_forward_on(ctx, x, rows, cols, scale, causal, seed % 2 ? 17 : 16);
+  free(x);
 }
 
 static const size_t grid_cols[] = {1, 2, 3, 7, 16, 31, 64, 65, 127, 257, 1000, 4099};
@@ -138,6 +144,34 @@ static void forward_extreme(void **state) {
   free(want);
   cls_buffer_free(bx);
   cls_buffer_free(by);
+}
+
+/* Rows whose exponentials leave exp_in_range's range [-86, 88] and rows
+ * that stay in it, side by side in one launch: the row kernels decide the
+ * range once per row (row_in_range in cl/softmax.cl) and take the vector
+ * by vector path for the first kind. Row kinds: in range; spread wider
+ * than 86; -inf entries (masks); logits beyond 2^20 (exact in float, so
+ * the reference is exact too); one far outlier in the last whole vector;
+ * more in range. Widths cover the row loop, the pairs (at most ROW_PAIR
+ * columns), the register packs and a scalar tail. */
+static void forward_ranges(void **state) {
+  cls_context *ctx = *state;
+  static const size_t cols_list[] = {1, 33, 48, 100, 256, 1024};
+  const size_t rows = 9;
+  for (size_t c = 0; c < sizeof cols_list / sizeof *cols_list; c++) {
+    size_t cols = cols_list[c], n = rows * cols;
+    float *x = malloc(n * sizeof *x);
+    assert_non_null(x);
+    test_fill_uniform(x, n, 60 + c, -3.0f, 3.0f);
+    float *wide = x + cols, *masked = x + 2 * cols, *huge = x + 3 * cols, *outlier = x + 4 * cols;
+    test_fill_uniform(wide, cols, 70 + c, -100.0f, 0.0f);
+    if (cols > 1) masked[1] = -INFINITY;
+    if (cols > 2) masked[cols - 1] = -INFINITY;
+    for (size_t j = 0; j < cols; j++) huge[j] = 3e6f + (float)(j % 8) * 0.25f;
+    outlier[cols / 16 * 16 > 0 ? cols / 16 * 16 - 1 : 0] = cols > 1 ? -200.0f : 1.0f;
+    check_forward_on(ctx, x, rows, cols, 1.0f, 0, 16);
+    free(x);
+  }
 }
 
 static void forward_in_place(void **state) {
@@ -294,6 +328,7 @@ static void packs_bitwise(void **state) {
         float *x = malloc(n * sizeof *x);
         assert_non_null(x);
         test_fill_uniform(x, n, seed, seed % 2 ? -30.0f : -3.0f, seed % 2 ? 30.0f : 3.0f);
+        if (rows > 4) x[2 * cols + seed % cols] = NAN; /* a NaN row: NaN everywhere, the same NaN */
         float *got[2];
         cls_context *ctxs[2] = {one, pack};
         for (int k = 0; k < 2; k++) {
@@ -429,15 +464,11 @@ static void bad_arguments(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(forward_grid),
-      cmocka_unit_test(forward_causal),
-      cmocka_unit_test(forward_scale_zero),
-      cmocka_unit_test(forward_extreme),
-      cmocka_unit_test(forward_in_place),
-      cmocka_unit_test(backward_grid),
-      cmocka_unit_test(backward_finite_differences),
-      cmocka_unit_test(counters),
-      cmocka_unit_test(bad_arguments),
+      cmocka_unit_test(forward_grid),       cmocka_unit_test(forward_causal),
+      cmocka_unit_test(forward_scale_zero), cmocka_unit_test(forward_extreme),
+      cmocka_unit_test(forward_ranges),     cmocka_unit_test(forward_in_place),
+      cmocka_unit_test(backward_grid),      cmocka_unit_test(backward_finite_differences),
+      cmocka_unit_test(counters),           cmocka_unit_test(bad_arguments),
   };
   int failed = cmocka_run_group_tests_name("softmax, ROW_VARIANT=0 (row per work-item)", tests, test_setup_rows_v0,
                                            test_teardown_context);
