@@ -47,7 +47,16 @@
  *               head's keys and values once for this many queries (results
  *               do not depend on it). On the 2-core CPU, emulator width 16,
  *               32 took 0.7-0.9x the device time of 8 (2026-12-07, load
- *               4); 16 keeps more work-items for small batches. */
+ *               4); 16 keeps more work-items for small batches.
+ *   ATTN_QDH    among the float16 kernels (ATTN_VEC=16; no effect
+ *               otherwise), heads of at most this many columns take those
+ *               with 16 queries as the lanes instead of the keys: no
+ *               horizontal max or sums, which dominate at small heads
+ *               (0: never). 16 on the 2-core CPU: at the emulator's shape
+ *               (32 x 4 heads x 256 queries, 16 keys) forward and backward
+ *               took 0.55-0.8x the CPU time of the keys-as-lanes kernels
+ *               at head_dim 4, 8, 12 and 16; at 32 the backward was even
+ *               (2026-12-07, load 5-6, interleaved in one process). */
 #include "params_internal.h"
 
 /* What the kernels can take (work-group sizes up to PoCL's 4096; the
@@ -66,6 +75,7 @@ static const cls__param_range rows_ranges[] = {
     {"ATTN_DH", 1, 1 << 16, 0},
     {"ATTN_VEC", 0, 16, 0},
     {"ATTN_QB", 1, 1024, 0},
+    {"ATTN_QDH", 0, 64, 0},
     {NULL, 0, 0, 0},
 };
 
@@ -73,7 +83,7 @@ const cls__param_family cls__params_rows = {
     "rows",
     {
         [CLS__SET_CPU] = "ROW_VARIANT=0 ROW_WG=64 ROW_LOCAL=16 ROW_VEC=16 ROW_CVEC=16 ROW_PART=4096 ROW_CLOCAL=16 "
-                         "ROW_PAIR=128 ROW_PACK=4 ATTN_TK=16 ATTN_DH=32 ATTN_VEC=16 ATTN_QB=16",
+                         "ROW_PAIR=128 ROW_PACK=4 ATTN_TK=16 ATTN_DH=32 ATTN_VEC=16 ATTN_QB=16 ATTN_QDH=16",
         [CLS__SET_NVIDIA_GPU] = "ROW_VARIANT=1 ROW_WG=256 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 "
                                 "ROW_CLOCAL=64 ATTN_TK=64 ATTN_DH=64",
         [CLS__SET_AMD_GPU] = "ROW_VARIANT=1 ROW_WG=256 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 "
