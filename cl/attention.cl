@@ -471,13 +471,16 @@ __kernel void attn_ql_bwd_q(__global const float *q, uint qo, uint qs, uint ql, 
     attn_store_block(d, ds + so + (bh * tq + i0) * tk, tk, nl);
     return;
   }
-  ATTN_TRANSPOSE16(d); /* d[l]: query i0 + l's dS row */
+  /* p[l], d[l]: query i0 + l's P and dS rows (lane = key) */
+  ATTN_TRANSPOSE16(p);
+  ATTN_TRANSPOSE16(d);
   __global float *part = ds + so + bh * tq * tk + blk * 2 * dh * tk;
   for (uint c = 0; c < dh; c++) {
     floatv av = (floatv)(0.0f), ak = (floatv)(0.0f);
-    for (uint l = 0; l < nl; l++) {
-      av = fma(attn_load_row(pr + l * tk, tk), (floatv)(ROW_OF(dout, dto, dts, dtl, b, i0 + l, h)[c]), av);
-      ak = fma(d[l], (floatv)(ROW_OF(q, qo, qs, ql, b, i0 + l, h)[c]), ak);
+    __global const float *dp = ROW_OF(dout, dto, dts, dtl, b, i0, h) + c, *qp = ROW_OF(q, qo, qs, ql, b, i0, h) + c;
+    for (uint l = 0; l < nl; l++, dp += dtl, qp += ql) {
+      av = fma(p[l], (floatv)(*dp), av);
+      ak = fma(d[l], (floatv)(*qp), ak);
     }
     attn_store_row(av, part + c * tk, tk);
     attn_store_row(ak, part + (dh + c) * tk, tk);
