@@ -278,8 +278,8 @@ __kernel void attn_vec_bwd_kv(__global const float *q, uint qo, uint qs, uint ql
 }
 
 /*
- * Queries as lanes (ATTN_QDH >= head_dim, with ATTN_VEC=16; attention.c
- * picks it for tk <= 16): with the keys as lanes every query pays a
+ * Queries as lanes (ATTN_QDH >= head_dim forward, ATTN_QDH_BWD backward,
+ * with ATTN_VEC=16; attention.c picks it for tk <= 16): with the keys as lanes every query pays a
  * horizontal max, a horizontal sum and one horizontal sum per column, and
  * at the emulator's head_dim of 4 to 8 those dominate (PoCL lowers them
  * into long shuffle chains). Here a work-item takes 16 consecutive queries
@@ -296,23 +296,32 @@ __kernel void attn_vec_bwd_kv(__global const float *q, uint qo, uint qs, uint ql
  * same kernel (from the rows, lane = key) and a second small kernel sums
  * the blocks in order; both deterministic, no atomics. Lanes past tq
  * compute on zeros and store nothing.
- * On the 2-core AVX-512 CPU at the emulator's shape (batch 32, 4 heads,
- * 256 queries, 16 keys, head_dim 4) the forward took 0.55-0.6x the CPU
- * time of attn_vec_fwd and the backward 0.75x that of attn_vec_bwd_q and
- * attn_vec_bwd_kv (2026-12-07, load 5-6, interleaved); by instruction
- * counts (callgrind) the forward does as much work as attn_vec_fwd but
- * without its chains of dependent shuffles, and the backward's key and
- * value sums no longer reread all the probabilities dh times.
+ * On the 2-core AVX-512 CPU the forward took 0.6-0.8x the device time of
+ * attn_vec_fwd in emulator training (widths 16, 32 and 48; measurements
+ * in src/ops/params_rows.c, ATTN_QDH). By instruction counts (callgrind,
+ * batch 32, 4 heads, 256 queries, 16 keys, head_dim 4) it does as much
+ * work as attn_vec_fwd, without that kernel's chains of dependent
+ * shuffles. The backward, a little less work than attn_vec_bwd_q and
+ * attn_vec_bwd_kv together and faster in isolation, was not faster inside
+ * training, so the CPU set leaves it off (ATTN_QDH_BWD=0).
  */
-#if defined(ATTN_QDH) && ATTN_QDH > 0
+#ifndef ATTN_QDH
+#define ATTN_QDH 0
+#endif
+#ifndef ATTN_QDH_BWD
+#define ATTN_QDH_BWD 0
+#endif
+#if ATTN_QDH > 0 || ATTN_QDH_BWD > 0
 #define QL 16 /* queries a work-item: the lanes of floatv */
+/* head columns the private arrays hold: the larger of the two limits */
+#define QDH_MAX (ATTN_QDH > ATTN_QDH_BWD ? ATTN_QDH : ATTN_QDH_BWD)
 
 /* m[c] lane l = column c of the head's columns of row l (from row, rows
  * xl apart), c < dh, zeros past nl rows: through a private tile, one row
  * at a time. */
 __attribute__((always_inline)) inline void attn_qgather(floatv *m, __global const float *row, uint xl, uint dh,
                                                         uint nl) {
-  float t[ATTN_QDH * QL];
+  float t[QDH_MAX * QL];
   for (uint l = 0; l < nl; l++, row += xl)
     for (uint c = 0; c < dh; c++) t[c * QL + l] = row[c];
   for (uint l = nl; l < QL; l++)
@@ -323,7 +332,7 @@ __attribute__((always_inline)) inline void attn_qgather(floatv *m, __global cons
 /* The inverse for rows l < nl, added to them when accumulate. */
 __attribute__((always_inline)) inline void attn_qscatter(const floatv *m, __global float *row, uint xl, uint dh,
                                                          uint nl, int accumulate) {
-  float t[ATTN_QDH * QL];
+  float t[QDH_MAX * QL];
   for (uint c = 0; c < dh; c++) VSTORE(m[c], c, t);
   for (uint l = 0; l < nl; l++, row += xl)
     for (uint c = 0; c < dh; c++) row[c] = accumulate ? row[c] + t[c * QL + l] : t[c * QL + l];
@@ -399,7 +408,7 @@ __kernel void attn_ql_fwd(__global const float *q, uint qo, uint qs, uint ql, __
   const uint r = get_global_id(0);
   if (r >= items) return;
   ATTN_Q_BLOCK(r);
-  floatv qc[ATTN_QDH];
+  floatv qc[QDH_MAX];
   attn_qgather(qc, ROW_OF(q, qo, qs, ql, b, i0, h), ql, dh, nl);
   /* Scores, key by key, over 16 keys (those past tk masked, so that the
    * loops have fixed bounds and s stays in registers); masked lanes are
@@ -422,7 +431,7 @@ __kernel void attn_ql_fwd(__global const float *q, uint qo, uint qs, uint ql, __
   }
   const floatv inv = 1.0f / sum;
   _Pragma("unroll") for (uint j = 0; j < 16; j++) s[j] *= inv;
-  floatv o[ATTN_QDH];
+  floatv o[QDH_MAX];
   for (uint c = 0; c < dh; c++) {
     o[c] = (floatv)(0.0f);
     for (uint j = 0; j < tk; j++) o[c] = fma(s[j], (floatv)(vb[j * vl + c]), o[c]);
@@ -448,7 +457,7 @@ __kernel void attn_ql_bwd_q(__global const float *q, uint qo, uint qs, uint ql, 
   const uint r = get_global_id(0);
   if (r >= items) return;
   ATTN_Q_BLOCK(r);
-  floatv dc[ATTN_QDH];
+  floatv dc[QDH_MAX];
   attn_qgather(dc, ROW_OF(dout, dto, dts, dtl, b, i0, h), dtl, dh, nl);
   __global const float *pr = probs + po + (bh * tq + i0) * tk;
   floatv p[16], d[16], dot = (floatv)(0.0f);

@@ -138,11 +138,15 @@ static void test_against_reference(void **state) {
    * blocks that do and do not divide tq; and matmuls and softmax for
    * every shape (ATTN_TK=0). */
   const char *params[] = {"ATTN_TK=64,ATTN_DH=64,ATTN_VEC=0",
-                          "ATTN_TK=64,ATTN_DH=64,ATTN_VEC=16,ATTN_QB=8,ROW_VEC=16,ATTN_QDH=0",
-                          "ATTN_TK=16,ATTN_DH=8,ATTN_VEC=16,ATTN_QB=3,ROW_VEC=16,ATTN_QDH=0",
+                          "ATTN_TK=64,ATTN_DH=64,ATTN_VEC=16,ATTN_QB=8,ROW_VEC=16,ATTN_QDH=0,ATTN_QDH_BWD=0",
+                          "ATTN_TK=16,ATTN_DH=8,ATTN_VEC=16,ATTN_QB=3,ROW_VEC=16,ATTN_QDH=0,ATTN_QDH_BWD=0",
                           /* queries as lanes: every case up to 16 keys, then only heads up to 4 columns */
-                          "ATTN_TK=64,ATTN_DH=64,ATTN_VEC=16,ROW_VEC=16,ATTN_QDH=64",
-                          "ATTN_TK=16,ATTN_DH=64,ATTN_VEC=16,ATTN_QB=5,ROW_VEC=16,ATTN_QDH=4", "ATTN_TK=0"};
+                          "ATTN_TK=64,ATTN_DH=64,ATTN_VEC=16,ROW_VEC=16,ATTN_QDH=64,ATTN_QDH_BWD=64",
+                          "ATTN_TK=16,ATTN_DH=64,ATTN_VEC=16,ATTN_QB=5,ROW_VEC=16,ATTN_QDH=4,ATTN_QDH_BWD=4",
+                          /* one pass each way: they share the probs layout */
+                          "ATTN_TK=16,ATTN_DH=64,ATTN_VEC=16,ATTN_QB=7,ROW_VEC=16,ATTN_QDH=64,ATTN_QDH_BWD=0",
+                          "ATTN_TK=16,ATTN_DH=64,ATTN_VEC=16,ATTN_QB=7,ROW_VEC=16,ATTN_QDH=0,ATTN_QDH_BWD=64",
+                          "ATTN_TK=0"};
   const case_t cases[] = {
       {1, 1, 1, 1, 1, 0},
       {1, 1, 1, 1, 1, 1},
@@ -182,8 +186,8 @@ static void test_against_reference(void **state) {
  * or denormals, as the reference's do). */
 static void test_large_scores(void **state) {
   (void)state;
-  const char *params[] = {"ATTN_TK=16,ATTN_DH=64,ATTN_VEC=16,ROW_VEC=16,ATTN_QDH=64",
-                          "ATTN_TK=16,ATTN_DH=64,ATTN_VEC=16,ROW_VEC=16,ATTN_QB=4,ATTN_QDH=0"};
+  const char *params[] = {"ATTN_TK=16,ATTN_DH=64,ATTN_VEC=16,ROW_VEC=16,ATTN_QDH=64,ATTN_QDH_BWD=64",
+                          "ATTN_TK=16,ATTN_DH=64,ATTN_VEC=16,ROW_VEC=16,ATTN_QB=4,ATTN_QDH=0,ATTN_QDH_BWD=0"};
   const case_t cases[] = {{2, 21, 7, 2, 3, 0}, {1, 16, 16, 2, 4, 1}};
   for (size_t p = 0; p < sizeof params / sizeof params[0]; p++) {
     cls_context *ctx = test_context(params[p], NULL);
@@ -226,8 +230,8 @@ static void run_dense(cls_context *ctx, case_t c, size_t b0, double *const x[4],
  * models' spectra as one batch and compares bitwise with one model). */
 static void test_bitwise(void **state) {
   (void)state;
-  const char *params[] = {"ATTN_TK=16,ATTN_DH=64,ATTN_VEC=16,ROW_VEC=16,ATTN_QDH=64",
-                          "ATTN_TK=16,ATTN_DH=64,ATTN_VEC=16,ROW_VEC=16,ATTN_QB=16,ATTN_QDH=0"};
+  const char *params[] = {"ATTN_TK=16,ATTN_DH=64,ATTN_VEC=16,ROW_VEC=16,ATTN_QDH=64,ATTN_QDH_BWD=64",
+                          "ATTN_TK=16,ATTN_DH=64,ATTN_VEC=16,ROW_VEC=16,ATTN_QB=16,ATTN_QDH=0,ATTN_QDH_BWD=0"};
   const case_t cases[] = {{3, 130, 16, 4, 4, 0}, {3, 19, 7, 2, 8, 0}, {2, 13, 13, 2, 3, 1}};
   for (size_t p = 0; p < sizeof params / sizeof params[0]; p++) {
     cls_context *ctx = test_context(params[p], NULL);

@@ -68,7 +68,10 @@ enum { WAY_MATMUL, WAY_ROWS, WAY_VEC, WAY_QLANES };
  * work-item; beyond 64 columns that many registers spill past any use. */
 #define VEC_DH_MAX 64
 
-static cls_status attn_way(cls_context *ctx, const char *fn, const cls_attn_shape *s, int *way) {
+/* qparam: ATTN_QDH (forward) or ATTN_QDH_BWD (backward); the two ways
+ * share the probs layout, so each pass may take either. */
+static cls_status attn_way(cls_context *ctx, const char *fn, const cls_attn_shape *s, const char *qparam,
+                           int *way) {
   const long tk_max = cls__param(ctx, "ATTN_TK", 0), dh_max = cls__param(ctx, "ATTN_DH", 0);
   const long vec = cls__param(ctx, "ATTN_VEC", 0);
   if (vec != 0 && vec != 16)
@@ -81,9 +84,9 @@ static cls_status attn_way(cls_context *ctx, const char *fn, const cls_attn_shap
                      "%s: ATTN_VEC=16 takes the row kernels' float16 vectors, but ROW_VEC is %ld; set ROW_VEC=16 "
                      "or ATTN_VEC=0 in CLSCALE_PARAMS",
                      fn, cls__param(ctx, "ROW_VEC", 0));
-  /* ATTN_QDH picks among the float16 kernels (its range, 0 to
-   * VEC_DH_MAX, is checked with the context's parameters). */
-  const long qdh = cls__param(ctx, "ATTN_QDH", 0);
+  /* qparam picks among the float16 kernels (its range, 0 to VEC_DH_MAX,
+   * is checked with the context's parameters). */
+  const long qdh = cls__param(ctx, qparam, 0);
   *way = WAY_MATMUL;
   if (tk_max > 0 && s->tk <= (size_t)tk_max && dh_max > 0 && s->head_dim <= (size_t)dh_max)
     *way = vec == 16 && s->tk <= 16 && s->head_dim <= VEC_DH_MAX ? WAY_VEC : WAY_ROWS;
@@ -271,7 +274,7 @@ cls_status cls_attention_forward(cls_context *ctx, const cls_attn_shape *s, cls_
       (st = cls__check_ref(ctx, fn, "probs", probs, cls_attention_probs_count(s))) != CLS_OK)
     return st;
   int way;
-  if ((st = attn_way(ctx, fn, s, &way)) != CLS_OK) return st;
+  if ((st = attn_way(ctx, fn, s, "ATTN_QDH", &way)) != CLS_OK) return st;
   if (way != WAY_MATMUL) return short_forward(ctx, way, s, q, k, v, probs, out);
 
   /* Scores S[b, h] = Q_bh K_bh^T, unscaled: the softmax applies the scale. */
@@ -315,7 +318,7 @@ cls_status cls_attention_backward(cls_context *ctx, const cls_attn_shape *s, cls
     return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: scratch overlaps probs; give it its own %zu floats", fn,
                      n_probs);
   int way;
-  if ((st = attn_way(ctx, fn, s, &way)) != CLS_OK) return st;
+  if ((st = attn_way(ctx, fn, s, "ATTN_QDH_BWD", &way)) != CLS_OK) return st;
   if (way == WAY_QLANES) return ql_backward(ctx, s, q, k, v, probs, dout, scratch, dq, dk, dv, accumulate);
   if (way != WAY_MATMUL) return short_backward(ctx, way, s, q, k, v, probs, dout, scratch, dq, dk, dv, accumulate);
   const float beta = accumulate ? 1.0f : 0.0f;
