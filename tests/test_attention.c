@@ -32,6 +32,9 @@ static layout padded(size_t t, size_t c, size_t pad_ld, size_t pad_stride, size_
   return l;
 }
 
+/* The operand of buffer buf in layout l. */
+#define OP(buf, l) ((cls_attn_operand){cls_ref_at(buf, l.offset), l.ld, l.stride})
+
 static size_t layout_floats(layout l, size_t B) {
   return l.offset + B * l.stride;
 }
@@ -73,9 +76,10 @@ static void expect_close(const float *got, const double *want, size_t n, double 
   if (e > tol) fail_msg("%s: error %.3g at %zu (got %.7g, want %.7g)", what, e, at, got[at], want[at]);
 }
 
-static void run_case(cls_context *ctx, case_t c, int accumulate) {
+/* gain: the scale over 1/sqrt(head_dim). */
+static void run_case(cls_context *ctx, case_t c, int accumulate, double gain) {
   const size_t C = c.H * c.dh, nq = c.B * c.tq * C, nk = c.B * c.tk * C, np = c.B * c.H * c.tq * c.tk;
-  const double scale = 1.0 / sqrt((double)c.dh) * 1.7;
+  const double scale = 1.0 / sqrt((double)c.dh) * gain;
   double *q = random_doubles(nq, 1 + c.tq), *k = random_doubles(nk, 2 + c.tk), *v = random_doubles(nk, 3 + c.H);
   double *dout = random_doubles(nq, 4 + c.dh), *probs = malloc(np * sizeof(double)),
          *out = malloc(nq * sizeof(double));
@@ -99,7 +103,6 @@ static void run_case(cls_context *ctx, case_t c, int accumulate) {
   TEST_OK(ctx, cls_buffer_alloc(ctx, np + 5, &bp));
   TEST_OK(ctx, cls_buffer_alloc(ctx, np, &bs));
   cls_attn_shape s = {c.B, c.tq, c.tk, c.H, c.dh, (float)scale, c.causal};
-#define OP(buf, l) ((cls_attn_operand){cls_ref_at(buf, l.offset), l.ld, l.stride})
   TEST_OK(ctx, cls_attention_forward(ctx, &s, OP(bq, lq), OP(bk, lk), OP(bv, lv), cls_ref_at(bp, 5), OP(bo, lo)));
   TEST_OK(ctx, cls_attention_backward(ctx, &s, OP(bq, lq), OP(bk, lk), OP(bv, lv), cls_ref_at(bp, 5), OP(bdo, ldo),
                                       cls_ref_at(bs, 0), OP(bdq, lo), OP(bdk, lk), OP(bdv, lv), accumulate));
@@ -135,12 +138,35 @@ static void test_against_reference(void **state) {
    * blocks that do and do not divide tq; and matmuls and softmax for
    * every shape (ATTN_TK=0). */
   const char *params[] = {"ATTN_TK=64,ATTN_DH=64,ATTN_VEC=0",
-                          "ATTN_TK=64,ATTN_DH=64,ATTN_VEC=16,ATTN_QB=8,ROW_VEC=16",
-                          "ATTN_TK=16,ATTN_DH=8,ATTN_VEC=16,ATTN_QB=3,ROW_VEC=16", "ATTN_TK=0"};
+                          "ATTN_TK=64,ATTN_DH=64,ATTN_VEC=16,ATTN_QB=8,ROW_VEC=16,ATTN_QDH=0,ATTN_QDH_BWD=0",
+                          "ATTN_TK=16,ATTN_DH=8,ATTN_VEC=16,ATTN_QB=3,ROW_VEC=16,ATTN_QDH=0,ATTN_QDH_BWD=0",
+                          /* queries as lanes: every case up to 16 keys, then only heads up to 4 columns */
+                          "ATTN_TK=64,ATTN_DH=64,ATTN_VEC=16,ROW_VEC=16,ATTN_QDH=64,ATTN_QDH_BWD=64",
+                          "ATTN_TK=16,ATTN_DH=64,ATTN_VEC=16,ATTN_QB=5,ROW_VEC=16,ATTN_QDH=4,ATTN_QDH_BWD=4",
+                          /* one pass each way: they share the probs layout */
+                          "ATTN_TK=16,ATTN_DH=64,ATTN_VEC=16,ATTN_QB=7,ROW_VEC=16,ATTN_QDH=64,ATTN_QDH_BWD=0",
+                          "ATTN_TK=16,ATTN_DH=64,ATTN_VEC=16,ATTN_QB=7,ROW_VEC=16,ATTN_QDH=0,ATTN_QDH_BWD=64",
+                          "ATTN_TK=0"};
   const case_t cases[] = {
-      {1, 1, 1, 1, 1, 0},    {1, 1, 1, 1, 1, 1},    {2, 5, 5, 3, 4, 1},   {3, 7, 3, 2, 5, 0},
-      {2, 17, 17, 4, 8, 1},  {1, 33, 16, 1, 16, 0}, {4, 31, 13, 2, 7, 0}, {2, 64, 64, 4, 32, 1},
+      {1, 1, 1, 1, 1, 0},
+      {1, 1, 1, 1, 1, 1},
+      {2, 5, 5, 3, 4, 1},
+      {3, 7, 3, 2, 5, 0},
+      {2, 17, 17, 4, 8, 1},
+      {1, 33, 16, 1, 16, 0},
+      {4, 31, 13, 2, 7, 0},
+      {2, 64, 64, 4, 32, 1},
       {3, 130, 16, 4, 4, 0}, /* the emulator's shape: many queries, 16 label tokens, head_dim 4 */
+      /* queries as lanes: query blocks of 16 whole, partial and masked,
+       * key counts 1 and primes up to 16, heads of 1, 3, 4 and 8 columns */
+      {2, 40, 1, 3, 4, 0},
+      {1, 2, 2, 2, 1, 1},
+      {2, 11, 11, 3, 3, 1},
+      {2, 19, 7, 2, 8, 0},
+      {2, 13, 13, 1, 4, 1},
+      {3, 47, 11, 2, 1, 0},
+      {1, 16, 16, 2, 8, 1},
+      {2, 33, 5, 3, 3, 0},
   };
   for (size_t p = 0; p < sizeof params / sizeof params[0]; p++) {
     cls_context *ctx = test_context(params[p], NULL);
@@ -148,8 +174,93 @@ static void test_against_reference(void **state) {
       /* Small-shape mode: the probabilities (B H tq tk) bound the work. */
       const case_t *c = &cases[i];
       if (c->B * c->H * c->tq * c->tk > test_limit(SIZE_MAX, TEST_SMALL_LIMIT)) continue;
-      run_case(ctx, cases[i], 0);
-      run_case(ctx, cases[i], 1);
+      run_case(ctx, cases[i], 0, 1.7);
+      run_case(ctx, cases[i], 1, 1.7);
+    }
+    cls_context_destroy(ctx);
+  }
+}
+
+/* Scores far apart: exponents below the fast exponential's range (z <
+ * -86), where the kernels must take exp() (probabilities underflow to 0
+ * or denormals, as the reference's do). */
+static void test_large_scores(void **state) {
+  (void)state;
+  const char *params[] = {"ATTN_TK=16,ATTN_DH=64,ATTN_VEC=16,ROW_VEC=16,ATTN_QDH=64,ATTN_QDH_BWD=64",
+                          "ATTN_TK=16,ATTN_DH=64,ATTN_VEC=16,ROW_VEC=16,ATTN_QB=4,ATTN_QDH=0,ATTN_QDH_BWD=0"};
+  const case_t cases[] = {{2, 21, 7, 2, 3, 0}, {1, 16, 16, 2, 4, 1}};
+  for (size_t p = 0; p < sizeof params / sizeof params[0]; p++) {
+    cls_context *ctx = test_context(params[p], NULL);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(ctx, cases[i], 0, 300.0);
+    cls_context_destroy(ctx);
+  }
+}
+
+/* Forward and backward of case c on dense operands, batch elements b0 ..
+ * b0 + c.B - 1 of the host data x (of `all` batch elements): every result
+ * (probs, out, dq, dk, dv), concatenated into r. */
+static void run_dense(cls_context *ctx, case_t c, size_t b0, double *const x[4], float *r) {
+  const size_t C = c.H * c.dh, nq = c.B * c.tq * C, nk = c.B * c.tk * C, np = c.B * c.H * c.tq * c.tk;
+  const layout lq = padded(c.tq, C, 0, 0, 0), lk = padded(c.tk, C, 0, 0, 0);
+  cls_buffer *bq = upload_seq(ctx, x[0] + b0 * c.tq * C, c.B, c.tq, C, lq);
+  cls_buffer *bk = upload_seq(ctx, x[1] + b0 * c.tk * C, c.B, c.tk, C, lk);
+  cls_buffer *bv = upload_seq(ctx, x[2] + b0 * c.tk * C, c.B, c.tk, C, lk);
+  cls_buffer *bdo = upload_seq(ctx, x[3] + b0 * c.tq * C, c.B, c.tq, C, lq), *bo, *bp, *bs, *bdq, *bdk, *bdv;
+  TEST_OK(ctx, cls_buffer_alloc(ctx, nq, &bo));
+  TEST_OK(ctx, cls_buffer_alloc(ctx, np, &bp));
+  TEST_OK(ctx, cls_buffer_alloc(ctx, np, &bs));
+  TEST_OK(ctx, cls_buffer_alloc(ctx, nq, &bdq));
+  TEST_OK(ctx, cls_buffer_alloc(ctx, nk, &bdk));
+  TEST_OK(ctx, cls_buffer_alloc(ctx, nk, &bdv));
+  cls_attn_shape s = {c.B, c.tq, c.tk, c.H, c.dh, 0.61f, c.causal};
+  TEST_OK(ctx, cls_attention_forward(ctx, &s, OP(bq, lq), OP(bk, lk), OP(bv, lk), cls_ref_at(bp, 0), OP(bo, lq)));
+  TEST_OK(ctx, cls_attention_backward(ctx, &s, OP(bq, lq), OP(bk, lk), OP(bv, lk), cls_ref_at(bp, 0), OP(bdo, lq),
+                                      cls_ref_at(bs, 0), OP(bdq, lq), OP(bdk, lk), OP(bdv, lk), 0));
+  TEST_OK(ctx, cls_buffer_read(ctx, bp, 0, np, r));
+  TEST_OK(ctx, cls_buffer_read(ctx, bo, 0, nq, r + np));
+  TEST_OK(ctx, cls_buffer_read(ctx, bdq, 0, nq, r + np + nq));
+  TEST_OK(ctx, cls_buffer_read(ctx, bdk, 0, nk, r + np + 2 * nq));
+  TEST_OK(ctx, cls_buffer_read(ctx, bdv, 0, nk, r + np + 2 * nq + nk));
+  cls_buffer *all[] = {bq, bk, bv, bdo, bo, bp, bs, bdq, bdk, bdv};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) cls_buffer_free(all[i]);
+}
+
+/* Bitwise: the same inputs give the same bits run to run, and a batch
+ * element's results are those it gets alone (the emulator runs several
+ * models' spectra as one batch and compares bitwise with one model). */
+static void test_bitwise(void **state) {
+  (void)state;
+  const char *params[] = {"ATTN_TK=16,ATTN_DH=64,ATTN_VEC=16,ROW_VEC=16,ATTN_QDH=64,ATTN_QDH_BWD=64",
+                          "ATTN_TK=16,ATTN_DH=64,ATTN_VEC=16,ROW_VEC=16,ATTN_QB=16,ATTN_QDH=0,ATTN_QDH_BWD=0"};
+  const case_t cases[] = {{3, 130, 16, 4, 4, 0}, {3, 19, 7, 2, 8, 0}, {2, 13, 13, 2, 3, 1}};
+  for (size_t p = 0; p < sizeof params / sizeof params[0]; p++) {
+    cls_context *ctx = test_context(params[p], NULL);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      case_t c = cases[i], one = c;
+      one.B = 1;
+      const size_t C = c.H * c.dh, nq = c.tq * C, nk = c.tk * C, np = c.H * c.tq * c.tk;
+      const size_t per = np + 2 * nq + 2 * nk; /* one batch element's results */
+      double *x[4] = {random_doubles(c.B * nq, 21), random_doubles(c.B * nk, 22), random_doubles(c.B * nk, 23),
+                      random_doubles(c.B * nq, 24)};
+      float *r1 = malloc(c.B * per * sizeof *r1), *r2 = malloc(c.B * per * sizeof *r2);
+      float *alone = malloc(per * sizeof *alone);
+      run_dense(ctx, c, 0, x, r1);
+      run_dense(ctx, c, 0, x, r2);
+      assert_memory_equal(r1, r2, c.B * per * sizeof *r1);
+      /* Element b of each result of the whole batch against b alone. */
+      const size_t sizes[5] = {np, nq, nq, nk, nk};
+      for (size_t b = 0; b < c.B; b++) {
+        run_dense(ctx, one, b, x, alone);
+        size_t at_all = 0, at_one = 0;
+        for (int k = 0; k < 5; k++) {
+          if (memcmp(r1 + at_all + b * sizes[k], alone + at_one, sizes[k] * sizeof(float)))
+            fail_msg("%s, case %zu: result %d of batch element %zu differs from it alone", params[p], i, k, b);
+          at_all += c.B * sizes[k];
+          at_one += sizes[k];
+        }
+      }
+      for (int k = 0; k < 4; k++) free(x[k]);
+      free(r1), free(r2), free(alone);
     }
     cls_context_destroy(ctx);
   }
@@ -264,12 +375,22 @@ static void test_bad_arguments(void **state) {
     cls_buffer_free(x), cls_buffer_free(p);
     cls_context_destroy(ctx);
   }
+  /* Heads wider than the queries-as-lanes kernels take: refused when the
+   * context is made, naming the parameter. */
+  cls_context_options opts;
+  cls_context_options_init(&opts);
+  opts.params = "ATTN_QDH=65";
+  char err[4096] = "";
+  ctx = NULL;
+  assert_int_not_equal(cls_context_create(&opts, &ctx, err, sizeof err), CLS_OK);
+  assert_null(ctx);
+  assert_non_null(strstr(err, "ATTN_QDH"));
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_against_reference),
-      cmocka_unit_test(test_reference_gradients),
+      cmocka_unit_test(test_against_reference), cmocka_unit_test(test_large_scores),
+      cmocka_unit_test(test_bitwise),           cmocka_unit_test(test_reference_gradients),
       cmocka_unit_test(test_bad_arguments),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

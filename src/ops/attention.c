@@ -4,12 +4,14 @@
  * Two ways. Up to ATTN_TK keys and ATTN_DH columns a head (device
  * parameters; the emulator's label tokens at small widths), the kernels of
  * cl/attention.cl: one launch forward, two backward, a query row per
- * work-item. Other shapes take batched matmuls and the softmax kernel: each head is a strided
- * batched matmul over the batch (head h is a column offset into Q, K, V),
- * and the softmax runs once over all B*H*Tq score rows; the host loops over
- * heads, so a step costs 2H+1 launches forward and 4H+1 backward (plus the
- * matmuls' packing), cheaper than a (B, H) batch index in every matmul
- * kernel when rows are long enough to fill a launch.
+ * work-item, or on CPUs (ATTN_VEC, ATTN_QDH) blocks of queries with the
+ * keys or the queries as vector lanes. Other shapes take batched matmuls
+ * and the softmax kernel: each head is a strided batched matmul over the
+ * batch (head h is a column offset into Q, K, V), and the softmax runs
+ * once over all B*H*Tq score rows; the host loops over heads, so a step
+ * costs 2H+1 launches forward and 4H+1 backward (plus the matmuls'
+ * packing), cheaper than a (B, H) batch index in every matmul kernel when
+ * rows are long enough to fill a launch.
  */
 #include <math.h>
 #include <stdint.h>
@@ -60,13 +62,16 @@ static cls_status check_shape(cls_context *ctx, const char *fn, const cls_attn_s
 }
 
 /* Which kernels a shape runs on. */
-enum { WAY_MATMUL, WAY_ROWS, WAY_VEC };
+enum { WAY_MATMUL, WAY_ROWS, WAY_VEC, WAY_QLANES };
 
 /* The vector kernels hold a head's keys and values as ATTN_DH float16s a
  * work-item; beyond 64 columns that many registers spill past any use. */
 #define VEC_DH_MAX 64
 
-static cls_status attn_way(cls_context *ctx, const char *fn, const cls_attn_shape *s, int *way) {
+/* qparam: ATTN_QDH (forward) or ATTN_QDH_BWD (backward); the two ways
+ * share the probs layout, so each pass may take either. */
+static cls_status attn_way(cls_context *ctx, const char *fn, const cls_attn_shape *s, const char *qparam,
+                           int *way) {
   const long tk_max = cls__param(ctx, "ATTN_TK", 0), dh_max = cls__param(ctx, "ATTN_DH", 0);
   const long vec = cls__param(ctx, "ATTN_VEC", 0);
   if (vec != 0 && vec != 16)
@@ -79,9 +84,13 @@ static cls_status attn_way(cls_context *ctx, const char *fn, const cls_attn_shap
                      "%s: ATTN_VEC=16 takes the row kernels' float16 vectors, but ROW_VEC is %ld; set ROW_VEC=16 "
                      "or ATTN_VEC=0 in CLSCALE_PARAMS",
                      fn, cls__param(ctx, "ROW_VEC", 0));
+  /* qparam picks among the float16 kernels (its range, 0 to VEC_DH_MAX,
+   * is checked with the context's parameters). */
+  const long qdh = cls__param(ctx, qparam, 0);
   *way = WAY_MATMUL;
   if (tk_max > 0 && s->tk <= (size_t)tk_max && dh_max > 0 && s->head_dim <= (size_t)dh_max)
     *way = vec == 16 && s->tk <= 16 && s->head_dim <= VEC_DH_MAX ? WAY_VEC : WAY_ROWS;
+  if (*way == WAY_VEC && s->head_dim <= (size_t)qdh) *way = WAY_QLANES;
   return CLS_OK;
 }
 
@@ -109,10 +118,23 @@ static cls_status arg_shape(cls_context *ctx, cl_kernel k, cl_uint *a, const cls
  * cores: 16 spectra x 4 heads x 128 queries give 64 groups. */
 #define VEC_LOCAL 16
 
+/* The queries-as-lanes kernels' queries a work-item: the lanes of a
+ * float16 (QL in cl/attention.cl). */
+#define QLANES 16
+
+/* Each way's kernels: forward, backward of the queries, backward of the
+ * keys and values. */
+static const char *const way_kernels[][3] = {
+    [WAY_ROWS] = {"attn_short_fwd", "attn_short_bwd_q", "attn_short_bwd_kv"},
+    [WAY_VEC] = {"attn_vec_fwd", "attn_vec_bwd_q", "attn_vec_bwd_kv"},
+    [WAY_QLANES] = {"attn_ql_fwd", "attn_ql_bwd_q", "attn_ql_bwd_kv"},
+};
+
 /* Work-items of a query-row pass: one per query row (the row kernels), or
- * per ATTN_QB queries of one (batch, head) (the vector kernels). */
+ * per ATTN_QB (float16 kernels) or QLANES (queries as lanes) queries of
+ * one (batch, head). */
 static size_t query_items(cls_context *ctx, int way, const cls_attn_shape *s) {
-  const size_t qb = way == WAY_VEC ? (size_t)cls__param(ctx, "ATTN_QB", 8) : 1;
+  const size_t qb = way == WAY_VEC ? (size_t)cls__param(ctx, "ATTN_QB", 8) : way == WAY_QLANES ? QLANES : 1;
   return s->batch * s->heads * ((s->tq + qb - 1) / qb);
 }
 
@@ -127,7 +149,7 @@ static cls_status short_forward(cls_context *ctx, int way, const cls_attn_shape 
   const size_t rows = s->batch * s->heads * s->tq, dh = s->head_dim;
   const size_t items = query_items(ctx, way, s);
   cl_kernel kr;
-  cls_status st = cls__kernel(ctx, "attention", way == WAY_VEC ? "attn_vec_fwd" : "attn_short_fwd", &kr);
+  cls_status st = cls__kernel(ctx, "attention", way_kernels[way][0], &kr);
   cl_uint a = 0;
   if (st || (st = arg_operand(ctx, kr, &a, q)) || (st = arg_operand(ctx, kr, &a, k)) ||
       (st = arg_operand(ctx, kr, &a, v)) || (st = cls__arg_mem(ctx, kr, a++, probs.buf)) ||
@@ -140,21 +162,44 @@ static cls_status short_forward(cls_context *ctx, int way, const cls_attn_shape 
    * a model's FLOPs per step are the same either way. */
   const double tk = (double)s->tk, n = (double)rows, flops = n * 4.0 * tk * dh,
                bytes = n * sizeof(float) * (2.0 * dh + 2.0 * tk * dh + tk);
-  if (way == WAY_VEC) return launch_vec(ctx, "attention_fwd", kr, items, flops, bytes);
+  if (way != WAY_ROWS) return launch_vec(ctx, "attention_fwd", kr, items, flops, bytes);
   return cls__launch_map(ctx, "attention_fwd", kr, rows, flops, bytes);
+}
+
+/* The row and float16 ways' second backward launch: dk and dv (+)= sums
+ * over queries of the saved P and the dS in scratch ((B, H, tq, tk)). */
+static cls_status kv_pass(cls_context *ctx, int way, const cls_attn_shape *s, cls_attn_operand q, cls_ref probs,
+                          cls_attn_operand dout, cls_ref scratch, cls_attn_operand dk, cls_attn_operand dv,
+                          int accumulate) {
+  const int rows = way == WAY_ROWS;
+  const size_t dh = s->head_dim;
+  /* a work-item per (b, h, key, column), or per (b, h, column) */
+  const size_t items = rows ? s->batch * s->heads * s->tk * dh : s->batch * s->heads * dh;
+  cl_kernel kr;
+  cls_status st = cls__kernel(ctx, "attention", way_kernels[way][2], &kr);
+  cl_uint a = 0;
+  if (st || (st = arg_operand(ctx, kr, &a, q)) || (st = cls__arg_mem(ctx, kr, a++, probs.buf)) ||
+      (st = cls__arg_uint(ctx, kr, a++, probs.offset)) || (st = arg_operand(ctx, kr, &a, dout)) ||
+      (st = cls__arg_mem(ctx, kr, a++, scratch.buf)) || (st = cls__arg_uint(ctx, kr, a++, scratch.offset)) ||
+      (st = arg_operand(ctx, kr, &a, dk)) || (st = arg_operand(ctx, kr, &a, dv)) ||
+      (st = arg_shape(ctx, kr, &a, s, items)) || (st = cls__arg_int(ctx, kr, a++, s->causal)) ||
+      (st = cls__arg_int(ctx, kr, a++, accumulate)))
+    return st;
+  const double m = (double)(s->batch * s->heads * s->tk * dh), tq = (double)s->tq; /* dV and dK entries */
+  if (rows) return cls__launch_map(ctx, "attention_bwd", kr, items, m * 4.0 * tq, m * sizeof(float) * 4.0 * tq);
+  return launch_vec(ctx, "attention_bwd", kr, items, m * 4.0 * tq, m * sizeof(float) * 4.0 * tq);
 }
 
 static cls_status short_backward(cls_context *ctx, int way, const cls_attn_shape *s, cls_attn_operand q,
                                  cls_attn_operand k, cls_attn_operand v, cls_ref probs, cls_attn_operand dout,
                                  cls_ref scratch, cls_attn_operand dq, cls_attn_operand dk, cls_attn_operand dv,
                                  int accumulate) {
-  const int vec = way == WAY_VEC;
+  const int vec = way != WAY_ROWS;
   const size_t rows = s->batch * s->heads * s->tq, dh = s->head_dim;
-  /* vec: a work-item per ATTN_QB queries, then per (b, h, column) */
+  /* vec: a work-item per ATTN_QB queries */
   const size_t items_q = query_items(ctx, way, s);
-  const size_t items = vec ? s->batch * s->heads * dh : s->batch * s->heads * s->tk * dh;
   cl_kernel kr;
-  cls_status st = cls__kernel(ctx, "attention", vec ? "attn_vec_bwd_q" : "attn_short_bwd_q", &kr);
+  cls_status st = cls__kernel(ctx, "attention", way_kernels[way][1], &kr);
   cl_uint a = 0;
   if (st || (st = arg_operand(ctx, kr, &a, k)) || (st = arg_operand(ctx, kr, &a, v)) ||
       (st = cls__arg_mem(ctx, kr, a++, probs.buf)) || (st = cls__arg_uint(ctx, kr, a++, probs.offset)) ||
@@ -163,25 +208,55 @@ static cls_status short_backward(cls_context *ctx, int way, const cls_attn_shape
       (st = arg_shape(ctx, kr, &a, s, items_q)) || (st = cls__arg_float(ctx, kr, a++, s->scale)) ||
       (st = cls__arg_int(ctx, kr, a++, s->causal)) || (st = cls__arg_int(ctx, kr, a++, accumulate)))
     return st;
-  const double tk = (double)s->tk, tq = (double)s->tq, n = (double)rows;
+  const double tk = (double)s->tk, n = (double)rows;
   const double flops_q = n * 4.0 * tk * dh; /* dP and dQ, as above */
   const double bytes_q = n * sizeof(float) * (2.0 * dh + 2.0 * tk * dh + 2.0 * tk);
   st = vec ? launch_vec(ctx, "attention_bwd", kr, items_q, flops_q, bytes_q)
            : cls__launch_map(ctx, "attention_bwd", kr, rows, flops_q, bytes_q);
   if (st != CLS_OK) return st;
-  if ((st = cls__kernel(ctx, "attention", vec ? "attn_vec_bwd_kv" : "attn_short_bwd_kv", &kr)) != CLS_OK)
-    return st;
-  a = 0;
-  if ((st = arg_operand(ctx, kr, &a, q)) || (st = cls__arg_mem(ctx, kr, a++, probs.buf)) ||
+  return kv_pass(ctx, way, s, q, probs, dout, scratch, dk, dv, accumulate);
+}
+
+/* The queries-as-lanes backward: attn_ql_bwd_q, a work-item per QLANES
+ * queries, gives dq and each query block's share of dk and dv, into
+ * scratch where a (batch, head)'s tq tk floats hold its blocks' 2 dh tk
+ * each; attn_ql_bwd_kv sums the shares (a pass over the blocks' 2 dh tk
+ * floats instead of over all B H tq tk probabilities, read dh times).
+ * Where they do not fit (2 dh blocks > tq: few queries), dS goes into
+ * scratch and the float16 way's attn_vec_bwd_kv sums over queries. */
+static cls_status ql_backward(cls_context *ctx, const cls_attn_shape *s, cls_attn_operand q, cls_attn_operand k,
+                              cls_attn_operand v, cls_ref probs, cls_attn_operand dout, cls_ref scratch,
+                              cls_attn_operand dq, cls_attn_operand dk, cls_attn_operand dv, int accumulate) {
+  const size_t dh = s->head_dim, blocks = (s->tq + QLANES - 1) / QLANES;
+  const int parts = 2 * dh * blocks <= s->tq;
+  const size_t items_q = query_items(ctx, WAY_QLANES, s), items = s->batch * s->heads * dh;
+  cl_kernel kr;
+  cls_status st = cls__kernel(ctx, "attention", way_kernels[WAY_QLANES][1], &kr);
+  cl_uint a = 0;
+  if (st || (st = arg_operand(ctx, kr, &a, q)) || (st = arg_operand(ctx, kr, &a, k)) ||
+      (st = arg_operand(ctx, kr, &a, v)) || (st = cls__arg_mem(ctx, kr, a++, probs.buf)) ||
       (st = cls__arg_uint(ctx, kr, a++, probs.offset)) || (st = arg_operand(ctx, kr, &a, dout)) ||
       (st = cls__arg_mem(ctx, kr, a++, scratch.buf)) || (st = cls__arg_uint(ctx, kr, a++, scratch.offset)) ||
-      (st = arg_operand(ctx, kr, &a, dk)) || (st = arg_operand(ctx, kr, &a, dv)) ||
-      (st = arg_shape(ctx, kr, &a, s, items)) || (st = cls__arg_int(ctx, kr, a++, s->causal)) ||
+      (st = arg_operand(ctx, kr, &a, dq)) || (st = arg_shape(ctx, kr, &a, s, items_q)) ||
+      (st = cls__arg_float(ctx, kr, a++, s->scale)) || (st = cls__arg_int(ctx, kr, a++, parts)) ||
       (st = cls__arg_int(ctx, kr, a++, accumulate)))
     return st;
+  /* FLOPs as the other ways count them: dP and dQ here, dV and dK in the
+   * second launch (whose shares this one computes when parts). */
+  const double tk = (double)s->tk, tq = (double)s->tq, n = (double)(s->batch * s->heads) * tq;
   const double m = (double)(s->batch * s->heads * s->tk * dh); /* dV and dK entries */
-  if (vec) return launch_vec(ctx, "attention_bwd", kr, items, m * 4.0 * tq, m * sizeof(float) * 4.0 * tq);
-  return cls__launch_map(ctx, "attention_bwd", kr, items, m * 4.0 * tq, m * sizeof(float) * 4.0 * tq);
+  const double flops_q = n * 4.0 * tk * dh + (parts ? m * 4.0 * tq : 0.0);
+  const double bytes_q = n * sizeof(float) * (3.0 * dh + 2.0 * tk * dh + 2.0 * tk);
+  if ((st = launch_vec(ctx, "attention_bwd", kr, items_q, flops_q, bytes_q)) != CLS_OK) return st;
+  if (!parts) return kv_pass(ctx, WAY_VEC, s, q, probs, dout, scratch, dk, dv, accumulate);
+  if ((st = cls__kernel(ctx, "attention", way_kernels[WAY_QLANES][2], &kr)) != CLS_OK) return st;
+  a = 0;
+  if ((st = cls__arg_mem(ctx, kr, a++, scratch.buf)) || (st = cls__arg_uint(ctx, kr, a++, scratch.offset)) ||
+      (st = arg_operand(ctx, kr, &a, dk)) || (st = arg_operand(ctx, kr, &a, dv)) ||
+      (st = arg_shape(ctx, kr, &a, s, items)) || (st = cls__arg_int(ctx, kr, a++, accumulate)))
+    return st;
+  /* its additions are not counted, as the softmax's are not */
+  return launch_vec(ctx, "attention_bwd", kr, items, 0.0, m * sizeof(float) * 2.0 * blocks);
 }
 
 cls_status cls_attention_forward(cls_context *ctx, const cls_attn_shape *s, cls_attn_operand q, cls_attn_operand k,
@@ -199,7 +274,7 @@ cls_status cls_attention_forward(cls_context *ctx, const cls_attn_shape *s, cls_
       (st = cls__check_ref(ctx, fn, "probs", probs, cls_attention_probs_count(s))) != CLS_OK)
     return st;
   int way;
-  if ((st = attn_way(ctx, fn, s, &way)) != CLS_OK) return st;
+  if ((st = attn_way(ctx, fn, s, "ATTN_QDH", &way)) != CLS_OK) return st;
   if (way != WAY_MATMUL) return short_forward(ctx, way, s, q, k, v, probs, out);
 
   /* Scores S[b, h] = Q_bh K_bh^T, unscaled: the softmax applies the scale. */
@@ -243,7 +318,8 @@ cls_status cls_attention_backward(cls_context *ctx, const cls_attn_shape *s, cls
     return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: scratch overlaps probs; give it its own %zu floats", fn,
                      n_probs);
   int way;
-  if ((st = attn_way(ctx, fn, s, &way)) != CLS_OK) return st;
+  if ((st = attn_way(ctx, fn, s, "ATTN_QDH_BWD", &way)) != CLS_OK) return st;
+  if (way == WAY_QLANES) return ql_backward(ctx, s, q, k, v, probs, dout, scratch, dq, dk, dv, accumulate);
   if (way != WAY_MATMUL) return short_backward(ctx, way, s, q, k, v, probs, dout, scratch, dq, dk, dv, accumulate);
   const float beta = accumulate ? 1.0f : 0.0f;
 

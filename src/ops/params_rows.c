@@ -47,7 +47,22 @@
  *               head's keys and values once for this many queries (results
  *               do not depend on it). On the 2-core CPU, emulator width 16,
  *               32 took 0.7-0.9x the device time of 8 (2026-12-07, load
- *               4); 16 keeps more work-items for small batches. */
+ *               4); 16 keeps more work-items for small batches.
+ *   ATTN_QDH    among the float16 kernels (ATTN_VEC=16; no effect
+ *               otherwise), forward passes with heads of at most this many
+ *               columns take those with 16 queries as the lanes instead of
+ *               the keys: no horizontal max or sums, which dominate at
+ *               small heads (0: never). 16 on the 2-core CPU: emulator
+ *               training, attention_fwd device time 0.8x at width 16 and
+ *               0.6-0.7x at width 32 (head_dim 4, 8) and 0.6-0.7x at the
+ *               sweep shape's width 48 (head_dim 12) (2026-12-07, load
+ *               0.1-1.8, interleaved runs of one build).
+ *   ATTN_QDH_BWD the same for the backward (the two share the probs
+ *               layout, so each pass picks alone). 0 on the 2-core CPU:
+ *               there the queries-as-lanes backward took 0.75x the CPU
+ *               time of the float16 one in isolation (hot caches) but
+ *               1.0-1.3x its device time inside emulator training (widths
+ *               16, 32, same runs as above). */
 #include "params_internal.h"
 
 /* What the kernels can take (work-group sizes up to PoCL's 4096; the
@@ -66,6 +81,8 @@ static const cls__param_range rows_ranges[] = {
     {"ATTN_DH", 1, 1 << 16, 0},
     {"ATTN_VEC", 0, 16, 0},
     {"ATTN_QB", 1, 1024, 0},
+    {"ATTN_QDH", 0, 64, 0},
+    {"ATTN_QDH_BWD", 0, 64, 0},
     {NULL, 0, 0, 0},
 };
 
@@ -73,7 +90,8 @@ const cls__param_family cls__params_rows = {
     "rows",
     {
         [CLS__SET_CPU] = "ROW_VARIANT=0 ROW_WG=64 ROW_LOCAL=16 ROW_VEC=16 ROW_CVEC=16 ROW_PART=4096 ROW_CLOCAL=16 "
-                         "ROW_PAIR=128 ROW_PACK=4 ATTN_TK=16 ATTN_DH=32 ATTN_VEC=16 ATTN_QB=16",
+                         "ROW_PAIR=128 ROW_PACK=4 ATTN_TK=16 ATTN_DH=32 ATTN_VEC=16 ATTN_QB=16 ATTN_QDH=16 "
+                         "ATTN_QDH_BWD=0",
         [CLS__SET_NVIDIA_GPU] = "ROW_VARIANT=1 ROW_WG=256 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 "
                                 "ROW_CLOCAL=64 ATTN_TK=64 ATTN_DH=64",
         [CLS__SET_AMD_GPU] = "ROW_VARIANT=1 ROW_WG=256 ROW_LOCAL=64 ROW_VEC=4 ROW_CVEC=1 ROW_PART=256 "
