@@ -257,34 +257,40 @@ double cls__gpt_group_tokens_per_step(void *impl) {
 }
 
 /* Model k's slot of the K batches <- the one-model buffers. */
-static void keep_batch(cls__gpt_group *q, size_t k, const int32_t *in, const int32_t *tg) {
+static void keep_batch(cls__gpt_group *q, size_t k) {
   const size_t n = q->B * q->T;
-  memcpy(q->inputs + k * n, in, n * sizeof *in);
-  memcpy(q->targets + k * n, tg, n * sizeof *tg);
+  memcpy(q->inputs + k * n, q->in, n * sizeof *q->in);
+  memcpy(q->targets + k * n, q->tg, n * sizeof *q->tg);
 }
 
-cls_status cls__gpt_group_train(cls__gpt_group *q, size_t active, uint64_t step,
-                                cls_status (*fill)(void *user, size_t k, uint64_t step), void *user,
-                                const int32_t *in, const int32_t *tg) {
+/* The batch functions' message (on the shell), or the context's. */
+static cls_status group_fail(cls__gpt_group *q, cls_status s, char *err, size_t err_len) {
+  if (s != CLS_OK && q->shell->error[0]) snprintf(err, err_len, "%s", q->shell->error);
+  q->shell->error[0] = 0;
+  return s;
+}
+
+cls_status cls__gpt_group_train_step(void *impl, size_t active, uint64_t step, char *err, size_t err_len) {
+  cls__gpt_group *q = impl;
   for (size_t k = 0; k < active; k++) {
-    cls_status s = fill(user, k, step);
-    if (s != CLS_OK) return s;
-    keep_batch(q, k, in, tg);
+    cls_status s = q->fill_train(impl, k, step);
+    if (s != CLS_OK) return group_fail(q, s, err, err_len);
+    keep_batch(q, k);
   }
   cls_status s = cls_gpt_forward_models(q->gpt, active, q->inputs, q->targets, q->B, q->T, 1, NULL);
   return s == CLS_OK ? cls_gpt_backward(q->gpt) : s;
 }
 
-cls_status cls__gpt_group_evaluate(cls__gpt_group *q, size_t active, size_t n_batches,
-                                   cls_status (*fill)(void *user, size_t k, uint64_t i), void *user,
-                                   const int32_t *in, const int32_t *tg, double *loss) {
+cls_status cls__gpt_group_evaluate(void *impl, size_t active, size_t n_batches, double *loss, char *err,
+                                   size_t err_len) {
+  cls__gpt_group *q = impl;
   for (size_t k = 0; k < active; k++) loss[k] = 0;
   /* evaluate() above for each model: the same batches, summed in double
    * in batch order, then divided by their number. */
   for (size_t i = 0; i < n_batches; i++) {
-    cls_status s = fill(user, 0, i);
-    if (s != CLS_OK) return s;
-    for (size_t k = 0; k < active; k++) keep_batch(q, k, in, tg);
+    cls_status s = q->fill_eval(impl, 0, i);
+    if (s != CLS_OK) return group_fail(q, s, err, err_len);
+    for (size_t k = 0; k < active; k++) keep_batch(q, k);
     s = cls_gpt_forward_models(q->gpt, active, q->inputs, q->targets, q->B, q->T, 0, q->loss);
     if (s != CLS_OK) return s;
     for (size_t k = 0; k < active; k++) loss[k] += q->loss[k];

@@ -455,6 +455,9 @@ typedef struct {
   uint64_t bound, train_pairs;
 } gcd_models;
 
+static cls_status fill_train(void *impl, size_t k, uint64_t step);
+static cls_status fill_eval(void *impl, size_t k, uint64_t i);
+
 static void models_destroy(void *impl) {
   gcd_models *g = impl;
   if (!g) return;
@@ -490,42 +493,28 @@ static cls_status models_create(cls_context *ctx, const cls_task_spec *spec, siz
     return s;
   }
   g->q.gpt = x->gpt;
+  g->q.shell = &g->shell;
+  g->q.in = x->inputs;
+  g->q.tg = x->targets;
+  g->q.fill_train = fill_train;
+  g->q.fill_eval = fill_eval;
   *out = g;
   return CLS_OK;
 }
 
 /* Model k's batch of `step`: its seed's picks, fresh pairs and mix. */
-static cls_status fill_train(void *user, size_t k, uint64_t step) {
-  gcd_models *g = user;
+static cls_status fill_train(void *impl, size_t k, uint64_t step) {
+  gcd_models *g = impl;
   g->x.seed = g->q.seeds[k];
   if (!g->train_pairs) g->x.train = cls_gcd_source_real(g->bound, g->x.seed, STREAM_TRAIN, 0);
   return train_batch(&g->shell, step);
 }
 
-static cls_status fill_eval(void *user, size_t k, uint64_t i) {
+static cls_status fill_eval(void *impl, size_t k, uint64_t i) {
   (void)k;
-  gcd_models *g = user;
+  gcd_models *g = impl;
   eval_rows(&g->x, i * g->x.B, g->x.B);
   return CLS_OK;
-}
-
-static cls_status models_fail(gcd_models *g, cls_status s, char *err, size_t err_len) {
-  if (s != CLS_OK && g->shell.error[0]) snprintf(err, err_len, "%s", g->shell.error);
-  g->shell.error[0] = 0;
-  return s;
-}
-
-static cls_status models_train_step(void *impl, size_t active, uint64_t step, char *err, size_t err_len) {
-  gcd_models *g = impl;
-  cls_status s = cls__gpt_group_train(&g->q, active, step, fill_train, g, g->x.inputs, g->x.targets);
-  return models_fail(g, s, err, err_len);
-}
-
-static cls_status models_evaluate(void *impl, size_t active, size_t n_batches, double *loss, char *err,
-                                  size_t err_len) {
-  gcd_models *g = impl;
-  cls_status s = cls__gpt_group_evaluate(&g->q, active, n_batches, fill_eval, g, g->x.inputs, g->x.targets, loss);
-  return models_fail(g, s, err, err_len);
 }
 
 static cls_status models_view(void *impl, size_t k, const cls_task_spec *spec, const cls_train_task *alone,
@@ -546,7 +535,12 @@ static cls_status models_view(void *impl, size_t k, const cls_task_spec *spec, c
   return CLS_OK;
 }
 
-const cls__models_ops cls__gcd_models = {
-    models_create,        models_destroy,          cls__gpt_group_params,
-    cls__gpt_group_slabs, cls__gpt_group_loss_ref, cls__gpt_group_tokens_per_step,
-    models_train_step,    models_evaluate,         models_view};
+const cls__models_ops cls__gcd_models = {models_create,
+                                         models_destroy,
+                                         cls__gpt_group_params,
+                                         cls__gpt_group_slabs,
+                                         cls__gpt_group_loss_ref,
+                                         cls__gpt_group_tokens_per_step,
+                                         cls__gpt_group_train_step,
+                                         cls__gpt_group_evaluate,
+                                         models_view};

@@ -198,14 +198,21 @@ cls_status cls__models_create(cls_context *ctx, const cls_task_spec *spec, size_
 void cls__models_destroy(cls__models *g);
 
 /* What the GPT tasks' groups share (task_common.c). A task's group struct
- * starts with a cls__gpt_group (so that the ops' impl is one), the
- * functions below take it as that impl. */
+ * starts with a cls__gpt_group (so that the ops' impl is one), which the
+ * task fills: its model, the one-model batch buffers its fill functions
+ * write (in, tg), and a shell task around its state whose error the
+ * batch functions set. The functions below take it as that impl. */
 typedef struct cls__gpt_group {
   cls_gpt *gpt; /* the K models (owned by the task's state) */
   size_t K, B, T;
   uint64_t *seeds;
   int32_t *inputs, *targets; /* K batches of B x T, one model after the other */
   float *loss;               /* K */
+  cls_train_task *shell;     /* the batch functions' errors */
+  const int32_t *in, *tg;    /* one model's batch, as the fill functions leave it */
+  /* Model k's training batch of `step`, and held-out batch i (k = 0). */
+  cls_status (*fill_train)(void *impl, size_t k, uint64_t step);
+  cls_status (*fill_eval)(void *impl, size_t k, uint64_t i);
 } cls__gpt_group;
 
 cls_status cls__gpt_group_alloc(cls__gpt_group *q, size_t K, size_t B, size_t T, const uint64_t *seeds, char *err,
@@ -215,18 +222,13 @@ const cls_param_table *cls__gpt_group_params(void *impl);
 cls_param_slabs *cls__gpt_group_slabs(void *impl);
 cls_ref cls__gpt_group_loss_ref(void *impl);
 double cls__gpt_group_tokens_per_step(void *impl);
-/* Training step `step` of the first `active` models: fill(user, k, step)
- * puts model k's batch into the one-model buffers (in, tg) and returns a
- * status (its message in err); then one forward and backward pass. */
-cls_status cls__gpt_group_train(cls__gpt_group *q, size_t active, uint64_t step,
-                                cls_status (*fill)(void *user, size_t k, uint64_t step), void *user,
-                                const int32_t *in, const int32_t *tg);
-/* Each active model's mean loss over held-out batches 0 .. n_batches - 1
- * (fill(user, k = 0, i) puts batch i into in, tg), as a task's evaluate
- * computes it alone. */
-cls_status cls__gpt_group_evaluate(cls__gpt_group *q, size_t active, size_t n_batches,
-                                   cls_status (*fill)(void *user, size_t k, uint64_t i), void *user,
-                                   const int32_t *in, const int32_t *tg, double *loss);
+/* The ops' train_step and evaluate (cls__models_ops): each active model's
+ * batch through fill_train, then one forward and backward pass; each
+ * active model's mean loss over the held-out batches 0 .. n_batches - 1,
+ * as a task's evaluate computes it alone. */
+cls_status cls__gpt_group_train_step(void *impl, size_t active, uint64_t step, char *err, size_t err_len);
+cls_status cls__gpt_group_evaluate(void *impl, size_t active, size_t n_batches, double *loss, char *err,
+                                   size_t err_len);
 
 /* The tasks' groups: the emulator on spectra (task_emulator.c), the GPT
  * on text and on gcd (task_text.c, task_gcd.c). */

@@ -280,6 +280,9 @@ typedef struct {
   cls_train_task shell; /* a bare task around x, for the batch functions' errors */
 } text_models;
 
+static cls_status fill_train(void *impl, size_t k, uint64_t step);
+static cls_status fill_eval(void *impl, size_t k, uint64_t i);
+
 static void models_destroy(void *impl) {
   text_models *g = impl;
   if (!g) return;
@@ -323,42 +326,27 @@ static cls_status models_create(cls_context *ctx, const cls_task_spec *spec, siz
     return s;
   }
   g->q.gpt = x->gpt;
+  g->q.shell = &g->shell;
+  g->q.in = x->inputs;
+  g->q.tg = x->targets;
+  g->q.fill_train = fill_train;
+  g->q.fill_eval = fill_eval;
   *out = g;
   return CLS_OK;
 }
 
 /* Model k's training windows of `step` (and, with a corpus, its mix):
  * those of model k alone. */
-static cls_status fill_train(void *user, size_t k, uint64_t step) {
-  text_models *g = user;
+static cls_status fill_train(void *impl, size_t k, uint64_t step) {
+  text_models *g = impl;
   g->x.seed = g->q.seeds[k];
   return train_batch(&g->shell, step);
 }
 
-static cls_status fill_eval(void *user, size_t k, uint64_t i) {
+static cls_status fill_eval(void *impl, size_t k, uint64_t i) {
   (void)k;
-  text_models *g = user;
+  text_models *g = impl;
   return batch(&g->shell, CLS_SPLIT_VAL, CLS_TASK_EVAL_SEED, i);
-}
-
-/* The batch functions' message (on the shell), or the context's. */
-static cls_status models_fail(text_models *g, cls_status s, char *err, size_t err_len) {
-  if (s != CLS_OK && g->shell.error[0]) snprintf(err, err_len, "%s", g->shell.error);
-  g->shell.error[0] = 0;
-  return s;
-}
-
-static cls_status models_train_step(void *impl, size_t active, uint64_t step, char *err, size_t err_len) {
-  text_models *g = impl;
-  cls_status s = cls__gpt_group_train(&g->q, active, step, fill_train, g, g->x.inputs, g->x.targets);
-  return models_fail(g, s, err, err_len);
-}
-
-static cls_status models_evaluate(void *impl, size_t active, size_t n_batches, double *loss, char *err,
-                                  size_t err_len) {
-  text_models *g = impl;
-  cls_status s = cls__gpt_group_evaluate(&g->q, active, n_batches, fill_eval, g, g->x.inputs, g->x.targets, loss);
-  return models_fail(g, s, err, err_len);
 }
 
 static cls_status models_view(void *impl, size_t k, const cls_task_spec *spec, const cls_train_task *alone,
@@ -381,7 +369,12 @@ static cls_status models_view(void *impl, size_t k, const cls_task_spec *spec, c
   return CLS_OK;
 }
 
-const cls__models_ops cls__text_models = {
-    models_create,        models_destroy,          cls__gpt_group_params,
-    cls__gpt_group_slabs, cls__gpt_group_loss_ref, cls__gpt_group_tokens_per_step,
-    models_train_step,    models_evaluate,         models_view};
+const cls__models_ops cls__text_models = {models_create,
+                                          models_destroy,
+                                          cls__gpt_group_params,
+                                          cls__gpt_group_slabs,
+                                          cls__gpt_group_loss_ref,
+                                          cls__gpt_group_tokens_per_step,
+                                          cls__gpt_group_train_step,
+                                          cls__gpt_group_evaluate,
+                                          models_view};
