@@ -242,12 +242,6 @@ const cls_param_table *cls_gpt_params(const cls_gpt *g) {
 cls_param_slabs *cls_gpt_slabs(cls_gpt *g) {
   return &g->m.slabs;
 }
-size_t cls_gpt_models(const cls_gpt *g) {
-  return g ? g->K : 0;
-}
-size_t cls_gpt_model_floats(const cls_gpt *g) {
-  return g ? g->S : 0;
-}
 
 /* ------------------------------------------------------------- forward */
 

@@ -53,8 +53,8 @@ cls_status cls_gpt_create(cls_context *ctx, const cls_gpt_config *c, size_t max_
 
 /* `models` (1 to 4096) GPTs of one config trained side by side as one
  * batched model (the train layer's models.h), model k's parameters drawn
- * from seeds[k] and stored k x cls_gpt_model_floats past model k-1's in
- * each slab. cls_gpt_create is models = 1. Each model's losses and
+ * from seeds[k] and stored one parameter table's size past model k-1's
+ * in each slab. cls_gpt_create is models = 1. Each model's losses and
  * gradients are bitwise what it gives alone: the products are batched
  * products of the models' own operands (cls_matmul_models), the row ops
  * run over every model's rows, and the ops with parameters (biases,
@@ -62,8 +62,6 @@ cls_status cls_gpt_create(cls_context *ctx, const cls_gpt_config *c, size_t max_
  * compare group and alone bit for bit). */
 cls_status cls_gpt_create_models(cls_context *ctx, const cls_gpt_config *c, size_t models, size_t max_batch,
                                  size_t max_seq, const uint64_t *seeds, cls_gpt **out);
-size_t cls_gpt_models(const cls_gpt *g);
-size_t cls_gpt_model_floats(const cls_gpt *g);
 void cls_gpt_destroy(cls_gpt *g);
 
 const cls_param_table *cls_gpt_params(const cls_gpt *g);
