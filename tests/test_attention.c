@@ -174,6 +174,11 @@ static void test_against_reference(void **state) {
       /* Small-shape mode: the probabilities (B H tq tk) bound the work. */
       const case_t *c = &cases[i];
       if (c->B * c->H * c->tq * c->tk > test_limit(SIZE_MAX, TEST_SMALL_LIMIT)) continue;
+      /* The matmuls-and-softmax way runs, on a GPU set, the own matmul's
+       * local-memory tiles, seconds a case in a simulator; its products
+       * are test_matmul's. In small-shape mode three cases check how
+       * attention lays them out: one key, causal primes, tq != tk. */
+      if (test_small() && !strcmp(params[p], "ATTN_TK=0") && i != 1 && i != 2 && i != 12) continue;
       run_case(ctx, cases[i], 0, 1.7);
       run_case(ctx, cases[i], 1, 1.7);
     }
