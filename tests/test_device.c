@@ -406,8 +406,12 @@ static void test_cache(void **state) {
   assert_int_equal(st.hits, 1);
   assert_int_equal(st.rejected, 0);
 
-  /* Other build options: another key, another entry (a miss, not a hit). */
-  st = prepare(dir, 0, "ROW_WG=32", 0);
+  /* A parameter the program does not name is not among its build options:
+   * the same key (a hit). One it names is: another key, another entry (a
+   * miss, not a hit). (PEAK_VW=2 is no set's value.) */
+  st = prepare(dir, 0, "ROW_WG=32,ATTN_TK=16", 1);
+  assert_int_equal(st.hits, 1);
+  st = prepare(dir, 0, "PEAK_VW=2", 0);
   assert_int_equal(st.misses, 1);
   assert_int_equal(find_entry(dir, entry, entry2, sizeof entry2), 0);
 
@@ -415,9 +419,9 @@ static void test_cache(void **state) {
   char cmd[2600];
   snprintf(cmd, sizeof cmd, "cp '%s' '%s'", entry, entry2);
   assert_int_equal(system(cmd), 0);
-  st = prepare(dir, 0, "ROW_WG=32", 0);
+  st = prepare(dir, 0, "PEAK_VW=2", 0);
   assert_int_equal(st.rejected, 1);
-  st = prepare(dir, 0, "ROW_WG=32", 1);
+  st = prepare(dir, 0, "PEAK_VW=2", 1);
   assert_int_equal(st.hits, 1);
 
   /* Disabled: nothing read, nothing written. */
@@ -577,6 +581,25 @@ static void test_kernel_dir_and_build_errors(void **state) {
   assert_non_null(strstr(cls_last_error(ctx), "nowhere.h"));
   assert_int_equal(cls__kernel(ctx, "angle", "k", &k), CLS_ERR_BUILD);
   assert_non_null(strstr(cls_last_error(ctx), "only #include"));
+  cls_context_destroy(ctx);
+
+  /* A program is built with the parameters its source names, headers
+   * included, as whole words, and no others (the failing build's message
+   * shows its options). */
+  put_file(dir, "named.h", "#define FROM_HEADER ROW_VEC\n");
+  put_file(dir, "named.cl",
+           "#include \"named.h\"\n__kernel void k(__global float *x) { x[0] = MM_VW + FROM_HEADER + "
+           "MM_VW2_NOT + XMM_MR + not_declared; }\n");
+  ctx = cache_context(NULL, 1, "MM_VW=8,MM_VW2=8,MM_MR=3,ROW_VEC=16,ATTN_TK=16", dir);
+  assert_int_equal(cls__kernel(ctx, "named", "k", &k), CLS_ERR_BUILD);
+  const char *said = cls_last_error(ctx);
+  assert_non_null(strstr(said, "options '-cl-std=CL1.2 "));
+  assert_non_null(strstr(said, " -DMM_VW=8"));
+  assert_non_null(strstr(said, " -DROW_VEC=16"));
+  assert_null(strstr(said, "-DMM_VW2="));
+  assert_null(strstr(said, "-DMM_MR="));
+  assert_null(strstr(said, "-DATTN_TK="));
+  assert_null(strstr(said, "-DPEAK_VW="));
   cls_context_destroy(ctx);
 
   /* The built-in programs list no headers. */

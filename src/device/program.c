@@ -149,8 +149,63 @@ cls_status cls__program_source(cls_context *ctx, const char *name, const char **
   return CLS_OK;
 }
 
-static void build_options(const cls_context *ctx, char *out, size_t len) {
-  snprintf(out, len, "-cl-std=CL1.2 %s", ctx->defines);
+static int ident_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Whether text[0..len) holds the identifier name[0..n) as a whole token. */
+static int has_token(const char *text, size_t len, const char *name, size_t n) {
+  for (const char *p = text, *end = text + len; p + n <= end; p++)
+    if (*p == *name && !memcmp(p, name, n) && (p == text || !ident_char(p[-1])) &&
+        (p + n == end || !ident_char(p[n])))
+      return 1;
+  return 0;
+}
+
+/* The build options of one program: the context's -D definitions that
+ * its source (headers included) names, and no others. A parameter that a
+ * program never mentions cannot change its code, while every definition
+ * in the options makes another build: programs whose own parameters agree
+ * now share one build across parameter sets, in the driver's cache and
+ * clscale's, and a context that differs only in another family's
+ * parameters (a test of attention's ways, a matmul tuning run) no longer
+ * rebuilds every program it touches. On the Intel CPU runtime a build of
+ * cl/attention.cl or cl/matmul.cl takes seconds. (Values are decimal
+ * integers, checked in params.c, so no definition names another.) */
+#define MAX_DEFINES 128
+static cls_status build_options(cls_context *ctx, const char *source, char *out, size_t len) {
+  const char *name[MAX_DEFINES], *value[MAX_DEFINES];
+  size_t name_len[MAX_DEFINES], value_len[MAX_DEFINES], count = 0;
+  int keep[MAX_DEFINES];
+  size_t source_len = strlen(source);
+  /* ctx->defines is "-DNAME=VALUE" tokens separated by single spaces. */
+  for (const char *p = ctx->defines; *p;) {
+    while (*p == ' ') p++;
+    if (!*p) break;
+    const char *tok = p, *eq;
+    while (*p && *p != ' ') p++;
+    if (strncmp(tok, "-D", 2) || !(eq = memchr(tok, '=', (size_t)(p - tok))))
+      return cls__fail(ctx, CLS_ERR_INTERNAL, "malformed definition '%.*s' in the context's build options",
+                       (int)(p - tok), tok);
+    if (count == MAX_DEFINES)
+      return cls__fail(ctx, CLS_ERR_INTERNAL, "more than %d device parameters (raise MAX_DEFINES)", MAX_DEFINES);
+    name[count] = tok + 2;
+    name_len[count] = (size_t)(eq - tok - 2);
+    value[count] = eq + 1;
+    value_len[count] = (size_t)(p - eq - 1);
+    keep[count] = has_token(source, source_len, name[count], name_len[count]);
+    count++;
+  }
+  size_t used = (size_t)snprintf(out, len, "-cl-std=CL1.2");
+  for (size_t i = 0; i < count; i++) {
+    if (!keep[i]) continue;
+    int n =
+        snprintf(out + used, len - used, " -D%.*s=%.*s", (int)name_len[i], name[i], (int)value_len[i], value[i]);
+    if (n < 0 || (size_t)n >= len - used)
+      return cls__fail(ctx, CLS_ERR_INTERNAL, "the build options of a program do not fit in %zu bytes", len);
+    used += (size_t)n;
+  }
+  return CLS_OK;
 }
 
 /* Builds a program from source; on failure the message holds the log. */
@@ -194,7 +249,11 @@ static cls_status get_program(cls_context *ctx, const char *name, cl_program *ou
   cls_status s = cls__program_source(ctx, name, &source, &owned);
   if (s != CLS_OK) return s;
   char options[1200];
-  build_options(ctx, options, sizeof options);
+  s = build_options(ctx, source, options, sizeof options);
+  if (s != CLS_OK) {
+    free(owned);
+    return s;
+  }
   if (cls_fault(CLS_FAULT_BUILD, name)) {
     free(owned);
     return cls__fail(ctx, CLS_ERR_BUILD, "building cl/%s.cl for %s failed (%s)", name, ctx->info.name,
