@@ -12,7 +12,7 @@
 # The op tests are those of the Oclgrind gate (CLS_OG_OP_TESTS).
 include(${CMAKE_CURRENT_LIST_DIR}/oclgrind.cmake)
 
-set(CLS_INTEL_TESTS test_device ${CLS_OG_OP_TESTS} test_cholesky test_rf)
+set(CLS_INTEL_TESTS test_device ${CLS_OG_OP_TESTS} test_matmul_auto test_cholesky test_rf)
 set(CLS_INTEL_ENV "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/intel-cache;CLSCALE_TEST_TMP=${PROJECT_BINARY_DIR}/test-tmp")
 foreach(t ${CLS_INTEL_TESTS})
   add_test(NAME intel_${t} COMMAND sh ${PROJECT_SOURCE_DIR}/tools/intel-opencl.sh run ${PROJECT_BINARY_DIR}/intel-icd

@@ -289,9 +289,12 @@ static void own_small(void **state) {
                                     {29, 7, 2, 2},  {6, 33, 19, 1}, {2, 3, 300, 1}, {17, 1, 1, 2}};
   for (size_t p = 0; p < sizeof params / sizeof params[0]; p++) {
     cls_context *ctx = test_context(params[p], NULL);
-    if (p > 0 && cls__param(ctx, "MM_LOCAL", 0) != 0) { /* the GPU kernel ignores these; its set ran at p = 0 */
+    if (cls__param(ctx, "MM_LOCAL", 0) != 0) {
+      /* These are the register kernel's paths (operands in place, narrow
+       * panels, chunks of k); the GPU kernel packs both operands, and
+       * own's grid runs it on such shapes. */
       cls_context_destroy(ctx);
-      continue;
+      skip();
     }
     int i = 0;
     for (size_t q = 0; q < sizeof small / sizeof small[0]; q++)
