@@ -259,8 +259,10 @@ cls_status cls_trace_write(cls_context *ctx, const char *path);
 
 /* The -D parameter sets the kernels are built with, by vendor and device
  * type. cls_params_name lists the sets ("cpu", "nvidia-gpu", ...);
- * cls_params_defines gives the -D string one program of cl/ is built with
- * under a set (program is the file name without ".cl"). The sets and the
+ * cls_params_defines gives a set's -D string for one program of cl/
+ * (program is the file name without ".cl"): every parameter of the set; the
+ * build itself passes only those the program's source names, which makes
+ * the same code. The sets and the
  * choice of one per device are the device layer's; the values, and so
  * cls_params_defines, come from the ops layer's tables (src/ops/params_*.c)
  * plus the device layer's own (src/device/params_peak.c). */

@@ -76,7 +76,7 @@ cls_status cls_context_create(const cls_context_options *opts, cls_context **out
 }
 
 cls_status cls_params_defines(const char *set_name, const char *program, char *out, size_t out_len) {
-  (void)program; /* every program gets every family's parameters */
+  (void)program; /* every family's parameters; a build keeps those its source names */
   return cls__params_defines(&cls__ops_params, set_name, out, out_len);
 }
 
