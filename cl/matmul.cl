@@ -231,13 +231,15 @@ __kernel void mm_pack_panel(__global const float *restrict src, uint off, uint l
   }
 }
 
-/* Writes alpha*acc (+ beta*C) for one row segment of nv valid columns. */
-#define MM_STORE_ROW(crow, vals, nvalid, alpha, beta)                                                             \
+/* Writes alpha*acc (+ beta*C) for one row segment of nv valid columns,
+ * then, with has_bias, adds brow[j] to column j: a second rounding, as
+ * cls_bias_add makes it after the product (the same bits). */
+#define MM_STORE_ROW(crow, vals, nvalid, alpha, beta, has_bias, brow)                                             \
   do {                                                                                                            \
-    if (beta == 0.0f) {                                                                                           \
-      for (uint j_ = 0; j_ < (nvalid); j_++) (crow)[j_] = (alpha) * (vals)[j_];                                   \
-    } else {                                                                                                      \
-      for (uint j_ = 0; j_ < (nvalid); j_++) (crow)[j_] = (alpha) * (vals)[j_] + (beta) * (crow)[j_];             \
+    for (uint j_ = 0; j_ < (nvalid); j_++) {                                                                      \
+      float t_ = (beta) == 0.0f ? (alpha) * (vals)[j_] : (alpha) * (vals)[j_] + (beta) * (crow)[j_];              \
+      if (has_bias) t_ = t_ + (brow)[j_];                                                                         \
+      (crow)[j_] = t_;                                                                                            \
     }                                                                                                             \
   } while (0)
 
@@ -281,12 +283,17 @@ __kernel void mm_pack_panel(__global const float *restrict src, uint off, uint l
  * b's slice s sums kk in [s*k_slice, min(K, (s+1)*k_slice)) into its own
  * partial C at c_off + b*c_stride + s*c_sstride (the host launches alpha
  * = 1, beta = 0 there and adds the partials with mm_ksum). slices = 1 is
- * the whole k straight into C, kk from 0 to K in order. */
+ * the whole k straight into C, kk from 0 to K in order.
+ * With has_bias, column j of entry b's C gets bias[bias_off + (b /
+ * bias_per) * bias_bstride + j] added after the product is rounded (the
+ * linear layers' bias, one launch fewer and no second pass over C; the
+ * host never sets it on a slice of a split k, whose sum adds it). */
 __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, uint a_rs, uint a_ks,
                       uint a_bstride, __global const float *restrict B, uint b_off, uint b_col, uint b_ks,
                       uint b_bstride, uint b_in_place, uint b_kfast, __global float *restrict C, uint c_off,
                       uint ldc, uint c_stride, uint M, uint N, uint K, float alpha, float beta, uint npw,
-                      uint lower, uint k_slice, uint slices, uint c_sstride) {
+                      uint lower, uint k_slice, uint slices, uint c_sstride, __global const float *restrict bias,
+                      uint bias_off, uint bias_bstride, uint bias_per, uint has_bias) {
   uint tm = get_global_id(1), b = get_global_id(2) / slices, s = get_global_id(2) - b * slices;
   uint row0 = tm * MM_RMR;
   /* This work-item's slice of k: [k0, k1). */
@@ -342,6 +349,7 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
     for (uint kk = max(kfast, k0); kk < k1; kk++) MM_STEP(MM_VCLAMP(bp, j * MM_RVW, blast, b_col), a[off[i]]);
 
     __global float *c = C + c_off + b * c_stride + s * c_sstride + row0 * ldc + col0;
+    __global const float *brow = bias + bias_off + (b / bias_per) * bias_bstride + col0;
     if (col0 + MM_RNR <= N) {
       for (uint i = 0; i < rows; i++) {
         __global float *crow = c + i * ldc;
@@ -349,6 +357,7 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
         for (int j = 0; j < MM_RNV; j++) {
           MM_VT v = (MM_VT)(alpha)*acc[i][j];
           if (beta != 0.0f) v = mad((MM_VT)(beta), MM_VLOAD(0, crow + j * MM_RVW), v);
+          if (has_bias) v = v + MM_VLOAD(0, brow + j * MM_RVW);
           MM_VSTORE(v, 0, crow + j * MM_RVW);
         }
       }
@@ -360,7 +369,7 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
         float vals[MM_RNR];
 #pragma unroll
         for (int j = 0; j < MM_RNV; j++) MM_VSTORE(acc[i][j], 0, vals + j * MM_RVW);
-        MM_STORE_ROW(c + i * ldc, vals + shift, cols, alpha, beta);
+        MM_STORE_ROW(c + i * ldc, vals + shift, cols, alpha, beta, has_bias, brow);
       }
     }
   }
@@ -370,13 +379,15 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
  * (P_0 + P_1 + ... + P_{S-1}) + beta * C, rows [i0, i0 + rpi) of C per
  * work-item (dim 0 = block of rows, dim 1 = batch entry; a few large
  * blocks, since a CPU runtime pays per work-group), the partials P_s (M x
- * N, rows N apart) of entry b starting at P + p_off + b*p_stride + s*M*N.
+ * N, rows N apart) of entry b starting at P + p_off + b*p_stride + s*M*N;
+ * the bias as in mm_regs.
  * The sum runs in slice order, added into P_0 (a contiguous run of
  * floats per slice, which the compiler vectorises), so an entry's result
  * depends only on its partials: the same whatever the batch or block. */
 __kernel void mm_ksum(__global float *restrict P, uint p_off, uint p_stride, uint slices,
                       __global float *restrict C, uint c_off, uint ldc, uint c_stride, uint M, uint N, uint rpi,
-                      float alpha, float beta) {
+                      float alpha, float beta, __global const float *restrict bias, uint bias_off,
+                      uint bias_bstride, uint bias_per, uint has_bias) {
   uint i0 = get_global_id(0) * rpi, b = get_global_id(1);
   if (i0 >= M) return;
   uint i1 = min(M, i0 + rpi);
@@ -385,7 +396,9 @@ __kernel void mm_ksum(__global float *restrict P, uint p_off, uint p_stride, uin
     __global const float *q = p + s * M * N;
     for (uint e = i0 * N; e < i1 * N; e++) p[e] += q[e];
   }
-  for (uint i = i0; i < i1; i++) MM_STORE_ROW(C + c_off + b * c_stride + i * ldc, p + i * N, N, alpha, beta);
+  __global const float *brow = bias + bias_off + (b / bias_per) * bias_bstride;
+  for (uint i = i0; i < i1; i++)
+    MM_STORE_ROW(C + c_off + b * c_stride + i * ldc, p + i * N, N, alpha, beta, has_bias, brow);
 }
 
 /* Local-memory tiled GPU kernel; see the file comment. Work-group

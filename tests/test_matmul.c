@@ -116,6 +116,10 @@ static void run_case_slack(cls_context *ctx, cls_backend backend, const mm_case 
                       sb,
                       sc,
                       1,
+                      0,
+                      0,
+                      {NULL, 0},
+                      0,
                       0};
     TEST_OK(ctx, cls__mm_run(ctx, backend, &g));
   } else {
@@ -497,6 +501,142 @@ static void own_split_bitwise(void **state) {
   }
 }
 
+/* C of `models` models' products (per each) with their biases, through
+ * cls_matmul_models_bias (fused) or cls_matmul_models then cls_bias_add
+ * per product (apart), on the context's backend. C starts as NaN where
+ * beta is 0 (never read) and random elsewhere. */
+static float *bias_product(cls_context *ctx, size_t m, size_t n, size_t k, int ta, const float *a, const float *b,
+                           const float *c, const float *bias, size_t per, size_t models, float beta, int fused) {
+  size_t K = per * models, sa = m * k + 3, sb = k * n + 1, sc = m * n + 5, bs = n + 2;
+  cls_buffer *A = test_upload(ctx, a, K * sa), *B = test_upload(ctx, b, K * sb), *C = test_upload(ctx, c, K * sc);
+  cls_buffer *Bias = test_upload(ctx, bias, models * bs);
+  cls_trans t = ta ? CLS_TRANS : CLS_NO_TRANS;
+  size_t lda = ta ? m : k;
+  if (fused)
+    TEST_OK(ctx, cls_matmul_models_bias(ctx, t, CLS_NO_TRANS, m, n, k, 1.0f, cls_ref_at(A, 0), lda, sa,
+                                        cls_ref_at(B, 0), n, sb, beta, cls_ref_at(C, 0), n, sc, K, models,
+                                        cls_ref_at(Bias, 0), bs));
+  else {
+    TEST_OK(ctx, cls_matmul_models(ctx, t, CLS_NO_TRANS, m, n, k, 1.0f, cls_ref_at(A, 0), lda, sa,
+                                   cls_ref_at(B, 0), n, sb, beta, cls_ref_at(C, 0), n, sc, K, models));
+    for (size_t j = 0; j < K; j++)
+      TEST_OK(ctx, cls_bias_add(ctx, m, n, cls_ref_at(Bias, j / per * bs), cls_ref_at(C, j * sc)));
+  }
+  float *got = test_download(ctx, C);
+  cls_buffer_free(A);
+  cls_buffer_free(B);
+  cls_buffer_free(C);
+  cls_buffer_free(Bias);
+  return got;
+}
+
+/* The bias added as the product is stored (cls_matmul_models_bias) is
+ * bitwise the product followed by cls_bias_add: on every own kernel path
+ * (in place and packed, the register tile's right edge, a split k, whose
+ * sum adds it, chunks of k, whose last launch adds it, the GPU kernel,
+ * which adds it after), beta 0 and 1, one model and several with one and
+ * two products each; and on the host and CLBlast backends, which add it
+ * after their product. */
+static void own_bias(void **state) {
+  (void)state;
+  static const char *params[] = {
+      NULL,
+      "MM_KC=7,MM_KCF=0",
+      "MM_KSPLIT=0,MM_KC=7,MM_KCF=0",
+      "MM_NARROW=1,MM_ADIRECT=2,MM_BDIRECT=2",
+      "MM_NARROW=0,MM_VW=4,MM_MR=3,MM_NV=3,MM_LM=2,MM_KP=4,MM_ADIRECT=0,MM_BDIRECT=0",
+      "MM_LOCAL=1,MM_TM=32,MM_TN=16,MM_TK=8,MM_WM=4,MM_WN=2,MM_KP=8",
+  };
+  /* m, n, k, A transposed */
+  static const size_t shapes_bias[][4] = {
+      {1, 1, 1, 0}, {13, 17, 29, 0}, {7, 33, 100, 1}, {37, 16, 64, 0}, {5, 3, 61, 1}};
+  const cls_backend backends[] = {CLS_BACKEND_OWN, CLS_BACKEND_HOST, CLS_BACKEND_CLBLAST};
+  for (size_t p = 0; p < sizeof params / sizeof params[0]; p++)
+    for (size_t be = 0; be < (p == 0 ? 3u : 1u); be++) {
+      cls_context *ctx = test_context(params[p], NULL);
+      if (backends[be] == CLS_BACKEND_HOST && cls_context_device(ctx)->type != CLS_DEVICE_CPU) {
+        cls_context_destroy(ctx);
+        continue;
+      }
+      /* Small-shape mode: the own kernels only. A GPU set (MM_LOCAL=1)
+       * ignores the register tile's parameters, and adds the bias after
+       * its kernel whatever its tiles: its own set (p = 0) only. */
+      if ((be > 0 && test_small()) ||
+          (p > 0 && cls__param(ctx, "MM_LOCAL", 0) != 0 && (test_small() || !strstr(params[p], "MM_LOCAL")))) {
+        cls_context_destroy(ctx);
+        continue;
+      }
+      TEST_OK(ctx, cls_matmul_set_backend(ctx, backends[be]));
+      for (size_t q = 0; q < sizeof shapes_bias / sizeof shapes_bias[0]; q++)
+        for (int v = 0; v < 4; v++) {
+          size_t m = shapes_bias[q][0], n = shapes_bias[q][1], k = shapes_bias[q][2];
+          if (m * n * k > test_limit(SIZE_MAX, 7000)) continue;
+          size_t per = v == 3 ? 2 : 1, models = v >= 2 ? 3 : 1, K = per * models;
+          float beta = v % 2 ? 1.0f : 0.0f;
+          float *a = test_random_floats(K * (m * k + 3), 11 + q, -1, 1);
+          float *b = test_random_floats(K * (k * n + 1), 12 + q, -1, 1);
+          float *c = test_random_floats(K * (m * n + 5), 13 + q, -1, 1);
+          float *bias = test_random_floats(models * (n + 2), 14 + q, -2, 2);
+          if (beta == 0.0f)
+            for (size_t i = 0; i < K * (m * n + 5); i++) c[i] = NAN;
+          float *fused = bias_product(ctx, m, n, k, (int)shapes_bias[q][3], a, b, c, bias, per, models, beta, 1);
+          float *apart = bias_product(ctx, m, n, k, (int)shapes_bias[q][3], a, b, c, bias, per, models, beta, 0);
+          for (size_t j = 0; j < K; j++)
+            if (memcmp(fused + j * (m * n + 5), apart + j * (m * n + 5), m * n * sizeof(float)))
+              fail_msg("%s, backend %d: %zu x %zu x %zu, %zu models of %zu, beta %g: product %zu differs from the "
+                       "product and cls_bias_add",
+                       params[p] ? params[p] : "the set's own", (int)backends[be], m, n, k, models, per,
+                       (double)beta, j);
+          free(fused);
+          free(apart);
+          free(a);
+          free(b);
+          free(c);
+          free(bias);
+        }
+      cls_context_destroy(ctx);
+    }
+}
+
+/* Bad biases: C's rows not contiguous, models' biases overlapping, a
+ * bias past its buffer or overlapping C; each refused with a message
+ * naming what is wrong, nothing written. */
+static void own_bias_bad(void **state) {
+  (void)state;
+  cls_context *ctx = test_context(NULL, NULL);
+  cls_buffer *A, *B, *C, *Bias;
+  TEST_OK(ctx, cls_buffer_alloc(ctx, 64, &A));
+  TEST_OK(ctx, cls_buffer_alloc(ctx, 64, &B));
+  TEST_OK(ctx, cls_buffer_alloc(ctx, 64, &C));
+  TEST_OK(ctx, cls_buffer_alloc(ctx, 8, &Bias));
+  cls_ref a = cls_ref_at(A, 0), b = cls_ref_at(B, 0), c = cls_ref_at(C, 0);
+  /* 2 x 4 x 2 products */
+  assert_int_equal(cls_matmul_models_bias(ctx, CLS_NO_TRANS, CLS_NO_TRANS, 2, 4, 2, 1.0f, a, 2, 4, b, 4, 8, 0.0f,
+                                          c, 5, 10, 2, 2, cls_ref_at(Bias, 0), 4),
+                   CLS_ERR_INVALID_VALUE);
+  assert_non_null(strstr(cls_last_error(ctx), "ldc"));
+  assert_int_equal(cls_matmul_models_bias(ctx, CLS_NO_TRANS, CLS_NO_TRANS, 2, 4, 2, 1.0f, a, 2, 4, b, 4, 8, 0.0f,
+                                          c, 4, 8, 2, 2, cls_ref_at(Bias, 0), 3),
+                   CLS_ERR_INVALID_VALUE);
+  assert_non_null(strstr(cls_last_error(ctx), "bias_stride"));
+  assert_int_not_equal(cls_matmul_models_bias(ctx, CLS_NO_TRANS, CLS_NO_TRANS, 2, 4, 2, 1.0f, a, 2, 4, b, 4, 8,
+                                              0.0f, c, 4, 8, 2, 2, cls_ref_at(Bias, 2), 4),
+                       CLS_OK);
+  assert_non_null(strstr(cls_last_error(ctx), "bias"));
+  assert_int_not_equal(cls_matmul_models_bias(ctx, CLS_NO_TRANS, CLS_NO_TRANS, 2, 4, 2, 1.0f, a, 2, 4, b, 4, 8,
+                                              0.0f, c, 4, 8, 2, 2, cls_ref_at(C, 12), 4),
+                       CLS_OK);
+  assert_non_null(strstr(cls_last_error(ctx), "bias"));
+  assert_int_equal(cls_matmul_models_bias(ctx, CLS_NO_TRANS, CLS_NO_TRANS, 2, 4, 2, 1.0f, a, 2, 4, b, 4, 8, 0.0f,
+                                          c, 4, 8, 3, 2, cls_ref_at(Bias, 0), 4),
+                   CLS_ERR_INVALID_SIZE);
+  cls_buffer_free(A);
+  cls_buffer_free(B);
+  cls_buffer_free(C);
+  cls_buffer_free(Bias);
+  cls_context_destroy(ctx);
+}
+
 /* MM_KSPLIT takes 0 or 1; anything else is refused when the context is
  * made, naming the parameter. */
 static void own_split_params(void **state) {
@@ -610,6 +750,8 @@ int main(void) {
       cmocka_unit_test(own_split),
       cmocka_unit_test(own_split_bitwise),
       cmocka_unit_test(own_split_params),
+      cmocka_unit_test(own_bias),
+      cmocka_unit_test(own_bias_bad),
   };
   /* MATMUL_TEST=own runs one test (for kernel development). */
   if (getenv("MATMUL_TEST")) cmocka_set_test_filter(getenv("MATMUL_TEST"));

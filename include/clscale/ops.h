@@ -81,6 +81,19 @@ cls_status cls_matmul_models(cls_context *ctx, cls_trans ta, cls_trans tb, size_
                              size_t stride_b, float beta, cls_ref c, size_t ldc, size_t stride_c, size_t batch,
                              size_t models);
 
+/* cls_matmul_models followed by cls_bias_add_models, bitwise, in one
+ * call: C's rows (ldc must be n) each get the bias (n floats) of their
+ * model added after the product is rounded; model j's bias starts at
+ * bias.offset + j*bias_stride (bias_stride >= n, unused with one model).
+ * The own backend adds it as it stores C: no second launch and no second
+ * pass over C (the linear layers' biases); the other backends, and the own
+ * GPU kernel, run cls_bias_add_models after the product. bias must not
+ * overlap C. */
+cls_status cls_matmul_models_bias(cls_context *ctx, cls_trans ta, cls_trans tb, size_t m, size_t n, size_t k,
+                                  float alpha, cls_ref a, size_t lda, size_t stride_a, cls_ref b, size_t ldb,
+                                  size_t stride_b, float beta, cls_ref c, size_t ldc, size_t stride_c,
+                                  size_t batch, size_t models, cls_ref bias, size_t bias_stride);
+
 /* As cls_matmul_batched, on a given backend (CLS_BACKEND_AUTO allowed).
  * CLS_ERR_BACKEND_UNAVAILABLE when it cannot run here (host on a GPU). */
 cls_status cls_matmul_batched_on(cls_context *ctx, cls_backend backend, cls_trans ta, cls_trans tb, size_t m,

@@ -209,11 +209,8 @@ cls_status cls__nn_residual_grad(const cls__nn_view *v, size_t n, size_t dres, s
 cls_status cls__nn_lin(const cls__nn_models *v, size_t rows, size_t in, size_t out, size_t x, size_t sx, int w,
                        size_t y, size_t sy, int residual) {
   const size_t K = v->K;
-  CLS_NN_TRY(cls_matmul_models(v->ctx, CLS_NO_TRANS, CLS_NO_TRANS, rows, out, in, 1.0f, A(x), in, sx, P(w), out,
-                               v->S, residual ? 1.0f : 0.0f, A(y), out, sy, K, K));
-  if (sy == rows * out) return cls_bias_add_models(v->ctx, K, rows, out, P(w + 1), v->S, A(y));
-  for (size_t k = 0; k < K; k++) CLS_NN_TRY(cls_bias_add(v->ctx, rows, out, PK(w + 1, k), AK(y, sy, k)));
-  return CLS_OK;
+  return cls_matmul_models_bias(v->ctx, CLS_NO_TRANS, CLS_NO_TRANS, rows, out, in, 1.0f, A(x), in, sx, P(w), out,
+                                v->S, residual ? 1.0f : 0.0f, A(y), out, sy, K, K, P(w + 1), v->S);
 }
 
 cls_status cls__nn_lin_gelu(const cls__nn_models *v, size_t rows, size_t in, size_t out, size_t x, size_t sx,

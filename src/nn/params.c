@@ -234,9 +234,8 @@ cls_status cls_param_adamw_models(cls_context *ctx, const cls_param_table *pt, c
 cls_status cls_nn_linear(cls_context *ctx, const cls_param_table *pt, const cls_param_slabs *s, size_t rows,
                          size_t in, size_t out, cls_ref x, int w, cls_ref y, int residual) {
   cls_ref W = cls_ref_at(s->params, pt->t[w].offset), b = cls_ref_at(s->params, pt->t[w + 1].offset);
-  cls_status st = cls_matmul(ctx, CLS_NO_TRANS, CLS_NO_TRANS, rows, out, in, 1.0f, x, in, W, out,
-                             residual ? 1.0f : 0.0f, y, out);
-  return st == CLS_OK ? cls_bias_add(ctx, rows, out, b, y) : st;
+  return cls_matmul_models_bias(ctx, CLS_NO_TRANS, CLS_NO_TRANS, rows, out, in, 1.0f, x, in, 0, W, out, 0,
+                                residual ? 1.0f : 0.0f, y, out, 0, 1, 1, b, 0);
 }
 
 cls_status cls_nn_linear_back(cls_context *ctx, const cls_param_table *pt, const cls_param_slabs *s, size_t rows,

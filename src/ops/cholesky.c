@@ -111,7 +111,8 @@ static cls_status chol_kernel(cls_context *ctx, const char *name, const char *pa
 static cls_status mm_on(const solve_ws *ws, int lower, cls_trans ta, cls_trans tb, size_t m, size_t n, size_t k,
                         float alpha, cls_ref a, size_t lda, cls_ref b, size_t ldb, float beta, cls_ref c,
                         size_t ldc) {
-  cls__mm_args g = {ta, tb, m, n, k, 1, alpha, beta, a, b, c, lda, ldb, ldc, 0, 0, 0, lower, 0};
+  cls__mm_args g = {ta,  tb,  m, n, k, 1,     alpha, beta, a,         b, c, lda,
+                    ldb, ldc, 0, 0, 0, lower, 0,     0,    {NULL, 0}, 0, 0};
   return cls__mm_run(ws->ctx, CLS_BACKEND_OWN, &g);
 }
 

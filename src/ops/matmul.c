@@ -7,6 +7,7 @@
 
 #include "ops/matmul.h"
 #include "ops/ops_state.h"
+#include "ops/train_check.h"
 
 /* Entries of C a product needs: all, or those with column <= row. */
 static double entries(const cls__mm_args *g) {
@@ -96,14 +97,31 @@ static cls_status validate(cls_context *ctx, const char *fn, cls_backend backend
   return CLS_OK;
 }
 
+cls_status cls__mm_bias_after(cls_context *ctx, const cls__mm_args *g) {
+  if (!g->has_bias) return CLS_OK;
+  size_t mn = g->m * g->n;
+  if (g->bias_per == 1 && (g->batch == 1 || g->stride_c == mn))
+    return cls_bias_add_models(ctx, g->batch, g->m, g->n, g->bias, g->bias_stride, g->c);
+  for (size_t b = 0; b < g->batch; b++) {
+    cls_status s =
+        cls_bias_add(ctx, g->m, g->n, cls_ref_at(g->bias.buf, g->bias.offset + b / g->bias_per * g->bias_stride),
+                     cls_ref_at(g->c.buf, g->c.offset + b * g->stride_c));
+    if (s != CLS_OK) return s;
+  }
+  return CLS_OK;
+}
+
 cls_status cls__mm_dispatch(cls_context *ctx, cls_backend backend, const cls__mm_args *g) {
+  cls_status s;
   switch (backend) {
   case CLS_BACKEND_OWN:
     return cls__mm_own(ctx, g);
   case CLS_BACKEND_CLBLAST:
-    return cls__mm_clblast(ctx, g);
+    s = cls__mm_clblast(ctx, g);
+    return s == CLS_OK ? cls__mm_bias_after(ctx, g) : s;
   case CLS_BACKEND_HOST:
-    return cls__mm_host(ctx, g);
+    s = cls__mm_host(ctx, g);
+    return s == CLS_OK ? cls__mm_bias_after(ctx, g) : s;
   case CLS_BACKEND_AUTO:
     return cls__mm_auto(ctx, g);
   }
@@ -115,8 +133,8 @@ cls_status cls_matmul_batched_on(cls_context *ctx, cls_backend backend, cls_tran
                                  cls_ref b, size_t ldb, size_t stride_b, float beta, cls_ref c, size_t ldc,
                                  size_t stride_c, size_t batch) {
   CLS_CHECK_CTX(ctx);
-  cls__mm_args g = {ta, tb,  m,   n,   k,        batch,    alpha,    beta, a, b,
-                    c,  lda, ldb, ldc, stride_a, stride_b, stride_c, 0,    0};
+  cls__mm_args g = {ta,  tb,  m,        n,        k,        batch, alpha, beta, a,         b, c, lda,
+                    ldb, ldc, stride_a, stride_b, stride_c, 0,     0,     0,    {NULL, 0}, 0, 0};
   return cls__mm_run(ctx, backend, &g);
 }
 
@@ -138,8 +156,39 @@ cls_status cls_matmul_models(cls_context *ctx, cls_trans ta, cls_trans tb, size_
     return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
                      "cls_matmul_models: batch %zu is not a whole number of products for each of %zu models",
                      batch, models);
-  cls__mm_args g = {ta,  tb,  m,   n,        k,        batch,    alpha, beta,          a, b, c,
-                    lda, ldb, ldc, stride_a, stride_b, stride_c, 0,     batch / models};
+  cls__mm_args g = {ta,  tb,  m,        n,        k,        batch, alpha,          beta, a,         b, c, lda,
+                    ldb, ldc, stride_a, stride_b, stride_c, 0,     batch / models, 0,    {NULL, 0}, 0, 0};
+  return cls__mm_run(ctx, cls_matmul_get_backend(ctx), &g);
+}
+
+cls_status cls_matmul_models_bias(cls_context *ctx, cls_trans ta, cls_trans tb, size_t m, size_t n, size_t k,
+                                  float alpha, cls_ref a, size_t lda, size_t stride_a, cls_ref b, size_t ldb,
+                                  size_t stride_b, float beta, cls_ref c, size_t ldc, size_t stride_c,
+                                  size_t batch, size_t models, cls_ref bias, size_t bias_stride) {
+  static const char fn[] = "cls_matmul_models_bias";
+  CLS_CHECK_CTX(ctx);
+  if (!models || batch % models)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
+                     "%s: batch %zu is not a whole number of products for each of %zu models", fn, batch, models);
+  if (ldc != n)
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
+                     "%s: ldc %zu is not n %zu: the bias is added to C's rows of n floats; use cls_matmul_models "
+                     "and cls_bias_add on a C with other row strides",
+                     fn, ldc, n);
+  if (models > 1 && bias_stride < n)
+    return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: bias_stride %zu is under n %zu: the models' biases overlap",
+                     fn, bias_stride, n);
+  cls_status s = cls__train_check(ctx, fn, "bias", bias, (models - 1) * bias_stride + n);
+  if (s != CLS_OK) return s;
+  if ((s = cls__check_alias(ctx, fn, "c", c, batch > 1 ? (batch - 1) * stride_c + m * n : m * n, "bias", bias,
+                            (models - 1) * bias_stride + n, 0)) != CLS_OK)
+    return s;
+  cls__mm_args g = {ta,  tb,  m,        n,        k,        batch, alpha,          beta, a,         b, c, lda,
+                    ldb, ldc, stride_a, stride_b, stride_c, 0,     batch / models, 0,    {NULL, 0}, 0, 0};
+  g.has_bias = 1;
+  g.bias = bias;
+  g.bias_stride = models > 1 ? bias_stride : 0;
+  g.bias_per = batch / models;
   return cls__mm_run(ctx, cls_matmul_get_backend(ctx), &g);
 }
 

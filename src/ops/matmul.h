@@ -13,7 +13,9 @@
  * Helpers count apart, with bytes only: "matmul.own_pack" (the own
  * backend's packing), "matmul.clblast_zero" (zeroing C before CLBlast when
  * beta = 0), "matmul.geometry" (once per context), "matmul.own_ksum" (the
- * sum of a split k's partial C's). "matmul.own" counts one call per kernel
+ * sum of a split k's partial C's); "bias_add.fused" the bias the own
+ * kernels add as they store C (flops and bytes, no launch or time of its
+ * own). "matmul.own" counts one call per kernel
  * launch: on CPUs a long k runs as slices into partial C's (MM_KSPLIT=1)
  * or as several launches (each then also reads C). "matmul.clblast" holds
  * the device time of the last kernel CLBlast launched (the event it
@@ -46,7 +48,19 @@ typedef struct cls__mm_args {
    * that each of several models' products runs on the backend it would
    * run on alone. */
   size_t class_batch;
+  /* With has_bias, bias (n floats a row, ldc == n) is added to every row
+   * of C after the product (cls_matmul_models_bias): entry b's at bias +
+   * (b / bias_per) * bias_stride. The own backend adds it as it stores C
+   * (cls__mm_own); the others, and the own GPU kernel, run
+   * cls_bias_add_models after (cls__mm_bias_after). */
+  int has_bias;
+  cls_ref bias;
+  size_t bias_stride, bias_per;
 } cls__mm_args;
+
+/* Adds g's bias to C with the bias kernels, after a backend that does not
+ * (see has_bias). */
+cls_status cls__mm_bias_after(cls_context *ctx, const cls__mm_args *g);
 
 /* Validates g as cls_matmul_batched_on does (its batch strides zeroed
  * when batch is 1), then runs it on one backend. */

@@ -618,7 +618,11 @@ cls_status cls__mm_auto(cls_context *ctx, const cls__mm_args *g) {
   while (i < st->mm_auto_count && st->mm_auto[i].key != key) i++;
   if (i == st->mm_auto_count) {
     cls__mm_auto_entry chosen;
-    cls_status s = choose(ctx, st, g, &chosen);
+    /* The timing runs compute the product only: a bias added there would
+     * be added again by the run below. */
+    cls__mm_args product = *g;
+    product.has_bias = 0;
+    cls_status s = choose(ctx, st, &product, &chosen);
     if (s != CLS_OK) return s;
     /* Remember it, replacing the oldest choice when the table is full: a
      * class that is never remembered would be timed again on every call. */

@@ -48,6 +48,29 @@ static void arg_c(arg_list *l, const cls__mm_args *g) {
   arg_uint(l, g->n);
 }
 
+/* The bias arguments of mm_regs and mm_ksum: buffer, offset, stride
+ * between models, products per model, and whether to add it (on is
+ * g->has_bias and this launch's turn; without a bias, C's buffer stands
+ * in, never read). */
+static void arg_bias(arg_list *l, const cls__mm_args *g, int on) {
+  int add = on && g->has_bias;
+  arg_mem(l, add ? g->bias.buf : g->c.buf);
+  arg_uint(l, add ? g->bias.offset : 0);
+  arg_uint(l, add ? g->bias_stride : 0);
+  arg_uint(l, add && g->bias_per ? g->bias_per : 1);
+  arg_uint(l, (size_t)add);
+}
+
+/* Counts the bias a launch added as it stored C, under "bias_add.fused":
+ * an add per entry of C (as cls_bias_add counts it) and the bias read, no
+ * launch and no time of its own (both are the product's). */
+static cls_status count_bias(cls_context *ctx, const cls__mm_args *g) {
+  if (!g->has_bias) return CLS_OK;
+  double flops = (double)g->m * (double)g->n * (double)g->batch;
+  return cls__record(ctx, "bias_add.fused", NULL, 0.0, flops,
+                     4.0 * (double)g->n * (double)(g->batch / g->bias_per));
+}
+
 /* The panel geometry of the own kernels on this context. */
 typedef struct geometry {
   int local;     /* mm_local instead of mm_regs */
@@ -285,11 +308,13 @@ static cls_status k_sum(cls_context *ctx, const cls__mm_args *g, cls_buffer *scr
   arg_uint(&l, rpi);
   arg_float(&l, g->alpha);
   arg_float(&l, g->beta);
+  arg_bias(&l, g, 1);
   if (l.s != CLS_OK) return l.s;
   double b = (double)g->batch, floats = b * (double)mn * (2.0 * (double)slices - 1.0 + (g->beta != 0.0f ? 2 : 1));
   /* A fixed work-group size: PoCL compiles a kernel once per local size. */
   size_t global[2] = {(g->m + rpi - 1) / rpi, g->batch}, local[2] = {1, 1};
-  return cls__launch(ctx, "matmul.own_ksum", k, 2, global, local, 0.0, 4.0 * floats);
+  s = cls__launch(ctx, "matmul.own_ksum", k, 2, global, local, 0.0, 4.0 * floats);
+  return s == CLS_OK ? count_bias(ctx, g) : s;
 }
 
 /* Column panels per mm_regs work-item: MM_NPW if set; else as many as
@@ -308,6 +333,17 @@ static size_t panels_per_item(const cls_context *ctx, size_t tiles_n, size_t til
          npw * 2 * panel_bytes <= 256 * 1024)
     npw *= 2;
   return npw;
+}
+
+/* mm_regs's argument index of has_bias, its last; the bias buffer is
+ * four before it. */
+#define MM_REGS_HAS_BIAS 31
+
+/* Sets mm_regs's bias arguments for one launch of a chunked k. */
+static cls_status set_bias(cls_context *ctx, cl_kernel k, const cls__mm_args *g, int on) {
+  arg_list l = {ctx, k, MM_REGS_HAS_BIAS - 4, CLS_OK};
+  arg_bias(&l, g, on);
+  return l.s;
 }
 
 cls_status cls__mm_own(cls_context *ctx, const cls__mm_args *g) {
@@ -370,7 +406,8 @@ cls_status cls__mm_own(cls_context *ctx, const cls__mm_args *g) {
     arg_uint(&l, (size_t)(g->lower != 0));
     if (l.s != CLS_OK) return l.s;
     size_t global[3] = {tiles_n * geo.lx, tiles_m * geo.ly, g->batch}, local[3] = {geo.lx, geo.ly, 1};
-    return cls__launch(ctx, "matmul.own", kmul, 3, global, local, cls__mm_flops(g), cls__mm_bytes(g));
+    s = cls__launch(ctx, "matmul.own", kmul, 3, global, local, cls__mm_flops(g), cls__mm_bytes(g));
+    return s == CLS_OK ? cls__mm_bias_after(ctx, g) : s;
   }
 
   /* mm_regs. Operand addressing (see cl/matmul.cl): A packed (row0*Kp +
@@ -413,7 +450,8 @@ cls_status cls__mm_own(cls_context *ctx, const cls__mm_args *g) {
   arg_uint(&l, (size_t)(g->lower != 0));
   arg_uint(&l, slices > 1 ? kc : kpad); /* k_slice */
   arg_uint(&l, slices);
-  arg_uint(&l, g->m * g->n); /* c_sstride, used only when slices > 1 */
+  arg_uint(&l, g->m * g->n);                  /* c_sstride, used only when slices > 1 */
+  arg_bias(&l, g, slices == 1 && kc >= kpad); /* else set per launch below */
   if (l.s != CLS_OK) return l.s;
   /* One work-item per npw column panels; the rows are rounded up to whole
    * groups and the extra work-items return at once. */
@@ -435,6 +473,7 @@ cls_status cls__mm_own(cls_context *ctx, const cls__mm_args *g) {
     if (s2 == CLS_OK) s2 = cls__arg_uint(ctx, kmul, 16, slices * g->m * g->n);
     if (s2 == CLS_OK) s2 = cls__arg_float(ctx, kmul, 20, 1.0f);
     if (s2 == CLS_OK) s2 = cls__arg_float(ctx, kmul, 21, 0.0f);
+    if (s2 == CLS_OK) s2 = cls__arg_uint(ctx, kmul, MM_REGS_HAS_BIAS, 0); /* the sum adds it */
     if (s2 == CLS_OK) s2 = cls__launch(ctx, "matmul.own", kmul, 3, global, local, cls__mm_flops(g), bytes);
     if (s2 == CLS_OK) s2 = k_sum(ctx, g, st->mm_pack, p_off, slices);
     return s2;
@@ -451,8 +490,12 @@ cls_status cls__mm_own(cls_context *ctx, const cls__mm_args *g) {
     if (s2 == CLS_OK) s2 = cls__arg_uint(ctx, kmul, 19, klen);
     if (s2 == CLS_OK) s2 = cls__arg_uint(ctx, kmul, 24, klen);
     if (s2 == CLS_OK) s2 = cls__arg_float(ctx, kmul, 21, part.beta);
+    int last = k0 + kc >= kpad;
+    if (s2 == CLS_OK && g->has_bias) /* after the last chunk's product only */
+      s2 = set_bias(ctx, kmul, g, last);
     if (s2 == CLS_OK)
       s2 = cls__launch(ctx, "matmul.own", kmul, 3, global, local, cls__mm_flops(&part), cls__mm_bytes(&part));
+    if (s2 == CLS_OK && last) s2 = count_bias(ctx, g);
     if (s2 != CLS_OK) return s2;
   }
   return CLS_OK;
