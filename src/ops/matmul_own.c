@@ -451,7 +451,7 @@ cls_status cls__mm_own(cls_context *ctx, const cls__mm_args *g) {
   arg_uint(&l, slices > 1 ? kc : kpad); /* k_slice */
   arg_uint(&l, slices);
   arg_uint(&l, g->m * g->n);                  /* c_sstride, used only when slices > 1 */
-  arg_bias(&l, g, slices == 1 && kc >= kpad); /* else set per launch below */
+  arg_bias(&l, g, slices == 1 && kc >= kpad); /* a split k's sum adds it; chunks set it per launch */
   if (l.s != CLS_OK) return l.s;
   /* One work-item per npw column panels; the rows are rounded up to whole
    * groups and the extra work-items return at once. */
@@ -473,7 +473,6 @@ cls_status cls__mm_own(cls_context *ctx, const cls__mm_args *g) {
     if (s2 == CLS_OK) s2 = cls__arg_uint(ctx, kmul, 16, slices * g->m * g->n);
     if (s2 == CLS_OK) s2 = cls__arg_float(ctx, kmul, 20, 1.0f);
     if (s2 == CLS_OK) s2 = cls__arg_float(ctx, kmul, 21, 0.0f);
-    if (s2 == CLS_OK) s2 = cls__arg_uint(ctx, kmul, MM_REGS_HAS_BIAS, 0); /* the sum adds it */
     if (s2 == CLS_OK) s2 = cls__launch(ctx, "matmul.own", kmul, 3, global, local, cls__mm_flops(g), bytes);
     if (s2 == CLS_OK) s2 = k_sum(ctx, g, st->mm_pack, p_off, slices);
     return s2;
