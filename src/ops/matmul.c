@@ -147,49 +147,54 @@ cls_status cls__mm_run(cls_context *ctx, cls_backend backend, cls__mm_args *g) {
   return cls__mm_dispatch(ctx, backend, g);
 }
 
+/* cls_matmul_models and cls_matmul_models_bias (bias NULL: none). */
+static cls_status models_run(cls_context *ctx, const char *fn, cls_trans ta, cls_trans tb, size_t m, size_t n,
+                             size_t k, float alpha, cls_ref a, size_t lda, size_t stride_a, cls_ref b, size_t ldb,
+                             size_t stride_b, float beta, cls_ref c, size_t ldc, size_t stride_c, size_t batch,
+                             size_t models, const cls_ref *bias, size_t bias_stride) {
+  CLS_CHECK_CTX(ctx);
+  if (!models || batch % models)
+    return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
+                     "%s: batch %zu is not a whole number of products for each of %zu models", fn, batch, models);
+  cls__mm_args g = {ta,  tb,  m,        n,        k,        batch, alpha,          beta, a,         b, c, lda,
+                    ldb, ldc, stride_a, stride_b, stride_c, 0,     batch / models, 0,    {NULL, 0}, 0, 0};
+  if (bias) {
+    if (ldc != n)
+      return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
+                       "%s: ldc %zu is not n %zu: the bias is added to C's rows of n floats; use "
+                       "cls_matmul_models and cls_bias_add on a C with other row strides",
+                       fn, ldc, n);
+    if (models > 1 && bias_stride < n)
+      return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
+                       "%s: bias_stride %zu is under n %zu: the models' biases overlap", fn, bias_stride, n);
+    size_t nb = (models - 1) * bias_stride + n;
+    cls_status s = cls__train_check(ctx, fn, "bias", *bias, nb);
+    if (s == CLS_OK)
+      s = cls__check_alias(ctx, fn, "c", c, batch > 1 ? (batch - 1) * stride_c + m * n : m * n, "bias", *bias, nb,
+                           0);
+    if (s != CLS_OK) return s;
+    g.has_bias = 1;
+    g.bias = *bias;
+    g.bias_stride = models > 1 ? bias_stride : 0;
+    g.bias_per = batch / models;
+  }
+  return cls__mm_run(ctx, cls_matmul_get_backend(ctx), &g);
+}
+
 cls_status cls_matmul_models(cls_context *ctx, cls_trans ta, cls_trans tb, size_t m, size_t n, size_t k,
                              float alpha, cls_ref a, size_t lda, size_t stride_a, cls_ref b, size_t ldb,
                              size_t stride_b, float beta, cls_ref c, size_t ldc, size_t stride_c, size_t batch,
                              size_t models) {
-  CLS_CHECK_CTX(ctx);
-  if (!models || batch % models)
-    return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
-                     "cls_matmul_models: batch %zu is not a whole number of products for each of %zu models",
-                     batch, models);
-  cls__mm_args g = {ta,  tb,  m,        n,        k,        batch, alpha,          beta, a,         b, c, lda,
-                    ldb, ldc, stride_a, stride_b, stride_c, 0,     batch / models, 0,    {NULL, 0}, 0, 0};
-  return cls__mm_run(ctx, cls_matmul_get_backend(ctx), &g);
+  return models_run(ctx, "cls_matmul_models", ta, tb, m, n, k, alpha, a, lda, stride_a, b, ldb, stride_b, beta, c,
+                    ldc, stride_c, batch, models, NULL, 0);
 }
 
 cls_status cls_matmul_models_bias(cls_context *ctx, cls_trans ta, cls_trans tb, size_t m, size_t n, size_t k,
                                   float alpha, cls_ref a, size_t lda, size_t stride_a, cls_ref b, size_t ldb,
                                   size_t stride_b, float beta, cls_ref c, size_t ldc, size_t stride_c,
                                   size_t batch, size_t models, cls_ref bias, size_t bias_stride) {
-  static const char fn[] = "cls_matmul_models_bias";
-  CLS_CHECK_CTX(ctx);
-  if (!models || batch % models)
-    return cls__fail(ctx, CLS_ERR_INVALID_SIZE,
-                     "%s: batch %zu is not a whole number of products for each of %zu models", fn, batch, models);
-  if (ldc != n)
-    return cls__fail(ctx, CLS_ERR_INVALID_VALUE,
-                     "%s: ldc %zu is not n %zu: the bias is added to C's rows of n floats; use cls_matmul_models "
-                     "and cls_bias_add on a C with other row strides",
-                     fn, ldc, n);
-  if (models > 1 && bias_stride < n)
-    return cls__fail(ctx, CLS_ERR_INVALID_VALUE, "%s: bias_stride %zu is under n %zu: the models' biases overlap",
-                     fn, bias_stride, n);
-  cls_status s = cls__train_check(ctx, fn, "bias", bias, (models - 1) * bias_stride + n);
-  if (s != CLS_OK) return s;
-  if ((s = cls__check_alias(ctx, fn, "c", c, batch > 1 ? (batch - 1) * stride_c + m * n : m * n, "bias", bias,
-                            (models - 1) * bias_stride + n, 0)) != CLS_OK)
-    return s;
-  cls__mm_args g = {ta,  tb,  m,        n,        k,        batch, alpha,          beta, a,         b, c, lda,
-                    ldb, ldc, stride_a, stride_b, stride_c, 0,     batch / models, 0,    {NULL, 0}, 0, 0};
-  g.has_bias = 1;
-  g.bias = bias;
-  g.bias_stride = models > 1 ? bias_stride : 0;
-  g.bias_per = batch / models;
-  return cls__mm_run(ctx, cls_matmul_get_backend(ctx), &g);
+  return models_run(ctx, "cls_matmul_models_bias", ta, tb, m, n, k, alpha, a, lda, stride_a, b, ldb, stride_b,
+                    beta, c, ldc, stride_c, batch, models, &bias, bias_stride);
 }
 
 cls_status cls_matmul_batched(cls_context *ctx, cls_trans ta, cls_trans tb, size_t m, size_t n, size_t k,
