@@ -350,26 +350,30 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
 
     __global float *c = C + c_off + b * c_stride + s * c_sstride + row0 * ldc + col0;
     __global const float *brow = bias + bias_off + (b / bias_per) * bias_bstride + col0;
-    if (col0 + MM_RNR <= N) {
-      for (uint i = 0; i < rows; i++) {
-        __global float *crow = c + i * ldc;
+    /* Vectors of the tile stored whole: all of them, or, at a right edge
+     * that is not shifted (a B narrower than the panel: the emulator's
+     * width-16 layers), those that end inside C. */
+    uint nvw = col0 + MM_RNR <= N ? MM_RNV : col0 == bcol0 ? (N - col0) / MM_RVW : 0;
+    for (uint i = 0; i < rows && nvw > 0; i++) {
+      __global float *crow = c + i * ldc;
 #pragma unroll
-        for (int j = 0; j < MM_RNV; j++) {
-          MM_VT v = (MM_VT)(alpha)*acc[i][j];
-          if (beta != 0.0f) v = mad((MM_VT)(beta), MM_VLOAD(0, crow + j * MM_RVW), v);
-          if (has_bias) v = v + MM_VLOAD(0, brow + j * MM_RVW);
-          MM_VSTORE(v, 0, crow + j * MM_RVW);
-        }
+      for (int j = 0; j < MM_RNV; j++) {
+        if (j >= nvw) break;
+        MM_VT v = (MM_VT)(alpha)*acc[i][j];
+        if (beta != 0.0f) v = mad((MM_VT)(beta), MM_VLOAD(0, crow + j * MM_RVW), v);
+        if (has_bias) v = v + MM_VLOAD(0, brow + j * MM_RVW);
+        MM_VSTORE(v, 0, crow + j * MM_RVW);
       }
-    } else {
-      /* Right edge: spill the row to private memory and store what fits
-       * (in place, the panel's columns from col0 on). */
-      uint cols = N - col0, shift = col0 - bcol0;
-      for (uint i = 0; i < rows; i++) {
+    }
+    if (nvw < MM_RNV) {
+      /* Right edge: spill the row to private memory and store the rest
+       * that fits (in place, the panel's columns from col0 on). */
+      uint done = nvw * MM_RVW, cols = N - col0 - done, shift = col0 - bcol0 + done;
+      for (uint i = 0; i < rows && cols > 0; i++) {
         float vals[MM_RNR];
 #pragma unroll
         for (int j = 0; j < MM_RNV; j++) MM_VSTORE(acc[i][j], 0, vals + j * MM_RVW);
-        MM_STORE_ROW(c + i * ldc, vals + shift, cols, alpha, beta, has_bias, brow);
+        MM_STORE_ROW(c + i * ldc + done, vals + shift, cols, alpha, beta, has_bias, brow + done);
       }
     }
   }

@@ -41,6 +41,11 @@ static const mm_shape full_shapes[] = {
     {4096, 512, 128, CLS_NO_TRANS, CLS_NO_TRANS, "training"},
     {4096, 128, 512, CLS_NO_TRANS, CLS_TRANS, "training"},
     {128, 384, 4096, CLS_TRANS, CLS_NO_TRANS, "training"},
+    {8192, 64, 16, CLS_NO_TRANS, CLS_NO_TRANS, "emulator-w16"},
+    {8192, 16, 64, CLS_NO_TRANS, CLS_NO_TRANS, "emulator-w16"},
+    {8192, 16, 16, CLS_NO_TRANS, CLS_NO_TRANS, "emulator-w16"},
+    {8192, 16, 64, CLS_NO_TRANS, CLS_TRANS, "emulator-w16"},
+    {16, 64, 8192, CLS_TRANS, CLS_NO_TRANS, "emulator-w16"},
 };
 static const mm_shape quick_shapes[] = {
     {64, 64, 64, CLS_NO_TRANS, CLS_NO_TRANS, "square"},
