@@ -216,6 +216,35 @@ __kernel void gelu_bias_bwd_part(__global const float *x, uint xo, __global cons
   }
 }
 
+/* gelu_bias_bwd_part's GELU alone, over every row at once (a 1-D launch
+ * of rows x items, items = column vectors of ROW_CVEC per row): dx exactly
+ * as that kernel computes it (the same vectors, so the same bits), which
+ * bias_grad_part then sums in that kernel's order. For the launches whose
+ * column items and row parts are too few to fill the device: on a CPU a
+ * layer of 2048 rows and 96 columns is one part of 6 items, one work-group
+ * on one core (src/ops/elementwise.c, gelu_bias_grad). */
+__kernel void gelu_bwd_cols(__global const float *x, uint xo, __global const float *dy, uint dyo, __global float *dx,
+                            uint dxo, uint rows, uint cols, uint items) {
+  uint id = get_global_id(0);
+  if (id >= rows * items) return;
+  uint r = id / items, c = (id % items) * ROW_CVEC;
+  size_t at = (size_t)r * cols + c;
+#if ROW_CVEC > 1
+  if (c + ROW_CVEC <= cols) {
+    typedef CAT(float, ROW_CVEC) floatc;
+    floatc v = CAT(vload, ROW_CVEC)(0, x + xo + at), g = CAT(vload, ROW_CVEC)(0, dy + dyo + at), d;
+    GELU_BWD(floatc, v, g, d);
+    CAT(vstore, ROW_CVEC)(d, 0, dx + dxo + at);
+    return;
+  }
+#endif
+  for (uint k = c; k < min(cols, c + ROW_CVEC); k++, at++) {
+    float v = x[xo + at], g = dy[dyo + at], d;
+    GELU_BWD(float, v, g, d);
+    dx[dxo + at] = d;
+  }
+}
+
 /* ------------------------------------------------ models side by side
  * The bias ops of `models` models of one shape trained as one (the train
  * layer's models.h): the models' rows follow one another (rows of the

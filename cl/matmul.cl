@@ -350,31 +350,35 @@ __kernel void mm_regs(__global const float *restrict A, uint a_off, uint a_row, 
 
     __global float *c = C + c_off + b * c_stride + s * c_sstride + row0 * ldc + col0;
     __global const float *brow = bias + bias_off + (b / bias_per) * bias_bstride + col0;
-    /* Vectors of the tile stored whole: all of them, or, at a right edge
-     * that is not shifted (a B narrower than the panel: the emulator's
-     * width-16 layers), those that end inside C. */
-    uint nvw = col0 + MM_RNR <= N ? MM_RNV : col0 == bcol0 ? (N - col0) / MM_RVW : 0;
-    for (uint i = 0; i < rows && nvw > 0; i++) {
-      __global float *crow = c + i * ldc;
+    /* The tile's vectors that lie wholly among the columns to store,
+     * [col0, N), are stored whole: all of them inside C, and at the right
+     * edge those from the first one at or after col0 (in place, the
+     * shifted panel's new columns) to the last one that ends by N. The
+     * columns left on either side go one by one from a spilled row. */
+    uint shift = col0 - bcol0;
+    uint vlo = (shift + MM_RVW - 1) / MM_RVW, vhi = min((uint)MM_RNV, (N - bcol0) / MM_RVW);
+    if (vhi < vlo) vhi = vlo;
+    for (uint i = 0; i < rows && vhi > vlo; i++) {
+      __global float *crow = c + i * ldc - shift;
+      __global const float *bv = brow - shift;
 #pragma unroll
-      for (int j = 0; j < MM_RNV; j++) {
-        if (j >= nvw) break;
+      for (uint j = 0; j < MM_RNV; j++) {
+        if (j < vlo || j >= vhi) continue;
         MM_VT v = (MM_VT)(alpha)*acc[i][j];
         if (beta != 0.0f) v = mad((MM_VT)(beta), MM_VLOAD(0, crow + j * MM_RVW), v);
-        if (has_bias) v = v + MM_VLOAD(0, brow + j * MM_RVW);
+        if (has_bias) v = v + MM_VLOAD(0, bv + j * MM_RVW);
         MM_VSTORE(v, 0, crow + j * MM_RVW);
       }
     }
-    if (nvw < MM_RNV) {
-      /* Right edge: spill the row to private memory and store the rest
-       * that fits (in place, the panel's columns from col0 on). */
-      uint done = nvw * MM_RVW, cols = N - col0 - done, shift = col0 - bcol0 + done;
-      for (uint i = 0; i < rows && cols > 0; i++) {
-        float vals[MM_RNR];
+    /* The rest: tile columns [shift, vlo * MM_RVW) and [vhi * MM_RVW, tend). */
+    uint tend = min((uint)MM_RNR, N - bcol0), tail0 = vhi * MM_RVW;
+    uint head = min(vlo * MM_RVW, tend) - shift, tail = tend - min(tail0, tend);
+    for (uint i = 0; i < rows && head + tail > 0; i++) {
+      float vals[MM_RNR];
 #pragma unroll
-        for (int j = 0; j < MM_RNV; j++) MM_VSTORE(acc[i][j], 0, vals + j * MM_RVW);
-        MM_STORE_ROW(c + i * ldc + done, vals + shift, cols, alpha, beta, has_bias, brow + done);
-      }
+      for (int j = 0; j < MM_RNV; j++) MM_VSTORE(acc[i][j], 0, vals + j * MM_RVW);
+      MM_STORE_ROW(c + i * ldc, vals + shift, head, alpha, beta, has_bias, brow);
+      MM_STORE_ROW(c + i * ldc + tail0 - shift, vals + tail0, tail, alpha, beta, has_bias, brow + tail0 - shift);
     }
   }
 }

@@ -344,6 +344,57 @@ static void test_bias_gelu(void **state) {
   cls_context_destroy(ctx);
 }
 
+/* Calls of one op since the counters were reset. */
+static uint64_t op_calls(cls_context *ctx, const char *op) {
+  cls_counters c;
+  TEST_OK(ctx, cls_counters_get(ctx, &c));
+  for (size_t i = 0; i < c.op_count; i++)
+    if (strcmp(c.ops[i].name, op) == 0) return c.ops[i].calls;
+  return 0;
+}
+
+/* The GELU backward's two forms (src/ops/elementwise.c, gelu_bias_grad):
+ * one fused pass when it makes work-groups enough for the device, else
+ * the GELU over every row and then the sum. ROW_CLOCAL=1 makes these
+ * layers fused, ROW_CLOCAL=4096 any layer split: dx and dbias must be the
+ * same bits either way (one model and three side by side, a tail of
+ * columns past the last whole vector, with and without accumulation),
+ * and the split form one launch more. */
+static void test_gelu_bias_split(void **state) {
+  (void)state;
+  cls_context *ctxs[2] = {test_context("ROW_CLOCAL=1", NULL), test_context("ROW_CLOCAL=4096", NULL)};
+  static const size_t shapes[][3] = {{300, 1000, 1}, {40, 517, 3}, {7, 211, 2}}; /* rows, cols, models */
+  for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+    const size_t rows = shapes[si][0], cols = shapes[si][1], models = shapes[si][2], n = models * rows * cols;
+    float *hh = test_random_floats(n, 700 + si, -5.0f, 5.0f), *hdy = test_random_floats(n, 800 + si, -2.0f, 2.0f);
+    float *hdb = test_random_floats(models * cols, 900 + si, -1.0f, 1.0f);
+    for (int acc = 0; acc < 2; acc++) {
+      float *dx[2], *db[2];
+      uint64_t calls[2];
+      for (int f = 0; f < 2; f++) {
+        cls_context *ctx = ctxs[f];
+        cls_buffer *h = test_upload(ctx, hh, n), *dy = test_upload(ctx, hdy, n),
+                   *bdb = test_upload(ctx, hdb, models * cols);
+        cls_buffer *bdx = NULL;
+        TEST_OK(ctx, cls_buffer_alloc(ctx, n, &bdx));
+        cls_counters_reset(ctx);
+        TEST_OK(ctx, cls_gelu_bias_backward_models(ctx, models, rows, cols, cls_ref_at(h, 0), cls_ref_at(dy, 0),
+                                                   cls_ref_at(bdx, 0), cls_ref_at(bdb, 0), cols, acc));
+        calls[f] = op_calls(ctx, "gelu_bias_bwd");
+        dx[f] = test_download(ctx, bdx);
+        db[f] = test_download(ctx, bdb);
+        cls_buffer_free(h), cls_buffer_free(dy), cls_buffer_free(bdb), cls_buffer_free(bdx);
+      }
+      assert_memory_equal(dx[0], dx[1], n * sizeof(float));
+      assert_memory_equal(db[0], db[1], models * cols * sizeof(float));
+      assert_int_equal(calls[1], calls[0] + 1);
+      free(dx[0]), free(dx[1]), free(db[0]), free(db[1]);
+    }
+    free(hh), free(hdy), free(hdb);
+  }
+  cls_context_destroy(ctxs[0]), cls_context_destroy(ctxs[1]);
+}
+
 /* The fused backward against central differences of the double forward:
  * L = sum(w * gelu(x + bias)), dL/dx and dL/dbias. */
 static void test_bias_gelu_finite_differences(void **state) {
@@ -619,6 +670,7 @@ int main(void) {
       cmocka_unit_test(test_bias_finite_differences),
       cmocka_unit_test(test_bias_gelu),
       cmocka_unit_test(test_bias_gelu_finite_differences),
+      cmocka_unit_test(test_gelu_bias_split),
       cmocka_unit_test(test_bias_models),
       cmocka_unit_test(test_bad_arguments),
       cmocka_unit_test(test_counters),
