@@ -30,7 +30,9 @@ typedef struct {
 } mm_shape;
 
 /* Square sizes, then the shapes one training step of a small transformer
- * spends its time in (activations x weights, and the weight gradients). */
+ * spends its time in (activations x weights, and the weight gradients),
+ * then the emulator's at width 16 (32 spectra x 256 pixels; 4d = 64):
+ * products of 16 or 64 columns, which move more bytes than they multiply. */
 static const mm_shape full_shapes[] = {
     {256, 256, 256, CLS_NO_TRANS, CLS_NO_TRANS, "square"},
     {512, 512, 512, CLS_NO_TRANS, CLS_NO_TRANS, "square"},
@@ -475,7 +477,8 @@ static void bench_command(cls_opt_command *cmd, cls_option *opts, size_t cap, be
   cmd->about = "Measures on one device, in one run: the copy bandwidth and FMA peak from the\n"
                "device's own small kernels; the cold compile time of each kernel program;\n"
                "matmul GFLOP/s of every backend (own, clblast, host on CPU devices, auto) on\n"
-               "square sizes 256..2048 and on transformer-training shapes; softmax, layernorm\n"
+               "square sizes 256..2048, on transformer-training shapes and on the emulator's\n"
+               "width-16 shapes (8192 rows; bandwidth-bound); softmax, layernorm\n"
                "and rmsnorm GB/s; with the matmul part, the SPD solve (blocked Cholesky) at\n"
                "n = 2048 against the own matmul and host LAPACK; the emulator and the GPT (on\n"
                "gcd) at widths 16 and 32 trained as 1, 4 and 8 models side by side (samples/s).\n"
