@@ -55,7 +55,17 @@ for s in /usr/lib/llvm-15/bin/llvm-symbolizer /usr/bin/llvm-symbolizer-15 /usr/b
   fi
 done
 supp=$(pwd)/tests/sanitize/lsan.supp
-export ASAN_OPTIONS="detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1"
+# intercept_tls_get_addr=0: AddressSanitizer's record of the dynamic TLS
+# blocks of dlopened libraries (PoCL loads LLVM, and a library per compiled
+# kernel) is sometimes a garbage range under Debian 12's glibc, and
+# LeakSanitizer's tracer then faults reading it at exit ("Tracer caught
+# signal 11", the log naming "DTLS 7 at 0x51a-0x8000161c"): 6 of 52 runs of
+# fault/walk.sh's reference sweep with the build of a856aab and none of 37
+# with that of 44dcebc, in the same minutes of 2026-12-07; none of 40 runs
+# (a856aab) with this option. Our code has no dynamic TLS (it is linked
+# into the executable), so what goes unscanned are PoCL's and LLVM's
+# thread-local blocks; leaks of ours are found as before.
+export ASAN_OPTIONS="detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1:intercept_tls_get_addr=0"
 export LSAN_OPTIONS="suppressions=$supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 cd "$SAN"
