@@ -222,6 +222,24 @@ static cls_status finish_models(cls_context *ctx, const char *op, cls_buffer *sc
   return launch_cols(ctx, op, kf, "ROW_CLOCAL", 64, 0, cols, models, m, m * sizeof(float));
 }
 
+/* How the column pass (bias_grad_part, gelu_bias_bwd_part) cuts a model's
+ * rows x cols: rows per part (ROW_PART, at most rows), parts, and items of
+ * ROW_CVEC columns. bias_grad launches it so; gelu_bias_grad asks whether
+ * that launch would fill the device. */
+typedef struct {
+  size_t part_rows, parts, col_items;
+} col_pass;
+
+static col_pass col_pass_of(cls_context *ctx, size_t rows, size_t cols) {
+  long part_param = cls__param(ctx, "ROW_PART", 256), cvec_param = cls__param(ctx, "ROW_CVEC", 1);
+  col_pass p;
+  p.part_rows = part_param < 1 || (size_t)part_param > rows ? rows : (size_t)part_param;
+  p.parts = (rows + p.part_rows - 1) / p.part_rows;
+  size_t cvec = cvec_param < 1 ? 1 : (size_t)cvec_param;
+  p.col_items = (cols + cvec - 1) / cvec;
+  return p;
+}
+
 /* The bias gradient of `models` models side by side (one: a model alone)
  * by the part kernel `kname`, whose leading arguments are the buffer and
  * offset of each of the `nlead` (at most 3) row operands in lead, models x
@@ -234,9 +252,8 @@ static cls_status finish_models(cls_context *ctx, const char *op, cls_buffer *sc
 static cls_status bias_grad(cls_context *ctx, const char *op, const char *kname, size_t nlead, const cls_ref *lead,
                             double flops_per, size_t models, size_t rows, size_t cols, cls_ref dbias,
                             size_t db_stride, int accumulate) {
-  long part_param = cls__param(ctx, "ROW_PART", 256);
-  size_t part_rows = part_param < 1 ? rows : (size_t)part_param;
-  if (part_rows > rows) part_rows = rows;
+  const col_pass cp = col_pass_of(ctx, rows, cols);
+  const size_t part_rows = cp.part_rows, parts = cp.parts, col_items = cp.col_items;
   cls_status s;
   if (models > 1 && rows % part_rows) { /* parts would straddle models: each model alone */
     for (size_t k = 0; k < models; k++) {
@@ -248,9 +265,7 @@ static cls_status bias_grad(cls_context *ctx, const char *op, const char *kname,
     }
     return CLS_OK;
   }
-  const size_t parts = (rows + part_rows - 1) / part_rows, all = models * parts, n = models * rows * cols;
-  long cvec_param = cls__param(ctx, "ROW_CVEC", 1);
-  const size_t cvec = cvec_param < 1 ? 1 : (size_t)cvec_param, col_items = (cols + cvec - 1) / cvec;
+  const size_t all = models * parts, n = models * rows * cols;
   cl_kernel kp, kf = NULL;
   if ((s = cls__kernel(ctx, "elementwise", kname, &kp)) != CLS_OK) return s;
   if (models == 1 && parts > 1 && (s = cls__kernel(ctx, "elementwise", "bias_grad_finish", &kf)) != CLS_OK)
@@ -298,13 +313,11 @@ static cls_status bias_grad(cls_context *ctx, const char *op, const char *kname,
 static cls_status gelu_bias_grad(cls_context *ctx, size_t models, size_t rows, size_t cols, cls_ref h, cls_ref dy,
                                  cls_ref dx, cls_ref dbias, size_t db_stride, int accumulate) {
   const cls_ref lead[3] = {h, dy, dx};
-  long part_param = cls__param(ctx, "ROW_PART", 256), cvec_param = cls__param(ctx, "ROW_CVEC", 1),
-       local_param = cls__param(ctx, "ROW_CLOCAL", 64);
-  size_t part_rows = part_param < 1 || (size_t)part_param > rows ? rows : (size_t)part_param;
-  size_t cvec = cvec_param < 1 ? 1 : (size_t)cvec_param, local = local_param < 1 ? 1 : (size_t)local_param;
-  size_t col_items = (cols + cvec - 1) / cvec, parts = (rows + part_rows - 1) / part_rows;
+  const col_pass cp = col_pass_of(ctx, rows, cols);
+  long local_param = cls__param(ctx, "ROW_CLOCAL", 64);
+  size_t local = local_param < 1 ? 1 : (size_t)local_param, col_items = cp.col_items;
   /* Items of one fused launch (a model at a time when parts would straddle models). */
-  size_t fused = col_items * parts * (models > 1 && rows % part_rows == 0 ? models : 1);
+  size_t fused = col_items * cp.parts * (models > 1 && rows % cp.part_rows == 0 ? models : 1);
   const cls_device_info *info = cls_context_device(ctx);
   size_t units = info && info->compute_units ? info->compute_units : 1;
   if (fused >= 4 * units * local)
