@@ -44,7 +44,7 @@ set -u
 clscale=$1; dir=$2; spec=$3; lib=$4; kills=$5
 . "$lib"
 rm -rf "$dir"; mkdir -p "$dir"
-export CLSCALE_CACHE_DIR="$dir/cache" CLSCALE_MATMUL_AUTO=keep
+export CLSCALE_CACHE_DIR="$dir/cache" CLSCALE_MATMUL_AUTO=keep CLSCALE_PER_DEVICE=1
 unset CLSCALE_PARAMS CLSCALE_MATMUL_BACKEND
 "$clscale" sweep "$spec" --out "$dir/ref" --quiet || { echo "reference sweep failed"; exit 1; }
 mkdir "$dir/snap" && cp "$dir"/cache/matmul-auto-*.txt "$dir/snap/" || { echo "no choices file after the reference"; exit 1; }

@@ -1,7 +1,7 @@
 # Command-line tests of `clscale`: exit codes (0 ok, 1 failure, 2 bad usage)
 # and the messages a user sees.
 set(CLS_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect.sh)
-set(CLS_CLI_ENV "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache")
+set(CLS_CLI_ENV "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache;CLSCALE_PER_DEVICE=1")
 
 function(cls_cli_test name code pattern)
   add_test(NAME cli_${name} COMMAND ${CLS_EXPECT} ${code} "${pattern}" $<TARGET_FILE:clscale> ${ARGN})

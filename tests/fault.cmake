@@ -8,5 +8,5 @@ foreach(kind alloc build write rename)
   add_test(NAME fault_walk_${kind} COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/fault/walk.sh ${kind} $<TARGET_FILE:clscale>
                                           ${PROJECT_BINARY_DIR}/test-tmp/fault-${kind} --matmul-backend own)
   set_tests_properties(fault_walk_${kind} PROPERTIES LABELS fault ENVIRONMENT
-                                                     "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache" TIMEOUT 900)
+                                                     "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache;CLSCALE_PER_DEVICE=1" TIMEOUT 900)
 endforeach()

@@ -106,7 +106,7 @@ cls_fit_cli(axis_train_loss 2 "--axis fits the final eval loss" ${CLS_FIT_DATA}/
 add_test(NAME cli_fit_axis_sweeps COMMAND ${CLS_FIT_DATA}/axis.sh $<TARGET_FILE:clscale>
                                           ${CMAKE_CURRENT_BINARY_DIR}/fit-axis-sweeps)
 set_tests_properties(cli_fit_axis_sweeps PROPERTIES TIMEOUT 300 ENVIRONMENT
-                                                    "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache")
+                                                    "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache;CLSCALE_PER_DEVICE=1")
 
 # Bounded cost: 200,000 rows (distinct budgets, sizes of every budget) fit in
 # seconds. The grouping and the distinct-size checks were quadratic (10^5

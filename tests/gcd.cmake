@@ -3,7 +3,7 @@
 # clear message and run nothing, through `clscale train` and through a sweep
 # spec; a tiny run writes its outcome table; the preset sweeps/gcd.json plans.
 set(CLS_GCD_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect.sh)
-set(CLS_GCD_ENV "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache")
+set(CLS_GCD_ENV "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache;CLSCALE_PER_DEVICE=1")
 set(CLS_GCD_DIR ${PROJECT_BINARY_DIR}/gcd-cli)
 set(CLS_GCD_TMP ${PROJECT_BINARY_DIR}/test-tmp/cli-gcd)
 file(MAKE_DIRECTORY ${CLS_GCD_DIR})

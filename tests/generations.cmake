@@ -8,7 +8,7 @@
 # equal the unsharded sweep. Every run pins the matmul backend (bitwise
 # comparisons).
 set(CLS_GEN_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect.sh)
-set(CLS_GEN_ENV "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache")
+set(CLS_GEN_ENV "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache;CLSCALE_PER_DEVICE=1")
 set(CLS_GEN_DIR ${PROJECT_BINARY_DIR}/generations-cli)
 set(CLS_GEN_TMP ${PROJECT_BINARY_DIR}/test-tmp/cli-generations)
 file(MAKE_DIRECTORY ${CLS_GEN_DIR})

@@ -3,7 +3,7 @@
 # run directory, malformed INI, CSV and JSON) is refused with a message that
 # says what to do, or read the same way by every command that reads it.
 set(CLS_HARD_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect.sh)
-set(CLS_HARD_ENV "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache")
+set(CLS_HARD_ENV "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache;CLSCALE_PER_DEVICE=1")
 set(CLS_HARD_DIR ${PROJECT_BINARY_DIR}/hardening-cli)
 file(MAKE_DIRECTORY ${CLS_HARD_DIR})
 

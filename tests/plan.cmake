@@ -11,4 +11,4 @@ add_test(NAME cli_preset_repeats_plans
                  ${PROJECT_SOURCE_DIR}/sweeps/emulator-repeats.json --dry-run --out
                  ${PROJECT_BINARY_DIR}/test-tmp/preset-repeats)
 set_tests_properties(cli_preset_repeats_plans PROPERTIES TIMEOUT 300 ENVIRONMENT
-                     "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache")
+                     "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache;CLSCALE_PER_DEVICE=1")

@@ -3,7 +3,7 @@
 # clear message; a tiny trained model samples reproducibly, the same with
 # and without the cache; bad checkpoints are refused.
 set(CLS_SAMPLE_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect.sh)
-set(CLS_SAMPLE_ENV "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache")
+set(CLS_SAMPLE_ENV "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache;CLSCALE_PER_DEVICE=1")
 set(CLS_SAMPLE_TMP ${PROJECT_BINARY_DIR}/test-tmp/cli-sample)
 
 function(cls_sample_cli name code pattern)

@@ -6,7 +6,9 @@
 # Every run pins the matmul backend so that runs in different processes use
 # the same kernels and their losses can be compared bit for bit.
 set(CLS_SWEEP_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect.sh)
-set(CLS_SWEEP_ENV "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache")
+# One point at a time unless a test asks for more (--per-device's auto measures
+# before every sweep: the tests' sweeps are too small for it to pay).
+set(CLS_SWEEP_ENV "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache;CLSCALE_PER_DEVICE=1")
 set(CLS_SWEEP_DIR ${PROJECT_BINARY_DIR}/sweep-cli)
 set(CLS_SWEEP_TMP ${PROJECT_BINARY_DIR}/test-tmp/cli-sweep)
 file(MAKE_DIRECTORY ${CLS_SWEEP_DIR})
@@ -138,6 +140,18 @@ cls_sweep_cli(dry_run_groups_auto 0 "w16 d1 h2, 3 models: (together|alone, saves
               ${CLS_SWEEP_DIR}/tiny.json --dry-run --matmul-backend own)
 cls_sweep_cli(dry_run_groups_off 0 "estimated" ${CLS_SWEEP_DIR}/tiny.json --dry-run --matmul-backend own
               --side-by-side off)
+# Points at once on one device: bad counts; auto's measurement in the plan.
+cls_sweep_cli(bad_per_device 2 "--per-device '9': give auto or a count from 1 to 8" ${CLS_SWEEP_DIR}/tiny.json
+              --per-device 9)
+cls_sweep_cli(bad_per_device_zero 2 "--per-device '0': give auto" ${CLS_SWEEP_DIR}/tiny.json --per-device 0)
+cls_sweep_cli(bad_per_device_text 2 "--per-device 'two': give auto" ${CLS_SWEEP_DIR}/tiny.json --per-device two)
+cls_sweep_cli(empty_per_device 2 "--per-device needs a value" ${CLS_SWEEP_DIR}/tiny.json --per-device=)
+add_test(NAME cli_sweep_bad_per_device_env COMMAND ${CLS_SWEEP_EXPECT} 2
+                                           "CLSCALE_PER_DEVICE='12': give auto or a count from 1 to 8"
+                                           $<TARGET_FILE:clscale> sweep ${CLS_SWEEP_DIR}/tiny.json)
+set_tests_properties(cli_sweep_bad_per_device_env PROPERTIES ENVIRONMENT "CLSCALE_PER_DEVICE=12")
+cls_sweep_cli(dry_run_per_device_auto 0 "points at once on the device [(]--per-device auto, measured here on its heaviest shape, w[0-9]+ d1 h2[^)]*[)]: [12] [(]a step alone [0-9.]+ ms, each of two at once [0-9.]+ ms: two at once take [0-9]+% of"
+              ${CLS_SWEEP_DIR}/tiny.json --dry-run --matmul-backend own --per-device auto)
 cls_sweep_cli(bad_side_by_side 2 "--side-by-side 'maybe': give auto, on or off" ${CLS_SWEEP_DIR}/tiny.json
               --side-by-side maybe)
 
@@ -271,10 +285,56 @@ same_results "$dir/ref" "$dir/sharded" || exit 1
 no_leftovers "$dir/sharded" || exit 1
 "$expect" 0 "3 finished before, 0 to run" "$clscale" sweep "$spec" --out "$dir/sharded" --shard 1/2 "$@" || exit 1
 "$expect" 2 "belongs to another sweep .*'budgets' is" "$clscale" sweep "$other" --out "$dir/sharded" "$@" || exit 1
-"$expect" 0 "one point per device at a time" "$clscale" sweep "$spec" --out "$dir/two" --devices default,default \
+"$expect" 0 "on .*, .* [(]a worker each[)]" "$clscale" sweep "$spec" --out "$dir/two" --devices default,default \
   "$@" || exit 1
 same_results "$dir/ref" "$dir/two" || exit 1
 ]=])
+
+# Two points at a time on the one device against one at a time: the same files
+# (seconds apart); killed while two run (the runner's workers, as with --devices
+# default,default), resumed.
+file(WRITE ${CLS_SWEEP_DIR}/per_device.sh [=[
+set -u
+clscale=$1; expect=$2; dir=$3; spec=$4; shift 4
+. "$(dirname "$spec")/lib.sh"
+rm -rf "$dir"; mkdir -p "$dir"
+"$clscale" sweep "$spec" --out "$dir/one" --quiet --per-device 1 "$@" || { echo "sweep one at a time failed"; exit 1; }
+"$expect" 0 "points at once on each device: 2 [(]--per-device 2[)]" "$clscale" sweep "$spec" --out "$dir/two" \
+  --per-device 2 "$@" || exit 1
+same_results "$dir/one" "$dir/two" || exit 1
+no_leftovers "$dir/two" || exit 1
+[ "$(ls "$dir/two/points" | wc -l)" -eq "$(ls "$dir/one/points" | wc -l)" ] || { echo "point files differ"; exit 1; }
+]=])
+add_test(NAME cli_sweep_per_device COMMAND sh ${CLS_SWEEP_DIR}/per_device.sh $<TARGET_FILE:clscale> ${CLS_SWEEP_EXPECT}
+                                           ${CLS_SWEEP_TMP}/per-device ${CLS_SWEEP_DIR}/small.ini --matmul-backend own
+                                           --side-by-side off)
+add_test(NAME cli_sweep_kill_per_device COMMAND sh ${CLS_SWEEP_DIR}/kill.sh $<TARGET_FILE:clscale> ${CLS_SWEEP_EXPECT}
+                                                ${CLS_SWEEP_TMP}/kill-per-device ${CLS_SWEEP_DIR}/small.ini
+                                                --matmul-backend own --side-by-side off --per-device 2)
+set_tests_properties(cli_sweep_per_device cli_sweep_kill_per_device PROPERTIES ENVIRONMENT "${CLS_SWEEP_ENV}")
+# auto's measurement failing (an injected allocation failure, core/fault.h, at the
+# first and the last allocation it makes: those a plan with auto makes beyond
+# one with --per-device 1, which come last): the plan says why and takes 1.
+file(WRITE ${CLS_SWEEP_DIR}/per_device_fail.sh [=[
+set -u
+clscale=$1; expect=$2; dir=$3; spec=$4; shift 4
+rm -rf "$dir"; mkdir -p "$dir"
+CLSCALE_FAIL_LOG="$dir/one.log" "$clscale" sweep "$spec" --dry-run --per-device 1 "$@" > "$dir/one.out" 2>&1 ||
+  { cat "$dir/one.out"; echo "the plan with --per-device 1 failed"; exit 1; }
+CLSCALE_FAIL_LOG="$dir/auto.log" "$clscale" sweep "$spec" --dry-run --per-device auto "$@" > "$dir/auto.out" 2>&1 ||
+  { cat "$dir/auto.out"; echo "the plan with auto failed"; exit 1; }
+a=$(grep -c '^alloc ' "$dir/one.log"); b=$(grep -c '^alloc ' "$dir/auto.log")
+[ "$b" -gt "$a" ] || { echo "auto's plan made no allocation of its own ($a and $b)"; exit 1; }
+for k in $((a + 1)) "$b"; do
+  CLSCALE_FAIL="alloc:$k" "$expect" 0 \
+    "points at once on the device [(][^)]*[)]: 1 [(]the measurement failed: .*injected by CLSCALE_FAIL=alloc:$k" \
+    "$clscale" sweep "$spec" --dry-run --per-device auto "$@" || exit 1
+done
+]=])
+add_test(NAME cli_sweep_per_device_fail COMMAND sh ${CLS_SWEEP_DIR}/per_device_fail.sh $<TARGET_FILE:clscale>
+                                                ${CLS_SWEEP_EXPECT} ${CLS_SWEEP_TMP}/per-device-fail
+                                                ${CLS_SWEEP_DIR}/small.ini --matmul-backend own --side-by-side off)
+set_tests_properties(cli_sweep_per_device_fail PROPERTIES ENVIRONMENT "${CLS_SWEEP_ENV}")
 
 # Every group side by side against every point alone: the same files (seconds apart).
 file(WRITE ${CLS_SWEEP_DIR}/side.sh [=[

@@ -29,4 +29,4 @@ add_test(NAME slurm_sweep COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/slurm/sweep.sh 
                                  ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect.sh ${CLS_SWEEP_DIR}/slurm4.ini
                                  ${CLS_SWEEP_DIR}/lib.sh --matmul-backend own)
 set_tests_properties(slurm_sweep PROPERTIES LABELS slurm SKIP_RETURN_CODE 77 TIMEOUT 300
-                                            ENVIRONMENT "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache")
+                                            ENVIRONMENT "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache;CLSCALE_PER_DEVICE=1")

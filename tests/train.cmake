@@ -2,7 +2,7 @@
 # test_train_loop and test_train_schedule): exit codes, messages, a run that
 # `clscale plot` reads, resume through the command, and SIGTERM.
 set(CLS_TRAIN_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect.sh)
-set(CLS_TRAIN_ENV "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache")
+set(CLS_TRAIN_ENV "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache;CLSCALE_PER_DEVICE=1")
 set(CLS_TRAIN_TMP ${PROJECT_BINARY_DIR}/test-tmp/cli-train)
 set(CLS_TRAIN_TINY --width 32 --depth 1 --heads 2 --context 16 --batch 8 --zipf-bytes 100000 --lr 3e-3)
 

@@ -5,7 +5,7 @@
 # width than SP's.
 set(CLS_TR_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect.sh)
 set(CLS_TR_DIR ${PROJECT_BINARY_DIR}/transfer-cli)
-set(CLS_TR_ENV "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache")
+set(CLS_TR_ENV "CLSCALE_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache;CLSCALE_PER_DEVICE=1")
 file(MAKE_DIRECTORY ${CLS_TR_DIR})
 
 set(CLS_TR_BASE "\"task\": \"spectra\", \"mode\": \"curves\", \"widths\": [16, 32], \"depth\": 1, \"budgets_steps\": [5]")

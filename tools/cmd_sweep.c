@@ -29,13 +29,15 @@
 #include "sweep/spec.h"
 #include "sweep_progress.h"
 #include "sweep_groups.h"
+#include "sweep_per_device.h"
 #include "sweep_status.h"
 
 /* ------------------------------------------------------------- options */
 
 typedef struct {
-  const char *spec_path, *out, *shard_arg, *devices, *device, *backend, *side_arg;
+  const char *spec_path, *out, *shard_arg, *devices, *device, *backend, *side_arg, *per_device_arg;
   cls_side_mode side;
+  size_t per_device; /* --per-device: points at once on each device; 0: auto */
   int dry, quiet;
   /* Claims, retries, work stealing (docs/sweep.md, "On a cluster"). */
   double claim_timeout;
@@ -82,6 +84,11 @@ static void sweep_command(cls_opt_command *cmd, cls_option *opts, size_t cap, sw
                "files it would have alone: auto (default) where a short measurement on the device says it saves "
                "time, on for every group, off for none"),
        .flags = CLS_OPT_NONEMPTY},
+      {CLS_OPT(CLS_OPT_STRING, "--per-device", &a->per_device_arg, "auto|K", NULL,
+               "points trained at once on each device, each by a worker of its own: K from 1 to 8, or auto, "
+               "which runs two at once on a single device where a short measurement on the sweep's heaviest shape "
+               "says that saves time, else one (default CLSCALE_PER_DEVICE, else auto)"),
+       .flags = CLS_OPT_NONEMPTY},
       {CLS_OPT(CLS_OPT_FLAG, "--quiet", &a->quiet, NULL, NULL,
                "no progress line, no per-point lines but those of failed points")},
       {CLS_OPT(CLS_OPT_HEADING, NULL, NULL, NULL, NULL, "on a cluster (several processes, one RUN_DIR):")},
@@ -115,7 +122,8 @@ static void sweep_command(cls_opt_command *cmd, cls_option *opts, size_t cap, sw
   cls_cmd_set_options(cmd, opts, cap, table, sizeof table / sizeof table[0]);
   cmd->name = "sweep";
   cmd->usage = "usage: clscale sweep SPEC [--out RUN_DIR] [--shard I/N] [--devices all|LIST | --device SEL]\n"
-               "                     [--dry-run] [--matmul-backend B] [--side-by-side auto|on|off] [--quiet]\n"
+               "                     [--dry-run] [--matmul-backend B] [--side-by-side auto|on|off]\n"
+               "                     [--per-device auto|K] [--quiet]\n"
                "                     [--claim-timeout S]\n"
                "                     [--max-retries N] [--no-steal]\n"
                "       clscale sweep SPEC --slurm [--out RUN_DIR] [--max-parallel K] [-- SBATCH_OPTION...]\n"
@@ -153,6 +161,13 @@ static int read_args(const cls_opt_command *cmd, int argc, char **argv, sweep_ar
   if (!a->spec_path) return cls_cmd_refuse(cmd, NULL);
   if (!cls_side_parse(a->side_arg, &a->side))
     return cls_opt_fail(cmd, CLS_EXIT_USAGE, "--side-by-side '%s': give auto, on or off", a->side_arg);
+  const char *per_env = getenv("CLSCALE_PER_DEVICE");
+  if (!a->per_device_arg && per_env && *per_env && !cls_per_device_parse(per_env, &a->per_device))
+    return cls_opt_fail(cmd, CLS_EXIT_USAGE, "CLSCALE_PER_DEVICE='%.100s': give auto or a count from 1 to %d",
+                        per_env, CLS_PER_DEVICE_MAX);
+  if (a->per_device_arg && !cls_per_device_parse(a->per_device_arg, &a->per_device))
+    return cls_opt_fail(cmd, CLS_EXIT_USAGE, "--per-device '%s': give auto or a count from 1 to %d",
+                        a->per_device_arg, CLS_PER_DEVICE_MAX);
   if (a->devices && a->device)
     return cls_opt_fail(cmd, CLS_EXIT_USAGE, "give --devices (several workers) or --device (one), not both");
   if ((a->json || a->watch) && !a->status)
@@ -339,6 +354,55 @@ static int dry_run_solved(const sweep_plan *p) {
   return CLS_EXIT_OK;
 }
 
+/* How the points to do, todo[0..n), run: the groups that train side by
+ * side (sweep_groups.h; NULL: every point alone) and *per, the points at
+ * once on each device (sweep_per_device.h), measured on the first device
+ * where auto asks for it, on `have` when given (else a context opened
+ * here), and printed (print). */
+static size_t *plan_layout(const cls_opt_command *cmd, const sweep_args *a, const cls_sweep_spec *s,
+                           const cls_sweep_point *todo, size_t n, const cls_device_choice *dev, cls_context *have,
+                           int print, size_t *per) {
+  *per = a->per_device ? a->per_device : 1;
+  if (!n || s->solved) return NULL;
+  size_t *group = malloc(n * sizeof *group), *cand = malloc(n * sizeof *cand);
+  if (!group || !cand) {
+    free(group);
+    free(cand);
+    return NULL;
+  }
+  const size_t n_groups = cls_sweep_groups(s, todo, n, 8, cand);
+  free(cand);
+  for (size_t i = 0; i < n; i++) group[i] = SIZE_MAX;
+  /* Only a group of two or more needs the device; two at once need two
+   * pieces of work and a single device (a --devices list is the user's
+   * layout). */
+  const int side_measures = a->side == CLS_SIDE_AUTO && n_groups < n;
+  const int per_measures = !a->per_device && dev->n == 1 && n > 1;
+  cls_context *ctx = have;
+  if (!ctx && (side_measures || per_measures) &&
+      cls_cmd_open_context(cmd, dev->sel[0], a->backend, &ctx) != CLS_EXIT_GO_ON)
+    ctx = NULL; /* said why; every point alone, one at a time */
+  if (a->side != CLS_SIDE_OFF) cls_side_decide(ctx, s, todo, n, a->side, print, group);
+  if (per_measures && ctx && cls_per_device_units(group, n) > 1) {
+    cls_context_options o;
+    cls_context_options_init(&o);
+    o.device = dev->sel[0];
+    o.matmul_backend = a->backend;
+    cls_context *ctx2 = NULL;
+    char err[4096];
+    if (cls_context_create(&o, &ctx2, err, sizeof err) == CLS_OK) {
+      *per = cls_per_device_decide(ctx, ctx2, s, todo, n, group, print);
+      cls_context_destroy(ctx2);
+    } else if (print) {
+      printf("\npoints at once on the device: 1 (a second context for the measurement failed: %.300s)\n", err);
+    }
+  } else if (print && a->per_device > 1) {
+    printf("\npoints at once on each device: %zu (--per-device %zu)\n", a->per_device, a->per_device);
+  }
+  if (ctx != have) cls_context_destroy(ctx);
+  return group;
+}
+
 /* --dry-run: each point's size, budget and estimated time, from a short
  * calibration of each model shape on the first device. */
 static int dry_run(const cls_opt_command *cmd, const sweep_args *args, const sweep_plan *p,
@@ -360,13 +424,12 @@ static int dry_run(const cls_opt_command *cmd, const sweep_args *args, const swe
     plan_totals t = {0, 0, INFINITY, 0, INFINITY, 0, 0};
     for (size_t k = 0; k < p->n_mine; k++) plan_row(ctx, p, k, cal, have, &t);
     code = print_totals(p, dev, &t);
-    size_t *group = malloc((p->n_mine ? p->n_mine : 1) * sizeof *group);
     cls_sweep_point *mine = malloc((p->n_mine ? p->n_mine : 1) * sizeof *mine);
-    if (group && mine) {
+    if (mine) {
       for (size_t k = 0; k < p->n_mine; k++) mine[k] = p->pts[p->mine[k]];
-      cls_side_decide(ctx, p->s, mine, p->n_mine, args->side, 1, group);
+      size_t per;
+      free(plan_layout(cmd, args, p->s, mine, p->n_mine, dev, ctx, 1, &per));
     }
-    free(group);
     free(mine);
   }
   free(cal);
@@ -449,7 +512,7 @@ static void print_intro(const sweep_plan *p, const sweep_work *w, const char *de
   if (w->n_todo > w->n_own)
     printf("then, while other shards' points are free, up to %zu of them (work stealing; --no-steal: not)\n",
            w->n_todo - w->n_own);
-  printf("on %s%s\n", devs, n_devices > 1 ? " (one point per device at a time)" : "");
+  printf("on %s%s\n", devs, n_devices > 1 ? " (a worker each)" : "");
   if (p->n_pts == 1)
     printf("note: a single point; clscale fit needs several model sizes and budgets to fit a law\n");
   fflush(stdout);
@@ -510,47 +573,32 @@ static int summarize(const cls_opt_command *cmd, const sweep_args *a, const swee
   return run_ok ? CLS_EXIT_OK : CLS_EXIT_FAIL; /* a worker's failure was said above */
 }
 
-/* The groups of the points to do that train side by side (sweep_groups.h),
- * measured on the first device for auto; NULL: every point alone. */
-static size_t *side_by_side(const cls_opt_command *cmd, const sweep_args *a, const sweep_plan *p,
-                            const sweep_work *w, const cls_device_choice *dev) {
-  if (a->side == CLS_SIDE_OFF || p->s->solved) return NULL;
-  size_t *group = malloc(w->n_todo * sizeof *group);
-  if (!group) return NULL;
-  /* Only a group of two or more needs the device. */
-  size_t *cand = malloc(w->n_todo * sizeof *cand);
-  const size_t n_groups = cand ? cls_sweep_groups(p->s, w->todo, w->n_todo, 8, cand) : w->n_todo;
-  free(cand);
-  cls_context *ctx = NULL;
-  if (n_groups < w->n_todo && a->side == CLS_SIDE_AUTO &&
-      cls_cmd_open_context(cmd, dev->sel[0], a->backend, &ctx) != CLS_EXIT_GO_ON)
-    ctx = NULL; /* said why; every point alone */
-  cls_side_decide(ctx, p->s, w->todo, w->n_todo, a->side, !a->quiet, group);
-  cls_context_destroy(ctx);
-  return group;
-}
-
 /* Runs the points left to do on the devices' workers, with the progress
  * line, until they end or a signal stops them. */
 static int run_points(const cls_opt_command *cmd, const sweep_args *a, const sweep_plan *p, sweep_work *w,
                       const cls_device_choice *dev) {
-  cls_sweep_progress pr;
-  if (cls_sweep_progress_init(&pr, cmd, a->quiet, p->n_mine + (w->n_todo - w->n_own), w->n_done, dev->n, w->todo,
-                              w->n_todo) != 0)
-    return cls_opt_fail(cmd, CLS_EXIT_FAIL, "out of host memory");
-  cls_cmd_catch_signals(); /* every running point checkpoints and stops after its step */
+  size_t per = 1;
+  size_t *group = plan_layout(cmd, a, p->s, w->todo, w->n_todo, dev, NULL, !a->quiet, &per);
+  /* Each device's workers, `per` of them, side by side in the list. */
+  if (dev->n * per > CLS_MAX_WORKERS) per = CLS_MAX_WORKERS / dev->n;
   const char *sels[CLS_MAX_WORKERS];
-  for (size_t i = 0; i < dev->n; i++) sels[i] = dev->sel[i];
+  for (size_t i = 0; i < dev->n * per; i++) sels[i] = dev->sel[i / per];
+  cls_sweep_progress pr;
+  if (cls_sweep_progress_init(&pr, cmd, a->quiet, p->n_mine + (w->n_todo - w->n_own), w->n_done, dev->n * per,
+                              w->todo, w->n_todo) != 0) {
+    free(group);
+    return cls_opt_fail(cmd, CLS_EXIT_FAIL, "out of host memory");
+  }
+  cls_cmd_catch_signals(); /* every running point checkpoints and stops after its step */
   cls_sweep_run_config rc = {.out_dir = p->out,
                              .devices = sels,
-                             .n_devices = dev->n,
+                             .n_devices = dev->n * per,
                              .matmul_backend = a->backend,
                              .stop = cls_cmd_stop_flag(),
                              .cb = cls_sweep_progress_callbacks(&pr),
                              .claim_timeout = a->claim_timeout,
                              .n_steal = w->n_todo - w->n_own,
                              .max_retries = (unsigned)a->max_retries};
-  size_t *group = w->n_todo ? side_by_side(cmd, a, p, w, dev) : NULL;
   rc.group = group;
   rc.max_models = 8;
   const double t0 = cls_now();
@@ -657,6 +705,10 @@ static int submit_slurm(const cls_opt_command *cmd, const sweep_args *a, const s
   if (a->side_arg) {
     args[na++] = "--side-by-side";
     args[na++] = (char *)a->side_arg;
+  }
+  if (a->per_device_arg) {
+    args[na++] = "--per-device";
+    args[na++] = (char *)a->per_device_arg;
   }
   cls_slurm_job job = {.clscale = self,
                        .spec = spec,

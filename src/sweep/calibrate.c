@@ -1,5 +1,6 @@
 /* src/sweep/calibrate.c — see calibrate.h. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,4 +150,65 @@ int cls_sweep_group_pays(const uint64_t *steps, size_t n, double t1, double tn, 
   }
   free(sorted);
   return *group < 0.9 * *alone;
+}
+
+/* One context's share of cls_sweep_calibrate_pair's timing. */
+typedef struct {
+  cls_context *ctx;
+  const cls_sweep_spec *s;
+  const cls_sweep_point *p;
+  size_t models;
+  cls_models_timing t;
+  cls_status st;
+  char err[1024];
+} pair_arg;
+
+/* 0.3 s: each context's timed steps must overlap the other's for most of
+ * their length; the untimed steps before them differ by a group's build. */
+static void *pair_main(void *arg) {
+  pair_arg *a = arg;
+  cls_task_spec ts;
+  cls_sweep_point_task(a->s, a->p, &ts);
+  cls_train_config tc;
+  cls_sweep_point_config(a->s, a->p, &tc);
+  a->st = cls_models_time(a->ctx, &ts, &tc, a->models, 5, 0.3, &a->t, a->err, sizeof a->err);
+  return NULL;
+}
+
+cls_status cls_sweep_calibrate_pair(cls_context *ctx, cls_context *ctx2, const cls_sweep_spec *s,
+                                    const cls_sweep_point *p, size_t models, double *alone, double *pair,
+                                    char *err, size_t err_len) {
+  *alone = *pair = NAN;
+  pair_arg a = {.ctx = ctx, .s = s, .p = p, .models = models}, b = a;
+  b.ctx = ctx2;
+  pair_main(&a); /* alone */
+  if (a.st == CLS_OK) *alone = a.t.seconds_per_step;
+  cls_task_spec ts;
+  cls_sweep_point_task(s, p, &ts);
+  cls_train_config tc;
+  cls_sweep_point_config(s, p, &tc);
+  cls_models_timing warm;
+  cls_status st =
+      a.st != CLS_OK ? a.st : cls_models_time(ctx2, &ts, &tc, models, 1, 0, &warm, b.err, sizeof b.err);
+  if (st != CLS_OK) {
+    snprintf(err, err_len, "%s", a.st != CLS_OK ? a.err : b.err);
+    return st;
+  }
+  pthread_t th;
+  if (pthread_create(&th, NULL, pair_main, &b) != 0) {
+    snprintf(err, err_len, "cannot start a thread for the second context");
+    return CLS_ERR_OUT_OF_MEMORY;
+  }
+  pair_main(&a);
+  pthread_join(th, NULL);
+  if (a.st != CLS_OK || b.st != CLS_OK) {
+    snprintf(err, err_len, "%s", a.st != CLS_OK ? a.err : b.err);
+    return a.st != CLS_OK ? a.st : b.st;
+  }
+  *pair = 0.5 * (a.t.seconds_per_step + b.t.seconds_per_step);
+  return CLS_OK;
+}
+
+int cls_sweep_pair_pays(double alone, double pair) {
+  return alone > 0 && pair > 0 && pair < 0.9 * 2.0 * alone;
 }

@@ -36,6 +36,21 @@ cls_status cls_sweep_calibrate(cls_context *ctx, const cls_sweep_spec *s, const 
 cls_status cls_sweep_calibrate_models(cls_context *ctx, const cls_sweep_spec *s, const cls_sweep_point *p,
                                       size_t models, cls_models_timing *out, char *err, size_t err_len);
 
+/* Whether two points at once on one device finish sooner than one after
+ * the other: a step of `models` models of p's shape timed on ctx alone
+ * (*alone, seconds a step), then on ctx and ctx2 at once, two contexts on
+ * the same device each training its own copy from its own thread (*pair:
+ * the two contexts' seconds a step, averaged). ctx2 runs a few untimed
+ * steps first, so that its kernel builds fall outside the timed steps.
+ * Two at once pay when *pair < 1.8 * *alone (cls_sweep_pair_pays). */
+cls_status cls_sweep_calibrate_pair(cls_context *ctx, cls_context *ctx2, const cls_sweep_spec *s,
+                                    const cls_sweep_point *p, size_t models, double *alone, double *pair,
+                                    char *err, size_t err_len);
+
+/* Two at once save at least a tenth of the time one after the other
+ * takes: pair < 0.9 * 2 * alone. */
+int cls_sweep_pair_pays(double alone, double pair);
+
 /* The estimated seconds of training points of `steps[0..n)` steps one
  * after another (alone: t1 seconds a step) and side by side (group: the
  * longest first, a step of a models costing t1 + (tn - t1)(a - 1)/(n - 1),
