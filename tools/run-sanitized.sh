@@ -26,7 +26,9 @@
 #     here run (the sweep kill-and-resume with groups: cli_sweep_kill and
 #     cli_sweep_side_by_side; three processes claiming points at once:
 #     cli_sweep_claims_takeover and fuzz_claim; the depth and head-width
-#     transfer presets: the width preset's code path).
+#     transfer presets: the width preset's code path; the kill while two
+#     points run at once on a device: cli_sweep_per_device runs the two
+#     workers, cli_sweep_kill the kill and resume).
 #     On the noisy 2-core machine the whole .ci/run took 19 to 22 minutes
 #     on 2026-12-07 evening; these take ~90 s of its sanitized test time.
 set -eu
@@ -38,7 +40,7 @@ if ! command -v "$CC_SAN" > /dev/null; then
   echo "run-sanitized: $CC_SAN not found: install clang-15 (tools/setup.sh does)" >&2
   exit 1
 fi
-SLOW='^(cli_solved_rf_exponent_.*|cli_fit_large_csv|test_fit_backtest|cli_plan|cli_fit_repeats|cli_generations_text_kill|cli_generations_shards|cli_sweep_shards|cli_vs_torch_round|cli_sweep_kill_side_by_side|cli_sweep_claims_concurrent|cli_transfer_preset_depth|cli_transfer_preset_headdim)$'
+SLOW='^(cli_solved_rf_exponent_.*|cli_fit_large_csv|test_fit_backtest|cli_plan|cli_fit_repeats|cli_generations_text_kill|cli_generations_shards|cli_sweep_shards|cli_vs_torch_round|cli_sweep_kill_side_by_side|cli_sweep_claims_concurrent|cli_transfer_preset_depth|cli_transfer_preset_headdim|cli_sweep_kill_per_device)$'
 
 CC=$CC_SAN cmake -S . -B "$SAN" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCLSCALE_FUZZ=ON
 cmake --build "$SAN" -j "$(nproc)"
