@@ -6,6 +6,7 @@
 
 #include "sweep/calibrate.h"
 #include "sweep_per_device.h"
+#include "train/task.h"
 
 int cls_per_device_parse(const char *text, size_t *k) {
   if (!text || !strcmp(text, "auto")) {
@@ -42,12 +43,24 @@ static int same_shape(const cls_sweep_point *a, const cls_sweep_point *b) {
 
 size_t cls_per_device_decide(cls_context *ctx, cls_context *ctx2, const cls_sweep_spec *s,
                              const cls_sweep_point *points, size_t n, const size_t *group, int print) {
-  /* The heaviest shape, and its first point. */
+  /* The measurement times a step of the task's models side by side
+   * (train/models.h), which only some tasks have. */
+  const cls_task_info *info = cls_task_find(s->task, s->model);
+  if (!info || !info->models) {
+    if (print)
+      printf("\npoints at once on the device: 1 (--per-device auto times the %s task's steps through its "
+             "models side by side, which it has not; --per-device 2 runs two at once unmeasured)\n",
+             s->task);
+    return 1;
+  }
+  /* The heaviest shape, and its first point that trains on a corpus of
+   * its own (a later generation's needs its teacher's). */
   size_t rep = SIZE_MAX;
   double best = -1;
   for (size_t i = 0; i < n; i++) {
-    int first = 1;
-    for (size_t j = 0; j < i && first; j++) first = !same_shape(&points[j], &points[i]);
+    int first = points[i].teacher == SIZE_MAX;
+    for (size_t j = 0; j < i && first; j++)
+      first = points[j].teacher != SIZE_MAX || !same_shape(&points[j], &points[i]);
     if (!first) continue;
     double w = 0;
     for (size_t j = i; j < n; j++)

@@ -14,7 +14,9 @@
  * once, on two contexts (sweep/calibrate.h's cls_sweep_calibrate_pair),
  * and runs two at once when that saves at least a tenth. Only for a
  * single device, with at least two pieces of work (points or groups) to
- * do; a --devices list is taken as the layout the user wants.
+ * do; a --devices list is taken as the layout the user wants. The tasks
+ * whose models train side by side (spectra, text, gcd) can be measured;
+ * the others train one point at a time unless K is given.
  */
 #ifndef CLSCALE_TOOLS_SWEEP_PER_DEVICE_H
 #define CLSCALE_TOOLS_SWEEP_PER_DEVICE_H
