@@ -152,6 +152,9 @@ add_test(NAME cli_sweep_bad_per_device_env COMMAND ${CLS_SWEEP_EXPECT} 2
 set_tests_properties(cli_sweep_bad_per_device_env PROPERTIES ENVIRONMENT "CLSCALE_PER_DEVICE=12")
 cls_sweep_cli(dry_run_per_device_auto 0 "points at once on the device [(]--per-device auto, measured here on its heaviest shape, w[0-9]+ d1 h2[^)]*[)]: [12] [(]a step alone [0-9.]+ ms, each of two at once [0-9.]+ ms: two at once take [0-9]+% of"
               ${CLS_SWEEP_DIR}/tiny.json --dry-run --matmul-backend own --per-device auto)
+# Where auto chose two, the plan's estimate with two at once follows.
+cls_sweep_cli(dry_run_per_device_estimate 0 "estimated [0-9ms.]+ with two at once [(]the heaviest shape's [0-9]+%; others may differ[)]|the device [(][^)]*[)]: 1 [(]a step alone"
+              ${CLS_SWEEP_DIR}/tiny.json --dry-run --matmul-backend own --per-device auto)
 # A task without models side by side (train/models.h) is not measured.
 file(WRITE ${CLS_SWEEP_DIR}/linreg.json
      "{\"name\": \"lin\", \"task\": \"linreg\", \"mode\": \"curves\", \"widths\": [4, 8], \"depth\": 1, \"budgets_steps\": [5]}\n")

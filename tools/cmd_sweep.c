@@ -356,13 +356,14 @@ static int dry_run_solved(const sweep_plan *p) {
 
 /* How the points to do, todo[0..n), run: the groups that train side by
  * side (sweep_groups.h; NULL: every point alone) and *per, the points at
- * once on each device (sweep_per_device.h), measured on the first device
- * where auto asks for it, on `have` when given (else a context opened
- * here), and printed (print). */
+ * once on each device (sweep_per_device.h; *share, what auto measured),
+ * measured on the first device where auto asks for it, on `have` when
+ * given (else a context opened here), and printed (print). */
 static size_t *plan_layout(const cls_opt_command *cmd, const sweep_args *a, const cls_sweep_spec *s,
                            const cls_sweep_point *todo, size_t n, const cls_device_choice *dev, cls_context *have,
-                           int print, size_t *per) {
+                           int print, size_t *per, double *share) {
   *per = a->per_device ? a->per_device : 1;
+  *share = NAN;
   if (!n || s->solved) return NULL;
   size_t *group = malloc(n * sizeof *group), *cand = malloc(n * sizeof *cand);
   if (!group || !cand) {
@@ -391,7 +392,7 @@ static size_t *plan_layout(const cls_opt_command *cmd, const sweep_args *a, cons
     cls_context *ctx2 = NULL;
     char err[4096];
     if (cls_context_create(&o, &ctx2, err, sizeof err) == CLS_OK) {
-      *per = cls_per_device_decide(ctx, ctx2, s, todo, n, group, print);
+      *per = cls_per_device_decide(ctx, ctx2, s, todo, n, group, print, share);
       cls_context_destroy(ctx2);
     } else if (print) {
       printf("\npoints at once on the device: 1 (a second context for the measurement failed: %.300s)\n", err);
@@ -428,7 +429,16 @@ static int dry_run(const cls_opt_command *cmd, const sweep_args *args, const swe
     if (mine) {
       for (size_t k = 0; k < p->n_mine; k++) mine[k] = p->pts[p->mine[k]];
       size_t per;
-      free(plan_layout(cmd, args, p->s, mine, p->n_mine, dev, ctx, 1, &per));
+      double share;
+      free(plan_layout(cmd, args, p->s, mine, p->n_mine, dev, ctx, 1, &per, &share));
+      /* The estimate again with two at once, scaled by the heaviest
+       * shape's measured share (the other shapes' may differ). */
+      if (per == 2 && isfinite(share) && !t.failures) {
+        char dur[32];
+        cls_fmt_duration(t.seconds / (double)dev->n * share, dur, sizeof dur);
+        printf("estimated %s with two at once (the heaviest shape's %.0f%%; others may differ)\n", dur,
+               100.0 * share);
+      }
     }
     free(mine);
   }
@@ -578,7 +588,8 @@ static int summarize(const cls_opt_command *cmd, const sweep_args *a, const swee
 static int run_points(const cls_opt_command *cmd, const sweep_args *a, const sweep_plan *p, sweep_work *w,
                       const cls_device_choice *dev) {
   size_t per = 1;
-  size_t *group = plan_layout(cmd, a, p->s, w->todo, w->n_todo, dev, NULL, !a->quiet, &per);
+  double share;
+  size_t *group = plan_layout(cmd, a, p->s, w->todo, w->n_todo, dev, NULL, !a->quiet, &per, &share);
   /* Each device's workers, `per` of them, side by side in the list. */
   if (dev->n * per > CLS_MAX_WORKERS) per = CLS_MAX_WORKERS / dev->n;
   const char *sels[CLS_MAX_WORKERS];

@@ -1,4 +1,5 @@
 /* tools/sweep_per_device.c — see sweep_per_device.h. */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,9 @@ static int same_shape(const cls_sweep_point *a, const cls_sweep_point *b) {
 }
 
 size_t cls_per_device_decide(cls_context *ctx, cls_context *ctx2, const cls_sweep_spec *s,
-                             const cls_sweep_point *points, size_t n, const size_t *group, int print) {
+                             const cls_sweep_point *points, size_t n, const size_t *group, int print,
+                             double *share) {
+  *share = NAN;
   /* The measurement times a step of the task's models side by side
    * (train/models.h), which only some tasks have. */
   const cls_task_info *info = cls_task_find(s->task, s->model);
@@ -80,6 +83,7 @@ size_t cls_per_device_decide(cls_context *ctx, cls_context *ctx2, const cls_swee
   char err[1024] = "";
   cls_status st = cls_sweep_calibrate_pair(ctx, ctx2, s, &points[rep], models, &alone, &pair, err, sizeof err);
   const size_t k = st == CLS_OK && cls_sweep_pair_pays(alone, pair) ? 2 : 1;
+  if (st == CLS_OK && alone > 0) *share = pair / (2.0 * alone);
   if (print) {
     const cls_sweep_point *p = &points[rep];
     printf(

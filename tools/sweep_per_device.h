@@ -38,8 +38,10 @@ size_t cls_per_device_units(const size_t *group, size_t n);
 
 /* auto's choice, 1 or 2, measured on ctx and ctx2 (two contexts on the
  * same device); printed (print) under a heading. A failed measurement
- * says why and gives 1. */
+ * says why and gives 1. *share: two at once's time over one after the
+ * other's, as measured (NaN when nothing was measured). */
 size_t cls_per_device_decide(cls_context *ctx, cls_context *ctx2, const cls_sweep_spec *s,
-                             const cls_sweep_point *points, size_t n, const size_t *group, int print);
+                             const cls_sweep_point *points, size_t n, const size_t *group, int print,
+                             double *share);
 
 #endif
