@@ -2,7 +2,7 @@
 # tools/run-main.sh — the README's main job from a fresh checkout: installs
 # missing packages, builds, lists the devices, a short benchmark of the
 # default device, then on that device the default emulator sweep
-# (sweeps/emulator-default.json, about 10 minutes on a 2-core CPU), its
+# (sweeps/emulator-default.json, about 4 minutes on a 2-core CPU), its
 # scaling-law fit, the fit's backtest on the largest budget, and its
 # figures, which land in plots/.
 #
