@@ -389,14 +389,7 @@ static size_t *plan_layout(const cls_opt_command *cmd, const sweep_args *a, cons
     cls_context_options_init(&o);
     o.device = dev->sel[0];
     o.matmul_backend = a->backend;
-    cls_context *ctx2 = NULL;
-    char err[4096];
-    if (cls_context_create(&o, &ctx2, err, sizeof err) == CLS_OK) {
-      *per = cls_per_device_decide(ctx, ctx2, s, todo, n, group, print, share);
-      cls_context_destroy(ctx2);
-    } else if (print) {
-      printf("\npoints at once on the device: 1 (a second context for the measurement failed: %.300s)\n", err);
-    }
+    *per = cls_per_device_decide(ctx, &o, s, todo, n, group, print, share);
   } else if (print && a->per_device > 1) {
     printf("\npoints at once on each device: %zu (--per-device %zu)\n", a->per_device, a->per_device);
   }

@@ -42,7 +42,7 @@ static int same_shape(const cls_sweep_point *a, const cls_sweep_point *b) {
   return a->shape.width == b->shape.width && a->shape.depth == b->shape.depth && a->shape.heads == b->shape.heads;
 }
 
-size_t cls_per_device_decide(cls_context *ctx, cls_context *ctx2, const cls_sweep_spec *s,
+size_t cls_per_device_decide(cls_context *ctx, const cls_context_options *second, const cls_sweep_spec *s,
                              const cls_sweep_point *points, size_t n, const size_t *group, int print,
                              double *share) {
   *share = NAN;
@@ -73,15 +73,22 @@ size_t cls_per_device_decide(cls_context *ctx, cls_context *ctx2, const cls_swee
       rep = i;
     }
   }
-  if (rep == SIZE_MAX || !ctx || !ctx2) return 1;
+  if (rep == SIZE_MAX || !ctx) return 1;
+  cls_context *ctx2 = NULL;
+  char err[4096] = "";
+  if (cls_context_create(second, &ctx2, err, sizeof err) != CLS_OK) {
+    if (print)
+      printf("\npoints at once on the device: 1 (a second context for the measurement failed: %.300s)\n", err);
+    return 1;
+  }
   size_t models = 1;
   if (group && group[rep] != SIZE_MAX) {
     models = 0;
     for (size_t j = 0; j < n; j++) models += group[j] == group[rep];
   }
   double alone, pair;
-  char err[1024] = "";
   cls_status st = cls_sweep_calibrate_pair(ctx, ctx2, s, &points[rep], models, &alone, &pair, err, sizeof err);
+  cls_context_destroy(ctx2);
   const size_t k = st == CLS_OK && cls_sweep_pair_pays(alone, pair) ? 2 : 1;
   if (st == CLS_OK && alone > 0) *share = pair / (2.0 * alone);
   if (print) {

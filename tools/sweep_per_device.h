@@ -36,11 +36,12 @@ int cls_per_device_parse(const char *text, size_t *k);
  * SIZE_MAX alone; group may be NULL) and the points alone. */
 size_t cls_per_device_units(const size_t *group, size_t n);
 
-/* auto's choice, 1 or 2, measured on ctx and ctx2 (two contexts on the
- * same device); printed (print) under a heading. A failed measurement
- * says why and gives 1. *share: two at once's time over one after the
- * other's, as measured (NaN when nothing was measured). */
-size_t cls_per_device_decide(cls_context *ctx, cls_context *ctx2, const cls_sweep_spec *s,
+/* auto's choice, 1 or 2, measured on ctx and on a second context of
+ * ctx's device made from `second` (only where the task can be measured);
+ * printed (print) under a heading. A failed measurement says why and
+ * gives 1. *share: two at once's time over one after the other's, as
+ * measured (NaN when nothing was measured). */
+size_t cls_per_device_decide(cls_context *ctx, const cls_context_options *second, const cls_sweep_spec *s,
                              const cls_sweep_point *points, size_t n, const size_t *group, int print,
                              double *share);
 

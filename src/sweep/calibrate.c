@@ -117,17 +117,25 @@ void cls_sweep_estimate_point(const cls_sweep_spec *s, const cls_sweep_point *p,
                (double)n_evals * (double)s->eval_batches * c->seconds_per_step / 3.0;
 }
 
-cls_status cls_sweep_calibrate_models(cls_context *ctx, const cls_sweep_spec *s, const cls_sweep_point *p,
-                                      size_t models, cls_models_timing *out, char *err, size_t err_len) {
+/* A step of `models` models of p's shape side by side, timed over at
+ * least min_steps steps and min_seconds (cls_models_time). */
+static cls_status time_models(cls_context *ctx, const cls_sweep_spec *s, const cls_sweep_point *p, size_t models,
+                              size_t min_steps, double min_seconds, cls_models_timing *out, char *err,
+                              size_t err_len) {
   cls_task_spec ts;
   cls_sweep_point_task(s, p, &ts);
   cls_train_config tc;
   cls_sweep_point_config(s, p, &tc);
+  return cls_models_time(ctx, &ts, &tc, models, min_steps, min_seconds, out, err, err_len);
+}
+
+cls_status cls_sweep_calibrate_models(cls_context *ctx, const cls_sweep_spec *s, const cls_sweep_point *p,
+                                      size_t models, cls_models_timing *out, char *err, size_t err_len) {
   /* 0.15 s: long enough for the clock, short beside a sweep. The default
    * sweep measures six groups, each alone and side by side: with a third
    * of a second each, the measurement took about 12 s of a 159 s sweep
    * and cost more than its one kept group saved (2026-12-07, quiet). */
-  return cls_models_time(ctx, &ts, &tc, models, 5, 0.15, out, err, err_len);
+  return time_models(ctx, s, p, models, 5, 0.15, out, err, err_len);
 }
 
 int cls_sweep_group_pays(const uint64_t *steps, size_t n, double t1, double tn, double *alone, double *group) {
@@ -167,11 +175,7 @@ typedef struct {
  * their length; the untimed steps before them differ by a group's build. */
 static void *pair_main(void *arg) {
   pair_arg *a = arg;
-  cls_task_spec ts;
-  cls_sweep_point_task(a->s, a->p, &ts);
-  cls_train_config tc;
-  cls_sweep_point_config(a->s, a->p, &tc);
-  a->st = cls_models_time(a->ctx, &ts, &tc, a->models, 5, 0.3, &a->t, a->err, sizeof a->err);
+  a->st = time_models(a->ctx, a->s, a->p, a->models, 5, 0.3, &a->t, a->err, sizeof a->err);
   return NULL;
 }
 
@@ -182,25 +186,19 @@ cls_status cls_sweep_calibrate_pair(cls_context *ctx, cls_context *ctx2, const c
   pair_arg a = {.ctx = ctx, .s = s, .p = p, .models = models}, b = a;
   b.ctx = ctx2;
   pair_main(&a); /* alone */
-  if (a.st == CLS_OK) *alone = a.t.seconds_per_step;
-  cls_task_spec ts;
-  cls_sweep_point_task(s, p, &ts);
-  cls_train_config tc;
-  cls_sweep_point_config(s, p, &tc);
-  cls_models_timing warm;
-  cls_status st =
-      a.st != CLS_OK ? a.st : cls_models_time(ctx2, &ts, &tc, models, 1, 0, &warm, b.err, sizeof b.err);
-  if (st != CLS_OK) {
-    snprintf(err, err_len, "%s", a.st != CLS_OK ? a.err : b.err);
-    return st;
+  if (a.st == CLS_OK) {
+    *alone = a.t.seconds_per_step;
+    b.st = time_models(ctx2, s, p, models, 1, 0, &b.t, b.err, sizeof b.err); /* ctx2's builds, untimed */
   }
   pthread_t th;
-  if (pthread_create(&th, NULL, pair_main, &b) != 0) {
-    snprintf(err, err_len, "cannot start a thread for the second context");
-    return CLS_ERR_OUT_OF_MEMORY;
+  if (a.st == CLS_OK && b.st == CLS_OK) {
+    if (pthread_create(&th, NULL, pair_main, &b) != 0) {
+      snprintf(err, err_len, "cannot start a thread for the second context");
+      return CLS_ERR_OUT_OF_MEMORY;
+    }
+    pair_main(&a);
+    pthread_join(th, NULL);
   }
-  pair_main(&a);
-  pthread_join(th, NULL);
   if (a.st != CLS_OK || b.st != CLS_OK) {
     snprintf(err, err_len, "%s", a.st != CLS_OK ? a.err : b.err);
     return a.st != CLS_OK ? a.st : b.st;
